@@ -1,0 +1,1 @@
+//! chDB adapter.

@@ -1,0 +1,16 @@
+//! HTTP adapter: the InfluxDB 1.x API over axum.
+//!
+//! Routes: `/ping` (GET, HEAD), `/status`, `/health`, `/metrics`, `/write`,
+//! `/api/v2/write`, `/query` (GET, POST). This crate is the only one that knows InfluxDB's
+//! JSON response shapes and HTTP status conventions.
+//!
+//! Architecture invariant: server-side failures (WAL, storage, overload) answer 5xx, never
+//! 4xx: Telegraf drops a batch on any 4xx and retries on 5xx.
+
+mod json;
+mod metrics;
+mod router;
+
+pub use json::{render_results, Epoch, RenderOptions};
+pub use metrics::Metrics;
+pub use router::{router, HealthCheck, HttpConfig, HttpState, INFLUX_VERSION};

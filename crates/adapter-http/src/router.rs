@@ -1,0 +1,579 @@
+//! Routes and handlers.
+
+use crate::json::{render_error, render_results, Epoch, RenderOptions};
+use crate::metrics::Metrics;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Router;
+use hyperbyte_application::query::{ParamValue, QueryExecutor, QueryRequest};
+use hyperbyte_application::{IngestionService, WriteError, WriteRequest};
+use hyperbyte_domain::query::StatementResult;
+use hyperbyte_domain::Precision;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// The version InfluxDB clients see in `X-Influxdb-Version`.
+pub const INFLUX_VERSION: &str = "1.8.10";
+
+/// HTTP settings.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Largest accepted `/write` body (after decompression), bytes; 0 = unlimited.
+    pub max_body_bytes: usize,
+    /// Default rows per chunk for `chunked=true`.
+    pub default_chunk_size: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_body_bytes: 25 * 1024 * 1024,
+            default_chunk_size: 10_000,
+        }
+    }
+}
+
+/// Health probe used by `/health`: `Ok(())` when the node can serve.
+pub type HealthCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct HttpState {
+    /// Write path.
+    pub ingest: Arc<IngestionService>,
+    /// Query path.
+    pub query: Arc<dyn QueryExecutor>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Settings.
+    pub config: HttpConfig,
+    /// Health probe.
+    pub health: HealthCheck,
+    /// Request-id counter.
+    pub request_ids: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for HttpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpState").field("config", &self.config).finish()
+    }
+}
+
+/// Builds the router.
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/ping", any(ping))
+        .route("/status", any(ping))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/write", any(write))
+        .route("/api/v2/write", any(write_v2))
+        .route("/query", any(query))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+fn request_id(state: &HttpState) -> String {
+    let n = state.request_ids.fetch_add(1, Ordering::Relaxed);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        (now >> 32) as u32,
+        (now >> 16) as u16,
+        now as u16,
+        (n >> 48) as u16,
+        n & 0xffff_ffff_ffff
+    )
+}
+
+fn influx_headers(state: &HttpState, resp: &mut Response) {
+    let h = resp.headers_mut();
+    let id = request_id(state);
+    h.insert("X-Influxdb-Build", HeaderValue::from_static("OSS"));
+    h.insert("X-Influxdb-Version", HeaderValue::from_static(INFLUX_VERSION));
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        h.insert("Request-Id", v.clone());
+        h.insert("X-Request-Id", v);
+    }
+}
+
+fn with_headers(state: &HttpState, mut resp: Response) -> Response {
+    influx_headers(state, &mut resp);
+    resp
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn error_response(state: &HttpState, status: StatusCode, msg: &str) -> Response {
+    let mut r = json_response(status, render_error(msg));
+    if let Ok(v) = HeaderValue::from_str(&msg.replace(['\n', '\r'], " ")) {
+        r.headers_mut().insert("X-Influxdb-Error", v);
+    }
+    with_headers(state, r)
+}
+
+fn method_not_allowed(state: &HttpState) -> Response {
+    let mut r = (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n").into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    with_headers(state, r)
+}
+
+async fn not_found(State(state): State<HttpState>) -> Response {
+    let mut r = (StatusCode::NOT_FOUND, "404 page not found\n").into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    with_headers(&state, r)
+}
+
+async fn ping(State(state): State<HttpState>, method: Method) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return method_not_allowed(&state);
+    }
+    with_headers(&state, StatusCode::NO_CONTENT.into_response())
+}
+
+async fn health(State(state): State<HttpState>) -> Response {
+    let (status, body) = match (state.health)() {
+        Ok(()) => (
+            StatusCode::OK,
+            format!(
+                "{{\"name\":\"hyperbyted\",\"message\":\"ready for queries and writes\",\"status\":\"pass\",\"checks\":[],\"version\":\"{INFLUX_VERSION}\"}}"
+            ),
+        ),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            {
+                let mut s = String::from("{\"name\":\"hyperbyted\",\"message\":");
+                crate::json::write_str(&mut s, &e);
+                s.push_str(&format!(
+                    ",\"status\":\"fail\",\"checks\":[],\"version\":\"{INFLUX_VERSION}\"}}"
+                ));
+                s
+            },
+        ),
+    };
+    with_headers(&state, json_response(status, body))
+}
+
+async fn metrics(State(state): State<HttpState>) -> Response {
+    let mut r = state.metrics.render().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    r
+}
+
+/// Decompresses a gzip body when the header says so, enforcing the size limit.
+fn decode_body(
+    headers: &HeaderMap,
+    body: Bytes,
+    limit: usize,
+) -> Result<Vec<u8>, (StatusCode, String)> {
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "http: request body too large".to_string(),
+        )
+    };
+    if limit > 0 && body.len() > limit {
+        return Err(too_large());
+    }
+    if !gzip {
+        return Ok(body.to_vec());
+    }
+    let mut out = Vec::with_capacity(body.len() * 4);
+    let mut dec = flate2::read::GzDecoder::new(&body[..]);
+    let cap = if limit > 0 { limit as u64 + 1 } else { u64::MAX };
+    let res = (&mut dec).take(cap).read_to_end(&mut out);
+    match res {
+        Ok(_) if limit > 0 && out.len() > limit => Err(too_large()),
+        Ok(_) => Ok(out),
+        Err(e) => {
+            let msg = if e.kind() == std::io::ErrorKind::InvalidInput
+                || e.to_string().contains("invalid gzip header")
+            {
+                "gzip: invalid header".to_string()
+            } else {
+                format!("gzip: {e}")
+            };
+            Err((StatusCode::BAD_REQUEST, msg))
+        }
+    }
+}
+
+async fn write(
+    State(state): State<HttpState>,
+    method: Method,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if method != Method::POST {
+        return method_not_allowed(&state);
+    }
+    let db = params.get("db").cloned().unwrap_or_default();
+    let rp = params.get("rp").cloned();
+    let precision = params.get("precision").cloned().unwrap_or_default();
+    do_write(state, db, rp, precision, headers, body).await
+}
+
+async fn write_v2(
+    State(state): State<HttpState>,
+    method: Method,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if method != Method::POST {
+        return method_not_allowed(&state);
+    }
+    let bucket = params.get("bucket").cloned().unwrap_or_default();
+    let (db, rp) = match bucket.split_once('/') {
+        Some((d, r)) => (d.to_string(), Some(r.to_string())),
+        None => (bucket, None),
+    };
+    let precision = params.get("precision").cloned().unwrap_or_default();
+    do_write(state, db, rp, precision, headers, body).await
+}
+
+async fn do_write(
+    state: HttpState,
+    db: String,
+    rp: Option<String>,
+    precision: String,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.metrics.write_requests.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::debug_span!("write", db = %db, bytes = body.len());
+    async move {
+        if db.is_empty() {
+            state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
+            return error_response(&state, StatusCode::BAD_REQUEST, "database is required");
+        }
+        let body = match decode_body(&headers, body, state.config.max_body_bytes) {
+            Ok(b) => b,
+            Err((status, msg)) => {
+                state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
+                return error_response(&state, status, &msg);
+            }
+        };
+        let precision = Precision::parse(&precision).unwrap_or_default();
+        let req = WriteRequest {
+            database: &db,
+            retention_policy: rp.as_deref().filter(|r| !r.is_empty()),
+            precision,
+            body: &body,
+        };
+        match state.ingest.write(req).await {
+            Ok(outcome) => {
+                state
+                    .metrics
+                    .points_written
+                    .fetch_add(outcome.points as u64, Ordering::Relaxed);
+                with_headers(&state, StatusCode::NO_CONTENT.into_response())
+            }
+            Err(e) => {
+                state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
+                if matches!(e, WriteError::Internal(_)) {
+                    tracing::error!(error = %e, "write failed on the server side");
+                }
+                let status =
+                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                error_response(&state, status, &e.to_string())
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Merges query-string and form parameters (form wins, as Go's `FormValue` reads the form
+/// first for POST).
+fn query_params(raw: Option<&str>, headers: &HeaderMap, body: &[u8]) -> HashMap<String, String> {
+    let mut p: HashMap<String, String> = HashMap::new();
+    if let Some(q) = raw {
+        for (k, v) in form_urlencoded_pairs(q.as_bytes()) {
+            p.entry(k).or_insert(v);
+        }
+    }
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if is_form {
+        for (k, v) in form_urlencoded_pairs(body) {
+            p.insert(k, v);
+        }
+    }
+    p
+}
+
+fn form_urlencoded_pairs(input: &[u8]) -> Vec<(String, String)> {
+    fn decode(s: &[u8]) -> String {
+        let mut out = Vec::with_capacity(s.len());
+        let mut i = 0;
+        while i < s.len() {
+            match s[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < s.len() => {
+                    let hex = std::str::from_utf8(&s[i + 1..i + 3]).ok();
+                    match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                        Some(b) => {
+                            out.push(b);
+                            i += 2;
+                        }
+                        None => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    input
+        .split(|&b| b == b'&')
+        .filter(|s| !s.is_empty())
+        .map(|pair| {
+            let mut it = pair.splitn(2, |&b| b == b'=');
+            let k = decode(it.next().unwrap_or_default());
+            let v = decode(it.next().unwrap_or_default());
+            (k, v)
+        })
+        .collect()
+}
+
+fn parse_bind_params(text: &str) -> Result<BTreeMap<String, ParamValue>, String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| "json: cannot unmarshal into map".to_string())?;
+    let mut out = BTreeMap::new();
+    for (k, v) in obj {
+        let pv = match v {
+            serde_json::Value::String(s) => ParamValue::String(s.clone()),
+            serde_json::Value::Bool(b) => ParamValue::Boolean(*b),
+            serde_json::Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    ParamValue::Integer(i)
+                } else {
+                    ParamValue::Float(n.as_f64().unwrap_or(0.0))
+                }
+            }
+            _ => continue,
+        };
+        out.insert(k.clone(), pv);
+    }
+    Ok(out)
+}
+
+async fn query(
+    State(state): State<HttpState>,
+    method: Method,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if method != Method::GET && method != Method::POST {
+        return method_not_allowed(&state);
+    }
+    state.metrics.query_requests.fetch_add(1, Ordering::Relaxed);
+    let params = query_params(raw.as_deref(), &headers, &body);
+    let q = params.get("q").cloned().unwrap_or_default();
+    let span = tracing::debug_span!("query", db = params.get("db").map(String::as_str).unwrap_or(""));
+    async move {
+        if q.trim().is_empty() {
+            state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
+            return error_response(&state, StatusCode::BAD_REQUEST, "missing required parameter \"q\"");
+        }
+        let bind = match params.get("params").filter(|p| !p.is_empty()) {
+            None => BTreeMap::new(),
+            Some(text) => match parse_bind_params(text) {
+                Ok(b) => b,
+                Err(e) => {
+                    return error_response(
+                        &state,
+                        StatusCode::BAD_REQUEST,
+                        &format!("error parsing query parameters: {}", go_json_error(&e)),
+                    )
+                }
+            },
+        };
+        let epoch = match params.get("epoch").map(String::as_str) {
+            None | Some("") => Epoch::Rfc3339,
+            Some(e) => Precision::parse(e).map(Epoch::Unit).unwrap_or(Epoch::Rfc3339),
+        };
+        let pretty = params.get("pretty").is_some_and(|p| p == "true");
+        let chunked = params.get("chunked").is_some_and(|p| p == "true");
+        let chunk_size = params
+            .get("chunk_size")
+            .and_then(|c| c.parse::<usize>().ok())
+            .filter(|c| *c > 0)
+            .unwrap_or(state.config.default_chunk_size);
+        let req = QueryRequest {
+            query: q,
+            database: params.get("db").cloned().filter(|d| !d.is_empty()),
+            retention_policy: params.get("rp").cloned().filter(|d| !d.is_empty()),
+            params: bind,
+        };
+        let results = match state.query.execute(req).await {
+            Ok(r) => r,
+            Err(e) => {
+                state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
+                return error_response(&state, StatusCode::BAD_REQUEST, &e.to_string());
+            }
+        };
+        let opts = RenderOptions { epoch, pretty };
+        let text = if chunked {
+            let mut out = String::new();
+            for chunk in chunk_results(results, chunk_size) {
+                out.push_str(&render_results(&[chunk], opts));
+                out.push('\n');
+            }
+            out
+        } else {
+            let mut t = render_results(&results, opts);
+            t.push('\n');
+            t
+        };
+        let gzip = headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("gzip"));
+        let mut resp = if gzip {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            let compressed = enc.write_all(text.as_bytes()).and_then(|_| enc.finish());
+            match compressed {
+                Ok(bytes) => {
+                    let mut r = (StatusCode::OK, Body::from(bytes)).into_response();
+                    r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                    r
+                }
+                Err(_) => (StatusCode::OK, text).into_response(),
+            }
+        } else {
+            (StatusCode::OK, text).into_response()
+        };
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        with_headers(&state, resp)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Go's `encoding/json` error wording for the common cases clients hit.
+fn go_json_error(serde_msg: &str) -> String {
+    if serde_msg.contains("key must be a string") {
+        "invalid character looking for beginning of object key string".to_string()
+    } else {
+        serde_msg.to_string()
+    }
+}
+
+/// Splits statement results into chunks of at most `size` rows per series, marking
+/// continued series and statements `partial` as InfluxDB does.
+fn chunk_results(results: Vec<StatementResult>, size: usize) -> Vec<StatementResult> {
+    let mut out = Vec::new();
+    for r in results {
+        if r.error.is_some() || r.series.is_empty() {
+            out.push(r);
+            continue;
+        }
+        let id = r.statement_id;
+        let n_series = r.series.len();
+        let mut rows_in_chunk = 0usize;
+        let mut current = StatementResult {
+            statement_id: id,
+            messages: r.messages.clone(),
+            ..Default::default()
+        };
+        for (si, s) in r.series.into_iter().enumerate() {
+            let total = s.values.len();
+            let mut start = 0;
+            loop {
+                let room = size - rows_in_chunk;
+                let end = (start + room).min(total);
+                let mut piece = s.clone();
+                piece.values = s.values[start..end].to_vec();
+                piece.partial = end < total;
+                rows_in_chunk += end - start;
+                current.series.push(piece);
+                start = end;
+                let last_series = si + 1 == n_series;
+                if rows_in_chunk >= size && !(start >= total && last_series) {
+                    current.partial = true;
+                    out.push(std::mem::take(&mut current));
+                    current.statement_id = id;
+                    rows_in_chunk = 0;
+                }
+                if start >= total {
+                    break;
+                }
+            }
+        }
+        if !current.series.is_empty() {
+            out.push(current);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyperbyte_domain::query::{Series, Value};
+
+    #[test]
+    fn form_decoding() {
+        let p = form_urlencoded_pairs(b"q=SELECT+%2A+FROM+cpu&db=x&empty=");
+        assert_eq!(p[0], ("q".into(), "SELECT * FROM cpu".into()));
+        assert_eq!(p[1], ("db".into(), "x".into()));
+        assert_eq!(p[2], ("empty".into(), "".into()));
+    }
+
+    #[test]
+    fn chunks_split_series() {
+        let s = Series {
+            name: Some("cpu".into()),
+            columns: vec!["time".into()],
+            values: (0..5).map(|i| vec![Value::Time(i)]).collect(),
+            ..Default::default()
+        };
+        let r = StatementResult {
+            series: vec![s],
+            ..Default::default()
+        };
+        let chunks = chunk_results(vec![r], 2);
+        assert_eq!(chunks.len(), 3);
+        assert!(chunks[0].partial && chunks[0].series[0].partial);
+        assert!(!chunks[2].partial && !chunks[2].series[0].partial);
+        assert_eq!(chunks[2].series[0].values.len(), 1);
+    }
+}

@@ -1,0 +1,21 @@
+//! RocksDB adapters of HyperbyteDB: the write-ahead log ([`RocksDbWal`], with group commit
+//! through [`BatchingWal`]) and the metadata store ([`RocksDbMetadata`]).
+//!
+//! Both implement port traits from `hyperbyte-ports` and are only named by the server's
+//! composition root. They use separate RocksDB instances (separate directories): the WAL
+//! is a high-throughput append/truncate log, the metadata store a small, synced,
+//! cache-fronted record store.
+//!
+//! Architecture invariant: every RocksDB call here is blocking and runs on a blocking
+//! thread (`spawn_blocking` or the dedicated group-commit thread), never on an async
+//! worker; every value on disk carries a one-byte format version.
+
+mod batching;
+mod codec;
+mod metadata;
+mod wal;
+
+pub use batching::{BatchingConfig, BatchingWal};
+pub use codec::{decode_wal_entry, encode_wal_entry, CodecError, WAL_FORMAT_V1};
+pub use metadata::RocksDbMetadata;
+pub use wal::{GroupCommitStore, RocksDbWal};

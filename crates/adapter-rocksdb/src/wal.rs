@@ -1,0 +1,246 @@
+//! The write-ahead log on RocksDB: every acknowledged write batch is one value under its
+//! big-endian sequence number, made durable with a synced RocksDB write before `append`
+//! returns.
+//!
+//! Sequences are assigned and written under one writer lock, so readers always see a
+//! gap-free prefix of the log (a flusher that reads `from` its cursor can never skip an
+//! entry that becomes visible later with a smaller sequence). The highest sequence is also
+//! persisted on truncation, so sequences are never reused across restarts even when the
+//! log has been emptied. Group commit lives in [`crate::BatchingWal`], which drives
+//! [`GroupCommitStore::append_encoded_blocking`].
+
+use crate::codec::{decode_wal_entry, encode_wal_entry, parse_seq_key, seq_key, CodecError};
+use async_trait::async_trait;
+use hyperbyte_domain::WalEntry;
+use hyperbyte_ports::{WalError, WalPort};
+use parking_lot::Mutex;
+use rocksdb::{
+    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode, Options, ReadOptions,
+    WriteBatch, WriteOptions, DB,
+};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Column family of the log entries.
+const CF_ENTRIES: &str = "entries";
+/// Column family of bookkeeping values.
+const CF_META: &str = "default";
+/// Bookkeeping key: highest sequence assigned when the log was last truncated.
+const KEY_LAST_SEQ: &[u8] = b"last_sequence";
+/// Compact the truncated range after this many truncations, so range tombstones and dead
+/// files do not pile up.
+const COMPACT_EVERY: u64 = 64;
+
+impl From<CodecError> for WalError {
+    fn from(e: CodecError) -> Self {
+        WalError::Codec(e.to_string())
+    }
+}
+
+pub(crate) fn storage(e: rocksdb::Error) -> WalError {
+    WalError::Storage(e.into_string())
+}
+
+/// A store that can make several pre-encoded entries durable in one synced write, giving
+/// them consecutive sequences. This is what [`crate::BatchingWal`] needs from the store it
+/// wraps.
+pub trait GroupCommitStore: WalPort + 'static {
+    /// Writes `entries` (each produced by [`crate::encode_wal_entry`]) durably in one
+    /// write, in order, and returns the sequence of the first; the others follow
+    /// consecutively. Blocking: call it from a blocking context.
+    fn append_encoded_blocking(&self, entries: &[Vec<u8>]) -> Result<u64, WalError>;
+}
+
+/// The RocksDB write-ahead log. Cheap to clone (shared handle).
+#[derive(Clone)]
+pub struct RocksDbWal {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DB,
+    /// Serialises sequence assignment with the write that makes it visible.
+    write_lock: Mutex<()>,
+    last_seq: AtomicU64,
+    truncations: AtomicU64,
+}
+
+impl std::fmt::Debug for RocksDbWal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksDbWal")
+            .field("path", &self.inner.db.path())
+            .field("last_sequence", &self.last_sequence())
+            .finish()
+    }
+}
+
+fn sync_opts() -> WriteOptions {
+    let mut w = WriteOptions::default();
+    w.set_sync(true);
+    w
+}
+
+impl RocksDbWal {
+    /// Opens (or creates) the log in directory `path` and recovers the last sequence.
+    pub fn open(path: &Path) -> Result<Self, WalError> {
+        std::fs::create_dir_all(path).map_err(|e| WalError::Storage(format!("{}: {e}", path.display())))?;
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.increase_parallelism(2);
+        opts.set_max_background_jobs(2);
+        // Entries live for seconds: keep them in big memtables so most are truncated
+        // before they ever reach an SST file, and bound the RocksDB log size.
+        opts.set_max_total_wal_size(1 << 30);
+        // Reusing log files avoids growing (and syncing the metadata of) new files.
+        opts.set_recycle_log_file_num(4);
+        opts.set_keep_log_file_num(4);
+
+        let mut entries = Options::default();
+        entries.set_write_buffer_size(128 << 20);
+        entries.set_max_write_buffer_number(4);
+        entries.set_min_write_buffer_number_to_merge(1);
+        entries.set_compression_type(DBCompressionType::Lz4);
+        let mut table = BlockBasedOptions::default();
+        table.set_block_size(64 << 10);
+        entries.set_block_based_table_factory(&table);
+
+        let cfs = vec![
+            ColumnFamilyDescriptor::new(CF_META, Options::default()),
+            ColumnFamilyDescriptor::new(CF_ENTRIES, entries),
+        ];
+        let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(storage)?;
+
+        let persisted = match db.get_cf(cf(&db, CF_META)?, KEY_LAST_SEQ).map_err(storage)? {
+            Some(v) => parse_seq_key(&v).ok_or_else(|| WalError::Codec("bad last_sequence record".into()))?,
+            None => 0,
+        };
+        let newest = match db.iterator_cf(cf(&db, CF_ENTRIES)?, IteratorMode::End).next() {
+            Some(item) => {
+                let (k, _) = item.map_err(storage)?;
+                parse_seq_key(&k).ok_or_else(|| WalError::Codec("bad sequence key".into()))?
+            }
+            None => 0,
+        };
+        let last = persisted.max(newest);
+        tracing::debug!(path = %path.display(), last, "wal opened");
+        Ok(RocksDbWal {
+            inner: Arc::new(Inner {
+                db,
+                write_lock: Mutex::new(()),
+                last_seq: AtomicU64::new(last),
+                truncations: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// Appends one entry synchronously (blocking); see [`WalPort::append`].
+    pub fn append_blocking(&self, entry: &WalEntry) -> Result<u64, WalError> {
+        let bytes = encode_wal_entry(entry)?;
+        self.append_encoded_blocking(std::slice::from_ref(&bytes))
+    }
+
+    /// Reads entries synchronously (blocking); see [`WalPort::read_range`].
+    pub fn read_range_blocking(&self, from: u64, max: usize) -> Result<Vec<(u64, WalEntry)>, WalError> {
+        let db = &self.inner.db;
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_lower_bound(seq_key(from).to_vec());
+        let mut out = Vec::new();
+        if max == 0 {
+            return Ok(out);
+        }
+        let from_key = seq_key(from);
+        let iter = db.iterator_cf_opt(cf(db, CF_ENTRIES)?, ro, IteratorMode::From(&from_key, Direction::Forward));
+        for item in iter {
+            let (k, v) = item.map_err(storage)?;
+            let seq = parse_seq_key(&k).ok_or_else(|| WalError::Codec("bad sequence key".into()))?;
+            out.push((seq, decode_wal_entry(&v)?));
+            if out.len() >= max {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Truncates synchronously (blocking); see [`WalPort::truncate_before`].
+    pub fn truncate_before_blocking(&self, seq: u64) -> Result<(), WalError> {
+        if seq == 0 {
+            return Ok(());
+        }
+        let db = &self.inner.db;
+        let entries = cf(db, CF_ENTRIES)?;
+        {
+            let _guard = self.inner.write_lock.lock();
+            let mut batch = WriteBatch::default();
+            batch.delete_range_cf(entries, seq_key(0), seq_key(seq));
+            let last = self.inner.last_seq.load(Ordering::Acquire);
+            batch.put_cf(cf(db, CF_META)?, KEY_LAST_SEQ, seq_key(last));
+            db.write_opt(batch, &sync_opts()).map_err(storage)?;
+        }
+        if self.inner.truncations.fetch_add(1, Ordering::Relaxed) % COMPACT_EVERY == COMPACT_EVERY - 1 {
+            db.compact_range_cf(entries, None::<&[u8]>, Some(seq_key(seq)));
+        }
+        Ok(())
+    }
+
+    fn run_blocking<T, F>(&self, f: F) -> impl std::future::Future<Output = Result<T, WalError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(RocksDbWal) -> Result<T, WalError> + Send + 'static,
+    {
+        let this = self.clone();
+        async move {
+            tokio::task::spawn_blocking(move || f(this))
+                .await
+                .map_err(|e| WalError::Storage(format!("wal task failed: {e}")))?
+        }
+    }
+}
+
+pub(crate) fn cf<'a>(db: &'a DB, name: &str) -> Result<&'a rocksdb::ColumnFamily, WalError> {
+    db.cf_handle(name)
+        .ok_or_else(|| WalError::Storage(format!("missing column family {name}")))
+}
+
+impl GroupCommitStore for RocksDbWal {
+    fn append_encoded_blocking(&self, entries: &[Vec<u8>]) -> Result<u64, WalError> {
+        let db = &self.inner.db;
+        let cf_entries = cf(db, CF_ENTRIES)?;
+        let bytes: usize = entries.iter().map(|e| e.len() + 16).sum();
+        let mut batch = WriteBatch::with_capacity_bytes(bytes + 64);
+        let _guard = self.inner.write_lock.lock();
+        let first = self.inner.last_seq.load(Ordering::Acquire) + 1;
+        for (i, e) in entries.iter().enumerate() {
+            batch.put_cf(cf_entries, seq_key(first + i as u64), e);
+        }
+        let last = first + entries.len().saturating_sub(1) as u64;
+        let result = db.write_opt(batch, &sync_opts());
+        if !entries.is_empty() {
+            // Advance even on failure: a failed synced write may still surface after a
+            // restart, and its sequences must never be handed out again.
+            self.inner.last_seq.store(last, Ordering::Release);
+        }
+        result.map_err(storage)?;
+        Ok(first)
+    }
+}
+
+#[async_trait]
+impl WalPort for RocksDbWal {
+    async fn append(&self, entry: WalEntry) -> Result<u64, WalError> {
+        self.run_blocking(move |w| w.append_blocking(&entry)).await
+    }
+
+    async fn read_range(&self, from: u64, max: usize) -> Result<Vec<(u64, WalEntry)>, WalError> {
+        self.run_blocking(move |w| w.read_range_blocking(from, max)).await
+    }
+
+    async fn truncate_before(&self, seq: u64) -> Result<(), WalError> {
+        self.run_blocking(move |w| w.truncate_before_blocking(seq)).await
+    }
+
+    fn last_sequence(&self) -> u64 {
+        self.inner.last_seq.load(Ordering::Acquire)
+    }
+}

@@ -1,0 +1,225 @@
+//! The flush service: moves durable WAL entries into columnar storage.
+//!
+//! Every `interval` (sooner when woken by a write whose backlog passes the trigger, and on
+//! demand for read-your-writes) it reads the WAL from its cursor, groups points by
+//! (database, retention policy, measurement), writes each group through
+//! [`PointsSinkPort`], makes storage durable with [`PointsSinkPort::sync`], and only then
+//! truncates the WAL. Replays are idempotent because storage merges points with the same
+//! series and time field by field, so a crash between the insert and the truncation only
+//! repeats work.
+//!
+//! Invariant: the WAL is never truncated past data that storage has not made durable.
+
+use hyperbyte_domain::{Point, Tombstone, WalEntry};
+use hyperbyte_ports::{MetadataPort, PointsSinkPort, WalPort};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{info, warn, Instrument};
+
+/// Flush settings.
+#[derive(Debug, Clone, Copy)]
+pub struct FlushConfig {
+    /// Time between flushes.
+    pub interval: Duration,
+    /// Most WAL entries read per round.
+    pub batch_entries: usize,
+    /// Unflushed entries that trigger an early flush.
+    pub backlog_trigger: u64,
+}
+
+impl Default for FlushConfig {
+    fn default() -> Self {
+        FlushConfig {
+            interval: Duration::from_secs(1),
+            batch_entries: 5_000,
+            backlog_trigger: 200,
+        }
+    }
+}
+
+/// What one flush did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlushStats {
+    /// WAL entries consumed.
+    pub entries: usize,
+    /// Points written to storage.
+    pub points: usize,
+}
+
+/// A flush failure (storage or WAL); the WAL keeps the data and the next round retries.
+#[derive(Debug, thiserror::Error)]
+pub enum FlushError {
+    /// The WAL failed.
+    #[error(transparent)]
+    Wal(#[from] hyperbyte_ports::WalError),
+    /// Storage failed.
+    #[error(transparent)]
+    Sink(#[from] hyperbyte_ports::SinkError),
+}
+
+/// Moves WAL entries into storage.
+#[derive(Debug)]
+pub struct FlushService {
+    wal: Arc<dyn WalPort>,
+    meta: Arc<dyn MetadataPort>,
+    sink: Arc<dyn PointsSinkPort>,
+    cfg: FlushConfig,
+    /// Next WAL sequence to flush; the mutex also serialises flush rounds.
+    cursor: tokio::sync::Mutex<u64>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl FlushService {
+    /// Creates the service.
+    pub fn new(
+        wal: Arc<dyn WalPort>,
+        meta: Arc<dyn MetadataPort>,
+        sink: Arc<dyn PointsSinkPort>,
+        cfg: FlushConfig,
+    ) -> Self {
+        FlushService {
+            wal,
+            meta,
+            sink,
+            cfg,
+            cursor: tokio::sync::Mutex::new(0),
+            wake: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    /// The notifier writers signal after each WAL append.
+    pub fn wake_handle(&self) -> Arc<tokio::sync::Notify> {
+        self.wake.clone()
+    }
+
+    /// Flushes everything the WAL holds now (used at start-up for recovery, on shutdown,
+    /// and before reads for read-your-writes).
+    pub async fn flush_all(&self) -> Result<FlushStats, FlushError> {
+        let target = self.wal.last_sequence();
+        let mut cursor = self.cursor.lock().await;
+        let mut total = FlushStats::default();
+        while *cursor <= target {
+            let stats = self.flush_round(&mut cursor).await?;
+            total.entries += stats.entries;
+            total.points += stats.points;
+            if stats.entries == 0 {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Makes every write acknowledged so far visible to storage queries.
+    pub async fn ensure_visible(&self) -> Result<(), FlushError> {
+        let last = self.wal.last_sequence();
+        if *self.cursor.lock().await > last {
+            return Ok(());
+        }
+        self.flush_all().await.map(|_| ())
+    }
+
+    /// Whether acknowledged writes are still waiting for a flush.
+    pub async fn has_backlog(&self) -> bool {
+        *self.cursor.lock().await <= self.wal.last_sequence()
+    }
+
+    async fn flush_round(&self, cursor: &mut u64) -> Result<FlushStats, FlushError> {
+        let entries = self.wal.read_range(*cursor, self.cfg.batch_entries).await?;
+        let Some(&(last_seq, _)) = entries.last() else {
+            // Nothing left: everything up to last_sequence is flushed.
+            *cursor = self.wal.last_sequence() + 1;
+            return Ok(FlushStats::default());
+        };
+        let n_entries = entries.len();
+        let mut groups: BTreeMap<(String, String, String), Vec<Point>> = BTreeMap::new();
+        let mut tombstones: BTreeMap<String, Vec<Tombstone>> = BTreeMap::new();
+        for (seq, WalEntry { database, retention_policy, points }) in entries {
+            if self.meta.database(&database).is_none() {
+                continue; // dropped since it was written
+            }
+            let ts = tombstones
+                .entry(database.clone())
+                .or_insert_with(|| self.meta.tombstones(&database));
+            for p in points {
+                if ts.iter().any(|t| seq <= t.wal_sequence && covers(t, &p)) {
+                    continue;
+                }
+                groups
+                    .entry((database.clone(), retention_policy.clone(), p.measurement.clone()))
+                    .or_default()
+                    .push(p);
+            }
+        }
+        let mut points_written = 0;
+        for ((db, rp_name, measurement), points) in groups {
+            let Some(database) = self.meta.database(&db) else { continue };
+            let Some(rp) = database.rp(&rp_name).cloned() else {
+                continue; // policy dropped since
+            };
+            let Some(schema) = self.meta.schema(&db, &measurement) else {
+                continue; // measurement dropped since
+            };
+            self.sink
+                .write_points(&db, &rp, &measurement, &schema, &points)
+                .await?;
+            points_written += points.len();
+        }
+        self.sink.sync().await?;
+        self.wal.truncate_before(last_seq + 1).await?;
+        *cursor = last_seq + 1;
+        Ok(FlushStats {
+            entries: n_entries,
+            points: points_written,
+        })
+    }
+
+    /// Runs the periodic loop until `shutdown` resolves, then flushes once more.
+    pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let span = tracing::info_span!("flush_service");
+        async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.cfg.interval) => {}
+                    _ = self.wake.notified() => {
+                        let backlog = self.wal.last_sequence().saturating_sub(*self.cursor.lock().await);
+                        if backlog < self.cfg.backlog_trigger {
+                            continue;
+                        }
+                    }
+                    _ = shutdown.changed() => break,
+                }
+                if let Err(e) = self.flush_all().await {
+                    warn!(error = %e, "flush failed; the WAL keeps the data and the next round retries");
+                }
+            }
+            match self.flush_all().await {
+                Ok(s) => info!(entries = s.entries, points = s.points, "final flush done"),
+                Err(e) => warn!(error = %e, "final flush failed; the WAL keeps the data"),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// Whether a tombstone covers a point.
+pub fn covers(t: &Tombstone, p: &Point) -> bool {
+    if let Some(m) = &t.measurement {
+        if *m != p.measurement {
+            return false;
+        }
+    }
+    if p.timestamp < t.min_time || p.timestamp > t.max_time {
+        return false;
+    }
+    t.tag_predicate.iter().all(|(k, v)| {
+        let actual = p
+            .tags
+            .iter()
+            .find(|(pk, _)| pk == k)
+            .map(|(_, pv)| pv.as_str())
+            .unwrap_or("");
+        actual == v
+    })
+}

@@ -1,0 +1,422 @@
+//! The ingestion service: validates a write against metadata and makes it durable.
+//!
+//! Order of work for one request, mirroring InfluxDB 1.x:
+//! 1. resolve the database (`404 database not found`) and retention policy;
+//! 2. parse the body (bad lines are dropped and reported, good lines are kept);
+//! 3. check each point against the stored and in-batch schema (type conflicts, the `time`
+//!    tag key), the retention window, and the cardinality limits;
+//! 4. register new fields, tag keys and series in metadata;
+//! 5. append the surviving points to the WAL; return only once it is durable.
+//!
+//! It never answers a server-side failure as a client error: WAL and metadata storage
+//! errors become [`WriteError::Internal`].
+
+use hyperbyte_domain::{FieldType, MetaCommand, Precision, WalEntry};
+use hyperbyte_ports::{Clock, MetaError, MetadataPort, WalPort};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+/// Cardinality limits; `0` disables a limit (InfluxDB's defaults are 1,000,000 series and
+/// 100,000 values per tag; both are configurable).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    /// Maximum series per database.
+    pub max_series_per_database: usize,
+    /// Maximum distinct values per tag key per measurement.
+    pub max_values_per_tag: usize,
+}
+
+/// One `/write` request.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteRequest<'a> {
+    /// Target database.
+    pub database: &'a str,
+    /// Target retention policy; `None` or empty means the default.
+    pub retention_policy: Option<&'a str>,
+    /// Timestamp precision of the body.
+    pub precision: Precision,
+    /// Line-protocol body (already decompressed).
+    pub body: &'a [u8],
+}
+
+/// Why a write was refused or only partly applied.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// 404: the database does not exist.
+    #[error("database not found: {0:?}")]
+    DatabaseNotFound(String),
+    /// 500 (as InfluxDB answers): the retention policy does not exist.
+    #[error("retention policy not found: {0}")]
+    RetentionPolicyNotFound(String),
+    /// 400: nothing could be parsed.
+    #[error("{0}")]
+    Parse(String),
+    /// 400: some points were written, some dropped.
+    #[error("partial write: {message} dropped={dropped}")]
+    Partial {
+        /// Reason(s).
+        message: String,
+        /// Points dropped after parsing (parse failures are not counted, as in InfluxDB).
+        dropped: usize,
+    },
+    /// 500-class: a server-side failure; the client should retry.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl WriteError {
+    /// The HTTP status InfluxDB answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            WriteError::DatabaseNotFound(_) => 404,
+            WriteError::RetentionPolicyNotFound(_) => 500,
+            WriteError::Parse(_) | WriteError::Partial { .. } => 400,
+            WriteError::Internal(_) => 500,
+        }
+    }
+}
+
+impl From<MetaError> for WriteError {
+    fn from(e: MetaError) -> Self {
+        WriteError::Internal(e.to_string())
+    }
+}
+
+/// Validates writes and appends them to the WAL.
+#[derive(Debug)]
+pub struct IngestionService {
+    meta: Arc<dyn MetadataPort>,
+    wal: Arc<dyn WalPort>,
+    clock: Arc<dyn Clock>,
+    limits: Limits,
+    /// Serialises schema registration so two requests cannot register conflicting types.
+    schema_lock: tokio::sync::Mutex<()>,
+    /// Wakes the flush service when the WAL grows.
+    wal_grew: Option<Arc<tokio::sync::Notify>>,
+}
+
+/// Result of a successful (possibly partial) write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// WAL sequence of the entry, if any point was kept.
+    pub sequence: Option<u64>,
+    /// Points written.
+    pub points: usize,
+}
+
+impl IngestionService {
+    /// Creates the service.
+    pub fn new(
+        meta: Arc<dyn MetadataPort>,
+        wal: Arc<dyn WalPort>,
+        clock: Arc<dyn Clock>,
+        limits: Limits,
+    ) -> Self {
+        IngestionService {
+            meta,
+            wal,
+            clock,
+            limits,
+            schema_lock: tokio::sync::Mutex::new(()),
+            wal_grew: None,
+        }
+    }
+
+    /// Notifies `notify` after every append (the flush service listens).
+    pub fn with_wal_notify(mut self, notify: Arc<tokio::sync::Notify>) -> Self {
+        self.wal_grew = Some(notify);
+        self
+    }
+
+    /// Writes a line-protocol body.
+    pub async fn write(&self, req: WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
+        let db = self
+            .meta
+            .database(req.database)
+            .ok_or_else(|| WriteError::DatabaseNotFound(req.database.to_string()))?;
+        let rp = db
+            .resolve_rp(req.retention_policy)
+            .ok_or_else(|| {
+                WriteError::RetentionPolicyNotFound(
+                    req.retention_policy.unwrap_or_default().to_string(),
+                )
+            })?
+            .clone();
+        let now = self.clock.now_nanos();
+        let parsed = hyperbyte_lineprotocol::parse(req.body, req.precision, now);
+        let parse_error = if parsed.errors.is_empty() {
+            None
+        } else {
+            Some(parsed.errors.join("\n"))
+        };
+        if parsed.points.is_empty() {
+            return match parse_error {
+                Some(e) => Err(WriteError::Parse(e)),
+                None => Ok(WriteOutcome {
+                    sequence: None,
+                    points: 0,
+                }),
+            };
+        }
+
+        let mut points = parsed.points;
+        let mut errors: Vec<String> = Vec::new();
+        let mut dropped = 0usize;
+
+        // Retention window: points older than now - duration are dropped.
+        if rp.duration > 0 {
+            let min_time = now.saturating_sub(rp.duration);
+            let before = points.len();
+            points.retain(|p| p.timestamp >= min_time);
+            let n = before - points.len();
+            if n > 0 {
+                dropped += n;
+                errors.push("points beyond retention policy".to_string());
+            }
+        }
+
+        // Schema checks against stored and in-batch types.
+        let mut batch_types: HashMap<(String, String), FieldType> = HashMap::new();
+        let mut new_fields: BTreeMap<String, BTreeMap<String, FieldType>> = BTreeMap::new();
+        let mut new_tags: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+        let mut schemas = HashMap::new();
+        let mut kept = Vec::with_capacity(points.len());
+        for p in points {
+            if p.tags.iter().any(|(k, _)| k == "time") {
+                dropped += 1;
+                push_once(
+                    &mut errors,
+                    format!(
+                        "invalid tag key: input tag \"time\" on measurement \"{}\" is invalid",
+                        p.measurement
+                    ),
+                );
+                continue;
+            }
+            let schema = schemas
+                .entry(p.measurement.clone())
+                .or_insert_with(|| self.meta.schema(req.database, &p.measurement));
+            let mut conflict = None;
+            for (name, value) in &p.fields {
+                let t = value.field_type();
+                let existing = schema
+                    .as_ref()
+                    .and_then(|s| s.field_type(name))
+                    .or_else(|| {
+                        batch_types
+                            .get(&(p.measurement.clone(), name.clone()))
+                            .copied()
+                    });
+                if let Some(e) = existing {
+                    if e != t {
+                        conflict = Some(format!(
+                            "field type conflict: input field \"{name}\" on measurement \"{}\" is type {t}, already exists as type {e}",
+                            p.measurement
+                        ));
+                        break;
+                    }
+                }
+            }
+            if let Some(c) = conflict {
+                dropped += 1;
+                push_once(&mut errors, c);
+                continue;
+            }
+            for (name, value) in &p.fields {
+                let key = (p.measurement.clone(), name.clone());
+                if !batch_types.contains_key(&key) {
+                    batch_types.insert(key, value.field_type());
+                    let known = schema.as_ref().is_some_and(|s| s.fields.contains_key(name));
+                    if !known {
+                        new_fields
+                            .entry(p.measurement.clone())
+                            .or_default()
+                            .insert(name.clone(), value.field_type());
+                    }
+                }
+            }
+            for (k, _) in &p.tags {
+                let known = schema.as_ref().is_some_and(|s| s.tag_keys.contains(k));
+                if !known {
+                    new_tags
+                        .entry(p.measurement.clone())
+                        .or_default()
+                        .insert(k.clone());
+                }
+            }
+            kept.push(p);
+        }
+
+        // New series and cardinality limits.
+        let mut new_series: BTreeMap<String, Vec<(String, Vec<(String, String)>)>> =
+            BTreeMap::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut series_total = self.meta.series_count(req.database);
+        let mut tag_value_counts: HashMap<(String, String), usize> = HashMap::new();
+        let mut new_tag_values: HashSet<(String, String, String)> = HashSet::new();
+        let mut final_points = Vec::with_capacity(kept.len());
+        for p in kept {
+            let key = p.series_key().0;
+            if seen.contains(&key) || self.meta.has_series(req.database, &key) {
+                final_points.push(p);
+                continue;
+            }
+            if self.limits.max_series_per_database > 0
+                && series_total >= self.limits.max_series_per_database
+            {
+                dropped += 1;
+                push_once(
+                    &mut errors,
+                    format!(
+                        "max-series-per-database limit exceeded: db={} ({}/{})",
+                        req.database, series_total, self.limits.max_series_per_database
+                    ),
+                );
+                continue;
+            }
+            if self.limits.max_values_per_tag > 0 {
+                let mut over = None;
+                for (k, v) in &p.tags {
+                    let ck = (p.measurement.clone(), k.clone());
+                    let count = *tag_value_counts.entry(ck).or_insert_with(|| {
+                        self.meta.tag_value_count(req.database, &p.measurement, k)
+                    });
+                    let is_new = !new_tag_values.contains(&(
+                        p.measurement.clone(),
+                        k.clone(),
+                        v.clone(),
+                    )) && !self.meta.has_tag_value(req.database, &p.measurement, k, v);
+                    if is_new && count >= self.limits.max_values_per_tag {
+                        over = Some(format!(
+                            "max-values-per-tag limit exceeded ({}/{}): measurement=\"{}\" tag=\"{}\" value=\"{}\"",
+                            count + 1,
+                            self.limits.max_values_per_tag,
+                            p.measurement,
+                            k,
+                            v
+                        ));
+                        break;
+                    }
+                }
+                if let Some(o) = over {
+                    dropped += 1;
+                    push_once(&mut errors, o);
+                    continue;
+                }
+                for (k, v) in &p.tags {
+                    if new_tag_values.insert((p.measurement.clone(), k.clone(), v.clone())) {
+                        *tag_value_counts
+                            .entry((p.measurement.clone(), k.clone()))
+                            .or_default() += 1;
+                    }
+                }
+            }
+            series_total += 1;
+            seen.insert(key.clone());
+            new_series
+                .entry(p.measurement.clone())
+                .or_default()
+                .push((key, p.tags.clone()));
+            final_points.push(p);
+        }
+
+        // Register schema and series before the WAL append, so queries know the columns.
+        if !new_fields.is_empty() || !new_tags.is_empty() {
+            let _guard = self.schema_lock.lock().await;
+            let measurements: std::collections::BTreeSet<&String> =
+                new_fields.keys().chain(new_tags.keys()).collect();
+            for m in measurements {
+                // Re-check under the lock: another request may have registered a type.
+                let current = self.meta.schema(req.database, m).unwrap_or_default();
+                let mut fields = Vec::new();
+                if let Some(f) = new_fields.get(m) {
+                    for (name, t) in f {
+                        match current.field_type(name) {
+                            Some(e) if e != *t => {
+                                // Lost a race: drop the points of this measurement carrying it.
+                                let before = final_points.len();
+                                final_points.retain(|p| {
+                                    !(p.measurement == *m && p.fields.iter().any(|(n, _)| n == name))
+                                });
+                                dropped += before - final_points.len();
+                                push_once(&mut errors, format!(
+                                    "field type conflict: input field \"{name}\" on measurement \"{m}\" is type {t}, already exists as type {e}"
+                                ));
+                            }
+                            Some(_) => {}
+                            None => fields.push((name.clone(), *t)),
+                        }
+                    }
+                }
+                let tag_keys: Vec<String> = new_tags
+                    .get(m)
+                    .map(|t| {
+                        t.iter()
+                            .filter(|k| !current.tag_keys.contains(*k))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !fields.is_empty() || !tag_keys.is_empty() {
+                    self.meta
+                        .apply(MetaCommand::RegisterSchema {
+                            database: req.database.to_string(),
+                            measurement: m.clone(),
+                            fields,
+                            tag_keys,
+                        })
+                        .await?;
+                }
+            }
+        }
+        for (m, series) in new_series {
+            self.meta
+                .apply(MetaCommand::RegisterSeries {
+                    database: req.database.to_string(),
+                    measurement: m,
+                    series,
+                })
+                .await?;
+        }
+
+        let written = final_points.len();
+        let sequence = if final_points.is_empty() {
+            None
+        } else {
+            let seq = self
+                .wal
+                .append(WalEntry {
+                    database: req.database.to_string(),
+                    retention_policy: rp.name.clone(),
+                    points: final_points,
+                })
+                .await
+                .map_err(|e| WriteError::Internal(e.to_string()))?;
+            if let Some(n) = &self.wal_grew {
+                n.notify_one();
+            }
+            Some(seq)
+        };
+
+        if let Some(pe) = parse_error {
+            errors.insert(0, pe);
+        }
+        if errors.is_empty() {
+            Ok(WriteOutcome {
+                sequence,
+                points: written,
+            })
+        } else {
+            Err(WriteError::Partial {
+                message: errors.join("\n"),
+                dropped,
+            })
+        }
+    }
+}
+
+fn push_once(errors: &mut Vec<String>, e: String) {
+    if !errors.contains(&e) {
+        errors.push(e);
+    }
+}

@@ -1,0 +1,102 @@
+//! Databases and retention policies, with InfluxDB's defaults.
+
+use serde::{Deserialize, Serialize};
+
+/// Nanoseconds in an hour.
+const HOUR: i64 = 3_600_000_000_000;
+/// Nanoseconds in a day.
+const DAY: i64 = 24 * HOUR;
+
+/// A retention policy: how long data is kept and how it is partitioned in time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionPolicy {
+    /// Policy name (`autogen` by default).
+    pub name: String,
+    /// How long data is kept, in nanoseconds; `0` means forever (`INF`).
+    pub duration: i64,
+    /// Width of a shard group (and of a storage partition), in nanoseconds.
+    pub shard_group_duration: i64,
+    /// Replication factor (accepted and shown; a single node keeps one copy).
+    pub replication: u32,
+}
+
+impl RetentionPolicy {
+    /// The policy InfluxDB creates with a new database.
+    pub fn autogen() -> Self {
+        RetentionPolicy {
+            name: "autogen".to_string(),
+            duration: 0,
+            shard_group_duration: 7 * DAY,
+            replication: 1,
+        }
+    }
+
+    /// InfluxDB's default shard group duration for a retention duration: 1h below two
+    /// days, 1d up to six months, 7d beyond (and for `INF`).
+    pub fn default_shard_duration(duration: i64) -> i64 {
+        if duration == 0 {
+            7 * DAY
+        } else if duration < 2 * DAY {
+            HOUR
+        } else if duration <= 180 * DAY {
+            DAY
+        } else {
+            7 * DAY
+        }
+    }
+}
+
+/// A database: a set of retention policies, one of them the default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Database {
+    /// Database name.
+    pub name: String,
+    /// Retention policies in creation order.
+    pub retention_policies: Vec<RetentionPolicy>,
+    /// Name of the default retention policy, if any.
+    pub default_rp: Option<String>,
+}
+
+impl Database {
+    /// A database with InfluxDB's `autogen` default policy.
+    pub fn new(name: impl Into<String>) -> Self {
+        Database {
+            name: name.into(),
+            retention_policies: vec![RetentionPolicy::autogen()],
+            default_rp: Some("autogen".into()),
+        }
+    }
+
+    /// Finds a retention policy by name.
+    pub fn rp(&self, name: &str) -> Option<&RetentionPolicy> {
+        self.retention_policies.iter().find(|r| r.name == name)
+    }
+
+    /// Resolves an optional policy name to the policy to use (the default when empty).
+    pub fn resolve_rp(&self, name: Option<&str>) -> Option<&RetentionPolicy> {
+        match name {
+            Some(n) if !n.is_empty() => self.rp(n),
+            _ => self.default_rp.as_deref().and_then(|d| self.rp(d)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_durations_follow_influx() {
+        assert_eq!(RetentionPolicy::default_shard_duration(0), 7 * DAY);
+        assert_eq!(RetentionPolicy::default_shard_duration(DAY), HOUR);
+        assert_eq!(RetentionPolicy::default_shard_duration(30 * DAY), DAY);
+        assert_eq!(RetentionPolicy::default_shard_duration(365 * DAY), 7 * DAY);
+    }
+
+    #[test]
+    fn resolve_uses_default() {
+        let db = Database::new("x");
+        assert_eq!(db.resolve_rp(None).unwrap().name, "autogen");
+        assert!(db.resolve_rp(Some("nope")).is_none());
+    }
+}

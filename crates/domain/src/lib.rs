@@ -1,0 +1,26 @@
+//! Pure domain types of HyperbyteDB.
+//!
+//! This crate is an **API boundary**: adapter authors and every other crate build on it.
+//!
+//! Architecture invariant: it depends on no other crate of the workspace and performs no
+//! I/O. Everything here is plain data plus the pure functions that define it (naming rules,
+//! duration arithmetic, time-precision conversion).
+
+pub mod database;
+pub mod error;
+pub mod meta;
+pub mod naming;
+pub mod point;
+pub mod precision;
+pub mod query;
+pub mod schema;
+pub mod time;
+pub mod wal;
+
+pub use database::{Database, RetentionPolicy};
+pub use error::DomainError;
+pub use meta::{ContinuousQuery, MetaCommand, Tombstone, User};
+pub use point::{FieldType, FieldValue, Point, SeriesKey};
+pub use precision::Precision;
+pub use schema::MeasurementSchema;
+pub use wal::WalEntry;

@@ -1,0 +1,157 @@
+//! Metadata commands and records.
+//!
+//! Every change to metadata is a [`MetaCommand`]: a value that can be logged, ordered by
+//! consensus in cluster mode, and applied deterministically by any metadata store.
+
+use crate::{FieldType, RetentionPolicy};
+use serde::{Deserialize, Serialize};
+
+/// A user account (authentication arrives with a later issue).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// User name.
+    pub name: String,
+    /// Password hash.
+    pub password_hash: String,
+    /// Whether the user has all privileges.
+    pub admin: bool,
+}
+
+/// A continuous query as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContinuousQuery {
+    /// Database the CQ belongs to.
+    pub database: String,
+    /// CQ name.
+    pub name: String,
+    /// The full `CREATE CONTINUOUS QUERY ...` statement text.
+    pub query: String,
+}
+
+/// A delete marker: points of `measurement` (all when `None`) matching the tag predicate
+/// within `[min_time, max_time]` are invisible to queries and removed from storage in the
+/// background.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tombstone {
+    /// Monotonic id assigned by the metadata store.
+    pub id: u64,
+    /// Database.
+    pub database: String,
+    /// Measurement, or every measurement.
+    pub measurement: Option<String>,
+    /// Tag equality predicates (all must match); empty matches every series.
+    pub tag_predicate: Vec<(String, String)>,
+    /// Earliest time covered (inclusive).
+    pub min_time: i64,
+    /// Latest time covered (inclusive).
+    pub max_time: i64,
+    /// WAL sequence at creation: entries at or below it are covered, later writes are not.
+    pub wal_sequence: u64,
+}
+
+/// A change to metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MetaCommand {
+    /// Create a database (idempotent) with an optional custom default policy.
+    CreateDatabase {
+        /// Database name.
+        name: String,
+        /// Default policy to create instead of `autogen`.
+        default_rp: Option<RetentionPolicy>,
+    },
+    /// Drop a database with all its data and metadata.
+    DropDatabase {
+        /// Database name.
+        name: String,
+    },
+    /// Create a retention policy.
+    CreateRetentionPolicy {
+        /// Database name.
+        database: String,
+        /// The policy.
+        rp: RetentionPolicy,
+        /// Make it the database's default.
+        make_default: bool,
+    },
+    /// Change a retention policy; `None` leaves a property unchanged.
+    AlterRetentionPolicy {
+        /// Database name.
+        database: String,
+        /// Policy name.
+        name: String,
+        /// New duration.
+        duration: Option<i64>,
+        /// New shard group duration.
+        shard_group_duration: Option<i64>,
+        /// New replication factor.
+        replication: Option<u32>,
+        /// Make it the default.
+        make_default: bool,
+    },
+    /// Drop a retention policy.
+    DropRetentionPolicy {
+        /// Database name.
+        database: String,
+        /// Policy name.
+        name: String,
+    },
+    /// Register new field types and tag keys for a measurement.
+    RegisterSchema {
+        /// Database name.
+        database: String,
+        /// Measurement name.
+        measurement: String,
+        /// New fields and their types.
+        fields: Vec<(String, FieldType)>,
+        /// New tag keys.
+        tag_keys: Vec<String>,
+    },
+    /// Register new series (canonical keys with their tag sets).
+    RegisterSeries {
+        /// Database name.
+        database: String,
+        /// Measurement name.
+        measurement: String,
+        /// Series: canonical key and sorted tags.
+        series: Vec<(String, Vec<(String, String)>)>,
+    },
+    /// Drop a measurement's schema, series and data.
+    DropMeasurement {
+        /// Database name.
+        database: String,
+        /// Measurement name.
+        measurement: String,
+    },
+    /// Remove series from the index.
+    DropSeries {
+        /// Database name.
+        database: String,
+        /// Measurement name.
+        measurement: String,
+        /// Canonical series keys.
+        keys: Vec<String>,
+    },
+    /// Record a tombstone.
+    AddTombstone(Tombstone),
+    /// Forget a tombstone once storage has applied it.
+    RemoveTombstone {
+        /// Tombstone id.
+        id: u64,
+    },
+    /// Store a continuous query.
+    CreateContinuousQuery(ContinuousQuery),
+    /// Remove a continuous query.
+    DropContinuousQuery {
+        /// Database name.
+        database: String,
+        /// CQ name.
+        name: String,
+    },
+    /// Create or replace a user.
+    PutUser(User),
+    /// Remove a user.
+    DropUser {
+        /// User name.
+        name: String,
+    },
+}

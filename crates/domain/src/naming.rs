@@ -1,0 +1,191 @@
+//! Storage naming: deterministic, collision-free and injection-safe chDB identifiers for
+//! InfluxDB databases, retention policies, measurements, tags and fields.
+//!
+//! Every user name is encoded into `[A-Za-z0-9_]` by a reversible escape: ASCII letters and
+//! digits stay, `_` becomes `__`, and every other byte becomes `_` plus two lowercase hex
+//! digits. After an encoded part, a separator `_<letter>_` where the letter is not a hex
+//! digit can never be confused with an escape, so composed names stay injective. Names whose
+//! encoding exceeds [`MAX_ENCODED`] bytes are shortened to a prefix plus a 128-bit hash
+//! (file-system limits apply to table names). The results never need quoting, but callers
+//! still wrap them in backticks.
+
+/// Longest encoded part kept verbatim.
+pub const MAX_ENCODED: usize = 120;
+
+/// Encodes one user-provided name.
+pub fn encode(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 8);
+    for &b in name.as_bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => out.push(b as char),
+            b'_' => out.push_str("__"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push('_');
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
+            }
+        }
+    }
+    if out.len() > MAX_ENCODED {
+        let (h1, h2) = hash128(name.as_bytes());
+        let mut cut = 64;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str(&format!("_z_{h1:016x}{h2:016x}"));
+    }
+    out
+}
+
+/// Decodes a name produced by [`encode`] (not for hashed, shortened names).
+pub fn decode(encoded: &str) -> Option<String> {
+    let b = encoded.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'_' {
+            if b.get(i + 1) == Some(&b'_') {
+                out.push(b'_');
+                i += 2;
+            } else {
+                let hex = encoded.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn hash128(data: &[u8]) -> (u64, u64) {
+    // Two independent FNV-1a variants; only used to shorten over-long names.
+    let mut a: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut b: u64 = 0x6c62_272e_07bb_0142;
+    for &x in data {
+        a ^= u64::from(x);
+        a = a.wrapping_mul(0x0000_0100_0000_01b3);
+        b ^= u64::from(x.rotate_left(3));
+        b = b.wrapping_mul(0x0000_0100_0000_01b3).rotate_left(7);
+    }
+    (a, b)
+}
+
+/// The chDB database holding every table of an InfluxDB database.
+pub fn database_name(db: &str) -> String {
+    format!("hb_{}", encode(db))
+}
+
+/// The chDB table of one (retention policy, measurement) inside [`database_name`].
+pub fn table_name(rp: &str, measurement: &str) -> String {
+    format!("r_{}_m_{}", encode(rp), encode(measurement))
+}
+
+/// Prefix shared by every table of one retention policy.
+pub fn table_prefix_for_rp(rp: &str) -> String {
+    format!("r_{}_m_", encode(rp))
+}
+
+/// The column holding a tag.
+pub fn tag_column(tag: &str) -> String {
+    format!("t_{}", encode(tag))
+}
+
+/// The column holding a field.
+pub fn field_column(field: &str) -> String {
+    format!("f_{}", encode(field))
+}
+
+/// The time column.
+pub const TIME_COLUMN: &str = "time";
+
+/// Quotes an identifier with backticks (identifiers from this module never contain one, but
+/// the function is safe for any input).
+pub fn quote_ident(ident: &str) -> String {
+    let mut s = String::with_capacity(ident.len() + 2);
+    s.push('`');
+    for c in ident.chars() {
+        match c {
+            '`' => s.push_str("\\`"),
+            '\\' => s.push_str("\\\\"),
+            _ => s.push(c),
+        }
+    }
+    s.push('`');
+    s
+}
+
+/// Quotes a string literal for ClickHouse SQL.
+pub fn quote_string(value: &str) -> String {
+    let mut s = String::with_capacity(value.len() + 2);
+    s.push('\'');
+    for c in value.chars() {
+        match c {
+            '\'' => s.push_str("\\'"),
+            '\\' => s.push_str("\\\\"),
+            '\0' => s.push_str("\\0"),
+            _ => s.push(c),
+        }
+    }
+    s.push('\'');
+    s
+}
+
+/// Fully qualified, quoted table reference.
+pub fn qualified_table(db: &str, rp: &str, measurement: &str) -> String {
+    format!(
+        "{}.{}",
+        quote_ident(&database_name(db)),
+        quote_ident(&table_name(rp, measurement))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn hostile_names_are_safe_and_distinct() {
+        let names = [
+            "cpu", "CPU", "a.b", "a_2eb", "a`b", "a'b", "a\"b", "ü", "a b", "_", "__", "x_y",
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for n in names {
+            let e = encode(n);
+            assert!(e.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+            assert!(seen.insert(e.clone()), "collision for {n}");
+            assert_eq!(decode(&e).as_deref(), Some(n));
+        }
+        assert_ne!(tag_column("x"), field_column("x"));
+        assert_ne!(table_name("a_m_b", "c"), table_name("a", "b_m_c"));
+    }
+
+    #[test]
+    fn long_names_are_shortened() {
+        let long = "x".repeat(500);
+        assert!(encode(&long).len() <= MAX_ENCODED);
+        assert_ne!(encode(&long), encode(&"x".repeat(501)));
+    }
+
+    proptest! {
+        #[test]
+        fn encode_is_injective(a in ".{0,30}", b in ".{0,30}") {
+            if a != b {
+                prop_assert_ne!(encode(&a), encode(&b));
+            }
+            prop_assert_eq!(decode(&encode(&a)), Some(a.clone()));
+        }
+
+        #[test]
+        fn table_names_are_injective(r1 in "[a-z_]{0,6}", m1 in "[a-z_]{0,6}", r2 in "[a-z_]{0,6}", m2 in "[a-z_]{0,6}") {
+            if (r1.clone(), m1.clone()) != (r2.clone(), m2.clone()) {
+                prop_assert_ne!(table_name(&r1, &m1), table_name(&r2, &m2));
+            }
+        }
+    }
+}

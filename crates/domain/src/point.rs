@@ -1,0 +1,141 @@
+//! A point: measurement, sorted tag set, typed fields and a nanosecond timestamp.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The type of a field, fixed per measurement once first written (as in InfluxDB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub enum FieldType {
+    /// 64-bit IEEE float.
+    Float,
+    /// Signed 64-bit integer (`i` suffix).
+    Integer,
+    /// Unsigned 64-bit integer (`u` suffix); InfluxDB 1.x OSS rejects it, we accept it.
+    Unsigned,
+    /// `true`/`false`.
+    Boolean,
+    /// UTF-8 string.
+    String,
+}
+
+impl FieldType {
+    /// The name InfluxDB prints in `SHOW FIELD KEYS` and in type-conflict errors.
+    pub fn influx_name(self) -> &'static str {
+        match self {
+            FieldType::Float => "float",
+            FieldType::Integer => "integer",
+            FieldType::Unsigned => "unsigned",
+            FieldType::Boolean => "boolean",
+            FieldType::String => "string",
+        }
+    }
+}
+
+impl fmt::Display for FieldType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.influx_name())
+    }
+}
+
+/// A field value as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FieldValue {
+    /// Float value.
+    Float(f64),
+    /// Signed integer value.
+    Integer(i64),
+    /// Unsigned integer value.
+    Unsigned(u64),
+    /// Boolean value.
+    Boolean(bool),
+    /// String value.
+    String(String),
+}
+
+impl FieldValue {
+    /// The type of this value.
+    pub fn field_type(&self) -> FieldType {
+        match self {
+            FieldValue::Float(_) => FieldType::Float,
+            FieldValue::Integer(_) => FieldType::Integer,
+            FieldValue::Unsigned(_) => FieldType::Unsigned,
+            FieldValue::Boolean(_) => FieldType::Boolean,
+            FieldValue::String(_) => FieldType::String,
+        }
+    }
+}
+
+/// One point of line protocol after parsing.
+///
+/// Invariant: `tags` are sorted by key and keys are unique; `fields` is non-empty and
+/// field keys are unique (the last value of a repeated key wins, as in InfluxDB).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Measurement name (unescaped).
+    pub measurement: String,
+    /// Tag pairs sorted by key.
+    pub tags: Vec<(String, String)>,
+    /// Field pairs in the order written.
+    pub fields: Vec<(String, FieldValue)>,
+    /// Nanoseconds since the Unix epoch.
+    pub timestamp: i64,
+}
+
+impl Point {
+    /// The canonical series key: `measurement,k1=v1,k2=v2` with tags sorted and
+    /// line-protocol escaping, as InfluxDB prints it in `SHOW SERIES`.
+    pub fn series_key(&self) -> SeriesKey {
+        SeriesKey::new(&self.measurement, &self.tags)
+    }
+}
+
+/// The canonical series key of a point (measurement plus sorted tag set), escaped the way
+/// InfluxDB prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SeriesKey(pub String);
+
+impl SeriesKey {
+    /// Builds the key from a measurement and tags sorted by key.
+    pub fn new(measurement: &str, tags: &[(String, String)]) -> Self {
+        let mut s = String::with_capacity(measurement.len() + tags.len() * 16);
+        escape_into(&mut s, measurement, &[',', ' ']);
+        for (k, v) in tags {
+            s.push(',');
+            escape_into(&mut s, k, &[',', ' ', '=']);
+            s.push('=');
+            escape_into(&mut s, v, &[',', ' ', '=']);
+        }
+        SeriesKey(s)
+    }
+}
+
+impl fmt::Display for SeriesKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn escape_into(out: &mut String, s: &str, special: &[char]) {
+    for c in s.chars() {
+        if special.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_key_escapes_and_keeps_order() {
+        let p = Point {
+            measurement: "cpu load".into(),
+            tags: vec![("a".into(), "x,y".into()), ("b".into(), "1=2".into())],
+            fields: vec![("v".into(), FieldValue::Float(1.0))],
+            timestamp: 0,
+        };
+        assert_eq!(p.series_key().0, "cpu\\ load,a=x\\,y,b=1\\=2");
+    }
+}

@@ -1,0 +1,229 @@
+//! Time limits and duration literals shared by the write and query paths.
+
+use crate::DomainError;
+
+/// Smallest timestamp InfluxDB accepts (1677-09-21T00:12:43.145224194Z).
+pub const MIN_NANOS: i64 = i64::MIN + 2;
+/// Largest timestamp InfluxDB accepts (2262-04-11T23:47:16.854775806Z).
+pub const MAX_NANOS: i64 = i64::MAX - 1;
+
+/// Nanoseconds in one of each InfluxQL duration unit.
+pub fn unit_nanos(unit: &str) -> Option<i64> {
+    Some(match unit {
+        "ns" => 1,
+        "u" | "µ" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60 * 1_000_000_000,
+        "h" => 3_600 * 1_000_000_000,
+        "d" => 86_400 * 1_000_000_000,
+        "w" => 7 * 86_400 * 1_000_000_000,
+        _ => return None,
+    })
+}
+
+/// Parses an InfluxQL duration literal such as `1h30m`, `10s`, `2w`, `INF` → `0`.
+pub fn parse_duration(s: &str) -> Result<i64, DomainError> {
+    if s.eq_ignore_ascii_case("inf") {
+        return Ok(0);
+    }
+    let err = || DomainError::InvalidDuration(s.to_string());
+    let bytes = s.as_bytes();
+    if bytes.is_empty() {
+        return Err(err());
+    }
+    let mut total: i64 = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if start == i {
+            return Err(err());
+        }
+        let n: i64 = s[start..i].parse().map_err(|_| err())?;
+        let ustart = i;
+        while i < bytes.len() && !bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let unit = &s[ustart..i];
+        let mult = unit_nanos(unit).ok_or_else(err)?;
+        total = total
+            .checked_add(n.checked_mul(mult).ok_or_else(err)?)
+            .ok_or_else(err)?;
+    }
+    Ok(total)
+}
+
+/// Formats nanoseconds the way InfluxDB prints durations (`168h0m0s`, `1h0m0s`, `0s`).
+pub fn format_duration(nanos: i64) -> String {
+    if nanos == 0 {
+        return "0s".to_string();
+    }
+    let total_secs = nanos / 1_000_000_000;
+    let rem_ns = nanos % 1_000_000_000;
+    let h = total_secs / 3600;
+    let m = (total_secs % 3600) / 60;
+    let s = total_secs % 60;
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h{m}m"));
+    } else if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if rem_ns == 0 {
+        out.push_str(&format!("{s}s"));
+    } else {
+        let frac = format!("{rem_ns:09}");
+        out.push_str(&format!("{s}.{}s", frac.trim_end_matches('0')));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_round_trip_influx_style() {
+        assert_eq!(parse_duration("1h30m").unwrap(), 5_400_000_000_000);
+        assert_eq!(format_duration(parse_duration("7d").unwrap()), "168h0m0s");
+        assert_eq!(format_duration(parse_duration("1h").unwrap()), "1h0m0s");
+        assert_eq!(format_duration(parse_duration("30m").unwrap()), "30m0s");
+        assert_eq!(format_duration(0), "0s");
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// (year, month, day) → days since 1970-01-01.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Formats nanoseconds since the epoch as RFC 3339 in UTC with the fraction trimmed, the
+/// way InfluxDB prints times (`2000-01-01T00:00:00Z`, `2000-01-01T00:00:00.5Z`).
+pub fn format_rfc3339(nanos: i64) -> String {
+    let secs = nanos.div_euclid(1_000_000_000);
+    let frac = nanos.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, mo, d) = civil_from_days(days);
+    let mut s = format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
+        sod / 3600,
+        (sod % 3600) / 60,
+        sod % 60
+    );
+    if frac != 0 {
+        let f = format!("{frac:09}");
+        s.push('.');
+        s.push_str(f.trim_end_matches('0'));
+    }
+    s.push('Z');
+    s
+}
+
+/// Parses an RFC 3339 timestamp (`2000-01-01T00:00:00Z`, with optional fraction and
+/// `+hh:mm` offset) or a bare date (`2000-01-01`) into nanoseconds.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        if t.bytes().all(|c| c.is_ascii_digit()) && !t.is_empty() {
+            t.parse().ok()
+        } else {
+            None
+        }
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y = num(0..4)?;
+    let mo = num(5..7)? as u32;
+    let d = num(8..10)? as u32;
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let days = days_from_civil(y, mo, d);
+    if b.len() == 10 {
+        return days.checked_mul(86_400_000_000_000);
+    }
+    if b[10] != b'T' && b[10] != b't' && b[10] != b' ' {
+        return None;
+    }
+    if b.len() < 19 || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let h = num(11..13)?;
+    let mi = num(14..16)?;
+    let se = num(17..19)?;
+    if h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut frac: i64 = 0;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let digits = &s[start..i];
+        if digits.is_empty() || digits.len() > 9 {
+            return None;
+        }
+        frac = digits.parse::<i64>().ok()? * 10i64.pow(9 - digits.len() as u32);
+    }
+    let offset_secs = match s.get(i..)? {
+        "Z" | "z" => 0,
+        rest if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) => {
+            let oh: i64 = rest.get(1..3)?.parse().ok()?;
+            let om: i64 = rest.get(4..6)?.parse().ok()?;
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            sign * (oh * 3600 + om * 60)
+        }
+        _ => return None,
+    };
+    let secs = days * 86_400 + h * 3600 + mi * 60 + se - offset_secs;
+    secs.checked_mul(1_000_000_000)?.checked_add(frac)
+}
+
+#[cfg(test)]
+mod rfc_tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_round_trip() {
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_rfc3339(946_684_800_500_000_000), "2000-01-01T00:00:00.5Z");
+        assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(parse_rfc3339("2000-01-01T00:00:00.5Z"), Some(946_684_800_500_000_000));
+        assert_eq!(parse_rfc3339("2000-01-01"), Some(946_684_800_000_000_000));
+        assert_eq!(parse_rfc3339("2000-01-01T01:00:00+01:00"), Some(946_684_800_000_000_000));
+        assert_eq!(format_rfc3339(MIN_NANOS), "1677-09-21T00:12:43.145224194Z");
+        assert_eq!(format_rfc3339(MAX_NANOS), "2262-04-11T23:47:16.854775806Z");
+        assert!(parse_rfc3339("garbage").is_none());
+    }
+}

@@ -1,0 +1,21 @@
+//! Port traits: the boundaries between HyperbyteDB's business logic and its adapters.
+//!
+//! This crate is an **API boundary**: adapter authors implement these traits in their own
+//! crates. Every trait is object-safe (services hold `Arc<dyn Port>`), small, and documents
+//! the guarantees an implementation must give.
+//!
+//! Architecture invariant: depends only on `hyperbyte-domain`; no I/O happens here.
+
+pub mod clock;
+pub mod metadata;
+pub mod query;
+pub mod sink;
+pub mod wal;
+
+pub use clock::{Clock, SystemClock};
+pub use metadata::{MetaError, MetadataPort, SeriesEntry};
+pub use query::{ColumnType, QueryError, QueryPort, RowSet};
+pub use sink::{SinkError, PointsSinkPort, StorageAdminPort};
+pub use wal::{WalError, WalPort};
+pub mod replication;
+pub use replication::{ReplicationError, ReplicationPort};

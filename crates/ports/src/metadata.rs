@@ -1,0 +1,73 @@
+//! The metadata port: databases, retention policies, schemas, the series index, tombstones,
+//! continuous queries and users.
+//!
+//! Changes are [`MetaCommand`]s applied in order (consensus can order them in cluster
+//! mode); reads are synchronous and served from memory by implementations.
+
+use async_trait::async_trait;
+use hyperbyte_domain::{ContinuousQuery, Database, MeasurementSchema, MetaCommand, Tombstone, User};
+use std::fmt::Debug;
+
+/// A metadata failure.
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    /// The command is invalid against the current state (message for the user, InfluxDB
+    /// wording, e.g. `retention policy not found: x`).
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed.
+    #[error("metadata storage error: {0}")]
+    Storage(String),
+}
+
+/// One entry of the series index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesEntry {
+    /// Measurement.
+    pub measurement: String,
+    /// Canonical series key (`m,k=v`).
+    pub key: String,
+    /// Sorted tags.
+    pub tags: Vec<(String, String)>,
+}
+
+/// Metadata store.
+#[async_trait]
+pub trait MetadataPort: Send + Sync + Debug {
+    /// Applies one command durably; readers see it once this returns.
+    async fn apply(&self, cmd: MetaCommand) -> Result<(), MetaError>;
+
+    /// All databases, sorted by creation.
+    fn databases(&self) -> Vec<Database>;
+    /// One database.
+    fn database(&self, name: &str) -> Option<Database>;
+    /// Measurement names of a database, sorted.
+    fn measurements(&self, database: &str) -> Vec<String>;
+    /// A measurement's schema.
+    fn schema(&self, database: &str, measurement: &str) -> Option<MeasurementSchema>;
+    /// Series of a database, optionally of one measurement, sorted by key.
+    fn series(&self, database: &str, measurement: Option<&str>) -> Vec<SeriesEntry>;
+    /// Whether a series key is already indexed.
+    fn has_series(&self, database: &str, key: &str) -> bool;
+    /// Number of series in a database.
+    fn series_count(&self, database: &str) -> usize;
+    /// Distinct values of a tag key in a measurement, sorted.
+    fn tag_values(&self, database: &str, measurement: &str, key: &str) -> Vec<String>;
+    /// Number of distinct values of a tag key (override for speed: the ingest path calls it
+    /// for every new series when a values-per-tag limit is set).
+    fn tag_value_count(&self, database: &str, measurement: &str, key: &str) -> usize {
+        self.tag_values(database, measurement, key).len()
+    }
+    /// Whether a tag value is indexed (override for speed).
+    fn has_tag_value(&self, database: &str, measurement: &str, key: &str, value: &str) -> bool {
+        self.tag_values(database, measurement, key)
+            .binary_search_by(|v| v.as_str().cmp(value))
+            .is_ok()
+    }
+    /// Tombstones of a database.
+    fn tombstones(&self, database: &str) -> Vec<Tombstone>;
+    /// Every continuous query.
+    fn continuous_queries(&self) -> Vec<ContinuousQuery>;
+    /// Every user.
+    fn users(&self) -> Vec<User>;
+}

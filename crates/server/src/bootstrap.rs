@@ -1,0 +1,138 @@
+//! Composition root: opens the stores, wires adapters into services, runs the server and
+//! shuts it down in order.
+//!
+//! Start-up order matters: metadata, WAL and storage open first; the WAL is replayed into
+//! storage (recovery) before the HTTP listener accepts anything, so the first query after a
+//! restart already sees every acknowledged write.
+
+use crate::config::Config;
+use anyhow::{Context, Result};
+use hyperbyte_adapter_chdb::ChdbEngine;
+use hyperbyte_adapter_rocksdb::{BatchingWal, RocksDbMetadata, RocksDbWal};
+use hyperbyte_application::query::QueryService;
+use hyperbyte_application::{FlushConfig, FlushService, IngestionService, Limits};
+use hyperbyte_ports::{Clock, MetadataPort, SystemClock, WalPort};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::info;
+
+/// Runs the server until SIGINT or SIGTERM.
+pub(crate) async fn run(cfg: Config) -> Result<()> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating data_dir {}", cfg.data_dir.display()))?;
+    info!(data_dir = %cfg.data_dir.display(), "starting hyperbyted");
+
+    let meta: Arc<dyn MetadataPort> = Arc::new(
+        RocksDbMetadata::open(&cfg.meta_dir())
+            .with_context(|| format!("opening metadata at {}", cfg.meta_dir().display()))?,
+    );
+    let inner_wal = RocksDbWal::open(&cfg.wal_dir())
+        .with_context(|| format!("opening the WAL at {}", cfg.wal_dir().display()))?;
+    let wal: Arc<dyn WalPort> = Arc::new(BatchingWal::new(
+        Arc::new(inner_wal),
+        Duration::from_micros(cfg.wal.group_commit_window_us),
+        cfg.wal.group_commit_max_entries,
+    ));
+    let engine = ChdbEngine::open(&cfg.chdb_dir(), cfg.chdb.readers).with_context(|| {
+        format!(
+            "opening chDB at {} (chdb.session_data_path)",
+            cfg.chdb_dir().display()
+        )
+    })?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+
+    let flush = Arc::new(FlushService::new(
+        wal.clone(),
+        meta.clone(),
+        engine.clone(),
+        FlushConfig {
+            interval: Duration::from_secs(cfg.flush.interval_secs),
+            batch_entries: cfg.flush.batch_size,
+            backlog_trigger: cfg.flush.backlog_trigger,
+        },
+    ));
+    let recovered = flush
+        .flush_all()
+        .await
+        .context("replaying the WAL into storage")?;
+    info!(
+        entries = recovered.entries,
+        points = recovered.points,
+        "recovery: WAL replayed into storage"
+    );
+
+    let ingest = Arc::new(
+        IngestionService::new(
+            meta.clone(),
+            wal.clone(),
+            clock.clone(),
+            Limits {
+                max_series_per_database: cfg.limits.max_series_per_database,
+                max_values_per_tag: cfg.limits.max_values_per_tag,
+            },
+        )
+        .with_wal_notify(flush.wake_handle()),
+    );
+    let query = Arc::new(QueryService::new(
+        meta.clone(),
+        engine.clone(),
+        engine.clone(),
+        flush.clone(),
+        clock.clone(),
+    ));
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let flush_task = tokio::spawn(flush.clone().run(stop_rx.clone()));
+
+    let state = hyperbyte_adapter_http::HttpState {
+        ingest,
+        query,
+        metrics: Arc::new(hyperbyte_adapter_http::Metrics::default()),
+        config: hyperbyte_adapter_http::HttpConfig {
+            max_body_bytes: cfg.http.max_body_bytes,
+            default_chunk_size: cfg.http.default_chunk_size,
+        },
+        health: Arc::new(|| Ok(())),
+        request_ids: Arc::new(AtomicU64::new(1)),
+    };
+    let app = hyperbyte_adapter_http::router(state);
+    let listener = tokio::net::TcpListener::bind(&cfg.http.bind)
+        .await
+        .with_context(|| format!("binding http.bind = {}", cfg.http.bind))?;
+    let addr = listener.local_addr()?;
+    info!(%addr, "listening for HTTP (InfluxDB 1.x API)");
+    println!("hyperbyted listening on http://{addr}");
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+
+    info!("shutting down: flushing the WAL into storage");
+    let _ = stop_tx.send(true);
+    let _ = flush_task.await;
+    info!("stopped cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => info!("SIGINT received"),
+        _ = term => info!("SIGTERM received"),
+    }
+}

@@ -1,0 +1,412 @@
+//! Configuration: defaults, a TOML file, `HYPERBYTE_*` environment variables (nested keys
+//! with `__`, e.g. `HYPERBYTE_HTTP__BIND=0.0.0.0:8086`), then command-line flags, merged
+//! with figment and validated once at start-up. Every validation message names the key.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Root of everything stored; the other paths default to sub-directories.
+    pub data_dir: PathBuf,
+    /// HTTP API.
+    pub http: HttpSection,
+    /// Write-ahead log.
+    pub wal: WalSection,
+    /// Metadata store.
+    pub metadata: MetadataSection,
+    /// Embedded ClickHouse.
+    pub chdb: ChdbSection,
+    /// WAL → storage flushing.
+    pub flush: FlushSection,
+    /// Retention enforcement.
+    pub retention: RetentionSection,
+    /// Cardinality limits.
+    pub limits: LimitsSection,
+    /// Authentication (arrives with a later release; accepted now).
+    pub auth: AuthSection,
+    /// Cluster mode (arrives with a later release; must stay disabled).
+    pub cluster: ClusterSection,
+    /// Logging.
+    pub log: LogSection,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSection {
+    /// Listen address.
+    pub bind: String,
+    /// Largest `/write` body in bytes (0 = unlimited). InfluxDB's default is 25 MB.
+    pub max_body_bytes: usize,
+    /// Default `chunk_size` for `chunked=true`.
+    pub default_chunk_size: usize,
+}
+
+/// `[wal]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WalSection {
+    /// Directory (default `<data_dir>/wal`).
+    pub dir: Option<PathBuf>,
+    /// Group-commit window in microseconds: concurrent appends within it share one fsync.
+    pub group_commit_window_us: u64,
+    /// Most entries coalesced into one synced write.
+    pub group_commit_max_entries: usize,
+}
+
+/// `[metadata]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetadataSection {
+    /// Directory (default `<data_dir>/meta`).
+    pub dir: Option<PathBuf>,
+}
+
+/// `[chdb]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChdbSection {
+    /// chDB storage path (default `<data_dir>/chdb`). One per process.
+    pub session_data_path: Option<PathBuf>,
+    /// Reader connections (about one per core).
+    pub readers: usize,
+}
+
+/// `[flush]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlushSection {
+    /// Seconds between flushes.
+    pub interval_secs: u64,
+    /// WAL entries read per flush round.
+    pub batch_size: usize,
+    /// Unflushed WAL entries that trigger an early flush.
+    pub backlog_trigger: u64,
+}
+
+/// `[retention]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSection {
+    /// Enforce retention policies.
+    pub enabled: bool,
+    /// Seconds between checks.
+    pub check_interval_secs: u64,
+}
+
+/// `[limits]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// Max series per database (0 = unlimited). InfluxDB's default: 1,000,000.
+    pub max_series_per_database: usize,
+    /// Max values per tag key (0 = unlimited). InfluxDB's default: 100,000.
+    pub max_values_per_tag: usize,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    /// Require credentials.
+    pub enabled: bool,
+}
+
+/// `[cluster]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterSection {
+    /// Cluster mode.
+    pub enabled: bool,
+    /// This node's id.
+    pub node_id: u64,
+    /// Peer HTTP addresses.
+    pub peers: Vec<String>,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter (`info`, `hyperbyte=debug,info`, ...); `RUST_LOG` overrides.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            http: HttpSection::default(),
+            wal: WalSection::default(),
+            metadata: MetadataSection::default(),
+            chdb: ChdbSection::default(),
+            flush: FlushSection::default(),
+            retention: RetentionSection::default(),
+            limits: LimitsSection::default(),
+            auth: AuthSection::default(),
+            cluster: ClusterSection::default(),
+            log: LogSection::default(),
+        }
+    }
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection {
+            bind: "127.0.0.1:8086".into(),
+            max_body_bytes: 25 * 1024 * 1024,
+            default_chunk_size: 10_000,
+        }
+    }
+}
+
+impl Default for WalSection {
+    fn default() -> Self {
+        WalSection {
+            dir: None,
+            group_commit_window_us: 500,
+            group_commit_max_entries: 1024,
+        }
+    }
+}
+
+impl Default for MetadataSection {
+    fn default() -> Self {
+        MetadataSection { dir: None }
+    }
+}
+
+impl Default for ChdbSection {
+    fn default() -> Self {
+        ChdbSection {
+            session_data_path: None,
+            readers: 2,
+        }
+    }
+}
+
+impl Default for FlushSection {
+    fn default() -> Self {
+        FlushSection {
+            interval_secs: 1,
+            batch_size: 5_000,
+            backlog_trigger: 256,
+        }
+    }
+}
+
+impl Default for RetentionSection {
+    fn default() -> Self {
+        RetentionSection {
+            enabled: true,
+            check_interval_secs: 1800,
+        }
+    }
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection {
+            max_series_per_database: 1_000_000,
+            max_values_per_tag: 100_000,
+        }
+    }
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The sources could not be read or merged (figment names the key and source).
+    #[error("invalid configuration: {0}")]
+    Load(String),
+    /// A value is out of range.
+    #[error("invalid configuration: `{key}`: {reason}")]
+    Invalid {
+        /// Dotted key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Command-line overrides.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--bind`.
+    pub bind: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads defaults ← file ← environment ← flags, then validates.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(ConfigError::Load(format!(
+                    "config file {} does not exist",
+                    f.display()
+                )));
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        fig = fig.merge(Env::prefixed("HYPERBYTE_").split("__"));
+        if let Some(b) = &overrides.bind {
+            fig = fig.merge(Serialized::default("http.bind", b));
+        }
+        if let Some(d) = &overrides.data_dir {
+            fig = fig.merge(Serialized::default("data_dir", d));
+        }
+        let cfg: Config = fig
+            .extract()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks ranges and formats.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| ConfigError::Invalid {
+            key,
+            reason: reason.to_string(),
+        };
+        if self.http.bind.parse::<SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid {
+                key: "http.bind",
+                reason: format!("{:?} is not an address like 127.0.0.1:8086", self.http.bind),
+            });
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty"));
+        }
+        if self.flush.interval_secs == 0 {
+            return Err(invalid("flush.interval_secs", "must be at least 1"));
+        }
+        if self.flush.batch_size == 0 {
+            return Err(invalid("flush.batch_size", "must be at least 1"));
+        }
+        if self.chdb.readers == 0 || self.chdb.readers > 64 {
+            return Err(invalid("chdb.readers", "must be between 1 and 64"));
+        }
+        if self.wal.group_commit_max_entries == 0 {
+            return Err(invalid("wal.group_commit_max_entries", "must be at least 1"));
+        }
+        if self.wal.group_commit_window_us > 1_000_000 {
+            return Err(invalid(
+                "wal.group_commit_window_us",
+                "must be at most 1000000 (one second)",
+            ));
+        }
+        if self.retention.check_interval_secs == 0 {
+            return Err(invalid("retention.check_interval_secs", "must be at least 1"));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(invalid("log.format", "must be \"text\" or \"json\""));
+        }
+        if self.cluster.enabled {
+            return Err(invalid(
+                "cluster.enabled",
+                "cluster mode is not available in this release; set it to false",
+            ));
+        }
+        if self.auth.enabled {
+            return Err(invalid(
+                "auth.enabled",
+                "authentication is not available in this release; set it to false",
+            ));
+        }
+        Ok(())
+    }
+
+    /// WAL directory.
+    pub fn wal_dir(&self) -> PathBuf {
+        self.wal.dir.clone().unwrap_or_else(|| self.data_dir.join("wal"))
+    }
+
+    /// Metadata directory.
+    pub fn meta_dir(&self) -> PathBuf {
+        self.metadata
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("meta"))
+    }
+
+    /// chDB storage path.
+    pub fn chdb_dir(&self) -> PathBuf {
+        self.chdb
+            .session_data_path
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("chdb"))
+    }
+
+    /// The default configuration as TOML.
+    pub fn default_toml() -> String {
+        let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
+        format!(
+            "# hyperbyted configuration (defaults). Every key can also be set through the\n# environment: HYPERBYTE_<SECTION>__<KEY>, e.g. HYPERBYTE_HTTP__BIND=0.0.0.0:8086.\n# Unset paths default to sub-directories of data_dir (wal, meta, chdb).\n\n{body}"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_round_trip() {
+        Config::default().validate().unwrap();
+        let text = Config::default_toml();
+        let dir = std::env::temp_dir().join(format!("hb-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.toml");
+        std::fs::write(&f, text).unwrap();
+        let c = Config::load(Some(&f), &Overrides::default()).unwrap();
+        assert_eq!(c.http.bind, "127.0.0.1:8086");
+    }
+
+    #[test]
+    fn bad_value_names_the_key() {
+        let dir = std::env::temp_dir().join(format!("hb-cfg2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.toml");
+        std::fs::write(&f, "[flush]\ninterval_secs = 0\n").unwrap();
+        let e = Config::load(Some(&f), &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("flush.interval_secs"), "{e}");
+        std::fs::write(&f, "[http]\nbind = \"nope\"\n").unwrap();
+        let e = Config::load(Some(&f), &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("http.bind"), "{e}");
+        std::fs::write(&f, "[http]\nbindd = \"x\"\n").unwrap();
+        let e = Config::load(Some(&f), &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("bindd"), "{e}");
+    }
+
+    #[test]
+    fn flags_override_file() {
+        let o = Overrides {
+            bind: Some("127.0.0.1:9999".into()),
+            data_dir: Some("/tmp/x".into()),
+        };
+        let c = Config::load(None, &o).unwrap();
+        assert_eq!(c.http.bind, "127.0.0.1:9999");
+        assert_eq!(c.wal_dir(), PathBuf::from("/tmp/x/wal"));
+    }
+}

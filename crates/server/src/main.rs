@@ -1,0 +1,126 @@
+//! `hyperbyted`: the HyperbyteDB server binary.
+//!
+//! This crate is the composition root: the only crate that names concrete adapters. It
+//! reads configuration, wires adapters into services ([`bootstrap`]), serves HTTP and runs
+//! the background services until SIGINT/SIGTERM, then shuts down in order: stop accepting,
+//! finish in-flight requests, flush the WAL into storage, close the stores.
+
+mod bootstrap;
+mod config;
+
+use clap::{Parser, Subcommand};
+use config::{Config, Overrides};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "hyperbyted", version, about = "HyperbyteDB: an InfluxDB 1.x compatible time-series database")]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Listen address, overriding file and environment (e.g. 127.0.0.1:8086).
+    #[arg(long, global = true)]
+    bind: Option<String>,
+    /// Data directory, overriding file and environment.
+    #[arg(long = "data-dir", global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run the server (the default).
+    Run,
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCmd {
+    /// Print the default configuration as TOML.
+    PrintDefault,
+    /// Validate a configuration file (plus environment and flags) and print the result.
+    Check {
+        /// The file to check (defaults to --config).
+        file: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        bind: cli.bind.clone(),
+        data_dir: cli.data_dir.clone(),
+    };
+    match cli.command {
+        Some(Cmd::Config {
+            action: ConfigCmd::PrintDefault,
+        }) => {
+            print!("{}", Config::default_toml());
+            ExitCode::SUCCESS
+        }
+        Some(Cmd::Config {
+            action: ConfigCmd::Check { file },
+        }) => {
+            let file = file.or(cli.config);
+            match Config::load(file.as_deref(), &overrides) {
+                Ok(c) => {
+                    println!("configuration is valid");
+                    print!("{}", toml::to_string_pretty(&c).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("hyperbyted: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Some(Cmd::Run) | None => {
+            let cfg = match Config::load(cli.config.as_deref(), &overrides) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("hyperbyted: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            init_tracing(&cfg);
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_name("hyperbyte")
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("hyperbyted: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match rt.block_on(bootstrap::run(cfg)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    eprintln!("hyperbyted: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn init_tracing(cfg: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&cfg.log.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if cfg.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

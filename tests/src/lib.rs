@@ -1,0 +1,183 @@
+//! End-to-end test harness: starts the real `hyperbyted` binary on a free loopback port
+//! with a temporary data directory, and talks to it over HTTP like a client would.
+//!
+//! The binary is `$HYPERBYTED_BIN` (set by `cargo xtask test`) or
+//! `target/release/hyperbyted`.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    child: Option<Child>,
+    /// Base URL, e.g. `http://127.0.0.1:12345`.
+    pub url: String,
+    /// Port.
+    pub port: u16,
+    /// Data directory (kept across restarts of this handle).
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// Path of the binary under test.
+pub fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("HYPERBYTED_BIN") {
+        return PathBuf::from(p);
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    target.join("release/hyperbyted")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Server {
+    /// Starts a server on a fresh data directory.
+    pub fn start() -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data_dir = tmp.path().join("data");
+        let mut s = Server {
+            child: None,
+            url: String::new(),
+            port: 0,
+            data_dir,
+            _tmp: Some(tmp),
+        };
+        s.spawn(&[]);
+        s
+    }
+
+    /// Starts with extra command-line arguments.
+    pub fn start_with(args: &[&str]) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data_dir = tmp.path().join("data");
+        let mut s = Server {
+            child: None,
+            url: String::new(),
+            port: 0,
+            data_dir,
+            _tmp: Some(tmp),
+        };
+        s.spawn(args);
+        s
+    }
+
+    fn spawn(&mut self, args: &[&str]) {
+        let port = free_port();
+        let bin = binary();
+        assert!(bin.exists(), "{} missing: run `cargo xtask build`", bin.display());
+        let child = Command::new(&bin)
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hyperbyted");
+        self.child = Some(child);
+        self.port = port;
+        self.url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = ureq::get(&format!("{}/ping", self.url)).call() {
+                if r.status() == 204 {
+                    return;
+                }
+            }
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    let mut err = String::new();
+                    if let Some(mut e) = c.stderr.take() {
+                        let _ = e.read_to_string(&mut err);
+                    }
+                    panic!("hyperbyted exited with {status}: {err}");
+                }
+            }
+            assert!(Instant::now() < deadline, "hyperbyted did not answer /ping");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills the process with SIGKILL (no shutdown work at all).
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Stops with SIGTERM and waits for a clean exit; returns whether it exited with 0.
+    pub fn terminate(&mut self) -> bool {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if let Ok(Some(status)) = c.try_wait() {
+                    return status.success();
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        false
+    }
+
+    /// Starts again on the same data directory.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn(&[]);
+    }
+
+    /// POSTs line protocol; returns (status, body).
+    pub fn write(&self, db: &str, body: &str) -> (u16, String) {
+        self.write_params(&format!("db={db}"), body)
+    }
+
+    /// POSTs line protocol with a raw query string.
+    pub fn write_params(&self, query: &str, body: &str) -> (u16, String) {
+        let r = ureq::post(&format!("{}/write?{query}", self.url)).send_string(body);
+        response(r)
+    }
+
+    /// Runs InfluxQL (POST form); returns (status, parsed JSON).
+    pub fn query(&self, db: &str, q: &str) -> (u16, serde_json::Value) {
+        let r = ureq::post(&format!("{}/query", self.url))
+            .send_form(&[("db", db), ("q", q)]);
+        let (status, body) = response(r);
+        let v = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
+        (status, v)
+    }
+}
+
+fn response(r: Result<ureq::Response, ureq::Error>) -> (u16, String) {
+    match r {
+        Ok(resp) => (resp.status(), resp.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(code, resp)) => (code, resp.into_string().unwrap_or_default()),
+        Err(e) => (0, e.to_string()),
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}

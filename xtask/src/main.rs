@@ -1,0 +1,320 @@
+//! `cargo xtask`: the project's build system.
+//!
+//! Every chore is a subcommand here rather than a shell script:
+//! - `provision`: libclang (for the `rocksdb` crate's bindgen) and the chDB engine.
+//! - `build`: provision, then a release build of `hyperbyted`.
+//! - `run`: build, then start `hyperbyted` with the default config.
+//! - `test`: provision, fmt, clippy, check-layers, every test, and the conformance corpus.
+//! - `check-layers`: proves the hexagonal dependency rule from `cargo metadata`.
+//! - `bench`: the benchmarks (parser, WAL, chDB insert, end-to-end `/write`).
+
+mod layers;
+mod provision;
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cmd = args.first().map(String::as_str).unwrap_or("help");
+    let rest = &args[args.len().min(1)..];
+    match cmd {
+        "provision" => provision::provision(&root()?).map(|_| ()),
+        "build" => build(),
+        "run" => run(rest),
+        "test" => test(),
+        "check-layers" => layers::check(&root()?),
+        "bench" => bench(),
+        "help" | "--help" | "-h" => {
+            println!(
+                "usage: cargo xtask <command>\n\n  provision     install libclang if missing, fetch the chDB engine into the cache\n  build         provision + release build of hyperbyted\n  run [ARGS]    build + start hyperbyted (127.0.0.1:8086, data in ./data)\n  test          provision, fmt, clippy, check-layers, all tests, conformance corpus\n  check-layers  verify the crate dependency rule\n  bench         run the benchmarks"
+            );
+            Ok(())
+        }
+        other => bail!("unknown command {other:?}; try `cargo xtask help`"),
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub(crate) fn root() -> Result<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    dir.parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent directory")
+}
+
+fn step(name: &str) {
+    println!("==> {name}");
+}
+
+/// Runs a command in the workspace root with the engine environment, failing on non-zero exit.
+fn run_cmd(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo(root: &Path, env: &provision::Env) -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root);
+    env.apply(&mut c);
+    c
+}
+
+fn build() -> Result<()> {
+    let root = root()?;
+    let env = provision::provision(&root)?;
+    build_release(&root, &env)?;
+    Ok(())
+}
+
+fn build_release(root: &Path, env: &provision::Env) -> Result<PathBuf> {
+    step("cargo build --release -p hyperbyte-server");
+    run_cmd(cargo(root, env).args(["build", "--release", "-p", "hyperbyte-server"]))?;
+    let bin = env.target_dir.join("release/hyperbyted");
+    if !bin.exists() {
+        bail!("{} was not produced", bin.display());
+    }
+    Ok(bin)
+}
+
+fn run(extra: &[String]) -> Result<()> {
+    let root = root()?;
+    let env = provision::provision(&root)?;
+    let bin = build_release(&root, &env)?;
+    let mut cmd = Command::new(&bin);
+    cmd.current_dir(&root);
+    if !extra.iter().any(|a| a == "--data-dir" || a == "--config") {
+        cmd.args(["--data-dir", "data"]);
+    }
+    cmd.args(extra);
+    println!(
+        "==> starting {} (HTTP on 127.0.0.1:8086 unless --bind says otherwise; data in ./data)",
+        bin.display()
+    );
+    run_cmd(&mut cmd)
+}
+
+fn test() -> Result<()> {
+    let started = Instant::now();
+    let root = root()?;
+    let env = provision::provision(&root)?;
+
+    step("cargo fmt --check");
+    run_cmd(cargo(&root, &env).args(["fmt", "--all", "--check"]))?;
+
+    step("check-layers");
+    layers::check(&root)?;
+
+    step("cargo clippy (release profile, all targets, -D warnings)");
+    run_cmd(cargo(&root, &env).args([
+        "clippy",
+        "--release",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    let bin = build_release(&root, &env)?;
+
+    step("cargo nextest run --release --workspace (unit, integration and end-to-end tests)");
+    let mut nextest = cargo(&root, &env);
+    nextest
+        .args([
+            "nextest",
+            "run",
+            "--release",
+            "--workspace",
+            "--no-fail-fast",
+        ])
+        .env("HYPERBYTED_BIN", &bin);
+    run_cmd(&mut nextest)?;
+
+    step("conformance corpus against a fresh hyperbyted");
+    conformance(&root, &bin)?;
+
+    println!(
+        "==> cargo xtask test: all green in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Starts `hyperbyted` on a free port with a temporary data directory, runs the corpus and
+/// fails if fewer checks pass than the committed floor.
+fn conformance(root: &Path, bin: &Path) -> Result<()> {
+    let corpus = root.join("../shared/conformance");
+    if !corpus.join("conformance.py").exists() {
+        println!(
+            "conformance corpus not found at {}; skipped",
+            corpus.display()
+        );
+        return Ok(());
+    }
+    let floor: u64 = std::fs::read_to_string(root.join("conformance-floor.txt"))
+        .context("reading conformance-floor.txt")?
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .context("conformance-floor.txt holds no number")?
+        .trim()
+        .parse()
+        .context("conformance-floor.txt: not a number")?;
+    let port = free_port()?;
+    let data = tempdir(root, "conformance")?;
+    let log = std::fs::File::create(data.join("server.log"))?;
+    let mut child = Command::new(bin)
+        .args([
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+            &data.join("data").to_string_lossy(),
+        ])
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting hyperbyted")?;
+    let result = (|| -> Result<(u64, u64)> {
+        wait_for_ping(port, Duration::from_secs(60))?;
+        let report = data.join("report.txt");
+        let out = Command::new("python3")
+            .arg(corpus.join("conformance.py"))
+            .args(["--url", &format!("http://127.0.0.1:{port}"), "--corpus"])
+            .arg(corpus.join("cases"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .context("running python3 conformance.py")?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        std::fs::write(&report, &text)?;
+        // Print the per-category table (everything from the "category" header on), but
+        // rephrase the runner's closing line: this step's verdict is the floor.
+        let table: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("category"))
+            .collect();
+        let mut counts = None;
+        for l in &table {
+            if let Some((p, f)) = parse_counts(l) {
+                counts = Some((p, f));
+            } else {
+                println!("    {l}");
+            }
+        }
+        counts.with_context(|| {
+            format!(
+                "conformance.py printed no summary; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    let (passed, failed) = result?;
+    println!(
+        "conformance: {passed} of {} checks match InfluxDB (floor {floor})",
+        passed + failed
+    );
+    if passed < floor {
+        bail!(
+            "conformance regressed: {passed} checks pass, the floor in conformance-floor.txt is {floor}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(())
+}
+
+fn parse_counts(line: &str) -> Option<(u64, u64)> {
+    // "N passed, N failed"
+    let mut it = line.trim().split(", ");
+    let p = it.next()?.strip_suffix(" passed")?.trim().parse().ok()?;
+    let f = it.next()?.strip_suffix(" failed")?.trim().parse().ok()?;
+    Some((p, f))
+}
+
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+fn tempdir(root: &Path, name: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "hyperbyte-xtask-{name}-{}-{}",
+        std::process::id(),
+        root.as_os_str().len()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn wait_for_ping(port: u16, timeout: Duration) -> Result<()> {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET /ping HTTP/1.0\r\nHost: localhost\r\n\r\n");
+            let mut buf = [0u8; 32];
+            if let Ok(n) = s.read(&mut buf) {
+                if String::from_utf8_lossy(&buf[..n]).contains(" 204") {
+                    return Ok(());
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("hyperbyted did not answer /ping on port {port} within {timeout:?}")
+}
+
+fn bench() -> Result<()> {
+    let root = root()?;
+    let env = provision::provision(&root)?;
+    let bin = build_release(&root, &env)?;
+    for pkg in [
+        "hyperbyte-lineprotocol",
+        "hyperbyte-adapter-rocksdb",
+        "hyperbyte-adapter-chdb",
+    ] {
+        step(&format!("cargo bench -p {pkg}"));
+        run_cmd(cargo(&root, &env).args(["bench", "-p", pkg]))?;
+    }
+    step("end-to-end /write benchmark");
+    run_cmd(
+        cargo(&root, &env)
+            .args([
+                "bench",
+                "-p",
+                "hyperbyte-e2e",
+                "--bench",
+                "write_e2e",
+            ])
+            .env("HYPERBYTED_BIN", &bin),
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_runner_summary() {
+        assert_eq!(parse_counts("120 passed, 3 failed"), Some((120, 3)));
+        assert_eq!(parse_counts("category  passed"), None);
+    }
+}
