@@ -16,6 +16,4 @@ fn main() {
     let dir = PathBuf::from(dir);
     let dir = dir.canonicalize().unwrap_or(dir);
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.display());
-    // Lets dependents' build scripts read the directory as `DEP_CHDB_RPATH_DIR`
-    // (needs `links`); see the crate docs.
 }

@@ -78,7 +78,11 @@ impl Server {
     fn spawn(&mut self, args: &[&str]) {
         let port = free_port();
         let bin = binary();
-        assert!(bin.exists(), "{} missing: run `cargo xtask build`", bin.display());
+        assert!(
+            bin.exists(),
+            "{} missing: run `cargo xtask build`",
+            bin.display()
+        );
         let child = Command::new(&bin)
             .arg("--bind")
             .arg(format!("127.0.0.1:{port}"))
@@ -160,8 +164,7 @@ impl Server {
 
     /// Runs InfluxQL (POST form); returns (status, parsed JSON).
     pub fn query(&self, db: &str, q: &str) -> (u16, serde_json::Value) {
-        let r = ureq::post(&format!("{}/query", self.url))
-            .send_form(&[("db", db), ("q", q)]);
+        let r = ureq::post(&format!("{}/query", self.url)).send_form(&[("db", db), ("q", q)]);
         let (status, body) = response(r);
         let v = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
         (status, v)

@@ -59,7 +59,13 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
 pub(crate) fn check(root: &Path) -> Result<()> {
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .output()
         .context("running cargo metadata")?;
     if !out.status.success() {

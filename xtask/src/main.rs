@@ -296,13 +296,7 @@ fn bench() -> Result<()> {
     step("end-to-end /write benchmark");
     run_cmd(
         cargo(&root, &env)
-            .args([
-                "bench",
-                "-p",
-                "hyperbyte-e2e",
-                "--bench",
-                "write_e2e",
-            ])
+            .args(["bench", "-p", "hyperbyte-e2e", "--bench", "write_e2e"])
             .env("HYPERBYTED_BIN", &bin),
     )?;
     Ok(())

@@ -127,8 +127,7 @@ fn ensure_libclang() -> Result<()> {
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -164,7 +163,13 @@ fn ensure_chdb(root: &Path) -> Result<(PathBuf, PathBuf)> {
             .context("CHDB_LIB has no parent directory")?
             .to_path_buf();
         println!("    chDB engine: using CHDB_LIB={}", lib.display());
-        (dir, header_src.parent().map(Path::to_path_buf).unwrap_or_default())
+        (
+            dir,
+            header_src
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+        )
     } else {
         let base = cache_root().join("chdb").join(CHDB_VERSION);
         let lib_dir = base.join("lib");
@@ -173,15 +178,17 @@ fn ensure_chdb(root: &Path) -> Result<(PathBuf, PathBuf)> {
         std::fs::create_dir_all(&include_dir)?;
         let lib = lib_dir.join("libchdb.so");
         let stamp = lib_dir.join("libchdb.so.verified");
-        let verified = lib.exists()
-            && std::fs::read_to_string(&stamp).ok() == stamp_of(&lib)
+        let verified = lib.exists() && std::fs::read_to_string(&stamp).ok() == stamp_of(&lib)
             || (lib.exists() && verify_lib(&lib, &stamp)?);
         if verified {
             println!("    chDB engine: cached at {}", lib.display());
         } else {
             fetch_chdb(&lib_dir)?;
             if !verify_lib(&lib, &stamp)? {
-                bail!("libchdb.so in {} does not match the pinned sha256", lib_dir.display());
+                bail!(
+                    "libchdb.so in {} does not match the pinned sha256",
+                    lib_dir.display()
+                );
             }
         }
         // The project's header always wins (it may change with the code).
@@ -247,7 +254,8 @@ fn link_dot_chdb(root: &Path, lib_dir: &Path, include_dir: &Path) -> Result<()> 
     let dot = root.join(".chdb");
     let want_lib = dot.join("lib");
     if std::fs::canonicalize(&want_lib).ok() == std::fs::canonicalize(lib_dir).ok()
-        && std::fs::canonicalize(dot.join("include")).ok() == std::fs::canonicalize(include_dir).ok()
+        && std::fs::canonicalize(dot.join("include")).ok()
+            == std::fs::canonicalize(include_dir).ok()
     {
         return Ok(());
     }

@@ -13,7 +13,11 @@ pub struct NoReplication;
 
 #[async_trait]
 impl hyperbyte_ports::ReplicationPort for NoReplication {
-    async fn replicate(&self, _sequence: u64, _entry: &WalEntry) -> Result<(), hyperbyte_ports::ReplicationError> {
+    async fn replicate(
+        &self,
+        _sequence: u64,
+        _entry: &WalEntry,
+    ) -> Result<(), hyperbyte_ports::ReplicationError> {
         Ok(())
     }
 }

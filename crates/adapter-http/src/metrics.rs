@@ -23,13 +23,37 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut s = String::new();
         for (name, help, v) in [
-            ("hyperbyte_http_write_requests_total", "POST /write requests", &self.write_requests),
-            ("hyperbyte_points_written_total", "Points accepted by /write", &self.points_written),
-            ("hyperbyte_http_write_errors_total", "Failed /write requests", &self.write_errors),
-            ("hyperbyte_http_query_requests_total", "/query requests", &self.query_requests),
-            ("hyperbyte_http_query_errors_total", "Failed /query requests", &self.query_errors),
+            (
+                "hyperbyte_http_write_requests_total",
+                "POST /write requests",
+                &self.write_requests,
+            ),
+            (
+                "hyperbyte_points_written_total",
+                "Points accepted by /write",
+                &self.points_written,
+            ),
+            (
+                "hyperbyte_http_write_errors_total",
+                "Failed /write requests",
+                &self.write_errors,
+            ),
+            (
+                "hyperbyte_http_query_requests_total",
+                "/query requests",
+                &self.query_requests,
+            ),
+            (
+                "hyperbyte_http_query_errors_total",
+                "Failed /query requests",
+                &self.query_errors,
+            ),
         ] {
-            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Ordering::Relaxed));
+            let _ = writeln!(
+                s,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
         }
         s
     }

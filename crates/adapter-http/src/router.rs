@@ -61,7 +61,9 @@ pub struct HttpState {
 
 impl std::fmt::Debug for HttpState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpState").field("config", &self.config).finish()
+        f.debug_struct("HttpState")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -99,7 +101,10 @@ fn influx_headers(state: &HttpState, resp: &mut Response) {
     let h = resp.headers_mut();
     let id = request_id(state);
     h.insert("X-Influxdb-Build", HeaderValue::from_static("OSS"));
-    h.insert("X-Influxdb-Version", HeaderValue::from_static(INFLUX_VERSION));
+    h.insert(
+        "X-Influxdb-Version",
+        HeaderValue::from_static(INFLUX_VERSION),
+    );
     if let Ok(v) = HeaderValue::from_str(&id) {
         h.insert("Request-Id", v.clone());
         h.insert("X-Request-Id", v);
@@ -209,7 +214,11 @@ fn decode_body(
     }
     let mut out = Vec::with_capacity(body.len() * 4);
     let mut dec = flate2::read::GzDecoder::new(&body[..]);
-    let cap = if limit > 0 { limit as u64 + 1 } else { u64::MAX };
+    let cap = if limit > 0 {
+        limit as u64 + 1
+    } else {
+        u64::MAX
+    };
     let res = (&mut dec).take(cap).read_to_end(&mut out);
     match res {
         Ok(_) if limit > 0 && out.len() > limit => Err(too_large()),
@@ -380,14 +389,24 @@ fn parse_bind_params(text: &str) -> Result<BTreeMap<String, ParamValue>, String>
         let pv = match v {
             serde_json::Value::String(s) => ParamValue::String(s.clone()),
             serde_json::Value::Bool(b) => ParamValue::Boolean(*b),
-            serde_json::Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    ParamValue::Integer(i)
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => ParamValue::Integer(i),
+                None => ParamValue::Float(n.as_f64().unwrap_or(0.0)),
+            },
+            serde_json::Value::Null => ParamValue::Unsupported("<nil>".into()),
+            serde_json::Value::Array(_) => ParamValue::Unsupported("[]interface {}".into()),
+            serde_json::Value::Object(o) => {
+                let text = |k: &str| o.get(k).and_then(|x| x.as_str()).map(str::to_string);
+                if let Some(i) = text("identifier") {
+                    ParamValue::Identifier(i)
+                } else if let Some(d) = text("duration") {
+                    ParamValue::Duration(d)
+                } else if let Some(r) = text("regex") {
+                    ParamValue::Regex(r)
                 } else {
-                    ParamValue::Float(n.as_f64().unwrap_or(0.0))
+                    ParamValue::Unsupported("map[string]interface {}".into())
                 }
             }
-            _ => continue,
         };
         out.insert(k.clone(), pv);
     }
@@ -407,11 +426,18 @@ async fn query(
     state.metrics.query_requests.fetch_add(1, Ordering::Relaxed);
     let params = query_params(raw.as_deref(), &headers, &body);
     let q = params.get("q").cloned().unwrap_or_default();
-    let span = tracing::debug_span!("query", db = params.get("db").map(String::as_str).unwrap_or(""));
+    let span = tracing::debug_span!(
+        "query",
+        db = params.get("db").map(String::as_str).unwrap_or("")
+    );
     async move {
         if q.trim().is_empty() {
             state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
-            return error_response(&state, StatusCode::BAD_REQUEST, "missing required parameter \"q\"");
+            return error_response(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "missing required parameter \"q\"",
+            );
         }
         let bind = match params.get("params").filter(|p| !p.is_empty()) {
             None => BTreeMap::new(),
@@ -428,7 +454,9 @@ async fn query(
         };
         let epoch = match params.get("epoch").map(String::as_str) {
             None | Some("") => Epoch::Rfc3339,
-            Some(e) => Precision::parse(e).map(Epoch::Unit).unwrap_or(Epoch::Rfc3339),
+            Some(e) => Precision::parse(e)
+                .map(Epoch::Unit)
+                .unwrap_or(Epoch::Rfc3339),
         };
         let pretty = params.get("pretty").is_some_and(|p| p == "true");
         let chunked = params.get("chunked").is_some_and(|p| p == "true");
@@ -473,7 +501,8 @@ async fn query(
             match compressed {
                 Ok(bytes) => {
                     let mut r = (StatusCode::OK, Body::from(bytes)).into_response();
-                    r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                    r.headers_mut()
+                        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                     r
                 }
                 Err(_) => (StatusCode::OK, text).into_response(),
@@ -481,7 +510,10 @@ async fn query(
         } else {
             (StatusCode::OK, text).into_response()
         };
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         with_headers(&state, resp)
     }
     .instrument(span)

@@ -162,7 +162,8 @@ fn writer_loop<W: GroupCommitStore>(inner: &W, shared: &Shared, config: Batching
             while let Some(front) = q.items.front() {
                 let len = front.bytes.len();
                 if !bytes.is_empty()
-                    && (bytes.len() >= config.max_batch_entries || batch_bytes + len > config.max_batch_bytes)
+                    && (bytes.len() >= config.max_batch_entries
+                        || batch_bytes + len > config.max_batch_bytes)
                 {
                     break;
                 }

@@ -16,6 +16,9 @@ mod metadata;
 mod wal;
 
 pub use batching::{BatchingConfig, BatchingWal};
-pub use codec::{decode_wal_entry, encode_wal_entry, CodecError, WAL_FORMAT_V1};
+pub use codec::{
+    decode_wal_entry, encode_wal_entry, encode_wal_entry_v1, CodecError, WAL_FORMAT_V1,
+    WAL_FORMAT_V2,
+};
 pub use metadata::RocksDbMetadata;
 pub use wal::{GroupCommitStore, RocksDbWal};

@@ -15,8 +15,8 @@ use hyperbyte_domain::WalEntry;
 use hyperbyte_ports::{WalError, WalPort};
 use parking_lot::Mutex;
 use rocksdb::{
-    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode, Options, ReadOptions,
-    WriteBatch, WriteOptions, DB,
+    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode, Options,
+    ReadOptions, WriteBatch, WriteOptions, DB,
 };
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -84,7 +84,8 @@ fn sync_opts() -> WriteOptions {
 impl RocksDbWal {
     /// Opens (or creates) the log in directory `path` and recovers the last sequence.
     pub fn open(path: &Path) -> Result<Self, WalError> {
-        std::fs::create_dir_all(path).map_err(|e| WalError::Storage(format!("{}: {e}", path.display())))?;
+        std::fs::create_dir_all(path)
+            .map_err(|e| WalError::Storage(format!("{}: {e}", path.display())))?;
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
@@ -112,11 +113,18 @@ impl RocksDbWal {
         ];
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(storage)?;
 
-        let persisted = match db.get_cf(cf(&db, CF_META)?, KEY_LAST_SEQ).map_err(storage)? {
-            Some(v) => parse_seq_key(&v).ok_or_else(|| WalError::Codec("bad last_sequence record".into()))?,
+        let persisted = match db
+            .get_cf(cf(&db, CF_META)?, KEY_LAST_SEQ)
+            .map_err(storage)?
+        {
+            Some(v) => parse_seq_key(&v)
+                .ok_or_else(|| WalError::Codec("bad last_sequence record".into()))?,
             None => 0,
         };
-        let newest = match db.iterator_cf(cf(&db, CF_ENTRIES)?, IteratorMode::End).next() {
+        let newest = match db
+            .iterator_cf(cf(&db, CF_ENTRIES)?, IteratorMode::End)
+            .next()
+        {
             Some(item) => {
                 let (k, _) = item.map_err(storage)?;
                 parse_seq_key(&k).ok_or_else(|| WalError::Codec("bad sequence key".into()))?
@@ -142,7 +150,11 @@ impl RocksDbWal {
     }
 
     /// Reads entries synchronously (blocking); see [`WalPort::read_range`].
-    pub fn read_range_blocking(&self, from: u64, max: usize) -> Result<Vec<(u64, WalEntry)>, WalError> {
+    pub fn read_range_blocking(
+        &self,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<(u64, WalEntry)>, WalError> {
         let db = &self.inner.db;
         let mut ro = ReadOptions::default();
         ro.set_iterate_lower_bound(seq_key(from).to_vec());
@@ -151,10 +163,15 @@ impl RocksDbWal {
             return Ok(out);
         }
         let from_key = seq_key(from);
-        let iter = db.iterator_cf_opt(cf(db, CF_ENTRIES)?, ro, IteratorMode::From(&from_key, Direction::Forward));
+        let iter = db.iterator_cf_opt(
+            cf(db, CF_ENTRIES)?,
+            ro,
+            IteratorMode::From(&from_key, Direction::Forward),
+        );
         for item in iter {
             let (k, v) = item.map_err(storage)?;
-            let seq = parse_seq_key(&k).ok_or_else(|| WalError::Codec("bad sequence key".into()))?;
+            let seq =
+                parse_seq_key(&k).ok_or_else(|| WalError::Codec("bad sequence key".into()))?;
             out.push((seq, decode_wal_entry(&v)?));
             if out.len() >= max {
                 break;
@@ -178,7 +195,9 @@ impl RocksDbWal {
             batch.put_cf(cf(db, CF_META)?, KEY_LAST_SEQ, seq_key(last));
             db.write_opt(batch, &sync_opts()).map_err(storage)?;
         }
-        if self.inner.truncations.fetch_add(1, Ordering::Relaxed) % COMPACT_EVERY == COMPACT_EVERY - 1 {
+        if self.inner.truncations.fetch_add(1, Ordering::Relaxed) % COMPACT_EVERY
+            == COMPACT_EVERY - 1
+        {
             db.compact_range_cf(entries, None::<&[u8]>, Some(seq_key(seq)));
         }
         Ok(())
@@ -233,11 +252,13 @@ impl WalPort for RocksDbWal {
     }
 
     async fn read_range(&self, from: u64, max: usize) -> Result<Vec<(u64, WalEntry)>, WalError> {
-        self.run_blocking(move |w| w.read_range_blocking(from, max)).await
+        self.run_blocking(move |w| w.read_range_blocking(from, max))
+            .await
     }
 
     async fn truncate_before(&self, seq: u64) -> Result<(), WalError> {
-        self.run_blocking(move |w| w.truncate_before_blocking(seq)).await
+        self.run_blocking(move |w| w.truncate_before_blocking(seq))
+            .await
     }
 
     fn last_sequence(&self) -> u64 {

@@ -134,7 +134,15 @@ impl FlushService {
         let n_entries = entries.len();
         let mut groups: BTreeMap<(String, String, String), Vec<Point>> = BTreeMap::new();
         let mut tombstones: BTreeMap<String, Vec<Tombstone>> = BTreeMap::new();
-        for (seq, WalEntry { database, retention_policy, points }) in entries {
+        for (
+            seq,
+            WalEntry {
+                database,
+                retention_policy,
+                points,
+            },
+        ) in entries
+        {
             if self.meta.database(&database).is_none() {
                 continue; // dropped since it was written
             }
@@ -146,14 +154,20 @@ impl FlushService {
                     continue;
                 }
                 groups
-                    .entry((database.clone(), retention_policy.clone(), p.measurement.clone()))
+                    .entry((
+                        database.clone(),
+                        retention_policy.clone(),
+                        p.measurement.clone(),
+                    ))
                     .or_default()
                     .push(p);
             }
         }
         let mut points_written = 0;
         for ((db, rp_name, measurement), points) in groups {
-            let Some(database) = self.meta.database(&db) else { continue };
+            let Some(database) = self.meta.database(&db) else {
+                continue;
+            };
             let Some(rp) = database.rp(&rp_name).cloned() else {
                 continue; // policy dropped since
             };

@@ -281,11 +281,9 @@ impl IngestionService {
                     let count = *tag_value_counts.entry(ck).or_insert_with(|| {
                         self.meta.tag_value_count(req.database, &p.measurement, k)
                     });
-                    let is_new = !new_tag_values.contains(&(
-                        p.measurement.clone(),
-                        k.clone(),
-                        v.clone(),
-                    )) && !self.meta.has_tag_value(req.database, &p.measurement, k, v);
+                    let is_new =
+                        !new_tag_values.contains(&(p.measurement.clone(), k.clone(), v.clone()))
+                            && !self.meta.has_tag_value(req.database, &p.measurement, k, v);
                     if is_new && count >= self.limits.max_values_per_tag {
                         over = Some(format!(
                             "max-values-per-tag limit exceeded ({}/{}): measurement=\"{}\" tag=\"{}\" value=\"{}\"",
@@ -336,7 +334,8 @@ impl IngestionService {
                                 // Lost a race: drop the points of this measurement carrying it.
                                 let before = final_points.len();
                                 final_points.retain(|p| {
-                                    !(p.measurement == *m && p.fields.iter().any(|(n, _)| n == name))
+                                    !(p.measurement == *m
+                                        && p.fields.iter().any(|(n, _)| n == name))
                                 });
                                 dropped += before - final_points.len();
                                 push_once(&mut errors, format!(

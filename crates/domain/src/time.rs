@@ -217,11 +217,20 @@ mod rfc_tests {
     #[test]
     fn rfc3339_round_trip() {
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_rfc3339(946_684_800_500_000_000), "2000-01-01T00:00:00.5Z");
+        assert_eq!(
+            format_rfc3339(946_684_800_500_000_000),
+            "2000-01-01T00:00:00.5Z"
+        );
         assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
-        assert_eq!(parse_rfc3339("2000-01-01T00:00:00.5Z"), Some(946_684_800_500_000_000));
+        assert_eq!(
+            parse_rfc3339("2000-01-01T00:00:00.5Z"),
+            Some(946_684_800_500_000_000)
+        );
         assert_eq!(parse_rfc3339("2000-01-01"), Some(946_684_800_000_000_000));
-        assert_eq!(parse_rfc3339("2000-01-01T01:00:00+01:00"), Some(946_684_800_000_000_000));
+        assert_eq!(
+            parse_rfc3339("2000-01-01T01:00:00+01:00"),
+            Some(946_684_800_000_000_000)
+        );
         assert_eq!(format_rfc3339(MIN_NANOS), "1677-09-21T00:12:43.145224194Z");
         assert_eq!(format_rfc3339(MAX_NANOS), "2262-04-11T23:47:16.854775806Z");
         assert!(parse_rfc3339("garbage").is_none());

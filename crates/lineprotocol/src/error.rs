@@ -49,9 +49,7 @@ pub enum LineError {
     #[error("invalid boolean")]
     InvalidBoolean,
     /// An `i` integer outside the signed 64-bit range; holds the digits as written.
-    #[error(
-        "unable to parse integer {0}: strconv.ParseInt: parsing \"{0}\": value out of range"
-    )]
+    #[error("unable to parse integer {0}: strconv.ParseInt: parsing \"{0}\": value out of range")]
     IntegerOutOfRange(String),
     /// A `u` integer outside the unsigned 64-bit range; holds the digits as written.
     #[error(

@@ -128,7 +128,11 @@ mod tests {
             "1e-400",
         ] {
             let expect: f64 = s.parse().unwrap();
-            assert_eq!(parse_f64(s.as_bytes()).unwrap().to_bits(), expect.to_bits(), "{s}");
+            assert_eq!(
+                parse_f64(s.as_bytes()).unwrap().to_bits(),
+                expect.to_bits(),
+                "{s}"
+            );
         }
         assert_eq!(parse_f64(b"1e400"), None);
         assert_eq!(parse_f64(b"1e"), None);

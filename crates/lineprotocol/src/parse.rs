@@ -368,11 +368,11 @@ impl Scratch {
         timestamp: i64,
     ) -> Result<Point, LineError> {
         let key_escaped = buf[..key_end].contains(&b'\\');
-        let measurement = self.unescape(&buf[..name_end], MEASUREMENT_SPECIALS);
+        let measurement = unescape(&buf[..name_end], MEASUREMENT_SPECIALS, &mut self.unescaped);
         let mut tags = Vec::with_capacity(self.tags.len());
         for t in &self.tags {
-            let k = self.unescape(&buf[t.k0..t.k1], TAG_SPECIALS);
-            let v = self.unescape(&buf[t.v0..t.v1], TAG_SPECIALS);
+            let k = unescape(&buf[t.k0..t.k1], TAG_SPECIALS, &mut self.unescaped);
+            let v = unescape(&buf[t.v0..t.v1], TAG_SPECIALS, &mut self.unescaped);
             tags.push((k, v));
         }
         if key_escaped {
@@ -387,7 +387,7 @@ impl Scratch {
             let Some(value) = convert_value(raw, &mut self.unescaped)? else {
                 continue;
             };
-            let key = self.unescape(&buf[f.k0..f.k1], FIELD_KEY_SPECIALS);
+            let key = unescape(&buf[f.k0..f.k1], FIELD_KEY_SPECIALS, &mut self.unescaped);
             if let Some(slot) = find_field(&mut fields, &key) {
                 if slot.field_type() != value.field_type() {
                     self.conflict = true;
@@ -407,27 +407,26 @@ impl Scratch {
             timestamp,
         })
     }
+}
 
-    /// Unescapes `\c` for every `c` in `specials` (a backslash before anything else is
-    /// kept) and converts to a `String` (invalid UTF-8 becomes U+FFFD).
-    fn unescape(&mut self, raw: &[u8], specials: &[u8]) -> String {
-        if !raw.contains(&b'\\') {
-            return bytes_to_string(raw);
-        }
-        let out = &mut self.unescaped;
-        out.clear();
-        let mut i = 0;
-        while i < raw.len() {
-            if raw[i] == b'\\' && i + 1 < raw.len() && specials.contains(&raw[i + 1]) {
-                out.push(raw[i + 1]);
-                i += 2;
-            } else {
-                out.push(raw[i]);
-                i += 1;
-            }
-        }
-        bytes_to_string(out)
+/// Unescapes `\c` for every `c` in `specials` (a backslash before anything else is kept)
+/// and converts to a `String` (invalid UTF-8 becomes U+FFFD).
+fn unescape(raw: &[u8], specials: &[u8], out: &mut Vec<u8>) -> String {
+    if !raw.contains(&b'\\') {
+        return bytes_to_string(raw);
     }
+    out.clear();
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\\' && i + 1 < raw.len() && specials.contains(&raw[i + 1]) {
+            out.push(raw[i + 1]);
+            i += 2;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+    bytes_to_string(out)
 }
 
 /// Characters a backslash escapes in a measurement name (InfluxDB's `escape.Unescape`).

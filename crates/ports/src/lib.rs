@@ -15,7 +15,7 @@ pub mod wal;
 pub use clock::{Clock, SystemClock};
 pub use metadata::{MetaError, MetadataPort, SeriesEntry};
 pub use query::{ColumnType, QueryError, QueryPort, RowSet};
-pub use sink::{SinkError, PointsSinkPort, StorageAdminPort};
+pub use sink::{PointsSinkPort, SinkError, StorageAdminPort};
 pub use wal::{WalError, WalPort};
 pub mod replication;
 pub use replication::{ReplicationError, ReplicationPort};

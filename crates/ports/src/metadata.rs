@@ -5,7 +5,9 @@
 //! mode); reads are synchronous and served from memory by implementations.
 
 use async_trait::async_trait;
-use hyperbyte_domain::{ContinuousQuery, Database, MeasurementSchema, MetaCommand, Tombstone, User};
+use hyperbyte_domain::{
+    ContinuousQuery, Database, MeasurementSchema, MetaCommand, Tombstone, User,
+};
 use std::fmt::Debug;
 
 /// A metadata failure.

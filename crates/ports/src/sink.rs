@@ -51,7 +51,12 @@ pub trait StorageAdminPort: Send + Sync + Debug {
     /// Removes every table of a retention policy.
     async fn drop_retention_policy(&self, database: &str, rp: &str) -> Result<(), SinkError>;
     /// Removes a measurement in every retention policy.
-    async fn drop_measurement(&self, database: &str, rps: &[String], measurement: &str) -> Result<(), SinkError>;
+    async fn drop_measurement(
+        &self,
+        database: &str,
+        rps: &[String],
+        measurement: &str,
+    ) -> Result<(), SinkError>;
     /// Deletes rows of a measurement matching tag equalities within `[min, max]`.
     async fn delete_points(
         &self,
@@ -63,5 +68,11 @@ pub trait StorageAdminPort: Send + Sync + Debug {
         max_time: i64,
     ) -> Result<(), SinkError>;
     /// Drops whole time partitions of a policy that end before `cutoff` (nanoseconds).
-    async fn drop_partitions_before(&self, database: &str, rp: &RetentionPolicy, measurements: &[String], cutoff: i64) -> Result<(), SinkError>;
+    async fn drop_partitions_before(
+        &self,
+        database: &str,
+        rp: &RetentionPolicy,
+        measurements: &[String],
+        cutoff: i64,
+    ) -> Result<(), SinkError>;
 }

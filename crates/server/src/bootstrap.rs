@@ -7,8 +7,8 @@
 
 use crate::config::Config;
 use anyhow::{Context, Result};
-use hyperbyte_adapter_chdb::ChdbEngine;
-use hyperbyte_adapter_rocksdb::{BatchingWal, RocksDbMetadata, RocksDbWal};
+use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage};
+use hyperbyte_adapter_rocksdb::{BatchingConfig, BatchingWal, RocksDbMetadata, RocksDbWal};
 use hyperbyte_application::query::QueryService;
 use hyperbyte_application::{FlushConfig, FlushService, IngestionService, Limits};
 use hyperbyte_ports::{Clock, MetadataPort, SystemClock, WalPort};
@@ -29,23 +29,30 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
     );
     let inner_wal = RocksDbWal::open(&cfg.wal_dir())
         .with_context(|| format!("opening the WAL at {}", cfg.wal_dir().display()))?;
-    let wal: Arc<dyn WalPort> = Arc::new(BatchingWal::new(
-        Arc::new(inner_wal),
-        Duration::from_micros(cfg.wal.group_commit_window_us),
-        cfg.wal.group_commit_max_entries,
-    ));
+    let wal: Arc<dyn WalPort> = Arc::new(
+        BatchingWal::new(
+            inner_wal,
+            BatchingConfig {
+                window: Duration::from_micros(cfg.wal.group_commit_window_us),
+                max_batch_entries: cfg.wal.group_commit_max_entries,
+                ..BatchingConfig::default()
+            },
+        )
+        .context("starting the WAL group-commit writer")?,
+    );
     let engine = ChdbEngine::open(&cfg.chdb_dir(), cfg.chdb.readers).with_context(|| {
         format!(
             "opening chDB at {} (chdb.session_data_path)",
             cfg.chdb_dir().display()
         )
     })?;
+    let storage = Arc::new(ChdbStorage::new(engine.clone()));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     let flush = Arc::new(FlushService::new(
         wal.clone(),
         meta.clone(),
-        engine.clone(),
+        storage.clone(),
         FlushConfig {
             interval: Duration::from_secs(cfg.flush.interval_secs),
             batch_entries: cfg.flush.batch_size,
@@ -77,7 +84,7 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
     let query = Arc::new(QueryService::new(
         meta.clone(),
         engine.clone(),
-        engine.clone(),
+        storage.clone(),
         flush.clone(),
         clock.clone(),
     ));

@@ -11,133 +11,133 @@ use std::path::{Path, PathBuf};
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct Config {
+pub(crate) struct Config {
     /// Root of everything stored; the other paths default to sub-directories.
-    pub data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     /// HTTP API.
-    pub http: HttpSection,
+    pub(crate) http: HttpSection,
     /// Write-ahead log.
-    pub wal: WalSection,
+    pub(crate) wal: WalSection,
     /// Metadata store.
-    pub metadata: MetadataSection,
+    pub(crate) metadata: MetadataSection,
     /// Embedded ClickHouse.
-    pub chdb: ChdbSection,
+    pub(crate) chdb: ChdbSection,
     /// WAL → storage flushing.
-    pub flush: FlushSection,
+    pub(crate) flush: FlushSection,
     /// Retention enforcement.
-    pub retention: RetentionSection,
+    pub(crate) retention: RetentionSection,
     /// Cardinality limits.
-    pub limits: LimitsSection,
+    pub(crate) limits: LimitsSection,
     /// Authentication (arrives with a later release; accepted now).
-    pub auth: AuthSection,
+    pub(crate) auth: AuthSection,
     /// Cluster mode (arrives with a later release; must stay disabled).
-    pub cluster: ClusterSection,
+    pub(crate) cluster: ClusterSection,
     /// Logging.
-    pub log: LogSection,
+    pub(crate) log: LogSection,
 }
 
 /// `[http]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct HttpSection {
+pub(crate) struct HttpSection {
     /// Listen address.
-    pub bind: String,
+    pub(crate) bind: String,
     /// Largest `/write` body in bytes (0 = unlimited). InfluxDB's default is 25 MB.
-    pub max_body_bytes: usize,
+    pub(crate) max_body_bytes: usize,
     /// Default `chunk_size` for `chunked=true`.
-    pub default_chunk_size: usize,
+    pub(crate) default_chunk_size: usize,
 }
 
 /// `[wal]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct WalSection {
+pub(crate) struct WalSection {
     /// Directory (default `<data_dir>/wal`).
-    pub dir: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
     /// Group-commit window in microseconds: concurrent appends within it share one fsync.
-    pub group_commit_window_us: u64,
+    pub(crate) group_commit_window_us: u64,
     /// Most entries coalesced into one synced write.
-    pub group_commit_max_entries: usize,
+    pub(crate) group_commit_max_entries: usize,
 }
 
 /// `[metadata]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct MetadataSection {
+pub(crate) struct MetadataSection {
     /// Directory (default `<data_dir>/meta`).
-    pub dir: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
 }
 
 /// `[chdb]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct ChdbSection {
+pub(crate) struct ChdbSection {
     /// chDB storage path (default `<data_dir>/chdb`). One per process.
-    pub session_data_path: Option<PathBuf>,
+    pub(crate) session_data_path: Option<PathBuf>,
     /// Reader connections (about one per core).
-    pub readers: usize,
+    pub(crate) readers: usize,
 }
 
 /// `[flush]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct FlushSection {
+pub(crate) struct FlushSection {
     /// Seconds between flushes.
-    pub interval_secs: u64,
+    pub(crate) interval_secs: u64,
     /// WAL entries read per flush round.
-    pub batch_size: usize,
+    pub(crate) batch_size: usize,
     /// Unflushed WAL entries that trigger an early flush.
-    pub backlog_trigger: u64,
+    pub(crate) backlog_trigger: u64,
 }
 
 /// `[retention]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct RetentionSection {
+pub(crate) struct RetentionSection {
     /// Enforce retention policies.
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// Seconds between checks.
-    pub check_interval_secs: u64,
+    pub(crate) check_interval_secs: u64,
 }
 
 /// `[limits]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct LimitsSection {
+pub(crate) struct LimitsSection {
     /// Max series per database (0 = unlimited). InfluxDB's default: 1,000,000.
-    pub max_series_per_database: usize,
+    pub(crate) max_series_per_database: usize,
     /// Max values per tag key (0 = unlimited). InfluxDB's default: 100,000.
-    pub max_values_per_tag: usize,
+    pub(crate) max_values_per_tag: usize,
 }
 
 /// `[auth]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
-pub struct AuthSection {
+pub(crate) struct AuthSection {
     /// Require credentials.
-    pub enabled: bool,
+    pub(crate) enabled: bool,
 }
 
 /// `[cluster]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
-pub struct ClusterSection {
+pub(crate) struct ClusterSection {
     /// Cluster mode.
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// This node's id.
-    pub node_id: u64,
+    pub(crate) node_id: u64,
     /// Peer HTTP addresses.
-    pub peers: Vec<String>,
+    pub(crate) peers: Vec<String>,
 }
 
 /// `[log]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct LogSection {
+pub(crate) struct LogSection {
     /// `text` or `json`.
-    pub format: String,
+    pub(crate) format: String,
     /// A tracing filter (`info`, `hyperbyte=debug,info`, ...); `RUST_LOG` overrides.
-    pub level: String,
+    pub(crate) level: String,
 }
 
 impl Default for Config {
@@ -232,7 +232,7 @@ impl Default for LogSection {
 
 /// A configuration problem, naming the key.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     /// The sources could not be read or merged (figment names the key and source).
     #[error("invalid configuration: {0}")]
     Load(String),
@@ -248,16 +248,16 @@ pub enum ConfigError {
 
 /// Command-line overrides.
 #[derive(Debug, Default, Clone)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     /// `--bind`.
-    pub bind: Option<String>,
+    pub(crate) bind: Option<String>,
     /// `--data-dir`.
-    pub data_dir: Option<PathBuf>,
+    pub(crate) data_dir: Option<PathBuf>,
 }
 
 impl Config {
     /// Loads defaults ← file ← environment ← flags, then validates.
-    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+    pub(crate) fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(f) = file {
             if !f.exists() {
@@ -283,7 +283,7 @@ impl Config {
     }
 
     /// Checks ranges and formats.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, reason: &str| ConfigError::Invalid {
             key,
             reason: reason.to_string(),
@@ -307,7 +307,10 @@ impl Config {
             return Err(invalid("chdb.readers", "must be between 1 and 64"));
         }
         if self.wal.group_commit_max_entries == 0 {
-            return Err(invalid("wal.group_commit_max_entries", "must be at least 1"));
+            return Err(invalid(
+                "wal.group_commit_max_entries",
+                "must be at least 1",
+            ));
         }
         if self.wal.group_commit_window_us > 1_000_000 {
             return Err(invalid(
@@ -316,7 +319,10 @@ impl Config {
             ));
         }
         if self.retention.check_interval_secs == 0 {
-            return Err(invalid("retention.check_interval_secs", "must be at least 1"));
+            return Err(invalid(
+                "retention.check_interval_secs",
+                "must be at least 1",
+            ));
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(invalid("log.format", "must be \"text\" or \"json\""));
@@ -337,12 +343,15 @@ impl Config {
     }
 
     /// WAL directory.
-    pub fn wal_dir(&self) -> PathBuf {
-        self.wal.dir.clone().unwrap_or_else(|| self.data_dir.join("wal"))
+    pub(crate) fn wal_dir(&self) -> PathBuf {
+        self.wal
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("wal"))
     }
 
     /// Metadata directory.
-    pub fn meta_dir(&self) -> PathBuf {
+    pub(crate) fn meta_dir(&self) -> PathBuf {
         self.metadata
             .dir
             .clone()
@@ -350,7 +359,7 @@ impl Config {
     }
 
     /// chDB storage path.
-    pub fn chdb_dir(&self) -> PathBuf {
+    pub(crate) fn chdb_dir(&self) -> PathBuf {
         self.chdb
             .session_data_path
             .clone()
@@ -358,7 +367,7 @@ impl Config {
     }
 
     /// The default configuration as TOML.
-    pub fn default_toml() -> String {
+    pub(crate) fn default_toml() -> String {
         let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
         format!(
             "# hyperbyted configuration (defaults). Every key can also be set through the\n# environment: HYPERBYTE_<SECTION>__<KEY>, e.g. HYPERBYTE_HTTP__BIND=0.0.0.0:8086.\n# Unset paths default to sub-directories of data_dir (wal, meta, chdb).\n\n{body}"

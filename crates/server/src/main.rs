@@ -14,7 +14,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "hyperbyted", version, about = "HyperbyteDB: an InfluxDB 1.x compatible time-series database")]
+#[command(
+    name = "hyperbyted",
+    version,
+    about = "HyperbyteDB: an InfluxDB 1.x compatible time-series database"
+)]
 struct Cli {
     /// TOML configuration file.
     #[arg(long, global = true)]

@@ -1,3 +1,14 @@
 //! InfluxQL ("TimeseriesQL"): parser, AST and translation to ClickHouse SQL.
 //!
 //! Architecture invariant: pure. The translator produces SQL text and never executes it.
+//!
+//! - [`parser`]: InfluxQL text → [`ast`] (pest grammar in `src/grammar.pest`), with
+//!   InfluxDB-identical error messages and bound parameters;
+//! - [`ast`]: typed statements and expressions, canonical printing, and helpers for the
+//!   translator (time ranges, `GROUP BY time` interval, raw vs aggregate).
+
+pub mod ast;
+pub mod parser;
+pub mod translate;
+
+pub use parser::{parse, ParseError};

@@ -15,12 +15,19 @@
 
 mod state;
 
-use crate::codec::{decode_versioned, encode_versioned, names_key, prefix_end, take_name, CodecError, META_FORMAT_V1};
+use crate::codec::{
+    decode_versioned, encode_versioned, names_key, prefix_end, take_name, CodecError,
+    META_FORMAT_V1,
+};
 use async_trait::async_trait;
-use hyperbyte_domain::{ContinuousQuery, Database, MeasurementSchema, MetaCommand, RetentionPolicy, Tombstone, User};
+use hyperbyte_domain::{
+    ContinuousQuery, Database, MeasurementSchema, MetaCommand, RetentionPolicy, Tombstone, User,
+};
 use hyperbyte_ports::{MetaError, MetadataPort, SeriesEntry};
 use parking_lot::{Mutex, RwLock};
-use rocksdb::{ColumnFamilyDescriptor, DBCompressionType, IteratorMode, Options, WriteBatch, WriteOptions, DB};
+use rocksdb::{
+    ColumnFamilyDescriptor, DBCompressionType, IteratorMode, Options, WriteBatch, WriteOptions, DB,
+};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use state::{stored_tags, DbState, State};
 use std::collections::HashSet;
@@ -33,14 +40,22 @@ const CF_SERIES: &str = "series";
 const CF_TOMBSTONES: &str = "tombstones";
 const CF_CQS: &str = "cqs";
 const CF_USERS: &str = "users";
-const ALL_CFS: [&str; 6] = [CF_DATABASES, CF_SCHEMAS, CF_SERIES, CF_TOMBSTONES, CF_CQS, CF_USERS];
+const ALL_CFS: [&str; 6] = [
+    CF_DATABASES,
+    CF_SCHEMAS,
+    CF_SERIES,
+    CF_TOMBSTONES,
+    CF_CQS,
+    CF_USERS,
+];
 
 /// Nanoseconds in an hour: InfluxDB's minimum retention and shard group duration.
 const HOUR: i64 = 3_600_000_000_000;
 
 // InfluxDB 1.6 error texts.
 const ERR_DURATION_TOO_LOW: &str = "retention policy duration must be at least 1h0m0s";
-const ERR_INCOMPATIBLE_DURATIONS: &str = "retention policy duration must be greater than the shard duration";
+const ERR_INCOMPATIBLE_DURATIONS: &str =
+    "retention policy duration must be greater than the shard duration";
 const ERR_RP_EXISTS: &str = "retention policy already exists";
 const ERR_RP_CONFLICT: &str = "retention policy conflicts with an existing policy";
 const ERR_RP_NAME_REQUIRED: &str = "retention policy name required";
@@ -122,7 +137,8 @@ impl std::fmt::Debug for RocksDbMetadata {
 impl RocksDbMetadata {
     /// Opens (or creates) the store in directory `path` and loads it into memory.
     pub fn open(path: &Path) -> Result<Self, MetaError> {
-        std::fs::create_dir_all(path).map_err(|e| MetaError::Storage(format!("{}: {e}", path.display())))?;
+        std::fs::create_dir_all(path)
+            .map_err(|e| MetaError::Storage(format!("{}: {e}", path.display())))?;
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
@@ -215,14 +231,17 @@ fn load(db: &DB) -> Result<State, MetaError> {
     for_each(db, CF_CQS, |_, v| {
         let rec: Ordered<ContinuousQuery> = dec(v)?;
         st.see_order(rec.order);
-        st.cqs
-            .insert((rec.value.database.clone(), rec.value.name.clone()), (rec.order, rec.value));
+        st.cqs.insert(
+            (rec.value.database.clone(), rec.value.name.clone()),
+            (rec.order, rec.value),
+        );
         Ok(())
     })?;
     for_each(db, CF_USERS, |_, v| {
         let rec: Ordered<User> = dec(v)?;
         st.see_order(rec.order);
-        st.users.insert(rec.value.name.clone(), (rec.order, rec.value));
+        st.users
+            .insert(rec.value.name.clone(), (rec.order, rec.value));
         Ok(())
     })?;
     Ok(st)
@@ -243,14 +262,19 @@ impl Inner {
     fn put_database(&self, order: u64, db: Database) -> Result<(), MetaError> {
         let mut batch = WriteBatch::default();
         let rec = Ordered { order, value: db };
-        batch.put_cf(self.cf(CF_DATABASES)?, names_key(&[&rec.value.name]), enc(&rec)?);
+        batch.put_cf(
+            self.cf(CF_DATABASES)?,
+            names_key(&[&rec.value.name]),
+            enc(&rec)?,
+        );
         self.commit(batch)?;
         let mut st = self.state.write();
         match st.dbs.get_mut(&rec.value.name) {
             Some(d) => d.db = rec.value,
             None => {
                 st.see_order(order);
-                st.dbs.insert(rec.value.name.clone(), DbState::new(order, rec.value));
+                st.dbs
+                    .insert(rec.value.name.clone(), DbState::new(order, rec.value));
             }
         }
         Ok(())
@@ -258,11 +282,21 @@ impl Inner {
 
     /// The current record of a database, with its creation order.
     fn database(&self, name: &str) -> Option<(u64, Database)> {
-        self.state.read().dbs.get(name).map(|d| (d.order, d.db.clone()))
+        self.state
+            .read()
+            .dbs
+            .get(name)
+            .map(|d| (d.order, d.db.clone()))
     }
 
-    fn range_delete(&self, batch: &mut WriteBatch, cf_name: &str, prefix: &[u8]) -> Result<(), MetaError> {
-        let end = prefix_end(prefix).ok_or_else(|| MetaError::Storage("unbounded key prefix".into()))?;
+    fn range_delete(
+        &self,
+        batch: &mut WriteBatch,
+        cf_name: &str,
+        prefix: &[u8],
+    ) -> Result<(), MetaError> {
+        let end =
+            prefix_end(prefix).ok_or_else(|| MetaError::Storage("unbounded key prefix".into()))?;
         batch.delete_range_cf(self.cf(cf_name)?, prefix, end.as_slice());
         Ok(())
     }
@@ -270,7 +304,9 @@ impl Inner {
     /// Applies one command; the caller holds the apply lock.
     fn apply(&self, cmd: MetaCommand) -> Result<(), MetaError> {
         match cmd {
-            MetaCommand::CreateDatabase { name, default_rp } => self.create_database(name, default_rp),
+            MetaCommand::CreateDatabase { name, default_rp } => {
+                self.create_database(name, default_rp)
+            }
             MetaCommand::DropDatabase { name } => self.drop_database(&name),
             MetaCommand::CreateRetentionPolicy {
                 database,
@@ -284,7 +320,14 @@ impl Inner {
                 shard_group_duration,
                 replication,
                 make_default,
-            } => self.alter_rp(&database, &name, duration, shard_group_duration, replication, make_default),
+            } => self.alter_rp(
+                &database,
+                &name,
+                duration,
+                shard_group_duration,
+                replication,
+                make_default,
+            ),
             MetaCommand::DropRetentionPolicy { database, name } => self.drop_rp(&database, &name),
             MetaCommand::RegisterSchema {
                 database,
@@ -297,7 +340,10 @@ impl Inner {
                 measurement,
                 series,
             } => self.register_series(&database, &measurement, series),
-            MetaCommand::DropMeasurement { database, measurement } => self.drop_measurement(&database, &measurement),
+            MetaCommand::DropMeasurement {
+                database,
+                measurement,
+            } => self.drop_measurement(&database, &measurement),
             MetaCommand::DropSeries {
                 database,
                 measurement,
@@ -312,7 +358,11 @@ impl Inner {
         }
     }
 
-    fn create_database(&self, name: String, default_rp: Option<RetentionPolicy>) -> Result<(), MetaError> {
+    fn create_database(
+        &self,
+        name: String,
+        default_rp: Option<RetentionPolicy>,
+    ) -> Result<(), MetaError> {
         let existing = self.database(&name);
         let Some(mut rp) = default_rp else {
             if existing.is_some() {
@@ -392,12 +442,19 @@ impl Inner {
         Ok(())
     }
 
-    fn create_rp(&self, database: &str, mut rp: RetentionPolicy, make_default: bool) -> Result<(), MetaError> {
+    fn create_rp(
+        &self,
+        database: &str,
+        mut rp: RetentionPolicy,
+        make_default: bool,
+    ) -> Result<(), MetaError> {
         if duration_too_low(rp.duration) {
             return Err(invalid(ERR_DURATION_TOO_LOW));
         }
         validate_new_rp(&mut rp)?;
-        let (order, mut db) = self.database(database).ok_or_else(|| db_not_found(database))?;
+        let (order, mut db) = self
+            .database(database)
+            .ok_or_else(|| db_not_found(database))?;
         if let Some(have) = db.rp(&rp.name) {
             if have.replication != rp.replication
                 || have.duration != rp.duration
@@ -426,7 +483,9 @@ impl Inner {
         replication: Option<u32>,
         make_default: bool,
     ) -> Result<(), MetaError> {
-        let (order, mut db) = self.database(database).ok_or_else(|| db_not_found(database))?;
+        let (order, mut db) = self
+            .database(database)
+            .ok_or_else(|| db_not_found(database))?;
         let rp = db
             .retention_policies
             .iter_mut()
@@ -481,7 +540,10 @@ impl Inner {
     ) -> Result<(), MetaError> {
         let st = self.state.read();
         let d = st.dbs.get(database).ok_or_else(|| db_not_found(database))?;
-        let current = d.measurements.get(measurement).and_then(|m| m.schema.as_ref());
+        let current = d
+            .measurements
+            .get(measurement)
+            .and_then(|m| m.schema.as_ref());
         let mut schema = current.cloned().unwrap_or_default();
         drop(st);
         let mut changed = false;
@@ -506,7 +568,11 @@ impl Inner {
             return Ok(());
         }
         let mut batch = WriteBatch::default();
-        batch.put_cf(self.cf(CF_SCHEMAS)?, names_key(&[database, measurement]), enc(&schema)?);
+        batch.put_cf(
+            self.cf(CF_SCHEMAS)?,
+            names_key(&[database, measurement]),
+            enc(&schema)?,
+        );
         self.commit(batch)?;
         if let Some(d) = self.state.write().dbs.get_mut(database) {
             d.measurement_mut(measurement).schema = Some(schema);
@@ -583,13 +649,27 @@ impl Inner {
         Ok(())
     }
 
-    fn drop_series(&self, database: &str, measurement: &str, keys: &[String]) -> Result<(), MetaError> {
+    fn drop_series(
+        &self,
+        database: &str,
+        measurement: &str,
+        keys: &[String],
+    ) -> Result<(), MetaError> {
         let (present, empties): (Vec<&String>, bool) = {
             let st = self.state.read();
-            let Some(m) = st.dbs.get(database).and_then(|d| d.measurements.get(measurement)) else {
+            let Some(m) = st
+                .dbs
+                .get(database)
+                .and_then(|d| d.measurements.get(measurement))
+            else {
                 return Ok(());
             };
-            let present: Vec<&String> = keys.iter().filter(|k| m.contains(k)).collect::<HashSet<_>>().into_iter().collect();
+            let present: Vec<&String> = keys
+                .iter()
+                .filter(|k| m.contains(k))
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
             let empties = !present.is_empty() && present.len() == m.series_len();
             (present, empties)
         };
@@ -690,7 +770,12 @@ impl Inner {
     }
 
     fn put_user(&self, user: User) -> Result<(), MetaError> {
-        let existing = self.state.read().users.get(&user.name).map(|(o, u)| (*o, u == &user));
+        let existing = self
+            .state
+            .read()
+            .users
+            .get(&user.name)
+            .map(|(o, u)| (*o, u == &user));
         let order = match existing {
             Some((_, true)) => return Ok(()),
             Some((o, false)) => o,
@@ -698,7 +783,11 @@ impl Inner {
         };
         let rec = Ordered { order, value: user };
         let mut batch = WriteBatch::default();
-        batch.put_cf(self.cf(CF_USERS)?, names_key(&[&rec.value.name]), enc(&rec)?);
+        batch.put_cf(
+            self.cf(CF_USERS)?,
+            names_key(&[&rec.value.name]),
+            enc(&rec)?,
+        );
         self.commit(batch)?;
         self.state
             .write()
@@ -752,7 +841,8 @@ impl MetadataPort for RocksDbMetadata {
 
     fn databases(&self) -> Vec<Database> {
         let st = self.inner.state.read();
-        let mut dbs: Vec<(u64, Database)> = st.dbs.values().map(|d| (d.order, d.db.clone())).collect();
+        let mut dbs: Vec<(u64, Database)> =
+            st.dbs.values().map(|d| (d.order, d.db.clone())).collect();
         dbs.sort_by_key(|(o, _)| *o);
         dbs.into_iter().map(|(_, d)| d).collect()
     }
@@ -777,7 +867,12 @@ impl MetadataPort for RocksDbMetadata {
 
     fn schema(&self, database: &str, measurement: &str) -> Option<MeasurementSchema> {
         let st = self.inner.state.read();
-        st.dbs.get(database)?.measurements.get(measurement)?.schema.clone()
+        st.dbs
+            .get(database)?
+            .measurements
+            .get(measurement)?
+            .schema
+            .clone()
     }
 
     fn series(&self, database: &str, measurement: Option<&str>) -> Vec<SeriesEntry> {
@@ -807,7 +902,9 @@ impl MetadataPort for RocksDbMetadata {
 
     fn has_series(&self, database: &str, key: &str) -> bool {
         let st = self.inner.state.read();
-        st.dbs.get(database).is_some_and(|d| d.find_series(key).is_some())
+        st.dbs
+            .get(database)
+            .is_some_and(|d| d.find_series(key).is_some())
     }
 
     fn series_count(&self, database: &str) -> usize {

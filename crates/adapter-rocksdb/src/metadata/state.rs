@@ -71,15 +71,17 @@ impl DbState {
     /// The measurement, created empty if needed.
     pub(super) fn measurement_mut(&mut self, name: &str) -> &mut Measurement {
         let escaped = &mut self.escaped;
-        self.measurements.entry(name.to_string()).or_insert_with(|| {
-            let e = SeriesKey::new(name, &[]).0;
-            let m = Measurement {
-                escaped_len: e.len(),
-                ..Measurement::default()
-            };
-            escaped.insert(e, name.to_string());
-            m
-        })
+        self.measurements
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                let e = SeriesKey::new(name, &[]).0;
+                let m = Measurement {
+                    escaped_len: e.len(),
+                    ..Measurement::default()
+                };
+                escaped.insert(e, name.to_string());
+                m
+            })
     }
 
     pub(super) fn remove_measurement(&mut self, name: &str) {
@@ -292,14 +294,19 @@ mod tests {
     use super::*;
 
     fn tags(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn canonical_keys_parse_back() {
         for (m, t) in [
             ("cpu", tags(&[("host", "a"), ("region", "east")])),
-            ("cpu load", tags(&[("a", "x,y"), ("b", "1=2"), ("c d", "e f")])),
+            (
+                "cpu load",
+                tags(&[("a", "x,y"), ("b", "1=2"), ("c d", "e f")]),
+            ),
             ("m", vec![]),
             ("a\\", tags(&[("k", "v\\w")])),
         ] {
@@ -316,7 +323,11 @@ mod tests {
     #[test]
     fn find_series_handles_escaped_measurements() {
         let mut db = DbState::new(0, Database::new("d"));
-        for (m, t) in [("a\\", tags(&[("k", "v")])), ("a,b", tags(&[("k", "v")])), ("plain", vec![])] {
+        for (m, t) in [
+            ("a\\", tags(&[("k", "v")])),
+            ("a,b", tags(&[("k", "v")])),
+            ("plain", vec![]),
+        ] {
             let key = SeriesKey::new(m, &t).0;
             let st = stored_tags(m, &key, t);
             assert!(db.add_series(m, key.clone(), st));

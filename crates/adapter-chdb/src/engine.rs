@@ -1,0 +1,268 @@
+//! The embedded chDB engine: one storage path per process, a pool of reader connections
+//! and a few writer connections, each used by one statement at a time.
+//!
+//! chDB runs one engine per process bound to one path; several connections on that path
+//! are independent sessions that run in parallel, while one connection runs one
+//! statement at a time (an open insert stream blocks its connection entirely). Engine
+//! calls block, so the async API runs them on tokio's blocking pool, bounded by the
+//! number of connections through a semaphore.
+
+use crate::error::ChdbError;
+use crate::rowbinary::decode_all;
+use chdb_rust::connection::Connection;
+use chdb_rust::format::OutputFormat;
+use hyperbyte_ports::{QueryError, QueryPort, RowSet};
+use parking_lot::{Mutex, MutexGuard};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Number of writer connections (inserts and DDL).
+const WRITERS: usize = 2;
+
+/// The process-wide engine instance, if one is open.
+static ACTIVE: Mutex<Option<(PathBuf, Weak<ChdbEngine>)>> = Mutex::new(None);
+
+/// A set of connections, each guarded by a mutex, with a semaphore bounding how many
+/// blocking tasks wait for them.
+struct Pool {
+    conns: Vec<Mutex<Connection>>,
+    permits: Arc<Semaphore>,
+    next: AtomicUsize,
+}
+
+impl Pool {
+    fn open(path: &Path, n: usize, settings: &[&str]) -> Result<Self, ChdbError> {
+        let arg = format!("--path={}", path.display());
+        let mut conns = Vec::with_capacity(n);
+        for _ in 0..n {
+            let conn = Connection::open(&[arg.as_str()]).map_err(|e| match ChdbError::from(e) {
+                e @ ChdbError::PathInUse { .. } => e,
+                other => ChdbError::Connect {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "{other} (is another process using this path? the engine prints the reason on stderr)"
+                    ),
+                },
+            })?;
+            for s in settings {
+                conn.query(s, OutputFormat::TabSeparated)?;
+            }
+            conns.push(Mutex::new(conn));
+        }
+        Ok(Pool {
+            permits: Arc::new(Semaphore::new(n)),
+            conns,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Takes a free connection, or waits for one (blocking).
+    fn checkout(&self) -> MutexGuard<'_, Connection> {
+        let n = self.conns.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            if let Some(g) = self.conns[(start + i) % n].try_lock() {
+                return g;
+            }
+        }
+        self.conns[start % n].lock()
+    }
+}
+
+/// Which pool a call runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Queries (reader pool).
+    Read,
+    /// Inserts and DDL (writer pool).
+    Write,
+}
+
+/// The chDB engine of this process.
+pub struct ChdbEngine {
+    path: PathBuf,
+    readers: Arc<Pool>,
+    writers: Arc<Pool>,
+}
+
+impl std::fmt::Debug for ChdbEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChdbEngine")
+            .field("path", &self.path)
+            .field("readers", &self.readers.conns.len())
+            .field("writers", &self.writers.conns.len())
+            .finish()
+    }
+}
+
+impl ChdbEngine {
+    /// Opens the engine on `path` (created if missing) with `readers` reader connections
+    /// (at least one; about one per core is right) and two writer connections.
+    ///
+    /// chDB serves one storage path per process: while an engine is alive, opening the
+    /// same path again returns that engine (its reader count unchanged), and opening
+    /// another path fails with [`ChdbError::PathInUse`]. Blocking: call it at start-up or
+    /// from `spawn_blocking`.
+    pub fn open(path: &Path, readers: usize) -> Result<Arc<Self>, ChdbError> {
+        std::fs::create_dir_all(path)?;
+        let path = path.canonicalize()?;
+        let mut active = ACTIVE.lock();
+        if let Some((p, weak)) = active.as_ref() {
+            if let Some(engine) = weak.upgrade() {
+                if *p == path {
+                    return Ok(engine);
+                }
+                return Err(ChdbError::PathInUse {
+                    active: p.clone(),
+                    requested: path,
+                });
+            }
+        }
+        // Handlers for SIGSEGV, SIGTSTP etc. would take over the host's signals.
+        chdb_rust::runtime::signal_handlers(false);
+        let readers = Pool::open(&path, readers.max(1), &[])?;
+        // Streamed inserts must be synchronous: the caller truncates its WAL afterwards.
+        let writers = Pool::open(&path, WRITERS, &["SET async_insert = 0"])?;
+        let engine = Arc::new(ChdbEngine {
+            path: path.clone(),
+            readers: Arc::new(readers),
+            writers: Arc::new(writers),
+        });
+        *active = Some((path, Arc::downgrade(&engine)));
+        tracing::info!(path = %engine.path.display(), readers = engine.readers.conns.len(), "chDB engine open");
+        Ok(engine)
+    }
+
+    /// The (canonical) storage path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn pool(&self, role: Role) -> &Arc<Pool> {
+        match role {
+            Role::Read => &self.readers,
+            Role::Write => &self.writers,
+        }
+    }
+
+    /// Runs `f` on a connection of the given pool, on the current thread (blocking).
+    pub(crate) fn with_conn_blocking<R>(
+        &self,
+        role: Role,
+        f: impl FnOnce(&mut Connection) -> Result<R, ChdbError>,
+    ) -> Result<R, ChdbError> {
+        let mut conn = self.pool(role).checkout();
+        f(&mut conn)
+    }
+
+    /// Runs `f` on a connection of the given pool on tokio's blocking pool, after
+    /// waiting (asynchronously) for a free connection.
+    pub(crate) async fn run<R, F>(&self, role: Role, f: F) -> Result<R, ChdbError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<R, ChdbError> + Send + 'static,
+    {
+        let pool = Arc::clone(self.pool(role));
+        let permit = Arc::clone(&pool.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| ChdbError::Task(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let mut conn = pool.checkout();
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ChdbError::Task(e.to_string()))?
+    }
+
+    /// Runs one statement on a connection of `role` and decodes its result (blocking).
+    pub fn query_blocking(&self, role: Role, sql: &str) -> Result<RowSet, ChdbError> {
+        self.with_conn_blocking(role, |c| run_query(c, sql))
+    }
+
+    /// Runs one statement and returns its result, reading the output in chunks (for large
+    /// results: lower peak memory and, measured, about half the time for 1 M rows).
+    pub fn query_streaming_blocking(&self, role: Role, sql: &str) -> Result<RowSet, ChdbError> {
+        self.with_conn_blocking(role, |c| run_query_stream(c, sql))
+    }
+
+    /// Runs one statement without a result on a writer connection (blocking).
+    pub fn execute_blocking(&self, sql: &str) -> Result<(), ChdbError> {
+        self.with_conn_blocking(Role::Write, |c| {
+            c.query(sql, OutputFormat::TabSeparated)?;
+            Ok(())
+        })
+    }
+
+    /// Runs one statement without a result on a writer connection.
+    pub async fn execute(&self, sql: &str) -> Result<(), ChdbError> {
+        let sql = sql.to_string();
+        self.run(Role::Write, move |c| {
+            c.query(&sql, OutputFormat::TabSeparated)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs one query on a reader connection and returns its rows.
+    pub async fn query_rows(&self, sql: &str) -> Result<RowSet, ChdbError> {
+        let sql = sql.to_string();
+        self.run(Role::Read, move |c| run_query(c, &sql)).await
+    }
+
+    /// Like [`query_rows`](Self::query_rows), reading the output in chunks.
+    pub async fn query_streaming(&self, sql: &str) -> Result<RowSet, ChdbError> {
+        let sql = sql.to_string();
+        self.run(Role::Read, move |c| run_query_stream(c, &sql))
+            .await
+    }
+}
+
+/// Runs `sql` and decodes the RowBinary output.
+fn run_query(conn: &Connection, sql: &str) -> Result<RowSet, ChdbError> {
+    let result = conn.query(sql, OutputFormat::RowBinaryWithNamesAndTypes)?;
+    let started = std::time::Instant::now();
+    let rows = decode_all(result.data_ref())?;
+    let decode = started.elapsed();
+    if decode > Duration::from_millis(100) {
+        tracing::debug!(?decode, rows = rows.rows.len(), "slow result decode");
+    }
+    Ok(rows)
+}
+
+/// Runs `sql` through the engine's streaming query API. Each chunk the engine hands out
+/// is a complete `RowBinaryWithNamesAndTypes` output (header included) of whole rows.
+fn run_query_stream(conn: &mut Connection, sql: &str) -> Result<RowSet, ChdbError> {
+    let mut stream = conn.query_stream(sql, OutputFormat::RowBinaryWithNamesAndTypes)?;
+    let mut out: Option<RowSet> = None;
+    while let Some(chunk) = stream.next_chunk()? {
+        let part = decode_all(chunk.data_ref())?;
+        match out.as_mut() {
+            None => out = Some(part),
+            Some(o) if o.columns == part.columns => o.rows.extend(part.rows),
+            Some(_) => {
+                return Err(ChdbError::Decode(
+                    "result chunks disagree on their columns".into(),
+                ))
+            }
+        }
+    }
+    drop(stream);
+    match out {
+        Some(o) => Ok(o),
+        // No chunk at all (no rows): run the query materialised to learn its columns.
+        None => run_query(conn, &format!("SELECT * FROM ({sql}) LIMIT 0"))
+            .or_else(|_| Ok(RowSet::default())),
+    }
+}
+
+#[async_trait::async_trait]
+impl QueryPort for ChdbEngine {
+    async fn query(&self, sql: &str) -> Result<RowSet, QueryError> {
+        Ok(self.query_rows(sql).await?)
+    }
+}

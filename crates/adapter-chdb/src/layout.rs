@@ -1,0 +1,211 @@
+//! The storage layout: how an InfluxDB (database, retention policy, measurement) maps to a
+//! chDB table, and the DDL that creates and evolves it.
+//!
+//! One chDB database per InfluxDB database, one table per (rp, measurement):
+//! `time DateTime64(9)`, one `LowCardinality(String)` column per tag (a missing tag is the
+//! empty string, as in InfluxDB), one `SimpleAggregateFunction(anyLast, Nullable(T))`
+//! column per field, `AggregatingMergeTree` ordered by (tags in first-seen order, time,
+//! later tags). Rows with the same series and time merge field by field, the last
+//! written non-null value winning: InfluxDB's overwrite semantics when read with `FINAL`.
+//! Tables are partitioned by the policy's shard group duration, so retention drops whole
+//! partitions. Every identifier comes from `hyperbyte_domain::naming`.
+
+use hyperbyte_domain::naming::{quote_ident, TIME_COLUMN};
+use hyperbyte_domain::FieldType;
+
+/// Codec of the time column: 0.012 B/row against 7 B/row with the default (measured).
+pub const TIME_CODEC: &str = "CODEC(DoubleDelta, ZSTD(1))";
+
+/// Table settings: every insert is fsynced (part files and directory) before it returns,
+/// so the caller may truncate its WAL once `write_points` succeeded.
+pub const TABLE_SETTINGS: &str = "fsync_after_insert = 1, fsync_part_directory = 1";
+
+/// The column type of a field of type `ty`.
+pub fn field_column_type(ty: FieldType) -> &'static str {
+    match ty {
+        FieldType::Float => "SimpleAggregateFunction(anyLast, Nullable(Float64))",
+        FieldType::Integer => "SimpleAggregateFunction(anyLast, Nullable(Int64))",
+        FieldType::Unsigned => "SimpleAggregateFunction(anyLast, Nullable(UInt64))",
+        FieldType::Boolean => "SimpleAggregateFunction(anyLast, Nullable(Bool))",
+        FieldType::String => "SimpleAggregateFunction(anyLast, Nullable(String))",
+    }
+}
+
+/// The codec of a field column of type `ty`.
+///
+/// Floats: ZSTD(1) stores TSBS-like data in 7.45 B/value (LZ4: 7.96; 2-decimal data 2.83
+/// against 4.03) at the price of slower wide scans. Integers: `T64, ZSTD(1)`.
+pub fn field_codec(ty: FieldType) -> &'static str {
+    match ty {
+        FieldType::Float => "CODEC(ZSTD(1))",
+        FieldType::Integer | FieldType::Unsigned => "CODEC(T64, ZSTD(1))",
+        FieldType::Boolean | FieldType::String => "CODEC(ZSTD(1))",
+    }
+}
+
+/// Parses a field column's type back (from `system.columns`).
+pub fn parse_field_column_type(ty: &str) -> Option<FieldType> {
+    let inner = ty
+        .strip_prefix("SimpleAggregateFunction(anyLast, Nullable(")?
+        .strip_suffix("))")?;
+    Some(match inner {
+        "Float64" => FieldType::Float,
+        "Int64" => FieldType::Integer,
+        "UInt64" => FieldType::Unsigned,
+        "Bool" => FieldType::Boolean,
+        "String" => FieldType::String,
+        _ => return None,
+    })
+}
+
+/// `CREATE DATABASE IF NOT EXISTS` for a (named) chDB database.
+pub fn create_database_sql(db: &str) -> String {
+    format!(
+        "CREATE DATABASE IF NOT EXISTS {} ENGINE = Atomic",
+        quote_ident(db)
+    )
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for `table` with tag columns (sort key order) and
+/// field columns, partitioned by `partition_ns`.
+pub fn create_table_sql(
+    qualified: &str,
+    tag_columns: &[String],
+    field_columns: &[(String, FieldType)],
+    partition_ns: i64,
+) -> String {
+    let mut cols = vec![format!(
+        "{} DateTime64(9) {TIME_CODEC}",
+        quote_ident(TIME_COLUMN)
+    )];
+    for t in tag_columns {
+        cols.push(format!(
+            "{} LowCardinality(String) DEFAULT ''",
+            quote_ident(t)
+        ));
+    }
+    for (f, ty) in field_columns {
+        cols.push(format!(
+            "{} {} {}",
+            quote_ident(f),
+            field_column_type(*ty),
+            field_codec(*ty)
+        ));
+    }
+    let mut key: Vec<String> = tag_columns.iter().map(|t| quote_ident(t)).collect();
+    key.push(quote_ident(TIME_COLUMN));
+    format!(
+        "CREATE TABLE IF NOT EXISTS {qualified} ({}) ENGINE = AggregatingMergeTree \
+         PARTITION BY intDiv(toUnixTimestamp64Nano({}), {}) ORDER BY ({}) SETTINGS {TABLE_SETTINGS}",
+        cols.join(", "),
+        quote_ident(TIME_COLUMN),
+        partition_ns.max(1),
+        key.join(", ")
+    )
+}
+
+/// One `ALTER TABLE` that adds tag columns (extending the sort key, after its current
+/// last column) and field columns. `sort_key` is the current key (column names).
+///
+/// A new key column must not carry a `DEFAULT` expression; the implicit default of
+/// `LowCardinality(String)` is the empty string anyway.
+pub fn alter_table_sql(
+    qualified: &str,
+    sort_key: &[String],
+    new_tags: &[String],
+    new_fields: &[(String, FieldType)],
+) -> Option<String> {
+    if new_tags.is_empty() && new_fields.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for t in new_tags {
+        parts.push(format!(
+            "ADD COLUMN IF NOT EXISTS {} LowCardinality(String)",
+            quote_ident(t)
+        ));
+    }
+    for (f, ty) in new_fields {
+        parts.push(format!(
+            "ADD COLUMN IF NOT EXISTS {} {} {}",
+            quote_ident(f),
+            field_column_type(*ty),
+            field_codec(*ty)
+        ));
+    }
+    if !new_tags.is_empty() {
+        let key: Vec<String> = sort_key
+            .iter()
+            .chain(new_tags)
+            .map(|c| quote_ident(c))
+            .collect();
+        parts.push(format!("MODIFY ORDER BY ({})", key.join(", ")));
+    }
+    Some(format!("ALTER TABLE {qualified} {}", parts.join(", ")))
+}
+
+/// Parses the partition width out of a table's `partition_key` (as `system.tables`
+/// prints it: `intDiv(toUnixTimestamp64Nano(time), 604800000000000)`).
+pub fn parse_partition_ns(partition_key: &str) -> Option<i64> {
+    let rest = partition_key.trim().strip_suffix(')')?;
+    let n = rest.rsplit(',').next()?.trim();
+    n.parse().ok().filter(|n: &i64| *n > 0)
+}
+
+/// The nanosecond at which the partition numbered `k` (`intDiv(nanos, width)`) ends,
+/// exclusive: every row in it is earlier. `intDiv` truncates toward zero, so partition
+/// 0 spans `(-width, width)` and a negative `k` spans `(k-1)·width, k·width]`.
+pub fn partition_end(k: i64, width: i64) -> i64 {
+    if k >= 0 {
+        k.saturating_add(1).saturating_mul(width)
+    } else {
+        k.saturating_mul(width).saturating_add(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_types_round_trip() {
+        for ty in [
+            FieldType::Float,
+            FieldType::Integer,
+            FieldType::Unsigned,
+            FieldType::Boolean,
+            FieldType::String,
+        ] {
+            assert_eq!(parse_field_column_type(field_column_type(ty)), Some(ty));
+        }
+        assert_eq!(parse_field_column_type("Float64"), None);
+    }
+
+    #[test]
+    fn partition_helpers() {
+        assert_eq!(
+            parse_partition_ns("intDiv(toUnixTimestamp64Nano(time), 604800000000000)"),
+            Some(604_800_000_000_000)
+        );
+        assert_eq!(parse_partition_ns("toDate(time)"), None);
+        assert_eq!(partition_end(0, 10), 10);
+        assert_eq!(partition_end(3, 10), 40);
+        assert_eq!(partition_end(-1, 10), -9);
+    }
+
+    #[test]
+    fn alter_without_changes_is_none() {
+        assert!(alter_table_sql("`d`.`t`", &[], &[], &[]).is_none());
+        let sql = alter_table_sql(
+            "`d`.`t`",
+            &["t_a".into(), "time".into()],
+            &["t_b".into()],
+            &[],
+        )
+        .expect("alter");
+        assert!(
+            sql.ends_with("MODIFY ORDER BY (`t_a`, `time`, `t_b`)"),
+            "{sql}"
+        );
+    }
+}

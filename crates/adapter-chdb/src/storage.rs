@@ -1,0 +1,585 @@
+//! Points storage over chDB: [`PointsSinkPort`] (schema-evolving inserts in the Native
+//! format) and [`StorageAdminPort`] (drops, deletes, retention) over the layout of
+//! [`crate::layout`].
+//!
+//! Each table's columns and sort key are cached in memory, loaded lazily from
+//! `system.columns`/`system.tables`, so that the hot write path issues no DDL and no
+//! metadata query: only a batch bringing a new tag or field runs an `ALTER`.
+
+use crate::engine::{ChdbEngine, Role};
+use crate::error::ChdbError;
+use crate::layout;
+use crate::native::{self, FieldCol, TagCol};
+use crate::rowbinary::decode_all;
+use chdb_rust::connection::Connection;
+use chdb_rust::format::{InputFormat, OutputFormat};
+use hyperbyte_domain::naming::{self, quote_ident, quote_string, TIME_COLUMN};
+use hyperbyte_domain::query::Value;
+use hyperbyte_domain::{FieldType, MeasurementSchema, Point, RetentionPolicy};
+use hyperbyte_ports::{PointsSinkPort, RowSet, SinkError, StorageAdminPort};
+use parking_lot::{Mutex, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// What is known about one table.
+#[derive(Debug, Clone, Default)]
+struct TableInfo {
+    /// Sort key columns, in order (tags and `time`).
+    sort_key: Vec<String>,
+    /// Tag columns.
+    tags: HashSet<String>,
+    /// Field columns and their types.
+    fields: HashMap<String, FieldType>,
+}
+
+/// (chDB database, table).
+type TableKey = (String, String);
+
+#[derive(Debug, Default)]
+struct Catalog {
+    tables: RwLock<HashMap<TableKey, Arc<TableInfo>>>,
+    /// Serialises DDL (and the cache reloads that go with it).
+    ddl: Mutex<()>,
+}
+
+/// The columns one batch needs.
+#[derive(Debug, Clone)]
+struct BatchColumns {
+    /// (tag key, column) in first-seen order.
+    tags: Vec<(String, String)>,
+    /// (field key, column, type) in first-seen order.
+    fields: Vec<(String, String, FieldType)>,
+}
+
+/// Writes and administers points in chDB.
+#[derive(Debug, Clone)]
+pub struct ChdbStorage {
+    engine: Arc<ChdbEngine>,
+    catalog: Arc<Catalog>,
+}
+
+impl ChdbStorage {
+    /// Storage over an open engine.
+    pub fn new(engine: Arc<ChdbEngine>) -> Self {
+        ChdbStorage {
+            engine,
+            catalog: Arc::new(Catalog::default()),
+        }
+    }
+
+    /// The engine underneath.
+    pub fn engine(&self) -> &Arc<ChdbEngine> {
+        &self.engine
+    }
+
+    /// Writes points of one measurement (see [`PointsSinkPort::write_points`]); returns
+    /// the number of rows written.
+    pub async fn write(
+        &self,
+        database: &str,
+        rp: &RetentionPolicy,
+        measurement: &str,
+        schema: &MeasurementSchema,
+        points: &[Point],
+    ) -> Result<u64, ChdbError> {
+        if points.is_empty() {
+            return Ok(0);
+        }
+        let db = naming::database_name(database);
+        let table = naming::table_name(&rp.name, measurement);
+        let cols = batch_columns(schema, points)?;
+        let key = (db, table);
+        let cached = self.catalog.tables.read().get(&key).cloned();
+        let ddl_needed = match &cached {
+            Some(info) => !covers(info, &cols)?,
+            None => true,
+        };
+        let t0 = std::time::Instant::now();
+        let block = encode_off_reactor(points, &cols)?;
+        eprintln!("TMP encode {:?} {} bytes", t0.elapsed(), block.len());
+        let insert = insert_sql(&key, &cols);
+        let catalog = Arc::clone(&self.catalog);
+        let partition_ns = rp.shard_group_duration;
+        self.engine
+            .run(Role::Write, move |conn| {
+                if ddl_needed {
+                    ensure_table(conn, &catalog, &key, &cols, partition_ns)?;
+                }
+                let t0 = std::time::Instant::now();
+                let r = insert_native(conn, &insert, &block);
+                eprintln!("TMP insert {:?}", t0.elapsed());
+                r
+            })
+            .await
+    }
+
+    /// Forgets cached tables of `db` matching `pred`.
+    fn forget(&self, db: &str, pred: impl Fn(&str) -> bool) {
+        self.catalog
+            .tables
+            .write()
+            .retain(|(d, t), _| !(d == db && pred(t)));
+    }
+
+    async fn query(&self, sql: String) -> Result<RowSet, ChdbError> {
+        self.engine
+            .run(Role::Write, move |c| {
+                let r = c.query(&sql, OutputFormat::RowBinaryWithNamesAndTypes)?;
+                decode_all(r.data_ref())
+            })
+            .await
+    }
+
+    /// The table's info, from the cache or the engine (`None`: no such table).
+    async fn table_info(&self, key: &TableKey) -> Result<Option<Arc<TableInfo>>, ChdbError> {
+        if let Some(info) = self.catalog.tables.read().get(key).cloned() {
+            return Ok(Some(info));
+        }
+        let catalog = Arc::clone(&self.catalog);
+        let key = key.clone();
+        self.engine
+            .run(Role::Write, move |conn| {
+                let _ddl = catalog.ddl.lock();
+                load_table(conn, &catalog, &key)
+            })
+            .await
+    }
+}
+
+/// Encodes the block; on a multi-threaded runtime, tells tokio that this thread is busy
+/// so other tasks move away (the encoder is pure CPU work over borrowed points).
+fn encode_off_reactor(points: &[Point], cols: &BatchColumns) -> Result<Vec<u8>, ChdbError> {
+    let encode = || {
+        let tags: Vec<TagCol<'_>> = cols
+            .tags
+            .iter()
+            .map(|(k, c)| TagCol { key: k, column: c })
+            .collect();
+        let fields: Vec<FieldCol<'_>> = cols
+            .fields
+            .iter()
+            .map(|(k, c, ty)| FieldCol {
+                key: k,
+                column: c,
+                ty: *ty,
+            })
+            .collect();
+        native::encode_block(points, TIME_COLUMN, &tags, &fields)
+    };
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+        .unwrap_or(false);
+    if multi_thread && points.len() >= 1024 {
+        tokio::task::block_in_place(encode)
+    } else {
+        encode()
+    }
+}
+
+/// The columns used by `points`, typed from `schema` (or from the values when the
+/// schema lacks a field).
+fn batch_columns(schema: &MeasurementSchema, points: &[Point]) -> Result<BatchColumns, ChdbError> {
+    let mut tags: Vec<(String, String)> = Vec::new();
+    let mut fields: Vec<(String, String, FieldType)> = Vec::new();
+    let mut seen_tags: HashSet<&str> = HashSet::new();
+    let mut seen_fields: HashSet<&str> = HashSet::new();
+    let mut last: Option<&Point> = None;
+    for p in points {
+        if let Some(l) = last {
+            let same = l.tags.len() == p.tags.len()
+                && l.fields.len() == p.fields.len()
+                && l.tags.iter().zip(&p.tags).all(|(a, b)| a.0 == b.0)
+                && l.fields.iter().zip(&p.fields).all(|(a, b)| a.0 == b.0);
+            if same {
+                continue;
+            }
+        }
+        last = Some(p);
+        for (k, _) in &p.tags {
+            if seen_tags.insert(k) {
+                tags.push((k.clone(), naming::tag_column(k)));
+            }
+        }
+        for (k, v) in &p.fields {
+            if seen_fields.insert(k) {
+                let ty = schema.field_type(k).unwrap_or_else(|| v.field_type());
+                fields.push((k.clone(), naming::field_column(k), ty));
+            }
+        }
+    }
+    if let Some((k, _, _)) = fields
+        .iter()
+        .find(|(k, _, _)| seen_tags.contains(k.as_str()))
+    {
+        // A tag and a field may share a name (they live in different columns).
+        tracing::trace!(key = %k, "tag and field share a name");
+    }
+    Ok(BatchColumns { tags, fields })
+}
+
+/// Whether the table already has every column of the batch (with the right types).
+fn covers(info: &TableInfo, cols: &BatchColumns) -> Result<bool, ChdbError> {
+    let mut all = cols.tags.iter().all(|(_, c)| info.tags.contains(c));
+    for (k, c, ty) in &cols.fields {
+        match info.fields.get(c) {
+            Some(have) if have == ty => {}
+            Some(have) => return Err(type_conflict(k, *ty, *have)),
+            None => all = false,
+        }
+    }
+    Ok(all)
+}
+
+fn type_conflict(key: &str, want: FieldType, have: FieldType) -> ChdbError {
+    ChdbError::Invalid(format!(
+        "field type conflict: input field \"{key}\" on measurement is type {want}, already exists as type {have}"
+    ))
+}
+
+fn qualified(key: &TableKey) -> String {
+    format!("{}.{}", quote_ident(&key.0), quote_ident(&key.1))
+}
+
+fn insert_sql(key: &TableKey, cols: &BatchColumns) -> String {
+    let mut names = vec![quote_ident(TIME_COLUMN)];
+    names.extend(cols.tags.iter().map(|(_, c)| quote_ident(c)));
+    names.extend(cols.fields.iter().map(|(_, c, _)| quote_ident(c)));
+    format!("INSERT INTO {} ({})", qualified(key), names.join(", "))
+}
+
+fn insert_native(conn: &mut Connection, insert: &str, block: &[u8]) -> Result<u64, ChdbError> {
+    let mut stream = conn.insert_stream(insert, InputFormat::Native)?;
+    stream.append(block)?;
+    Ok(stream.finish()?.rows_written)
+}
+
+fn exec(conn: &Connection, sql: &str) -> Result<(), ChdbError> {
+    tracing::debug!(%sql, "chDB DDL");
+    conn.query(sql, OutputFormat::TabSeparated)?;
+    Ok(())
+}
+
+fn rows(conn: &Connection, sql: &str) -> Result<RowSet, ChdbError> {
+    let r = conn.query(sql, OutputFormat::RowBinaryWithNamesAndTypes)?;
+    decode_all(r.data_ref())
+}
+
+fn text(v: &Value) -> &str {
+    match v {
+        Value::String(s) => s,
+        _ => "",
+    }
+}
+
+/// Reads a table's columns and sort key from the engine into the cache. Caller holds
+/// the DDL lock.
+fn load_table(
+    conn: &Connection,
+    catalog: &Catalog,
+    key: &TableKey,
+) -> Result<Option<Arc<TableInfo>>, ChdbError> {
+    let meta = rows(
+        conn,
+        &format!(
+            "SELECT sorting_key FROM system.tables WHERE database = {} AND name = {}",
+            quote_string(&key.0),
+            quote_string(&key.1)
+        ),
+    )?;
+    let Some(row) = meta.rows.first() else {
+        catalog.tables.write().remove(key);
+        return Ok(None);
+    };
+    let sort_key: Vec<String> = text(&row[0])
+        .split(',')
+        .map(|s| s.trim().trim_matches('`').to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let columns = rows(
+        conn,
+        &format!(
+            "SELECT name, type FROM system.columns WHERE database = {} AND table = {} ORDER BY position",
+            quote_string(&key.0),
+            quote_string(&key.1)
+        ),
+    )?;
+    let mut info = TableInfo {
+        sort_key,
+        ..TableInfo::default()
+    };
+    for r in &columns.rows {
+        let (name, ty) = (text(&r[0]), text(&r[1]));
+        if name.starts_with("t_") {
+            info.tags.insert(name.to_string());
+        } else if name.starts_with("f_") {
+            match layout::parse_field_column_type(ty) {
+                Some(ft) => {
+                    info.fields.insert(name.to_string(), ft);
+                }
+                None => {
+                    tracing::warn!(table = %key.1, column = name, ty, "unexpected field column type")
+                }
+            }
+        }
+    }
+    let info = Arc::new(info);
+    catalog
+        .tables
+        .write()
+        .insert(key.clone(), Arc::clone(&info));
+    Ok(Some(info))
+}
+
+/// Creates the table or adds the batch's missing columns, then refreshes the cache.
+fn ensure_table(
+    conn: &Connection,
+    catalog: &Catalog,
+    key: &TableKey,
+    cols: &BatchColumns,
+    partition_ns: i64,
+) -> Result<(), ChdbError> {
+    let _ddl = catalog.ddl.lock();
+    let info = match catalog.tables.read().get(key).cloned() {
+        Some(info) => Some(info),
+        None => None,
+    };
+    let info = match info {
+        Some(info) => Some(info),
+        None => load_table(conn, catalog, key)?,
+    };
+    let info = match info {
+        Some(info) => info,
+        None => {
+            exec(conn, &layout::create_database_sql(&key.0))?;
+            let tag_cols: Vec<String> = cols.tags.iter().map(|(_, c)| c.clone()).collect();
+            let field_cols: Vec<(String, FieldType)> = cols
+                .fields
+                .iter()
+                .map(|(_, c, t)| (c.clone(), *t))
+                .collect();
+            exec(
+                conn,
+                &layout::create_table_sql(&qualified(key), &tag_cols, &field_cols, partition_ns),
+            )?;
+            load_table(conn, catalog, key)?.ok_or_else(|| {
+                ChdbError::Invalid(format!("table {} vanished after creation", key.1))
+            })?
+        }
+    };
+    if covers(&info, cols)? {
+        return Ok(());
+    }
+    let new_tags: Vec<String> = cols
+        .tags
+        .iter()
+        .filter(|(_, c)| !info.tags.contains(c))
+        .map(|(_, c)| c.clone())
+        .collect();
+    let new_fields: Vec<(String, FieldType)> = cols
+        .fields
+        .iter()
+        .filter(|(_, c, _)| !info.fields.contains_key(c))
+        .map(|(_, c, t)| (c.clone(), *t))
+        .collect();
+    if let Some(sql) =
+        layout::alter_table_sql(&qualified(key), &info.sort_key, &new_tags, &new_fields)
+    {
+        exec(conn, &sql)?;
+    }
+    let info = load_table(conn, catalog, key)?
+        .ok_or_else(|| ChdbError::Invalid(format!("table {} vanished during ALTER", key.1)))?;
+    if covers(&info, cols)? {
+        Ok(())
+    } else {
+        Err(ChdbError::Invalid(format!(
+            "table {} lacks columns after ALTER",
+            key.1
+        )))
+    }
+}
+
+/// The SQL literal of a nanosecond time.
+fn time_literal(nanos: i64) -> String {
+    format!("fromUnixTimestamp64Nano(toInt64({nanos}))")
+}
+
+#[async_trait::async_trait]
+impl PointsSinkPort for ChdbStorage {
+    async fn write_points(
+        &self,
+        database: &str,
+        rp: &RetentionPolicy,
+        measurement: &str,
+        schema: &MeasurementSchema,
+        points: &[Point],
+    ) -> Result<(), SinkError> {
+        self.write(database, rp, measurement, schema, points)
+            .await?;
+        Ok(())
+    }
+
+    /// Every table is created with `fsync_after_insert = 1` and
+    /// `fsync_part_directory = 1`: a successful `write_points` is already durable, so
+    /// there is nothing left to flush.
+    async fn sync(&self) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl StorageAdminPort for ChdbStorage {
+    async fn drop_database(&self, database: &str) -> Result<(), SinkError> {
+        let db = naming::database_name(database);
+        self.engine
+            .execute(&format!(
+                "DROP DATABASE IF EXISTS {} SYNC",
+                quote_ident(&db)
+            ))
+            .await?;
+        self.forget(&db, |_| true);
+        Ok(())
+    }
+
+    async fn drop_retention_policy(&self, database: &str, rp: &str) -> Result<(), SinkError> {
+        let db = naming::database_name(database);
+        let prefix = naming::table_prefix_for_rp(rp);
+        let tables = self
+            .query(format!(
+                "SELECT name FROM system.tables WHERE database = {} AND startsWith(name, {})",
+                quote_string(&db),
+                quote_string(&prefix)
+            ))
+            .await?;
+        for row in &tables.rows {
+            let key = (db.clone(), text(&row[0]).to_string());
+            self.engine
+                .execute(&format!("DROP TABLE IF EXISTS {} SYNC", qualified(&key)))
+                .await?;
+        }
+        self.forget(&db, |t| t.starts_with(&prefix));
+        Ok(())
+    }
+
+    async fn drop_measurement(
+        &self,
+        database: &str,
+        rps: &[String],
+        measurement: &str,
+    ) -> Result<(), SinkError> {
+        let db = naming::database_name(database);
+        for rp in rps {
+            let key = (db.clone(), naming::table_name(rp, measurement));
+            self.engine
+                .execute(&format!("DROP TABLE IF EXISTS {} SYNC", qualified(&key)))
+                .await?;
+            self.forget(&db, |t| t == key.1);
+        }
+        Ok(())
+    }
+
+    async fn delete_points(
+        &self,
+        database: &str,
+        rp: &str,
+        measurement: &str,
+        tag_predicate: &[(String, String)],
+        min_time: i64,
+        max_time: i64,
+    ) -> Result<(), SinkError> {
+        let key = (
+            naming::database_name(database),
+            naming::table_name(rp, measurement),
+        );
+        let Some(info) = self.table_info(&key).await? else {
+            return Ok(());
+        };
+        let mut conds = Vec::new();
+        for (k, v) in tag_predicate {
+            let col = naming::tag_column(k);
+            if info.tags.contains(&col) {
+                conds.push(format!("{} = {}", quote_ident(&col), quote_string(v)));
+            } else if !v.is_empty() {
+                // No row has this tag, so none can match.
+                return Ok(());
+            }
+        }
+        if min_time > max_time {
+            return Ok(());
+        }
+        if min_time != i64::MIN {
+            conds.push(format!(
+                "{} >= {}",
+                quote_ident(TIME_COLUMN),
+                time_literal(min_time)
+            ));
+        }
+        if max_time != i64::MAX {
+            conds.push(format!(
+                "{} <= {}",
+                quote_ident(TIME_COLUMN),
+                time_literal(max_time)
+            ));
+        }
+        let cond = if conds.is_empty() {
+            "1".to_string()
+        } else {
+            conds.join(" AND ")
+        };
+        let sql = format!("DELETE FROM {} WHERE {cond}", qualified(&key));
+        match self.engine.execute(&sql).await {
+            Err(e) if e.is_missing_table() => {
+                self.forget(&key.0, |t| t == key.1);
+                Ok(())
+            }
+            other => Ok(other?),
+        }
+    }
+
+    async fn drop_partitions_before(
+        &self,
+        database: &str,
+        rp: &RetentionPolicy,
+        measurements: &[String],
+        cutoff: i64,
+    ) -> Result<(), SinkError> {
+        let db = naming::database_name(database);
+        for m in measurements {
+            let key = (db.clone(), naming::table_name(&rp.name, m));
+            let meta = self
+                .query(format!(
+                    "SELECT partition_key FROM system.tables WHERE database = {} AND name = {}",
+                    quote_string(&key.0),
+                    quote_string(&key.1)
+                ))
+                .await?;
+            let Some(row) = meta.rows.first() else {
+                continue;
+            };
+            let width =
+                layout::parse_partition_ns(text(&row[0])).unwrap_or(rp.shard_group_duration);
+            let parts = self
+                .query(format!(
+                    "SELECT DISTINCT partition, partition_id FROM system.parts \
+                     WHERE database = {} AND table = {} AND active",
+                    quote_string(&key.0),
+                    quote_string(&key.1)
+                ))
+                .await?;
+            for p in &parts.rows {
+                let Ok(k) = text(&p[0]).parse::<i64>() else {
+                    tracing::warn!(table = %key.1, partition = text(&p[0]), "unexpected partition value");
+                    continue;
+                };
+                if layout::partition_end(k, width) <= cutoff {
+                    let sql = format!(
+                        "ALTER TABLE {} DROP PARTITION ID {}",
+                        qualified(&key),
+                        quote_string(text(&p[1]))
+                    );
+                    self.engine.execute(&sql).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,153 @@
+//! WAL tests on real RocksDB in temporary directories: append/read/truncate, restarts,
+//! and group commit under concurrency.
+#![allow(clippy::unwrap_used)]
+
+use hyperbyte_adapter_rocksdb::{BatchingConfig, BatchingWal, RocksDbWal};
+use hyperbyte_domain::{FieldValue, Point, WalEntry};
+use hyperbyte_ports::WalPort;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn entry(tag: &str, n: usize) -> WalEntry {
+    WalEntry {
+        database: "db".into(),
+        retention_policy: "autogen".into(),
+        points: (0..n)
+            .map(|i| Point {
+                measurement: "cpu".into(),
+                tags: vec![("host".into(), tag.into())],
+                fields: vec![
+                    ("v".into(), FieldValue::Float(i as f64)),
+                    ("s".into(), FieldValue::String(format!("s{i}"))),
+                ],
+                timestamp: i as i64,
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn append_read_truncate_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let wal = RocksDbWal::open(dir.path()).unwrap();
+        assert_eq!(wal.last_sequence(), 0);
+        assert!(wal.read_range(0, 10).await.unwrap().is_empty());
+        for i in 1..=5u64 {
+            assert_eq!(wal.append(entry(&format!("h{i}"), 3)).await.unwrap(), i);
+        }
+        assert_eq!(wal.last_sequence(), 5);
+        let all = wal.read_range(0, 100).await.unwrap();
+        assert_eq!(
+            all.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4, 5]
+        );
+        assert_eq!(all[2].1, entry("h3", 3));
+        let some = wal.read_range(2, 2).await.unwrap();
+        assert_eq!(some.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![2, 3]);
+        assert!(wal.read_range(3, 0).await.unwrap().is_empty());
+        assert!(wal.read_range(6, 10).await.unwrap().is_empty());
+
+        wal.truncate_before(3).await.unwrap();
+        let left = wal.read_range(0, 100).await.unwrap();
+        assert_eq!(
+            left.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
+    }
+    {
+        let wal = RocksDbWal::open(dir.path()).unwrap();
+        assert_eq!(wal.last_sequence(), 5);
+        let left = wal.read_range(1, 100).await.unwrap();
+        assert_eq!(
+            left.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
+        assert_eq!(left[1].1, entry("h4", 3));
+        assert_eq!(wal.append(entry("h6", 1)).await.unwrap(), 6);
+        // Truncating everything must not make sequences restart.
+        wal.truncate_before(u64::MAX).await.unwrap();
+        assert!(wal.read_range(0, 100).await.unwrap().is_empty());
+    }
+    let wal = RocksDbWal::open(dir.path()).unwrap();
+    assert_eq!(wal.last_sequence(), 6);
+    assert_eq!(wal.append(entry("h7", 1)).await.unwrap(), 7);
+}
+
+#[tokio::test]
+async fn many_truncations_trigger_compaction_and_keep_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = RocksDbWal::open(dir.path()).unwrap();
+    for i in 1..=200u64 {
+        wal.append(entry("h", 2)).await.unwrap();
+        if i % 2 == 0 {
+            wal.truncate_before(i).await.unwrap();
+        }
+    }
+    let left = wal.read_range(0, 10).await.unwrap();
+    assert_eq!(left.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![200]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batching_wal_concurrent_appends_are_durable_and_ordered() {
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = 8;
+    let per_task = 50;
+    {
+        let config = BatchingConfig {
+            window: Duration::from_millis(1),
+            max_batch_entries: 16,
+            ..BatchingConfig::default()
+        };
+        let wal =
+            Arc::new(BatchingWal::new(RocksDbWal::open(dir.path()).unwrap(), config).unwrap());
+        let mut handles = Vec::new();
+        for t in 0..tasks {
+            let wal = wal.clone();
+            handles.push(tokio::spawn(async move {
+                let mut seqs = Vec::new();
+                for i in 0..per_task {
+                    let s = wal.append(entry(&format!("t{t}-{i}"), 2)).await.unwrap();
+                    seqs.push((s, format!("t{t}-{i}")));
+                }
+                seqs
+            }));
+        }
+        let mut all = Vec::new();
+        for h in handles {
+            let seqs = h.await.unwrap();
+            // Each task's own appends get increasing sequences.
+            assert!(seqs.windows(2).all(|w| w[0].0 < w[1].0));
+            all.extend(seqs);
+        }
+        all.sort();
+        let seqs: Vec<u64> = all.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, (1..=(tasks * per_task) as u64).collect::<Vec<_>>());
+        assert_eq!(wal.last_sequence(), (tasks * per_task) as u64);
+        let read = wal.read_range(0, 10_000).await.unwrap();
+        for ((s, e), (s2, tag)) in read.iter().zip(&all) {
+            assert_eq!(s, s2);
+            assert_eq!(e.points[0].tags[0].1, *tag);
+        }
+    }
+    // After the BatchingWal (and its RocksDB) are dropped, everything is still there.
+    let wal = RocksDbWal::open(dir.path()).unwrap();
+    assert_eq!(wal.last_sequence(), (tasks * per_task) as u64);
+    let read = wal.read_range(0, 10_000).await.unwrap();
+    assert_eq!(read.len(), tasks * per_task);
+}
+
+#[tokio::test]
+async fn batching_wal_zero_window_single_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = BatchingWal::new(
+        RocksDbWal::open(dir.path()).unwrap(),
+        BatchingConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(wal.append(entry("a", 1)).await.unwrap(), 1);
+    assert_eq!(wal.append(entry("b", 1)).await.unwrap(), 2);
+    wal.truncate_before(2).await.unwrap();
+    let read = wal.read_range(0, 10).await.unwrap();
+    assert_eq!(read, vec![(2, entry("b", 1))]);
+}

@@ -1,0 +1,704 @@
+//! Aggregates and selectors over the raw rows of one series (or one window of it), for
+//! the cases where ClickHouse's functions do not match InfluxDB 1.6 exactly: integer
+//! wrapping in `sum`/`mean`, the nearest-rank `percentile`, `median` of even counts,
+//! `mode` tie rules, sample `stddev`, the timestamps selectors report and the
+//! `top`/`bottom` tie and ordering rules.
+//!
+//! Aggregates return the value only (the engine stamps the window start); selectors
+//! return the selected row with its own time. `Null` rows are ignored everywhere.
+
+use super::{kind_name, numeric, FunctionError, Numeric, Row};
+use hyperbyte_domain::query::Value;
+use std::cmp::Ordering;
+
+fn non_null(rows: &[Row]) -> impl Iterator<Item = &Row> {
+    rows.iter().filter(|(_, v)| !v.is_null())
+}
+
+/// Total order used to sort values of one type (floats by `total_cmp`, `false < true`).
+pub fn compare_values(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Integer(x), Value::Integer(y)) => x.cmp(y),
+        (Value::Unsigned(x), Value::Unsigned(y)) => x.cmp(y),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::Boolean(x), Value::Boolean(y)) => x.cmp(y),
+        (Value::Float(x), Value::Float(y)) => x.total_cmp(y),
+        (x, y) => match (x.as_f64(), y.as_f64()) {
+            (Some(p), Some(q)) => p.total_cmp(&q),
+            _ => rank(x).cmp(&rank(y)),
+        },
+    }
+}
+
+fn rank(v: &Value) -> u8 {
+    match v {
+        Value::Null => 0,
+        Value::Boolean(_) => 1,
+        Value::Float(_) | Value::Integer(_) | Value::Unsigned(_) | Value::Time(_) => 2,
+        Value::String(_) => 3,
+    }
+}
+
+/// `count(x)`: the number of non-null rows (integer).
+pub fn count(rows: &[Row]) -> Value {
+    Value::Integer(non_null(rows).count() as i64)
+}
+
+/// `sum(x)`: float sum in row order, integers wrap like Go; `None` without rows.
+pub fn sum(rows: &[Row]) -> Result<Option<Value>, FunctionError> {
+    Ok(match numeric("sum", rows)? {
+        Numeric::Float(v) if !v.is_empty() => Some(Value::Float(v.iter().map(|p| p.1).sum())),
+        Numeric::Integer(v) if !v.is_empty() => Some(Value::Integer(
+            v.iter().fold(0i64, |a, p| a.wrapping_add(p.1)),
+        )),
+        Numeric::Unsigned(v) if !v.is_empty() => Some(Value::Unsigned(
+            v.iter().fold(0u64, |a, p| a.wrapping_add(p.1)),
+        )),
+        _ => None,
+    })
+}
+
+/// `mean(x)`: float; integer series divide their wrapping integer sum (InfluxDB gives
+/// `-1` for two `i64::MAX`); `None` without rows.
+pub fn mean(rows: &[Row]) -> Result<Option<Value>, FunctionError> {
+    Ok(match numeric("mean", rows)? {
+        Numeric::Float(v) if !v.is_empty() => Some(Value::Float(
+            v.iter().map(|p| p.1).sum::<f64>() / v.len() as f64,
+        )),
+        Numeric::Integer(v) if !v.is_empty() => {
+            let s = v.iter().fold(0i64, |a, p| a.wrapping_add(p.1));
+            Some(Value::Float(s as f64 / v.len() as f64))
+        }
+        Numeric::Unsigned(v) if !v.is_empty() => {
+            let s = v.iter().fold(0u64, |a, p| a.wrapping_add(p.1));
+            Some(Value::Float(s as f64 / v.len() as f64))
+        }
+        _ => None,
+    })
+}
+
+/// `median(x)`: float; the middle value, or `a + (b - a) / 2` of the two middle values.
+pub fn median(rows: &[Row]) -> Result<Option<Value>, FunctionError> {
+    Ok(match numeric("median", rows)? {
+        Numeric::Float(mut v) => {
+            v.sort_by(|a, b| a.1.total_cmp(&b.1));
+            let l = v.len();
+            match l {
+                0 => None,
+                _ if l % 2 == 1 => Some(Value::Float(v[l / 2].1)),
+                _ => {
+                    let (a, b) = (v[l / 2 - 1].1, v[l / 2].1);
+                    Some(Value::Float(a + (b - a) / 2.0))
+                }
+            }
+        }
+        Numeric::Integer(mut v) => {
+            v.sort_by_key(|p| p.1);
+            let l = v.len();
+            match l {
+                0 => None,
+                _ if l % 2 == 1 => Some(Value::Float(v[l / 2].1 as f64)),
+                _ => {
+                    let (a, b) = (v[l / 2 - 1].1, v[l / 2].1);
+                    Some(Value::Float(a as f64 + b.wrapping_sub(a) as f64 / 2.0))
+                }
+            }
+        }
+        Numeric::Unsigned(mut v) => {
+            v.sort_by_key(|p| p.1);
+            let l = v.len();
+            match l {
+                0 => None,
+                _ if l % 2 == 1 => Some(Value::Float(v[l / 2].1 as f64)),
+                _ => {
+                    let (a, b) = (v[l / 2 - 1].1, v[l / 2].1);
+                    Some(Value::Float(a as f64 + (b - a) as f64 / 2.0))
+                }
+            }
+        }
+    })
+}
+
+/// `mode(x)`: the most frequent value, ties → the smallest; booleans: ties → `true`.
+/// Works for every type; keeps the input type.
+pub fn mode(rows: &[Row]) -> Option<Value> {
+    let mut vals: Vec<&Value> = non_null(rows).map(|r| &r.1).collect();
+    if vals.is_empty() {
+        return None;
+    }
+    if vals.iter().all(|v| matches!(v, Value::Boolean(_))) {
+        let trues = vals
+            .iter()
+            .filter(|v| matches!(v, Value::Boolean(true)))
+            .count();
+        return Some(Value::Boolean(trues >= vals.len() - trues));
+    }
+    vals.sort_by(|a, b| compare_values(a, b));
+    let (mut best, mut best_n) = (vals[0], 0usize);
+    let mut i = 0;
+    while i < vals.len() {
+        let mut j = i;
+        while j < vals.len() && compare_values(vals[j], vals[i]) == Ordering::Equal {
+            j += 1;
+        }
+        if j - i > best_n {
+            best_n = j - i;
+            best = vals[i];
+        }
+        i = j;
+    }
+    Some(best.clone())
+}
+
+/// `spread(x)`: `max - min` in the input's type (integers wrap).
+pub fn spread(rows: &[Row]) -> Result<Option<Value>, FunctionError> {
+    Ok(match numeric("spread", rows)? {
+        Numeric::Float(v) if !v.is_empty() => {
+            let max = v.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+            let min = v.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+            Some(Value::Float(max - min))
+        }
+        Numeric::Integer(v) if !v.is_empty() => {
+            let max = v.iter().map(|p| p.1).max().unwrap_or(0);
+            let min = v.iter().map(|p| p.1).min().unwrap_or(0);
+            Some(Value::Integer(max.wrapping_sub(min)))
+        }
+        Numeric::Unsigned(v) if !v.is_empty() => {
+            let max = v.iter().map(|p| p.1).max().unwrap_or(0);
+            let min = v.iter().map(|p| p.1).min().unwrap_or(0);
+            Some(Value::Unsigned(max - min))
+        }
+        _ => None,
+    })
+}
+
+/// `stddev(x)`: sample standard deviation (float); `Null` with fewer than two rows
+/// (InfluxDB still prints a row with `null`); `None` without rows.
+pub fn stddev(rows: &[Row]) -> Result<Option<Value>, FunctionError> {
+    let v = numeric("stddev", rows)?.to_f64();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if v.len() < 2 {
+        return Ok(Some(Value::Null));
+    }
+    let mut mean = 0.0;
+    for (i, p) in v.iter().enumerate() {
+        mean += (p.1 - mean) / (i + 1) as f64;
+    }
+    let variance: f64 = v.iter().map(|p| (p.1 - mean).powi(2)).sum();
+    Ok(Some(Value::Float((variance / (v.len() - 1) as f64).sqrt())))
+}
+
+/// Index of the row `percentile(x, p)` selects among `n` sorted values:
+/// `floor(n * p / 100 + 0.5) - 1`, `None` when out of range (e.g. `p = 0`).
+pub fn percentile_index(n: usize, p: f64) -> Option<usize> {
+    let i = (n as f64 * p / 100.0 + 0.5).floor() as i64 - 1;
+    (i >= 0 && (i as usize) < n).then_some(i as usize)
+}
+
+/// Stable sort of row indices by value (ties keep row order).
+fn sorted_indices(rows: &[Row]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..rows.len()).filter(|&i| !rows[i].1.is_null()).collect();
+    idx.sort_by(|&a, &b| compare_values(&rows[a].1, &rows[b].1));
+    idx
+}
+
+/// `percentile(x, p)` as a selector: the index into `rows` of the chosen row.
+pub fn percentile_row(rows: &[Row], p: f64) -> Result<Option<usize>, FunctionError> {
+    numeric("percentile", rows)?;
+    let idx = sorted_indices(rows);
+    Ok(percentile_index(idx.len(), p).map(|i| idx[i]))
+}
+
+/// `percentile(x, p)`: the nearest-rank value with its own time, in the input's type.
+pub fn percentile(rows: &[Row], p: f64) -> Result<Option<Row>, FunctionError> {
+    Ok(percentile_row(rows, p)?.map(|i| rows[i].clone()))
+}
+
+fn check_selector(
+    iterator: &'static str,
+    rows: &[Row],
+    allow_bool: bool,
+) -> Result<(), FunctionError> {
+    for (_, v) in rows {
+        match v {
+            Value::String(_) => {
+                return Err(FunctionError::UnsupportedType {
+                    iterator,
+                    kind: kind_name(v),
+                })
+            }
+            Value::Boolean(_) if !allow_bool => {
+                return Err(FunctionError::UnsupportedType {
+                    iterator,
+                    kind: kind_name(v),
+                })
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Index of the `first(x)` row: earliest time; equal times → the larger value.
+pub fn first_row(rows: &[Row]) -> Option<usize> {
+    pick(rows, |cand, best| {
+        cand.0 < best.0
+            || (cand.0 == best.0 && compare_values(&cand.1, &best.1) == Ordering::Greater)
+    })
+}
+
+/// Index of the `last(x)` row: latest time; equal times → the larger value.
+pub fn last_row(rows: &[Row]) -> Option<usize> {
+    pick(rows, |cand, best| {
+        cand.0 > best.0
+            || (cand.0 == best.0 && compare_values(&cand.1, &best.1) == Ordering::Greater)
+    })
+}
+
+fn pick(rows: &[Row], better: impl Fn(&Row, &Row) -> bool) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (i, r) in rows.iter().enumerate() {
+        if r.1.is_null() {
+            continue;
+        }
+        match best {
+            Some(b) if !better(r, &rows[b]) => {}
+            _ => best = Some(i),
+        }
+    }
+    best
+}
+
+/// `first(x)`: the selected row (any type).
+pub fn first(rows: &[Row]) -> Option<Row> {
+    first_row(rows).map(|i| rows[i].clone())
+}
+
+/// `last(x)`: the selected row (any type).
+pub fn last(rows: &[Row]) -> Option<Row> {
+    last_row(rows).map(|i| rows[i].clone())
+}
+
+/// Index of the `max(x)` row: largest value, ties → earliest time (numbers and
+/// booleans; strings are an error).
+pub fn max_row(rows: &[Row]) -> Result<Option<usize>, FunctionError> {
+    check_selector("max", rows, true)?;
+    Ok(pick(rows, |c, b| match compare_values(&c.1, &b.1) {
+        Ordering::Greater => true,
+        Ordering::Equal => c.0 < b.0,
+        Ordering::Less => false,
+    }))
+}
+
+/// Index of the `min(x)` row: smallest value, ties → earliest time.
+pub fn min_row(rows: &[Row]) -> Result<Option<usize>, FunctionError> {
+    check_selector("min", rows, true)?;
+    Ok(pick(rows, |c, b| match compare_values(&c.1, &b.1) {
+        Ordering::Less => true,
+        Ordering::Equal => c.0 < b.0,
+        Ordering::Greater => false,
+    }))
+}
+
+/// `max(x)`: the selected row.
+pub fn max(rows: &[Row]) -> Result<Option<Row>, FunctionError> {
+    Ok(max_row(rows)?.map(|i| rows[i].clone()))
+}
+
+/// `min(x)`: the selected row.
+pub fn min(rows: &[Row]) -> Result<Option<Row>, FunctionError> {
+    Ok(min_row(rows)?.map(|i| rows[i].clone()))
+}
+
+/// Indices of the rows `top(x, n)` (or `bottom` when `bottom`) selects, in output
+/// order: the `n` best values (ties → the earlier time, then the earlier row), output
+/// sorted by time (equal times keep rank order). Use the indices to fetch extra columns
+/// (`top(x, 2), host`).
+pub fn top_rows(rows: &[Row], n: usize, bottom: bool) -> Result<Vec<usize>, FunctionError> {
+    check_selector(if bottom { "bottom" } else { "top" }, rows, false)?;
+    let mut idx: Vec<usize> = (0..rows.len()).filter(|&i| !rows[i].1.is_null()).collect();
+    idx.sort_by(|&a, &b| {
+        let by_value = compare_values(&rows[a].1, &rows[b].1);
+        let by_value = if bottom { by_value } else { by_value.reverse() };
+        by_value.then(rows[a].0.cmp(&rows[b].0)).then(a.cmp(&b))
+    });
+    idx.truncate(n);
+    idx.sort_by_key(|&i| rows[i].0);
+    Ok(idx)
+}
+
+/// `top(x, n)`: the selected rows with their own times, sorted by time.
+pub fn top(rows: &[Row], n: usize) -> Result<Vec<Row>, FunctionError> {
+    Ok(top_rows(rows, n, false)?
+        .into_iter()
+        .map(|i| rows[i].clone())
+        .collect())
+}
+
+/// `bottom(x, n)`: the selected rows with their own times, sorted by time.
+pub fn bottom(rows: &[Row], n: usize) -> Result<Vec<Row>, FunctionError> {
+    Ok(top_rows(rows, n, true)?
+        .into_iter()
+        .map(|i| rows[i].clone())
+        .collect())
+}
+
+/// `top(x, tag, n)` / `bottom(x, tag, n)`: first the best row per distinct key (like
+/// `max`/`min` per tag value: ties → earliest time), then the `n` best of those. `keys`
+/// is parallel to `rows`. Returns row indices in output order (by time).
+pub fn top_distinct_rows<K: Ord>(
+    rows: &[Row],
+    keys: &[K],
+    n: usize,
+    bottom: bool,
+) -> Result<Vec<usize>, FunctionError> {
+    check_selector(if bottom { "bottom" } else { "top" }, rows, false)?;
+    let mut best: std::collections::BTreeMap<&K, usize> = std::collections::BTreeMap::new();
+    for (i, (r, k)) in rows.iter().zip(keys).enumerate() {
+        if r.1.is_null() {
+            continue;
+        }
+        let better = |b: usize| {
+            let c = compare_values(&r.1, &rows[b].1);
+            let c = if bottom { c.reverse() } else { c };
+            c == Ordering::Greater || (c == Ordering::Equal && r.0 < rows[b].0)
+        };
+        match best.get(k) {
+            Some(&b) if !better(b) => {}
+            _ => {
+                best.insert(k, i);
+            }
+        }
+    }
+    let chosen: Vec<usize> = best.into_values().collect();
+    let sub: Vec<Row> = chosen.iter().map(|&i| rows[i].clone()).collect();
+    Ok(top_rows(&sub, n, bottom)?
+        .into_iter()
+        .map(|j| chosen[j])
+        .collect())
+}
+
+/// `distinct(x)`: the distinct values ordered by (first time seen, value).
+pub fn distinct(rows: &[Row]) -> Vec<Value> {
+    let mut firsts: Vec<(i64, &Value)> = Vec::new();
+    for (t, v) in non_null(rows) {
+        match firsts
+            .iter_mut()
+            .find(|(_, x)| compare_values(x, v) == Ordering::Equal && rank(x) == rank(v))
+        {
+            Some(e) => e.0 = e.0.min(*t),
+            None => firsts.push((*t, v)),
+        }
+    }
+    firsts.sort_by(|a, b| a.0.cmp(&b.0).then(compare_values(a.1, b.1)));
+    firsts.into_iter().map(|(_, v)| v.clone()).collect()
+}
+
+/// `sample(x, n)`: up to `n` rows chosen uniformly at random (reservoir sampling with a
+/// small deterministic generator seeded by `seed`), returned with their own times sorted
+/// by time.
+pub fn sample(rows: &[Row], n: usize, seed: u64) -> Vec<Row> {
+    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        // xorshift64*
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    let mut picked: Vec<usize> = Vec::with_capacity(n);
+    for (seen, (i, _)) in rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.1.is_null())
+        .enumerate()
+    {
+        if picked.len() < n {
+            picked.push(i);
+        } else {
+            let j = (next() % (seen as u64 + 1)) as usize;
+            if j < n {
+                picked[j] = i;
+            }
+        }
+    }
+    picked.sort_by_key(|&i| (rows[i].0, i));
+    picked.into_iter().map(|i| rows[i].clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::functions::testutil::{fl, int, S};
+
+    /// Corpus `intmany` (one row per host, merged).
+    fn intmany() -> Vec<Row> {
+        int(&[
+            (0, 2),
+            (10, 4),
+            (20, 4),
+            (30, 4),
+            (40, 5),
+            (50, 5),
+            (60, 7),
+            (70, 9),
+        ])
+    }
+    fn floatmany() -> Vec<Row> {
+        fl(&[
+            (0, 2.0),
+            (10, 4.0),
+            (20, 4.0),
+            (30, 4.0),
+            (40, 5.0),
+            (50, 5.0),
+            (60, 7.0),
+            (70, 9.0),
+        ])
+    }
+    /// Measurement `m` (hosts a, b, c merged: same timestamps).
+    fn m() -> (Vec<Row>, Vec<&'static str>) {
+        let rows = fl(&[
+            (0, 5.0),
+            (0, 3.0),
+            (0, 5.0),
+            (10, 9.0),
+            (10, 9.0),
+            (20, 1.0),
+            (30, 1.0),
+            (30, 7.0),
+            (30, 9.0),
+        ]);
+        (rows, vec!["a", "b", "c", "a", "b", "c", "a", "b", "c"])
+    }
+
+    #[test]
+    fn floatmany_stats() {
+        // aggregates--st-floatmany-stats
+        let r = floatmany();
+        assert_eq!(count(&r), Value::Integer(8));
+        assert_eq!(sum(&r).unwrap(), Some(Value::Float(40.0)));
+        assert_eq!(spread(&r).unwrap(), Some(Value::Float(7.0)));
+        assert_eq!(median(&r).unwrap(), Some(Value::Float(4.5)));
+        assert_eq!(mode(&r), Some(Value::Float(4.0)));
+        assert_eq!(stddev(&r).unwrap(), Some(Value::Float(2.138089935299395)));
+    }
+
+    #[test]
+    fn integer_aggregates() {
+        let r = intmany();
+        assert_eq!(mean(&r).unwrap(), Some(Value::Float(5.0)));
+        assert_eq!(stddev(&r).unwrap(), Some(Value::Float(2.138089935299395)));
+        assert_eq!(sum(&r).unwrap(), Some(Value::Integer(40)));
+        assert_eq!(spread(&r).unwrap(), Some(Value::Integer(7)));
+        assert_eq!(mode(&r), Some(Value::Integer(4)));
+        // aggregates--st-median-even: without server08 → 7 values.
+        assert_eq!(median(&r[..7]).unwrap(), Some(Value::Float(4.0)));
+        assert_eq!(median(&r).unwrap(), Some(Value::Float(4.5)));
+        // aggregates--st-intmax-mean: wrapping sum.
+        let mx = int(&[(0, i64::MAX), (3600, i64::MAX)]);
+        assert_eq!(mean(&mx).unwrap(), Some(Value::Float(-1.0)));
+        assert_eq!(sum(&mx).unwrap(), Some(Value::Integer(-2)));
+        assert_eq!(stddev(&mx).unwrap(), Some(Value::Float(0.0)));
+        // aggregates--st-stddev-one-point
+        assert_eq!(stddev(&mx[..1]).unwrap(), Some(Value::Null));
+        assert_eq!(stddev(&[]).unwrap(), None);
+        // aggregates--st-intmany-by-time: 30s windows.
+        assert_eq!(
+            mean(&r[..3]).unwrap(),
+            Some(Value::Float(3.3333333333333335))
+        );
+        assert_eq!(
+            mean(&r[3..6]).unwrap(),
+            Some(Value::Float(4.666666666666667))
+        );
+        assert_eq!(mean(&[]).unwrap(), None);
+        assert_eq!(count(&[]), Value::Integer(0));
+    }
+
+    #[test]
+    fn mode_ties_and_types() {
+        // aggregates--bool-aggregates: 3 true, 3 false → true.
+        let b: Vec<Row> = [true, false, true, true, false, false]
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| (i as i64, Value::Boolean(x)))
+            .collect();
+        assert_eq!(mode(&b), Some(Value::Boolean(true)));
+        assert_eq!(first(&b), Some((0, Value::Boolean(true))));
+        assert_eq!(last(&b), Some((5, Value::Boolean(false))));
+        let s: Vec<Row> = ["x", "y", "a", "q", "z", "b", "c", "c", "d"]
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (i as i64, Value::String(x.to_string())))
+            .collect();
+        assert_eq!(mode(&s), Some(Value::String("c".into())));
+        // all distinct → smallest
+        assert_eq!(
+            mode(&int(&[(0, 5), (1, 3), (2, 9)])),
+            Some(Value::Integer(3))
+        );
+        // tie between 1 and 9 (two each) → 1
+        assert_eq!(
+            mode(&int(&[(0, 9), (1, 1), (2, 9), (3, 1), (4, 5)])),
+            Some(Value::Integer(1))
+        );
+        let (rows, _) = m();
+        assert_eq!(mode(&rows), Some(Value::Float(9.0)));
+    }
+
+    #[test]
+    fn percentiles() {
+        let r = intmany();
+        assert_eq!(percentile(&r, 0.0).unwrap(), None);
+        assert_eq!(
+            percentile(&r, 100.0).unwrap(),
+            Some((70 * S, Value::Integer(9)))
+        );
+        assert_eq!(percentile_index(9, 50.0), Some(4));
+        assert_eq!(percentile_index(9, 60.0), Some(4));
+        assert_eq!(percentile_index(8, 50.0), Some(3));
+        let (rows, hosts) = m();
+        let i = percentile_row(&rows, 60.0).unwrap().unwrap();
+        assert_eq!(rows[i].1, Value::Float(5.0));
+        assert_eq!(hosts[i], "c");
+        assert!(percentile(&[(0, Value::String("a".into()))], 50.0).is_err());
+    }
+
+    #[test]
+    fn selectors() {
+        // selectors--st-max-selector-time
+        assert_eq!(max(&intmany()).unwrap(), Some((70 * S, Value::Integer(9))));
+        assert_eq!(min(&intmany()).unwrap(), Some((0, Value::Integer(2))));
+        // ties: earliest time wins (m2: max 2 at 0 and 10).
+        let m2 = fl(&[(0, 1.0), (0, 2.0), (10, 2.0), (10, 1.0)]);
+        assert_eq!(max(&m2).unwrap(), Some((0, Value::Float(2.0))));
+        assert_eq!(min(&m2).unwrap(), Some((0, Value::Float(1.0))));
+        // first/last at equal times pick the larger value.
+        assert_eq!(first(&m2), Some((0, Value::Float(2.0))));
+        assert_eq!(last(&m2), Some((10 * S, Value::Float(2.0))));
+        let s2 = vec![
+            (0, Value::String("a".into())),
+            (0, Value::String("b".into())),
+        ];
+        assert_eq!(first(&s2), Some((0, Value::String("b".into()))));
+        // booleans: max true, min false; strings are an error.
+        let b = vec![(0, Value::Boolean(false)), (S, Value::Boolean(true))];
+        assert_eq!(max(&b).unwrap(), Some((S, Value::Boolean(true))));
+        assert_eq!(min(&b).unwrap(), Some((0, Value::Boolean(false))));
+        assert_eq!(
+            max(&s2).unwrap_err().to_string(),
+            "unsupported max iterator type: *query.stringInterruptIterator"
+        );
+        assert_eq!(first(&[]), None);
+    }
+
+    #[test]
+    fn top_bottom() {
+        let r = intmany();
+        // selectors--st-top-ties / st-bottom-ties
+        assert_eq!(
+            top(&r, 2).unwrap(),
+            vec![(60 * S, Value::Integer(7)), (70 * S, Value::Integer(9))]
+        );
+        assert_eq!(
+            top(&r, 3)
+                .unwrap()
+                .iter()
+                .map(|x| x.0 / S)
+                .collect::<Vec<_>>(),
+            [40, 60, 70]
+        );
+        assert_eq!(
+            bottom(&r, 3).unwrap(),
+            vec![
+                (0, Value::Integer(2)),
+                (10 * S, Value::Integer(4)),
+                (20 * S, Value::Integer(4))
+            ]
+        );
+        // selectors--st-top-by-time / st-bottom-by-time: per 30s window.
+        assert_eq!(top(&r[..3], 1).unwrap(), vec![(10 * S, Value::Integer(4))]);
+        assert_eq!(top(&r[3..6], 1).unwrap(), vec![(40 * S, Value::Integer(5))]);
+        assert_eq!(
+            bottom(&r[3..6], 1).unwrap(),
+            vec![(30 * S, Value::Integer(4))]
+        );
+        // m: top 4 / bottom 4 with equal times.
+        let (rows, hosts) = m();
+        let t: Vec<(i64, f64)> = top(&rows, 4)
+            .unwrap()
+            .iter()
+            .map(|x| (x.0 / S, x.1.as_f64().unwrap()))
+            .collect();
+        assert_eq!(t, [(10, 9.0), (10, 9.0), (30, 9.0), (30, 7.0)]);
+        let b: Vec<(i64, f64, &str)> = top_rows(&rows, 4, true)
+            .unwrap()
+            .iter()
+            .map(|&i| (rows[i].0 / S, rows[i].1.as_f64().unwrap(), hosts[i]))
+            .collect();
+        assert_eq!(
+            b,
+            [(0, 3.0, "b"), (0, 5.0, "a"), (20, 1.0, "c"), (30, 1.0, "a")]
+        );
+        assert!(top(&[(0, Value::Boolean(true))], 1).is_err());
+    }
+
+    #[test]
+    fn top_with_tag() {
+        // selectors--top-tag: top(value, host, 2) over the corpus cpu data. Per host maximum:
+        // A 89.53@110, B 89.67@10, C 88.72@80 → B and A, sorted by time.
+        let rows = fl(&[(10, 89.67), (80, 88.72), (110, 89.53), (100, 89.57)]);
+        let hosts = ["B", "C", "A", "B"];
+        let got = top_distinct_rows(&rows, &hosts, 2, false).unwrap();
+        assert_eq!(
+            got.iter().map(|&i| hosts[i]).collect::<Vec<_>>(),
+            ["B", "A"]
+        );
+        assert_eq!(
+            got.iter().map(|&i| rows[i].0 / S).collect::<Vec<_>>(),
+            [10, 110]
+        );
+    }
+
+    #[test]
+    fn distinct_order() {
+        // aggregates--distinct-strings: b, a, c by first appearance.
+        let s: Vec<Row> = ["b", "a", "c", "a", "b", "a"]
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (i as i64 * S, Value::String(x.to_string())))
+            .collect();
+        assert_eq!(
+            distinct(&s),
+            ["b", "a", "c"].map(|x| Value::String(x.into()))
+        );
+        assert_eq!(distinct(&intmany()), [2, 4, 5, 7, 9].map(Value::Integer));
+        // equal first times → by value
+        let (rows, _) = m();
+        assert_eq!(distinct(&rows), [3.0, 5.0, 9.0, 1.0, 7.0].map(Value::Float));
+        assert_eq!(
+            count(
+                &distinct(&intmany())
+                    .into_iter()
+                    .map(|v| (0, v))
+                    .collect::<Vec<_>>()
+            ),
+            Value::Integer(5)
+        );
+    }
+
+    #[test]
+    fn sample_shape() {
+        let r = intmany();
+        let got = sample(&r, 3, 42);
+        assert_eq!(got.len(), 3);
+        assert!(got.windows(2).all(|w| w[0].0 <= w[1].0));
+        assert!(got.iter().all(|g| r.contains(g)));
+        assert_eq!(sample(&r, 20, 1), r);
+        assert!(sample(&r, 0, 1).is_empty());
+    }
+}

@@ -1,0 +1,144 @@
+//! The query service: InfluxQL text in, InfluxDB-shaped statement results out.
+//!
+//! It parses the request (timeseriesql), then runs each statement: metadata statements
+//! (DDL, SHOW) against [`MetadataPort`], SELECTs by translating to ClickHouse SQL and
+//! running it through [`QueryPort`], then shaping rows into series.
+
+mod cond;
+mod meta;
+mod select;
+
+use crate::flush::FlushService;
+use hyperbyte_domain::query::StatementResult;
+use hyperbyte_ports::{Clock, MetadataPort, QueryPort, StorageAdminPort};
+use hyperbyte_timeseriesql::ast::Statement;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A bound parameter value from the HTTP `params=` JSON object.
+pub use hyperbyte_timeseriesql::parser::ParamValue;
+
+/// One `/query` request.
+#[derive(Debug, Clone, Default)]
+pub struct QueryRequest {
+    /// InfluxQL text (one or more statements).
+    pub query: String,
+    /// `db=` parameter.
+    pub database: Option<String>,
+    /// `rp=` parameter.
+    pub retention_policy: Option<String>,
+    /// Bound parameters.
+    pub params: BTreeMap<String, ParamValue>,
+}
+
+/// A request-level failure (HTTP 400 with `{"error": ...}`).
+#[derive(Debug, thiserror::Error)]
+pub enum QueryRequestError {
+    /// The text does not parse.
+    #[error("error parsing query: {0}")]
+    Parse(String),
+}
+
+/// Runs InfluxQL (implemented by [`QueryService`]; a trait so that the HTTP adapter can
+/// be tested against a fake).
+#[async_trait::async_trait]
+pub trait QueryExecutor: Send + Sync + std::fmt::Debug {
+    /// Executes every statement of the request, in order.
+    async fn execute(&self, req: QueryRequest) -> Result<Vec<StatementResult>, QueryRequestError>;
+}
+
+/// The InfluxQL executor over metadata and storage.
+#[derive(Debug)]
+pub struct QueryService {
+    meta: Arc<dyn MetadataPort>,
+    engine: Arc<dyn QueryPort>,
+    admin: Arc<dyn StorageAdminPort>,
+    flush: Arc<FlushService>,
+    clock: Arc<dyn Clock>,
+}
+
+/// A statement-level failure: reported inside the statement's result (HTTP 200).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct StatementError(pub(crate) String);
+
+impl StatementError {
+    pub(crate) fn new(msg: impl Into<String>) -> Self {
+        StatementError(msg.into())
+    }
+}
+
+impl From<hyperbyte_ports::MetaError> for StatementError {
+    fn from(e: hyperbyte_ports::MetaError) -> Self {
+        StatementError(e.to_string())
+    }
+}
+
+impl From<hyperbyte_ports::SinkError> for StatementError {
+    fn from(e: hyperbyte_ports::SinkError) -> Self {
+        StatementError(e.to_string())
+    }
+}
+
+impl From<hyperbyte_ports::QueryError> for StatementError {
+    fn from(e: hyperbyte_ports::QueryError) -> Self {
+        StatementError(e.to_string())
+    }
+}
+
+impl From<crate::flush::FlushError> for StatementError {
+    fn from(e: crate::flush::FlushError) -> Self {
+        StatementError(e.to_string())
+    }
+}
+
+pub(crate) type StmtResult = Result<StatementResult, StatementError>;
+
+impl QueryService {
+    /// Creates the service.
+    pub fn new(
+        meta: Arc<dyn MetadataPort>,
+        engine: Arc<dyn QueryPort>,
+        admin: Arc<dyn StorageAdminPort>,
+        flush: Arc<FlushService>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        QueryService {
+            meta,
+            engine,
+            admin,
+            flush,
+            clock,
+        }
+    }
+
+    async fn run_statement(&self, stmt: &Statement, req: &QueryRequest) -> StmtResult {
+        let db = req.database.as_deref();
+        match stmt {
+            Statement::Select(s) => self.select(s, req).await,
+            other => self.meta_statement(other, db).await,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl QueryExecutor for QueryService {
+    async fn execute(&self, req: QueryRequest) -> Result<Vec<StatementResult>, QueryRequestError> {
+        let query = hyperbyte_timeseriesql::parser::parse_with_params(&req.query, &req.params)
+            .map_err(|e| QueryRequestError::Parse(e.to_string()))?;
+        let mut results = Vec::with_capacity(query.statements.len());
+        for (i, stmt) in query.statements.iter().enumerate() {
+            let span = tracing::debug_span!("statement", id = i);
+            let _e = span.enter();
+            let r = match self.run_statement(stmt, &req).await {
+                Ok(mut r) => {
+                    r.statement_id = i;
+                    r
+                }
+                Err(e) => StatementResult::error(i, e.0),
+            };
+            results.push(r);
+        }
+        Ok(results)
+    }
+}

@@ -1,0 +1,1601 @@
+//! SELECT execution.
+//!
+//! 1. Resolve sources (databases, retention policies, measurement regexes) and expand
+//!    wildcards and regex field lists against the measurement schemas.
+//! 2. Translate what storage can do into ClickHouse SQL (`timeseriesql::translate`): the
+//!    time range, the `WHERE` condition, and the columns needed. Tables are read with
+//!    `FINAL` so overwritten points merge field by field.
+//! 3. Group the rows into series (one per measurement and `GROUP BY` tag set) and compute
+//!    every output column as a timeline: raw values, per-window aggregates and selectors
+//!    (`functions::aggregate`), fill (`functions::fill`), then math and transformations.
+//! 4. Join the columns by time into rows, apply ORDER/LIMIT/OFFSET/SLIMIT/SOFFSET.
+
+use super::{QueryRequest, QueryService, StatementError, StmtResult};
+use crate::functions::{self, aggregate, math, transform, Fill as FnFill, Row};
+use hyperbyte_domain::naming;
+use hyperbyte_domain::query::{Series, StatementResult, Value};
+use hyperbyte_domain::{FieldType, MeasurementSchema};
+use hyperbyte_ports::ColumnType;
+use hyperbyte_timeseriesql::ast::{
+    BinaryOp, Expr, Fill, MeasurementName, SelectStatement, Source, VarType, WildcardType,
+};
+use hyperbyte_timeseriesql::translate::{condition_sql, time_literal, ColumnRef};
+use std::collections::{BTreeMap, BTreeSet};
+
+const AGGREGATES: &[&str] = &[
+    "count", "sum", "mean", "median", "mode", "spread", "stddev", "integral", "distinct",
+];
+const SELECTORS: &[&str] = &[
+    "first",
+    "last",
+    "min",
+    "max",
+    "percentile",
+    "sample",
+    "top",
+    "bottom",
+];
+const TRANSFORMS: &[&str] = &[
+    "derivative",
+    "non_negative_derivative",
+    "difference",
+    "non_negative_difference",
+    "moving_average",
+    "cumulative_sum",
+    "elapsed",
+    "holt_winters",
+    "holt_winters_with_fit",
+    "exponential_moving_average",
+    "double_exponential_moving_average",
+    "triple_exponential_moving_average",
+    "relative_strength_index",
+    "triple_exponential_derivative",
+    "chande_momentum_oscillator",
+    "kaufmans_efficiency_ratio",
+    "kaufmans_adaptive_moving_average",
+];
+
+fn is_agg_name(n: &str) -> bool {
+    AGGREGATES.contains(&n) || SELECTORS.contains(&n)
+}
+
+fn err(msg: impl Into<String>) -> StatementError {
+    StatementError::new(msg)
+}
+
+/// One resolved source table.
+#[derive(Debug, Clone)]
+struct Src {
+    db: String,
+    rp: String,
+    measurement: String,
+    schema: MeasurementSchema,
+}
+
+/// One point read from storage.
+#[derive(Debug, Clone)]
+struct Point {
+    time: i64,
+    tags: BTreeMap<String, String>,
+    fields: BTreeMap<String, Value>,
+}
+
+/// An output column.
+#[derive(Debug, Clone)]
+struct OutCol {
+    name: String,
+    expr: Expr,
+}
+
+/// The column name InfluxDB derives for an expression.
+fn expr_name(e: &Expr) -> String {
+    match e {
+        Expr::VarRef { name, .. } => name.clone(),
+        Expr::Call { name, .. } => name.clone(),
+        Expr::Paren(inner) => expr_name(inner),
+        Expr::Binary { lhs, rhs, .. } => {
+            let l = expr_name(lhs);
+            let r = expr_name(rhs);
+            match (l.is_empty(), r.is_empty()) {
+                (true, _) => r,
+                (_, true) => l,
+                _ => format!("{l}_{r}"),
+            }
+        }
+        Expr::Wildcard(_) => "*".into(),
+        _ => String::new(),
+    }
+}
+
+fn dedupe_names(cols: &mut [OutCol]) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let existing: BTreeSet<String> = cols.iter().map(|c| c.name.clone()).collect();
+    for c in cols.iter_mut() {
+        let n = seen.entry(c.name.clone()).or_insert(0);
+        if *n > 0 {
+            let mut k = *n;
+            let mut candidate = format!("{}_{k}", c.name);
+            while existing.contains(&candidate) {
+                k += 1;
+                candidate = format!("{}_{k}", c.name);
+            }
+            *n = k + 1;
+            c.name = candidate;
+        } else {
+            *n = 1;
+        }
+    }
+}
+
+fn contains_agg(e: &Expr) -> bool {
+    e.any(&mut |x| matches!(x, Expr::Call { name, .. } if is_agg_name(name)))
+}
+
+fn var_refs(e: &Expr, out: &mut BTreeSet<String>) {
+    e.walk(&mut |x| {
+        if let Expr::VarRef { name, .. } = x {
+            out.insert(name.clone());
+        }
+    });
+}
+
+/// Converts a Value for a `::type` cast.
+fn cast(v: Value, t: Option<VarType>) -> Value {
+    match (t, v) {
+        (None | Some(VarType::Field) | Some(VarType::Tag), v) => v,
+        (Some(VarType::Integer), Value::Float(f)) => Value::Integer(f as i64),
+        (Some(VarType::Integer), v @ Value::Integer(_)) => v,
+        (Some(VarType::Integer), Value::Unsigned(u)) => Value::Integer(u as i64),
+        (Some(VarType::Float), Value::Integer(i)) => Value::Float(i as f64),
+        (Some(VarType::Float), Value::Unsigned(u)) => Value::Float(u as f64),
+        (Some(VarType::Float), v @ Value::Float(_)) => v,
+        (Some(VarType::Unsigned), Value::Integer(i)) => Value::Unsigned(i as u64),
+        (Some(VarType::Unsigned), Value::Float(f)) => Value::Unsigned(f as u64),
+        (Some(VarType::Unsigned), v @ Value::Unsigned(_)) => v,
+        (Some(VarType::String), v @ Value::String(_)) => v,
+        (Some(VarType::Boolean), v @ Value::Boolean(_)) => v,
+        _ => Value::Null,
+    }
+}
+
+fn binary_value(op: BinaryOp, a: &Value, b: &Value) -> Value {
+    use Value::*;
+    match (a, b) {
+        (Null, _) | (_, Null) => Null,
+        (Integer(x), Integer(y)) => match op {
+            BinaryOp::Add => Integer(x.wrapping_add(*y)),
+            BinaryOp::Sub => Integer(x.wrapping_sub(*y)),
+            BinaryOp::Mul => Integer(x.wrapping_mul(*y)),
+            BinaryOp::Div => {
+                if *y == 0 {
+                    Float(0.0)
+                } else {
+                    Float(*x as f64 / *y as f64)
+                }
+            }
+            BinaryOp::Mod => {
+                if *y == 0 {
+                    Integer(0)
+                } else {
+                    Integer(x.wrapping_rem(*y))
+                }
+            }
+            BinaryOp::BitAnd => Integer(x & y),
+            BinaryOp::BitOr => Integer(x | y),
+            BinaryOp::BitXor => Integer(x ^ y),
+            _ => Null,
+        },
+        (Boolean(x), Boolean(y)) => match op {
+            BinaryOp::BitAnd => Boolean(*x && *y),
+            BinaryOp::BitOr => Boolean(*x || *y),
+            BinaryOp::BitXor => Boolean(x != y),
+            _ => Null,
+        },
+        _ => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) if !matches!(a, Time(_)) && !matches!(b, Time(_)) => match op {
+                BinaryOp::Add => Float(x + y),
+                BinaryOp::Sub => Float(x - y),
+                BinaryOp::Mul => Float(x * y),
+                BinaryOp::Div => Float(if y == 0.0 { 0.0 } else { x / y }),
+                BinaryOp::Mod => Float(if y == 0.0 { 0.0 } else { x % y }),
+                _ => Null,
+            },
+            _ => Null,
+        },
+    }
+}
+
+fn literal_value(e: &Expr) -> Option<Value> {
+    Some(match e {
+        Expr::Integer(i) => Value::Integer(*i),
+        Expr::Unsigned(u) => Value::Unsigned(*u),
+        Expr::Float(f) => Value::Float(*f),
+        Expr::String(s) => Value::String(s.clone()),
+        Expr::Boolean(b) => Value::Boolean(*b),
+        Expr::Duration(d) => Value::Integer(*d),
+        _ => return None,
+    })
+}
+
+fn int_arg(args: &[Expr], i: usize) -> Option<i64> {
+    match args.get(i)? {
+        Expr::Integer(n) => Some(*n),
+        Expr::Duration(d) => Some(*d),
+        _ => None,
+    }
+}
+
+fn float_arg(args: &[Expr], i: usize) -> Option<f64> {
+    match args.get(i)? {
+        Expr::Integer(n) => Some(*n as f64),
+        Expr::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+fn to_fn_fill(f: &Fill) -> FnFill {
+    match f {
+        Fill::Null => FnFill::Null,
+        Fill::None => FnFill::None,
+        Fill::Previous => FnFill::Previous,
+        Fill::Linear => FnFill::Linear,
+        Fill::Integer(i) => FnFill::Number(Value::Integer(*i)),
+        Fill::Float(x) => FnFill::Number(Value::Float(*x)),
+    }
+}
+
+fn fn_err(e: functions::FunctionError) -> StatementError {
+    err(e.to_string())
+}
+
+/// Execution context shared by the columns of one series.
+struct SeriesCtx<'a> {
+    points: &'a [Point],
+    /// Window grid and the list of bucket start times (aggregate queries).
+    window: Option<transform::Window>,
+    buckets: Vec<i64>,
+    /// Query end (inclusive).
+    end: i64,
+    /// Time printed for aggregates without `GROUP BY time`.
+    agg_time: i64,
+    fill: &'a Fill,
+    descending: bool,
+}
+
+impl SeriesCtx<'_> {
+    /// Raw timeline of a field or tag.
+    fn raw_timeline(&self, name: &str, t: Option<VarType>) -> Vec<Row> {
+        self.points
+            .iter()
+            .map(|p| {
+                let v = p
+                    .fields
+                    .get(name)
+                    .cloned()
+                    .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
+                    .unwrap_or(Value::Null);
+                (p.time, cast(v, t))
+            })
+            .collect()
+    }
+
+    /// Points of a bucket (indices), by bucket start.
+    fn bucket_rows(&self, rows: &[Row]) -> Vec<(i64, Vec<Row>)> {
+        match self.window {
+            None => vec![(
+                self.agg_time,
+                rows.iter().filter(|(_, v)| !v.is_null()).cloned().collect(),
+            )],
+            Some(w) => {
+                let mut map: BTreeMap<i64, Vec<Row>> =
+                    self.buckets.iter().map(|b| (*b, Vec::new())).collect();
+                for (t, v) in rows {
+                    if v.is_null() {
+                        continue;
+                    }
+                    let (b, _) = w.bounds(*t);
+                    if let Some(list) = map.get_mut(&b) {
+                        list.push((*t, v.clone()));
+                    }
+                }
+                map.into_iter().collect()
+            }
+        }
+    }
+}
+
+/// The value of one computed column for the rows of a series: a timeline.
+type Timeline = Vec<Row>;
+
+impl QueryService {
+    pub(crate) async fn select(&self, stmt: &SelectStatement, req: &QueryRequest) -> StmtResult {
+        if stmt.target.is_some() {
+            return self.select_into(stmt, req).await;
+        }
+        let series = self.select_series(stmt, req).await?;
+        Ok(StatementResult {
+            series,
+            ..Default::default()
+        })
+    }
+
+    async fn select_into(&self, stmt: &SelectStatement, req: &QueryRequest) -> StmtResult {
+        let _ = (stmt, req);
+        Err(err("SELECT INTO is not supported yet"))
+    }
+
+    /// Runs a SELECT and returns its series (also used for subqueries).
+    pub(crate) async fn select_series(
+        &self,
+        stmt: &SelectStatement,
+        req: &QueryRequest,
+    ) -> Result<Vec<Series>, StatementError> {
+        let now = self.clock.now_nanos();
+        let time_dims = stmt
+            .dimensions
+            .iter()
+            .filter(|d| matches!(d, Expr::Call { name, .. } if name == "time"))
+            .count();
+        if time_dims > 1 {
+            return Err(err("multiple time dimensions not allowed"));
+        }
+        if stmt.fields.iter().all(|f| f.expr.is_time_ref()) {
+            return Err(err("at least 1 non-time field must be queried"));
+        }
+        let is_agg = stmt.fields.iter().any(|f| contains_agg(&f.expr));
+        let has_transform = stmt.fields.iter().any(|f| {
+            f.expr
+                .any(&mut |x| matches!(x, Expr::Call { name, .. } if TRANSFORMS.contains(&name.as_str())))
+        });
+        let interval = stmt.group_by_interval_at(Some(now));
+        if time_dims == 1 && interval.is_none() {
+            return Err(err("time dimension must have a positive duration"));
+        }
+        if interval.is_some() && !is_agg {
+            return Err(err("GROUP BY requires at least one aggregate function"));
+        }
+        for f in &stmt.fields {
+            check_types(&f.expr)?;
+        }
+
+        let range = stmt.time_range(now).map_err(|e| err(e.to_string()))?;
+
+        // Sources.
+        let mut sources: Vec<Src> = Vec::new();
+        let mut subqueries = Vec::new();
+        for s in &stmt.sources {
+            match s {
+                Source::Measurement(m) => {
+                    let db = m
+                        .database
+                        .clone()
+                        .or_else(|| req.database.clone())
+                        .ok_or_else(|| err("database name required"))?;
+                    let Some(database) = self.meta.database(&db) else {
+                        return Err(err(format!("database not found: {db}")));
+                    };
+                    let rp = match m
+                        .retention_policy
+                        .clone()
+                        .filter(|r| !r.is_empty())
+                        .or_else(|| req.retention_policy.clone())
+                    {
+                        Some(r) => r,
+                        None => database.default_rp.clone().ok_or_else(|| {
+                            err(format!("default retention policy not set for: {db}"))
+                        })?,
+                    };
+                    if database.rp(&rp).is_none() {
+                        return Err(err(format!("retention policy not found: {rp}")));
+                    }
+                    let names: Vec<String> = match &m.name {
+                        MeasurementName::Name(n) => vec![n.clone()],
+                        MeasurementName::Regex(r) => {
+                            let rx =
+                                regex::Regex::new(&r.pattern).map_err(|e| err(e.to_string()))?;
+                            self.meta
+                                .measurements(&db)
+                                .into_iter()
+                                .filter(|n| rx.is_match(n))
+                                .collect()
+                        }
+                    };
+                    for n in names {
+                        if let Some(schema) = self.meta.schema(&db, &n) {
+                            if !sources
+                                .iter()
+                                .any(|s| s.db == db && s.rp == rp && s.measurement == n)
+                            {
+                                sources.push(Src {
+                                    db: db.clone(),
+                                    rp: rp.clone(),
+                                    measurement: n,
+                                    schema,
+                                });
+                            }
+                        }
+                    }
+                }
+                Source::Subquery(sub) => subqueries.push(sub.as_ref().clone()),
+            }
+        }
+        if !subqueries.is_empty() {
+            return Box::pin(self.select_over_subqueries(stmt, &subqueries, req)).await;
+        }
+        sources.sort_by(|a, b| a.measurement.cmp(&b.measurement));
+        if sources.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        // Union schema for wildcard expansion.
+        let mut all_fields: BTreeMap<String, FieldType> = BTreeMap::new();
+        let mut all_tags: BTreeSet<String> = BTreeSet::new();
+        for s in &sources {
+            for (f, t) in &s.schema.fields {
+                all_fields.entry(f.clone()).or_insert(*t);
+            }
+            all_tags.extend(s.schema.tag_keys.iter().cloned());
+        }
+
+        // GROUP BY tags.
+        let mut group_tags: Vec<String> = Vec::new();
+        for d in &stmt.dimensions {
+            match d {
+                Expr::VarRef { name, .. } => {
+                    if !group_tags.contains(name) {
+                        group_tags.push(name.clone());
+                    }
+                }
+                Expr::Wildcard(_) => {
+                    for t in &all_tags {
+                        if !group_tags.contains(t) {
+                            group_tags.push(t.clone());
+                        }
+                    }
+                }
+                Expr::Regex(r) => {
+                    let rx = regex::Regex::new(&r.pattern).map_err(|e| err(e.to_string()))?;
+                    for t in &all_tags {
+                        if rx.is_match(t) && !group_tags.contains(t) {
+                            group_tags.push(t.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        group_tags.sort();
+
+        // Output columns with wildcards expanded.
+        let mut cols: Vec<OutCol> = Vec::new();
+        for f in &stmt.fields {
+            if f.expr.is_time_ref() {
+                continue;
+            }
+            match &f.expr {
+                Expr::Wildcard(kind) => {
+                    let mut names: Vec<String> = Vec::new();
+                    if *kind != Some(WildcardType::Tag) {
+                        names.extend(all_fields.keys().cloned());
+                    }
+                    if *kind != Some(WildcardType::Field) && !is_agg {
+                        names.extend(all_tags.iter().filter(|t| !group_tags.contains(t)).cloned());
+                    }
+                    names.sort();
+                    for n in names {
+                        cols.push(OutCol {
+                            name: n.clone(),
+                            expr: Expr::var(&n),
+                        });
+                    }
+                }
+                Expr::Regex(r) => {
+                    let rx = regex::Regex::new(&r.pattern).map_err(|e| err(e.to_string()))?;
+                    let mut names: Vec<String> = all_fields
+                        .keys()
+                        .filter(|n| rx.is_match(n))
+                        .cloned()
+                        .collect();
+                    if !is_agg {
+                        names.extend(
+                            all_tags
+                                .iter()
+                                .filter(|t| rx.is_match(t) && !group_tags.contains(t))
+                                .cloned(),
+                        );
+                    }
+                    names.sort();
+                    for n in names {
+                        cols.push(OutCol {
+                            name: n.clone(),
+                            expr: Expr::var(&n),
+                        });
+                    }
+                }
+                Expr::Call { name, args }
+                    if matches!(args.first(), Some(Expr::Wildcard(_)) | Some(Expr::Regex(_))) =>
+                {
+                    let rx = match args.first() {
+                        Some(Expr::Regex(r)) => {
+                            Some(regex::Regex::new(&r.pattern).map_err(|e| err(e.to_string()))?)
+                        }
+                        _ => None,
+                    };
+                    let numeric_only = !matches!(
+                        name.as_str(),
+                        "count" | "first" | "last" | "distinct" | "mode" | "sample" | "elapsed"
+                    );
+                    for (fname, ftype) in &all_fields {
+                        if rx.as_ref().is_some_and(|r| !r.is_match(fname)) {
+                            continue;
+                        }
+                        if numeric_only
+                            && !matches!(
+                                ftype,
+                                FieldType::Float | FieldType::Integer | FieldType::Unsigned
+                            )
+                        {
+                            continue;
+                        }
+                        if matches!(name.as_str(), "min" | "max") && *ftype == FieldType::String {
+                            continue;
+                        }
+                        let mut new_args = args.clone();
+                        new_args[0] = Expr::var(fname);
+                        cols.push(OutCol {
+                            name: format!(
+                                "{}_{fname}",
+                                f.alias.clone().unwrap_or_else(|| name.clone())
+                            ),
+                            expr: Expr::Call {
+                                name: name.clone(),
+                                args: new_args,
+                            },
+                        });
+                    }
+                }
+                e => cols.push(OutCol {
+                    name: f.alias.clone().unwrap_or_else(|| expr_name(e)),
+                    expr: e.clone(),
+                }),
+            }
+        }
+        dedupe_names(&mut cols);
+        if cols.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        // Aggregate queries: no bare field references outside calls, except with a single
+        // selector.
+        let agg_calls: Vec<&Expr> = cols.iter().flat_map(|c| top_level_aggs(&c.expr)).collect();
+        let single_selector = agg_calls.len() == 1
+            && matches!(agg_calls[0], Expr::Call { name, .. } if SELECTORS.contains(&name.as_str()));
+        if is_agg {
+            for c in &cols {
+                if !contains_agg(&c.expr) && !matches!(c.expr, Expr::VarRef { .. }) {
+                    return Err(err(
+                        "mixing aggregate and non-aggregate queries is not supported",
+                    ));
+                }
+                if !contains_agg(&c.expr) && !single_selector {
+                    return Err(err(
+                        "mixing aggregate and non-aggregate queries is not supported",
+                    ));
+                }
+            }
+        } else if has_transform {
+            for c in &cols {
+                if !c.expr.any(&mut |x| matches!(x, Expr::Call { .. })) {
+                    return Err(err(
+                        "mixing aggregate and non-aggregate queries is not supported",
+                    ));
+                }
+            }
+        }
+
+        // Data: make acknowledged writes visible, then read each source.
+        self.flush.ensure_visible().await?;
+        let mut needed: BTreeSet<String> = BTreeSet::new();
+        for c in &cols {
+            var_refs(&c.expr, &mut needed);
+        }
+        let cond = stmt.condition_without_time();
+        let mut output: Vec<Series> = Vec::new();
+        for src in &sources {
+            let points = self
+                .read_points(
+                    src,
+                    &needed,
+                    &group_tags,
+                    cond.as_ref(),
+                    range.min,
+                    range.max,
+                )
+                .await?;
+            if points.is_empty() {
+                continue;
+            }
+            // Group into series.
+            let mut groups: BTreeMap<Vec<String>, Vec<Point>> = BTreeMap::new();
+            for p in points {
+                let key: Vec<String> = group_tags
+                    .iter()
+                    .map(|t| p.tags.get(t).cloned().unwrap_or_default())
+                    .collect();
+                groups.entry(key).or_default().push(p);
+            }
+            for (key, pts) in groups {
+                let tags: BTreeMap<String, String> =
+                    group_tags.iter().cloned().zip(key.into_iter()).collect();
+                let rows = if is_agg {
+                    self.eval_aggregate(
+                        &cols,
+                        &pts,
+                        stmt,
+                        interval,
+                        range.min,
+                        range.max,
+                        now,
+                        single_selector,
+                    )?
+                } else if has_transform {
+                    eval_transform_raw(&cols, &pts, stmt)?
+                } else {
+                    eval_raw(&cols, &pts)
+                };
+                let mut rows = rows;
+                if stmt.is_descending() {
+                    rows.reverse();
+                }
+                let off = stmt.offset.unwrap_or(0) as usize;
+                let rows: Vec<Vec<Value>> = match stmt.limit {
+                    Some(l) if l > 0 => rows.into_iter().skip(off).take(l as usize).collect(),
+                    _ => rows.into_iter().skip(off).collect(),
+                };
+                if rows.is_empty() {
+                    continue;
+                }
+                let mut columns = vec!["time".to_string()];
+                columns.extend(cols.iter().map(|c| c.name.clone()));
+                output.push(Series {
+                    name: Some(src.measurement.clone()),
+                    tags,
+                    columns,
+                    values: rows,
+                    partial: false,
+                });
+            }
+        }
+        let soff = stmt.soffset.unwrap_or(0) as usize;
+        let output: Vec<Series> = match stmt.slimit {
+            Some(l) if l > 0 => output.into_iter().skip(soff).take(l as usize).collect(),
+            _ => output.into_iter().skip(soff).collect(),
+        };
+        Ok(output)
+    }
+
+    /// Reads the points of one source: time, the needed fields and tags, filtered by the
+    /// time range and condition.
+    #[allow(clippy::too_many_arguments)]
+    async fn read_points(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        group_tags: &[String],
+        cond: Option<&Expr>,
+        min: Option<i64>,
+        max: Option<i64>,
+    ) -> Result<Vec<Point>, StatementError> {
+        let schema = &src.schema;
+        let mut select = vec!["time".to_string()];
+        let mut tag_cols: Vec<String> = Vec::new();
+        let mut field_cols: Vec<String> = Vec::new();
+        let mut tag_set: BTreeSet<&String> = group_tags.iter().collect();
+        for n in needed {
+            if schema.is_tag(n) && schema.field_type(n).is_none() {
+                tag_set.insert(n);
+            }
+        }
+        for t in tag_set {
+            if schema.is_tag(t) {
+                select.push(naming::quote_ident(&naming::tag_column(t)));
+                tag_cols.push(t.clone());
+            }
+        }
+        for n in needed {
+            if schema.field_type(n).is_some() {
+                select.push(naming::quote_ident(&naming::field_column(n)));
+                field_cols.push(n.clone());
+            }
+        }
+        if field_cols.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut wheres: Vec<String> = Vec::new();
+        if let Some(m) = min {
+            wheres.push(format!("time >= {}", time_literal(m)));
+        }
+        if let Some(m) = max {
+            wheres.push(format!("time <= {}", time_literal(m)));
+        }
+        if let Some(c) = cond {
+            let resolve = |name: &str| -> ColumnRef {
+                if let Some(t) = schema.field_type(name) {
+                    ColumnRef::Field(naming::field_column(name), t)
+                } else if schema.is_tag(name) {
+                    ColumnRef::Tag(naming::tag_column(name))
+                } else {
+                    ColumnRef::Missing
+                }
+            };
+            wheres.push(condition_sql(c, &resolve).map_err(|e| err(e.to_string()))?);
+        }
+        // A row qualifies only when at least one selected field is present.
+        let any_field = field_cols
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} IS NOT NULL",
+                    naming::quote_ident(&naming::field_column(f))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let mut sql = format!(
+            "SELECT {} FROM {} FINAL",
+            select.join(", "),
+            naming::qualified_table(&src.db, &src.rp, &src.measurement)
+        );
+        let mut all_where = wheres;
+        all_where.push(format!("({any_field})"));
+        sql.push_str(" WHERE ");
+        sql.push_str(&all_where.join(" AND "));
+        let mut order = vec!["time".to_string()];
+        order.extend(
+            schema
+                .tag_keys
+                .iter()
+                .filter(|t| tag_cols.contains(t))
+                .map(|t| naming::quote_ident(&naming::tag_column(t))),
+        );
+        sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
+        let rows = match self.engine.query(&sql).await {
+            Ok(r) => r,
+            Err(e) if e.is_missing_table() => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = Vec::with_capacity(rows.rows.len());
+        for row in rows.rows {
+            let mut it = row.into_iter();
+            let time = match it.next() {
+                Some(Value::Time(t)) => t,
+                Some(Value::Integer(t)) => t,
+                _ => continue,
+            };
+            let mut tags = BTreeMap::new();
+            for t in &tag_cols {
+                if let Some(Value::String(s)) = it.next() {
+                    if !s.is_empty() {
+                        tags.insert(t.clone(), s);
+                    }
+                }
+            }
+            let mut fields = BTreeMap::new();
+            for f in &field_cols {
+                let v = it.next().unwrap_or(Value::Null);
+                if !v.is_null() {
+                    fields.insert(f.clone(), v);
+                }
+            }
+            out.push(Point { time, tags, fields });
+        }
+        let _ = ColumnType::Time;
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn eval_aggregate(
+        &self,
+        cols: &[OutCol],
+        pts: &[Point],
+        stmt: &SelectStatement,
+        interval: Option<(i64, i64)>,
+        min: Option<i64>,
+        max: Option<i64>,
+        now: i64,
+        single_selector: bool,
+    ) -> Result<Vec<Vec<Value>>, StatementError> {
+        let first_time = pts.iter().map(|p| p.time).min().unwrap_or(0);
+        let window = interval.map(|(every, offset)| transform::Window { every, offset });
+        let start = min.unwrap_or(first_time);
+        let end = max.unwrap_or(if window.is_some() { now } else { i64::MAX - 1 });
+        let mut buckets = Vec::new();
+        if let Some(w) = window {
+            let (mut b, _) = w.bounds(start);
+            let (last, _) = w.bounds(end);
+            // Guard against absurd bucket counts.
+            let count = ((last - b) / w.every).saturating_add(1);
+            if count > 5_000_000 {
+                return Err(err("too many GROUP BY time buckets; narrow the time range"));
+            }
+            while b <= last {
+                buckets.push(b);
+                b += w.every;
+            }
+        }
+        let ctx = SeriesCtx {
+            points: pts,
+            window,
+            buckets,
+            end,
+            agg_time: min.unwrap_or(0),
+            fill: &stmt.fill,
+            descending: stmt.is_descending(),
+        };
+
+        // Multi-row functions (top, bottom, distinct, sample, percentile with tags...).
+        if cols.len() >= 1 {
+            if let Some(rows) = self.eval_multirow(cols, &ctx, single_selector)? {
+                return Ok(rows);
+            }
+        }
+
+        let mut timelines: Vec<Timeline> = Vec::new();
+        let mut selector_times: Option<Vec<Row>> = None;
+        for c in cols {
+            let tl = eval_agg_expr(&c.expr, &ctx, true, &mut selector_times)?;
+            timelines.push(tl);
+        }
+        // Single selector without GROUP BY time: the row carries the selected point's
+        // time, and bare fields/tags come from that point.
+        if single_selector && window.is_none() {
+            if let Some(sel) = &selector_times {
+                let Some(&(t, _)) = sel.first() else {
+                    return Ok(Vec::new());
+                };
+                let mut row = vec![Value::Time(t)];
+                for (c, tl) in cols.iter().zip(&timelines) {
+                    if contains_agg(&c.expr) {
+                        row.push(tl.first().map(|(_, v)| v.clone()).unwrap_or(Value::Null));
+                    } else if let Expr::VarRef { name, data_type } = &c.expr {
+                        let p = pts.iter().find(|p| p.time == t);
+                        let v = p
+                            .and_then(|p| {
+                                p.fields
+                                    .get(name)
+                                    .cloned()
+                                    .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
+                            })
+                            .unwrap_or(Value::Null);
+                        row.push(cast(v, *data_type));
+                    } else {
+                        row.push(Value::Null);
+                    }
+                }
+                return Ok(vec![row]);
+            }
+        }
+        Ok(join_timelines(&timelines, window.is_none()))
+    }
+
+    fn eval_multirow(
+        &self,
+        cols: &[OutCol],
+        ctx: &SeriesCtx<'_>,
+        _single_selector: bool,
+    ) -> Result<Option<Vec<Vec<Value>>>, StatementError> {
+        let Some((idx, name, args)) = cols.iter().enumerate().find_map(|(i, c)| match &c.expr {
+            Expr::Call { name, args }
+                if matches!(name.as_str(), "top" | "bottom" | "distinct" | "sample") =>
+            {
+                Some((i, name.clone(), args.clone()))
+            }
+            _ => None,
+        }) else {
+            return Ok(None);
+        };
+        let field = match args.first() {
+            Some(Expr::VarRef { name, data_type }) => (name.clone(), *data_type),
+            Some(Expr::Call { name, .. }) if name == "distinct" => {
+                return Err(err("nested distinct is not supported"))
+            }
+            _ => return Err(err(format!("expected field argument in {name}()"))),
+        };
+        let raw = ctx.raw_timeline(&field.0, field.1);
+        let mut out_rows: Vec<Vec<Value>> = Vec::new();
+        for (bt, rows) in ctx.bucket_rows(&raw) {
+            match name.as_str() {
+                "distinct" => {
+                    for v in aggregate::distinct(&rows) {
+                        let mut r = vec![Value::Time(bt)];
+                        r.extend(cols.iter().enumerate().map(|(i, _)| {
+                            if i == idx {
+                                v.clone()
+                            } else {
+                                Value::Null
+                            }
+                        }));
+                        out_rows.push(r);
+                    }
+                }
+                "top" | "bottom" => {
+                    let bottom = name == "bottom";
+                    // top(field, [tags...,] n)
+                    let n = args
+                        .last()
+                        .and_then(|a| match a {
+                            Expr::Integer(n) => Some(*n),
+                            _ => None,
+                        })
+                        .ok_or_else(|| {
+                            err(format!("expected integer as last argument in {name}()"))
+                        })?;
+                    if n <= 0 {
+                        return Err(err(format!(
+                            "limit ({n}) in {name} function must be at least 1"
+                        )));
+                    }
+                    let tag_args: Vec<String> = args[1..args.len() - 1]
+                        .iter()
+                        .filter_map(|a| match a {
+                            Expr::VarRef { name, .. } => Some(name.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    // Rows with their source point index, to read tags.
+                    let picked: Vec<usize> = if tag_args.is_empty() {
+                        aggregate::top_rows(&rows, n as usize, bottom).map_err(fn_err)?
+                    } else {
+                        let keys: Vec<Vec<String>> = rows
+                            .iter()
+                            .map(|(t, _)| {
+                                let p = ctx.points.iter().find(|p| p.time == *t);
+                                tag_args
+                                    .iter()
+                                    .map(|k| {
+                                        p.and_then(|p| p.tags.get(k).cloned()).unwrap_or_default()
+                                    })
+                                    .collect()
+                            })
+                            .collect();
+                        aggregate::top_distinct_rows(&rows, &keys, n as usize, bottom)
+                            .map_err(fn_err)?
+                    };
+                    let mut picked_rows: Vec<&Row> =
+                        picked.iter().filter_map(|i| rows.get(*i)).collect();
+                    picked_rows.sort_by_key(|r| r.0);
+                    for (t, v) in picked_rows {
+                        let time = if ctx.window.is_some() { bt } else { *t };
+                        let p = ctx.points.iter().find(|p| p.time == *t);
+                        let mut r = vec![Value::Time(time)];
+                        for (i, c) in cols.iter().enumerate() {
+                            if i == idx {
+                                r.push(v.clone());
+                            } else if let Expr::VarRef { name, data_type } = &c.expr {
+                                let val = p
+                                    .and_then(|p| {
+                                        p.fields.get(name).cloned().or_else(|| {
+                                            p.tags.get(name).map(|s| Value::String(s.clone()))
+                                        })
+                                    })
+                                    .unwrap_or(Value::Null);
+                                r.push(cast(val, *data_type));
+                            } else {
+                                r.push(Value::Null);
+                            }
+                        }
+                        // Tag arguments of top/bottom are printed as extra columns in
+                        // InfluxDB; they are already selected if named in the field list.
+                        out_rows.push(r);
+                    }
+                }
+                _ => {
+                    // sample
+                    let n = int_arg(&args, 1).unwrap_or(1).max(1) as usize;
+                    let mut picked = aggregate::sample(&rows, n, 0x5eed);
+                    picked.sort_by_key(|r| r.0);
+                    for (t, v) in picked {
+                        let mut r = vec![Value::Time(t)];
+                        r.extend(cols.iter().enumerate().map(|(i, _)| {
+                            if i == idx {
+                                v.clone()
+                            } else {
+                                Value::Null
+                            }
+                        }));
+                        out_rows.push(r);
+                    }
+                }
+            }
+        }
+        Ok(Some(out_rows))
+    }
+}
+
+/// The aggregate/selector calls of an expression that are not nested inside another
+/// aggregate (what one bucket computes).
+fn top_level_aggs(e: &Expr) -> Vec<&Expr> {
+    let mut out = Vec::new();
+    fn go<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+        match e {
+            Expr::Call { name, args } => {
+                if is_agg_name(name) {
+                    out.push(e);
+                } else {
+                    for a in args {
+                        go(a, out);
+                    }
+                }
+            }
+            Expr::Binary { lhs, rhs, .. } => {
+                go(lhs, out);
+                go(rhs, out);
+            }
+            Expr::Paren(inner) => go(inner, out),
+            _ => {}
+        }
+    }
+    go(e, &mut out);
+    out
+}
+
+fn check_types(e: &Expr) -> Result<(), StatementError> {
+    let mut res = Ok(());
+    e.walk(&mut |x| {
+        if let Expr::Binary { op, lhs, rhs } = x {
+            if op.is_boolean() {
+                return;
+            }
+            for (side, other) in [(lhs, rhs), (rhs, lhs)] {
+                if let Expr::VarRef {
+                    name,
+                    data_type: Some(VarType::Tag),
+                } = side.unparen()
+                {
+                    let other_kind = match other.unparen() {
+                        Expr::Integer(_) => "integer",
+                        Expr::Float(_) => "float",
+                        Expr::String(_) => "string",
+                        _ => "tag",
+                    };
+                    if res.is_ok() {
+                        res = Err(err(format!(
+                            "type error: {name}::tag {} {}: incompatible types: tag and {other_kind}",
+                            op.as_str(),
+                            other.unparen()
+                        )));
+                    }
+                }
+            }
+        }
+    });
+    res
+}
+
+/// Raw query: one output row per point where at least one column is non-null.
+fn eval_raw(cols: &[OutCol], pts: &[Point]) -> Vec<Vec<Value>> {
+    let mut out = Vec::with_capacity(pts.len());
+    for p in pts {
+        let mut row = Vec::with_capacity(cols.len() + 1);
+        row.push(Value::Time(p.time));
+        let mut any_field = false;
+        for c in cols {
+            let v = eval_point(&c.expr, p);
+            if !v.is_null() && refers_to_field(&c.expr, p) {
+                any_field = true;
+            }
+            row.push(v);
+        }
+        if any_field {
+            out.push(row);
+        }
+    }
+    out
+}
+
+fn refers_to_field(e: &Expr, p: &Point) -> bool {
+    e.any(&mut |x| matches!(x, Expr::VarRef { name, .. } if p.fields.contains_key(name)))
+}
+
+fn eval_point(e: &Expr, p: &Point) -> Value {
+    match e {
+        Expr::VarRef { name, data_type } => {
+            let v = match data_type {
+                Some(VarType::Tag) => p.tags.get(name).map(|s| Value::String(s.clone())),
+                Some(VarType::Field) => p.fields.get(name).cloned(),
+                _ => p
+                    .fields
+                    .get(name)
+                    .cloned()
+                    .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone()))),
+            };
+            cast(v.unwrap_or(Value::Null), *data_type)
+        }
+        Expr::Paren(inner) => eval_point(inner, p),
+        Expr::Binary { op, lhs, rhs } => {
+            binary_value(*op, &eval_point(lhs, p), &eval_point(rhs, p))
+        }
+        Expr::Call { name, args } => {
+            if let Some(f) = math::UnaryMath::from_name(name) {
+                let v = args
+                    .first()
+                    .map(|a| eval_point(a, p))
+                    .unwrap_or(Value::Null);
+                return math::unary(f, &v);
+            }
+            if let Some(f) = math::BinaryMath::from_name(name) {
+                let a = args
+                    .first()
+                    .map(|a| eval_point(a, p))
+                    .unwrap_or(Value::Null);
+                let b = args.get(1).map(|a| eval_point(a, p)).unwrap_or(Value::Null);
+                return math::binary(f, &a, &b);
+            }
+            Value::Null
+        }
+        other => literal_value(other).unwrap_or(Value::Null),
+    }
+}
+
+/// Transformations over raw points (no aggregates): every column is a call.
+fn eval_transform_raw(
+    cols: &[OutCol],
+    pts: &[Point],
+    stmt: &SelectStatement,
+) -> Result<Vec<Vec<Value>>, StatementError> {
+    let mut timelines = Vec::new();
+    for c in cols {
+        timelines.push(eval_raw_timeline(&c.expr, pts, stmt)?);
+    }
+    Ok(join_timelines(&timelines, false))
+}
+
+fn eval_raw_timeline(
+    e: &Expr,
+    pts: &[Point],
+    stmt: &SelectStatement,
+) -> Result<Timeline, StatementError> {
+    match e {
+        Expr::Call { name, args } if TRANSFORMS.contains(&name.as_str()) => {
+            let inner = match args.first() {
+                Some(a) => eval_raw_timeline(a, pts, stmt)?,
+                None => return Err(err(format!("invalid number of arguments for {name}"))),
+            };
+            let mut input: Vec<Row> = inner.into_iter().filter(|(_, v)| !v.is_null()).collect();
+            if stmt.is_descending() {
+                input.reverse();
+            }
+            let mut out = apply_transform(name, args, &input, None)?;
+            if stmt.is_descending() {
+                out.reverse();
+            }
+            Ok(out)
+        }
+        _ => {
+            let mut out: Vec<Row> = pts.iter().map(|p| (p.time, eval_point(e, p))).collect();
+            out.retain(|(_, v)| !v.is_null());
+            Ok(out)
+        }
+    }
+}
+
+/// Applies a transformation to a timeline (ascending unless the caller reversed it).
+fn apply_transform(
+    name: &str,
+    args: &[Expr],
+    input: &[Row],
+    window: Option<transform::Window>,
+) -> Result<Timeline, StatementError> {
+    let unit_default = match window {
+        Some(w) if name.ends_with("derivative") => w.every,
+        _ => 1_000_000_000,
+    };
+    Ok(match name {
+        "derivative" | "non_negative_derivative" => {
+            let unit = int_arg(args, 1).unwrap_or(unit_default);
+            transform::derivative(input, unit, name.starts_with("non")).map_err(fn_err)?
+        }
+        "difference" | "non_negative_difference" => {
+            transform::difference(input, name.starts_with("non")).map_err(fn_err)?
+        }
+        "elapsed" => {
+            let unit = int_arg(args, 1).unwrap_or(1);
+            transform::elapsed(input, unit)
+        }
+        "moving_average" => {
+            let n =
+                int_arg(args, 1).ok_or_else(|| err("moving_average window must be an integer"))?;
+            if n < 2 {
+                return Err(err(format!(
+                    "moving_average window must be greater than 1, got {n}"
+                )));
+            }
+            transform::moving_average(input, n as usize).map_err(fn_err)?
+        }
+        "cumulative_sum" => transform::cumulative_sum(input).map_err(fn_err)?,
+        "holt_winters" | "holt_winters_with_fit" => {
+            let n = int_arg(args, 1).unwrap_or(0).max(0) as usize;
+            let s = int_arg(args, 2).unwrap_or(0).max(0) as usize;
+            let every = window.map(|w| w.every).unwrap_or(1);
+            functions::holt_winters::holt_winters(input, n, s, every, name.ends_with("fit"))
+                .map_err(fn_err)?
+        }
+        other => {
+            if let Some(ind) = functions::technical::Indicator::from_name(other) {
+                let period = int_arg(args, 1).unwrap_or(0).max(0) as usize;
+                let hold = int_arg(args, 2).filter(|h| *h >= 0).map(|h| h as usize);
+                let warmup = match args.get(3) {
+                    Some(Expr::String(s)) => functions::technical::Warmup::from_name(s),
+                    _ => None,
+                };
+                functions::technical::indicator(
+                    ind,
+                    input,
+                    functions::technical::IndicatorArgs {
+                        period,
+                        hold_period: hold,
+                        warmup,
+                    },
+                )
+                .map_err(fn_err)?
+            } else {
+                return Err(err(format!("undefined function {other}()")));
+            }
+        }
+    })
+}
+
+/// Evaluates an expression of an aggregate query to a timeline of bucket values.
+fn eval_agg_expr(
+    e: &Expr,
+    ctx: &SeriesCtx<'_>,
+    apply_fill: bool,
+    selector_times: &mut Option<Vec<Row>>,
+) -> Result<Timeline, StatementError> {
+    match e {
+        Expr::Paren(inner) => eval_agg_expr(inner, ctx, apply_fill, selector_times),
+        Expr::Call { name, args } if is_agg_name(name) => {
+            let tl = eval_agg_call(name, args, ctx, selector_times)?;
+            if !apply_fill {
+                return Ok(tl);
+            }
+            Ok(fill_timeline(name, tl, ctx))
+        }
+        Expr::Call { name, args } if TRANSFORMS.contains(&name.as_str()) => {
+            let inner = match args.first() {
+                Some(a) => eval_agg_expr(a, ctx, true, selector_times)?,
+                None => return Err(err(format!("invalid number of arguments for {name}"))),
+            };
+            let mut input: Vec<Row> = inner;
+            if ctx.descending {
+                input.reverse();
+            }
+            let mut out = apply_transform(name, args, &input, ctx.window)?;
+            if ctx.descending {
+                out.reverse();
+            }
+            Ok(out)
+        }
+        Expr::Call { name, args } => {
+            if let Some(f) = math::UnaryMath::from_name(name) {
+                let inner = match args.first() {
+                    Some(a) => eval_agg_expr(a, ctx, apply_fill, selector_times)?,
+                    None => return Err(err(format!("invalid number of arguments for {name}"))),
+                };
+                return Ok(inner
+                    .into_iter()
+                    .map(|(t, v)| (t, math::unary(f, &v)))
+                    .collect());
+            }
+            if let Some(f) = math::BinaryMath::from_name(name) {
+                let a = match args.first() {
+                    Some(a) => eval_agg_expr(a, ctx, apply_fill, selector_times)?,
+                    None => return Err(err(format!("invalid number of arguments for {name}"))),
+                };
+                let b_lit = args.get(1).and_then(literal_value);
+                return Ok(a
+                    .into_iter()
+                    .map(|(t, v)| {
+                        let b = b_lit.clone().unwrap_or(Value::Null);
+                        (t, math::binary(f, &v, &b))
+                    })
+                    .collect());
+            }
+            Err(err(format!("undefined function {name}()")))
+        }
+        Expr::Binary { op, lhs, rhs } => {
+            let l = eval_agg_side(lhs, ctx, selector_times)?;
+            let r = eval_agg_side(rhs, ctx, selector_times)?;
+            Ok(match (l, r) {
+                (Side::Tl(a), Side::Tl(b)) => {
+                    let bm: BTreeMap<i64, Value> = b.into_iter().collect();
+                    a.into_iter()
+                        .map(|(t, v)| {
+                            let o = bm.get(&t).cloned().unwrap_or(Value::Null);
+                            (t, binary_value(*op, &v, &o))
+                        })
+                        .collect()
+                }
+                (Side::Tl(a), Side::Lit(l)) => a
+                    .into_iter()
+                    .map(|(t, v)| (t, binary_value(*op, &v, &l)))
+                    .collect(),
+                (Side::Lit(l), Side::Tl(b)) => b
+                    .into_iter()
+                    .map(|(t, v)| (t, binary_value(*op, &l, &v)))
+                    .collect(),
+                (Side::Lit(_), Side::Lit(_)) => Vec::new(),
+            })
+        }
+        Expr::VarRef { .. } => Ok(Vec::new()),
+        _ => Ok(Vec::new()),
+    }
+}
+
+enum Side {
+    Tl(Timeline),
+    Lit(Value),
+}
+
+fn eval_agg_side(
+    e: &Expr,
+    ctx: &SeriesCtx<'_>,
+    selector_times: &mut Option<Vec<Row>>,
+) -> Result<Side, StatementError> {
+    if let Some(v) = literal_value(e.unparen()) {
+        return Ok(Side::Lit(v));
+    }
+    Ok(Side::Tl(eval_agg_expr(e, ctx, true, selector_times)?))
+}
+
+fn fill_timeline(name: &str, tl: Timeline, ctx: &SeriesCtx<'_>) -> Timeline {
+    if ctx.window.is_none() {
+        return tl;
+    }
+    let mode = to_fn_fill(ctx.fill);
+    let mode = if name == "count" {
+        mode.count_default()
+    } else {
+        mode
+    };
+    let buckets: Vec<(i64, Option<Value>)> = tl
+        .into_iter()
+        .map(|(t, v)| (t, if v.is_null() { None } else { Some(v) }))
+        .collect();
+    if ctx.descending {
+        let mut rev = buckets;
+        rev.reverse();
+        let mut out = functions::fill::fill(&rev, &mode);
+        out.reverse();
+        out
+    } else {
+        functions::fill::fill(&buckets, &mode)
+    }
+}
+
+/// One aggregate/selector call per bucket.
+fn eval_agg_call(
+    name: &str,
+    args: &[Expr],
+    ctx: &SeriesCtx<'_>,
+    selector_times: &mut Option<Vec<Row>>,
+) -> Result<Timeline, StatementError> {
+    let (field, dt) = match args.first() {
+        Some(Expr::VarRef { name, data_type }) => (name.clone(), *data_type),
+        Some(Expr::Call { name: inner, .. }) if inner == "distinct" && name == "count" => {
+            // count(distinct(x))
+            let Some(Expr::Call {
+                args: inner_args, ..
+            }) = args.first()
+            else {
+                return Ok(Vec::new());
+            };
+            let Some(Expr::VarRef { name: f, data_type }) = inner_args.first() else {
+                return Err(err("expected field argument in distinct()"));
+            };
+            let raw = ctx.raw_timeline(f, *data_type);
+            return Ok(ctx
+                .bucket_rows(&raw)
+                .into_iter()
+                .map(|(bt, rows)| {
+                    let n = aggregate::distinct(&rows).len();
+                    (
+                        bt,
+                        if n == 0 && ctx.window.is_none() {
+                            Value::Null
+                        } else {
+                            Value::Integer(n as i64)
+                        },
+                    )
+                })
+                .collect());
+        }
+        Some(other) => {
+            return Err(err(format!(
+                "expected field argument in {name}(), got {other}"
+            )))
+        }
+        None => {
+            return Err(err(format!(
+                "invalid number of arguments for {name}, expected 1, got 0"
+            )))
+        }
+    };
+    let raw = ctx.raw_timeline(&field, dt);
+    if let Some(bad) = raw.iter().find(|(_, v)| !v.is_null()).map(|(_, v)| v) {
+        let kind = functions_kind(bad);
+        let numeric = matches!(
+            bad,
+            Value::Float(_) | Value::Integer(_) | Value::Unsigned(_)
+        );
+        let needs_numeric = matches!(
+            name,
+            "mean" | "sum" | "median" | "spread" | "stddev" | "integral" | "percentile"
+        ) || (matches!(name, "min" | "max") && matches!(bad, Value::String(_)));
+        if needs_numeric && !numeric {
+            return Err(err(format!(
+                "unsupported {name} iterator type: *query.{kind}InterruptIterator"
+            )));
+        }
+    }
+    if name == "integral" {
+        let unit = int_arg(args, 1).unwrap_or(1_000_000_000);
+        let grouping = match ctx.window {
+            Some(w) => transform::IntegralGrouping::Windows(w),
+            None => transform::IntegralGrouping::Whole {
+                start: ctx.agg_time,
+                end: ctx.end,
+            },
+        };
+        let rows: Vec<Row> = raw.into_iter().filter(|(_, v)| !v.is_null()).collect();
+        let out = transform::integral(&rows, unit, grouping).map_err(fn_err)?;
+        // Align with the buckets so fill applies.
+        if ctx.window.is_some() {
+            let m: BTreeMap<i64, Value> = out.into_iter().collect();
+            return Ok(ctx
+                .buckets
+                .iter()
+                .map(|b| (*b, m.get(b).cloned().unwrap_or(Value::Null)))
+                .collect());
+        }
+        return Ok(out);
+    }
+    let mut tl = Vec::new();
+    let mut sel_times = Vec::new();
+    for (bt, rows) in ctx.bucket_rows(&raw) {
+        let (v, sel): (Value, Option<i64>) = match name {
+            "count" => {
+                let c = aggregate::count(&rows);
+                if rows.is_empty() && ctx.window.is_none() {
+                    (Value::Null, None)
+                } else {
+                    (c, None)
+                }
+            }
+            "sum" => (
+                aggregate::sum(&rows)
+                    .map_err(fn_err)?
+                    .unwrap_or(Value::Null),
+                None,
+            ),
+            "mean" => (
+                aggregate::mean(&rows)
+                    .map_err(fn_err)?
+                    .unwrap_or(Value::Null),
+                None,
+            ),
+            "median" => (
+                aggregate::median(&rows)
+                    .map_err(fn_err)?
+                    .unwrap_or(Value::Null),
+                None,
+            ),
+            "mode" => (aggregate::mode(&rows).unwrap_or(Value::Null), None),
+            "spread" => (
+                aggregate::spread(&rows)
+                    .map_err(fn_err)?
+                    .unwrap_or(Value::Null),
+                None,
+            ),
+            "stddev" => (
+                aggregate::stddev(&rows)
+                    .map_err(fn_err)?
+                    .unwrap_or(Value::Null),
+                None,
+            ),
+            "first" | "last" | "min" | "max" => {
+                let r = match name {
+                    "first" => aggregate::first(&rows),
+                    "last" => aggregate::last(&rows),
+                    "min" => aggregate::min(&rows).map_err(fn_err)?,
+                    _ => aggregate::max(&rows).map_err(fn_err)?,
+                };
+                match r {
+                    Some((t, v)) => (v, Some(t)),
+                    None => (Value::Null, None),
+                }
+            }
+            "percentile" => {
+                let p = float_arg(args, 1)
+                    .ok_or_else(|| err("expected float argument in percentile()"))?;
+                match aggregate::percentile(&rows, p).map_err(fn_err)? {
+                    Some((t, v)) => (v, Some(t)),
+                    None => (Value::Null, None),
+                }
+            }
+            other => return Err(err(format!("undefined function {other}()"))),
+        };
+        if let Some(t) = sel {
+            sel_times.push((t, v.clone()));
+        }
+        tl.push((bt, v));
+    }
+    if SELECTORS.contains(&name) && selector_times.is_none() {
+        *selector_times = Some(sel_times);
+    }
+    // Without GROUP BY time, a series without values for this call yields no row.
+    if ctx.window.is_none() && tl.iter().all(|(_, v)| v.is_null()) {
+        return Ok(Vec::new());
+    }
+    Ok(tl)
+}
+
+fn functions_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Float(_) => "float",
+        Value::Integer(_) | Value::Time(_) => "integer",
+        Value::Unsigned(_) => "unsigned",
+        Value::Boolean(_) => "boolean",
+        Value::String(_) => "string",
+        Value::Null => "float",
+    }
+}
+
+/// Joins column timelines into rows by time (union of times, ascending).
+fn join_timelines(timelines: &[Timeline], single_bucket: bool) -> Vec<Vec<Value>> {
+    if single_bucket {
+        // Aggregates without GROUP BY time: one row at the shared time when any column
+        // produced a value.
+        let t = timelines.iter().find_map(|tl| tl.first().map(|(t, _)| *t));
+        let Some(t) = t else { return Vec::new() };
+        if timelines.iter().all(|tl| tl.is_empty()) {
+            return Vec::new();
+        }
+        let mut row = vec![Value::Time(t)];
+        for tl in timelines {
+            row.push(tl.first().map(|(_, v)| v.clone()).unwrap_or(Value::Null));
+        }
+        return vec![row];
+    }
+    let mut times: BTreeSet<i64> = BTreeSet::new();
+    for tl in timelines {
+        times.extend(tl.iter().map(|(t, _)| *t));
+    }
+    let maps: Vec<BTreeMap<i64, Value>> = timelines
+        .iter()
+        .map(|tl| tl.iter().cloned().collect())
+        .collect();
+    let mut out = Vec::with_capacity(times.len());
+    for t in times {
+        let mut row = vec![Value::Time(t)];
+        for m in &maps {
+            row.push(m.get(&t).cloned().unwrap_or(Value::Null));
+        }
+        out.push(row);
+    }
+    out
+}
+
+impl QueryService {
+    /// `SELECT ... FROM (SELECT ...)`: the inner query's series become the points of the
+    /// outer one.
+    async fn select_over_subqueries(
+        &self,
+        stmt: &SelectStatement,
+        subs: &[SelectStatement],
+        req: &QueryRequest,
+    ) -> Result<Vec<Series>, StatementError> {
+        let _ = (stmt, subs, req);
+        Err(err("subqueries are not supported yet"))
+    }
+}

@@ -1,0 +1,137 @@
+//! Single-thread parser throughput on TSBS cpu-only lines (100 hosts × 10 tags × 10 float
+//! fields): warm-up, several timed iterations, median reported as
+//! `parser: N lines/s, M MB/s`. Plain `std::time`, no benchmark framework.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use hyperbyte_domain::Precision;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+const HOSTS: usize = 100;
+const ROUNDS: usize = 200; // points per host → 20 000 lines per body
+
+/// Deterministic xorshift so every run parses the same bytes.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// A value like TSBS's: up to 13 decimals, 0..100.
+    fn value(&mut self) -> String {
+        let int = self.below(100);
+        match self.below(3) {
+            0 => format!("{int}.{}", self.below(10)),
+            1 => format!("{int}.{:013}", self.below(10_000_000_000_000)),
+            _ => format!("{int}.{:012}", self.below(1_000_000_000_000)),
+        }
+    }
+}
+
+fn tsbs_body() -> Vec<u8> {
+    const REGIONS: [(&str, &[&str]); 3] = [
+        ("us-east-1", &["us-east-1a", "us-east-1b", "us-east-1c"]),
+        ("eu-west-1", &["eu-west-1a", "eu-west-1b", "eu-west-1c"]),
+        ("ap-northeast-1", &["ap-northeast-1a", "ap-northeast-1c"]),
+    ];
+    const OS: [&str; 3] = ["Ubuntu16.10", "Ubuntu16.04LTS", "Ubuntu15.10"];
+    const ARCH: [&str; 2] = ["x64", "x86"];
+    const TEAM: [&str; 4] = ["SF", "NYC", "LON", "CHI"];
+    const ENV: [&str; 3] = ["production", "staging", "test"];
+    const FIELDS: [&str; 10] = [
+        "usage_user",
+        "usage_system",
+        "usage_idle",
+        "usage_nice",
+        "usage_iowait",
+        "usage_irq",
+        "usage_softirq",
+        "usage_steal",
+        "usage_guest",
+        "usage_guest_nice",
+    ];
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let hosts: Vec<String> = (0..HOSTS)
+        .map(|h| {
+            let (region, dcs) = REGIONS[rng.below(3) as usize];
+            let dc = dcs[rng.below(dcs.len() as u64) as usize];
+            format!(
+                "cpu,hostname=host_{h},region={region},datacenter={dc},rack={},os={},arch={},team={},service={},service_version={},service_environment={}",
+                rng.below(100),
+                OS[rng.below(3) as usize],
+                ARCH[rng.below(2) as usize],
+                TEAM[rng.below(4) as usize],
+                rng.below(20),
+                rng.below(2),
+                ENV[rng.below(3) as usize],
+            )
+        })
+        .collect();
+    let mut body = String::new();
+    let mut ts: i64 = 1_451_606_400_000_000_000;
+    for _ in 0..ROUNDS {
+        for key in &hosts {
+            body.push_str(key);
+            for (i, f) in FIELDS.iter().enumerate() {
+                body.push(if i == 0 { ' ' } else { ',' });
+                body.push_str(f);
+                body.push('=');
+                body.push_str(&rng.value());
+            }
+            body.push_str(&format!(" {ts}\n"));
+        }
+        ts += 10_000_000_000;
+    }
+    body.into_bytes()
+}
+
+fn main() {
+    let body = tsbs_body();
+    let lines = HOSTS * ROUNDS;
+    let check = hyperbyte_lineprotocol::parse(&body, Precision::Nanoseconds, 0);
+    assert_eq!(check.points.len(), lines);
+    assert!(check.errors.is_empty());
+    drop(check);
+
+    let run = || {
+        let start = Instant::now();
+        let parsed = hyperbyte_lineprotocol::parse(black_box(&body), Precision::Nanoseconds, 0);
+        let parse_time = start.elapsed();
+        drop(black_box(parsed));
+        (parse_time, start.elapsed())
+    };
+    // Warm-up.
+    let warm = Instant::now();
+    while warm.elapsed() < Duration::from_millis(500) {
+        run();
+    }
+    let mut parse_only = Vec::new();
+    let mut with_drop = Vec::new();
+    for _ in 0..25 {
+        let (p, d) = run();
+        parse_only.push(p);
+        with_drop.push(d);
+    }
+    parse_only.sort();
+    with_drop.sort();
+    let median = parse_only[parse_only.len() / 2].as_secs_f64();
+    let median_drop = with_drop[with_drop.len() / 2].as_secs_f64();
+    let mb = body.len() as f64 / 1e6;
+    println!(
+        "parser: {:.0} lines/s, {:.1} MB/s",
+        lines as f64 / median,
+        mb / median
+    );
+    println!(
+        "parser incl. dropping the points: {:.0} lines/s, {:.1} MB/s ({} lines, {:.1} MB per body, median of 25)",
+        lines as f64 / median_drop,
+        mb / median_drop,
+        lines,
+        mb
+    );
+}

@@ -1,0 +1,1516 @@
+//! pest pairs → AST, plus the semantic checks InfluxDB performs while parsing.
+//!
+//! Why it exists: the grammar only describes shape; InfluxDB's parser also rejects
+//! `fill(foo)`, unknown `tz()` zones, `ORDER BY host`, bad durations, out-of-range
+//! integers, invalid regexes, aggregate CQs without `GROUP BY time(...)`, qualified
+//! `DROP SERIES` sources, ... with specific messages. Each `build_*`/statement function
+//! below corresponds to a grammar rule of the same name.
+
+use super::errors::{at, line_char, unexpected};
+use super::lexer;
+use super::{ParseError, Rule};
+use crate::ast::*;
+use hyperbyte_domain::time::parse_duration;
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use std::collections::HashMap;
+
+type R<T> = Result<T, ParseError>;
+
+/// Clauses shared by the SHOW statements (and collected generically).
+#[derive(Default)]
+struct Clauses {
+    database: Option<String>,
+    sources: Vec<Measurement>,
+    condition: Option<Expr>,
+    dimensions: Vec<Expr>,
+    sort_fields: Vec<SortField>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+    slimit: Option<u64>,
+    soffset: Option<u64>,
+    exact: bool,
+    key: Option<TagKeyFilter>,
+    with_measurement: Option<Measurement>,
+}
+
+/// Converts pest pairs into AST nodes for one input text.
+pub(crate) struct Builder<'a> {
+    input: &'a str,
+    unsupported: &'a HashMap<String, String>,
+    pratt: PrattParser<Rule>,
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            match it.next() {
+                Some('n') => out.push('\n'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn unescape_regex(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            match it.next() {
+                Some('/') => out.push('/'),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Go-style message for an invalid regex.
+fn regex_error_message(pattern: &str, err: &regex::Error) -> String {
+    let text = err.to_string();
+    let code = if text.contains("unclosed group") {
+        "missing closing )"
+    } else if text.contains("unopened group") {
+        "unexpected )"
+    } else if text.contains("unclosed character class") {
+        "missing closing ]"
+    } else if text.contains("repetition operator missing expression") {
+        "missing argument to repetition operator"
+    } else if text.contains("escape") {
+        "invalid escape sequence"
+    } else if text.contains("range") {
+        "invalid character class range"
+    } else {
+        "invalid or unsupported Perl syntax"
+    };
+    format!("error parsing regexp: {code}: `{pattern}`")
+}
+
+fn binary_op(r: Rule) -> BinaryOp {
+    match r {
+        Rule::op_or => BinaryOp::Or,
+        Rule::op_and => BinaryOp::And,
+        Rule::op_eq => BinaryOp::Eq,
+        Rule::op_neq => BinaryOp::NotEq,
+        Rule::op_eqre => BinaryOp::EqRegex,
+        Rule::op_nre => BinaryOp::NotEqRegex,
+        Rule::op_lt => BinaryOp::Lt,
+        Rule::op_lte => BinaryOp::LtEq,
+        Rule::op_gt => BinaryOp::Gt,
+        Rule::op_gte => BinaryOp::GtEq,
+        Rule::op_add => BinaryOp::Add,
+        Rule::op_sub => BinaryOp::Sub,
+        Rule::op_bitor => BinaryOp::BitOr,
+        Rule::op_bitxor => BinaryOp::BitXor,
+        Rule::op_mul => BinaryOp::Mul,
+        Rule::op_div => BinaryOp::Div,
+        Rule::op_mod => BinaryOp::Mod,
+        _ => BinaryOp::BitAnd,
+    }
+}
+
+/// Go-style `QuoteIdent(segments...)` used in "too many segments" errors.
+fn quote_segments(segs: &[String]) -> String {
+    let n = segs.len();
+    segs.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let need = crate::ast::display::ident_needs_quotes(s) && !s.is_empty()
+                || (i < n - 1 && !s.is_empty())
+                || ((i == 0 || i == n - 1) && s.is_empty());
+            if need {
+                let mut q = String::from("\"");
+                for c in s.chars() {
+                    match c {
+                        '\n' => q.push_str("\\n"),
+                        '\\' => q.push_str("\\\\"),
+                        '"' => q.push_str("\\\""),
+                        c => q.push(c),
+                    }
+                }
+                q.push('"');
+                q
+            } else {
+                s.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+impl<'a> Builder<'a> {
+    /// A builder over `input`; `unsupported` maps parameter names to bind errors.
+    pub(crate) fn new(input: &'a str, unsupported: &'a HashMap<String, String>) -> Self {
+        let pratt = PrattParser::new()
+            .op(Op::infix(Rule::op_or, Assoc::Left))
+            .op(Op::infix(Rule::op_and, Assoc::Left))
+            .op(Op::infix(Rule::op_eq, Assoc::Left)
+                | Op::infix(Rule::op_neq, Assoc::Left)
+                | Op::infix(Rule::op_eqre, Assoc::Left)
+                | Op::infix(Rule::op_nre, Assoc::Left)
+                | Op::infix(Rule::op_lt, Assoc::Left)
+                | Op::infix(Rule::op_lte, Assoc::Left)
+                | Op::infix(Rule::op_gt, Assoc::Left)
+                | Op::infix(Rule::op_gte, Assoc::Left))
+            .op(Op::infix(Rule::op_add, Assoc::Left)
+                | Op::infix(Rule::op_sub, Assoc::Left)
+                | Op::infix(Rule::op_bitor, Assoc::Left)
+                | Op::infix(Rule::op_bitxor, Assoc::Left))
+            .op(Op::infix(Rule::op_mul, Assoc::Left)
+                | Op::infix(Rule::op_div, Assoc::Left)
+                | Op::infix(Rule::op_mod, Assoc::Left)
+                | Op::infix(Rule::op_bitand, Assoc::Left));
+        Builder {
+            input,
+            unsupported,
+            pratt,
+        }
+    }
+
+    fn pos(&self, p: &Pair<'_, Rule>) -> usize {
+        p.as_span().start()
+    }
+
+    // ------------------------------------------------------------------ query
+
+    /// `query` → [`Query`].
+    pub(crate) fn query(&self, mut pairs: Pairs<'_, Rule>) -> R<Query> {
+        let mut statements = Vec::new();
+        if let Some(q) = pairs.next() {
+            for p in q.into_inner() {
+                if p.as_rule() == Rule::statement {
+                    statements.push(self.statement(p)?);
+                }
+            }
+        }
+        Ok(Query { statements })
+    }
+
+    fn statement(&self, p: Pair<'_, Rule>) -> R<Statement> {
+        let Some(s) = p.into_inner().next() else {
+            return Err(ParseError::Message("empty statement".into()));
+        };
+        let span = s.as_str();
+        let rule = s.as_rule();
+        let mut it = s.into_inner();
+        it.next(); // leading keyword
+        let next = it.next();
+        match (rule, next) {
+            (Rule::select_stmt, Some(body)) => {
+                Ok(Statement::Select(Box::new(self.select_body(body, false)?)))
+            }
+            (Rule::delete_stmt, Some(body)) => Ok(Statement::Delete(self.delete_body(body)?)),
+            (Rule::explain_stmt, Some(first)) => self.explain(first, it),
+            (Rule::kill_stmt, Some(_query_kw)) => self.kill(it),
+            (Rule::set_stmt, Some(_password_kw)) => self.set_password(it),
+            (Rule::grant_stmt, Some(body)) => self.grant_revoke(body, true),
+            (Rule::revoke_stmt, Some(body)) => self.grant_revoke(body, false),
+            (Rule::alter_stmt, Some(_retention)) => self.alter_rp(it),
+            (Rule::create_stmt, Some(body)) => self.create(body, span),
+            (Rule::drop_stmt, Some(body)) => self.drop(body),
+            (Rule::show_stmt, Some(body)) => self.show(body),
+            _ => Err(ParseError::Message("unsupported statement".into())),
+        }
+    }
+
+    // ------------------------------------------------------------------ lexical
+
+    fn ident(&self, p: Pair<'_, Rule>) -> String {
+        let inner = match p.as_rule() {
+            Rule::ident => p.into_inner().next(),
+            _ => Some(p),
+        };
+        match inner {
+            Some(q) if q.as_rule() == Rule::quoted_ident => {
+                let s = q.as_str();
+                unescape(&s[1..s.len().saturating_sub(1)])
+            }
+            Some(b) => b.as_str().to_string(),
+            None => String::new(),
+        }
+    }
+
+    fn string_lit(&self, p: Pair<'_, Rule>) -> String {
+        p.into_inner()
+            .next()
+            .map(|s| unescape(s.as_str()))
+            .unwrap_or_default()
+    }
+
+    fn regex(&self, p: Pair<'_, Rule>) -> R<Regex> {
+        let pos = self.pos(&p);
+        let raw = p.into_inner().next().map(|s| s.as_str()).unwrap_or("");
+        let pattern = unescape_regex(raw);
+        if let Err(e) = regex::Regex::new(&pattern) {
+            let (line, char) = line_char(self.input, pos);
+            return Err(ParseError::At {
+                message: regex_error_message(&pattern, &e),
+                line,
+                char: char.saturating_sub(1).max(1),
+            });
+        }
+        Ok(Regex { pattern })
+    }
+
+    fn duration_lit(&self, p: &Pair<'_, Rule>, positioned: bool) -> R<i64> {
+        parse_duration(p.as_str()).map_err(|_| {
+            if positioned {
+                at(self.input, self.pos(p), "invalid duration")
+            } else {
+                ParseError::Message("invalid duration".into())
+            }
+        })
+    }
+
+    /// `duration_value` (`duration` or `INF`).
+    fn duration_value(&self, p: Pair<'_, Rule>) -> R<i64> {
+        match p.into_inner().next() {
+            Some(d) if d.as_rule() == Rule::duration => self.duration_lit(&d, true),
+            _ => Ok(0),
+        }
+    }
+
+    fn uint(&self, p: &Pair<'_, Rule>) -> R<u64> {
+        p.as_str().parse::<u64>().map_err(|_| {
+            at(
+                self.input,
+                self.pos(p),
+                format!(
+                    "strconv.ParseUint: parsing \"{}\": value out of range",
+                    p.as_str()
+                ),
+            )
+        })
+    }
+
+    /// `LIMIT`-style integer: InfluxDB treats 0 as "not set".
+    fn limit_value(&self, p: Pair<'_, Rule>) -> R<Option<u64>> {
+        let Some(n) = p.into_inner().nth(1) else {
+            return Ok(None);
+        };
+        let v = n
+            .as_str()
+            .parse::<i64>()
+            .map_err(|_| at(self.input, self.pos(&n), "unable to parse integer"))?;
+        Ok((v > 0).then_some(v as u64))
+    }
+
+    /// Replication factor: `1 <= n <= 2147483647`.
+    fn replication(&self, p: Pair<'_, Rule>) -> R<u32> {
+        let pos = self.pos(&p);
+        match p.as_str().parse::<i64>() {
+            Ok(n) if (1..=i64::from(i32::MAX)).contains(&n) => Ok(n as u32),
+            Ok(n) => Err(at(
+                self.input,
+                pos,
+                format!("invalid value {n}: must be 1 <= n <= 2147483647"),
+            )),
+            Err(_) => Err(at(
+                self.input,
+                pos,
+                format!(
+                    "strconv.Atoi: parsing \"{}\": value out of range",
+                    p.as_str()
+                ),
+            )),
+        }
+    }
+
+    // ------------------------------------------------------------------ expressions
+
+    fn expr(&self, p: Pair<'_, Rule>) -> R<Expr> {
+        self.pratt
+            .map_primary(|prim| match prim.as_rule() {
+                Rule::operand => self.operand(prim),
+                Rule::regex_rhs => match prim.into_inner().next() {
+                    Some(r) if r.as_rule() == Rule::regex => Ok(Expr::Regex(self.regex(r)?)),
+                    Some(b) => self.bound_param(b.as_str()),
+                    None => Err(ParseError::Message("empty regex".into())),
+                },
+                _ => Err(ParseError::Message("unexpected expression".into())),
+            })
+            .map_infix(|lhs, op, rhs| Ok(Expr::binary(binary_op(op.as_rule()), lhs?, rhs?)))
+            .parse(p.into_inner())
+    }
+
+    fn bound_param(&self, text: &str) -> R<Expr> {
+        let name = text.trim_start_matches('$');
+        if name.is_empty() {
+            return Err(ParseError::Message("empty bound parameter".into()));
+        }
+        match self.unsupported.get(name) {
+            Some(msg) => Err(ParseError::Message(format!("missing parameter: {msg}"))),
+            None => Err(ParseError::Message(format!("missing parameter: {name}"))),
+        }
+    }
+
+    fn integer(&self, p: &Pair<'_, Rule>, negate: bool) -> R<Expr> {
+        let s = p.as_str();
+        if let Ok(v) = s.parse::<i64>() {
+            return Ok(Expr::Integer(if negate { -v } else { v }));
+        }
+        match s.parse::<u64>() {
+            Ok(u) if negate && u == 1u64 << 63 => Ok(Expr::Integer(i64::MIN)),
+            Ok(u) if negate => Err(ParseError::Message(format!(
+                "constant -{u} underflows int64"
+            ))),
+            Ok(u) => Ok(Expr::Unsigned(u)),
+            Err(_) => Err(at(self.input, self.pos(p), "unable to parse integer")),
+        }
+    }
+
+    fn float(&self, p: &Pair<'_, Rule>) -> R<f64> {
+        p.as_str()
+            .parse::<f64>()
+            .map_err(|_| at(self.input, self.pos(p), "unable to parse number"))
+    }
+
+    fn operand(&self, p: Pair<'_, Rule>) -> R<Expr> {
+        let Some(inner) = p.into_inner().next() else {
+            return Err(ParseError::Message("empty operand".into()));
+        };
+        self.operand_inner(inner)
+    }
+
+    fn operand_inner(&self, inner: Pair<'_, Rule>) -> R<Expr> {
+        match inner.as_rule() {
+            Rule::paren_expr => {
+                let e = inner
+                    .into_inner()
+                    .next()
+                    .ok_or_else(|| ParseError::Message("empty parentheses".into()))?;
+                Ok(Expr::Paren(Box::new(self.expr(e)?)))
+            }
+            Rule::call => self.call(inner),
+            Rule::signed => {
+                let mut it = inner.into_inner();
+                let negate = it.next().is_some_and(|s| s.as_rule() == Rule::op_sub);
+                let target = it
+                    .next()
+                    .and_then(|so| so.into_inner().next())
+                    .ok_or_else(|| ParseError::Message("empty operand".into()))?;
+                match target.as_rule() {
+                    Rule::integer => self.integer(&target, negate),
+                    Rule::float => {
+                        let v = self.float(&target)?;
+                        Ok(Expr::Float(if negate { -v } else { v }))
+                    }
+                    Rule::duration => {
+                        let d = self.duration_lit(&target, false)?;
+                        Ok(Expr::Duration(if negate { -d } else { d }))
+                    }
+                    _ => {
+                        let e = self.operand_inner(target)?;
+                        Ok(Expr::binary(
+                            BinaryOp::Mul,
+                            Expr::Integer(if negate { -1 } else { 1 }),
+                            e,
+                        ))
+                    }
+                }
+            }
+            Rule::distinct_expr => {
+                let name = inner.into_inner().next().map(|i| self.ident(i));
+                Ok(Expr::call(
+                    "distinct",
+                    vec![Expr::var(&name.unwrap_or_default())],
+                ))
+            }
+            Rule::wildcard => {
+                let t = inner.into_inner().next().map(|t| {
+                    if t.as_str().eq_ignore_ascii_case("tag") {
+                        WildcardType::Tag
+                    } else {
+                        WildcardType::Field
+                    }
+                });
+                Ok(Expr::Wildcard(t))
+            }
+            Rule::string => Ok(Expr::String(self.string_lit(inner))),
+            Rule::duration => Ok(Expr::Duration(self.duration_lit(&inner, false)?)),
+            Rule::float => Ok(Expr::Float(self.float(&inner)?)),
+            Rule::integer => self.integer(&inner, false),
+            Rule::boolean => Ok(Expr::Boolean(inner.as_str().eq_ignore_ascii_case("true"))),
+            Rule::bound_param => self.bound_param(inner.as_str()),
+            Rule::var_ref => self.var_ref(inner),
+            _ => Err(ParseError::Message("unexpected operand".into())),
+        }
+    }
+
+    fn call(&self, p: Pair<'_, Rule>) -> R<Expr> {
+        let mut it = p.into_inner();
+        let name = match it.next().and_then(|n| n.into_inner().next()) {
+            Some(n) if n.as_rule() == Rule::distinct_name => "distinct".to_string(),
+            Some(n) => self.ident(n),
+            None => String::new(),
+        };
+        let mut args = Vec::new();
+        if let Some(a) = it.next() {
+            for arg in a.into_inner() {
+                if arg.as_rule() == Rule::call_arg {
+                    args.push(self.regex_or_expr(arg)?);
+                }
+            }
+        }
+        Ok(Expr::Call {
+            name: name.to_ascii_lowercase(),
+            args,
+        })
+    }
+
+    /// `call_arg`, `dimension`: a regex or an expression.
+    fn regex_or_expr(&self, p: Pair<'_, Rule>) -> R<Expr> {
+        match p.into_inner().next() {
+            Some(r) if r.as_rule() == Rule::regex => Ok(Expr::Regex(self.regex(r)?)),
+            Some(e) => self.expr(e),
+            None => Err(ParseError::Message("empty expression".into())),
+        }
+    }
+
+    fn var_ref(&self, p: Pair<'_, Rule>) -> R<Expr> {
+        let mut name = String::new();
+        let mut data_type = None;
+        for part in p.into_inner() {
+            match part.as_rule() {
+                Rule::segments => {
+                    let segs: Vec<String> = part
+                        .into_inner()
+                        .map(|s| {
+                            if s.as_rule() == Rule::empty_seg {
+                                String::new()
+                            } else {
+                                self.ident(s)
+                            }
+                        })
+                        .collect();
+                    if segs.len() > 3 {
+                        return Err(self.too_many_segments(&segs));
+                    }
+                    name = segs.join(".");
+                }
+                Rule::cast_type => {
+                    data_type = Some(match part.as_str().to_ascii_lowercase().as_str() {
+                        "float" => VarType::Float,
+                        "integer" => VarType::Integer,
+                        "unsigned" => VarType::Unsigned,
+                        "string" => VarType::String,
+                        "boolean" => VarType::Boolean,
+                        "tag" => VarType::Tag,
+                        _ => VarType::Field,
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(Expr::VarRef { name, data_type })
+    }
+
+    fn too_many_segments(&self, segs: &[String]) -> ParseError {
+        ParseError::At {
+            message: format!("too many segments in {}", quote_segments(segs)),
+            line: 1,
+            char: 1,
+        }
+    }
+
+    // ------------------------------------------------------------------ SELECT
+
+    fn field(&self, p: Pair<'_, Rule>) -> R<Field> {
+        let mut expr = None;
+        let mut alias = None;
+        for part in p.into_inner() {
+            match part.as_rule() {
+                Rule::regex => expr = Some(Expr::Regex(self.regex(part)?)),
+                Rule::expr => {
+                    let start = self.pos(&part);
+                    let e = self.expr(part)?;
+                    let mut bad = None;
+                    e.walk(&mut |n| {
+                        if let Expr::Binary { op, .. } = n {
+                            if bad.is_none() && op.is_boolean() {
+                                bad = Some(*op);
+                            }
+                        }
+                    });
+                    if let Some(op) = bad {
+                        let (line, char) = line_char(self.input, start);
+                        return Err(ParseError::Message(format!(
+                            "invalid operator {op} in SELECT clause at line {line}, char {char}; \
+                             operator is intended for WHERE clause"
+                        )));
+                    }
+                    expr = Some(e);
+                }
+                Rule::alias => alias = part.into_inner().nth(1).map(|i| self.ident(i)),
+                _ => {}
+            }
+        }
+        Ok(Field {
+            expr: expr.ok_or_else(|| ParseError::Message("empty field".into()))?,
+            alias,
+        })
+    }
+
+    /// Splits `measurement`-like segments into (db, rp, name-or-regex).
+    fn measurement(&self, p: Pair<'_, Rule>) -> R<Measurement> {
+        let mut segs: Vec<String> = Vec::new();
+        let mut regex = None;
+        for part in p.into_inner() {
+            match part.as_rule() {
+                Rule::empty_seg => segs.push(String::new()),
+                Rule::regex => regex = Some(self.regex(part)?),
+                _ => segs.push(self.ident(part)),
+            }
+        }
+        let total = segs.len() + usize::from(regex.is_some());
+        if total > 3 {
+            return Err(self.too_many_segments(&segs));
+        }
+        let mut segs = segs.into_iter();
+        let (database, retention_policy, name) = match regex {
+            Some(re) => {
+                let (db, rp) = match (segs.next(), segs.next()) {
+                    (Some(a), Some(b)) => (non_empty(a), non_empty(b)),
+                    (Some(a), None) => (None, non_empty(a)),
+                    _ => (None, None),
+                };
+                (db, rp, MeasurementName::Regex(re))
+            }
+            None => {
+                let v: Vec<String> = segs.collect();
+                match v.len() {
+                    3 => (
+                        non_empty(v[0].clone()),
+                        non_empty(v[1].clone()),
+                        MeasurementName::Name(v[2].clone()),
+                    ),
+                    2 => (
+                        None,
+                        non_empty(v[0].clone()),
+                        MeasurementName::Name(v[1].clone()),
+                    ),
+                    _ => (
+                        None,
+                        None,
+                        MeasurementName::Name(v.first().cloned().unwrap_or_default()),
+                    ),
+                }
+            }
+        };
+        Ok(Measurement {
+            database,
+            retention_policy,
+            name,
+        })
+    }
+
+    fn source_nosub(&self, p: Pair<'_, Rule>) -> R<Measurement> {
+        match p.into_inner().next() {
+            Some(r) if r.as_rule() == Rule::regex => Ok(Measurement {
+                database: None,
+                retention_policy: None,
+                name: MeasurementName::Regex(self.regex(r)?),
+            }),
+            Some(m) => self.measurement(m),
+            None => Err(ParseError::Message("empty source".into())),
+        }
+    }
+
+    fn sources_nosub(&self, p: Pair<'_, Rule>) -> R<Vec<Measurement>> {
+        p.into_inner()
+            .filter(|s| s.as_rule() == Rule::source_nosub)
+            .map(|s| self.source_nosub(s))
+            .collect()
+    }
+
+    fn sources(&self, p: Pair<'_, Rule>) -> R<Vec<Source>> {
+        let mut out = Vec::new();
+        for s in p.into_inner().filter(|s| s.as_rule() == Rule::source) {
+            let Some(inner) = s.into_inner().next() else {
+                continue;
+            };
+            out.push(match inner.as_rule() {
+                Rule::regex => Source::Measurement(Measurement {
+                    database: None,
+                    retention_policy: None,
+                    name: MeasurementName::Regex(self.regex(inner)?),
+                }),
+                Rule::subquery => {
+                    let body = inner
+                        .into_inner()
+                        .find(|x| x.as_rule() == Rule::sub_select_body)
+                        .ok_or_else(|| ParseError::Message("empty subquery".into()))?;
+                    Source::Subquery(Box::new(self.select_body(body, false)?))
+                }
+                _ => Source::Measurement(self.measurement(inner)?),
+            });
+        }
+        Ok(out)
+    }
+
+    fn target(&self, p: Pair<'_, Rule>) -> R<Target> {
+        let mut segs: Vec<String> = Vec::new();
+        let mut backref = false;
+        for part in p.into_inner() {
+            match part.as_rule() {
+                Rule::empty_seg => segs.push(String::new()),
+                Rule::target_backref => backref = true,
+                _ => segs.push(self.ident(part)),
+            }
+        }
+        if segs.len() + usize::from(backref) > 3 {
+            return Err(self.too_many_segments(&segs));
+        }
+        let measurement = if backref { None } else { segs.pop() };
+        let (database, retention_policy) = match segs.len() {
+            2 => (non_empty(segs[0].clone()), non_empty(segs[1].clone())),
+            1 => (None, non_empty(segs[0].clone())),
+            _ => (None, None),
+        };
+        Ok(Target {
+            database,
+            retention_policy,
+            measurement,
+        })
+    }
+
+    fn dimensions(&self, p: Pair<'_, Rule>) -> R<Vec<Expr>> {
+        let mut dims = Vec::new();
+        for part in p.into_inner() {
+            if part.as_rule() == Rule::dimensions {
+                for d in part.into_inner().filter(|d| d.as_rule() == Rule::dimension) {
+                    dims.push(self.regex_or_expr(d)?);
+                }
+            }
+        }
+        Ok(dims)
+    }
+
+    fn sort_fields(&self, p: Pair<'_, Rule>) -> R<Vec<SortField>> {
+        let order_err = || ParseError::Message("only ORDER BY time supported at this time".into());
+        let mut out = Vec::new();
+        let Some(list) = p.into_inner().find(|x| x.as_rule() == Rule::sort_fields) else {
+            return Ok(out);
+        };
+        for (i, item) in list.into_inner().enumerate() {
+            let field = match item.as_rule() {
+                Rule::sort_first => match item.into_inner().next() {
+                    Some(k) if k.as_rule() == Rule::okw_asc => SortField {
+                        name: String::new(),
+                        ascending: true,
+                    },
+                    Some(k) if k.as_rule() == Rule::okw_desc => SortField {
+                        name: String::new(),
+                        ascending: false,
+                    },
+                    Some(sf) => {
+                        let f = self.sort_field(sf);
+                        if f.name != "time" {
+                            return Err(order_err());
+                        }
+                        f
+                    }
+                    None => continue,
+                },
+                Rule::sort_field => self.sort_field(item),
+                _ => continue,
+            };
+            if i > 0 {
+                return Err(order_err());
+            }
+            out.push(field);
+        }
+        Ok(out)
+    }
+
+    fn sort_field(&self, p: Pair<'_, Rule>) -> SortField {
+        let mut name = String::new();
+        let mut ascending = true;
+        for part in p.into_inner() {
+            match part.as_rule() {
+                Rule::ident => name = self.ident(part),
+                Rule::okw_desc => ascending = false,
+                _ => {}
+            }
+        }
+        SortField { name, ascending }
+    }
+
+    fn fill(&self, p: Pair<'_, Rule>) -> R<Fill> {
+        let Some(e) = p.into_inner().next() else {
+            return Ok(Fill::Null);
+        };
+        let Expr::Call { args, .. } = self.expr(e)? else {
+            return Err(ParseError::Message("fill must be a function call".into()));
+        };
+        if args.len() != 1 {
+            return Err(ParseError::Message(
+                "fill requires an argument, e.g.: 0, null, none, previous, linear".into(),
+            ));
+        }
+        Ok(match &args[0] {
+            Expr::VarRef {
+                name,
+                data_type: None,
+            } if name == "null" => Fill::Null,
+            Expr::VarRef {
+                name,
+                data_type: None,
+            } if name == "none" => Fill::None,
+            Expr::VarRef {
+                name,
+                data_type: None,
+            } if name == "previous" => Fill::Previous,
+            Expr::VarRef {
+                name,
+                data_type: None,
+            } if name == "linear" => Fill::Linear,
+            Expr::Integer(i) => Fill::Integer(*i),
+            Expr::Float(f) => Fill::Float(*f),
+            _ => {
+                return Err(ParseError::Message(
+                    "expected number argument in fill()".into(),
+                ))
+            }
+        })
+    }
+
+    fn tz(&self, p: Pair<'_, Rule>) -> R<String> {
+        let Some(e) = p.into_inner().next() else {
+            return Err(ParseError::Message("tz must be a function call".into()));
+        };
+        let Expr::Call { args, .. } = self.expr(e)? else {
+            return Err(ParseError::Message("tz must be a function call".into()));
+        };
+        if args.len() != 1 {
+            return Err(ParseError::Message(
+                "tz requires exactly one argument".into(),
+            ));
+        }
+        let Expr::String(name) = &args[0] else {
+            return Err(ParseError::Message(
+                "expected string argument in tz()".into(),
+            ));
+        };
+        if !super::tz::is_known_time_zone(name) {
+            return Err(ParseError::Message(format!(
+                "unable to find time zone {name}"
+            )));
+        }
+        Ok(name.clone())
+    }
+
+    /// `select_body`, `cq_select_body` and `sub_select_body`.
+    fn select_body(&self, p: Pair<'_, Rule>, _cq: bool) -> R<SelectStatement> {
+        let mut s = SelectStatement::default();
+        for part in p.into_inner() {
+            match part.as_rule() {
+                Rule::fields => {
+                    for f in part.into_inner().filter(|f| f.as_rule() == Rule::field) {
+                        s.fields.push(self.field(f)?);
+                    }
+                }
+                Rule::into_clause | Rule::cq_into => {
+                    if let Some(t) = part.into_inner().find(|t| t.as_rule() == Rule::target) {
+                        s.target = Some(self.target(t)?);
+                    }
+                }
+                Rule::sources => s.sources = self.sources(part)?,
+                Rule::where_clause => s.condition = self.where_clause(part)?,
+                Rule::group_by_clause => s.dimensions = self.dimensions(part)?,
+                Rule::fill_clause => s.fill = self.fill(part)?,
+                Rule::order_by_clause => s.sort_fields = self.sort_fields(part)?,
+                Rule::limit_clause => s.limit = self.limit_value(part)?,
+                Rule::offset_clause => s.offset = self.limit_value(part)?,
+                Rule::slimit_clause => s.slimit = self.limit_value(part)?,
+                Rule::soffset_clause => s.soffset = self.limit_value(part)?,
+                Rule::tz_clause => s.timezone = Some(self.tz(part)?),
+                _ => {}
+            }
+        }
+        Ok(s)
+    }
+
+    fn where_clause(&self, p: Pair<'_, Rule>) -> R<Option<Expr>> {
+        match p.into_inner().find(|x| x.as_rule() == Rule::expr) {
+            Some(e) => Ok(Some(self.expr(e)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Generic clause collector for SHOW / DELETE bodies.
+    fn clauses(&self, pairs: Pairs<'_, Rule>) -> R<Clauses> {
+        let mut c = Clauses::default();
+        for part in pairs {
+            match part.as_rule() {
+                Rule::on_db | Rule::show_meas_on => {
+                    c.database = part
+                        .into_inner()
+                        .find(|x| x.as_rule() == Rule::ident)
+                        .map(|i| self.ident(i));
+                }
+                Rule::from_sources => {
+                    if let Some(s) = part
+                        .into_inner()
+                        .find(|x| x.as_rule() == Rule::sources_nosub)
+                    {
+                        c.sources = self.sources_nosub(s)?;
+                    }
+                }
+                Rule::sources_nosub => c.sources = self.sources_nosub(part)?,
+                Rule::where_clause => c.condition = self.where_clause(part)?,
+                Rule::group_by_clause => c.dimensions = self.dimensions(part)?,
+                Rule::order_by_clause => c.sort_fields = self.sort_fields(part)?,
+                Rule::limit_clause => c.limit = self.limit_value(part)?,
+                Rule::offset_clause => c.offset = self.limit_value(part)?,
+                Rule::slimit_clause => c.slimit = self.limit_value(part)?,
+                Rule::soffset_clause => c.soffset = self.limit_value(part)?,
+                Rule::exact_card | Rule::okw_exact => c.exact = true,
+                Rule::card_choice => {
+                    c.exact = part.into_inner().any(|x| x.as_rule() == Rule::exact_card);
+                }
+                Rule::with_key => {
+                    if let Some(k) = part
+                        .into_inner()
+                        .find(|x| x.as_rule() == Rule::tag_key_expr)
+                    {
+                        c.key = Some(self.tag_key_expr(k)?);
+                    }
+                }
+                Rule::with_measurement => {
+                    if let Some(s) = part
+                        .into_inner()
+                        .find(|x| x.as_rule() == Rule::source_nosub)
+                    {
+                        c.with_measurement = Some(self.source_nosub(s)?);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    fn tag_key_expr(&self, p: Pair<'_, Rule>) -> R<TagKeyFilter> {
+        let Some(k) = p.into_inner().next() else {
+            return Err(ParseError::Message("empty WITH KEY".into()));
+        };
+        let rule = k.as_rule();
+        let idents: Vec<String> = k
+            .clone()
+            .into_inner()
+            .filter(|x| x.as_rule() == Rule::ident)
+            .map(|i| self.ident(i))
+            .collect();
+        let re = k
+            .into_inner()
+            .find(|x| x.as_rule() == Rule::key_regex)
+            .and_then(|kr| kr.into_inner().next());
+        let first = idents.first().cloned().unwrap_or_default();
+        Ok(match rule {
+            Rule::key_in => TagKeyFilter::In(idents),
+            Rule::key_eq => TagKeyFilter::Eq(first),
+            Rule::key_neq => TagKeyFilter::NotEq(first),
+            Rule::key_eqre | Rule::key_nre => {
+                let r = match re {
+                    Some(r) => self.regex(r)?,
+                    None => Regex {
+                        pattern: String::new(),
+                    },
+                };
+                if rule == Rule::key_eqre {
+                    TagKeyFilter::Regex(r)
+                } else {
+                    TagKeyFilter::NotRegex(r)
+                }
+            }
+            _ => return Err(ParseError::Message("bad WITH KEY".into())),
+        })
+    }
+
+    // ------------------------------------------------------------------ other statements
+
+    fn delete_body(&self, p: Pair<'_, Rule>) -> R<DeleteStatement> {
+        let c = self.clauses(p.into_inner())?;
+        let mut err = None;
+        for m in &c.sources {
+            if m.database.is_some() {
+                err = Some("database not supported");
+            }
+            if m.retention_policy.is_some() {
+                err = Some("retention policy not supported");
+            }
+        }
+        if let Some(message) = err {
+            return Err(ParseError::At {
+                message: message.into(),
+                line: 1,
+                char: 1,
+            });
+        }
+        Ok(DeleteStatement {
+            sources: c.sources,
+            condition: c.condition,
+        })
+    }
+
+    fn explain(&self, first: Pair<'_, Rule>, rest: Pairs<'_, Rule>) -> R<Statement> {
+        let mut analyze = false;
+        let mut verbose = false;
+        let mut statement = None;
+        for part in std::iter::once(first).chain(rest) {
+            match part.as_rule() {
+                Rule::okw_analyze => analyze = true,
+                Rule::okw_verbose => verbose = true,
+                Rule::select_body => statement = Some(self.select_body(part, false)?),
+                _ => {}
+            }
+        }
+        Ok(Statement::Explain(ExplainStatement {
+            analyze,
+            verbose,
+            statement: Box::new(
+                statement.ok_or_else(|| ParseError::Message("missing SELECT".into()))?,
+            ),
+        }))
+    }
+
+    fn kill(&self, rest: Pairs<'_, Rule>) -> R<Statement> {
+        let mut query_id = 0;
+        let mut host = None;
+        for part in rest {
+            match part.as_rule() {
+                Rule::integer => query_id = self.uint(&part)?,
+                Rule::ident => host = Some(self.ident(part)),
+                _ => {}
+            }
+        }
+        Ok(Statement::KillQuery { query_id, host })
+    }
+
+    fn set_password(&self, rest: Pairs<'_, Rule>) -> R<Statement> {
+        let mut name = String::new();
+        let mut password = String::new();
+        for part in rest {
+            match part.as_rule() {
+                Rule::ident => name = self.ident(part),
+                Rule::string => password = self.string_lit(part),
+                _ => {}
+            }
+        }
+        Ok(Statement::SetPassword { name, password })
+    }
+
+    fn privilege(&self, p: Pair<'_, Rule>) -> Privilege {
+        let rule = if p.as_rule() == Rule::privilege {
+            p.into_inner().next().map(|x| x.as_rule())
+        } else {
+            Some(p.as_rule())
+        };
+        match rule {
+            Some(Rule::kw_read) => Privilege::Read,
+            Some(Rule::kw_write) => Privilege::Write,
+            _ => Privilege::All,
+        }
+    }
+
+    fn grant_revoke(&self, body: Pair<'_, Rule>, grant: bool) -> R<Statement> {
+        let admin = matches!(body.as_rule(), Rule::grant_admin | Rule::revoke_admin);
+        let mut privilege = Privilege::All;
+        let mut idents = Vec::new();
+        for part in body.into_inner() {
+            match part.as_rule() {
+                Rule::privilege | Rule::priv_all => privilege = self.privilege(part),
+                Rule::ident => idents.push(self.ident(part)),
+                _ => {}
+            }
+        }
+        let (database, user) = if admin {
+            (None, idents.pop().unwrap_or_default())
+        } else {
+            let user = idents.pop().unwrap_or_default();
+            (idents.pop(), user)
+        };
+        Ok(if grant {
+            Statement::Grant {
+                privilege,
+                database,
+                user,
+            }
+        } else {
+            Statement::Revoke {
+                privilege,
+                database,
+                user,
+            }
+        })
+    }
+
+    fn alter_rp(&self, rest: Pairs<'_, Rule>) -> R<Statement> {
+        let mut s = AlterRetentionPolicyStatement::default();
+        let mut seen: Vec<&'static str> = Vec::new();
+        for part in rest {
+            match part.as_rule() {
+                Rule::rp_name => {
+                    s.name = match part.into_inner().next() {
+                        Some(i) if i.as_rule() == Rule::ident => self.ident(i),
+                        _ => "default".to_string(),
+                    }
+                }
+                Rule::ident => s.database = self.ident(part),
+                Rule::alter_opt | Rule::alter_more => {
+                    let Some(opt) = part.into_inner().next() else {
+                        continue;
+                    };
+                    let kw_pos = self.pos(&opt);
+                    let (name, rule) = match opt.as_rule() {
+                        Rule::alter_duration => ("DURATION", Rule::alter_duration),
+                        Rule::alter_replication => ("REPLICATION", Rule::alter_replication),
+                        Rule::alter_shard => ("SHARD", Rule::alter_shard),
+                        _ => ("DEFAULT", Rule::alter_default),
+                    };
+                    if seen.contains(&name) {
+                        return Err(at(
+                            self.input,
+                            kw_pos,
+                            format!("found duplicate {name} option"),
+                        ));
+                    }
+                    seen.push(name);
+                    let mut inner = opt.into_inner();
+                    match rule {
+                        Rule::alter_duration => {
+                            if let Some(d) = inner.nth(1) {
+                                s.duration = Some(self.duration_value(d)?);
+                            }
+                        }
+                        Rule::alter_replication => {
+                            if let Some(n) = inner.nth(1) {
+                                s.replication = Some(self.replication(n)?);
+                            }
+                        }
+                        Rule::alter_shard => {
+                            if let Some(d) = inner.nth(2) {
+                                s.shard_duration = Some(self.shard_duration(d)?);
+                            }
+                        }
+                        _ => s.default = true,
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(Statement::AlterRetentionPolicy(s))
+    }
+
+    /// `SHARD DURATION` of a retention policy: `INF` is refused.
+    fn shard_duration(&self, p: Pair<'_, Rule>) -> R<i64> {
+        let pos = self.pos(&p);
+        if p.as_str().eq_ignore_ascii_case("inf") {
+            return Err(at(
+                self.input,
+                pos,
+                "invalid duration INF for shard duration",
+            ));
+        }
+        self.duration_value(p)
+    }
+
+    fn create(&self, body: Pair<'_, Rule>, text: &str) -> R<Statement> {
+        let Some(inner) = body.into_inner().next() else {
+            return Err(ParseError::Message("empty CREATE".into()));
+        };
+        match inner.as_rule() {
+            Rule::create_database => {
+                let mut s = CreateDatabaseStatement::default();
+                for part in inner.into_inner() {
+                    match part.as_rule() {
+                        Rule::ident => s.name = self.ident(part),
+                        Rule::db_with_opts => {
+                            s.retention_policy_create = true;
+                            for opt in part.into_inner() {
+                                let rule = opt.as_rule();
+                                let mut it = opt.into_inner();
+                                match rule {
+                                    Rule::db_duration => {
+                                        if let Some(d) = it.nth(1) {
+                                            s.duration = Some(self.duration_value(d)?);
+                                        }
+                                    }
+                                    Rule::db_replication => {
+                                        if let Some(n) = it.nth(1) {
+                                            s.replication = Some(self.replication(n)?);
+                                        }
+                                    }
+                                    Rule::db_shard => {
+                                        if let Some(d) = it.nth(2) {
+                                            let v = self.duration_value(d)?;
+                                            s.shard_duration = (v > 0).then_some(v);
+                                        }
+                                    }
+                                    Rule::db_name => {
+                                        s.rp_name = it.nth(1).map(|i| self.ident(i));
+                                    }
+                                    _ => {}
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(Statement::CreateDatabase(s))
+            }
+            Rule::create_rp => {
+                let mut s = CreateRetentionPolicyStatement::default();
+                let mut idents = 0;
+                let mut after_shard = false;
+                for part in inner.into_inner() {
+                    match part.as_rule() {
+                        Rule::ident => {
+                            if idents == 0 {
+                                s.name = self.ident(part);
+                            } else {
+                                s.database = self.ident(part);
+                            }
+                            idents += 1;
+                        }
+                        Rule::okw_shard => after_shard = true,
+                        Rule::duration_value if after_shard => {
+                            s.shard_duration = Some(self.shard_duration(part)?);
+                        }
+                        Rule::duration_value => s.duration = self.duration_value(part)?,
+                        Rule::integer => s.replication = self.replication(part)?,
+                        Rule::okw_default => s.default = true,
+                        _ => {}
+                    }
+                }
+                Ok(Statement::CreateRetentionPolicy(s))
+            }
+            Rule::create_user => {
+                let mut name = String::new();
+                let mut password = String::new();
+                let mut admin = false;
+                for part in inner.into_inner() {
+                    match part.as_rule() {
+                        Rule::ident => name = self.ident(part),
+                        Rule::string => password = self.string_lit(part),
+                        Rule::kw_privileges => admin = true,
+                        _ => {}
+                    }
+                }
+                Ok(Statement::CreateUser {
+                    name,
+                    password,
+                    admin,
+                })
+            }
+            Rule::create_cq => self.create_cq(inner, text),
+            Rule::create_subscription => {
+                let mut idents = Vec::new();
+                let mut mode = String::new();
+                let mut destinations = Vec::new();
+                for part in inner.into_inner() {
+                    match part.as_rule() {
+                        Rule::ident => idents.push(self.ident(part)),
+                        Rule::all_or_any => mode = part.as_str().to_ascii_uppercase(),
+                        Rule::string => destinations.push(self.string_lit(part)),
+                        _ => {}
+                    }
+                }
+                let mut it = idents.into_iter();
+                Ok(Statement::CreateSubscription {
+                    name: it.next().unwrap_or_default(),
+                    database: it.next().unwrap_or_default(),
+                    retention_policy: it.next().unwrap_or_default(),
+                    mode,
+                    destinations,
+                })
+            }
+            _ => Err(ParseError::Message("unsupported CREATE".into())),
+        }
+    }
+
+    fn create_cq(&self, p: Pair<'_, Rule>, text: &str) -> R<Statement> {
+        let mut idents = Vec::new();
+        let mut resample_every = None;
+        let mut resample_for = None;
+        let mut select_start = None;
+        let mut source = None;
+        let mut select_text = String::new();
+        for part in p.into_inner() {
+            match part.as_rule() {
+                Rule::ident => idents.push(self.ident(part)),
+                Rule::resample => {
+                    for r in part.into_inner() {
+                        let rule = r.as_rule();
+                        let Some(d) = r.into_inner().nth(1) else {
+                            continue;
+                        };
+                        let v = self.duration_lit(&d, true)?;
+                        if rule == Rule::resample_every {
+                            resample_every = Some(v);
+                        } else if rule == Rule::resample_for {
+                            resample_for = Some(v);
+                        }
+                    }
+                }
+                Rule::kw_select => select_start = Some(self.pos(&part)),
+                Rule::cq_select_body => {
+                    let end = part.as_span().end();
+                    if let Some(start) = select_start {
+                        select_text = self.input[start..end].to_string();
+                    }
+                    let s = self.select_body(part, true)?;
+                    if s.has_calls() && s.group_by_interval().is_none() {
+                        let tok = lexer::last_token_before(self.input, end)
+                            .unwrap_or_else(|| lexer::scan(self.input, end));
+                        return Err(unexpected(self.input, &tok, "GROUP BY time(...)"));
+                    }
+                    source = Some(s);
+                }
+                _ => {}
+            }
+        }
+        let source = source.ok_or_else(|| ParseError::Message("missing SELECT".into()))?;
+        if let Some(for_d) = resample_for {
+            let mut interval = source.group_by_interval().map_or(0, |(i, _)| i);
+            if let Some(every) = resample_every {
+                interval = interval.max(every);
+            }
+            if interval > for_d {
+                return Err(ParseError::Message(format!(
+                    "FOR duration must be >= GROUP BY time duration: must be a minimum of {}, got {}",
+                    format_duration(interval),
+                    format_duration(for_d)
+                )));
+            }
+        }
+        let mut it = idents.into_iter();
+        Ok(Statement::CreateContinuousQuery(Box::new(
+            CreateContinuousQueryStatement {
+                name: it.next().unwrap_or_default(),
+                database: it.next().unwrap_or_default(),
+                resample_every,
+                resample_for,
+                source,
+                text: text.to_string(),
+                select_text,
+            },
+        )))
+    }
+
+    fn drop(&self, body: Pair<'_, Rule>) -> R<Statement> {
+        let Some(inner) = body.into_inner().next() else {
+            return Err(ParseError::Message("empty DROP".into()));
+        };
+        let rule = inner.as_rule();
+        if rule == Rule::drop_series {
+            let b = inner
+                .into_inner()
+                .find(|x| x.as_rule() == Rule::delete_body)
+                .ok_or_else(|| ParseError::Message("empty DROP SERIES".into()))?;
+            return Ok(Statement::DropSeries(self.delete_body(b)?));
+        }
+        if rule == Rule::drop_shard {
+            let n = inner
+                .into_inner()
+                .find(|x| x.as_rule() == Rule::integer)
+                .ok_or_else(|| ParseError::Message("missing shard id".into()))?;
+            return Ok(Statement::DropShard { id: self.uint(&n)? });
+        }
+        let idents: Vec<String> = inner
+            .into_inner()
+            .filter(|x| x.as_rule() == Rule::ident)
+            .map(|i| self.ident(i))
+            .collect();
+        let mut it = idents.into_iter();
+        let mut next = || it.next().unwrap_or_default();
+        Ok(match rule {
+            Rule::drop_cq => Statement::DropContinuousQuery {
+                name: next(),
+                database: next(),
+            },
+            Rule::drop_database => Statement::DropDatabase { name: next() },
+            Rule::drop_measurement => Statement::DropMeasurement { name: next() },
+            Rule::drop_rp => Statement::DropRetentionPolicy {
+                name: next(),
+                database: next(),
+            },
+            Rule::drop_subscription => Statement::DropSubscription {
+                name: next(),
+                database: next(),
+                retention_policy: next(),
+            },
+            _ => Statement::DropUser { name: next() },
+        })
+    }
+
+    fn show(&self, body: Pair<'_, Rule>) -> R<Statement> {
+        let Some(inner) = body.into_inner().next() else {
+            return Err(ParseError::Message("empty SHOW".into()));
+        };
+        let rule = inner.as_rule();
+        let module = |p: Pair<'_, Rule>| {
+            p.into_inner()
+                .find(|x| x.as_rule() == Rule::string)
+                .map(|s| self.string_lit(s))
+        };
+        let cardinality = |kind: CardinalityKind, c: Clauses| {
+            Statement::ShowCardinality(ShowCardinalityStatement {
+                kind,
+                exact: c.exact,
+                database: c.database,
+                sources: c.sources,
+                condition: c.condition,
+                dimensions: c.dimensions,
+                limit: c.limit,
+                offset: c.offset,
+            })
+        };
+        Ok(match rule {
+            Rule::show_continuous => Statement::ShowContinuousQueries,
+            Rule::show_databases => Statement::ShowDatabases,
+            Rule::show_diagnostics => Statement::ShowDiagnostics {
+                module: module(inner),
+            },
+            Rule::show_stats => Statement::ShowStats {
+                module: module(inner),
+            },
+            Rule::show_grants => Statement::ShowGrants {
+                user: inner
+                    .into_inner()
+                    .find(|x| x.as_rule() == Rule::ident)
+                    .map(|i| self.ident(i))
+                    .unwrap_or_default(),
+            },
+            Rule::show_queries => Statement::ShowQueries,
+            Rule::show_retention => Statement::ShowRetentionPolicies {
+                database: inner
+                    .into_inner()
+                    .find(|x| x.as_rule() == Rule::ident)
+                    .map(|i| self.ident(i)),
+            },
+            Rule::show_shard_groups => Statement::ShowShardGroups,
+            Rule::show_shards => Statement::ShowShards,
+            Rule::show_subscriptions => Statement::ShowSubscriptions,
+            Rule::show_users => Statement::ShowUsers,
+            Rule::show_measurement_card => cardinality(
+                CardinalityKind::Measurement,
+                self.clauses(inner.into_inner())?,
+            ),
+            Rule::show_measurements => {
+                let c = self.clauses(inner.into_inner())?;
+                Statement::ShowMeasurements(ShowMeasurementsStatement {
+                    database: c.database,
+                    source: c.with_measurement,
+                    condition: c.condition,
+                    sort_fields: c.sort_fields,
+                    limit: c.limit,
+                    offset: c.offset,
+                })
+            }
+            Rule::show_series => {
+                let Some(sub) = inner.into_inner().nth(1) else {
+                    return Err(ParseError::Message("empty SHOW SERIES".into()));
+                };
+                let is_card = sub.as_rule() == Rule::series_card;
+                let c = self.clauses(sub.into_inner())?;
+                if is_card {
+                    cardinality(CardinalityKind::Series, c)
+                } else {
+                    Statement::ShowSeries(ShowSeriesStatement {
+                        database: c.database,
+                        sources: c.sources,
+                        condition: c.condition,
+                        sort_fields: c.sort_fields,
+                        limit: c.limit,
+                        offset: c.offset,
+                    })
+                }
+            }
+            Rule::show_field => {
+                let Some(sub) = inner.into_inner().nth(1) else {
+                    return Err(ParseError::Message("empty SHOW FIELD".into()));
+                };
+                let is_card = sub.as_rule() == Rule::field_key_card;
+                let c = self.clauses(sub.into_inner())?;
+                if is_card {
+                    cardinality(CardinalityKind::FieldKey, c)
+                } else {
+                    Statement::ShowFieldKeys(ShowFieldKeysStatement {
+                        database: c.database,
+                        sources: c.sources,
+                        sort_fields: c.sort_fields,
+                        limit: c.limit,
+                        offset: c.offset,
+                    })
+                }
+            }
+            Rule::show_tag => {
+                let Some(sub) = inner.into_inner().nth(1) else {
+                    return Err(ParseError::Message("empty SHOW TAG".into()));
+                };
+                match sub.as_rule() {
+                    Rule::tag_key_card => {
+                        cardinality(CardinalityKind::TagKey, self.clauses(sub.into_inner())?)
+                    }
+                    Rule::tag_keys => {
+                        let c = self.clauses(sub.into_inner())?;
+                        Statement::ShowTagKeys(ShowTagKeysStatement {
+                            database: c.database,
+                            sources: c.sources,
+                            condition: c.condition,
+                            sort_fields: c.sort_fields,
+                            limit: c.limit,
+                            offset: c.offset,
+                            slimit: c.slimit,
+                            soffset: c.soffset,
+                        })
+                    }
+                    _ => {
+                        let Some(tv) = sub.into_inner().nth(1) else {
+                            return Err(ParseError::Message("empty SHOW TAG VALUES".into()));
+                        };
+                        let is_card = tv.as_rule() == Rule::tag_values_card;
+                        let c = self.clauses(tv.into_inner())?;
+                        let key = c
+                            .key
+                            .clone()
+                            .ok_or_else(|| ParseError::Message("missing WITH KEY".into()))?;
+                        if is_card {
+                            cardinality(CardinalityKind::TagValues(key), c)
+                        } else {
+                            Statement::ShowTagValues(ShowTagValuesStatement {
+                                database: c.database,
+                                sources: c.sources,
+                                key,
+                                condition: c.condition,
+                                sort_fields: c.sort_fields,
+                                limit: c.limit,
+                                offset: c.offset,
+                            })
+                        }
+                    }
+                }
+            }
+            _ => return Err(ParseError::Message("unsupported SHOW".into())),
+        })
+    }
+}

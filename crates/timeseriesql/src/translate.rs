@@ -1,0 +1,297 @@
+//! Translation of InfluxQL pieces into ClickHouse SQL over HyperbyteDB's storage layout.
+//!
+//! Architecture invariant: this module produces SQL text and never executes it. Every
+//! identifier comes from `hyperbyte_domain::naming` (quoted with backticks) and every
+//! literal is escaped with `naming::quote_string`, so hostile names and strings cannot
+//! change the statement's structure.
+//!
+//! The storage layout (see `docs/architecture.md`): one table per (database, retention
+//! policy, measurement), `time DateTime64(9)`, tags as `t_<name>` strings (`''` when
+//! absent), fields as nullable `f_<name>` columns.
+
+use crate::ast::{BinaryOp, Expr};
+use hyperbyte_domain::naming::{quote_ident, quote_string};
+use hyperbyte_domain::FieldType;
+use std::fmt::Write as _;
+
+/// What a name in a condition refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnRef {
+    /// A tag, with its column name.
+    Tag(String),
+    /// A field, with its column name and type.
+    Field(String, FieldType),
+    /// Neither: InfluxDB treats it as a missing tag (the empty string) for string
+    /// comparisons and as null otherwise.
+    Missing,
+}
+
+/// A condition InfluxDB rejects.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TranslateError {
+    /// An unsupported construct, with InfluxDB's wording where it has one.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// One side of a comparison after resolution.
+enum Operand {
+    Sql(String, Kind),
+    Null,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Number,
+    String,
+    Bool,
+    Regex,
+}
+
+fn kind_of(t: FieldType) -> Kind {
+    match t {
+        FieldType::Float | FieldType::Integer | FieldType::Unsigned => Kind::Number,
+        FieldType::String => Kind::String,
+        FieldType::Boolean => Kind::Bool,
+    }
+}
+
+fn float_sql(f: f64) -> String {
+    if f.is_finite() {
+        let s = format!("{f:?}");
+        s
+    } else {
+        "nan".to_string()
+    }
+}
+
+/// Translates a `WHERE` condition (with time terms already removed or to be ignored) into
+/// a ClickHouse boolean expression. `resolve` maps a name to its column.
+pub fn condition_sql(
+    e: &Expr,
+    resolve: &dyn Fn(&str) -> ColumnRef,
+) -> Result<String, TranslateError> {
+    match e {
+        Expr::Paren(inner) => condition_sql(inner, resolve),
+        Expr::Binary { op, lhs, rhs } => match op {
+            BinaryOp::And | BinaryOp::Or => {
+                let l = condition_sql(lhs, resolve)?;
+                let r = condition_sql(rhs, resolve)?;
+                let kw = if *op == BinaryOp::And { "AND" } else { "OR" };
+                Ok(format!("({l} {kw} {r})"))
+            }
+            BinaryOp::Eq
+            | BinaryOp::NotEq
+            | BinaryOp::EqRegex
+            | BinaryOp::NotEqRegex
+            | BinaryOp::Lt
+            | BinaryOp::LtEq
+            | BinaryOp::Gt
+            | BinaryOp::GtEq => {
+                if lhs.is_time_ref() || rhs.is_time_ref() {
+                    return Ok("1".to_string());
+                }
+                comparison(*op, lhs, rhs, resolve)
+            }
+            _ => Err(TranslateError::Unsupported(format!(
+                "invalid condition expression: {e}"
+            ))),
+        },
+        Expr::Boolean(b) => Ok(if *b { "1" } else { "0" }.to_string()),
+        Expr::VarRef { name, .. } => match resolve(name) {
+            ColumnRef::Field(col, FieldType::Boolean) => {
+                Ok(format!("ifNull({}, 0)", quote_ident(&col)))
+            }
+            _ => Ok("0".to_string()),
+        },
+        other => Err(TranslateError::Unsupported(format!(
+            "invalid condition expression: {other}"
+        ))),
+    }
+}
+
+fn operand(e: &Expr, resolve: &dyn Fn(&str) -> ColumnRef) -> Result<Operand, TranslateError> {
+    Ok(match e.unparen() {
+        Expr::VarRef { name, .. } => match resolve(name) {
+            ColumnRef::Tag(c) => Operand::Sql(quote_ident(&c), Kind::String),
+            ColumnRef::Field(c, t) => Operand::Sql(quote_ident(&c), kind_of(t)),
+            ColumnRef::Missing => Operand::Null,
+        },
+        Expr::Integer(i) => Operand::Sql(i.to_string(), Kind::Number),
+        Expr::Unsigned(u) => Operand::Sql(u.to_string(), Kind::Number),
+        Expr::Float(f) => Operand::Sql(float_sql(*f), Kind::Number),
+        Expr::Duration(d) => Operand::Sql(d.to_string(), Kind::Number),
+        Expr::String(s) => Operand::Sql(quote_string(s), Kind::String),
+        Expr::Boolean(b) => Operand::Sql(if *b { "true" } else { "false" }.into(), Kind::Bool),
+        Expr::Regex(r) => Operand::Sql(quote_string(&r.pattern), Kind::Regex),
+        Expr::Binary { op, lhs, rhs } if !op.is_boolean() => {
+            let l = operand(lhs, resolve)?;
+            let r = operand(rhs, resolve)?;
+            match (l, r) {
+                (Operand::Sql(a, Kind::Number), Operand::Sql(b, Kind::Number)) => {
+                    let sym = match op {
+                        BinaryOp::Add => "+",
+                        BinaryOp::Sub => "-",
+                        BinaryOp::Mul => "*",
+                        BinaryOp::Div => "/",
+                        BinaryOp::Mod => "%",
+                        BinaryOp::BitAnd => "bitAnd",
+                        BinaryOp::BitOr => "bitOr",
+                        BinaryOp::BitXor => "bitXor",
+                        _ => "+",
+                    };
+                    if sym.starts_with("bit") {
+                        Operand::Sql(format!("{sym}({a}, {b})"), Kind::Number)
+                    } else {
+                        Operand::Sql(format!("({a} {sym} {b})"), Kind::Number)
+                    }
+                }
+                _ => Operand::Null,
+            }
+        }
+        other => {
+            return Err(TranslateError::Unsupported(format!(
+                "invalid condition expression: {other}"
+            )))
+        }
+    })
+}
+
+fn comparison(
+    op: BinaryOp,
+    lhs: &Expr,
+    rhs: &Expr,
+    resolve: &dyn Fn(&str) -> ColumnRef,
+) -> Result<String, TranslateError> {
+    let l = operand(lhs, resolve)?;
+    let r = operand(rhs, resolve)?;
+    // A missing name behaves as an empty tag in string comparisons, else as null.
+    let as_string_or_null = |o: Operand, other_kind: Option<Kind>| match o {
+        Operand::Null if matches!(other_kind, Some(Kind::String) | Some(Kind::Regex)) => {
+            Operand::Sql("''".to_string(), Kind::String)
+        }
+        o => o,
+    };
+    let rk = match &r {
+        Operand::Sql(_, k) => Some(*k),
+        Operand::Null => None,
+    };
+    let lk = match &l {
+        Operand::Sql(_, k) => Some(*k),
+        Operand::Null => None,
+    };
+    let l = as_string_or_null(l, rk);
+    let r = as_string_or_null(r, lk);
+    let (Operand::Sql(a, ka), Operand::Sql(b, kb)) = (l, r) else {
+        return Ok("0".to_string());
+    };
+    let mut out = String::new();
+    match op {
+        BinaryOp::EqRegex | BinaryOp::NotEqRegex => {
+            let (subject, pattern) = if kb == Kind::Regex {
+                (a, b)
+            } else if ka == Kind::Regex {
+                (b, a)
+            } else {
+                return Ok("0".into());
+            };
+            let not = if op == BinaryOp::NotEqRegex {
+                "NOT "
+            } else {
+                ""
+            };
+            let _ = write!(out, "{not}match(toString({subject}), {pattern})");
+            if op == BinaryOp::NotEqRegex {
+                // A null field never matches either way.
+                return Ok(format!("({subject} IS NOT NULL AND {out})"));
+            }
+            Ok(out)
+        }
+        _ => {
+            if ka != kb {
+                // InfluxDB: comparing incompatible types matches nothing.
+                return Ok(
+                    if op == BinaryOp::NotEq && ka == Kind::String && kb != Kind::Regex {
+                        "1".into()
+                    } else {
+                        "0".into()
+                    },
+                );
+            }
+            let sym = match op {
+                BinaryOp::Eq => "=",
+                BinaryOp::NotEq => "!=",
+                BinaryOp::Lt => "<",
+                BinaryOp::LtEq => "<=",
+                BinaryOp::Gt => ">",
+                BinaryOp::GtEq => ">=",
+                _ => "=",
+            };
+            let _ = write!(out, "ifNull({a} {sym} {b}, 0)");
+            Ok(out)
+        }
+    }
+}
+
+/// `fromUnixTimestamp64Nano(n)` literal for a time bound.
+pub fn time_literal(nanos: i64) -> String {
+    format!("fromUnixTimestamp64Nano(toInt64({nanos}))")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::ast::Statement;
+
+    fn where_of(q: &str) -> Expr {
+        match crate::parse(q).unwrap().statements.remove(0) {
+            Statement::Select(s) => s.condition.unwrap(),
+            _ => unreachable!(),
+        }
+    }
+
+    fn resolve(name: &str) -> ColumnRef {
+        match name {
+            "host" => ColumnRef::Tag("t_host".into()),
+            "value" => ColumnRef::Field("f_value".into(), FieldType::Float),
+            "msg" => ColumnRef::Field("f_msg".into(), FieldType::String),
+            _ => ColumnRef::Missing,
+        }
+    }
+
+    #[test]
+    fn snapshots() {
+        let cases = [
+            (
+                "SELECT value FROM cpu WHERE host = 'a' AND value > 5",
+                "(ifNull(`t_host` = 'a', 0) AND ifNull(`f_value` > 5, 0))",
+            ),
+            (
+                "SELECT value FROM cpu WHERE host =~ /^a.*/ OR msg = 'x'",
+                "(match(toString(`t_host`), '^a.*') OR ifNull(`f_msg` = 'x', 0))",
+            ),
+            (
+                "SELECT value FROM cpu WHERE nosuch = 'x'",
+                "ifNull('' = 'x', 0)",
+            ),
+            (
+                "SELECT value FROM cpu WHERE host = 'it''s' AND time > now() - 1h",
+                "(ifNull(`t_host` = 'it\\'s', 0) AND 1)",
+            ),
+            ("SELECT value FROM cpu WHERE value = 'x'", "0"),
+        ];
+        for (q, want) in cases {
+            let e = where_of(q);
+            assert_eq!(condition_sql(&e, &resolve).unwrap(), want, "{q}");
+        }
+    }
+
+    #[test]
+    fn hostile_strings_stay_literals() {
+        let e = where_of("SELECT value FROM cpu WHERE host = 'x\\' OR 1=1 --'");
+        let sql = condition_sql(&e, &resolve).unwrap();
+        assert!(sql.starts_with("ifNull(`t_host` = '"), "{sql}");
+        assert!(sql.ends_with("', 0)"), "{sql}");
+    }
+}
