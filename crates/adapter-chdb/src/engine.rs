@@ -12,7 +12,7 @@ use crate::rowbinary::decode_all;
 use chdb_rust::connection::Connection;
 use chdb_rust::format::OutputFormat;
 use hyperbyte_ports::{QueryError, QueryPort, RowSet};
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
@@ -28,7 +28,8 @@ static ACTIVE: Mutex<Option<(PathBuf, Weak<ChdbEngine>)>> = Mutex::new(None);
 /// A set of connections, each guarded by a mutex, with a semaphore bounding how many
 /// blocking tasks wait for them.
 struct Pool {
-    conns: Vec<Mutex<Connection>>,
+    /// `None` once the engine is shut down.
+    conns: Vec<Mutex<Option<Connection>>>,
     permits: Arc<Semaphore>,
     next: AtomicUsize,
 }
@@ -50,7 +51,7 @@ impl Pool {
             for s in settings {
                 conn.query(s, OutputFormat::TabSeparated)?;
             }
-            conns.push(Mutex::new(conn));
+            conns.push(Mutex::new(Some(conn)));
         }
         Ok(Pool {
             permits: Arc::new(Semaphore::new(n)),
@@ -60,15 +61,26 @@ impl Pool {
     }
 
     /// Takes a free connection, or waits for one (blocking).
-    fn checkout(&self) -> MutexGuard<'_, Connection> {
+    fn checkout(&self) -> Result<MappedMutexGuard<'_, Connection>, ChdbError> {
         let n = self.conns.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            if let Some(g) = self.conns[(start + i) % n].try_lock() {
-                return g;
+        let guard = (0..n)
+            .find_map(|i| self.conns[(start + i) % n].try_lock())
+            .unwrap_or_else(|| self.conns[start % n].lock());
+        MutexGuard::try_map(guard, Option::as_mut).map_err(|_| ChdbError::ShutDown)
+    }
+
+    /// Closes every connection, waiting up to `wait` for each running statement.
+    /// Returns how many could not be closed.
+    fn close(&self, wait: Duration) -> usize {
+        let mut stuck = 0;
+        for c in &self.conns {
+            match c.try_lock_for(wait) {
+                Some(mut g) => drop(g.take()),
+                None => stuck += 1,
             }
         }
-        self.conns[start % n].lock()
+        stuck
     }
 }
 
@@ -123,6 +135,7 @@ impl ChdbEngine {
         }
         // Handlers for SIGSEGV, SIGTSTP etc. would take over the host's signals.
         chdb_rust::runtime::signal_handlers(false);
+        register_exit_hook();
         let readers = Pool::open(&path, readers.max(1), &[])?;
         // Streamed inserts must be synchronous: the caller truncates its WAL afterwards.
         let writers = Pool::open(&path, WRITERS, &["SET async_insert = 0"])?;
@@ -134,6 +147,32 @@ impl ChdbEngine {
         *active = Some((path, Arc::downgrade(&engine)));
         tracing::info!(path = %engine.path.display(), readers = engine.readers.conns.len(), "chDB engine open");
         Ok(engine)
+    }
+
+    /// Shuts the engine down for the rest of the process: closes every connection
+    /// (waiting for running statements) and stops the engine's background threads.
+    /// Later calls on this engine fail with [`ChdbError::ShutDown`], and no engine can be
+    /// opened again in this process.
+    ///
+    /// Call it last in a graceful shutdown: a process exiting while a background merge
+    /// runs can crash in the engine's static destructors. The crate also registers an
+    /// `atexit` hook that does this for a process that exits without calling it.
+    pub fn shutdown(&self) -> Result<(), ChdbError> {
+        let stuck = self.readers.close(Duration::from_secs(30))
+            + self.writers.close(Duration::from_secs(30));
+        {
+            let mut active = ACTIVE.lock();
+            if active.as_ref().is_some_and(|(p, _)| *p == self.path) {
+                *active = None;
+            }
+        }
+        if stuck > 0 {
+            return Err(ChdbError::Task(format!(
+                "{stuck} connection(s) still busy; engine not stopped"
+            )));
+        }
+        chdb_rust::runtime::shutdown()?;
+        Ok(())
     }
 
     /// The (canonical) storage path.
@@ -154,7 +193,7 @@ impl ChdbEngine {
         role: Role,
         f: impl FnOnce(&mut Connection) -> Result<R, ChdbError>,
     ) -> Result<R, ChdbError> {
-        let mut conn = self.pool(role).checkout();
+        let mut conn = self.pool(role).checkout()?;
         f(&mut conn)
     }
 
@@ -172,7 +211,7 @@ impl ChdbEngine {
             .map_err(|e| ChdbError::Task(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let mut conn = pool.checkout();
+            let mut conn = pool.checkout()?;
             f(&mut conn)
         })
         .await
@@ -220,6 +259,39 @@ impl ChdbEngine {
         self.run(Role::Read, move |c| run_query_stream(c, &sql))
             .await
     }
+}
+
+/// Registers (once per process) an `atexit` hook that closes the live engine's
+/// connections and stops the engine's threads before the C++ runtime destroys its
+/// globals: a background merge still running then crashed the process at exit (SIGSEGV
+/// in a `MergeMutate` thread, measured). Hooks run in reverse order of registration,
+/// and the engine library registered its destructors when it was loaded, before this.
+fn register_exit_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    extern "C" {
+        fn atexit(cb: extern "C" fn()) -> std::os::raw::c_int;
+    }
+    extern "C" fn on_exit() {
+        let _ = std::panic::catch_unwind(|| {
+            let engine = ACTIVE.lock().as_ref().and_then(|(_, w)| w.upgrade());
+            match engine {
+                Some(e) => {
+                    let _ = e.shutdown();
+                }
+                None => {
+                    let _ = chdb_rust::runtime::shutdown();
+                }
+            }
+        });
+    }
+    ONCE.call_once(|| {
+        // SAFETY: `atexit` is the C library's; `on_exit` is a plain `extern "C"` function
+        // that never unwinds (panics are caught).
+        let rc = unsafe { atexit(on_exit) };
+        if rc != 0 {
+            tracing::warn!("could not register the chDB exit hook");
+        }
+    });
 }
 
 /// Runs `sql` and decodes the RowBinary output.

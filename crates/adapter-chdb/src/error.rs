@@ -50,6 +50,9 @@ pub enum ChdbError {
     /// A file-system operation failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+    /// The engine was shut down ([`crate::ChdbEngine::shutdown`]).
+    #[error("chDB engine is shut down")]
+    ShutDown,
     /// A blocking task failed (panicked or was cancelled).
     #[error("engine task failed: {0}")]
     Task(String),
@@ -87,6 +90,7 @@ impl From<chdb_rust::error::Error> for ChdbError {
         use chdb_rust::error::Error as E;
         match e {
             E::QueryError(text) => ChdbError::from_engine_message(&text),
+            E::EngineShutDown => ChdbError::ShutDown,
             E::PathConflict { active, requested } => ChdbError::PathInUse {
                 active: active.into(),
                 requested: requested.into(),

@@ -7,8 +7,7 @@
 //! `T` (a zero placeholder for nulls); `DateTime64(9)` is an i64 of nanoseconds, little
 //! endian. Tags are declared `String`; the engine converts to `LowCardinality(String)`.
 //!
-//! The encoder works column by column over the points so that memory stays at the size
-//! of the output plus one `u32` per row.
+//! The encoder walks the points once, in row order, appending to one buffer per column.
 
 use crate::error::ChdbError;
 use hyperbyte_domain::{FieldType, FieldValue, Point};
@@ -39,8 +38,6 @@ pub(crate) fn field_wire_type(ty: FieldType) -> &'static str {
     }
 }
 
-const MISSING: u32 = u32::MAX;
-
 fn put_varuint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -54,10 +51,78 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// One column being built: its null map (fields only) and its data, filled up to
+/// `rows` rows (rows not yet reached are padded when a later row is written).
+struct ColBuf {
+    nulls: Vec<u8>,
+    data: Vec<u8>,
+    rows: usize,
+}
+
+impl ColBuf {
+    fn new(n: usize, width: usize, nullable: bool) -> Self {
+        ColBuf {
+            nulls: Vec::with_capacity(if nullable { n } else { 0 }),
+            data: Vec::with_capacity(n * width),
+            rows: 0,
+        }
+    }
+}
+
+/// Pads a tag column (empty strings) up to `row`.
+fn pad_tag(c: &mut ColBuf, row: usize) {
+    if c.rows < row {
+        c.data.resize(c.data.len() + (row - c.rows), 0);
+        c.rows = row;
+    }
+}
+
+/// Pads a field column (nulls with placeholder values) up to `row`.
+fn pad_field(c: &mut ColBuf, ty: FieldType, row: usize) {
+    if c.rows < row {
+        let missing = row - c.rows;
+        c.nulls.resize(c.nulls.len() + missing, 1);
+        let width = match ty {
+            FieldType::Float | FieldType::Integer | FieldType::Unsigned => 8,
+            // Bool: one byte; String: an empty string (length 0).
+            FieldType::Boolean | FieldType::String => 1,
+        };
+        c.data.resize(c.data.len() + missing * width, 0);
+        c.rows = row;
+    }
+}
+
+/// Finds the column of a key: first where the previous point had this position,
+/// otherwise by name.
+fn column_of<'k>(
+    layout: &mut Vec<usize>,
+    pos: usize,
+    key: &str,
+    keys: impl Fn(usize) -> &'k str,
+    index: &std::collections::HashMap<&str, usize>,
+) -> Option<usize> {
+    if let Some(&c) = layout.get(pos) {
+        if keys(c) == key {
+            return Some(c);
+        }
+    }
+    let c = *index.get(key)?;
+    if pos < layout.len() {
+        layout[pos] = c;
+    } else {
+        layout.resize(pos, usize::MAX);
+        layout.push(c);
+    }
+    Some(c)
+}
+
 /// Encodes `points` as one Native block with a `time` column, the given tag columns
 /// (missing tags are sent as the empty string) and field columns (missing fields are
 /// null). Fails when a point's field has another type than its column, or when a point
 /// carries a tag or field that is not among the columns.
+///
+/// One pass over the points (row order, cache friendly) appends to per-column buffers,
+/// which are then concatenated.
 pub(crate) fn encode_block(
     points: &[Point],
     time_column: &str,
@@ -65,142 +130,99 @@ pub(crate) fn encode_block(
     fields: &[FieldCol<'_>],
 ) -> Result<Vec<u8>, ChdbError> {
     let n = points.len();
-    if u32::try_from(n).is_err() {
-        return Err(ChdbError::Invalid("batch too large".into()));
+    let tag_index: std::collections::HashMap<&str, usize> =
+        tags.iter().enumerate().map(|(i, t)| (t.key, i)).collect();
+    let field_index: std::collections::HashMap<&str, usize> =
+        fields.iter().enumerate().map(|(i, f)| (f.key, i)).collect();
+    let mut time = Vec::with_capacity(n * 8);
+    let mut tag_bufs: Vec<ColBuf> = tags.iter().map(|_| ColBuf::new(n, 8, false)).collect();
+    let mut field_bufs: Vec<ColBuf> = fields
+        .iter()
+        .map(|f| {
+            let width = match f.ty {
+                FieldType::Float | FieldType::Integer | FieldType::Unsigned => 8,
+                FieldType::Boolean => 1,
+                FieldType::String => 16,
+            };
+            ColBuf::new(n, width, true)
+        })
+        .collect();
+    let mut tag_layout: Vec<usize> = Vec::new();
+    let mut field_layout: Vec<usize> = Vec::new();
+
+    for (row, p) in points.iter().enumerate() {
+        time.extend_from_slice(&p.timestamp.to_le_bytes());
+        for (pos, (k, v)) in p.tags.iter().enumerate() {
+            let c = column_of(&mut tag_layout, pos, k, |c| tags[c].key, &tag_index).ok_or_else(
+                || ChdbError::Invalid(format!("tag {k:?} has no column in this batch")),
+            )?;
+            let buf = &mut tag_bufs[c];
+            pad_tag(buf, row);
+            if buf.rows > row {
+                continue; // a repeated key: the first one wins
+            }
+            put_str(&mut buf.data, v);
+            buf.rows = row + 1;
+        }
+        for (pos, (k, v)) in p.fields.iter().enumerate() {
+            let c = column_of(&mut field_layout, pos, k, |c| fields[c].key, &field_index)
+                .ok_or_else(|| {
+                    ChdbError::Invalid(format!("field {k:?} has no column in this batch"))
+                })?;
+            let col = &fields[c];
+            let buf = &mut field_bufs[c];
+            pad_field(buf, col.ty, row);
+            if buf.rows > row {
+                continue;
+            }
+            put_value(&mut buf.data, col, v)?;
+            buf.nulls.push(0);
+            buf.rows = row + 1;
+        }
     }
-    check_coverage(points, tags, fields)?;
-    let mut out = Vec::with_capacity(64 + n * (8 + tags.len() * 8 + fields.len() * 9));
+
+    let payload: usize = time.len()
+        + tag_bufs.iter().map(|b| b.data.len() + n).sum::<usize>()
+        + field_bufs
+            .iter()
+            .map(|b| b.data.len() + b.nulls.len() + n * 8)
+            .sum::<usize>();
+    let mut out = Vec::with_capacity(64 + payload + 64 * (tags.len() + fields.len()));
     put_varuint(&mut out, (1 + tags.len() + fields.len()) as u64);
     put_varuint(&mut out, n as u64);
-
     put_str(&mut out, time_column);
     put_str(&mut out, "DateTime64(9)");
-    for p in points {
-        out.extend_from_slice(&p.timestamp.to_le_bytes());
-    }
-
-    for tag in tags {
+    out.extend_from_slice(&time);
+    for (tag, mut buf) in tags.iter().zip(tag_bufs) {
+        pad_tag(&mut buf, n);
         put_str(&mut out, tag.column);
         put_str(&mut out, "String");
-        let mut hint = 0usize;
-        for p in points {
-            let value = match p.tags.get(hint) {
-                Some((k, v)) if k == tag.key => Some(v),
-                _ => match p.tags.binary_search_by(|(k, _)| k.as_str().cmp(tag.key)) {
-                    Ok(i) => {
-                        hint = i;
-                        Some(&p.tags[i].1)
-                    }
-                    Err(_) => None,
-                },
-            };
-            put_str(&mut out, value.map_or("", String::as_str));
-        }
+        out.extend_from_slice(&buf.data);
     }
-
-    let mut positions: Vec<u32> = vec![MISSING; n];
-    for field in fields {
+    for (field, mut buf) in fields.iter().zip(field_bufs) {
+        pad_field(&mut buf, field.ty, n);
         put_str(&mut out, field.column);
         put_str(&mut out, field_wire_type(field.ty));
-        // Pass 1: where each point holds the field, and the null map.
-        let mut hint = 0usize;
-        for (slot, p) in positions.iter_mut().zip(points) {
-            let pos = match p.fields.get(hint) {
-                Some((k, _)) if k == field.key => Some(hint),
-                _ => p.fields.iter().position(|(k, _)| k == field.key),
-            };
-            match pos {
-                Some(i) => {
-                    hint = i;
-                    *slot = i as u32;
-                    out.push(0);
-                }
-                None => {
-                    *slot = MISSING;
-                    out.push(1);
-                }
-            }
-        }
-        // Pass 2: the values.
-        for (&slot, p) in positions.iter().zip(points) {
-            let value = if slot == MISSING {
-                None
-            } else {
-                p.fields.get(slot as usize).map(|(_, v)| v)
-            };
-            put_value(&mut out, field, value)?;
-        }
+        out.extend_from_slice(&buf.nulls);
+        out.extend_from_slice(&buf.data);
     }
     Ok(out)
 }
 
-fn put_value(
-    out: &mut Vec<u8>,
-    field: &FieldCol<'_>,
-    value: Option<&FieldValue>,
-) -> Result<(), ChdbError> {
+fn put_value(out: &mut Vec<u8>, field: &FieldCol<'_>, value: &FieldValue) -> Result<(), ChdbError> {
     match (field.ty, value) {
-        (FieldType::Float, Some(FieldValue::Float(f))) => out.extend_from_slice(&f.to_le_bytes()),
-        (FieldType::Integer, Some(FieldValue::Integer(i))) => {
-            out.extend_from_slice(&i.to_le_bytes())
-        }
-        (FieldType::Unsigned, Some(FieldValue::Unsigned(u))) => {
-            out.extend_from_slice(&u.to_le_bytes())
-        }
-        (FieldType::Boolean, Some(FieldValue::Boolean(b))) => out.push(u8::from(*b)),
-        (FieldType::String, Some(FieldValue::String(s))) => put_str(out, s),
-        (FieldType::Float | FieldType::Integer | FieldType::Unsigned, None) => {
-            out.extend_from_slice(&[0u8; 8])
-        }
-        (FieldType::Boolean | FieldType::String, None) => out.push(0),
-        (ty, Some(v)) => {
+        (FieldType::Float, FieldValue::Float(f)) => out.extend_from_slice(&f.to_le_bytes()),
+        (FieldType::Integer, FieldValue::Integer(i)) => out.extend_from_slice(&i.to_le_bytes()),
+        (FieldType::Unsigned, FieldValue::Unsigned(u)) => out.extend_from_slice(&u.to_le_bytes()),
+        (FieldType::Boolean, FieldValue::Boolean(b)) => out.push(u8::from(*b)),
+        (FieldType::String, FieldValue::String(s)) => put_str(out, s),
+        (ty, v) => {
             return Err(ChdbError::Invalid(format!(
                 "field type conflict: input field \"{}\" is type {}, already exists as type {}",
                 field.key,
                 v.field_type(),
                 ty
             )))
-        }
-    }
-    Ok(())
-}
-
-/// Every tag and field of every point must have a column (otherwise it would be lost).
-fn check_coverage(
-    points: &[Point],
-    tags: &[TagCol<'_>],
-    fields: &[FieldCol<'_>],
-) -> Result<(), ChdbError> {
-    // Points of one batch nearly always share their keys: compare against the previous
-    // point's keys first and search only when they differ.
-    let mut last_tags: Option<&[(String, String)]> = None;
-    let mut last_fields: Option<&[(String, FieldValue)]> = None;
-    for p in points {
-        let same_tags = last_tags.is_some_and(|l| {
-            l.len() == p.tags.len() && l.iter().zip(&p.tags).all(|(a, b)| a.0 == b.0)
-        });
-        if !same_tags {
-            for (k, _) in &p.tags {
-                if !tags.iter().any(|t| t.key == k) {
-                    return Err(ChdbError::Invalid(format!(
-                        "tag {k:?} has no column in this batch"
-                    )));
-                }
-            }
-            last_tags = Some(&p.tags);
-        }
-        let same_fields = last_fields.is_some_and(|l| {
-            l.len() == p.fields.len() && l.iter().zip(&p.fields).all(|(a, b)| a.0 == b.0)
-        });
-        if !same_fields {
-            for (k, _) in &p.fields {
-                if !fields.iter().any(|f| f.key == k) {
-                    return Err(ChdbError::Invalid(format!(
-                        "field {k:?} has no column in this batch"
-                    )));
-                }
-            }
-            last_fields = Some(&p.fields);
         }
     }
     Ok(())

@@ -94,9 +94,9 @@ impl ChdbStorage {
             Some(info) => !covers(info, &cols)?,
             None => true,
         };
-        let t0 = std::time::Instant::now();
+        let started = std::time::Instant::now();
         let block = encode_off_reactor(points, &cols)?;
-        eprintln!("TMP encode {:?} {} bytes", t0.elapsed(), block.len());
+        let encoded = started.elapsed();
         let insert = insert_sql(&key, &cols);
         let catalog = Arc::clone(&self.catalog);
         let partition_ns = rp.shard_group_duration;
@@ -105,10 +105,10 @@ impl ChdbStorage {
                 if ddl_needed {
                     ensure_table(conn, &catalog, &key, &cols, partition_ns)?;
                 }
-                let t0 = std::time::Instant::now();
-                let r = insert_native(conn, &insert, &block);
-                eprintln!("TMP insert {:?}", t0.elapsed());
-                r
+                let started = std::time::Instant::now();
+                let rows = insert_native(conn, &insert, &block)?;
+                tracing::debug!(rows, bytes = block.len(), ?encoded, inserted = ?started.elapsed(), "chDB insert");
+                Ok(rows)
             })
             .await
     }

@@ -678,6 +678,20 @@ async fn streaming_query_matches_materialised() {
     assert_eq!(a.columns, b.columns);
     assert_eq!(a.rows.len(), b.rows.len());
     assert!(a.rows == b.rows, "rows differ");
+    let t0 = Instant::now();
+    for _ in 0..100 {
+        e.query_rows("SELECT 1 AS x").await.unwrap();
+    }
+    let t1 = Instant::now();
+    for _ in 0..100 {
+        e.query_streaming("SELECT 1 AS x").await.unwrap();
+    }
+    let t2 = Instant::now();
+    eprintln!(
+        "SELECT 1: materialised {:?}, streamed {:?}",
+        (t1 - t0) / 100,
+        (t2 - t1) / 100
+    );
     let empty = e.query_streaming("SELECT 1 AS x WHERE 0").await.unwrap();
     assert!(empty.rows.is_empty());
     assert_eq!(empty.columns, vec![("x".to_string(), ColumnType::Unsigned)]);

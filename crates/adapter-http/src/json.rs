@@ -258,6 +258,72 @@ pub(crate) fn render_error(msg: &str) -> String {
     out
 }
 
+fn csv_field(out: &mut String, s: &str) {
+    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') {
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(s);
+    }
+}
+
+fn csv_value(v: &Value, epoch: Epoch) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Time(t) => match epoch {
+            Epoch::Rfc3339 => hyperbyte_domain::time::format_rfc3339(*t),
+            Epoch::Unit(p) => (t / p.nanos()).to_string(),
+        },
+        Value::Float(f) => {
+            let mut s = String::new();
+            write_float(&mut s, *f);
+            s
+        }
+        Value::Integer(i) => i.to_string(),
+        Value::Unsigned(u) => u.to_string(),
+        Value::Boolean(b) => b.to_string(),
+        Value::String(s) => s.clone(),
+    }
+}
+
+/// Renders results as InfluxDB's CSV (`Accept: text/csv`): a header line whenever the
+/// columns change, then `name,tags,<columns...>` rows with tags as `k=v` pairs.
+pub(crate) fn render_csv(results: &[StatementResult], epoch: Epoch) -> String {
+    let mut out = String::new();
+    let mut last_cols: Option<&Vec<String>> = None;
+    for r in results {
+        for s in &r.series {
+            if last_cols != Some(&s.columns) {
+                out.push_str("name,tags");
+                for c in &s.columns {
+                    out.push(',');
+                    csv_field(&mut out, c);
+                }
+                out.push('\n');
+                last_cols = Some(&s.columns);
+            }
+            let tags = s
+                .tags
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            for row in &s.values {
+                csv_field(&mut out, s.name.as_deref().unwrap_or(""));
+                out.push(',');
+                csv_field(&mut out, &tags);
+                for v in row {
+                    out.push(',');
+                    csv_field(&mut out, &csv_value(v, epoch));
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

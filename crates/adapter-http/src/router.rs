@@ -306,7 +306,12 @@ async fn do_write(
                     .metrics
                     .points_written
                     .fetch_add(outcome.points as u64, Ordering::Relaxed);
-                with_headers(&state, StatusCode::NO_CONTENT.into_response())
+                let mut r = StatusCode::NO_CONTENT.into_response();
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                with_headers(&state, r)
             }
             Err(e) => {
                 state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
@@ -466,6 +471,7 @@ async fn query(
             .filter(|c| *c > 0)
             .unwrap_or(state.config.default_chunk_size);
         let req = QueryRequest {
+            read_only: method == Method::GET,
             query: q,
             database: params.get("db").cloned().filter(|d| !d.is_empty()),
             retention_policy: params.get("rp").cloned().filter(|d| !d.is_empty()),
@@ -479,6 +485,21 @@ async fn query(
             }
         };
         let opts = RenderOptions { epoch, pretty };
+        let csv = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/csv") || v.contains("application/csv"));
+        if csv {
+            let epoch = match epoch {
+                Epoch::Rfc3339 => Epoch::Unit(Precision::Nanoseconds),
+                e => e,
+            };
+            let text = crate::json::render_csv(&results, epoch);
+            let mut resp = (StatusCode::OK, text).into_response();
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv"));
+            return with_headers(&state, resp);
+        }
         let text = if chunked {
             let mut out = String::new();
             for chunk in chunk_results(results, chunk_size) {
@@ -529,8 +550,9 @@ fn go_json_error(serde_msg: &str) -> String {
     }
 }
 
-/// Splits statement results into chunks of at most `size` rows per series, marking
-/// continued series and statements `partial` as InfluxDB does.
+/// Splits statement results into chunks the way InfluxDB streams them: every chunk holds
+/// one piece (at most `size` rows) of one series; a series continued in the next chunk is
+/// `partial`, and a statement with more chunks to come is `partial`.
 fn chunk_results(results: Vec<StatementResult>, size: usize) -> Vec<StatementResult> {
     let mut out = Vec::new();
     for r in results {
@@ -539,39 +561,36 @@ fn chunk_results(results: Vec<StatementResult>, size: usize) -> Vec<StatementRes
             continue;
         }
         let id = r.statement_id;
-        let n_series = r.series.len();
-        let mut rows_in_chunk = 0usize;
-        let mut current = StatementResult {
-            statement_id: id,
-            messages: r.messages.clone(),
-            ..Default::default()
-        };
-        for (si, s) in r.series.into_iter().enumerate() {
+        let mut pieces: Vec<hyperbyte_domain::query::Series> = Vec::new();
+        for s in r.series {
+            if s.values.len() <= size {
+                pieces.push(s);
+                continue;
+            }
             let total = s.values.len();
             let mut start = 0;
-            loop {
-                let room = size - rows_in_chunk;
-                let end = (start + room).min(total);
+            while start < total {
+                let end = (start + size).min(total);
                 let mut piece = s.clone();
                 piece.values = s.values[start..end].to_vec();
                 piece.partial = end < total;
-                rows_in_chunk += end - start;
-                current.series.push(piece);
+                pieces.push(piece);
                 start = end;
-                let last_series = si + 1 == n_series;
-                if rows_in_chunk >= size && !(start >= total && last_series) {
-                    current.partial = true;
-                    out.push(std::mem::take(&mut current));
-                    current.statement_id = id;
-                    rows_in_chunk = 0;
-                }
-                if start >= total {
-                    break;
-                }
             }
         }
-        if !current.series.is_empty() {
-            out.push(current);
+        let n = pieces.len();
+        for (i, p) in pieces.into_iter().enumerate() {
+            out.push(StatementResult {
+                statement_id: id,
+                series: vec![p],
+                messages: if i == 0 {
+                    r.messages.clone()
+                } else {
+                    Vec::new()
+                },
+                error: None,
+                partial: i + 1 < n,
+            });
         }
     }
     out
@@ -602,8 +621,8 @@ mod tests {
             series: vec![s],
             ..Default::default()
         };
-        let chunks = chunk_results(vec![r], 2);
-        assert_eq!(chunks.len(), 3);
+        let chunks = chunk_results(vec![r.clone(), r], 2);
+        assert_eq!(chunks.len(), 6);
         assert!(chunks[0].partial && chunks[0].series[0].partial);
         assert!(!chunks[2].partial && !chunks[2].series[0].partial);
         assert_eq!(chunks[2].series[0].values.len(), 1);

@@ -4,10 +4,16 @@
 //! Run with `cargo bench --release -p hyperbyte-adapter-rocksdb --bench wal`.
 //! Environment: `WAL_BENCH_APPENDS` (appends per task, default 40), `WAL_BENCH_TASKS`
 //! (default 4), `WAL_BENCH_WINDOW_US` (group-commit window, default 0),
-//! `WAL_BENCH_DIR` (directory for the RocksDB files, default a temp dir).
+//! `WAL_BENCH_DIR` (directory for the RocksDB files, default a temp dir),
+//! `WAL_BENCH_CODEC_ROUNDS` (entries for the single-threaded codec timings, default 20),
+//! `WAL_BENCH_ONLY_CODEC=1` (stop after the codec timings, for profiling),
+//! `WAL_BENCH_PREBUILT` (entries per task for the `WalPort::append` run, default 8).
 #![allow(clippy::unwrap_used)]
 
-use hyperbyte_adapter_rocksdb::{encode_wal_entry, BatchingConfig, BatchingWal, RocksDbWal};
+use hyperbyte_adapter_rocksdb::{
+    decode_wal_entry, encode_wal_entry, encode_wal_entry_v1, BatchingConfig, BatchingWal,
+    RocksDbWal,
+};
 use hyperbyte_domain::{FieldValue, Point, WalEntry};
 use hyperbyte_ports::WalPort;
 use std::sync::Arc;
@@ -139,7 +145,7 @@ fn main() {
     );
 
     // Single-threaded costs that the write path pays per entry.
-    let n = 20;
+    let n = env("WAL_BENCH_CODEC_ROUNDS", 20) as usize;
     let start = Instant::now();
     for _ in 0..n {
         std::hint::black_box(template.clone());
@@ -154,7 +160,36 @@ fn main() {
     for _ in 0..n {
         std::hint::black_box(encode_wal_entry(&template).unwrap());
     }
-    report("encode (1 thread)", n * POINTS, start.elapsed(), n);
+    report(
+        "encode, format 2 (1 thread)",
+        n * POINTS,
+        start.elapsed(),
+        n,
+    );
+    let v1 = encode_wal_entry_v1(&template).unwrap();
+    let start = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(encode_wal_entry_v1(&template).unwrap());
+    }
+    report(
+        &format!(
+            "encode, format 1 ({} bytes/point, 1 thread)",
+            v1.len() / POINTS
+        ),
+        n * POINTS,
+        start.elapsed(),
+        n,
+    );
+    let start = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(decode_wal_entry(&encoded).unwrap());
+    }
+    report(
+        "decode, format 2 (1 thread)",
+        n * POINTS,
+        start.elapsed(),
+        n,
+    );
 
     rt.block_on(async {
         // 1. Group commit of pre-encoded entries: the durable-write ceiling.
@@ -190,9 +225,9 @@ fn main() {
             trunc.abort();
         }
 
-        // 2. The port path: BatchingWal::append (encode on the caller + group commit).
-        // Keeping every entry in memory beforehand would take gigabytes, so each task
-        // clones its template per append; the time spent cloning is printed apart.
+        // 2. The port path: BatchingWal::append (encode on the caller's task, group
+        // commit, drop of the entry). Entries are built before the clock starts; at about
+        // 8 MB each in memory, only `WAL_BENCH_PREBUILT` (default 8) per task are used.
         {
             let dir = tmp.path().join("append");
             let config = BatchingConfig {
@@ -201,44 +236,40 @@ fn main() {
             };
             let wal = Arc::new(BatchingWal::new(RocksDbWal::open(&dir).unwrap(), config).unwrap());
             let trunc = spawn_truncator(wal.clone());
-            let templates: Vec<WalEntry> = (0..tasks).map(|t| tsbs_entry(t + 1)).collect();
+            let prebuilt = env("WAL_BENCH_PREBUILT", 8) as usize;
+            let per_task: Vec<Vec<WalEntry>> = (0..tasks)
+                .map(|t| {
+                    (0..prebuilt)
+                        .map(|i| tsbs_entry(t * prebuilt + i + 1))
+                        .collect()
+                })
+                .collect();
             let start = Instant::now();
-            let handles: Vec<_> = templates
+            let handles: Vec<_> = per_task
                 .into_iter()
-                .map(|entry| {
+                .map(|entries| {
                     let wal = wal.clone();
                     tokio::spawn(async move {
-                        let mut cloning = Duration::ZERO;
-                        for _ in 0..appends {
-                            let s = Instant::now();
-                            let e = entry.clone();
-                            cloning += s.elapsed();
+                        for e in entries {
                             wal.append(e).await.unwrap();
                         }
-                        cloning
                     })
                 })
                 .collect();
-            let mut cloning = Duration::ZERO;
             for h in handles {
-                cloning += h.await.unwrap();
+                h.await.unwrap();
             }
-            let elapsed = start.elapsed();
+            let n = tasks * prebuilt;
             report(
-                "BatchingWal::append (WalPort, incl. entry clones)",
-                tasks * appends * POINTS,
-                elapsed,
-                tasks * appends,
-            );
-            println!(
-                "{:<58} {:.3}s of task time spent cloning entries (bench artefact)",
-                "",
-                cloning.as_secs_f64()
+                "BatchingWal::append (WalPort: encode + commit + drop)",
+                n * POINTS,
+                start.elapsed(),
+                n,
             );
             trunc.abort();
         }
 
-        // 3. No group commit: one synced write per append.
+        // 3. No group commit: one synced write per append (clones included).
         {
             let dir = tmp.path().join("plain");
             let wal = Arc::new(RocksDbWal::open(&dir).unwrap());

@@ -17,6 +17,7 @@ use hyperbyte_domain::WalEntry;
 use hyperbyte_ports::{WalError, WalPort};
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -62,6 +63,17 @@ struct Queue {
 struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
+    entries: AtomicU64,
+    writes: AtomicU64,
+}
+
+/// Counters of a [`BatchingWal`]: how well appends are being coalesced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BatchingStats {
+    /// Entries written.
+    pub entries: u64,
+    /// Synced writes that carried them.
+    pub writes: u64,
 }
 
 /// A [`WalPort`] that group-commits appends to an inner [`GroupCommitStore`] (by default
@@ -99,6 +111,8 @@ impl<W: GroupCommitStore> BatchingWal<W> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
+            entries: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
         });
         let worker = {
             let inner = inner.clone();
@@ -114,6 +128,14 @@ impl<W: GroupCommitStore> BatchingWal<W> {
             config,
             worker: Some(worker),
         })
+    }
+
+    /// Entries and synced writes so far.
+    pub fn stats(&self) -> BatchingStats {
+        BatchingStats {
+            entries: self.shared.entries.load(Ordering::Relaxed),
+            writes: self.shared.writes.load(Ordering::Relaxed),
+        }
     }
 
     /// The wrapped store.
@@ -174,7 +196,12 @@ fn writer_loop<W: GroupCommitStore>(inner: &W, shared: &Shared, config: Batching
             }
             q.queued_bytes -= batch_bytes;
         }
-        match inner.append_encoded_blocking(&bytes) {
+        let result = inner.append_encoded_blocking(&bytes);
+        shared.writes.fetch_add(1, Ordering::Relaxed);
+        shared
+            .entries
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        match result {
             Ok(first) => {
                 for (i, r) in replies.drain(..).enumerate() {
                     let _ = r.send(Ok(first + i as u64));

@@ -15,7 +15,7 @@ mod codec;
 mod metadata;
 mod wal;
 
-pub use batching::{BatchingConfig, BatchingWal};
+pub use batching::{BatchingConfig, BatchingStats, BatchingWal};
 pub use codec::{
     decode_wal_entry, encode_wal_entry, encode_wal_entry_v1, CodecError, WAL_FORMAT_V1,
     WAL_FORMAT_V2,

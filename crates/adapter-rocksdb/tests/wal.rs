@@ -124,6 +124,10 @@ async fn batching_wal_concurrent_appends_are_durable_and_ordered() {
         let seqs: Vec<u64> = all.iter().map(|(s, _)| *s).collect();
         assert_eq!(seqs, (1..=(tasks * per_task) as u64).collect::<Vec<_>>());
         assert_eq!(wal.last_sequence(), (tasks * per_task) as u64);
+        let stats = wal.stats();
+        assert_eq!(stats.entries, (tasks * per_task) as u64);
+        assert!(stats.writes <= stats.entries && stats.writes > 0);
+        eprintln!("group commit: {stats:?}");
         let read = wal.read_range(0, 10_000).await.unwrap();
         for ((s, e), (s2, tag)) in read.iter().zip(&all) {
             assert_eq!(s, s2);

@@ -199,15 +199,17 @@ impl IngestionService {
             let mut conflict = None;
             for (name, value) in &p.fields {
                 let t = value.field_type();
-                let existing = schema
-                    .as_ref()
-                    .and_then(|s| s.field_type(name))
-                    .or_else(|| {
-                        batch_types
-                            .get(&(p.measurement.clone(), name.clone()))
-                            .copied()
-                    });
-                if let Some(e) = existing {
+                let stored = schema.as_ref().and_then(|s| s.field_type(name));
+                if stored.is_none() {
+                    // Two types for a new field inside one request: InfluxDB rejects the
+                    // whole request and writes nothing.
+                    if let Some(b) = batch_types.get(&(p.measurement.clone(), name.clone())) {
+                        if *b != t {
+                            return Err(WriteError::Parse("field type conflict".to_string()));
+                        }
+                    }
+                }
+                if let Some(e) = stored {
                     if e != t {
                         conflict = Some(format!(
                             "field type conflict: input field \"{name}\" on measurement \"{}\" is type {t}, already exists as type {e}",

@@ -94,10 +94,12 @@ mod error;
 mod format;
 mod number;
 mod parse;
+mod point_ref;
 
 pub use error::LineError;
 pub use format::{format_point, is_representable};
-pub use parse::{parse, parse_line};
+pub use parse::{parse, parse_each, parse_line};
+pub use point_ref::{BadLine, FieldRef, PointRef};
 
 #[cfg(doc)]
 use hyperbyte_domain::FieldValue;

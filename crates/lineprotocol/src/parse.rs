@@ -2,14 +2,20 @@
 //! `&[u8]`, so that every accepted line, every rejected line and every error text match
 //! the reference server, including its quirks (see the crate documentation).
 //!
-//! Scanning works on byte offsets into the body; strings are only allocated for the
-//! resulting [`Point`]. Scratch vectors for tag and field spans are reused across lines.
+//! Scanning works on byte offsets into the body. The body is checked for UTF-8 once, so
+//! names and strings borrow from it ([`PointRef`]); only [`parse`] allocates, to build
+//! owned [`Point`]s. Lines without quotes or backslashes (the common case) take a fused
+//! path that validates and splits the fields in one pass; everything else follows
+//! InfluxDB's multi-pass logic exactly.
 
 use crate::error::LineError;
 use crate::number::{parse_f64, parse_i64, parse_u64};
+use crate::point_ref::{BadLine, FieldRef, PointRef};
 use crate::Parsed;
 use hyperbyte_domain::time::{MAX_NANOS, MIN_NANOS};
-use hyperbyte_domain::{FieldValue, Point, Precision};
+use hyperbyte_domain::{Point, Precision};
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// Longest series key (and series key + field key + 4) InfluxDB accepts.
 pub(crate) const MAX_KEY_LENGTH: usize = 65535;
@@ -18,22 +24,52 @@ pub(crate) const MAX_KEY_LENGTH: usize = 65535;
 /// `now_nanos` rounded down to a multiple of `precision` (as InfluxDB does with its
 /// clock). Blank lines and `#` comments are skipped; a trailing `\r` is ignored.
 pub fn parse(body: &[u8], precision: Precision, now_nanos: i64) -> Parsed {
-    let default_ts = truncate(now_nanos, precision);
     let mut out = Parsed {
-        // A cheap guess (about 100 bytes a line) that avoids most reallocations.
+        // A cheap guess (lines are rarely shorter) that avoids most reallocations.
         points: Vec::with_capacity((body.len() / 128).clamp(1, 1 << 16)),
         ..Parsed::default()
     };
-    let mut scratch = Scratch::default();
-    let mut pos = 0;
-    while let Some(line) = next_line(body, &mut pos) {
-        match scratch.parse_line(line, precision, default_ts) {
-            Ok(point) => out.points.push(point),
-            Err(e) => out.errors.push(format_error(line, &e)),
+    parse_each(body, precision, now_nanos, |line| match line {
+        Ok(p) => {
+            out.duplicate_field_type_conflict |= p.duplicate_field_type_conflict;
+            out.points.push(p.to_point());
         }
-        out.duplicate_field_type_conflict |= scratch.conflict;
-    }
+        Err(bad) => out.errors.push(bad.to_string()),
+    });
     out
+}
+
+/// Parses a body without allocating per line: calls `on_line` for every non-blank,
+/// non-comment line, in order, with either the parsed point (borrowing from `body`; the
+/// reference is only valid during the call) or the rejected line and its reason.
+/// Same rules as [`parse`].
+pub fn parse_each<'a, F>(body: &'a [u8], precision: Precision, now_nanos: i64, mut on_line: F)
+where
+    F: FnMut(Result<&PointRef<'a>, BadLine<'a>>),
+{
+    let default_ts = truncate(now_nanos, precision);
+    let text = std::str::from_utf8(body).ok();
+    let mut parser = LineParser::default();
+    let mut pos = 0;
+    while let Some((start, end, plain)) = next_line(body, &mut pos) {
+        let line = Line {
+            bytes: &body[start..end],
+            text: text.and_then(|t| t.get(start..end)),
+        };
+        let done = plain && parser.parse_plain(line, precision, default_ts);
+        let result = if done {
+            Ok(())
+        } else {
+            parser.parse(line, precision, default_ts)
+        };
+        match result {
+            Ok(()) => on_line(Ok(&parser.point)),
+            Err(error) => on_line(Err(BadLine {
+                line: line.bytes,
+                error,
+            })),
+        }
+    }
 }
 
 /// Parses one line (no line splitting; leading whitespace is skipped, and a line that is
@@ -41,13 +77,14 @@ pub fn parse(body: &[u8], precision: Precision, now_nanos: i64) -> Parsed {
 /// as InfluxDB would). Points without a timestamp get `now_nanos` rounded down to
 /// `precision`.
 pub fn parse_line(line: &[u8], precision: Precision, now_nanos: i64) -> Result<Point, LineError> {
-    let start = skip_ws(line, 0);
-    Scratch::default().parse_line(&line[start..], precision, truncate(now_nanos, precision))
-}
-
-/// The error text InfluxDB reports for a rejected line.
-pub(crate) fn format_error(line: &[u8], e: &LineError) -> String {
-    format!("unable to parse '{}': {e}", String::from_utf8_lossy(line))
+    let bytes = &line[skip_ws(line, 0)..];
+    let line = Line {
+        bytes,
+        text: std::str::from_utf8(bytes).ok(),
+    };
+    let mut parser = LineParser::default();
+    parser.parse(line, precision, truncate(now_nanos, precision))?;
+    Ok(parser.point.to_point())
 }
 
 /// Rounds `nanos` down to a multiple of the precision unit (Go's `Time.Truncate`).
@@ -56,27 +93,27 @@ pub(crate) fn truncate(nanos: i64, precision: Precision) -> i64 {
     nanos - nanos.rem_euclid(unit)
 }
 
-/// Returns the next line to parse starting at `*pos`, skipping blank lines and comments,
-/// without leading whitespace and without a trailing `\r`.
-fn next_line<'a>(body: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+/// Returns the byte range of the next line to parse starting at `*pos`, skipping blank
+/// lines and comments, without leading whitespace and without a trailing `\r`, and
+/// whether it is plain (contains no quote and no backslash).
+fn next_line(body: &[u8], pos: &mut usize) -> Option<(usize, usize, bool)> {
     while *pos < body.len() {
         let start = *pos;
-        let end = scan_line(body, start);
+        let (mut end, plain) = scan_line(body, start);
         *pos = end + 1;
-        let mut block = &body[start..end];
         // Only present when an open quote ran to the end of the body.
-        if let [rest @ .., b'\n'] = block {
-            block = rest;
+        if end > start && body[end - 1] == b'\n' {
+            end -= 1;
         }
         // CRLF line endings (InfluxDB 1.6 rejects them; we accept them).
-        if let [rest @ .., b'\r'] = block {
-            block = rest;
+        if end > start && body[end - 1] == b'\r' {
+            end -= 1;
         }
-        let s = skip_ws(block, 0);
-        if s >= block.len() || block[s] == b'#' {
+        let s = start + skip_ws(&body[start..end], 0);
+        if s >= end || body[s] == b'#' {
             continue;
         }
-        return Some(&block[s..]);
+        return Some((s, end, plain));
     }
     None
 }
@@ -123,13 +160,14 @@ fn find_line_special(buf: &[u8], mut i: usize) -> usize {
 /// End of the line starting at `i` (index of its terminating `\n`, or `buf.len()`),
 /// following InfluxDB's `scanLine`: newlines inside quoted field values and escaped
 /// newlines do not end a line.
-fn scan_line(buf: &[u8], start: usize) -> usize {
+/// The flag tells whether the line is plain (no quote, no backslash).
+fn scan_line(buf: &[u8], start: usize) -> (usize, bool) {
     // Without quotes or backslashes before the newline, the newline ends the line.
     let i = find_line_special(buf, start);
     if i >= buf.len() || buf[i] == b'\n' {
-        return i;
+        return (i, true);
     }
-    scan_line_slow(buf, start)
+    (scan_line_slow(buf, start), false)
 }
 
 fn scan_line_slow(buf: &[u8], mut i: usize) -> usize {
@@ -169,6 +207,76 @@ fn scan_line_slow(buf: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// One line: its bytes and, when valid UTF-8, the same bytes as text.
+#[derive(Debug, Clone, Copy)]
+struct Line<'a> {
+    bytes: &'a [u8],
+    text: Option<&'a str>,
+}
+
+impl<'a> Line<'a> {
+    /// `bytes[a..b]` as text, borrowed when valid UTF-8.
+    #[inline]
+    fn str(&self, a: usize, b: usize) -> Cow<'a, str> {
+        match self.text.and_then(|t| t.get(a..b)) {
+            Some(s) => Cow::Borrowed(s),
+            None => String::from_utf8_lossy(&self.bytes[a..b]),
+        }
+    }
+
+    /// `bytes[a..b]` with `\c` unescaped for every `c` in `specials`.
+    fn unescaped(&self, a: usize, b: usize, specials: &[u8]) -> Cow<'a, str> {
+        let raw = &self.bytes[a..b];
+        if !raw.contains(&b'\\') {
+            return self.str(a, b);
+        }
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == b'\\' && i + 1 < raw.len() && specials.contains(&raw[i + 1]) {
+                out.push(raw[i + 1]);
+                i += 2;
+            } else {
+                out.push(raw[i]);
+                i += 1;
+            }
+        }
+        Cow::Owned(owned_text(out))
+    }
+
+    /// A string field value (`bytes[a..b]` without its quotes), InfluxDB's
+    /// `unescapeStringField`: `\\` → `\`, `\"` → `"`, anything else verbatim.
+    fn string_value(&self, a: usize, b: usize) -> Cow<'a, str> {
+        let inner = &self.bytes[a..b];
+        if !inner.contains(&b'\\') {
+            return self.str(a, b);
+        }
+        let mut out = Vec::with_capacity(inner.len());
+        let mut i = 0;
+        while i < inner.len() {
+            if inner[i] == b'\\' && i + 1 < inner.len() && matches!(inner[i + 1], b'\\' | b'"') {
+                out.push(inner[i + 1]);
+                i += 2;
+            } else {
+                out.push(inner[i]);
+                i += 1;
+            }
+        }
+        Cow::Owned(owned_text(out))
+    }
+}
+
+fn owned_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Characters a backslash escapes in a measurement name (InfluxDB's `escape.Unescape`).
+const MEASUREMENT_SPECIALS: &[u8] = b", =\"";
+/// Characters a backslash escapes in tag keys and values.
+const TAG_SPECIALS: &[u8] = b", =";
+/// Characters a backslash escapes in field keys.
+const FIELD_KEY_SPECIALS: &[u8] = b", =\"";
+
 /// Byte ranges of one tag in the line.
 #[derive(Debug, Clone, Copy)]
 struct TagSpan {
@@ -176,6 +284,35 @@ struct TagSpan {
     k1: usize,
     v0: usize,
     v1: usize,
+    /// First eight key bytes, big-endian: orders like the key in most comparisons.
+    prefix: u64,
+}
+
+/// The first eight bytes of `b` (zero-padded) as a big-endian integer.
+#[inline]
+fn prefix(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = b.len().min(8);
+    w[..n].copy_from_slice(&b[..n]);
+    u64::from_be_bytes(w)
+}
+
+/// Sorts tag spans by raw key; `false` when two keys are equal (InfluxDB's
+/// `duplicate tags`).
+fn sort_tags(buf: &[u8], tags: &mut [TagSpan]) -> bool {
+    let key = |t: &TagSpan| &buf[t.k0..t.k1];
+    let less =
+        |a: &TagSpan, b: &TagSpan| a.prefix < b.prefix || (a.prefix == b.prefix && key(a) < key(b));
+    for j in 1..tags.len() {
+        let mut k = j;
+        while k > 0 && less(&tags[k], &tags[k - 1]) {
+            tags.swap(k, k - 1);
+            k -= 1;
+        }
+    }
+    !tags
+        .windows(2)
+        .any(|w| w[0].prefix == w[1].prefix && key(&w[0]) == key(&w[1]))
 }
 
 /// Byte ranges of one field in the line.
@@ -187,30 +324,185 @@ struct FieldSpan {
     v1: usize,
 }
 
-/// Per-body scratch space reused across lines.
+/// Parser state reused across the lines of a body.
 #[derive(Debug, Default)]
-struct Scratch {
+struct LineParser<'a> {
     tags: Vec<TagSpan>,
     fields: Vec<FieldSpan>,
-    unescaped: Vec<u8>,
-    /// Whether the last parsed line repeated a field key with values of different types.
-    conflict: bool,
+    /// Fast path: key range, key prefix and converted value of each field.
+    plain_fields: Vec<(usize, usize, u64, FieldRef<'a>)>,
+    point: PointRef<'a>,
 }
 
-impl Scratch {
-    fn parse_line(
+/// Bytes that end a name in a plain line.
+static DELIMITER: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b',' as usize] = true;
+    t[b' ' as usize] = true;
+    t[b'=' as usize] = true;
+    t
+};
+
+impl<'a> LineParser<'a> {
+    /// Fast path for a plain line (no quote, no backslash): handles only lines that parse
+    /// successfully without surprises and returns `false` for anything else, which the
+    /// exact path then parses (and rejects with InfluxDB's text). Produces exactly what the
+    /// exact path would.
+    fn parse_plain(&mut self, line: Line<'a>, precision: Precision, default_ts: i64) -> bool {
+        let buf = line.bytes;
+        let n = buf.len();
+        let until_delimiter = |mut i: usize| {
+            while i < n && !DELIMITER[usize::from(buf[i])] {
+                i += 1;
+            }
+            i
+        };
+        // Measurement: anything up to an unescaped comma or space (may contain `=`).
+        if n == 0 || buf[0] == b',' {
+            return false;
+        }
+        let mut i = 1;
+        while i < n && buf[i] != b',' && buf[i] != b' ' {
+            i += 1;
+        }
+        if i >= n {
+            return false;
+        }
+        let name_end = i;
+        self.tags.clear();
+        if buf[i] == b',' {
+            i += 1;
+            loop {
+                let k0 = i;
+                if i >= n || DELIMITER[usize::from(buf[i])] {
+                    return false;
+                }
+                i = until_delimiter(i + 1);
+                if i >= n || buf[i] != b'=' {
+                    return false;
+                }
+                let k1 = i;
+                i += 1;
+                let v0 = i;
+                // A value may start with `=` (InfluxDB only checks from its second byte).
+                if i >= n || buf[i] == b',' || buf[i] == b' ' {
+                    return false;
+                }
+                i = until_delimiter(i + 1);
+                if i >= n || buf[i] == b'=' {
+                    return false;
+                }
+                self.tags.push(TagSpan {
+                    k0,
+                    k1,
+                    v0,
+                    v1: i,
+                    prefix: prefix(&buf[k0..k1]),
+                });
+                if buf[i] == b' ' {
+                    break;
+                }
+                i += 1;
+            }
+            if !sort_tags(buf, &mut self.tags) {
+                return false;
+            }
+        }
+        let key_end = i;
+        if key_end > MAX_KEY_LENGTH {
+            return false;
+        }
+
+        self.plain_fields.clear();
+        i = skip_ws(buf, key_end);
+        loop {
+            let k0 = i;
+            i = until_delimiter(i);
+            if i >= n || buf[i] != b'=' || i == k0 || key_end + 4 + (i - k0) > MAX_KEY_LENGTH {
+                return false;
+            }
+            let k1 = i;
+            let Some((end, value)) = plain_value(buf, i + 1) else {
+                return false;
+            };
+            self.plain_fields
+                .push((k0, k1, prefix(&buf[k0..k1]), value));
+            i = end;
+            if i >= n || buf[i] == b' ' {
+                break;
+            }
+            i += 1; // the comma
+        }
+
+        // Repeated field keys are rare: leave them to the exact path.
+        let fields = &self.plain_fields;
+        for (j, &(a0, a1, apre, _)) in fields.iter().enumerate() {
+            if fields[..j]
+                .iter()
+                .any(|&(b0, b1, bpre, _)| apre == bpre && buf[a0..a1] == buf[b0..b1])
+            {
+                return false;
+            }
+        }
+
+        let Ok((t0, t1)) = scan_time(buf, i) else {
+            return false;
+        };
+        let timestamp = if t0 == t1 {
+            default_ts
+        } else {
+            let Some(nanos) = parse_i64(&buf[t0..t1])
+                .and_then(|v| precision.to_nanos(v))
+                .filter(|v| (MIN_NANOS..=MAX_NANOS).contains(v))
+            else {
+                return false;
+            };
+            if buf[t1..].iter().any(|&c| c != b' ') {
+                return false;
+            }
+            nanos
+        };
+
+        let p = &mut self.point;
+        p.tags.clear();
+        p.fields.clear();
+        p.timestamp = timestamp;
+        p.duplicate_field_type_conflict = false;
+        p.measurement = line.str(0, name_end);
+        for t in &self.tags {
+            p.tags.push((line.str(t.k0, t.k1), line.str(t.v0, t.v1)));
+        }
+        for (k0, k1, _, value) in self.plain_fields.drain(..) {
+            p.fields.push((line.str(k0, k1), value));
+        }
+        true
+    }
+
+    /// Parses one line (without leading whitespace) into `self.point`.
+    fn parse(
         &mut self,
-        buf: &[u8],
+        line: Line<'a>,
         precision: Precision,
         default_ts: i64,
-    ) -> Result<Point, LineError> {
-        self.conflict = false;
+    ) -> Result<(), LineError> {
+        let buf = line.bytes;
         let (name_end, key_end) = self.scan_key(buf)?;
         if key_end > MAX_KEY_LENGTH {
             return Err(LineError::MaxKeyLength(key_end));
         }
-        let (f0, f1) = scan_fields(buf, key_end)?;
-        self.walk_fields(buf, f0, f1, key_end)?;
+        let (f0, f1, simple) = scan_fields(buf, key_end, &mut self.fields)?;
+        if simple {
+            // Same spans as InfluxDB's walk; only the length check remains.
+            if let Some(f) = self
+                .fields
+                .iter()
+                .find(|f| key_end + 4 + (f.k1 - f.k0) > MAX_KEY_LENGTH)
+            {
+                return Err(LineError::MaxKeyLength(key_end + 4 + (f.k1 - f.k0)));
+            }
+        } else {
+            self.walk_fields(buf, f0, f1, key_end)?;
+        }
         let (t0, t1) = scan_time(buf, f1)?;
         let timestamp = if t0 == t1 {
             default_ts
@@ -233,7 +525,7 @@ impl Scratch {
             }
             nanos
         };
-        self.build(buf, name_end, key_end, timestamp)
+        self.build(line, name_end, key_end, simple, timestamp)
     }
 
     /// InfluxDB's `scanKey`: measurement, then tags; records tag spans sorted by raw key
@@ -296,7 +588,13 @@ impl Scratch {
                     _ => {}
                 }
             };
-            self.tags.push(TagSpan { k0, k1, v0, v1: i });
+            self.tags.push(TagSpan {
+                k0,
+                k1,
+                v0,
+                v1: i,
+                prefix: prefix(&buf[k0..k1]),
+            });
             if end_of_key {
                 break i;
             }
@@ -304,18 +602,7 @@ impl Scratch {
         };
         // Sort by raw key (insertion sort: tag sets are small and often sorted already),
         // then reject duplicates, as InfluxDB does.
-        let tags = &mut self.tags;
-        for j in 1..tags.len() {
-            let mut k = j;
-            while k > 0 && buf[tags[k].k0..tags[k].k1] < buf[tags[k - 1].k0..tags[k - 1].k1] {
-                tags.swap(k, k - 1);
-                k -= 1;
-            }
-        }
-        if tags
-            .windows(2)
-            .any(|w| buf[w[0].k0..w[0].k1] == buf[w[1].k0..w[1].k1])
-        {
+        if !sort_tags(buf, &mut self.tags) {
             return Err(LineError::DuplicateTags);
         }
         Ok((name_end, key_end))
@@ -359,149 +646,205 @@ impl Scratch {
         Ok(())
     }
 
-    /// Builds the owned point from the recorded spans.
+    /// Fills `self.point` from the recorded spans.
     fn build(
         &mut self,
-        buf: &[u8],
+        line: Line<'a>,
         name_end: usize,
         key_end: usize,
+        simple_fields: bool,
         timestamp: i64,
-    ) -> Result<Point, LineError> {
-        let key_escaped = buf[..key_end].contains(&b'\\');
-        let measurement = unescape(&buf[..name_end], MEASUREMENT_SPECIALS, &mut self.unescaped);
-        let mut tags = Vec::with_capacity(self.tags.len());
-        for t in &self.tags {
-            let k = unescape(&buf[t.k0..t.k1], TAG_SPECIALS, &mut self.unescaped);
-            let v = unescape(&buf[t.v0..t.v1], TAG_SPECIALS, &mut self.unescaped);
-            tags.push((k, v));
-        }
-        if key_escaped {
-            // Raw order can differ from the order of the unescaped keys.
-            tags.sort_by(|a: &(String, String), b| a.0.cmp(&b.0));
-        }
+    ) -> Result<(), LineError> {
+        let buf = line.bytes;
+        let p = &mut self.point;
+        p.tags.clear();
+        p.fields.clear();
+        p.timestamp = timestamp;
+        p.duplicate_field_type_conflict = false;
 
-        let mut fields: Vec<(String, FieldValue)> = Vec::with_capacity(self.fields.len());
-        for idx in 0..self.fields.len() {
-            let f = self.fields[idx];
-            let raw = &buf[f.v0..f.v1];
-            let Some(value) = convert_value(raw, &mut self.unescaped)? else {
-                continue;
-            };
-            let key = unescape(&buf[f.k0..f.k1], FIELD_KEY_SPECIALS, &mut self.unescaped);
-            if let Some(slot) = find_field(&mut fields, &key) {
-                if slot.field_type() != value.field_type() {
-                    self.conflict = true;
-                }
-                *slot = value;
-            } else {
-                fields.push((key, value));
+        let key_escaped = buf[..key_end].contains(&b'\\');
+        if key_escaped {
+            p.measurement = line.unescaped(0, name_end, MEASUREMENT_SPECIALS);
+            for t in &self.tags {
+                p.tags.push((
+                    line.unescaped(t.k0, t.k1, TAG_SPECIALS),
+                    line.unescaped(t.v0, t.v1, TAG_SPECIALS),
+                ));
+            }
+            // Raw order can differ from the order of the unescaped keys.
+            p.tags.sort_by(|a, b| a.0.cmp(&b.0));
+        } else {
+            p.measurement = line.str(0, name_end);
+            for t in &self.tags {
+                p.tags.push((line.str(t.k0, t.k1), line.str(t.v0, t.v1)));
             }
         }
-        if fields.is_empty() {
+
+        let many = self.fields.len() > 32;
+        let mut index: HashMap<Cow<'a, str>, usize> = HashMap::new();
+        for f in &self.fields {
+            let Some(value) = convert_value(line, f.v0, f.v1)? else {
+                continue;
+            };
+            let key = if simple_fields {
+                line.str(f.k0, f.k1)
+            } else {
+                line.unescaped(f.k0, f.k1, FIELD_KEY_SPECIALS)
+            };
+            let existing = if many {
+                index.get(&key).copied()
+            } else {
+                p.fields.iter().position(|(k, _)| *k == key)
+            };
+            match existing {
+                Some(slot) => {
+                    let old = &mut p.fields[slot].1;
+                    if old.field_type() != value.field_type() {
+                        p.duplicate_field_type_conflict = true;
+                    }
+                    *old = value;
+                }
+                None => {
+                    if many {
+                        index.insert(key.clone(), p.fields.len());
+                    }
+                    p.fields.push((key, value));
+                }
+            }
+        }
+        if p.fields.is_empty() {
             return Err(LineError::MissingFields);
         }
-        Ok(Point {
-            measurement,
-            tags,
-            fields,
-            timestamp,
-        })
+        Ok(())
     }
 }
 
-/// Unescapes `\c` for every `c` in `specials` (a backslash before anything else is kept)
-/// and converts to a `String` (invalid UTF-8 becomes U+FFFD).
-fn unescape(raw: &[u8], specials: &[u8], out: &mut Vec<u8>) -> String {
-    if !raw.contains(&b'\\') {
-        return bytes_to_string(raw);
+/// Fast path for one unquoted field value at `i`: common numbers (`-?digits[.digits]`
+/// with optional `i`/`u`) and booleans, converted while scanning. `None` for anything else
+/// (exponents, errors, out-of-range integers), which the exact path then handles.
+#[inline]
+fn plain_value<'a>(buf: &[u8], i: usize) -> Option<(usize, FieldRef<'a>)> {
+    let n = buf.len();
+    let first = *buf.get(i)?;
+    if matches!(first, b't' | b'T' | b'f' | b'F') {
+        let mut j = i + 1;
+        while j < n && buf[j] != b',' && buf[j] != b' ' {
+            j += 1;
+        }
+        let v = match &buf[i..j] {
+            b"t" | b"T" | b"true" | b"True" | b"TRUE" => true,
+            b"f" | b"F" | b"false" | b"False" | b"FALSE" => false,
+            _ => return None,
+        };
+        return Some((j, FieldRef::Boolean(v)));
     }
-    out.clear();
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'\\' && i + 1 < raw.len() && specials.contains(&raw[i + 1]) {
-            out.push(raw[i + 1]);
-            i += 2;
-        } else {
-            out.push(raw[i]);
-            i += 1;
+    let neg = first == b'-';
+    let mut j = if neg { i + 1 } else { i };
+    let digits_start = j;
+    let mut mantissa: u64 = 0;
+    let mut digits = 0usize;
+    let mut frac = 0usize;
+    let mut dot = false;
+    while j < n {
+        let c = buf[j];
+        let d = c.wrapping_sub(b'0');
+        if d < 10 {
+            if digits < 19 {
+                mantissa = mantissa * 10 + u64::from(d);
+            }
+            digits += 1;
+            frac += usize::from(dot);
+            j += 1;
+            continue;
+        }
+        match c {
+            b'.' if !dot => {
+                dot = true;
+                j += 1;
+            }
+            b',' | b' ' => break,
+            b'i' | b'u' => {
+                let end = j + 1;
+                if dot || digits == 0 || (end < n && buf[end] != b',' && buf[end] != b' ') {
+                    return None;
+                }
+                return if c == b'i' {
+                    let v = if digits <= 18 {
+                        let m = i64::try_from(mantissa).ok()?;
+                        if neg {
+                            -m
+                        } else {
+                            m
+                        }
+                    } else {
+                        parse_i64(&buf[i..j])?
+                    };
+                    Some((end, FieldRef::Integer(v)))
+                } else {
+                    if neg {
+                        return None;
+                    }
+                    let v = if digits <= 19 {
+                        mantissa
+                    } else {
+                        parse_u64(&buf[digits_start..j])?
+                    };
+                    Some((end, FieldRef::Unsigned(v)))
+                };
+            }
+            _ => return None,
         }
     }
-    bytes_to_string(out)
-}
-
-/// Characters a backslash escapes in a measurement name (InfluxDB's `escape.Unescape`).
-const MEASUREMENT_SPECIALS: &[u8] = b", =\"";
-/// Characters a backslash escapes in tag keys and values.
-const TAG_SPECIALS: &[u8] = b", =";
-/// Characters a backslash escapes in field keys.
-const FIELD_KEY_SPECIALS: &[u8] = b", =\"";
-
-#[inline]
-fn find_field<'a>(fields: &'a mut [(String, FieldValue)], key: &str) -> Option<&'a mut FieldValue> {
-    fields
-        .iter_mut()
-        .find(|(k, _)| k.as_str() == key)
-        .map(|(_, v)| v)
-}
-
-#[inline]
-fn bytes_to_string(raw: &[u8]) -> String {
-    match std::str::from_utf8(raw) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(raw).into_owned(),
+    if digits == 0 {
+        return None;
     }
+    let v = if digits <= 19 && mantissa < (1u64 << 53) && frac < 23 {
+        #[allow(clippy::cast_precision_loss)]
+        let v = mantissa as f64 / crate::number::POW10[frac];
+        if neg {
+            -v
+        } else {
+            v
+        }
+    } else {
+        parse_f64(&buf[i..j])?
+    };
+    Some((j, FieldRef::Float(v)))
 }
 
 /// Converts a validated raw field value by its first byte, as InfluxDB's `FieldIterator`
 /// types it. `None` for an empty value (InfluxDB ignores such fields).
-fn convert_value(raw: &[u8], scratch: &mut Vec<u8>) -> Result<Option<FieldValue>, LineError> {
+#[inline]
+fn convert_value<'a>(
+    line: Line<'a>,
+    v0: usize,
+    v1: usize,
+) -> Result<Option<FieldRef<'a>>, LineError> {
+    let raw = &line.bytes[v0..v1];
     let (Some(&first), Some(&last)) = (raw.first(), raw.last()) else {
         return Ok(None);
     };
     let v = match first {
         b'"' => {
-            let inner = if raw.len() >= 2 {
-                &raw[1..raw.len() - 1]
-            } else {
-                &[][..]
-            };
-            FieldValue::String(unescape_string(inner, scratch))
+            let inner_end = if raw.len() >= 2 { v1 - 1 } else { v1 };
+            FieldRef::String(line.string_value((v0 + 1).min(inner_end), inner_end))
         }
         b'0'..=b'9' | b'-' | b'.' | b'n' | b'N' | b'i' | b'I' | b'u' => match last {
-            b'i' => FieldValue::Integer(
-                parse_i64(&raw[..raw.len() - 1]).ok_or(LineError::InvalidNumber)?,
-            ),
-            b'u' => FieldValue::Unsigned(
+            b'i' => {
+                FieldRef::Integer(parse_i64(&raw[..raw.len() - 1]).ok_or(LineError::InvalidNumber)?)
+            }
+            b'u' => FieldRef::Unsigned(
                 parse_u64(&raw[..raw.len() - 1]).ok_or(LineError::InvalidNumber)?,
             ),
-            _ => FieldValue::Float(parse_f64(raw).ok_or(LineError::InvalidFloat)?),
+            _ => FieldRef::Float(parse_f64(raw).ok_or(LineError::InvalidFloat)?),
         },
-        _ => FieldValue::Boolean(match raw {
+        _ => FieldRef::Boolean(match raw {
             b"t" | b"T" | b"true" | b"True" | b"TRUE" => true,
             b"f" | b"F" | b"false" | b"False" | b"FALSE" => false,
             _ => return Err(LineError::InvalidBoolean),
         }),
     };
     Ok(Some(v))
-}
-
-/// InfluxDB's `unescapeStringField`: `\\` → `\`, `\"` → `"`, anything else verbatim.
-fn unescape_string(inner: &[u8], out: &mut Vec<u8>) -> String {
-    if !inner.contains(&b'\\') {
-        return bytes_to_string(inner);
-    }
-    out.clear();
-    let mut i = 0;
-    while i < inner.len() {
-        if inner[i] == b'\\' && i + 1 < inner.len() && matches!(inner[i + 1], b'\\' | b'"') {
-            out.push(inner[i + 1]);
-            i += 2;
-        } else {
-            out.push(inner[i]);
-            i += 1;
-        }
-    }
-    bytes_to_string(out)
 }
 
 /// InfluxDB's `scanTo(buf, 0, '=')`: index of the first `=` not preceded by `\`.
@@ -539,20 +882,31 @@ fn scan_field_value(buf: &[u8], mut i: usize) -> usize {
 }
 
 /// InfluxDB's `scanFields`: validates the field section starting after the key and
-/// returns its byte range.
-fn scan_fields(buf: &[u8], i0: usize) -> Result<(usize, usize), LineError> {
+/// returns its byte range. While no quote or backslash has been seen, it also records the
+/// key and value spans (exactly what InfluxDB's later walk would find); the returned flag
+/// says whether those spans are complete.
+fn scan_fields(
+    buf: &[u8],
+    i0: usize,
+    spans: &mut Vec<FieldSpan>,
+) -> Result<(usize, usize, bool), LineError> {
+    spans.clear();
     let start = skip_ws(buf, i0);
     let mut i = start;
     let mut quoted = false;
+    let mut simple = true;
+    let mut field_start = start;
     let mut equals = 0usize;
     let mut commas = 0usize;
     while i < buf.len() {
         let c = buf[i];
         if c == b'\\' && i + 1 < buf.len() {
+            simple = false;
             i += 2;
             continue;
         }
         if c == b'"' && equals > commas {
+            simple = false;
             quoted = !quoted;
             i += 1;
             continue;
@@ -569,17 +923,33 @@ fn scan_fields(buf: &[u8], i0: usize) -> Result<(usize, usize), LineError> {
             if next == b',' || next == b' ' {
                 return Err(LineError::MissingFieldValue);
             }
-            if next.is_ascii_digit() || matches!(next, b'.' | b'-' | b'N' | b'n') {
-                i = scan_number(buf, i + 1)?;
-                continue;
-            }
-            if next != b'"' {
-                i = scan_boolean(buf, i + 1)?;
+            let value_end = if next.is_ascii_digit() || matches!(next, b'.' | b'-' | b'N' | b'n') {
+                Some(scan_number(buf, i + 1)?)
+            } else if next != b'"' {
+                Some(scan_boolean(buf, i + 1)?)
+            } else {
+                None
+            };
+            if let Some(end) = value_end {
+                if simple {
+                    spans.push(FieldSpan {
+                        k0: field_start,
+                        k1: i,
+                        v0: i + 1,
+                        v1: end,
+                    });
+                }
+                i = end;
                 continue;
             }
         }
         if c == b',' && !quoted {
             commas += 1;
+            field_start = i + 1;
+        }
+        if c == b'"' {
+            // An unquoted quote in a key: leave the splitting to the exact walk.
+            simple = false;
         }
         if c == b' ' && !quoted {
             break;
@@ -592,7 +962,7 @@ fn scan_fields(buf: &[u8], i0: usize) -> Result<(usize, usize), LineError> {
     if equals == 0 || commas + 1 != equals {
         return Err(LineError::InvalidFieldFormat);
     }
-    Ok((start, i))
+    Ok((start, i, simple))
 }
 
 #[inline]

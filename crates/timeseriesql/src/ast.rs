@@ -651,8 +651,6 @@ pub struct DeleteStatement {
 pub struct ExplainStatement {
     /// `ANALYZE`.
     pub analyze: bool,
-    /// `VERBOSE`.
-    pub verbose: bool,
     /// The explained query.
     pub statement: Box<SelectStatement>,
 }

@@ -258,10 +258,18 @@ fn select_stmt() -> impl Strategy<Value = SelectStatement> {
         1..4,
     );
     let target = prop::option::of((opt_name(), opt_name(), opt_name()).prop_map(
-        |(database, retention_policy, measurement)| Target {
-            database,
-            retention_policy,
-            measurement,
+        |(database, retention_policy, measurement)| {
+            // `INTO :MEASUREMENT` needs a database or retention policy in front of it.
+            let measurement = if database.is_none() && retention_policy.is_none() {
+                measurement.or_else(|| Some("m".to_string()))
+            } else {
+                measurement
+            };
+            Target {
+                database,
+                retention_policy,
+                measurement,
+            }
         },
     ));
     let sort = prop_oneof![
@@ -409,7 +417,10 @@ fn ddl() -> impl Strategy<Value = Statement> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(400),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn select_round_trips(s in select_stmt()) {

@@ -90,6 +90,39 @@ impl Serialize for FieldNames<'_> {
     }
 }
 
+/// A series (measurement + tags) of a point. Hashing skips the tag keys (the values and
+/// the measurement tell series apart just as well, at half the bytes); equality compares
+/// everything.
+#[derive(Clone, Copy)]
+struct SeriesRef<'a> {
+    measurement: &'a str,
+    tags: &'a [(String, String)],
+}
+
+impl PartialEq for SeriesRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.measurement == other.measurement && self.tags == other.tags
+    }
+}
+impl Eq for SeriesRef<'_> {}
+
+impl Hash for SeriesRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(self.measurement.as_bytes());
+        state.write_usize(self.tags.len());
+        for (_, v) in self.tags {
+            state.write_usize(v.len());
+            state.write(v.as_bytes());
+        }
+    }
+}
+
+impl Serialize for SeriesRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.measurement, self.tags).serialize(s)
+    }
+}
+
 struct Values<'a>(&'a [(String, FieldValue)]);
 
 impl Serialize for Values<'_> {
@@ -132,7 +165,7 @@ struct EntryOut<'a> {
     database: &'a str,
     retention_policy: &'a str,
     base_ts: i64,
-    series: Vec<(&'a str, &'a [(String, String)])>,
+    series: Vec<SeriesRef<'a>>,
     field_sets: Vec<FieldNames<'a>>,
     points: PointsOut<'a>,
 }
@@ -157,14 +190,18 @@ struct EntryIn {
 
 /// Encodes `entry` as `[version] ++ bincode(compact form)`.
 pub(super) fn encode(version: u8, entry: &WalEntry) -> Result<Vec<u8>, CodecError> {
-    let mut series_ix: FastMap<(&str, &[(String, String)]), u32> = FastMap::default();
+    let mut series_ix: FastMap<SeriesRef<'_>, u32> = FastMap::default();
+    series_ix.reserve(entry.points.len().min(4096));
     let mut series = Vec::new();
     let mut sets_ix: FastMap<FieldNames<'_>, u32> = FastMap::default();
     let mut field_sets = Vec::new();
     let mut refs = Vec::with_capacity(entry.points.len());
     let mut last_set: Option<(FieldNames<'_>, u32)> = None;
     for p in &entry.points {
-        let key = (p.measurement.as_str(), p.tags.as_slice());
+        let key = SeriesRef {
+            measurement: &p.measurement,
+            tags: &p.tags,
+        };
         let s = *series_ix.entry(key).or_insert_with(|| {
             series.push(key);
             (series.len() - 1) as u32

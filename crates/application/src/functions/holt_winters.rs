@@ -240,6 +240,7 @@ fn constrain(x: &mut [f64]) {
 
 /// Nelder-Mead simplex minimisation (Hutt's formulation, as in InfluxDB). The objective
 /// may modify the point it is given (InfluxDB's does).
+#[allow(clippy::needless_range_loop)] // index-based like the reference algorithm
 fn nelder_mead(
     mut f: impl FnMut(&mut [f64]) -> f64,
     start: &[f64],
@@ -434,6 +435,91 @@ mod tests {
             (270, 28.53615738291012),
         ];
         assert_rows(&got, &some(&want));
+    }
+
+    fn ints(pts: &[(i64, Option<i64>)]) -> Vec<Row> {
+        pts.iter()
+            .map(|&(t, v)| (t * S, v.map_or(Value::Null, Value::Integer)))
+            .collect()
+    }
+
+    #[test]
+    fn integer_buckets_with_gaps() {
+        // first(v) of `hwi` per 10s (integers, buckets 90, 100, 170 empty), season 3.
+        let b = ints(&[
+            (0, Some(100)),
+            (10, Some(141)),
+            (20, Some(192)),
+            (30, Some(138)),
+            (40, Some(129)),
+            (50, Some(155)),
+            (60, Some(206)),
+            (70, Some(167)),
+            (80, Some(143)),
+            (90, None),
+            (100, None),
+            (110, Some(181)),
+            (120, Some(172)),
+            (130, Some(198)),
+            (140, Some(249)),
+            (150, Some(195)),
+            (160, Some(186)),
+            (170, None),
+            (180, Some(263)),
+            (190, Some(224)),
+            (200, Some(200)),
+            (210, Some(241)),
+            (220, Some(292)),
+            (230, Some(238)),
+        ]);
+        let got = holt_winters(&b, 3, 3, 10 * S, false).unwrap();
+        let want = [
+            (240, 241.9296515277368),
+            (250, 247.12888338835586),
+            (260, 247.29282280789013),
+        ];
+        assert_rows(&got, &some(&want));
+    }
+
+    #[test]
+    fn mean_buckets_season_1_and_2() {
+        let m = [
+            (0, 120.5),
+            (20, 165.0),
+            (40, 142.0),
+            (60, 186.5),
+            (80, 143.0),
+            (100, 181.0),
+            (120, 185.0),
+            (140, 222.0),
+            (160, 186.0),
+            (180, 243.5),
+            (200, 220.5),
+            (220, 265.0),
+        ];
+        let b: Vec<Row> = m.iter().map(|&(t, v)| (t * S, Value::Float(v))).collect();
+        let got = holt_winters(&b, 3, 2, 20 * S, false).unwrap();
+        let want = [
+            (240, 242.34960560345638),
+            (260, 278.7220241973301),
+            (280, 260.8138471890525),
+        ];
+        assert_rows(&got, &some(&want));
+        // holt_winters_with_fit(mean(v), 3, 1): season 1 = no seasonality.
+        let got = holt_winters(&b, 3, 1, 20 * S, true).unwrap();
+        assert_eq!(got.len(), 15);
+        let want = [
+            (0, 120.5),
+            (20, 153.94170394781713),
+            (40, 159.30675586954294),
+        ];
+        assert_rows(&got[..3], &some(&want));
+        let want = [
+            (240, 283.29943927961085),
+            (260, 311.8902794056717),
+            (280, 346.02110532691785),
+        ];
+        assert_rows(&got[12..], &some(&want));
     }
 
     #[test]

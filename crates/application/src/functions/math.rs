@@ -185,7 +185,7 @@ pub fn apply_binary(f: BinaryMath, rows: &[Row], arg: &Value) -> Vec<Row> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::approx_constant)]
     use super::*;
     use crate::functions::testutil::{assert_rows, fl, int, some};
 

@@ -17,7 +17,7 @@
 //! | `elapsed(x, unit)` | [`transform::elapsed`] | any type | integer (`Δt / unit`, truncated; negative in DESC) | time of the current row; duplicates **not** skipped (give 0) |
 //! | `moving_average(x, n)` | [`transform::moving_average`] | float, int, uint | float | time of the n-th (newest) row of the window |
 //! | `cumulative_sum(x)` | [`transform::cumulative_sum`] | float, int, uint | same as input (int wraps) | time of each row (first row included) |
-//! | `integral(x, unit)` | [`transform::integral`] | float, int, uint | float | no window: time 0 (epoch!); windowed: window start (InfluxDB's interpolating algorithm, incl. its quirks) |
+//! | `integral(x, unit)` | [`transform::integral`] | float, int, uint | float | no window: float input → time 0 (epoch, whatever the range), integer input → range start; windowed: window start (InfluxDB's interpolating algorithm, incl. its quirks) |
 //! | math: `abs ceil floor round` | [`math::apply_unary`] | float, int, uint | same as input | unchanged |
 //! | math: `acos asin atan cos exp ln log2 log10 sin sqrt tan` | [`math::apply_unary`] | numeric | float; NaN → `Null`; ±Inf kept as float | unchanged |
 //! | math: `atan2(y, x) log(x, b) pow(x, y)` | [`math::apply_binary`] | numeric | float (NaN → `Null`) | unchanged |
@@ -30,7 +30,7 @@
 //! | `mode` | [`aggregate::mode`] | any | same as input; ties → smallest value (bool ties → `true`) | window start |
 //! | `spread` | [`aggregate::spread`] | float, int, uint | same as input | window start |
 //! | `stddev` | [`aggregate::stddev`] | float, int, uint | float, sample stddev, `Null` for < 2 rows | window start |
-//! | `percentile(x, p)` | [`aggregate::percentile`] | float, int, uint | same as input; index `floor(n*p/100 + 0.5) - 1`, none if out of range | selector: the chosen row's time |
+//! | `percentile(x, p)` | [`aggregate::percentile`] | float, int, uint | same as input; index `floor(n*p/100 + 0.5) - 1`, none if out of range | selector: the chosen row's time (window start under `GROUP BY time`, like all selectors) |
 //! | `first` / `last` | [`aggregate::first`] / [`aggregate::last`] | any | same as input; equal times → larger value | selector: the row's time |
 //! | `min` / `max` | [`aggregate::min`] / [`aggregate::max`] | float, int, uint, bool | same as input; ties → earliest row | selector: the row's time |
 //! | `top(x, n)` / `bottom(x, n)` | [`aggregate::top`] / [`aggregate::bottom`] | float, int, uint | same as input; ties → earlier time wins | each selected row's own time, output sorted by time |
@@ -39,16 +39,19 @@
 //! | `fill(null|none|previous|linear|<number>)` | [`fill::fill`] | buckets `(time, Option<Value>)` | see [`fill::Fill`] | bucket time |
 //!
 //! Things the *engine* must do around these functions (measured on InfluxDB 1.6.7):
-//! - `derivative`, `difference`, `non_negative_*`, `elapsed` over an aggregate read the
-//!   buckets from one interval *before* the query start, `moving_average(agg, n)` from
-//!   `n - 1` intervals before; output rows before the query start are then dropped.
-//!   `cumulative_sum` and the others do not extend the range.
+//! - Transformations over an aggregate read the buckets from *before* the query start and
+//!   then drop output rows before the start: `derivative`, `difference`,
+//!   `non_negative_*`, `elapsed` and the technical-analysis functions extend the range by
+//!   one interval, `moving_average(agg, n)` by `n - 1` intervals; `cumulative_sum` does
+//!   not extend it.
 //! - With `fill(null)` (the default), `count` fills empty buckets with `0`; with any other
 //!   fill mode `count` follows the normal rules (see [`fill::Fill::count_default`]).
 //! - Transformations over an aggregate see the *filled* buckets (fill(0) feeds zeros,
 //!   fill(null) feeds `Null` which is skipped).
 
 pub mod aggregate;
+#[cfg(test)]
+mod corpus_tests;
 pub mod fill;
 pub mod holt_winters;
 pub mod math;

@@ -131,11 +131,7 @@ pub fn indicator(
 ) -> Result<Vec<Row>, FunctionError> {
     let warmup = args.warmup.unwrap_or(ind.default_warmup());
     let name = ind.name();
-    let min_period = match ind {
-        Indicator::Cmo | Indicator::Ker | Indicator::Kama => 1,
-        _ => 1,
-    };
-    if args.period < min_period {
+    if args.period < 1 {
         return Err(FunctionError::InvalidArgument(format!(
             "{name} period must be greater than or equal to 1"
         )));
@@ -177,7 +173,7 @@ pub fn indicator(
     let mut out = Vec::new();
     for (count, (t, v)) in values.into_iter().enumerate() {
         let r = alg.add(v);
-        if count + 1 <= hold {
+        if count < hold {
             continue;
         }
         if ind == Indicator::Trix && r.is_infinite() {

@@ -274,7 +274,14 @@ impl QueryService {
                 )]))
             }
             Statement::ShowMeasurements(sm) => {
-                let name = self.require_db(sm.database.as_deref(), db)?;
+                let name = match self.require_db(sm.database.as_deref(), db) {
+                    Ok(n) => n,
+                    // InfluxDB answers an empty result for a database that does not exist.
+                    Err(e) if e.0.starts_with("database not found") => {
+                        return Ok(StatementResult::default())
+                    }
+                    Err(e) => return Err(e),
+                };
                 let sources: Vec<Measurement> = sm.source.iter().cloned().collect();
                 let mut ms = self.measurements_matching(&name, &sources);
                 if sm.condition.is_some() {

@@ -29,6 +29,9 @@ pub struct QueryRequest {
     pub retention_policy: Option<String>,
     /// Bound parameters.
     pub params: BTreeMap<String, ParamValue>,
+    /// Sent with GET: statements that change data still run, with InfluxDB's deprecation
+    /// warning attached.
+    pub read_only: bool,
 }
 
 /// A request-level failure (HTTP 400 with `{"error": ...}`).
@@ -121,6 +124,32 @@ impl QueryService {
     }
 }
 
+/// Statements InfluxDB accepts in a GET request without a warning.
+fn is_read_only(stmt: &Statement) -> bool {
+    match stmt {
+        Statement::Select(s) => s.target.is_none(),
+        Statement::ShowDatabases
+        | Statement::ShowRetentionPolicies { .. }
+        | Statement::ShowMeasurements(_)
+        | Statement::ShowSeries(_)
+        | Statement::ShowTagKeys(_)
+        | Statement::ShowTagValues(_)
+        | Statement::ShowFieldKeys(_)
+        | Statement::ShowCardinality(_)
+        | Statement::ShowContinuousQueries
+        | Statement::ShowShards
+        | Statement::ShowShardGroups
+        | Statement::ShowStats { .. }
+        | Statement::ShowDiagnostics { .. }
+        | Statement::ShowUsers
+        | Statement::ShowGrants { .. }
+        | Statement::ShowQueries
+        | Statement::ShowSubscriptions
+        | Statement::Explain(_) => true,
+        _ => false,
+    }
+}
+
 #[async_trait::async_trait]
 impl QueryExecutor for QueryService {
     async fn execute(&self, req: QueryRequest) -> Result<Vec<StatementResult>, QueryRequestError> {
@@ -130,13 +159,21 @@ impl QueryExecutor for QueryService {
         for (i, stmt) in query.statements.iter().enumerate() {
             let span = tracing::debug_span!("statement", id = i);
             let _e = span.enter();
-            let r = match self.run_statement(stmt, &req).await {
+            let mut r = match self.run_statement(stmt, &req).await {
                 Ok(mut r) => {
                     r.statement_id = i;
                     r
                 }
                 Err(e) => StatementResult::error(i, e.0),
             };
+            if req.read_only && !is_read_only(stmt) {
+                r.messages.push(hyperbyte_domain::query::Message {
+                    level: "warning".into(),
+                    text: format!(
+                        "deprecated use of '{stmt}' in a read only context, please use a POST request instead"
+                    ),
+                });
+            }
             results.push(r);
         }
         Ok(results)

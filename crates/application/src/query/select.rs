@@ -15,7 +15,6 @@ use crate::functions::{self, aggregate, math, transform, Fill as FnFill, Row};
 use hyperbyte_domain::naming;
 use hyperbyte_domain::query::{Series, StatementResult, Value};
 use hyperbyte_domain::{FieldType, MeasurementSchema};
-use hyperbyte_ports::ColumnType;
 use hyperbyte_timeseriesql::ast::{
     BinaryOp, Expr, Fill, MeasurementName, SelectStatement, Source, VarType, WildcardType,
 };
@@ -76,6 +75,8 @@ struct Src {
 #[derive(Debug, Clone)]
 struct Point {
     time: i64,
+    /// Canonical series key (orders series as InfluxDB's index does).
+    key: String,
     tags: BTreeMap<String, String>,
     fields: BTreeMap<String, Value>,
 }
@@ -304,6 +305,85 @@ impl SeriesCtx<'_> {
     }
 }
 
+/// Why reading a source failed.
+enum ReadError {
+    Engine(hyperbyte_ports::QueryError),
+    Statement(StatementError),
+}
+
+/// Orders the points of one output series the way InfluxDB's sorted-merge iterator emits
+/// them: one input per series (in series-key order) merged through Go's binary heap by
+/// time. Points of different series with equal times come out in the heap's order, which
+/// is deterministic but not sorted; clients and the conformance corpus see that order.
+fn go_heap_merge(points: Vec<Point>) -> Vec<Point> {
+    let mut per: BTreeMap<String, Vec<Point>> = BTreeMap::new();
+    for p in points {
+        per.entry(p.key.clone()).or_default().push(p);
+    }
+    if per.len() <= 1 {
+        return per.into_values().next().unwrap_or_default();
+    }
+    // Each heap item: (series index, position of its current point).
+    let series: Vec<Vec<Point>> = per.into_values().collect();
+    let total: usize = series.iter().map(Vec::len).sum();
+    let mut heap: Vec<(usize, usize)> = (0..series.len()).map(|i| (i, 0)).collect();
+    let time = |item: &(usize, usize)| series[item.0][item.1].time;
+    fn down(h: &mut [(usize, usize)], i0: usize, n: usize, t: &dyn Fn(&(usize, usize)) -> i64) {
+        let mut i = i0;
+        loop {
+            let j1 = 2 * i + 1;
+            if j1 >= n {
+                break;
+            }
+            let mut j = j1;
+            let j2 = j1 + 1;
+            if j2 < n && t(&h[j2]) < t(&h[j1]) {
+                j = j2;
+            }
+            if t(&h[j]) >= t(&h[i]) {
+                break;
+            }
+            h.swap(i, j);
+            i = j;
+        }
+    }
+    fn up(h: &mut [(usize, usize)], mut j: usize, t: &dyn Fn(&(usize, usize)) -> i64) {
+        while j > 0 {
+            let i = (j - 1) / 2;
+            if t(&h[j]) >= t(&h[i]) {
+                break;
+            }
+            h.swap(i, j);
+            j = i;
+        }
+    }
+    let n = heap.len();
+    for i in (0..n / 2).rev() {
+        down(&mut heap, i, n, &time);
+    }
+    let mut order: Vec<(usize, usize)> = Vec::with_capacity(total);
+    while !heap.is_empty() {
+        let last = heap.len() - 1;
+        heap.swap(0, last);
+        down(&mut heap, 0, last, &time);
+        let Some((si, pos)) = heap.pop() else { break };
+        order.push((si, pos));
+        if pos + 1 < series[si].len() {
+            heap.push((si, pos + 1));
+            let j = heap.len() - 1;
+            up(&mut heap, j, &time);
+        }
+    }
+    let mut slots: Vec<Vec<Option<Point>>> = series
+        .into_iter()
+        .map(|v| v.into_iter().map(Some).collect())
+        .collect();
+    order
+        .into_iter()
+        .filter_map(|(si, pos)| slots[si][pos].take())
+        .collect()
+}
+
 /// The value of one computed column for the rows of a series: a timeline.
 type Timeline = Vec<Row>;
 
@@ -358,8 +438,7 @@ impl QueryService {
             check_types(&f.expr)?;
         }
 
-        let range = stmt.time_range(now).map_err(|e| err(e.to_string()))?;
-
+        let range = time_bounds(stmt.condition.as_ref(), now)?;
         // Sources.
         let mut sources: Vec<Src> = Vec::new();
         let mut subqueries = Vec::new();
@@ -435,6 +514,22 @@ impl QueryService {
                 all_fields.entry(f.clone()).or_insert(*t);
             }
             all_tags.extend(s.schema.tag_keys.iter().cloned());
+        }
+
+        for f in &stmt.fields {
+            let mut bad = None;
+            f.expr.walk(&mut |x| {
+                if let Expr::Call { name, .. } = x {
+                    if bad.is_none() && !is_known_function(name) {
+                        bad = Some(name.clone());
+                    }
+                }
+            });
+            if let Some(name) = bad {
+                return Err(err(format!("undefined function {name}()")));
+            }
+            check_tag_math(&f.expr, &all_fields, &all_tags)?;
+            check_transform_args(&f.expr, interval.is_some())?;
         }
 
         // GROUP BY tags.
@@ -554,10 +649,28 @@ impl QueryService {
                         });
                     }
                 }
-                e => cols.push(OutCol {
-                    name: f.alias.clone().unwrap_or_else(|| expr_name(e)),
-                    expr: e.clone(),
-                }),
+                e => {
+                    cols.push(OutCol {
+                        name: f.alias.clone().unwrap_or_else(|| expr_name(e)),
+                        expr: e.clone(),
+                    });
+                    // top(value, tag1, ..., n) also prints the tags it selected by.
+                    if let Expr::Call { name, args } = e {
+                        if (name == "top" || name == "bottom") && args.len() > 2 {
+                            for a in &args[1..args.len() - 1] {
+                                if let Expr::VarRef { name: t, .. } = a {
+                                    cols.push(OutCol {
+                                        name: t.clone(),
+                                        expr: Expr::VarRef {
+                                            name: t.clone(),
+                                            data_type: Some(VarType::Tag),
+                                        },
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         dedupe_names(&mut cols);
@@ -624,7 +737,20 @@ impl QueryService {
                     .collect();
                 groups.entry(key).or_default().push(p);
             }
+            let selects_tag = cols.iter().any(|c| {
+                c.expr.any(&mut |x| {
+                    matches!(x, Expr::VarRef { name, data_type } if *data_type == Some(VarType::Tag)
+                        || (all_tags.contains(name) && !all_fields.contains_key(name)))
+                })
+            });
             for (key, pts) in groups {
+                let pts = if !is_agg && !has_transform && selects_tag {
+                    let mut p = pts;
+                    p.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.key.cmp(&b.key)));
+                    p
+                } else {
+                    go_heap_merge(pts)
+                };
                 let tags: BTreeMap<String, String> =
                     group_tags.iter().cloned().zip(key.into_iter()).collect();
                 let rows = if is_agg {
@@ -666,6 +792,9 @@ impl QueryService {
                 });
             }
         }
+        if stmt.is_descending() {
+            output.reverse();
+        }
         let soff = stmt.soffset.unwrap_or(0) as usize;
         let output: Vec<Series> = match stmt.slimit {
             Some(l) if l > 0 => output.into_iter().skip(soff).take(l as usize).collect(),
@@ -674,8 +803,9 @@ impl QueryService {
         Ok(output)
     }
 
-    /// Reads the points of one source: time, the needed fields and tags, filtered by the
-    /// time range and condition.
+    /// Reads the points of one source: time, the needed fields and every tag, filtered by
+    /// the time range and condition. A column the table lacks (a tag or field registered
+    /// through another retention policy) reads as absent.
     #[allow(clippy::too_many_arguments)]
     async fn read_points(
         &self,
@@ -686,25 +816,72 @@ impl QueryService {
         min: Option<i64>,
         max: Option<i64>,
     ) -> Result<Vec<Point>, StatementError> {
+        let _ = group_tags;
+        match self
+            .read_points_with(src, needed, cond, min, max, None)
+            .await
+        {
+            Err(ReadError::Engine(e)) if e.is_missing_table() => Ok(Vec::new()),
+            Err(ReadError::Engine(hyperbyte_ports::QueryError::Engine { code: 47, .. })) => {
+                let cols = self.table_columns(src).await?;
+                match self
+                    .read_points_with(src, needed, cond, min, max, Some(&cols))
+                    .await
+                {
+                    Ok(p) => Ok(p),
+                    Err(ReadError::Engine(e)) if e.is_missing_table() => Ok(Vec::new()),
+                    Err(ReadError::Engine(e)) => Err(e.into()),
+                    Err(ReadError::Statement(e)) => Err(e),
+                }
+            }
+            Err(ReadError::Engine(e)) => Err(e.into()),
+            Err(ReadError::Statement(e)) => Err(e),
+            Ok(p) => Ok(p),
+        }
+    }
+
+    async fn table_columns(&self, src: &Src) -> Result<BTreeSet<String>, StatementError> {
+        let sql = format!(
+            "SELECT name FROM system.columns WHERE database = {} AND table = {}",
+            naming::quote_string(&naming::database_name(&src.db)),
+            naming::quote_string(&naming::table_name(&src.rp, &src.measurement))
+        );
+        let rows = self.engine.query(&sql).await?;
+        Ok(rows
+            .rows
+            .into_iter()
+            .filter_map(|r| match r.into_iter().next() {
+                Some(Value::String(s)) => Some(s),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn read_points_with(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        min: Option<i64>,
+        max: Option<i64>,
+        existing: Option<&BTreeSet<String>>,
+    ) -> Result<Vec<Point>, ReadError> {
         let schema = &src.schema;
+        let has = |col: &str| existing.is_none_or(|e| e.contains(col));
         let mut select = vec!["time".to_string()];
         let mut tag_cols: Vec<String> = Vec::new();
         let mut field_cols: Vec<String> = Vec::new();
-        let mut tag_set: BTreeSet<&String> = group_tags.iter().collect();
-        for n in needed {
-            if schema.is_tag(n) && schema.field_type(n).is_none() {
-                tag_set.insert(n);
-            }
-        }
-        for t in tag_set {
-            if schema.is_tag(t) {
-                select.push(naming::quote_ident(&naming::tag_column(t)));
+        for t in &schema.tag_keys {
+            let col = naming::tag_column(t);
+            if has(&col) {
+                select.push(naming::quote_ident(&col));
                 tag_cols.push(t.clone());
             }
         }
         for n in needed {
-            if schema.field_type(n).is_some() {
-                select.push(naming::quote_ident(&naming::field_column(n)));
+            let col = naming::field_column(n);
+            if schema.field_type(n).is_some() && has(&col) {
+                select.push(naming::quote_ident(&col));
                 field_cols.push(n.clone());
             }
         }
@@ -720,15 +897,17 @@ impl QueryService {
         }
         if let Some(c) = cond {
             let resolve = |name: &str| -> ColumnRef {
-                if let Some(t) = schema.field_type(name) {
-                    ColumnRef::Field(naming::field_column(name), t)
-                } else if schema.is_tag(name) {
-                    ColumnRef::Tag(naming::tag_column(name))
-                } else {
-                    ColumnRef::Missing
+                let fcol = naming::field_column(name);
+                let tcol = naming::tag_column(name);
+                match schema.field_type(name) {
+                    Some(t) if has(&fcol) => ColumnRef::Field(fcol, t),
+                    _ if schema.is_tag(name) && has(&tcol) => ColumnRef::Tag(tcol),
+                    _ => ColumnRef::Missing,
                 }
             };
-            wheres.push(condition_sql(c, &resolve).map_err(|e| err(e.to_string()))?);
+            wheres.push(
+                condition_sql(c, &resolve).map_err(|e| ReadError::Statement(err(e.to_string())))?,
+            );
         }
         // A row qualifies only when at least one selected field is present.
         let any_field = field_cols
@@ -741,29 +920,21 @@ impl QueryService {
             })
             .collect::<Vec<_>>()
             .join(" OR ");
-        let mut sql = format!(
-            "SELECT {} FROM {} FINAL",
-            select.join(", "),
-            naming::qualified_table(&src.db, &src.rp, &src.measurement)
-        );
-        let mut all_where = wheres;
-        all_where.push(format!("({any_field})"));
-        sql.push_str(" WHERE ");
-        sql.push_str(&all_where.join(" AND "));
+        wheres.push(format!("({any_field})"));
         let mut order = vec!["time".to_string()];
         order.extend(
-            schema
-                .tag_keys
+            tag_cols
                 .iter()
-                .filter(|t| tag_cols.contains(t))
                 .map(|t| naming::quote_ident(&naming::tag_column(t))),
         );
-        sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
-        let rows = match self.engine.query(&sql).await {
-            Ok(r) => r,
-            Err(e) if e.is_missing_table() => return Ok(Vec::new()),
-            Err(e) => return Err(e.into()),
-        };
+        let sql = format!(
+            "SELECT {} FROM {} FINAL WHERE {} ORDER BY {}",
+            select.join(", "),
+            naming::qualified_table(&src.db, &src.rp, &src.measurement),
+            wheres.join(" AND "),
+            order.join(", ")
+        );
+        let rows = self.engine.query(&sql).await.map_err(ReadError::Engine)?;
         let mut out = Vec::with_capacity(rows.rows.len());
         for row in rows.rows {
             let mut it = row.into_iter();
@@ -787,9 +958,16 @@ impl QueryService {
                     fields.insert(f.clone(), v);
                 }
             }
-            out.push(Point { time, tags, fields });
+            let tag_vec: Vec<(String, String)> =
+                tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let key = hyperbyte_domain::SeriesKey::new(&src.measurement, &tag_vec).0;
+            out.push(Point {
+                time,
+                key,
+                tags,
+                fields,
+            });
         }
-        let _ = ColumnType::Time;
         Ok(out)
     }
 
@@ -810,8 +988,17 @@ impl QueryService {
         let start = min.unwrap_or(first_time);
         let end = max.unwrap_or(if window.is_some() { now } else { i64::MAX - 1 });
         let mut buckets = Vec::new();
+        let mut first_bucket = None;
         if let Some(w) = window {
             let (mut b, _) = w.bounds(start);
+            first_bucket = Some(b);
+            // Transformations over aggregates read buckets before the query start.
+            let extra = cols
+                .iter()
+                .map(|c| lookback_buckets(&c.expr))
+                .max()
+                .unwrap_or(0);
+            b -= extra * w.every;
             let (last, _) = w.bounds(end);
             // Guard against absurd bucket counts.
             let count = ((last - b) / w.every).saturating_add(1);
@@ -858,7 +1045,17 @@ impl QueryService {
                     if contains_agg(&c.expr) {
                         row.push(tl.first().map(|(_, v)| v.clone()).unwrap_or(Value::Null));
                     } else if let Expr::VarRef { name, data_type } = &c.expr {
-                        let p = pts.iter().find(|p| p.time == t);
+                        let sel_value = sel.first().map(|(_, v)| v.clone());
+                        let sel_field = agg_field_name(cols);
+                        let p = pts
+                            .iter()
+                            .find(|p| {
+                                p.time == t
+                                    && sel_field
+                                        .as_ref()
+                                        .is_none_or(|f| p.fields.get(f) == sel_value.as_ref())
+                            })
+                            .or_else(|| pts.iter().find(|p| p.time == t));
                         let v = p
                             .and_then(|p| {
                                 p.fields
@@ -875,7 +1072,11 @@ impl QueryService {
                 return Ok(vec![row]);
             }
         }
-        Ok(join_timelines(&timelines, window.is_none()))
+        let mut rows = join_timelines(&timelines, window.is_none());
+        if let Some(fb) = first_bucket {
+            rows.retain(|r| !matches!(r.first(), Some(Value::Time(t)) if *t < fb));
+        }
+        Ok(rows)
     }
 
     fn eval_multirow(
@@ -965,8 +1166,12 @@ impl QueryService {
                         picked.iter().filter_map(|i| rows.get(*i)).collect();
                     picked_rows.sort_by_key(|r| r.0);
                     for (t, v) in picked_rows {
-                        let time = if ctx.window.is_some() { bt } else { *t };
-                        let p = ctx.points.iter().find(|p| p.time == *t);
+                        let time = *t;
+                        let p = ctx
+                            .points
+                            .iter()
+                            .find(|p| p.time == *t && p.fields.get(&field.0) == Some(v))
+                            .or_else(|| ctx.points.iter().find(|p| p.time == *t));
                         let mut r = vec![Value::Time(time)];
                         for (i, c) in cols.iter().enumerate() {
                             if i == idx {
@@ -1012,6 +1217,81 @@ impl QueryService {
     }
 }
 
+/// The time window of a condition. InfluxDB pulls every `time` comparison out of the
+/// condition and intersects them, whatever `OR`s surround them.
+fn time_bounds(
+    cond: Option<&Expr>,
+    now: i64,
+) -> Result<hyperbyte_timeseriesql::ast::TimeRange, StatementError> {
+    let mut range = hyperbyte_timeseriesql::ast::TimeRange::default();
+    let Some(c) = cond else { return Ok(range) };
+    let mut terms: Vec<&Expr> = Vec::new();
+    c.walk(&mut |e| {
+        if let Expr::Binary { op, lhs, rhs } = e {
+            if matches!(
+                op,
+                BinaryOp::Eq | BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq
+            ) && (lhs.is_time_ref() || rhs.is_time_ref())
+            {
+                terms.push(e);
+            }
+        }
+    });
+    for t in terms {
+        let r = t.time_range(now).map_err(|e| err(e.to_string()))?;
+        if let Some(m) = r.min {
+            range.min = Some(range.min.map_or(m, |x: i64| x.max(m)));
+        }
+        if let Some(m) = r.max {
+            range.max = Some(range.max.map_or(m, |x: i64| x.min(m)));
+        }
+    }
+    Ok(range)
+}
+
+/// Every function name InfluxQL knows in a field list.
+fn is_known_function(name: &str) -> bool {
+    is_agg_name(name)
+        || TRANSFORMS.contains(&name)
+        || math::UnaryMath::from_name(name).is_some()
+        || math::BinaryMath::from_name(name).is_some()
+}
+
+/// How many buckets before the query start a column's transformations need.
+fn lookback_buckets(e: &Expr) -> i64 {
+    let mut n = 0;
+    e.walk(&mut |x| {
+        if let Expr::Call { name, args } = x {
+            if matches!(args.first(), Some(Expr::Call { name: inner, .. }) if is_agg_name(inner)) {
+                let k = match name.as_str() {
+                    "derivative"
+                    | "non_negative_derivative"
+                    | "difference"
+                    | "non_negative_difference"
+                    | "elapsed" => 1,
+                    "moving_average" => int_arg(args, 1).unwrap_or(1).saturating_sub(1),
+                    _ => 0,
+                };
+                n = n.max(k);
+            }
+        }
+    });
+    n
+}
+
+/// The field a query's (single) selector reads.
+fn agg_field_name(cols: &[OutCol]) -> Option<String> {
+    cols.iter().find_map(|c| {
+        top_level_aggs(&c.expr).into_iter().find_map(|a| match a {
+            Expr::Call { args, .. } => match args.first() {
+                Some(Expr::VarRef { name, .. }) => Some(name.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+    })
+}
+
 /// The aggregate/selector calls of an expression that are not nested inside another
 /// aggregate (what one bucket computes).
 fn top_level_aggs(e: &Expr) -> Vec<&Expr> {
@@ -1037,6 +1317,90 @@ fn top_level_aggs(e: &Expr) -> Vec<&Expr> {
     }
     go(e, &mut out);
     out
+}
+
+/// `host + 1` where `host` is only a tag: InfluxDB's type error.
+fn check_tag_math(
+    e: &Expr,
+    fields: &BTreeMap<String, FieldType>,
+    tags: &BTreeSet<String>,
+) -> Result<(), StatementError> {
+    let mut res = Ok(());
+    e.walk(&mut |x| {
+        if res.is_err() {
+            return;
+        }
+        if let Expr::Binary { op, lhs, rhs } = x {
+            if op.is_boolean() {
+                return;
+            }
+            for (side, other) in [(lhs, rhs), (rhs, lhs)] {
+                if let Expr::VarRef {
+                    name,
+                    data_type: None,
+                } = side.unparen()
+                {
+                    if tags.contains(name) && !fields.contains_key(name) {
+                        let other_kind = match other.unparen() {
+                            Expr::Integer(_) => "integer",
+                            Expr::Float(_) => "float",
+                            Expr::String(_) => "string",
+                            Expr::Boolean(_) => "boolean",
+                            _ => "tag",
+                        };
+                        let (l, r) = if std::ptr::eq(side.as_ref(), lhs.as_ref()) {
+                            (format!("{name}::tag"), other.to_string())
+                        } else {
+                            (other.to_string(), format!("{name}::tag"))
+                        };
+                        res = Err(err(format!(
+                            "type error: {l} {} {r}: incompatible types: tag and {other_kind}",
+                            op.as_str()
+                        )));
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    res
+}
+
+/// Argument rules of the transformations that InfluxDB checks before running anything.
+fn check_transform_args(e: &Expr, has_interval: bool) -> Result<(), StatementError> {
+    let mut res = Ok(());
+    e.walk(&mut |x| {
+        if res.is_err() {
+            return;
+        }
+        if let Expr::Call { name, args } = x {
+            if !TRANSFORMS.contains(&name.as_str()) {
+                return;
+            }
+            if matches!(
+                name.as_str(),
+                "derivative" | "non_negative_derivative" | "elapsed"
+            ) {
+                if let Some(Expr::Duration(d)) = args.get(1) {
+                    if *d <= 0 {
+                        res = Err(err(format!(
+                            "duration argument must be positive, got {}",
+                            hyperbyte_timeseriesql::ast::format_duration(*d)
+                        )));
+                        return;
+                    }
+                }
+            }
+            if let Some(Expr::Call { name: inner, .. }) = args.first() {
+                if is_agg_name(inner) && !has_interval {
+                    res = Err(err(format!(
+                        "{name} aggregate requires a GROUP BY interval"
+                    )));
+                }
+            }
+        }
+    });
+    res
 }
 
 fn check_types(e: &Expr) -> Result<(), StatementError> {
@@ -1078,15 +1442,10 @@ fn eval_raw(cols: &[OutCol], pts: &[Point]) -> Vec<Vec<Value>> {
     for p in pts {
         let mut row = Vec::with_capacity(cols.len() + 1);
         row.push(Value::Time(p.time));
-        let mut any_field = false;
         for c in cols {
-            let v = eval_point(&c.expr, p);
-            if !v.is_null() && refers_to_field(&c.expr, p) {
-                any_field = true;
-            }
-            row.push(v);
+            row.push(eval_point(&c.expr, p));
         }
-        if any_field {
+        if cols.iter().any(|c| refers_to_field(&c.expr, p)) {
             out.push(row);
         }
     }
@@ -1256,7 +1615,7 @@ fn eval_agg_expr(
         Expr::Paren(inner) => eval_agg_expr(inner, ctx, apply_fill, selector_times),
         Expr::Call { name, args } if is_agg_name(name) => {
             let tl = eval_agg_call(name, args, ctx, selector_times)?;
-            if !apply_fill {
+            if !apply_fill || name == "integral" {
                 return Ok(tl);
             }
             Ok(fill_timeline(name, tl, ctx))
@@ -1449,27 +1808,22 @@ fn eval_agg_call(
         };
         let rows: Vec<Row> = raw.into_iter().filter(|(_, v)| !v.is_null()).collect();
         let out = transform::integral(&rows, unit, grouping).map_err(fn_err)?;
-        // Align with the buckets so fill applies.
-        if ctx.window.is_some() {
-            let m: BTreeMap<i64, Value> = out.into_iter().collect();
-            return Ok(ctx
-                .buckets
-                .iter()
-                .map(|b| (*b, m.get(b).cloned().unwrap_or(Value::Null)))
-                .collect());
-        }
-        return Ok(out);
+        return Ok(out
+            .into_iter()
+            .filter(|(t, _)| ctx.window.is_none() || ctx.buckets.contains(t))
+            .collect());
     }
     let mut tl = Vec::new();
     let mut sel_times = Vec::new();
+    let mut had_rows = false;
     for (bt, rows) in ctx.bucket_rows(&raw) {
+        had_rows |= !rows.is_empty();
         let (v, sel): (Value, Option<i64>) = match name {
             "count" => {
-                let c = aggregate::count(&rows);
-                if rows.is_empty() && ctx.window.is_none() {
+                if rows.is_empty() {
                     (Value::Null, None)
                 } else {
-                    (c, None)
+                    (aggregate::count(&rows), None)
                 }
             }
             "sum" => (
@@ -1534,7 +1888,7 @@ fn eval_agg_call(
         *selector_times = Some(sel_times);
     }
     // Without GROUP BY time, a series without values for this call yields no row.
-    if ctx.window.is_none() && tl.iter().all(|(_, v)| v.is_null()) {
+    if ctx.window.is_none() && !had_rows {
         return Ok(Vec::new());
     }
     Ok(tl)

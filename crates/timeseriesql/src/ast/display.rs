@@ -476,9 +476,6 @@ impl Display for Statement {
                 if e.analyze {
                     f.write_str("ANALYZE ")?;
                 }
-                if e.verbose {
-                    f.write_str("VERBOSE ")?;
-                }
                 write!(f, "{}", e.statement)
             }
             Statement::CreateDatabase(s) => {

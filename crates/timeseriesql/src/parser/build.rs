@@ -78,25 +78,116 @@ fn unescape_regex(s: &str) -> String {
     out
 }
 
-/// Go-style message for an invalid regex.
+/// The span `[start, end)` (in chars of the pattern) that `regex` marks with carets.
+fn caret_span(text: &str) -> Option<(usize, usize)> {
+    let mut lines = text.lines().skip(1);
+    let _pattern_line = lines.next()?;
+    let carets = lines.next()?;
+    let body = carets.strip_prefix("    ")?;
+    let start = body.find('^')?;
+    let end = body.rfind('^')? + 1;
+    Some((start, end))
+}
+
+/// Go's RE2 refuses a repetition operator applied to a repetition (`a**`, `a+*`, `a{2}+`);
+/// Rust's `regex` accepts them. Returns the offending text as Go prints it (from the first
+/// operator through the second, lazy `?` included).
+fn nested_repetition(pattern: &str) -> Option<String> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let op_len = |i: usize| -> Option<usize> {
+        match chars.get(i)? {
+            '*' | '+' | '?' => Some(1),
+            '{' => {
+                let len = chars[i..].iter().position(|&x| x == '}')?;
+                let inner = &chars[i + 1..i + len];
+                let ok = !inner.is_empty()
+                    && inner[0].is_ascii_digit()
+                    && inner.iter().all(|x| x.is_ascii_digit() || *x == ',');
+                ok.then_some(len + 1)
+            }
+            _ => None,
+        }
+    };
+    let mut i = 0;
+    let mut prev_start: Option<usize> = None;
+    while i < chars.len() {
+        if let Some(len) = op_len(i) {
+            let mut end = i + len;
+            if chars.get(end) == Some(&'?') {
+                end += 1;
+            }
+            if let Some(start) = prev_start {
+                return Some(chars[start..end].iter().collect());
+            }
+            prev_start = Some(i);
+            i = end;
+            continue;
+        }
+        prev_start = None;
+        match chars[i] {
+            '\\' => i += 2,
+            '[' => {
+                let mut j = i + 1;
+                if chars.get(j) == Some(&'^') {
+                    j += 1;
+                }
+                if chars.get(j) == Some(&']') {
+                    j += 1;
+                }
+                while j < chars.len() && chars[j] != ']' {
+                    j += if chars[j] == '\\' { 2 } else { 1 };
+                }
+                i = j + 1;
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Go-style (`regexp/syntax`) message for an invalid regex.
 fn regex_error_message(pattern: &str, err: &regex::Error) -> String {
     let text = err.to_string();
-    let code = if text.contains("unclosed group") {
-        "missing closing )"
-    } else if text.contains("unopened group") {
-        "unexpected )"
-    } else if text.contains("unclosed character class") {
-        "missing closing ]"
-    } else if text.contains("repetition operator missing expression") {
-        "missing argument to repetition operator"
-    } else if text.contains("escape") {
-        "invalid escape sequence"
-    } else if text.contains("range") {
-        "invalid character class range"
-    } else {
-        "invalid or unsupported Perl syntax"
+    let chars: Vec<char> = pattern.chars().collect();
+    let (start, end) = caret_span(&text).unwrap_or((0, chars.len()));
+    let slice = |a: usize, b: usize| -> String {
+        chars[a.min(chars.len())..b.min(chars.len())]
+            .iter()
+            .collect()
     };
-    format!("error parsing regexp: {code}: `{pattern}`")
+    let rest = slice(start, chars.len());
+    let marked = slice(start, end);
+    let (code, frag) = if text.contains("unclosed group") {
+        ("missing closing )", pattern.to_string())
+    } else if text.contains("unopened group") {
+        ("unexpected )", pattern.to_string())
+    } else if text.contains("unclosed character class") {
+        ("missing closing ]", rest)
+    } else if text.contains("repetition operator missing expression") {
+        let prev = start.checked_sub(1).and_then(|i| chars.get(i)).copied();
+        if matches!(prev, Some('*' | '+' | '?' | '}')) {
+            ("invalid nested repetition operator", slice(start - 1, end))
+        } else {
+            ("missing argument to repetition operator", marked)
+        }
+    } else if text.contains("group name") {
+        let from = pattern[..]
+            .rfind("(?P<")
+            .or_else(|| pattern.rfind("(?<"))
+            .unwrap_or(0);
+        ("invalid named capture", pattern[from..].to_string())
+    } else if text.contains("incomplete escape") {
+        ("trailing backslash at end of expression", String::new())
+    } else if text.contains("escape") {
+        ("invalid escape sequence", marked)
+    } else if text.contains("class range") {
+        ("invalid character class range", marked)
+    } else if text.contains("repetition") && text.contains("range") {
+        ("invalid repeat count", marked)
+    } else {
+        ("invalid or unsupported Perl syntax", marked)
+    };
+    format!("error parsing regexp: {code}: `{frag}`")
 }
 
 fn binary_op(r: Rule) -> BinaryOp {
@@ -256,8 +347,31 @@ impl<'a> Builder<'a> {
 
     fn regex(&self, p: Pair<'_, Rule>) -> R<Regex> {
         let pos = self.pos(&p);
-        let raw = p.into_inner().next().map(|s| s.as_str()).unwrap_or("");
+        let mut raw = "";
+        for part in p.into_inner() {
+            match part.as_rule() {
+                Rule::regex_inner => raw = part.as_str(),
+                _ => {
+                    let (line, char) = line_char(self.input, pos);
+                    return Err(ParseError::At {
+                        message: "bad regex: ".into(),
+                        line,
+                        char: char.saturating_sub(1).max(1),
+                    });
+                }
+            }
+        }
         let pattern = unescape_regex(raw);
+        if let Some(op) = nested_repetition(&pattern) {
+            let (line, char) = line_char(self.input, pos);
+            return Err(ParseError::At {
+                message: format!(
+                    "error parsing regexp: invalid nested repetition operator: `{op}`"
+                ),
+                line,
+                char: char.saturating_sub(1).max(1),
+            });
+        }
         if let Err(e) = regex::Regex::new(&pattern) {
             let (line, char) = line_char(self.input, pos);
             return Err(ParseError::At {
@@ -973,19 +1087,16 @@ impl<'a> Builder<'a> {
 
     fn explain(&self, first: Pair<'_, Rule>, rest: Pairs<'_, Rule>) -> R<Statement> {
         let mut analyze = false;
-        let mut verbose = false;
         let mut statement = None;
         for part in std::iter::once(first).chain(rest) {
             match part.as_rule() {
                 Rule::okw_analyze => analyze = true,
-                Rule::okw_verbose => verbose = true,
                 Rule::select_body => statement = Some(self.select_body(part, false)?),
                 _ => {}
             }
         }
         Ok(Statement::Explain(ExplainStatement {
             analyze,
-            verbose,
             statement: Box::new(
                 statement.ok_or_else(|| ParseError::Message("missing SELECT".into()))?,
             ),
@@ -1275,7 +1386,7 @@ impl<'a> Builder<'a> {
                 Rule::cq_select_body => {
                     let end = part.as_span().end();
                     if let Some(start) = select_start {
-                        select_text = self.input[start..end].to_string();
+                        select_text = self.input[start..end].trim_end().to_string();
                     }
                     let s = self.select_body(part, true)?;
                     if s.has_calls() && s.group_by_interval().is_none() {
@@ -1310,7 +1421,7 @@ impl<'a> Builder<'a> {
                 resample_every,
                 resample_for,
                 source,
-                text: text.to_string(),
+                text: text.trim().to_string(),
                 select_text,
             },
         )))

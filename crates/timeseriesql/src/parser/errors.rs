@@ -64,7 +64,7 @@ fn token_position(input: &str, t: &Token, eof_consumed: bool) -> (usize, usize) 
             (line, char + usize::from(eof_consumed))
         }
         Tok::BadEscape => line_char(input, t.escape_at),
-        _ if t.quoted => {
+        Tok::String | Tok::BadString => {
             let (line, char) = line_char(input, t.start);
             (line, char.saturating_sub(1).max(1))
         }
@@ -211,6 +211,7 @@ fn token_text(r: Rule) -> Option<String> {
             Rule::lparen => "(",
             Rule::rparen => ")",
             Rule::eq_sign => "=",
+            Rule::dot => ".",
             _ => return None,
         }
         .to_string(),
@@ -225,6 +226,9 @@ fn expectation(positives: &[Rule], found: &Token) -> (String, bool) {
         .filter(|r| !is_optional(*r))
         .collect();
     let peeked = required.iter().any(|r| peeks_for_regex(*r));
+    if required.contains(&Rule::regex_unterminated) {
+        return ("regex".to_string(), peeked);
+    }
     if required.contains(&Rule::cast_type) {
         let text = if found.tok == Tok::Ident {
             "float, integer, unsigned, string, boolean, field, tag"
@@ -276,7 +280,7 @@ pub(crate) fn from_pest(input: &str, err: &pest::error::Error<Rule>) -> ParseErr
         pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
     };
-    let no_ws = positives.contains(&Rule::cast_type);
+    let no_ws = positives.contains(&Rule::cast_type) || positives.contains(&Rule::wildcard_type);
     let found = if no_ws {
         lexer::scan(input, pos)
     } else {
@@ -302,23 +306,5 @@ fn ends_with_scanned_word(input: &str) -> bool {
     match lexer::last_token_before(input, input.len()) {
         Some(t) => t.end == input.len() && matches!(t.tok, Tok::Ident | Tok::Keyword) && !t.quoted,
         None => false,
-    }
-}
-
-#[cfg(test)]
-mod debug_tests {
-    #[test]
-    #[ignore]
-    fn dump_positives() {
-        use pest::Parser as _;
-        for q in [
-            "SELEC count(value) FROM cpu",
-            "SELECT mean(value) FROM cpu GROUP BY time(",
-            "SHOW TAG VALUES",
-            "SELECT value FROM cpu, db.",
-        ] {
-            let e = super::super::InfluxQlParser::parse(super::Rule::query, q).unwrap_err();
-            println!("{q:?} => {:?} {:?}", e.location, e.variant);
-        }
     }
 }

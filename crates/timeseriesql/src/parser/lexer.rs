@@ -110,10 +110,9 @@ fn scan_quoted(input: &str, start: usize) -> Token {
                 Some((_, c @ ('\\' | '"' | '\''))) => text.push(c),
                 other => {
                     let (j, c) = other.map_or((input.len() - base, '\0'), |(j, c)| (j, c));
+                    // InfluxDB prints the rune after the backslash, NUL at end of input.
                     let mut t = String::from("\\");
-                    if c != '\0' {
-                        t.push(c);
-                    }
+                    t.push(c);
                     return Token {
                         tok: Tok::BadEscape,
                         start,
@@ -240,8 +239,8 @@ pub(crate) fn tokenize(input: &str) -> Vec<Token> {
 pub(crate) fn last_token_before(input: &str, pos: usize) -> Option<Token> {
     tokenize(input)
         .into_iter()
-        .filter(|t| t.tok != Tok::Ws && t.tok != Tok::Eof && t.end <= pos)
-        .last()
+        .rev()
+        .find(|t| t.tok != Tok::Ws && t.tok != Tok::Eof && t.end <= pos)
 }
 
 #[cfg(test)]
