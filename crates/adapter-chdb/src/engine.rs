@@ -135,7 +135,6 @@ impl ChdbEngine {
         }
         // Handlers for SIGSEGV, SIGTSTP etc. would take over the host's signals.
         chdb_rust::runtime::signal_handlers(false);
-        register_exit_hook();
         let readers = Pool::open(&path, readers.max(1), &[])?;
         // Streamed inserts must be synchronous: the caller truncates its WAL afterwards.
         let writers = Pool::open(&path, WRITERS, &["SET async_insert = 0"])?;
@@ -145,6 +144,9 @@ impl ChdbEngine {
             writers: Arc::new(writers),
         });
         *active = Some((path, Arc::downgrade(&engine)));
+        // After connecting: the engine registers exit-time destructors while it starts,
+        // and the hook must run before them.
+        register_exit_hook();
         tracing::info!(path = %engine.path.display(), readers = engine.readers.conns.len(), "chDB engine open");
         Ok(engine)
     }

@@ -459,9 +459,8 @@ async fn query(
         };
         let epoch = match params.get("epoch").map(String::as_str) {
             None | Some("") => Epoch::Rfc3339,
-            Some(e) => Precision::parse(e)
-                .map(Epoch::Unit)
-                .unwrap_or(Epoch::Rfc3339),
+            // InfluxDB prints nanoseconds for an epoch value it does not know.
+            Some(e) => Epoch::Unit(Precision::parse(e).unwrap_or(Precision::Nanoseconds)),
         };
         let pretty = params.get("pretty").is_some_and(|p| p == "true");
         let chunked = params.get("chunked").is_some_and(|p| p == "true");

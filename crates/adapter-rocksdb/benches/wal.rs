@@ -1,7 +1,8 @@
 //! WAL throughput benchmark (std::time only): 4 concurrent tasks append 5,000-point
 //! TSBS-`cpu`-like entries and the rows/s that became durable are printed.
 //!
-//! Run with `cargo bench --release -p hyperbyte-adapter-rocksdb --bench wal`.
+//! Run with `cargo bench -p hyperbyte-adapter-rocksdb --bench wal` (the bench profile is
+//! the release profile).
 //! Environment: `WAL_BENCH_APPENDS` (appends per task, default 40), `WAL_BENCH_TASKS`
 //! (default 4), `WAL_BENCH_WINDOW_US` (group-commit window, default 0),
 //! `WAL_BENCH_DIR` (directory for the RocksDB files, default a temp dir),
@@ -166,6 +167,15 @@ fn main() {
         start.elapsed(),
         n,
     );
+    let clones: Vec<WalEntry> = (0..n).map(|_| template.clone()).collect();
+    let start = Instant::now();
+    drop(clones);
+    report(
+        "drop a WalEntry (1 thread, for reference)",
+        n * POINTS,
+        start.elapsed(),
+        n,
+    );
     let v1 = encode_wal_entry_v1(&template).unwrap();
     let start = Instant::now();
     for _ in 0..n {
@@ -222,6 +232,7 @@ fn main() {
                 start.elapsed(),
                 tasks * appends,
             );
+            println!("{:<58} {:?}", "", wal.stats());
             trunc.abort();
         }
 
@@ -266,6 +277,7 @@ fn main() {
                 start.elapsed(),
                 n,
             );
+            println!("{:<58} {:?}", "", wal.stats());
             trunc.abort();
         }
 

@@ -256,3 +256,120 @@ impl<W: GroupCommitStore> WalPort for BatchingWal<W> {
         self.inner.last_sequence()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    /// An in-memory store whose writes take a while (like an fsync) and can fail.
+    #[derive(Debug, Default)]
+    struct SlowStore {
+        entries: Mutex<Vec<Vec<u8>>>,
+        writes: Mutex<Vec<usize>>,
+        fail: AtomicBool,
+    }
+
+    impl GroupCommitStore for SlowStore {
+        fn append_encoded_blocking(&self, entries: &[Vec<u8>]) -> Result<u64, WalError> {
+            std::thread::sleep(Duration::from_millis(20));
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(WalError::Storage("disk on fire".into()));
+            }
+            let mut all = self.entries.lock();
+            let first = all.len() as u64 + 1;
+            all.extend(entries.iter().cloned());
+            self.writes.lock().push(entries.len());
+            Ok(first)
+        }
+    }
+
+    #[async_trait]
+    impl WalPort for SlowStore {
+        async fn append(&self, _entry: WalEntry) -> Result<u64, WalError> {
+            Err(WalError::Closed)
+        }
+        async fn read_range(
+            &self,
+            _from: u64,
+            _max: usize,
+        ) -> Result<Vec<(u64, WalEntry)>, WalError> {
+            Ok(vec![])
+        }
+        async fn truncate_before(&self, _seq: u64) -> Result<(), WalError> {
+            Ok(())
+        }
+        fn last_sequence(&self) -> u64 {
+            self.entries.lock().len() as u64
+        }
+    }
+
+    async fn run_concurrent(
+        wal: &Arc<BatchingWal<SlowStore>>,
+        n: u8,
+    ) -> Vec<Result<u64, WalError>> {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let wal = wal.clone();
+                tokio::spawn(async move { wal.append_encoded(vec![i]).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn coalesces_while_a_write_is_in_flight() {
+        let wal =
+            Arc::new(BatchingWal::new(SlowStore::default(), BatchingConfig::default()).unwrap());
+        let results = run_concurrent(&wal, 20).await;
+        let seqs: Vec<u64> = results.into_iter().map(|r| r.unwrap()).collect();
+        let mut sorted = seqs.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (1..=20).collect::<Vec<_>>());
+        // Each caller got the sequence of its own bytes.
+        let entries = wal.inner().entries.lock().clone();
+        for (i, seq) in seqs.iter().enumerate() {
+            assert_eq!(entries[*seq as usize - 1], vec![i as u8]);
+        }
+        let writes = wal.inner().writes.lock().clone();
+        assert!(writes.len() < 20, "no coalescing: {writes:?}");
+        assert_eq!(wal.stats().entries, 20);
+        assert_eq!(wal.stats().writes, writes.len() as u64);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn respects_max_batch_and_window() {
+        let config = BatchingConfig {
+            window: Duration::from_millis(5),
+            max_batch_entries: 3,
+            ..BatchingConfig::default()
+        };
+        let wal = Arc::new(BatchingWal::new(SlowStore::default(), config).unwrap());
+        let results = run_concurrent(&wal, 10).await;
+        assert!(results.iter().all(|r| r.is_ok()));
+        let writes = wal.inner().writes.lock().clone();
+        assert!(writes.iter().all(|&n| n <= 3), "{writes:?}");
+        assert_eq!(writes.iter().sum::<usize>(), 10);
+        assert_eq!(wal.inner().entries.lock().len(), 10);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_fails_every_caller_and_drop_closes() {
+        let wal =
+            Arc::new(BatchingWal::new(SlowStore::default(), BatchingConfig::default()).unwrap());
+        wal.inner().fail.store(true, Ordering::SeqCst);
+        let results = run_concurrent(&wal, 5).await;
+        assert!(results
+            .iter()
+            .all(|r| matches!(r, Err(WalError::Storage(m)) if m == "disk on fire")));
+        wal.inner().fail.store(false, Ordering::SeqCst);
+        assert_eq!(wal.append_encoded(vec![1]).await.unwrap(), 1);
+        let wal = Arc::into_inner(wal).unwrap();
+        drop(wal); // joins the writer thread
+    }
+}

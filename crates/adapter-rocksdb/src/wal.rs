@@ -93,7 +93,7 @@ impl RocksDbWal {
         opts.set_max_background_jobs(2);
         // Entries live for seconds: keep them in big memtables so most are truncated
         // before they ever reach an SST file, and bound the RocksDB log size.
-        opts.set_max_total_wal_size(1 << 30);
+        opts.set_max_total_wal_size(256 << 20);
         // Reusing log files avoids growing (and syncing the metadata of) new files.
         opts.set_recycle_log_file_num(4);
         opts.set_keep_log_file_num(4);

@@ -130,6 +130,36 @@ impl IngestionService {
 
     /// Writes a line-protocol body.
     pub async fn write(&self, req: WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
+        if self.meta.database(req.database).is_none() {
+            return Err(WriteError::DatabaseNotFound(req.database.to_string()));
+        }
+        let now = self.clock.now_nanos();
+        let parsed = hyperbyte_lineprotocol::parse(req.body, req.precision, now);
+        self.write_points(
+            req.database,
+            req.retention_policy,
+            parsed.points,
+            parsed.errors,
+        )
+        .await
+    }
+
+    /// Writes points that did not come from line protocol (`SELECT ... INTO`, continuous
+    /// queries), through the same checks as `/write`. `parse_errors` are reported as
+    /// InfluxDB reports bad lines.
+    pub async fn write_points(
+        &self,
+        database: &str,
+        retention_policy: Option<&str>,
+        points: Vec<hyperbyte_domain::Point>,
+        parse_errors: Vec<String>,
+    ) -> Result<WriteOutcome, WriteError> {
+        let req = WriteRequest {
+            database,
+            retention_policy,
+            precision: Precision::Nanoseconds,
+            body: &[],
+        };
         let db = self
             .meta
             .database(req.database)
@@ -143,13 +173,12 @@ impl IngestionService {
             })?
             .clone();
         let now = self.clock.now_nanos();
-        let parsed = hyperbyte_lineprotocol::parse(req.body, req.precision, now);
-        let parse_error = if parsed.errors.is_empty() {
+        let parse_error = if parse_errors.is_empty() {
             None
         } else {
-            Some(parsed.errors.join("\n"))
+            Some(parse_errors.join("\n"))
         };
-        if parsed.points.is_empty() {
+        if points.is_empty() {
             return match parse_error {
                 Some(e) => Err(WriteError::Parse(e)),
                 None => Ok(WriteOutcome {
@@ -159,7 +188,7 @@ impl IngestionService {
             };
         }
 
-        let mut points = parsed.points;
+        let mut points = points;
         let mut errors: Vec<String> = Vec::new();
         let mut dropped = 0usize;
 

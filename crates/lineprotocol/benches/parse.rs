@@ -90,19 +90,56 @@ fn tsbs_body() -> Vec<u8> {
     body.into_bytes()
 }
 
+/// CPU time of this thread in nanoseconds (Linux `schedstat`), to tell parser cost from
+/// time spent descheduled on a shared machine.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// One timed run: (wall time, thread CPU time if known).
+fn timed(f: impl FnOnce()) -> (Duration, Option<Duration>) {
+    let cpu0 = thread_cpu_ns();
+    let start = Instant::now();
+    f();
+    let wall = start.elapsed();
+    let cpu = thread_cpu_ns()
+        .zip(cpu0)
+        .map(|(b, a)| Duration::from_nanos(b.saturating_sub(a)));
+    (wall, cpu)
+}
+
 fn median(mut v: Vec<Duration>) -> f64 {
     v.sort();
     v[v.len() / 2].as_secs_f64()
 }
 
-/// Warm-up for half a second, then `ITERS` timed runs of `f`.
-fn measure(mut f: impl FnMut() -> Duration) -> Vec<Duration> {
+/// Warm-up for half a second, then `ITERS` timed runs; medians of wall and CPU time.
+fn measure(mut run: impl FnMut() -> (Duration, Option<Duration>)) -> (f64, Option<f64>) {
     const ITERS: usize = 25;
     let warm = Instant::now();
     while warm.elapsed() < Duration::from_millis(500) {
-        f();
+        run();
     }
-    (0..ITERS).map(|_| f()).collect()
+    let (wall, cpu): (Vec<_>, Vec<_>) = (0..ITERS).map(|_| run()).unzip();
+    let cpu: Option<Vec<Duration>> = cpu.into_iter().collect();
+    (median(wall), cpu.map(median))
+}
+
+fn report(name: &str, lines: usize, mb: f64, (wall, cpu): (f64, Option<f64>)) {
+    print!(
+        "{name}: {:.0} lines/s, {:.1} MB/s",
+        lines as f64 / wall,
+        mb / wall
+    );
+    if let Some(cpu) = cpu {
+        print!(
+            "  (per CPU-second of this thread: {:.0} lines/s, {:.1} MB/s)",
+            lines as f64 / cpu,
+            mb / cpu
+        );
+    }
+    println!();
 }
 
 fn main() {
@@ -114,38 +151,45 @@ fn main() {
     assert!(check.errors.is_empty());
     drop(check);
 
-    // `parse`: owned points (about 33 heap allocations per line), dropped outside the timing.
+    // `parse`: owned points (about 33 heap allocations per line); dropping them is not timed.
     let owned = measure(|| {
-        let start = Instant::now();
-        let parsed = hyperbyte_lineprotocol::parse(black_box(&body), Precision::Nanoseconds, 0);
-        let t = start.elapsed();
+        let mut parsed = None;
+        let t = timed(|| {
+            parsed = Some(hyperbyte_lineprotocol::parse(
+                black_box(&body),
+                Precision::Nanoseconds,
+                0,
+            ))
+        });
         drop(black_box(parsed));
         t
     });
     // `parse_each`: borrowed points, no allocation per line.
     let borrowed = measure(|| {
-        let start = Instant::now();
-        let mut n = 0usize;
-        hyperbyte_lineprotocol::parse_each(black_box(&body), Precision::Nanoseconds, 0, |p| {
-            if let Ok(p) = p {
-                n += p.fields.len();
-                black_box(p);
-            }
-        });
-        assert_eq!(n, lines * 10);
-        start.elapsed()
+        timed(|| {
+            let mut n = 0usize;
+            hyperbyte_lineprotocol::parse_each(black_box(&body), Precision::Nanoseconds, 0, |p| {
+                if let Ok(p) = p {
+                    n += p.fields.len();
+                    black_box(p);
+                }
+            });
+            assert_eq!(n, lines * 10);
+        })
     });
-    let m = median(owned);
-    println!(
-        "parser: {:.0} lines/s, {:.1} MB/s",
-        lines as f64 / m,
-        mb / m
-    );
-    let b = median(borrowed);
-    println!(
-        "parser (parse_each, zero-copy): {:.0} lines/s, {:.1} MB/s",
-        lines as f64 / b,
-        mb / b
-    );
+    // Machine reference: a naive byte loop over the same body.
+    let reference = measure(|| {
+        timed(|| {
+            let b = black_box(&body);
+            let mut n = 0usize;
+            for &c in b.iter() {
+                n += usize::from(black_box(c) == b'\n');
+            }
+            assert_eq!(n, lines);
+        })
+    });
+    report("parser", lines, mb, owned);
+    report("parser (parse_each, zero-copy)", lines, mb, borrowed);
+    report("reference: naive newline count", lines, mb, reference);
     println!("({lines} TSBS cpu lines, {mb:.1} MB per body, median of 25 runs, one thread)");
 }

@@ -72,6 +72,37 @@ where
     }
 }
 
+/// [`parse`] without the fast path, to check that both paths agree.
+#[cfg(test)]
+pub(crate) fn parse_exact_only(body: &[u8], precision: Precision, now_nanos: i64) -> Parsed {
+    let default_ts = truncate(now_nanos, precision);
+    let text = std::str::from_utf8(body).ok();
+    let mut parser = LineParser::default();
+    let mut out = Parsed::default();
+    let mut pos = 0;
+    while let Some((start, end, _)) = next_line(body, &mut pos) {
+        let line = Line {
+            bytes: &body[start..end],
+            text: text.and_then(|t| t.get(start..end)),
+        };
+        match parser.parse(line, precision, default_ts) {
+            Ok(()) => {
+                let p = &parser.point;
+                out.duplicate_field_type_conflict |= p.duplicate_field_type_conflict;
+                out.points.push(p.to_point());
+            }
+            Err(error) => out.errors.push(
+                BadLine {
+                    line: line.bytes,
+                    error,
+                }
+                .to_string(),
+            ),
+        }
+    }
+    out
+}
+
 /// Parses one line (no line splitting; leading whitespace is skipped, and a line that is
 /// blank or a comment yields [`LineError::MissingMeasurement`]/[`LineError::MissingFields`]
 /// as InfluxDB would). Points without a timestamp get `now_nanos` rounded down to
@@ -681,7 +712,7 @@ impl<'a> LineParser<'a> {
         }
 
         let many = self.fields.len() > 32;
-        let mut index: HashMap<Cow<'a, str>, usize> = HashMap::new();
+        let mut index: HashMap<Cow<'a, str>, usize> = HashMap::with_capacity(0);
         for f in &self.fields {
             let Some(value) = convert_value(line, f.v0, f.v1)? else {
                 continue;
@@ -739,77 +770,83 @@ fn plain_value<'a>(buf: &[u8], i: usize) -> Option<(usize, FieldRef<'a>)> {
         return Some((j, FieldRef::Boolean(v)));
     }
     let neg = first == b'-';
-    let mut j = if neg { i + 1 } else { i };
-    let digits_start = j;
+    let int_start = if neg { i + 1 } else { i };
+    // Integer digits, then optional fraction digits, accumulated in tight loops (the
+    // accumulator wraps harmlessly when there are more than 19 digits: it is then unused).
     let mut mantissa: u64 = 0;
-    let mut digits = 0usize;
+    let mut j = int_start;
+    while j < n {
+        let d = buf[j].wrapping_sub(b'0');
+        if d >= 10 {
+            break;
+        }
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        j += 1;
+    }
+    let int_digits = j - int_start;
     let mut frac = 0usize;
     let mut dot = false;
-    while j < n {
-        let c = buf[j];
-        let d = c.wrapping_sub(b'0');
-        if d < 10 {
-            if digits < 19 {
-                mantissa = mantissa * 10 + u64::from(d);
+    if j < n && buf[j] == b'.' {
+        dot = true;
+        j += 1;
+        let frac_start = j;
+        while j < n {
+            let d = buf[j].wrapping_sub(b'0');
+            if d >= 10 {
+                break;
             }
-            digits += 1;
-            frac += usize::from(dot);
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
             j += 1;
-            continue;
         }
-        match c {
-            b'.' if !dot => {
-                dot = true;
-                j += 1;
-            }
-            b',' | b' ' => break,
-            b'i' | b'u' => {
-                let end = j + 1;
-                if dot || digits == 0 || (end < n && buf[end] != b',' && buf[end] != b' ') {
-                    return None;
-                }
-                return if c == b'i' {
-                    let v = if digits <= 18 {
-                        let m = i64::try_from(mantissa).ok()?;
-                        if neg {
-                            -m
-                        } else {
-                            m
-                        }
-                    } else {
-                        parse_i64(&buf[i..j])?
-                    };
-                    Some((end, FieldRef::Integer(v)))
-                } else {
-                    if neg {
-                        return None;
-                    }
-                    let v = if digits <= 19 {
-                        mantissa
-                    } else {
-                        parse_u64(&buf[digits_start..j])?
-                    };
-                    Some((end, FieldRef::Unsigned(v)))
-                };
-            }
-            _ => return None,
-        }
+        frac = j - frac_start;
     }
+    let digits = int_digits + frac;
     if digits == 0 {
         return None;
     }
-    let v = if digits <= 19 && mantissa < (1u64 << 53) && frac < 23 {
-        #[allow(clippy::cast_precision_loss)]
-        let v = mantissa as f64 / crate::number::POW10[frac];
-        if neg {
-            -v
+    let at_end = |k: usize| k >= n || buf[k] == b',' || buf[k] == b' ';
+    if at_end(j) {
+        let v = if digits <= 19 && mantissa < (1u64 << 53) && frac < 23 {
+            #[allow(clippy::cast_precision_loss)]
+            let v = mantissa as f64 / crate::number::POW10[frac];
+            if neg {
+                -v
+            } else {
+                v
+            }
         } else {
-            v
+            parse_f64(&buf[i..j])?
+        };
+        return Some((j, FieldRef::Float(v)));
+    }
+    if dot || !at_end(j + 1) {
+        return None;
+    }
+    match buf[j] {
+        b'i' => {
+            let v = if digits <= 18 {
+                // Below 10^18: fits.
+                let m = i64::try_from(mantissa).ok()?;
+                if neg {
+                    -m
+                } else {
+                    m
+                }
+            } else {
+                parse_i64(&buf[i..j])?
+            };
+            Some((j + 1, FieldRef::Integer(v)))
         }
-    } else {
-        parse_f64(&buf[i..j])?
-    };
-    Some((j, FieldRef::Float(v)))
+        b'u' if !neg => {
+            let v = if digits <= 19 {
+                mantissa
+            } else {
+                parse_u64(&buf[int_start..j])?
+            };
+            Some((j + 1, FieldRef::Unsigned(v)))
+        }
+        _ => None,
+    }
 }
 
 /// Converts a validated raw field value by its first byte, as InfluxDB's `FieldIterator`

@@ -446,6 +446,44 @@ fn invalid_utf8_is_replaced() {
 }
 
 #[test]
+fn fast_path_matches_exact_path_on_tsbs_and_edge_values() {
+    let body = "cpu,hostname=host_12,region=eu-west-1,datacenter=eu-west-1b,rack=45,os=Ubuntu16.10,arch=x64,team=NYC,service=18,service_version=1,service_environment=staging usage_user=58.1317132304976,usage_system=2.6224297271376,usage_idle=24.9969495069172,usage_nice=61.4,usage_iowait=22.9 1451606400000000000
+m a=1,b=-0,c=.5,d=1.,e=0000000000000000000001.5,f=12345678901234567890,g=9007199254740993,h=0.30000000000000004
+m i=-9223372036854775808i,j=9223372036854775807i,k=18446744073709551615u,l=0u,n=-0i
+m,t==x,a=1 b=t,c=T,d=true,e=True,f=TRUE,g=f,h=F,i=false,j=False,k=FALSE -5
+m v=1,v=2i 3
+m,b=1,a=2 v=1 1   
+m v=1 1\t";
+    for pr in [NS, Precision::Milliseconds] {
+        assert_eq!(
+            parse(body.as_bytes(), pr, 77),
+            crate::parse::parse_exact_only(body.as_bytes(), pr, 77)
+        );
+    }
+}
+
+#[test]
+fn parse_each_borrows() {
+    let body = b"m,t=a v=1,s=\"x\" 5\nm,t=a\\ b v=2i 6\nbad\n";
+    let mut seen = Vec::new();
+    parse_each(body, NS, 0, |r| match r {
+        Ok(p) => {
+            let borrowed = matches!(p.tags[0].1, std::borrow::Cow::Borrowed(_));
+            seen.push(format!("{} {} {}", p.measurement, p.tags[0].1, borrowed));
+        }
+        Err(bad) => seen.push(bad.to_string()),
+    });
+    assert_eq!(
+        seen,
+        [
+            "m a true",
+            "m a b false",
+            "unable to parse 'bad': missing fields"
+        ]
+    );
+}
+
+#[test]
 fn parse_line_api() {
     assert_eq!(
         parse_line(b"  m v=1", Precision::Seconds, 1_500_000_000)
@@ -622,6 +660,29 @@ proptest! {
             for e in &p.errors {
                 prop_assert!(e.starts_with("unable to parse '"));
             }
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_exact_path(
+        lines in prop::collection::vec(
+            prop::collection::vec(
+                prop::sample::select(vec![
+                    "m", "cpu", ",", ",", " ", " ", "=", "=", "a", "b", "host", "1", "12", "-", ".", "e",
+                    "i", "u", "t", "F", "true", "False", "tRue", "9223372036854775807",
+                    "9223372036854775808", "18446744073709551616", "12345678901234567890",
+                    "0.1234567890123456789", "1e400", "N", "é", "\t", "#", "00", "\r",
+                ]),
+                0..25,
+            ),
+            1..5,
+        )
+    ) {
+        let body = lines.iter().map(|l| l.concat()).collect::<Vec<_>>().join("\n");
+        for pr in [NS, Precision::Seconds] {
+            let fast = parse(body.as_bytes(), pr, 1_234_567_890_123);
+            let exact = crate::parse::parse_exact_only(body.as_bytes(), pr, 1_234_567_890_123);
+            prop_assert_eq!(&fast, &exact, "body {:?}", body);
         }
     }
 

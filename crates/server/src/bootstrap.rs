@@ -81,13 +81,16 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
         )
         .with_wal_notify(flush.wake_handle()),
     );
-    let query = Arc::new(QueryService::new(
-        meta.clone(),
-        engine.clone(),
-        storage.clone(),
-        flush.clone(),
-        clock.clone(),
-    ));
+    let query = Arc::new(
+        QueryService::new(
+            meta.clone(),
+            engine.clone(),
+            storage.clone(),
+            flush.clone(),
+            clock.clone(),
+        )
+        .with_writer(ingest.clone()),
+    );
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let flush_task = tokio::spawn(flush.clone().run(stop_rx.clone()));

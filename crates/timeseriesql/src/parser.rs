@@ -159,7 +159,41 @@ fn render_param(v: &ParamValue) -> String {
     }
 }
 
+/// Deepest `(` nesting accepted: keeps the recursive parser, printer and translator well
+/// inside a 2 MiB thread stack (InfluxDB has no limit; real queries never come close).
+pub const MAX_NESTING: usize = 500;
+
+/// Most binary operators accepted in one flat expression chain (`a OR b OR ...`), for the
+/// same reason as [`MAX_NESTING`].
+pub const MAX_OPERATORS: usize = 3000;
+
+fn check_nesting(input: &str) -> Result<(), ParseError> {
+    let mut depth = 0usize;
+    for t in lexer::tokenize(input) {
+        if t.tok != lexer::Tok::Punct {
+            continue;
+        }
+        match t.text.as_str() {
+            "(" => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(errors::at(
+                        input,
+                        t.start,
+                        format!("query nesting too deep (more than {MAX_NESTING} levels)"),
+                    ));
+                }
+            }
+            ")" => depth = depth.saturating_sub(1),
+            ";" => depth = 0,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn parse_inner(input: &str, unsupported: &HashMap<String, String>) -> Result<Query, ParseError> {
+    check_nesting(input)?;
     let pairs =
         InfluxQlParser::parse(Rule::query, input).map_err(|e| errors::from_pest(input, &e))?;
     build::Builder::new(input, unsupported).query(pairs)

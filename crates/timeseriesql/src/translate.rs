@@ -276,7 +276,7 @@ mod tests {
                 "ifNull('' = 'x', 0)",
             ),
             (
-                "SELECT value FROM cpu WHERE host = 'it''s' AND time > now() - 1h",
+                "SELECT value FROM cpu WHERE host = 'it\\'s' AND time > now() - 1h",
                 "(ifNull(`t_host` = 'it\\'s', 0) AND 1)",
             ),
             ("SELECT value FROM cpu WHERE value = 'x'", "0"),

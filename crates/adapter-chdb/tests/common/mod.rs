@@ -12,8 +12,25 @@ use std::time::{Duration, SystemTime};
 const PREFIX: &str = "hb-chdb-test-";
 
 /// The engine of this test process.
+///
+/// Every call also (re-)registers an exit hook that shuts the engine down: a process
+/// exiting while the engine's background merges run can crash (SIGSEGV) in exit-time
+/// destructors the engine registered lazily, after any earlier hook. Exit hooks run in
+/// reverse order, so a hook registered late in the test runs before them.
 pub(crate) fn engine() -> Arc<ChdbEngine> {
     static ENGINE: OnceLock<(PathBuf, Arc<ChdbEngine>)> = OnceLock::new();
+    extern "C" {
+        fn atexit(cb: extern "C" fn()) -> std::os::raw::c_int;
+    }
+    extern "C" fn shut_down() {
+        if let Some((_, e)) = ENGINE.get() {
+            let _ = e.shutdown();
+        }
+    }
+    // SAFETY: registers a plain function that does not unwind into C.
+    unsafe {
+        atexit(shut_down);
+    }
     let (_, e) = ENGINE.get_or_init(|| {
         remove_stale_dirs();
         let dir = tempfile::Builder::new()

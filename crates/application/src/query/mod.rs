@@ -58,6 +58,8 @@ pub struct QueryService {
     admin: Arc<dyn StorageAdminPort>,
     flush: Arc<FlushService>,
     clock: Arc<dyn Clock>,
+    /// Write path for `SELECT ... INTO` (and continuous queries).
+    writer: Option<Arc<crate::IngestionService>>,
 }
 
 /// A statement-level failure: reported inside the statement's result (HTTP 200).
@@ -112,7 +114,14 @@ impl QueryService {
             admin,
             flush,
             clock,
+            writer: None,
         }
+    }
+
+    /// Enables `SELECT ... INTO` by giving the service the write path.
+    pub fn with_writer(mut self, writer: Arc<crate::IngestionService>) -> Self {
+        self.writer = Some(writer);
+        self
     }
 
     async fn run_statement(&self, stmt: &Statement, req: &QueryRequest) -> StmtResult {

@@ -69,6 +69,8 @@ struct Src {
     rp: String,
     measurement: String,
     schema: MeasurementSchema,
+    /// Points of a subquery result standing in for a table.
+    rows: Option<std::sync::Arc<Vec<Point>>>,
 }
 
 /// One point read from storage.
@@ -130,14 +132,6 @@ fn dedupe_names(cols: &mut [OutCol]) {
 
 fn contains_agg(e: &Expr) -> bool {
     e.any(&mut |x| matches!(x, Expr::Call { name, .. } if is_agg_name(name)))
-}
-
-fn var_refs(e: &Expr, out: &mut BTreeSet<String>) {
-    e.walk(&mut |x| {
-        if let Expr::VarRef { name, .. } = x {
-            out.insert(name.clone());
-        }
-    });
 }
 
 /// Converts a Value for a `::type` cast.
@@ -400,8 +394,80 @@ impl QueryService {
     }
 
     async fn select_into(&self, stmt: &SelectStatement, req: &QueryRequest) -> StmtResult {
-        let _ = (stmt, req);
-        Err(err("SELECT INTO is not supported yet"))
+        let Some(target) = stmt.target.clone() else {
+            return Err(err("SELECT INTO without a target"));
+        };
+        let Some(writer) = self.writer.clone() else {
+            return Err(err("SELECT INTO is not available"));
+        };
+        let db = target
+            .database
+            .clone()
+            .or_else(|| req.database.clone())
+            .ok_or_else(|| err("database name required"))?;
+        if self.meta.database(&db).is_none() {
+            return Err(err(format!("database not found: {db}")));
+        }
+        let mut inner = stmt.clone();
+        inner.target = None;
+        let series = self.select_series(&inner, req).await?;
+        let mut points = Vec::new();
+        for s in series {
+            let measurement = target
+                .measurement
+                .clone()
+                .or_else(|| s.name.clone())
+                .unwrap_or_default();
+            let tags: Vec<(String, String)> =
+                s.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            for row in s.values {
+                let mut time = 0;
+                let mut fields = Vec::new();
+                for (c, v) in s.columns.iter().zip(row) {
+                    if c == "time" {
+                        if let Value::Time(t) = v {
+                            time = t;
+                        }
+                        continue;
+                    }
+                    let fv = match v {
+                        Value::Float(f) => hyperbyte_domain::FieldValue::Float(f),
+                        Value::Integer(i) => hyperbyte_domain::FieldValue::Integer(i),
+                        Value::Unsigned(u) => hyperbyte_domain::FieldValue::Unsigned(u),
+                        Value::Boolean(b) => hyperbyte_domain::FieldValue::Boolean(b),
+                        Value::String(s) => hyperbyte_domain::FieldValue::String(s),
+                        Value::Time(t) => hyperbyte_domain::FieldValue::Integer(t),
+                        Value::Null => continue,
+                    };
+                    fields.push((c.clone(), fv));
+                }
+                if fields.is_empty() {
+                    continue;
+                }
+                points.push(hyperbyte_domain::Point {
+                    measurement: measurement.clone(),
+                    tags: tags.clone(),
+                    fields,
+                    timestamp: time,
+                });
+            }
+        }
+        let n = points.len();
+        if n > 0 {
+            writer
+                .write_points(&db, target.retention_policy.as_deref(), points, Vec::new())
+                .await
+                .map_err(|e| err(e.to_string()))?;
+        }
+        Ok(StatementResult {
+            series: vec![Series {
+                name: Some("result".into()),
+                columns: vec!["time".into(), "written".into()],
+                values: vec![vec![Value::Time(0), Value::Integer(n as i64)]],
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
     }
 
     /// Runs a SELECT and returns its series (also used for subqueries).
@@ -490,6 +556,7 @@ impl QueryService {
                                     rp: rp.clone(),
                                     measurement: n,
                                     schema,
+                                    rows: None,
                                 });
                             }
                         }
@@ -498,8 +565,34 @@ impl QueryService {
                 Source::Subquery(sub) => subqueries.push(sub.as_ref().clone()),
             }
         }
-        if !subqueries.is_empty() {
-            return Box::pin(self.select_over_subqueries(stmt, &subqueries, req)).await;
+        for sub in &subqueries {
+            let mut sub = sub.clone();
+            let inner_range = time_bounds(sub.condition.as_ref(), now)?;
+            if inner_range.min.is_none() && inner_range.max.is_none() {
+                let mut extra: Vec<Expr> = Vec::new();
+                if let Some(m) = range.min {
+                    extra.push(Expr::binary(
+                        BinaryOp::GtEq,
+                        Expr::var("time"),
+                        Expr::Integer(m),
+                    ));
+                }
+                if let Some(m) = range.max {
+                    extra.push(Expr::binary(
+                        BinaryOp::LtEq,
+                        Expr::var("time"),
+                        Expr::Integer(m),
+                    ));
+                }
+                for e in extra {
+                    sub.condition = Some(match sub.condition.take() {
+                        Some(c) => Expr::binary(BinaryOp::And, Expr::Paren(Box::new(c)), e),
+                        None => e,
+                    });
+                }
+            }
+            let inner = Box::pin(self.select_series(&sub, req)).await?;
+            sources.extend(series_to_sources(inner));
         }
         sources.sort_by(|a, b| a.measurement.cmp(&b.measurement));
         if sources.is_empty() {
@@ -708,9 +801,18 @@ impl QueryService {
 
         // Data: make acknowledged writes visible, then read each source.
         self.flush.ensure_visible().await?;
+        // Fields to read: referenced ones whose type fits the reference's `::type`.
         let mut needed: BTreeSet<String> = BTreeSet::new();
         for c in &cols {
-            var_refs(&c.expr, &mut needed);
+            c.expr.walk(&mut |x| {
+                if let Expr::VarRef { name, data_type } = x {
+                    if let Some(t) = all_fields.get(name) {
+                        if cast_compatible(*t, *data_type) {
+                            needed.insert(name.clone());
+                        }
+                    }
+                }
+            });
         }
         let cond = stmt.condition_without_time();
         let mut output: Vec<Series> = Vec::new();
@@ -817,6 +919,15 @@ impl QueryService {
         max: Option<i64>,
     ) -> Result<Vec<Point>, StatementError> {
         let _ = group_tags;
+        if let Some(rows) = &src.rows {
+            return Ok(rows
+                .iter()
+                .filter(|p| min.is_none_or(|m| p.time >= m) && max.is_none_or(|m| p.time <= m))
+                .filter(|p| cond.is_none_or(|c| eval_cond(c, p)))
+                .filter(|p| needed.iter().any(|n| p.fields.contains_key(n)))
+                .cloned()
+                .collect());
+        }
         match self
             .read_points_with(src, needed, cond, min, max, None)
             .await
@@ -1940,16 +2051,150 @@ fn join_timelines(timelines: &[Timeline], single_bucket: bool) -> Vec<Vec<Value>
     out
 }
 
-impl QueryService {
-    /// `SELECT ... FROM (SELECT ...)`: the inner query's series become the points of the
-    /// outer one.
-    async fn select_over_subqueries(
-        &self,
-        stmt: &SelectStatement,
-        subs: &[SelectStatement],
-        req: &QueryRequest,
-    ) -> Result<Vec<Series>, StatementError> {
-        let _ = (stmt, subs, req);
-        Err(err("subqueries are not supported yet"))
+/// Whether a field of type `t` is read for a reference with the `::type` hint `hint`.
+fn cast_compatible(t: FieldType, hint: Option<VarType>) -> bool {
+    let numeric = matches!(
+        t,
+        FieldType::Float | FieldType::Integer | FieldType::Unsigned
+    );
+    match hint {
+        None | Some(VarType::Field) => true,
+        Some(VarType::Tag) => false,
+        Some(VarType::Float) | Some(VarType::Integer) | Some(VarType::Unsigned) => numeric,
+        Some(VarType::String) => t == FieldType::String,
+        Some(VarType::Boolean) => t == FieldType::Boolean,
+    }
+}
+
+/// A subquery's series become the points of virtual sources, one per series name: the
+/// columns become fields and the series tags stay tags.
+fn series_to_sources(series: Vec<Series>) -> Vec<Src> {
+    let mut by_name: BTreeMap<String, (MeasurementSchema, Vec<Point>)> = BTreeMap::new();
+    for s in series {
+        let name = s.name.clone().unwrap_or_default();
+        let entry = by_name.entry(name.clone()).or_default();
+        entry.0.tag_keys.extend(s.tags.keys().cloned());
+        let tag_vec: Vec<(String, String)> =
+            s.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let key = hyperbyte_domain::SeriesKey::new(&name, &tag_vec).0;
+        for row in s.values {
+            let mut fields = BTreeMap::new();
+            let mut time = 0;
+            for (c, v) in s.columns.iter().zip(row) {
+                if c == "time" {
+                    if let Value::Time(t) = v {
+                        time = t;
+                    }
+                    continue;
+                }
+                if v.is_null() {
+                    continue;
+                }
+                let t = match &v {
+                    Value::Float(_) => FieldType::Float,
+                    Value::Integer(_) | Value::Time(_) => FieldType::Integer,
+                    Value::Unsigned(_) => FieldType::Unsigned,
+                    Value::Boolean(_) => FieldType::Boolean,
+                    _ => FieldType::String,
+                };
+                entry.0.fields.entry(c.clone()).or_insert(t);
+                fields.insert(c.clone(), v);
+            }
+            entry.1.push(Point {
+                time,
+                key: key.clone(),
+                tags: s.tags.clone(),
+                fields,
+            });
+        }
+    }
+    by_name
+        .into_iter()
+        .map(|(name, (schema, mut points))| {
+            points.sort_by_key(|p| p.time);
+            Src {
+                db: String::new(),
+                rp: String::new(),
+                measurement: name,
+                schema,
+                rows: Some(std::sync::Arc::new(points)),
+            }
+        })
+        .collect()
+}
+
+/// Evaluates a `WHERE` condition (time terms ignored) against a point in memory.
+fn eval_cond(e: &Expr, p: &Point) -> bool {
+    fn value_of(e: &Expr, p: &Point) -> Value {
+        match e.unparen() {
+            Expr::VarRef { name, .. } => p
+                .fields
+                .get(name)
+                .cloned()
+                .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
+                .unwrap_or(Value::Null),
+            Expr::Binary { op, lhs, rhs } if !op.is_boolean() => {
+                binary_value(*op, &value_of(lhs, p), &value_of(rhs, p))
+            }
+            other => literal_value(other).unwrap_or(Value::Null),
+        }
+    }
+    match e {
+        Expr::Paren(inner) => eval_cond(inner, p),
+        Expr::Boolean(b) => *b,
+        Expr::Binary { op, lhs, rhs } => match op {
+            BinaryOp::And => eval_cond(lhs, p) && eval_cond(rhs, p),
+            BinaryOp::Or => eval_cond(lhs, p) || eval_cond(rhs, p),
+            _ if lhs.is_time_ref() || rhs.is_time_ref() => true,
+            BinaryOp::EqRegex | BinaryOp::NotEqRegex => {
+                let (subject, pattern) = match (lhs.unparen(), rhs.unparen()) {
+                    (x, Expr::Regex(r)) | (Expr::Regex(r), x) => {
+                        (value_of(x, p), r.pattern.clone())
+                    }
+                    _ => return false,
+                };
+                let text = match subject {
+                    Value::String(s) => s,
+                    Value::Null => String::new(),
+                    _ => return false,
+                };
+                let m = regex::Regex::new(&pattern).is_ok_and(|r| r.is_match(&text));
+                if *op == BinaryOp::EqRegex {
+                    m
+                } else {
+                    !m
+                }
+            }
+            _ => {
+                let mut a = value_of(lhs, p);
+                let mut b = value_of(rhs, p);
+                // A missing tag compares as the empty string.
+                if a.is_null() && matches!(b, Value::String(_)) {
+                    a = Value::String(String::new());
+                }
+                if b.is_null() && matches!(a, Value::String(_)) {
+                    b = Value::String(String::new());
+                }
+                let ord = match (&a, &b) {
+                    (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+                    (Value::Boolean(x), Value::Boolean(y)) => Some(x.cmp(y)),
+                    _ => match (a.as_f64(), b.as_f64()) {
+                        (Some(x), Some(y)) => x.partial_cmp(&y),
+                        _ => None,
+                    },
+                };
+                let Some(ord) = ord else { return false };
+                match op {
+                    BinaryOp::Eq => ord.is_eq(),
+                    BinaryOp::NotEq => !ord.is_eq(),
+                    BinaryOp::Lt => ord.is_lt(),
+                    BinaryOp::LtEq => ord.is_le(),
+                    BinaryOp::Gt => ord.is_gt(),
+                    BinaryOp::GtEq => ord.is_ge(),
+                    _ => false,
+                }
+            }
+        },
+        _ => true,
     }
 }

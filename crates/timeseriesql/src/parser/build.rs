@@ -450,6 +450,21 @@ impl<'a> Builder<'a> {
     // ------------------------------------------------------------------ expressions
 
     fn expr(&self, p: Pair<'_, Rule>) -> R<Expr> {
+        let ops = p
+            .clone()
+            .into_inner()
+            .filter(|x| !matches!(x.as_rule(), Rule::operand | Rule::regex_rhs))
+            .count();
+        if ops > super::MAX_OPERATORS {
+            return Err(at(
+                self.input,
+                self.pos(&p),
+                format!(
+                    "expression too long (more than {} operators)",
+                    super::MAX_OPERATORS
+                ),
+            ));
+        }
         self.pratt
             .map_primary(|prim| match prim.as_rule() {
                 Rule::operand => self.operand(prim),
