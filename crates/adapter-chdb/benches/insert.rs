@@ -58,7 +58,7 @@ impl Rng {
 
 fn host_tags(h: usize) -> Vec<(String, String)> {
     let vals = [
-        if h % 2 == 0 { "x64" } else { "x86" }.to_string(),
+        if h.is_multiple_of(2) { "x64" } else { "x86" }.to_string(),
         format!("us-east-1{}", (b'a' + (h % 6) as u8) as char),
         format!("host_{h}"),
         format!("Ubuntu{}", 15 + h % 3),
@@ -193,12 +193,13 @@ fn main() {
     let t = Instant::now();
     let points = generate(rows);
     println!("generated {rows} points in {:?}", t.elapsed());
-    let mut schema = MeasurementSchema::default();
-    schema.tag_keys = TAGS.iter().map(|s| s.to_string()).collect();
-    schema.fields = FIELDS
-        .iter()
-        .map(|f| (f.to_string(), FieldType::Float))
-        .collect();
+    let schema = MeasurementSchema {
+        tag_keys: TAGS.iter().map(|s| s.to_string()).collect(),
+        fields: FIELDS
+            .iter()
+            .map(|f| (f.to_string(), FieldType::Float))
+            .collect(),
+    };
     let rp = RetentionPolicy::autogen();
 
     // Create the table outside the measurement.
@@ -278,5 +279,10 @@ fn main() {
             .execute_blocking(&format!("OPTIMIZE TABLE {q} FINAL"))
             .expect("optimize");
         report(&format!("floats {name}"), &copy, &q);
+    }
+    drop(storage);
+    // Stop the engine's background threads before the process exits.
+    if let Err(e) = engine.shutdown() {
+        eprintln!("shutdown: {e}");
     }
 }

@@ -9,6 +9,7 @@
 
 use crate::error::ChdbError;
 use crate::rowbinary::decode_all;
+use crate::storage::Catalog;
 use chdb_rust::connection::Connection;
 use chdb_rust::format::OutputFormat;
 use hyperbyte_ports::{QueryError, QueryPort, RowSet};
@@ -96,6 +97,7 @@ pub enum Role {
 /// The chDB engine of this process.
 pub struct ChdbEngine {
     path: PathBuf,
+    catalog: Arc<Catalog>,
     readers: Arc<Pool>,
     writers: Arc<Pool>,
 }
@@ -140,6 +142,7 @@ impl ChdbEngine {
         let writers = Pool::open(&path, WRITERS, &["SET async_insert = 0"])?;
         let engine = Arc::new(ChdbEngine {
             path: path.clone(),
+            catalog: Arc::new(Catalog::default()),
             readers: Arc::new(readers),
             writers: Arc::new(writers),
         });
@@ -173,8 +176,18 @@ impl ChdbEngine {
                 "{stuck} connection(s) still busy; engine not stopped"
             )));
         }
-        chdb_rust::runtime::shutdown()?;
-        Ok(())
+        chdb_rust::runtime::shutdown().map_err(|e| match e {
+            chdb_rust::error::Error::Unknown => ChdbError::Task(
+                "the engine did not stop every thread (it is closed for this process anyway)"
+                    .into(),
+            ),
+            other => other.into(),
+        })
+    }
+
+    /// The table cache of [`crate::ChdbStorage`].
+    pub(crate) fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
     }
 
     /// The (canonical) storage path.

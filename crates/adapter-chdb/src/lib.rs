@@ -1,16 +1,31 @@
 //! chDB adapter: the embedded ClickHouse engine as HyperbyteDB's columnar store.
 //!
-//! - [`ChdbEngine`]: the process's engine (one storage path per process), with pools of
-//!   reader and writer connections; implements [`hyperbyte_ports::QueryPort`], decoding
-//!   `RowBinaryWithNamesAndTypes` results into typed rows.
-//! - [`ChdbStorage`]: per-(retention policy, measurement) `AggregatingMergeTree` tables
-//!   with InfluxDB's field-wise overwrite semantics (read with `FINAL`); implements
-//!   [`hyperbyte_ports::PointsSinkPort`] (inserts streamed in the Native format) and
+//! - [`ChdbEngine`]: the process's engine (chDB serves one storage path per process),
+//!   with a pool of reader connections and two writer connections, each running one
+//!   statement at a time; engine calls run on tokio's blocking pool. Implements
+//!   [`hyperbyte_ports::QueryPort`]: results travel as `RowBinaryWithNamesAndTypes` and
+//!   are decoded in Rust into typed rows (no JSON). Engine errors (`Code: N.
+//!   DB::Exception: ...`) become [`ChdbError::Engine`] with the code.
+//! - [`ChdbStorage`]: one `AggregatingMergeTree` table per (retention policy,
+//!   measurement) with InfluxDB's field-wise overwrite semantics when read with `FINAL`
+//!   (see [`layout`]); implements [`hyperbyte_ports::PointsSinkPort`] (batches streamed
+//!   in the Native format, schema evolution by `ALTER`, no DDL on the hot path) and
 //!   [`hyperbyte_ports::StorageAdminPort`].
 //!
+//! Durability: tables are created with `fsync_after_insert = 1` and
+//! `fsync_part_directory = 1`, so a successful `write_points` is durable and `sync` has
+//! nothing left to do.
+//!
+//! Process lifecycle: call [`ChdbEngine::shutdown`] last when the process stops. A
+//! process that exits while the engine's background merges run can crash in the
+//! engine's exit-time destructors (measured: SIGSEGV in a `MergeMutate` thread); the
+//! crate registers an `atexit` hook that shuts the engine down, but destructors the
+//! engine registers later still run before that hook.
+//!
 //! Binaries linking this crate need `libchdb.so` at run time: this crate's build script
-//! embeds an rpath to `CHDB_LIB_DIR` into its own tests and benches; other binaries
-//! (the server) must do the same in their build script.
+//! embeds an rpath to `CHDB_LIB_DIR` into its own tests and benches only (Cargo applies
+//! `rustc-link-arg` to the emitting package); other packages' binaries need the same
+//! line in their own build script.
 
 mod engine;
 mod error;

@@ -35,8 +35,10 @@ struct TableInfo {
 /// (chDB database, table).
 type TableKey = (String, String);
 
+/// The table cache, shared by every [`ChdbStorage`] of the engine (it lives in the
+/// engine, so that a drop through one handle is seen by writes through another).
 #[derive(Debug, Default)]
-struct Catalog {
+pub(crate) struct Catalog {
     tables: RwLock<HashMap<TableKey, Arc<TableInfo>>>,
     /// Serialises DDL (and the cache reloads that go with it).
     ddl: Mutex<()>,
@@ -59,11 +61,11 @@ pub struct ChdbStorage {
 }
 
 impl ChdbStorage {
-    /// Storage over an open engine.
+    /// Storage over an open engine. Every storage of one engine shares its table cache.
     pub fn new(engine: Arc<ChdbEngine>) -> Self {
         ChdbStorage {
+            catalog: Arc::clone(engine.catalog()),
             engine,
-            catalog: Arc::new(Catalog::default()),
         }
     }
 
@@ -106,7 +108,17 @@ impl ChdbStorage {
                     ensure_table(conn, &catalog, &key, &cols, partition_ns)?;
                 }
                 let started = std::time::Instant::now();
-                let rows = insert_native(conn, &insert, &block)?;
+                let rows = match insert_native(conn, &insert, &block) {
+                    // The cache was stale (the table or a column was dropped behind it):
+                    // reload, repair and retry once.
+                    Err(e) if is_stale_schema(&e) => {
+                        tracing::info!(table = %key.1, error = %e, "table changed behind the cache; retrying");
+                        catalog.tables.write().remove(&key);
+                        ensure_table(conn, &catalog, &key, &cols, partition_ns)?;
+                        insert_native(conn, &insert, &block)?
+                    }
+                    other => other?,
+                };
                 tracing::debug!(rows, bytes = block.len(), ?encoded, inserted = ?started.elapsed(), "chDB insert");
                 Ok(rows)
             })
@@ -207,13 +219,6 @@ fn batch_columns(schema: &MeasurementSchema, points: &[Point]) -> Result<BatchCo
             }
         }
     }
-    if let Some((k, _, _)) = fields
-        .iter()
-        .find(|(k, _, _)| seen_tags.contains(k.as_str()))
-    {
-        // A tag and a field may share a name (they live in different columns).
-        tracing::trace!(key = %k, "tag and field share a name");
-    }
     Ok(BatchColumns { tags, fields })
 }
 
@@ -228,6 +233,12 @@ fn covers(info: &TableInfo, cols: &BatchColumns) -> Result<bool, ChdbError> {
         }
     }
     Ok(all)
+}
+
+/// Engine errors meaning that the table or a column the cache believed in is gone:
+/// unknown table (60), unknown database (81), no such column (16), unknown identifier (47).
+fn is_stale_schema(e: &ChdbError) -> bool {
+    matches!(e.code(), Some(60 | 81 | 16 | 47))
 }
 
 fn type_conflict(key: &str, want: FieldType, have: FieldType) -> ChdbError {
@@ -339,11 +350,9 @@ fn ensure_table(
     partition_ns: i64,
 ) -> Result<(), ChdbError> {
     let _ddl = catalog.ddl.lock();
-    let info = match catalog.tables.read().get(key).cloned() {
-        Some(info) => Some(info),
-        None => None,
-    };
-    let info = match info {
+    // The read guard is released at the end of this statement, before any reload.
+    let cached = catalog.tables.read().get(key).cloned();
+    let info = match cached {
         Some(info) => Some(info),
         None => load_table(conn, catalog, key)?,
     };

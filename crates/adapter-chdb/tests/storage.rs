@@ -789,3 +789,49 @@ async fn million_point_batch() {
     eprintln!("1000-row insert: {with:?} with fsync, {without:?} without");
     let _ = Role::Read;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_cache_is_repaired() {
+    let db = "stale";
+    let p = [point(
+        "m",
+        &[("h", "a")],
+        vec![("v", FieldValue::Float(1.0)), ("w", FieldValue::Float(2.0))],
+        1,
+    )];
+    write(db, &p).await;
+    let t = qualified_table(db, "autogen", "m");
+    // A column dropped behind the cache.
+    engine()
+        .execute(&format!("ALTER TABLE {t} DROP COLUMN f_w"))
+        .await
+        .unwrap();
+    write(db, &p).await;
+    assert_eq!(
+        q(&format!("SELECT f_v, f_w FROM {t} FINAL")).await.rows,
+        vec![vec![Value::Float(1.0), Value::Float(2.0)]]
+    );
+    // The table dropped behind the cache.
+    engine()
+        .execute(&format!("DROP TABLE {t} SYNC"))
+        .await
+        .unwrap();
+    write(db, &p).await;
+    assert_eq!(
+        q(&format!("SELECT count() FROM {t} FINAL")).await.rows,
+        vec![vec![Value::Unsigned(1)]]
+    );
+    // The database dropped behind the cache.
+    engine()
+        .execute(&format!(
+            "DROP DATABASE {} SYNC",
+            quote_ident(&naming::database_name(db))
+        ))
+        .await
+        .unwrap();
+    write(db, &p).await;
+    assert_eq!(
+        q(&format!("SELECT count() FROM {t} FINAL")).await.rows,
+        vec![vec![Value::Unsigned(1)]]
+    );
+}

@@ -171,9 +171,26 @@ impl FlushService {
             let Some(rp) = database.rp(&rp_name).cloned() else {
                 continue; // policy dropped since
             };
-            let Some(schema) = self.meta.schema(&db, &measurement) else {
+            let Some(full) = self.meta.schema(&db, &measurement) else {
                 continue; // measurement dropped since
             };
+            // Only what these points carry: a table holds the fields and tags written into
+            // its retention policy (InfluxDB keeps field sets per shard).
+            let mut schema = hyperbyte_domain::MeasurementSchema::default();
+            for p in &points {
+                for (k, _) in &p.tags {
+                    if !schema.tag_keys.contains(k) {
+                        schema.tag_keys.insert(k.clone());
+                    }
+                }
+                for (f, _) in &p.fields {
+                    if !schema.fields.contains_key(f) {
+                        if let Some(t) = full.field_type(f) {
+                            schema.fields.insert(f.clone(), t);
+                        }
+                    }
+                }
+            }
             self.sink
                 .write_points(&db, &rp, &measurement, &schema, &points)
                 .await?;

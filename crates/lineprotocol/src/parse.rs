@@ -315,17 +315,38 @@ struct TagSpan {
     k1: usize,
     v0: usize,
     v1: usize,
-    /// First eight key bytes, big-endian: orders like the key in most comparisons.
-    prefix: u64,
+    /// First sixteen key bytes, big-endian: orders like the key in most comparisons.
+    prefix: u128,
 }
 
-/// The first eight bytes of `b` (zero-padded) as a big-endian integer.
+/// The first sixteen bytes of `b` (zero-padded) as a big-endian integer.
 #[inline]
-fn prefix(b: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    let n = b.len().min(8);
+fn prefix(b: &[u8]) -> u128 {
+    let mut w = [0u8; 16];
+    let n = b.len().min(16);
     w[..n].copy_from_slice(&b[..n]);
-    u64::from_be_bytes(w)
+    u128::from_be_bytes(w)
+}
+
+/// A timestamp `-?digits`: a quick conversion for up to 18 digits, else [`parse_i64`].
+#[inline]
+fn parse_timestamp(b: &[u8]) -> Option<i64> {
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return parse_i64(b);
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d >= 10 {
+            return None;
+        }
+        v = v * 10 + i64::from(d);
+    }
+    Some(if neg { -v } else { v })
 }
 
 /// Sorts tag spans by raw key; `false` when two keys are equal (InfluxDB's
@@ -360,8 +381,8 @@ struct FieldSpan {
 struct LineParser<'a> {
     tags: Vec<TagSpan>,
     fields: Vec<FieldSpan>,
-    /// Fast path: key range, key prefix and converted value of each field.
-    plain_fields: Vec<(usize, usize, u64, FieldRef<'a>)>,
+    /// Fast path: the key prefix of each field in `point.fields`.
+    key_prefixes: Vec<u128>,
     point: PointRef<'a>,
 }
 
@@ -444,7 +465,9 @@ impl<'a> LineParser<'a> {
             return false;
         }
 
-        self.plain_fields.clear();
+        let p = &mut self.point;
+        p.fields.clear();
+        self.key_prefixes.clear();
         i = skip_ws(buf, key_end);
         loop {
             let k0 = i;
@@ -452,28 +475,27 @@ impl<'a> LineParser<'a> {
             if i >= n || buf[i] != b'=' || i == k0 || key_end + 4 + (i - k0) > MAX_KEY_LENGTH {
                 return false;
             }
-            let k1 = i;
+            let key = &buf[k0..i];
             let Some((end, value)) = plain_value(buf, i + 1) else {
                 return false;
             };
-            self.plain_fields
-                .push((k0, k1, prefix(&buf[k0..k1]), value));
+            let pre = prefix(key);
+            // Repeated field keys are rare: leave them to the exact path.
+            if self
+                .key_prefixes
+                .iter()
+                .zip(&p.fields)
+                .any(|(&q, (k, _))| q == pre && k.as_bytes() == key)
+            {
+                return false;
+            }
+            self.key_prefixes.push(pre);
+            p.fields.push((line.str(k0, i), value));
             i = end;
             if i >= n || buf[i] == b' ' {
                 break;
             }
             i += 1; // the comma
-        }
-
-        // Repeated field keys are rare: leave them to the exact path.
-        let fields = &self.plain_fields;
-        for (j, &(a0, a1, apre, _)) in fields.iter().enumerate() {
-            if fields[..j]
-                .iter()
-                .any(|&(b0, b1, bpre, _)| apre == bpre && buf[a0..a1] == buf[b0..b1])
-            {
-                return false;
-            }
         }
 
         let Ok((t0, t1)) = scan_time(buf, i) else {
@@ -482,7 +504,7 @@ impl<'a> LineParser<'a> {
         let timestamp = if t0 == t1 {
             default_ts
         } else {
-            let Some(nanos) = parse_i64(&buf[t0..t1])
+            let Some(nanos) = parse_timestamp(&buf[t0..t1])
                 .and_then(|v| precision.to_nanos(v))
                 .filter(|v| (MIN_NANOS..=MAX_NANOS).contains(v))
             else {
@@ -496,15 +518,11 @@ impl<'a> LineParser<'a> {
 
         let p = &mut self.point;
         p.tags.clear();
-        p.fields.clear();
         p.timestamp = timestamp;
         p.duplicate_field_type_conflict = false;
         p.measurement = line.str(0, name_end);
         for t in &self.tags {
             p.tags.push((line.str(t.k0, t.k1), line.str(t.v0, t.v1)));
-        }
-        for (k0, k1, _, value) in self.plain_fields.drain(..) {
-            p.fields.push((line.str(k0, k1), value));
         }
         true
     }
@@ -750,6 +768,26 @@ impl<'a> LineParser<'a> {
     }
 }
 
+/// The value of the eight ASCII digits at `buf[j..j + 8]`, or `None` when there are
+/// fewer than eight bytes or any is not a digit (SWAR: one load, three multiplications).
+#[inline]
+pub(crate) fn eight_digits(buf: &[u8], j: usize) -> Option<u64> {
+    let bytes = buf.get(j..j.checked_add(8)?)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(bytes);
+    let w = u64::from_le_bytes(a);
+    let high = 0xF0F0_F0F0_F0F0_F0F0u64;
+    let t = w.wrapping_add(0x0606_0606_0606_0606);
+    if (w & high) | ((t & high) >> 4) != 0x3333_3333_3333_3333 {
+        return None;
+    }
+    let mut v = w.wrapping_sub(0x3030_3030_3030_3030);
+    v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    let lo = (v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32));
+    let hi = ((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32));
+    Some(lo.wrapping_add(hi) >> 32)
+}
+
 /// Fast path for one unquoted field value at `i`: common numbers (`-?digits[.digits]`
 /// with optional `i`/`u`) and booleans, converted while scanning. `None` for anything else
 /// (exponents, errors, out-of-range integers), which the exact path then handles.
@@ -775,6 +813,10 @@ fn plain_value<'a>(buf: &[u8], i: usize) -> Option<(usize, FieldRef<'a>)> {
     // accumulator wraps harmlessly when there are more than 19 digits: it is then unused).
     let mut mantissa: u64 = 0;
     let mut j = int_start;
+    while let Some(v) = eight_digits(buf, j) {
+        mantissa = mantissa.wrapping_mul(100_000_000).wrapping_add(v);
+        j += 8;
+    }
     while j < n {
         let d = buf[j].wrapping_sub(b'0');
         if d >= 10 {
@@ -790,6 +832,10 @@ fn plain_value<'a>(buf: &[u8], i: usize) -> Option<(usize, FieldRef<'a>)> {
         dot = true;
         j += 1;
         let frac_start = j;
+        while let Some(v) = eight_digits(buf, j) {
+            mantissa = mantissa.wrapping_mul(100_000_000).wrapping_add(v);
+            j += 8;
+        }
         while j < n {
             let d = buf[j].wrapping_sub(b'0');
             if d >= 10 {

@@ -484,6 +484,32 @@ fn parse_each_borrows() {
 }
 
 #[test]
+fn eight_digit_swar() {
+    use crate::parse::eight_digits;
+    assert_eq!(eight_digits(b"12345678", 0), Some(12_345_678));
+    assert_eq!(eight_digits(b"x00000000", 1), Some(0));
+    assert_eq!(eight_digits(b"99999999", 0), Some(99_999_999));
+    assert_eq!(eight_digits(b"1234567", 0), None);
+    for bad in [
+        b"1234567:",
+        b"/1234567",
+        b"1234 678",
+        b"12345.78",
+        b"\xff2345678",
+    ] {
+        assert_eq!(eight_digits(bad, 0), None, "{bad:?}");
+    }
+    let mut x: u64 = 1;
+    for _ in 0..200 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let s = format!("{:08}", x % 100_000_000);
+        assert_eq!(eight_digits(s.as_bytes(), 0), Some(x % 100_000_000));
+    }
+}
+
+#[test]
 fn parse_line_api() {
     assert_eq!(
         parse_line(b"  m v=1", Precision::Seconds, 1_500_000_000)

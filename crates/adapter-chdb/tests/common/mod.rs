@@ -23,8 +23,10 @@ pub(crate) fn engine() -> Arc<ChdbEngine> {
         fn atexit(cb: extern "C" fn()) -> std::os::raw::c_int;
     }
     extern "C" fn shut_down() {
-        if let Some((_, e)) = ENGINE.get() {
-            let _ = e.shutdown();
+        if let Some((dir, e)) = ENGINE.get() {
+            if e.shutdown().is_ok() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
         }
     }
     // SAFETY: registers a plain function that does not unwind into C.

@@ -688,34 +688,7 @@ impl QueryService {
         &self,
         cq: &hyperbyte_timeseriesql::ast::CreateContinuousQueryStatement,
     ) -> String {
-        let default_rp = self
-            .meta
-            .database(&cq.database)
-            .and_then(|d| d.default_rp)
-            .unwrap_or_else(|| "autogen".into());
-        let mut sel = cq.source.clone();
-        for src in &mut sel.sources {
-            if let Source::Measurement(m) = src {
-                if m.database.is_none() {
-                    m.database = Some(cq.database.clone());
-                }
-                if m.retention_policy.is_none() {
-                    m.retention_policy = Some(default_rp.clone());
-                }
-            }
-        }
-        if let Some(t) = &mut sel.target {
-            let target_db = t.database.clone().unwrap_or_else(|| cq.database.clone());
-            if t.retention_policy.is_none() {
-                let rp = self
-                    .meta
-                    .database(&target_db)
-                    .and_then(|d| d.default_rp)
-                    .unwrap_or_else(|| default_rp.clone());
-                t.retention_policy = Some(rp);
-            }
-            t.database = Some(target_db);
-        }
+        let sel = self.qualified_select(&cq.source, &cq.database);
         let mut out = format!(
             "CREATE CONTINUOUS QUERY {} ON {}",
             hyperbyte_timeseriesql::ast::quote_ident(&cq.name),
@@ -738,6 +711,44 @@ impl QueryService {
         }
         out.push_str(&format!(" BEGIN {sel} END"));
         out
+    }
+
+    /// A SELECT with its sources and target qualified by database and retention policy,
+    /// as InfluxDB prints stored and echoed statements.
+    pub(crate) fn qualified_select(
+        &self,
+        source: &hyperbyte_timeseriesql::ast::SelectStatement,
+        database: &str,
+    ) -> hyperbyte_timeseriesql::ast::SelectStatement {
+        let default_rp = self
+            .meta
+            .database(database)
+            .and_then(|d| d.default_rp)
+            .unwrap_or_else(|| "autogen".into());
+        let mut sel = source.clone();
+        for src in &mut sel.sources {
+            if let Source::Measurement(m) = src {
+                if m.database.is_none() {
+                    m.database = Some(database.to_string());
+                }
+                if m.retention_policy.is_none() {
+                    m.retention_policy = Some(default_rp.clone());
+                }
+            }
+        }
+        if let Some(t) = &mut sel.target {
+            let target_db = t.database.clone().unwrap_or_else(|| database.to_string());
+            if t.retention_policy.is_none() {
+                let rp = self
+                    .meta
+                    .database(&target_db)
+                    .and_then(|d| d.default_rp)
+                    .unwrap_or_else(|| default_rp.clone());
+                t.retention_policy = Some(rp);
+            }
+            t.database = Some(target_db);
+        }
+        sel
     }
 
     async fn delete(&self, db: &str, d: &DeleteStatement, drop_series: bool) -> StmtResult {

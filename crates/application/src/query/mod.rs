@@ -176,10 +176,14 @@ impl QueryExecutor for QueryService {
                 Err(e) => StatementResult::error(i, e.0),
             };
             if req.read_only && !is_read_only(stmt) {
+                let shown = match (stmt, req.database.as_deref()) {
+                    (Statement::Select(s), Some(db)) => self.qualified_select(s, db).to_string(),
+                    _ => stmt.to_string(),
+                };
                 r.messages.push(hyperbyte_domain::query::Message {
                     level: "warning".into(),
                     text: format!(
-                        "deprecated use of '{stmt}' in a read only context, please use a POST request instead"
+                        "deprecated use of '{shown}' in a read only context, please use a POST request instead"
                     ),
                 });
             }

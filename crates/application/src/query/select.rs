@@ -599,6 +599,26 @@ impl QueryService {
             return Ok(Vec::new());
         }
 
+        // A retention policy's table holds only the fields written into it: wildcards
+        // expand to those (InfluxDB keeps field sets per shard).
+        // Make acknowledged writes visible (read-your-writes) before looking at tables.
+        self.flush.ensure_visible().await?;
+        let has_wildcard = stmt.fields.iter().any(|f| {
+            f.expr
+                .any(&mut |x| matches!(x, Expr::Wildcard(_) | Expr::Regex(_)))
+        });
+        if has_wildcard {
+            for src in sources.iter_mut().filter(|s| s.rows.is_none()) {
+                if let Ok(cols) = self.table_columns(src).await {
+                    if !cols.is_empty() {
+                        src.schema
+                            .fields
+                            .retain(|f, _| cols.contains(&naming::field_column(f)));
+                    }
+                }
+            }
+        }
+
         // Union schema for wildcard expansion.
         let mut all_fields: BTreeMap<String, FieldType> = BTreeMap::new();
         let mut all_tags: BTreeSet<String> = BTreeSet::new();
@@ -662,18 +682,28 @@ impl QueryService {
             }
             match &f.expr {
                 Expr::Wildcard(kind) => {
-                    let mut names: Vec<String> = Vec::new();
+                    // (name, is_tag): a field and a tag of the same name both appear,
+                    // the field first.
+                    let mut names: Vec<(String, bool)> = Vec::new();
                     if *kind != Some(WildcardType::Tag) {
-                        names.extend(all_fields.keys().cloned());
+                        names.extend(all_fields.keys().map(|n| (n.clone(), false)));
                     }
                     if *kind != Some(WildcardType::Field) && !is_agg {
-                        names.extend(all_tags.iter().filter(|t| !group_tags.contains(t)).cloned());
+                        names.extend(
+                            all_tags
+                                .iter()
+                                .filter(|t| !group_tags.contains(t))
+                                .map(|t| (t.clone(), true)),
+                        );
                     }
                     names.sort();
-                    for n in names {
+                    for (n, is_tag) in names {
                         cols.push(OutCol {
                             name: n.clone(),
-                            expr: Expr::var(&n),
+                            expr: Expr::VarRef {
+                                name: n,
+                                data_type: Some(if is_tag { VarType::Tag } else { VarType::Field }),
+                            },
                         });
                     }
                 }
@@ -799,8 +829,7 @@ impl QueryService {
             }
         }
 
-        // Data: make acknowledged writes visible, then read each source.
-        self.flush.ensure_visible().await?;
+        // Data: read each source.
         // Fields to read: referenced ones whose type fits the reference's `::type`.
         let mut needed: BTreeSet<String> = BTreeSet::new();
         for c in &cols {
