@@ -19,6 +19,7 @@ pub struct Server {
     pub port: u16,
     /// Data directory (kept across restarts of this handle).
     pub data_dir: PathBuf,
+    env: Vec<(String, String)>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -54,6 +55,26 @@ impl Server {
             url: String::new(),
             port: 0,
             data_dir,
+            env: Vec::new(),
+            _tmp: Some(tmp),
+        };
+        s.spawn(&[]);
+        s
+    }
+
+    /// Starts with extra environment variables (e.g. `HYPERBYTE_HTTP__MAX_BODY_BYTES`).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data_dir = tmp.path().join("data");
+        let mut s = Server {
+            child: None,
+            url: String::new(),
+            port: 0,
+            data_dir,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             _tmp: Some(tmp),
         };
         s.spawn(&[]);
@@ -69,6 +90,7 @@ impl Server {
             url: String::new(),
             port: 0,
             data_dir,
+            env: Vec::new(),
             _tmp: Some(tmp),
         };
         s.spawn(args);
@@ -89,6 +111,7 @@ impl Server {
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

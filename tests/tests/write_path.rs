@@ -23,9 +23,16 @@ fn write_answers_like_influxdb() {
     );
 
     create_db(&s, "w");
-    let (status, _) = s.write("w", "m,host=a v=1 1000000000\nm,host=b v=2i 2000000000\n");
-    // v is a float in the first line and an integer in the second: partial write.
-    assert_eq!(status, 400);
+    // v is a float in the first line and an integer in the second: InfluxDB rejects the
+    // whole request and writes nothing.
+    let (status, body) = s.write("w", "m,host=a v=1 1000000000\nm,host=b v=2i 2000000000\n");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("field type conflict"), "{body}");
+    let (_, v) = s.query("w", "SELECT count(v) FROM m");
+    assert!(v["results"][0]["series"].is_null(), "{v}");
+    // Against the stored type: a partial write that drops the conflicting point.
+    let (status, _) = s.write("w", "m v=1 1000000000");
+    assert_eq!(status, 204);
     let (status, body) = s.write("w", "m v=1i 3000000000");
     assert_eq!(status, 400);
     assert!(body.contains("field type conflict"), "{body}");
@@ -55,13 +62,25 @@ fn write_answers_like_influxdb() {
 }
 
 #[test]
-fn oversized_body_is_413() {
-    let s = Server::start_with(&[]);
+fn oversized_body_is_413_and_large_bodies_below_the_limit_work() {
+    let s = Server::start_with_env(&[("HYPERBYTE_HTTP__MAX_BODY_BYTES", "4000000")]);
     create_db(&s, "big");
-    let line = "m,host=a v=1 1\n";
-    let body = line.repeat(26 * 1024 * 1024 / line.len() + 10);
-    let (status, _) = s.write("big", &body);
-    assert_eq!(status, 413);
+    // 3 MB: above axum's 2 MB default, below the configured limit.
+    let mut body = String::new();
+    let mut i = 0u64;
+    while body.len() < 3_000_000 {
+        body.push_str(&format!("m,host=a v={i} {}\n", i + 1));
+        i += 1;
+    }
+    let (status, text) = s.write("big", &body);
+    assert_eq!(status, 204, "{text}");
+    while body.len() < 4_100_000 {
+        body.push_str(&format!("m,host=a v={i} {}\n", i + 1));
+        i += 1;
+    }
+    let (status, text) = s.write("big", &body);
+    assert_eq!(status, 413, "{text}");
+    assert!(text.contains("request body too large"), "{text}");
 }
 
 /// Clients write concurrently; the server is killed with SIGKILL in the middle; after a

@@ -8,6 +8,8 @@
 //! - `check-layers`: proves the hexagonal dependency rule from `cargo metadata`.
 //! - `bench`: the benchmarks (parser, WAL, chDB insert, end-to-end `/write`).
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod layers;
 mod provision;
 

@@ -23,6 +23,18 @@ use tokio::sync::Semaphore;
 /// Number of writer connections (inserts and DDL).
 const WRITERS: usize = 2;
 
+/// Session settings of the writer connections.
+///
+/// - `async_insert = 0`: an insert returns once its part is written (the caller
+///   truncates its WAL afterwards).
+/// - `optimize_on_insert = 0`: no in-block aggregation at insert time. Rows of one
+///   (series, time) within a batch stay separate rows, in insertion order (the block
+///   sort is stable), and merge field by field under `FINAL` exactly like rows of
+///   different inserts. Measured: 1 M TSBS rows (10 tags, 10 fields) in 100k-row
+///   batches went from 130–165k to about 250k rows/s on the shared 2-core machine,
+///   level with a plain `MergeTree`.
+const WRITER_SETTINGS: &[&str] = &["SET async_insert = 0", "SET optimize_on_insert = 0"];
+
 /// The process-wide engine instance, if one is open.
 static ACTIVE: Mutex<Option<(PathBuf, Weak<ChdbEngine>)>> = Mutex::new(None);
 
@@ -138,8 +150,7 @@ impl ChdbEngine {
         // Handlers for SIGSEGV, SIGTSTP etc. would take over the host's signals.
         chdb_rust::runtime::signal_handlers(false);
         let readers = Pool::open(&path, readers.max(1), &[])?;
-        // Streamed inserts must be synchronous: the caller truncates its WAL afterwards.
-        let writers = Pool::open(&path, WRITERS, &["SET async_insert = 0"])?;
+        let writers = Pool::open(&path, WRITERS, WRITER_SETTINGS)?;
         let engine = Arc::new(ChdbEngine {
             path: path.clone(),
             catalog: Arc::new(Catalog::default()),
@@ -163,8 +174,12 @@ impl ChdbEngine {
     /// runs can crash in the engine's static destructors. The crate also registers an
     /// `atexit` hook that does this for a process that exits without calling it.
     pub fn shutdown(&self) -> Result<(), ChdbError> {
-        let stuck = self.readers.close(Duration::from_secs(30))
-            + self.writers.close(Duration::from_secs(30));
+        self.shutdown_within(Duration::from_secs(30))
+    }
+
+    /// [`shutdown`](Self::shutdown), waiting at most `wait` for each busy connection.
+    fn shutdown_within(&self, wait: Duration) -> Result<(), ChdbError> {
+        let stuck = self.readers.close(wait) + self.writers.close(wait);
         {
             let mut active = ACTIVE.lock();
             if active.as_ref().is_some_and(|(p, _)| *p == self.path) {
@@ -291,7 +306,8 @@ fn register_exit_hook() {
             let engine = ACTIVE.lock().as_ref().and_then(|(_, w)| w.upgrade());
             match engine {
                 Some(e) => {
-                    let _ = e.shutdown();
+                    // Other threads may still run statements at exit: wait briefly.
+                    let _ = e.shutdown_within(Duration::from_millis(200));
                 }
                 None => {
                     let _ = chdb_rust::runtime::shutdown();

@@ -27,6 +27,8 @@
 //! `rustc-link-arg` to the emitting package); other packages' binaries need the same
 //! line in their own build script.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod engine;
 mod error;
 pub mod layout;

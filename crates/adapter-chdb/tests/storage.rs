@@ -835,3 +835,45 @@ async fn stale_cache_is_repaired() {
         vec![vec![Value::Unsigned(1)]]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_write_wins_within_a_large_batch() {
+    let db = "lastwins";
+    // 500 series x 10 times, each (series, time) written 10 times in one batch; field `a`
+    // only on even rounds, so its last value comes from round 8.
+    let n = 50_000usize;
+    let pts: Vec<Point> = (0..n)
+        .map(|i| {
+            let round = i / 5000;
+            let mut fields = vec![("v".to_string(), FieldValue::Float(i as f64))];
+            if round % 2 == 0 {
+                fields.push(("a".to_string(), FieldValue::Float(i as f64)));
+            }
+            Point {
+                measurement: "m".into(),
+                tags: vec![("s".into(), format!("s{}", i % 500))],
+                fields,
+                timestamp: ((i / 500) % 10) as i64,
+            }
+        })
+        .collect();
+    storage()
+        .write_points(db, &rp(), "m", &float_schema(&["v", "a"]), &pts)
+        .await
+        .unwrap();
+    let expect_v: f64 = (45_000..50_000).map(|i| i as f64).sum();
+    let expect_a: f64 = (40_000..45_000).map(|i| i as f64).sum();
+    let t = qualified_table(db, "autogen", "m");
+    let sql = format!("SELECT count(), sum(f_v), sum(f_a) FROM {t} FINAL");
+    let want = vec![vec![
+        Value::Unsigned(5000),
+        Value::Float(expect_v),
+        Value::Float(expect_a),
+    ]];
+    assert_eq!(q(&sql).await.rows, want);
+    engine()
+        .execute(&format!("OPTIMIZE TABLE {t} FINAL"))
+        .await
+        .unwrap();
+    assert_eq!(q(&sql).await.rows, want);
+}

@@ -4,6 +4,8 @@
 //! that `check-layers` already enforces the rule for it. Single-node builds use
 //! [`NoReplication`].
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 use async_trait::async_trait;
 use hyperbyte_domain::WalEntry;
 

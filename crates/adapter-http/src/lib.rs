@@ -7,6 +7,8 @@
 //! Architecture invariant: server-side failures (WAL, storage, overload) answer 5xx, never
 //! 4xx: Telegraf drops a batch on any 4xx and retries on 5xx.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod json;
 mod metrics;
 mod router;

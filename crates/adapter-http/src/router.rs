@@ -3,7 +3,7 @@
 use crate::json::{render_error, render_results, Epoch, RenderOptions};
 use crate::metrics::Metrics;
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -74,8 +74,13 @@ pub fn router(state: HttpState) -> Router {
         .route("/status", any(ping))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
-        .route("/write", any(write))
-        .route("/api/v2/write", any(write_v2))
+        // Write bodies are limited by `http.max_body_bytes` in the handler (413 with an
+        // InfluxDB-shaped error), not by axum's 2 MB default.
+        .route("/write", any(write).layer(DefaultBodyLimit::disable()))
+        .route(
+            "/api/v2/write",
+            any(write_v2).layer(DefaultBodyLimit::disable()),
+        )
         .route("/query", any(query))
         .fallback(not_found)
         .with_state(state)
@@ -241,7 +246,7 @@ async fn write(
     method: Method,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     if method != Method::POST {
         return method_not_allowed(&state);
@@ -257,7 +262,7 @@ async fn write_v2(
     method: Method,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     if method != Method::POST {
         return method_not_allowed(&state);
@@ -277,9 +282,24 @@ async fn do_write(
     rp: Option<String>,
     precision: String,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     state.metrics.write_requests.fetch_add(1, Ordering::Relaxed);
+    let limit = match state.config.max_body_bytes {
+        0 => usize::MAX,
+        n => n,
+    };
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
+            return error_response(
+                &state,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "http: request body too large",
+            );
+        }
+    };
     let span = tracing::debug_span!("write", db = %db, bytes = body.len());
     async move {
         if db.is_empty() {

@@ -10,6 +10,8 @@
 //! thread (`spawn_blocking` or the dedicated group-commit thread), never on an async
 //! worker; every value on disk carries a one-byte format version.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod batching;
 mod codec;
 mod metadata;

@@ -135,6 +135,10 @@ impl IngestionService {
         }
         let now = self.clock.now_nanos();
         let parsed = hyperbyte_lineprotocol::parse(req.body, req.precision, now);
+        if parsed.duplicate_field_type_conflict {
+            // One line repeats a field with two types: InfluxDB rejects the whole request.
+            return Err(WriteError::Parse("field type conflict".to_string()));
+        }
         self.write_points(
             req.database,
             req.retention_policy,
@@ -210,7 +214,22 @@ impl IngestionService {
         let mut new_tags: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
         let mut schemas = HashMap::new();
         let mut kept = Vec::with_capacity(points.len());
-        for p in points {
+        for mut p in points {
+            // A field named `time` is dropped; a point left without fields is rejected.
+            if p.fields.iter().any(|(k, _)| k == "time") {
+                p.fields.retain(|(k, _)| k != "time");
+                if p.fields.is_empty() {
+                    dropped += 1;
+                    push_once(
+                        &mut errors,
+                        format!(
+                            "invalid field name: input field \"time\" on measurement \"{}\" is invalid",
+                            p.measurement
+                        ),
+                    );
+                    continue;
+                }
+            }
             if p.tags.iter().any(|(k, _)| k == "time") {
                 dropped += 1;
                 push_once(
@@ -255,8 +274,8 @@ impl IngestionService {
             }
             for (name, value) in &p.fields {
                 let key = (p.measurement.clone(), name.clone());
-                if !batch_types.contains_key(&key) {
-                    batch_types.insert(key, value.field_type());
+                if let std::collections::hash_map::Entry::Vacant(slot) = batch_types.entry(key) {
+                    slot.insert(value.field_type());
                     let known = schema.as_ref().is_some_and(|s| s.fields.contains_key(name));
                     if !known {
                         new_fields
@@ -279,8 +298,7 @@ impl IngestionService {
         }
 
         // New series and cardinality limits.
-        let mut new_series: BTreeMap<String, Vec<(String, Vec<(String, String)>)>> =
-            BTreeMap::new();
+        let mut new_series: BTreeMap<String, Vec<NewSeries>> = BTreeMap::new();
         let mut seen: HashSet<String> = HashSet::new();
         let mut series_total = self.meta.series_count(req.database);
         let mut tag_value_counts: HashMap<(String, String), usize> = HashMap::new();
@@ -428,8 +446,11 @@ impl IngestionService {
             Some(seq)
         };
 
-        if let Some(pe) = parse_error {
-            errors.insert(0, pe);
+        // Storage-side rejections are reported alone; parse errors only when there are none.
+        if errors.is_empty() {
+            if let Some(pe) = parse_error {
+                errors.push(pe);
+            }
         }
         if errors.is_empty() {
             Ok(WriteOutcome {
@@ -444,6 +465,9 @@ impl IngestionService {
         }
     }
 }
+
+/// A series to register: canonical key and sorted tags.
+type NewSeries = (String, Vec<(String, String)>);
 
 fn push_once(errors: &mut Vec<String>, e: String) {
     if !errors.contains(&e) {

@@ -2,14 +2,22 @@
 //!
 //! - [`ingest::IngestionService`]: `/write` bodies → validated points → durable WAL entries.
 //! - [`flush::FlushService`]: WAL → columnar storage, recovery on start, read-your-writes.
+//! - [`retention::RetentionService`]: drops expired partitions and cleans the series index.
+//! - [`continuous::ContinuousQueryService`]: runs continuous queries on InfluxDB's schedule.
 //!
 //! Architecture invariant: depends on `domain`, `ports`, `timeseriesql` and `lineprotocol`
 //! only; every effect goes through a port, so every service runs against fakes in unit tests.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod continuous;
 pub mod flush;
 pub mod functions;
 pub mod ingest;
 pub mod query;
+pub mod retention;
 
+pub use continuous::{ContinuousQueryService, CqRun};
 pub use flush::{FlushConfig, FlushService, FlushStats};
 pub use ingest::{IngestionService, Limits, WriteError, WriteRequest};
+pub use retention::{RetentionError, RetentionService, RetentionStats};

@@ -6,6 +6,8 @@
 //!
 //! Architecture invariant: depends only on `hyperbyte-domain`; no I/O happens here.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod clock;
 pub mod metadata;
 pub mod query;

@@ -61,7 +61,7 @@ pub(crate) struct WalSection {
 }
 
 /// `[metadata]`
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct MetadataSection {
     /// Directory (default `<data_dir>/meta`).
@@ -175,12 +175,6 @@ impl Default for WalSection {
             group_commit_window_us: 500,
             group_commit_max_entries: 1024,
         }
-    }
-}
-
-impl Default for MetadataSection {
-    fn default() -> Self {
-        MetadataSection { dir: None }
     }
 }
 

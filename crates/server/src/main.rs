@@ -5,6 +5,8 @@
 //! the background services until SIGINT/SIGTERM, then shuts down in order: stop accepting,
 //! finish in-flight requests, flush the WAL into storage, close the stores.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod bootstrap;
 mod config;
 

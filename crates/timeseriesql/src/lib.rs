@@ -7,6 +7,8 @@
 //! - [`ast`]: typed statements and expressions, canonical printing, and helpers for the
 //!   translator (time ranges, `GROUP BY time` interval, raw vs aggregate).
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod ast;
 pub mod parser;
 pub mod translate;

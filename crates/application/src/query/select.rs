@@ -649,10 +649,8 @@ impl QueryService {
         let mut group_tags: Vec<String> = Vec::new();
         for d in &stmt.dimensions {
             match d {
-                Expr::VarRef { name, .. } => {
-                    if !group_tags.contains(name) {
-                        group_tags.push(name.clone());
-                    }
+                Expr::VarRef { name, .. } if !group_tags.contains(name) => {
+                    group_tags.push(name.clone());
                 }
                 Expr::Wildcard(_) => {
                     for t in &all_tags {
@@ -882,8 +880,7 @@ impl QueryService {
                 } else {
                     go_heap_merge(pts)
                 };
-                let tags: BTreeMap<String, String> =
-                    group_tags.iter().cloned().zip(key.into_iter()).collect();
+                let tags: BTreeMap<String, String> = group_tags.iter().cloned().zip(key).collect();
                 let rows = if is_agg {
                     self.eval_aggregate(
                         &cols,
@@ -1161,10 +1158,8 @@ impl QueryService {
         };
 
         // Multi-row functions (top, bottom, distinct, sample, percentile with tags...).
-        if cols.len() >= 1 {
-            if let Some(rows) = self.eval_multirow(cols, &ctx, single_selector)? {
-                return Ok(rows);
-            }
+        if let Some(rows) = self.eval_multirow(cols, &ctx, single_selector)? {
+            return Ok(rows);
         }
 
         let mut timelines: Vec<Timeline> = Vec::new();

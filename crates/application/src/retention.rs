@@ -1,0 +1,1084 @@
+//! Retention enforcement: drops data older than each retention policy's duration.
+//!
+//! Why it exists: InfluxDB deletes whole shard groups once they lie entirely before
+//! `now - duration`. Storage is partitioned by the policy's shard group duration, so the
+//! same rule becomes "drop every partition that ends at or before the cutoff"
+//! ([`StorageAdminPort::drop_partitions_before`]). Policies with duration `0` (`INF`) are
+//! never touched.
+//!
+//! Series-index cleanup (optional, enabled with [`RetentionService::with_series_cleanup`]):
+//! InfluxDB forgets series that no longer have data. After dropping partitions, for every
+//! database with at least one finite policy, the service lists the tag sets that still
+//! have rows in any policy's table of each measurement (through [`QueryPort`]) and
+//! removes indexed series that have none ([`MetaCommand::DropSeries`]). The rule is
+//! conservative, because a series written right now may still sit in the WAL:
+//!
+//! - the series list is read before anything is dropped, so a series registered during
+//!   the check is never a candidate;
+//! - acknowledged writes are flushed to storage first when a [`FlushService`] is given;
+//! - a series is removed only when it had no rows in **two consecutive checks**;
+//! - any failure (query error, unexpected value) keeps every series of the measurement.
+//!
+//! A series that loses its index entry although a write of it raced with the check is
+//! registered again by its next write (the ingest path checks the index per point).
+
+use crate::flush::FlushService;
+use hyperbyte_domain::naming;
+use hyperbyte_domain::query::Value;
+use hyperbyte_domain::{Database, MetaCommand};
+use hyperbyte_ports::{
+    Clock, MetaError, MetadataPort, QueryError, QueryPort, SeriesEntry, SinkError, StorageAdminPort,
+};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{debug, info, warn, Instrument};
+
+/// What one retention check did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionStats {
+    /// Finite retention policies whose expired partitions were dropped.
+    pub policies_enforced: usize,
+    /// Series removed from the index.
+    pub series_dropped: usize,
+    /// Series without data seen for the first time (removed by the next check if still
+    /// without data then).
+    pub series_pending: usize,
+}
+
+/// A retention failure. The check carries on with the other policies and databases and
+/// reports the first failure once it is done (each failure is also logged).
+#[derive(Debug, thiserror::Error)]
+pub enum RetentionError {
+    /// Dropping expired partitions failed.
+    #[error("dropping expired data of {database}.{rp} failed: {source}")]
+    Storage {
+        /// Database.
+        database: String,
+        /// Retention policy.
+        rp: String,
+        /// Storage failure.
+        #[source]
+        source: SinkError,
+    },
+    /// Listing what storage still holds failed (series cleanup skipped for it).
+    #[error("series cleanup of {database}.{measurement} failed: {source}")]
+    Query {
+        /// Database.
+        database: String,
+        /// Measurement.
+        measurement: String,
+        /// Query failure.
+        #[source]
+        source: QueryError,
+    },
+    /// Storage answered with something unexpected (series cleanup skipped for it).
+    #[error("series cleanup of {database}.{measurement} failed: {message}")]
+    Unexpected {
+        /// Database.
+        database: String,
+        /// Measurement.
+        measurement: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// Flushing the WAL before the series cleanup failed (cleanup skipped).
+    #[error("flush before series cleanup failed: {0}")]
+    Flush(#[from] crate::flush::FlushError),
+    /// Removing series from the index failed.
+    #[error("removing series of {database}.{measurement} failed: {source}")]
+    Meta {
+        /// Database.
+        database: String,
+        /// Measurement.
+        measurement: String,
+        /// Metadata failure.
+        #[source]
+        source: MetaError,
+    },
+}
+
+/// Key of a series awaiting its second "no data" observation: (database, measurement, key).
+type PendingKey = (String, String, String);
+
+/// Enforces retention policies periodically.
+#[derive(Debug)]
+pub struct RetentionService {
+    meta: Arc<dyn MetadataPort>,
+    admin: Arc<dyn StorageAdminPort>,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+    query: Option<Arc<dyn QueryPort>>,
+    flush: Option<Arc<FlushService>>,
+    /// Series found without data by the previous check.
+    pending: parking_lot::Mutex<HashSet<PendingKey>>,
+    /// Serialises checks (the loop and manual calls).
+    running: tokio::sync::Mutex<()>,
+}
+
+impl RetentionService {
+    /// Creates the service; `interval` is `retention.check_interval` (at least 1 s is
+    /// used by [`RetentionService::run`] is 10 ms). Series cleanup is off until
+    /// [`RetentionService::with_series_cleanup`].
+    pub fn new(
+        meta: Arc<dyn MetadataPort>,
+        admin: Arc<dyn StorageAdminPort>,
+        clock: Arc<dyn Clock>,
+        interval: Duration,
+    ) -> Self {
+        RetentionService {
+            meta,
+            admin,
+            clock,
+            interval,
+            query: None,
+            flush: None,
+            pending: parking_lot::Mutex::new(HashSet::new()),
+            running: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Enables series-index cleanup, reading what storage still holds through `query`.
+    pub fn with_series_cleanup(mut self, query: Arc<dyn QueryPort>) -> Self {
+        self.query = Some(query);
+        self
+    }
+
+    /// Flushes acknowledged writes before the series cleanup looks at storage (strongly
+    /// recommended with [`RetentionService::with_series_cleanup`]).
+    pub fn with_flush(mut self, flush: Arc<FlushService>) -> Self {
+        self.flush = Some(flush);
+        self
+    }
+
+    /// Runs one check: for every database and every policy with a finite duration, drops
+    /// the partitions that end at or before `now - duration`, then cleans the series
+    /// index (when enabled). Every policy is attempted; the first failure is returned
+    /// after the rest ran.
+    pub async fn check_once(&self) -> Result<RetentionStats, RetentionError> {
+        let _serial = self.running.lock().await;
+        let now = self.clock.now_nanos();
+        let mut stats = RetentionStats::default();
+        let mut first_err: Option<RetentionError> = None;
+
+        // Databases with something to expire, with their series read *before* dropping.
+        let mut to_clean: Vec<(String, Vec<SeriesEntry>)> = Vec::new();
+        for db in self.meta.databases() {
+            let finite: Vec<_> = db
+                .retention_policies
+                .iter()
+                .filter(|rp| rp.duration > 0)
+                .collect();
+            if finite.is_empty() {
+                continue;
+            }
+            let series = if self.query.is_some() {
+                self.meta.series(&db.name, None)
+            } else {
+                Vec::new()
+            };
+            let measurements = self.meta.measurements(&db.name);
+            for rp in finite {
+                let cutoff = now.saturating_sub(rp.duration);
+                stats.policies_enforced += 1;
+                if measurements.is_empty() {
+                    continue;
+                }
+                debug!(database = %db.name, rp = %rp.name, cutoff, "dropping expired partitions");
+                if let Err(source) = self
+                    .admin
+                    .drop_partitions_before(&db.name, rp, &measurements, cutoff)
+                    .await
+                {
+                    record(
+                        RetentionError::Storage {
+                            database: db.name.clone(),
+                            rp: rp.name.clone(),
+                            source,
+                        },
+                        &mut first_err,
+                    );
+                }
+            }
+            to_clean.push((db.name.clone(), series));
+        }
+
+        if let Some(query) = self.query.clone() {
+            let mut flushed = true;
+            if let Some(flush) = &self.flush {
+                if let Err(e) = flush.ensure_visible().await {
+                    // Storage may miss acknowledged writes: removing nothing is the safe side.
+                    record(e.into(), &mut first_err);
+                    flushed = false;
+                }
+            }
+            let mut next_pending: HashSet<PendingKey> = HashSet::new();
+            if flushed {
+                let previous = self.pending.lock().clone();
+                for (db_name, series) in to_clean {
+                    // The database may have been dropped meanwhile.
+                    let Some(db) = self.meta.database(&db_name) else {
+                        continue;
+                    };
+                    self.clean_database(
+                        query.as_ref(),
+                        &db,
+                        series,
+                        &previous,
+                        &mut next_pending,
+                        &mut stats,
+                        &mut first_err,
+                    )
+                    .await;
+                }
+            }
+            *self.pending.lock() = next_pending;
+        }
+
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(stats),
+        }
+    }
+
+    /// Series cleanup of one database (see the module docs).
+    #[allow(clippy::too_many_arguments)]
+    async fn clean_database(
+        &self,
+        query: &dyn QueryPort,
+        db: &Database,
+        series: Vec<SeriesEntry>,
+        previous: &HashSet<PendingKey>,
+        next_pending: &mut HashSet<PendingKey>,
+        stats: &mut RetentionStats,
+        first_err: &mut Option<RetentionError>,
+    ) {
+        let mut by_measurement: BTreeMap<String, Vec<SeriesEntry>> = BTreeMap::new();
+        for s in series {
+            by_measurement
+                .entry(s.measurement.clone())
+                .or_default()
+                .push(s);
+        }
+        for (measurement, entries) in by_measurement {
+            let tag_keys: Vec<String> = self
+                .meta
+                .schema(&db.name, &measurement)
+                .map(|s| s.tag_keys.into_iter().collect())
+                .unwrap_or_default();
+            let mut present: HashSet<Vec<(String, String)>> = HashSet::new();
+            let mut failed = false;
+            for rp in &db.retention_policies {
+                match present_tag_sets(query, &db.name, &rp.name, &measurement, &tag_keys).await {
+                    Ok(sets) => present.extend(sets),
+                    Err(e) => {
+                        record(e.into_error(&db.name, &measurement), first_err);
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if failed {
+                continue;
+            }
+            let mut drop_keys = Vec::new();
+            for e in entries {
+                if present.contains(&normalized_tags(&e.tags)) {
+                    continue;
+                }
+                let key = (db.name.clone(), measurement.clone(), e.key.clone());
+                if previous.contains(&key) {
+                    drop_keys.push(e.key);
+                } else {
+                    next_pending.insert(key);
+                    stats.series_pending += 1;
+                }
+            }
+            if drop_keys.is_empty() {
+                continue;
+            }
+            let n = drop_keys.len();
+            let cmd = MetaCommand::DropSeries {
+                database: db.name.clone(),
+                measurement: measurement.clone(),
+                keys: drop_keys.clone(),
+            };
+            match self.meta.apply(cmd).await {
+                Ok(()) => {
+                    stats.series_dropped += n;
+                    info!(database = %db.name, measurement = %measurement, series = n,
+                        "removed series without data from the index");
+                }
+                Err(source) => {
+                    // Try again next time without waiting for another observation.
+                    for k in drop_keys {
+                        next_pending.insert((db.name.clone(), measurement.clone(), k));
+                    }
+                    record(
+                        RetentionError::Meta {
+                            database: db.name.clone(),
+                            measurement: measurement.clone(),
+                            source,
+                        },
+                        first_err,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Runs [`RetentionService::check_once`] every interval until `shutdown` changes
+    /// (or its sender is dropped), logging failures and carrying on.
+    pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let interval = self.interval.max(Duration::from_millis(10));
+        let span = tracing::info_span!("retention_service", interval_secs = interval.as_secs());
+        async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = shutdown.changed() => break,
+                }
+                match self.check_once().await {
+                    Ok(s) => debug!(
+                        policies = s.policies_enforced,
+                        series_dropped = s.series_dropped,
+                        series_pending = s.series_pending,
+                        "retention check done"
+                    ),
+                    Err(e) => warn!(error = %e, "retention check failed; retrying next interval"),
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// Logs a failure and keeps the first one.
+fn record(e: RetentionError, first: &mut Option<RetentionError>) {
+    warn!(error = %e, "retention check step failed");
+    if first.is_none() {
+        *first = Some(e);
+    }
+}
+
+/// A failure while listing a table's tag sets.
+enum ListError {
+    Query(QueryError),
+    Unexpected(String),
+}
+
+impl ListError {
+    fn into_error(self, database: &str, measurement: &str) -> RetentionError {
+        match self {
+            ListError::Query(source) => RetentionError::Query {
+                database: database.to_string(),
+                measurement: measurement.to_string(),
+                source,
+            },
+            ListError::Unexpected(message) => RetentionError::Unexpected {
+                database: database.to_string(),
+                measurement: measurement.to_string(),
+                message,
+            },
+        }
+    }
+}
+
+/// Tags with empty values removed (storage keeps a missing tag as `''`), sorted by key.
+fn normalized_tags(tags: &[(String, String)]) -> Vec<(String, String)> {
+    let mut t: Vec<(String, String)> = tags
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .cloned()
+        .collect();
+    t.sort();
+    t
+}
+
+/// The distinct tag sets that have rows in one (policy, measurement) table; empty when
+/// the table does not exist.
+async fn present_tag_sets(
+    query: &dyn QueryPort,
+    db: &str,
+    rp: &str,
+    measurement: &str,
+    tag_keys: &[String],
+) -> Result<HashSet<Vec<(String, String)>>, ListError> {
+    let columns_sql = format!(
+        "SELECT name FROM system.columns WHERE database = {} AND table = {}",
+        naming::quote_string(&naming::database_name(db)),
+        naming::quote_string(&naming::table_name(rp, measurement))
+    );
+    let columns: HashSet<String> = match query.query(&columns_sql).await {
+        Ok(rows) => rows
+            .rows
+            .into_iter()
+            .filter_map(|r| match r.into_iter().next() {
+                Some(Value::String(s)) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        Err(e) if e.is_missing_table() => return Ok(HashSet::new()),
+        Err(e) => return Err(ListError::Query(e)),
+    };
+    if columns.is_empty() {
+        return Ok(HashSet::new()); // no such table
+    }
+    // A table holds the tag columns written into its policy; a series with a tag whose
+    // column is absent cannot have rows here. (Columns of unknown tags are ignored: that
+    // can only make more series look present, which keeps them.)
+    let tags: Vec<(&str, String)> = tag_keys
+        .iter()
+        .map(|k| (k.as_str(), naming::tag_column(k)))
+        .filter(|(_, c)| columns.contains(c))
+        .collect();
+    let table = naming::qualified_table(db, rp, measurement);
+    let sql = if tags.is_empty() {
+        format!("SELECT 1 FROM {table} LIMIT 1")
+    } else {
+        let cols: Vec<String> = tags.iter().map(|(_, c)| naming::quote_ident(c)).collect();
+        format!("SELECT DISTINCT {} FROM {table}", cols.join(", "))
+    };
+    let rows = match query.query(&sql).await {
+        Ok(r) => r,
+        Err(e) if e.is_missing_table() => return Ok(HashSet::new()),
+        Err(e) => return Err(ListError::Query(e)),
+    };
+    let mut out = HashSet::with_capacity(rows.rows.len());
+    for row in rows.rows {
+        if tags.is_empty() {
+            out.insert(Vec::new());
+            break;
+        }
+        if row.len() != tags.len() {
+            return Err(ListError::Unexpected(format!(
+                "expected {} columns, got {}",
+                tags.len(),
+                row.len()
+            )));
+        }
+        let mut set = Vec::with_capacity(tags.len());
+        for ((key, _), v) in tags.iter().zip(row) {
+            match v {
+                Value::String(s) if s.is_empty() => {}
+                Value::String(s) => set.push((key.to_string(), s)),
+                Value::Null => {}
+                other => {
+                    return Err(ListError::Unexpected(format!(
+                        "tag {key} read back as {other:?}"
+                    )))
+                }
+            }
+        }
+        set.sort();
+        out.insert(set);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Fakes shared with the continuous-query tests, and the retention tests.
+
+    use super::*;
+    use async_trait::async_trait;
+    use hyperbyte_domain::{ContinuousQuery, MeasurementSchema, RetentionPolicy, Tombstone, User};
+    use hyperbyte_ports::RowSet;
+    use parking_lot::Mutex;
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    pub(crate) const HOUR: i64 = 3_600_000_000_000;
+    pub(crate) const DAY: i64 = 24 * HOUR;
+
+    /// A clock tests move by hand.
+    #[derive(Debug)]
+    pub(crate) struct ManualClock(AtomicI64);
+
+    impl ManualClock {
+        pub(crate) fn new(t: i64) -> Arc<Self> {
+            Arc::new(ManualClock(AtomicI64::new(t)))
+        }
+        pub(crate) fn set(&self, t: i64) {
+            self.0.store(t, Ordering::SeqCst);
+        }
+    }
+
+    impl Clock for ManualClock {
+        fn now_nanos(&self) -> i64 {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    /// In-memory metadata.
+    #[derive(Debug, Default)]
+    pub(crate) struct MemMeta {
+        pub(crate) dbs: Mutex<Vec<Database>>,
+        pub(crate) schemas: Mutex<BTreeMap<(String, String), MeasurementSchema>>,
+        pub(crate) series: Mutex<Vec<(String, SeriesEntry)>>,
+        pub(crate) cqs: Mutex<Vec<ContinuousQuery>>,
+        pub(crate) applied: Mutex<Vec<MetaCommand>>,
+        pub(crate) fail_apply: Mutex<bool>,
+    }
+
+    impl MemMeta {
+        pub(crate) fn add_db(&self, name: &str, rps: &[(&str, i64, i64)]) {
+            let mut db = Database::new(name);
+            for (rp, duration, sgd) in rps {
+                db.retention_policies.push(RetentionPolicy {
+                    name: rp.to_string(),
+                    duration: *duration,
+                    shard_group_duration: *sgd,
+                    replication: 1,
+                });
+            }
+            self.dbs.lock().push(db);
+        }
+
+        pub(crate) fn add_series(&self, db: &str, measurement: &str, tags: &[(&str, &str)]) {
+            let mut key = measurement.to_string();
+            let mut t: Vec<(String, String)> = tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            t.sort();
+            for (k, v) in &t {
+                key.push_str(&format!(",{k}={v}"));
+            }
+            let mut schemas = self.schemas.lock();
+            let schema = schemas
+                .entry((db.to_string(), measurement.to_string()))
+                .or_default();
+            for (k, _) in &t {
+                schema.tag_keys.insert(k.clone());
+            }
+            self.series.lock().push((
+                db.to_string(),
+                SeriesEntry {
+                    measurement: measurement.to_string(),
+                    key,
+                    tags: t,
+                },
+            ));
+        }
+
+        pub(crate) fn series_keys(&self, db: &str) -> Vec<String> {
+            self.series(db, None).into_iter().map(|s| s.key).collect()
+        }
+
+        pub(crate) fn add_cq(&self, db: &str, name: &str, query: &str) {
+            self.cqs.lock().push(ContinuousQuery {
+                database: db.into(),
+                name: name.into(),
+                query: query.into(),
+            });
+        }
+    }
+
+    #[async_trait]
+    impl MetadataPort for MemMeta {
+        async fn apply(&self, cmd: MetaCommand) -> Result<(), MetaError> {
+            if *self.fail_apply.lock() {
+                return Err(MetaError::Storage("injected".into()));
+            }
+            if let MetaCommand::DropSeries {
+                database,
+                measurement,
+                keys,
+            } = &cmd
+            {
+                self.series.lock().retain(|(d, s)| {
+                    !(d == database && s.measurement == *measurement && keys.contains(&s.key))
+                });
+            }
+            self.applied.lock().push(cmd);
+            Ok(())
+        }
+        fn databases(&self) -> Vec<Database> {
+            self.dbs.lock().clone()
+        }
+        fn database(&self, name: &str) -> Option<Database> {
+            self.dbs.lock().iter().find(|d| d.name == name).cloned()
+        }
+        fn measurements(&self, database: &str) -> Vec<String> {
+            self.schemas
+                .lock()
+                .keys()
+                .filter(|(d, _)| d == database)
+                .map(|(_, m)| m.clone())
+                .collect()
+        }
+        fn schema(&self, database: &str, measurement: &str) -> Option<MeasurementSchema> {
+            self.schemas
+                .lock()
+                .get(&(database.to_string(), measurement.to_string()))
+                .cloned()
+        }
+        fn series(&self, database: &str, measurement: Option<&str>) -> Vec<SeriesEntry> {
+            let mut v: Vec<SeriesEntry> = self
+                .series
+                .lock()
+                .iter()
+                .filter(|(d, s)| d == database && measurement.is_none_or(|m| s.measurement == m))
+                .map(|(_, s)| s.clone())
+                .collect();
+            v.sort_by(|a, b| a.key.cmp(&b.key));
+            v
+        }
+        fn has_series(&self, database: &str, key: &str) -> bool {
+            self.series(database, None).iter().any(|s| s.key == key)
+        }
+        fn series_count(&self, database: &str) -> usize {
+            self.series(database, None).len()
+        }
+        fn tag_values(&self, _: &str, _: &str, _: &str) -> Vec<String> {
+            Vec::new()
+        }
+        fn tombstones(&self, _: &str) -> Vec<Tombstone> {
+            Vec::new()
+        }
+        fn continuous_queries(&self) -> Vec<ContinuousQuery> {
+            self.cqs.lock().clone()
+        }
+        fn users(&self) -> Vec<User> {
+            Vec::new()
+        }
+    }
+
+    /// One recorded `drop_partitions_before` call.
+    #[derive(Debug, Clone, PartialEq)]
+    struct DropCall {
+        db: String,
+        rp: RetentionPolicy,
+        measurements: Vec<String>,
+        cutoff: i64,
+    }
+
+    /// Records partition drops; can fail for one policy.
+    #[derive(Debug, Default)]
+    struct RecordingAdmin {
+        calls: Mutex<Vec<DropCall>>,
+        fail_rp: Option<String>,
+    }
+
+    #[async_trait]
+    impl StorageAdminPort for RecordingAdmin {
+        async fn drop_database(&self, _: &str) -> Result<(), SinkError> {
+            Ok(())
+        }
+        async fn drop_retention_policy(&self, _: &str, _: &str) -> Result<(), SinkError> {
+            Ok(())
+        }
+        async fn drop_measurement(&self, _: &str, _: &[String], _: &str) -> Result<(), SinkError> {
+            Ok(())
+        }
+        async fn delete_points(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: &[(String, String)],
+            _: i64,
+            _: i64,
+        ) -> Result<(), SinkError> {
+            Ok(())
+        }
+        async fn drop_partitions_before(
+            &self,
+            database: &str,
+            rp: &RetentionPolicy,
+            measurements: &[String],
+            cutoff: i64,
+        ) -> Result<(), SinkError> {
+            self.calls.lock().push(DropCall {
+                db: database.into(),
+                rp: rp.clone(),
+                measurements: measurements.to_vec(),
+                cutoff,
+            });
+            if self.fail_rp.as_deref() == Some(rp.name.as_str()) {
+                return Err(SinkError::Other("injected".into()));
+            }
+            Ok(())
+        }
+    }
+
+    /// A table of the fake storage: its columns and rows (column → value).
+    #[derive(Debug, Default, Clone)]
+    struct FakeTable {
+        columns: Vec<String>,
+        rows: Vec<BTreeMap<String, String>>,
+    }
+
+    /// Storage answering the two queries the cleanup issues.
+    #[derive(Debug, Default)]
+    struct FakeStorage {
+        tables: Mutex<BTreeMap<(String, String, String), FakeTable>>,
+        fail: Mutex<bool>,
+        queries: Mutex<Vec<String>>,
+    }
+
+    impl FakeStorage {
+        /// Adds rows (tag → value) to a table, creating it with `tags` as tag columns.
+        fn put(&self, db: &str, rp: &str, m: &str, tags: &[&str], rows: &[&[(&str, &str)]]) {
+            let mut tables = self.tables.lock();
+            let t = tables
+                .entry((db.into(), rp.into(), m.into()))
+                .or_insert_with(|| FakeTable {
+                    columns: std::iter::once("time".to_string())
+                        .chain(tags.iter().map(|t| naming::tag_column(t)))
+                        .chain(std::iter::once("f_value".to_string()))
+                        .collect(),
+                    rows: Vec::new(),
+                });
+            for r in rows {
+                t.rows.push(
+                    r.iter()
+                        .map(|(k, v)| (naming::tag_column(k), v.to_string()))
+                        .collect(),
+                );
+            }
+        }
+
+        fn clear_rows(&self, db: &str, rp: &str, m: &str) {
+            if let Some(t) = self
+                .tables
+                .lock()
+                .get_mut(&(db.into(), rp.into(), m.into()))
+            {
+                t.rows.clear();
+            }
+        }
+    }
+
+    #[async_trait]
+    impl QueryPort for FakeStorage {
+        async fn query(&self, sql: &str) -> Result<RowSet, QueryError> {
+            self.queries.lock().push(sql.to_string());
+            if *self.fail.lock() {
+                return Err(QueryError::Engine {
+                    code: 241,
+                    message: "memory limit".into(),
+                });
+            }
+            let tables = self.tables.lock();
+            if sql.starts_with("SELECT name FROM system.columns") {
+                let rows = tables
+                    .iter()
+                    .find(|((d, r, m), _)| {
+                        sql.contains(&naming::quote_string(&naming::database_name(d)))
+                            && sql.contains(&naming::quote_string(&naming::table_name(r, m)))
+                    })
+                    .map(|(_, t)| {
+                        t.columns
+                            .iter()
+                            .map(|c| vec![Value::String(c.clone())])
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return Ok(RowSet {
+                    columns: Vec::new(),
+                    rows,
+                });
+            }
+            let Some((_, t)) = tables
+                .iter()
+                .find(|((d, r, m), _)| sql.contains(&naming::qualified_table(d, r, m)))
+            else {
+                return Err(QueryError::Engine {
+                    code: 60,
+                    message: "no table".into(),
+                });
+            };
+            if sql.starts_with("SELECT 1 FROM") {
+                let rows = if t.rows.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![vec![Value::Integer(1)]]
+                };
+                return Ok(RowSet {
+                    columns: Vec::new(),
+                    rows,
+                });
+            }
+            let cols_text = sql
+                .strip_prefix("SELECT DISTINCT ")
+                .and_then(|s| s.split(" FROM ").next())
+                .expect("distinct query");
+            let cols: Vec<String> = cols_text
+                .split(", ")
+                .map(|c| c.trim_matches('`').to_string())
+                .collect();
+            let mut seen = HashSet::new();
+            let mut rows = Vec::new();
+            for r in &t.rows {
+                let proj: Vec<String> = cols
+                    .iter()
+                    .map(|c| r.get(c).cloned().unwrap_or_default())
+                    .collect();
+                if seen.insert(proj.clone()) {
+                    rows.push(proj.into_iter().map(Value::String).collect());
+                }
+            }
+            Ok(RowSet {
+                columns: Vec::new(),
+                rows,
+            })
+        }
+    }
+
+    const NOW: i64 = 1_600_000_000_000_000_000;
+
+    fn service(
+        meta: &Arc<MemMeta>,
+        admin: &Arc<RecordingAdmin>,
+        storage: Option<&Arc<FakeStorage>>,
+    ) -> RetentionService {
+        let s = RetentionService::new(
+            meta.clone(),
+            admin.clone(),
+            ManualClock::new(NOW),
+            Duration::from_secs(1800),
+        );
+        match storage {
+            Some(q) => s.with_series_cleanup(q.clone()),
+            None => s,
+        }
+    }
+
+    #[tokio::test]
+    async fn cutoffs_per_policy_and_inf_untouched() {
+        let meta = Arc::new(MemMeta::default());
+        meta.add_db("db1", &[("week", 7 * DAY, DAY), ("hour", HOUR, HOUR)]);
+        meta.add_db("db2", &[]); // autogen only (INF)
+        meta.add_db("empty", &[("short", 2 * HOUR, HOUR)]); // no measurements
+        meta.add_series("db1", "mem", &[]);
+        meta.add_series("db1", "cpu", &[("host", "a")]);
+        meta.add_series("db2", "cpu", &[("host", "a")]);
+        let admin = Arc::new(RecordingAdmin::default());
+        let stats = service(&meta, &admin, None).check_once().await.unwrap();
+        assert_eq!(stats.policies_enforced, 3);
+        let calls = admin.calls.lock().clone();
+        let summary: Vec<(&str, &str, i64, i64)> = calls
+            .iter()
+            .map(|c| {
+                (
+                    c.db.as_str(),
+                    c.rp.name.as_str(),
+                    c.rp.shard_group_duration,
+                    c.cutoff,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("db1", "week", DAY, NOW - 7 * DAY),
+                ("db1", "hour", HOUR, NOW - HOUR),
+            ]
+        );
+        for c in &calls {
+            assert_eq!(c.measurements, vec!["cpu".to_string(), "mem".to_string()]);
+        }
+        // Without a query port nothing touches the series index.
+        assert!(meta.applied.lock().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failing_policy_does_not_stop_the_others() {
+        let meta = Arc::new(MemMeta::default());
+        meta.add_db("db1", &[("week", 7 * DAY, DAY), ("hour", HOUR, HOUR)]);
+        meta.add_db("db2", &[("day", DAY, HOUR)]);
+        meta.add_series("db1", "cpu", &[]);
+        meta.add_series("db2", "cpu", &[]);
+        let admin = Arc::new(RecordingAdmin {
+            fail_rp: Some("week".into()),
+            ..Default::default()
+        });
+        let err = service(&meta, &admin, None).check_once().await.unwrap_err();
+        assert!(
+            matches!(&err, RetentionError::Storage { database, rp, .. } if database == "db1" && rp == "week"),
+            "{err}"
+        );
+        let rps: Vec<String> = admin
+            .calls
+            .lock()
+            .iter()
+            .map(|c| c.rp.name.clone())
+            .collect();
+        assert_eq!(rps, vec!["week", "hour", "day"]);
+    }
+
+    /// db1: INF autogen + 1h "hour"; cpu (tag host) and mem (no tags).
+    fn cleanup_fixture() -> (Arc<MemMeta>, Arc<RecordingAdmin>, Arc<FakeStorage>) {
+        let meta = Arc::new(MemMeta::default());
+        meta.add_db("db1", &[("hour", HOUR, HOUR)]);
+        meta.add_db("inf", &[]);
+        meta.add_series("db1", "cpu", &[("host", "a")]);
+        meta.add_series("db1", "cpu", &[("host", "b")]);
+        meta.add_series("db1", "cpu", &[("host", "c"), ("region", "x")]);
+        meta.add_series("db1", "cpu", &[("host", "d"), ("region", "x")]);
+        meta.add_series("db1", "mem", &[]);
+        meta.add_series("db1", "disk", &[]);
+        // A database with only INF policies is never cleaned, data or not.
+        meta.add_series("inf", "cpu", &[("host", "z")]);
+        let storage = Arc::new(FakeStorage::default());
+        // host=a lives in "hour", host=c,region=x in autogen; the "hour" table of cpu has
+        // no region column, so its host=d rows are not the series host=d,region=x.
+        storage.put(
+            "db1",
+            "hour",
+            "cpu",
+            &["host"],
+            &[&[("host", "a")], &[("host", "d")]],
+        );
+        storage.put(
+            "db1",
+            "autogen",
+            "cpu",
+            &["host", "region"],
+            &[&[("host", "c"), ("region", "x")]],
+        );
+        // mem's table exists but is empty after the drop; disk keeps data in autogen.
+        storage.put("db1", "hour", "mem", &[], &[]);
+        storage.put("db1", "autogen", "disk", &[], &[&[]]);
+        (meta, Arc::new(RecordingAdmin::default()), storage)
+    }
+
+    #[tokio::test]
+    async fn series_without_data_are_dropped_after_two_checks() {
+        let (meta, admin, storage) = cleanup_fixture();
+        let svc = service(&meta, &admin, Some(&storage));
+        let s1 = svc.check_once().await.unwrap();
+        assert_eq!(s1.series_dropped, 0);
+        assert_eq!(s1.series_pending, 3);
+        assert!(meta.applied.lock().is_empty());
+        let s2 = svc.check_once().await.unwrap();
+        assert_eq!(s2.series_dropped, 3, "{s2:?}");
+        assert_eq!(
+            meta.series_keys("db1"),
+            vec!["cpu,host=a", "cpu,host=c,region=x", "disk"]
+        );
+        assert_eq!(meta.series_keys("inf"), vec!["cpu,host=z"]);
+        let applied = meta.applied.lock().clone();
+        assert_eq!(
+            applied,
+            vec![
+                MetaCommand::DropSeries {
+                    database: "db1".into(),
+                    measurement: "cpu".into(),
+                    keys: vec!["cpu,host=b".into(), "cpu,host=d,region=x".into()],
+                },
+                MetaCommand::DropSeries {
+                    database: "db1".into(),
+                    measurement: "mem".into(),
+                    keys: vec!["mem".into()],
+                },
+            ]
+        );
+        // Nothing left to do.
+        let s3 = svc.check_once().await.unwrap();
+        assert_eq!((s3.series_dropped, s3.series_pending), (0, 0));
+        // Only tag columns that exist are read.
+        assert!(storage
+            .queries
+            .lock()
+            .iter()
+            .any(|q| q == "SELECT DISTINCT `t_host` FROM `hb_db1`.`r_hour_m_cpu`"));
+    }
+
+    #[tokio::test]
+    async fn series_that_regain_data_are_kept() {
+        let (meta, admin, storage) = cleanup_fixture();
+        let svc = service(&meta, &admin, Some(&storage));
+        svc.check_once().await.unwrap();
+        // host=b and mem are written again before the next check.
+        storage.put("db1", "hour", "cpu", &["host"], &[&[("host", "b")]]);
+        storage.put("db1", "hour", "mem", &[], &[&[]]);
+        let s = svc.check_once().await.unwrap();
+        assert_eq!(s.series_dropped, 1);
+        assert_eq!(
+            meta.series_keys("db1"),
+            vec![
+                "cpu,host=a",
+                "cpu,host=b",
+                "cpu,host=c,region=x",
+                "disk",
+                "mem"
+            ]
+        );
+        // Losing data again restarts the two-check rule.
+        storage.clear_rows("db1", "hour", "mem");
+        assert_eq!(svc.check_once().await.unwrap().series_dropped, 0);
+        assert_eq!(svc.check_once().await.unwrap().series_dropped, 1);
+        assert!(!meta.has_series("db1", "mem"));
+    }
+
+    #[tokio::test]
+    async fn query_failures_keep_every_series() {
+        let (meta, admin, storage) = cleanup_fixture();
+        let svc = service(&meta, &admin, Some(&storage));
+        svc.check_once().await.unwrap();
+        *storage.fail.lock() = true;
+        let err = svc.check_once().await.unwrap_err();
+        assert!(matches!(err, RetentionError::Query { .. }), "{err}");
+        assert!(meta.applied.lock().is_empty());
+        assert_eq!(meta.series_count("db1"), 6);
+        // The failed check observed nothing, so the rule starts over.
+        *storage.fail.lock() = false;
+        assert_eq!(svc.check_once().await.unwrap().series_dropped, 0);
+        assert_eq!(svc.check_once().await.unwrap().series_dropped, 3);
+    }
+
+    #[tokio::test]
+    async fn index_failures_are_retried() {
+        let (meta, admin, storage) = cleanup_fixture();
+        let svc = service(&meta, &admin, Some(&storage));
+        svc.check_once().await.unwrap();
+        *meta.fail_apply.lock() = true;
+        assert!(matches!(
+            svc.check_once().await,
+            Err(RetentionError::Meta { .. })
+        ));
+        *meta.fail_apply.lock() = false;
+        assert_eq!(svc.check_once().await.unwrap().series_dropped, 3);
+    }
+
+    #[tokio::test]
+    async fn run_checks_periodically_and_stops() {
+        let meta = Arc::new(MemMeta::default());
+        meta.add_db("db1", &[("hour", HOUR, HOUR)]);
+        meta.add_series("db1", "cpu", &[]);
+        let admin = Arc::new(RecordingAdmin::default());
+        let clock = ManualClock::new(NOW + HOUR);
+        let svc = Arc::new(RetentionService::new(
+            meta.clone(),
+            admin.clone(),
+            clock.clone(),
+            Duration::from_millis(20),
+        ));
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(svc.run(rx));
+        for _ in 0..200 {
+            if admin.calls.lock().len() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tx.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("loop stops on shutdown")
+            .unwrap();
+        let calls = admin.calls.lock().clone();
+        assert!(calls.len() >= 2);
+        assert!(calls.iter().all(|c| c.cutoff == NOW));
+    }
+
+    #[test]
+    fn normalized_tags_ignore_empty_values() {
+        let t = normalized_tags(&[("b".into(), "1".into()), ("a".into(), String::new())]);
+        assert_eq!(t, vec![("b".to_string(), "1".to_string())]);
+    }
+}
