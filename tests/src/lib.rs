@@ -20,6 +20,7 @@ pub struct Server {
     /// Data directory (kept across restarts of this handle).
     pub data_dir: PathBuf,
     env: Vec<(String, String)>,
+    fixed_port: Option<u16>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -56,6 +57,7 @@ impl Server {
             port: 0,
             data_dir,
             env: Vec::new(),
+            fixed_port: None,
             _tmp: Some(tmp),
         };
         s.spawn(&[]);
@@ -75,6 +77,7 @@ impl Server {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            fixed_port: None,
             _tmp: Some(tmp),
         };
         s.spawn(&[]);
@@ -91,14 +94,38 @@ impl Server {
             port: 0,
             data_dir,
             env: Vec::new(),
+            fixed_port: None,
             _tmp: Some(tmp),
         };
         s.spawn(args);
         s
     }
 
+    /// Starts on a fresh data directory, listening on a fixed loopback `port` (the
+    /// benchmarks run on ports assigned to them rather than on a random free one).
+    pub fn start_on_port(port: u16) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data_dir = tmp.path().join("data");
+        let mut s = Server {
+            child: None,
+            url: String::new(),
+            port,
+            data_dir,
+            env: Vec::new(),
+            fixed_port: Some(port),
+            _tmp: Some(tmp),
+        };
+        s.spawn(&[]);
+        s
+    }
+
+    /// Process id of the running server (to sample its CPU time), if it is running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     fn spawn(&mut self, args: &[&str]) {
-        let port = free_port();
+        let port = self.fixed_port.unwrap_or_else(free_port);
         let bin = binary();
         assert!(
             bin.exists(),

@@ -4,7 +4,8 @@
 //! (size and a wide 12-hour scan) on copies of the table.
 //!
 //! Run: `cargo bench --release -p hyperbyte-adapter-chdb --bench insert`
-//! (`BENCH_ROWS=N` changes the row count).
+//! (`BENCH_ROWS=N` changes the row count; `BENCH_NO_FSYNC=1` turns the fsync settings off
+//! to measure what they cost).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

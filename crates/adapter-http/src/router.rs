@@ -276,6 +276,38 @@ async fn write_v2(
     do_write(state, db, rp, precision, headers, body).await
 }
 
+/// Reads a body of at most `limit` bytes. A larger body is drained (up to 64 MiB more) so
+/// the client can read the 413 instead of seeing a broken pipe.
+async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, ()> {
+    use http_body_util::BodyExt;
+    let mut buf = bytes::BytesMut::new();
+    let mut over = false;
+    let mut drained = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return Err(()) };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if over {
+            drained += data.len();
+            if drained > 64 << 20 {
+                break;
+            }
+            continue;
+        }
+        if buf.len() + data.len() > limit {
+            over = true;
+            continue;
+        }
+        buf.extend_from_slice(&data);
+    }
+    if over {
+        Err(())
+    } else {
+        Ok(buf.freeze())
+    }
+}
+
 async fn do_write(
     state: HttpState,
     db: String,
@@ -289,9 +321,9 @@ async fn do_write(
         0 => usize::MAX,
         n => n,
     };
-    let body = match axum::body::to_bytes(body, limit).await {
+    let body = match read_limited(body, limit).await {
         Ok(b) => b,
-        Err(_) => {
+        Err(()) => {
             state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
             return error_response(
                 &state,

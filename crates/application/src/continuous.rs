@@ -328,3 +328,510 @@ fn written_count(results: &[StatementResult]) -> Result<i64, String> {
     }
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::QueryRequestError;
+    use crate::retention::tests::{ManualClock, MemMeta, HOUR};
+    use hyperbyte_domain::query::Series;
+    use parking_lot::Mutex;
+
+    const MIN: i64 = 60_000_000_000;
+    /// 2020-01-01T00:00:00Z.
+    const T0: i64 = 1_577_836_800_000_000_000;
+
+    /// Records requests and answers like `SELECT ... INTO`.
+    #[derive(Debug, Default)]
+    struct RecordingExecutor {
+        requests: Mutex<Vec<QueryRequest>>,
+        written: i64,
+        fail: Option<String>,
+    }
+
+    #[async_trait::async_trait]
+    impl QueryExecutor for RecordingExecutor {
+        async fn execute(
+            &self,
+            req: QueryRequest,
+        ) -> Result<Vec<StatementResult>, QueryRequestError> {
+            self.requests.lock().push(req);
+            if let Some(e) = &self.fail {
+                return Ok(vec![StatementResult::error(0, e.clone())]);
+            }
+            Ok(vec![StatementResult {
+                series: vec![Series {
+                    name: Some("result".into()),
+                    columns: vec!["time".into(), "written".into()],
+                    values: vec![vec![Value::Time(0), Value::Integer(self.written)]],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }])
+        }
+    }
+
+    fn setup(cqs: &[&str]) -> (Arc<MemMeta>, Arc<RecordingExecutor>, ContinuousQueryService) {
+        setup_with(
+            cqs,
+            RecordingExecutor {
+                written: 7,
+                ..Default::default()
+            },
+        )
+    }
+
+    fn setup_with(
+        cqs: &[&str],
+        exec: RecordingExecutor,
+    ) -> (Arc<MemMeta>, Arc<RecordingExecutor>, ContinuousQueryService) {
+        let meta = Arc::new(MemMeta::default());
+        for (i, q) in cqs.iter().enumerate() {
+            meta.add_cq("db", &format!("cq{i}"), q);
+        }
+        let exec = Arc::new(exec);
+        let svc = ContinuousQueryService::new(meta.clone(), exec.clone(), ManualClock::new(0));
+        (meta, exec, svc)
+    }
+
+    /// `(start, end)` of each run, relative to T0 in minutes.
+    async fn ranges(svc: &ContinuousQueryService, now: i64) -> Vec<(i64, i64)> {
+        svc.tick(now)
+            .await
+            .into_iter()
+            .map(|r| ((r.start - T0) / MIN, (r.end - T0) / MIN))
+            .collect()
+    }
+
+    const PLAIN: &str =
+        "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT mean(value) INTO cpu_1h FROM cpu GROUP BY time(1h) END";
+
+    #[tokio::test]
+    async fn plain_cq_runs_each_interval_over_the_last_one() {
+        let (_, exec, svc) = setup(&[PLAIN]);
+        // First tick after start, mid-interval: nothing to compute (no back-fill).
+        assert!(svc.tick(T0 + 30 * MIN).await.is_empty());
+        assert!(svc.tick(T0 + 59 * MIN).await.is_empty());
+        let runs = svc.tick(T0 + HOUR).await;
+        assert_eq!(runs.len(), 1);
+        let r = &runs[0];
+        assert_eq!((r.database.as_str(), r.name.as_str()), ("db", "cq0"));
+        assert_eq!((r.start, r.end), (T0, T0 + HOUR));
+        assert_eq!(r.outcome, Ok(7));
+        assert_eq!(
+            r.statement,
+            "SELECT mean(value) INTO cpu_1h FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T01:00:00Z' GROUP BY time(1h)"
+        );
+        let req = exec.requests.lock()[0].clone();
+        assert_eq!(req.query, r.statement);
+        assert_eq!(req.database.as_deref(), Some("db"));
+        // Not again within the interval; late ticks still cover the right interval.
+        assert!(svc.tick(T0 + HOUR + 1_000_000_000).await.is_empty());
+        assert_eq!(
+            ranges(&svc, T0 + 2 * HOUR + 3_000_000_000).await,
+            vec![(60, 120)]
+        );
+        // After a pause, the missed intervals are caught up in one run.
+        assert_eq!(ranges(&svc, T0 + 5 * HOUR).await, vec![(120, 300)]);
+        assert_eq!(ranges(&svc, T0 + 6 * HOUR).await, vec![(300, 360)]);
+    }
+
+    #[tokio::test]
+    async fn first_tick_on_a_boundary_runs() {
+        let (_, _, svc) = setup(&[PLAIN]);
+        assert_eq!(ranges(&svc, T0 + HOUR).await, vec![(0, 60)]);
+    }
+
+    #[tokio::test]
+    async fn resample_every_recomputes_the_current_interval() {
+        let (_, _, svc) = setup(&[
+            "CREATE CONTINUOUS QUERY cq ON db RESAMPLE EVERY 15m BEGIN SELECT count(v) INTO x FROM m GROUP BY time(1h) END",
+        ]);
+        assert!(svc.tick(T0 + 10 * MIN).await.is_empty());
+        assert!(svc.tick(T0 + 14 * MIN).await.is_empty());
+        assert_eq!(ranges(&svc, T0 + 15 * MIN).await, vec![(0, 60)]);
+        assert_eq!(ranges(&svc, T0 + 30 * MIN).await, vec![(0, 60)]);
+        assert_eq!(ranges(&svc, T0 + 45 * MIN).await, vec![(0, 60)]);
+        // At the boundary the just-finished interval gets its final computation.
+        assert_eq!(ranges(&svc, T0 + 60 * MIN).await, vec![(0, 60)]);
+        assert_eq!(ranges(&svc, T0 + 75 * MIN).await, vec![(60, 120)]);
+    }
+
+    #[tokio::test]
+    async fn resample_every_longer_than_the_interval() {
+        let (_, _, svc) = setup(&[
+            "CREATE CONTINUOUS QUERY cq ON db RESAMPLE EVERY 2h BEGIN SELECT count(v) INTO x FROM m GROUP BY time(1h) END",
+        ]);
+        // FOR defaults to EVERY: two intervals per run.
+        assert_eq!(ranges(&svc, T0 + 2 * HOUR + 1_000).await, vec![(60, 120)]);
+        assert!(svc.tick(T0 + 3 * HOUR).await.is_empty());
+        assert_eq!(ranges(&svc, T0 + 4 * HOUR).await, vec![(120, 240)]);
+    }
+
+    #[tokio::test]
+    async fn resample_for_covers_several_intervals() {
+        let (_, _, svc) = setup(&[
+            "CREATE CONTINUOUS QUERY cq ON db RESAMPLE FOR 3h BEGIN SELECT count(v) INTO x FROM m GROUP BY time(1h) END",
+        ]);
+        // First run after start, mid-interval: from now - FOR, aligned, to the last boundary.
+        assert_eq!(
+            ranges(&svc, T0 + 5 * HOUR + 10 * MIN).await,
+            vec![(180, 300)]
+        );
+        assert_eq!(ranges(&svc, T0 + 6 * HOUR).await, vec![(180, 360)]);
+        assert_eq!(ranges(&svc, T0 + 7 * HOUR).await, vec![(240, 420)]);
+    }
+
+    #[tokio::test]
+    async fn resample_every_and_for_together() {
+        let (_, _, svc) = setup(&[
+            "CREATE CONTINUOUS QUERY cq ON db RESAMPLE EVERY 30m FOR 2h BEGIN SELECT count(v) INTO x FROM m GROUP BY time(1h) END",
+        ]);
+        assert_eq!(ranges(&svc, T0 + 2 * HOUR).await, vec![(0, 120)]);
+        assert_eq!(ranges(&svc, T0 + 150 * MIN).await, vec![(60, 180)]);
+        assert_eq!(ranges(&svc, T0 + 3 * HOUR).await, vec![(60, 180)]);
+    }
+
+    #[tokio::test]
+    async fn group_by_offset_shifts_runs_and_ranges() {
+        let (_, _, svc) = setup(&[
+            "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT count(v) INTO x FROM m GROUP BY time(1h, 15m) END",
+        ]);
+        assert!(svc.tick(T0 + 20 * MIN).await.is_empty());
+        assert!(svc.tick(T0 + 70 * MIN).await.is_empty());
+        let runs = svc.tick(T0 + 75 * MIN).await;
+        assert_eq!(runs.len(), 1);
+        assert_eq!((runs[0].start, runs[0].end), (T0 + 15 * MIN, T0 + 75 * MIN));
+        assert_eq!(
+            runs[0].statement,
+            "SELECT count(v) INTO x FROM m WHERE time >= '2020-01-01T00:15:00Z' AND time < '2020-01-01T01:15:00Z' GROUP BY time(1h, 15m)"
+        );
+        assert!(svc.tick(T0 + 2 * HOUR).await.is_empty());
+        assert_eq!(ranges(&svc, T0 + 135 * MIN).await, vec![(75, 135)]);
+    }
+
+    #[tokio::test]
+    async fn offset_with_resample_every() {
+        let (_, _, svc) = setup(&[
+            "CREATE CONTINUOUS QUERY cq ON db RESAMPLE EVERY 30m FOR 2h BEGIN SELECT count(v) INTO x FROM m GROUP BY time(1h, 15m) END",
+        ]);
+        assert_eq!(ranges(&svc, T0 + 2 * HOUR).await, vec![(15, 135)]);
+        assert!(svc.tick(T0 + 2 * HOUR + 14 * MIN).await.is_empty());
+        // Due every 30m at :15 and :45; the last bucket is the current, incomplete one.
+        assert_eq!(
+            ranges(&svc, T0 + 2 * HOUR + 15 * MIN).await,
+            vec![(15, 135)]
+        );
+        assert_eq!(
+            ranges(&svc, T0 + 2 * HOUR + 45 * MIN).await,
+            vec![(75, 195)]
+        );
+    }
+
+    #[tokio::test]
+    async fn where_time_conditions_are_replaced_and_or_is_parenthesised() {
+        let (_, _, svc) = setup(&[
+            "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT max(v) INTO x FROM m WHERE host = 'a' OR host = 'b' GROUP BY time(1h), * END",
+            "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT max(v) INTO x FROM m WHERE time > now() - 1d AND region = 'eu' GROUP BY time(1h) fill(none) END",
+            "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT mean(*) INTO other.\"rp x\".:MEASUREMENT FROM /cpu.*/, mem GROUP BY time(30m), host END",
+        ]);
+        let runs = svc.tick(T0 + HOUR).await;
+        let texts: Vec<&str> = runs.iter().map(|r| r.statement.as_str()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "SELECT max(v) INTO x FROM m WHERE (host = 'a' OR host = 'b') AND time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T01:00:00Z' GROUP BY time(1h), *",
+                "SELECT max(v) INTO x FROM m WHERE region = 'eu' AND time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T01:00:00Z' GROUP BY time(1h) fill(none)",
+                "SELECT mean(*) INTO other.\"rp x\".:MEASUREMENT FROM /cpu.*/, mem WHERE time >= '2020-01-01T00:30:00Z' AND time < '2020-01-01T01:00:00Z' GROUP BY time(30m), host",
+            ]
+        );
+        // Every produced text parses back to a SELECT with the range.
+        for t in texts {
+            let q = hyperbyte_timeseriesql::parse(t).unwrap();
+            let Statement::Select(s) = &q.statements[0] else {
+                panic!("not a select: {t}");
+            };
+            let r = s.time_range(0).unwrap();
+            assert!(r.min.is_some() && r.max.is_some(), "{t}");
+        }
+    }
+
+    #[tokio::test]
+    async fn invalid_cqs_are_reported_once_and_others_still_run() {
+        let (meta, _, svc) = setup(&[
+            "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT value INTO x FROM m GROUP BY time(1h) END",
+            "not influxql",
+            PLAIN,
+        ]);
+        let runs = svc.tick(T0 + HOUR).await;
+        assert_eq!(runs.len(), 3);
+        assert_eq!(
+            runs[0].outcome,
+            Err("continuous queries must be aggregate queries".to_string())
+        );
+        assert!(runs[1].outcome.is_err());
+        assert_eq!(runs[2].outcome, Ok(7));
+        assert!(svc
+            .tick(T0 + 2 * HOUR)
+            .await
+            .iter()
+            .all(|r| r.outcome.is_ok()));
+        // Dropping and re-creating a CQ starts its schedule over.
+        meta.cqs.lock().retain(|c| c.name != "cq2");
+        assert!(svc.tick(T0 + 3 * HOUR).await.is_empty());
+        meta.add_cq("db", "cq2", PLAIN);
+        assert!(svc.tick(T0 + 3 * HOUR + 10 * MIN).await.is_empty());
+        assert_eq!(ranges(&svc, T0 + 4 * HOUR).await, vec![(180, 240)]);
+    }
+
+    #[tokio::test]
+    async fn execution_errors_are_returned_and_the_schedule_moves_on() {
+        let (_, exec, svc) = setup_with(
+            &[PLAIN],
+            RecordingExecutor {
+                fail: Some("database not found: db".into()),
+                ..Default::default()
+            },
+        );
+        let runs = svc.tick(T0 + HOUR).await;
+        assert_eq!(runs[0].outcome, Err("database not found: db".to_string()));
+        // As InfluxDB: a failed interval is not retried.
+        assert!(svc.tick(T0 + HOUR + 1).await.is_empty());
+        assert_eq!(exec.requests.lock().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn run_ticks_with_the_injected_clock() {
+        let meta = Arc::new(MemMeta::default());
+        meta.add_cq("db", "cq", PLAIN);
+        let exec = Arc::new(RecordingExecutor::default());
+        let clock = ManualClock::new(T0 + HOUR);
+        let svc = Arc::new(
+            ContinuousQueryService::new(meta, exec.clone(), clock.clone())
+                .with_tick_interval(Duration::from_millis(5)),
+        );
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(svc.run(rx));
+        let wait_for = |n: usize| {
+            let exec = exec.clone();
+            async move {
+                for _ in 0..400 {
+                    if exec.requests.lock().len() >= n {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                panic!("expected {n} runs");
+            }
+        };
+        wait_for(1).await;
+        clock.set(T0 + 2 * HOUR);
+        wait_for(2).await;
+        tx.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("loop stops on shutdown")
+            .unwrap();
+        let reqs = exec.requests.lock().clone();
+        assert_eq!(reqs.len(), 2);
+        assert!(reqs[1].query.contains("time >= '2020-01-01T01:00:00Z'"));
+    }
+
+    /// A minimal HTTP/1.0 client of the reference InfluxDB (`reference-influxd.sh`).
+    #[derive(Debug, Clone)]
+    struct Reference {
+        addr: String,
+    }
+
+    impl Reference {
+        fn post(&self, path: &str, body: &str) -> String {
+            use std::io::{Read, Write};
+            let mut s = std::net::TcpStream::connect(&self.addr)
+                .expect("reference InfluxDB: bash /work/shared/conformance/reference-influxd.sh start 18121");
+            write!(
+                s,
+                "POST {path} HTTP/1.0\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                self.addr,
+                body.len()
+            )
+            .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            out.split_once("\r\n\r\n")
+                .map(|(_, b)| b.to_string())
+                .unwrap_or_default()
+        }
+
+        fn query(&self, db: &str, q: &str) -> String {
+            let mut enc = String::from("q=");
+            for b in q.bytes() {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    enc.push(b as char);
+                } else {
+                    enc.push_str(&format!("%{b:02X}"));
+                }
+            }
+            self.post(&format!("/query?db={db}"), &enc)
+        }
+
+        /// The `written` count of a `SELECT ... INTO` answer.
+        fn written(body: &str) -> Option<i64> {
+            let rest = &body[body.find("\"written\"]")?..];
+            let vals = &rest[rest.find("\"values\":[[")? + 11..];
+            let row = &vals[..vals.find("]]")?];
+            row.rsplit(',').next()?.trim().parse().ok()
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl QueryExecutor for Reference {
+        async fn execute(
+            &self,
+            req: QueryRequest,
+        ) -> Result<Vec<StatementResult>, QueryRequestError> {
+            let body = self.query(req.database.as_deref().unwrap_or(""), &req.query);
+            Ok(vec![match Reference::written(&body) {
+                Some(n) => StatementResult {
+                    series: vec![Series {
+                        name: Some("result".into()),
+                        columns: vec!["time".into(), "written".into()],
+                        values: vec![vec![Value::Time(0), Value::Integer(n)]],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+                None => StatementResult::error(0, body),
+            }])
+        }
+    }
+
+    /// Decodes every JSON string literal of `body` that starts with `prefix`.
+    fn json_strings(body: &str, prefix: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let needle = format!("\"{prefix}");
+        let mut rest = body;
+        while let Some(i) = rest.find(&needle) {
+            let mut chars = rest[i + 1..].char_indices();
+            let mut s = String::new();
+            let mut end = rest.len() - i - 1;
+            while let Some((j, c)) = chars.next() {
+                match c {
+                    '"' => {
+                        end = j;
+                        break;
+                    }
+                    '\\' => match chars.next().map(|(_, e)| e) {
+                        Some('n') => s.push('\n'),
+                        Some('t') => s.push('\t'),
+                        Some('u') => {
+                            let hex: String = (0..4)
+                                .filter_map(|_| chars.next().map(|(_, h)| h))
+                                .collect();
+                            s.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+                        }
+                        Some(other) => s.push(other),
+                        None => {}
+                    },
+                    c => s.push(c),
+                }
+            }
+            out.push(s);
+            rest = &rest[i + 1 + end..];
+        }
+        out
+    }
+
+    /// Runs the service's statements on the reference InfluxDB 1.6 (its CQ scheduler is
+    /// off) and checks that each writes what the same SELECT INTO with the same range,
+    /// written by hand with integer-nanosecond bounds, writes there; the CQ texts are
+    /// the reference's own canonical `SHOW CONTINUOUS QUERIES` output.
+    #[tokio::test]
+    #[ignore = "needs the reference InfluxDB: reference-influxd.sh start 18121"]
+    async fn statements_match_the_reference() {
+        let port = std::env::var("HYPERBYTE_REFERENCE_PORT").unwrap_or_else(|_| "18121".into());
+        let r = Reference {
+            addr: format!("127.0.0.1:{port}"),
+        };
+        let q = |s: &str| r.query("cqref", s);
+        q("DROP DATABASE cqref");
+        for s in [
+            "CREATE DATABASE cqref",
+            "CREATE RETENTION POLICY agg ON cqref DURATION INF REPLICATION 1",
+            "CREATE RETENTION POLICY agg2 ON cqref DURATION INF REPLICATION 1",
+            "CREATE CONTINUOUS QUERY cq1 ON cqref BEGIN SELECT mean(value) INTO cpu_1h FROM cpu WHERE host = 'a' OR host = 'b' GROUP BY time(1h), * END",
+            "CREATE CONTINUOUS QUERY cq2 ON cqref RESAMPLE EVERY 30m FOR 2h BEGIN SELECT max(value), count(value) INTO cqref.agg.:MEASUREMENT FROM /cpu|mem/ WHERE time > 0 GROUP BY time(1h, 15m), host END",
+        ] {
+            let body = q(s);
+            assert!(!body.contains("error"), "{s}: {body}");
+        }
+        let mut lines = String::new();
+        for k in 0..24i64 {
+            let t = T0 + k * 10 * MIN;
+            for (i, h) in ["a", "b", "c"].into_iter().enumerate() {
+                lines.push_str(&format!(
+                    "cpu,host={h} value={}.5 {t}\n",
+                    k * 3 + i as i64 * 100
+                ));
+            }
+            lines.push_str(&format!("mem,host=a value={k} {t}\n"));
+        }
+        r.post("/write?db=cqref", &lines);
+
+        let texts = json_strings(&q("SHOW CONTINUOUS QUERIES"), "CREATE CONTINUOUS QUERY");
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        let meta = Arc::new(MemMeta::default());
+        meta.add_cq("cqref", "cq1", &texts[0]);
+        meta.add_cq("cqref", "cq2", &texts[1]);
+        let svc = ContinuousQueryService::new(meta, Arc::new(r.clone()), ManualClock::new(0));
+
+        let mut runs = svc.tick(T0 + 2 * HOUR).await;
+        runs.extend(svc.tick(T0 + 2 * HOUR + 30 * MIN).await);
+        runs.extend(svc.tick(T0 + 3 * HOUR).await);
+        let summary: Vec<(&str, i64, i64)> = runs
+            .iter()
+            .map(|r| (r.name.as_str(), (r.start - T0) / MIN, (r.end - T0) / MIN))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("cq1", 60, 120),
+                ("cq2", 15, 135),
+                ("cq2", 15, 135),
+                ("cq1", 120, 180),
+                ("cq2", 75, 195),
+            ]
+        );
+        for run in &runs {
+            let (start, end) = (run.start, run.end);
+            let manual = if run.name == "cq1" {
+                format!("SELECT mean(value) INTO cqref.autogen.cpu_1h_manual FROM cqref.autogen.cpu WHERE (host = 'a' OR host = 'b') AND time >= {start} AND time < {end} GROUP BY time(1h), *")
+            } else {
+                format!("SELECT max(value), count(value) INTO cqref.agg2.:MEASUREMENT FROM cqref.autogen./cpu|mem/ WHERE time >= {start} AND time < {end} GROUP BY time(1h, 15m), host")
+            };
+            let expected = Reference::written(&q(&manual)).expect("manual SELECT INTO writes");
+            assert!(expected > 0, "{manual}");
+            assert_eq!(run.outcome, Ok(expected), "{} vs {manual}", run.statement);
+        }
+        // Same points written by both.
+        let a = q("SELECT * FROM cqref.autogen.cpu_1h GROUP BY *");
+        let b = q("SELECT * FROM cqref.autogen.cpu_1h_manual GROUP BY *")
+            .replace("cpu_1h_manual", "cpu_1h");
+        let cols = |s: &str| s[s.find("\"tags\"").unwrap()..].to_string();
+        assert_eq!(cols(&a), cols(&b));
+        for m in ["cpu", "mem"] {
+            let a = q(&format!("SELECT * FROM cqref.agg.{m} GROUP BY *"));
+            let b = q(&format!("SELECT * FROM cqref.agg2.{m} GROUP BY *"));
+            assert!(a.contains("\"values\""), "{a}");
+            assert_eq!(cols(&a), cols(&b));
+        }
+        q("DROP DATABASE cqref");
+    }
+
+    #[test]
+    fn floor_handles_negative_times_and_offsets() {
+        assert_eq!(floor_to(-1, HOUR, 0), -HOUR);
+        assert_eq!(floor_to(HOUR + 5, HOUR, 0), HOUR);
+        assert_eq!(floor_to(10 * MIN, HOUR, 15 * MIN), -45 * MIN);
+        assert_eq!(floor_to(20 * MIN, HOUR, 15 * MIN), 15 * MIN);
+    }
+}

@@ -203,7 +203,7 @@ impl RetentionService {
             to_clean.push((db.name.clone(), series));
         }
 
-        if let Some(query) = self.query.clone() {
+        if let Some(query) = self.query.clone().filter(|_| !to_clean.is_empty()) {
             let mut flushed = true;
             if let Some(flush) = &self.flush {
                 if let Err(e) = flush.ensure_visible().await {
@@ -233,6 +233,8 @@ impl RetentionService {
                 }
             }
             *self.pending.lock() = next_pending;
+        } else {
+            self.pending.lock().clear();
         }
 
         match first_err {

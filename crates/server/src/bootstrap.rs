@@ -10,7 +10,9 @@ use anyhow::{Context, Result};
 use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage};
 use hyperbyte_adapter_rocksdb::{BatchingConfig, BatchingWal, RocksDbMetadata, RocksDbWal};
 use hyperbyte_application::query::QueryService;
-use hyperbyte_application::{FlushConfig, FlushService, IngestionService, Limits};
+use hyperbyte_application::{
+    ContinuousQueryService, FlushConfig, FlushService, IngestionService, Limits, RetentionService,
+};
 use hyperbyte_ports::{Clock, MetadataPort, SystemClock, WalPort};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -94,6 +96,26 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let flush_task = tokio::spawn(flush.clone().run(stop_rx.clone()));
+    let mut background = Vec::new();
+    if cfg.retention.enabled {
+        let retention = Arc::new(
+            RetentionService::new(
+                meta.clone(),
+                storage.clone(),
+                clock.clone(),
+                Duration::from_secs(cfg.retention.check_interval_secs),
+            )
+            .with_series_cleanup(engine.clone())
+            .with_flush(flush.clone()),
+        );
+        background.push(tokio::spawn(retention.run(stop_rx.clone())));
+    }
+    let cq = Arc::new(ContinuousQueryService::new(
+        meta.clone(),
+        query.clone(),
+        clock.clone(),
+    ));
+    background.push(tokio::spawn(cq.run(stop_rx.clone())));
 
     let state = hyperbyte_adapter_http::HttpState {
         ingest,
@@ -121,7 +143,15 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
 
     info!("shutting down: flushing the WAL into storage");
     let _ = stop_tx.send(true);
+    for t in background {
+        let _ = t.await;
+    }
     let _ = flush_task.await;
+    // Stop the engine's background threads (merges) before the process exits: exiting
+    // while a merge runs can crash inside the engine.
+    if let Err(e) = engine.shutdown() {
+        tracing::warn!(error = %e, "chDB engine shutdown reported a problem");
+    }
     info!("stopped cleanly");
     Ok(())
 }
