@@ -299,6 +299,246 @@ impl SeriesCtx<'_> {
     }
 }
 
+/// Aggregates ClickHouse computes exactly as InfluxDB does, with their SQL.
+fn pushdown_sql(func: &str, col: &str, t: FieldType) -> Option<String> {
+    let numeric = matches!(
+        t,
+        FieldType::Float | FieldType::Integer | FieldType::Unsigned
+    );
+    Some(match func {
+        "count" => format!("count({col})"),
+        "sum" if numeric => format!("sum({col})"),
+        "mean" if numeric => format!("avg({col})"),
+        "min" if numeric => format!("min({col})"),
+        "max" if numeric => format!("max({col})"),
+        "spread" if numeric => format!("max({col}) - min({col})"),
+        "first" => format!("argMin({col}, time)"),
+        "last" => format!("argMax({col}, time)"),
+        _ => return None,
+    })
+}
+
+/// The (function, field) of every column when the whole query can be aggregated inside
+/// ClickHouse: each column is `agg(field)` with an aggregate from [`pushdown_sql`], and no
+/// column is a lone selector whose row time InfluxDB would print.
+fn pushdown_columns(
+    cols: &[OutCol],
+    fields: &BTreeMap<String, FieldType>,
+) -> Option<Vec<(String, String, FieldType)>> {
+    let mut out = Vec::new();
+    for c in cols {
+        let Expr::Call { name, args } = &c.expr else {
+            return None;
+        };
+        if args.len() != 1 {
+            return None;
+        }
+        let Expr::VarRef {
+            name: field,
+            data_type: None | Some(VarType::Field),
+        } = &args[0]
+        else {
+            return None;
+        };
+        let t = *fields.get(field)?;
+        pushdown_sql(name, "x", t)?;
+        out.push((name.clone(), field.clone(), t));
+    }
+    // A single selector prints the selected point's time: keep that on the Rust path.
+    if out.len() == 1 && SELECTORS.contains(&out[0].0.as_str()) {
+        return None;
+    }
+    Some(out)
+}
+
+impl QueryService {
+    /// Runs an aggregate query inside ClickHouse: `GROUP BY` tags and time buckets there,
+    /// then fills the bucket grid in Rust. Returns rows per group key.
+    #[allow(clippy::too_many_arguments)]
+    async fn pushdown_aggregate(
+        &self,
+        src: &Src,
+        cols: &[OutCol],
+        all_fields: &BTreeMap<String, FieldType>,
+        group_tags: &[String],
+        cond: Option<&Expr>,
+        interval: Option<(i64, i64)>,
+        range: (Option<i64>, Option<i64>),
+        now: i64,
+        fill: &Fill,
+    ) -> Result<Vec<(Vec<String>, Vec<Vec<Value>>)>, StatementError> {
+        let (min, max) = range;
+        let schema = &src.schema;
+        let Some(specs) = pushdown_columns(cols, all_fields) else {
+            return Ok(Vec::new());
+        };
+        let existing = self.table_columns(src).await?;
+        if existing.is_empty() {
+            return Ok(Vec::new());
+        }
+        let has = |c: &str| existing.contains(c);
+        let mut select: Vec<String> = Vec::new();
+        let mut group: Vec<String> = Vec::new();
+        for t in group_tags {
+            let col = naming::tag_column(t);
+            if has(&col) {
+                select.push(naming::quote_ident(&col));
+                group.push(naming::quote_ident(&col));
+            } else {
+                select.push("''".to_string());
+            }
+        }
+        let bucket = match interval {
+            Some((every, offset)) => {
+                let x = format!("(toUnixTimestamp64Nano(time) - {offset})");
+                format!("toUnixTimestamp64Nano(time) - ((({x} % {every}) + {every}) % {every})")
+            }
+            None => "0".to_string(),
+        };
+        select.push(format!("{bucket} AS hb_bucket"));
+        if interval.is_some() {
+            group.push("hb_bucket".to_string());
+        }
+        let mut any_field = Vec::new();
+        for (func, field, t) in &specs {
+            let col = naming::field_column(field);
+            if has(&col) && schema.field_type(field) == Some(*t) {
+                let q = naming::quote_ident(&col);
+                select.push(pushdown_sql(func, &q, *t).unwrap_or_else(|| "NULL".into()));
+                any_field.push(format!("{q} IS NOT NULL"));
+            } else {
+                select.push("NULL".to_string());
+            }
+        }
+        if any_field.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut wheres = Vec::new();
+        if let Some(m) = min {
+            wheres.push(format!("time >= {}", time_literal(m)));
+        }
+        if let Some(m) = max {
+            wheres.push(format!("time <= {}", time_literal(m)));
+        }
+        if let Some(c) = cond {
+            let resolve = |name: &str| -> ColumnRef {
+                let fcol = naming::field_column(name);
+                let tcol = naming::tag_column(name);
+                match schema.field_type(name) {
+                    Some(t) if has(&fcol) => ColumnRef::Field(fcol, t),
+                    _ if schema.is_tag(name) && has(&tcol) => ColumnRef::Tag(tcol),
+                    _ => ColumnRef::Missing,
+                }
+            };
+            wheres.push(condition_sql(c, &resolve).map_err(|e| err(e.to_string()))?);
+        }
+        wheres.push(format!("({})", any_field.join(" OR ")));
+        let mut sql = format!(
+            "SELECT {} FROM {} FINAL WHERE {}",
+            select.join(", "),
+            naming::qualified_table(&src.db, &src.rp, &src.measurement),
+            wheres.join(" AND ")
+        );
+        if !group.is_empty() {
+            sql.push_str(&format!(" GROUP BY {}", group.join(", ")));
+        }
+        let result = match self.engine.query(&sql).await {
+            Ok(r) => r,
+            Err(e) if e.is_missing_table() => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        // key -> bucket -> values
+        let n_tags = group_tags.len();
+        let mut groups: BTreeMap<Vec<String>, BTreeMap<i64, Vec<Value>>> = BTreeMap::new();
+        for row in result.rows {
+            let mut it = row.into_iter();
+            let key: Vec<String> = (0..n_tags)
+                .map(|_| match it.next() {
+                    Some(Value::String(s)) => s,
+                    _ => String::new(),
+                })
+                .collect();
+            let b = match it.next() {
+                Some(Value::Integer(b)) => b,
+                Some(Value::Unsigned(b)) => b as i64,
+                Some(Value::Time(b)) => b,
+                _ => 0,
+            };
+            let vals: Vec<Value> = it
+                .zip(&specs)
+                .map(|(v, (func, _, t))| normalise_agg(func, *t, v))
+                .collect();
+            groups.entry(key).or_default().insert(b, vals);
+        }
+        let mut out = Vec::with_capacity(groups.len());
+        for (key, buckets) in groups {
+            let rows = match interval {
+                None => {
+                    let vals = buckets.into_values().next().unwrap_or_default();
+                    // An aggregate without GROUP BY over no rows still yields a row of nulls.
+                    if vals.iter().all(Value::is_null) {
+                        continue;
+                    }
+                    let mut row = vec![Value::Time(min.unwrap_or(0))];
+                    row.extend(vals);
+                    vec![row]
+                }
+                Some((every, offset)) => {
+                    let w = transform::Window { every, offset };
+                    let first = buckets.keys().next().copied().unwrap_or(0);
+                    let start = min.map(|m| w.bounds(m).0).unwrap_or(first);
+                    let end = w.bounds(max.unwrap_or(now)).0;
+                    let count = ((end - start) / every).saturating_add(1);
+                    if count > 5_000_000 {
+                        return Err(err("too many GROUP BY time buckets; narrow the time range"));
+                    }
+                    let mut times = Vec::new();
+                    let mut b = start;
+                    while b <= end {
+                        times.push(b);
+                        b += every;
+                    }
+                    let mut timelines: Vec<Timeline> = Vec::with_capacity(specs.len());
+                    for (i, (func, _, _)) in specs.iter().enumerate() {
+                        let tl: Vec<(i64, Option<Value>)> = times
+                            .iter()
+                            .map(|t| {
+                                let v = buckets.get(t).and_then(|v| v.get(i)).cloned();
+                                (*t, v.filter(|x| !x.is_null()))
+                            })
+                            .collect();
+                        let mode = to_fn_fill(fill);
+                        let mode = if func == "count" {
+                            mode.count_default()
+                        } else {
+                            mode
+                        };
+                        timelines.push(functions::fill::fill(&tl, &mode));
+                    }
+                    join_timelines(&timelines, false)
+                }
+            };
+            out.push((key, rows));
+        }
+        Ok(out)
+    }
+}
+
+/// Converts ClickHouse's aggregate result types to InfluxDB's (`count` is an integer,
+/// `mean` a float, the others keep the field's type; an empty aggregate is null).
+fn normalise_agg(func: &str, t: FieldType, v: Value) -> Value {
+    match (func, v) {
+        (_, Value::Null) => Value::Null,
+        ("count", Value::Unsigned(0)) | ("count", Value::Integer(0)) => Value::Null,
+        ("count", Value::Unsigned(n)) => Value::Integer(n as i64),
+        ("mean", v) => v.as_f64().map(Value::Float).unwrap_or(Value::Null),
+        (_, Value::Unsigned(u)) if t == FieldType::Integer => Value::Integer(u as i64),
+        (_, Value::Integer(i)) if t == FieldType::Unsigned => Value::Unsigned(i as u64),
+        (_, Value::Integer(i)) if t == FieldType::Float => Value::Float(i as f64),
+        (_, v) => v,
+    }
+}
+
 /// Why reading a source failed.
 enum ReadError {
     Engine(hyperbyte_ports::QueryError),
@@ -843,7 +1083,49 @@ impl QueryService {
         }
         let cond = stmt.condition_without_time();
         let mut output: Vec<Series> = Vec::new();
+        let pushdown = is_agg && !has_transform && pushdown_columns(&cols, &all_fields).is_some();
         for src in &sources {
+            if pushdown && src.rows.is_none() {
+                let groups = self
+                    .pushdown_aggregate(
+                        src,
+                        &cols,
+                        &all_fields,
+                        &group_tags,
+                        cond.as_ref(),
+                        interval,
+                        (range.min, range.max),
+                        now,
+                        &stmt.fill,
+                    )
+                    .await?;
+                for (key, rows) in groups {
+                    let tags: BTreeMap<String, String> =
+                        group_tags.iter().cloned().zip(key).collect();
+                    let mut rows = rows;
+                    if stmt.is_descending() {
+                        rows.reverse();
+                    }
+                    let off = stmt.offset.unwrap_or(0) as usize;
+                    let rows: Vec<Vec<Value>> = match stmt.limit {
+                        Some(l) if l > 0 => rows.into_iter().skip(off).take(l as usize).collect(),
+                        _ => rows.into_iter().skip(off).collect(),
+                    };
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    let mut columns = vec!["time".to_string()];
+                    columns.extend(cols.iter().map(|c| c.name.clone()));
+                    output.push(Series {
+                        name: Some(src.measurement.clone()),
+                        tags,
+                        columns,
+                        values: rows,
+                        partial: false,
+                    });
+                }
+                continue;
+            }
             let points = self
                 .read_points(
                     src,
