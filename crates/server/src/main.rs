@@ -10,6 +10,11 @@
 mod bootstrap;
 mod config;
 
+/// Ingest allocates many small strings per point; mimalloc handles that pattern far better
+/// than glibc malloc under concurrency.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use config::{Config, Overrides};
 use std::path::PathBuf;
