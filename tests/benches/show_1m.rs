@@ -7,7 +7,9 @@
 //!
 //! The point is to keep these statements interactive (well under 50 ms) at the series
 //! count the default `max-series-per-database` limit allows; the answers' sizes are checked
-//! too (a wrong row count is reported as a warning, never asserted).
+//! too (a wrong row count is reported as a warning, never asserted). The last rows time
+//! harder shapes outside that target: a wide index hit, and a condition the per-value
+//! index cannot serve (`!=`), which visits every series.
 //!
 //! Knobs (environment): `HB_SHOW_SERIES` (1,000,000; rounded down to a multiple of 100),
 //! `HB_SHOW_THREADS` (4 writer threads), `HB_SHOW_WARMUP` (3 runs), `HB_SHOW_RUNS` (20
@@ -25,6 +27,8 @@ const DB: &str = "show1m";
 const REGIONS: usize = 10;
 const RACKS: usize = 10;
 const BATCH_LINES: usize = 5_000;
+/// How many of the cases (the first ones) are held to the 50 ms target.
+const TARGETS: usize = 9;
 
 /// `true` under `cargo bench` (which passes `--bench`); `cargo test --benches` and clippy
 /// build this target too, and must not spend minutes loading a million series.
@@ -191,20 +195,23 @@ fn load(url: &str, total: usize, threads: usize) -> Duration {
     start.elapsed()
 }
 
+/// Checks one answer.
+type Check = Box<dyn Fn(&serde_json::Value) -> Result<(), String>>;
+
 struct Case {
     query: String,
     /// Expected number of rows (or the count for cardinality statements).
-    expect: Box<dyn Fn(&serde_json::Value) -> Result<(), String>>,
+    expect: Check,
 }
 
-fn expect_rows(n: usize) -> Box<dyn Fn(&serde_json::Value) -> Result<(), String>> {
+fn expect_rows(n: usize) -> Check {
     Box::new(move |v| match rows(v)? {
         got if got == n => Ok(()),
         got => Err(format!("{got} rows, expected {n}")),
     })
 }
 
-fn expect_count(n: usize) -> Box<dyn Fn(&serde_json::Value) -> Result<(), String>> {
+fn expect_count(n: usize) -> Check {
     Box::new(move |v| {
         rows(v)?;
         match first_int(v) {
@@ -260,6 +267,7 @@ fn main() {
 
     let host = if hosts > 42 { "host_42" } else { "host_0" };
     let qs = |s: &str| s.replace("host_42", host);
+    // The first `TARGETS` cases are the statements held to the 50 ms target.
     let cases = vec![
         Case {
             query: qs("SHOW SERIES LIMIT 100"),
@@ -297,15 +305,34 @@ fn main() {
             query: qs("SHOW SERIES EXACT CARDINALITY"),
             expect: expect_count(total),
         },
+        // Harder shapes (not in the 50 ms target list): a non-selective index hit with
+        // LIMIT, tag values under a wide condition, and a condition the index cannot
+        // serve (a full scan of the series index).
+        Case {
+            query: qs("SHOW SERIES WHERE region = 'region_3' LIMIT 10"),
+            expect: expect_rows(10.min(total / REGIONS)),
+        },
+        Case {
+            query: qs("SHOW TAG VALUES WITH KEY = host WHERE region = 'region_3' LIMIT 10"),
+            expect: expect_rows(10.min(hosts)),
+        },
+        Case {
+            query: qs("SHOW MEASUREMENTS WHERE host = 'host_42'"),
+            expect: expect_rows(1),
+        },
+        Case {
+            query: qs("SHOW SERIES EXACT CARDINALITY WHERE host != 'host_42'"),
+            expect: expect_count(total - RACKS * REGIONS),
+        },
     ];
 
     println!();
     println!(
-        "{:<58} {:>10} {:>10} {:>10} {:>6}",
+        "{:<66} {:>10} {:>10} {:>10} {:>4}",
         "statement", "median ms", "p90 ms", "max ms", "ok"
     );
     let mut worst = Duration::ZERO;
-    for c in &cases {
+    for (i, c) in cases.iter().enumerate() {
         for _ in 0..warmup {
             post_query(&url, &c.query);
         }
@@ -321,9 +348,14 @@ fn main() {
         }
         times.sort();
         let median = percentile(&times, 0.5);
-        worst = worst.max(median);
+        if i < TARGETS {
+            worst = worst.max(median);
+        }
+        if i == TARGETS {
+            println!("-- beyond the target list:");
+        }
         println!(
-            "{:<58} {:>10.2} {:>10.2} {:>10.2} {:>6}",
+            "{:<66} {:>10.2} {:>10.2} {:>10.2} {:>4}",
             c.query,
             ms(median),
             ms(percentile(&times, 0.9)),
@@ -343,7 +375,7 @@ fn main() {
         fmt_rss(server.rss_mib())
     );
     println!(
-        "slowest median: {:.2} ms ({})",
+        "slowest median of the {TARGETS} target statements: {:.2} ms ({})",
         ms(worst),
         if worst < Duration::from_millis(50) {
             "all under 50 ms"

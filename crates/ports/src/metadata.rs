@@ -66,6 +66,83 @@ pub trait MetadataPort: Send + Sync + Debug {
             .binary_search_by(|v| v.as_str().cmp(value))
             .is_ok()
     }
+    /// Visits the series of a database (of one measurement when `measurement` is given)
+    /// in key order, as [`series`](Self::series) lists them, without materialising the
+    /// list; stops as soon as `f` returns `false`. The entry passed to `f` is only valid
+    /// during the call (implementations may reuse it). `f` must not call back into the
+    /// store (implementations may hold a read lock while visiting).
+    fn for_each_series(
+        &self,
+        database: &str,
+        measurement: Option<&str>,
+        f: &mut dyn FnMut(&SeriesEntry) -> bool,
+    ) {
+        for se in self.series(database, measurement) {
+            if !f(&se) {
+                break;
+            }
+        }
+    }
+    /// Number of series of one measurement (override for speed).
+    fn series_count_in(&self, database: &str, measurement: &str) -> usize {
+        self.series(database, Some(measurement)).len()
+    }
+    /// Series of a measurement that carry tag `key` with value `value`, sorted by key
+    /// (override to serve it from a per-tag-value index).
+    fn series_with_tag(
+        &self,
+        database: &str,
+        measurement: &str,
+        key: &str,
+        value: &str,
+    ) -> Vec<SeriesEntry> {
+        self.series(database, Some(measurement))
+            .into_iter()
+            .filter(|se| se.tags.iter().any(|(k, v)| k == key && v == value))
+            .collect()
+    }
+    /// Visits, in key order, the series of a measurement that carry tag `key` with value
+    /// `value`, until `f` returns false (override to walk a per-tag-value index without
+    /// materialising the list). Same contract for `f` as
+    /// [`for_each_series`](Self::for_each_series).
+    fn for_each_series_with_tag(
+        &self,
+        database: &str,
+        measurement: &str,
+        key: &str,
+        value: &str,
+        f: &mut dyn FnMut(&SeriesEntry) -> bool,
+    ) {
+        for se in self.series_with_tag(database, measurement, key, value) {
+            if !f(&se) {
+                break;
+            }
+        }
+    }
+    /// Number of series of a measurement that carry tag `key` with value `value`
+    /// (override for speed: used to pick the most selective index for a condition).
+    fn tag_value_series_count(
+        &self,
+        database: &str,
+        measurement: &str,
+        key: &str,
+        value: &str,
+    ) -> usize {
+        self.series_with_tag(database, measurement, key, value)
+            .len()
+    }
+    /// Tag keys carried by at least one series of a measurement, sorted (override for
+    /// speed).
+    fn tag_keys(&self, database: &str, measurement: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .series(database, Some(measurement))
+            .into_iter()
+            .flat_map(|se| se.tags.into_iter().map(|(k, _)| k))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
     /// Tombstones of a database.
     fn tombstones(&self, database: &str) -> Vec<Tombstone>;
     /// Every continuous query.

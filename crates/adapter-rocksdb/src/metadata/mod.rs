@@ -163,6 +163,20 @@ impl RocksDbMetadata {
         })
     }
 
+    /// Runs `f` on one measurement of the in-memory image (under the read lock).
+    fn with_measurement<T>(
+        &self,
+        database: &str,
+        measurement: &str,
+        f: impl FnOnce(&state::Measurement) -> T,
+    ) -> Option<T> {
+        let st = self.inner.state.read();
+        st.dbs
+            .get(database)
+            .and_then(|d| d.measurements.get(measurement))
+            .map(f)
+    }
+
     /// Applies a command synchronously (blocking); see [`MetadataPort::apply`].
     pub fn apply_blocking(&self, cmd: MetaCommand) -> Result<(), MetaError> {
         let _guard = self.inner.apply_lock.lock();
@@ -889,12 +903,10 @@ impl MetadataPort for RocksDbMetadata {
             }
             None => {
                 out.reserve(d.series_count());
-                for (name, ms) in &d.measurements {
-                    ms.entries(name, &mut out);
-                }
-                if !out.is_sorted_by(|a, b| a.key <= b.key) {
-                    out.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-                }
+                d.visit_all(&mut |se| {
+                    out.push(se.clone());
+                    true
+                });
             }
         }
         out
@@ -918,6 +930,90 @@ impl MetadataPort for RocksDbMetadata {
             .get(database)
             .and_then(|d| d.measurements.get(measurement))
             .map(|m| m.tag_values(key))
+            .unwrap_or_default()
+    }
+
+    fn tag_value_count(&self, database: &str, measurement: &str, key: &str) -> usize {
+        self.with_measurement(database, measurement, |m| m.tag_value_count(key))
+            .unwrap_or(0)
+    }
+
+    fn has_tag_value(&self, database: &str, measurement: &str, key: &str, value: &str) -> bool {
+        self.with_measurement(database, measurement, |m| m.has_tag_value(key, value))
+            .unwrap_or(false)
+    }
+
+    fn for_each_series(
+        &self,
+        database: &str,
+        measurement: Option<&str>,
+        f: &mut dyn FnMut(&SeriesEntry) -> bool,
+    ) {
+        let st = self.inner.state.read();
+        let Some(d) = st.dbs.get(database) else {
+            return;
+        };
+        match measurement {
+            Some(name) => {
+                if let Some(m) = d.measurements.get(name) {
+                    let mut buf = SeriesEntry {
+                        measurement: String::new(),
+                        key: String::new(),
+                        tags: Vec::new(),
+                    };
+                    m.visit(name, &mut buf, f);
+                }
+            }
+            None => d.visit_all(f),
+        }
+    }
+
+    fn series_count_in(&self, database: &str, measurement: &str) -> usize {
+        self.with_measurement(database, measurement, |m| m.series_len())
+            .unwrap_or(0)
+    }
+
+    fn series_with_tag(
+        &self,
+        database: &str,
+        measurement: &str,
+        key: &str,
+        value: &str,
+    ) -> Vec<SeriesEntry> {
+        self.with_measurement(database, measurement, |m| {
+            m.series_with_tag(measurement, key, value)
+        })
+        .unwrap_or_default()
+    }
+
+    fn for_each_series_with_tag(
+        &self,
+        database: &str,
+        measurement: &str,
+        key: &str,
+        value: &str,
+        f: &mut dyn FnMut(&SeriesEntry) -> bool,
+    ) {
+        self.with_measurement(database, measurement, |m| {
+            m.visit_with_tag(measurement, key, value, f);
+        });
+    }
+
+    fn tag_value_series_count(
+        &self,
+        database: &str,
+        measurement: &str,
+        key: &str,
+        value: &str,
+    ) -> usize {
+        self.with_measurement(database, measurement, |m| {
+            m.tag_value_series_count(key, value)
+        })
+        .unwrap_or(0)
+    }
+
+    fn tag_keys(&self, database: &str, measurement: &str) -> Vec<String> {
+        self.with_measurement(database, measurement, |m| m.tag_keys())
             .unwrap_or_default()
     }
 

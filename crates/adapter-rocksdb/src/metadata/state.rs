@@ -2,17 +2,59 @@
 //!
 //! It is rebuilt from RocksDB at open and changed only by `apply` after the matching
 //! RocksDB write is durable. The series index is laid out for about a million series per
-//! node: per database → per measurement → sorted series keys, plus per (measurement, tag
-//! key) the distinct values with reference counts, so `SHOW TAG VALUES` and dropping
-//! series stay cheap. Tags are not kept beside a key when they can be parsed back from it
-//! (the usual case), which halves the index's memory.
+//! node: per database → per measurement → the sorted set of series, plus per
+//! (measurement, tag key, tag value) the sorted set of series carrying it (a posting list
+//! of pointers to the same shared records), so `SHOW TAG VALUES`, conditions such as `host = 'x'`,
+//! counts and dropping series never scan a measurement's whole series list. Tags are not
+//! kept beside a key when they can be parsed back from it (the usual case), which halves
+//! the index's memory; visits parse them into a reused entry instead of allocating.
 
 use hyperbyte_domain::{ContinuousQuery, Database, MeasurementSchema, SeriesKey, Tombstone, User};
 use hyperbyte_ports::SeriesEntry;
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Borrow;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::sync::Arc;
 
 /// Tags of one series: `None` when they parse back exactly from the key.
 pub(super) type StoredTags = Option<Box<[(String, String)]>>;
+
+/// One indexed series, shared by its measurement's set and its tag-value postings.
+#[derive(Debug)]
+struct SeriesRec {
+    key: Box<str>,
+    tags: StoredTags,
+}
+
+/// A shared series record, ordered (and looked up) by its key.
+#[derive(Debug, Clone)]
+struct SeriesRef(Arc<SeriesRec>);
+
+impl Borrow<str> for SeriesRef {
+    fn borrow(&self) -> &str {
+        &self.0.key
+    }
+}
+
+impl PartialEq for SeriesRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key == other.0.key
+    }
+}
+
+impl Eq for SeriesRef {}
+
+impl PartialOrd for SeriesRef {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SeriesRef {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.key.cmp(&other.0.key)
+    }
+}
 
 /// Everything the metadata store knows.
 #[derive(Debug, Default)]
@@ -53,8 +95,9 @@ pub(super) struct DbState {
 pub(super) struct Measurement {
     pub(super) schema: Option<MeasurementSchema>,
     escaped_len: usize,
-    series: BTreeMap<Box<str>, StoredTags>,
-    tag_values: HashMap<String, BTreeMap<String, u32>>,
+    series: BTreeSet<SeriesRef>,
+    /// Tag key → tag value → the series carrying it.
+    tag_values: HashMap<String, BTreeMap<String, BTreeSet<SeriesRef>>>,
 }
 
 impl DbState {
@@ -124,7 +167,7 @@ impl DbState {
             self.escaped
                 .get(&key[..end])
                 .and_then(|name| self.measurements.get(name))
-                .filter(|m| m.series.contains_key(key))
+                .filter(|m| m.series.contains(key))
         };
         for (i, &b) in bytes.iter().enumerate() {
             if b == b',' {
@@ -151,52 +194,62 @@ impl Measurement {
     }
 
     pub(super) fn contains(&self, key: &str) -> bool {
-        self.series.contains_key(key)
+        self.series.contains(key)
     }
 
     fn add_series(&mut self, key: String, tags: StoredTags) -> bool {
-        if self.series.contains_key(key.as_str()) {
+        if self.series.contains(key.as_str()) {
             return false;
         }
-        match &tags {
-            Some(t) => self.count_tags(t.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        let rec = SeriesRef(Arc::new(SeriesRec {
+            key: key.into_boxed_str(),
+            tags,
+        }));
+        match &rec.0.tags {
+            Some(t) => self.index_tags(&rec, t.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
             None => {
-                let parsed = parse_tags(&key[self.escaped_len..]).unwrap_or_default();
-                self.count_tags(parsed.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                let parsed = parse_tags(&rec.0.key[self.escaped_len..]).unwrap_or_default();
+                self.index_tags(&rec, parsed.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             }
         }
-        self.series.insert(key.into_boxed_str(), tags);
+        self.series.insert(rec);
         true
     }
 
-    fn count_tags<'a>(&mut self, tags: impl Iterator<Item = (&'a str, &'a str)>) {
+    fn index_tags<'a>(&mut self, rec: &SeriesRef, tags: impl Iterator<Item = (&'a str, &'a str)>) {
         for (k, v) in tags {
             let values = match self.tag_values.get_mut(k) {
                 Some(values) => values,
                 None => self.tag_values.entry(k.to_string()).or_default(),
             };
             match values.get_mut(v) {
-                Some(c) => *c += 1,
+                Some(set) => {
+                    set.insert(rec.clone());
+                }
                 None => {
-                    values.insert(v.to_string(), 1);
+                    values.insert(v.to_string(), BTreeSet::from([rec.clone()]));
                 }
             }
         }
     }
 
     fn remove_series(&mut self, key: &str) -> bool {
-        let Some(tags) = self.series.remove(key) else {
+        let Some(rec) = self.series.take(key) else {
             return false;
         };
-        let tags = match tags {
-            Some(t) => t.into_vec(),
-            None => parse_tags(&key[self.escaped_len..]).unwrap_or_default(),
+        let parsed;
+        let tags: &[(String, String)] = match &rec.0.tags {
+            Some(t) => t,
+            None => {
+                parsed = parse_tags(&key[self.escaped_len..]).unwrap_or_default();
+                &parsed
+            }
         };
-        for (k, v) in &tags {
+        for (k, v) in tags {
             if let Some(values) = self.tag_values.get_mut(k.as_str()) {
-                if let Some(c) = values.get_mut(v.as_str()) {
-                    *c -= 1;
-                    if *c == 0 {
+                if let Some(set) = values.get_mut(v.as_str()) {
+                    set.remove(key);
+                    if set.is_empty() {
                         values.remove(v.as_str());
                     }
                 }
@@ -208,20 +261,119 @@ impl Measurement {
         true
     }
 
+    /// Fills `out` (reusing its allocations) with the entry of series `key`.
+    fn fill(&self, name: &str, rec: &SeriesRef, out: &mut SeriesEntry) {
+        let (key, tags) = (&*rec.0.key, &rec.0.tags);
+        if out.measurement != name {
+            out.measurement.clear();
+            out.measurement.push_str(name);
+        }
+        out.key.clear();
+        out.key.push_str(key);
+        match tags {
+            Some(t) => {
+                out.tags.clear();
+                out.tags.extend(t.iter().cloned());
+            }
+            None => {
+                parse_tags_into(&key[self.escaped_len..], &mut out.tags);
+            }
+        }
+    }
+
+    fn entry(&self, name: &str, rec: &SeriesRef) -> SeriesEntry {
+        let mut e = SeriesEntry {
+            measurement: String::new(),
+            key: String::new(),
+            tags: Vec::new(),
+        };
+        self.fill(name, rec, &mut e);
+        e
+    }
+
     /// Series entries of this measurement, sorted by key.
     pub(super) fn entries(&self, name: &str, out: &mut Vec<SeriesEntry>) {
         out.reserve(self.series.len());
-        for (key, tags) in &self.series {
-            let tags = match tags {
-                Some(t) => t.to_vec(),
-                None => parse_tags(&key[self.escaped_len..]).unwrap_or_default(),
-            };
-            out.push(SeriesEntry {
-                measurement: name.to_string(),
-                key: key.to_string(),
-                tags,
-            });
+        for rec in &self.series {
+            out.push(self.entry(name, rec));
         }
+    }
+
+    /// Visits this measurement's series in key order until `f` returns false; returns
+    /// whether it ran to the end.
+    pub(super) fn visit(
+        &self,
+        name: &str,
+        buf: &mut SeriesEntry,
+        f: &mut dyn FnMut(&SeriesEntry) -> bool,
+    ) -> bool {
+        for rec in &self.series {
+            self.fill(name, rec, buf);
+            if !f(buf) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Series carrying tag `key` = `value`, sorted by key.
+    pub(super) fn series_with_tag(&self, name: &str, key: &str, value: &str) -> Vec<SeriesEntry> {
+        let Some(set) = self.tag_values.get(key).and_then(|vs| vs.get(value)) else {
+            return Vec::new();
+        };
+        set.iter().map(|rec| self.entry(name, rec)).collect()
+    }
+
+    /// Visits the series carrying tag `key` = `value` in key order until `f` returns
+    /// false.
+    pub(super) fn visit_with_tag(
+        &self,
+        name: &str,
+        key: &str,
+        value: &str,
+        f: &mut dyn FnMut(&SeriesEntry) -> bool,
+    ) {
+        let Some(set) = self.tag_values.get(key).and_then(|vs| vs.get(value)) else {
+            return;
+        };
+        let mut buf = SeriesEntry {
+            measurement: String::new(),
+            key: String::new(),
+            tags: Vec::new(),
+        };
+        for rec in set {
+            self.fill(name, rec, &mut buf);
+            if !f(&buf) {
+                return;
+            }
+        }
+    }
+
+    /// Number of series carrying tag `key` = `value`.
+    pub(super) fn tag_value_series_count(&self, key: &str, value: &str) -> usize {
+        self.tag_values
+            .get(key)
+            .and_then(|vs| vs.get(value))
+            .map_or(0, BTreeSet::len)
+    }
+
+    /// Number of distinct values of tag `key`.
+    pub(super) fn tag_value_count(&self, key: &str) -> usize {
+        self.tag_values.get(key).map_or(0, BTreeMap::len)
+    }
+
+    /// Whether some series carries tag `key` = `value`.
+    pub(super) fn has_tag_value(&self, key: &str, value: &str) -> bool {
+        self.tag_values
+            .get(key)
+            .is_some_and(|vs| vs.contains_key(value))
+    }
+
+    /// Tag keys carried by at least one series, sorted.
+    pub(super) fn tag_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.tag_values.keys().cloned().collect();
+        keys.sort_unstable();
+        keys
     }
 
     pub(super) fn tag_values(&self, key: &str) -> Vec<String> {
@@ -229,6 +381,47 @@ impl Measurement {
             .get(key)
             .map(|v| v.keys().cloned().collect())
             .unwrap_or_default()
+    }
+}
+
+impl DbState {
+    /// Visits every series of the database in key order (a k-way merge of the
+    /// measurements' sorted maps) until `f` returns false.
+    pub(super) fn visit_all(&self, f: &mut dyn FnMut(&SeriesEntry) -> bool) {
+        let mut buf = SeriesEntry {
+            measurement: String::new(),
+            key: String::new(),
+            tags: Vec::new(),
+        };
+        let mut parts: Vec<(&str, &Measurement)> = self
+            .measurements
+            .iter()
+            .filter(|(_, m)| !m.series.is_empty())
+            .map(|(n, m)| (n.as_str(), m))
+            .collect();
+        if parts.len() <= 1 {
+            if let Some((name, m)) = parts.pop() {
+                m.visit(name, &mut buf, f);
+            }
+            return;
+        }
+        let mut iters: Vec<_> = parts.iter().map(|(_, m)| m.series.iter()).collect();
+        let mut heap = BinaryHeap::with_capacity(iters.len());
+        for (i, it) in iters.iter_mut().enumerate() {
+            if let Some(rec) = it.next() {
+                heap.push(Reverse((&*rec.0.key, i, rec)));
+            }
+        }
+        while let Some(Reverse((_, i, rec))) = heap.pop() {
+            let (name, m) = parts[i];
+            m.fill(name, rec, &mut buf);
+            if !f(&buf) {
+                return;
+            }
+            if let Some(rec) = iters[i].next() {
+                heap.push(Reverse((&*rec.0.key, i, rec)));
+            }
+        }
     }
 }
 
@@ -251,41 +444,103 @@ pub(super) fn stored_tags(measurement: &str, key: &str, tags: Vec<(String, Strin
 /// `=` backslash-escaped). `None` when it is not in canonical form.
 pub(super) fn parse_tags(rest: &str) -> Option<Vec<(String, String)>> {
     let mut out = Vec::new();
-    if rest.is_empty() {
-        return Some(out);
+    parse_tags_into(rest, &mut out).then_some(out)
+}
+
+/// [`parse_tags`] into `out`, reusing its strings; returns false (and leaves `out` empty)
+/// when `rest` is not in canonical form.
+pub(super) fn parse_tags_into(rest: &str, out: &mut Vec<(String, String)>) -> bool {
+    let mut n = 0;
+    let ok = parse_pairs(rest, out, &mut n);
+    out.truncate(if ok { n } else { 0 });
+    ok
+}
+
+/// [`parse_pairs`] for the usual key without any backslash: every `,` separates pairs and
+/// every pair has exactly one `=` and no space (searches are memchr-based).
+fn parse_plain_pairs(rest: &str, out: &mut Vec<(String, String)>, n: &mut usize) -> bool {
+    for part in rest.split(',') {
+        let Some((k, v)) = part.split_once('=') else {
+            return false;
+        };
+        if v.contains('=') || part.contains(' ') {
+            return false;
+        }
+        let pair = slot(out, *n);
+        pair.0.push_str(k);
+        pair.1.push_str(v);
+        *n += 1;
     }
-    let rest = rest.strip_prefix(',')?;
-    let mut key = String::new();
-    let mut val = String::new();
+    true
+}
+
+/// Slot `n` of `out`, cleared (pushed when missing).
+fn slot(out: &mut Vec<(String, String)>, n: usize) -> &mut (String, String) {
+    if n == out.len() {
+        out.push((String::new(), String::new()));
+    }
+    let s = &mut out[n];
+    s.0.clear();
+    s.1.clear();
+    s
+}
+
+fn parse_pairs(rest: &str, out: &mut Vec<(String, String)>, n: &mut usize) -> bool {
+    if rest.is_empty() {
+        return true;
+    }
+    let Some(rest) = rest.strip_prefix(',') else {
+        return false;
+    };
+    if !rest.as_bytes().contains(&b'\\') {
+        return parse_plain_pairs(rest, out, n);
+    }
+    let bytes = rest.as_bytes();
     let mut in_val = false;
-    let mut chars = rest.chars().peekable();
-    while let Some(c) = chars.next() {
-        let target = if in_val { &mut val } else { &mut key };
-        match c {
-            '\\' => match chars.peek() {
-                Some(&n @ (',' | ' ' | '=')) => {
-                    chars.next();
-                    target.push(n);
+    let mut pair = slot(out, *n);
+    // Runs of ordinary bytes are copied as slices; only `\`, `=`, `,` and ` ` (all ASCII,
+    // so every cut is on a char boundary) are looked at one by one.
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !matches!(b, b'\\' | b'=' | b',' | b' ') {
+            i += 1;
+            continue;
+        }
+        let target = if in_val { &mut pair.1 } else { &mut pair.0 };
+        target.push_str(&rest[run..i]);
+        match b {
+            b'\\' => match bytes.get(i + 1) {
+                Some(&c @ (b',' | b' ' | b'=')) => {
+                    target.push(char::from(c));
+                    i += 2;
+                    run = i;
+                    continue;
                 }
                 _ => target.push('\\'),
             },
-            '=' if !in_val => in_val = true,
-            '=' | ' ' => return None,
-            ',' => {
+            b'=' if !in_val => in_val = true,
+            b'=' | b' ' => return false,
+            _ => {
+                // ','
                 if !in_val {
-                    return None;
+                    return false;
                 }
-                out.push((std::mem::take(&mut key), std::mem::take(&mut val)));
+                *n += 1;
+                pair = slot(out, *n);
                 in_val = false;
             }
-            _ => target.push(c),
         }
+        i += 1;
+        run = i;
     }
     if !in_val {
-        return None;
+        return false;
     }
-    out.push((key, val));
-    Some(out)
+    pair.1.push_str(&rest[run..]);
+    *n += 1;
+    true
 }
 
 #[cfg(test)]
@@ -338,5 +593,139 @@ mod tests {
         assert_eq!(db.series_count(), 3);
         assert!(db.remove_series("plain", "plain"));
         assert_eq!(db.series_count(), 2);
+    }
+
+    fn db_with(series: &[(&str, &[(&str, &str)])]) -> DbState {
+        let mut db = DbState::new(0, Database::new("d"));
+        for (m, t) in series {
+            let t = tags(t);
+            let key = SeriesKey::new(m, &t).0;
+            let st = stored_tags(m, &key, t);
+            db.add_series(m, key, st);
+        }
+        db
+    }
+
+    #[test]
+    fn parse_tags_into_reuses_and_resets() {
+        let mut out = tags(&[("x", "1"), ("y", "2"), ("z", "3")]);
+        assert!(parse_tags_into(",a=b,c\\,d=e\\ f", &mut out));
+        assert_eq!(out, tags(&[("a", "b"), ("c,d", "e f")]));
+        assert!(parse_tags_into("", &mut out));
+        assert!(out.is_empty());
+        assert!(parse_tags_into(",k=v", &mut out));
+        assert_eq!(out, tags(&[("k", "v")]));
+        // Keys with and without backslashes take different paths; both agree.
+        for ok in [",=v", ",k=", ",a=1,b=2", ",a=1,b\\=x=2", ",a=\\q,b=2"] {
+            assert!(parse_tags_into(ok, &mut out), "{ok}");
+        }
+        assert_eq!(parse_tags(",=v").unwrap(), tags(&[("", "v")]));
+        assert_eq!(parse_tags(",k=").unwrap(), tags(&[("k", "")]));
+        assert_eq!(
+            parse_tags(",a=\\q,b=2").unwrap(),
+            tags(&[("a", "\\q"), ("b", "2")])
+        );
+        for bad in [
+            "k=v",
+            ",k",
+            ",k=v,",
+            ",k=v w",
+            ",a=b=c",
+            ",a,b=c",
+            ",a b=c\\,",
+            ",k=v,\\",
+        ] {
+            assert!(!parse_tags_into(bad, &mut out), "{bad}");
+            assert!(out.is_empty(), "{bad}");
+            assert_eq!(parse_tags(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn visit_all_merges_measurements_in_key_order() {
+        // `cpu!` sorts after `cpu` by name but its keys sort before `cpu,…`.
+        let db = db_with(&[
+            ("cpu", &[("host", "b")]),
+            ("cpu", &[("host", "a")]),
+            ("cpu!", &[("host", "a")]),
+            ("cpu x", &[]),
+            ("mem", &[("host", "a")]),
+        ]);
+        let mut seen = Vec::new();
+        db.visit_all(&mut |se| {
+            seen.push((se.measurement.clone(), se.key.clone(), se.tags.clone()));
+            true
+        });
+        let keys: Vec<&str> = seen.iter().map(|(_, k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "cpu!,host=a",
+                "cpu,host=a",
+                "cpu,host=b",
+                "cpu\\ x",
+                "mem,host=a"
+            ]
+        );
+        assert_eq!(seen[0].0, "cpu!");
+        assert_eq!(seen[3].0, "cpu x");
+        assert!(seen[3].2.is_empty());
+        assert_eq!(seen[4].2, tags(&[("host", "a")]));
+        // Early stop.
+        let mut n = 0;
+        db.visit_all(&mut |_| {
+            n += 1;
+            n < 2
+        });
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn tag_value_postings_follow_adds_and_removes() {
+        let mut db = db_with(&[
+            ("cpu", &[("host", "a"), ("region", "e")]),
+            ("cpu", &[("host", "b"), ("region", "e")]),
+            ("cpu", &[("host", "a"), ("region", "w")]),
+            ("cpu", &[("zone", "z")]),
+        ]);
+        let m = &db.measurements["cpu"];
+        let keys = |v: Vec<SeriesEntry>| v.into_iter().map(|s| s.key).collect::<Vec<_>>();
+        assert_eq!(
+            keys(m.series_with_tag("cpu", "host", "a")),
+            vec!["cpu,host=a,region=e", "cpu,host=a,region=w"]
+        );
+        assert_eq!(
+            m.series_with_tag("cpu", "host", "a")[1].tags,
+            tags(&[("host", "a"), ("region", "w")])
+        );
+        assert!(m.series_with_tag("cpu", "host", "zz").is_empty());
+        assert_eq!(m.tag_value_series_count("region", "e"), 2);
+        assert_eq!(m.tag_value_count("host"), 2);
+        assert!(m.has_tag_value("zone", "z"));
+        assert_eq!(m.tag_keys(), vec!["host", "region", "zone"]);
+        let mut buf = SeriesEntry {
+            measurement: String::new(),
+            key: String::new(),
+            tags: Vec::new(),
+        };
+        let mut all = Vec::new();
+        assert!(m.visit("cpu", &mut buf, &mut |se| {
+            all.push(se.clone());
+            true
+        }));
+        let mut listed = Vec::new();
+        m.entries("cpu", &mut listed);
+        assert_eq!(all, listed);
+
+        assert!(db.remove_series("cpu", "cpu,host=a,region=e"));
+        assert!(db.remove_series("cpu", "cpu,zone=z"));
+        let m = &db.measurements["cpu"];
+        assert_eq!(
+            keys(m.series_with_tag("cpu", "host", "a")),
+            vec!["cpu,host=a,region=w"]
+        );
+        assert_eq!(m.tag_value_series_count("region", "e"), 1);
+        assert_eq!(m.tag_keys(), vec!["host", "region"]);
+        assert!(!m.has_tag_value("zone", "z"));
     }
 }

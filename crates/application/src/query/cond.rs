@@ -3,6 +3,10 @@
 //! index. Time comparisons are ignored here (they bound data, not series); comparisons on
 //! names that are not tags compare against the empty string, as InfluxDB does for missing
 //! tags.
+//!
+//! [`index_candidates`] reads a condition the other way round: which (tag key, tag value)
+//! pairs a matching series must carry, so the series index's per-value lists can stand in
+//! for a scan of every series (`host = 'x'` → only the series with that value).
 
 use hyperbyte_timeseriesql::ast::{BinaryOp, Expr};
 use std::collections::HashMap;
@@ -13,10 +17,12 @@ pub(crate) struct Regexes(HashMap<String, Option<regex::Regex>>);
 
 impl Regexes {
     pub(crate) fn get(&mut self, pattern: &str) -> Option<&regex::Regex> {
-        self.0
-            .entry(pattern.to_string())
-            .or_insert_with(|| regex::Regex::new(pattern).ok())
-            .as_ref()
+        // Looked up without allocating: conditions are evaluated once per series.
+        if !self.0.contains_key(pattern) {
+            self.0
+                .insert(pattern.to_string(), regex::Regex::new(pattern).ok());
+        }
+        self.0.get(pattern).and_then(Option::as_ref)
     }
 }
 
@@ -91,6 +97,98 @@ fn eval(e: &Expr, tags: &[(String, String)], re: &mut Regexes) -> Option<bool> {
     }
 }
 
+/// Tag (key, value) pairs such that every series matching a condition carries at least
+/// one of them (the union of their series is a superset of the matches; the condition
+/// must still be applied to each), with the number of series behind them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Candidates {
+    /// The pairs (a series may carry several of them).
+    pub(crate) pairs: Vec<(String, String)>,
+    /// Sum of the pairs' series counts (an upper bound of the candidates).
+    pub(crate) total: usize,
+}
+
+/// What [`index_candidates`] needs from the series index of one measurement.
+pub(crate) trait TagIndex {
+    /// Distinct values of a tag key, sorted.
+    fn values(&mut self, key: &str) -> Vec<String>;
+    /// Number of series carrying `key` = `value`.
+    fn count(&mut self, key: &str, value: &str) -> usize;
+}
+
+/// The pairs a series must carry one of to match `cond` (see [`Candidates`]), or `None`
+/// when the condition does not narrow series down that way (e.g. `host != 'a'`, or an
+/// `OR` with an unconstrained side). Mirrors [`tags_match`]'s semantics: a conjunct
+/// `k = 'v'` (non-empty `v`) or `k =~ /re/` (a regex that does not match the empty string)
+/// can only hold for series carrying a matching value of `k`; any decided `false` conjunct
+/// fails the whole `AND`, and an `OR` is decided only when both sides are.
+pub(crate) fn index_candidates(
+    cond: &Expr,
+    index: &mut dyn TagIndex,
+    re: &mut Regexes,
+) -> Option<Candidates> {
+    match cond {
+        Expr::Paren(inner) => index_candidates(inner, index, re),
+        Expr::Binary { op, lhs, rhs } => match op {
+            BinaryOp::And => {
+                let a = index_candidates(lhs, index, re);
+                let b = index_candidates(rhs, index, re);
+                match (a, b) {
+                    (Some(a), Some(b)) => Some(if b.total < a.total { b } else { a }),
+                    (Some(x), None) | (None, Some(x)) => Some(x),
+                    (None, None) => None,
+                }
+            }
+            BinaryOp::Or => {
+                let mut a = index_candidates(lhs, index, re)?;
+                let b = index_candidates(rhs, index, re)?;
+                a.pairs.extend(b.pairs);
+                a.total += b.total;
+                Some(a)
+            }
+            BinaryOp::Eq | BinaryOp::EqRegex => {
+                if lhs.is_time_ref() || rhs.is_time_ref() {
+                    return None;
+                }
+                let (name, lit) = match (lhs.unparen(), rhs.unparen()) {
+                    (Expr::VarRef { name, .. }, other) => (name.as_str(), other),
+                    (other, Expr::VarRef { name, .. }) => (name.as_str(), other),
+                    _ => return None,
+                };
+                match (op, lit) {
+                    (BinaryOp::Eq, Expr::String(v)) if !v.is_empty() => {
+                        let total = index.count(name, v);
+                        Some(Candidates {
+                            pairs: vec![(name.to_string(), v.clone())],
+                            total,
+                        })
+                    }
+                    (BinaryOp::EqRegex, Expr::Regex(r)) => {
+                        let rx = re.get(&r.pattern)?;
+                        if rx.is_match("") {
+                            return None;
+                        }
+                        let mut out = Candidates {
+                            pairs: Vec::new(),
+                            total: 0,
+                        };
+                        for v in index.values(name) {
+                            if rx.is_match(&v) {
+                                out.total += index.count(name, &v);
+                                out.pairs.push((name.to_string(), v));
+                            }
+                        }
+                        Some(out)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Whether the condition mentions `time`.
 pub(crate) fn has_time(cond: Option<&Expr>) -> bool {
     cond.is_some_and(|c| c.any(&mut |e| e.is_time_ref()))
@@ -110,6 +208,71 @@ mod tests {
             hyperbyte_timeseriesql::ast::Statement::ShowSeries(s) => s.condition.unwrap(),
             _ => unreachable!(),
         }
+    }
+
+    /// A toy index: host ∈ {a, b, c} (10 series each), region ∈ {east} (30 series).
+    struct Toy;
+
+    impl TagIndex for Toy {
+        fn values(&mut self, key: &str) -> Vec<String> {
+            match key {
+                "host" => vec!["a".into(), "b".into(), "c".into()],
+                "region" => vec!["east".into()],
+                _ => vec![],
+            }
+        }
+        fn count(&mut self, key: &str, value: &str) -> usize {
+            match (key, value) {
+                ("host", "a" | "b" | "c") => 10,
+                ("region", "east") => 30,
+                _ => 0,
+            }
+        }
+    }
+
+    fn cands(q: &str) -> Option<Vec<(String, String)>> {
+        index_candidates(&cond(q), &mut Toy, &mut Regexes::default()).map(|c| c.pairs)
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
+        Some(
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn finds_index_candidates() {
+        assert_eq!(cands("host = 'a'"), pairs(&[("host", "a")]));
+        assert_eq!(cands("'a' = host"), pairs(&[("host", "a")]));
+        assert_eq!(cands("(host = 'zz')"), pairs(&[("host", "zz")]));
+        // The most selective conjunct wins; undecided conjuncts are ignored.
+        assert_eq!(
+            cands("region = 'east' AND host = 'b'"),
+            pairs(&[("host", "b")])
+        );
+        assert_eq!(
+            cands("host = 'b' AND time > now() - 1h AND host != 'c'"),
+            pairs(&[("host", "b")])
+        );
+        assert_eq!(
+            cands("host = 'a' OR host = 'c'"),
+            pairs(&[("host", "a"), ("host", "c")])
+        );
+        assert_eq!(
+            cands("host =~ /^[ab]$/"),
+            pairs(&[("host", "a"), ("host", "b")])
+        );
+        assert_eq!(cands("host =~ /^x/"), pairs(&[]));
+        // Not narrowing: empty values and regexes that match a missing tag, negations,
+        // an OR with an unconstrained side, time.
+        assert_eq!(cands("host = ''"), None);
+        assert_eq!(cands("host =~ /.*/"), None);
+        assert_eq!(cands("host != 'a'"), None);
+        assert_eq!(cands("host = 'a' OR region != 'x'"), None);
+        assert_eq!(cands("host = 'a' OR time > now()"), None);
+        assert_eq!(cands("time > now() - 1h"), None);
     }
 
     #[test]

@@ -1,20 +1,24 @@
 //! Metadata statements: DDL, SHOW, DROP, DELETE and continuous-query definitions.
 //!
 //! Everything here is answered from [`MetadataPort`] (the series index serves SHOW SERIES,
-//! TAG KEYS and TAG VALUES, so they never scan storage); data removal goes through
+//! TAG KEYS and TAG VALUES, so they never scan storage). With a million series per
+//! database nothing here clones a measurement's whole series list: series are visited in
+//! key order with early exit (LIMIT), tag conditions go through the index's per-value
+//! series lists ([`index_candidates`]), and counts, tag keys and tag values come straight
+//! from the index. Data removal goes through
 //! [`StorageAdminPort`] after the WAL backlog is flushed, so deletes also cover points that
 //! were acknowledged but not yet flushed.
 
-use super::cond::{has_time, tags_match, Regexes};
+use super::cond::{has_time, index_candidates, tags_match, Regexes, TagIndex};
 use super::{QueryService, StatementError, StmtResult};
 use hyperbyte_domain::query::{Series, StatementResult, Value};
 use hyperbyte_domain::time::format_duration;
 use hyperbyte_domain::{ContinuousQuery, MetaCommand, RetentionPolicy, User};
-use hyperbyte_ports::SeriesEntry;
+use hyperbyte_ports::{MetadataPort, SeriesEntry};
 use hyperbyte_timeseriesql::ast::{
     CardinalityKind, DeleteStatement, Measurement, MeasurementName, Source, Statement, TagKeyFilter,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 const HOUR: i64 = 3_600_000_000_000;
 
@@ -99,29 +103,194 @@ impl QueryService {
             .meta
             .measurements(db)
             .into_iter()
-            .filter(|m| !self.meta.series(db, Some(m)).is_empty())
+            .filter(|m| self.meta.series_count_in(db, m) > 0)
             .collect();
         ms.sort();
         ms
     }
 
+    /// The tag (key, value) pairs whose series are the candidates of measurement `m` for
+    /// `cond` (they still have to pass `cond`), or `None` when the index does not narrow
+    /// the search down and a scan is cheaper.
+    fn index_plan(
+        &self,
+        db: &str,
+        m: &str,
+        cond: &hyperbyte_timeseriesql::ast::Expr,
+        re: &mut Regexes,
+    ) -> Option<Vec<(String, String)>> {
+        let mut index = MeasurementIndex {
+            meta: self.meta.as_ref(),
+            db,
+            m,
+        };
+        let cands = index_candidates(cond, &mut index, re)?;
+        (cands.total < self.meta.series_count_in(db, m)).then_some(cands.pairs)
+    }
+
+    /// The series of all `pairs` of measurement `m`, sorted by key, without duplicates.
+    fn series_with_tags(&self, db: &str, m: &str, pairs: &[(String, String)]) -> Vec<SeriesEntry> {
+        let mut list = Vec::new();
+        for (k, v) in pairs {
+            list.extend(self.meta.series_with_tag(db, m, k, v));
+        }
+        if pairs.len() > 1 {
+            list.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+            list.dedup_by(|a, b| a.key == b.key);
+        }
+        list
+    }
+
+    /// Visits the series of measurement `m` matching `cond`, in key order, until `f`
+    /// returns false; returns whether it ran to the end.
+    fn visit_measurement(
+        &self,
+        db: &str,
+        m: &str,
+        cond: Option<&hyperbyte_timeseriesql::ast::Expr>,
+        re: &mut Regexes,
+        f: &mut dyn FnMut(&SeriesEntry) -> bool,
+    ) -> bool {
+        let plan = cond.and_then(|c| self.index_plan(db, m, c, re));
+        let mut complete = true;
+        let mut visit = |se: &SeriesEntry| {
+            if tags_match(cond, &se.tags, re) && !f(se) {
+                complete = false;
+            }
+            complete
+        };
+        match plan.as_deref() {
+            None => self.meta.for_each_series(db, Some(m), &mut visit),
+            Some([]) => {}
+            Some([(k, v)]) => self.meta.for_each_series_with_tag(db, m, k, v, &mut visit),
+            Some(pairs) => {
+                for se in &self.series_with_tags(db, m, pairs) {
+                    if !visit(se) {
+                        break;
+                    }
+                }
+            }
+        }
+        complete
+    }
+
+    /// Visits the series of the sources' measurements matching `cond`, in key order, until
+    /// `f` returns false.
+    fn visit_matching(
+        &self,
+        db: &str,
+        sources: &[Measurement],
+        cond: Option<&hyperbyte_timeseriesql::ast::Expr>,
+        f: &mut dyn FnMut(&SeriesEntry) -> bool,
+    ) {
+        let mut re = Regexes::default();
+        let ms = self.measurements_matching(db, sources);
+        match ms.as_slice() {
+            [] => {}
+            [m] => {
+                self.visit_measurement(db, m, cond, &mut re, f);
+            }
+            _ => {
+                // Several measurements: when the index narrows every one of them down,
+                // merge their candidates; otherwise one ordered pass over the database.
+                if let Some(c) = cond {
+                    let mut all = Vec::new();
+                    let mut indexed = true;
+                    for m in &ms {
+                        match self.index_plan(db, m, c, &mut re) {
+                            Some(pairs) => all.extend(self.series_with_tags(db, m, &pairs)),
+                            None => {
+                                indexed = false;
+                                break;
+                            }
+                        }
+                    }
+                    if indexed {
+                        all.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+                        for se in &all {
+                            if tags_match(cond, &se.tags, &mut re) && !f(se) {
+                                return;
+                            }
+                        }
+                        return;
+                    }
+                }
+                let wanted: Option<HashSet<&str>> = if sources.is_empty() {
+                    None
+                } else {
+                    Some(ms.iter().map(String::as_str).collect())
+                };
+                self.meta.for_each_series(db, None, &mut |se| {
+                    if wanted
+                        .as_ref()
+                        .is_some_and(|w| !w.contains(se.measurement.as_str()))
+                        || !tags_match(cond, &se.tags, &mut re)
+                    {
+                        return true;
+                    }
+                    f(se)
+                });
+            }
+        }
+    }
+
+    /// Every series of the sources matching `cond`, sorted by key.
     fn matching_series(
         &self,
         db: &str,
         sources: &[Measurement],
         cond: Option<&hyperbyte_timeseriesql::ast::Expr>,
     ) -> Vec<SeriesEntry> {
-        let mut re = Regexes::default();
         let mut out = Vec::new();
-        for m in self.measurements_matching(db, sources) {
-            for se in self.meta.series(db, Some(&m)) {
-                if tags_match(cond, &se.tags, &mut re) {
-                    out.push(se);
+        self.visit_matching(db, sources, cond, &mut |se| {
+            out.push(se.clone());
+            true
+        });
+        out
+    }
+
+    /// Number of series of measurement `m` matching `cond`.
+    fn count_matching(
+        &self,
+        db: &str,
+        m: &str,
+        cond: Option<&hyperbyte_timeseriesql::ast::Expr>,
+        re: &mut Regexes,
+    ) -> usize {
+        if cond.is_none() {
+            return self.meta.series_count_in(db, m);
+        }
+        let mut n = 0;
+        self.visit_measurement(db, m, cond, re, &mut |_| {
+            n += 1;
+            true
+        });
+        n
+    }
+
+    /// Tag keys of the series of measurement `m` matching `cond`, sorted.
+    fn tag_keys_matching(
+        &self,
+        db: &str,
+        m: &str,
+        cond: Option<&hyperbyte_timeseriesql::ast::Expr>,
+        re: &mut Regexes,
+    ) -> Vec<String> {
+        let all = self.meta.tag_keys(db, m);
+        if cond.is_none() {
+            return all;
+        }
+        let mut keys = BTreeSet::new();
+        self.visit_measurement(db, m, cond, re, &mut |se| {
+            for (k, _) in &se.tags {
+                if !keys.contains(k) {
+                    keys.insert(k.clone());
                 }
             }
-        }
-        out.sort_by(|a, b| a.key.cmp(&b.key));
-        out
+            // Every key seen: the rest cannot add any.
+            keys.len() < all.len()
+        });
+        keys.into_iter().collect()
     }
 
     pub(crate) async fn meta_statement(&self, stmt: &Statement, db: Option<&str>) -> StmtResult {
@@ -287,10 +456,14 @@ impl QueryService {
                 if sm.condition.is_some() {
                     let mut re = Regexes::default();
                     ms.retain(|m| {
-                        self.meta
-                            .series(&name, Some(m))
-                            .iter()
-                            .any(|se| tags_match(sm.condition.as_ref(), &se.tags, &mut re))
+                        // Stops at the first matching series: it did not run to the end.
+                        !self.visit_measurement(
+                            &name,
+                            m,
+                            sm.condition.as_ref(),
+                            &mut re,
+                            &mut |_| false,
+                        )
                     });
                 }
                 let ms = page(ms, sm.limit, sm.offset);
@@ -306,12 +479,20 @@ impl QueryService {
             }
             Statement::ShowSeries(ss) => {
                 let name = self.require_db(ss.database.as_deref(), db)?;
-                let all = self.matching_series(&name, &ss.sources, ss.condition.as_ref());
-                let keys = page(all, ss.limit, ss.offset);
-                if keys.is_empty() {
+                let mut skip = ss.offset.unwrap_or(0);
+                let take = ss.limit.filter(|l| *l > 0).unwrap_or(u64::MAX);
+                let mut values: Vec<Vec<Value>> = Vec::new();
+                self.visit_matching(&name, &ss.sources, ss.condition.as_ref(), &mut |se| {
+                    if skip > 0 {
+                        skip -= 1;
+                        return true;
+                    }
+                    values.push(vec![s(&se.key)]);
+                    (values.len() as u64) < take
+                });
+                if values.is_empty() {
                     return Ok(StatementResult::default());
                 }
-                let values = keys.iter().map(|k| vec![s(&k.key)]).collect();
                 Ok(result(vec![series(None, &["key"], values)]))
             }
             Statement::ShowTagKeys(st) => {
@@ -319,13 +500,8 @@ impl QueryService {
                 let mut out = Vec::new();
                 let mut re = Regexes::default();
                 for m in self.measurements_matching(&name, &st.sources) {
-                    let mut keys = BTreeSet::new();
-                    for se in self.meta.series(&name, Some(&m)) {
-                        if tags_match(st.condition.as_ref(), &se.tags, &mut re) {
-                            keys.extend(se.tags.iter().map(|(k, _)| k.clone()));
-                        }
-                    }
-                    let keys = page(keys.into_iter().collect(), st.limit, st.offset);
+                    let keys = self.tag_keys_matching(&name, &m, st.condition.as_ref(), &mut re);
+                    let keys = page(keys, st.limit, st.offset);
                     if !keys.is_empty() {
                         let values = keys.iter().map(|k| vec![s(k)]).collect();
                         out.push(series(Some(&m), &["tagKey"], values));
@@ -577,32 +753,55 @@ impl QueryService {
             TagKeyFilter::Regex(r) => re.get(&r.pattern).is_some_and(|x| x.is_match(k)),
             TagKeyFilter::NotRegex(r) => re.get(&r.pattern).is_some_and(|x| !x.is_match(k)),
         };
+        let mut cond_re = Regexes::default();
         let mut out = Vec::new();
         for m in self.measurements_matching(db, sources) {
-            let mut pairs: BTreeSet<(String, String)> = BTreeSet::new();
             if cond.is_none() {
-                if let TagKeyFilter::Eq(k) = key {
-                    for v in self.meta.tag_values(db, &m, k) {
-                        pairs.insert((k.clone(), v));
+                // Straight from the index: keys sorted, each key's values sorted.
+                let keys = match key {
+                    TagKeyFilter::Eq(k) => vec![k.clone()],
+                    _ => self.meta.tag_keys(db, &m),
+                };
+                let mut pairs = Vec::new();
+                for k in keys {
+                    if !key_matches(&k, &mut re) {
+                        continue;
                     }
-                    if !pairs.is_empty() {
-                        out.push((m, pairs.into_iter().collect()));
+                    for v in self.meta.tag_values(db, &m, &k) {
+                        pairs.push((k.clone(), v));
                     }
-                    continue;
                 }
+                if !pairs.is_empty() {
+                    out.push((m, pairs));
+                }
+                continue;
             }
-            for se in self.meta.series(db, Some(&m)) {
-                if !tags_match(cond, &se.tags, &mut re) {
-                    continue;
-                }
+            // Tag key → values seen (allocating only for new ones); `None` for a key that
+            // the filter rejects.
+            let mut seen: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
+            self.visit_measurement(db, &m, cond, &mut cond_re, &mut |se| {
                 for (k, v) in &se.tags {
-                    if key_matches(k, &mut re) {
-                        pairs.insert((k.clone(), v.clone()));
+                    let values = match seen.get_mut(k.as_str()) {
+                        Some(values) => values,
+                        None => seen
+                            .entry(k.clone())
+                            .or_insert_with(|| key_matches(k, &mut re).then(BTreeSet::new)),
+                    };
+                    if let Some(values) = values {
+                        if !values.contains(v.as_str()) {
+                            values.insert(v.clone());
+                        }
                     }
                 }
-            }
+                true
+            });
+            let pairs: Vec<(String, String)> = seen
+                .into_iter()
+                .filter_map(|(k, vs)| vs.map(|vs| (k, vs)))
+                .flat_map(|(k, vs)| vs.into_iter().map(move |v| (k.clone(), v)))
+                .collect();
             if !pairs.is_empty() {
-                out.push((m, pairs.into_iter().collect()));
+                out.push((m, pairs));
             }
         }
         out
@@ -635,26 +834,21 @@ impl QueryService {
                         "cardinality estimation",
                     )]));
                 }
-                let mut per: BTreeMap<String, usize> = BTreeMap::new();
-                for se in self.matching_series(db, &c.sources, c.condition.as_ref()) {
-                    *per.entry(se.measurement).or_default() += 1;
+                let mut re = Regexes::default();
+                let mut out = Vec::new();
+                for m in self.measurements_matching(db, &c.sources) {
+                    let n = self.count_matching(db, &m, c.condition.as_ref(), &mut re);
+                    if n > 0 {
+                        out.push(count_series(Some(&m), n, "count"));
+                    }
                 }
-                Ok(result(
-                    per.into_iter()
-                        .map(|(m, n)| count_series(Some(&m), n, "count"))
-                        .collect(),
-                ))
+                Ok(result(out))
             }
             CardinalityKind::TagKey => {
                 let mut out = Vec::new();
                 let mut re = Regexes::default();
                 for m in self.measurements_matching(db, &c.sources) {
-                    let mut keys = BTreeSet::new();
-                    for se in self.meta.series(db, Some(&m)) {
-                        if tags_match(c.condition.as_ref(), &se.tags, &mut re) {
-                            keys.extend(se.tags.iter().map(|(k, _)| k.clone()));
-                        }
-                    }
+                    let keys = self.tag_keys_matching(db, &m, c.condition.as_ref(), &mut re);
                     if !keys.is_empty() {
                         out.push(count_series(Some(&m), keys.len(), "count"));
                     }
@@ -847,4 +1041,23 @@ fn password_digest(p: &str) -> String {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("fnv1a:{h:016x}")
+}
+
+/// The series index of one measurement, as [`index_candidates`] reads it.
+#[derive(Debug)]
+struct MeasurementIndex<'a> {
+    meta: &'a dyn MetadataPort,
+    db: &'a str,
+    m: &'a str,
+}
+
+impl TagIndex for MeasurementIndex<'_> {
+    fn values(&mut self, key: &str) -> Vec<String> {
+        self.meta.tag_values(self.db, self.m, key)
+    }
+
+    fn count(&mut self, key: &str, value: &str) -> usize {
+        self.meta
+            .tag_value_series_count(self.db, self.m, key, value)
+    }
 }
