@@ -2,8 +2,9 @@
 //! 1,000,000 distinct series through `/write` (measurement `cpu`, tags host × region ×
 //! rack, one point each, 5,000-line batches from several client threads), then times the
 //! SHOW statements and cardinality counts that are served from the in-memory series index
-//! (median / p90 of the measured runs after a warm-up) and prints them as a table, with the
-//! time it took to write and register the series and the server's resident memory.
+//! (median / p90 of the measured runs after a warm-up, once the server has gone idle after
+//! the load) and prints them as a table, with the time it took to write and register the
+//! series and the server's resident memory.
 //!
 //! The point is to keep these statements interactive (well under 50 ms) at the series
 //! count the default `max-series-per-database` limit allows; the answers' sizes are checked
@@ -109,6 +110,37 @@ impl Hyperbyted {
             assert!(Instant::now() < deadline, "hyperbyted did not answer /ping");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// CPU time (user + system) the server has used so far, from `/proc/PID/stat`.
+    fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the parenthesised command name; utime and stime are 14th and 15th.
+        let rest = stat.rsplit_once(')')?.1;
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+        // USER_HZ is 100 on Linux.
+        Some(Duration::from_millis(ticks * 10))
+    }
+
+    /// Waits until the server is idle (under 10% of a core for four consecutive half
+    /// seconds, after at least 5 s), so the background WAL flush of the loaded points does
+    /// not share the CPU with the timed statements; returns how long that took.
+    fn wait_idle(&self, limit: Duration) -> Duration {
+        let start = Instant::now();
+        let mut quiet = 0;
+        let mut last = self.cpu_time();
+        while start.elapsed() < limit && (quiet < 4 || start.elapsed() < Duration::from_secs(5)) {
+            std::thread::sleep(Duration::from_millis(500));
+            let now = self.cpu_time();
+            match (last, now) {
+                (Some(a), Some(b)) if b.saturating_sub(a) < Duration::from_millis(50) => quiet += 1,
+                (Some(_), Some(_)) => quiet = 0,
+                _ => return start.elapsed(),
+            }
+            last = now;
+        }
+        start.elapsed()
     }
 
     /// Resident set size in MiB, from `/proc/PID/status`.
@@ -264,6 +296,14 @@ fn main() {
         eprintln!("warning: SHOW SERIES CARDINALITY says {registered}, expected {total}");
     }
     let rss_loaded = server.rss_mib();
+    let settle = server.wait_idle(Duration::from_secs(180));
+    println!(
+        "server idle {:.1} s after the load (background flush); RSS then {}",
+        settle.as_secs_f64(),
+        server
+            .rss_mib()
+            .map_or("n/a".to_string(), |m| format!("{m:.0} MiB"))
+    );
 
     let host = if hosts > 42 { "host_42" } else { "host_0" };
     let qs = |s: &str| s.replace("host_42", host);
@@ -328,8 +368,8 @@ fn main() {
 
     println!();
     println!(
-        "{:<66} {:>10} {:>10} {:>10} {:>4}",
-        "statement", "median ms", "p90 ms", "max ms", "ok"
+        "{:<66} {:>10} {:>10} {:>10} {:>4} {:>9}",
+        "statement", "median ms", "p90 ms", "max ms", "ok", "RSS MiB"
     );
     let mut worst = Duration::ZERO;
     for (i, c) in cases.iter().enumerate() {
@@ -355,12 +395,13 @@ fn main() {
             println!("-- beyond the target list:");
         }
         println!(
-            "{:<66} {:>10.2} {:>10.2} {:>10.2} {:>4}",
+            "{:<66} {:>10.2} {:>10.2} {:>10.2} {:>4} {:>9.0}",
             c.query,
             ms(median),
             ms(percentile(&times, 0.9)),
             ms(percentile(&times, 1.0)),
-            if verdict.is_ok() { "yes" } else { "NO" }
+            if verdict.is_ok() { "yes" } else { "NO" },
+            server.rss_mib().unwrap_or(f64::NAN)
         );
         if let Err(e) = verdict {
             eprintln!("warning: {}: {e}", c.query);

@@ -2,59 +2,22 @@
 //!
 //! It is rebuilt from RocksDB at open and changed only by `apply` after the matching
 //! RocksDB write is durable. The series index is laid out for about a million series per
-//! node: per database → per measurement → the sorted set of series, plus per
-//! (measurement, tag key, tag value) the sorted set of series carrying it (a posting list
-//! of pointers to the same shared records), so `SHOW TAG VALUES`, conditions such as `host = 'x'`,
+//! node: per database → per measurement → sorted series keys, plus per (measurement, tag
+//! key, tag value) the sorted set of series carrying it (a posting list sharing the key
+//! strings with the main map: one `Arc<str>` allocation per series, read with a single
+//! memory access when visiting), so `SHOW TAG VALUES`, conditions such as `host = 'x'`,
 //! counts and dropping series never scan a measurement's whole series list. Tags are not
 //! kept beside a key when they can be parsed back from it (the usual case), which halves
 //! the index's memory; visits parse them into a reused entry instead of allocating.
 
 use hyperbyte_domain::{ContinuousQuery, Database, MeasurementSchema, SeriesKey, Tombstone, User};
 use hyperbyte_ports::SeriesEntry;
-use std::borrow::Borrow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 
 /// Tags of one series: `None` when they parse back exactly from the key.
 pub(super) type StoredTags = Option<Box<[(String, String)]>>;
-
-/// One indexed series, shared by its measurement's set and its tag-value postings.
-#[derive(Debug)]
-struct SeriesRec {
-    key: Box<str>,
-    tags: StoredTags,
-}
-
-/// A shared series record, ordered (and looked up) by its key.
-#[derive(Debug, Clone)]
-struct SeriesRef(Arc<SeriesRec>);
-
-impl Borrow<str> for SeriesRef {
-    fn borrow(&self) -> &str {
-        &self.0.key
-    }
-}
-
-impl PartialEq for SeriesRef {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.key == other.0.key
-    }
-}
-
-impl Eq for SeriesRef {}
-
-impl PartialOrd for SeriesRef {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for SeriesRef {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.key.cmp(&other.0.key)
-    }
-}
 
 /// Everything the metadata store knows.
 #[derive(Debug, Default)]
@@ -95,9 +58,12 @@ pub(super) struct DbState {
 pub(super) struct Measurement {
     pub(super) schema: Option<MeasurementSchema>,
     escaped_len: usize,
-    series: BTreeSet<SeriesRef>,
-    /// Tag key → tag value → the series carrying it.
-    tag_values: HashMap<String, BTreeMap<String, BTreeSet<SeriesRef>>>,
+    series: BTreeMap<Arc<str>, StoredTags>,
+    /// Number of series whose tags are stored explicitly (when zero, a posting list is
+    /// visited without looking its keys up in `series`).
+    explicit: usize,
+    /// Tag key → tag value → keys of the series carrying it.
+    tag_values: HashMap<String, BTreeMap<String, BTreeSet<Arc<str>>>>,
 }
 
 impl DbState {
@@ -167,7 +133,7 @@ impl DbState {
             self.escaped
                 .get(&key[..end])
                 .and_then(|name| self.measurements.get(name))
-                .filter(|m| m.series.contains(key))
+                .filter(|m| m.series.contains_key(key))
         };
         for (i, &b) in bytes.iter().enumerate() {
             if b == b',' {
@@ -194,29 +160,29 @@ impl Measurement {
     }
 
     pub(super) fn contains(&self, key: &str) -> bool {
-        self.series.contains(key)
+        self.series.contains_key(key)
     }
 
     fn add_series(&mut self, key: String, tags: StoredTags) -> bool {
-        if self.series.contains(key.as_str()) {
+        if self.series.contains_key(key.as_str()) {
             return false;
         }
-        let rec = SeriesRef(Arc::new(SeriesRec {
-            key: key.into_boxed_str(),
-            tags,
-        }));
-        match &rec.0.tags {
-            Some(t) => self.index_tags(&rec, t.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        let key: Arc<str> = Arc::from(key);
+        match &tags {
+            Some(t) => {
+                self.explicit += 1;
+                self.index_tags(&key, t.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            }
             None => {
-                let parsed = parse_tags(&rec.0.key[self.escaped_len..]).unwrap_or_default();
-                self.index_tags(&rec, parsed.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                let parsed = parse_tags(&key[self.escaped_len..]).unwrap_or_default();
+                self.index_tags(&key, parsed.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             }
         }
-        self.series.insert(rec);
+        self.series.insert(key, tags);
         true
     }
 
-    fn index_tags<'a>(&mut self, rec: &SeriesRef, tags: impl Iterator<Item = (&'a str, &'a str)>) {
+    fn index_tags<'a>(&mut self, key: &Arc<str>, tags: impl Iterator<Item = (&'a str, &'a str)>) {
         for (k, v) in tags {
             let values = match self.tag_values.get_mut(k) {
                 Some(values) => values,
@@ -224,28 +190,27 @@ impl Measurement {
             };
             match values.get_mut(v) {
                 Some(set) => {
-                    set.insert(rec.clone());
+                    set.insert(Arc::clone(key));
                 }
                 None => {
-                    values.insert(v.to_string(), BTreeSet::from([rec.clone()]));
+                    values.insert(v.to_string(), BTreeSet::from([Arc::clone(key)]));
                 }
             }
         }
     }
 
     fn remove_series(&mut self, key: &str) -> bool {
-        let Some(rec) = self.series.take(key) else {
+        let Some(tags) = self.series.remove(key) else {
             return false;
         };
-        let parsed;
-        let tags: &[(String, String)] = match &rec.0.tags {
-            Some(t) => t,
-            None => {
-                parsed = parse_tags(&key[self.escaped_len..]).unwrap_or_default();
-                &parsed
+        let tags = match tags {
+            Some(t) => {
+                self.explicit -= 1;
+                t.into_vec()
             }
+            None => parse_tags(&key[self.escaped_len..]).unwrap_or_default(),
         };
-        for (k, v) in tags {
+        for (k, v) in &tags {
             if let Some(values) = self.tag_values.get_mut(k.as_str()) {
                 if let Some(set) = values.get_mut(v.as_str()) {
                     set.remove(key);
@@ -261,9 +226,17 @@ impl Measurement {
         true
     }
 
+    /// The stored tags of an indexed key (`None`: parse them from the key).
+    fn stored(&self, key: &str) -> Option<&StoredTags> {
+        if self.explicit == 0 {
+            None
+        } else {
+            self.series.get(key)
+        }
+    }
+
     /// Fills `out` (reusing its allocations) with the entry of series `key`.
-    fn fill(&self, name: &str, rec: &SeriesRef, out: &mut SeriesEntry) {
-        let (key, tags) = (&*rec.0.key, &rec.0.tags);
+    fn fill(&self, name: &str, key: &str, tags: Option<&StoredTags>, out: &mut SeriesEntry) {
         if out.measurement != name {
             out.measurement.clear();
             out.measurement.push_str(name);
@@ -271,31 +244,31 @@ impl Measurement {
         out.key.clear();
         out.key.push_str(key);
         match tags {
-            Some(t) => {
+            Some(Some(t)) => {
                 out.tags.clear();
                 out.tags.extend(t.iter().cloned());
             }
-            None => {
+            Some(None) | None => {
                 parse_tags_into(&key[self.escaped_len..], &mut out.tags);
             }
         }
     }
 
-    fn entry(&self, name: &str, rec: &SeriesRef) -> SeriesEntry {
+    fn entry(&self, name: &str, key: &str, tags: Option<&StoredTags>) -> SeriesEntry {
         let mut e = SeriesEntry {
             measurement: String::new(),
             key: String::new(),
             tags: Vec::new(),
         };
-        self.fill(name, rec, &mut e);
+        self.fill(name, key, tags, &mut e);
         e
     }
 
     /// Series entries of this measurement, sorted by key.
     pub(super) fn entries(&self, name: &str, out: &mut Vec<SeriesEntry>) {
         out.reserve(self.series.len());
-        for rec in &self.series {
-            out.push(self.entry(name, rec));
+        for (key, tags) in &self.series {
+            out.push(self.entry(name, key, Some(tags)));
         }
     }
 
@@ -307,8 +280,8 @@ impl Measurement {
         buf: &mut SeriesEntry,
         f: &mut dyn FnMut(&SeriesEntry) -> bool,
     ) -> bool {
-        for rec in &self.series {
-            self.fill(name, rec, buf);
+        for (key, tags) in &self.series {
+            self.fill(name, key, Some(tags), buf);
             if !f(buf) {
                 return false;
             }
@@ -321,7 +294,9 @@ impl Measurement {
         let Some(set) = self.tag_values.get(key).and_then(|vs| vs.get(value)) else {
             return Vec::new();
         };
-        set.iter().map(|rec| self.entry(name, rec)).collect()
+        set.iter()
+            .map(|k| self.entry(name, k, self.stored(k)))
+            .collect()
     }
 
     /// Visits the series carrying tag `key` = `value` in key order until `f` returns
@@ -341,8 +316,8 @@ impl Measurement {
             key: String::new(),
             tags: Vec::new(),
         };
-        for rec in set {
-            self.fill(name, rec, &mut buf);
+        for k in set {
+            self.fill(name, k, self.stored(k), &mut buf);
             if !f(&buf) {
                 return;
             }
@@ -408,18 +383,18 @@ impl DbState {
         let mut iters: Vec<_> = parts.iter().map(|(_, m)| m.series.iter()).collect();
         let mut heap = BinaryHeap::with_capacity(iters.len());
         for (i, it) in iters.iter_mut().enumerate() {
-            if let Some(rec) = it.next() {
-                heap.push(Reverse((&*rec.0.key, i, rec)));
+            if let Some((k, t)) = it.next() {
+                heap.push(Reverse((k.as_ref(), i, t)));
             }
         }
-        while let Some(Reverse((_, i, rec))) = heap.pop() {
+        while let Some(Reverse((key, i, tags))) = heap.pop() {
             let (name, m) = parts[i];
-            m.fill(name, rec, &mut buf);
+            m.fill(name, key, Some(tags), &mut buf);
             if !f(&buf) {
                 return;
             }
-            if let Some(rec) = iters[i].next() {
-                heap.push(Reverse((&*rec.0.key, i, rec)));
+            if let Some((k, t)) = iters[i].next() {
+                heap.push(Reverse((k.as_ref(), i, t)));
             }
         }
     }
@@ -456,24 +431,6 @@ pub(super) fn parse_tags_into(rest: &str, out: &mut Vec<(String, String)>) -> bo
     ok
 }
 
-/// [`parse_pairs`] for the usual key without any backslash: every `,` separates pairs and
-/// every pair has exactly one `=` and no space (searches are memchr-based).
-fn parse_plain_pairs(rest: &str, out: &mut Vec<(String, String)>, n: &mut usize) -> bool {
-    for part in rest.split(',') {
-        let Some((k, v)) = part.split_once('=') else {
-            return false;
-        };
-        if v.contains('=') || part.contains(' ') {
-            return false;
-        }
-        let pair = slot(out, *n);
-        pair.0.push_str(k);
-        pair.1.push_str(v);
-        *n += 1;
-    }
-    true
-}
-
 /// Slot `n` of `out`, cleared (pushed when missing).
 fn slot(out: &mut Vec<(String, String)>, n: usize) -> &mut (String, String) {
     if n == out.len() {
@@ -492,9 +449,6 @@ fn parse_pairs(rest: &str, out: &mut Vec<(String, String)>, n: &mut usize) -> bo
     let Some(rest) = rest.strip_prefix(',') else {
         return false;
     };
-    if !rest.as_bytes().contains(&b'\\') {
-        return parse_plain_pairs(rest, out, n);
-    }
     let bytes = rest.as_bytes();
     let mut in_val = false;
     let mut pair = slot(out, *n);
@@ -717,6 +671,27 @@ mod tests {
         m.entries("cpu", &mut listed);
         assert_eq!(all, listed);
 
+        // A series whose tags do not parse back from its key keeps them explicitly, and
+        // the postings report those.
+        let odd = tags(&[("host", "a"), ("region", "odd")]);
+        let st = stored_tags("cpu", "cpu#odd", odd.clone());
+        assert!(st.is_some());
+        assert!(db.add_series("cpu", "cpu#odd".into(), st));
+        let m = &db.measurements["cpu"];
+        let hits = m.series_with_tag("cpu", "region", "odd");
+        assert_eq!(keys(hits.clone()), vec!["cpu#odd"]);
+        assert_eq!(hits[0].tags, odd);
+        let mut seen = Vec::new();
+        m.visit_with_tag("cpu", "host", "a", &mut |se| {
+            seen.push((se.key.clone(), se.tags.clone()));
+            true
+        });
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[0], ("cpu#odd".to_string(), odd));
+        assert_eq!(seen[1].1, tags(&[("host", "a"), ("region", "e")]));
+        assert!(db.remove_series("cpu", "cpu#odd"));
+        assert_eq!(db.measurements["cpu"].explicit, 0);
+
         assert!(db.remove_series("cpu", "cpu,host=a,region=e"));
         assert!(db.remove_series("cpu", "cpu,zone=z"));
         let m = &db.measurements["cpu"];
@@ -727,5 +702,51 @@ mod tests {
         assert_eq!(m.tag_value_series_count("region", "e"), 1);
         assert_eq!(m.tag_keys(), vec!["host", "region"]);
         assert!(!m.has_tag_value("zone", "z"));
+    }
+
+    #[test]
+    #[ignore = "timing probe"]
+    fn visit_timing_probe() {
+        let mut db = DbState::new(0, Database::new("d"));
+        for i in 0..1_000_000 {
+            let t = tags(&[
+                ("host", &format!("host_{}", i / 100)),
+                ("rack", &format!("rack_{}", i % 10)),
+                ("region", &format!("region_{}", (i / 10) % 10)),
+            ]);
+            let key = SeriesKey::new("cpu", &t).0;
+            db.add_series("cpu", key, None);
+        }
+        for _ in 0..3 {
+            let start = std::time::Instant::now();
+            let mut n = 0usize;
+            db.visit_all(&mut |se| {
+                n += se.tags.len();
+                true
+            });
+            eprintln!("visit 1M: {:?} ({n})", start.elapsed());
+        }
+        let m = &db.measurements["cpu"];
+        let start = std::time::Instant::now();
+        let mut n = 0usize;
+        for (k, _) in &m.series {
+            n += k.len();
+        }
+        eprintln!("iterate keys: {:?} ({n})", start.elapsed());
+        let start = std::time::Instant::now();
+        let mut out = Vec::new();
+        for (k, _) in &m.series {
+            parse_tags_into(&k[3..], &mut out);
+            n += out.len();
+        }
+        eprintln!("iterate+parse: {:?} ({n})", start.elapsed());
+        let start = std::time::Instant::now();
+        let mut buf = String::new();
+        for (k, _) in &m.series {
+            buf.clear();
+            buf.push_str(k);
+            n += buf.len();
+        }
+        eprintln!("iterate+copy: {:?} ({n})", start.elapsed());
     }
 }
