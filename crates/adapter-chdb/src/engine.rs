@@ -8,10 +8,12 @@
 //! number of connections through a semaphore.
 
 use crate::error::ChdbError;
+use crate::merge_state::MergeState;
 use crate::rowbinary::decode_all;
 use crate::storage::Catalog;
 use chdb_rust::connection::Connection;
 use chdb_rust::format::OutputFormat;
+use hyperbyte_domain::naming;
 use hyperbyte_ports::{QueryError, QueryPort, RowSet};
 use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 use std::path::{Path, PathBuf};
@@ -110,6 +112,7 @@ pub enum Role {
 pub struct ChdbEngine {
     path: PathBuf,
     catalog: Arc<Catalog>,
+    merge: Arc<MergeState>,
     readers: Arc<Pool>,
     writers: Arc<Pool>,
 }
@@ -154,9 +157,11 @@ impl ChdbEngine {
         let engine = Arc::new(ChdbEngine {
             path: path.clone(),
             catalog: Arc::new(Catalog::default()),
+            merge: Arc::new(MergeState::open(&path)),
             readers: Arc::new(readers),
             writers: Arc::new(writers),
         });
+        engine.mark_untracked_tables()?;
         *active = Some((path, Arc::downgrade(&engine)));
         // After connecting: the engine registers exit-time destructors while it starts,
         // and the hook must run before them.
@@ -203,6 +208,46 @@ impl ChdbEngine {
     /// The table cache of [`crate::ChdbStorage`].
     pub(crate) fn catalog(&self) -> &Arc<Catalog> {
         &self.catalog
+    }
+
+    /// Without a marks file, tables written by a version that did not track overwrites
+    /// may hold several versions of a point: mark all their partitions (the storage's
+    /// upkeep merges them one by one), then save the marks.
+    fn mark_untracked_tables(&self) -> Result<(), ChdbError> {
+        if !self.merge.had_no_file() {
+            return Ok(());
+        }
+        let widths = self.query_blocking(
+            Role::Read,
+            "SELECT database, name, partition_key FROM system.tables WHERE startsWith(database, 'hb_')",
+        )?;
+        let parts = self.query_blocking(
+            Role::Read,
+            "SELECT DISTINCT database, table, partition FROM system.parts WHERE active AND startsWith(database, 'hb_')",
+        )?;
+        let text = |v: &hyperbyte_domain::query::Value| match v {
+            hyperbyte_domain::query::Value::String(s) => s.clone(),
+            _ => String::new(),
+        };
+        let mut width_of = std::collections::HashMap::new();
+        for r in &widths.rows {
+            if let Some(w) = crate::layout::parse_partition_ns(&text(&r[2])) {
+                width_of.insert((text(&r[0]), text(&r[1])), w);
+            }
+        }
+        for r in &parts.rows {
+            let key = (text(&r[0]), text(&r[1]));
+            if let (Some(&w), Ok(p)) = (width_of.get(&key), text(&r[2]).parse::<i64>()) {
+                self.merge.mark(&key, w, p);
+            }
+        }
+        self.merge.persist()?;
+        Ok(())
+    }
+
+    /// The overwrite tracker of [`crate::ChdbStorage`].
+    pub(crate) fn merge_state(&self) -> &Arc<MergeState> {
+        &self.merge
     }
 
     /// The (canonical) storage path.
@@ -327,7 +372,9 @@ fn register_exit_hook() {
 
 /// Runs `sql` and decodes the RowBinary output.
 fn run_query(conn: &Connection, sql: &str) -> Result<RowSet, ChdbError> {
+    let started = std::time::Instant::now();
     let result = conn.query(sql, OutputFormat::RowBinaryWithNamesAndTypes)?;
+    tracing::debug!(%sql, elapsed = ?started.elapsed(), "chDB query");
     let started = std::time::Instant::now();
     let rows = decode_all(result.data_ref())?;
     let decode = started.elapsed();
@@ -340,6 +387,7 @@ fn run_query(conn: &Connection, sql: &str) -> Result<RowSet, ChdbError> {
 /// Runs `sql` through the engine's streaming query API. Each chunk the engine hands out
 /// is a complete `RowBinaryWithNamesAndTypes` output (header included) of whole rows.
 fn run_query_stream(conn: &mut Connection, sql: &str) -> Result<RowSet, ChdbError> {
+    let _span = tracing::debug_span!("chDB streaming query", %sql).entered();
     let mut stream = conn.query_stream(sql, OutputFormat::RowBinaryWithNamesAndTypes)?;
     let mut out: Option<RowSet> = None;
     while let Some(chunk) = stream.next_chunk()? {
@@ -367,5 +415,41 @@ fn run_query_stream(conn: &mut Connection, sql: &str) -> Result<RowSet, ChdbErro
 impl QueryPort for ChdbEngine {
     async fn query(&self, sql: &str) -> Result<RowSet, QueryError> {
         Ok(self.query_rows(sql).await?)
+    }
+
+    async fn table_columns(
+        &self,
+        database: &str,
+        rp: &str,
+        measurement: &str,
+    ) -> Result<Vec<String>, QueryError> {
+        let key = (
+            naming::database_name(database),
+            naming::table_name(rp, measurement),
+        );
+        if let Some(names) = crate::storage::cached_column_names(&self.catalog, &key) {
+            return Ok(names);
+        }
+        let catalog = Arc::clone(&self.catalog);
+        Ok(self
+            .run(Role::Read, move |conn| {
+                crate::storage::load_column_names(conn, &catalog, &key)
+            })
+            .await?)
+    }
+
+    fn must_merge(
+        &self,
+        database: &str,
+        rp: &str,
+        measurement: &str,
+        min: Option<i64>,
+        max: Option<i64>,
+    ) -> bool {
+        let key = (
+            naming::database_name(database),
+            naming::table_name(rp, measurement),
+        );
+        self.merge.must_merge(&key, min, max)
     }
 }

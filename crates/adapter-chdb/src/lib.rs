@@ -32,6 +32,7 @@
 mod engine;
 mod error;
 pub mod layout;
+mod merge_state;
 mod native;
 mod rowbinary;
 mod storage;

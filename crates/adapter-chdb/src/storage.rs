@@ -30,10 +30,11 @@ struct TableInfo {
     tags: HashSet<String>,
     /// Field columns and their types.
     fields: HashMap<String, FieldType>,
+    /// Partition width (nanoseconds), from the partition key.
+    partition_ns: i64,
 }
 
-/// (chDB database, table).
-type TableKey = (String, String);
+use crate::merge_state::{series_hash, MergeState, TableKey};
 
 /// The table cache, shared by every [`ChdbStorage`] of the engine (it lives in the
 /// engine, so that a drop through one handle is seen by writes through another).
@@ -58,6 +59,9 @@ struct BatchColumns {
 pub struct ChdbStorage {
     engine: Arc<ChdbEngine>,
     catalog: Arc<Catalog>,
+    merge: Arc<MergeState>,
+    /// How long a partition must go without overwrites before upkeep merges it.
+    settle: std::time::Duration,
 }
 
 impl ChdbStorage {
@@ -65,8 +69,17 @@ impl ChdbStorage {
     pub fn new(engine: Arc<ChdbEngine>) -> Self {
         ChdbStorage {
             catalog: Arc::clone(engine.catalog()),
+            merge: Arc::clone(engine.merge_state()),
+            settle: OVERWRITE_SETTLE,
             engine,
         }
+    }
+
+    /// Sets how long a partition must go without overwrites before
+    /// [`optimize_one_overwritten`](Self::optimize_one_overwritten) merges it (2 s).
+    pub fn with_overwrite_settle(mut self, settle: std::time::Duration) -> Self {
+        self.settle = settle;
+        self
     }
 
     /// The engine underneath.
@@ -89,9 +102,14 @@ impl ChdbStorage {
         }
         let db = naming::database_name(database);
         let table = naming::table_name(&rp.name, measurement);
-        let cols = batch_columns(schema, points)?;
+        let mut cols = batch_columns(schema, points)?;
         let key = (db, table);
         let cached = self.catalog.tables.read().get(&key).cloned();
+        if cached.is_none() {
+            // The table may be created from this batch: lead its sort key with the tags
+            // that tell most series apart.
+            order_by_selectivity(&mut cols.tags, points);
+        }
         let ddl_needed = match &cached {
             Some(info) => !covers(info, &cols)?,
             None => true,
@@ -101,12 +119,23 @@ impl ChdbStorage {
         let encoded = started.elapsed();
         let insert = insert_sql(&key, &cols);
         let catalog = Arc::clone(&self.catalog);
+        let merge = Arc::clone(&self.merge);
         let partition_ns = rp.shard_group_duration;
+        let series: Vec<(u64, i64)> = points
+            .iter()
+            .map(|p| (series_hash(&p.tags), p.timestamp))
+            .collect();
         self.engine
             .run(Role::Write, move |conn| {
                 if ddl_needed {
                     ensure_table(conn, &catalog, &key, &cols, partition_ns)?;
                 }
+                let width = catalog
+                    .tables
+                    .read()
+                    .get(&key)
+                    .map_or(partition_ns, |i| i.partition_ns);
+                let overwritten = track_overwrites(conn, &merge, &key, width, &series)?;
                 let started = std::time::Instant::now();
                 let rows = match insert_native(conn, &insert, &block) {
                     // The cache was stale (the table or a column was dropped behind it):
@@ -119,18 +148,52 @@ impl ChdbStorage {
                     }
                     other => other?,
                 };
+                merge.inserted(&key, &overwritten);
                 tracing::debug!(rows, bytes = block.len(), ?encoded, inserted = ?started.elapsed(), "chDB insert");
                 Ok(rows)
             })
             .await
     }
 
-    /// Forgets cached tables of `db` matching `pred`.
+    /// Forgets cached tables of `db` matching `pred` (dropped), with their overwrite marks.
     fn forget(&self, db: &str, pred: impl Fn(&str) -> bool) {
         self.catalog
             .tables
             .write()
             .retain(|(d, t), _| !(d == db && pred(t)));
+        if self.merge.forget(|(d, t)| d == db && pred(t)) {
+            if let Err(e) = self.merge.persist() {
+                // Stale marks only make reads merge needlessly.
+                tracing::warn!(error = %e, "cannot save the overwrite marks");
+            }
+        }
+    }
+
+    /// Merges the versions in one overwritten partition whose writes have settled
+    /// (`OPTIMIZE ... FINAL`), so reads of it no longer need `FINAL`. Returns whether
+    /// there was one.
+    pub async fn optimize_one_overwritten(&self) -> Result<bool, ChdbError> {
+        let Some((key, _width, part, generation)) = self.merge.next_to_optimize(self.settle) else {
+            return Ok(false);
+        };
+        let sql = format!(
+            "OPTIMIZE TABLE {} PARTITION ({part}) FINAL",
+            qualified(&key)
+        );
+        let started = std::time::Instant::now();
+        match self.engine.execute(&sql).await {
+            Ok(()) => {}
+            Err(e) if e.is_missing_table() => {
+                self.forget(&key.0, |t| t == key.1);
+                return Ok(true);
+            }
+            Err(e) => return Err(e),
+        }
+        tracing::debug!(table = %key.1, part, elapsed = ?started.elapsed(), "merged an overwritten partition");
+        if self.merge.optimized(&key, part, generation) {
+            self.merge.persist()?;
+        }
+        Ok(true)
     }
 
     async fn query(&self, sql: String) -> Result<RowSet, ChdbError> {
@@ -186,6 +249,26 @@ fn encode_off_reactor(points: &[Point], cols: &BatchColumns) -> Result<Vec<u8>, 
     } else {
         encode()
     }
+}
+
+/// Orders tag columns by how many distinct values `points` give them, most first (ties
+/// keep their order). A table's sort key is its tag columns in this order, then `time`:
+/// a filter on its leading tag reads few granules, and with the most selective tag
+/// leading (`host` rather than `region`), each series' rows stay together (measured on
+/// TSBS data: one host's hour read 18 of 106 granules with the key in alphabetical
+/// order).
+fn order_by_selectivity(tags: &mut [(String, String)], points: &[Point]) {
+    if tags.len() < 2 {
+        return;
+    }
+    let mut distinct: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for p in points {
+        for (k, v) in &p.tags {
+            distinct.entry(k.as_str()).or_default().insert(v.as_str());
+        }
+    }
+    let count = |k: &str| distinct.get(k).map_or(0, HashSet::len);
+    tags.sort_by_key(|(k, _)| std::cmp::Reverse(count(k)));
 }
 
 /// The columns used by `points`, typed from `schema` (or from the values when the
@@ -292,7 +375,7 @@ fn load_table(
     let meta = rows(
         conn,
         &format!(
-            "SELECT sorting_key FROM system.tables WHERE database = {} AND name = {}",
+            "SELECT sorting_key, partition_key FROM system.tables WHERE database = {} AND name = {}",
             quote_string(&key.0),
             quote_string(&key.1)
         ),
@@ -314,8 +397,16 @@ fn load_table(
             quote_string(&key.1)
         ),
     )?;
+    let Some(partition_ns) = layout::parse_partition_ns(text(&row[1])) else {
+        return Err(ChdbError::Invalid(format!(
+            "table {} has an unexpected partition key {:?}",
+            key.1,
+            text(&row[1])
+        )));
+    };
     let mut info = TableInfo {
         sort_key,
+        partition_ns,
         ..TableInfo::default()
     };
     for r in &columns.rows {
@@ -339,6 +430,31 @@ fn load_table(
         .write()
         .insert(key.clone(), Arc::clone(&info));
     Ok(Some(info))
+}
+
+/// A cached table's column names (`None`: not cached).
+pub(crate) fn cached_column_names(catalog: &Catalog, key: &TableKey) -> Option<Vec<String>> {
+    catalog.tables.read().get(key).map(|i| column_names(i))
+}
+
+/// A table's column names, loading the table into the cache; empty when there is no
+/// such table.
+pub(crate) fn load_column_names(
+    conn: &Connection,
+    catalog: &Catalog,
+    key: &TableKey,
+) -> Result<Vec<String>, ChdbError> {
+    let _ddl = catalog.ddl.lock();
+    Ok(load_table(conn, catalog, key)?
+        .map(|i| column_names(&i))
+        .unwrap_or_default())
+}
+
+fn column_names(info: &TableInfo) -> Vec<String> {
+    let mut names = vec![TIME_COLUMN.to_string()];
+    names.extend(info.tags.iter().cloned());
+    names.extend(info.fields.keys().cloned());
+    names
 }
 
 /// Creates the table or adds the batch's missing columns, then refreshes the cache.
@@ -407,6 +523,62 @@ fn ensure_table(
     }
 }
 
+/// How long a partition must go without overwrites before it is merged (by default).
+const OVERWRITE_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Records a batch's (series, time) pairs in the overwrite tracker before it is inserted,
+/// first learning the latest stored time of partitions not written since start-up, and
+/// persists new marks. Returns the overwritten partitions the batch writes into.
+fn track_overwrites(
+    conn: &Connection,
+    merge: &MergeState,
+    key: &TableKey,
+    width: i64,
+    series: &[(u64, i64)],
+) -> Result<Vec<i64>, ChdbError> {
+    let mut parts: Vec<i64> = series
+        .iter()
+        .map(|&(_, t)| crate::merge_state::partition_of(t, width))
+        .collect();
+    parts.sort_unstable();
+    parts.dedup();
+    let unknown = merge.unknown_partitions(key, &parts);
+    if !unknown.is_empty() {
+        let list: Vec<String> = unknown.iter().map(i64::to_string).collect();
+        let found = rows(
+            conn,
+            &format!(
+                "SELECT intDiv(toUnixTimestamp64Nano({t}), {width}) AS p, \
+                 max(toUnixTimestamp64Nano({t})) FROM {} WHERE p IN ({}) GROUP BY p",
+                qualified(key),
+                list.join(", "),
+                t = quote_ident(TIME_COLUMN),
+            ),
+        )?;
+        let mut latest: HashMap<i64, Option<i64>> = unknown.iter().map(|&p| (p, None)).collect();
+        for r in &found.rows {
+            if let (Some(p), Some(l)) = (as_i64(&r[0]), as_i64(&r[1])) {
+                latest.insert(p, Some(l));
+            }
+        }
+        merge.set_startup_latest(key, width, latest);
+    }
+    let recorded = merge.record(key, width, series);
+    if recorded.marks_changed {
+        merge.persist()?;
+    }
+    Ok(recorded.overwritten)
+}
+
+fn as_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Integer(i) => Some(*i),
+        Value::Unsigned(u) => i64::try_from(*u).ok(),
+        Value::Time(t) => Some(*t),
+        _ => None,
+    }
+}
+
 /// The SQL literal of a nanosecond time.
 fn time_literal(nanos: i64) -> String {
     format!("fromUnixTimestamp64Nano(toInt64({nanos}))")
@@ -431,6 +603,11 @@ impl PointsSinkPort for ChdbStorage {
     /// `fsync_part_directory = 1`: a successful `write_points` is already durable, so
     /// there is nothing left to flush.
     async fn sync(&self) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    async fn maintain(&self) -> Result<(), SinkError> {
+        self.optimize_one_overwritten().await?;
         Ok(())
     }
 }

@@ -877,3 +877,79 @@ async fn last_write_wins_within_a_large_batch() {
         .unwrap();
     assert_eq!(q(&sql).await.rows, want);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_merge_only_where_points_were_overwritten() {
+    let db = "mergeflag";
+    let week = 7 * 24 * HOUR;
+    let must_merge =
+        |min: Option<i64>, max: Option<i64>| engine().must_merge(db, "autogen", "m", min, max);
+    let schema = float_schema(&["a", "b"]);
+    let s = storage().with_overwrite_settle(std::time::Duration::ZERO);
+    // Appends, in order per series (series interleaved), never need a merge.
+    let mut batch = Vec::new();
+    for i in 0..10 {
+        for h in ["x", "y"] {
+            batch.push(point(
+                "m",
+                &[("h", h)],
+                vec![("a", FieldValue::Float(i as f64))],
+                i * SEC,
+            ));
+        }
+    }
+    s.write_points(db, &rp(), "m", &schema, &batch)
+        .await
+        .unwrap();
+    let later = point(
+        "m",
+        &[("h", "x")],
+        vec![("a", FieldValue::Float(10.0))],
+        week + SEC,
+    );
+    s.write_points(db, &rp(), "m", &schema, &[later])
+        .await
+        .unwrap();
+    assert!(!must_merge(None, None));
+    assert!(!s.optimize_one_overwritten().await.unwrap());
+    // Overwriting one point marks its partition only.
+    let over = point(
+        "m",
+        &[("h", "y")],
+        vec![("b", FieldValue::Float(-1.0))],
+        3 * SEC,
+    );
+    s.write_points(db, &rp(), "m", &schema, &[over])
+        .await
+        .unwrap();
+    assert!(must_merge(None, None));
+    assert!(must_merge(Some(0), Some(SEC)));
+    assert!(!must_merge(Some(week), None));
+    let t = qualified_table(db, "autogen", "m");
+    let row = format!("SELECT f_a, f_b FROM {t} {{}} WHERE t_h = 'y' AND time = fromUnixTimestamp64Nano(toInt64({}))", 3 * SEC);
+    let merged = vec![vec![Value::Float(3.0), Value::Float(-1.0)]];
+    assert_eq!(q(&row.replace("{}", "FINAL")).await.rows, merged);
+    // Upkeep merges the partition; plain reads then see one merged row.
+    assert!(s.optimize_one_overwritten().await.unwrap());
+    assert!(!must_merge(None, None));
+    assert_eq!(q(&row.replace("{}", "")).await.rows, merged);
+    assert_eq!(
+        q(&format!("SELECT count() FROM {t}")).await.rows,
+        vec![vec![Value::Unsigned(21)]]
+    );
+    // Dropping the measurement forgets its marks.
+    let again = point(
+        "m",
+        &[("h", "y")],
+        vec![("b", FieldValue::Float(-2.0))],
+        3 * SEC,
+    );
+    s.write_points(db, &rp(), "m", &schema, &[again])
+        .await
+        .unwrap();
+    assert!(must_merge(None, None));
+    s.drop_measurement(db, &["autogen".to_string()], "m")
+        .await
+        .unwrap();
+    assert!(!must_merge(None, None));
+}

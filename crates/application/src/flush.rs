@@ -222,6 +222,8 @@ impl FlushService {
                 }
                 if let Err(e) = self.flush_all().await {
                     warn!(error = %e, "flush failed; the WAL keeps the data and the next round retries");
+                } else if let Err(e) = self.sink.maintain().await {
+                    warn!(error = %e, "storage upkeep failed; the next round retries");
                 }
             }
             match self.flush_all().await {

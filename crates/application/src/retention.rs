@@ -407,21 +407,8 @@ async fn present_tag_sets(
     measurement: &str,
     tag_keys: &[String],
 ) -> Result<HashSet<Vec<(String, String)>>, ListError> {
-    let columns_sql = format!(
-        "SELECT name FROM system.columns WHERE database = {} AND table = {}",
-        naming::quote_string(&naming::database_name(db)),
-        naming::quote_string(&naming::table_name(rp, measurement))
-    );
-    let columns: HashSet<String> = match query.query(&columns_sql).await {
-        Ok(rows) => rows
-            .rows
-            .into_iter()
-            .filter_map(|r| match r.into_iter().next() {
-                Some(Value::String(s)) => Some(s),
-                _ => None,
-            })
-            .collect(),
-        Err(e) if e.is_missing_table() => return Ok(HashSet::new()),
+    let columns: HashSet<String> = match query.table_columns(db, rp, measurement).await {
+        Ok(cols) => cols.into_iter().collect(),
         Err(e) => return Err(ListError::Query(e)),
     };
     if columns.is_empty() {

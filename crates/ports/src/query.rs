@@ -58,4 +58,49 @@ pub struct RowSet {
 pub trait QueryPort: Send + Sync + Debug {
     /// Runs one statement and returns its rows (empty for statements without a result).
     async fn query(&self, sql: &str) -> Result<RowSet, QueryError>;
+
+    /// The column names of the table holding `measurement` in `database`.`rp`; empty
+    /// when there is no such table. The default asks `system.columns`; an engine that
+    /// caches its tables answers from the cache.
+    async fn table_columns(
+        &self,
+        database: &str,
+        rp: &str,
+        measurement: &str,
+    ) -> Result<Vec<String>, QueryError> {
+        use hyperbyte_domain::naming;
+        let sql = format!(
+            "SELECT name FROM system.columns WHERE database = {} AND table = {}",
+            naming::quote_string(&naming::database_name(database)),
+            naming::quote_string(&naming::table_name(rp, measurement))
+        );
+        match self.query(&sql).await {
+            Ok(rows) => Ok(rows
+                .rows
+                .into_iter()
+                .filter_map(|r| match r.into_iter().next() {
+                    Some(Value::String(s)) => Some(s),
+                    _ => None,
+                })
+                .collect()),
+            Err(e) if e.is_missing_table() => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether a read of `measurement` in `database`.`rp` between `min` and `max`
+    /// (nanoseconds, inclusive; `None`: unbounded) must merge the stored versions of
+    /// overwritten points (ClickHouse's `FINAL`), because a point there may have been
+    /// written more than once. An engine that cannot tell answers `true` (the default).
+    fn must_merge(
+        &self,
+        database: &str,
+        rp: &str,
+        measurement: &str,
+        min: Option<i64>,
+        max: Option<i64>,
+    ) -> bool {
+        let _ = (database, rp, measurement, min, max);
+        true
+    }
 }

@@ -41,6 +41,12 @@ pub trait PointsSinkPort: Send + Sync + Debug {
     ) -> Result<(), SinkError>;
     /// Makes every write so far durable (survives power loss).
     async fn sync(&self) -> Result<(), SinkError>;
+    /// Background upkeep that keeps reads cheap (for chDB: merging the versions of
+    /// overwritten points). The flush service calls it after each round; a call does a
+    /// bounded amount of work. The default does nothing.
+    async fn maintain(&self) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// Drops and deletes in storage.

@@ -4,7 +4,8 @@
 //!    wildcards and regex field lists against the measurement schemas.
 //! 2. Translate what storage can do into ClickHouse SQL (`timeseriesql::translate`): the
 //!    time range, the `WHERE` condition, and the columns needed. Tables are read with
-//!    `FINAL` so overwritten points merge field by field.
+//!    `FINAL` (overwritten points merge field by field) only where storage says a point
+//!    may have been written twice (`QueryPort::must_merge`).
 //! 3. Group the rows into series (one per measurement and `GROUP BY` tag set) and compute
 //!    every output column as a timeline: raw values, per-window aggregates and selectors
 //!    (`functions::aggregate`), fill (`functions::fill`), then math and transformations.
@@ -15,6 +16,7 @@ use crate::functions::{self, aggregate, math, transform, Fill as FnFill, Row};
 use hyperbyte_domain::naming;
 use hyperbyte_domain::query::{Series, StatementResult, Value};
 use hyperbyte_domain::{FieldType, MeasurementSchema};
+use hyperbyte_ports::RowSet;
 use hyperbyte_timeseriesql::ast::{
     BinaryOp, Expr, Fill, MeasurementName, SelectStatement, Source, VarType, WildcardType,
 };
@@ -321,9 +323,13 @@ fn pushdown_sql(func: &str, col: &str, t: FieldType) -> Option<String> {
 /// The (function, field) of every column when the whole query can be aggregated inside
 /// ClickHouse: each column is `agg(field)` with an aggregate from [`pushdown_sql`], and no
 /// column is a lone selector whose row time InfluxDB would print.
+///
+/// With `GROUP BY time(...)` a lone `min` or `max` prints its window's start, and ties
+/// between series cannot change the value it selects, so ClickHouse computes it too.
 fn pushdown_columns(
     cols: &[OutCol],
     fields: &BTreeMap<String, FieldType>,
+    grouped_by_time: bool,
 ) -> Option<Vec<(String, String, FieldType)>> {
     let mut out = Vec::new();
     for c in cols {
@@ -345,8 +351,11 @@ fn pushdown_columns(
         out.push((name.clone(), field.clone(), t));
     }
     // A single selector prints the selected point's time: keep that on the Rust path.
-    if out.len() == 1 && SELECTORS.contains(&out[0].0.as_str()) {
-        return None;
+    if let [(name, _, _)] = out.as_slice() {
+        let windowed_extreme = grouped_by_time && matches!(name.as_str(), "min" | "max");
+        if SELECTORS.contains(&name.as_str()) && !windowed_extreme {
+            return None;
+        }
     }
     Some(out)
 }
@@ -369,7 +378,7 @@ impl QueryService {
     ) -> Result<Vec<(Vec<String>, Vec<Vec<Value>>)>, StatementError> {
         let (min, max) = range;
         let schema = &src.schema;
-        let Some(specs) = pushdown_columns(cols, all_fields) else {
+        let Some(specs) = pushdown_columns(cols, all_fields, interval.is_some()) else {
             return Ok(Vec::new());
         };
         let existing = self.table_columns(src).await?;
@@ -433,19 +442,36 @@ impl QueryService {
             wheres.push(condition_sql(c, &resolve).map_err(|e| err(e.to_string()))?);
         }
         wheres.push(format!("({})", any_field.join(" OR ")));
-        let mut sql = format!(
-            "SELECT {} FROM {} FINAL WHERE {}",
-            select.join(", "),
-            naming::qualified_table(&src.db, &src.rp, &src.measurement),
-            wheres.join(" AND ")
-        );
-        if !group.is_empty() {
-            sql.push_str(&format!(" GROUP BY {}", group.join(", ")));
-        }
-        let result = match self.engine.query(&sql).await {
-            Ok(r) => r,
-            Err(e) if e.is_missing_table() => return Ok(Vec::new()),
-            Err(e) => return Err(e.into()),
+        let table = self.table_ref(src, min, max);
+        let sql_since = |since: Option<i64>| {
+            let mut w = wheres.clone();
+            if let Some(t) = since {
+                w.push(format!("time >= {}", time_literal(t)));
+            }
+            let mut sql = format!(
+                "SELECT {} FROM {table} WHERE {}",
+                select.join(", "),
+                w.join(" AND ")
+            );
+            if !group.is_empty() {
+                sql.push_str(&format!(" GROUP BY {}", group.join(", ")));
+            }
+            sql
+        };
+        let recent = match self.expected_last_groups(src, &specs, group_tags, cond, interval) {
+            Some(expected) => {
+                self.last_from_recent(&table, max, min, expected, group_tags.len(), &sql_since)
+                    .await?
+            }
+            None => None,
+        };
+        let result = match recent {
+            Some(r) => r,
+            None => match self.engine.query(&sql_since(None)).await {
+                Ok(r) => r,
+                Err(e) if e.is_missing_table() => return Ok(Vec::new()),
+                Err(e) => return Err(e.into()),
+            },
         };
         // key -> bucket -> values
         let n_tags = group_tags.len();
@@ -1083,7 +1109,9 @@ impl QueryService {
         }
         let cond = stmt.condition_without_time();
         let mut output: Vec<Series> = Vec::new();
-        let pushdown = is_agg && !has_transform && pushdown_columns(&cols, &all_fields).is_some();
+        let pushdown = is_agg
+            && !has_transform
+            && pushdown_columns(&cols, &all_fields, interval.is_some()).is_some();
         for src in &sources {
             if pushdown && src.rows.is_none() {
                 let groups = self
@@ -1259,20 +1287,104 @@ impl QueryService {
         }
     }
 
+    /// For `last()` of every column without `GROUP BY time` or a `WHERE` condition (the
+    /// TSBS "lastpoint" shape): how many groups the answer has, known from the series
+    /// index (`None`: not that shape, or unknown).
+    fn expected_last_groups(
+        &self,
+        src: &Src,
+        specs: &[(String, String, FieldType)],
+        group_tags: &[String],
+        cond: Option<&Expr>,
+        interval: Option<(i64, i64)>,
+    ) -> Option<usize> {
+        if interval.is_some() || cond.is_some() || specs.iter().any(|(f, _, _)| f != "last") {
+            return None;
+        }
+        if group_tags.is_empty() {
+            return Some(1);
+        }
+        let all_tags = group_tags.len() == src.schema.tag_keys.len()
+            && group_tags.iter().all(|t| src.schema.tag_keys.contains(t));
+        // Grouped by every tag, the groups are the series (a missing tag is no tag).
+        all_tags.then(|| self.meta.series_count_in(&src.db, &src.measurement))
+    }
+
+    /// Answers a `last()`-only aggregate from the most recent rows when they hold every
+    /// group's last values: reads windows ending at the table's latest time, growing
+    /// 60-fold (one minute, one hour, 2.5 days), until `expected` groups come back with
+    /// no null value. `None`: the caller reads everything. Correct because `last` of a
+    /// group only depends on its latest non-null values, and a window that yields every
+    /// group (all of them, by the series count) with every value has found those.
+    async fn last_from_recent(
+        &self,
+        table: &str,
+        max: Option<i64>,
+        min: Option<i64>,
+        expected: usize,
+        n_tags: usize,
+        sql_since: &(dyn Fn(Option<i64>) -> String + Sync),
+    ) -> Result<Option<RowSet>, StatementError> {
+        if expected == 0 {
+            return Ok(None);
+        }
+        let bound = max.map_or(String::new(), |m| {
+            format!(" WHERE time <= {}", time_literal(m))
+        });
+        let latest = match self
+            .engine
+            .query(&format!(
+                "SELECT toUnixTimestamp64Nano(max(time)), count() FROM {table}{bound}"
+            ))
+            .await
+        {
+            Ok(r) => match r.rows.first().map(|r| r.as_slice()) {
+                Some([Value::Integer(t), n]) if !n.is_null() && *n != Value::Unsigned(0) => *t,
+                _ => return Ok(None),
+            },
+            Err(e) if e.is_missing_table() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let mut width: i64 = 60_000_000_000;
+        for _ in 0..3 {
+            let since = latest.saturating_sub(width);
+            if min.is_some_and(|m| since <= m) {
+                break;
+            }
+            let rows = self.engine.query(&sql_since(Some(since))).await?;
+            let complete = rows.rows.len() == expected
+                && rows
+                    .rows
+                    .iter()
+                    .all(|r| r.iter().skip(n_tags + 1).all(|v| !v.is_null()));
+            if complete {
+                return Ok(Some(rows));
+            }
+            width = width.saturating_mul(60);
+        }
+        Ok(None)
+    }
+
+    /// The table of `src` in a `FROM` clause, with `FINAL` when the rows between `min`
+    /// and `max` may hold several versions of one point.
+    fn table_ref(&self, src: &Src, min: Option<i64>, max: Option<i64>) -> String {
+        let table = naming::qualified_table(&src.db, &src.rp, &src.measurement);
+        if self
+            .engine
+            .must_merge(&src.db, &src.rp, &src.measurement, min, max)
+        {
+            format!("{table} FINAL")
+        } else {
+            table
+        }
+    }
+
     async fn table_columns(&self, src: &Src) -> Result<BTreeSet<String>, StatementError> {
-        let sql = format!(
-            "SELECT name FROM system.columns WHERE database = {} AND table = {}",
-            naming::quote_string(&naming::database_name(&src.db)),
-            naming::quote_string(&naming::table_name(&src.rp, &src.measurement))
-        );
-        let rows = self.engine.query(&sql).await?;
-        Ok(rows
-            .rows
+        Ok(self
+            .engine
+            .table_columns(&src.db, &src.rp, &src.measurement)
+            .await?
             .into_iter()
-            .filter_map(|r| match r.into_iter().next() {
-                Some(Value::String(s)) => Some(s),
-                _ => None,
-            })
             .collect())
     }
 
@@ -1347,9 +1459,9 @@ impl QueryService {
                 .map(|t| naming::quote_ident(&naming::tag_column(t))),
         );
         let sql = format!(
-            "SELECT {} FROM {} FINAL WHERE {} ORDER BY {}",
+            "SELECT {} FROM {} WHERE {} ORDER BY {}",
             select.join(", "),
-            naming::qualified_table(&src.db, &src.rp, &src.measurement),
+            self.table_ref(src, min, max),
             wheres.join(" AND "),
             order.join(", ")
         );
