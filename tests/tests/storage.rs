@@ -200,8 +200,14 @@ fn overwrites_merge_after_a_restart_and_after_upkeep() {
 
 #[test]
 fn last_of_every_series_finds_old_and_sparse_values() {
-    let s = Server::start();
-    create_db(&s, "lp");
+    // From the recent-data tier, and from the storage engine alone.
+    for env in [&[][..], &[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")][..]] {
+        last_of_every_series(&Server::start_with_env(env));
+    }
+}
+
+fn last_of_every_series(s: &Server) {
+    create_db(s, "lp");
     let day = 86_400_000_000_000i64;
     let mut body = String::new();
     // h=a: f1 every 10 s over the last minutes, f2 only 10 days earlier.

@@ -149,7 +149,11 @@ fn test() -> Result<()> {
     run_cmd(&mut nextest)?;
 
     step("conformance corpus against a fresh hyperbyted");
-    conformance(&root, &bin)?;
+    conformance(&root, &bin, &[])?;
+    // Fresh databases are answered from the recent-data tier; the same corpus once more
+    // without it covers the storage engine's query paths.
+    step("conformance corpus again, recent-data tier off (storage engine only)");
+    conformance(&root, &bin, &[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")])?;
 
     println!(
         "==> cargo xtask test: all green in {:.0} s",
@@ -158,9 +162,9 @@ fn test() -> Result<()> {
     Ok(())
 }
 
-/// Starts `hyperbyted` on a free port with a temporary data directory, runs the corpus and
-/// fails if fewer checks pass than the committed floor.
-fn conformance(root: &Path, bin: &Path) -> Result<()> {
+/// Starts `hyperbyted` (with `env` set) on a free port with a temporary data directory,
+/// runs the corpus and fails if fewer checks pass than the committed floor.
+fn conformance(root: &Path, bin: &Path, env: &[(&str, &str)]) -> Result<()> {
     let corpus = root.join("../shared/conformance");
     if !corpus.join("conformance.py").exists() {
         println!(
@@ -187,6 +191,7 @@ fn conformance(root: &Path, bin: &Path) -> Result<()> {
             "--data-dir",
             &data.join("data").to_string_lossy(),
         ])
+        .envs(env.iter().copied())
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()

@@ -4,6 +4,7 @@
 //! - [`flush::FlushService`]: WAL → columnar storage, recovery on start, read-your-writes.
 //! - [`retention::RetentionService`]: drops expired partitions and cleans the series index.
 //! - [`continuous::ContinuousQueryService`]: runs continuous queries on InfluxDB's schedule.
+//! - [`hot::HotTier`]: the newest flushed points in memory, for narrow recent reads.
 //!
 //! Architecture invariant: depends on `domain`, `ports`, `timeseriesql` and `lineprotocol`
 //! only; every effect goes through a port, so every service runs against fakes in unit tests.
@@ -13,6 +14,7 @@
 pub mod continuous;
 pub mod flush;
 pub mod functions;
+pub mod hot;
 pub mod ingest;
 pub mod query;
 pub mod retention;

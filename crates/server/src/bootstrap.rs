@@ -9,11 +9,14 @@ use crate::config::Config;
 use anyhow::{Context, Result};
 use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage};
 use hyperbyte_adapter_rocksdb::{BatchingConfig, BatchingWal, RocksDbMetadata, RocksDbWal};
+use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier};
 use hyperbyte_application::query::QueryService;
 use hyperbyte_application::{
     ContinuousQueryService, FlushConfig, FlushService, IngestionService, Limits, RetentionService,
 };
-use hyperbyte_ports::{Clock, MetadataPort, SystemClock, WalPort};
+use hyperbyte_ports::{
+    Clock, MetadataPort, PointsSinkPort, StorageAdminPort, SystemClock, WalPort,
+};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,13 +51,31 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
             cfg.chdb_dir().display()
         )
     })?;
-    let storage = Arc::new(ChdbStorage::new(engine.clone()));
+    let chdb_storage = Arc::new(ChdbStorage::new(engine.clone()));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // With the recent-data tier, the flush feeds it behind storage, storage drops clear
+    // it, and queries read it first.
+    let hot = (cfg.hot_tier.max_bytes > 0).then(|| {
+        Arc::new(HotTier::new(
+            usize::try_from(cfg.hot_tier.max_bytes).unwrap_or(usize::MAX),
+        ))
+    });
+    let (sink, admin): (Arc<dyn PointsSinkPort>, Arc<dyn StorageAdminPort>) = match &hot {
+        Some(tier) => (
+            Arc::new(HotSink::new(
+                chdb_storage.clone(),
+                engine.clone(),
+                tier.clone(),
+            )),
+            Arc::new(HotAdmin::new(chdb_storage.clone(), tier.clone())),
+        ),
+        None => (chdb_storage.clone(), chdb_storage.clone()),
+    };
 
     let flush = Arc::new(FlushService::new(
         wal.clone(),
         meta.clone(),
-        storage.clone(),
+        sink,
         FlushConfig {
             interval: Duration::from_secs(cfg.flush.interval_secs),
             batch_entries: cfg.flush.batch_size,
@@ -83,16 +104,18 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
         )
         .with_wal_notify(flush.wake_handle()),
     );
-    let query = Arc::new(
-        QueryService::new(
-            meta.clone(),
-            engine.clone(),
-            storage.clone(),
-            flush.clone(),
-            clock.clone(),
-        )
-        .with_writer(ingest.clone()),
-    );
+    let mut query = QueryService::new(
+        meta.clone(),
+        engine.clone(),
+        admin.clone(),
+        flush.clone(),
+        clock.clone(),
+    )
+    .with_writer(ingest.clone());
+    if let Some(tier) = &hot {
+        query = query.with_hot_tier(tier.clone());
+    }
+    let query = Arc::new(query);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let flush_task = tokio::spawn(flush.clone().run(stop_rx.clone()));
@@ -101,7 +124,7 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
         let retention = Arc::new(
             RetentionService::new(
                 meta.clone(),
-                storage.clone(),
+                admin.clone(),
                 clock.clone(),
                 Duration::from_secs(cfg.retention.check_interval_secs),
             )

@@ -24,6 +24,8 @@ pub(crate) struct Config {
     pub(crate) chdb: ChdbSection,
     /// WAL → storage flushing.
     pub(crate) flush: FlushSection,
+    /// The in-memory recent-data tier.
+    pub(crate) hot_tier: HotTierSection,
     /// Retention enforcement.
     pub(crate) retention: RetentionSection,
     /// Cardinality limits.
@@ -90,6 +92,15 @@ pub(crate) struct FlushSection {
     pub(crate) backlog_trigger: u64,
 }
 
+/// `[hot_tier]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct HotTierSection {
+    /// Memory for the newest flushed points, served to narrow queries without the
+    /// storage engine (bytes of point data; 0 disables the tier).
+    pub(crate) max_bytes: u64,
+}
+
 /// `[retention]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -149,6 +160,7 @@ impl Default for Config {
             metadata: MetadataSection::default(),
             chdb: ChdbSection::default(),
             flush: FlushSection::default(),
+            hot_tier: HotTierSection::default(),
             retention: RetentionSection::default(),
             limits: LimitsSection::default(),
             auth: AuthSection::default(),
@@ -193,6 +205,14 @@ impl Default for FlushSection {
             interval_secs: 1,
             batch_size: 5_000,
             backlog_trigger: 256,
+        }
+    }
+}
+
+impl Default for HotTierSection {
+    fn default() -> Self {
+        HotTierSection {
+            max_bytes: 256 << 20,
         }
     }
 }

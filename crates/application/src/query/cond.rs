@@ -30,29 +30,148 @@ impl Regexes {
 pub(crate) fn tags_match(cond: Option<&Expr>, tags: &[(String, String)], re: &mut Regexes) -> bool {
     match cond {
         None => true,
-        Some(c) => eval(c, tags, re).unwrap_or(true),
+        Some(c) => eval(c, &Pairs(tags), re, &|_| false).unwrap_or(true),
     }
 }
 
-fn tag_value<'a>(tags: &'a [(String, String)], key: &str) -> &'a str {
-    tags.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
+/// A series' tag set, looked up by key (a missing tag reads as the empty string).
+pub(crate) trait TagSet {
+    /// The value of `key`, or `""`.
+    fn tag(&self, key: &str) -> &str;
+}
+
+/// A tag set as sorted (key, value) pairs.
+struct Pairs<'a>(&'a [(String, String)]);
+
+impl TagSet for Pairs<'_> {
+    fn tag(&self, key: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+}
+
+impl TagSet for std::collections::BTreeMap<String, String> {
+    fn tag(&self, key: &str) -> &str {
+        self.get(key).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// What a storage read keeps: series whose tags may satisfy `cond` (comparisons on
+/// fields and time are left undecided), points in `[min, max]` carrying one of `fields`.
+pub(crate) struct ReadFilter<'a> {
+    cond: Option<&'a Expr>,
+    /// The fields to return.
+    pub(crate) fields: &'a [String],
+    /// Earliest time (inclusive).
+    pub(crate) min: Option<i64>,
+    /// Latest time (inclusive).
+    pub(crate) max: Option<i64>,
+    is_field: Option<&'a dyn Fn(&str) -> bool>,
+    re: Regexes,
+}
+
+impl<'a> ReadFilter<'a> {
+    /// A filter; names in `cond` count as tags unless [`with_fields`](Self::with_fields)
+    /// says otherwise.
+    pub(crate) fn new(
+        cond: Option<&'a Expr>,
+        fields: &'a [String],
+        min: Option<i64>,
+        max: Option<i64>,
+    ) -> Self {
+        ReadFilter {
+            cond,
+            fields,
+            min,
+            max,
+            is_field: None,
+            re: Regexes::default(),
+        }
+    }
+
+    /// Names for which `is_field` holds are fields: comparisons on them stay undecided.
+    pub(crate) fn with_fields(mut self, is_field: &'a dyn Fn(&str) -> bool) -> Self {
+        self.is_field = Some(is_field);
+        self
+    }
+
+    /// Whether a series with these tags may hold matching points.
+    pub(crate) fn series_may_match(&mut self, tags: &dyn TagSet) -> bool {
+        match self.cond {
+            None => true,
+            Some(c) => {
+                let is_field = self.is_field.unwrap_or(&|_| false);
+                eval(c, tags, &mut self.re, is_field).unwrap_or(true)
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for ReadFilter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadFilter")
+            .field("cond", &self.cond)
+            .field("fields", &self.fields)
+            .field("min", &self.min)
+            .field("max", &self.max)
+            .finish()
+    }
+}
+
+/// Whether [`ReadFilter::series_may_match`] decides `cond` exactly (every term compares a
+/// tag, not a field (`is_field`) or time, with a string or regex literal), so points of the
+/// accepted series need no further check.
+pub(crate) fn decided_by_tags(cond: &Expr, is_field: &dyn Fn(&str) -> bool) -> bool {
+    match cond {
+        Expr::Paren(inner) => decided_by_tags(inner, is_field),
+        Expr::Boolean(_) => true,
+        Expr::Binary { op, lhs, rhs } => match op {
+            BinaryOp::And | BinaryOp::Or => {
+                decided_by_tags(lhs, is_field) && decided_by_tags(rhs, is_field)
+            }
+            _ => match (op, lhs.unparen(), rhs.unparen()) {
+                (
+                    BinaryOp::Eq
+                    | BinaryOp::NotEq
+                    | BinaryOp::Lt
+                    | BinaryOp::LtEq
+                    | BinaryOp::Gt
+                    | BinaryOp::GtEq,
+                    Expr::VarRef { name, .. },
+                    Expr::String(_),
+                )
+                | (
+                    BinaryOp::EqRegex | BinaryOp::NotEqRegex,
+                    Expr::VarRef { name, .. },
+                    Expr::Regex(_),
+                ) => name != "time" && !is_field(name),
+                _ => false,
+            },
+        },
+        _ => false,
+    }
 }
 
 /// `Some(bool)` for a decided predicate, `None` for a term that does not constrain series
-/// (time comparisons, field comparisons).
-fn eval(e: &Expr, tags: &[(String, String)], re: &mut Regexes) -> Option<bool> {
+/// (time comparisons, comparisons on names `is_field` accepts, non-string literals).
+fn eval(
+    e: &Expr,
+    tags: &dyn TagSet,
+    re: &mut Regexes,
+    is_field: &dyn Fn(&str) -> bool,
+) -> Option<bool> {
     match e {
-        Expr::Paren(inner) => eval(inner, tags, re),
+        Expr::Paren(inner) => eval(inner, tags, re, is_field),
         Expr::Binary { op, lhs, rhs } => match op {
-            BinaryOp::And => match (eval(lhs, tags, re), eval(rhs, tags, re)) {
+            BinaryOp::And => match (eval(lhs, tags, re, is_field), eval(rhs, tags, re, is_field)) {
                 (Some(a), Some(b)) => Some(a && b),
                 (Some(a), None) | (None, Some(a)) => Some(a),
                 (None, None) => None,
             },
-            BinaryOp::Or => match (eval(lhs, tags, re), eval(rhs, tags, re)) {
+            BinaryOp::Or => match (eval(lhs, tags, re, is_field), eval(rhs, tags, re, is_field)) {
                 (Some(a), Some(b)) => Some(a || b),
                 // An undecided side may match anything.
                 _ => None,
@@ -73,7 +192,10 @@ fn eval(e: &Expr, tags: &[(String, String)], re: &mut Regexes) -> Option<bool> {
                     (other, Expr::VarRef { name, .. }) => (name.as_str(), other),
                     _ => return None,
                 };
-                let actual = tag_value(tags, name);
+                if is_field(name) {
+                    return None;
+                }
+                let actual = tags.tag(name);
                 match (op, lit) {
                     (BinaryOp::Eq, Expr::String(s)) => Some(actual == s),
                     (BinaryOp::NotEq, Expr::String(s)) => Some(actual != s),

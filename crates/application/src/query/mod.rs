@@ -8,6 +8,8 @@ mod cond;
 mod meta;
 mod select;
 
+pub(crate) use cond::{decided_by_tags, ReadFilter};
+
 use crate::flush::FlushService;
 use hyperbyte_domain::query::StatementResult;
 use hyperbyte_ports::{Clock, MetadataPort, QueryPort, StorageAdminPort};
@@ -60,6 +62,8 @@ pub struct QueryService {
     clock: Arc<dyn Clock>,
     /// Write path for `SELECT ... INTO` (and continuous queries).
     writer: Option<Arc<crate::IngestionService>>,
+    /// The recent-data tier, when enabled.
+    hot: Option<Arc<crate::hot::HotTier>>,
 }
 
 /// A statement-level failure: reported inside the statement's result (HTTP 200).
@@ -115,7 +119,16 @@ impl QueryService {
             flush,
             clock,
             writer: None,
+            hot: None,
         }
+    }
+
+    /// Serves reads the recent-data tier covers from memory (it must be fed by a
+    /// [`crate::hot::HotSink`] in front of the flush service's sink, and storage drops
+    /// must go through a [`crate::hot::HotAdmin`]).
+    pub fn with_hot_tier(mut self, tier: Arc<crate::hot::HotTier>) -> Self {
+        self.hot = Some(tier);
+        self
     }
 
     /// Enables `SELECT ... INTO` by giving the service the write path.

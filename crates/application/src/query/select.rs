@@ -22,6 +22,7 @@ use hyperbyte_timeseriesql::ast::{
 };
 use hyperbyte_timeseriesql::translate::{condition_sql, time_literal, ColumnRef};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 const AGGREGATES: &[&str] = &[
     "count", "sum", "mean", "median", "mode", "spread", "stddev", "integral", "distinct",
@@ -56,6 +57,10 @@ const TRANSFORMS: &[&str] = &[
     "kaufmans_adaptive_moving_average",
 ];
 
+/// Above this many rows, a pushdown aggregate runs in ClickHouse rather than over the
+/// recent-data tier's columns (both scan; past this the engine's parallel scan wins).
+const HOT_AGGREGATE_LIMIT: usize = 2_000_000;
+
 fn is_agg_name(n: &str) -> bool {
     AGGREGATES.contains(&n) || SELECTORS.contains(&n)
 }
@@ -80,8 +85,9 @@ struct Src {
 struct Point {
     time: i64,
     /// Canonical series key (orders series as InfluxDB's index does).
-    key: String,
-    tags: BTreeMap<String, String>,
+    key: Arc<str>,
+    /// Shared by every point of a series.
+    tags: Arc<BTreeMap<String, String>>,
     fields: BTreeMap<String, Value>,
 }
 
@@ -381,102 +387,119 @@ impl QueryService {
         let Some(specs) = pushdown_columns(cols, all_fields, interval.is_some()) else {
             return Ok(Vec::new());
         };
-        let existing = self.table_columns(src).await?;
-        if existing.is_empty() {
-            return Ok(Vec::new());
-        }
-        let has = |c: &str| existing.contains(c);
-        let mut select: Vec<String> = Vec::new();
-        let mut group: Vec<String> = Vec::new();
-        for t in group_tags {
-            let col = naming::tag_column(t);
-            if has(&col) {
-                select.push(naming::quote_ident(&col));
-                group.push(naming::quote_ident(&col));
-            } else {
-                select.push("''".to_string());
-            }
-        }
-        let bucket = match interval {
-            Some((every, offset)) => {
-                let x = format!("(toUnixTimestamp64Nano(time) - {offset})");
-                format!("toUnixTimestamp64Nano(time) - ((({x} % {every}) + {every}) % {every})")
-            }
-            None => "0".to_string(),
-        };
-        select.push(format!("{bucket} AS hb_bucket"));
-        if interval.is_some() {
-            group.push("hb_bucket".to_string());
-        }
-        let mut any_field = Vec::new();
-        for (func, field, t) in &specs {
-            let col = naming::field_column(field);
-            if has(&col) && schema.field_type(field) == Some(*t) {
-                let q = naming::quote_ident(&col);
-                select.push(pushdown_sql(func, &q, *t).unwrap_or_else(|| "NULL".into()));
-                any_field.push(format!("{q} IS NOT NULL"));
-            } else {
-                select.push("NULL".to_string());
-            }
-        }
-        if any_field.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut wheres = Vec::new();
-        if let Some(m) = min {
-            wheres.push(format!("time >= {}", time_literal(m)));
-        }
-        if let Some(m) = max {
-            wheres.push(format!("time <= {}", time_literal(m)));
-        }
-        if let Some(c) = cond {
-            let resolve = |name: &str| -> ColumnRef {
-                let fcol = naming::field_column(name);
-                let tcol = naming::tag_column(name);
-                match schema.field_type(name) {
-                    Some(t) if has(&fcol) => ColumnRef::Field(fcol, t),
-                    _ if schema.is_tag(name) && has(&tcol) => ColumnRef::Tag(tcol),
-                    _ => ColumnRef::Missing,
+        let hot_rows = self.hot_aggregate(src, &specs, group_tags, cond, interval, (min, max));
+        let rows = match hot_rows {
+            Some(rows) => rows,
+            None => {
+                let existing = self.table_columns(src).await?;
+                if existing.is_empty() {
+                    return Ok(Vec::new());
                 }
-            };
-            wheres.push(condition_sql(c, &resolve).map_err(|e| err(e.to_string()))?);
-        }
-        wheres.push(format!("({})", any_field.join(" OR ")));
-        let table = self.table_ref(src, min, max);
-        let sql_since = |since: Option<i64>| {
-            let mut w = wheres.clone();
-            if let Some(t) = since {
-                w.push(format!("time >= {}", time_literal(t)));
+                let has = |c: &str| existing.contains(c);
+                let mut select: Vec<String> = Vec::new();
+                let mut group: Vec<String> = Vec::new();
+                for t in group_tags {
+                    let col = naming::tag_column(t);
+                    if has(&col) {
+                        select.push(naming::quote_ident(&col));
+                        group.push(naming::quote_ident(&col));
+                    } else {
+                        select.push("''".to_string());
+                    }
+                }
+                let bucket = match interval {
+                    Some((every, offset)) => {
+                        let x = format!("(toUnixTimestamp64Nano(time) - {offset})");
+                        format!(
+                            "toUnixTimestamp64Nano(time) - ((({x} % {every}) + {every}) % {every})"
+                        )
+                    }
+                    None => "0".to_string(),
+                };
+                select.push(format!("{bucket} AS hb_bucket"));
+                if interval.is_some() {
+                    group.push("hb_bucket".to_string());
+                }
+                let mut any_field = Vec::new();
+                for (func, field, t) in &specs {
+                    let col = naming::field_column(field);
+                    if has(&col) && schema.field_type(field) == Some(*t) {
+                        let q = naming::quote_ident(&col);
+                        select.push(pushdown_sql(func, &q, *t).unwrap_or_else(|| "NULL".into()));
+                        any_field.push(format!("{q} IS NOT NULL"));
+                    } else {
+                        select.push("NULL".to_string());
+                    }
+                }
+                if any_field.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut wheres = Vec::new();
+                if let Some(m) = min {
+                    wheres.push(format!("time >= {}", time_literal(m)));
+                }
+                if let Some(m) = max {
+                    wheres.push(format!("time <= {}", time_literal(m)));
+                }
+                if let Some(c) = cond {
+                    let resolve = |name: &str| -> ColumnRef {
+                        let fcol = naming::field_column(name);
+                        let tcol = naming::tag_column(name);
+                        match schema.field_type(name) {
+                            Some(t) if has(&fcol) => ColumnRef::Field(fcol, t),
+                            _ if schema.is_tag(name) && has(&tcol) => ColumnRef::Tag(tcol),
+                            _ => ColumnRef::Missing,
+                        }
+                    };
+                    wheres.push(condition_sql(c, &resolve).map_err(|e| err(e.to_string()))?);
+                }
+                wheres.push(format!("({})", any_field.join(" OR ")));
+                let table = self.table_ref(src, min, max);
+                let sql_since = |since: Option<i64>| {
+                    let mut w = wheres.clone();
+                    if let Some(t) = since {
+                        w.push(format!("time >= {}", time_literal(t)));
+                    }
+                    let mut sql = format!(
+                        "SELECT {} FROM {table} WHERE {}",
+                        select.join(", "),
+                        w.join(" AND ")
+                    );
+                    if !group.is_empty() {
+                        sql.push_str(&format!(" GROUP BY {}", group.join(", ")));
+                    }
+                    sql
+                };
+                let recent =
+                    match self.expected_last_groups(src, &specs, group_tags, cond, interval) {
+                        Some(expected) => {
+                            self.last_from_recent(
+                                &table,
+                                max,
+                                min,
+                                expected,
+                                group_tags.len(),
+                                &sql_since,
+                            )
+                            .await?
+                        }
+                        None => None,
+                    };
+                let result = match recent {
+                    Some(r) => r,
+                    None => match self.engine.query(&sql_since(None)).await {
+                        Ok(r) => r,
+                        Err(e) if e.is_missing_table() => return Ok(Vec::new()),
+                        Err(e) => return Err(e.into()),
+                    },
+                };
+                result.rows
             }
-            let mut sql = format!(
-                "SELECT {} FROM {table} WHERE {}",
-                select.join(", "),
-                w.join(" AND ")
-            );
-            if !group.is_empty() {
-                sql.push_str(&format!(" GROUP BY {}", group.join(", ")));
-            }
-            sql
-        };
-        let recent = match self.expected_last_groups(src, &specs, group_tags, cond, interval) {
-            Some(expected) => {
-                self.last_from_recent(&table, max, min, expected, group_tags.len(), &sql_since)
-                    .await?
-            }
-            None => None,
-        };
-        let result = match recent {
-            Some(r) => r,
-            None => match self.engine.query(&sql_since(None)).await {
-                Ok(r) => r,
-                Err(e) if e.is_missing_table() => return Ok(Vec::new()),
-                Err(e) => return Err(e.into()),
-            },
         };
         // key -> bucket -> values
         let n_tags = group_tags.len();
         let mut groups: BTreeMap<Vec<String>, BTreeMap<i64, Vec<Value>>> = BTreeMap::new();
-        for row in result.rows {
+        for row in rows {
             let mut it = row.into_iter();
             let key: Vec<String> = (0..n_tags)
                 .map(|_| match it.next() {
@@ -576,7 +599,7 @@ enum ReadError {
 /// time. Points of different series with equal times come out in the heap's order, which
 /// is deterministic but not sorted; clients and the conformance corpus see that order.
 fn go_heap_merge(points: Vec<Point>) -> Vec<Point> {
-    let mut per: BTreeMap<String, Vec<Point>> = BTreeMap::new();
+    let mut per: BTreeMap<Arc<str>, Vec<Point>> = BTreeMap::new();
     for p in points {
         per.entry(p.key.clone()).or_default().push(p);
     }
@@ -1112,8 +1135,30 @@ impl QueryService {
         let pushdown = is_agg
             && !has_transform
             && pushdown_columns(&cols, &all_fields, interval.is_some()).is_some();
+        // `last()` of fields only, without GROUP BY time: the tier can hand over just the
+        // points holding each series' latest values.
+        let last_only = is_agg
+            && interval.is_none()
+            && cols.iter().all(|c| {
+                matches!(&c.expr, Expr::Call { name, args } if name == "last"
+                    && matches!(args.as_slice(), [Expr::VarRef { .. }]))
+            });
         for src in &sources {
-            if pushdown && src.rows.is_none() {
+            // Pushdown aggregates run over the tier inside `pushdown_aggregate`; only
+            // `last()` prefers the tier's latest points.
+            let hot = if src.rows.is_some() || (pushdown && !last_only) {
+                None
+            } else {
+                self.read_hot(
+                    src,
+                    &needed,
+                    cond.as_ref(),
+                    (range.min, range.max),
+                    usize::MAX,
+                    last_only,
+                )
+            };
+            if pushdown && src.rows.is_none() && hot.is_none() {
                 let groups = self
                     .pushdown_aggregate(
                         src,
@@ -1154,16 +1199,20 @@ impl QueryService {
                 }
                 continue;
             }
-            let points = self
-                .read_points(
-                    src,
-                    &needed,
-                    &group_tags,
-                    cond.as_ref(),
-                    range.min,
-                    range.max,
-                )
-                .await?;
+            let points = match hot {
+                Some(points) => points,
+                None => {
+                    self.read_points(
+                        src,
+                        &needed,
+                        &group_tags,
+                        cond.as_ref(),
+                        range.min,
+                        range.max,
+                    )
+                    .await?
+                }
+            };
             if points.is_empty() {
                 continue;
             }
@@ -1285,6 +1334,122 @@ impl QueryService {
             Err(ReadError::Statement(e)) => Err(e),
             Ok(p) => Ok(p),
         }
+    }
+
+    /// The pushdown aggregate computed over the recent-data tier, in the rows the SQL
+    /// would return (`None`: not covered, too big, or a condition on fields).
+    fn hot_aggregate(
+        &self,
+        src: &Src,
+        specs: &[(String, String, FieldType)],
+        group_tags: &[String],
+        cond: Option<&Expr>,
+        interval: Option<(i64, i64)>,
+        (min, max): (Option<i64>, Option<i64>),
+    ) -> Option<Vec<Vec<Value>>> {
+        let hot = self.hot.as_ref()?;
+        let schema = &src.schema;
+        let is_field = |n: &str| schema.field_type(n).is_some();
+        if !cond.is_none_or(|c| super::decided_by_tags(c, &is_field)) {
+            return None;
+        }
+        let mut aggs = Vec::with_capacity(specs.len());
+        for (func, field, t) in specs {
+            if schema.field_type(field) != Some(*t) {
+                return None;
+            }
+            aggs.push((crate::hot::Agg::of(func)?, field.clone()));
+        }
+        let fields: Vec<String> = aggs.iter().map(|(_, f)| f.clone()).collect();
+        let mut filter = super::ReadFilter::new(cond, &fields, min, max).with_fields(&is_field);
+        hot.aggregate(
+            (&src.db, &src.rp, &src.measurement),
+            &mut filter,
+            group_tags,
+            interval,
+            &aggs,
+            HOT_AGGREGATE_LIMIT,
+        )
+    }
+
+    /// The points of `src` from the recent-data tier, when it holds everything the read
+    /// needs (`None`: read storage). Same rows, fields and order as storage gives.
+    /// `limit`: give up past that many points. `latest_only`: for `last()` aggregates,
+    /// only the points holding each series' latest value of each field.
+    fn read_hot(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        (min, max): (Option<i64>, Option<i64>),
+        limit: usize,
+        latest_only: bool,
+    ) -> Option<Vec<Point>> {
+        let hot = self.hot.as_ref()?;
+        let schema = &src.schema;
+        let fields: Vec<String> = needed
+            .iter()
+            .filter(|n| schema.field_type(n).is_some())
+            .cloned()
+            .collect();
+        if fields.is_empty() {
+            return None;
+        }
+        let is_field = |n: &str| schema.field_type(n).is_some();
+        let exact = cond.is_none_or(|c| super::decided_by_tags(c, &is_field));
+        // A condition on fields needs their values too (dropped again below).
+        let mut read_fields = fields.clone();
+        if let Some(c) = cond.filter(|_| !exact) {
+            c.walk(&mut |x| {
+                if let Expr::VarRef { name, .. } = x {
+                    if is_field(name) && !read_fields.contains(name) {
+                        read_fields.push(name.clone());
+                    }
+                }
+            });
+        }
+        let mut filter =
+            super::ReadFilter::new(cond, &read_fields, min, max).with_fields(&is_field);
+        let rows = if latest_only {
+            if !exact {
+                return None;
+            }
+            hot.read_latest(&src.db, &src.rp, &src.measurement, &mut filter)?
+        } else {
+            hot.read(&src.db, &src.rp, &src.measurement, &mut filter, limit)?
+        };
+        let mut points: Vec<Point> = rows
+            .into_iter()
+            .map(|h| Point {
+                time: h.time,
+                key: h.key,
+                tags: h.tags,
+                fields: h.fields,
+            })
+            .filter(|p| exact || cond.is_none_or(|c| eval_cond(c, p)))
+            .filter_map(|mut p| {
+                if read_fields.len() > fields.len() {
+                    p.fields.retain(|k, _| fields.contains(k));
+                }
+                (!p.fields.is_empty()).then_some(p)
+            })
+            .collect();
+        // Storage's order: time, then tag values in tag-key order (missing: empty).
+        points.sort_by(|a, b| {
+            a.time.cmp(&b.time).then_with(|| {
+                schema
+                    .tag_keys
+                    .iter()
+                    .map(|k| {
+                        let x = a.tags.get(k).map_or("", String::as_str);
+                        let y = b.tags.get(k).map_or("", String::as_str);
+                        x.cmp(y)
+                    })
+                    .find(|o| o.is_ne())
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+        });
+        Some(points)
     }
 
     /// For `last()` of every column without `GROUP BY time` or a `WHERE` condition (the
@@ -1467,6 +1632,8 @@ impl QueryService {
         );
         let rows = self.engine.query(&sql).await.map_err(ReadError::Engine)?;
         let mut out = Vec::with_capacity(rows.rows.len());
+        type Shared = (Arc<str>, Arc<BTreeMap<String, String>>);
+        let mut series_of: BTreeMap<BTreeMap<String, String>, Shared> = BTreeMap::new();
         for row in rows.rows {
             let mut it = row.into_iter();
             let time = match it.next() {
@@ -1489,9 +1656,17 @@ impl QueryService {
                     fields.insert(f.clone(), v);
                 }
             }
-            let tag_vec: Vec<(String, String)> =
-                tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            let key = hyperbyte_domain::SeriesKey::new(&src.measurement, &tag_vec).0;
+            // Rows come ordered by time, so a series' points are not adjacent: share
+            // each series' key and tags through a map.
+            let (key, tags) = series_of
+                .entry(tags)
+                .or_insert_with_key(|tags| {
+                    let tag_vec: Vec<(String, String)> =
+                        tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    let key = hyperbyte_domain::SeriesKey::new(&src.measurement, &tag_vec).0;
+                    (Arc::from(key.as_str()), Arc::new(tags.clone()))
+                })
+                .clone();
             out.push(Point {
                 time,
                 key,
@@ -2520,8 +2695,8 @@ fn series_to_sources(series: Vec<Series>) -> Vec<Src> {
             }
             entry.1.push(Point {
                 time,
-                key: key.clone(),
-                tags: s.tags.clone(),
+                key: Arc::from(key.as_str()),
+                tags: Arc::new(s.tags.clone()),
                 fields,
             });
         }
