@@ -151,3 +151,41 @@ fn sigkill_loses_no_acknowledged_write() {
         );
     }
 }
+
+/// Whether a file named `name` exists anywhere under `dir`.
+fn file_under(dir: &std::path::Path, name: &str) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let p = e.path();
+            if p.is_dir() && !p.is_symlink() {
+                file_under(&p, name)
+            } else {
+                e.file_name() == name
+            }
+        })
+}
+
+#[test]
+fn steady_small_writes_reach_storage_without_a_query() {
+    // Writes every 100 ms stay far below the flush's backlog trigger; the periodic flush
+    // (every second) must still run while they keep coming.
+    let s = Server::start();
+    create_db(&s, "steady");
+    let mut flushed = false;
+    for i in 0..40 {
+        let (status, body) = s.write("steady", &format!("m,h=a v={i} {}", 1_000_000_000 + i));
+        assert_eq!(status, 204, "{body}");
+        if file_under(&s.data_dir.join("chdb"), "r_autogen_m_m.sql") {
+            flushed = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        flushed,
+        "nothing was flushed into storage in 4 s of steady writes"
+    );
+}

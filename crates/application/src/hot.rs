@@ -34,6 +34,25 @@ use std::sync::Arc;
 /// (database, retention policy, measurement).
 type TableId = (String, String, String);
 
+/// A 64-bit hash of a tag set (FNV-1a with separators), cheaper per point than building
+/// the escaped series key.
+fn tags_hash(tags: &[(String, String)]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for (k, v) in tags {
+        eat(k.as_bytes());
+        eat(&[0xff]);
+        eat(v.as_bytes());
+        eat(&[0xfe]);
+    }
+    h
+}
+
 /// One field column of a series; `present[i]` says whether row `i` has a value.
 #[derive(Debug, Clone)]
 enum Values {
@@ -192,7 +211,8 @@ struct Table {
     covered_from: i64,
     /// The latest time flushed into the table by this process.
     max_time: i64,
-    series: HashMap<Arc<str>, Series>,
+    /// Series by a hash of their tags (a bucket holds the rare collisions).
+    series: HashMap<u64, Vec<Series>>,
     bytes: usize,
 }
 
@@ -217,27 +237,59 @@ impl Table {
     fn drop_before(&mut self, cut: i64) {
         self.covered_from = self.covered_from.max(cut);
         let mut bytes = 0;
-        self.series.retain(|_, s| {
-            let n = s.times.partition_point(|t| *t < cut);
-            if n > 0 {
-                s.times.drain(..n);
-                for c in s.columns.values_mut() {
-                    c.drain_front(n);
+        for bucket in self.series.values_mut() {
+            bucket.retain_mut(|s| {
+                let n = s.times.partition_point(|t| *t < cut);
+                if n > 0 {
+                    s.times.drain(..n);
+                    for c in s.columns.values_mut() {
+                        c.drain_front(n);
+                    }
                 }
-            }
-            bytes += s.times.len() * s.bytes_per_row();
-            !s.times.is_empty()
-        });
+                bytes += s.times.len() * s.bytes_per_row();
+                !s.times.is_empty()
+            });
+        }
+        self.series.retain(|_, bucket| !bucket.is_empty());
         self.bytes = bytes;
     }
 
     /// The earliest time held (`None`: empty).
     fn min_time(&self) -> Option<i64> {
-        self.series
-            .values()
+        self.all_series()
             .filter_map(|s| s.times.first())
             .min()
             .copied()
+    }
+
+    fn all_series(&self) -> impl Iterator<Item = &Series> {
+        self.series.values().flatten()
+    }
+
+    /// The series of `tags` (sorted by key), created when new.
+    fn series_mut(&mut self, measurement: &str, tags: &[(String, String)]) -> &mut Series {
+        let bucket = self.series.entry(tags_hash(tags)).or_default();
+        let same = |s: &Series| {
+            s.tags.len() == tags.len()
+                && s.tags
+                    .iter()
+                    .zip(tags)
+                    .all(|((k, v), (k2, v2))| k == k2 && v == v2)
+        };
+        let i = match bucket.iter().position(same) {
+            Some(i) => i,
+            None => {
+                let key = SeriesKey::new(measurement, tags).0;
+                bucket.push(Series {
+                    key: Arc::from(key.as_str()),
+                    tags: Arc::new(tags.iter().cloned().collect()),
+                    times: Vec::new(),
+                    columns: BTreeMap::new(),
+                });
+                bucket.len() - 1
+            }
+        };
+        &mut bucket[i]
     }
 }
 
@@ -297,19 +349,7 @@ impl HotTier {
             if p.timestamp < table.covered_from || !ok {
                 continue;
             }
-            let key = SeriesKey::new(&p.measurement, &p.tags).0;
-            let series = match table.series.get_mut(key.as_str()) {
-                Some(s) => s,
-                None => {
-                    let key: Arc<str> = Arc::from(key.as_str());
-                    table.series.entry(Arc::clone(&key)).or_insert(Series {
-                        key,
-                        tags: Arc::new(p.tags.iter().cloned().collect()),
-                        times: Vec::new(),
-                        columns: BTreeMap::new(),
-                    })
-                }
-            };
+            let series = table.series_mut(&p.measurement, &p.tags);
             let (fits, added) = series.put(p.timestamp, &p.fields);
             table.bytes += added;
             ok = fits;
@@ -391,7 +431,7 @@ impl HotTier {
         }
         let mut selected: Vec<(&Series, std::ops::Range<usize>)> = Vec::new();
         let mut total = 0usize;
-        for s in t.series.values() {
+        for s in t.all_series() {
             if !filter.series_may_match(&*s.tags) {
                 continue;
             }
@@ -454,7 +494,7 @@ impl HotTier {
             return None;
         }
         let mut out = Vec::new();
-        for s in t.series.values() {
+        for s in t.all_series() {
             if !filter.series_may_match(&*s.tags) {
                 continue;
             }
@@ -640,7 +680,7 @@ impl HotTier {
         // (group key, window) → one accumulator per spec, plus a sample value per spec.
         type Cell = (Vec<Acc>, Vec<Option<Value>>);
         let mut cells: BTreeMap<(Vec<String>, i64), Cell> = BTreeMap::new();
-        for s in t.series.values() {
+        for s in t.all_series() {
             if !filter.series_may_match(&*s.tags) {
                 continue;
             }

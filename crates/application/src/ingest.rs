@@ -209,7 +209,9 @@ impl IngestionService {
         }
 
         // Schema checks against stored and in-batch types.
-        let mut batch_types: HashMap<(String, String), FieldType> = HashMap::new();
+        // measurement → field → type first seen in this request (looked up without
+        // allocating: this loop runs for every field of every point).
+        let mut batch_types: HashMap<String, HashMap<String, FieldType>> = HashMap::new();
         let mut new_fields: BTreeMap<String, BTreeMap<String, FieldType>> = BTreeMap::new();
         let mut new_tags: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
         let mut schemas = HashMap::new();
@@ -241,9 +243,11 @@ impl IngestionService {
                 );
                 continue;
             }
-            let schema = schemas
-                .entry(p.measurement.clone())
-                .or_insert_with(|| self.meta.schema(req.database, &p.measurement));
+            if !schemas.contains_key(&p.measurement) {
+                let schema = self.meta.schema(req.database, &p.measurement);
+                schemas.insert(p.measurement.clone(), schema);
+            }
+            let schema = &schemas[&p.measurement];
             let mut conflict = None;
             for (name, value) in &p.fields {
                 let t = value.field_type();
@@ -251,7 +255,7 @@ impl IngestionService {
                 if stored.is_none() {
                     // Two types for a new field inside one request: InfluxDB rejects the
                     // whole request and writes nothing.
-                    if let Some(b) = batch_types.get(&(p.measurement.clone(), name.clone())) {
+                    if let Some(b) = batch_types.get(&p.measurement).and_then(|m| m.get(name)) {
                         if *b != t {
                             return Err(WriteError::Parse("field type conflict".to_string()));
                         }
@@ -272,10 +276,15 @@ impl IngestionService {
                 push_once(&mut errors, c);
                 continue;
             }
+            if !batch_types.contains_key(&p.measurement) {
+                batch_types.insert(p.measurement.clone(), HashMap::new());
+            }
+            let types = batch_types
+                .get_mut(&p.measurement)
+                .ok_or_else(|| WriteError::Internal("batch type map vanished".into()))?;
             for (name, value) in &p.fields {
-                let key = (p.measurement.clone(), name.clone());
-                if let std::collections::hash_map::Entry::Vacant(slot) = batch_types.entry(key) {
-                    slot.insert(value.field_type());
+                if !types.contains_key(name) {
+                    types.insert(name.clone(), value.field_type());
                     let known = schema.as_ref().is_some_and(|s| s.fields.contains_key(name));
                     if !known {
                         new_fields
