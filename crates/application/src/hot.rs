@@ -293,6 +293,23 @@ impl Table {
     }
 }
 
+/// A per-row condition for [`HotTier::read`], checked on a probe point that carries only
+/// `fields` before the row is built with every field asked for.
+pub(crate) struct RowCheck<'c> {
+    /// The fields the condition reads.
+    pub(crate) fields: &'c [String],
+    /// Whether to keep the row.
+    pub(crate) keep: &'c mut dyn FnMut(&HotPoint) -> bool,
+}
+
+impl std::fmt::Debug for RowCheck<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowCheck")
+            .field("fields", &self.fields)
+            .finish()
+    }
+}
+
 /// One point read from the tier.
 #[derive(Debug, Clone)]
 pub(crate) struct HotPoint {
@@ -412,15 +429,14 @@ impl HotTier {
 
     /// Reads the points of a covered table within `[min, max]` of the series `filter`
     /// accepts that carry at least one of `filter.fields` (only those fields are
-    /// returned). `limit`: give up (`None`) past that many points. `None` also when the
-    /// table is not covered from `min`.
+    /// returned) and pass `check`. `None` when the table is not covered from `min`.
     pub(crate) fn read(
         &self,
         db: &str,
         rp: &str,
         measurement: &str,
         filter: &mut ReadFilter<'_>,
-        limit: usize,
+        mut check: Option<RowCheck<'_>>,
     ) -> Option<Vec<HotPoint>> {
         let id = (db.to_string(), rp.to_string(), measurement.to_string());
         let tables = self.tables.read();
@@ -440,9 +456,6 @@ impl HotTier {
                 continue;
             }
             total += range.len();
-            if total > limit {
-                return None;
-            }
             selected.push((s, range));
         }
         let mut out = Vec::with_capacity(total);
@@ -455,7 +468,30 @@ impl HotTier {
             if cols.is_empty() {
                 continue;
             }
+            let probe_cols: Vec<(&String, &Column)> = check.as_ref().map_or(Vec::new(), |c| {
+                c.fields
+                    .iter()
+                    .filter_map(|f| s.columns.get_key_value(f))
+                    .collect()
+            });
             for i in range {
+                if let Some(check) = check.as_mut() {
+                    let mut fields = BTreeMap::new();
+                    for (name, c) in &probe_cols {
+                        if let Some(v) = c.get(i) {
+                            fields.insert((*name).clone(), v);
+                        }
+                    }
+                    let probe = HotPoint {
+                        time: s.times[i],
+                        key: Arc::clone(&s.key),
+                        tags: Arc::clone(&s.tags),
+                        fields,
+                    };
+                    if !(check.keep)(&probe) {
+                        continue;
+                    }
+                }
                 let mut fields = BTreeMap::new();
                 for (name, c) in &cols {
                     if let Some(v) = c.get(i) {
@@ -927,7 +963,7 @@ mod tests {
         );
         let fields = vec!["x".to_string(), "y".to_string()];
         let rows = tier
-            .read("db", "autogen", "m", &mut all(&fields, None), 100)
+            .read("db", "autogen", "m", &mut all(&fields, None), None)
             .unwrap();
         let got: Vec<(i64, Vec<(String, Value)>)> = rows
             .into_iter()
@@ -964,11 +1000,11 @@ mod tests {
         assert!(tier.covers("db", "autogen", "m", Some(101)));
         let fields = vec!["x".to_string()];
         let rows = tier
-            .read("db", "autogen", "m", &mut all(&fields, Some(101)), 10)
+            .read("db", "autogen", "m", &mut all(&fields, Some(101)), None)
             .unwrap();
         assert_eq!(rows.len(), 1, "the late point at 50 is outside the claim");
         assert!(tier
-            .read("db", "autogen", "m", &mut all(&fields, None), 10)
+            .read("db", "autogen", "m", &mut all(&fields, None), None)
             .is_none());
         tier.invalidate(|_| true);
         assert!(!tier.covers("db", "autogen", "m", Some(101)));
@@ -988,7 +1024,7 @@ mod tests {
         assert!(tier.covers("db", "autogen", "m", Some(1_999)));
         let fields = vec!["x".to_string()];
         let rows = tier
-            .read("db", "autogen", "m", &mut all(&fields, Some(1_990)), 100)
+            .read("db", "autogen", "m", &mut all(&fields, Some(1_990)), None)
             .unwrap();
         assert_eq!(rows.len(), 10);
     }
@@ -1095,6 +1131,52 @@ mod tests {
                 5
             )
             .is_none());
+    }
+
+    #[test]
+    fn row_checks_see_only_their_fields_and_filter_before_building() {
+        let tier = HotTier::new(1 << 20);
+        tier.start(&id(), None);
+        let pts: Vec<Point> = (0..5)
+            .map(|i| {
+                pt(
+                    "a",
+                    i,
+                    vec![
+                        ("x", FieldValue::Float(i as f64)),
+                        ("y", FieldValue::Integer(-i)),
+                    ],
+                )
+            })
+            .collect();
+        tier.insert(&id(), &pts);
+        let wanted = vec!["y".to_string()];
+        let probe = vec!["x".to_string()];
+        let mut seen = Vec::new();
+        let mut keep = |p: &HotPoint| {
+            seen.push(p.fields.keys().cloned().collect::<Vec<_>>());
+            matches!(p.fields.get("x"), Some(Value::Float(x)) if *x >= 3.0)
+        };
+        let check = RowCheck {
+            fields: &probe,
+            keep: &mut keep,
+        };
+        let rows = tier
+            .read("db", "autogen", "m", &mut all(&wanted, None), Some(check))
+            .unwrap();
+        let got: Vec<(i64, Vec<(String, Value)>)> = rows
+            .into_iter()
+            .map(|p| (p.time, p.fields.into_iter().collect()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (3, vec![("y".into(), Value::Integer(-3))]),
+                (4, vec![("y".into(), Value::Integer(-4))]),
+            ]
+        );
+        assert_eq!(seen.len(), 5);
+        assert!(seen.iter().all(|f| f == &["x".to_string()]));
     }
 
     #[test]

@@ -1154,7 +1154,6 @@ impl QueryService {
                     &needed,
                     cond.as_ref(),
                     (range.min, range.max),
-                    usize::MAX,
                     last_only,
                 )
             };
@@ -1374,15 +1373,14 @@ impl QueryService {
 
     /// The points of `src` from the recent-data tier, when it holds everything the read
     /// needs (`None`: read storage). Same rows, fields and order as storage gives.
-    /// `limit`: give up past that many points. `latest_only`: for `last()` aggregates,
-    /// only the points holding each series' latest value of each field.
+    /// `latest_only`: for `last()` aggregates, only the points holding each series'
+    /// latest value of each field.
     fn read_hot(
         &self,
         src: &Src,
         needed: &BTreeSet<String>,
         cond: Option<&Expr>,
         (min, max): (Option<i64>, Option<i64>),
-        limit: usize,
         latest_only: bool,
     ) -> Option<Vec<Point>> {
         let hot = self.hot.as_ref()?;
@@ -1397,26 +1395,39 @@ impl QueryService {
         }
         let is_field = |n: &str| schema.field_type(n).is_some();
         let exact = cond.is_none_or(|c| super::decided_by_tags(c, &is_field));
-        // A condition on fields needs their values too (dropped again below).
-        let mut read_fields = fields.clone();
+        // A condition on fields is checked per row, on the fields it reads, before the
+        // row is built.
+        let mut cond_fields: Vec<String> = Vec::new();
         if let Some(c) = cond.filter(|_| !exact) {
             c.walk(&mut |x| {
                 if let Expr::VarRef { name, .. } = x {
-                    if is_field(name) && !read_fields.contains(name) {
-                        read_fields.push(name.clone());
+                    if is_field(name) && !cond_fields.contains(name) {
+                        cond_fields.push(name.clone());
                     }
                 }
             });
         }
-        let mut filter =
-            super::ReadFilter::new(cond, &read_fields, min, max).with_fields(&is_field);
+        let mut keep = |h: &crate::hot::HotPoint| {
+            let p = Point {
+                time: h.time,
+                key: Arc::clone(&h.key),
+                tags: Arc::clone(&h.tags),
+                fields: h.fields.clone(),
+            };
+            cond.is_none_or(|c| eval_cond(c, &p))
+        };
+        let check = (!exact).then_some(crate::hot::RowCheck {
+            fields: &cond_fields,
+            keep: &mut keep,
+        });
+        let mut filter = super::ReadFilter::new(cond, &fields, min, max).with_fields(&is_field);
         let rows = if latest_only {
             if !exact {
                 return None;
             }
             hot.read_latest(&src.db, &src.rp, &src.measurement, &mut filter)?
         } else {
-            hot.read(&src.db, &src.rp, &src.measurement, &mut filter, limit)?
+            hot.read(&src.db, &src.rp, &src.measurement, &mut filter, check)?
         };
         let mut points: Vec<Point> = rows
             .into_iter()
@@ -1425,13 +1436,6 @@ impl QueryService {
                 key: h.key,
                 tags: h.tags,
                 fields: h.fields,
-            })
-            .filter(|p| exact || cond.is_none_or(|c| eval_cond(c, p)))
-            .filter_map(|mut p| {
-                if read_fields.len() > fields.len() {
-                    p.fields.retain(|k, _| fields.contains(k));
-                }
-                (!p.fields.is_empty()).then_some(p)
             })
             .collect();
         // Storage's order: time, then tag values in tag-key order (missing: empty).
