@@ -300,12 +300,21 @@ fn bench() -> Result<()> {
         step(&format!("cargo bench -p {pkg}"));
         run_cmd(cargo(&root, &env).args(["bench", "-p", pkg]))?;
     }
-    step("end-to-end /write benchmark");
-    run_cmd(
-        cargo(&root, &env)
-            .args(["bench", "-p", "hyperbyte-e2e", "--bench", "write_e2e"])
-            .env("HYPERBYTED_BIN", &bin),
-    )?;
+    for (what, bench) in [
+        ("end-to-end /write benchmark", "write_e2e"),
+        (
+            "TSBS cpu-only queries, side by side with the reference InfluxDB",
+            "query_tsbs",
+        ),
+        ("SHOW statements at 1,000,000 series", "show_1m"),
+    ] {
+        step(what);
+        run_cmd(
+            cargo(&root, &env)
+                .args(["bench", "-p", "hyperbyte-e2e", "--bench", bench])
+                .env("HYPERBYTED_BIN", &bin),
+        )?;
+    }
     Ok(())
 }
 

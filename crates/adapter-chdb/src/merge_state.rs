@@ -35,24 +35,6 @@ pub(crate) fn partition_of(nanos: i64, width: i64) -> i64 {
     nanos / width.max(1)
 }
 
-/// A 64-bit hash of a series' tags (FNV-1a; separators keep `a=b,c` and `a=b c` apart).
-pub(crate) fn series_hash(tags: &[(String, String)]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
-    for (k, v) in tags {
-        eat(k.as_bytes());
-        eat(&[0]);
-        eat(v.as_bytes());
-        eat(&[1]);
-    }
-    h
-}
-
 /// One overwritten partition.
 #[derive(Debug, Clone, Copy)]
 struct Mark {
@@ -420,12 +402,5 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("hyperbyte")).unwrap();
         std::fs::write(dir.path().join("hyperbyte/merge_on_read.tsv"), "garbage\n").unwrap();
         assert!(MergeState::open(dir.path()).must_merge(&key(), Some(0), Some(1)));
-    }
-
-    #[test]
-    fn series_hash_separates_keys_and_values() {
-        let a = series_hash(&[("a".into(), "b,c".into())]);
-        let b = series_hash(&[("a".into(), "b".into()), ("c".into(), String::new())]);
-        assert_ne!(a, b);
     }
 }

@@ -34,7 +34,7 @@ struct TableInfo {
     partition_ns: i64,
 }
 
-use crate::merge_state::{series_hash, MergeState, TableKey};
+use crate::merge_state::{MergeState, TableKey};
 
 /// The table cache, shared by every [`ChdbStorage`] of the engine (it lives in the
 /// engine, so that a drop through one handle is seen by writes through another).
@@ -123,7 +123,12 @@ impl ChdbStorage {
         let partition_ns = rp.shard_group_duration;
         let series: Vec<(u64, i64)> = points
             .iter()
-            .map(|p| (series_hash(&p.tags), p.timestamp))
+            .map(|p| {
+                (
+                    hyperbyte_domain::series_hash(measurement, &p.tags),
+                    p.timestamp,
+                )
+            })
             .collect();
         self.engine
             .run(Role::Write, move |conn| {

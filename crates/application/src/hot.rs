@@ -34,25 +34,6 @@ use std::sync::Arc;
 /// (database, retention policy, measurement).
 type TableId = (String, String, String);
 
-/// A 64-bit hash of a tag set (FNV-1a with separators), cheaper per point than building
-/// the escaped series key.
-fn tags_hash(tags: &[(String, String)]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
-    for (k, v) in tags {
-        eat(k.as_bytes());
-        eat(&[0xff]);
-        eat(v.as_bytes());
-        eat(&[0xfe]);
-    }
-    h
-}
-
 /// One field column of a series; `present[i]` says whether row `i` has a value.
 #[derive(Debug, Clone)]
 enum Values {
@@ -268,7 +249,10 @@ impl Table {
 
     /// The series of `tags` (sorted by key), created when new.
     fn series_mut(&mut self, measurement: &str, tags: &[(String, String)]) -> &mut Series {
-        let bucket = self.series.entry(tags_hash(tags)).or_default();
+        let bucket = self
+            .series
+            .entry(hyperbyte_domain::series_hash(measurement, tags))
+            .or_default();
         let same = |s: &Series| {
             s.tags.len() == tags.len()
                 && s.tags
@@ -611,35 +595,53 @@ fn less(a: &Value, b: &Value) -> bool {
 }
 
 impl Acc {
-    fn add(&mut self, time: i64, v: Value, needs_order: bool) {
+    /// Adds a value, keeping only what `agg` needs.
+    fn add(&mut self, agg: Agg, time: i64, v: Value) {
         self.n += 1;
-        match &v {
-            Value::Float(x) => self.sum_f += x,
-            Value::Integer(x) => self.sum_i += i128::from(*x),
-            Value::Unsigned(x) => self.sum_i += i128::from(*x),
-            _ => {}
-        }
-        if needs_order {
-            if self.min.as_ref().is_none_or(|m| less(&v, m)) {
-                self.min = Some(v.clone());
+        match agg {
+            Agg::Count => {}
+            Agg::Sum | Agg::Mean => match &v {
+                Value::Float(x) => self.sum_f += x,
+                Value::Integer(x) => self.sum_i += i128::from(*x),
+                Value::Unsigned(x) => self.sum_i += i128::from(*x),
+                _ => {}
+            },
+            Agg::Min => {
+                if self.min.as_ref().is_none_or(|m| less(&v, m)) {
+                    self.min = Some(v);
+                }
             }
-            if self.max.as_ref().is_none_or(|m| less(m, &v)) {
-                self.max = Some(v.clone());
+            Agg::Max => {
+                if self.max.as_ref().is_none_or(|m| less(m, &v)) {
+                    self.max = Some(v);
+                }
+            }
+            Agg::Spread => {
+                if self.min.as_ref().is_none_or(|m| less(&v, m)) {
+                    self.min = Some(v.clone());
+                }
+                if self.max.as_ref().is_none_or(|m| less(m, &v)) {
+                    self.max = Some(v);
+                }
             }
             // InfluxDB's selectors: equal times → the larger value.
-            if self
-                .first
-                .as_ref()
-                .is_none_or(|(t, old)| time < *t || (time == *t && less(old, &v)))
-            {
-                self.first = Some((time, v.clone()));
+            Agg::First => {
+                if self
+                    .first
+                    .as_ref()
+                    .is_none_or(|(t, old)| time < *t || (time == *t && less(old, &v)))
+                {
+                    self.first = Some((time, v));
+                }
             }
-            if self
-                .last
-                .as_ref()
-                .is_none_or(|(t, old)| time > *t || (time == *t && less(old, &v)))
-            {
-                self.last = Some((time, v));
+            Agg::Last => {
+                if self
+                    .last
+                    .as_ref()
+                    .is_none_or(|(t, old)| time > *t || (time == *t && less(old, &v)))
+                {
+                    self.last = Some((time, v));
+                }
             }
         }
     }
@@ -706,12 +708,6 @@ impl HotTier {
         if !covered {
             return None;
         }
-        let needs_order = specs.iter().any(|(a, _)| {
-            matches!(
-                a,
-                Agg::Min | Agg::Max | Agg::Spread | Agg::First | Agg::Last
-            )
-        });
         let mut total = 0usize;
         // (group key, window) → one accumulator per spec, plus a sample value per spec.
         type Cell = (Vec<Acc>, Vec<Option<Value>>);
@@ -757,7 +753,7 @@ impl HotTier {
                         if cell.1[j].is_none() {
                             cell.1[j] = Some(v.clone());
                         }
-                        cell.0[j].add(time, v, needs_order);
+                        cell.0[j].add(specs[j].0, time, v);
                     }
                 }
                 current = Some((window, cell));

@@ -308,14 +308,29 @@ impl IngestionService {
 
         // New series and cardinality limits.
         let mut new_series: BTreeMap<String, Vec<NewSeries>> = BTreeMap::new();
-        let mut seen: HashSet<String> = HashSet::new();
+        // Series already checked in this request, by a hash of (measurement, tags): a
+        // request repeats few series many times, and building the escaped key and looking
+        // it up in the index costs more than comparing the tags.
+        let mut checked: HashMap<u64, Vec<(String, Tags)>> = HashMap::new();
         let mut series_total = self.meta.series_count(req.database);
         let mut tag_value_counts: HashMap<(String, String), usize> = HashMap::new();
         let mut new_tag_values: HashSet<(String, String, String)> = HashSet::new();
         let mut final_points = Vec::with_capacity(kept.len());
         for p in kept {
+            let h = hyperbyte_domain::series_hash(&p.measurement, &p.tags);
+            let known_here = checked
+                .get(&h)
+                .is_some_and(|v| v.iter().any(|(m, t)| *m == p.measurement && *t == p.tags));
+            if known_here {
+                final_points.push(p);
+                continue;
+            }
             let key = p.series_key().0;
-            if seen.contains(&key) || self.meta.has_series(req.database, &key) {
+            if self.meta.has_series(req.database, &key) {
+                checked
+                    .entry(h)
+                    .or_default()
+                    .push((p.measurement.clone(), p.tags.clone()));
                 final_points.push(p);
                 continue;
             }
@@ -368,7 +383,10 @@ impl IngestionService {
                 }
             }
             series_total += 1;
-            seen.insert(key.clone());
+            checked
+                .entry(h)
+                .or_default()
+                .push((p.measurement.clone(), p.tags.clone()));
             new_series
                 .entry(p.measurement.clone())
                 .or_default()
@@ -474,6 +492,9 @@ impl IngestionService {
         }
     }
 }
+
+/// A tag set sorted by key.
+type Tags = Vec<(String, String)>;
 
 /// A series to register: canonical key and sorted tags.
 type NewSeries = (String, Vec<(String, String)>);

@@ -22,7 +22,7 @@ pub mod wal;
 pub use database::{Database, RetentionPolicy};
 pub use error::DomainError;
 pub use meta::{ContinuousQuery, MetaCommand, Tombstone, User};
-pub use point::{FieldType, FieldValue, Point, SeriesKey};
+pub use point::{series_hash, FieldType, FieldValue, Point, SeriesKey};
 pub use precision::Precision;
 pub use schema::MeasurementSchema;
 pub use wal::WalEntry;

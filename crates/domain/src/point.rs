@@ -89,6 +89,28 @@ impl Point {
     }
 }
 
+/// A fast 64-bit hash of a series' identity (measurement and tags sorted by key), for
+/// per-point lookups where building the escaped [`SeriesKey`] costs too much. FNV-1a with
+/// separators, so `a=b,c` and `a=b c` differ. Not collision-free: callers that must not
+/// confuse two series compare the tags as well.
+pub fn series_hash(measurement: &str, tags: &[(String, String)]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    eat(measurement.as_bytes());
+    for (k, v) in tags {
+        eat(&[0xff]);
+        eat(k.as_bytes());
+        eat(&[0xfe]);
+        eat(v.as_bytes());
+    }
+    h
+}
+
 /// The canonical series key of a point (measurement plus sorted tag set), escaped the way
 /// InfluxDB prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -127,6 +149,24 @@ fn escape_into(out: &mut String, s: &str, special: &[char]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn series_hash_separates_keys_values_and_measurements() {
+        let t = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let a = series_hash("m", &t(&[("a", "b,c")]));
+        assert_ne!(a, series_hash("m", &t(&[("a", "b"), ("c", "")])));
+        assert_ne!(a, series_hash("n", &t(&[("a", "b,c")])));
+        assert_ne!(
+            series_hash("m", &t(&[("ab", "c")])),
+            series_hash("m", &t(&[("a", "bc")]))
+        );
+        assert_eq!(a, series_hash("m", &t(&[("a", "b,c")])));
+    }
 
     #[test]
     fn series_key_escapes_and_keeps_order() {
