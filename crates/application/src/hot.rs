@@ -243,6 +243,21 @@ impl Table {
             .copied()
     }
 
+    /// Whether every stored point at or after `min` is here.
+    fn covers(&self, min: Option<i64>) -> bool {
+        self.covered_from == i64::MIN || min.is_some_and(|m| m >= self.covered_from)
+    }
+
+    /// The series `filter` accepts with their non-empty row ranges within its time bounds.
+    fn matching(&self, filter: &mut ReadFilter<'_>) -> Vec<(&Series, std::ops::Range<usize>)> {
+        let (min, max) = (filter.min, filter.max);
+        self.all_series()
+            .filter(|s| filter.series_may_match(&*s.tags))
+            .map(|s| (s, s.rows_between(min, max)))
+            .filter(|(_, r)| !r.is_empty())
+            .collect()
+    }
+
     fn all_series(&self) -> impl Iterator<Item = &Series> {
         self.series.values().flatten()
     }
@@ -401,6 +416,22 @@ impl HotTier {
         }
     }
 
+    /// Runs `f` over a table that covers `min` (`None`: unknown or not covered).
+    fn with_covered<R>(
+        &self,
+        (db, rp, measurement): (&str, &str, &str),
+        min: Option<i64>,
+        f: impl FnOnce(&Table) -> Option<R>,
+    ) -> Option<R> {
+        let id = (db.to_string(), rp.to_string(), measurement.to_string());
+        let tables = self.tables.read();
+        let t = tables.get(&id)?;
+        if !t.covers(min) {
+            return None;
+        }
+        f(t)
+    }
+
     /// Whether every stored point of the table at or after `min` is in the tier.
     #[cfg(test)]
     pub(crate) fn covers(&self, db: &str, rp: &str, measurement: &str, min: Option<i64>) -> bool {
@@ -422,78 +453,62 @@ impl HotTier {
         filter: &mut ReadFilter<'_>,
         mut check: Option<RowCheck<'_>>,
     ) -> Option<Vec<HotPoint>> {
-        let id = (db.to_string(), rp.to_string(), measurement.to_string());
-        let tables = self.tables.read();
-        let t = tables.get(&id)?;
-        let covered = t.covered_from == i64::MIN || filter.min.is_some_and(|m| m >= t.covered_from);
-        if !covered {
-            return None;
-        }
-        let mut selected: Vec<(&Series, std::ops::Range<usize>)> = Vec::new();
-        let mut total = 0usize;
-        for s in t.all_series() {
-            if !filter.series_may_match(&*s.tags) {
-                continue;
-            }
-            let range = s.rows_between(filter.min, filter.max);
-            if range.is_empty() {
-                continue;
-            }
-            total += range.len();
-            selected.push((s, range));
-        }
-        let mut out = Vec::with_capacity(total);
-        for (s, range) in selected {
-            let cols: Vec<(&String, &Column)> = filter
-                .fields
-                .iter()
-                .filter_map(|f| s.columns.get_key_value(f))
-                .collect();
-            if cols.is_empty() {
-                continue;
-            }
-            let probe_cols: Vec<(&String, &Column)> = check.as_ref().map_or(Vec::new(), |c| {
-                c.fields
+        self.with_covered((db, rp, measurement), filter.min, |t| {
+            let selected = t.matching(filter);
+            let total: usize = selected.iter().map(|(_, r)| r.len()).sum();
+            let mut out = Vec::with_capacity(total);
+            for (s, range) in selected {
+                let cols: Vec<(&String, &Column)> = filter
+                    .fields
                     .iter()
                     .filter_map(|f| s.columns.get_key_value(f))
-                    .collect()
-            });
-            for i in range {
-                if let Some(check) = check.as_mut() {
+                    .collect();
+                if cols.is_empty() {
+                    continue;
+                }
+                let probe_cols: Vec<(&String, &Column)> = check.as_ref().map_or(Vec::new(), |c| {
+                    c.fields
+                        .iter()
+                        .filter_map(|f| s.columns.get_key_value(f))
+                        .collect()
+                });
+                for i in range {
+                    if let Some(check) = check.as_mut() {
+                        let mut fields = BTreeMap::new();
+                        for (name, c) in &probe_cols {
+                            if let Some(v) = c.get(i) {
+                                fields.insert((*name).clone(), v);
+                            }
+                        }
+                        let probe = HotPoint {
+                            time: s.times[i],
+                            key: Arc::clone(&s.key),
+                            tags: Arc::clone(&s.tags),
+                            fields,
+                        };
+                        if !(check.keep)(&probe) {
+                            continue;
+                        }
+                    }
                     let mut fields = BTreeMap::new();
-                    for (name, c) in &probe_cols {
+                    for (name, c) in &cols {
                         if let Some(v) = c.get(i) {
                             fields.insert((*name).clone(), v);
                         }
                     }
-                    let probe = HotPoint {
+                    if fields.is_empty() {
+                        continue;
+                    }
+                    out.push(HotPoint {
                         time: s.times[i],
                         key: Arc::clone(&s.key),
                         tags: Arc::clone(&s.tags),
                         fields,
-                    };
-                    if !(check.keep)(&probe) {
-                        continue;
-                    }
+                    });
                 }
-                let mut fields = BTreeMap::new();
-                for (name, c) in &cols {
-                    if let Some(v) = c.get(i) {
-                        fields.insert((*name).clone(), v);
-                    }
-                }
-                if fields.is_empty() {
-                    continue;
-                }
-                out.push(HotPoint {
-                    time: s.times[i],
-                    key: Arc::clone(&s.key),
-                    tags: Arc::clone(&s.tags),
-                    fields,
-                });
             }
-        }
-        Some(out)
+            Some(out)
+        })
     }
 
     /// For `last()` over a covered table: per accepted series, the points that hold the
@@ -506,38 +521,29 @@ impl HotTier {
         measurement: &str,
         filter: &mut ReadFilter<'_>,
     ) -> Option<Vec<HotPoint>> {
-        let id = (db.to_string(), rp.to_string(), measurement.to_string());
-        let tables = self.tables.read();
-        let t = tables.get(&id)?;
-        let covered = t.covered_from == i64::MIN || filter.min.is_some_and(|m| m >= t.covered_from);
-        if !covered {
-            return None;
-        }
-        let mut out = Vec::new();
-        for s in t.all_series() {
-            if !filter.series_may_match(&*s.tags) {
-                continue;
-            }
-            let range = s.rows_between(filter.min, filter.max);
-            let mut latest: BTreeMap<usize, BTreeMap<String, Value>> = BTreeMap::new();
-            for f in filter.fields {
-                let Some(c) = s.columns.get(f) else { continue };
-                if let Some(i) = range.clone().rev().find(|&i| c.present[i]) {
-                    if let Some(v) = c.get(i) {
-                        latest.entry(i).or_default().insert(f.clone(), v);
+        self.with_covered((db, rp, measurement), filter.min, |t| {
+            let mut out = Vec::new();
+            for (s, range) in t.matching(filter) {
+                let mut latest: BTreeMap<usize, BTreeMap<String, Value>> = BTreeMap::new();
+                for f in filter.fields {
+                    let Some(c) = s.columns.get(f) else { continue };
+                    if let Some(i) = range.clone().rev().find(|&i| c.present[i]) {
+                        if let Some(v) = c.get(i) {
+                            latest.entry(i).or_default().insert(f.clone(), v);
+                        }
                     }
                 }
+                for (i, fields) in latest {
+                    out.push(HotPoint {
+                        time: s.times[i],
+                        key: Arc::clone(&s.key),
+                        tags: Arc::clone(&s.tags),
+                        fields,
+                    });
+                }
             }
-            for (i, fields) in latest {
-                out.push(HotPoint {
-                    time: s.times[i],
-                    key: Arc::clone(&s.key),
-                    tags: Arc::clone(&s.tags),
-                    fields,
-                });
-            }
-        }
-        Some(out)
+            Some(out)
+        })
     }
 }
 
@@ -701,77 +707,66 @@ impl HotTier {
         specs: &[(Agg, String)],
         limit: usize,
     ) -> Option<Vec<Vec<Value>>> {
-        let id = (db.to_string(), rp.to_string(), measurement.to_string());
-        let tables = self.tables.read();
-        let t = tables.get(&id)?;
-        let covered = t.covered_from == i64::MIN || filter.min.is_some_and(|m| m >= t.covered_from);
-        if !covered {
-            return None;
-        }
-        let mut total = 0usize;
-        // (group key, window) → one accumulator per spec, plus a sample value per spec.
-        type Cell = (Vec<Acc>, Vec<Option<Value>>);
-        let mut cells: BTreeMap<(Vec<String>, i64), Cell> = BTreeMap::new();
-        for s in t.all_series() {
-            if !filter.series_may_match(&*s.tags) {
-                continue;
-            }
-            let range = s.rows_between(filter.min, filter.max);
-            if range.is_empty() {
-                continue;
-            }
-            total += range.len();
-            if total > limit {
-                return None;
-            }
-            let key: Vec<String> = group_tags
-                .iter()
-                .map(|k| s.tags.get(k).cloned().unwrap_or_default())
-                .collect();
-            let cols: Vec<Option<&Column>> = specs.iter().map(|(_, f)| s.columns.get(f)).collect();
-            if cols.iter().all(Option::is_none) {
-                continue;
-            }
-            let mut current: Option<(i64, &mut Cell)> = None;
-            for i in range {
-                let time = s.times[i];
-                if !cols.iter().flatten().any(|c| c.present[i]) {
+        self.with_covered((db, rp, measurement), filter.min, |t| {
+            let mut total = 0usize;
+            // (group key, window) → one accumulator per spec, plus a sample value per spec.
+            type Cell = (Vec<Acc>, Vec<Option<Value>>);
+            let mut cells: BTreeMap<(Vec<String>, i64), Cell> = BTreeMap::new();
+            for (s, range) in t.matching(filter) {
+                total += range.len();
+                if total > limit {
+                    return None;
+                }
+                let key: Vec<String> = group_tags
+                    .iter()
+                    .map(|k| s.tags.get(k).cloned().unwrap_or_default())
+                    .collect();
+                let cols: Vec<Option<&Column>> =
+                    specs.iter().map(|(_, f)| s.columns.get(f)).collect();
+                if cols.iter().all(Option::is_none) {
                     continue;
                 }
-                let window = match interval {
-                    Some((every, offset)) => time - (((time - offset) % every) + every) % every,
-                    None => 0,
-                };
-                let cell = match current.take() {
-                    Some((w, cell)) if w == window => cell,
-                    _ => cells.entry((key.clone(), window)).or_insert_with(|| {
-                        (vec![Acc::default(); specs.len()], vec![None; specs.len()])
-                    }),
-                };
-                for (j, c) in cols.iter().enumerate() {
-                    if let Some(v) = c.and_then(|c| c.get(i)) {
-                        if cell.1[j].is_none() {
-                            cell.1[j] = Some(v.clone());
+                let mut current: Option<(i64, &mut Cell)> = None;
+                for i in range {
+                    let time = s.times[i];
+                    if !cols.iter().flatten().any(|c| c.present[i]) {
+                        continue;
+                    }
+                    let window = match interval {
+                        Some((every, offset)) => time - (((time - offset) % every) + every) % every,
+                        None => 0,
+                    };
+                    let cell = match current.take() {
+                        Some((w, cell)) if w == window => cell,
+                        _ => cells.entry((key.clone(), window)).or_insert_with(|| {
+                            (vec![Acc::default(); specs.len()], vec![None; specs.len()])
+                        }),
+                    };
+                    for (j, c) in cols.iter().enumerate() {
+                        if let Some(v) = c.and_then(|c| c.get(i)) {
+                            if cell.1[j].is_none() {
+                                cell.1[j] = Some(v.clone());
+                            }
+                            cell.0[j].add(specs[j].0, time, v);
                         }
-                        cell.0[j].add(specs[j].0, time, v);
                     }
+                    current = Some((window, cell));
                 }
-                current = Some((window, cell));
             }
-        }
-        Some(
-            cells
-                .into_iter()
-                .map(|((key, window), (accs, samples))| {
-                    let mut row: Vec<Value> = key.into_iter().map(Value::String).collect();
-                    row.push(Value::Integer(window));
-                    for (j, (agg, _)) in specs.iter().enumerate() {
-                        row.push(accs[j].finish(*agg, samples[j].as_ref()));
-                    }
-                    row
-                })
-                .collect(),
-        )
+            Some(
+                cells
+                    .into_iter()
+                    .map(|((key, window), (accs, samples))| {
+                        let mut row: Vec<Value> = key.into_iter().map(Value::String).collect();
+                        row.push(Value::Integer(window));
+                        for (j, (agg, _)) in specs.iter().enumerate() {
+                            row.push(accs[j].finish(*agg, samples[j].as_ref()));
+                        }
+                        row
+                    })
+                    .collect(),
+            )
+        })
     }
 }
 

@@ -434,25 +434,7 @@ impl QueryService {
                 if any_field.is_empty() {
                     return Ok(Vec::new());
                 }
-                let mut wheres = Vec::new();
-                if let Some(m) = min {
-                    wheres.push(format!("time >= {}", time_literal(m)));
-                }
-                if let Some(m) = max {
-                    wheres.push(format!("time <= {}", time_literal(m)));
-                }
-                if let Some(c) = cond {
-                    let resolve = |name: &str| -> ColumnRef {
-                        let fcol = naming::field_column(name);
-                        let tcol = naming::tag_column(name);
-                        match schema.field_type(name) {
-                            Some(t) if has(&fcol) => ColumnRef::Field(fcol, t),
-                            _ if schema.is_tag(name) && has(&tcol) => ColumnRef::Tag(tcol),
-                            _ => ColumnRef::Missing,
-                        }
-                    };
-                    wheres.push(condition_sql(c, &resolve).map_err(|e| err(e.to_string()))?);
-                }
+                let mut wheres = where_terms(schema, &has, cond, min, max).map_err(err)?;
                 wheres.push(format!("({})", any_field.join(" OR ")));
                 let table = self.table_ref(src, min, max);
                 let sql_since = |since: Option<i64>| {
@@ -571,6 +553,69 @@ impl QueryService {
         }
         Ok(out)
     }
+}
+
+/// One output series from its rows in time order: `ORDER BY time DESC`, then
+/// `OFFSET`/`LIMIT` (a series left without rows is dropped).
+fn finish_series(
+    stmt: &SelectStatement,
+    measurement: &str,
+    tags: BTreeMap<String, String>,
+    cols: &[OutCol],
+    mut rows: Vec<Vec<Value>>,
+) -> Option<Series> {
+    if stmt.is_descending() {
+        rows.reverse();
+    }
+    let off = stmt.offset.unwrap_or(0) as usize;
+    let rows: Vec<Vec<Value>> = match stmt.limit {
+        Some(l) if l > 0 => rows.into_iter().skip(off).take(l as usize).collect(),
+        _ => rows.into_iter().skip(off).collect(),
+    };
+    if rows.is_empty() {
+        return None;
+    }
+    let mut columns = vec!["time".to_string()];
+    columns.extend(cols.iter().map(|c| c.name.clone()));
+    Some(Series {
+        name: Some(measurement.to_string()),
+        tags,
+        columns,
+        values: rows,
+        partial: false,
+    })
+}
+
+/// The `WHERE` terms of a storage read: the time range, then the translated condition
+/// with names resolved against the table's columns (`has`): a field the table has, else a
+/// tag it has, else missing.
+fn where_terms(
+    schema: &MeasurementSchema,
+    has: &dyn Fn(&str) -> bool,
+    cond: Option<&Expr>,
+    min: Option<i64>,
+    max: Option<i64>,
+) -> Result<Vec<String>, String> {
+    let mut wheres = Vec::new();
+    if let Some(m) = min {
+        wheres.push(format!("time >= {}", time_literal(m)));
+    }
+    if let Some(m) = max {
+        wheres.push(format!("time <= {}", time_literal(m)));
+    }
+    if let Some(c) = cond {
+        let resolve = |name: &str| -> ColumnRef {
+            let fcol = naming::field_column(name);
+            let tcol = naming::tag_column(name);
+            match schema.field_type(name) {
+                Some(t) if has(&fcol) => ColumnRef::Field(fcol, t),
+                _ if schema.is_tag(name) && has(&tcol) => ColumnRef::Tag(tcol),
+                _ => ColumnRef::Missing,
+            }
+        };
+        wheres.push(condition_sql(c, &resolve).map_err(|e| e.to_string())?);
+    }
+    Ok(wheres)
 }
 
 /// Converts ClickHouse's aggregate result types to InfluxDB's (`count` is an integer,
@@ -1174,27 +1219,7 @@ impl QueryService {
                 for (key, rows) in groups {
                     let tags: BTreeMap<String, String> =
                         group_tags.iter().cloned().zip(key).collect();
-                    let mut rows = rows;
-                    if stmt.is_descending() {
-                        rows.reverse();
-                    }
-                    let off = stmt.offset.unwrap_or(0) as usize;
-                    let rows: Vec<Vec<Value>> = match stmt.limit {
-                        Some(l) if l > 0 => rows.into_iter().skip(off).take(l as usize).collect(),
-                        _ => rows.into_iter().skip(off).collect(),
-                    };
-                    if rows.is_empty() {
-                        continue;
-                    }
-                    let mut columns = vec!["time".to_string()];
-                    columns.extend(cols.iter().map(|c| c.name.clone()));
-                    output.push(Series {
-                        name: Some(src.measurement.clone()),
-                        tags,
-                        columns,
-                        values: rows,
-                        partial: false,
-                    });
+                    output.extend(finish_series(stmt, &src.measurement, tags, &cols, rows));
                 }
                 continue;
             }
@@ -1255,27 +1280,7 @@ impl QueryService {
                 } else {
                     eval_raw(&cols, &pts)
                 };
-                let mut rows = rows;
-                if stmt.is_descending() {
-                    rows.reverse();
-                }
-                let off = stmt.offset.unwrap_or(0) as usize;
-                let rows: Vec<Vec<Value>> = match stmt.limit {
-                    Some(l) if l > 0 => rows.into_iter().skip(off).take(l as usize).collect(),
-                    _ => rows.into_iter().skip(off).collect(),
-                };
-                if rows.is_empty() {
-                    continue;
-                }
-                let mut columns = vec!["time".to_string()];
-                columns.extend(cols.iter().map(|c| c.name.clone()));
-                output.push(Series {
-                    name: Some(src.measurement.clone()),
-                    tags,
-                    columns,
-                    values: rows,
-                    partial: false,
-                });
+                output.extend(finish_series(stmt, &src.measurement, tags, &cols, rows));
             }
         }
         if stmt.is_descending() {
@@ -1588,27 +1593,8 @@ impl QueryService {
         if field_cols.is_empty() {
             return Ok(Vec::new());
         }
-        let mut wheres: Vec<String> = Vec::new();
-        if let Some(m) = min {
-            wheres.push(format!("time >= {}", time_literal(m)));
-        }
-        if let Some(m) = max {
-            wheres.push(format!("time <= {}", time_literal(m)));
-        }
-        if let Some(c) = cond {
-            let resolve = |name: &str| -> ColumnRef {
-                let fcol = naming::field_column(name);
-                let tcol = naming::tag_column(name);
-                match schema.field_type(name) {
-                    Some(t) if has(&fcol) => ColumnRef::Field(fcol, t),
-                    _ if schema.is_tag(name) && has(&tcol) => ColumnRef::Tag(tcol),
-                    _ => ColumnRef::Missing,
-                }
-            };
-            wheres.push(
-                condition_sql(c, &resolve).map_err(|e| ReadError::Statement(err(e.to_string())))?,
-            );
-        }
+        let mut wheres =
+            where_terms(schema, &has, cond, min, max).map_err(|e| ReadError::Statement(err(e)))?;
         // A row qualifies only when at least one selected field is present.
         let any_field = field_cols
             .iter()
