@@ -238,3 +238,60 @@ fn last_of_every_series(s: &Server) {
     assert_eq!(values(&v)[0][1], json!(29), "{v}");
     assert_eq!(values(&v)[0][2], json!(5), "{v}");
 }
+
+#[test]
+fn the_recent_data_tier_answers_like_storage() {
+    // The same sparse data (several types, ties at equal times, an overwrite) in a server
+    // answering from the tier and one reading storage only: every answer must match.
+    let hot = Server::start();
+    let cold = Server::start_with_env(&[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")]);
+    let mut body = String::new();
+    for i in 0..60i64 {
+        let t = 1_600_000_000_000_000_000 + (i / 3) * 10_000_000_000;
+        let host = ["a", "b", "c"][(i % 3) as usize];
+        let mut fields = vec![format!("v={}", (i * 7) % 11)];
+        if i % 4 == 0 {
+            fields.push(format!("n={}i", i - 30));
+        }
+        if i % 5 == 0 {
+            fields.push(format!(
+                "status=\"{}\"",
+                if i % 2 == 0 { "ok" } else { "bad" }
+            ));
+        }
+        if i % 6 == 0 {
+            fields.push("up=true".into());
+        }
+        body.push_str(&format!(
+            "m,host={host},dc={} {} {t}\n",
+            i % 2,
+            fields.join(",")
+        ));
+    }
+    body.push_str("m,host=a,dc=0 v=99 1600000000000000000\n");
+    for s in [&hot, &cold] {
+        create_db(s, "agree");
+        assert_eq!(s.write("agree", &body).0, 204);
+    }
+    let range = "time >= 1600000000000000000 AND time < 1600000300000000000";
+    let queries = [
+        format!("SELECT * FROM m WHERE {range}"),
+        format!("SELECT v FROM m WHERE status != 'ok' AND {range}"),
+        format!("SELECT v FROM m WHERE status = '' AND {range}"),
+        format!("SELECT v, n FROM m WHERE n < 0 OR host = 'c' AND {range}"),
+        format!("SELECT v FROM m WHERE status =~ /b.*/ AND {range}"),
+        format!("SELECT first(v), last(v), min(v), max(v), count(v), sum(n), mean(v), spread(v) FROM m WHERE {range}"),
+        format!("SELECT first(v), last(v) FROM m WHERE {range} GROUP BY time(30s)"),
+        format!("SELECT count(status), last(up), sum(n) FROM m WHERE {range} GROUP BY time(1m), host fill(0)"),
+        format!("SELECT mean(v) FROM m WHERE host =~ /a|b/ AND {range} GROUP BY dc"),
+        format!("SELECT max(v) FROM m WHERE {range} GROUP BY time(20s) ORDER BY time DESC LIMIT 3"),
+        format!("SELECT last(*) FROM m WHERE {range} GROUP BY *"),
+        "SELECT last(*) FROM m GROUP BY *".to_string(),
+        format!("SELECT derivative(v, 10s) FROM m WHERE host = 'a' AND {range}"),
+    ];
+    for q in &queries {
+        let (sa, a) = hot.query("agree", q);
+        let (sb, b) = cold.query("agree", q);
+        assert_eq!((sa, &a), (sb, &b), "{q}");
+    }
+}

@@ -71,6 +71,8 @@ pub(crate) struct MergeState {
     /// Where marks are persisted (`None`: in memory only).
     file: Option<PathBuf>,
     inner: Mutex<Inner>,
+    /// Serialises saves, so an older snapshot never replaces a newer file.
+    saving: Mutex<()>,
 }
 
 /// What [`MergeState::record`] found in a batch.
@@ -124,6 +126,7 @@ impl MergeState {
         MergeState {
             file: Some(file),
             inner: Mutex::new(inner),
+            saving: Mutex::new(()),
         }
     }
 
@@ -180,14 +183,12 @@ impl MergeState {
         let mut out = Recorded::default();
         for &(h, time) in series {
             let part = partition_of(time, width);
-            let overwrite = match t.latest.get(&h) {
-                Some(&l) => time <= l,
-                // Unknown partitions count as possibly holding the series at any time.
-                None => t
-                    .startup_latest
+            // Not later than the series' latest since start-up, or than the partition's
+            // latest from before start-up (an unknown partition may hold anything).
+            let overwrite = t.latest.get(&h).is_some_and(|&l| time <= l)
+                || t.startup_latest
                     .get(&part)
-                    .is_none_or(|l| l.is_some_and(|l| time <= l)),
-            };
+                    .is_none_or(|l| l.is_some_and(|l| time <= l));
             let slot = t.latest.entry(h).or_insert(time);
             *slot = (*slot).max(time);
             if overwrite && !out.overwritten.contains(&part) {
@@ -251,6 +252,19 @@ impl MergeState {
         })
     }
 
+    /// Restarts the settle period of a mark (its merge failed; retry later).
+    pub(crate) fn postpone(&self, key: &TableKey, part: i64) {
+        if let Some(m) = self
+            .inner
+            .lock()
+            .tables
+            .get_mut(key)
+            .and_then(|t| t.marks.get_mut(&part))
+        {
+            m.touched = Instant::now();
+        }
+    }
+
     /// An `OPTIMIZE ... FINAL` of the partition that began when its mark had
     /// `generation` succeeded: clears the mark unless an overwrite came since. Returns
     /// whether the marks changed (persist them).
@@ -284,6 +298,9 @@ impl MergeState {
         let Some(file) = &self.file else {
             return Ok(());
         };
+        // Held from the snapshot to the rename: saves happen in the order of their
+        // snapshots.
+        let _saving = self.saving.lock();
         let text = {
             let inner = self.inner.lock();
             let mut lines: Vec<String> = Vec::new();
@@ -359,6 +376,15 @@ mod tests {
         assert!(s.record(&key(), W, &[(3, 120)]).overwritten.is_empty());
         // A partition never looked at counts as possibly holding anything.
         assert_eq!(s.record(&key(), W, &[(4, 250)]).overwritten, vec![2]);
+    }
+
+    #[test]
+    fn a_series_seen_since_start_up_still_meets_older_stored_data() {
+        let s = MergeState::default();
+        s.set_startup_latest(&key(), W, [(0, None), (1, Some(150))]);
+        // The series writes into an empty partition first, then rewrites a stored time.
+        assert!(s.record(&key(), W, &[(1, 10)]).overwritten.is_empty());
+        assert_eq!(s.record(&key(), W, &[(1, 120)]).overwritten, vec![1]);
     }
 
     #[test]

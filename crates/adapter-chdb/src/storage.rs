@@ -182,7 +182,7 @@ impl ChdbStorage {
             return Ok(false);
         };
         let sql = format!(
-            "OPTIMIZE TABLE {} PARTITION ({part}) FINAL",
+            "OPTIMIZE TABLE {} PARTITION ({part}) FINAL SETTINGS optimize_throw_if_noop = 1",
             qualified(&key)
         );
         let started = std::time::Instant::now();
@@ -192,7 +192,27 @@ impl ChdbStorage {
                 self.forget(&key.0, |t| t == key.1);
                 return Ok(true);
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                // A partition without parts (dropped since) has nothing left to merge.
+                let parts = self
+                    .query(format!(
+                        "SELECT count() FROM system.parts WHERE database = {} AND table = {} \
+                         AND active AND partition = {}",
+                        quote_string(&key.0),
+                        quote_string(&key.1),
+                        quote_string(&part.to_string())
+                    ))
+                    .await?;
+                if parts.rows.first().and_then(|r| r.first()) == Some(&Value::Unsigned(0)) {
+                    if self.merge.optimized(&key, part, generation) {
+                        self.merge.persist()?;
+                    }
+                    return Ok(true);
+                }
+                // Retry after another settle period, not on every round.
+                self.merge.postpone(&key, part);
+                return Err(e);
+            }
         }
         tracing::debug!(table = %key.1, part, elapsed = ?started.elapsed(), "merged an overwritten partition");
         if self.merge.optimized(&key, part, generation) {

@@ -125,10 +125,13 @@ impl FlushService {
     }
 
     async fn flush_round(&self, cursor: &mut u64) -> Result<FlushStats, FlushError> {
+        // Read the last sequence before the range: an entry appended after the (empty)
+        // read must not be skipped by moving the cursor past it.
+        let last_before = self.wal.last_sequence();
         let entries = self.wal.read_range(*cursor, self.cfg.batch_entries).await?;
         let Some(&(last_seq, _)) = entries.last() else {
-            // Nothing left: everything up to last_sequence is flushed.
-            *cursor = self.wal.last_sequence() + 1;
+            // Nothing left: everything up to `last_before` is flushed.
+            *cursor = (*cursor).max(last_before + 1);
             return Ok(FlushStats::default());
         };
         let n_entries = entries.len();

@@ -153,6 +153,9 @@ impl Series {
             added += 8;
         }
         for (name, v) in fields {
+            if let FieldValue::String(x) = v {
+                added += x.len();
+            }
             let len = self.times.len();
             let col = match self.columns.get_mut(name) {
                 Some(c) => c,
@@ -181,6 +184,16 @@ impl Series {
         lo..hi.max(lo)
     }
 
+    /// Row `i` as a point carrying `fields`.
+    fn point(&self, i: usize, fields: BTreeMap<String, Value>) -> HotPoint {
+        HotPoint {
+            time: self.times[i],
+            key: Arc::clone(&self.key),
+            tags: Arc::clone(&self.tags),
+            fields,
+        }
+    }
+
     fn bytes_per_row(&self) -> usize {
         8 + self.columns.values().map(Column::row_bytes).sum::<usize>()
     }
@@ -192,6 +205,9 @@ struct Table {
     covered_from: i64,
     /// The latest time flushed into the table by this process.
     max_time: i64,
+    /// Bumped by every invalidation: a batch whose storage write began before it must
+    /// not be added afterwards (storage may have removed it since).
+    epoch: u64,
     /// Series by a hash of their tags (a bucket holds the rare collisions).
     series: HashMap<u64, Vec<Series>>,
     bytes: usize,
@@ -202,6 +218,7 @@ impl Table {
         Table {
             covered_from,
             max_time: i64::MIN,
+            epoch: 0,
             series: HashMap::new(),
             bytes: 0,
         }
@@ -264,10 +281,6 @@ impl Table {
 
     /// The series of `tags` (sorted by key), created when new.
     fn series_mut(&mut self, measurement: &str, tags: &[(String, String)]) -> &mut Series {
-        let bucket = self
-            .series
-            .entry(hyperbyte_domain::series_hash(measurement, tags))
-            .or_default();
         let same = |s: &Series| {
             s.tags.len() == tags.len()
                 && s.tags
@@ -275,10 +288,15 @@ impl Table {
                     .zip(tags)
                     .all(|((k, v), (k2, v2))| k == k2 && v == v2)
         };
-        let i = match bucket.iter().position(same) {
+        let h = hyperbyte_domain::series_hash(measurement, tags);
+        let found = self.series.get(&h).and_then(|b| b.iter().position(same));
+        let i = match found {
             Some(i) => i,
             None => {
                 let key = SeriesKey::new(measurement, tags).0;
+                let tag_bytes: usize = tags.iter().map(|(k, v)| k.len() + v.len() + 64).sum();
+                self.bytes += SERIES_OVERHEAD + key.len() + tag_bytes;
+                let bucket = self.series.entry(h).or_default();
                 bucket.push(Series {
                     key: Arc::from(key.as_str()),
                     tags: Arc::new(tags.iter().cloned().collect()),
@@ -288,9 +306,13 @@ impl Table {
                 bucket.len() - 1
             }
         };
+        let bucket = self.series.entry(h).or_default();
         &mut bucket[i]
     }
 }
+
+/// Bytes a series costs besides its rows (maps, vectors, shared key and tags).
+const SERIES_OVERHEAD: usize = 256;
 
 /// A per-row condition for [`HotTier::read`], checked on a probe point that carries only
 /// `fields` before the row is built with every field asked for.
@@ -353,12 +375,26 @@ impl HotTier {
             .or_insert_with(|| Table::empty_from(from));
     }
 
-    /// Adds points just written to storage.
-    fn insert(&self, id: &TableId, points: &[Point]) {
+    /// The table's invalidation epoch (`None`: unknown table).
+    fn epoch(&self, id: &TableId) -> Option<u64> {
+        self.tables.read().get(id).map(|t| t.epoch)
+    }
+
+    /// Adds points just written to storage by a write that began at `epoch`. When the
+    /// table was invalidated since, storage may have removed them again: they only move
+    /// the coverage past themselves.
+    fn insert(&self, id: &TableId, epoch: Option<u64>, points: &[Point]) {
         let mut tables = self.tables.write();
         let Some(table) = tables.get_mut(id) else {
             return;
         };
+        if Some(table.epoch) != epoch {
+            for p in points {
+                table.max_time = table.max_time.max(p.timestamp);
+            }
+            table.clear();
+            return;
+        }
         let mut ok = true;
         for p in points {
             table.max_time = table.max_time.max(p.timestamp);
@@ -411,7 +447,18 @@ impl HotTier {
     fn invalidate(&self, pred: impl Fn(&TableId) -> bool) {
         for (id, t) in self.tables.write().iter_mut() {
             if pred(id) {
+                t.epoch += 1;
                 t.clear();
+            }
+        }
+    }
+
+    /// Drops the rows before `cutoff` of tables matching `pred` (retention removed
+    /// stored data older than that); coverage starts at `cutoff` at the earliest.
+    fn forget_before(&self, pred: impl Fn(&TableId) -> bool, cutoff: i64) {
+        for (id, t) in self.tables.write().iter_mut() {
+            if pred(id) {
+                t.drop_before(cutoff);
             }
         }
     }
@@ -480,12 +527,7 @@ impl HotTier {
                                 fields.insert((*name).clone(), v);
                             }
                         }
-                        let probe = HotPoint {
-                            time: s.times[i],
-                            key: Arc::clone(&s.key),
-                            tags: Arc::clone(&s.tags),
-                            fields,
-                        };
+                        let probe = s.point(i, fields);
                         if !(check.keep)(&probe) {
                             continue;
                         }
@@ -499,12 +541,7 @@ impl HotTier {
                     if fields.is_empty() {
                         continue;
                     }
-                    out.push(HotPoint {
-                        time: s.times[i],
-                        key: Arc::clone(&s.key),
-                        tags: Arc::clone(&s.tags),
-                        fields,
-                    });
+                    out.push(s.point(i, fields));
                 }
             }
             Some(out)
@@ -534,12 +571,7 @@ impl HotTier {
                     }
                 }
                 for (i, fields) in latest {
-                    out.push(HotPoint {
-                        time: s.times[i],
-                        key: Arc::clone(&s.key),
-                        tags: Arc::clone(&s.tags),
-                        fields,
-                    });
+                    out.push(s.point(i, fields));
                 }
             }
             Some(out)
@@ -828,10 +860,18 @@ impl PointsSinkPort for HotSink {
             let latest = self.latest_stored(&id).await?;
             self.tier.start(&id, latest);
         }
-        self.inner
+        let epoch = self.tier.epoch(&id);
+        if let Err(e) = self
+            .inner
             .write_points(database, rp, measurement, schema, points)
-            .await?;
-        self.tier.insert(&id, points);
+            .await
+        {
+            // Part of the batch may be stored (an insert spanning partitions is not
+            // atomic): stop claiming anything up to it.
+            self.tier.insert(&id, None, points);
+            return Err(e);
+        }
+        self.tier.insert(&id, epoch, points);
         Ok(())
     }
 
@@ -907,8 +947,10 @@ impl StorageAdminPort for HotAdmin {
         measurements: &[String],
         cutoff: i64,
     ) -> Result<(), SinkError> {
-        self.tier
-            .invalidate(|id| id.0 == database && id.1 == rp.name && measurements.contains(&id.2));
+        self.tier.forget_before(
+            |id| id.0 == database && id.1 == rp.name && measurements.contains(&id.2),
+            cutoff,
+        );
         self.inner
             .drop_partitions_before(database, rp, measurements, cutoff)
             .await
@@ -945,6 +987,7 @@ mod tests {
         tier.start(&id(), None);
         tier.insert(
             &id(),
+            Some(0),
             &[
                 pt("a", 20, vec![("x", FieldValue::Float(2.0))]),
                 pt("a", 10, vec![("x", FieldValue::Float(1.0))]),
@@ -981,6 +1024,7 @@ mod tests {
         tier.start(&id(), Some(100));
         tier.insert(
             &id(),
+            Some(0),
             &[
                 pt("a", 50, vec![("x", FieldValue::Float(1.0))]),
                 pt("a", 150, vec![("x", FieldValue::Float(2.0))]),
@@ -1003,13 +1047,48 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_written_before_an_invalidation_is_not_added_after_it() {
+        let tier = HotTier::new(1 << 20);
+        tier.start(&id(), None);
+        let epoch = tier.epoch(&id());
+        // A DELETE invalidates while the batch is being written to storage.
+        tier.invalidate(|_| true);
+        tier.insert(
+            &id(),
+            epoch,
+            &[pt("a", 500, vec![("x", FieldValue::Float(1.0))])],
+        );
+        let fields = vec!["x".to_string()];
+        assert!(tier
+            .read("db", "autogen", "m", &mut all(&fields, Some(0)), None)
+            .is_none());
+        assert!(!tier.covers("db", "autogen", "m", Some(500)));
+        assert!(tier.covers("db", "autogen", "m", Some(501)));
+        // Retention keeps what is newer than its cutoff.
+        tier.insert(
+            &id(),
+            tier.epoch(&id()),
+            &[
+                pt("a", 600, vec![("x", FieldValue::Float(2.0))]),
+                pt("a", 700, vec![("x", FieldValue::Float(3.0))]),
+            ],
+        );
+        tier.forget_before(|_| true, 650);
+        let rows = tier
+            .read("db", "autogen", "m", &mut all(&fields, Some(650)), None)
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(!tier.covers("db", "autogen", "m", Some(600)));
+    }
+
+    #[test]
     fn eviction_drops_the_oldest_rows_and_coverage_with_them() {
         let tier = HotTier::new(20_000);
         tier.start(&id(), None);
         let pts: Vec<Point> = (0..2_000)
             .map(|i| pt("a", i, vec![("x", FieldValue::Float(i as f64))]))
             .collect();
-        tier.insert(&id(), &pts);
+        tier.insert(&id(), Some(0), &pts);
         assert!(tier.bytes() <= 20_000, "{}", tier.bytes());
         assert!(!tier.covers("db", "autogen", "m", None));
         assert!(tier.covers("db", "autogen", "m", Some(1_999)));
@@ -1035,7 +1114,7 @@ mod tests {
             }
         }
         pts.push(pt("b", 25, vec![("y", FieldValue::Integer(4))]));
-        tier.insert(&id(), &pts);
+        tier.insert(&id(), Some(0), &pts);
         let fields = vec!["x".to_string(), "y".to_string()];
         let specs: Vec<(Agg, String)> = [
             (Agg::Count, "x"),
@@ -1140,7 +1219,7 @@ mod tests {
                 )
             })
             .collect();
-        tier.insert(&id(), &pts);
+        tier.insert(&id(), Some(0), &pts);
         let wanted = vec!["y".to_string()];
         let probe = vec!["x".to_string()];
         let mut seen = Vec::new();
@@ -1176,6 +1255,7 @@ mod tests {
         tier.start(&id(), None);
         tier.insert(
             &id(),
+            Some(0),
             &[
                 pt(
                     "a",

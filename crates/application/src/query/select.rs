@@ -320,8 +320,10 @@ fn pushdown_sql(func: &str, col: &str, t: FieldType) -> Option<String> {
         "min" if numeric => format!("min({col})"),
         "max" if numeric => format!("max({col})"),
         "spread" if numeric => format!("max({col}) - min({col})"),
-        "first" => format!("argMin({col}, time)"),
-        "last" => format!("argMax({col}, time)"),
+        // InfluxDB's selectors break ties at equal times towards the larger value; a
+        // NULL value skips its row.
+        "first" => format!("argMax({col}, (-toUnixTimestamp64Nano(time), assumeNotNull({col})))"),
+        "last" => format!("argMax({col}, (time, assumeNotNull({col})))"),
         _ => return None,
     })
 }
@@ -1419,7 +1421,7 @@ impl QueryService {
                 tags: Arc::clone(&h.tags),
                 fields: h.fields.clone(),
             };
-            cond.is_none_or(|c| eval_cond(c, &p))
+            cond.is_none_or(|c| eval_stored_cond(c, &p, &is_field))
         };
         let check = (!exact).then_some(crate::hot::RowCheck {
             fields: &cond_fields,
@@ -2704,6 +2706,37 @@ fn series_to_sources(series: Vec<Series>) -> Vec<Src> {
             }
         })
         .collect()
+}
+
+/// [`eval_cond`] with storage's null semantics, for stored points: a comparison that
+/// involves a field the point lacks is false (the SQL wraps each comparison in
+/// `ifNull(..., 0)`), where `eval_cond` would compare the missing field as `''`.
+fn eval_stored_cond(e: &Expr, p: &Point, is_field: &dyn Fn(&str) -> bool) -> bool {
+    match e {
+        Expr::Paren(inner) => eval_stored_cond(inner, p, is_field),
+        Expr::Binary {
+            op: BinaryOp::And,
+            lhs,
+            rhs,
+        } => eval_stored_cond(lhs, p, is_field) && eval_stored_cond(rhs, p, is_field),
+        Expr::Binary {
+            op: BinaryOp::Or,
+            lhs,
+            rhs,
+        } => eval_stored_cond(lhs, p, is_field) || eval_stored_cond(rhs, p, is_field),
+        Expr::Binary { .. } => {
+            let mut absent = false;
+            e.walk(&mut |x| {
+                if let Expr::VarRef { name, .. } = x {
+                    if is_field(name) && !p.fields.contains_key(name) {
+                        absent = true;
+                    }
+                }
+            });
+            !absent && eval_cond(e, p)
+        }
+        other => eval_cond(other, p),
+    }
 }
 
 /// Evaluates a `WHERE` condition (time terms ignored) against a point in memory.
