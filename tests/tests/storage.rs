@@ -297,7 +297,7 @@ fn the_recent_data_tier_answers_like_storage() {
         format!("SELECT max(v) FROM (SELECT v, host FROM m WHERE {range}) GROUP BY host"),
         format!("SELECT v FROM m WHERE {range} ORDER BY time DESC LIMIT 4 OFFSET 2"),
         format!("SELECT v * 2 + n FROM m WHERE {range}"),
-        format!("SELECT sum(v) FROM m WHERE time >= 1600000100000000000 AND time < 1600000200000000000 GROUP BY time(15s), dc"),
+        "SELECT sum(v) FROM m WHERE time >= 1600000100000000000 AND time < 1600000200000000000 GROUP BY time(15s), dc".to_string(),
         format!("SELECT last(status) FROM m WHERE {range} GROUP BY host"),
     ];
     let mut answered = 0;
