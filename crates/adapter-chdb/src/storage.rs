@@ -561,10 +561,14 @@ fn track_overwrites(
     width: i64,
     series: &[(u64, i64)],
 ) -> Result<Vec<i64>, ChdbError> {
-    let mut parts: Vec<i64> = series
-        .iter()
-        .map(|&(_, t)| crate::merge_state::partition_of(t, width))
-        .collect();
+    // A batch spans few partitions, mostly in runs: skip repeats before sorting.
+    let mut parts: Vec<i64> = Vec::new();
+    for &(_, t) in series {
+        let p = crate::merge_state::partition_of(t, width);
+        if parts.last() != Some(&p) {
+            parts.push(p);
+        }
+    }
     parts.sort_unstable();
     parts.dedup();
     let unknown = merge.unknown_partitions(key, &parts);

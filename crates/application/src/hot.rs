@@ -23,10 +23,9 @@
 //!   moves forward past them.
 
 use crate::query::ReadFilter;
-use hyperbyte_domain::naming;
 use hyperbyte_domain::query::Value;
 use hyperbyte_domain::{FieldValue, MeasurementSchema, Point, RetentionPolicy, SeriesKey};
-use hyperbyte_ports::{PointsSinkPort, QueryPort, SinkError, StorageAdminPort};
+use hyperbyte_ports::{PointsSinkPort, QueryError, QueryPort, SinkError, StorageAdminPort};
 use parking_lot::RwLock;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -482,11 +481,8 @@ impl HotTier {
     /// Whether every stored point of the table at or after `min` is in the tier.
     #[cfg(test)]
     pub(crate) fn covers(&self, db: &str, rp: &str, measurement: &str, min: Option<i64>) -> bool {
-        let id = (db.to_string(), rp.to_string(), measurement.to_string());
-        self.tables
-            .read()
-            .get(&id)
-            .is_some_and(|t| t.covered_from == i64::MIN || min.is_some_and(|m| m >= t.covered_from))
+        self.with_covered((db, rp, measurement), min, |_| Some(()))
+            .is_some()
     }
 
     /// Reads the points of a covered table within `[min, max]` of the series `filter`
@@ -822,18 +818,10 @@ impl HotSink {
     }
 
     async fn latest_stored(&self, id: &TableId) -> Result<Option<i64>, SinkError> {
-        let sql = format!(
-            "SELECT toUnixTimestamp64Nano(max(time)), count() FROM {}",
-            naming::qualified_table(&id.0, &id.1, &id.2)
-        );
-        match self.query.query(&sql).await {
-            Ok(r) => Ok(match r.rows.first().map(Vec::as_slice) {
-                Some([_, Value::Unsigned(0)]) | Some([_, Value::Integer(0)]) => None,
-                Some([Value::Integer(t), _]) => Some(*t),
-                // Unreadable: claim nothing before now-known data.
-                _ => Some(i64::MAX - 1),
-            }),
-            Err(e) if e.is_missing_table() => Ok(None),
+        match self.query.latest_time(&id.0, &id.1, &id.2, None).await {
+            Ok(latest) => Ok(latest),
+            // Unreadable: claim nothing before now-known data.
+            Err(QueryError::Decode(_)) => Ok(Some(i64::MAX - 1)),
             Err(e) => Err(SinkError::Other(format!(
                 "reading the latest stored time: {e}"
             ))),
@@ -973,6 +961,12 @@ mod tests {
         }
     }
 
+    fn times_and_fields(rows: Vec<HotPoint>) -> Vec<(i64, Vec<(String, Value)>)> {
+        rows.into_iter()
+            .map(|p| (p.time, p.fields.into_iter().collect()))
+            .collect()
+    }
+
     fn id() -> TableId {
         ("db".into(), "autogen".into(), "m".into())
     }
@@ -999,10 +993,7 @@ mod tests {
         let rows = tier
             .read("db", "autogen", "m", &mut all(&fields, None), None)
             .unwrap();
-        let got: Vec<(i64, Vec<(String, Value)>)> = rows
-            .into_iter()
-            .map(|p| (p.time, p.fields.into_iter().collect()))
-            .collect();
+        let got = times_and_fields(rows);
         assert_eq!(
             got,
             vec![
@@ -1234,10 +1225,7 @@ mod tests {
         let rows = tier
             .read("db", "autogen", "m", &mut all(&wanted, None), Some(check))
             .unwrap();
-        let got: Vec<(i64, Vec<(String, Value)>)> = rows
-            .into_iter()
-            .map(|p| (p.time, p.fields.into_iter().collect()))
-            .collect();
+        let got = times_and_fields(rows);
         assert_eq!(
             got,
             vec![

@@ -88,6 +88,36 @@ pub trait QueryPort: Send + Sync + Debug {
         }
     }
 
+    /// The latest time stored for `measurement` in `database`.`rp` at or before `max`
+    /// (nanoseconds; `None`: no such rows or no table). The default asks the table.
+    async fn latest_time(
+        &self,
+        database: &str,
+        rp: &str,
+        measurement: &str,
+        max: Option<i64>,
+    ) -> Result<Option<i64>, QueryError> {
+        use hyperbyte_domain::naming;
+        let bound = max.map_or(String::new(), |m| {
+            format!(" WHERE time <= fromUnixTimestamp64Nano(toInt64({m}))")
+        });
+        let sql = format!(
+            "SELECT toUnixTimestamp64Nano(max(time)), count() FROM {}{bound}",
+            naming::qualified_table(database, rp, measurement)
+        );
+        match self.query(&sql).await {
+            Ok(rows) => match rows.rows.first().map(Vec::as_slice) {
+                Some([_, Value::Unsigned(0)]) | Some([_, Value::Integer(0)]) => Ok(None),
+                Some([Value::Integer(t), _]) => Ok(Some(*t)),
+                other => Err(QueryError::Decode(format!(
+                    "unexpected latest-time row {other:?}"
+                ))),
+            },
+            Err(e) if e.is_missing_table() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether a read of `measurement` in `database`.`rp` between `min` and `max`
     /// (nanoseconds, inclusive; `None`: unbounded) must merge the stored versions of
     /// overwritten points (ClickHouse's `FINAL`), because a point there may have been

@@ -411,6 +411,12 @@ impl BinaryOp {
         self.precedence() <= 3
     }
 
+    /// Whether the operator compares two values (`=`, `!=`, `<`, `<=`, `>`, `>=`, `=~`,
+    /// `!~`).
+    pub fn is_comparison(self) -> bool {
+        self.precedence() == 3
+    }
+
     /// The operator's InfluxQL spelling.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -80,14 +80,7 @@ pub fn condition_sql(
                 let kw = if *op == BinaryOp::And { "AND" } else { "OR" };
                 Ok(format!("({l} {kw} {r})"))
             }
-            BinaryOp::Eq
-            | BinaryOp::NotEq
-            | BinaryOp::EqRegex
-            | BinaryOp::NotEqRegex
-            | BinaryOp::Lt
-            | BinaryOp::LtEq
-            | BinaryOp::Gt
-            | BinaryOp::GtEq => {
+            op if op.is_comparison() => {
                 if lhs.is_time_ref() || rhs.is_time_ref() {
                     return Ok("1".to_string());
                 }

@@ -155,6 +155,20 @@ pub(crate) fn decided_by_tags(cond: &Expr, is_field: &dyn Fn(&str) -> bool) -> b
     }
 }
 
+/// The name and the other operand of a comparison between a name (not `time`) and
+/// something else, either way round.
+fn var_and_operand<'e>(lhs: &'e Expr, rhs: &'e Expr) -> Option<(&'e str, &'e Expr)> {
+    if lhs.is_time_ref() || rhs.is_time_ref() {
+        return None;
+    }
+    match (lhs.unparen(), rhs.unparen()) {
+        (Expr::VarRef { name, .. }, other) | (other, Expr::VarRef { name, .. }) => {
+            Some((name.as_str(), other))
+        }
+        _ => None,
+    }
+}
+
 /// `Some(bool)` for a decided predicate, `None` for a term that does not constrain series
 /// (time comparisons, comparisons on names `is_field` accepts, non-string literals).
 fn eval(
@@ -176,22 +190,8 @@ fn eval(
                 // An undecided side may match anything.
                 _ => None,
             },
-            BinaryOp::Eq
-            | BinaryOp::NotEq
-            | BinaryOp::EqRegex
-            | BinaryOp::NotEqRegex
-            | BinaryOp::Lt
-            | BinaryOp::LtEq
-            | BinaryOp::Gt
-            | BinaryOp::GtEq => {
-                if lhs.is_time_ref() || rhs.is_time_ref() {
-                    return None;
-                }
-                let (name, lit) = match (lhs.unparen(), rhs.unparen()) {
-                    (Expr::VarRef { name, .. }, other) => (name.as_str(), other),
-                    (other, Expr::VarRef { name, .. }) => (name.as_str(), other),
-                    _ => return None,
-                };
+            op if op.is_comparison() => {
+                let (name, lit) = var_and_operand(lhs, rhs)?;
                 if is_field(name) {
                     return None;
                 }
@@ -269,14 +269,7 @@ pub(crate) fn index_candidates(
                 Some(a)
             }
             BinaryOp::Eq | BinaryOp::EqRegex => {
-                if lhs.is_time_ref() || rhs.is_time_ref() {
-                    return None;
-                }
-                let (name, lit) = match (lhs.unparen(), rhs.unparen()) {
-                    (Expr::VarRef { name, .. }, other) => (name.as_str(), other),
-                    (other, Expr::VarRef { name, .. }) => (name.as_str(), other),
-                    _ => return None,
-                };
+                let (name, lit) = var_and_operand(lhs, rhs)?;
                 match (op, lit) {
                     (BinaryOp::Eq, Expr::String(v)) if !v.is_empty() => {
                         let total = index.count(name, v);

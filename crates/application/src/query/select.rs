@@ -454,21 +454,15 @@ impl QueryService {
                     }
                     sql
                 };
-                let recent =
-                    match self.expected_last_groups(src, &specs, group_tags, cond, interval) {
-                        Some(expected) => {
-                            self.last_from_recent(
-                                &table,
-                                max,
-                                min,
-                                expected,
-                                group_tags.len(),
-                                &sql_since,
-                            )
+                let recent = match self
+                    .expected_last_groups(src, &specs, group_tags, cond, interval)
+                {
+                    Some(expected) => {
+                        self.last_from_recent(src, max, min, expected, group_tags.len(), &sql_since)
                             .await?
-                        }
-                        None => None,
-                    };
+                    }
+                    None => None,
+                };
                 let result = match recent {
                     Some(r) => r,
                     None => match self.engine.query(&sql_since(None)).await {
@@ -1494,7 +1488,7 @@ impl QueryService {
     /// group (all of them, by the series count) with every value has found those.
     async fn last_from_recent(
         &self,
-        table: &str,
+        src: &Src,
         max: Option<i64>,
         min: Option<i64>,
         expected: usize,
@@ -1504,21 +1498,13 @@ impl QueryService {
         if expected == 0 {
             return Ok(None);
         }
-        let bound = max.map_or(String::new(), |m| {
-            format!(" WHERE time <= {}", time_literal(m))
-        });
         let latest = match self
             .engine
-            .query(&format!(
-                "SELECT toUnixTimestamp64Nano(max(time)), count() FROM {table}{bound}"
-            ))
+            .latest_time(&src.db, &src.rp, &src.measurement, max)
             .await
         {
-            Ok(r) => match r.rows.first().map(|r| r.as_slice()) {
-                Some([Value::Integer(t), n]) if !n.is_null() && *n != Value::Unsigned(0) => *t,
-                _ => return Ok(None),
-            },
-            Err(e) if e.is_missing_table() => return Ok(None),
+            Ok(Some(t)) => t,
+            Ok(None) | Err(hyperbyte_ports::QueryError::Decode(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let mut width: i64 = 60_000_000_000;
@@ -2522,37 +2508,17 @@ fn eval_agg_call(
                     (aggregate::count(&rows), None)
                 }
             }
-            "sum" => (
-                aggregate::sum(&rows)
-                    .map_err(fn_err)?
-                    .unwrap_or(Value::Null),
-                None,
-            ),
-            "mean" => (
-                aggregate::mean(&rows)
-                    .map_err(fn_err)?
-                    .unwrap_or(Value::Null),
-                None,
-            ),
-            "median" => (
-                aggregate::median(&rows)
-                    .map_err(fn_err)?
-                    .unwrap_or(Value::Null),
-                None,
-            ),
+            "sum" | "mean" | "median" | "spread" | "stddev" => {
+                let f = match name {
+                    "sum" => aggregate::sum,
+                    "mean" => aggregate::mean,
+                    "median" => aggregate::median,
+                    "spread" => aggregate::spread,
+                    _ => aggregate::stddev,
+                };
+                (f(&rows).map_err(fn_err)?.unwrap_or(Value::Null), None)
+            }
             "mode" => (aggregate::mode(&rows).unwrap_or(Value::Null), None),
-            "spread" => (
-                aggregate::spread(&rows)
-                    .map_err(fn_err)?
-                    .unwrap_or(Value::Null),
-                None,
-            ),
-            "stddev" => (
-                aggregate::stddev(&rows)
-                    .map_err(fn_err)?
-                    .unwrap_or(Value::Null),
-                None,
-            ),
             "first" | "last" | "min" | "max" => {
                 let r = match name {
                     "first" => aggregate::first(&rows),

@@ -119,20 +119,6 @@ fn flip(op: BinaryOp) -> BinaryOp {
     }
 }
 
-fn is_comparison(op: BinaryOp) -> bool {
-    matches!(
-        op,
-        BinaryOp::Eq
-            | BinaryOp::NotEq
-            | BinaryOp::Lt
-            | BinaryOp::LtEq
-            | BinaryOp::Gt
-            | BinaryOp::GtEq
-            | BinaryOp::EqRegex
-            | BinaryOp::NotEqRegex
-    )
-}
-
 /// The time range implied by a condition; `Ok(None)` when it has no time term.
 pub(crate) fn condition_time_range(
     e: &Expr,
@@ -159,7 +145,7 @@ pub(crate) fn condition_time_range(
                     _ => None,
                 },
             ),
-            op if is_comparison(*op) => {
+            op if op.is_comparison() => {
                 let (op, value) = if lhs.is_time_ref() {
                     (*op, rhs.as_ref())
                 } else if rhs.is_time_ref() {
@@ -214,7 +200,7 @@ pub(crate) fn strip_time(e: &Expr) -> Option<Expr> {
             (l, r) => l.or(r),
         },
         Expr::Binary { op, lhs, rhs }
-            if is_comparison(*op) && (lhs.is_time_ref() || rhs.is_time_ref()) =>
+            if op.is_comparison() && (lhs.is_time_ref() || rhs.is_time_ref()) =>
         {
             None
         }
