@@ -57,7 +57,8 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
 
 /// Runs `cargo metadata` and checks the rule.
 pub(crate) fn check(root: &Path) -> Result<()> {
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(&cargo)
         .current_dir(root)
         .args([
             "metadata",
@@ -67,7 +68,7 @@ pub(crate) fn check(root: &Path) -> Result<()> {
             "--offline",
         ])
         .output()
-        .context("running cargo metadata")?;
+        .with_context(|| format!("running `{cargo} metadata` in {}", root.display()))?;
     if !out.status.success() {
         bail!(
             "cargo metadata failed: {}",

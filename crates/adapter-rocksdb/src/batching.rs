@@ -13,7 +13,7 @@
 use crate::codec::encode_wal_entry;
 use crate::wal::{GroupCommitStore, RocksDbWal};
 use async_trait::async_trait;
-use hyperbyte_domain::WalEntry;
+use hyperbyte_domain::{EncodedWalEntry, WalEntry};
 use hyperbyte_ports::{WalError, WalPort};
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
@@ -242,6 +242,10 @@ impl<W: GroupCommitStore> WalPort for BatchingWal<W> {
         let bytes = encode_wal_entry(&entry)?;
         drop(entry);
         self.append_encoded(bytes).await
+    }
+
+    async fn append_encoded(&self, entry: EncodedWalEntry) -> Result<u64, WalError> {
+        BatchingWal::append_encoded(self, entry.bytes).await
     }
 
     async fn read_range(&self, from: u64, max: usize) -> Result<Vec<(u64, WalEntry)>, WalError> {

@@ -6,21 +6,22 @@
 //! for ordered iteration (big-endian integers, length-prefixed names) and never depend on
 //! `bincode`.
 //!
-//! WAL entries are written in format 2 ([`compact`]): the same information as a
-//! [`WalEntry`], with each distinct series (measurement + tags) and field-name list stored
-//! once per entry and varint integers. A TSBS-like batch shrinks about tenfold against
-//! plain `bincode` of the entry (format 1, still readable), and the WAL's disk bandwidth
-//! is what bounds ingest throughput.
+//! WAL entries are written in format 2, the domain's wire format
+//! ([`hyperbyte_domain::wal::codec`]): the same information as a [`WalEntry`], with each
+//! distinct series (measurement + tags) and field-name list stored once per entry and
+//! varint integers. A TSBS-like batch shrinks about tenfold against plain `bincode` of the
+//! entry (format 1, still readable), and the WAL's disk bandwidth is what bounds ingest
+//! throughput. The write path encodes entries itself (straight from the request body) and
+//! hands the bytes over through `WalPort::append_encoded`.
 
-mod compact;
-
+use hyperbyte_domain::wal::codec::{self as wire, WalCodecError};
 use hyperbyte_domain::WalEntry;
 use serde::{de::DeserializeOwned, Serialize};
 
 /// WAL entry format 1: `bincode` (fixed-width integers) of the [`WalEntry`] itself.
 pub const WAL_FORMAT_V1: u8 = 1;
-/// WAL entry format 2 (written today): the compact, interned form of [`compact`].
-pub const WAL_FORMAT_V2: u8 = 2;
+/// WAL entry format 2 (written today): the domain's compact wire format.
+pub const WAL_FORMAT_V2: u8 = wire::WAL_FORMAT_COMPACT;
 /// Current format version of metadata values.
 pub(crate) const META_FORMAT_V1: u8 = 1;
 
@@ -33,11 +34,14 @@ pub enum CodecError {
     /// `bincode` failed.
     #[error("bincode: {0}")]
     Bincode(#[from] bincode::Error),
+    /// The wire format's codec failed.
+    #[error(transparent)]
+    Wire(#[from] WalCodecError),
 }
 
 /// Encodes a WAL entry as `[version] ++ bincode(..)` in the current format (2).
 pub fn encode_wal_entry(entry: &WalEntry) -> Result<Vec<u8>, CodecError> {
-    compact::encode(WAL_FORMAT_V2, entry)
+    Ok(wire::encode(entry)?.bytes)
 }
 
 /// Encodes a WAL entry in format 1 (plain `bincode` of the entry); kept for tests and
@@ -49,7 +53,7 @@ pub fn encode_wal_entry_v1(entry: &WalEntry) -> Result<Vec<u8>, CodecError> {
 /// Decodes a value written by [`encode_wal_entry`] or [`encode_wal_entry_v1`].
 pub fn decode_wal_entry(bytes: &[u8]) -> Result<WalEntry, CodecError> {
     match bytes.first() {
-        Some(&WAL_FORMAT_V2) => compact::decode(&bytes[1..]),
+        Some(&WAL_FORMAT_V2) => Ok(wire::decode(bytes)?),
         _ => decode_versioned(WAL_FORMAT_V1, bytes),
     }
 }

@@ -11,7 +11,7 @@
 
 use crate::codec::{decode_wal_entry, encode_wal_entry, parse_seq_key, seq_key, CodecError};
 use async_trait::async_trait;
-use hyperbyte_domain::WalEntry;
+use hyperbyte_domain::{EncodedWalEntry, WalEntry};
 use hyperbyte_ports::{WalError, WalPort};
 use parking_lot::Mutex;
 use rocksdb::{
@@ -249,6 +249,11 @@ impl GroupCommitStore for RocksDbWal {
 impl WalPort for RocksDbWal {
     async fn append(&self, entry: WalEntry) -> Result<u64, WalError> {
         self.run_blocking(move |w| w.append_blocking(&entry)).await
+    }
+
+    async fn append_encoded(&self, entry: EncodedWalEntry) -> Result<u64, WalError> {
+        self.run_blocking(move |w| w.append_encoded_blocking(std::slice::from_ref(&entry.bytes)))
+            .await
     }
 
     async fn read_range(&self, from: u64, max: usize) -> Result<Vec<(u64, WalEntry)>, WalError> {

@@ -11,7 +11,8 @@
 //! It never answers a server-side failure as a client error: WAL and metadata storage
 //! errors become [`WriteError::Internal`].
 
-use hyperbyte_domain::{FieldType, MetaCommand, Precision, WalEntry};
+use hyperbyte_domain::wal::codec::encode_points;
+use hyperbyte_domain::{FieldType, MetaCommand, Point, PointRef, Precision, SeriesKey};
 use hyperbyte_ports::{Clock, MetaError, MetadataPort, WalPort};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -134,12 +135,14 @@ impl IngestionService {
             return Err(WriteError::DatabaseNotFound(req.database.to_string()));
         }
         let now = self.clock.now_nanos();
-        let parsed = hyperbyte_lineprotocol::parse(req.body, req.precision, now);
+        // Points borrow their names from the body: they are validated and encoded into
+        // the WAL entry without ever being copied into owned strings.
+        let parsed = hyperbyte_lineprotocol::parse_refs(req.body, req.precision, now);
         if parsed.duplicate_field_type_conflict {
             // One line repeats a field with two types: InfluxDB rejects the whole request.
             return Err(WriteError::Parse("field type conflict".to_string()));
         }
-        self.write_points(
+        self.write_refs(
             req.database,
             req.retention_policy,
             parsed.points,
@@ -155,7 +158,20 @@ impl IngestionService {
         &self,
         database: &str,
         retention_policy: Option<&str>,
-        points: Vec<hyperbyte_domain::Point>,
+        points: Vec<Point>,
+        parse_errors: Vec<String>,
+    ) -> Result<WriteOutcome, WriteError> {
+        let views = points.iter().map(PointRef::from_point).collect();
+        self.write_refs(database, retention_policy, views, parse_errors)
+            .await
+    }
+
+    /// The checks and the WAL append shared by [`Self::write`] and [`Self::write_points`].
+    async fn write_refs(
+        &self,
+        database: &str,
+        retention_policy: Option<&str>,
+        points: Vec<PointRef<'_>>,
         parse_errors: Vec<String>,
     ) -> Result<WriteOutcome, WriteError> {
         let req = WriteRequest {
@@ -243,11 +259,11 @@ impl IngestionService {
                 );
                 continue;
             }
-            if !schemas.contains_key(&p.measurement) {
+            if !schemas.contains_key(p.measurement.as_ref()) {
                 let schema = self.meta.schema(req.database, &p.measurement);
-                schemas.insert(p.measurement.clone(), schema);
+                schemas.insert(p.measurement.to_string(), schema);
             }
-            let schema = &schemas[&p.measurement];
+            let schema = &schemas[p.measurement.as_ref()];
             let mut conflict = None;
             for (name, value) in &p.fields {
                 let t = value.field_type();
@@ -255,7 +271,10 @@ impl IngestionService {
                 if stored.is_none() {
                     // Two types for a new field inside one request: InfluxDB rejects the
                     // whole request and writes nothing.
-                    if let Some(b) = batch_types.get(&p.measurement).and_then(|m| m.get(name)) {
+                    if let Some(b) = batch_types
+                        .get(p.measurement.as_ref())
+                        .and_then(|m| m.get(name.as_ref()))
+                    {
                         if *b != t {
                             return Err(WriteError::Parse("field type conflict".to_string()));
                         }
@@ -276,31 +295,35 @@ impl IngestionService {
                 push_once(&mut errors, c);
                 continue;
             }
-            if !batch_types.contains_key(&p.measurement) {
-                batch_types.insert(p.measurement.clone(), HashMap::new());
+            if !batch_types.contains_key(p.measurement.as_ref()) {
+                batch_types.insert(p.measurement.to_string(), HashMap::new());
             }
             let types = batch_types
-                .get_mut(&p.measurement)
+                .get_mut(p.measurement.as_ref())
                 .ok_or_else(|| WriteError::Internal("batch type map vanished".into()))?;
             for (name, value) in &p.fields {
-                if !types.contains_key(name) {
-                    types.insert(name.clone(), value.field_type());
-                    let known = schema.as_ref().is_some_and(|s| s.fields.contains_key(name));
+                if !types.contains_key(name.as_ref()) {
+                    types.insert(name.to_string(), value.field_type());
+                    let known = schema
+                        .as_ref()
+                        .is_some_and(|s| s.fields.contains_key(name.as_ref()));
                     if !known {
                         new_fields
-                            .entry(p.measurement.clone())
+                            .entry(p.measurement.to_string())
                             .or_default()
-                            .insert(name.clone(), value.field_type());
+                            .insert(name.to_string(), value.field_type());
                     }
                 }
             }
             for (k, _) in &p.tags {
-                let known = schema.as_ref().is_some_and(|s| s.tag_keys.contains(k));
+                let known = schema
+                    .as_ref()
+                    .is_some_and(|s| s.tag_keys.contains(k.as_ref()));
                 if !known {
                     new_tags
-                        .entry(p.measurement.clone())
+                        .entry(p.measurement.to_string())
                         .or_default()
-                        .insert(k.clone());
+                        .insert(k.to_string());
                 }
             }
             kept.push(p);
@@ -308,36 +331,31 @@ impl IngestionService {
 
         // New series and cardinality limits.
         let mut new_series: BTreeMap<String, Vec<NewSeries>> = BTreeMap::new();
-        // Series already checked in this request, by a hash of (measurement, tags): a
-        // request repeats few series many times, and building the escaped key and looking
-        // it up in the index costs more than comparing the tags.
-        let mut checked: HashMap<u64, Vec<(String, Tags)>> = HashMap::new();
+        // Series already checked in this request, by a hash of (measurement, tags), as
+        // indices of a point of that series in `kept`: a request repeats few series many
+        // times, and building the escaped key and looking it up in the index costs more
+        // than comparing the tags.
+        let mut checked: HashMap<u64, Vec<usize>> = HashMap::new();
         let mut series_total = self.meta.series_count(req.database);
         let mut tag_value_counts: HashMap<(String, String), usize> = HashMap::new();
         let mut new_tag_values: HashSet<(String, String, String)> = HashSet::new();
-        let mut final_points = Vec::with_capacity(kept.len());
-        for p in kept {
+        let mut keep = vec![true; kept.len()];
+        for (i, p) in kept.iter().enumerate() {
             let h = hyperbyte_domain::series_hash(&p.measurement, &p.tags);
-            let known_here = checked
-                .get(&h)
-                .is_some_and(|v| v.iter().any(|(m, t)| *m == p.measurement && *t == p.tags));
-            if known_here {
-                final_points.push(p);
+            let same = |j: &usize| kept[*j].measurement == p.measurement && kept[*j].tags == p.tags;
+            if checked.get(&h).is_some_and(|v| v.iter().any(same)) {
                 continue;
             }
-            let key = p.series_key().0;
+            let key = SeriesKey::new(&p.measurement, &p.tags).0;
             if self.meta.has_series(req.database, &key) {
-                checked
-                    .entry(h)
-                    .or_default()
-                    .push((p.measurement.clone(), p.tags.clone()));
-                final_points.push(p);
+                checked.entry(h).or_default().push(i);
                 continue;
             }
             if self.limits.max_series_per_database > 0
                 && series_total >= self.limits.max_series_per_database
             {
                 dropped += 1;
+                keep[i] = false;
                 push_once(
                     &mut errors,
                     format!(
@@ -350,13 +368,13 @@ impl IngestionService {
             if self.limits.max_values_per_tag > 0 {
                 let mut over = None;
                 for (k, v) in &p.tags {
-                    let ck = (p.measurement.clone(), k.clone());
+                    let ck = (p.measurement.to_string(), k.to_string());
                     let count = *tag_value_counts.entry(ck).or_insert_with(|| {
                         self.meta.tag_value_count(req.database, &p.measurement, k)
                     });
-                    let is_new =
-                        !new_tag_values.contains(&(p.measurement.clone(), k.clone(), v.clone()))
-                            && !self.meta.has_tag_value(req.database, &p.measurement, k, v);
+                    let triple = (p.measurement.to_string(), k.to_string(), v.to_string());
+                    let is_new = !new_tag_values.contains(&triple)
+                        && !self.meta.has_tag_value(req.database, &p.measurement, k, v);
                     if is_new && count >= self.limits.max_values_per_tag {
                         over = Some(format!(
                             "max-values-per-tag limit exceeded ({}/{}): measurement=\"{}\" tag=\"{}\" value=\"{}\"",
@@ -371,27 +389,35 @@ impl IngestionService {
                 }
                 if let Some(o) = over {
                     dropped += 1;
+                    keep[i] = false;
                     push_once(&mut errors, o);
                     continue;
                 }
                 for (k, v) in &p.tags {
-                    if new_tag_values.insert((p.measurement.clone(), k.clone(), v.clone())) {
+                    let triple = (p.measurement.to_string(), k.to_string(), v.to_string());
+                    if new_tag_values.insert(triple) {
                         *tag_value_counts
-                            .entry((p.measurement.clone(), k.clone()))
+                            .entry((p.measurement.to_string(), k.to_string()))
                             .or_default() += 1;
                     }
                 }
             }
             series_total += 1;
-            checked
-                .entry(h)
-                .or_default()
-                .push((p.measurement.clone(), p.tags.clone()));
+            checked.entry(h).or_default().push(i);
+            let tags = p
+                .tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             new_series
-                .entry(p.measurement.clone())
+                .entry(p.measurement.to_string())
                 .or_default()
-                .push((key, p.tags.clone()));
-            final_points.push(p);
+                .push((key, tags));
+        }
+        let mut final_points = kept;
+        if keep.contains(&false) {
+            let mut flags = keep.into_iter();
+            final_points.retain(|_| flags.next().unwrap_or(true));
         }
 
         // Register schema and series before the WAL append, so queries know the columns.
@@ -410,8 +436,8 @@ impl IngestionService {
                                 // Lost a race: drop the points of this measurement carrying it.
                                 let before = final_points.len();
                                 final_points.retain(|p| {
-                                    !(p.measurement == *m
-                                        && p.fields.iter().any(|(n, _)| n == name))
+                                    !(p.measurement.as_ref() == m.as_str()
+                                        && p.fields.iter().any(|(n, _)| n.as_ref() == name))
                                 });
                                 dropped += before - final_points.len();
                                 push_once(&mut errors, format!(
@@ -458,13 +484,12 @@ impl IngestionService {
         let sequence = if final_points.is_empty() {
             None
         } else {
+            let entry = encode_points(req.database, &rp.name, &final_points)
+                .map_err(|e| WriteError::Internal(e.to_string()))?;
+            drop(final_points);
             let seq = self
                 .wal
-                .append(WalEntry {
-                    database: req.database.to_string(),
-                    retention_policy: rp.name.clone(),
-                    points: final_points,
-                })
+                .append_encoded(entry)
                 .await
                 .map_err(|e| WriteError::Internal(e.to_string()))?;
             if let Some(n) = &self.wal_grew {
@@ -492,9 +517,6 @@ impl IngestionService {
         }
     }
 }
-
-/// A tag set sorted by key.
-type Tags = Vec<(String, String)>;
 
 /// A series to register: canonical key and sorted tags.
 type NewSeries = (String, Vec<(String, String)>);

@@ -90,25 +90,63 @@ impl Point {
 }
 
 /// A fast 64-bit hash of a series' identity (measurement and tags sorted by key), for
-/// per-point lookups where building the escaped [`SeriesKey`] costs too much. FNV-1a with
-/// separators, so `a=b,c` and `a=b c` differ. Not collision-free: callers that must not
-/// confuse two series compare the tags as well.
-pub fn series_hash(measurement: &str, tags: &[(String, String)]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
-    eat(measurement.as_bytes());
+/// per-point lookups where building the escaped [`SeriesKey`] costs too much. Eight bytes
+/// at a time, every part prefixed with its length (so `a=b,c` and `a=b c` differ), and a
+/// final avalanche so that the low bits are usable as a bucket index. Not collision-free:
+/// callers that must not confuse two series compare the tags as well. Never persisted:
+/// the function may change between versions.
+pub fn series_hash<K: AsRef<str>, V: AsRef<str>>(measurement: &str, tags: &[(K, V)]) -> u64 {
+    let mut h = WordHasher(0x243f_6a88_85a3_08d3);
+    h.bytes(measurement.as_bytes());
     for (k, v) in tags {
-        eat(&[0xff]);
-        eat(k.as_bytes());
-        eat(&[0xfe]);
-        eat(v.as_bytes());
+        h.bytes(k.as_ref().as_bytes());
+        h.bytes(v.as_ref().as_bytes());
     }
-    h
+    h.finish()
+}
+
+/// The same fast hash over raw bytes (for caches keyed by unparsed text).
+pub fn bytes_hash(bytes: &[u8]) -> u64 {
+    let mut h = WordHasher(0x1319_8a2e_0370_7344);
+    h.bytes(bytes);
+    h.finish()
+}
+
+/// Multiply-rotate mixing of 64-bit words (FxHash-style) with a murmur3 finaliser.
+struct WordHasher(u64);
+
+impl WordHasher {
+    #[inline]
+    fn word(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    #[inline]
+    fn bytes(&mut self, b: &[u8]) {
+        self.word(b.len() as u64);
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.word(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.word(u64::from_le_bytes(w));
+        }
+    }
+
+    #[inline]
+    fn finish(self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        x ^ (x >> 33)
+    }
 }
 
 /// The canonical series key of a point (measurement plus sorted tag set), escaped the way
@@ -117,15 +155,20 @@ pub fn series_hash(measurement: &str, tags: &[(String, String)]) -> u64 {
 pub struct SeriesKey(pub String);
 
 impl SeriesKey {
+    /// The key of a series without tags: the escaped measurement name.
+    pub fn measurement_only(measurement: &str) -> Self {
+        SeriesKey::new::<&str, &str>(measurement, &[])
+    }
+
     /// Builds the key from a measurement and tags sorted by key.
-    pub fn new(measurement: &str, tags: &[(String, String)]) -> Self {
+    pub fn new<K: AsRef<str>, V: AsRef<str>>(measurement: &str, tags: &[(K, V)]) -> Self {
         let mut s = String::with_capacity(measurement.len() + tags.len() * 16);
         escape_into(&mut s, measurement, &[',', ' ']);
         for (k, v) in tags {
             s.push(',');
-            escape_into(&mut s, k, &[',', ' ', '=']);
+            escape_into(&mut s, k.as_ref(), &[',', ' ', '=']);
             s.push('=');
-            escape_into(&mut s, v, &[',', ' ', '=']);
+            escape_into(&mut s, v.as_ref(), &[',', ' ', '=']);
         }
         SeriesKey(s)
     }
@@ -138,6 +181,11 @@ impl fmt::Display for SeriesKey {
 }
 
 fn escape_into(out: &mut String, s: &str, special: &[char]) {
+    // Specials are ASCII: most names have none and are copied whole.
+    if !s.bytes().any(|b| special.contains(&char::from(b))) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         if special.contains(&c) {
             out.push('\\');

@@ -1,6 +1,10 @@
 //! WAL entries: one acknowledged write batch, self-describing so that it can be replayed
 //! locally after a crash or shipped to another node and applied there unchanged.
 
+pub mod codec;
+
+pub use codec::{EncodedWalEntry, WalCodecError};
+
 use crate::Point;
 use serde::{Deserialize, Serialize};
 

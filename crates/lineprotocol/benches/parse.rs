@@ -142,6 +142,17 @@ fn report(name: &str, lines: usize, mb: f64, (wall, cpu): (f64, Option<f64>)) {
     println!();
 }
 
+fn each_run(body: &[u8], lines: usize) {
+    let mut n = 0usize;
+    hyperbyte_lineprotocol::parse_each(black_box(body), Precision::Nanoseconds, 0, |p| {
+        if let Ok(p) = p {
+            n += p.fields.len();
+            black_box(p);
+        }
+    });
+    assert_eq!(n, lines * 10);
+}
+
 fn main() {
     let body = tsbs_body();
     let lines = HOSTS * ROUNDS;
@@ -151,6 +162,12 @@ fn main() {
     assert!(check.errors.is_empty());
     drop(check);
 
+    if std::env::var_os("PARSE_EACH_ONLY").is_some() {
+        // For profiling the zero-copy path alone.
+        let each = measure(|| timed(|| each_run(&body, lines)));
+        report("parser (parse_each, zero-copy)", lines, mb, each);
+        return;
+    }
     // `parse`: owned points (about 33 heap allocations per line); dropping them is not timed.
     let owned = measure(|| {
         let mut parsed = None;
@@ -165,18 +182,7 @@ fn main() {
         t
     });
     // `parse_each`: borrowed points, no allocation per line.
-    let borrowed = measure(|| {
-        timed(|| {
-            let mut n = 0usize;
-            hyperbyte_lineprotocol::parse_each(black_box(&body), Precision::Nanoseconds, 0, |p| {
-                if let Ok(p) = p {
-                    n += p.fields.len();
-                    black_box(p);
-                }
-            });
-            assert_eq!(n, lines * 10);
-        })
-    });
+    let borrowed = measure(|| timed(|| each_run(&body, lines)));
     // Machine reference: a naive byte loop over the same body.
     let reference = measure(|| {
         timed(|| {

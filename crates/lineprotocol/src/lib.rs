@@ -15,6 +15,8 @@
 //!   points are copied into another representation anyway (WAL encoding, columnar
 //!   batches): the ~33 small allocations [`Point`] needs per TSBS line cost more than the
 //!   parsing itself.
+//! * [`parse_refs`]: [`PointRef`]s collected (two allocations per line): what ingestion
+//!   validates and encodes into the WAL without copying names.
 //! * [`parse_line`]: one line.
 //! * [`format_point`]: a [`Point`] → one line (`\n`-terminated, nanosecond timestamp) that
 //!   parses back to the same point when [`is_representable`] holds.
@@ -109,16 +111,17 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod bad_line;
 mod error;
 mod format;
 mod number;
 mod parse;
-mod point_ref;
 
+pub use bad_line::BadLine;
 pub use error::LineError;
 pub use format::{format_point, is_representable};
-pub use parse::{parse, parse_each, parse_line};
-pub use point_ref::{BadLine, FieldRef, PointRef};
+pub use hyperbyte_domain::{FieldRef, PointRef};
+pub use parse::{parse, parse_each, parse_line, parse_refs, ParsedRefs};
 
 #[cfg(doc)]
 use hyperbyte_domain::FieldValue;

@@ -8,14 +8,16 @@
 //! path that validates and splits the fields in one pass; everything else follows
 //! InfluxDB's multi-pass logic exactly.
 
+use crate::bad_line::BadLine;
 use crate::error::LineError;
 use crate::number::{parse_f64, parse_i64, parse_u64};
-use crate::point_ref::{BadLine, FieldRef, PointRef};
 use crate::Parsed;
 use hyperbyte_domain::time::{MAX_NANOS, MIN_NANOS};
+use hyperbyte_domain::{FieldRef, PointRef};
 use hyperbyte_domain::{Point, Precision};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Longest series key (and series key + field key + 4) InfluxDB accepts.
 pub(crate) const MAX_KEY_LENGTH: usize = 65535;
@@ -33,6 +35,34 @@ pub fn parse(body: &[u8], precision: Precision, now_nanos: i64) -> Parsed {
         Ok(p) => {
             out.duplicate_field_type_conflict |= p.duplicate_field_type_conflict;
             out.points.push(p.to_point());
+        }
+        Err(bad) => out.errors.push(bad.to_string()),
+    });
+    out
+}
+
+/// The outcome of [`parse_refs`]: [`Parsed`] with borrowed points.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ParsedRefs<'a> {
+    /// Points parsed successfully, in input order, borrowing from the body.
+    pub points: Vec<PointRef<'a>>,
+    /// Errors, one per rejected line.
+    pub errors: Vec<String>,
+    /// See [`Parsed::duplicate_field_type_conflict`].
+    pub duplicate_field_type_conflict: bool,
+}
+
+/// [`parse`] with points borrowing their strings from `body`: two allocations per line
+/// (the tag and field lists) instead of one per name.
+pub fn parse_refs(body: &[u8], precision: Precision, now_nanos: i64) -> ParsedRefs<'_> {
+    let mut out = ParsedRefs {
+        points: Vec::with_capacity((body.len() / 128).clamp(1, 1 << 16)),
+        ..ParsedRefs::default()
+    };
+    parse_each(body, precision, now_nanos, |line| match line {
+        Ok(p) => {
+            out.duplicate_field_type_conflict |= p.duplicate_field_type_conflict;
+            out.points.push(p.clone());
         }
         Err(bad) => out.errors.push(bad.to_string()),
     });
@@ -376,6 +406,19 @@ struct FieldSpan {
     v1: usize,
 }
 
+/// A series key (measurement and tags) the fast path already parsed in this body.
+#[derive(Debug)]
+struct CachedKey<'a> {
+    /// The raw key bytes (up to the first space) of the line that parsed it.
+    raw: &'a [u8],
+    measurement: Cow<'a, str>,
+    tags: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+/// Most distinct series keys remembered per body (a body rarely has more; beyond it,
+/// lines parse their keys as if uncached).
+const KEY_CACHE_MAX: usize = 16_384;
+
 /// Parser state reused across the lines of a body.
 #[derive(Debug, Default)]
 struct LineParser<'a> {
@@ -383,7 +426,48 @@ struct LineParser<'a> {
     fields: Vec<FieldSpan>,
     /// Fast path: the key prefix of each field in `point.fields`.
     key_prefixes: Vec<u128>,
+    /// Fast path: series keys seen in this body, by a hash of their raw bytes. A body
+    /// repeats its series on many lines (every scrape of a host); a repeated key skips
+    /// scanning, sorting and checking its tags, and its names share the first line's
+    /// bytes (so consumers comparing tag sets often find the same pointers).
+    keys: HashMap<u64, CachedKey<'a>, BuildHasherDefault<PreHashed>>,
     point: PointRef<'a>,
+}
+
+/// A hasher for keys that already are good 64-bit hashes.
+#[derive(Default)]
+struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Index of the first space at or after `i` (or `buf.len()`), eight bytes at a time.
+#[inline]
+fn find_space(buf: &[u8], mut i: usize) -> usize {
+    while i + 8 <= buf.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&buf[i..i + 8]);
+        let hit = zero_bytes(u64::from_le_bytes(word) ^ (LO * u64::from(b' ')));
+        if hit != 0 {
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < buf.len() && buf[i] != b' ' {
+        i += 1;
+    }
+    i
 }
 
 /// Bytes that end a name in a plain line.
@@ -413,7 +497,13 @@ impl<'a> LineParser<'a> {
         if n == 0 || buf[0] == b',' {
             return false;
         }
-        let mut i = 1;
+        // In a plain line the key ends at the first space: a key seen before in this
+        // body is taken from the cache.
+        let space = find_space(buf, 1);
+        let raw_key = &buf[..space];
+        let key_hash = hyperbyte_domain::bytes_hash(raw_key);
+        let cached = self.keys.get(&key_hash).is_some_and(|c| c.raw == raw_key);
+        let mut i = if cached { space } else { 1 };
         while i < n && buf[i] != b',' && buf[i] != b' ' {
             i += 1;
         }
@@ -422,7 +512,7 @@ impl<'a> LineParser<'a> {
         }
         let name_end = i;
         self.tags.clear();
-        if buf[i] == b',' {
+        if !cached && buf[i] == b',' {
             i += 1;
             loop {
                 let k0 = i;
@@ -520,9 +610,26 @@ impl<'a> LineParser<'a> {
         p.tags.clear();
         p.timestamp = timestamp;
         p.duplicate_field_type_conflict = false;
+        if cached {
+            if let Some(c) = self.keys.get(&key_hash) {
+                p.measurement = c.measurement.clone();
+                p.tags.extend_from_slice(&c.tags);
+                return true;
+            }
+        }
         p.measurement = line.str(0, name_end);
         for t in &self.tags {
             p.tags.push((line.str(t.k0, t.k1), line.str(t.v0, t.v1)));
+        }
+        if key_end == space && self.keys.len() < KEY_CACHE_MAX {
+            self.keys.insert(
+                key_hash,
+                CachedKey {
+                    raw: raw_key,
+                    measurement: p.measurement.clone(),
+                    tags: p.tags.clone(),
+                },
+            );
         }
         true
     }

@@ -1,7 +1,7 @@
 //! The write-ahead log port.
 
 use async_trait::async_trait;
-use hyperbyte_domain::WalEntry;
+use hyperbyte_domain::{EncodedWalEntry, WalEntry};
 use std::fmt::Debug;
 
 /// A WAL failure. Always a server-side problem: callers answer 5xx, never 4xx.
@@ -30,6 +30,15 @@ pub enum WalError {
 pub trait WalPort: Send + Sync + Debug {
     /// Appends one entry durably and returns its sequence number.
     async fn append(&self, entry: WalEntry) -> Result<u64, WalError>;
+    /// Appends one entry already in the domain's wire format
+    /// ([`hyperbyte_domain::wal::codec`]); same guarantees as [`WalPort::append`]. The write
+    /// path uses it to encode straight from the request body. The default decodes and
+    /// calls `append`; stores that keep the wire format should take the bytes as they are.
+    async fn append_encoded(&self, entry: EncodedWalEntry) -> Result<u64, WalError> {
+        let decoded = hyperbyte_domain::wal::codec::decode(&entry.bytes)
+            .map_err(|e| WalError::Codec(e.to_string()))?;
+        self.append(decoded).await
+    }
     /// Reads up to `max` entries with sequence `>= from`.
     async fn read_range(&self, from: u64, max: usize) -> Result<Vec<(u64, WalEntry)>, WalError>;
     /// Removes every entry with sequence `< seq`.

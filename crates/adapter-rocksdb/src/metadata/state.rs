@@ -83,7 +83,7 @@ impl DbState {
         self.measurements
             .entry(name.to_string())
             .or_insert_with(|| {
-                let e = SeriesKey::new(name, &[]).0;
+                let e = SeriesKey::measurement_only(name).0;
                 let m = Measurement {
                     escaped_len: e.len(),
                     ..Measurement::default()
@@ -96,7 +96,7 @@ impl DbState {
     pub(super) fn remove_measurement(&mut self, name: &str) {
         if let Some(m) = self.measurements.remove(name) {
             self.series_count -= m.series.len();
-            self.escaped.remove(&SeriesKey::new(name, &[]).0);
+            self.escaped.remove(&SeriesKey::measurement_only(name).0);
         }
     }
 
@@ -403,7 +403,7 @@ impl DbState {
 /// Decides how to keep a series' tags: `None` when `key` is the canonical key of
 /// `measurement` and `tags` (so the tags can be parsed back), else the tags themselves.
 pub(super) fn stored_tags(measurement: &str, key: &str, tags: Vec<(String, String)>) -> StoredTags {
-    let escaped = SeriesKey::new(measurement, &[]).0;
+    let escaped = SeriesKey::measurement_only(measurement).0;
     let canonical = key
         .strip_prefix(escaped.as_str())
         .and_then(parse_tags)
@@ -520,7 +520,7 @@ mod tests {
             ("a\\", tags(&[("k", "v\\w")])),
         ] {
             let key = SeriesKey::new(m, &t).0;
-            let escaped = SeriesKey::new(m, &[]).0;
+            let escaped = SeriesKey::measurement_only(m).0;
             assert_eq!(parse_tags(&key[escaped.len()..]).unwrap(), t, "{key}");
             assert!(stored_tags(m, &key, t.clone()).is_none(), "{key}");
         }

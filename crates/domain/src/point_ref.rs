@@ -1,11 +1,12 @@
-//! Borrowed views of parsed lines, for callers that want to avoid one allocation per
-//! name (measurement, every tag key and value, every field key): strings borrow from the
-//! request body unless they had to be unescaped or repaired (invalid UTF-8).
+//! Borrowed views of points, for the write path's hot loop: the line-protocol parser
+//! hands them out with strings borrowed from the request body (unless they had to be
+//! unescaped or repaired), ingestion validates them and the WAL codec encodes them, so a
+//! point is never copied into owned strings before it is durable. An owned [`Point`]
+//! converts to a view without copying its strings ([`PointRef::from_point`]).
 
-use crate::error::LineError;
-use hyperbyte_domain::{FieldType, FieldValue, Point};
+use crate::{FieldType, FieldValue, Point};
+use serde::{Serialize, Serializer};
 use std::borrow::Cow;
-use std::fmt;
 
 /// A field value borrowing its string from the body.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +23,7 @@ pub enum FieldRef<'a> {
     String(Cow<'a, str>),
 }
 
-impl FieldRef<'_> {
+impl<'a> FieldRef<'a> {
     /// The type of this value.
     pub fn field_type(&self) -> FieldType {
         match self {
@@ -31,6 +32,17 @@ impl FieldRef<'_> {
             FieldRef::Unsigned(_) => FieldType::Unsigned,
             FieldRef::Boolean(_) => FieldType::Boolean,
             FieldRef::String(_) => FieldType::String,
+        }
+    }
+
+    /// A view of an owned value.
+    pub fn from_value(v: &'a FieldValue) -> Self {
+        match v {
+            FieldValue::Float(x) => FieldRef::Float(*x),
+            FieldValue::Integer(x) => FieldRef::Integer(*x),
+            FieldValue::Unsigned(x) => FieldRef::Unsigned(*x),
+            FieldValue::Boolean(x) => FieldRef::Boolean(*x),
+            FieldValue::String(x) => FieldRef::String(Cow::Borrowed(x)),
         }
     }
 
@@ -63,7 +75,26 @@ pub struct PointRef<'a> {
     pub duplicate_field_type_conflict: bool,
 }
 
-impl PointRef<'_> {
+impl<'a> PointRef<'a> {
+    /// A view of an owned point, borrowing its strings.
+    pub fn from_point(p: &'a Point) -> Self {
+        PointRef {
+            measurement: Cow::Borrowed(&p.measurement),
+            tags: p
+                .tags
+                .iter()
+                .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+                .collect(),
+            fields: p
+                .fields
+                .iter()
+                .map(|(k, v)| (Cow::Borrowed(k.as_str()), FieldRef::from_value(v)))
+                .collect(),
+            timestamp: p.timestamp,
+            duplicate_field_type_conflict: false,
+        }
+    }
+
     /// An owned [`Point`].
     pub fn to_point(&self) -> Point {
         Point {
@@ -83,23 +114,17 @@ impl PointRef<'_> {
     }
 }
 
-/// A rejected line: the line as InfluxDB quotes it and the reason.
-/// `Display` gives InfluxDB's text, `unable to parse '<line>': <reason>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadLine<'a> {
-    /// The line without leading whitespace and line ending.
-    pub line: &'a [u8],
-    /// Why it was rejected.
-    pub error: LineError,
-}
-
-impl fmt::Display for BadLine<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unable to parse '{}': {}",
-            String::from_utf8_lossy(self.line),
-            self.error
-        )
+/// Serialises exactly as the [`FieldValue`] it stands for (same variant indices and
+/// payloads), so encoders can write views and decoders read owned values.
+impl Serialize for FieldRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const NAME: &str = "FieldValue";
+        match self {
+            FieldRef::Float(v) => s.serialize_newtype_variant(NAME, 0, "Float", v),
+            FieldRef::Integer(v) => s.serialize_newtype_variant(NAME, 1, "Integer", v),
+            FieldRef::Unsigned(v) => s.serialize_newtype_variant(NAME, 2, "Unsigned", v),
+            FieldRef::Boolean(v) => s.serialize_newtype_variant(NAME, 3, "Boolean", v),
+            FieldRef::String(v) => s.serialize_newtype_variant(NAME, 4, "String", v.as_ref()),
+        }
     }
 }

@@ -1,10 +1,12 @@
-//! WAL entry format 2: a [`WalEntry`] with its repetition factored out.
+//! The WAL entry wire format ("compact", version 2): a write batch with its repetition
+//! factored out. It is the unit the WAL stores and the unit a cluster replicates, so it
+//! is defined here, with the types, rather than in a storage adapter.
 //!
 //! A write batch repeats the same measurement, tag set and field names on every line. Here
 //! each distinct series (measurement + tags) and each distinct field-name list is stored
 //! once, points refer to them by index, timestamps are deltas from the first point, and
-//! `bincode`'s varint integers keep small numbers small. Layout (all `bincode` with
-//! `DefaultOptions`, i.e. varint, little endian):
+//! `bincode`'s varint integers keep small numbers small. Layout after the version byte
+//! (all `bincode` with `DefaultOptions`, i.e. varint, little endian):
 //!
 //! ```text
 //! database: str, retention_policy: str, base_ts: i64,
@@ -12,14 +14,49 @@
 //! field_sets: seq<seq<str>>,
 //! points:     seq<(series: u32, field_set: u32, ts_delta: i64, values: seq<FieldValue>)>
 //! ```
+//!
+//! The encoder reads borrowed [`PointRef`]s, so the write path encodes straight from the
+//! request body; the decoder produces owned [`WalEntry`]s.
 
-use super::CodecError;
+use crate::{FieldRef, FieldValue, Point, PointRef, WalEntry};
 use bincode::Options;
-use hyperbyte_domain::{FieldValue, Point, WalEntry};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize, Serializer};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+/// Version byte of this format.
+pub const WAL_FORMAT_COMPACT: u8 = 2;
+
+/// An encoded WAL entry: `[version] ++ payload`, ready to be stored or shipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedWalEntry {
+    /// The bytes, starting with the format version.
+    pub bytes: Vec<u8>,
+    /// Number of points inside.
+    pub points: usize,
+}
+
+/// An entry could not be encoded or decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum WalCodecError {
+    /// Empty, or a version this build does not read with this decoder.
+    #[error("unsupported wal format version {0:?}")]
+    Version(Option<u8>),
+    /// `bincode` failed.
+    #[error("bincode: {0}")]
+    Bincode(#[from] bincode::Error),
+    /// Indices or counts inside the entry do not fit together.
+    #[error("corrupt compact entry: {0}")]
+    Corrupt(String),
+}
+
+/// Encodes an owned entry (same bytes as [`encode_points`] of its points).
+pub fn encode(entry: &WalEntry) -> Result<EncodedWalEntry, WalCodecError> {
+    let views: Vec<PointRef<'_>> = entry.points.iter().map(PointRef::from_point).collect();
+    encode_points(&entry.database, &entry.retention_policy, &views)
+}
 
 fn options() -> impl Options {
     bincode::DefaultOptions::new()
@@ -66,7 +103,7 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// The field names of a point, compared and hashed by name only.
 #[derive(Clone, Copy)]
-struct FieldNames<'a>(&'a [(String, FieldValue)]);
+struct FieldNames<'a>(&'a [(Cow<'a, str>, FieldRef<'a>)]);
 
 impl PartialEq for FieldNames<'_> {
     fn eq(&self, other: &Self) -> bool {
@@ -96,7 +133,7 @@ impl Serialize for FieldNames<'_> {
 #[derive(Clone, Copy)]
 struct SeriesRef<'a> {
     measurement: &'a str,
-    tags: &'a [(String, String)],
+    tags: &'a [(Cow<'a, str>, Cow<'a, str>)],
 }
 
 impl PartialEq for SeriesRef<'_> {
@@ -123,7 +160,7 @@ impl Serialize for SeriesRef<'_> {
     }
 }
 
-struct Values<'a>(&'a [(String, FieldValue)]);
+struct Values<'a>(&'a [(Cow<'a, str>, FieldRef<'a>)]);
 
 impl Serialize for Values<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -140,7 +177,7 @@ struct PointOut<'a> {
 }
 
 struct PointsOut<'a> {
-    points: &'a [Point],
+    points: &'a [PointRef<'a>],
     refs: Vec<(u32, u32)>,
     base_ts: i64,
 }
@@ -188,16 +225,20 @@ struct EntryIn {
     points: Vec<PointIn>,
 }
 
-/// Encodes `entry` as `[version] ++ bincode(compact form)`.
-pub(super) fn encode(version: u8, entry: &WalEntry) -> Result<Vec<u8>, CodecError> {
+/// Encodes points of one database and retention policy as `[2] ++ bincode(compact form)`.
+pub fn encode_points(
+    database: &str,
+    retention_policy: &str,
+    points: &[PointRef<'_>],
+) -> Result<EncodedWalEntry, WalCodecError> {
     let mut series_ix: FastMap<SeriesRef<'_>, u32> = FastMap::default();
-    series_ix.reserve(entry.points.len().min(4096));
+    series_ix.reserve(points.len().min(4096));
     let mut series = Vec::new();
     let mut sets_ix: FastMap<FieldNames<'_>, u32> = FastMap::default();
     let mut field_sets = Vec::new();
-    let mut refs = Vec::with_capacity(entry.points.len());
+    let mut refs = Vec::with_capacity(points.len());
     let mut last_set: Option<(FieldNames<'_>, u32)> = None;
-    for p in &entry.points {
+    for p in points {
         let key = SeriesRef {
             measurement: &p.measurement,
             tags: &p.tags,
@@ -220,33 +261,38 @@ pub(super) fn encode(version: u8, entry: &WalEntry) -> Result<Vec<u8>, CodecErro
         };
         refs.push((s, f));
     }
-    let base_ts = entry.points.first().map_or(0, |p| p.timestamp);
+    let base_ts = points.first().map_or(0, |p| p.timestamp);
     let out = EntryOut {
-        database: &entry.database,
-        retention_policy: &entry.retention_policy,
+        database,
+        retention_policy,
         base_ts,
         series,
         field_sets,
         points: PointsOut {
-            points: &entry.points,
+            points,
             refs,
             base_ts,
         },
     };
-    let mut buf = Vec::with_capacity(256 + entry.points.len() * 48);
-    buf.push(version);
+    let mut buf = Vec::with_capacity(256 + points.len() * 48);
+    buf.push(WAL_FORMAT_COMPACT);
     options().serialize_into(&mut buf, &out)?;
-    Ok(buf)
+    Ok(EncodedWalEntry {
+        bytes: buf,
+        points: points.len(),
+    })
 }
 
-fn corrupt(what: &str) -> CodecError {
-    CodecError::Bincode(Box::new(bincode::ErrorKind::Custom(format!(
-        "corrupt compact entry: {what}"
-    ))))
+fn corrupt(what: &str) -> WalCodecError {
+    WalCodecError::Corrupt(what.to_string())
 }
 
-/// Decodes the bytes after the version byte.
-pub(super) fn decode(bytes: &[u8]) -> Result<WalEntry, CodecError> {
+/// Decodes an entry written by [`encode_points`] (version byte included).
+pub fn decode(bytes: &[u8]) -> Result<WalEntry, WalCodecError> {
+    let bytes = match bytes.split_first() {
+        Some((&WAL_FORMAT_COMPACT, rest)) => rest,
+        other => return Err(WalCodecError::Version(other.map(|(v, _)| *v))),
+    };
     let e: EntryIn = options().deserialize(bytes)?;
     let mut points = Vec::with_capacity(e.points.len());
     for p in e.points {
@@ -325,8 +371,8 @@ mod tests {
                 point("cpu", "a", &[("v", FieldValue::Float(f64::NAN))], 7),
             ],
         };
-        let b = encode(2, &e).unwrap();
-        let d = decode(&b[1..]).unwrap();
+        let b = encode(&e).unwrap().bytes;
+        let d = decode(&b).unwrap();
         assert_eq!(d.points.len(), 5);
         assert_eq!(&d.points[..4], &e.points[..4]);
         assert!(matches!(d.points[4].fields[0].1, FieldValue::Float(x) if x.is_nan()));
@@ -335,7 +381,11 @@ mod tests {
             retention_policy: "rp".into(),
             points: vec![],
         };
-        assert_eq!(decode(&encode(2, &empty).unwrap()[1..]).unwrap(), empty);
-        assert!(decode(&b[1..b.len() - 1]).is_err());
+        assert_eq!(decode(&encode(&empty).unwrap().bytes).unwrap(), empty);
+        assert!(decode(&b[..b.len() - 1]).is_err());
+        assert!(matches!(
+            decode(&[9, 0]),
+            Err(WalCodecError::Version(Some(9)))
+        ));
     }
 }
