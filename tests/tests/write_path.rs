@@ -61,6 +61,67 @@ fn write_answers_like_influxdb() {
     assert!(matches!(r, Err(ureq::Error::Status(405, _))));
 }
 
+/// InfluxDB fixes a field's type per shard group (a week for `autogen`): another type is
+/// accepted in another week and refused in a week that already has the field.
+#[test]
+fn field_types_are_fixed_per_shard_group() {
+    let mut s = Server::start();
+    create_db(&s, "sg");
+    const JAN_2020: i64 = 1_577_836_801_000_000_000;
+    const JUL_2010: i64 = 1_278_010_020_000_000_000;
+    const SEP_2001: i64 = 1_000_000_000_000_000_000;
+    for body in [
+        format!("m v=1 {JAN_2020}"),
+        format!("m v=\"s\" {JUL_2010}"),
+        format!("m v=3i {SEP_2001}"),
+        // One request, two types of a new field in two weeks.
+        format!("n w=1 {JAN_2020}\nn w=true {JUL_2010}"),
+    ] {
+        let (status, text) = s.write("sg", &body);
+        assert_eq!(status, 204, "{body}: {text}");
+    }
+    let conflicts = [
+        (
+            format!("m v=\"x\" {}", JAN_2020 + 1_000_000_000),
+            "field type conflict: input field \\\"v\\\" on measurement \\\"m\\\" is type string, already exists as type float dropped=1",
+        ),
+        (
+            format!("m v=2 {}", JUL_2010 + 1_000_000_000),
+            "is type float, already exists as type string dropped=1",
+        ),
+    ];
+    let check = |s: &Server| {
+        for (body, want) in &conflicts {
+            let (status, text) = s.write("sg", body);
+            assert_eq!(status, 400, "{body}");
+            assert!(text.contains(want), "{body}: {text}");
+        }
+        let (_, v) = s.query("sg", "SHOW FIELD KEYS FROM m");
+        assert_eq!(
+            v["results"][0]["series"][0]["values"],
+            serde_json::json!([["v", "float"], ["v", "integer"], ["v", "string"]]),
+            "{v}"
+        );
+        // Queries read the field's first type; other types never leak as columns.
+        let (_, v) = s.query("sg", "SELECT * FROM m");
+        assert_eq!(
+            v["results"][0]["series"][0]["columns"],
+            serde_json::json!(["time", "v"]),
+            "{v}"
+        );
+        let (_, v) = s.query("sg", "SELECT v FROM m WHERE time >= '2020-01-01T00:00:00Z'");
+        assert_eq!(
+            v["results"][0]["series"][0]["values"],
+            serde_json::json!([["2020-01-01T00:00:01Z", 1]]),
+            "{v}"
+        );
+    };
+    check(&s);
+    assert!(s.terminate());
+    s.restart();
+    check(&s);
+}
+
 #[test]
 fn oversized_body_is_413_and_large_bodies_below_the_limit_work() {
     let s = Server::start_with_env(&[("HYPERBYTE_HTTP__MAX_BODY_BYTES", "4000000")]);

@@ -200,6 +200,7 @@ fn main() {
             .iter()
             .map(|f| (f.to_string(), FieldType::Float))
             .collect(),
+        ..MeasurementSchema::default()
     };
     let rp = RetentionPolicy::autogen();
 

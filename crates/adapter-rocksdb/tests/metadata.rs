@@ -4,7 +4,8 @@
 
 use hyperbyte_adapter_rocksdb::RocksDbMetadata;
 use hyperbyte_domain::{
-    ContinuousQuery, Database, FieldType, MetaCommand, RetentionPolicy, SeriesKey, Tombstone, User,
+    ContinuousQuery, Database, FieldShardType, FieldType, MetaCommand, RetentionPolicy, SeriesKey,
+    Tombstone, User,
 };
 use hyperbyte_ports::{MetaError, MetadataPort};
 
@@ -713,4 +714,111 @@ async fn bulk_series_registration_is_fast() {
     assert_eq!(meta.series_count("db"), n);
     eprintln!("{n} series: register {register:?}, {n} has_series {lookups:?}, reopen {reopen:?}");
     assert!(register.as_secs() < 20 && reopen.as_secs() < 20);
+}
+
+fn shard_entry(field: &str, rp: &str, start: i64, t: FieldType) -> FieldShardType {
+    FieldShardType {
+        field: field.into(),
+        retention_policy: rp.into(),
+        shard_start: start,
+        field_type: t,
+    }
+}
+
+#[tokio::test]
+async fn field_types_are_kept_per_shard_group_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let week = 7 * D;
+    {
+        let meta = RocksDbMetadata::open(dir.path()).unwrap();
+        meta.apply(create_db("db")).await.unwrap();
+        meta.apply(MetaCommand::RegisterSchema {
+            database: "db".into(),
+            measurement: "m".into(),
+            fields: vec![("v".into(), FieldType::Float)],
+            tag_keys: vec![],
+        })
+        .await
+        .unwrap();
+        meta.apply(MetaCommand::RegisterFieldShards {
+            database: "db".into(),
+            measurement: "m".into(),
+            entries: vec![
+                shard_entry("v", "autogen", 0, FieldType::Float),
+                shard_entry("v", "autogen", -week, FieldType::String),
+                shard_entry("v", "autogen", week, FieldType::Integer),
+            ],
+        })
+        .await
+        .unwrap();
+        // The same type again is a no-op; another type in a known shard group conflicts.
+        meta.apply(MetaCommand::RegisterFieldShards {
+            database: "db".into(),
+            measurement: "m".into(),
+            entries: vec![shard_entry("v", "autogen", 0, FieldType::Float)],
+        })
+        .await
+        .unwrap();
+        let r = meta
+            .apply(MetaCommand::RegisterFieldShards {
+                database: "db".into(),
+                measurement: "m".into(),
+                entries: vec![shard_entry("v", "autogen", week, FieldType::Boolean)],
+            })
+            .await;
+        assert_eq!(
+            err_text(r),
+            "field type conflict: input field \"v\" on measurement \"m\" is type boolean, already exists as type integer"
+        );
+    }
+    let meta = RocksDbMetadata::open(dir.path()).unwrap();
+    assert_eq!(
+        meta.field_shard_type("db", "m", "v", "autogen", -week),
+        Some(FieldType::String)
+    );
+    assert_eq!(
+        meta.field_shard_type("db", "m", "v", "autogen", 0),
+        Some(FieldType::Float)
+    );
+    assert_eq!(
+        meta.field_shard_type("db", "m", "v", "autogen", 2 * week),
+        None
+    );
+    assert_eq!(meta.field_shard_type("db", "m", "v", "other", 0), None);
+    let schema = meta.schema("db", "m").unwrap();
+    assert_eq!(
+        schema.field_types("v"),
+        vec![FieldType::Float, FieldType::Integer, FieldType::String]
+    );
+    // Dropping the policy forgets its shard groups; the primary type stays.
+    meta.apply(create_rp("db", rp("other", 0, week), false))
+        .await
+        .unwrap();
+    meta.apply(drop_rp("db", "autogen")).await.unwrap();
+    assert_eq!(
+        meta.field_shard_type("db", "m", "v", "autogen", -week),
+        None
+    );
+    assert_eq!(
+        meta.schema("db", "m").unwrap().field_types("v"),
+        vec![FieldType::Float]
+    );
+    drop(meta);
+    let meta = RocksDbMetadata::open(dir.path()).unwrap();
+    assert_eq!(meta.field_shard_type("db", "m", "v", "autogen", 0), None);
+    // Dropping the measurement forgets everything about it.
+    meta.apply(MetaCommand::RegisterFieldShards {
+        database: "db".into(),
+        measurement: "m".into(),
+        entries: vec![shard_entry("v", "other", 0, FieldType::Float)],
+    })
+    .await
+    .unwrap();
+    meta.apply(MetaCommand::DropMeasurement {
+        database: "db".into(),
+        measurement: "m".into(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(meta.field_shard_type("db", "m", "v", "other", 0), None);
 }

@@ -187,18 +187,27 @@ impl FlushService {
             };
             // Only what these points carry: a table holds the fields and tags written into
             // its retention policy (InfluxDB keeps field sets per shard).
+            // A value whose type is not the field's primary one (written into another shard
+            // group) goes to the field's side column of that type.
+            let mut points = points;
             let mut schema = hyperbyte_domain::MeasurementSchema::default();
-            for p in &points {
+            for p in &mut points {
                 for (k, _) in &p.tags {
                     if !schema.tag_keys.contains(k) {
                         schema.tag_keys.insert(k.clone());
                     }
                 }
-                for (f, _) in &p.fields {
-                    if !schema.fields.contains_key(f) {
-                        if let Some(t) = full.field_type(f) {
-                            schema.fields.insert(f.clone(), t);
+                for (f, v) in &mut p.fields {
+                    let t = v.field_type();
+                    match full.field_type(f) {
+                        Some(primary) if primary != t => {
+                            *f = hyperbyte_domain::side_field_name(f, t);
+                            schema.fields.entry(f.clone()).or_insert(t);
                         }
+                        Some(primary) if !schema.fields.contains_key(f) => {
+                            schema.fields.insert(f.clone(), primary);
+                        }
+                        _ => {}
                     }
                 }
             }

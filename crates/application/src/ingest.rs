@@ -12,9 +12,13 @@
 //! errors become [`WriteError::Internal`].
 
 use hyperbyte_domain::wal::codec::encode_points;
-use hyperbyte_domain::{FieldType, MetaCommand, Point, PointRef, Precision, SeriesKey};
+use hyperbyte_domain::{
+    FieldShardType, FieldType, MeasurementSchema, MetaCommand, Point, PointRef, Precision,
+    SeriesKey,
+};
 use hyperbyte_ports::{Clock, MetaError, MetadataPort, WalPort};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Cardinality limits; `0` disables a limit (InfluxDB's defaults are 1,000,000 series and
@@ -224,13 +228,16 @@ impl IngestionService {
             }
         }
 
-        // Schema checks against stored and in-batch types.
-        // measurement → field → type first seen in this request (looked up without
-        // allocating: this loop runs for every field of every point).
-        let mut batch_types: HashMap<String, HashMap<String, FieldType>> = HashMap::new();
+        // Field checks against stored and in-batch types. InfluxDB fixes a field's type
+        // per shard group, so the key of every check is (measurement, field, shard group).
+        // Points of a batch nearly always share one layout (same measurement, field names
+        // and types, shard group), so the verdict for the previous point's layout is
+        // reused and only a new layout pays for lookups.
+        let mut batch_types: HashMap<(String, String, i64), FieldType> = HashMap::new();
         let mut new_fields: BTreeMap<String, BTreeMap<String, FieldType>> = BTreeMap::new();
-        let mut new_tags: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
-        let mut schemas = HashMap::new();
+        let mut new_shards: BTreeMap<String, Vec<FieldShardType>> = BTreeMap::new();
+        let mut schemas: HashMap<String, Option<MeasurementSchema>> = HashMap::new();
+        let mut memo: Option<LayoutVerdict<'_>> = None;
         let mut kept = Vec::with_capacity(points.len());
         for mut p in points {
             // A field named `time` is dropped; a point left without fields is rejected.
@@ -248,83 +255,68 @@ impl IngestionService {
                     continue;
                 }
             }
-            if p.tags.iter().any(|(k, _)| k == "time") {
-                dropped += 1;
-                push_once(
-                    &mut errors,
-                    format!(
-                        "invalid tag key: input tag \"time\" on measurement \"{}\" is invalid",
-                        p.measurement
-                    ),
-                );
-                continue;
-            }
-            if !schemas.contains_key(p.measurement.as_ref()) {
-                let schema = self.meta.schema(req.database, &p.measurement);
-                schemas.insert(p.measurement.to_string(), schema);
-            }
-            let schema = &schemas[p.measurement.as_ref()];
-            let mut conflict = None;
-            for (name, value) in &p.fields {
-                let t = value.field_type();
-                let stored = schema.as_ref().and_then(|s| s.field_type(name));
-                if stored.is_none() {
-                    // Two types for a new field inside one request: InfluxDB rejects the
-                    // whole request and writes nothing.
-                    if let Some(b) = batch_types
-                        .get(p.measurement.as_ref())
-                        .and_then(|m| m.get(name.as_ref()))
-                    {
-                        if *b != t {
-                            return Err(WriteError::Parse("field type conflict".to_string()));
+            let shard = rp.shard_group_start(p.timestamp);
+            if !memo.as_ref().is_some_and(|m| m.matches(&p, shard)) {
+                if !schemas.contains_key(p.measurement.as_ref()) {
+                    let schema = self.meta.schema(req.database, &p.measurement);
+                    schemas.insert(p.measurement.to_string(), schema);
+                }
+                let schema = schemas.get(p.measurement.as_ref()).and_then(Option::as_ref);
+                let mut conflict = None;
+                for (name, value) in &p.fields {
+                    let t = value.field_type();
+                    let stored = self.meta.field_shard_type(
+                        req.database,
+                        &p.measurement,
+                        name,
+                        &rp.name,
+                        shard,
+                    );
+                    if let Some(e) = stored {
+                        if e != t {
+                            conflict = Some(format!(
+                                "field type conflict: input field \"{name}\" on measurement \"{}\" is type {t}, already exists as type {e}",
+                                p.measurement
+                            ));
+                            break;
+                        }
+                        continue;
+                    }
+                    let key = (p.measurement.to_string(), name.to_string(), shard);
+                    match batch_types.get(&key) {
+                        // Two types for a new field inside one request: InfluxDB rejects
+                        // the whole request and writes nothing.
+                        Some(b) if *b != t => {
+                            return Err(WriteError::Parse("field type conflict".to_string()))
+                        }
+                        Some(_) => {}
+                        None => {
+                            batch_types.insert(key, t);
+                            new_shards
+                                .entry(p.measurement.to_string())
+                                .or_default()
+                                .push(FieldShardType {
+                                    field: name.to_string(),
+                                    retention_policy: rp.name.clone(),
+                                    shard_start: shard,
+                                    field_type: t,
+                                });
+                            if schema.and_then(|s| s.field_type(name)).is_none() {
+                                new_fields
+                                    .entry(p.measurement.to_string())
+                                    .or_default()
+                                    .entry(name.to_string())
+                                    .or_insert(t);
+                            }
                         }
                     }
                 }
-                if let Some(e) = stored {
-                    if e != t {
-                        conflict = Some(format!(
-                            "field type conflict: input field \"{name}\" on measurement \"{}\" is type {t}, already exists as type {e}",
-                            p.measurement
-                        ));
-                        break;
-                    }
-                }
+                memo = Some(LayoutVerdict::of(&p, shard, conflict));
             }
-            if let Some(c) = conflict {
+            if let Some(c) = memo.as_ref().and_then(|m| m.conflict.as_ref()) {
                 dropped += 1;
-                push_once(&mut errors, c);
+                push_once(&mut errors, c.clone());
                 continue;
-            }
-            if !batch_types.contains_key(p.measurement.as_ref()) {
-                batch_types.insert(p.measurement.to_string(), HashMap::new());
-            }
-            let types = batch_types
-                .get_mut(p.measurement.as_ref())
-                .ok_or_else(|| WriteError::Internal("batch type map vanished".into()))?;
-            for (name, value) in &p.fields {
-                if !types.contains_key(name.as_ref()) {
-                    types.insert(name.to_string(), value.field_type());
-                    let known = schema
-                        .as_ref()
-                        .is_some_and(|s| s.fields.contains_key(name.as_ref()));
-                    if !known {
-                        new_fields
-                            .entry(p.measurement.to_string())
-                            .or_default()
-                            .insert(name.to_string(), value.field_type());
-                    }
-                }
-            }
-            for (k, _) in &p.tags {
-                let known = schema
-                    .as_ref()
-                    .is_some_and(|s| s.tag_keys.contains(k.as_ref()));
-                if !known {
-                    new_tags
-                        .entry(p.measurement.to_string())
-                        .or_default()
-                        .insert(k.to_string());
-                }
             }
             kept.push(p);
         }
@@ -339,11 +331,24 @@ impl IngestionService {
         let mut series_total = self.meta.series_count(req.database);
         let mut tag_value_counts: HashMap<(String, String), usize> = HashMap::new();
         let mut new_tag_values: HashSet<(String, String, String)> = HashSet::new();
+        let mut new_tags: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut keep = vec![true; kept.len()];
         for (i, p) in kept.iter().enumerate() {
             let h = hyperbyte_domain::series_hash(&p.measurement, &p.tags);
             let same = |j: &usize| kept[*j].measurement == p.measurement && kept[*j].tags == p.tags;
             if checked.get(&h).is_some_and(|v| v.iter().any(same)) {
+                continue;
+            }
+            if p.tags.iter().any(|(k, _)| k == "time") {
+                dropped += 1;
+                keep[i] = false;
+                push_once(
+                    &mut errors,
+                    format!(
+                        "invalid tag key: input tag \"time\" on measurement \"{}\" is invalid",
+                        p.measurement
+                    ),
+                );
                 continue;
             }
             let key = SeriesKey::new(&p.measurement, &p.tags).0;
@@ -404,6 +409,17 @@ impl IngestionService {
             }
             series_total += 1;
             checked.entry(h).or_default().push(i);
+            // A new series may bring new tag keys (an indexed one never does: schemas are
+            // registered before series).
+            let schema = schemas.get(p.measurement.as_ref()).and_then(Option::as_ref);
+            for (k, _) in &p.tags {
+                if !schema.is_some_and(|s| s.tag_keys.contains(k.as_ref())) {
+                    new_tags
+                        .entry(p.measurement.to_string())
+                        .or_default()
+                        .insert(k.to_string());
+                }
+            }
             let tags = p
                 .tags
                 .iter()
@@ -421,34 +437,27 @@ impl IngestionService {
         }
 
         // Register schema and series before the WAL append, so queries know the columns.
-        if !new_fields.is_empty() || !new_tags.is_empty() {
+        if !new_fields.is_empty() || !new_tags.is_empty() || !new_shards.is_empty() {
             let _guard = self.schema_lock.lock().await;
-            let measurements: std::collections::BTreeSet<&String> =
-                new_fields.keys().chain(new_tags.keys()).collect();
+            let measurements: BTreeSet<String> = new_fields
+                .keys()
+                .chain(new_tags.keys())
+                .chain(new_shards.keys())
+                .cloned()
+                .collect();
             for m in measurements {
-                // Re-check under the lock: another request may have registered a type.
+                // Re-check under the lock: another request may have registered meanwhile.
+                let m = &m;
                 let current = self.meta.schema(req.database, m).unwrap_or_default();
-                let mut fields = Vec::new();
-                if let Some(f) = new_fields.get(m) {
-                    for (name, t) in f {
-                        match current.field_type(name) {
-                            Some(e) if e != *t => {
-                                // Lost a race: drop the points of this measurement carrying it.
-                                let before = final_points.len();
-                                final_points.retain(|p| {
-                                    !(p.measurement.as_ref() == m.as_str()
-                                        && p.fields.iter().any(|(n, _)| n.as_ref() == name))
-                                });
-                                dropped += before - final_points.len();
-                                push_once(&mut errors, format!(
-                                    "field type conflict: input field \"{name}\" on measurement \"{m}\" is type {t}, already exists as type {e}"
-                                ));
-                            }
-                            Some(_) => {}
-                            None => fields.push((name.clone(), *t)),
-                        }
-                    }
-                }
+                let fields: Vec<(String, FieldType)> = new_fields
+                    .get(m)
+                    .map(|f| {
+                        f.iter()
+                            .filter(|(name, _)| current.field_type(name).is_none())
+                            .map(|(name, t)| (name.clone(), *t))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 let tag_keys: Vec<String> = new_tags
                     .get(m)
                     .map(|t| {
@@ -465,6 +474,46 @@ impl IngestionService {
                             measurement: m.clone(),
                             fields,
                             tag_keys,
+                        })
+                        .await?;
+                }
+                let mut entries = Vec::new();
+                for e in new_shards.remove(m.as_str()).unwrap_or_default() {
+                    let have = self.meta.field_shard_type(
+                        req.database,
+                        m,
+                        &e.field,
+                        &e.retention_policy,
+                        e.shard_start,
+                    );
+                    match have {
+                        None => entries.push(e),
+                        Some(h) if h == e.field_type => {}
+                        Some(h) => {
+                            // Lost a race: drop this measurement's points carrying the
+                            // field with the other type in that shard group.
+                            let before = final_points.len();
+                            final_points.retain(|p| {
+                                !(p.measurement.as_ref() == m.as_str()
+                                    && rp.shard_group_start(p.timestamp) == e.shard_start
+                                    && p.fields
+                                        .iter()
+                                        .any(|(n, v)| n.as_ref() == e.field && v.field_type() != h))
+                            });
+                            dropped += before - final_points.len();
+                            push_once(&mut errors, format!(
+                                "field type conflict: input field \"{}\" on measurement \"{m}\" is type {}, already exists as type {h}",
+                                e.field, e.field_type
+                            ));
+                        }
+                    }
+                }
+                if !entries.is_empty() {
+                    self.meta
+                        .apply(MetaCommand::RegisterFieldShards {
+                            database: req.database.to_string(),
+                            measurement: m.clone(),
+                            entries,
                         })
                         .await?;
                 }
@@ -515,6 +564,43 @@ impl IngestionService {
                 dropped,
             })
         }
+    }
+}
+
+/// The field-check verdict for one point layout: measurement, shard group, and field
+/// names with types. Names are borrowed like the points' (copies of `Cow::Borrowed` are
+/// free).
+struct LayoutVerdict<'a> {
+    measurement: Cow<'a, str>,
+    shard: i64,
+    fields: Vec<(Cow<'a, str>, FieldType)>,
+    /// The conflict message when the layout's points are dropped.
+    conflict: Option<String>,
+}
+
+impl<'a> LayoutVerdict<'a> {
+    fn of(p: &PointRef<'a>, shard: i64, conflict: Option<String>) -> Self {
+        LayoutVerdict {
+            measurement: p.measurement.clone(),
+            shard,
+            fields: p
+                .fields
+                .iter()
+                .map(|(n, v)| (n.clone(), v.field_type()))
+                .collect(),
+            conflict,
+        }
+    }
+
+    fn matches(&self, p: &PointRef<'_>, shard: i64) -> bool {
+        self.shard == shard
+            && self.fields.len() == p.fields.len()
+            && self.measurement == p.measurement
+            && self
+                .fields
+                .iter()
+                .zip(&p.fields)
+                .all(|((n, t), (pn, pv))| *t == pv.field_type() && n == pn)
     }
 }
 

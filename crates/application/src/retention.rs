@@ -604,6 +604,16 @@ pub(crate) mod tests {
                 .get(&(database.to_string(), measurement.to_string()))
                 .cloned()
         }
+        fn field_shard_type(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: i64,
+        ) -> Option<hyperbyte_domain::FieldType> {
+            None
+        }
         fn series(&self, database: &str, measurement: Option<&str>) -> Vec<SeriesEntry> {
             let mut v: Vec<SeriesEntry> = self
                 .series

@@ -31,6 +31,13 @@ impl RetentionPolicy {
         }
     }
 
+    /// Start of the shard group holding `timestamp`: groups are aligned to multiples of
+    /// the group duration since the epoch, as in InfluxDB.
+    pub fn shard_group_start(&self, timestamp: i64) -> i64 {
+        let d = self.shard_group_duration.max(1);
+        timestamp - timestamp.rem_euclid(d)
+    }
+
     /// InfluxDB's default shard group duration for a retention duration: 1h below two
     /// days, 1d up to six months, 7d beyond (and for `INF`).
     pub fn default_shard_duration(duration: i64) -> i64 {

@@ -22,9 +22,9 @@ pub mod wal;
 
 pub use database::{Database, RetentionPolicy};
 pub use error::DomainError;
-pub use meta::{ContinuousQuery, MetaCommand, Tombstone, User};
+pub use meta::{ContinuousQuery, FieldShardType, MetaCommand, Tombstone, User};
 pub use point::{bytes_hash, series_hash, FieldType, FieldValue, Point, SeriesKey};
 pub use point_ref::{FieldRef, PointRef};
 pub use precision::Precision;
-pub use schema::MeasurementSchema;
+pub use schema::{is_side_field_name, side_field_name, MeasurementSchema};
 pub use wal::{EncodedWalEntry, WalEntry};

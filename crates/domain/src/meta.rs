@@ -106,6 +106,16 @@ pub enum MetaCommand {
         /// New tag keys.
         tag_keys: Vec<String>,
     },
+    /// Record the type a field took in shard groups where it was not written before
+    /// (InfluxDB fixes field types per shard group).
+    RegisterFieldShards {
+        /// Database name.
+        database: String,
+        /// Measurement name.
+        measurement: String,
+        /// The records.
+        entries: Vec<FieldShardType>,
+    },
     /// Register new series (canonical keys with their tag sets).
     RegisterSeries {
         /// Database name.
@@ -154,4 +164,17 @@ pub enum MetaCommand {
         /// User name.
         name: String,
     },
+}
+
+/// The type of one field in one shard group of one retention policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldShardType {
+    /// Field name.
+    pub field: String,
+    /// Retention policy name.
+    pub retention_policy: String,
+    /// Start of the shard group ([`crate::RetentionPolicy::shard_group_start`]).
+    pub shard_start: i64,
+    /// The field's type in that shard group.
+    pub field_type: FieldType,
 }

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use hyperbyte_domain::{
-    ContinuousQuery, Database, MeasurementSchema, MetaCommand, Tombstone, User,
+    ContinuousQuery, Database, FieldType, MeasurementSchema, MetaCommand, Tombstone, User,
 };
 use std::fmt::Debug;
 
@@ -47,6 +47,16 @@ pub trait MetadataPort: Send + Sync + Debug {
     fn measurements(&self, database: &str) -> Vec<String>;
     /// A measurement's schema.
     fn schema(&self, database: &str, measurement: &str) -> Option<MeasurementSchema>;
+    /// The type `field` took in one shard group of a retention policy, if it was written
+    /// there (see [`hyperbyte_domain::FieldShardType`]).
+    fn field_shard_type(
+        &self,
+        database: &str,
+        measurement: &str,
+        field: &str,
+        retention_policy: &str,
+        shard_start: i64,
+    ) -> Option<FieldType>;
     /// Series of a database, optionally of one measurement, sorted by key.
     fn series(&self, database: &str, measurement: Option<&str>) -> Vec<SeriesEntry>;
     /// Whether a series key is already indexed.

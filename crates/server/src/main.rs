@@ -15,6 +15,23 @@ mod config;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `purge_delay` option (its index in `mi_option_e`; the Rust binding names it
+/// only under its old name).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Keeps freed memory mapped for 10 s instead of mimalloc's 1 s before returning it to the
+/// OS. The write path frees and reallocates request-sized buffers (bodies, point vectors,
+/// WAL entries) many times a second; returning them early made the kernel zero fresh
+/// (huge) pages on every reuse, a fifth of the CPU under sustained ingest. An operator's
+/// `MIMALLOC_PURGE_DELAY` wins.
+fn tune_allocator() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets a process-wide option before any other thread exists; mimalloc
+        // reads options atomically.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10_000) };
+    }
+}
+
 use clap::{Parser, Subcommand};
 use config::{Config, Overrides};
 use std::path::PathBuf;
@@ -63,6 +80,7 @@ enum ConfigCmd {
 }
 
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     let overrides = Overrides {
         bind: cli.bind.clone(),
@@ -133,5 +151,19 @@ fn init_tracing(cfg: &Config) {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+#[cfg(test)]
+mod allocator_tests {
+    #[test]
+    fn the_purge_delay_option_is_the_one_set() {
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+            return;
+        }
+        super::tune_allocator();
+        // SAFETY: reads an option.
+        let v = unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) };
+        assert_eq!(v, 10_000);
     }
 }

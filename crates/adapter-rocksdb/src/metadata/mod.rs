@@ -21,7 +21,8 @@ use crate::codec::{
 };
 use async_trait::async_trait;
 use hyperbyte_domain::{
-    ContinuousQuery, Database, MeasurementSchema, MetaCommand, RetentionPolicy, Tombstone, User,
+    ContinuousQuery, Database, FieldShardType, FieldType, MeasurementSchema, MetaCommand,
+    RetentionPolicy, Tombstone, User,
 };
 use hyperbyte_ports::{MetaError, MetadataPort, SeriesEntry};
 use parking_lot::{Mutex, RwLock};
@@ -40,13 +41,17 @@ const CF_SERIES: &str = "series";
 const CF_TOMBSTONES: &str = "tombstones";
 const CF_CQS: &str = "cqs";
 const CF_USERS: &str = "users";
-const ALL_CFS: [&str; 6] = [
+/// Per-shard-group field types: `db, measurement, field, rp` names plus the shard group
+/// start (8 bytes, order-preserving) → the type.
+const CF_FIELD_SHARDS: &str = "field_shards";
+const ALL_CFS: [&str; 7] = [
     CF_DATABASES,
     CF_SCHEMAS,
     CF_SERIES,
     CF_TOMBSTONES,
     CF_CQS,
     CF_USERS,
+    CF_FIELD_SHARDS,
 ];
 
 /// Nanoseconds in an hour: InfluxDB's minimum retention and shard group duration.
@@ -200,6 +205,17 @@ where
     Ok(())
 }
 
+/// Shard group starts as key bytes: big-endian with the sign bit flipped, so keys sort by
+/// time (negative starts before positive ones).
+fn shard_start_key(start: i64) -> [u8; 8] {
+    ((start as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn shard_start_from_key(b: &[u8]) -> Option<i64> {
+    let b: [u8; 8] = b.try_into().ok()?;
+    Some((u64::from_be_bytes(b) ^ (1 << 63)) as i64)
+}
+
 fn bad_key(cf_name: &str) -> MetaError {
     MetaError::Storage(format!("malformed key in column family {cf_name}"))
 }
@@ -219,6 +235,19 @@ fn load(db: &DB) -> Result<State, MetaError> {
         let schema: MeasurementSchema = dec(v)?;
         if let Some(d) = st.dbs.get_mut(dbn) {
             d.measurement_mut(m).schema = Some(schema);
+        }
+        Ok(())
+    })?;
+    for_each(db, CF_FIELD_SHARDS, |k, v| {
+        let bad = || bad_key(CF_FIELD_SHARDS);
+        let (dbn, rest) = take_name(k).ok_or_else(bad)?;
+        let (m, rest) = take_name(rest).ok_or_else(bad)?;
+        let (field, rest) = take_name(rest).ok_or_else(bad)?;
+        let (rp, rest) = take_name(rest).ok_or_else(bad)?;
+        let start = shard_start_from_key(rest).ok_or_else(bad)?;
+        let t: FieldType = dec(v)?;
+        if let Some(d) = st.dbs.get_mut(dbn) {
+            d.measurement_mut(m).record_field_shard(field, rp, start, t);
         }
         Ok(())
     })?;
@@ -349,6 +378,11 @@ impl Inner {
                 fields,
                 tag_keys,
             } => self.register_schema(&database, &measurement, fields, tag_keys),
+            MetaCommand::RegisterFieldShards {
+                database,
+                measurement,
+                entries,
+            } => self.register_field_shards(&database, &measurement, entries),
             MetaCommand::RegisterSeries {
                 database,
                 measurement,
@@ -435,6 +469,7 @@ impl Inner {
         batch.delete_cf(self.cf(CF_DATABASES)?, &prefix);
         self.range_delete(&mut batch, CF_SCHEMAS, &prefix)?;
         self.range_delete(&mut batch, CF_SERIES, &prefix)?;
+        self.range_delete(&mut batch, CF_FIELD_SHARDS, &prefix)?;
         self.range_delete(&mut batch, CF_CQS, &prefix)?;
         let tombstones: Vec<u64> = st
             .tombstones
@@ -540,6 +575,41 @@ impl Inner {
         if db.retention_policies.len() == before {
             return Ok(());
         }
+        // Field types recorded for the policy's shard groups go with it: a policy created
+        // again under the same name starts empty.
+        let stale: Vec<Vec<u8>> = {
+            let st = self.state.read();
+            st.dbs
+                .get(database)
+                .map(|d| {
+                    d.measurements
+                        .iter()
+                        .flat_map(|(m, ms)| {
+                            ms.field_shards_of_rp(name)
+                                .into_iter()
+                                .map(move |(field, start)| {
+                                    let mut k = names_key(&[database, m, &field, name]);
+                                    k.extend_from_slice(&shard_start_key(start));
+                                    k
+                                })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        if !stale.is_empty() {
+            let cf = self.cf(CF_FIELD_SHARDS)?;
+            let mut batch = WriteBatch::default();
+            for k in &stale {
+                batch.delete_cf(cf, k);
+            }
+            self.commit(batch)?;
+            if let Some(d) = self.state.write().dbs.get_mut(database) {
+                for m in d.measurements.values_mut() {
+                    m.forget_rp_field_shards(name);
+                }
+            }
+        }
         // Like InfluxDB, the default keeps naming the dropped policy until another is
         // made default (writes without `rp` then fail with "retention policy not found").
         self.put_database(order, db)
@@ -590,6 +660,53 @@ impl Inner {
         self.commit(batch)?;
         if let Some(d) = self.state.write().dbs.get_mut(database) {
             d.measurement_mut(measurement).schema = Some(schema);
+        }
+        Ok(())
+    }
+
+    fn register_field_shards(
+        &self,
+        database: &str,
+        measurement: &str,
+        entries: Vec<FieldShardType>,
+    ) -> Result<(), MetaError> {
+        let mut fresh = Vec::with_capacity(entries.len());
+        {
+            let st = self.state.read();
+            let d = st.dbs.get(database).ok_or_else(|| db_not_found(database))?;
+            let m = d.measurements.get(measurement);
+            for e in entries {
+                let have = m
+                    .and_then(|m| m.field_shard_type(&e.field, &e.retention_policy, e.shard_start));
+                match have {
+                    Some(t) if t == e.field_type => {}
+                    Some(t) => {
+                        return Err(MetaError::Invalid(format!(
+                            "field type conflict: input field \"{}\" on measurement \"{measurement}\" is type {}, already exists as type {t}",
+                            e.field, e.field_type
+                        )))
+                    }
+                    None => fresh.push(e),
+                }
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let cf = self.cf(CF_FIELD_SHARDS)?;
+        let mut batch = WriteBatch::default();
+        for e in &fresh {
+            let mut k = names_key(&[database, measurement, &e.field, &e.retention_policy]);
+            k.extend_from_slice(&shard_start_key(e.shard_start));
+            batch.put_cf(cf, k, enc(&e.field_type)?);
+        }
+        self.commit(batch)?;
+        let mut st = self.state.write();
+        if let Some(d) = st.dbs.get_mut(database) {
+            let m = d.measurement_mut(measurement);
+            for e in fresh {
+                m.record_field_shard(&e.field, &e.retention_policy, e.shard_start, e.field_type);
+            }
         }
         Ok(())
     }
@@ -656,6 +773,7 @@ impl Inner {
         let mut batch = WriteBatch::default();
         batch.delete_cf(self.cf(CF_SCHEMAS)?, &prefix);
         self.range_delete(&mut batch, CF_SERIES, &prefix)?;
+        self.range_delete(&mut batch, CF_FIELD_SHARDS, &prefix)?;
         self.commit(batch)?;
         if let Some(d) = self.state.write().dbs.get_mut(database) {
             d.remove_measurement(measurement);
@@ -696,6 +814,7 @@ impl Inner {
             // Like InfluxDB, a measurement without series is gone, fields included.
             batch.delete_cf(self.cf(CF_SCHEMAS)?, &prefix);
             self.range_delete(&mut batch, CF_SERIES, &prefix)?;
+            self.range_delete(&mut batch, CF_FIELD_SHARDS, &prefix)?;
         } else {
             let cf_series = self.cf(CF_SERIES)?;
             let mut k = Vec::with_capacity(prefix.len() + 128);
@@ -887,6 +1006,20 @@ impl MetadataPort for RocksDbMetadata {
             .get(measurement)?
             .schema
             .clone()
+    }
+
+    fn field_shard_type(
+        &self,
+        database: &str,
+        measurement: &str,
+        field: &str,
+        retention_policy: &str,
+        shard_start: i64,
+    ) -> Option<FieldType> {
+        self.with_measurement(database, measurement, |m| {
+            m.field_shard_type(field, retention_policy, shard_start)
+        })
+        .flatten()
     }
 
     fn series(&self, database: &str, measurement: Option<&str>) -> Vec<SeriesEntry> {

@@ -10,7 +10,9 @@
 //! kept beside a key when they can be parsed back from it (the usual case), which halves
 //! the index's memory; visits parse them into a reused entry instead of allocating.
 
-use hyperbyte_domain::{ContinuousQuery, Database, MeasurementSchema, SeriesKey, Tombstone, User};
+use hyperbyte_domain::{
+    ContinuousQuery, Database, FieldType, MeasurementSchema, SeriesKey, Tombstone, User,
+};
 use hyperbyte_ports::SeriesEntry;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
@@ -64,6 +66,8 @@ pub(super) struct Measurement {
     explicit: usize,
     /// Tag key → tag value → keys of the series carrying it.
     tag_values: HashMap<String, BTreeMap<String, BTreeSet<Arc<str>>>>,
+    /// Field → retention policy → shard group start → the field's type there.
+    field_shards: HashMap<String, HashMap<String, BTreeMap<i64, FieldType>>>,
 }
 
 impl DbState {
@@ -150,6 +154,63 @@ impl DbState {
 }
 
 impl Measurement {
+    /// The type `field` took in one shard group.
+    pub(super) fn field_shard_type(&self, field: &str, rp: &str, start: i64) -> Option<FieldType> {
+        self.field_shards.get(field)?.get(rp)?.get(&start).copied()
+    }
+
+    /// Records a field's type in one shard group; a type other than the primary one is
+    /// listed in the schema's `other_types`.
+    pub(super) fn record_field_shard(&mut self, field: &str, rp: &str, start: i64, t: FieldType) {
+        self.field_shards
+            .entry(field.to_string())
+            .or_default()
+            .entry(rp.to_string())
+            .or_default()
+            .insert(start, t);
+        if let Some(schema) = &mut self.schema {
+            if schema.field_type(field).is_some_and(|p| p != t) {
+                schema
+                    .other_types
+                    .entry(field.to_string())
+                    .or_default()
+                    .insert(t);
+            }
+        }
+    }
+
+    /// The (field, shard group start) pairs recorded for a retention policy.
+    pub(super) fn field_shards_of_rp(&self, rp: &str) -> Vec<(String, i64)> {
+        self.field_shards
+            .iter()
+            .flat_map(|(f, by_rp)| {
+                by_rp
+                    .get(rp)
+                    .into_iter()
+                    .flat_map(move |starts| starts.keys().map(move |s| (f.clone(), *s)))
+            })
+            .collect()
+    }
+
+    /// Forgets a retention policy's records and recomputes the other types.
+    pub(super) fn forget_rp_field_shards(&mut self, rp: &str) {
+        for by_rp in self.field_shards.values_mut() {
+            by_rp.remove(rp);
+        }
+        self.field_shards.retain(|_, by_rp| !by_rp.is_empty());
+        if let Some(schema) = &mut self.schema {
+            schema.other_types.clear();
+            for (f, by_rp) in &self.field_shards {
+                let primary = schema.fields.get(f).copied();
+                for t in by_rp.values().flat_map(|s| s.values()) {
+                    if primary.is_some_and(|p| p != *t) {
+                        schema.other_types.entry(f.clone()).or_default().insert(*t);
+                    }
+                }
+            }
+        }
+    }
+
     /// Whether the measurement shows up (has a schema or series).
     pub(super) fn is_visible(&self) -> bool {
         self.schema.is_some() || !self.series.is_empty()

@@ -532,7 +532,13 @@ impl QueryService {
                     let Some(schema) = self.meta.schema(&name, &m) else {
                         continue;
                     };
-                    let fields: Vec<_> = schema.fields.iter().collect();
+                    // A field written with other types into other shard groups is listed
+                    // once per type, as InfluxDB does.
+                    let fields: Vec<_> = schema
+                        .fields
+                        .keys()
+                        .flat_map(|f| schema.field_types(f).into_iter().map(move |t| (f, t)))
+                        .collect();
                     let fields = page(fields, sf.limit, sf.offset);
                     if fields.is_empty() {
                         continue;
