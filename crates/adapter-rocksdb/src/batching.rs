@@ -252,6 +252,15 @@ impl<W: GroupCommitStore> WalPort for BatchingWal<W> {
         self.inner.read_range(from, max).await
     }
 
+    async fn read_batch(
+        &self,
+        from: u64,
+        max_entries: usize,
+        max_points: usize,
+    ) -> Result<Vec<(u64, WalEntry)>, WalError> {
+        self.inner.read_batch(from, max_entries, max_points).await
+    }
+
     async fn truncate_before(&self, seq: u64) -> Result<(), WalError> {
         self.inner.truncate_before(seq).await
     }

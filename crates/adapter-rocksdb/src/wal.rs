@@ -102,7 +102,9 @@ impl RocksDbWal {
         entries.set_write_buffer_size(128 << 20);
         entries.set_max_write_buffer_number(4);
         entries.set_min_write_buffer_number_to_merge(1);
-        entries.set_compression_type(DBCompressionType::Lz4);
+        // Entries are already compact and short-lived: compressing the few that reach an
+        // SST file cost more CPU than the disk it saved.
+        entries.set_compression_type(DBCompressionType::None);
         let mut table = BlockBasedOptions::default();
         table.set_block_size(64 << 10);
         entries.set_block_based_table_factory(&table);
@@ -155,6 +157,16 @@ impl RocksDbWal {
         from: u64,
         max: usize,
     ) -> Result<Vec<(u64, WalEntry)>, WalError> {
+        self.read_batch_blocking(from, max, usize::MAX)
+    }
+
+    /// Reads synchronously (blocking); see [`WalPort::read_batch`].
+    pub fn read_batch_blocking(
+        &self,
+        from: u64,
+        max: usize,
+        max_points: usize,
+    ) -> Result<Vec<(u64, WalEntry)>, WalError> {
         let db = &self.inner.db;
         let mut ro = ReadOptions::default();
         ro.set_iterate_lower_bound(seq_key(from).to_vec());
@@ -162,6 +174,7 @@ impl RocksDbWal {
         if max == 0 {
             return Ok(out);
         }
+        let mut points = 0usize;
         let from_key = seq_key(from);
         let iter = db.iterator_cf_opt(
             cf(db, CF_ENTRIES)?,
@@ -172,12 +185,21 @@ impl RocksDbWal {
             let (k, v) = item.map_err(storage)?;
             let seq =
                 parse_seq_key(&k).ok_or_else(|| WalError::Codec("bad sequence key".into()))?;
-            out.push((seq, decode_wal_entry(&v)?));
-            if out.len() >= max {
+            let entry = decode_wal_entry(&v)?;
+            points = points.saturating_add(entry.points.len());
+            out.push((seq, entry));
+            if out.len() >= max || points >= max_points {
                 break;
             }
         }
         Ok(out)
+    }
+
+    /// Writes the in-memory entries to SST files now (RocksDB does it on its own when its
+    /// memtables fill up); tests use it to exercise truncation across files.
+    pub fn flush_to_files(&self) -> Result<(), WalError> {
+        let db = &self.inner.db;
+        db.flush_cf(cf(db, CF_ENTRIES)?).map_err(storage)
     }
 
     /// Truncates synchronously (blocking); see [`WalPort::truncate_before`].
@@ -195,6 +217,10 @@ impl RocksDbWal {
             batch.put_cf(cf(db, CF_META)?, KEY_LAST_SEQ, seq_key(last));
             db.write_opt(batch, &sync_opts()).map_err(storage)?;
         }
+        // SST files wholly below the cut are dropped without compacting them (both bounds
+        // are inclusive here, hence `seq - 1`).
+        db.delete_file_in_range_cf(entries, seq_key(0), seq_key(seq - 1))
+            .map_err(storage)?;
         if self.inner.truncations.fetch_add(1, Ordering::Relaxed) % COMPACT_EVERY
             == COMPACT_EVERY - 1
         {
@@ -258,6 +284,16 @@ impl WalPort for RocksDbWal {
 
     async fn read_range(&self, from: u64, max: usize) -> Result<Vec<(u64, WalEntry)>, WalError> {
         self.run_blocking(move |w| w.read_range_blocking(from, max))
+            .await
+    }
+
+    async fn read_batch(
+        &self,
+        from: u64,
+        max_entries: usize,
+        max_points: usize,
+    ) -> Result<Vec<(u64, WalEntry)>, WalError> {
+        self.run_blocking(move |w| w.read_batch_blocking(from, max_entries, max_points))
             .await
     }
 

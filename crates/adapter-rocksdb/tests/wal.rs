@@ -155,3 +155,76 @@ async fn batching_wal_zero_window_single_caller() {
     let read = wal.read_range(0, 10).await.unwrap();
     assert_eq!(read, vec![(2, entry("b", 1))]);
 }
+
+/// Truncation drops whole SST files below the cut without compaction; an entry at a
+/// file's upper edge that is not below the cut must survive it.
+#[tokio::test]
+async fn truncation_across_files_keeps_the_entry_at_a_file_edge() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = RocksDbWal::open(dir.path()).unwrap();
+    for round in 0..3u64 {
+        for i in 1..=10u64 {
+            assert_eq!(
+                wal.append(entry(&format!("h{i}"), 2)).await.unwrap(),
+                round * 10 + i
+            );
+        }
+        wal.flush_to_files().unwrap();
+    }
+    // Files hold 1..=10, 11..=20 and 21..=30: cut inside the second file, then right at
+    // the edge of the third (entry 21 is its first key, 20 the second file's last).
+    wal.truncate_before(15).await.unwrap();
+    let left: Vec<u64> = wal
+        .read_range(0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    assert_eq!(left, (15..=30).collect::<Vec<_>>());
+    wal.truncate_before(20).await.unwrap();
+    let left: Vec<u64> = wal
+        .read_range(0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    assert_eq!(left, (20..=30).collect::<Vec<_>>());
+    wal.truncate_before(21).await.unwrap();
+    let left: Vec<u64> = wal
+        .read_range(0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    assert_eq!(left, (21..=30).collect::<Vec<_>>());
+    drop(wal);
+    let wal = RocksDbWal::open(dir.path()).unwrap();
+    let left: Vec<u64> = wal
+        .read_range(0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    assert_eq!(left, (21..=30).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn read_batch_stops_at_the_point_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = RocksDbWal::open(dir.path()).unwrap();
+    for i in 1..=5u64 {
+        wal.append(entry(&format!("h{i}"), 4)).await.unwrap();
+    }
+    let seqs = |v: Vec<(u64, WalEntry)>| v.iter().map(|(s, _)| *s).collect::<Vec<_>>();
+    assert_eq!(seqs(wal.read_batch(0, 100, 8).await.unwrap()), vec![1, 2]);
+    assert_eq!(
+        seqs(wal.read_batch(0, 100, 9).await.unwrap()),
+        vec![1, 2, 3]
+    );
+    assert_eq!(seqs(wal.read_batch(2, 100, 1).await.unwrap()), vec![2]);
+    assert_eq!(seqs(wal.read_batch(0, 2, 1000).await.unwrap()), vec![1, 2]);
+}

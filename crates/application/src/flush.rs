@@ -10,7 +10,7 @@
 //!
 //! Invariant: the WAL is never truncated past data that storage has not made durable.
 
-use hyperbyte_domain::{Point, Tombstone, WalEntry};
+use hyperbyte_domain::{FieldType, Point, Tombstone, WalEntry};
 use hyperbyte_ports::{MetadataPort, PointsSinkPort, WalPort};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,6 +24,9 @@ pub struct FlushConfig {
     pub interval: Duration,
     /// Most WAL entries read per round.
     pub batch_entries: usize,
+    /// Points after which a round stops reading entries (bounds a round's memory: decoded
+    /// points take ten times their WAL size).
+    pub batch_points: usize,
     /// Unflushed entries that trigger an early flush.
     pub backlog_trigger: u64,
 }
@@ -33,6 +36,7 @@ impl Default for FlushConfig {
         FlushConfig {
             interval: Duration::from_secs(1),
             batch_entries: 5_000,
+            batch_points: 250_000,
             backlog_trigger: 200,
         }
     }
@@ -128,7 +132,10 @@ impl FlushService {
         // Read the last sequence before the range: an entry appended after the (empty)
         // read must not be skipped by moving the cursor past it.
         let last_before = self.wal.last_sequence();
-        let entries = self.wal.read_range(*cursor, self.cfg.batch_entries).await?;
+        let entries = self
+            .wal
+            .read_batch(*cursor, self.cfg.batch_entries, self.cfg.batch_points)
+            .await?;
         let Some(&(last_seq, _)) = entries.last() else {
             // Nothing left: everything up to `last_before` is flushed.
             *cursor = (*cursor).max(last_before + 1);
@@ -189,17 +196,32 @@ impl FlushService {
             // its retention policy (InfluxDB keeps field sets per shard).
             // A value whose type is not the field's primary one (written into another shard
             // group) goes to the field's side column of that type.
+            // Points repeat their field order: the previous point's names at each position
+            // (with their primary types) spare most schema lookups.
             let mut points = points;
             let mut schema = hyperbyte_domain::MeasurementSchema::default();
+            let mut known: Vec<Option<(String, FieldType)>> = Vec::new();
             for p in &mut points {
                 for (k, _) in &p.tags {
                     if !schema.tag_keys.contains(k) {
                         schema.tag_keys.insert(k.clone());
                     }
                 }
-                for (f, v) in &mut p.fields {
+                for (position, (f, v)) in p.fields.iter_mut().enumerate() {
                     let t = v.field_type();
-                    match full.field_type(f) {
+                    if let Some(Some((n, kt))) = known.get(position) {
+                        if *kt == t && n == f {
+                            continue;
+                        }
+                    }
+                    let primary = full.field_type(f);
+                    if primary == Some(t) {
+                        if known.len() <= position {
+                            known.resize(position + 1, None);
+                        }
+                        known[position] = Some((f.clone(), t));
+                    }
+                    match primary {
                         Some(primary) if primary != t => {
                             *f = hyperbyte_domain::side_field_name(f, t);
                             schema.fields.entry(f.clone()).or_insert(t);

@@ -124,12 +124,72 @@ impl Column {
     }
 }
 
+/// A series' field columns in creation order. Inserts find a field's column through the
+/// position it had in the previous point (points of a series repeat their field order), so
+/// the hot path compares one name per field instead of searching.
+#[derive(Debug, Default)]
+struct Columns {
+    cols: Vec<(String, Column)>,
+    /// Field position in the last inserted point → its column index.
+    hint: Vec<usize>,
+}
+
+impl Columns {
+    fn index_of(&self, name: &str) -> Option<usize> {
+        self.cols.iter().position(|(n, _)| n == name)
+    }
+
+    fn get(&self, name: &str) -> Option<&Column> {
+        self.index_of(name).map(|i| &self.cols[i].1)
+    }
+
+    fn get_key_value(&self, name: &str) -> Option<(&String, &Column)> {
+        self.index_of(name)
+            .map(|i| (&self.cols[i].0, &self.cols[i].1))
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Column> {
+        self.cols.iter().map(|(_, c)| c)
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut Column> {
+        self.cols.iter_mut().map(|(_, c)| c)
+    }
+
+    /// The index of the column of the field at `position` of a point, if it exists.
+    fn find(&mut self, position: usize, name: &str) -> Option<usize> {
+        if let Some(&i) = self.hint.get(position) {
+            if self.cols[i].0 == name {
+                return Some(i);
+            }
+        }
+        let i = self.index_of(name)?;
+        self.remember(position, i);
+        Some(i)
+    }
+
+    fn remember(&mut self, position: usize, i: usize) {
+        if self.hint.len() <= position {
+            self.hint.resize(position + 1, 0);
+        }
+        self.hint[position] = i;
+    }
+
+    /// Adds a column (the name must be new) and returns its index.
+    fn push(&mut self, position: usize, name: &str, c: Column) -> usize {
+        self.cols.push((name.to_string(), c));
+        let i = self.cols.len() - 1;
+        self.remember(position, i);
+        i
+    }
+}
+
 #[derive(Debug)]
 struct Series {
     key: Arc<str>,
     tags: Arc<BTreeMap<String, String>>,
     times: Vec<i64>,
-    columns: BTreeMap<String, Column>,
+    columns: Columns,
 }
 
 impl Series {
@@ -151,20 +211,21 @@ impl Series {
             }
             added += 8;
         }
-        for (name, v) in fields {
+        for (position, (name, v)) in fields.iter().enumerate() {
             if let FieldValue::String(x) = v {
                 added += x.len();
             }
             let len = self.times.len();
-            let col = match self.columns.get_mut(name) {
-                Some(c) => c,
+            let ci = match self.columns.find(position, name) {
+                Some(ci) => ci,
                 None => {
                     let mut c = Column::new(v, len - 1);
                     c.insert_absent(i);
                     added += len * c.row_bytes();
-                    self.columns.entry(name.clone()).or_insert(c)
+                    self.columns.push(position, name, c)
                 }
             };
+            let col = &mut self.columns.cols[ci].1;
             if new_row {
                 added += col.row_bytes();
             }
@@ -300,7 +361,7 @@ impl Table {
                     key: Arc::from(key.as_str()),
                     tags: Arc::new(tags.iter().cloned().collect()),
                     times: Vec::new(),
-                    columns: BTreeMap::new(),
+                    columns: Columns::default(),
                 });
                 bucket.len() - 1
             }

@@ -334,8 +334,8 @@ impl IngestionService {
         let mut new_tags: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut keep = vec![true; kept.len()];
         for (i, p) in kept.iter().enumerate() {
-            let h = hyperbyte_domain::series_hash(&p.measurement, &p.tags);
-            let same = |j: &usize| kept[*j].measurement == p.measurement && kept[*j].tags == p.tags;
+            let h = p.series();
+            let same = |j: &usize| kept[*j].same_series(p);
             if checked.get(&h).is_some_and(|v| v.iter().any(same)) {
                 continue;
             }

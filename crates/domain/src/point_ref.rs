@@ -60,7 +60,7 @@ impl<'a> FieldRef<'a> {
 
 /// One parsed line borrowing from the body; same invariants as [`Point`] (tags sorted by
 /// key and unique, fields non-empty with unique keys, last value winning).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct PointRef<'a> {
     /// Measurement name (unescaped).
     pub measurement: Cow<'a, str>,
@@ -73,6 +73,61 @@ pub struct PointRef<'a> {
     /// The line repeated a field key with values of different types (`v=1,v=2i`);
     /// InfluxDB 1.6 rejects the whole request with `field type conflict` then.
     pub duplicate_field_type_conflict: bool,
+    /// [`crate::series_hash`] of the measurement and tags, when the producer already knows
+    /// it (the parser computes it once per distinct series key of a body). Not part of
+    /// equality.
+    pub series_hash: Option<u64>,
+}
+
+impl PartialEq for PointRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.measurement == other.measurement
+            && self.tags == other.tags
+            && self.fields == other.fields
+            && self.timestamp == other.timestamp
+            && self.duplicate_field_type_conflict == other.duplicate_field_type_conflict
+    }
+}
+
+/// Whether two strings are equal, trying the pointers first: names parsed from one cached
+/// series key share their bytes, so equal series usually compare without reading them.
+#[inline]
+pub fn same_str(a: &str, b: &str) -> bool {
+    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+}
+
+/// Whether two (measurement, tags) pairs are equal, trying pointers first ([`same_str`]).
+pub fn same_series(
+    m1: &str,
+    tags1: &[(Cow<'_, str>, Cow<'_, str>)],
+    m2: &str,
+    tags2: &[(Cow<'_, str>, Cow<'_, str>)],
+) -> bool {
+    same_str(m1, m2)
+        && tags1.len() == tags2.len()
+        && tags1
+            .iter()
+            .zip(tags2)
+            .all(|(a, b)| same_str(&a.0, &b.0) && same_str(&a.1, &b.1))
+}
+
+impl PointRef<'_> {
+    /// The series (measurement and tags) of this point, hashed as [`crate::series_hash`]
+    /// does; the known hash when there is one.
+    pub fn series(&self) -> u64 {
+        self.series_hash
+            .unwrap_or_else(|| crate::series_hash(&self.measurement, &self.tags))
+    }
+
+    /// Whether `other` has the same measurement and tags.
+    pub fn same_series(&self, other: &PointRef<'_>) -> bool {
+        same_series(
+            &self.measurement,
+            &self.tags,
+            &other.measurement,
+            &other.tags,
+        )
+    }
 }
 
 impl<'a> PointRef<'a> {
@@ -92,6 +147,7 @@ impl<'a> PointRef<'a> {
                 .collect(),
             timestamp: p.timestamp,
             duplicate_field_type_conflict: false,
+            series_hash: None,
         }
     }
 

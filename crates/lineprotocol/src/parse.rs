@@ -413,6 +413,8 @@ struct CachedKey<'a> {
     raw: &'a [u8],
     measurement: Cow<'a, str>,
     tags: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// `series_hash` of measurement and tags, computed once for every line sharing it.
+    series: u64,
 }
 
 /// Most distinct series keys remembered per body (a body rarely has more; beyond it,
@@ -610,10 +612,12 @@ impl<'a> LineParser<'a> {
         p.tags.clear();
         p.timestamp = timestamp;
         p.duplicate_field_type_conflict = false;
+        p.series_hash = None;
         if cached {
             if let Some(c) = self.keys.get(&key_hash) {
                 p.measurement = c.measurement.clone();
                 p.tags.extend_from_slice(&c.tags);
+                p.series_hash = Some(c.series);
                 return true;
             }
         }
@@ -622,12 +626,15 @@ impl<'a> LineParser<'a> {
             p.tags.push((line.str(t.k0, t.k1), line.str(t.v0, t.v1)));
         }
         if key_end == space && self.keys.len() < KEY_CACHE_MAX {
+            let series = hyperbyte_domain::series_hash(&p.measurement, &p.tags);
+            p.series_hash = Some(series);
             self.keys.insert(
                 key_hash,
                 CachedKey {
                     raw: raw_key,
                     measurement: p.measurement.clone(),
                     tags: p.tags.clone(),
+                    series,
                 },
             );
         }
@@ -817,6 +824,7 @@ impl<'a> LineParser<'a> {
         p.fields.clear();
         p.timestamp = timestamp;
         p.duplicate_field_type_conflict = false;
+        p.series_hash = None;
 
         let key_escaped = buf[..key_end].contains(&b'\\');
         if key_escaped {

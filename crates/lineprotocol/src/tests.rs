@@ -673,6 +673,10 @@ proptest! {
         let parsed = parse(body.as_bytes(), NS, 0);
         prop_assert!(parsed.errors.is_empty(), "{:?} from {:?}", parsed.errors, body);
         prop_assert_eq!(&parsed.points, &points, "body {:?}", body);
+        for p in crate::parse_refs(body.as_bytes(), NS, 0).points {
+            let want = hyperbyte_domain::series_hash(&p.measurement, &p.tags);
+            prop_assert_eq!(p.series(), want);
+        }
     }
 
     #[test]
@@ -709,6 +713,12 @@ proptest! {
             let fast = parse(body.as_bytes(), pr, 1_234_567_890_123);
             let exact = crate::parse::parse_exact_only(body.as_bytes(), pr, 1_234_567_890_123);
             prop_assert_eq!(&fast, &exact, "body {:?}", body);
+            // A series hash the parser hands out is the one of the point's series.
+            for p in crate::parse_refs(body.as_bytes(), pr, 0).points {
+                if let Some(h) = p.series_hash {
+                    prop_assert_eq!(h, hyperbyte_domain::series_hash(&p.measurement, &p.tags));
+                }
+            }
         }
     }
 

@@ -41,8 +41,53 @@ pub trait WalPort: Send + Sync + Debug {
     }
     /// Reads up to `max` entries with sequence `>= from`.
     async fn read_range(&self, from: u64, max: usize) -> Result<Vec<(u64, WalEntry)>, WalError>;
+    /// Reads entries with sequence `>= from` in order, stopping after `max_entries`
+    /// entries or once they hold `max_points` points or more (so always at least one
+    /// entry when one exists). The flush service uses it to bound the memory of a round
+    /// whatever the size of the entries. The default reads `max_entries` and cuts;
+    /// stores should stop reading early.
+    async fn read_batch(
+        &self,
+        from: u64,
+        max_entries: usize,
+        max_points: usize,
+    ) -> Result<Vec<(u64, WalEntry)>, WalError> {
+        let mut entries = self.read_range(from, max_entries).await?;
+        let keep = points_budget_cut(entries.iter().map(|(_, e)| e.points.len()), max_points);
+        entries.truncate(keep);
+        Ok(entries)
+    }
     /// Removes every entry with sequence `< seq`.
     async fn truncate_before(&self, seq: u64) -> Result<(), WalError>;
     /// The highest sequence ever assigned (0 when none).
     fn last_sequence(&self) -> u64;
+}
+
+/// How many entries of a run with these point counts a point budget admits: entries are
+/// taken while the points taken so far stay below `max_points`, so at least one.
+pub fn points_budget_cut(points: impl IntoIterator<Item = usize>, max_points: usize) -> usize {
+    let mut taken = 0usize;
+    let mut n = 0usize;
+    for p in points {
+        if n > 0 && taken >= max_points {
+            break;
+        }
+        taken += p;
+        n += 1;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::points_budget_cut;
+
+    #[test]
+    fn the_budget_admits_at_least_one_entry_and_stops_once_reached() {
+        assert_eq!(points_budget_cut([], 10), 0);
+        assert_eq!(points_budget_cut([50], 10), 1);
+        assert_eq!(points_budget_cut([5, 5, 5], 10), 2);
+        assert_eq!(points_budget_cut([5, 4, 5], 10), 3);
+        assert_eq!(points_budget_cut([1, 1, 1], 0), 1);
+    }
 }

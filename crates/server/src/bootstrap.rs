@@ -79,6 +79,7 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
         FlushConfig {
             interval: Duration::from_secs(cfg.flush.interval_secs),
             batch_entries: cfg.flush.batch_size,
+            batch_points: cfg.flush.batch_points,
             backlog_trigger: cfg.flush.backlog_trigger,
         },
     ));

@@ -88,6 +88,8 @@ pub(crate) struct FlushSection {
     pub(crate) interval_secs: u64,
     /// WAL entries read per flush round.
     pub(crate) batch_size: usize,
+    /// Points after which a flush round stops reading WAL entries (bounds its memory).
+    pub(crate) batch_points: usize,
     /// Unflushed WAL entries that trigger an early flush.
     pub(crate) backlog_trigger: u64,
 }
@@ -204,6 +206,7 @@ impl Default for FlushSection {
         FlushSection {
             interval_secs: 1,
             batch_size: 5_000,
+            batch_points: 250_000,
             backlog_trigger: 256,
         }
     }
@@ -316,6 +319,9 @@ impl Config {
         }
         if self.flush.batch_size == 0 {
             return Err(invalid("flush.batch_size", "must be at least 1"));
+        }
+        if self.flush.batch_points == 0 {
+            return Err(invalid("flush.batch_points", "must be at least 1"));
         }
         if self.chdb.readers == 0 || self.chdb.readers > 64 {
             return Err(invalid("chdb.readers", "must be between 1 and 64"));

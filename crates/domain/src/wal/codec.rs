@@ -18,6 +18,7 @@
 //! The encoder reads borrowed [`PointRef`]s, so the write path encodes straight from the
 //! request body; the decoder produces owned [`WalEntry`]s.
 
+use crate::point_ref::same_series;
 use crate::{FieldRef, FieldValue, Point, PointRef, WalEntry};
 use bincode::Options;
 use serde::ser::SerializeSeq;
@@ -136,6 +137,13 @@ struct SeriesRef<'a> {
     tags: &'a [(Cow<'a, str>, Cow<'a, str>)],
 }
 
+impl SeriesRef<'_> {
+    /// Equality trying pointers first (names from one cached parser key share bytes).
+    fn same(&self, other: &SeriesRef<'_>) -> bool {
+        same_series(self.measurement, self.tags, other.measurement, other.tags)
+    }
+}
+
 impl PartialEq for SeriesRef<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.measurement == other.measurement && self.tags == other.tags
@@ -233,20 +241,37 @@ pub fn encode_points(
 ) -> Result<EncodedWalEntry, WalCodecError> {
     let mut series_ix: FastMap<SeriesRef<'_>, u32> = FastMap::default();
     series_ix.reserve(points.len().min(4096));
-    let mut series = Vec::new();
+    let mut series: Vec<SeriesRef<'_>> = Vec::new();
     let mut sets_ix: FastMap<FieldNames<'_>, u32> = FastMap::default();
     let mut field_sets = Vec::new();
     let mut refs = Vec::with_capacity(points.len());
     let mut last_set: Option<(FieldNames<'_>, u32)> = None;
+    // Series by their `series_hash` (the parser hands it out, so most points are interned
+    // without hashing their tags); a hash shared by two series falls back to the map
+    // keyed by the series itself.
+    let mut by_hash: FastMap<u64, u32> = FastMap::default();
+    by_hash.reserve(points.len().min(4096));
     for p in points {
         let key = SeriesRef {
             measurement: &p.measurement,
             tags: &p.tags,
         };
-        let s = *series_ix.entry(key).or_insert_with(|| {
-            series.push(key);
-            (series.len() - 1) as u32
-        });
+        let h = p.series();
+        let known = by_hash
+            .get(&h)
+            .copied()
+            .filter(|&ix| series[ix as usize].same(&key));
+        let s = match known {
+            Some(ix) => ix,
+            None => {
+                let ix = *series_ix.entry(key).or_insert_with(|| {
+                    series.push(key);
+                    (series.len() - 1) as u32
+                });
+                by_hash.entry(h).or_insert(ix);
+                ix
+            }
+        };
         let names = FieldNames(&p.fields);
         let f = match last_set {
             Some((prev, ix)) if prev == names => ix,
