@@ -11,6 +11,7 @@
 //! It never answers a server-side failure as a client error: WAL and metadata storage
 //! errors become [`WriteError::Internal`].
 
+use hyperbyte_domain::point_ref::same_str;
 use hyperbyte_domain::wal::codec::encode_points;
 use hyperbyte_domain::{
     FieldShardType, FieldType, MeasurementSchema, MetaCommand, Point, PointRef, Precision,
@@ -240,8 +241,11 @@ impl IngestionService {
         let mut memo: Option<LayoutVerdict<'_>> = None;
         let mut kept = Vec::with_capacity(points.len());
         for mut p in points {
+            let shard = rp.shard_group_start(p.timestamp);
+            let same_layout = memo.as_ref().is_some_and(|m| m.matches(&p, shard));
             // A field named `time` is dropped; a point left without fields is rejected.
-            if p.fields.iter().any(|(k, _)| k == "time") {
+            // (A point with the previous point's layout has none.)
+            if !same_layout && p.fields.iter().any(|(k, _)| k == "time") {
                 p.fields.retain(|(k, _)| k != "time");
                 if p.fields.is_empty() {
                     dropped += 1;
@@ -255,8 +259,7 @@ impl IngestionService {
                     continue;
                 }
             }
-            let shard = rp.shard_group_start(p.timestamp);
-            if !memo.as_ref().is_some_and(|m| m.matches(&p, shard)) {
+            if !same_layout {
                 if !schemas.contains_key(p.measurement.as_ref()) {
                     let schema = self.meta.schema(req.database, &p.measurement);
                     schemas.insert(p.measurement.to_string(), schema);
@@ -600,7 +603,7 @@ impl<'a> LayoutVerdict<'a> {
                 .fields
                 .iter()
                 .zip(&p.fields)
-                .all(|((n, t), (pn, pv))| *t == pv.field_type() && n == pn)
+                .all(|((n, t), (pn, pv))| *t == pv.field_type() && same_str(n, pn))
     }
 }
 

@@ -114,7 +114,9 @@ fn median(mut v: Vec<Duration>) -> f64 {
     v[v.len() / 2].as_secs_f64()
 }
 
-/// Warm-up for half a second, then `ITERS` timed runs; medians of wall and CPU time.
+/// Warm-up for half a second, then `ITERS` timed runs: the median wall time, and the mean
+/// CPU time (the thread CPU clock ticks coarsely on some VMs, a few ms, so one run's CPU
+/// time is quantised; the sum over all runs is not).
 fn measure(mut run: impl FnMut() -> (Duration, Option<Duration>)) -> (f64, Option<f64>) {
     const ITERS: usize = 25;
     let warm = Instant::now();
@@ -123,7 +125,8 @@ fn measure(mut run: impl FnMut() -> (Duration, Option<Duration>)) -> (f64, Optio
     }
     let (wall, cpu): (Vec<_>, Vec<_>) = (0..ITERS).map(|_| run()).unzip();
     let cpu: Option<Vec<Duration>> = cpu.into_iter().collect();
-    (median(wall), cpu.map(median))
+    let mean = |v: Vec<Duration>| v.iter().sum::<Duration>().as_secs_f64() / v.len() as f64;
+    (median(wall), cpu.map(mean))
 }
 
 fn report(name: &str, lines: usize, mb: f64, (wall, cpu): (f64, Option<f64>)) {

@@ -426,13 +426,13 @@ const KEY_CACHE_MAX: usize = 16_384;
 struct LineParser<'a> {
     tags: Vec<TagSpan>,
     fields: Vec<FieldSpan>,
-    /// Fast path: the key prefix of each field in `point.fields`.
-    key_prefixes: Vec<u128>,
     /// Fast path: series keys seen in this body, by a hash of their raw bytes. A body
     /// repeats its series on many lines (every scrape of a host); a repeated key skips
     /// scanning, sorting and checking its tags, and its names share the first line's
     /// bytes (so consumers comparing tag sets often find the same pointers).
     keys: HashMap<u64, CachedKey<'a>, BuildHasherDefault<PreHashed>>,
+    /// Fast path: the field keys of the previous line, reused when a line repeats them.
+    prev_fields: Vec<Cow<'a, str>>,
     point: PointRef<'a>,
 }
 
@@ -559,36 +559,58 @@ impl<'a> LineParser<'a> {
 
         let p = &mut self.point;
         p.fields.clear();
-        self.key_prefixes.clear();
+        let mut all_reused = true;
         i = skip_ws(buf, key_end);
         loop {
             let k0 = i;
-            i = until_delimiter(i);
-            if i >= n || buf[i] != b'=' || i == k0 || key_end + 4 + (i - k0) > MAX_KEY_LENGTH {
-                return false;
-            }
+            // Lines repeat their field keys: the previous line's key at this position,
+            // followed by `=`, is this key (it was plain, so no escapes), and reusing its
+            // `Cow` spares the scan and lets consumers compare names by pointer.
+            let position = p.fields.len();
+            let reused = self.prev_fields.get(position).filter(|prev| {
+                let pb = prev.as_bytes();
+                buf.get(k0..k0 + pb.len()) == Some(pb) && buf.get(k0 + pb.len()) == Some(&b'=')
+            });
+            let name = match reused {
+                Some(prev) => {
+                    i = k0 + prev.len();
+                    if key_end + 4 + prev.len() > MAX_KEY_LENGTH {
+                        return false;
+                    }
+                    prev.clone()
+                }
+                None => {
+                    i = until_delimiter(i);
+                    if i >= n
+                        || buf[i] != b'='
+                        || i == k0
+                        || key_end + 4 + (i - k0) > MAX_KEY_LENGTH
+                    {
+                        return false;
+                    }
+                    line.str(k0, i)
+                }
+            };
             let key = &buf[k0..i];
             let Some((end, value)) = plain_value(buf, i + 1) else {
                 return false;
             };
-            let pre = prefix(key);
-            // Repeated field keys are rare: leave them to the exact path.
-            if self
-                .key_prefixes
-                .iter()
-                .zip(&p.fields)
-                .any(|(&q, (k, _))| q == pre && k.as_bytes() == key)
-            {
+            // Repeated field keys are rare: leave them to the exact path. Keys reused in
+            // order from the previous line are unique already (that line passed this check).
+            all_reused &= reused.is_some();
+            if !all_reused && p.fields.iter().any(|(k, _)| k.as_bytes() == key) {
                 return false;
             }
-            self.key_prefixes.push(pre);
-            p.fields.push((line.str(k0, i), value));
+            p.fields.push((name, value));
             i = end;
             if i >= n || buf[i] == b' ' {
                 break;
             }
             i += 1; // the comma
         }
+        self.prev_fields.clear();
+        self.prev_fields
+            .extend(p.fields.iter().map(|(k, _)| k.clone()));
 
         let Ok((t0, t1)) = scan_time(buf, i) else {
             return false;

@@ -18,7 +18,7 @@
 //! The encoder reads borrowed [`PointRef`]s, so the write path encodes straight from the
 //! request body; the decoder produces owned [`WalEntry`]s.
 
-use crate::point_ref::same_series;
+use crate::point_ref::{same_series, same_str};
 use crate::{FieldRef, FieldValue, Point, PointRef, WalEntry};
 use bincode::Options;
 use serde::ser::SerializeSeq;
@@ -108,7 +108,12 @@ struct FieldNames<'a>(&'a [(Cow<'a, str>, FieldRef<'a>)]);
 
 impl PartialEq for FieldNames<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.0.len() == other.0.len() && self.0.iter().zip(other.0).all(|(a, b)| a.0 == b.0)
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(other.0)
+                .all(|(a, b)| same_str(&a.0, &b.0))
     }
 }
 impl Eq for FieldNames<'_> {}
