@@ -122,6 +122,37 @@ fn field_types_are_fixed_per_shard_group() {
     check(&s);
 }
 
+/// Past `wal.max_backlog_points` unflushed points, writes get a retryable 503 (never a 4xx,
+/// which Telegraf would drop); once the flush catches up they succeed again.
+#[test]
+fn a_full_write_backlog_answers_503_until_the_flush_catches_up() {
+    let s = Server::start_with_env(&[
+        ("HYPERBYTE_WAL__MAX_BACKLOG_POINTS", "10"),
+        ("HYPERBYTE_FLUSH__INTERVAL_SECS", "3600"),
+        ("HYPERBYTE_FLUSH__BACKLOG_TRIGGER", "1000000"),
+    ]);
+    create_db(&s, "bp");
+    let body: String = (0..10).map(|i| format!("m v={i} {}\n", 1 + i)).collect();
+    assert_eq!(s.write("bp", &body).0, 204);
+    let r = ureq::post(&format!("{}/write?db=bp", s.url)).send_string("m v=99 100");
+    match r {
+        Err(ureq::Error::Status(503, resp)) => {
+            assert_eq!(resp.header("Retry-After"), Some("1"));
+            let text = resp.into_string().unwrap();
+            assert!(text.contains("write backlog full"), "{text}");
+        }
+        other => panic!("expected 503, got {other:?}"),
+    }
+    // A query makes every acknowledged write visible, which empties the backlog.
+    let (_, v) = s.query("bp", "SELECT count(v) FROM m");
+    assert_eq!(
+        v["results"][0]["series"][0]["values"],
+        serde_json::json!([["1970-01-01T00:00:00Z", 10]]),
+        "{v}"
+    );
+    assert_eq!(s.write("bp", "m v=99 100").0, 204);
+}
+
 #[test]
 fn oversized_body_is_413_and_large_bodies_below_the_limit_work() {
     let s = Server::start_with_env(&[("HYPERBYTE_HTTP__MAX_BODY_BYTES", "4000000")]);

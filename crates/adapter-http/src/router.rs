@@ -372,7 +372,12 @@ async fn do_write(
                 }
                 let status =
                     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                error_response(&state, status, &e.to_string())
+                let mut r = error_response(&state, status, &e.to_string());
+                if matches!(e, WriteError::Overloaded { .. }) {
+                    r.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                }
+                r
             }
         }
     }

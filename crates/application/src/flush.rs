@@ -72,6 +72,8 @@ pub struct FlushService {
     /// Next WAL sequence to flush; the mutex also serialises flush rounds.
     cursor: tokio::sync::Mutex<u64>,
     wake: Arc<tokio::sync::Notify>,
+    /// Told how many points each round moved out of the WAL.
+    backlog: Option<Arc<crate::WriteBacklog>>,
 }
 
 impl FlushService {
@@ -89,7 +91,14 @@ impl FlushService {
             cfg,
             cursor: tokio::sync::Mutex::new(0),
             wake: Arc::new(tokio::sync::Notify::new()),
+            backlog: None,
         }
+    }
+
+    /// Reports the points of every truncated round to `backlog`.
+    pub fn with_backlog(mut self, backlog: Arc<crate::WriteBacklog>) -> Self {
+        self.backlog = Some(backlog);
+        self
     }
 
     /// The notifier writers signal after each WAL append.
@@ -142,6 +151,7 @@ impl FlushService {
             return Ok(FlushStats::default());
         };
         let n_entries = entries.len();
+        let points_read: usize = entries.iter().map(|(_, e)| e.points.len()).sum();
         // (database, rp) → measurement → points; keys are cloned per entry and per new
         // measurement, never per point.
         let mut groups: BTreeMap<(String, String), BTreeMap<String, Vec<Point>>> = BTreeMap::new();
@@ -241,6 +251,9 @@ impl FlushService {
         self.sink.sync().await?;
         self.wal.truncate_before(last_seq + 1).await?;
         *cursor = last_seq + 1;
+        if let Some(b) = &self.backlog {
+            b.remove(points_read as u64);
+        }
         Ok(FlushStats {
             entries: n_entries,
             points: points_written,

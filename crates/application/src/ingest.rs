@@ -11,6 +11,7 @@
 //! It never answers a server-side failure as a client error: WAL and metadata storage
 //! errors become [`WriteError::Internal`].
 
+use crate::backlog::WriteBacklog;
 use hyperbyte_domain::point_ref::same_str;
 use hyperbyte_domain::wal::codec::encode_points;
 use hyperbyte_domain::{
@@ -65,6 +66,15 @@ pub enum WriteError {
         /// Points dropped after parsing (parse failures are not counted, as in InfluxDB).
         dropped: usize,
     },
+    /// 503: too many acknowledged points wait for the flush into storage; the client
+    /// should retry (see [`crate::backlog`]).
+    #[error("write backlog full: {points} points are waiting to be flushed into storage (limit {limit}); retry later")]
+    Overloaded {
+        /// Points waiting.
+        points: u64,
+        /// The configured limit.
+        limit: u64,
+    },
     /// 500-class: a server-side failure; the client should retry.
     #[error("{0}")]
     Internal(String),
@@ -77,6 +87,7 @@ impl WriteError {
             WriteError::DatabaseNotFound(_) => 404,
             WriteError::RetentionPolicyNotFound(_) => 500,
             WriteError::Parse(_) | WriteError::Partial { .. } => 400,
+            WriteError::Overloaded { .. } => 503,
             WriteError::Internal(_) => 500,
         }
     }
@@ -99,6 +110,8 @@ pub struct IngestionService {
     schema_lock: tokio::sync::Mutex<()>,
     /// Wakes the flush service when the WAL grows.
     wal_grew: Option<Arc<tokio::sync::Notify>>,
+    /// Unflushed points; writes are refused while it is full.
+    backlog: Option<Arc<WriteBacklog>>,
 }
 
 /// Result of a successful (possibly partial) write.
@@ -125,6 +138,23 @@ impl IngestionService {
             limits,
             schema_lock: tokio::sync::Mutex::new(()),
             wal_grew: None,
+            backlog: None,
+        }
+    }
+
+    /// Counts appended points into `backlog` and refuses writes while it is full.
+    pub fn with_backlog(mut self, backlog: Arc<WriteBacklog>) -> Self {
+        self.backlog = Some(backlog);
+        self
+    }
+
+    fn check_backlog(&self) -> Result<(), WriteError> {
+        match &self.backlog {
+            Some(b) if b.is_full() => Err(WriteError::Overloaded {
+                points: b.points(),
+                limit: b.limit(),
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -139,6 +169,7 @@ impl IngestionService {
         if self.meta.database(req.database).is_none() {
             return Err(WriteError::DatabaseNotFound(req.database.to_string()));
         }
+        self.check_backlog()?;
         let now = self.clock.now_nanos();
         // Points borrow their names from the body: they are validated and encoded into
         // the WAL entry without ever being copied into owned strings.
@@ -166,6 +197,7 @@ impl IngestionService {
         points: Vec<Point>,
         parse_errors: Vec<String>,
     ) -> Result<WriteOutcome, WriteError> {
+        self.check_backlog()?;
         let views = points.iter().map(PointRef::from_point).collect();
         self.write_refs(database, retention_policy, views, parse_errors)
             .await
@@ -544,6 +576,9 @@ impl IngestionService {
                 .append_encoded(entry)
                 .await
                 .map_err(|e| WriteError::Internal(e.to_string()))?;
+            if let Some(b) = &self.backlog {
+                b.add(written as u64);
+            }
             if let Some(n) = &self.wal_grew {
                 n.notify_one();
             }

@@ -5,12 +5,14 @@
 //! - [`retention::RetentionService`]: drops expired partitions and cleans the series index.
 //! - [`continuous::ContinuousQueryService`]: runs continuous queries on InfluxDB's schedule.
 //! - [`hot::HotTier`]: the newest flushed points in memory, for narrow recent reads.
+//! - [`backlog::WriteBacklog`]: unflushed points, for write backpressure.
 //!
 //! Architecture invariant: depends on `domain`, `ports`, `timeseriesql` and `lineprotocol`
 //! only; every effect goes through a port, so every service runs against fakes in unit tests.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod backlog;
 pub mod continuous;
 pub mod flush;
 pub mod functions;
@@ -19,6 +21,7 @@ pub mod ingest;
 pub mod query;
 pub mod retention;
 
+pub use backlog::WriteBacklog;
 pub use continuous::{ContinuousQueryService, CqRun};
 pub use flush::{FlushConfig, FlushService, FlushStats};
 pub use ingest::{IngestionService, Limits, WriteError, WriteRequest};

@@ -13,6 +13,7 @@ use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier};
 use hyperbyte_application::query::QueryService;
 use hyperbyte_application::{
     ContinuousQueryService, FlushConfig, FlushService, IngestionService, Limits, RetentionService,
+    WriteBacklog,
 };
 use hyperbyte_ports::{
     Clock, MetadataPort, PointsSinkPort, StorageAdminPort, SystemClock, WalPort,
@@ -72,17 +73,21 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
         None => (chdb_storage.clone(), chdb_storage.clone()),
     };
 
-    let flush = Arc::new(FlushService::new(
-        wal.clone(),
-        meta.clone(),
-        sink,
-        FlushConfig {
-            interval: Duration::from_secs(cfg.flush.interval_secs),
-            batch_entries: cfg.flush.batch_size,
-            batch_points: cfg.flush.batch_points,
-            backlog_trigger: cfg.flush.backlog_trigger,
-        },
-    ));
+    let backlog = Arc::new(WriteBacklog::new(cfg.wal.max_backlog_points));
+    let flush = Arc::new(
+        FlushService::new(
+            wal.clone(),
+            meta.clone(),
+            sink,
+            FlushConfig {
+                interval: Duration::from_secs(cfg.flush.interval_secs),
+                batch_entries: cfg.flush.batch_size,
+                batch_points: cfg.flush.batch_points,
+                backlog_trigger: cfg.flush.backlog_trigger,
+            },
+        )
+        .with_backlog(backlog.clone()),
+    );
     let recovered = flush
         .flush_all()
         .await
@@ -103,7 +108,8 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
                 max_values_per_tag: cfg.limits.max_values_per_tag,
             },
         )
-        .with_wal_notify(flush.wake_handle()),
+        .with_wal_notify(flush.wake_handle())
+        .with_backlog(backlog),
     );
     let mut query = QueryService::new(
         meta.clone(),

@@ -60,6 +60,9 @@ pub(crate) struct WalSection {
     pub(crate) group_commit_window_us: u64,
     /// Most entries coalesced into one synced write.
     pub(crate) group_commit_max_entries: usize,
+    /// Acknowledged points allowed to wait for the flush into storage; beyond it writes
+    /// get `503` (clients retry). 0 disables the limit.
+    pub(crate) max_backlog_points: u64,
 }
 
 /// `[metadata]`
@@ -188,6 +191,7 @@ impl Default for WalSection {
             dir: None,
             group_commit_window_us: 500,
             group_commit_max_entries: 1024,
+            max_backlog_points: 5_000_000,
         }
     }
 }
