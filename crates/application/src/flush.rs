@@ -10,7 +10,7 @@
 //!
 //! Invariant: the WAL is never truncated past data that storage has not made durable.
 
-use hyperbyte_domain::{FieldType, Point, Tombstone, WalEntry};
+use hyperbyte_domain::{FieldType, MeasurementSchema, Point, RetentionPolicy, Tombstone, WalEntry};
 use hyperbyte_ports::{MetadataPort, PointsSinkPort, WalPort};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -108,17 +108,40 @@ impl FlushService {
 
     /// Flushes everything the WAL holds now (used at start-up for recovery, on shutdown,
     /// and before reads for read-your-writes).
+    ///
+    /// Rounds are pipelined: while one round's points are written into storage, the next
+    /// round is read from the WAL, decoded and grouped (the storage insert and the WAL read
+    /// run on the blocking pool, so the two overlap on two cores). Rounds still reach
+    /// storage, and the WAL is still truncated, strictly in sequence order.
     pub async fn flush_all(&self) -> Result<FlushStats, FlushError> {
         let target = self.wal.last_sequence();
         let mut cursor = self.cursor.lock().await;
         let mut total = FlushStats::default();
-        while *cursor <= target {
-            let stats = self.flush_round(&mut cursor).await?;
+        if *cursor > target {
+            return Ok(total);
+        }
+        let mut next = Some(self.read_round(*cursor).await?);
+        while let Some(read) = next.take() {
+            let round = match read {
+                ReadRound::Empty { last_before } => {
+                    // Nothing left: everything up to `last_before` is flushed.
+                    *cursor = (*cursor).max(last_before + 1);
+                    break;
+                }
+                ReadRound::Points(round) => round,
+            };
+            let after = round.last_seq + 1;
+            let (written, following) = if after <= target {
+                let (w, f) = tokio::join!(self.write_round(round), self.read_round(after));
+                (w, Some(f))
+            } else {
+                (self.write_round(round).await, None)
+            };
+            let stats = written?;
+            *cursor = after;
             total.entries += stats.entries;
             total.points += stats.points;
-            if stats.entries == 0 {
-                break;
-            }
+            next = following.transpose()?;
         }
         Ok(total)
     }
@@ -137,18 +160,18 @@ impl FlushService {
         *self.cursor.lock().await <= self.wal.last_sequence()
     }
 
-    async fn flush_round(&self, cursor: &mut u64) -> Result<FlushStats, FlushError> {
+    /// Reads, decodes and groups the WAL entries of one round starting at `from`, with each
+    /// group's schema resolved (values of a non-primary type moved to side columns).
+    async fn read_round(&self, from: u64) -> Result<ReadRound, FlushError> {
         // Read the last sequence before the range: an entry appended after the (empty)
         // read must not be skipped by moving the cursor past it.
         let last_before = self.wal.last_sequence();
         let entries = self
             .wal
-            .read_batch(*cursor, self.cfg.batch_entries, self.cfg.batch_points)
+            .read_batch(from, self.cfg.batch_entries, self.cfg.batch_points)
             .await?;
         let Some(&(last_seq, _)) = entries.last() else {
-            // Nothing left: everything up to `last_before` is flushed.
-            *cursor = (*cursor).max(last_before + 1);
-            return Ok(FlushStats::default());
+            return Ok(ReadRound::Empty { last_before });
         };
         let n_entries = entries.len();
         let points_read: usize = entries.iter().map(|(_, e)| e.points.len()).sum();
@@ -186,76 +209,53 @@ impl FlushService {
                 }
             }
         }
-        let groups = groups.into_iter().flat_map(|((db, rp), by_measurement)| {
-            by_measurement
-                .into_iter()
-                .map(move |(m, points)| ((db.clone(), rp.clone(), m), points))
-        });
-        let mut points_written = 0;
-        for ((db, rp_name, measurement), points) in groups {
-            let Some(database) = self.meta.database(&db) else {
-                continue;
-            };
-            let Some(rp) = database.rp(&rp_name).cloned() else {
-                continue; // policy dropped since
-            };
-            let Some(full) = self.meta.schema(&db, &measurement) else {
-                continue; // measurement dropped since
-            };
-            // Only what these points carry: a table holds the fields and tags written into
-            // its retention policy (InfluxDB keeps field sets per shard).
-            // A value whose type is not the field's primary one (written into another shard
-            // group) goes to the field's side column of that type.
-            // Points repeat their field order: the previous point's names at each position
-            // (with their primary types) spare most schema lookups.
-            let mut points = points;
-            let mut schema = hyperbyte_domain::MeasurementSchema::default();
-            let mut known: Vec<Option<(String, FieldType)>> = Vec::new();
-            for p in &mut points {
-                for (k, _) in &p.tags {
-                    if !schema.tag_keys.contains(k) {
-                        schema.tag_keys.insert(k.clone());
-                    }
-                }
-                for (position, (f, v)) in p.fields.iter_mut().enumerate() {
-                    let t = v.field_type();
-                    if let Some(Some((n, kt))) = known.get(position) {
-                        if *kt == t && n == f {
-                            continue;
-                        }
-                    }
-                    let primary = full.field_type(f);
-                    if primary == Some(t) {
-                        if known.len() <= position {
-                            known.resize(position + 1, None);
-                        }
-                        known[position] = Some((f.clone(), t));
-                    }
-                    match primary {
-                        Some(primary) if primary != t => {
-                            *f = hyperbyte_domain::side_field_name(f, t);
-                            schema.fields.entry(f.clone()).or_insert(t);
-                        }
-                        Some(primary) if !schema.fields.contains_key(f) => {
-                            schema.fields.insert(f.clone(), primary);
-                        }
-                        _ => {}
-                    }
-                }
+        let mut out = Vec::new();
+        for ((db, rp_name), by_measurement) in groups {
+            for (measurement, points) in by_measurement {
+                let Some(database) = self.meta.database(&db) else {
+                    continue;
+                };
+                let Some(rp) = database.rp(&rp_name).cloned() else {
+                    continue; // policy dropped since
+                };
+                let Some(full) = self.meta.schema(&db, &measurement) else {
+                    continue; // measurement dropped since
+                };
+                let mut points = points;
+                let schema = batch_schema(&full, &mut points);
+                out.push(Group {
+                    database: db.clone(),
+                    rp,
+                    measurement,
+                    schema,
+                    points,
+                });
             }
+        }
+        Ok(ReadRound::Points(Round {
+            last_seq,
+            n_entries,
+            points_read,
+            groups: out,
+        }))
+    }
+
+    /// Writes one round into storage, makes it durable, then truncates the WAL up to it.
+    async fn write_round(&self, round: Round) -> Result<FlushStats, FlushError> {
+        let mut points_written = 0;
+        for g in &round.groups {
             self.sink
-                .write_points(&db, &rp, &measurement, &schema, &points)
+                .write_points(&g.database, &g.rp, &g.measurement, &g.schema, &g.points)
                 .await?;
-            points_written += points.len();
+            points_written += g.points.len();
         }
         self.sink.sync().await?;
-        self.wal.truncate_before(last_seq + 1).await?;
-        *cursor = last_seq + 1;
+        self.wal.truncate_before(round.last_seq + 1).await?;
         if let Some(b) = &self.backlog {
-            b.remove(points_read as u64);
+            b.remove(round.points_read as u64);
         }
         Ok(FlushStats {
-            entries: n_entries,
+            entries: round.n_entries,
             points: points_written,
         })
     }
@@ -296,6 +296,77 @@ impl FlushService {
         .instrument(span)
         .await
     }
+}
+
+/// One round read from the WAL.
+enum ReadRound {
+    /// No entry at or after the cursor; `last_before` is the last sequence seen before
+    /// reading.
+    Empty { last_before: u64 },
+    /// Entries up to `last_seq`, grouped.
+    Points(Round),
+}
+
+/// Decoded, grouped entries up to `last_seq`.
+struct Round {
+    last_seq: u64,
+    n_entries: usize,
+    /// Points decoded (tombstoned ones included: they leave the WAL too).
+    points_read: usize,
+    groups: Vec<Group>,
+}
+
+/// The points of one table with the schema they carry.
+struct Group {
+    database: String,
+    rp: RetentionPolicy,
+    measurement: String,
+    schema: MeasurementSchema,
+    points: Vec<Point>,
+}
+
+/// The schema of a batch: only what these points carry (a table holds the fields and tags
+/// written into its retention policy, as InfluxDB keeps field sets per shard). A value
+/// whose type is not the field's primary one (written into another shard group) is moved
+/// to the field's side column of that type. Points repeat their field order, so the
+/// previous point's names at each position (with their primary types) spare most schema
+/// lookups.
+fn batch_schema(full: &MeasurementSchema, points: &mut [Point]) -> MeasurementSchema {
+    let mut schema = MeasurementSchema::default();
+    let mut known: Vec<Option<(String, FieldType)>> = Vec::new();
+    for p in points.iter_mut() {
+        for (k, _) in &p.tags {
+            if !schema.tag_keys.contains(k) {
+                schema.tag_keys.insert(k.clone());
+            }
+        }
+        for (position, (f, v)) in p.fields.iter_mut().enumerate() {
+            let t = v.field_type();
+            if let Some(Some((n, kt))) = known.get(position) {
+                if *kt == t && n == f {
+                    continue;
+                }
+            }
+            let primary = full.field_type(f);
+            if primary == Some(t) {
+                if known.len() <= position {
+                    known.resize(position + 1, None);
+                }
+                known[position] = Some((f.clone(), t));
+            }
+            match primary {
+                Some(primary) if primary != t => {
+                    *f = hyperbyte_domain::side_field_name(f, t);
+                    schema.fields.entry(f.clone()).or_insert(t);
+                }
+                Some(primary) if !schema.fields.contains_key(f) => {
+                    schema.fields.insert(f.clone(), primary);
+                }
+                _ => {}
+            }
+        }
+    }
+    schema
 }
 
 /// Whether a tombstone covers a point.
