@@ -187,35 +187,14 @@ fn skip_ws(buf: &[u8], mut i: usize) -> usize {
     i
 }
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
+/// Index of the first `\n`, `"` or `\` at or after `i` (or `buf.len()`), with `memchr`'s
+/// vectorised search (a line is hundreds of bytes; this runs over every one of them).
 #[inline]
-fn zero_bytes(v: u64) -> u64 {
-    v.wrapping_sub(LO) & !v & HI
-}
-
-/// Index of the first `\n`, `"` or `\` at or after `i` (or `buf.len()`), eight bytes at a
-/// time.
-#[inline]
-fn find_line_special(buf: &[u8], mut i: usize) -> usize {
-    while i + 8 <= buf.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&buf[i..i + 8]);
-        let w = u64::from_le_bytes(word);
-        let hit = zero_bytes(w ^ (LO * u64::from(b'\n')))
-            | zero_bytes(w ^ (LO * u64::from(b'"')))
-            | zero_bytes(w ^ (LO * u64::from(b'\\')));
-        if hit != 0 {
-            // The lowest flagged byte is always a true match.
-            return i + (hit.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
+fn find_line_special(buf: &[u8], i: usize) -> usize {
+    match buf.get(i..) {
+        Some(rest) => memchr::memchr3(b'\n', b'"', b'\\', rest).map_or(buf.len(), |k| i + k),
+        None => buf.len(),
     }
-    while i < buf.len() && !matches!(buf[i], b'\n' | b'"' | b'\\') {
-        i += 1;
-    }
-    i
 }
 
 /// End of the line starting at `i` (index of its terminating `\n`, or `buf.len()`),
@@ -454,22 +433,13 @@ impl Hasher for PreHashed {
     }
 }
 
-/// Index of the first space at or after `i` (or `buf.len()`), eight bytes at a time.
+/// Index of the first space at or after `i` (or `buf.len()`).
 #[inline]
-fn find_space(buf: &[u8], mut i: usize) -> usize {
-    while i + 8 <= buf.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&buf[i..i + 8]);
-        let hit = zero_bytes(u64::from_le_bytes(word) ^ (LO * u64::from(b' ')));
-        if hit != 0 {
-            return i + (hit.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
+fn find_space(buf: &[u8], i: usize) -> usize {
+    match buf.get(i..) {
+        Some(rest) => memchr::memchr(b' ', rest).map_or(buf.len(), |k| i + k),
+        None => buf.len(),
     }
-    while i < buf.len() && buf[i] != b' ' {
-        i += 1;
-    }
-    i
 }
 
 /// Bytes that end a name in a plain line.
@@ -608,9 +578,11 @@ impl<'a> LineParser<'a> {
             }
             i += 1; // the comma
         }
-        self.prev_fields.clear();
-        self.prev_fields
-            .extend(p.fields.iter().map(|(k, _)| k.clone()));
+        if !(all_reused && p.fields.len() == self.prev_fields.len()) {
+            self.prev_fields.clear();
+            self.prev_fields
+                .extend(p.fields.iter().map(|(k, _)| k.clone()));
+        }
 
         let Ok((t0, t1)) = scan_time(buf, i) else {
             return false;
