@@ -173,43 +173,26 @@ async fn truncation_across_files_keeps_the_entry_at_a_file_edge() {
     }
     // Files hold 1..=10, 11..=20 and 21..=30: cut inside the second file, then right at
     // the edge of the third (entry 21 is its first key, 20 the second file's last).
-    wal.truncate_before(15).await.unwrap();
-    let left: Vec<u64> = wal
-        .read_range(0, 100)
-        .await
-        .unwrap()
-        .iter()
-        .map(|(s, _)| *s)
-        .collect();
-    assert_eq!(left, (15..=30).collect::<Vec<_>>());
-    wal.truncate_before(20).await.unwrap();
-    let left: Vec<u64> = wal
-        .read_range(0, 100)
-        .await
-        .unwrap()
-        .iter()
-        .map(|(s, _)| *s)
-        .collect();
-    assert_eq!(left, (20..=30).collect::<Vec<_>>());
-    wal.truncate_before(21).await.unwrap();
-    let left: Vec<u64> = wal
-        .read_range(0, 100)
-        .await
-        .unwrap()
-        .iter()
-        .map(|(s, _)| *s)
-        .collect();
-    assert_eq!(left, (21..=30).collect::<Vec<_>>());
+    for (cut, left) in [(15, 15..=30), (20, 20..=30), (21, 21..=30)] {
+        wal.truncate_before(cut).await.unwrap();
+        assert_eq!(
+            sequences(&wal).await,
+            left.collect::<Vec<u64>>(),
+            "cut {cut}"
+        );
+    }
     drop(wal);
     let wal = RocksDbWal::open(dir.path()).unwrap();
-    let left: Vec<u64> = wal
-        .read_range(0, 100)
+    assert_eq!(sequences(&wal).await, (21..=30).collect::<Vec<u64>>());
+}
+
+async fn sequences(wal: &RocksDbWal) -> Vec<u64> {
+    wal.read_range(0, 100)
         .await
         .unwrap()
         .iter()
         .map(|(s, _)| *s)
-        .collect();
-    assert_eq!(left, (21..=30).collect::<Vec<_>>());
+        .collect()
 }
 
 #[tokio::test]
