@@ -4,7 +4,7 @@
 //! The binary is `$HYPERBYTED_BIN` (set by `cargo xtask test`) or
 //! `target/release/hyperbyted`.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,13 +37,6 @@ pub fn binary() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     target.join("release/hyperbyted")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 impl Server {
@@ -125,45 +118,83 @@ impl Server {
     }
 
     fn spawn(&mut self, args: &[&str]) {
-        let port = self.fixed_port.unwrap_or_else(free_port);
+        // Port 0 unless fixed: the server binds a port nobody else holds and prints it. (A
+        // port probed free and released before the server binds it can be taken by a
+        // parallel test's server, whose /ping would then answer for ours.)
+        let port = self.fixed_port.unwrap_or(0);
         let bin = binary();
         assert!(
             bin.exists(),
             "{} missing: run `cargo xtask build`",
             bin.display()
         );
-        let child = Command::new(&bin)
+        let mut child = Command::new(&bin)
             .arg("--bind")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn hyperbyted");
+        let (tx, rx) = std::sync::mpsc::channel::<u16>();
+        if let Some(out) = child.stdout.take() {
+            // Reads the announced address, then keeps draining stdout so the server never
+            // blocks on a full pipe.
+            std::thread::spawn(move || {
+                let mut tx = Some(tx);
+                for line in std::io::BufReader::new(out).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(rest) = line.split("hyperbyted listening on http://").nth(1) {
+                        let announced = rest.trim().rsplit(':').next().and_then(|p| p.parse().ok());
+                        if let (Some(t), Some(p)) = (tx.take(), announced) {
+                            let _ = t.send(p);
+                        }
+                    }
+                }
+            });
+        }
         self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let port = loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(p) => break p,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+            self.panic_if_exited();
+            assert!(
+                Instant::now() < deadline,
+                "hyperbyted did not announce its address"
+            );
+        };
         self.port = port;
         self.url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(r) = ureq::get(&format!("{}/ping", self.url)).call() {
                 if r.status() == 204 {
                     return;
                 }
             }
-            if let Some(c) = self.child.as_mut() {
-                if let Ok(Some(status)) = c.try_wait() {
-                    let mut err = String::new();
-                    if let Some(mut e) = c.stderr.take() {
-                        let _ = e.read_to_string(&mut err);
-                    }
-                    panic!("hyperbyted exited with {status}: {err}");
-                }
-            }
+            self.panic_if_exited();
             assert!(Instant::now() < deadline, "hyperbyted did not answer /ping");
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn panic_if_exited(&mut self) {
+        if let Some(c) = self.child.as_mut() {
+            if let Ok(Some(status)) = c.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = c.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                panic!("hyperbyted exited with {status}: {err}");
+            }
         }
     }
 
