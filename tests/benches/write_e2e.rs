@@ -103,7 +103,7 @@ fn main() {
                     // refuses with 503 (write backlog full) after a pause.
                     let (status, resp) = loop {
                         let (status, resp) = post_write(&agent, &url, DB, bytes);
-                        if status == 503 && Instant::now() < window_end {
+                        if status == 503 && Instant::now() < window_end + Duration::from_secs(60) {
                             retries.fetch_add(1, Ordering::Relaxed);
                             std::thread::sleep(Duration::from_millis(50));
                             continue;

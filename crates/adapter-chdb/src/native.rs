@@ -10,7 +10,7 @@
 //! The encoder walks the points once, in row order, appending to one buffer per column.
 
 use crate::error::ChdbError;
-use hyperbyte_domain::{FieldType, FieldValue, Point};
+use hyperbyte_domain::{FieldRef, FieldType, PointRef};
 
 /// A tag column of the block: the tag key and its storage column name.
 #[derive(Debug, Clone)]
@@ -124,7 +124,7 @@ fn column_of<'k>(
 /// One pass over the points (row order, cache friendly) appends to per-column buffers,
 /// which are then concatenated.
 pub(crate) fn encode_block(
-    points: &[Point],
+    points: &[PointRef<'_>],
     time_column: &str,
     tags: &[TagCol<'_>],
     fields: &[FieldCol<'_>],
@@ -209,13 +209,17 @@ pub(crate) fn encode_block(
     Ok(out)
 }
 
-fn put_value(out: &mut Vec<u8>, field: &FieldCol<'_>, value: &FieldValue) -> Result<(), ChdbError> {
+fn put_value(
+    out: &mut Vec<u8>,
+    field: &FieldCol<'_>,
+    value: &FieldRef<'_>,
+) -> Result<(), ChdbError> {
     match (field.ty, value) {
-        (FieldType::Float, FieldValue::Float(f)) => out.extend_from_slice(&f.to_le_bytes()),
-        (FieldType::Integer, FieldValue::Integer(i)) => out.extend_from_slice(&i.to_le_bytes()),
-        (FieldType::Unsigned, FieldValue::Unsigned(u)) => out.extend_from_slice(&u.to_le_bytes()),
-        (FieldType::Boolean, FieldValue::Boolean(b)) => out.push(u8::from(*b)),
-        (FieldType::String, FieldValue::String(s)) => put_str(out, s),
+        (FieldType::Float, FieldRef::Float(f)) => out.extend_from_slice(&f.to_le_bytes()),
+        (FieldType::Integer, FieldRef::Integer(i)) => out.extend_from_slice(&i.to_le_bytes()),
+        (FieldType::Unsigned, FieldRef::Unsigned(u)) => out.extend_from_slice(&u.to_le_bytes()),
+        (FieldType::Boolean, FieldRef::Boolean(b)) => out.push(u8::from(*b)),
+        (FieldType::String, FieldRef::String(s)) => put_str(out, s),
         (ty, v) => {
             return Err(ChdbError::Invalid(format!(
                 "field type conflict: input field \"{}\" is type {}, already exists as type {}",
@@ -231,6 +235,11 @@ fn put_value(out: &mut Vec<u8>, field: &FieldCol<'_>, value: &FieldValue) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hyperbyte_domain::{FieldValue, Point};
+
+    fn views(points: &[Point]) -> Vec<PointRef<'_>> {
+        points.iter().map(PointRef::from_point).collect()
+    }
 
     fn point(tags: &[(&str, &str)], fields: Vec<(&str, FieldValue)>, t: i64) -> Point {
         Point {
@@ -276,7 +285,7 @@ mod tests {
                 ty: FieldType::String,
             },
         ];
-        let b = encode_block(&pts, "time", &tags, &fields).expect("encode");
+        let b = encode_block(&views(&pts), "time", &tags, &fields).expect("encode");
         let mut want = vec![4u8, 2];
         want.extend_from_slice(b"\x04time\x0dDateTime64(9)");
         want.extend_from_slice(&7i64.to_le_bytes());
@@ -298,16 +307,16 @@ mod tests {
             ty: FieldType::Float,
         }];
         assert!(matches!(
-            encode_block(&pts, "time", &[], &fields),
+            encode_block(&views(&pts), "time", &[], &fields),
             Err(ChdbError::Invalid(_))
         ));
         assert!(matches!(
-            encode_block(&pts, "time", &[], &[]),
+            encode_block(&views(&pts), "time", &[], &[]),
             Err(ChdbError::Invalid(_))
         ));
         let tagged = vec![point(&[("h", "a")], vec![("v", FieldValue::Float(1.0))], 0)];
         assert!(matches!(
-            encode_block(&tagged, "time", &[], &fields),
+            encode_block(&views(&tagged), "time", &[], &fields),
             Err(ChdbError::Invalid(_))
         ));
     }

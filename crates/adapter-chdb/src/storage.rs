@@ -14,8 +14,9 @@ use crate::rowbinary::decode_all;
 use chdb_rust::connection::Connection;
 use chdb_rust::format::{InputFormat, OutputFormat};
 use hyperbyte_domain::naming::{self, quote_ident, quote_string, TIME_COLUMN};
+use hyperbyte_domain::point_ref::same_str;
 use hyperbyte_domain::query::Value;
-use hyperbyte_domain::{FieldType, MeasurementSchema, Point, RetentionPolicy};
+use hyperbyte_domain::{FieldType, MeasurementSchema, PointRef, RetentionPolicy};
 use hyperbyte_ports::{PointsSinkPort, RowSet, SinkError, StorageAdminPort};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
@@ -95,7 +96,7 @@ impl ChdbStorage {
         rp: &RetentionPolicy,
         measurement: &str,
         schema: &MeasurementSchema,
-        points: &[Point],
+        points: &[PointRef<'_>],
     ) -> Result<u64, ChdbError> {
         if points.is_empty() {
             return Ok(0);
@@ -121,13 +122,15 @@ impl ChdbStorage {
         let catalog = Arc::clone(&self.catalog);
         let merge = Arc::clone(&self.merge);
         let partition_ns = rp.shard_group_duration;
+        // Views from the flush carry their series hash; the measurement is the batch's.
         let series: Vec<(u64, i64)> = points
             .iter()
             .map(|p| {
-                (
-                    hyperbyte_domain::series_hash(measurement, &p.tags),
-                    p.timestamp,
-                )
+                let h = match p.series_hash {
+                    Some(h) if p.measurement == measurement => h,
+                    _ => hyperbyte_domain::series_hash(measurement, &p.tags),
+                };
+                (h, p.timestamp)
             })
             .collect();
         self.engine
@@ -248,7 +251,7 @@ impl ChdbStorage {
 
 /// Encodes the block; on a multi-threaded runtime, tells tokio that this thread is busy
 /// so other tasks move away (the encoder is pure CPU work over borrowed points).
-fn encode_off_reactor(points: &[Point], cols: &BatchColumns) -> Result<Vec<u8>, ChdbError> {
+fn encode_off_reactor(points: &[PointRef<'_>], cols: &BatchColumns) -> Result<Vec<u8>, ChdbError> {
     let encode = || {
         let tags: Vec<TagCol<'_>> = cols
             .tags
@@ -282,14 +285,14 @@ fn encode_off_reactor(points: &[Point], cols: &BatchColumns) -> Result<Vec<u8>, 
 /// leading (`host` rather than `region`), each series' rows stay together (measured on
 /// TSBS data: one host's hour read 18 of 106 granules with the key in alphabetical
 /// order).
-fn order_by_selectivity(tags: &mut [(String, String)], points: &[Point]) {
+fn order_by_selectivity(tags: &mut [(String, String)], points: &[PointRef<'_>]) {
     if tags.len() < 2 {
         return;
     }
     let mut distinct: HashMap<&str, HashSet<&str>> = HashMap::new();
     for p in points {
         for (k, v) in &p.tags {
-            distinct.entry(k.as_str()).or_default().insert(v.as_str());
+            distinct.entry(k.as_ref()).or_default().insert(v.as_ref());
         }
     }
     let count = |k: &str| distinct.get(k).map_or(0, HashSet::len);
@@ -298,32 +301,41 @@ fn order_by_selectivity(tags: &mut [(String, String)], points: &[Point]) {
 
 /// The columns used by `points`, typed from `schema` (or from the values when the
 /// schema lacks a field).
-fn batch_columns(schema: &MeasurementSchema, points: &[Point]) -> Result<BatchColumns, ChdbError> {
+fn batch_columns(
+    schema: &MeasurementSchema,
+    points: &[PointRef<'_>],
+) -> Result<BatchColumns, ChdbError> {
     let mut tags: Vec<(String, String)> = Vec::new();
     let mut fields: Vec<(String, String, FieldType)> = Vec::new();
     let mut seen_tags: HashSet<&str> = HashSet::new();
     let mut seen_fields: HashSet<&str> = HashSet::new();
-    let mut last: Option<&Point> = None;
+    let mut last: Option<&PointRef<'_>> = None;
     for p in points {
         if let Some(l) = last {
             let same = l.tags.len() == p.tags.len()
                 && l.fields.len() == p.fields.len()
-                && l.tags.iter().zip(&p.tags).all(|(a, b)| a.0 == b.0)
-                && l.fields.iter().zip(&p.fields).all(|(a, b)| a.0 == b.0);
+                && l.tags
+                    .iter()
+                    .zip(&p.tags)
+                    .all(|(a, b)| same_str(&a.0, &b.0))
+                && l.fields
+                    .iter()
+                    .zip(&p.fields)
+                    .all(|(a, b)| same_str(&a.0, &b.0));
             if same {
                 continue;
             }
         }
         last = Some(p);
         for (k, _) in &p.tags {
-            if seen_tags.insert(k) {
-                tags.push((k.clone(), naming::tag_column(k)));
+            if seen_tags.insert(k.as_ref()) {
+                tags.push((k.to_string(), naming::tag_column(k)));
             }
         }
         for (k, v) in &p.fields {
-            if seen_fields.insert(k) {
+            if seen_fields.insert(k.as_ref()) {
                 let ty = schema.field_type(k).unwrap_or_else(|| v.field_type());
-                fields.push((k.clone(), naming::field_column(k), ty));
+                fields.push((k.to_string(), naming::field_column(k), ty));
             }
         }
     }
@@ -615,13 +627,13 @@ fn time_literal(nanos: i64) -> String {
 
 #[async_trait::async_trait]
 impl PointsSinkPort for ChdbStorage {
-    async fn write_points(
+    async fn write_views(
         &self,
         database: &str,
         rp: &RetentionPolicy,
         measurement: &str,
         schema: &MeasurementSchema,
-        points: &[Point],
+        points: &[PointRef<'_>],
     ) -> Result<(), SinkError> {
         self.write(database, rp, measurement, schema, points)
             .await?;

@@ -13,7 +13,7 @@
 use crate::codec::encode_wal_entry;
 use crate::wal::{GroupCommitStore, RocksDbWal};
 use async_trait::async_trait;
-use hyperbyte_domain::{EncodedWalEntry, WalEntry};
+use hyperbyte_domain::{CompactEntry, EncodedWalEntry, WalEntry};
 use hyperbyte_ports::{WalError, WalPort};
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
@@ -257,7 +257,7 @@ impl<W: GroupCommitStore> WalPort for BatchingWal<W> {
         from: u64,
         max_entries: usize,
         max_points: usize,
-    ) -> Result<Vec<(u64, WalEntry)>, WalError> {
+    ) -> Result<Vec<(u64, CompactEntry)>, WalError> {
         self.inner.read_batch(from, max_entries, max_points).await
     }
 

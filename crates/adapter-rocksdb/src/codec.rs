@@ -15,7 +15,7 @@
 //! hands the bytes over through `WalPort::append_encoded`.
 
 use hyperbyte_domain::wal::codec::{self as wire, WalCodecError};
-use hyperbyte_domain::WalEntry;
+use hyperbyte_domain::{CompactEntry, WalEntry};
 use serde::{de::DeserializeOwned, Serialize};
 
 /// WAL entry format 1: `bincode` (fixed-width integers) of the [`WalEntry`] itself.
@@ -55,6 +55,14 @@ pub fn decode_wal_entry(bytes: &[u8]) -> Result<WalEntry, CodecError> {
     match bytes.first() {
         Some(&WAL_FORMAT_V2) => Ok(wire::decode(bytes)?),
         _ => decode_versioned(WAL_FORMAT_V1, bytes),
+    }
+}
+
+/// Decodes a WAL entry into its compact shape (the flush's read path).
+pub(crate) fn decode_wal_entry_compact(bytes: &[u8]) -> Result<CompactEntry, CodecError> {
+    match bytes.first() {
+        Some(&WAL_FORMAT_V2) => Ok(wire::decode_compact(bytes)?),
+        _ => decode_versioned(WAL_FORMAT_V1, bytes).map(CompactEntry::from_entry),
     }
 }
 

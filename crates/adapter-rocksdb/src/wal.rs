@@ -9,9 +9,12 @@
 //! log has been emptied. Group commit lives in [`crate::BatchingWal`], which drives
 //! [`GroupCommitStore::append_encoded_blocking`].
 
-use crate::codec::{decode_wal_entry, encode_wal_entry, parse_seq_key, seq_key, CodecError};
+use crate::codec::{
+    decode_wal_entry, decode_wal_entry_compact, encode_wal_entry, parse_seq_key, seq_key,
+    CodecError,
+};
 use async_trait::async_trait;
-use hyperbyte_domain::{EncodedWalEntry, WalEntry};
+use hyperbyte_domain::{CompactEntry, EncodedWalEntry, WalEntry};
 use hyperbyte_ports::{WalError, WalPort};
 use parking_lot::Mutex;
 use rocksdb::{
@@ -157,7 +160,13 @@ impl RocksDbWal {
         from: u64,
         max: usize,
     ) -> Result<Vec<(u64, WalEntry)>, WalError> {
-        self.read_batch_blocking(from, max, usize::MAX)
+        self.scan(
+            from,
+            max,
+            usize::MAX,
+            |b| Ok(decode_wal_entry(b)?),
+            |e| e.points.len(),
+        )
     }
 
     /// Reads synchronously (blocking); see [`WalPort::read_batch`].
@@ -166,7 +175,26 @@ impl RocksDbWal {
         from: u64,
         max: usize,
         max_points: usize,
-    ) -> Result<Vec<(u64, WalEntry)>, WalError> {
+    ) -> Result<Vec<(u64, CompactEntry)>, WalError> {
+        self.scan(
+            from,
+            max,
+            max_points,
+            |b| Ok(decode_wal_entry_compact(b)?),
+            CompactEntry::len,
+        )
+    }
+
+    /// Entries from `from` in order, decoded by `decode`, until `max` entries or
+    /// `max_points` points (as counted by `points`).
+    fn scan<T>(
+        &self,
+        from: u64,
+        max: usize,
+        max_points: usize,
+        decode: impl Fn(&[u8]) -> Result<T, WalError>,
+        points_of: impl Fn(&T) -> usize,
+    ) -> Result<Vec<(u64, T)>, WalError> {
         let db = &self.inner.db;
         let mut ro = ReadOptions::default();
         ro.set_iterate_lower_bound(seq_key(from).to_vec());
@@ -185,8 +213,8 @@ impl RocksDbWal {
             let (k, v) = item.map_err(storage)?;
             let seq =
                 parse_seq_key(&k).ok_or_else(|| WalError::Codec("bad sequence key".into()))?;
-            let entry = decode_wal_entry(&v)?;
-            points = points.saturating_add(entry.points.len());
+            let entry = decode(&v)?;
+            points = points.saturating_add(points_of(&entry));
             out.push((seq, entry));
             if out.len() >= max || points >= max_points {
                 break;
@@ -292,7 +320,7 @@ impl WalPort for RocksDbWal {
         from: u64,
         max_entries: usize,
         max_points: usize,
-    ) -> Result<Vec<(u64, WalEntry)>, WalError> {
+    ) -> Result<Vec<(u64, CompactEntry)>, WalError> {
         self.run_blocking(move |w| w.read_batch_blocking(from, max_entries, max_points))
             .await
     }

@@ -10,8 +10,11 @@
 //!
 //! Invariant: the WAL is never truncated past data that storage has not made durable.
 
-use hyperbyte_domain::{FieldType, MeasurementSchema, Point, RetentionPolicy, Tombstone, WalEntry};
+use hyperbyte_domain::{
+    CompactEntry, FieldType, MeasurementSchema, PointRef, RetentionPolicy, Tombstone,
+};
 use hyperbyte_ports::{MetadataPort, PointsSinkPort, WalPort};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -160,58 +163,63 @@ impl FlushService {
         *self.cursor.lock().await <= self.wal.last_sequence()
     }
 
-    /// Reads, decodes and groups the WAL entries of one round starting at `from`, with each
-    /// group's schema resolved (values of a non-primary type moved to side columns).
+    /// Reads and decodes the WAL entries of one round starting at `from`, and groups their
+    /// points by table (as indices: the points stay in the entries' compact shape).
     async fn read_round(&self, from: u64) -> Result<ReadRound, FlushError> {
         // Read the last sequence before the range: an entry appended after the (empty)
         // read must not be skipped by moving the cursor past it.
         let last_before = self.wal.last_sequence();
-        let entries = self
+        let read = self
             .wal
             .read_batch(from, self.cfg.batch_entries, self.cfg.batch_points)
             .await?;
-        let Some(&(last_seq, _)) = entries.last() else {
+        let Some(&(last_seq, _)) = read.last() else {
             return Ok(ReadRound::Empty { last_before });
         };
-        let n_entries = entries.len();
-        let points_read: usize = entries.iter().map(|(_, e)| e.points.len()).sum();
-        // (database, rp) → measurement → points; keys are cloned per entry and per new
-        // measurement, never per point.
-        let mut groups: BTreeMap<(String, String), BTreeMap<String, Vec<Point>>> = BTreeMap::new();
+        let n_entries = read.len();
+        let points_read: usize = read.iter().map(|(_, e)| e.len()).sum();
+        // (database, rp) → measurement → (entry, point) indices; names are cloned per new
+        // table, never per point.
+        let mut groups: BTreeMap<(String, String), BTreeMap<String, Vec<PointAt>>> =
+            BTreeMap::new();
         let mut tombstones: BTreeMap<String, Vec<Tombstone>> = BTreeMap::new();
-        for (
-            seq,
-            WalEntry {
-                database,
-                retention_policy,
-                points,
-            },
-        ) in entries
-        {
-            if self.meta.database(&database).is_none() {
+        let mut entries = Vec::with_capacity(read.len());
+        for (seq, entry) in read {
+            let ei = entries.len() as u32;
+            if self.meta.database(&entry.database).is_none() {
+                entries.push(entry);
                 continue; // dropped since it was written
             }
             let ts = tombstones
-                .entry(database.clone())
-                .or_insert_with(|| self.meta.tombstones(&database));
+                .entry(entry.database.clone())
+                .or_insert_with(|| self.meta.tombstones(&entry.database));
             let by_measurement = groups
-                .entry((database.clone(), retention_policy.clone()))
+                .entry((entry.database.clone(), entry.retention_policy.clone()))
                 .or_default();
-            for p in points {
-                if ts.iter().any(|t| seq <= t.wal_sequence && covers(t, &p)) {
-                    continue;
+            for i in 0..entry.len() {
+                if !ts.is_empty() {
+                    let covered = entry
+                        .point(i)
+                        .is_some_and(|p| ts.iter().any(|t| seq <= t.wal_sequence && covers(t, &p)));
+                    if covered {
+                        continue;
+                    }
                 }
-                match by_measurement.get_mut(&p.measurement) {
-                    Some(list) => list.push(p),
+                let Some(m) = entry.measurement_of(i) else {
+                    continue;
+                };
+                match by_measurement.get_mut(m) {
+                    Some(list) => list.push((ei, i as u32)),
                     None => {
-                        by_measurement.insert(p.measurement.clone(), vec![p]);
+                        by_measurement.insert(m.to_string(), vec![(ei, i as u32)]);
                     }
                 }
             }
+            entries.push(entry);
         }
         let mut out = Vec::new();
         for ((db, rp_name), by_measurement) in groups {
-            for (measurement, points) in by_measurement {
+            for (measurement, members) in by_measurement {
                 let Some(database) = self.meta.database(&db) else {
                     continue;
                 };
@@ -221,14 +229,12 @@ impl FlushService {
                 let Some(full) = self.meta.schema(&db, &measurement) else {
                     continue; // measurement dropped since
                 };
-                let mut points = points;
-                let schema = batch_schema(&full, &mut points);
                 out.push(Group {
                     database: db.clone(),
                     rp,
                     measurement,
-                    schema,
-                    points,
+                    full,
+                    members,
                 });
             }
         }
@@ -236,6 +242,7 @@ impl FlushService {
             last_seq,
             n_entries,
             points_read,
+            entries,
             groups: out,
         }))
     }
@@ -244,10 +251,16 @@ impl FlushService {
     async fn write_round(&self, round: Round) -> Result<FlushStats, FlushError> {
         let mut points_written = 0;
         for g in &round.groups {
+            let mut views: Vec<PointRef<'_>> = g
+                .members
+                .iter()
+                .filter_map(|&(e, i)| round.entries.get(e as usize)?.point(i as usize))
+                .collect();
+            let schema = batch_schema(&g.full, &mut views);
             self.sink
-                .write_points(&g.database, &g.rp, &g.measurement, &g.schema, &g.points)
+                .write_views(&g.database, &g.rp, &g.measurement, &schema, &views)
                 .await?;
-            points_written += g.points.len();
+            points_written += views.len();
         }
         self.sink.sync().await?;
         self.wal.truncate_before(round.last_seq + 1).await?;
@@ -307,22 +320,26 @@ enum ReadRound {
     Points(Round),
 }
 
-/// Decoded, grouped entries up to `last_seq`.
+/// Decoded entries up to `last_seq`, with their points grouped by table.
 struct Round {
     last_seq: u64,
     n_entries: usize,
     /// Points decoded (tombstoned ones included: they leave the WAL too).
     points_read: usize,
+    entries: Vec<CompactEntry>,
     groups: Vec<Group>,
 }
 
-/// The points of one table with the schema they carry.
+/// A point of a round: (entry, point) indices.
+type PointAt = (u32, u32);
+
+/// The points of one table with the measurement's schema.
 struct Group {
     database: String,
     rp: RetentionPolicy,
     measurement: String,
-    schema: MeasurementSchema,
-    points: Vec<Point>,
+    full: MeasurementSchema,
+    members: Vec<PointAt>,
 }
 
 /// The schema of a batch: only what these points carry (a table holds the fields and tags
@@ -331,19 +348,19 @@ struct Group {
 /// to the field's side column of that type. Points repeat their field order, so the
 /// previous point's names at each position (with their primary types) spare most schema
 /// lookups.
-fn batch_schema(full: &MeasurementSchema, points: &mut [Point]) -> MeasurementSchema {
+fn batch_schema(full: &MeasurementSchema, points: &mut [PointRef<'_>]) -> MeasurementSchema {
     let mut schema = MeasurementSchema::default();
     let mut known: Vec<Option<(String, FieldType)>> = Vec::new();
     for p in points.iter_mut() {
         for (k, _) in &p.tags {
-            if !schema.tag_keys.contains(k) {
-                schema.tag_keys.insert(k.clone());
+            if !schema.tag_keys.contains(k.as_ref()) {
+                schema.tag_keys.insert(k.to_string());
             }
         }
         for (position, (f, v)) in p.fields.iter_mut().enumerate() {
             let t = v.field_type();
-            if let Some(Some((n, kt))) = known.get(position) {
-                if *kt == t && n == f {
+            if let Some(Some((name, kt))) = known.get(position) {
+                if *kt == t && name == f {
                     continue;
                 }
             }
@@ -352,15 +369,15 @@ fn batch_schema(full: &MeasurementSchema, points: &mut [Point]) -> MeasurementSc
                 if known.len() <= position {
                     known.resize(position + 1, None);
                 }
-                known[position] = Some((f.clone(), t));
+                known[position] = Some((f.to_string(), t));
             }
             match primary {
                 Some(primary) if primary != t => {
-                    *f = hyperbyte_domain::side_field_name(f, t);
-                    schema.fields.entry(f.clone()).or_insert(t);
+                    *f = Cow::Owned(hyperbyte_domain::side_field_name(f, t));
+                    schema.fields.entry(f.to_string()).or_insert(t);
                 }
-                Some(primary) if !schema.fields.contains_key(f) => {
-                    schema.fields.insert(f.clone(), primary);
+                Some(primary) if !schema.fields.contains_key(f.as_ref()) => {
+                    schema.fields.insert(f.to_string(), primary);
                 }
                 _ => {}
             }
@@ -370,7 +387,7 @@ fn batch_schema(full: &MeasurementSchema, points: &mut [Point]) -> MeasurementSc
 }
 
 /// Whether a tombstone covers a point.
-pub fn covers(t: &Tombstone, p: &Point) -> bool {
+pub fn covers(t: &Tombstone, p: &PointRef<'_>) -> bool {
     if let Some(m) = &t.measurement {
         if *m != p.measurement {
             return false;
@@ -384,7 +401,7 @@ pub fn covers(t: &Tombstone, p: &Point) -> bool {
             .tags
             .iter()
             .find(|(pk, _)| pk == k)
-            .map(|(_, pv)| pv.as_str())
+            .map(|(_, pv)| pv.as_ref())
             .unwrap_or("");
         actual == v
     })

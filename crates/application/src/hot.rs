@@ -24,9 +24,10 @@
 
 use crate::query::ReadFilter;
 use hyperbyte_domain::query::Value;
-use hyperbyte_domain::{FieldValue, MeasurementSchema, Point, RetentionPolicy, SeriesKey};
+use hyperbyte_domain::{FieldRef, MeasurementSchema, PointRef, RetentionPolicy, SeriesKey};
 use hyperbyte_ports::{PointsSinkPort, QueryError, QueryPort, SinkError, StorageAdminPort};
 use parking_lot::RwLock;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -50,13 +51,13 @@ struct Column {
 }
 
 impl Column {
-    fn new(v: &FieldValue, len: usize) -> Column {
+    fn new(v: &FieldRef<'_>, len: usize) -> Column {
         let values = match v {
-            FieldValue::Float(_) => Values::Float(vec![0.0; len]),
-            FieldValue::Integer(_) => Values::Integer(vec![0; len]),
-            FieldValue::Unsigned(_) => Values::Unsigned(vec![0; len]),
-            FieldValue::Boolean(_) => Values::Boolean(vec![false; len]),
-            FieldValue::String(_) => Values::String(vec![Arc::from(""); len]),
+            FieldRef::Float(_) => Values::Float(vec![0.0; len]),
+            FieldRef::Integer(_) => Values::Integer(vec![0; len]),
+            FieldRef::Unsigned(_) => Values::Unsigned(vec![0; len]),
+            FieldRef::Boolean(_) => Values::Boolean(vec![false; len]),
+            FieldRef::String(_) => Values::String(vec![Arc::from(""); len]),
         };
         Column {
             values,
@@ -77,13 +78,13 @@ impl Column {
     }
 
     /// Sets row `i`; `false` when the value's type is not the column's.
-    fn set(&mut self, i: usize, v: &FieldValue) -> bool {
+    fn set(&mut self, i: usize, v: &FieldRef<'_>) -> bool {
         match (&mut self.values, v) {
-            (Values::Float(c), FieldValue::Float(x)) => c[i] = *x,
-            (Values::Integer(c), FieldValue::Integer(x)) => c[i] = *x,
-            (Values::Unsigned(c), FieldValue::Unsigned(x)) => c[i] = *x,
-            (Values::Boolean(c), FieldValue::Boolean(x)) => c[i] = *x,
-            (Values::String(c), FieldValue::String(x)) => c[i] = Arc::from(x.as_str()),
+            (Values::Float(c), FieldRef::Float(x)) => c[i] = *x,
+            (Values::Integer(c), FieldRef::Integer(x)) => c[i] = *x,
+            (Values::Unsigned(c), FieldRef::Unsigned(x)) => c[i] = *x,
+            (Values::Boolean(c), FieldRef::Boolean(x)) => c[i] = *x,
+            (Values::String(c), FieldRef::String(x)) => c[i] = Arc::from(x.as_ref()),
             _ => return false,
         }
         self.present[i] = true;
@@ -194,7 +195,7 @@ struct Series {
 
 impl Series {
     /// Inserts or merges one point; `false` on a field type the column does not have.
-    fn put(&mut self, time: i64, fields: &[(String, FieldValue)]) -> (bool, usize) {
+    fn put(&mut self, time: i64, fields: &[(Cow<'_, str>, FieldRef<'_>)]) -> (bool, usize) {
         let (i, new_row) = match self.times.last() {
             Some(&last) if time > last => (self.times.len(), true),
             None => (0, true),
@@ -212,7 +213,7 @@ impl Series {
             added += 8;
         }
         for (position, (name, v)) in fields.iter().enumerate() {
-            if let FieldValue::String(x) = v {
+            if let FieldRef::String(x) = v {
                 added += x.len();
             }
             let len = self.times.len();
@@ -339,8 +340,13 @@ impl Table {
         self.series.values().flatten()
     }
 
-    /// The series of `tags` (sorted by key), created when new.
-    fn series_mut(&mut self, measurement: &str, tags: &[(String, String)]) -> &mut Series {
+    /// The series of `tags` (sorted by key; `h` is their `series_hash`), created when new.
+    fn series_mut(
+        &mut self,
+        measurement: &str,
+        tags: &[(Cow<'_, str>, Cow<'_, str>)],
+        h: u64,
+    ) -> &mut Series {
         let same = |s: &Series| {
             s.tags.len() == tags.len()
                 && s.tags
@@ -348,7 +354,6 @@ impl Table {
                     .zip(tags)
                     .all(|((k, v), (k2, v2))| k == k2 && v == v2)
         };
-        let h = hyperbyte_domain::series_hash(measurement, tags);
         let found = self.series.get(&h).and_then(|b| b.iter().position(same));
         let i = match found {
             Some(i) => i,
@@ -359,7 +364,11 @@ impl Table {
                 let bucket = self.series.entry(h).or_default();
                 bucket.push(Series {
                     key: Arc::from(key.as_str()),
-                    tags: Arc::new(tags.iter().cloned().collect()),
+                    tags: Arc::new(
+                        tags.iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect(),
+                    ),
                     times: Vec::new(),
                     columns: Columns::default(),
                 });
@@ -440,10 +449,17 @@ impl HotTier {
         self.tables.read().get(id).map(|t| t.epoch)
     }
 
+    /// [`HotTier::insert_views`] for owned points (tests).
+    #[cfg(test)]
+    fn insert(&self, id: &TableId, epoch: Option<u64>, points: &[hyperbyte_domain::Point]) {
+        let views: Vec<PointRef<'_>> = points.iter().map(PointRef::from_point).collect();
+        self.insert_views(id, epoch, &views);
+    }
+
     /// Adds points just written to storage by a write that began at `epoch`. When the
     /// table was invalidated since, storage may have removed them again: they only move
     /// the coverage past themselves.
-    fn insert(&self, id: &TableId, epoch: Option<u64>, points: &[Point]) {
+    fn insert_views(&self, id: &TableId, epoch: Option<u64>, points: &[PointRef<'_>]) {
         let mut tables = self.tables.write();
         let Some(table) = tables.get_mut(id) else {
             return;
@@ -461,7 +477,7 @@ impl HotTier {
             if p.timestamp < table.covered_from || !ok {
                 continue;
             }
-            let series = table.series_mut(&p.measurement, &p.tags);
+            let series = table.series_mut(&p.measurement, &p.tags, p.series());
             let (fits, added) = series.put(p.timestamp, &p.fields);
             table.bytes += added;
             ok = fits;
@@ -892,13 +908,13 @@ impl HotSink {
 
 #[async_trait::async_trait]
 impl PointsSinkPort for HotSink {
-    async fn write_points(
+    async fn write_views(
         &self,
         database: &str,
         rp: &RetentionPolicy,
         measurement: &str,
         schema: &MeasurementSchema,
-        points: &[Point],
+        points: &[PointRef<'_>],
     ) -> Result<(), SinkError> {
         let id = (
             database.to_string(),
@@ -912,15 +928,15 @@ impl PointsSinkPort for HotSink {
         let epoch = self.tier.epoch(&id);
         if let Err(e) = self
             .inner
-            .write_points(database, rp, measurement, schema, points)
+            .write_views(database, rp, measurement, schema, points)
             .await
         {
             // Part of the batch may be stored (an insert spanning partitions is not
             // atomic): stop claiming anything up to it.
-            self.tier.insert(&id, None, points);
+            self.tier.insert_views(&id, None, points);
             return Err(e);
         }
-        self.tier.insert(&id, epoch, points);
+        self.tier.insert_views(&id, epoch, points);
         Ok(())
     }
 
@@ -1009,6 +1025,7 @@ impl StorageAdminPort for HotAdmin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hyperbyte_domain::{FieldValue, Point};
 
     fn pt(host: &str, t: i64, fields: Vec<(&str, FieldValue)>) -> Point {
         Point {

@@ -27,4 +27,5 @@ pub use point::{bytes_hash, series_hash, FieldType, FieldValue, Point, SeriesKey
 pub use point_ref::{FieldRef, PointRef};
 pub use precision::Precision;
 pub use schema::{is_side_field_name, side_field_name, MeasurementSchema};
+pub use wal::codec::CompactEntry;
 pub use wal::{EncodedWalEntry, WalEntry};

@@ -1,7 +1,7 @@
 //! Storage ports: writing points into the columnar store, and administering what it holds.
 
 use async_trait::async_trait;
-use hyperbyte_domain::{MeasurementSchema, Point, RetentionPolicy};
+use hyperbyte_domain::{MeasurementSchema, Point, PointRef, RetentionPolicy};
 use std::fmt::Debug;
 
 /// A storage failure.
@@ -30,7 +30,18 @@ pub enum SinkError {
 /// one merges field by field; `sync` makes everything written so far durable.
 #[async_trait]
 pub trait PointsSinkPort: Send + Sync + Debug {
-    /// Writes points of one measurement; `schema` holds every field and tag key they use.
+    /// Writes points of one measurement, given as views (the flush builds them from WAL
+    /// entries without copying names); `schema` holds every field and tag key they use.
+    /// A view's `series_hash`, when set, is `hyperbyte_domain::series_hash` of its series.
+    async fn write_views(
+        &self,
+        database: &str,
+        rp: &RetentionPolicy,
+        measurement: &str,
+        schema: &MeasurementSchema,
+        points: &[PointRef<'_>],
+    ) -> Result<(), SinkError>;
+    /// [`PointsSinkPort::write_views`] for owned points.
     async fn write_points(
         &self,
         database: &str,
@@ -38,7 +49,11 @@ pub trait PointsSinkPort: Send + Sync + Debug {
         measurement: &str,
         schema: &MeasurementSchema,
         points: &[Point],
-    ) -> Result<(), SinkError>;
+    ) -> Result<(), SinkError> {
+        let views: Vec<PointRef<'_>> = points.iter().map(PointRef::from_point).collect();
+        self.write_views(database, rp, measurement, schema, &views)
+            .await
+    }
     /// Makes every write so far durable (survives power loss).
     async fn sync(&self) -> Result<(), SinkError>;
     /// Background upkeep that keeps reads cheap (for chDB: merging the versions of

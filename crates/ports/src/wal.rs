@@ -1,7 +1,7 @@
 //! The write-ahead log port.
 
 use async_trait::async_trait;
-use hyperbyte_domain::{EncodedWalEntry, WalEntry};
+use hyperbyte_domain::{CompactEntry, EncodedWalEntry, WalEntry};
 use std::fmt::Debug;
 
 /// A WAL failure. Always a server-side problem: callers answer 5xx, never 4xx.
@@ -41,21 +41,25 @@ pub trait WalPort: Send + Sync + Debug {
     }
     /// Reads up to `max` entries with sequence `>= from`.
     async fn read_range(&self, from: u64, max: usize) -> Result<Vec<(u64, WalEntry)>, WalError>;
-    /// Reads entries with sequence `>= from` in order, stopping after `max_entries`
-    /// entries or once they hold `max_points` points or more (so always at least one
-    /// entry when one exists). The flush service uses it to bound the memory of a round
-    /// whatever the size of the entries. The default reads `max_entries` and cuts;
-    /// stores should stop reading early.
+    /// Reads entries with sequence `>= from` in order, in their compact shape, stopping
+    /// after `max_entries` entries or once they hold `max_points` points or more (so
+    /// always at least one entry when one exists). The flush service uses it: the point
+    /// budget bounds a round's memory whatever the size of the entries, and the compact
+    /// shape spares an owned string per name. The default reads `max_entries`, converts
+    /// and cuts; stores should stop reading early.
     async fn read_batch(
         &self,
         from: u64,
         max_entries: usize,
         max_points: usize,
-    ) -> Result<Vec<(u64, WalEntry)>, WalError> {
+    ) -> Result<Vec<(u64, CompactEntry)>, WalError> {
         let mut entries = self.read_range(from, max_entries).await?;
         let keep = points_budget_cut(entries.iter().map(|(_, e)| e.points.len()), max_points);
         entries.truncate(keep);
-        Ok(entries)
+        Ok(entries
+            .into_iter()
+            .map(|(s, e)| (s, CompactEntry::from_entry(e)))
+            .collect())
     }
     /// Removes every entry with sequence `< seq`.
     async fn truncate_before(&self, seq: u64) -> Result<(), WalError>;

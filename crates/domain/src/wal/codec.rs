@@ -351,6 +351,171 @@ pub fn decode(bytes: &[u8]) -> Result<WalEntry, WalCodecError> {
     })
 }
 
+/// A decoded entry in its compact shape: each series and field-name list once, points
+/// referring to them. The flush reads entries this way and hands storage [`PointRef`]s
+/// borrowing from it ([`CompactEntry::point`]), so a point costs two small vectors instead
+/// of an owned string per name; each series' hash is computed once per entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompactEntry {
+    /// Target database.
+    pub database: String,
+    /// Target retention policy.
+    pub retention_policy: String,
+    series: Vec<CompactSeries>,
+    field_sets: Vec<Vec<String>>,
+    points: Vec<CompactPoint>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct CompactSeries {
+    measurement: String,
+    tags: Vec<(String, String)>,
+    hash: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct CompactPoint {
+    series: u32,
+    field_set: u32,
+    timestamp: i64,
+    values: Vec<FieldValue>,
+}
+
+impl CompactEntry {
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Whether the entry holds no point.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// Point `i` as a view (with its series hash); `None` past the end.
+    pub fn point(&self, i: usize) -> Option<PointRef<'_>> {
+        let p = self.points.get(i)?;
+        let s = &self.series[p.series as usize];
+        let names = &self.field_sets[p.field_set as usize];
+        Some(PointRef {
+            measurement: Cow::Borrowed(&s.measurement),
+            tags: s
+                .tags
+                .iter()
+                .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+                .collect(),
+            fields: names
+                .iter()
+                .zip(&p.values)
+                .map(|(n, v)| (Cow::Borrowed(n.as_str()), FieldRef::from_value(v)))
+                .collect(),
+            timestamp: p.timestamp,
+            duplicate_field_type_conflict: false,
+            series_hash: Some(s.hash),
+        })
+    }
+
+    /// The measurement of point `i` (cheap: no view is built).
+    pub fn measurement_of(&self, i: usize) -> Option<&str> {
+        let p = self.points.get(i)?;
+        Some(&self.series[p.series as usize].measurement)
+    }
+
+    /// The compact shape of an owned entry (older WAL formats decode to one).
+    pub fn from_entry(entry: WalEntry) -> Self {
+        let mut series: Vec<CompactSeries> = Vec::new();
+        let mut by_hash: FastMap<u64, Vec<usize>> = FastMap::default();
+        let mut field_sets: Vec<Vec<String>> = Vec::new();
+        let mut points = Vec::with_capacity(entry.points.len());
+        for p in entry.points {
+            let hash = crate::series_hash(&p.measurement, &p.tags);
+            let candidates = by_hash.entry(hash).or_default();
+            let found = candidates
+                .iter()
+                .copied()
+                .find(|&i| series[i].measurement == p.measurement && series[i].tags == p.tags);
+            let si = match found {
+                Some(i) => i,
+                None => {
+                    series.push(CompactSeries {
+                        measurement: p.measurement,
+                        tags: p.tags,
+                        hash,
+                    });
+                    candidates.push(series.len() - 1);
+                    series.len() - 1
+                }
+            };
+            let (names, values): (Vec<String>, Vec<FieldValue>) = p.fields.into_iter().unzip();
+            let fi = match field_sets.iter().rposition(|f| *f == names) {
+                Some(i) => i,
+                None => {
+                    field_sets.push(names);
+                    field_sets.len() - 1
+                }
+            };
+            points.push(CompactPoint {
+                series: si as u32,
+                field_set: fi as u32,
+                timestamp: p.timestamp,
+                values,
+            });
+        }
+        CompactEntry {
+            database: entry.database,
+            retention_policy: entry.retention_policy,
+            series,
+            field_sets,
+            points,
+        }
+    }
+}
+
+/// Decodes an entry written by [`encode_points`] (version byte included) into its compact
+/// shape, checking every index.
+pub fn decode_compact(bytes: &[u8]) -> Result<CompactEntry, WalCodecError> {
+    let bytes = match bytes.split_first() {
+        Some((&WAL_FORMAT_COMPACT, rest)) => rest,
+        other => return Err(WalCodecError::Version(other.map(|(v, _)| *v))),
+    };
+    let e: EntryIn = options().deserialize(bytes)?;
+    let mut points = Vec::with_capacity(e.points.len());
+    for p in e.points {
+        let names = e
+            .field_sets
+            .get(p.field_set as usize)
+            .ok_or_else(|| corrupt("field set index"))?;
+        if (p.series as usize) >= e.series.len() {
+            return Err(corrupt("series index"));
+        }
+        if names.len() != p.values.len() {
+            return Err(corrupt("field count"));
+        }
+        points.push(CompactPoint {
+            series: p.series,
+            field_set: p.field_set,
+            timestamp: e.base_ts.wrapping_add(p.ts_delta),
+            values: p.values,
+        });
+    }
+    let series = e
+        .series
+        .into_iter()
+        .map(|(measurement, tags)| CompactSeries {
+            hash: crate::series_hash(&measurement, &tags),
+            measurement,
+            tags,
+        })
+        .collect();
+    Ok(CompactEntry {
+        database: e.database,
+        retention_policy: e.retention_policy,
+        series,
+        field_sets: e.field_sets,
+        points,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -370,6 +535,35 @@ mod tests {
                 .collect(),
             timestamp: ts,
         }
+    }
+
+    #[test]
+    fn compact_views_match_owned_points() {
+        let e = WalEntry {
+            database: "d".into(),
+            retention_policy: "rp".into(),
+            points: vec![
+                point("cpu", "a", &[("v", FieldValue::Float(1.0))], 3),
+                point("cpu", "b", &[("v", FieldValue::String("s".into()))], 4),
+                point("cpu", "a", &[("v", FieldValue::Float(2.0))], 5),
+                point("mem", "", &[("u", FieldValue::Unsigned(7))], 6),
+            ],
+        };
+        let bytes = encode(&e).unwrap().bytes;
+        let compact = decode_compact(&bytes).unwrap();
+        assert_eq!(compact, CompactEntry::from_entry(e.clone()));
+        assert_eq!(compact.len(), 4);
+        for (i, p) in e.points.iter().enumerate() {
+            let view = compact.point(i).unwrap();
+            assert_eq!(view.to_point(), *p);
+            assert_eq!(
+                view.series_hash,
+                Some(crate::series_hash(&p.measurement, &p.tags))
+            );
+            assert_eq!(compact.measurement_of(i), Some(p.measurement.as_str()));
+        }
+        assert!(compact.point(4).is_none());
+        assert!(decode_compact(&bytes[..bytes.len() - 1]).is_err());
     }
 
     #[test]
