@@ -19,7 +19,7 @@
 //! request body; the decoder produces owned [`WalEntry`]s.
 
 use crate::point_ref::{same_series, same_str};
-use crate::{FieldRef, FieldValue, Point, PointRef, WalEntry};
+use crate::{FieldRef, FieldValue, PointRef, WalEntry};
 use bincode::Options;
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize, Serializer};
@@ -319,36 +319,7 @@ fn corrupt(what: &str) -> WalCodecError {
 
 /// Decodes an entry written by [`encode_points`] (version byte included).
 pub fn decode(bytes: &[u8]) -> Result<WalEntry, WalCodecError> {
-    let bytes = match bytes.split_first() {
-        Some((&WAL_FORMAT_COMPACT, rest)) => rest,
-        other => return Err(WalCodecError::Version(other.map(|(v, _)| *v))),
-    };
-    let e: EntryIn = options().deserialize(bytes)?;
-    let mut points = Vec::with_capacity(e.points.len());
-    for p in e.points {
-        let (measurement, tags) = e
-            .series
-            .get(p.series as usize)
-            .ok_or_else(|| corrupt("series index"))?;
-        let names = e
-            .field_sets
-            .get(p.field_set as usize)
-            .ok_or_else(|| corrupt("field set index"))?;
-        if names.len() != p.values.len() {
-            return Err(corrupt("field count"));
-        }
-        points.push(Point {
-            measurement: measurement.clone(),
-            tags: tags.clone(),
-            fields: names.iter().cloned().zip(p.values).collect(),
-            timestamp: e.base_ts.wrapping_add(p.ts_delta),
-        });
-    }
-    Ok(WalEntry {
-        database: e.database,
-        retention_policy: e.retention_policy,
-        points,
-    })
+    decode_compact(bytes).map(|c| c.to_entry())
 }
 
 /// A decoded entry in its compact shape: each series and field-name list once, points
@@ -419,6 +390,18 @@ impl CompactEntry {
     pub fn measurement_of(&self, i: usize) -> Option<&str> {
         let p = self.points.get(i)?;
         Some(&self.series[p.series as usize].measurement)
+    }
+
+    /// The owned entry.
+    pub fn to_entry(&self) -> WalEntry {
+        WalEntry {
+            database: self.database.clone(),
+            retention_policy: self.retention_policy.clone(),
+            points: (0..self.len())
+                .filter_map(|i| self.point(i))
+                .map(|p| p.to_point())
+                .collect(),
+        }
     }
 
     /// The compact shape of an owned entry (older WAL formats decode to one).
@@ -520,6 +503,7 @@ pub fn decode_compact(bytes: &[u8]) -> Result<CompactEntry, WalCodecError> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::Point;
 
     fn point(m: &str, host: &str, fields: &[(&str, FieldValue)], ts: i64) -> Point {
         Point {
