@@ -36,6 +36,16 @@ fn write_answers_like_influxdb() {
     let (status, body) = s.write("w", "m v=1i 3000000000");
     assert_eq!(status, 400);
     assert!(body.contains("field type conflict"), "{body}");
+    // A dropped point creates none of its fields (here `b`, checked before `v`).
+    let (status, body) = s.write("w", "m b=1,v=1i 3000000000");
+    assert_eq!(status, 400);
+    assert!(body.contains("dropped=1"), "{body}");
+    let (_, v) = s.query("w", "SHOW FIELD KEYS FROM m");
+    assert_eq!(
+        v["results"][0]["series"][0]["values"],
+        serde_json::json!([["v", "float"]]),
+        "{v}"
+    );
     let (status, body) = s.write("w", "m v= 1");
     assert_eq!(status, 400);
     assert!(body.contains("unable to parse"), "{body}");

@@ -297,8 +297,11 @@ impl IngestionService {
                     schemas.insert(p.measurement.to_string(), schema);
                 }
                 let schema = schemas.get(p.measurement.as_ref()).and_then(Option::as_ref);
+                // First every check, so a dropped point registers nothing (InfluxDB only
+                // creates the fields of points it keeps).
                 let mut conflict = None;
-                for (name, value) in &p.fields {
+                let mut fresh = Vec::new();
+                for (i, (name, value)) in p.fields.iter().enumerate() {
                     let t = value.field_type();
                     let stored = self.meta.field_shard_type(
                         req.database,
@@ -307,42 +310,51 @@ impl IngestionService {
                         &rp.name,
                         shard,
                     );
-                    if let Some(e) = stored {
-                        if e != t {
+                    match stored {
+                        Some(e) if e != t => {
                             conflict = Some(format!(
                                 "field type conflict: input field \"{name}\" on measurement \"{}\" is type {t}, already exists as type {e}",
                                 p.measurement
                             ));
                             break;
                         }
-                        continue;
-                    }
-                    let key = (p.measurement.to_string(), name.to_string(), shard);
-                    match batch_types.get(&key) {
-                        // Two types for a new field inside one request: InfluxDB rejects
-                        // the whole request and writes nothing.
-                        Some(b) if *b != t => {
-                            return Err(WriteError::Parse("field type conflict".to_string()))
-                        }
                         Some(_) => {}
                         None => {
-                            batch_types.insert(key, t);
-                            new_shards
+                            let key = (p.measurement.to_string(), name.to_string(), shard);
+                            match batch_types.get(&key) {
+                                // Two types for a new field inside one request: InfluxDB
+                                // rejects the whole request and writes nothing.
+                                Some(b) if *b != t => {
+                                    return Err(WriteError::Parse(
+                                        "field type conflict".to_string(),
+                                    ))
+                                }
+                                Some(_) => {}
+                                None => fresh.push((i, key)),
+                            }
+                        }
+                    }
+                }
+                if conflict.is_none() {
+                    for (i, key) in fresh {
+                        let (name, value) = &p.fields[i];
+                        let t = value.field_type();
+                        batch_types.insert(key, t);
+                        new_shards
+                            .entry(p.measurement.to_string())
+                            .or_default()
+                            .push(FieldShardType {
+                                field: name.to_string(),
+                                retention_policy: rp.name.clone(),
+                                shard_start: shard,
+                                field_type: t,
+                            });
+                        if schema.and_then(|s| s.field_type(name)).is_none() {
+                            new_fields
                                 .entry(p.measurement.to_string())
                                 .or_default()
-                                .push(FieldShardType {
-                                    field: name.to_string(),
-                                    retention_policy: rp.name.clone(),
-                                    shard_start: shard,
-                                    field_type: t,
-                                });
-                            if schema.and_then(|s| s.field_type(name)).is_none() {
-                                new_fields
-                                    .entry(p.measurement.to_string())
-                                    .or_default()
-                                    .entry(name.to_string())
-                                    .or_insert(t);
-                            }
+                                .entry(name.to_string())
+                                .or_insert(t);
                         }
                     }
                 }
@@ -633,7 +645,7 @@ impl<'a> LayoutVerdict<'a> {
     fn matches(&self, p: &PointRef<'_>, shard: i64) -> bool {
         self.shard == shard
             && self.fields.len() == p.fields.len()
-            && self.measurement == p.measurement
+            && same_str(&self.measurement, &p.measurement)
             && self
                 .fields
                 .iter()
