@@ -27,8 +27,8 @@ pub struct FlushConfig {
     pub interval: Duration,
     /// Most WAL entries read per round.
     pub batch_entries: usize,
-    /// Points after which a round stops reading entries (bounds a round's memory: decoded
-    /// points take ten times their WAL size).
+    /// Points after which a round stops reading entries (bounds a round's memory whatever
+    /// the size of the entries).
     pub batch_points: usize,
     /// Unflushed entries that trigger an early flush.
     pub backlog_trigger: u64,
@@ -219,19 +219,20 @@ impl FlushService {
         }
         let mut out = Vec::new();
         for ((db, rp_name), by_measurement) in groups {
+            let Some(rp) = self
+                .meta
+                .database(&db)
+                .and_then(|d| d.rp(&rp_name).cloned())
+            else {
+                continue; // database or policy dropped since
+            };
             for (measurement, members) in by_measurement {
-                let Some(database) = self.meta.database(&db) else {
-                    continue;
-                };
-                let Some(rp) = database.rp(&rp_name).cloned() else {
-                    continue; // policy dropped since
-                };
                 let Some(full) = self.meta.schema(&db, &measurement) else {
                     continue; // measurement dropped since
                 };
                 out.push(Group {
                     database: db.clone(),
-                    rp,
+                    rp: rp.clone(),
                     measurement,
                     full,
                     members,
