@@ -112,8 +112,11 @@ pub fn bytes_hash(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-/// Multiply-rotate mixing of 64-bit words (FxHash-style) with a murmur3 finaliser.
-struct WordHasher(u64);
+/// Multiply-rotate mixing of 64-bit words (FxHash-style) with a murmur3 finaliser. Also
+/// the `Hasher` of the crate's interning maps (keys are attacker-independent within one
+/// batch, and a collision only costs a comparison).
+#[derive(Default)]
+pub(crate) struct WordHasher(u64);
 
 impl WordHasher {
     #[inline]
@@ -121,9 +124,9 @@ impl WordHasher {
         self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
 
+    /// Mixes `b` eight bytes at a time (the tail zero-padded).
     #[inline]
-    fn bytes(&mut self, b: &[u8]) {
-        self.word(b.len() as u64);
+    fn raw(&mut self, b: &[u8]) {
         let mut chunks = b.chunks_exact(8);
         for c in &mut chunks {
             let mut w = [0u8; 8];
@@ -138,14 +141,44 @@ impl WordHasher {
         }
     }
 
+    /// Mixes `b` prefixed with its length, so consecutive parts cannot run together.
     #[inline]
-    fn finish(self) -> u64 {
+    fn bytes(&mut self, b: &[u8]) {
+        self.word(b.len() as u64);
+        self.raw(b);
+    }
+
+    #[inline]
+    fn avalanche(&self) -> u64 {
         let mut x = self.0;
         x ^= x >> 33;
         x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
         x ^= x >> 33;
         x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
         x ^ (x >> 33)
+    }
+
+    #[inline]
+    fn finish(self) -> u64 {
+        self.avalanche()
+    }
+}
+
+impl std::hash::Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.raw(bytes);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.word(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.word(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.avalanche()
     }
 }
 

@@ -18,6 +18,7 @@
 //! The encoder reads borrowed [`PointRef`]s, so the write path encodes straight from the
 //! request body; the decoder produces owned [`WalEntry`]s.
 
+use crate::point::WordHasher;
 use crate::point_ref::{same_series, same_str};
 use crate::{FieldRef, FieldValue, PointRef, WalEntry};
 use bincode::Options;
@@ -63,44 +64,8 @@ fn options() -> impl Options {
     bincode::DefaultOptions::new()
 }
 
-/// A small, fast, non-cryptographic hasher (FxHash-style) for interning: keys are
-/// attacker-independent within one batch and a collision only costs a comparison.
-#[derive(Default)]
-struct FastHasher(u64);
-
-impl FastHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(
-                <[u8; 8]>::try_from(c).unwrap_or_default(),
-            ));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut b = [0u8; 8];
-            b[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(b));
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+/// Interning maps, hashed with the crate's word hasher.
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
 
 /// The field names of a point, compared and hashed by name only.
 #[derive(Clone, Copy)]
