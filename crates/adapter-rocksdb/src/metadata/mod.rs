@@ -211,6 +211,19 @@ fn shard_start_key(start: i64) -> [u8; 8] {
     ((start as u64) ^ (1 << 63)).to_be_bytes()
 }
 
+/// The `field_shards` key of one record.
+fn field_shard_key(
+    database: &str,
+    measurement: &str,
+    field: &str,
+    rp: &str,
+    start: i64,
+) -> Vec<u8> {
+    let mut k = names_key(&[database, measurement, field, rp]);
+    k.extend_from_slice(&shard_start_key(start));
+    k
+}
+
 fn shard_start_from_key(b: &[u8]) -> Option<i64> {
     let b: [u8; 8] = b.try_into().ok()?;
     Some((u64::from_be_bytes(b) ^ (1 << 63)) as i64)
@@ -588,9 +601,7 @@ impl Inner {
                             ms.field_shards_of_rp(name)
                                 .into_iter()
                                 .map(move |(field, start)| {
-                                    let mut k = names_key(&[database, m, &field, name]);
-                                    k.extend_from_slice(&shard_start_key(start));
-                                    k
+                                    field_shard_key(database, m, &field, name, start)
                                 })
                         })
                         .collect()
@@ -696,8 +707,13 @@ impl Inner {
         let cf = self.cf(CF_FIELD_SHARDS)?;
         let mut batch = WriteBatch::default();
         for e in &fresh {
-            let mut k = names_key(&[database, measurement, &e.field, &e.retention_policy]);
-            k.extend_from_slice(&shard_start_key(e.shard_start));
+            let k = field_shard_key(
+                database,
+                measurement,
+                &e.field,
+                &e.retention_policy,
+                e.shard_start,
+            );
             batch.put_cf(cf, k, enc(&e.field_type)?);
         }
         self.commit(batch)?;

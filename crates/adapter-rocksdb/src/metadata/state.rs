@@ -153,6 +153,17 @@ impl DbState {
     }
 }
 
+/// Lists `t` among the schema's other types of `field` when it is not the primary type.
+fn note_other_type(schema: &mut MeasurementSchema, field: &str, t: FieldType) {
+    if schema.field_type(field).is_some_and(|p| p != t) {
+        schema
+            .other_types
+            .entry(field.to_string())
+            .or_default()
+            .insert(t);
+    }
+}
+
 impl Measurement {
     /// The type `field` took in one shard group.
     pub(super) fn field_shard_type(&self, field: &str, rp: &str, start: i64) -> Option<FieldType> {
@@ -169,13 +180,7 @@ impl Measurement {
             .or_default()
             .insert(start, t);
         if let Some(schema) = &mut self.schema {
-            if schema.field_type(field).is_some_and(|p| p != t) {
-                schema
-                    .other_types
-                    .entry(field.to_string())
-                    .or_default()
-                    .insert(t);
-            }
+            note_other_type(schema, field, t);
         }
     }
 
@@ -201,11 +206,8 @@ impl Measurement {
         if let Some(schema) = &mut self.schema {
             schema.other_types.clear();
             for (f, by_rp) in &self.field_shards {
-                let primary = schema.fields.get(f).copied();
                 for t in by_rp.values().flat_map(|s| s.values()) {
-                    if primary.is_some_and(|p| p != *t) {
-                        schema.other_types.entry(f.clone()).or_default().insert(*t);
-                    }
+                    note_other_type(schema, f, *t);
                 }
             }
         }
