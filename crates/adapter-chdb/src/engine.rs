@@ -35,7 +35,62 @@ const WRITERS: usize = 2;
 ///   different inserts. Measured: 1 M TSBS rows (10 tags, 10 fields) in 100k-row
 ///   batches went from 130–165k to about 250k rows/s on the shared 2-core machine,
 ///   level with a plain `MergeTree`.
-const WRITER_SETTINGS: &[&str] = &["SET async_insert = 0", "SET optimize_on_insert = 0"];
+/// - `max_partitions_per_insert_block = 0`: a batch the WAL acknowledged may span any
+///   number of shard groups (a backfill of 101 weekly points is one ordinary `/write`);
+///   the engine's default limit of 100 refused such a block for good, and with it every
+///   later flush round.
+/// - The [`SESSION_SETTINGS`] shared with readers.
+const WRITER_SETTINGS: &[&str] = &[
+    "SET async_insert = 0",
+    "SET optimize_on_insert = 0",
+    "SET max_partitions_per_insert_block = 0",
+];
+
+/// Session settings of every connection: statement texts are bounded by the server
+/// (`http.max_body_bytes`, the DDL split of [`crate::layout`]), not by the engine's
+/// 256 KiB parser default, which an `INSERT` column list of a measurement with a few
+/// thousand long field names, or a `SELECT` over them, exceeds.
+const SESSION_SETTINGS: &[&str] = &[
+    "SET max_query_size = 67108864",
+    "SET max_ast_elements = 2000000",
+    "SET max_expanded_ast_elements = 2000000",
+];
+
+/// Limits on every statement of the reader connections (0 = the engine's default, none).
+///
+/// They stop the engine's work itself: a query the HTTP layer gave up on (its timeout, a
+/// client gone) keeps its reader connection only until the engine reaches these limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// `max_execution_time`, seconds.
+    pub max_execution_secs: u64,
+    /// `max_memory_usage`, bytes.
+    pub max_memory_bytes: u64,
+    /// `max_result_rows` (an error past it).
+    pub max_result_rows: u64,
+}
+
+impl QueryLimits {
+    fn session_settings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.max_execution_secs > 0 {
+            out.push(format!(
+                "SET max_execution_time = {}, timeout_overflow_mode = 'throw'",
+                self.max_execution_secs
+            ));
+        }
+        if self.max_memory_bytes > 0 {
+            out.push(format!("SET max_memory_usage = {}", self.max_memory_bytes));
+        }
+        if self.max_result_rows > 0 {
+            out.push(format!(
+                "SET max_result_rows = {}, result_overflow_mode = 'throw'",
+                self.max_result_rows
+            ));
+        }
+        out
+    }
+}
 
 /// The process-wide engine instance, if one is open.
 static ACTIVE: Mutex<Option<(PathBuf, Weak<ChdbEngine>)>> = Mutex::new(None);
@@ -63,7 +118,7 @@ impl Pool {
                     ),
                 },
             })?;
-            for s in settings {
+            for s in SESSION_SETTINGS.iter().chain(settings) {
                 conn.query(s, OutputFormat::TabSeparated)?;
             }
             conns.push(Mutex::new(Some(conn)));
@@ -136,6 +191,15 @@ impl ChdbEngine {
     /// another path fails with [`ChdbError::PathInUse`]. Blocking: call it at start-up or
     /// from `spawn_blocking`.
     pub fn open(path: &Path, readers: usize) -> Result<Arc<Self>, ChdbError> {
+        Self::open_with_limits(path, readers, QueryLimits::default())
+    }
+
+    /// [`ChdbEngine::open`] with per-statement limits on the reader connections.
+    pub fn open_with_limits(
+        path: &Path,
+        readers: usize,
+        limits: QueryLimits,
+    ) -> Result<Arc<Self>, ChdbError> {
         std::fs::create_dir_all(path)?;
         let path = path.canonicalize()?;
         let mut active = ACTIVE.lock();
@@ -152,7 +216,9 @@ impl ChdbEngine {
         }
         // Handlers for SIGSEGV, SIGTSTP etc. would take over the host's signals.
         chdb_rust::runtime::signal_handlers(false);
-        let readers = Pool::open(&path, readers.max(1), &[])?;
+        let reader_settings = limits.session_settings();
+        let reader_settings: Vec<&str> = reader_settings.iter().map(String::as_str).collect();
+        let readers = Pool::open(&path, readers.max(1), &reader_settings)?;
         let writers = Pool::open(&path, WRITERS, WRITER_SETTINGS)?;
         let engine = Arc::new(ChdbEngine {
             path: path.clone(),

@@ -104,8 +104,14 @@ pub fn create_table_sql(
     )
 }
 
-/// One `ALTER TABLE` that adds tag columns (extending the sort key, after its current
-/// last column) and field columns. `sort_key` is the current key (column names).
+/// Most columns one DDL statement adds. A line may bring thousands of new fields, and one
+/// statement naming them all would exceed the engine's statement size and AST limits; a
+/// few hundred columns keep each statement far below them.
+pub const MAX_DDL_COLUMNS: usize = 200;
+
+/// The `ALTER TABLE` statements that add tag columns (extending the sort key, after its
+/// current last column) and field columns, at most [`MAX_DDL_COLUMNS`] columns each,
+/// tags first. `sort_key` is the current key (column names). Empty when nothing is new.
 ///
 /// A new key column must not carry a `DEFAULT` expression; the implicit default of
 /// `LowCardinality(String)` is the empty string anyway.
@@ -114,34 +120,38 @@ pub fn alter_table_sql(
     sort_key: &[String],
     new_tags: &[String],
     new_fields: &[(String, FieldType)],
-) -> Option<String> {
-    if new_tags.is_empty() && new_fields.is_empty() {
-        return None;
-    }
-    let mut parts = Vec::new();
-    for t in new_tags {
-        parts.push(format!(
-            "ADD COLUMN IF NOT EXISTS {} LowCardinality(String)",
-            quote_ident(t)
-        ));
-    }
-    for (f, ty) in new_fields {
-        parts.push(format!(
-            "ADD COLUMN IF NOT EXISTS {} {} {}",
-            quote_ident(f),
-            field_column_type(*ty),
-            field_codec(*ty)
-        ));
-    }
-    if !new_tags.is_empty() {
-        let key: Vec<String> = sort_key
+) -> Vec<String> {
+    let mut statements = Vec::new();
+    let mut key: Vec<String> = sort_key.iter().map(|c| quote_ident(c)).collect();
+    for tags in new_tags.chunks(MAX_DDL_COLUMNS) {
+        let mut parts: Vec<String> = tags
             .iter()
-            .chain(new_tags)
-            .map(|c| quote_ident(c))
+            .map(|t| {
+                format!(
+                    "ADD COLUMN IF NOT EXISTS {} LowCardinality(String)",
+                    quote_ident(t)
+                )
+            })
             .collect();
+        key.extend(tags.iter().map(|t| quote_ident(t)));
         parts.push(format!("MODIFY ORDER BY ({})", key.join(", ")));
+        statements.push(format!("ALTER TABLE {qualified} {}", parts.join(", ")));
     }
-    Some(format!("ALTER TABLE {qualified} {}", parts.join(", ")))
+    for fields in new_fields.chunks(MAX_DDL_COLUMNS) {
+        let parts: Vec<String> = fields
+            .iter()
+            .map(|(f, ty)| {
+                format!(
+                    "ADD COLUMN IF NOT EXISTS {} {} {}",
+                    quote_ident(f),
+                    field_column_type(*ty),
+                    field_codec(*ty)
+                )
+            })
+            .collect();
+        statements.push(format!("ALTER TABLE {qualified} {}", parts.join(", ")));
+    }
+    statements
 }
 
 /// Parses the partition width out of a table's `partition_key` (as `system.tables`
@@ -194,18 +204,41 @@ mod tests {
     }
 
     #[test]
-    fn alter_without_changes_is_none() {
-        assert!(alter_table_sql("`d`.`t`", &[], &[], &[]).is_none());
+    fn alter_without_changes_is_empty() {
+        assert!(alter_table_sql("`d`.`t`", &[], &[], &[]).is_empty());
         let sql = alter_table_sql(
             "`d`.`t`",
             &["t_a".into(), "time".into()],
             &["t_b".into()],
             &[],
-        )
-        .expect("alter");
-        assert!(
-            sql.ends_with("MODIFY ORDER BY (`t_a`, `time`, `t_b`)"),
-            "{sql}"
         );
+        assert_eq!(sql.len(), 1);
+        assert!(
+            sql[0].ends_with("MODIFY ORDER BY (`t_a`, `time`, `t_b`)"),
+            "{sql:?}"
+        );
+    }
+
+    #[test]
+    fn wide_alters_are_split_and_extend_the_key_step_by_step() {
+        let tags: Vec<String> = (0..250).map(|i| format!("t_{i}")).collect();
+        let fields: Vec<(String, FieldType)> = (0..450)
+            .map(|i| (format!("f_{i}"), FieldType::Float))
+            .collect();
+        let sql = alter_table_sql("`d`.`t`", &["time".into()], &tags, &fields);
+        // 2 tag statements (200 + 50), 3 field statements (200 + 200 + 50).
+        assert_eq!(sql.len(), 5);
+        assert!(
+            sql[0].ends_with("`t_199`)"),
+            "{}",
+            &sql[0][sql[0].len() - 40..]
+        );
+        assert!(sql[1].contains("MODIFY ORDER BY (`time`, `t_0`"));
+        assert!(sql[1].ends_with("`t_249`)"));
+        for s in &sql {
+            assert!(s.matches("ADD COLUMN").count() <= MAX_DDL_COLUMNS);
+            assert!(s.len() < 64 * 1024, "{} bytes", s.len());
+        }
+        assert!(sql[4].contains("`f_449`"));
     }
 }

@@ -37,6 +37,6 @@ mod native;
 mod rowbinary;
 mod storage;
 
-pub use engine::{ChdbEngine, Role};
+pub use engine::{ChdbEngine, QueryLimits, Role};
 pub use error::{parse_engine_error, ChdbError, CODE_UNKNOWN_DATABASE, CODE_UNKNOWN_TABLE};
 pub use storage::ChdbStorage;

@@ -513,10 +513,18 @@ fn ensure_table(
         Some(info) => info,
         None => {
             exec(conn, &layout::create_database_sql(&key.0))?;
-            let tag_cols: Vec<String> = cols.tags.iter().map(|(_, c)| c.clone()).collect();
+            // A wide first batch: the table starts with a bounded set of columns and the
+            // ALTERs below add the rest in bounded statements.
+            let tag_cols: Vec<String> = cols
+                .tags
+                .iter()
+                .take(layout::MAX_DDL_COLUMNS)
+                .map(|(_, c)| c.clone())
+                .collect();
             let field_cols: Vec<(String, FieldType)> = cols
                 .fields
                 .iter()
+                .take(layout::MAX_DDL_COLUMNS)
                 .map(|(_, c, t)| (c.clone(), *t))
                 .collect();
             exec(
@@ -543,9 +551,7 @@ fn ensure_table(
         .filter(|(_, c, _)| !info.fields.contains_key(c))
         .map(|(_, c, t)| (c.clone(), *t))
         .collect();
-    if let Some(sql) =
-        layout::alter_table_sql(&qualified(key), &info.sort_key, &new_tags, &new_fields)
-    {
+    for sql in layout::alter_table_sql(&qualified(key), &info.sort_key, &new_tags, &new_fields) {
         exec(conn, &sql)?;
     }
     let info = load_table(conn, catalog, key)?

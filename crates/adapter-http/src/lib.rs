@@ -9,10 +9,16 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod admission;
+mod health;
 mod json;
 mod metrics;
 mod router;
+mod serve;
 
+pub use admission::{AdmissionConfig, AdmissionError, QueryGate};
+pub use health::Health;
 pub use json::{render_results, Epoch, RenderOptions};
 pub use metrics::Metrics;
 pub use router::{router, HealthCheck, HttpConfig, HttpState, INFLUX_VERSION};
+pub use serve::{serve, ServeConfig};

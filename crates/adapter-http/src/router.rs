@@ -28,6 +28,9 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Default rows per chunk for `chunked=true`.
     pub default_chunk_size: usize,
+    /// Largest decompressed gzip body while `max_body_bytes` is 0 (unlimited): a few KiB of
+    /// gzip can inflate to gigabytes, so decompression is always bounded.
+    pub max_decoded_body_bytes: usize,
 }
 
 impl Default for HttpConfig {
@@ -35,12 +38,23 @@ impl Default for HttpConfig {
         HttpConfig {
             max_body_bytes: 25 * 1024 * 1024,
             default_chunk_size: 10_000,
+            max_decoded_body_bytes: 512 * 1024 * 1024,
         }
     }
 }
 
-/// Health probe used by `/health`: `Ok(())` when the node can serve.
-pub type HealthCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+impl HttpConfig {
+    /// The bound on a decompressed body.
+    fn decoded_limit(&self) -> usize {
+        match self.max_body_bytes {
+            0 => self.max_decoded_body_bytes.max(1),
+            n => n,
+        }
+    }
+}
+
+/// Health probe used by `/health` and `/metrics`.
+pub type HealthCheck = Arc<dyn Fn() -> crate::Health + Send + Sync>;
 
 /// Shared state of the handlers.
 #[derive(Clone)]
@@ -57,6 +71,8 @@ pub struct HttpState {
     pub health: HealthCheck,
     /// Request-id counter.
     pub request_ids: Arc<AtomicU64>,
+    /// Query admission (concurrency, queue wait, timeout).
+    pub gate: Arc<crate::QueryGate>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -164,30 +180,14 @@ async fn ping(State(state): State<HttpState>, method: Method) -> Response {
 }
 
 async fn health(State(state): State<HttpState>) -> Response {
-    let (status, body) = match (state.health)() {
-        Ok(()) => (
-            StatusCode::OK,
-            format!(
-                "{{\"name\":\"hyperbyted\",\"message\":\"ready for queries and writes\",\"status\":\"pass\",\"checks\":[],\"version\":\"{INFLUX_VERSION}\"}}"
-            ),
-        ),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            {
-                let mut s = String::from("{\"name\":\"hyperbyted\",\"message\":");
-                crate::json::write_str(&mut s, &e);
-                s.push_str(&format!(
-                    ",\"status\":\"fail\",\"checks\":[],\"version\":\"{INFLUX_VERSION}\"}}"
-                ));
-                s
-            },
-        ),
-    };
+    let (status, body) = (state.health)().render();
     with_headers(&state, json_response(status, body))
 }
 
 async fn metrics(State(state): State<HttpState>) -> Response {
-    let mut r = state.metrics.render().into_response();
+    let mut text = state.metrics.render();
+    text.push_str(&(state.health)().metric_lines());
+    let mut r = text.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4"),
@@ -211,22 +211,18 @@ fn decode_body(
             "http: request body too large".to_string(),
         )
     };
-    if limit > 0 && body.len() > limit {
+    if body.len() > limit {
         return Err(too_large());
     }
     if !gzip {
         return Ok(body);
     }
-    let mut out = Vec::with_capacity(body.len() * 4);
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
     let mut dec = flate2::read::GzDecoder::new(&body[..]);
-    let cap = if limit > 0 {
-        limit as u64 + 1
-    } else {
-        u64::MAX
-    };
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     let res = (&mut dec).take(cap).read_to_end(&mut out);
     match res {
-        Ok(_) if limit > 0 && out.len() > limit => Err(too_large()),
+        Ok(_) if out.len() > limit => Err(too_large()),
         Ok(_) => Ok(Bytes::from(out)),
         Err(e) => {
             let msg = if e.kind() == std::io::ErrorKind::InvalidInput
@@ -278,7 +274,19 @@ async fn write_v2(
 
 /// Reads a body of at most `limit` bytes. A larger body is drained (up to 64 MiB more) so
 /// the client can read the 413 instead of seeing a broken pipe.
-async fn read_limited(mut body: Body, limit: usize, expected: Option<usize>) -> Result<Bytes, ()> {
+/// Why a request body could not be read.
+enum BodyError {
+    /// Over the size limit.
+    TooLarge,
+    /// The client stopped sending (or the connection broke).
+    Stalled,
+}
+
+async fn read_limited(
+    mut body: Body,
+    limit: usize,
+    expected: Option<usize>,
+) -> Result<Bytes, BodyError> {
     use http_body_util::BodyExt;
     // Sized from Content-Length (bounded: the header is the client's word), so a large
     // body is copied once instead of through a chain of doublings.
@@ -286,7 +294,9 @@ async fn read_limited(mut body: Body, limit: usize, expected: Option<usize>) -> 
     let mut over = false;
     let mut drained = 0usize;
     while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else { return Err(()) };
+        let Ok(frame) = frame else {
+            return Err(BodyError::Stalled);
+        };
         let Ok(data) = frame.into_data() else {
             continue;
         };
@@ -304,7 +314,7 @@ async fn read_limited(mut body: Body, limit: usize, expected: Option<usize>) -> 
         buf.extend_from_slice(&data);
     }
     if over {
-        Err(())
+        Err(BodyError::TooLarge)
     } else {
         Ok(buf.freeze())
     }
@@ -329,13 +339,19 @@ async fn do_write(
         .and_then(|v| v.parse::<usize>().ok());
     let body = match read_limited(body, limit, expected).await {
         Ok(b) => b,
-        Err(()) => {
+        Err(e) => {
             state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
-            return error_response(
-                &state,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "http: request body too large",
-            );
+            let (status, msg) = match e {
+                BodyError::TooLarge => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "http: request body too large",
+                ),
+                BodyError::Stalled => (
+                    StatusCode::REQUEST_TIMEOUT,
+                    "timeout reading the request body",
+                ),
+            };
+            return error_response(&state, status, msg);
         }
     };
     let span = tracing::debug_span!("write", db = %db, bytes = body.len());
@@ -344,7 +360,7 @@ async fn do_write(
             state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
             return error_response(&state, StatusCode::BAD_REQUEST, "database is required");
         }
-        let body = match decode_body(&headers, body, state.config.max_body_bytes) {
+        let body = match decode_body(&headers, body, state.config.decoded_limit()) {
             Ok(b) => b,
             Err((status, msg)) => {
                 state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
@@ -539,9 +555,13 @@ async fn query(
             retention_policy: params.get("rp").cloned().filter(|d| !d.is_empty()),
             params: bind,
         };
-        let results = match state.query.execute(req).await {
-            Ok(r) => r,
-            Err(e) => {
+        let results = match state.gate.run(state.query.execute(req)).await {
+            Err(refused) => {
+                state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
+                vec![StatementResult::error(0, refused.to_string())]
+            }
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
                 state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
                 return error_response(&state, StatusCode::BAD_REQUEST, &e.to_string());
             }
@@ -624,20 +644,18 @@ fn chunk_results(results: Vec<StatementResult>, size: usize) -> Vec<StatementRes
         }
         let id = r.statement_id;
         let mut pieces: Vec<hyperbyte_domain::query::Series> = Vec::new();
-        for s in r.series {
+        for mut s in r.series {
             if s.values.len() <= size {
                 pieces.push(s);
                 continue;
             }
-            let total = s.values.len();
-            let mut start = 0;
-            while start < total {
-                let end = (start + size).min(total);
+            // Rows move into their chunk once; only the (empty) series shell is cloned.
+            let mut rows = std::mem::take(&mut s.values).into_iter();
+            while rows.len() > 0 {
                 let mut piece = s.clone();
-                piece.values = s.values[start..end].to_vec();
-                piece.partial = end < total;
+                piece.values = rows.by_ref().take(size).collect();
+                piece.partial = rows.len() > 0;
                 pieces.push(piece);
-                start = end;
             }
         }
         let n = pieces.len();

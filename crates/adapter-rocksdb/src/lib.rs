@@ -14,6 +14,7 @@
 
 mod batching;
 mod codec;
+mod held;
 mod metadata;
 mod wal;
 

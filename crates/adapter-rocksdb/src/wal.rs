@@ -67,6 +67,8 @@ struct Inner {
     write_lock: Mutex<()>,
     last_seq: AtomicU64,
     truncations: AtomicU64,
+    /// Next key suffix of [`crate::held`] (orders a table's held entries).
+    held_next: AtomicU64,
 }
 
 impl std::fmt::Debug for RocksDbWal {
@@ -115,6 +117,7 @@ impl RocksDbWal {
         let cfs = vec![
             ColumnFamilyDescriptor::new(CF_META, Options::default()),
             ColumnFamilyDescriptor::new(CF_ENTRIES, entries),
+            ColumnFamilyDescriptor::new(crate::held::CF_HELD, Options::default()),
         ];
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(storage)?;
 
@@ -138,12 +141,14 @@ impl RocksDbWal {
         };
         let last = persisted.max(newest);
         tracing::debug!(path = %path.display(), last, "wal opened");
+        let held_next = crate::held::next_counter(&db)?;
         Ok(RocksDbWal {
             inner: Arc::new(Inner {
                 db,
                 write_lock: Mutex::new(()),
                 last_seq: AtomicU64::new(last),
                 truncations: AtomicU64::new(0),
+                held_next: AtomicU64::new(held_next),
             }),
         })
     }
@@ -269,6 +274,29 @@ impl RocksDbWal {
                 .map_err(|e| WalError::Storage(format!("wal task failed: {e}")))?
         }
     }
+}
+
+impl RocksDbWal {
+    /// The database and the counter of held entries, for [`crate::held`].
+    pub(crate) fn held_parts(&self) -> (&DB, &AtomicU64) {
+        (&self.inner.db, &self.inner.held_next)
+    }
+
+    /// Runs `f` on the blocking pool (RocksDB calls block).
+    pub(crate) fn blocking<T, F>(
+        &self,
+        f: F,
+    ) -> impl std::future::Future<Output = Result<T, WalError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(RocksDbWal) -> Result<T, WalError> + Send + 'static,
+    {
+        self.run_blocking(f)
+    }
+}
+
+pub(crate) fn sync_write_opts() -> WriteOptions {
+    sync_opts()
 }
 
 pub(crate) fn cf<'a>(db: &'a DB, name: &str) -> Result<&'a rocksdb::ColumnFamily, WalError> {

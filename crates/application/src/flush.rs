@@ -9,16 +9,24 @@
 //! repeats work.
 //!
 //! Invariant: the WAL is never truncated past data that storage has not made durable.
+//!
+//! One table that storage refuses never stops the rest: with a [`HeldPointsPort`] its
+//! points are set aside there (durably, before the truncation), the table is *held*, its
+//! later points follow into the same queue in order, and the other tables keep flushing.
+//! Held tables are retried with a growing delay and released once storage takes their
+//! points; dropping the table discards them, and a delete that would reach them is refused
+//! while they are held (it would otherwise miss them). [`FlushService::held_tables`] feeds
+//! `/health` and the metrics.
 
 use hyperbyte_domain::{
     CompactEntry, FieldType, MeasurementSchema, PointRef, RetentionPolicy, Tombstone,
 };
-use hyperbyte_ports::{MetadataPort, PointsSinkPort, WalPort};
+use hyperbyte_ports::{HeldPointsPort, MetadataPort, PointsSinkPort, TableRef, WalPort};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
-use tracing::{info, warn, Instrument};
+use std::time::{Duration, Instant};
+use tracing::{error, info, warn, Instrument};
 
 /// Flush settings.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +71,41 @@ pub enum FlushError {
     /// Storage failed.
     #[error(transparent)]
     Sink(#[from] hyperbyte_ports::SinkError),
+    /// Points of a table storage refuses are set aside; a delete cannot reach them yet.
+    #[error("measurement {measurement:?} (retention policy {retention_policy:?}) has points storage refused and set aside ({reason}); retry once storage accepts them, or drop the measurement")]
+    Held {
+        /// Retention policy of the held table.
+        retention_policy: String,
+        /// Measurement of the held table.
+        measurement: String,
+        /// The last storage error.
+        reason: String,
+    },
+}
+
+/// A table whose points storage refused, set aside until it accepts them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldTable {
+    /// The table.
+    pub table: TableRef,
+    /// The last storage error (or why it is held after a restart).
+    pub error: String,
+    /// Failed attempts since it was held.
+    pub attempts: u32,
+}
+
+/// Bookkeeping of one held table.
+#[derive(Debug)]
+struct HeldState {
+    error: String,
+    attempts: u32,
+    next_retry: Instant,
+}
+
+/// Delay before the next retry of a held table after `attempts` failures: 1 s doubling
+/// up to 5 minutes.
+fn retry_delay(attempts: u32) -> Duration {
+    Duration::from_secs(1u64 << attempts.min(8)).min(Duration::from_secs(300))
 }
 
 /// Moves WAL entries into storage.
@@ -77,6 +120,11 @@ pub struct FlushService {
     wake: Arc<tokio::sync::Notify>,
     /// Told how many points each round moved out of the WAL.
     backlog: Option<Arc<crate::WriteBacklog>>,
+    /// Where points of refused tables are set aside (without it, a refused table fails
+    /// the round and the WAL keeps everything).
+    hold_store: Option<Arc<dyn HeldPointsPort>>,
+    /// Held tables (those with entries in `hold_store`).
+    held: parking_lot::Mutex<BTreeMap<TableRef, HeldState>>,
 }
 
 impl FlushService {
@@ -95,7 +143,48 @@ impl FlushService {
             cursor: tokio::sync::Mutex::new(0),
             wake: Arc::new(tokio::sync::Notify::new()),
             backlog: None,
+            hold_store: None,
+            held: parking_lot::Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Sets aside the points of tables storage refuses in `store` instead of failing the
+    /// round. Call [`FlushService::load_held`] before the first flush.
+    pub fn with_hold_store(mut self, store: Arc<dyn HeldPointsPort>) -> Self {
+        self.hold_store = Some(store);
+        self
+    }
+
+    /// Learns the tables held before a restart (their points wait in the hold store), so
+    /// that their later points keep following them in order. Returns how many.
+    pub async fn load_held(&self) -> Result<usize, FlushError> {
+        let Some(store) = &self.hold_store else {
+            return Ok(0);
+        };
+        let tables = store.tables().await?;
+        let mut held = self.held.lock();
+        for t in &tables {
+            warn!(table = %t, "points set aside before the restart; retrying them");
+            held.entry(t.clone()).or_insert_with(|| HeldState {
+                error: "held before the last restart; not retried yet".into(),
+                attempts: 0,
+                next_retry: Instant::now(),
+            });
+        }
+        Ok(tables.len())
+    }
+
+    /// The tables whose points storage refused, set aside until it accepts them.
+    pub fn held_tables(&self) -> Vec<HeldTable> {
+        self.held
+            .lock()
+            .iter()
+            .map(|(t, s)| HeldTable {
+                table: t.clone(),
+                error: s.error.clone(),
+                attempts: s.attempts,
+            })
+            .collect()
     }
 
     /// Reports the points of every truncated round to `backlog`.
@@ -252,16 +341,27 @@ impl FlushService {
     async fn write_round(&self, round: Round) -> Result<FlushStats, FlushError> {
         let mut points_written = 0;
         for g in &round.groups {
-            let mut views: Vec<PointRef<'_>> = g
-                .members
-                .iter()
-                .filter_map(|&(e, i)| round.entries.get(e as usize)?.point(i as usize))
-                .collect();
+            let table = g.table();
+            if self.held.lock().contains_key(&table) {
+                // Behind its earlier points, in order.
+                self.set_aside(&table, &g.views(&round.entries)).await?;
+                continue;
+            }
+            let mut views = g.views(&round.entries);
             let schema = batch_schema(&g.full, &mut views);
-            self.sink
+            let written = self
+                .sink
                 .write_views(&g.database, &g.rp, &g.measurement, &schema, &views)
-                .await?;
-            points_written += views.len();
+                .await;
+            match written {
+                Ok(()) => points_written += views.len(),
+                Err(e) if self.hold_store.is_some() => {
+                    error!(table = %table, error = %e, points = views.len(), "storage refused a table's points; setting them aside, other tables keep flushing");
+                    self.mark_held(&table, e.to_string());
+                    self.set_aside(&table, &g.views(&round.entries)).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         self.sink.sync().await?;
         self.wal.truncate_before(round.last_seq + 1).await?;
@@ -272,6 +372,159 @@ impl FlushService {
             entries: round.n_entries,
             points: points_written,
         })
+    }
+
+    /// Records a failed attempt for `table` (holding it if it was not).
+    fn mark_held(&self, table: &TableRef, reason: String) {
+        let mut held = self.held.lock();
+        let state = held.entry(table.clone()).or_insert_with(|| HeldState {
+            error: String::new(),
+            attempts: 0,
+            next_retry: Instant::now(),
+        });
+        state.attempts = state.attempts.saturating_add(1);
+        state.next_retry = Instant::now() + retry_delay(state.attempts);
+        state.error = reason;
+    }
+
+    /// Appends points of a held table to its queue in the hold store.
+    async fn set_aside(&self, table: &TableRef, points: &[PointRef<'_>]) -> Result<(), FlushError> {
+        let Some(store) = &self.hold_store else {
+            return Ok(());
+        };
+        if points.is_empty() {
+            return Ok(());
+        }
+        let entry = hyperbyte_domain::wal::codec::encode_points(
+            &table.database,
+            &table.retention_policy,
+            points,
+        )
+        .map_err(|e| hyperbyte_ports::WalError::Codec(e.to_string()))?;
+        store.hold(table, entry).await?;
+        Ok(())
+    }
+
+    /// Retries the held tables whose delay has passed (`force`: all of them). Returns how
+    /// many were released.
+    pub async fn retry_held(&self, force: bool) -> Result<usize, FlushError> {
+        let now = Instant::now();
+        let due: Vec<TableRef> = self
+            .held
+            .lock()
+            .iter()
+            .filter(|(_, s)| force || s.next_retry <= now)
+            .map(|(t, _)| t.clone())
+            .collect();
+        if due.is_empty() {
+            return Ok(0);
+        }
+        // Serialised with flush rounds: a round diverting this table's points must not
+        // interleave with its release.
+        let _rounds = self.cursor.lock().await;
+        let mut released = 0;
+        for table in due {
+            if self.retry_one(&table).await? {
+                released += 1;
+            }
+        }
+        Ok(released)
+    }
+
+    /// Writes a held table's queue into storage, oldest first, and releases it. A table
+    /// dropped since is released without writing. `Ok(false)`: storage still refuses.
+    async fn retry_one(&self, table: &TableRef) -> Result<bool, FlushError> {
+        let Some(store) = &self.hold_store else {
+            return Ok(false);
+        };
+        let target = self
+            .meta
+            .database(&table.database)
+            .and_then(|d| d.rp(&table.retention_policy).cloned())
+            .zip(self.meta.schema(&table.database, &table.measurement));
+        if let Some((rp, full)) = target {
+            let entries = store.entries(table).await?;
+            let mut pending: Vec<PointRef<'_>> = Vec::new();
+            for (i, e) in entries.iter().enumerate() {
+                pending.extend((0..e.len()).filter_map(|p| e.point(p)));
+                let last = i + 1 == entries.len();
+                if pending.len() < self.cfg.batch_points && !last {
+                    continue;
+                }
+                let schema = batch_schema(&full, &mut pending);
+                if let Err(e) = self
+                    .sink
+                    .write_views(&table.database, &rp, &table.measurement, &schema, &pending)
+                    .await
+                {
+                    warn!(table = %table, error = %e, "storage still refuses the points set aside");
+                    self.mark_held(table, e.to_string());
+                    return Ok(false);
+                }
+                pending.clear();
+            }
+            self.sink.sync().await?;
+            info!(table = %table, entries = entries.len(), "points set aside are stored now; table released");
+        } else {
+            info!(table = %table, "table dropped; discarding the points set aside for it");
+        }
+        store.release(table).await?;
+        self.held.lock().remove(table);
+        Ok(true)
+    }
+
+    /// Prepares a removal in `database` (narrowed to a retention policy and measurement
+    /// when given): flushes what is acknowledged, retries the held tables it reaches, and
+    /// then, for those storage still refuses, discards their points (`discard`, for drops)
+    /// or refuses (for deletes, which could not reach them).
+    pub async fn settle_for_removal(
+        &self,
+        database: &str,
+        retention_policy: Option<&str>,
+        measurement: Option<&str>,
+        discard: bool,
+    ) -> Result<(), FlushError> {
+        self.ensure_visible().await?;
+        let reached = |t: &TableRef| {
+            t.database == database
+                && retention_policy.is_none_or(|r| t.retention_policy == r)
+                && measurement.is_none_or(|m| t.measurement == m)
+        };
+        let matching: Vec<TableRef> = self
+            .held
+            .lock()
+            .keys()
+            .filter(|t| reached(t))
+            .cloned()
+            .collect();
+        if matching.is_empty() {
+            return Ok(());
+        }
+        let _rounds = self.cursor.lock().await;
+        for table in matching {
+            if self.retry_one(&table).await? {
+                continue;
+            }
+            let reason = self
+                .held
+                .lock()
+                .get(&table)
+                .map(|s| s.error.clone())
+                .unwrap_or_default();
+            if !discard {
+                return Err(FlushError::Held {
+                    retention_policy: table.retention_policy,
+                    measurement: table.measurement,
+                    reason,
+                });
+            }
+            if let Some(store) = &self.hold_store {
+                store.release(&table).await?;
+            }
+            self.held.lock().remove(&table);
+            warn!(table = %table, "dropped; discarding the points set aside for it");
+        }
+        Ok(())
     }
 
     /// Runs the periodic loop until `shutdown` resolves, then flushes once more.
@@ -300,6 +553,9 @@ impl FlushService {
                     warn!(error = %e, "flush failed; the WAL keeps the data and the next round retries");
                 } else if let Err(e) = self.sink.maintain().await {
                     warn!(error = %e, "storage upkeep failed; the next round retries");
+                }
+                if let Err(e) = self.retry_held(false).await {
+                    warn!(error = %e, "retrying the points set aside failed; they stay set aside");
                 }
             }
             match self.flush_all().await {
@@ -341,6 +597,24 @@ struct Group {
     measurement: String,
     full: MeasurementSchema,
     members: Vec<PointAt>,
+}
+
+impl Group {
+    fn table(&self) -> TableRef {
+        TableRef {
+            database: self.database.clone(),
+            retention_policy: self.rp.name.clone(),
+            measurement: self.measurement.clone(),
+        }
+    }
+
+    /// The group's points as views into the round's entries.
+    fn views<'e>(&self, entries: &'e [CompactEntry]) -> Vec<PointRef<'e>> {
+        self.members
+            .iter()
+            .filter_map(|&(e, i)| entries.get(e as usize)?.point(i as usize))
+            .collect()
+    }
 }
 
 /// The schema of a batch: only what these points carry (a table holds the fields and tags
@@ -406,4 +680,356 @@ pub fn covers(t: &Tombstone, p: &PointRef<'_>) -> bool {
             .unwrap_or("");
         actual == v
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The flush against fakes: a WAL in memory, a sink that refuses chosen measurements,
+    //! and a hold store in memory.
+
+    use super::*;
+    use crate::retention::tests::MemMeta;
+    use async_trait::async_trait;
+    use hyperbyte_domain::{FieldValue, Point, WalEntry};
+    use hyperbyte_ports::{SinkError, WalError};
+    use parking_lot::Mutex;
+    use std::collections::BTreeSet;
+
+    #[derive(Debug, Default)]
+    struct MemWal {
+        entries: Mutex<BTreeMap<u64, WalEntry>>,
+        last: Mutex<u64>,
+    }
+
+    #[async_trait]
+    impl WalPort for MemWal {
+        async fn append(&self, entry: WalEntry) -> Result<u64, WalError> {
+            let mut last = self.last.lock();
+            *last += 1;
+            self.entries.lock().insert(*last, entry);
+            Ok(*last)
+        }
+        async fn read_range(
+            &self,
+            from: u64,
+            max: usize,
+        ) -> Result<Vec<(u64, WalEntry)>, WalError> {
+            Ok(self
+                .entries
+                .lock()
+                .range(from..)
+                .take(max)
+                .map(|(s, e)| (*s, e.clone()))
+                .collect())
+        }
+        async fn truncate_before(&self, seq: u64) -> Result<(), WalError> {
+            self.entries.lock().retain(|s, _| *s >= seq);
+            Ok(())
+        }
+        fn last_sequence(&self) -> u64 {
+            *self.last.lock()
+        }
+    }
+
+    /// Stores (measurement, timestamp, value) triples; refuses the measurements in `refuse`.
+    #[derive(Debug, Default)]
+    struct Sink {
+        stored: Mutex<Vec<(String, i64, f64)>>,
+        refuse: Mutex<BTreeSet<String>>,
+    }
+
+    #[async_trait]
+    impl PointsSinkPort for Sink {
+        async fn write_views(
+            &self,
+            _: &str,
+            _: &RetentionPolicy,
+            measurement: &str,
+            _: &MeasurementSchema,
+            points: &[PointRef<'_>],
+        ) -> Result<(), SinkError> {
+            if self.refuse.lock().contains(measurement) {
+                return Err(SinkError::Engine {
+                    code: 252,
+                    message: "Too many partitions for single INSERT block".into(),
+                });
+            }
+            for p in points {
+                let v = match p.fields.first().map(|f| &f.1) {
+                    Some(hyperbyte_domain::FieldRef::Float(f)) => *f,
+                    _ => f64::NAN,
+                };
+                self.stored
+                    .lock()
+                    .push((measurement.to_string(), p.timestamp, v));
+            }
+            Ok(())
+        }
+        async fn sync(&self) -> Result<(), SinkError> {
+            Ok(())
+        }
+    }
+
+    #[derive(Debug, Default)]
+    struct MemHold(Mutex<BTreeMap<TableRef, Vec<Vec<u8>>>>);
+
+    #[async_trait]
+    impl HeldPointsPort for MemHold {
+        async fn hold(
+            &self,
+            table: &TableRef,
+            entry: hyperbyte_domain::EncodedWalEntry,
+        ) -> Result<(), WalError> {
+            self.0
+                .lock()
+                .entry(table.clone())
+                .or_default()
+                .push(entry.bytes);
+            Ok(())
+        }
+        async fn tables(&self) -> Result<Vec<TableRef>, WalError> {
+            Ok(self.0.lock().keys().cloned().collect())
+        }
+        async fn entries(&self, table: &TableRef) -> Result<Vec<CompactEntry>, WalError> {
+            self.0
+                .lock()
+                .get(table)
+                .into_iter()
+                .flatten()
+                .map(|b| {
+                    hyperbyte_domain::wal::codec::decode_compact(b)
+                        .map_err(|e| WalError::Codec(e.to_string()))
+                })
+                .collect()
+        }
+        async fn release(&self, table: &TableRef) -> Result<(), WalError> {
+            self.0.lock().remove(table);
+            Ok(())
+        }
+    }
+
+    struct Fixture {
+        wal: Arc<MemWal>,
+        meta: Arc<MemMeta>,
+        sink: Arc<Sink>,
+        hold: Arc<MemHold>,
+        flush: FlushService,
+    }
+
+    fn fixture() -> Fixture {
+        let wal = Arc::new(MemWal::default());
+        let meta = Arc::new(MemMeta::default());
+        meta.add_db("db", &[("autogen", 0, 7 * 86_400_000_000_000)]);
+        for m in ["good", "bad"] {
+            meta.schemas
+                .lock()
+                .entry(("db".into(), m.into()))
+                .or_default()
+                .fields
+                .insert("v".into(), FieldType::Float);
+        }
+        let sink = Arc::new(Sink::default());
+        let hold = Arc::new(MemHold::default());
+        let flush = FlushService::new(
+            wal.clone(),
+            meta.clone(),
+            sink.clone(),
+            FlushConfig::default(),
+        )
+        .with_hold_store(hold.clone());
+        Fixture {
+            wal,
+            meta,
+            sink,
+            hold,
+            flush,
+        }
+    }
+
+    fn table(m: &str) -> TableRef {
+        TableRef {
+            database: "db".into(),
+            retention_policy: "autogen".into(),
+            measurement: m.into(),
+        }
+    }
+
+    async fn write(wal: &MemWal, points: &[(&str, i64, f64)]) {
+        let points = points
+            .iter()
+            .map(|(m, t, v)| Point {
+                measurement: m.to_string(),
+                tags: Vec::new(),
+                fields: vec![("v".into(), FieldValue::Float(*v))],
+                timestamp: *t,
+            })
+            .collect();
+        wal.append(WalEntry {
+            database: "db".into(),
+            retention_policy: "autogen".into(),
+            points,
+        })
+        .await
+        .unwrap();
+    }
+
+    fn stored(sink: &Sink, m: &str) -> Vec<(i64, f64)> {
+        sink.stored
+            .lock()
+            .iter()
+            .filter(|(sm, _, _)| sm == m)
+            .map(|(_, t, v)| (*t, *v))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_refused_table_is_set_aside_and_the_rest_flushes_and_truncates() {
+        let f = fixture();
+        f.sink.refuse.lock().insert("bad".into());
+        write(&f.wal, &[("good", 1, 1.0), ("bad", 1, 10.0)]).await;
+        write(&f.wal, &[("bad", 2, 20.0), ("good", 2, 2.0)]).await;
+        f.flush.flush_all().await.unwrap();
+        assert_eq!(stored(&f.sink, "good"), vec![(1, 1.0), (2, 2.0)]);
+        assert!(stored(&f.sink, "bad").is_empty());
+        // The WAL is truncated: the refused points live in the hold store, in order.
+        assert!(f.wal.entries.lock().is_empty());
+        let held = f.flush.held_tables();
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].table, table("bad"));
+        assert!(held[0].error.contains("code 252"), "{}", held[0].error);
+        // One round read both entries: one held entry with both points.
+        assert_eq!(f.hold.entries(&table("bad")).await.unwrap().len(), 1);
+        assert_eq!(f.hold.entries(&table("bad")).await.unwrap()[0].len(), 2);
+
+        // Later points of the held table follow it, even while storage would take them.
+        f.sink.refuse.lock().clear();
+        write(&f.wal, &[("bad", 3, 30.0)]).await;
+        f.flush.flush_all().await.unwrap();
+        assert!(stored(&f.sink, "bad").is_empty());
+        assert_eq!(f.hold.entries(&table("bad")).await.unwrap().len(), 2);
+
+        // A retry stores them oldest first and releases the table.
+        assert_eq!(f.flush.retry_held(true).await.unwrap(), 1);
+        assert_eq!(
+            stored(&f.sink, "bad"),
+            vec![(1, 10.0), (2, 20.0), (3, 30.0)]
+        );
+        assert!(f.flush.held_tables().is_empty());
+        assert!(f.hold.tables().await.unwrap().is_empty());
+        write(&f.wal, &[("bad", 4, 40.0)]).await;
+        f.flush.flush_all().await.unwrap();
+        assert_eq!(stored(&f.sink, "bad").last(), Some(&(4, 40.0)));
+    }
+
+    #[tokio::test]
+    async fn retries_wait_for_their_delay_and_keep_failing_tables_held() {
+        let f = fixture();
+        f.sink.refuse.lock().insert("bad".into());
+        write(&f.wal, &[("bad", 1, 1.0)]).await;
+        f.flush.flush_all().await.unwrap();
+        // Not due yet (1 s after the first failure).
+        assert_eq!(f.flush.retry_held(false).await.unwrap(), 0);
+        assert_eq!(f.flush.held_tables()[0].attempts, 1);
+        assert_eq!(f.flush.retry_held(true).await.unwrap(), 0);
+        assert_eq!(f.flush.held_tables()[0].attempts, 2);
+        assert_eq!(f.hold.entries(&table("bad")).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn held_tables_survive_a_restart_and_keep_their_order() {
+        let f = fixture();
+        f.sink.refuse.lock().insert("bad".into());
+        write(&f.wal, &[("bad", 1, 1.0)]).await;
+        f.flush.flush_all().await.unwrap();
+        // A new service over the same stores (a restart): the table is still held, so
+        // its next points queue behind the first instead of overtaking them.
+        f.sink.refuse.lock().clear();
+        let restarted = FlushService::new(
+            f.wal.clone(),
+            f.meta.clone(),
+            f.sink.clone(),
+            FlushConfig::default(),
+        )
+        .with_hold_store(f.hold.clone());
+        assert_eq!(restarted.load_held().await.unwrap(), 1);
+        write(&f.wal, &[("bad", 1, 2.0)]).await;
+        restarted.flush_all().await.unwrap();
+        assert!(stored(&f.sink, "bad").is_empty());
+        restarted.retry_held(true).await.unwrap();
+        assert_eq!(stored(&f.sink, "bad"), vec![(1, 1.0), (1, 2.0)]);
+    }
+
+    #[tokio::test]
+    async fn drops_discard_held_points_and_deletes_are_refused_while_held() {
+        let f = fixture();
+        f.sink.refuse.lock().insert("bad".into());
+        write(&f.wal, &[("bad", 1, 1.0), ("good", 1, 1.0)]).await;
+        f.flush.flush_all().await.unwrap();
+        let err = f
+            .flush
+            .settle_for_removal("db", None, None, false)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("\"bad\""), "{err}");
+        // Other databases are not affected.
+        f.flush
+            .settle_for_removal("other", None, None, false)
+            .await
+            .unwrap();
+        // Dropping another measurement leaves the held one alone.
+        f.flush
+            .settle_for_removal("db", None, Some("good"), true)
+            .await
+            .unwrap();
+        assert_eq!(f.flush.held_tables().len(), 1);
+        f.flush
+            .settle_for_removal("db", None, Some("bad"), true)
+            .await
+            .unwrap();
+        assert!(f.flush.held_tables().is_empty());
+        assert!(f.hold.tables().await.unwrap().is_empty());
+        assert!(stored(&f.sink, "bad").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_table_dropped_from_metadata_is_released_without_writing() {
+        let f = fixture();
+        f.sink.refuse.lock().insert("bad".into());
+        write(&f.wal, &[("bad", 1, 1.0)]).await;
+        f.flush.flush_all().await.unwrap();
+        f.meta
+            .schemas
+            .lock()
+            .remove(&("db".to_string(), "bad".to_string()));
+        assert_eq!(f.flush.retry_held(true).await.unwrap(), 1);
+        assert!(f.flush.held_tables().is_empty());
+        assert!(stored(&f.sink, "bad").is_empty());
+    }
+
+    #[tokio::test]
+    async fn without_a_hold_store_a_refused_table_fails_the_round_and_keeps_the_wal() {
+        let wal = Arc::new(MemWal::default());
+        let meta = Arc::new(MemMeta::default());
+        meta.add_db("db", &[("autogen", 0, 7 * 86_400_000_000_000)]);
+        meta.schemas
+            .lock()
+            .entry(("db".into(), "bad".into()))
+            .or_default()
+            .fields
+            .insert("v".into(), FieldType::Float);
+        let sink = Arc::new(Sink::default());
+        sink.refuse.lock().insert("bad".into());
+        let flush = FlushService::new(wal.clone(), meta, sink, FlushConfig::default());
+        write(&wal, &[("bad", 1, 1.0)]).await;
+        assert!(flush.flush_all().await.is_err());
+        assert_eq!(wal.entries.lock().len(), 1);
+    }
+
+    #[test]
+    fn retry_delays_grow_and_stay_bounded() {
+        assert_eq!(retry_delay(0), Duration::from_secs(1));
+        assert_eq!(retry_delay(3), Duration::from_secs(8));
+        assert_eq!(retry_delay(100), Duration::from_secs(256));
+        assert!(retry_delay(u32::MAX) <= Duration::from_secs(300));
+    }
 }

@@ -291,6 +291,23 @@ impl IngestionService {
                     continue;
                 }
             }
+            // Storage names a field's columns of other types by the field key, a newline
+            // and the type (`hyperbyte_domain::side_field_name`): a key holding a newline
+            // could name another field's column, so it is refused. Line protocol cannot
+            // carry one; `SELECT … INTO` can.
+            if !same_layout {
+                if let Some((k, _)) = p.fields.iter().find(|(k, _)| k.contains('\n')) {
+                    dropped += 1;
+                    push_once(
+                        &mut errors,
+                        format!(
+                            "invalid field name: input field {k:?} on measurement \"{}\" is invalid (field keys cannot contain a newline)",
+                            p.measurement
+                        ),
+                    );
+                    continue;
+                }
+            }
             if !same_layout {
                 if !schemas.contains_key(p.measurement.as_ref()) {
                     let schema = self.meta.schema(req.database, &p.measurement);

@@ -23,6 +23,6 @@ pub mod retention;
 
 pub use backlog::WriteBacklog;
 pub use continuous::{ContinuousQueryService, CqRun};
-pub use flush::{FlushConfig, FlushService, FlushStats};
+pub use flush::{FlushConfig, FlushService, FlushStats, HeldTable};
 pub use ingest::{IngestionService, Limits, WriteError, WriteRequest};
 pub use retention::{RetentionError, RetentionService, RetentionStats};

@@ -5,9 +5,13 @@
 //! digits stay, `_` becomes `__`, and every other byte becomes `_` plus two lowercase hex
 //! digits. After an encoded part, a separator `_<letter>_` where the letter is not a hex
 //! digit can never be confused with an escape, so composed names stay injective. Names whose
-//! encoding exceeds [`MAX_ENCODED`] bytes are shortened to a prefix plus a 128-bit hash
-//! (file-system limits apply to table names). The results never need quoting, but callers
-//! still wrap them in backticks.
+//! encoding exceeds [`MAX_ENCODED`] bytes are shortened (file-system limits apply to table
+//! names) to a prefix of the encoding cut between two escapes, `_z_` and 128 bits of the
+//! name's SHA-256: `_z` where an escape would start is no escape, so a shortened name is
+//! never the encoding of another name, and two shortened names differ unless SHA-256
+//! collides. The results never need quoting, but callers still wrap them in backticks.
+
+use sha2::{Digest, Sha256};
 
 /// Longest encoded part kept verbatim.
 pub const MAX_ENCODED: usize = 120;
@@ -28,15 +32,35 @@ pub fn encode(name: &str) -> String {
         }
     }
     if out.len() > MAX_ENCODED {
-        let (h1, h2) = hash128(name.as_bytes());
-        let mut cut = 64;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
+        out.truncate(escape_boundary(&out, SHORTENED_PREFIX));
+        out.push_str("_z_");
+        for b in &Sha256::digest(name.as_bytes())[..16] {
+            out.push_str(&format!("{b:02x}"));
         }
-        out.truncate(cut);
-        out.push_str(&format!("_z_{h1:016x}{h2:016x}"));
     }
     out
+}
+
+/// Bytes of the encoding kept before the hash of a shortened name.
+const SHORTENED_PREFIX: usize = 64;
+
+/// The largest cut of `encoded` at most `max` bytes long that does not split an escape
+/// (`__` or `_hh`).
+fn escape_boundary(encoded: &str, max: usize) -> usize {
+    let b = encoded.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let len = match b[i] {
+            b'_' if b.get(i + 1) == Some(&b'_') => 2,
+            b'_' => 3,
+            _ => 1,
+        };
+        if i + len > max {
+            break;
+        }
+        i += len;
+    }
+    i.min(b.len())
 }
 
 /// Decodes a name produced by [`encode`] (not for hashed, shortened names).
@@ -60,19 +84,6 @@ pub fn decode(encoded: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
-}
-
-fn hash128(data: &[u8]) -> (u64, u64) {
-    // Two independent FNV-1a variants; only used to shorten over-long names.
-    let mut a: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut b: u64 = 0x6c62_272e_07bb_0142;
-    for &x in data {
-        a ^= u64::from(x);
-        a = a.wrapping_mul(0x0000_0100_0000_01b3);
-        b ^= u64::from(x.rotate_left(3));
-        b = b.wrapping_mul(0x0000_0100_0000_01b3).rotate_left(7);
-    }
-    (a, b)
 }
 
 /// The chDB database holding every table of an InfluxDB database.
@@ -172,7 +183,50 @@ mod tests {
         assert_ne!(encode(&long), encode(&"x".repeat(501)));
     }
 
+    #[test]
+    fn a_shortened_name_is_never_the_encoding_of_a_short_name() {
+        // The cut used to fall inside an escape: a long name of `.` (escape `_2e`) cut
+        // after `_` read, with the `_z_` marker, as `__` + `z` + `_hh` escapes, i.e. as
+        // the encoding of a short name, which then shared the storage name.
+        for long in [
+            ".".repeat(200),
+            format!("a{}", ".".repeat(200)),
+            format!("ab{}", "_".repeat(200)),
+            "é".repeat(100),
+        ] {
+            let shortened = encode(&long);
+            assert!(shortened.len() <= MAX_ENCODED, "{shortened}");
+            if let Some(short) = decode(&shortened) {
+                assert_ne!(
+                    encode(&short),
+                    shortened,
+                    "{long:?} collides with {short:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn cuts_fall_between_escapes() {
+        assert_eq!(escape_boundary("ab_2ecd", 3), 2);
+        assert_eq!(escape_boundary("ab_2ecd", 5), 5);
+        assert_eq!(escape_boundary("a__b", 2), 1);
+        assert_eq!(escape_boundary("a__b", 3), 3);
+        assert_eq!(escape_boundary("abc", 64), 3);
+    }
+
     proptest! {
+        #[test]
+        fn shortened_names_are_no_encoding(name in "[a-z._é]{41,130}") {
+            let e = encode(&name);
+            let full_len = name.bytes().map(|b| if b.is_ascii_alphanumeric() { 1 } else if b == b'_' { 2 } else { 3 }).sum::<usize>();
+            if full_len > MAX_ENCODED {
+                if let Some(short) = decode(&e) {
+                    prop_assert_ne!(encode(&short), e);
+                }
+            }
+        }
+
         #[test]
         fn encode_is_injective(a in ".{0,30}", b in ".{0,30}") {
             if a != b {

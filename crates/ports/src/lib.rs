@@ -9,12 +9,14 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod clock;
+pub mod held;
 pub mod metadata;
 pub mod query;
 pub mod sink;
 pub mod wal;
 
 pub use clock::{Clock, SystemClock};
+pub use held::{HeldPointsPort, TableRef};
 pub use metadata::{MetaError, MetadataPort, SeriesEntry};
 pub use query::{ColumnType, QueryError, QueryPort, RowSet};
 pub use sink::{PointsSinkPort, SinkError, StorageAdminPort};

@@ -7,7 +7,8 @@
 
 use crate::config::Config;
 use anyhow::{Context, Result};
-use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage};
+use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage, QueryLimits};
+use hyperbyte_adapter_http::{AdmissionConfig, QueryGate, ServeConfig};
 use hyperbyte_adapter_rocksdb::{BatchingConfig, BatchingWal, RocksDbMetadata, RocksDbWal};
 use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier};
 use hyperbyte_application::query::QueryService;
@@ -16,7 +17,7 @@ use hyperbyte_application::{
     WriteBacklog,
 };
 use hyperbyte_ports::{
-    Clock, MetadataPort, PointsSinkPort, StorageAdminPort, SystemClock, WalPort,
+    Clock, HeldPointsPort, MetadataPort, PointsSinkPort, StorageAdminPort, SystemClock, WalPort,
 };
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
     );
     let inner_wal = RocksDbWal::open(&cfg.wal_dir())
         .with_context(|| format!("opening the WAL at {}", cfg.wal_dir().display()))?;
+    let held_store: Arc<dyn HeldPointsPort> = Arc::new(inner_wal.clone());
     let wal: Arc<dyn WalPort> = Arc::new(
         BatchingWal::new(
             inner_wal,
@@ -46,12 +48,18 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
         )
         .context("starting the WAL group-commit writer")?,
     );
-    let engine = ChdbEngine::open(&cfg.chdb_dir(), cfg.chdb.readers).with_context(|| {
-        format!(
-            "opening chDB at {} (chdb.session_data_path)",
-            cfg.chdb_dir().display()
-        )
-    })?;
+    let limits = QueryLimits {
+        max_execution_secs: cfg.chdb.query_max_execution_secs,
+        max_memory_bytes: cfg.chdb.query_max_memory_bytes,
+        max_result_rows: cfg.chdb.query_max_result_rows,
+    };
+    let engine = ChdbEngine::open_with_limits(&cfg.chdb_dir(), cfg.chdb.readers, limits)
+        .with_context(|| {
+            format!(
+                "opening chDB at {} (chdb.session_data_path)",
+                cfg.chdb_dir().display()
+            )
+        })?;
     let chdb_storage = Arc::new(ChdbStorage::new(engine.clone()));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // With the recent-data tier, the flush feeds it behind storage, storage drops clear
@@ -86,8 +94,15 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
                 backlog_trigger: cfg.flush.backlog_trigger,
             },
         )
-        .with_backlog(backlog.clone()),
+        .with_backlog(backlog.clone())
+        .with_hold_store(held_store),
     );
+    flush
+        .load_held()
+        .await
+        .context("reading the points set aside in the WAL directory")?;
+    // A table storage refuses is set aside (and reported by /health), never a reason not
+    // to start.
     let recovered = flush
         .flush_all()
         .await
@@ -97,6 +112,9 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
         points = recovered.points,
         "recovery: WAL replayed into storage"
     );
+    if let Err(e) = flush.retry_held(true).await {
+        tracing::warn!(error = %e, "retrying points set aside at start-up failed; the flush retries them");
+    }
 
     let ingest = Arc::new(
         IngestionService::new(
@@ -154,9 +172,18 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
         config: hyperbyte_adapter_http::HttpConfig {
             max_body_bytes: cfg.http.max_body_bytes,
             default_chunk_size: cfg.http.default_chunk_size,
+            max_decoded_body_bytes: cfg.http.max_decoded_body_bytes,
         },
-        health: Arc::new(|| Ok(())),
+        health: {
+            let flush = flush.clone();
+            Arc::new(move || hyperbyte_adapter_http::Health::from_held(&flush.held_tables()))
+        },
         request_ids: Arc::new(AtomicU64::new(1)),
+        gate: Arc::new(QueryGate::new(AdmissionConfig {
+            max_concurrent: cfg.http.max_concurrent_queries,
+            queue_timeout: Duration::from_secs(cfg.http.query_queue_timeout_secs),
+            query_timeout: Duration::from_secs(cfg.http.query_timeout_secs),
+        })),
     };
     let app = hyperbyte_adapter_http::router(state);
     let listener = tokio::net::TcpListener::bind(&cfg.http.bind)
@@ -166,8 +193,13 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
     info!(%addr, "listening for HTTP (InfluxDB 1.x API)");
     println!("hyperbyted listening on http://{addr}");
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    let serve_cfg = ServeConfig {
+        max_connections: cfg.http.max_connections,
+        header_read_timeout: Duration::from_secs(cfg.http.header_read_timeout_secs),
+        body_read_timeout: Duration::from_secs(cfg.http.body_read_timeout_secs),
+        shutdown_timeout: Duration::from_secs(cfg.http.shutdown_timeout_secs),
+    };
+    hyperbyte_adapter_http::serve(listener, app, serve_cfg, shutdown_signal())
         .await
         .context("serving HTTP")?;
 

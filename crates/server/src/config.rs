@@ -48,6 +48,24 @@ pub(crate) struct HttpSection {
     pub(crate) max_body_bytes: usize,
     /// Default `chunk_size` for `chunked=true`.
     pub(crate) default_chunk_size: usize,
+    /// Largest decompressed gzip body while `max_body_bytes` is 0 (otherwise that limit
+    /// applies after decompression too).
+    pub(crate) max_decoded_body_bytes: usize,
+    /// Connections served at once (0 = no limit); more wait in the listen backlog.
+    pub(crate) max_connections: usize,
+    /// Seconds a client has to send a request's headers, also between keep-alive
+    /// requests (0 = no limit).
+    pub(crate) header_read_timeout_secs: u64,
+    /// Seconds a request body may go without delivering data (0 = no limit).
+    pub(crate) body_read_timeout_secs: u64,
+    /// Seconds connections get to finish their request once a shutdown begins.
+    pub(crate) shutdown_timeout_secs: u64,
+    /// Queries running at once (0 = no limit); InfluxDB's `max-concurrent-queries`.
+    pub(crate) max_concurrent_queries: usize,
+    /// Seconds a query waits for a free slot before it is refused.
+    pub(crate) query_queue_timeout_secs: u64,
+    /// Seconds a query may run (0 = no limit); InfluxDB's `query-timeout`.
+    pub(crate) query_timeout_secs: u64,
 }
 
 /// `[wal]`
@@ -81,6 +99,12 @@ pub(crate) struct ChdbSection {
     pub(crate) session_data_path: Option<PathBuf>,
     /// Reader connections (about one per core).
     pub(crate) readers: usize,
+    /// Seconds one engine statement of a query may run (0 = no limit).
+    pub(crate) query_max_execution_secs: u64,
+    /// Memory one engine statement of a query may use, bytes (0 = no limit).
+    pub(crate) query_max_memory_bytes: u64,
+    /// Rows one engine statement of a query may return (0 = no limit).
+    pub(crate) query_max_result_rows: u64,
 }
 
 /// `[flush]`
@@ -181,6 +205,14 @@ impl Default for HttpSection {
             bind: "127.0.0.1:8086".into(),
             max_body_bytes: 25 * 1024 * 1024,
             default_chunk_size: 10_000,
+            max_decoded_body_bytes: 512 * 1024 * 1024,
+            max_connections: 1024,
+            header_read_timeout_secs: 30,
+            body_read_timeout_secs: 30,
+            shutdown_timeout_secs: 10,
+            max_concurrent_queries: 32,
+            query_queue_timeout_secs: 30,
+            query_timeout_secs: 300,
         }
     }
 }
@@ -201,6 +233,9 @@ impl Default for ChdbSection {
         ChdbSection {
             session_data_path: None,
             readers: 2,
+            query_max_execution_secs: 300,
+            query_max_memory_bytes: 4 * 1024 * 1024 * 1024,
+            query_max_result_rows: 0,
         }
     }
 }
@@ -326,6 +361,18 @@ impl Config {
         }
         if self.flush.batch_points == 0 {
             return Err(invalid("flush.batch_points", "must be at least 1"));
+        }
+        if self.http.max_decoded_body_bytes == 0 {
+            return Err(invalid(
+                "http.max_decoded_body_bytes",
+                "must be at least 1 (decompression is always bounded)",
+            ));
+        }
+        if self.http.max_concurrent_queries > 0 && self.http.query_queue_timeout_secs == 0 {
+            return Err(invalid(
+                "http.query_queue_timeout_secs",
+                "must be at least 1 while http.max_concurrent_queries is set",
+            ));
         }
         if self.chdb.readers == 0 || self.chdb.readers > 64 {
             return Err(invalid("chdb.readers", "must be between 1 and 64"));

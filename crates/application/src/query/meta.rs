@@ -322,7 +322,9 @@ impl QueryService {
             }
             Statement::DropDatabase { name } => {
                 if self.meta.database(name).is_some() {
-                    self.flush.ensure_visible().await?;
+                    self.flush
+                        .settle_for_removal(name, None, None, true)
+                        .await?;
                     self.meta
                         .apply(MetaCommand::DropDatabase { name: name.clone() })
                         .await?;
@@ -391,7 +393,9 @@ impl QueryService {
                     )));
                 };
                 if d.rp(name).is_some() {
-                    self.flush.ensure_visible().await?;
+                    self.flush
+                        .settle_for_removal(database, Some(name), None, true)
+                        .await?;
                     self.meta
                         .apply(MetaCommand::DropRetentionPolicy {
                             database: database.clone(),
@@ -603,7 +607,9 @@ impl QueryService {
             }
             Statement::DropMeasurement { name: m } => {
                 let name = self.require_db(None, db)?;
-                self.flush.ensure_visible().await?;
+                self.flush
+                    .settle_for_removal(&name, None, Some(m), true)
+                    .await?;
                 let rps: Vec<String> = self
                     .meta
                     .database(&name)
@@ -952,8 +958,9 @@ impl QueryService {
     }
 
     async fn delete(&self, db: &str, d: &DeleteStatement, drop_series: bool) -> StmtResult {
-        // Make acknowledged-but-unflushed points visible to the delete.
-        self.flush.ensure_visible().await?;
+        // Make acknowledged-but-unflushed points visible to the delete (and refuse while
+        // points of the database are set aside, where the delete could not reach them).
+        self.flush.settle_for_removal(db, None, None, false).await?;
         let now = self.clock.now_nanos();
         let range = match &d.condition {
             Some(c) => c

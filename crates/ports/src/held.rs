@@ -1,0 +1,57 @@
+//! The held-points port: points storage refused, set aside per table, durably.
+//!
+//! Why it exists: every point in the WAL was acknowledged, so none may be dropped; yet one
+//! table that storage keeps refusing (an engine limit nobody foresaw, a broken table) must
+//! not stop the WAL from being truncated, or every other table from flushing. The flush
+//! service moves such a table's points here, outside the WAL's sequence, keeps diverting
+//! that table's later points here in order, and retries them until storage accepts them
+//! (or the user drops the table).
+
+use crate::wal::WalError;
+use async_trait::async_trait;
+use hyperbyte_domain::{CompactEntry, EncodedWalEntry};
+use std::fmt::Debug;
+
+/// One storage table: a measurement in a retention policy of a database.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TableRef {
+    /// Database.
+    pub database: String,
+    /// Retention policy.
+    pub retention_policy: String,
+    /// Measurement.
+    pub measurement: String,
+}
+
+impl std::fmt::Display for TableRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?}.{:?}.{:?}",
+            self.database, self.retention_policy, self.measurement
+        )
+    }
+}
+
+/// A durable, per-table queue of WAL-format entries.
+///
+/// Guarantees an implementation must give:
+/// - `hold` returns only once the entry is durable (fsynced), like [`crate::WalPort::append`].
+/// - `entries` returns a table's entries in the order they were held, also after a restart.
+/// - `release` removes every entry of the table durably; entries held after it starts a
+///   new queue.
+/// - `tables` lists every table with at least one entry, in [`TableRef`] order.
+///
+/// Calls for one table are never concurrent (the flush service serialises them); calls for
+/// different tables may be.
+#[async_trait]
+pub trait HeldPointsPort: Send + Sync + Debug {
+    /// Appends an entry holding points of `table` only.
+    async fn hold(&self, table: &TableRef, entry: EncodedWalEntry) -> Result<(), WalError>;
+    /// Every table with held entries.
+    async fn tables(&self) -> Result<Vec<TableRef>, WalError>;
+    /// The held entries of `table`, oldest first.
+    async fn entries(&self, table: &TableRef) -> Result<Vec<CompactEntry>, WalError>;
+    /// Removes every held entry of `table`.
+    async fn release(&self, table: &TableRef) -> Result<(), WalError>;
+}

@@ -1,0 +1,116 @@
+//! Slow, stalled and too many clients end to end: none of them blocks other clients or a
+//! shutdown, and decompression is always bounded. Each test failed before the connection
+//! limits existed (the server then waited on such clients forever).
+#![allow(clippy::unwrap_used)]
+
+use hyperbyte_e2e::Server;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+fn connect(s: &Server) -> TcpStream {
+    let c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c
+}
+
+fn ping_ok(s: &Server) -> bool {
+    ureq::get(&format!("{}/ping", s.url))
+        .timeout(Duration::from_secs(15))
+        .call()
+        .is_ok_and(|r| r.status() == 204)
+}
+
+/// A client that never finishes its headers is disconnected, and while the connection
+/// limit is taken by such clients, others get in once they are.
+#[test]
+fn clients_stalling_in_their_headers_are_dropped_and_cannot_lock_others_out() {
+    let s = Server::start_with_env(&[
+        ("HYPERBYTE_HTTP__HEADER_READ_TIMEOUT_SECS", "1"),
+        ("HYPERBYTE_HTTP__MAX_CONNECTIONS", "2"),
+    ]);
+    let mut stalled: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut c = connect(&s);
+            c.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n").unwrap();
+            c
+        })
+        .collect();
+    let started = Instant::now();
+    assert!(ping_ok(&s), "a third client got no answer");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    // The stalled ones were closed by the server (EOF or an error status, not a hang).
+    for c in &mut stalled {
+        let mut buf = Vec::new();
+        let _ = c.read_to_end(&mut buf);
+        let text = String::from_utf8_lossy(&buf);
+        assert!(!text.contains("204"), "{text}");
+    }
+}
+
+/// A `/write` whose body stops arriving ends with 408 instead of holding its connection.
+#[test]
+fn a_stalled_write_body_times_out() {
+    let s = Server::start_with_env(&[("HYPERBYTE_HTTP__BODY_READ_TIMEOUT_SECS", "1")]);
+    let (status, _) = s.query("", "CREATE DATABASE db");
+    assert_eq!(status, 200);
+    let mut c = connect(&s);
+    c.write_all(b"POST /write?db=db HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nm v=1 1\n")
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = c.read(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(ping_ok(&s));
+}
+
+/// A client in the middle of a request cannot keep the process from stopping.
+#[test]
+fn shutdown_does_not_wait_for_a_stalled_client() {
+    let mut s = Server::start_with_env(&[
+        ("HYPERBYTE_HTTP__BODY_READ_TIMEOUT_SECS", "0"),
+        ("HYPERBYTE_HTTP__HEADER_READ_TIMEOUT_SECS", "0"),
+        ("HYPERBYTE_HTTP__SHUTDOWN_TIMEOUT_SECS", "2"),
+    ]);
+    let (status, _) = s.query("", "CREATE DATABASE db");
+    assert_eq!(status, 200);
+    let mut c = connect(&s);
+    c.write_all(b"POST /write?db=db HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nm v=1")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    assert!(s.terminate(), "hyperbyted did not exit cleanly");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    drop(c);
+}
+
+/// With `http.max_body_bytes = 0` (no limit on the body as sent), a gzip body is still
+/// decompressed under a bound: a small bomb is refused with 413, the server stays up.
+#[test]
+fn a_gzip_bomb_is_refused_even_without_a_body_limit() {
+    let s = Server::start_with_env(&[
+        ("HYPERBYTE_HTTP__MAX_BODY_BYTES", "0"),
+        ("HYPERBYTE_HTTP__MAX_DECODED_BODY_BYTES", "1048576"),
+    ]);
+    let (status, _) = s.query("", "CREATE DATABASE db");
+    assert_eq!(status, 200);
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![b'#'; 1 << 20];
+    for _ in 0..64 {
+        enc.write_all(&zeros).unwrap();
+    }
+    let gz = enc.finish().unwrap();
+    assert!(gz.len() < 1 << 20);
+    let r = ureq::post(&format!("{}/write?db=db", s.url))
+        .set("Content-Encoding", "gzip")
+        .send_bytes(&gz);
+    match r {
+        Err(ureq::Error::Status(413, _)) => {}
+        other => panic!("expected 413, got {other:?}"),
+    }
+    assert!(ping_ok(&s));
+}
