@@ -704,4 +704,23 @@ mod tests {
         assert_eq!(sample(&r, 20, 1), r);
         assert!(sample(&r, 0, 1).is_empty());
     }
+
+    #[test]
+    fn sample_and_top_counts_do_not_allocate() {
+        let r = intmany();
+        assert_eq!(sample(&r, usize::MAX, 1).len(), r.len());
+        assert_eq!(top_rows(&r, usize::MAX, false).unwrap().len(), r.len());
+    }
+
+    #[test]
+    fn distinct_of_many_values_is_not_quadratic() {
+        // 200,000 different values: the old pairwise search took minutes.
+        let r: Vec<Row> = (0..200_000i64)
+            .map(|i| (i, Value::Integer(200_000 - i)))
+            .chain([(7, Value::Integer(3)), (8, Value::Float(3.0))])
+            .collect();
+        let d = distinct(&r);
+        assert_eq!(d.len(), 200_000);
+        assert_eq!(d[0], Value::Integer(200_000));
+    }
 }

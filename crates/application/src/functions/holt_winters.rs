@@ -12,6 +12,8 @@ const HW_EPSILON: f64 = 1.0e-4;
 const HW_GUESS_LOWER: f64 = 0.3;
 const HW_GUESS_UPPER: f64 = 1.0;
 const HW_GUESS_STEP: f64 = 0.4;
+/// Most fitted plus forecast points one call may hold (2^28 floats: 2 GiB).
+const MAX_SLOTS: i128 = 1 << 28;
 
 /// Forecasts `h` points after the last bucket (`with_fit = false`, times
 /// `last_time + k*interval`) or returns the fitted values for every bucket followed by
@@ -88,6 +90,14 @@ impl HoltWinters {
         } else {
             i128::from(last.0) + interval * h as i128
         };
+        // The fit and forecast live in memory, one float per slot: whatever limits the
+        // caller applies, never more than this.
+        if slots + h as i128 > MAX_SLOTS {
+            return Err(FunctionError::InvalidArgument(format!(
+                "holt_winters: {} points exceed the maximum of {MAX_SLOTS}",
+                slots + h as i128
+            )));
+        }
         if last_time > i128::from(i64::MAX) {
             return Err(FunctionError::InvalidArgument(format!(
                 "holt_winters: forecasting {h} points passes the largest representable time"
@@ -553,5 +563,21 @@ mod tests {
         let one = vec![(0, Value::Float(1.0))];
         assert!(holt_winters(&one, 3, 0, S, false).unwrap().is_empty());
         assert!(holt_winters(&hw(), 0, 0, 10 * S, false).unwrap().is_empty());
+    }
+
+    #[test]
+    fn forecasts_past_the_largest_time_are_an_error_before_any_work() {
+        let b = vec![
+            (i64::MAX - 20 * S, Value::Float(1.0)),
+            (i64::MAX - 10 * S, Value::Float(2.0)),
+        ];
+        assert!(holt_winters(&b, 2, 0, 10 * S, false).is_err());
+        assert!(holt_winters(&b, usize::MAX / 2, 0, 10 * S, true).is_err());
+        // A span of 2^63 one-nanosecond buckets, or a forecast as long: refused before
+        // anything is allocated.
+        let b = vec![(i64::MIN + 2, Value::Float(1.0)), (0, Value::Float(2.0))];
+        assert!(holt_winters(&b, 1, 0, 1, false).is_err());
+        let b = vec![(0, Value::Float(1.0)), (S, Value::Float(2.0))];
+        assert!(holt_winters(&b, usize::MAX / 2, 0, S, false).is_err());
     }
 }

@@ -1086,4 +1086,27 @@ mod tests {
         );
         assert_eq!(Warmup::from_name("simple"), Some(Warmup::Simple));
     }
+
+    #[test]
+    fn huge_periods_allocate_by_the_data() {
+        let r: Vec<Row> = (0..10).map(|i| (i, Value::Float(i as f64))).collect();
+        for ind in [
+            Indicator::Cmo,
+            Indicator::Ker,
+            Indicator::Kama,
+            Indicator::Ema,
+        ] {
+            let out = indicator(
+                ind,
+                &r,
+                IndicatorArgs {
+                    period: usize::MAX / 2,
+                    hold_period: None,
+                    warmup: None,
+                },
+            )
+            .unwrap();
+            assert!(out.is_empty(), "{ind:?}: {out:?}");
+        }
+    }
 }

@@ -1094,4 +1094,69 @@ mod tests {
         };
         assert_eq!(w.bounds(3 * S), (-15 * S, 5 * S));
     }
+
+    #[test]
+    fn window_grid_is_exact_at_the_ends_of_time() {
+        let week = 7 * 24 * 3600 * S;
+        let w = Window {
+            every: week,
+            offset: (-5000 * week).rem_euclid(week),
+        };
+        // The window of the lowest time starts below i64::MIN: it is cut there.
+        assert_eq!(w.bounds(i64::MIN).0, i64::MIN);
+        assert_eq!(w.bounds(i64::MAX).1, i64::MAX);
+        let (first, last, count) = w.grid(i64::MIN + 2, i64::MAX - 1, 0);
+        assert_eq!(first, i64::MIN);
+        let starts: Vec<i64> = w.starts(first, last).collect();
+        assert_eq!(starts.len() as u128, count);
+        assert!(starts.windows(2).all(|p| p[0] < p[1]));
+        assert_eq!(*starts.last().unwrap(), last);
+        // One nanosecond over everything: counted, not built.
+        let ns = Window {
+            every: 1,
+            offset: 0,
+        };
+        let (_, _, count) = ns.grid(i64::MIN, i64::MAX, 0);
+        assert_eq!(count, u128::from(u64::MAX) + 1);
+        let (_, _, count) = ns.grid(0, 10, u64::MAX);
+        assert_eq!(count, 11 + i64::MAX as u128 + 1);
+        // An empty range.
+        assert_eq!(ns.grid(10, 0, 0).2, 0);
+        assert_eq!(w.starts(10, 0).count(), 0);
+    }
+
+    #[test]
+    fn moving_average_window_size_does_not_allocate() {
+        let r = int(&[(0, 1), (1, 2)]);
+        assert!(moving_average(&r, usize::MAX).unwrap().is_empty());
+        assert!(moving_average(&fl(&[(0, 1.0)]), usize::MAX)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn time_differences_across_the_whole_range_do_not_wrap() {
+        let r = vec![
+            (i64::MIN + 2, Value::Float(0.0)),
+            (i64::MAX - 1, Value::Float(1.0)),
+        ];
+        assert!(elapsed(&r, 1).is_err());
+        let hours = elapsed(&r, 3_600 * S).unwrap();
+        assert_eq!(
+            hours[0].1,
+            Value::Integer(((i128::from(i64::MAX) * 2 - 2) / (3_600 * i128::from(S))) as i64)
+        );
+        let d = derivative(&r, S, false).unwrap();
+        assert!(matches!(d[0].1, Value::Float(f) if f > 0.0 && f < 1e-9));
+        let g = integral(
+            &r,
+            S,
+            IntegralGrouping::Whole {
+                start: 0,
+                end: i64::MAX - 1,
+            },
+        )
+        .unwrap();
+        assert!(matches!(g[0].1, Value::Float(f) if f > 0.0));
+    }
 }
