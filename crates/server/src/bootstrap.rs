@@ -136,7 +136,8 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
         flush.clone(),
         clock.clone(),
     )
-    .with_writer(ingest.clone());
+    .with_writer(ingest.clone())
+    .with_limits(cfg.query.limits());
     if let Some(tier) = &hot {
         query = query.with_hot_tier(tier.clone());
     }

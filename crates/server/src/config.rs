@@ -30,6 +30,8 @@ pub(crate) struct Config {
     pub(crate) retention: RetentionSection,
     /// Cardinality limits.
     pub(crate) limits: LimitsSection,
+    /// Per-query resource limits.
+    pub(crate) query: QuerySection,
     /// Authentication (arrives with a later release; accepted now).
     pub(crate) auth: AuthSection,
     /// Cluster mode (arrives with a later release; must stay disabled).
@@ -150,6 +152,21 @@ pub(crate) struct LimitsSection {
     pub(crate) max_values_per_tag: usize,
 }
 
+/// `[query]`: what one SELECT may make the server materialise (0 = unlimited). The first
+/// three are InfluxDB's `[coordinator]` limits with its error texts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct QuerySection {
+    /// Points read from storage into the server (InfluxDB's `max-select-point`).
+    pub(crate) max_select_point: u64,
+    /// Series one query reads (InfluxDB's `max-select-series`).
+    pub(crate) max_select_series: u64,
+    /// `GROUP BY time` buckets of one query (InfluxDB's `max-select-buckets`).
+    pub(crate) max_select_buckets: u64,
+    /// Rows one query materialises: points read plus bucket rows of every series.
+    pub(crate) max_select_rows: u64,
+}
+
 /// `[auth]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -192,6 +209,7 @@ impl Default for Config {
             hot_tier: HotTierSection::default(),
             retention: RetentionSection::default(),
             limits: LimitsSection::default(),
+            query: QuerySection::default(),
             auth: AuthSection::default(),
             cluster: ClusterSection::default(),
             log: LogSection::default(),
@@ -273,6 +291,30 @@ impl Default for LimitsSection {
         LimitsSection {
             max_series_per_database: 1_000_000,
             max_values_per_tag: 100_000,
+        }
+    }
+}
+
+impl Default for QuerySection {
+    fn default() -> Self {
+        let d = hyperbyte_application::query::QueryLimits::default();
+        QuerySection {
+            max_select_point: d.max_select_point,
+            max_select_series: d.max_select_series,
+            max_select_buckets: d.max_select_buckets,
+            max_select_rows: d.max_select_rows,
+        }
+    }
+}
+
+impl QuerySection {
+    /// The limits as the query service takes them.
+    pub(crate) fn limits(&self) -> hyperbyte_application::query::QueryLimits {
+        hyperbyte_application::query::QueryLimits {
+            max_select_point: self.max_select_point,
+            max_select_series: self.max_select_series,
+            max_select_buckets: self.max_select_buckets,
+            max_select_rows: self.max_select_rows,
         }
     }
 }
@@ -395,6 +437,21 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        // A TOML integer stops at i64::MAX; a larger value (possible through the
+        // environment) can only be a typo for "unlimited", which is 0.
+        for (key, v) in [
+            ("query.max_select_point", self.query.max_select_point),
+            ("query.max_select_series", self.query.max_select_series),
+            ("query.max_select_buckets", self.query.max_select_buckets),
+            ("query.max_select_rows", self.query.max_select_rows),
+        ] {
+            if v > i64::MAX as u64 {
+                return Err(invalid(
+                    key,
+                    "must be at most 9223372036854775807 (0 means unlimited)",
+                ));
+            }
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(invalid("log.format", "must be \"text\" or \"json\""));
         }
@@ -477,6 +534,41 @@ mod tests {
         std::fs::write(&f, "[http]\nbindd = \"x\"\n").unwrap();
         let e = Config::load(Some(&f), &Overrides::default()).unwrap_err();
         assert!(e.to_string().contains("bindd"), "{e}");
+    }
+
+    #[test]
+    fn query_limits_load_and_name_their_key() {
+        let c = Config::default();
+        assert_eq!(
+            c.query.limits(),
+            hyperbyte_application::query::QueryLimits::default()
+        );
+        let dir = std::env::temp_dir().join(format!("hb-cfg3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.toml");
+        std::fs::write(
+            &f,
+            "[query]\nmax_select_point = 5\nmax_select_series = 6\nmax_select_buckets = 7\nmax_select_rows = 0\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&f), &Overrides::default()).unwrap();
+        let l = c.query.limits();
+        assert_eq!(
+            (
+                l.max_select_point,
+                l.max_select_series,
+                l.max_select_buckets,
+                l.max_select_rows
+            ),
+            (5, 6, 7, 0)
+        );
+        std::fs::write(&f, "[query]\nmax_select_buckets = -1\n").unwrap();
+        let e = Config::load(Some(&f), &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("max_select_buckets"), "{e}");
+        let mut c = Config::default();
+        c.query.max_select_rows = u64::MAX;
+        let e = c.validate().unwrap_err();
+        assert!(e.to_string().contains("query.max_select_rows"), "{e}");
     }
 
     #[test]

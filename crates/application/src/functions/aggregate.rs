@@ -380,18 +380,20 @@ pub fn top_distinct_rows<K: Ord>(
         .collect())
 }
 
-/// `distinct(x)`: the distinct values ordered by (first time seen, value).
+/// `distinct(x)`: the distinct values ordered by (first time seen, value). Sort-based
+/// (`O(n log n)`): a series of a million different values must not take a million
+/// squared comparisons.
 pub fn distinct(rows: &[Row]) -> Vec<Value> {
-    let mut firsts: Vec<(i64, &Value)> = Vec::new();
-    for (t, v) in non_null(rows) {
-        match firsts
-            .iter_mut()
-            .find(|(_, x)| compare_values(x, v) == Ordering::Equal && rank(x) == rank(v))
-        {
-            Some(e) => e.0 = e.0.min(*t),
-            None => firsts.push((*t, v)),
-        }
-    }
+    let same = |a: &Value, b: &Value| rank(a) == rank(b) && compare_values(a, b) == Ordering::Equal;
+    let mut firsts: Vec<(i64, &Value)> = non_null(rows).map(|(t, v)| (*t, v)).collect();
+    firsts.sort_by(|a, b| {
+        rank(a.1)
+            .cmp(&rank(b.1))
+            .then(compare_values(a.1, b.1))
+            .then(a.0.cmp(&b.0))
+    });
+    // Equal values are adjacent, earliest first: keep that one.
+    firsts.dedup_by(|later, first| same(later.1, first.1));
     firsts.sort_by(|a, b| a.0.cmp(&b.0).then(compare_values(a.1, b.1)));
     firsts.into_iter().map(|(_, v)| v.clone()).collect()
 }
@@ -408,7 +410,8 @@ pub fn sample(rows: &[Row], n: usize, seed: u64) -> Vec<Row> {
         state ^= state >> 27;
         state.wrapping_mul(0x2545_F491_4F6C_DD1D)
     };
-    let mut picked: Vec<usize> = Vec::with_capacity(n);
+    // Capacity by what the data holds, never by the `n` the query typed.
+    let mut picked: Vec<usize> = Vec::with_capacity(n.min(rows.len()));
     for (seen, (i, _)) in rows
         .iter()
         .enumerate()
@@ -700,5 +703,24 @@ mod tests {
         assert!(got.iter().all(|g| r.contains(g)));
         assert_eq!(sample(&r, 20, 1), r);
         assert!(sample(&r, 0, 1).is_empty());
+    }
+
+    #[test]
+    fn sample_and_top_counts_do_not_allocate() {
+        let r = intmany();
+        assert_eq!(sample(&r, usize::MAX, 1).len(), r.len());
+        assert_eq!(top_rows(&r, usize::MAX, false).unwrap().len(), r.len());
+    }
+
+    #[test]
+    fn distinct_of_many_values_is_not_quadratic() {
+        // 200,000 different values: the old pairwise search took minutes.
+        let r: Vec<Row> = (0..200_000i64)
+            .map(|i| (i, Value::Integer(200_000 - i)))
+            .chain([(7, Value::Integer(3)), (8, Value::Float(3.0))])
+            .collect();
+        let d = distinct(&r);
+        assert_eq!(d.len(), 200_000);
+        assert_eq!(d[0], Value::Integer(200_000));
     }
 }

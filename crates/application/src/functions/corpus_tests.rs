@@ -256,6 +256,7 @@ fn gaps() -> Vec<Row> {
 #[test]
 fn gaps_elapsed_and_fill() {
     let got: Vec<(i64, Value)> = transform::elapsed(&gaps(), S)
+        .unwrap()
         .into_iter()
         .map(|(t, v)| (t / S, v))
         .collect();

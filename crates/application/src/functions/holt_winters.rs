@@ -12,6 +12,8 @@ const HW_EPSILON: f64 = 1.0e-4;
 const HW_GUESS_LOWER: f64 = 0.3;
 const HW_GUESS_UPPER: f64 = 1.0;
 const HW_GUESS_STEP: f64 = 0.4;
+/// Most fitted plus forecast points one call may hold (2^28 floats: 2 GiB).
+const MAX_SLOTS: i128 = 1 << 28;
 
 /// Forecasts `h` points after the last bucket (`with_fit = false`, times
 /// `last_time + k*interval`) or returns the fitted values for every bucket followed by
@@ -19,7 +21,9 @@ const HW_GUESS_STEP: f64 = 0.4;
 ///
 /// `buckets` are `(bucket time, aggregate)`; `Null` buckets are missing values. `season`
 /// below 2 means no seasonality. Fewer than 2 values (or fewer than `season` values),
-/// `h == 0` or a single bucket span give no rows. Strings/booleans are an error.
+/// `h == 0` or a single bucket span give no rows. Strings/booleans are an error, and so
+/// is a forecast reaching past the largest representable time. `h` is not bounded here:
+/// the caller limits it (the forecast is allocated, `h` values long).
 pub fn holt_winters(
     buckets: &[Row],
     h: usize,
@@ -34,7 +38,7 @@ pub fn holt_winters(
         interval: interval_ns.max(1),
         y: Vec::new(),
     };
-    Ok(hw.emit(&pts, h, with_fit))
+    hw.emit(&pts, h, with_fit)
 }
 
 #[derive(Debug)]
@@ -46,28 +50,58 @@ struct HoltWinters {
 }
 
 impl HoltWinters {
-    fn round_time(&self, t: i64) -> i64 {
-        let half = self.interval / 2;
-        let rem = t % self.interval;
+    /// `t` rounded to the nearest multiple of the interval, in wide arithmetic (a time
+    /// near `i64::MAX` rounds up past it).
+    fn round_time(&self, t: i64) -> i128 {
+        let (t, interval) = (i128::from(t), i128::from(self.interval));
+        let half = interval / 2;
+        let rem = t % interval;
         if rem > half {
-            (t / self.interval + 1) * self.interval
+            (t / interval + 1) * interval
         } else {
-            (t / self.interval) * self.interval
+            (t / interval) * interval
         }
     }
 
-    fn emit(&mut self, pts: &[(i64, f64)], h: usize, with_fit: bool) -> Vec<Row> {
+    fn emit(
+        &mut self,
+        pts: &[(i64, f64)],
+        h: usize,
+        with_fit: bool,
+    ) -> Result<Vec<Row>, FunctionError> {
         let l = pts.len();
         if l < 2 || (self.seasonal && l < self.m) || h == 0 {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let (Some(first), Some(last)) = (pts.first(), pts.last()) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
+        let interval = i128::from(self.interval);
         let start = self.round_time(first.0);
         let stop = self.round_time(last.0);
-        if (stop - start) / self.interval <= 0 {
-            return Vec::new();
+        if (stop - start) / interval <= 0 {
+            return Ok(Vec::new());
+        }
+        // Every output time must be a valid time; checked before anything is allocated
+        // (`h` comes from the query).
+        let slots = (stop - start) / interval + 1;
+        let last_time = if with_fit {
+            i128::from(first.0) + interval * (slots + h as i128 - 1)
+        } else {
+            i128::from(last.0) + interval * h as i128
+        };
+        // The fit and forecast live in memory, one float per slot: whatever limits the
+        // caller applies, never more than this.
+        if slots + h as i128 > MAX_SLOTS {
+            return Err(FunctionError::InvalidArgument(format!(
+                "holt_winters: {} points exceed the maximum of {MAX_SLOTS}",
+                slots + h as i128
+            )));
+        }
+        if last_time > i128::from(i64::MAX) {
+            return Err(FunctionError::InvalidArgument(format!(
+                "holt_winters: forecasting {h} points passes the largest representable time"
+            )));
         }
         self.y = vec![first.1];
         let mut t = start;
@@ -76,10 +110,10 @@ impl HoltWinters {
             if rounded <= t {
                 continue;
             }
-            t += self.interval;
+            t += interval;
             while rounded != t {
                 self.y.push(f64::NAN);
-                t += self.interval;
+                t += interval;
             }
             self.y.push(p.1);
         }
@@ -146,26 +180,28 @@ impl HoltWinters {
             alpha += HW_GUESS_STEP;
         }
         let Some(mut best) = best else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let forecasted = self.forecast(h, &mut best);
+        // Times were checked above to stay below i64::MAX; the conversion cannot fail.
+        let time = |base: i64, k: usize| {
+            i64::try_from(i128::from(base) + interval * k as i128).unwrap_or(i64::MAX)
+        };
         let mut out = Vec::new();
         if with_fit {
-            let start = first.0;
             for (i, v) in forecasted.iter().enumerate() {
                 if !v.is_nan() {
-                    out.push((start + self.interval * i as i64, Value::Float(*v)));
+                    out.push((time(first.0, i), Value::Float(*v)));
                 }
             }
         } else {
-            let stop = last.0;
             for (i, v) in forecasted[self.y.len()..].iter().enumerate() {
                 if !v.is_nan() {
-                    out.push((stop + self.interval * (i as i64 + 1), Value::Float(*v)));
+                    out.push((time(last.0, i + 1), Value::Float(*v)));
                 }
             }
         }
-        out
+        Ok(out)
     }
 
     /// Forecast `h` points past the data; mutates `params` like InfluxDB does (clamping
@@ -527,5 +563,21 @@ mod tests {
         let one = vec![(0, Value::Float(1.0))];
         assert!(holt_winters(&one, 3, 0, S, false).unwrap().is_empty());
         assert!(holt_winters(&hw(), 0, 0, 10 * S, false).unwrap().is_empty());
+    }
+
+    #[test]
+    fn forecasts_past_the_largest_time_are_an_error_before_any_work() {
+        let b = vec![
+            (i64::MAX - 20 * S, Value::Float(1.0)),
+            (i64::MAX - 10 * S, Value::Float(2.0)),
+        ];
+        assert!(holt_winters(&b, 2, 0, 10 * S, false).is_err());
+        assert!(holt_winters(&b, usize::MAX / 2, 0, 10 * S, true).is_err());
+        // A span of 2^63 one-nanosecond buckets, or a forecast as long: refused before
+        // anything is allocated.
+        let b = vec![(i64::MIN + 2, Value::Float(1.0)), (0, Value::Float(2.0))];
+        assert!(holt_winters(&b, 1, 0, 1, false).is_err());
+        let b = vec![(0, Value::Float(1.0)), (S, Value::Float(2.0))];
+        assert!(holt_winters(&b, usize::MAX / 2, 0, S, false).is_err());
     }
 }

@@ -417,11 +417,45 @@ impl Algorithm for Rsi {
     }
 }
 
+/// A ring buffer of `len` logical slots that all start as `(0, 0)`, storing only the
+/// slots written so far: the length comes from the query's `period` argument, so memory
+/// must follow the data (slots are written in order, one per input value), not the
+/// number the user typed.
+#[derive(Debug, Clone)]
+struct Ring {
+    len: usize,
+    slots: Vec<(f64, f64)>,
+}
+
+impl Ring {
+    fn new(len: usize) -> Self {
+        Ring {
+            len,
+            slots: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn get(&self, i: usize) -> (f64, f64) {
+        self.slots.get(i).copied().unwrap_or((0.0, 0.0))
+    }
+
+    fn set(&mut self, i: usize, v: (f64, f64)) {
+        if i >= self.slots.len() {
+            self.slots.resize(i + 1, (0.0, 0.0));
+        }
+        self.slots[i] = v;
+    }
+}
+
 /// Plain Chande momentum oscillator over the last `n` differences.
 #[derive(Debug, Clone)]
 struct Cmo {
     /// Ring of (price, diff), `n - 1` long.
-    points: Vec<(f64, f64)>,
+    points: Ring,
     sum_up: f64,
     sum_down: f64,
     count: usize,
@@ -431,7 +465,7 @@ struct Cmo {
 impl Cmo {
     fn new(n: usize) -> Self {
         Self {
-            points: vec![(0.0, 0.0); n.saturating_sub(1).max(1)],
+            points: Ring::new(n.saturating_sub(1).max(1)),
             sum_up: 0.0,
             sum_down: 0.0,
             count: 0,
@@ -446,7 +480,7 @@ impl Algorithm for Cmo {
         let oldest_idx = if self.idx + 1 >= len { 0 } else { self.idx + 1 };
         let mut diff = 0.0;
         if self.count != 0 {
-            let prev = self.points[self.idx].0;
+            let prev = self.points.get(self.idx).0;
             diff = v - prev;
             if diff > 0.0 {
                 self.sum_up += diff;
@@ -458,13 +492,13 @@ impl Algorithm for Cmo {
         if self.sum_up != 0.0 || self.sum_down != 0.0 {
             out = 100.0 * ((self.sum_up - self.sum_down) / (self.sum_up + self.sum_down));
         }
-        let oldest = self.points[oldest_idx];
+        let oldest = self.points.get(oldest_idx);
         if oldest.1 > 0.0 {
             self.sum_up -= oldest.1;
         } else if oldest.1 < 0.0 {
             self.sum_down += oldest.1;
         }
-        self.points[oldest_idx] = (v, diff);
+        self.points.set(oldest_idx, (v, diff));
         self.idx = oldest_idx;
         if self.count < len {
             self.count += 1;
@@ -480,7 +514,7 @@ impl Algorithm for Cmo {
 #[derive(Debug, Clone)]
 struct Ker {
     /// Ring of (price, |diff|), `n` long.
-    points: Vec<(f64, f64)>,
+    points: Ring,
     noise: f64,
     count: usize,
     idx: usize,
@@ -489,7 +523,7 @@ struct Ker {
 impl Ker {
     fn new(n: usize) -> Self {
         Self {
-            points: vec![(0.0, 0.0); n.max(1)],
+            points: Ring::new(n.max(1)),
             noise: 0.0,
             count: 0,
             idx: 0,
@@ -505,13 +539,13 @@ impl Algorithm for Ker {
     fn add(&mut self, v: f64) -> f64 {
         let n = self.points.len();
         let oldest_idx = if self.idx + 1 >= n { 0 } else { self.idx + 1 };
-        let signal = (v - self.points[oldest_idx].0).abs();
-        let kp = (v, (v - self.points[self.idx].0).abs());
-        self.noise -= self.points[oldest_idx].1;
+        let signal = (v - self.points.get(oldest_idx).0).abs();
+        let kp = (v, (v - self.points.get(self.idx).0).abs());
+        self.noise -= self.points.get(oldest_idx).1;
         self.noise += kp.1;
         let noise = self.noise;
         self.idx = oldest_idx;
-        self.points[oldest_idx] = kp;
+        self.points.set(oldest_idx, kp);
         if !self.warmed() {
             self.count += 1;
         }
@@ -544,7 +578,7 @@ impl Kama {
 impl Algorithm for Kama {
     fn add(&mut self, v: f64) -> f64 {
         if !self.ker.warmed() {
-            self.last = self.ker.points[self.ker.idx].0;
+            self.last = self.ker.points.get(self.ker.idx).0;
         }
         let er = self.ker.add(v);
         let sc = (er * (2.0 / (2.0 + 1.0) - 2.0 / (30.0 + 1.0)) + 2.0 / (30.0 + 1.0)).powi(2);
@@ -1051,5 +1085,28 @@ mod tests {
             Some(Indicator::Ker)
         );
         assert_eq!(Warmup::from_name("simple"), Some(Warmup::Simple));
+    }
+
+    #[test]
+    fn huge_periods_allocate_by_the_data() {
+        let r: Vec<Row> = (0..10).map(|i| (i, Value::Float(i as f64))).collect();
+        for ind in [
+            Indicator::Cmo,
+            Indicator::Ker,
+            Indicator::Kama,
+            Indicator::Ema,
+        ] {
+            let out = indicator(
+                ind,
+                &r,
+                IndicatorArgs {
+                    period: usize::MAX / 2,
+                    hold_period: None,
+                    warmup: None,
+                },
+            )
+            .unwrap();
+            assert!(out.is_empty(), "{ind:?}: {out:?}");
+        }
     }
 }

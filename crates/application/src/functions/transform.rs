@@ -24,14 +24,14 @@ pub fn derivative(
     let mut out = Vec::new();
     // (time, diff) pairs computed in the input's own type, then converted.
     let emit = |out: &mut Vec<Row>, prev_t: i64, t: i64, diff: f64| {
-        let mut elapsed = t.wrapping_sub(prev_t);
+        let mut elapsed = span_f64(prev_t, t);
         if desc {
-            elapsed = elapsed.wrapping_neg();
+            elapsed = -elapsed;
         }
         if non_negative && diff < 0.0 {
             return;
         }
-        out.push((t, Value::Float(diff / (elapsed as f64 / unit))));
+        out.push((t, Value::Float(diff / (elapsed / unit))));
     };
     match &data {
         Numeric::Float(v) => {
@@ -100,9 +100,10 @@ fn pairwise_skip_dups<T: Copy>(pts: &[(i64, T)], mut f: impl FnMut((i64, T), (i6
 /// `elapsed(x, unit)`: `(t - t_prev) / unit_ns` (integer division truncating toward
 /// zero) at the current row's time, for every pair of successive non-null rows of any
 /// type. Duplicate timestamps are *not* skipped (they give 0); descending input gives
-/// negative values.
-pub fn elapsed(rows: &[Row], unit_ns: i64) -> Vec<Row> {
-    let unit = unit_ns.max(1);
+/// negative values. The difference is exact (InfluxDB's Go subtraction wraps for times
+/// more than `i64::MAX` apart); a quotient that does not fit an integer is an error.
+pub fn elapsed(rows: &[Row], unit_ns: i64) -> Result<Vec<Row>, FunctionError> {
+    let unit = i128::from(unit_ns.max(1));
     let mut out = Vec::new();
     let mut prev: Option<i64> = None;
     for (t, v) in rows {
@@ -110,11 +111,17 @@ pub fn elapsed(rows: &[Row], unit_ns: i64) -> Vec<Row> {
             continue;
         }
         if let Some(p) = prev {
-            out.push((*t, Value::Integer(t.wrapping_sub(p) / unit)));
+            let q = (i128::from(*t) - i128::from(p)) / unit;
+            let q = i64::try_from(q).map_err(|_| {
+                FunctionError::InvalidArgument(format!(
+                    "elapsed: {q} does not fit in an integer; use a larger unit"
+                ))
+            })?;
+            out.push((*t, Value::Integer(q)));
         }
         prev = Some(*t);
     }
-    out
+    Ok(out)
 }
 
 /// `moving_average(x, n)`: the mean of the last `n` non-null values (a running sum, as
@@ -130,7 +137,7 @@ pub fn moving_average(rows: &[Row], n: usize) -> Result<Vec<Row>, FunctionError>
     let mut out = Vec::new();
     match &data {
         Numeric::Integer(v) => {
-            let mut buf: Vec<i64> = Vec::with_capacity(n);
+            let mut buf: Vec<i64> = Vec::with_capacity(n.min(v.len()));
             let (mut pos, mut sum) = (0usize, 0i64);
             for &(t, x) in v {
                 if buf.len() < n {
@@ -148,7 +155,7 @@ pub fn moving_average(rows: &[Row], n: usize) -> Result<Vec<Row>, FunctionError>
         }
         other => {
             let v = other.to_f64();
-            let mut buf: Vec<f64> = Vec::with_capacity(n);
+            let mut buf: Vec<f64> = Vec::with_capacity(n.min(v.len()));
             let (mut pos, mut sum) = (0usize, 0f64);
             for &(t, x) in &v {
                 if buf.len() < n {
@@ -213,14 +220,67 @@ pub struct Window {
 
 impl Window {
     /// `[start, end)` of the window holding `t` (InfluxDB's `IteratorOptions.Window`,
-    /// without time zones).
+    /// without time zones), computed without overflow: a window reaching past the
+    /// representable range is cut there (`start` clamps to `i64::MIN`, `end` to
+    /// `i64::MAX`) instead of wrapping as Go's arithmetic does.
     pub fn bounds(&self, t: i64) -> (i64, i64) {
-        let every = self.every.max(1);
-        let shifted = t.wrapping_sub(self.offset);
-        let dt = shifted.rem_euclid(every);
-        let start = shifted.wrapping_sub(dt).wrapping_add(self.offset);
-        (start, start.saturating_add(every))
+        let (start, end) = self.bounds_wide(t);
+        (clamp_time(start), clamp_time(end))
     }
+
+    fn bounds_wide(&self, t: i64) -> (i128, i128) {
+        let every = i128::from(self.every.max(1));
+        let offset = i128::from(self.offset);
+        let shifted = i128::from(t) - offset;
+        let start = shifted - shifted.rem_euclid(every) + offset;
+        (start, start + every)
+    }
+
+    /// The window start following the window that starts at (or holds) `b`; `None` past
+    /// the representable range.
+    pub fn next_start(&self, b: i64) -> Option<i64> {
+        i64::try_from(self.bounds_wide(b).1).ok()
+    }
+
+    /// The grid of window starts covering `[from, to]`, extended `lookback` windows
+    /// before `from` (transformations over aggregates read those): `(first, last,
+    /// count)`; `count` is `0` when `to` lies before `from`. Exact for any inputs (no
+    /// wrapping); the caller checks `count` against its limits before calling
+    /// [`Window::starts`].
+    pub fn grid(&self, from: i64, to: i64, lookback: u64) -> (i64, i64, u128) {
+        let every = i128::from(self.every.max(1));
+        let (first, _) = self.bounds_wide(from);
+        let (last, _) = self.bounds_wide(to);
+        let first = first - i128::from(lookback) * every;
+        if last < first {
+            return (clamp_time(first), clamp_time(last), 0);
+        }
+        // Windows before i64::MIN collapse into the first representable one.
+        let lowest = self.bounds_wide(i64::MIN).0;
+        let first = first.max(lowest);
+        let count = ((last - first) / every + 1) as u128;
+        (clamp_time(first), clamp_time(last), count)
+    }
+
+    /// The window starts from `first` to `last` inclusive (from [`Window::grid`]).
+    pub fn starts(&self, first: i64, last: i64) -> impl Iterator<Item = i64> + '_ {
+        let mut next = (first <= last).then_some(first);
+        std::iter::from_fn(move || {
+            let b = next?;
+            next = self.next_start(b).filter(|n| *n <= last && *n > b);
+            Some(b)
+        })
+    }
+}
+
+/// A wide time clamped into `i64`.
+fn clamp_time(t: i128) -> i64 {
+    i64::try_from(t).unwrap_or(if t < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// `b - a` in nanoseconds as a float, exact in sign and without wrapping.
+pub(crate) fn span_f64(a: i64, b: i64) -> f64 {
+    (i128::from(b) - i128::from(a)) as f64
 }
 
 /// How `integral` groups the rows.
@@ -280,8 +340,8 @@ fn linear(
     prev_value: f64,
     next_value: f64,
 ) -> f64 {
-    let m = (next_value - prev_value) / next_time.wrapping_sub(prev_time) as f64;
-    let x = window_time.wrapping_sub(prev_time) as f64;
+    let m = (next_value - prev_value) / span_f64(prev_time, next_time);
+    let x = span_f64(prev_time, window_time);
     m * x + prev_value
 }
 
@@ -324,7 +384,7 @@ fn integral_float(
             if (asc && t >= end) || (!asc && t <= end) {
                 if pt != end {
                     let value = linear(end, pt, t, pv, v);
-                    let el = end.wrapping_sub(pt) as f64 / unit;
+                    let el = span_f64(pt, end) / unit;
                     sum += 0.5 * (value + pv) * el;
                     pv = value;
                     pt = end;
@@ -334,7 +394,7 @@ fn integral_float(
                 sum = 0.0;
             }
         }
-        let el = t.wrapping_sub(pt) as f64 / unit;
+        let el = span_f64(pt, t) / unit;
         sum += 0.5 * (v + pv) * el;
         prev = Some((t, v));
     }
@@ -374,7 +434,7 @@ fn integral_integer(
         if (asc && t >= end) || (!asc && t <= end) {
             if pt != end {
                 value = linear(end, pt, t, pv, v);
-                let el = end.wrapping_sub(pt) as f64 / unit;
+                let el = span_f64(pt, end) / unit;
                 sum += 0.5 * (value + pv) * el;
                 pt = end;
             }
@@ -382,7 +442,7 @@ fn integral_integer(
             (start, end) = oriented(bounds(t), asc);
             sum = 0.0;
         }
-        let el = t.wrapping_sub(pt) as f64 / unit;
+        let el = span_f64(pt, t) / unit;
         sum += 0.5 * (value + pv) * el;
         prev = Some((t, v));
     }
@@ -536,7 +596,7 @@ mod tests {
             (120, -13.0),
         ];
         assert_rows(&difference(&b, false).unwrap(), &some(&diff));
-        let el = elapsed(&b, 1);
+        let el = elapsed(&b, 1).unwrap();
         assert_eq!(
             el.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
             [20, 20, 40, 20, 20].map(|x| Value::Integer(x * S))
@@ -649,6 +709,7 @@ mod tests {
             [(10, 4), (20, -8), (30, 6)].map(|(t, v)| (t * S, Value::Integer(v)))
         );
         let el: Vec<i64> = elapsed(&m, 1)
+            .unwrap()
             .iter()
             .map(|r| r.1.as_f64().unwrap() as i64)
             .collect();
@@ -686,6 +747,7 @@ mod tests {
     #[test]
     fn elapsed_units_and_desc() {
         let got: Vec<(i64, i64)> = elapsed(&i(), S)
+            .unwrap()
             .iter()
             .map(|(t, v)| (t / S, v.as_f64().unwrap() as i64))
             .collect();
@@ -702,6 +764,7 @@ mod tests {
             ]
         );
         let got: Vec<i64> = elapsed(&rev(i()), S)
+            .unwrap()
             .iter()
             .map(|(_, v)| v.as_f64().unwrap() as i64)
             .collect();
@@ -709,6 +772,7 @@ mod tests {
         // transformations--st-elapsed-by-host: 1s steps in units of 500ms.
         let r = int(&[(0, 10), (1, 30), (2, 32), (3, 47)]);
         let got: Vec<i64> = elapsed(&r, S / 2)
+            .unwrap()
             .iter()
             .map(|(_, v)| v.as_f64().unwrap() as i64)
             .collect();
@@ -718,7 +782,7 @@ mod tests {
             (0, Value::String("a".into())),
             (5 * S, Value::String("b".into())),
         ];
-        assert_eq!(elapsed(&r, S), vec![(5 * S, Value::Integer(5))]);
+        assert_eq!(elapsed(&r, S).unwrap(), vec![(5 * S, Value::Integer(5))]);
     }
 
     #[test]
@@ -1029,5 +1093,70 @@ mod tests {
             offset: 5 * S,
         };
         assert_eq!(w.bounds(3 * S), (-15 * S, 5 * S));
+    }
+
+    #[test]
+    fn window_grid_is_exact_at_the_ends_of_time() {
+        let week = 7 * 24 * 3600 * S;
+        let w = Window {
+            every: week,
+            offset: (-5000 * week).rem_euclid(week),
+        };
+        // The window of the lowest time starts below i64::MIN: it is cut there.
+        assert_eq!(w.bounds(i64::MIN).0, i64::MIN);
+        assert_eq!(w.bounds(i64::MAX).1, i64::MAX);
+        let (first, last, count) = w.grid(i64::MIN + 2, i64::MAX - 1, 0);
+        assert_eq!(first, i64::MIN);
+        let starts: Vec<i64> = w.starts(first, last).collect();
+        assert_eq!(starts.len() as u128, count);
+        assert!(starts.windows(2).all(|p| p[0] < p[1]));
+        assert_eq!(*starts.last().unwrap(), last);
+        // One nanosecond over everything: counted, not built.
+        let ns = Window {
+            every: 1,
+            offset: 0,
+        };
+        let (_, _, count) = ns.grid(i64::MIN, i64::MAX, 0);
+        assert_eq!(count, u128::from(u64::MAX) + 1);
+        let (_, _, count) = ns.grid(0, 10, u64::MAX);
+        assert_eq!(count, 11 + i64::MAX as u128 + 1);
+        // An empty range.
+        assert_eq!(ns.grid(10, 0, 0).2, 0);
+        assert_eq!(w.starts(10, 0).count(), 0);
+    }
+
+    #[test]
+    fn moving_average_window_size_does_not_allocate() {
+        let r = int(&[(0, 1), (1, 2)]);
+        assert!(moving_average(&r, usize::MAX).unwrap().is_empty());
+        assert!(moving_average(&fl(&[(0, 1.0)]), usize::MAX)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn time_differences_across_the_whole_range_do_not_wrap() {
+        let r = vec![
+            (i64::MIN + 2, Value::Float(0.0)),
+            (i64::MAX - 1, Value::Float(1.0)),
+        ];
+        assert!(elapsed(&r, 1).is_err());
+        let hours = elapsed(&r, 3_600 * S).unwrap();
+        assert_eq!(
+            hours[0].1,
+            Value::Integer(((i128::from(i64::MAX) * 2 - 2) / (3_600 * i128::from(S))) as i64)
+        );
+        let d = derivative(&r, S, false).unwrap();
+        assert!(matches!(d[0].1, Value::Float(f) if f > 0.0 && f < 1e-9));
+        let g = integral(
+            &r,
+            S,
+            IntegralGrouping::Whole {
+                start: 0,
+                end: i64::MAX - 1,
+            },
+        )
+        .unwrap();
+        assert!(matches!(g[0].1, Value::Float(f) if f > 0.0));
     }
 }

@@ -5,8 +5,13 @@
 //! running it through [`QueryPort`], then shaping rows into series.
 
 mod cond;
+mod limits;
 mod meta;
 mod select;
+#[cfg(test)]
+mod tests;
+
+pub use limits::{LimitError, QueryLimits, DEFAULT_MAX_SELECT_BUCKETS, DEFAULT_MAX_SELECT_ROWS};
 
 pub(crate) use cond::{decided_by_tags, ReadFilter};
 
@@ -64,6 +69,8 @@ pub struct QueryService {
     writer: Option<Arc<crate::IngestionService>>,
     /// The recent-data tier, when enabled.
     hot: Option<Arc<crate::hot::HotTier>>,
+    /// Per-query resource limits.
+    limits: QueryLimits,
 }
 
 /// A statement-level failure: reported inside the statement's result (HTTP 200).
@@ -95,6 +102,12 @@ impl From<hyperbyte_ports::QueryError> for StatementError {
     }
 }
 
+impl From<LimitError> for StatementError {
+    fn from(e: LimitError) -> Self {
+        StatementError(e.to_string())
+    }
+}
+
 impl From<crate::flush::FlushError> for StatementError {
     fn from(e: crate::flush::FlushError) -> Self {
         StatementError(e.to_string())
@@ -120,7 +133,14 @@ impl QueryService {
             clock,
             writer: None,
             hot: None,
+            limits: QueryLimits::default(),
         }
+    }
+
+    /// Sets the per-query limits (the defaults are [`QueryLimits::default`]).
+    pub fn with_limits(mut self, limits: QueryLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Serves reads the recent-data tier covers from memory (it must be fed by a

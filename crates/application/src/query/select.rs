@@ -11,6 +11,7 @@
 //!    (`functions::aggregate`), fill (`functions::fill`), then math and transformations.
 //! 4. Join the columns by time into rows, apply ORDER/LIMIT/OFFSET/SLIMIT/SOFFSET.
 
+use super::limits::Budget;
 use super::{QueryRequest, QueryService, StatementError, StmtResult};
 use crate::functions::{self, aggregate, math, transform, Fill as FnFill, Row};
 use hyperbyte_domain::naming;
@@ -263,6 +264,7 @@ struct SeriesCtx<'a> {
     agg_time: i64,
     fill: &'a Fill,
     descending: bool,
+    budget: &'a Budget,
 }
 
 impl SeriesCtx<'_> {
@@ -383,6 +385,7 @@ impl QueryService {
         range: (Option<i64>, Option<i64>),
         now: i64,
         fill: &Fill,
+        budget: &Budget,
     ) -> Result<Vec<(Vec<String>, Vec<Vec<Value>>)>, StatementError> {
         let (min, max) = range;
         let schema = &src.schema;
@@ -513,18 +516,10 @@ impl QueryService {
                 Some((every, offset)) => {
                     let w = transform::Window { every, offset };
                     let first = buckets.keys().next().copied().unwrap_or(0);
-                    let start = min.map(|m| w.bounds(m).0).unwrap_or(first);
-                    let end = w.bounds(max.unwrap_or(now)).0;
-                    let count = ((end - start) / every).saturating_add(1);
-                    if count > 5_000_000 {
-                        return Err(err("too many GROUP BY time buckets; narrow the time range"));
-                    }
-                    let mut times = Vec::new();
-                    let mut b = start;
-                    while b <= end {
-                        times.push(b);
-                        b += every;
-                    }
+                    let (start, end, count) = w.grid(min.unwrap_or(first), max.unwrap_or(now), 0);
+                    budget.check_buckets(count)?;
+                    budget.charge_rows(count)?;
+                    let times: Vec<i64> = w.starts(start, end).collect();
                     let mut timelines: Vec<Timeline> = Vec::with_capacity(specs.len());
                     for (i, (func, _, _)) in specs.iter().enumerate() {
                         let tl: Vec<(i64, Option<Value>)> = times
@@ -713,17 +708,23 @@ type Timeline = Vec<Row>;
 
 impl QueryService {
     pub(crate) async fn select(&self, stmt: &SelectStatement, req: &QueryRequest) -> StmtResult {
+        let budget = Budget::new(self.limits);
         if stmt.target.is_some() {
-            return self.select_into(stmt, req).await;
+            return self.select_into(stmt, req, &budget).await;
         }
-        let series = self.select_series(stmt, req).await?;
+        let series = self.select_series(stmt, req, &budget).await?;
         Ok(StatementResult {
             series,
             ..Default::default()
         })
     }
 
-    async fn select_into(&self, stmt: &SelectStatement, req: &QueryRequest) -> StmtResult {
+    async fn select_into(
+        &self,
+        stmt: &SelectStatement,
+        req: &QueryRequest,
+        budget: &Budget,
+    ) -> StmtResult {
         let Some(target) = stmt.target.clone() else {
             return Err(err("SELECT INTO without a target"));
         };
@@ -740,7 +741,7 @@ impl QueryService {
         }
         let mut inner = stmt.clone();
         inner.target = None;
-        let series = self.select_series(&inner, req).await?;
+        let series = self.select_series(&inner, req, budget).await?;
         let mut points = Vec::new();
         for s in series {
             let measurement = target
@@ -805,6 +806,7 @@ impl QueryService {
         &self,
         stmt: &SelectStatement,
         req: &QueryRequest,
+        budget: &Budget,
     ) -> Result<Vec<Series>, StatementError> {
         let now = self.clock.now_nanos();
         let time_dims = stmt
@@ -921,7 +923,7 @@ impl QueryService {
                     });
                 }
             }
-            let inner = Box::pin(self.select_series(&sub, req)).await?;
+            let inner = Box::pin(self.select_series(&sub, req, budget)).await?;
             sources.extend(series_to_sources(inner));
         }
         sources.sort_by(|a, b| a.measurement.cmp(&b.measurement));
@@ -1157,6 +1159,15 @@ impl QueryService {
             }
         }
 
+        // The bucket limit, before anything is read (InfluxDB checks it when preparing the
+        // statement, for a bounded start; an unbounded start is checked per series below,
+        // once the first point is known).
+        if let (Some((every, offset)), Some(min)) = (interval, range.min) {
+            let w = transform::Window { every, offset };
+            let (_, _, count) = w.grid(min, range.max.unwrap_or(now), lookback(&cols));
+            budget.check_buckets(count)?;
+        }
+
         // Data: read each source.
         // Fields to read: referenced ones whose type fits the reference's `::type`.
         let mut needed: BTreeSet<String> = BTreeSet::new();
@@ -1173,6 +1184,9 @@ impl QueryService {
         }
         let cond = stmt.condition_without_time();
         let mut output: Vec<Series> = Vec::new();
+        // Series read so far, for the series limit.
+        let mut series_read: BTreeSet<Arc<str>> = BTreeSet::new();
+        let mut series_elsewhere = 0usize;
         let pushdown = is_agg
             && !has_transform
             && pushdown_columns(&cols, &all_fields, interval.is_some()).is_some();
@@ -1199,6 +1213,13 @@ impl QueryService {
                 )
             };
             if pushdown && src.rows.is_none() && hot.is_none() {
+                // Storage aggregates without handing points over: the series index says
+                // how many series the read covers when only time restricts it.
+                if budget.limits().max_select_series > 0 && cond.is_none() {
+                    series_elsewhere = series_elsewhere
+                        .saturating_add(self.meta.series_count_in(&src.db, &src.measurement));
+                    budget.check_series(series_read.len().saturating_add(series_elsewhere))?;
+                }
                 let groups = self
                     .pushdown_aggregate(
                         src,
@@ -1210,6 +1231,7 @@ impl QueryService {
                         (range.min, range.max),
                         now,
                         &stmt.fill,
+                        budget,
                     )
                     .await?;
                 for (key, rows) in groups {
@@ -1220,21 +1242,25 @@ impl QueryService {
                 continue;
             }
             let points = match hot {
-                Some(points) => points,
+                Some(points) => {
+                    budget.charge_points(points.len())?;
+                    points
+                }
                 None => {
-                    self.read_points(
-                        src,
-                        &needed,
-                        &group_tags,
-                        cond.as_ref(),
-                        range.min,
-                        range.max,
-                    )
-                    .await?
+                    self.read_points(src, &needed, cond.as_ref(), range.min, range.max, budget)
+                        .await?
                 }
             };
             if points.is_empty() {
                 continue;
+            }
+            if budget.limits().max_select_series > 0 {
+                for p in &points {
+                    if !series_read.contains(&p.key) {
+                        series_read.insert(p.key.clone());
+                    }
+                }
+                budget.check_series(series_read.len().saturating_add(series_elsewhere))?;
             }
             // Group into series.
             let mut groups: BTreeMap<Vec<String>, Vec<Point>> = BTreeMap::new();
@@ -1270,9 +1296,10 @@ impl QueryService {
                         range.max,
                         now,
                         single_selector,
+                        budget,
                     )?
                 } else if has_transform {
-                    eval_transform_raw(&cols, &pts, stmt)?
+                    eval_transform_raw(&cols, &pts, stmt, budget)?
                 } else {
                     eval_raw(&cols, &pts)
                 };
@@ -1298,30 +1325,53 @@ impl QueryService {
         &self,
         src: &Src,
         needed: &BTreeSet<String>,
-        group_tags: &[String],
         cond: Option<&Expr>,
         min: Option<i64>,
         max: Option<i64>,
+        budget: &Budget,
     ) -> Result<Vec<Point>, StatementError> {
-        let _ = group_tags;
         if let Some(rows) = &src.rows {
-            return Ok(rows
+            let points: Vec<Point> = rows
                 .iter()
                 .filter(|p| min.is_none_or(|m| p.time >= m) && max.is_none_or(|m| p.time <= m))
                 .filter(|p| cond.is_none_or(|c| eval_cond(c, p)))
                 .filter(|p| needed.iter().any(|n| p.fields.contains_key(n)))
                 .cloned()
-                .collect());
+                .collect();
+            // A subquery's rows were charged when it built them; copying them into the
+            // outer query materialises them once more.
+            budget.charge_rows(points.len() as u128)?;
+            return Ok(points);
         }
+        // Ask storage for one row more than the limits allow: enough to report the
+        // overflow without ever materialising an unbounded result.
+        let cap = budget.read_allowance().map(|n| n.saturating_add(1));
+        let points = self
+            .read_points_capped(src, needed, cond, min, max, cap)
+            .await?;
+        budget.charge_points(points.len())?;
+        Ok(points)
+    }
+
+    /// [`Self::read_points`] from storage, at most `cap` points.
+    async fn read_points_capped(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        min: Option<i64>,
+        max: Option<i64>,
+        cap: Option<u64>,
+    ) -> Result<Vec<Point>, StatementError> {
         match self
-            .read_points_with(src, needed, cond, min, max, None)
+            .read_points_with(src, needed, cond, min, max, None, cap)
             .await
         {
             Err(ReadError::Engine(e)) if e.is_missing_table() => Ok(Vec::new()),
             Err(ReadError::Engine(hyperbyte_ports::QueryError::Engine { code: 47, .. })) => {
                 let cols = self.table_columns(src).await?;
                 match self
-                    .read_points_with(src, needed, cond, min, max, Some(&cols))
+                    .read_points_with(src, needed, cond, min, max, Some(&cols), cap)
                     .await
                 {
                     Ok(p) => Ok(p),
@@ -1550,6 +1600,7 @@ impl QueryService {
             .collect())
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn read_points_with(
         &self,
         src: &Src,
@@ -1558,6 +1609,7 @@ impl QueryService {
         min: Option<i64>,
         max: Option<i64>,
         existing: Option<&BTreeSet<String>>,
+        cap: Option<u64>,
     ) -> Result<Vec<Point>, ReadError> {
         let schema = &src.schema;
         let has = |col: &str| existing.is_none_or(|e| e.contains(col));
@@ -1601,13 +1653,16 @@ impl QueryService {
                 .iter()
                 .map(|t| naming::quote_ident(&naming::tag_column(t))),
         );
-        let sql = format!(
+        let mut sql = format!(
             "SELECT {} FROM {} WHERE {} ORDER BY {}",
             select.join(", "),
             self.table_ref(src, min, max),
             wheres.join(" AND "),
             order.join(", ")
         );
+        if let Some(cap) = cap {
+            sql.push_str(&format!(" LIMIT {cap}"));
+        }
         let rows = self.engine.query(&sql).await.map_err(ReadError::Engine)?;
         let mut out = Vec::with_capacity(rows.rows.len());
         type Shared = (Arc<str>, Arc<BTreeMap<String, String>>);
@@ -1666,6 +1721,7 @@ impl QueryService {
         max: Option<i64>,
         now: i64,
         single_selector: bool,
+        budget: &Budget,
     ) -> Result<Vec<Vec<Value>>, StatementError> {
         let first_time = pts.iter().map(|p| p.time).min().unwrap_or(0);
         let window = interval.map(|(every, offset)| transform::Window { every, offset });
@@ -1674,25 +1730,13 @@ impl QueryService {
         let mut buckets = Vec::new();
         let mut first_bucket = None;
         if let Some(w) = window {
-            let (mut b, _) = w.bounds(start);
-            first_bucket = Some(b);
-            // Transformations over aggregates read buckets before the query start.
-            let extra = cols
-                .iter()
-                .map(|c| lookback_buckets(&c.expr))
-                .max()
-                .unwrap_or(0);
-            b -= extra * w.every;
-            let (last, _) = w.bounds(end);
-            // Guard against absurd bucket counts.
-            let count = ((last - b) / w.every).saturating_add(1);
-            if count > 5_000_000 {
-                return Err(err("too many GROUP BY time buckets; narrow the time range"));
-            }
-            while b <= last {
-                buckets.push(b);
-                b += w.every;
-            }
+            first_bucket = Some(w.bounds(start).0);
+            // Transformations over aggregates read buckets before the query start; the
+            // grid is sized (and limited) before it is built.
+            let (first, last, count) = w.grid(start, end, lookback(cols));
+            budget.check_buckets(count)?;
+            budget.charge_rows(count)?;
+            buckets = w.starts(first, last).collect();
         }
         let ctx = SeriesCtx {
             points: pts,
@@ -1702,6 +1746,7 @@ impl QueryService {
             agg_time: min.unwrap_or(0),
             fill: &stmt.fill,
             descending: stmt.is_descending(),
+            budget,
         };
 
         // Multi-row functions (top, bottom, distinct, sample, percentile with tags...).
@@ -1785,6 +1830,15 @@ impl QueryService {
             _ => return Err(err(format!("expected field argument in {name}()"))),
         };
         let raw = ctx.raw_timeline(&field.0, field.1);
+        // The points at each time, found once: searching the points per selected row is
+        // quadratic for `top(x, <huge n>)` over many points.
+        let mut by_time: BTreeMap<i64, Vec<&Point>> = BTreeMap::new();
+        if matches!(name.as_str(), "top" | "bottom") {
+            for p in ctx.points {
+                by_time.entry(p.time).or_default().push(p);
+            }
+        }
+        let at = |t: i64| by_time.get(&t).map(Vec::as_slice).unwrap_or_default();
         let mut out_rows: Vec<Vec<Value>> = Vec::new();
         for (bt, rows) in ctx.bucket_rows(&raw) {
             match name.as_str() {
@@ -1832,7 +1886,7 @@ impl QueryService {
                         let keys: Vec<Vec<String>> = rows
                             .iter()
                             .map(|(t, _)| {
-                                let p = ctx.points.iter().find(|p| p.time == *t);
+                                let p = at(*t).first();
                                 tag_args
                                     .iter()
                                     .map(|k| {
@@ -1849,11 +1903,10 @@ impl QueryService {
                     picked_rows.sort_by_key(|r| r.0);
                     for (t, v) in picked_rows {
                         let time = *t;
-                        let p = ctx
-                            .points
+                        let p = at(*t)
                             .iter()
-                            .find(|p| p.time == *t && p.fields.get(&field.0) == Some(v))
-                            .or_else(|| ctx.points.iter().find(|p| p.time == *t));
+                            .find(|p| p.fields.get(&field.0) == Some(v))
+                            .or_else(|| at(*t).first());
                         let mut r = vec![Value::Time(time)];
                         for (i, c) in cols.iter().enumerate() {
                             if i == idx {
@@ -1939,8 +1992,17 @@ fn is_known_function(name: &str) -> bool {
         || math::BinaryMath::from_name(name).is_some()
 }
 
-/// How many buckets before the query start a column's transformations need.
-fn lookback_buckets(e: &Expr) -> i64 {
+/// How many buckets before the query start the columns' transformations need.
+fn lookback(cols: &[OutCol]) -> u64 {
+    cols.iter()
+        .map(|c| lookback_buckets(&c.expr))
+        .max()
+        .unwrap_or(0)
+}
+
+/// How many buckets before the query start a column's transformations need
+/// (`moving_average(mean(x), n)` asks for `n - 1`, whatever `n` the query typed).
+fn lookback_buckets(e: &Expr) -> u64 {
     let mut n = 0;
     e.walk(&mut |x| {
         if let Expr::Call { name, args } = x {
@@ -1951,7 +2013,9 @@ fn lookback_buckets(e: &Expr) -> i64 {
                     | "difference"
                     | "non_negative_difference"
                     | "elapsed" => 1,
-                    "moving_average" => int_arg(args, 1).unwrap_or(1).saturating_sub(1),
+                    "moving_average" => {
+                        u64::try_from(int_arg(args, 1).unwrap_or(1).saturating_sub(1)).unwrap_or(0)
+                    }
                     _ => 0,
                 };
                 n = n.max(k);
@@ -2073,6 +2137,12 @@ fn check_transform_args(e: &Expr, has_interval: bool) -> Result<(), StatementErr
                     }
                 }
             }
+            if name.starts_with("holt_winters") {
+                if let Err(e) = check_holt_winters_args(name, args, has_interval) {
+                    res = Err(e);
+                    return;
+                }
+            }
             if let Some(Expr::Call { name: inner, .. }) = args.first() {
                 if is_agg_name(inner) && !has_interval {
                     res = Err(err(format!(
@@ -2083,6 +2153,53 @@ fn check_transform_args(e: &Expr, has_interval: bool) -> Result<(), StatementErr
         }
     });
     res
+}
+
+/// InfluxDB's argument rules for `holt_winters(agg(x), n, season)`: over an aggregate
+/// with `GROUP BY time` only (over raw points the forecast grid would be one nanosecond
+/// wide, as long as the points' time span), `n > 0`, `season >= 0`.
+fn check_holt_winters_args(
+    name: &str,
+    args: &[Expr],
+    has_interval: bool,
+) -> Result<(), StatementError> {
+    if args.len() != 3 {
+        return Err(err(format!(
+            "invalid number of arguments for {name}, expected 3, got {}",
+            args.len()
+        )));
+    }
+    match &args[0] {
+        Expr::Call { .. } if !has_interval => {
+            return Err(err(format!(
+                "{name} aggregate requires a GROUP BY interval"
+            )))
+        }
+        Expr::Call { .. } => {}
+        _ => return Err(err(format!("must use aggregate function with {name}"))),
+    }
+    match &args[1] {
+        Expr::Integer(n) if *n <= 0 => {
+            return Err(err(format!(
+                "second arg to {name} must be greater than 0, got {n}"
+            )))
+        }
+        Expr::Integer(_) => {}
+        _ => {
+            return Err(err(format!(
+                "expected integer argument as second arg in {name}"
+            )))
+        }
+    }
+    match &args[2] {
+        Expr::Integer(s) if *s < 0 => Err(err(format!(
+            "third arg to {name} cannot be negative, got {s}"
+        ))),
+        Expr::Integer(_) => Ok(()),
+        _ => Err(err(format!(
+            "expected integer argument as third arg in {name}"
+        ))),
+    }
 }
 
 fn check_types(e: &Expr) -> Result<(), StatementError> {
@@ -2183,10 +2300,11 @@ fn eval_transform_raw(
     cols: &[OutCol],
     pts: &[Point],
     stmt: &SelectStatement,
+    budget: &Budget,
 ) -> Result<Vec<Vec<Value>>, StatementError> {
     let mut timelines = Vec::new();
     for c in cols {
-        timelines.push(eval_raw_timeline(&c.expr, pts, stmt)?);
+        timelines.push(eval_raw_timeline(&c.expr, pts, stmt, budget)?);
     }
     Ok(join_timelines(&timelines, false))
 }
@@ -2195,18 +2313,19 @@ fn eval_raw_timeline(
     e: &Expr,
     pts: &[Point],
     stmt: &SelectStatement,
+    budget: &Budget,
 ) -> Result<Timeline, StatementError> {
     match e {
         Expr::Call { name, args } if TRANSFORMS.contains(&name.as_str()) => {
             let inner = match args.first() {
-                Some(a) => eval_raw_timeline(a, pts, stmt)?,
+                Some(a) => eval_raw_timeline(a, pts, stmt, budget)?,
                 None => return Err(err(format!("invalid number of arguments for {name}"))),
             };
             let mut input: Vec<Row> = inner.into_iter().filter(|(_, v)| !v.is_null()).collect();
             if stmt.is_descending() {
                 input.reverse();
             }
-            let mut out = apply_transform(name, args, &input, None)?;
+            let mut out = apply_transform(name, args, &input, None, budget)?;
             if stmt.is_descending() {
                 out.reverse();
             }
@@ -2226,6 +2345,7 @@ fn apply_transform(
     args: &[Expr],
     input: &[Row],
     window: Option<transform::Window>,
+    budget: &Budget,
 ) -> Result<Timeline, StatementError> {
     let unit_default = match window {
         Some(w) if name.ends_with("derivative") => w.every,
@@ -2241,7 +2361,7 @@ fn apply_transform(
         }
         "elapsed" => {
             let unit = int_arg(args, 1).unwrap_or(1);
-            transform::elapsed(input, unit)
+            transform::elapsed(input, unit).map_err(fn_err)?
         }
         "moving_average" => {
             let n =
@@ -2255,10 +2375,18 @@ fn apply_transform(
         }
         "cumulative_sum" => transform::cumulative_sum(input).map_err(fn_err)?,
         "holt_winters" | "holt_winters_with_fit" => {
-            let n = int_arg(args, 1).unwrap_or(0).max(0) as usize;
-            let s = int_arg(args, 2).unwrap_or(0).max(0) as usize;
-            let every = window.map(|w| w.every).unwrap_or(1);
-            functions::holt_winters::holt_winters(input, n, s, every, name.ends_with("fit"))
+            // Forecasts are windows past the grid: the forecast (and the fit, as long as
+            // the grid) is allocated, so `n` counts against the bucket and row limits
+            // before anything is computed.
+            let Some(w) = window else {
+                return Err(err(format!("must use aggregate function with {name}")));
+            };
+            let n = usize::try_from(int_arg(args, 1).unwrap_or(0).max(0)).unwrap_or(usize::MAX);
+            let s = usize::try_from(int_arg(args, 2).unwrap_or(0).max(0)).unwrap_or(usize::MAX);
+            let total = input.len() as u128 + n as u128;
+            budget.check_buckets(total)?;
+            budget.charge_rows(n as u128)?;
+            functions::holt_winters::holt_winters(input, n, s, w.every, name.ends_with("fit"))
                 .map_err(fn_err)?
         }
         other => {
@@ -2311,7 +2439,7 @@ fn eval_agg_expr(
             if ctx.descending {
                 input.reverse();
             }
-            let mut out = apply_transform(name, args, &input, ctx.window)?;
+            let mut out = apply_transform(name, args, &input, ctx.window, ctx.budget)?;
             if ctx.descending {
                 out.reverse();
             }
@@ -2492,7 +2620,7 @@ fn eval_agg_call(
         let out = transform::integral(&rows, unit, grouping).map_err(fn_err)?;
         return Ok(out
             .into_iter()
-            .filter(|(t, _)| ctx.window.is_none() || ctx.buckets.contains(t))
+            .filter(|(t, _)| ctx.window.is_none() || ctx.buckets.binary_search(t).is_ok())
             .collect());
     }
     let mut tl = Vec::new();

@@ -1,0 +1,561 @@
+//! Hostile SELECTs against the query service over port fakes: every one must answer a
+//! statement error or a bounded result, never panic, wrap, loop or allocate by the
+//! numbers the query typed.
+
+use super::{QueryExecutor, QueryLimits, QueryRequest, QueryService};
+use crate::flush::{FlushConfig, FlushService};
+use crate::retention::tests::{ManualClock, MemMeta};
+use async_trait::async_trait;
+use hyperbyte_domain::naming;
+use hyperbyte_domain::query::{StatementResult, Value};
+use hyperbyte_domain::{FieldType, MeasurementSchema, Point, PointRef, RetentionPolicy, WalEntry};
+use hyperbyte_ports::{
+    PointsSinkPort, QueryError, QueryPort, RowSet, SinkError, StorageAdminPort, WalError, WalPort,
+};
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+const NOW: i64 = 1_600_000_000_000_000_000;
+const S: i64 = 1_000_000_000;
+/// InfluxDB's lowest and highest valid times.
+const MIN_TIME: i64 = -9_223_372_036_854_775_806;
+const MAX_TIME: i64 = 9_223_372_036_854_775_806;
+
+/// One stored point of the single measurement `m`.
+#[derive(Debug, Clone)]
+struct Stored {
+    time: i64,
+    host: &'static str,
+    v: Value,
+}
+
+/// Storage holding measurement `m` (tag `host`, field `v`); answers the raw reads with
+/// its points and the pushdown aggregates with `agg_rows`.
+#[derive(Debug, Default)]
+struct FakeEngine {
+    points: Mutex<Vec<Stored>>,
+    agg_rows: Mutex<Vec<Vec<Value>>>,
+    queries: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl QueryPort for FakeEngine {
+    async fn query(&self, sql: &str) -> Result<RowSet, QueryError> {
+        self.queries.lock().push(sql.to_string());
+        let tag = naming::quote_ident(&naming::tag_column("host"));
+        let field = naming::quote_ident(&naming::field_column("v"));
+        if sql.starts_with("SELECT name FROM system.columns") {
+            let rows = [naming::tag_column("host"), naming::field_column("v")]
+                .into_iter()
+                .map(|c| vec![Value::String(c)])
+                .collect();
+            return Ok(RowSet {
+                columns: Vec::new(),
+                rows,
+            });
+        }
+        if sql.contains("hb_bucket") {
+            return Ok(RowSet {
+                columns: Vec::new(),
+                rows: self.agg_rows.lock().clone(),
+            });
+        }
+        let cols_text = sql
+            .strip_prefix("SELECT ")
+            .and_then(|s| s.split(" FROM ").next())
+            .unwrap_or_default();
+        let limit = sql
+            .rsplit_once(" LIMIT ")
+            .and_then(|(_, n)| n.trim().parse::<usize>().ok())
+            .unwrap_or(usize::MAX);
+        let rows = self
+            .points
+            .lock()
+            .iter()
+            .take(limit)
+            .map(|p| {
+                cols_text
+                    .split(", ")
+                    .map(|c| match c {
+                        "time" => Value::Time(p.time),
+                        c if c == tag => Value::String(p.host.to_string()),
+                        c if c == field => p.v.clone(),
+                        _ => Value::Null,
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(RowSet {
+            columns: Vec::new(),
+            rows,
+        })
+    }
+
+    fn must_merge(&self, _: &str, _: &str, _: &str, _: Option<i64>, _: Option<i64>) -> bool {
+        false
+    }
+}
+
+/// An empty WAL.
+#[derive(Debug)]
+struct EmptyWal;
+
+#[async_trait]
+impl WalPort for EmptyWal {
+    async fn append(&self, _: WalEntry) -> Result<u64, WalError> {
+        Ok(1)
+    }
+    async fn read_range(&self, _: u64, _: usize) -> Result<Vec<(u64, WalEntry)>, WalError> {
+        Ok(Vec::new())
+    }
+    async fn truncate_before(&self, _: u64) -> Result<(), WalError> {
+        Ok(())
+    }
+    fn last_sequence(&self) -> u64 {
+        0
+    }
+}
+
+/// Storage writes and drops that do nothing.
+#[derive(Debug)]
+struct NullStorage;
+
+#[async_trait]
+impl PointsSinkPort for NullStorage {
+    async fn write_views(
+        &self,
+        _: &str,
+        _: &RetentionPolicy,
+        _: &str,
+        _: &MeasurementSchema,
+        _: &[PointRef<'_>],
+    ) -> Result<(), SinkError> {
+        Ok(())
+    }
+    async fn write_points(
+        &self,
+        _: &str,
+        _: &RetentionPolicy,
+        _: &str,
+        _: &MeasurementSchema,
+        _: &[Point],
+    ) -> Result<(), SinkError> {
+        Ok(())
+    }
+    async fn sync(&self) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl StorageAdminPort for NullStorage {
+    async fn drop_database(&self, _: &str) -> Result<(), SinkError> {
+        Ok(())
+    }
+    async fn drop_retention_policy(&self, _: &str, _: &str) -> Result<(), SinkError> {
+        Ok(())
+    }
+    async fn drop_measurement(&self, _: &str, _: &[String], _: &str) -> Result<(), SinkError> {
+        Ok(())
+    }
+    async fn delete_points(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &[(String, String)],
+        _: i64,
+        _: i64,
+    ) -> Result<(), SinkError> {
+        Ok(())
+    }
+    async fn drop_partitions_before(
+        &self,
+        _: &str,
+        _: &RetentionPolicy,
+        _: &[String],
+        _: i64,
+    ) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+struct Harness {
+    service: QueryService,
+    engine: Arc<FakeEngine>,
+}
+
+fn harness(points: &[(i64, &'static str, f64)], limits: QueryLimits) -> Harness {
+    let meta = Arc::new(MemMeta::default());
+    meta.add_db("db", &[("autogen", 0, 7 * 24 * 3600 * S)]);
+    for host in ["a", "b", "c", "d"] {
+        if points.iter().any(|p| p.1 == host) {
+            meta.add_series("db", "m", &[("host", host)]);
+        }
+    }
+    meta.schemas
+        .lock()
+        .entry(("db".into(), "m".into()))
+        .or_default()
+        .fields
+        .insert("v".into(), FieldType::Float);
+    let engine = Arc::new(FakeEngine::default());
+    *engine.points.lock() = points
+        .iter()
+        .map(|&(time, host, v)| Stored {
+            time,
+            host,
+            v: Value::Float(v),
+        })
+        .collect();
+    let storage = Arc::new(NullStorage);
+    let flush = Arc::new(FlushService::new(
+        Arc::new(EmptyWal),
+        meta.clone(),
+        storage.clone(),
+        FlushConfig::default(),
+    ));
+    let service = QueryService::new(meta, engine.clone(), storage, flush, ManualClock::new(NOW))
+        .with_limits(limits);
+    Harness { service, engine }
+}
+
+impl Harness {
+    async fn run(&self, q: &str) -> StatementResult {
+        let mut r = self
+            .service
+            .execute(QueryRequest {
+                query: q.into(),
+                database: Some("db".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{q}: {e}"));
+        assert_eq!(r.len(), 1);
+        r.remove(0)
+    }
+
+    async fn error(&self, q: &str) -> String {
+        let r = self.run(q).await;
+        r.error
+            .unwrap_or_else(|| panic!("{q}: expected an error, got {:?}", r.series))
+    }
+
+    async fn rows(&self, q: &str) -> Vec<Vec<Value>> {
+        let r = self.run(q).await;
+        assert!(r.error.is_none(), "{q}: {:?}", r.error);
+        r.series.into_iter().flat_map(|s| s.values).collect()
+    }
+}
+
+fn few() -> Vec<(i64, &'static str, f64)> {
+    vec![(0, "a", 1.0), (10 * S, "a", 2.0), (20 * S, "a", 4.0)]
+}
+
+#[tokio::test]
+async fn one_nanosecond_buckets_since_1970_hit_the_bucket_limit_before_any_read() {
+    let h = harness(&few(), QueryLimits::default());
+    let e = h
+        .error("SELECT mean(v) FROM m WHERE time > 0 GROUP BY time(1ns) fill(0)")
+        .await;
+    assert_eq!(
+        e,
+        format!("max-select-buckets limit exceeded: ({NOW}/1000000)")
+    );
+    assert!(h.engine.queries.lock().is_empty(), "nothing may be read");
+}
+
+#[tokio::test]
+async fn one_nanosecond_buckets_from_1900_to_2262_count_without_overflow() {
+    let h = harness(&few(), QueryLimits::default());
+    let e = h
+        .error(
+            "SELECT mean(v) FROM m WHERE time >= '1900-01-01T00:00:00Z' \
+             AND time <= '2262-04-11T23:47:16Z' GROUP BY time(1ns) fill(linear)",
+        )
+        .await;
+    let from: i128 = -2_208_988_800_000_000_000;
+    let to: i128 = 9_223_372_036_000_000_000;
+    assert_eq!(
+        e,
+        format!(
+            "max-select-buckets limit exceeded: ({}/1000000)",
+            to - from + 1
+        )
+    );
+}
+
+#[tokio::test]
+async fn an_unbounded_start_is_limited_per_series_once_the_first_point_is_known() {
+    let h = harness(&few(), QueryLimits::default());
+    // Not a pushdown aggregate: the grid is built in Rust from the first point.
+    let e = h
+        .error("SELECT percentile(v, 50) FROM m GROUP BY time(1ns) fill(0)")
+        .await;
+    assert_eq!(
+        e,
+        format!("max-select-buckets limit exceeded: ({}/1000000)", NOW + 1)
+    );
+    // The pushdown path, with ClickHouse's bucket rows.
+    *h.engine.agg_rows.lock() = vec![vec![Value::Integer(0), Value::Float(1.0)]];
+    let e = h.error("SELECT mean(v) FROM m GROUP BY time(1ns)").await;
+    assert_eq!(
+        e,
+        format!("max-select-buckets limit exceeded: ({}/1000000)", NOW + 1)
+    );
+}
+
+#[tokio::test]
+async fn the_whole_time_range_in_weeks_with_a_negative_offset_stays_in_range() {
+    let pts = vec![(MIN_TIME, "a", 1.0), (0, "a", 2.0), (MAX_TIME, "a", 3.0)];
+    let h = harness(&pts, QueryLimits::default());
+    let q = format!(
+        "SELECT percentile(v, 100) FROM m WHERE time >= {MIN_TIME} AND time <= {MAX_TIME} \
+         GROUP BY time(1w, -5000w) fill(none)"
+    );
+    let rows = h.rows(&q).await;
+    let times: Vec<i64> = rows
+        .iter()
+        .map(|r| match r[0] {
+            Value::Time(t) => t,
+            ref v => panic!("{v:?}"),
+        })
+        .collect();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    // The first window reaches below i64::MIN: it is cut there, not wrapped.
+    assert_eq!(times[0], i64::MIN);
+    assert!(times[1] <= 0 && times[2] <= MAX_TIME && times[2] > times[1]);
+    // fill(null) materialises every week of the range (about 30,500 rows).
+    let q = q.replace("fill(none)", "fill(null)");
+    let rows = h.rows(&q).await;
+    let week: i128 = 7 * 24 * 3600 * 1_000_000_000;
+    let span = (i128::from(MAX_TIME) - i128::from(MIN_TIME)) / week;
+    assert!((rows.len() as i128 - span).abs() <= 2, "{}", rows.len());
+}
+
+#[tokio::test]
+async fn a_point_at_the_lowest_valid_time_groups_without_a_lower_bound() {
+    let pts = vec![(MIN_TIME, "a", 1.0), (NOW - S, "a", 2.0)];
+    let h = harness(&pts, QueryLimits::default());
+    let rows = h
+        .rows("SELECT max(v), percentile(v, 50) FROM m GROUP BY time(1w) fill(none)")
+        .await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0][0], Value::Time(i64::MIN));
+}
+
+#[tokio::test]
+async fn now_arithmetic_with_huge_durations_is_an_error() {
+    let h = harness(&few(), QueryLimits::default());
+    let e = h
+        .error("SELECT v FROM m WHERE time > now() + 9223372036854775807ns")
+        .await;
+    assert!(e.contains("overflow"), "{e}");
+    let e = h
+        .error("SELECT v FROM m WHERE time > now() - 9223372036854775807ns - 9000000000000000000ns")
+        .await;
+    assert!(e.contains("overflow"), "{e}");
+}
+
+#[tokio::test]
+async fn moving_average_windows_from_the_query_do_not_size_anything() {
+    let h = harness(&few(), QueryLimits::default());
+    let rows = h
+        .rows("SELECT moving_average(v, 9223372036854775807) FROM m")
+        .await;
+    assert!(rows.is_empty());
+    // Over an aggregate, the look-back grid would be that many buckets long.
+    let e = h
+        .error(
+            "SELECT moving_average(mean(v), 9223372036854775807) FROM m \
+             WHERE time >= 0 AND time < 60s GROUP BY time(10s)",
+        )
+        .await;
+    // (The look-back stops at the lowest representable time.)
+    assert!(
+        e.starts_with("max-select-buckets limit exceeded: (922337"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn selectors_with_huge_counts_allocate_by_the_data() {
+    let h = harness(&few(), QueryLimits::default());
+    assert_eq!(
+        h.rows("SELECT sample(v, 9223372036854775807) FROM m")
+            .await
+            .len(),
+        3
+    );
+    assert_eq!(h.rows("SELECT top(v, 2000000000) FROM m").await.len(), 3);
+    assert_eq!(
+        h.rows("SELECT bottom(v, host, 2000000000) FROM m")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(h.rows("SELECT distinct(v) FROM m").await.len(), 3);
+    assert_eq!(
+        h.rows("SELECT chande_momentum_oscillator(v, 9223372036854775807) FROM m")
+            .await
+            .len(),
+        0
+    );
+    assert_eq!(
+        h.rows("SELECT kaufmans_adaptive_moving_average(v, 9223372036854775807) FROM m")
+            .await
+            .len(),
+        0
+    );
+    assert_eq!(
+        h.rows("SELECT v FROM m LIMIT 9223372036854775807 OFFSET 9223372036854775807")
+            .await
+            .len(),
+        0
+    );
+    assert_eq!(
+        h.rows("SELECT v FROM m SLIMIT 9223372036854775807 SOFFSET 9223372036854775807")
+            .await
+            .len(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn holt_winters_forecasts_count_against_the_bucket_limit() {
+    let h = harness(&few(), QueryLimits::default());
+    let e = h
+        .error(
+            "SELECT holt_winters(max(v), 1000000000, 0) FROM m \
+             WHERE time >= 0 AND time < 30s GROUP BY time(10s)",
+        )
+        .await;
+    assert_eq!(e, "max-select-buckets limit exceeded: (1000000003/1000000)");
+    let rows = h
+        .rows(
+            "SELECT holt_winters(max(v), 3, 0) FROM m \
+             WHERE time >= 0 AND time < 30s GROUP BY time(10s)",
+        )
+        .await;
+    assert_eq!(rows.len(), 3);
+    // Over raw points the forecast grid would be a nanosecond wide.
+    assert_eq!(
+        h.error("SELECT holt_winters(v, 10, 0) FROM m").await,
+        "must use aggregate function with holt_winters"
+    );
+    assert_eq!(
+        h.error(
+            "SELECT holt_winters(max(v), 0, 0) FROM m WHERE time >= 0 AND time < 30s \
+             GROUP BY time(10s)"
+        )
+        .await,
+        "second arg to holt_winters must be greater than 0, got 0"
+    );
+}
+
+#[tokio::test]
+async fn forecasts_past_the_largest_time_are_an_error() {
+    let pts = vec![(MAX_TIME - 20 * S, "a", 1.0), (MAX_TIME - 10 * S, "a", 2.0)];
+    let h = harness(&pts, QueryLimits::default());
+    let q = format!(
+        "SELECT holt_winters(max(v), 5, 0) FROM m WHERE time >= {} AND time <= {MAX_TIME} \
+         GROUP BY time(10s)",
+        MAX_TIME - 30 * S
+    );
+    let e = h.error(&q).await;
+    assert!(e.contains("largest representable time"), "{e}");
+}
+
+#[tokio::test]
+async fn elapsed_between_the_extreme_times_does_not_wrap() {
+    let pts = vec![(MIN_TIME, "a", 1.0), (MAX_TIME, "a", 2.0)];
+    let h = harness(&pts, QueryLimits::default());
+    let e = h.error("SELECT elapsed(v, 1ns) FROM m").await;
+    assert!(e.contains("does not fit"), "{e}");
+    let rows = h.rows("SELECT elapsed(v, 1h) FROM m").await;
+    let want = (i128::from(MAX_TIME) - i128::from(MIN_TIME)) / 3_600_000_000_000;
+    assert_eq!(rows[0][1], Value::Integer(want as i64));
+    let rows = h.rows("SELECT derivative(v, 1s) FROM m").await;
+    assert!(matches!(rows[0][1], Value::Float(f) if f > 0.0), "{rows:?}");
+}
+
+#[tokio::test]
+async fn max_select_point_caps_the_storage_read() {
+    let limits = QueryLimits {
+        max_select_point: 2,
+        ..QueryLimits::unlimited()
+    };
+    let h = harness(&few(), limits);
+    assert_eq!(
+        h.error("SELECT v FROM m").await,
+        "max-select-point limit exceeed: (3/2)"
+    );
+    let sql = h.engine.queries.lock().last().cloned().unwrap();
+    assert!(sql.ends_with(" LIMIT 3"), "{sql}");
+    // At the limit, nothing changes.
+    let limits = QueryLimits {
+        max_select_point: 3,
+        ..QueryLimits::unlimited()
+    };
+    let h = harness(&few(), limits);
+    assert_eq!(h.rows("SELECT v FROM m").await.len(), 3);
+}
+
+#[tokio::test]
+async fn max_select_series_counts_series_read_and_indexed() {
+    let pts = vec![(0, "a", 1.0), (0, "b", 1.0), (0, "c", 1.0), (0, "d", 1.0)];
+    let limits = QueryLimits {
+        max_select_series: 3,
+        ..QueryLimits::unlimited()
+    };
+    let h = harness(&pts, limits);
+    // InfluxDB's own server test: four series, limit three.
+    assert_eq!(
+        h.error("SELECT count(v) FROM m").await,
+        "max-select-series limit exceeded: (4/3)"
+    );
+    assert_eq!(
+        h.error("SELECT v FROM m").await,
+        "max-select-series limit exceeded: (4/3)"
+    );
+}
+
+#[tokio::test]
+async fn max_select_rows_bounds_points_and_generated_buckets() {
+    let limits = QueryLimits {
+        max_select_rows: 2,
+        ..QueryLimits::unlimited()
+    };
+    let h = harness(&few(), limits);
+    assert_eq!(
+        h.error("SELECT v FROM m").await,
+        "max-select-rows limit exceeded: (3/2)"
+    );
+    let limits = QueryLimits {
+        max_select_rows: 10,
+        ..QueryLimits::unlimited()
+    };
+    let h = harness(&few(), limits);
+    *h.engine.agg_rows.lock() = vec![vec![Value::Integer(0), Value::Float(1.0)]];
+    assert_eq!(
+        h.error("SELECT mean(v) FROM m WHERE time >= 0 AND time < 11s GROUP BY time(1s) fill(0)")
+            .await,
+        "max-select-rows limit exceeded: (11/10)"
+    );
+}
+
+#[tokio::test]
+async fn a_normal_grouped_query_still_answers() {
+    let h = harness(&few(), QueryLimits::default());
+    let rows = h
+        .rows("SELECT percentile(v, 50) FROM m WHERE time >= 0 AND time < 30s GROUP BY time(10s)")
+        .await;
+    assert_eq!(
+        rows,
+        vec![
+            vec![Value::Time(0), Value::Float(1.0)],
+            vec![Value::Time(10 * S), Value::Float(2.0)],
+            vec![Value::Time(20 * S), Value::Float(4.0)],
+        ]
+    );
+}
