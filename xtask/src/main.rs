@@ -162,8 +162,9 @@ fn test() -> Result<()> {
     Ok(())
 }
 
-/// Starts `hyperbyted` (with `env` set) on a free port with a temporary data directory,
-/// runs the corpus and fails if fewer checks pass than the committed floor.
+/// Replays the shared InfluxDB corpus (at least the committed floor must pass) and the
+/// project's own recorded cases in `tests/conformance/cases` (every check must pass)
+/// against a fresh `hyperbyted` each, started with `env`.
 fn conformance(root: &Path, bin: &Path, env: &[(&str, &str)]) -> Result<()> {
     let corpus = root.join("../shared/conformance");
     if !corpus.join("conformance.py").exists() {
@@ -181,6 +182,39 @@ fn conformance(root: &Path, bin: &Path, env: &[(&str, &str)]) -> Result<()> {
         .trim()
         .parse()
         .context("conformance-floor.txt: not a number")?;
+    let runner = corpus.join("conformance.py");
+    let (passed, failed) = replay(root, bin, env, &runner, &corpus.join("cases"))?;
+    println!(
+        "conformance: {passed} of {} checks match InfluxDB (floor {floor})",
+        passed + failed
+    );
+    if passed < floor {
+        bail!(
+            "conformance regressed: {passed} checks pass, the floor in conformance-floor.txt is {floor}"
+        );
+    }
+    let own = root.join("tests/conformance/cases");
+    let (passed, failed) = replay(root, bin, env, &runner, &own)?;
+    println!(
+        "own recorded cases ({}): {passed} of {} checks match InfluxDB",
+        own.display(),
+        passed + failed
+    );
+    if failed > 0 {
+        bail!("{failed} of the project's own recorded checks fail (every one must pass)");
+    }
+    Ok(())
+}
+
+/// Starts `hyperbyted` on a free port with a temporary data directory, replays `cases`
+/// with `runner`, prints the per-category table and returns (passed, failed).
+fn replay(
+    root: &Path,
+    bin: &Path,
+    env: &[(&str, &str)],
+    runner: &Path,
+    cases: &Path,
+) -> Result<(u64, u64)> {
     let port = free_port()?;
     let data = tempdir(root, "conformance")?;
     let log = std::fs::File::create(data.join("server.log"))?;
@@ -200,9 +234,9 @@ fn conformance(root: &Path, bin: &Path, env: &[(&str, &str)]) -> Result<()> {
         wait_for_ping(port, Duration::from_secs(60))?;
         let report = data.join("report.txt");
         let out = Command::new("python3")
-            .arg(corpus.join("conformance.py"))
+            .arg(runner)
             .args(["--url", &format!("http://127.0.0.1:{port}"), "--corpus"])
-            .arg(corpus.join("cases"))
+            .arg(cases)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .output()
@@ -232,18 +266,9 @@ fn conformance(root: &Path, bin: &Path, env: &[(&str, &str)]) -> Result<()> {
     })();
     let _ = child.kill();
     let _ = child.wait();
-    let (passed, failed) = result?;
-    println!(
-        "conformance: {passed} of {} checks match InfluxDB (floor {floor})",
-        passed + failed
-    );
-    if passed < floor {
-        bail!(
-            "conformance regressed: {passed} checks pass, the floor in conformance-floor.txt is {floor}"
-        );
-    }
+    let counts = result?;
     let _ = std::fs::remove_dir_all(&data);
-    Ok(())
+    Ok(counts)
 }
 
 fn parse_counts(line: &str) -> Option<(u64, u64)> {

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Writes the project's own conformance cases (empty expectations) into cases/.
+
+Record them against the reference InfluxDB with shared/conformance/record.py, then
+`cargo xtask test` replays them against hyperbyted and requires every check to pass.
+Each case covers hostile or unusual input whose answer InfluxDB defines.
+"""
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WEEK = 7 * 86400 * 10**9
+DAY = 86400 * 10**9
+T2000 = 946684800 * 10**9
+
+
+def q(db, text, **extra):
+    params = {"q": text}
+    if db:
+        params["db"] = db
+    params.update(extra)
+    return {"method": "POST", "path": "/query", "params": params}
+
+
+def w(db, body, **extra):
+    params = {"db": db}
+    params.update(extra)
+    return {"method": "POST", "path": "/write", "params": params, "body": body}
+
+
+def case(name, setup, checks):
+    return {"name": name, "category": name.split("--")[0], "setup": setup, "checks": checks}
+
+
+def cases():
+    out = []
+    db = "hw_backfill"
+    weekly = "".join(f"m v={i} {T2000 + i * WEEK}\n" for i in range(101))
+    daily = "".join(f"d v={i} {T2000 + i * DAY}\n" for i in range(400))
+    out.append(case("hostile-writes--backfill-spanning-years", [
+        q("", f'CREATE DATABASE "{db}"'),
+        q("", f'CREATE RETENTION POLICY daily ON "{db}" DURATION INF REPLICATION 1 SHARD DURATION 1d'),
+    ], [
+        w(db, weekly),
+        q(db, "SELECT count(v), sum(v), min(v), max(v) FROM m"),
+        q(db, "SELECT count(v) FROM m WHERE time >= '2001-01-01T00:00:00Z' AND time < '2003-01-01T00:00:00Z' GROUP BY time(52w)"),
+        w(db, daily, rp="daily"),
+        q(db, "SELECT count(v), sum(v) FROM daily.d"),
+        q(db, "SELECT v FROM daily.d WHERE time >= '2001-01-01T00:00:00Z' LIMIT 3"),
+    ]))
+    db = "hw_edges"
+    out.append(case("hostile-writes--ends-of-time", [q("", f'CREATE DATABASE "{db}"')], [
+        w(db, "e v=1 -9223372036854775806\ne v=2 9223372036854775806\ne v=3 0\n"),
+        q(db, "SELECT v FROM e WHERE time >= -9223372036854775806 AND time <= 9223372036854775806"),
+        q(db, "SELECT count(v) FROM e WHERE time >= -9223372036854775806 AND time <= 9223372036854775806"),
+        w(db, "e v=4 -9223372036854775807\n"),
+        w(db, "e v=5 9223372036854775807\n"),
+    ]))
+    db = "hw_names"
+    long_m = "." * 52 + "zz"
+    short_m = "....................._z+8fe45165b20aa568d84ac88a2c2151"
+    long_f = "f" * 300
+    out.append(case("hostile-writes--long-names", [q("", f'CREATE DATABASE "{db}"')], [
+        w(db, f"{long_m} a=1 1\n{short_m} b=2 1\n"),
+        q(db, f'SELECT * FROM "{long_m}"'),
+        q(db, f'SELECT * FROM "{short_m}"'),
+        w(db, f"m,{'t' * 300}=x {long_f}=1 1\n"),
+        q(db, f"SELECT count({long_f}) FROM m"),
+        q(db, "SHOW TAG KEYS FROM m"),
+    ]))
+    db = "hw_wide"
+    fields = ",".join(f"field_with_a_long_name_{i:05}={i}" for i in range(1500))
+    out.append(case("hostile-writes--wide-line", [q("", f'CREATE DATABASE "{db}"')], [
+        w(db, f"w,host=a {fields} 1000000000\n"),
+        q(db, "SELECT field_with_a_long_name_01499, field_with_a_long_name_00000 FROM w"),
+        q(db, "SELECT count(field_with_a_long_name_00042) FROM w"),
+    ]))
+    db = "hq_params"
+    out.append(case("hostile-queries--bound-params", [
+        q("", f'CREATE DATABASE "{db}"'),
+        q("", 'CREATE DATABASE "hq_params_keep"'),
+        w(db, "m,t=a v=1 1\nm,t=b v=2 2\n"),
+    ], [
+        q(db, "SELECT v FROM m WHERE t =~ $r",
+          params=json.dumps({"r": {"regex": "\\/ ; DROP DATABASE hq_params_keep -- "}})),
+        q(db, "SELECT v FROM m WHERE time > now() - $d",
+          params=json.dumps({"d": {"duration": "1h; DROP DATABASE hq_params_keep"}})),
+        q(db, "SELECT v FROM m WHERE t = $s",
+          params=json.dumps({"s": "a'; DROP DATABASE hq_params_keep; SELECT '"})),
+        q(db, "SELECT v FROM $i", params=json.dumps({"i": {"identifier": "m\"; DROP DATABASE hq_params_keep"}})),
+        q(db, "SELECT v FROM m WHERE t = $s", params=json.dumps({"s": "a"})),
+        q("", "SHOW DATABASES"),
+    ]))
+    return out
+
+
+def main():
+    target = os.path.join(HERE, "cases")
+    os.makedirs(target, exist_ok=True)
+    for c in cases():
+        with open(os.path.join(target, c["name"] + ".json"), "w") as f:
+            json.dump(c, f, indent=1)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
