@@ -478,6 +478,7 @@ fn ddl() -> impl Strategy<Value = Statement> {
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: cases(400),
+        max_local_rejects: cases(400).saturating_mul(4).max(65_536),
         ..ProptestConfig::default()
     })]
 
