@@ -7,6 +7,7 @@
 //! - `test`: provision, fmt, clippy, check-layers, every test, and the conformance corpus.
 //! - `check-layers`: proves the hexagonal dependency rule from `cargo metadata`.
 //! - `bench`: the benchmarks (parser, WAL, chDB insert, end-to-end `/write`).
+//! - `fuzz [CASES]`: the parsers' and translator's property targets with a large case count.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -36,9 +37,10 @@ fn real_main() -> Result<()> {
         "test" => test(),
         "check-layers" => layers::check(&root()?),
         "bench" => bench(),
+        "fuzz" => fuzz(rest),
         "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <command>\n\n  provision     install libclang if missing, fetch the chDB engine into the cache\n  build         provision + release build of hyperbyted\n  run [ARGS]    build + start hyperbyted (127.0.0.1:8086, data in ./data)\n  test          provision, fmt, clippy, check-layers, all tests, conformance corpus\n  check-layers  verify the crate dependency rule\n  bench         run the benchmarks"
+                "usage: cargo xtask <command>\n\n  provision     install libclang if missing, fetch the chDB engine into the cache\n  build         provision + release build of hyperbyted\n  run [ARGS]    build + start hyperbyted (127.0.0.1:8086, data in ./data)\n  test          provision, fmt, clippy, check-layers, all tests, conformance corpus\n  check-layers  verify the crate dependency rule\n  bench         run the benchmarks\n  fuzz [CASES]  property/fuzz targets of the line-protocol and InfluxQL parsers and the\n                translator, CASES per target (default {FUZZ_CASES_PER_TARGET})"
             );
             Ok(())
         }
@@ -75,6 +77,51 @@ fn cargo(root: &Path, env: &provision::Env) -> Command {
     c.current_dir(root);
     env.apply(&mut c);
     c
+}
+
+/// Cases per property target in `cargo xtask fuzz`: there are 16 targets (5 in
+/// `hyperbyte-lineprotocol`'s unit tests, 6 in `timeseriesql/tests/roundtrip_props.rs`,
+/// 5 in `timeseriesql/tests/bound_params.rs`), so 1.6 million cases in all.
+const FUZZ_CASES_PER_TARGET: u64 = 100_000;
+
+/// Runs the property targets with `HYPERBYTE_FUZZ_CASES` cases each (release profile).
+/// They need neither chDB nor RocksDB, so nothing is provisioned.
+fn fuzz(args: &[String]) -> Result<()> {
+    let started = Instant::now();
+    let root = root()?;
+    let cases = match args.first() {
+        Some(n) => n
+            .parse::<u64>()
+            .with_context(|| format!("CASES must be a number, got {n:?}"))?,
+        None => FUZZ_CASES_PER_TARGET,
+    };
+    let target_dir = provision::target_dir(&root);
+    let runs: [(&str, &[&str]); 2] = [
+        ("hyperbyte-lineprotocol", &["--lib"]),
+        (
+            "hyperbyte-timeseriesql",
+            &["--test", "roundtrip_props", "--test", "bound_params"],
+        ),
+    ];
+    for (package, targets) in runs {
+        step(&format!(
+            "cargo test --release -p {package} {} ({cases} cases per property)",
+            targets.join(" ")
+        ));
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.current_dir(&root)
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .env("HYPERBYTE_FUZZ_CASES", cases.to_string())
+            .env("PROPTEST_CASES", cases.to_string())
+            .args(["test", "--release", "-p", package])
+            .args(targets);
+        run_cmd(&mut cmd)?;
+    }
+    println!(
+        "==> cargo xtask fuzz: {cases} cases per target, all green in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn build() -> Result<()> {

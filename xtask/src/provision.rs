@@ -70,7 +70,7 @@ pub(crate) fn provision(root: &Path) -> Result<Env> {
 
 /// `CARGO_TARGET_DIR` if set; in CI a cache outside the clone (so a fresh clone reuses the
 /// compiled dependencies, RocksDB above all); otherwise `./target`.
-fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
         return PathBuf::from(dir);
     }

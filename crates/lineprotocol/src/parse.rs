@@ -148,10 +148,15 @@ pub fn parse_line(line: &[u8], precision: Precision, now_nanos: i64) -> Result<P
     Ok(parser.point.to_point())
 }
 
-/// Rounds `nanos` down to a multiple of the precision unit (Go's `Time.Truncate`).
+/// Rounds `nanos` down to a multiple of the precision unit (Go's `Time.Truncate`). Near
+/// `i64::MIN`, where the multiple below is not representable, the one above is returned
+/// (the subtraction used to overflow there).
 pub(crate) fn truncate(nanos: i64, precision: Precision) -> i64 {
     let unit = precision.nanos();
-    nanos - nanos.rem_euclid(unit)
+    let rem = nanos.rem_euclid(unit);
+    nanos
+        .checked_sub(rem)
+        .unwrap_or_else(|| nanos + (unit - rem))
 }
 
 /// Returns the byte range of the next line to parse starting at `*pos`, skipping blank

@@ -661,8 +661,58 @@ fn point_strategy() -> impl Strategy<Value = Point> {
         .prop_filter("representable", is_representable)
 }
 
+/// Cases per property (these are also the line-protocol fuzz targets of `cargo xtask
+/// fuzz`): `HYPERBYTE_FUZZ_CASES`, else `PROPTEST_CASES`, else 2,000 (a few seconds).
+fn cases() -> u32 {
+    ["HYPERBYTE_FUZZ_CASES", "PROPTEST_CASES"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok()?.parse().ok())
+        .unwrap_or(2_000)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    // `point_strategy` filters out unrepresentable points (about two in three): allow
+    // rejects in proportion to the case count, or large fuzz runs abort.
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        max_local_rejects: cases().saturating_mul(4).max(65_536),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn mutated_valid_bodies_never_panic(
+        points in prop::collection::vec(point_strategy(), 1..4),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0..3u8, any::<u8>()), 1..6),
+    ) {
+        let mut body = String::new();
+        for p in &points {
+            format_point(p, &mut body);
+        }
+        let mut bytes = body.into_bytes();
+        for (at, kind, b) in edits {
+            let i = at.index(bytes.len() + 1);
+            match kind {
+                0 => bytes.insert(i, b),
+                1 if i < bytes.len() => {
+                    bytes.remove(i);
+                }
+                _ if i < bytes.len() => {
+                    bytes[i] = [b' ', b',', b'=', b'"', b'\\', b'\n', b'#', b'i', b'u', b'.', b'-', b'e', b]
+                        [usize::from(b) % 13];
+                }
+                _ => {}
+            }
+        }
+        for pr in [NS, Precision::Seconds] {
+            let p = parse(&bytes, pr, 1_234_567_890_123);
+            for e in &p.errors {
+                prop_assert!(e.starts_with("unable to parse '"), "{e}");
+            }
+            let fast = crate::parse::parse_exact_only(&bytes, pr, 1_234_567_890_123);
+            prop_assert_eq!(&p, &fast);
+            let _ = crate::parse_refs(&bytes, pr, 0);
+        }
+    }
 
     #[test]
     fn format_parse_round_trip(points in prop::collection::vec(point_strategy(), 1..4)) {
@@ -736,4 +786,17 @@ proptest! {
         let _ = parse(body.as_bytes(), Precision::Minutes, i64::MIN);
         let _ = parse_line(body.as_bytes(), NS, 0);
     }
+}
+
+#[test]
+fn truncate_near_i64_min_does_not_overflow() {
+    for pr in [Precision::Minutes, Precision::Hours, Precision::Seconds, NS] {
+        let t = crate::parse::truncate(i64::MIN, pr);
+        assert_eq!(t.rem_euclid(pr.nanos()), 0, "{pr:?}");
+        assert!(t - i64::MIN < pr.nanos(), "{pr:?}");
+    }
+    assert_eq!(
+        crate::parse::truncate(-1, Precision::Seconds),
+        -1_000_000_000
+    );
 }

@@ -492,6 +492,30 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// Depth of the tree: 1 for a leaf, 1 + the deepest child otherwise.
+    ///
+    /// Iterative (an explicit stack on the heap), so it is safe on any tree. Every
+    /// expression the parser returns has `depth() <= MAX_EXPR_DEPTH`
+    /// ([`crate::parser::MAX_EXPR_DEPTH`]); code that recurses over an `Expr` (evaluators,
+    /// rewriters) may rely on that bound, and should check trees it builds itself.
+    pub fn depth(&self) -> usize {
+        let mut deepest = 0;
+        let mut stack = vec![(self, 1usize)];
+        while let Some((e, d)) = stack.pop() {
+            deepest = deepest.max(d);
+            match e {
+                Expr::Call { args, .. } => stack.extend(args.iter().map(|a| (a, d + 1))),
+                Expr::Binary { lhs, rhs, .. } => {
+                    stack.push((lhs, d + 1));
+                    stack.push((rhs, d + 1));
+                }
+                Expr::Paren(inner) => stack.push((inner, d + 1)),
+                _ => {}
+            }
+        }
+        deepest
+    }
+
     /// Calls `f` on this node and then on every descendant (pre-order).
     pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
         f(self);

@@ -25,7 +25,7 @@ mod errors;
 pub(crate) mod lexer;
 mod tz;
 
-use crate::ast::{quote_ident, quote_string, Expr, Query, Statement};
+use crate::ast::{Expr, Query, Statement};
 use pest::Parser as _;
 use std::collections::{BTreeMap, HashMap};
 
@@ -100,19 +100,64 @@ pub enum ParamValue {
 
 /// Parses one or more `;`-separated statements.
 pub fn parse(input: &str) -> Result<Query, ParseError> {
-    parse_inner(input, &HashMap::new())
+    parse_inner(input, &Bindings::default())
 }
 
-/// Parses with bound parameters: each `$name` is replaced by a literal of the parameter's
-/// type before parsing. A `$name` without a parameter fails with
-/// `missing parameter: name` when it is reached in an expression.
+/// One bound parameter, attached to the placeholder that stands for it in the text pest
+/// parses.
+#[derive(Debug)]
+pub(crate) struct Binding {
+    /// The typed value the builder uses instead of the placeholder's text.
+    pub(crate) value: ParamValue,
+    /// Byte length of the placeholder (equal to the `$name` it replaces, when possible).
+    pub(crate) len: usize,
+}
+
+/// Bound parameters keyed by the byte offset of their placeholder.
+#[derive(Debug, Default)]
+pub(crate) struct Bindings {
+    /// Placeholder start → value.
+    pub(crate) at: HashMap<usize, Binding>,
+    /// Parameter name → bind error (`unable to bind parameter with type <nil>`).
+    pub(crate) unsupported: HashMap<String, String>,
+}
+
+impl Bindings {
+    /// The text InfluxDB's scanner gives the token a parameter becomes (`found X`).
+    fn found_text(&self, pos: usize) -> Option<String> {
+        self.at.get(&pos).map(|b| match &b.value {
+            ParamValue::String(s)
+            | ParamValue::Identifier(s)
+            | ParamValue::Duration(s)
+            | ParamValue::Regex(s)
+            | ParamValue::Unsupported(s) => s.clone(),
+            ParamValue::Integer(i) => i.to_string(),
+            ParamValue::Float(f) => crate::ast::display::format_float(*f),
+            ParamValue::Boolean(b) => b.to_string(),
+        })
+    }
+}
+
+/// Parses with bound parameters (`params=` of the HTTP API).
+///
+/// Why it works this way: a value must bind as a literal of its declared type and never
+/// as query text, or `{"d":{"duration":"1h; DROP DATABASE prod"}}` would run a second
+/// statement. InfluxDB binds at scan time (the `$name` token *becomes* a STRING, IDENT,
+/// REGEX, DURATIONVAL, ... token carrying the value). Here each bound `$name` is replaced
+/// by a fixed placeholder of the same token class and, where possible, the same length
+/// (`'  '`, `"  "`, `/  /`, `10s`, `00`, `.0`), which contains none of the value's text;
+/// the builder then takes the typed value for the token at that position. Positions in
+/// error messages are therefore those of the original text (except after a boolean bound
+/// to a name shorter than `true`/`false`, which is rendered as that keyword).
+///
+/// A `$name` without a parameter fails with `missing parameter: name` when it is reached
+/// in an expression.
 pub fn parse_with_params(
     input: &str,
     params: &BTreeMap<String, ParamValue>,
 ) -> Result<Query, ParseError> {
-    let mut unsupported = HashMap::new();
+    let mut bindings = Bindings::default();
     let mut out = String::with_capacity(input.len());
-    let mut changed = false;
     for t in lexer::tokenize(input) {
         let raw = &input[t.start.min(input.len())..t.end.min(input.len())];
         if t.tok != lexer::Tok::BoundParam {
@@ -120,52 +165,142 @@ pub fn parse_with_params(
             continue;
         }
         let name = &t.text[1..];
-        match params.get(name) {
+        let value = match params.get(name) {
             Some(ParamValue::Unsupported(ty)) => {
-                unsupported.insert(
+                bindings.unsupported.insert(
                     name.to_string(),
                     format!("unable to bind parameter with type {ty}"),
                 );
-                out.push_str(raw);
+                None
             }
-            Some(v) => {
-                changed = true;
-                out.push_str(&render_param(v));
-            }
-            None => out.push_str(raw),
-        }
+            Some(v) if !name.is_empty() => Some(v),
+            _ => None,
+        };
+        let Some(value) = value else {
+            out.push_str(raw);
+            continue;
+        };
+        let text = placeholder(value, raw.len());
+        bindings.at.insert(
+            out.len(),
+            Binding {
+                value: value.clone(),
+                len: text.len(),
+            },
+        );
+        out.push_str(&text);
     }
-    let text = if changed { out.as_str() } else { input };
-    parse_inner(text, &unsupported)
+    parse_inner(&out, &bindings)
 }
 
-fn render_param(v: &ParamValue) -> String {
-    match v {
-        ParamValue::String(s) => quote_string(s),
-        ParamValue::Integer(i) => i.to_string(),
-        ParamValue::Float(f) => crate::ast::display::format_float(*f),
-        ParamValue::Boolean(b) => b.to_string(),
-        ParamValue::Identifier(s) => {
-            let q = quote_ident(s);
-            if q.starts_with('"') {
-                q
-            } else {
-                format!("\"{q}\"")
-            }
+/// The placeholder text for a bound value replacing a `$name` of `len` bytes (`len >= 2`):
+/// one token of the value's class whose content never depends on the value.
+fn placeholder(v: &ParamValue, len: usize) -> String {
+    let fill = |first: char, pad: char, last: Option<char>| {
+        let mut s = String::with_capacity(len);
+        s.push(first);
+        let inner = len.saturating_sub(1 + usize::from(last.is_some()));
+        s.extend(std::iter::repeat_n(pad, inner));
+        if let Some(l) = last {
+            s.push(l);
         }
-        ParamValue::Duration(s) => s.clone(),
-        ParamValue::Regex(r) => format!("/{}/", r.replace('/', "\\/")),
+        s
+    };
+    match v {
+        ParamValue::String(_) => fill('\'', ' ', Some('\'')),
+        ParamValue::Identifier(_) => fill('"', ' ', Some('"')),
+        ParamValue::Regex(_) => fill('/', ' ', Some('/')),
+        ParamValue::Duration(_) => fill('1', '0', Some('s')),
+        ParamValue::Integer(_) => fill('0', '0', None),
+        ParamValue::Float(_) => fill('.', '0', None),
+        ParamValue::Boolean(b) => format!("{b:<len$}"),
         ParamValue::Unsupported(_) => String::new(),
     }
 }
 
-/// Deepest `(` nesting accepted: keeps the recursive parser, printer and translator well
-/// inside a 2 MiB thread stack (InfluxDB has no limit; real queries never come close).
+/// InfluxDB's `ParseDuration` for a bound `{"duration": "..."}` value: an optional `-`,
+/// then one or more `<digits><unit>` with units `ns`, `u`/`µ`, `ms`, `s`, `m`, `h`, `d`, `w`
+/// (stricter than a duration literal: no `us`, no `INF`, at least two characters).
+pub(crate) fn parse_bound_duration(s: &str) -> Result<i64, ParseError> {
+    let invalid = || ParseError::Message("invalid duration".to_string());
+    let overflow = || {
+        ParseError::Message(format!(
+            "overflowed duration {s}: choose a smaller duration or INF"
+        ))
+    };
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() < 2 {
+        return Err(invalid());
+    }
+    let mut i = 0;
+    let negative = chars[0] == '-';
+    if negative {
+        i += 1;
+    }
+    let mut total: i64 = 0;
+    while i < chars.len() {
+        let start = i;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        if start == i {
+            return Err(invalid());
+        }
+        let digits: String = chars[start..i].iter().collect();
+        let n: i64 = digits.parse().map_err(|_| invalid())?;
+        let next_is_s = chars.get(i + 1) == Some(&'s');
+        let (unit, width): (i64, usize) = match chars.get(i) {
+            Some('n') if next_is_s => (1, 2),
+            Some('u' | 'µ') => (1_000, 1),
+            Some('m') if next_is_s => (1_000_000, 2),
+            Some('m') => (60_000_000_000, 1),
+            Some('s') => (1_000_000_000, 1),
+            Some('h') => (3_600_000_000_000, 1),
+            Some('d') => (86_400_000_000_000, 1),
+            Some('w') => (604_800_000_000_000, 1),
+            _ => return Err(invalid()),
+        };
+        i += width;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(overflow)?;
+    }
+    Ok(if negative { -total } else { total })
+}
+
+/// Deepest `(` nesting accepted (parentheses, calls and subqueries together), checked on
+/// the tokens before pest runs: pest's own descent recurses once per level, so this is
+/// what keeps the grammar match inside a 2 MiB thread stack. InfluxDB has no limit; real
+/// queries never come close.
 pub const MAX_NESTING: usize = 500;
 
-/// Most binary operators accepted in one flat expression chain (`a OR b OR ...`), for the
-/// same reason as [`MAX_NESTING`].
-pub const MAX_OPERATORS: usize = 3000;
+/// Most binary operators accepted in one flat expression chain (`a = 1 OR b = 2 OR ...`),
+/// checked before the chain is built. Large enough for a 4,000-term `OR` of tag
+/// conditions (generated dashboards and `DELETE`s do send thousands); longer chains are
+/// refused as `expression too long` before any allocation proportional to them.
+pub const MAX_OPERATORS: usize = 8_000;
+
+/// Deepest expression tree accepted: the longest path from the root of one expression to
+/// a leaf, where every binary operator, parenthesis, call, unary minus and literal counts
+/// one level ([`Expr::depth`]).
+///
+/// Why: the nesting and operator limits each bound one dimension, but together they still
+/// allowed trees 450,000 levels deep (150 nested parentheses each holding a 3,000-term
+/// `-1-1-...` chain). Every pass over an expression (the builder, `Display`, `Clone`,
+/// `Drop`, the translator, and the evaluators of other crates) recurses once per level,
+/// so the real depth is what has to be bounded for a 2 MiB (tokio worker) stack. 4,096
+/// keeps a flat 4,000-term `OR` chain of conditions legal (depth 4,001) and costs at most
+/// a few hundred bytes of stack per level in the passes of this crate (tested on a 2 MiB
+/// thread in `tests/deep_nesting.rs`).
+pub const MAX_EXPR_DEPTH: usize = 4_096;
+
+/// Deepest subquery nesting accepted (`SELECT ... FROM (SELECT ... FROM (...))`).
+///
+/// Why: a subquery is planned, translated and run recursively, with far larger frames
+/// per level than an expression. InfluxDB has no limit, but real queries use a handful of
+/// levels; 32 leaves room for generated queries while bounding that recursion.
+pub const MAX_SUBQUERY_DEPTH: usize = 32;
 
 fn check_nesting(input: &str) -> Result<(), ParseError> {
     let mut depth = 0usize;
@@ -192,11 +327,11 @@ fn check_nesting(input: &str) -> Result<(), ParseError> {
     Ok(())
 }
 
-fn parse_inner(input: &str, unsupported: &HashMap<String, String>) -> Result<Query, ParseError> {
+fn parse_inner(input: &str, bindings: &Bindings) -> Result<Query, ParseError> {
     check_nesting(input)?;
-    let pairs =
-        InfluxQlParser::parse(Rule::query, input).map_err(|e| errors::from_pest(input, &e))?;
-    build::Builder::new(input, unsupported).query(pairs)
+    let pairs = InfluxQlParser::parse(Rule::query, input)
+        .map_err(|e| errors::from_pest(input, &e, &|pos| bindings.found_text(pos)))?;
+    build::Builder::new(input, bindings).query(pairs)
 }
 
 /// Parses exactly one statement (a trailing `;` is allowed).

@@ -1,10 +1,69 @@
 //! Property tests: generated ASTs print (Display) and parse back to an equal AST; arbitrary
-//! input never panics the parser.
+//! input never panics the parser; the translator's SQL for generated conditions is
+//! well-formed (quotes and parentheses balanced).
+//!
+//! These are also fuzz targets: `HYPERBYTE_FUZZ_CASES` (or `PROPTEST_CASES`) sets the
+//! cases per property; the default is short enough for every test run, and
+//! `cargo xtask fuzz` runs them with a large count.
 #![allow(clippy::unwrap_used)]
 
+use hyperbyte_domain::FieldType;
 use hyperbyte_timeseriesql::ast::*;
 use hyperbyte_timeseriesql::parse;
+use hyperbyte_timeseriesql::translate::{condition_sql, ColumnRef};
 use proptest::prelude::*;
+
+/// Cases per property: `HYPERBYTE_FUZZ_CASES`, else `PROPTEST_CASES`, else `default`.
+fn cases(default: u32) -> u32 {
+    ["HYPERBYTE_FUZZ_CASES", "PROPTEST_CASES"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok()?.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Resolves generated names to every kind of column (and to none).
+fn resolve(name: &str) -> ColumnRef {
+    match name.len() % 7 {
+        0 => ColumnRef::Tag(format!("t_{name}")),
+        1 => ColumnRef::Field(format!("f_{name}"), FieldType::Float),
+        2 => ColumnRef::Field(format!("f_{name}"), FieldType::Integer),
+        3 => ColumnRef::Field(format!("f_{name}"), FieldType::String),
+        4 => ColumnRef::Field(format!("f_{name}"), FieldType::Boolean),
+        5 => ColumnRef::Field(format!("f_{name}"), FieldType::Unsigned),
+        _ => ColumnRef::Missing,
+    }
+}
+
+/// Whether ClickHouse would see balanced quotes (`'...'` and `` `...` `` with backslash
+/// escapes) and balanced parentheses outside them.
+fn well_formed_sql(sql: &str) -> Result<(), String> {
+    let mut depth = 0i64;
+    let mut quote: Option<char> = None;
+    let mut it = sql.chars();
+    while let Some(c) = it.next() {
+        match (quote, c) {
+            (Some(_), '\\') if it.next().is_none() => return Err("escape at end".into()),
+            (Some(_), '\\') => {}
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '`') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err("unbalanced )".into());
+                }
+            }
+            (None, ';') => return Err("statement separator".into()),
+            _ => {}
+        }
+    }
+    match (quote, depth) {
+        (None, 0) => Ok(()),
+        (Some(q), _) => Err(format!("unterminated {q}")),
+        _ => Err("unbalanced (".into()),
+    }
+}
 
 fn name() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -418,7 +477,8 @@ fn ddl() -> impl Strategy<Value = Statement> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(400),
+        cases: cases(400),
+        max_local_rejects: cases(400).saturating_mul(4).max(65_536),
         ..ProptestConfig::default()
     })]
 
@@ -446,6 +506,56 @@ proptest! {
     }
 
     #[test]
+    fn translated_conditions_are_well_formed(c in condition()) {
+        // Through the text, as a query would arrive.
+        let text = format!("SELECT v FROM m WHERE {c}");
+        let q = parse(&text).unwrap();
+        let Statement::Select(s) = &q.statements[0] else { panic!() };
+        let cond = s.condition.as_ref().unwrap();
+        if let Ok(sql) = condition_sql(cond, &resolve) {
+            prop_assert!(well_formed_sql(&sql).is_ok(), "{:?}: {sql}", well_formed_sql(&sql));
+        }
+        if let Some(rest) = cond_without_time(s) {
+            if let Ok(sql) = condition_sql(&rest, &resolve) {
+                prop_assert!(well_formed_sql(&sql).is_ok(), "{sql}");
+            }
+        }
+    }
+
+    #[test]
+    fn mutated_queries_never_panic(
+        s in select_stmt(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0..4u8, any::<char>()), 1..4),
+    ) {
+        let mut chars: Vec<char> = s.to_string().chars().collect();
+        for (at, kind, c) in edits {
+            let i = at.index(chars.len() + 1);
+            match kind {
+                0 => chars.insert(i, c),
+                1 => chars.insert(i, ['(', ')', '\'', '"', '/', '\\', ';', '$'][c as usize % 8]),
+                2 if i < chars.len() => {
+                    chars.remove(i);
+                }
+                _ if i < chars.len() => chars[i] = c,
+                _ => {}
+            }
+        }
+        let text: String = chars.into_iter().collect();
+        if let Ok(q) = parse(&text) {
+            let _ = q.to_string();
+            for st in &q.statements {
+                if let Statement::Select(sel) = st {
+                    if let Some(c) = &sel.condition {
+                        if let Ok(sql) = condition_sql(c, &resolve) {
+                            prop_assert!(well_formed_sql(&sql).is_ok(), "{sql}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn token_soup_never_panics(toks in prop::collection::vec(prop::sample::select(vec![
         "SELECT", "FROM", "WHERE", "GROUP", "BY", "time(", ")", "(", ",", "'s", "'x'", "\"q",
         "/re/", "/", "=~", "=", "AND", "OR", "-", "1", "1.5", "1h", "10x", "$p", "::", ".", "..",
@@ -455,5 +565,18 @@ proptest! {
         let q = toks.join(" ");
         let _ = parse(&q);
         let _ = parse(&toks.concat());
+    }
+}
+
+/// The condition with its time terms removed, as the query service translates it.
+fn cond_without_time(s: &SelectStatement) -> Option<Expr> {
+    s.condition_without_time()
+}
+
+#[test]
+fn well_formed_sql_checker_rejects_broken_sql() {
+    assert!(well_formed_sql("(a = 'x\\'y') AND `b\\`c` = 1").is_ok());
+    for bad in ["(a", "a)", "'x", "`x", "'x\\'", "1; DROP"] {
+        assert!(well_formed_sql(bad).is_err(), "{bad}");
     }
 }

@@ -8,12 +8,14 @@
 
 use super::errors::{at, line_char, unexpected};
 use super::lexer;
-use super::{ParseError, Rule};
+use super::{Bindings, ParamValue, ParseError, Rule};
+use super::{MAX_EXPR_DEPTH, MAX_SUBQUERY_DEPTH};
 use crate::ast::*;
 use hyperbyte_domain::time::parse_duration;
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::cell::Cell;
 
 type R<T> = Result<T, ParseError>;
 
@@ -37,9 +39,16 @@ struct Clauses {
 /// Converts pest pairs into AST nodes for one input text.
 pub(crate) struct Builder<'a> {
     input: &'a str,
-    unsupported: &'a HashMap<String, String>,
+    bindings: &'a Bindings,
     pratt: PrattParser<Rule>,
+    /// Subqueries currently being built around the current position.
+    subquery_depth: Cell<usize>,
 }
+
+/// An expression and the depth of its tree ([`Expr::depth`]), computed while building so
+/// that a tree deeper than [`MAX_EXPR_DEPTH`] is refused before it exists (dropping such a
+/// tree would itself recurse once per level).
+type Deep = (Expr, usize);
 
 fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -73,6 +82,30 @@ fn unescape_regex(s: &str) -> String {
             }
         } else {
             out.push(c);
+        }
+    }
+    out
+}
+
+/// A bound regex in the form a regex literal can spell: `\/` becomes `/` and a raw newline
+/// becomes `\n` (the same pattern for the regex engine), so that the bound pattern prints
+/// as `/.../` and parses back to itself (stored continuous queries are re-parsed).
+fn canonical_bound_regex(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut it = raw.chars();
+    while let Some(c) = it.next() {
+        match c {
+            '\\' => match it.next() {
+                Some('/') => out.push('/'),
+                Some('\n') => out.push_str("\\n"),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
         }
     }
     out
@@ -247,8 +280,8 @@ fn non_empty(s: String) -> Option<String> {
 }
 
 impl<'a> Builder<'a> {
-    /// A builder over `input`; `unsupported` maps parameter names to bind errors.
-    pub(crate) fn new(input: &'a str, unsupported: &'a HashMap<String, String>) -> Self {
+    /// A builder over `input`; `bindings` holds the bound parameters' placeholders.
+    pub(crate) fn new(input: &'a str, bindings: &'a Bindings) -> Self {
         let pratt = PrattParser::new()
             .op(Op::infix(Rule::op_or, Assoc::Left))
             .op(Op::infix(Rule::op_and, Assoc::Left))
@@ -270,13 +303,96 @@ impl<'a> Builder<'a> {
                 | Op::infix(Rule::op_bitand, Assoc::Left));
         Builder {
             input,
-            unsupported,
+            bindings,
             pratt,
+            subquery_depth: Cell::new(0),
         }
     }
 
     fn pos(&self, p: &Pair<'_, Rule>) -> usize {
         p.as_span().start()
+    }
+
+    // ------------------------------------------------------------------ bound parameters
+
+    /// The bound value whose placeholder is exactly the token `p`; an error when a
+    /// placeholder was glued to following text into a longer token (`$n.5`, `$dµ`).
+    fn bound(&self, p: &Pair<'_, Rule>) -> R<Option<&'a ParamValue>> {
+        let span = p.as_span();
+        match self.bindings.at.get(&span.start()) {
+            None => Ok(None),
+            Some(b) if b.len == span.end() - span.start() => Ok(Some(&b.value)),
+            Some(_) => Err(at(
+                self.input,
+                span.start(),
+                "bound parameter followed by unexpected text",
+            )),
+        }
+    }
+
+    /// The text of a numeric token: the bound value's when it is a placeholder.
+    fn number_text<'p>(&self, p: &Pair<'p, Rule>) -> R<Cow<'p, str>> {
+        Ok(match self.bound(p)? {
+            Some(ParamValue::Integer(i)) => Cow::Owned(i.to_string()),
+            Some(ParamValue::Float(f)) => Cow::Owned(crate::ast::display::format_float(*f)),
+            Some(_) => {
+                return Err(at(
+                    self.input,
+                    self.pos(p),
+                    "bound parameter of the wrong type",
+                ))
+            }
+            None => Cow::Borrowed(p.as_str()),
+        })
+    }
+
+    /// `input[start..end]` with every placeholder replaced by its value in InfluxQL
+    /// syntax (the text of a statement as the client meant it).
+    fn source_text(&self, start: usize, end: usize) -> String {
+        let mut marks: Vec<(usize, &super::Binding)> = self
+            .bindings
+            .at
+            .iter()
+            .filter(|(&p, b)| p >= start && p + b.len <= end)
+            .map(|(&p, b)| (p, b))
+            .collect();
+        if marks.is_empty() {
+            return self.input[start..end].to_string();
+        }
+        marks.sort_by_key(|m| m.0);
+        let mut out = String::new();
+        let mut at = start;
+        for (p, b) in marks {
+            out.push_str(&self.input[at..p]);
+            out.push_str(&match &b.value {
+                ParamValue::String(s) => quote_string(s),
+                ParamValue::Identifier(s) => quote_ident(s),
+                ParamValue::Regex(r) => Regex {
+                    pattern: canonical_bound_regex(r),
+                }
+                .to_string(),
+                ParamValue::Duration(d) => d.clone(),
+                ParamValue::Integer(i) => i.to_string(),
+                ParamValue::Float(f) => crate::ast::display::format_float(*f),
+                ParamValue::Boolean(v) => v.to_string(),
+                ParamValue::Unsupported(_) => String::new(),
+            });
+            at = p + b.len;
+        }
+        out.push_str(&self.input[at..end]);
+        out
+    }
+
+    /// `depth` when it is within [`MAX_EXPR_DEPTH`], else InfluxDB-shaped error at `pos`.
+    fn check_depth(&self, depth: usize, pos: usize) -> R<usize> {
+        if depth > MAX_EXPR_DEPTH {
+            return Err(at(
+                self.input,
+                pos,
+                format!("expression too deep (more than {MAX_EXPR_DEPTH} levels)"),
+            ));
+        }
+        Ok(depth)
     }
 
     // ------------------------------------------------------------------ query
@@ -298,7 +414,8 @@ impl<'a> Builder<'a> {
         let Some(s) = p.into_inner().next() else {
             return Err(ParseError::Message("empty statement".into()));
         };
-        let span = s.as_str();
+        let span = self.source_text(s.as_span().start(), s.as_span().end());
+        let span = span.as_str();
         let rule = s.as_rule();
         let mut it = s.into_inner();
         it.next(); // leading keyword
@@ -324,6 +441,11 @@ impl<'a> Builder<'a> {
     // ------------------------------------------------------------------ lexical
 
     fn ident(&self, p: Pair<'_, Rule>) -> String {
+        if let Some(ParamValue::Identifier(name)) =
+            self.bindings.at.get(&self.pos(&p)).map(|b| &b.value)
+        {
+            return name.clone();
+        }
         let inner = match p.as_rule() {
             Rule::ident => p.into_inner().next(),
             _ => Some(p),
@@ -339,6 +461,9 @@ impl<'a> Builder<'a> {
     }
 
     fn string_lit(&self, p: Pair<'_, Rule>) -> String {
+        if let Some(ParamValue::String(s)) = self.bindings.at.get(&self.pos(&p)).map(|b| &b.value) {
+            return s.clone();
+        }
         p.into_inner()
             .next()
             .map(|s| unescape(s.as_str()))
@@ -347,6 +472,13 @@ impl<'a> Builder<'a> {
 
     fn regex(&self, p: Pair<'_, Rule>) -> R<Regex> {
         let pos = self.pos(&p);
+        if let Some(v) = self.bound(&p)? {
+            let ParamValue::Regex(raw) = v else {
+                return Err(at(self.input, pos, "bound parameter of the wrong type"));
+            };
+            // InfluxDB reports a bound regex at the parameter's own position.
+            return self.checked_regex(canonical_bound_regex(raw), pos, 0);
+        }
         let mut raw = "";
         for part in p.into_inner() {
             match part.as_rule() {
@@ -361,29 +493,45 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        let pattern = unescape_regex(raw);
-        if let Some(op) = nested_repetition(&pattern) {
+        // InfluxDB reports a regex literal one character before its opening `/`.
+        self.checked_regex(unescape_regex(raw), pos, 1)
+    }
+
+    /// `pattern` if Go's RE2 would compile it, else its error at `pos` moved `back` chars.
+    fn checked_regex(&self, pattern: String, pos: usize, back: usize) -> R<Regex> {
+        let err = |message: String| {
             let (line, char) = line_char(self.input, pos);
-            return Err(ParseError::At {
-                message: format!(
-                    "error parsing regexp: invalid nested repetition operator: `{op}`"
-                ),
+            ParseError::At {
+                message,
                 line,
-                char: char.saturating_sub(1).max(1),
-            });
+                char: char.saturating_sub(back).max(1),
+            }
+        };
+        if let Some(op) = nested_repetition(&pattern) {
+            return Err(err(format!(
+                "error parsing regexp: invalid nested repetition operator: `{op}`"
+            )));
         }
         if let Err(e) = regex::Regex::new(&pattern) {
-            let (line, char) = line_char(self.input, pos);
-            return Err(ParseError::At {
-                message: regex_error_message(&pattern, &e),
-                line,
-                char: char.saturating_sub(1).max(1),
-            });
+            return Err(err(regex_error_message(&pattern, &e)));
         }
         Ok(Regex { pattern })
     }
 
     fn duration_lit(&self, p: &Pair<'_, Rule>, positioned: bool) -> R<i64> {
+        if let Some(v) = self.bound(p)? {
+            let ParamValue::Duration(text) = v else {
+                return Err(at(
+                    self.input,
+                    self.pos(p),
+                    "bound parameter of the wrong type",
+                ));
+            };
+            return super::parse_bound_duration(text).map_err(|e| match e {
+                ParseError::Message(m) if positioned => at(self.input, self.pos(p), m),
+                e => e,
+            });
+        }
         parse_duration(p.as_str()).map_err(|_| {
             if positioned {
                 at(self.input, self.pos(p), "invalid duration")
@@ -402,34 +550,44 @@ impl<'a> Builder<'a> {
     }
 
     fn uint(&self, p: &Pair<'_, Rule>) -> R<u64> {
-        p.as_str().parse::<u64>().map_err(|_| {
+        let text = self.number_text(p)?;
+        text.parse::<u64>().map_err(|_| {
             at(
                 self.input,
                 self.pos(p),
-                format!(
-                    "strconv.ParseUint: parsing \"{}\": value out of range",
-                    p.as_str()
-                ),
+                format!("strconv.ParseUint: parsing \"{text}\": value out of range"),
             )
         })
     }
 
     /// `LIMIT`-style integer: InfluxDB treats 0 as "not set".
     fn limit_value(&self, p: Pair<'_, Rule>) -> R<Option<u64>> {
-        let Some(n) = p.into_inner().nth(1) else {
+        let mut it = p.into_inner();
+        let keyword = it.next().map(|k| k.as_str().to_ascii_uppercase());
+        let Some(n) = it.next() else {
             return Ok(None);
         };
-        let v = n
-            .as_str()
+        let v = self
+            .number_text(&n)?
             .parse::<i64>()
             .map_err(|_| at(self.input, self.pos(&n), "unable to parse integer"))?;
+        if v < 0 {
+            // Only a bound parameter can be negative here.
+            let keyword = keyword.unwrap_or_default();
+            return Err(at(
+                self.input,
+                self.pos(&n),
+                format!("{keyword} must be >= 0"),
+            ));
+        }
         Ok((v > 0).then_some(v as u64))
     }
 
     /// Replication factor: `1 <= n <= 2147483647`.
     fn replication(&self, p: Pair<'_, Rule>) -> R<u32> {
         let pos = self.pos(&p);
-        match p.as_str().parse::<i64>() {
+        let text = self.number_text(&p)?;
+        match text.parse::<i64>() {
             Ok(n) if (1..=i64::from(i32::MAX)).contains(&n) => Ok(n as u32),
             Ok(n) => Err(at(
                 self.input,
@@ -439,10 +597,7 @@ impl<'a> Builder<'a> {
             Err(_) => Err(at(
                 self.input,
                 pos,
-                format!(
-                    "strconv.Atoi: parsing \"{}\": value out of range",
-                    p.as_str()
-                ),
+                format!("strconv.Atoi: parsing \"{text}\": value out of range"),
             )),
         }
     }
@@ -450,6 +605,12 @@ impl<'a> Builder<'a> {
     // ------------------------------------------------------------------ expressions
 
     fn expr(&self, p: Pair<'_, Rule>) -> R<Expr> {
+        self.expr_deep(p).map(|(e, _)| e)
+    }
+
+    /// An expression and its depth. The chain is folded by the Pratt parser without
+    /// recursion; each new node's depth is checked against [`MAX_EXPR_DEPTH`].
+    fn expr_deep(&self, p: Pair<'_, Rule>) -> R<Deep> {
         let ops = p
             .clone()
             .into_inner()
@@ -469,31 +630,42 @@ impl<'a> Builder<'a> {
             .map_primary(|prim| match prim.as_rule() {
                 Rule::operand => self.operand(prim),
                 Rule::regex_rhs => match prim.into_inner().next() {
-                    Some(r) if r.as_rule() == Rule::regex => Ok(Expr::Regex(self.regex(r)?)),
+                    Some(r) if r.as_rule() == Rule::regex => Ok((Expr::Regex(self.regex(r)?), 1)),
                     Some(b) => self.bound_param(b.as_str()),
                     None => Err(ParseError::Message("empty regex".into())),
                 },
                 _ => Err(ParseError::Message("unexpected expression".into())),
             })
-            .map_infix(|lhs, op, rhs| Ok(Expr::binary(binary_op(op.as_rule()), lhs?, rhs?)))
+            .map_infix(|lhs, op, rhs| {
+                let ((l, dl), (r, dr)) = (lhs?, rhs?);
+                let depth = self.check_depth(1 + dl.max(dr), self.pos(&op))?;
+                Ok((Expr::binary(binary_op(op.as_rule()), l, r), depth))
+            })
             .parse(p.into_inner())
     }
 
-    fn bound_param(&self, text: &str) -> R<Expr> {
+    fn bound_param(&self, text: &str) -> R<Deep> {
         let name = text.trim_start_matches('$');
         if name.is_empty() {
             return Err(ParseError::Message("empty bound parameter".into()));
         }
-        match self.unsupported.get(name) {
+        match self.bindings.unsupported.get(name) {
             Some(msg) => Err(ParseError::Message(format!("missing parameter: {msg}"))),
             None => Err(ParseError::Message(format!("missing parameter: {name}"))),
         }
     }
 
     fn integer(&self, p: &Pair<'_, Rule>, negate: bool) -> R<Expr> {
-        let s = p.as_str();
+        let s = self.number_text(p)?;
         if let Ok(v) = s.parse::<i64>() {
-            return Ok(Expr::Integer(if negate { -v } else { v }));
+            if !negate {
+                return Ok(Expr::Integer(v));
+            }
+            // Only a bound parameter can already be negative (`-$n` with `n = i64::MIN`).
+            return v
+                .checked_neg()
+                .map(Expr::Integer)
+                .ok_or_else(|| ParseError::Message(format!("constant -({v}) overflows int64")));
         }
         match s.parse::<u64>() {
             Ok(u) if negate && u == 1u64 << 63 => Ok(Expr::Integer(i64::MIN)),
@@ -506,29 +678,33 @@ impl<'a> Builder<'a> {
     }
 
     fn float(&self, p: &Pair<'_, Rule>) -> R<f64> {
-        p.as_str()
+        self.number_text(p)?
             .parse::<f64>()
             .map_err(|_| at(self.input, self.pos(p), "unable to parse number"))
     }
 
-    fn operand(&self, p: Pair<'_, Rule>) -> R<Expr> {
+    fn operand(&self, p: Pair<'_, Rule>) -> R<Deep> {
         let Some(inner) = p.into_inner().next() else {
             return Err(ParseError::Message("empty operand".into()));
         };
         self.operand_inner(inner)
     }
 
-    fn operand_inner(&self, inner: Pair<'_, Rule>) -> R<Expr> {
+    fn operand_inner(&self, inner: Pair<'_, Rule>) -> R<Deep> {
+        let leaf = |e: Expr| Ok((e, 1));
         match inner.as_rule() {
             Rule::paren_expr => {
+                let pos = self.pos(&inner);
                 let e = inner
                     .into_inner()
                     .next()
                     .ok_or_else(|| ParseError::Message("empty parentheses".into()))?;
-                Ok(Expr::Paren(Box::new(self.expr(e)?)))
+                let (e, d) = self.expr_deep(e)?;
+                Ok((Expr::Paren(Box::new(e)), self.check_depth(d + 1, pos)?))
             }
             Rule::call => self.call(inner),
             Rule::signed => {
+                let pos = self.pos(&inner);
                 let mut it = inner.into_inner();
                 let negate = it.next().is_some_and(|s| s.as_rule() == Rule::op_sub);
                 let target = it
@@ -536,30 +712,33 @@ impl<'a> Builder<'a> {
                     .and_then(|so| so.into_inner().next())
                     .ok_or_else(|| ParseError::Message("empty operand".into()))?;
                 match target.as_rule() {
-                    Rule::integer => self.integer(&target, negate),
+                    Rule::integer => leaf(self.integer(&target, negate)?),
                     Rule::float => {
                         let v = self.float(&target)?;
-                        Ok(Expr::Float(if negate { -v } else { v }))
+                        leaf(Expr::Float(if negate { -v } else { v }))
                     }
                     Rule::duration => {
                         let d = self.duration_lit(&target, false)?;
-                        Ok(Expr::Duration(if negate { -d } else { d }))
+                        leaf(Expr::Duration(if negate { -d } else { d }))
                     }
                     _ => {
-                        let e = self.operand_inner(target)?;
-                        Ok(Expr::binary(
-                            BinaryOp::Mul,
-                            Expr::Integer(if negate { -1 } else { 1 }),
-                            e,
+                        let (e, d) = self.operand_inner(target)?;
+                        Ok((
+                            Expr::binary(
+                                BinaryOp::Mul,
+                                Expr::Integer(if negate { -1 } else { 1 }),
+                                e,
+                            ),
+                            self.check_depth(d + 1, pos)?,
                         ))
                     }
                 }
             }
             Rule::distinct_expr => {
                 let name = inner.into_inner().next().map(|i| self.ident(i));
-                Ok(Expr::call(
-                    "distinct",
-                    vec![Expr::var(&name.unwrap_or_default())],
+                Ok((
+                    Expr::call("distinct", vec![Expr::var(&name.unwrap_or_default())]),
+                    2,
                 ))
             }
             Rule::wildcard => {
@@ -570,20 +749,21 @@ impl<'a> Builder<'a> {
                         WildcardType::Field
                     }
                 });
-                Ok(Expr::Wildcard(t))
+                leaf(Expr::Wildcard(t))
             }
-            Rule::string => Ok(Expr::String(self.string_lit(inner))),
-            Rule::duration => Ok(Expr::Duration(self.duration_lit(&inner, false)?)),
-            Rule::float => Ok(Expr::Float(self.float(&inner)?)),
-            Rule::integer => self.integer(&inner, false),
-            Rule::boolean => Ok(Expr::Boolean(inner.as_str().eq_ignore_ascii_case("true"))),
+            Rule::string => leaf(Expr::String(self.string_lit(inner))),
+            Rule::duration => leaf(Expr::Duration(self.duration_lit(&inner, false)?)),
+            Rule::float => leaf(Expr::Float(self.float(&inner)?)),
+            Rule::integer => leaf(self.integer(&inner, false)?),
+            Rule::boolean => leaf(Expr::Boolean(inner.as_str().eq_ignore_ascii_case("true"))),
             Rule::bound_param => self.bound_param(inner.as_str()),
-            Rule::var_ref => self.var_ref(inner),
+            Rule::var_ref => leaf(self.var_ref(inner)?),
             _ => Err(ParseError::Message("unexpected operand".into())),
         }
     }
 
-    fn call(&self, p: Pair<'_, Rule>) -> R<Expr> {
+    fn call(&self, p: Pair<'_, Rule>) -> R<Deep> {
+        let pos = self.pos(&p);
         let mut it = p.into_inner();
         let name = match it.next().and_then(|n| n.into_inner().next()) {
             Some(n) if n.as_rule() == Rule::distinct_name => "distinct".to_string(),
@@ -591,24 +771,35 @@ impl<'a> Builder<'a> {
             None => String::new(),
         };
         let mut args = Vec::new();
+        let mut deepest = 0;
         if let Some(a) = it.next() {
             for arg in a.into_inner() {
                 if arg.as_rule() == Rule::call_arg {
-                    args.push(self.regex_or_expr(arg)?);
+                    let (e, d) = self.regex_or_expr_deep(arg)?;
+                    deepest = deepest.max(d);
+                    args.push(e);
                 }
             }
         }
-        Ok(Expr::Call {
-            name: name.to_ascii_lowercase(),
-            args,
-        })
+        let depth = self.check_depth(deepest + 1, pos)?;
+        Ok((
+            Expr::Call {
+                name: name.to_ascii_lowercase(),
+                args,
+            },
+            depth,
+        ))
     }
 
     /// `call_arg`, `dimension`: a regex or an expression.
     fn regex_or_expr(&self, p: Pair<'_, Rule>) -> R<Expr> {
+        self.regex_or_expr_deep(p).map(|(e, _)| e)
+    }
+
+    fn regex_or_expr_deep(&self, p: Pair<'_, Rule>) -> R<Deep> {
         match p.into_inner().next() {
-            Some(r) if r.as_rule() == Rule::regex => Ok(Expr::Regex(self.regex(r)?)),
-            Some(e) => self.expr(e),
+            Some(r) if r.as_rule() == Rule::regex => Ok((Expr::Regex(self.regex(r)?), 1)),
+            Some(e) => self.expr_deep(e),
             None => Err(ParseError::Message("empty expression".into())),
         }
     }
@@ -782,11 +973,24 @@ impl<'a> Builder<'a> {
                     name: MeasurementName::Regex(self.regex(inner)?),
                 }),
                 Rule::subquery => {
+                    let depth = self.subquery_depth.get() + 1;
+                    if depth > MAX_SUBQUERY_DEPTH {
+                        return Err(at(
+                            self.input,
+                            self.pos(&inner),
+                            format!(
+                                "subqueries nested too deep (more than {MAX_SUBQUERY_DEPTH} levels)"
+                            ),
+                        ));
+                    }
                     let body = inner
                         .into_inner()
                         .find(|x| x.as_rule() == Rule::sub_select_body)
                         .ok_or_else(|| ParseError::Message("empty subquery".into()))?;
-                    Source::Subquery(Box::new(self.select_body(body, false)?))
+                    self.subquery_depth.set(depth);
+                    let built = self.select_body(body, false);
+                    self.subquery_depth.set(depth - 1);
+                    Source::Subquery(Box::new(built?))
                 }
                 _ => Source::Measurement(self.measurement(inner)?),
             });
@@ -1401,7 +1605,7 @@ impl<'a> Builder<'a> {
                 Rule::cq_select_body => {
                     let end = part.as_span().end();
                     if let Some(start) = select_start {
-                        select_text = self.input[start..end].trim_end().to_string();
+                        select_text = self.source_text(start, end).trim_end().to_string();
                     }
                     let s = self.select_body(part, true)?;
                     if s.has_calls() && s.group_by_interval().is_none() {

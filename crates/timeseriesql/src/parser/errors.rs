@@ -271,7 +271,14 @@ fn expectation(positives: &[Rule], found: &Token) -> (String, bool) {
 }
 
 /// Converts a pest failure into InfluxDB's error.
-pub(crate) fn from_pest(input: &str, err: &pest::error::Error<Rule>) -> ParseError {
+///
+/// `bound_text` names the bound parameter whose placeholder starts at a byte offset, if
+/// any: InfluxDB reports such a token by its bound value, at the parameter's own position.
+pub(crate) fn from_pest(
+    input: &str,
+    err: &pest::error::Error<Rule>,
+    bound_text: &dyn Fn(usize) -> Option<String>,
+) -> ParseError {
     let pos = match err.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((p, _)) => p,
@@ -287,6 +294,15 @@ pub(crate) fn from_pest(input: &str, err: &pest::error::Error<Rule>) -> ParseErr
         lexer::scan_skip_ws(input, pos)
     };
     let (expected, peeked) = expectation(&positives, &found);
+    if let Some(text) = bound_text(found.start) {
+        let (line, char) = line_char(input, found.start);
+        return ParseError::Unexpected {
+            found: text,
+            expected,
+            line,
+            char,
+        };
+    }
     let eof_consumed = found.tok == Tok::Eof && (peeked || ends_with_scanned_word(input));
     let (line, char) = token_position(input, &found, eof_consumed);
     ParseError::Unexpected {
