@@ -80,8 +80,9 @@ fn shutdown_does_not_wait_for_a_stalled_client() {
     std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     assert!(s.terminate(), "hyperbyted did not exit cleanly");
+    // 2 s for the stalled connection, plus the final flush and the engine's shutdown.
     assert!(
-        started.elapsed() < Duration::from_secs(30),
+        started.elapsed() < Duration::from_secs(15),
         "shutdown took {:?}",
         started.elapsed()
     );

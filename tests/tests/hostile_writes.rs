@@ -100,7 +100,8 @@ fn a_line_with_thousands_of_long_field_names_is_stored() {
     assert_eq!(status, 200);
     let columns = v["results"][0]["series"][0]["columns"].as_array().unwrap();
     assert_eq!(columns.len(), 3002, "time, host and 3,000 fields");
-    assert_eq!(scalar(&s, "wide", "SHOW FIELD KEY CARDINALITY"), 3000);
+    let (_, v) = s.query("wide", "SHOW FIELD KEY CARDINALITY");
+    assert_eq!(v["results"][0]["series"][0]["values"][0][0], 3000, "{v}");
 }
 
 /// InfluxDB's extreme valid timestamps are stored and read back.
@@ -119,9 +120,9 @@ fn points_at_the_ends_of_the_time_range_are_stored() {
     assert_eq!(
         v["results"][0]["series"][0]["values"],
         serde_json::json!([
-            ["1677-09-21T00:12:43.145224194Z", 1.0],
-            ["1970-01-01T00:00:00Z", 3.0],
-            ["2262-04-11T23:47:16.854775806Z", 2.0]
+            ["1677-09-21T00:12:43.145224194Z", 1],
+            ["1970-01-01T00:00:00Z", 3],
+            ["2262-04-11T23:47:16.854775806Z", 2]
         ]),
         "{v}"
     );

@@ -283,12 +283,14 @@ impl ChdbEngine {
         if !self.merge.had_no_file() {
             return Ok(());
         }
+        // On a writer: reader sessions carry the per-query limits, which a catalog scan
+        // at start-up must not trip over.
         let widths = self.query_blocking(
-            Role::Read,
+            Role::Write,
             "SELECT database, name, partition_key FROM system.tables WHERE startsWith(database, 'hb_')",
         )?;
         let parts = self.query_blocking(
-            Role::Read,
+            Role::Write,
             "SELECT DISTINCT database, table, partition FROM system.parts WHERE active AND startsWith(database, 'hb_')",
         )?;
         let text = |v: &hyperbyte_domain::query::Value| match v {

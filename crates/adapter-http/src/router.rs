@@ -211,11 +211,12 @@ fn decode_body(
             "http: request body too large".to_string(),
         )
     };
+    if !gzip {
+        // Bounded as sent (`http.max_body_bytes`, already enforced while reading).
+        return Ok(body);
+    }
     if body.len() > limit {
         return Err(too_large());
-    }
-    if !gzip {
-        return Ok(body);
     }
     let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
     let mut dec = flate2::read::GzDecoder::new(&body[..]);
@@ -282,6 +283,23 @@ enum BodyError {
     Stalled,
 }
 
+/// Largest `/query` body (form-encoded query text and parameters).
+const MAX_QUERY_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The status and InfluxDB-shaped message of a body that could not be read.
+fn body_error_status(e: BodyError) -> (StatusCode, &'static str) {
+    match e {
+        BodyError::TooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "http: request body too large",
+        ),
+        BodyError::Stalled => (
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout reading the request body",
+        ),
+    }
+}
+
 async fn read_limited(
     mut body: Body,
     limit: usize,
@@ -341,16 +359,7 @@ async fn do_write(
         Ok(b) => b,
         Err(e) => {
             state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
-            let (status, msg) = match e {
-                BodyError::TooLarge => (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "http: request body too large",
-                ),
-                BodyError::Stalled => (
-                    StatusCode::REQUEST_TIMEOUT,
-                    "timeout reading the request body",
-                ),
-            };
+            let (status, msg) = body_error_status(e);
             return error_response(&state, status, msg);
         }
     };
@@ -502,12 +511,22 @@ async fn query(
     method: Method,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     if method != Method::GET && method != Method::POST {
         return method_not_allowed(&state);
     }
     state.metrics.query_requests.fetch_add(1, Ordering::Relaxed);
+    // A form body carries the query text: bounded like axum's default (2 MiB), and a
+    // client that stops sending gets 408 like on `/write`.
+    let body = match read_limited(body, MAX_QUERY_BODY_BYTES, None).await {
+        Ok(b) => b,
+        Err(e) => {
+            state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
+            let (status, msg) = body_error_status(e);
+            return error_response(&state, status, msg);
+        }
+    };
     let params = query_params(raw.as_deref(), &headers, &body);
     let q = params.get("q").cloned().unwrap_or_default();
     let span = tracing::debug_span!(

@@ -102,9 +102,8 @@ pub async fn serve(
             let _permit = permit;
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(TokioTimer::new());
-            if !header_timeout.is_zero() {
-                http.header_read_timeout(header_timeout);
-            }
+            // With a timer, hyper applies its own 30 s unless told otherwise: 0 = none.
+            http.header_read_timeout((!header_timeout.is_zero()).then_some(header_timeout));
             let conn = http.serve_connection(TokioIo::new(stream), service);
             let mut conn = std::pin::pin!(conn);
             tokio::select! {

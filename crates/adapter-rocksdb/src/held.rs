@@ -97,36 +97,59 @@ impl HeldPointsPort for RocksDbWal {
         .await
     }
 
-    async fn entries(&self, table: &TableRef) -> Result<Vec<CompactEntry>, WalError> {
+    async fn entries(
+        &self,
+        table: &TableRef,
+        max_points: usize,
+    ) -> Result<Vec<(u64, CompactEntry)>, WalError> {
         let prefix = table_prefix(table)?;
         self.blocking(move |w| {
             let (db, _) = w.held_parts();
             let mut out = Vec::new();
+            let mut points = 0usize;
             let mode = IteratorMode::From(&prefix, Direction::Forward);
             for item in db.iterator_cf(cf(db, CF_HELD)?, mode) {
+                if !out.is_empty() && points >= max_points {
+                    break;
+                }
                 let (k, v) = item.map_err(storage)?;
                 if !k.starts_with(&prefix) || k.len() != prefix.len() + 8 {
                     break;
                 }
-                out.push(decode_wal_entry_compact(&v)?);
+                let (_, position) =
+                    parse_key(&k).ok_or_else(|| WalError::Codec("bad held entry key".into()))?;
+                let entry = decode_wal_entry_compact(&v)?;
+                points = points.saturating_add(entry.len());
+                out.push((position, entry));
             }
             Ok(out)
         })
         .await
     }
 
+    async fn release_through(&self, table: &TableRef, through: u64) -> Result<(), WalError> {
+        self.delete_between(table, through).await
+    }
+
     async fn release(&self, table: &TableRef) -> Result<(), WalError> {
+        self.delete_between(table, u64::MAX).await
+    }
+}
+
+impl RocksDbWal {
+    /// Deletes the held entries of `table` at positions `0..=through`, durably.
+    async fn delete_between(&self, table: &TableRef, through: u64) -> Result<(), WalError> {
         let prefix = table_prefix(table)?;
         self.blocking(move |w| {
             let (db, _) = w.held_parts();
             let mut from = prefix.clone();
             from.extend_from_slice(&0u64.to_be_bytes());
             let mut to = prefix;
-            to.extend_from_slice(&u64::MAX.to_be_bytes());
+            to.extend_from_slice(&through.to_be_bytes());
             let handle = cf(db, CF_HELD)?;
             let mut batch = WriteBatch::default();
             batch.delete_range_cf(handle, &from, &to);
-            // The range end is exclusive: the last possible key goes explicitly.
+            // The range end is exclusive: the last key goes explicitly.
             batch.delete_cf(handle, &to);
             db.write_opt(batch, &sync_write_opts()).map_err(storage)
         })
@@ -187,16 +210,28 @@ mod tests {
         );
         wal.hold(&table("a"), entry("a", 3.0)).await.unwrap();
         let a: Vec<_> = wal
-            .entries(&table("a"))
+            .entries(&table("a"), usize::MAX)
             .await
             .unwrap()
             .iter()
-            .map(value)
+            .map(|(_, e)| value(e))
             .collect();
         assert_eq!(a, vec![Some(1.0), Some(2.0), Some(3.0)]);
+        // Pages stop at the point budget (at least one entry) and release from the front.
+        let page = wal.entries(&table("a"), 1).await.unwrap();
+        assert_eq!(page.len(), 1);
+        wal.release_through(&table("a"), page[0].0).await.unwrap();
+        let rest: Vec<_> = wal
+            .entries(&table("a"), usize::MAX)
+            .await
+            .unwrap()
+            .iter()
+            .map(|(_, e)| value(e))
+            .collect();
+        assert_eq!(rest, vec![Some(2.0), Some(3.0)]);
         wal.release(&table("a")).await.unwrap();
-        assert!(wal.entries(&table("a")).await.unwrap().is_empty());
-        assert_eq!(wal.entries(&table("ab")).await.unwrap().len(), 1);
+        assert!(wal.entries(&table("a"), 10).await.unwrap().is_empty());
+        assert_eq!(wal.entries(&table("ab"), 10).await.unwrap().len(), 1);
         assert_eq!(wal.tables().await.unwrap(), vec![table("ab"), table("b")]);
     }
 

@@ -102,11 +102,25 @@ struct HeldState {
     next_retry: Instant,
 }
 
-/// Delay before the next retry of a held table after `attempts` failures: 1 s doubling
-/// up to 5 minutes.
+/// Delay before the next retry of a held table after its `attempts`-th failure: 1 s
+/// doubling up to 30 s (a table refused because storage was briefly unwell is back soon
+/// after it recovers).
 fn retry_delay(attempts: u32) -> Duration {
-    Duration::from_secs(1u64 << attempts.min(8)).min(Duration::from_secs(300))
+    let doublings = attempts.saturating_sub(1).min(5);
+    Duration::from_secs(1u64 << doublings).min(MAX_RETRY_DELAY)
 }
+
+/// Longest delay between two retries of a held table.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// Consecutive rounds a table must fail, alone in its rounds, before it is held. A
+/// failure beside a table that storage accepted is the table's own and holds it at once;
+/// a round whose every table fails is storage's problem and keeps the WAL (backpressure
+/// then applies), unless the round had only this one table for this many rounds.
+const HOLD_AFTER_LONE_FAILURES: u32 = 3;
+
+/// Most pages of a held queue one retry stores before it lets the flush rounds in again.
+const PAGES_PER_RETRY: usize = 16;
 
 /// Moves WAL entries into storage.
 #[derive(Debug)]
@@ -125,6 +139,8 @@ pub struct FlushService {
     hold_store: Option<Arc<dyn HeldPointsPort>>,
     /// Held tables (those with entries in `hold_store`).
     held: parking_lot::Mutex<BTreeMap<TableRef, HeldState>>,
+    /// Consecutive failed rounds of tables not held yet.
+    strikes: parking_lot::Mutex<BTreeMap<TableRef, u32>>,
 }
 
 impl FlushService {
@@ -145,6 +161,7 @@ impl FlushService {
             backlog: None,
             hold_store: None,
             held: parking_lot::Mutex::new(BTreeMap::new()),
+            strikes: parking_lot::Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -338,8 +355,11 @@ impl FlushService {
     }
 
     /// Writes one round into storage, makes it durable, then truncates the WAL up to it.
+    /// Points of held tables (and of tables storage refuses now, see
+    /// [`HOLD_AFTER_LONE_FAILURES`]) are set aside instead.
     async fn write_round(&self, round: Round) -> Result<FlushStats, FlushError> {
         let mut points_written = 0;
+        let mut refused: Vec<(&Group, hyperbyte_ports::SinkError)> = Vec::new();
         for g in &round.groups {
             let table = g.table();
             if self.held.lock().contains_key(&table) {
@@ -354,14 +374,16 @@ impl FlushService {
                 .write_views(&g.database, &g.rp, &g.measurement, &schema, &views)
                 .await;
             match written {
-                Ok(()) => points_written += views.len(),
-                Err(e) if self.hold_store.is_some() => {
-                    error!(table = %table, error = %e, points = views.len(), "storage refused a table's points; setting them aside, other tables keep flushing");
-                    self.mark_held(&table, e.to_string());
-                    self.set_aside(&table, &g.views(&round.entries)).await?;
+                Ok(()) => {
+                    points_written += views.len();
+                    self.strikes.lock().remove(&table);
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => refused.push((g, e)),
             }
+        }
+        if !refused.is_empty() {
+            self.hold_or_fail(&round, refused, points_written > 0)
+                .await?;
         }
         self.sink.sync().await?;
         self.wal.truncate_before(round.last_seq + 1).await?;
@@ -372,6 +394,45 @@ impl FlushService {
             entries: round.n_entries,
             points: points_written,
         })
+    }
+
+    /// Decides about the groups storage refused in a round: hold them (their failure is
+    /// their own) or fail the round (storage is unwell: the WAL keeps everything).
+    async fn hold_or_fail(
+        &self,
+        round: &Round,
+        refused: Vec<(&Group, hyperbyte_ports::SinkError)>,
+        others_stored: bool,
+    ) -> Result<(), FlushError> {
+        let lone = round.groups.len() == 1;
+        let mut to_hold = Vec::new();
+        let mut first_error = None;
+        for (g, e) in refused {
+            let table = g.table();
+            let strikes = {
+                let mut strikes = self.strikes.lock();
+                let n = strikes.entry(table.clone()).or_insert(0);
+                *n = n.saturating_add(1);
+                *n
+            };
+            let own_fault = others_stored || (lone && strikes >= HOLD_AFTER_LONE_FAILURES);
+            if self.hold_store.is_some() && own_fault {
+                to_hold.push((g, table, e));
+            } else {
+                warn!(table = %table, error = %e, strikes, "storage refused a table's points; the WAL keeps them and the next round retries");
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e.into());
+        }
+        for (g, table, e) in to_hold {
+            error!(table = %table, error = %e, "storage keeps refusing a table's points; setting them aside, other tables keep flushing");
+            self.strikes.lock().remove(&table);
+            self.mark_held(&table, e.to_string());
+            self.set_aside(&table, &g.views(&round.entries)).await?;
+        }
+        Ok(())
     }
 
     /// Records a failed attempt for `table` (holding it if it was not).
@@ -405,6 +466,11 @@ impl FlushService {
         Ok(())
     }
 
+    /// Whether points of `database` wait in the hold store (storage does not have them).
+    pub fn holds_points_of(&self, database: &str) -> bool {
+        self.held.lock().keys().any(|t| t.database == database)
+    }
+
     /// Retries the held tables whose delay has passed (`force`: all of them). Returns how
     /// many were released.
     pub async fn retry_held(&self, force: bool) -> Result<usize, FlushError> {
@@ -416,113 +482,113 @@ impl FlushService {
             .filter(|(_, s)| force || s.next_retry <= now)
             .map(|(t, _)| t.clone())
             .collect();
-        if due.is_empty() {
-            return Ok(0);
-        }
-        // Serialised with flush rounds: a round diverting this table's points must not
-        // interleave with its release.
-        let _rounds = self.cursor.lock().await;
         let mut released = 0;
         for table in due {
-            if self.retry_one(&table).await? {
+            if self.drain_held(&table).await? {
                 released += 1;
             }
         }
         Ok(released)
     }
 
-    /// Writes a held table's queue into storage, oldest first, and releases it. A table
-    /// dropped since is released without writing. `Ok(false)`: storage still refuses.
-    async fn retry_one(&self, table: &TableRef) -> Result<bool, FlushError> {
+    /// Stores a held table's queue, oldest page first, releasing each page once storage
+    /// made it durable; the table is released when its queue is empty. A table dropped
+    /// since is released without writing. `Ok(false)`: storage still refuses, or pages
+    /// are left for the next retry.
+    ///
+    /// Each page runs under the round lock (a round appending to the queue must not
+    /// interleave with a page), but rounds and reads get in between pages.
+    async fn drain_held(&self, table: &TableRef) -> Result<bool, FlushError> {
         let Some(store) = &self.hold_store else {
             return Ok(false);
         };
-        let target = self
-            .meta
-            .database(&table.database)
-            .and_then(|d| d.rp(&table.retention_policy).cloned())
-            .zip(self.meta.schema(&table.database, &table.measurement));
-        if let Some((rp, full)) = target {
-            let entries = store.entries(table).await?;
-            let mut pending: Vec<PointRef<'_>> = Vec::new();
-            for (i, e) in entries.iter().enumerate() {
-                pending.extend((0..e.len()).filter_map(|p| e.point(p)));
-                let last = i + 1 == entries.len();
-                if pending.len() < self.cfg.batch_points && !last {
-                    continue;
-                }
-                let schema = batch_schema(&full, &mut pending);
-                if let Err(e) = self
-                    .sink
-                    .write_views(&table.database, &rp, &table.measurement, &schema, &pending)
-                    .await
-                {
-                    warn!(table = %table, error = %e, "storage still refuses the points set aside");
-                    self.mark_held(table, e.to_string());
-                    return Ok(false);
-                }
-                pending.clear();
+        for _ in 0..PAGES_PER_RETRY {
+            let _rounds = self.cursor.lock().await;
+            let target = self
+                .meta
+                .database(&table.database)
+                .and_then(|d| d.rp(&table.retention_policy).cloned())
+                .zip(self.meta.schema(&table.database, &table.measurement));
+            let Some((rp, full)) = target else {
+                info!(table = %table, "table dropped; discarding the points set aside for it");
+                store.release(table).await?;
+                self.held.lock().remove(table);
+                return Ok(true);
+            };
+            let page = store.entries(table, self.cfg.batch_points).await?;
+            let Some(&(through, _)) = page.last() else {
+                info!(table = %table, "the points set aside are stored; table released");
+                self.held.lock().remove(table);
+                return Ok(true);
+            };
+            let mut views: Vec<PointRef<'_>> = page
+                .iter()
+                .flat_map(|(_, e)| (0..e.len()).filter_map(|i| e.point(i)))
+                .collect();
+            let schema = batch_schema(&full, &mut views);
+            let written = self
+                .sink
+                .write_views(&table.database, &rp, &table.measurement, &schema, &views)
+                .await;
+            if let Err(e) = written {
+                warn!(table = %table, error = %e, "storage still refuses the points set aside");
+                self.mark_held(table, e.to_string());
+                return Ok(false);
             }
             self.sink.sync().await?;
-            info!(table = %table, entries = entries.len(), "points set aside are stored now; table released");
-        } else {
-            info!(table = %table, "table dropped; discarding the points set aside for it");
+            store.release_through(table, through).await?;
         }
-        store.release(table).await?;
-        self.held.lock().remove(table);
-        Ok(true)
+        Ok(false)
     }
 
-    /// Prepares a removal in `database` (narrowed to a retention policy and measurement
-    /// when given): flushes what is acknowledged, retries the held tables it reaches, and
-    /// then, for those storage still refuses, discards their points (`discard`, for drops)
-    /// or refuses (for deletes, which could not reach them).
-    pub async fn settle_for_removal(
+    /// Makes acknowledged writes visible before a delete in `database` and refuses it
+    /// while points of the database are set aside (the delete could not reach them).
+    pub async fn prepare_delete(&self, database: &str) -> Result<(), FlushError> {
+        self.ensure_visible().await?;
+        let held = self
+            .held
+            .lock()
+            .iter()
+            .find(|(t, _)| t.database == database)
+            .map(|(t, s)| (t.clone(), s.error.clone()));
+        match held {
+            None => Ok(()),
+            Some((table, reason)) => Err(FlushError::Held {
+                retention_policy: table.retention_policy,
+                measurement: table.measurement,
+                reason,
+            }),
+        }
+    }
+
+    /// After a drop in `database` (narrowed to a retention policy and measurement when
+    /// given) succeeded in metadata: discards the points set aside for what it dropped.
+    /// Under the round lock, so no round adds to a queue meanwhile.
+    pub async fn discard_dropped(
         &self,
         database: &str,
         retention_policy: Option<&str>,
         measurement: Option<&str>,
-        discard: bool,
     ) -> Result<(), FlushError> {
-        self.ensure_visible().await?;
-        let reached = |t: &TableRef| {
-            t.database == database
-                && retention_policy.is_none_or(|r| t.retention_policy == r)
-                && measurement.is_none_or(|m| t.measurement == m)
+        let Some(store) = &self.hold_store else {
+            return Ok(());
         };
-        let matching: Vec<TableRef> = self
+        let _rounds = self.cursor.lock().await;
+        let dropped: Vec<TableRef> = self
             .held
             .lock()
             .keys()
-            .filter(|t| reached(t))
+            .filter(|t| {
+                t.database == database
+                    && retention_policy.is_none_or(|r| t.retention_policy == r)
+                    && measurement.is_none_or(|m| t.measurement == m)
+            })
             .cloned()
             .collect();
-        if matching.is_empty() {
-            return Ok(());
-        }
-        let _rounds = self.cursor.lock().await;
-        for table in matching {
-            if self.retry_one(&table).await? {
-                continue;
-            }
-            let reason = self
-                .held
-                .lock()
-                .get(&table)
-                .map(|s| s.error.clone())
-                .unwrap_or_default();
-            if !discard {
-                return Err(FlushError::Held {
-                    retention_policy: table.retention_policy,
-                    measurement: table.measurement,
-                    reason,
-                });
-            }
-            if let Some(store) = &self.hold_store {
-                store.release(&table).await?;
-            }
+        for table in dropped {
+            store.release(&table).await?;
             self.held.lock().remove(&table);
-            warn!(table = %table, "dropped; discarding the points set aside for it");
+            warn!(table = %table, "dropped; discarded the points set aside for it");
         }
         Ok(())
     }
@@ -770,8 +836,11 @@ mod tests {
         }
     }
 
+    /// A table's queue: (position, entry bytes).
+    type Queue = Vec<(u64, Vec<u8>)>;
+
     #[derive(Debug, Default)]
-    struct MemHold(Mutex<BTreeMap<TableRef, Vec<Vec<u8>>>>);
+    struct MemHold(Mutex<BTreeMap<TableRef, Queue>>, Mutex<u64>);
 
     #[async_trait]
     impl HeldPointsPort for MemHold {
@@ -780,27 +849,50 @@ mod tests {
             table: &TableRef,
             entry: hyperbyte_domain::EncodedWalEntry,
         ) -> Result<(), WalError> {
+            let pos = {
+                let mut next = self.1.lock();
+                *next += 1;
+                *next
+            };
             self.0
                 .lock()
                 .entry(table.clone())
                 .or_default()
-                .push(entry.bytes);
+                .push((pos, entry.bytes));
             Ok(())
         }
         async fn tables(&self) -> Result<Vec<TableRef>, WalError> {
-            Ok(self.0.lock().keys().cloned().collect())
-        }
-        async fn entries(&self, table: &TableRef) -> Result<Vec<CompactEntry>, WalError> {
-            self.0
+            Ok(self
+                .0
                 .lock()
-                .get(table)
-                .into_iter()
-                .flatten()
-                .map(|b| {
-                    hyperbyte_domain::wal::codec::decode_compact(b)
-                        .map_err(|e| WalError::Codec(e.to_string()))
-                })
-                .collect()
+                .iter()
+                .filter(|(_, q)| !q.is_empty())
+                .map(|(t, _)| t.clone())
+                .collect())
+        }
+        async fn entries(
+            &self,
+            table: &TableRef,
+            max_points: usize,
+        ) -> Result<Vec<(u64, CompactEntry)>, WalError> {
+            let mut out = Vec::new();
+            let mut points = 0;
+            for (pos, b) in self.0.lock().get(table).into_iter().flatten() {
+                if !out.is_empty() && points >= max_points {
+                    break;
+                }
+                let e = hyperbyte_domain::wal::codec::decode_compact(b)
+                    .map_err(|e| WalError::Codec(e.to_string()))?;
+                points += e.len();
+                out.push((*pos, e));
+            }
+            Ok(out)
+        }
+        async fn release_through(&self, table: &TableRef, through: u64) -> Result<(), WalError> {
+            if let Some(q) = self.0.lock().get_mut(table) {
+                q.retain(|(pos, _)| *pos > through);
+            }
+            Ok(())
         }
         async fn release(&self, table: &TableRef) -> Result<(), WalError> {
             self.0.lock().remove(table);
@@ -882,6 +974,11 @@ mod tests {
             .collect()
     }
 
+    /// Entries held for `m` (its queue length).
+    async fn queued(f: &Fixture, m: &str) -> usize {
+        f.hold.entries(&table(m), usize::MAX).await.unwrap().len()
+    }
+
     #[tokio::test]
     async fn a_refused_table_is_set_aside_and_the_rest_flushes_and_truncates() {
         let f = fixture();
@@ -898,15 +995,18 @@ mod tests {
         assert_eq!(held[0].table, table("bad"));
         assert!(held[0].error.contains("code 252"), "{}", held[0].error);
         // One round read both entries: one held entry with both points.
-        assert_eq!(f.hold.entries(&table("bad")).await.unwrap().len(), 1);
-        assert_eq!(f.hold.entries(&table("bad")).await.unwrap()[0].len(), 2);
+        let page = f.hold.entries(&table("bad"), usize::MAX).await.unwrap();
+        assert_eq!(page.len(), 1);
+        assert_eq!(page[0].1.len(), 2);
+        assert!(f.flush.holds_points_of("db"));
+        assert!(!f.flush.holds_points_of("other"));
 
         // Later points of the held table follow it, even while storage would take them.
         f.sink.refuse.lock().clear();
         write(&f.wal, &[("bad", 3, 30.0)]).await;
         f.flush.flush_all().await.unwrap();
         assert!(stored(&f.sink, "bad").is_empty());
-        assert_eq!(f.hold.entries(&table("bad")).await.unwrap().len(), 2);
+        assert_eq!(queued(&f, "bad").await, 2);
 
         // A retry stores them oldest first and releases the table.
         assert_eq!(f.flush.retry_held(true).await.unwrap(), 1);
@@ -922,24 +1022,92 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn retries_wait_for_their_delay_and_keep_failing_tables_held() {
+    async fn a_lone_refused_table_keeps_the_wal_until_it_keeps_failing() {
         let f = fixture();
         f.sink.refuse.lock().insert("bad".into());
         write(&f.wal, &[("bad", 1, 1.0)]).await;
+        // Alone in its round, the failure may be storage's: the WAL keeps the points.
+        for _ in 1..HOLD_AFTER_LONE_FAILURES {
+            assert!(f.flush.flush_all().await.is_err());
+            assert_eq!(f.wal.entries.lock().len(), 1);
+            assert!(f.flush.held_tables().is_empty());
+        }
+        // Refused again and again: set aside, the WAL is free.
+        f.flush.flush_all().await.unwrap();
+        assert!(f.wal.entries.lock().is_empty());
+        assert_eq!(f.flush.held_tables().len(), 1);
+        assert_eq!(queued(&f, "bad").await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_round_where_every_table_fails_keeps_the_wal() {
+        let f = fixture();
+        f.sink.refuse.lock().insert("bad".into());
+        f.sink.refuse.lock().insert("good".into());
+        for _ in 0..5 {
+            write(&f.wal, &[("good", 1, 1.0), ("bad", 1, 1.0)]).await;
+            assert!(f.flush.flush_all().await.is_err());
+        }
+        assert_eq!(f.wal.entries.lock().len(), 5);
+        assert!(f.flush.held_tables().is_empty());
+        f.sink.refuse.lock().clear();
+        f.flush.flush_all().await.unwrap();
+        assert_eq!(stored(&f.sink, "good").len(), 5);
+    }
+
+    #[tokio::test]
+    async fn retries_wait_for_their_delay_and_keep_failing_tables_held() {
+        let f = fixture();
+        f.sink.refuse.lock().insert("bad".into());
+        write(&f.wal, &[("good", 1, 1.0), ("bad", 1, 1.0)]).await;
         f.flush.flush_all().await.unwrap();
         // Not due yet (1 s after the first failure).
         assert_eq!(f.flush.retry_held(false).await.unwrap(), 0);
         assert_eq!(f.flush.held_tables()[0].attempts, 1);
         assert_eq!(f.flush.retry_held(true).await.unwrap(), 0);
         assert_eq!(f.flush.held_tables()[0].attempts, 2);
-        assert_eq!(f.hold.entries(&table("bad")).await.unwrap().len(), 1);
+        assert_eq!(queued(&f, "bad").await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_long_queue_is_stored_page_by_page_in_order() {
+        let wal = Arc::new(MemWal::default());
+        let f = fixture();
+        let flush = FlushService::new(
+            wal.clone(),
+            f.meta.clone(),
+            f.sink.clone(),
+            FlushConfig {
+                batch_points: 2,
+                batch_entries: 1,
+                ..FlushConfig::default()
+            },
+        )
+        .with_hold_store(f.hold.clone());
+        f.sink.refuse.lock().insert("bad".into());
+        for t in 0..40 {
+            write(&wal, &[("good", t, 0.0), ("bad", t, t as f64)]).await;
+        }
+        flush.flush_all().await.unwrap();
+        assert_eq!(queued(&f, "bad").await, 40);
+        f.sink.refuse.lock().clear();
+        // 16 pages per retry, 2 points each (one per entry here).
+        assert_eq!(flush.retry_held(true).await.unwrap(), 0);
+        assert_eq!(queued(&f, "bad").await, 40 - 16 * 2);
+        // Storage refuses in the middle: nothing is lost, order is kept on the next try.
+        f.sink.refuse.lock().insert("bad".into());
+        assert_eq!(flush.retry_held(true).await.unwrap(), 0);
+        f.sink.refuse.lock().clear();
+        assert_eq!(flush.retry_held(true).await.unwrap(), 1);
+        let values: Vec<f64> = stored(&f.sink, "bad").iter().map(|(_, v)| *v).collect();
+        assert_eq!(values, (0..40).map(f64::from).collect::<Vec<_>>());
     }
 
     #[tokio::test]
     async fn held_tables_survive_a_restart_and_keep_their_order() {
         let f = fixture();
         f.sink.refuse.lock().insert("bad".into());
-        write(&f.wal, &[("bad", 1, 1.0)]).await;
+        write(&f.wal, &[("good", 1, 1.0), ("bad", 1, 1.0)]).await;
         f.flush.flush_all().await.unwrap();
         // A new service over the same stores (a restart): the table is still held, so
         // its next points queue behind the first instead of overtaking them.
@@ -965,37 +1133,34 @@ mod tests {
         f.sink.refuse.lock().insert("bad".into());
         write(&f.wal, &[("bad", 1, 1.0), ("good", 1, 1.0)]).await;
         f.flush.flush_all().await.unwrap();
-        let err = f
-            .flush
-            .settle_for_removal("db", None, None, false)
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("\"bad\""), "{err}");
+        let err = f.flush.prepare_delete("db").await.unwrap_err();
+        assert!(
+            err.to_string().starts_with("measurement \"bad\" (retention policy \"autogen\") has points storage refused and set aside (storage engine error (code 252)"),
+            "{err}"
+        );
         // Other databases are not affected.
-        f.flush
-            .settle_for_removal("other", None, None, false)
-            .await
-            .unwrap();
+        f.flush.prepare_delete("other").await.unwrap();
         // Dropping another measurement leaves the held one alone.
         f.flush
-            .settle_for_removal("db", None, Some("good"), true)
+            .discard_dropped("db", None, Some("good"))
             .await
             .unwrap();
         assert_eq!(f.flush.held_tables().len(), 1);
         f.flush
-            .settle_for_removal("db", None, Some("bad"), true)
+            .discard_dropped("db", Some("autogen"), Some("bad"))
             .await
             .unwrap();
         assert!(f.flush.held_tables().is_empty());
         assert!(f.hold.tables().await.unwrap().is_empty());
         assert!(stored(&f.sink, "bad").is_empty());
+        f.flush.prepare_delete("db").await.unwrap();
     }
 
     #[tokio::test]
     async fn a_table_dropped_from_metadata_is_released_without_writing() {
         let f = fixture();
         f.sink.refuse.lock().insert("bad".into());
-        write(&f.wal, &[("bad", 1, 1.0)]).await;
+        write(&f.wal, &[("good", 1, 1.0), ("bad", 1, 1.0)]).await;
         f.flush.flush_all().await.unwrap();
         f.meta
             .schemas
@@ -1009,27 +1174,25 @@ mod tests {
     #[tokio::test]
     async fn without_a_hold_store_a_refused_table_fails_the_round_and_keeps_the_wal() {
         let wal = Arc::new(MemWal::default());
-        let meta = Arc::new(MemMeta::default());
-        meta.add_db("db", &[("autogen", 0, 7 * 86_400_000_000_000)]);
-        meta.schemas
-            .lock()
-            .entry(("db".into(), "bad".into()))
-            .or_default()
-            .fields
-            .insert("v".into(), FieldType::Float);
-        let sink = Arc::new(Sink::default());
-        sink.refuse.lock().insert("bad".into());
-        let flush = FlushService::new(wal.clone(), meta, sink, FlushConfig::default());
-        write(&wal, &[("bad", 1, 1.0)]).await;
+        let f = fixture();
+        f.sink.refuse.lock().insert("bad".into());
+        let flush = FlushService::new(
+            wal.clone(),
+            f.meta.clone(),
+            f.sink.clone(),
+            FlushConfig::default(),
+        );
+        write(&wal, &[("good", 1, 1.0), ("bad", 1, 1.0)]).await;
         assert!(flush.flush_all().await.is_err());
         assert_eq!(wal.entries.lock().len(), 1);
     }
 
     #[test]
-    fn retry_delays_grow_and_stay_bounded() {
-        assert_eq!(retry_delay(0), Duration::from_secs(1));
-        assert_eq!(retry_delay(3), Duration::from_secs(8));
-        assert_eq!(retry_delay(100), Duration::from_secs(256));
-        assert!(retry_delay(u32::MAX) <= Duration::from_secs(300));
+    fn retry_delays_start_at_a_second_and_stay_bounded() {
+        assert_eq!(retry_delay(1), Duration::from_secs(1));
+        assert_eq!(retry_delay(2), Duration::from_secs(2));
+        assert_eq!(retry_delay(4), Duration::from_secs(8));
+        assert_eq!(retry_delay(6), MAX_RETRY_DELAY);
+        assert_eq!(retry_delay(u32::MAX), MAX_RETRY_DELAY);
     }
 }

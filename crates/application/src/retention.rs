@@ -220,6 +220,15 @@ impl RetentionService {
                     let Some(db) = self.meta.database(&db_name) else {
                         continue;
                     };
+                    // Points set aside are not in storage yet: their series would look
+                    // empty there. Removing nothing is the safe side.
+                    if self
+                        .flush
+                        .as_ref()
+                        .is_some_and(|f| f.holds_points_of(&db_name))
+                    {
+                        continue;
+                    }
                     self.clean_database(
                         query.as_ref(),
                         &db,

@@ -37,9 +37,9 @@ impl std::fmt::Display for TableRef {
 ///
 /// Guarantees an implementation must give:
 /// - `hold` returns only once the entry is durable (fsynced), like [`crate::WalPort::append`].
-/// - `entries` returns a table's entries in the order they were held, also after a restart.
-/// - `release` removes every entry of the table durably; entries held after it starts a
-///   new queue.
+/// - `entries` returns a table's oldest entries in the order they were held, also after a
+///   restart, each with a position that grows with every `hold`.
+/// - `release_through` and `release` remove entries durably; entries held later stay.
 /// - `tables` lists every table with at least one entry, in [`TableRef`] order.
 ///
 /// Calls for one table are never concurrent (the flush service serialises them); calls for
@@ -50,8 +50,15 @@ pub trait HeldPointsPort: Send + Sync + Debug {
     async fn hold(&self, table: &TableRef, entry: EncodedWalEntry) -> Result<(), WalError>;
     /// Every table with held entries.
     async fn tables(&self) -> Result<Vec<TableRef>, WalError>;
-    /// The held entries of `table`, oldest first.
-    async fn entries(&self, table: &TableRef) -> Result<Vec<CompactEntry>, WalError>;
+    /// The oldest held entries of `table` with their positions, stopping once they hold
+    /// `max_points` points (so at least one entry while any is held).
+    async fn entries(
+        &self,
+        table: &TableRef,
+        max_points: usize,
+    ) -> Result<Vec<(u64, CompactEntry)>, WalError>;
+    /// Removes the entries of `table` up to and including position `through`.
+    async fn release_through(&self, table: &TableRef, through: u64) -> Result<(), WalError>;
     /// Removes every held entry of `table`.
     async fn release(&self, table: &TableRef) -> Result<(), WalError>;
 }

@@ -112,9 +112,7 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
         points = recovered.points,
         "recovery: WAL replayed into storage"
     );
-    if let Err(e) = flush.retry_held(true).await {
-        tracing::warn!(error = %e, "retrying points set aside at start-up failed; the flush retries them");
-    }
+    // Tables held before the restart are retried by the flush loop once serving.
 
     let ingest = Arc::new(
         IngestionService::new(

@@ -322,12 +322,11 @@ impl QueryService {
             }
             Statement::DropDatabase { name } => {
                 if self.meta.database(name).is_some() {
-                    self.flush
-                        .settle_for_removal(name, None, None, true)
-                        .await?;
+                    self.flush.ensure_visible().await?;
                     self.meta
                         .apply(MetaCommand::DropDatabase { name: name.clone() })
                         .await?;
+                    self.flush.discard_dropped(name, None, None).await?;
                     self.admin.drop_database(name).await?;
                 }
                 Ok(StatementResult::default())
@@ -393,14 +392,15 @@ impl QueryService {
                     )));
                 };
                 if d.rp(name).is_some() {
-                    self.flush
-                        .settle_for_removal(database, Some(name), None, true)
-                        .await?;
+                    self.flush.ensure_visible().await?;
                     self.meta
                         .apply(MetaCommand::DropRetentionPolicy {
                             database: database.clone(),
                             name: name.clone(),
                         })
+                        .await?;
+                    self.flush
+                        .discard_dropped(database, Some(name), None)
                         .await?;
                     self.admin.drop_retention_policy(database, name).await?;
                 }
@@ -607,9 +607,7 @@ impl QueryService {
             }
             Statement::DropMeasurement { name: m } => {
                 let name = self.require_db(None, db)?;
-                self.flush
-                    .settle_for_removal(&name, None, Some(m), true)
-                    .await?;
+                self.flush.ensure_visible().await?;
                 let rps: Vec<String> = self
                     .meta
                     .database(&name)
@@ -626,6 +624,7 @@ impl QueryService {
                         measurement: m.clone(),
                     })
                     .await?;
+                self.flush.discard_dropped(&name, None, Some(m)).await?;
                 self.admin.drop_measurement(&name, &rps, m).await?;
                 Ok(StatementResult::default())
             }
@@ -960,7 +959,7 @@ impl QueryService {
     async fn delete(&self, db: &str, d: &DeleteStatement, drop_series: bool) -> StmtResult {
         // Make acknowledged-but-unflushed points visible to the delete (and refuse while
         // points of the database are set aside, where the delete could not reach them).
-        self.flush.settle_for_removal(db, None, None, false).await?;
+        self.flush.prepare_delete(db).await?;
         let now = self.clock.now_nanos();
         let range = match &d.condition {
             Some(c) => c
