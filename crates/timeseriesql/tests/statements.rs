@@ -251,6 +251,21 @@ fn time_range_extraction() {
     assert!(s.time_range(0).is_err());
     let s = select("SELECT v FROM m WHERE time > '2000-01-01T00:00:00Z' + 1h");
     assert_eq!(s.time_range(0).unwrap().min, Some(946_684_800 * S + H + 1));
+    // The ends of InfluxDB's valid range are no bounds (InfluxDB then prints the epoch
+    // for an aggregate's time, as without a lower bound).
+    let s = select(
+        "SELECT v FROM m WHERE time >= -9223372036854775806 AND time <= 9223372036854775806",
+    );
+    assert_eq!(s.time_range(0).unwrap(), TimeRange::default());
+    let s =
+        select("SELECT v FROM m WHERE time > -9223372036854775806 AND time < 9223372036854775806");
+    assert_eq!(
+        s.time_range(0).unwrap(),
+        TimeRange {
+            min: Some(i64::MIN + 3),
+            max: Some(i64::MAX - 2)
+        }
+    );
 }
 
 #[test]

@@ -307,10 +307,13 @@ async fn an_unbounded_start_is_limited_per_series_once_the_first_point_is_known(
 
 #[tokio::test]
 async fn the_whole_time_range_in_weeks_with_a_negative_offset_stays_in_range() {
-    let pts = vec![(MIN_TIME, "a", 1.0), (0, "a", 2.0), (MAX_TIME, "a", 3.0)];
+    // `time <= MAX_TIME` would be no bound at all (InfluxDB then stops at now()): the
+    // last valid nanosecond below it is.
+    let top = MAX_TIME - 1;
+    let pts = vec![(MIN_TIME, "a", 1.0), (0, "a", 2.0), (top, "a", 3.0)];
     let h = harness(&pts, QueryLimits::default());
     let q = format!(
-        "SELECT percentile(v, 100) FROM m WHERE time >= {MIN_TIME} AND time <= {MAX_TIME} \
+        "SELECT percentile(v, 100) FROM m WHERE time >= {MIN_TIME} AND time <= {top} \
          GROUP BY time(1w, -5000w) fill(none)"
     );
     let rows = h.rows(&q).await;
@@ -458,9 +461,10 @@ async fn forecasts_past_the_largest_time_are_an_error() {
     let pts = vec![(MAX_TIME - 20 * S, "a", 1.0), (MAX_TIME - 10 * S, "a", 2.0)];
     let h = harness(&pts, QueryLimits::default());
     let q = format!(
-        "SELECT holt_winters(max(v), 5, 0) FROM m WHERE time >= {} AND time <= {MAX_TIME} \
+        "SELECT holt_winters(max(v), 5, 0) FROM m WHERE time >= {} AND time <= {} \
          GROUP BY time(10s)",
-        MAX_TIME - 30 * S
+        MAX_TIME - 30 * S,
+        MAX_TIME - 1
     );
     let e = h.error(&q).await;
     assert!(e.contains("largest representable time"), "{e}");

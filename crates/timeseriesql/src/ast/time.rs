@@ -22,7 +22,21 @@ pub struct TimeRange {
     pub max: Option<i64>,
 }
 
+/// InfluxDB's smallest valid time; a bound at or below it is no bound.
+const MIN_TIME: i64 = i64::MIN + 2;
+/// InfluxDB's largest valid time; a bound at or above it is no bound.
+const MAX_TIME: i64 = i64::MAX - 1;
+
 impl TimeRange {
+    /// InfluxDB reads the ends of the valid time range as "unbounded" (an aggregate over
+    /// `time >= -9223372036854775806` prints the epoch, like one without a lower bound).
+    fn normalised(self) -> TimeRange {
+        TimeRange {
+            min: self.min.filter(|&m| m > MIN_TIME),
+            max: self.max.filter(|&m| m < MAX_TIME),
+        }
+    }
+
     fn intersect(self, o: TimeRange) -> TimeRange {
         TimeRange {
             min: match (self.min, o.min) {
@@ -212,7 +226,9 @@ impl SelectStatement {
     /// The `[min, max]` time window of the `WHERE` clause, with `now()` = `now_nanos`.
     pub fn time_range(&self, now_nanos: i64) -> Result<TimeRange, TimeRangeError> {
         match &self.condition {
-            Some(c) => Ok(condition_time_range(c, now_nanos)?.unwrap_or_default()),
+            Some(c) => Ok(condition_time_range(c, now_nanos)?
+                .unwrap_or_default()
+                .normalised()),
             None => Ok(TimeRange::default()),
         }
     }
@@ -226,7 +242,9 @@ impl SelectStatement {
 impl Expr {
     /// The time window implied by this condition (see the module docs).
     pub fn time_range(&self, now_nanos: i64) -> Result<TimeRange, TimeRangeError> {
-        Ok(condition_time_range(self, now_nanos)?.unwrap_or_default())
+        Ok(condition_time_range(self, now_nanos)?
+            .unwrap_or_default()
+            .normalised())
     }
 
     /// This condition without `time` comparisons.
