@@ -128,7 +128,15 @@ impl Server {
             "{} missing: run `cargo xtask build`",
             bin.display()
         );
-        let mut child = Command::new(&bin)
+        let mut cmd = Command::new(&bin);
+        // Hermetic: configuration only from what the test sets (a `HYPERBYTE_FUZZ_CASES`
+        // meant for the test runner is no server key, and the server refuses unknown keys).
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("HYPERBYTE_") {
+                cmd.env_remove(k);
+            }
+        }
+        let mut child = cmd
             .arg("--bind")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")

@@ -42,18 +42,56 @@ enum Operand {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
-    Number,
+    /// Integers (signed or unsigned fields, integer and duration literals).
+    Int,
+    /// Floats.
+    Float,
     String,
     Bool,
     Regex,
 }
 
+impl Kind {
+    fn is_number(self) -> bool {
+        matches!(self, Kind::Int | Kind::Float)
+    }
+
+    /// Whether values of the two kinds compare (integers with floats do).
+    fn compares_with(self, other: Kind) -> bool {
+        self == other || (self.is_number() && other.is_number())
+    }
+}
+
 fn kind_of(t: FieldType) -> Kind {
     match t {
-        FieldType::Float | FieldType::Integer | FieldType::Unsigned => Kind::Number,
+        FieldType::Float => Kind::Float,
+        FieldType::Integer | FieldType::Unsigned => Kind::Int,
         FieldType::String => Kind::String,
         FieldType::Boolean => Kind::Bool,
     }
+}
+
+/// Arithmetic in a condition with InfluxDB's semantics, which the engine's operators do
+/// not all share: integer `/` divides as integers, `/ 0` and integer `% 0` give 0, float
+/// `% 0` gives no value, and bitwise operators take integers only (anything else gives no
+/// value, so the comparison matches nothing). None of these may raise an engine error.
+fn arithmetic(op: BinaryOp, a: &str, ka: Kind, b: &str, kb: Kind) -> Operand {
+    let ints = ka == Kind::Int && kb == Kind::Int;
+    let kind = if ints { Kind::Int } else { Kind::Float };
+    let sql = match op {
+        BinaryOp::Add => format!("({a} + {b})"),
+        BinaryOp::Sub => format!("({a} - {b})"),
+        BinaryOp::Mul => format!("({a} * {b})"),
+        BinaryOp::Div if ints => format!("intDivOrZero({a}, {b})"),
+        BinaryOp::Div => format!("if(({b}) = 0, 0, {a} / {b})"),
+        BinaryOp::Mod if ints => format!("moduloOrZero({a}, {b})"),
+        BinaryOp::Mod => format!("if(({b}) = 0, NULL, {a} % {b})"),
+        BinaryOp::BitAnd if ints => format!("bitAnd({a}, {b})"),
+        BinaryOp::BitOr if ints => format!("bitOr({a}, {b})"),
+        BinaryOp::BitXor if ints => format!("bitXor({a}, {b})"),
+        _ => return Operand::Null,
+    };
+    Operand::Sql(sql, kind)
 }
 
 fn float_sql(f: f64) -> String {
@@ -110,10 +148,10 @@ fn operand(e: &Expr, resolve: &dyn Fn(&str) -> ColumnRef) -> Result<Operand, Tra
             ColumnRef::Field(c, t) => Operand::Sql(quote_ident(&c), kind_of(t)),
             ColumnRef::Missing => Operand::Null,
         },
-        Expr::Integer(i) => Operand::Sql(i.to_string(), Kind::Number),
-        Expr::Unsigned(u) => Operand::Sql(u.to_string(), Kind::Number),
-        Expr::Float(f) => Operand::Sql(float_sql(*f), Kind::Number),
-        Expr::Duration(d) => Operand::Sql(d.to_string(), Kind::Number),
+        Expr::Integer(i) => Operand::Sql(i.to_string(), Kind::Int),
+        Expr::Unsigned(u) => Operand::Sql(u.to_string(), Kind::Int),
+        Expr::Float(f) => Operand::Sql(float_sql(*f), Kind::Float),
+        Expr::Duration(d) => Operand::Sql(d.to_string(), Kind::Int),
         Expr::String(s) => Operand::Sql(quote_string(s), Kind::String),
         Expr::Boolean(b) => Operand::Sql(if *b { "true" } else { "false" }.into(), Kind::Bool),
         Expr::Regex(r) => Operand::Sql(quote_string(&r.pattern), Kind::Regex),
@@ -121,23 +159,8 @@ fn operand(e: &Expr, resolve: &dyn Fn(&str) -> ColumnRef) -> Result<Operand, Tra
             let l = operand(lhs, resolve)?;
             let r = operand(rhs, resolve)?;
             match (l, r) {
-                (Operand::Sql(a, Kind::Number), Operand::Sql(b, Kind::Number)) => {
-                    let sym = match op {
-                        BinaryOp::Add => "+",
-                        BinaryOp::Sub => "-",
-                        BinaryOp::Mul => "*",
-                        BinaryOp::Div => "/",
-                        BinaryOp::Mod => "%",
-                        BinaryOp::BitAnd => "bitAnd",
-                        BinaryOp::BitOr => "bitOr",
-                        BinaryOp::BitXor => "bitXor",
-                        _ => "+",
-                    };
-                    if sym.starts_with("bit") {
-                        Operand::Sql(format!("{sym}({a}, {b})"), Kind::Number)
-                    } else {
-                        Operand::Sql(format!("({a} {sym} {b})"), Kind::Number)
-                    }
+                (Operand::Sql(a, ka), Operand::Sql(b, kb)) if ka.is_number() && kb.is_number() => {
+                    arithmetic(*op, &a, ka, &b, kb)
                 }
                 _ => Operand::Null,
             }
@@ -201,7 +224,7 @@ fn comparison(
             Ok(out)
         }
         _ => {
-            if ka != kb {
+            if !ka.compares_with(kb) {
                 // InfluxDB: comparing incompatible types matches nothing.
                 return Ok(
                     if op == BinaryOp::NotEq && ka == Kind::String && kb != Kind::Regex {
@@ -277,6 +300,38 @@ mod tests {
         for (q, want) in cases {
             let e = where_of(q);
             assert_eq!(condition_sql(&e, &resolve).unwrap(), want, "{q}");
+        }
+    }
+
+    /// InfluxDB's arithmetic in conditions (checked against InfluxDB 1.6): integer
+    /// division truncates, `/ 0` and integer `% 0` are 0, float `% 0` and bitwise
+    /// operators on floats are no value; none may raise an engine error (the query fuzz
+    /// found `bitOr(Float64, …)` and `% 0` failing in the engine).
+    #[test]
+    fn arithmetic_follows_influxdb_and_never_raises() {
+        let resolve = |name: &str| match name {
+            "i" => ColumnRef::Field("f_i".into(), FieldType::Integer),
+            other => resolve(other),
+        };
+        let cases = [
+            ("i / 2 = 1", "ifNull(intDivOrZero(`f_i`, 2) = 1, 0)"),
+            ("-5 % 0 = 0", "ifNull(moduloOrZero(-5, 0) = 0, 0)"),
+            (
+                "value / 0 = 0",
+                "ifNull(if((0) = 0, 0, `f_value` / 0) = 0, 0)",
+            ),
+            (
+                "value % 0 = 0",
+                "ifNull(if((0) = 0, NULL, `f_value` % 0) = 0, 0)",
+            ),
+            ("i | 1 = 3", "ifNull(bitOr(`f_i`, 1) = 3, 0)"),
+            ("value | 1 = 3", "0"),
+            ("16 ^ 12.5 > 0", "0"),
+            ("i + 1.5 > value", "ifNull((`f_i` + 1.5) > `f_value`, 0)"),
+        ];
+        for (cond, want) in cases {
+            let e = where_of(&format!("SELECT value FROM cpu WHERE {cond}"));
+            assert_eq!(condition_sql(&e, &resolve).unwrap(), want, "{cond}");
         }
     }
 
