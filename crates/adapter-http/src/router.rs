@@ -717,44 +717,22 @@ async fn query(
                 return query_error(&state, format, StatusCode::BAD_REQUEST, &e.to_string());
             }
         };
-        let body: Vec<u8> = match format {
-            Format::Json => {
-                let opts = RenderOptions { epoch, pretty };
-                let mut text = String::new();
-                if chunked {
-                    for chunk in chunk_results(results, chunk_size) {
-                        text.push_str(&render_results(&[chunk], opts));
-                        text.push('\n');
-                    }
-                } else {
-                    text = render_results(&results, opts);
-                    text.push('\n');
-                }
-                text.into_bytes()
-            }
-            // InfluxDB's CSV formatter keeps its state across chunks: chunking changes
-            // nothing in the text.
-            Format::Csv => crate::csv::render_results(&results, epoch).into_bytes(),
-            Format::Msgpack => {
-                // One document per chunk, back to back, as InfluxDB streams them.
-                let mut out = Vec::new();
-                let rendered = if chunked {
-                    chunk_results(results, chunk_size).iter().try_for_each(|c| {
-                        crate::msgpack::render_results(&mut out, std::slice::from_ref(c), epoch)
-                    })
-                } else {
-                    crate::msgpack::render_results(&mut out, &results, epoch)
-                };
-                if let Err(e) = rendered {
-                    tracing::error!(error = %e, "msgpack rendering failed");
-                    return query_error(
-                        &state,
-                        format,
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        &e.to_string(),
-                    );
-                }
-                out
+        let body = match render_body(
+            format,
+            results,
+            epoch,
+            pretty,
+            chunked.then_some(chunk_size),
+        ) {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::error!(error = %e, "rendering the answer failed");
+                return query_error(
+                    &state,
+                    format,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &e.to_string(),
+                );
             }
         };
         let mut resp = maybe_gzip(&headers, body);
@@ -766,6 +744,48 @@ async fn query(
     }
     .instrument(span)
     .await
+}
+
+/// The body of a successful `/query` answer in the negotiated format; `chunk` is the chunk
+/// size of `chunked=true`.
+fn render_body(
+    format: Format,
+    results: Vec<StatementResult>,
+    epoch: Epoch,
+    pretty: bool,
+    chunk: Option<usize>,
+) -> std::io::Result<Vec<u8>> {
+    Ok(match format {
+        Format::Json => {
+            let opts = RenderOptions { epoch, pretty };
+            let mut text = String::new();
+            if let Some(size) = chunk {
+                for c in chunk_results(results, size) {
+                    text.push_str(&render_results(&[c], opts));
+                    text.push('\n');
+                }
+            } else {
+                text = render_results(&results, opts);
+                text.push('\n');
+            }
+            text.into_bytes()
+        }
+        // InfluxDB's CSV formatter keeps its state across chunks: chunking changes nothing
+        // in the text.
+        Format::Csv => crate::csv::render_results(&results, epoch).into_bytes(),
+        Format::Msgpack => {
+            // One document per chunk, back to back, as InfluxDB streams them.
+            let mut out = Vec::new();
+            if let Some(size) = chunk {
+                for c in chunk_results(results, size) {
+                    crate::msgpack::render_results(&mut out, std::slice::from_ref(&c), epoch)?;
+                }
+            } else {
+                crate::msgpack::render_results(&mut out, &results, epoch)?;
+            }
+            out
+        }
+    })
 }
 
 /// Go's `encoding/json` error wording for the common cases clients hit.
@@ -876,6 +896,74 @@ mod tests {
             accept(&["application/x-msgpack;q=x, text/csv;q=0.1"]),
             Format::Csv
         );
+    }
+
+    fn five_rows() -> Vec<StatementResult> {
+        vec![StatementResult {
+            series: vec![Series {
+                name: Some("cpu".into()),
+                columns: vec!["time".into(), "v".into()],
+                values: (0..5)
+                    .map(|i| vec![Value::Time(i), Value::Float(i as f64)])
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]
+    }
+
+    #[test]
+    fn bodies_per_format() {
+        let json = render_body(Format::Json, five_rows(), Epoch::Rfc3339, false, Some(2)).unwrap();
+        assert_eq!(String::from_utf8(json).unwrap().lines().count(), 3);
+        // MessagePack: one document per chunk.
+        let mp = render_body(Format::Msgpack, five_rows(), Epoch::Rfc3339, false, Some(2)).unwrap();
+        let mut rd = &mp[..];
+        let mut docs = Vec::new();
+        while !rd.is_empty() {
+            docs.push(rmpv::decode::read_value(&mut rd).unwrap());
+        }
+        assert_eq!(docs.len(), 3);
+        let whole = render_body(Format::Msgpack, five_rows(), Epoch::Rfc3339, true, None).unwrap();
+        let mut rd = &whole[..];
+        rmpv::decode::read_value(&mut rd).unwrap();
+        assert!(rd.is_empty());
+        // CSV: chunking changes nothing.
+        let unit = Epoch::Unit(Precision::Seconds);
+        assert_eq!(
+            render_body(Format::Csv, five_rows(), unit, false, Some(2)).unwrap(),
+            render_body(Format::Csv, five_rows(), unit, false, None).unwrap()
+        );
+    }
+
+    #[test]
+    fn gzip_when_accepted() {
+        let body = render_body(Format::Msgpack, five_rows(), Epoch::Rfc3339, false, None).unwrap();
+        let mut h = HeaderMap::new();
+        let r = maybe_gzip(&h, body.clone());
+        assert!(r.headers().get(header::CONTENT_ENCODING).is_none());
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("deflate, gzip;q=1.0"),
+        );
+        let r = maybe_gzip(&h, body.clone());
+        assert_eq!(r.headers()[header::CONTENT_ENCODING], "gzip");
+        let gz = body_bytes(r);
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, body);
+    }
+
+    fn body_bytes(r: Response) -> Bytes {
+        use http_body_util::BodyExt;
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(r.into_body().collect())
+            .unwrap()
+            .to_bytes()
     }
 
     #[test]
