@@ -2,7 +2,7 @@
 //!
 //! Routes: `/ping` (GET, HEAD), `/status`, `/health`, `/metrics`, `/write`,
 //! `/api/v2/write`, `/query` (GET, POST). This crate is the only one that knows InfluxDB's
-//! JSON response shapes and HTTP status conventions.
+//! response shapes (JSON, CSV, MessagePack) and HTTP status conventions.
 //!
 //! Architecture invariant: server-side failures (WAL, storage, overload) answer 5xx, never
 //! 4xx: Telegraf drops a batch on any 4xx and retries on 5xx.
@@ -10,9 +10,11 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod admission;
+mod csv;
 mod health;
 mod json;
 mod metrics;
+mod msgpack;
 mod router;
 mod serve;
 

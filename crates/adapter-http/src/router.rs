@@ -506,6 +506,135 @@ fn parse_bind_params(text: &str) -> Result<BTreeMap<String, ParamValue>, String>
     Ok(out)
 }
 
+/// The body format of a `/query` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    Msgpack,
+}
+
+impl Format {
+    /// The `Content-Type` of the answer. CSV is `text/csv` whichever CSV type was asked
+    /// for: what the reference InfluxDB (1.6) answers and the conformance corpus records
+    /// (1.8 echoes `application/csv`).
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::Csv => "text/csv",
+            Format::Msgpack => "application/x-msgpack",
+        }
+    }
+}
+
+/// One clause of an `Accept` header: type, subtype and `q`.
+fn accept_clause(part: &str) -> Option<(String, String, f64)> {
+    fn is_token(s: &str) -> bool {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b > 0x20 && b < 0x7f && !b"()<>@,;:\\\"/[]?=".contains(&b))
+    }
+    let mut pieces = part.split(';');
+    let media = pieces.next()?.trim().to_ascii_lowercase();
+    let (ty, sub) = match media.split_once('/') {
+        Some((t, s)) if is_token(t) && is_token(s) => (t.to_string(), s.to_string()),
+        // Go's parser takes a lone `*` as `*/*`; any other bare type matches nothing.
+        None if media == "*" => ("*".to_string(), "*".to_string()),
+        _ => return None,
+    };
+    let mut q = 1.0;
+    for param in pieces {
+        let param = param.trim();
+        if param.is_empty() {
+            continue;
+        }
+        let (k, v) = param.split_once('=')?;
+        let (k, v) = (k.trim_end(), v.trim_start());
+        let quoted = v.len() >= 2 && v.starts_with('"') && v.ends_with('"');
+        if !is_token(k) || !(quoted || is_token(v)) {
+            // A malformed parameter makes Go's `mime.ParseMediaType` reject the clause.
+            return None;
+        }
+        if k.eq_ignore_ascii_case("q") {
+            // An unparsable q counts as 0, as in InfluxDB.
+            q = v.trim_matches('"').parse::<f64>().unwrap_or(0.0);
+        }
+    }
+    Some((ty, sub, q))
+}
+
+/// Picks the answer format from `Accept` as InfluxDB 1.8 does: every clause of every
+/// `Accept` header, ordered by `q` (stable), the first one that matches JSON, CSV
+/// (`application/csv`, `text/csv`) or MessagePack (`application/x-msgpack`), wildcards
+/// included; JSON otherwise.
+fn negotiate(headers: &HeaderMap) -> Format {
+    const SUPPORTED: [(&str, &str, Format); 4] = [
+        ("application", "json", Format::Json),
+        ("application", "csv", Format::Csv),
+        ("text", "csv", Format::Csv),
+        ("application", "x-msgpack", Format::Msgpack),
+    ];
+    let mut clauses: Vec<(String, String, f64)> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(accept_clause)
+        .collect();
+    clauses.sort_by(|a, b| b.2.total_cmp(&a.2));
+    for (ty, sub, _) in &clauses {
+        for (sty, ssub, format) in SUPPORTED {
+            if (ty == "*" || ty == sty) && (sub == "*" || sub == ssub) {
+                return format;
+            }
+        }
+    }
+    Format::Json
+}
+
+/// A request-level `/query` error in the negotiated format (`{"error": ...}` in JSON and
+/// MessagePack, `error\n<message>\n` in CSV), never compressed (InfluxDB gzips 200s only).
+fn query_error(state: &HttpState, format: Format, status: StatusCode, msg: &str) -> Response {
+    if format == Format::Json {
+        return error_response(state, status, msg);
+    }
+    let body = match format {
+        Format::Msgpack => Body::from(crate::msgpack::render_error(msg)),
+        _ => Body::from(crate::csv::render_error(msg)),
+    };
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Ok(v) = HeaderValue::from_str(&msg.replace(['\n', '\r'], " ")) {
+        r.headers_mut().insert("X-Influxdb-Error", v);
+    }
+    with_headers(state, r)
+}
+
+/// Gzips a body when the client accepts it (`Accept-Encoding` containing `gzip`, as
+/// InfluxDB tests it), with `Content-Encoding: gzip`.
+fn maybe_gzip(headers: &HeaderMap, body: Vec<u8>) -> Response {
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("gzip"));
+    if gzip {
+        let mut enc = flate2::write::GzEncoder::new(
+            Vec::with_capacity(body.len() / 4 + 64),
+            flate2::Compression::fast(),
+        );
+        if let Ok(bytes) = enc.write_all(&body).and_then(|_| enc.finish()) {
+            let mut r = (StatusCode::OK, Body::from(bytes)).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            return r;
+        }
+    }
+    (StatusCode::OK, Body::from(body)).into_response()
+}
+
 async fn query(
     State(state): State<HttpState>,
     method: Method,
@@ -517,6 +646,7 @@ async fn query(
         return method_not_allowed(&state);
     }
     state.metrics.query_requests.fetch_add(1, Ordering::Relaxed);
+    let format = negotiate(&headers);
     // A form body carries the query text: bounded like axum's default (2 MiB), and a
     // client that stops sending gets 408 like on `/write`.
     let body = match read_limited(body, MAX_QUERY_BODY_BYTES, None).await {
@@ -524,7 +654,7 @@ async fn query(
         Err(e) => {
             state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
             let (status, msg) = body_error_status(e);
-            return error_response(&state, status, msg);
+            return query_error(&state, format, status, msg);
         }
     };
     let params = query_params(raw.as_deref(), &headers, &body);
@@ -536,8 +666,9 @@ async fn query(
     async move {
         if q.trim().is_empty() {
             state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
-            return error_response(
+            return query_error(
                 &state,
+                format,
                 StatusCode::BAD_REQUEST,
                 "missing required parameter \"q\"",
             );
@@ -547,8 +678,9 @@ async fn query(
             Some(text) => match parse_bind_params(text) {
                 Ok(b) => b,
                 Err(e) => {
-                    return error_response(
+                    return query_error(
                         &state,
+                        format,
                         StatusCode::BAD_REQUEST,
                         &format!("error parsing query parameters: {}", go_json_error(&e)),
                     )
@@ -582,64 +714,78 @@ async fn query(
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
                 state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
-                return error_response(&state, StatusCode::BAD_REQUEST, &e.to_string());
+                return query_error(&state, format, StatusCode::BAD_REQUEST, &e.to_string());
             }
         };
-        let opts = RenderOptions { epoch, pretty };
-        let csv = headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/csv") || v.contains("application/csv"));
-        if csv {
-            let epoch = match epoch {
-                Epoch::Rfc3339 => Epoch::Unit(Precision::Nanoseconds),
-                e => e,
-            };
-            let text = crate::json::render_csv(&results, epoch);
-            let mut resp = (StatusCode::OK, text).into_response();
-            resp.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv"));
-            return with_headers(&state, resp);
-        }
-        let text = if chunked {
-            let mut out = String::new();
-            for chunk in chunk_results(results, chunk_size) {
-                out.push_str(&render_results(&[chunk], opts));
-                out.push('\n');
+        let body = match render_body(
+            format,
+            results,
+            epoch,
+            pretty,
+            chunked.then_some(chunk_size),
+        ) {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::error!(error = %e, "rendering the answer failed");
+                return query_error(
+                    &state,
+                    format,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &e.to_string(),
+                );
             }
-            out
-        } else {
-            let mut t = render_results(&results, opts);
-            t.push('\n');
-            t
         };
-        let gzip = headers
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("gzip"));
-        let mut resp = if gzip {
-            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            let compressed = enc.write_all(text.as_bytes()).and_then(|_| enc.finish());
-            match compressed {
-                Ok(bytes) => {
-                    let mut r = (StatusCode::OK, Body::from(bytes)).into_response();
-                    r.headers_mut()
-                        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                    r
-                }
-                Err(_) => (StatusCode::OK, text).into_response(),
-            }
-        } else {
-            (StatusCode::OK, text).into_response()
-        };
+        let mut resp = maybe_gzip(&headers, body);
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
+            HeaderValue::from_static(format.content_type()),
         );
         with_headers(&state, resp)
     }
     .instrument(span)
     .await
+}
+
+/// The body of a successful `/query` answer in the negotiated format; `chunk` is the chunk
+/// size of `chunked=true`.
+fn render_body(
+    format: Format,
+    results: Vec<StatementResult>,
+    epoch: Epoch,
+    pretty: bool,
+    chunk: Option<usize>,
+) -> std::io::Result<Vec<u8>> {
+    Ok(match format {
+        Format::Json => {
+            let opts = RenderOptions { epoch, pretty };
+            let mut text = String::new();
+            if let Some(size) = chunk {
+                for c in chunk_results(results, size) {
+                    text.push_str(&render_results(&[c], opts));
+                    text.push('\n');
+                }
+            } else {
+                text = render_results(&results, opts);
+                text.push('\n');
+            }
+            text.into_bytes()
+        }
+        // InfluxDB's CSV formatter keeps its state across chunks: chunking changes nothing
+        // in the text.
+        Format::Csv => crate::csv::render_results(&results, epoch).into_bytes(),
+        Format::Msgpack => {
+            // One document per chunk, back to back, as InfluxDB streams them.
+            let mut out = Vec::new();
+            if let Some(size) = chunk {
+                for c in chunk_results(results, size) {
+                    crate::msgpack::render_results(&mut out, std::slice::from_ref(&c), epoch)?;
+                }
+            } else {
+                crate::msgpack::render_results(&mut out, &results, epoch)?;
+            }
+            out
+        }
+    })
 }
 
 /// Go's `encoding/json` error wording for the common cases clients hit.
@@ -706,6 +852,118 @@ mod tests {
         assert_eq!(p[0], ("q".into(), "SELECT * FROM cpu".into()));
         assert_eq!(p[1], ("db".into(), "x".into()));
         assert_eq!(p[2], ("empty".into(), "".into()));
+    }
+
+    fn accept(values: &[&str]) -> Format {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(header::ACCEPT, HeaderValue::from_str(v).unwrap());
+        }
+        negotiate(&h)
+    }
+
+    #[test]
+    fn negotiates_like_influxdb_1_8() {
+        assert_eq!(accept(&[]), Format::Json);
+        assert_eq!(accept(&["application/x-msgpack"]), Format::Msgpack);
+        assert_eq!(accept(&["Application/X-MsgPack"]), Format::Msgpack);
+        assert_eq!(accept(&["application/csv"]), Format::Csv);
+        assert_eq!(accept(&["text/csv; charset=utf-8"]), Format::Csv);
+        assert_eq!(accept(&["text/html"]), Format::Json);
+        // The first supported clause wins, ordered by q.
+        assert_eq!(
+            accept(&["application/x-msgpack, application/json"]),
+            Format::Msgpack
+        );
+        assert_eq!(
+            accept(&["application/x-msgpack;q=0.5, text/csv"]),
+            Format::Csv
+        );
+        assert_eq!(
+            accept(&["text/html", "application/x-msgpack"]),
+            Format::Msgpack
+        );
+        // Wildcards match the first supported type: JSON.
+        assert_eq!(accept(&["*/*"]), Format::Json);
+        assert_eq!(accept(&["text/*"]), Format::Csv);
+        assert_eq!(
+            accept(&["text/html,application/xhtml+xml,*/*;q=0.8"]),
+            Format::Json
+        );
+        // Malformed clauses are skipped; an unparsable q counts as 0.
+        assert_eq!(accept(&["application/x-msgpack;;q"]), Format::Json);
+        assert_eq!(
+            accept(&["application/x-msgpack;q=x, text/csv;q=0.1"]),
+            Format::Csv
+        );
+    }
+
+    fn five_rows() -> Vec<StatementResult> {
+        vec![StatementResult {
+            series: vec![Series {
+                name: Some("cpu".into()),
+                columns: vec!["time".into(), "v".into()],
+                values: (0..5)
+                    .map(|i| vec![Value::Time(i), Value::Float(i as f64)])
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]
+    }
+
+    #[test]
+    fn bodies_per_format() {
+        let json = render_body(Format::Json, five_rows(), Epoch::Rfc3339, false, Some(2)).unwrap();
+        assert_eq!(String::from_utf8(json).unwrap().lines().count(), 3);
+        // MessagePack: one document per chunk.
+        let mp = render_body(Format::Msgpack, five_rows(), Epoch::Rfc3339, false, Some(2)).unwrap();
+        let mut rd = &mp[..];
+        let mut docs = Vec::new();
+        while !rd.is_empty() {
+            docs.push(rmpv::decode::read_value(&mut rd).unwrap());
+        }
+        assert_eq!(docs.len(), 3);
+        let whole = render_body(Format::Msgpack, five_rows(), Epoch::Rfc3339, true, None).unwrap();
+        let mut rd = &whole[..];
+        rmpv::decode::read_value(&mut rd).unwrap();
+        assert!(rd.is_empty());
+        // CSV: chunking changes nothing.
+        let unit = Epoch::Unit(Precision::Seconds);
+        assert_eq!(
+            render_body(Format::Csv, five_rows(), unit, false, Some(2)).unwrap(),
+            render_body(Format::Csv, five_rows(), unit, false, None).unwrap()
+        );
+    }
+
+    #[test]
+    fn gzip_when_accepted() {
+        let body = render_body(Format::Msgpack, five_rows(), Epoch::Rfc3339, false, None).unwrap();
+        let mut h = HeaderMap::new();
+        let r = maybe_gzip(&h, body.clone());
+        assert!(r.headers().get(header::CONTENT_ENCODING).is_none());
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("deflate, gzip;q=1.0"),
+        );
+        let r = maybe_gzip(&h, body.clone());
+        assert_eq!(r.headers()[header::CONTENT_ENCODING], "gzip");
+        let gz = body_bytes(r);
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, body);
+    }
+
+    fn body_bytes(r: Response) -> Bytes {
+        use http_body_util::BodyExt;
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(r.into_body().collect())
+            .unwrap()
+            .to_bytes()
     }
 
     #[test]

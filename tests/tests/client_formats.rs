@@ -1,0 +1,252 @@
+//! The answer formats real clients ask `/query` for: MessagePack (`Accept:
+//! application/x-msgpack`, what the Python `influxdb` client sends), CSV, and gzip
+//! (`Accept-Encoding: gzip`), end to end against the real binary.
+#![allow(clippy::unwrap_used)]
+
+use hyperbyte_e2e::Server;
+use rmpv::Value as M;
+use std::io::{Read, Write};
+
+const DB: &str = "fmt";
+
+fn setup(s: &Server) {
+    assert_eq!(s.query("", "CREATE DATABASE fmt").0, 200);
+    let body = "cpu,host=a f=3,i=4i,s=\"hi, there\",b=true 1000000000\n\
+                cpu,host=a f=2.5,i=-40000i 2000000123\n\
+                cpu,host=b f=1 3000000000\n";
+    assert_eq!(s.write(DB, body).0, 204);
+}
+
+/// Decodes every MessagePack document of a body (a chunked answer has several).
+fn documents(mut bytes: &[u8]) -> Vec<M> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        out.push(rmpv::decode::read_value(&mut bytes).unwrap());
+    }
+    out
+}
+
+fn get<'a>(m: &'a M, key: &str) -> &'a M {
+    m.as_map()
+        .unwrap_or_else(|| panic!("not a map: {m}"))
+        .iter()
+        .find(|(k, _)| k.as_str() == Some(key))
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no {key} in {m}"))
+}
+
+/// A `/query` through ureq (which asks for gzip and inflates on its own): status, content
+/// type, body.
+fn query(s: &Server, params: &str, accept: &str) -> (u16, String, Vec<u8>) {
+    let r = ureq::get(&format!("{}/query?db={DB}&{params}", s.url))
+        .set("Accept", accept)
+        .call();
+    let resp = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let status = resp.status();
+    let ct = resp.header("Content-Type").unwrap_or("").to_string();
+    let mut body = Vec::new();
+    resp.into_reader().read_to_end(&mut body).unwrap();
+    (status, ct, body)
+}
+
+fn q(text: &str) -> String {
+    let mut out = String::from("q=");
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A raw HTTP/1.1 GET, to see the bytes on the wire (ureq hides `Content-Encoding`):
+/// the header block (lower-cased) and the body.
+fn raw_get(s: &Server, target: &str, headers: &[(&str, &str)]) -> (String, Vec<u8>) {
+    let addr = s.url.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    let mut req = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    conn.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+    assert!(
+        !head.contains("transfer-encoding: chunked"),
+        "expected a sized body: {head}"
+    );
+    (head, raw[split + 4..].to_vec())
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[test]
+fn msgpack_gzip_and_csv_answers() {
+    let s = Server::start();
+    setup(&s);
+    let select = q("SELECT f, i, s, b FROM cpu GROUP BY host");
+
+    // MessagePack: floats stay floats, integers integers, times the time extension.
+    let (status, ct, body) = query(&s, &select, "application/x-msgpack");
+    assert_eq!(status, 200);
+    assert_eq!(ct, "application/x-msgpack");
+    let docs = documents(&body);
+    assert_eq!(docs.len(), 1);
+    let results = get(&docs[0], "results").as_array().unwrap();
+    assert_eq!(get(&results[0], "statement_id").as_i64(), Some(0));
+    let series = get(&results[0], "series").as_array().unwrap();
+    assert_eq!(series.len(), 2);
+    assert_eq!(get(&series[0], "name").as_str(), Some("cpu"));
+    assert_eq!(get(get(&series[0], "tags"), "host").as_str(), Some("a"));
+    let cols: Vec<&str> = get(&series[0], "columns")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(cols, ["time", "f", "i", "s", "b"]);
+    let rows = get(&series[0], "values").as_array().unwrap();
+    let r0 = rows[0].as_array().unwrap();
+    match &r0[0] {
+        M::Ext(5, data) => {
+            assert_eq!(&data[..8], &1i64.to_be_bytes());
+            assert_eq!(&data[8..], &0i32.to_be_bytes());
+        }
+        other => panic!("time as {other}"),
+    }
+    assert!(
+        matches!(r0[1], M::F64(f) if f == 3.0),
+        "3.0 must stay a float: {}",
+        r0[1]
+    );
+    assert_eq!(r0[2].as_i64(), Some(4));
+    assert!(r0[2].is_i64() || r0[2].is_u64());
+    assert_eq!(r0[3].as_str(), Some("hi, there"));
+    assert_eq!(r0[4].as_bool(), Some(true));
+    let r1 = rows[1].as_array().unwrap();
+    assert!(matches!(&r1[0], M::Ext(5, d) if d[8..] == 123i32.to_be_bytes()));
+    assert_eq!(r1[2].as_i64(), Some(-40_000));
+    assert!(r1[3].is_nil() && r1[4].is_nil());
+    let b_rows = get(&series[1], "values").as_array().unwrap();
+    assert!(matches!(b_rows[0].as_array().unwrap()[1], M::F64(f) if f == 1.0));
+
+    // epoch= gives integer times.
+    let (_, _, body) = query(&s, &format!("{select}&epoch=ms"), "application/x-msgpack");
+    let docs = documents(&body);
+    let rows = get(
+        &get(&get(&docs[0], "results").as_array().unwrap()[0], "series")
+            .as_array()
+            .unwrap()[0],
+        "values",
+    )
+    .as_array()
+    .unwrap()
+    .clone();
+    assert_eq!(rows[0].as_array().unwrap()[0].as_i64(), Some(1000));
+    assert_eq!(rows[1].as_array().unwrap()[0].as_i64(), Some(2000));
+
+    // gzip on the wire, with the same document inside.
+    let target = format!("/query?db={DB}&{select}");
+    let (head, gz) = raw_get(
+        &s,
+        &target,
+        &[
+            ("Accept", "application/x-msgpack"),
+            ("Accept-Encoding", "gzip"),
+        ],
+    );
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    assert!(
+        head.contains("content-type: application/x-msgpack"),
+        "{head}"
+    );
+    let (_, _, plain) = query(&s, &select, "application/x-msgpack");
+    assert_eq!(documents(&gunzip(&gz)), documents(&plain));
+    // Without Accept-Encoding: no compression.
+    let (head, raw) = raw_get(&s, &target, &[("Accept", "application/x-msgpack")]);
+    assert!(!head.contains("content-encoding"), "{head}");
+    assert_eq!(documents(&raw), documents(&plain));
+    // JSON gzips too.
+    let (head, gz) = raw_get(&s, &target, &[("Accept-Encoding", "gzip")]);
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    let v: serde_json::Value = serde_json::from_slice(&gunzip(&gz)).unwrap();
+    assert_eq!(v["results"][0]["series"][0]["values"][0][1], 3);
+
+    // Chunked: one document per chunk, back to back.
+    let (_, _, body) = query(
+        &s,
+        &format!("{}&chunked=true&chunk_size=1", q("SELECT f FROM cpu")),
+        "application/x-msgpack",
+    );
+    let docs = documents(&body);
+    assert_eq!(docs.len(), 3, "{docs:?}");
+    let first = &get(&docs[0], "results").as_array().unwrap()[0];
+    assert_eq!(get(first, "partial").as_bool(), Some(true));
+    let last = &get(&docs[2], "results").as_array().unwrap()[0];
+    assert!(last
+        .as_map()
+        .unwrap()
+        .iter()
+        .all(|(k, _)| k.as_str() != Some("partial")));
+
+    // A statement error, and a request-level error, in MessagePack.
+    let (status, _, body) = query(
+        &s,
+        &q("SELECT f FROM cpu; DROP DATABASE"),
+        "application/x-msgpack",
+    );
+    assert_eq!(status, 400);
+    let docs = documents(&body);
+    assert!(get(&docs[0], "error")
+        .as_str()
+        .unwrap()
+        .starts_with("error parsing query"));
+    let (status, ct, body) = query(
+        &s,
+        &q("SELECT f FROM nodb.autogen.cpu; SELECT f FROM cpu"),
+        "application/x-msgpack",
+    );
+    assert_eq!((status, ct.as_str()), (200, "application/x-msgpack"));
+    let docs = documents(&body);
+    let results = get(&docs[0], "results").as_array().unwrap();
+    assert!(!results.is_empty());
+    // A failed statement is its error alone, without statement_id, as in InfluxDB.
+    assert_eq!(results[0].as_map().unwrap().len(), 1, "{}", results[0]);
+    assert_eq!(
+        get(&results[0], "error").as_str(),
+        Some("database not found: nodb")
+    );
+
+    // CSV, as InfluxDB writes it.
+    let (status, ct, body) = query(&s, &format!("{select}&epoch=s"), "text/csv");
+    assert_eq!((status, ct.as_str()), (200, "text/csv"));
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        "name,tags,time,f,i,s,b\n\
+         cpu,host=a,1,3,4,\"hi, there\",true\n\
+         cpu,host=a,2,2.5,-40000,,\n\
+         cpu,host=b,3,1,,,\n"
+    );
+    let (status, ct, body) = query(&s, &q("SELECT"), "application/csv");
+    assert_eq!((status, ct.as_str()), (400, "text/csv"));
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.starts_with("error\n"), "{text}");
+    assert!(text.contains("error parsing query"), "{text}");
+}
