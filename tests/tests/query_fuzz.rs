@@ -110,7 +110,7 @@ fn projection(r: &mut Rng) -> (String, bool) {
     if r.below(2) == 0 {
         let p = match r.below(3) {
             0 => "v, i".to_string(),
-            1 => format!("{f}"),
+            1 => f.to_string(),
             _ => format!("{} AS x", operand(r, 1)),
         };
         return (p, false);
