@@ -234,6 +234,21 @@ impl Server {
         false
     }
 
+    /// Starts again on the same data directory with `env` instead of the environment it
+    /// was started with.
+    pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
+        self.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.restart();
+    }
+
+    /// GETs a path; returns (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        response(ureq::get(&format!("{}{path}", self.url)).call())
+    }
+
     /// Starts again on the same data directory.
     pub fn restart(&mut self) {
         self.kill9();

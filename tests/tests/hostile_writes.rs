@@ -176,3 +176,97 @@ fn into_refuses_field_keys_storage_cannot_keep_apart() {
     let (_, v) = s.query("into", "SHOW FIELD KEYS FROM m2");
     assert!(v["results"][0]["series"].is_null(), "{v}");
 }
+
+fn count(s: &Server, db: &str, m: &str) -> i64 {
+    let (status, v) = s.query(db, &format!("SELECT count(v) FROM \"{m}\""));
+    assert_eq!(status, 200, "{v}");
+    v["results"][0]["series"][0]["values"][0][1]
+        .as_i64()
+        .unwrap_or(0)
+}
+
+fn health(s: &Server) -> serde_json::Value {
+    let (status, body) = s.get("/health");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// A measurement storage keeps refusing (made so by the `chdb-insert` failure point) is
+/// set aside: the other measurement of the same writes stays readable, `/health` names
+/// the held one with the engine's error, a delete that could not reach its points is
+/// refused, a restart is clean, and once storage accepts it again every point is there.
+#[test]
+fn a_table_storage_refuses_is_set_aside_and_flushed_once_accepted() {
+    let refuse = [("FAILPOINTS", "chdb-insert=return(bad)")];
+    let mut s = Server::start_with_env(&refuse);
+    create_db(&s, "held");
+    create_db(&s, "other");
+    let (status, text) = s.write("held", "good v=1 1000000000\nbad v=1 1000000000\n");
+    assert_eq!(status, 204, "{text}");
+    assert_eq!(
+        s.write("held", "bad v=2 2000000000\ngood v=2 2000000000\n")
+            .0,
+        204
+    );
+    assert_eq!(count(&s, "held", "good"), 2);
+    assert_eq!(count(&s, "held", "bad"), 0);
+    assert_eq!(s.write("other", "m v=1").0, 204);
+    assert_eq!(count(&s, "other", "m"), 1);
+    let h = health(&s);
+    assert_eq!(h["status"], "warn", "{h}");
+    assert_eq!(h["checks"][0]["measurement"], "bad", "{h}");
+    assert!(
+        h["checks"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("failure point chdb-insert"),
+        "{h}"
+    );
+    let (_, metrics) = s.get("/metrics");
+    assert!(
+        metrics.contains("hyperbyte_flush_held_tables 1"),
+        "{metrics}"
+    );
+    let (status, v) = s.query("held", "DELETE FROM good WHERE time < 0");
+    assert_eq!(status, 200);
+    let err = v["results"][0]["error"].as_str().unwrap_or_default();
+    assert!(err.contains("\"bad\"") && err.contains("set aside"), "{v}");
+
+    // Still refused after a restart: the server starts, serves, and keeps them aside.
+    s.restart();
+    assert_eq!(count(&s, "held", "good"), 2);
+    assert_eq!(health(&s)["status"], "warn");
+    assert_eq!(s.write("held", "bad v=3 3000000000\n").0, 204);
+
+    // Storage accepts it again: the flush loop stores every point, in order.
+    s.restart_with_env(&[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while count(&s, "held", "bad") < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(count(&s, "held", "bad"), 3);
+    assert_eq!(health(&s)["status"], "pass");
+    assert_eq!(count(&s, "held", "good"), 2);
+}
+
+/// Dropping a held measurement discards what was set aside for it, and nothing of it
+/// comes back when the measurement is written again.
+#[test]
+fn dropping_a_held_measurement_discards_its_points() {
+    let mut s = Server::start_with_env(&[("FAILPOINTS", "chdb-insert=return(bad)")]);
+    create_db(&s, "dropheld");
+    assert_eq!(
+        s.write("dropheld", "good v=1 1000000000\nbad v=1 1000000000\n")
+            .0,
+        204
+    );
+    assert_eq!(count(&s, "dropheld", "good"), 1);
+    assert_eq!(health(&s)["status"], "warn");
+    let (status, v) = s.query("dropheld", "DROP MEASUREMENT bad");
+    assert_eq!(status, 200, "{v}");
+    assert!(v["results"][0]["error"].is_null(), "{v}");
+    assert_eq!(health(&s)["status"], "pass");
+    s.restart_with_env(&[]);
+    assert_eq!(s.write("dropheld", "bad v=5 5000000000\n").0, 204);
+    assert_eq!(count(&s, "dropheld", "bad"), 1);
+}

@@ -101,6 +101,16 @@ impl ChdbStorage {
         if points.is_empty() {
             return Ok(0);
         }
+        // Failure point `chdb-insert`: `return(m)` makes every insert into measurement `m`
+        // fail as the engine would (fault tests of the flush's held tables).
+        if let Some(refused) = fail::eval("chdb-insert", |arg| arg.unwrap_or_default()) {
+            if refused == measurement {
+                return Err(ChdbError::Engine {
+                    code: 0,
+                    message: format!("failure point chdb-insert refuses {measurement}"),
+                });
+            }
+        }
         let db = naming::database_name(database);
         let table = naming::table_name(&rp.name, measurement);
         let mut cols = batch_columns(schema, points)?;

@@ -81,6 +81,9 @@ enum ConfigCmd {
 
 fn main() -> ExitCode {
     tune_allocator();
+    // Named failure points (`FAILPOINTS=name=action;…`, the `fail` crate's syntax) for the
+    // fault and crash tests; without the variable every point is off.
+    let _failpoints = std::env::var_os("FAILPOINTS").map(|_| fail::FailScenario::setup());
     let cli = Cli::parse();
     let overrides = Overrides {
         bind: cli.bind.clone(),
