@@ -615,12 +615,16 @@ fn query_error(state: &HttpState, format: Format, status: StatusCode, msg: &str)
 
 /// Gzips a body when the client accepts it (`Accept-Encoding` containing `gzip`, as
 /// InfluxDB tests it), with `Content-Encoding: gzip`.
-fn maybe_gzip(headers: &HeaderMap, body: Vec<u8>) -> Response {
-    let gzip = headers
+/// Whether the client accepts a gzip answer.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("gzip"));
-    if gzip {
+        .is_some_and(|v| v.contains("gzip"))
+}
+
+fn maybe_gzip(headers: &HeaderMap, body: Vec<u8>) -> Response {
+    if accepts_gzip(headers) {
         let mut enc = flate2::write::GzEncoder::new(
             Vec::with_capacity(body.len() / 4 + 64),
             flate2::Compression::fast(),
@@ -717,6 +721,16 @@ async fn query(
                 return query_error(&state, format, StatusCode::BAD_REQUEST, &e.to_string());
             }
         };
+        if chunked && format != Format::Csv && !accepts_gzip(&headers) {
+            // Each chunk is rendered as the connection takes it, never the whole answer
+            // at once.
+            let mut resp = stream_chunks(format, results, epoch, pretty, chunk_size);
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            );
+            return with_headers(&state, resp);
+        }
         let body = match render_body(
             format,
             results,
@@ -744,6 +758,38 @@ async fn query(
     }
     .instrument(span)
     .await
+}
+
+/// A `chunked=true` answer (JSON or MessagePack) as a streamed body: one document per
+/// chunk, rendered when the connection is ready for it. A chunk that cannot be rendered
+/// ends the stream (the client sees a truncated answer, as from InfluxDB).
+fn stream_chunks(
+    format: Format,
+    results: Vec<StatementResult>,
+    epoch: Epoch,
+    pretty: bool,
+    size: usize,
+) -> Response {
+    let pieces = chunk_results(results, size).into_iter().map(move |c| {
+        let one = std::slice::from_ref(&c);
+        match format {
+            Format::Msgpack => {
+                let mut out = Vec::new();
+                crate::msgpack::render_results(&mut out, one, epoch)?;
+                Ok(Bytes::from(out))
+            }
+            _ => {
+                let mut text = render_results(one, RenderOptions { epoch, pretty });
+                text.push('\n');
+                Ok::<_, std::io::Error>(Bytes::from(text))
+            }
+        }
+    });
+    (
+        StatusCode::OK,
+        Body::from_stream(futures_util::stream::iter(pieces)),
+    )
+        .into_response()
 }
 
 /// The body of a successful `/query` answer in the negotiated format; `chunk` is the chunk

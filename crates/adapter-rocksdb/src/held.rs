@@ -209,26 +209,19 @@ mod tests {
             vec![table("a"), table("ab"), table("b")]
         );
         wal.hold(&table("a"), entry("a", 3.0)).await.unwrap();
-        let a: Vec<_> = wal
-            .entries(&table("a"), usize::MAX)
-            .await
-            .unwrap()
-            .iter()
-            .map(|(_, e)| value(e))
-            .collect();
-        assert_eq!(a, vec![Some(1.0), Some(2.0), Some(3.0)]);
+        let values = |wal: RocksDbWal| async move {
+            let all = wal.entries(&table("a"), usize::MAX).await.unwrap();
+            all.iter().map(|(_, e)| value(e)).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            values(wal.clone()).await,
+            vec![Some(1.0), Some(2.0), Some(3.0)]
+        );
         // Pages stop at the point budget (at least one entry) and release from the front.
         let page = wal.entries(&table("a"), 1).await.unwrap();
         assert_eq!(page.len(), 1);
         wal.release_through(&table("a"), page[0].0).await.unwrap();
-        let rest: Vec<_> = wal
-            .entries(&table("a"), usize::MAX)
-            .await
-            .unwrap()
-            .iter()
-            .map(|(_, e)| value(e))
-            .collect();
-        assert_eq!(rest, vec![Some(2.0), Some(3.0)]);
+        assert_eq!(values(wal.clone()).await, vec![Some(2.0), Some(3.0)]);
         wal.release(&table("a")).await.unwrap();
         assert!(wal.entries(&table("a"), 10).await.unwrap().is_empty());
         assert_eq!(wal.entries(&table("ab"), 10).await.unwrap().len(), 1);
