@@ -91,6 +91,24 @@ def cases():
         q(db, "SELECT v FROM m WHERE t = $s", params=json.dumps({"s": "a"})),
         q("", "SHOW DATABASES"),
     ]))
+    db = "qs_conditions"
+    data = ("m,host=a,region=eu v=1.5,i=3i,s=\"x\",b=true 1000000000\n"
+            "m,host=b,region=us v=-2,i=-7i,s=\"it's\",b=false 2000000000\n"
+            "m,host=a v=10,i=0i 3000000000\n"
+            "m,host=c,region=eu s=\"only\" 4000000000\n")
+    conditions = [
+        "i / 2 = 1", "-5 % 0 = 0", "v / 0 = 0", "v % 0 = 0", "i & 1 = 1", "v | 1 = 3",
+        "16 ^ 12.5 > 0", "i + 1.5 > v", "s < 'y'", "host < 'b'", "'b' > host", "s < region",
+        "host != region", "s != host", "'a' != 0", "host != 5", "s != 0", "b > false",
+        "b != false", "missing < host", "host != missing", "s > missing", "v > missing",
+    ]
+    checks = [q(db, f"SELECT v, i FROM m WHERE {c}") for c in conditions]
+    checks += [q(db, "SELECT i / 2, i % 2, v % 0, i / 0 FROM m")]
+    checks += [q(db, f"SELECT {f}({x}) FROM m WHERE time > 100s")
+               for f in ("sum", "mean", "median", "spread", "stddev", "min", "max")
+               for x in ("s", "b")]
+    out.append(case("query-semantics--conditions-and-types",
+                    [q("", f'CREATE DATABASE "{db}"'), w(db, data)], checks))
     return out
 
 

@@ -224,15 +224,12 @@ fn comparison(
             Ok(out)
         }
         _ => {
-            if !ka.compares_with(kb) {
-                // InfluxDB: comparing incompatible types matches nothing.
-                return Ok(
-                    if op == BinaryOp::NotEq && ka == Kind::String && kb != Kind::Regex {
-                        "1".into()
-                    } else {
-                        "0".into()
-                    },
-                );
+            let ordering = !matches!(op, BinaryOp::Eq | BinaryOp::NotEq);
+            if !ka.compares_with(kb) || (ordering && !(ka.is_number() && kb.is_number())) {
+                // InfluxDB: comparing incompatible types matches nothing (`!=` neither),
+                // and `<`, `<=`, `>`, `>=` compare numbers only (strings, tags and
+                // booleans never match them).
+                return Ok("0".into());
             }
             let sym = match op {
                 BinaryOp::Eq => "=",
@@ -326,6 +323,10 @@ mod tests {
             ),
             ("i | 1 = 3", "ifNull(bitOr(`f_i`, 1) = 3, 0)"),
             ("value | 1 = 3", "0"),
+            ("host < 'b'", "0"),
+            ("msg >= 'a'", "0"),
+            ("host != 5", "0"),
+            ("'a' != 0", "0"),
             ("16 ^ 12.5 > 0", "0"),
             ("i + 1.5 > value", "ifNull((`f_i` + 1.5) > `f_value`, 0)"),
         ];

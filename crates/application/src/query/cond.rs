@@ -205,10 +205,12 @@ fn eval(
                     (BinaryOp::NotEqRegex, Expr::Regex(r)) => {
                         re.get(&r.pattern).map(|x| !x.is_match(actual))
                     }
-                    (BinaryOp::Lt, Expr::String(s)) => Some(actual < s.as_str()),
-                    (BinaryOp::LtEq, Expr::String(s)) => Some(actual <= s.as_str()),
-                    (BinaryOp::Gt, Expr::String(s)) => Some(actual > s.as_str()),
-                    (BinaryOp::GtEq, Expr::String(s)) => Some(actual >= s.as_str()),
+                    // InfluxDB orders numbers only: a tag never satisfies `<`, `<=`,
+                    // `>` or `>=` in a read (SHOW statements refuse the operator).
+                    (
+                        BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq,
+                        Expr::String(_),
+                    ) => Some(false),
                     _ => None,
                 }
             }

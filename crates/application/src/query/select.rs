@@ -201,7 +201,9 @@ fn binary_value(op: BinaryOp, a: &Value, b: &Value) -> Value {
                 BinaryOp::Sub => Float(x - y),
                 BinaryOp::Mul => Float(x * y),
                 BinaryOp::Div => Float(if y == 0.0 { 0.0 } else { x / y }),
-                BinaryOp::Mod => Float(if y == 0.0 { 0.0 } else { x % y }),
+                // InfluxDB: a float remainder by zero is no value.
+                BinaryOp::Mod if y == 0.0 => Null,
+                BinaryOp::Mod => Float(x % y),
                 _ => Null,
             },
             _ => Null,
@@ -930,6 +932,7 @@ impl QueryService {
         if sources.is_empty() {
             return Ok(Vec::new());
         }
+        check_aggregate_types(stmt, &sources)?;
 
         // A retention policy's table holds only the fields written into it: wildcards
         // expand to those (InfluxDB keeps field sets per shard).
@@ -2834,6 +2837,55 @@ fn eval_stored_cond(e: &Expr, p: &Point, is_field: &dyn Fn(&str) -> bool) -> boo
 }
 
 /// Evaluates a `WHERE` condition (time terms ignored) against a point in memory.
+/// InfluxDB picks an aggregate's iterator by the field's type in the schema, before any
+/// data is read: a numeric-only function over a field that is a string or boolean in
+/// every source is an error even when no point matches (`min`/`max` take booleans).
+fn check_aggregate_types(stmt: &SelectStatement, sources: &[Src]) -> Result<(), StatementError> {
+    let mut found = None;
+    for f in &stmt.fields {
+        f.expr.walk(&mut |e| {
+            let Expr::Call { name, args } = e else {
+                return;
+            };
+            let Some(Expr::VarRef { name: field, .. }) = args.first().map(Expr::unparen) else {
+                return;
+            };
+            let numeric_only = matches!(
+                name.as_str(),
+                "mean" | "sum" | "median" | "spread" | "stddev" | "integral"
+            );
+            let no_strings = matches!(name.as_str(), "min" | "max");
+            if !(numeric_only || no_strings) || found.is_some() {
+                return;
+            }
+            let types: Vec<FieldType> = sources
+                .iter()
+                .filter(|s| s.rows.is_none())
+                .filter_map(|s| s.schema.field_type(field))
+                .collect();
+            let refused = |t: &FieldType| match t {
+                FieldType::String => true,
+                FieldType::Boolean => numeric_only,
+                _ => false,
+            };
+            if let Some(t) = types.first().filter(|_| types.iter().all(refused)) {
+                let kind = if *t == FieldType::String {
+                    "string"
+                } else {
+                    "boolean"
+                };
+                found = Some(format!(
+                    "unsupported {name} iterator type: *query.{kind}InterruptIterator"
+                ));
+            }
+        });
+    }
+    match found {
+        Some(e) => Err(err(e)),
+        None => Ok(()),
+    }
+}
+
 fn eval_cond(e: &Expr, p: &Point) -> bool {
     fn value_of(e: &Expr, p: &Point) -> Value {
         match e.unparen() {
@@ -2844,7 +2896,15 @@ fn eval_cond(e: &Expr, p: &Point) -> bool {
                 .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
                 .unwrap_or(Value::Null),
             Expr::Binary { op, lhs, rhs } if !op.is_boolean() => {
-                binary_value(*op, &value_of(lhs, p), &value_of(rhs, p))
+                let (a, b) = (value_of(lhs, p), value_of(rhs, p));
+                match (op, &a, &b) {
+                    // In conditions InfluxDB divides integers as integers (in a
+                    // projection, `i / 2` is a float).
+                    (BinaryOp::Div, Value::Integer(x), Value::Integer(y)) => {
+                        Value::Integer(if *y == 0 { 0 } else { x.wrapping_div(*y) })
+                    }
+                    _ => binary_value(*op, &a, &b),
+                }
             }
             other => literal_value(other).unwrap_or(Value::Null),
         }
@@ -2888,12 +2948,19 @@ fn eval_cond(e: &Expr, p: &Point) -> bool {
                 let ord = match (&a, &b) {
                     (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
                     (Value::Boolean(x), Value::Boolean(y)) => Some(x.cmp(y)),
+                    (Value::String(_) | Value::Boolean(_), _)
+                    | (_, Value::String(_) | Value::Boolean(_)) => None,
                     _ => match (a.as_f64(), b.as_f64()) {
                         (Some(x), Some(y)) => x.partial_cmp(&y),
                         _ => None,
                     },
                 };
                 let Some(ord) = ord else { return false };
+                // `<`, `<=`, `>`, `>=` compare numbers only (InfluxDB).
+                let numbers = !matches!(a, Value::String(_) | Value::Boolean(_));
+                if !numbers && !matches!(op, BinaryOp::Eq | BinaryOp::NotEq) {
+                    return false;
+                }
                 match op {
                     BinaryOp::Eq => ord.is_eq(),
                     BinaryOp::NotEq => !ord.is_eq(),
