@@ -4,6 +4,8 @@
 //! The binary is `$HYPERBYTED_BIN` (set by `cargo xtask test`) or
 //! `target/release/hyperbyted`.
 
+pub mod crash;
+
 use std::io::{BufRead, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -8,6 +8,8 @@
 //! - `check-layers`: proves the hexagonal dependency rule from `cargo metadata`.
 //! - `bench`: the benchmarks (parser, WAL, chDB insert, end-to-end `/write`).
 //! - `fuzz [CASES]`: the parsers' and translator's property targets with a large case count.
+//! - `crash [--cycles N] [--seed S]`: the crash harness (SIGKILL, restart, check) for N
+//!   cycles.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -38,9 +40,10 @@ fn real_main() -> Result<()> {
         "check-layers" => layers::check(&root()?),
         "bench" => bench(),
         "fuzz" => fuzz(rest),
+        "crash" => crash(rest),
         "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <command>\n\n  provision     install libclang if missing, fetch the chDB engine into the cache\n  build         provision + release build of hyperbyted\n  run [ARGS]    build + start hyperbyted (127.0.0.1:8086, data in ./data)\n  test          provision, fmt, clippy, check-layers, all tests, conformance corpus\n  check-layers  verify the crate dependency rule\n  bench         run the benchmarks\n  fuzz [CASES]  property/fuzz targets of the line-protocol and InfluxQL parsers and the\n                translator, CASES per target (default {FUZZ_CASES_PER_TARGET})"
+                "usage: cargo xtask <command>\n\n  provision     install libclang if missing, fetch the chDB engine into the cache\n  build         provision + release build of hyperbyted\n  run [ARGS]    build + start hyperbyted (127.0.0.1:8086, data in ./data)\n  test          provision, fmt, clippy, check-layers, all tests, conformance corpus\n  check-layers  verify the crate dependency rule\n  bench         run the benchmarks\n  fuzz [CASES]  property/fuzz targets of the line-protocol and InfluxQL parsers and the\n                translator, CASES per target (default {FUZZ_CASES_PER_TARGET})\n  crash [--cycles N] [--seed S]\n                crash harness: SIGKILL at random moments and inside failure points,\n                restart, check every acknowledged point (default {CRASH_CYCLES} cycles)"
             );
             Ok(())
         }
@@ -119,6 +122,66 @@ fn fuzz(args: &[String]) -> Result<()> {
     }
     println!(
         "==> cargo xtask fuzz: {cases} cases per target, all green in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Kill/restart cycles of `cargo xtask crash` unless `--cycles` says otherwise.
+const CRASH_CYCLES: u64 = 20;
+
+/// Runs the crash harness (`tests/tests/crash.rs`, `crash_long`) against a release build.
+fn crash(args: &[String]) -> Result<()> {
+    let started = Instant::now();
+    let mut cycles = CRASH_CYCLES;
+    let mut seed: Option<u64> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| -> Result<u64> {
+            let v = it.next().with_context(|| format!("{name} needs a value"))?;
+            v.parse::<u64>()
+                .with_context(|| format!("{name} must be a number, got {v:?}"))
+        };
+        match a.as_str() {
+            "--cycles" => cycles = value("--cycles")?,
+            "--seed" => seed = Some(value("--seed")?),
+            other => bail!(
+                "unknown argument {other:?}; usage: cargo xtask crash [--cycles N] [--seed S]"
+            ),
+        }
+    }
+    let seed = seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+    });
+    let root = root()?;
+    let env = provision::provision(&root)?;
+    let bin = build_release(&root, &env)?;
+    step(&format!(
+        "crash harness: {cycles} cycles, seed {seed} (replay: cargo xtask crash --seed {seed} --cycles {cycles})"
+    ));
+    let mut cmd = cargo(&root, &env);
+    cmd.args([
+        "test",
+        "--release",
+        "-p",
+        "hyperbyte-e2e",
+        "--test",
+        "crash",
+        "--",
+        "--ignored",
+        "--exact",
+        "crash_long",
+        "--nocapture",
+    ])
+    .env("HYPERBYTED_BIN", &bin)
+    .env("HYPERBYTE_CRASH_CYCLES", cycles.to_string())
+    .env("HYPERBYTE_CRASH_SEED", seed.to_string());
+    run_cmd(&mut cmd).with_context(|| format!("crash harness failed with seed {seed}"))?;
+    println!(
+        "==> cargo xtask crash: {cycles} cycles, seed {seed}, all green in {:.0} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())

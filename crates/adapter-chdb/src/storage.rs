@@ -563,6 +563,8 @@ fn ensure_table(
         .collect();
     for sql in layout::alter_table_sql(&qualified(key), &info.sort_key, &new_tags, &new_fields) {
         exec(conn, &sql)?;
+        // Failure point `chdb-alter`: a column was added, the batch is not inserted yet.
+        fail::fail_point!("chdb-alter");
     }
     let info = load_table(conn, catalog, key)?
         .ok_or_else(|| ChdbError::Invalid(format!("table {} vanished during ALTER", key.1)))?;

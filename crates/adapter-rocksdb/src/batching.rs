@@ -196,7 +196,11 @@ fn writer_loop<W: GroupCommitStore>(inner: &W, shared: &Shared, config: Batching
             }
             q.queued_bytes -= batch_bytes;
         }
+        // Failure point `wal-commit-before-sync`: a group formed, nothing written yet.
+        fail::fail_point!("wal-commit-before-sync");
         let result = inner.append_encoded_blocking(&bytes);
+        // Failure point `wal-commit-after-sync`: the group is durable, no caller answered.
+        fail::fail_point!("wal-commit-after-sync");
         shared.writes.fetch_add(1, Ordering::Relaxed);
         shared
             .entries

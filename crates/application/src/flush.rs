@@ -386,6 +386,8 @@ impl FlushService {
                 .await?;
         }
         self.sink.sync().await?;
+        // Failure point `flush-before-truncate`: the round is in storage, the WAL still has it.
+        fail::fail_point!("flush-before-truncate");
         self.wal.truncate_before(round.last_seq + 1).await?;
         if let Some(b) = &self.backlog {
             b.remove(round.points_read as u64);

@@ -199,6 +199,8 @@ impl RetentionService {
                         &mut first_err,
                     );
                 }
+                // Failure point `retention-drop`: a policy's expired partitions were dropped.
+                fail::fail_point!("retention-drop");
             }
             to_clean.push((db.name.clone(), series));
         }

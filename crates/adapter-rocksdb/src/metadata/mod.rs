@@ -185,6 +185,8 @@ impl RocksDbMetadata {
     /// Applies a command synchronously (blocking); see [`MetadataPort::apply`].
     pub fn apply_blocking(&self, cmd: MetaCommand) -> Result<(), MetaError> {
         let _guard = self.inner.apply_lock.lock();
+        // Failure point `meta-apply`: a metadata change (schema, series, DDL) about to apply.
+        fail::fail_point!("meta-apply");
         self.inner.apply(cmd)
     }
 }

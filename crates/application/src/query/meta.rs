@@ -1016,6 +1016,8 @@ impl QueryService {
                         .await?;
                 }
             }
+            // Failure point `delete-storage-done`: storage deleted, the series index not yet.
+            fail::fail_point!("delete-storage-done");
             if drop_series || !timed {
                 self.meta
                     .apply(MetaCommand::DropSeries {
