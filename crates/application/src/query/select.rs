@@ -2596,18 +2596,8 @@ fn eval_agg_call(
     let raw = ctx.raw_timeline(&field, dt);
     if let Some(bad) = raw.iter().find(|(_, v)| !v.is_null()).map(|(_, v)| v) {
         let kind = functions_kind(bad);
-        let numeric = matches!(
-            bad,
-            Value::Float(_) | Value::Integer(_) | Value::Unsigned(_)
-        );
-        let needs_numeric = matches!(
-            name,
-            "mean" | "sum" | "median" | "spread" | "stddev" | "integral" | "percentile"
-        ) || (matches!(name, "min" | "max") && matches!(bad, Value::String(_)));
-        if needs_numeric && !numeric {
-            return Err(err(format!(
-                "unsupported {name} iterator type: *query.{kind}InterruptIterator"
-            )));
+        if aggregate_refuses(name, kind) {
+            return Err(unsupported_iterator(name, kind));
         }
     }
     if name == "integral" {
@@ -2850,40 +2840,46 @@ fn check_aggregate_types(stmt: &SelectStatement, sources: &[Src]) -> Result<(), 
             let Some(Expr::VarRef { name: field, .. }) = args.first().map(Expr::unparen) else {
                 return;
             };
-            let numeric_only = matches!(
-                name.as_str(),
-                "mean" | "sum" | "median" | "spread" | "stddev" | "integral"
-            );
-            let no_strings = matches!(name.as_str(), "min" | "max");
-            if !(numeric_only || no_strings) || found.is_some() {
+            if found.is_some() {
                 return;
             }
-            let types: Vec<FieldType> = sources
+            let kinds: Vec<&str> = sources
                 .iter()
                 .filter(|s| s.rows.is_none())
                 .filter_map(|s| s.schema.field_type(field))
+                .map(|t| t.influx_name())
                 .collect();
-            let refused = |t: &FieldType| match t {
-                FieldType::String => true,
-                FieldType::Boolean => numeric_only,
-                _ => false,
-            };
-            if let Some(t) = types.first().filter(|_| types.iter().all(refused)) {
-                let kind = if *t == FieldType::String {
-                    "string"
-                } else {
-                    "boolean"
-                };
-                found = Some(format!(
-                    "unsupported {name} iterator type: *query.{kind}InterruptIterator"
-                ));
+            if let Some(kind) = kinds
+                .first()
+                .filter(|_| kinds.iter().all(|k| aggregate_refuses(name, k)))
+            {
+                found = Some(unsupported_iterator(name, kind));
             }
         });
     }
-    match found {
-        Some(e) => Err(err(e)),
-        None => Ok(()),
+    found.map_or(Ok(()), Err)
+}
+
+/// Whether InfluxDB has no iterator of aggregate `name` over values of `kind` (its type
+/// name): the numeric aggregates take neither strings nor booleans, `min`/`max` take
+/// booleans.
+fn aggregate_refuses(name: &str, kind: &str) -> bool {
+    let numeric_only = matches!(
+        name,
+        "mean" | "sum" | "median" | "spread" | "stddev" | "integral" | "percentile"
+    );
+    match kind {
+        "string" => numeric_only || matches!(name, "min" | "max"),
+        "boolean" => numeric_only,
+        _ => false,
     }
+}
+
+/// InfluxDB's error for an aggregate over values it has no iterator for.
+fn unsupported_iterator(name: &str, kind: &str) -> StatementError {
+    err(format!(
+        "unsupported {name} iterator type: *query.{kind}InterruptIterator"
+    ))
 }
 
 fn eval_cond(e: &Expr, p: &Point) -> bool {
