@@ -53,7 +53,12 @@ fn real_main() -> Result<()> {
 
 /// The workspace root (the parent of this crate's directory).
 pub(crate) fn root() -> Result<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // Cargo sets the variable when it runs xtask or its tests; the compile-time value is
+    // only a fallback (a build directory shared by two checkouts of the same layout may
+    // hand one checkout the other's binary, and with it the other's path).
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     dir.parent()
         .map(Path::to_path_buf)
         .context("xtask has no parent directory")
