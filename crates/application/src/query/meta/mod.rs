@@ -1,0 +1,142 @@
+//! Metadata statements: DDL, SHOW, DROP, DELETE and continuous-query definitions.
+//!
+//! Everything here is answered from [`hyperbyte_ports::MetadataPort`] (the series index serves SHOW SERIES,
+//! TAG KEYS and TAG VALUES, so they never scan storage). With a million series per
+//! database nothing here clones a measurement's whole series list: series are visited in
+//! key order with early exit (LIMIT), tag conditions go through the index's per-value
+//! series lists (`cond::index_candidates`), and counts, tag keys and tag values come straight
+//! from the index. Data removal goes through
+//! [`hyperbyte_ports::StorageAdminPort`] after the WAL backlog is flushed, so deletes also cover points that
+//! were acknowledged but not yet flushed.
+
+use super::cond::has_time;
+use super::{QueryService, StatementError, StmtResult};
+use hyperbyte_domain::query::{Series, StatementResult, Value};
+use hyperbyte_timeseriesql::ast::Statement;
+
+pub(super) fn series(name: Option<&str>, columns: &[&str], values: Vec<Vec<Value>>) -> Series {
+    Series {
+        name: name.map(str::to_string),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        values,
+        ..Default::default()
+    }
+}
+
+pub(super) fn result(series: Vec<Series>) -> StatementResult {
+    StatementResult {
+        series,
+        ..Default::default()
+    }
+}
+
+pub(super) fn s(v: &str) -> Value {
+    Value::String(v.to_string())
+}
+
+pub(super) fn page<T>(items: Vec<T>, limit: Option<u64>, offset: Option<u64>) -> Vec<T> {
+    let off = offset.unwrap_or(0) as usize;
+    let it = items.into_iter().skip(off);
+    match limit {
+        Some(l) if l > 0 => it.take(l as usize).collect(),
+        _ => it.collect(),
+    }
+}
+
+mod ddl;
+mod index;
+mod show;
+mod users;
+
+impl QueryService {
+    /// Answers one metadata statement; each family lives in its own module.
+    pub(crate) async fn meta_statement(&self, stmt: &Statement, db: Option<&str>) -> StmtResult {
+        match stmt {
+            Statement::CreateDatabase(c) => self.create_database(c).await,
+            Statement::DropDatabase { name } => self.drop_database(name).await,
+            Statement::CreateRetentionPolicy(c) => self.create_retention_policy(c).await,
+            Statement::AlterRetentionPolicy(a) => self.alter_retention_policy(a).await,
+            Statement::DropRetentionPolicy { name, database } => {
+                self.drop_retention_policy(name, database).await
+            }
+            Statement::CreateContinuousQuery(cq) => self.create_continuous_query(cq).await,
+            Statement::DropContinuousQuery { name, database } => {
+                self.drop_continuous_query(name, database).await
+            }
+            Statement::DropMeasurement { name } => self.drop_measurement(name, db).await,
+            Statement::DropSeries(d) => {
+                let name = self.require_db(None, db)?;
+                if has_time(d.condition.as_ref()) {
+                    return Err(StatementError::new(
+                        "DROP SERIES doesn't support time in WHERE clause",
+                    ));
+                }
+                self.delete(&name, d, true).await
+            }
+            Statement::Delete(d) => {
+                let name = self.require_db(None, db)?;
+                self.delete(&name, d, false).await
+            }
+            Statement::ShowDatabases => self.show_databases(),
+            Statement::ShowRetentionPolicies { database } => {
+                self.show_retention_policies(database.as_deref(), db)
+            }
+            Statement::ShowMeasurements(sm) => self.show_measurements(sm, db),
+            Statement::ShowSeries(ss) => self.show_series(ss, db),
+            Statement::ShowTagKeys(st) => self.show_tag_keys(st, db),
+            Statement::ShowTagValues(tv) => self.show_tag_values(tv, db),
+            Statement::ShowFieldKeys(sf) => self.show_field_keys(sf, db),
+            Statement::ShowCardinality(c) => {
+                let name = self.require_db(c.database.as_deref(), db)?;
+                self.cardinality(&name, c)
+            }
+            Statement::ShowContinuousQueries => self.show_continuous_queries(),
+            Statement::ShowUsers => self.show_users(),
+            Statement::CreateUser {
+                name,
+                password,
+                admin,
+            } => self.create_user(name, password, *admin).await,
+            Statement::DropUser { name } => self.drop_user(name).await,
+            Statement::SetPassword { name, password } => self.set_password(name, password).await,
+            Statement::Grant { .. } | Statement::Revoke { .. } => Ok(StatementResult::default()),
+            Statement::ShowGrants { .. } => Ok(result(vec![series(
+                None,
+                &["database", "privilege"],
+                vec![],
+            )])),
+            Statement::ShowShards => self.show_shards(),
+            Statement::ShowShardGroups => Ok(result(vec![series(
+                Some("shard groups"),
+                &[
+                    "id",
+                    "database",
+                    "retention_policy",
+                    "start_time",
+                    "end_time",
+                    "expiry_time",
+                ],
+                vec![],
+            )])),
+            Statement::ShowStats { .. } => self.show_stats(),
+            Statement::ShowDiagnostics { .. } => Ok(result(vec![series(
+                Some("build"),
+                &["Branch", "Commit", "Version"],
+                vec![vec![s("main"), s(""), s(env!("CARGO_PKG_VERSION"))]],
+            )])),
+            Statement::ShowQueries => Ok(result(vec![series(
+                None,
+                &["qid", "query", "database", "duration", "status"],
+                vec![],
+            )])),
+            Statement::KillQuery { .. } => Ok(StatementResult::default()),
+            Statement::ShowSubscriptions => Ok(StatementResult::default()),
+            Statement::CreateSubscription { .. } | Statement::DropSubscription { .. } => {
+                Err(StatementError::new("subscriptions are not supported"))
+            }
+            Statement::DropShard { .. } => Ok(StatementResult::default()),
+            Statement::Explain(_) => Err(StatementError::new("EXPLAIN is not supported")),
+            Statement::Select(_) => Err(StatementError::new("unexpected SELECT")),
+        }
+    }
+}

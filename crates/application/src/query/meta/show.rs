@@ -1,0 +1,307 @@
+//! SHOW statements answered from metadata: databases, retention policies, measurements,
+//! series, tag keys and values, field keys, cardinality, continuous queries, and the
+//! server-information statements whose columns InfluxDB clients expect.
+
+use super::super::cond::Regexes;
+use super::super::{QueryService, StatementError, StmtResult};
+use super::{page, result, s, series};
+use hyperbyte_domain::query::{StatementResult, Value};
+use hyperbyte_domain::time::format_duration;
+use hyperbyte_timeseriesql::ast::{
+    CardinalityKind, Measurement, ShowFieldKeysStatement, ShowMeasurementsStatement,
+    ShowSeriesStatement, ShowTagKeysStatement, ShowTagValuesStatement,
+};
+
+impl QueryService {
+    /// `SHOW DATABASES`, in creation order.
+    pub(super) fn show_databases(&self) -> StmtResult {
+        let values = self
+            .meta
+            .databases()
+            .iter()
+            .map(|d| vec![s(&d.name)])
+            .collect();
+        Ok(result(vec![series(Some("databases"), &["name"], values)]))
+    }
+
+    /// `SHOW RETENTION POLICIES`.
+    pub(super) fn show_retention_policies(
+        &self,
+        database: Option<&str>,
+        db: Option<&str>,
+    ) -> StmtResult {
+        let name = self.require_db(database, db)?;
+        let d = self
+            .meta
+            .database(&name)
+            .ok_or_else(|| StatementError::new(format!("database not found: {name}")))?;
+        let values = d
+            .retention_policies
+            .iter()
+            .map(|rp| {
+                vec![
+                    s(&rp.name),
+                    s(&format_duration(rp.duration)),
+                    s(&format_duration(rp.shard_group_duration)),
+                    Value::Integer(i64::from(rp.replication)),
+                    Value::Boolean(d.default_rp.as_deref() == Some(rp.name.as_str())),
+                ]
+            })
+            .collect();
+        Ok(result(vec![series(
+            None,
+            &[
+                "name",
+                "duration",
+                "shardGroupDuration",
+                "replicaN",
+                "default",
+            ],
+            values,
+        )]))
+    }
+
+    /// `SHOW MEASUREMENTS`: only measurements that still have series.
+    pub(super) fn show_measurements(
+        &self,
+        sm: &ShowMeasurementsStatement,
+        db: Option<&str>,
+    ) -> StmtResult {
+        let name = match self.require_db(sm.database.as_deref(), db) {
+            Ok(n) => n,
+            // InfluxDB answers an empty result for a database that does not exist.
+            Err(e) if e.0.starts_with("database not found") => {
+                return Ok(StatementResult::default())
+            }
+            Err(e) => return Err(e),
+        };
+        let sources: Vec<Measurement> = sm.source.iter().cloned().collect();
+        let mut ms = self.measurements_matching(&name, &sources);
+        if sm.condition.is_some() {
+            let mut re = Regexes::default();
+            ms.retain(|m| {
+                // Stops at the first matching series: it did not run to the end.
+                !self.visit_measurement(&name, m, sm.condition.as_ref(), &mut re, &mut |_| false)
+            });
+        }
+        let ms = page(ms, sm.limit, sm.offset);
+        if ms.is_empty() {
+            return Ok(StatementResult::default());
+        }
+        let values = ms.iter().map(|m| vec![s(m)]).collect();
+        Ok(result(vec![series(
+            Some("measurements"),
+            &["name"],
+            values,
+        )]))
+    }
+
+    /// `SHOW SERIES`, visited in key order with early exit.
+    pub(super) fn show_series(&self, ss: &ShowSeriesStatement, db: Option<&str>) -> StmtResult {
+        let name = self.require_db(ss.database.as_deref(), db)?;
+        let mut skip = ss.offset.unwrap_or(0);
+        let take = ss.limit.filter(|l| *l > 0).unwrap_or(u64::MAX);
+        let mut values: Vec<Vec<Value>> = Vec::new();
+        self.visit_matching(&name, &ss.sources, ss.condition.as_ref(), &mut |se| {
+            if skip > 0 {
+                skip -= 1;
+                return true;
+            }
+            values.push(vec![s(&se.key)]);
+            (values.len() as u64) < take
+        });
+        if values.is_empty() {
+            return Ok(StatementResult::default());
+        }
+        Ok(result(vec![series(None, &["key"], values)]))
+    }
+
+    /// `SHOW TAG KEYS`.
+    pub(super) fn show_tag_keys(&self, st: &ShowTagKeysStatement, db: Option<&str>) -> StmtResult {
+        let name = self.require_db(st.database.as_deref(), db)?;
+        let mut out = Vec::new();
+        let mut re = Regexes::default();
+        for m in self.measurements_matching(&name, &st.sources) {
+            let keys = self.tag_keys_matching(&name, &m, st.condition.as_ref(), &mut re);
+            let keys = page(keys, st.limit, st.offset);
+            if !keys.is_empty() {
+                let values = keys.iter().map(|k| vec![s(k)]).collect();
+                out.push(series(Some(&m), &["tagKey"], values));
+            }
+        }
+        let out = page(out, st.slimit, st.soffset);
+        Ok(result(out))
+    }
+
+    /// `SHOW TAG VALUES`.
+    pub(super) fn show_tag_values(
+        &self,
+        tv: &ShowTagValuesStatement,
+        db: Option<&str>,
+    ) -> StmtResult {
+        let name = self.require_db(tv.database.as_deref(), db)?;
+        let mut out = Vec::new();
+        for (m, pairs) in self.tag_values(&name, &tv.sources, &tv.key, tv.condition.as_ref()) {
+            let pairs = page(pairs, tv.limit, tv.offset);
+            if pairs.is_empty() {
+                continue;
+            }
+            let values = pairs.iter().map(|(k, v)| vec![s(k), s(v)]).collect();
+            out.push(series(Some(&m), &["key", "value"], values));
+        }
+        Ok(result(out))
+    }
+
+    /// `SHOW FIELD KEYS`.
+    pub(super) fn show_field_keys(
+        &self,
+        sf: &ShowFieldKeysStatement,
+        db: Option<&str>,
+    ) -> StmtResult {
+        let name = self.require_db(sf.database.as_deref(), db)?;
+        let mut out = Vec::new();
+        for m in self.measurements_matching(&name, &sf.sources) {
+            let Some(schema) = self.meta.schema(&name, &m) else {
+                continue;
+            };
+            // A field written with other types into other shard groups is listed
+            // once per type, as InfluxDB does.
+            let fields: Vec<_> = schema
+                .fields
+                .keys()
+                .flat_map(|f| schema.field_types(f).into_iter().map(move |t| (f, t)))
+                .collect();
+            let fields = page(fields, sf.limit, sf.offset);
+            if fields.is_empty() {
+                continue;
+            }
+            let values = fields
+                .iter()
+                .map(|(f, t)| vec![s(f), s(t.influx_name())])
+                .collect();
+            out.push(series(Some(&m), &["fieldKey", "fieldType"], values));
+        }
+        Ok(result(out))
+    }
+
+    /// `SHOW CONTINUOUS QUERIES`, one series per database.
+    pub(super) fn show_continuous_queries(&self) -> StmtResult {
+        let cqs = self.meta.continuous_queries();
+        let mut out = Vec::new();
+        for d in self.meta.databases() {
+            let values: Vec<Vec<Value>> = cqs
+                .iter()
+                .filter(|cq| cq.database == d.name)
+                .map(|cq| vec![s(&cq.name), s(&cq.query)])
+                .collect();
+            out.push(series(Some(&d.name), &["name", "query"], values));
+        }
+        Ok(result(out))
+    }
+
+    /// `SHOW SHARDS`: the columns InfluxDB shows, no rows (storage has no shards).
+    pub(super) fn show_shards(&self) -> StmtResult {
+        let mut out = Vec::new();
+        for d in self.meta.databases() {
+            out.push(series(
+                Some(&d.name),
+                &[
+                    "id",
+                    "database",
+                    "retention_policy",
+                    "shard_group",
+                    "start_time",
+                    "end_time",
+                    "expiry_time",
+                    "owners",
+                ],
+                vec![],
+            ));
+        }
+        Ok(result(out))
+    }
+
+    /// `SHOW STATS`: database and series counts.
+    pub(super) fn show_stats(&self) -> StmtResult {
+        let dbs = self.meta.databases();
+        let series_total: usize = dbs.iter().map(|d| self.meta.series_count(&d.name)).sum();
+        Ok(result(vec![series(
+            Some("database"),
+            &["numDatabases", "numSeries"],
+            vec![vec![
+                Value::Integer(dbs.len() as i64),
+                Value::Integer(series_total as i64),
+            ]],
+        )]))
+    }
+
+    pub(super) fn cardinality(
+        &self,
+        db: &str,
+        c: &hyperbyte_timeseriesql::ast::ShowCardinalityStatement,
+    ) -> StmtResult {
+        let count_series = |name: Option<&str>, n: usize, col: &str| {
+            series(name, &[col], vec![vec![Value::Integer(n as i64)]])
+        };
+        match &c.kind {
+            CardinalityKind::Measurement => {
+                let n = self.measurements_matching(db, &c.sources).len();
+                let col = if c.exact {
+                    "count"
+                } else {
+                    "cardinality estimation"
+                };
+                Ok(result(vec![count_series(None, n, col)]))
+            }
+            CardinalityKind::Series => {
+                if !c.exact && c.sources.is_empty() && c.condition.is_none() {
+                    let n = self.meta.series_count(db);
+                    return Ok(result(vec![count_series(
+                        None,
+                        n,
+                        "cardinality estimation",
+                    )]));
+                }
+                let mut re = Regexes::default();
+                let mut out = Vec::new();
+                for m in self.measurements_matching(db, &c.sources) {
+                    let n = self.count_matching(db, &m, c.condition.as_ref(), &mut re);
+                    if n > 0 {
+                        out.push(count_series(Some(&m), n, "count"));
+                    }
+                }
+                Ok(result(out))
+            }
+            CardinalityKind::TagKey => {
+                let mut out = Vec::new();
+                let mut re = Regexes::default();
+                for m in self.measurements_matching(db, &c.sources) {
+                    let keys = self.tag_keys_matching(db, &m, c.condition.as_ref(), &mut re);
+                    if !keys.is_empty() {
+                        out.push(count_series(Some(&m), keys.len(), "count"));
+                    }
+                }
+                Ok(result(out))
+            }
+            CardinalityKind::FieldKey => {
+                let mut out = Vec::new();
+                for m in self.measurements_matching(db, &c.sources) {
+                    if let Some(schema) = self.meta.schema(db, &m) {
+                        if !schema.fields.is_empty() {
+                            out.push(count_series(Some(&m), schema.fields.len(), "count"));
+                        }
+                    }
+                }
+                Ok(result(out))
+            }
+            CardinalityKind::TagValues(key) => {
+                let out = self
+                    .tag_values(db, &c.sources, key, c.condition.as_ref())
+                    .into_iter()
+                    .map(|(m, pairs)| count_series(Some(&m), pairs.len(), "count"))
+                    .collect();
+                Ok(result(out))
+            }
+        }
+    }
+}
