@@ -1,0 +1,309 @@
+//! The ingestion service: validates a write against metadata and makes it durable.
+//!
+//! Order of work for one request, mirroring InfluxDB 1.x:
+//! 1. resolve the database (`404 database not found`) and retention policy;
+//! 2. parse the body (bad lines are dropped and reported, good lines are kept);
+//! 3. check each point against the stored and in-batch schema (type conflicts, the `time`
+//!    tag key), the retention window, and the cardinality limits;
+//! 4. register new fields, tag keys and series in metadata;
+//! 5. append the surviving points to the WAL; return only once it is durable.
+//!
+//! It never answers a server-side failure as a client error: WAL and metadata storage
+//! errors become [`WriteError::Internal`].
+
+use crate::backlog::WriteBacklog;
+use hyperbyte_domain::wal::codec::encode_points;
+use hyperbyte_domain::{Point, PointRef, Precision, RetentionPolicy};
+use hyperbyte_ports::{Clock, MetaError, MetadataPort, WalPort};
+use std::sync::Arc;
+
+mod fields;
+mod register;
+mod report;
+mod series;
+#[cfg(test)]
+mod tests;
+
+use report::Report;
+
+/// Cardinality limits; `0` disables a limit (InfluxDB's defaults are 1,000,000 series and
+/// 100,000 values per tag; both are configurable).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    /// Maximum series per database.
+    pub max_series_per_database: usize,
+    /// Maximum distinct values per tag key per measurement.
+    pub max_values_per_tag: usize,
+}
+
+/// One `/write` request.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteRequest<'a> {
+    /// Target database.
+    pub database: &'a str,
+    /// Target retention policy; `None` or empty means the default.
+    pub retention_policy: Option<&'a str>,
+    /// Timestamp precision of the body.
+    pub precision: Precision,
+    /// Line-protocol body (already decompressed).
+    pub body: &'a [u8],
+}
+
+/// Why a write was refused or only partly applied.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// 404: the database does not exist.
+    #[error("database not found: {0:?}")]
+    DatabaseNotFound(String),
+    /// 500 (as InfluxDB answers): the retention policy does not exist.
+    #[error("retention policy not found: {0}")]
+    RetentionPolicyNotFound(String),
+    /// 400: nothing could be parsed.
+    #[error("{0}")]
+    Parse(String),
+    /// 400: some points were written, some dropped.
+    #[error("partial write: {message} dropped={dropped}")]
+    Partial {
+        /// Reason(s).
+        message: String,
+        /// Points dropped after parsing (parse failures are not counted, as in InfluxDB).
+        dropped: usize,
+    },
+    /// 503: too many acknowledged points wait for the flush into storage; the client
+    /// should retry (see [`crate::backlog`]).
+    #[error("write backlog full: {points} points are waiting to be flushed into storage (limit {limit}); retry later")]
+    Overloaded {
+        /// Points waiting.
+        points: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// 500-class: a server-side failure; the client should retry.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl WriteError {
+    /// The HTTP status InfluxDB answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            WriteError::DatabaseNotFound(_) => 404,
+            WriteError::RetentionPolicyNotFound(_) => 500,
+            WriteError::Parse(_) | WriteError::Partial { .. } => 400,
+            WriteError::Overloaded { .. } => 503,
+            WriteError::Internal(_) => 500,
+        }
+    }
+}
+
+impl From<MetaError> for WriteError {
+    fn from(e: MetaError) -> Self {
+        WriteError::Internal(e.to_string())
+    }
+}
+
+/// Validates writes and appends them to the WAL.
+#[derive(Debug)]
+pub struct IngestionService {
+    meta: Arc<dyn MetadataPort>,
+    wal: Arc<dyn WalPort>,
+    clock: Arc<dyn Clock>,
+    limits: Limits,
+    /// Serialises schema registration so two requests cannot register conflicting types.
+    schema_lock: tokio::sync::Mutex<()>,
+    /// Wakes the flush service when the WAL grows.
+    wal_grew: Option<Arc<tokio::sync::Notify>>,
+    /// Unflushed points; writes are refused while it is full.
+    backlog: Option<Arc<WriteBacklog>>,
+}
+
+/// Result of a successful (possibly partial) write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// WAL sequence of the entry, if any point was kept.
+    pub sequence: Option<u64>,
+    /// Points written.
+    pub points: usize,
+}
+
+impl IngestionService {
+    /// Creates the service.
+    pub fn new(
+        meta: Arc<dyn MetadataPort>,
+        wal: Arc<dyn WalPort>,
+        clock: Arc<dyn Clock>,
+        limits: Limits,
+    ) -> Self {
+        IngestionService {
+            meta,
+            wal,
+            clock,
+            limits,
+            schema_lock: tokio::sync::Mutex::new(()),
+            wal_grew: None,
+            backlog: None,
+        }
+    }
+
+    /// Counts appended points into `backlog` and refuses writes while it is full.
+    pub fn with_backlog(mut self, backlog: Arc<WriteBacklog>) -> Self {
+        self.backlog = Some(backlog);
+        self
+    }
+
+    fn check_backlog(&self) -> Result<(), WriteError> {
+        match &self.backlog {
+            Some(b) if b.is_full() => Err(WriteError::Overloaded {
+                points: b.points(),
+                limit: b.limit(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Notifies `notify` after every append (the flush service listens).
+    pub fn with_wal_notify(mut self, notify: Arc<tokio::sync::Notify>) -> Self {
+        self.wal_grew = Some(notify);
+        self
+    }
+
+    /// Writes a line-protocol body.
+    pub async fn write(&self, req: WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
+        if self.meta.database(req.database).is_none() {
+            return Err(WriteError::DatabaseNotFound(req.database.to_string()));
+        }
+        self.check_backlog()?;
+        let now = self.clock.now_nanos();
+        // Points borrow their names from the body: they are validated and encoded into
+        // the WAL entry without ever being copied into owned strings.
+        let parsed = hyperbyte_lineprotocol::parse_refs(req.body, req.precision, now);
+        if parsed.duplicate_field_type_conflict {
+            // One line repeats a field with two types: InfluxDB rejects the whole request.
+            return Err(WriteError::Parse("field type conflict".to_string()));
+        }
+        self.write_refs(
+            req.database,
+            req.retention_policy,
+            parsed.points,
+            parsed.errors,
+        )
+        .await
+    }
+
+    /// Writes points that did not come from line protocol (`SELECT ... INTO`, continuous
+    /// queries), through the same checks as `/write`. `parse_errors` are reported as
+    /// InfluxDB reports bad lines.
+    pub async fn write_points(
+        &self,
+        database: &str,
+        retention_policy: Option<&str>,
+        points: Vec<Point>,
+        parse_errors: Vec<String>,
+    ) -> Result<WriteOutcome, WriteError> {
+        self.check_backlog()?;
+        let views = points.iter().map(PointRef::from_point).collect();
+        self.write_refs(database, retention_policy, views, parse_errors)
+            .await
+    }
+
+    /// The checks and the WAL append shared by [`Self::write`] and [`Self::write_points`],
+    /// in InfluxDB's order (see the module doc).
+    async fn write_refs(
+        &self,
+        database: &str,
+        retention_policy: Option<&str>,
+        mut points: Vec<PointRef<'_>>,
+        parse_errors: Vec<String>,
+    ) -> Result<WriteOutcome, WriteError> {
+        let rp = self.resolve_rp(database, retention_policy)?;
+        let now = self.clock.now_nanos();
+        let parse_error = (!parse_errors.is_empty()).then(|| parse_errors.join("\n"));
+        if points.is_empty() {
+            return match parse_error {
+                Some(e) => Err(WriteError::Parse(e)),
+                None => Ok(WriteOutcome {
+                    sequence: None,
+                    points: 0,
+                }),
+            };
+        }
+        let mut report = Report::default();
+        drop_expired(&rp, now, &mut points, &mut report);
+        let fields = self.check_fields(database, &rp, points, &mut report)?;
+        let series = self.check_series(database, &fields.kept, &fields.schemas, &mut report);
+        let mut points = series.keep_in(fields.kept);
+        let new = register::NewSchema {
+            fields: fields.new_fields,
+            tags: series.new_tags,
+            shards: fields.new_shards,
+        };
+        self.register_schema(database, &rp, new, &mut points, &mut report)
+            .await?;
+        self.register_series(database, series.new_series).await?;
+        let written = points.len();
+        let sequence = self.append(database, &rp, points).await?;
+        report.outcome(parse_error, sequence, written)
+    }
+
+    /// The database's retention policy the write goes to (`None`/empty: the default).
+    fn resolve_rp(
+        &self,
+        database: &str,
+        retention_policy: Option<&str>,
+    ) -> Result<RetentionPolicy, WriteError> {
+        let db = self
+            .meta
+            .database(database)
+            .ok_or_else(|| WriteError::DatabaseNotFound(database.to_string()))?;
+        db.resolve_rp(retention_policy).cloned().ok_or_else(|| {
+            WriteError::RetentionPolicyNotFound(retention_policy.unwrap_or_default().to_string())
+        })
+    }
+
+    /// Appends the surviving points as one WAL entry; returns once it is durable.
+    async fn append(
+        &self,
+        database: &str,
+        rp: &RetentionPolicy,
+        points: Vec<PointRef<'_>>,
+    ) -> Result<Option<u64>, WriteError> {
+        if points.is_empty() {
+            return Ok(None);
+        }
+        let written = points.len();
+        let entry = encode_points(database, &rp.name, &points)
+            .map_err(|e| WriteError::Internal(e.to_string()))?;
+        drop(points);
+        let seq = self
+            .wal
+            .append_encoded(entry)
+            .await
+            .map_err(|e| WriteError::Internal(e.to_string()))?;
+        if let Some(b) = &self.backlog {
+            b.add(written as u64);
+        }
+        if let Some(n) = &self.wal_grew {
+            n.notify_one();
+        }
+        Ok(Some(seq))
+    }
+}
+
+/// Drops the points older than the retention window (`now - duration`).
+fn drop_expired(
+    rp: &RetentionPolicy,
+    now: i64,
+    points: &mut Vec<PointRef<'_>>,
+    report: &mut Report,
+) {
+    if rp.duration <= 0 {
+        return;
+    }
+    let min_time = now.saturating_sub(rp.duration);
+    let before = points.len();
+    points.retain(|p| p.timestamp >= min_time);
+    let n = before - points.len();
+    if n > 0 {
+        report.drop_points(n, "points beyond retention policy".to_string());
+    }
+}

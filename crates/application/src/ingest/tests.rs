@@ -1,0 +1,1 @@
+//! Unit tests of the ingestion rules against port fakes.
