@@ -15,6 +15,8 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
     ("hyperbyte-lineprotocol", &["hyperbyte-domain"]),
     ("hyperbyte-ports", &["hyperbyte-domain"]),
     ("hyperbyte-timeseriesql", &["hyperbyte-domain"]),
+    // Port fakes: pure, for unit tests of the business logic and for adapter authors.
+    ("hyperbyte-testkit", &["hyperbyte-domain", "hyperbyte-ports"]),
     (
         "hyperbyte-application",
         &[
@@ -22,6 +24,7 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "hyperbyte-ports",
             "hyperbyte-timeseriesql",
             "hyperbyte-lineprotocol",
+            "hyperbyte-testkit",
         ],
     ),
     (

@@ -1,0 +1,30 @@
+//! In-memory fakes of HyperbyteDB's ports.
+//!
+//! Why one crate: the application's unit tests, adapter authors and the contract test kit
+//! need the same small, honest fakes — each keeps the guarantees its port documents
+//! (ordering, durability as "visible once the call returns", sequence numbers never
+//! reused) and can be told to fail on purpose, so a test can show what a service does
+//! when storage refuses a batch or the WAL cannot truncate. None does I/O; all are
+//! `Send + Sync` and cheap to build.
+//!
+//! - [`MemoryWal`]: a [`WalPort`](hyperbyte_ports::WalPort) over a `BTreeMap`.
+//! - [`MemorySink`]: a [`PointsSinkPort`](hyperbyte_ports::PointsSinkPort) recording what
+//!   it stores, refusing chosen measurements, failing `sync` on demand.
+//! - [`MemoryHeld`]: a [`HeldPointsPort`](hyperbyte_ports::HeldPointsPort).
+//! - [`RecordingAdmin`]: a [`StorageAdminPort`](hyperbyte_ports::StorageAdminPort) that
+//!   records every call.
+//! - [`ManualClock`]: a [`Clock`](hyperbyte_ports::Clock) the test moves.
+
+#![forbid(unsafe_code)]
+
+mod admin;
+mod clock;
+mod held;
+mod sink;
+mod wal;
+
+pub use admin::{AdminCall, RecordingAdmin};
+pub use clock::ManualClock;
+pub use held::MemoryHeld;
+pub use sink::{MemorySink, StoredPoint};
+pub use wal::MemoryWal;
