@@ -24,19 +24,71 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::info;
 
+/// The stores a server runs on, opened in start-up order.
+struct Stores {
+    meta: Arc<dyn MetadataPort>,
+    wal: Arc<dyn WalPort>,
+    held: Arc<dyn HeldPointsPort>,
+    engine: Arc<ChdbEngine>,
+    storage: Arc<ChdbStorage>,
+}
+
+/// Where flushed points go and what drops and deletes go through: storage, behind the
+/// recent-data tier when it is enabled (the flush feeds the tier behind storage, storage
+/// drops clear it, queries read it first).
+struct StorageStack {
+    sink: Arc<dyn PointsSinkPort>,
+    admin: Arc<dyn StorageAdminPort>,
+    hot: Option<Arc<HotTier>>,
+}
+
+/// The application services, wired.
+struct Services {
+    flush: Arc<FlushService>,
+    ingest: Arc<IngestionService>,
+    query: Arc<QueryService>,
+}
+
 /// Runs the server until SIGINT or SIGTERM.
 pub(crate) async fn run(cfg: Config) -> Result<()> {
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating data_dir {}", cfg.data_dir.display()))?;
     info!(data_dir = %cfg.data_dir.display(), "starting hyperbyted");
+    let stores = open_stores(&cfg)?;
+    let stack = storage_stack(&cfg, &stores);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let services = start_services(&cfg, &stores, &stack, clock.clone()).await?;
 
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let flush_task = tokio::spawn(services.flush.clone().run(stop_rx.clone()));
+    let background = spawn_background(&cfg, &stores, &stack, &services, clock, &stop_rx);
+    serve_http(&cfg, &services).await?;
+
+    info!("shutting down: flushing the WAL into storage");
+    let _ = stop_tx.send(true);
+    for t in background {
+        let _ = t.await;
+    }
+    let _ = flush_task.await;
+    // Stop the engine's background threads (merges) before the process exits: exiting
+    // while a merge runs can crash inside the engine.
+    if let Err(e) = stores.engine.shutdown() {
+        tracing::warn!(error = %e, "chDB engine shutdown reported a problem");
+    }
+    info!("stopped cleanly");
+    Ok(())
+}
+
+/// Opens metadata, the WAL (behind its group-commit writer) and chDB; an error names the
+/// directory and the configuration key.
+fn open_stores(cfg: &Config) -> Result<Stores> {
     let meta: Arc<dyn MetadataPort> = Arc::new(
         RocksDbMetadata::open(&cfg.meta_dir())
             .with_context(|| format!("opening metadata at {}", cfg.meta_dir().display()))?,
     );
     let inner_wal = RocksDbWal::open(&cfg.wal_dir())
         .with_context(|| format!("opening the WAL at {}", cfg.wal_dir().display()))?;
-    let held_store: Arc<dyn HeldPointsPort> = Arc::new(inner_wal.clone());
+    let held: Arc<dyn HeldPointsPort> = Arc::new(inner_wal.clone());
     let wal: Arc<dyn WalPort> = Arc::new(
         BatchingWal::new(
             inner_wal,
@@ -60,10 +112,17 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
                 cfg.chdb_dir().display()
             )
         })?;
-    let chdb_storage = Arc::new(ChdbStorage::new(engine.clone()));
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    // With the recent-data tier, the flush feeds it behind storage, storage drops clear
-    // it, and queries read it first.
+    let storage = Arc::new(ChdbStorage::new(engine.clone()));
+    Ok(Stores {
+        meta,
+        wal,
+        held,
+        engine,
+        storage,
+    })
+}
+
+fn storage_stack(cfg: &Config, stores: &Stores) -> StorageStack {
     let hot = (cfg.hot_tier.max_bytes > 0).then(|| {
         Arc::new(HotTier::new(
             usize::try_from(cfg.hot_tier.max_bytes).unwrap_or(usize::MAX),
@@ -72,21 +131,31 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
     let (sink, admin): (Arc<dyn PointsSinkPort>, Arc<dyn StorageAdminPort>) = match &hot {
         Some(tier) => (
             Arc::new(HotSink::new(
-                chdb_storage.clone(),
-                engine.clone(),
+                stores.storage.clone(),
+                stores.engine.clone(),
                 tier.clone(),
             )),
-            Arc::new(HotAdmin::new(chdb_storage.clone(), tier.clone())),
+            Arc::new(HotAdmin::new(stores.storage.clone(), tier.clone())),
         ),
-        None => (chdb_storage.clone(), chdb_storage.clone()),
+        None => (stores.storage.clone(), stores.storage.clone()),
     };
+    StorageStack { sink, admin, hot }
+}
 
+/// Builds the services and replays the WAL into storage (recovery) before anything is
+/// served, so the first query after a restart sees every acknowledged write.
+async fn start_services(
+    cfg: &Config,
+    stores: &Stores,
+    stack: &StorageStack,
+    clock: Arc<dyn Clock>,
+) -> Result<Services> {
     let backlog = Arc::new(WriteBacklog::new(cfg.wal.max_backlog_points));
     let flush = Arc::new(
         FlushService::new(
-            wal.clone(),
-            meta.clone(),
-            sink,
+            stores.wal.clone(),
+            stores.meta.clone(),
+            stack.sink.clone(),
             FlushConfig {
                 interval: Duration::from_secs(cfg.flush.interval_secs),
                 batch_entries: cfg.flush.batch_size,
@@ -95,14 +164,14 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
             },
         )
         .with_backlog(backlog.clone())
-        .with_hold_store(held_store),
+        .with_hold_store(stores.held.clone()),
     );
     flush
         .load_held()
         .await
         .context("reading the points set aside in the WAL directory")?;
     // A table storage refuses is set aside (and reported by /health), never a reason not
-    // to start.
+    // to start; tables held before the restart are retried by the flush loop.
     let recovered = flush
         .flush_all()
         .await
@@ -112,12 +181,10 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
         points = recovered.points,
         "recovery: WAL replayed into storage"
     );
-    // Tables held before the restart are retried by the flush loop once serving.
-
     let ingest = Arc::new(
         IngestionService::new(
-            meta.clone(),
-            wal.clone(),
+            stores.meta.clone(),
+            stores.wal.clone(),
             clock.clone(),
             Limits {
                 max_series_per_database: cfg.limits.max_series_per_database,
@@ -128,45 +195,61 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
         .with_backlog(backlog),
     );
     let mut query = QueryService::new(
-        meta.clone(),
-        engine.clone(),
-        admin.clone(),
+        stores.meta.clone(),
+        stores.engine.clone(),
+        stack.admin.clone(),
         flush.clone(),
-        clock.clone(),
+        clock,
     )
     .with_writer(ingest.clone())
     .with_limits(cfg.query.limits());
-    if let Some(tier) = &hot {
+    if let Some(tier) = &stack.hot {
         query = query.with_hot_tier(tier.clone());
     }
-    let query = Arc::new(query);
+    Ok(Services {
+        flush,
+        ingest,
+        query: Arc::new(query),
+    })
+}
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let flush_task = tokio::spawn(flush.clone().run(stop_rx.clone()));
+/// Starts retention (when enabled) and continuous queries.
+fn spawn_background(
+    cfg: &Config,
+    stores: &Stores,
+    stack: &StorageStack,
+    services: &Services,
+    clock: Arc<dyn Clock>,
+    stop_rx: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let mut background = Vec::new();
     if cfg.retention.enabled {
         let retention = Arc::new(
             RetentionService::new(
-                meta.clone(),
-                admin.clone(),
+                stores.meta.clone(),
+                stack.admin.clone(),
                 clock.clone(),
                 Duration::from_secs(cfg.retention.check_interval_secs),
             )
-            .with_series_cleanup(engine.clone())
-            .with_flush(flush.clone()),
+            .with_series_cleanup(stores.engine.clone())
+            .with_flush(services.flush.clone()),
         );
         background.push(tokio::spawn(retention.run(stop_rx.clone())));
     }
     let cq = Arc::new(ContinuousQueryService::new(
-        meta.clone(),
-        query.clone(),
-        clock.clone(),
+        stores.meta.clone(),
+        services.query.clone(),
+        clock,
     ));
     background.push(tokio::spawn(cq.run(stop_rx.clone())));
+    background
+}
 
+/// Binds the listener and serves the InfluxDB API until a shutdown signal.
+async fn serve_http(cfg: &Config, services: &Services) -> Result<()> {
     let state = hyperbyte_adapter_http::HttpState {
-        ingest,
-        query,
+        ingest: services.ingest.clone(),
+        query: services.query.clone(),
         metrics: Arc::new(hyperbyte_adapter_http::Metrics::default()),
         config: hyperbyte_adapter_http::HttpConfig {
             max_body_bytes: cfg.http.max_body_bytes,
@@ -174,7 +257,7 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
             max_decoded_body_bytes: cfg.http.max_decoded_body_bytes,
         },
         health: {
-            let flush = flush.clone();
+            let flush = services.flush.clone();
             Arc::new(move || hyperbyte_adapter_http::Health::from_held(&flush.held_tables()))
         },
         request_ids: Arc::new(AtomicU64::new(1)),
@@ -191,7 +274,6 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
     let addr = listener.local_addr()?;
     info!(%addr, "listening for HTTP (InfluxDB 1.x API)");
     println!("hyperbyted listening on http://{addr}");
-
     let serve_cfg = ServeConfig {
         max_connections: cfg.http.max_connections,
         header_read_timeout: Duration::from_secs(cfg.http.header_read_timeout_secs),
@@ -200,21 +282,7 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
     };
     hyperbyte_adapter_http::serve(listener, app, serve_cfg, shutdown_signal())
         .await
-        .context("serving HTTP")?;
-
-    info!("shutting down: flushing the WAL into storage");
-    let _ = stop_tx.send(true);
-    for t in background {
-        let _ = t.await;
-    }
-    let _ = flush_task.await;
-    // Stop the engine's background threads (merges) before the process exits: exiting
-    // while a merge runs can crash inside the engine.
-    if let Err(e) = engine.shutdown() {
-        tracing::warn!(error = %e, "chDB engine shutdown reported a problem");
-    }
-    info!("stopped cleanly");
-    Ok(())
+        .context("serving HTTP")
 }
 
 async fn shutdown_signal() {
