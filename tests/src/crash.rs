@@ -243,98 +243,201 @@ fn post_query(agent: &ureq::Agent, url: &str, q: &str) -> (u16, String) {
 
 /// Runs the harness; panics with the seed on the first cycle whose check fails.
 pub fn run(cfg: &CrashConfig) -> CrashReport {
-    let seed = cfg.seed;
-    let replay = format!(
-        "replay: cargo xtask crash --seed {seed} --cycles {}",
-        cfg.cycles
-    );
-    println!(
-        "crash harness: seed {seed}, {} cycles, {} writers ({replay})",
-        cfg.cycles, cfg.writers
-    );
-    let mut rng = Rng::new(seed);
-    let mut server = Server::start_with_env(&server_env(None));
-    let setup = [
-        format!("CREATE DATABASE {DB}"),
-        // A finite policy, so the retention service works on this database.
-        format!("CREATE RETENTION POLICY short ON {DB} DURATION 1h REPLICATION 1"),
-    ];
-    for q in setup {
-        let (status, v) = server.query("", &q);
-        assert!(
-            status == 200 && v["results"][0]["error"].is_null(),
-            "{q}: {v}"
-        );
-    }
-
-    let mut writers: Vec<WriterLog> = (0..cfg.writers)
-        .map(|k| WriterLog::new(&format!("w{k}")))
-        .collect();
-    // Batches with a new field each time (schema changes), and the `DELETE` victims.
-    let mut schema_writer = WriterLog::new("s");
-    let mut deleted: BTreeSet<String> = BTreeSet::new();
-    let mut report = CrashReport::default();
-
-    // Point order: shuffled by the seed, then cycled; every third cycle kills at random.
-    let mut order: Vec<usize> = (0..POINTS.len()).collect();
-    for i in (1..order.len()).rev() {
-        let j = rng.range(0, i as u64) as usize;
-        order.swap(i, j);
-    }
-    let mut next_point = 0usize;
-
+    let mut h = Harness::start(cfg);
     for cycle in 0..cfg.cycles {
+        h.cycle(cycle);
+    }
+    println!(
+        "crash harness: seed {}: {} kills ({} inside a failure point), {} acknowledged batches ({} points) intact",
+        cfg.seed, h.report.kills, h.report.kills_inside, h.report.acked_batches, h.report.acked_points
+    );
+    h.report
+}
+
+/// What lasts across cycles: the server, the writers' logs, the deleted series.
+struct Harness<'c> {
+    cfg: &'c CrashConfig,
+    replay: String,
+    rng: Rng,
+    server: Server,
+    writers: Vec<WriterLog>,
+    /// Batches with a new field each time (schema changes).
+    schema_writer: WriterLog,
+    /// Series removed by an acknowledged `DELETE`.
+    deleted: BTreeSet<String>,
+    report: CrashReport,
+    /// Failure-point order: shuffled by the seed, then cycled.
+    order: Vec<usize>,
+    next_point: usize,
+}
+
+/// One cycle's plan: where to kill, and the series its `DELETE` removes.
+struct Cycle {
+    index: usize,
+    point: Option<(&'static str, Trigger)>,
+    label: &'static str,
+    victim: String,
+    delete_q: String,
+    /// The `DELETE` itself is what the kill interrupts.
+    delete_in_flight: bool,
+}
+
+/// The writer threads of one cycle.
+struct Writers {
+    stop: Arc<AtomicBool>,
+    epoch: Instant,
+    /// Per writer: when its request in flight started (ms since `epoch`, +1), or 0.
+    in_flight: Arc<Vec<AtomicU64>>,
+    handles: Vec<std::thread::JoinHandle<WriterLog>>,
+}
+
+/// What the kill interrupted.
+#[derive(Default)]
+struct KillSite {
+    /// A request was seen stuck inside the failure point.
+    inside: bool,
+    /// Requests sent around the kill.
+    extra: Vec<InFlight>,
+    /// The schema writer's batch among them.
+    schema_batch: Option<u64>,
+}
+
+impl<'c> Harness<'c> {
+    fn start(cfg: &'c CrashConfig) -> Self {
+        let seed = cfg.seed;
+        let replay = format!(
+            "replay: cargo xtask crash --seed {seed} --cycles {}",
+            cfg.cycles
+        );
+        println!(
+            "crash harness: seed {seed}, {} cycles, {} writers ({replay})",
+            cfg.cycles, cfg.writers
+        );
+        let mut rng = Rng::new(seed);
+        let server = Server::start_with_env(&server_env(None));
+        let setup = [
+            format!("CREATE DATABASE {DB}"),
+            // A finite policy, so the retention service works on this database.
+            format!("CREATE RETENTION POLICY short ON {DB} DURATION 1h REPLICATION 1"),
+        ];
+        for q in setup {
+            let (status, v) = server.query("", &q);
+            assert!(
+                status == 200 && v["results"][0]["error"].is_null(),
+                "{q}: {v}"
+            );
+        }
+        let mut order: Vec<usize> = (0..POINTS.len()).collect();
+        for i in (1..order.len()).rev() {
+            let j = rng.range(0, i as u64) as usize;
+            order.swap(i, j);
+        }
+        Harness {
+            cfg,
+            replay,
+            rng,
+            server,
+            writers: (0..cfg.writers)
+                .map(|k| WriterLog::new(&format!("w{k}")))
+                .collect(),
+            schema_writer: WriterLog::new("s"),
+            deleted: BTreeSet::new(),
+            report: CrashReport::default(),
+            order,
+            next_point: 0,
+        }
+    }
+
+    fn fail(&self, c: &Cycle, msg: String) -> ! {
+        failed(self.cfg.seed, c.index, c.label, &self.replay, &msg)
+    }
+
+    /// One cycle: plan, write, kill, restart, check.
+    fn cycle(&mut self, index: usize) {
         let started = Instant::now();
-        let point = if cycle % 3 == 0 {
+        let c = self.plan(index);
+        if let Some((name, _)) = c.point {
+            let fp = format!("{name}=sleep({POINT_SLEEP_MS})");
+            self.server.restart_with_env(&server_env(Some(&fp)));
+            self.report.kills += 1;
+        }
+        self.delete_before_kill(&c);
+        let writers = self.start_writers();
+        // Let some data pile up first (and the flush run a round or two).
+        std::thread::sleep(Duration::from_millis(self.rng.range(200, 1200)));
+        let site = self.approach_kill(&c, &writers);
+        if site.inside {
+            // Somewhere within the sleep, not always at its start.
+            std::thread::sleep(Duration::from_millis(self.rng.range(0, POINT_SLEEP_MS / 2)));
+        }
+        self.server.kill9();
+        self.report.kills += 1;
+        if site.inside {
+            self.report.kills_inside += 1;
+        }
+        self.join_writers(&c, writers);
+        self.settle(&c, &site);
+        self.restart_and_check(&c, site.inside, started);
+    }
+
+    /// Every third cycle kills at random; the others inside the next failure point.
+    fn plan(&mut self, index: usize) -> Cycle {
+        let point = if index.is_multiple_of(3) {
             None
         } else {
-            let p = POINTS[order[next_point % order.len()]];
-            next_point += 1;
+            let p = POINTS[self.order[self.next_point % self.order.len()]];
+            self.next_point += 1;
             Some(p)
         };
-        let label = point.map_or("random moment", |p| p.0);
-        let fail = |msg: String| failed(seed, cycle, label, &replay, &msg);
-        if let Some((name, _)) = point {
-            let fp = format!("{name}=sleep({POINT_SLEEP_MS})");
-            server.restart_with_env(&server_env(Some(&fp)));
-            report.kills += 1;
+        let victim = format!("d{index}");
+        Cycle {
+            index,
+            point,
+            label: point.map_or("random moment", |p| p.0),
+            delete_q: format!("DELETE FROM {DB} WHERE w = '{victim}'"),
+            victim,
+            delete_in_flight: point.is_some_and(|p| p.1 == Trigger::Delete),
         }
-        let url = server.url.clone();
-        let agent = new_agent();
+    }
 
-        // An acknowledged DELETE before the kill must hold after it.
-        let victim = format!("d{cycle}");
-        let mut victim_log = WriterLog::new(&victim);
-        let (_, body) = victim_log.next_body(rng.range(1, 20), "");
+    /// Writes the cycle's victim series and, unless the kill is to interrupt the
+    /// `DELETE`, deletes it: an acknowledged `DELETE` before the kill must hold after it.
+    fn delete_before_kill(&mut self, c: &Cycle) {
+        let agent = new_agent();
+        let url = self.server.url.clone();
+        let mut victim_log = WriterLog::new(&c.victim);
+        let (_, body) = victim_log.next_body(self.rng.range(1, 20), "");
         let (status, text) = post_write(&agent, &url, &body);
         if status != 204 {
-            fail(format!("write of series {victim}: {status} {text}"));
+            self.fail(c, format!("write of series {}: {status} {text}", c.victim));
         }
-        let delete_q = format!("DELETE FROM {DB} WHERE w = '{victim}'");
-        let delete_in_flight = point.is_some_and(|p| p.1 == Trigger::Delete);
-        if !delete_in_flight {
-            let (status, text) = post_query(&agent, &url, &delete_q);
+        if !c.delete_in_flight {
+            let (status, text) = post_query(&agent, &url, &c.delete_q);
             if status != 200 || text.contains("\"error\"") {
-                fail(format!("{delete_q}: {status} {text}"));
+                self.fail(c, format!("{}: {status} {text}", c.delete_q));
             }
-            deleted.insert(victim.clone());
+            self.deleted.insert(c.victim.clone());
         }
+    }
 
-        // Writers.
-        let stop = Arc::new(AtomicBool::new(false));
-        let epoch = Instant::now();
-        let in_flight: Arc<Vec<AtomicU64>> =
-            Arc::new((0..cfg.writers).map(|_| AtomicU64::new(0)).collect());
+    /// Starts one thread per writer log, writing batches until stopped or the server
+    /// is gone; each records the batches acknowledged.
+    fn start_writers(&mut self) -> Writers {
+        let w = Writers {
+            stop: Arc::new(AtomicBool::new(false)),
+            epoch: Instant::now(),
+            in_flight: Arc::new((0..self.cfg.writers).map(|_| AtomicU64::new(0)).collect()),
+            handles: Vec::new(),
+        };
         let mut handles = Vec::new();
-        for (k, log) in writers.drain(..).enumerate() {
-            let (url, stop, in_flight) = (url.clone(), stop.clone(), in_flight.clone());
-            let mut wrng = Rng::new(rng.next_u64());
+        for (k, mut log) in self.writers.drain(..).enumerate() {
+            let url = self.server.url.clone();
+            let (stop, in_flight, epoch) = (w.stop.clone(), w.in_flight.clone(), w.epoch);
+            let mut wrng = Rng::new(self.rng.next_u64());
             handles.push(std::thread::spawn(move || {
-                let mut log = log;
                 let agent = new_agent();
                 while !stop.load(Ordering::SeqCst) {
-                    let size = wrng.range(1, 30);
-                    let (batch, body) = log.next_body(size, "");
+                    let (batch, body) = log.next_body(wrng.range(1, 30), "");
                     in_flight[k].store(epoch.elapsed().as_millis() as u64 + 1, Ordering::SeqCst);
                     let (status, _) = post_write(&agent, &url, &body);
                     in_flight[k].store(0, Ordering::SeqCst);
@@ -350,36 +453,21 @@ pub fn run(cfg: &CrashConfig) -> CrashReport {
                 log
             }));
         }
-        // Let some data pile up first (and the flush run a round or two).
-        std::thread::sleep(Duration::from_millis(rng.range(200, 1200)));
+        Writers { handles, ..w }
+    }
 
-        // The kill.
-        let mut inside = false;
-        let mut extra: Vec<InFlight> = Vec::new();
-        let mut schema_batch: Option<u64> = None;
-        match point.map(|p| p.1) {
-            None => {
-                // Sometimes a query or a DELETE runs across the kill as well.
-                match rng.range(0, 2) {
-                    0 => {
-                        let (u, q) = (url.clone(), format!("SELECT count(seq) FROM {DB}"));
-                        extra.push(InFlight::spawn(move || post_query(&new_agent(), &u, &q)));
-                    }
-                    1 => {
-                        let (_, body) = schema_writer.next_body(rng.range(1, 30), "");
-                        let u = url.clone();
-                        extra.push(InFlight::spawn(move || post_write(&new_agent(), &u, &body)));
-                        schema_batch = Some(schema_writer.next_batch - 1);
-                    }
-                    _ => {}
-                }
-                std::thread::sleep(Duration::from_millis(rng.range(0, 1500)));
-            }
+    /// Brings the server to the moment of the kill: a random moment (sometimes with a
+    /// query or a schema change in flight), or a request stuck in the failure point.
+    fn approach_kill(&mut self, c: &Cycle, writers: &Writers) -> KillSite {
+        let url = self.server.url.clone();
+        let mut site = KillSite::default();
+        match c.point.map(|p| p.1) {
+            None => self.random_moment(&url, &mut site),
             Some(Trigger::Writes) => {
                 let deadline = Instant::now() + Duration::from_secs(10);
-                while Instant::now() < deadline && !inside {
-                    let now = epoch.elapsed().as_millis() as u64 + 1;
-                    inside = in_flight.iter().any(|t| {
+                while Instant::now() < deadline && !site.inside {
+                    let now = writers.epoch.elapsed().as_millis() as u64 + 1;
+                    site.inside = writers.in_flight.iter().any(|t| {
                         let t = t.load(Ordering::SeqCst);
                         t != 0 && now.saturating_sub(t) >= INSIDE_AFTER.as_millis() as u64
                     });
@@ -388,127 +476,147 @@ pub fn run(cfg: &CrashConfig) -> CrashReport {
             }
             Some(Trigger::Query) => {
                 for _ in 0..5 {
-                    let (u, q) = (url.clone(), format!("SELECT count(seq) FROM {DB}"));
-                    let f = InFlight::spawn(move || post_query(&new_agent(), &u, &q));
-                    inside = f.stuck();
-                    extra.push(f);
-                    if inside {
+                    let f = spawn_count_query(&url);
+                    site.inside = f.stuck();
+                    site.extra.push(f);
+                    if site.inside {
                         break;
                     }
                 }
             }
             Some(t @ (Trigger::NewField | Trigger::NewColumn)) => {
-                let field = format!(",f{cycle}=1i");
-                let (batch, body) = schema_writer.next_body(rng.range(1, 30), &field);
-                schema_batch = Some(batch);
-                let u = url.clone();
-                let w = InFlight::spawn(move || post_write(&new_agent(), &u, &body));
-                if t == Trigger::NewField {
-                    inside = w.stuck();
-                } else {
-                    // The write is acknowledged, the flush adds the column.
-                    while !w.done() && w.started.elapsed() < Duration::from_secs(10) {
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                    let (u, q) = (url.clone(), format!("SELECT count(seq) FROM {DB}"));
-                    let f = InFlight::spawn(move || post_query(&new_agent(), &u, &q));
-                    inside = f.stuck();
-                    extra.push(f);
-                }
-                extra.push(w);
+                self.schema_change(c, t, &url, &mut site)
             }
             Some(Trigger::Background) => {
                 // Retention sleeps POINT_SLEEP_MS of every ~2.5 s; not observable.
-                std::thread::sleep(Duration::from_millis(rng.range(500, 3000)));
+                std::thread::sleep(Duration::from_millis(self.rng.range(500, 3000)));
             }
             Some(Trigger::Delete) => {
-                let (u, q) = (url.clone(), delete_q.clone());
+                let (u, q) = (url.clone(), c.delete_q.clone());
                 let f = InFlight::spawn(move || post_query(&new_agent(), &u, &q));
-                inside = f.stuck();
-                extra.push(f);
+                site.inside = f.stuck();
+                site.extra.push(f);
             }
         }
-        if inside {
-            // Somewhere within the sleep, not always at its start.
-            std::thread::sleep(Duration::from_millis(rng.range(0, POINT_SLEEP_MS / 2)));
+        site
+    }
+
+    /// A random moment; sometimes a query or a schema change runs across the kill.
+    fn random_moment(&mut self, url: &str, site: &mut KillSite) {
+        match self.rng.range(0, 2) {
+            0 => site.extra.push(spawn_count_query(url)),
+            1 => {
+                let (_, body) = self.schema_writer.next_body(self.rng.range(1, 30), "");
+                let u = url.to_string();
+                site.extra
+                    .push(InFlight::spawn(move || post_write(&new_agent(), &u, &body)));
+                site.schema_batch = Some(self.schema_writer.next_batch - 1);
+            }
+            _ => {}
         }
-        server.kill9();
-        report.kills += 1;
-        if inside {
-            report.kills_inside += 1;
+        std::thread::sleep(Duration::from_millis(self.rng.range(0, 1500)));
+    }
+
+    /// A write with a new field, stuck in the metadata change (`NewField`), or
+    /// acknowledged and followed by a query while the flush adds the column (`NewColumn`).
+    fn schema_change(&mut self, c: &Cycle, t: Trigger, url: &str, site: &mut KillSite) {
+        let field = format!(",f{}=1i", c.index);
+        let (batch, body) = self.schema_writer.next_body(self.rng.range(1, 30), &field);
+        site.schema_batch = Some(batch);
+        let u = url.to_string();
+        let w = InFlight::spawn(move || post_write(&new_agent(), &u, &body));
+        if t == Trigger::NewField {
+            site.inside = w.stuck();
+        } else {
+            while !w.done() && w.started.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let f = spawn_count_query(url);
+            site.inside = f.stuck();
+            site.extra.push(f);
         }
-        stop.store(true, Ordering::SeqCst);
-        for h in handles {
+        site.extra.push(w);
+    }
+
+    fn join_writers(&mut self, c: &Cycle, writers: Writers) {
+        writers.stop.store(true, Ordering::SeqCst);
+        for h in writers.handles {
             match h.join() {
-                Ok(log) => writers.push(log),
-                Err(_) => fail("a writer thread panicked".into()),
+                Ok(log) => self.writers.push(log),
+                Err(_) => self.fail(c, "a writer thread panicked".into()),
             }
         }
-        // Requests of the killed process: wait for their answer (a reset connection).
-        for f in &extra {
+    }
+
+    /// Waits for the answers of the killed process's requests (a reset connection) and
+    /// records what they acknowledged.
+    fn settle(&mut self, c: &Cycle, site: &KillSite) {
+        for f in &site.extra {
             while !f.done() {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
-        if let Some(batch) = schema_batch {
-            let acked = extra
+        if let Some(batch) = site.schema_batch {
+            let acked = site
+                .extra
                 .iter()
                 .filter_map(InFlight::answer)
                 .any(|(status, _)| status == 204);
             if acked {
-                schema_writer.acked.insert(batch);
+                self.schema_writer.acked.insert(batch);
             }
         }
-        if delete_in_flight {
-            let acked = extra
+        if c.delete_in_flight {
+            let acked = site
+                .extra
                 .last()
                 .and_then(InFlight::answer)
                 .is_some_and(|(s, t)| s == 200 && !t.contains("\"error\""));
             if acked {
-                deleted.insert(victim.clone());
+                self.deleted.insert(c.victim.clone());
             }
         }
+    }
 
-        // Restart clean and check everything written so far.
-        server.restart_with_env(&server_env(None));
-        if delete_in_flight && !deleted.contains(&victim) {
+    /// Restarts clean and checks everything written so far.
+    fn restart_and_check(&mut self, c: &Cycle, inside: bool, started: Instant) {
+        self.server.restart_with_env(&server_env(None));
+        if c.delete_in_flight && !self.deleted.contains(&c.victim) {
             // Not acknowledged: whatever happened, delete again and hold it to that.
-            let (status, v) = server.query(DB, &delete_q);
+            let (status, v) = self.server.query(DB, &c.delete_q);
             if status != 200 || !v["results"][0]["error"].is_null() {
-                fail(format!("{delete_q} after restart: {status} {v}"));
+                self.fail(c, format!("{} after restart: {status} {v}", c.delete_q));
             }
-            deleted.insert(victim.clone());
+            self.deleted.insert(c.victim.clone());
         }
-        let mut all: Vec<&WriterLog> = writers.iter().collect();
-        all.push(&schema_writer);
-        let (batches, points) = match check(&server, &all, &deleted) {
+        let mut all: Vec<&WriterLog> = self.writers.iter().collect();
+        all.push(&self.schema_writer);
+        let (batches, points) = match check(&self.server, &all, &self.deleted) {
             Ok(counts) => counts,
-            Err(e) => failed(seed, cycle, label, &replay, &e),
+            Err(e) => self.fail(c, e),
         };
-        report.acked_batches = batches;
-        report.acked_points = points;
-        report.deleted_series = deleted.len();
+        self.report.acked_batches = batches;
+        self.report.acked_points = points;
+        self.report.deleted_series = self.deleted.len();
+        let kind = match c.point {
+            None => "timed",
+            Some(_) if inside => "inside",
+            Some((_, Trigger::Background)) => "timed",
+            Some(_) => "MISSED",
+        };
         println!(
-            "cycle {cycle:>3}: {:<24} {} kill; {batches} acknowledged batches ({points} points) intact, {} deleted series stay deleted ({:.1} s)",
-            label,
-            if point.is_none() {
-                "timed"
-            } else if inside {
-                "inside"
-            } else if point.is_some_and(|p| p.1 == Trigger::Background) {
-                "timed"
-            } else {
-                "MISSED"
-            },
-            deleted.len(),
+            "cycle {:>3}: {:<24} {kind} kill; {batches} acknowledged batches ({points} points) intact, {} deleted series stay deleted ({:.1} s)",
+            c.index,
+            c.label,
+            self.deleted.len(),
             started.elapsed().as_secs_f64()
         );
     }
-    println!(
-        "crash harness: seed {seed}: {} kills ({} inside a failure point), {} acknowledged batches ({} points) intact",
-        report.kills, report.kills_inside, report.acked_batches, report.acked_points
-    );
-    report
+}
+
+fn spawn_count_query(url: &str) -> InFlight {
+    let (u, q) = (url.to_string(), format!("SELECT count(seq) FROM {DB}"));
+    InFlight::spawn(move || post_query(&new_agent(), &u, &q))
 }
 
 /// Checks every writer's series and the deleted ones; returns (acknowledged batches,
