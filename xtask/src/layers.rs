@@ -16,7 +16,10 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
     ("hyperbyte-ports", &["hyperbyte-domain"]),
     ("hyperbyte-timeseriesql", &["hyperbyte-domain"]),
     // Port fakes: pure, for unit tests of the business logic and for adapter authors.
-    ("hyperbyte-testkit", &["hyperbyte-domain", "hyperbyte-ports"]),
+    (
+        "hyperbyte-testkit",
+        &["hyperbyte-domain", "hyperbyte-ports"],
+    ),
     (
         "hyperbyte-application",
         &[

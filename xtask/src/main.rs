@@ -6,6 +6,7 @@
 //! - `run`: build, then start `hyperbyted` with the default config.
 //! - `test`: provision, fmt, clippy, check-layers, every test, and the conformance corpus.
 //! - `check-layers`: proves the hexagonal dependency rule from `cargo metadata`.
+//! - `hygiene`, `deny`: source hygiene (unsafe code, file lengths) and `cargo deny`.
 //! - `bench`: the benchmarks (parser, WAL, chDB insert, end-to-end `/write`).
 //! - `fuzz [CASES]`: the parsers' and translator's property targets with a large case count.
 //! - `crash [--cycles N] [--seed S]`: the crash harness (SIGKILL, restart, check) for N
@@ -13,6 +14,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod hygiene;
 mod layers;
 mod provision;
 
@@ -38,12 +40,14 @@ fn real_main() -> Result<()> {
         "run" => run(rest),
         "test" => test(),
         "check-layers" => layers::check(&root()?),
+        "hygiene" => hygiene::check_sources(&root()?),
+        "deny" => hygiene::cargo_deny(&root()?),
         "bench" => bench(),
         "fuzz" => fuzz(rest),
         "crash" => crash(rest),
         "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <command>\n\n  provision     install libclang if missing, fetch the chDB engine into the cache\n  build         provision + release build of hyperbyted\n  run [ARGS]    build + start hyperbyted (127.0.0.1:8086, data in ./data)\n  test          provision, fmt, clippy, check-layers, all tests, conformance corpus\n  check-layers  verify the crate dependency rule\n  bench         run the benchmarks\n  fuzz [CASES]  property/fuzz targets of the line-protocol and InfluxQL parsers and the\n                translator, CASES per target (default {FUZZ_CASES_PER_TARGET})\n  crash [--cycles N] [--seed S]\n                crash harness: SIGKILL at random moments and inside failure points,\n                restart, check every acknowledged point (default {CRASH_CYCLES} cycles)"
+                "usage: cargo xtask <command>\n\n  provision     install libclang if missing, fetch the chDB engine into the cache\n  build         provision + release build of hyperbyted\n  run [ARGS]    build + start hyperbyted (127.0.0.1:8086, data in ./data)\n  test          provision, fmt, clippy, check-layers, all tests, conformance corpus\n  check-layers  verify the crate dependency rule\n  hygiene       pure crates forbid unsafe code, no source file over 1,200 lines\n  deny          cargo deny: crate bans (engines stay in their adapter), licences, sources\n  bench         run the benchmarks\n  fuzz [CASES]  property/fuzz targets of the line-protocol and InfluxQL parsers and the\n                translator, CASES per target (default {FUZZ_CASES_PER_TARGET})\n  crash [--cycles N] [--seed S]\n                crash harness: SIGKILL at random moments and inside failure points,\n                restart, check every acknowledged point (default {CRASH_CYCLES} cycles)"
             );
             Ok(())
         }
@@ -236,6 +240,12 @@ fn test() -> Result<()> {
 
     step("check-layers");
     layers::check(&root)?;
+
+    step("hygiene (unsafe code in pure crates, file lengths)");
+    hygiene::check_sources(&root)?;
+
+    step("cargo deny (bans, licences, sources)");
+    hygiene::cargo_deny(&root)?;
 
     step("cargo clippy (release profile, all targets, -D warnings)");
     run_cmd(cargo(&root, &env).args([

@@ -10,6 +10,7 @@
 //! Architecture invariant: depends on `domain`, `ports`, `timeseriesql` and `lineprotocol`
 //! only; every effect goes through a port, so every service runs against fakes in unit tests.
 
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod backlog;

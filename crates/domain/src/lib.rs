@@ -6,6 +6,7 @@
 //! I/O. Everything here is plain data plus the pure functions that define it (naming rules,
 //! duration arithmetic, time-precision conversion).
 
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod database;

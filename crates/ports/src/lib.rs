@@ -6,6 +6,7 @@
 //!
 //! Architecture invariant: depends only on `hyperbyte-domain`; no I/O happens here.
 
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod clock;
