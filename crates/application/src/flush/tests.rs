@@ -344,14 +344,16 @@ async fn entries_reach_storage_in_sequence_order_across_small_rounds() {
         },
     );
     for t in 0..25 {
-        write(&f.wal, &[("good", t, t as f64), ("good", t, t as f64 + 0.5)]).await;
+        write(
+            &f.wal,
+            &[("good", t, t as f64), ("good", t, t as f64 + 0.5)],
+        )
+        .await;
     }
     flush.flush_all().await.unwrap();
     assert!(f.wal.is_empty());
     let values: Vec<f64> = f.sink.series_of("good").iter().map(|(_, v)| *v).collect();
-    let expected: Vec<f64> = (0..25)
-        .flat_map(|t| [t as f64, t as f64 + 0.5])
-        .collect();
+    let expected: Vec<f64> = (0..25).flat_map(|t| [t as f64, t as f64 + 0.5]).collect();
     assert_eq!(values, expected);
     // Every truncation only ever moved forward, each after a sync.
     let cuts = f.wal.truncations();

@@ -1,0 +1,374 @@
+//! The tier's storage layout: per table, per series, a time-sorted column of timestamps
+//! and one column per field, with InfluxDB's field-wise overwrite semantics, coverage
+//! bookkeeping and memory accounting.
+
+use super::HotPoint;
+use crate::query::ReadFilter;
+use hyperbyte_domain::query::Value;
+use hyperbyte_domain::{FieldRef, SeriesKey};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// (database, retention policy, measurement).
+pub(super) type TableId = (String, String, String);
+
+/// One field column of a series; `present[i]` says whether row `i` has a value.
+#[derive(Debug, Clone)]
+pub(super) enum Values {
+    Float(Vec<f64>),
+    Integer(Vec<i64>),
+    Unsigned(Vec<u64>),
+    Boolean(Vec<bool>),
+    String(Vec<Arc<str>>),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Column {
+    pub(super) values: Values,
+    pub(super) present: Vec<bool>,
+}
+
+impl Column {
+    pub(super) fn new(v: &FieldRef<'_>, len: usize) -> Column {
+        let values = match v {
+            FieldRef::Float(_) => Values::Float(vec![0.0; len]),
+            FieldRef::Integer(_) => Values::Integer(vec![0; len]),
+            FieldRef::Unsigned(_) => Values::Unsigned(vec![0; len]),
+            FieldRef::Boolean(_) => Values::Boolean(vec![false; len]),
+            FieldRef::String(_) => Values::String(vec![Arc::from(""); len]),
+        };
+        Column {
+            values,
+            present: vec![false; len],
+        }
+    }
+
+    /// Inserts an absent row at `i`.
+    pub(super) fn insert_absent(&mut self, i: usize) {
+        match &mut self.values {
+            Values::Float(v) => v.insert(i, 0.0),
+            Values::Integer(v) => v.insert(i, 0),
+            Values::Unsigned(v) => v.insert(i, 0),
+            Values::Boolean(v) => v.insert(i, false),
+            Values::String(v) => v.insert(i, Arc::from("")),
+        }
+        self.present.insert(i, false);
+    }
+
+    /// Sets row `i`; `false` when the value's type is not the column's.
+    pub(super) fn set(&mut self, i: usize, v: &FieldRef<'_>) -> bool {
+        match (&mut self.values, v) {
+            (Values::Float(c), FieldRef::Float(x)) => c[i] = *x,
+            (Values::Integer(c), FieldRef::Integer(x)) => c[i] = *x,
+            (Values::Unsigned(c), FieldRef::Unsigned(x)) => c[i] = *x,
+            (Values::Boolean(c), FieldRef::Boolean(x)) => c[i] = *x,
+            (Values::String(c), FieldRef::String(x)) => c[i] = Arc::from(x.as_ref()),
+            _ => return false,
+        }
+        self.present[i] = true;
+        true
+    }
+
+    pub(super) fn get(&self, i: usize) -> Option<Value> {
+        if !self.present[i] {
+            return None;
+        }
+        Some(match &self.values {
+            Values::Float(c) => Value::Float(c[i]),
+            Values::Integer(c) => Value::Integer(c[i]),
+            Values::Unsigned(c) => Value::Unsigned(c[i]),
+            Values::Boolean(c) => Value::Boolean(c[i]),
+            Values::String(c) => Value::String(c[i].to_string()),
+        })
+    }
+
+    pub(super) fn drain_front(&mut self, n: usize) {
+        match &mut self.values {
+            Values::Float(c) => drop(c.drain(..n)),
+            Values::Integer(c) => drop(c.drain(..n)),
+            Values::Unsigned(c) => drop(c.drain(..n)),
+            Values::Boolean(c) => drop(c.drain(..n)),
+            Values::String(c) => drop(c.drain(..n)),
+        }
+        self.present.drain(..n);
+    }
+
+    /// Approximate bytes per row.
+    pub(super) fn row_bytes(&self) -> usize {
+        1 + match &self.values {
+            Values::Float(_) | Values::Integer(_) | Values::Unsigned(_) => 8,
+            Values::Boolean(_) => 1,
+            Values::String(_) => 32,
+        }
+    }
+}
+
+/// A series' field columns in creation order. Inserts find a field's column through the
+/// position it had in the previous point (points of a series repeat their field order), so
+/// the hot path compares one name per field instead of searching.
+#[derive(Debug, Default)]
+pub(super) struct Columns {
+    pub(super) cols: Vec<(String, Column)>,
+    /// Field position in the last inserted point → its column index.
+    pub(super) hint: Vec<usize>,
+}
+
+impl Columns {
+    pub(super) fn index_of(&self, name: &str) -> Option<usize> {
+        self.cols.iter().position(|(n, _)| n == name)
+    }
+
+    pub(super) fn get(&self, name: &str) -> Option<&Column> {
+        self.index_of(name).map(|i| &self.cols[i].1)
+    }
+
+    pub(super) fn get_key_value(&self, name: &str) -> Option<(&String, &Column)> {
+        self.index_of(name)
+            .map(|i| (&self.cols[i].0, &self.cols[i].1))
+    }
+
+    pub(super) fn values(&self) -> impl Iterator<Item = &Column> {
+        self.cols.iter().map(|(_, c)| c)
+    }
+
+    pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut Column> {
+        self.cols.iter_mut().map(|(_, c)| c)
+    }
+
+    /// The index of the column of the field at `position` of a point, if it exists.
+    pub(super) fn find(&mut self, position: usize, name: &str) -> Option<usize> {
+        if let Some(&i) = self.hint.get(position) {
+            if self.cols[i].0 == name {
+                return Some(i);
+            }
+        }
+        let i = self.index_of(name)?;
+        self.remember(position, i);
+        Some(i)
+    }
+
+    pub(super) fn remember(&mut self, position: usize, i: usize) {
+        if self.hint.len() <= position {
+            self.hint.resize(position + 1, 0);
+        }
+        self.hint[position] = i;
+    }
+
+    /// Adds a column (the name must be new) and returns its index.
+    pub(super) fn push(&mut self, position: usize, name: &str, c: Column) -> usize {
+        self.cols.push((name.to_string(), c));
+        let i = self.cols.len() - 1;
+        self.remember(position, i);
+        i
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct Series {
+    pub(super) key: Arc<str>,
+    pub(super) tags: Arc<BTreeMap<String, String>>,
+    pub(super) times: Vec<i64>,
+    pub(super) columns: Columns,
+}
+
+impl Series {
+    /// Inserts or merges one point; `false` on a field type the column does not have.
+    pub(super) fn put(
+        &mut self,
+        time: i64,
+        fields: &[(Cow<'_, str>, FieldRef<'_>)],
+    ) -> (bool, usize) {
+        let (i, new_row) = match self.times.last() {
+            Some(&last) if time > last => (self.times.len(), true),
+            None => (0, true),
+            _ => match self.times.binary_search(&time) {
+                Ok(i) => (i, false),
+                Err(i) => (i, true),
+            },
+        };
+        let mut added = 0;
+        if new_row {
+            self.times.insert(i, time);
+            for c in self.columns.values_mut() {
+                c.insert_absent(i);
+            }
+            added += 8;
+        }
+        for (position, (name, v)) in fields.iter().enumerate() {
+            if let FieldRef::String(x) = v {
+                added += x.len();
+            }
+            let len = self.times.len();
+            let ci = match self.columns.find(position, name) {
+                Some(ci) => ci,
+                None => {
+                    let mut c = Column::new(v, len - 1);
+                    c.insert_absent(i);
+                    added += len * c.row_bytes();
+                    self.columns.push(position, name, c)
+                }
+            };
+            let col = &mut self.columns.cols[ci].1;
+            if new_row {
+                added += col.row_bytes();
+            }
+            if !col.set(i, v) {
+                return (false, added);
+            }
+        }
+        (true, added)
+    }
+
+    pub(super) fn rows_between(
+        &self,
+        min: Option<i64>,
+        max: Option<i64>,
+    ) -> std::ops::Range<usize> {
+        let lo = min.map_or(0, |m| self.times.partition_point(|t| *t < m));
+        let hi = max.map_or(self.times.len(), |m| {
+            self.times.partition_point(|t| *t <= m)
+        });
+        lo..hi.max(lo)
+    }
+
+    /// Row `i` as a point carrying `fields`.
+    pub(super) fn point(&self, i: usize, fields: BTreeMap<String, Value>) -> HotPoint {
+        HotPoint {
+            time: self.times[i],
+            key: Arc::clone(&self.key),
+            tags: Arc::clone(&self.tags),
+            fields,
+        }
+    }
+
+    pub(super) fn bytes_per_row(&self) -> usize {
+        8 + self.columns.values().map(Column::row_bytes).sum::<usize>()
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct Table {
+    /// Every stored point of the table at or after this time is here.
+    pub(super) covered_from: i64,
+    /// The latest time flushed into the table by this process.
+    pub(super) max_time: i64,
+    /// Bumped by every invalidation: a batch whose storage write began before it must
+    /// not be added afterwards (storage may have removed it since).
+    pub(super) epoch: u64,
+    /// Series by a hash of their tags (a bucket holds the rare collisions).
+    pub(super) series: HashMap<u64, Vec<Series>>,
+    pub(super) bytes: usize,
+}
+
+impl Table {
+    pub(super) fn empty_from(covered_from: i64) -> Table {
+        Table {
+            covered_from,
+            max_time: i64::MIN,
+            epoch: 0,
+            series: HashMap::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Removes every row and the coverage of everything flushed so far.
+    pub(super) fn clear(&mut self) {
+        self.covered_from = self.max_time.saturating_add(1).max(self.covered_from);
+        self.series.clear();
+        self.bytes = 0;
+    }
+
+    /// Removes rows before `cut` and moves coverage there.
+    pub(super) fn drop_before(&mut self, cut: i64) {
+        self.covered_from = self.covered_from.max(cut);
+        let mut bytes = 0;
+        for bucket in self.series.values_mut() {
+            bucket.retain_mut(|s| {
+                let n = s.times.partition_point(|t| *t < cut);
+                if n > 0 {
+                    s.times.drain(..n);
+                    for c in s.columns.values_mut() {
+                        c.drain_front(n);
+                    }
+                }
+                bytes += s.times.len() * s.bytes_per_row();
+                !s.times.is_empty()
+            });
+        }
+        self.series.retain(|_, bucket| !bucket.is_empty());
+        self.bytes = bytes;
+    }
+
+    /// The earliest time held (`None`: empty).
+    pub(super) fn min_time(&self) -> Option<i64> {
+        self.all_series()
+            .filter_map(|s| s.times.first())
+            .min()
+            .copied()
+    }
+
+    /// Whether every stored point at or after `min` is here.
+    pub(super) fn covers(&self, min: Option<i64>) -> bool {
+        self.covered_from == i64::MIN || min.is_some_and(|m| m >= self.covered_from)
+    }
+
+    /// The series `filter` accepts with their non-empty row ranges within its time bounds.
+    pub(super) fn matching(
+        &self,
+        filter: &mut ReadFilter<'_>,
+    ) -> Vec<(&Series, std::ops::Range<usize>)> {
+        let (min, max) = (filter.min, filter.max);
+        self.all_series()
+            .filter(|s| filter.series_may_match(&*s.tags))
+            .map(|s| (s, s.rows_between(min, max)))
+            .filter(|(_, r)| !r.is_empty())
+            .collect()
+    }
+
+    pub(super) fn all_series(&self) -> impl Iterator<Item = &Series> {
+        self.series.values().flatten()
+    }
+
+    /// The series of `tags` (sorted by key; `h` is their `series_hash`), created when new.
+    pub(super) fn series_mut(
+        &mut self,
+        measurement: &str,
+        tags: &[(Cow<'_, str>, Cow<'_, str>)],
+        h: u64,
+    ) -> &mut Series {
+        let same = |s: &Series| {
+            s.tags.len() == tags.len()
+                && s.tags
+                    .iter()
+                    .zip(tags)
+                    .all(|((k, v), (k2, v2))| k == k2 && v == v2)
+        };
+        let found = self.series.get(&h).and_then(|b| b.iter().position(same));
+        let i = match found {
+            Some(i) => i,
+            None => {
+                let key = SeriesKey::new(measurement, tags).0;
+                let tag_bytes: usize = tags.iter().map(|(k, v)| k.len() + v.len() + 64).sum();
+                self.bytes += SERIES_OVERHEAD + key.len() + tag_bytes;
+                let bucket = self.series.entry(h).or_default();
+                bucket.push(Series {
+                    key: Arc::from(key.as_str()),
+                    tags: Arc::new(
+                        tags.iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect(),
+                    ),
+                    times: Vec::new(),
+                    columns: Columns::default(),
+                });
+                bucket.len() - 1
+            }
+        };
+        let bucket = self.series.entry(h).or_default();
+        &mut bucket[i]
+    }
+}
+
+/// Bytes a series costs besides its rows (maps, vectors, shared key and tags).
+pub(super) const SERIES_OVERHEAD: usize = 256;

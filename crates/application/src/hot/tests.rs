@@ -1,0 +1,325 @@
+//! The tier against its invariants: field-wise merges, coverage, eviction, aggregates
+//! equal to the pushdown SQL's.
+
+use super::*;
+use hyperbyte_domain::{FieldValue, Point};
+
+fn pt(host: &str, t: i64, fields: Vec<(&str, FieldValue)>) -> Point {
+    Point {
+        measurement: "m".into(),
+        tags: vec![("host".into(), host.into())],
+        fields: fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        timestamp: t,
+    }
+}
+
+fn times_and_fields(rows: Vec<HotPoint>) -> Vec<(i64, Vec<(String, Value)>)> {
+    rows.into_iter()
+        .map(|p| (p.time, p.fields.into_iter().collect()))
+        .collect()
+}
+
+fn id() -> TableId {
+    ("db".into(), "autogen".into(), "m".into())
+}
+
+fn all<'a>(fields: &'a [String], min: Option<i64>) -> ReadFilter<'a> {
+    ReadFilter::new(None, fields, min, None)
+}
+
+#[test]
+fn merges_field_by_field_and_keeps_time_order() {
+    let tier = HotTier::new(1 << 20);
+    tier.start(&id(), None);
+    tier.insert(
+        &id(),
+        Some(0),
+        &[
+            pt("a", 20, vec![("x", FieldValue::Float(2.0))]),
+            pt("a", 10, vec![("x", FieldValue::Float(1.0))]),
+            pt("a", 20, vec![("y", FieldValue::Integer(5))]),
+            pt("a", 20, vec![("x", FieldValue::Float(3.0))]),
+        ],
+    );
+    let fields = vec!["x".to_string(), "y".to_string()];
+    let rows = tier
+        .read("db", "autogen", "m", &mut all(&fields, None), None)
+        .unwrap();
+    let got = times_and_fields(rows);
+    assert_eq!(
+        got,
+        vec![
+            (10, vec![("x".into(), Value::Float(1.0))]),
+            (
+                20,
+                vec![
+                    ("x".into(), Value::Float(3.0)),
+                    ("y".into(), Value::Integer(5))
+                ]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn coverage_starts_after_stored_data_and_ends_at_invalidation() {
+    let tier = HotTier::new(1 << 20);
+    tier.start(&id(), Some(100));
+    tier.insert(
+        &id(),
+        Some(0),
+        &[
+            pt("a", 50, vec![("x", FieldValue::Float(1.0))]),
+            pt("a", 150, vec![("x", FieldValue::Float(2.0))]),
+        ],
+    );
+    assert!(!tier.covers("db", "autogen", "m", None));
+    assert!(!tier.covers("db", "autogen", "m", Some(100)));
+    assert!(tier.covers("db", "autogen", "m", Some(101)));
+    let fields = vec!["x".to_string()];
+    let rows = tier
+        .read("db", "autogen", "m", &mut all(&fields, Some(101)), None)
+        .unwrap();
+    assert_eq!(rows.len(), 1, "the late point at 50 is outside the claim");
+    assert!(tier
+        .read("db", "autogen", "m", &mut all(&fields, None), None)
+        .is_none());
+    tier.invalidate(|_| true);
+    assert!(!tier.covers("db", "autogen", "m", Some(101)));
+    assert!(tier.covers("db", "autogen", "m", Some(151)));
+}
+
+#[test]
+fn a_batch_written_before_an_invalidation_is_not_added_after_it() {
+    let tier = HotTier::new(1 << 20);
+    tier.start(&id(), None);
+    let epoch = tier.epoch(&id());
+    // A DELETE invalidates while the batch is being written to storage.
+    tier.invalidate(|_| true);
+    tier.insert(
+        &id(),
+        epoch,
+        &[pt("a", 500, vec![("x", FieldValue::Float(1.0))])],
+    );
+    let fields = vec!["x".to_string()];
+    assert!(tier
+        .read("db", "autogen", "m", &mut all(&fields, Some(0)), None)
+        .is_none());
+    assert!(!tier.covers("db", "autogen", "m", Some(500)));
+    assert!(tier.covers("db", "autogen", "m", Some(501)));
+    // Retention keeps what is newer than its cutoff.
+    tier.insert(
+        &id(),
+        tier.epoch(&id()),
+        &[
+            pt("a", 600, vec![("x", FieldValue::Float(2.0))]),
+            pt("a", 700, vec![("x", FieldValue::Float(3.0))]),
+        ],
+    );
+    tier.forget_before(|_| true, 650);
+    let rows = tier
+        .read("db", "autogen", "m", &mut all(&fields, Some(650)), None)
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(!tier.covers("db", "autogen", "m", Some(600)));
+}
+
+#[test]
+fn eviction_drops_the_oldest_rows_and_coverage_with_them() {
+    let tier = HotTier::new(20_000);
+    tier.start(&id(), None);
+    let pts: Vec<Point> = (0..2_000)
+        .map(|i| pt("a", i, vec![("x", FieldValue::Float(i as f64))]))
+        .collect();
+    tier.insert(&id(), Some(0), &pts);
+    assert!(tier.bytes() <= 20_000, "{}", tier.bytes());
+    assert!(!tier.covers("db", "autogen", "m", None));
+    assert!(tier.covers("db", "autogen", "m", Some(1_999)));
+    let fields = vec!["x".to_string()];
+    let rows = tier
+        .read("db", "autogen", "m", &mut all(&fields, Some(1_990)), None)
+        .unwrap();
+    assert_eq!(rows.len(), 10);
+}
+
+#[test]
+fn aggregates_like_the_pushdown_sql() {
+    let tier = HotTier::new(1 << 20);
+    tier.start(&id(), None);
+    let mut pts = Vec::new();
+    for (h, base) in [("a", 0.0), ("b", 100.0)] {
+        for i in 0..6i64 {
+            pts.push(pt(
+                h,
+                i * 10,
+                vec![("x", FieldValue::Float(base + i as f64))],
+            ));
+        }
+    }
+    pts.push(pt("b", 25, vec![("y", FieldValue::Integer(4))]));
+    tier.insert(&id(), Some(0), &pts);
+    let fields = vec!["x".to_string(), "y".to_string()];
+    let specs: Vec<(Agg, String)> = [
+        (Agg::Count, "x"),
+        (Agg::Sum, "x"),
+        (Agg::Mean, "x"),
+        (Agg::Min, "x"),
+        (Agg::Max, "x"),
+        (Agg::Spread, "x"),
+        (Agg::First, "x"),
+        (Agg::Last, "x"),
+        (Agg::Count, "y"),
+        (Agg::Sum, "y"),
+    ]
+    .into_iter()
+    .map(|(a, f)| (a, f.to_string()))
+    .collect();
+    let rows = tier
+        .aggregate(
+            ("db", "autogen", "m"),
+            &mut all(&fields, Some(0)),
+            &[],
+            Some((30, 0)),
+            &specs,
+            1_000,
+        )
+        .unwrap();
+    use Value::{Float as F, Integer as I, Null, Unsigned as U};
+    assert_eq!(
+        rows,
+        vec![
+            vec![
+                I(0),
+                U(6),
+                F(306.0),
+                F(51.0),
+                F(0.0),
+                F(102.0),
+                F(102.0),
+                F(100.0),
+                F(102.0),
+                U(1),
+                I(4)
+            ],
+            vec![
+                I(30),
+                U(6),
+                F(324.0),
+                F(54.0),
+                F(3.0),
+                F(105.0),
+                F(102.0),
+                F(103.0),
+                F(105.0),
+                U(0),
+                Null
+            ],
+        ]
+    );
+    // Grouped by host, and too many rows gives up.
+    let rows = tier
+        .aggregate(
+            ("db", "autogen", "m"),
+            &mut all(&fields, None),
+            &["host".to_string()],
+            None,
+            &specs[..1],
+            1_000,
+        )
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            vec![Value::String("a".into()), I(0), U(6)],
+            vec![Value::String("b".into()), I(0), U(6)],
+        ]
+    );
+    assert!(tier
+        .aggregate(
+            ("db", "autogen", "m"),
+            &mut all(&fields, None),
+            &[],
+            None,
+            &specs,
+            5
+        )
+        .is_none());
+}
+
+#[test]
+fn row_checks_see_only_their_fields_and_filter_before_building() {
+    let tier = HotTier::new(1 << 20);
+    tier.start(&id(), None);
+    let pts: Vec<Point> = (0..5)
+        .map(|i| {
+            pt(
+                "a",
+                i,
+                vec![
+                    ("x", FieldValue::Float(i as f64)),
+                    ("y", FieldValue::Integer(-i)),
+                ],
+            )
+        })
+        .collect();
+    tier.insert(&id(), Some(0), &pts);
+    let wanted = vec!["y".to_string()];
+    let probe = vec!["x".to_string()];
+    let mut seen = Vec::new();
+    let mut keep = |p: &HotPoint| {
+        seen.push(p.fields.keys().cloned().collect::<Vec<_>>());
+        matches!(p.fields.get("x"), Some(Value::Float(x)) if *x >= 3.0)
+    };
+    let check = RowCheck {
+        fields: &probe,
+        keep: &mut keep,
+    };
+    let rows = tier
+        .read("db", "autogen", "m", &mut all(&wanted, None), Some(check))
+        .unwrap();
+    let got = times_and_fields(rows);
+    assert_eq!(
+        got,
+        vec![
+            (3, vec![("y".into(), Value::Integer(-3))]),
+            (4, vec![("y".into(), Value::Integer(-4))]),
+        ]
+    );
+    assert_eq!(seen.len(), 5);
+    assert!(seen.iter().all(|f| f == &["x".to_string()]));
+}
+
+#[test]
+fn latest_points_per_field() {
+    let tier = HotTier::new(1 << 20);
+    tier.start(&id(), None);
+    tier.insert(
+        &id(),
+        Some(0),
+        &[
+            pt(
+                "a",
+                1,
+                vec![("x", FieldValue::Float(1.0)), ("y", FieldValue::Float(9.0))],
+            ),
+            pt("a", 2, vec![("x", FieldValue::Float(2.0))]),
+            pt("b", 1, vec![("y", FieldValue::Float(7.0))]),
+        ],
+    );
+    let fields = vec!["x".to_string(), "y".to_string()];
+    let mut rows = tier
+        .read_latest("db", "autogen", "m", &mut all(&fields, None))
+        .unwrap();
+    rows.sort_by_key(|a| (a.key.clone(), a.time));
+    let got: Vec<(String, i64, usize)> = rows
+        .iter()
+        .map(|p| (p.tags["host"].clone(), p.time, p.fields.len()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("a".into(), 1, 1), ("a".into(), 2, 1), ("b".into(), 1, 1)]
+    );
+}
