@@ -10,9 +10,11 @@
 //!   CONTINUOUS QUERY / SUBSCRIPTION), `drop_stmt` → `drop_body`, `alter_stmt`,
 //!   `grant_stmt`, `revoke_stmt`, `set_stmt`, `kill_stmt`, `explain_stmt`. Expressions are
 //!   `expr` / `operand` (precedence climbing happens in the builder).
-//! - `parser/build.rs` — turns pest pairs into AST nodes; one `build_*` function per grammar
-//!   rule above, plus the semantic checks InfluxDB makes while parsing (fill(), tz(),
-//!   ORDER BY time only, durations, integer ranges, CQ needs GROUP BY time(...), ...).
+//! - `parser/build/` — turns pest pairs into AST nodes; one function per grammar rule
+//!   above, plus the semantic checks InfluxDB makes while parsing (fill(), tz(), ORDER BY
+//!   time only, durations, integer ranges, CQ needs GROUP BY time(...), ...). One file per
+//!   statement family: `select.rs`, `show.rs`, `ddl.rs`, `users.rs`, `cq.rs`, with
+//!   `expr.rs`, `literals.rs`, `regex_lit.rs` and `clauses.rs` for the shared parts.
 //! - `parser/errors.rs` — maps pest's "expected rules at position" to InfluxDB's
 //!   `found X, expected Y at line L, char C`, reproducing its position quirks.
 //! - `parser/lexer.rs` — InfluxDB's token scanner (for `found X` and bound parameters).

@@ -462,80 +462,13 @@ impl Display for Statement {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Statement::Select(s) => write!(f, "{s}"),
-            Statement::Delete(d) | Statement::DropSeries(d) => {
-                f.write_str(if matches!(self, Statement::Delete(_)) {
-                    "DELETE"
-                } else {
-                    "DROP SERIES"
-                })?;
-                write_from(f, &d.sources)?;
-                write_where(f, &d.condition)
-            }
-            Statement::Explain(e) => {
-                f.write_str("EXPLAIN ")?;
-                if e.analyze {
-                    f.write_str("ANALYZE ")?;
-                }
-                write!(f, "{}", e.statement)
-            }
-            Statement::CreateDatabase(s) => {
-                write!(f, "CREATE DATABASE {}", quote_ident(&s.name))?;
-                if s.retention_policy_create {
-                    f.write_str(" WITH")?;
-                    if let Some(d) = s.duration {
-                        write!(f, " DURATION {}", format_duration(d))?;
-                    }
-                    if let Some(r) = s.replication {
-                        write!(f, " REPLICATION {r}")?;
-                    }
-                    if let Some(d) = s.shard_duration {
-                        write!(f, " SHARD DURATION {}", format_duration(d))?;
-                    }
-                    if let Some(n) = &s.rp_name {
-                        write!(f, " NAME {}", quote_ident(n))?;
-                    }
-                }
-                Ok(())
-            }
+            Statement::Delete(d) => write_delete(f, "DELETE", d),
+            Statement::DropSeries(d) => write_delete(f, "DROP SERIES", d),
+            Statement::Explain(e) => write_explain(f, e),
+            Statement::CreateDatabase(s) => write_create_database(f, s),
             Statement::DropDatabase { name } => write!(f, "DROP DATABASE {}", quote_ident(name)),
-            Statement::CreateRetentionPolicy(s) => {
-                write!(
-                    f,
-                    "CREATE RETENTION POLICY {} ON {} DURATION {} REPLICATION {}",
-                    quote_ident(&s.name),
-                    quote_ident(&s.database),
-                    format_duration(s.duration),
-                    s.replication
-                )?;
-                if let Some(d) = s.shard_duration {
-                    write!(f, " SHARD DURATION {}", format_duration(d))?;
-                }
-                if s.default {
-                    f.write_str(" DEFAULT")?;
-                }
-                Ok(())
-            }
-            Statement::AlterRetentionPolicy(s) => {
-                write!(
-                    f,
-                    "ALTER RETENTION POLICY {} ON {}",
-                    quote_ident(&s.name),
-                    quote_ident(&s.database)
-                )?;
-                if let Some(d) = s.duration {
-                    write!(f, " DURATION {}", format_duration(d))?;
-                }
-                if let Some(r) = s.replication {
-                    write!(f, " REPLICATION {r}")?;
-                }
-                if let Some(d) = s.shard_duration {
-                    write!(f, " SHARD DURATION {}", format_duration(d))?;
-                }
-                if s.default {
-                    f.write_str(" DEFAULT")?;
-                }
-                Ok(())
-            }
+            Statement::CreateRetentionPolicy(s) => write_create_retention_policy(f, s),
+            Statement::AlterRetentionPolicy(s) => write_alter_retention_policy(f, s),
             Statement::DropRetentionPolicy { name, database } => write!(
                 f,
                 "DROP RETENTION POLICY {} ON {}",
@@ -553,18 +486,7 @@ impl Display for Statement {
                 name,
                 password,
                 admin,
-            } => {
-                write!(
-                    f,
-                    "CREATE USER {} WITH PASSWORD {}",
-                    quote_ident(name),
-                    quote_string(password)
-                )?;
-                if *admin {
-                    f.write_str(" WITH ALL PRIVILEGES")?;
-                }
-                Ok(())
-            }
+            } => write_create_user(f, name, password, *admin),
             Statement::DropUser { name } => write!(f, "DROP USER {}", quote_ident(name)),
             Statement::SetPassword { name, password } => write!(
                 f,
@@ -576,46 +498,19 @@ impl Display for Statement {
                 privilege,
                 database,
                 user,
-            } => match database {
-                Some(db) => write!(
-                    f,
-                    "GRANT {privilege} ON {} TO {}",
-                    quote_ident(db),
-                    quote_ident(user)
-                ),
-                None => write!(f, "GRANT ALL PRIVILEGES TO {}", quote_ident(user)),
-            },
+            } => write_grant_revoke(f, "GRANT", "TO", *privilege, database, user),
             Statement::Revoke {
                 privilege,
                 database,
                 user,
-            } => match database {
-                Some(db) => write!(
-                    f,
-                    "REVOKE {privilege} ON {} FROM {}",
-                    quote_ident(db),
-                    quote_ident(user)
-                ),
-                None => write!(f, "REVOKE ALL PRIVILEGES FROM {}", quote_ident(user)),
-            },
+            } => write_grant_revoke(f, "REVOKE", "FROM", *privilege, database, user),
             Statement::CreateSubscription {
                 name,
                 database,
                 retention_policy,
                 mode,
                 destinations,
-            } => {
-                let dests: Vec<String> = destinations.iter().map(|d| quote_string(d)).collect();
-                write!(
-                    f,
-                    "CREATE SUBSCRIPTION {} ON {}.{} DESTINATIONS {} {}",
-                    quote_ident(name),
-                    quote_ident(database),
-                    quote_ident(retention_policy),
-                    mode,
-                    dests.join(", ")
-                )
-            }
+            } => write_create_subscription(f, name, database, retention_policy, mode, destinations),
             Statement::DropSubscription {
                 name,
                 database,
@@ -631,108 +526,24 @@ impl Display for Statement {
                 write!(f, "DROP MEASUREMENT {}", quote_ident(name))
             }
             Statement::DropShard { id } => write!(f, "DROP SHARD {id}"),
-            Statement::KillQuery { query_id, host } => {
-                write!(f, "KILL QUERY {query_id}")?;
-                if let Some(h) = host {
-                    write!(f, " ON {}", quote_ident(h))?;
-                }
-                Ok(())
-            }
+            Statement::KillQuery { query_id, host } => write_kill_query(f, *query_id, host),
             Statement::ShowDatabases => f.write_str("SHOW DATABASES"),
             Statement::ShowRetentionPolicies { database } => {
                 f.write_str("SHOW RETENTION POLICIES")?;
                 write_opt_on(f, database)
             }
-            Statement::ShowMeasurements(s) => {
-                f.write_str("SHOW MEASUREMENTS")?;
-                write_opt_on(f, &s.database)?;
-                if let Some(m) = &s.source {
-                    let op = if matches!(m.name, MeasurementName::Regex(_)) {
-                        "=~"
-                    } else {
-                        "="
-                    };
-                    write!(f, " WITH MEASUREMENT {op} {m}")?;
-                }
-                write_where(f, &s.condition)?;
-                write_order(f, &s.sort_fields)?;
-                write_num(f, "LIMIT", s.limit)?;
-                write_num(f, "OFFSET", s.offset)
-            }
-            Statement::ShowSeries(s) => {
-                f.write_str("SHOW SERIES")?;
-                write_opt_on(f, &s.database)?;
-                write_from(f, &s.sources)?;
-                write_where(f, &s.condition)?;
-                write_order(f, &s.sort_fields)?;
-                write_num(f, "LIMIT", s.limit)?;
-                write_num(f, "OFFSET", s.offset)
-            }
-            Statement::ShowTagKeys(s) => {
-                f.write_str("SHOW TAG KEYS")?;
-                write_opt_on(f, &s.database)?;
-                write_from(f, &s.sources)?;
-                write_where(f, &s.condition)?;
-                write_order(f, &s.sort_fields)?;
-                write_num(f, "LIMIT", s.limit)?;
-                write_num(f, "OFFSET", s.offset)?;
-                write_num(f, "SLIMIT", s.slimit)?;
-                write_num(f, "SOFFSET", s.soffset)
-            }
-            Statement::ShowTagValues(s) => {
-                f.write_str("SHOW TAG VALUES")?;
-                write_opt_on(f, &s.database)?;
-                write_from(f, &s.sources)?;
-                write!(f, " WITH KEY {}", s.key)?;
-                write_where(f, &s.condition)?;
-                write_order(f, &s.sort_fields)?;
-                write_num(f, "LIMIT", s.limit)?;
-                write_num(f, "OFFSET", s.offset)
-            }
-            Statement::ShowFieldKeys(s) => {
-                f.write_str("SHOW FIELD KEYS")?;
-                write_opt_on(f, &s.database)?;
-                write_from(f, &s.sources)?;
-                write_order(f, &s.sort_fields)?;
-                write_num(f, "LIMIT", s.limit)?;
-                write_num(f, "OFFSET", s.offset)
-            }
-            Statement::ShowCardinality(s) => {
-                let exact = if s.exact { " EXACT" } else { "" };
-                let what = match &s.kind {
-                    CardinalityKind::Series => "SERIES",
-                    CardinalityKind::Measurement => "MEASUREMENT",
-                    CardinalityKind::TagKey => "TAG KEY",
-                    CardinalityKind::FieldKey => "FIELD KEY",
-                    CardinalityKind::TagValues(_) => "TAG VALUES",
-                };
-                write!(f, "SHOW {what}{exact} CARDINALITY")?;
-                write_opt_on(f, &s.database)?;
-                write_from(f, &s.sources)?;
-                if let CardinalityKind::TagValues(k) = &s.kind {
-                    write!(f, " WITH KEY {k}")?;
-                }
-                write_where(f, &s.condition)?;
-                write_group_by(f, &s.dimensions)?;
-                write_num(f, "LIMIT", s.limit)?;
-                write_num(f, "OFFSET", s.offset)
-            }
+            Statement::ShowMeasurements(s) => write_show_measurements(f, s),
+            Statement::ShowSeries(s) => write_show_series(f, s),
+            Statement::ShowTagKeys(s) => write_show_tag_keys(f, s),
+            Statement::ShowTagValues(s) => write_show_tag_values(f, s),
+            Statement::ShowFieldKeys(s) => write_show_field_keys(f, s),
+            Statement::ShowCardinality(s) => write_show_cardinality(f, s),
             Statement::ShowContinuousQueries => f.write_str("SHOW CONTINUOUS QUERIES"),
             Statement::ShowShards => f.write_str("SHOW SHARDS"),
             Statement::ShowShardGroups => f.write_str("SHOW SHARD GROUPS"),
-            Statement::ShowStats { module } => {
-                f.write_str("SHOW STATS")?;
-                if let Some(m) = module {
-                    write!(f, " FOR {}", quote_string(m))?;
-                }
-                Ok(())
-            }
+            Statement::ShowStats { module } => write_show_module(f, "SHOW STATS", module),
             Statement::ShowDiagnostics { module } => {
-                f.write_str("SHOW DIAGNOSTICS")?;
-                if let Some(m) = module {
-                    write!(f, " FOR {}", quote_string(m))?;
-                }
-                Ok(())
+                write_show_module(f, "SHOW DIAGNOSTICS", module)
             }
             Statement::ShowUsers => f.write_str("SHOW USERS"),
             Statement::ShowGrants { user } => write!(f, "SHOW GRANTS FOR {}", quote_ident(user)),
@@ -740,4 +551,253 @@ impl Display for Statement {
             Statement::ShowSubscriptions => f.write_str("SHOW SUBSCRIPTIONS"),
         }
     }
+}
+
+// ---------------------------------------------------------------- data and EXPLAIN
+
+/// `DELETE` / `DROP SERIES` (`keyword`) with their FROM and WHERE.
+fn write_delete(f: &mut Formatter<'_>, keyword: &str, d: &DeleteStatement) -> fmt::Result {
+    f.write_str(keyword)?;
+    write_from(f, &d.sources)?;
+    write_where(f, &d.condition)
+}
+
+fn write_explain(f: &mut Formatter<'_>, e: &ExplainStatement) -> fmt::Result {
+    f.write_str("EXPLAIN ")?;
+    if e.analyze {
+        f.write_str("ANALYZE ")?;
+    }
+    write!(f, "{}", e.statement)
+}
+
+fn write_kill_query(f: &mut Formatter<'_>, query_id: u64, host: &Option<String>) -> fmt::Result {
+    write!(f, "KILL QUERY {query_id}")?;
+    if let Some(h) = host {
+        write!(f, " ON {}", quote_ident(h))?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- databases and policies
+
+fn write_create_database(f: &mut Formatter<'_>, s: &CreateDatabaseStatement) -> fmt::Result {
+    write!(f, "CREATE DATABASE {}", quote_ident(&s.name))?;
+    if s.retention_policy_create {
+        f.write_str(" WITH")?;
+        if let Some(d) = s.duration {
+            write!(f, " DURATION {}", format_duration(d))?;
+        }
+        if let Some(r) = s.replication {
+            write!(f, " REPLICATION {r}")?;
+        }
+        if let Some(d) = s.shard_duration {
+            write!(f, " SHARD DURATION {}", format_duration(d))?;
+        }
+        if let Some(n) = &s.rp_name {
+            write!(f, " NAME {}", quote_ident(n))?;
+        }
+    }
+    Ok(())
+}
+
+fn write_create_retention_policy(
+    f: &mut Formatter<'_>,
+    s: &CreateRetentionPolicyStatement,
+) -> fmt::Result {
+    write!(
+        f,
+        "CREATE RETENTION POLICY {} ON {} DURATION {} REPLICATION {}",
+        quote_ident(&s.name),
+        quote_ident(&s.database),
+        format_duration(s.duration),
+        s.replication
+    )?;
+    if let Some(d) = s.shard_duration {
+        write!(f, " SHARD DURATION {}", format_duration(d))?;
+    }
+    if s.default {
+        f.write_str(" DEFAULT")?;
+    }
+    Ok(())
+}
+
+fn write_alter_retention_policy(
+    f: &mut Formatter<'_>,
+    s: &AlterRetentionPolicyStatement,
+) -> fmt::Result {
+    write!(
+        f,
+        "ALTER RETENTION POLICY {} ON {}",
+        quote_ident(&s.name),
+        quote_ident(&s.database)
+    )?;
+    if let Some(d) = s.duration {
+        write!(f, " DURATION {}", format_duration(d))?;
+    }
+    if let Some(r) = s.replication {
+        write!(f, " REPLICATION {r}")?;
+    }
+    if let Some(d) = s.shard_duration {
+        write!(f, " SHARD DURATION {}", format_duration(d))?;
+    }
+    if s.default {
+        f.write_str(" DEFAULT")?;
+    }
+    Ok(())
+}
+
+fn write_create_subscription(
+    f: &mut Formatter<'_>,
+    name: &str,
+    database: &str,
+    retention_policy: &str,
+    mode: &str,
+    destinations: &[String],
+) -> fmt::Result {
+    let dests: Vec<String> = destinations.iter().map(|d| quote_string(d)).collect();
+    write!(
+        f,
+        "CREATE SUBSCRIPTION {} ON {}.{} DESTINATIONS {} {}",
+        quote_ident(name),
+        quote_ident(database),
+        quote_ident(retention_policy),
+        mode,
+        dests.join(", ")
+    )
+}
+
+// ---------------------------------------------------------------- users
+
+fn write_create_user(
+    f: &mut Formatter<'_>,
+    name: &str,
+    password: &str,
+    admin: bool,
+) -> fmt::Result {
+    write!(
+        f,
+        "CREATE USER {} WITH PASSWORD {}",
+        quote_ident(name),
+        quote_string(password)
+    )?;
+    if admin {
+        f.write_str(" WITH ALL PRIVILEGES")?;
+    }
+    Ok(())
+}
+
+/// `GRANT ... TO` / `REVOKE ... FROM` (`verb`, `preposition`): on a database, or all
+/// privileges (admin) without one.
+fn write_grant_revoke(
+    f: &mut Formatter<'_>,
+    verb: &str,
+    preposition: &str,
+    privilege: Privilege,
+    database: &Option<String>,
+    user: &str,
+) -> fmt::Result {
+    match database {
+        Some(db) => write!(
+            f,
+            "{verb} {privilege} ON {} {preposition} {}",
+            quote_ident(db),
+            quote_ident(user)
+        ),
+        None => write!(
+            f,
+            "{verb} ALL PRIVILEGES {preposition} {}",
+            quote_ident(user)
+        ),
+    }
+}
+
+// ---------------------------------------------------------------- SHOW
+
+fn write_show_measurements(f: &mut Formatter<'_>, s: &ShowMeasurementsStatement) -> fmt::Result {
+    f.write_str("SHOW MEASUREMENTS")?;
+    write_opt_on(f, &s.database)?;
+    if let Some(m) = &s.source {
+        let op = if matches!(m.name, MeasurementName::Regex(_)) {
+            "=~"
+        } else {
+            "="
+        };
+        write!(f, " WITH MEASUREMENT {op} {m}")?;
+    }
+    write_where(f, &s.condition)?;
+    write_order(f, &s.sort_fields)?;
+    write_num(f, "LIMIT", s.limit)?;
+    write_num(f, "OFFSET", s.offset)
+}
+
+fn write_show_series(f: &mut Formatter<'_>, s: &ShowSeriesStatement) -> fmt::Result {
+    f.write_str("SHOW SERIES")?;
+    write_opt_on(f, &s.database)?;
+    write_from(f, &s.sources)?;
+    write_where(f, &s.condition)?;
+    write_order(f, &s.sort_fields)?;
+    write_num(f, "LIMIT", s.limit)?;
+    write_num(f, "OFFSET", s.offset)
+}
+
+fn write_show_tag_keys(f: &mut Formatter<'_>, s: &ShowTagKeysStatement) -> fmt::Result {
+    f.write_str("SHOW TAG KEYS")?;
+    write_opt_on(f, &s.database)?;
+    write_from(f, &s.sources)?;
+    write_where(f, &s.condition)?;
+    write_order(f, &s.sort_fields)?;
+    write_num(f, "LIMIT", s.limit)?;
+    write_num(f, "OFFSET", s.offset)?;
+    write_num(f, "SLIMIT", s.slimit)?;
+    write_num(f, "SOFFSET", s.soffset)
+}
+
+fn write_show_tag_values(f: &mut Formatter<'_>, s: &ShowTagValuesStatement) -> fmt::Result {
+    f.write_str("SHOW TAG VALUES")?;
+    write_opt_on(f, &s.database)?;
+    write_from(f, &s.sources)?;
+    write!(f, " WITH KEY {}", s.key)?;
+    write_where(f, &s.condition)?;
+    write_order(f, &s.sort_fields)?;
+    write_num(f, "LIMIT", s.limit)?;
+    write_num(f, "OFFSET", s.offset)
+}
+
+fn write_show_field_keys(f: &mut Formatter<'_>, s: &ShowFieldKeysStatement) -> fmt::Result {
+    f.write_str("SHOW FIELD KEYS")?;
+    write_opt_on(f, &s.database)?;
+    write_from(f, &s.sources)?;
+    write_order(f, &s.sort_fields)?;
+    write_num(f, "LIMIT", s.limit)?;
+    write_num(f, "OFFSET", s.offset)
+}
+
+fn write_show_cardinality(f: &mut Formatter<'_>, s: &ShowCardinalityStatement) -> fmt::Result {
+    let exact = if s.exact { " EXACT" } else { "" };
+    let what = match &s.kind {
+        CardinalityKind::Series => "SERIES",
+        CardinalityKind::Measurement => "MEASUREMENT",
+        CardinalityKind::TagKey => "TAG KEY",
+        CardinalityKind::FieldKey => "FIELD KEY",
+        CardinalityKind::TagValues(_) => "TAG VALUES",
+    };
+    write!(f, "SHOW {what}{exact} CARDINALITY")?;
+    write_opt_on(f, &s.database)?;
+    write_from(f, &s.sources)?;
+    if let CardinalityKind::TagValues(k) = &s.kind {
+        write!(f, " WITH KEY {k}")?;
+    }
+    write_where(f, &s.condition)?;
+    write_group_by(f, &s.dimensions)?;
+    write_num(f, "LIMIT", s.limit)?;
+    write_num(f, "OFFSET", s.offset)
+}
+
+/// `SHOW STATS` / `SHOW DIAGNOSTICS` (`keyword`) with an optional `FOR 'module'`.
+fn write_show_module(f: &mut Formatter<'_>, keyword: &str, module: &Option<String>) -> fmt::Result {
+    f.write_str(keyword)?;
+    if let Some(m) = module {
+        write!(f, " FOR {}", quote_string(m))?;
+    }
+    Ok(())
 }
