@@ -109,6 +109,8 @@
 //! whose only field is `time` fails with `partial write: invalid field name: input field
 //! "time" on measurement "m" is invalid dropped=1`. Both are the ingestion layer's job.
 
+#![forbid(unsafe_code)]
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod bad_line;

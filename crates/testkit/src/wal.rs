@@ -42,11 +42,7 @@ impl MemoryWal {
     /// The entries still in the log, in order.
     pub fn entries(&self) -> Vec<(u64, WalEntry)> {
         let inner = self.inner.lock();
-        inner
-            .entries
-            .iter()
-            .map(|(s, e)| (*s, e.clone()))
-            .collect()
+        inner.entries.iter().map(|(s, e)| (*s, e.clone())).collect()
     }
 
     /// Number of entries still in the log.

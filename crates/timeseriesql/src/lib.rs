@@ -7,6 +7,7 @@
 //! - [`ast`]: typed statements and expressions, canonical printing, and helpers for the
 //!   translator (time ranges, `GROUP BY time` interval, raw vs aggregate).
 
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod ast;
