@@ -398,13 +398,19 @@ async fn do_write(
             }
             Err(e) => {
                 state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
-                if matches!(e, WriteError::Internal(_)) {
+                if matches!(
+                    e,
+                    WriteError::Internal(_) | WriteError::InsufficientStorage(_)
+                ) {
                     tracing::error!(error = %e, "write failed on the server side");
                 }
                 let status =
                     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 let mut r = error_response(&state, status, &e.to_string());
-                if matches!(e, WriteError::Overloaded { .. }) {
+                if matches!(
+                    e,
+                    WriteError::Overloaded { .. } | WriteError::InsufficientStorage(_)
+                ) {
                     r.headers_mut()
                         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 }

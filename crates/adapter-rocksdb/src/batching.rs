@@ -225,6 +225,7 @@ fn writer_loop<W: GroupCommitStore>(inner: &W, shared: &Shared, config: Batching
 fn clone_error(e: &WalError) -> WalError {
     match e {
         WalError::Storage(s) => WalError::Storage(s.clone()),
+        WalError::NoSpace(s) => WalError::NoSpace(s.clone()),
         WalError::Codec(s) => WalError::Codec(s.clone()),
         WalError::Closed => WalError::Closed,
     }

@@ -42,7 +42,18 @@ impl From<CodecError> for WalError {
 }
 
 pub(crate) fn storage(e: rocksdb::Error) -> WalError {
-    WalError::Storage(e.into_string())
+    let text = e.into_string();
+    if is_no_space(&text) {
+        WalError::NoSpace(text)
+    } else {
+        WalError::Storage(text)
+    }
+}
+
+/// Whether an I/O error text is the operating system's "disk full" (`ENOSPC`), as RocksDB
+/// reports it.
+pub(crate) fn is_no_space(text: &str) -> bool {
+    text.contains("No space left on device") || text.contains("os error 28")
 }
 
 /// A store that can make several pre-encoded entries durable in one synced write, giving

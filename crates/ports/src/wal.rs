@@ -7,9 +7,13 @@ use std::fmt::Debug;
 /// A WAL failure. Always a server-side problem: callers answer 5xx, never 4xx.
 #[derive(Debug, thiserror::Error)]
 pub enum WalError {
-    /// The storage failed (I/O error, full disk, corruption).
+    /// The storage failed (I/O error, corruption).
     #[error("wal storage error: {0}")]
     Storage(String),
+    /// The disk holding the log is full. Nothing was written; a retry succeeds once space
+    /// is freed (implementations must recover on their own, without a restart).
+    #[error("the disk holding the write-ahead log is full ({0}); free space and retry")]
+    NoSpace(String),
     /// An entry could not be encoded or decoded.
     #[error("wal codec error: {0}")]
     Codec(String),

@@ -14,7 +14,7 @@
 use crate::backlog::WriteBacklog;
 use hyperbyte_domain::wal::codec::encode_points;
 use hyperbyte_domain::{Point, PointRef, Precision, RetentionPolicy};
-use hyperbyte_ports::{Clock, MetaError, MetadataPort, WalPort};
+use hyperbyte_ports::{Clock, MetaError, MetadataPort, WalError, WalPort};
 use std::sync::Arc;
 
 mod fields;
@@ -78,6 +78,10 @@ pub enum WriteError {
         /// The configured limit.
         limit: u64,
     },
+    /// 507: the disk is full; nothing of the request was written. A 5xx, so clients
+    /// retry; writes succeed again on their own once space is freed.
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// 500-class: a server-side failure; the client should retry.
     #[error("{0}")]
     Internal(String),
@@ -91,6 +95,7 @@ impl WriteError {
             WriteError::RetentionPolicyNotFound(_) => 500,
             WriteError::Parse(_) | WriteError::Partial { .. } => 400,
             WriteError::Overloaded { .. } => 503,
+            WriteError::InsufficientStorage(_) => 507,
             WriteError::Internal(_) => 500,
         }
     }
@@ -274,11 +279,10 @@ impl IngestionService {
         let entry = encode_points(database, &rp.name, &points)
             .map_err(|e| WriteError::Internal(e.to_string()))?;
         drop(points);
-        let seq = self
-            .wal
-            .append_encoded(entry)
-            .await
-            .map_err(|e| WriteError::Internal(e.to_string()))?;
+        let seq = self.wal.append_encoded(entry).await.map_err(|e| match e {
+            WalError::NoSpace(_) => WriteError::InsufficientStorage(e.to_string()),
+            _ => WriteError::Internal(e.to_string()),
+        })?;
         if let Some(b) = &self.backlog {
             b.add(written as u64);
         }
