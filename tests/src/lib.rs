@@ -79,6 +79,25 @@ impl Server {
         s
     }
 
+    /// Starts on the data directory `data_dir` (which the caller owns, e.g. on a
+    /// filesystem the test mounted), with extra environment variables.
+    pub fn start_in(data_dir: PathBuf, env: &[(&str, &str)]) -> Server {
+        let mut s = Server {
+            child: None,
+            url: String::new(),
+            port: 0,
+            data_dir,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            fixed_port: None,
+            _tmp: None,
+        };
+        s.spawn(&[]);
+        s
+    }
+
     /// Starts with extra command-line arguments.
     pub fn start_with(args: &[&str]) -> Server {
         let tmp = tempfile::tempdir().expect("tempdir");
