@@ -51,8 +51,8 @@ struct Services {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub(crate) async fn run(cfg: Config) -> Result<()> {
-    std::fs::create_dir_all(&cfg.data_dir)
-        .with_context(|| format!("creating data_dir {}", cfg.data_dir.display()))?;
+    // Held until the end: no second server may open these stores meanwhile.
+    let _data_dir = crate::datadir::claim(&cfg.data_dir)?;
     info!(data_dir = %cfg.data_dir.display(), "starting hyperbyted");
     let stores = open_stores(&cfg)?;
     let stack = storage_stack(&cfg, &stores);

@@ -9,6 +9,7 @@
 
 mod bootstrap;
 mod config;
+mod datadir;
 
 /// Ingest allocates many small strings per point; mimalloc handles that pattern far better
 /// than glibc malloc under concurrency.
