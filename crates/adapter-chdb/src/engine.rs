@@ -68,6 +68,9 @@ pub struct QueryLimits {
     pub max_memory_bytes: u64,
     /// `max_result_rows` (an error past it).
     pub max_result_rows: u64,
+    /// `max_memory_usage_for_user`: every reader query together (they all run as one
+    /// user), bytes.
+    pub max_total_memory_bytes: u64,
 }
 
 impl QueryLimits {
@@ -81,6 +84,12 @@ impl QueryLimits {
         }
         if self.max_memory_bytes > 0 {
             out.push(format!("SET max_memory_usage = {}", self.max_memory_bytes));
+        }
+        if self.max_total_memory_bytes > 0 {
+            out.push(format!(
+                "SET max_memory_usage_for_user = {}",
+                self.max_total_memory_bytes
+            ));
         }
         if self.max_result_rows > 0 {
             out.push(format!(

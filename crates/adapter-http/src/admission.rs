@@ -7,8 +7,14 @@
 //! M)`, `query-timeout limit exceeded`) in the result, as InfluxDB does; the engine's own
 //! per-statement limits (set on its reader sessions) stop the work a timed-out query
 //! started.
+//!
+//! Queries may run on their own runtime ([`QueryGate::on_runtime`]): evaluating a query in
+//! Rust is CPU work, and on the runtime that serves connections it would starve the write
+//! path under load (request bodies not read in time, `408`s to writers whose only fault
+//! is arriving while a heavy query runs).
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -38,6 +44,9 @@ pub enum AdmissionError {
     /// The query ran past the query timeout.
     #[error("query-timeout limit exceeded")]
     Timeout,
+    /// The server stopped the query runtime (shutdown) before the query finished.
+    #[error("the server is shutting down")]
+    ShuttingDown,
 }
 
 /// Admits queries under an [`AdmissionConfig`].
@@ -45,6 +54,16 @@ pub enum AdmissionError {
 pub struct QueryGate {
     cfg: AdmissionConfig,
     slots: Option<Arc<Semaphore>>,
+    runtime: Option<tokio::runtime::Handle>,
+}
+
+/// Aborts a spawned query when the request that waits for it goes away.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl QueryGate {
@@ -53,12 +72,22 @@ impl QueryGate {
         QueryGate {
             slots: (cfg.max_concurrent > 0).then(|| Arc::new(Semaphore::new(cfg.max_concurrent))),
             cfg,
+            runtime: None,
         }
+    }
+
+    /// Runs admitted queries on `runtime` instead of the caller's.
+    pub fn on_runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
+        self.runtime = Some(runtime);
+        self
     }
 
     /// Runs `query` once a slot is free, within the query timeout. Dropping the returned
     /// future (a client that went away) frees the slot.
-    pub async fn run<T>(&self, query: impl Future<Output = T>) -> Result<T, AdmissionError> {
+    pub async fn run<T: Send + 'static>(
+        &self,
+        query: impl Future<Output = T> + Send + 'static,
+    ) -> Result<T, AdmissionError> {
         let _slot = match &self.slots {
             None => None,
             Some(slots) => {
@@ -77,12 +106,33 @@ impl QueryGate {
                 permit
             }
         };
+        let work = self.spawn(query);
         if self.cfg.query_timeout.is_zero() {
-            return Ok(query.await);
+            return work.await;
         }
-        tokio::time::timeout(self.cfg.query_timeout, query)
+        tokio::time::timeout(self.cfg.query_timeout, work)
             .await
-            .map_err(|_| AdmissionError::Timeout)
+            .map_err(|_| AdmissionError::Timeout)?
+    }
+
+    /// The query as a future of this runtime, running on the query runtime if there is
+    /// one (and aborted there when this future is dropped).
+    fn spawn<T: Send + 'static>(
+        &self,
+        query: impl Future<Output = T> + Send + 'static,
+    ) -> Pin<Box<dyn Future<Output = Result<T, AdmissionError>> + Send>> {
+        let Some(rt) = &self.runtime else {
+            return Box::pin(async move { Ok(query.await) });
+        };
+        let mut task = AbortOnDrop(rt.spawn(query));
+        Box::pin(async move {
+            match (&mut task.0).await {
+                Ok(v) => Ok(v),
+                // A panicking query is a bug: let it surface as it would inline.
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => Err(AdmissionError::ShuttingDown),
+            }
+        })
     }
 }
 

@@ -73,6 +73,8 @@ pub struct HttpState {
     pub request_ids: Arc<AtomicU64>,
     /// Query admission (concurrency, queue wait, timeout).
     pub gate: Arc<crate::QueryGate>,
+    /// The memory bound, when configured: new writes and queries wait it out (503).
+    pub memory: Option<Arc<crate::MemoryWatch>>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -152,6 +154,20 @@ fn error_response(state: &HttpState, status: StatusCode, msg: &str) -> Response 
         r.headers_mut().insert("X-Influxdb-Error", v);
     }
     with_headers(state, r)
+}
+
+/// `503` with `Retry-After` while resident memory is near its bound.
+fn memory_refusal(state: &HttpState, format: Format) -> Option<Response> {
+    let pressure = state.memory.as_ref()?.pressure()?;
+    let mut r = query_error(
+        state,
+        format,
+        StatusCode::SERVICE_UNAVAILABLE,
+        &pressure.to_string(),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    Some(r)
 }
 
 fn method_not_allowed(state: &HttpState) -> Response {
@@ -347,6 +363,12 @@ async fn do_write(
     body: Body,
 ) -> Response {
     state.metrics.write_requests.fetch_add(1, Ordering::Relaxed);
+    if let Some(refused) = memory_refusal(&state, Format::Json) {
+        state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
+        // Drained, not kept, so the client reads the 503 instead of a reset connection.
+        let _ = read_limited(body, 0, None).await;
+        return refused;
+    }
     let limit = match state.config.max_body_bytes {
         0 => usize::MAX,
         n => n,
@@ -657,6 +679,10 @@ async fn query(
     }
     state.metrics.query_requests.fetch_add(1, Ordering::Relaxed);
     let format = negotiate(&headers);
+    if let Some(refused) = memory_refusal(&state, format) {
+        state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
+        return refused;
+    }
     // A form body carries the query text: bounded like axum's default (2 MiB), and a
     // client that stops sending gets 408 like on `/write`.
     let body = match read_limited(body, MAX_QUERY_BODY_BYTES, None).await {
@@ -716,7 +742,12 @@ async fn query(
             retention_policy: params.get("rp").cloned().filter(|d| !d.is_empty()),
             params: bind,
         };
-        let results = match state.gate.run(state.query.execute(req)).await {
+        let executor = Arc::clone(&state.query);
+        let results = match state
+            .gate
+            .run(async move { executor.execute(req).await })
+            .await
+        {
             Err(refused) => {
                 state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
                 vec![StatementResult::error(0, refused.to_string())]

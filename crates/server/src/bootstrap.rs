@@ -8,7 +8,7 @@
 use crate::config::Config;
 use anyhow::{Context, Result};
 use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage, QueryLimits};
-use hyperbyte_adapter_http::{AdmissionConfig, QueryGate, ServeConfig};
+use hyperbyte_adapter_http::{AdmissionConfig, MemoryWatch, QueryGate, ServeConfig};
 use hyperbyte_adapter_rocksdb::{BatchingConfig, BatchingWal, RocksDbMetadata, RocksDbWal};
 use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier};
 use hyperbyte_application::query::QueryService;
@@ -62,7 +62,16 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let flush_task = tokio::spawn(services.flush.clone().run(stop_rx.clone()));
     let background = spawn_background(&cfg, &stores, &stack, &services, clock, &stop_rx);
-    serve_http(&cfg, &services).await?;
+    // Queries evaluate on their own runtime, so CPU-heavy ones never starve connections
+    // and writes on this one.
+    let query_runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("hyperbyte-query")
+        .enable_all()
+        .build()
+        .context("starting the query runtime")?;
+    let served = serve_http(&cfg, &services, query_runtime.handle().clone()).await;
+    query_runtime.shutdown_background();
+    served?;
 
     info!("shutting down: flushing the WAL into storage");
     let _ = stop_tx.send(true);
@@ -104,6 +113,7 @@ fn open_stores(cfg: &Config) -> Result<Stores> {
         max_execution_secs: cfg.chdb.query_max_execution_secs,
         max_memory_bytes: cfg.chdb.query_max_memory_bytes,
         max_result_rows: cfg.chdb.query_max_result_rows,
+        max_total_memory_bytes: cfg.engine_query_memory().unwrap_or(0),
     };
     let engine = ChdbEngine::open_with_limits(&cfg.chdb_dir(), cfg.chdb.readers, limits)
         .with_context(|| {
@@ -246,7 +256,15 @@ fn spawn_background(
 }
 
 /// Binds the listener and serves the InfluxDB API until a shutdown signal.
-async fn serve_http(cfg: &Config, services: &Services) -> Result<()> {
+async fn serve_http(
+    cfg: &Config,
+    services: &Services,
+    query_runtime: tokio::runtime::Handle,
+) -> Result<()> {
+    let memory = match cfg.limits.max_memory_bytes {
+        0 => None,
+        limit => Some(MemoryWatch::start(limit).context("starting the memory watch")?),
+    };
     let state = hyperbyte_adapter_http::HttpState {
         ingest: services.ingest.clone(),
         query: services.query.clone(),
@@ -261,11 +279,15 @@ async fn serve_http(cfg: &Config, services: &Services) -> Result<()> {
             Arc::new(move || hyperbyte_adapter_http::Health::from_held(&flush.held_tables()))
         },
         request_ids: Arc::new(AtomicU64::new(1)),
-        gate: Arc::new(QueryGate::new(AdmissionConfig {
-            max_concurrent: cfg.http.max_concurrent_queries,
-            queue_timeout: Duration::from_secs(cfg.http.query_queue_timeout_secs),
-            query_timeout: Duration::from_secs(cfg.http.query_timeout_secs),
-        })),
+        gate: Arc::new(
+            QueryGate::new(AdmissionConfig {
+                max_concurrent: cfg.http.max_concurrent_queries,
+                queue_timeout: Duration::from_secs(cfg.http.query_queue_timeout_secs),
+                query_timeout: Duration::from_secs(cfg.http.query_timeout_secs),
+            })
+            .on_runtime(query_runtime),
+        ),
+        memory,
     };
     let app = hyperbyte_adapter_http::router(state);
     let listener = tokio::net::TcpListener::bind(&cfg.http.bind)

@@ -142,6 +142,13 @@ pub(crate) struct RetentionSection {
     pub(crate) check_interval_secs: u64,
 }
 
+/// What one materialised query row costs the server, for the memory-bound arithmetic
+/// (a point with a few fields and its tags, measured on TSBS rows, rounded up).
+const BYTES_PER_ROW: u64 = 128;
+
+/// Smallest `limits.max_memory_bytes` accepted: below it the engine cannot run.
+const MIN_MEMORY_BOUND: u64 = 256 << 20;
+
 /// `[limits]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -150,6 +157,10 @@ pub(crate) struct LimitsSection {
     pub(crate) max_series_per_database: usize,
     /// Max values per tag key (0 = unlimited). InfluxDB's default: 100,000.
     pub(crate) max_values_per_tag: usize,
+    /// Resident memory bound in bytes (0 = none). From 80% of it on, new writes and
+    /// queries are answered 503 with Retry-After; the engine's queries together may use
+    /// at most 40% of it.
+    pub(crate) max_memory_bytes: u64,
 }
 
 /// `[query]`: what one SELECT may make the server materialise (0 = unlimited). The first
@@ -291,6 +302,7 @@ impl Default for LimitsSection {
         LimitsSection {
             max_series_per_database: 1_000_000,
             max_values_per_tag: 100_000,
+            max_memory_bytes: 0,
         }
     }
 }
@@ -381,6 +393,37 @@ impl Config {
     }
 
     /// Checks ranges and formats.
+    /// The engine's share of `limits.max_memory_bytes` for all its queries together
+    /// (`None` without a bound).
+    pub(crate) fn engine_query_memory(&self) -> Option<u64> {
+        (self.limits.max_memory_bytes > 0).then(|| self.limits.max_memory_bytes / 5 * 2)
+    }
+
+    /// Under a memory bound, the queries that may run at once must fit the queries' share
+    /// (40%) of it: each may take `chdb.query_max_memory_bytes` in the engine and
+    /// `query.max_select_rows` rows (about [`BYTES_PER_ROW`] each) in the server.
+    fn check_query_memory(&self) -> Result<(), ConfigError> {
+        let share = self.engine_query_memory().unwrap_or(u64::MAX);
+        let concurrent = self.http.max_concurrent_queries as u64;
+        let per_query = self
+            .chdb
+            .query_max_memory_bytes
+            .saturating_add(self.query.max_select_rows.saturating_mul(BYTES_PER_ROW));
+        let unbounded = concurrent == 0
+            || self.chdb.query_max_memory_bytes == 0
+            || self.query.max_select_rows == 0;
+        if unbounded || concurrent.saturating_mul(per_query) > share {
+            return Err(ConfigError::Invalid {
+                key: "limits.max_memory_bytes",
+                reason: format!(
+                    "queries could use more than its query share ({} MiB, 40%): http.max_concurrent_queries ({concurrent}) x (chdb.query_max_memory_bytes + query.max_select_rows x {BYTES_PER_ROW} B) must fit it, and none of the three may be 0",
+                    share >> 20
+                ),
+            });
+        }
+        Ok(())
+    }
+
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, reason: &str| ConfigError::Invalid {
             key,
@@ -451,6 +494,21 @@ impl Config {
                     "must be at most 9223372036854775807 (0 means unlimited)",
                 ));
             }
+        }
+        if self.limits.max_memory_bytes > 0 {
+            if self.limits.max_memory_bytes < MIN_MEMORY_BOUND {
+                return Err(invalid(
+                    "limits.max_memory_bytes",
+                    "must be 0 (no bound) or at least 268435456 (256 MiB)",
+                ));
+            }
+            if self.hot_tier.max_bytes > self.limits.max_memory_bytes / 4 {
+                return Err(invalid(
+                    "hot_tier.max_bytes",
+                    "must be at most a quarter of limits.max_memory_bytes",
+                ));
+            }
+            self.check_query_memory()?;
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(invalid("log.format", "must be \"text\" or \"json\""));
