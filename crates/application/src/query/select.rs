@@ -21,7 +21,10 @@ use hyperbyte_ports::RowSet;
 use hyperbyte_timeseriesql::ast::{
     BinaryOp, Expr, Fill, MeasurementName, SelectStatement, Source, VarType, WildcardType,
 };
-use hyperbyte_timeseriesql::translate::{condition_sql, time_literal, ColumnRef};
+use hyperbyte_timeseriesql::sql::{
+    AggregateRead, Bucket, Condition, Pushdown, RawRead, RowFilter, TableRef,
+};
+use hyperbyte_timeseriesql::translate::ColumnRef;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -311,29 +314,8 @@ impl SeriesCtx<'_> {
     }
 }
 
-/// Aggregates ClickHouse computes exactly as InfluxDB does, with their SQL.
-fn pushdown_sql(func: &str, col: &str, t: FieldType) -> Option<String> {
-    let numeric = matches!(
-        t,
-        FieldType::Float | FieldType::Integer | FieldType::Unsigned
-    );
-    Some(match func {
-        "count" => format!("count({col})"),
-        "sum" if numeric => format!("sum({col})"),
-        "mean" if numeric => format!("avg({col})"),
-        "min" if numeric => format!("min({col})"),
-        "max" if numeric => format!("max({col})"),
-        "spread" if numeric => format!("max({col}) - min({col})"),
-        // InfluxDB's selectors break ties at equal times towards the larger value; a
-        // NULL value skips its row.
-        "first" => format!("argMax({col}, (-toUnixTimestamp64Nano(time), assumeNotNull({col})))"),
-        "last" => format!("argMax({col}, (time, assumeNotNull({col})))"),
-        _ => return None,
-    })
-}
-
 /// The (function, field) of every column when the whole query can be aggregated inside
-/// ClickHouse: each column is `agg(field)` with an aggregate from [`pushdown_sql`], and no
+/// ClickHouse: each column is `agg(field)` with a [`Pushdown`] aggregate, and no
 /// column is a lone selector whose row time InfluxDB would print.
 ///
 /// With `GROUP BY time(...)` a lone `min` or `max` prints its window's start, and ties
@@ -359,7 +341,7 @@ fn pushdown_columns(
             return None;
         };
         let t = *fields.get(field)?;
-        pushdown_sql(name, "x", t)?;
+        Pushdown::of(name, t)?;
         out.push((name.clone(), field.clone(), t));
     }
     // A single selector prints the selected point's time: keep that on the Rust path.
@@ -390,7 +372,6 @@ impl QueryService {
         budget: &Budget,
     ) -> Result<Vec<(Vec<String>, Vec<Vec<Value>>)>, StatementError> {
         let (min, max) = range;
-        let schema = &src.schema;
         let Some(specs) = pushdown_columns(cols, all_fields, interval.is_some()) else {
             return Ok(Vec::new());
         };
@@ -402,75 +383,23 @@ impl QueryService {
                 if existing.is_empty() {
                     return Ok(Vec::new());
                 }
-                let has = |c: &str| existing.contains(c);
-                let mut select: Vec<String> = Vec::new();
-                let mut group: Vec<String> = Vec::new();
-                for t in group_tags {
-                    let col = naming::tag_column(t);
-                    if has(&col) {
-                        select.push(naming::quote_ident(&col));
-                        group.push(naming::quote_ident(&col));
-                    } else {
-                        select.push("''".to_string());
-                    }
-                }
-                let bucket = match interval {
-                    Some((every, offset)) => {
-                        let x = format!("(toUnixTimestamp64Nano(time) - {offset})");
-                        format!(
-                            "toUnixTimestamp64Nano(time) - ((({x} % {every}) + {every}) % {every})"
-                        )
-                    }
-                    None => "0".to_string(),
-                };
-                select.push(format!("{bucket} AS hb_bucket"));
-                if interval.is_some() {
-                    group.push("hb_bucket".to_string());
-                }
-                let mut any_field = Vec::new();
-                for (func, field, t) in &specs {
-                    let col = naming::field_column(field);
-                    if has(&col) && schema.field_type(field) == Some(*t) {
-                        let q = naming::quote_ident(&col);
-                        select.push(pushdown_sql(func, &q, *t).unwrap_or_else(|| "NULL".into()));
-                        any_field.push(format!("{q} IS NOT NULL"));
-                    } else {
-                        select.push("NULL".to_string());
-                    }
-                }
-                if any_field.is_empty() {
+                let read =
+                    self.aggregate_read(src, &existing, &specs, group_tags, cond, interval, range);
+                if read.filter.any_field.is_empty() {
                     return Ok(Vec::new());
                 }
-                let mut wheres = where_terms(schema, &has, cond, min, max).map_err(err)?;
-                wheres.push(format!("({})", any_field.join(" OR ")));
-                let table = self.table_ref(src, min, max);
-                let sql_since = |since: Option<i64>| {
-                    let mut w = wheres.clone();
-                    if let Some(t) = since {
-                        w.push(format!("time >= {}", time_literal(t)));
-                    }
-                    let mut sql = format!(
-                        "SELECT {} FROM {table} WHERE {}",
-                        select.join(", "),
-                        w.join(" AND ")
-                    );
-                    if !group.is_empty() {
-                        sql.push_str(&format!(" GROUP BY {}", group.join(", ")));
-                    }
-                    sql
-                };
-                let recent = match self
-                    .expected_last_groups(src, &specs, group_tags, cond, interval)
-                {
-                    Some(expected) => {
-                        self.last_from_recent(src, max, min, expected, group_tags.len(), &sql_since)
-                            .await?
-                    }
-                    None => None,
-                };
+                let sql = read.to_sql().map_err(|e| err(e.to_string()))?;
+                let recent =
+                    match self.expected_last_groups(src, &specs, group_tags, cond, interval) {
+                        Some(expected) => {
+                            self.last_from_recent(src, max, min, expected, group_tags.len(), &read)
+                                .await?
+                        }
+                        None => None,
+                    };
                 let result = match recent {
                     Some(r) => r,
-                    None => match self.engine.query(&sql_since(None)).await {
+                    None => match self.engine.query(&sql).await {
                         Ok(r) => r,
                         Err(e) if e.is_missing_table() => return Ok(Vec::new()),
                         Err(e) => return Err(e.into()),
@@ -579,36 +508,31 @@ fn finish_series(
     })
 }
 
-/// The `WHERE` terms of a storage read: the time range, then the translated condition
-/// with names resolved against the table's columns (`has`): a field the table has, else a
-/// tag it has, else missing.
-fn where_terms(
+/// The `WHERE` condition of a storage read with its names resolved against the table's
+/// columns (`has`): a field the table has, else a tag it has, else missing.
+fn condition_of(
     schema: &MeasurementSchema,
     has: &dyn Fn(&str) -> bool,
     cond: Option<&Expr>,
-    min: Option<i64>,
-    max: Option<i64>,
-) -> Result<Vec<String>, String> {
-    let mut wheres = Vec::new();
-    if let Some(m) = min {
-        wheres.push(format!("time >= {}", time_literal(m)));
-    }
-    if let Some(m) = max {
-        wheres.push(format!("time <= {}", time_literal(m)));
-    }
-    if let Some(c) = cond {
-        let resolve = |name: &str| -> ColumnRef {
+) -> Option<Condition> {
+    let c = cond?;
+    let mut columns = BTreeMap::new();
+    c.walk(&mut |x| {
+        if let Expr::VarRef { name, .. } = x {
             let fcol = naming::field_column(name);
             let tcol = naming::tag_column(name);
-            match schema.field_type(name) {
+            let r = match schema.field_type(name) {
                 Some(t) if has(&fcol) => ColumnRef::Field(fcol, t),
                 _ if schema.is_tag(name) && has(&tcol) => ColumnRef::Tag(tcol),
                 _ => ColumnRef::Missing,
-            }
-        };
-        wheres.push(condition_sql(c, &resolve).map_err(|e| e.to_string())?);
-    }
-    Ok(wheres)
+            };
+            columns.insert(name.clone(), r);
+        }
+    });
+    Some(Condition {
+        expr: c.clone(),
+        columns,
+    })
 }
 
 /// Converts ClickHouse's aggregate result types to InfluxDB's (`count` is an integer,
@@ -1546,7 +1470,7 @@ impl QueryService {
         min: Option<i64>,
         expected: usize,
         n_tags: usize,
-        sql_since: &(dyn Fn(Option<i64>) -> String + Sync),
+        read: &AggregateRead,
     ) -> Result<Option<RowSet>, StatementError> {
         if expected == 0 {
             return Ok(None);
@@ -1566,7 +1490,10 @@ impl QueryService {
             if min.is_some_and(|m| since <= m) {
                 break;
             }
-            let rows = self.engine.query(&sql_since(Some(since))).await?;
+            let mut recent = read.clone();
+            recent.filter.since = Some(since);
+            let sql = recent.to_sql().map_err(|e| err(e.to_string()))?;
+            let rows = self.engine.query(&sql).await?;
             let complete = rows.rows.len() == expected
                 && rows
                     .rows
@@ -1580,17 +1507,56 @@ impl QueryService {
         Ok(None)
     }
 
-    /// The table of `src` in a `FROM` clause, with `FINAL` when the rows between `min`
-    /// and `max` may hold several versions of one point.
-    fn table_ref(&self, src: &Src, min: Option<i64>, max: Option<i64>) -> String {
-        let table = naming::qualified_table(&src.db, &src.rp, &src.measurement);
-        if self
-            .engine
+    /// Whether a read of `src` between `min` and `max` must merge the stored versions of
+    /// overwritten points (`FINAL`): only where storage says a point may have been written
+    /// twice.
+    fn must_merge(&self, src: &Src, min: Option<i64>, max: Option<i64>) -> bool {
+        self.engine
             .must_merge(&src.db, &src.rp, &src.measurement, min, max)
-        {
-            format!("{table} FINAL")
-        } else {
-            table
+    }
+
+    /// The storage read of a pushdown aggregate: `specs` per group of `group_tags` (and
+    /// time bucket), over the columns the table has (`existing`).
+    #[allow(clippy::too_many_arguments)]
+    fn aggregate_read(
+        &self,
+        src: &Src,
+        existing: &BTreeSet<String>,
+        specs: &[(String, String, FieldType)],
+        group_tags: &[String],
+        cond: Option<&Expr>,
+        interval: Option<(i64, i64)>,
+        (min, max): (Option<i64>, Option<i64>),
+    ) -> AggregateRead {
+        let schema = &src.schema;
+        let has = |c: &str| existing.contains(c);
+        let group_tags = group_tags
+            .iter()
+            .map(|t| has(&naming::tag_column(t)).then(|| t.clone()))
+            .collect();
+        let mut any_field = Vec::new();
+        let mut columns = Vec::with_capacity(specs.len());
+        for (func, field, t) in specs {
+            if has(&naming::field_column(field)) && schema.field_type(field) == Some(*t) {
+                columns.push(Pushdown::of(func, *t).map(|p| (p, field.clone())));
+                any_field.push(field.clone());
+            } else {
+                columns.push(None);
+            }
+        }
+        AggregateRead {
+            table: TableRef::new(&src.db, &src.rp, &src.measurement),
+            merge: self.must_merge(src, min, max),
+            group_tags,
+            bucket: interval.map(|(every, offset)| Bucket { every, offset }),
+            columns,
+            filter: RowFilter {
+                min,
+                max,
+                condition: condition_of(schema, &has, cond),
+                any_field,
+                since: None,
+            },
         }
     }
 
@@ -1616,56 +1582,38 @@ impl QueryService {
     ) -> Result<Vec<Point>, ReadError> {
         let schema = &src.schema;
         let has = |col: &str| existing.is_none_or(|e| e.contains(col));
-        let mut select = vec!["time".to_string()];
-        let mut tag_cols: Vec<String> = Vec::new();
-        let mut field_cols: Vec<String> = Vec::new();
-        for t in &schema.tag_keys {
-            let col = naming::tag_column(t);
-            if has(&col) {
-                select.push(naming::quote_ident(&col));
-                tag_cols.push(t.clone());
-            }
-        }
-        for n in needed {
-            let col = naming::field_column(n);
-            if schema.field_type(n).is_some() && has(&col) {
-                select.push(naming::quote_ident(&col));
-                field_cols.push(n.clone());
-            }
-        }
+        let tag_cols: Vec<String> = schema
+            .tag_keys
+            .iter()
+            .filter(|t| has(&naming::tag_column(t)))
+            .cloned()
+            .collect();
+        let field_cols: Vec<String> = needed
+            .iter()
+            .filter(|n| schema.field_type(n).is_some() && has(&naming::field_column(n)))
+            .cloned()
+            .collect();
         if field_cols.is_empty() {
             return Ok(Vec::new());
         }
-        let mut wheres =
-            where_terms(schema, &has, cond, min, max).map_err(|e| ReadError::Statement(err(e)))?;
         // A row qualifies only when at least one selected field is present.
-        let any_field = field_cols
-            .iter()
-            .map(|f| {
-                format!(
-                    "{} IS NOT NULL",
-                    naming::quote_ident(&naming::field_column(f))
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" OR ");
-        wheres.push(format!("({any_field})"));
-        let mut order = vec!["time".to_string()];
-        order.extend(
-            tag_cols
-                .iter()
-                .map(|t| naming::quote_ident(&naming::tag_column(t))),
-        );
-        let mut sql = format!(
-            "SELECT {} FROM {} WHERE {} ORDER BY {}",
-            select.join(", "),
-            self.table_ref(src, min, max),
-            wheres.join(" AND "),
-            order.join(", ")
-        );
-        if let Some(cap) = cap {
-            sql.push_str(&format!(" LIMIT {cap}"));
-        }
+        let read = RawRead {
+            table: TableRef::new(&src.db, &src.rp, &src.measurement),
+            merge: self.must_merge(src, min, max),
+            tags: tag_cols.clone(),
+            fields: field_cols.clone(),
+            filter: RowFilter {
+                min,
+                max,
+                condition: condition_of(schema, &has, cond),
+                any_field: field_cols.clone(),
+                since: None,
+            },
+            limit: cap,
+        };
+        let sql = read
+            .to_sql()
+            .map_err(|e| ReadError::Statement(err(e.to_string())))?;
         let rows = self.engine.query(&sql).await.map_err(ReadError::Engine)?;
         let mut out = Vec::with_capacity(rows.rows.len());
         type Shared = (Arc<str>, Arc<BTreeMap<String, String>>);

@@ -36,6 +36,8 @@ struct FakeEngine {
     points: Mutex<Vec<Stored>>,
     agg_rows: Mutex<Vec<Vec<Value>>>,
     queries: Mutex<Vec<String>>,
+    /// What `latest_time` answers.
+    latest: Mutex<Option<i64>>,
 }
 
 #[async_trait]
@@ -44,16 +46,6 @@ impl QueryPort for FakeEngine {
         self.queries.lock().push(sql.to_string());
         let tag = naming::quote_ident(&naming::tag_column("host"));
         let field = naming::quote_ident(&naming::field_column("v"));
-        if sql.starts_with("SELECT name FROM system.columns") {
-            let rows = [naming::tag_column("host"), naming::field_column("v")]
-                .into_iter()
-                .map(|c| vec![Value::String(c)])
-                .collect();
-            return Ok(RowSet {
-                columns: Vec::new(),
-                rows,
-            });
-        }
         if sql.contains("hb_bucket") {
             return Ok(RowSet {
                 columns: Vec::new(),
@@ -89,6 +81,20 @@ impl QueryPort for FakeEngine {
             columns: Vec::new(),
             rows,
         })
+    }
+
+    async fn table_columns(&self, _: &str, _: &str, _: &str) -> Result<Vec<String>, QueryError> {
+        Ok(vec![naming::tag_column("host"), naming::field_column("v")])
+    }
+
+    async fn latest_time(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Option<i64>,
+    ) -> Result<Option<i64>, QueryError> {
+        Ok(*self.latest.lock())
     }
 
     fn must_merge(&self, _: &str, _: &str, _: &str, _: Option<i64>, _: Option<i64>) -> bool {
