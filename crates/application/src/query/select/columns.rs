@@ -143,3 +143,167 @@ pub(super) fn cast_compatible(t: FieldType, hint: Option<VarType>) -> bool {
         Some(VarType::Boolean) => t == FieldType::Boolean,
     }
 }
+
+/// The output columns of the field list, with wildcards, regexes and `agg(*)` expanded
+/// against the union schema (tags InfluxDB would not print are left out).
+pub(super) fn output_columns(
+    stmt: &SelectStatement,
+    all_fields: &BTreeMap<String, FieldType>,
+    all_tags: &BTreeSet<String>,
+    group_tags: &[String],
+    is_agg: bool,
+) -> Result<Vec<OutCol>, StatementError> {
+    let mut cols: Vec<OutCol> = Vec::new();
+    for f in &stmt.fields {
+        if f.expr.is_time_ref() {
+            continue;
+        }
+        match &f.expr {
+            Expr::Wildcard(kind) => {
+                cols.extend(wildcard_columns(
+                    *kind, all_fields, all_tags, group_tags, is_agg,
+                ));
+            }
+            Expr::Regex(r) => {
+                let rx = regex::Regex::new(&r.pattern).map_err(|e| err(e.to_string()))?;
+                let mut names: Vec<String> = all_fields
+                    .keys()
+                    .filter(|n| rx.is_match(n))
+                    .cloned()
+                    .collect();
+                if !is_agg {
+                    names.extend(
+                        all_tags
+                            .iter()
+                            .filter(|t| rx.is_match(t) && !group_tags.contains(t))
+                            .cloned(),
+                    );
+                }
+                names.sort();
+                for n in names {
+                    cols.push(OutCol {
+                        name: n.clone(),
+                        expr: Expr::var(&n),
+                    });
+                }
+            }
+            Expr::Call { name, args }
+                if matches!(args.first(), Some(Expr::Wildcard(_)) | Some(Expr::Regex(_))) =>
+            {
+                let alias = f.alias.as_deref();
+                cols.extend(expanded_call_columns(name, args, alias, all_fields)?);
+            }
+            e => {
+                cols.push(OutCol {
+                    name: f.alias.clone().unwrap_or_else(|| expr_name(e)),
+                    expr: e.clone(),
+                });
+                cols.extend(selected_tag_columns(e));
+            }
+        }
+    }
+    Ok(cols)
+}
+
+/// `*`, `*::field`, `*::tag`: a field and a tag of the same name both appear, the field
+/// first; aggregate queries and `GROUP BY` tags print no tag columns.
+fn wildcard_columns(
+    kind: Option<WildcardType>,
+    all_fields: &BTreeMap<String, FieldType>,
+    all_tags: &BTreeSet<String>,
+    group_tags: &[String],
+    is_agg: bool,
+) -> Vec<OutCol> {
+    // (name, is_tag)
+    let mut names: Vec<(String, bool)> = Vec::new();
+    if kind != Some(WildcardType::Tag) {
+        names.extend(all_fields.keys().map(|n| (n.clone(), false)));
+    }
+    if kind != Some(WildcardType::Field) && !is_agg {
+        names.extend(
+            all_tags
+                .iter()
+                .filter(|t| !group_tags.contains(t))
+                .map(|t| (t.clone(), true)),
+        );
+    }
+    names.sort();
+    names
+        .into_iter()
+        .map(|(n, is_tag)| OutCol {
+            name: n.clone(),
+            expr: Expr::VarRef {
+                name: n,
+                data_type: Some(if is_tag { VarType::Tag } else { VarType::Field }),
+            },
+        })
+        .collect()
+}
+
+/// `agg(*)` and `agg(/regex/)`: one column per field the function takes, named
+/// `<alias or function>_<field>`.
+fn expanded_call_columns(
+    name: &str,
+    args: &[Expr],
+    alias: Option<&str>,
+    all_fields: &BTreeMap<String, FieldType>,
+) -> Result<Vec<OutCol>, StatementError> {
+    let rx = match args.first() {
+        Some(Expr::Regex(r)) => {
+            Some(regex::Regex::new(&r.pattern).map_err(|e| err(e.to_string()))?)
+        }
+        _ => None,
+    };
+    let numeric_only = !matches!(
+        name,
+        "count" | "first" | "last" | "distinct" | "mode" | "sample" | "elapsed"
+    );
+    let mut cols = Vec::new();
+    for (fname, ftype) in all_fields {
+        if rx.as_ref().is_some_and(|r| !r.is_match(fname)) {
+            continue;
+        }
+        if numeric_only
+            && !matches!(
+                ftype,
+                FieldType::Float | FieldType::Integer | FieldType::Unsigned
+            )
+        {
+            continue;
+        }
+        if matches!(name, "min" | "max") && *ftype == FieldType::String {
+            continue;
+        }
+        let mut new_args = args.to_vec();
+        new_args[0] = Expr::var(fname);
+        cols.push(OutCol {
+            name: format!("{}_{fname}", alias.unwrap_or(name)),
+            expr: Expr::Call {
+                name: name.to_string(),
+                args: new_args,
+            },
+        });
+    }
+    Ok(cols)
+}
+
+/// `top(value, tag1, ..., n)` also prints the tags it selected by.
+fn selected_tag_columns(e: &Expr) -> Vec<OutCol> {
+    let mut cols = Vec::new();
+    if let Expr::Call { name, args } = e {
+        if (name == "top" || name == "bottom") && args.len() > 2 {
+            for a in &args[1..args.len() - 1] {
+                if let Expr::VarRef { name: t, .. } = a {
+                    cols.push(OutCol {
+                        name: t.clone(),
+                        expr: Expr::VarRef {
+                            name: t.clone(),
+                            data_type: Some(VarType::Tag),
+                        },
+                    });
+                }
+            }
+        }
+    }
+    cols
+}

@@ -26,6 +26,7 @@ mod eval;
 mod plan;
 mod pushdown;
 mod read;
+mod run;
 mod shape;
 mod transforms;
 

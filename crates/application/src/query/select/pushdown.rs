@@ -4,6 +4,7 @@
 //! and time buckets there and only the bucket grid is filled here. The TSBS "lastpoint"
 //! shape (`last()` of everything per series) first reads only the most recent rows.
 
+use super::plan::{SelectPlan, Shape};
 use super::*;
 
 /// Above this many rows, a pushdown aggregate runs in ClickHouse rather than over the
@@ -51,126 +52,169 @@ pub(super) fn pushdown_columns(
 }
 
 impl QueryService {
-    /// Runs an aggregate query inside ClickHouse: `GROUP BY` tags and time buckets there,
-    /// then fills the bucket grid in Rust. Returns rows per group key.
-    #[allow(clippy::too_many_arguments)]
+    /// Runs an aggregate query where the data is (the recent-data tier's columns, else
+    /// ClickHouse): `GROUP BY` tags and time buckets there, then fills the bucket grid in
+    /// Rust. Returns rows per group key.
     pub(super) async fn pushdown_aggregate(
         &self,
+        plan: &SelectPlan,
         src: &Src,
-        cols: &[OutCol],
-        all_fields: &BTreeMap<String, FieldType>,
-        group_tags: &[String],
-        cond: Option<&Expr>,
-        interval: Option<(i64, i64)>,
-        range: (Option<i64>, Option<i64>),
-        now: i64,
         fill: &Fill,
         budget: &Budget,
     ) -> Result<Vec<(Vec<String>, Vec<Vec<Value>>)>, StatementError> {
-        let (min, max) = range;
-        let Some(specs) = pushdown_columns(cols, all_fields, interval.is_some()) else {
+        let shape = &plan.shape;
+        let range = (shape.range.min, shape.range.max);
+        let Some(specs) = pushdown_columns(&plan.cols, &plan.all_fields, shape.interval.is_some())
+        else {
             return Ok(Vec::new());
         };
-        let hot_rows = self.hot_aggregate(src, &specs, group_tags, cond, interval, (min, max));
+        let cond = plan.cond.as_ref();
+        let hot_rows =
+            self.hot_aggregate(src, &specs, &plan.group_tags, cond, shape.interval, range);
         let rows = match hot_rows {
             Some(rows) => rows,
-            None => {
-                let existing = self.table_columns(src).await?;
-                if existing.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let read =
-                    self.aggregate_read(src, &existing, &specs, group_tags, cond, interval, range);
-                if read.filter.any_field.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let sql = read.to_sql().map_err(|e| err(e.to_string()))?;
-                let recent =
-                    match self.expected_last_groups(src, &specs, group_tags, cond, interval) {
-                        Some(expected) => {
-                            self.last_from_recent(src, max, min, expected, group_tags.len(), &read)
-                                .await?
-                        }
-                        None => None,
-                    };
-                let result = match recent {
-                    Some(r) => r,
-                    None => match self.engine.query(&sql).await {
-                        Ok(r) => r,
-                        Err(e) if e.is_missing_table() => return Ok(Vec::new()),
-                        Err(e) => return Err(e.into()),
-                    },
-                };
-                result.rows
-            }
+            None => match self.engine_aggregate(plan, src, &specs).await? {
+                Some(rows) => rows,
+                None => return Ok(Vec::new()),
+            },
         };
-        // key -> bucket -> values
-        let n_tags = group_tags.len();
-        let mut groups: BTreeMap<Vec<String>, BTreeMap<i64, Vec<Value>>> = BTreeMap::new();
-        for row in rows {
-            let mut it = row.into_iter();
-            let key: Vec<String> = (0..n_tags)
-                .map(|_| match it.next() {
-                    Some(Value::String(s)) => s,
-                    _ => String::new(),
-                })
-                .collect();
-            let b = match it.next() {
-                Some(Value::Integer(b)) => b,
-                Some(Value::Unsigned(b)) => b as i64,
-                Some(Value::Time(b)) => b,
-                _ => 0,
-            };
-            let vals: Vec<Value> = it
-                .zip(&specs)
-                .map(|(v, (func, _, t))| normalise_agg(func, *t, v))
-                .collect();
-            groups.entry(key).or_default().insert(b, vals);
-        }
+        let groups = group_aggregate_rows(rows, plan.group_tags.len(), &specs);
         let mut out = Vec::with_capacity(groups.len());
         for (key, buckets) in groups {
-            let rows = match interval {
+            let rows = match shape.interval {
                 None => {
                     let vals = buckets.into_values().next().unwrap_or_default();
                     // An aggregate without GROUP BY over no rows still yields a row of nulls.
                     if vals.iter().all(Value::is_null) {
                         continue;
                     }
-                    let mut row = vec![Value::Time(min.unwrap_or(0))];
+                    let mut row = vec![Value::Time(range.0.unwrap_or(0))];
                     row.extend(vals);
                     vec![row]
                 }
-                Some((every, offset)) => {
-                    let w = transform::Window { every, offset };
-                    let first = buckets.keys().next().copied().unwrap_or(0);
-                    let (start, end, count) = w.grid(min.unwrap_or(first), max.unwrap_or(now), 0);
-                    budget.check_buckets(count)?;
-                    budget.charge_rows(count)?;
-                    let times: Vec<i64> = w.starts(start, end).collect();
-                    let mut timelines: Vec<Timeline> = Vec::with_capacity(specs.len());
-                    for (i, (func, _, _)) in specs.iter().enumerate() {
-                        let tl: Vec<(i64, Option<Value>)> = times
-                            .iter()
-                            .map(|t| {
-                                let v = buckets.get(t).and_then(|v| v.get(i)).cloned();
-                                (*t, v.filter(|x| !x.is_null()))
-                            })
-                            .collect();
-                        let mode = to_fn_fill(fill);
-                        let mode = if func == "count" {
-                            mode.count_default()
-                        } else {
-                            mode
-                        };
-                        timelines.push(functions::fill::fill(&tl, &mode));
-                    }
-                    join_timelines(&timelines, false)
+                Some(interval) => {
+                    fill_bucket_grid(&buckets, &specs, interval, shape, fill, budget)?
                 }
             };
             out.push((key, rows));
         }
         Ok(out)
     }
+
+    /// The aggregate rows ClickHouse computes (`None`: no table, no such field there).
+    async fn engine_aggregate(
+        &self,
+        plan: &SelectPlan,
+        src: &Src,
+        specs: &[(String, String, FieldType)],
+    ) -> Result<Option<Vec<Vec<Value>>>, StatementError> {
+        let shape = &plan.shape;
+        let (min, max) = (shape.range.min, shape.range.max);
+        let (group_tags, cond) = (&plan.group_tags, plan.cond.as_ref());
+        let existing = self.table_columns(src).await?;
+        if existing.is_empty() {
+            return Ok(None);
+        }
+        let read = self.aggregate_read(
+            src,
+            &existing,
+            specs,
+            group_tags,
+            cond,
+            shape.interval,
+            (min, max),
+        );
+        if read.filter.any_field.is_empty() {
+            return Ok(None);
+        }
+        let sql = read.to_sql().map_err(|e| err(e.to_string()))?;
+        let recent = match self.expected_last_groups(src, specs, group_tags, cond, shape.interval) {
+            Some(expected) => {
+                self.last_from_recent(src, max, min, expected, group_tags.len(), &read)
+                    .await?
+            }
+            None => None,
+        };
+        let result = match recent {
+            Some(r) => r,
+            None => match self.engine.query(&sql).await {
+                Ok(r) => r,
+                Err(e) if e.is_missing_table() => return Ok(None),
+                Err(e) => return Err(e.into()),
+            },
+        };
+        Ok(Some(result.rows))
+    }
+}
+
+/// Aggregate rows (group tags, bucket, one value per spec) by group key, then bucket
+/// start, with InfluxDB's result types.
+fn group_aggregate_rows(
+    rows: Vec<Vec<Value>>,
+    n_tags: usize,
+    specs: &[(String, String, FieldType)],
+) -> BTreeMap<Vec<String>, BTreeMap<i64, Vec<Value>>> {
+    let mut groups: BTreeMap<Vec<String>, BTreeMap<i64, Vec<Value>>> = BTreeMap::new();
+    for row in rows {
+        let mut it = row.into_iter();
+        let key: Vec<String> = (0..n_tags)
+            .map(|_| match it.next() {
+                Some(Value::String(s)) => s,
+                _ => String::new(),
+            })
+            .collect();
+        let b = match it.next() {
+            Some(Value::Integer(b)) => b,
+            Some(Value::Unsigned(b)) => b as i64,
+            Some(Value::Time(b)) => b,
+            _ => 0,
+        };
+        let vals: Vec<Value> = it
+            .zip(specs)
+            .map(|(v, (func, _, t))| normalise_agg(func, *t, v))
+            .collect();
+        groups.entry(key).or_default().insert(b, vals);
+    }
+    groups
+}
+
+/// One group's rows over the whole `GROUP BY time` grid of the query, filled.
+fn fill_bucket_grid(
+    buckets: &BTreeMap<i64, Vec<Value>>,
+    specs: &[(String, String, FieldType)],
+    (every, offset): (i64, i64),
+    shape: &Shape,
+    fill: &Fill,
+    budget: &Budget,
+) -> Result<Vec<Vec<Value>>, StatementError> {
+    let w = transform::Window { every, offset };
+    let first = buckets.keys().next().copied().unwrap_or(0);
+    let (start, end, count) = w.grid(
+        shape.range.min.unwrap_or(first),
+        shape.range.max.unwrap_or(shape.now),
+        0,
+    );
+    budget.check_buckets(count)?;
+    budget.charge_rows(count)?;
+    let times: Vec<i64> = w.starts(start, end).collect();
+    let mut timelines: Vec<Timeline> = Vec::with_capacity(specs.len());
+    for (i, (func, _, _)) in specs.iter().enumerate() {
+        let tl: Vec<(i64, Option<Value>)> = times
+            .iter()
+            .map(|t| {
+                let v = buckets.get(t).and_then(|v| v.get(i)).cloned();
+                (*t, v.filter(|x| !x.is_null()))
+            })
+            .collect();
+        let mode = to_fn_fill(fill);
+        let mode = if func == "count" {
+            mode.count_default()
+        } else {
+            mode
+        };
+        timelines.push(functions::fill::fill(&tl, &mode));
+    }
+    Ok(join_timelines(&timelines, false))
 }
 
 /// Converts ClickHouse's aggregate result types to InfluxDB's (`count` is an integer,

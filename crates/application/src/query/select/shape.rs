@@ -141,3 +141,16 @@ pub(super) fn join_timelines(timelines: &[Timeline], single_bucket: bool) -> Vec
     }
     out
 }
+
+/// The series of a query in output order (`ORDER BY time DESC` reverses them too), then
+/// `SOFFSET`/`SLIMIT`.
+pub(super) fn series_limits(stmt: &SelectStatement, mut output: Vec<Series>) -> Vec<Series> {
+    if stmt.is_descending() {
+        output.reverse();
+    }
+    let soff = stmt.soffset.unwrap_or(0) as usize;
+    match stmt.slimit {
+        Some(l) if l > 0 => output.into_iter().skip(soff).take(l as usize).collect(),
+        _ => output.into_iter().skip(soff).collect(),
+    }
+}
