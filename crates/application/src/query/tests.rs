@@ -15,8 +15,8 @@ use hyperbyte_ports::{
 use parking_lot::Mutex;
 use std::sync::Arc;
 
-const NOW: i64 = 1_600_000_000_000_000_000;
-const S: i64 = 1_000_000_000;
+pub(super) const NOW: i64 = 1_600_000_000_000_000_000;
+pub(super) const S: i64 = 1_000_000_000;
 /// InfluxDB's lowest and highest valid times.
 const MIN_TIME: i64 = -9_223_372_036_854_775_806;
 const MAX_TIME: i64 = 9_223_372_036_854_775_806;
@@ -32,12 +32,15 @@ struct Stored {
 /// Storage holding measurement `m` (tag `host`, field `v`); answers the raw reads with
 /// its points and the pushdown aggregates with `agg_rows`.
 #[derive(Debug, Default)]
-struct FakeEngine {
+pub(super) struct FakeEngine {
     points: Mutex<Vec<Stored>>,
-    agg_rows: Mutex<Vec<Vec<Value>>>,
-    queries: Mutex<Vec<String>>,
+    pub(super) agg_rows: Mutex<Vec<Vec<Value>>>,
+    /// Every statement received.
+    pub(super) queries: Mutex<Vec<String>>,
     /// What `latest_time` answers.
-    latest: Mutex<Option<i64>>,
+    pub(super) latest: Mutex<Option<i64>>,
+    /// What `must_merge` answers.
+    pub(super) merge: Mutex<bool>,
 }
 
 #[async_trait]
@@ -98,7 +101,7 @@ impl QueryPort for FakeEngine {
     }
 
     fn must_merge(&self, _: &str, _: &str, _: &str, _: Option<i64>, _: Option<i64>) -> bool {
-        false
+        *self.merge.lock()
     }
 }
 
@@ -124,7 +127,7 @@ impl WalPort for EmptyWal {
 
 /// Storage writes and drops that do nothing.
 #[derive(Debug)]
-struct NullStorage;
+pub(super) struct NullStorage;
 
 #[async_trait]
 impl PointsSinkPort for NullStorage {
@@ -186,12 +189,12 @@ impl StorageAdminPort for NullStorage {
     }
 }
 
-struct Harness {
-    service: QueryService,
-    engine: Arc<FakeEngine>,
+pub(super) struct Harness {
+    pub(super) service: QueryService,
+    pub(super) engine: Arc<FakeEngine>,
 }
 
-fn harness(points: &[(i64, &'static str, f64)], limits: QueryLimits) -> Harness {
+pub(super) fn harness(points: &[(i64, &'static str, f64)], limits: QueryLimits) -> Harness {
     let meta = Arc::new(MemMeta::default());
     meta.add_db("db", &[("autogen", 0, 7 * 24 * 3600 * S)]);
     for host in ["a", "b", "c", "d"] {
@@ -227,7 +230,7 @@ fn harness(points: &[(i64, &'static str, f64)], limits: QueryLimits) -> Harness 
 }
 
 impl Harness {
-    async fn run(&self, q: &str) -> StatementResult {
+    pub(super) async fn run(&self, q: &str) -> StatementResult {
         let mut r = self
             .service
             .execute(QueryRequest {
@@ -247,7 +250,7 @@ impl Harness {
             .unwrap_or_else(|| panic!("{q}: expected an error, got {:?}", r.series))
     }
 
-    async fn rows(&self, q: &str) -> Vec<Vec<Value>> {
+    pub(super) async fn rows(&self, q: &str) -> Vec<Vec<Value>> {
         let r = self.run(q).await;
         assert!(r.error.is_none(), "{q}: {:?}", r.error);
         r.series.into_iter().flat_map(|s| s.values).collect()

@@ -28,6 +28,8 @@ mod pushdown;
 mod read;
 mod run;
 mod shape;
+#[cfg(test)]
+mod tests;
 mod transforms;
 
 use aggregates::*;
