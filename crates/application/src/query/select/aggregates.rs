@@ -206,7 +206,6 @@ impl QueryService {
                 by_time.entry(p.time).or_default().push(p);
             }
         }
-        let at = |t: i64| by_time.get(&t).map(Vec::as_slice).unwrap_or_default();
         let mut out_rows: Vec<Vec<Value>> = Vec::new();
         for (bt, rows) in ctx.bucket_rows(&raw) {
             match name.as_str() {
@@ -224,78 +223,9 @@ impl QueryService {
                     }
                 }
                 "top" | "bottom" => {
-                    let bottom = name == "bottom";
-                    // top(field, [tags...,] n)
-                    let n = args
-                        .last()
-                        .and_then(|a| match a {
-                            Expr::Integer(n) => Some(*n),
-                            _ => None,
-                        })
-                        .ok_or_else(|| {
-                            err(format!("expected integer as last argument in {name}()"))
-                        })?;
-                    if n <= 0 {
-                        return Err(err(format!(
-                            "limit ({n}) in {name} function must be at least 1"
-                        )));
-                    }
-                    let tag_args: Vec<String> = args[1..args.len() - 1]
-                        .iter()
-                        .filter_map(|a| match a {
-                            Expr::VarRef { name, .. } => Some(name.clone()),
-                            _ => None,
-                        })
-                        .collect();
-                    // Rows with their source point index, to read tags.
-                    let picked: Vec<usize> = if tag_args.is_empty() {
-                        aggregate::top_rows(&rows, n as usize, bottom).map_err(fn_err)?
-                    } else {
-                        let keys: Vec<Vec<String>> = rows
-                            .iter()
-                            .map(|(t, _)| {
-                                let p = at(*t).first();
-                                tag_args
-                                    .iter()
-                                    .map(|k| {
-                                        p.and_then(|p| p.tags.get(k).cloned()).unwrap_or_default()
-                                    })
-                                    .collect()
-                            })
-                            .collect();
-                        aggregate::top_distinct_rows(&rows, &keys, n as usize, bottom)
-                            .map_err(fn_err)?
-                    };
-                    let mut picked_rows: Vec<&Row> =
-                        picked.iter().filter_map(|i| rows.get(*i)).collect();
-                    picked_rows.sort_by_key(|r| r.0);
-                    for (t, v) in picked_rows {
-                        let time = *t;
-                        let p = at(*t)
-                            .iter()
-                            .find(|p| p.fields.get(&field.0) == Some(v))
-                            .or_else(|| at(*t).first());
-                        let mut r = vec![Value::Time(time)];
-                        for (i, c) in cols.iter().enumerate() {
-                            if i == idx {
-                                r.push(v.clone());
-                            } else if let Expr::VarRef { name, data_type } = &c.expr {
-                                let val = p
-                                    .and_then(|p| {
-                                        p.fields.get(name).cloned().or_else(|| {
-                                            p.tags.get(name).map(|s| Value::String(s.clone()))
-                                        })
-                                    })
-                                    .unwrap_or(Value::Null);
-                                r.push(cast(val, *data_type));
-                            } else {
-                                r.push(Value::Null);
-                            }
-                        }
-                        // Tag arguments of top/bottom are printed as extra columns in
-                        // InfluxDB; they are already selected if named in the field list.
-                        out_rows.push(r);
-                    }
+                    out_rows.extend(top_bottom_rows(
+                        &name, &args, &field.0, idx, cols, &rows, &by_time,
+                    )?);
                 }
                 _ => {
                     // sample
@@ -589,4 +519,88 @@ pub(super) fn functions_kind(v: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Null => "float",
     }
+}
+
+/// `top(field, [tags...,] n)` and `bottom(...)` over one bucket's `rows`: the picked
+/// rows in time order, the other columns read from the picked point (`by_time`: the
+/// points at each time).
+fn top_bottom_rows(
+    name: &str,
+    args: &[Expr],
+    field: &str,
+    idx: usize,
+    cols: &[OutCol],
+    rows: &[Row],
+    by_time: &BTreeMap<i64, Vec<&Point>>,
+) -> Result<Vec<Vec<Value>>, StatementError> {
+    let at = |t: i64| by_time.get(&t).map(Vec::as_slice).unwrap_or_default();
+    let mut out_rows: Vec<Vec<Value>> = Vec::new();
+    let bottom = name == "bottom";
+    // top(field, [tags...,] n)
+    let n = args
+        .last()
+        .and_then(|a| match a {
+            Expr::Integer(n) => Some(*n),
+            _ => None,
+        })
+        .ok_or_else(|| err(format!("expected integer as last argument in {name}()")))?;
+    if n <= 0 {
+        return Err(err(format!(
+            "limit ({n}) in {name} function must be at least 1"
+        )));
+    }
+    let tag_args: Vec<String> = args[1..args.len() - 1]
+        .iter()
+        .filter_map(|a| match a {
+            Expr::VarRef { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    // Rows with their source point index, to read tags.
+    let picked: Vec<usize> = if tag_args.is_empty() {
+        aggregate::top_rows(rows, n as usize, bottom).map_err(fn_err)?
+    } else {
+        let keys: Vec<Vec<String>> = rows
+            .iter()
+            .map(|(t, _)| {
+                let p = at(*t).first();
+                tag_args
+                    .iter()
+                    .map(|k| p.and_then(|p| p.tags.get(k).cloned()).unwrap_or_default())
+                    .collect()
+            })
+            .collect();
+        aggregate::top_distinct_rows(rows, &keys, n as usize, bottom).map_err(fn_err)?
+    };
+    let mut picked_rows: Vec<&Row> = picked.iter().filter_map(|i| rows.get(*i)).collect();
+    picked_rows.sort_by_key(|r| r.0);
+    for (t, v) in picked_rows {
+        let time = *t;
+        let p = at(*t)
+            .iter()
+            .find(|p| p.fields.get(field) == Some(v))
+            .or_else(|| at(*t).first());
+        let mut r = vec![Value::Time(time)];
+        for (i, c) in cols.iter().enumerate() {
+            if i == idx {
+                r.push(v.clone());
+            } else if let Expr::VarRef { name, data_type } = &c.expr {
+                let val = p
+                    .and_then(|p| {
+                        p.fields
+                            .get(name)
+                            .cloned()
+                            .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
+                    })
+                    .unwrap_or(Value::Null);
+                r.push(cast(val, *data_type));
+            } else {
+                r.push(Value::Null);
+            }
+        }
+        // Tag arguments of top/bottom are printed as extra columns in
+        // InfluxDB; they are already selected if named in the field list.
+        out_rows.push(r);
+    }
+    Ok(out_rows)
 }
