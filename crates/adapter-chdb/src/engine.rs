@@ -515,6 +515,28 @@ impl QueryPort for ChdbEngine {
             .await?)
     }
 
+    async fn latest_time(
+        &self,
+        database: &str,
+        rp: &str,
+        measurement: &str,
+        max: Option<i64>,
+    ) -> Result<Option<i64>, QueryError> {
+        use hyperbyte_domain::query::Value;
+        let sql = latest_time_sql(database, rp, measurement, max);
+        match self.query(&sql).await {
+            Ok(rows) => match rows.rows.first().map(Vec::as_slice) {
+                Some([_, Value::Unsigned(0)]) | Some([_, Value::Integer(0)]) => Ok(None),
+                Some([Value::Integer(t), _]) => Ok(Some(*t)),
+                other => Err(QueryError::Decode(format!(
+                    "unexpected latest-time row {other:?}"
+                ))),
+            },
+            Err(e) if e.is_missing_table() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     fn must_merge(
         &self,
         database: &str,
@@ -528,5 +550,34 @@ impl QueryPort for ChdbEngine {
             naming::table_name(rp, measurement),
         );
         self.merge.must_merge(&key, min, max)
+    }
+}
+
+/// The latest stored time of a table at or before `max`, and its row count (a `max(time)`
+/// over no rows is the epoch, so the count tells "no rows" apart).
+fn latest_time_sql(database: &str, rp: &str, measurement: &str, max: Option<i64>) -> String {
+    let bound = max.map_or(String::new(), |m| {
+        format!(" WHERE time <= fromUnixTimestamp64Nano(toInt64({m}))")
+    });
+    format!(
+        "SELECT toUnixTimestamp64Nano(max(time)), count() FROM {}{bound}",
+        naming::qualified_table(database, rp, measurement)
+    )
+}
+
+#[cfg(test)]
+mod sql_tests {
+    use super::latest_time_sql;
+
+    #[test]
+    fn latest_time_probe() {
+        insta::assert_snapshot!(
+            "latest_time_unbounded",
+            latest_time_sql("db", "autogen", "cpu", None)
+        );
+        insta::assert_snapshot!(
+            "latest_time_bounded",
+            latest_time_sql("db", "autogen", "cpu", Some(1_600_000_000_000_000_000))
+        );
     }
 }

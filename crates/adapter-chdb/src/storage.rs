@@ -412,6 +412,24 @@ fn text(v: &Value) -> &str {
     }
 }
 
+/// Schema probe: a table's sort and partition keys (no row: no such table).
+fn table_keys_sql(key: &TableKey) -> String {
+    format!(
+        "SELECT sorting_key, partition_key FROM system.tables WHERE database = {} AND name = {}",
+        quote_string(&key.0),
+        quote_string(&key.1)
+    )
+}
+
+/// Schema probe: a table's columns and their types, in table order.
+fn table_columns_sql(key: &TableKey) -> String {
+    format!(
+        "SELECT name, type FROM system.columns WHERE database = {} AND table = {} ORDER BY position",
+        quote_string(&key.0),
+        quote_string(&key.1)
+    )
+}
+
 /// Reads a table's columns and sort key from the engine into the cache. Caller holds
 /// the DDL lock.
 fn load_table(
@@ -419,14 +437,7 @@ fn load_table(
     catalog: &Catalog,
     key: &TableKey,
 ) -> Result<Option<Arc<TableInfo>>, ChdbError> {
-    let meta = rows(
-        conn,
-        &format!(
-            "SELECT sorting_key, partition_key FROM system.tables WHERE database = {} AND name = {}",
-            quote_string(&key.0),
-            quote_string(&key.1)
-        ),
-    )?;
+    let meta = rows(conn, &table_keys_sql(key))?;
     let Some(row) = meta.rows.first() else {
         catalog.tables.write().remove(key);
         return Ok(None);
@@ -436,14 +447,7 @@ fn load_table(
         .map(|s| s.trim().trim_matches('`').to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    let columns = rows(
-        conn,
-        &format!(
-            "SELECT name, type FROM system.columns WHERE database = {} AND table = {} ORDER BY position",
-            quote_string(&key.0),
-            quote_string(&key.1)
-        ),
-    )?;
+    let columns = rows(conn, &table_columns_sql(key))?;
     let Some(partition_ns) = layout::parse_partition_ns(text(&row[1])) else {
         return Err(ChdbError::Invalid(format!(
             "table {} has an unexpected partition key {:?}",
@@ -826,5 +830,27 @@ impl StorageAdminPort for ChdbStorage {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod sql_tests {
+    use super::{table_columns_sql, table_keys_sql};
+    use hyperbyte_domain::naming;
+
+    /// The catalog probes, for a hostile name too (names and literals stay literals).
+    #[test]
+    fn schema_probes() {
+        let key = (
+            naming::database_name("db"),
+            naming::table_name("autogen", "cpu"),
+        );
+        insta::assert_snapshot!("schema_table_keys", table_keys_sql(&key));
+        insta::assert_snapshot!("schema_table_columns", table_columns_sql(&key));
+        let hostile = (
+            naming::database_name("d'b"),
+            naming::table_name("r p", "m'; DROP TABLE x; --"),
+        );
+        insta::assert_snapshot!("schema_table_columns_hostile", table_columns_sql(&hostile));
     }
 }

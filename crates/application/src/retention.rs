@@ -29,6 +29,7 @@ use hyperbyte_domain::{Database, MetaCommand};
 use hyperbyte_ports::{
     Clock, MetaError, MetadataPort, QueryError, QueryPort, SeriesEntry, SinkError, StorageAdminPort,
 };
+use hyperbyte_timeseriesql::sql::{TableRef, TagSetsRead};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -433,13 +434,11 @@ async fn present_tag_sets(
         .map(|k| (k.as_str(), naming::tag_column(k)))
         .filter(|(_, c)| columns.contains(c))
         .collect();
-    let table = naming::qualified_table(db, rp, measurement);
-    let sql = if tags.is_empty() {
-        format!("SELECT 1 FROM {table} LIMIT 1")
-    } else {
-        let cols: Vec<String> = tags.iter().map(|(_, c)| naming::quote_ident(c)).collect();
-        format!("SELECT DISTINCT {} FROM {table}", cols.join(", "))
-    };
+    let sql = TagSetsRead {
+        table: TableRef::new(db, rp, measurement),
+        tags: tags.iter().map(|(k, _)| k.to_string()).collect(),
+    }
+    .to_sql();
     let rows = match query.query(&sql).await {
         Ok(r) => r,
         Err(e) if e.is_missing_table() => return Ok(HashSet::new()),
@@ -764,6 +763,36 @@ pub(crate) mod tests {
 
     #[async_trait]
     impl QueryPort for FakeStorage {
+        async fn table_columns(
+            &self,
+            database: &str,
+            rp: &str,
+            measurement: &str,
+        ) -> Result<Vec<String>, QueryError> {
+            if *self.fail.lock() {
+                return Err(QueryError::Engine {
+                    code: 241,
+                    message: "memory limit".into(),
+                });
+            }
+            Ok(self
+                .tables
+                .lock()
+                .get(&(database.into(), rp.into(), measurement.into()))
+                .map(|t| t.columns.clone())
+                .unwrap_or_default())
+        }
+
+        async fn latest_time(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: Option<i64>,
+        ) -> Result<Option<i64>, QueryError> {
+            Ok(None)
+        }
+
         async fn query(&self, sql: &str) -> Result<RowSet, QueryError> {
             self.queries.lock().push(sql.to_string());
             if *self.fail.lock() {
@@ -773,25 +802,6 @@ pub(crate) mod tests {
                 });
             }
             let tables = self.tables.lock();
-            if sql.starts_with("SELECT name FROM system.columns") {
-                let rows = tables
-                    .iter()
-                    .find(|((d, r, m), _)| {
-                        sql.contains(&naming::quote_string(&naming::database_name(d)))
-                            && sql.contains(&naming::quote_string(&naming::table_name(r, m)))
-                    })
-                    .map(|(_, t)| {
-                        t.columns
-                            .iter()
-                            .map(|c| vec![Value::String(c.clone())])
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                return Ok(RowSet {
-                    columns: Vec::new(),
-                    rows,
-                });
-            }
             let Some((_, t)) = tables
                 .iter()
                 .find(|((d, r, m), _)| sql.contains(&naming::qualified_table(d, r, m)))
@@ -991,11 +1001,11 @@ pub(crate) mod tests {
         let s3 = svc.check_once().await.unwrap();
         assert_eq!((s3.series_dropped, s3.series_pending), (0, 0));
         // Only tag columns that exist are read.
-        assert!(storage
-            .queries
-            .lock()
-            .iter()
-            .any(|q| q == "SELECT DISTINCT `t_host` FROM `hb_db1`.`r_hour_m_cpu`"));
+        let probe = TagSetsRead {
+            table: TableRef::new("db1", "hour", "cpu"),
+            tags: vec!["host".into()],
+        };
+        assert!(storage.queries.lock().iter().any(|q| *q == probe.to_sql()));
     }
 
     #[tokio::test]

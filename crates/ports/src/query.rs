@@ -1,4 +1,8 @@
 //! The SQL query port: runs SQL produced by the translator and returns typed rows.
+//!
+//! Ports carry no SQL of their own: the statements of the read path come from
+//! `hyperbyte-timeseriesql` (the translator and its `sql` read plans), and the probes of
+//! the engine's own catalog (`table_columns`, `latest_time`) are the adapter's.
 
 use async_trait::async_trait;
 use hyperbyte_domain::query::Value;
@@ -60,63 +64,24 @@ pub trait QueryPort: Send + Sync + Debug {
     async fn query(&self, sql: &str) -> Result<RowSet, QueryError>;
 
     /// The column names of the table holding `measurement` in `database`.`rp`; empty
-    /// when there is no such table. The default asks `system.columns`; an engine that
-    /// caches its tables answers from the cache.
+    /// when there is no such table. (The engine knows its catalog: the chDB adapter
+    /// answers from its table cache.)
     async fn table_columns(
         &self,
         database: &str,
         rp: &str,
         measurement: &str,
-    ) -> Result<Vec<String>, QueryError> {
-        use hyperbyte_domain::naming;
-        let sql = format!(
-            "SELECT name FROM system.columns WHERE database = {} AND table = {}",
-            naming::quote_string(&naming::database_name(database)),
-            naming::quote_string(&naming::table_name(rp, measurement))
-        );
-        match self.query(&sql).await {
-            Ok(rows) => Ok(rows
-                .rows
-                .into_iter()
-                .filter_map(|r| match r.into_iter().next() {
-                    Some(Value::String(s)) => Some(s),
-                    _ => None,
-                })
-                .collect()),
-            Err(e) if e.is_missing_table() => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
-    }
+    ) -> Result<Vec<String>, QueryError>;
 
     /// The latest time stored for `measurement` in `database`.`rp` at or before `max`
-    /// (nanoseconds; `None`: no such rows or no table). The default asks the table.
+    /// (nanoseconds; `None`: no such rows or no table).
     async fn latest_time(
         &self,
         database: &str,
         rp: &str,
         measurement: &str,
         max: Option<i64>,
-    ) -> Result<Option<i64>, QueryError> {
-        use hyperbyte_domain::naming;
-        let bound = max.map_or(String::new(), |m| {
-            format!(" WHERE time <= fromUnixTimestamp64Nano(toInt64({m}))")
-        });
-        let sql = format!(
-            "SELECT toUnixTimestamp64Nano(max(time)), count() FROM {}{bound}",
-            naming::qualified_table(database, rp, measurement)
-        );
-        match self.query(&sql).await {
-            Ok(rows) => match rows.rows.first().map(Vec::as_slice) {
-                Some([_, Value::Unsigned(0)]) | Some([_, Value::Integer(0)]) => Ok(None),
-                Some([Value::Integer(t), _]) => Ok(Some(*t)),
-                other => Err(QueryError::Decode(format!(
-                    "unexpected latest-time row {other:?}"
-                ))),
-            },
-            Err(e) if e.is_missing_table() => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
+    ) -> Result<Option<i64>, QueryError>;
 
     /// Whether a read of `measurement` in `database`.`rp` between `min` and `max`
     /// (nanoseconds, inclusive; `None`: unbounded) must merge the stored versions of

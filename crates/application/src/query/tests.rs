@@ -15,8 +15,8 @@ use hyperbyte_ports::{
 use parking_lot::Mutex;
 use std::sync::Arc;
 
-const NOW: i64 = 1_600_000_000_000_000_000;
-const S: i64 = 1_000_000_000;
+pub(super) const NOW: i64 = 1_600_000_000_000_000_000;
+pub(super) const S: i64 = 1_000_000_000;
 /// InfluxDB's lowest and highest valid times.
 const MIN_TIME: i64 = -9_223_372_036_854_775_806;
 const MAX_TIME: i64 = 9_223_372_036_854_775_806;
@@ -32,10 +32,15 @@ struct Stored {
 /// Storage holding measurement `m` (tag `host`, field `v`); answers the raw reads with
 /// its points and the pushdown aggregates with `agg_rows`.
 #[derive(Debug, Default)]
-struct FakeEngine {
+pub(super) struct FakeEngine {
     points: Mutex<Vec<Stored>>,
-    agg_rows: Mutex<Vec<Vec<Value>>>,
-    queries: Mutex<Vec<String>>,
+    pub(super) agg_rows: Mutex<Vec<Vec<Value>>>,
+    /// Every statement received.
+    pub(super) queries: Mutex<Vec<String>>,
+    /// What `latest_time` answers.
+    pub(super) latest: Mutex<Option<i64>>,
+    /// What `must_merge` answers.
+    pub(super) merge: Mutex<bool>,
 }
 
 #[async_trait]
@@ -44,16 +49,6 @@ impl QueryPort for FakeEngine {
         self.queries.lock().push(sql.to_string());
         let tag = naming::quote_ident(&naming::tag_column("host"));
         let field = naming::quote_ident(&naming::field_column("v"));
-        if sql.starts_with("SELECT name FROM system.columns") {
-            let rows = [naming::tag_column("host"), naming::field_column("v")]
-                .into_iter()
-                .map(|c| vec![Value::String(c)])
-                .collect();
-            return Ok(RowSet {
-                columns: Vec::new(),
-                rows,
-            });
-        }
         if sql.contains("hb_bucket") {
             return Ok(RowSet {
                 columns: Vec::new(),
@@ -91,8 +86,22 @@ impl QueryPort for FakeEngine {
         })
     }
 
+    async fn table_columns(&self, _: &str, _: &str, _: &str) -> Result<Vec<String>, QueryError> {
+        Ok(vec![naming::tag_column("host"), naming::field_column("v")])
+    }
+
+    async fn latest_time(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Option<i64>,
+    ) -> Result<Option<i64>, QueryError> {
+        Ok(*self.latest.lock())
+    }
+
     fn must_merge(&self, _: &str, _: &str, _: &str, _: Option<i64>, _: Option<i64>) -> bool {
-        false
+        *self.merge.lock()
     }
 }
 
@@ -118,7 +127,7 @@ impl WalPort for EmptyWal {
 
 /// Storage writes and drops that do nothing.
 #[derive(Debug)]
-struct NullStorage;
+pub(super) struct NullStorage;
 
 #[async_trait]
 impl PointsSinkPort for NullStorage {
@@ -180,12 +189,12 @@ impl StorageAdminPort for NullStorage {
     }
 }
 
-struct Harness {
-    service: QueryService,
-    engine: Arc<FakeEngine>,
+pub(super) struct Harness {
+    pub(super) service: QueryService,
+    pub(super) engine: Arc<FakeEngine>,
 }
 
-fn harness(points: &[(i64, &'static str, f64)], limits: QueryLimits) -> Harness {
+pub(super) fn harness(points: &[(i64, &'static str, f64)], limits: QueryLimits) -> Harness {
     let meta = Arc::new(MemMeta::default());
     meta.add_db("db", &[("autogen", 0, 7 * 24 * 3600 * S)]);
     for host in ["a", "b", "c", "d"] {
@@ -221,7 +230,7 @@ fn harness(points: &[(i64, &'static str, f64)], limits: QueryLimits) -> Harness 
 }
 
 impl Harness {
-    async fn run(&self, q: &str) -> StatementResult {
+    pub(super) async fn run(&self, q: &str) -> StatementResult {
         let mut r = self
             .service
             .execute(QueryRequest {
@@ -241,7 +250,7 @@ impl Harness {
             .unwrap_or_else(|| panic!("{q}: expected an error, got {:?}", r.series))
     }
 
-    async fn rows(&self, q: &str) -> Vec<Vec<Value>> {
+    pub(super) async fn rows(&self, q: &str) -> Vec<Vec<Value>> {
         let r = self.run(q).await;
         assert!(r.error.is_none(), "{q}: {:?}", r.error);
         r.series.into_iter().flat_map(|s| s.values).collect()

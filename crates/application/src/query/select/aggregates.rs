@@ -1,0 +1,606 @@
+//! Aggregates and selectors computed in Rust, per series: the bucket grid of
+//! `GROUP BY time`, every aggregate column as a timeline of bucket values, fill, math
+//! over aggregates, and the multi-row functions (`top`, `bottom`, `distinct`, `sample`).
+//! Used for whatever [`super::pushdown`] cannot hand to the engine exactly.
+
+use super::*;
+
+pub(super) fn to_fn_fill(f: &Fill) -> FnFill {
+    match f {
+        Fill::Null => FnFill::Null,
+        Fill::None => FnFill::None,
+        Fill::Previous => FnFill::Previous,
+        Fill::Linear => FnFill::Linear,
+        Fill::Integer(i) => FnFill::Number(Value::Integer(*i)),
+        Fill::Float(x) => FnFill::Number(Value::Float(*x)),
+    }
+}
+
+pub(super) fn fn_err(e: functions::FunctionError) -> StatementError {
+    err(e.to_string())
+}
+
+/// Execution context shared by the columns of one series.
+pub(super) struct SeriesCtx<'a> {
+    points: &'a [Point],
+    /// Window grid and the list of bucket start times (aggregate queries).
+    window: Option<transform::Window>,
+    buckets: Vec<i64>,
+    /// Query end (inclusive).
+    end: i64,
+    /// Time printed for aggregates without `GROUP BY time`.
+    agg_time: i64,
+    fill: &'a Fill,
+    descending: bool,
+    budget: &'a Budget,
+}
+
+impl SeriesCtx<'_> {
+    /// Raw timeline of a field or tag.
+    pub(super) fn raw_timeline(&self, name: &str, t: Option<VarType>) -> Vec<Row> {
+        self.points
+            .iter()
+            .map(|p| {
+                let v = p
+                    .fields
+                    .get(name)
+                    .cloned()
+                    .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
+                    .unwrap_or(Value::Null);
+                (p.time, cast(v, t))
+            })
+            .collect()
+    }
+
+    /// Points of a bucket (indices), by bucket start.
+    pub(super) fn bucket_rows(&self, rows: &[Row]) -> Vec<(i64, Vec<Row>)> {
+        match self.window {
+            None => vec![(
+                self.agg_time,
+                rows.iter().filter(|(_, v)| !v.is_null()).cloned().collect(),
+            )],
+            Some(w) => {
+                let mut map: BTreeMap<i64, Vec<Row>> =
+                    self.buckets.iter().map(|b| (*b, Vec::new())).collect();
+                for (t, v) in rows {
+                    if v.is_null() {
+                        continue;
+                    }
+                    let (b, _) = w.bounds(*t);
+                    if let Some(list) = map.get_mut(&b) {
+                        list.push((*t, v.clone()));
+                    }
+                }
+                map.into_iter().collect()
+            }
+        }
+    }
+}
+
+impl QueryService {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn eval_aggregate(
+        &self,
+        cols: &[OutCol],
+        pts: &[Point],
+        stmt: &SelectStatement,
+        interval: Option<(i64, i64)>,
+        min: Option<i64>,
+        max: Option<i64>,
+        now: i64,
+        single_selector: bool,
+        budget: &Budget,
+    ) -> Result<Vec<Vec<Value>>, StatementError> {
+        let first_time = pts.iter().map(|p| p.time).min().unwrap_or(0);
+        let window = interval.map(|(every, offset)| transform::Window { every, offset });
+        let start = min.unwrap_or(first_time);
+        let end = max.unwrap_or(if window.is_some() { now } else { i64::MAX - 1 });
+        let mut buckets = Vec::new();
+        let mut first_bucket = None;
+        if let Some(w) = window {
+            first_bucket = Some(w.bounds(start).0);
+            // Transformations over aggregates read buckets before the query start; the
+            // grid is sized (and limited) before it is built.
+            let (first, last, count) = w.grid(start, end, lookback(cols));
+            budget.check_buckets(count)?;
+            budget.charge_rows(count)?;
+            buckets = w.starts(first, last).collect();
+        }
+        let ctx = SeriesCtx {
+            points: pts,
+            window,
+            buckets,
+            end,
+            agg_time: min.unwrap_or(0),
+            fill: &stmt.fill,
+            descending: stmt.is_descending(),
+            budget,
+        };
+
+        // Multi-row functions (top, bottom, distinct, sample, percentile with tags...).
+        if let Some(rows) = self.eval_multirow(cols, &ctx, single_selector)? {
+            return Ok(rows);
+        }
+
+        let mut timelines: Vec<Timeline> = Vec::new();
+        let mut selector_times: Option<Vec<Row>> = None;
+        for c in cols {
+            let tl = eval_agg_expr(&c.expr, &ctx, true, &mut selector_times)?;
+            timelines.push(tl);
+        }
+        // Single selector without GROUP BY time: the row carries the selected point's
+        // time, and bare fields/tags come from that point.
+        if single_selector && window.is_none() {
+            if let Some(sel) = &selector_times {
+                let Some(&(t, _)) = sel.first() else {
+                    return Ok(Vec::new());
+                };
+                let mut row = vec![Value::Time(t)];
+                for (c, tl) in cols.iter().zip(&timelines) {
+                    if contains_agg(&c.expr) {
+                        row.push(tl.first().map(|(_, v)| v.clone()).unwrap_or(Value::Null));
+                    } else if let Expr::VarRef { name, data_type } = &c.expr {
+                        let sel_value = sel.first().map(|(_, v)| v.clone());
+                        let sel_field = agg_field_name(cols);
+                        let p = pts
+                            .iter()
+                            .find(|p| {
+                                p.time == t
+                                    && sel_field
+                                        .as_ref()
+                                        .is_none_or(|f| p.fields.get(f) == sel_value.as_ref())
+                            })
+                            .or_else(|| pts.iter().find(|p| p.time == t));
+                        let v = p
+                            .and_then(|p| {
+                                p.fields
+                                    .get(name)
+                                    .cloned()
+                                    .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
+                            })
+                            .unwrap_or(Value::Null);
+                        row.push(cast(v, *data_type));
+                    } else {
+                        row.push(Value::Null);
+                    }
+                }
+                return Ok(vec![row]);
+            }
+        }
+        let mut rows = join_timelines(&timelines, window.is_none());
+        if let Some(fb) = first_bucket {
+            rows.retain(|r| !matches!(r.first(), Some(Value::Time(t)) if *t < fb));
+        }
+        Ok(rows)
+    }
+
+    pub(super) fn eval_multirow(
+        &self,
+        cols: &[OutCol],
+        ctx: &SeriesCtx<'_>,
+        _single_selector: bool,
+    ) -> Result<Option<Vec<Vec<Value>>>, StatementError> {
+        let Some((idx, name, args)) = cols.iter().enumerate().find_map(|(i, c)| match &c.expr {
+            Expr::Call { name, args }
+                if matches!(name.as_str(), "top" | "bottom" | "distinct" | "sample") =>
+            {
+                Some((i, name.clone(), args.clone()))
+            }
+            _ => None,
+        }) else {
+            return Ok(None);
+        };
+        let field = match args.first() {
+            Some(Expr::VarRef { name, data_type }) => (name.clone(), *data_type),
+            Some(Expr::Call { name, .. }) if name == "distinct" => {
+                return Err(err("nested distinct is not supported"))
+            }
+            _ => return Err(err(format!("expected field argument in {name}()"))),
+        };
+        let raw = ctx.raw_timeline(&field.0, field.1);
+        // The points at each time, found once: searching the points per selected row is
+        // quadratic for `top(x, <huge n>)` over many points.
+        let mut by_time: BTreeMap<i64, Vec<&Point>> = BTreeMap::new();
+        if matches!(name.as_str(), "top" | "bottom") {
+            for p in ctx.points {
+                by_time.entry(p.time).or_default().push(p);
+            }
+        }
+        let mut out_rows: Vec<Vec<Value>> = Vec::new();
+        for (bt, rows) in ctx.bucket_rows(&raw) {
+            match name.as_str() {
+                "distinct" => {
+                    for v in aggregate::distinct(&rows) {
+                        let mut r = vec![Value::Time(bt)];
+                        r.extend(cols.iter().enumerate().map(|(i, _)| {
+                            if i == idx {
+                                v.clone()
+                            } else {
+                                Value::Null
+                            }
+                        }));
+                        out_rows.push(r);
+                    }
+                }
+                "top" | "bottom" => {
+                    out_rows.extend(top_bottom_rows(
+                        &name, &args, &field.0, idx, cols, &rows, &by_time,
+                    )?);
+                }
+                _ => {
+                    // sample
+                    let n = int_arg(&args, 1).unwrap_or(1).max(1) as usize;
+                    let mut picked = aggregate::sample(&rows, n, 0x5eed);
+                    picked.sort_by_key(|r| r.0);
+                    for (t, v) in picked {
+                        let mut r = vec![Value::Time(t)];
+                        r.extend(cols.iter().enumerate().map(|(i, _)| {
+                            if i == idx {
+                                v.clone()
+                            } else {
+                                Value::Null
+                            }
+                        }));
+                        out_rows.push(r);
+                    }
+                }
+            }
+        }
+        Ok(Some(out_rows))
+    }
+}
+
+/// Evaluates an expression of an aggregate query to a timeline of bucket values.
+pub(super) fn eval_agg_expr(
+    e: &Expr,
+    ctx: &SeriesCtx<'_>,
+    apply_fill: bool,
+    selector_times: &mut Option<Vec<Row>>,
+) -> Result<Timeline, StatementError> {
+    match e {
+        Expr::Paren(inner) => eval_agg_expr(inner, ctx, apply_fill, selector_times),
+        Expr::Call { name, args } if is_agg_name(name) => {
+            let tl = eval_agg_call(name, args, ctx, selector_times)?;
+            if !apply_fill || name == "integral" {
+                return Ok(tl);
+            }
+            Ok(fill_timeline(name, tl, ctx))
+        }
+        Expr::Call { name, args } if TRANSFORMS.contains(&name.as_str()) => {
+            let inner = match args.first() {
+                Some(a) => eval_agg_expr(a, ctx, true, selector_times)?,
+                None => return Err(err(format!("invalid number of arguments for {name}"))),
+            };
+            let mut input: Vec<Row> = inner;
+            if ctx.descending {
+                input.reverse();
+            }
+            let mut out = apply_transform(name, args, &input, ctx.window, ctx.budget)?;
+            if ctx.descending {
+                out.reverse();
+            }
+            Ok(out)
+        }
+        Expr::Call { name, args } => {
+            if let Some(f) = math::UnaryMath::from_name(name) {
+                let inner = match args.first() {
+                    Some(a) => eval_agg_expr(a, ctx, apply_fill, selector_times)?,
+                    None => return Err(err(format!("invalid number of arguments for {name}"))),
+                };
+                return Ok(inner
+                    .into_iter()
+                    .map(|(t, v)| (t, math::unary(f, &v)))
+                    .collect());
+            }
+            if let Some(f) = math::BinaryMath::from_name(name) {
+                let a = match args.first() {
+                    Some(a) => eval_agg_expr(a, ctx, apply_fill, selector_times)?,
+                    None => return Err(err(format!("invalid number of arguments for {name}"))),
+                };
+                let b_lit = args.get(1).and_then(literal_value);
+                return Ok(a
+                    .into_iter()
+                    .map(|(t, v)| {
+                        let b = b_lit.clone().unwrap_or(Value::Null);
+                        (t, math::binary(f, &v, &b))
+                    })
+                    .collect());
+            }
+            Err(err(format!("undefined function {name}()")))
+        }
+        Expr::Binary { op, lhs, rhs } => {
+            let l = eval_agg_side(lhs, ctx, selector_times)?;
+            let r = eval_agg_side(rhs, ctx, selector_times)?;
+            Ok(match (l, r) {
+                (Side::Tl(a), Side::Tl(b)) => {
+                    let bm: BTreeMap<i64, Value> = b.into_iter().collect();
+                    a.into_iter()
+                        .map(|(t, v)| {
+                            let o = bm.get(&t).cloned().unwrap_or(Value::Null);
+                            (t, binary_value(*op, &v, &o))
+                        })
+                        .collect()
+                }
+                (Side::Tl(a), Side::Lit(l)) => a
+                    .into_iter()
+                    .map(|(t, v)| (t, binary_value(*op, &v, &l)))
+                    .collect(),
+                (Side::Lit(l), Side::Tl(b)) => b
+                    .into_iter()
+                    .map(|(t, v)| (t, binary_value(*op, &l, &v)))
+                    .collect(),
+                (Side::Lit(_), Side::Lit(_)) => Vec::new(),
+            })
+        }
+        Expr::VarRef { .. } => Ok(Vec::new()),
+        _ => Ok(Vec::new()),
+    }
+}
+
+pub(super) enum Side {
+    Tl(Timeline),
+    Lit(Value),
+}
+
+pub(super) fn eval_agg_side(
+    e: &Expr,
+    ctx: &SeriesCtx<'_>,
+    selector_times: &mut Option<Vec<Row>>,
+) -> Result<Side, StatementError> {
+    if let Some(v) = literal_value(e.unparen()) {
+        return Ok(Side::Lit(v));
+    }
+    Ok(Side::Tl(eval_agg_expr(e, ctx, true, selector_times)?))
+}
+
+pub(super) fn fill_timeline(name: &str, tl: Timeline, ctx: &SeriesCtx<'_>) -> Timeline {
+    if ctx.window.is_none() {
+        return tl;
+    }
+    let mode = to_fn_fill(ctx.fill);
+    let mode = if name == "count" {
+        mode.count_default()
+    } else {
+        mode
+    };
+    let buckets: Vec<(i64, Option<Value>)> = tl
+        .into_iter()
+        .map(|(t, v)| (t, if v.is_null() { None } else { Some(v) }))
+        .collect();
+    if ctx.descending {
+        let mut rev = buckets;
+        rev.reverse();
+        let mut out = functions::fill::fill(&rev, &mode);
+        out.reverse();
+        out
+    } else {
+        functions::fill::fill(&buckets, &mode)
+    }
+}
+
+/// One aggregate/selector call per bucket.
+pub(super) fn eval_agg_call(
+    name: &str,
+    args: &[Expr],
+    ctx: &SeriesCtx<'_>,
+    selector_times: &mut Option<Vec<Row>>,
+) -> Result<Timeline, StatementError> {
+    let (field, dt) = match args.first() {
+        Some(Expr::VarRef { name, data_type }) => (name.clone(), *data_type),
+        Some(Expr::Call { name: inner, .. }) if inner == "distinct" && name == "count" => {
+            // count(distinct(x))
+            let Some(Expr::Call {
+                args: inner_args, ..
+            }) = args.first()
+            else {
+                return Ok(Vec::new());
+            };
+            let Some(Expr::VarRef { name: f, data_type }) = inner_args.first() else {
+                return Err(err("expected field argument in distinct()"));
+            };
+            let raw = ctx.raw_timeline(f, *data_type);
+            return Ok(ctx
+                .bucket_rows(&raw)
+                .into_iter()
+                .map(|(bt, rows)| {
+                    let n = aggregate::distinct(&rows).len();
+                    (
+                        bt,
+                        if n == 0 && ctx.window.is_none() {
+                            Value::Null
+                        } else {
+                            Value::Integer(n as i64)
+                        },
+                    )
+                })
+                .collect());
+        }
+        Some(other) => {
+            return Err(err(format!(
+                "expected field argument in {name}(), got {other}"
+            )))
+        }
+        None => {
+            return Err(err(format!(
+                "invalid number of arguments for {name}, expected 1, got 0"
+            )))
+        }
+    };
+    let raw = ctx.raw_timeline(&field, dt);
+    if let Some(bad) = raw.iter().find(|(_, v)| !v.is_null()).map(|(_, v)| v) {
+        let kind = functions_kind(bad);
+        if aggregate_refuses(name, kind) {
+            return Err(unsupported_iterator(name, kind));
+        }
+    }
+    if name == "integral" {
+        let unit = int_arg(args, 1).unwrap_or(1_000_000_000);
+        let grouping = match ctx.window {
+            Some(w) => transform::IntegralGrouping::Windows(w),
+            None => transform::IntegralGrouping::Whole {
+                start: ctx.agg_time,
+                end: ctx.end,
+            },
+        };
+        let rows: Vec<Row> = raw.into_iter().filter(|(_, v)| !v.is_null()).collect();
+        let out = transform::integral(&rows, unit, grouping).map_err(fn_err)?;
+        return Ok(out
+            .into_iter()
+            .filter(|(t, _)| ctx.window.is_none() || ctx.buckets.binary_search(t).is_ok())
+            .collect());
+    }
+    let mut tl = Vec::new();
+    let mut sel_times = Vec::new();
+    let mut had_rows = false;
+    for (bt, rows) in ctx.bucket_rows(&raw) {
+        had_rows |= !rows.is_empty();
+        let (v, sel): (Value, Option<i64>) = match name {
+            "count" => {
+                if rows.is_empty() {
+                    (Value::Null, None)
+                } else {
+                    (aggregate::count(&rows), None)
+                }
+            }
+            "sum" | "mean" | "median" | "spread" | "stddev" => {
+                let f = match name {
+                    "sum" => aggregate::sum,
+                    "mean" => aggregate::mean,
+                    "median" => aggregate::median,
+                    "spread" => aggregate::spread,
+                    _ => aggregate::stddev,
+                };
+                (f(&rows).map_err(fn_err)?.unwrap_or(Value::Null), None)
+            }
+            "mode" => (aggregate::mode(&rows).unwrap_or(Value::Null), None),
+            "first" | "last" | "min" | "max" => {
+                let r = match name {
+                    "first" => aggregate::first(&rows),
+                    "last" => aggregate::last(&rows),
+                    "min" => aggregate::min(&rows).map_err(fn_err)?,
+                    _ => aggregate::max(&rows).map_err(fn_err)?,
+                };
+                match r {
+                    Some((t, v)) => (v, Some(t)),
+                    None => (Value::Null, None),
+                }
+            }
+            "percentile" => {
+                let p = float_arg(args, 1)
+                    .ok_or_else(|| err("expected float argument in percentile()"))?;
+                match aggregate::percentile(&rows, p).map_err(fn_err)? {
+                    Some((t, v)) => (v, Some(t)),
+                    None => (Value::Null, None),
+                }
+            }
+            other => return Err(err(format!("undefined function {other}()"))),
+        };
+        if let Some(t) = sel {
+            sel_times.push((t, v.clone()));
+        }
+        tl.push((bt, v));
+    }
+    if SELECTORS.contains(&name) && selector_times.is_none() {
+        *selector_times = Some(sel_times);
+    }
+    // Without GROUP BY time, a series without values for this call yields no row.
+    if ctx.window.is_none() && !had_rows {
+        return Ok(Vec::new());
+    }
+    Ok(tl)
+}
+
+pub(super) fn functions_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Float(_) => "float",
+        Value::Integer(_) | Value::Time(_) => "integer",
+        Value::Unsigned(_) => "unsigned",
+        Value::Boolean(_) => "boolean",
+        Value::String(_) => "string",
+        Value::Null => "float",
+    }
+}
+
+/// `top(field, [tags...,] n)` and `bottom(...)` over one bucket's `rows`: the picked
+/// rows in time order, the other columns read from the picked point (`by_time`: the
+/// points at each time).
+fn top_bottom_rows(
+    name: &str,
+    args: &[Expr],
+    field: &str,
+    idx: usize,
+    cols: &[OutCol],
+    rows: &[Row],
+    by_time: &BTreeMap<i64, Vec<&Point>>,
+) -> Result<Vec<Vec<Value>>, StatementError> {
+    let at = |t: i64| by_time.get(&t).map(Vec::as_slice).unwrap_or_default();
+    let mut out_rows: Vec<Vec<Value>> = Vec::new();
+    let bottom = name == "bottom";
+    // top(field, [tags...,] n)
+    let n = args
+        .last()
+        .and_then(|a| match a {
+            Expr::Integer(n) => Some(*n),
+            _ => None,
+        })
+        .ok_or_else(|| err(format!("expected integer as last argument in {name}()")))?;
+    if n <= 0 {
+        return Err(err(format!(
+            "limit ({n}) in {name} function must be at least 1"
+        )));
+    }
+    let tag_args: Vec<String> = args[1..args.len() - 1]
+        .iter()
+        .filter_map(|a| match a {
+            Expr::VarRef { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    // Rows with their source point index, to read tags.
+    let picked: Vec<usize> = if tag_args.is_empty() {
+        aggregate::top_rows(rows, n as usize, bottom).map_err(fn_err)?
+    } else {
+        let keys: Vec<Vec<String>> = rows
+            .iter()
+            .map(|(t, _)| {
+                let p = at(*t).first();
+                tag_args
+                    .iter()
+                    .map(|k| p.and_then(|p| p.tags.get(k).cloned()).unwrap_or_default())
+                    .collect()
+            })
+            .collect();
+        aggregate::top_distinct_rows(rows, &keys, n as usize, bottom).map_err(fn_err)?
+    };
+    let mut picked_rows: Vec<&Row> = picked.iter().filter_map(|i| rows.get(*i)).collect();
+    picked_rows.sort_by_key(|r| r.0);
+    for (t, v) in picked_rows {
+        let time = *t;
+        let p = at(*t)
+            .iter()
+            .find(|p| p.fields.get(field) == Some(v))
+            .or_else(|| at(*t).first());
+        let mut r = vec![Value::Time(time)];
+        for (i, c) in cols.iter().enumerate() {
+            if i == idx {
+                r.push(v.clone());
+            } else if let Expr::VarRef { name, data_type } = &c.expr {
+                let val = p
+                    .and_then(|p| {
+                        p.fields
+                            .get(name)
+                            .cloned()
+                            .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
+                    })
+                    .unwrap_or(Value::Null);
+                r.push(cast(val, *data_type));
+            } else {
+                r.push(Value::Null);
+            }
+        }
+        // Tag arguments of top/bottom are printed as extra columns in
+        // InfluxDB; they are already selected if named in the field list.
+        out_rows.push(r);
+    }
+    Ok(out_rows)
+}

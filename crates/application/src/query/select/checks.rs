@@ -1,0 +1,265 @@
+//! The statement errors InfluxDB reports before reading anything (type errors, argument
+//! rules of transformations, aggregates over types they have no iterator for), with its
+//! texts, and the time window of a condition.
+
+use super::*;
+
+/// The time window of a condition. InfluxDB pulls every `time` comparison out of the
+/// condition and intersects them, whatever `OR`s surround them.
+pub(super) fn time_bounds(
+    cond: Option<&Expr>,
+    now: i64,
+) -> Result<hyperbyte_timeseriesql::ast::TimeRange, StatementError> {
+    let mut range = hyperbyte_timeseriesql::ast::TimeRange::default();
+    let Some(c) = cond else { return Ok(range) };
+    let mut terms: Vec<&Expr> = Vec::new();
+    c.walk(&mut |e| {
+        if let Expr::Binary { op, lhs, rhs } = e {
+            if matches!(
+                op,
+                BinaryOp::Eq | BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq
+            ) && (lhs.is_time_ref() || rhs.is_time_ref())
+            {
+                terms.push(e);
+            }
+        }
+    });
+    for t in terms {
+        let r = t.time_range(now).map_err(|e| err(e.to_string()))?;
+        if let Some(m) = r.min {
+            range.min = Some(range.min.map_or(m, |x: i64| x.max(m)));
+        }
+        if let Some(m) = r.max {
+            range.max = Some(range.max.map_or(m, |x: i64| x.min(m)));
+        }
+    }
+    Ok(range)
+}
+
+/// `host + 1` where `host` is only a tag: InfluxDB's type error.
+pub(super) fn check_tag_math(
+    e: &Expr,
+    fields: &BTreeMap<String, FieldType>,
+    tags: &BTreeSet<String>,
+) -> Result<(), StatementError> {
+    let mut res = Ok(());
+    e.walk(&mut |x| {
+        if res.is_err() {
+            return;
+        }
+        if let Expr::Binary { op, lhs, rhs } = x {
+            if op.is_boolean() {
+                return;
+            }
+            for (side, other) in [(lhs, rhs), (rhs, lhs)] {
+                if let Expr::VarRef {
+                    name,
+                    data_type: None,
+                } = side.unparen()
+                {
+                    if tags.contains(name) && !fields.contains_key(name) {
+                        let other_kind = match other.unparen() {
+                            Expr::Integer(_) => "integer",
+                            Expr::Float(_) => "float",
+                            Expr::String(_) => "string",
+                            Expr::Boolean(_) => "boolean",
+                            _ => "tag",
+                        };
+                        let (l, r) = if std::ptr::eq(side.as_ref(), lhs.as_ref()) {
+                            (format!("{name}::tag"), other.to_string())
+                        } else {
+                            (other.to_string(), format!("{name}::tag"))
+                        };
+                        res = Err(err(format!(
+                            "type error: {l} {} {r}: incompatible types: tag and {other_kind}",
+                            op.as_str()
+                        )));
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    res
+}
+
+/// Argument rules of the transformations that InfluxDB checks before running anything.
+pub(super) fn check_transform_args(e: &Expr, has_interval: bool) -> Result<(), StatementError> {
+    let mut res = Ok(());
+    e.walk(&mut |x| {
+        if res.is_err() {
+            return;
+        }
+        if let Expr::Call { name, args } = x {
+            if !TRANSFORMS.contains(&name.as_str()) {
+                return;
+            }
+            if matches!(
+                name.as_str(),
+                "derivative" | "non_negative_derivative" | "elapsed"
+            ) {
+                if let Some(Expr::Duration(d)) = args.get(1) {
+                    if *d <= 0 {
+                        res = Err(err(format!(
+                            "duration argument must be positive, got {}",
+                            hyperbyte_timeseriesql::ast::format_duration(*d)
+                        )));
+                        return;
+                    }
+                }
+            }
+            if name.starts_with("holt_winters") {
+                if let Err(e) = check_holt_winters_args(name, args, has_interval) {
+                    res = Err(e);
+                    return;
+                }
+            }
+            if let Some(Expr::Call { name: inner, .. }) = args.first() {
+                if is_agg_name(inner) && !has_interval {
+                    res = Err(err(format!(
+                        "{name} aggregate requires a GROUP BY interval"
+                    )));
+                }
+            }
+        }
+    });
+    res
+}
+
+/// InfluxDB's argument rules for `holt_winters(agg(x), n, season)`: over an aggregate
+/// with `GROUP BY time` only (over raw points the forecast grid would be one nanosecond
+/// wide, as long as the points' time span), `n > 0`, `season >= 0`.
+pub(super) fn check_holt_winters_args(
+    name: &str,
+    args: &[Expr],
+    has_interval: bool,
+) -> Result<(), StatementError> {
+    if args.len() != 3 {
+        return Err(err(format!(
+            "invalid number of arguments for {name}, expected 3, got {}",
+            args.len()
+        )));
+    }
+    match &args[0] {
+        Expr::Call { .. } if !has_interval => {
+            return Err(err(format!(
+                "{name} aggregate requires a GROUP BY interval"
+            )))
+        }
+        Expr::Call { .. } => {}
+        _ => return Err(err(format!("must use aggregate function with {name}"))),
+    }
+    match &args[1] {
+        Expr::Integer(n) if *n <= 0 => {
+            return Err(err(format!(
+                "second arg to {name} must be greater than 0, got {n}"
+            )))
+        }
+        Expr::Integer(_) => {}
+        _ => {
+            return Err(err(format!(
+                "expected integer argument as second arg in {name}"
+            )))
+        }
+    }
+    match &args[2] {
+        Expr::Integer(s) if *s < 0 => Err(err(format!(
+            "third arg to {name} cannot be negative, got {s}"
+        ))),
+        Expr::Integer(_) => Ok(()),
+        _ => Err(err(format!(
+            "expected integer argument as third arg in {name}"
+        ))),
+    }
+}
+
+pub(super) fn check_types(e: &Expr) -> Result<(), StatementError> {
+    let mut res = Ok(());
+    e.walk(&mut |x| {
+        if let Expr::Binary { op, lhs, rhs } = x {
+            if op.is_boolean() {
+                return;
+            }
+            for (side, other) in [(lhs, rhs), (rhs, lhs)] {
+                if let Expr::VarRef {
+                    name,
+                    data_type: Some(VarType::Tag),
+                } = side.unparen()
+                {
+                    let other_kind = match other.unparen() {
+                        Expr::Integer(_) => "integer",
+                        Expr::Float(_) => "float",
+                        Expr::String(_) => "string",
+                        _ => "tag",
+                    };
+                    if res.is_ok() {
+                        res = Err(err(format!(
+                            "type error: {name}::tag {} {}: incompatible types: tag and {other_kind}",
+                            op.as_str(),
+                            other.unparen()
+                        )));
+                    }
+                }
+            }
+        }
+    });
+    res
+}
+
+/// InfluxDB picks an aggregate's iterator by the field's type in the schema, before any
+/// data is read: a numeric-only function over a field that is a string or boolean in
+/// every source is an error even when no point matches (`min`/`max` take booleans).
+pub(super) fn check_aggregate_types(
+    stmt: &SelectStatement,
+    sources: &[Src],
+) -> Result<(), StatementError> {
+    let mut found = None;
+    for f in &stmt.fields {
+        f.expr.walk(&mut |e| {
+            let Expr::Call { name, args } = e else {
+                return;
+            };
+            let Some(Expr::VarRef { name: field, .. }) = args.first().map(Expr::unparen) else {
+                return;
+            };
+            if found.is_some() {
+                return;
+            }
+            let kinds: Vec<&str> = sources
+                .iter()
+                .filter(|s| s.rows.is_none())
+                .filter_map(|s| s.schema.field_type(field))
+                .map(|t| t.influx_name())
+                .collect();
+            if let Some(kind) = kinds
+                .first()
+                .filter(|_| kinds.iter().all(|k| aggregate_refuses(name, k)))
+            {
+                found = Some(unsupported_iterator(name, kind));
+            }
+        });
+    }
+    found.map_or(Ok(()), Err)
+}
+
+/// Whether InfluxDB has no iterator of aggregate `name` over values of `kind` (its type
+/// name): the numeric aggregates take neither strings nor booleans, `min`/`max` take
+/// booleans.
+pub(super) fn aggregate_refuses(name: &str, kind: &str) -> bool {
+    let numeric_only = matches!(
+        name,
+        "mean" | "sum" | "median" | "spread" | "stddev" | "integral" | "percentile"
+    );
+    match kind {
+        "string" => numeric_only || matches!(name, "min" | "max"),
+        "boolean" => numeric_only,
+        _ => false,
+    }
+}
+
+/// InfluxDB's error for an aggregate over values it has no iterator for.
+pub(super) fn unsupported_iterator(name: &str, kind: &str) -> StatementError {
+    err(format!(
+        "unsupported {name} iterator type: *query.{kind}InterruptIterator"
+    ))
+}

@@ -1,0 +1,309 @@
+//! Output columns: the names InfluxDB derives for them, and what they ask of the
+//! evaluation (aggregates inside them, buckets before the query start, the field of a
+//! lone selector). Pure functions of the AST, shared by planning and evaluation.
+
+use super::*;
+
+/// The column name InfluxDB derives for an expression.
+pub(super) fn expr_name(e: &Expr) -> String {
+    match e {
+        Expr::VarRef { name, .. } => name.clone(),
+        Expr::Call { name, .. } => name.clone(),
+        Expr::Paren(inner) => expr_name(inner),
+        Expr::Binary { lhs, rhs, .. } => {
+            let l = expr_name(lhs);
+            let r = expr_name(rhs);
+            match (l.is_empty(), r.is_empty()) {
+                (true, _) => r,
+                (_, true) => l,
+                _ => format!("{l}_{r}"),
+            }
+        }
+        Expr::Wildcard(_) => "*".into(),
+        _ => String::new(),
+    }
+}
+
+pub(super) fn dedupe_names(cols: &mut [OutCol]) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let existing: BTreeSet<String> = cols.iter().map(|c| c.name.clone()).collect();
+    for c in cols.iter_mut() {
+        let n = seen.entry(c.name.clone()).or_insert(0);
+        if *n > 0 {
+            let mut k = *n;
+            let mut candidate = format!("{}_{k}", c.name);
+            while existing.contains(&candidate) {
+                k += 1;
+                candidate = format!("{}_{k}", c.name);
+            }
+            *n = k + 1;
+            c.name = candidate;
+        } else {
+            *n = 1;
+        }
+    }
+}
+
+pub(super) fn contains_agg(e: &Expr) -> bool {
+    e.any(&mut |x| matches!(x, Expr::Call { name, .. } if is_agg_name(name)))
+}
+
+/// Every function name InfluxQL knows in a field list.
+pub(super) fn is_known_function(name: &str) -> bool {
+    is_agg_name(name)
+        || TRANSFORMS.contains(&name)
+        || math::UnaryMath::from_name(name).is_some()
+        || math::BinaryMath::from_name(name).is_some()
+}
+
+/// How many buckets before the query start the columns' transformations need.
+pub(super) fn lookback(cols: &[OutCol]) -> u64 {
+    cols.iter()
+        .map(|c| lookback_buckets(&c.expr))
+        .max()
+        .unwrap_or(0)
+}
+
+/// How many buckets before the query start a column's transformations need
+/// (`moving_average(mean(x), n)` asks for `n - 1`, whatever `n` the query typed).
+pub(super) fn lookback_buckets(e: &Expr) -> u64 {
+    let mut n = 0;
+    e.walk(&mut |x| {
+        if let Expr::Call { name, args } = x {
+            if matches!(args.first(), Some(Expr::Call { name: inner, .. }) if is_agg_name(inner)) {
+                let k = match name.as_str() {
+                    "derivative"
+                    | "non_negative_derivative"
+                    | "difference"
+                    | "non_negative_difference"
+                    | "elapsed" => 1,
+                    "moving_average" => {
+                        u64::try_from(int_arg(args, 1).unwrap_or(1).saturating_sub(1)).unwrap_or(0)
+                    }
+                    _ => 0,
+                };
+                n = n.max(k);
+            }
+        }
+    });
+    n
+}
+
+/// The field a query's (single) selector reads.
+pub(super) fn agg_field_name(cols: &[OutCol]) -> Option<String> {
+    cols.iter().find_map(|c| {
+        top_level_aggs(&c.expr).into_iter().find_map(|a| match a {
+            Expr::Call { args, .. } => match args.first() {
+                Some(Expr::VarRef { name, .. }) => Some(name.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+    })
+}
+
+/// The aggregate/selector calls of an expression that are not nested inside another
+/// aggregate (what one bucket computes).
+pub(super) fn top_level_aggs(e: &Expr) -> Vec<&Expr> {
+    let mut out = Vec::new();
+    fn go<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+        match e {
+            Expr::Call { name, args } => {
+                if is_agg_name(name) {
+                    out.push(e);
+                } else {
+                    for a in args {
+                        go(a, out);
+                    }
+                }
+            }
+            Expr::Binary { lhs, rhs, .. } => {
+                go(lhs, out);
+                go(rhs, out);
+            }
+            Expr::Paren(inner) => go(inner, out),
+            _ => {}
+        }
+    }
+    go(e, &mut out);
+    out
+}
+
+/// Whether a field of type `t` is read for a reference with the `::type` hint `hint`.
+pub(super) fn cast_compatible(t: FieldType, hint: Option<VarType>) -> bool {
+    let numeric = matches!(
+        t,
+        FieldType::Float | FieldType::Integer | FieldType::Unsigned
+    );
+    match hint {
+        None | Some(VarType::Field) => true,
+        Some(VarType::Tag) => false,
+        Some(VarType::Float) | Some(VarType::Integer) | Some(VarType::Unsigned) => numeric,
+        Some(VarType::String) => t == FieldType::String,
+        Some(VarType::Boolean) => t == FieldType::Boolean,
+    }
+}
+
+/// The output columns of the field list, with wildcards, regexes and `agg(*)` expanded
+/// against the union schema (tags InfluxDB would not print are left out).
+pub(super) fn output_columns(
+    stmt: &SelectStatement,
+    all_fields: &BTreeMap<String, FieldType>,
+    all_tags: &BTreeSet<String>,
+    group_tags: &[String],
+    is_agg: bool,
+) -> Result<Vec<OutCol>, StatementError> {
+    let mut cols: Vec<OutCol> = Vec::new();
+    for f in &stmt.fields {
+        if f.expr.is_time_ref() {
+            continue;
+        }
+        match &f.expr {
+            Expr::Wildcard(kind) => {
+                cols.extend(wildcard_columns(
+                    *kind, all_fields, all_tags, group_tags, is_agg,
+                ));
+            }
+            Expr::Regex(r) => {
+                let rx = regex::Regex::new(&r.pattern).map_err(|e| err(e.to_string()))?;
+                let mut names: Vec<String> = all_fields
+                    .keys()
+                    .filter(|n| rx.is_match(n))
+                    .cloned()
+                    .collect();
+                if !is_agg {
+                    names.extend(
+                        all_tags
+                            .iter()
+                            .filter(|t| rx.is_match(t) && !group_tags.contains(t))
+                            .cloned(),
+                    );
+                }
+                names.sort();
+                for n in names {
+                    cols.push(OutCol {
+                        name: n.clone(),
+                        expr: Expr::var(&n),
+                    });
+                }
+            }
+            Expr::Call { name, args }
+                if matches!(args.first(), Some(Expr::Wildcard(_)) | Some(Expr::Regex(_))) =>
+            {
+                let alias = f.alias.as_deref();
+                cols.extend(expanded_call_columns(name, args, alias, all_fields)?);
+            }
+            e => {
+                cols.push(OutCol {
+                    name: f.alias.clone().unwrap_or_else(|| expr_name(e)),
+                    expr: e.clone(),
+                });
+                cols.extend(selected_tag_columns(e));
+            }
+        }
+    }
+    Ok(cols)
+}
+
+/// `*`, `*::field`, `*::tag`: a field and a tag of the same name both appear, the field
+/// first; aggregate queries and `GROUP BY` tags print no tag columns.
+fn wildcard_columns(
+    kind: Option<WildcardType>,
+    all_fields: &BTreeMap<String, FieldType>,
+    all_tags: &BTreeSet<String>,
+    group_tags: &[String],
+    is_agg: bool,
+) -> Vec<OutCol> {
+    // (name, is_tag)
+    let mut names: Vec<(String, bool)> = Vec::new();
+    if kind != Some(WildcardType::Tag) {
+        names.extend(all_fields.keys().map(|n| (n.clone(), false)));
+    }
+    if kind != Some(WildcardType::Field) && !is_agg {
+        names.extend(
+            all_tags
+                .iter()
+                .filter(|t| !group_tags.contains(t))
+                .map(|t| (t.clone(), true)),
+        );
+    }
+    names.sort();
+    names
+        .into_iter()
+        .map(|(n, is_tag)| OutCol {
+            name: n.clone(),
+            expr: Expr::VarRef {
+                name: n,
+                data_type: Some(if is_tag { VarType::Tag } else { VarType::Field }),
+            },
+        })
+        .collect()
+}
+
+/// `agg(*)` and `agg(/regex/)`: one column per field the function takes, named
+/// `<alias or function>_<field>`.
+fn expanded_call_columns(
+    name: &str,
+    args: &[Expr],
+    alias: Option<&str>,
+    all_fields: &BTreeMap<String, FieldType>,
+) -> Result<Vec<OutCol>, StatementError> {
+    let rx = match args.first() {
+        Some(Expr::Regex(r)) => {
+            Some(regex::Regex::new(&r.pattern).map_err(|e| err(e.to_string()))?)
+        }
+        _ => None,
+    };
+    let numeric_only = !matches!(
+        name,
+        "count" | "first" | "last" | "distinct" | "mode" | "sample" | "elapsed"
+    );
+    let mut cols = Vec::new();
+    for (fname, ftype) in all_fields {
+        if rx.as_ref().is_some_and(|r| !r.is_match(fname)) {
+            continue;
+        }
+        if numeric_only
+            && !matches!(
+                ftype,
+                FieldType::Float | FieldType::Integer | FieldType::Unsigned
+            )
+        {
+            continue;
+        }
+        if matches!(name, "min" | "max") && *ftype == FieldType::String {
+            continue;
+        }
+        let mut new_args = args.to_vec();
+        new_args[0] = Expr::var(fname);
+        cols.push(OutCol {
+            name: format!("{}_{fname}", alias.unwrap_or(name)),
+            expr: Expr::Call {
+                name: name.to_string(),
+                args: new_args,
+            },
+        });
+    }
+    Ok(cols)
+}
+
+/// `top(value, tag1, ..., n)` also prints the tags it selected by.
+fn selected_tag_columns(e: &Expr) -> Vec<OutCol> {
+    let mut cols = Vec::new();
+    if let Expr::Call { name, args } = e {
+        if (name == "top" || name == "bottom") && args.len() > 2 {
+            for a in &args[1..args.len() - 1] {
+                if let Expr::VarRef { name: t, .. } = a {
+                    cols.push(OutCol {
+                        name: t.clone(),
+                        expr: Expr::VarRef {
+                            name: t.clone(),
+                            data_type: Some(VarType::Tag),
+                        },
+                    });
+                }
+            }
+        }
+    }
+    cols
+}

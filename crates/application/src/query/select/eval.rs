@@ -1,0 +1,284 @@
+//! Row-level evaluation in Rust: expressions over one point (field and tag references,
+//! `::type` casts, arithmetic, math functions) and `WHERE` conditions over points that do
+//! not come from storage (subquery results, the recent-data tier). Arithmetic follows
+//! InfluxDB, which the engine's operators do not all share.
+
+use super::*;
+
+/// Converts a Value for a `::type` cast.
+pub(super) fn cast(v: Value, t: Option<VarType>) -> Value {
+    match (t, v) {
+        (None | Some(VarType::Field) | Some(VarType::Tag), v) => v,
+        (Some(VarType::Integer), Value::Float(f)) => Value::Integer(f as i64),
+        (Some(VarType::Integer), v @ Value::Integer(_)) => v,
+        (Some(VarType::Integer), Value::Unsigned(u)) => Value::Integer(u as i64),
+        (Some(VarType::Float), Value::Integer(i)) => Value::Float(i as f64),
+        (Some(VarType::Float), Value::Unsigned(u)) => Value::Float(u as f64),
+        (Some(VarType::Float), v @ Value::Float(_)) => v,
+        (Some(VarType::Unsigned), Value::Integer(i)) => Value::Unsigned(i as u64),
+        (Some(VarType::Unsigned), Value::Float(f)) => Value::Unsigned(f as u64),
+        (Some(VarType::Unsigned), v @ Value::Unsigned(_)) => v,
+        (Some(VarType::String), v @ Value::String(_)) => v,
+        (Some(VarType::Boolean), v @ Value::Boolean(_)) => v,
+        _ => Value::Null,
+    }
+}
+
+pub(super) fn binary_value(op: BinaryOp, a: &Value, b: &Value) -> Value {
+    use Value::*;
+    match (a, b) {
+        (Null, _) | (_, Null) => Null,
+        (Integer(x), Integer(y)) => match op {
+            BinaryOp::Add => Integer(x.wrapping_add(*y)),
+            BinaryOp::Sub => Integer(x.wrapping_sub(*y)),
+            BinaryOp::Mul => Integer(x.wrapping_mul(*y)),
+            BinaryOp::Div => {
+                if *y == 0 {
+                    Float(0.0)
+                } else {
+                    Float(*x as f64 / *y as f64)
+                }
+            }
+            BinaryOp::Mod => {
+                if *y == 0 {
+                    Integer(0)
+                } else {
+                    Integer(x.wrapping_rem(*y))
+                }
+            }
+            BinaryOp::BitAnd => Integer(x & y),
+            BinaryOp::BitOr => Integer(x | y),
+            BinaryOp::BitXor => Integer(x ^ y),
+            _ => Null,
+        },
+        (Boolean(x), Boolean(y)) => match op {
+            BinaryOp::BitAnd => Boolean(*x && *y),
+            BinaryOp::BitOr => Boolean(*x || *y),
+            BinaryOp::BitXor => Boolean(x != y),
+            _ => Null,
+        },
+        _ => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) if !matches!(a, Time(_)) && !matches!(b, Time(_)) => match op {
+                BinaryOp::Add => Float(x + y),
+                BinaryOp::Sub => Float(x - y),
+                BinaryOp::Mul => Float(x * y),
+                BinaryOp::Div => Float(if y == 0.0 { 0.0 } else { x / y }),
+                // InfluxDB: a float remainder by zero is no value.
+                BinaryOp::Mod if y == 0.0 => Null,
+                BinaryOp::Mod => Float(x % y),
+                _ => Null,
+            },
+            _ => Null,
+        },
+    }
+}
+
+pub(super) fn literal_value(e: &Expr) -> Option<Value> {
+    Some(match e {
+        Expr::Integer(i) => Value::Integer(*i),
+        Expr::Unsigned(u) => Value::Unsigned(*u),
+        Expr::Float(f) => Value::Float(*f),
+        Expr::String(s) => Value::String(s.clone()),
+        Expr::Boolean(b) => Value::Boolean(*b),
+        Expr::Duration(d) => Value::Integer(*d),
+        _ => return None,
+    })
+}
+
+pub(super) fn int_arg(args: &[Expr], i: usize) -> Option<i64> {
+    match args.get(i)? {
+        Expr::Integer(n) => Some(*n),
+        Expr::Duration(d) => Some(*d),
+        _ => None,
+    }
+}
+
+pub(super) fn float_arg(args: &[Expr], i: usize) -> Option<f64> {
+    match args.get(i)? {
+        Expr::Integer(n) => Some(*n as f64),
+        Expr::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// Raw query: one output row per point where at least one column is non-null.
+pub(super) fn eval_raw(cols: &[OutCol], pts: &[Point]) -> Vec<Vec<Value>> {
+    let mut out = Vec::with_capacity(pts.len());
+    for p in pts {
+        let mut row = Vec::with_capacity(cols.len() + 1);
+        row.push(Value::Time(p.time));
+        for c in cols {
+            row.push(eval_point(&c.expr, p));
+        }
+        if cols.iter().any(|c| refers_to_field(&c.expr, p)) {
+            out.push(row);
+        }
+    }
+    out
+}
+
+pub(super) fn refers_to_field(e: &Expr, p: &Point) -> bool {
+    e.any(&mut |x| matches!(x, Expr::VarRef { name, .. } if p.fields.contains_key(name)))
+}
+
+pub(super) fn eval_point(e: &Expr, p: &Point) -> Value {
+    match e {
+        Expr::VarRef { name, data_type } => {
+            let v = match data_type {
+                Some(VarType::Tag) => p.tags.get(name).map(|s| Value::String(s.clone())),
+                Some(VarType::Field) => p.fields.get(name).cloned(),
+                _ => p
+                    .fields
+                    .get(name)
+                    .cloned()
+                    .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone()))),
+            };
+            cast(v.unwrap_or(Value::Null), *data_type)
+        }
+        Expr::Paren(inner) => eval_point(inner, p),
+        Expr::Binary { op, lhs, rhs } => {
+            binary_value(*op, &eval_point(lhs, p), &eval_point(rhs, p))
+        }
+        Expr::Call { name, args } => {
+            if let Some(f) = math::UnaryMath::from_name(name) {
+                let v = args
+                    .first()
+                    .map(|a| eval_point(a, p))
+                    .unwrap_or(Value::Null);
+                return math::unary(f, &v);
+            }
+            if let Some(f) = math::BinaryMath::from_name(name) {
+                let a = args
+                    .first()
+                    .map(|a| eval_point(a, p))
+                    .unwrap_or(Value::Null);
+                let b = args.get(1).map(|a| eval_point(a, p)).unwrap_or(Value::Null);
+                return math::binary(f, &a, &b);
+            }
+            Value::Null
+        }
+        other => literal_value(other).unwrap_or(Value::Null),
+    }
+}
+
+/// [`eval_cond`] with storage's null semantics, for stored points: a comparison that
+/// involves a field the point lacks is false (the SQL wraps each comparison in
+/// `ifNull(..., 0)`), where `eval_cond` would compare the missing field as `''`.
+pub(super) fn eval_stored_cond(e: &Expr, p: &Point, is_field: &dyn Fn(&str) -> bool) -> bool {
+    match e {
+        Expr::Paren(inner) => eval_stored_cond(inner, p, is_field),
+        Expr::Binary {
+            op: BinaryOp::And,
+            lhs,
+            rhs,
+        } => eval_stored_cond(lhs, p, is_field) && eval_stored_cond(rhs, p, is_field),
+        Expr::Binary {
+            op: BinaryOp::Or,
+            lhs,
+            rhs,
+        } => eval_stored_cond(lhs, p, is_field) || eval_stored_cond(rhs, p, is_field),
+        Expr::Binary { .. } => {
+            let mut absent = false;
+            e.walk(&mut |x| {
+                if let Expr::VarRef { name, .. } = x {
+                    if is_field(name) && !p.fields.contains_key(name) {
+                        absent = true;
+                    }
+                }
+            });
+            !absent && eval_cond(e, p)
+        }
+        other => eval_cond(other, p),
+    }
+}
+
+/// Evaluates a `WHERE` condition (time terms ignored) against a point in memory.
+pub(super) fn eval_cond(e: &Expr, p: &Point) -> bool {
+    fn value_of(e: &Expr, p: &Point) -> Value {
+        match e.unparen() {
+            Expr::VarRef { name, .. } => p
+                .fields
+                .get(name)
+                .cloned()
+                .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
+                .unwrap_or(Value::Null),
+            Expr::Binary { op, lhs, rhs } if !op.is_boolean() => {
+                let (a, b) = (value_of(lhs, p), value_of(rhs, p));
+                match (op, &a, &b) {
+                    // In conditions InfluxDB divides integers as integers (in a
+                    // projection, `i / 2` is a float).
+                    (BinaryOp::Div, Value::Integer(x), Value::Integer(y)) => {
+                        Value::Integer(if *y == 0 { 0 } else { x.wrapping_div(*y) })
+                    }
+                    _ => binary_value(*op, &a, &b),
+                }
+            }
+            other => literal_value(other).unwrap_or(Value::Null),
+        }
+    }
+    match e {
+        Expr::Paren(inner) => eval_cond(inner, p),
+        Expr::Boolean(b) => *b,
+        Expr::Binary { op, lhs, rhs } => match op {
+            BinaryOp::And => eval_cond(lhs, p) && eval_cond(rhs, p),
+            BinaryOp::Or => eval_cond(lhs, p) || eval_cond(rhs, p),
+            _ if lhs.is_time_ref() || rhs.is_time_ref() => true,
+            BinaryOp::EqRegex | BinaryOp::NotEqRegex => {
+                let (subject, pattern) = match (lhs.unparen(), rhs.unparen()) {
+                    (x, Expr::Regex(r)) | (Expr::Regex(r), x) => {
+                        (value_of(x, p), r.pattern.clone())
+                    }
+                    _ => return false,
+                };
+                let text = match subject {
+                    Value::String(s) => s,
+                    Value::Null => String::new(),
+                    _ => return false,
+                };
+                let m = regex::Regex::new(&pattern).is_ok_and(|r| r.is_match(&text));
+                if *op == BinaryOp::EqRegex {
+                    m
+                } else {
+                    !m
+                }
+            }
+            _ => {
+                let mut a = value_of(lhs, p);
+                let mut b = value_of(rhs, p);
+                // A missing tag compares as the empty string.
+                if a.is_null() && matches!(b, Value::String(_)) {
+                    a = Value::String(String::new());
+                }
+                if b.is_null() && matches!(a, Value::String(_)) {
+                    b = Value::String(String::new());
+                }
+                let ord = match (&a, &b) {
+                    (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+                    (Value::Boolean(x), Value::Boolean(y)) => Some(x.cmp(y)),
+                    (Value::String(_) | Value::Boolean(_), _)
+                    | (_, Value::String(_) | Value::Boolean(_)) => None,
+                    _ => match (a.as_f64(), b.as_f64()) {
+                        (Some(x), Some(y)) => x.partial_cmp(&y),
+                        _ => None,
+                    },
+                };
+                let Some(ord) = ord else { return false };
+                // `<`, `<=`, `>`, `>=` compare numbers only (InfluxDB).
+                let numbers = !matches!(a, Value::String(_) | Value::Boolean(_));
+                if !numbers && !matches!(op, BinaryOp::Eq | BinaryOp::NotEq) {
+                    return false;
+                }
+                match op {
+                    BinaryOp::Eq => ord.is_eq(),
+                    BinaryOp::NotEq => !ord.is_eq(),
+                    BinaryOp::Lt => ord.is_lt(),
+                    BinaryOp::LtEq => ord.is_le(),
+                    BinaryOp::Gt => ord.is_gt(),
+                    BinaryOp::GtEq => ord.is_ge(),
+                    _ => false,
+                }
+            }
+        },
+        _ => true,
+    }
+}

@@ -1,0 +1,230 @@
+//! SELECT execution.
+//!
+//! 1. Plan ([`plan`]): check the statement, resolve sources (databases, retention
+//!    policies, measurement regexes, subqueries), expand wildcards and regex field lists
+//!    against the measurement schemas, and choose per source how it is read.
+//! 2. Read ([`read`], [`pushdown`]): say what storage should return as a
+//!    `timeseriesql::sql` plan (rendered to ClickHouse SQL there, never here): the time
+//!    range, the `WHERE` condition, the columns needed, and `FINAL` (overwritten points
+//!    merge field by field) only where storage says a point may have been written twice
+//!    (`QueryPort::must_merge`). Aggregates ClickHouse computes exactly as InfluxDB does
+//!    run there ([`pushdown`]); recent data may come from the in-memory tier instead.
+//! 3. Evaluate in Rust: group the rows into series (one per measurement and `GROUP BY`
+//!    tag set) and compute every output column as a timeline: raw values ([`eval`]),
+//!    per-window aggregates and selectors ([`aggregates`]), fill, then math and
+//!    transformations ([`transforms`]).
+//! 4. Shape ([`shape`]): join the columns by time into rows, apply
+//!    ORDER/LIMIT/OFFSET/SLIMIT/SOFFSET.
+//!
+//! [`checks`] holds the errors InfluxDB reports before reading anything, [`columns`]
+//! the naming and analysis of output columns.
+
+mod aggregates;
+mod checks;
+mod columns;
+mod eval;
+mod plan;
+mod pushdown;
+mod read;
+mod run;
+mod shape;
+#[cfg(test)]
+mod tests;
+mod transforms;
+
+use aggregates::*;
+use checks::*;
+use columns::*;
+use eval::*;
+use pushdown::*;
+use read::*;
+use shape::*;
+use transforms::*;
+
+use crate::functions::{self, aggregate, math, transform, Fill as FnFill, Row};
+use crate::query::limits::Budget;
+use crate::query::{QueryRequest, QueryService, StatementError, StmtResult};
+use hyperbyte_domain::naming;
+use hyperbyte_domain::query::{Series, StatementResult, Value};
+use hyperbyte_domain::{FieldType, MeasurementSchema};
+use hyperbyte_ports::RowSet;
+use hyperbyte_timeseriesql::ast::{
+    BinaryOp, Expr, Fill, MeasurementName, SelectStatement, Source, VarType, WildcardType,
+};
+use hyperbyte_timeseriesql::sql::{
+    AggregateRead, Bucket, Condition, Pushdown, RawRead, RowFilter, TableRef,
+};
+use hyperbyte_timeseriesql::translate::ColumnRef;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+const AGGREGATES: &[&str] = &[
+    "count", "sum", "mean", "median", "mode", "spread", "stddev", "integral", "distinct",
+];
+
+const SELECTORS: &[&str] = &[
+    "first",
+    "last",
+    "min",
+    "max",
+    "percentile",
+    "sample",
+    "top",
+    "bottom",
+];
+
+const TRANSFORMS: &[&str] = &[
+    "derivative",
+    "non_negative_derivative",
+    "difference",
+    "non_negative_difference",
+    "moving_average",
+    "cumulative_sum",
+    "elapsed",
+    "holt_winters",
+    "holt_winters_with_fit",
+    "exponential_moving_average",
+    "double_exponential_moving_average",
+    "triple_exponential_moving_average",
+    "relative_strength_index",
+    "triple_exponential_derivative",
+    "chande_momentum_oscillator",
+    "kaufmans_efficiency_ratio",
+    "kaufmans_adaptive_moving_average",
+];
+
+fn is_agg_name(n: &str) -> bool {
+    AGGREGATES.contains(&n) || SELECTORS.contains(&n)
+}
+
+fn err(msg: impl Into<String>) -> StatementError {
+    StatementError::new(msg)
+}
+
+/// One resolved source table.
+#[derive(Debug, Clone)]
+struct Src {
+    db: String,
+    rp: String,
+    measurement: String,
+    schema: MeasurementSchema,
+    /// Points of a subquery result standing in for a table.
+    rows: Option<std::sync::Arc<Vec<Point>>>,
+}
+
+/// One point read from storage.
+#[derive(Debug, Clone)]
+struct Point {
+    time: i64,
+    /// Canonical series key (orders series as InfluxDB's index does).
+    key: Arc<str>,
+    /// Shared by every point of a series.
+    tags: Arc<BTreeMap<String, String>>,
+    fields: BTreeMap<String, Value>,
+}
+
+/// An output column.
+#[derive(Debug, Clone)]
+struct OutCol {
+    name: String,
+    expr: Expr,
+}
+
+/// The value of one computed column for the rows of a series: a timeline.
+type Timeline = Vec<Row>;
+
+impl QueryService {
+    pub(crate) async fn select(&self, stmt: &SelectStatement, req: &QueryRequest) -> StmtResult {
+        let budget = Budget::new(self.limits);
+        if stmt.target.is_some() {
+            return self.select_into(stmt, req, &budget).await;
+        }
+        let series = self.select_series(stmt, req, &budget).await?;
+        Ok(StatementResult {
+            series,
+            ..Default::default()
+        })
+    }
+
+    async fn select_into(
+        &self,
+        stmt: &SelectStatement,
+        req: &QueryRequest,
+        budget: &Budget,
+    ) -> StmtResult {
+        let Some(target) = stmt.target.clone() else {
+            return Err(err("SELECT INTO without a target"));
+        };
+        let Some(writer) = self.writer.clone() else {
+            return Err(err("SELECT INTO is not available"));
+        };
+        let db = target
+            .database
+            .clone()
+            .or_else(|| req.database.clone())
+            .ok_or_else(|| err("database name required"))?;
+        if self.meta.database(&db).is_none() {
+            return Err(err(format!("database not found: {db}")));
+        }
+        let mut inner = stmt.clone();
+        inner.target = None;
+        let series = self.select_series(&inner, req, budget).await?;
+        let mut points = Vec::new();
+        for s in series {
+            let measurement = target
+                .measurement
+                .clone()
+                .or_else(|| s.name.clone())
+                .unwrap_or_default();
+            let tags: Vec<(String, String)> =
+                s.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            for row in s.values {
+                let mut time = 0;
+                let mut fields = Vec::new();
+                for (c, v) in s.columns.iter().zip(row) {
+                    if c == "time" {
+                        if let Value::Time(t) = v {
+                            time = t;
+                        }
+                        continue;
+                    }
+                    let fv = match v {
+                        Value::Float(f) => hyperbyte_domain::FieldValue::Float(f),
+                        Value::Integer(i) => hyperbyte_domain::FieldValue::Integer(i),
+                        Value::Unsigned(u) => hyperbyte_domain::FieldValue::Unsigned(u),
+                        Value::Boolean(b) => hyperbyte_domain::FieldValue::Boolean(b),
+                        Value::String(s) => hyperbyte_domain::FieldValue::String(s),
+                        Value::Time(t) => hyperbyte_domain::FieldValue::Integer(t),
+                        Value::Null => continue,
+                    };
+                    fields.push((c.clone(), fv));
+                }
+                if fields.is_empty() {
+                    continue;
+                }
+                points.push(hyperbyte_domain::Point {
+                    measurement: measurement.clone(),
+                    tags: tags.clone(),
+                    fields,
+                    timestamp: time,
+                });
+            }
+        }
+        let n = points.len();
+        if n > 0 {
+            writer
+                .write_points(&db, target.retention_policy.as_deref(), points, Vec::new())
+                .await
+                .map_err(|e| err(e.to_string()))?;
+        }
+        Ok(StatementResult {
+            series: vec![Series {
+                name: Some("result".into()),
+                columns: vec!["time".into(), "written".into()],
+                values: vec![vec![Value::Time(0), Value::Integer(n as i64)]],
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+    }
+}

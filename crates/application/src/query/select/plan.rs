@@ -1,0 +1,467 @@
+//! Planning a SELECT: the checks InfluxDB makes up front, source resolution (databases,
+//! retention policies, measurement regexes, subqueries), wildcard expansion into output
+//! columns, `GROUP BY` tags, and per source which path answers it ([`SourcePath`]:
+//! pushdown aggregate, recent-data tier, storage points, subquery points).
+//!
+//! Why separate from running: the choice of path decides performance (an aggregate the
+//! engine computes never hands points over) and must never change an answer; keeping it a
+//! plain value ([`SelectPlan`], [`SelectPlan::path_of`]) lets tests pin which path each
+//! statement shape takes. The steps run in the order InfluxDB reports errors in.
+
+use super::*;
+use hyperbyte_timeseriesql::ast::TimeRange;
+
+/// What a statement asks for, known before any source is resolved.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Shape {
+    /// The statement's `now()`.
+    pub(super) now: i64,
+    /// `GROUP BY time(every, offset)`.
+    pub(super) interval: Option<(i64, i64)>,
+    /// Some column calls an aggregate or selector.
+    pub(super) is_agg: bool,
+    /// Some column calls a transformation.
+    pub(super) has_transform: bool,
+    /// The time window of the condition.
+    pub(super) range: TimeRange,
+}
+
+/// A SELECT ready to run: its sources and everything the evaluation of each needs.
+#[derive(Debug)]
+pub(super) struct SelectPlan {
+    pub(super) shape: Shape,
+    /// Sources in measurement order.
+    pub(super) sources: Vec<Src>,
+    /// Union of the sources' fields (first type seen wins) and tags.
+    pub(super) all_fields: BTreeMap<String, FieldType>,
+    pub(super) all_tags: BTreeSet<String>,
+    /// `GROUP BY` tags, sorted.
+    pub(super) group_tags: Vec<String>,
+    /// Output columns (wildcards expanded, names deduplicated).
+    pub(super) cols: Vec<OutCol>,
+    /// The only aggregate is one selector (its point's time and fields are printed).
+    pub(super) single_selector: bool,
+    /// Fields to read.
+    pub(super) needed: BTreeSet<String>,
+    /// The condition without its time terms.
+    pub(super) cond: Option<Expr>,
+    /// Every column is an aggregate the engine computes exactly ([`pushdown_columns`]).
+    pub(super) pushdown: bool,
+    /// `last()` of fields only, without `GROUP BY time`: the tier can hand over just the
+    /// points holding each series' latest values.
+    pub(super) last_only: bool,
+}
+
+/// How one source of a SELECT is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SourcePath {
+    /// The points of a subquery's result, evaluated in Rust.
+    Subquery,
+    /// Aggregated where the data is: over the recent-data tier's columns when it covers
+    /// the read, else by the engine (`pushdown_aggregate`).
+    Pushdown,
+    /// The recent-data tier's points when it covers the read (`latest_only`: only those
+    /// holding each series' latest values), else `fallback`.
+    Tier {
+        latest_only: bool,
+        fallback: Fallback,
+    },
+}
+
+/// What answers a source the recent-data tier does not cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fallback {
+    /// The engine aggregates.
+    Pushdown,
+    /// Points read from storage, evaluated in Rust.
+    StoragePoints,
+}
+
+impl SelectPlan {
+    /// The path that answers `src`. Pushdown aggregates run over the tier inside
+    /// `pushdown_aggregate`; only `last()` prefers the tier's latest points.
+    pub(super) fn path_of(&self, src: &Src) -> SourcePath {
+        if src.rows.is_some() {
+            SourcePath::Subquery
+        } else if self.pushdown && !self.last_only {
+            SourcePath::Pushdown
+        } else {
+            SourcePath::Tier {
+                latest_only: self.last_only,
+                fallback: if self.pushdown {
+                    Fallback::Pushdown
+                } else {
+                    Fallback::StoragePoints
+                },
+            }
+        }
+    }
+}
+
+/// The checks on the statement alone, and what it asks for.
+pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape, StatementError> {
+    let time_dims = stmt
+        .dimensions
+        .iter()
+        .filter(|d| matches!(d, Expr::Call { name, .. } if name == "time"))
+        .count();
+    if time_dims > 1 {
+        return Err(err("multiple time dimensions not allowed"));
+    }
+    if stmt.fields.iter().all(|f| f.expr.is_time_ref()) {
+        return Err(err("at least 1 non-time field must be queried"));
+    }
+    let is_agg = stmt.fields.iter().any(|f| contains_agg(&f.expr));
+    let has_transform = stmt.fields.iter().any(|f| {
+        f.expr.any(
+            &mut |x| matches!(x, Expr::Call { name, .. } if TRANSFORMS.contains(&name.as_str())),
+        )
+    });
+    let interval = stmt.group_by_interval_at(Some(now));
+    if time_dims == 1 && interval.is_none() {
+        return Err(err("time dimension must have a positive duration"));
+    }
+    if interval.is_some() && !is_agg {
+        return Err(err("GROUP BY requires at least one aggregate function"));
+    }
+    for f in &stmt.fields {
+        check_types(&f.expr)?;
+    }
+    let range = time_bounds(stmt.condition.as_ref(), now)?;
+    Ok(Shape {
+        now,
+        interval,
+        is_agg,
+        has_transform,
+        range,
+    })
+}
+
+impl QueryService {
+    /// Plans a SELECT (`None`: it has no sources or no columns, the answer is empty).
+    /// Runs its subqueries.
+    pub(super) async fn plan_select(
+        &self,
+        stmt: &SelectStatement,
+        req: &QueryRequest,
+        budget: &Budget,
+    ) -> Result<Option<SelectPlan>, StatementError> {
+        let shape = statement_shape(stmt, self.clock.now_nanos())?;
+        let mut sources = self.measurement_sources(stmt, req)?;
+        sources.extend(self.subquery_sources(stmt, req, &shape, budget).await?);
+        sources.sort_by(|a, b| a.measurement.cmp(&b.measurement));
+        if sources.is_empty() {
+            return Ok(None);
+        }
+        check_aggregate_types(stmt, &sources)?;
+        // Make acknowledged writes visible (read-your-writes) before looking at tables.
+        self.flush.ensure_visible().await?;
+        if has_wildcard(stmt) {
+            self.restrict_to_table_fields(&mut sources).await;
+        }
+        let (all_fields, all_tags) = union_schema(&sources);
+        check_field_functions(stmt, &all_fields, &all_tags, shape.interval.is_some())?;
+        let group_tags = group_tags(stmt, &all_tags)?;
+        let mut cols = output_columns(stmt, &all_fields, &all_tags, &group_tags, shape.is_agg)?;
+        dedupe_names(&mut cols);
+        if cols.is_empty() {
+            return Ok(None);
+        }
+        let single_selector = check_mixing(&cols, shape.is_agg, shape.has_transform)?;
+        check_bucket_limit(&shape, &cols, budget)?;
+        let needed = needed_fields(&cols, &all_fields);
+        let pushdown = shape.is_agg
+            && !shape.has_transform
+            && pushdown_columns(&cols, &all_fields, shape.interval.is_some()).is_some();
+        let last_only = shape.is_agg
+            && shape.interval.is_none()
+            && cols.iter().all(|c| {
+                matches!(&c.expr, Expr::Call { name, args } if name == "last"
+                    && matches!(args.as_slice(), [Expr::VarRef { .. }]))
+            });
+        Ok(Some(SelectPlan {
+            shape,
+            sources,
+            all_fields,
+            all_tags,
+            group_tags,
+            cols,
+            single_selector,
+            needed,
+            cond: stmt.condition_without_time(),
+            pushdown,
+            last_only,
+        }))
+    }
+
+    /// The measurement sources of `FROM` (no duplicates), checked against the metadata.
+    fn measurement_sources(
+        &self,
+        stmt: &SelectStatement,
+        req: &QueryRequest,
+    ) -> Result<Vec<Src>, StatementError> {
+        let mut sources: Vec<Src> = Vec::new();
+        for s in &stmt.sources {
+            let Source::Measurement(m) = s else {
+                continue;
+            };
+            let db = m
+                .database
+                .clone()
+                .or_else(|| req.database.clone())
+                .ok_or_else(|| err("database name required"))?;
+            let Some(database) = self.meta.database(&db) else {
+                return Err(err(format!("database not found: {db}")));
+            };
+            let rp = match m
+                .retention_policy
+                .clone()
+                .filter(|r| !r.is_empty())
+                .or_else(|| req.retention_policy.clone())
+            {
+                Some(r) => r,
+                None => database
+                    .default_rp
+                    .clone()
+                    .ok_or_else(|| err(format!("default retention policy not set for: {db}")))?,
+            };
+            if database.rp(&rp).is_none() {
+                return Err(err(format!("retention policy not found: {rp}")));
+            }
+            let names: Vec<String> = match &m.name {
+                MeasurementName::Name(n) => vec![n.clone()],
+                MeasurementName::Regex(r) => {
+                    let rx = regex::Regex::new(&r.pattern).map_err(|e| err(e.to_string()))?;
+                    self.meta
+                        .measurements(&db)
+                        .into_iter()
+                        .filter(|n| rx.is_match(n))
+                        .collect()
+                }
+            };
+            for n in names {
+                if let Some(schema) = self.meta.schema(&db, &n) {
+                    if !sources
+                        .iter()
+                        .any(|s| s.db == db && s.rp == rp && s.measurement == n)
+                    {
+                        sources.push(Src {
+                            db: db.clone(),
+                            rp: rp.clone(),
+                            measurement: n,
+                            schema,
+                            rows: None,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(sources)
+    }
+
+    /// Runs the subqueries of `FROM` (after every measurement source was checked); a
+    /// subquery without time bounds inherits the outer query's.
+    async fn subquery_sources(
+        &self,
+        stmt: &SelectStatement,
+        req: &QueryRequest,
+        shape: &Shape,
+        budget: &Budget,
+    ) -> Result<Vec<Src>, StatementError> {
+        let mut sources = Vec::new();
+        for s in &stmt.sources {
+            let Source::Subquery(sub) = s else {
+                continue;
+            };
+            let mut sub = sub.as_ref().clone();
+            let inner_range = time_bounds(sub.condition.as_ref(), shape.now)?;
+            if inner_range.min.is_none() && inner_range.max.is_none() {
+                inherit_time_range(&mut sub, shape.range);
+            }
+            let inner = Box::pin(self.select_series(&sub, req, budget)).await?;
+            sources.extend(series_to_sources(inner));
+        }
+        Ok(sources)
+    }
+
+    /// A retention policy's table holds only the fields written into it: wildcards
+    /// expand to those (InfluxDB keeps field sets per shard).
+    async fn restrict_to_table_fields(&self, sources: &mut [Src]) {
+        for src in sources.iter_mut().filter(|s| s.rows.is_none()) {
+            if let Ok(cols) = self.table_columns(src).await {
+                if !cols.is_empty() {
+                    src.schema
+                        .fields
+                        .retain(|f, _| cols.contains(&naming::field_column(f)));
+                }
+            }
+        }
+    }
+}
+
+/// `sub AND time >= min AND time <= max` for the outer bounds that are set.
+fn inherit_time_range(sub: &mut SelectStatement, range: TimeRange) {
+    let mut extra: Vec<Expr> = Vec::new();
+    if let Some(m) = range.min {
+        extra.push(Expr::binary(
+            BinaryOp::GtEq,
+            Expr::var("time"),
+            Expr::Integer(m),
+        ));
+    }
+    if let Some(m) = range.max {
+        extra.push(Expr::binary(
+            BinaryOp::LtEq,
+            Expr::var("time"),
+            Expr::Integer(m),
+        ));
+    }
+    for e in extra {
+        sub.condition = Some(match sub.condition.take() {
+            Some(c) => Expr::binary(BinaryOp::And, Expr::Paren(Box::new(c)), e),
+            None => e,
+        });
+    }
+}
+
+fn has_wildcard(stmt: &SelectStatement) -> bool {
+    stmt.fields.iter().any(|f| {
+        f.expr
+            .any(&mut |x| matches!(x, Expr::Wildcard(_) | Expr::Regex(_)))
+    })
+}
+
+/// The union schema of the sources, for wildcard expansion.
+fn union_schema(sources: &[Src]) -> (BTreeMap<String, FieldType>, BTreeSet<String>) {
+    let mut all_fields: BTreeMap<String, FieldType> = BTreeMap::new();
+    let mut all_tags: BTreeSet<String> = BTreeSet::new();
+    for s in sources {
+        for (f, t) in &s.schema.fields {
+            all_fields.entry(f.clone()).or_insert(*t);
+        }
+        all_tags.extend(s.schema.tag_keys.iter().cloned());
+    }
+    (all_fields, all_tags)
+}
+
+/// Unknown functions, math on tags, transformation arguments.
+fn check_field_functions(
+    stmt: &SelectStatement,
+    all_fields: &BTreeMap<String, FieldType>,
+    all_tags: &BTreeSet<String>,
+    has_interval: bool,
+) -> Result<(), StatementError> {
+    for f in &stmt.fields {
+        let mut bad = None;
+        f.expr.walk(&mut |x| {
+            if let Expr::Call { name, .. } = x {
+                if bad.is_none() && !is_known_function(name) {
+                    bad = Some(name.clone());
+                }
+            }
+        });
+        if let Some(name) = bad {
+            return Err(err(format!("undefined function {name}()")));
+        }
+        check_tag_math(&f.expr, all_fields, all_tags)?;
+        check_transform_args(&f.expr, has_interval)?;
+    }
+    Ok(())
+}
+
+/// The `GROUP BY` tags (names, `*`, regexes), sorted.
+fn group_tags(
+    stmt: &SelectStatement,
+    all_tags: &BTreeSet<String>,
+) -> Result<Vec<String>, StatementError> {
+    let mut group_tags: Vec<String> = Vec::new();
+    for d in &stmt.dimensions {
+        match d {
+            Expr::VarRef { name, .. } if !group_tags.contains(name) => {
+                group_tags.push(name.clone());
+            }
+            Expr::Wildcard(_) => {
+                for t in all_tags {
+                    if !group_tags.contains(t) {
+                        group_tags.push(t.clone());
+                    }
+                }
+            }
+            Expr::Regex(r) => {
+                let rx = regex::Regex::new(&r.pattern).map_err(|e| err(e.to_string()))?;
+                for t in all_tags {
+                    if rx.is_match(t) && !group_tags.contains(t) {
+                        group_tags.push(t.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    group_tags.sort();
+    Ok(group_tags)
+}
+
+/// Aggregate queries: no bare field references outside calls, except with a single
+/// selector; transformations over raw points: every column is a call. Returns whether
+/// the only aggregate is a single selector.
+fn check_mixing(
+    cols: &[OutCol],
+    is_agg: bool,
+    has_transform: bool,
+) -> Result<bool, StatementError> {
+    let agg_calls: Vec<&Expr> = cols.iter().flat_map(|c| top_level_aggs(&c.expr)).collect();
+    let single_selector = agg_calls.len() == 1
+        && matches!(agg_calls[0], Expr::Call { name, .. } if SELECTORS.contains(&name.as_str()));
+    let mixing = || err("mixing aggregate and non-aggregate queries is not supported");
+    if is_agg {
+        for c in cols {
+            if !contains_agg(&c.expr) && !matches!(c.expr, Expr::VarRef { .. }) {
+                return Err(mixing());
+            }
+            if !contains_agg(&c.expr) && !single_selector {
+                return Err(mixing());
+            }
+        }
+    } else if has_transform {
+        for c in cols {
+            if !c.expr.any(&mut |x| matches!(x, Expr::Call { .. })) {
+                return Err(mixing());
+            }
+        }
+    }
+    Ok(single_selector)
+}
+
+/// The bucket limit, before anything is read (InfluxDB checks it when preparing the
+/// statement, for a bounded start; an unbounded start is checked per series once the
+/// first point is known).
+fn check_bucket_limit(
+    shape: &Shape,
+    cols: &[OutCol],
+    budget: &Budget,
+) -> Result<(), StatementError> {
+    if let (Some((every, offset)), Some(min)) = (shape.interval, shape.range.min) {
+        let w = transform::Window { every, offset };
+        let (_, _, count) = w.grid(min, shape.range.max.unwrap_or(shape.now), lookback(cols));
+        budget.check_buckets(count)?;
+    }
+    Ok(())
+}
+
+/// Fields to read: referenced ones whose type fits the reference's `::type`.
+fn needed_fields(cols: &[OutCol], all_fields: &BTreeMap<String, FieldType>) -> BTreeSet<String> {
+    let mut needed: BTreeSet<String> = BTreeSet::new();
+    for c in cols {
+        c.expr.walk(&mut |x| {
+            if let Expr::VarRef { name, data_type } = x {
+                if let Some(t) = all_fields.get(name) {
+                    if cast_compatible(*t, *data_type) {
+                        needed.insert(name.clone());
+                    }
+                }
+            }
+        });
+    }
+    needed
+}

@@ -1,0 +1,390 @@
+//! Aggregates computed by the engine (or over the recent-data tier's columns) instead of
+//! in Rust: when every column is `agg(field)` with an aggregate ClickHouse computes
+//! exactly as InfluxDB does (`timeseriesql::sql::Pushdown`), the query is grouped by tags
+//! and time buckets there and only the bucket grid is filled here. The TSBS "lastpoint"
+//! shape (`last()` of everything per series) first reads only the most recent rows.
+
+use super::plan::{SelectPlan, Shape};
+use super::*;
+
+/// Above this many rows, a pushdown aggregate runs in ClickHouse rather than over the
+/// recent-data tier's columns (both scan; past this the engine's parallel scan wins).
+pub(super) const HOT_AGGREGATE_LIMIT: usize = 2_000_000;
+
+/// The (function, field) of every column when the whole query can be aggregated inside
+/// ClickHouse: each column is `agg(field)` with a [`Pushdown`] aggregate, and no
+/// column is a lone selector whose row time InfluxDB would print.
+///
+/// With `GROUP BY time(...)` a lone `min` or `max` prints its window's start, and ties
+/// between series cannot change the value it selects, so ClickHouse computes it too.
+pub(super) fn pushdown_columns(
+    cols: &[OutCol],
+    fields: &BTreeMap<String, FieldType>,
+    grouped_by_time: bool,
+) -> Option<Vec<(String, String, FieldType)>> {
+    let mut out = Vec::new();
+    for c in cols {
+        let Expr::Call { name, args } = &c.expr else {
+            return None;
+        };
+        if args.len() != 1 {
+            return None;
+        }
+        let Expr::VarRef {
+            name: field,
+            data_type: None | Some(VarType::Field),
+        } = &args[0]
+        else {
+            return None;
+        };
+        let t = *fields.get(field)?;
+        Pushdown::of(name, t)?;
+        out.push((name.clone(), field.clone(), t));
+    }
+    // A single selector prints the selected point's time: keep that on the Rust path.
+    if let [(name, _, _)] = out.as_slice() {
+        let windowed_extreme = grouped_by_time && matches!(name.as_str(), "min" | "max");
+        if SELECTORS.contains(&name.as_str()) && !windowed_extreme {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+impl QueryService {
+    /// Runs an aggregate query where the data is (the recent-data tier's columns, else
+    /// ClickHouse): `GROUP BY` tags and time buckets there, then fills the bucket grid in
+    /// Rust. Returns rows per group key.
+    pub(super) async fn pushdown_aggregate(
+        &self,
+        plan: &SelectPlan,
+        src: &Src,
+        fill: &Fill,
+        budget: &Budget,
+    ) -> Result<Vec<(Vec<String>, Vec<Vec<Value>>)>, StatementError> {
+        let shape = &plan.shape;
+        let range = (shape.range.min, shape.range.max);
+        let Some(specs) = pushdown_columns(&plan.cols, &plan.all_fields, shape.interval.is_some())
+        else {
+            return Ok(Vec::new());
+        };
+        let cond = plan.cond.as_ref();
+        let hot_rows =
+            self.hot_aggregate(src, &specs, &plan.group_tags, cond, shape.interval, range);
+        let rows = match hot_rows {
+            Some(rows) => rows,
+            None => match self.engine_aggregate(plan, src, &specs).await? {
+                Some(rows) => rows,
+                None => return Ok(Vec::new()),
+            },
+        };
+        let groups = group_aggregate_rows(rows, plan.group_tags.len(), &specs);
+        let mut out = Vec::with_capacity(groups.len());
+        for (key, buckets) in groups {
+            let rows = match shape.interval {
+                None => {
+                    let vals = buckets.into_values().next().unwrap_or_default();
+                    // An aggregate without GROUP BY over no rows still yields a row of nulls.
+                    if vals.iter().all(Value::is_null) {
+                        continue;
+                    }
+                    let mut row = vec![Value::Time(range.0.unwrap_or(0))];
+                    row.extend(vals);
+                    vec![row]
+                }
+                Some(interval) => {
+                    fill_bucket_grid(&buckets, &specs, interval, shape, fill, budget)?
+                }
+            };
+            out.push((key, rows));
+        }
+        Ok(out)
+    }
+
+    /// The aggregate rows ClickHouse computes (`None`: no table, no such field there).
+    async fn engine_aggregate(
+        &self,
+        plan: &SelectPlan,
+        src: &Src,
+        specs: &[(String, String, FieldType)],
+    ) -> Result<Option<Vec<Vec<Value>>>, StatementError> {
+        let shape = &plan.shape;
+        let (min, max) = (shape.range.min, shape.range.max);
+        let (group_tags, cond) = (&plan.group_tags, plan.cond.as_ref());
+        let existing = self.table_columns(src).await?;
+        if existing.is_empty() {
+            return Ok(None);
+        }
+        let read = self.aggregate_read(
+            src,
+            &existing,
+            specs,
+            group_tags,
+            cond,
+            shape.interval,
+            (min, max),
+        );
+        if read.filter.any_field.is_empty() {
+            return Ok(None);
+        }
+        let sql = read.to_sql().map_err(|e| err(e.to_string()))?;
+        let recent = match self.expected_last_groups(src, specs, group_tags, cond, shape.interval) {
+            Some(expected) => {
+                self.last_from_recent(src, max, min, expected, group_tags.len(), &read)
+                    .await?
+            }
+            None => None,
+        };
+        let result = match recent {
+            Some(r) => r,
+            None => match self.engine.query(&sql).await {
+                Ok(r) => r,
+                Err(e) if e.is_missing_table() => return Ok(None),
+                Err(e) => return Err(e.into()),
+            },
+        };
+        Ok(Some(result.rows))
+    }
+}
+
+/// Aggregate rows (group tags, bucket, one value per spec) by group key, then bucket
+/// start, with InfluxDB's result types.
+fn group_aggregate_rows(
+    rows: Vec<Vec<Value>>,
+    n_tags: usize,
+    specs: &[(String, String, FieldType)],
+) -> BTreeMap<Vec<String>, BTreeMap<i64, Vec<Value>>> {
+    let mut groups: BTreeMap<Vec<String>, BTreeMap<i64, Vec<Value>>> = BTreeMap::new();
+    for row in rows {
+        let mut it = row.into_iter();
+        let key: Vec<String> = (0..n_tags)
+            .map(|_| match it.next() {
+                Some(Value::String(s)) => s,
+                _ => String::new(),
+            })
+            .collect();
+        let b = match it.next() {
+            Some(Value::Integer(b)) => b,
+            Some(Value::Unsigned(b)) => b as i64,
+            Some(Value::Time(b)) => b,
+            _ => 0,
+        };
+        let vals: Vec<Value> = it
+            .zip(specs)
+            .map(|(v, (func, _, t))| normalise_agg(func, *t, v))
+            .collect();
+        groups.entry(key).or_default().insert(b, vals);
+    }
+    groups
+}
+
+/// One group's rows over the whole `GROUP BY time` grid of the query, filled.
+fn fill_bucket_grid(
+    buckets: &BTreeMap<i64, Vec<Value>>,
+    specs: &[(String, String, FieldType)],
+    (every, offset): (i64, i64),
+    shape: &Shape,
+    fill: &Fill,
+    budget: &Budget,
+) -> Result<Vec<Vec<Value>>, StatementError> {
+    let w = transform::Window { every, offset };
+    let first = buckets.keys().next().copied().unwrap_or(0);
+    let (start, end, count) = w.grid(
+        shape.range.min.unwrap_or(first),
+        shape.range.max.unwrap_or(shape.now),
+        0,
+    );
+    budget.check_buckets(count)?;
+    budget.charge_rows(count)?;
+    let times: Vec<i64> = w.starts(start, end).collect();
+    let mut timelines: Vec<Timeline> = Vec::with_capacity(specs.len());
+    for (i, (func, _, _)) in specs.iter().enumerate() {
+        let tl: Vec<(i64, Option<Value>)> = times
+            .iter()
+            .map(|t| {
+                let v = buckets.get(t).and_then(|v| v.get(i)).cloned();
+                (*t, v.filter(|x| !x.is_null()))
+            })
+            .collect();
+        let mode = to_fn_fill(fill);
+        let mode = if func == "count" {
+            mode.count_default()
+        } else {
+            mode
+        };
+        timelines.push(functions::fill::fill(&tl, &mode));
+    }
+    Ok(join_timelines(&timelines, false))
+}
+
+/// Converts ClickHouse's aggregate result types to InfluxDB's (`count` is an integer,
+/// `mean` a float, the others keep the field's type; an empty aggregate is null).
+pub(super) fn normalise_agg(func: &str, t: FieldType, v: Value) -> Value {
+    match (func, v) {
+        (_, Value::Null) => Value::Null,
+        ("count", Value::Unsigned(0)) | ("count", Value::Integer(0)) => Value::Null,
+        ("count", Value::Unsigned(n)) => Value::Integer(n as i64),
+        ("mean", v) => v.as_f64().map(Value::Float).unwrap_or(Value::Null),
+        (_, Value::Unsigned(u)) if t == FieldType::Integer => Value::Integer(u as i64),
+        (_, Value::Integer(i)) if t == FieldType::Unsigned => Value::Unsigned(i as u64),
+        (_, Value::Integer(i)) if t == FieldType::Float => Value::Float(i as f64),
+        (_, v) => v,
+    }
+}
+
+impl QueryService {
+    /// The pushdown aggregate computed over the recent-data tier, in the rows the SQL
+    /// would return (`None`: not covered, too big, or a condition on fields).
+    pub(super) fn hot_aggregate(
+        &self,
+        src: &Src,
+        specs: &[(String, String, FieldType)],
+        group_tags: &[String],
+        cond: Option<&Expr>,
+        interval: Option<(i64, i64)>,
+        (min, max): (Option<i64>, Option<i64>),
+    ) -> Option<Vec<Vec<Value>>> {
+        let hot = self.hot.as_ref()?;
+        let schema = &src.schema;
+        let is_field = |n: &str| schema.field_type(n).is_some();
+        if !cond.is_none_or(|c| crate::query::decided_by_tags(c, &is_field)) {
+            return None;
+        }
+        let mut aggs = Vec::with_capacity(specs.len());
+        for (func, field, t) in specs {
+            if schema.field_type(field) != Some(*t) {
+                return None;
+            }
+            aggs.push((crate::hot::Agg::of(func)?, field.clone()));
+        }
+        let fields: Vec<String> = aggs.iter().map(|(_, f)| f.clone()).collect();
+        let mut filter =
+            crate::query::ReadFilter::new(cond, &fields, min, max).with_fields(&is_field);
+        hot.aggregate(
+            (&src.db, &src.rp, &src.measurement),
+            &mut filter,
+            group_tags,
+            interval,
+            &aggs,
+            HOT_AGGREGATE_LIMIT,
+        )
+    }
+
+    /// For `last()` of every column without `GROUP BY time` or a `WHERE` condition (the
+    /// TSBS "lastpoint" shape): how many groups the answer has, known from the series
+    /// index (`None`: not that shape, or unknown).
+    pub(super) fn expected_last_groups(
+        &self,
+        src: &Src,
+        specs: &[(String, String, FieldType)],
+        group_tags: &[String],
+        cond: Option<&Expr>,
+        interval: Option<(i64, i64)>,
+    ) -> Option<usize> {
+        if interval.is_some() || cond.is_some() || specs.iter().any(|(f, _, _)| f != "last") {
+            return None;
+        }
+        if group_tags.is_empty() {
+            return Some(1);
+        }
+        let all_tags = group_tags.len() == src.schema.tag_keys.len()
+            && group_tags.iter().all(|t| src.schema.tag_keys.contains(t));
+        // Grouped by every tag, the groups are the series (a missing tag is no tag).
+        all_tags.then(|| self.meta.series_count_in(&src.db, &src.measurement))
+    }
+
+    /// Answers a `last()`-only aggregate from the most recent rows when they hold every
+    /// group's last values: reads windows ending at the table's latest time, growing
+    /// 60-fold (one minute, one hour, 2.5 days), until `expected` groups come back with
+    /// no null value. `None`: the caller reads everything. Correct because `last` of a
+    /// group only depends on its latest non-null values, and a window that yields every
+    /// group (all of them, by the series count) with every value has found those.
+    pub(super) async fn last_from_recent(
+        &self,
+        src: &Src,
+        max: Option<i64>,
+        min: Option<i64>,
+        expected: usize,
+        n_tags: usize,
+        read: &AggregateRead,
+    ) -> Result<Option<RowSet>, StatementError> {
+        if expected == 0 {
+            return Ok(None);
+        }
+        let latest = match self
+            .engine
+            .latest_time(&src.db, &src.rp, &src.measurement, max)
+            .await
+        {
+            Ok(Some(t)) => t,
+            Ok(None) | Err(hyperbyte_ports::QueryError::Decode(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let mut width: i64 = 60_000_000_000;
+        for _ in 0..3 {
+            let since = latest.saturating_sub(width);
+            if min.is_some_and(|m| since <= m) {
+                break;
+            }
+            let mut recent = read.clone();
+            recent.filter.since = Some(since);
+            let sql = recent.to_sql().map_err(|e| err(e.to_string()))?;
+            let rows = self.engine.query(&sql).await?;
+            let complete = rows.rows.len() == expected
+                && rows
+                    .rows
+                    .iter()
+                    .all(|r| r.iter().skip(n_tags + 1).all(|v| !v.is_null()));
+            if complete {
+                return Ok(Some(rows));
+            }
+            width = width.saturating_mul(60);
+        }
+        Ok(None)
+    }
+
+    /// The storage read of a pushdown aggregate: `specs` per group of `group_tags` (and
+    /// time bucket), over the columns the table has (`existing`).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn aggregate_read(
+        &self,
+        src: &Src,
+        existing: &BTreeSet<String>,
+        specs: &[(String, String, FieldType)],
+        group_tags: &[String],
+        cond: Option<&Expr>,
+        interval: Option<(i64, i64)>,
+        (min, max): (Option<i64>, Option<i64>),
+    ) -> AggregateRead {
+        let schema = &src.schema;
+        let has = |c: &str| existing.contains(c);
+        let group_tags = group_tags
+            .iter()
+            .map(|t| has(&naming::tag_column(t)).then(|| t.clone()))
+            .collect();
+        let mut any_field = Vec::new();
+        let mut columns = Vec::with_capacity(specs.len());
+        for (func, field, t) in specs {
+            if has(&naming::field_column(field)) && schema.field_type(field) == Some(*t) {
+                columns.push(Pushdown::of(func, *t).map(|p| (p, field.clone())));
+                any_field.push(field.clone());
+            } else {
+                columns.push(None);
+            }
+        }
+        AggregateRead {
+            table: TableRef::new(&src.db, &src.rp, &src.measurement),
+            merge: self.must_merge(src, min, max),
+            group_tags,
+            bucket: interval.map(|(every, offset)| Bucket { every, offset }),
+            columns,
+            filter: RowFilter {
+                min,
+                max,
+                condition: condition_of(schema, &has, cond),
+                any_field,
+                since: None,
+            },
+        }
+    }
+}

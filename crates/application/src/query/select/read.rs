@@ -1,0 +1,365 @@
+//! Reading points: from a subquery's result, from the recent-data tier when it covers the
+//! read, else from storage through a `timeseriesql::sql::RawRead` plan (a column a table
+//! lacks reads as absent; the plan is rebuilt against the table's columns when the engine
+//! names one missing).
+
+use super::*;
+
+/// The `WHERE` condition of a storage read with its names resolved against the table's
+/// columns (`has`): a field the table has, else a tag it has, else missing.
+pub(super) fn condition_of(
+    schema: &MeasurementSchema,
+    has: &dyn Fn(&str) -> bool,
+    cond: Option<&Expr>,
+) -> Option<Condition> {
+    let c = cond?;
+    let mut columns = BTreeMap::new();
+    c.walk(&mut |x| {
+        if let Expr::VarRef { name, .. } = x {
+            let fcol = naming::field_column(name);
+            let tcol = naming::tag_column(name);
+            let r = match schema.field_type(name) {
+                Some(t) if has(&fcol) => ColumnRef::Field(fcol, t),
+                _ if schema.is_tag(name) && has(&tcol) => ColumnRef::Tag(tcol),
+                _ => ColumnRef::Missing,
+            };
+            columns.insert(name.clone(), r);
+        }
+    });
+    Some(Condition {
+        expr: c.clone(),
+        columns,
+    })
+}
+
+/// Why reading a source failed.
+pub(super) enum ReadError {
+    Engine(hyperbyte_ports::QueryError),
+    Statement(StatementError),
+}
+
+impl QueryService {
+    /// Reads the points of one source: time, the needed fields and every tag, filtered by
+    /// the time range and condition. A column the table lacks (a tag or field registered
+    /// through another retention policy) reads as absent.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn read_points(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        min: Option<i64>,
+        max: Option<i64>,
+        budget: &Budget,
+    ) -> Result<Vec<Point>, StatementError> {
+        if let Some(rows) = &src.rows {
+            let points: Vec<Point> = rows
+                .iter()
+                .filter(|p| min.is_none_or(|m| p.time >= m) && max.is_none_or(|m| p.time <= m))
+                .filter(|p| cond.is_none_or(|c| eval_cond(c, p)))
+                .filter(|p| needed.iter().any(|n| p.fields.contains_key(n)))
+                .cloned()
+                .collect();
+            // A subquery's rows were charged when it built them; copying them into the
+            // outer query materialises them once more.
+            budget.charge_rows(points.len() as u128)?;
+            return Ok(points);
+        }
+        // Ask storage for one row more than the limits allow: enough to report the
+        // overflow without ever materialising an unbounded result.
+        let cap = budget.read_allowance().map(|n| n.saturating_add(1));
+        let points = self
+            .read_points_capped(src, needed, cond, min, max, cap)
+            .await?;
+        budget.charge_points(points.len())?;
+        Ok(points)
+    }
+
+    /// [`Self::read_points`] from storage, at most `cap` points.
+    pub(super) async fn read_points_capped(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        min: Option<i64>,
+        max: Option<i64>,
+        cap: Option<u64>,
+    ) -> Result<Vec<Point>, StatementError> {
+        match self
+            .read_points_with(src, needed, cond, min, max, None, cap)
+            .await
+        {
+            Err(ReadError::Engine(e)) if e.is_missing_table() => Ok(Vec::new()),
+            Err(ReadError::Engine(hyperbyte_ports::QueryError::Engine { code: 47, .. })) => {
+                let cols = self.table_columns(src).await?;
+                match self
+                    .read_points_with(src, needed, cond, min, max, Some(&cols), cap)
+                    .await
+                {
+                    Ok(p) => Ok(p),
+                    Err(ReadError::Engine(e)) if e.is_missing_table() => Ok(Vec::new()),
+                    Err(ReadError::Engine(e)) => Err(e.into()),
+                    Err(ReadError::Statement(e)) => Err(e),
+                }
+            }
+            Err(ReadError::Engine(e)) => Err(e.into()),
+            Err(ReadError::Statement(e)) => Err(e),
+            Ok(p) => Ok(p),
+        }
+    }
+
+    /// The points of `src` from the recent-data tier, when it holds everything the read
+    /// needs (`None`: read storage). Same rows, fields and order as storage gives.
+    /// `latest_only`: for `last()` aggregates, only the points holding each series'
+    /// latest value of each field.
+    pub(super) fn read_hot(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        (min, max): (Option<i64>, Option<i64>),
+        latest_only: bool,
+    ) -> Option<Vec<Point>> {
+        let hot = self.hot.as_ref()?;
+        let schema = &src.schema;
+        let fields: Vec<String> = needed
+            .iter()
+            .filter(|n| schema.field_type(n).is_some())
+            .cloned()
+            .collect();
+        if fields.is_empty() {
+            return None;
+        }
+        let is_field = |n: &str| schema.field_type(n).is_some();
+        let exact = cond.is_none_or(|c| crate::query::decided_by_tags(c, &is_field));
+        // A condition on fields is checked per row, on the fields it reads, before the
+        // row is built.
+        let mut cond_fields: Vec<String> = Vec::new();
+        if let Some(c) = cond.filter(|_| !exact) {
+            c.walk(&mut |x| {
+                if let Expr::VarRef { name, .. } = x {
+                    if is_field(name) && !cond_fields.contains(name) {
+                        cond_fields.push(name.clone());
+                    }
+                }
+            });
+        }
+        let mut keep = |h: &crate::hot::HotPoint| {
+            let p = Point {
+                time: h.time,
+                key: Arc::clone(&h.key),
+                tags: Arc::clone(&h.tags),
+                fields: h.fields.clone(),
+            };
+            cond.is_none_or(|c| eval_stored_cond(c, &p, &is_field))
+        };
+        let check = (!exact).then_some(crate::hot::RowCheck {
+            fields: &cond_fields,
+            keep: &mut keep,
+        });
+        let mut filter =
+            crate::query::ReadFilter::new(cond, &fields, min, max).with_fields(&is_field);
+        let rows = if latest_only {
+            if !exact {
+                return None;
+            }
+            hot.read_latest(&src.db, &src.rp, &src.measurement, &mut filter)?
+        } else {
+            hot.read(&src.db, &src.rp, &src.measurement, &mut filter, check)?
+        };
+        let mut points: Vec<Point> = rows
+            .into_iter()
+            .map(|h| Point {
+                time: h.time,
+                key: h.key,
+                tags: h.tags,
+                fields: h.fields,
+            })
+            .collect();
+        // Storage's order: time, then tag values in tag-key order (missing: empty).
+        points.sort_by(|a, b| {
+            a.time.cmp(&b.time).then_with(|| {
+                schema
+                    .tag_keys
+                    .iter()
+                    .map(|k| {
+                        let x = a.tags.get(k).map_or("", String::as_str);
+                        let y = b.tags.get(k).map_or("", String::as_str);
+                        x.cmp(y)
+                    })
+                    .find(|o| o.is_ne())
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+        });
+        Some(points)
+    }
+
+    /// Whether a read of `src` between `min` and `max` must merge the stored versions of
+    /// overwritten points (`FINAL`): only where storage says a point may have been written
+    /// twice.
+    pub(super) fn must_merge(&self, src: &Src, min: Option<i64>, max: Option<i64>) -> bool {
+        self.engine
+            .must_merge(&src.db, &src.rp, &src.measurement, min, max)
+    }
+
+    pub(super) async fn table_columns(
+        &self,
+        src: &Src,
+    ) -> Result<BTreeSet<String>, StatementError> {
+        Ok(self
+            .engine
+            .table_columns(&src.db, &src.rp, &src.measurement)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn read_points_with(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        min: Option<i64>,
+        max: Option<i64>,
+        existing: Option<&BTreeSet<String>>,
+        cap: Option<u64>,
+    ) -> Result<Vec<Point>, ReadError> {
+        let schema = &src.schema;
+        let has = |col: &str| existing.is_none_or(|e| e.contains(col));
+        let tag_cols: Vec<String> = schema
+            .tag_keys
+            .iter()
+            .filter(|t| has(&naming::tag_column(t)))
+            .cloned()
+            .collect();
+        let field_cols: Vec<String> = needed
+            .iter()
+            .filter(|n| schema.field_type(n).is_some() && has(&naming::field_column(n)))
+            .cloned()
+            .collect();
+        if field_cols.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A row qualifies only when at least one selected field is present.
+        let read = RawRead {
+            table: TableRef::new(&src.db, &src.rp, &src.measurement),
+            merge: self.must_merge(src, min, max),
+            tags: tag_cols.clone(),
+            fields: field_cols.clone(),
+            filter: RowFilter {
+                min,
+                max,
+                condition: condition_of(schema, &has, cond),
+                any_field: field_cols.clone(),
+                since: None,
+            },
+            limit: cap,
+        };
+        let sql = read
+            .to_sql()
+            .map_err(|e| ReadError::Statement(err(e.to_string())))?;
+        let rows = self.engine.query(&sql).await.map_err(ReadError::Engine)?;
+        let mut out = Vec::with_capacity(rows.rows.len());
+        type Shared = (Arc<str>, Arc<BTreeMap<String, String>>);
+        let mut series_of: BTreeMap<BTreeMap<String, String>, Shared> = BTreeMap::new();
+        for row in rows.rows {
+            let mut it = row.into_iter();
+            let time = match it.next() {
+                Some(Value::Time(t)) => t,
+                Some(Value::Integer(t)) => t,
+                _ => continue,
+            };
+            let mut tags = BTreeMap::new();
+            for t in &tag_cols {
+                if let Some(Value::String(s)) = it.next() {
+                    if !s.is_empty() {
+                        tags.insert(t.clone(), s);
+                    }
+                }
+            }
+            let mut fields = BTreeMap::new();
+            for f in &field_cols {
+                let v = it.next().unwrap_or(Value::Null);
+                if !v.is_null() {
+                    fields.insert(f.clone(), v);
+                }
+            }
+            // Rows come ordered by time, so a series' points are not adjacent: share
+            // each series' key and tags through a map.
+            let (key, tags) = series_of
+                .entry(tags)
+                .or_insert_with_key(|tags| {
+                    let tag_vec: Vec<(String, String)> =
+                        tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    let key = hyperbyte_domain::SeriesKey::new(&src.measurement, &tag_vec).0;
+                    (Arc::from(key.as_str()), Arc::new(tags.clone()))
+                })
+                .clone();
+            out.push(Point {
+                time,
+                key,
+                tags,
+                fields,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// A subquery's series become the points of virtual sources, one per series name: the
+/// columns become fields and the series tags stay tags.
+pub(super) fn series_to_sources(series: Vec<Series>) -> Vec<Src> {
+    let mut by_name: BTreeMap<String, (MeasurementSchema, Vec<Point>)> = BTreeMap::new();
+    for s in series {
+        let name = s.name.clone().unwrap_or_default();
+        let entry = by_name.entry(name.clone()).or_default();
+        entry.0.tag_keys.extend(s.tags.keys().cloned());
+        let tag_vec: Vec<(String, String)> =
+            s.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let key = hyperbyte_domain::SeriesKey::new(&name, &tag_vec).0;
+        for row in s.values {
+            let mut fields = BTreeMap::new();
+            let mut time = 0;
+            for (c, v) in s.columns.iter().zip(row) {
+                if c == "time" {
+                    if let Value::Time(t) = v {
+                        time = t;
+                    }
+                    continue;
+                }
+                if v.is_null() {
+                    continue;
+                }
+                let t = match &v {
+                    Value::Float(_) => FieldType::Float,
+                    Value::Integer(_) | Value::Time(_) => FieldType::Integer,
+                    Value::Unsigned(_) => FieldType::Unsigned,
+                    Value::Boolean(_) => FieldType::Boolean,
+                    _ => FieldType::String,
+                };
+                entry.0.fields.entry(c.clone()).or_insert(t);
+                fields.insert(c.clone(), v);
+            }
+            entry.1.push(Point {
+                time,
+                key: Arc::from(key.as_str()),
+                tags: Arc::new(s.tags.clone()),
+                fields,
+            });
+        }
+    }
+    by_name
+        .into_iter()
+        .map(|(name, (schema, mut points))| {
+            points.sort_by_key(|p| p.time);
+            Src {
+                db: String::new(),
+                rp: String::new(),
+                measurement: name,
+                schema,
+                rows: Some(std::sync::Arc::new(points)),
+            }
+        })
+        .collect()
+}

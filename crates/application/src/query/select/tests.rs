@@ -1,0 +1,337 @@
+//! Which plan each statement shape gets (pushdown aggregate or Rust evaluation,
+//! recent-data tier or storage, `FINAL` or not), and the reads each plan sends, against
+//! the query service's port fakes (`query::tests`). The expected statements are plans
+//! rendered by `timeseriesql::sql`, never SQL text written here.
+
+use super::plan::{Fallback, SelectPlan, SourcePath};
+use super::*;
+use crate::hot::{HotSink, HotTier};
+use crate::query::tests::{harness, Harness, NullStorage, S};
+use crate::query::QueryLimits;
+use hyperbyte_domain::{FieldValue, RetentionPolicy};
+use hyperbyte_ports::PointsSinkPort;
+use hyperbyte_timeseriesql::ast::Statement;
+
+const STORAGE_POINTS: SourcePath = SourcePath::Tier {
+    latest_only: false,
+    fallback: Fallback::StoragePoints,
+};
+
+fn statement(q: &str) -> SelectStatement {
+    match hyperbyte_timeseriesql::parse(q)
+        .unwrap()
+        .statements
+        .remove(0)
+    {
+        Statement::Select(s) => *s,
+        other => panic!("not a SELECT: {other}"),
+    }
+}
+
+fn points() -> Vec<(i64, &'static str, f64)> {
+    vec![(0, "a", 1.0), (10 * S, "a", 2.0), (20 * S, "a", 4.0)]
+}
+
+fn unlimited(points: &[(i64, &'static str, f64)]) -> Harness {
+    harness(points, QueryLimits::unlimited())
+}
+
+async fn plan_of(h: &Harness, q: &str) -> SelectPlan {
+    let req = QueryRequest {
+        query: q.into(),
+        database: Some("db".into()),
+        ..Default::default()
+    };
+    h.service
+        .plan_select(&statement(q), &req, &Budget::new(QueryLimits::unlimited()))
+        .await
+        .unwrap_or_else(|e| panic!("{q}: {e}"))
+        .unwrap_or_else(|| panic!("{q}: no plan"))
+}
+
+/// The path of the statement's only source.
+async fn path_of(h: &Harness, q: &str) -> (SourcePath, SelectPlan) {
+    let plan = plan_of(h, q).await;
+    assert_eq!(plan.sources.len(), 1, "{q}");
+    (plan.path_of(&plan.sources[0]), plan)
+}
+
+fn table() -> TableRef {
+    TableRef::new("db", "autogen", "m")
+}
+
+fn raw_read(min: Option<i64>, max: Option<i64>, merge: bool) -> RawRead {
+    RawRead {
+        table: table(),
+        merge,
+        tags: vec!["host".into()],
+        fields: vec!["v".into()],
+        filter: RowFilter {
+            min,
+            max,
+            any_field: vec!["v".into()],
+            ..RowFilter::default()
+        },
+        limit: None,
+    }
+}
+
+fn aggregate_read(columns: Vec<(Pushdown, &str)>) -> AggregateRead {
+    AggregateRead {
+        table: table(),
+        merge: false,
+        group_tags: Vec::new(),
+        bucket: None,
+        filter: RowFilter {
+            any_field: columns.iter().map(|(_, f)| f.to_string()).collect(),
+            ..RowFilter::default()
+        },
+        columns: columns
+            .into_iter()
+            .map(|(p, f)| Some((p, f.to_string())))
+            .collect(),
+    }
+}
+
+fn sent(h: &Harness) -> Vec<String> {
+    h.engine.queries.lock().clone()
+}
+
+#[tokio::test]
+async fn aggregates_the_engine_computes_exactly_are_pushed_down() {
+    let h = unlimited(&points());
+    for q in [
+        "SELECT count(v) FROM m",
+        "SELECT sum(v), mean(v) FROM m",
+        "SELECT spread(v) FROM m WHERE host = 'a'",
+        "SELECT min(v), max(v) FROM m",
+        "SELECT first(v), last(v) FROM m GROUP BY host",
+        // With GROUP BY time a lone min/max prints its window's start.
+        "SELECT max(v) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s)",
+        "SELECT count(*) FROM m",
+    ] {
+        let (path, plan) = path_of(&h, q).await;
+        assert!(plan.pushdown, "{q}");
+        assert_eq!(path, SourcePath::Pushdown, "{q}");
+    }
+}
+
+#[tokio::test]
+async fn other_shapes_are_evaluated_in_rust_over_points() {
+    let h = unlimited(&points());
+    for q in [
+        "SELECT v FROM m",
+        "SELECT v, host FROM m WHERE v > 1",
+        "SELECT * FROM m",
+        "SELECT median(v) FROM m",
+        "SELECT percentile(v, 50) FROM m",
+        // A lone selector prints the selected point's time.
+        "SELECT max(v) FROM m",
+        "SELECT first(v) FROM m GROUP BY host",
+        "SELECT mean(v) * 2 FROM m",
+        "SELECT top(v, 2) FROM m",
+        "SELECT derivative(mean(v)) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s)",
+        "SELECT derivative(v) FROM m",
+    ] {
+        let (path, plan) = path_of(&h, q).await;
+        assert!(!plan.pushdown, "{q}");
+        assert_eq!(path, STORAGE_POINTS, "{q}");
+    }
+}
+
+#[tokio::test]
+async fn last_of_every_column_prefers_the_tiers_latest_points() {
+    let h = unlimited(&points());
+    let (path, plan) = path_of(&h, "SELECT last(v) FROM m").await;
+    assert!(plan.last_only && !plan.pushdown);
+    assert_eq!(
+        path,
+        SourcePath::Tier {
+            latest_only: true,
+            fallback: Fallback::StoragePoints
+        }
+    );
+    let (path, plan) = path_of(&h, "SELECT last(v), last(v) AS w FROM m GROUP BY *").await;
+    assert!(plan.last_only && plan.pushdown);
+    assert_eq!(
+        path,
+        SourcePath::Tier {
+            latest_only: true,
+            fallback: Fallback::Pushdown
+        }
+    );
+    // With GROUP BY time, last() is an ordinary pushdown aggregate.
+    let (path, _) = path_of(
+        &h,
+        "SELECT last(v), last(v) AS w FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s)",
+    )
+    .await;
+    assert_eq!(path, SourcePath::Pushdown);
+}
+
+#[tokio::test]
+async fn a_subquerys_points_are_evaluated_in_rust() {
+    let h = unlimited(&points());
+    let (path, plan) = path_of(&h, "SELECT mean(v) FROM (SELECT v FROM m)").await;
+    assert!(plan.sources[0].rows.is_some());
+    assert_eq!(path, SourcePath::Subquery);
+}
+
+#[tokio::test]
+async fn a_raw_select_reads_time_ordered_points() {
+    let h = unlimited(&points());
+    let rows = h
+        .rows("SELECT v FROM m WHERE time >= 0 AND time <= 30s")
+        .await;
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        sent(&h),
+        vec![raw_read(Some(0), Some(30 * S), false).to_sql().unwrap()]
+    );
+}
+
+#[tokio::test]
+async fn reads_merge_overwritten_points_only_where_storage_says_so() {
+    let h = unlimited(&points());
+    *h.engine.merge.lock() = true;
+    h.rows("SELECT v FROM m").await;
+    h.rows("SELECT count(v) FROM m").await;
+    let mut count = aggregate_read(vec![(Pushdown::Count, "v")]);
+    count.merge = true;
+    assert_eq!(
+        sent(&h),
+        vec![
+            raw_read(None, None, true).to_sql().unwrap(),
+            count.to_sql().unwrap()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_pushdown_groups_by_tags_and_offset_buckets_in_the_engine() {
+    let h = unlimited(&points());
+    h.rows("SELECT mean(v) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s, 5s), host")
+        .await;
+    let mut want = aggregate_read(vec![(Pushdown::Mean, "v")]);
+    want.group_tags = vec![Some("host".into())];
+    want.bucket = Some(Bucket {
+        every: 10 * S,
+        offset: 5 * S,
+    });
+    want.filter.min = Some(0);
+    want.filter.max = Some(60 * S - 1);
+    assert_eq!(sent(&h), vec![want.to_sql().unwrap()]);
+}
+
+#[tokio::test]
+async fn a_condition_reaches_storage_resolved_against_the_table() {
+    let h = unlimited(&points());
+    h.rows("SELECT v FROM m WHERE host = 'a' AND v > 1 AND nosuch = 'x'")
+        .await;
+    let mut want = raw_read(None, None, false);
+    let expr = statement("SELECT v FROM m WHERE host = 'a' AND v > 1 AND nosuch = 'x'")
+        .condition_without_time()
+        .unwrap();
+    let mut columns = BTreeMap::new();
+    columns.insert(
+        "host".to_string(),
+        ColumnRef::Tag(naming::tag_column("host")),
+    );
+    columns.insert(
+        "v".to_string(),
+        ColumnRef::Field(naming::field_column("v"), FieldType::Float),
+    );
+    columns.insert("nosuch".to_string(), ColumnRef::Missing);
+    want.filter.condition = Some(Condition { expr, columns });
+    assert_eq!(sent(&h), vec![want.to_sql().unwrap()]);
+}
+
+/// TSBS "lastpoint": `last()` of every field per series reads the most recent minute
+/// first, and stops there when every series has its values.
+#[tokio::test]
+async fn lastpoint_reads_the_most_recent_rows_first() {
+    let h = unlimited(&points());
+    *h.engine.latest.lock() = Some(20 * S);
+    *h.engine.agg_rows.lock() = vec![vec![
+        Value::String("a".into()),
+        Value::Integer(0),
+        Value::Float(4.0),
+        Value::Float(4.0),
+    ]];
+    let rows = h
+        .rows("SELECT last(v), last(v) AS w FROM m GROUP BY *")
+        .await;
+    assert_eq!(
+        rows,
+        vec![vec![Value::Time(0), Value::Float(4.0), Value::Float(4.0)]]
+    );
+    let mut want = aggregate_read(vec![(Pushdown::Last, "v"), (Pushdown::Last, "v")]);
+    want.filter.any_field = vec!["v".into(), "v".into()];
+    want.group_tags = vec![Some("host".into())];
+    want.filter.since = Some(20 * S - 60 * S);
+    assert_eq!(sent(&h), vec![want.to_sql().unwrap()]);
+}
+
+/// A harness whose recent-data tier holds `points` (storage holds nothing).
+async fn with_tier(points: &[(i64, &'static str, f64)]) -> Harness {
+    let h = unlimited(&[]);
+    let tier = Arc::new(HotTier::new(1 << 20));
+    let sink = HotSink::new(Arc::new(NullStorage), h.engine.clone(), tier.clone());
+    let rp = RetentionPolicy {
+        name: "autogen".into(),
+        duration: 0,
+        shard_group_duration: 7 * 24 * 3600 * S,
+        replication: 1,
+    };
+    let mut schema = MeasurementSchema::default();
+    schema.tag_keys.insert("host".into());
+    schema.fields.insert("v".into(), FieldType::Float);
+    let pts: Vec<hyperbyte_domain::Point> = points
+        .iter()
+        .map(|&(time, host, v)| hyperbyte_domain::Point {
+            measurement: "m".into(),
+            tags: vec![("host".into(), host.into())],
+            fields: vec![("v".into(), FieldValue::Float(v))],
+            timestamp: time,
+        })
+        .collect();
+    sink.write_points("db", &rp, "m", &schema, &pts)
+        .await
+        .unwrap();
+    Harness {
+        service: h.service.with_hot_tier(tier),
+        engine: h.engine,
+    }
+}
+
+#[tokio::test]
+async fn the_recent_data_tier_answers_what_it_covers() {
+    let h = with_tier(&points()).await;
+    assert_eq!(h.rows("SELECT v FROM m").await.len(), 3);
+    assert_eq!(
+        h.rows("SELECT mean(v) FROM m").await,
+        vec![vec![Value::Time(0), Value::Float(7.0 / 3.0)]]
+    );
+    assert_eq!(
+        h.rows("SELECT last(v) FROM m").await,
+        vec![vec![Value::Time(20 * S), Value::Float(4.0)]]
+    );
+    assert!(sent(&h).is_empty(), "storage was read: {:?}", sent(&h));
+}
+
+#[tokio::test]
+async fn an_aggregate_with_a_field_condition_goes_to_the_engine() {
+    let h = with_tier(&points()).await;
+    h.rows("SELECT mean(v) FROM m WHERE v > 1").await;
+    let mut want = aggregate_read(vec![(Pushdown::Mean, "v")]);
+    let expr = statement("SELECT v FROM m WHERE v > 1")
+        .condition_without_time()
+        .unwrap();
+    let mut columns = BTreeMap::new();
+    columns.insert(
+        "v".to_string(),
+        ColumnRef::Field(naming::field_column("v"), FieldType::Float),
+    );
+    want.filter.condition = Some(Condition { expr, columns });
+    assert_eq!(sent(&h), vec![want.to_sql().unwrap()]);
+}

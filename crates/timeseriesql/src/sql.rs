@@ -1,0 +1,334 @@
+//! Read statements over HyperbyteDB's storage layout, described as data and rendered as
+//! ClickHouse SQL.
+//!
+//! Why it exists: the application decides *what* to read (which table, which columns,
+//! which aggregates ClickHouse computes, the time bounds and buckets, whether the rows
+//! must be merged with `FINAL`); this module alone says it in SQL. Keeping every
+//! statement text of the read path here means one place escapes identifiers and literals,
+//! one place can be snapshot-tested (`tests/snapshots`), and the services can be tested
+//! on the plans they build rather than on strings.
+//!
+//! Architecture invariant (as in [`crate::translate`]): nothing here executes anything.
+//! Identifiers come from `hyperbyte_domain::naming`, literals are numbers or escaped with
+//! `naming::quote_string`.
+//!
+//! The shapes:
+//! - [`RawRead`]: points of one table, time-ordered (raw SELECTs, Rust-evaluated
+//!   aggregates and transformations);
+//! - [`AggregateRead`]: aggregates ClickHouse computes exactly as InfluxDB does
+//!   ([`Pushdown`]), grouped by tags and time buckets;
+//! - [`TagSetsRead`]: which tag sets have rows in a table (retention's series cleanup).
+
+use crate::ast::Expr;
+use crate::translate::{condition_sql, time_literal, ColumnRef, TranslateError};
+use hyperbyte_domain::naming;
+use hyperbyte_domain::FieldType;
+use std::collections::BTreeMap;
+
+/// One (database, retention policy, measurement) table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRef {
+    /// Database name.
+    pub database: String,
+    /// Retention policy name.
+    pub rp: String,
+    /// Measurement name.
+    pub measurement: String,
+}
+
+impl TableRef {
+    /// The table of `measurement` in `database`.`rp`.
+    pub fn new(database: &str, rp: &str, measurement: &str) -> Self {
+        TableRef {
+            database: database.to_string(),
+            rp: rp.to_string(),
+            measurement: measurement.to_string(),
+        }
+    }
+
+    fn sql(&self) -> String {
+        naming::qualified_table(&self.database, &self.rp, &self.measurement)
+    }
+
+    /// The table in a `FROM` clause, with `FINAL` when overwritten points must merge.
+    fn from(&self, merge: bool) -> String {
+        let table = self.sql();
+        if merge {
+            format!("{table} FINAL")
+        } else {
+            table
+        }
+    }
+}
+
+/// A `WHERE` condition with its names already resolved against the table: a name missing
+/// from `columns` is [`ColumnRef::Missing`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    /// The condition (time terms are ignored).
+    pub expr: Expr,
+    /// What each name refers to in this table.
+    pub columns: BTreeMap<String, ColumnRef>,
+}
+
+impl Condition {
+    fn sql(&self) -> Result<String, TranslateError> {
+        let resolve = |name: &str| {
+            self.columns
+                .get(name)
+                .cloned()
+                .unwrap_or(ColumnRef::Missing)
+        };
+        condition_sql(&self.expr, &resolve)
+    }
+}
+
+/// Which rows of a table a read covers. The terms render in this order:
+/// `time >= min`, `time <= max`, the condition, at least one of `any_field`, `time >= since`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RowFilter {
+    /// Earliest time (nanoseconds, inclusive).
+    pub min: Option<i64>,
+    /// Latest time (nanoseconds, inclusive).
+    pub max: Option<i64>,
+    /// The translated `WHERE` condition.
+    pub condition: Option<Condition>,
+    /// Field names of which a row must hold at least one (empty: no such term).
+    pub any_field: Vec<String>,
+    /// A further lower bound on time (reads of the most recent rows only).
+    pub since: Option<i64>,
+}
+
+impl RowFilter {
+    fn sql(&self) -> Result<String, TranslateError> {
+        let mut terms = Vec::new();
+        if let Some(m) = self.min {
+            terms.push(format!("time >= {}", time_literal(m)));
+        }
+        if let Some(m) = self.max {
+            terms.push(format!("time <= {}", time_literal(m)));
+        }
+        if let Some(c) = &self.condition {
+            terms.push(c.sql()?);
+        }
+        if !self.any_field.is_empty() {
+            let any: Vec<String> = self
+                .any_field
+                .iter()
+                .map(|f| format!("{} IS NOT NULL", field(f)))
+                .collect();
+            terms.push(format!("({})", any.join(" OR ")));
+        }
+        if let Some(t) = self.since {
+            terms.push(format!("time >= {}", time_literal(t)));
+        }
+        Ok(terms.join(" AND "))
+    }
+}
+
+fn field(name: &str) -> String {
+    naming::quote_ident(&naming::field_column(name))
+}
+
+fn tag(name: &str) -> String {
+    naming::quote_ident(&naming::tag_column(name))
+}
+
+/// The points of one table: `time`, tag columns, field columns, ordered by time then tag
+/// values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRead {
+    /// The table.
+    pub table: TableRef,
+    /// Read with `FINAL` (a point there may have been written more than once).
+    pub merge: bool,
+    /// Tag keys to read (and order by, after time).
+    pub tags: Vec<String>,
+    /// Field names to read.
+    pub fields: Vec<String>,
+    /// Which rows.
+    pub filter: RowFilter,
+    /// At most this many rows.
+    pub limit: Option<u64>,
+}
+
+impl RawRead {
+    /// The statement.
+    pub fn to_sql(&self) -> Result<String, TranslateError> {
+        let mut select = vec!["time".to_string()];
+        select.extend(self.tags.iter().map(|t| tag(t)));
+        select.extend(self.fields.iter().map(|f| field(f)));
+        let mut order = vec!["time".to_string()];
+        order.extend(self.tags.iter().map(|t| tag(t)));
+        let mut sql = format!(
+            "SELECT {} FROM {} WHERE {} ORDER BY {}",
+            select.join(", "),
+            self.table.from(self.merge),
+            self.filter.sql()?,
+            order.join(", ")
+        );
+        if let Some(n) = self.limit {
+            sql.push_str(&format!(" LIMIT {n}"));
+        }
+        Ok(sql)
+    }
+}
+
+/// An aggregate ClickHouse computes exactly as InfluxDB does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushdown {
+    /// `count`.
+    Count,
+    /// `sum` (numbers).
+    Sum,
+    /// `mean` (numbers).
+    Mean,
+    /// `min` (numbers).
+    Min,
+    /// `max` (numbers).
+    Max,
+    /// `spread` (numbers).
+    Spread,
+    /// `first`: the earliest value, ties towards the larger value.
+    First,
+    /// `last`: the latest value, ties towards the larger value.
+    Last,
+}
+
+impl Pushdown {
+    /// The pushdown form of InfluxQL aggregate `name` over a field of type `t`, if
+    /// ClickHouse computes it as InfluxDB does.
+    pub fn of(name: &str, t: FieldType) -> Option<Pushdown> {
+        let numeric = matches!(
+            t,
+            FieldType::Float | FieldType::Integer | FieldType::Unsigned
+        );
+        Some(match name {
+            "count" => Pushdown::Count,
+            "sum" if numeric => Pushdown::Sum,
+            "mean" if numeric => Pushdown::Mean,
+            "min" if numeric => Pushdown::Min,
+            "max" if numeric => Pushdown::Max,
+            "spread" if numeric => Pushdown::Spread,
+            "first" => Pushdown::First,
+            "last" => Pushdown::Last,
+            _ => return None,
+        })
+    }
+
+    fn sql(self, col: &str) -> String {
+        match self {
+            Pushdown::Count => format!("count({col})"),
+            Pushdown::Sum => format!("sum({col})"),
+            Pushdown::Mean => format!("avg({col})"),
+            Pushdown::Min => format!("min({col})"),
+            Pushdown::Max => format!("max({col})"),
+            Pushdown::Spread => format!("max({col}) - min({col})"),
+            // InfluxDB's selectors break ties at equal times towards the larger value; a
+            // NULL value skips its row.
+            Pushdown::First => {
+                format!("argMax({col}, (-toUnixTimestamp64Nano(time), assumeNotNull({col})))")
+            }
+            Pushdown::Last => format!("argMax({col}, (time, assumeNotNull({col})))"),
+        }
+    }
+}
+
+/// A `GROUP BY time(every, offset)` grid (nanoseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bucket {
+    /// Bucket width.
+    pub every: i64,
+    /// Grid offset.
+    pub offset: i64,
+}
+
+/// Aggregates per group of tags and time bucket, computed in ClickHouse. Each result row
+/// is: one string per `group_tags` entry, the bucket start `hb_bucket` (0 without
+/// buckets), then one value per `columns` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregateRead {
+    /// The table.
+    pub table: TableRef,
+    /// Read with `FINAL`.
+    pub merge: bool,
+    /// `GROUP BY` tags: `Some(key)` groups by the tag's column, `None` (the table lacks
+    /// the column) reads as `''` and does not group.
+    pub group_tags: Vec<Option<String>>,
+    /// Time buckets, if grouped by time.
+    pub bucket: Option<Bucket>,
+    /// One aggregate of a field per output column; `None` reads as NULL (the table lacks
+    /// the field, or has it with another type).
+    pub columns: Vec<Option<(Pushdown, String)>>,
+    /// Which rows.
+    pub filter: RowFilter,
+}
+
+impl AggregateRead {
+    /// The statement.
+    pub fn to_sql(&self) -> Result<String, TranslateError> {
+        let mut select: Vec<String> = Vec::new();
+        let mut group: Vec<String> = Vec::new();
+        for t in &self.group_tags {
+            match t {
+                Some(t) => {
+                    select.push(tag(t));
+                    group.push(tag(t));
+                }
+                None => select.push("''".to_string()),
+            }
+        }
+        let bucket = match self.bucket {
+            Some(Bucket { every, offset }) => {
+                let x = format!("(toUnixTimestamp64Nano(time) - {offset})");
+                format!("toUnixTimestamp64Nano(time) - ((({x} % {every}) + {every}) % {every})")
+            }
+            None => "0".to_string(),
+        };
+        select.push(format!("{bucket} AS hb_bucket"));
+        if self.bucket.is_some() {
+            group.push("hb_bucket".to_string());
+        }
+        for c in &self.columns {
+            select.push(match c {
+                Some((agg, f)) => agg.sql(&field(f)),
+                None => "NULL".to_string(),
+            });
+        }
+        let mut sql = format!(
+            "SELECT {} FROM {} WHERE {}",
+            select.join(", "),
+            self.table.from(self.merge),
+            self.filter.sql()?
+        );
+        if !group.is_empty() {
+            sql.push_str(&format!(" GROUP BY {}", group.join(", ")));
+        }
+        Ok(sql)
+    }
+}
+
+/// The distinct tag sets with rows in a table; without tags, whether it has any row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagSetsRead {
+    /// The table.
+    pub table: TableRef,
+    /// Tag keys whose columns the table has.
+    pub tags: Vec<String>,
+}
+
+impl TagSetsRead {
+    /// The statement.
+    pub fn to_sql(&self) -> String {
+        if self.tags.is_empty() {
+            format!("SELECT 1 FROM {} LIMIT 1", self.table.sql())
+        } else {
+            let cols: Vec<String> = self.tags.iter().map(|t| tag(t)).collect();
+            format!(
+                "SELECT DISTINCT {} FROM {}",
+                cols.join(", "),
+                self.table.sql()
+            )
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! Snapshots of every ClickHouse statement shape the query engine and retention send
+//! (`cargo insta review` after an intended change; CI refuses a changed statement).
+
+#![allow(clippy::unwrap_used)]
+
+use hyperbyte_domain::FieldType;
+use hyperbyte_timeseriesql::ast::{Expr, Statement};
+use hyperbyte_timeseriesql::sql::{
+    AggregateRead, Bucket, Condition, Pushdown, RawRead, RowFilter, TableRef, TagSetsRead,
+};
+use hyperbyte_timeseriesql::translate::ColumnRef;
+use insta::assert_snapshot;
+use std::collections::BTreeMap;
+
+const MIN: i64 = 1_600_000_000_000_000_000;
+const MAX: i64 = 1_600_000_360_000_000_000;
+const HOUR: i64 = 3_600_000_000_000;
+
+fn table() -> TableRef {
+    TableRef::new("db", "autogen", "cpu")
+}
+
+/// The `WHERE` of an InfluxQL SELECT, resolved against a table with tag `host`, float
+/// field `usage` and string field `msg`.
+fn condition(q: &str) -> Condition {
+    let expr = match hyperbyte_timeseriesql::parse(q)
+        .unwrap()
+        .statements
+        .remove(0)
+    {
+        Statement::Select(s) => s.condition_without_time().unwrap(),
+        _ => unreachable!(),
+    };
+    let mut columns = BTreeMap::new();
+    columns.insert("host".into(), ColumnRef::Tag("t_host".into()));
+    columns.insert(
+        "usage".into(),
+        ColumnRef::Field("f_usage".into(), FieldType::Float),
+    );
+    columns.insert(
+        "msg".into(),
+        ColumnRef::Field("f_msg".into(), FieldType::String),
+    );
+    Condition { expr, columns }
+}
+
+fn raw(fields: &[&str]) -> RawRead {
+    RawRead {
+        table: table(),
+        merge: false,
+        tags: vec!["host".into(), "region".into()],
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+        filter: RowFilter {
+            any_field: fields.iter().map(|f| f.to_string()).collect(),
+            ..RowFilter::default()
+        },
+        limit: None,
+    }
+}
+
+fn aggregate(columns: Vec<Option<(Pushdown, String)>>) -> AggregateRead {
+    let any_field = columns.iter().flatten().map(|(_, f)| f.clone()).collect();
+    AggregateRead {
+        table: table(),
+        merge: false,
+        group_tags: Vec::new(),
+        bucket: None,
+        columns,
+        filter: RowFilter {
+            min: Some(MIN),
+            max: Some(MAX),
+            any_field,
+            ..RowFilter::default()
+        },
+    }
+}
+
+fn one(func: Pushdown) -> AggregateRead {
+    aggregate(vec![Some((func, "usage".into()))])
+}
+
+#[test]
+fn raw_select_unbounded() {
+    assert_snapshot!(raw(&["usage"]).to_sql().unwrap());
+}
+
+#[test]
+fn raw_select_with_time_condition_and_row_cap() {
+    let mut r = raw(&["msg", "usage"]);
+    r.filter.min = Some(MIN);
+    r.filter.max = Some(MAX);
+    r.filter.condition = Some(condition(
+        "SELECT usage FROM cpu WHERE (host = 'a' OR host =~ /^b/) AND usage > 5 AND nosuch != 'x'",
+    ));
+    r.limit = Some(20_000_001);
+    assert_snapshot!(r.to_sql().unwrap());
+}
+
+#[test]
+fn raw_select_final() {
+    let mut r = raw(&["usage"]);
+    r.merge = true;
+    r.filter.min = Some(MIN);
+    assert_snapshot!(r.to_sql().unwrap());
+}
+
+#[test]
+fn raw_select_without_tags() {
+    let mut r = raw(&["usage"]);
+    r.tags.clear();
+    assert_snapshot!(r.to_sql().unwrap());
+}
+
+#[test]
+fn each_pushdown_aggregate() {
+    for (name, func) in [
+        ("count", Pushdown::Count),
+        ("sum", Pushdown::Sum),
+        ("mean", Pushdown::Mean),
+        ("min", Pushdown::Min),
+        ("max", Pushdown::Max),
+        ("spread", Pushdown::Spread),
+        ("first", Pushdown::First),
+        ("last", Pushdown::Last),
+    ] {
+        assert_eq!(Pushdown::of(name, FieldType::Float), Some(func));
+        assert_snapshot!(format!("pushdown_{name}"), one(func).to_sql().unwrap());
+    }
+}
+
+#[test]
+fn pushdown_follows_field_types() {
+    for t in [FieldType::String, FieldType::Boolean] {
+        for name in ["sum", "mean", "min", "max", "spread"] {
+            assert_eq!(Pushdown::of(name, t), None, "{name} over {t:?}");
+        }
+        assert_eq!(Pushdown::of("count", t), Some(Pushdown::Count));
+        assert_eq!(Pushdown::of("first", t), Some(Pushdown::First));
+        assert_eq!(Pushdown::of("last", t), Some(Pushdown::Last));
+    }
+    for name in [
+        "median",
+        "mode",
+        "stddev",
+        "percentile",
+        "distinct",
+        "integral",
+    ] {
+        assert_eq!(Pushdown::of(name, FieldType::Float), None, "{name}");
+    }
+}
+
+#[test]
+fn several_aggregates_with_a_missing_field() {
+    let a = aggregate(vec![
+        Some((Pushdown::Max, "usage".into())),
+        None,
+        Some((Pushdown::Count, "msg".into())),
+    ]);
+    assert_snapshot!(a.to_sql().unwrap());
+}
+
+#[test]
+fn group_by_time_buckets_with_offset() {
+    let mut a = one(Pushdown::Mean);
+    a.bucket = Some(Bucket {
+        every: HOUR,
+        offset: 15 * 60 * 1_000_000_000,
+    });
+    assert_snapshot!(a.to_sql().unwrap());
+}
+
+#[test]
+fn group_by_tags_and_time() {
+    let mut a = one(Pushdown::Sum);
+    a.group_tags = vec![Some("host".into()), None, Some("region".into())];
+    a.bucket = Some(Bucket {
+        every: 60_000_000_000,
+        offset: 0,
+    });
+    a.filter.condition = Some(condition("SELECT sum(usage) FROM cpu WHERE host != 'c'"));
+    assert_snapshot!(a.to_sql().unwrap());
+}
+
+#[test]
+fn group_by_tags_without_time() {
+    let mut a = one(Pushdown::Count);
+    a.group_tags = vec![Some("host".into())];
+    assert_snapshot!(a.to_sql().unwrap());
+}
+
+#[test]
+fn aggregate_final() {
+    let mut a = one(Pushdown::Max);
+    a.merge = true;
+    assert_snapshot!(a.to_sql().unwrap());
+}
+
+/// TSBS "lastpoint": `last()` of every field per series, read first over the most
+/// recent rows only.
+#[test]
+fn lastpoint_over_recent_rows() {
+    let mut a = aggregate(vec![
+        Some((Pushdown::Last, "msg".into())),
+        Some((Pushdown::Last, "usage".into())),
+    ]);
+    a.filter.min = None;
+    a.filter.max = None;
+    a.group_tags = vec![Some("host".into()), Some("region".into())];
+    assert_snapshot!("lastpoint_all_rows", a.to_sql().unwrap());
+    a.filter.since = Some(MAX - 60_000_000_000);
+    assert_snapshot!("lastpoint_recent_rows", a.to_sql().unwrap());
+}
+
+#[test]
+fn retention_probes() {
+    let mut probe = TagSetsRead {
+        table: TableRef::new("db1", "hour", "cpu"),
+        tags: Vec::new(),
+    };
+    assert_snapshot!("retention_any_row", probe.to_sql());
+    probe.tags = vec!["host".into(), "region".into()];
+    assert_snapshot!("retention_distinct_tag_sets", probe.to_sql());
+}
+
+/// Names and strings that could change a statement's structure stay identifiers and
+/// literals.
+#[test]
+fn hostile_names_and_strings() {
+    let mut r = RawRead {
+        table: TableRef::new("d`b", "r p", "m\"; DROP TABLE x; --"),
+        merge: true,
+        tags: vec!["ho`st".into()],
+        fields: vec!["va'lue".into()],
+        filter: RowFilter {
+            any_field: vec!["va'lue".into()],
+            ..RowFilter::default()
+        },
+        limit: Some(1),
+    };
+    let expr =
+        match hyperbyte_timeseriesql::parse("SELECT x FROM m WHERE \"ho`st\" = 'x\\' OR 1=1 --'")
+            .unwrap()
+            .statements
+            .remove(0)
+        {
+            Statement::Select(s) => s.condition.unwrap(),
+            _ => unreachable!(),
+        };
+    let mut columns = BTreeMap::new();
+    columns.insert(
+        "ho`st".to_string(),
+        ColumnRef::Tag(hyperbyte_domain::naming::tag_column("ho`st")),
+    );
+    r.filter.condition = Some(Condition { expr, columns });
+    assert_snapshot!(r.to_sql().unwrap());
+}
+
+/// A condition InfluxDB rejects is an error of the rendering, with its text.
+#[test]
+fn unsupported_condition_is_an_error() {
+    let mut r = raw(&["usage"]);
+    r.filter.condition = Some(Condition {
+        expr: Expr::Integer(1),
+        columns: BTreeMap::new(),
+    });
+    assert_eq!(
+        r.to_sql().unwrap_err().to_string(),
+        "invalid condition expression: 1"
+    );
+}
