@@ -109,6 +109,9 @@ fn a_full_disk_refuses_writes_with_507_keeps_every_acknowledged_point_and_recove
         acked += 500;
         i += 1;
     }
+    // Stored before the disk fills (a query flushes what was acknowledged).
+    assert_eq!(count(&server), acked);
+    let before_full = acked;
     let ballast = fill(disk.path());
 
     // Writes until the WAL meets the full disk: the refusal is a 507 naming the cause,
@@ -126,6 +129,12 @@ fn a_full_disk_refuses_writes_with_507_keeps_every_acknowledged_point_and_recove
     assert!(refusal.1.contains("disk"), "{}", refusal.1);
     assert!(refusal.1.contains("full"), "{}", refusal.1);
     assert_eq!(refusal.2.as_deref(), Some("1"));
+    // Queries keep answering from what storage holds meanwhile.
+    let stored = count(&server);
+    assert!(
+        (before_full..=acked).contains(&stored),
+        "{stored} of {acked}"
+    );
 
     // Space comes back: writes resume on their own, without a restart.
     std::fs::remove_file(&ballast).expect("remove ballast");

@@ -155,7 +155,12 @@ impl QueryService {
         }
         check_aggregate_types(stmt, &sources)?;
         // Make acknowledged writes visible (read-your-writes) before looking at tables.
-        self.flush.ensure_visible().await?;
+        // When storage cannot take them now (a full disk, an engine refusing a batch),
+        // the query still answers from what storage holds: the points stay in the WAL
+        // and appear once a flush succeeds.
+        if let Err(e) = self.flush.ensure_visible().await {
+            tracing::warn!(error = %e, "flush before a query failed; answering from what storage holds");
+        }
         if has_wildcard(stmt) {
             self.restrict_to_table_fields(&mut sources).await;
         }
