@@ -89,7 +89,7 @@ fn sixty_four_writers_and_heavy_queries_get_backpressure_and_lose_nothing() {
                 let (status, retry) = outcome(r);
                 *tally
                     .lock()
-                    .unwrap()
+                    .expect("tally")
                     .entry(("write", status, retry.is_some()))
                     .or_default() += 1;
                 match status {
@@ -122,7 +122,7 @@ fn sixty_four_writers_and_heavy_queries_get_backpressure_and_lose_nothing() {
                 let (status, retry) = outcome(r);
                 *tally
                     .lock()
-                    .unwrap()
+                    .expect("tally")
                     .entry(("query", status, retry.is_some()))
                     .or_default() += 1;
                 i += 1;
@@ -143,7 +143,7 @@ fn sixty_four_writers_and_heavy_queries_get_backpressure_and_lose_nothing() {
         }
         t.join().expect("client thread");
     }
-    let tally = tally.lock().unwrap().clone();
+    let tally = tally.lock().expect("tally").clone();
     let acked = acked.load(Ordering::SeqCst);
     println!("overload: {acked} points acknowledged, peak resident {} MiB (bound {} MiB), answers {tally:?}", peak >> 20, BOUND >> 20);
 
