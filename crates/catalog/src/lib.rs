@@ -42,7 +42,7 @@ use index::DbState;
 use std::collections::{BTreeMap, HashMap};
 
 /// The metadata state and its rules. See the crate documentation.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Catalog {
     dbs: HashMap<String, DbState>,
     /// Creation counter shared by databases, continuous queries and users.
@@ -52,10 +52,32 @@ pub struct Catalog {
     users: HashMap<String, (u64, User)>,
 }
 
+impl std::fmt::Debug for Catalog {
+    /// A summary: the series index is sized for a million series.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog")
+            .field("databases", &self.dbs.len())
+            .field(
+                "series",
+                &self.dbs.values().map(DbState::series_count).sum::<usize>(),
+            )
+            .field("tombstones", &self.tombstones.len())
+            .field("continuous_queries", &self.cqs.len())
+            .field("users", &self.users.len())
+            .field("next_order", &self.next_order)
+            .finish()
+    }
+}
+
 impl Catalog {
     /// An empty catalog.
     pub fn new() -> Self {
         Catalog::default()
+    }
+
+    /// Number of databases.
+    pub fn database_count(&self) -> usize {
+        self.dbs.len()
     }
 
     /// Checks `cmd` against the current state and plans its changes, in InfluxDB 1.6's
