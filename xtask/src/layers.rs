@@ -15,10 +15,15 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
     ("hyperbyte-lineprotocol", &["hyperbyte-domain"]),
     ("hyperbyte-ports", &["hyperbyte-domain"]),
     ("hyperbyte-timeseriesql", &["hyperbyte-domain"]),
+    // InfluxDB's metadata rules as a pure state machine (serves the metadata port).
+    (
+        "hyperbyte-catalog",
+        &["hyperbyte-domain", "hyperbyte-ports"],
+    ),
     // Port fakes: pure, for unit tests of the business logic and for adapter authors.
     (
         "hyperbyte-testkit",
-        &["hyperbyte-domain", "hyperbyte-ports"],
+        &["hyperbyte-domain", "hyperbyte-ports", "hyperbyte-catalog"],
     ),
     (
         "hyperbyte-application",
@@ -27,12 +32,13 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "hyperbyte-ports",
             "hyperbyte-timeseriesql",
             "hyperbyte-lineprotocol",
+            "hyperbyte-catalog",
             "hyperbyte-testkit",
         ],
     ),
     (
         "hyperbyte-adapter-rocksdb",
-        &["hyperbyte-domain", "hyperbyte-ports"],
+        &["hyperbyte-domain", "hyperbyte-ports", "hyperbyte-catalog"],
     ),
     (
         "hyperbyte-adapter-chdb",
@@ -53,6 +59,7 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "hyperbyte-domain",
             "hyperbyte-ports",
             "hyperbyte-application",
+            "hyperbyte-catalog",
         ],
     ),
     ("hyperbyte-server", &["*"]),
@@ -175,6 +182,25 @@ mod tests {
             pkg("hyperbyte-adapter-http", &[("hyperbyte-adapter-rocksdb", None)]),
         ]});
         assert_eq!(violations(&meta).expect("valid metadata").len(), 1);
+    }
+
+    #[test]
+    fn catalog_names_only_domain_and_ports() {
+        let meta = json!({"packages": [
+            pkg("hyperbyte-domain", &[]),
+            pkg("hyperbyte-ports", &[("hyperbyte-domain", None)]),
+            pkg("hyperbyte-application", &[]),
+            pkg("hyperbyte-catalog", &[
+                ("hyperbyte-domain", None),
+                ("hyperbyte-ports", None),
+                ("hyperbyte-application", None),
+            ]),
+            pkg("hyperbyte-adapter-rocksdb", &[("hyperbyte-catalog", None)]),
+        ]});
+        assert_eq!(
+            violations(&meta).expect("valid metadata"),
+            vec!["hyperbyte-catalog -> hyperbyte-application (normal)".to_string()]
+        );
     }
 
     #[test]

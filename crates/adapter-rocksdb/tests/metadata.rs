@@ -1,11 +1,14 @@
-//! Metadata store tests on real RocksDB: InfluxDB 1.6 semantics of every command (error
-//! texts checked against a real InfluxDB 1.6.7), the series index, and reopen.
+//! Metadata store tests on real RocksDB: persistence. The rules (InfluxDB 1.6 semantics
+//! and error texts, cascades, the series index) are the catalog's and tested in
+//! `hyperbyte-catalog`; here every kind of change must be durable and load back, so that
+//! the store reads exactly as the in-memory catalog fed the same commands, across reopens.
 #![allow(clippy::unwrap_used)]
 
 use hyperbyte_adapter_rocksdb::RocksDbMetadata;
+use hyperbyte_catalog::MemoryMetadata;
 use hyperbyte_domain::{
-    ContinuousQuery, Database, FieldShardType, FieldType, MetaCommand, RetentionPolicy, SeriesKey,
-    Tombstone, User,
+    ContinuousQuery, FieldShardType, FieldType, MetaCommand, RetentionPolicy, SeriesKey, Tombstone,
+    User,
 };
 use hyperbyte_ports::{MetaError, MetadataPort};
 
@@ -87,583 +90,184 @@ fn series_cmd(db: &str, m: &str, list: &[&[(&str, &str)]]) -> MetaCommand {
     }
 }
 
-fn rp_names(meta: &RocksDbMetadata, db: &str) -> (Vec<String>, Option<String>) {
-    let d = meta.database(db).unwrap();
-    (
-        d.retention_policies
-            .iter()
-            .map(|r| r.name.clone())
-            .collect(),
-        d.default_rp,
-    )
-}
-
-#[tokio::test]
-async fn databases_follow_influx() {
-    let dir = tempfile::tempdir().unwrap();
-    let meta = RocksDbMetadata::open(dir.path()).unwrap();
-    meta.apply(create_db("a")).await.unwrap();
-    meta.apply(create_db("a")).await.unwrap(); // idempotent
-    assert_eq!(meta.database("a").unwrap(), Database::new("a"));
-    // CREATE DATABASE a WITH DURATION 1d on an existing database.
-    let r = meta
-        .apply(MetaCommand::CreateDatabase {
-            name: "a".into(),
-            default_rp: Some(rp("autogen", D, 0)),
-        })
-        .await;
-    assert_eq!(
-        err_text(r),
-        "retention policy conflicts with an existing policy"
-    );
-
-    // CREATE DATABASE b WITH DURATION 1d NAME foo
-    let with_foo = MetaCommand::CreateDatabase {
-        name: "b".into(),
-        default_rp: Some(rp("foo", D, 0)),
-    };
-    meta.apply(with_foo.clone()).await.unwrap();
-    let b = meta.database("b").unwrap();
-    assert_eq!(b.retention_policies, vec![rp("foo", D, H)]);
-    assert_eq!(b.default_rp.as_deref(), Some("foo"));
-    meta.apply(with_foo).await.unwrap(); // same spec: no error
-    meta.apply(create_db("b")).await.unwrap(); // plain create: no-op
-    assert_eq!(rp_names(&meta, "b").0, vec!["foo"]);
-    for spec in [rp("foo", 2 * D, 0), rp("bar", D, 0)] {
-        let r = meta
-            .apply(MetaCommand::CreateDatabase {
-                name: "b".into(),
-                default_rp: Some(spec),
-            })
-            .await;
-        assert_eq!(
-            err_text(r),
-            "retention policy conflicts with an existing policy"
-        );
-    }
-    // A matching but non-default policy conflicts too.
-    meta.apply(create_rp("b", rp("r", 2 * H, 0), false))
-        .await
-        .unwrap();
-    let r = meta
-        .apply(MetaCommand::CreateDatabase {
-            name: "b".into(),
-            default_rp: Some(rp("r", 2 * H, 0)),
-        })
-        .await;
-    assert_eq!(
-        err_text(r),
-        "retention policy conflicts with an existing policy"
-    );
-
-    // Duration checks on a new database.
-    let r = meta
-        .apply(MetaCommand::CreateDatabase {
-            name: "c".into(),
-            default_rp: Some(rp("", 30 * 60 * 1_000_000_000, 0)),
-        })
-        .await;
-    assert_eq!(
-        err_text(r),
-        "retention policy duration must be at least 1h0m0s"
-    );
-    let r = meta
-        .apply(MetaCommand::CreateDatabase {
-            name: "c".into(),
-            default_rp: Some(rp("", 2 * H, 3 * H)),
-        })
-        .await;
-    assert_eq!(
-        err_text(r),
-        "retention policy duration must be greater than the shard duration"
-    );
-    assert!(meta.database("c").is_none());
-    // Empty name means autogen; a 10m shard duration is raised to 1h.
-    meta.apply(MetaCommand::CreateDatabase {
-        name: "c".into(),
-        default_rp: Some(rp("", 2 * H, 10 * 60 * 1_000_000_000)),
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        meta.database("c").unwrap().retention_policies,
-        vec![rp("autogen", 2 * H, H)]
-    );
-
-    // A database whose policies were all dropped takes the new one as default.
-    meta.apply(create_db("e")).await.unwrap();
-    meta.apply(drop_rp("e", "autogen")).await.unwrap();
-    meta.apply(MetaCommand::CreateDatabase {
-        name: "e".into(),
-        default_rp: Some(rp("x", 2 * H, 0)),
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        rp_names(&meta, "e"),
-        (vec!["x".to_string()], Some("x".to_string()))
-    );
-
-    // DROP DATABASE of a missing database is fine; order is creation order.
-    meta.apply(MetaCommand::DropDatabase {
-        name: "nodb".into(),
-    })
-    .await
-    .unwrap();
-    let names: Vec<String> = meta.databases().into_iter().map(|d| d.name).collect();
-    assert_eq!(names, vec!["a", "b", "c", "e"]);
-    meta.apply(MetaCommand::DropDatabase { name: "b".into() })
-        .await
-        .unwrap();
-    meta.apply(create_db("b")).await.unwrap();
-    let names: Vec<String> = meta.databases().into_iter().map(|d| d.name).collect();
-    assert_eq!(names, vec!["a", "c", "e", "b"]);
-    assert_eq!(meta.database("b").unwrap(), Database::new("b"));
-}
-
-#[tokio::test]
-async fn retention_policies_follow_influx() {
-    let dir = tempfile::tempdir().unwrap();
-    let meta = RocksDbMetadata::open(dir.path()).unwrap();
-    meta.apply(create_db("a")).await.unwrap();
-
-    meta.apply(create_rp("a", rp("r1", H, 0), false))
-        .await
-        .unwrap();
-    meta.apply(create_rp("a", rp("r1", H, 0), false))
-        .await
-        .unwrap(); // identical: ok
-    let r = meta.apply(create_rp("a", rp("r1", 2 * H, 0), false)).await;
-    assert_eq!(err_text(r), "retention policy already exists");
-    let r = meta.apply(create_rp("a", rp("r1", H, 0), true)).await;
-    assert_eq!(
-        err_text(r),
-        "retention policy conflicts with an existing policy"
-    );
-    let r = meta.apply(create_rp("nodb", rp("r1", H, 0), false)).await;
-    assert_eq!(err_text(r), "database not found: nodb");
-    let r = meta
-        .apply(create_rp("a", rp("r2", 30 * 60 * 1_000_000_000, 0), false))
-        .await;
-    assert_eq!(
-        err_text(r),
-        "retention policy duration must be at least 1h0m0s"
-    );
-    let r = meta
-        .apply(create_rp("a", rp("r2", 2 * H, 3 * H), false))
-        .await;
-    assert_eq!(
-        err_text(r),
-        "retention policy duration must be greater than the shard duration"
-    );
-    meta.apply(create_rp(
-        "a",
-        rp("r2", 2 * H, 10 * 60 * 1_000_000_000),
-        false,
-    ))
-    .await
-    .unwrap();
-    assert_eq!(
-        meta.database("a").unwrap().rp("r2").unwrap(),
-        &rp("r2", 2 * H, H)
-    );
-    // Shard duration 0 takes the default for the duration (7d → 1d).
-    meta.apply(create_rp("a", rp("w", 7 * D, 0), true))
-        .await
-        .unwrap();
-    assert_eq!(
-        meta.database("a").unwrap().rp("w").unwrap(),
-        &rp("w", 7 * D, D)
-    );
-    assert_eq!(rp_names(&meta, "a").1.as_deref(), Some("w"));
-    // Re-creating the default with DEFAULT is fine.
-    meta.apply(create_rp("a", rp("w", 7 * D, D), true))
-        .await
-        .unwrap();
-
-    // ALTER
-    let r = meta.apply(alter("a", "x", Some(H), None, false)).await;
-    assert_eq!(err_text(r), "retention policy not found: x");
-    let r = meta.apply(alter("nodb", "x", Some(H), None, false)).await;
-    assert_eq!(err_text(r), "database not found: nodb");
-    let r = meta
-        .apply(alter("a", "r2", Some(30 * 60 * 1_000_000_000), None, false))
-        .await;
-    assert_eq!(
-        err_text(r),
-        "retention policy duration must be at least 1h0m0s"
-    );
-    let r = meta.apply(alter("a", "r2", None, Some(5 * H), false)).await;
-    assert_eq!(
-        err_text(r),
-        "retention policy duration must be greater than the shard duration"
-    );
-    let r = meta
-        .apply(alter("a", "autogen", Some(H), None, false))
-        .await; // shard is 7d
-    assert_eq!(
-        err_text(r),
-        "retention policy duration must be greater than the shard duration"
-    );
-    meta.apply(alter("a", "r2", Some(0), None, false))
-        .await
-        .unwrap();
-    assert_eq!(
-        meta.database("a").unwrap().rp("r2").unwrap(),
-        &rp("r2", 0, H)
-    );
-    meta.apply(alter("a", "r2", None, Some(0), true))
-        .await
-        .unwrap();
-    assert_eq!(
-        meta.database("a").unwrap().rp("r2").unwrap(),
-        &rp("r2", 0, 7 * D)
-    );
-    assert_eq!(rp_names(&meta, "a").1.as_deref(), Some("r2"));
-    meta.apply(MetaCommand::AlterRetentionPolicy {
-        database: "a".into(),
-        name: "r2".into(),
-        duration: None,
-        shard_group_duration: None,
-        replication: Some(3),
-        make_default: false,
-    })
-    .await
-    .unwrap();
-    assert_eq!(meta.database("a").unwrap().rp("r2").unwrap().replication, 3);
-
-    // DROP: missing policy or database is fine; dropping the default leaves it dangling.
-    meta.apply(drop_rp("a", "nope")).await.unwrap();
-    meta.apply(drop_rp("nodb", "nope")).await.unwrap();
-    meta.apply(drop_rp("a", "r2")).await.unwrap();
-    let (names, default) = rp_names(&meta, "a");
-    assert_eq!(names, vec!["autogen", "r1", "w"]);
-    assert_eq!(default.as_deref(), Some("r2"));
-    assert!(meta.database("a").unwrap().resolve_rp(None).is_none());
-    // Re-creating a policy of that name makes it the default again.
-    meta.apply(create_rp("a", rp("r2", 2 * H, 0), false))
-        .await
-        .unwrap();
-    assert_eq!(
-        meta.database("a").unwrap().resolve_rp(None).unwrap().name,
-        "r2"
-    );
-
-    // Everything survives a reopen.
-    let before = meta.database("a").unwrap();
-    drop(meta);
-    let meta = RocksDbMetadata::open(dir.path()).unwrap();
-    assert_eq!(meta.database("a").unwrap(), before);
-}
-
-#[tokio::test]
-async fn schemas_series_and_tag_values() {
-    let dir = tempfile::tempdir().unwrap();
-    let meta = RocksDbMetadata::open(dir.path()).unwrap();
-    let r = meta
-        .apply(MetaCommand::RegisterSchema {
-            database: "x".into(),
-            measurement: "cpu".into(),
-            fields: vec![],
-            tag_keys: vec![],
-        })
-        .await;
-    assert_eq!(err_text(r), "database not found: x");
-    meta.apply(create_db("db")).await.unwrap();
-    meta.apply(MetaCommand::RegisterSchema {
-        database: "db".into(),
-        measurement: "cpu".into(),
-        fields: vec![
-            ("v".into(), FieldType::Float),
-            ("n".into(), FieldType::Integer),
-        ],
-        tag_keys: vec!["host".into(), "region".into()],
-    })
-    .await
-    .unwrap();
-    meta.apply(MetaCommand::RegisterSchema {
-        database: "db".into(),
-        measurement: "cpu".into(),
-        fields: vec![
-            ("v".into(), FieldType::Float),
-            ("s".into(), FieldType::String),
-        ],
+/// A workload with every kind of change, refusals and no-ops mixed in.
+fn workload() -> Vec<MetaCommand> {
+    let schema = |db: &str, m: &str, f: &str, t: FieldType| MetaCommand::RegisterSchema {
+        database: db.into(),
+        measurement: m.into(),
+        fields: vec![(f.into(), t)],
         tag_keys: vec!["host".into()],
-    })
-    .await
-    .unwrap();
-    let r = meta
-        .apply(MetaCommand::RegisterSchema {
+    };
+    let shards =
+        |db: &str, m: &str, rp: &str, start: i64, t: FieldType| MetaCommand::RegisterFieldShards {
+            database: db.into(),
+            measurement: m.into(),
+            entries: vec![shard_entry("v", rp, start, t)],
+        };
+    let tombstone = |id: u64, db: &str| {
+        MetaCommand::AddTombstone(Tombstone {
+            id,
+            database: db.into(),
+            measurement: Some("cpu".into()),
+            tag_predicate: vec![("host".into(), "a".into())],
+            min_time: 0,
+            max_time: 10,
+            wal_sequence: 7,
+        })
+    };
+    let cq = |db: &str, name: &str| {
+        MetaCommand::CreateContinuousQuery(ContinuousQuery {
+            database: db.into(),
+            name: name.into(),
+            query: format!("CREATE CONTINUOUS QUERY {name} ON {db}"),
+        })
+    };
+    let user = |name: &str, hash: &str| {
+        MetaCommand::PutUser(User {
+            name: name.into(),
+            password_hash: hash.into(),
+            admin: name == "root",
+        })
+    };
+    vec![
+        create_db("db"),
+        create_db("other"),
+        MetaCommand::CreateDatabase {
+            name: "custom".into(),
+            default_rp: Some(rp("", 2 * D, 0)),
+        },
+        create_rp("db", rp("week", 7 * D, 0), true),
+        create_rp("db", rp("bad", 2 * H, 3 * H), false),
+        alter("db", "week", Some(14 * D), None, false),
+        alter("db", "nope", Some(14 * D), None, false),
+        schema("db", "cpu", "v", FieldType::Float),
+        schema("db", "cpu", "v", FieldType::Integer),
+        schema("db", "mem", "v", FieldType::Integer),
+        schema("other", "cpu", "v", FieldType::String),
+        shards("db", "cpu", "autogen", 0, FieldType::Float),
+        shards("db", "cpu", "week", -7 * D, FieldType::String),
+        shards("db", "cpu", "week", 7 * D, FieldType::Boolean),
+        shards("db", "mem", "week", 0, FieldType::Float),
+        series_cmd(
+            "db",
+            "cpu",
+            &[&[("host", "a")], &[("host", "b")], &[("host", "c")]],
+        ),
+        series_cmd("db", "mem", &[&[("host", "a")], &[]]),
+        series_cmd("db", "weird name", &[&[("k,1", "v=2 x")]]),
+        series_cmd("other", "cpu", &[&[("host", "a")]]),
+        series_cmd("nodb", "cpu", &[&[("host", "a")]]),
+        // A key that is not the canonical key of its tags keeps them on disk.
+        MetaCommand::RegisterSeries {
             database: "db".into(),
             measurement: "cpu".into(),
-            fields: vec![("v".into(), FieldType::Integer)],
-            tag_keys: vec![],
-        })
-        .await;
-    assert_eq!(
-        err_text(r),
-        "field type conflict: input field \"v\" on measurement \"cpu\" is type integer, already exists as type float"
+            series: vec![("cpu#odd".into(), tags(&[("host", "odd")]))],
+        },
+        tombstone(1, "db"),
+        tombstone(2, "db"),
+        tombstone(3, "other"),
+        tombstone(4, "nodb"),
+        MetaCommand::RemoveTombstone { id: 1 },
+        cq("other", "c0"),
+        cq("db", "c2"),
+        cq("db", "c1"),
+        user("bob", "h1"),
+        user("root", "h2"),
+        user("bob", "h3"),
+        MetaCommand::DropUser {
+            name: "nouser".into(),
+        },
+        MetaCommand::DropSeries {
+            database: "db".into(),
+            measurement: "cpu".into(),
+            keys: vec!["cpu,host=c".into(), "cpu#odd".into(), "cpu,host=zz".into()],
+        },
+        MetaCommand::DropSeries {
+            database: "db".into(),
+            measurement: "mem".into(),
+            keys: vec!["mem".into(), "mem,host=a".into()],
+        },
+        drop_rp("db", "week"),
+        MetaCommand::DropMeasurement {
+            database: "db".into(),
+            measurement: "weird name".into(),
+        },
+        MetaCommand::DropContinuousQuery {
+            database: "db".into(),
+            name: "c2".into(),
+        },
+        MetaCommand::DropUser { name: "bob".into() },
+        MetaCommand::DropDatabase {
+            name: "other".into(),
+        },
+        create_db("other"),
+        series_cmd("other", "cpu", &[&[("host", "new")]]),
+    ]
+}
+
+/// Everything the port reads, as one comparable text.
+fn dump(m: &dyn MetadataPort) -> String {
+    let mut out = format!(
+        "{:?}\n{:?}\n{:?}\n",
+        m.databases(),
+        m.users(),
+        m.continuous_queries()
     );
-    let schema = meta.schema("db", "cpu").unwrap();
-    assert_eq!(
-        schema
-            .fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), *v))
-            .collect::<Vec<_>>(),
-        vec![
-            ("n", FieldType::Integer),
-            ("s", FieldType::String),
-            ("v", FieldType::Float)
-        ]
-    );
-    assert_eq!(
-        schema.tag_keys.iter().cloned().collect::<Vec<_>>(),
-        vec!["host", "region"]
-    );
-
-    meta.apply(series_cmd(
-        "db",
-        "cpu",
-        &[
-            &[("host", "a"), ("region", "east")],
-            &[("host", "b"), ("region", "east")],
-            &[("host", "c"), ("region", "west")],
-            &[("host", "a"), ("region", "east")], // duplicate inside the command
-        ],
-    ))
-    .await
-    .unwrap();
-    meta.apply(series_cmd("db", "mem", &[&[("host", "a")], &[]]))
-        .await
-        .unwrap();
-    meta.apply(series_cmd("db", "weird name", &[&[("k,1", "v=2 x")]]))
-        .await
-        .unwrap();
-    // Registering known series again is a no-op.
-    meta.apply(series_cmd(
-        "db",
-        "cpu",
-        &[&[("host", "b"), ("region", "east")]],
-    ))
-    .await
-    .unwrap();
-
-    assert_eq!(meta.series_count("db"), 6);
-    assert_eq!(meta.measurements("db"), vec!["cpu", "mem", "weird name"]);
-    assert!(meta.has_series("db", "cpu,host=a,region=east"));
-    assert!(meta.has_series("db", "mem"));
-    assert!(meta.has_series("db", "weird\\ name,k\\,1=v\\=2\\ x"));
-    assert!(!meta.has_series("db", "cpu,host=z,region=east"));
-    assert!(!meta.has_series("other", "mem"));
-    let cpu = meta.series("db", Some("cpu"));
-    assert_eq!(
-        cpu.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(),
-        vec![
-            "cpu,host=a,region=east",
-            "cpu,host=b,region=east",
-            "cpu,host=c,region=west"
-        ]
-    );
-    assert_eq!(cpu[2].tags, tags(&[("host", "c"), ("region", "west")]));
-    assert_eq!(cpu[2].measurement, "cpu");
-    let all = meta.series("db", None);
-    let keys: Vec<&str> = all.iter().map(|s| s.key.as_str()).collect();
-    let mut sorted = keys.clone();
-    sorted.sort();
-    assert_eq!(keys, sorted);
-    assert_eq!(keys.len(), 6);
-    let weird = all.iter().find(|s| s.measurement == "weird name").unwrap();
-    assert_eq!(weird.tags, tags(&[("k,1", "v=2 x")]));
-    assert_eq!(meta.tag_values("db", "cpu", "host"), vec!["a", "b", "c"]);
-    assert_eq!(meta.tag_values("db", "cpu", "region"), vec!["east", "west"]);
-    assert!(meta.tag_values("db", "cpu", "nope").is_empty());
-
-    // DROP SERIES: unused tag values disappear.
-    meta.apply(MetaCommand::DropSeries {
-        database: "db".into(),
-        measurement: "cpu".into(),
-        keys: vec!["cpu,host=c,region=west".into(), "cpu,host=zzz".into()],
-    })
-    .await
-    .unwrap();
-    assert_eq!(meta.tag_values("db", "cpu", "region"), vec!["east"]);
-    assert_eq!(meta.tag_values("db", "cpu", "host"), vec!["a", "b"]);
-    assert_eq!(meta.series_count("db"), 5);
-    assert!(!meta.has_series("db", "cpu,host=c,region=west"));
-
-    // Reopen restores schema, series and indexes.
-    drop(meta);
-    let meta = RocksDbMetadata::open(dir.path()).unwrap();
-    assert_eq!(meta.schema("db", "cpu").unwrap(), schema);
-    assert_eq!(meta.series_count("db"), 5);
-    assert_eq!(meta.tag_values("db", "cpu", "host"), vec!["a", "b"]);
-    assert_eq!(meta.series("db", None).len(), 5);
-    assert!(meta.has_series("db", "weird\\ name,k\\,1=v\\=2\\ x"));
-
-    // Dropping every series of a measurement removes it, fields included (InfluxDB).
-    meta.apply(MetaCommand::DropSeries {
-        database: "db".into(),
-        measurement: "mem".into(),
-        keys: vec!["mem".into(), "mem,host=a".into()],
-    })
-    .await
-    .unwrap();
-    assert_eq!(meta.measurements("db"), vec!["cpu", "weird name"]);
-
-    // DROP MEASUREMENT removes schema and series; missing ones are fine.
-    meta.apply(MetaCommand::DropMeasurement {
-        database: "db".into(),
-        measurement: "cpu".into(),
-    })
-    .await
-    .unwrap();
-    meta.apply(MetaCommand::DropMeasurement {
-        database: "db".into(),
-        measurement: "nosuch".into(),
-    })
-    .await
-    .unwrap();
-    assert!(meta.schema("db", "cpu").is_none());
-    assert_eq!(meta.measurements("db"), vec!["weird name"]);
-    assert_eq!(meta.series_count("db"), 1);
-    assert!(meta.tag_values("db", "cpu", "host").is_empty());
-    drop(meta);
-    let meta = RocksDbMetadata::open(dir.path()).unwrap();
-    assert_eq!(meta.measurements("db"), vec!["weird name"]);
-    assert_eq!(meta.series_count("db"), 1);
+    for db in ["db", "other", "custom", "nodb"] {
+        out += &format!(
+            "{db}: {:?} {} {:?} {:?}\n",
+            m.measurements(db),
+            m.series_count(db),
+            m.series(db, None),
+            m.tombstones(db)
+        );
+        for ms in ["cpu", "mem", "weird name"] {
+            out += &format!(
+                "  {ms}: {:?} {:?} {:?} {:?}\n",
+                m.schema(db, ms),
+                m.tag_values(db, ms, "host"),
+                m.tag_keys(db, ms),
+                m.series_with_tag(db, ms, "host", "odd"),
+            );
+            for rp in ["autogen", "week"] {
+                for start in [-7 * D, 0, 7 * D] {
+                    if let Some(t) = m.field_shard_type(db, ms, "v", rp, start) {
+                        out += &format!("    {rp}@{start}: {t}\n");
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 #[tokio::test]
-async fn tombstones_cqs_users_and_drop_database() {
+async fn every_change_survives_reopen_and_reads_as_the_catalog() {
     let dir = tempfile::tempdir().unwrap();
-    let meta = RocksDbMetadata::open(dir.path()).unwrap();
-    meta.apply(create_db("db")).await.unwrap();
-    meta.apply(create_db("other")).await.unwrap();
-    let t = |id: u64, db: &str| Tombstone {
-        id,
-        database: db.into(),
-        measurement: Some("cpu".into()),
-        tag_predicate: vec![("host".into(), "a".into())],
-        min_time: 0,
-        max_time: 10,
-        wal_sequence: 7,
-    };
-    meta.apply(MetaCommand::AddTombstone(t(1, "db")))
-        .await
-        .unwrap();
-    meta.apply(MetaCommand::AddTombstone(t(2, "db")))
-        .await
-        .unwrap();
-    meta.apply(MetaCommand::AddTombstone(t(3, "other")))
-        .await
-        .unwrap();
-    let r = meta.apply(MetaCommand::AddTombstone(t(4, "nodb"))).await;
-    assert_eq!(err_text(r), "database not found: nodb");
-    meta.apply(MetaCommand::RemoveTombstone { id: 1 })
-        .await
-        .unwrap();
-    meta.apply(MetaCommand::RemoveTombstone { id: 99 })
-        .await
-        .unwrap();
-    assert_eq!(meta.tombstones("db"), vec![t(2, "db")]);
-
-    let cq = |db: &str, name: &str, q: &str| ContinuousQuery {
-        database: db.into(),
-        name: name.into(),
-        query: q.into(),
-    };
-    meta.apply(MetaCommand::CreateContinuousQuery(cq("other", "c0", "Q0")))
-        .await
-        .unwrap();
-    meta.apply(MetaCommand::CreateContinuousQuery(cq("db", "c2", "Q2")))
-        .await
-        .unwrap();
-    meta.apply(MetaCommand::CreateContinuousQuery(cq("db", "c1", "Q1")))
-        .await
-        .unwrap();
-    meta.apply(MetaCommand::CreateContinuousQuery(cq("db", "c1", "Q1")))
-        .await
-        .unwrap(); // same: ok
-    let r = meta
-        .apply(MetaCommand::CreateContinuousQuery(cq("db", "c1", "other")))
-        .await;
-    assert_eq!(err_text(r), "continuous query already exists");
-    let r = meta
-        .apply(MetaCommand::CreateContinuousQuery(cq("nodb", "c1", "Q")))
-        .await;
-    assert_eq!(err_text(r), "database not found: nodb");
-    meta.apply(MetaCommand::DropContinuousQuery {
-        database: "db".into(),
-        name: "missing".into(),
-    })
-    .await
-    .unwrap();
-    // Listed by database creation order, then CQ creation order.
-    let names: Vec<String> = meta
-        .continuous_queries()
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
-    assert_eq!(names, vec!["c2", "c1", "c0"]);
-
-    let user = |name: &str, hash: &str| User {
-        name: name.into(),
-        password_hash: hash.into(),
-        admin: false,
-    };
-    meta.apply(MetaCommand::PutUser(user("bob", "h1")))
-        .await
-        .unwrap();
-    meta.apply(MetaCommand::PutUser(user("al", "h2")))
-        .await
-        .unwrap();
-    meta.apply(MetaCommand::PutUser(user("bob", "h3")))
-        .await
-        .unwrap(); // replace
-    let r = meta
-        .apply(MetaCommand::DropUser {
-            name: "nouser".into(),
-        })
-        .await;
-    assert_eq!(err_text(r), "user not found");
-    assert_eq!(meta.users(), vec![user("bob", "h3"), user("al", "h2")]);
-
-    meta.apply(series_cmd("db", "cpu", &[&[("host", "a")]]))
-        .await
-        .unwrap();
+    let model = MemoryMetadata::new();
+    let mut meta = RocksDbMetadata::open(dir.path()).unwrap();
+    for (i, cmd) in workload().into_iter().enumerate() {
+        let want = model.apply(cmd.clone()).await.map_err(|e| e.to_string());
+        let got = meta.apply(cmd.clone()).await.map_err(|e| e.to_string());
+        assert_eq!(got, want, "{cmd:?}");
+        assert_eq!(dump(&meta), dump(&model), "after {cmd:?}");
+        if i % 4 == 3 {
+            drop(meta);
+            meta = RocksDbMetadata::open(dir.path()).unwrap();
+            assert_eq!(dump(&meta), dump(&model), "reopened after {cmd:?}");
+        }
+    }
     drop(meta);
     let meta = RocksDbMetadata::open(dir.path()).unwrap();
-    assert_eq!(meta.tombstones("db"), vec![t(2, "db")]);
-    assert_eq!(meta.continuous_queries().len(), 3);
-    assert_eq!(meta.users(), vec![user("bob", "h3"), user("al", "h2")]);
-
-    // DROP DATABASE removes everything of that database only.
-    meta.apply(MetaCommand::DropDatabase { name: "db".into() })
-        .await
-        .unwrap();
-    meta.apply(create_db("db")).await.unwrap();
-    assert!(meta.tombstones("db").is_empty());
-    assert_eq!(meta.tombstones("other"), vec![t(3, "other")]);
-    assert_eq!(meta.series_count("db"), 0);
-    assert!(meta.measurements("db").is_empty());
-    let names: Vec<String> = meta
-        .continuous_queries()
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
-    assert_eq!(names, vec!["c0"]);
-    meta.apply(MetaCommand::DropUser { name: "bob".into() })
-        .await
-        .unwrap();
-    drop(meta);
-    let meta = RocksDbMetadata::open(dir.path()).unwrap();
-    assert!(meta.tombstones("db").is_empty());
-    assert_eq!(meta.series_count("db"), 0);
-    assert_eq!(meta.continuous_queries().len(), 1);
-    assert_eq!(meta.users(), vec![user("al", "h2")]);
-    let names: Vec<String> = meta.databases().into_iter().map(|d| d.name).collect();
-    assert_eq!(names, vec!["other", "db"]);
+    assert_eq!(dump(&meta), dump(&model));
+    // The creation counter survives: a new database is listed last.
+    meta.apply(create_db("zzz")).await.unwrap();
+    model.apply(create_db("zzz")).await.unwrap();
+    assert_eq!(dump(&meta), dump(&model));
+    assert_eq!(meta.databases().last().unwrap().name, "zzz");
+    // Rule errors are the catalog's texts, unchanged through the store.
+    let r = meta.apply(create_rp("nodb", rp("r", H, 0), false)).await;
+    assert_eq!(err_text(r), "database not found: nodb");
 }
 
 #[tokio::test]

@@ -14,6 +14,9 @@
 //! - [`RecordingAdmin`]: a [`StorageAdminPort`](hyperbyte_ports::StorageAdminPort) that
 //!   records every call.
 //! - [`ManualClock`]: a [`Clock`](hyperbyte_ports::Clock) the test moves.
+//! - [`MemoryMetadata`]: the [`MetadataPort`](hyperbyte_ports::MetadataPort) of the
+//!   `hyperbyte-catalog` crate, held in memory: InfluxDB's metadata rules exactly as the
+//!   server applies them (re-exported here so tests find every fake in one place).
 
 #![forbid(unsafe_code)]
 
@@ -27,4 +30,5 @@ pub use admin::{AdminCall, RecordingAdmin};
 pub use clock::ManualClock;
 pub use held::MemoryHeld;
 pub use sink::{MemorySink, StoredPoint};
+pub use hyperbyte_catalog::MemoryMetadata;
 pub use wal::MemoryWal;

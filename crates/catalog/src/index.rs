@@ -1,55 +1,30 @@
-//! The in-memory image of the metadata store, from which every read is served.
+//! The series index and the per-database image: the memory layout every read is served
+//! from.
 //!
-//! It is rebuilt from RocksDB at open and changed only by `apply` after the matching
-//! RocksDB write is durable. The series index is laid out for about a million series per
-//! node: per database → per measurement → sorted series keys, plus per (measurement, tag
-//! key, tag value) the sorted set of series carrying it (a posting list sharing the key
-//! strings with the main map: one `Arc<str>` allocation per series, read with a single
-//! memory access when visiting), so `SHOW TAG VALUES`, conditions such as `host = 'x'`,
-//! counts and dropping series never scan a measurement's whole series list. Tags are not
-//! kept beside a key when they can be parsed back from it (the usual case), which halves
-//! the index's memory; visits parse them into a reused entry instead of allocating.
+//! It is laid out for about a million series per node: per database → per measurement →
+//! sorted series keys, plus per (measurement, tag key, tag value) the sorted set of series
+//! carrying it (a posting list sharing the key strings with the main map: one `Arc<str>`
+//! allocation per series, read with a single memory access when visiting), so `SHOW TAG
+//! VALUES`, conditions such as `host = 'x'`, counts and dropping series never scan a
+//! measurement's whole series list. Tags are not kept beside a key when they can be parsed
+//! back from it (the usual case), which halves the index's memory; visits parse them into
+//! a reused entry instead of allocating.
 
-use hyperbyte_domain::{
-    ContinuousQuery, Database, FieldType, MeasurementSchema, SeriesKey, Tombstone, User,
-};
+use hyperbyte_domain::{Database, FieldType, MeasurementSchema, SeriesKey};
 use hyperbyte_ports::SeriesEntry;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 
 /// Tags of one series: `None` when they parse back exactly from the key.
-pub(super) type StoredTags = Option<Box<[(String, String)]>>;
-
-/// Everything the metadata store knows.
-#[derive(Debug, Default)]
-pub(super) struct State {
-    pub(super) dbs: HashMap<String, DbState>,
-    /// Creation counter shared by databases, continuous queries and users.
-    pub(super) next_order: u64,
-    pub(super) tombstones: BTreeMap<u64, Tombstone>,
-    pub(super) cqs: HashMap<(String, String), (u64, ContinuousQuery)>,
-    pub(super) users: HashMap<String, (u64, User)>,
-}
-
-impl State {
-    pub(super) fn take_order(&mut self) -> u64 {
-        let o = self.next_order;
-        self.next_order += 1;
-        o
-    }
-
-    pub(super) fn see_order(&mut self, order: u64) {
-        self.next_order = self.next_order.max(order + 1);
-    }
-}
+pub(crate) type StoredTags = Option<Box<[(String, String)]>>;
 
 /// One database: its record plus its measurements.
 #[derive(Debug)]
-pub(super) struct DbState {
-    pub(super) order: u64,
-    pub(super) db: Database,
-    pub(super) measurements: BTreeMap<String, Measurement>,
+pub(crate) struct DbState {
+    pub(crate) order: u64,
+    pub(crate) db: Database,
+    pub(crate) measurements: BTreeMap<String, Measurement>,
     /// Escaped measurement name (the prefix of its series keys) → measurement name.
     escaped: HashMap<String, String>,
     series_count: usize,
@@ -57,8 +32,8 @@ pub(super) struct DbState {
 
 /// One measurement: schema and series.
 #[derive(Debug, Default)]
-pub(super) struct Measurement {
-    pub(super) schema: Option<MeasurementSchema>,
+pub(crate) struct Measurement {
+    pub(crate) schema: Option<MeasurementSchema>,
     escaped_len: usize,
     series: BTreeMap<Arc<str>, StoredTags>,
     /// Number of series whose tags are stored explicitly (when zero, a posting list is
@@ -71,7 +46,7 @@ pub(super) struct Measurement {
 }
 
 impl DbState {
-    pub(super) fn new(order: u64, db: Database) -> Self {
+    pub(crate) fn new(order: u64, db: Database) -> Self {
         DbState {
             order,
             db,
@@ -82,7 +57,7 @@ impl DbState {
     }
 
     /// The measurement, created empty if needed.
-    pub(super) fn measurement_mut(&mut self, name: &str) -> &mut Measurement {
+    pub(crate) fn measurement_mut(&mut self, name: &str) -> &mut Measurement {
         let escaped = &mut self.escaped;
         self.measurements
             .entry(name.to_string())
@@ -97,7 +72,7 @@ impl DbState {
             })
     }
 
-    pub(super) fn remove_measurement(&mut self, name: &str) {
+    pub(crate) fn remove_measurement(&mut self, name: &str) {
         if let Some(m) = self.measurements.remove(name) {
             self.series_count -= m.series.len();
             self.escaped.remove(&SeriesKey::measurement_only(name).0);
@@ -105,7 +80,7 @@ impl DbState {
     }
 
     /// Adds a series; returns false when the key was already indexed.
-    pub(super) fn add_series(&mut self, measurement: &str, key: String, tags: StoredTags) -> bool {
+    pub(crate) fn add_series(&mut self, measurement: &str, key: &str, tags: StoredTags) -> bool {
         let added = match self.measurements.get_mut(measurement) {
             Some(m) => m.add_series(key, tags),
             None => self.measurement_mut(measurement).add_series(key, tags),
@@ -115,7 +90,7 @@ impl DbState {
     }
 
     /// Removes a series; returns false when it was not indexed.
-    pub(super) fn remove_series(&mut self, measurement: &str, key: &str) -> bool {
+    pub(crate) fn remove_series(&mut self, measurement: &str, key: &str) -> bool {
         let removed = self
             .measurements
             .get_mut(measurement)
@@ -124,14 +99,14 @@ impl DbState {
         removed
     }
 
-    pub(super) fn series_count(&self) -> usize {
+    pub(crate) fn series_count(&self) -> usize {
         self.series_count
     }
 
     /// The measurement whose series index holds `key`, if any. The escaped measurement
     /// name is the key's prefix up to a comma; it contains no comma that is not preceded
     /// by a backslash, so only commas up to the first such one are candidates.
-    pub(super) fn find_series(&self, key: &str) -> Option<&Measurement> {
+    pub(crate) fn find_series(&self, key: &str) -> Option<&Measurement> {
         let bytes = key.as_bytes();
         let probe = |end: usize| {
             self.escaped
@@ -166,13 +141,13 @@ fn note_other_type(schema: &mut MeasurementSchema, field: &str, t: FieldType) {
 
 impl Measurement {
     /// The type `field` took in one shard group.
-    pub(super) fn field_shard_type(&self, field: &str, rp: &str, start: i64) -> Option<FieldType> {
+    pub(crate) fn field_shard_type(&self, field: &str, rp: &str, start: i64) -> Option<FieldType> {
         self.field_shards.get(field)?.get(rp)?.get(&start).copied()
     }
 
     /// Records a field's type in one shard group; a type other than the primary one is
     /// listed in the schema's `other_types`.
-    pub(super) fn record_field_shard(&mut self, field: &str, rp: &str, start: i64, t: FieldType) {
+    pub(crate) fn record_field_shard(&mut self, field: &str, rp: &str, start: i64, t: FieldType) {
         self.field_shards
             .entry(field.to_string())
             .or_default()
@@ -184,9 +159,11 @@ impl Measurement {
         }
     }
 
-    /// The (field, shard group start) pairs recorded for a retention policy.
-    pub(super) fn field_shards_of_rp(&self, rp: &str) -> Vec<(String, i64)> {
-        self.field_shards
+    /// The (field, shard group start) pairs recorded for a retention policy, sorted (the
+    /// map is a `HashMap`: sorting keeps planned changes deterministic).
+    pub(crate) fn field_shards_of_rp(&self, rp: &str) -> Vec<(String, i64)> {
+        let mut out: Vec<(String, i64)> = self
+            .field_shards
             .iter()
             .flat_map(|(f, by_rp)| {
                 by_rp
@@ -194,11 +171,13 @@ impl Measurement {
                     .into_iter()
                     .flat_map(move |starts| starts.keys().map(move |s| (f.clone(), *s)))
             })
-            .collect()
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// Forgets a retention policy's records and recomputes the other types.
-    pub(super) fn forget_rp_field_shards(&mut self, rp: &str) {
+    pub(crate) fn forget_rp_field_shards(&mut self, rp: &str) {
         for by_rp in self.field_shards.values_mut() {
             by_rp.remove(rp);
         }
@@ -214,20 +193,20 @@ impl Measurement {
     }
 
     /// Whether the measurement shows up (has a schema or series).
-    pub(super) fn is_visible(&self) -> bool {
+    pub(crate) fn is_visible(&self) -> bool {
         self.schema.is_some() || !self.series.is_empty()
     }
 
-    pub(super) fn series_len(&self) -> usize {
+    pub(crate) fn series_len(&self) -> usize {
         self.series.len()
     }
 
-    pub(super) fn contains(&self, key: &str) -> bool {
+    pub(crate) fn contains(&self, key: &str) -> bool {
         self.series.contains_key(key)
     }
 
-    fn add_series(&mut self, key: String, tags: StoredTags) -> bool {
-        if self.series.contains_key(key.as_str()) {
+    fn add_series(&mut self, key: &str, tags: StoredTags) -> bool {
+        if self.series.contains_key(key) {
             return false;
         }
         let key: Arc<str> = Arc::from(key);
@@ -328,7 +307,7 @@ impl Measurement {
     }
 
     /// Series entries of this measurement, sorted by key.
-    pub(super) fn entries(&self, name: &str, out: &mut Vec<SeriesEntry>) {
+    pub(crate) fn entries(&self, name: &str, out: &mut Vec<SeriesEntry>) {
         out.reserve(self.series.len());
         for (key, tags) in &self.series {
             out.push(self.entry(name, key, Some(tags)));
@@ -337,7 +316,7 @@ impl Measurement {
 
     /// Visits this measurement's series in key order until `f` returns false; returns
     /// whether it ran to the end.
-    pub(super) fn visit(
+    pub(crate) fn visit(
         &self,
         name: &str,
         buf: &mut SeriesEntry,
@@ -353,7 +332,7 @@ impl Measurement {
     }
 
     /// Series carrying tag `key` = `value`, sorted by key.
-    pub(super) fn series_with_tag(&self, name: &str, key: &str, value: &str) -> Vec<SeriesEntry> {
+    pub(crate) fn series_with_tag(&self, name: &str, key: &str, value: &str) -> Vec<SeriesEntry> {
         let Some(set) = self.tag_values.get(key).and_then(|vs| vs.get(value)) else {
             return Vec::new();
         };
@@ -364,7 +343,7 @@ impl Measurement {
 
     /// Visits the series carrying tag `key` = `value` in key order until `f` returns
     /// false.
-    pub(super) fn visit_with_tag(
+    pub(crate) fn visit_with_tag(
         &self,
         name: &str,
         key: &str,
@@ -388,7 +367,7 @@ impl Measurement {
     }
 
     /// Number of series carrying tag `key` = `value`.
-    pub(super) fn tag_value_series_count(&self, key: &str, value: &str) -> usize {
+    pub(crate) fn tag_value_series_count(&self, key: &str, value: &str) -> usize {
         self.tag_values
             .get(key)
             .and_then(|vs| vs.get(value))
@@ -396,25 +375,25 @@ impl Measurement {
     }
 
     /// Number of distinct values of tag `key`.
-    pub(super) fn tag_value_count(&self, key: &str) -> usize {
+    pub(crate) fn tag_value_count(&self, key: &str) -> usize {
         self.tag_values.get(key).map_or(0, BTreeMap::len)
     }
 
     /// Whether some series carries tag `key` = `value`.
-    pub(super) fn has_tag_value(&self, key: &str, value: &str) -> bool {
+    pub(crate) fn has_tag_value(&self, key: &str, value: &str) -> bool {
         self.tag_values
             .get(key)
             .is_some_and(|vs| vs.contains_key(value))
     }
 
     /// Tag keys carried by at least one series, sorted.
-    pub(super) fn tag_keys(&self) -> Vec<String> {
+    pub(crate) fn tag_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self.tag_values.keys().cloned().collect();
         keys.sort_unstable();
         keys
     }
 
-    pub(super) fn tag_values(&self, key: &str) -> Vec<String> {
+    pub(crate) fn tag_values(&self, key: &str) -> Vec<String> {
         self.tag_values
             .get(key)
             .map(|v| v.keys().cloned().collect())
@@ -425,7 +404,7 @@ impl Measurement {
 impl DbState {
     /// Visits every series of the database in key order (a k-way merge of the
     /// measurements' sorted maps) until `f` returns false.
-    pub(super) fn visit_all(&self, f: &mut dyn FnMut(&SeriesEntry) -> bool) {
+    pub(crate) fn visit_all(&self, f: &mut dyn FnMut(&SeriesEntry) -> bool) {
         let mut buf = SeriesEntry {
             measurement: String::new(),
             key: String::new(),
@@ -463,31 +442,35 @@ impl DbState {
     }
 }
 
-/// Decides how to keep a series' tags: `None` when `key` is the canonical key of
-/// `measurement` and `tags` (so the tags can be parsed back), else the tags themselves.
-pub(super) fn stored_tags(measurement: &str, key: &str, tags: Vec<(String, String)>) -> StoredTags {
-    let escaped = SeriesKey::measurement_only(measurement).0;
+/// Decides how to keep a series' tags: `None` when `key` is the canonical key of the
+/// measurement whose escaped name is `escaped` (see [`SeriesKey::measurement_only`]) with
+/// `tags` (so the tags can be parsed back), else the tags themselves.
+pub(crate) fn stored_tags(
+    escaped: &str,
+    key: &str,
+    tags: Vec<(String, String)>,
+) -> Option<Vec<(String, String)>> {
     let canonical = key
-        .strip_prefix(escaped.as_str())
+        .strip_prefix(escaped)
         .and_then(parse_tags)
         .is_some_and(|parsed| parsed == tags);
     if canonical {
         None
     } else {
-        Some(tags.into_boxed_slice())
+        Some(tags)
     }
 }
 
 /// Parses the tag part of a canonical series key (`""` or `,k=v,k2=v2` with `,`, ` ` and
 /// `=` backslash-escaped). `None` when it is not in canonical form.
-pub(super) fn parse_tags(rest: &str) -> Option<Vec<(String, String)>> {
+pub(crate) fn parse_tags(rest: &str) -> Option<Vec<(String, String)>> {
     let mut out = Vec::new();
     parse_tags_into(rest, &mut out).then_some(out)
 }
 
 /// [`parse_tags`] into `out`, reusing its strings; returns false (and leaves `out` empty)
 /// when `rest` is not in canonical form.
-pub(super) fn parse_tags_into(rest: &str, out: &mut Vec<(String, String)>) -> bool {
+pub(crate) fn parse_tags_into(rest: &str, out: &mut Vec<(String, String)>) -> bool {
     let mut n = 0;
     let ok = parse_pairs(rest, out, &mut n);
     out.truncate(if ok { n } else { 0 });
@@ -571,6 +554,11 @@ mod tests {
             .collect()
     }
 
+    /// How the index keeps the tags of `key` in measurement `m`.
+    fn stored(m: &str, key: &str, t: Vec<(String, String)>) -> StoredTags {
+        stored_tags(&SeriesKey::measurement_only(m).0, key, t).map(Vec::into_boxed_slice)
+    }
+
     #[test]
     fn canonical_keys_parse_back() {
         for (m, t) in [
@@ -585,11 +573,11 @@ mod tests {
             let key = SeriesKey::new(m, &t).0;
             let escaped = SeriesKey::measurement_only(m).0;
             assert_eq!(parse_tags(&key[escaped.len()..]).unwrap(), t, "{key}");
-            assert!(stored_tags(m, &key, t.clone()).is_none(), "{key}");
+            assert!(stored(m, &key, t.clone()).is_none(), "{key}");
         }
         // A key that is not canonical keeps its tags explicitly.
-        assert!(stored_tags("cpu", "cpu,host=a", tags(&[("host", "b")])).is_some());
-        assert!(stored_tags("cpu", "weird", tags(&[])).is_some());
+        assert!(stored("cpu", "cpu,host=a", tags(&[("host", "b")])).is_some());
+        assert!(stored("cpu", "weird", tags(&[])).is_some());
     }
 
     #[test]
@@ -601,8 +589,8 @@ mod tests {
             ("plain", vec![]),
         ] {
             let key = SeriesKey::new(m, &t).0;
-            let st = stored_tags(m, &key, t);
-            assert!(db.add_series(m, key.clone(), st));
+            let st = stored(m, &key, t);
+            assert!(db.add_series(m, &key, st));
             assert!(db.find_series(&key).is_some(), "{key}");
         }
         assert!(db.find_series("a\\,k=w").is_none());
@@ -617,8 +605,8 @@ mod tests {
         for (m, t) in series {
             let t = tags(t);
             let key = SeriesKey::new(m, &t).0;
-            let st = stored_tags(m, &key, t);
-            db.add_series(m, key, st);
+            let st = stored(m, &key, t);
+            db.add_series(m, &key, st);
         }
         db
     }
@@ -737,9 +725,9 @@ mod tests {
         // A series whose tags do not parse back from its key keeps them explicitly, and
         // the postings report those.
         let odd = tags(&[("host", "a"), ("region", "odd")]);
-        let st = stored_tags("cpu", "cpu#odd", odd.clone());
+        let st = stored("cpu", "cpu#odd", odd.clone());
         assert!(st.is_some());
-        assert!(db.add_series("cpu", "cpu#odd".into(), st));
+        assert!(db.add_series("cpu", "cpu#odd", st));
         let m = &db.measurements["cpu"];
         let hits = m.series_with_tag("cpu", "region", "odd");
         assert_eq!(keys(hits.clone()), vec!["cpu#odd"]);
