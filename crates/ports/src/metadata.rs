@@ -20,6 +20,10 @@ pub enum MetaError {
     /// The store failed.
     #[error("metadata storage error: {0}")]
     Storage(String),
+    /// The disk holding the store is full; nothing was changed, and a retry succeeds
+    /// once space is freed.
+    #[error("the disk holding the metadata is full ({0}); free space and retry")]
+    NoSpace(String),
 }
 
 /// One entry of the series index.

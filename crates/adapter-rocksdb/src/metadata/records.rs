@@ -40,7 +40,12 @@ pub(super) const ALL_CFS: [&str; 7] = [
 ];
 
 pub(super) fn storage(e: rocksdb::Error) -> MetaError {
-    MetaError::Storage(e.into_string())
+    let text = e.into_string();
+    if crate::wal::is_no_space(&text) {
+        MetaError::NoSpace(text)
+    } else {
+        MetaError::Storage(text)
+    }
 }
 
 impl From<CodecError> for MetaError {

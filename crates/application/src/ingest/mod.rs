@@ -103,7 +103,10 @@ impl WriteError {
 
 impl From<MetaError> for WriteError {
     fn from(e: MetaError) -> Self {
-        WriteError::Internal(e.to_string())
+        match e {
+            MetaError::NoSpace(_) => WriteError::InsufficientStorage(e.to_string()),
+            _ => WriteError::Internal(e.to_string()),
+        }
     }
 }
 
