@@ -29,6 +29,6 @@ mod wal;
 pub use admin::{AdminCall, RecordingAdmin};
 pub use clock::ManualClock;
 pub use held::MemoryHeld;
-pub use sink::{MemorySink, StoredPoint};
 pub use hyperbyte_catalog::MemoryMetadata;
+pub use sink::{MemorySink, StoredPoint};
 pub use wal::MemoryWal;

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct MemoryWal {
     inner: Mutex<Inner>,
     fail_appends: AtomicBool,
+    disk_full: AtomicBool,
     fail_truncates: AtomicBool,
 }
 
@@ -27,6 +28,11 @@ impl MemoryWal {
     /// Makes every later `append` fail (`true`) or succeed again (`false`).
     pub fn fail_appends(&self, fail: bool) {
         self.fail_appends.store(fail, Ordering::SeqCst);
+    }
+
+    /// Makes every later `append` fail as on a full disk ([`WalError::NoSpace`]).
+    pub fn disk_full(&self, full: bool) {
+        self.disk_full.store(full, Ordering::SeqCst);
     }
 
     /// Makes every later `truncate_before` fail (`true`) or succeed again (`false`).
@@ -70,6 +76,11 @@ impl WalPort for MemoryWal {
     async fn append(&self, entry: WalEntry) -> Result<u64, WalError> {
         if self.fail_appends.load(Ordering::SeqCst) {
             return Err(injected("append"));
+        }
+        if self.disk_full.load(Ordering::SeqCst) {
+            return Err(WalError::NoSpace(
+                "No space left on device (injected)".into(),
+            ));
         }
         let mut inner = self.inner.lock();
         inner.last += 1;

@@ -1,1 +1,277 @@
-//! Unit tests of the ingestion rules against port fakes.
+//! Unit tests of the ingestion rules against port fakes: the metadata catalog in memory
+//! (InfluxDB's rules exactly as the server applies them), a WAL in memory, a fixed clock.
+//! Each test names the InfluxDB behaviour it pins; texts are InfluxDB 1.6's.
+
+use super::*;
+use hyperbyte_domain::{FieldType, MetaCommand, RetentionPolicy};
+use hyperbyte_ports::MetadataPort;
+use hyperbyte_testkit::{ManualClock, MemoryMetadata, MemoryWal};
+
+const NOW: i64 = 1_700_000_000_000_000_000;
+const HOUR: i64 = 3_600_000_000_000;
+
+struct Fixture {
+    meta: Arc<MemoryMetadata>,
+    wal: Arc<MemoryWal>,
+    ingest: IngestionService,
+}
+
+fn fixture_with(limits: Limits) -> Fixture {
+    let meta = Arc::new(MemoryMetadata::new());
+    meta.apply_blocking(MetaCommand::CreateDatabase {
+        name: "db".into(),
+        default_rp: None,
+    })
+    .unwrap();
+    meta.apply_blocking(MetaCommand::CreateRetentionPolicy {
+        database: "db".into(),
+        rp: RetentionPolicy {
+            name: "day".into(),
+            duration: 24 * HOUR,
+            shard_group_duration: HOUR,
+            replication: 1,
+        },
+        make_default: false,
+    })
+    .unwrap();
+    let wal = Arc::new(MemoryWal::default());
+    let ingest = IngestionService::new(
+        meta.clone(),
+        wal.clone(),
+        Arc::new(ManualClock::at(NOW)),
+        limits,
+    );
+    Fixture { meta, wal, ingest }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(Limits::default())
+}
+
+async fn write(f: &Fixture, rp: Option<&str>, body: &str) -> Result<WriteOutcome, WriteError> {
+    f.ingest
+        .write(WriteRequest {
+            database: "db",
+            retention_policy: rp,
+            precision: Precision::Nanoseconds,
+            body: body.as_bytes(),
+        })
+        .await
+}
+
+/// Points of every WAL entry, as (measurement, time).
+fn logged(f: &Fixture) -> Vec<(String, i64)> {
+    f.wal
+        .entries()
+        .into_iter()
+        .flat_map(|(_, e)| e.points)
+        .map(|p| (p.measurement, p.timestamp))
+        .collect()
+}
+
+fn partial(r: Result<WriteOutcome, WriteError>) -> (String, usize) {
+    match r {
+        Err(WriteError::Partial { message, dropped }) => (message, dropped),
+        other => panic!("expected a partial write, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unknown_database_is_404_and_unknown_policy_500() {
+    let f = fixture();
+    let r = f
+        .ingest
+        .write(WriteRequest {
+            database: "nope",
+            retention_policy: None,
+            precision: Precision::Nanoseconds,
+            body: b"m v=1 1",
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.to_string(), "database not found: \"nope\"");
+    let r = write(&f, Some("nope"), "m v=1 1").await.unwrap_err();
+    assert_eq!(r.status(), 500);
+    assert_eq!(r.to_string(), "retention policy not found: nope");
+    assert!(f.wal.is_empty());
+}
+
+#[tokio::test]
+async fn a_kept_point_is_registered_before_it_is_logged() {
+    let f = fixture();
+    let out = write(
+        &f,
+        None,
+        "cpu,host=a v=1.5,n=2i 10\ncpu,host=b v=2.5,n=3i 20",
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.points, 2);
+    assert_eq!(out.sequence, Some(1));
+    let schema = f.meta.schema("db", "cpu").unwrap();
+    assert_eq!(schema.field_type("v"), Some(FieldType::Float));
+    assert_eq!(schema.field_type("n"), Some(FieldType::Integer));
+    assert!(schema.tag_keys.contains("host"));
+    assert!(f.meta.has_series("db", "cpu,host=a"));
+    assert!(f.meta.has_series("db", "cpu,host=b"));
+    assert_eq!(logged(&f), vec![("cpu".into(), 10), ("cpu".into(), 20)]);
+}
+
+#[tokio::test]
+async fn points_beyond_the_retention_window_are_dropped() {
+    let f = fixture();
+    let old = NOW - 25 * HOUR;
+    let body = format!("m v=1 {old}\nm v=2 {NOW}");
+    let (message, dropped) = partial(write(&f, Some("day"), &body).await);
+    assert_eq!(message, "points beyond retention policy");
+    assert_eq!(dropped, 1);
+    assert_eq!(logged(&f), vec![("m".into(), NOW)]);
+}
+
+#[tokio::test]
+async fn a_type_conflict_with_a_stored_field_drops_only_those_points() {
+    let f = fixture();
+    write(&f, None, "m v=1 1").await.unwrap();
+    let (message, dropped) = partial(write(&f, None, "m v=\"x\" 2\nm v=3 3\nother v=true 4").await);
+    assert_eq!(
+        message,
+        "field type conflict: input field \"v\" on measurement \"m\" is type string, already exists as type float"
+    );
+    assert_eq!(dropped, 1);
+    assert_eq!(
+        logged(&f),
+        vec![("m".into(), 1), ("m".into(), 3), ("other".into(), 4)]
+    );
+}
+
+#[tokio::test]
+async fn two_types_for_a_new_field_in_one_request_refuse_the_whole_request() {
+    let f = fixture();
+    let r = write(&f, None, "m v=1 1\nm v=\"x\" 2").await.unwrap_err();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.to_string(), "field type conflict");
+    assert!(f.wal.is_empty());
+    // Nothing was registered either.
+    assert!(f
+        .meta
+        .schema("db", "m")
+        .is_none_or(|s| s.field_type("v").is_none()));
+}
+
+#[tokio::test]
+async fn a_field_named_time_is_dropped_and_a_point_left_empty_refused() {
+    let f = fixture();
+    let (message, dropped) = partial(write(&f, None, "m time=1,v=2 1\nm time=3 2").await);
+    assert_eq!(
+        message,
+        "invalid field name: input field \"time\" on measurement \"m\" is invalid"
+    );
+    assert_eq!(dropped, 1);
+    let entries = f.wal.entries();
+    let p = &entries[0].1.points[0];
+    assert_eq!(p.fields.len(), 1);
+    assert_eq!(p.fields[0].0, "v");
+}
+
+#[tokio::test]
+async fn a_tag_named_time_is_refused() {
+    let f = fixture();
+    let (message, dropped) = partial(write(&f, None, "m,time=x v=1 1\nm v=2 2").await);
+    assert_eq!(
+        message,
+        "invalid tag key: input tag \"time\" on measurement \"m\" is invalid"
+    );
+    assert_eq!(dropped, 1);
+    assert_eq!(logged(&f), vec![("m".into(), 2)]);
+}
+
+#[tokio::test]
+async fn the_series_limit_refuses_new_series_only() {
+    let f = fixture_with(Limits {
+        max_series_per_database: 2,
+        max_values_per_tag: 0,
+    });
+    write(&f, None, "m,h=a v=1 1\nm,h=b v=1 1").await.unwrap();
+    let (message, dropped) = partial(write(&f, None, "m,h=c v=1 2\nm,h=a v=2 2").await);
+    assert_eq!(
+        message,
+        "max-series-per-database limit exceeded: db=db (2/2)"
+    );
+    assert_eq!(dropped, 1);
+    assert!(!f.meta.has_series("db", "m,h=c"));
+}
+
+#[tokio::test]
+async fn the_values_per_tag_limit_counts_values_new_in_the_request() {
+    let f = fixture_with(Limits {
+        max_series_per_database: 0,
+        max_values_per_tag: 2,
+    });
+    let (message, dropped) =
+        partial(write(&f, None, "m,h=a v=1 1\nm,h=b v=1 1\nm,h=c v=1 1").await);
+    assert_eq!(
+        message,
+        "max-values-per-tag limit exceeded (3/2): measurement=\"m\" tag=\"h\" value=\"c\""
+    );
+    assert_eq!(dropped, 1);
+    assert_eq!(f.meta.tag_values("db", "m", "h"), vec!["a", "b"]);
+}
+
+#[tokio::test]
+async fn bad_lines_are_reported_and_good_lines_kept() {
+    let f = fixture();
+    let (message, dropped) = partial(write(&f, None, "m v=1 1\nbroken\nm v=2 2").await);
+    assert!(message.starts_with("unable to parse 'broken'"), "{message}");
+    // Parse failures are not counted as dropped, as in InfluxDB.
+    assert_eq!(dropped, 0);
+    assert_eq!(logged(&f).len(), 2);
+    // Only bad lines: a 400 with the parse error, nothing logged.
+    let r = write(&f, None, "broken").await.unwrap_err();
+    assert_eq!(r.status(), 400);
+    assert_eq!(f.wal.len(), 1);
+}
+
+#[tokio::test]
+async fn wal_failures_are_server_side() {
+    let f = fixture();
+    f.wal.fail_appends(true);
+    let r = write(&f, None, "m v=1 1").await.unwrap_err();
+    assert_eq!(r.status(), 500);
+    assert!(r.to_string().contains("injected append failure"), "{r}");
+    // A full disk is a 507 naming the cause: clients retry, and nothing was logged.
+    f.wal.fail_appends(false);
+    f.wal.disk_full(true);
+    let r = write(&f, None, "m v=1 1").await.unwrap_err();
+    assert_eq!(r.status(), 507);
+    assert!(
+        r.to_string()
+            .starts_with("the disk holding the write-ahead log is full"),
+        "{r}"
+    );
+    assert!(f.wal.is_empty());
+}
+
+#[tokio::test]
+async fn a_full_backlog_answers_503_before_parsing() {
+    let f = fixture();
+    let backlog = Arc::new(WriteBacklog::new(1));
+    let ingest = IngestionService::new(
+        f.meta.clone(),
+        f.wal.clone(),
+        Arc::new(ManualClock::at(NOW)),
+        Limits::default(),
+    )
+    .with_backlog(backlog.clone());
+    let req = |body: &'static str| WriteRequest {
+        database: "db",
+        retention_policy: None,
+        precision: Precision::Nanoseconds,
+        body: body.as_bytes(),
+    };
+    ingest.write(req("m v=1 1")).await.unwrap();
+    assert!(backlog.is_full());
+    let r = ingest.write(req("m v=2 2")).await.unwrap_err();
+    assert_eq!(r.status(), 503);
+    assert_eq!(f.wal.len(), 1);
+}
