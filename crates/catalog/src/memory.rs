@@ -175,3 +175,72 @@ impl MetadataPort for MemoryMetadata {
         self.catalog.read().users()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyperbyte_domain::SeriesKey;
+
+    /// The port's fast reads agree with the defaults the trait derives from `series`.
+    #[tokio::test]
+    async fn fast_reads_agree_with_the_port_defaults() {
+        let meta = MemoryMetadata::new();
+        meta.apply(MetaCommand::CreateDatabase {
+            name: "db".into(),
+            default_rp: None,
+        })
+        .await
+        .unwrap();
+        let tags =
+            |h: &str, r: &str| vec![("host".to_string(), h.to_string()), ("r".into(), r.into())];
+        let series = [("a", "x"), ("b", "x"), ("c", "y")]
+            .into_iter()
+            .map(|(h, r)| (SeriesKey::new("cpu", &tags(h, r)).0, tags(h, r)))
+            .chain([("cpu#odd".to_string(), tags("a", "z"))])
+            .collect();
+        meta.apply(MetaCommand::RegisterSeries {
+            database: "db".into(),
+            measurement: "cpu".into(),
+            series,
+        })
+        .await
+        .unwrap();
+        let all = meta.series("db", Some("cpu"));
+        assert_eq!(all.len(), 4);
+        let mut visited = Vec::new();
+        meta.for_each_series("db", Some("cpu"), &mut |se| {
+            visited.push(se.clone());
+            true
+        });
+        assert_eq!(visited, all);
+        assert_eq!(meta.series("db", None), all);
+        for (k, v) in [("host", "a"), ("r", "x"), ("r", "z"), ("host", "none")] {
+            let want: Vec<SeriesEntry> = all
+                .iter()
+                .filter(|se| se.tags.iter().any(|(tk, tv)| tk == k && tv == v))
+                .cloned()
+                .collect();
+            assert_eq!(meta.series_with_tag("db", "cpu", k, v), want, "{k}={v}");
+            assert_eq!(meta.tag_value_series_count("db", "cpu", k, v), want.len());
+            assert_eq!(meta.has_tag_value("db", "cpu", k, v), !want.is_empty());
+            let mut seen = Vec::new();
+            meta.for_each_series_with_tag("db", "cpu", k, v, &mut |se| {
+                seen.push(se.clone());
+                true
+            });
+            assert_eq!(seen, want);
+        }
+        assert_eq!(meta.tag_keys("db", "cpu"), vec!["host", "r"]);
+        assert_eq!(meta.tag_values("db", "cpu", "r"), vec!["x", "y", "z"]);
+        assert_eq!(meta.tag_value_count("db", "cpu", "host"), 3);
+        assert_eq!(meta.series_count_in("db", "cpu"), 4);
+        assert_eq!(meta.series_count("db"), 4);
+        assert!(meta.has_series("db", "cpu,host=a,r=x"));
+        // Errors are InfluxDB's texts.
+        let err = meta
+            .apply(MetaCommand::DropUser { name: "x".into() })
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "user not found");
+    }
+}
