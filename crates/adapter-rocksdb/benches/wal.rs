@@ -144,8 +144,30 @@ fn main() {
         encoded.len(),
         encoded.len() / POINTS
     );
+    codec_costs(&template, &encoded);
+    let run = Run {
+        dir: tmp.path(),
+        window,
+        tasks,
+        appends,
+    };
+    rt.block_on(async {
+        group_commit_encoded(&run, &encoded).await;
+        port_append(&run).await;
+        no_group_commit(&run).await;
+    });
+}
 
-    // Single-threaded costs that the write path pays per entry.
+/// The settings of the durable-append runs.
+struct Run<'a> {
+    dir: &'a std::path::Path,
+    window: Duration,
+    tasks: usize,
+    appends: usize,
+}
+
+/// Single-threaded costs that the write path pays per entry.
+fn codec_costs(template: &WalEntry, encoded: &[u8]) {
     let n = env("WAL_BENCH_CODEC_ROUNDS", 20) as usize;
     let start = Instant::now();
     for _ in 0..n {
@@ -159,7 +181,7 @@ fn main() {
     );
     let start = Instant::now();
     for _ in 0..n {
-        std::hint::black_box(encode_wal_entry(&template).unwrap());
+        std::hint::black_box(encode_wal_entry(template).unwrap());
     }
     report(
         "encode, format 2 (1 thread)",
@@ -176,10 +198,10 @@ fn main() {
         start.elapsed(),
         n,
     );
-    let v1 = encode_wal_entry_v1(&template).unwrap();
+    let v1 = encode_wal_entry_v1(template).unwrap();
     let start = Instant::now();
     for _ in 0..n {
-        std::hint::black_box(encode_wal_entry_v1(&template).unwrap());
+        std::hint::black_box(encode_wal_entry_v1(template).unwrap());
     }
     report(
         &format!(
@@ -192,7 +214,7 @@ fn main() {
     );
     let start = Instant::now();
     for _ in 0..n {
-        std::hint::black_box(decode_wal_entry(&encoded).unwrap());
+        std::hint::black_box(decode_wal_entry(encoded).unwrap());
     }
     report(
         "decode, format 2 (1 thread)",
@@ -200,115 +222,119 @@ fn main() {
         start.elapsed(),
         n,
     );
+}
 
-    rt.block_on(async {
-        // 1. Group commit of pre-encoded entries: the durable-write ceiling.
-        {
-            let dir = tmp.path().join("encoded");
-            let config = BatchingConfig {
-                window,
-                ..BatchingConfig::default()
-            };
-            let wal = Arc::new(BatchingWal::new(RocksDbWal::open(&dir).unwrap(), config).unwrap());
-            let trunc = spawn_truncator(wal.clone());
-            let start = Instant::now();
-            let handles: Vec<_> = (0..tasks)
-                .map(|_| {
-                    let wal = wal.clone();
-                    let bytes = encoded.clone();
-                    tokio::spawn(async move {
-                        for _ in 0..appends {
-                            wal.append_encoded(bytes.clone()).await.unwrap();
-                        }
-                    })
-                })
-                .collect();
-            for h in handles {
-                h.await.unwrap();
-            }
-            report(
-                "BatchingWal::append_encoded (pre-encoded)",
-                tasks * appends * POINTS,
-                start.elapsed(),
-                tasks * appends,
-            );
-            println!("{:<58} {:?}", "", wal.stats());
-            trunc.abort();
-        }
+/// Run 1: Group commit of pre-encoded entries: the durable-write ceiling.
+async fn group_commit_encoded(run: &Run<'_>, encoded: &[u8]) {
+    let (tasks, appends, window) = (run.tasks, run.appends, run.window);
+    let tmp_dir = run.dir;
+    let dir = tmp_dir.join("encoded");
+    let config = BatchingConfig {
+        window,
+        ..BatchingConfig::default()
+    };
+    let wal = Arc::new(BatchingWal::new(RocksDbWal::open(&dir).unwrap(), config).unwrap());
+    let trunc = spawn_truncator(wal.clone());
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let wal = wal.clone();
+            let bytes = encoded.to_vec();
+            tokio::spawn(async move {
+                for _ in 0..appends {
+                    wal.append_encoded(bytes.clone()).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await.unwrap();
+    }
+    report(
+        "BatchingWal::append_encoded (pre-encoded)",
+        tasks * appends * POINTS,
+        start.elapsed(),
+        tasks * appends,
+    );
+    println!("{:<58} {:?}", "", wal.stats());
+    trunc.abort();
+}
 
-        // 2. The port path: BatchingWal::append (encode on the caller's task, group
-        // commit, drop of the entry). Entries are built before the clock starts; at about
-        // 8 MB each in memory, only `WAL_BENCH_PREBUILT` (default 8) per task are used.
-        {
-            let dir = tmp.path().join("append");
-            let config = BatchingConfig {
-                window,
-                ..BatchingConfig::default()
-            };
-            let wal = Arc::new(BatchingWal::new(RocksDbWal::open(&dir).unwrap(), config).unwrap());
-            let trunc = spawn_truncator(wal.clone());
-            let prebuilt = env("WAL_BENCH_PREBUILT", 8) as usize;
-            let per_task: Vec<Vec<WalEntry>> = (0..tasks)
-                .map(|t| {
-                    (0..prebuilt)
-                        .map(|i| tsbs_entry(t * prebuilt + i + 1))
-                        .collect()
-                })
-                .collect();
-            let start = Instant::now();
-            let handles: Vec<_> = per_task
-                .into_iter()
-                .map(|entries| {
-                    let wal = wal.clone();
-                    tokio::spawn(async move {
-                        for e in entries {
-                            wal.append(e).await.unwrap();
-                        }
-                    })
-                })
-                .collect();
-            for h in handles {
-                h.await.unwrap();
-            }
-            let n = tasks * prebuilt;
-            report(
-                "BatchingWal::append (WalPort: encode + commit + drop)",
-                n * POINTS,
-                start.elapsed(),
-                n,
-            );
-            println!("{:<58} {:?}", "", wal.stats());
-            trunc.abort();
-        }
+/// Run 2: The port path: BatchingWal::append (encode on the caller's task, group
+/// commit, drop of the entry). Entries are built before the clock starts; at about
+/// 8 MB each in memory, only `WAL_BENCH_PREBUILT` (default 8) per task are used.
+async fn port_append(run: &Run<'_>) {
+    let (tasks, window) = (run.tasks, run.window);
+    let tmp_dir = run.dir;
+    let dir = tmp_dir.join("append");
+    let config = BatchingConfig {
+        window,
+        ..BatchingConfig::default()
+    };
+    let wal = Arc::new(BatchingWal::new(RocksDbWal::open(&dir).unwrap(), config).unwrap());
+    let trunc = spawn_truncator(wal.clone());
+    let prebuilt = env("WAL_BENCH_PREBUILT", 8) as usize;
+    let per_task: Vec<Vec<WalEntry>> = (0..tasks)
+        .map(|t| {
+            (0..prebuilt)
+                .map(|i| tsbs_entry(t * prebuilt + i + 1))
+                .collect()
+        })
+        .collect();
+    let start = Instant::now();
+    let handles: Vec<_> = per_task
+        .into_iter()
+        .map(|entries| {
+            let wal = wal.clone();
+            tokio::spawn(async move {
+                for e in entries {
+                    wal.append(e).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await.unwrap();
+    }
+    let n = tasks * prebuilt;
+    report(
+        "BatchingWal::append (WalPort: encode + commit + drop)",
+        n * POINTS,
+        start.elapsed(),
+        n,
+    );
+    println!("{:<58} {:?}", "", wal.stats());
+    trunc.abort();
+}
 
-        // 3. No group commit: one synced write per append (clones included).
-        {
-            let dir = tmp.path().join("plain");
-            let wal = Arc::new(RocksDbWal::open(&dir).unwrap());
-            let trunc = spawn_truncator(wal.clone());
-            let start = Instant::now();
-            let handles: Vec<_> = (0..tasks)
-                .map(|t| {
-                    let wal = wal.clone();
-                    let entry = tsbs_entry(t + 1);
-                    tokio::spawn(async move {
-                        for _ in 0..appends.min(10) {
-                            wal.append(entry.clone()).await.unwrap();
-                        }
-                    })
-                })
-                .collect();
-            for h in handles {
-                h.await.unwrap();
-            }
-            let n = tasks * appends.min(10);
-            report(
-                "RocksDbWal::append (no group commit, incl. clones)",
-                n * POINTS,
-                start.elapsed(),
-                n,
-            );
-            trunc.abort();
-        }
-    });
+/// Run 3: No group commit: one synced write per append (clones included).
+async fn no_group_commit(run: &Run<'_>) {
+    let (tasks, appends) = (run.tasks, run.appends);
+    let tmp_dir = run.dir;
+    let dir = tmp_dir.join("plain");
+    let wal = Arc::new(RocksDbWal::open(&dir).unwrap());
+    let trunc = spawn_truncator(wal.clone());
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let wal = wal.clone();
+            let entry = tsbs_entry(t + 1);
+            tokio::spawn(async move {
+                for _ in 0..appends.min(10) {
+                    wal.append(entry.clone()).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await.unwrap();
+    }
+    let n = tasks * appends.min(10);
+    report(
+        "RocksDbWal::append (no group commit, incl. clones)",
+        n * POINTS,
+        start.elapsed(),
+        n,
+    );
+    trunc.abort();
 }
