@@ -250,3 +250,23 @@ fn msgpack_gzip_and_csv_answers() {
     assert!(text.starts_with("error\n"), "{text}");
     assert!(text.contains("error parsing query"), "{text}");
 }
+
+/// Details clients show verbatim (found by `real_clients.rs`): a JSON error body ends with
+/// a newline like every document InfluxDB's JSON writer writes (node-influx puts the body
+/// in its error message), and `/ping`'s 204 says `Content-Type: application/json`.
+#[test]
+fn error_bodies_and_ping_headers_like_influxdb() {
+    let s = Server::start();
+    let (head, body) = raw_get(&s, "/query?q=SELEC", &[]);
+    assert!(head.starts_with("http/1.1 400"), "{head}");
+    assert!(body.ends_with(b"}\n"), "{}", String::from_utf8_lossy(&body));
+    let (status, body) = s.write("nope", "m v=1");
+    assert_eq!(
+        (status, body.as_str()),
+        (404, "{\"error\":\"database not found: \\\"nope\\\"\"}\n")
+    );
+    let (head, body) = raw_get(&s, "/ping", &[]);
+    assert!(head.starts_with("http/1.1 204"), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(body.is_empty());
+}

@@ -176,7 +176,13 @@ async fn ping(State(state): State<HttpState>, method: Method) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return method_not_allowed(&state);
     }
-    with_headers(&state, StatusCode::NO_CONTENT.into_response())
+    // InfluxDB's 204 carries `Content-Type: application/json` (no body).
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    with_headers(&state, r)
 }
 
 async fn health(State(state): State<HttpState>) -> Response {
