@@ -110,7 +110,6 @@
 //! "time" on measurement "m" is invalid dropped=1`. Both are the ingestion layer's job.
 
 #![forbid(unsafe_code)]
-#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod bad_line;
