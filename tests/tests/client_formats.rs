@@ -265,6 +265,31 @@ fn error_bodies_and_ping_headers_like_influxdb() {
         (status, body.as_str()),
         (404, "{\"error\":\"database not found: \\\"nope\\\"\"}\n")
     );
+    // Write errors are negotiated like query answers (the Python client sends `Accept:
+    // application/x-msgpack` with its writes and reads the error from MessagePack).
+    let write_with = |accept: &str| {
+        let r = ureq::post(&format!("{}/write?db=nope", s.url))
+            .set("Accept", accept)
+            .send_string("m v=1");
+        let Err(ureq::Error::Status(status, resp)) = r else {
+            panic!("expected an error status: {r:?}")
+        };
+        let ct = resp.header("Content-Type").unwrap_or("").to_string();
+        let mut body = Vec::new();
+        resp.into_reader().read_to_end(&mut body).unwrap();
+        (status, ct, body)
+    };
+    let (status, ct, body) = write_with("application/x-msgpack");
+    assert_eq!((status, ct.as_str()), (404, "application/x-msgpack"));
+    let doc = documents(&body);
+    assert_eq!(doc.len(), 1);
+    assert_eq!(
+        get(&doc[0], "error").as_str(),
+        Some("database not found: \"nope\"")
+    );
+    let (status, ct, body) = write_with("text/csv");
+    assert_eq!((status, ct.as_str()), (404, "text/csv"));
+    assert_eq!(body, b"error\n\"database not found: \"\"nope\"\"\"\n");
     let (head, body) = raw_get(&s, "/ping", &[]);
     assert!(head.starts_with("http/1.1 204"), "{head}");
     assert!(head.contains("content-type: application/json"), "{head}");

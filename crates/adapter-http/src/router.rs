@@ -353,6 +353,7 @@ async fn do_write(
     body: Body,
 ) -> Response {
     state.metrics.write_requests.fetch_add(1, Ordering::Relaxed);
+    let format = negotiate(&headers);
     let limit = match state.config.max_body_bytes {
         0 => usize::MAX,
         n => n,
@@ -366,20 +367,25 @@ async fn do_write(
         Err(e) => {
             state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
             let (status, msg) = body_error_status(e);
-            return error_response(&state, status, msg);
+            return query_error(&state, format, status, msg);
         }
     };
     let span = tracing::debug_span!("write", db = %db, bytes = body.len());
     async move {
         if db.is_empty() {
             state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
-            return error_response(&state, StatusCode::BAD_REQUEST, "database is required");
+            return query_error(
+                &state,
+                format,
+                StatusCode::BAD_REQUEST,
+                "database is required",
+            );
         }
         let body = match decode_body(&headers, body, state.config.decoded_limit()) {
             Ok(b) => b,
             Err((status, msg)) => {
                 state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
-                return error_response(&state, status, &msg);
+                return query_error(&state, format, status, &msg);
             }
         };
         let precision = Precision::parse(&precision).unwrap_or_default();
@@ -409,7 +415,7 @@ async fn do_write(
                 }
                 let status =
                     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let mut r = error_response(&state, status, &e.to_string());
+                let mut r = query_error(&state, format, status, &e.to_string());
                 if matches!(e, WriteError::Overloaded { .. }) {
                     r.headers_mut()
                         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -598,8 +604,11 @@ fn negotiate(headers: &HeaderMap) -> Format {
     Format::Json
 }
 
-/// A request-level `/query` error in the negotiated format (`{"error": ...}` in JSON and
-/// MessagePack, `error\n<message>\n` in CSV), never compressed (InfluxDB gzips 200s only).
+/// A request-level `/query` or `/write` error in the format the `Accept` header negotiates
+/// (`{"error": ...}` in JSON and MessagePack, `error\n<message>\n` in CSV), never
+/// compressed (InfluxDB gzips 200s only). InfluxDB answers every route through the same
+/// negotiating writer, so a `/write` error is MessagePack for the Python client, which
+/// sends `Accept: application/x-msgpack` on writes too.
 fn query_error(state: &HttpState, format: Format, status: StatusCode, msg: &str) -> Response {
     if format == Format::Json {
         return error_response(state, status, msg);
