@@ -295,3 +295,52 @@ fn error_bodies_and_ping_headers_like_influxdb() {
     assert!(head.contains("content-type: application/json"), "{head}");
     assert!(body.is_empty());
 }
+
+/// The GET warning (`deprecated use of '...' in a read only context`) on exactly the
+/// statements InfluxDB 1.6.7 gives it (the Python client sends every `query()` as a GET
+/// unless told otherwise): not on `DELETE`, not on `KILL QUERY`, not on a statement that
+/// failed, and with passwords shown as `[REDACTED]`. Answers recorded from InfluxDB 1.6.7.
+#[test]
+fn get_warnings_like_influxdb() {
+    let s = Server::start();
+    assert_eq!(s.query("", "CREATE DATABASE gw").0, 200);
+    assert_eq!(s.write("gw", "m,t=a v=1 1000000000").0, 204);
+    let get = |q: &str| -> serde_json::Value {
+        let r = ureq::get(&format!("{}/query", s.url))
+            .query("db", "gw")
+            .query("q", q)
+            .call()
+            .unwrap();
+        serde_json::from_str(&r.into_string().unwrap()).unwrap()
+    };
+    let warning = |stmt: &str| {
+        serde_json::json!({"results":[{"statement_id":0,"messages":[{"level":"warning","text":
+            format!("deprecated use of '{stmt}' in a read only context, please use a POST request instead")}]}]})
+    };
+    let bare = serde_json::json!({"results":[{"statement_id":0}]});
+    assert_eq!(get("DELETE FROM m2 WHERE time < 2s"), bare);
+    assert_eq!(get("DELETE WHERE t = 'zz'"), bare);
+    assert_eq!(
+        get("KILL QUERY 1"),
+        serde_json::json!({"results":[{"statement_id":0,"error":"no such query id: 1"}]})
+    );
+    assert_eq!(
+        get("DROP SERIES FROM nothing"),
+        warning("DROP SERIES FROM nothing")
+    );
+    assert_eq!(
+        get("CREATE USER u WITH PASSWORD 'x'"),
+        warning("CREATE USER u WITH PASSWORD [REDACTED]")
+    );
+    assert_eq!(
+        get("SET PASSWORD FOR u = 'y'"),
+        warning("SET PASSWORD FOR u = [REDACTED]")
+    );
+    assert_eq!(
+        get("DROP USER u; DROP USER u"),
+        serde_json::json!({"results":[
+            {"statement_id":0,"messages":[{"level":"warning","text":
+                "deprecated use of 'DROP USER u' in a read only context, please use a POST request instead"}]},
+            {"statement_id":1,"error":"user not found"}]})
+    );
+}

@@ -129,7 +129,11 @@ impl QueryService {
                 &["qid", "query", "database", "duration", "status"],
                 vec![],
             )])),
-            Statement::KillQuery { .. } => Ok(StatementResult::default()),
+            // No query is tracked (`SHOW QUERIES` lists none), so none can be killed: the
+            // answer InfluxDB gives for an id it does not know.
+            Statement::KillQuery { query_id, .. } => {
+                Err(StatementError::new(format!("no such query id: {query_id}")))
+            }
             Statement::ShowSubscriptions => Ok(StatementResult::default()),
             Statement::CreateSubscription { .. } | Statement::DropSubscription { .. } => {
                 Err(StatementError::new("subscriptions are not supported"))
