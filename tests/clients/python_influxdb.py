@@ -168,6 +168,10 @@ def main():
         'SELECT count("value"), distinct("host") FROM "cpu"')))
     step("query multiple statements", lambda: raw(c.query(
         'SELECT "rx" FROM "net"; SELECT count("free") FROM "mem"')))
+    step("query failing statement first", lambda: raw(c.query(
+        'SELECT * FROM "nope"."autogen"."cpu"; SELECT "rx" FROM "net"')))
+    step("query failing statement last", lambda: raw(c.query(
+        'SELECT "rx" FROM "net"; SELECT * FROM "nope"."autogen"."cpu"')))
     # The client cannot read a chunked MessagePack answer (it unpacks one document and
     # fails on the next, against InfluxDB too): the step records that it fails alike.
     step("query chunked", lambda: raw(c.query('SELECT * FROM "mem"', chunked=True, chunk_size=2)))

@@ -226,9 +226,19 @@ fn msgpack_gzip_and_csv_answers() {
     assert_eq!((status, ct.as_str()), (200, "application/x-msgpack"));
     let docs = documents(&body);
     let results = get(&docs[0], "results").as_array().unwrap();
-    assert!(!results.is_empty());
-    // A failed statement is its error alone, without statement_id, as in InfluxDB.
+    // A failed statement is its error alone, without statement_id, as in InfluxDB; the
+    // statement after it is `not executed` under its id, which replaces it in an
+    // unchunked answer (InfluxDB 1.6.7 answers exactly this).
+    assert_eq!(results.len(), 1, "{results:?}");
     assert_eq!(results[0].as_map().unwrap().len(), 1, "{}", results[0]);
+    assert_eq!(get(&results[0], "error").as_str(), Some("not executed"));
+    let (_, _, body) = query(
+        &s,
+        &q("SELECT f FROM nodb.autogen.cpu"),
+        "application/x-msgpack",
+    );
+    let docs = documents(&body);
+    let results = get(&docs[0], "results").as_array().unwrap();
     assert_eq!(
         get(&results[0], "error").as_str(),
         Some("database not found: nodb")
@@ -343,4 +353,45 @@ fn get_warnings_like_influxdb() {
                 "deprecated use of 'DROP USER u' in a read only context, please use a POST request instead"}]},
             {"statement_id":1,"error":"user not found"}]})
     );
+}
+
+/// InfluxDB 1.6 stops at the first failing statement: each statement after it is answered
+/// `not executed` under the failed statement's id, so the unchunked answer (merged by id)
+/// shows `not executed` in place of the error, and the chunked one shows both. Answers
+/// recorded from InfluxDB 1.6.7 (Grafana sends its panels' queries in one request).
+#[test]
+fn statements_after_a_failure_are_not_executed() {
+    let s = Server::start();
+    assert_eq!(s.query("", "CREATE DATABASE nx").0, 200);
+    assert_eq!(s.write("nx", "m v=1 1").0, 204);
+    let q = "SHOW MEASUREMENTS; SELECT nope(v) FROM m; SHOW DATABASES; SHOW MEASUREMENTS";
+    let shown = serde_json::json!({"statement_id":0,"series":[{"name":"measurements","columns":["name"],"values":[["m"]]}]});
+    let (status, v) = s.query("nx", q);
+    assert_eq!(status, 200);
+    assert_eq!(
+        v,
+        serde_json::json!({"results":[shown.clone(),{"statement_id":1,"error":"not executed"}]})
+    );
+    let r = ureq::post(&format!("{}/query?db=nx&chunked=true", s.url))
+        .send_form(&[("q", q)])
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let docs: Vec<serde_json::Value> = r
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let one = |e: &str| serde_json::json!({"results":[{"statement_id":1,"error":e}]});
+    assert_eq!(
+        docs,
+        vec![
+            serde_json::json!({"results":[shown]}),
+            one("undefined function nope()"),
+            one("not executed"),
+            one("not executed"),
+        ]
+    );
+    // The last statement failing: its own error, nothing after it.
+    let (_, v) = s.query("nx", "SHOW MEASUREMENTS; DROP USER x");
+    assert_eq!(v["results"][1]["error"], "user not found");
 }

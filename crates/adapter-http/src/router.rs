@@ -736,6 +736,11 @@ async fn query(
                 return query_error(&state, format, StatusCode::BAD_REQUEST, &e.to_string());
             }
         };
+        let results = if chunked {
+            results
+        } else {
+            merge_by_statement(results)
+        };
         if chunked && format != Format::Csv && !accepts_gzip(&headers) {
             // Each chunk is rendered as the connection takes it, never the whole answer
             // at once.
@@ -847,6 +852,28 @@ fn render_body(
             out
         }
     })
+}
+
+/// An unchunked answer holds one result per statement id, as InfluxDB buffers it: a
+/// result with the id of the one before replaces it when it is an error (the `not
+/// executed` results that follow a failed statement carry that statement's id), and adds
+/// its series and messages to it otherwise.
+fn merge_by_statement(results: Vec<StatementResult>) -> Vec<StatementResult> {
+    let mut out: Vec<StatementResult> = Vec::with_capacity(results.len());
+    for r in results {
+        match out.last_mut() {
+            Some(last) if last.statement_id == r.statement_id => {
+                if r.error.is_some() {
+                    *last = r;
+                } else {
+                    last.series.extend(r.series);
+                    last.messages.extend(r.messages);
+                }
+            }
+            _ => out.push(r),
+        }
+    }
+    out
 }
 
 /// Go's `encoding/json` error wording for the common cases clients hit.
@@ -995,6 +1022,24 @@ mod tests {
             render_body(Format::Csv, five_rows(), unit, false, Some(2)).unwrap(),
             render_body(Format::Csv, five_rows(), unit, false, None).unwrap()
         );
+    }
+
+    #[test]
+    fn unchunked_answers_merge_results_by_statement_id() {
+        let ok = |id: usize| StatementResult {
+            statement_id: id,
+            ..Default::default()
+        };
+        let merged = merge_by_statement(vec![
+            ok(0),
+            StatementResult::error(1, "undefined function nope()"),
+            StatementResult::error(1, "not executed"),
+            StatementResult::error(1, "not executed"),
+        ]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[1].statement_id, 1);
+        assert_eq!(merged[1].error.as_deref(), Some("not executed"));
+        assert_eq!(merge_by_statement(vec![ok(0), ok(1)]).len(), 2);
     }
 
     #[test]

@@ -248,7 +248,17 @@ impl QueryExecutor for QueryService {
                     ),
                 });
             }
+            let failed = r.error.is_some();
             results.push(r);
+            if failed {
+                // InfluxDB 1.x stops at the first failing statement and answers each one
+                // after it with `not executed`, under the failed statement's id (so an
+                // unchunked answer, which merges results by id, shows `not executed` in
+                // place of the error when statements follow it).
+                let rest = query.statements.len().saturating_sub(i + 1);
+                results.extend((0..rest).map(|_| StatementResult::error(i, "not executed")));
+                break;
+            }
         }
         Ok(results)
     }
