@@ -5,7 +5,7 @@
 //! same time and requires the two transcripts to be equal.
 //!
 //! The clients are installed by `cargo xtask test` (see `xtask/src/clients.rs`), which
-//! passes their locations in `HYPERBYTE_CLIENTS_*`; without them every test here fails
+//! passes their locations in `E2E_CLIENT_*`; without them every test here fails
 //! and says so rather than passing without having run. What the scenarios normalise, and
 //! the differences a user may still notice, are in `docs/clients.md`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -61,7 +61,7 @@ struct Reference {
 
 impl Reference {
     fn start() -> Reference {
-        let script = std::env::var_os("HYPERBYTE_REFERENCE_INFLUXD")
+        let script = std::env::var_os("E2E_REFERENCE_INFLUXD")
             .map(PathBuf::from)
             .unwrap_or_else(|| root().join("../shared/conformance/reference-influxd.sh"));
         assert!(
@@ -135,10 +135,10 @@ impl Scenario {
     fn python(name: &'static str, script: &str) -> Scenario {
         Scenario {
             name,
-            program: client_env("HYPERBYTE_CLIENTS_PYTHON"),
+            program: client_env("E2E_CLIENT_PYTHON"),
             before: vec![clients_dir().join(script).display().to_string()],
             after: Vec::new(),
-            env: vec![("PYTHONPATH", client_env("HYPERBYTE_CLIENTS_PYTHONPATH"))],
+            env: vec![("PYTHONPATH", client_env("E2E_CLIENT_PYTHONPATH"))],
         }
     }
 
@@ -263,7 +263,7 @@ fn difference(scenario: &str, ours: &serde_json::Value, theirs: &serde_json::Val
 #[test]
 fn influx_cli_matches_influxdb() {
     let mut s = Scenario::python("influx_cli", "influx_cli.py");
-    s.after.push(client_env("HYPERBYTE_CLIENTS_INFLUX"));
+    s.after.push(client_env("E2E_CLIENT_INFLUX"));
     s.check();
 }
 
@@ -282,7 +282,7 @@ fn node_influx_matches_influxdb() {
         program: "node".into(),
         before: vec![clients_dir().join("node_influx.js").display().to_string()],
         after: Vec::new(),
-        env: vec![("NODE_PATH", client_env("HYPERBYTE_CLIENTS_NODE_PATH"))],
+        env: vec![("NODE_PATH", client_env("E2E_CLIENT_NODE_PATH"))],
     }
     .check();
 }

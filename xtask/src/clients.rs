@@ -9,7 +9,8 @@
 //!   apt-get only when missing (the reference through the shared conformance folder's
 //!   `reference-influxd.sh install`).
 //!
-//! The test finds them through the `HYPERBYTE_CLIENTS_*` variables [`Clients::apply`]
+//! The test finds them through the `E2E_CLIENT_*` variables [`Clients::apply`]
+//! (not `HYPERBYTE_*`: hyperbyted reads those as configuration and refuses unknown keys)
 //! sets; without them it fails and says to run `cargo xtask test`. `cargo xtask clients`
 //! installs them and prints those variables, to run the test by hand.
 
@@ -36,10 +37,10 @@ pub(crate) struct Clients {
 impl Clients {
     /// Passes the locations to a test run.
     pub(crate) fn apply(&self, cmd: &mut Command) {
-        cmd.env("HYPERBYTE_CLIENTS_PYTHON", &self.python)
-            .env("HYPERBYTE_CLIENTS_PYTHONPATH", &self.python_path)
-            .env("HYPERBYTE_CLIENTS_NODE_PATH", &self.node_path)
-            .env("HYPERBYTE_CLIENTS_INFLUX", &self.influx);
+        cmd.env("E2E_CLIENT_PYTHON", &self.python)
+            .env("E2E_CLIENT_PYTHONPATH", &self.python_path)
+            .env("E2E_CLIENT_NODE_PATH", &self.node_path)
+            .env("E2E_CLIENT_INFLUX", &self.influx);
     }
 }
 
@@ -47,16 +48,10 @@ impl Clients {
 /// running `tests/tests/real_clients.rs` by hand.
 pub(crate) fn print_env(root: &Path) -> Result<()> {
     let c = provision(root)?;
-    println!("export HYPERBYTE_CLIENTS_PYTHON={}", c.python.display());
-    println!(
-        "export HYPERBYTE_CLIENTS_PYTHONPATH={}",
-        c.python_path.display()
-    );
-    println!(
-        "export HYPERBYTE_CLIENTS_NODE_PATH={}",
-        c.node_path.display()
-    );
-    println!("export HYPERBYTE_CLIENTS_INFLUX={}", c.influx.display());
+    println!("export E2E_CLIENT_PYTHON={}", c.python.display());
+    println!("export E2E_CLIENT_PYTHONPATH={}", c.python_path.display());
+    println!("export E2E_CLIENT_NODE_PATH={}", c.node_path.display());
+    println!("export E2E_CLIENT_INFLUX={}", c.influx.display());
     Ok(())
 }
 

@@ -99,12 +99,13 @@ impl QueryService {
             } => self.create_user(name, password, *admin).await,
             Statement::DropUser { name } => self.drop_user(name).await,
             Statement::SetPassword { name, password } => self.set_password(name, password).await,
-            Statement::Grant { .. } | Statement::Revoke { .. } => Ok(StatementResult::default()),
-            Statement::ShowGrants { .. } => Ok(result(vec![series(
-                None,
-                &["database", "privilege"],
-                vec![],
-            )])),
+            Statement::Grant { database, user, .. } => {
+                self.grant(database.as_deref(), user, true).await
+            }
+            Statement::Revoke { database, user, .. } => {
+                self.grant(database.as_deref(), user, false).await
+            }
+            Statement::ShowGrants { user } => self.show_grants(user),
             Statement::ShowShards => self.show_shards(),
             Statement::ShowShardGroups => Ok(result(vec![series(
                 Some("shard groups"),
