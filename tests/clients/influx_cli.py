@@ -10,6 +10,7 @@ server's port and version in the banner `Connected to http://HOST:PORT version V
 date and time Go's logger puts before the lines `-import` prints (see docs/clients.md).
 """
 
+import gzip
 import json
 import os
 import pty
@@ -101,6 +102,13 @@ this line is not line protocol
 """
 
 
+IMPORT_GZ = """# DML
+# CONTEXT-DATABASE: climport
+io,host=a reads=1i 1500000000000000000
+io,host=b reads=2i 1500000001000000000
+"""
+
+
 def main():
     url = urllib.parse.urlparse(sys.argv[1])
     binary = sys.argv[2] if len(sys.argv) > 2 else "influx"
@@ -148,8 +156,21 @@ def main():
         cli.run("import", "-import", "-path", "import.txt", "-precision", "s", cwd=tmp)
         cli.run("import bad line", "-import", "-path", "import-bad.txt", "-precision", "s",
                 cwd=tmp)
+        with open(os.path.join(tmp, "import.gz"), "wb") as f:
+            f.write(gzip.compress(IMPORT_GZ.encode(), mtime=0))
+        cli.run("import compressed", "-import", "-path", "import.gz", "-compressed",
+                "-pps", "100", cwd=tmp)
     cli.run("after import", "-database", "climport", "-precision", "rfc3339", "-execute",
-            "SELECT * FROM forever.cpu; SELECT * FROM forever.mem; SHOW RETENTION POLICIES")
+            "SELECT * FROM forever.cpu; SELECT * FROM forever.mem; SHOW RETENTION POLICIES; "
+            "SELECT * FROM autogen.io")
+    # On a database whose data is all in the default retention policy: InfluxDB counts
+    # only that policy in the exact cardinalities (docs/clients.md).
+    cli.run("cardinalities", "-database", DB, "-format", "csv", "-execute",
+            "SHOW SERIES CARDINALITY; SHOW MEASUREMENT EXACT CARDINALITY; "
+            "SHOW TAG VALUES CARDINALITY WITH KEY = host; SHOW TAG KEY EXACT CARDINALITY; "
+            "SHOW FIELD KEY CARDINALITY")
+    cli.run("-precision h, -consistency", "-database", DB, "-precision", "h",
+            "-consistency", "any", "-execute", "SELECT value FROM cpu")
     cli.run("after import bad", "-database", "climport2", "-execute", "SELECT * FROM disk")
 
     cli.interactive("interactive session", [
