@@ -220,3 +220,37 @@ fn steady_small_writes_reach_storage_without_a_query() {
         "nothing was flushed into storage in 4 s of steady writes"
     );
 }
+
+/// A point refused by the field checks (a field type conflict, a `time`-only field set)
+/// still puts its series in the index, as InfluxDB 1.x does (it indexes the series before
+/// it validates the fields): `SHOW SERIES`, `SHOW TAG KEYS`, `SHOW TAG VALUES` and
+/// `SHOW MEASUREMENTS` list it, with no data. Answers recorded from InfluxDB 1.6.7; found by
+/// the Python client scenario in `real_clients.rs`.
+#[test]
+fn refused_points_still_index_their_series() {
+    let s = Server::start();
+    create_db(&s, "r");
+    assert_eq!(s.write("r", "m,host=a v=1 1000").0, 204);
+    let (status, body) = s.write("r", "m2,host=q time=1 1000");
+    assert_eq!(status, 400);
+    assert!(body.contains("invalid field name"), "{body}");
+    let (status, body) = s.write("r", "m,host=newh,newtag=x v=\"s\" 2000");
+    assert_eq!(status, 400);
+    assert!(body.contains("field type conflict"), "{body}");
+    let (_, v) = s.query(
+        "r",
+        "SHOW SERIES; SHOW MEASUREMENTS; SHOW TAG KEYS; SHOW TAG VALUES WITH KEY = host; \
+         SHOW FIELD KEYS; SELECT * FROM m",
+    );
+    let expected: serde_json::Value = serde_json::from_str(
+        r#"{"results":[
+        {"statement_id":0,"series":[{"columns":["key"],"values":[["m,host=a"],["m,host=newh,newtag=x"],["m2,host=q"]]}]},
+        {"statement_id":1,"series":[{"name":"measurements","columns":["name"],"values":[["m"],["m2"]]}]},
+        {"statement_id":2,"series":[{"name":"m","columns":["tagKey"],"values":[["host"],["newtag"]]},{"name":"m2","columns":["tagKey"],"values":[["host"]]}]},
+        {"statement_id":3,"series":[{"name":"m","columns":["key","value"],"values":[["host","a"],["host","newh"]]},{"name":"m2","columns":["key","value"],"values":[["host","q"]]}]},
+        {"statement_id":4,"series":[{"name":"m","columns":["fieldKey","fieldType"],"values":[["v","float"]]}]},
+        {"statement_id":5,"series":[{"name":"m","columns":["time","host","newtag","v"],"values":[["1970-01-01T00:00:00.000001Z","a",null,1]]}]}]}"#,
+    )
+    .unwrap();
+    assert_eq!(v, expected);
+}

@@ -14,6 +14,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod clients;
 mod hygiene;
 mod layers;
 mod provision;
@@ -39,6 +40,7 @@ fn real_main() -> Result<()> {
         "build" => build(),
         "run" => run(rest),
         "test" => test(),
+        "clients" => clients::print_env(&root()?),
         "check-layers" => layers::check(&root()?),
         "hygiene" => hygiene::check_sources(&root()?),
         "deny" => hygiene::cargo_deny(&root()?),
@@ -259,6 +261,7 @@ fn test() -> Result<()> {
     ]))?;
 
     let bin = build_release(&root, &env)?;
+    let clients = clients::provision(&root)?;
 
     step("cargo nextest run --release --workspace (unit, integration and end-to-end tests)");
     let mut nextest = cargo(&root, &env);
@@ -271,6 +274,7 @@ fn test() -> Result<()> {
             "--no-fail-fast",
         ])
         .env("HYPERBYTED_BIN", &bin);
+    clients.apply(&mut nextest);
     run_cmd(&mut nextest)?;
 
     step("conformance corpus against a fresh hyperbyted");

@@ -250,11 +250,13 @@ pub fn render_results(results: &[StatementResult], opts: RenderOptions) -> Strin
     out
 }
 
-/// Renders `{"error":"..."}`.
+/// Renders `{"error":"..."}` and a newline: InfluxDB's JSON writer ends every document it
+/// writes with one, error bodies included (clients that show the body verbatim, such as
+/// node-influx's error messages, show it).
 pub(crate) fn render_error(msg: &str) -> String {
     let mut out = String::from("{\"error\":");
     write_str(&mut out, msg);
-    out.push('}');
+    out.push_str("}\n");
     out
 }
 
@@ -293,6 +295,14 @@ mod tests {
         assert_eq!(
             render_results(&[r], RenderOptions::default()),
             r#"{"results":[{"statement_id":0,"series":[{"name":"cpu","columns":["time","v"],"values":[["1970-01-01T00:00:00Z",1.5]]}]}]}"#
+        );
+    }
+
+    #[test]
+    fn error_body_ends_with_a_newline_like_influxdb() {
+        assert_eq!(
+            render_error("database not found: \"x\""),
+            "{\"error\":\"database not found: \\\"x\\\"\"}\n"
         );
     }
 

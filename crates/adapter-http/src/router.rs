@@ -192,7 +192,13 @@ async fn ping(State(state): State<HttpState>, method: Method) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return method_not_allowed(&state);
     }
-    with_headers(&state, StatusCode::NO_CONTENT.into_response())
+    // InfluxDB's 204 carries `Content-Type: application/json` (no body).
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    with_headers(&state, r)
 }
 
 async fn health(State(state): State<HttpState>) -> Response {
@@ -363,7 +369,8 @@ async fn do_write(
     body: Body,
 ) -> Response {
     state.metrics.write_requests.fetch_add(1, Ordering::Relaxed);
-    if let Some(refused) = memory_refusal(&state, Format::Json) {
+    let format = negotiate(&headers);
+    if let Some(refused) = memory_refusal(&state, format) {
         state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
         // Drained, not kept, so the client reads the 503 instead of a reset connection.
         let _ = read_limited(body, 0, None).await;
@@ -382,20 +389,25 @@ async fn do_write(
         Err(e) => {
             state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
             let (status, msg) = body_error_status(e);
-            return error_response(&state, status, msg);
+            return query_error(&state, format, status, msg);
         }
     };
     let span = tracing::debug_span!("write", db = %db, bytes = body.len());
     async move {
         if db.is_empty() {
             state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
-            return error_response(&state, StatusCode::BAD_REQUEST, "database is required");
+            return query_error(
+                &state,
+                format,
+                StatusCode::BAD_REQUEST,
+                "database is required",
+            );
         }
         let body = match decode_body(&headers, body, state.config.decoded_limit()) {
             Ok(b) => b,
             Err((status, msg)) => {
                 state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
-                return error_response(&state, status, &msg);
+                return query_error(&state, format, status, &msg);
             }
         };
         let precision = Precision::parse(&precision).unwrap_or_default();
@@ -428,7 +440,7 @@ async fn do_write(
                 }
                 let status =
                     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let mut r = error_response(&state, status, &e.to_string());
+                let mut r = query_error(&state, format, status, &e.to_string());
                 if matches!(
                     e,
                     WriteError::Overloaded { .. } | WriteError::InsufficientStorage(_)
@@ -620,8 +632,11 @@ fn negotiate(headers: &HeaderMap) -> Format {
     Format::Json
 }
 
-/// A request-level `/query` error in the negotiated format (`{"error": ...}` in JSON and
-/// MessagePack, `error\n<message>\n` in CSV), never compressed (InfluxDB gzips 200s only).
+/// A request-level `/query` or `/write` error in the format the `Accept` header negotiates
+/// (`{"error": ...}` in JSON and MessagePack, `error\n<message>\n` in CSV), never
+/// compressed (InfluxDB gzips 200s only). InfluxDB answers every route through the same
+/// negotiating writer, so a `/write` error is MessagePack for the Python client, which
+/// sends `Accept: application/x-msgpack` on writes too.
 fn query_error(state: &HttpState, format: Format, status: StatusCode, msg: &str) -> Response {
     if format == Format::Json {
         return error_response(state, status, msg);
@@ -758,6 +773,11 @@ async fn query(
                 return query_error(&state, format, StatusCode::BAD_REQUEST, &e.to_string());
             }
         };
+        let results = if chunked {
+            results
+        } else {
+            merge_by_statement(results)
+        };
         if chunked && format != Format::Csv && !accepts_gzip(&headers) {
             // Each chunk is rendered as the connection takes it, never the whole answer
             // at once.
@@ -869,6 +889,28 @@ fn render_body(
             out
         }
     })
+}
+
+/// An unchunked answer holds one result per statement id, as InfluxDB buffers it: a
+/// result with the id of the one before replaces it when it is an error (the `not
+/// executed` results that follow a failed statement carry that statement's id), and adds
+/// its series and messages to it otherwise.
+fn merge_by_statement(results: Vec<StatementResult>) -> Vec<StatementResult> {
+    let mut out: Vec<StatementResult> = Vec::with_capacity(results.len());
+    for r in results {
+        match out.last_mut() {
+            Some(last) if last.statement_id == r.statement_id => {
+                if r.error.is_some() {
+                    *last = r;
+                } else {
+                    last.series.extend(r.series);
+                    last.messages.extend(r.messages);
+                }
+            }
+            _ => out.push(r),
+        }
+    }
+    out
 }
 
 /// Go's `encoding/json` error wording for the common cases clients hit.
@@ -1017,6 +1059,24 @@ mod tests {
             render_body(Format::Csv, five_rows(), unit, false, Some(2)).unwrap(),
             render_body(Format::Csv, five_rows(), unit, false, None).unwrap()
         );
+    }
+
+    #[test]
+    fn unchunked_answers_merge_results_by_statement_id() {
+        let ok = |id: usize| StatementResult {
+            statement_id: id,
+            ..Default::default()
+        };
+        let merged = merge_by_statement(vec![
+            ok(0),
+            StatementResult::error(1, "undefined function nope()"),
+            StatementResult::error(1, "not executed"),
+            StatementResult::error(1, "not executed"),
+        ]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[1].statement_id, 1);
+        assert_eq!(merged[1].error.as_deref(), Some("not executed"));
+        assert_eq!(merge_by_statement(vec![ok(0), ok(1)]).len(), 2);
     }
 
     #[test]

@@ -22,6 +22,9 @@ type BatchTypes = HashMap<(String, String, i64), FieldType>;
 pub(super) struct FieldCheck<'a> {
     /// Points that passed, in request order.
     pub(super) kept: Vec<PointRef<'a>>,
+    /// Points the field checks refused. InfluxDB indexes a point's series before it
+    /// validates the fields, so their series (and tag keys) are still registered.
+    pub(super) refused: Vec<PointRef<'a>>,
     /// Fields not yet in their measurement's schema, by measurement.
     pub(super) new_fields: BTreeMap<String, BTreeMap<String, FieldType>>,
     /// Types of fields new to a shard group, by measurement.
@@ -31,9 +34,9 @@ pub(super) struct FieldCheck<'a> {
 }
 
 impl IngestionService {
-    /// Runs the field checks over `points`; a dropped point registers nothing (InfluxDB
-    /// only creates the fields of points it keeps). Two types for a new field inside one
-    /// request refuse the whole request, as InfluxDB does.
+    /// Runs the field checks over `points`; a dropped point registers no field (InfluxDB
+    /// only creates the fields of points it keeps) but goes to `refused`. Two types for a
+    /// new field inside one request refuse the whole request, as InfluxDB does.
     pub(super) fn check_fields<'a>(
         &self,
         database: &str,
@@ -53,6 +56,7 @@ impl IngestionService {
             if !memo.as_ref().is_some_and(|m| m.matches(&p, shard)) {
                 if let Some(reason) = refuse_field_names(&mut p) {
                     report.drop_point(reason);
+                    check.refused.push(p);
                     continue;
                 }
                 let conflict =
@@ -61,6 +65,7 @@ impl IngestionService {
             }
             if let Some(c) = memo.as_ref().and_then(|m| m.conflict.as_ref()) {
                 report.drop_point(c.clone());
+                check.refused.push(p);
                 continue;
             }
             check.kept.push(p);

@@ -238,7 +238,13 @@ impl IngestionService {
         let mut report = Report::default();
         drop_expired(&rp, now, &mut points, &mut report);
         let fields = self.check_fields(database, &rp, points, &mut report)?;
-        let series = self.check_series(database, &fields.kept, &fields.schemas, &mut report);
+        let series = self.check_series(
+            database,
+            &fields.kept,
+            &fields.refused,
+            &fields.schemas,
+            &mut report,
+        );
         let mut points = series.keep_in(fields.kept);
         let new = register::NewSchema {
             fields: fields.new_fields,

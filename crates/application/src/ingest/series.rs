@@ -1,6 +1,8 @@
 //! Series checks of a write: the reserved `time` tag key, and InfluxDB's cardinality
 //! limits (`max-series-per-database`, `max-values-per-tag`) for series the index does not
-//! know yet; collects the new series and tag keys to register.
+//! know yet; collects the new series and tag keys to register, those of points the field
+//! checks refused included (InfluxDB 1.x indexes a point's series before it validates its
+//! fields: a point refused for a field type conflict still shows in `SHOW SERIES`).
 //!
 //! A request repeats few series many times, so each series is checked once: later points
 //! of it are recognised by a hash of (measurement, tags) and a tag comparison, which is
@@ -75,11 +77,14 @@ impl SeriesCheck {
 }
 
 impl IngestionService {
-    /// Checks the series of the points that passed the field checks.
+    /// Checks the series of the points that passed the field checks (`kept`), then
+    /// indexes those of the points the field checks refused (`refused`, already reported:
+    /// one failing a series check here is not reported again).
     pub(super) fn check_series(
         &self,
         database: &str,
         kept: &[PointRef<'_>],
+        refused: &[PointRef<'_>],
         schemas: &HashMap<String, Option<MeasurementSchema>>,
         report: &mut Report,
     ) -> SeriesCheck {
@@ -87,39 +92,46 @@ impl IngestionService {
             keep: vec![true; kept.len()],
             ..SeriesCheck::default()
         };
-        // Series already checked, by hash, as indices of one of their points in `kept`.
+        // Series already checked, by hash, as indices of one of their points in
+        // `kept` then `refused`.
         let mut checked: HashMap<u64, Vec<usize>> = HashMap::new();
         let mut card = Cardinality {
             series_total: self.meta.series_count(database),
             ..Cardinality::default()
         };
-        for (i, p) in kept.iter().enumerate() {
+        let point = |j: usize| {
+            kept.get(j)
+                .or_else(|| j.checked_sub(kept.len()).and_then(|k| refused.get(k)))
+        };
+        for (i, p) in kept.iter().chain(refused).enumerate() {
             let h = p.series();
-            let same = |j: &usize| kept[*j].same_series(p);
+            let same = |j: &usize| point(*j).is_some_and(|q| q.same_series(p));
             if checked.get(&h).is_some_and(|v| v.iter().any(same)) {
                 continue;
             }
-            if p.tags.iter().any(|(k, _)| k == "time") {
-                out.keep[i] = false;
-                report.drop_point(format!(
+            let refusal = if p.tags.iter().any(|(k, _)| k == "time") {
+                Some(format!(
                     "invalid tag key: input tag \"time\" on measurement \"{}\" is invalid",
                     p.measurement
-                ));
-                continue;
-            }
-            let key = SeriesKey::new(&p.measurement, &p.tags).0;
-            if self.meta.has_series(database, &key) {
-                checked.entry(h).or_default().push(i);
-                continue;
-            }
-            if let Some(refusal) = self.over_limits(database, p, &mut card) {
-                out.keep[i] = false;
+                ))
+            } else {
+                let key = SeriesKey::new(&p.measurement, &p.tags).0;
+                if self.meta.has_series(database, &key) {
+                    checked.entry(h).or_default().push(i);
+                    continue;
+                }
+                let refusal = self.over_limits(database, p, &mut card);
+                if refusal.is_none() {
+                    card.series_total += 1;
+                    checked.entry(h).or_default().push(i);
+                    out.add(p, key, schemas);
+                }
+                refusal
+            };
+            if let (Some(refusal), Some(keep)) = (refusal, out.keep.get_mut(i)) {
+                *keep = false;
                 report.drop_point(refusal);
-                continue;
             }
-            card.series_total += 1;
-            checked.entry(h).or_default().push(i);
-            out.add(p, key, schemas);
         }
         out
     }

@@ -166,6 +166,37 @@ impl QueryService {
     }
 }
 
+/// Statements InfluxDB 1.x answers with the `deprecated use of '...' in a read only context`
+/// warning when they come in a GET request (and succeed: a failed statement carries only
+/// its error). Its statement executor adds the warning per statement kind, and leaves it
+/// out for `DELETE` and for `KILL QUERY` (which the query manager, not the statement
+/// executor, runs); every other statement that changes something carries it.
+fn warns_when_read_only(stmt: &Statement) -> bool {
+    !matches!(stmt, Statement::Delete(_) | Statement::KillQuery { .. }) && !is_read_only(stmt)
+}
+
+impl QueryService {
+    /// The statement as the warning shows it: a SELECT with its sources qualified,
+    /// passwords as `[REDACTED]` (InfluxDB never echoes one).
+    fn shown_in_warning(&self, stmt: &Statement, database: Option<&str>) -> String {
+        use hyperbyte_timeseriesql::ast::quote_ident;
+        match (stmt, database) {
+            (Statement::Select(s), Some(db)) => self.qualified_select(s, db).to_string(),
+            (Statement::CreateUser { name, admin, .. }, _) => {
+                let all = if *admin { " WITH ALL PRIVILEGES" } else { "" };
+                format!(
+                    "CREATE USER {} WITH PASSWORD [REDACTED]{all}",
+                    quote_ident(name)
+                )
+            }
+            (Statement::SetPassword { name, .. }, _) => {
+                format!("SET PASSWORD FOR {} = [REDACTED]", quote_ident(name))
+            }
+            _ => stmt.to_string(),
+        }
+    }
+}
+
 /// Statements InfluxDB accepts in a GET request without a warning.
 fn is_read_only(stmt: &Statement) -> bool {
     match stmt {
@@ -208,11 +239,8 @@ impl QueryExecutor for QueryService {
                 }
                 Err(e) => StatementResult::error(i, e.0),
             };
-            if req.read_only && !is_read_only(stmt) {
-                let shown = match (stmt, req.database.as_deref()) {
-                    (Statement::Select(s), Some(db)) => self.qualified_select(s, db).to_string(),
-                    _ => stmt.to_string(),
-                };
+            if req.read_only && warns_when_read_only(stmt) && r.error.is_none() {
+                let shown = self.shown_in_warning(stmt, req.database.as_deref());
                 r.messages.push(hyperbyte_domain::query::Message {
                     level: "warning".into(),
                     text: format!(
@@ -220,7 +248,17 @@ impl QueryExecutor for QueryService {
                     ),
                 });
             }
+            let failed = r.error.is_some();
             results.push(r);
+            if failed {
+                // InfluxDB 1.x stops at the first failing statement and answers each one
+                // after it with `not executed`, under the failed statement's id (so an
+                // unchunked answer, which merges results by id, shows `not executed` in
+                // place of the error when statements follow it).
+                let rest = query.statements.len().saturating_sub(i + 1);
+                results.extend((0..rest).map(|_| StatementResult::error(i, "not executed")));
+                break;
+            }
         }
         Ok(results)
     }

@@ -99,12 +99,13 @@ impl QueryService {
             } => self.create_user(name, password, *admin).await,
             Statement::DropUser { name } => self.drop_user(name).await,
             Statement::SetPassword { name, password } => self.set_password(name, password).await,
-            Statement::Grant { .. } | Statement::Revoke { .. } => Ok(StatementResult::default()),
-            Statement::ShowGrants { .. } => Ok(result(vec![series(
-                None,
-                &["database", "privilege"],
-                vec![],
-            )])),
+            Statement::Grant { database, user, .. } => {
+                self.grant(database.as_deref(), user, true).await
+            }
+            Statement::Revoke { database, user, .. } => {
+                self.grant(database.as_deref(), user, false).await
+            }
+            Statement::ShowGrants { user } => self.show_grants(user),
             Statement::ShowShards => self.show_shards(),
             Statement::ShowShardGroups => Ok(result(vec![series(
                 Some("shard groups"),
@@ -129,7 +130,11 @@ impl QueryService {
                 &["qid", "query", "database", "duration", "status"],
                 vec![],
             )])),
-            Statement::KillQuery { .. } => Ok(StatementResult::default()),
+            // No query is tracked (`SHOW QUERIES` lists none), so none can be killed: the
+            // answer InfluxDB gives for an id it does not know.
+            Statement::KillQuery { query_id, .. } => {
+                Err(StatementError::new(format!("no such query id: {query_id}")))
+            }
             Statement::ShowSubscriptions => Ok(StatementResult::default()),
             Statement::CreateSubscription { .. } | Statement::DropSubscription { .. } => {
                 Err(StatementError::new("subscriptions are not supported"))

@@ -20,12 +20,55 @@ impl QueryService {
 
     /// `SET PASSWORD FOR`.
     pub(super) async fn set_password(&self, name: &str, password: &str) -> StmtResult {
-        let Some(mut u) = self.meta.users().into_iter().find(|u| u.name == name) else {
-            return Err(StatementError::new("user not found"));
-        };
+        let mut u = self.user(name)?;
         u.password_hash = password_digest(password);
         self.meta.apply(MetaCommand::PutUser(u)).await?;
         Ok(StatementResult::default())
+    }
+
+    /// The user called `name`, or InfluxDB's `user not found`.
+    fn user(&self, name: &str) -> Result<User, StatementError> {
+        self.meta
+            .users()
+            .into_iter()
+            .find(|u| u.name == name)
+            .ok_or_else(|| StatementError::new("user not found"))
+    }
+
+    /// `GRANT` (`grant`) or `REVOKE`: the admin form (no database) sets or clears the
+    /// user's admin flag; privileges on a database are checked as InfluxDB checks them
+    /// (the user, then the database must exist) but not kept until authorisation arrives.
+    pub(super) async fn grant(
+        &self,
+        database: Option<&str>,
+        user: &str,
+        grant: bool,
+    ) -> StmtResult {
+        let mut u = self.user(user)?;
+        match database {
+            None => {
+                if u.admin != grant {
+                    u.admin = grant;
+                    self.meta.apply(MetaCommand::PutUser(u)).await?;
+                }
+            }
+            Some(db) => {
+                if self.meta.database(db).is_none() {
+                    return Err(StatementError::new(format!("database not found: {db}")));
+                }
+            }
+        }
+        Ok(StatementResult::default())
+    }
+
+    /// `SHOW GRANTS FOR`: no database privileges are kept yet, so none are listed.
+    pub(super) fn show_grants(&self, user: &str) -> StmtResult {
+        self.user(user)?;
+        Ok(result(vec![series(
+            None,
+            &["database", "privilege"],
+            vec![],
+        )]))
     }
 
     /// `CREATE USER`.
