@@ -109,6 +109,16 @@ def cases():
                for x in ("s", "b")]
     out.append(case("query-semantics--conditions-and-types",
                     [q("", f'CREATE DATABASE "{db}"'), w(db, data)], checks))
+    db = "qs_distinct"
+    checks = [q(db, s) for s in (
+        "SELECT distinct(v), v FROM m", "SELECT distinct(v), host FROM m",
+        "SELECT distinct(v), max(v) FROM m", "SELECT distinct(v), v FROM nope",
+        "SELECT count(distinct(v)), max(v) FROM m", "SELECT distinct(v) AS a FROM m",
+    )]
+    checks.append(q("qs_no_such_db", "SELECT distinct(v), v FROM m"))
+    out.append(case("query-semantics--distinct-alone",
+                    [q("", f'CREATE DATABASE "{db}"'),
+                     w(db, "m,host=a v=1 1\nm,host=b v=2 2\nm,host=a v=1 3\n")], checks))
     return out
 
 

@@ -17,20 +17,12 @@ use std::process::{Command, Output, Stdio};
 
 /// Steps whose answers still differ from InfluxDB's, with why (see docs/clients.md). They
 /// run against both servers and must exist in both transcripts, but are not compared.
-const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
-    (
-        "python_influxdb",
-        "query count distinct",
-        "InfluxDB refuses distinct() beside other fields; the check belongs to the SELECT \
-         validation in crates/application/src/query/select (being restructured)",
-    ),
-    (
-        "python_influxdb",
-        "get_list_privileges",
-        "hyperbyted accepts GRANT and REVOKE but keeps no privileges (no authorisation), so \
+const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[(
+    "python_influxdb",
+    "get_list_privileges",
+    "hyperbyted accepts GRANT and REVOKE but keeps no privileges (no authorisation), so \
          SHOW GRANTS lists none",
-    ),
-];
+)];
 
 /// The workspace root (the e2e crate lives in `<root>/tests`).
 fn root() -> PathBuf {
