@@ -151,15 +151,7 @@ impl QueryService {
                                         .is_none_or(|f| p.fields.get(f) == sel_value.as_ref())
                             })
                             .or_else(|| pts.iter().find(|p| p.time == t));
-                        let v = p
-                            .and_then(|p| {
-                                p.fields
-                                    .get(name)
-                                    .cloned()
-                                    .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
-                            })
-                            .unwrap_or(Value::Null);
-                        row.push(cast(v, *data_type));
+                        row.push(cast(field_or_tag(p, name), *data_type));
                     } else {
                         row.push(Value::Null);
                     }
@@ -510,6 +502,18 @@ pub(super) fn eval_agg_call(
     Ok(tl)
 }
 
+/// The value a bare field or tag reference prints beside a selector: the selected
+/// point's field, else its tag as a string, else null.
+fn field_or_tag(p: Option<&Point>, name: &str) -> Value {
+    p.and_then(|p| {
+        p.fields
+            .get(name)
+            .cloned()
+            .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
+    })
+    .unwrap_or(Value::Null)
+}
+
 pub(super) fn functions_kind(v: &Value) -> &'static str {
     match v {
         Value::Float(_) => "float",
@@ -585,15 +589,7 @@ fn top_bottom_rows(
             if i == idx {
                 r.push(v.clone());
             } else if let Expr::VarRef { name, data_type } = &c.expr {
-                let val = p
-                    .and_then(|p| {
-                        p.fields
-                            .get(name)
-                            .cloned()
-                            .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
-                    })
-                    .unwrap_or(Value::Null);
-                r.push(cast(val, *data_type));
+                r.push(cast(field_or_tag(p.copied(), name), *data_type));
             } else {
                 r.push(Value::Null);
             }
