@@ -19,7 +19,8 @@
 //!   server applies them (re-exported here so tests find every fake in one place).
 //!
 //! The [`contract`] module holds generic suites that check any implementation of the
-//! WAL, held-points and metadata ports against the guarantees the ports document.
+//! WAL, held-points, metadata and storage (sink + query + admin) ports against the
+//! guarantees the ports document.
 
 #![forbid(unsafe_code)]
 

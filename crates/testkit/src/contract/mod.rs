@@ -24,13 +24,18 @@
 //! A failing guarantee panics with a message naming the case and what was expected, so
 //! the suites fit any test harness (`#[tokio::test]` with the multi-threaded flavour is
 //! recommended: the concurrency cases spawn tasks).
+//!
+//! [`storage_contract`] is the exception: a storage engine is usually one per process
+//! (chDB), so it takes the engine's ports, already open, and a database name to work in.
 
 mod held;
 mod metadata;
+mod storage;
 mod wal;
 
 pub use held::held_contract;
 pub use metadata::metadata_contract;
+pub use storage::{storage_contract, Storage};
 pub use wal::wal_contract;
 
 use std::fmt::Debug;
