@@ -36,13 +36,19 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "hyperbyte-testkit",
         ],
     ),
+    // Adapters may dev-depend on the (pure) testkit to run the port contract suites.
     (
         "hyperbyte-adapter-rocksdb",
-        &["hyperbyte-domain", "hyperbyte-ports", "hyperbyte-catalog"],
+        &[
+            "hyperbyte-domain",
+            "hyperbyte-ports",
+            "hyperbyte-catalog",
+            "hyperbyte-testkit",
+        ],
     ),
     (
         "hyperbyte-adapter-chdb",
-        &["hyperbyte-domain", "hyperbyte-ports"],
+        &["hyperbyte-domain", "hyperbyte-ports", "hyperbyte-testkit"],
     ),
     // Inbound adapters drive application services.
     (
@@ -63,6 +69,23 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("hyperbyte-server", &["*"]),
+    // The example out-of-tree adapter (examples/file-wal): a WAL needs only the port and
+    // the domain types; its tests run the testkit's contract suites.
+    (
+        "hyperbyte-example-file-wal",
+        &["hyperbyte-domain", "hyperbyte-ports", "hyperbyte-testkit"],
+    ),
+    // Its custom server (examples/file-wal-server): the stock server composed through
+    // hyperbyte-server's public builder, with the example WAL swapped in. It names no
+    // built-in adapter.
+    (
+        "hyperbyte-example-file-wal-server",
+        &[
+            "hyperbyte-ports",
+            "hyperbyte-server",
+            "hyperbyte-example-file-wal",
+        ],
+    ),
     // End-to-end tests treat the binary as a black box.
     ("hyperbyte-e2e", &[]),
     ("xtask", &[]),

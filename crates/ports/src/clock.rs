@@ -4,6 +4,15 @@
 use std::fmt::Debug;
 
 /// A source of the current time.
+///
+/// `now_nanos` is synchronous, cheap and infallible, called from any thread (`Send +
+/// Sync`). It need not be monotonic (the system clock may step back); callers never
+/// assume it is. Tests use `hyperbyte_testkit::ManualClock`.
+///
+/// ```
+/// use hyperbyte_ports::{Clock, SystemClock};
+/// assert!(SystemClock.now_nanos() > 0);
+/// ```
 pub trait Clock: Send + Sync + Debug {
     /// Nanoseconds since the Unix epoch.
     fn now_nanos(&self) -> i64;

@@ -43,7 +43,28 @@ impl std::fmt::Display for TableRef {
 /// - `tables` lists every table with at least one entry, in [`TableRef`] order.
 ///
 /// Calls for one table are never concurrent (the flush service serialises them); calls for
-/// different tables may be.
+/// different tables may be. `Send + Sync`; called inside a Tokio runtime.
+///
+/// Idempotence: `release` and `release_through` may be repeated (releasing what is gone
+/// does nothing); `hold` is not (each call queues a new entry).
+///
+/// Errors are [`WalError`]s with the WAL's meanings ([`WalError::NoSpace`] on a full disk,
+/// [`WalError::Storage`] for I/O failures, [`WalError::Codec`] for an entry that cannot be
+/// decoded); a failed call changes nothing. `hyperbyte_testkit::contract::held_contract`
+/// checks an implementation.
+///
+/// ```
+/// # use hyperbyte_ports::{HeldPointsPort, TableRef};
+/// # async fn doc(held: &dyn HeldPointsPort, t: &TableRef) -> Result<(), hyperbyte_ports::WalError> {
+/// for table in held.tables().await? {
+///     let batch = held.entries(&table, 10_000).await?;
+///     // ... retry storing `batch`; once stored:
+///     if let Some((last, _)) = batch.last() {
+///         held.release_through(&table, *last).await?;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait HeldPointsPort: Send + Sync + Debug {
     /// Appends an entry holding points of `table` only.

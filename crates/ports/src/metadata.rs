@@ -37,7 +37,38 @@ pub struct SeriesEntry {
     pub tags: Vec<(String, String)>,
 }
 
-/// Metadata store.
+/// Metadata store: the state of `hyperbyte-catalog`'s rules, changed only by commands.
+///
+/// # Contract
+///
+/// - **Ordering and visibility**: commands take effect in the order `apply` returns; a
+///   read that starts after `apply` returned sees the change (read-your-writes). Reads
+///   never see half a command.
+/// - **Durability**: `apply` returns only once the change survives a restart; after a
+///   restart every read answers as before it.
+/// - **Rules**: what a command does, and which one is refused, is InfluxDB's behaviour as
+///   implemented by `hyperbyte_catalog` (the in-memory `MemoryMetadata` is the reference);
+///   a persistent store applies the catalog's changes rather than re-implementing them.
+///   Creating what exists is idempotent (`CreateDatabase` twice is fine).
+/// - **Concurrency**: `Send + Sync`; reads are synchronous, cheap and called from any
+///   thread, also while an `apply` runs (serve them from memory). Commands may be applied
+///   concurrently; the store serialises them. A dropped `apply` future leaves the command
+///   either wholly applied or not at all.
+/// - **Errors**: [`MetaError::Invalid`] for a command the rules refuse, with InfluxDB's
+///   message, nothing changed; [`MetaError::NoSpace`] on a full disk, [`MetaError::Storage`]
+///   for other failures, nothing changed either.
+///
+/// `hyperbyte_testkit::contract::metadata_contract` compares an implementation with the
+/// reference, before and after a reopen.
+///
+/// ```
+/// # use hyperbyte_ports::MetadataPort;
+/// # use hyperbyte_domain::MetaCommand;
+/// # async fn doc(meta: &dyn MetadataPort) -> Result<(), hyperbyte_ports::MetaError> {
+/// meta.apply(MetaCommand::CreateDatabase { name: "db".into(), default_rp: None }).await?;
+/// assert!(meta.database("db").is_some()); // visible once apply returned
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait MetadataPort: Send + Sync + Debug {
     /// Applies one command durably; readers see it once this returns.

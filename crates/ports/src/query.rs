@@ -58,6 +58,29 @@ pub struct RowSet {
 }
 
 /// Runs SQL against the storage engine.
+///
+/// # Contract
+///
+/// - **Dialect**: the statements come from `hyperbyte-timeseriesql` and are ClickHouse
+///   SQL over the tables the [`PointsSinkPort`](crate::PointsSinkPort) of the same engine
+///   writes; an engine that is not ClickHouse translates or implements that subset.
+/// - **Results**: one column per selected expression, typed by [`ColumnType`]; times are
+///   nanoseconds; nulls are [`Value::Null`].
+/// - **Visibility**: a query sees every write whose `write_views` returned before it
+///   started.
+/// - **Concurrency**: `Send + Sync`; many queries run at once, on a runtime of their own.
+///   A dropped query future (a client gone, a timeout) should cancel the engine's work.
+/// - **Errors**: [`QueryError::Engine`] with the engine's code
+///   ([`QueryError::is_missing_table`] for codes 60 and 81: the caller answers as for an
+///   empty result), [`QueryError::Decode`] for a result that cannot be read.
+///
+/// ```
+/// # use hyperbyte_ports::QueryPort;
+/// # async fn doc(q: &dyn QueryPort) -> Result<(), hyperbyte_ports::QueryError> {
+/// let rows = q.query("SELECT 1 AS one").await?;
+/// assert_eq!(rows.columns.len(), rows.rows.first().map_or(1, Vec::len));
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait QueryPort: Send + Sync + Debug {
     /// Runs one statement and returns its rows (empty for statements without a result).

@@ -14,6 +14,12 @@ pub enum ReplicationError {
 }
 
 /// Ships durable WAL entries to peers.
+///
+/// Called after the local append is durable, in sequence order per node, possibly
+/// concurrently for different sequences (`Send + Sync`). Replicating the same sequence
+/// twice may happen (a retry) and must be harmless. A failure never undoes the
+/// local write: [`ReplicationError::Failed`] makes the caller hand the entry off for a
+/// later retry. A dropped future leaves the entry to that retry as well.
 #[async_trait]
 pub trait ReplicationPort: Send + Sync + Debug {
     /// Replicates an entry that is already durable locally under `sequence`.

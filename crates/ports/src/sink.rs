@@ -25,9 +25,34 @@ pub enum SinkError {
 
 /// Inserts points into per-measurement tables.
 ///
-/// Guarantees: `write_points` is idempotent with respect to InfluxDB semantics (writing
-/// the same points twice reads back as once); a point with the series and time of a stored
-/// one merges field by field; `sync` makes everything written so far durable.
+/// # Contract
+///
+/// - **Idempotence**: writing the same points twice reads back as once (the flush
+///   re-writes a batch after a crash between storing it and truncating the WAL).
+/// - **Overwrites**: a point with the series and time of a stored one merges field by
+///   field: fields it carries replace the stored values, the others stay (InfluxDB).
+/// - **Schema evolution**: `schema` may name fields and tag keys the table does not have
+///   yet; the sink adds them (earlier rows read them as null).
+/// - **Ordering and visibility**: once `write_views` returns, reads through the
+///   [`QueryPort`](crate::QueryPort) of the same engine see the points.
+/// - **Durability**: `sync` makes everything written so far durable; the flush truncates
+///   the WAL only after it.
+/// - **Concurrency**: `Send + Sync`; the flush service writes one batch at a time, but
+///   queries and admin calls run meanwhile.
+/// - **Errors**: [`SinkError::Invalid`] for a batch that can never be stored (never
+///   retried; its table is set aside), [`SinkError::Engine`]/[`SinkError::Other`] for
+///   failures worth a retry. A failed write may have stored part of the batch: the
+///   idempotence above makes the retry safe.
+///
+/// ```
+/// # use hyperbyte_ports::PointsSinkPort;
+/// # use hyperbyte_domain::{MeasurementSchema, Point, RetentionPolicy};
+/// # async fn doc(sink: &dyn PointsSinkPort, schema: &MeasurementSchema, points: &[Point])
+/// #     -> Result<(), hyperbyte_ports::SinkError> {
+/// sink.write_points("db", &RetentionPolicy::autogen(), "cpu", schema, points).await?;
+/// sink.sync().await?; // now the WAL may forget these points
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait PointsSinkPort: Send + Sync + Debug {
     /// Writes points of one measurement, given as views (the flush builds them from WAL
@@ -65,6 +90,11 @@ pub trait PointsSinkPort: Send + Sync + Debug {
 }
 
 /// Drops and deletes in storage.
+///
+/// Every call is idempotent: dropping or deleting what does not exist succeeds (the query
+/// service applies the metadata change first, then storage's, and may repeat the latter).
+/// A call returns once the data is gone for readers. `Send + Sync`; may run concurrently
+/// with writes and queries. Errors are [`SinkError`]s, answered 500.
 #[async_trait]
 pub trait StorageAdminPort: Send + Sync + Debug {
     /// Removes every table of a database.

@@ -22,14 +22,52 @@ pub enum WalError {
     Closed,
 }
 
-/// An ordered, durable log of write batches.
+/// An ordered, durable log of write batches: every acknowledged write is in it until the
+/// flush service has stored it and truncated the log.
 ///
-/// Guarantees an implementation must give:
-/// - `append` returns only once the entry is durable (fsynced); sequence numbers are
-///   strictly increasing and never reused, also across restarts.
-/// - `read_range` returns entries with sequence `>= from` in order, at most `max`.
-/// - `truncate_before(seq)` removes entries `< seq`, durably; reading from before a
-///   truncated point returns what is left.
+/// # Contract
+///
+/// - **Ordering**: `append` assigns sequence numbers that are strictly increasing
+///   (starting above 0) and never reused — also after `truncate_before` and across
+///   restarts, even when the log was truncated to empty. Reads return entries in sequence
+///   order.
+/// - **Durability**: `append` and `append_encoded` return only once the entry survives a
+///   crash or power loss (fsynced); `truncate_before` is durable when it returns. After a
+///   restart the log holds exactly the entries appended and not truncated; a write torn
+///   by a crash (never acknowledged) may be dropped, nothing else.
+/// - **Idempotence**: `truncate_before` is idempotent and may be called with any
+///   sequence (below the first entry: no effect; above the last: the log empties). Reads
+///   have no effect. `append` is not idempotent: each call is a new entry.
+/// - **Reads**: `read_range(from, max)` returns the entries with sequence `>= from`, at
+///   most `max`; `read_batch` the same in the compact shape, cut by a point budget.
+/// - **Concurrency**: `Send + Sync`; appends, reads and truncations may run concurrently
+///   from many tasks (the write path appends from every request). A future dropped before
+///   completion (a client that disconnects) must leave the log consistent: the entry is
+///   either wholly appended or absent. Methods are called inside a Tokio runtime; an
+///   implementation may block briefly on an fsync, but long work belongs on a blocking
+///   thread.
+/// - **Errors**: [`WalError::NoSpace`] when the disk is full (answered 507, and the
+///   implementation recovers on its own once space is freed); [`WalError::Storage`] for
+///   other I/O failures and corruption (500); [`WalError::Codec`] for an entry that cannot
+///   be encoded or decoded; [`WalError::Closed`] once the log is shut down. A failed
+///   append writes nothing.
+///
+/// `hyperbyte_testkit::contract::wal_contract` checks all of this against an
+/// implementation; `examples/file-wal` is a small complete one.
+///
+/// # Example
+///
+/// ```
+/// # use hyperbyte_ports::WalPort;
+/// # use hyperbyte_domain::WalEntry;
+/// # async fn doc(wal: &dyn WalPort, entry: WalEntry) -> Result<(), hyperbyte_ports::WalError> {
+/// let seq = wal.append(entry).await?; // durable now: the write can be acknowledged
+/// for (s, e) in wal.read_range(seq, 100).await? {
+///     // ... store `e` ...
+///     wal.truncate_before(s + 1).await?; // stored: the log may forget it
+/// }
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait WalPort: Send + Sync + Debug {
     /// Appends one entry durably and returns its sequence number.
@@ -43,7 +81,7 @@ pub trait WalPort: Send + Sync + Debug {
             .map_err(|e| WalError::Codec(e.to_string()))?;
         self.append(decoded).await
     }
-    /// Reads up to `max` entries with sequence `>= from`.
+    /// Reads up to `max` entries with sequence `>= from`, in order (empty past the end).
     async fn read_range(&self, from: u64, max: usize) -> Result<Vec<(u64, WalEntry)>, WalError>;
     /// Reads entries with sequence `>= from` in order, in their compact shape, stopping
     /// after `max_entries` entries or once they hold `max_points` points or more (so
@@ -65,9 +103,10 @@ pub trait WalPort: Send + Sync + Debug {
             .map(|(s, e)| (s, CompactEntry::from_entry(e)))
             .collect())
     }
-    /// Removes every entry with sequence `< seq`.
+    /// Removes every entry with sequence `< seq`, durably (idempotent).
     async fn truncate_before(&self, seq: u64) -> Result<(), WalError>;
-    /// The highest sequence ever assigned (0 when none).
+    /// The highest sequence ever assigned (0 when none); not lowered by truncation.
+    /// Synchronous: serve it from memory.
     fn last_sequence(&self) -> u64;
 }
 

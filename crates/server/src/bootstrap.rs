@@ -19,6 +19,7 @@ use hyperbyte_application::{
 use hyperbyte_ports::{
     Clock, HeldPointsPort, MetadataPort, PointsSinkPort, StorageAdminPort, SystemClock, WalPort,
 };
+use std::future::Future;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,14 +50,34 @@ struct Services {
     query: Arc<QueryService>,
 }
 
-/// Runs the server until SIGINT or SIGTERM.
-pub(crate) async fn run(cfg: Config) -> Result<()> {
+/// Opens a replacement WAL once the data directory is claimed.
+pub(crate) type WalOpener = Box<dyn FnOnce(&Config) -> Result<Arc<dyn WalPort>> + Send>;
+
+/// Ports supplied by the embedder instead of the built-in adapters (see
+/// [`crate::ServerBuilder`]); `None` keeps the default.
+#[derive(Default)]
+pub(crate) struct Replacements {
+    pub(crate) wal: Option<WalOpener>,
+    pub(crate) held: Option<Arc<dyn HeldPointsPort>>,
+    pub(crate) meta: Option<Arc<dyn MetadataPort>>,
+    pub(crate) clock: Option<Arc<dyn Clock>>,
+}
+
+/// Runs the server until `shutdown` completes (the binary passes [`shutdown_signal`]).
+pub(crate) async fn run(
+    cfg: Config,
+    replacements: Replacements,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()> {
     // Held until the end: no second server may open these stores meanwhile.
     let _data_dir = crate::datadir::claim(&cfg.data_dir)?;
     info!(data_dir = %cfg.data_dir.display(), "starting hyperbyted");
-    let stores = open_stores(&cfg)?;
+    let clock: Arc<dyn Clock> = replacements
+        .clock
+        .clone()
+        .unwrap_or_else(|| Arc::new(SystemClock));
+    let stores = open_stores(&cfg, replacements)?;
     let stack = storage_stack(&cfg, &stores);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let services = start_services(&cfg, &stores, &stack, clock.clone()).await?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -69,7 +90,7 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the query runtime")?;
-    let served = serve_http(&cfg, &services, query_runtime.handle().clone()).await;
+    let served = serve_http(&cfg, &services, query_runtime.handle().clone(), shutdown).await;
     query_runtime.shutdown_background();
     served?;
 
@@ -89,26 +110,40 @@ pub(crate) async fn run(cfg: Config) -> Result<()> {
 }
 
 /// Opens metadata, the WAL (behind its group-commit writer) and chDB; an error names the
-/// directory and the configuration key.
-fn open_stores(cfg: &Config) -> Result<Stores> {
-    let meta: Arc<dyn MetadataPort> = Arc::new(
-        RocksDbMetadata::open(&cfg.meta_dir())
-            .with_context(|| format!("opening metadata at {}", cfg.meta_dir().display()))?,
-    );
-    let inner_wal = RocksDbWal::open(&cfg.wal_dir())
-        .with_context(|| format!("opening the WAL at {}", cfg.wal_dir().display()))?;
-    let held: Arc<dyn HeldPointsPort> = Arc::new(inner_wal.clone());
-    let wal: Arc<dyn WalPort> = Arc::new(
-        BatchingWal::new(
-            inner_wal,
-            BatchingConfig {
-                window: Duration::from_micros(cfg.wal.group_commit_window_us),
-                max_batch_entries: cfg.wal.group_commit_max_entries,
-                ..BatchingConfig::default()
-            },
-        )
-        .context("starting the WAL group-commit writer")?,
-    );
+/// directory and the configuration key. A replaced port is used as given; the held-points
+/// store defaults to the RocksDB WAL's, also when only the WAL is replaced.
+fn open_stores(cfg: &Config, replacements: Replacements) -> Result<Stores> {
+    let meta: Arc<dyn MetadataPort> = match replacements.meta {
+        Some(meta) => meta,
+        None => Arc::new(
+            RocksDbMetadata::open(&cfg.meta_dir())
+                .with_context(|| format!("opening metadata at {}", cfg.meta_dir().display()))?,
+        ),
+    };
+    let wal = replacements.wal.map(|open| open(cfg)).transpose()?;
+    let (wal, held) = match (wal, replacements.held) {
+        (Some(wal), Some(held)) => (wal, held),
+        (wal, held) => {
+            let inner_wal = RocksDbWal::open(&cfg.wal_dir())
+                .with_context(|| format!("opening the WAL at {}", cfg.wal_dir().display()))?;
+            let held: Arc<dyn HeldPointsPort> = held.unwrap_or_else(|| Arc::new(inner_wal.clone()));
+            let wal: Arc<dyn WalPort> = match wal {
+                Some(wal) => wal,
+                None => Arc::new(
+                    BatchingWal::new(
+                        inner_wal,
+                        BatchingConfig {
+                            window: Duration::from_micros(cfg.wal.group_commit_window_us),
+                            max_batch_entries: cfg.wal.group_commit_max_entries,
+                            ..BatchingConfig::default()
+                        },
+                    )
+                    .context("starting the WAL group-commit writer")?,
+                ),
+            };
+            (wal, held)
+        }
+    };
     let limits = QueryLimits {
         max_execution_secs: cfg.chdb.query_max_execution_secs,
         max_memory_bytes: cfg.chdb.query_max_memory_bytes,
@@ -260,6 +295,7 @@ async fn serve_http(
     cfg: &Config,
     services: &Services,
     query_runtime: tokio::runtime::Handle,
+    shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
     let memory = match cfg.limits.max_memory_bytes {
         0 => None,
@@ -302,12 +338,13 @@ async fn serve_http(
         body_read_timeout: Duration::from_secs(cfg.http.body_read_timeout_secs),
         shutdown_timeout: Duration::from_secs(cfg.http.shutdown_timeout_secs),
     };
-    hyperbyte_adapter_http::serve(listener, app, serve_cfg, shutdown_signal())
+    hyperbyte_adapter_http::serve(listener, app, serve_cfg, shutdown)
         .await
         .context("serving HTTP")
 }
 
-async fn shutdown_signal() {
+/// Completes on SIGINT or SIGTERM: the shutdown the `hyperbyted` binary waits for.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct Config {
+pub struct Config {
     /// Root of everything stored; the other paths default to sub-directories.
     pub(crate) data_dir: PathBuf,
     /// HTTP API.
@@ -342,7 +342,7 @@ impl Default for LogSection {
 
 /// A configuration problem, naming the key.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ConfigError {
+pub enum ConfigError {
     /// The sources could not be read or merged (figment names the key and source).
     #[error("invalid configuration: {0}")]
     Load(String),
@@ -358,16 +358,16 @@ pub(crate) enum ConfigError {
 
 /// Command-line overrides.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Overrides {
+pub struct Overrides {
     /// `--bind`.
-    pub(crate) bind: Option<String>,
+    pub bind: Option<String>,
     /// `--data-dir`.
-    pub(crate) data_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Config {
     /// Loads defaults ← file ← environment ← flags, then validates.
-    pub(crate) fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(f) = file {
             if !f.exists() {
@@ -553,7 +553,7 @@ impl Config {
     }
 
     /// The default configuration as TOML.
-    pub(crate) fn default_toml() -> String {
+    pub fn default_toml() -> String {
         let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
         format!(
             "# hyperbyted configuration (defaults). Every key can also be set through the\n# environment: HYPERBYTE_<SECTION>__<KEY>, e.g. HYPERBYTE_HTTP__BIND=0.0.0.0:8086.\n# Unset paths default to sub-directories of data_dir (wal, meta, chdb).\n\n{body}"

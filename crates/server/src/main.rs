@@ -1,15 +1,10 @@
 //! `hyperbyted`: the HyperbyteDB server binary.
 //!
-//! This crate is the composition root: the only crate that names concrete adapters. It
-//! reads configuration, wires adapters into services ([`bootstrap`]), serves HTTP and runs
-//! the background services until SIGINT/SIGTERM, then shuts down in order: stop accepting,
-//! finish in-flight requests, flush the WAL into storage, close the stores.
+//! Parses the command line, tunes the allocator, loads the configuration and runs the
+//! server through the library's [`ServerBuilder`] (the composition root) with the
+//! built-in adapters until SIGINT/SIGTERM.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
-
-mod bootstrap;
-mod config;
-mod datadir;
 
 /// Ingest allocates many small strings per point; mimalloc handles that pattern far better
 /// than glibc malloc under concurrency.
@@ -44,7 +39,7 @@ fn tune_allocator() {
 }
 
 use clap::{Parser, Subcommand};
-use config::{Config, Overrides};
+use hyperbyte_server::{init_tracing, shutdown_signal, Config, Overrides, ServerBuilder};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -143,7 +138,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match rt.block_on(bootstrap::run(cfg)) {
+            match rt.block_on(ServerBuilder::new(cfg).run(shutdown_signal())) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e:#}");
@@ -152,19 +147,6 @@ fn main() -> ExitCode {
                 }
             }
         }
-    }
-}
-
-fn init_tracing(cfg: &Config) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&cfg.log.level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if cfg.log.format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
     }
 }
 

@@ -17,11 +17,16 @@
 //! - [`MemoryMetadata`]: the [`MetadataPort`](hyperbyte_ports::MetadataPort) of the
 //!   `hyperbyte-catalog` crate, held in memory: InfluxDB's metadata rules exactly as the
 //!   server applies them (re-exported here so tests find every fake in one place).
+//!
+//! The [`contract`] module holds generic suites that check any implementation of the
+//! WAL, held-points, metadata and storage (sink + query + admin) ports against the
+//! guarantees the ports document.
 
 #![forbid(unsafe_code)]
 
 mod admin;
 mod clock;
+pub mod contract;
 mod held;
 mod sink;
 mod wal;
