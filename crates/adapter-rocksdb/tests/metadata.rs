@@ -15,78 +15,16 @@ use hyperbyte_ports::{MetaError, MetadataPort};
 const H: i64 = 3_600_000_000_000;
 const D: i64 = 24 * H;
 
-fn rp(name: &str, duration: i64, sgd: i64) -> RetentionPolicy {
-    RetentionPolicy {
-        name: name.into(),
-        duration,
-        shard_group_duration: sgd,
-        replication: 1,
-    }
-}
-
-fn create_db(name: &str) -> MetaCommand {
-    MetaCommand::CreateDatabase {
-        name: name.into(),
-        default_rp: None,
-    }
-}
-
-fn create_rp(db: &str, rp: RetentionPolicy, make_default: bool) -> MetaCommand {
-    MetaCommand::CreateRetentionPolicy {
-        database: db.into(),
-        rp,
-        make_default,
-    }
-}
-
-fn alter(
-    db: &str,
-    name: &str,
-    duration: Option<i64>,
-    sgd: Option<i64>,
-    make_default: bool,
-) -> MetaCommand {
-    MetaCommand::AlterRetentionPolicy {
-        database: db.into(),
-        name: name.into(),
-        duration,
-        shard_group_duration: sgd,
-        replication: None,
-        make_default,
-    }
-}
-
-fn drop_rp(db: &str, name: &str) -> MetaCommand {
-    MetaCommand::DropRetentionPolicy {
-        database: db.into(),
-        name: name.into(),
-    }
-}
-
-fn err_text(r: Result<(), MetaError>) -> String {
-    match r {
-        Err(MetaError::Invalid(s)) => s,
-        other => panic!("expected Invalid, got {other:?}"),
-    }
-}
-
 fn tags(p: &[(&str, &str)]) -> Vec<(String, String)> {
     p.iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
 
-fn series_cmd(db: &str, m: &str, list: &[&[(&str, &str)]]) -> MetaCommand {
-    MetaCommand::RegisterSeries {
-        database: db.into(),
-        measurement: m.into(),
-        series: list
-            .iter()
-            .map(|t| {
-                let t = tags(t);
-                (SeriesKey::new(m, &t).0, t)
-            })
-            .collect(),
+fn err_text(r: Result<(), MetaError>) -> String {
+    match r {
+        Err(MetaError::Invalid(s)) => s,
+        other => panic!("expected Invalid, got {other:?}"),
     }
 }
 
@@ -130,16 +68,20 @@ fn workload() -> Vec<MetaCommand> {
         })
     };
     vec![
-        create_db("db"),
-        create_db("other"),
+        MetaCommand::create_database("db"),
+        MetaCommand::create_database("other"),
         MetaCommand::CreateDatabase {
             name: "custom".into(),
-            default_rp: Some(rp("", 2 * D, 0)),
+            default_rp: Some(RetentionPolicy::new("", 2 * D, 0)),
         },
-        create_rp("db", rp("week", 7 * D, 0), true),
-        create_rp("db", rp("bad", 2 * H, 3 * H), false),
-        alter("db", "week", Some(14 * D), None, false),
-        alter("db", "nope", Some(14 * D), None, false),
+        MetaCommand::create_retention_policy("db", RetentionPolicy::new("week", 7 * D, 0), true),
+        MetaCommand::create_retention_policy(
+            "db",
+            RetentionPolicy::new("bad", 2 * H, 3 * H),
+            false,
+        ),
+        MetaCommand::alter_retention_policy("db", "week", Some(14 * D), None, false),
+        MetaCommand::alter_retention_policy("db", "nope", Some(14 * D), None, false),
         schema("db", "cpu", "v", FieldType::Float),
         schema("db", "cpu", "v", FieldType::Integer),
         schema("db", "mem", "v", FieldType::Integer),
@@ -148,15 +90,15 @@ fn workload() -> Vec<MetaCommand> {
         shards("db", "cpu", "week", -7 * D, FieldType::String),
         shards("db", "cpu", "week", 7 * D, FieldType::Boolean),
         shards("db", "mem", "week", 0, FieldType::Float),
-        series_cmd(
+        MetaCommand::register_series(
             "db",
             "cpu",
             &[&[("host", "a")], &[("host", "b")], &[("host", "c")]],
         ),
-        series_cmd("db", "mem", &[&[("host", "a")], &[]]),
-        series_cmd("db", "weird name", &[&[("k,1", "v=2 x")]]),
-        series_cmd("other", "cpu", &[&[("host", "a")]]),
-        series_cmd("nodb", "cpu", &[&[("host", "a")]]),
+        MetaCommand::register_series("db", "mem", &[&[("host", "a")], &[]]),
+        MetaCommand::register_series("db", "weird name", &[&[("k,1", "v=2 x")]]),
+        MetaCommand::register_series("other", "cpu", &[&[("host", "a")]]),
+        MetaCommand::register_series("nodb", "cpu", &[&[("host", "a")]]),
         // A key that is not the canonical key of its tags keeps them on disk.
         MetaCommand::RegisterSeries {
             database: "db".into(),
@@ -187,7 +129,7 @@ fn workload() -> Vec<MetaCommand> {
             measurement: "mem".into(),
             keys: vec!["mem".into(), "mem,host=a".into()],
         },
-        drop_rp("db", "week"),
+        MetaCommand::drop_retention_policy("db", "week"),
         MetaCommand::DropMeasurement {
             database: "db".into(),
             measurement: "weird name".into(),
@@ -200,8 +142,8 @@ fn workload() -> Vec<MetaCommand> {
         MetaCommand::DropDatabase {
             name: "other".into(),
         },
-        create_db("other"),
-        series_cmd("other", "cpu", &[&[("host", "new")]]),
+        MetaCommand::create_database("other"),
+        MetaCommand::register_series("other", "cpu", &[&[("host", "new")]]),
     ]
 }
 
@@ -261,12 +203,23 @@ async fn every_change_survives_reopen_and_reads_as_the_catalog() {
     let meta = RocksDbMetadata::open(dir.path()).unwrap();
     assert_eq!(dump(&meta), dump(&model));
     // The creation counter survives: a new database is listed last.
-    meta.apply(create_db("zzz")).await.unwrap();
-    model.apply(create_db("zzz")).await.unwrap();
+    meta.apply(MetaCommand::create_database("zzz"))
+        .await
+        .unwrap();
+    model
+        .apply(MetaCommand::create_database("zzz"))
+        .await
+        .unwrap();
     assert_eq!(dump(&meta), dump(&model));
     assert_eq!(meta.databases().last().unwrap().name, "zzz");
     // Rule errors are the catalog's texts, unchanged through the store.
-    let r = meta.apply(create_rp("nodb", rp("r", H, 0), false)).await;
+    let r = meta
+        .apply(MetaCommand::create_retention_policy(
+            "nodb",
+            RetentionPolicy::new("r", H, 0),
+            false,
+        ))
+        .await;
     assert_eq!(err_text(r), "database not found: nodb");
 }
 
@@ -274,7 +227,9 @@ async fn every_change_survives_reopen_and_reads_as_the_catalog() {
 async fn bulk_series_registration_is_fast() {
     let dir = tempfile::tempdir().unwrap();
     let meta = RocksDbMetadata::open(dir.path()).unwrap();
-    meta.apply(create_db("db")).await.unwrap();
+    meta.apply(MetaCommand::create_database("db"))
+        .await
+        .unwrap();
     let n = 100_000;
     let start = std::time::Instant::now();
     for chunk in 0..10 {
@@ -335,7 +290,9 @@ async fn field_types_are_kept_per_shard_group_and_survive_reopen() {
     let week = 7 * D;
     {
         let meta = RocksDbMetadata::open(dir.path()).unwrap();
-        meta.apply(create_db("db")).await.unwrap();
+        meta.apply(MetaCommand::create_database("db"))
+            .await
+            .unwrap();
         meta.apply(MetaCommand::RegisterSchema {
             database: "db".into(),
             measurement: "m".into(),
@@ -395,10 +352,16 @@ async fn field_types_are_kept_per_shard_group_and_survive_reopen() {
         vec![FieldType::Float, FieldType::Integer, FieldType::String]
     );
     // Dropping the policy forgets its shard groups; the primary type stays.
-    meta.apply(create_rp("db", rp("other", 0, week), false))
+    meta.apply(MetaCommand::create_retention_policy(
+        "db",
+        RetentionPolicy::new("other", 0, week),
+        false,
+    ))
+    .await
+    .unwrap();
+    meta.apply(MetaCommand::drop_retention_policy("db", "autogen"))
         .await
         .unwrap();
-    meta.apply(drop_rp("db", "autogen")).await.unwrap();
     assert_eq!(
         meta.field_shard_type("db", "m", "v", "autogen", -week),
         None

@@ -15,78 +15,16 @@ use hyperbyte_ports::{MetaError, MetadataPort};
 const H: i64 = 3_600_000_000_000;
 const D: i64 = 24 * H;
 
-fn rp(name: &str, duration: i64, sgd: i64) -> RetentionPolicy {
-    RetentionPolicy {
-        name: name.into(),
-        duration,
-        shard_group_duration: sgd,
-        replication: 1,
-    }
-}
-
-fn create_db(name: &str) -> MetaCommand {
-    MetaCommand::CreateDatabase {
-        name: name.into(),
-        default_rp: None,
-    }
-}
-
-fn create_rp(db: &str, rp: RetentionPolicy, make_default: bool) -> MetaCommand {
-    MetaCommand::CreateRetentionPolicy {
-        database: db.into(),
-        rp,
-        make_default,
-    }
-}
-
-fn alter(
-    db: &str,
-    name: &str,
-    duration: Option<i64>,
-    sgd: Option<i64>,
-    make_default: bool,
-) -> MetaCommand {
-    MetaCommand::AlterRetentionPolicy {
-        database: db.into(),
-        name: name.into(),
-        duration,
-        shard_group_duration: sgd,
-        replication: None,
-        make_default,
-    }
-}
-
-fn drop_rp(db: &str, name: &str) -> MetaCommand {
-    MetaCommand::DropRetentionPolicy {
-        database: db.into(),
-        name: name.into(),
-    }
-}
-
-fn err_text(r: Result<Vec<Change>, MetaError>) -> String {
-    match r {
-        Err(MetaError::Invalid(s)) => s,
-        other => panic!("expected Invalid, got {other:?}"),
-    }
-}
-
 fn tags(p: &[(&str, &str)]) -> Vec<(String, String)> {
     p.iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
 
-fn series_cmd(db: &str, m: &str, list: &[&[(&str, &str)]]) -> MetaCommand {
-    MetaCommand::RegisterSeries {
-        database: db.into(),
-        measurement: m.into(),
-        series: list
-            .iter()
-            .map(|t| {
-                let t = tags(t);
-                (SeriesKey::new(m, &t).0, t)
-            })
-            .collect(),
+fn err_text(r: Result<Vec<Change>, MetaError>) -> String {
+    match r {
+        Err(MetaError::Invalid(s)) => s,
+        other => panic!("expected Invalid, got {other:?}"),
     }
 }
 
@@ -104,13 +42,15 @@ fn rp_names(meta: &Meta, db: &str) -> (Vec<String>, Option<String>) {
 #[test]
 fn databases_follow_influx() {
     let meta = Meta::new();
-    meta.apply_blocking(create_db("a")).unwrap();
-    meta.apply_blocking(create_db("a")).unwrap(); // idempotent
+    meta.apply_blocking(MetaCommand::create_database("a"))
+        .unwrap();
+    meta.apply_blocking(MetaCommand::create_database("a"))
+        .unwrap(); // idempotent
     assert_eq!(meta.database("a").unwrap(), Database::new("a"));
     // CREATE DATABASE a WITH DURATION 1d on an existing database.
     let r = meta.apply_blocking(MetaCommand::CreateDatabase {
         name: "a".into(),
-        default_rp: Some(rp("autogen", D, 0)),
+        default_rp: Some(RetentionPolicy::new("autogen", D, 0)),
     });
     assert_eq!(
         err_text(r),
@@ -120,16 +60,23 @@ fn databases_follow_influx() {
     // CREATE DATABASE b WITH DURATION 1d NAME foo
     let with_foo = MetaCommand::CreateDatabase {
         name: "b".into(),
-        default_rp: Some(rp("foo", D, 0)),
+        default_rp: Some(RetentionPolicy::new("foo", D, 0)),
     };
     meta.apply_blocking(with_foo.clone()).unwrap();
     let b = meta.database("b").unwrap();
-    assert_eq!(b.retention_policies, vec![rp("foo", D, H)]);
+    assert_eq!(
+        b.retention_policies,
+        vec![RetentionPolicy::new("foo", D, H)]
+    );
     assert_eq!(b.default_rp.as_deref(), Some("foo"));
     meta.apply_blocking(with_foo).unwrap(); // same spec: no error
-    meta.apply_blocking(create_db("b")).unwrap(); // plain create: no-op
+    meta.apply_blocking(MetaCommand::create_database("b"))
+        .unwrap(); // plain create: no-op
     assert_eq!(rp_names(&meta, "b").0, vec!["foo"]);
-    for spec in [rp("foo", 2 * D, 0), rp("bar", D, 0)] {
+    for spec in [
+        RetentionPolicy::new("foo", 2 * D, 0),
+        RetentionPolicy::new("bar", D, 0),
+    ] {
         let r = meta.apply_blocking(MetaCommand::CreateDatabase {
             name: "b".into(),
             default_rp: Some(spec),
@@ -140,11 +87,15 @@ fn databases_follow_influx() {
         );
     }
     // A matching but non-default policy conflicts too.
-    meta.apply_blocking(create_rp("b", rp("r", 2 * H, 0), false))
-        .unwrap();
+    meta.apply_blocking(MetaCommand::create_retention_policy(
+        "b",
+        RetentionPolicy::new("r", 2 * H, 0),
+        false,
+    ))
+    .unwrap();
     let r = meta.apply_blocking(MetaCommand::CreateDatabase {
         name: "b".into(),
-        default_rp: Some(rp("r", 2 * H, 0)),
+        default_rp: Some(RetentionPolicy::new("r", 2 * H, 0)),
     });
     assert_eq!(
         err_text(r),
@@ -154,7 +105,7 @@ fn databases_follow_influx() {
     // Duration checks on a new database.
     let r = meta.apply_blocking(MetaCommand::CreateDatabase {
         name: "c".into(),
-        default_rp: Some(rp("", 30 * 60 * 1_000_000_000, 0)),
+        default_rp: Some(RetentionPolicy::new("", 30 * 60 * 1_000_000_000, 0)),
     });
     assert_eq!(
         err_text(r),
@@ -162,7 +113,7 @@ fn databases_follow_influx() {
     );
     let r = meta.apply_blocking(MetaCommand::CreateDatabase {
         name: "c".into(),
-        default_rp: Some(rp("", 2 * H, 3 * H)),
+        default_rp: Some(RetentionPolicy::new("", 2 * H, 3 * H)),
     });
     assert_eq!(
         err_text(r),
@@ -172,20 +123,22 @@ fn databases_follow_influx() {
     // Empty name means autogen; a 10m shard duration is raised to 1h.
     meta.apply_blocking(MetaCommand::CreateDatabase {
         name: "c".into(),
-        default_rp: Some(rp("", 2 * H, 10 * 60 * 1_000_000_000)),
+        default_rp: Some(RetentionPolicy::new("", 2 * H, 10 * 60 * 1_000_000_000)),
     })
     .unwrap();
     assert_eq!(
         meta.database("c").unwrap().retention_policies,
-        vec![rp("autogen", 2 * H, H)]
+        vec![RetentionPolicy::new("autogen", 2 * H, H)]
     );
 
     // A database whose policies were all dropped takes the new one as default.
-    meta.apply_blocking(create_db("e")).unwrap();
-    meta.apply_blocking(drop_rp("e", "autogen")).unwrap();
+    meta.apply_blocking(MetaCommand::create_database("e"))
+        .unwrap();
+    meta.apply_blocking(MetaCommand::drop_retention_policy("e", "autogen"))
+        .unwrap();
     meta.apply_blocking(MetaCommand::CreateDatabase {
         name: "e".into(),
-        default_rp: Some(rp("x", 2 * H, 0)),
+        default_rp: Some(RetentionPolicy::new("x", 2 * H, 0)),
     })
     .unwrap();
     assert_eq!(
@@ -202,7 +155,8 @@ fn databases_follow_influx() {
     assert_eq!(names, vec!["a", "b", "c", "e"]);
     meta.apply_blocking(MetaCommand::DropDatabase { name: "b".into() })
         .unwrap();
-    meta.apply_blocking(create_db("b")).unwrap();
+    meta.apply_blocking(MetaCommand::create_database("b"))
+        .unwrap();
     let names: Vec<String> = meta.databases().into_iter().map(|d| d.name).collect();
     assert_eq!(names, vec!["a", "c", "e", "b"]);
     assert_eq!(meta.database("b").unwrap(), Database::new("b"));
@@ -211,84 +165,163 @@ fn databases_follow_influx() {
 #[test]
 fn retention_policies_follow_influx() {
     let meta = Meta::new();
-    meta.apply_blocking(create_db("a")).unwrap();
-
-    meta.apply_blocking(create_rp("a", rp("r1", H, 0), false))
+    meta.apply_blocking(MetaCommand::create_database("a"))
         .unwrap();
-    meta.apply_blocking(create_rp("a", rp("r1", H, 0), false))
-        .unwrap(); // identical: ok
-    let r = meta.apply_blocking(create_rp("a", rp("r1", 2 * H, 0), false));
+
+    meta.apply_blocking(MetaCommand::create_retention_policy(
+        "a",
+        RetentionPolicy::new("r1", H, 0),
+        false,
+    ))
+    .unwrap();
+    meta.apply_blocking(MetaCommand::create_retention_policy(
+        "a",
+        RetentionPolicy::new("r1", H, 0),
+        false,
+    ))
+    .unwrap(); // identical: ok
+    let r = meta.apply_blocking(MetaCommand::create_retention_policy(
+        "a",
+        RetentionPolicy::new("r1", 2 * H, 0),
+        false,
+    ));
     assert_eq!(err_text(r), "retention policy already exists");
-    let r = meta.apply_blocking(create_rp("a", rp("r1", H, 0), true));
+    let r = meta.apply_blocking(MetaCommand::create_retention_policy(
+        "a",
+        RetentionPolicy::new("r1", H, 0),
+        true,
+    ));
     assert_eq!(
         err_text(r),
         "retention policy conflicts with an existing policy"
     );
-    let r = meta.apply_blocking(create_rp("nodb", rp("r1", H, 0), false));
+    let r = meta.apply_blocking(MetaCommand::create_retention_policy(
+        "nodb",
+        RetentionPolicy::new("r1", H, 0),
+        false,
+    ));
     assert_eq!(err_text(r), "database not found: nodb");
-    let r = meta.apply_blocking(create_rp("a", rp("r2", 30 * 60 * 1_000_000_000, 0), false));
+    let r = meta.apply_blocking(MetaCommand::create_retention_policy(
+        "a",
+        RetentionPolicy::new("r2", 30 * 60 * 1_000_000_000, 0),
+        false,
+    ));
     assert_eq!(
         err_text(r),
         "retention policy duration must be at least 1h0m0s"
     );
-    let r = meta.apply_blocking(create_rp("a", rp("r2", 2 * H, 3 * H), false));
+    let r = meta.apply_blocking(MetaCommand::create_retention_policy(
+        "a",
+        RetentionPolicy::new("r2", 2 * H, 3 * H),
+        false,
+    ));
     assert_eq!(
         err_text(r),
         "retention policy duration must be greater than the shard duration"
     );
-    meta.apply_blocking(create_rp(
+    meta.apply_blocking(MetaCommand::create_retention_policy(
         "a",
-        rp("r2", 2 * H, 10 * 60 * 1_000_000_000),
+        RetentionPolicy::new("r2", 2 * H, 10 * 60 * 1_000_000_000),
         false,
     ))
     .unwrap();
     assert_eq!(
         meta.database("a").unwrap().rp("r2").unwrap(),
-        &rp("r2", 2 * H, H)
+        &RetentionPolicy::new("r2", 2 * H, H)
     );
     // Shard duration 0 takes the default for the duration (7d → 1d).
-    meta.apply_blocking(create_rp("a", rp("w", 7 * D, 0), true))
-        .unwrap();
+    meta.apply_blocking(MetaCommand::create_retention_policy(
+        "a",
+        RetentionPolicy::new("w", 7 * D, 0),
+        true,
+    ))
+    .unwrap();
     assert_eq!(
         meta.database("a").unwrap().rp("w").unwrap(),
-        &rp("w", 7 * D, D)
+        &RetentionPolicy::new("w", 7 * D, D)
     );
     assert_eq!(rp_names(&meta, "a").1.as_deref(), Some("w"));
     // Re-creating the default with DEFAULT is fine.
-    meta.apply_blocking(create_rp("a", rp("w", 7 * D, D), true))
-        .unwrap();
+    meta.apply_blocking(MetaCommand::create_retention_policy(
+        "a",
+        RetentionPolicy::new("w", 7 * D, D),
+        true,
+    ))
+    .unwrap();
 
     // ALTER
-    let r = meta.apply_blocking(alter("a", "x", Some(H), None, false));
+    let r = meta.apply_blocking(MetaCommand::alter_retention_policy(
+        "a",
+        "x",
+        Some(H),
+        None,
+        false,
+    ));
     assert_eq!(err_text(r), "retention policy not found: x");
-    let r = meta.apply_blocking(alter("nodb", "x", Some(H), None, false));
+    let r = meta.apply_blocking(MetaCommand::alter_retention_policy(
+        "nodb",
+        "x",
+        Some(H),
+        None,
+        false,
+    ));
     assert_eq!(err_text(r), "database not found: nodb");
-    let r = meta.apply_blocking(alter("a", "r2", Some(30 * 60 * 1_000_000_000), None, false));
+    let r = meta.apply_blocking(MetaCommand::alter_retention_policy(
+        "a",
+        "r2",
+        Some(30 * 60 * 1_000_000_000),
+        None,
+        false,
+    ));
     assert_eq!(
         err_text(r),
         "retention policy duration must be at least 1h0m0s"
     );
-    let r = meta.apply_blocking(alter("a", "r2", None, Some(5 * H), false));
+    let r = meta.apply_blocking(MetaCommand::alter_retention_policy(
+        "a",
+        "r2",
+        None,
+        Some(5 * H),
+        false,
+    ));
     assert_eq!(
         err_text(r),
         "retention policy duration must be greater than the shard duration"
     );
-    let r = meta.apply_blocking(alter("a", "autogen", Some(H), None, false)); // shard is 7d
+    let r = meta.apply_blocking(MetaCommand::alter_retention_policy(
+        "a",
+        "autogen",
+        Some(H),
+        None,
+        false,
+    )); // shard is 7d
     assert_eq!(
         err_text(r),
         "retention policy duration must be greater than the shard duration"
     );
-    meta.apply_blocking(alter("a", "r2", Some(0), None, false))
-        .unwrap();
+    meta.apply_blocking(MetaCommand::alter_retention_policy(
+        "a",
+        "r2",
+        Some(0),
+        None,
+        false,
+    ))
+    .unwrap();
     assert_eq!(
         meta.database("a").unwrap().rp("r2").unwrap(),
-        &rp("r2", 0, H)
+        &RetentionPolicy::new("r2", 0, H)
     );
-    meta.apply_blocking(alter("a", "r2", None, Some(0), true))
-        .unwrap();
+    meta.apply_blocking(MetaCommand::alter_retention_policy(
+        "a",
+        "r2",
+        None,
+        Some(0),
+        true,
+    ))
+    .unwrap();
     assert_eq!(
         meta.database("a").unwrap().rp("r2").unwrap(),
-        &rp("r2", 0, 7 * D)
+        &RetentionPolicy::new("r2", 0, 7 * D)
     );
     assert_eq!(rp_names(&meta, "a").1.as_deref(), Some("r2"));
     meta.apply_blocking(MetaCommand::AlterRetentionPolicy {
@@ -303,16 +336,23 @@ fn retention_policies_follow_influx() {
     assert_eq!(meta.database("a").unwrap().rp("r2").unwrap().replication, 3);
 
     // DROP: missing policy or database is fine; dropping the default leaves it dangling.
-    meta.apply_blocking(drop_rp("a", "nope")).unwrap();
-    meta.apply_blocking(drop_rp("nodb", "nope")).unwrap();
-    meta.apply_blocking(drop_rp("a", "r2")).unwrap();
+    meta.apply_blocking(MetaCommand::drop_retention_policy("a", "nope"))
+        .unwrap();
+    meta.apply_blocking(MetaCommand::drop_retention_policy("nodb", "nope"))
+        .unwrap();
+    meta.apply_blocking(MetaCommand::drop_retention_policy("a", "r2"))
+        .unwrap();
     let (names, default) = rp_names(&meta, "a");
     assert_eq!(names, vec!["autogen", "r1", "w"]);
     assert_eq!(default.as_deref(), Some("r2"));
     assert!(meta.database("a").unwrap().resolve_rp(None).is_none());
     // Re-creating a policy of that name makes it the default again.
-    meta.apply_blocking(create_rp("a", rp("r2", 2 * H, 0), false))
-        .unwrap();
+    meta.apply_blocking(MetaCommand::create_retention_policy(
+        "a",
+        RetentionPolicy::new("r2", 2 * H, 0),
+        false,
+    ))
+    .unwrap();
     assert_eq!(
         meta.database("a").unwrap().resolve_rp(None).unwrap().name,
         "r2"
@@ -334,7 +374,8 @@ fn schemas_series_and_tag_values() {
         tag_keys: vec![],
     });
     assert_eq!(err_text(r), "database not found: x");
-    meta.apply_blocking(create_db("db")).unwrap();
+    meta.apply_blocking(MetaCommand::create_database("db"))
+        .unwrap();
     meta.apply_blocking(MetaCommand::RegisterSchema {
         database: "db".into(),
         measurement: "cpu".into(),
@@ -383,7 +424,7 @@ fn schemas_series_and_tag_values() {
         vec!["host", "region"]
     );
 
-    meta.apply_blocking(series_cmd(
+    meta.apply_blocking(MetaCommand::register_series(
         "db",
         "cpu",
         &[
@@ -394,12 +435,20 @@ fn schemas_series_and_tag_values() {
         ],
     ))
     .unwrap();
-    meta.apply_blocking(series_cmd("db", "mem", &[&[("host", "a")], &[]]))
-        .unwrap();
-    meta.apply_blocking(series_cmd("db", "weird name", &[&[("k,1", "v=2 x")]]))
-        .unwrap();
+    meta.apply_blocking(MetaCommand::register_series(
+        "db",
+        "mem",
+        &[&[("host", "a")], &[]],
+    ))
+    .unwrap();
+    meta.apply_blocking(MetaCommand::register_series(
+        "db",
+        "weird name",
+        &[&[("k,1", "v=2 x")]],
+    ))
+    .unwrap();
     // Registering known series again is a no-op.
-    meta.apply_blocking(series_cmd(
+    meta.apply_blocking(MetaCommand::register_series(
         "db",
         "cpu",
         &[&[("host", "b"), ("region", "east")]],
@@ -488,8 +537,10 @@ fn schemas_series_and_tag_values() {
 #[test]
 fn tombstones_cqs_users_and_drop_database() {
     let meta = Meta::new();
-    meta.apply_blocking(create_db("db")).unwrap();
-    meta.apply_blocking(create_db("other")).unwrap();
+    meta.apply_blocking(MetaCommand::create_database("db"))
+        .unwrap();
+    meta.apply_blocking(MetaCommand::create_database("other"))
+        .unwrap();
     let t = |id: u64, db: &str| Tombstone {
         id,
         database: db.into(),
@@ -560,8 +611,12 @@ fn tombstones_cqs_users_and_drop_database() {
     assert_eq!(err_text(r), "user not found");
     assert_eq!(meta.users(), vec![user("bob", "h3"), user("al", "h2")]);
 
-    meta.apply_blocking(series_cmd("db", "cpu", &[&[("host", "a")]]))
-        .unwrap();
+    meta.apply_blocking(MetaCommand::register_series(
+        "db",
+        "cpu",
+        &[&[("host", "a")]],
+    ))
+    .unwrap();
     let meta = meta.reopen();
     assert_eq!(meta.tombstones("db"), vec![t(2, "db")]);
     assert_eq!(meta.continuous_queries().len(), 3);
@@ -570,7 +625,8 @@ fn tombstones_cqs_users_and_drop_database() {
     // DROP DATABASE removes everything of that database only.
     meta.apply_blocking(MetaCommand::DropDatabase { name: "db".into() })
         .unwrap();
-    meta.apply_blocking(create_db("db")).unwrap();
+    meta.apply_blocking(MetaCommand::create_database("db"))
+        .unwrap();
     assert!(meta.tombstones("db").is_empty());
     assert_eq!(meta.tombstones("other"), vec![t(3, "other")]);
     assert_eq!(meta.series_count("db"), 0);
@@ -595,7 +651,8 @@ fn tombstones_cqs_users_and_drop_database() {
 #[test]
 fn bulk_series_registration_is_fast() {
     let meta = Meta::new();
-    meta.apply_blocking(create_db("db")).unwrap();
+    meta.apply_blocking(MetaCommand::create_database("db"))
+        .unwrap();
     let n = 100_000;
     let start = std::time::Instant::now();
     for chunk in 0..10 {
@@ -653,7 +710,8 @@ fn field_types_are_kept_per_shard_group_and_survive_reopen() {
     let week = 7 * D;
     let meta = Meta::new();
     {
-        meta.apply_blocking(create_db("db")).unwrap();
+        meta.apply_blocking(MetaCommand::create_database("db"))
+            .unwrap();
         meta.apply_blocking(MetaCommand::RegisterSchema {
             database: "db".into(),
             measurement: "m".into(),
@@ -708,9 +766,14 @@ fn field_types_are_kept_per_shard_group_and_survive_reopen() {
         vec![FieldType::Float, FieldType::Integer, FieldType::String]
     );
     // Dropping the policy forgets its shard groups; the primary type stays.
-    meta.apply_blocking(create_rp("db", rp("other", 0, week), false))
+    meta.apply_blocking(MetaCommand::create_retention_policy(
+        "db",
+        RetentionPolicy::new("other", 0, week),
+        false,
+    ))
+    .unwrap();
+    meta.apply_blocking(MetaCommand::drop_retention_policy("db", "autogen"))
         .unwrap();
-    meta.apply_blocking(drop_rp("db", "autogen")).unwrap();
     assert_eq!(
         meta.field_shard_type("db", "m", "v", "autogen", -week),
         None

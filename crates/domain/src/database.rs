@@ -21,6 +21,16 @@ pub struct RetentionPolicy {
 }
 
 impl RetentionPolicy {
+    /// A policy with replication 1.
+    pub fn new(name: &str, duration: i64, shard_group_duration: i64) -> Self {
+        RetentionPolicy {
+            name: name.into(),
+            duration,
+            shard_group_duration,
+            replication: 1,
+        }
+    }
+
     /// The policy InfluxDB creates with a new database.
     pub fn autogen() -> Self {
         RetentionPolicy {

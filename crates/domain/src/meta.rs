@@ -166,6 +166,79 @@ pub enum MetaCommand {
     },
 }
 
+/// Shorthand constructors for the commands tests and tools build most (the commands
+/// themselves stay plain data).
+impl MetaCommand {
+    /// `CREATE DATABASE name` with InfluxDB's default policy.
+    pub fn create_database(name: &str) -> Self {
+        MetaCommand::CreateDatabase {
+            name: name.into(),
+            default_rp: None,
+        }
+    }
+
+    /// `CREATE RETENTION POLICY` of `rp` on `database`.
+    pub fn create_retention_policy(
+        database: &str,
+        rp: RetentionPolicy,
+        make_default: bool,
+    ) -> Self {
+        MetaCommand::CreateRetentionPolicy {
+            database: database.into(),
+            rp,
+            make_default,
+        }
+    }
+
+    /// `ALTER RETENTION POLICY name ON database` (replication unchanged).
+    pub fn alter_retention_policy(
+        database: &str,
+        name: &str,
+        duration: Option<i64>,
+        shard_group_duration: Option<i64>,
+        make_default: bool,
+    ) -> Self {
+        MetaCommand::AlterRetentionPolicy {
+            database: database.into(),
+            name: name.into(),
+            duration,
+            shard_group_duration,
+            replication: None,
+            make_default,
+        }
+    }
+
+    /// `DROP RETENTION POLICY name ON database`.
+    pub fn drop_retention_policy(database: &str, name: &str) -> Self {
+        MetaCommand::DropRetentionPolicy {
+            database: database.into(),
+            name: name.into(),
+        }
+    }
+
+    /// Registers the series of `measurement` with these tag sets (keys are computed).
+    pub fn register_series(
+        database: &str,
+        measurement: &str,
+        tag_sets: &[&[(&str, &str)]],
+    ) -> Self {
+        MetaCommand::RegisterSeries {
+            database: database.into(),
+            measurement: measurement.into(),
+            series: tag_sets
+                .iter()
+                .map(|set| {
+                    let tags: Vec<(String, String)> = set
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                    (crate::SeriesKey::new(measurement, &tags).0, tags)
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The type of one field in one shard group of one retention policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldShardType {
