@@ -741,6 +741,7 @@ async fn query(
             database: params.get("db").cloned().filter(|d| !d.is_empty()),
             retention_policy: params.get("rp").cloned().filter(|d| !d.is_empty()),
             params: bind,
+            access: Default::default(),
         };
         let executor = Arc::clone(&state.query);
         let results = match state
