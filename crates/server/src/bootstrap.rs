@@ -47,6 +47,7 @@ struct Services {
     flush: Arc<FlushService>,
     ingest: Arc<IngestionService>,
     query: Arc<QueryService>,
+    auth: Arc<hyperbyte_application::auth::AuthService>,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -213,6 +214,11 @@ async fn start_services(
     )
     .with_writer(ingest.clone())
     .with_limits(cfg.query.limits());
+    let auth = Arc::new(hyperbyte_application::auth::AuthService::new(
+        stores.meta.clone(),
+        cfg.auth.config(),
+    ));
+    query = query.with_auth(auth.clone());
     if let Some(tier) = &stack.hot {
         query = query.with_hot_tier(tier.clone());
     }
@@ -220,6 +226,7 @@ async fn start_services(
         flush,
         ingest,
         query: Arc::new(query),
+        auth,
     })
 }
 
@@ -288,6 +295,7 @@ async fn serve_http(
             .on_runtime(query_runtime),
         ),
         memory,
+        auth: services.auth.clone(),
     };
     let app = hyperbyte_adapter_http::router(state);
     let listener = tokio::net::TcpListener::bind(&cfg.http.bind)
