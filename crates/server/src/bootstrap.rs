@@ -302,15 +302,23 @@ async fn serve_http(
         .await
         .with_context(|| format!("binding http.bind = {}", cfg.http.bind))?;
     let addr = listener.local_addr()?;
-    info!(%addr, "listening for HTTP (InfluxDB 1.x API)");
-    println!("hyperbyted listening on http://{addr}");
+    let tls = match (&cfg.http.tls_cert_path, &cfg.http.tls_key_path) {
+        (Some(cert), Some(key)) => Some(
+            hyperbyte_adapter_http::tls_acceptor(cert, key)
+                .context("loading http.tls_cert_path / http.tls_key_path")?,
+        ),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    info!(%addr, scheme, "listening for HTTP (InfluxDB 1.x API)");
+    println!("hyperbyted listening on {scheme}://{addr}");
     let serve_cfg = ServeConfig {
         max_connections: cfg.http.max_connections,
         header_read_timeout: Duration::from_secs(cfg.http.header_read_timeout_secs),
         body_read_timeout: Duration::from_secs(cfg.http.body_read_timeout_secs),
         shutdown_timeout: Duration::from_secs(cfg.http.shutdown_timeout_secs),
     };
-    hyperbyte_adapter_http::serve(listener, app, serve_cfg, shutdown_signal())
+    hyperbyte_adapter_http::serve_tls(listener, app, serve_cfg, tls, shutdown_signal())
         .await
         .context("serving HTTP")
 }
