@@ -160,6 +160,13 @@ const STATEMENTS: &[(&str, &str)] = &[
     ("SHOW RETENTION POLICIES ON db", "ar"),
     ("SHOW DATABASES", "arwn"),
     ("DELETE FROM cpu WHERE time < 0", "aw"),
+    ("DROP SERIES FROM nothing", "aw"),
+    (
+        "CREATE CONTINUOUS QUERY c ON db BEGIN SELECT mean(v) INTO m2 FROM cpu GROUP BY time(1h) END",
+        "ar",
+    ),
+    ("DROP CONTINUOUS QUERY nothing ON db", "aw"),
+    ("SHOW CONTINUOUS QUERIES", "ar"),
     ("SELECT * INTO other..copy FROM cpu", "a"),
     ("DROP MEASUREMENT nothing", "a"),
     ("CREATE DATABASE made", "a"),

@@ -1,5 +1,6 @@
 //! Which privileges each InfluxQL statement needs (InfluxQL 1.x's `RequiredPrivileges`)
-//! and InfluxDB's `QueryAuthorizer.AuthorizeQuery` over them, with its error texts.
+//! and InfluxDB's `QueryAuthorizer.AuthorizeQuery` over them, with its error texts
+//! (checked against a real InfluxDB 1.6.7 with authentication on).
 
 use super::{Access, AuthError, Principal};
 use hyperbyte_domain::Privilege;
@@ -44,9 +45,10 @@ fn needs(stmt: &Statement) -> Vec<Need> {
             out
         }
         Statement::Delete(_) | Statement::DropSeries(_) => here(Privilege::Write),
-        Statement::DropMeasurement { .. } => here(Privilege::All),
+        // InfluxDB 1.6.7 answers `requires READ on db` to creating a CQ (its SELECT is
+        // not checked) and asks for admin to drop a measurement.
         Statement::CreateContinuousQuery(cq) => {
-            vec![Need::On(Some(cq.database.clone()), Privilege::Write)]
+            vec![Need::On(Some(cq.database.clone()), Privilege::Read)]
         }
         Statement::DropContinuousQuery { database, .. } => {
             vec![Need::On(Some(database.clone()), Privilege::Write)]
@@ -62,6 +64,7 @@ fn needs(stmt: &Statement) -> Vec<Need> {
         Statement::ShowCardinality(s) => vec![on(&s.database, Privilege::Read)],
         Statement::ShowContinuousQueries | Statement::ShowQueries => here(Privilege::Read),
         Statement::CreateDatabase(_)
+        | Statement::DropMeasurement { .. }
         | Statement::DropDatabase { .. }
         | Statement::CreateRetentionPolicy(_)
         | Statement::AlterRetentionPolicy(_)

@@ -243,8 +243,18 @@ async fn statement_privileges_follow_influxdb() {
     );
     assert!(check(&w, "DELETE FROM cpu", db).is_ok());
     assert!(check(&r, "DELETE FROM cpu", db).is_err());
-    assert!(check(&w, "DROP MEASUREMENT cpu", db).is_err());
-    assert!(check(&all, "DROP MEASUREMENT cpu", db).is_ok());
+    assert!(check(&all, "DROP MEASUREMENT cpu", db).is_err());
+    assert!(check(&w, "DROP SERIES FROM cpu", db).is_ok());
+    let cq = "CREATE CONTINUOUS QUERY c ON db BEGIN SELECT mean(v) INTO m2 FROM cpu GROUP BY time(1h) END";
+    assert!(check(&r, cq, db).is_ok());
+    assert!(check(&w, cq, db)
+        .unwrap_err()
+        .ends_with("requires READ on db"));
+    assert!(check(&w, "DROP CONTINUOUS QUERY c ON db", db).is_ok());
+    assert!(check(&r, "DROP CONTINUOUS QUERY c ON db", db).is_err());
+    assert!(check(&r, "SHOW CONTINUOUS QUERIES", None)
+        .unwrap_err()
+        .ends_with("requires READ on "));
     assert!(check(&all, "SELECT * INTO cpu2 FROM cpu", db).is_ok());
     assert!(check(&r, "SELECT * INTO cpu2 FROM cpu", db).is_err());
     assert_eq!(
