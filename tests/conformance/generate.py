@@ -119,6 +119,42 @@ def cases():
     out.append(case("query-semantics--distinct-alone",
                     [q("", f'CREATE DATABASE "{db}"'),
                      w(db, "m,host=a v=1 1\nm,host=b v=2 2\nm,host=a v=1 3\n")], checks))
+    # User statements with authentication off: InfluxDB's texts and the privilege model
+    # (the case leaves no user behind).
+    db = "us_db"
+    checks = [q("", s) for s in [
+        "CREATE USER us_a WITH PASSWORD 'pw'",
+        "CREATE USER us_a WITH PASSWORD 'pw'",
+        "CREATE USER us_a WITH PASSWORD 'other'",
+        "CREATE USER us_a WITH PASSWORD 'pw' WITH ALL PRIVILEGES",
+        "CREATE USER us_root WITH PASSWORD 'r' WITH ALL PRIVILEGES",
+        "SHOW USERS",
+        "GRANT ALL ON us_db TO us_a",
+        "REVOKE READ ON us_db FROM us_a",
+        "SHOW GRANTS FOR us_a",
+        "GRANT READ ON us_db TO us_a",
+        "REVOKE WRITE ON us_other FROM us_a",
+        "SHOW GRANTS FOR us_a",
+        "GRANT READ ON us_nodb TO us_a",
+        "GRANT READ ON us_db TO us_nobody",
+        "REVOKE READ ON us_db FROM us_nobody",
+        "GRANT ALL PRIVILEGES TO us_a",
+        "REVOKE ALL PRIVILEGES FROM us_root",
+        "SHOW USERS",
+        "GRANT ALL TO us_nobody",
+        "SET PASSWORD FOR us_nobody = 'x'",
+        "SET PASSWORD FOR us_a = 'new'",
+        "SHOW GRANTS FOR us_nobody",
+        "DROP DATABASE us_other",
+        "SHOW GRANTS FOR us_a",
+        "DROP USER us_nobody",
+        "DROP USER us_a",
+        "DROP USER us_root",
+        "SHOW USERS",
+    ]]
+    out.append(case("users--statements",
+                    [q("", f'CREATE DATABASE "{db}"'), q("", 'CREATE DATABASE "us_other"')],
+                    checks))
     return out
 
 

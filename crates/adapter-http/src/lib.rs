@@ -10,6 +10,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod admission;
+mod auth;
 mod csv;
 mod health;
 mod json;
@@ -25,4 +26,4 @@ pub use json::{render_results, Epoch, RenderOptions};
 pub use memory::{MemoryPressure, MemoryWatch};
 pub use metrics::Metrics;
 pub use router::{router, HealthCheck, HttpConfig, HttpState, INFLUX_VERSION};
-pub use serve::{serve, ServeConfig};
+pub use serve::{serve, serve_tls, tls_acceptor, ServeConfig, TlsAcceptor, TlsError};

@@ -8,7 +8,8 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
-use hyperbyte_application::query::{ParamValue, QueryExecutor, QueryRequest};
+use hyperbyte_application::auth::{Access, AuthError, AuthService};
+use hyperbyte_application::query::{ParamValue, QueryExecutor, QueryRequest, QueryRequestError};
 use hyperbyte_application::{IngestionService, WriteError, WriteRequest};
 use hyperbyte_domain::query::StatementResult;
 use hyperbyte_domain::Precision;
@@ -75,6 +76,8 @@ pub struct HttpState {
     pub gate: Arc<crate::QueryGate>,
     /// The memory bound, when configured: new writes and queries wait it out (503).
     pub memory: Option<Arc<crate::MemoryWatch>>,
+    /// Authentication and authorization (`/query`, `/write`, `/api/v2/write`).
+    pub auth: Arc<AuthService>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -154,6 +157,38 @@ fn error_response(state: &HttpState, status: StatusCode, msg: &str) -> Response 
         r.headers_mut().insert("X-Influxdb-Error", v);
     }
     with_headers(state, r)
+}
+
+/// An auth refusal in the request's format: 401 carries InfluxDB's Basic challenge
+/// instead of `X-Influxdb-Error`.
+fn auth_refusal(state: &HttpState, format: Format, e: &AuthError) -> Response {
+    let status = crate::auth::status(e);
+    let mut r = query_error(state, format, status, &e.to_string());
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().remove("X-Influxdb-Error");
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"InfluxDB\""),
+        );
+    }
+    r
+}
+
+/// Authenticates a request from its `u`/`p` URL parameters and `Authorization` header.
+async fn authenticate(
+    state: &HttpState,
+    u: Option<&str>,
+    p: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Access, AuthError> {
+    if !state.auth.enabled() {
+        return Ok(Access::Open);
+    }
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let creds = crate::auth::credentials(u, p, authorization);
+    state.auth.authenticate(creds).await
 }
 
 /// `503` with `Retry-After` while resident memory is near its bound.
@@ -273,7 +308,11 @@ async fn write(
     let db = params.get("db").cloned().unwrap_or_default();
     let rp = params.get("rp").cloned();
     let precision = params.get("precision").cloned().unwrap_or_default();
-    do_write(state, db, rp, precision, headers, body).await
+    let access = match write_access(&state, &params, &headers).await {
+        Ok(a) => a,
+        Err(refused) => return drained(refused, body).await,
+    };
+    do_write(state, access, db, rp, precision, headers, body).await
 }
 
 async fn write_v2(
@@ -292,7 +331,11 @@ async fn write_v2(
         None => (bucket, None),
     };
     let precision = params.get("precision").cloned().unwrap_or_default();
-    do_write(state, db, rp, precision, headers, body).await
+    let access = match write_access(&state, &params, &headers).await {
+        Ok(a) => a,
+        Err(refused) => return drained(refused, body).await,
+    };
+    do_write(state, access, db, rp, precision, headers, body).await
 }
 
 /// Reads a body of at most `limit` bytes. A larger body is drained (up to 64 MiB more) so
@@ -360,8 +403,32 @@ async fn read_limited(
     }
 }
 
+/// Authenticates a write (before its body is read, as InfluxDB does).
+async fn write_access(
+    state: &HttpState,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<Access, Response> {
+    let (u, p) = (params.get("u"), params.get("p"));
+    authenticate(state, u.map(String::as_str), p.map(String::as_str), headers)
+        .await
+        .map_err(|e| {
+            state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
+            auth_refusal(state, Format::Json, &e)
+        })
+}
+
+/// Answers a refusal after draining the body (so the client reads the answer instead of a
+/// reset connection).
+async fn drained(refused: Response, body: Body) -> Response {
+    let _ = read_limited(body, 0, None).await;
+    refused
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn do_write(
     state: HttpState,
+    access: Access,
     db: String,
     rp: Option<String>,
     precision: String,
@@ -402,6 +469,10 @@ async fn do_write(
                 StatusCode::BAD_REQUEST,
                 "database is required",
             );
+        }
+        if let Err(e) = state.auth.authorize_write(&access, &db) {
+            state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
+            return auth_refusal(&state, Format::Json, &e);
         }
         let body = match decode_body(&headers, body, state.config.decoded_limit()) {
             Ok(b) => b,
@@ -698,6 +769,24 @@ async fn query(
         state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
         return refused;
     }
+    // Credentials come from the URL (not a form body) and headers, as in InfluxDB.
+    let url_params = raw
+        .as_deref()
+        .map(|q| form_urlencoded_pairs(q.as_bytes()))
+        .unwrap_or_default();
+    let url_param = |k: &str| {
+        url_params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let access = match authenticate(&state, url_param("u"), url_param("p"), &headers).await {
+        Ok(a) => a,
+        Err(e) => {
+            state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
+            return auth_refusal(&state, format, &e);
+        }
+    };
     // A form body carries the query text: bounded like axum's default (2 MiB), and a
     // client that stops sending gets 408 like on `/write`.
     let body = match read_limited(body, MAX_QUERY_BODY_BYTES, None).await {
@@ -756,6 +845,7 @@ async fn query(
             database: params.get("db").cloned().filter(|d| !d.is_empty()),
             retention_policy: params.get("rp").cloned().filter(|d| !d.is_empty()),
             params: bind,
+            access,
         };
         let executor = Arc::clone(&state.query);
         let results = match state
@@ -770,7 +860,11 @@ async fn query(
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
                 state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
-                return query_error(&state, format, StatusCode::BAD_REQUEST, &e.to_string());
+                let status = match e {
+                    QueryRequestError::Unauthorized(_) => StatusCode::FORBIDDEN,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                return query_error(&state, format, status, &e.to_string());
             }
         };
         let results = if chunked {

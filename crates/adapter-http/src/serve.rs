@@ -11,7 +11,10 @@
 //! - request bodies that stall for `body_read_timeout` end with an error
 //!   (the write handler answers `408`);
 //! - on shutdown, connections finish their current request within `shutdown_timeout`
-//!   and are then closed.
+//!   and are then closed;
+//! - with a [`TlsAcceptor`] ([`tls_acceptor`]: PEM certificate chain and key, rustls with
+//!   the ring provider), every connection is HTTPS; its handshake must finish within the
+//!   header read timeout.
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -22,6 +25,63 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+pub use tokio_rustls::TlsAcceptor;
+
+/// Why TLS could not be set up (names the file).
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// The certificate file.
+    #[error("certificate {path}: {reason}")]
+    Certificate {
+        /// File.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The key file.
+    #[error("private key {path}: {reason}")]
+    Key {
+        /// File.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Builds the TLS acceptor from a PEM certificate chain and a PEM private key (PKCS#8,
+/// PKCS#1 or SEC1).
+pub fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<TlsAcceptor, TlsError> {
+    let cert_err = |reason: String| TlsError::Certificate {
+        path: cert.display().to_string(),
+        reason,
+    };
+    let key_err = |reason: String| TlsError::Key {
+        path: key.display().to_string(),
+        reason,
+    };
+    let certs = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| cert_err(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| cert_err(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(cert_err("no PEM certificate found".into()));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| key_err(e.to_string()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| cert_err(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| key_err(e.to_string()))?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
 
 /// Stands for "no body timeout" (a year without a byte).
 const NO_BODY_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
@@ -56,6 +116,17 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     cfg: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    serve_tls(listener, app, cfg, None, shutdown).await
+}
+
+/// [`serve`], over TLS when `tls` is given.
+pub async fn serve_tls(
+    listener: TcpListener,
+    app: Router,
+    cfg: ServeConfig,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     // Around the router, so handlers see bodies that end with an error once stalled.
@@ -96,27 +167,32 @@ pub async fn serve(
         // Finished connections are reaped as new ones arrive.
         while conns.try_join_next().is_some() {}
         let service = TowerToHyperService::new(app.clone());
-        let mut stop = stop_rx.clone();
+        let stop = stop_rx.clone();
         let header_timeout = cfg.header_read_timeout;
+        let tls = tls.clone();
         conns.spawn(async move {
             let _permit = permit;
-            let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(TokioTimer::new());
-            // With a timer, hyper applies its own 30 s unless told otherwise: 0 = none.
-            http.header_read_timeout((!header_timeout.is_zero()).then_some(header_timeout));
-            let conn = http.serve_connection(TokioIo::new(stream), service);
-            let mut conn = std::pin::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => {
-                    if let Err(e) = r {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
-                    }
-                    return;
+            let Some(acceptor) = tls else {
+                return connection(TokioIo::new(stream), service, header_timeout, stop, peer).await;
+            };
+            let handshake_limit = if header_timeout.is_zero() {
+                NO_BODY_TIMEOUT
+            } else {
+                header_timeout
+            };
+            match tokio::time::timeout(handshake_limit, acceptor.accept(stream)).await {
+                Ok(Ok(tls_stream)) => {
+                    connection(
+                        TokioIo::new(tls_stream),
+                        service,
+                        header_timeout,
+                        stop,
+                        peer,
+                    )
+                    .await
                 }
-                _ = stop.wait_for(|s| *s) => conn.as_mut().graceful_shutdown(),
-            }
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error during shutdown");
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
         });
     }
@@ -135,4 +211,40 @@ pub async fn serve(
         while conns.join_next().await.is_some() {}
     }
     Ok(())
+}
+
+/// Serves one connection until it ends, or gracefully once `stop` turns true.
+async fn connection<I, S>(
+    io: I,
+    service: S,
+    header_timeout: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    peer: std::net::SocketAddr,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming> + Send,
+    S::Future: Send + 'static,
+    S::ResBody: Send + 'static,
+    <S::ResBody as hyper::body::Body>::Data: Send,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new());
+    // With a timer, hyper applies its own 30 s unless told otherwise: 0 = none.
+    http.header_read_timeout((!header_timeout.is_zero()).then_some(header_timeout));
+    let conn = http.serve_connection(io, service);
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            return;
+        }
+        _ = stop.wait_for(|s| *s) => conn.as_mut().graceful_shutdown(),
+    }
+    if let Err(e) = conn.await {
+        tracing::debug!(%peer, error = %e, "connection ended with an error during shutdown");
+    }
 }

@@ -65,6 +65,7 @@ fn workload() -> Vec<MetaCommand> {
             name: name.into(),
             password_hash: hash.into(),
             admin: name == "root",
+            ..Default::default()
         })
     };
     vec![

@@ -30,6 +30,7 @@ mod memory;
 mod plan;
 mod read;
 mod rules;
+mod users;
 
 pub use change::{Change, Tags};
 pub use memory::MemoryMetadata;

@@ -182,14 +182,13 @@ mod tests {
     use hyperbyte_domain::SeriesKey;
 
     /// The port's fast reads agree with the defaults the trait derives from `series`.
-    #[tokio::test]
-    async fn fast_reads_agree_with_the_port_defaults() {
+    #[test]
+    fn fast_reads_agree_with_the_port_defaults() {
         let meta = MemoryMetadata::new();
-        meta.apply(MetaCommand::CreateDatabase {
+        meta.apply_blocking(MetaCommand::CreateDatabase {
             name: "db".into(),
             default_rp: None,
         })
-        .await
         .unwrap();
         let tags =
             |h: &str, r: &str| vec![("host".to_string(), h.to_string()), ("r".into(), r.into())];
@@ -198,12 +197,11 @@ mod tests {
             .map(|(h, r)| (SeriesKey::new("cpu", &tags(h, r)).0, tags(h, r)))
             .chain([("cpu#odd".to_string(), tags("a", "z"))])
             .collect();
-        meta.apply(MetaCommand::RegisterSeries {
+        meta.apply_blocking(MetaCommand::RegisterSeries {
             database: "db".into(),
             measurement: "cpu".into(),
             series,
         })
-        .await
         .unwrap();
         let all = meta.series("db", Some("cpu"));
         assert_eq!(all.len(), 4);
@@ -238,8 +236,7 @@ mod tests {
         assert!(meta.has_series("db", "cpu,host=a,r=x"));
         // Errors are InfluxDB's texts.
         let err = meta
-            .apply(MetaCommand::DropUser { name: "x".into() })
-            .await
+            .apply_blocking(MetaCommand::DropUser { name: "x".into() })
             .unwrap_err();
         assert_eq!(err.to_string(), "user not found");
     }

@@ -6,12 +6,12 @@ use crate::index::stored_tags;
 use crate::rules::{
     alter_incompatible, db_not_found, duration_too_low, field_type_conflict, invalid,
     normalised_shard_duration, rp_not_found, validate_new_rp, ERR_CQ_EXISTS, ERR_DURATION_TOO_LOW,
-    ERR_INCOMPATIBLE_DURATIONS, ERR_RP_CONFLICT, ERR_RP_EXISTS, ERR_USER_NOT_FOUND,
+    ERR_INCOMPATIBLE_DURATIONS, ERR_RP_CONFLICT, ERR_RP_EXISTS,
 };
 use crate::{Catalog, Change};
 use hyperbyte_domain::{
     ContinuousQuery, Database, FieldShardType, FieldType, MetaCommand, RetentionPolicy, SeriesKey,
-    Tombstone, User,
+    Tombstone,
 };
 use hyperbyte_ports::MetaError;
 use std::collections::HashSet;
@@ -88,13 +88,14 @@ pub(crate) fn plan(c: &Catalog, cmd: MetaCommand) -> Plan {
                 Vec::new()
             })
         }
-        MetaCommand::PutUser(user) => Ok(put_user(c, user)),
-        MetaCommand::DropUser { name } => {
-            if c.users.contains_key(&name) {
-                Ok(vec![Change::DeleteUser { name }])
-            } else {
-                Err(invalid(ERR_USER_NOT_FOUND))
-            }
+        user_cmd @ (MetaCommand::PutUser(_)
+        | MetaCommand::CreateUser(_)
+        | MetaCommand::DropUser { .. }
+        | MetaCommand::SetPassword { .. }
+        | MetaCommand::SetAdmin { .. }
+        | MetaCommand::GrantPrivilege { .. }
+        | MetaCommand::RevokePrivilege { .. }) => {
+            crate::users::plan_user(c, &user_cmd).unwrap_or_else(|| Ok(Vec::new()))
         }
     }
 }
@@ -151,7 +152,8 @@ fn create_database(c: &Catalog, name: String, default_rp: Option<RetentionPolicy
     }
 }
 
-/// A database goes with everything of it: measurements, continuous queries, tombstones.
+/// A database goes with everything of it: measurements, continuous queries, tombstones,
+/// users' privileges on it.
 fn drop_database(c: &Catalog, name: String) -> Vec<Change> {
     if !c.dbs.contains_key(&name) {
         return Vec::new();
@@ -174,6 +176,7 @@ fn drop_database(c: &Catalog, name: String) -> Vec<Change> {
             .filter(|t| t.database == name)
             .map(|t| Change::DeleteTombstone { id: t.id }),
     );
+    out.extend(crate::users::forget_database(c, &name));
     out.insert(0, Change::DeleteDatabase { name });
     out
 }
@@ -463,14 +466,4 @@ fn create_cq(c: &Catalog, cq: ContinuousQuery) -> Plan {
         order: c.next_order,
         query: cq,
     }])
-}
-
-/// Creates or replaces a user; a replaced user keeps its place in the listing.
-fn put_user(c: &Catalog, user: User) -> Vec<Change> {
-    let order = match c.users.get(&user.name) {
-        Some((_, have)) if *have == user => return Vec::new(),
-        Some((o, _)) => *o,
-        None => c.next_order,
-    };
-    vec![Change::PutUser { order, user }]
 }

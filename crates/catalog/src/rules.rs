@@ -17,6 +17,7 @@ pub(crate) const ERR_RP_NAME_REQUIRED: &str = "retention policy name required";
 pub(crate) const ERR_REPLICATION_TOO_LOW: &str = "replication factor must be greater than 0";
 pub(crate) const ERR_CQ_EXISTS: &str = "continuous query already exists";
 pub(crate) const ERR_USER_NOT_FOUND: &str = "user not found";
+pub(crate) const ERR_USER_EXISTS: &str = "user already exists";
 
 pub(crate) fn db_not_found(db: &str) -> MetaError {
     MetaError::Invalid(format!("database not found: {db}"))

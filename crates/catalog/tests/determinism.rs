@@ -137,6 +137,7 @@ fn commands() -> Vec<MetaCommand> {
             name: name.into(),
             password_hash: format!("h{}", out.len()),
             admin: false,
+            ..Default::default()
         }));
     }
     out.push(MetaCommand::DropSeries {

@@ -598,6 +598,7 @@ fn tombstones_cqs_users_and_drop_database() {
         name: name.into(),
         password_hash: hash.into(),
         admin: false,
+        ..Default::default()
     };
     meta.apply_blocking(MetaCommand::PutUser(user("bob", "h1")))
         .unwrap();

@@ -23,7 +23,7 @@ pub mod wal;
 
 pub use database::{Database, RetentionPolicy};
 pub use error::DomainError;
-pub use meta::{ContinuousQuery, FieldShardType, MetaCommand, Tombstone, User};
+pub use meta::{ContinuousQuery, FieldShardType, MetaCommand, Privilege, Tombstone, User};
 pub use point::{bytes_hash, series_hash, FieldType, FieldValue, Point, SeriesKey};
 pub use point_ref::{FieldRef, PointRef};
 pub use precision::Precision;

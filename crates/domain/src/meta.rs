@@ -6,8 +6,9 @@
 use crate::{FieldType, RetentionPolicy};
 use serde::{Deserialize, Serialize};
 
-/// A user account (authentication arrives with a later issue).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A user account: name, password hash (bcrypt, computed by the application layer), the
+/// admin flag and per-database privileges (InfluxDB 1.x's model).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct User {
     /// User name.
     pub name: String,
@@ -15,6 +16,75 @@ pub struct User {
     pub password_hash: String,
     /// Whether the user has all privileges.
     pub admin: bool,
+    /// Privilege per database (an entry may be [`Privilege::None`] after a `REVOKE`, as
+    /// in InfluxDB, which lists it in `SHOW GRANTS`).
+    pub privileges: std::collections::BTreeMap<String, Privilege>,
+}
+
+impl User {
+    /// Whether the user may use `database` with `needed` (InfluxDB's `AuthorizeDatabase`:
+    /// admin, nothing needed, the same privilege or `ALL`).
+    pub fn can(&self, needed: Privilege, database: &str) -> bool {
+        if self.admin || needed == Privilege::None {
+            return true;
+        }
+        matches!(self.privileges.get(database), Some(p) if *p == needed || *p == Privilege::All)
+    }
+}
+
+/// A privilege on a database (InfluxDB's `influxql.Privilege`, a two-bit set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Privilege {
+    /// `NO PRIVILEGES`
+    #[default]
+    None,
+    /// `READ`
+    Read,
+    /// `WRITE`
+    Write,
+    /// `ALL PRIVILEGES`
+    All,
+}
+
+impl Privilege {
+    fn bits(self) -> u8 {
+        match self {
+            Privilege::None => 0,
+            Privilege::Read => 1,
+            Privilege::Write => 2,
+            Privilege::All => 3,
+        }
+    }
+
+    fn from_bits(b: u8) -> Self {
+        match b & 3 {
+            1 => Privilege::Read,
+            2 => Privilege::Write,
+            3 => Privilege::All,
+            _ => Privilege::None,
+        }
+    }
+
+    /// `self` without `other` (InfluxDB's `REVOKE`: `have &^ revoked`).
+    pub fn without(self, other: Privilege) -> Privilege {
+        Privilege::from_bits(self.bits() & !other.bits())
+    }
+
+    /// InfluxDB's text (`SHOW GRANTS`, authorization errors).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Privilege::None => "NO PRIVILEGES",
+            Privilege::Read => "READ",
+            Privilege::Write => "WRITE",
+            Privilege::All => "ALL PRIVILEGES",
+        }
+    }
+}
+
+impl std::fmt::Display for Privilege {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A continuous query as stored.
@@ -159,6 +229,41 @@ pub enum MetaCommand {
     },
     /// Create or replace a user.
     PutUser(User),
+    /// Create a user; fails with `user already exists` when the name is taken.
+    CreateUser(User),
+    /// Replace a user's password hash (`SET PASSWORD`).
+    SetPassword {
+        /// User name.
+        name: String,
+        /// New hash.
+        password_hash: String,
+    },
+    /// Set a user's admin flag (`GRANT|REVOKE ALL PRIVILEGES TO|FROM u`).
+    SetAdmin {
+        /// User name.
+        name: String,
+        /// Admin or not.
+        admin: bool,
+    },
+    /// `GRANT p ON db TO u`: the user's privilege on `database` becomes `privilege`.
+    GrantPrivilege {
+        /// User name.
+        name: String,
+        /// Database.
+        database: String,
+        /// Privilege.
+        privilege: Privilege,
+    },
+    /// `REVOKE p ON db FROM u`: clears `privilege` from the user's privilege on `database`
+    /// (revoking `ALL` leaves `NO PRIVILEGES`).
+    RevokePrivilege {
+        /// User name.
+        name: String,
+        /// Database.
+        database: String,
+        /// Privilege.
+        privilege: Privilege,
+    },
     /// Remove a user.
     DropUser {
         /// User name.

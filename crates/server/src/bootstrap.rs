@@ -48,6 +48,7 @@ struct Services {
     flush: Arc<FlushService>,
     ingest: Arc<IngestionService>,
     query: Arc<QueryService>,
+    auth: Arc<hyperbyte_application::auth::AuthService>,
 }
 
 /// Opens a replacement WAL once the data directory is claimed.
@@ -248,6 +249,11 @@ async fn start_services(
     )
     .with_writer(ingest.clone())
     .with_limits(cfg.query.limits());
+    let auth = Arc::new(hyperbyte_application::auth::AuthService::new(
+        stores.meta.clone(),
+        cfg.auth.config(),
+    ));
+    query = query.with_auth(auth.clone());
     if let Some(tier) = &stack.hot {
         query = query.with_hot_tier(tier.clone());
     }
@@ -255,6 +261,7 @@ async fn start_services(
         flush,
         ingest,
         query: Arc::new(query),
+        auth,
     })
 }
 
@@ -324,21 +331,30 @@ async fn serve_http(
             .on_runtime(query_runtime),
         ),
         memory,
+        auth: services.auth.clone(),
     };
     let app = hyperbyte_adapter_http::router(state);
     let listener = tokio::net::TcpListener::bind(&cfg.http.bind)
         .await
         .with_context(|| format!("binding http.bind = {}", cfg.http.bind))?;
     let addr = listener.local_addr()?;
-    info!(%addr, "listening for HTTP (InfluxDB 1.x API)");
-    println!("hyperbyted listening on http://{addr}");
+    let tls = match (&cfg.http.tls_cert_path, &cfg.http.tls_key_path) {
+        (Some(cert), Some(key)) => Some(
+            hyperbyte_adapter_http::tls_acceptor(cert, key)
+                .context("loading http.tls_cert_path / http.tls_key_path")?,
+        ),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    info!(%addr, scheme, "listening for HTTP (InfluxDB 1.x API)");
+    println!("hyperbyted listening on {scheme}://{addr}");
     let serve_cfg = ServeConfig {
         max_connections: cfg.http.max_connections,
         header_read_timeout: Duration::from_secs(cfg.http.header_read_timeout_secs),
         body_read_timeout: Duration::from_secs(cfg.http.body_read_timeout_secs),
         shutdown_timeout: Duration::from_secs(cfg.http.shutdown_timeout_secs),
     };
-    hyperbyte_adapter_http::serve(listener, app, serve_cfg, shutdown)
+    hyperbyte_adapter_http::serve_tls(listener, app, serve_cfg, tls, shutdown)
         .await
         .context("serving HTTP")
 }

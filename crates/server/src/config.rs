@@ -68,6 +68,10 @@ pub(crate) struct HttpSection {
     pub(crate) query_queue_timeout_secs: u64,
     /// Seconds a query may run (0 = no limit); InfluxDB's `query-timeout`.
     pub(crate) query_timeout_secs: u64,
+    /// PEM certificate chain: HTTPS when set (with `tls_key_path`).
+    pub(crate) tls_cert_path: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    pub(crate) tls_key_path: Option<PathBuf>,
 }
 
 /// `[wal]`
@@ -182,8 +186,20 @@ pub(crate) struct QuerySection {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct AuthSection {
-    /// Require credentials.
+    /// Require credentials on `/query`, `/write` and `/api/v2/write`.
     pub(crate) enabled: bool,
+    /// HMAC secret of JWT bearer tokens (empty: tokens are refused).
+    pub(crate) shared_secret: String,
+}
+
+impl AuthSection {
+    /// The application's auth settings.
+    pub(crate) fn config(&self) -> hyperbyte_application::auth::AuthConfig {
+        hyperbyte_application::auth::AuthConfig {
+            enabled: self.enabled,
+            shared_secret: self.shared_secret.clone(),
+        }
+    }
 }
 
 /// `[cluster]`
@@ -242,6 +258,8 @@ impl Default for HttpSection {
             max_concurrent_queries: 32,
             query_queue_timeout_secs: 30,
             query_timeout_secs: 300,
+            tls_cert_path: None,
+            tls_key_path: None,
         }
     }
 }
@@ -519,11 +537,35 @@ impl Config {
                 "cluster mode is not available in this release; set it to false",
             ));
         }
-        if self.auth.enabled {
-            return Err(invalid(
-                "auth.enabled",
-                "authentication is not available in this release; set it to false",
-            ));
+        self.check_tls()?;
+        Ok(())
+    }
+
+    /// TLS needs both paths, each naming a readable file (its PEM content is checked when
+    /// the listener starts, with the same key names).
+    fn check_tls(&self) -> Result<(), ConfigError> {
+        let (cert, key) = (&self.http.tls_cert_path, &self.http.tls_key_path);
+        let pairs = [("http.tls_cert_path", cert), ("http.tls_key_path", key)];
+        if cert.is_some() != key.is_some() {
+            let (missing, _) = pairs
+                .iter()
+                .find(|(_, p)| p.is_none())
+                .copied()
+                .unwrap_or(pairs[0]);
+            return Err(ConfigError::Invalid {
+                key: missing,
+                reason: "required for TLS together with the other of http.tls_cert_path and http.tls_key_path".into(),
+            });
+        }
+        for (k, p) in pairs {
+            if let Some(p) = p {
+                if let Err(e) = std::fs::File::open(p) {
+                    return Err(ConfigError::Invalid {
+                        key: k,
+                        reason: format!("cannot read {}: {e}", p.display()),
+                    });
+                }
+            }
         }
         Ok(())
     }
@@ -576,6 +618,23 @@ mod tests {
         std::fs::write(&f, text).unwrap();
         let c = Config::load(Some(&f), &Overrides::default()).unwrap();
         assert_eq!(c.http.bind, "127.0.0.1:8086");
+    }
+
+    #[test]
+    fn tls_paths_go_together_and_must_be_readable() {
+        let mut c = Config::default();
+        c.http.tls_cert_path = Some("/nonexistent/cert.pem".into());
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("http.tls_key_path"), "{e}");
+        c.http.tls_key_path = Some("/nonexistent/key.pem".into());
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("http.tls_cert_path") && e.contains("cannot read"),
+            "{e}"
+        );
+        let mut c = Config::default();
+        c.auth.enabled = true;
+        c.validate().unwrap();
     }
 
     #[test]

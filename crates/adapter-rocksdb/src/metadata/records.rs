@@ -158,11 +158,39 @@ pub(super) fn load(db: &DB) -> Result<Catalog, MetaError> {
         Ok(())
     })?;
     for_each(db, CF_USERS, |_, v| {
-        let rec: Ordered<User> = dec(v)?;
+        let rec = dec_user(v)?;
         c.restore_user(rec.order, rec.value);
         Ok(())
     })?;
     Ok(c)
+}
+
+/// A user record as written before privileges existed (name, hash, admin).
+#[derive(Deserialize)]
+struct LegacyUser {
+    name: String,
+    password_hash: String,
+    admin: bool,
+}
+
+/// Decodes a user record, current or written before privileges were stored (the old
+/// record ends where the privileges map begins, so it fails the current decoding).
+fn dec_user(b: &[u8]) -> Result<Ordered<User>, MetaError> {
+    match dec::<Ordered<User>>(b) {
+        Ok(rec) => Ok(rec),
+        Err(current) => match dec::<Ordered<LegacyUser>>(b) {
+            Ok(old) => Ok(Ordered {
+                order: old.order,
+                value: User {
+                    name: old.value.name,
+                    password_hash: old.value.password_hash,
+                    admin: old.value.admin,
+                    privileges: Default::default(),
+                },
+            }),
+            Err(_) => Err(current),
+        },
+    }
 }
 
 /// Builds the write batch of a command's changes (one atomic write).
@@ -327,6 +355,38 @@ impl Batch<'_> {
 mod tests {
     use super::*;
     use hyperbyte_domain::RetentionPolicy;
+
+    #[test]
+    fn user_records_without_privileges_still_decode() {
+        #[derive(Serialize)]
+        struct Old<'a> {
+            name: &'a str,
+            password_hash: &'a str,
+            admin: bool,
+        }
+        let old = enc(&Ordered {
+            order: 7,
+            value: Old {
+                name: "ann",
+                password_hash: "h",
+                admin: true,
+            },
+        })
+        .unwrap();
+        let rec = dec_user(&old).unwrap();
+        assert_eq!(rec.order, 7);
+        assert_eq!(rec.value.name, "ann");
+        assert!(rec.value.admin && rec.value.privileges.is_empty());
+        let mut user = rec.value;
+        user.privileges
+            .insert("db".into(), hyperbyte_domain::Privilege::Read);
+        let new = enc(&Ordered {
+            order: 8,
+            value: &user,
+        })
+        .unwrap();
+        assert_eq!(dec_user(&new).unwrap().value, user);
+    }
 
     #[test]
     fn shard_start_keys_sort_by_time_and_round_trip() {

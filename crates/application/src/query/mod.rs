@@ -10,6 +10,8 @@ mod meta;
 mod select;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod user_tests;
 
 pub use limits::{LimitError, QueryLimits, DEFAULT_MAX_SELECT_BUCKETS, DEFAULT_MAX_SELECT_ROWS};
 
@@ -39,6 +41,9 @@ pub struct QueryRequest {
     /// Sent with GET: statements that change data still run, with InfluxDB's deprecation
     /// warning attached.
     pub read_only: bool,
+    /// What the requester may do ([`crate::auth::AuthService::authenticate`]); every
+    /// statement is checked before any runs.
+    pub access: crate::auth::Access,
 }
 
 /// A request-level failure (HTTP 400 with `{"error": ...}`).
@@ -47,6 +52,9 @@ pub enum QueryRequestError {
     /// The text does not parse.
     #[error("error parsing query: {0}")]
     Parse(String),
+    /// A statement is not allowed (HTTP 403).
+    #[error("error authorizing query: {0}")]
+    Unauthorized(String),
 }
 
 /// Runs InfluxQL (implemented by [`QueryService`]; a trait so that the HTTP adapter can
@@ -71,6 +79,8 @@ pub struct QueryService {
     hot: Option<Arc<crate::hot::HotTier>>,
     /// Per-query resource limits.
     limits: QueryLimits,
+    /// Told about password changes and dropped users, to free cached verifications.
+    auth: Option<Arc<crate::auth::AuthService>>,
 }
 
 /// A statement-level failure: reported inside the statement's result (HTTP 200).
@@ -134,7 +144,15 @@ impl QueryService {
             writer: None,
             hot: None,
             limits: QueryLimits::default(),
+            auth: None,
         }
+    }
+
+    /// Lets the service free an [`crate::auth::AuthService`]'s cached verifications of a
+    /// user whose password changes or who is dropped.
+    pub fn with_auth(mut self, auth: Arc<crate::auth::AuthService>) -> Self {
+        self.auth = Some(auth);
+        self
     }
 
     /// Sets the per-query limits (the defaults are [`QueryLimits::default`]).
@@ -161,6 +179,7 @@ impl QueryService {
         let db = req.database.as_deref();
         match stmt {
             Statement::Select(s) => self.select(s, req).await,
+            Statement::ShowDatabases => self.show_databases(&req.access),
             other => self.meta_statement(other, db).await,
         }
     }
@@ -228,6 +247,11 @@ impl QueryExecutor for QueryService {
     async fn execute(&self, req: QueryRequest) -> Result<Vec<StatementResult>, QueryRequestError> {
         let query = hyperbyte_timeseriesql::parser::parse_with_params(&req.query, &req.params)
             .map_err(|e| QueryRequestError::Parse(e.to_string()))?;
+        if req.access != crate::auth::Access::Open {
+            let no_users = self.meta.users().is_empty();
+            crate::auth::authorize_query(&req.access, no_users, &query, req.database.as_deref())
+                .map_err(|e| QueryRequestError::Unauthorized(e.to_string()))?;
+        }
         let mut results = Vec::with_capacity(query.statements.len());
         for (i, stmt) in query.statements.iter().enumerate() {
             let span = tracing::debug_span!("statement", id = i);

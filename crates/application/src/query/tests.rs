@@ -107,7 +107,7 @@ impl QueryPort for FakeEngine {
 
 /// An empty WAL.
 #[derive(Debug)]
-struct EmptyWal;
+pub(super) struct EmptyWal;
 
 #[async_trait]
 impl WalPort for EmptyWal {

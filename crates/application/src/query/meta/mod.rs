@@ -77,7 +77,7 @@ impl QueryService {
                 let name = self.require_db(None, db)?;
                 self.delete(&name, d, false).await
             }
-            Statement::ShowDatabases => self.show_databases(),
+            Statement::ShowDatabases => self.show_databases(&crate::auth::Access::Open),
             Statement::ShowRetentionPolicies { database } => {
                 self.show_retention_policies(database.as_deref(), db)
             }
@@ -99,11 +99,21 @@ impl QueryService {
             } => self.create_user(name, password, *admin).await,
             Statement::DropUser { name } => self.drop_user(name).await,
             Statement::SetPassword { name, password } => self.set_password(name, password).await,
-            Statement::Grant { database, user, .. } => {
-                self.grant(database.as_deref(), user, true).await
+            Statement::Grant {
+                privilege,
+                database,
+                user,
+            } => {
+                self.grant(*privilege, database.as_deref(), user, true)
+                    .await
             }
-            Statement::Revoke { database, user, .. } => {
-                self.grant(database.as_deref(), user, false).await
+            Statement::Revoke {
+                privilege,
+                database,
+                user,
+            } => {
+                self.grant(*privilege, database.as_deref(), user, false)
+                    .await
             }
             Statement::ShowGrants { user } => self.show_grants(user),
             Statement::ShowShards => self.show_shards(),

@@ -13,12 +13,14 @@ use hyperbyte_timeseriesql::ast::{
 };
 
 impl QueryService {
-    /// `SHOW DATABASES`, in creation order.
-    pub(super) fn show_databases(&self) -> StmtResult {
+    /// `SHOW DATABASES`, in creation order; with authentication, only databases the user
+    /// may read or write.
+    pub(in crate::query) fn show_databases(&self, access: &crate::auth::Access) -> StmtResult {
         let values = self
             .meta
             .databases()
             .iter()
+            .filter(|d| crate::auth::visible_database(access, &d.name))
             .map(|d| vec![s(&d.name)])
             .collect();
         Ok(result(vec![series(Some("databases"), &["name"], values)]))
