@@ -17,6 +17,8 @@ mod json;
 mod memory;
 mod metrics;
 mod msgpack;
+mod negotiate;
+mod params;
 mod router;
 mod serve;
 

@@ -9,15 +9,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
 use hyperbyte_application::auth::{Access, AuthError, AuthService};
-use hyperbyte_application::query::{ParamValue, QueryExecutor, QueryRequest, QueryRequestError};
+use hyperbyte_application::query::{QueryExecutor, QueryRequest, QueryRequestError};
 use hyperbyte_application::{IngestionService, WriteError, WriteRequest};
 use hyperbyte_domain::query::StatementResult;
 use hyperbyte_domain::Precision;
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tracing::Instrument;
+
+use crate::negotiate::{accepts_gzip, maybe_gzip, negotiate, Format};
+use crate::params::{form_urlencoded_pairs, parse_bind_params, query_params};
 
 /// The version InfluxDB clients see in `X-Influxdb-Version`.
 pub const INFLUX_VERSION: &str = "1.8.10";
@@ -527,182 +530,6 @@ async fn do_write(
     .await
 }
 
-/// Merges query-string and form parameters (form wins, as Go's `FormValue` reads the form
-/// first for POST).
-fn query_params(raw: Option<&str>, headers: &HeaderMap, body: &[u8]) -> HashMap<String, String> {
-    let mut p: HashMap<String, String> = HashMap::new();
-    if let Some(q) = raw {
-        for (k, v) in form_urlencoded_pairs(q.as_bytes()) {
-            p.entry(k).or_insert(v);
-        }
-    }
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if is_form {
-        for (k, v) in form_urlencoded_pairs(body) {
-            p.insert(k, v);
-        }
-    }
-    p
-}
-
-fn form_urlencoded_pairs(input: &[u8]) -> Vec<(String, String)> {
-    fn decode(s: &[u8]) -> String {
-        let mut out = Vec::with_capacity(s.len());
-        let mut i = 0;
-        while i < s.len() {
-            match s[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < s.len() => {
-                    let hex = std::str::from_utf8(&s[i + 1..i + 3]).ok();
-                    match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                        Some(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        None => out.push(b'%'),
-                    }
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    input
-        .split(|&b| b == b'&')
-        .filter(|s| !s.is_empty())
-        .map(|pair| {
-            let mut it = pair.splitn(2, |&b| b == b'=');
-            let k = decode(it.next().unwrap_or_default());
-            let v = decode(it.next().unwrap_or_default());
-            (k, v)
-        })
-        .collect()
-}
-
-fn parse_bind_params(text: &str) -> Result<BTreeMap<String, ParamValue>, String> {
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| "json: cannot unmarshal into map".to_string())?;
-    let mut out = BTreeMap::new();
-    for (k, v) in obj {
-        let pv = match v {
-            serde_json::Value::String(s) => ParamValue::String(s.clone()),
-            serde_json::Value::Bool(b) => ParamValue::Boolean(*b),
-            serde_json::Value::Number(n) => match n.as_i64() {
-                Some(i) => ParamValue::Integer(i),
-                None => ParamValue::Float(n.as_f64().unwrap_or(0.0)),
-            },
-            serde_json::Value::Null => ParamValue::Unsupported("<nil>".into()),
-            serde_json::Value::Array(_) => ParamValue::Unsupported("[]interface {}".into()),
-            serde_json::Value::Object(o) => {
-                let text = |k: &str| o.get(k).and_then(|x| x.as_str()).map(str::to_string);
-                if let Some(i) = text("identifier") {
-                    ParamValue::Identifier(i)
-                } else if let Some(d) = text("duration") {
-                    ParamValue::Duration(d)
-                } else if let Some(r) = text("regex") {
-                    ParamValue::Regex(r)
-                } else {
-                    ParamValue::Unsupported("map[string]interface {}".into())
-                }
-            }
-        };
-        out.insert(k.clone(), pv);
-    }
-    Ok(out)
-}
-
-/// The body format of a `/query` answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Json,
-    Csv,
-    Msgpack,
-}
-
-impl Format {
-    /// The `Content-Type` of the answer. CSV is `text/csv` whichever CSV type was asked
-    /// for: what the reference InfluxDB (1.6) answers and the conformance corpus records
-    /// (1.8 echoes `application/csv`).
-    fn content_type(self) -> &'static str {
-        match self {
-            Format::Json => "application/json",
-            Format::Csv => "text/csv",
-            Format::Msgpack => "application/x-msgpack",
-        }
-    }
-}
-
-/// One clause of an `Accept` header: type, subtype and `q`.
-fn accept_clause(part: &str) -> Option<(String, String, f64)> {
-    fn is_token(s: &str) -> bool {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b > 0x20 && b < 0x7f && !b"()<>@,;:\\\"/[]?=".contains(&b))
-    }
-    let mut pieces = part.split(';');
-    let media = pieces.next()?.trim().to_ascii_lowercase();
-    let (ty, sub) = match media.split_once('/') {
-        Some((t, s)) if is_token(t) && is_token(s) => (t.to_string(), s.to_string()),
-        // Go's parser takes a lone `*` as `*/*`; any other bare type matches nothing.
-        None if media == "*" => ("*".to_string(), "*".to_string()),
-        _ => return None,
-    };
-    let mut q = 1.0;
-    for param in pieces {
-        let param = param.trim();
-        if param.is_empty() {
-            continue;
-        }
-        let (k, v) = param.split_once('=')?;
-        let (k, v) = (k.trim_end(), v.trim_start());
-        let quoted = v.len() >= 2 && v.starts_with('"') && v.ends_with('"');
-        if !is_token(k) || !(quoted || is_token(v)) {
-            // A malformed parameter makes Go's `mime.ParseMediaType` reject the clause.
-            return None;
-        }
-        if k.eq_ignore_ascii_case("q") {
-            // An unparsable q counts as 0, as in InfluxDB.
-            q = v.trim_matches('"').parse::<f64>().unwrap_or(0.0);
-        }
-    }
-    Some((ty, sub, q))
-}
-
-/// Picks the answer format from `Accept` as InfluxDB 1.8 does: every clause of every
-/// `Accept` header, ordered by `q` (stable), the first one that matches JSON, CSV
-/// (`application/csv`, `text/csv`) or MessagePack (`application/x-msgpack`), wildcards
-/// included; JSON otherwise.
-fn negotiate(headers: &HeaderMap) -> Format {
-    const SUPPORTED: [(&str, &str, Format); 4] = [
-        ("application", "json", Format::Json),
-        ("application", "csv", Format::Csv),
-        ("text", "csv", Format::Csv),
-        ("application", "x-msgpack", Format::Msgpack),
-    ];
-    let mut clauses: Vec<(String, String, f64)> = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(accept_clause)
-        .collect();
-    clauses.sort_by(|a, b| b.2.total_cmp(&a.2));
-    for (ty, sub, _) in &clauses {
-        for (sty, ssub, format) in SUPPORTED {
-            if (ty == "*" || ty == sty) && (sub == "*" || sub == ssub) {
-                return format;
-            }
-        }
-    }
-    Format::Json
-}
-
 /// A request-level `/query` or `/write` error in the format the `Accept` header negotiates
 /// (`{"error": ...}` in JSON and MessagePack, `error\n<message>\n` in CSV), never
 /// compressed (InfluxDB gzips 200s only). InfluxDB answers every route through the same
@@ -725,32 +552,6 @@ fn query_error(state: &HttpState, format: Format, status: StatusCode, msg: &str)
         r.headers_mut().insert("X-Influxdb-Error", v);
     }
     with_headers(state, r)
-}
-
-/// Gzips a body when the client accepts it (`Accept-Encoding` containing `gzip`, as
-/// InfluxDB tests it), with `Content-Encoding: gzip`.
-/// Whether the client accepts a gzip answer.
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("gzip"))
-}
-
-fn maybe_gzip(headers: &HeaderMap, body: Vec<u8>) -> Response {
-    if accepts_gzip(headers) {
-        let mut enc = flate2::write::GzEncoder::new(
-            Vec::with_capacity(body.len() / 4 + 64),
-            flate2::Compression::fast(),
-        );
-        if let Ok(bytes) = enc.write_all(&body).and_then(|_| enc.finish()) {
-            let mut r = (StatusCode::OK, Body::from(bytes)).into_response();
-            r.headers_mut()
-                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            return r;
-        }
-    }
-    (StatusCode::OK, Body::from(body)).into_response()
 }
 
 async fn query(
