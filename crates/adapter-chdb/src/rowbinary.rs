@@ -287,8 +287,14 @@ impl RowBinaryDecoder {
     /// Ends decoding; fails if bytes are left over.
     pub(crate) fn finish(self) -> Result<RowSet, ChdbError> {
         if !self.pending.is_empty() {
+            // The engine appends an exception's text to a stream it had to abandon.
+            let text: String = String::from_utf8_lossy(&self.pending)
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(300)
+                .collect();
             return Err(ChdbError::Decode(format!(
-                "truncated result: {} trailing bytes",
+                "truncated result: {} trailing bytes ({text})",
                 self.pending.len()
             )));
         }

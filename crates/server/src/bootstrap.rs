@@ -149,7 +149,9 @@ fn open_stores(cfg: &Config, replacements: Replacements) -> Result<Stores> {
         max_execution_secs: cfg.chdb.query_max_execution_secs,
         max_memory_bytes: cfg.chdb.query_max_memory_bytes,
         max_result_rows: cfg.chdb.query_max_result_rows,
-        max_total_memory_bytes: cfg.engine_query_memory().unwrap_or(0),
+        // Not `max_memory_usage_for_user`: every session (the flush's inserts too) runs
+        // as one user, and that cap made plain queries fail after a write burst.
+        max_total_memory_bytes: 0,
     };
     let engine = ChdbEngine::open_with_limits(&cfg.chdb_dir(), cfg.chdb.readers, limits)
         .with_context(|| {
