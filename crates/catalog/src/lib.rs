@@ -25,6 +25,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod change;
+mod delegate;
 mod index;
 mod memory;
 mod plan;
@@ -34,6 +35,12 @@ mod users;
 
 pub use change::{Change, Tags};
 pub use memory::MemoryMetadata;
+
+// For `metadata_reads_from_catalog!`, which names their types from other crates.
+#[doc(hidden)]
+pub use hyperbyte_domain as __domain;
+#[doc(hidden)]
+pub use hyperbyte_ports as __ports;
 
 use hyperbyte_domain::{
     ContinuousQuery, Database, FieldType, MeasurementSchema, MetaCommand, Tombstone, User,

@@ -4,10 +4,8 @@
 
 use crate::Catalog;
 use async_trait::async_trait;
-use hyperbyte_domain::{
-    ContinuousQuery, Database, FieldType, MeasurementSchema, MetaCommand, Tombstone, User,
-};
-use hyperbyte_ports::{MetaError, MetadataPort, SeriesEntry};
+use hyperbyte_domain::MetaCommand;
+use hyperbyte_ports::{MetaError, MetadataPort};
 use parking_lot::RwLock;
 
 /// An in-memory [`MetadataPort`]: a [`Catalog`] behind a lock.
@@ -34,6 +32,10 @@ impl MemoryMetadata {
         self.catalog.write().apply(cmd)
     }
 
+    fn read_catalog(&self) -> parking_lot::RwLockReadGuard<'_, Catalog> {
+        self.catalog.read()
+    }
+
     /// Runs `f` on the catalog (under the read lock).
     pub fn with_catalog<T>(&self, f: impl FnOnce(&Catalog) -> T) -> T {
         f(&self.catalog.read())
@@ -46,140 +48,14 @@ impl MetadataPort for MemoryMetadata {
         self.apply_blocking(cmd).map(drop)
     }
 
-    fn databases(&self) -> Vec<Database> {
-        self.catalog.read().databases()
-    }
-
-    fn database(&self, name: &str) -> Option<Database> {
-        self.catalog.read().database(name)
-    }
-
-    fn measurements(&self, database: &str) -> Vec<String> {
-        self.catalog.read().measurements(database)
-    }
-
-    fn schema(&self, database: &str, measurement: &str) -> Option<MeasurementSchema> {
-        self.catalog.read().schema(database, measurement)
-    }
-
-    fn field_shard_type(
-        &self,
-        database: &str,
-        measurement: &str,
-        field: &str,
-        retention_policy: &str,
-        shard_start: i64,
-    ) -> Option<FieldType> {
-        self.catalog.read().field_shard_type(
-            database,
-            measurement,
-            field,
-            retention_policy,
-            shard_start,
-        )
-    }
-
-    fn series(&self, database: &str, measurement: Option<&str>) -> Vec<SeriesEntry> {
-        self.catalog.read().series(database, measurement)
-    }
-
-    fn has_series(&self, database: &str, key: &str) -> bool {
-        self.catalog.read().has_series(database, key)
-    }
-
-    fn series_count(&self, database: &str) -> usize {
-        self.catalog.read().series_count(database)
-    }
-
-    fn tag_values(&self, database: &str, measurement: &str, key: &str) -> Vec<String> {
-        self.catalog.read().tag_values(database, measurement, key)
-    }
-
-    fn tag_value_count(&self, database: &str, measurement: &str, key: &str) -> usize {
-        self.catalog
-            .read()
-            .tag_value_count(database, measurement, key)
-    }
-
-    fn has_tag_value(&self, database: &str, measurement: &str, key: &str, value: &str) -> bool {
-        self.catalog
-            .read()
-            .has_tag_value(database, measurement, key, value)
-    }
-
-    fn for_each_series(
-        &self,
-        database: &str,
-        measurement: Option<&str>,
-        f: &mut dyn FnMut(&SeriesEntry) -> bool,
-    ) {
-        self.catalog
-            .read()
-            .for_each_series(database, measurement, f);
-    }
-
-    fn series_count_in(&self, database: &str, measurement: &str) -> usize {
-        self.catalog.read().series_count_in(database, measurement)
-    }
-
-    fn series_with_tag(
-        &self,
-        database: &str,
-        measurement: &str,
-        key: &str,
-        value: &str,
-    ) -> Vec<SeriesEntry> {
-        self.catalog
-            .read()
-            .series_with_tag(database, measurement, key, value)
-    }
-
-    fn for_each_series_with_tag(
-        &self,
-        database: &str,
-        measurement: &str,
-        key: &str,
-        value: &str,
-        f: &mut dyn FnMut(&SeriesEntry) -> bool,
-    ) {
-        self.catalog
-            .read()
-            .for_each_series_with_tag(database, measurement, key, value, f);
-    }
-
-    fn tag_value_series_count(
-        &self,
-        database: &str,
-        measurement: &str,
-        key: &str,
-        value: &str,
-    ) -> usize {
-        self.catalog
-            .read()
-            .tag_value_series_count(database, measurement, key, value)
-    }
-
-    fn tag_keys(&self, database: &str, measurement: &str) -> Vec<String> {
-        self.catalog.read().tag_keys(database, measurement)
-    }
-
-    fn tombstones(&self, database: &str) -> Vec<Tombstone> {
-        self.catalog.read().tombstones(database)
-    }
-
-    fn continuous_queries(&self) -> Vec<ContinuousQuery> {
-        self.catalog.read().continuous_queries()
-    }
-
-    fn users(&self) -> Vec<User> {
-        self.catalog.read().users()
-    }
+    crate::metadata_reads_from_catalog!(read_catalog);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use hyperbyte_domain::SeriesKey;
+    use hyperbyte_ports::SeriesEntry;
 
     /// The port's fast reads agree with the defaults the trait derives from `series`.
     #[test]

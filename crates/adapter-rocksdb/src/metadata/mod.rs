@@ -12,10 +12,8 @@ mod records;
 
 use async_trait::async_trait;
 use hyperbyte_catalog::Catalog;
-use hyperbyte_domain::{
-    ContinuousQuery, Database, FieldType, MeasurementSchema, MetaCommand, Tombstone, User,
-};
-use hyperbyte_ports::{MetaError, MetadataPort, SeriesEntry};
+use hyperbyte_domain::MetaCommand;
+use hyperbyte_ports::{MetaError, MetadataPort};
 use parking_lot::{Mutex, RwLock};
 use records::{storage, ALL_CFS, CF_SERIES};
 use rocksdb::{ColumnFamilyDescriptor, DBCompressionType, Options, WriteOptions, DB};
@@ -111,119 +109,5 @@ impl MetadataPort for RocksDbMetadata {
             .map_err(|e| MetaError::Storage(format!("metadata task failed: {e}")))?
     }
 
-    fn databases(&self) -> Vec<Database> {
-        self.catalog().databases()
-    }
-
-    fn database(&self, name: &str) -> Option<Database> {
-        self.catalog().database(name)
-    }
-
-    fn measurements(&self, database: &str) -> Vec<String> {
-        self.catalog().measurements(database)
-    }
-
-    fn schema(&self, database: &str, measurement: &str) -> Option<MeasurementSchema> {
-        self.catalog().schema(database, measurement)
-    }
-
-    fn field_shard_type(
-        &self,
-        database: &str,
-        measurement: &str,
-        field: &str,
-        retention_policy: &str,
-        shard_start: i64,
-    ) -> Option<FieldType> {
-        self.catalog()
-            .field_shard_type(database, measurement, field, retention_policy, shard_start)
-    }
-
-    fn series(&self, database: &str, measurement: Option<&str>) -> Vec<SeriesEntry> {
-        self.catalog().series(database, measurement)
-    }
-
-    fn has_series(&self, database: &str, key: &str) -> bool {
-        self.catalog().has_series(database, key)
-    }
-
-    fn series_count(&self, database: &str) -> usize {
-        self.catalog().series_count(database)
-    }
-
-    fn tag_values(&self, database: &str, measurement: &str, key: &str) -> Vec<String> {
-        self.catalog().tag_values(database, measurement, key)
-    }
-
-    fn tag_value_count(&self, database: &str, measurement: &str, key: &str) -> usize {
-        self.catalog().tag_value_count(database, measurement, key)
-    }
-
-    fn has_tag_value(&self, database: &str, measurement: &str, key: &str, value: &str) -> bool {
-        self.catalog()
-            .has_tag_value(database, measurement, key, value)
-    }
-
-    fn for_each_series(
-        &self,
-        database: &str,
-        measurement: Option<&str>,
-        f: &mut dyn FnMut(&SeriesEntry) -> bool,
-    ) {
-        self.catalog().for_each_series(database, measurement, f);
-    }
-
-    fn series_count_in(&self, database: &str, measurement: &str) -> usize {
-        self.catalog().series_count_in(database, measurement)
-    }
-
-    fn series_with_tag(
-        &self,
-        database: &str,
-        measurement: &str,
-        key: &str,
-        value: &str,
-    ) -> Vec<SeriesEntry> {
-        self.catalog()
-            .series_with_tag(database, measurement, key, value)
-    }
-
-    fn for_each_series_with_tag(
-        &self,
-        database: &str,
-        measurement: &str,
-        key: &str,
-        value: &str,
-        f: &mut dyn FnMut(&SeriesEntry) -> bool,
-    ) {
-        self.catalog()
-            .for_each_series_with_tag(database, measurement, key, value, f);
-    }
-
-    fn tag_value_series_count(
-        &self,
-        database: &str,
-        measurement: &str,
-        key: &str,
-        value: &str,
-    ) -> usize {
-        self.catalog()
-            .tag_value_series_count(database, measurement, key, value)
-    }
-
-    fn tag_keys(&self, database: &str, measurement: &str) -> Vec<String> {
-        self.catalog().tag_keys(database, measurement)
-    }
-
-    fn tombstones(&self, database: &str) -> Vec<Tombstone> {
-        self.catalog().tombstones(database)
-    }
-
-    fn continuous_queries(&self) -> Vec<ContinuousQuery> {
-        self.catalog().continuous_queries()
-    }
-
-    fn users(&self) -> Vec<User> {
-        self.catalog().users()
-    }
+    hyperbyte_catalog::metadata_reads_from_catalog!(catalog);
 }
