@@ -3,28 +3,11 @@
 #![allow(clippy::unwrap_used)]
 
 use hyperbyte_adapter_rocksdb::{BatchingConfig, BatchingWal, RocksDbWal};
-use hyperbyte_domain::{CompactEntry, FieldValue, Point, WalEntry};
+use hyperbyte_domain::CompactEntry;
 use hyperbyte_ports::WalPort;
+use hyperbyte_testkit::contract::wal_entry as entry;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn entry(tag: &str, n: usize) -> WalEntry {
-    WalEntry {
-        database: "db".into(),
-        retention_policy: "autogen".into(),
-        points: (0..n)
-            .map(|i| Point {
-                measurement: "cpu".into(),
-                tags: vec![("host".into(), tag.into())],
-                fields: vec![
-                    ("v".into(), FieldValue::Float(i as f64)),
-                    ("s".into(), FieldValue::String(format!("s{i}"))),
-                ],
-                timestamp: i as i64,
-            })
-            .collect(),
-    }
-}
 
 #[tokio::test]
 async fn append_read_truncate_and_restart() {

@@ -36,7 +36,7 @@ mod wal;
 pub use held::held_contract;
 pub use metadata::metadata_contract;
 pub use storage::{storage_contract, Storage};
-pub use wal::wal_contract;
+pub use wal::{entry as wal_entry, wal_contract};
 
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};

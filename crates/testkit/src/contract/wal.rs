@@ -6,8 +6,9 @@ use hyperbyte_ports::WalPort;
 use std::path::Path;
 use std::sync::Arc;
 
-/// An entry of `n` points whose content names `tag` (so reads can be told apart).
-pub(crate) fn entry(tag: &str, n: usize) -> WalEntry {
+/// An entry of `n` points whose content names `tag` (so reads can be told apart); for
+/// adapters' own WAL tests too.
+pub fn entry(tag: &str, n: usize) -> WalEntry {
     WalEntry {
         database: "db".into(),
         retention_policy: "autogen".into(),
