@@ -9,7 +9,7 @@
 
 use crate::error::ChdbError;
 use crate::merge_state::MergeState;
-use crate::rowbinary::decode_all;
+use crate::rowbinary::{decode_all, decode_counted};
 use crate::storage::Catalog;
 use chdb_rust::connection::Connection;
 use chdb_rust::format::OutputFormat;
@@ -71,6 +71,10 @@ pub struct QueryLimits {
     /// `max_memory_usage_for_user`: every reader query together (they all run as one
     /// user), bytes.
     pub max_total_memory_bytes: u64,
+    /// `max_server_memory_usage`: everything the engine does together (queries, the
+    /// flush's inserts, background merges, caches), bytes. Past it a statement fails with
+    /// code 241; an insert refused so is retried by the next flush round.
+    pub max_engine_memory_bytes: u64,
 }
 
 impl QueryLimits {
@@ -114,11 +118,15 @@ struct Pool {
 }
 
 impl Pool {
-    fn open(path: &Path, n: usize, settings: &[&str]) -> Result<Self, ChdbError> {
-        let arg = format!("--path={}", path.display());
+    /// Opens `n` connections; `args` (engine-wide `--key=value` settings) take effect on
+    /// the process's first connection only.
+    fn open(path: &Path, n: usize, settings: &[&str], args: &[String]) -> Result<Self, ChdbError> {
+        let mut argv = vec![format!("--path={}", path.display())];
+        argv.extend(args.iter().cloned());
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
         let mut conns = Vec::with_capacity(n);
         for _ in 0..n {
-            let conn = Connection::open(&[arg.as_str()]).map_err(|e| match ChdbError::from(e) {
+            let conn = Connection::open(&argv).map_err(|e| match ChdbError::from(e) {
                 e @ ChdbError::PathInUse { .. } => e,
                 other => ChdbError::Connect {
                     path: path.to_path_buf(),
@@ -227,8 +235,15 @@ impl ChdbEngine {
         chdb_rust::runtime::signal_handlers(false);
         let reader_settings = limits.session_settings();
         let reader_settings: Vec<&str> = reader_settings.iter().map(String::as_str).collect();
-        let readers = Pool::open(&path, readers.max(1), &reader_settings)?;
-        let writers = Pool::open(&path, WRITERS, WRITER_SETTINGS)?;
+        let mut engine_args = Vec::new();
+        if limits.max_engine_memory_bytes > 0 {
+            engine_args.push(format!(
+                "--max_server_memory_usage={}",
+                limits.max_engine_memory_bytes
+            ));
+        }
+        let readers = Pool::open(&path, readers.max(1), &reader_settings, &engine_args)?;
+        let writers = Pool::open(&path, WRITERS, WRITER_SETTINGS, &[])?;
         let engine = Arc::new(ChdbEngine {
             path: path.clone(),
             catalog: Arc::new(Catalog::default()),
@@ -346,7 +361,8 @@ impl ChdbEngine {
         f: impl FnOnce(&mut Connection) -> Result<R, ChdbError>,
     ) -> Result<R, ChdbError> {
         let mut conn = self.pool(role).checkout()?;
-        f(&mut conn)
+        let out = f(&mut conn);
+        drained_after_failure(&conn, out)
     }
 
     /// Runs `f` on a connection of the given pool on tokio's blocking pool, after
@@ -364,7 +380,8 @@ impl ChdbEngine {
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let mut conn = pool.checkout()?;
-            f(&mut conn)
+            let out = f(&mut conn);
+            drained_after_failure(&conn, out)
         })
         .await
         .map_err(|e| ChdbError::Task(e.to_string()))?
@@ -399,10 +416,18 @@ impl ChdbEngine {
         .await
     }
 
-    /// Runs one query on a reader connection and returns its rows.
+    /// Runs one query on a reader connection and returns its rows. A garbled result
+    /// (see [`ChdbError::Garbled`]) is asked for once more.
     pub async fn query_rows(&self, sql: &str) -> Result<RowSet, ChdbError> {
-        let sql = sql.to_string();
-        self.run(Role::Read, move |c| run_query(c, &sql)).await
+        let sql: Arc<str> = Arc::from(sql);
+        let first = Arc::clone(&sql);
+        match self.run(Role::Read, move |c| run_query(c, &first)).await {
+            Err(ChdbError::Garbled(why)) => {
+                tracing::warn!(%sql, %why, "garbled engine result; reading again");
+                self.run(Role::Read, move |c| run_query(c, &sql)).await
+            }
+            other => other,
+        }
     }
 
     /// Like [`query_rows`](Self::query_rows), reading the output in chunks.
@@ -447,13 +472,45 @@ fn register_exit_hook() {
     });
 }
 
+/// Passes `out` through; when it is an engine error, first takes the failed statement's
+/// leftover output out of `conn` (see [`drain`]).
+fn drained_after_failure<R>(conn: &Connection, out: Result<R, ChdbError>) -> Result<R, ChdbError> {
+    if matches!(out, Err(ChdbError::Engine { .. })) {
+        drain(conn);
+    }
+    out
+}
+
+/// Runs a throwaway statement on `conn` after one failed.
+///
+/// chDB keeps the output a failed statement had produced in its connection and hands it
+/// out at the start of the *next* statement's result (measured on 26.7: after a result
+/// row limit, 511 KiB of the failed query's rows came before the 41 bytes of a
+/// `count()`; a memory limit, a timeout and a `throwIf` did the same). Under overload
+/// this surfaced as `truncated result` answers to plain queries. The throwaway statement
+/// carries the leftover away; the one after it is clean.
+fn drain(conn: &Connection) {
+    if let Ok(r) = conn.query("SELECT 1", OutputFormat::TabSeparated) {
+        if r.data_ref().len() > 2 {
+            tracing::debug!(
+                bytes = r.data_ref().len(),
+                "dropped a failed statement's leftover output"
+            );
+        }
+    }
+}
+
 /// Runs `sql` and decodes the RowBinary output.
 fn run_query(conn: &Connection, sql: &str) -> Result<RowSet, ChdbError> {
     let started = std::time::Instant::now();
-    let result = conn.query(sql, OutputFormat::RowBinaryWithNamesAndTypes)?;
+    let result = drained_after_failure(
+        conn,
+        conn.query(sql, OutputFormat::RowBinaryWithNamesAndTypes)
+            .map_err(ChdbError::from),
+    )?;
     tracing::debug!(%sql, elapsed = ?started.elapsed(), "chDB query");
     let started = std::time::Instant::now();
-    let rows = decode_all(result.data_ref())?;
+    let rows = decode_counted(result.data_ref(), result.rows_read(), result.bytes_read())?;
     let decode = started.elapsed();
     if decode > Duration::from_millis(100) {
         tracing::debug!(?decode, rows = rows.rows.len(), "slow result decode");
@@ -465,6 +522,7 @@ fn run_query(conn: &Connection, sql: &str) -> Result<RowSet, ChdbError> {
 /// is a complete `RowBinaryWithNamesAndTypes` output (header included) of whole rows.
 fn run_query_stream(conn: &mut Connection, sql: &str) -> Result<RowSet, ChdbError> {
     let _span = tracing::debug_span!("chDB streaming query", %sql).entered();
+    // A failure to start is drained by the caller ([`drained_after_failure`]).
     let mut stream = conn.query_stream(sql, OutputFormat::RowBinaryWithNamesAndTypes)?;
     let mut out: Option<RowSet> = None;
     while let Some(chunk) = stream.next_chunk()? {

@@ -7,6 +7,11 @@ use std::path::PathBuf;
 
 /// Engine error code: unknown table.
 pub const CODE_UNKNOWN_TABLE: i32 = 60;
+/// `MEMORY_LIMIT_EXCEEDED`: a statement, or the engine as a whole, reached its memory
+/// limit.
+pub(crate) const CODE_MEMORY_LIMIT_EXCEEDED: i32 = 241;
+/// `TOO_MANY_PARTS`: inserts outran background merges.
+pub(crate) const CODE_TOO_MANY_PARTS: i32 = 252;
 /// Engine error code: unknown database.
 pub const CODE_UNKNOWN_DATABASE: i32 = 81;
 
@@ -44,6 +49,11 @@ pub enum ChdbError {
     /// A result could not be decoded.
     #[error("result decode error: {0}")]
     Decode(String),
+    /// The engine's output buffer disagrees with the engine's own count of result rows
+    /// (seen twice right after an overload: one buffer held a second header and row).
+    /// Reads are retried once on this error.
+    #[error("result decode error: {0}")]
+    Garbled(String),
     /// The request cannot be served (bad batch, type conflict, invalid argument).
     #[error("invalid request: {0}")]
     Invalid(String),
@@ -107,7 +117,7 @@ impl From<ChdbError> for QueryError {
     fn from(e: ChdbError) -> Self {
         match e {
             ChdbError::Engine { code, message } => QueryError::Engine { code, message },
-            ChdbError::Decode(m) => QueryError::Decode(m),
+            ChdbError::Decode(m) | ChdbError::Garbled(m) => QueryError::Decode(m),
             other => QueryError::Engine {
                 code: 0,
                 message: other.to_string(),
@@ -119,6 +129,12 @@ impl From<ChdbError> for QueryError {
 impl From<ChdbError> for SinkError {
     fn from(e: ChdbError) -> Self {
         match e {
+            // The per-block partition limit (also 252) is off on the writer sessions:
+            // 252 means merges lag behind inserts.
+            ChdbError::Engine {
+                code: CODE_MEMORY_LIMIT_EXCEEDED | CODE_TOO_MANY_PARTS,
+                message,
+            } if !message.contains("partitions for single INSERT") => SinkError::Busy(message),
             ChdbError::Engine { code, message } => SinkError::Engine { code, message },
             ChdbError::Invalid(m) => SinkError::Invalid(m),
             other => SinkError::Other(other.to_string()),

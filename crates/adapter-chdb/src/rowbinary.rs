@@ -364,9 +364,69 @@ pub(crate) fn decode_all(buf: &[u8]) -> Result<RowSet, ChdbError> {
     d.finish()
 }
 
+/// Decodes a complete buffer the engine reported `engine_rows` result rows (and
+/// `engine_bytes` bytes) for. A buffer that does not decode, or decodes to another number
+/// of rows, is [`ChdbError::Garbled`]: twice, right after an overload, one buffer held a
+/// second header and row after the first, and rows of fixed-width columns could read such
+/// bytes as a plausible row.
+pub(crate) fn decode_counted(
+    buf: &[u8],
+    engine_rows: u64,
+    engine_bytes: u64,
+) -> Result<RowSet, ChdbError> {
+    let sizes = || {
+        format!(
+            "the engine counted {engine_rows} rows, {engine_bytes} bytes; the buffer holds {} bytes",
+            buf.len()
+        )
+    };
+    let rows = decode_all(buf).map_err(|e| ChdbError::Garbled(format!("{e} ({})", sizes())))?;
+    if rows.rows.len() as u64 != engine_rows {
+        return Err(ChdbError::Garbled(format!(
+            "{} rows decoded ({})",
+            rows.rows.len(),
+            sizes()
+        )));
+    }
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `RowBinaryWithNamesAndTypes` of `SELECT 0 AS b, 7::UInt64 AS c`.
+    fn one_row() -> Vec<u8> {
+        let mut v = vec![2u8];
+        for name in ["b", "c", "UInt8", "UInt64"] {
+            v.push(name.len() as u8);
+            v.extend_from_slice(name.as_bytes());
+        }
+        v.push(0);
+        v.extend_from_slice(&7u64.to_le_bytes());
+        v
+    }
+
+    #[test]
+    fn a_counted_buffer_decodes() {
+        let rs = decode_counted(&one_row(), 1, 9).unwrap();
+        assert_eq!(rs.rows.len(), 1);
+    }
+
+    #[test]
+    fn a_second_header_in_one_buffer_is_garbled() {
+        let mut twice = one_row();
+        twice.extend(one_row());
+        let e = decode_counted(&twice, 1, 9).unwrap_err();
+        assert!(matches!(e, ChdbError::Garbled(_)), "{e}");
+        assert!(e.to_string().contains("the engine counted 1 rows"), "{e}");
+    }
+
+    #[test]
+    fn a_row_count_the_engine_does_not_agree_with_is_garbled() {
+        let e = decode_counted(&one_row(), 2, 18).unwrap_err();
+        assert!(matches!(e, ChdbError::Garbled(_)), "{e}");
+    }
 
     #[test]
     fn parses_types() {

@@ -953,3 +953,30 @@ async fn reads_merge_only_where_points_were_overwritten() {
         .unwrap();
     assert!(!must_merge(None, None));
 }
+
+/// chDB hands a failed statement's partial output out with the next statement's result
+/// on the same connection; the engine drains it, so no answer carries another's rows.
+#[test]
+fn a_failed_statements_output_never_reaches_the_next_answer() {
+    let e = engine();
+    let failing = [
+        "SELECT number FROM numbers(10000000) SETTINGS max_result_rows = 100000, result_overflow_mode = 'throw'",
+        "SELECT number, toString(number) FROM numbers(100000000) SETTINGS max_memory_usage = 20000000",
+        "SELECT throwIf(number = 50000), number FROM numbers(100000) SETTINGS max_block_size = 1000",
+    ];
+    for bad in failing {
+        // Every connection of the pool fails once and answers twice after it.
+        for _ in 0..4 {
+            assert!(e.query_blocking(Role::Read, bad).is_err(), "{bad}");
+            for _ in 0..2 {
+                let rs = e
+                    .query_blocking(
+                        Role::Read,
+                        "SELECT 0 AS hb_bucket, count() FROM numbers(10)",
+                    )
+                    .unwrap_or_else(|err| panic!("after {bad}: {err}"));
+                assert_eq!(rs.rows, vec![vec![Value::Unsigned(0), Value::Unsigned(10)]]);
+            }
+        }
+    }
+}

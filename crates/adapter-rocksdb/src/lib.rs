@@ -24,4 +24,4 @@ pub use codec::{
     WAL_FORMAT_V2,
 };
 pub use metadata::RocksDbMetadata;
-pub use wal::{GroupCommitStore, RocksDbWal};
+pub use wal::{GroupCommitStore, RocksDbWal, WAL_MEMTABLE_BYTES};

@@ -97,9 +97,24 @@ fn sync_opts() -> WriteOptions {
     w
 }
 
+/// Size of one memtable of the entries without a memory bound.
+pub const WAL_MEMTABLE_BYTES: u64 = 128 << 20;
+
+/// Smallest memtable size [`RocksDbWal::open_with_memtables`] uses.
+const MIN_MEMTABLE_BYTES: u64 = 8 << 20;
+
 impl RocksDbWal {
     /// Opens (or creates) the log in directory `path` and recovers the last sequence.
     pub fn open(path: &Path) -> Result<Self, WalError> {
+        Self::open_with_memtables(path, WAL_MEMTABLE_BYTES)
+    }
+
+    /// [`RocksDbWal::open`] with the entries' memtables sized `memtable_bytes` each (four
+    /// at most; the RocksDB log is capped at twice one memtable). A server under a memory
+    /// bound gives a fraction of it here.
+    pub fn open_with_memtables(path: &Path, memtable_bytes: u64) -> Result<Self, WalError> {
+        let memtable_bytes = memtable_bytes.clamp(MIN_MEMTABLE_BYTES, WAL_MEMTABLE_BYTES);
+        let memtable = usize::try_from(memtable_bytes).unwrap_or(usize::MAX);
         std::fs::create_dir_all(path)
             .map_err(|e| WalError::Storage(format!("{}: {e}", path.display())))?;
         let mut opts = Options::default();
@@ -109,13 +124,13 @@ impl RocksDbWal {
         opts.set_max_background_jobs(2);
         // Entries live for seconds: keep them in big memtables so most are truncated
         // before they ever reach an SST file, and bound the RocksDB log size.
-        opts.set_max_total_wal_size(256 << 20);
+        opts.set_max_total_wal_size(memtable_bytes.saturating_mul(2));
         // Reusing log files avoids growing (and syncing the metadata of) new files.
         opts.set_recycle_log_file_num(4);
         opts.set_keep_log_file_num(4);
 
         let mut entries = Options::default();
-        entries.set_write_buffer_size(128 << 20);
+        entries.set_write_buffer_size(memtable);
         entries.set_max_write_buffer_number(4);
         entries.set_min_write_buffer_number_to_merge(1);
         // Entries are already compact and short-lived: compressing the few that reach an

@@ -18,6 +18,10 @@ pub enum SinkError {
     /// The batch cannot be stored (schema mismatch); never retried.
     #[error("invalid batch: {0}")]
     Invalid(String),
+    /// The engine is short of a shared resource right now (memory, parts waiting for a
+    /// merge): no fault of the batch or its table, and a later retry succeeds.
+    #[error("storage busy: {0}")]
+    Busy(String),
     /// Anything else.
     #[error("storage error: {0}")]
     Other(String),
@@ -40,8 +44,9 @@ pub enum SinkError {
 /// - **Concurrency**: `Send + Sync`; the flush service writes one batch at a time, but
 ///   queries and admin calls run meanwhile.
 /// - **Errors**: [`SinkError::Invalid`] for a batch that can never be stored (never
-///   retried; its table is set aside), [`SinkError::Engine`]/[`SinkError::Other`] for
-///   failures worth a retry. A failed write may have stored part of the batch: the
+///   retried; its table is set aside), [`SinkError::Busy`] when the engine as a whole is
+///   short of memory or merges (retried; never held against the table),
+///   [`SinkError::Engine`]/[`SinkError::Other`] for other failures worth a retry. A failed write may have stored part of the batch: the
 ///   idempotence above makes the retry safe.
 ///
 /// ```

@@ -125,8 +125,9 @@ fn open_stores(cfg: &Config, replacements: Replacements) -> Result<Stores> {
     let (wal, held) = match (wal, replacements.held) {
         (Some(wal), Some(held)) => (wal, held),
         (wal, held) => {
-            let inner_wal = RocksDbWal::open(&cfg.wal_dir())
-                .with_context(|| format!("opening the WAL at {}", cfg.wal_dir().display()))?;
+            let inner_wal =
+                RocksDbWal::open_with_memtables(&cfg.wal_dir(), cfg.wal_memtable_bytes())
+                    .with_context(|| format!("opening the WAL at {}", cfg.wal_dir().display()))?;
             let held: Arc<dyn HeldPointsPort> = held.unwrap_or_else(|| Arc::new(inner_wal.clone()));
             let wal: Arc<dyn WalPort> = match wal {
                 Some(wal) => wal,
@@ -152,6 +153,7 @@ fn open_stores(cfg: &Config, replacements: Replacements) -> Result<Stores> {
         // Not `max_memory_usage_for_user`: every session (the flush's inserts too) runs
         // as one user, and that cap made plain queries fail after a write burst.
         max_total_memory_bytes: 0,
+        max_engine_memory_bytes: cfg.engine_memory().unwrap_or(0),
     };
     let engine = ChdbEngine::open_with_limits(&cfg.chdb_dir(), cfg.chdb.readers, limits)
         .with_context(|| {

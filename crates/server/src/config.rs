@@ -146,9 +146,12 @@ pub(crate) struct RetentionSection {
     pub(crate) check_interval_secs: u64,
 }
 
-/// What one materialised query row costs the server, for the memory-bound arithmetic
-/// (a point with a few fields and its tags, measured on TSBS rows, rounded up).
-const BYTES_PER_ROW: u64 = 128;
+/// What one materialised query row costs the server at its peak, for the memory-bound
+/// arithmetic: a point read from storage holds its fields in a map whose first node alone
+/// is about 630 B, beside the engine's row it was decoded from (about 250 B with three
+/// tags) and its share of the answer. Four queries of 500,000 rows each, costed at the
+/// 128 B assumed before, took the overload test 1.7 GiB past its 2 GiB bound.
+const BYTES_PER_ROW: u64 = 1024;
 
 /// Smallest `limits.max_memory_bytes` accepted: below it the engine cannot run.
 const MIN_MEMORY_BOUND: u64 = 256 << 20;
@@ -411,6 +414,23 @@ impl Config {
     }
 
     /// Checks ranges and formats.
+    /// The engine's share of `limits.max_memory_bytes` for everything it does (queries,
+    /// the flush's inserts, merges, caches): half of it (`None` without a bound). The
+    /// rest is the recent-data tier (at most a quarter), the WAL's memtables
+    /// ([`Config::wal_memtable_bytes`]), requests in flight and the program itself.
+    pub(crate) fn engine_memory(&self) -> Option<u64> {
+        (self.limits.max_memory_bytes > 0).then_some(self.limits.max_memory_bytes / 2)
+    }
+
+    /// Size of one WAL memtable: the default, or 1/32 of `limits.max_memory_bytes`
+    /// when that is smaller (four memtables at most, the RocksDB log capped at two).
+    pub(crate) fn wal_memtable_bytes(&self) -> u64 {
+        match self.limits.max_memory_bytes {
+            0 => hyperbyte_adapter_rocksdb::WAL_MEMTABLE_BYTES,
+            bound => (bound / 32).min(hyperbyte_adapter_rocksdb::WAL_MEMTABLE_BYTES),
+        }
+    }
+
     /// The engine's share of `limits.max_memory_bytes` for all its queries together
     /// (`None` without a bound).
     pub(crate) fn engine_query_memory(&self) -> Option<u64> {

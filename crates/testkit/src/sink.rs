@@ -29,6 +29,7 @@ pub struct MemorySink {
     durable: AtomicUsize,
     syncs: AtomicUsize,
     refuse: Mutex<BTreeSet<String>>,
+    busy: Mutex<BTreeSet<String>>,
     fail_sync: AtomicBool,
 }
 
@@ -44,9 +45,21 @@ impl MemorySink {
         }
     }
 
+    /// Answers writes of `measurement` with [`SinkError::Busy`] (`true`), as the engine
+    /// does when it is out of memory, or accepts them again (`false`).
+    pub fn busy(&self, measurement: &str, busy: bool) {
+        let mut b = self.busy.lock();
+        if busy {
+            b.insert(measurement.to_string());
+        } else {
+            b.remove(measurement);
+        }
+    }
+
     /// Accepts writes of every measurement again.
     pub fn accept_all(&self) {
         self.refuse.lock().clear();
+        self.busy.lock().clear();
     }
 
     /// Makes every later `sync` fail (`true`) or succeed again (`false`).
@@ -103,6 +116,9 @@ impl PointsSinkPort for MemorySink {
                 code: 252,
                 message: "Too many partitions for single INSERT block".into(),
             });
+        }
+        if self.busy.lock().contains(measurement) {
+            return Err(SinkError::Busy("memory limit (total) exceeded".into()));
         }
         let mut written = self.written.lock();
         for p in points {

@@ -411,6 +411,12 @@ impl FlushService {
         let mut first_error = None;
         for (g, e) in refused {
             let table = g.table();
+            if matches!(e, hyperbyte_ports::SinkError::Busy(_)) {
+                // Storage as a whole is short of memory or merges: not the table's fault.
+                warn!(table = %table, error = %e, "storage is busy; the WAL keeps the points and the next round retries");
+                first_error.get_or_insert(e);
+                continue;
+            }
             let strikes = {
                 let mut strikes = self.strikes.lock();
                 let n = strikes.entry(table.clone()).or_insert(0);

@@ -137,6 +137,24 @@ async fn a_lone_refused_table_keeps_the_wal_until_it_keeps_failing() {
 }
 
 #[tokio::test]
+async fn a_busy_engine_never_sets_a_table_aside() {
+    let f = fixture();
+    f.sink.busy("bad", true);
+    write(&f.wal, &[("good", 1, 1.0), ("bad", 1, 1.0)]).await;
+    for _ in 0..HOLD_AFTER_LONE_FAILURES + 2 {
+        assert!(f.flush.flush_all().await.is_err());
+        assert!(f.flush.held_tables().is_empty());
+    }
+    // The WAL keeps everything until the engine has room again.
+    assert!(!f.wal.is_empty());
+    f.sink.busy("bad", false);
+    f.flush.flush_all().await.unwrap();
+    assert!(f.wal.is_empty());
+    assert_eq!(f.sink.series_of("bad"), vec![(1, 1.0)]);
+    assert_eq!(queued(&f, "bad").await, 0);
+}
+
+#[tokio::test]
 async fn a_round_where_every_table_fails_keeps_the_wal() {
     let f = fixture();
     f.sink.refuse("bad", true);
