@@ -73,11 +73,16 @@ pub(crate) fn write_float(out: &mut String, f: f64) {
     }
 }
 
-fn write_value(out: &mut String, v: &Value, epoch: Epoch) {
+/// `zone`: the statement's `tz()`, in which RFC 3339 times print as local time.
+fn write_value(out: &mut String, v: &Value, epoch: Epoch, zone: Option<&str>) {
+    use hyperbyte_domain::time::{format_rfc3339_with_offset, zone_offset_secs};
     match v {
         Value::Null => out.push_str("null"),
         Value::Time(t) => match epoch {
-            Epoch::Rfc3339 => write_str(out, &hyperbyte_domain::time::format_rfc3339(*t)),
+            Epoch::Rfc3339 => {
+                let offset = zone.and_then(|z| zone_offset_secs(z, *t)).unwrap_or(0);
+                write_str(out, &format_rfc3339_with_offset(*t, offset))
+            }
             Epoch::Unit(p) => out.push_str(&(t / p.nanos()).to_string()),
         },
         Value::Float(f) => write_float(out, *f),
@@ -136,7 +141,7 @@ impl W<'_> {
     }
 }
 
-fn write_series(w: &mut W<'_>, s: &Series, epoch: Epoch) {
+fn write_series(w: &mut W<'_>, s: &Series, epoch: Epoch, zone: Option<&str>) {
     w.open('{');
     let mut first = true;
     if let Some(name) = &s.name {
@@ -173,7 +178,7 @@ fn write_series(w: &mut W<'_>, s: &Series, epoch: Epoch) {
             let mut f3 = true;
             for v in row {
                 w.item(&mut f3);
-                write_value(w.out, v, epoch);
+                write_value(w.out, v, epoch, zone);
             }
             w.close(']', !f3);
         }
@@ -197,7 +202,7 @@ fn write_result(w: &mut W<'_>, r: &StatementResult, epoch: Epoch) {
         let mut f2 = true;
         for s in &r.series {
             w.item(&mut f2);
-            write_series(w, s, epoch);
+            write_series(w, s, epoch, r.time_zone.as_deref());
         }
         w.close(']', !f2);
     }

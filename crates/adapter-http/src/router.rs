@@ -855,6 +855,7 @@ fn chunk_results(results: Vec<StatementResult>, size: usize) -> Vec<StatementRes
                 },
                 error: None,
                 partial: i + 1 < n,
+                time_zone: r.time_zone.clone(),
             });
         }
     }

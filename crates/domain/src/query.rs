@@ -77,6 +77,9 @@ pub struct StatementResult {
     pub error: Option<String>,
     /// Whether more chunks of this statement follow.
     pub partial: bool,
+    /// The `tz()` zone of a `SELECT`: RFC 3339 times print as local time in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 impl StatementResult {

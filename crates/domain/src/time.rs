@@ -125,8 +125,17 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 /// Formats nanoseconds since the epoch as RFC 3339 in UTC with the fraction trimmed, the
 /// way InfluxDB prints times (`2000-01-01T00:00:00Z`, `2000-01-01T00:00:00.5Z`).
 pub fn format_rfc3339(nanos: i64) -> String {
-    let secs = nanos.div_euclid(1_000_000_000);
-    let frac = nanos.rem_euclid(1_000_000_000);
+    format_rfc3339_with_offset(nanos, 0)
+}
+
+/// [`format_rfc3339`] as local time `offset_secs` east of UTC: `2019-12-31T00:00:00-06:00`
+/// (`Z` when the offset is zero, as Go prints it), the way InfluxDB prints times of a
+/// query with `tz()`.
+pub fn format_rfc3339_with_offset(nanos: i64, offset_secs: i32) -> String {
+    let local = i128::from(nanos) + i128::from(offset_secs) * 1_000_000_000;
+    let local = i64::try_from(local).unwrap_or(nanos);
+    let secs = local.div_euclid(1_000_000_000);
+    let frac = local.rem_euclid(1_000_000_000);
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, mo, d) = civil_from_days(days);
@@ -141,8 +150,32 @@ pub fn format_rfc3339(nanos: i64) -> String {
         s.push('.');
         s.push_str(f.trim_end_matches('0'));
     }
-    s.push('Z');
+    if offset_secs == 0 {
+        s.push('Z');
+    } else {
+        let sign = if offset_secs < 0 { '-' } else { '+' };
+        let a = offset_secs.unsigned_abs();
+        s.push_str(&format!("{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60));
+    }
     s
+}
+
+/// Whether `name` is an IANA time zone (the zone database of `chrono-tz`), as `tz()`
+/// accepts them; `""` means UTC.
+pub fn is_time_zone(name: &str) -> bool {
+    name.is_empty() || name.parse::<chrono_tz::Tz>().is_ok()
+}
+
+/// The offset east of UTC, in seconds, of IANA zone `name` at `nanos` since the epoch
+/// (daylight-saving time included); `None` for an unknown zone. `""` is UTC.
+pub fn zone_offset_secs(name: &str, nanos: i64) -> Option<i32> {
+    use chrono::{Offset, TimeZone};
+    if name.is_empty() {
+        return Some(0);
+    }
+    let tz: chrono_tz::Tz = name.parse().ok()?;
+    let at = chrono::DateTime::from_timestamp(nanos.div_euclid(1_000_000_000), 0)?;
+    Some(tz.offset_from_utc_datetime(&at.naive_utc()).fix().local_minus_utc())
 }
 
 /// Parses an RFC 3339 timestamp (`2000-01-01T00:00:00Z`, with optional fraction and
@@ -213,6 +246,28 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod rfc_tests {
     use super::*;
+
+    #[test]
+    fn zones_come_from_the_zone_database() {
+        assert!(is_time_zone("America/Chicago"));
+        assert!(is_time_zone("US/Pacific"));
+        assert!(is_time_zone("UTC"));
+        assert!(is_time_zone(""));
+        assert!(!is_time_zone("Mars/Base"));
+        // 2020-01-01T00:00:00Z: Chicago is on CST (-6 h); 2020-07-01: CDT (-5 h).
+        assert_eq!(zone_offset_secs("America/Chicago", 1_577_836_800_000_000_000), Some(-21_600));
+        assert_eq!(zone_offset_secs("America/Chicago", 1_593_561_600_000_000_000), Some(-18_000));
+        assert_eq!(zone_offset_secs("Asia/Kolkata", 0), Some(19_800));
+        assert_eq!(zone_offset_secs("Nowhere/City", 0), None);
+    }
+
+    #[test]
+    fn local_times_print_their_offset() {
+        let t = 1_577_858_400_000_000_000; // 2020-01-01T06:00:00Z
+        assert_eq!(format_rfc3339_with_offset(t, -21_600), "2020-01-01T00:00:00-06:00");
+        assert_eq!(format_rfc3339_with_offset(t + 500_000_000, 19_800), "2020-01-01T11:30:00.5+05:30");
+        assert_eq!(format_rfc3339_with_offset(t, 0), "2020-01-01T06:00:00Z");
+    }
 
     #[test]
     fn rfc3339_round_trip() {

@@ -18,20 +18,17 @@
 //! - `parser/errors.rs` — maps pest's "expected rules at position" to InfluxDB's
 //!   `found X, expected Y at line L, char C`, reproducing its position quirks.
 //! - `parser/lexer.rs` — InfluxDB's token scanner (for `found X` and bound parameters).
-//! - `parser/tz.rs` — IANA time-zone names accepted by `tz()`.
 //!
 //! Entry points: [`parse`], [`parse_with_params`], [`parse_statement`], [`parse_expr`].
 
 mod build;
 mod errors;
 pub(crate) mod lexer;
-mod tz;
 
 use crate::ast::{Expr, Query, Statement};
 use pest::Parser as _;
 use std::collections::{BTreeMap, HashMap};
 
-pub use tz::is_known_time_zone;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "grammar.pest"]

@@ -142,6 +142,7 @@ impl QueryService {
         let series = self.select_series(stmt, req, &budget).await?;
         Ok(StatementResult {
             series,
+            time_zone: stmt.timezone.clone().filter(|z| !z.is_empty()),
             ..Default::default()
         })
     }

@@ -98,6 +98,18 @@ impl SelectPlan {
     }
 }
 
+/// `GROUP BY time(every, offset)` with `tz(zone)`: windows start at local multiples of
+/// `every`, so the zone's offset at `at` (the range's start) moves them west by it
+/// (InfluxDB's `Window`: `(t + zone) % every`). The offset is taken once per query: a
+/// daylight-saving change inside the range keeps the windows of its start (InfluxDB
+/// shifts later windows by the change).
+fn in_time_zone((every, offset): (i64, i64), zone: Option<&str>, at: i64) -> (i64, i64) {
+    let zone_nanos = zone
+        .and_then(|z| hyperbyte_domain::time::zone_offset_secs(z, at))
+        .map_or(0, |s| i64::from(s) * 1_000_000_000);
+    (every, offset.wrapping_sub(zone_nanos).rem_euclid(every))
+}
+
 /// The checks on the statement alone, and what it asks for.
 pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape, StatementError> {
     let time_dims = stmt
@@ -128,6 +140,7 @@ pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape,
         check_types(&f.expr)?;
     }
     let range = time_bounds(stmt.condition.as_ref(), now)?;
+    let interval = interval.map(|w| in_time_zone(w, stmt.timezone.as_deref(), range.min.unwrap_or(now)));
     Ok(Shape {
         now,
         interval,
@@ -168,7 +181,9 @@ impl QueryService {
         let (all_fields, all_tags) = union_schema(&sources);
         check_field_functions(stmt, &all_fields, &all_tags, shape.interval.is_some())?;
         let group_tags = group_tags(stmt, &all_tags)?;
-        let mut cols = output_columns(stmt, &all_fields, &all_tags, &group_tags, shape.is_agg)?;
+        let wildcard_fields = fields_for_wildcards(&sources, &all_fields);
+        let mut cols =
+            output_columns(stmt, &wildcard_fields, &all_tags, &group_tags, shape.is_agg)?;
         dedupe_names(&mut cols);
         if cols.is_empty() {
             return Ok(None);
@@ -284,8 +299,8 @@ impl QueryService {
             if inner_range.min.is_none() && inner_range.max.is_none() {
                 inherit_time_range(&mut sub, shape.range);
             }
-            let inner = Box::pin(self.select_series(&sub, req, budget)).await?;
-            sources.extend(series_to_sources(inner));
+            let (inner, tags) = Box::pin(self.select_series_and_tags(&sub, req, budget)).await?;
+            sources.extend(series_to_sources(inner, &tags));
         }
         Ok(sources)
     }
@@ -348,6 +363,24 @@ fn union_schema(sources: &[Src]) -> (BTreeMap<String, FieldType>, BTreeSet<Strin
         all_tags.extend(s.schema.tag_keys.iter().cloned());
     }
     (all_fields, all_tags)
+}
+
+/// The fields wildcards expand to: all of them, except a subquery's selected tags, which
+/// its virtual source carries as tags and also as fields (for explicit references only).
+fn fields_for_wildcards(
+    sources: &[Src],
+    all_fields: &BTreeMap<String, FieldType>,
+) -> BTreeMap<String, FieldType> {
+    let hidden: BTreeSet<&String> = sources
+        .iter()
+        .filter(|s| s.rows.is_some())
+        .flat_map(|s| s.schema.fields.keys().filter(|f| s.schema.tag_keys.contains(*f)))
+        .collect();
+    all_fields
+        .iter()
+        .filter(|(f, _)| !hidden.contains(f))
+        .map(|(f, t)| (f.clone(), *t))
+        .collect()
 }
 
 /// Unknown functions, math on tags, transformation arguments.

@@ -308,8 +308,9 @@ impl QueryService {
 }
 
 /// A subquery's series become the points of virtual sources, one per series name: the
-/// columns become fields and the series tags stay tags.
-pub(super) fn series_to_sources(series: Vec<Series>) -> Vec<Src> {
+/// columns become fields, except `tag_columns` (tags the inner query selected), which
+/// stay tags beside the series tags.
+pub(super) fn series_to_sources(series: Vec<Series>, tag_columns: &BTreeSet<String>) -> Vec<Src> {
     let mut by_name: BTreeMap<String, (MeasurementSchema, Vec<Point>)> = BTreeMap::new();
     for s in series {
         let name = s.name.clone().unwrap_or_default();
@@ -318,8 +319,13 @@ pub(super) fn series_to_sources(series: Vec<Series>) -> Vec<Src> {
         let tag_vec: Vec<(String, String)> =
             s.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let key = hyperbyte_domain::SeriesKey::new(&name, &tag_vec).0;
+        entry
+            .0
+            .tag_keys
+            .extend(s.columns.iter().filter(|c| tag_columns.contains(*c)).cloned());
         for row in s.values {
             let mut fields = BTreeMap::new();
+            let mut row_tags: Option<BTreeMap<String, String>> = None;
             let mut time = 0;
             for (c, v) in s.columns.iter().zip(row) {
                 if c == "time" {
@@ -331,6 +337,18 @@ pub(super) fn series_to_sources(series: Vec<Series>) -> Vec<Src> {
                 if v.is_null() {
                     continue;
                 }
+                if tag_columns.contains(c) {
+                    // A tag the inner query selected: a tag outside (wildcards list it
+                    // as one, GROUP BY can use it), and a string field for an explicit
+                    // reference (`SELECT host FROM (…)`, `count(host)`), as InfluxDB.
+                    if let Value::String(tv) = &v {
+                        if !tv.is_empty() {
+                            row_tags
+                                .get_or_insert_with(|| s.tags.clone())
+                                .insert(c.clone(), tv.clone());
+                        }
+                    }
+                }
                 let t = match &v {
                     Value::Float(_) => FieldType::Float,
                     Value::Integer(_) | Value::Time(_) => FieldType::Integer,
@@ -341,10 +359,19 @@ pub(super) fn series_to_sources(series: Vec<Series>) -> Vec<Src> {
                 entry.0.fields.entry(c.clone()).or_insert(t);
                 fields.insert(c.clone(), v);
             }
+            let (key, tags) = match row_tags {
+                None => (Arc::from(key.as_str()), Arc::new(s.tags.clone())),
+                Some(t) => {
+                    let tag_vec: Vec<(String, String)> =
+                        t.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    let k = hyperbyte_domain::SeriesKey::new(&name, &tag_vec).0;
+                    (Arc::from(k.as_str()), Arc::new(t))
+                }
+            };
             entry.1.push(Point {
                 time,
-                key: Arc::from(key.as_str()),
-                tags: Arc::new(s.tags.clone()),
+                key,
+                tags,
                 fields,
             });
         }

@@ -47,8 +47,19 @@ impl QueryService {
         req: &QueryRequest,
         budget: &Budget,
     ) -> Result<Vec<Series>, StatementError> {
+        Ok(self.select_series_and_tags(stmt, req, budget).await?.0)
+    }
+
+    /// [`Self::select_series`], with the names of the output columns that are tags (a
+    /// subquery's tags stay tags in the outer query, as in InfluxDB).
+    pub(super) async fn select_series_and_tags(
+        &self,
+        stmt: &SelectStatement,
+        req: &QueryRequest,
+        budget: &Budget,
+    ) -> Result<(Vec<Series>, BTreeSet<String>), StatementError> {
         let Some(plan) = self.plan_select(stmt, req, budget).await? else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), BTreeSet::new()));
         };
         let mut output: Vec<Series> = Vec::new();
         let mut seen = SeriesSeen::default();
@@ -56,7 +67,19 @@ impl QueryService {
             let series = self.run_source(&plan, stmt, src, &mut seen, budget).await?;
             output.extend(series);
         }
-        Ok(series_limits(stmt, output))
+        let tags = plan
+            .cols
+            .iter()
+            .filter(|c| {
+                matches!(&c.expr, Expr::VarRef { name, data_type }
+                    if *data_type == Some(VarType::Tag)
+                        || (data_type.is_none()
+                            && plan.all_tags.contains(name)
+                            && !plan.all_fields.contains_key(name)))
+            })
+            .map(|c| c.name.clone())
+            .collect();
+        Ok((series_limits(stmt, output), tags))
     }
 
     /// The series of one source.

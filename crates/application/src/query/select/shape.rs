@@ -18,6 +18,9 @@ pub(super) fn finish_series(
     let off = stmt.offset.unwrap_or(0) as usize;
     let rows: Vec<Vec<Value>> = match stmt.limit {
         Some(l) if l > 0 => rows.into_iter().skip(off).take(l as usize).collect(),
+        // InfluxDB 1.x: a raw query with an OFFSET and no LIMIT answers one row per series
+        // (its limit iterator stops after the first point past the offset).
+        _ if off > 0 && stmt.is_raw() => rows.into_iter().skip(off).take(1).collect(),
         _ => rows.into_iter().skip(off).collect(),
     };
     if rows.is_empty() {

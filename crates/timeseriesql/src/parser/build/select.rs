@@ -338,7 +338,7 @@ impl Builder<'_> {
                 "expected string argument in tz()".into(),
             ));
         };
-        if !crate::parser::tz::is_known_time_zone(name) {
+        if !hyperbyte_domain::time::is_time_zone(name) {
             return Err(ParseError::Message(format!(
                 "unable to find time zone {name}"
             )));
