@@ -258,6 +258,7 @@ fn replay_and_print(
             bail!("{m} (0 passed, {total} failed)");
         }
     };
+    println!();
     for line in report::table(&outcomes) {
         println!("    {line}");
     }
