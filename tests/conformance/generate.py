@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes the project's own conformance cases (empty expectations) into cases/.
 
-Record them against the reference InfluxDB with shared/conformance/record.py, then
-`cargo xtask test` replays them against hyperbyted and requires every check to pass.
+Record them against the reference InfluxDB with shared/conformance/record.py (see
+README.md beside this script), then `cargo xtask test` replays them against hyperbyted
+with xtask's Rust runner and requires every check to pass.
 Each case covers hostile or unusual input whose answer InfluxDB defines.
 """
 import json

@@ -5,6 +5,8 @@
 //! - `build`: provision, then a release build of `hyperbyted`.
 //! - `run`: build, then start `hyperbyted` with the default config.
 //! - `test`: provision, fmt, clippy, check-layers, every test, and the conformance corpus.
+//! - `conformance`: replays the recorded InfluxDB corpora (`tests/conformance`) with the
+//!   Rust runner in `conformance/`, against a running server or a fresh `hyperbyted`.
 //! - `check-layers`: proves the hexagonal dependency rule from `cargo metadata`.
 //! - `hygiene`, `deny`: source hygiene (unsafe code, file lengths) and `cargo deny`.
 //! - `bench`: the benchmarks (parser, WAL, chDB insert, end-to-end `/write`).
@@ -15,14 +17,15 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod clients;
+mod conformance;
 mod hygiene;
 mod layers;
 mod provision;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 fn main() {
     if let Err(e) = real_main() {
@@ -40,6 +43,7 @@ fn real_main() -> Result<()> {
         "build" => build(),
         "run" => run(rest),
         "test" => test(),
+        "conformance" => conformance::command(&root()?, rest),
         "clients" => clients::print_env(&root()?),
         "check-layers" => layers::check(&root()?),
         "hygiene" => hygiene::check_sources(&root()?),
@@ -49,7 +53,7 @@ fn real_main() -> Result<()> {
         "crash" => crash(rest),
         "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <command>\n\n  provision     install libclang if missing, fetch the chDB engine into the cache\n  build         provision + release build of hyperbyted\n  run [ARGS]    build + start hyperbyted (127.0.0.1:8086, data in ./data)\n  test          provision, fmt, clippy, check-layers, all tests, conformance corpus\n  check-layers  verify the crate dependency rule\n  hygiene       pure crates forbid unsafe code, no source file over 1,200 lines\n  deny          cargo deny: crate bans (engines stay in their adapter), licences, sources\n  bench         run the benchmarks\n  fuzz [CASES]  property/fuzz targets of the line-protocol and InfluxQL parsers and the\n                translator, CASES per target (default {FUZZ_CASES_PER_TARGET})\n  crash [--cycles N] [--seed S]\n                crash harness: SIGKILL at random moments and inside failure points,\n                restart, check every acknowledged point (default {CRASH_CYCLES} cycles)"
+                "usage: cargo xtask <command>\n\n  provision     install libclang if missing, fetch the chDB engine into the cache\n  build         provision + release build of hyperbyted\n  run [ARGS]    build + start hyperbyted (127.0.0.1:8086, data in ./data)\n  test          provision, fmt, clippy, check-layers, all tests, conformance corpus\n  conformance [--url URL] [--corpus DIR] [--case NAME] [--category CAT]\n                [--strict-errors] [--verbose] [--report FILE]\n                replay the recorded InfluxDB answers (tests/conformance) against a\n                running server (it drops every database there!), or without --url\n                against a fresh hyperbyted per corpus\n  check-layers  verify the crate dependency rule\n  hygiene       pure crates forbid unsafe code, no source file over 1,200 lines\n  deny          cargo deny: crate bans (engines stay in their adapter), licences, sources\n  bench         run the benchmarks\n  fuzz [CASES]  property/fuzz targets of the line-protocol and InfluxQL parsers and the\n                translator, CASES per target (default {FUZZ_CASES_PER_TARGET})\n  crash [--cycles N] [--seed S]\n                crash harness: SIGKILL at random moments and inside failure points,\n                restart, check every acknowledged point (default {CRASH_CYCLES} cycles)"
             );
             Ok(())
         }
@@ -205,7 +209,7 @@ fn build() -> Result<()> {
     Ok(())
 }
 
-fn build_release(root: &Path, env: &provision::Env) -> Result<PathBuf> {
+pub(crate) fn build_release(root: &Path, env: &provision::Env) -> Result<PathBuf> {
     step("cargo build --release -p hyperbyte-server");
     run_cmd(cargo(root, env).args(["build", "--release", "-p", "hyperbyte-server"]))?;
     let bin = env.target_dir.join("release/hyperbyted");
@@ -278,168 +282,17 @@ fn test() -> Result<()> {
     run_cmd(&mut nextest)?;
 
     step("conformance corpus against a fresh hyperbyted");
-    conformance(&root, &bin, &[])?;
+    conformance::test_step(&root, &bin, &[])?;
     // Fresh databases are answered from the recent-data tier; the same corpus once more
     // without it covers the storage engine's query paths.
     step("conformance corpus again, recent-data tier off (storage engine only)");
-    conformance(&root, &bin, &[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")])?;
+    conformance::test_step(&root, &bin, &[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")])?;
 
     println!(
         "==> cargo xtask test: all green in {:.0} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// Replays the shared InfluxDB corpus (at least the committed floor must pass) and the
-/// project's own recorded cases in `tests/conformance/cases` (every check must pass)
-/// against a fresh `hyperbyted` each, started with `env`.
-fn conformance(root: &Path, bin: &Path, env: &[(&str, &str)]) -> Result<()> {
-    let corpus = root.join("../shared/conformance");
-    if !corpus.join("conformance.py").exists() {
-        println!(
-            "conformance corpus not found at {}; skipped",
-            corpus.display()
-        );
-        return Ok(());
-    }
-    let floor: u64 = std::fs::read_to_string(root.join("conformance-floor.txt"))
-        .context("reading conformance-floor.txt")?
-        .lines()
-        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .context("conformance-floor.txt holds no number")?
-        .trim()
-        .parse()
-        .context("conformance-floor.txt: not a number")?;
-    let runner = corpus.join("conformance.py");
-    let (passed, failed) = replay(root, bin, env, &runner, &corpus.join("cases"))?;
-    println!(
-        "conformance: {passed} of {} checks match InfluxDB (floor {floor})",
-        passed + failed
-    );
-    if passed < floor {
-        bail!(
-            "conformance regressed: {passed} checks pass, the floor in conformance-floor.txt is {floor}"
-        );
-    }
-    let own = root.join("tests/conformance/cases");
-    let (passed, failed) = replay(root, bin, env, &runner, &own)?;
-    println!(
-        "own recorded cases ({}): {passed} of {} checks match InfluxDB",
-        own.display(),
-        passed + failed
-    );
-    if failed > 0 {
-        bail!("{failed} of the project's own recorded checks fail (every one must pass)");
-    }
-    Ok(())
-}
-
-/// Starts `hyperbyted` on a free port with a temporary data directory, replays `cases`
-/// with `runner`, prints the per-category table and returns (passed, failed).
-fn replay(
-    root: &Path,
-    bin: &Path,
-    env: &[(&str, &str)],
-    runner: &Path,
-    cases: &Path,
-) -> Result<(u64, u64)> {
-    let port = free_port()?;
-    let data = tempdir(root, "conformance")?;
-    let log = std::fs::File::create(data.join("server.log"))?;
-    let mut child = Command::new(bin)
-        .args([
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-            &data.join("data").to_string_lossy(),
-        ])
-        .envs(env.iter().copied())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()
-        .context("starting hyperbyted")?;
-    let result = (|| -> Result<(u64, u64)> {
-        wait_for_ping(port, Duration::from_secs(60))?;
-        let report = data.join("report.txt");
-        let out = Command::new("python3")
-            .arg(runner)
-            .args(["--url", &format!("http://127.0.0.1:{port}"), "--corpus"])
-            .arg(cases)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .context("running python3 conformance.py")?;
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        std::fs::write(&report, &text)?;
-        // Print the per-category table (everything from the "category" header on), but
-        // rephrase the runner's closing line: this step's verdict is the floor.
-        let table: Vec<&str> = text
-            .lines()
-            .skip_while(|l| !l.starts_with("category"))
-            .collect();
-        let mut counts = None;
-        for l in &table {
-            if let Some((p, f)) = parse_counts(l) {
-                counts = Some((p, f));
-            } else {
-                println!("    {l}");
-            }
-        }
-        counts.with_context(|| {
-            format!(
-                "conformance.py printed no summary; stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
-    })();
-    let _ = child.kill();
-    let _ = child.wait();
-    let counts = result?;
-    let _ = std::fs::remove_dir_all(&data);
-    Ok(counts)
-}
-
-fn parse_counts(line: &str) -> Option<(u64, u64)> {
-    // "N passed, N failed"
-    let mut it = line.trim().split(", ");
-    let p = it.next()?.strip_suffix(" passed")?.trim().parse().ok()?;
-    let f = it.next()?.strip_suffix(" failed")?.trim().parse().ok()?;
-    Some((p, f))
-}
-
-fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
-
-fn tempdir(root: &Path, name: &str) -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "hyperbyte-xtask-{name}-{}-{}",
-        std::process::id(),
-        root.as_os_str().len()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
-fn wait_for_ping(port: u16, timeout: Duration) -> Result<()> {
-    use std::io::{Read, Write};
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            let _ = s.write_all(b"GET /ping HTTP/1.0\r\nHost: localhost\r\n\r\n");
-            let mut buf = [0u8; 32];
-            if let Ok(n) = s.read(&mut buf) {
-                if String::from_utf8_lossy(&buf[..n]).contains(" 204") {
-                    return Ok(());
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bail!("hyperbyted did not answer /ping on port {port} within {timeout:?}")
 }
 
 fn bench() -> Result<()> {
@@ -470,15 +323,4 @@ fn bench() -> Result<()> {
         )?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_runner_summary() {
-        assert_eq!(parse_counts("120 passed, 3 failed"), Some((120, 3)));
-        assert_eq!(parse_counts("category  passed"), None);
-    }
 }

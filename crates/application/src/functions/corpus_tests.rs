@@ -1,5 +1,5 @@
 //! Checks against answers recorded from InfluxDB 1.6 in the conformance corpus
-//! (`/work/shared/conformance/cases`), composing the functions the way the query engine
+//! (`tests/conformance/influxdb-1.6`), composing the functions the way the query engine
 //! does (window the rows, aggregate, fill, transform).
 #![allow(clippy::unwrap_used)]
 

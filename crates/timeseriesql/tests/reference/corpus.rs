@@ -1,4 +1,4 @@
-//! Every `/query` text of the conformance corpus (`/work/shared/conformance/cases`), with
+//! Every `/query` text of the conformance corpus (`tests/conformance/influxdb-1.6`), with
 //! its parse outcome on InfluxDB 1.6.
 
 /// `(query, Some(error) | None = accepted)`.
