@@ -156,6 +156,61 @@ def cases():
     out.append(case("users--statements",
                     [q("", f'CREATE DATABASE "{db}"'), q("", 'CREATE DATABASE "us_other"')],
                     checks))
+    out.extend(clients_cases())
+    return out
+
+
+T2020 = 1577836800 * 10**9
+HOUR = 3600 * 10**9
+
+
+def clients_cases():
+    """Areas of issue 16's conformance gaps: tz(), OFFSET without LIMIT, subquery tags."""
+    out = []
+    db = "cc_tz"
+    body = "".join(
+        f"cpu,host=h{i % 3},region={'east' if i % 2 else 'west'} value={i}.5,n={i}i {T2020 + i * HOUR}\n"
+        for i in range(60))
+    out.append(case("groupby-time--tz-zones", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], [
+        q(db, "SELECT count(value) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-04T00:00:00Z' GROUP BY time(1d) tz('America/Chicago')"),
+        q(db, "SELECT sum(n) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-03T00:00:00Z' GROUP BY time(12h) tz('Asia/Kolkata')"),
+        q(db, "SELECT max(value) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-02T00:00:00Z' GROUP BY time(6h, 1h), host tz('Europe/Paris')"),
+        q(db, "SELECT value FROM cpu WHERE time >= '2020-01-01T00:00:00Z' LIMIT 3 tz('America/Chicago')"),
+        q(db, "SELECT value FROM cpu WHERE time >= '2020-01-01T00:00:00Z' LIMIT 2 tz('UTC')"),
+        q(db, "SELECT count(value) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-03T00:00:00Z' GROUP BY time(1d) tz('America/Chicago')", epoch="s"),
+        q(db, "SELECT count(value) FROM cpu GROUP BY time(1d) tz('Nowhere/Land')"),
+    ]))
+    db = "cc_offset"
+    body = "".join(f"cpu,host=s{i} value={i} {i * 10**9}\nmem,host=a value={i} {i * 10**9}\n" for i in range(1, 10))
+    out.append(case("order-limit--offset-without-limit", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], [
+        q(db, "SELECT value FROM cpu OFFSET 6"),
+        q(db, "SELECT value FROM mem OFFSET 2"),
+        q(db, "SELECT * FROM mem OFFSET 1"),
+        q(db, "SELECT value FROM cpu, mem OFFSET 3"),
+        q(db, "SELECT value FROM mem GROUP BY host OFFSET 1"),
+        q(db, "SELECT value FROM mem ORDER BY time DESC OFFSET 2"),
+        q(db, "SELECT value * 2 FROM mem OFFSET 1"),
+        q(db, "SELECT derivative(value) FROM mem OFFSET 1"),
+        q(db, "SELECT value FROM mem LIMIT 2 OFFSET 1"),
+        q(db, "SELECT count(value) FROM mem WHERE time >= 0 AND time < 10s GROUP BY time(1s) OFFSET 2"),
+    ]))
+    db = "cc_subquery"
+    body = "".join(
+        f"cpu,host=h{i % 3},region={'east' if i % 2 else 'west'} value={i}.25,load={i}i {T2020 + i * 10**10}\n"
+        f"mem,host=h{i % 2} used={i * 3}i {T2020 + i * 10**10}\n"
+        for i in range(12))
+    out.append(case("subquery--tags-stay-tags", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], [
+        q(db, "SELECT count(*) FROM (SELECT * FROM cpu)"),
+        q(db, "SELECT count(*) FROM (SELECT * FROM /^(cpu|mem)$/)"),
+        q(db, "SELECT count(value) FROM (SELECT * FROM cpu) GROUP BY host"),
+        q(db, "SELECT max(value) FROM (SELECT value, host FROM cpu) GROUP BY host"),
+        q(db, "SELECT mean(value) FROM (SELECT * FROM cpu) GROUP BY region"),
+        q(db, "SELECT * FROM (SELECT value, host FROM cpu) LIMIT 3"),
+        q(db, "SELECT * FROM (SELECT * FROM cpu) WHERE host = 'h1' LIMIT 2"),
+        q(db, "SELECT count(host) FROM (SELECT value, host FROM cpu)"),
+        q(db, "SELECT max(m) FROM (SELECT mean(value) AS m FROM cpu GROUP BY host)"),
+        q(db, "SELECT sum(load) FROM (SELECT load, region FROM cpu) GROUP BY region"),
+    ]))
     return out
 
 
