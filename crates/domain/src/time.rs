@@ -175,7 +175,11 @@ pub fn zone_offset_secs(name: &str, nanos: i64) -> Option<i32> {
     }
     let tz: chrono_tz::Tz = name.parse().ok()?;
     let at = chrono::DateTime::from_timestamp(nanos.div_euclid(1_000_000_000), 0)?;
-    Some(tz.offset_from_utc_datetime(&at.naive_utc()).fix().local_minus_utc())
+    Some(
+        tz.offset_from_utc_datetime(&at.naive_utc())
+            .fix()
+            .local_minus_utc(),
+    )
 }
 
 /// Parses an RFC 3339 timestamp (`2000-01-01T00:00:00Z`, with optional fraction and
@@ -255,8 +259,14 @@ mod rfc_tests {
         assert!(is_time_zone(""));
         assert!(!is_time_zone("Mars/Base"));
         // 2020-01-01T00:00:00Z: Chicago is on CST (-6 h); 2020-07-01: CDT (-5 h).
-        assert_eq!(zone_offset_secs("America/Chicago", 1_577_836_800_000_000_000), Some(-21_600));
-        assert_eq!(zone_offset_secs("America/Chicago", 1_593_561_600_000_000_000), Some(-18_000));
+        assert_eq!(
+            zone_offset_secs("America/Chicago", 1_577_836_800_000_000_000),
+            Some(-21_600)
+        );
+        assert_eq!(
+            zone_offset_secs("America/Chicago", 1_593_561_600_000_000_000),
+            Some(-18_000)
+        );
         assert_eq!(zone_offset_secs("Asia/Kolkata", 0), Some(19_800));
         assert_eq!(zone_offset_secs("Nowhere/City", 0), None);
     }
@@ -264,8 +274,14 @@ mod rfc_tests {
     #[test]
     fn local_times_print_their_offset() {
         let t = 1_577_858_400_000_000_000; // 2020-01-01T06:00:00Z
-        assert_eq!(format_rfc3339_with_offset(t, -21_600), "2020-01-01T00:00:00-06:00");
-        assert_eq!(format_rfc3339_with_offset(t + 500_000_000, 19_800), "2020-01-01T11:30:00.5+05:30");
+        assert_eq!(
+            format_rfc3339_with_offset(t, -21_600),
+            "2020-01-01T00:00:00-06:00"
+        );
+        assert_eq!(
+            format_rfc3339_with_offset(t + 500_000_000, 19_800),
+            "2020-01-01T11:30:00.5+05:30"
+        );
         assert_eq!(format_rfc3339_with_offset(t, 0), "2020-01-01T06:00:00Z");
     }
 

@@ -29,7 +29,6 @@ use crate::ast::{Expr, Query, Statement};
 use pest::Parser as _;
 use std::collections::{BTreeMap, HashMap};
 
-
 #[derive(pest_derive::Parser)]
 #[grammar = "grammar.pest"]
 struct InfluxQlParser;

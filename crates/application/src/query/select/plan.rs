@@ -140,7 +140,8 @@ pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape,
         check_types(&f.expr)?;
     }
     let range = time_bounds(stmt.condition.as_ref(), now)?;
-    let interval = interval.map(|w| in_time_zone(w, stmt.timezone.as_deref(), range.min.unwrap_or(now)));
+    let interval =
+        interval.map(|w| in_time_zone(w, stmt.timezone.as_deref(), range.min.unwrap_or(now)));
     Ok(Shape {
         now,
         interval,
@@ -374,7 +375,12 @@ fn fields_for_wildcards(
     let hidden: BTreeSet<&String> = sources
         .iter()
         .filter(|s| s.rows.is_some())
-        .flat_map(|s| s.schema.fields.keys().filter(|f| s.schema.tag_keys.contains(*f)))
+        .flat_map(|s| {
+            s.schema
+                .fields
+                .keys()
+                .filter(|f| s.schema.tag_keys.contains(*f))
+        })
         .collect();
     all_fields
         .iter()

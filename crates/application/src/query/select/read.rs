@@ -319,10 +319,12 @@ pub(super) fn series_to_sources(series: Vec<Series>, tag_columns: &BTreeSet<Stri
         let tag_vec: Vec<(String, String)> =
             s.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let key = hyperbyte_domain::SeriesKey::new(&name, &tag_vec).0;
-        entry
-            .0
-            .tag_keys
-            .extend(s.columns.iter().filter(|c| tag_columns.contains(*c)).cloned());
+        entry.0.tag_keys.extend(
+            s.columns
+                .iter()
+                .filter(|c| tag_columns.contains(*c))
+                .cloned(),
+        );
         for row in s.values {
             let mut fields = BTreeMap::new();
             let mut row_tags: Option<BTreeMap<String, String>> = None;
