@@ -211,6 +211,16 @@ def clients_cases():
         q(db, "SELECT max(m) FROM (SELECT mean(value) AS m FROM cpu GROUP BY host)"),
         q(db, "SELECT sum(load) FROM (SELECT load, region FROM cpu) GROUP BY region"),
     ]))
+    db = "cc_fill_desc"
+    body = "m,h=a v=1 0\nm,h=a v=3 20000000000\nm,h=a v=7 50000000000\nm,h=b v=2 10000000000\n"
+    out.append(case("fill--descending", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], [
+        q(db, "SELECT mean(v) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) fill(previous) ORDER BY time DESC"),
+        q(db, "SELECT max(v) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s), h fill(previous) ORDER BY time DESC"),
+        q(db, "SELECT count(v) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) fill(previous) ORDER BY time DESC"),
+        q(db, "SELECT max(v) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) fill(linear) ORDER BY time DESC"),
+        q(db, "SELECT spread(v) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) fill(previous) ORDER BY time DESC"),
+        q(db, "SELECT mean(v) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) fill(previous)"),
+    ]))
     return out
 
 

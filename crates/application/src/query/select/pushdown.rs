@@ -59,9 +59,10 @@ impl QueryService {
         &self,
         plan: &SelectPlan,
         src: &Src,
-        fill: &Fill,
+        stmt: &SelectStatement,
         budget: &Budget,
     ) -> Result<Vec<(Vec<String>, Vec<Vec<Value>>)>, StatementError> {
+        let (fill, descending) = (&stmt.fill, stmt.is_descending());
         let shape = &plan.shape;
         let range = (shape.range.min, shape.range.max);
         let Some(specs) = pushdown_columns(&plan.cols, &plan.all_fields, shape.interval.is_some())
@@ -93,7 +94,8 @@ impl QueryService {
                     vec![row]
                 }
                 Some(interval) => {
-                    fill_bucket_grid(&buckets, &specs, interval, shape, fill, budget)?
+                    let grid = (interval, shape);
+                    fill_bucket_grid(&buckets, &specs, grid, fill, descending, budget)?
                 }
             };
             out.push((key, rows));
@@ -179,12 +181,14 @@ fn group_aggregate_rows(
 }
 
 /// One group's rows over the whole `GROUP BY time` grid of the query, filled.
+/// With `ORDER BY time DESC` the fill walks the grid from its end, as InfluxDB does
+/// (`fill(previous)` then repeats the later bucket).
 fn fill_bucket_grid(
     buckets: &BTreeMap<i64, Vec<Value>>,
     specs: &[(String, String, FieldType)],
-    (every, offset): (i64, i64),
-    shape: &Shape,
+    ((every, offset), shape): ((i64, i64), &Shape),
     fill: &Fill,
+    descending: bool,
     budget: &Budget,
 ) -> Result<Vec<Vec<Value>>, StatementError> {
     let w = transform::Window { every, offset };
@@ -212,7 +216,15 @@ fn fill_bucket_grid(
         } else {
             mode
         };
-        timelines.push(functions::fill::fill(&tl, &mode));
+        if descending {
+            let mut rev = tl;
+            rev.reverse();
+            let mut filled = functions::fill::fill(&rev, &mode);
+            filled.reverse();
+            timelines.push(filled);
+        } else {
+            timelines.push(functions::fill::fill(&tl, &mode));
+        }
     }
     Ok(join_timelines(&timelines, false))
 }

@@ -145,7 +145,7 @@ impl QueryService {
             seen.add_indexed(self.meta.series_count_in(&src.db, &src.measurement), budget)?;
         }
         let groups = self
-            .pushdown_aggregate(plan, src, &stmt.fill, budget)
+            .pushdown_aggregate(plan, src, stmt, budget)
             .await?;
         let mut output = Vec::new();
         for (key, rows) in groups {
