@@ -1,0 +1,249 @@
+//! The running-query registry: `SHOW QUERIES` lists it, `KILL QUERY` stops its entries.
+//!
+//! Every `/query` request is registered for as long as it runs, under a query id counted
+//! from 1 per process (InfluxDB's task manager: one id per request, the request's
+//! statements shown as one text). A kill marks the entry and wakes the request, which
+//! stops where it is (the statement future is dropped: Rust evaluation ends at once, an
+//! engine read's result is thrown away) and answers `query interrupted` for the statement
+//! it was in, as InfluxDB does. The entry stays listed, with status `killed`, until the
+//! request has answered.
+
+use crate::stats::{DurationHistogram, QueryCounters};
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// InfluxDB's text for a statement stopped by `KILL QUERY`.
+pub const QUERY_INTERRUPTED: &str = "query interrupted";
+
+/// One running request, as `SHOW QUERIES` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningQuery {
+    /// Query id.
+    pub qid: u64,
+    /// The statements, as printed (passwords redacted).
+    pub query: String,
+    /// The `db` parameter ("" when none).
+    pub database: String,
+    /// Time since it started.
+    pub duration: Duration,
+    /// `running` or `killed`.
+    pub status: &'static str,
+}
+
+/// Why `KILL QUERY` failed (InfluxDB's texts).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KillError {
+    /// No running query has this id.
+    #[error("no such query id: {0}")]
+    NoSuchQuery(u64),
+    /// The query was killed before.
+    #[error("already killed")]
+    AlreadyKilled,
+}
+
+#[derive(Debug)]
+struct Entry {
+    query: String,
+    database: String,
+    started: Instant,
+    killed: bool,
+    wake: Arc<Notify>,
+}
+
+/// The queries running now, with the counters `SHOW STATS` and the metrics read.
+#[derive(Debug, Default)]
+pub struct RunningQueries {
+    next_id: AtomicU64,
+    entries: Mutex<BTreeMap<u64, Entry>>,
+    executed: AtomicU64,
+    finished: AtomicU64,
+    killed: AtomicU64,
+    duration: DurationHistogram,
+}
+
+/// A registered request: removed from the registry (and counted as finished) on drop.
+#[derive(Debug)]
+pub struct QueryTicket {
+    registry: Arc<RunningQueries>,
+    qid: u64,
+    wake: Arc<Notify>,
+    started: Instant,
+}
+
+impl QueryTicket {
+    /// The query id.
+    pub fn qid(&self) -> u64 {
+        self.qid
+    }
+
+    /// Completes when the query is killed (at once if it already was).
+    pub async fn killed(&self) {
+        loop {
+            if self.registry.is_killed(self.qid) {
+                return;
+            }
+            self.wake.notified().await;
+        }
+    }
+}
+
+impl Drop for QueryTicket {
+    fn drop(&mut self) {
+        let r = &self.registry;
+        r.entries.lock().remove(&self.qid);
+        let d = self.started.elapsed();
+        r.finished.fetch_add(1, Ordering::Relaxed);
+        r.duration.observe(d);
+    }
+}
+
+impl RunningQueries {
+    /// Registers a request; it runs until the ticket is dropped.
+    pub fn register(self: &Arc<Self>, query: String, database: String) -> QueryTicket {
+        let qid = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let wake = Arc::new(Notify::new());
+        let started = Instant::now();
+        self.entries.lock().insert(
+            qid,
+            Entry {
+                query,
+                database,
+                started,
+                killed: false,
+                wake: wake.clone(),
+            },
+        );
+        self.executed.fetch_add(1, Ordering::Relaxed);
+        QueryTicket {
+            registry: self.clone(),
+            qid,
+            wake,
+            started,
+        }
+    }
+
+    fn is_killed(&self, qid: u64) -> bool {
+        self.entries.lock().get(&qid).is_some_and(|e| e.killed)
+    }
+
+    /// Stops a running query.
+    pub fn kill(&self, qid: u64) -> Result<(), KillError> {
+        let mut entries = self.entries.lock();
+        let e = entries.get_mut(&qid).ok_or(KillError::NoSuchQuery(qid))?;
+        if e.killed {
+            return Err(KillError::AlreadyKilled);
+        }
+        e.killed = true;
+        // A stored permit: a request not waiting yet still sees it.
+        e.wake.notify_one();
+        self.killed.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The running queries in id order.
+    pub fn list(&self) -> Vec<RunningQuery> {
+        self.entries
+            .lock()
+            .iter()
+            .map(|(qid, e)| RunningQuery {
+                qid: *qid,
+                query: e.query.clone(),
+                database: e.database.clone(),
+                duration: e.started.elapsed(),
+                status: if e.killed { "killed" } else { "running" },
+            })
+            .collect()
+    }
+
+    /// The counters (engine errors are the query service's: left 0 here).
+    pub fn counters(&self) -> QueryCounters {
+        QueryCounters {
+            active: self.entries.lock().len() as u64,
+            executed: self.executed.load(Ordering::Relaxed),
+            finished: self.finished.load(Ordering::Relaxed),
+            killed: self.killed.load(Ordering::Relaxed),
+            duration: self.duration.snapshot(),
+            engine_errors: 0,
+        }
+    }
+}
+
+/// A duration as InfluxDB's `SHOW QUERIES` prints it: truncated to the largest unit it
+/// reaches (seconds, milliseconds, microseconds), then in Go's `time.Duration` text
+/// (`29µs`, `12ms`, `3s`, `1m5s`, `2h0m1s`).
+pub fn show_queries_duration(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    let (unit, suffix) = if nanos >= 1_000_000_000 {
+        (1_000_000_000, "")
+    } else if nanos >= 1_000_000 {
+        (1_000_000, "ms")
+    } else if nanos >= 1_000 {
+        (1_000, "µs")
+    } else {
+        (1, "ns")
+    };
+    if unit < 1_000_000_000 {
+        return if nanos == 0 {
+            "0s".to_string()
+        } else {
+            format!("{}{suffix}", nanos / unit)
+        };
+    }
+    let secs = d.as_secs();
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m}m{s}s")
+    } else if m > 0 {
+        format!("{m}m{s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn registers_lists_kills_and_forgets() {
+        let r = Arc::new(RunningQueries::default());
+        let a = r.register("SELECT 1".into(), "db".into());
+        let b = r.register("SHOW QUERIES".into(), String::new());
+        assert_eq!((a.qid(), b.qid()), (1, 2));
+        let listed = r.list();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0].status, "running");
+        assert_eq!(listed[0].database, "db");
+        r.kill(1).unwrap();
+        assert_eq!(r.kill(1), Err(KillError::AlreadyKilled));
+        assert_eq!(
+            r.kill(7).unwrap_err().to_string(),
+            "no such query id: 7".to_string()
+        );
+        assert_eq!(r.list()[0].status, "killed");
+        // The kill came before anyone waited: still seen.
+        tokio::time::timeout(Duration::from_secs(1), a.killed())
+            .await
+            .unwrap();
+        drop(a);
+        drop(b);
+        assert!(r.list().is_empty());
+        let c = r.counters();
+        assert_eq!((c.executed, c.finished, c.killed, c.active), (2, 2, 1, 0));
+        assert_eq!(c.duration.count, 2);
+    }
+
+    #[test]
+    fn durations_print_like_influxdb() {
+        assert_eq!(show_queries_duration(Duration::from_nanos(29_400)), "29µs");
+        assert_eq!(show_queries_duration(Duration::from_micros(12_345)), "12ms");
+        assert_eq!(show_queries_duration(Duration::from_millis(3_700)), "3s");
+        assert_eq!(show_queries_duration(Duration::from_secs(65)), "1m5s");
+        assert_eq!(show_queries_duration(Duration::from_secs(7201)), "2h0m1s");
+        assert_eq!(show_queries_duration(Duration::from_nanos(5)), "5ns");
+    }
+}
