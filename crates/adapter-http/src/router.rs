@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
 use hyperbyte_application::auth::{Access, AuthError, AuthService};
+use hyperbyte_application::query::running::{Interrupt, QUERY_INTERRUPTED};
 use hyperbyte_application::query::{QueryExecutor, QueryRequest, QueryRequestError};
 use hyperbyte_application::{IngestionService, WriteError, WriteRequest};
 use hyperbyte_domain::query::StatementResult;
@@ -638,13 +639,12 @@ async fn query(
             retention_policy: params.get("rp").cloned().filter(|d| !d.is_empty()),
             params: bind,
             access,
+            interrupt: Interrupt::default(),
         };
         let executor = Arc::clone(&state.query);
-        let results = match state
-            .gate
-            .run(async move { executor.execute(req).await })
-            .await
-        {
+        let interrupt = req.interrupt.clone();
+        let run = state.gate.run(async move { executor.execute(req).await });
+        let results = match until_killed(run, &interrupt).await {
             Err(refused) => {
                 vec![StatementResult::error(0, refused.to_string())]
             }
@@ -699,6 +699,32 @@ async fn query(
     }
     .instrument(span)
     .await
+}
+
+/// How long a killed query may take to answer by itself (with the results of the
+/// statements before) before the handler answers for it.
+const KILL_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Waits for a query's answer; once `KILL QUERY` fires its interrupt, for at most
+/// [`KILL_GRACE`] more: a statement busy computing only notices at its next await, and
+/// the kill must be answered at once (dropping `run` aborts the query's task).
+async fn until_killed<T>(
+    run: impl std::future::Future<
+        Output = Result<Result<Vec<StatementResult>, T>, crate::AdmissionError>,
+    >,
+    interrupt: &Interrupt,
+) -> Result<Result<Vec<StatementResult>, T>, crate::AdmissionError> {
+    tokio::pin!(run);
+    tokio::select! {
+        r = &mut run => r,
+        _ = interrupt.fired() => match tokio::time::timeout(KILL_GRACE, &mut run).await {
+            Ok(r) => r,
+            Err(_) => Ok(Ok(vec![StatementResult::error(
+                interrupt.statement(),
+                QUERY_INTERRUPTED,
+            )])),
+        },
+    }
 }
 
 /// A `chunked=true` answer (JSON or MessagePack) as a streamed body: one document per

@@ -48,6 +48,8 @@ pub struct QueryRequest {
     /// What the requester may do ([`crate::auth::AuthService::authenticate`]); every
     /// statement is checked before any runs.
     pub access: crate::auth::Access,
+    /// Fired by `KILL QUERY` of this request.
+    pub interrupt: running::Interrupt,
 }
 
 /// A request-level failure (HTTP 400 with `{"error": ...}`).
@@ -338,12 +340,15 @@ impl QueryExecutor for QueryService {
             .map(|s| self.shown_in_warning(s, None))
             .collect::<Vec<_>>()
             .join(";\n");
-        let ticket = self
-            .running
-            .register(shown, req.database.clone().unwrap_or_default());
+        let ticket = self.running.register(
+            shown,
+            req.database.clone().unwrap_or_default(),
+            req.interrupt.clone(),
+        );
         let mut results = Vec::with_capacity(query.statements.len());
         for (i, stmt) in query.statements.iter().enumerate() {
             let span = tracing::debug_span!("statement", id = i, qid = ticket.qid());
+            ticket.interrupt().set_statement(i);
             let ran = tokio::select! {
                 biased;
                 _ = ticket.killed() => Err(StatementError::new(running::QUERY_INTERRUPTED)),

@@ -1,5 +1,9 @@
 //! The running-query registry: `SHOW QUERIES` lists it, `KILL QUERY` stops its entries.
 //!
+//! A killed request stops at once where it waits (an engine read: the read's result is
+//! thrown away; the engine's own work ends with the statement limits set on its
+//! sessions). A statement busy computing in Rust stops at its next await; meanwhile the
+//! HTTP handler, which shares the request's [`Interrupt`], answers the kill without it.
 //! Every `/query` request is registered for as long as it runs, under a query id counted
 //! from 1 per process (InfluxDB's task manager: one id per request, the request's
 //! statements shown as one text). A kill marks the entry and wakes the request, which
@@ -11,13 +15,62 @@
 use crate::stats::{DurationHistogram, QueryCounters};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// InfluxDB's text for a statement stopped by `KILL QUERY`.
 pub const QUERY_INTERRUPTED: &str = "query interrupted";
+
+/// A request's kill switch, shared by the request's executor (which stops at its next
+/// await) and whoever waits for its answer (the HTTP handler, which stops waiting for a
+/// statement busy computing, so the kill is answered at once). Made by the caller with
+/// the request ([`crate::query::QueryRequest::interrupt`]).
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(Arc<InterruptState>);
+
+#[derive(Debug, Default)]
+struct InterruptState {
+    fired: AtomicBool,
+    notify: Notify,
+    statement: AtomicUsize,
+}
+
+impl Interrupt {
+    /// Stops the request.
+    pub fn fire(&self) {
+        self.0.fired.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
+    }
+
+    /// Whether the request was stopped.
+    pub fn is_fired(&self) -> bool {
+        self.0.fired.load(Ordering::SeqCst)
+    }
+
+    /// Completes once the request is stopped (at once if it already was).
+    pub async fn fired(&self) {
+        loop {
+            let notified = self.0.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_fired() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// The statement the request is running (its index).
+    pub fn statement(&self) -> usize {
+        self.0.statement.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_statement(&self, i: usize) {
+        self.0.statement.store(i, Ordering::Relaxed);
+    }
+}
 
 /// One running request, as `SHOW QUERIES` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +103,7 @@ struct Entry {
     query: String,
     database: String,
     started: Instant,
-    killed: bool,
-    wake: Arc<Notify>,
+    interrupt: Interrupt,
 }
 
 /// The queries running now, with the counters `SHOW STATS` and the metrics read.
@@ -70,7 +122,7 @@ pub struct RunningQueries {
 pub struct QueryTicket {
     registry: Arc<RunningQueries>,
     qid: u64,
-    wake: Arc<Notify>,
+    interrupt: Interrupt,
     started: Instant,
 }
 
@@ -82,12 +134,12 @@ impl QueryTicket {
 
     /// Completes when the query is killed (at once if it already was).
     pub async fn killed(&self) {
-        loop {
-            if self.registry.is_killed(self.qid) {
-                return;
-            }
-            self.wake.notified().await;
-        }
+        self.interrupt.fired().await
+    }
+
+    /// The request's kill switch.
+    pub fn interrupt(&self) -> &Interrupt {
+        &self.interrupt
     }
 }
 
@@ -102,10 +154,14 @@ impl Drop for QueryTicket {
 }
 
 impl RunningQueries {
-    /// Registers a request; it runs until the ticket is dropped.
-    pub fn register(self: &Arc<Self>, query: String, database: String) -> QueryTicket {
+    /// Registers a request with its kill switch; it runs until the ticket is dropped.
+    pub fn register(
+        self: &Arc<Self>,
+        query: String,
+        database: String,
+        interrupt: Interrupt,
+    ) -> QueryTicket {
         let qid = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let wake = Arc::new(Notify::new());
         let started = Instant::now();
         self.entries.lock().insert(
             qid,
@@ -113,33 +169,26 @@ impl RunningQueries {
                 query,
                 database,
                 started,
-                killed: false,
-                wake: wake.clone(),
+                interrupt: interrupt.clone(),
             },
         );
         self.executed.fetch_add(1, Ordering::Relaxed);
         QueryTicket {
             registry: self.clone(),
             qid,
-            wake,
+            interrupt,
             started,
         }
     }
 
-    fn is_killed(&self, qid: u64) -> bool {
-        self.entries.lock().get(&qid).is_some_and(|e| e.killed)
-    }
-
     /// Stops a running query.
     pub fn kill(&self, qid: u64) -> Result<(), KillError> {
-        let mut entries = self.entries.lock();
-        let e = entries.get_mut(&qid).ok_or(KillError::NoSuchQuery(qid))?;
-        if e.killed {
+        let entries = self.entries.lock();
+        let e = entries.get(&qid).ok_or(KillError::NoSuchQuery(qid))?;
+        if e.interrupt.is_fired() {
             return Err(KillError::AlreadyKilled);
         }
-        e.killed = true;
-        // A stored permit: a request not waiting yet still sees it.
-        e.wake.notify_one();
+        e.interrupt.fire();
         self.killed.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -154,7 +203,11 @@ impl RunningQueries {
                 query: e.query.clone(),
                 database: e.database.clone(),
                 duration: e.started.elapsed(),
-                status: if e.killed { "killed" } else { "running" },
+                status: if e.interrupt.is_fired() {
+                    "killed"
+                } else {
+                    "running"
+                },
             })
             .collect()
     }
@@ -211,8 +264,8 @@ mod tests {
     #[tokio::test]
     async fn registers_lists_kills_and_forgets() {
         let r = Arc::new(RunningQueries::default());
-        let a = r.register("SELECT 1".into(), "db".into());
-        let b = r.register("SHOW QUERIES".into(), String::new());
+        let a = r.register("SELECT 1".into(), "db".into(), Interrupt::default());
+        let b = r.register("SHOW QUERIES".into(), String::new(), Interrupt::default());
         assert_eq!((a.qid(), b.qid()), (1, 2));
         let listed = r.list();
         assert_eq!(listed.len(), 2);
@@ -229,6 +282,7 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(1), a.killed())
             .await
             .unwrap();
+        assert!(a.interrupt().is_fired() && !b.interrupt().is_fired());
         drop(a);
         drop(b);
         assert!(r.list().is_empty());
