@@ -223,8 +223,9 @@ pub fn module(name: &str, tags: &[(&str, &str)], mut cols: Vec<(&str, Value)>) -
 }
 
 /// The services' statistics as InfluxDB's modules (`SHOW STATS`, `/debug/vars`):
-/// `queryExecutor`, one `database` per database (tagged with its name), `write`, and this
-/// server's own `flush` and (when enabled) `tier`.
+/// `queryExecutor`, one `database` per database (tagged with its name) and `write` with
+/// exactly InfluxDB's columns (dashboards select them by name), and this server's own
+/// `flush`, (when enabled) `tier` and `query` (killed queries, engine errors).
 pub fn stat_modules(st: &ServiceStats) -> Vec<Series> {
     let q = &st.queries;
     let mut out = vec![module(
@@ -236,8 +237,6 @@ pub fn stat_modules(st: &ServiceStats) -> Vec<Series> {
             ("queriesFinished", int(q.finished)),
             ("queryDurationNs", int(q.duration.sum_nanos)),
             ("recoveredPanics", int(0)),
-            ("queriesKilled", int(q.killed)),
-            ("engineErrors", int(q.engine_errors)),
         ],
     )];
     for d in &st.databases {
@@ -281,6 +280,14 @@ pub fn stat_modules(st: &ServiceStats) -> Vec<Series> {
             ("lagMs", int((f.lag_seconds * 1000.0) as u64)),
             ("points", int(f.points)),
             ("rounds", int(f.rounds)),
+        ],
+    ));
+    out.push(module(
+        "query",
+        &[],
+        vec![
+            ("engineErrors", int(q.engine_errors)),
+            ("queriesKilled", int(q.killed)),
         ],
     ));
     if let Some(t) = &st.tier {
