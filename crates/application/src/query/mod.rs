@@ -8,6 +8,8 @@ mod cond;
 mod limits;
 mod meta;
 mod metered;
+#[cfg(test)]
+mod monitor_tests;
 pub mod running;
 mod select;
 #[cfg(test)]
