@@ -211,6 +211,24 @@ fn kill_query_stops_a_long_query() {
         waited < Duration::from_secs(2),
         "answered {waited:?} after the kill"
     );
+    // The work stops too (at its next charge of rows or points): the request leaves
+    // the list long before the seconds it would have computed.
+    let gone = loop {
+        let (_, v) = s.query("", "SHOW QUERIES");
+        let rows = v["results"][0]["series"][0]["values"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !rows.iter().any(|r| r[0] == qid) {
+            break killed_at.elapsed();
+        }
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(60),
+            "never stopped"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    eprintln!("killed query answered after {waited:?}, gone after {gone:?}");
     // Unknown ids answer InfluxDB's text.
     let (_, v) = s.query("", "KILL QUERY 999999");
     assert_eq!(

@@ -2,8 +2,9 @@
 //!
 //! A killed request stops at once where it waits (an engine read: the read's result is
 //! thrown away; the engine's own work ends with the statement limits set on its
-//! sessions). A statement busy computing in Rust stops at its next await; meanwhile the
-//! HTTP handler, which shares the request's [`Interrupt`], answers the kill without it.
+//! sessions). A statement busy computing in Rust stops at its next charge against the
+//! query limits (its `Budget` shares the [`Interrupt`] and refuses every charge once it
+//! fired); meanwhile the HTTP handler, which shares it too, answers the kill at once.
 //! Every `/query` request is registered for as long as it runs, under a query id counted
 //! from 1 per process (InfluxDB's task manager: one id per request, the request's
 //! statements shown as one text). A kill marks the entry and wakes the request, which
