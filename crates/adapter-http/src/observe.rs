@@ -6,7 +6,7 @@
 //! line of the request names (the `http` span's `request_id`), so a client's report can be
 //! matched with the server's log. The access log line (target `hyperbyte::access`, level
 //! info) is structured: method, path without the query string (it may carry `p=`, a
-//! password), status, duration; silence it with `hyperbyte::access=off` in the log level.
+//! password), status, user agent, duration; silence it with `hyperbyte::access=off` in the log level.
 
 use crate::metrics::{endpoint_of, Metrics};
 use crate::router::HttpState;
@@ -60,6 +60,12 @@ pub(crate) async fn observe(State(state): State<HttpState>, req: Request, next: 
     let endpoint = endpoint_of(req.uri().path());
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let user_agent = req
+        .headers()
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let span = tracing::info_span!("http", request_id = %id, endpoint);
     let started = Instant::now();
     state.metrics.started();
@@ -83,6 +89,7 @@ pub(crate) async fn observe(State(state): State<HttpState>, req: Request, next: 
             method = %method,
             path = %path,
             status,
+            user_agent = %user_agent,
             duration_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
             "request"
         );
