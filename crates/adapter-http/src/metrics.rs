@@ -42,6 +42,11 @@ pub struct Metrics {
     started: std::time::SystemTime,
 }
 
+/// The metrics could not be registered (a name or label set the registry refuses).
+#[derive(Debug, thiserror::Error)]
+#[error("registering the metrics: {0}")]
+pub struct MetricsError(#[from] prometheus::Error);
+
 /// Registers a collector and hands it back.
 fn register<C: Collector + Clone + 'static>(
     registry: &Registry,
@@ -53,7 +58,7 @@ fn register<C: Collector + Clone + 'static>(
 
 impl Metrics {
     /// A fresh registry with every family of this adapter.
-    pub fn new() -> Result<Self, prometheus::Error> {
+    pub fn new() -> Result<Self, MetricsError> {
         let registry = Registry::new();
         let buckets = hyperbyte_application::stats::DURATION_BUCKETS.to_vec();
         let requests = IntCounterVec::new(

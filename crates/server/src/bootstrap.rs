@@ -313,9 +313,7 @@ async fn serve_http(
     let state = hyperbyte_adapter_http::HttpState {
         ingest: services.ingest.clone(),
         query: services.query.clone(),
-        metrics: Arc::new(
-            hyperbyte_adapter_http::Metrics::new().context("registering the metrics")?,
-        ),
+        metrics: Arc::new(hyperbyte_adapter_http::Metrics::new()?),
         config: hyperbyte_adapter_http::HttpConfig {
             max_body_bytes: cfg.http.max_body_bytes,
             default_chunk_size: cfg.http.default_chunk_size,
