@@ -156,6 +156,30 @@ def cases():
     out.append(case("users--statements",
                     [q("", f'CREATE DATABASE "{db}"'), q("", 'CREATE DATABASE "us_other"')],
                     checks))
+    db = "mon_db"
+    values = "$.results[0].series[0].values"
+    out.append(case("monitoring--statements", [
+        q("", f'CREATE DATABASE "{db}"'),
+        w(db, "m,h=a v=1 1000000000\nm,h=b v=2 2000000000\n"),
+    ], [
+        # qid and duration vary; the query text, database and status do not.
+        dict(q(db, "SHOW QUERIES"), ignore=[f"{values}[0][0]", f"{values}[0][3]"]),
+        dict(q("", "SHOW QUERIES; SHOW QUERIES"),
+             ignore=[f"{values}[0][0]", f"{values}[0][3]",
+                     "$.results[1].series[0].values[0][0]", "$.results[1].series[0].values[0][3]"]),
+        dict(q("", "SHOW QUERIES"), method="GET", ignore=[f"{values}[0][0]", f"{values}[0][3]"]),
+        q("", "KILL QUERY 999999"),
+        dict(q("", "KILL QUERY 424242"), method="GET"),
+        q("", "KILL QUERY 1 ON \"nowhere\""),
+        # Column shapes dashboards read (the values are this server's own).
+        dict(q("", "SHOW STATS FOR 'queryExecutor'"), ignore=[values]),
+        dict(q("", "SHOW STATS FOR 'write'"), ignore=[values]),
+        q("", "SHOW STATS FOR 'nothing'"),
+        dict(q("", "SHOW DIAGNOSTICS FOR 'build'"), ignore=[values]),
+        dict(q("", "SHOW DIAGNOSTICS FOR 'system'"), ignore=[values]),
+        dict(q("", "SHOW DIAGNOSTICS FOR 'runtime'"), ignore=[values]),
+        q("", "SHOW DIAGNOSTICS FOR 'nothing'"),
+    ]))
     out.extend(clients_cases())
     return out
 

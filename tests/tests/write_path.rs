@@ -151,6 +151,22 @@ fn a_full_write_backlog_answers_503_until_the_flush_catches_up() {
         }
         other => panic!("expected 503, got {other:?}"),
     }
+    // /health says why (still 200: queries are served), and so do the metrics.
+    let (status, body) = s.get("/health");
+    assert_eq!(status, 200, "{body}");
+    let h: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(h["status"], "warn", "{h}");
+    assert_eq!(h["checks"][0]["name"], "wal", "{h}");
+    assert_eq!(h["checks"][0]["backlog_points"], 10, "{h}");
+    let (_, metrics) = s.get("/metrics");
+    assert!(
+        metrics.contains("\nhyperbyte_wal_backlog_points 10\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("\nhyperbyte_wal_backlog_limit_points 10\n"),
+        "{metrics}"
+    );
     // A query makes every acknowledged write visible, which empties the backlog.
     let (_, v) = s.query("bp", "SELECT count(v) FROM m");
     assert_eq!(
@@ -159,6 +175,8 @@ fn a_full_write_backlog_answers_503_until_the_flush_catches_up() {
         "{v}"
     );
     assert_eq!(s.write("bp", "m v=99 100").0, 204);
+    let (_, body) = s.get("/health");
+    assert!(body.contains("\"status\":\"pass\""), "{body}");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! HTTP adapter: the InfluxDB 1.x API over axum.
 //!
-//! Routes: `/ping` (GET, HEAD), `/status`, `/health`, `/metrics`, `/write`,
-//! `/api/v2/write`, `/query` (GET, POST). This crate is the only one that knows InfluxDB's
+//! Routes: `/ping` (GET, HEAD), `/status`, `/health`, `/metrics` (Prometheus),
+//! `/debug/vars` (InfluxDB's expvar JSON), `/write`, `/api/v2/write`, `/query` (GET,
+//! POST), every one behind the request observer (request id, access log, metrics). This crate is the only one that knows InfluxDB's
 //! response shapes (JSON, CSV, MessagePack) and HTTP status conventions.
 //!
 //! Architecture invariant: server-side failures (WAL, storage, overload) answer 5xx, never
@@ -12,12 +13,14 @@
 mod admission;
 mod auth;
 mod csv;
+mod debug_vars;
 mod health;
 mod json;
 mod memory;
 mod metrics;
 mod msgpack;
 mod negotiate;
+mod observe;
 mod params;
 mod router;
 mod serve;
@@ -26,6 +29,6 @@ pub use admission::{AdmissionConfig, AdmissionError, QueryGate};
 pub use health::Health;
 pub use json::{render_results, Epoch, RenderOptions};
 pub use memory::{MemoryPressure, MemoryWatch};
-pub use metrics::Metrics;
+pub use metrics::{Metrics, MetricsError};
 pub use router::{router, HealthCheck, HttpConfig, HttpState, INFLUX_VERSION};
 pub use serve::{serve, serve_tls, tls_acceptor, ServeConfig, TlsAcceptor, TlsError};

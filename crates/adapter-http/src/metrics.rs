@@ -1,60 +1,500 @@
-//! Prometheus counters exposed on `/metrics`.
+//! `/metrics` in the Prometheus text format (the `prometheus` crate's registry and
+//! encoder), and the HTTP counters InfluxDB's `/debug/vars` shows as `httpd`.
+//!
+//! Two sources: what this adapter sees (requests by endpoint and status, their latency,
+//! bytes written) lives in the registry here; what the services count (flush rounds and
+//! durations, the WAL backlog, the recent-data tier, queries, engine errors, series per
+//! database) is read from [`ServiceStats`] at scrape time and turned into families, so
+//! the application never depends on a metrics library.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use hyperbyte_application::stats::{HistogramSnapshot, ServiceStats};
+use prometheus::core::Collector;
+use prometheus::proto::{self, MetricFamily, MetricType};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
+use std::time::Duration;
 
-/// Request and data counters.
-#[derive(Debug, Default)]
+/// Endpoints requests are counted under (bounded: any other path is `other`).
+pub(crate) fn endpoint_of(path: &str) -> &'static str {
+    match path {
+        "/write" => "write",
+        "/api/v2/write" => "write_v2",
+        "/query" => "query",
+        "/ping" => "ping",
+        "/status" => "status",
+        "/health" => "health",
+        "/metrics" => "metrics",
+        "/debug/vars" => "debug_vars",
+        _ => "other",
+    }
+}
+
+/// The adapter's own metrics and its registry.
+#[derive(Debug)]
 pub struct Metrics {
-    /// `/write` requests.
-    pub write_requests: AtomicU64,
-    /// Points accepted by `/write`.
-    pub points_written: AtomicU64,
-    /// `/write` requests that failed.
-    pub write_errors: AtomicU64,
-    /// `/query` requests.
-    pub query_requests: AtomicU64,
-    /// `/query` requests that failed as a whole.
-    pub query_errors: AtomicU64,
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    active: IntGauge,
+    write_bytes: IntCounter,
+    auth_failures: IntCounter,
+    started: std::time::SystemTime,
+}
+
+/// The metrics could not be registered (a name or label set the registry refuses).
+#[derive(Debug, thiserror::Error)]
+#[error("registering the metrics: {0}")]
+pub struct MetricsError(#[from] prometheus::Error);
+
+/// Registers a collector and hands it back.
+fn register<C: Collector + Clone + 'static>(
+    registry: &Registry,
+    c: C,
+) -> Result<C, prometheus::Error> {
+    registry.register(Box::new(c.clone()))?;
+    Ok(c)
 }
 
 impl Metrics {
-    /// Renders the text exposition format.
-    pub fn render(&self) -> String {
-        let mut s = String::new();
-        for (name, help, v) in [
-            (
-                "hyperbyte_http_write_requests_total",
-                "POST /write requests",
-                &self.write_requests,
+    /// A fresh registry with every family of this adapter.
+    pub fn new() -> Result<Self, MetricsError> {
+        let registry = Registry::new();
+        let buckets = hyperbyte_application::stats::DURATION_BUCKETS.to_vec();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "hyperbyte_http_requests_total",
+                "HTTP requests by endpoint and status code",
             ),
-            (
-                "hyperbyte_points_written_total",
-                "Points accepted by /write",
-                &self.points_written,
-            ),
-            (
-                "hyperbyte_http_write_errors_total",
-                "Failed /write requests",
-                &self.write_errors,
-            ),
-            (
-                "hyperbyte_http_query_requests_total",
-                "/query requests",
-                &self.query_requests,
-            ),
-            (
-                "hyperbyte_http_query_errors_total",
-                "Failed /query requests",
-                &self.query_errors,
-            ),
-        ] {
-            let _ = writeln!(
-                s,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                v.load(Ordering::Relaxed)
-            );
+            &["endpoint", "status"],
+        );
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "hyperbyte_http_request_duration_seconds",
+                "Time to answer an HTTP request (until the response head), by endpoint",
+            )
+            .buckets(buckets),
+            &["endpoint"],
+        );
+        let active = IntGauge::new(
+            "hyperbyte_http_requests_active",
+            "HTTP requests being answered",
+        );
+        let write_bytes = IntCounter::new(
+            "hyperbyte_http_write_bytes_total",
+            "Bytes of /write bodies received (as sent, before decompression)",
+        );
+        let auth_failures = IntCounter::new(
+            "hyperbyte_http_auth_failures_total",
+            "Requests refused for missing or wrong credentials",
+        );
+        let build = IntGauge::with_opts(
+            Opts::new(
+                "hyperbyte_build_info",
+                "Build of this server (always 1; the labels carry the versions)",
+            )
+            .const_label("version", env!("CARGO_PKG_VERSION"))
+            .const_label("influxdb_api", crate::router::INFLUX_VERSION),
+        );
+        let build = build?;
+        build.set(1);
+        registry.register(Box::new(build))?;
+        Ok(Metrics {
+            requests: register(&registry, requests?)?,
+            latency: register(&registry, latency?)?,
+            active: register(&registry, active?)?,
+            write_bytes: register(&registry, write_bytes?)?,
+            auth_failures: register(&registry, auth_failures?)?,
+            started: std::time::SystemTime::now(),
+            registry,
+        })
+    }
+
+    /// When the server started (this registry was made).
+    pub(crate) fn started_at(&self) -> std::time::SystemTime {
+        self.started
+    }
+
+    /// A request started.
+    pub(crate) fn started(&self) {
+        self.active.inc();
+    }
+
+    /// A request was answered or abandoned.
+    pub(crate) fn finished(&self) {
+        self.active.dec();
+    }
+
+    /// A request was answered.
+    pub(crate) fn answered(&self, endpoint: &str, status: u16, took: Duration) {
+        let status = status.to_string();
+        self.requests
+            .with_label_values(&[endpoint, status.as_str()])
+            .inc();
+        self.latency
+            .with_label_values(&[endpoint])
+            .observe(took.as_secs_f64());
+        if status == "401" {
+            self.auth_failures.inc();
+        }
+    }
+
+    /// Bytes of a write body.
+    pub(crate) fn write_bytes(&self, n: usize) {
+        self.write_bytes.inc_by(n as u64);
+    }
+
+    /// The text exposition of every family, the services' included.
+    pub fn render(&self, stats: &ServiceStats) -> String {
+        let mut families = self.registry.gather();
+        families.extend(service_families(stats));
+        families.sort_by(|a, b| a.name().cmp(b.name()));
+        prometheus::TextEncoder::new()
+            .encode_to_string(&families)
+            .unwrap_or_else(|e| format!("# encoding the metrics failed: {e}\n"))
+    }
+
+    /// InfluxDB's `httpd` statistics, derived from the request counters.
+    pub(crate) fn httpd(&self) -> HttpdStats {
+        let mut s = HttpdStats {
+            active: u64::try_from(self.active.get()).unwrap_or(0),
+            write_bytes: self.write_bytes.get(),
+            auth_failures: self.auth_failures.get(),
+            ..HttpdStats::default()
+        };
+        for family in self.requests.collect() {
+            for m in family.get_metric() {
+                let label = |n: &str| {
+                    m.get_label()
+                        .iter()
+                        .find(|l| l.name() == n)
+                        .map(|l| l.value().to_string())
+                        .unwrap_or_default()
+                };
+                let n = m.get_counter().get_value() as u64;
+                let (endpoint, status) = (label("endpoint"), label("status"));
+                s.requests += n;
+                match endpoint.as_str() {
+                    "query" => s.query += n,
+                    "write" | "write_v2" => s.write += n,
+                    "ping" => s.ping += n,
+                    "status" => s.status += n,
+                    _ => {}
+                }
+                match status.as_bytes().first() {
+                    Some(b'4') => s.client_errors += n,
+                    Some(b'5') => s.server_errors += n,
+                    _ => {}
+                }
+            }
+        }
+        for family in self.latency.collect() {
+            for m in family.get_metric() {
+                let endpoint = m
+                    .get_label()
+                    .iter()
+                    .find(|l| l.name() == "endpoint")
+                    .map(|l| l.value().to_string())
+                    .unwrap_or_default();
+                let ns = (m.get_histogram().get_sample_sum() * 1e9) as u64;
+                s.duration_ns += ns;
+                match endpoint.as_str() {
+                    "query" => s.query_duration_ns += ns,
+                    "write" | "write_v2" => s.write_duration_ns += ns,
+                    _ => {}
+                }
+            }
         }
         s
+    }
+}
+
+/// The HTTP counters `/debug/vars` shows under `httpd`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct HttpdStats {
+    pub(crate) requests: u64,
+    pub(crate) active: u64,
+    pub(crate) query: u64,
+    pub(crate) write: u64,
+    pub(crate) ping: u64,
+    pub(crate) status: u64,
+    pub(crate) client_errors: u64,
+    pub(crate) server_errors: u64,
+    pub(crate) auth_failures: u64,
+    pub(crate) write_bytes: u64,
+    pub(crate) duration_ns: u64,
+    pub(crate) query_duration_ns: u64,
+    pub(crate) write_duration_ns: u64,
+}
+
+fn family(name: &str, help: &str, kind: MetricType, metrics: Vec<proto::Metric>) -> MetricFamily {
+    let mut f = MetricFamily::default();
+    f.set_name(name.to_string());
+    f.set_help(help.to_string());
+    f.set_field_type(kind);
+    f.set_metric(metrics);
+    f
+}
+
+fn labelled(labels: &[(&str, &str)]) -> proto::Metric {
+    proto::Metric::from_label(
+        labels
+            .iter()
+            .map(|(k, v)| {
+                let mut l = proto::LabelPair::default();
+                l.set_name(k.to_string());
+                l.set_value(v.to_string());
+                l
+            })
+            .collect(),
+    )
+}
+
+fn gauge(name: &str, help: &str, v: f64) -> MetricFamily {
+    let mut g = proto::Gauge::default();
+    g.set_value(v);
+    family(
+        name,
+        help,
+        MetricType::GAUGE,
+        vec![proto::Metric::from_gauge(g)],
+    )
+}
+
+fn counter_metric(labels: &[(&str, &str)], v: u64) -> proto::Metric {
+    let mut c = proto::Counter::default();
+    c.set_value(v as f64);
+    let mut m = labelled(labels);
+    m.set_counter(c);
+    m
+}
+
+fn counter(name: &str, help: &str, v: u64) -> MetricFamily {
+    family(
+        name,
+        help,
+        MetricType::COUNTER,
+        vec![counter_metric(&[], v)],
+    )
+}
+
+fn histogram(name: &str, help: &str, h: &HistogramSnapshot) -> MetricFamily {
+    let mut p = proto::Histogram::default();
+    p.set_sample_count(h.count);
+    p.set_sample_sum(h.sum_nanos as f64 / 1e9);
+    p.set_bucket(
+        h.bounds
+            .iter()
+            .zip(&h.cumulative)
+            .map(|(b, c)| {
+                let mut bucket = proto::Bucket::default();
+                bucket.set_upper_bound(*b);
+                bucket.set_cumulative_count(*c);
+                bucket
+            })
+            .collect(),
+    );
+    let mut m = proto::Metric::default();
+    m.set_histogram(p);
+    family(name, help, MetricType::HISTOGRAM, vec![m])
+}
+
+/// The services' numbers as families.
+fn service_families(st: &ServiceStats) -> Vec<MetricFamily> {
+    let f = &st.flush;
+    let q = &st.queries;
+    let mut out = vec![
+        counter(
+            "hyperbyte_points_written_total",
+            "Points accepted into the WAL (writes, SELECT INTO, continuous queries)",
+            st.writes.points,
+        ),
+        family(
+            "hyperbyte_writes_total",
+            "Write requests by result",
+            MetricType::COUNTER,
+            vec![
+                counter_metric(&[("result", "ok")], st.writes.ok),
+                counter_metric(&[("result", "error")], st.writes.errors),
+            ],
+        ),
+        gauge(
+            "hyperbyte_wal_backlog_points",
+            "Acknowledged points waiting in the WAL for the flush",
+            st.backlog.points as f64,
+        ),
+        gauge(
+            "hyperbyte_wal_backlog_limit_points",
+            "Backlog past which writes are refused (0: no limit)",
+            st.backlog.limit as f64,
+        ),
+        gauge(
+            "hyperbyte_wal_backlog_entries",
+            "WAL entries not flushed into storage yet",
+            f.backlog_entries as f64,
+        ),
+        gauge(
+            "hyperbyte_flush_lag_seconds",
+            "Seconds since the flush last caught up with the WAL, while entries wait (0: caught up)",
+            f.lag_seconds,
+        ),
+        histogram(
+            "hyperbyte_flush_duration_seconds",
+            "Duration of flushes that moved WAL entries into storage",
+            &f.duration,
+        ),
+        counter(
+            "hyperbyte_flush_points_total",
+            "Points flushed into storage",
+            f.points,
+        ),
+        counter(
+            "hyperbyte_flush_entries_total",
+            "WAL entries flushed into storage",
+            f.entries,
+        ),
+        gauge(
+            "hyperbyte_flush_held_tables",
+            "Tables whose points storage refused (set aside and retried)",
+            f.held_tables as f64,
+        ),
+        family(
+            "hyperbyte_engine_errors_total",
+            "Storage engine errors, by path (failed flushes; failed engine reads of queries)",
+            MetricType::COUNTER,
+            vec![
+                counter_metric(&[("path", "flush")], f.failures),
+                counter_metric(&[("path", "query")], q.engine_errors),
+            ],
+        ),
+        gauge(
+            "hyperbyte_queries_active",
+            "Queries running now",
+            q.active as f64,
+        ),
+        counter(
+            "hyperbyte_queries_total",
+            "Query requests started",
+            q.executed,
+        ),
+        counter(
+            "hyperbyte_queries_killed_total",
+            "Queries stopped by KILL QUERY",
+            q.killed,
+        ),
+        histogram(
+            "hyperbyte_query_duration_seconds",
+            "Time to execute a query request (parse to last statement)",
+            &q.duration,
+        ),
+    ];
+    if let Some(t) = &st.tier {
+        let reads = t.hits.saturating_add(t.misses);
+        out.extend([
+            gauge(
+                "hyperbyte_tier_bytes",
+                "Bytes of point data in the recent-data tier",
+                t.bytes as f64,
+            ),
+            gauge(
+                "hyperbyte_tier_max_bytes",
+                "Budget of the recent-data tier",
+                t.max_bytes as f64,
+            ),
+            counter(
+                "hyperbyte_tier_hits_total",
+                "SELECT sources answered from the recent-data tier",
+                t.hits,
+            ),
+            counter(
+                "hyperbyte_tier_misses_total",
+                "SELECT sources answered by storage while the tier is enabled",
+                t.misses,
+            ),
+            gauge(
+                "hyperbyte_tier_hit_ratio",
+                "Hits over reads of the recent-data tier since start (0 before any read)",
+                if reads == 0 {
+                    0.0
+                } else {
+                    t.hits as f64 / reads as f64
+                },
+            ),
+        ]);
+    }
+    let per_db = |name: &str, help: &str, v: &dyn Fn(usize) -> u64| {
+        let metrics = st
+            .databases
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let mut g = proto::Gauge::default();
+                g.set_value(v(i) as f64);
+                let mut m = labelled(&[("database", &d.name)]);
+                m.set_gauge(g);
+                m
+            })
+            .collect();
+        family(name, help, MetricType::GAUGE, metrics)
+    };
+    out.push(per_db(
+        "hyperbyte_series",
+        "Series per database (cardinality)",
+        &|i| st.databases[i].series,
+    ));
+    out.push(per_db(
+        "hyperbyte_measurements",
+        "Measurements per database",
+        &|i| st.databases[i].measurements,
+    ));
+    out.push(gauge(
+        "hyperbyte_databases",
+        "Databases",
+        st.databases.len() as f64,
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyperbyte_application::stats::{DatabaseStats, DurationHistogram, TierStats};
+
+    #[test]
+    fn renders_request_and_service_families() {
+        let m = Metrics::new().unwrap();
+        m.started();
+        m.answered("write", 204, Duration::from_millis(3));
+        m.finished();
+        m.answered("query", 401, Duration::from_millis(1));
+        let h = DurationHistogram::default();
+        h.observe(Duration::from_millis(20));
+        let mut st = ServiceStats::default();
+        st.flush.duration = h.snapshot();
+        st.tier = Some(TierStats {
+            bytes: 10,
+            max_bytes: 100,
+            hits: 3,
+            misses: 1,
+        });
+        st.databases.push(DatabaseStats {
+            name: "db\"1".into(),
+            measurements: 2,
+            series: 7,
+        });
+        let text = m.render(&st);
+        assert!(
+            text.contains("hyperbyte_http_requests_total{endpoint=\"write\",status=\"204\"} 1\n")
+        );
+        assert!(text.contains("# TYPE hyperbyte_http_request_duration_seconds histogram\n"));
+        assert!(text.contains("hyperbyte_flush_duration_seconds_bucket{le=\"0.025\"} 1\n"));
+        assert!(text.contains("hyperbyte_flush_duration_seconds_count 1\n"));
+        assert!(text.contains("hyperbyte_series{database=\"db\\\"1\"} 7\n"));
+        assert!(text.contains("hyperbyte_tier_hit_ratio 0.75\n"));
+        assert!(text.contains("hyperbyte_build_info{"));
+        let httpd = m.httpd();
+        assert_eq!((httpd.requests, httpd.write, httpd.query), (2, 1, 1));
+        assert_eq!((httpd.client_errors, httpd.auth_failures), (1, 1));
+        assert_eq!(endpoint_of("/nope"), "other");
     }
 }

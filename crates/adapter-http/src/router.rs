@@ -9,13 +9,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
 use hyperbyte_application::auth::{Access, AuthError, AuthService};
+use hyperbyte_application::query::running::{Interrupt, QUERY_INTERRUPTED};
 use hyperbyte_application::query::{QueryExecutor, QueryRequest, QueryRequestError};
 use hyperbyte_application::{IngestionService, WriteError, WriteRequest};
 use hyperbyte_domain::query::StatementResult;
 use hyperbyte_domain::Precision;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -35,6 +36,8 @@ pub struct HttpConfig {
     /// Largest decompressed gzip body while `max_body_bytes` is 0 (unlimited): a few KiB of
     /// gzip can inflate to gigabytes, so decompression is always bounded.
     pub max_decoded_body_bytes: usize,
+    /// The listening address, as `/debug/vars` names the `httpd` statistics.
+    pub bind: String,
 }
 
 impl Default for HttpConfig {
@@ -43,6 +46,7 @@ impl Default for HttpConfig {
             max_body_bytes: 25 * 1024 * 1024,
             default_chunk_size: 10_000,
             max_decoded_body_bytes: 512 * 1024 * 1024,
+            bind: String::new(),
         }
     }
 }
@@ -67,7 +71,7 @@ pub struct HttpState {
     pub ingest: Arc<IngestionService>,
     /// Query path.
     pub query: Arc<dyn QueryExecutor>,
-    /// Counters.
+    /// Request metrics (`/metrics`, `/debug/vars`).
     pub metrics: Arc<Metrics>,
     /// Settings.
     pub config: HttpConfig,
@@ -106,29 +110,19 @@ pub fn router(state: HttpState) -> Router {
             any(write_v2).layer(DefaultBodyLimit::disable()),
         )
         .route("/query", any(query))
+        .route("/debug/vars", get(debug_vars))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::observe::observe,
+        ))
         .with_state(state)
-}
-
-fn request_id(state: &HttpState) -> String {
-    let n = state.request_ids.fetch_add(1, Ordering::Relaxed);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        (now >> 32) as u32,
-        (now >> 16) as u16,
-        now as u16,
-        (n >> 48) as u16,
-        n & 0xffff_ffff_ffff
-    )
 }
 
 fn influx_headers(state: &HttpState, resp: &mut Response) {
     let h = resp.headers_mut();
-    let id = request_id(state);
+    let id = crate::observe::current_request_id()
+        .unwrap_or_else(|| crate::observe::new_request_id(state));
     h.insert("X-Influxdb-Build", HeaderValue::from_static("OSS"));
     h.insert(
         "X-Influxdb-Version",
@@ -245,14 +239,30 @@ async fn health(State(state): State<HttpState>) -> Response {
 }
 
 async fn metrics(State(state): State<HttpState>) -> Response {
-    let mut text = state.metrics.render();
-    text.push_str(&(state.health)().metric_lines());
+    let text = state.metrics.render(&state.query.stats());
     let mut r = text.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4"),
+        HeaderValue::from_static(prometheus::TEXT_FORMAT),
     );
     r
+}
+
+async fn debug_vars(State(state): State<HttpState>) -> Response {
+    let stats = state.query.stats();
+    let body = crate::debug_vars::render(&crate::debug_vars::VarsInput {
+        stats: &stats,
+        httpd: state.metrics.httpd(),
+        bind: &state.config.bind,
+        started: state.metrics.started_at(),
+        resident_bytes: crate::memory::resident_bytes(),
+    });
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    with_headers(&state, r)
 }
 
 /// Decompresses a gzip body when the header says so, enforcing the size limit.
@@ -415,10 +425,7 @@ async fn write_access(
     let (u, p) = (params.get("u"), params.get("p"));
     authenticate(state, u.map(String::as_str), p.map(String::as_str), headers)
         .await
-        .map_err(|e| {
-            state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
-            auth_refusal(state, Format::Json, &e)
-        })
+        .map_err(|e| auth_refusal(state, Format::Json, &e))
 }
 
 /// Answers a refusal after draining the body (so the client reads the answer instead of a
@@ -438,10 +445,8 @@ async fn do_write(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    state.metrics.write_requests.fetch_add(1, Ordering::Relaxed);
     let format = negotiate(&headers);
     if let Some(refused) = memory_refusal(&state, format) {
-        state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
         // Drained, not kept, so the client reads the 503 instead of a reset connection.
         let _ = read_limited(body, 0, None).await;
         return refused;
@@ -457,15 +462,14 @@ async fn do_write(
     let body = match read_limited(body, limit, expected).await {
         Ok(b) => b,
         Err(e) => {
-            state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
             let (status, msg) = body_error_status(e);
             return query_error(&state, format, status, msg);
         }
     };
+    state.metrics.write_bytes(body.len());
     let span = tracing::debug_span!("write", db = %db, bytes = body.len());
     async move {
         if db.is_empty() {
-            state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
             return query_error(
                 &state,
                 format,
@@ -474,13 +478,11 @@ async fn do_write(
             );
         }
         if let Err(e) = state.auth.authorize_write(&access, &db) {
-            state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
             return auth_refusal(&state, Format::Json, &e);
         }
         let body = match decode_body(&headers, body, state.config.decoded_limit()) {
             Ok(b) => b,
             Err((status, msg)) => {
-                state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
                 return query_error(&state, format, status, &msg);
             }
         };
@@ -492,11 +494,7 @@ async fn do_write(
             body: &body,
         };
         match state.ingest.write(req).await {
-            Ok(outcome) => {
-                state
-                    .metrics
-                    .points_written
-                    .fetch_add(outcome.points as u64, Ordering::Relaxed);
+            Ok(_) => {
                 let mut r = StatusCode::NO_CONTENT.into_response();
                 r.headers_mut().insert(
                     header::CONTENT_TYPE,
@@ -505,7 +503,6 @@ async fn do_write(
                 with_headers(&state, r)
             }
             Err(e) => {
-                state.metrics.write_errors.fetch_add(1, Ordering::Relaxed);
                 if matches!(
                     e,
                     WriteError::Internal(_) | WriteError::InsufficientStorage(_)
@@ -564,10 +561,8 @@ async fn query(
     if method != Method::GET && method != Method::POST {
         return method_not_allowed(&state);
     }
-    state.metrics.query_requests.fetch_add(1, Ordering::Relaxed);
     let format = negotiate(&headers);
     if let Some(refused) = memory_refusal(&state, format) {
-        state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
         return refused;
     }
     // Credentials come from the URL (not a form body) and headers, as in InfluxDB.
@@ -584,7 +579,6 @@ async fn query(
     let access = match authenticate(&state, url_param("u"), url_param("p"), &headers).await {
         Ok(a) => a,
         Err(e) => {
-            state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
             return auth_refusal(&state, format, &e);
         }
     };
@@ -593,7 +587,6 @@ async fn query(
     let body = match read_limited(body, MAX_QUERY_BODY_BYTES, None).await {
         Ok(b) => b,
         Err(e) => {
-            state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
             let (status, msg) = body_error_status(e);
             return query_error(&state, format, status, msg);
         }
@@ -606,7 +599,6 @@ async fn query(
     );
     async move {
         if q.trim().is_empty() {
-            state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
             return query_error(
                 &state,
                 format,
@@ -647,20 +639,17 @@ async fn query(
             retention_policy: params.get("rp").cloned().filter(|d| !d.is_empty()),
             params: bind,
             access,
+            interrupt: Interrupt::default(),
         };
         let executor = Arc::clone(&state.query);
-        let results = match state
-            .gate
-            .run(async move { executor.execute(req).await })
-            .await
-        {
+        let interrupt = req.interrupt.clone();
+        let run = state.gate.run(async move { executor.execute(req).await });
+        let results = match until_killed(run, &interrupt).await {
             Err(refused) => {
-                state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
                 vec![StatementResult::error(0, refused.to_string())]
             }
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
-                state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
                 let status = match e {
                     QueryRequestError::Unauthorized(_) => StatusCode::FORBIDDEN,
                     _ => StatusCode::BAD_REQUEST,
@@ -710,6 +699,32 @@ async fn query(
     }
     .instrument(span)
     .await
+}
+
+/// How long a killed query may take to answer by itself (with the results of the
+/// statements before) before the handler answers for it.
+const KILL_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Waits for a query's answer; once `KILL QUERY` fires its interrupt, for at most
+/// [`KILL_GRACE`] more: a statement busy computing only notices at its next await, and
+/// the kill must be answered at once (dropping `run` aborts the query's task).
+async fn until_killed<T>(
+    run: impl std::future::Future<
+        Output = Result<Result<Vec<StatementResult>, T>, crate::AdmissionError>,
+    >,
+    interrupt: &Interrupt,
+) -> Result<Result<Vec<StatementResult>, T>, crate::AdmissionError> {
+    tokio::pin!(run);
+    tokio::select! {
+        r = &mut run => r,
+        _ = interrupt.fired() => match tokio::time::timeout(KILL_GRACE, &mut run).await {
+            Ok(r) => r,
+            Err(_) => Ok(Ok(vec![StatementResult::error(
+                interrupt.statement(),
+                QUERY_INTERRUPTED,
+            )])),
+        },
+    }
 }
 
 /// A `chunked=true` answer (JSON or MessagePack) as a streamed body: one document per

@@ -22,6 +22,7 @@ pub mod hot;
 pub mod ingest;
 pub mod query;
 pub mod retention;
+pub mod stats;
 
 pub use backlog::WriteBacklog;
 pub use continuous::{ContinuousQueryService, CqRun};

@@ -315,15 +315,19 @@ async fn serve_http(
     let state = hyperbyte_adapter_http::HttpState {
         ingest: services.ingest.clone(),
         query: services.query.clone(),
-        metrics: Arc::new(hyperbyte_adapter_http::Metrics::default()),
+        metrics: Arc::new(hyperbyte_adapter_http::Metrics::new()?),
         config: hyperbyte_adapter_http::HttpConfig {
             max_body_bytes: cfg.http.max_body_bytes,
             default_chunk_size: cfg.http.default_chunk_size,
             max_decoded_body_bytes: cfg.http.max_decoded_body_bytes,
+            bind: cfg.http.bind.clone(),
         },
         health: {
             let flush = services.flush.clone();
-            Arc::new(move || hyperbyte_adapter_http::Health::from_held(&flush.held_tables()))
+            Arc::new(move || {
+                hyperbyte_adapter_http::Health::from_held(&flush.held_tables())
+                    .with_flush(flush.backlog(), flush.counters().lag_seconds)
+            })
         },
         request_ids: Arc::new(AtomicU64::new(1)),
         gate: Arc::new(

@@ -24,6 +24,7 @@ use hyperbyte_domain::{
 use hyperbyte_ports::{HeldPointsPort, MetadataPort, PointsSinkPort, TableRef, WalPort};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{error, info, warn, Instrument};
@@ -141,6 +142,36 @@ pub struct FlushService {
     held: parking_lot::Mutex<BTreeMap<TableRef, HeldState>>,
     /// Consecutive failed rounds of tables not held yet.
     strikes: parking_lot::Mutex<BTreeMap<TableRef, u32>>,
+    /// What the flushes did, for the metrics.
+    meter: FlushMeter,
+}
+
+/// The flush service's counters (read by [`FlushService::counters`]).
+#[derive(Debug)]
+struct FlushMeter {
+    rounds: AtomicU64,
+    points: AtomicU64,
+    entries: AtomicU64,
+    failures: AtomicU64,
+    duration: crate::stats::DurationHistogram,
+    /// The cursor as of the last completed flush (the next sequence to flush).
+    flushed_to: AtomicU64,
+    /// When a flush last caught up with the WAL.
+    caught_up_at: parking_lot::Mutex<Instant>,
+}
+
+impl Default for FlushMeter {
+    fn default() -> Self {
+        FlushMeter {
+            rounds: AtomicU64::new(0),
+            points: AtomicU64::new(0),
+            entries: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            duration: crate::stats::DurationHistogram::default(),
+            flushed_to: AtomicU64::new(0),
+            caught_up_at: parking_lot::Mutex::new(Instant::now()),
+        }
+    }
 }
 
 impl FlushService {
@@ -162,7 +193,45 @@ impl FlushService {
             hold_store: None,
             held: parking_lot::Mutex::new(BTreeMap::new()),
             strikes: parking_lot::Mutex::new(BTreeMap::new()),
+            meter: FlushMeter::default(),
         }
+    }
+
+    /// What the flushes did so far, the WAL backlog and the held tables.
+    pub fn counters(&self) -> crate::stats::FlushCounters {
+        let m = &self.meter;
+        let next = m.flushed_to.load(Ordering::Relaxed);
+        let backlog_entries = self
+            .wal
+            .last_sequence()
+            .saturating_add(1)
+            .saturating_sub(next.max(1));
+        let lag_seconds = if backlog_entries > 0 {
+            m.caught_up_at.lock().elapsed().as_secs_f64()
+        } else {
+            0.0
+        };
+        crate::stats::FlushCounters {
+            rounds: m.rounds.load(Ordering::Relaxed),
+            points: m.points.load(Ordering::Relaxed),
+            entries: m.entries.load(Ordering::Relaxed),
+            failures: m.failures.load(Ordering::Relaxed),
+            duration: m.duration.snapshot(),
+            backlog_entries,
+            lag_seconds,
+            held_tables: self.held.lock().len() as u64,
+        }
+    }
+
+    /// The write backlog (unflushed points) and its limit, when one is shared.
+    pub fn backlog(&self) -> crate::stats::BacklogStats {
+        self.backlog
+            .as_ref()
+            .map(|b| crate::stats::BacklogStats {
+                points: b.points(),
+                limit: b.limit(),
+            })
+            .unwrap_or_default()
     }
 
     /// Sets aside the points of tables storage refuses in `store` instead of failing the
@@ -223,10 +292,33 @@ impl FlushService {
     /// run on the blocking pool, so the two overlap on two cores). Rounds still reach
     /// storage, and the WAL is still truncated, strictly in sequence order.
     pub async fn flush_all(&self) -> Result<FlushStats, FlushError> {
+        let started = Instant::now();
+        let m = &self.meter;
+        match self.flush_through_last().await {
+            Ok(total) => {
+                *m.caught_up_at.lock() = Instant::now();
+                if total.entries > 0 {
+                    m.rounds.fetch_add(1, Ordering::Relaxed);
+                    m.points.fetch_add(total.points as u64, Ordering::Relaxed);
+                    m.entries.fetch_add(total.entries as u64, Ordering::Relaxed);
+                    m.duration.observe(started.elapsed());
+                }
+                Ok(total)
+            }
+            Err(e) => {
+                m.failures.fetch_add(1, Ordering::Relaxed);
+                Err(e)
+            }
+        }
+    }
+
+    /// [`FlushService::flush_all`] without the counting.
+    async fn flush_through_last(&self) -> Result<FlushStats, FlushError> {
         let target = self.wal.last_sequence();
         let mut cursor = self.cursor.lock().await;
         let mut total = FlushStats::default();
         if *cursor > target {
+            self.meter.flushed_to.store(*cursor, Ordering::Relaxed);
             return Ok(total);
         }
         let mut next = Some(self.read_round(*cursor).await?);
@@ -235,6 +327,7 @@ impl FlushService {
                 ReadRound::Empty { last_before } => {
                     // Nothing left: everything up to `last_before` is flushed.
                     *cursor = (*cursor).max(last_before + 1);
+                    self.meter.flushed_to.store(*cursor, Ordering::Relaxed);
                     break;
                 }
                 ReadRound::Points(round) => round,
@@ -248,6 +341,7 @@ impl FlushService {
             };
             let stats = written?;
             *cursor = after;
+            self.meter.flushed_to.store(after, Ordering::Relaxed);
             total.entries += stats.entries;
             total.points += stats.points;
             next = following.transpose()?;

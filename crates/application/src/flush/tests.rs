@@ -399,3 +399,23 @@ async fn a_restarted_service_flushes_what_the_wal_kept() {
     assert!(!restarted.has_backlog().await);
     assert_eq!(f.sink.durable().last().map(|s| s.point.timestamp), Some(1));
 }
+
+#[tokio::test]
+async fn counters_follow_the_rounds_and_the_backlog() {
+    let f = fixture();
+    let c = f.flush.counters();
+    assert_eq!((c.rounds, c.points, c.backlog_entries), (0, 0, 0));
+    assert_eq!(c.lag_seconds, 0.0);
+    write(&f.wal, &[("good", 1, 1.0), ("good", 2, 2.0)]).await;
+    write(&f.wal, &[("good", 3, 3.0)]).await;
+    let c = f.flush.counters();
+    assert_eq!(c.backlog_entries, 2);
+    f.flush.flush_all().await.unwrap();
+    let c = f.flush.counters();
+    assert_eq!((c.rounds, c.points, c.entries), (1, 3, 2));
+    assert_eq!((c.backlog_entries, c.failures), (0, 0));
+    assert_eq!(c.duration.count, 1);
+    // A flush with nothing to move is not a round.
+    f.flush.flush_all().await.unwrap();
+    assert_eq!(f.flush.counters().rounds, 1);
+}

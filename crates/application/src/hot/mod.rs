@@ -81,6 +81,11 @@ impl HotTier {
         }
     }
 
+    /// The budget, bytes.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
     /// Bytes of point data held (approximate).
     pub fn bytes(&self) -> usize {
         self.tables.read().values().map(|t| t.bytes).sum()

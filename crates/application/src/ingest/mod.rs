@@ -123,6 +123,17 @@ pub struct IngestionService {
     wal_grew: Option<Arc<tokio::sync::Notify>>,
     /// Unflushed points; writes are refused while it is full.
     backlog: Option<Arc<WriteBacklog>>,
+    /// Writes so far (InfluxDB's `write` statistics).
+    meter: WriteMeter,
+}
+
+/// Counters of [`IngestionService`] (read by [`IngestionService::counters`]).
+#[derive(Debug, Default)]
+struct WriteMeter {
+    requests: std::sync::atomic::AtomicU64,
+    points: std::sync::atomic::AtomicU64,
+    ok: std::sync::atomic::AtomicU64,
+    errors: std::sync::atomic::AtomicU64,
 }
 
 /// Result of a successful (possibly partial) write.
@@ -150,6 +161,33 @@ impl IngestionService {
             schema_lock: tokio::sync::Mutex::new(()),
             wal_grew: None,
             backlog: None,
+            meter: WriteMeter::default(),
+        }
+    }
+
+    /// The writes so far.
+    pub fn counters(&self) -> crate::stats::WriteCounters {
+        use std::sync::atomic::Ordering::Relaxed;
+        crate::stats::WriteCounters {
+            requests: self.meter.requests.load(Relaxed),
+            points: self.meter.points.load(Relaxed),
+            ok: self.meter.ok.load(Relaxed),
+            errors: self.meter.errors.load(Relaxed),
+        }
+    }
+
+    /// Counts one write's outcome.
+    fn count(&self, r: &Result<WriteOutcome, WriteError>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.meter.requests.fetch_add(1, Relaxed);
+        match r {
+            Ok(o) => {
+                self.meter.ok.fetch_add(1, Relaxed);
+                self.meter.points.fetch_add(o.points as u64, Relaxed);
+            }
+            Err(_) => {
+                self.meter.errors.fetch_add(1, Relaxed);
+            }
         }
     }
 
@@ -177,6 +215,13 @@ impl IngestionService {
 
     /// Writes a line-protocol body.
     pub async fn write(&self, req: WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
+        let r = self.write_body(req).await;
+        self.count(&r);
+        r
+    }
+
+    /// [`Self::write`] without the counting.
+    async fn write_body(&self, req: WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
         if self.meta.database(req.database).is_none() {
             return Err(WriteError::DatabaseNotFound(req.database.to_string()));
         }
@@ -208,10 +253,16 @@ impl IngestionService {
         points: Vec<Point>,
         parse_errors: Vec<String>,
     ) -> Result<WriteOutcome, WriteError> {
-        self.check_backlog()?;
-        let views = points.iter().map(PointRef::from_point).collect();
-        self.write_refs(database, retention_policy, views, parse_errors)
-            .await
+        let r = match self.check_backlog() {
+            Ok(()) => {
+                let views = points.iter().map(PointRef::from_point).collect();
+                self.write_refs(database, retention_policy, views, parse_errors)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        self.count(&r);
+        r
     }
 
     /// The checks and the WAL append shared by [`Self::write`] and [`Self::write_points`],

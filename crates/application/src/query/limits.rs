@@ -74,6 +74,10 @@ pub enum LimitError {
     /// Too many rows materialised.
     #[error("max-select-rows limit exceeded: ({0}/{1})")]
     Rows(u128, u64),
+    /// `KILL QUERY` stopped the statement (checked wherever work is charged, so a
+    /// statement computing in Rust stops at its next charge).
+    #[error("query interrupted")]
+    Interrupted,
 }
 
 /// What one statement has used so far.
@@ -82,6 +86,7 @@ pub(crate) struct Budget {
     limits: QueryLimits,
     points: AtomicU64,
     rows: AtomicU64,
+    interrupt: Option<crate::query::running::Interrupt>,
 }
 
 /// Adds `n` to `counter` and checks the total against `limit` (`0`: unlimited).
@@ -105,6 +110,20 @@ impl Budget {
             limits,
             points: AtomicU64::new(0),
             rows: AtomicU64::new(0),
+            interrupt: None,
+        }
+    }
+
+    /// Stops charging (every charge fails) once `interrupt` fires.
+    pub(crate) fn with_interrupt(mut self, interrupt: crate::query::running::Interrupt) -> Self {
+        self.interrupt = Some(interrupt);
+        self
+    }
+
+    fn check_interrupt(&self) -> Result<(), LimitError> {
+        match &self.interrupt {
+            Some(i) if i.is_fired() => Err(LimitError::Interrupted),
+            _ => Ok(()),
         }
     }
 
@@ -129,6 +148,7 @@ impl Budget {
 
     /// Charges points read from storage (they count as materialised rows too).
     pub(crate) fn charge_points(&self, n: usize) -> Result<(), LimitError> {
+        self.check_interrupt()?;
         let n = n as u128;
         charge(&self.points, n, self.limits.max_select_point)
             .map_err(|t| LimitError::Points(t, self.limits.max_select_point))?;
@@ -137,12 +157,14 @@ impl Budget {
 
     /// Charges generated rows (bucket grids, fill output, forecasts).
     pub(crate) fn charge_rows(&self, n: u128) -> Result<(), LimitError> {
+        self.check_interrupt()?;
         charge(&self.rows, n, self.limits.max_select_rows)
             .map_err(|t| LimitError::Rows(t, self.limits.max_select_rows))
     }
 
     /// Checks the number of series a query reads.
     pub(crate) fn check_series(&self, n: usize) -> Result<(), LimitError> {
+        self.check_interrupt()?;
         let limit = self.limits.max_select_series;
         if limit > 0 && n as u128 > u128::from(limit) {
             return Err(LimitError::Series(n as u128, limit));
@@ -152,6 +174,7 @@ impl Budget {
 
     /// Checks the number of `GROUP BY time` buckets of a query.
     pub(crate) fn check_buckets(&self, n: u128) -> Result<(), LimitError> {
+        self.check_interrupt()?;
         let limit = self.limits.max_select_buckets;
         if limit > 0 && n > u128::from(limit) {
             return Err(LimitError::Buckets(n, limit));
@@ -178,6 +201,19 @@ mod tests {
             LimitError::Buckets(4, 3).to_string(),
             "max-select-buckets limit exceeded: (4/3)"
         );
+    }
+
+    #[test]
+    fn an_interrupted_budget_refuses_every_charge() {
+        let i = crate::query::running::Interrupt::default();
+        let b = Budget::new(QueryLimits::unlimited()).with_interrupt(i.clone());
+        b.charge_points(1).unwrap();
+        i.fire();
+        assert_eq!(b.charge_points(1), Err(LimitError::Interrupted));
+        assert_eq!(b.charge_rows(1), Err(LimitError::Interrupted));
+        assert_eq!(b.check_series(1), Err(LimitError::Interrupted));
+        assert_eq!(b.check_buckets(1), Err(LimitError::Interrupted));
+        assert_eq!(LimitError::Interrupted.to_string(), "query interrupted");
     }
 
     #[test]

@@ -7,6 +7,10 @@
 mod cond;
 mod limits;
 mod meta;
+mod metered;
+#[cfg(test)]
+mod monitor_tests;
+pub mod running;
 mod select;
 #[cfg(test)]
 mod tests;
@@ -22,7 +26,9 @@ use hyperbyte_domain::query::StatementResult;
 use hyperbyte_ports::{Clock, MetadataPort, QueryPort, StorageAdminPort};
 use hyperbyte_timeseriesql::ast::Statement;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// A bound parameter value from the HTTP `params=` JSON object.
 pub use hyperbyte_timeseriesql::parser::ParamValue;
@@ -44,6 +50,8 @@ pub struct QueryRequest {
     /// What the requester may do ([`crate::auth::AuthService::authenticate`]); every
     /// statement is checked before any runs.
     pub access: crate::auth::Access,
+    /// Fired by `KILL QUERY` of this request.
+    pub interrupt: running::Interrupt,
 }
 
 /// A request-level failure (HTTP 400 with `{"error": ...}`).
@@ -63,6 +71,11 @@ pub enum QueryRequestError {
 pub trait QueryExecutor: Send + Sync + std::fmt::Debug {
     /// Executes every statement of the request, in order.
     async fn execute(&self, req: QueryRequest) -> Result<Vec<StatementResult>, QueryRequestError>;
+
+    /// What the services report now (`/metrics`, `/debug/vars`); nothing by default.
+    fn stats(&self) -> crate::stats::ServiceStats {
+        crate::stats::ServiceStats::default()
+    }
 }
 
 /// The InfluxQL executor over metadata and storage.
@@ -81,6 +94,15 @@ pub struct QueryService {
     limits: QueryLimits,
     /// Told about password changes and dropped users, to free cached verifications.
     auth: Option<Arc<crate::auth::AuthService>>,
+    /// The engine as `engine` reaches it, counting its errors.
+    metered: Arc<metered::MeteredEngine>,
+    /// Requests running now (`SHOW QUERIES`, `KILL QUERY`).
+    running: Arc<running::RunningQueries>,
+    /// SELECT sources the recent-data tier answered / left to storage.
+    tier_hits: AtomicU64,
+    tier_misses: AtomicU64,
+    /// When the service was created (the server's start), nanoseconds.
+    started: i64,
 }
 
 /// A statement-level failure: reported inside the statement's result (HTTP 200).
@@ -135,9 +157,15 @@ impl QueryService {
         flush: Arc<FlushService>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let metered = Arc::new(metered::MeteredEngine::new(engine));
         QueryService {
+            started: clock.now_nanos(),
             meta,
-            engine,
+            engine: metered.clone(),
+            metered,
+            running: Arc::new(running::RunningQueries::default()),
+            tier_hits: AtomicU64::new(0),
+            tier_misses: AtomicU64::new(0),
             admin,
             flush,
             clock,
@@ -167,6 +195,62 @@ impl QueryService {
     pub fn with_hot_tier(mut self, tier: Arc<crate::hot::HotTier>) -> Self {
         self.hot = Some(tier);
         self
+    }
+
+    /// When the service started, nanoseconds.
+    pub(crate) fn started_at(&self) -> i64 {
+        self.started
+    }
+
+    /// The requests running now.
+    pub fn running(&self) -> &Arc<running::RunningQueries> {
+        &self.running
+    }
+
+    /// Counts a SELECT source answered from the recent-data tier (`hit`) or by storage.
+    pub(crate) fn count_tier(&self, hit: bool) {
+        if self.hot.is_some() {
+            let c = if hit {
+                &self.tier_hits
+            } else {
+                &self.tier_misses
+            };
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// What the services report now: the flush, the backlog, the tier, the queries and
+    /// every database's series index.
+    pub fn stats(&self) -> crate::stats::ServiceStats {
+        let mut queries = self.running.counters();
+        queries.engine_errors = self.metered.errors();
+        let databases = self
+            .meta
+            .databases()
+            .into_iter()
+            .map(|d| crate::stats::DatabaseStats {
+                measurements: self.meta.measurements(&d.name).len() as u64,
+                series: self.meta.series_count(&d.name) as u64,
+                name: d.name,
+            })
+            .collect();
+        crate::stats::ServiceStats {
+            flush: self.flush.counters(),
+            backlog: self.flush.backlog(),
+            tier: self.hot.as_ref().map(|t| crate::stats::TierStats {
+                bytes: t.bytes() as u64,
+                max_bytes: t.max_bytes() as u64,
+                hits: self.tier_hits.load(Ordering::Relaxed),
+                misses: self.tier_misses.load(Ordering::Relaxed),
+            }),
+            queries,
+            writes: self
+                .writer
+                .as_ref()
+                .map(|w| w.counters())
+                .unwrap_or_default(),
+            databases,
+        }
     }
 
     /// Enables `SELECT ... INTO` by giving the service the write path.
@@ -252,11 +336,27 @@ impl QueryExecutor for QueryService {
             crate::auth::authorize_query(&req.access, no_users, &query, req.database.as_deref())
                 .map_err(|e| QueryRequestError::Unauthorized(e.to_string()))?;
         }
+        let shown = query
+            .statements
+            .iter()
+            .map(|s| self.shown_in_warning(s, None))
+            .collect::<Vec<_>>()
+            .join(";\n");
+        let ticket = self.running.register(
+            shown,
+            req.database.clone().unwrap_or_default(),
+            req.interrupt.clone(),
+        );
         let mut results = Vec::with_capacity(query.statements.len());
         for (i, stmt) in query.statements.iter().enumerate() {
-            let span = tracing::debug_span!("statement", id = i);
-            let _e = span.enter();
-            let mut r = match self.run_statement(stmt, &req).await {
+            let span = tracing::debug_span!("statement", id = i, qid = ticket.qid());
+            ticket.interrupt().set_statement(i);
+            let ran = tokio::select! {
+                biased;
+                _ = ticket.killed() => Err(StatementError::new(running::QUERY_INTERRUPTED)),
+                r = self.run_statement(stmt, &req).instrument(span) => r,
+            };
+            let mut r = match ran {
                 Ok(mut r) => {
                     r.statement_id = i;
                     r
@@ -285,5 +385,9 @@ impl QueryExecutor for QueryService {
             }
         }
         Ok(results)
+    }
+
+    fn stats(&self) -> crate::stats::ServiceStats {
+        QueryService::stats(self)
     }
 }

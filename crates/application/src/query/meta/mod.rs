@@ -45,6 +45,7 @@ pub(super) fn page<T>(items: Vec<T>, limit: Option<u64>, offset: Option<u64>) ->
 
 mod ddl;
 mod index;
+mod monitor;
 mod show;
 mod users;
 
@@ -129,22 +130,10 @@ impl QueryService {
                 ],
                 vec![],
             )])),
-            Statement::ShowStats { .. } => self.show_stats(),
-            Statement::ShowDiagnostics { .. } => Ok(result(vec![series(
-                Some("build"),
-                &["Branch", "Commit", "Version"],
-                vec![vec![s("main"), s(""), s(env!("CARGO_PKG_VERSION"))]],
-            )])),
-            Statement::ShowQueries => Ok(result(vec![series(
-                None,
-                &["qid", "query", "database", "duration", "status"],
-                vec![],
-            )])),
-            // No query is tracked (`SHOW QUERIES` lists none), so none can be killed: the
-            // answer InfluxDB gives for an id it does not know.
-            Statement::KillQuery { query_id, .. } => {
-                Err(StatementError::new(format!("no such query id: {query_id}")))
-            }
+            Statement::ShowStats { module } => self.show_stats(module.as_deref()),
+            Statement::ShowDiagnostics { module } => self.show_diagnostics(module.as_deref()),
+            Statement::ShowQueries => self.show_queries(),
+            Statement::KillQuery { query_id, .. } => self.kill_query(*query_id),
             Statement::ShowSubscriptions => Ok(StatementResult::default()),
             Statement::CreateSubscription { .. } | Statement::DropSubscription { .. } => {
                 Err(StatementError::new("subscriptions are not supported"))

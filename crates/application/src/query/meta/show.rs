@@ -224,19 +224,6 @@ impl QueryService {
     }
 
     /// `SHOW STATS`: database and series counts.
-    pub(super) fn show_stats(&self) -> StmtResult {
-        let dbs = self.meta.databases();
-        let series_total: usize = dbs.iter().map(|d| self.meta.series_count(&d.name)).sum();
-        Ok(result(vec![series(
-            Some("database"),
-            &["numDatabases", "numSeries"],
-            vec![vec![
-                Value::Integer(dbs.len() as i64),
-                Value::Integer(series_total as i64),
-            ]],
-        )]))
-    }
-
     pub(super) fn cardinality(
         &self,
         db: &str,

@@ -135,7 +135,7 @@ type Timeline = Vec<Row>;
 
 impl QueryService {
     pub(crate) async fn select(&self, stmt: &SelectStatement, req: &QueryRequest) -> StmtResult {
-        let budget = Budget::new(self.limits);
+        let budget = Budget::new(self.limits).with_interrupt(req.interrupt.clone());
         if stmt.target.is_some() {
             return self.select_into(stmt, req, &budget).await;
         }

@@ -72,6 +72,7 @@ impl QueryService {
         let cond = plan.cond.as_ref();
         let hot_rows =
             self.hot_aggregate(src, &specs, &plan.group_tags, cond, shape.interval, range);
+        self.count_tier(hot_rows.is_some());
         let rows = match hot_rows {
             Some(rows) => rows,
             None => match self.engine_aggregate(plan, src, &specs).await? {

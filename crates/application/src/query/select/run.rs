@@ -103,6 +103,10 @@ impl QueryService {
                 fallback,
             ),
         };
+        if fallback != Fallback::Pushdown || hot.is_some() {
+            // (A pushdown source counts where its aggregate is computed.)
+            self.count_tier(hot.is_some());
+        }
         let points = match hot {
             Some(points) => {
                 budget.charge_points(points.len())?;

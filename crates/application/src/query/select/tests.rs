@@ -317,12 +317,16 @@ async fn the_recent_data_tier_answers_what_it_covers() {
         vec![vec![Value::Time(20 * S), Value::Float(4.0)]]
     );
     assert!(sent(&h).is_empty(), "storage was read: {:?}", sent(&h));
+    let tier = h.service.stats().tier.unwrap();
+    assert_eq!((tier.hits, tier.misses), (3, 0));
 }
 
 #[tokio::test]
 async fn an_aggregate_with_a_field_condition_goes_to_the_engine() {
     let h = with_tier(&points()).await;
     h.rows("SELECT mean(v) FROM m WHERE v > 1").await;
+    let tier = h.service.stats().tier.unwrap();
+    assert_eq!((tier.hits, tier.misses), (0, 1));
     let mut want = aggregate_read(vec![(Pushdown::Mean, "v")]);
     let expr = statement("SELECT v FROM m WHERE v > 1")
         .condition_without_time()
