@@ -1,0 +1,507 @@
+//! Backup and restore on the server side: a consistent snapshot handle, each table's points
+//! as line protocol, and the metadata a restore puts back.
+//!
+//! Why this shape: a backup must hold every point acknowledged before one instant while
+//! writes keep flowing. The snapshot ([`BackupService::snapshot`]) reads the WAL's last
+//! sequence `S`, flushes the WAL through `S` into storage (the same flush as
+//! read-your-writes), and only then records the metadata and the list of tables. Every
+//! point acknowledged before the snapshot was appended at or below `S`, so it is in
+//! storage when the tables are read afterwards ([`BackupService::table_reader`]). Points
+//! written after the snapshot may or may not be in the backup (storage is read live, not
+//! from a frozen copy); nothing acknowledged before it can be missing. Points storage
+//! refused and set aside (held tables) are not in storage, so a snapshot touching a held
+//! table is refused rather than silently incomplete.
+//!
+//! The data leaves as line protocol (typed: `i`/`u` suffixes, quoted strings, booleans),
+//! read page by page in time order with a bounded page size, so neither the server nor
+//! the client holds a table in memory. A restore replays it through the ordinary write
+//! path, which rebuilds the series index, field types and storage tables by the same
+//! rules as the original writes. The SQL comes from the translator's read plans
+//! (`timeseriesql::sql::RawRead`); this module writes none.
+
+mod encode;
+
+pub use encode::{encode_row, ColumnKind};
+
+use crate::flush::{FlushError, FlushService};
+use hyperbyte_domain::{naming, ContinuousQuery, Database, MetaCommand, User};
+use hyperbyte_ports::{Clock, MetaError, MetadataPort, QueryError, QueryPort};
+use hyperbyte_timeseriesql::sql::{RawRead, RowFilter, TableRef};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Rows read from storage per page of a table (bounds the memory of one read).
+pub const DEFAULT_PAGE_ROWS: u64 = 50_000;
+
+/// Why a backup or restore step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// The request names something that does not exist or cannot be backed up.
+    #[error("{0}")]
+    Invalid(String),
+    /// Flushing the WAL before the snapshot failed.
+    #[error("flushing the WAL before the snapshot: {0}")]
+    Flush(#[from] FlushError),
+    /// Reading storage failed.
+    #[error("reading storage: {0}")]
+    Storage(#[from] QueryError),
+    /// A metadata change of a restore failed.
+    #[error("restoring metadata: {0}")]
+    Meta(#[from] MetaError),
+}
+
+/// What a snapshot covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotFilter {
+    /// One database, or all.
+    pub database: Option<String>,
+    /// One retention policy of that database, or all.
+    pub retention_policy: Option<String>,
+}
+
+/// One stored table: the points of a measurement in a retention policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableEntry {
+    /// Database.
+    pub database: String,
+    /// Retention policy.
+    pub retention_policy: String,
+    /// Measurement.
+    pub measurement: String,
+}
+
+/// The metadata a backup carries and a restore puts back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetaSnapshot {
+    /// Databases with their retention policies (filtered to those the snapshot covers).
+    pub databases: Vec<Database>,
+    /// Users with their password hashes and privileges (full backups only).
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// Continuous queries of the databases covered.
+    #[serde(default)]
+    pub continuous_queries: Vec<ContinuousQuery>,
+}
+
+/// A snapshot handle: the instant, the WAL sequence flushed through, the metadata and
+/// the tables to read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// When the snapshot was taken (server clock, nanoseconds since the epoch).
+    pub instant_ns: i64,
+    /// Every WAL entry up to this sequence was in storage before the tables were listed.
+    pub wal_sequence: u64,
+    /// Metadata.
+    pub meta: MetaSnapshot,
+    /// Tables holding points, in (database, retention policy, measurement) order.
+    pub tables: Vec<TableEntry>,
+}
+
+/// Backup and restore of metadata and stored points.
+#[derive(Debug)]
+pub struct BackupService {
+    meta: Arc<dyn MetadataPort>,
+    engine: Arc<dyn QueryPort>,
+    flush: Arc<FlushService>,
+    clock: Arc<dyn Clock>,
+    page_rows: u64,
+}
+
+impl BackupService {
+    /// A service over the metadata store, the storage engine and the flush.
+    pub fn new(
+        meta: Arc<dyn MetadataPort>,
+        engine: Arc<dyn QueryPort>,
+        flush: Arc<FlushService>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        BackupService {
+            meta,
+            engine,
+            flush,
+            clock,
+            page_rows: DEFAULT_PAGE_ROWS,
+        }
+    }
+
+    /// Uses pages of `rows` rows (at least 1) when reading tables.
+    pub fn with_page_rows(mut self, rows: u64) -> Self {
+        self.page_rows = rows.max(1);
+        self
+    }
+
+    /// Flushes the WAL through its current last sequence, then records the metadata and
+    /// the tables `filter` covers (see the module docs for what this guarantees).
+    pub async fn snapshot(&self, filter: &SnapshotFilter) -> Result<Snapshot, BackupError> {
+        let databases = self.covered_databases(filter)?;
+        let instant_ns = self.clock.now_nanos();
+        let wal_sequence = self.flush.flush_through().await?;
+        for held in self.flush.held_tables() {
+            if databases.iter().any(|d| d.name == held.table.database) {
+                return Err(BackupError::Invalid(format!(
+                    "measurement {:?} of database {:?} has points storage refused and set aside ({}); a backup now would miss them",
+                    held.table.measurement, held.table.database, held.error
+                )));
+            }
+        }
+        let mut tables = Vec::new();
+        for db in &databases {
+            for m in self.meta.measurements(&db.name) {
+                for rp in &db.retention_policies {
+                    if self.table_exists(&db.name, &rp.name, &m).await? {
+                        tables.push(TableEntry {
+                            database: db.name.clone(),
+                            retention_policy: rp.name.clone(),
+                            measurement: m.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        tables.sort_by(|a, b| {
+            (&a.database, &a.retention_policy, &a.measurement).cmp(&(
+                &b.database,
+                &b.retention_policy,
+                &b.measurement,
+            ))
+        });
+        let names: Vec<&str> = databases.iter().map(|d| d.name.as_str()).collect();
+        let continuous_queries = self
+            .meta
+            .continuous_queries()
+            .into_iter()
+            .filter(|cq| names.contains(&cq.database.as_str()))
+            .collect();
+        // Users belong to the server, not to a database: a full backup only.
+        let users = if filter.database.is_none() {
+            self.meta.users()
+        } else {
+            Vec::new()
+        };
+        Ok(Snapshot {
+            instant_ns,
+            wal_sequence,
+            meta: MetaSnapshot {
+                databases,
+                users,
+                continuous_queries,
+            },
+            tables,
+        })
+    }
+
+    /// The databases (with only the covered retention policies) `filter` names.
+    fn covered_databases(&self, filter: &SnapshotFilter) -> Result<Vec<Database>, BackupError> {
+        let Some(name) = &filter.database else {
+            if filter.retention_policy.is_some() {
+                return Err(BackupError::Invalid(
+                    "a retention policy needs a database".into(),
+                ));
+            }
+            return Ok(self.meta.databases());
+        };
+        let mut db = self
+            .meta
+            .database(name)
+            .ok_or_else(|| BackupError::Invalid(format!("database not found: {name}")))?;
+        if let Some(rp) = &filter.retention_policy {
+            if db.rp(rp).is_none() {
+                return Err(BackupError::Invalid(format!(
+                    "retention policy not found: {rp}"
+                )));
+            }
+            db.retention_policies.retain(|p| &p.name == rp);
+        }
+        Ok(vec![db])
+    }
+
+    async fn table_exists(&self, db: &str, rp: &str, m: &str) -> Result<bool, BackupError> {
+        match self.engine.table_columns(db, rp, m).await {
+            Ok(cols) => Ok(!cols.is_empty()),
+            Err(e) if e.is_missing_table() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A reader of one table's points in `[since, until)` (nanoseconds; `None` is open),
+    /// page by page as line protocol.
+    pub async fn table_reader(
+        &self,
+        table: TableEntry,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) -> Result<TableReader, BackupError> {
+        let schema = self
+            .meta
+            .schema(&table.database, &table.measurement)
+            .ok_or_else(|| {
+                BackupError::Invalid(format!(
+                    "measurement not found: {} in database {}",
+                    table.measurement, table.database
+                ))
+            })?;
+        let existing: std::collections::BTreeSet<String> = match self
+            .engine
+            .table_columns(&table.database, &table.retention_policy, &table.measurement)
+            .await
+        {
+            Ok(cols) => cols.into_iter().collect(),
+            Err(e) if e.is_missing_table() => Default::default(),
+            Err(e) => return Err(e.into()),
+        };
+        let tags: Vec<String> = schema
+            .tag_keys
+            .iter()
+            .filter(|t| existing.contains(&naming::tag_column(t)))
+            .cloned()
+            .collect();
+        // Each field's primary column, then the columns of its other types (values written
+        // into shard groups where the field had another type).
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for (name, primary) in &schema.fields {
+            let mut types = vec![*primary];
+            types.extend(schema.other_types.get(name).into_iter().flatten().copied());
+            for t in types {
+                let column = if t == *primary {
+                    name.clone()
+                } else {
+                    hyperbyte_domain::side_field_name(name, t)
+                };
+                if existing.contains(&naming::field_column(&column)) {
+                    fields.push((name.clone(), column));
+                }
+            }
+        }
+        let max = match until {
+            Some(u) => Some(u.checked_sub(1).ok_or_else(|| {
+                BackupError::Invalid("until is the earliest representable time".into())
+            })?),
+            None => None,
+        };
+        Ok(TableReader {
+            engine: self.engine.clone(),
+            table,
+            tags,
+            fields,
+            cursor: since,
+            max,
+            page_rows: self.page_rows,
+            done: existing.is_empty(),
+            points: 0,
+        })
+    }
+
+    /// Creates the databases, retention policies, users and continuous queries of `meta`
+    /// (a database that exists already is refused: a restore never merges into one).
+    pub async fn restore_meta(&self, meta: &MetaSnapshot) -> Result<(), BackupError> {
+        for db in &meta.databases {
+            if self.meta.database(&db.name).is_some() {
+                return Err(BackupError::Invalid(format!(
+                    "database already exists: {}",
+                    db.name
+                )));
+            }
+        }
+        for db in &meta.databases {
+            let default = db
+                .default_rp
+                .as_deref()
+                .and_then(|name| db.rp(name))
+                .cloned();
+            self.meta
+                .apply(MetaCommand::CreateDatabase {
+                    name: db.name.clone(),
+                    default_rp: default.clone(),
+                })
+                .await?;
+            for rp in &db.retention_policies {
+                if default.as_ref().is_some_and(|d| d.name == rp.name) {
+                    continue;
+                }
+                self.meta
+                    .apply(MetaCommand::create_retention_policy(
+                        &db.name,
+                        rp.clone(),
+                        false,
+                    ))
+                    .await?;
+            }
+            if default.is_none() {
+                // The backed-up database had no default policy: drop the `autogen` that
+                // creating it made, unless the backup holds one of that name.
+                if db.rp("autogen").is_none() {
+                    self.meta
+                        .apply(MetaCommand::drop_retention_policy(&db.name, "autogen"))
+                        .await?;
+                }
+            }
+        }
+        for user in &meta.users {
+            self.meta.apply(MetaCommand::PutUser(user.clone())).await?;
+        }
+        for cq in &meta.continuous_queries {
+            self.meta
+                .apply(MetaCommand::CreateContinuousQuery(cq.clone()))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads one table page by page (see [`BackupService::table_reader`]).
+#[derive(Debug)]
+pub struct TableReader {
+    engine: Arc<dyn QueryPort>,
+    table: TableEntry,
+    tags: Vec<String>,
+    /// (line-protocol field key, storage field name) per column read.
+    fields: Vec<(String, String)>,
+    cursor: Option<i64>,
+    max: Option<i64>,
+    page_rows: u64,
+    done: bool,
+    points: u64,
+}
+
+impl TableReader {
+    /// Points (lines) produced so far.
+    pub fn points(&self) -> u64 {
+        self.points
+    }
+
+    /// The next page as line protocol (at least one line), or `None` at the end.
+    ///
+    /// A page is read ordered by time with a row limit; when it is full, the rows at its
+    /// last timestamp are left to the next page (which starts at that timestamp), so a
+    /// timestamp is never split between pages. A page entirely at one timestamp is read
+    /// again without a limit.
+    pub async fn next_page(&mut self) -> Result<Option<String>, BackupError> {
+        while !self.done {
+            let rows = self
+                .read(self.cursor, self.max, Some(self.page_rows))
+                .await?;
+            let full = rows.len() as u64 >= self.page_rows;
+            let (rows, next) = match split_page(&rows, full) {
+                PageSplit::All => {
+                    self.done = true;
+                    (rows, None)
+                }
+                PageSplit::Before(t) => {
+                    let n = rows.iter().take_while(|r| row_time(r) < Some(t)).count();
+                    let mut rows = rows;
+                    rows.truncate(n);
+                    (rows, Some(t))
+                }
+                PageSplit::OneTimestamp(t) => {
+                    let rows = self.read(Some(t), Some(t), None).await?;
+                    match t.checked_add(1) {
+                        Some(n) if self.max.is_none_or(|m| n <= m) => (rows, Some(n)),
+                        _ => {
+                            self.done = true;
+                            (rows, None)
+                        }
+                    }
+                }
+            };
+            if let Some(n) = next {
+                self.cursor = Some(n);
+            }
+            let mut out = String::new();
+            let kinds = self.column_kinds();
+            let mut points = 0;
+            for row in &rows {
+                if encode_row(&self.table.measurement, &kinds, row, &mut out) {
+                    points += 1;
+                }
+            }
+            self.points += points;
+            if !out.is_empty() {
+                return Ok(Some(out));
+            }
+        }
+        Ok(None)
+    }
+
+    fn column_kinds(&self) -> Vec<ColumnKind<'_>> {
+        let mut kinds = vec![ColumnKind::Time];
+        kinds.extend(self.tags.iter().map(|t| ColumnKind::Tag(t.as_str())));
+        kinds.extend(
+            self.fields
+                .iter()
+                .map(|(k, _)| ColumnKind::Field(k.as_str())),
+        );
+        kinds
+    }
+
+    async fn read(
+        &self,
+        min: Option<i64>,
+        max: Option<i64>,
+        limit: Option<u64>,
+    ) -> Result<Vec<Vec<hyperbyte_domain::query::Value>>, BackupError> {
+        let t = &self.table;
+        let read = RawRead {
+            table: TableRef::new(&t.database, &t.retention_policy, &t.measurement),
+            merge: self.engine.must_merge(
+                &t.database,
+                &t.retention_policy,
+                &t.measurement,
+                min,
+                max,
+            ),
+            tags: self.tags.clone(),
+            fields: self.fields.iter().map(|(_, c)| c.clone()).collect(),
+            filter: RowFilter {
+                min,
+                max,
+                condition: None,
+                any_field: self.fields.iter().map(|(_, c)| c.clone()).collect(),
+                since: None,
+            },
+            limit,
+        };
+        let sql = read
+            .to_sql()
+            .map_err(|e| BackupError::Invalid(e.to_string()))?;
+        match self.engine.query(&sql).await {
+            Ok(rows) => Ok(rows.rows),
+            Err(e) if e.is_missing_table() => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// How a page read ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageSplit {
+    /// The page was not full: it is the last one, take every row.
+    All,
+    /// Take the rows before this time; the next page starts at it.
+    Before(i64),
+    /// A full page at a single timestamp: read that timestamp whole.
+    OneTimestamp(i64),
+}
+
+fn row_time(row: &[hyperbyte_domain::query::Value]) -> Option<i64> {
+    use hyperbyte_domain::query::Value;
+    match row.first() {
+        Some(Value::Time(t)) | Some(Value::Integer(t)) => Some(*t),
+        _ => None,
+    }
+}
+
+fn split_page(rows: &[Vec<hyperbyte_domain::query::Value>], full: bool) -> PageSplit {
+    if !full {
+        return PageSplit::All;
+    }
+    let first = rows.first().and_then(|r| row_time(r));
+    let last = rows.last().and_then(|r| row_time(r));
+    match (first, last) {
+        (Some(f), Some(l)) if f == l => PageSplit::OneTimestamp(l),
+        (_, Some(l)) => PageSplit::Before(l),
+        _ => PageSplit::All,
+    }
+}
+
+#[cfg(test)]
+mod tests;
