@@ -1,7 +1,8 @@
 //! HTTP adapter: the InfluxDB 1.x API over axum.
 //!
 //! Routes: `/ping` (GET, HEAD), `/status`, `/health`, `/metrics`, `/write`,
-//! `/api/v2/write`, `/query` (GET, POST). This crate is the only one that knows InfluxDB's
+//! `/api/v2/write`, `/query` (GET, POST), and the admin-only `/api/hyperbyte/backup/...`
+//! and `/api/hyperbyte/restore/meta` of `hyperbyted backup`, `restore` and `export`. This crate is the only one that knows InfluxDB's
 //! response shapes (JSON, CSV, MessagePack) and HTTP status conventions.
 //!
 //! Architecture invariant: server-side failures (WAL, storage, overload) answer 5xx, never
@@ -11,6 +12,7 @@
 
 mod admission;
 mod auth;
+mod backup;
 mod csv;
 mod health;
 mod json;

@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage, QueryLimits};
 use hyperbyte_adapter_http::{AdmissionConfig, MemoryWatch, QueryGate, ServeConfig};
 use hyperbyte_adapter_rocksdb::{BatchingConfig, BatchingWal, RocksDbMetadata, RocksDbWal};
+use hyperbyte_application::backup::BackupService;
 use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier};
 use hyperbyte_application::query::QueryService;
 use hyperbyte_application::{
@@ -49,6 +50,7 @@ struct Services {
     ingest: Arc<IngestionService>,
     query: Arc<QueryService>,
     auth: Arc<hyperbyte_application::auth::AuthService>,
+    backup: Arc<BackupService>,
 }
 
 /// Opens a replacement WAL once the data directory is claimed.
@@ -247,7 +249,7 @@ async fn start_services(
         stores.engine.clone(),
         stack.admin.clone(),
         flush.clone(),
-        clock,
+        clock.clone(),
     )
     .with_writer(ingest.clone())
     .with_limits(cfg.query.limits());
@@ -256,6 +258,12 @@ async fn start_services(
         cfg.auth.config(),
     ));
     query = query.with_auth(auth.clone());
+    let backup = Arc::new(BackupService::new(
+        stores.meta.clone(),
+        stores.engine.clone(),
+        flush.clone(),
+        clock.clone(),
+    ));
     if let Some(tier) = &stack.hot {
         query = query.with_hot_tier(tier.clone());
     }
@@ -264,6 +272,7 @@ async fn start_services(
         ingest,
         query: Arc::new(query),
         auth,
+        backup,
     })
 }
 
@@ -334,6 +343,7 @@ async fn serve_http(
         ),
         memory,
         auth: services.auth.clone(),
+        backup: Some(services.backup.clone()),
     };
     let app = hyperbyte_adapter_http::router(state);
     let listener = tokio::net::TcpListener::bind(&cfg.http.bind)
