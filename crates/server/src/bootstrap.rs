@@ -64,14 +64,16 @@ pub(crate) struct Replacements {
     pub(crate) held: Option<Arc<dyn HeldPointsPort>>,
     pub(crate) meta: Option<Arc<dyn MetadataPort>>,
     pub(crate) clock: Option<Arc<dyn Clock>>,
+    pub(crate) on_listening: Option<Box<dyn FnOnce(std::net::SocketAddr) + Send>>,
 }
 
 /// Runs the server until `shutdown` completes (the binary passes [`shutdown_signal`]).
 pub(crate) async fn run(
     cfg: Config,
-    replacements: Replacements,
+    mut replacements: Replacements,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
+    let on_listening = replacements.on_listening.take();
     // Held until the end: no second server may open these stores meanwhile.
     let _data_dir = crate::datadir::claim(&cfg.data_dir)?;
     info!(data_dir = %cfg.data_dir.display(), "starting hyperbyted");
@@ -93,7 +95,14 @@ pub(crate) async fn run(
         .enable_all()
         .build()
         .context("starting the query runtime")?;
-    let served = serve_http(&cfg, &services, query_runtime.handle().clone(), shutdown).await;
+    let served = serve_http(
+        &cfg,
+        &services,
+        query_runtime.handle().clone(),
+        on_listening,
+        shutdown,
+    )
+    .await;
     query_runtime.shutdown_background();
     served?;
 
@@ -313,6 +322,7 @@ async fn serve_http(
     cfg: &Config,
     services: &Services,
     query_runtime: tokio::runtime::Handle,
+    on_listening: Option<Box<dyn FnOnce(std::net::SocketAddr) + Send>>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
     let memory = match cfg.limits.max_memory_bytes {
@@ -359,7 +369,10 @@ async fn serve_http(
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     info!(%addr, scheme, "listening for HTTP (InfluxDB 1.x API)");
-    println!("hyperbyted listening on {scheme}://{addr}");
+    match on_listening {
+        Some(f) => f(addr),
+        None => println!("hyperbyted listening on {scheme}://{addr}"),
+    }
     let serve_cfg = ServeConfig {
         max_connections: cfg.http.max_connections,
         header_read_timeout: Duration::from_secs(cfg.http.header_read_timeout_secs),
