@@ -17,7 +17,7 @@
 //! the client holds a table in memory. A restore replays it through the ordinary write
 //! path, which rebuilds the series index, field types and storage tables by the same
 //! rules as the original writes. The SQL comes from the translator's read plans
-//! (`timeseriesql::sql::RawRead`); this module writes none.
+//! (`timeseriesql::sql::DumpRead`); this module writes none.
 
 mod encode;
 
@@ -26,7 +26,7 @@ pub use encode::{encode_row, ColumnKind};
 use crate::flush::{FlushError, FlushService};
 use hyperbyte_domain::{naming, ContinuousQuery, Database, MetaCommand, User};
 use hyperbyte_ports::{Clock, MetaError, MetadataPort, QueryError, QueryPort};
-use hyperbyte_timeseriesql::sql::{RawRead, RowFilter, TableRef};
+use hyperbyte_timeseriesql::sql::{DumpRead, TableRef};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -440,7 +440,7 @@ impl TableReader {
         limit: Option<u64>,
     ) -> Result<Vec<Vec<hyperbyte_domain::query::Value>>, BackupError> {
         let t = &self.table;
-        let read = RawRead {
+        let read = DumpRead {
             table: TableRef::new(&t.database, &t.retention_policy, &t.measurement),
             merge: self.engine.must_merge(
                 &t.database,
@@ -451,13 +451,8 @@ impl TableReader {
             ),
             tags: self.tags.clone(),
             fields: self.fields.iter().map(|(_, c)| c.clone()).collect(),
-            filter: RowFilter {
-                min,
-                max,
-                condition: None,
-                any_field: self.fields.iter().map(|(_, c)| c.clone()).collect(),
-                since: None,
-            },
+            min,
+            max,
             limit,
         };
         let sql = read
