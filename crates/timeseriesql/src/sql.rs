@@ -175,11 +175,11 @@ impl RawRead {
     }
 }
 
-/// A page of one table's points for a backup or an export: `time`, tag and field columns,
-/// in `[min, max]`, rows holding at least one of the fields, ordered by time alone with a
-/// row limit. Ties at one time come in no particular order: the reader never splits a
-/// timestamp between pages, and leaving the tags out of the sort spares the engine a
-/// multi-column sort on every page (measured: 4x faster on TSBS rows).
+/// One table's points for a backup or an export: `time`, tag and field columns, in
+/// `[min, max]`, rows holding at least one of the fields. Without a limit the rows come
+/// in storage order, unsorted (a dump reads a partition in one pass; sorting it cost the
+/// engine more than the read, measured on TSBS rows); with one, the earliest rows by time
+/// (with no tag or field, `LIMIT 1` finds the earliest time at or after `min`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DumpRead {
     /// The table.
@@ -211,14 +211,19 @@ impl DumpRead {
             any_field: self.fields.clone(),
             since: None,
         };
+        let condition = filter.sql()?;
         let mut sql = format!(
-            "SELECT {} FROM {} WHERE {} ORDER BY time",
+            "SELECT {} FROM {} WHERE {}",
             select.join(", "),
             self.table.from(self.merge),
-            filter.sql()?
+            if condition.is_empty() {
+                "1"
+            } else {
+                &condition
+            }
         );
         if let Some(n) = self.limit {
-            sql.push_str(&format!(" LIMIT {n}"));
+            sql.push_str(&format!(" ORDER BY time LIMIT {n}"));
         }
         Ok(sql)
     }

@@ -283,3 +283,17 @@ fn dump_page() {
     };
     assert_snapshot!(page.to_sql().unwrap());
 }
+
+#[test]
+fn dump_window_is_unsorted() {
+    let window = DumpRead {
+        table: table(),
+        merge: false,
+        tags: vec!["host".into()],
+        fields: vec!["usage".into()],
+        min: Some(MIN),
+        max: None,
+        limit: None,
+    };
+    assert_snapshot!(window.to_sql().unwrap());
+}

@@ -13,8 +13,9 @@
 //! table is refused rather than silently incomplete.
 //!
 //! The data leaves as line protocol (typed: `i`/`u` suffixes, quoted strings, booleans),
-//! read page by page in time order with a bounded page size, so neither the server nor
-//! the client holds a table in memory. A restore replays it through the ordinary write
+//! read one shard group (one storage partition) at a time and streamed chunk by chunk as
+//! the engine produces them ([`QueryPort::query_chunks`]), so neither the server nor the
+//! client holds a table in memory, and each partition is scanned once. A restore replays it through the ordinary write
 //! path, which rebuilds the series index, field types and storage tables by the same
 //! rules as the original writes. The SQL comes from the translator's read plans
 //! (`timeseriesql::sql::DumpRead`); this module writes none.
@@ -25,13 +26,13 @@ pub use encode::{encode_row, ColumnKind};
 
 use crate::flush::{FlushError, FlushService};
 use hyperbyte_domain::{naming, ContinuousQuery, Database, MetaCommand, User};
-use hyperbyte_ports::{Clock, MetaError, MetadataPort, QueryError, QueryPort};
+use hyperbyte_ports::{Clock, MetaError, MetadataPort, QueryError, QueryPort, RowChunks};
 use hyperbyte_timeseriesql::sql::{DumpRead, TableRef};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Rows read from storage per page of a table (bounds the memory of one read).
-pub const DEFAULT_PAGE_ROWS: u64 = 50_000;
+/// Window of a table read when its policy has no shard group duration (one week).
+const DEFAULT_WINDOW_NS: i64 = 7 * 86_400 * 1_000_000_000;
 
 /// Why a backup or restore step failed.
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +105,6 @@ pub struct BackupService {
     engine: Arc<dyn QueryPort>,
     flush: Arc<FlushService>,
     clock: Arc<dyn Clock>,
-    page_rows: u64,
 }
 
 impl BackupService {
@@ -120,14 +120,7 @@ impl BackupService {
             engine,
             flush,
             clock,
-            page_rows: DEFAULT_PAGE_ROWS,
         }
-    }
-
-    /// Uses pages of `rows` rows (at least 1) when reading tables.
-    pub fn with_page_rows(mut self, rows: u64) -> Self {
-        self.page_rows = rows.max(1);
-        self
     }
 
     /// Flushes the WAL through its current last sequence, then records the metadata and
@@ -272,6 +265,15 @@ impl BackupService {
                 }
             }
         }
+        let shard = self
+            .meta
+            .database(&table.database)
+            .and_then(|d| {
+                d.rp(&table.retention_policy)
+                    .map(|r| r.shard_group_duration)
+            })
+            .filter(|d| *d > 0)
+            .unwrap_or(DEFAULT_WINDOW_NS);
         let max = match until {
             Some(u) => Some(u.checked_sub(1).ok_or_else(|| {
                 BackupError::Invalid("until is the earliest representable time".into())
@@ -285,9 +287,10 @@ impl BackupService {
             fields,
             cursor: since,
             max,
-            page_rows: self.page_rows,
+            window: shard,
             done: existing.is_empty(),
             points: 0,
+            current: None,
         })
     }
 
@@ -348,19 +351,33 @@ impl BackupService {
     }
 }
 
-/// Reads one table page by page (see [`BackupService::table_reader`]).
-#[derive(Debug)]
+/// Reads one table window by window (see [`BackupService::table_reader`]).
 pub struct TableReader {
     engine: Arc<dyn QueryPort>,
     table: TableEntry,
     tags: Vec<String>,
     /// (line-protocol field key, storage field name) per column read.
     fields: Vec<(String, String)>,
+    /// Where the next window starts looking (inclusive).
     cursor: Option<i64>,
+    /// The last time wanted (inclusive).
     max: Option<i64>,
-    page_rows: u64,
+    /// Window width: the policy's shard group duration, i.e. one storage partition.
+    window: i64,
     done: bool,
     points: u64,
+    /// The window being streamed.
+    current: Option<Box<dyn RowChunks>>,
+}
+
+impl std::fmt::Debug for TableReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableReader")
+            .field("table", &self.table)
+            .field("cursor", &self.cursor)
+            .field("points", &self.points)
+            .finish()
+    }
 }
 
 impl TableReader {
@@ -369,60 +386,60 @@ impl TableReader {
         self.points
     }
 
-    /// The next page as line protocol (at least one line), or `None` at the end.
+    /// The next piece of line protocol (at least one line), or `None` at the end.
     ///
-    /// A page is read ordered by time with a row limit; when it is full, the rows at its
-    /// last timestamp are left to the next page (which starts at that timestamp), so a
-    /// timestamp is never split between pages. A page entirely at one timestamp is read
-    /// again without a limit.
+    /// The table is read one shard group (storage partition) at a time: the earliest
+    /// time at or after the cursor is looked up (`LIMIT 1` on the time column), then that
+    /// time's whole shard group is streamed in one statement, chunk by chunk as the
+    /// engine produces them, so each partition is scanned once and memory holds one chunk.
     pub async fn next_page(&mut self) -> Result<Option<String>, BackupError> {
-        while !self.done {
-            let rows = self
-                .read(self.cursor, self.max, Some(self.page_rows))
-                .await?;
-            let full = rows.len() as u64 >= self.page_rows;
-            let (rows, next) = match split_page(&rows, full) {
-                PageSplit::All => {
-                    self.done = true;
-                    (rows, None)
-                }
-                PageSplit::Before(t) => {
-                    let n = rows.iter().take_while(|r| row_time(r) < Some(t)).count();
-                    let mut rows = rows;
-                    rows.truncate(n);
-                    (rows, Some(t))
-                }
-                PageSplit::OneTimestamp(t) => {
-                    let rows = self.read(Some(t), Some(t), None).await?;
-                    match t.checked_add(1) {
-                        Some(n) if self.max.is_none_or(|m| n <= m) => (rows, Some(n)),
-                        _ => {
-                            self.done = true;
-                            (rows, None)
+        loop {
+            if let Some(chunks) = self.current.as_mut() {
+                match chunks.next_chunk().await {
+                    Some(Ok(rows)) => {
+                        let out = self.encode(&rows.rows);
+                        if !out.is_empty() {
+                            return Ok(Some(out));
                         }
+                        continue;
                     }
+                    Some(Err(e)) => {
+                        self.current = None;
+                        self.done = true;
+                        return Err(e.into());
+                    }
+                    None => self.current = None,
                 }
+            }
+            if self.done {
+                return Ok(None);
+            }
+            let Some(first) = self.first_time_from(self.cursor).await? else {
+                self.done = true;
+                continue;
             };
-            if let Some(n) = next {
-                self.cursor = Some(n);
+            let end = window_end(first, self.window);
+            let window_max = match (end.map(|e| e - 1), self.max) {
+                (Some(e), Some(m)) => Some(e.min(m)),
+                (e, m) => e.or(m),
+            };
+            match end {
+                Some(e) if self.max.is_none_or(|m| e <= m) => self.cursor = Some(e),
+                _ => self.done = true,
             }
-            let mut out = String::new();
-            let kinds = self.column_kinds();
-            let mut points = 0;
-            for row in &rows {
-                if encode_row(&self.table.measurement, &kinds, row, &mut out) {
-                    points += 1;
+            let sql = self.dump(Some(first), window_max, None, true)?;
+            self.current = match self.engine.query_chunks(&sql).await {
+                Ok(c) => Some(c),
+                Err(e) if e.is_missing_table() => {
+                    self.done = true;
+                    None
                 }
-            }
-            self.points += points;
-            if !out.is_empty() {
-                return Ok(Some(out));
-            }
+                Err(e) => return Err(e.into()),
+            };
         }
-        Ok(None)
     }
 
-    fn column_kinds(&self) -> Vec<ColumnKind<'_>> {
+    fn encode(&mut self, rows: &[Vec<hyperbyte_domain::query::Value>]) -> String {
         let mut kinds = vec![ColumnKind::Time];
         kinds.extend(self.tags.iter().map(|t| ColumnKind::Tag(t.as_str())));
         kinds.extend(
@@ -430,51 +447,69 @@ impl TableReader {
                 .iter()
                 .map(|(k, _)| ColumnKind::Field(k.as_str())),
         );
-        kinds
+        let mut out = String::new();
+        let mut points = 0;
+        for row in rows {
+            if encode_row(&self.table.measurement, &kinds, row, &mut out) {
+                points += 1;
+            }
+        }
+        self.points += points;
+        out
     }
 
-    async fn read(
+    /// The earliest stored time at or after `from` (and not after the end).
+    async fn first_time_from(&self, from: Option<i64>) -> Result<Option<i64>, BackupError> {
+        let sql = self.dump(from, self.max, Some(1), false)?;
+        let rows = match self.engine.query(&sql).await {
+            Ok(rows) => rows.rows,
+            Err(e) if e.is_missing_table() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(rows.first().and_then(|r| row_time(r)))
+    }
+
+    fn dump(
         &self,
         min: Option<i64>,
         max: Option<i64>,
         limit: Option<u64>,
-    ) -> Result<Vec<Vec<hyperbyte_domain::query::Value>>, BackupError> {
+        columns: bool,
+    ) -> Result<String, BackupError> {
         let t = &self.table;
         let read = DumpRead {
             table: TableRef::new(&t.database, &t.retention_policy, &t.measurement),
-            merge: self.engine.must_merge(
-                &t.database,
-                &t.retention_policy,
-                &t.measurement,
-                min,
-                max,
-            ),
-            tags: self.tags.clone(),
-            fields: self.fields.iter().map(|(_, c)| c.clone()).collect(),
+            merge: columns
+                && self.engine.must_merge(
+                    &t.database,
+                    &t.retention_policy,
+                    &t.measurement,
+                    min,
+                    max,
+                ),
+            tags: if columns {
+                self.tags.clone()
+            } else {
+                Vec::new()
+            },
+            fields: if columns {
+                self.fields.iter().map(|(_, c)| c.clone()).collect()
+            } else {
+                Vec::new()
+            },
             min,
             max,
             limit,
         };
-        let sql = read
-            .to_sql()
-            .map_err(|e| BackupError::Invalid(e.to_string()))?;
-        match self.engine.query(&sql).await {
-            Ok(rows) => Ok(rows.rows),
-            Err(e) if e.is_missing_table() => Ok(Vec::new()),
-            Err(e) => Err(e.into()),
-        }
+        read.to_sql()
+            .map_err(|e| BackupError::Invalid(e.to_string()))
     }
 }
 
-/// How a page read ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PageSplit {
-    /// The page was not full: it is the last one, take every row.
-    All,
-    /// Take the rows before this time; the next page starts at it.
-    Before(i64),
-    /// A full page at a single timestamp: read that timestamp whole.
-    OneTimestamp(i64),
+/// The exclusive end of the window (of width `window`, aligned on the epoch) holding `t`;
+/// `None` past the end of time.
+fn window_end(t: i64, window: i64) -> Option<i64> {
+    t.checked_sub(t.rem_euclid(window))?.checked_add(window)
 }
 
 fn row_time(row: &[hyperbyte_domain::query::Value]) -> Option<i64> {
@@ -482,19 +517,6 @@ fn row_time(row: &[hyperbyte_domain::query::Value]) -> Option<i64> {
     match row.first() {
         Some(Value::Time(t)) | Some(Value::Integer(t)) => Some(*t),
         _ => None,
-    }
-}
-
-fn split_page(rows: &[Vec<hyperbyte_domain::query::Value>], full: bool) -> PageSplit {
-    if !full {
-        return PageSplit::All;
-    }
-    let first = rows.first().and_then(|r| row_time(r));
-    let last = rows.last().and_then(|r| row_time(r));
-    match (first, last) {
-        (Some(f), Some(l)) if f == l => PageSplit::OneTimestamp(l),
-        (_, Some(l)) => PageSplit::Before(l),
-        _ => PageSplit::All,
     }
 }
 

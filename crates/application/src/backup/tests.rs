@@ -160,38 +160,39 @@ async fn snapshot_lists_tables_and_metadata() {
     assert_eq!(missing.to_string(), "database not found: nope");
 }
 
-#[tokio::test]
-async fn pages_never_split_a_timestamp_and_cover_every_row() {
-    // Five rows at t=10 (more than a page), then pairs of rows per timestamp.
-    let mut rows = Vec::new();
-    for h in ["a", "b", "c", "d", "e"] {
-        rows.push((10, h, 1.0));
-    }
-    for t in 11..40 {
-        rows.push((t, "a", t as f64));
-        rows.push((t, "b", -(t as f64)));
-    }
-    let (svc, _) = service(rows.clone()).await;
-    let svc = svc.with_page_rows(3);
-    let lines = read_all(&svc, None, None).await;
-    assert_eq!(lines.len(), rows.len());
-    assert_eq!(lines[0], "cpu,host=a v=1 10");
-    assert_eq!(lines.last().unwrap(), "cpu,host=b v=-39 39");
-    let mut sorted = lines.clone();
-    sorted.dedup();
-    assert_eq!(sorted.len(), lines.len(), "no line twice");
+const WEEK: i64 = 7 * 86_400 * 1_000_000_000;
 
-    // [since, until): 11 and 12 only.
-    let bounded = read_all(&svc, Some(11), Some(13)).await;
+#[tokio::test]
+async fn tables_are_read_window_by_window_and_bounded() {
+    // Rows in three shard groups (autogen: one week), one of them twice at a timestamp.
+    let mut rows = vec![(0, "a", 1.0), (0, "b", 2.0), (WEEK - 1, "a", 3.0)];
+    rows.extend([
+        (WEEK, "a", 4.0),
+        (3 * WEEK + 5, "b", 5.0),
+        (-WEEK, "a", -1.0),
+    ]);
+    let (svc, _) = service(rows.clone()).await;
+    let lines = read_all(&svc, None, None).await;
     assert_eq!(
-        bounded,
+        lines,
         vec![
-            "cpu,host=a v=11 11",
-            "cpu,host=b v=-11 11",
-            "cpu,host=a v=12 12",
-            "cpu,host=b v=-12 12"
+            format!("cpu,host=a v=-1 {}", -WEEK),
+            "cpu,host=a v=1 0".to_string(),
+            "cpu,host=b v=2 0".to_string(),
+            format!("cpu,host=a v=3 {}", WEEK - 1),
+            format!("cpu,host=a v=4 {WEEK}"),
+            format!("cpu,host=b v=5 {}", 3 * WEEK + 5),
         ]
     );
+    // [since, until): one week from 0.
+    let bounded = read_all(&svc, Some(0), Some(WEEK)).await;
+    assert_eq!(bounded.len(), 3);
+    assert!(read_all(&svc, Some(WEEK + 1), Some(3 * WEEK))
+        .await
+        .is_empty());
+    assert_eq!(read_all(&svc, Some(3 * WEEK + 5), None).await.len(), 1);
+    assert_eq!(window_end(-1, WEEK), Some(0));
+    assert_eq!(window_end(i64::MAX, WEEK), None);
 }
 
 #[tokio::test]
@@ -209,17 +210,6 @@ async fn restore_meta_recreates_policies_and_refuses_an_existing_database() {
     assert_eq!(copy.default_rp.as_deref(), Some("autogen"));
     let again = svc.restore_meta(&renamed).await.unwrap_err();
     assert_eq!(again.to_string(), "database already exists: copy");
-}
-
-#[test]
-fn page_split_rules() {
-    let row = |t: i64| vec![Value::Time(t)];
-    assert_eq!(split_page(&[row(1), row(2)], false), PageSplit::All);
-    assert_eq!(split_page(&[row(1), row(2)], true), PageSplit::Before(2));
-    assert_eq!(
-        split_page(&[row(2), row(2)], true),
-        PageSplit::OneTimestamp(2)
-    );
 }
 
 #[test]
