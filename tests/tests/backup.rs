@@ -258,6 +258,52 @@ fn time_bounded_backup() {
     );
 }
 
+/// A full backup up to a time, then an incremental one from that time, restored one on top
+/// of the other (`--merge`), answer as the original.
+#[test]
+fn an_incremental_backup_restores_on_top_of_a_full_one() {
+    let s = Server::start();
+    seed(&s, "db");
+    let tmp = tempfile::tempdir().unwrap();
+    let (full, incr) = (tmp.path().join("full"), tmp.path().join("incr"));
+    let cut = (BASE + 60 * SEC).to_string();
+    ok(&[
+        "backup",
+        "--url",
+        &s.url,
+        "--out",
+        full.to_str().unwrap(),
+        "--database",
+        "db",
+        "--until",
+        &cut,
+    ]);
+    ok(&[
+        "backup",
+        "--url",
+        &s.url,
+        "--out",
+        incr.to_str().unwrap(),
+        "--database",
+        "db",
+        "--since",
+        &cut,
+    ]);
+    let t = Server::start();
+    ok(&["restore", "--from", full.to_str().unwrap(), "--url", &t.url]);
+    let err = fails(&["restore", "--from", incr.to_str().unwrap(), "--url", &t.url]);
+    assert!(err.contains("database already exists: db"), "{err}");
+    ok(&[
+        "restore",
+        "--from",
+        incr.to_str().unwrap(),
+        "--url",
+        &t.url,
+        "--merge",
+    ]);
+    same_answers(&s, "db", &t, "db");
+}
+
 /// One database restored under another name into the running server answers the same;
 /// restoring onto an existing database is refused.
 #[test]

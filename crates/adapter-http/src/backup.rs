@@ -7,8 +7,9 @@
 //! - `GET /api/hyperbyte/backup/data?db=&rp=&measurement=&since=&until=`: one table's
 //!   points in `[since, until)` (nanoseconds) as line protocol, streamed page by page,
 //!   ending with the line `# END points=N`: a body without it was cut short.
-//! - `POST /api/hyperbyte/restore/meta`: creates the databases, policies, users and
-//!   continuous queries of a JSON metadata snapshot (refused when a database exists).
+//! - `POST /api/hyperbyte/restore/meta?merge=`: creates the databases, policies, users
+//!   and continuous queries of a JSON metadata snapshot (refused when a database exists,
+//!   unless `merge=true`: then only what is missing is created).
 //!
 //! With authentication enabled each needs an admin user (credentials as on `/query`).
 
@@ -214,7 +215,8 @@ async fn restore_meta(
             )
         }
     };
-    match service.restore_meta(&meta).await {
+    let merge = p.get("merge").is_some_and(|v| v == "true");
+    match service.restore_meta(&meta, merge).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => backup_error(&state, &e),
     }

@@ -109,6 +109,10 @@ enum Cmd {
         /// Restore --database under this name (InfluxDB's -newdb).
         #[arg(long, alias = "newdb")]
         new_database: Option<String>,
+        /// Restore into existing databases (a --since/--until backup on top of an earlier
+        /// restore); only with --url.
+        #[arg(long)]
+        merge: bool,
         #[command(flatten)]
         auth: AuthArgs,
     },
@@ -307,12 +311,14 @@ fn run_tool(
             url,
             database,
             new_database,
+            merge,
             auth,
         } => {
             let opts = tools::RestoreOptions {
                 from,
                 database,
                 new_database,
+                merge,
                 credentials: auth.credentials(),
             };
             let report = match (url, data_dir) {

@@ -294,57 +294,101 @@ impl BackupService {
         })
     }
 
-    /// Creates the databases, retention policies, users and continuous queries of `meta`
-    /// (a database that exists already is refused: a restore never merges into one).
-    pub async fn restore_meta(&self, meta: &MetaSnapshot) -> Result<(), BackupError> {
+    /// Creates the databases, retention policies, users and continuous queries of `meta`.
+    /// A database that exists already is refused, unless `merge` (a time-bounded backup
+    /// restored on top of an earlier restore): then only its missing policies and
+    /// continuous queries are created, and a policy of the same name must have the same
+    /// duration and shard group duration.
+    pub async fn restore_meta(&self, meta: &MetaSnapshot, merge: bool) -> Result<(), BackupError> {
         for db in &meta.databases {
-            if self.meta.database(&db.name).is_some() {
+            let Some(existing) = self.meta.database(&db.name) else {
+                continue;
+            };
+            if !merge {
                 return Err(BackupError::Invalid(format!(
                     "database already exists: {}",
                     db.name
                 )));
             }
+            for rp in &db.retention_policies {
+                let differs = existing.rp(&rp.name).is_some_and(|have| {
+                    (have.duration, have.shard_group_duration)
+                        != (rp.duration, rp.shard_group_duration)
+                });
+                if differs {
+                    return Err(BackupError::Invalid(format!(
+                        "retention policy {} of database {} differs from the backup's",
+                        rp.name, db.name
+                    )));
+                }
+            }
         }
         for db in &meta.databases {
-            let default = db
-                .default_rp
-                .as_deref()
-                .and_then(|name| db.rp(name))
-                .cloned();
-            self.meta
-                .apply(MetaCommand::CreateDatabase {
-                    name: db.name.clone(),
-                    default_rp: default.clone(),
-                })
-                .await?;
-            for rp in &db.retention_policies {
-                if default.as_ref().is_some_and(|d| d.name == rp.name) {
-                    continue;
+            match self.meta.database(&db.name) {
+                Some(existing) => {
+                    for rp in &db.retention_policies {
+                        if existing.rp(&rp.name).is_none() {
+                            self.meta
+                                .apply(MetaCommand::create_retention_policy(
+                                    &db.name,
+                                    rp.clone(),
+                                    false,
+                                ))
+                                .await?;
+                        }
+                    }
                 }
-                self.meta
-                    .apply(MetaCommand::create_retention_policy(
-                        &db.name,
-                        rp.clone(),
-                        false,
-                    ))
-                    .await?;
-            }
-            if default.is_none() {
-                // The backed-up database had no default policy: drop the `autogen` that
-                // creating it made, unless the backup holds one of that name.
-                if db.rp("autogen").is_none() {
-                    self.meta
-                        .apply(MetaCommand::drop_retention_policy(&db.name, "autogen"))
-                        .await?;
-                }
+                None => self.create_database(db).await?,
             }
         }
         for user in &meta.users {
             self.meta.apply(MetaCommand::PutUser(user.clone())).await?;
         }
+        let existing = self.meta.continuous_queries();
         for cq in &meta.continuous_queries {
+            if existing
+                .iter()
+                .any(|c| c.database == cq.database && c.name == cq.name)
+            {
+                continue;
+            }
             self.meta
                 .apply(MetaCommand::CreateContinuousQuery(cq.clone()))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Creates `db` with its policies and default as backed up.
+    async fn create_database(&self, db: &Database) -> Result<(), BackupError> {
+        let default = db
+            .default_rp
+            .as_deref()
+            .and_then(|name| db.rp(name))
+            .cloned();
+        self.meta
+            .apply(MetaCommand::CreateDatabase {
+                name: db.name.clone(),
+                default_rp: default.clone(),
+            })
+            .await?;
+        for rp in &db.retention_policies {
+            if default.as_ref().is_some_and(|d| d.name == rp.name) {
+                continue;
+            }
+            self.meta
+                .apply(MetaCommand::create_retention_policy(
+                    &db.name,
+                    rp.clone(),
+                    false,
+                ))
+                .await?;
+        }
+        // A backed-up database without a default policy: drop the `autogen` that creating
+        // it made, unless the backup holds one of that name.
+        if default.is_none() && db.rp("autogen").is_none() {
+            self.meta
+                .apply(MetaCommand::drop_retention_policy(&db.name, "autogen"))
                 .await?;
         }
         Ok(())

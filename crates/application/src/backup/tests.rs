@@ -201,15 +201,27 @@ async fn restore_meta_recreates_policies_and_refuses_an_existing_database() {
     let snap = svc.snapshot(&SnapshotFilter::default()).await.unwrap();
     let mut renamed = snap.meta.clone();
     renamed.databases[0].name = "copy".into();
-    svc.restore_meta(&renamed).await.unwrap();
+    svc.restore_meta(&renamed, false).await.unwrap();
     let copy = meta.database("copy").unwrap();
     assert_eq!(
         copy.retention_policies,
         snap.meta.databases[0].retention_policies
     );
     assert_eq!(copy.default_rp.as_deref(), Some("autogen"));
-    let again = svc.restore_meta(&renamed).await.unwrap_err();
+    let again = svc.restore_meta(&renamed, false).await.unwrap_err();
     assert_eq!(again.to_string(), "database already exists: copy");
+    // Merging creates what is missing only, and refuses a policy that differs.
+    meta.apply(MetaCommand::drop_retention_policy("copy", "week"))
+        .await
+        .unwrap();
+    svc.restore_meta(&renamed, true).await.unwrap();
+    assert!(meta.database("copy").unwrap().rp("week").is_some());
+    renamed.databases[0].retention_policies[0].duration = 3_600_000_000_000;
+    let differs = svc.restore_meta(&renamed, true).await.unwrap_err();
+    assert_eq!(
+        differs.to_string(),
+        "retention policy autogen of database copy differs from the backup's"
+    );
 }
 
 #[test]

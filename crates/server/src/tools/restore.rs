@@ -27,6 +27,9 @@ pub struct RestoreOptions {
     pub database: Option<String>,
     /// Restore `database` under this name (InfluxDB's `-newdb`).
     pub new_database: Option<String>,
+    /// Restore into databases that exist already (a time-bounded backup on top of an
+    /// earlier restore); only into a running server.
+    pub merge: bool,
     /// Admin credentials of the running server.
     pub credentials: Credentials,
 }
@@ -72,9 +75,9 @@ pub fn restore_into_data_dir(
     config: Option<&Path>,
     opts: &RestoreOptions,
 ) -> Result<RestoreReport, ToolError> {
-    if opts.database.is_some() || opts.new_database.is_some() {
+    if opts.database.is_some() || opts.new_database.is_some() || opts.merge {
         return Err(ToolError::Usage(
-            "--database/--new-database restore into a running server (--url); --data-dir restores the whole backup".into(),
+            "--database, --new-database and --merge restore into a running server (--url); --data-dir restores the whole backup".into(),
         ));
     }
     let started = Instant::now();
@@ -191,10 +194,15 @@ fn run(
     };
     let body = serde_json::to_vec(&restored_meta)
         .map_err(|e| ToolError::Backup(format!("encoding the metadata: {e}")))?;
+    let merge: &[(&str, &str)] = if opts.merge {
+        &[("merge", "true")]
+    } else {
+        &[]
+    };
     client.text(
         "POST",
         "/api/hyperbyte/restore/meta",
-        &[],
+        merge,
         Some(("application/json", &body)),
     )?;
     let mut points = 0;
