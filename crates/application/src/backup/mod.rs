@@ -26,7 +26,7 @@ pub use encode::{encode_row, ColumnKind};
 
 use crate::flush::{FlushError, FlushService};
 use hyperbyte_domain::{naming, ContinuousQuery, Database, MetaCommand, User};
-use hyperbyte_ports::{Clock, MetaError, MetadataPort, QueryError, QueryPort, RowChunks};
+use hyperbyte_ports::{Clock, MetaError, MetadataPort, QueryError, QueryPort, RowChunks, RowSet};
 use hyperbyte_timeseriesql::sql::{DumpRead, TableRef};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -49,6 +49,9 @@ pub enum BackupError {
     /// A metadata change of a restore failed.
     #[error("restoring metadata: {0}")]
     Meta(#[from] MetaError),
+    /// A task of the server failed.
+    #[error("{0}")]
+    Internal(String),
 }
 
 /// What a snapshot covers.
@@ -441,7 +444,7 @@ impl TableReader {
             if let Some(chunks) = self.current.as_mut() {
                 match chunks.next_chunk().await {
                     Some(Ok(rows)) => {
-                        let out = self.encode(&rows.rows);
+                        let out = self.encode(rows).await?;
                         if !out.is_empty() {
                             return Ok(Some(out));
                         }
@@ -483,23 +486,29 @@ impl TableReader {
         }
     }
 
-    fn encode(&mut self, rows: &[Vec<hyperbyte_domain::query::Value>]) -> String {
-        let mut kinds = vec![ColumnKind::Time];
-        kinds.extend(self.tags.iter().map(|t| ColumnKind::Tag(t.as_str())));
-        kinds.extend(
-            self.fields
-                .iter()
-                .map(|(k, _)| ColumnKind::Field(k.as_str())),
-        );
-        let mut out = String::new();
-        let mut points = 0;
-        for row in rows {
-            if encode_row(&self.table.measurement, &kinds, row, &mut out) {
-                points += 1;
+    /// Encodes a chunk on the blocking pool (tens of milliseconds for an engine block: not
+    /// on the runtime that serves writes).
+    async fn encode(&mut self, rows: RowSet) -> Result<String, BackupError> {
+        let measurement = self.table.measurement.clone();
+        let tags = self.tags.clone();
+        let fields: Vec<String> = self.fields.iter().map(|(k, _)| k.clone()).collect();
+        let (out, points) = tokio::task::spawn_blocking(move || {
+            let mut kinds = vec![ColumnKind::Time];
+            kinds.extend(tags.iter().map(|t| ColumnKind::Tag(t.as_str())));
+            kinds.extend(fields.iter().map(|k| ColumnKind::Field(k.as_str())));
+            let mut out = String::new();
+            let mut points = 0u64;
+            for row in &rows.rows {
+                if encode_row(&measurement, &kinds, row, &mut out) {
+                    points += 1;
+                }
             }
-        }
+            (out, points)
+        })
+        .await
+        .map_err(|e| BackupError::Internal(format!("encoding line protocol: {e}")))?;
         self.points += points;
-        out
+        Ok(out)
     }
 
     /// The earliest stored time at or after `from` (and not after the end).
