@@ -14,7 +14,7 @@ use crate::storage::Catalog;
 use chdb_rust::connection::Connection;
 use chdb_rust::format::OutputFormat;
 use hyperbyte_domain::naming;
-use hyperbyte_ports::{QueryError, QueryPort, RowSet};
+use hyperbyte_ports::{QueryError, QueryPort, RowChunks, RowSet};
 use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -430,6 +430,43 @@ impl ChdbEngine {
         }
     }
 
+    /// Runs `sql` on a reader and sends each decoded chunk of its output as the engine
+    /// hands it out (the engine's streaming API, one block at a time) into a channel of
+    /// one: the reader stays busy until the receiver has taken every chunk or is dropped
+    /// (then the statement is cancelled at the next chunk).
+    pub async fn query_chunks_rx(
+        &self,
+        sql: &str,
+    ) -> Result<tokio::sync::mpsc::Receiver<Result<RowSet, ChdbError>>, ChdbError> {
+        let pool = Arc::clone(self.pool(Role::Read));
+        let permit = Arc::clone(&pool.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| ChdbError::Task(e.to_string()))?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let sql = sql.to_string();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let streamed = (|| {
+                let mut conn = pool.checkout()?;
+                let mut stream =
+                    conn.query_stream(&sql, OutputFormat::RowBinaryWithNamesAndTypes)?;
+                while let Some(chunk) = stream.next_chunk()? {
+                    let rows = decode_all(chunk.data_ref())?;
+                    if tx.blocking_send(Ok(rows)).is_err() {
+                        break;
+                    }
+                }
+                drop(stream);
+                Ok::<(), ChdbError>(())
+            })();
+            if let Err(e) = streamed {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        Ok(rx)
+    }
+
     /// Like [`query_rows`](Self::query_rows), reading the output in chunks.
     pub async fn query_streaming(&self, sql: &str) -> Result<RowSet, ChdbError> {
         let sql = sql.to_string();
@@ -546,10 +583,25 @@ fn run_query_stream(conn: &mut Connection, sql: &str) -> Result<RowSet, ChdbErro
     }
 }
 
+/// The chunks of [`ChdbEngine::query_chunks_rx`] as the port hands them out.
+#[derive(Debug)]
+struct Chunks(tokio::sync::mpsc::Receiver<Result<RowSet, ChdbError>>);
+
+#[async_trait::async_trait]
+impl RowChunks for Chunks {
+    async fn next_chunk(&mut self) -> Option<Result<RowSet, QueryError>> {
+        self.0.recv().await.map(|r| r.map_err(QueryError::from))
+    }
+}
+
 #[async_trait::async_trait]
 impl QueryPort for ChdbEngine {
     async fn query(&self, sql: &str) -> Result<RowSet, QueryError> {
         Ok(self.query_rows(sql).await?)
+    }
+
+    async fn query_chunks(&self, sql: &str) -> Result<Box<dyn RowChunks>, QueryError> {
+        Ok(Box::new(Chunks(self.query_chunks_rx(sql).await?)))
     }
 
     async fn table_columns(

@@ -660,6 +660,36 @@ async fn query_decodes_engine_types() {
     assert!(rs.rows.is_empty());
 }
 
+/// `QueryPort::query_chunks` hands out the same rows as `query`, in several chunks, and
+/// a consumer that stops early releases the reader (the next statements still run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_query_matches_materialised_and_can_stop_early() {
+    let sql = "SELECT number, toString(number) AS s FROM numbers(300000)";
+    let e = engine();
+    let whole = e.query(sql).await.unwrap();
+    let mut chunks = e.query_chunks(sql).await.unwrap();
+    let (mut rows, mut n) = (Vec::new(), 0);
+    while let Some(chunk) = chunks.next_chunk().await {
+        rows.extend(chunk.unwrap().rows);
+        n += 1;
+    }
+    assert!(n > 1, "one chunk only");
+    assert!(rows == whole.rows, "rows differ");
+    for _ in 0..8 {
+        let mut early = e.query_chunks(sql).await.unwrap();
+        assert!(early.next_chunk().await.unwrap().is_ok());
+        drop(early);
+    }
+    assert_eq!(e.query("SELECT 1 AS x").await.unwrap().rows.len(), 1);
+    let mut bad = e.query_chunks("SELECT * FROM no_such_table").await.unwrap();
+    assert!(bad
+        .next_chunk()
+        .await
+        .unwrap()
+        .unwrap_err()
+        .is_missing_table());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streaming_query_matches_materialised() {
     let sql = "SELECT number, toString(number) AS s, if(number % 3 = 0, NULL, number * 0.5) AS f FROM numbers(1000000)";

@@ -2,7 +2,9 @@
 //!
 //! Routes: `/ping` (GET, HEAD), `/status`, `/health`, `/metrics` (Prometheus),
 //! `/debug/vars` (InfluxDB's expvar JSON), `/write`, `/api/v2/write`, `/query` (GET,
-//! POST), every one behind the request observer (request id, access log, metrics). This crate is the only one that knows InfluxDB's
+//! POST), and the admin-only `/api/hyperbyte/backup/...` and `/api/hyperbyte/restore/meta`
+//! of `hyperbyted backup`, `restore` and `export`; every one behind the request observer
+//! (request id, access log, metrics). This crate is the only one that knows InfluxDB's
 //! response shapes (JSON, CSV, MessagePack) and HTTP status conventions.
 //!
 //! Architecture invariant: server-side failures (WAL, storage, overload) answer 5xx, never
@@ -12,6 +14,7 @@
 
 mod admission;
 mod auth;
+mod backup;
 mod csv;
 mod debug_vars;
 mod health;

@@ -85,6 +85,8 @@ pub struct HttpState {
     pub memory: Option<Arc<crate::MemoryWatch>>,
     /// Authentication and authorization (`/query`, `/write`, `/api/v2/write`).
     pub auth: Arc<AuthService>,
+    /// Backup, restore and export (`/api/hyperbyte/...`, admin only); `None` answers 404.
+    pub backup: Option<Arc<hyperbyte_application::backup::BackupService>>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -111,6 +113,7 @@ pub fn router(state: HttpState) -> Router {
         )
         .route("/query", any(query))
         .route("/debug/vars", get(debug_vars))
+        .merge(crate::backup::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -148,7 +151,7 @@ fn json_response(status: StatusCode, body: String) -> Response {
     r
 }
 
-fn error_response(state: &HttpState, status: StatusCode, msg: &str) -> Response {
+pub(crate) fn error_response(state: &HttpState, status: StatusCode, msg: &str) -> Response {
     let mut r = json_response(status, render_error(msg));
     if let Ok(v) = HeaderValue::from_str(&msg.replace(['\n', '\r'], " ")) {
         r.headers_mut().insert("X-Influxdb-Error", v);
@@ -172,7 +175,7 @@ fn auth_refusal(state: &HttpState, format: Format, e: &AuthError) -> Response {
 }
 
 /// Authenticates a request from its `u`/`p` URL parameters and `Authorization` header.
-async fn authenticate(
+pub(crate) async fn authenticate(
     state: &HttpState,
     u: Option<&str>,
     p: Option<&str>,

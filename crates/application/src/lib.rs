@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod backlog;
+pub mod backup;
 pub mod continuous;
 pub mod flush;
 pub mod functions;

@@ -19,7 +19,7 @@ pub mod wal;
 pub use clock::{Clock, SystemClock};
 pub use held::{HeldPointsPort, TableRef};
 pub use metadata::{MetaError, MetadataPort, SeriesEntry};
-pub use query::{ColumnType, QueryError, QueryPort, RowSet};
+pub use query::{ColumnType, OneChunk, QueryError, QueryPort, RowChunks, RowSet};
 pub use sink::{PointsSinkPort, SinkError, StorageAdminPort};
 pub use wal::{WalError, WalPort};
 pub mod replication;

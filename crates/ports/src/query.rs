@@ -57,6 +57,24 @@ pub struct RowSet {
     pub rows: Vec<Vec<Value>>,
 }
 
+/// The rows of a streamed result, chunk by chunk (see [`QueryPort::query_chunks`]).
+#[async_trait]
+pub trait RowChunks: Send + Sync + Debug {
+    /// The next chunk, `None` once the result is exhausted; an error ends the result.
+    async fn next_chunk(&mut self) -> Option<Result<RowSet, QueryError>>;
+}
+
+/// A whole result handed out as one chunk (the default of [`QueryPort::query_chunks`]).
+#[derive(Debug)]
+pub struct OneChunk(pub Option<RowSet>);
+
+#[async_trait]
+impl RowChunks for OneChunk {
+    async fn next_chunk(&mut self) -> Option<Result<RowSet, QueryError>> {
+        self.0.take().map(Ok)
+    }
+}
+
 /// Runs SQL against the storage engine.
 ///
 /// # Contract
@@ -85,6 +103,14 @@ pub struct RowSet {
 pub trait QueryPort: Send + Sync + Debug {
     /// Runs one statement and returns its rows (empty for statements without a result).
     async fn query(&self, sql: &str) -> Result<RowSet, QueryError>;
+
+    /// Runs one SELECT and hands its rows out chunk by chunk as the engine produces
+    /// them, so a result of any size is read in bounded memory (backups and exports).
+    /// The engine may hold a reader until the chunks are consumed or dropped. The default
+    /// runs [`query`](Self::query) and hands the whole result out as one chunk.
+    async fn query_chunks(&self, sql: &str) -> Result<Box<dyn RowChunks>, QueryError> {
+        Ok(Box::new(OneChunk(Some(self.query(sql).await?))))
+    }
 
     /// The column names of the table holding `measurement` in `database`.`rp`; empty
     /// when there is no such table. (The engine knows its catalog: the chDB adapter

@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage, QueryLimits};
 use hyperbyte_adapter_http::{AdmissionConfig, MemoryWatch, QueryGate, ServeConfig};
 use hyperbyte_adapter_rocksdb::{BatchingConfig, BatchingWal, RocksDbMetadata, RocksDbWal};
+use hyperbyte_application::backup::BackupService;
 use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier};
 use hyperbyte_application::query::QueryService;
 use hyperbyte_application::{
@@ -49,6 +50,7 @@ struct Services {
     ingest: Arc<IngestionService>,
     query: Arc<QueryService>,
     auth: Arc<hyperbyte_application::auth::AuthService>,
+    backup: Arc<BackupService>,
 }
 
 /// Opens a replacement WAL once the data directory is claimed.
@@ -62,14 +64,16 @@ pub(crate) struct Replacements {
     pub(crate) held: Option<Arc<dyn HeldPointsPort>>,
     pub(crate) meta: Option<Arc<dyn MetadataPort>>,
     pub(crate) clock: Option<Arc<dyn Clock>>,
+    pub(crate) on_listening: Option<Box<dyn FnOnce(std::net::SocketAddr) + Send>>,
 }
 
 /// Runs the server until `shutdown` completes (the binary passes [`shutdown_signal`]).
 pub(crate) async fn run(
     cfg: Config,
-    replacements: Replacements,
+    mut replacements: Replacements,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
+    let on_listening = replacements.on_listening.take();
     // Held until the end: no second server may open these stores meanwhile.
     let _data_dir = crate::datadir::claim(&cfg.data_dir)?;
     info!(data_dir = %cfg.data_dir.display(), "starting hyperbyted");
@@ -91,7 +95,14 @@ pub(crate) async fn run(
         .enable_all()
         .build()
         .context("starting the query runtime")?;
-    let served = serve_http(&cfg, &services, query_runtime.handle().clone(), shutdown).await;
+    let served = serve_http(
+        &cfg,
+        &services,
+        query_runtime.handle().clone(),
+        on_listening,
+        shutdown,
+    )
+    .await;
     query_runtime.shutdown_background();
     served?;
 
@@ -249,7 +260,7 @@ async fn start_services(
         stores.engine.clone(),
         stack.admin.clone(),
         flush.clone(),
-        clock,
+        clock.clone(),
     )
     .with_writer(ingest.clone())
     .with_limits(cfg.query.limits());
@@ -258,6 +269,12 @@ async fn start_services(
         cfg.auth.config(),
     ));
     query = query.with_auth(auth.clone());
+    let backup = Arc::new(BackupService::new(
+        stores.meta.clone(),
+        stores.engine.clone(),
+        flush.clone(),
+        clock.clone(),
+    ));
     if let Some(tier) = &stack.hot {
         query = query.with_hot_tier(tier.clone());
     }
@@ -266,6 +283,7 @@ async fn start_services(
         ingest,
         query: Arc::new(query),
         auth,
+        backup,
     })
 }
 
@@ -306,6 +324,7 @@ async fn serve_http(
     cfg: &Config,
     services: &Services,
     query_runtime: tokio::runtime::Handle,
+    on_listening: Option<Box<dyn FnOnce(std::net::SocketAddr) + Send>>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
     let memory = match cfg.limits.max_memory_bytes {
@@ -340,6 +359,7 @@ async fn serve_http(
         ),
         memory,
         auth: services.auth.clone(),
+        backup: Some(services.backup.clone()),
     };
     let app = hyperbyte_adapter_http::router(state);
     let listener = tokio::net::TcpListener::bind(&cfg.http.bind)
@@ -355,7 +375,10 @@ async fn serve_http(
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     info!(%addr, scheme, "listening for HTTP (InfluxDB 1.x API)");
-    println!("hyperbyted listening on {scheme}://{addr}");
+    match on_listening {
+        Some(f) => f(addr),
+        None => println!("hyperbyted listening on {scheme}://{addr}"),
+    }
     let serve_cfg = ServeConfig {
         max_connections: cfg.http.max_connections,
         header_read_timeout: Duration::from_secs(cfg.http.header_read_timeout_secs),

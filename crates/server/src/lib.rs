@@ -29,6 +29,7 @@
 mod bootstrap;
 mod config;
 mod datadir;
+pub mod tools;
 
 pub use bootstrap::shutdown_signal;
 pub use config::{Config, ConfigError, Overrides};
@@ -113,6 +114,16 @@ impl ServerBuilder {
     /// Uses `clock` instead of the system clock.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.replacements.clock = Some(clock);
+        self
+    }
+
+    /// Calls `f` with the HTTP listener's address once it is bound (before serving), instead
+    /// of printing `hyperbyted listening on ...` (`hyperbyted restore --data-dir` uses it).
+    pub fn on_listening<F>(mut self, f: F) -> Self
+    where
+        F: FnOnce(std::net::SocketAddr) + Send + 'static,
+    {
+        self.replacements.on_listening = Some(Box::new(f));
         self
     }
 

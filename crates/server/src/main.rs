@@ -39,7 +39,7 @@ fn tune_allocator() {
 }
 
 use clap::{Parser, Subcommand};
-use hyperbyte_server::{init_tracing, shutdown_signal, Config, Overrides, ServerBuilder};
+use hyperbyte_server::{init_tracing, shutdown_signal, tools, Config, Overrides, ServerBuilder};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -72,6 +72,96 @@ enum Cmd {
         #[command(subcommand)]
         action: ConfigCmd,
     },
+    /// Back up a running server into a new directory (metadata, points, manifest).
+    Backup {
+        /// Server URL, e.g. http://127.0.0.1:8086.
+        #[arg(long, default_value = "http://127.0.0.1:8086")]
+        url: String,
+        /// Backup directory (created; must be empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// Only this database (default: all databases, with users).
+        #[arg(long, alias = "db")]
+        database: Option<String>,
+        /// Only this retention policy of --database.
+        #[arg(long)]
+        rp: Option<String>,
+        /// Only points at or after this time (RFC 3339 or nanoseconds).
+        #[arg(long, alias = "start")]
+        since: Option<String>,
+        /// Only points before this time (RFC 3339 or nanoseconds).
+        #[arg(long, alias = "end")]
+        until: Option<String>,
+        #[command(flatten)]
+        auth: AuthArgs,
+    },
+    /// Restore a backup into a new data directory (--data-dir) or a running server (--url).
+    Restore {
+        /// The backup directory.
+        #[arg(long)]
+        from: PathBuf,
+        /// Server URL to restore into (with --database, --new-database).
+        #[arg(long)]
+        url: Option<String>,
+        /// Only this database of the backup (InfluxDB's -db).
+        #[arg(long, alias = "db")]
+        database: Option<String>,
+        /// Restore --database under this name (InfluxDB's -newdb).
+        #[arg(long, alias = "newdb")]
+        new_database: Option<String>,
+        /// Restore into existing databases (a --since/--until backup on top of an earlier
+        /// restore); only with --url.
+        #[arg(long)]
+        merge: bool,
+        #[command(flatten)]
+        auth: AuthArgs,
+    },
+    /// Export a database as line protocol with # DDL / # DML sections (influx -import).
+    Export {
+        /// Server URL.
+        #[arg(long, default_value = "http://127.0.0.1:8086")]
+        url: String,
+        /// The database.
+        #[arg(long, alias = "db")]
+        database: String,
+        /// Only this retention policy.
+        #[arg(long)]
+        rp: Option<String>,
+        /// Only points at or after this time (RFC 3339 or nanoseconds).
+        #[arg(long, alias = "start")]
+        since: Option<String>,
+        /// Only points before this time (RFC 3339 or nanoseconds).
+        #[arg(long, alias = "end")]
+        until: Option<String>,
+        /// Gzip the output.
+        #[arg(long)]
+        compress: bool,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        auth: AuthArgs,
+    },
+}
+
+/// Admin credentials of the backup, restore and export commands (HTTP Basic).
+#[derive(Debug, clap::Args)]
+struct AuthArgs {
+    /// User name (an admin, when the server has authentication enabled).
+    #[arg(long, default_value = "")]
+    username: String,
+    /// Password.
+    #[arg(long, default_value = "")]
+    password: String,
+}
+
+impl AuthArgs {
+    fn credentials(self) -> tools::Credentials {
+        tools::Credentials {
+            username: self.username,
+            password: self.password,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,7 +180,7 @@ fn main() -> ExitCode {
     // Named failure points (`FAILPOINTS=name=action;…`, the `fail` crate's syntax) for the
     // fault and crash tests; without the variable every point is off.
     let _failpoints = std::env::var_os("FAILPOINTS").map(|_| fail::FailScenario::setup());
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(influx_style_flags(std::env::args_os()));
     let overrides = Overrides {
         bind: cli.bind.clone(),
         data_dir: cli.data_dir.clone(),
@@ -115,6 +205,15 @@ fn main() -> ExitCode {
                 Err(e) => {
                     eprintln!("hyperbyted: {e}");
                     ExitCode::from(2)
+                }
+            }
+        }
+        Some(cmd @ (Cmd::Backup { .. } | Cmd::Restore { .. } | Cmd::Export { .. })) => {
+            match run_tool(cmd, cli.data_dir.as_deref(), cli.config.as_deref()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("hyperbyted: {e}");
+                    ExitCode::FAILURE
                 }
             }
         }
@@ -148,6 +247,123 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// InfluxDB's single-dash long flags (`-username`, `-password`, `-db`, `-newdb`, ...) as
+/// clap's double-dash ones, so `influxd backup`-style command lines work.
+fn influx_style_flags(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const LONG: &[&str] = &[
+        "username", "password", "database", "db", "newdb", "rp", "since", "until", "start", "end",
+    ];
+    args.map(|a| match a.to_str().and_then(|s| s.strip_prefix('-')) {
+        Some(rest)
+            if !rest.starts_with('-') && LONG.contains(&rest.split('=').next().unwrap_or("")) =>
+        {
+            format!("--{rest}").into()
+        }
+        _ => a,
+    })
+    .collect()
+}
+
+fn time_arg(s: Option<String>) -> Result<Option<i64>, tools::ToolError> {
+    s.as_deref().map(tools::parse_time).transpose()
+}
+
+/// Runs `backup`, `restore` or `export`, printing a summary on standard error.
+fn run_tool(
+    cmd: Cmd,
+    data_dir: Option<&std::path::Path>,
+    config: Option<&std::path::Path>,
+) -> Result<(), tools::ToolError> {
+    match cmd {
+        Cmd::Backup {
+            url,
+            out,
+            database,
+            rp,
+            since,
+            until,
+            auth,
+        } => {
+            let report = tools::backup(&tools::BackupOptions {
+                url,
+                out: out.clone(),
+                database,
+                retention_policy: rp,
+                since: time_arg(since)?,
+                until: time_arg(until)?,
+                credentials: auth.credentials(),
+            })?;
+            let points = report.manifest.points();
+            eprintln!(
+                "backed up {points} points in {} files ({} bytes) into {} in {:.1}s ({:.0} points/s); snapshot instant {}",
+                report.manifest.files.len(),
+                report.bytes(),
+                out.display(),
+                report.seconds,
+                points as f64 / report.seconds.max(1e-9),
+                report.manifest.snapshot_instant
+            );
+        }
+        Cmd::Restore {
+            from,
+            url,
+            database,
+            new_database,
+            merge,
+            auth,
+        } => {
+            let opts = tools::RestoreOptions {
+                from,
+                database,
+                new_database,
+                merge,
+                credentials: auth.credentials(),
+            };
+            let report = match (url, data_dir) {
+                (Some(url), None) => tools::restore_online(&url, &opts)?,
+                (None, Some(dir)) => tools::restore_into_data_dir(dir, config, &opts)?,
+                _ => {
+                    return Err(tools::ToolError::Usage(
+                        "restore needs either --url (a running server) or --data-dir (a new data directory)".into(),
+                    ))
+                }
+            };
+            eprintln!(
+                "restored {} points ({} bytes of line protocol) into {} in {:.1}s ({:.0} points/s)",
+                report.points,
+                report.bytes,
+                report.databases.join(", "),
+                report.seconds,
+                report.points as f64 / report.seconds.max(1e-9)
+            );
+        }
+        Cmd::Export {
+            url,
+            database,
+            rp,
+            since,
+            until,
+            compress,
+            out,
+            auth,
+        } => {
+            let points = tools::export(&tools::ExportOptions {
+                url,
+                database,
+                retention_policy: rp,
+                since: time_arg(since)?,
+                until: time_arg(until)?,
+                compress,
+                out,
+                credentials: auth.credentials(),
+            })?;
+            eprintln!("exported {points} points");
+        }
+        Cmd::Run | Cmd::Config { .. } => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]

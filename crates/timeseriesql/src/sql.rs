@@ -17,7 +17,8 @@
 //!   aggregates and transformations);
 //! - [`AggregateRead`]: aggregates ClickHouse computes exactly as InfluxDB does
 //!   ([`Pushdown`]), grouped by tags and time buckets;
-//! - [`TagSetsRead`]: which tag sets have rows in a table (retention's series cleanup).
+//! - [`TagSetsRead`]: which tag sets have rows in a table (retention's series cleanup);
+//! - [`DumpRead`]: a page of a table's points for a backup or an export.
 
 use crate::ast::Expr;
 use crate::translate::{condition_sql, time_literal, ColumnRef, TranslateError};
@@ -169,6 +170,60 @@ impl RawRead {
         );
         if let Some(n) = self.limit {
             sql.push_str(&format!(" LIMIT {n}"));
+        }
+        Ok(sql)
+    }
+}
+
+/// One table's points for a backup or an export: `time`, tag and field columns, in
+/// `[min, max]`, rows holding at least one of the fields. Without a limit the rows come
+/// in storage order, unsorted (a dump reads a partition in one pass; sorting it cost the
+/// engine more than the read, measured on TSBS rows); with one, the earliest rows by time
+/// (with no tag or field, `LIMIT 1` finds the earliest time at or after `min`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DumpRead {
+    /// The table.
+    pub table: TableRef,
+    /// Read with `FINAL` (a point there may have been written more than once).
+    pub merge: bool,
+    /// Tag keys to read.
+    pub tags: Vec<String>,
+    /// Field names (storage names, side columns included) to read.
+    pub fields: Vec<String>,
+    /// Earliest time (nanoseconds, inclusive).
+    pub min: Option<i64>,
+    /// Latest time (nanoseconds, inclusive).
+    pub max: Option<i64>,
+    /// At most this many rows.
+    pub limit: Option<u64>,
+}
+
+impl DumpRead {
+    /// The statement.
+    pub fn to_sql(&self) -> Result<String, TranslateError> {
+        let mut select = vec!["time".to_string()];
+        select.extend(self.tags.iter().map(|t| tag(t)));
+        select.extend(self.fields.iter().map(|f| field(f)));
+        let filter = RowFilter {
+            min: self.min,
+            max: self.max,
+            condition: None,
+            any_field: self.fields.clone(),
+            since: None,
+        };
+        let condition = filter.sql()?;
+        let mut sql = format!(
+            "SELECT {} FROM {} WHERE {}",
+            select.join(", "),
+            self.table.from(self.merge),
+            if condition.is_empty() {
+                "1"
+            } else {
+                &condition
+            }
+        );
+        if let Some(n) = self.limit {
+            sql.push_str(&format!(" ORDER BY time LIMIT {n}"));
         }
         Ok(sql)
     }

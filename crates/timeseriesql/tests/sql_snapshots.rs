@@ -6,7 +6,7 @@
 use hyperbyte_domain::FieldType;
 use hyperbyte_timeseriesql::ast::{Expr, Statement};
 use hyperbyte_timeseriesql::sql::{
-    AggregateRead, Bucket, Condition, Pushdown, RawRead, RowFilter, TableRef, TagSetsRead,
+    AggregateRead, Bucket, Condition, DumpRead, Pushdown, RawRead, RowFilter, TableRef, TagSetsRead,
 };
 use hyperbyte_timeseriesql::translate::ColumnRef;
 use insta::assert_snapshot;
@@ -268,4 +268,32 @@ fn unsupported_condition_is_an_error() {
         r.to_sql().unwrap_err().to_string(),
         "invalid condition expression: 1"
     );
+}
+
+#[test]
+fn dump_page() {
+    let page = DumpRead {
+        table: table(),
+        merge: true,
+        tags: vec!["host".into()],
+        fields: vec!["usage".into(), "usage\ninteger".into()],
+        min: Some(MIN),
+        max: Some(MAX),
+        limit: Some(50_000),
+    };
+    assert_snapshot!(page.to_sql().unwrap());
+}
+
+#[test]
+fn dump_window_is_unsorted() {
+    let window = DumpRead {
+        table: table(),
+        merge: false,
+        tags: vec!["host".into()],
+        fields: vec!["usage".into()],
+        min: Some(MIN),
+        max: None,
+        limit: None,
+    };
+    assert_snapshot!(window.to_sql().unwrap());
 }

@@ -349,6 +349,17 @@ impl FlushService {
         Ok(total)
     }
 
+    /// Flushes every WAL entry up to the WAL's last sequence as of this call and returns
+    /// that sequence: every write acknowledged before the call is in storage when this
+    /// returns (the backup snapshot's instant).
+    pub async fn flush_through(&self) -> Result<u64, FlushError> {
+        let last = self.wal.last_sequence();
+        if *self.cursor.lock().await <= last {
+            self.flush_all().await?;
+        }
+        Ok(last)
+    }
+
     /// Makes every write acknowledged so far visible to storage queries.
     pub async fn ensure_visible(&self) -> Result<(), FlushError> {
         let last = self.wal.last_sequence();

@@ -45,6 +45,13 @@ impl QueryPort for MeteredEngine {
         self.count(self.inner.query(sql).await)
     }
 
+    async fn query_chunks(
+        &self,
+        sql: &str,
+    ) -> Result<Box<dyn hyperbyte_ports::RowChunks>, QueryError> {
+        self.count(self.inner.query_chunks(sql).await)
+    }
+
     async fn table_columns(
         &self,
         database: &str,

@@ -148,9 +148,7 @@ impl QueryService {
         if budget.limits().max_select_series > 0 && plan.cond.is_none() {
             seen.add_indexed(self.meta.series_count_in(&src.db, &src.measurement), budget)?;
         }
-        let groups = self
-            .pushdown_aggregate(plan, src, stmt, budget)
-            .await?;
+        let groups = self.pushdown_aggregate(plan, src, stmt, budget).await?;
         let mut output = Vec::new();
         for (key, rows) in groups {
             let tags: BTreeMap<String, String> = plan.group_tags.iter().cloned().zip(key).collect();
