@@ -184,6 +184,7 @@ def cases():
         q("", "SHOW DIAGNOSTICS FOR 'nothing'"),
     ]))
     out.extend(clients_cases())
+    out.append(last_point_case())
     return out
 
 
@@ -249,6 +250,29 @@ def clients_cases():
         q(db, "SELECT mean(v) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) fill(previous)"),
     ]))
     return out
+
+
+
+def last_point_case():
+    """A lone last() is answered by the engine with its point's time (issue 15)."""
+    db = "lp_last"
+    body = "".join(
+        f"cpu,host=h{i % 4},region={'east' if i % 3 else 'west'} v={i * 1.5},n={i}i,s=\"x{i}\",b={'true' if i % 2 else 'false'} {T2020 + i * 10**10}\n"
+        for i in range(40))
+    body += f"cpu,host=h9 n=7i {T2020 + 5 * 10**10}\n"
+    return case("selectors--last-point-time", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], [
+        q(db, "SELECT last(v) FROM cpu"),
+        q(db, "SELECT last(v) FROM cpu GROUP BY host"),
+        q(db, "SELECT last(n) FROM cpu GROUP BY *"),
+        q(db, "SELECT last(s) FROM cpu GROUP BY region"),
+        q(db, "SELECT last(b) FROM cpu"),
+        q(db, "SELECT last(v) FROM cpu WHERE v < 20 GROUP BY host"),
+        q(db, "SELECT last(v) FROM cpu WHERE time < '2020-01-01T00:02:00Z' GROUP BY host"),
+        q(db, "SELECT last(v) FROM cpu WHERE host = 'h9'"),
+        q(db, "SELECT last(n) FROM cpu WHERE host = 'h9'"),
+        q(db, "SELECT last(v) AS latest FROM cpu GROUP BY host, region"),
+        q(db, "SELECT last(v) FROM cpu WHERE time >= '2030-01-01T00:00:00Z'"),
+    ])
 
 
 def main():

@@ -41,14 +41,26 @@ pub(super) fn pushdown_columns(
         Pushdown::of(name, t)?;
         out.push((name.clone(), field.clone(), t));
     }
-    // A single selector prints the selected point's time: keep that on the Rust path.
+    // A single selector prints the selected point's time: the engine gives it for a lone
+    // `last()` without time buckets (the TSBS "lastpoint" shape, see `selects_time`); the
+    // others stay on the Rust path.
     if let [(name, _, _)] = out.as_slice() {
         let windowed_extreme = grouped_by_time && matches!(name.as_str(), "min" | "max");
-        if SELECTORS.contains(&name.as_str()) && !windowed_extreme {
+        if SELECTORS.contains(&name.as_str())
+            && !windowed_extreme
+            && !selects_time(&out, grouped_by_time)
+        {
             return None;
         }
     }
     Some(out)
+}
+
+/// Whether the pushdown of `specs` answers with the selected point's time: a lone
+/// `last()` without `GROUP BY time` (InfluxDB prints that point's time, not the range's
+/// start).
+pub(super) fn selects_time(specs: &[(String, String, FieldType)], grouped_by_time: bool) -> bool {
+    matches!(specs, [(name, _, _)] if name == "last") && !grouped_by_time
 }
 
 impl QueryService {
@@ -70,8 +82,14 @@ impl QueryService {
             return Ok(Vec::new());
         };
         let cond = plan.cond.as_ref();
-        let hot_rows =
-            self.hot_aggregate(src, &specs, &plan.group_tags, cond, shape.interval, range);
+        let point_time = selects_time(&specs, shape.interval.is_some());
+        // The tier's aggregates carry no point time; a lone `last()` read the tier's
+        // latest points before it came here (`SourcePath::Tier`).
+        let hot_rows = if point_time {
+            None
+        } else {
+            self.hot_aggregate(src, &specs, &plan.group_tags, cond, shape.interval, range)
+        };
         self.count_tier(hot_rows.is_some());
         let rows = match hot_rows {
             Some(rows) => rows,
@@ -85,12 +103,13 @@ impl QueryService {
         for (key, buckets) in groups {
             let rows = match shape.interval {
                 None => {
-                    let vals = buckets.into_values().next().unwrap_or_default();
+                    let (at, vals) = buckets.into_iter().next().unwrap_or_default();
                     // An aggregate without GROUP BY over no rows still yields a row of nulls.
                     if vals.iter().all(Value::is_null) {
                         continue;
                     }
-                    let mut row = vec![Value::Time(range.0.unwrap_or(0))];
+                    let time = if point_time { at } else { range.0.unwrap_or(0) };
+                    let mut row = vec![Value::Time(time)];
                     row.extend(vals);
                     vec![row]
                 }
@@ -390,6 +409,7 @@ impl QueryService {
             merge: self.must_merge(src, min, max),
             group_tags,
             bucket: interval.map(|(every, offset)| Bucket { every, offset }),
+            selected_time: selects_time(specs, interval.is_some()),
             columns,
             filter: RowFilter {
                 min,

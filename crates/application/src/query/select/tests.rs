@@ -90,6 +90,7 @@ fn aggregate_read(columns: Vec<(Pushdown, &str)>) -> AggregateRead {
             .into_iter()
             .map(|(p, f)| Some((p, f.to_string())))
             .collect(),
+        selected_time: false,
     }
 }
 
@@ -142,13 +143,14 @@ async fn other_shapes_are_evaluated_in_rust_over_points() {
 #[tokio::test]
 async fn last_of_every_column_prefers_the_tiers_latest_points() {
     let h = unlimited(&points());
+    // A lone last(): the engine gives the selected point's time too.
     let (path, plan) = path_of(&h, "SELECT last(v) FROM m").await;
-    assert!(plan.last_only && !plan.pushdown);
+    assert!(plan.last_only && plan.pushdown);
     assert_eq!(
         path,
         SourcePath::Tier {
             latest_only: true,
-            fallback: Fallback::StoragePoints
+            fallback: Fallback::Pushdown
         }
     );
     let (path, plan) = path_of(&h, "SELECT last(v), last(v) AS w FROM m GROUP BY *").await;
