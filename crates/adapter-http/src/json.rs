@@ -5,6 +5,7 @@
 //! InfluxDB 1.x byte for byte.
 
 use hyperbyte_domain::query::{Series, StatementResult, Value};
+use hyperbyte_domain::time::TimeZone;
 use hyperbyte_domain::Precision;
 
 /// How time values are printed.
@@ -74,14 +75,16 @@ pub(crate) fn write_float(out: &mut String, f: f64) {
 }
 
 /// `zone`: the statement's `tz()`, in which RFC 3339 times print as local time.
-fn write_value(out: &mut String, v: &Value, epoch: Epoch, zone: Option<&str>) {
-    use hyperbyte_domain::time::{format_rfc3339_with_offset, zone_offset_secs};
+fn write_value(out: &mut String, v: &Value, epoch: Epoch, zone: Option<&TimeZone>) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Time(t) => match epoch {
             Epoch::Rfc3339 => {
-                let offset = zone.and_then(|z| zone_offset_secs(z, *t)).unwrap_or(0);
-                write_str(out, &format_rfc3339_with_offset(*t, offset))
+                let offset = zone.map_or(0, |z| z.offset_secs(*t));
+                write_str(
+                    out,
+                    &hyperbyte_domain::time::format_rfc3339_with_offset(*t, offset),
+                )
             }
             Epoch::Unit(p) => out.push_str(&(t / p.nanos()).to_string()),
         },
@@ -141,7 +144,7 @@ impl W<'_> {
     }
 }
 
-fn write_series(w: &mut W<'_>, s: &Series, epoch: Epoch, zone: Option<&str>) {
+fn write_series(w: &mut W<'_>, s: &Series, epoch: Epoch, zone: Option<&TimeZone>) {
     w.open('{');
     let mut first = true;
     if let Some(name) = &s.name {
@@ -197,12 +200,13 @@ fn write_result(w: &mut W<'_>, r: &StatementResult, epoch: Epoch) {
     w.key(&mut first, "statement_id");
     w.out.push_str(&r.statement_id.to_string());
     if !r.series.is_empty() {
+        let zone = r.time_zone.as_deref().and_then(TimeZone::parse);
         w.key(&mut first, "series");
         w.open('[');
         let mut f2 = true;
         for s in &r.series {
             w.item(&mut f2);
-            write_series(w, s, epoch, r.time_zone.as_deref());
+            write_series(w, s, epoch, zone.as_ref());
         }
         w.close(']', !f2);
     }

@@ -132,10 +132,9 @@ pub fn format_rfc3339(nanos: i64) -> String {
 /// (`Z` when the offset is zero, as Go prints it), the way InfluxDB prints times of a
 /// query with `tz()`.
 pub fn format_rfc3339_with_offset(nanos: i64, offset_secs: i32) -> String {
-    let local = i128::from(nanos) + i128::from(offset_secs) * 1_000_000_000;
-    let local = i64::try_from(local).unwrap_or(nanos);
-    let secs = local.div_euclid(1_000_000_000);
-    let frac = local.rem_euclid(1_000_000_000);
+    // In whole seconds the offset cannot overflow (|nanos| / 10^9 < 2^34).
+    let secs = nanos.div_euclid(1_000_000_000) + i64::from(offset_secs);
+    let frac = nanos.rem_euclid(1_000_000_000);
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, mo, d) = civil_from_days(days);
@@ -160,26 +159,42 @@ pub fn format_rfc3339_with_offset(nanos: i64, offset_secs: i32) -> String {
     s
 }
 
-/// Whether `name` is an IANA time zone (the zone database of `chrono-tz`), as `tz()`
-/// accepts them; `""` means UTC.
-pub fn is_time_zone(name: &str) -> bool {
-    name.is_empty() || name.parse::<chrono_tz::Tz>().is_ok()
+/// An IANA time zone (the zone database of `chrono-tz`), as `tz()` names them; `""` is
+/// UTC. Parse it once, then ask for offsets at as many instants as needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeZone(Option<chrono_tz::Tz>);
+
+impl TimeZone {
+    /// The zone called `name`; `None` for an unknown name.
+    pub fn parse(name: &str) -> Option<TimeZone> {
+        if name.is_empty() {
+            return Some(TimeZone(None));
+        }
+        name.parse().ok().map(|tz| TimeZone(Some(tz)))
+    }
+
+    /// The offset east of UTC, in seconds, at `nanos` since the epoch (daylight-saving
+    /// time included).
+    pub fn offset_secs(&self, nanos: i64) -> i32 {
+        use chrono::{Offset, TimeZone as _};
+        let Some(tz) = self.0 else { return 0 };
+        chrono::DateTime::from_timestamp(nanos.div_euclid(1_000_000_000), 0).map_or(0, |at| {
+            tz.offset_from_utc_datetime(&at.naive_utc())
+                .fix()
+                .local_minus_utc()
+        })
+    }
 }
 
-/// The offset east of UTC, in seconds, of IANA zone `name` at `nanos` since the epoch
-/// (daylight-saving time included); `None` for an unknown zone. `""` is UTC.
+/// Whether `name` is an IANA time zone, as `tz()` accepts them; `""` means UTC.
+pub fn is_time_zone(name: &str) -> bool {
+    TimeZone::parse(name).is_some()
+}
+
+/// The offset east of UTC, in seconds, of zone `name` at `nanos` since the epoch
+/// ([`TimeZone::offset_secs`]); `None` for an unknown zone.
 pub fn zone_offset_secs(name: &str, nanos: i64) -> Option<i32> {
-    use chrono::{Offset, TimeZone};
-    if name.is_empty() {
-        return Some(0);
-    }
-    let tz: chrono_tz::Tz = name.parse().ok()?;
-    let at = chrono::DateTime::from_timestamp(nanos.div_euclid(1_000_000_000), 0)?;
-    Some(
-        tz.offset_from_utc_datetime(&at.naive_utc())
-            .fix()
-            .local_minus_utc(),
-    )
+    TimeZone::parse(name).map(|z| z.offset_secs(nanos))
 }
 
 /// Parses an RFC 3339 timestamp (`2000-01-01T00:00:00Z`, with optional fraction and
@@ -273,6 +288,15 @@ mod rfc_tests {
 
     #[test]
     fn local_times_print_their_offset() {
+        // The ends of the time range keep their local clock (no overflow to UTC).
+        assert_eq!(
+            format_rfc3339_with_offset(i64::MAX, 19_800),
+            "2262-04-12T05:17:16.854775807+05:30"
+        );
+        assert_eq!(
+            format_rfc3339_with_offset(i64::MIN, -21_600),
+            "1677-09-20T18:12:43.145224192-06:00"
+        );
         let t = 1_577_858_400_000_000_000; // 2020-01-01T06:00:00Z
         assert_eq!(
             format_rfc3339_with_offset(t, -21_600),
