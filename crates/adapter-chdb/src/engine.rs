@@ -540,11 +540,8 @@ fn drain(conn: &Connection) {
 /// Runs `sql` and decodes the RowBinary output.
 fn run_query(conn: &Connection, sql: &str) -> Result<RowSet, ChdbError> {
     let started = std::time::Instant::now();
-    let result = drained_after_failure(
-        conn,
-        conn.query(sql, OutputFormat::RowBinaryWithNamesAndTypes)
-            .map_err(ChdbError::from),
-    )?;
+    // A failure is drained by the caller ([`drained_after_failure`]).
+    let result = conn.query(sql, OutputFormat::RowBinaryWithNamesAndTypes)?;
     tracing::debug!(%sql, elapsed = ?started.elapsed(), "chDB query");
     let started = std::time::Instant::now();
     let rows = decode_counted(result.data_ref(), result.rows_read(), result.bytes_read())?;
@@ -578,8 +575,14 @@ fn run_query_stream(conn: &mut Connection, sql: &str) -> Result<RowSet, ChdbErro
     match out {
         Some(o) => Ok(o),
         // No chunk at all (no rows): run the query materialised to learn its columns.
-        None => run_query(conn, &format!("SELECT * FROM ({sql}) LIMIT 0"))
-            .or_else(|_| Ok(RowSet::default())),
+        None => match run_query(conn, &format!("SELECT * FROM ({sql}) LIMIT 0")) {
+            Ok(rows) => Ok(rows),
+            // The failure is swallowed here, so it is drained here.
+            Err(e) => {
+                let _ = drained_after_failure(conn, Err::<RowSet, _>(e));
+                Ok(RowSet::default())
+            }
+        },
     }
 }
 
