@@ -359,15 +359,24 @@ pub(super) fn fill_timeline(name: &str, tl: Timeline, ctx: &SeriesCtx<'_>) -> Ti
         .into_iter()
         .map(|(t, v)| (t, if v.is_null() { None } else { Some(v) }))
         .collect();
-    if ctx.descending {
-        let mut rev = buckets;
-        rev.reverse();
-        let mut out = functions::fill::fill(&rev, &mode);
-        out.reverse();
-        out
-    } else {
-        functions::fill::fill(&buckets, &mode)
+    fill_in_walk_order(buckets, &mode, ctx.descending)
+}
+
+/// Fills a bucket timeline in the order the query walks it, returned in time order: with
+/// `ORDER BY time DESC` from its end, so `fill(previous)` repeats the later bucket (as
+/// InfluxDB).
+pub(super) fn fill_in_walk_order(
+    mut buckets: Vec<(i64, Option<Value>)>,
+    mode: &FnFill,
+    descending: bool,
+) -> Timeline {
+    if !descending {
+        return functions::fill::fill(&buckets, mode);
     }
+    buckets.reverse();
+    let mut out = functions::fill::fill(&buckets, mode);
+    out.reverse();
+    out
 }
 
 /// One aggregate/selector call per bucket.

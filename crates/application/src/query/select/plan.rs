@@ -78,6 +78,13 @@ pub(super) enum Fallback {
 }
 
 impl SelectPlan {
+    /// Whether `e` names a tag: a `::tag` reference, or a name only tags of the sources
+    /// carry.
+    pub(super) fn is_tag_ref(&self, e: &Expr) -> bool {
+        matches!(e, Expr::VarRef { name, data_type } if *data_type == Some(VarType::Tag)
+            || (self.all_tags.contains(name) && !self.all_fields.contains_key(name)))
+    }
+
     /// The path that answers `src`. Pushdown aggregates run over the tier inside
     /// `pushdown_aggregate`; only `last()` prefers the tier's latest points.
     pub(super) fn path_of(&self, src: &Src) -> SourcePath {

@@ -261,8 +261,7 @@ impl QueryService {
             .map_err(|e| ReadError::Statement(err(e.to_string())))?;
         let rows = self.engine.query(&sql).await.map_err(ReadError::Engine)?;
         let mut out = Vec::with_capacity(rows.rows.len());
-        type Shared = (Arc<str>, Arc<BTreeMap<String, String>>);
-        let mut series_of: BTreeMap<BTreeMap<String, String>, Shared> = BTreeMap::new();
+        let mut series_of = SeriesCache::new();
         for row in rows.rows {
             let mut it = row.into_iter();
             let time = match it.next() {
@@ -287,15 +286,7 @@ impl QueryService {
             }
             // Rows come ordered by time, so a series' points are not adjacent: share
             // each series' key and tags through a map.
-            let (key, tags) = series_of
-                .entry(tags)
-                .or_insert_with_key(|tags| {
-                    let tag_vec: Vec<(String, String)> =
-                        tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                    let key = hyperbyte_domain::SeriesKey::new(&src.measurement, &tag_vec).0;
-                    (Arc::from(key.as_str()), Arc::new(tags.clone()))
-                })
-                .clone();
+            let (key, tags) = shared_series(&mut series_of, &src.measurement, tags);
             out.push(Point {
                 time,
                 key,
@@ -307,6 +298,29 @@ impl QueryService {
     }
 }
 
+/// A series' key and tags, shared by its points.
+type SharedSeries = (Arc<str>, Arc<BTreeMap<String, String>>);
+
+/// The series met so far, by tag set (one measurement).
+type SeriesCache = BTreeMap<BTreeMap<String, String>, SharedSeries>;
+
+/// The shared key and tags of the series of `measurement` with `tags`, built once.
+fn shared_series(
+    cache: &mut SeriesCache,
+    measurement: &str,
+    tags: BTreeMap<String, String>,
+) -> SharedSeries {
+    cache
+        .entry(tags)
+        .or_insert_with_key(|tags| {
+            let tag_vec: Vec<(String, String)> =
+                tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let key = hyperbyte_domain::SeriesKey::new(measurement, &tag_vec).0;
+            (Arc::from(key.as_str()), Arc::new(tags.clone()))
+        })
+        .clone()
+}
+
 /// A subquery's series become the points of virtual sources, one per series name: the
 /// columns become fields, except `tag_columns` (tags the inner query selected), which
 /// stay tags beside the series tags.
@@ -316,9 +330,7 @@ pub(super) fn series_to_sources(series: Vec<Series>, tag_columns: &BTreeSet<Stri
         let name = s.name.clone().unwrap_or_default();
         let entry = by_name.entry(name.clone()).or_default();
         entry.0.tag_keys.extend(s.tags.keys().cloned());
-        let tag_vec: Vec<(String, String)> =
-            s.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let key = hyperbyte_domain::SeriesKey::new(&name, &tag_vec).0;
+        let mut series_of = SeriesCache::new();
         entry.0.tag_keys.extend(
             s.columns
                 .iter()
@@ -361,15 +373,8 @@ pub(super) fn series_to_sources(series: Vec<Series>, tag_columns: &BTreeSet<Stri
                 entry.0.fields.entry(c.clone()).or_insert(t);
                 fields.insert(c.clone(), v);
             }
-            let (key, tags) = match row_tags {
-                None => (Arc::from(key.as_str()), Arc::new(s.tags.clone())),
-                Some(t) => {
-                    let tag_vec: Vec<(String, String)> =
-                        t.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                    let k = hyperbyte_domain::SeriesKey::new(&name, &tag_vec).0;
-                    (Arc::from(k.as_str()), Arc::new(t))
-                }
-            };
+            let row_tags = row_tags.unwrap_or_else(|| s.tags.clone());
+            let (key, tags) = shared_series(&mut series_of, &name, row_tags);
             entry.1.push(Point {
                 time,
                 key,

@@ -70,13 +70,7 @@ impl QueryService {
         let tags = plan
             .cols
             .iter()
-            .filter(|c| {
-                matches!(&c.expr, Expr::VarRef { name, data_type }
-                    if *data_type == Some(VarType::Tag)
-                        || (data_type.is_none()
-                            && plan.all_tags.contains(name)
-                            && !plan.all_fields.contains_key(name)))
-            })
+            .filter(|c| plan.is_tag_ref(&c.expr))
             .map(|c| c.name.clone())
             .collect();
         Ok((series_limits(stmt, output), tags))
@@ -183,12 +177,10 @@ impl QueryService {
                 .collect();
             groups.entry(key).or_default().push(p);
         }
-        let selects_tag = plan.cols.iter().any(|c| {
-            c.expr.any(&mut |x| {
-                matches!(x, Expr::VarRef { name, data_type } if *data_type == Some(VarType::Tag)
-                    || (plan.all_tags.contains(name) && !plan.all_fields.contains_key(name)))
-            })
-        });
+        let selects_tag = plan
+            .cols
+            .iter()
+            .any(|c| c.expr.any(&mut |x| plan.is_tag_ref(x)));
         let mut output = Vec::new();
         for (key, pts) in groups {
             let pts = if !shape.is_agg && !shape.has_transform && selects_tag {
