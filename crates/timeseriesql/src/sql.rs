@@ -317,9 +317,6 @@ pub struct AggregateRead {
     pub columns: Vec<Option<(Pushdown, String)>>,
     /// Which rows.
     pub filter: RowFilter,
-    /// With a single `last` column and no time buckets: the bucket column holds the
-    /// selected point's time instead of 0 (InfluxDB prints a lone selector's point time).
-    pub selected_time: bool,
 }
 
 impl AggregateRead {
@@ -341,11 +338,10 @@ impl AggregateRead {
                 let x = format!("(toUnixTimestamp64Nano(time) - {offset})");
                 format!("toUnixTimestamp64Nano(time) - ((({x} % {every}) + {every}) % {every})")
             }
+            // A lone `last()` prints its point's time (InfluxDB's lone selector); rows
+            // without the field are filtered out (`any_field` is that field).
             None => match self.columns.as_slice() {
-                // Rows without the field are filtered out (`any_field` is that field).
-                [Some((Pushdown::Last, _))] if self.selected_time => {
-                    "toUnixTimestamp64Nano(max(time))".to_string()
-                }
+                [Some((Pushdown::Last, _))] => "toUnixTimestamp64Nano(max(time))".to_string(),
                 _ => "0".to_string(),
             },
         };

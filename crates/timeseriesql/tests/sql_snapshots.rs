@@ -72,20 +72,11 @@ fn aggregate(columns: Vec<Option<(Pushdown, String)>>) -> AggregateRead {
             any_field,
             ..RowFilter::default()
         },
-        selected_time: false,
     }
 }
 
 fn one(func: Pushdown) -> AggregateRead {
     aggregate(vec![Some((func, "usage".into()))])
-}
-
-#[test]
-fn pushdown_last_with_its_point_time() {
-    let mut r = one(Pushdown::Last);
-    r.selected_time = true;
-    r.group_tags = vec![Some("host".into())];
-    assert_snapshot!(r.to_sql().unwrap());
 }
 
 #[test]

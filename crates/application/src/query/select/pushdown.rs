@@ -236,15 +236,7 @@ fn fill_bucket_grid(
         } else {
             mode
         };
-        if descending {
-            let mut rev = tl;
-            rev.reverse();
-            let mut filled = functions::fill::fill(&rev, &mode);
-            filled.reverse();
-            timelines.push(filled);
-        } else {
-            timelines.push(functions::fill::fill(&tl, &mode));
-        }
+        timelines.push(super::aggregates::fill_in_walk_order(tl, &mode, descending));
     }
     Ok(join_timelines(&timelines, false))
 }
@@ -409,7 +401,6 @@ impl QueryService {
             merge: self.must_merge(src, min, max),
             group_tags,
             bucket: interval.map(|(every, offset)| Bucket { every, offset }),
-            selected_time: selects_time(specs, interval.is_some()),
             columns,
             filter: RowFilter {
                 min,

@@ -90,7 +90,6 @@ fn aggregate_read(columns: Vec<(Pushdown, &str)>) -> AggregateRead {
             .into_iter()
             .map(|(p, f)| Some((p, f.to_string())))
             .collect(),
-        selected_time: false,
     }
 }
 
