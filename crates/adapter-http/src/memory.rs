@@ -16,7 +16,7 @@ use std::time::Duration;
 pub(crate) const SAMPLE_EVERY: Duration = Duration::from_millis(50);
 
 /// Percentage of the bound from which new requests are refused.
-pub(crate) const REFUSE_AT_PERCENT: u64 = 80;
+pub(crate) const REFUSE_AT_PERCENT: u64 = 70;
 
 /// The process's resident memory against a bound.
 #[derive(Debug)]
@@ -107,11 +107,11 @@ mod tests {
     #[test]
     fn refuses_from_the_watermark_on() {
         let limit = 1000 << 20;
-        assert!(MemoryWatch::fixed(limit, 700 << 20).pressure().is_none());
-        let p = MemoryWatch::fixed(limit, 800 << 20).pressure().unwrap();
+        assert!(MemoryWatch::fixed(limit, 600 << 20).pressure().is_none());
+        let p = MemoryWatch::fixed(limit, 700 << 20).pressure().unwrap();
         assert_eq!(
             p.to_string(),
-            "memory limit reached: 800 MiB resident of limits.max_memory_bytes = 1000 MiB; retry later"
+            "memory limit reached: 700 MiB resident of limits.max_memory_bytes = 1000 MiB; retry later"
         );
         assert!(MemoryWatch::fixed(0, u64::MAX).pressure().is_none());
     }

@@ -164,7 +164,7 @@ pub(crate) struct LimitsSection {
     pub(crate) max_series_per_database: usize,
     /// Max values per tag key (0 = unlimited). InfluxDB's default: 100,000.
     pub(crate) max_values_per_tag: usize,
-    /// Resident memory bound in bytes (0 = none). From 80% of it on, new writes and
+    /// Resident memory bound in bytes (0 = none). From 70% of it on, new writes and
     /// queries are answered 503 with Retry-After; the queries that may run at once must
     /// fit 40% of it (checked at start-up).
     pub(crate) max_memory_bytes: u64,
