@@ -225,7 +225,8 @@ impl HotTier {
 
     /// Reads the points of a covered table within `[min, max]` of the series `filter`
     /// accepts that carry at least one of `filter.fields` (only those fields are
-    /// returned) and pass `check`. `None` when the table is not covered from `min`.
+    /// returned) and pass `check`, at most `filter.cap` of them. `None` when the table is
+    /// not covered from `min`.
     pub(crate) fn read(
         &self,
         db: &str,
@@ -237,8 +238,12 @@ impl HotTier {
         self.with_covered((db, rp, measurement), filter.min, |t| {
             let selected = t.matching(filter);
             let total: usize = selected.iter().map(|(_, r)| r.len()).sum();
-            let mut out = Vec::with_capacity(total);
+            let cap = filter.cap.unwrap_or(usize::MAX);
+            let mut out = Vec::with_capacity(total.min(cap));
             for (s, range) in selected {
+                if out.len() >= cap {
+                    break;
+                }
                 let cols: Vec<(&String, &Column)> = filter
                     .fields
                     .iter()
@@ -276,6 +281,9 @@ impl HotTier {
                         continue;
                     }
                     out.push(s.point(i, fields));
+                    if out.len() >= cap {
+                        break;
+                    }
                 }
             }
             Some(out)

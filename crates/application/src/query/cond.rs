@@ -71,6 +71,9 @@ pub(crate) struct ReadFilter<'a> {
     pub(crate) max: Option<i64>,
     is_field: Option<&'a dyn Fn(&str) -> bool>,
     re: Regexes,
+    /// At most this many rows are read (`None`: all): a reader stops there, so a query
+    /// its limits will refuse never materialises more than one row past them.
+    pub(crate) cap: Option<usize>,
 }
 
 impl<'a> ReadFilter<'a> {
@@ -89,7 +92,14 @@ impl<'a> ReadFilter<'a> {
             max,
             is_field: None,
             re: Regexes::default(),
+            cap: None,
         }
+    }
+
+    /// Reads stop after `cap` rows (`None`: no cap).
+    pub(crate) fn with_cap(mut self, cap: Option<u64>) -> Self {
+        self.cap = cap.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        self
     }
 
     /// Names for which `is_field` holds are fields: comparisons on them stay undecided.

@@ -146,6 +146,13 @@ impl Budget {
         }
     }
 
+    /// How many rows a read (from storage or the recent-data tier) asks for: one past
+    /// [`Self::read_allowance`], enough to report an overflow without ever materialising
+    /// an unbounded result (`None`: unlimited).
+    pub(crate) fn read_cap(&self) -> Option<u64> {
+        self.read_allowance().map(|n| n.saturating_add(1))
+    }
+
     /// Charges points read from storage (they count as materialised rows too).
     pub(crate) fn charge_points(&self, n: usize) -> Result<(), LimitError> {
         self.check_interrupt()?;

@@ -244,7 +244,7 @@ impl Harness {
         r.remove(0)
     }
 
-    async fn error(&self, q: &str) -> String {
+    pub(super) async fn error(&self, q: &str) -> String {
         let r = self.run(q).await;
         r.error
             .unwrap_or_else(|| panic!("{q}: expected an error, got {:?}", r.series))

@@ -65,11 +65,8 @@ impl QueryService {
             budget.charge_rows(points.len() as u128)?;
             return Ok(points);
         }
-        // Ask storage for one row more than the limits allow: enough to report the
-        // overflow without ever materialising an unbounded result.
-        let cap = budget.read_allowance().map(|n| n.saturating_add(1));
         let points = self
-            .read_points_capped(src, needed, cond, min, max, cap)
+            .read_points_capped(src, needed, cond, min, max, budget.read_cap())
             .await?;
         budget.charge_points(points.len())?;
         Ok(points)
@@ -119,6 +116,7 @@ impl QueryService {
         cond: Option<&Expr>,
         (min, max): (Option<i64>, Option<i64>),
         latest_only: bool,
+        cap: Option<u64>,
     ) -> Option<Vec<Point>> {
         let hot = self.hot.as_ref()?;
         let schema = &src.schema;
@@ -157,8 +155,9 @@ impl QueryService {
             fields: &cond_fields,
             keep: &mut keep,
         });
-        let mut filter =
-            crate::query::ReadFilter::new(cond, &fields, min, max).with_fields(&is_field);
+        let mut filter = crate::query::ReadFilter::new(cond, &fields, min, max)
+            .with_fields(&is_field)
+            .with_cap(cap);
         let rows = if latest_only {
             if !exact {
                 return None;

@@ -93,7 +93,14 @@ impl QueryService {
                 latest_only,
                 fallback,
             } => (
-                self.read_hot(src, &plan.needed, plan.cond.as_ref(), range, latest_only),
+                self.read_hot(
+                    src,
+                    &plan.needed,
+                    plan.cond.as_ref(),
+                    range,
+                    latest_only,
+                    budget.read_cap(),
+                ),
                 fallback,
             ),
         };

@@ -275,7 +275,11 @@ async fn lastpoint_reads_the_most_recent_rows_first() {
 
 /// A harness whose recent-data tier holds `points` (storage holds nothing).
 async fn with_tier(points: &[(i64, &'static str, f64)]) -> Harness {
-    let h = unlimited(&[]);
+    with_tier_and_limits(points, QueryLimits::unlimited()).await
+}
+
+async fn with_tier_and_limits(points: &[(i64, &'static str, f64)], limits: QueryLimits) -> Harness {
+    let h = harness(&[], limits);
     let tier = Arc::new(HotTier::new(1 << 20));
     let sink = HotSink::new(Arc::new(NullStorage), h.engine.clone(), tier.clone());
     let rp = RetentionPolicy {
@@ -320,6 +324,34 @@ async fn the_recent_data_tier_answers_what_it_covers() {
     assert!(sent(&h).is_empty(), "storage was read: {:?}", sent(&h));
     let tier = h.service.stats().tier.unwrap();
     assert_eq!((tier.hits, tier.misses), (3, 0));
+}
+
+/// A read the limits refuse stops one row past them in the tier as in storage: four
+/// queries over a tier of a million points each once materialised every point before
+/// the refusal, gigabytes past the memory bound.
+#[tokio::test]
+async fn a_tier_read_stops_one_row_past_the_limits() {
+    let points: Vec<(i64, &'static str, f64)> = (0..50).map(|i| (i * S, "a", 1.0)).collect();
+    for (limits, error) in [
+        (
+            QueryLimits {
+                max_select_point: 2,
+                ..QueryLimits::unlimited()
+            },
+            "max-select-point limit exceeed: (3/2)",
+        ),
+        (
+            QueryLimits {
+                max_select_rows: 5,
+                ..QueryLimits::unlimited()
+            },
+            "max-select-rows limit exceeded: (6/5)",
+        ),
+    ] {
+        let h = with_tier_and_limits(&points, limits).await;
+        assert_eq!(h.error("SELECT v FROM m").await, error);
+        assert!(sent(&h).is_empty(), "storage was read: {:?}", sent(&h));
+    }
 }
 
 #[tokio::test]
