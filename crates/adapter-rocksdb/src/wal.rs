@@ -34,6 +34,10 @@ const KEY_LAST_SEQ: &[u8] = b"last_sequence";
 /// Compact the truncated range after this many truncations, so range tombstones and dead
 /// files do not pile up.
 const COMPACT_EVERY: u64 = 64;
+/// Once every entry is truncated, an active memtable this large (all dead entries) is
+/// flushed so that its log file is deleted: below it, the few megabytes wait for the next
+/// flush RocksDB makes on its own.
+const RETIRE_LOG_AT_BYTES: u64 = 4 << 20;
 
 impl From<CodecError> for WalError {
     fn from(e: CodecError) -> Self {
@@ -125,8 +129,9 @@ impl RocksDbWal {
         // Entries live for seconds: keep them in big memtables so most are truncated
         // before they ever reach an SST file, and bound the RocksDB log size.
         opts.set_max_total_wal_size(memtable_bytes.saturating_mul(2));
-        // Reusing log files avoids growing (and syncing the metadata of) new files.
-        opts.set_recycle_log_file_num(4);
+        // No log recycling: a recycled log file keeps its largest size on disk, so four of
+        // them held ~450 MB of dead entries until a restart (issue 15); without it, a log
+        // is deleted once its memtable is flushed (see `retire_dead_log`).
         opts.set_keep_log_file_num(4);
 
         let mut entries = Options::default();
@@ -280,10 +285,34 @@ impl RocksDbWal {
         // are inclusive here, hence `seq - 1`).
         db.delete_file_in_range_cf(entries, seq_key(0), seq_key(seq - 1))
             .map_err(storage)?;
+        if seq > self.inner.last_seq.load(Ordering::Acquire) {
+            self.retire_dead_log()?;
+        }
         if self.inner.truncations.fetch_add(1, Ordering::Relaxed) % COMPACT_EVERY
             == COMPACT_EVERY - 1
         {
             db.compact_range_cf(entries, None::<&[u8]>, Some(seq_key(seq)));
+        }
+        Ok(())
+    }
+
+    /// With every entry truncated, the RocksDB log holds only dead entries, and it is
+    /// deleted only when its memtable is flushed, which RocksDB does when the memtable is
+    /// full. Flushing it now (the output is a range tombstone, the dead entries are
+    /// dropped) shrinks the directory as soon as the flush has caught up, not at the next
+    /// restart. An entry appended meanwhile is simply flushed to an SST file with them.
+    fn retire_dead_log(&self) -> Result<(), WalError> {
+        let db = &self.inner.db;
+        let active = db
+            .property_int_value_cf(cf(db, CF_ENTRIES)?, "rocksdb.cur-size-active-mem-table")
+            .map_err(storage)?
+            .unwrap_or(0);
+        if active >= RETIRE_LOG_AT_BYTES {
+            // A log is deleted only once every column family's data in it is flushed:
+            // the last-sequence record and the held batches share it with the entries.
+            for name in [CF_ENTRIES, CF_META, crate::held::CF_HELD] {
+                db.flush_cf(cf(db, name)?).map_err(storage)?;
+            }
         }
         Ok(())
     }
