@@ -63,7 +63,10 @@ impl AuxRef {
     /// missing value) is not a string.
     fn string_of<'a>(&self, p: &'a Point) -> Option<&'a str> {
         if self.tag {
-            p.tags.get(&self.name).map(String::as_str).filter(|s| !s.is_empty())
+            p.tags
+                .get(&self.name)
+                .map(String::as_str)
+                .filter(|s| !s.is_empty())
         } else {
             match p.fields.get(&self.name) {
                 Some(Value::String(s)) => Some(s.as_str()),
@@ -144,6 +147,9 @@ pub(super) fn raw_merge(points: Vec<Point>, aux: &[AuxRef], descending: bool) ->
     out
 }
 
+/// `less` over heap items (series index, position in the series).
+type HeapLess<'a> = dyn Fn(&(usize, usize), &(usize, usize)) -> bool + 'a;
+
 /// Go's `container/heap` merge of per-series inputs (series-key order, reversed with
 /// `descending`, each input in time order, newest first with `descending`) under `less`.
 fn heap_merge(
@@ -167,12 +173,7 @@ fn heap_merge(
     let total: usize = series.iter().map(Vec::len).sum();
     let mut heap: Vec<(usize, usize)> = (0..series.len()).map(|i| (i, 0)).collect();
     let lt = |a: &(usize, usize), b: &(usize, usize)| less(&series[a.0][a.1], &series[b.0][b.1]);
-    fn down(
-        h: &mut [(usize, usize)],
-        i0: usize,
-        n: usize,
-        lt: &dyn Fn(&(usize, usize), &(usize, usize)) -> bool,
-    ) {
+    fn down(h: &mut [(usize, usize)], i0: usize, n: usize, lt: &HeapLess<'_>) {
         let mut i = i0;
         loop {
             let j1 = 2 * i + 1;
@@ -191,11 +192,7 @@ fn heap_merge(
             i = j;
         }
     }
-    fn up(
-        h: &mut [(usize, usize)],
-        mut j: usize,
-        lt: &dyn Fn(&(usize, usize), &(usize, usize)) -> bool,
-    ) {
+    fn up(h: &mut [(usize, usize)], mut j: usize, lt: &HeapLess<'_>) {
         while j > 0 {
             let i = (j - 1) / 2;
             if !lt(&h[j], &h[i]) {
@@ -325,7 +322,10 @@ mod tests {
         // `SELECT * FROM cpu, mem`: `free` (a float only mem has) sorts before `host`.
         let refs = aux(&[("free", 1, false), ("host", 7, true), ("value", 1, false)]);
         let got = hosts(&raw_merge(three_hosts(3), &refs, false));
-        assert_eq!(got, ["0A", "0C", "0B", "10C", "10B", "10A", "20B", "20A", "20C"]);
+        assert_eq!(
+            got,
+            ["0A", "0C", "0B", "10C", "10B", "10A", "20B", "20A", "20C"]
+        );
     }
 
     #[test]
@@ -333,11 +333,17 @@ mod tests {
         // `SELECT value, host FROM cpu`: `host` sorts first and orders the ties.
         let refs = aux(&[("host", 7, true), ("value", 1, false)]);
         let got = hosts(&raw_merge(three_hosts(3), &refs, false));
-        assert_eq!(got, ["0A", "0B", "0C", "10A", "10B", "10C", "20A", "20B", "20C"]);
+        assert_eq!(
+            got,
+            ["0A", "0B", "0C", "10A", "10B", "10C", "20A", "20B", "20C"]
+        );
         // Descending: the comparison turns around (returned oldest first, the caller
         // reverses).
         let got = hosts(&raw_merge(three_hosts(3), &refs, true));
-        assert_eq!(got, ["0A", "0B", "0C", "10A", "10B", "10C", "20A", "20B", "20C"]);
+        assert_eq!(
+            got,
+            ["0A", "0B", "0C", "10A", "10B", "10C", "20A", "20B", "20C"]
+        );
     }
 
     #[test]
