@@ -314,6 +314,10 @@ def gaps_cases():
         q(db, "SELECT integral(v), count(v) FROM m"),
         q(db, "SELECT count(v), integral(v) FROM m"),
         q(db, "SELECT integral(v), integral(n) FROM m"),
+        # Stamped at time 0 whatever the range: apart from the others' row at its start.
+        q(db, "SELECT integral(v, 1m), sum(n) FROM m WHERE time >= '2020-01-01T00:00:30Z'"),
+        q(db, "SELECT integral(v) FROM m WHERE time >= '2020-01-01T00:00:30Z'"),
+        q(db, "SELECT integral(v) * 2, count(v), max(n) FROM m WHERE time >= '2020-01-01T00:00:30Z' AND host = 'h1'"),
         q(db, "SELECT integral(v), count(v) FROM m WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:02:00Z' GROUP BY time(1m)"),
     ]))
     db = "gc_card"

@@ -229,6 +229,42 @@ fn heap_merge(
         .collect()
 }
 
+/// Without `GROUP BY time`, InfluxDB 1.6 stamps `integral()` at time 0 whatever the
+/// range, and the other aggregates at the range's start: they share a row when the two
+/// times agree (a range without a start), else come as two rows in time order (recorded in
+/// `aggregates--integral-beside-others`). `integral[i]`: column `i` computes one.
+pub(super) fn join_integral_apart(timelines: &[Timeline], integral: &[bool]) -> Vec<Vec<Value>> {
+    let part = |want: bool| -> Vec<Timeline> {
+        timelines
+            .iter()
+            .zip(integral)
+            .map(|(tl, &is)| match (is == want, want) {
+                (false, _) => Vec::new(),
+                (true, true) => tl.iter().map(|(_, v)| (0, v.clone())).collect(),
+                (true, false) => tl.clone(),
+            })
+            .collect()
+    };
+    let mut rows = join_timelines(&part(false), true);
+    for r in join_timelines(&part(true), true) {
+        match rows.first_mut() {
+            Some(o) if o.first() == r.first() => {
+                for (cell, v) in o.iter_mut().zip(r).skip(1) {
+                    if !v.is_null() {
+                        *cell = v;
+                    }
+                }
+            }
+            _ => rows.push(r),
+        }
+    }
+    rows.sort_by_key(|r| match r.first() {
+        Some(Value::Time(t)) => *t,
+        _ => 0,
+    });
+    rows
+}
+
 /// Joins column timelines into rows by time (union of times, ascending).
 pub(super) fn join_timelines(timelines: &[Timeline], single_bucket: bool) -> Vec<Vec<Value>> {
     if single_bucket {
@@ -360,5 +396,27 @@ mod tests {
         // A and C compare (equal strings, then by host), B with either does not.
         let got = hosts(&raw_merge(pts, &refs, false));
         assert_eq!(got, ["0A", "0C", "0B", "10A", "10B", "10C"]);
+    }
+
+    #[test]
+    fn integral_is_stamped_at_zero_beside_other_aggregates() {
+        let timelines = vec![
+            vec![(500, Value::Float(95.0))],
+            vec![(500, Value::Integer(3))],
+        ];
+        // A range starting at 500: two rows, the integral's at time 0.
+        assert_eq!(
+            join_integral_apart(&timelines, &[true, false]),
+            vec![
+                vec![Value::Time(0), Value::Float(95.0), Value::Null],
+                vec![Value::Time(500), Value::Null, Value::Integer(3)],
+            ]
+        );
+        // A range without a start: both at 0, one row.
+        let timelines = vec![vec![(0, Value::Integer(3))], vec![(0, Value::Float(95.0))]];
+        assert_eq!(
+            join_integral_apart(&timelines, &[false, true]),
+            vec![vec![Value::Time(0), Value::Integer(3), Value::Float(95.0)]]
+        );
     }
 }
