@@ -320,6 +320,24 @@ def gaps_cases():
         q(db, "SELECT integral(v) * 2, count(v), max(n) FROM m WHERE time >= '2020-01-01T00:00:30Z' AND host = 'h1'"),
         q(db, "SELECT integral(v), count(v) FROM m WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:02:00Z' GROUP BY time(1m)"),
     ]))
+    db = "gc_conflict_shard"
+    out.append(case("write-errors--type-conflict-in-shard", [
+        q("", f'CREATE DATABASE "{db}"'),
+        w(db, "z q=1 1000000000\n"),
+    ], [
+        w(db, "k a=1 1000000000\nk a=\"x\" 2000000000\nk b=true 3000000000\n"),
+        q(db, "SHOW FIELD KEYS FROM k"),
+        q(db, "SELECT * FROM k"),
+        w(db, "m,host=a x=1,v=1 1000000000\nm,host=b v=\"s\",y=2 2000000000\n"),
+        q(db, "SELECT * FROM m"),
+        q(db, "SHOW FIELD KEYS FROM m"),
+        q(db, "SHOW SERIES FROM m"),
+        w(db, "n v=1i 1000000000\nn v=2 2000000000\nn v=3i 3000000000\nn w=4 4000000000\n"),
+        q(db, "SELECT * FROM n"),
+        # The first write into a shard group: the whole request is refused.
+        w(db, "f v=1 1000000000000000000\nf v=\"s\" 1000000000000000001\n"),
+        q(db, "SELECT * FROM f"),
+    ]))
     db = "gc_card"
     body = "".join(f"cpu,host=h{i},region=r{i % 2} v={i} {T2020 + i * 10**9}\n" for i in range(5))
     body += "mem,host=h0 used=1i 1577836800000000000\n"
