@@ -377,7 +377,7 @@ fn record(e: RetentionError, first: &mut Option<RetentionError>) {
 }
 
 /// A failure while listing a table's tag sets.
-enum ListError {
+pub(crate) enum ListError {
     Query(QueryError),
     Unexpected(String),
 }
@@ -412,7 +412,7 @@ fn normalized_tags(tags: &[(String, String)]) -> Vec<(String, String)> {
 
 /// The distinct tag sets that have rows in one (policy, measurement) table; empty when
 /// the table does not exist.
-async fn present_tag_sets(
+pub(crate) async fn present_tag_sets(
     query: &dyn QueryPort,
     db: &str,
     rp: &str,

@@ -45,6 +45,16 @@ macro_rules! metadata_reads_from_catalog {
             )
         }
 
+        fn shard_group_written(
+            &self,
+            database: &str,
+            retention_policy: &str,
+            shard_start: i64,
+        ) -> bool {
+            self.$catalog()
+                .shard_group_written(database, retention_policy, shard_start)
+        }
+
         fn series(
             &self,
             database: &str,

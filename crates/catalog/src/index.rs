@@ -145,6 +145,13 @@ impl Measurement {
         self.field_shards.get(field)?.get(rp)?.get(&start).copied()
     }
 
+    /// Whether some field has a type recorded in one shard group.
+    pub(crate) fn has_field_shard(&self, rp: &str, start: i64) -> bool {
+        self.field_shards
+            .values()
+            .any(|by_rp| by_rp.get(rp).is_some_and(|s| s.contains_key(&start)))
+    }
+
     /// Records a field's type in one shard group; a type other than the primary one is
     /// listed in the schema's `other_types`.
     pub(crate) fn record_field_shard(&mut self, field: &str, rp: &str, start: i64, t: FieldType) {

@@ -66,6 +66,21 @@ impl Catalog {
         )
     }
 
+    /// Whether a write reached shard group `shard_start` of a retention policy: some field
+    /// of the database has a type recorded there.
+    pub fn shard_group_written(
+        &self,
+        database: &str,
+        retention_policy: &str,
+        shard_start: i64,
+    ) -> bool {
+        self.dbs.get(database).is_some_and(|d| {
+            d.measurements
+                .values()
+                .any(|m| m.has_field_shard(retention_policy, shard_start))
+        })
+    }
+
     /// Series of a database, optionally of one measurement, sorted by key.
     pub fn series(&self, database: &str, measurement: Option<&str>) -> Vec<SeriesEntry> {
         let Some(d) = self.dbs.get(database) else {

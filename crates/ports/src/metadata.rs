@@ -92,6 +92,19 @@ pub trait MetadataPort: Send + Sync + Debug {
         retention_policy: &str,
         shard_start: i64,
     ) -> Option<FieldType>;
+    /// Whether a write reached shard group `shard_start` of a retention policy (some field
+    /// has a type recorded there; see [`field_shard_type`](Self::field_shard_type)). InfluxDB
+    /// answers a field given two types inside one request differently once the shard group
+    /// exists. The default says no.
+    fn shard_group_written(
+        &self,
+        database: &str,
+        retention_policy: &str,
+        shard_start: i64,
+    ) -> bool {
+        let _ = (database, retention_policy, shard_start);
+        false
+    }
     /// Series of a database, optionally of one measurement, sorted by key.
     fn series(&self, database: &str, measurement: Option<&str>) -> Vec<SeriesEntry>;
     /// Whether a series key is already indexed.

@@ -335,7 +335,11 @@ impl AggregateRead {
         }
         let bucket = match self.bucket {
             Some(Bucket { every, offset }) => {
-                let x = format!("(toUnixTimestamp64Nano(time) - {offset})");
+                // Every operand is an `Int64`: ClickHouse reads a positive literal as
+                // `UInt64`, and `Int64 % UInt64` computes in unsigned arithmetic, which
+                // put every time before 1970 into a wrong bucket.
+                let every = format!("toInt64({every})");
+                let x = format!("(toUnixTimestamp64Nano(time) - toInt64({offset}))");
                 format!("toUnixTimestamp64Nano(time) - ((({x} % {every}) + {every}) % {every})")
             }
             // A lone `last()` prints its point's time (InfluxDB's lone selector); rows

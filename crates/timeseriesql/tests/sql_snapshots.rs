@@ -170,6 +170,22 @@ fn group_by_time_buckets_with_offset() {
     assert_snapshot!(a.to_sql().unwrap());
 }
 
+/// Times before 1970 with an offset: the bucket arithmetic must stay signed (a `UInt64`
+/// literal as divisor made ClickHouse compute `Int64 % UInt64` unsigned).
+#[test]
+fn group_by_time_buckets_before_1970() {
+    let mut a = one(Pushdown::Count);
+    a.filter.min = Some(-100 * 7 * 24 * HOUR);
+    a.filter.max = Some(100 * 7 * 24 * HOUR);
+    a.bucket = Some(Bucket {
+        every: 52 * 7 * 24 * HOUR,
+        offset: 6 * HOUR,
+    });
+    let sql = a.to_sql().unwrap();
+    assert!(sql.contains("% toInt64(31449600000000000)"), "{sql}");
+    assert_snapshot!(sql);
+}
+
 #[test]
 fn group_by_tags_and_time() {
     let mut a = one(Pushdown::Sum);

@@ -36,7 +36,8 @@ pub(super) struct FieldCheck<'a> {
 impl IngestionService {
     /// Runs the field checks over `points`; a dropped point registers no field (InfluxDB
     /// only creates the fields of points it keeps) but goes to `refused`. Two types for a
-    /// new field inside one request refuse the whole request, as InfluxDB does.
+    /// new field inside one request refuse the whole request when the request would create
+    /// the shard group, and drop the later point when the group exists, as InfluxDB does.
     pub(super) fn check_fields<'a>(
         &self,
         database: &str,
@@ -106,8 +107,16 @@ impl IngestionService {
                 None => {
                     let key = (p.measurement.to_string(), name.to_string(), shard);
                     match batch_types.get(&key) {
+                        // InfluxDB 1.6 refuses the whole request when it creates the shard
+                        // group, and drops just this point once the group exists.
                         Some(b) if *b != t => {
-                            return Err(WriteError::Parse("field type conflict".to_string()))
+                            if !self.meta.shard_group_written(database, &rp.name, shard) {
+                                return Err(WriteError::Parse("field type conflict".to_string()));
+                            }
+                            return Ok(Some(format!(
+                                "field type conflict: input field \"{name}\" on measurement \"{}\" is type {t}, already exists as type {b}",
+                                p.measurement
+                            )));
                         }
                         Some(_) => {}
                         None => fresh.push((i, key)),

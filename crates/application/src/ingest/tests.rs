@@ -159,6 +159,25 @@ async fn two_types_for_a_new_field_in_one_request_refuse_the_whole_request() {
         .is_none_or(|s| s.field_type("v").is_none()));
 }
 
+/// Once a write reached the shard group, InfluxDB 1.6 drops only the point that gives a
+/// new field its second type (recorded against the reference; the whole request is
+/// refused only while the request would create the shard group).
+#[tokio::test]
+async fn two_types_for_a_new_field_in_an_existing_shard_group_drop_the_later_point() {
+    let f = fixture();
+    write(&f, None, "z q=1 1").await.unwrap();
+    let (message, dropped) = partial(write(&f, None, "k a=1 2\nk a=\"x\" 3\nk b=true 4").await);
+    assert_eq!(
+        message,
+        "field type conflict: input field \"a\" on measurement \"k\" is type string, already exists as type float"
+    );
+    assert_eq!(dropped, 1);
+    assert_eq!(
+        logged(&f),
+        vec![("z".into(), 1), ("k".into(), 2), ("k".into(), 4)]
+    );
+}
+
 #[tokio::test]
 async fn a_field_named_time_is_dropped_and_a_point_left_empty_refused() {
     let f = fixture();

@@ -55,8 +55,10 @@ impl QueryPort for FakeEngine {
                 rows: self.agg_rows.lock().clone(),
             });
         }
+        let distinct = sql.starts_with("SELECT DISTINCT ");
         let cols_text = sql
             .strip_prefix("SELECT ")
+            .map(|s| s.trim_start_matches("DISTINCT "))
             .and_then(|s| s.split(" FROM ").next())
             .unwrap_or_default();
         let limit = sql
@@ -80,6 +82,17 @@ impl QueryPort for FakeEngine {
                     .collect()
             })
             .collect();
+        let rows: Vec<Vec<Value>> = if distinct {
+            let mut seen: Vec<Vec<Value>> = Vec::new();
+            for r in rows {
+                if !seen.contains(&r) {
+                    seen.push(r);
+                }
+            }
+            seen
+        } else {
+            rows
+        };
         Ok(RowSet {
             columns: Vec::new(),
             rows,
@@ -195,10 +208,20 @@ pub(super) struct Harness {
 }
 
 pub(super) fn harness(points: &[(i64, &'static str, f64)], limits: QueryLimits) -> Harness {
+    harness_indexing(points, &[], limits)
+}
+
+/// A harness whose series index also lists `indexed` hosts (series without points in the
+/// default policy's table: written into another policy, say).
+pub(super) fn harness_indexing(
+    points: &[(i64, &'static str, f64)],
+    indexed: &[&str],
+    limits: QueryLimits,
+) -> Harness {
     let meta = Arc::new(MemMeta::default());
     meta.add_db("db", &[("autogen", 0, 7 * 24 * 3600 * S)]);
     for host in ["a", "b", "c", "d"] {
-        if points.iter().any(|p| p.1 == host) {
+        if points.iter().any(|p| p.1 == host) || indexed.contains(&host) {
             meta.add_series("db", "m", &[("host", host)]);
         }
     }
@@ -571,4 +594,35 @@ async fn a_normal_grouped_query_still_answers() {
             vec![Value::Time(20 * S), Value::Float(4.0)],
         ]
     );
+}
+
+/// Exact cardinalities count what the default retention policy stores (InfluxDB runs them
+/// as SELECTs over its shards); the estimate counts the whole index.
+#[tokio::test]
+async fn exact_cardinalities_count_the_default_policy_only() {
+    let h = harness_indexing(
+        &[(0, "a", 1.0), (S, "b", 2.0)],
+        &["c"],
+        QueryLimits::unlimited(),
+    );
+    let count = |n: i64| vec![vec![Value::Integer(n)]];
+    assert_eq!(h.rows("SHOW SERIES CARDINALITY").await, count(3));
+    assert_eq!(h.rows("SHOW SERIES EXACT CARDINALITY").await, count(2));
+    assert_eq!(
+        h.rows("SHOW SERIES EXACT CARDINALITY FROM m WHERE host = 'b'")
+            .await,
+        count(1)
+    );
+    assert_eq!(
+        h.rows("SHOW TAG VALUES EXACT CARDINALITY WITH KEY = host")
+            .await,
+        count(2)
+    );
+    assert_eq!(h.rows("SHOW MEASUREMENT EXACT CARDINALITY").await, count(1));
+    assert!(h
+        .rows("SHOW MEASUREMENT EXACT CARDINALITY WHERE host = 'c'")
+        .await
+        .is_empty());
+    assert_eq!(h.rows("SHOW TAG KEY EXACT CARDINALITY").await, count(1));
+    assert_eq!(h.rows("SHOW FIELD KEY EXACT CARDINALITY").await, count(1));
 }

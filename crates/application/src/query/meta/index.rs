@@ -212,25 +212,6 @@ impl QueryService {
         out
     }
 
-    /// Number of series of measurement `m` matching `cond`.
-    pub(super) fn count_matching(
-        &self,
-        db: &str,
-        m: &str,
-        cond: Option<&hyperbyte_timeseriesql::ast::Expr>,
-        re: &mut Regexes,
-    ) -> usize {
-        if cond.is_none() {
-            return self.meta.series_count_in(db, m);
-        }
-        let mut n = 0;
-        self.visit_measurement(db, m, cond, re, &mut |_| {
-            n += 1;
-            true
-        });
-        n
-    }
-
     /// Tag keys of the series of measurement `m` matching `cond`, sorted.
     pub(super) fn tag_keys_matching(
         &self,

@@ -5,7 +5,9 @@
 //! database nothing here clones a measurement's whole series list: series are visited in
 //! key order with early exit (LIMIT), tag conditions go through the index's per-value
 //! series lists (`cond::index_candidates`), and counts, tag keys and tag values come straight
-//! from the index. Data removal goes through
+//! from the index. The exception is the exact cardinalities (`cardinality`): InfluxDB
+//! counts only the default retention policy's data there, which the database-wide index
+//! cannot tell, so they read the tag sets that policy's tables hold. Data removal goes through
 //! [`hyperbyte_ports::StorageAdminPort`] after the WAL backlog is flushed, so deletes also cover points that
 //! were acknowledged but not yet flushed.
 
@@ -43,6 +45,7 @@ pub(super) fn page<T>(items: Vec<T>, limit: Option<u64>, offset: Option<u64>) ->
     }
 }
 
+mod cardinality;
 mod ddl;
 mod index;
 mod monitor;
@@ -89,7 +92,7 @@ impl QueryService {
             Statement::ShowFieldKeys(sf) => self.show_field_keys(sf, db),
             Statement::ShowCardinality(c) => {
                 let name = self.require_db(c.database.as_deref(), db)?;
-                self.cardinality(&name, c)
+                self.cardinality(&name, c).await
             }
             Statement::ShowContinuousQueries => self.show_continuous_queries(),
             Statement::ShowUsers => self.show_users(),

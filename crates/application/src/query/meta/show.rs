@@ -8,8 +8,8 @@ use super::{page, result, s, series};
 use hyperbyte_domain::query::{StatementResult, Value};
 use hyperbyte_domain::time::format_duration;
 use hyperbyte_timeseriesql::ast::{
-    CardinalityKind, Measurement, ShowFieldKeysStatement, ShowMeasurementsStatement,
-    ShowSeriesStatement, ShowTagKeysStatement, ShowTagValuesStatement,
+    Measurement, ShowFieldKeysStatement, ShowMeasurementsStatement, ShowSeriesStatement,
+    ShowTagKeysStatement, ShowTagValuesStatement,
 };
 
 impl QueryService {
@@ -221,76 +221,5 @@ impl QueryService {
             ));
         }
         Ok(result(out))
-    }
-
-    /// `SHOW STATS`: database and series counts.
-    pub(super) fn cardinality(
-        &self,
-        db: &str,
-        c: &hyperbyte_timeseriesql::ast::ShowCardinalityStatement,
-    ) -> StmtResult {
-        let count_series = |name: Option<&str>, n: usize, col: &str| {
-            series(name, &[col], vec![vec![Value::Integer(n as i64)]])
-        };
-        match &c.kind {
-            CardinalityKind::Measurement => {
-                let n = self.measurements_matching(db, &c.sources).len();
-                let col = if c.exact {
-                    "count"
-                } else {
-                    "cardinality estimation"
-                };
-                Ok(result(vec![count_series(None, n, col)]))
-            }
-            CardinalityKind::Series => {
-                if !c.exact && c.sources.is_empty() && c.condition.is_none() {
-                    let n = self.meta.series_count(db);
-                    return Ok(result(vec![count_series(
-                        None,
-                        n,
-                        "cardinality estimation",
-                    )]));
-                }
-                let mut re = Regexes::default();
-                let mut out = Vec::new();
-                for m in self.measurements_matching(db, &c.sources) {
-                    let n = self.count_matching(db, &m, c.condition.as_ref(), &mut re);
-                    if n > 0 {
-                        out.push(count_series(Some(&m), n, "count"));
-                    }
-                }
-                Ok(result(out))
-            }
-            CardinalityKind::TagKey => {
-                let mut out = Vec::new();
-                let mut re = Regexes::default();
-                for m in self.measurements_matching(db, &c.sources) {
-                    let keys = self.tag_keys_matching(db, &m, c.condition.as_ref(), &mut re);
-                    if !keys.is_empty() {
-                        out.push(count_series(Some(&m), keys.len(), "count"));
-                    }
-                }
-                Ok(result(out))
-            }
-            CardinalityKind::FieldKey => {
-                let mut out = Vec::new();
-                for m in self.measurements_matching(db, &c.sources) {
-                    if let Some(schema) = self.meta.schema(db, &m) {
-                        if !schema.fields.is_empty() {
-                            out.push(count_series(Some(&m), schema.fields.len(), "count"));
-                        }
-                    }
-                }
-                Ok(result(out))
-            }
-            CardinalityKind::TagValues(key) => {
-                let out = self
-                    .tag_values(db, &c.sources, key, c.condition.as_ref())
-                    .into_iter()
-                    .map(|(m, pairs)| count_series(Some(&m), pairs.len(), "count"))
-                    .collect();
-                Ok(result(out))
-            }
-        }
     }
 }

@@ -159,7 +159,18 @@ impl QueryService {
                 return Ok(vec![row]);
             }
         }
-        let mut rows = join_timelines(&timelines, window.is_none());
+        let integral: Vec<bool> = cols
+            .iter()
+            .map(|c| {
+                c.expr
+                    .any(&mut |x| matches!(x, Expr::Call { name, .. } if name == "integral"))
+            })
+            .collect();
+        let mut rows = if window.is_none() && integral.contains(&true) {
+            join_integral_apart(&timelines, &integral)
+        } else {
+            join_timelines(&timelines, window.is_none())
+        };
         if let Some(fb) = first_bucket {
             rows.retain(|r| !matches!(r.first(), Some(Value::Time(t)) if *t < fb));
         }

@@ -184,16 +184,18 @@ impl QueryService {
                 .collect();
             groups.entry(key).or_default().push(p);
         }
-        let selects_tag = plan
-            .cols
-            .iter()
-            .any(|c| c.expr.any(&mut |x| plan.is_tag_ref(x)));
+        let raw = !shape.is_agg && !shape.has_transform;
+        let aux = if raw { aux_refs(plan) } else { Vec::new() };
         let mut output = Vec::new();
         for (key, pts) in groups {
-            let pts = if !shape.is_agg && !shape.has_transform && selects_tag {
-                let mut p = pts;
-                p.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.key.cmp(&b.key)));
-                p
+            let pts = if raw {
+                // InfluxDB's series iterators only emit the times where a selected field
+                // has a value; only those take part in the merge.
+                let pts = pts
+                    .into_iter()
+                    .filter(|p| plan.cols.iter().any(|c| refers_to_field(&c.expr, p)))
+                    .collect();
+                raw_merge(pts, &aux, stmt.is_descending())
             } else {
                 go_heap_merge(pts)
             };

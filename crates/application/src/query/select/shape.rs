@@ -42,19 +42,138 @@ pub(super) fn finish_series(
 /// time. Points of different series with equal times come out in the heap's order, which
 /// is deterministic but not sorted; clients and the conformance corpus see that order.
 pub(super) fn go_heap_merge(points: Vec<Point>) -> Vec<Point> {
+    heap_merge(points, false, |x: &Point, y: &Point| x.time < y.time)
+}
+
+/// One auxiliary reference of a raw SELECT, as InfluxDB's `IteratorOptions.Aux` holds
+/// it: every variable the columns read, sorted by name then by InfluxQL type number.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct AuxRef {
+    name: String,
+    /// influxql's `DataType` number (Float 1, Integer 2, String 3, Boolean 4, Tag 7,
+    /// Unsigned 9; 0 for a field of no known type): the order of two references of one
+    /// name.
+    rank: u8,
+    tag: bool,
+}
+
+impl AuxRef {
+    /// The string this reference gives point `p` in InfluxDB's iterator, if any: a tag's
+    /// non-empty value, a string field's value; anything else (numbers, booleans, a
+    /// missing value) is not a string.
+    fn string_of<'a>(&self, p: &'a Point) -> Option<&'a str> {
+        if self.tag {
+            p.tags
+                .get(&self.name)
+                .map(String::as_str)
+                .filter(|s| !s.is_empty())
+        } else {
+            match p.fields.get(&self.name) {
+                Some(Value::String(s)) => Some(s.as_str()),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// The auxiliary references of a raw SELECT's columns (InfluxDB 1.6 `buildCursor`: the
+/// value mapper's refs, sorted with `influxql.VarRefs`). A reference's type is resolved
+/// as InfluxDB's field mapper does: a `::tag` hint, a name only tags carry, or a field.
+pub(super) fn aux_refs(plan: &super::plan::SelectPlan) -> Vec<AuxRef> {
+    let mut refs: BTreeSet<AuxRef> = BTreeSet::new();
+    for c in &plan.cols {
+        c.expr.walk(&mut |e| {
+            let Expr::VarRef { name, data_type } = e else {
+                return;
+            };
+            let field_rank = |t: Option<FieldType>| match t {
+                Some(FieldType::Float) => 1,
+                Some(FieldType::Integer) => 2,
+                Some(FieldType::String) => 3,
+                Some(FieldType::Boolean) => 4,
+                Some(FieldType::Unsigned) => 9,
+                None => 0,
+            };
+            let (tag, rank) = match data_type {
+                Some(VarType::Tag) => (true, 7),
+                Some(VarType::Float) => (false, 1),
+                Some(VarType::Integer) => (false, 2),
+                Some(VarType::String) => (false, 3),
+                Some(VarType::Boolean) => (false, 4),
+                Some(VarType::Unsigned) => (false, 9),
+                Some(VarType::Field) => (false, field_rank(plan.all_fields.get(name).copied())),
+                None if plan.is_tag_ref(e) => (true, 7),
+                None => (false, field_rank(plan.all_fields.get(name).copied())),
+            };
+            refs.insert(AuxRef {
+                name: name.clone(),
+                rank,
+                tag,
+            });
+        });
+    }
+    refs.into_iter().collect()
+}
+
+/// Orders the points of one output series of a raw SELECT as InfluxDB 1.6's sorted-merge
+/// iterator does (`SortedMergeHeap.Less`): by time, then at equal times by the auxiliary
+/// values in `aux` order as long as both points give strings there (a tag, a string
+/// field); the first reference where either does not (a number, a missing value) leaves
+/// the two unordered and the heap's structure decides. So `SELECT value, host` comes
+/// sorted by host, while `SELECT *` over measurements with a numeric field sorting before
+/// the tags comes in heap order.
+///
+/// `descending`: the series inputs run in reverse key order and every comparison is
+/// reversed, as in InfluxDB; the result is then returned oldest first (the caller's
+/// `ORDER BY time DESC` reverses it back).
+pub(super) fn raw_merge(points: Vec<Point>, aux: &[AuxRef], descending: bool) -> Vec<Point> {
+    let less = |x: &Point, y: &Point| {
+        if x.time != y.time {
+            return (x.time < y.time) != descending;
+        }
+        for r in aux {
+            match (r.string_of(x), r.string_of(y)) {
+                (Some(a), Some(b)) if a == b => continue,
+                (Some(a), Some(b)) => return (a < b) != descending,
+                _ => return false,
+            }
+        }
+        false
+    };
+    let mut out = heap_merge(points, descending, less);
+    if descending {
+        out.reverse();
+    }
+    out
+}
+
+/// `less` over heap items (series index, position in the series).
+type HeapLess<'a> = dyn Fn(&(usize, usize), &(usize, usize)) -> bool + 'a;
+
+/// Go's `container/heap` merge of per-series inputs (series-key order, reversed with
+/// `descending`, each input in time order, newest first with `descending`) under `less`.
+fn heap_merge(
+    points: Vec<Point>,
+    descending: bool,
+    less: impl Fn(&Point, &Point) -> bool,
+) -> Vec<Point> {
     let mut per: BTreeMap<Arc<str>, Vec<Point>> = BTreeMap::new();
     for p in points {
         per.entry(p.key.clone()).or_default().push(p);
     }
-    if per.len() <= 1 {
-        return per.into_values().next().unwrap_or_default();
+    let mut series: Vec<Vec<Point>> = per.into_values().collect();
+    if descending {
+        series.reverse();
+        series.iter_mut().for_each(|s| s.reverse());
+    }
+    if series.len() <= 1 {
+        return series.pop().unwrap_or_default();
     }
     // Each heap item: (series index, position of its current point).
-    let series: Vec<Vec<Point>> = per.into_values().collect();
     let total: usize = series.iter().map(Vec::len).sum();
     let mut heap: Vec<(usize, usize)> = (0..series.len()).map(|i| (i, 0)).collect();
-    let time = |item: &(usize, usize)| series[item.0][item.1].time;
-    fn down(h: &mut [(usize, usize)], i0: usize, n: usize, t: &dyn Fn(&(usize, usize)) -> i64) {
+    let lt = |a: &(usize, usize), b: &(usize, usize)| less(&series[a.0][a.1], &series[b.0][b.1]);
+    fn down(h: &mut [(usize, usize)], i0: usize, n: usize, lt: &HeapLess<'_>) {
         let mut i = i0;
         loop {
             let j1 = 2 * i + 1;
@@ -63,20 +182,20 @@ pub(super) fn go_heap_merge(points: Vec<Point>) -> Vec<Point> {
             }
             let mut j = j1;
             let j2 = j1 + 1;
-            if j2 < n && t(&h[j2]) < t(&h[j1]) {
+            if j2 < n && lt(&h[j2], &h[j1]) {
                 j = j2;
             }
-            if t(&h[j]) >= t(&h[i]) {
+            if !lt(&h[j], &h[i]) {
                 break;
             }
             h.swap(i, j);
             i = j;
         }
     }
-    fn up(h: &mut [(usize, usize)], mut j: usize, t: &dyn Fn(&(usize, usize)) -> i64) {
+    fn up(h: &mut [(usize, usize)], mut j: usize, lt: &HeapLess<'_>) {
         while j > 0 {
             let i = (j - 1) / 2;
-            if t(&h[j]) >= t(&h[i]) {
+            if !lt(&h[j], &h[i]) {
                 break;
             }
             h.swap(i, j);
@@ -85,19 +204,19 @@ pub(super) fn go_heap_merge(points: Vec<Point>) -> Vec<Point> {
     }
     let n = heap.len();
     for i in (0..n / 2).rev() {
-        down(&mut heap, i, n, &time);
+        down(&mut heap, i, n, &lt);
     }
     let mut order: Vec<(usize, usize)> = Vec::with_capacity(total);
     while !heap.is_empty() {
         let last = heap.len() - 1;
         heap.swap(0, last);
-        down(&mut heap, 0, last, &time);
+        down(&mut heap, 0, last, &lt);
         let Some((si, pos)) = heap.pop() else { break };
         order.push((si, pos));
         if pos + 1 < series[si].len() {
             heap.push((si, pos + 1));
             let j = heap.len() - 1;
-            up(&mut heap, j, &time);
+            up(&mut heap, j, &lt);
         }
     }
     let mut slots: Vec<Vec<Option<Point>>> = series
@@ -108,6 +227,42 @@ pub(super) fn go_heap_merge(points: Vec<Point>) -> Vec<Point> {
         .into_iter()
         .filter_map(|(si, pos)| slots[si][pos].take())
         .collect()
+}
+
+/// Without `GROUP BY time`, InfluxDB 1.6 stamps `integral()` at time 0 whatever the
+/// range, and the other aggregates at the range's start: they share a row when the two
+/// times agree (a range without a start), else come as two rows in time order (recorded in
+/// `aggregates--integral-beside-others`). `integral[i]`: column `i` computes one.
+pub(super) fn join_integral_apart(timelines: &[Timeline], integral: &[bool]) -> Vec<Vec<Value>> {
+    let part = |want: bool| -> Vec<Timeline> {
+        timelines
+            .iter()
+            .zip(integral)
+            .map(|(tl, &is)| match (is == want, want) {
+                (false, _) => Vec::new(),
+                (true, true) => tl.iter().map(|(_, v)| (0, v.clone())).collect(),
+                (true, false) => tl.clone(),
+            })
+            .collect()
+    };
+    let mut rows = join_timelines(&part(false), true);
+    for r in join_timelines(&part(true), true) {
+        match rows.first_mut() {
+            Some(o) if o.first() == r.first() => {
+                for (cell, v) in o.iter_mut().zip(r).skip(1) {
+                    if !v.is_null() {
+                        *cell = v;
+                    }
+                }
+            }
+            _ => rows.push(r),
+        }
+    }
+    rows.sort_by_key(|r| match r.first() {
+        Some(Value::Time(t)) => *t,
+        _ => 0,
+    });
+    rows
 }
 
 /// Joins column timelines into rows by time (union of times, ascending).
@@ -155,5 +310,113 @@ pub(super) fn series_limits(stmt: &SelectStatement, mut output: Vec<Series>) -> 
     match stmt.slimit {
         Some(l) if l > 0 => output.into_iter().skip(soff).take(l as usize).collect(),
         _ => output.into_iter().skip(soff).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three series of one measurement, a point each every 10 s (the corpus's
+    /// `select-raw--two-measurements`).
+    fn three_hosts(times: i64) -> Vec<Point> {
+        let mut out = Vec::new();
+        for host in ["serverA", "serverB", "serverC"] {
+            let tags = Arc::new(BTreeMap::from([("host".to_string(), host.to_string())]));
+            let key: Arc<str> = Arc::from(format!("cpu,host={host}"));
+            for t in 0..times {
+                out.push(Point {
+                    time: t * 10,
+                    key: key.clone(),
+                    tags: tags.clone(),
+                    fields: BTreeMap::from([("value".to_string(), Value::Float(t as f64))]),
+                });
+            }
+        }
+        out
+    }
+
+    fn aux(refs: &[(&str, u8, bool)]) -> Vec<AuxRef> {
+        refs.iter()
+            .map(|&(name, rank, tag)| AuxRef {
+                name: name.into(),
+                rank,
+                tag,
+            })
+            .collect()
+    }
+
+    fn hosts(points: &[Point]) -> Vec<String> {
+        points
+            .iter()
+            .map(|p| format!("{}{}", p.time, &p.tags["host"][6..]))
+            .collect()
+    }
+
+    #[test]
+    fn a_numeric_reference_sorting_first_leaves_ties_in_heap_order() {
+        // `SELECT * FROM cpu, mem`: `free` (a float only mem has) sorts before `host`.
+        let refs = aux(&[("free", 1, false), ("host", 7, true), ("value", 1, false)]);
+        let got = hosts(&raw_merge(three_hosts(3), &refs, false));
+        assert_eq!(
+            got,
+            ["0A", "0C", "0B", "10C", "10B", "10A", "20B", "20A", "20C"]
+        );
+    }
+
+    #[test]
+    fn string_references_order_ties() {
+        // `SELECT value, host FROM cpu`: `host` sorts first and orders the ties.
+        let refs = aux(&[("host", 7, true), ("value", 1, false)]);
+        let got = hosts(&raw_merge(three_hosts(3), &refs, false));
+        assert_eq!(
+            got,
+            ["0A", "0B", "0C", "10A", "10B", "10C", "20A", "20B", "20C"]
+        );
+        // Descending: the comparison turns around (returned oldest first, the caller
+        // reverses).
+        let got = hosts(&raw_merge(three_hosts(3), &refs, true));
+        assert_eq!(
+            got,
+            ["0A", "0B", "0C", "10A", "10B", "10C", "20A", "20B", "20C"]
+        );
+    }
+
+    #[test]
+    fn a_missing_string_stops_the_comparison() {
+        // A string field only some points carry: where either lacks it the heap decides.
+        let mut pts = three_hosts(2);
+        for p in pts.iter_mut().filter(|p| !p.key.ends_with('B')) {
+            p.fields.insert("msg".into(), Value::String("m".into()));
+        }
+        let refs = aux(&[("host", 7, true)]);
+        let sorted = hosts(&raw_merge(pts.clone(), &refs, false));
+        assert_eq!(sorted, ["0A", "0B", "0C", "10A", "10B", "10C"]);
+        let refs = aux(&[("msg", 3, false), ("host", 7, true)]);
+        // A and C compare (equal strings, then by host), B with either does not.
+        let got = hosts(&raw_merge(pts, &refs, false));
+        assert_eq!(got, ["0A", "0C", "0B", "10A", "10B", "10C"]);
+    }
+
+    #[test]
+    fn integral_is_stamped_at_zero_beside_other_aggregates() {
+        let timelines = vec![
+            vec![(500, Value::Float(95.0))],
+            vec![(500, Value::Integer(3))],
+        ];
+        // A range starting at 500: two rows, the integral's at time 0.
+        assert_eq!(
+            join_integral_apart(&timelines, &[true, false]),
+            vec![
+                vec![Value::Time(0), Value::Float(95.0), Value::Null],
+                vec![Value::Time(500), Value::Null, Value::Integer(3)],
+            ]
+        );
+        // A range without a start: both at 0, one row.
+        let timelines = vec![vec![(0, Value::Integer(3))], vec![(0, Value::Float(95.0))]];
+        assert_eq!(
+            join_integral_apart(&timelines, &[false, true]),
+            vec![vec![Value::Time(0), Value::Integer(3), Value::Float(95.0)]]
+        );
     }
 }

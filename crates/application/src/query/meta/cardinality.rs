@@ -1,0 +1,161 @@
+//! `SHOW ... CARDINALITY`.
+//!
+//! InfluxDB 1.6 answers the estimates (`SHOW SERIES CARDINALITY`, `SHOW MEASUREMENT
+//! CARDINALITY` without `FROM` or `WHERE`) from its database-wide index, and everything
+//! else (the `EXACT` forms, `SHOW TAG VALUES CARDINALITY`, tag and field key
+//! cardinalities, and series counts with `FROM`/`WHERE`) as SELECTs over the shards of
+//! the database's default retention policy: data in other policies is not counted. The
+//! series index here is database-wide, so the series it matches are kept only where the
+//! default policy's table holds rows with their tag set (one `SELECT DISTINCT` of the tag
+//! columns per measurement), and fields only where that table has their column.
+
+use super::super::cond::Regexes;
+use super::super::{QueryService, StatementError, StmtResult};
+use super::{result, series};
+use crate::retention::{present_tag_sets, ListError};
+use hyperbyte_domain::naming;
+use hyperbyte_domain::query::Value;
+use hyperbyte_ports::SeriesEntry;
+use hyperbyte_timeseriesql::ast::{CardinalityKind, Expr, ShowCardinalityStatement, TagKeyFilter};
+use std::collections::BTreeSet;
+
+fn count_series(name: Option<&str>, n: usize, col: &str) -> hyperbyte_domain::query::Series {
+    series(name, &[col], vec![vec![Value::Integer(n as i64)]])
+}
+
+impl QueryService {
+    /// `SHOW ... CARDINALITY` of `db`.
+    pub(super) async fn cardinality(&self, db: &str, c: &ShowCardinalityStatement) -> StmtResult {
+        let estimate = !c.exact && c.sources.is_empty() && c.condition.is_none();
+        match &c.kind {
+            CardinalityKind::Measurement if !c.exact => {
+                let n = self.measurements_matching(db, &c.sources).len();
+                return Ok(result(vec![count_series(
+                    None,
+                    n,
+                    "cardinality estimation",
+                )]));
+            }
+            CardinalityKind::Series if estimate => {
+                let n = self.meta.series_count(db);
+                return Ok(result(vec![count_series(
+                    None,
+                    n,
+                    "cardinality estimation",
+                )]));
+            }
+            _ => {}
+        }
+        let Some(rp) = self.meta.database(db).and_then(|d| d.default_rp) else {
+            return Ok(result(Vec::new()));
+        };
+        self.flush.ensure_visible().await?;
+        let mut out = Vec::new();
+        let mut measurements = 0;
+        for m in self.measurements_matching(db, &c.sources) {
+            let found = self
+                .default_policy_series(db, &rp, &m, c.condition.as_ref())
+                .await?;
+            if found.is_empty() {
+                continue;
+            }
+            measurements += 1;
+            let n = match &c.kind {
+                CardinalityKind::Measurement => continue,
+                CardinalityKind::Series => found.len(),
+                CardinalityKind::TagKey => found
+                    .iter()
+                    .flat_map(|se| se.tags.iter().map(|(k, _)| k))
+                    .collect::<BTreeSet<_>>()
+                    .len(),
+                CardinalityKind::TagValues(key) => {
+                    let mut re = Regexes::default();
+                    let mut pairs = BTreeSet::new();
+                    for se in &found {
+                        for (k, v) in &se.tags {
+                            if key_matches(key, k, &mut re) {
+                                pairs.insert((k, v));
+                            }
+                        }
+                    }
+                    pairs.len()
+                }
+                CardinalityKind::FieldKey => self.default_policy_fields(db, &rp, &m).await?,
+            };
+            if n > 0 {
+                out.push(count_series(Some(&m), n, "count"));
+            }
+        }
+        if matches!(c.kind, CardinalityKind::Measurement) && measurements > 0 {
+            out.push(count_series(None, measurements, "count"));
+        }
+        Ok(result(out))
+    }
+
+    /// The series of `m` matching `cond` that have rows in the table of policy `rp`.
+    async fn default_policy_series(
+        &self,
+        db: &str,
+        rp: &str,
+        m: &str,
+        cond: Option<&Expr>,
+    ) -> Result<Vec<SeriesEntry>, StatementError> {
+        let keys = self.meta.tag_keys(db, m);
+        let present = present_tag_sets(self.engine.as_ref(), db, rp, m, &keys)
+            .await
+            .map_err(|e| match e {
+                ListError::Query(e) => StatementError::from(e),
+                ListError::Unexpected(text) => StatementError::new(text),
+            })?;
+        if present.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut re = Regexes::default();
+        let mut out = Vec::new();
+        self.visit_measurement(db, m, cond, &mut re, &mut |se| {
+            let tags: Vec<(String, String)> = se
+                .tags
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .cloned()
+                .collect();
+            if present.contains(&tags) {
+                out.push(se.clone());
+            }
+            true
+        });
+        Ok(out)
+    }
+
+    /// How many of `m`'s fields the table of policy `rp` has a column for.
+    async fn default_policy_fields(
+        &self,
+        db: &str,
+        rp: &str,
+        m: &str,
+    ) -> Result<usize, StatementError> {
+        let Some(schema) = self.meta.schema(db, m) else {
+            return Ok(0);
+        };
+        let columns: BTreeSet<String> = match self.engine.table_columns(db, rp, m).await {
+            Ok(cols) => cols.into_iter().collect(),
+            Err(e) if e.is_missing_table() => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(schema
+            .fields
+            .keys()
+            .filter(|f| columns.contains(&naming::field_column(f)))
+            .count())
+    }
+}
+
+fn key_matches(key: &TagKeyFilter, k: &str, re: &mut Regexes) -> bool {
+    match key {
+        TagKeyFilter::Eq(x) => k == x,
+        TagKeyFilter::NotEq(x) => k != x,
+        TagKeyFilter::In(xs) => xs.iter().any(|x| x == k),
+        TagKeyFilter::Regex(r) => re.get(&r.pattern).is_some_and(|x| x.is_match(k)),
+        TagKeyFilter::NotRegex(r) => re.get(&r.pattern).is_some_and(|x| !x.is_match(k)),
+    }
+}
