@@ -11,6 +11,8 @@
 //! Every parser reproduces what InfluxDB 1.6's services store (measurement, tags, field
 //! names, timestamps); the differences are listed in `docs/protocols.md`.
 
+#![forbid(unsafe_code)]
+
 pub mod collectd;
 pub mod graphite;
 pub mod opentsdb;
