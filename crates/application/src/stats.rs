@@ -459,6 +459,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn listeners_are_modules_keyed_by_their_address() {
+        let reg = ListenerRegistry::default();
+        let c = std::sync::Arc::new(ListenerCounters::new(
+            "graphite",
+            "tcp",
+            "127.0.0.1:2003",
+            "graphite",
+        ));
+        reg.register(c.clone());
+        ListenerCounters::add(&c.points_received, 3);
+        ListenerCounters::add(&c.bad, 1);
+        let st = ServiceStats {
+            listeners: reg.snapshot(),
+            ..ServiceStats::default()
+        };
+        let m = stat_modules(&st);
+        let g = m
+            .iter()
+            .find(|s| s.name.as_deref() == Some("graphite"))
+            .unwrap();
+        assert_eq!(
+            g.tags.get("bind").map(String::as_str),
+            Some("127.0.0.1:2003")
+        );
+        assert_eq!(g.tags.get("proto").map(String::as_str), Some("tcp"));
+        let col = |name: &str| {
+            let i = g.columns.iter().position(|c| c == name).unwrap();
+            g.values[0][i].clone()
+        };
+        assert_eq!(col("pointsRx"), Value::Integer(3));
+        assert_eq!(col("pointsParseFail"), Value::Integer(1));
+    }
+
+    #[test]
     fn histogram_is_cumulative_with_overflow() {
         let h = DurationHistogram::default();
         h.observe(Duration::from_micros(100));

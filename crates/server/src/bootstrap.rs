@@ -89,12 +89,13 @@ pub(crate) async fn run(
     let services = start_services(&cfg, &stores, &stack, clock.clone()).await?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let flush_task = tokio::spawn(services.flush.clone().run(stop_rx.clone()));
-    let background = spawn_background(&cfg, &stores, &stack, &services, clock, &stop_rx);
-    // The listeners stop before the flush does, so their last batches reach the WAL and
-    // the final flush.
+    // Started before the background tasks, so a listener that cannot bind stops the
+    // start-up before anything runs; stopped before the flush, so their last batches
+    // reach the WAL and the final flush.
     let (listen_stop, listen_stop_rx) = tokio::sync::watch::channel(false);
     let listeners = start_listeners(&cfg, &services, listen_stop_rx).await?;
+    let flush_task = tokio::spawn(services.flush.clone().run(stop_rx.clone()));
+    let background = spawn_background(&cfg, &stores, &stack, &services, clock, &stop_rx);
     // Queries evaluate on their own runtime, so CPU-heavy ones never starve connections
     // and writes on this one.
     let query_runtime = tokio::runtime::Builder::new_multi_thread()
