@@ -39,12 +39,16 @@ pub struct Config {
     /// Logging.
     pub(crate) log: LogSection,
     /// Graphite listeners (`[[graphite]]`, off unless enabled).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) graphite: Vec<crate::listeners::GraphiteSection>,
     /// OpenTSDB listeners (`[[opentsdb]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) opentsdb: Vec<crate::listeners::OpenTsdbSection>,
     /// collectd listeners (`[[collectd]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) collectd: Vec<crate::listeners::CollectdSection>,
     /// Line protocol over UDP (`[[udp]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) udp: Vec<crate::listeners::UdpSection>,
 }
 

@@ -484,9 +484,19 @@ mod tests {
         let l = super::build(c.listener_sections()).unwrap();
         let kinds: Vec<_> = l.iter().map(|l| l.kind()).collect();
         assert_eq!(kinds, ["graphite", "opentsdb", "udp"]);
-        // Nothing is enabled by default.
+        // Nothing is enabled by default, and the printed defaults leave room for sections
+        // appended to them.
         let d = Config::default();
         assert!(super::build(d.listener_sections()).unwrap().is_empty());
+        let printed = Config::default_toml();
+        assert!(
+            !printed.contains("graphite") && !printed.contains("udp"),
+            "{printed}"
+        );
+        load(&format!(
+            "{printed}\n[[udp]]\nenabled = true\nbind-address = \"127.0.0.1:0\"\n"
+        ))
+        .unwrap();
     }
 
     #[test]
