@@ -13,6 +13,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
+use hyperbyte_domain::Point;
 use hyperbyte_protocols::opentsdb::{parse_put, parse_telnet, Telnet, TelnetError, VERSION_REPLY};
 use std::io::Read;
 use std::pin::Pin;
@@ -21,6 +22,9 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::Instrument;
+
+/// Points gathered from buffered telnet lines before they are pushed at once.
+const CHUNK: usize = 512;
 
 /// Largest `/api/put` body, compressed or not.
 const MAX_BODY: usize = 32 << 20;
@@ -69,10 +73,11 @@ async fn connection(stream: TcpStream, http: Arc<Http>, mut ctx: Ctx) {
     let mut r = BufReader::new(stream);
     let mut buf = Vec::new();
     let mut first = true;
+    let mut points = Vec::new();
     loop {
         let read = tokio::select! {
             r = read_line(&mut r, &mut buf, MAX_LINE) => r,
-            _ = ctx.stop.changed() => return,
+            _ = ctx.stop.changed() => break,
         };
         match read {
             Ok(Line::Full) => {
@@ -89,26 +94,35 @@ async fn connection(stream: TcpStream, http: Arc<Http>, mut ctx: Ctx) {
                     return;
                 }
                 ctx.add(|c| &c.bytes_received, buf.len() + 1);
-                if telnet_line(&buf, &ctx, &mut r).await.is_err() {
-                    return;
+                if telnet_line(&buf, &ctx, &mut r, &mut points).await.is_err() {
+                    break;
                 }
             }
             Ok(Line::TooLong) => ctx.add(|c| &c.bad, 1),
-            Ok(Line::Eof) => return,
+            Ok(Line::Eof) => break,
             Err(e) => {
                 tracing::debug!(error = %e, "opentsdb connection read failed");
-                return;
+                break;
             }
         }
         first = false;
+        // Push when nothing more is buffered, so a slow sender's lines are not held back.
+        if points.len() >= CHUNK || (r.buffer().is_empty() && !points.is_empty()) {
+            ctx.batcher.push(std::mem::take(&mut points)).await;
+        }
+    }
+    if !points.is_empty() {
+        ctx.batcher.push(points).await;
     }
 }
 
-/// Handles one telnet line; `Err` when the connection broke while answering `version`.
+/// Handles one telnet line (a point goes to `out`); `Err` when the connection broke while
+/// answering `version`.
 async fn telnet_line(
     line: &[u8],
     ctx: &Ctx,
     conn: &mut BufReader<TcpStream>,
+    out: &mut Vec<Point>,
 ) -> std::io::Result<()> {
     let text = String::from_utf8_lossy(trim_cr(line));
     match parse_telnet(&text) {
@@ -119,7 +133,7 @@ async fn telnet_line(
                 tracing::debug!(bad_tags, "opentsdb tags dropped");
             }
             ctx.add(|c| &c.points_received, 1);
-            ctx.batcher.push(vec![point]).await;
+            out.push(point);
         }
         Err(e) => {
             ctx.add(|c| &c.bad, 1);
