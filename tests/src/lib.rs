@@ -23,6 +23,8 @@ pub struct Server {
     pub data_dir: PathBuf,
     env: Vec<(String, String)>,
     fixed_port: Option<u16>,
+    /// Lines the server printed starting with `hyperbyted ` (its addresses).
+    announced: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -53,6 +55,7 @@ impl Server {
             data_dir,
             env: Vec::new(),
             fixed_port: None,
+            announced: Default::default(),
             _tmp: Some(tmp),
         };
         s.spawn(&[]);
@@ -73,6 +76,7 @@ impl Server {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             fixed_port: None,
+            announced: Default::default(),
             _tmp: Some(tmp),
         };
         s.spawn(&[]);
@@ -92,6 +96,7 @@ impl Server {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             fixed_port: None,
+            announced: Default::default(),
             _tmp: None,
         };
         s.spawn(&[]);
@@ -109,6 +114,7 @@ impl Server {
             data_dir,
             env: Vec::new(),
             fixed_port: None,
+            announced: Default::default(),
             _tmp: Some(tmp),
         };
         s.spawn(args);
@@ -127,10 +133,24 @@ impl Server {
             data_dir,
             env: Vec::new(),
             fixed_port: Some(port),
+            announced: Default::default(),
             _tmp: Some(tmp),
         };
         s.spawn(&[]);
         s
+    }
+
+    /// The address of the `nth` (0-based) listener of `kind` (`graphite`, `opentsdb`,
+    /// `collectd`, `udp`) as the server announced it.
+    pub fn listener_addr(&self, kind: &str, nth: usize) -> std::net::SocketAddr {
+        let prefix = format!("hyperbyted {kind} listener on ");
+        let lines = self.announced.lock().map(|a| a.clone()).unwrap_or_default();
+        lines
+            .iter()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .nth(nth)
+            .and_then(|a| a.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {kind} listener #{nth} announced in {lines:?}"))
     }
 
     /// Process id of the running server (to sample its CPU time), if it is running.
@@ -169,6 +189,10 @@ impl Server {
             .spawn()
             .expect("spawn hyperbyted");
         let (tx, rx) = std::sync::mpsc::channel::<u16>();
+        let announced = self.announced.clone();
+        if let Ok(mut a) = announced.lock() {
+            a.clear();
+        }
         if let Some(out) = child.stdout.take() {
             // Reads the announced address, then keeps draining stdout so the server never
             // blocks on a full pipe.
@@ -176,6 +200,11 @@ impl Server {
                 let mut tx = Some(tx);
                 for line in std::io::BufReader::new(out).lines() {
                     let Ok(line) = line else { break };
+                    if line.starts_with("hyperbyted ") {
+                        if let Ok(mut a) = announced.lock() {
+                            a.push(line.clone());
+                        }
+                    }
                     if let Some(rest) = line.split("hyperbyted listening on http://").nth(1) {
                         let announced = rest.trim().rsplit(':').next().and_then(|p| p.parse().ok());
                         if let (Some(t), Some(p)) = (tx.take(), announced) {

@@ -8,6 +8,9 @@
 //! - The `influx` CLI 1.x and the reference `influxd`: Debian packages, installed with
 //!   apt-get only when missing (the reference through the shared conformance folder's
 //!   `reference-influxd.sh install`).
+//! - `collectd` (for `tests/tests/listeners.rs`): Debian's `collectd-core`, the daemon,
+//!   its plugins and `types.db` without the `collectd` package's system service, installed
+//!   with apt-get only when missing.
 //!
 //! The test finds them through the `E2E_CLIENT_*` variables [`Clients::apply`]
 //! (not `HYPERBYTE_*`: hyperbyted reads those as configuration and refuses unknown keys)
@@ -32,6 +35,7 @@ pub(crate) struct Clients {
     python_path: PathBuf,
     node_path: PathBuf,
     influx: PathBuf,
+    collectd: PathBuf,
 }
 
 impl Clients {
@@ -40,7 +44,8 @@ impl Clients {
         cmd.env("E2E_CLIENT_PYTHON", &self.python)
             .env("E2E_CLIENT_PYTHONPATH", &self.python_path)
             .env("E2E_CLIENT_NODE_PATH", &self.node_path)
-            .env("E2E_CLIENT_INFLUX", &self.influx);
+            .env("E2E_CLIENT_INFLUX", &self.influx)
+            .env("E2E_CLIENT_COLLECTD", &self.collectd);
     }
 }
 
@@ -52,6 +57,7 @@ pub(crate) fn print_env(root: &Path) -> Result<()> {
     println!("export E2E_CLIENT_PYTHONPATH={}", c.python_path.display());
     println!("export E2E_CLIENT_NODE_PATH={}", c.node_path.display());
     println!("export E2E_CLIENT_INFLUX={}", c.influx.display());
+    println!("export E2E_CLIENT_COLLECTD={}", c.collectd.display());
     Ok(())
 }
 
@@ -61,6 +67,7 @@ pub(crate) fn provision(root: &Path) -> Result<Clients> {
     let base = cache_root().join("clients");
     std::fs::create_dir_all(&base)?;
     let influx = ensure_influx_cli()?;
+    let collectd = ensure_collectd()?;
     ensure_reference_server(root)?;
     let (python, python_path) = ensure_python(&base)?;
     let node_path = ensure_node(&base)?;
@@ -69,6 +76,7 @@ pub(crate) fn provision(root: &Path) -> Result<Clients> {
         python_path,
         node_path,
         influx,
+        collectd,
     })
 }
 
@@ -102,6 +110,22 @@ fn ensure_influx_cli() -> Result<PathBuf> {
     let influx = which("influx").context("`influx` not on PATH after installing it")?;
     println!("    influx CLI: {}", influx.display());
     Ok(influx)
+}
+
+/// The collectd daemon (`/usr/sbin` is often not on a user's PATH).
+fn ensure_collectd() -> Result<PathBuf> {
+    let find = || {
+        which("collectd").or_else(|| {
+            let p = PathBuf::from("/usr/sbin/collectd");
+            p.is_file().then_some(p)
+        })
+    };
+    if find().is_none() || !Path::new("/usr/share/collectd/types.db").is_file() {
+        apt_install("collectd-core")?;
+    }
+    let collectd = find().context("`collectd` not found after installing collectd-core")?;
+    println!("    collectd: {}", collectd.display());
+    Ok(collectd)
 }
 
 /// The reference InfluxDB, installed once here rather than by tests running in parallel.

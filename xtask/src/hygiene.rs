@@ -31,6 +31,7 @@ pub(crate) const PURE_CRATES: &[&str] = &[
     "application",
     "testkit",
     "catalog",
+    "protocols",
 ];
 
 /// Runs every hygiene check that needs no build.

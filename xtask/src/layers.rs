@@ -15,6 +15,11 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
     ("hyperbyte-lineprotocol", &["hyperbyte-domain"]),
     ("hyperbyte-ports", &["hyperbyte-domain"]),
     ("hyperbyte-timeseriesql", &["hyperbyte-domain"]),
+    // Graphite, OpenTSDB, collectd and UDP line protocol as pure parsers.
+    (
+        "hyperbyte-protocols",
+        &["hyperbyte-domain", "hyperbyte-lineprotocol"],
+    ),
     // InfluxDB's metadata rules as a pure state machine (serves the metadata port).
     (
         "hyperbyte-catalog",
@@ -66,6 +71,18 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "hyperbyte-ports",
             "hyperbyte-application",
             "hyperbyte-catalog",
+        ],
+    ),
+    // The Graphite, OpenTSDB, collectd and UDP listeners (sockets over the pure parsers);
+    // tests run them against the testkit's fakes.
+    (
+        "hyperbyte-adapter-listeners",
+        &[
+            "hyperbyte-domain",
+            "hyperbyte-ports",
+            "hyperbyte-application",
+            "hyperbyte-protocols",
+            "hyperbyte-testkit",
         ],
     ),
     ("hyperbyte-server", &["*"]),

@@ -452,7 +452,74 @@ fn service_families(st: &ServiceStats) -> Vec<MetricFamily> {
         "Databases",
         st.databases.len() as f64,
     ));
+    out.extend(listener_families(st));
     out
+}
+
+/// The Graphite, OpenTSDB, collectd and UDP listeners, one counter per family labelled
+/// with the listener's kind and address.
+fn listener_families(st: &ServiceStats) -> Vec<MetricFamily> {
+    use hyperbyte_application::stats::ListenerStats;
+    if st.listeners.is_empty() {
+        return Vec::new();
+    }
+    type Family = (&'static str, &'static str, fn(&ListenerStats) -> u64);
+    let families: [Family; 8] = [
+        (
+            "hyperbyte_listener_points_received_total",
+            "Points parsed by a listener",
+            |l| l.points_received,
+        ),
+        (
+            "hyperbyte_listener_bytes_received_total",
+            "Bytes read by a listener",
+            |l| l.bytes_received,
+        ),
+        (
+            "hyperbyte_listener_bad_total",
+            "Lines, packets or points a listener dropped because they did not parse",
+            |l| l.bad,
+        ),
+        (
+            "hyperbyte_listener_batches_written_total",
+            "Batches a listener wrote through the ingestion service",
+            |l| l.batches_written,
+        ),
+        (
+            "hyperbyte_listener_points_written_total",
+            "Points a listener wrote into the WAL",
+            |l| l.points_written,
+        ),
+        (
+            "hyperbyte_listener_batch_failures_total",
+            "Batches the ingestion service refused as a whole",
+            |l| l.batches_failed,
+        ),
+        (
+            "hyperbyte_listener_points_refused_total",
+            "Points of written batches the ingestion service refused",
+            |l| l.points_refused,
+        ),
+        (
+            "hyperbyte_listener_buffer_dropped_total",
+            "Points a UDP listener dropped because its buffer was full",
+            |l| l.buffer_dropped,
+        ),
+    ];
+    families
+        .iter()
+        .map(|(name, help, value)| {
+            family(
+                name,
+                help,
+                MetricType::COUNTER,
+                st.listeners
+                    .iter()
+                    .map(|l| counter_metric(&[("listener", &l.kind), ("bind", &l.bind)], value(l)))
+                    .collect(),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -185,6 +185,125 @@ pub struct DatabaseStats {
     pub series: u64,
 }
 
+/// What one non-HTTP listener (Graphite, OpenTSDB, collectd, UDP) counts; the listener
+/// adds, `/metrics`, `/debug/vars` and `SHOW STATS` read [`ListenerCounters::snapshot`].
+#[derive(Debug, Default)]
+pub struct ListenerCounters {
+    /// `graphite`, `opentsdb`, `collectd` or `udp`.
+    pub kind: &'static str,
+    /// The configured address.
+    pub bind: String,
+    /// `tcp` or `udp` (what the socket speaks).
+    pub proto: &'static str,
+    /// The database written to.
+    pub database: String,
+    /// Points parsed from the wire.
+    pub points_received: AtomicU64,
+    /// Bytes read from the wire.
+    pub bytes_received: AtomicU64,
+    /// Lines, packets or points dropped because they did not parse.
+    pub bad: AtomicU64,
+    /// Batches the ingestion service accepted (possibly with some points refused).
+    pub batches_written: AtomicU64,
+    /// Points the ingestion service wrote into the WAL.
+    pub points_written: AtomicU64,
+    /// Batches the ingestion service refused as a whole (their points are lost).
+    pub batches_failed: AtomicU64,
+    /// Points of accepted batches the ingestion service refused (type conflicts, limits).
+    pub points_refused: AtomicU64,
+    /// Points dropped because the listener's buffer was full.
+    pub buffer_dropped: AtomicU64,
+    /// Connections accepted (TCP listeners).
+    pub connections: AtomicU64,
+}
+
+/// One listener's counters read at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListenerStats {
+    /// `graphite`, `opentsdb`, `collectd` or `udp`.
+    pub kind: String,
+    /// The configured address.
+    pub bind: String,
+    /// `tcp` or `udp`.
+    pub proto: String,
+    /// The database written to.
+    pub database: String,
+    /// See [`ListenerCounters::points_received`].
+    pub points_received: u64,
+    /// See [`ListenerCounters::bytes_received`].
+    pub bytes_received: u64,
+    /// See [`ListenerCounters::bad`].
+    pub bad: u64,
+    /// See [`ListenerCounters::batches_written`].
+    pub batches_written: u64,
+    /// See [`ListenerCounters::points_written`].
+    pub points_written: u64,
+    /// See [`ListenerCounters::batches_failed`].
+    pub batches_failed: u64,
+    /// See [`ListenerCounters::points_refused`].
+    pub points_refused: u64,
+    /// See [`ListenerCounters::buffer_dropped`].
+    pub buffer_dropped: u64,
+    /// See [`ListenerCounters::connections`].
+    pub connections: u64,
+}
+
+impl ListenerCounters {
+    /// Fresh counters of one listener.
+    pub fn new(kind: &'static str, proto: &'static str, bind: &str, database: &str) -> Self {
+        ListenerCounters {
+            kind,
+            proto,
+            bind: bind.to_string(),
+            database: database.to_string(),
+            ..ListenerCounters::default()
+        }
+    }
+
+    /// Adds `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The counters now.
+    pub fn snapshot(&self) -> ListenerStats {
+        let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        ListenerStats {
+            kind: self.kind.to_string(),
+            bind: self.bind.clone(),
+            proto: self.proto.to_string(),
+            database: self.database.clone(),
+            points_received: r(&self.points_received),
+            bytes_received: r(&self.bytes_received),
+            bad: r(&self.bad),
+            batches_written: r(&self.batches_written),
+            points_written: r(&self.points_written),
+            batches_failed: r(&self.batches_failed),
+            points_refused: r(&self.points_refused),
+            buffer_dropped: r(&self.buffer_dropped),
+            connections: r(&self.connections),
+        }
+    }
+}
+
+/// Every running listener's counters (shared by the listeners and the statistics).
+#[derive(Debug, Default)]
+pub struct ListenerRegistry {
+    listeners: parking_lot::Mutex<Vec<std::sync::Arc<ListenerCounters>>>,
+}
+
+impl ListenerRegistry {
+    /// Adds a listener's counters.
+    pub fn register(&self, counters: std::sync::Arc<ListenerCounters>) {
+        self.listeners.lock().push(counters);
+    }
+
+    /// Every listener's counters now, in registration order.
+    pub fn snapshot(&self) -> Vec<ListenerStats> {
+        self.listeners.lock().iter().map(|c| c.snapshot()).collect()
+    }
+}
+
 /// Everything the services report, read at one moment.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServiceStats {
@@ -200,6 +319,8 @@ pub struct ServiceStats {
     pub writes: WriteCounters,
     /// Every database, by name.
     pub databases: Vec<DatabaseStats>,
+    /// The Graphite, OpenTSDB, collectd and UDP listeners running.
+    pub listeners: Vec<ListenerStats>,
 }
 
 fn int(v: u64) -> Value {
@@ -290,6 +411,9 @@ pub fn stat_modules(st: &ServiceStats) -> Vec<Series> {
             ("queriesKilled", int(q.killed)),
         ],
     ));
+    for l in &st.listeners {
+        out.push(listener_module(l));
+    }
     if let Some(t) = &st.tier {
         out.push(module(
             "tier",
@@ -305,9 +429,68 @@ pub fn stat_modules(st: &ServiceStats) -> Vec<Series> {
     out
 }
 
+/// One listener as a statistics module named after its kind (`graphite`, `opentsdb`,
+/// `collectd`, `udp`), tagged with its address (and `proto` for Graphite) as InfluxDB
+/// tags them; the columns are this server's (see `docs/protocols.md`).
+fn listener_module(l: &ListenerStats) -> Series {
+    let mut tags = vec![("bind", l.bind.as_str())];
+    if l.kind == "graphite" {
+        tags.push(("proto", l.proto.as_str()));
+    }
+    module(
+        &l.kind,
+        &tags,
+        vec![
+            ("batchesTx", int(l.batches_written)),
+            ("batchesTxFail", int(l.batches_failed)),
+            ("bufferDropped", int(l.buffer_dropped)),
+            ("bytesRx", int(l.bytes_received)),
+            ("connections", int(l.connections)),
+            ("pointsParseFail", int(l.bad)),
+            ("pointsRefused", int(l.points_refused)),
+            ("pointsRx", int(l.points_received)),
+            ("pointsTx", int(l.points_written)),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listeners_are_modules_keyed_by_their_address() {
+        let reg = ListenerRegistry::default();
+        let c = std::sync::Arc::new(ListenerCounters::new(
+            "graphite",
+            "tcp",
+            "127.0.0.1:2003",
+            "graphite",
+        ));
+        reg.register(c.clone());
+        ListenerCounters::add(&c.points_received, 3);
+        ListenerCounters::add(&c.bad, 1);
+        let st = ServiceStats {
+            listeners: reg.snapshot(),
+            ..ServiceStats::default()
+        };
+        let m = stat_modules(&st);
+        let g = m
+            .iter()
+            .find(|s| s.name.as_deref() == Some("graphite"))
+            .unwrap();
+        assert_eq!(
+            g.tags.get("bind").map(String::as_str),
+            Some("127.0.0.1:2003")
+        );
+        assert_eq!(g.tags.get("proto").map(String::as_str), Some("tcp"));
+        let col = |name: &str| {
+            let i = g.columns.iter().position(|c| c == name).unwrap();
+            g.values[0][i].clone()
+        };
+        assert_eq!(col("pointsRx"), Value::Integer(3));
+        assert_eq!(col("pointsParseFail"), Value::Integer(1));
+    }
 
     #[test]
     fn histogram_is_cumulative_with_overflow() {

@@ -13,6 +13,7 @@ use hyperbyte_adapter_rocksdb::{BatchingConfig, BatchingWal, RocksDbMetadata, Ro
 use hyperbyte_application::backup::BackupService;
 use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier};
 use hyperbyte_application::query::QueryService;
+use hyperbyte_application::stats::ListenerRegistry;
 use hyperbyte_application::{
     ContinuousQueryService, FlushConfig, FlushService, IngestionService, Limits, RetentionService,
     WriteBacklog,
@@ -51,6 +52,8 @@ struct Services {
     query: Arc<QueryService>,
     auth: Arc<hyperbyte_application::auth::AuthService>,
     backup: Arc<BackupService>,
+    /// The Graphite, OpenTSDB, collectd and UDP listeners' counters.
+    listeners: Arc<ListenerRegistry>,
 }
 
 /// Opens a replacement WAL once the data directory is claimed.
@@ -86,6 +89,11 @@ pub(crate) async fn run(
     let services = start_services(&cfg, &stores, &stack, clock.clone()).await?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Started before the background tasks, so a listener that cannot bind stops the
+    // start-up before anything runs; stopped before the flush, so their last batches
+    // reach the WAL and the final flush.
+    let (listen_stop, listen_stop_rx) = tokio::sync::watch::channel(false);
+    let listeners = start_listeners(&cfg, &services, listen_stop_rx).await?;
     let flush_task = tokio::spawn(services.flush.clone().run(stop_rx.clone()));
     let background = spawn_background(&cfg, &stores, &stack, &services, clock, &stop_rx);
     // Queries evaluate on their own runtime, so CPU-heavy ones never starve connections
@@ -106,6 +114,8 @@ pub(crate) async fn run(
     query_runtime.shutdown_background();
     served?;
 
+    let _ = listen_stop.send(true);
+    listeners.join().await;
     info!("shutting down: flushing the WAL into storage");
     let _ = stop_tx.send(true);
     for t in background {
@@ -264,6 +274,8 @@ async fn start_services(
     )
     .with_writer(ingest.clone())
     .with_limits(cfg.query.limits());
+    let listeners = Arc::new(ListenerRegistry::default());
+    query = query.with_listeners(listeners.clone());
     let auth = Arc::new(hyperbyte_application::auth::AuthService::new(
         stores.meta.clone(),
         cfg.auth.config(),
@@ -284,7 +296,30 @@ async fn start_services(
         query: Arc::new(query),
         auth,
         backup,
+        listeners,
     })
+}
+
+/// Starts the enabled `[[graphite]]`, `[[opentsdb]]`, `[[collectd]]` and `[[udp]]`
+/// listeners (each creates its database when missing) and announces their addresses.
+async fn start_listeners(
+    cfg: &Config,
+    services: &Services,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<hyperbyte_adapter_listeners::Running> {
+    let listeners = crate::listeners::build(cfg.listener_sections())?;
+    let running = hyperbyte_adapter_listeners::start(
+        listeners,
+        services.ingest.clone(),
+        &services.listeners,
+        stop,
+    )
+    .await
+    .context("starting the listeners")?;
+    for (kind, addr) in &running.addrs {
+        println!("hyperbyted {kind} listener on {addr}");
+    }
+    Ok(running)
 }
 
 /// Starts retention (when enabled) and continuous queries.

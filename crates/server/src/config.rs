@@ -38,6 +38,18 @@ pub struct Config {
     pub(crate) cluster: ClusterSection,
     /// Logging.
     pub(crate) log: LogSection,
+    /// Graphite listeners (`[[graphite]]`, off unless enabled).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) graphite: Vec<crate::listeners::GraphiteSection>,
+    /// OpenTSDB listeners (`[[opentsdb]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) opentsdb: Vec<crate::listeners::OpenTsdbSection>,
+    /// collectd listeners (`[[collectd]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) collectd: Vec<crate::listeners::CollectdSection>,
+    /// Line protocol over UDP (`[[udp]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) udp: Vec<crate::listeners::UdpSection>,
 }
 
 /// `[http]`
@@ -243,6 +255,10 @@ impl Default for Config {
             auth: AuthSection::default(),
             cluster: ClusterSection::default(),
             log: LogSection::default(),
+            graphite: Vec::new(),
+            opentsdb: Vec::new(),
+            collectd: Vec::new(),
+            udp: Vec::new(),
         }
     }
 }
@@ -372,6 +388,14 @@ pub enum ConfigError {
     Invalid {
         /// Dotted key.
         key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A value of a repeated section is out of range (`graphite[0].templates`).
+    #[error("invalid configuration: `{key}`: {reason}")]
+    InvalidKey {
+        /// Dotted key with the section's index.
+        key: String,
         /// What is wrong.
         reason: String,
     },
@@ -558,7 +582,18 @@ impl Config {
             ));
         }
         self.check_tls()?;
+        crate::listeners::build(self.listener_sections())?;
         Ok(())
+    }
+
+    /// The listener sections (`[[graphite]]`, `[[opentsdb]]`, `[[collectd]]`, `[[udp]]`).
+    pub(crate) fn listener_sections(&self) -> crate::listeners::Sections<'_> {
+        crate::listeners::Sections {
+            graphite: &self.graphite,
+            opentsdb: &self.opentsdb,
+            collectd: &self.collectd,
+            udp: &self.udp,
+        }
     }
 
     /// TLS needs both paths, each naming a readable file (its PEM content is checked when

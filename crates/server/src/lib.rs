@@ -29,6 +29,7 @@
 mod bootstrap;
 mod config;
 mod datadir;
+mod listeners;
 pub mod tools;
 
 pub use bootstrap::shutdown_signal;

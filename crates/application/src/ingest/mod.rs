@@ -213,6 +213,18 @@ impl IngestionService {
         self
     }
 
+    /// Creates `database` (with InfluxDB's default policy) unless it exists, as InfluxDB's
+    /// Graphite, OpenTSDB, collectd and UDP services do before they write.
+    pub async fn ensure_database(&self, database: &str) -> Result<(), WriteError> {
+        if self.meta.database(database).is_some() {
+            return Ok(());
+        }
+        self.meta
+            .apply(hyperbyte_domain::MetaCommand::create_database(database))
+            .await
+            .map_err(WriteError::from)
+    }
+
     /// Writes a line-protocol body.
     pub async fn write(&self, req: WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
         let r = self.write_body(req).await;

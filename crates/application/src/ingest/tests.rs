@@ -294,3 +294,32 @@ async fn a_full_backlog_answers_503_before_parsing() {
     assert_eq!(r.status(), 503);
     assert_eq!(f.wal.len(), 1);
 }
+
+/// The listeners' rule (InfluxDB's services): a missing database is created with the
+/// default policy, an existing one is left as it is.
+#[tokio::test]
+async fn ensure_database_creates_only_what_is_missing() {
+    let f = fixture();
+    f.ingest.ensure_database("listener").await.unwrap();
+    let db = f.meta.database("listener").unwrap();
+    assert_eq!(db.default_rp.as_deref(), Some("autogen"));
+    f.ingest.ensure_database("db").await.unwrap();
+    assert!(f
+        .meta
+        .database("db")
+        .unwrap()
+        .resolve_rp(Some("day"))
+        .is_some());
+    let p = hyperbyte_domain::Point {
+        measurement: "m".into(),
+        tags: vec![],
+        fields: vec![("value".into(), hyperbyte_domain::FieldValue::Float(1.0))],
+        timestamp: NOW,
+    };
+    let o = f
+        .ingest
+        .write_points("listener", None, vec![p], Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(o.points, 1);
+}

@@ -88,6 +88,8 @@ pub struct QueryService {
     clock: Arc<dyn Clock>,
     /// Write path for `SELECT ... INTO` (and continuous queries).
     writer: Option<Arc<crate::IngestionService>>,
+    /// The non-HTTP listeners' counters, for the statistics.
+    listeners: Option<Arc<crate::stats::ListenerRegistry>>,
     /// The recent-data tier, when enabled.
     hot: Option<Arc<crate::hot::HotTier>>,
     /// Per-query resource limits.
@@ -170,6 +172,7 @@ impl QueryService {
             flush,
             clock,
             writer: None,
+            listeners: None,
             hot: None,
             limits: QueryLimits::default(),
             auth: None,
@@ -250,7 +253,18 @@ impl QueryService {
                 .map(|w| w.counters())
                 .unwrap_or_default(),
             databases,
+            listeners: self
+                .listeners
+                .as_ref()
+                .map(|l| l.snapshot())
+                .unwrap_or_default(),
         }
+    }
+
+    /// Reports the non-HTTP listeners' counters with the services' statistics.
+    pub fn with_listeners(mut self, listeners: Arc<crate::stats::ListenerRegistry>) -> Self {
+        self.listeners = Some(listeners);
+        self
     }
 
     /// Enables `SELECT ... INTO` by giving the service the write path.

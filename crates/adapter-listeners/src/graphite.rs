@@ -1,0 +1,113 @@
+//! The Graphite listener: plaintext lines over TCP (one connection per client) or UDP
+//! (lines in datagrams).
+
+use crate::lines::{read_line, trim_cr, Line, MAX_LINE};
+use crate::{now_nanos, Ctx, MAX_DATAGRAM};
+use hyperbyte_domain::Point;
+use hyperbyte_protocols::graphite::Parser;
+use std::sync::Arc;
+use tokio::io::BufReader;
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tracing::Instrument;
+
+/// Points gathered from buffered lines before they are pushed at once.
+const CHUNK: usize = 512;
+
+/// Parses one line into `out`, counting it.
+fn take_line(parser: &Parser, ctx: &Ctx, line: &[u8], now: i64, out: &mut Vec<Point>) {
+    let Ok(text) = std::str::from_utf8(line) else {
+        ctx.add(|c| &c.bad, 1);
+        tracing::debug!("graphite line dropped: not UTF-8");
+        return;
+    };
+    match parser.parse_line(text, now) {
+        Ok(Some(p)) => {
+            ctx.add(|c| &c.points_received, 1);
+            out.push(p);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            ctx.add(|c| &c.bad, 1);
+            tracing::debug!(error = %e, "graphite line dropped");
+        }
+    }
+}
+
+/// Accepts connections until the stop signal.
+pub(crate) async fn serve_tcp(ln: TcpListener, parser: Arc<Parser>, mut ctx: Ctx) {
+    loop {
+        let conn = tokio::select! {
+            r = ln.accept() => r,
+            _ = ctx.stop.changed() => return,
+        };
+        match conn {
+            Ok((stream, peer)) => {
+                ctx.add(|c| &c.connections, 1);
+                let span = tracing::debug_span!("graphite_conn", %peer);
+                tokio::spawn(connection(stream, parser.clone(), ctx.clone()).instrument(span));
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "graphite accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+async fn connection(stream: TcpStream, parser: Arc<Parser>, mut ctx: Ctx) {
+    let mut r = BufReader::new(stream);
+    let mut buf = Vec::new();
+    let mut points = Vec::new();
+    loop {
+        let read = tokio::select! {
+            r = read_line(&mut r, &mut buf, MAX_LINE) => r,
+            _ = ctx.stop.changed() => break,
+        };
+        match read {
+            Ok(Line::Full) => {
+                ctx.add(|c| &c.bytes_received, buf.len() + 1);
+                take_line(&parser, &ctx, trim_cr(&buf), now_nanos(), &mut points);
+            }
+            Ok(Line::TooLong) => {
+                ctx.add(|c| &c.bad, 1);
+                tracing::debug!("graphite line dropped: longer than {MAX_LINE} bytes");
+            }
+            Ok(Line::Eof) => break,
+            Err(e) => {
+                tracing::debug!(error = %e, "graphite connection read failed");
+                break;
+            }
+        }
+        // Push when nothing more is buffered, so a slow sender's lines are not held back.
+        if points.len() >= CHUNK || (r.buffer().is_empty() && !points.is_empty()) {
+            ctx.batcher.push(std::mem::take(&mut points)).await;
+        }
+    }
+    if !points.is_empty() {
+        ctx.batcher.push(points).await;
+    }
+}
+
+/// Receives datagrams of lines until the stop signal.
+pub(crate) async fn serve_udp(sock: UdpSocket, parser: Arc<Parser>, mut ctx: Ctx) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        let n = tokio::select! {
+            r = sock.recv_from(&mut buf) => match r {
+                Ok((n, _)) => n,
+                Err(e) => {
+                    tracing::debug!(error = %e, "graphite udp read failed");
+                    continue;
+                }
+            },
+            _ = ctx.stop.changed() => return,
+        };
+        ctx.add(|c| &c.bytes_received, n);
+        let now = now_nanos();
+        let mut points = Vec::new();
+        for line in buf.get(..n).unwrap_or_default().split(|b| *b == b'\n') {
+            take_line(&parser, &ctx, trim_cr(line), now, &mut points);
+        }
+        ctx.batcher.try_push(points);
+    }
+}
