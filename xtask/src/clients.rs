@@ -8,6 +8,8 @@
 //! - The `influx` CLI 1.x and the reference `influxd`: Debian packages, installed with
 //!   apt-get only when missing (the reference through the shared conformance folder's
 //!   `reference-influxd.sh install`).
+//! - Prometheus (Debian's `prometheus`, for `tests/tests/prometheus.rs`: remote write
+//!   and read against hyperbyted), installed with apt-get only when missing.
 //!
 //! The test finds them through the `E2E_CLIENT_*` variables [`Clients::apply`]
 //! (not `HYPERBYTE_*`: hyperbyted reads those as configuration and refuses unknown keys)
@@ -32,6 +34,7 @@ pub(crate) struct Clients {
     python_path: PathBuf,
     node_path: PathBuf,
     influx: PathBuf,
+    prometheus: PathBuf,
 }
 
 impl Clients {
@@ -40,7 +43,8 @@ impl Clients {
         cmd.env("E2E_CLIENT_PYTHON", &self.python)
             .env("E2E_CLIENT_PYTHONPATH", &self.python_path)
             .env("E2E_CLIENT_NODE_PATH", &self.node_path)
-            .env("E2E_CLIENT_INFLUX", &self.influx);
+            .env("E2E_CLIENT_INFLUX", &self.influx)
+            .env("E2E_CLIENT_PROMETHEUS", &self.prometheus);
     }
 }
 
@@ -52,6 +56,7 @@ pub(crate) fn print_env(root: &Path) -> Result<()> {
     println!("export E2E_CLIENT_PYTHONPATH={}", c.python_path.display());
     println!("export E2E_CLIENT_NODE_PATH={}", c.node_path.display());
     println!("export E2E_CLIENT_INFLUX={}", c.influx.display());
+    println!("export E2E_CLIENT_PROMETHEUS={}", c.prometheus.display());
     Ok(())
 }
 
@@ -61,6 +66,7 @@ pub(crate) fn provision(root: &Path) -> Result<Clients> {
     let base = cache_root().join("clients");
     std::fs::create_dir_all(&base)?;
     let influx = ensure_influx_cli()?;
+    let prometheus = ensure_prometheus()?;
     ensure_reference_server(root)?;
     let (python, python_path) = ensure_python(&base)?;
     let node_path = ensure_node(&base)?;
@@ -69,6 +75,7 @@ pub(crate) fn provision(root: &Path) -> Result<Clients> {
         python_path,
         node_path,
         influx,
+        prometheus,
     })
 }
 
@@ -102,6 +109,17 @@ fn ensure_influx_cli() -> Result<PathBuf> {
     let influx = which("influx").context("`influx` not on PATH after installing it")?;
     println!("    influx CLI: {}", influx.display());
     Ok(influx)
+}
+
+/// The Prometheus server of the remote write/read test (Debian's package; its service is
+/// not used: the test starts its own instances on loopback ports).
+fn ensure_prometheus() -> Result<PathBuf> {
+    if which("prometheus").is_none() {
+        apt_install("prometheus")?;
+    }
+    let prometheus = which("prometheus").context("`prometheus` not on PATH after installing it")?;
+    println!("    prometheus: {}", prometheus.display());
+    Ok(prometheus)
 }
 
 /// The reference InfluxDB, installed once here rather than by tests running in parallel.

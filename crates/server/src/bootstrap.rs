@@ -51,6 +51,7 @@ struct Services {
     query: Arc<QueryService>,
     auth: Arc<hyperbyte_application::auth::AuthService>,
     backup: Arc<BackupService>,
+    prom: Arc<hyperbyte_application::prom::PromService>,
 }
 
 /// Opens a replacement WAL once the data directory is claimed.
@@ -278,12 +279,19 @@ async fn start_services(
     if let Some(tier) = &stack.hot {
         query = query.with_hot_tier(tier.clone());
     }
+    let query = Arc::new(query);
+    let prom = Arc::new(hyperbyte_application::prom::PromService::new(
+        ingest.clone(),
+        query.clone(),
+        stores.meta.clone(),
+    ));
     Ok(Services {
         flush,
         ingest,
-        query: Arc::new(query),
+        query,
         auth,
         backup,
+        prom,
     })
 }
 
@@ -360,6 +368,7 @@ async fn serve_http(
         memory,
         auth: services.auth.clone(),
         backup: Some(services.backup.clone()),
+        prom: services.prom.clone(),
     };
     let app = hyperbyte_adapter_http::router(state);
     let listener = tokio::net::TcpListener::bind(&cfg.http.bind)

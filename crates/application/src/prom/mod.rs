@@ -16,9 +16,9 @@
 //! regular expressions match the whole value).
 
 mod read;
-mod write;
 #[cfg(test)]
 mod tests;
+mod write;
 
 use crate::auth::{Access, AuthError};
 use crate::query::QueryExecutor;

@@ -181,13 +181,15 @@ pub(crate) fn series_of(
         let samples: Vec<PromSample> = s
             .values
             .iter()
-            .filter_map(|row| match (row.first(), row.get(1).and_then(Value::as_f64)) {
-                (Some(Value::Time(ns)), Some(value)) => Some(PromSample {
-                    timestamp_ms: ns.div_euclid(1_000_000),
-                    value,
-                }),
-                _ => None,
-            })
+            .filter_map(
+                |row| match (row.first(), row.get(1).and_then(Value::as_f64)) {
+                    (Some(Value::Time(ns)), Some(value)) => Some(PromSample {
+                        timestamp_ms: ns.div_euclid(1_000_000),
+                        value,
+                    }),
+                    _ => None,
+                },
+            )
             .collect();
         if samples.is_empty() {
             continue;
@@ -216,7 +218,11 @@ impl PromService {
         let mut measurements = Vec::new();
         let mut statements = Vec::new();
         for m in self.meta.measurements(database) {
-            if !matchers.iter().filter(|c| c.is_name()).all(|c| c.matches(&m)) {
+            if !matchers
+                .iter()
+                .filter(|c| c.is_name())
+                .all(|c| c.matches(&m))
+            {
                 continue;
             }
             let keys = self.meta.tag_keys(database, &m);

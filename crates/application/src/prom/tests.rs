@@ -41,7 +41,12 @@ fn matcher(kind: MatchKind, name: &str, value: &str) -> LabelMatcher {
 fn samples_map_to_points_as_influxdb_1_8_does() {
     let s = [
         series(
-            &[("job", "api"), ("__name__", "up"), ("empty", ""), ("a", "1")],
+            &[
+                ("job", "api"),
+                ("__name__", "up"),
+                ("empty", ""),
+                ("a", "1"),
+            ],
             &[(1_000, 1.0), (2_000, f64::NAN), (3_000, f64::INFINITY)],
         ),
         series(&[("job", "x")], &[(4_000, f64::NEG_INFINITY), (5_000, 2.5)]),
@@ -214,7 +219,12 @@ impl QueryExecutor for Scripted {
     }
 }
 
-fn service() -> (PromService, Arc<MemoryMetadata>, Arc<MemoryWal>, Arc<Scripted>) {
+fn service() -> (
+    PromService,
+    Arc<MemoryMetadata>,
+    Arc<MemoryWal>,
+    Arc<Scripted>,
+) {
     let meta = Arc::new(MemoryMetadata::new());
     meta.apply_blocking(MetaCommand::CreateDatabase {
         name: "db".into(),
@@ -241,7 +251,10 @@ async fn writes_reach_the_wal_through_ingestion() {
             &[("__name__", "up"), ("job", "a")],
             &[(NOW_MS, 1.0), (NOW_MS + 1, f64::NAN)],
         ),
-        series(&[("__name__", "req_total"), ("code", "200")], &[(NOW_MS, 7.0)]),
+        series(
+            &[("__name__", "req_total"), ("code", "200")],
+            &[(NOW_MS, 7.0)],
+        ),
     ];
     let o = svc.write("db", None, &s).await.unwrap();
     assert_eq!(o.written, 2);
@@ -255,10 +268,7 @@ async fn writes_reach_the_wal_through_ingestion() {
         (c.write_requests, c.samples_written, c.samples_dropped),
         (1, 2, 1)
     );
-    assert_eq!(
-        svc.write("nope", None, &s).await.unwrap_err().status(),
-        404
-    );
+    assert_eq!(svc.write("nope", None, &s).await.unwrap_err().status(), 404);
     assert_eq!(svc.write("", None, &s).await.unwrap_err().status(), 400);
     assert_eq!(svc.counters().write_errors, 2);
 }
@@ -305,7 +315,12 @@ async fn reads_select_measurements_by_name_and_sort_series() {
         ],
     };
     let out = svc
-        .read("db", Some("autogen"), &Access::Open, std::slice::from_ref(&q))
+        .read(
+            "db",
+            Some("autogen"),
+            &Access::Open,
+            std::slice::from_ref(&q),
+        )
         .await
         .unwrap();
     let seen = query.seen.lock().unwrap();
@@ -318,7 +333,10 @@ async fn reads_select_measurements_by_name_and_sort_series() {
     assert_eq!(
         labels,
         [
-            vec![("__name__".into(), "down".into()), ("job".into(), "a".into())],
+            vec![
+                ("__name__".into(), "down".into()),
+                ("job".into(), "a".into())
+            ],
             vec![("__name__".into(), "up".into()), ("job".into(), "a".into())],
             vec![("__name__".into(), "up".into()), ("job".into(), "b".into())],
         ]
@@ -339,12 +357,21 @@ async fn reads_need_the_read_privilege() {
         admin: false,
         privileges: [("db".to_string(), Privilege::Write)].into_iter().collect(),
     }));
-    let e = svc.read("db", None, &writer, &[q.clone()]).await.unwrap_err();
+    let e = svc
+        .read("db", None, &writer, &[q.clone()])
+        .await
+        .unwrap_err();
     assert_eq!(e.status(), 403);
     let anonymous = Access::User(None);
-    let e = svc.read("db", None, &anonymous, &[q.clone()]).await.unwrap_err();
+    let e = svc
+        .read("db", None, &anonymous, &[q.clone()])
+        .await
+        .unwrap_err();
     assert_eq!(e.status(), 403);
-    let e = svc.read("nope", None, &Access::Open, &[q]).await.unwrap_err();
+    let e = svc
+        .read("nope", None, &Access::Open, &[q])
+        .await
+        .unwrap_err();
     assert_eq!(e.status(), 404);
     assert!(query.seen.lock().unwrap().is_empty());
 }
