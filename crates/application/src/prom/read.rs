@@ -136,7 +136,7 @@ pub(crate) fn statement(
         format!("time <= {}", ms_to_ns(end_ms)),
     ];
     for m in matchers.iter().filter(|m| !m.is_name()) {
-        let has_key = tag_keys.iter().any(|k| *k == m.m.name);
+        let has_key = tag_keys.contains(&m.m.name);
         if !has_key && !m.matches("") {
             // Every series of the measurement lacks the label, which must not be empty.
             return None;

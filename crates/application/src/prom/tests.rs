@@ -358,13 +358,13 @@ async fn reads_need_the_read_privilege() {
         privileges: [("db".to_string(), Privilege::Write)].into_iter().collect(),
     }));
     let e = svc
-        .read("db", None, &writer, &[q.clone()])
+        .read("db", None, &writer, std::slice::from_ref(&q))
         .await
         .unwrap_err();
     assert_eq!(e.status(), 403);
     let anonymous = Access::User(None);
     let e = svc
-        .read("db", None, &anonymous, &[q.clone()])
+        .read("db", None, &anonymous, std::slice::from_ref(&q))
         .await
         .unwrap_err();
     assert_eq!(e.status(), 403);
