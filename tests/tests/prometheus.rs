@@ -382,6 +382,20 @@ fn remote_write_throughput() {
     );
     let v = influxql(&s, "prom", "SELECT count(value) FROM load");
     assert_eq!(v["results"][0]["series"][0]["values"][0][1], samples);
+    let started = Instant::now();
+    let results = remote_read(
+        &s,
+        "prom",
+        vec![query(T0, T0 + 1_000_000, &[(EQ, "__name__", "load")])],
+    );
+    let took = started.elapsed();
+    let read: usize = results[0].timeseries.iter().map(|t| t.samples.len()).sum();
+    assert_eq!((results[0].timeseries.len(), read), (100, samples as usize));
+    println!(
+        "remote read: {read} samples of 100 series in {:.3} s ({:.0} samples/s)",
+        took.as_secs_f64(),
+        read as f64 / took.as_secs_f64()
+    );
 }
 
 /// A Prometheus server started by the test, killed on drop.
@@ -503,13 +517,14 @@ fn a_real_prometheus_remote_writes_and_reads_back_the_same_answers() {
         s.url
     );
     let writer = Prometheus::start(&binary, writer_port, &writer_config);
+    let started = Instant::now();
     // Wait until hyperbyted holds a stretch of scrapes.
     let deadline = Instant::now() + Duration::from_secs(90);
     let times = loop {
         let t = stored_times(&s, "scrape_duration_seconds");
-        if t.len() >= 8
-            && stored_times(&s, "up").len() >= 8
-            && stored_times(&s, "scrape_samples_scraped").len() >= 8
+        if t.len() >= 12
+            && stored_times(&s, "up").len() >= 12
+            && stored_times(&s, "scrape_samples_scraped").len() >= 12
         {
             break t;
         }
@@ -521,9 +536,11 @@ fn a_real_prometheus_remote_writes_and_reads_back_the_same_answers() {
         );
         std::thread::sleep(Duration::from_millis(500));
     };
+    let waited = started.elapsed();
     // Samples of one series arrive in order, so every sample up to the newest one stored
-    // is in hyperbyted: the answers over [first, last] must be equal.
-    let (first, last) = (times[0], *times.last().unwrap());
+    // is in hyperbyted: the answers over [first + 5 s, last] must be equal (from 5 s on,
+    // the 5 s window below never reaches before the first sample hyperbyted holds).
+    let (first, last) = (times[0] + 5_000, *times.last().unwrap());
     // Each compared metric's samples are complete up to its own newest one.
     let end = ["up", "scrape_samples_scraped"]
         .iter()
@@ -568,8 +585,12 @@ fn a_real_prometheus_remote_writes_and_reads_back_the_same_answers() {
     let remote = reader.api("/api/v1/query", &[("query", "up"), ("time", &at)]);
     assert_eq!(remote, own);
     println!(
-        "real Prometheus: {} scrapes compared over {:.1} s",
+        "real Prometheus: {} scrapes stored after {:.1} s, answers compared over {:.1} s",
         times.len(),
+        waited.as_secs_f64(),
         (end - first) as f64 / 1000.0
     );
+    // Stop the inflow before the server is killed.
+    drop(reader);
+    drop(writer);
 }
