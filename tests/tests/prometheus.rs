@@ -343,6 +343,85 @@ fn hostile_bodies_get_400_and_the_server_stays_up() {
     );
 }
 
+/// POSTs a snappy body with an `Authorization` header; the status.
+fn post_as(url: &str, authorization: Option<&str>, body: &[u8]) -> u16 {
+    let mut r = ureq::post(url).set("Content-Encoding", "snappy");
+    if let Some(a) = authorization {
+        r = r.set("Authorization", a);
+    }
+    match r.send_bytes(body) {
+        Ok(resp) => resp.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(e) => panic!("{url}: {e}"),
+    }
+}
+
+#[test]
+fn credentials_and_privileges_apply_as_on_write_and_query() {
+    let s = Server::start_with_env(&[("HYPERBYTE_AUTH__ENABLED", "true")]);
+    let admin = |q: &str, creds: &str| {
+        let r = ureq::post(&format!("{}/query?{creds}", s.url)).send_form(&[("q", q)]);
+        assert!(r.is_ok(), "{q}: {r:?}");
+    };
+    admin(
+        "CREATE USER admin WITH PASSWORD 'admin-pw' WITH ALL PRIVILEGES",
+        "",
+    );
+    admin(
+        "CREATE DATABASE prom; CREATE USER r WITH PASSWORD 'r-pw'; \
+         CREATE USER w WITH PASSWORD 'w-pw'; GRANT READ ON prom TO r; GRANT WRITE ON prom TO w",
+        "u=admin&p=admin-pw",
+    );
+    let write = snappy(
+        &WriteRequest {
+            timeseries: vec![series(&[("__name__", "m")], &[(T0, 1.0)])],
+        }
+        .encode_to_vec(),
+    );
+    let read = snappy(
+        &ReadRequest {
+            queries: vec![query(T0, T0, &[(EQ, "__name__", "m")])],
+        }
+        .encode_to_vec(),
+    );
+    let w = format!("{}/api/v1/prom/write?db=prom", s.url);
+    let r = format!("{}/api/v1/prom/read?db=prom", s.url);
+    // Basic auth of `user:password`.
+    let basic = |u: &str| {
+        let raw = format!("{u}:{u}-pw");
+        let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in raw.as_bytes().chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(table[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        format!("Basic {out}")
+    };
+    assert_eq!(post_as(&w, None, &write), 401);
+    assert_eq!(post_as(&format!("{w}&u=w&p=nope"), None, &write), 401);
+    assert_eq!(post_as(&format!("{w}&u=w&p=w-pw"), None, &write), 204);
+    assert_eq!(post_as(&w, Some(&basic("r")), &write), 403);
+    assert_eq!(post_as(&w, Some(&basic("w")), &write), 204);
+    assert_eq!(post_as(&r, None, &read), 401);
+    assert_eq!(post_as(&r, Some(&basic("w")), &read), 403);
+    assert_eq!(post_as(&r, Some(&basic("r")), &read), 200);
+    assert_eq!(
+        post_as(&format!("{r}&u=admin&p=admin-pw"), None, &read),
+        200
+    );
+}
+
 /// Measures remote write throughput (printed, not asserted: no test asserts on timing).
 #[test]
 fn remote_write_throughput() {
