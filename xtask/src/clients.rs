@@ -11,6 +11,8 @@
 //! - `collectd` (for `tests/tests/listeners.rs`): Debian's `collectd-core`, the daemon,
 //!   its plugins and `types.db` without the `collectd` package's system service, installed
 //!   with apt-get only when missing.
+//! - Prometheus (Debian's `prometheus`, for `tests/tests/prometheus.rs`: remote write
+//!   and read against hyperbyted), installed with apt-get only when missing.
 //!
 //! The test finds them through the `E2E_CLIENT_*` variables [`Clients::apply`]
 //! (not `HYPERBYTE_*`: hyperbyted reads those as configuration and refuses unknown keys)
@@ -36,6 +38,7 @@ pub(crate) struct Clients {
     node_path: PathBuf,
     influx: PathBuf,
     collectd: PathBuf,
+    prometheus: PathBuf,
 }
 
 impl Clients {
@@ -45,7 +48,8 @@ impl Clients {
             .env("E2E_CLIENT_PYTHONPATH", &self.python_path)
             .env("E2E_CLIENT_NODE_PATH", &self.node_path)
             .env("E2E_CLIENT_INFLUX", &self.influx)
-            .env("E2E_CLIENT_COLLECTD", &self.collectd);
+            .env("E2E_CLIENT_COLLECTD", &self.collectd)
+            .env("E2E_CLIENT_PROMETHEUS", &self.prometheus);
     }
 }
 
@@ -58,6 +62,7 @@ pub(crate) fn print_env(root: &Path) -> Result<()> {
     println!("export E2E_CLIENT_NODE_PATH={}", c.node_path.display());
     println!("export E2E_CLIENT_INFLUX={}", c.influx.display());
     println!("export E2E_CLIENT_COLLECTD={}", c.collectd.display());
+    println!("export E2E_CLIENT_PROMETHEUS={}", c.prometheus.display());
     Ok(())
 }
 
@@ -68,6 +73,7 @@ pub(crate) fn provision(root: &Path) -> Result<Clients> {
     std::fs::create_dir_all(&base)?;
     let influx = ensure_influx_cli()?;
     let collectd = ensure_collectd()?;
+    let prometheus = ensure_prometheus()?;
     ensure_reference_server(root)?;
     let (python, python_path) = ensure_python(&base)?;
     let node_path = ensure_node(&base)?;
@@ -77,6 +83,7 @@ pub(crate) fn provision(root: &Path) -> Result<Clients> {
         node_path,
         influx,
         collectd,
+        prometheus,
     })
 }
 
@@ -126,6 +133,17 @@ fn ensure_collectd() -> Result<PathBuf> {
     let collectd = find().context("`collectd` not found after installing collectd-core")?;
     println!("    collectd: {}", collectd.display());
     Ok(collectd)
+}
+
+/// The Prometheus server of the remote write/read test (Debian's package; its service is
+/// not used: the test starts its own instances on loopback ports).
+fn ensure_prometheus() -> Result<PathBuf> {
+    if which("prometheus").is_none() {
+        apt_install("prometheus")?;
+    }
+    let prometheus = which("prometheus").context("`prometheus` not on PATH after installing it")?;
+    println!("    prometheus: {}", prometheus.display());
+    Ok(prometheus)
 }
 
 /// The reference InfluxDB, installed once here rather than by tests running in parallel.

@@ -2,8 +2,9 @@
 //!
 //! Routes: `/ping` (GET, HEAD), `/status`, `/health`, `/metrics` (Prometheus),
 //! `/debug/vars` (InfluxDB's expvar JSON), `/write`, `/api/v2/write`, `/query` (GET,
-//! POST), and the admin-only `/api/hyperbyte/backup/...` and `/api/hyperbyte/restore/meta`
-//! of `hyperbyted backup`, `restore` and `export`; every one behind the request observer
+//! POST), Prometheus remote write and read (`/api/v1/prom/write`, `/api/v1/prom/read`,
+//! snappy protobuf), and the admin-only `/api/hyperbyte/backup/...` and
+//! `/api/hyperbyte/restore/meta` of `hyperbyted backup`, `restore` and `export`; every one behind the request observer
 //! (request id, access log, metrics). This crate is the only one that knows InfluxDB's
 //! response shapes (JSON, CSV, MessagePack) and HTTP status conventions.
 //!
@@ -25,6 +26,8 @@ mod msgpack;
 mod negotiate;
 mod observe;
 mod params;
+mod prom;
+mod prompb;
 mod router;
 mod serve;
 

@@ -7,6 +7,7 @@
 //! database) is read from [`ServiceStats`] at scrape time and turned into families, so
 //! the application never depends on a metrics library.
 
+use hyperbyte_application::prom::PromCounters;
 use hyperbyte_application::stats::{HistogramSnapshot, ServiceStats};
 use prometheus::core::Collector;
 use prometheus::proto::{self, MetricFamily, MetricType};
@@ -26,6 +27,8 @@ pub(crate) fn endpoint_of(path: &str) -> &'static str {
         "/health" => "health",
         "/metrics" => "metrics",
         "/debug/vars" => "debug_vars",
+        "/api/v1/prom/write" => "prom_write",
+        "/api/v1/prom/read" => "prom_read",
         _ => "other",
     }
 }
@@ -146,8 +149,14 @@ impl Metrics {
 
     /// The text exposition of every family, the services' included.
     pub fn render(&self, stats: &ServiceStats) -> String {
+        self.render_with(stats, &PromCounters::default())
+    }
+
+    /// [`Self::render`] with the Prometheus remote endpoints' counters.
+    pub fn render_with(&self, stats: &ServiceStats, prom: &PromCounters) -> String {
         let mut families = self.registry.gather();
         families.extend(service_families(stats));
+        families.extend(prom_families(prom));
         families.sort_by(|a, b| a.name().cmp(b.name()));
         prometheus::TextEncoder::new()
             .encode_to_string(&families)
@@ -297,6 +306,61 @@ fn histogram(name: &str, help: &str, h: &HistogramSnapshot) -> MetricFamily {
     let mut m = proto::Metric::default();
     m.set_histogram(p);
     family(name, help, MetricType::HISTOGRAM, vec![m])
+}
+
+/// The Prometheus remote write and read counters as families.
+fn prom_families(p: &PromCounters) -> Vec<MetricFamily> {
+    vec![
+        family(
+            "hyperbyte_prom_write_requests_total",
+            "Prometheus remote write requests by result",
+            MetricType::COUNTER,
+            vec![
+                counter_metric(
+                    &[("result", "ok")],
+                    p.write_requests.saturating_sub(p.write_errors),
+                ),
+                counter_metric(&[("result", "error")], p.write_errors),
+            ],
+        ),
+        counter(
+            "hyperbyte_prom_samples_written_total",
+            "Prometheus remote write samples accepted into the WAL",
+            p.samples_written,
+        ),
+        counter(
+            "hyperbyte_prom_samples_dropped_total",
+            "Prometheus remote write samples dropped (NaN, +Inf, -Inf: InfluxDB cannot store them)",
+            p.samples_dropped,
+        ),
+        family(
+            "hyperbyte_prom_read_requests_total",
+            "Prometheus remote read requests by result",
+            MetricType::COUNTER,
+            vec![
+                counter_metric(
+                    &[("result", "ok")],
+                    p.read_requests.saturating_sub(p.read_errors),
+                ),
+                counter_metric(&[("result", "error")], p.read_errors),
+            ],
+        ),
+        counter(
+            "hyperbyte_prom_read_queries_total",
+            "Queries of Prometheus remote read requests",
+            p.read_queries,
+        ),
+        counter(
+            "hyperbyte_prom_read_series_total",
+            "Series answered to Prometheus remote read",
+            p.read_series,
+        ),
+        counter(
+            "hyperbyte_prom_read_samples_total",
+            "Samples answered to Prometheus remote read",
+            p.read_samples,
+        ),
+    ]
 }
 
 /// The services' numbers as families.

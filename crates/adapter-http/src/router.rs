@@ -87,6 +87,8 @@ pub struct HttpState {
     pub auth: Arc<AuthService>,
     /// Backup, restore and export (`/api/hyperbyte/...`, admin only); `None` answers 404.
     pub backup: Option<Arc<hyperbyte_application::backup::BackupService>>,
+    /// Prometheus remote write and read (`/api/v1/prom/write`, `/api/v1/prom/read`).
+    pub prom: Arc<hyperbyte_application::prom::PromService>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -114,6 +116,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/query", any(query))
         .route("/debug/vars", get(debug_vars))
         .merge(crate::backup::routes())
+        .merge(crate::prom::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -137,7 +140,7 @@ fn influx_headers(state: &HttpState, resp: &mut Response) {
     }
 }
 
-fn with_headers(state: &HttpState, mut resp: Response) -> Response {
+pub(crate) fn with_headers(state: &HttpState, mut resp: Response) -> Response {
     influx_headers(state, &mut resp);
     resp
 }
@@ -161,7 +164,7 @@ pub(crate) fn error_response(state: &HttpState, status: StatusCode, msg: &str) -
 
 /// An auth refusal in the request's format: 401 carries InfluxDB's Basic challenge
 /// instead of `X-Influxdb-Error`.
-fn auth_refusal(state: &HttpState, format: Format, e: &AuthError) -> Response {
+pub(crate) fn auth_refusal(state: &HttpState, format: Format, e: &AuthError) -> Response {
     let status = crate::auth::status(e);
     let mut r = query_error(state, format, status, &e.to_string());
     if status == StatusCode::UNAUTHORIZED {
@@ -192,7 +195,7 @@ pub(crate) async fn authenticate(
 }
 
 /// `503` with `Retry-After` while resident memory is near its bound.
-fn memory_refusal(state: &HttpState, format: Format) -> Option<Response> {
+pub(crate) fn memory_refusal(state: &HttpState, format: Format) -> Option<Response> {
     let pressure = state.memory.as_ref()?.pressure()?;
     let mut r = query_error(
         state,
@@ -205,7 +208,7 @@ fn memory_refusal(state: &HttpState, format: Format) -> Option<Response> {
     Some(r)
 }
 
-fn method_not_allowed(state: &HttpState) -> Response {
+pub(crate) fn method_not_allowed(state: &HttpState) -> Response {
     let mut r = (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n").into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -242,7 +245,9 @@ async fn health(State(state): State<HttpState>) -> Response {
 }
 
 async fn metrics(State(state): State<HttpState>) -> Response {
-    let text = state.metrics.render(&state.query.stats());
+    let text = state
+        .metrics
+        .render_with(&state.query.stats(), &state.prom.counters());
     let mut r = text.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -357,7 +362,7 @@ async fn write_v2(
 /// Reads a body of at most `limit` bytes. A larger body is drained (up to 64 MiB more) so
 /// the client can read the 413 instead of seeing a broken pipe.
 /// Why a request body could not be read.
-enum BodyError {
+pub(crate) enum BodyError {
     /// Over the size limit.
     TooLarge,
     /// The client stopped sending (or the connection broke).
@@ -368,7 +373,7 @@ enum BodyError {
 const MAX_QUERY_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// The status and InfluxDB-shaped message of a body that could not be read.
-fn body_error_status(e: BodyError) -> (StatusCode, &'static str) {
+pub(crate) fn body_error_status(e: BodyError) -> (StatusCode, &'static str) {
     match e {
         BodyError::TooLarge => (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -381,7 +386,7 @@ fn body_error_status(e: BodyError) -> (StatusCode, &'static str) {
     }
 }
 
-async fn read_limited(
+pub(crate) async fn read_limited(
     mut body: Body,
     limit: usize,
     expected: Option<usize>,
@@ -420,7 +425,7 @@ async fn read_limited(
 }
 
 /// Authenticates a write (before its body is read, as InfluxDB does).
-async fn write_access(
+pub(crate) async fn write_access(
     state: &HttpState,
     params: &HashMap<String, String>,
     headers: &HeaderMap,
@@ -433,7 +438,7 @@ async fn write_access(
 
 /// Answers a refusal after draining the body (so the client reads the answer instead of a
 /// reset connection).
-async fn drained(refused: Response, body: Body) -> Response {
+pub(crate) async fn drained(refused: Response, body: Body) -> Response {
     let _ = read_limited(body, 0, None).await;
     refused
 }
@@ -535,7 +540,12 @@ async fn do_write(
 /// compressed (InfluxDB gzips 200s only). InfluxDB answers every route through the same
 /// negotiating writer, so a `/write` error is MessagePack for the Python client, which
 /// sends `Accept: application/x-msgpack` on writes too.
-fn query_error(state: &HttpState, format: Format, status: StatusCode, msg: &str) -> Response {
+pub(crate) fn query_error(
+    state: &HttpState,
+    format: Format,
+    status: StatusCode,
+    msg: &str,
+) -> Response {
     if format == Format::Json {
         return error_response(state, status, msg);
     }

@@ -6,6 +6,7 @@
 //! - [`continuous::ContinuousQueryService`]: runs continuous queries on InfluxDB's schedule.
 //! - [`hot::HotTier`]: the newest flushed points in memory, for narrow recent reads.
 //! - [`backlog::WriteBacklog`]: unflushed points, for write backpressure.
+//! - [`prom::PromService`]: Prometheus remote write and read over ingestion and queries.
 //!
 //! Architecture invariant: depends on `domain`, `ports`, `timeseriesql` and `lineprotocol`
 //! only; every effect goes through a port, so every service runs against fakes in unit tests.
@@ -21,6 +22,7 @@ pub mod flush;
 pub mod functions;
 pub mod hot;
 pub mod ingest;
+pub mod prom;
 pub mod query;
 pub mod retention;
 pub mod stats;

@@ -54,6 +54,7 @@ struct Services {
     backup: Arc<BackupService>,
     /// The Graphite, OpenTSDB, collectd and UDP listeners' counters.
     listeners: Arc<ListenerRegistry>,
+    prom: Arc<hyperbyte_application::prom::PromService>,
 }
 
 /// Opens a replacement WAL once the data directory is claimed.
@@ -290,13 +291,20 @@ async fn start_services(
     if let Some(tier) = &stack.hot {
         query = query.with_hot_tier(tier.clone());
     }
+    let query = Arc::new(query);
+    let prom = Arc::new(hyperbyte_application::prom::PromService::new(
+        ingest.clone(),
+        query.clone(),
+        stores.meta.clone(),
+    ));
     Ok(Services {
         flush,
         ingest,
-        query: Arc::new(query),
+        query,
         auth,
         backup,
         listeners,
+        prom,
     })
 }
 
@@ -395,6 +403,7 @@ async fn serve_http(
         memory,
         auth: services.auth.clone(),
         backup: Some(services.backup.clone()),
+        prom: services.prom.clone(),
     };
     let app = hyperbyte_adapter_http::router(state);
     let listener = tokio::net::TcpListener::bind(&cfg.http.bind)

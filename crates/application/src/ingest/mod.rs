@@ -265,10 +265,24 @@ impl IngestionService {
         points: Vec<Point>,
         parse_errors: Vec<String>,
     ) -> Result<WriteOutcome, WriteError> {
+        let views = points.iter().map(PointRef::from_point).collect();
+        self.write_views(database, retention_policy, views, parse_errors)
+            .await
+    }
+
+    /// Writes borrowed point views (Prometheus remote write: the names borrow from the
+    /// decoded request, so a sample is never copied into owned strings before the WAL
+    /// encodes it), through the same checks as `/write`.
+    pub async fn write_views(
+        &self,
+        database: &str,
+        retention_policy: Option<&str>,
+        points: Vec<PointRef<'_>>,
+        parse_errors: Vec<String>,
+    ) -> Result<WriteOutcome, WriteError> {
         let r = match self.check_backlog() {
             Ok(()) => {
-                let views = points.iter().map(PointRef::from_point).collect();
-                self.write_refs(database, retention_policy, views, parse_errors)
+                self.write_refs(database, retention_policy, points, parse_errors)
                     .await
             }
             Err(e) => Err(e),
