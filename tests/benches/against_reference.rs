@@ -173,6 +173,8 @@ struct Ingest {
     acknowledged_s: f64,
     queryable_s: f64,
     peak_rss: Option<f64>,
+    /// CPU seconds (user + system) the server used from the first write until queryable.
+    cpu_s: Option<f64>,
 }
 
 fn ingest(
@@ -186,11 +188,16 @@ fn ingest(
     let (status, v) = query_json(url, "", &format!("CREATE DATABASE {DB}"));
     assert_eq!(status, 200, "CREATE DATABASE on {url}: {v}");
     let sampler = RssSampler::start(pid);
+    let cpu_before = pid.and_then(cpu_seconds);
     let start = Instant::now();
     let loaded = load(url, DB, bodies, threads);
     let (_, seen) = wait_for_count(url, DB, rows, Duration::from_secs(1800));
     let queryable = start.elapsed();
     let peak_rss = sampler.finish();
+    let cpu_s = match (cpu_before, pid.and_then(cpu_seconds)) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
     if loaded.failed > 0 {
         println!(
             "{TAG}: WARNING {name}: {} batches failed; first: {}",
@@ -205,6 +212,7 @@ fn ingest(
         acknowledged_s: loaded.elapsed.as_secs_f64(),
         queryable_s: queryable.as_secs_f64(),
         peak_rss,
+        cpu_s,
     };
     println!(
         "{TAG}: load {name:<10} {rows} rows: last 204 after {:.2} s ({:.0} rows/s), all counted after {:.2} s ({:.0} rows/s), peak RSS {}",
@@ -409,6 +417,14 @@ fn measure_queries(
     results
 }
 
+fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mem_kb: u64 = std::fs::read_to_string("/proc/meminfo")
@@ -466,6 +482,12 @@ fn run_dataset(ds: &Dataset, settings: &Settings) -> DatasetReport {
             rate(ing[1].queryable_s),
         ),
         Measure::new(
+            "server CPU time, first write → queryable (cost independent of contention)",
+            Unit::Seconds,
+            ing[0].cpu_s,
+            ing[1].cpu_s,
+        ),
+        Measure::new(
             "peak RSS, ingest",
             Unit::Bytes,
             ing[0].peak_rss,
@@ -491,10 +513,14 @@ fn run_dataset(ds: &Dataset, settings: &Settings) -> DatasetReport {
             report::thousands(rows)
         ),
         notes: vec![
-            format!("{} of line protocol, {} writers × {BATCH_LINES}-line batches (`precision=s`), hyperbyted loaded first, then InfluxDB", mb(bytes), settings.threads),
+            format!("{} of line protocol, {} writers × {}-line batches (`precision=s`), hyperbyted loaded first, then InfluxDB", mb(bytes), settings.threads, report::thousands(BATCH_LINES as u64)),
             format!("queries: {} warm-up + {} measured runs per type with the tier warm; {} runs per type after the restart (first = cold)", settings.warmup, settings.runs, settings.runs),
             format!("machine: {machine}; hyperbyted: `{}`", hyperbyte_e2e::binary().display()),
-            format!("wall time of this dataset: {:.0} s", started.elapsed().as_secs_f64()),
+            format!(
+                "load average at end {}; wall time of this dataset: {:.0} s",
+                load_average(),
+                started.elapsed().as_secs_f64()
+            ),
         ],
         measures,
         queries,
