@@ -165,8 +165,15 @@ fn load_and_report(target: &Target, bodies: &Arc<Vec<Body>>, rows: u64, threads:
     let common::load::Loaded {
         elapsed,
         failed,
+        retried,
         first_error: first,
     } = common::load::load(&target.url, DB, bodies, threads);
+    if retried > 0 {
+        println!(
+            "query_tsbs: {}: {retried} batches answered 503 and were sent again",
+            target.name
+        );
+    }
     let (waited, seen) = wait_for_count(&target.url, DB, rows, Duration::from_secs(900));
     println!(
         "query_tsbs: load {:<10} {rows} rows in {:.1} s = {:.0} rows/s acknowledged; all rows visible to count() {:.1} s later ({:.0} rows/s end to end)",

@@ -389,7 +389,7 @@ fn bench_against_reference(
         cmd.env("HB_BENCH_RUNS", n.to_string());
     }
     run_cmd(&mut cmd)
-        .context("the side-by-side benchmark failed (an answer mismatch exits non-zero)")
+        .context("the side-by-side benchmark failed (it also fails on an answer mismatch: see ANSWER MISMATCH above)")
 }
 
 fn bench(args: &[String]) -> Result<()> {
