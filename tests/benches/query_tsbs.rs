@@ -15,12 +15,12 @@
 
 mod common;
 
+use common::queries::{instances, Span, QUERIES};
+use common::reference::start_reference;
 use common::*;
 use hyperbyte_e2e::Server;
 use std::path::PathBuf;
-use std::process::Command;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const HB_PORT: u16 = 18134;
@@ -29,7 +29,6 @@ const REF_PORT: u16 = 18131;
 const DB: &str = "benchmark";
 const HOSTS: usize = 100;
 const BATCH_ROUNDS: usize = 50; // 50 timestamps × 100 hosts = 5,000 lines per batch
-const DEFAULT_SCRIPT: &str = "/work/shared/conformance/reference-influxd.sh";
 
 /// One server under test.
 #[derive(Debug)]
@@ -38,174 +37,6 @@ struct Target {
     url: String,
     data_dir: PathBuf,
 }
-
-/// Stops the reference influxd when dropped (also on panic).
-#[derive(Debug)]
-struct Reference {
-    script: PathBuf,
-}
-
-impl Drop for Reference {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(&self.script)
-            .arg("stop")
-            .arg(REF_PORT.to_string())
-            .output();
-    }
-}
-
-fn on_path(bin: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
-        .unwrap_or(false)
-}
-
-fn start_reference() -> Result<Reference, String> {
-    if std::env::var("HB_BENCH_NO_REFERENCE").is_ok_and(|v| v == "1") {
-        return Err("HB_BENCH_NO_REFERENCE=1".into());
-    }
-    if !on_path("influxd") {
-        return Err("influxd is not installed (reference-influxd.sh install)".into());
-    }
-    let script = std::env::var_os("HB_BENCH_REFERENCE_SCRIPT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_SCRIPT));
-    if !script.is_file() {
-        return Err(format!("{} is missing", script.display()));
-    }
-    // A leftover instance on this port from an aborted run would hold stale data.
-    let _ = Command::new("bash")
-        .arg(&script)
-        .arg("stop")
-        .arg(REF_PORT.to_string())
-        .output();
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg("start")
-        .arg(REF_PORT.to_string())
-        .output()
-        .map_err(|e| format!("running {}: {e}", script.display()))?;
-    let guard = Reference { script };
-    if !out.status.success() {
-        return Err(format!(
-            "reference-influxd.sh start failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let version = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    println!("query_tsbs: reference: {version}");
-    Ok(guard)
-}
-
-/// Seconds since the epoch as RFC 3339 UTC (`2016-01-01T12:34:56Z`).
-fn rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    )
-}
-
-/// Parameters shared by the query generators.
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    start_s: i64,
-    end_s: i64,
-}
-
-impl Span {
-    /// A random `[from, to)` window of `hours` inside the data (clamped to its length).
-    fn window(&self, rng: &mut Rng, hours: i64) -> (String, String) {
-        let len = (hours * 3600).min(self.end_s - self.start_s);
-        let slack = (self.end_s - self.start_s - len).max(0) as u64;
-        let from = self.start_s + rng.below(slack + 1) as i64;
-        (rfc3339(from), rfc3339(from + len))
-    }
-}
-
-fn hosts_clause(rng: &mut Rng, n: usize) -> String {
-    let hosts: Vec<String> = rng
-        .distinct(n, HOSTS)
-        .into_iter()
-        .map(|h| format!("hostname = 'host_{h}'"))
-        .collect();
-    format!("({})", hosts.join(" OR "))
-}
-
-fn aggs(func: &str, n: usize) -> String {
-    FIELDS[..n]
-        .iter()
-        .map(|f| format!("{func}({f})"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn single_groupby(rng: &mut Rng, span: Span, metrics: usize, hosts: usize, hours: i64) -> String {
-    let h = hosts_clause(rng, hosts);
-    let (from, to) = span.window(rng, hours);
-    format!(
-        "SELECT {} FROM cpu WHERE {h} AND time >= '{from}' AND time < '{to}' GROUP BY time(1m)",
-        aggs("max", metrics)
-    )
-}
-
-fn double_groupby(rng: &mut Rng, span: Span, metrics: usize) -> String {
-    let (from, to) = span.window(rng, 12);
-    format!(
-        "SELECT {} FROM cpu WHERE time >= '{from}' AND time < '{to}' GROUP BY time(1h), hostname",
-        aggs("mean", metrics)
-    )
-}
-
-type Generator = fn(&mut Rng, Span) -> String;
-
-/// The TSBS cpu-only query types, as TSBS phrases them for InfluxDB.
-const QUERIES: [(&str, Generator); 9] = [
-    ("single-groupby-1-1-1", |r, s| single_groupby(r, s, 1, 1, 1)),
-    ("single-groupby-5-1-12", |r, s| {
-        single_groupby(r, s, 5, 1, 12)
-    }),
-    ("single-groupby-5-8-1", |r, s| single_groupby(r, s, 5, 8, 1)),
-    ("cpu-max-all-8", |r, s| {
-        let h = hosts_clause(r, 8);
-        let (from, to) = s.window(r, 8);
-        format!(
-            "SELECT {} FROM cpu WHERE {h} AND time >= '{from}' AND time < '{to}' GROUP BY time(1h)",
-            aggs("max", 10)
-        )
-    }),
-    ("double-groupby-1", |r, s| double_groupby(r, s, 1)),
-    ("double-groupby-all", |r, s| double_groupby(r, s, 10)),
-    ("high-cpu-1", |r, s| {
-        let h = hosts_clause(r, 1);
-        let (from, to) = s.window(r, 12);
-        format!("SELECT * FROM cpu WHERE usage_user > 90.0 AND time >= '{from}' AND time < '{to}' AND {h}")
-    }),
-    ("lastpoint", |_, _| {
-        "SELECT last(*) FROM cpu GROUP BY *".into()
-    }),
-    ("groupby-orderby-limit", |r, s| {
-        let t = s.start_s + r.below((s.end_s - s.start_s) as u64 + 1) as i64;
-        format!(
-            "SELECT max(usage_user) FROM cpu WHERE time < '{}' GROUP BY time(1m) ORDER BY time DESC LIMIT 5",
-            rfc3339(t)
-        )
-    }),
-];
 
 /// What an answer looks like, for comparing the two servers.
 #[derive(Debug, Clone)]
@@ -302,52 +133,6 @@ impl Shape {
     }
 }
 
-/// POSTs every body with `threads` keep-alive clients; (elapsed, failed batches, first error).
-fn load(url: &str, bodies: &Arc<Vec<Body>>, threads: usize) -> (Duration, u64, Option<String>) {
-    let next = Arc::new(AtomicUsize::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let first: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-    let start = Instant::now();
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let (bodies, next, failed, first) = (
-                Arc::clone(bodies),
-                Arc::clone(&next),
-                Arc::clone(&failed),
-                Arc::clone(&first),
-            );
-            let url = url.to_string();
-            std::thread::spawn(move || {
-                let agent = agent();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(body) = bodies.get(i) else { break };
-                    let (status, resp) = post_write(&agent, &url, DB, &body.bytes);
-                    if status != 204 {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                        let mut f = first.lock().unwrap();
-                        if f.is_none() {
-                            *f = Some(format!(
-                                "HTTP {status}: {}",
-                                String::from_utf8_lossy(&resp)
-                                    .chars()
-                                    .take(300)
-                                    .collect::<String>()
-                            ));
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
-    let elapsed = start.elapsed();
-    let first = first.lock().unwrap().take();
-    (elapsed, failed.load(Ordering::Relaxed), first)
-}
-
 /// Results of one query type on one server.
 #[derive(Debug, Default)]
 struct Timings {
@@ -377,7 +162,18 @@ fn create_db(url: &str) {
 
 fn load_and_report(target: &Target, bodies: &Arc<Vec<Body>>, rows: u64, threads: usize) {
     create_db(&target.url);
-    let (elapsed, failed, first) = load(&target.url, bodies, threads);
+    let common::load::Loaded {
+        elapsed,
+        failed,
+        retried,
+        first_error: first,
+    } = common::load::load(&target.url, DB, bodies, threads);
+    if retried > 0 {
+        println!(
+            "query_tsbs: {}: {retried} batches answered 503 and were sent again",
+            target.name
+        );
+    }
     let (waited, seen) = wait_for_count(&target.url, DB, rows, Duration::from_secs(900));
     println!(
         "query_tsbs: load {:<10} {rows} rows in {:.1} s = {:.0} rows/s acknowledged; all rows visible to count() {:.1} s later ({:.0} rows/s end to end)",
@@ -453,7 +249,7 @@ fn main() {
         url: server.url.clone(),
         data_dir: server.data_dir.clone(),
     }];
-    let reference = match start_reference() {
+    let reference = match start_reference(REF_PORT, "query_tsbs") {
         Ok(r) => {
             targets.push(Target {
                 name: "influxd",
@@ -485,18 +281,18 @@ fn main() {
     let span = Span {
         start_s: START_S,
         end_s: START_S + total_rounds as i64 * STEP_S,
+        hosts: HOSTS,
     };
     println!(
         "query_tsbs: {warmup} warm-up + {runs} measured runs per query type and server, seeded parameters; latency = HTTP round trip incl. reading the body"
     );
     let mut table = Vec::new();
     let mut mismatched = 0;
-    for (qi, (name, gen)) in QUERIES.iter().enumerate() {
+    for (qi, (name, _)) in QUERIES.iter().enumerate() {
         if only.as_ref().is_some_and(|o| !o.iter().any(|x| x == name)) {
             continue;
         }
-        let mut rng = Rng::new(0xC0FFEE ^ ((qi as u64 + 1) << 32));
-        let queries: Vec<String> = (0..warmup + runs).map(|_| gen(&mut rng, span)).collect();
+        let queries = instances(qi, span, warmup + runs);
         let results: Vec<Timings> = targets
             .iter()
             .map(|t| run_queries(t, &queries, warmup))

@@ -4,7 +4,9 @@
 //! The binary is `$HYPERBYTED_BIN` (set by `cargo xtask test`) or
 //! `target/release/hyperbyted`.
 
+pub mod answers;
 pub mod crash;
+pub mod report;
 
 use std::io::{BufRead, Read};
 use std::path::PathBuf;
@@ -303,6 +305,14 @@ impl Server {
     pub fn restart(&mut self) {
         self.kill9();
         self.spawn(&[]);
+    }
+
+    /// Stops with SIGTERM (a clean shutdown, as an operator restarts it) and starts again
+    /// on the same data directory; returns whether the stop was clean.
+    pub fn restart_graceful(&mut self) -> bool {
+        let clean = self.terminate();
+        self.spawn(&[]);
+        clean
     }
 
     /// POSTs line protocol; returns (status, body).

@@ -9,7 +9,12 @@
 //!   Rust runner in `conformance/`, against a running server or a fresh `hyperbyted`.
 //! - `check-layers`: proves the hexagonal dependency rule from `cargo metadata`.
 //! - `hygiene`, `deny`: source hygiene (unsafe code, file lengths) and `cargo deny`.
-//! - `bench`: the benchmarks (parser, WAL, chDB insert, end-to-end `/write`).
+//! - `bench`: the benchmarks (parser, WAL, chDB insert, end-to-end `/write`, TSBS queries
+//!   and the side-by-side run against the reference InfluxDB); `bench --against-reference
+//!   [--dataset small|large|all] [--runs N]` runs only the side-by-side one
+//!   (`tests/benches/against_reference.rs`) and writes its table to
+//!   `<target>/bench-against-reference.md`. With `HYPERBYTED_BIN` set, that binary is
+//!   measured and the server is not built.
 //! - `fuzz [CASES]`: the parsers' and translator's property targets with a large case count.
 //! - `crash [--cycles N] [--seed S]`: the crash harness (SIGKILL, restart, check) for N
 //!   cycles.
@@ -48,12 +53,12 @@ fn real_main() -> Result<()> {
         "check-layers" => layers::check(&root()?),
         "hygiene" => hygiene::check_sources(&root()?),
         "deny" => hygiene::cargo_deny(&root()?),
-        "bench" => bench(),
+        "bench" => bench(rest),
         "fuzz" => fuzz(rest),
         "crash" => crash(rest),
         "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <command>\n\n  provision     install libclang if missing, fetch the chDB engine into the cache\n  build         provision + release build of hyperbyted\n  run [ARGS]    build + start hyperbyted (127.0.0.1:8086, data in ./data)\n  test          provision, fmt, clippy, check-layers, all tests, conformance corpus\n  conformance [--url URL] [--corpus DIR] [--case NAME] [--category CAT]\n                [--strict-errors] [--verbose] [--report FILE]\n                replay the recorded InfluxDB answers (tests/conformance) against a\n                running server (it drops every database there!), or without --url\n                against a fresh hyperbyted per corpus\n  check-layers  verify the crate dependency rule\n  hygiene       pure crates forbid unsafe code, no source file over 1,200 lines\n  deny          cargo deny: crate bans (engines stay in their adapter), licences, sources\n  bench         run the benchmarks\n  fuzz [CASES]  property/fuzz targets of the line-protocol and InfluxQL parsers and the\n                translator, CASES per target (default {FUZZ_CASES_PER_TARGET})\n  crash [--cycles N] [--seed S]\n                crash harness: SIGKILL at random moments and inside failure points,\n                restart, check every acknowledged point (default {CRASH_CYCLES} cycles)"
+                "usage: cargo xtask <command>\n\n  provision     install libclang if missing, fetch the chDB engine into the cache\n  build         provision + release build of hyperbyted\n  run [ARGS]    build + start hyperbyted (127.0.0.1:8086, data in ./data)\n  test          provision, fmt, clippy, check-layers, all tests, conformance corpus\n  conformance [--url URL] [--corpus DIR] [--case NAME] [--category CAT]\n                [--strict-errors] [--verbose] [--report FILE]\n                replay the recorded InfluxDB answers (tests/conformance) against a\n                running server (it drops every database there!), or without --url\n                against a fresh hyperbyted per corpus\n  check-layers  verify the crate dependency rule\n  hygiene       pure crates forbid unsafe code, no source file over 1,200 lines\n  deny          cargo deny: crate bans (engines stay in their adapter), licences, sources\n  bench [--against-reference [--dataset small|large|all] [--runs N]]\n                run the benchmarks; --against-reference: only hyperbyted vs the\n                reference InfluxDB 1.6 (ingest, queries warm and after a restart, disk,\n                peak RSS, same answers), table in <target>/bench-against-reference.md\n  fuzz [CASES]  property/fuzz targets of the line-protocol and InfluxQL parsers and the\n                translator, CASES per target (default {FUZZ_CASES_PER_TARGET})\n  crash [--cycles N] [--seed S]\n                crash harness: SIGKILL at random moments and inside failure points,\n                restart, check every acknowledged point (default {CRASH_CYCLES} cycles)"
             );
             Ok(())
         }
@@ -295,10 +300,106 @@ fn test() -> Result<()> {
     Ok(())
 }
 
-fn bench() -> Result<()> {
+/// What `cargo xtask bench` was asked for.
+#[derive(Debug, Default, PartialEq)]
+struct BenchArgs {
+    against_reference: bool,
+    dataset: Option<String>,
+    runs: Option<u64>,
+}
+
+fn parse_bench_args(args: &[String]) -> Result<BenchArgs> {
+    let usage =
+        "usage: cargo xtask bench [--against-reference [--dataset small|large|all] [--runs N]]";
+    let mut out = BenchArgs::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--against-reference" => out.against_reference = true,
+            "--dataset" => {
+                let v = it
+                    .next()
+                    .with_context(|| format!("--dataset needs a value; {usage}"))?;
+                if !["small", "large", "all"].contains(&v.as_str()) {
+                    bail!("--dataset must be small, large or all, got {v:?}");
+                }
+                out.dataset = Some(v.clone());
+            }
+            "--runs" => {
+                let v = it
+                    .next()
+                    .with_context(|| format!("--runs needs a value; {usage}"))?;
+                let n = v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .with_context(|| format!("--runs must be a positive number, got {v:?}"))?;
+                out.runs = Some(n);
+            }
+            other => bail!("unknown argument {other:?}; {usage}"),
+        }
+    }
+    if !out.against_reference && (out.dataset.is_some() || out.runs.is_some()) {
+        bail!("--dataset and --runs apply to --against-reference; {usage}");
+    }
+    Ok(out)
+}
+
+/// `HYPERBYTED_BIN` when set (a binary built elsewhere is measured as it is), otherwise a
+/// fresh release build.
+fn bench_binary(root: &Path, env: &provision::Env) -> Result<PathBuf> {
+    match std::env::var_os("HYPERBYTED_BIN") {
+        Some(bin) => {
+            let bin = PathBuf::from(bin);
+            if !bin.is_file() {
+                bail!("HYPERBYTED_BIN={} is not a file", bin.display());
+            }
+            step(&format!("using HYPERBYTED_BIN={}", bin.display()));
+            Ok(bin)
+        }
+        None => build_release(root, env),
+    }
+}
+
+/// `cargo bench -p hyperbyte-e2e --bench against_reference` with the dataset and run count.
+fn bench_against_reference(
+    root: &Path,
+    env: &provision::Env,
+    bin: &Path,
+    args: &BenchArgs,
+) -> Result<()> {
+    step("hyperbyted side by side with the reference InfluxDB 1.6 (against_reference)");
+    let mut cmd = cargo(root, env);
+    cmd.args([
+        "bench",
+        "-p",
+        "hyperbyte-e2e",
+        "--bench",
+        "against_reference",
+    ])
+    .env("HYPERBYTED_BIN", bin)
+    .env(
+        "HB_BENCH_REPORT",
+        env.target_dir.join("bench-against-reference.md"),
+    );
+    if let Some(d) = &args.dataset {
+        cmd.env("HB_BENCH_DATASET", d);
+    }
+    if let Some(n) = args.runs {
+        cmd.env("HB_BENCH_RUNS", n.to_string());
+    }
+    run_cmd(&mut cmd)
+        .context("the side-by-side benchmark failed (it also fails on an answer mismatch: see ANSWER MISMATCH above)")
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    let args = parse_bench_args(args)?;
     let root = root()?;
     let env = provision::provision(&root)?;
-    let bin = build_release(&root, &env)?;
+    let bin = bench_binary(&root, &env)?;
+    if args.against_reference {
+        return bench_against_reference(&root, &env, &bin, &args);
+    }
     for pkg in [
         "hyperbyte-lineprotocol",
         "hyperbyte-adapter-rocksdb",
@@ -322,5 +423,36 @@ fn bench() -> Result<()> {
                 .env("HYPERBYTED_BIN", &bin),
         )?;
     }
-    Ok(())
+    bench_against_reference(&root, &env, &bin, &args)
+}
+
+#[cfg(test)]
+mod bench_args_tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<BenchArgs> {
+        parse_bench_args(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn plain_bench_runs_everything() {
+        assert_eq!(parse(&[]).unwrap(), BenchArgs::default());
+    }
+
+    #[test]
+    fn against_reference_takes_dataset_and_runs() {
+        let a = parse(&["--against-reference", "--dataset", "large", "--runs", "5"]).unwrap();
+        assert!(a.against_reference);
+        assert_eq!(a.dataset.as_deref(), Some("large"));
+        assert_eq!(a.runs, Some(5));
+    }
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        assert!(parse(&["--against-reference", "--dataset", "huge"]).is_err());
+        assert!(parse(&["--against-reference", "--runs", "0"]).is_err());
+        assert!(parse(&["--against-reference", "--runs"]).is_err());
+        assert!(parse(&["--dataset", "small"]).is_err());
+        assert!(parse(&["--fast"]).is_err());
+    }
 }

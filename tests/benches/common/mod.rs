@@ -3,6 +3,11 @@
 //! write and query benchmarks load exactly the same kind of data.
 #![allow(dead_code)]
 
+pub(crate) mod load;
+pub(crate) mod probes;
+pub(crate) mod queries;
+pub(crate) mod reference;
+
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::Command;
@@ -299,8 +304,8 @@ pub(crate) fn count_rows(url: &str, db: &str) -> Option<u64> {
     v["results"][0]["series"][0]["values"][0][1].as_u64()
 }
 
-/// Polls until `count_rows` reaches `expected` (or `timeout`); the time it took, and the
-/// last count seen.
+/// Polls (every 50 ms) until `count_rows` reaches `expected` (or `timeout`); the time it
+/// took, and the last count seen.
 pub(crate) fn wait_for_count(
     url: &str,
     db: &str,
@@ -314,7 +319,7 @@ pub(crate) fn wait_for_count(
         if last == Some(expected) {
             break;
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(50));
     }
     (start.elapsed(), last)
 }
