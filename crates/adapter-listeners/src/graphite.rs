@@ -8,7 +8,6 @@ use hyperbyte_protocols::graphite::Parser;
 use std::sync::Arc;
 use tokio::io::BufReader;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tracing::Instrument;
 
 /// Points gathered from buffered lines before they are pushed at once.
 const CHUNK: usize = 512;
@@ -34,24 +33,11 @@ fn take_line(parser: &Parser, ctx: &Ctx, line: &[u8], now: i64, out: &mut Vec<Po
 }
 
 /// Accepts connections until the stop signal.
-pub(crate) async fn serve_tcp(ln: TcpListener, parser: Arc<Parser>, mut ctx: Ctx) {
-    loop {
-        let conn = tokio::select! {
-            r = ln.accept() => r,
-            _ = ctx.stop.changed() => return,
-        };
-        match conn {
-            Ok((stream, peer)) => {
-                ctx.add(|c| &c.connections, 1);
-                let span = tracing::debug_span!("graphite_conn", %peer);
-                tokio::spawn(connection(stream, parser.clone(), ctx.clone()).instrument(span));
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "graphite accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-        }
-    }
+pub(crate) async fn serve_tcp(ln: TcpListener, parser: Arc<Parser>, ctx: Ctx) {
+    crate::accept_connections(ln, ctx, "graphite", move |stream, ctx| {
+        connection(stream, parser.clone(), ctx)
+    })
+    .await;
 }
 
 async fn connection(stream: TcpStream, parser: Arc<Parser>, mut ctx: Ctx) {

@@ -286,6 +286,38 @@ impl Ctx {
     }
 }
 
+/// Accepts TCP connections until the stop signal, each served by `serve` in a task of its
+/// own (in a `connection{kind,peer}` span); a failed accept (out of descriptors) is
+/// retried after a pause rather than ending the listener.
+async fn accept_connections<F, Fut>(
+    ln: tokio::net::TcpListener,
+    mut ctx: Ctx,
+    kind: &'static str,
+    serve: F,
+) where
+    F: Fn(tokio::net::TcpStream, Ctx) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    use tracing::Instrument;
+    loop {
+        let conn = tokio::select! {
+            r = ln.accept() => r,
+            _ = ctx.stop.changed() => return,
+        };
+        match conn {
+            Ok((stream, peer)) => {
+                ctx.add(|c| &c.connections, 1);
+                let span = tracing::debug_span!("connection", kind, %peer);
+                tokio::spawn(serve(stream, ctx.clone()).instrument(span));
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, kind, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
 /// Nanoseconds since the epoch now (stamps points without a time).
 fn now_nanos() -> i64 {
     std::time::SystemTime::now()

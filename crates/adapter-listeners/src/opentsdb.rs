@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tracing::Instrument;
 
 /// Points gathered from buffered telnet lines before they are pushed at once.
 const CHUNK: usize = 512;
@@ -37,24 +36,11 @@ pub(crate) struct Http {
 }
 
 /// Accepts connections until the stop signal.
-pub(crate) async fn serve(ln: TcpListener, http: Arc<Http>, mut ctx: Ctx) {
-    loop {
-        let conn = tokio::select! {
-            r = ln.accept() => r,
-            _ = ctx.stop.changed() => return,
-        };
-        match conn {
-            Ok((stream, peer)) => {
-                ctx.add(|c| &c.connections, 1);
-                let span = tracing::debug_span!("opentsdb_conn", %peer);
-                tokio::spawn(connection(stream, http.clone(), ctx.clone()).instrument(span));
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "opentsdb accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-        }
-    }
+pub(crate) async fn serve(ln: TcpListener, http: Arc<Http>, ctx: Ctx) {
+    crate::accept_connections(ln, ctx, "opentsdb", move |stream, ctx| {
+        connection(stream, http.clone(), ctx)
+    })
+    .await;
 }
 
 /// `METHOD target HTTP/1.x`.
