@@ -23,6 +23,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
+use hyperbyte_application::auth::Access;
 use hyperbyte_application::prom::{
     LabelMatcher, MatchKind, PromError, PromQuery, PromSample, PromSeries,
 };
@@ -219,6 +220,50 @@ async fn body_of(state: &HttpState, headers: &HeaderMap, body: Body) -> Result<B
         })
 }
 
+/// A request both endpoints accepted: its database, retention policy (`None`: the
+/// default), credentials and body.
+struct Admitted {
+    db: String,
+    rp: Option<String>,
+    access: Access,
+    body: Bytes,
+}
+
+/// What both endpoints do before decoding, in InfluxDB's order: only `POST`, the
+/// credentials, the memory bound, then `before_body` (the endpoint's own checks on the
+/// database and the credentials), then the body. `Err`: the answer, the body drained.
+async fn admit(
+    state: &HttpState,
+    method: &Method,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: Body,
+    before_body: impl FnOnce(&str, &Access) -> Option<Response>,
+) -> Result<Admitted, Response> {
+    if *method != Method::POST {
+        return Err(method_not_allowed(state));
+    }
+    let db = params.get("db").cloned().unwrap_or_default();
+    let rp = params.get("rp").cloned().filter(|r| !r.is_empty());
+    let access = match write_access(state, params, headers).await {
+        Ok(a) => a,
+        Err(refused) => return Err(drained(refused, body).await),
+    };
+    if let Some(refused) = memory_refusal(state, Format::Json) {
+        return Err(drained(refused, body).await);
+    }
+    if let Some(refused) = before_body(&db, &access) {
+        return Err(drained(refused, body).await);
+    }
+    let body = body_of(state, headers, body).await?;
+    Ok(Admitted {
+        db,
+        rp,
+        access,
+        body,
+    })
+}
+
 async fn write(
     State(state): State<HttpState>,
     method: Method,
@@ -226,27 +271,20 @@ async fn write(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if method != Method::POST {
-        return method_not_allowed(&state);
-    }
-    let db = params.get("db").cloned().unwrap_or_default();
-    let rp = params.get("rp").cloned().filter(|r| !r.is_empty());
-    let access = match write_access(&state, &params, &headers).await {
-        Ok(a) => a,
-        Err(refused) => return drained(refused, body).await,
-    };
-    if let Some(refused) = memory_refusal(&state, Format::Json) {
-        return drained(refused, body).await;
-    }
     // InfluxDB checks the database and the privilege before reading the body.
-    if let Err(e) = state.prom.check_database(&db) {
-        return drained(prom_error(&state, &e), body).await;
-    }
-    if let Err(e) = state.auth.authorize_write(&access, &db) {
-        return drained(auth_refusal(&state, Format::Json, &e), body).await;
-    }
-    let body = match body_of(&state, &headers, body).await {
-        Ok(b) => b,
+    let admitted = admit(&state, &method, &params, &headers, body, |db, access| {
+        if let Err(e) = state.prom.check_database(db) {
+            return Some(prom_error(&state, &e));
+        }
+        state
+            .auth
+            .authorize_write(access, db)
+            .err()
+            .map(|e| auth_refusal(&state, Format::Json, &e))
+    })
+    .await;
+    let Admitted { db, rp, body, .. } = match admitted {
+        Ok(a) => a,
         Err(r) => return r,
     };
     state.metrics.write_bytes(body.len());
@@ -292,20 +330,15 @@ async fn read(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if method != Method::POST {
-        return method_not_allowed(&state);
-    }
-    let db = params.get("db").cloned().unwrap_or_default();
-    let rp = params.get("rp").cloned().filter(|r| !r.is_empty());
-    let access = match write_access(&state, &params, &headers).await {
+    // Privileges are checked per query by the service.
+    let admitted = admit(&state, &method, &params, &headers, body, |_, _| None).await;
+    let Admitted {
+        db,
+        rp,
+        access,
+        body,
+    } = match admitted {
         Ok(a) => a,
-        Err(refused) => return drained(refused, body).await,
-    };
-    if let Some(refused) = memory_refusal(&state, Format::Json) {
-        return drained(refused, body).await;
-    }
-    let body = match body_of(&state, &headers, body).await {
-        Ok(b) => b,
         Err(r) => return r,
     };
     let span = tracing::debug_span!("prom_read", db = %db, bytes = body.len());
