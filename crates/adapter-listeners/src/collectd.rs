@@ -1,26 +1,14 @@
 //! The collectd listener: one packet per datagram, decoded with the types database.
 
-use crate::{now_nanos, Ctx, MAX_DATAGRAM};
+use crate::{now_nanos, Ctx};
 use hyperbyte_protocols::collectd::{decode, TypesDb};
 use std::sync::Arc;
 use tokio::net::UdpSocket;
 
 /// Receives packets until the stop signal.
-pub(crate) async fn serve(sock: UdpSocket, types: Arc<TypesDb>, mut ctx: Ctx) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    loop {
-        let n = tokio::select! {
-            r = sock.recv_from(&mut buf) => match r {
-                Ok((n, _)) => n,
-                Err(e) => {
-                    tracing::debug!(error = %e, "collectd read failed");
-                    continue;
-                }
-            },
-            _ = ctx.stop.changed() => return,
-        };
-        ctx.add(|c| &c.bytes_received, n);
-        match decode(buf.get(..n).unwrap_or_default(), &types, now_nanos()) {
+pub(crate) async fn serve(sock: UdpSocket, types: Arc<TypesDb>, ctx: Ctx) {
+    crate::receive_datagrams(sock, ctx, "collectd", |packet, ctx| {
+        match decode(packet, &types, now_nanos()) {
             Ok(d) => {
                 let bad = d.invalid.len() + d.skipped.len();
                 if bad > 0 {
@@ -36,5 +24,6 @@ pub(crate) async fn serve(sock: UdpSocket, types: Arc<TypesDb>, mut ctx: Ctx) {
                 tracing::debug!(error = %e, "collectd packet dropped");
             }
         }
-    }
+    })
+    .await;
 }

@@ -2,7 +2,7 @@
 //! (lines in datagrams).
 
 use crate::lines::{read_line, trim_cr, Line, MAX_LINE};
-use crate::{now_nanos, Ctx, MAX_DATAGRAM};
+use crate::{now_nanos, Ctx};
 use hyperbyte_domain::Point;
 use hyperbyte_protocols::graphite::Parser;
 use std::sync::Arc;
@@ -75,25 +75,14 @@ async fn connection(stream: TcpStream, parser: Arc<Parser>, mut ctx: Ctx) {
 }
 
 /// Receives datagrams of lines until the stop signal.
-pub(crate) async fn serve_udp(sock: UdpSocket, parser: Arc<Parser>, mut ctx: Ctx) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    loop {
-        let n = tokio::select! {
-            r = sock.recv_from(&mut buf) => match r {
-                Ok((n, _)) => n,
-                Err(e) => {
-                    tracing::debug!(error = %e, "graphite udp read failed");
-                    continue;
-                }
-            },
-            _ = ctx.stop.changed() => return,
-        };
-        ctx.add(|c| &c.bytes_received, n);
+pub(crate) async fn serve_udp(sock: UdpSocket, parser: Arc<Parser>, ctx: Ctx) {
+    crate::receive_datagrams(sock, ctx, "graphite", |datagram, ctx| {
         let now = now_nanos();
         let mut points = Vec::new();
-        for line in buf.get(..n).unwrap_or_default().split(|b| *b == b'\n') {
-            take_line(&parser, &ctx, trim_cr(line), now, &mut points);
+        for line in datagram.split(|b| *b == b'\n') {
+            take_line(&parser, ctx, trim_cr(line), now, &mut points);
         }
         ctx.batcher.try_push(points);
-    }
+    })
+    .await;
 }

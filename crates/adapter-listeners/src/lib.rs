@@ -318,6 +318,31 @@ async fn accept_connections<F, Fut>(
     }
 }
 
+/// Receives datagrams until the stop signal, counting their bytes and handing each to
+/// `take` (which parses, counts and pushes its points); a failed receive is skipped.
+async fn receive_datagrams(
+    sock: tokio::net::UdpSocket,
+    mut ctx: Ctx,
+    kind: &'static str,
+    mut take: impl FnMut(&[u8], &Ctx),
+) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        let n = tokio::select! {
+            r = sock.recv_from(&mut buf) => match r {
+                Ok((n, _)) => n,
+                Err(e) => {
+                    tracing::debug!(error = %e, kind, "datagram read failed");
+                    continue;
+                }
+            },
+            _ = ctx.stop.changed() => return,
+        };
+        ctx.add(|c| &c.bytes_received, n);
+        take(buf.get(..n).unwrap_or_default(), &ctx);
+    }
+}
+
 /// Nanoseconds since the epoch now (stamps points without a time).
 fn now_nanos() -> i64 {
     std::time::SystemTime::now()

@@ -1,6 +1,6 @@
 //! The UDP sockets (line protocol here; Graphite and collectd use [`bind`] too).
 
-use crate::{now_nanos, Ctx, MAX_DATAGRAM};
+use crate::{now_nanos, Ctx};
 use hyperbyte_domain::Precision;
 use std::net::SocketAddr;
 use tokio::net::UdpSocket;
@@ -43,27 +43,15 @@ fn set_recv_buffer(_: &std::net::UdpSocket, _: usize) -> std::io::Result<()> {
 }
 
 /// Receives datagrams until the stop signal, one batch push per datagram.
-pub(crate) async fn serve(sock: UdpSocket, precision: Precision, mut ctx: Ctx) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    loop {
-        let n = tokio::select! {
-            r = sock.recv_from(&mut buf) => match r {
-                Ok((n, _)) => n,
-                Err(e) => {
-                    tracing::debug!(error = %e, "udp read failed");
-                    continue;
-                }
-            },
-            _ = ctx.stop.changed() => return,
-        };
-        let data = buf.get(..n).unwrap_or_default();
-        ctx.add(|c| &c.bytes_received, n);
-        let decoded = hyperbyte_protocols::udp::parse_datagram(data, precision, now_nanos());
-        if !decoded.errors.is_empty() {
+pub(crate) async fn serve(sock: UdpSocket, precision: Precision, ctx: Ctx) {
+    crate::receive_datagrams(sock, ctx, "udp", |datagram, ctx| {
+        let decoded = hyperbyte_protocols::udp::parse_datagram(datagram, precision, now_nanos());
+        if let Some(first) = decoded.errors.first() {
             ctx.add(|c| &c.bad, decoded.errors.len());
-            tracing::debug!(first = %decoded.errors[0], bad = decoded.errors.len(), "udp lines dropped");
+            tracing::debug!(first = %first, bad = decoded.errors.len(), "udp lines dropped");
         }
         ctx.add(|c| &c.points_received, decoded.points.len());
         ctx.batcher.try_push(decoded.points);
-    }
+    })
+    .await;
 }
