@@ -71,6 +71,7 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "hyperbyte-ports",
             "hyperbyte-application",
             "hyperbyte-catalog",
+            "hyperbyte-testkit",
         ],
     ),
     // The Graphite, OpenTSDB, collectd and UDP listeners (sockets over the pure parsers);

@@ -13,7 +13,7 @@ use hyperbyte_application::query::running::{Interrupt, QUERY_INTERRUPTED};
 use hyperbyte_application::query::{QueryExecutor, QueryRequest, QueryRequestError};
 use hyperbyte_application::{IngestionService, WriteError, WriteRequest};
 use hyperbyte_domain::query::StatementResult;
-use hyperbyte_domain::Precision;
+use hyperbyte_domain::{Consistency, Precision};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::sync::atomic::AtomicU64;
@@ -326,14 +326,26 @@ async fn write(
     if method != Method::POST {
         return method_not_allowed(&state);
     }
-    let db = params.get("db").cloned().unwrap_or_default();
-    let rp = params.get("rp").cloned();
-    let precision = params.get("precision").cloned().unwrap_or_default();
+    let target = WriteTarget {
+        db: params.get("db").cloned().unwrap_or_default(),
+        rp: params.get("rp").cloned(),
+        precision: params.get("precision").cloned().unwrap_or_default(),
+        consistency: params.get("consistency").cloned(),
+    };
     let access = match write_access(&state, &params, &headers).await {
         Ok(a) => a,
         Err(refused) => return drained(refused, body).await,
     };
-    do_write(state, access, db, rp, precision, headers, body).await
+    do_write(state, access, target, headers, body).await
+}
+
+/// The query parameters of a write.
+struct WriteTarget {
+    db: String,
+    rp: Option<String>,
+    precision: String,
+    /// `consistency` as given (cluster mode: `any`, `one`, `quorum`, `all`).
+    consistency: Option<String>,
 }
 
 async fn write_v2(
@@ -351,12 +363,17 @@ async fn write_v2(
         Some((d, r)) => (d.to_string(), Some(r.to_string())),
         None => (bucket, None),
     };
-    let precision = params.get("precision").cloned().unwrap_or_default();
+    let target = WriteTarget {
+        db,
+        rp,
+        precision: params.get("precision").cloned().unwrap_or_default(),
+        consistency: params.get("consistency").cloned(),
+    };
     let access = match write_access(&state, &params, &headers).await {
         Ok(a) => a,
         Err(refused) => return drained(refused, body).await,
     };
-    do_write(state, access, db, rp, precision, headers, body).await
+    do_write(state, access, target, headers, body).await
 }
 
 /// Reads a body of at most `limit` bytes. A larger body is drained (up to 64 MiB more) so
@@ -443,16 +460,19 @@ pub(crate) async fn drained(refused: Response, body: Body) -> Response {
     refused
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn do_write(
     state: HttpState,
     access: Access,
-    db: String,
-    rp: Option<String>,
-    precision: String,
+    target: WriteTarget,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let WriteTarget {
+        db,
+        rp,
+        precision,
+        consistency,
+    } = target;
     let format = negotiate(&headers);
     if let Some(refused) = memory_refusal(&state, format) {
         // Drained, not kept, so the client reads the 503 instead of a reset connection.
@@ -495,11 +515,28 @@ async fn do_write(
             }
         };
         let precision = Precision::parse(&precision).unwrap_or_default();
+        let consistency = match consistency.as_deref().filter(|c| !c.is_empty()) {
+            None => Consistency::default(),
+            Some(c) => match Consistency::parse(c) {
+                Some(level) => level,
+                // InfluxDB answers a missing database (404) before a bad level.
+                None if !state.ingest.has_database(&db) => Consistency::default(),
+                None => {
+                    return query_error(
+                        &state,
+                        format,
+                        StatusCode::BAD_REQUEST,
+                        "invalid consistency level",
+                    )
+                }
+            },
+        };
         let req = WriteRequest {
             database: &db,
             retention_policy: rp.as_deref().filter(|r| !r.is_empty()),
             precision,
             body: &body,
+            consistency,
         };
         match state.ingest.write(req).await {
             Ok(_) => {

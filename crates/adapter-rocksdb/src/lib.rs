@@ -1,5 +1,7 @@
 //! RocksDB adapters of HyperbyteDB: the write-ahead log ([`RocksDbWal`], with group commit
-//! through [`BatchingWal`]) and the metadata store ([`RocksDbMetadata`]).
+//! through [`BatchingWal`]), the metadata store ([`RocksDbMetadata`]) and, in cluster mode,
+//! the metadata consensus log ([`RocksDbConsensusStore`], whose values are the caller's
+//! opaque bytes: the cluster adapter versions them).
 //!
 //! Both implement port traits from `hyperbyte-ports` and are only named by the server's
 //! composition root. They use separate RocksDB instances (separate directories): the WAL
@@ -14,6 +16,7 @@
 
 mod batching;
 mod codec;
+mod consensus;
 mod held;
 mod metadata;
 mod wal;
@@ -23,5 +26,6 @@ pub use codec::{
     decode_wal_entry, encode_wal_entry, encode_wal_entry_v1, CodecError, WAL_FORMAT_V1,
     WAL_FORMAT_V2,
 };
+pub use consensus::RocksDbConsensusStore;
 pub use metadata::RocksDbMetadata;
 pub use wal::{GroupCommitStore, RocksDbWal, WAL_MEMTABLE_BYTES};

@@ -17,6 +17,7 @@
 pub mod auth;
 pub mod backlog;
 pub mod backup;
+pub mod cluster;
 pub mod continuous;
 pub mod flush;
 pub mod functions;

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod cluster;
 pub mod database;
 pub mod error;
 pub mod meta;
@@ -21,6 +22,7 @@ pub mod schema;
 pub mod time;
 pub mod wal;
 
+pub use cluster::{ClusterStatus, Consistency, MemberStatus};
 pub use database::{Database, RetentionPolicy};
 pub use error::DomainError;
 pub use meta::{ContinuousQuery, FieldShardType, MetaCommand, Privilege, Tombstone, User};

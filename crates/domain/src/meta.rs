@@ -274,6 +274,20 @@ pub enum MetaCommand {
 /// Shorthand constructors for the commands tests and tools build most (the commands
 /// themselves stay plain data).
 impl MetaCommand {
+    /// Whether the command belongs to the cluster-wide metadata that the consensus orders
+    /// (databases, retention policies, schemas and field types, continuous queries, users)
+    /// rather than to one node: the series index and tombstones are per node, each member
+    /// registering the series of the writes it stores.
+    pub fn is_cluster_wide(&self) -> bool {
+        !matches!(
+            self,
+            MetaCommand::RegisterSeries { .. }
+                | MetaCommand::DropSeries { .. }
+                | MetaCommand::AddTombstone(_)
+                | MetaCommand::RemoveTombstone { .. }
+        )
+    }
+
     /// `CREATE DATABASE name` with InfluxDB's default policy.
     pub fn create_database(name: &str) -> Self {
         MetaCommand::CreateDatabase {

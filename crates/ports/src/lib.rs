@@ -10,6 +10,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod clock;
+pub mod consensus;
 pub mod held;
 pub mod metadata;
 pub mod query;
@@ -17,10 +18,11 @@ pub mod sink;
 pub mod wal;
 
 pub use clock::{Clock, SystemClock};
+pub use consensus::{ConsensusStoreError, ConsensusStorePort};
 pub use held::{HeldPointsPort, TableRef};
 pub use metadata::{MetaError, MetadataPort, SeriesEntry};
 pub use query::{ColumnType, OneChunk, QueryError, QueryPort, RowChunks, RowSet};
 pub use sink::{PointsSinkPort, SinkError, StorageAdminPort};
 pub use wal::{WalError, WalPort};
 pub mod replication;
-pub use replication::{ReplicationError, ReplicationPort};
+pub use replication::{ReplicatedBatch, ReplicationError, ReplicationPort};

@@ -1,27 +1,67 @@
-//! Replication of WAL entries to peers (cluster mode). Single-node deployments use an
-//! implementation that does nothing.
+//! Shipping durable writes to the other members of a cluster.
+//!
+//! The business logic (`application::cluster`) decides which replicas a write goes to,
+//! when the client gets its answer (the consistency level) and what happens to a batch a
+//! peer did not take (hinted handoff); this port only carries one batch to one peer.
+//! Single-node deployments use an implementation with no peers.
 
 use async_trait::async_trait;
-use hyperbyte_domain::WalEntry;
 use std::fmt::Debug;
+use std::sync::Arc;
 
-/// A replication failure; the local write stays acknowledged and the entry is handed off.
+/// A replication failure: the peer did not make the batch durable (unreachable, timed
+/// out, overloaded, refused). The caller keeps the batch for a retry.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplicationError {
-    /// Not enough peers acknowledged for the requested consistency.
-    #[error("replication failed: {0}")]
-    Failed(String),
+    /// The peer could not be reached or did not answer in time.
+    #[error("peer {peer} unreachable: {reason}")]
+    Unreachable {
+        /// Peer id.
+        peer: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The peer answered but did not store the batch (its answer).
+    #[error("peer {peer} refused the batch: {reason}")]
+    Refused {
+        /// Peer id.
+        peer: u64,
+        /// The peer's answer.
+        reason: String,
+        /// Whether a retry may succeed (overload, full disk) or never will (a batch the
+        /// peer's rules refuse).
+        retryable: bool,
+    },
 }
 
-/// Ships durable WAL entries to peers.
+/// One write as it travels between members: the WAL entry in the domain's wire format
+/// (`hyperbyte_domain::wal::codec`), identified by the node that acknowledged it first
+/// and that node's WAL sequence, so a replica applies it once however often it arrives.
+#[derive(Debug, Clone)]
+pub struct ReplicatedBatch {
+    /// The node that took the write from a client.
+    pub origin: u64,
+    /// The origin's WAL sequence of the entry.
+    pub sequence: u64,
+    /// The encoded WAL entry.
+    pub bytes: Arc<[u8]>,
+}
+
+/// The cluster's members as writes see them, and the transport to one peer.
 ///
-/// Called after the local append is durable, in sequence order per node, possibly
-/// concurrently for different sequences (`Send + Sync`). Replicating the same sequence
-/// twice may happen (a retry) and must be harmless. A failure never undoes the
-/// local write: [`ReplicationError::Failed`] makes the caller hand the entry off for a
-/// later retry. A dropped future leaves the entry to that retry as well.
+/// # Contract
+///
+/// - [`send`](Self::send) returns `Ok` only once the peer has made the batch durable
+///   (its own WAL append fsynced) or knows it applied it before (same origin and
+///   sequence). Sending the same batch twice is harmless.
+/// - A dropped `send` future may or may not have delivered the batch.
+/// - `Send + Sync`: sends to different peers run concurrently.
 #[async_trait]
 pub trait ReplicationPort: Send + Sync + Debug {
-    /// Replicates an entry that is already durable locally under `sequence`.
-    async fn replicate(&self, sequence: u64, entry: &WalEntry) -> Result<(), ReplicationError>;
+    /// This node's id.
+    fn local_node(&self) -> u64;
+    /// The other members that keep a copy of every write (full replication), by id.
+    fn peers(&self) -> Vec<u64>;
+    /// Carries one batch to one peer.
+    async fn send(&self, peer: u64, batch: &ReplicatedBatch) -> Result<(), ReplicationError>;
 }

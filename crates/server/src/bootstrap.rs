@@ -11,6 +11,7 @@ use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage, QueryLimits};
 use hyperbyte_adapter_http::{AdmissionConfig, MemoryWatch, QueryGate, ServeConfig};
 use hyperbyte_adapter_rocksdb::{BatchingConfig, BatchingWal, RocksDbMetadata, RocksDbWal};
 use hyperbyte_application::backup::BackupService;
+use hyperbyte_application::cluster::{StorageEffects, WriteReplicator};
 use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier};
 use hyperbyte_application::query::QueryService;
 use hyperbyte_application::stats::ListenerRegistry;
@@ -85,9 +86,24 @@ pub(crate) async fn run(
         .clock
         .clone()
         .unwrap_or_else(|| Arc::new(SystemClock));
-    let stores = open_stores(&cfg, replacements)?;
+    let mut stores = open_stores(&cfg, replacements)?;
+    let member = match cfg.cluster.enabled {
+        true => {
+            let m = crate::cluster::start(&cfg.cluster, &cfg.data_dir, stores.meta.clone()).await?;
+            stores.meta = m.meta.clone();
+            Some(m)
+        }
+        false => None,
+    };
     let stack = storage_stack(&cfg, &stores);
-    let services = start_services(&cfg, &stores, &stack, clock.clone()).await?;
+    let replicator = member.as_ref().map(|m| m.replicator());
+    let services = start_services(&cfg, &stores, &stack, clock.clone(), replicator).await?;
+    if let Some(m) = &member {
+        m.services_started(
+            services.ingest.clone(),
+            StorageEffects::new(stores.meta.clone(), services.flush.clone(), stack.admin.clone()),
+        );
+    }
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     // Started before the background tasks, so a listener that cannot bind stops the
@@ -117,6 +133,9 @@ pub(crate) async fn run(
 
     let _ = listen_stop.send(true);
     listeners.join().await;
+    if let Some(m) = &member {
+        m.stop().await;
+    }
     info!("shutting down: flushing the WAL into storage");
     let _ = stop_tx.send(true);
     for t in background {
@@ -221,6 +240,7 @@ async fn start_services(
     stores: &Stores,
     stack: &StorageStack,
     clock: Arc<dyn Clock>,
+    replicator: Option<Arc<WriteReplicator>>,
 ) -> Result<Services> {
     let backlog = Arc::new(WriteBacklog::new(cfg.wal.max_backlog_points));
     let flush = Arc::new(
@@ -253,19 +273,21 @@ async fn start_services(
         points = recovered.points,
         "recovery: WAL replayed into storage"
     );
-    let ingest = Arc::new(
-        IngestionService::new(
-            stores.meta.clone(),
-            stores.wal.clone(),
-            clock.clone(),
-            Limits {
-                max_series_per_database: cfg.limits.max_series_per_database,
-                max_values_per_tag: cfg.limits.max_values_per_tag,
-            },
-        )
-        .with_wal_notify(flush.wake_handle())
-        .with_backlog(backlog),
-    );
+    let mut ingest = IngestionService::new(
+        stores.meta.clone(),
+        stores.wal.clone(),
+        clock.clone(),
+        Limits {
+            max_series_per_database: cfg.limits.max_series_per_database,
+            max_values_per_tag: cfg.limits.max_values_per_tag,
+        },
+    )
+    .with_wal_notify(flush.wake_handle())
+    .with_backlog(backlog);
+    if let Some(r) = replicator {
+        ingest = ingest.with_replicator(r);
+    }
+    let ingest = Arc::new(ingest);
     let mut query = QueryService::new(
         stores.meta.clone(),
         stores.engine.clone(),

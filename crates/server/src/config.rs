@@ -34,8 +34,8 @@ pub struct Config {
     pub(crate) query: QuerySection,
     /// Authentication (arrives with a later release; accepted now).
     pub(crate) auth: AuthSection,
-    /// Cluster mode (arrives with a later release; must stay disabled).
-    pub(crate) cluster: ClusterSection,
+    /// Cluster mode (`docs/cluster.md`).
+    pub(crate) cluster: crate::cluster::ClusterSection,
     /// Logging.
     pub(crate) log: LogSection,
     /// Graphite listeners (`[[graphite]]`, off unless enabled).
@@ -217,18 +217,6 @@ impl AuthSection {
     }
 }
 
-/// `[cluster]`
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct ClusterSection {
-    /// Cluster mode.
-    pub(crate) enabled: bool,
-    /// This node's id.
-    pub(crate) node_id: u64,
-    /// Peer HTTP addresses.
-    pub(crate) peers: Vec<String>,
-}
-
 /// `[log]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -253,7 +241,7 @@ impl Default for Config {
             limits: LimitsSection::default(),
             query: QuerySection::default(),
             auth: AuthSection::default(),
-            cluster: ClusterSection::default(),
+            cluster: crate::cluster::ClusterSection::default(),
             log: LogSection::default(),
             graphite: Vec::new(),
             opentsdb: Vec::new(),
@@ -575,11 +563,8 @@ impl Config {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(invalid("log.format", "must be \"text\" or \"json\""));
         }
-        if self.cluster.enabled {
-            return Err(invalid(
-                "cluster.enabled",
-                "cluster mode is not available in this release; set it to false",
-            ));
+        if let Err((key, reason)) = self.cluster.validate() {
+            return Err(ConfigError::Invalid { key, reason });
         }
         self.check_tls()?;
         crate::listeners::build(self.listener_sections())?;

@@ -27,6 +27,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod bootstrap;
+mod cluster;
 mod config;
 mod datadir;
 mod listeners;

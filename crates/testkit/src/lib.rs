@@ -23,8 +23,10 @@
 //! guarantees the ports document.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod admin;
+mod consensus;
 mod clock;
 pub mod contract;
 mod held;
@@ -33,6 +35,7 @@ mod wal;
 
 pub use admin::{AdminCall, RecordingAdmin};
 pub use clock::ManualClock;
+pub use consensus::MemoryConsensusStore;
 pub use held::MemoryHeld;
 pub use hyperbyte_catalog::MemoryMetadata;
 pub use sink::{MemorySink, StoredPoint};

@@ -12,9 +12,10 @@
 //! errors become [`WriteError::Internal`].
 
 use crate::backlog::WriteBacklog;
-use hyperbyte_domain::wal::codec::encode_points;
-use hyperbyte_domain::{Point, PointRef, Precision, RetentionPolicy};
-use hyperbyte_ports::{Clock, MetaError, MetadataPort, WalError, WalPort};
+use crate::cluster::{ReplicaLedger, WriteReplicator};
+use hyperbyte_domain::wal::codec::{decode_compact, encode_points};
+use hyperbyte_domain::{Consistency, Point, PointRef, Precision, RetentionPolicy};
+use hyperbyte_ports::{Clock, MetaError, MetadataPort, ReplicatedBatch, WalError, WalPort};
 use std::sync::Arc;
 
 mod fields;
@@ -47,6 +48,9 @@ pub struct WriteRequest<'a> {
     pub precision: Precision,
     /// Line-protocol body (already decompressed).
     pub body: &'a [u8],
+    /// How many replicas must make the write durable before it is acknowledged (cluster
+    /// mode; a single node acknowledges after its own WAL append whatever the level).
+    pub consistency: Consistency,
 }
 
 /// Why a write was refused or only partly applied.
@@ -85,6 +89,10 @@ pub enum WriteError {
     /// 500-class: a server-side failure; the client should retry.
     #[error("{0}")]
     Internal(String),
+    /// 500: stored here, but fewer replicas than the consistency level asks made the
+    /// write durable (cluster mode); the others get it by hinted handoff.
+    #[error("{0}")]
+    Replication(String),
 }
 
 impl WriteError {
@@ -96,7 +104,7 @@ impl WriteError {
             WriteError::Parse(_) | WriteError::Partial { .. } => 400,
             WriteError::Overloaded { .. } => 503,
             WriteError::InsufficientStorage(_) => 507,
-            WriteError::Internal(_) => 500,
+            WriteError::Internal(_) | WriteError::Replication(_) => 500,
         }
     }
 }
@@ -125,6 +133,10 @@ pub struct IngestionService {
     backlog: Option<Arc<WriteBacklog>>,
     /// Writes so far (InfluxDB's `write` statistics).
     meter: WriteMeter,
+    /// Cluster mode: ships every write to the other members.
+    replicator: Option<Arc<WriteReplicator>>,
+    /// Cluster mode: the replicated batches applied here.
+    ledger: ReplicaLedger,
 }
 
 /// Counters of [`IngestionService`] (read by [`IngestionService::counters`]).
@@ -162,7 +174,45 @@ impl IngestionService {
             wal_grew: None,
             backlog: None,
             meter: WriteMeter::default(),
+            replicator: None,
+            ledger: ReplicaLedger::default(),
         }
+    }
+
+    /// Cluster mode: every write is replicated through `replicator` after its local
+    /// append, and acknowledged once its consistency level is met.
+    pub fn with_replicator(mut self, replicator: Arc<WriteReplicator>) -> Self {
+        self.replicator = Some(replicator);
+        self
+    }
+
+    /// Applies a batch another member acknowledged (cluster mode), once per origin and
+    /// sequence: through the same checks as a client's write (series and schema
+    /// registration, retention), appended to the local WAL, never replicated further.
+    /// Returns once the batch is durable here (or was applied before).
+    pub async fn apply_replicated(&self, batch: &ReplicatedBatch) -> Result<usize, WriteError> {
+        if self.ledger.seen(batch.origin, batch.sequence) {
+            return Ok(0);
+        }
+        self.check_backlog()?;
+        let entry = decode_compact(&batch.bytes)
+            .map_err(|e| WriteError::Parse(format!("replicated batch: {e}")))?;
+        let views: Vec<PointRef<'_>> = (0..entry.len()).filter_map(|i| entry.point(i)).collect();
+        let target = Target {
+            database: &entry.database,
+            retention_policy: Some(&entry.retention_policy),
+            consistency: None,
+        };
+        let outcome = self.write_refs(target, views, Vec::new()).await;
+        let written = match outcome {
+            Ok(o) => o.points,
+            // The points this replica's rules refuse (type conflicts raced with the
+            // consensus, expired points) are dropped here as on the origin.
+            Err(WriteError::Partial { .. }) => 0,
+            Err(e) => return Err(e),
+        };
+        self.ledger.record(batch.origin, batch.sequence);
+        Ok(written)
     }
 
     /// The writes so far.
@@ -213,6 +263,12 @@ impl IngestionService {
         self
     }
 
+    /// Whether `database` exists (the HTTP adapter answers InfluxDB's 404 before other
+    /// parameter errors).
+    pub fn has_database(&self, database: &str) -> bool {
+        self.meta.database(database).is_some()
+    }
+
     /// Creates `database` (with InfluxDB's default policy) unless it exists, as InfluxDB's
     /// Graphite, OpenTSDB, collectd and UDP services do before they write.
     pub async fn ensure_database(&self, database: &str) -> Result<(), WriteError> {
@@ -246,13 +302,12 @@ impl IngestionService {
             // One line repeats a field with two types: InfluxDB rejects the whole request.
             return Err(WriteError::Parse("field type conflict".to_string()));
         }
-        self.write_refs(
-            req.database,
-            req.retention_policy,
-            parsed.points,
-            parsed.errors,
-        )
-        .await
+        let target = Target {
+            database: req.database,
+            retention_policy: req.retention_policy,
+            consistency: Some(req.consistency),
+        };
+        self.write_refs(target, parsed.points, parsed.errors).await
     }
 
     /// Writes points that did not come from line protocol (`SELECT ... INTO`, continuous
@@ -280,11 +335,13 @@ impl IngestionService {
         points: Vec<PointRef<'_>>,
         parse_errors: Vec<String>,
     ) -> Result<WriteOutcome, WriteError> {
+        let target = Target {
+            database,
+            retention_policy,
+            consistency: Some(Consistency::One),
+        };
         let r = match self.check_backlog() {
-            Ok(()) => {
-                self.write_refs(database, retention_policy, points, parse_errors)
-                    .await
-            }
+            Ok(()) => self.write_refs(target, points, parse_errors).await,
             Err(e) => Err(e),
         };
         self.count(&r);
@@ -295,12 +352,12 @@ impl IngestionService {
     /// in InfluxDB's order (see the module doc).
     async fn write_refs(
         &self,
-        database: &str,
-        retention_policy: Option<&str>,
+        target: Target<'_>,
         mut points: Vec<PointRef<'_>>,
         parse_errors: Vec<String>,
     ) -> Result<WriteOutcome, WriteError> {
-        let rp = self.resolve_rp(database, retention_policy)?;
+        let database = target.database;
+        let rp = self.resolve_rp(database, target.retention_policy)?;
         let now = self.clock.now_nanos();
         let parse_error = (!parse_errors.is_empty()).then(|| parse_errors.join("\n"));
         if points.is_empty() {
@@ -332,7 +389,9 @@ impl IngestionService {
             .await?;
         self.register_series(database, series.new_series).await?;
         let written = points.len();
-        let sequence = self.append(database, &rp, points).await?;
+        let sequence = self
+            .append(database, &rp, points, target.consistency)
+            .await?;
         report.outcome(parse_error, sequence, written)
     }
 
@@ -351,12 +410,14 @@ impl IngestionService {
         })
     }
 
-    /// Appends the surviving points as one WAL entry; returns once it is durable.
+    /// Appends the surviving points as one WAL entry; returns once it is durable, and in
+    /// cluster mode once `consistency` is met (`None`: a replicated batch, not sent on).
     async fn append(
         &self,
         database: &str,
         rp: &RetentionPolicy,
         points: Vec<PointRef<'_>>,
+        consistency: Option<Consistency>,
     ) -> Result<Option<u64>, WriteError> {
         if points.is_empty() {
             return Ok(None);
@@ -365,6 +426,10 @@ impl IngestionService {
         let entry = encode_points(database, &rp.name, &points)
             .map_err(|e| WriteError::Internal(e.to_string()))?;
         drop(points);
+        let replicate = match (&self.replicator, consistency) {
+            (Some(r), Some(level)) => Some((Arc::clone(r), level, Arc::<[u8]>::from(&entry.bytes[..]))),
+            _ => None,
+        };
         let seq = self.wal.append_encoded(entry).await.map_err(|e| match e {
             WalError::NoSpace(_) => WriteError::InsufficientStorage(e.to_string()),
             _ => WriteError::Internal(e.to_string()),
@@ -375,8 +440,28 @@ impl IngestionService {
         if let Some(n) = &self.wal_grew {
             n.notify_one();
         }
+        if let Some((replicator, level, bytes)) = replicate {
+            let batch = ReplicatedBatch {
+                origin: replicator.local_node(),
+                sequence: seq,
+                bytes,
+            };
+            replicator
+                .replicate(batch, level)
+                .await
+                .map_err(|e| WriteError::Replication(e.to_string()))?;
+        }
         Ok(Some(seq))
     }
+}
+
+/// Where a write goes and, for a client's write, its consistency level (`None` for a
+/// batch replicated from another member, which is not sent on).
+#[derive(Debug, Clone, Copy)]
+struct Target<'a> {
+    database: &'a str,
+    retention_policy: Option<&'a str>,
+    consistency: Option<Consistency>,
 }
 
 /// Drops the points older than the retention window (`now - duration`).

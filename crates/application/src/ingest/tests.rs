@@ -55,6 +55,7 @@ async fn write(f: &Fixture, rp: Option<&str>, body: &str) -> Result<WriteOutcome
             retention_policy: rp,
             precision: Precision::Nanoseconds,
             body: body.as_bytes(),
+            consistency: Default::default(),
         })
         .await
 }
@@ -86,6 +87,7 @@ async fn unknown_database_is_404_and_unknown_policy_500() {
             retention_policy: None,
             precision: Precision::Nanoseconds,
             body: b"m v=1 1",
+            consistency: Default::default(),
         })
         .await
         .unwrap_err();
@@ -287,6 +289,7 @@ async fn a_full_backlog_answers_503_before_parsing() {
         retention_policy: None,
         precision: Precision::Nanoseconds,
         body: body.as_bytes(),
+        consistency: Default::default(),
     };
     ingest.write(req("m v=1 1")).await.unwrap();
     assert!(backlog.is_full());

@@ -28,11 +28,13 @@
 //! [`storage_contract`] is the exception: a storage engine is usually one per process
 //! (chDB), so it takes the engine's ports, already open, and a database name to work in.
 
+mod consensus;
 mod held;
 mod metadata;
 mod storage;
 mod wal;
 
+pub use consensus::consensus_store_contract;
 pub use held::held_contract;
 pub use metadata::metadata_contract;
 pub use storage::{storage_contract, Storage};

@@ -1,0 +1,98 @@
+//! What a metadata command replicated by the consensus does to this node's stored data.
+//!
+//! On the node where a `DROP` statement runs, the query service drops the data itself
+//! (`query::meta::ddl`). Every other member applies the same command from the consensus
+//! log and must drop its own copy of the data: [`StorageEffects`] is that half, run by the
+//! consensus state machine around each command it applies. Dropping twice is harmless
+//! (every drop is idempotent), so the node that ran the statement may run it too.
+
+use crate::flush::FlushService;
+use hyperbyte_domain::MetaCommand;
+use hyperbyte_ports::{MetadataPort, StorageAdminPort};
+use std::sync::Arc;
+
+/// The storage side of replicated drops.
+#[derive(Debug)]
+pub struct StorageEffects {
+    meta: Arc<dyn MetadataPort>,
+    flush: Arc<FlushService>,
+    admin: Arc<dyn StorageAdminPort>,
+}
+
+/// Whether `cmd` removes stored data.
+fn drops_data(cmd: &MetaCommand) -> bool {
+    matches!(
+        cmd,
+        MetaCommand::DropDatabase { .. }
+            | MetaCommand::DropRetentionPolicy { .. }
+            | MetaCommand::DropMeasurement { .. }
+    )
+}
+
+impl StorageEffects {
+    /// Effects over this node's metadata, flush and storage administration.
+    pub fn new(
+        meta: Arc<dyn MetadataPort>,
+        flush: Arc<FlushService>,
+        admin: Arc<dyn StorageAdminPort>,
+    ) -> Self {
+        StorageEffects { meta, flush, admin }
+    }
+
+    /// Before `cmd` is applied: acknowledged points of what it drops reach storage first,
+    /// so the drop removes them too (as the statement does on its own node).
+    pub async fn before(&self, cmd: &MetaCommand) -> Result<(), String> {
+        if drops_data(cmd) {
+            self.flush
+                .ensure_visible()
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// After `cmd` was applied: the data it drops goes from the hold queues and storage.
+    pub async fn after(&self, cmd: &MetaCommand) -> Result<(), String> {
+        match cmd {
+            MetaCommand::DropDatabase { name } => {
+                self.flush
+                    .discard_dropped(name, None, None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.admin
+                    .drop_database(name)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            MetaCommand::DropRetentionPolicy { database, name } => {
+                self.flush
+                    .discard_dropped(database, Some(name), None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.admin
+                    .drop_retention_policy(database, name)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            MetaCommand::DropMeasurement {
+                database,
+                measurement,
+            } => {
+                let rps: Vec<String> = self
+                    .meta
+                    .database(database)
+                    .map(|d| d.retention_policies.iter().map(|r| r.name.clone()).collect())
+                    .unwrap_or_default();
+                self.flush
+                    .discard_dropped(database, None, Some(measurement))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.admin
+                    .drop_measurement(database, &rps, measurement)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Cluster orchestration of writes: which replicas a write goes to, when the client gets
+//! its answer, what happens to a batch a peer did not take, and how a replica applies a
+//! batch exactly once. The transport is [`hyperbyte_ports::ReplicationPort`]; the
+//! metadata consensus lives in the cluster adapter.
+//!
+//! - [`WriteReplicator`]: after the local WAL append, sends the batch to every peer (full
+//!   replication), waits until the `consistency` level is met, and queues what a peer did
+//!   not take as a hint ([`hints`]) that a background loop delivers in order.
+//! - [`ReplicaLedger`]: the batches a replica applied, by origin and sequence, so a retried
+//!   batch is not applied twice.
+//! - [`StorageEffects`]: what a replicated `DROP` does to this node's stored data.
+
+mod effects;
+mod hints;
+mod ledger;
+mod replicate;
+
+pub use effects::StorageEffects;
+pub use hints::{HintLimits, HintStats};
+pub use ledger::ReplicaLedger;
+pub use replicate::{ReplicationShortfall, WriteReplicator};

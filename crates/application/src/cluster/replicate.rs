@@ -1,0 +1,268 @@
+//! [`WriteReplicator`]: the consistency levels and the hint delivery loop.
+
+use super::hints::{HintLimits, HintQueues, HintStats};
+use hyperbyte_domain::Consistency;
+use hyperbyte_ports::{ReplicatedBatch, ReplicationError, ReplicationPort};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch, Notify};
+
+/// A write stored locally that did not reach as many replicas as its consistency level
+/// asks; the replicas that missed it get it by hinted handoff.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("write failed: consistency {} not met ({acked} of {required} replicas acknowledged; the others get the write by hinted handoff)", consistency.as_str())]
+pub struct ReplicationShortfall {
+    /// The level asked for.
+    pub consistency: Consistency,
+    /// Replicas that made the write durable (the local one included).
+    pub acked: usize,
+    /// Replicas the level needs.
+    pub required: usize,
+}
+
+/// Sends durable writes to the other members and answers when the level is met.
+#[derive(Debug)]
+pub struct WriteReplicator {
+    port: Arc<dyn ReplicationPort>,
+    hints: HintQueues,
+    send_timeout: Duration,
+    wake: Notify,
+}
+
+impl WriteReplicator {
+    /// Creates the replicator; a send that takes longer than `send_timeout` counts as
+    /// failed (its batch becomes a hint).
+    pub fn new(
+        port: Arc<dyn ReplicationPort>,
+        limits: HintLimits,
+        send_timeout: Duration,
+    ) -> Arc<Self> {
+        Arc::new(WriteReplicator {
+            port,
+            hints: HintQueues::new(limits),
+            send_timeout,
+            wake: Notify::new(),
+        })
+    }
+
+    /// This node's id.
+    pub fn local_node(&self) -> u64 {
+        self.port.local_node()
+    }
+
+    /// Replicates a batch already durable locally. Returns once `consistency` is met;
+    /// sends to the other peers go on in the background, and a peer that does not take
+    /// the batch gets it later from its hint queue.
+    pub async fn replicate(
+        self: &Arc<Self>,
+        batch: ReplicatedBatch,
+        consistency: Consistency,
+    ) -> Result<(), ReplicationShortfall> {
+        let peers = self.port.peers();
+        if peers.is_empty() {
+            return Ok(());
+        }
+        let required = consistency.required(peers.len() + 1);
+        let required_remote = required.saturating_sub(1);
+        let (tx, mut rx) = mpsc::channel(peers.len());
+        for peer in peers {
+            if self.hints.has_pending(peer) {
+                // Behind the peer's hints, so it receives batches in order.
+                self.hints.push(peer, batch.clone(), Instant::now());
+                continue;
+            }
+            let me = Arc::clone(self);
+            let batch = batch.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let ok = me.deliver(peer, &batch).await;
+                if !ok {
+                    me.hints.push(peer, batch, Instant::now());
+                    me.wake.notify_one();
+                }
+                let _ = tx.send(ok).await;
+            });
+        }
+        drop(tx);
+        let mut acked = 0;
+        while acked < required_remote {
+            match rx.recv().await {
+                Some(true) => acked += 1,
+                Some(false) => {}
+                None => break,
+            }
+        }
+        if acked >= required_remote {
+            Ok(())
+        } else {
+            Err(ReplicationShortfall {
+                consistency,
+                acked: acked + 1,
+                required,
+            })
+        }
+    }
+
+    /// One send under the timeout; `true` once the peer made the batch durable. A batch
+    /// the peer's rules refuse for good counts as delivered (a retry cannot change the
+    /// answer) and is logged.
+    async fn deliver(&self, peer: u64, batch: &ReplicatedBatch) -> bool {
+        match tokio::time::timeout(self.send_timeout, self.port.send(peer, batch)).await {
+            Ok(Ok(())) => true,
+            Ok(Err(ReplicationError::Refused {
+                retryable: false,
+                reason,
+                ..
+            })) => {
+                tracing::error!(peer, origin = batch.origin, sequence = batch.sequence, %reason,
+                    "a peer refused a replicated batch for good; anti-entropy must repair it");
+                true
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(peer, error = %e, "replication to a peer failed; queued as a hint");
+                false
+            }
+            Err(_) => {
+                tracing::debug!(peer, "replication to a peer timed out; queued as a hint");
+                false
+            }
+        }
+    }
+
+    /// Delivers hints until `shutdown` turns true: every second (sooner when a new hint
+    /// is queued), each peer's queue is sent in order until a send fails.
+    pub async fn run_handoff(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            self.handoff_round().await;
+            tokio::select! {
+                _ = shutdown.changed() => {
+                    if *shutdown.borrow() {
+                        return;
+                    }
+                }
+                _ = self.wake.notified() => {
+                    // A new hint: give the peer a moment before trying again.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    /// One pass over every peer with hints.
+    pub async fn handoff_round(&self) {
+        let members = self.port.peers();
+        for peer in self.hints.pending_peers() {
+            if !members.contains(&peer) {
+                self.hints.forget(peer);
+                continue;
+            }
+            let span = tracing::debug_span!("hinted_handoff", peer);
+            let _guard = span.enter();
+            while let Some(batch) = self.hints.front(peer, Instant::now()) {
+                if !self.deliver(peer, &batch).await {
+                    break;
+                }
+                self.hints.delivered(peer, batch.origin, batch.sequence);
+            }
+        }
+    }
+
+    /// Hint counters per peer.
+    pub fn hint_stats(&self) -> BTreeMap<u64, HintStats> {
+        self.hints.stats()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use parking_lot::Mutex;
+    use std::collections::BTreeSet;
+
+    /// Peers 2 and 3; a peer in `down` fails every send; delivered batches are recorded.
+    #[derive(Debug, Default)]
+    struct FakePeers {
+        down: Mutex<BTreeSet<u64>>,
+        got: Mutex<Vec<(u64, u64)>>,
+    }
+
+    #[async_trait]
+    impl ReplicationPort for FakePeers {
+        fn local_node(&self) -> u64 {
+            1
+        }
+        fn peers(&self) -> Vec<u64> {
+            vec![2, 3]
+        }
+        async fn send(&self, peer: u64, b: &ReplicatedBatch) -> Result<(), ReplicationError> {
+            if self.down.lock().contains(&peer) {
+                return Err(ReplicationError::Unreachable {
+                    peer,
+                    reason: "down".into(),
+                });
+            }
+            self.got.lock().push((peer, b.sequence));
+            Ok(())
+        }
+    }
+
+    fn batch(seq: u64) -> ReplicatedBatch {
+        ReplicatedBatch {
+            origin: 1,
+            sequence: seq,
+            bytes: Arc::from(vec![1u8; 8]),
+        }
+    }
+
+    fn replicator(peers: &Arc<FakePeers>) -> Arc<WriteReplicator> {
+        let port: Arc<dyn ReplicationPort> = peers.clone();
+        WriteReplicator::new(port, HintLimits::default(), Duration::from_secs(1))
+    }
+
+    #[tokio::test]
+    async fn quorum_is_met_with_one_peer_down_and_all_is_not() {
+        let peers = Arc::new(FakePeers::default());
+        peers.down.lock().insert(3);
+        let r = replicator(&peers);
+        assert_eq!(r.replicate(batch(1), Consistency::Quorum).await, Ok(()));
+        let err = r.replicate(batch(2), Consistency::All).await.unwrap_err();
+        assert_eq!((err.acked, err.required), (2, 3));
+        assert!(err.to_string().contains("consistency all not met"));
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_comes_back_gets_its_hints_in_order() {
+        let peers = Arc::new(FakePeers::default());
+        peers.down.lock().insert(3);
+        let r = replicator(&peers);
+        for s in 1..=3 {
+            r.replicate(batch(s), Consistency::Quorum).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(r.hint_stats()[&3].queued, 3);
+        peers.down.lock().clear();
+        r.handoff_round().await;
+        let to_3: Vec<u64> = peers
+            .got
+            .lock()
+            .iter()
+            .filter(|(p, _)| *p == 3)
+            .map(|(_, s)| *s)
+            .collect();
+        assert_eq!(to_3, vec![1, 2, 3]);
+        assert_eq!(r.hint_stats()[&3].queued, 0);
+        assert_eq!(r.hint_stats()[&3].delivered, 3);
+    }
+
+    #[tokio::test]
+    async fn one_and_any_answer_without_waiting_for_peers() {
+        let peers = Arc::new(FakePeers::default());
+        peers.down.lock().extend([2, 3]);
+        let r = replicator(&peers);
+        assert_eq!(r.replicate(batch(1), Consistency::One).await, Ok(()));
+        assert_eq!(r.replicate(batch(2), Consistency::Any).await, Ok(()));
+    }
+}
