@@ -20,6 +20,7 @@ pub mod query;
 pub mod schema;
 pub mod time;
 pub mod wal;
+pub mod window;
 
 pub use database::{Database, RetentionPolicy};
 pub use error::DomainError;
@@ -30,3 +31,4 @@ pub use precision::Precision;
 pub use schema::{is_side_field_name, side_field_name, MeasurementSchema};
 pub use wal::codec::CompactEntry;
 pub use wal::{EncodedWalEntry, WalEntry};
+pub use window::{Window, ZoneOffsets};
