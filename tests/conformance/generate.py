@@ -120,6 +120,18 @@ def cases():
     out.append(case("query-semantics--distinct-alone",
                     [q("", f'CREATE DATABASE "{db}"'),
                      w(db, "m,host=a v=1 1\nm,host=b v=2 2\nm,host=a v=1 3\n")], checks))
+    # distinct() beside other fields or twice, top()/bottom() beside other functions:
+    # refused when the fields are compiled (a missing measurement answers the same).
+    checks = [q(db, s) for s in (
+        "SELECT count(v), distinct(host) FROM m", "SELECT distinct(v), distinct(v) FROM m",
+        "SELECT distinct(v) + distinct(v) FROM m", "SELECT count(v), distinct(v) * 2 FROM m",
+        "SELECT distinct(v), count(v) FROM nope", "SELECT distinct(v), top(v, 1) FROM m",
+        "SELECT top(v, 1), max(v) FROM m", "SELECT max(v), bottom(v, 1) FROM nope",
+        "SELECT top(v, 1) + max(v) FROM m", "SELECT top(v, 1), host FROM m",
+    )]
+    out.append(case("query-semantics--distinct-top-combinations",
+                    [q("", f'CREATE DATABASE "{db}"'),
+                     w(db, "m,host=a v=1 1\nm,host=b v=2 2\nm,host=a v=1 3\n")], checks))
     # User statements with authentication off: InfluxDB's texts and the privilege model
     # (the case leaves no user behind).
     db = "us_db"

@@ -173,7 +173,7 @@ impl QueryService {
     ) -> Result<Option<SelectPlan>, StatementError> {
         let shape = statement_shape(stmt, self.clock.now_nanos())?;
         let mut sources = self.measurement_sources(stmt, req)?;
-        check_distinct_alone(stmt)?;
+        check_function_combinations(stmt)?;
         sources.extend(self.subquery_sources(stmt, req, &shape, budget).await?);
         sources.sort_by(|a, b| a.measurement.cmp(&b.measurement));
         if sources.is_empty() {
@@ -456,21 +456,6 @@ fn group_tags(
     }
     group_tags.sort();
     Ok(group_tags)
-}
-
-/// `distinct()` as a column of its own must be the statement's only field (InfluxDB
-/// checks it when compiling the fields, even for a measurement that does not exist).
-fn check_distinct_alone(stmt: &SelectStatement) -> Result<(), StatementError> {
-    let distinct = stmt
-        .fields
-        .iter()
-        .any(|f| matches!(&f.expr, Expr::Call { name, .. } if name == "distinct"));
-    if distinct && stmt.fields.len() > 1 {
-        return Err(err(
-            "aggregate function distinct() cannot be combined with other functions or fields",
-        ));
-    }
-    Ok(())
 }
 
 /// Aggregate queries: no bare field references outside calls, except with a single

@@ -403,3 +403,41 @@ async fn zone_windows_follow_the_local_day_on_every_path() {
     engine.rows(&tier).await;
     assert!(sent(&engine)[0].contains("multiIf("), "{:?}", sent(&engine));
 }
+
+/// The combinations InfluxDB 1.6 refuses when it compiles the fields (answers of the
+/// reference server): `top()`/`bottom()` beside any other aggregate, selector or
+/// transformation, then `distinct()` beside anything or twice; a missing measurement
+/// answers the same.
+#[tokio::test]
+async fn distinct_top_and_bottom_refuse_company_as_influxdb_does() {
+    let h = unlimited(&points());
+    let distinct = "aggregate function distinct() cannot be combined with other functions or fields";
+    let top = "selector function top() cannot be combined with other functions";
+    for (q, want) in [
+        ("SELECT count(v), distinct(host) FROM m", distinct),
+        ("SELECT distinct(v), count(v) FROM m", distinct),
+        ("SELECT distinct(v), distinct(v) FROM m", distinct),
+        ("SELECT distinct(v) + distinct(v) FROM m", distinct),
+        ("SELECT count(v), distinct(v) * 2 FROM m", distinct),
+        ("SELECT distinct(v), abs(v) FROM m", distinct),
+        ("SELECT distinct(v), v + 1 FROM nope", distinct),
+        ("SELECT distinct(v), top(v, 1) FROM m", top),
+        ("SELECT top(v, 1), max(v) FROM nope", top),
+        ("SELECT top(v, 1) + max(v) FROM m", top),
+        ("SELECT top(v, 1), derivative(v) FROM m", top),
+        (
+            "SELECT max(v), bottom(v, 1) FROM m",
+            "selector function bottom() cannot be combined with other functions",
+        ),
+    ] {
+        assert_eq!(h.error(q).await, want, "{q}");
+    }
+    for q in [
+        "SELECT top(v, 1), host FROM m",
+        "SELECT count(distinct(v)), max(v) FROM m",
+        "SELECT distinct(v) FROM m",
+    ] {
+        let r = h.run(q).await;
+        assert!(r.error.is_none(), "{q}: {:?}", r.error);
+    }
+}
