@@ -268,7 +268,8 @@ def clients_cases():
 
 def gaps_cases():
     """Issue 16's last gaps: raw tie order, buckets before 1970, integral() beside other
-    aggregates, exact cardinalities per retention policy, field type conflicts, DST."""
+    aggregates, exact cardinalities per retention policy, field type conflicts (also in
+    the request creating the shard group), tz() windows across daylight-saving changes."""
     out = []
     db = "gc_ties"
     body = ""
@@ -398,14 +399,8 @@ def gaps_cases():
         q(db, "SELECT median(v), count(v) FROM m WHERE time >= '2020-03-07T06:00:00Z' AND time < '2020-03-10T05:00:00Z' GROUP BY time(12h) tz('America/Chicago')"),
         q(db, "SELECT count(v) FROM m WHERE time >= '2020-03-08T00:00:00Z' AND time < '2020-03-08T16:00:00Z' GROUP BY time(2h) fill(none) tz('America/Chicago')"),
     ]))
-    return out
-
-
-def pending_cases():
-    """Recorded differences not closed yet (docs/clients.md lists them); not written by
-    main() because every own case must pass. InfluxDB 1.6 creates the fields a refused
-    request met before its conflict."""
-    out = []
+    # A request creating the shard group: refused whole, but the series of every point
+    # and the fields before the conflict exist afterwards; then the group exists.
     db = "gc_conflict"
     out.append(case("write-errors--type-conflict-creates", [q("", f'CREATE DATABASE "{db}"')], [
         w(db, "m,host=a x=1,v=1 1000000000\nm,host=b v=\"s\",y=2 2000000000\n"),

@@ -318,14 +318,18 @@ impl QueryService {
     }
 
     /// A retention policy's table holds only the fields written into it: wildcards
-    /// expand to those (InfluxDB keeps field sets per shard).
+    /// expand to those, and to the fields its shard groups know without a stored value
+    /// (InfluxDB keeps field sets per shard; a point dropped for a type conflict creates
+    /// the fields before the conflict).
     async fn restrict_to_table_fields(&self, sources: &mut [Src]) {
         for src in sources.iter_mut().filter(|s| s.rows.is_none()) {
             if let Ok(cols) = self.table_columns(src).await {
                 if !cols.is_empty() {
-                    src.schema
-                        .fields
-                        .retain(|f, _| cols.contains(&naming::field_column(f)));
+                    let (db, m, rp) = (&src.db, &src.measurement, &src.rp);
+                    src.schema.fields.retain(|f, _| {
+                        cols.contains(&naming::field_column(f))
+                            || self.meta.field_in_retention_policy(db, m, f, rp)
+                    });
                 }
             }
         }

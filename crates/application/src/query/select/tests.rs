@@ -411,7 +411,8 @@ async fn zone_windows_follow_the_local_day_on_every_path() {
 #[tokio::test]
 async fn distinct_top_and_bottom_refuse_company_as_influxdb_does() {
     let h = unlimited(&points());
-    let distinct = "aggregate function distinct() cannot be combined with other functions or fields";
+    let distinct =
+        "aggregate function distinct() cannot be combined with other functions or fields";
     let top = "selector function top() cannot be combined with other functions";
     for (q, want) in [
         ("SELECT count(v), distinct(host) FROM m", distinct),
