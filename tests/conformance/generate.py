@@ -413,6 +413,12 @@ def gaps_cases():
         w(db, "k a=1 1000000000\nk a=\"x\" 2000000000\nk b=true 3000000000\n"),
         q(db, "SHOW FIELD KEYS FROM k"),
         q(db, "SELECT * FROM k"),
+        # Against a stored type nothing of the point is created; against a type the same
+        # request gave, the fields before the conflict are.
+        w(db, "k c=1,a=\"y\",d=1 4000000000\n"),
+        w(db, "j a=1 1000000000\nj c=1,a=\"x\",d=1 2000000000\nj g=2 3000000000\n"),
+        w(db, "r a=1i,b=2,a=2,e=1 1000000000\n"),
+        q(db, "SHOW FIELD KEYS"),
     ]))
     return out
 

@@ -3,10 +3,12 @@
 //! earlier points of the same request gave it.
 //!
 //! InfluxDB fixes a field's type per shard group, so that triple is the key of every
-//! check. It checks a point's values in line order and creates a new field as soon as
-//! it meets it, so a point dropped for a conflict still creates the fields before it;
-//! a new field given two types in a request that creates the shard group refuses the
-//! whole request (checked against InfluxDB 1.6). Points of a batch nearly always share one layout (same measurement, field
+//! check. As InfluxDB 1.6 (checked against the reference server), a point whose value
+//! meets a stored type of another kind is dropped before anything is created; the new
+//! fields of the others are created in line order, and a value meeting another type the
+//! same request gave its field drops the point there, the fields before it staying
+//! created. In a request that creates the shard group that second kind of conflict
+//! refuses the whole request instead. Points of a batch nearly always share one layout (same measurement, field
 //! names and types, shard group), so the verdict for the previous point's layout is
 //! reused and only a new layout pays for metadata lookups.
 
@@ -51,11 +53,9 @@ enum Verdict {
 }
 
 impl IngestionService {
-    /// Runs the field checks over `points`, as InfluxDB 1.6 does: the values of a point
-    /// are checked in line order, a new field is created when first met (also by a point
-    /// a later value drops), and the first value whose type differs from its field's
-    /// drops the point. A new field given two types inside a request that creates the
-    /// shard group refuses the whole request instead.
+    /// Runs the field checks over `points` (see the module doc for InfluxDB's order): a
+    /// conflict drops the point, except that a new field given two types inside a
+    /// request that creates the shard group refuses the whole request.
     pub(super) fn check_fields<'a>(
         &self,
         database: &str,
@@ -125,8 +125,10 @@ impl IngestionService {
         check.refused = refused;
     }
 
-    /// Checks one layout's values in line order, creating each new field when met;
-    /// stops at the first conflict.
+    /// Checks one layout's values in line order, as InfluxDB's two passes do: a value
+    /// whose field has a stored type of another kind drops the point before anything is
+    /// created; then the new fields are created in order, and a value meeting another
+    /// type this request gave its field stops there (the fields before it stay).
     fn check_layout(
         &self,
         database: &str,
@@ -140,26 +142,35 @@ impl IngestionService {
             let schema = self.meta.schema(database, &p.measurement);
             check.schemas.insert(p.measurement.to_string(), schema);
         }
+        let conflict = |name: &str, t: FieldType, e: FieldType| {
+            format!(
+                "field type conflict: input field \"{name}\" on measurement \"{}\" is type {t}, already exists as type {e}",
+                p.measurement
+            )
+        };
+        let mut fresh = Vec::new();
         for (i, t) in p.checked_fields() {
             let Some((name, _)) = p.fields.get(i) else {
                 continue;
             };
-            let stored =
-                self.meta
-                    .field_shard_type(database, &p.measurement, name, &rp.name, shard);
+            match self
+                .meta
+                .field_shard_type(database, &p.measurement, name, &rp.name, shard)
+            {
+                Some(e) if e != t => return Verdict::Drop(conflict(name, t, e)),
+                Some(_) => {}
+                None => fresh.push((name, t)),
+            }
+        }
+        for (name, t) in fresh {
             let key = (p.measurement.to_string(), name.to_string(), shard);
-            let known = stored.or_else(|| batch_types.get(&key).copied());
-            match known {
-                Some(e) if e != t => {
-                    // Only a type this request gave can meet a group it creates.
-                    if stored.is_none() && !self.meta.shard_group_written(database, &rp.name, shard)
-                    {
+            match batch_types.get(&key) {
+                Some(e) if *e != t => {
+                    // A group this request creates refuses it whole.
+                    if !self.meta.shard_group_written(database, &rp.name, shard) {
                         return Verdict::RefuseRequest;
                     }
-                    return Verdict::Drop(format!(
-                        "field type conflict: input field \"{name}\" on measurement \"{}\" is type {t}, already exists as type {e}",
-                        p.measurement
-                    ));
+                    return Verdict::Drop(conflict(name, t, *e));
                 }
                 Some(_) => {}
                 None => {
