@@ -120,6 +120,18 @@ def cases():
     out.append(case("query-semantics--distinct-alone",
                     [q("", f'CREATE DATABASE "{db}"'),
                      w(db, "m,host=a v=1 1\nm,host=b v=2 2\nm,host=a v=1 3\n")], checks))
+    # distinct() beside other fields or twice, top()/bottom() beside other functions:
+    # refused when the fields are compiled (a missing measurement answers the same).
+    checks = [q(db, s) for s in (
+        "SELECT count(v), distinct(host) FROM m", "SELECT distinct(v), distinct(v) FROM m",
+        "SELECT distinct(v) + distinct(v) FROM m", "SELECT count(v), distinct(v) * 2 FROM m",
+        "SELECT distinct(v), count(v) FROM nope", "SELECT distinct(v), top(v, 1) FROM m",
+        "SELECT top(v, 1), max(v) FROM m", "SELECT max(v), bottom(v, 1) FROM nope",
+        "SELECT top(v, 1) + max(v) FROM m", "SELECT top(v, 1), host FROM m",
+    )]
+    out.append(case("query-semantics--distinct-top-combinations",
+                    [q("", f'CREATE DATABASE "{db}"'),
+                     w(db, "m,host=a v=1 1\nm,host=b v=2 2\nm,host=a v=1 3\n")], checks))
     # User statements with authentication off: InfluxDB's texts and the privilege model
     # (the case leaves no user behind).
     db = "us_db"
@@ -256,7 +268,8 @@ def clients_cases():
 
 def gaps_cases():
     """Issue 16's last gaps: raw tie order, buckets before 1970, integral() beside other
-    aggregates, exact cardinalities per retention policy, field type conflicts, DST."""
+    aggregates, exact cardinalities per retention policy, field type conflicts (also in
+    the request creating the shard group), tz() windows across daylight-saving changes."""
     out = []
     db = "gc_ties"
     body = ""
@@ -369,15 +382,25 @@ def gaps_cases():
         q(db, "SHOW TAG VALUES EXACT CARDINALITY WITH KEY = host"),
         q(db, "SHOW TAG KEY EXACT CARDINALITY"),
     ]))
-    return out
-
-
-def pending_cases():
-    """Recorded differences not closed yet (docs/clients.md lists them); not written by
-    main() because every own case must pass. InfluxDB 1.6 creates the fields a refused
-    request met before its conflict, and its tz() windows follow the local day across a
-    daylight-saving change."""
-    out = []
+    db = "gc_dst"
+    chicago = "".join(f"m v={i} {1583474400 * 10**9 + i * HOUR}\n" for i in range(24 * 5))
+    berlin = "".join(f"b v={i} {1603497600 * 10**9 + i * HOUR}\n" for i in range(24 * 4))
+    out.append(case("groupby-time--tz-dst", [q("", f'CREATE DATABASE "{db}"'), w(db, chicago + berlin)], [
+        q(db, "SELECT count(v) FROM m WHERE time >= '2020-03-06T06:00:00Z' AND time < '2020-03-11T05:00:00Z' GROUP BY time(1d) tz('America/Chicago')"),
+        q(db, "SELECT sum(v) FROM m WHERE time >= '2020-03-07T06:00:00Z' AND time < '2020-03-10T05:00:00Z' GROUP BY time(12h) tz('America/Chicago')"),
+        q(db, "SELECT count(v) FROM b WHERE time >= '2020-10-24T00:00:00Z' AND time < '2020-10-27T00:00:00Z' GROUP BY time(1d) tz('Europe/Berlin')"),
+        q(db, "SELECT max(v) FROM b WHERE time >= '2020-10-24T22:00:00Z' AND time < '2020-10-26T23:00:00Z' GROUP BY time(6h) tz('Europe/Berlin')"),
+        q(db, "SELECT count(v) FROM m WHERE time >= '2020-03-08T00:00:00Z' AND time < '2020-03-09T12:00:00Z' GROUP BY time(1h) LIMIT 5 OFFSET 5 tz('America/Chicago')"),
+        # Over the change the clocks go back: the repeated hour stays in the window in
+        # progress (02:00-04:00 local holds three hours); empty windows around a change.
+        q(db, "SELECT count(v) FROM b WHERE time >= '2020-10-24T18:00:00Z' AND time < '2020-10-25T08:00:00Z' GROUP BY time(2h) tz('Europe/Berlin')"),
+        q(db, "SELECT count(v) FROM m WHERE time >= '2020-03-01T06:00:00Z' AND time < '2020-03-15T05:00:00Z' GROUP BY time(1d) tz('America/Chicago')"),
+        q(db, "SELECT mean(v) FROM b WHERE time >= '2020-10-23T00:00:00Z' AND time < '2020-10-28T00:00:00Z' GROUP BY time(1d, 6h) tz('Europe/Berlin')"),
+        q(db, "SELECT median(v), count(v) FROM m WHERE time >= '2020-03-07T06:00:00Z' AND time < '2020-03-10T05:00:00Z' GROUP BY time(12h) tz('America/Chicago')"),
+        q(db, "SELECT count(v) FROM m WHERE time >= '2020-03-08T00:00:00Z' AND time < '2020-03-08T16:00:00Z' GROUP BY time(2h) fill(none) tz('America/Chicago')"),
+    ]))
+    # A request creating the shard group: refused whole, but the series of every point
+    # and the fields before the conflict exist afterwards; then the group exists.
     db = "gc_conflict"
     out.append(case("write-errors--type-conflict-creates", [q("", f'CREATE DATABASE "{db}"')], [
         w(db, "m,host=a x=1,v=1 1000000000\nm,host=b v=\"s\",y=2 2000000000\n"),
@@ -390,16 +413,12 @@ def pending_cases():
         w(db, "k a=1 1000000000\nk a=\"x\" 2000000000\nk b=true 3000000000\n"),
         q(db, "SHOW FIELD KEYS FROM k"),
         q(db, "SELECT * FROM k"),
-    ]))
-    db = "gc_dst"
-    chicago = "".join(f"m v={i} {1583474400 * 10**9 + i * HOUR}\n" for i in range(24 * 5))
-    berlin = "".join(f"b v={i} {1603497600 * 10**9 + i * HOUR}\n" for i in range(24 * 4))
-    out.append(case("groupby-time--tz-dst", [q("", f'CREATE DATABASE "{db}"'), w(db, chicago + berlin)], [
-        q(db, "SELECT count(v) FROM m WHERE time >= '2020-03-06T06:00:00Z' AND time < '2020-03-11T05:00:00Z' GROUP BY time(1d) tz('America/Chicago')"),
-        q(db, "SELECT sum(v) FROM m WHERE time >= '2020-03-07T06:00:00Z' AND time < '2020-03-10T05:00:00Z' GROUP BY time(12h) tz('America/Chicago')"),
-        q(db, "SELECT count(v) FROM b WHERE time >= '2020-10-24T00:00:00Z' AND time < '2020-10-27T00:00:00Z' GROUP BY time(1d) tz('Europe/Berlin')"),
-        q(db, "SELECT max(v) FROM b WHERE time >= '2020-10-24T22:00:00Z' AND time < '2020-10-26T23:00:00Z' GROUP BY time(6h) tz('Europe/Berlin')"),
-        q(db, "SELECT count(v) FROM m WHERE time >= '2020-03-08T00:00:00Z' AND time < '2020-03-09T12:00:00Z' GROUP BY time(1h) tz('America/Chicago') LIMIT 5 OFFSET 5"),
+        # Against a stored type nothing of the point is created; against a type the same
+        # request gave, the fields before the conflict are.
+        w(db, "k c=1,a=\"y\",d=1 4000000000\n"),
+        w(db, "j a=1 1000000000\nj c=1,a=\"x\",d=1 2000000000\nj g=2 3000000000\n"),
+        w(db, "r a=1i,b=2,a=2,e=1 1000000000\n"),
+        q(db, "SHOW FIELD KEYS"),
     ]))
     return out
 

@@ -57,6 +57,16 @@ impl MetadataPort for ClusterMetadata {
         self.local
             .field_shard_type(database, measurement, field, retention_policy, shard_start)
     }
+    fn field_in_retention_policy(
+        &self,
+        database: &str,
+        measurement: &str,
+        field: &str,
+        retention_policy: &str,
+    ) -> bool {
+        self.local
+            .field_in_retention_policy(database, measurement, field, retention_policy)
+    }
     fn shard_group_written(&self, database: &str, retention_policy: &str, shard_start: i64) -> bool {
         self.local
             .shard_group_written(database, retention_policy, shard_start)

@@ -45,6 +45,21 @@ macro_rules! metadata_reads_from_catalog {
             )
         }
 
+        fn field_in_retention_policy(
+            &self,
+            database: &str,
+            measurement: &str,
+            field: &str,
+            retention_policy: &str,
+        ) -> bool {
+            self.$catalog().field_in_retention_policy(
+                database,
+                measurement,
+                field,
+                retention_policy,
+            )
+        }
+
         fn shard_group_written(
             &self,
             database: &str,

@@ -145,6 +145,13 @@ impl Measurement {
         self.field_shards.get(field)?.get(rp)?.get(&start).copied()
     }
 
+    /// Whether `field` has a type recorded in some shard group of `rp`.
+    pub(crate) fn has_field_in(&self, field: &str, rp: &str) -> bool {
+        self.field_shards
+            .get(field)
+            .is_some_and(|by_rp| by_rp.get(rp).is_some_and(|s| !s.is_empty()))
+    }
+
     /// Whether some field has a type recorded in one shard group.
     pub(crate) fn has_field_shard(&self, rp: &str, start: i64) -> bool {
         self.field_shards

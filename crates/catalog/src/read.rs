@@ -66,6 +66,18 @@ impl Catalog {
         )
     }
 
+    /// Whether `field` has a type recorded in some shard group of a retention policy.
+    pub fn field_in_retention_policy(
+        &self,
+        database: &str,
+        measurement: &str,
+        field: &str,
+        retention_policy: &str,
+    ) -> bool {
+        self.measurement(database, measurement)
+            .is_some_and(|m| m.has_field_in(field, retention_policy))
+    }
+
     /// Whether a write reached shard group `shard_start` of a retention policy: some field
     /// of the database has a type recorded there.
     pub fn shard_group_written(

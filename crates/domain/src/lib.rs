@@ -21,14 +21,16 @@ pub mod query;
 pub mod schema;
 pub mod time;
 pub mod wal;
+pub mod window;
 
 pub use cluster::{ClusterStatus, Consistency, MemberStatus};
 pub use database::{Database, RetentionPolicy};
 pub use error::DomainError;
 pub use meta::{ContinuousQuery, FieldShardType, MetaCommand, Privilege, Tombstone, User};
 pub use point::{bytes_hash, series_hash, FieldType, FieldValue, Point, SeriesKey};
-pub use point_ref::{FieldRef, PointRef};
+pub use point_ref::{FieldRef, PointRef, RepeatedField};
 pub use precision::Precision;
 pub use schema::{is_side_field_name, side_field_name, MeasurementSchema};
 pub use wal::codec::CompactEntry;
 pub use wal::{EncodedWalEntry, WalEntry};
+pub use window::{Window, ZoneOffsets};

@@ -70,9 +70,10 @@ pub struct PointRef<'a> {
     pub fields: Vec<(Cow<'a, str>, FieldRef<'a>)>,
     /// Nanoseconds since the Unix epoch.
     pub timestamp: i64,
-    /// The line repeated a field key with values of different types (`v=1,v=2i`);
-    /// InfluxDB 1.6 rejects the whole request with `field type conflict` then.
-    pub duplicate_field_type_conflict: bool,
+    /// The line repeated a field key with a value of another type (`v=1,v=2i`): what
+    /// the field checks need of the values `fields` no longer holds (see
+    /// [`PointRef::checked_fields`]).
+    pub repeated_field: Option<Box<RepeatedField>>,
     /// [`crate::series_hash`] of the measurement and tags, when the producer already knows
     /// it (the parser computes it once per distinct series key of a body). Not part of
     /// equality.
@@ -85,8 +86,23 @@ impl PartialEq for PointRef<'_> {
             && self.tags == other.tags
             && self.fields == other.fields
             && self.timestamp == other.timestamp
-            && self.duplicate_field_type_conflict == other.duplicate_field_type_conflict
+            && self.repeated_field == other.repeated_field
     }
+}
+
+/// A line that repeated a field key with a value of another type. `fields` keeps each
+/// key's last value, but InfluxDB 1.6 checks a line's values in line order: the first
+/// value of a new key creates the field and the repeat of another type conflicts with
+/// it, and nothing after that repeat is looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepeatedField {
+    /// Types of the first values of `fields[..first_types.len()]`: the keys the line
+    /// gave before the repeat.
+    pub first_types: Vec<FieldType>,
+    /// Index in `fields` of the repeated key.
+    pub slot: usize,
+    /// The type of the repeat.
+    pub field_type: FieldType,
 }
 
 /// Whether two strings are equal, trying the pointers first: names parsed from one cached
@@ -112,6 +128,24 @@ pub fn same_series(
 }
 
 impl PointRef<'_> {
+    /// The field values in the order InfluxDB checks their types, as (index in
+    /// `fields`, type): every field, or for a line with a [`RepeatedField`] the first
+    /// values up to the repeat, then the repeat.
+    pub fn checked_fields(&self) -> impl Iterator<Item = (usize, FieldType)> + '_ {
+        let plain = match self.repeated_field {
+            None => Some(self.fields.iter().map(|(_, v)| v.field_type()).enumerate()),
+            Some(_) => None,
+        };
+        let repeated = self.repeated_field.as_deref().map(|r| {
+            let repeat = std::iter::once((r.slot, r.field_type));
+            r.first_types.iter().copied().enumerate().chain(repeat)
+        });
+        plain
+            .into_iter()
+            .flatten()
+            .chain(repeated.into_iter().flatten())
+    }
+
     /// The series (measurement and tags) of this point, hashed as [`crate::series_hash`]
     /// does; the known hash when there is one.
     pub fn series(&self) -> u64 {
@@ -146,7 +180,7 @@ impl<'a> PointRef<'a> {
                 .map(|(k, v)| (Cow::Borrowed(k.as_str()), FieldRef::from_value(v)))
                 .collect(),
             timestamp: p.timestamp,
-            duplicate_field_type_conflict: false,
+            repeated_field: None,
             series_hash: None,
         }
     }

@@ -173,6 +173,11 @@ impl TimeZone {
         name.parse().ok().map(|tz| TimeZone(Some(tz)))
     }
 
+    /// Whether this is UTC (`tz('')`, `tz('UTC')` is a zone without changes).
+    pub fn is_utc(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// The offset east of UTC, in seconds, at `nanos` since the epoch (daylight-saving
     /// time included).
     pub fn offset_secs(&self, nanos: i64) -> i32 {

@@ -101,7 +101,7 @@
 //! | every non-blank line bad | 400 | `{"error":"<e1>\n<e2>..."}` (the `Parsed::errors` joined with `\n`, no prefix); nothing written |
 //! | some lines bad, some good | 400 | `{"error":"partial write: <e1>\n<e2> dropped=0"}`; the good points are written |
 //! | good points hit a storage/schema rejection | 400 | only that error is reported (`partial write: field type conflict: ... dropped=N`, `partial write: invalid tag key: input tag "time" on measurement "m" is invalid dropped=N`); parse errors of the same body are not mentioned; other good points are written |
-//! | two points of the body disagree on a field type (also within one point: `m v=1,v=2i`, see [`Parsed::duplicate_field_type_conflict`]) | 400 | `{"error":"field type conflict"}`; nothing written |
+//! | two points of the body disagree on a new field's type (also within one line: `m v=1,v=2i`, see [`PointRef::repeated_field`]) | 400 | in a request that creates the shard group: `{"error":"field type conflict"}`, nothing written (the series and the fields met before the conflict are created); once the group exists: a partial write dropping the later point. The ingestion layer's job |
 //!
 //! `precision` values other than `u`, `ms`, `s`, `m`, `h` (including `n`, `ns`, `us`,
 //! `µ` and garbage) are nanoseconds on `/write` in InfluxDB 1.6 (no error).
@@ -137,8 +137,8 @@ pub struct Parsed {
     /// Errors, one per rejected line.
     pub errors: Vec<String>,
     /// Some point repeated a field key with values of different types (`m v=1,v=2i`).
-    /// The point keeps the last value, but InfluxDB 1.6 rejects the whole request with
-    /// 400 `field type conflict` in that case.
+    /// The point keeps the last value; its view carries the types InfluxDB checks
+    /// ([`PointRef::repeated_field`]).
     pub duplicate_field_type_conflict: bool,
 }
 

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use hyperbyte_domain::{FieldValue as V, Precision};
+use hyperbyte_domain::{FieldType, FieldValue as V, Precision};
 use proptest::prelude::*;
 
 const NS: Precision = Precision::Nanoseconds;
@@ -205,6 +205,28 @@ fn duplicate_fields_last_wins() {
         ]
     );
     assert!(p.duplicate_field_type_conflict);
+}
+
+/// A repeat of another type keeps what InfluxDB checks: the first values' types up to
+/// the repeat, then the repeat (`a` integer, `b` float, then `a` float).
+#[test]
+fn a_repeated_field_keeps_the_types_in_line_order() {
+    let p = parse_refs(b"r a=1i,b=2,a=2,c=3,b=true 1", NS, 0);
+    let r = &p.points[0];
+    assert_eq!(
+        r.checked_fields().collect::<Vec<_>>(),
+        [
+            (0, FieldType::Integer),
+            (1, FieldType::Float),
+            (0, FieldType::Float)
+        ]
+    );
+    let plain = parse_refs(b"r a=1i,b=2,a=3i 1", NS, 0);
+    assert!(plain.points[0].repeated_field.is_none());
+    assert_eq!(
+        plain.points[0].checked_fields().collect::<Vec<_>>(),
+        [(0, FieldType::Integer), (1, FieldType::Float)]
+    );
 }
 
 #[test]

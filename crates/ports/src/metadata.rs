@@ -92,6 +92,20 @@ pub trait MetadataPort: Send + Sync + Debug {
         retention_policy: &str,
         shard_start: i64,
     ) -> Option<FieldType>;
+    /// Whether `field` has a type recorded in some shard group of a retention policy: a
+    /// field InfluxDB lists in that policy's `SELECT *` even when no point carrying it was
+    /// stored (a point dropped for a type conflict creates the fields met before the
+    /// conflict). The default says no: `SELECT *` then lists the fields storage holds.
+    fn field_in_retention_policy(
+        &self,
+        database: &str,
+        measurement: &str,
+        field: &str,
+        retention_policy: &str,
+    ) -> bool {
+        let _ = (database, measurement, field, retention_policy);
+        false
+    }
     /// Whether a write reached shard group `shard_start` of a retention policy (some field
     /// has a type recorded there; see [`field_shard_type`](Self::field_shard_type)). InfluxDB
     /// answers a field given two types inside one request differently once the shard group

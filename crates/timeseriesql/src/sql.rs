@@ -23,6 +23,7 @@
 use crate::ast::Expr;
 use crate::translate::{condition_sql, time_literal, ColumnRef, TranslateError};
 use hyperbyte_domain::naming;
+use hyperbyte_domain::window::Window;
 use hyperbyte_domain::FieldType;
 use std::collections::BTreeMap;
 
@@ -289,15 +290,6 @@ impl Pushdown {
     }
 }
 
-/// A `GROUP BY time(every, offset)` grid (nanoseconds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bucket {
-    /// Bucket width.
-    pub every: i64,
-    /// Grid offset.
-    pub offset: i64,
-}
-
 /// Aggregates per group of tags and time bucket, computed in ClickHouse. Each result row
 /// is: one string per `group_tags` entry, the bucket start `hb_bucket` (0 without
 /// buckets), then one value per `columns` entry.
@@ -310,8 +302,8 @@ pub struct AggregateRead {
     /// `GROUP BY` tags: `Some(key)` groups by the tag's column, `None` (the table lacks
     /// the column) reads as `''` and does not group.
     pub group_tags: Vec<Option<String>>,
-    /// Time buckets, if grouped by time.
-    pub bucket: Option<Bucket>,
+    /// Time buckets, if grouped by time (in a zone: its pieces of constant offset).
+    pub bucket: Option<Window>,
     /// One aggregate of a field per output column; `None` reads as NULL (the table lacks
     /// the field, or has it with another type).
     pub columns: Vec<Option<(Pushdown, String)>>,
@@ -333,15 +325,8 @@ impl AggregateRead {
                 None => select.push("''".to_string()),
             }
         }
-        let bucket = match self.bucket {
-            Some(Bucket { every, offset }) => {
-                // Every operand is an `Int64`: ClickHouse reads a positive literal as
-                // `UInt64`, and `Int64 % UInt64` computes in unsigned arithmetic, which
-                // put every time before 1970 into a wrong bucket.
-                let every = format!("toInt64({every})");
-                let x = format!("(toUnixTimestamp64Nano(time) - toInt64({offset}))");
-                format!("toUnixTimestamp64Nano(time) - ((({x} % {every}) + {every}) % {every})")
-            }
+        let bucket = match &self.bucket {
+            Some(w) => bucket_sql(w),
             // A lone `last()` prints its point's time (InfluxDB's lone selector); rows
             // without the field are filtered out (`any_field` is that field).
             None => match self.columns.as_slice() {
@@ -370,6 +355,44 @@ impl AggregateRead {
         }
         Ok(sql)
     }
+}
+
+/// The window start of each row (`hyperbyte_domain::window`'s rule). One offset: the
+/// fixed grid `t - ((t - shift) mod every)`. A zone with changes in the range: that grid
+/// per piece of constant offset (`multiIf` over the piece starts), where a time before
+/// its piece's first aligned start takes the piece's `before` window.
+fn bucket_sql(w: &Window) -> String {
+    // Every operand is an `Int64`: ClickHouse reads a positive literal as `UInt64`, and
+    // `Int64 % UInt64` computes in unsigned arithmetic, which put every time before 1970
+    // into a wrong bucket.
+    let t = "toUnixTimestamp64Nano(time)";
+    let aligned = |shift: i64| {
+        let every = format!("toInt64({})", w.every);
+        let x = format!("({t} - toInt64({shift}))");
+        format!("{t} - ((({x} % {every}) + {every}) % {every})")
+    };
+    if let Some((_, shift)) = w.fixed() {
+        return aligned(shift);
+    }
+    let mut arms = Vec::new();
+    let pieces = w.pieces();
+    for (i, p) in pieces.iter().enumerate() {
+        let c = aligned(p.shift);
+        let value = if i == 0 {
+            c
+        } else {
+            format!(
+                "if(({c}) >= toInt64({first}), {c}, toInt64({before}))",
+                first = p.first,
+                before = p.before
+            )
+        };
+        match pieces.get(i + 1) {
+            Some(next) => arms.push(format!("{t} < toInt64({}), {value}", next.from)),
+            None => arms.push(value),
+        }
+    }
+    format!("multiIf({})", arms.join(", "))
 }
 
 /// The distinct tag sets with rows in a table; without tags, whether it has any row.

@@ -3,10 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+use hyperbyte_domain::time::TimeZone;
+use hyperbyte_domain::window::Window;
 use hyperbyte_domain::FieldType;
 use hyperbyte_timeseriesql::ast::{Expr, Statement};
 use hyperbyte_timeseriesql::sql::{
-    AggregateRead, Bucket, Condition, DumpRead, Pushdown, RawRead, RowFilter, TableRef, TagSetsRead,
+    AggregateRead, Condition, DumpRead, Pushdown, RawRead, RowFilter, TableRef, TagSetsRead,
 };
 use hyperbyte_timeseriesql::translate::ColumnRef;
 use insta::assert_snapshot;
@@ -163,10 +165,7 @@ fn several_aggregates_with_a_missing_field() {
 #[test]
 fn group_by_time_buckets_with_offset() {
     let mut a = one(Pushdown::Mean);
-    a.bucket = Some(Bucket {
-        every: HOUR,
-        offset: 15 * 60 * 1_000_000_000,
-    });
+    a.bucket = Some(Window::new(HOUR, 15 * 60 * 1_000_000_000));
     assert_snapshot!(a.to_sql().unwrap());
 }
 
@@ -177,12 +176,27 @@ fn group_by_time_buckets_before_1970() {
     let mut a = one(Pushdown::Count);
     a.filter.min = Some(-100 * 7 * 24 * HOUR);
     a.filter.max = Some(100 * 7 * 24 * HOUR);
-    a.bucket = Some(Bucket {
-        every: 52 * 7 * 24 * HOUR,
-        offset: 6 * HOUR,
-    });
+    a.bucket = Some(Window::new(52 * 7 * 24 * HOUR, 6 * HOUR));
     let sql = a.to_sql().unwrap();
     assert!(sql.contains("% toInt64(31449600000000000)"), "{sql}");
+    assert_snapshot!(sql);
+}
+
+/// `tz()` over a daylight-saving change: one grid per piece of constant offset, the
+/// times before a piece's first aligned start in the window in progress (a 23 h local
+/// day in Chicago).
+#[test]
+fn group_by_time_buckets_in_a_zone_across_a_change() {
+    let mut a = one(Pushdown::Count);
+    let (from, to) = (1_583_474_400_000_000_000, 1_583_902_800_000_000_000);
+    (a.filter.min, a.filter.max) = (Some(from), Some(to));
+    let chicago = TimeZone::parse("America/Chicago").unwrap();
+    a.bucket = Some(chicago.windows(24 * HOUR, 0, Some(from), Some(to)));
+    let sql = a.to_sql().unwrap();
+    assert!(
+        sql.contains("multiIf(toUnixTimestamp64Nano(time) < toInt64(1583654400000000000)"),
+        "{sql}"
+    );
     assert_snapshot!(sql);
 }
 
@@ -190,10 +204,7 @@ fn group_by_time_buckets_before_1970() {
 fn group_by_tags_and_time() {
     let mut a = one(Pushdown::Sum);
     a.group_tags = vec![Some("host".into()), None, Some("region".into())];
-    a.bucket = Some(Bucket {
-        every: 60_000_000_000,
-        offset: 0,
-    });
+    a.bucket = Some(Window::new(60_000_000_000, 0));
     a.filter.condition = Some(condition("SELECT sum(usage) FROM cpu WHERE host != 'c'"));
     assert_snapshot!(a.to_sql().unwrap());
 }

@@ -209,74 +209,9 @@ pub fn cumulative_sum(rows: &[Row]) -> Result<Vec<Row>, FunctionError> {
     })
 }
 
-/// A `GROUP BY time(every, offset)` window grid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    /// Interval in nanoseconds (> 0).
-    pub every: i64,
-    /// Offset in nanoseconds (the second argument of `time()`).
-    pub offset: i64,
-}
-
-impl Window {
-    /// `[start, end)` of the window holding `t` (InfluxDB's `IteratorOptions.Window`,
-    /// without time zones), computed without overflow: a window reaching past the
-    /// representable range is cut there (`start` clamps to `i64::MIN`, `end` to
-    /// `i64::MAX`) instead of wrapping as Go's arithmetic does.
-    pub fn bounds(&self, t: i64) -> (i64, i64) {
-        let (start, end) = self.bounds_wide(t);
-        (clamp_time(start), clamp_time(end))
-    }
-
-    fn bounds_wide(&self, t: i64) -> (i128, i128) {
-        let every = i128::from(self.every.max(1));
-        let offset = i128::from(self.offset);
-        let shifted = i128::from(t) - offset;
-        let start = shifted - shifted.rem_euclid(every) + offset;
-        (start, start + every)
-    }
-
-    /// The window start following the window that starts at (or holds) `b`; `None` past
-    /// the representable range.
-    pub fn next_start(&self, b: i64) -> Option<i64> {
-        i64::try_from(self.bounds_wide(b).1).ok()
-    }
-
-    /// The grid of window starts covering `[from, to]`, extended `lookback` windows
-    /// before `from` (transformations over aggregates read those): `(first, last,
-    /// count)`; `count` is `0` when `to` lies before `from`. Exact for any inputs (no
-    /// wrapping); the caller checks `count` against its limits before calling
-    /// [`Window::starts`].
-    pub fn grid(&self, from: i64, to: i64, lookback: u64) -> (i64, i64, u128) {
-        let every = i128::from(self.every.max(1));
-        let (first, _) = self.bounds_wide(from);
-        let (last, _) = self.bounds_wide(to);
-        let first = first - i128::from(lookback) * every;
-        if last < first {
-            return (clamp_time(first), clamp_time(last), 0);
-        }
-        // Windows before i64::MIN collapse into the first representable one.
-        let lowest = self.bounds_wide(i64::MIN).0;
-        let first = first.max(lowest);
-        let count = ((last - first) / every + 1) as u128;
-        (clamp_time(first), clamp_time(last), count)
-    }
-
-    /// The window starts from `first` to `last` inclusive (from [`Window::grid`]).
-    pub fn starts(&self, first: i64, last: i64) -> impl Iterator<Item = i64> + '_ {
-        let mut next = (first <= last).then_some(first);
-        std::iter::from_fn(move || {
-            let b = next?;
-            next = self.next_start(b).filter(|n| *n <= last && *n > b);
-            Some(b)
-        })
-    }
-}
-
-/// A wide time clamped into `i64`.
-fn clamp_time(t: i128) -> i64 {
-    i64::try_from(t).unwrap_or(if t < 0 { i64::MIN } else { i64::MAX })
-}
+/// A `GROUP BY time(every, offset)` window grid, in UTC or a time zone (the rule is the
+/// domain's: the SQL renders the same one).
+pub use hyperbyte_domain::window::Window;
 
 /// `b - a` in nanoseconds as a float, exact in sign and without wrapping.
 pub(crate) fn span_f64(a: i64, b: i64) -> f64 {
@@ -285,7 +220,7 @@ pub(crate) fn span_f64(a: i64, b: i64) -> f64 {
 
 /// How `integral` groups the rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IntegralGrouping {
+pub enum IntegralGrouping<'w> {
     /// No `GROUP BY time`: one value for the whole series. `start`/`end` are the query's
     /// time bounds (`end` inclusive; pass the display start — 0 when unbounded — and
     /// `i64::MAX - 1` when unbounded). InfluxDB reports float series at time **0** and
@@ -297,7 +232,7 @@ pub enum IntegralGrouping {
         end: i64,
     },
     /// `GROUP BY time(..)`: one value per window, at the window start.
-    Windows(Window),
+    Windows(&'w Window),
 }
 
 /// `integral(x, unit)`: trapezoidal area under the series, divided by `unit_ns`.
@@ -310,7 +245,7 @@ pub enum IntegralGrouping {
 pub fn integral(
     rows: &[Row],
     unit_ns: i64,
-    grouping: IntegralGrouping,
+    grouping: IntegralGrouping<'_>,
 ) -> Result<Vec<Row>, FunctionError> {
     let data = numeric("integral", rows)?;
     let asc = !is_descending(rows);
@@ -357,7 +292,7 @@ fn oriented(bounds: (i64, i64), asc: bool) -> (i64, i64) {
 fn integral_float(
     pts: &[(i64, f64)],
     unit: f64,
-    grouping: IntegralGrouping,
+    grouping: IntegralGrouping<'_>,
     asc: bool,
 ) -> Vec<Row> {
     let window = match grouping {
@@ -409,7 +344,7 @@ fn integral_float(
 fn integral_integer(
     pts: &[(i64, f64)],
     unit: f64,
-    grouping: IntegralGrouping,
+    grouping: IntegralGrouping<'_>,
     asc: bool,
 ) -> Vec<Row> {
     let bounds = |t: i64| match grouping {
@@ -903,15 +838,9 @@ mod tests {
         );
     }
 
-    const W20: IntegralGrouping = IntegralGrouping::Windows(Window {
-        every: 20 * S,
-        offset: 0,
-    });
-    const W30: IntegralGrouping = IntegralGrouping::Windows(Window {
-        every: 30 * S,
-        offset: 0,
-    });
-    const ALL: IntegralGrouping = IntegralGrouping::Whole {
+    const W20: IntegralGrouping<'static> = IntegralGrouping::Windows(&Window::new(20 * S, 0));
+    const W30: IntegralGrouping<'static> = IntegralGrouping::Windows(&Window::new(30 * S, 0));
+    const ALL: IntegralGrouping<'static> = IntegralGrouping::Whole {
         start: 0,
         end: i64::MAX - 1,
     };
@@ -1016,10 +945,8 @@ mod tests {
             (60, 7.0),
             (70, 9.0),
         ]);
-        let w40 = IntegralGrouping::Windows(Window {
-            every: 40 * S,
-            offset: 0,
-        });
+        let w40 = Window::new(40 * S, 0);
+        let w40 = IntegralGrouping::Windows(&w40);
         assert_rows(
             &integral(&fm, 10 * S, w40).unwrap(),
             &some(&[(0, 15.5), (40, 19.0)]),
@@ -1078,51 +1005,6 @@ mod tests {
             &integral(&a, S, ALL).unwrap(),
             &some(&[(0, 5963.950000000001)]),
         );
-    }
-
-    #[test]
-    fn window_bounds() {
-        let w = Window {
-            every: 20 * S,
-            offset: 0,
-        };
-        assert_eq!(w.bounds(35 * S), (20 * S, 40 * S));
-        assert_eq!(w.bounds(-5 * S), (-20 * S, 0));
-        let w = Window {
-            every: 20 * S,
-            offset: 5 * S,
-        };
-        assert_eq!(w.bounds(3 * S), (-15 * S, 5 * S));
-    }
-
-    #[test]
-    fn window_grid_is_exact_at_the_ends_of_time() {
-        let week = 7 * 24 * 3600 * S;
-        let w = Window {
-            every: week,
-            offset: (-5000 * week).rem_euclid(week),
-        };
-        // The window of the lowest time starts below i64::MIN: it is cut there.
-        assert_eq!(w.bounds(i64::MIN).0, i64::MIN);
-        assert_eq!(w.bounds(i64::MAX).1, i64::MAX);
-        let (first, last, count) = w.grid(i64::MIN + 2, i64::MAX - 1, 0);
-        assert_eq!(first, i64::MIN);
-        let starts: Vec<i64> = w.starts(first, last).collect();
-        assert_eq!(starts.len() as u128, count);
-        assert!(starts.windows(2).all(|p| p[0] < p[1]));
-        assert_eq!(*starts.last().unwrap(), last);
-        // One nanosecond over everything: counted, not built.
-        let ns = Window {
-            every: 1,
-            offset: 0,
-        };
-        let (_, _, count) = ns.grid(i64::MIN, i64::MAX, 0);
-        assert_eq!(count, u128::from(u64::MAX) + 1);
-        let (_, _, count) = ns.grid(0, 10, u64::MAX);
-        assert_eq!(count, 11 + i64::MAX as u128 + 1);
-        // An empty range.
-        assert_eq!(ns.grid(10, 0, 0).2, 0);
-        assert_eq!(w.starts(10, 0).count(), 0);
     }
 
     #[test]

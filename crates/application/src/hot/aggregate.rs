@@ -6,6 +6,7 @@ use super::table::Column;
 use super::HotTier;
 use crate::query::ReadFilter;
 use hyperbyte_domain::query::Value;
+use hyperbyte_domain::window::Window;
 use std::collections::BTreeMap;
 
 /// One aggregate the tier computes like the storage engine's pushdown SQL does.
@@ -164,7 +165,7 @@ impl HotTier {
         (db, rp, measurement): (&str, &str, &str),
         filter: &mut ReadFilter<'_>,
         group_tags: &[String],
-        interval: Option<(i64, i64)>,
+        interval: Option<&Window>,
         specs: &[(Agg, String)],
         limit: usize,
     ) -> Option<Vec<Vec<Value>>> {
@@ -193,10 +194,7 @@ impl HotTier {
                     if !cols.iter().flatten().any(|c| c.present[i]) {
                         continue;
                     }
-                    let window = match interval {
-                        Some((every, offset)) => time - (((time - offset) % every) + every) % every,
-                        None => 0,
-                    };
+                    let window = interval.map_or(0, |w| w.start_of(time));
                     let cell = match current.take() {
                         Some((w, cell)) if w == window => cell,
                         _ => cells.entry((key.clone(), window)).or_insert_with(|| {

@@ -2,7 +2,7 @@
 //! equal to the pushdown SQL's.
 
 use super::*;
-use hyperbyte_domain::{FieldValue, Point};
+use hyperbyte_domain::{FieldValue, Point, Window};
 
 fn pt(host: &str, t: i64, fields: Vec<(&str, FieldValue)>) -> Point {
     Point {
@@ -182,7 +182,7 @@ fn aggregates_like_the_pushdown_sql() {
             ("db", "autogen", "m"),
             &mut all(&fields, Some(0)),
             &[],
-            Some((30, 0)),
+            Some(&Window::new(30, 0)),
             &specs,
             1_000,
         )

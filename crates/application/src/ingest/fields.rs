@@ -3,12 +3,17 @@
 //! earlier points of the same request gave it.
 //!
 //! InfluxDB fixes a field's type per shard group, so that triple is the key of every
-//! check. Points of a batch nearly always share one layout (same measurement, field
+//! check. As InfluxDB 1.6 (checked against the reference server), a point whose value
+//! meets a stored type of another kind is dropped before anything is created; the new
+//! fields of the others are created in line order, and a value meeting another type the
+//! same request gave its field drops the point there, the fields before it staying
+//! created. In a request that creates the shard group that second kind of conflict
+//! refuses the whole request instead. Points of a batch nearly always share one layout (same measurement, field
 //! names and types, shard group), so the verdict for the previous point's layout is
 //! reused and only a new layout pays for metadata lookups.
 
 use super::report::Report;
-use super::{IngestionService, WriteError};
+use super::IngestionService;
 use hyperbyte_domain::point_ref::same_str;
 use hyperbyte_domain::{FieldShardType, FieldType, MeasurementSchema, PointRef, RetentionPolicy};
 use std::borrow::Cow;
@@ -31,27 +36,41 @@ pub(super) struct FieldCheck<'a> {
     pub(super) new_shards: BTreeMap<String, Vec<FieldShardType>>,
     /// The stored schema of each measurement met (`None`: new measurement).
     pub(super) schemas: HashMap<String, Option<MeasurementSchema>>,
+    /// The request gave a new field two types in a shard group it creates: InfluxDB
+    /// refuses it whole (`field type conflict`), after creating the series of every
+    /// point (all in `refused`) and the fields met before the conflict.
+    pub(super) refuse_request: bool,
+}
+
+/// What one layout's field checks decided.
+enum Verdict {
+    /// Written.
+    Keep,
+    /// Dropped, for this reason (a partial write).
+    Drop(String),
+    /// The whole request is refused (see [`FieldCheck::refuse_request`]).
+    RefuseRequest,
 }
 
 impl IngestionService {
-    /// Runs the field checks over `points`; a dropped point registers no field (InfluxDB
-    /// only creates the fields of points it keeps) but goes to `refused`. Two types for a
-    /// new field inside one request refuse the whole request when the request would create
-    /// the shard group, and drop the later point when the group exists, as InfluxDB does.
+    /// Runs the field checks over `points` (see the module doc for InfluxDB's order): a
+    /// conflict drops the point, except that a new field given two types inside a
+    /// request that creates the shard group refuses the whole request.
     pub(super) fn check_fields<'a>(
         &self,
         database: &str,
         rp: &RetentionPolicy,
         points: Vec<PointRef<'a>>,
         report: &mut Report,
-    ) -> Result<FieldCheck<'a>, WriteError> {
+    ) -> FieldCheck<'a> {
         let mut check = FieldCheck {
             kept: Vec::with_capacity(points.len()),
             ..FieldCheck::default()
         };
         let mut batch_types = BatchTypes::new();
         let mut memo: Option<LayoutVerdict<'a>> = None;
-        for mut p in points {
+        let mut points = points.into_iter();
+        while let Some(mut p) = points.next() {
             let shard = rp.shard_group_start(p.timestamp);
             // A point with the previous point's layout passed the name checks already.
             if !memo.as_ref().is_some_and(|m| m.matches(&p, shard)) {
@@ -60,8 +79,16 @@ impl IngestionService {
                     check.refused.push(p);
                     continue;
                 }
-                let conflict =
-                    self.check_layout(database, rp, &p, shard, &mut batch_types, &mut check)?;
+                let verdict =
+                    self.check_layout(database, rp, &p, shard, &mut batch_types, &mut check);
+                let conflict = match verdict {
+                    Verdict::Keep => None,
+                    Verdict::Drop(reason) => Some(reason),
+                    Verdict::RefuseRequest => {
+                        self.refuse_request(database, &mut check, p, points);
+                        return check;
+                    }
+                };
                 memo = Some(LayoutVerdict::of(&p, shard, conflict));
             }
             if let Some(c) = memo.as_ref().and_then(|m| m.conflict.as_ref()) {
@@ -71,11 +98,37 @@ impl IngestionService {
             }
             check.kept.push(p);
         }
-        Ok(check)
+        check
     }
 
-    /// Checks one layout's field types; returns the conflict that drops its points, or
-    /// records the fields new to the schema and to the shard group.
+    /// Moves every point of the request into `refused` (their series are registered, as
+    /// InfluxDB indexes them before checking fields), knowing each one's schema.
+    fn refuse_request<'a>(
+        &self,
+        database: &str,
+        check: &mut FieldCheck<'a>,
+        at: PointRef<'a>,
+        rest: impl Iterator<Item = PointRef<'a>>,
+    ) {
+        check.refuse_request = true;
+        let kept = std::mem::take(&mut check.kept);
+        let mut refused = std::mem::take(&mut check.refused);
+        refused.extend(kept);
+        refused.push(at);
+        refused.extend(rest);
+        for p in &refused {
+            if !check.schemas.contains_key(p.measurement.as_ref()) {
+                let schema = self.meta.schema(database, &p.measurement);
+                check.schemas.insert(p.measurement.to_string(), schema);
+            }
+        }
+        check.refused = refused;
+    }
+
+    /// Checks one layout's values in line order, as InfluxDB's two passes do: a value
+    /// whose field has a stored type of another kind drops the point before anything is
+    /// created; then the new fields are created in order, and a value meeting another
+    /// type this request gave its field stops there (the fields before it stay).
     fn check_layout(
         &self,
         database: &str,
@@ -84,74 +137,72 @@ impl IngestionService {
         shard: i64,
         batch_types: &mut BatchTypes,
         check: &mut FieldCheck<'_>,
-    ) -> Result<Option<String>, WriteError> {
+    ) -> Verdict {
         if !check.schemas.contains_key(p.measurement.as_ref()) {
             let schema = self.meta.schema(database, &p.measurement);
             check.schemas.insert(p.measurement.to_string(), schema);
         }
-        // First every check, then the registrations.
+        let conflict = |name: &str, t: FieldType, e: FieldType| {
+            format!(
+                "field type conflict: input field \"{name}\" on measurement \"{}\" is type {t}, already exists as type {e}",
+                p.measurement
+            )
+        };
         let mut fresh = Vec::new();
-        for (i, (name, value)) in p.fields.iter().enumerate() {
-            let t = value.field_type();
-            let stored =
-                self.meta
-                    .field_shard_type(database, &p.measurement, name, &rp.name, shard);
-            match stored {
-                Some(e) if e != t => {
-                    return Ok(Some(format!(
-                        "field type conflict: input field \"{name}\" on measurement \"{}\" is type {t}, already exists as type {e}",
-                        p.measurement
-                    )));
+        for (i, t) in p.checked_fields() {
+            let Some((name, _)) = p.fields.get(i) else {
+                continue;
+            };
+            match self
+                .meta
+                .field_shard_type(database, &p.measurement, name, &rp.name, shard)
+            {
+                Some(e) if e != t => return Verdict::Drop(conflict(name, t, e)),
+                Some(_) => {}
+                None => fresh.push((name, t)),
+            }
+        }
+        for (name, t) in fresh {
+            let key = (p.measurement.to_string(), name.to_string(), shard);
+            match batch_types.get(&key) {
+                Some(e) if *e != t => {
+                    // A group this request creates refuses it whole.
+                    if !self.meta.shard_group_written(database, &rp.name, shard) {
+                        return Verdict::RefuseRequest;
+                    }
+                    return Verdict::Drop(conflict(name, t, *e));
                 }
                 Some(_) => {}
                 None => {
-                    let key = (p.measurement.to_string(), name.to_string(), shard);
-                    match batch_types.get(&key) {
-                        // InfluxDB 1.6 refuses the whole request when it creates the shard
-                        // group, and drops just this point once the group exists.
-                        Some(b) if *b != t => {
-                            if !self.meta.shard_group_written(database, &rp.name, shard) {
-                                return Err(WriteError::Parse("field type conflict".to_string()));
-                            }
-                            return Ok(Some(format!(
-                                "field type conflict: input field \"{name}\" on measurement \"{}\" is type {t}, already exists as type {b}",
-                                p.measurement
-                            )));
-                        }
-                        Some(_) => {}
-                        None => fresh.push((i, key)),
-                    }
+                    batch_types.insert(key, t);
+                    check.record_new_field(&p.measurement, name, &rp.name, shard, t);
                 }
             }
         }
-        let schema = check
-            .schemas
-            .get(p.measurement.as_ref())
-            .and_then(Option::as_ref);
-        for (i, key) in fresh {
-            let (name, value) = &p.fields[i];
-            let t = value.field_type();
-            batch_types.insert(key, t);
-            check
-                .new_shards
-                .entry(p.measurement.to_string())
+        Verdict::Keep
+    }
+}
+
+impl FieldCheck<'_> {
+    /// Records a field new to its shard group (and to the schema, when it is).
+    fn record_new_field(&mut self, m: &str, name: &str, rp: &str, shard: i64, t: FieldType) {
+        self.new_shards
+            .entry(m.to_string())
+            .or_default()
+            .push(FieldShardType {
+                field: name.to_string(),
+                retention_policy: rp.to_string(),
+                shard_start: shard,
+                field_type: t,
+            });
+        let schema = self.schemas.get(m).and_then(Option::as_ref);
+        if schema.and_then(|s| s.field_type(name)).is_none() {
+            self.new_fields
+                .entry(m.to_string())
                 .or_default()
-                .push(FieldShardType {
-                    field: name.to_string(),
-                    retention_policy: rp.name.clone(),
-                    shard_start: shard,
-                    field_type: t,
-                });
-            if schema.and_then(|s| s.field_type(name)).is_none() {
-                check
-                    .new_fields
-                    .entry(p.measurement.to_string())
-                    .or_default()
-                    .entry(name.to_string())
-                    .or_insert(t);
-            }
+                .entry(name.to_string())
+                .or_insert(t);
         }
-        Ok(None)
     }
 }
 
@@ -188,6 +239,8 @@ struct LayoutVerdict<'a> {
     fields: Vec<(Cow<'a, str>, FieldType)>,
     /// The conflict message when the layout's points are dropped.
     conflict: Option<String>,
+    /// The layout's line repeated a field with another type.
+    repeated: bool,
 }
 
 impl<'a> LayoutVerdict<'a> {
@@ -201,11 +254,16 @@ impl<'a> LayoutVerdict<'a> {
                 .map(|(n, v)| (n.clone(), v.field_type()))
                 .collect(),
             conflict,
+            repeated: p.repeated_field.is_some(),
         }
     }
 
     fn matches(&self, p: &PointRef<'_>, shard: i64) -> bool {
+        // A line with a repeated field is checked on its own (its values differ from
+        // what `fields` holds).
         self.shard == shard
+            && p.repeated_field.is_none()
+            && !self.repeated
             && self.fields.len() == p.fields.len()
             && same_str(&self.measurement, &p.measurement)
             && self

@@ -298,10 +298,6 @@ impl IngestionService {
         // Points borrow their names from the body: they are validated and encoded into
         // the WAL entry without ever being copied into owned strings.
         let parsed = hyperbyte_lineprotocol::parse_refs(req.body, req.precision, now);
-        if parsed.duplicate_field_type_conflict {
-            // One line repeats a field with two types: InfluxDB rejects the whole request.
-            return Err(WriteError::Parse("field type conflict".to_string()));
-        }
         let target = Target {
             database: req.database,
             retention_policy: req.retention_policy,
@@ -371,7 +367,7 @@ impl IngestionService {
         }
         let mut report = Report::default();
         drop_expired(&rp, now, &mut points, &mut report);
-        let fields = self.check_fields(database, &rp, points, &mut report)?;
+        let fields = self.check_fields(database, &rp, points, &mut report);
         let series = self.check_series(
             database,
             &fields.kept,
@@ -388,6 +384,10 @@ impl IngestionService {
         self.register_schema(database, &rp, new, &mut points, &mut report)
             .await?;
         self.register_series(database, series.new_series).await?;
+        if fields.refuse_request {
+            // Parse errors of the same body are not mentioned (InfluxDB 1.6).
+            return Err(WriteError::Parse("field type conflict".to_string()));
+        }
         let written = points.len();
         let sequence = self
             .append(database, &rp, points, target.consistency)

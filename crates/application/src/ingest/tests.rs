@@ -147,18 +147,110 @@ async fn a_type_conflict_with_a_stored_field_drops_only_those_points() {
     );
 }
 
+/// The fields of `m` and their types.
+fn field_types(f: &Fixture, m: &str) -> Vec<(String, FieldType)> {
+    let s = f.meta.schema("db", m).unwrap_or_default();
+    s.fields.into_iter().collect()
+}
+
+fn series_keys(f: &Fixture) -> Vec<String> {
+    f.meta
+        .series("db", None)
+        .into_iter()
+        .map(|s| s.key)
+        .collect()
+}
+
+/// A request that creates the shard group and gives a new field two types is refused
+/// whole, but InfluxDB 1.6 has created the series of every point (after the conflict
+/// too) and the fields it met before the conflict (answers of the reference server).
 #[tokio::test]
-async fn two_types_for_a_new_field_in_one_request_refuse_the_whole_request() {
+async fn two_types_for_a_new_field_in_a_new_shard_group_refuse_the_request_after_indexing() {
     let f = fixture();
-    let r = write(&f, None, "m v=1 1\nm v=\"x\" 2").await.unwrap_err();
-    assert_eq!(r.status(), 400);
-    assert_eq!(r.to_string(), "field type conflict");
+    let body =
+        "m,host=a x=1,v=1 1\nm,host=b y=2,v=\"s\",z=1 2\nm,host=c u=1 3\no,host=d p=1 3\nbad line";
+    let r = write(&f, None, body).await.unwrap_err();
+    assert_eq!(
+        (r.status(), r.to_string()),
+        (400, "field type conflict".into())
+    );
     assert!(f.wal.is_empty());
-    // Nothing was registered either.
-    assert!(f
-        .meta
-        .schema("db", "m")
-        .is_none_or(|s| s.field_type("v").is_none()));
+    assert_eq!(
+        field_types(&f, "m"),
+        [
+            ("v".into(), FieldType::Float),
+            ("x".into(), FieldType::Float),
+            ("y".into(), FieldType::Float)
+        ]
+    );
+    assert!(field_types(&f, "o").is_empty());
+    assert_eq!(
+        series_keys(&f),
+        ["m,host=a", "m,host=b", "m,host=c", "o,host=d"]
+    );
+    // The group exists now: the next conflict drops just its point.
+    let (message, _) = partial(write(&f, None, "n v=1,v=2i 1\nn w=3 2").await);
+    assert_eq!(
+        message,
+        "field type conflict: input field \"v\" on measurement \"n\" is type integer, already exists as type float"
+    );
+    assert_eq!(logged(&f), vec![("n".into(), 2)]);
+    assert_eq!(
+        field_types(&f, "n"),
+        [
+            ("v".into(), FieldType::Float),
+            ("w".into(), FieldType::Float)
+        ]
+    );
+}
+
+/// One line repeating a field with another type: refused whole in a new shard group
+/// (the field created with its first type), a partial write once the group exists.
+#[tokio::test]
+async fn a_line_repeating_a_field_with_another_type_is_checked_value_by_value() {
+    let f = fixture();
+    let r = write(&f, None, "n v=1,v=2i 1\nn w=3 2").await.unwrap_err();
+    assert_eq!(r.to_string(), "field type conflict");
+    assert_eq!(field_types(&f, "n"), [("v".into(), FieldType::Float)]);
+    assert_eq!(series_keys(&f), ["n"]);
+    // The stored type meets the first value: the message names that value's type.
+    let (message, dropped) = partial(write(&f, None, "n v=1i,v=2 3\nq a=1,a=2 4").await);
+    assert_eq!(
+        message,
+        "field type conflict: input field \"v\" on measurement \"n\" is type integer, already exists as type float"
+    );
+    assert_eq!(dropped, 1);
+    assert_eq!(logged(&f), vec![("q".into(), 4)]);
+}
+
+/// A value meeting a stored type drops its point before anything is created; a value
+/// meeting a type the same request gave drops its point after the fields before it
+/// were created (InfluxDB's validation, then creation, passes).
+#[tokio::test]
+async fn a_dropped_point_creates_fields_only_for_a_conflict_inside_the_request() {
+    let f = fixture();
+    write(&f, None, "k a=1 1").await.unwrap();
+    let (message, _) = partial(write(&f, None, "k c=1,a=\"x\",d=1 2").await);
+    assert_eq!(
+        message,
+        "field type conflict: input field \"a\" on measurement \"k\" is type string, already exists as type float"
+    );
+    assert_eq!(field_types(&f, "k"), [("a".into(), FieldType::Float)]);
+    partial(write(&f, None, "k2 a=1 1\nk2 c=1,a=\"x\",d=1 2\nk2 g=2 3").await);
+    let names: Vec<String> = field_types(&f, "k2").into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["a", "c", "g"]);
+    partial(write(&f, None, "r a=1i,b=2,a=2,e=1 3").await);
+    assert_eq!(
+        field_types(&f, "r"),
+        [
+            ("a".into(), FieldType::Integer),
+            ("b".into(), FieldType::Float)
+        ]
+    );
+    assert_eq!(
+        logged(&f),
+        vec![("k".into(), 1), ("k2".into(), 1), ("k2".into(), 3)]
+    );
 }
 
 /// Once a write reached the shard group, InfluxDB 1.6 drops only the point that gives a

@@ -74,7 +74,7 @@ pub(crate) fn to_points(
                 tags: tags.clone(),
                 fields: vec![(Cow::Borrowed(VALUE_FIELD), FieldRef::Float(v))],
                 timestamp,
-                duplicate_field_type_conflict: false,
+                repeated_field: None,
                 series_hash: Some(hash),
             });
         }

@@ -346,7 +346,7 @@ impl CompactEntry {
                 .map(|(n, v)| (Cow::Borrowed(n.as_str()), FieldRef::from_value(v)))
                 .collect(),
             timestamp: p.timestamp,
-            duplicate_field_type_conflict: false,
+            repeated_field: None,
             series_hash: Some(s.hash),
         })
     }

@@ -12,7 +12,7 @@ use super::{prefix, sort_tags, FieldSpan, LineParser, TagSpan, MAX_KEY_LENGTH};
 use crate::error::LineError;
 use crate::number::parse_i64;
 use hyperbyte_domain::time::{MAX_NANOS, MIN_NANOS};
-use hyperbyte_domain::Precision;
+use hyperbyte_domain::{Precision, RepeatedField};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -199,7 +199,7 @@ impl<'a> LineParser<'a> {
         p.tags.clear();
         p.fields.clear();
         p.timestamp = timestamp;
-        p.duplicate_field_type_conflict = false;
+        p.repeated_field = None;
         p.series_hash = None;
 
         let key_escaped = buf[..key_end].contains(&b'\\');
@@ -238,11 +238,17 @@ impl<'a> LineParser<'a> {
             };
             match existing {
                 Some(slot) => {
-                    let old = &mut p.fields[slot].1;
-                    if old.field_type() != value.field_type() {
-                        p.duplicate_field_type_conflict = true;
+                    let t = value.field_type();
+                    if p.repeated_field.is_none() && p.fields[slot].1.field_type() != t {
+                        // Until the first repeat of another type every key holds a
+                        // value of its first type.
+                        p.repeated_field = Some(Box::new(RepeatedField {
+                            first_types: p.fields.iter().map(|(_, v)| v.field_type()).collect(),
+                            slot,
+                            field_type: t,
+                        }));
                     }
-                    *old = value;
+                    p.fields[slot].1 = value;
                 }
                 None => {
                     if many {

@@ -46,7 +46,7 @@ pub fn parse(body: &[u8], precision: Precision, now_nanos: i64) -> Parsed {
     };
     parse_each(body, precision, now_nanos, |line| match line {
         Ok(p) => {
-            out.duplicate_field_type_conflict |= p.duplicate_field_type_conflict;
+            out.duplicate_field_type_conflict |= p.repeated_field.is_some();
             out.points.push(p.to_point());
         }
         Err(bad) => out.errors.push(bad.to_string()),
@@ -74,7 +74,7 @@ pub fn parse_refs(body: &[u8], precision: Precision, now_nanos: i64) -> ParsedRe
     };
     parse_each(body, precision, now_nanos, |line| match line {
         Ok(p) => {
-            out.duplicate_field_type_conflict |= p.duplicate_field_type_conflict;
+            out.duplicate_field_type_conflict |= p.repeated_field.is_some();
             out.points.push(p.clone());
         }
         Err(bad) => out.errors.push(bad.to_string()),
@@ -131,7 +131,7 @@ pub(crate) fn parse_exact_only(body: &[u8], precision: Precision, now_nanos: i64
         match parser.parse(line, precision, default_ts) {
             Ok(()) => {
                 let p = &parser.point;
-                out.duplicate_field_type_conflict |= p.duplicate_field_type_conflict;
+                out.duplicate_field_type_conflict |= p.repeated_field.is_some();
                 out.points.push(p.to_point());
             }
             Err(error) => out.errors.push(

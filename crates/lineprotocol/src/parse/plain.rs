@@ -234,7 +234,7 @@ impl<'a> LineParser<'a> {
         let p = &mut self.point;
         p.tags.clear();
         p.timestamp = timestamp;
-        p.duplicate_field_type_conflict = false;
+        p.repeated_field = None;
         p.series_hash = None;
         if key.cached {
             if let Some(c) = self.keys.get(&key.hash) {

@@ -24,7 +24,7 @@ pub(super) fn fn_err(e: functions::FunctionError) -> StatementError {
 pub(super) struct SeriesCtx<'a> {
     points: &'a [Point],
     /// Window grid and the list of bucket start times (aggregate queries).
-    window: Option<transform::Window>,
+    window: Option<&'a transform::Window>,
     buckets: Vec<i64>,
     /// Query end (inclusive).
     end: i64,
@@ -84,7 +84,7 @@ impl QueryService {
         cols: &[OutCol],
         pts: &[Point],
         stmt: &SelectStatement,
-        interval: Option<(i64, i64)>,
+        interval: Option<&transform::Window>,
         min: Option<i64>,
         max: Option<i64>,
         now: i64,
@@ -92,7 +92,7 @@ impl QueryService {
         budget: &Budget,
     ) -> Result<Vec<Vec<Value>>, StatementError> {
         let first_time = pts.iter().map(|p| p.time).min().unwrap_or(0);
-        let window = interval.map(|(every, offset)| transform::Window { every, offset });
+        let window = interval;
         let start = min.unwrap_or(first_time);
         let end = max.unwrap_or(if window.is_some() { now } else { i64::MAX - 1 });
         let mut buckets = Vec::new();

@@ -36,6 +36,63 @@ pub(super) fn time_bounds(
     Ok(range)
 }
 
+/// The functions InfluxDB refuses to combine, checked when it compiles the fields (so
+/// also for a measurement that does not exist), in its order: `top()` and `bottom()`
+/// select whole points, so no other aggregate, selector or transformation may appear
+/// anywhere in the statement (bare fields, tags and math functions may); then
+/// `distinct()` outside another call (alone or under math) must be the only field and
+/// appear once. `count(distinct(v))` is an ordinary aggregate.
+pub(super) fn check_function_combinations(stmt: &SelectStatement) -> Result<(), StatementError> {
+    let mut functions: Vec<&str> = Vec::new();
+    let mut outer_distinct = 0usize;
+    for f in &stmt.fields {
+        collect_functions(&f.expr, false, &mut functions, &mut outer_distinct);
+    }
+    if functions.len() > 1 {
+        if let Some(name) = functions.iter().find(|n| matches!(**n, "top" | "bottom")) {
+            return Err(err(format!(
+                "selector function {name}() cannot be combined with other functions"
+            )));
+        }
+    }
+    if outer_distinct > 1 || (outer_distinct == 1 && stmt.fields.len() > 1) {
+        return Err(err(
+            "aggregate function distinct() cannot be combined with other functions or fields",
+        ));
+    }
+    Ok(())
+}
+
+/// The aggregate, selector and transformation calls of `e` in order (`functions`), and
+/// how many `distinct()` calls sit outside any other call (`outer_distinct`).
+fn collect_functions<'a>(
+    e: &'a Expr,
+    in_call: bool,
+    functions: &mut Vec<&'a str>,
+    outer_distinct: &mut usize,
+) {
+    match e {
+        Expr::Call { name, args } => {
+            let counted = is_agg_name(name) || TRANSFORMS.contains(&name.as_str());
+            if counted {
+                functions.push(name);
+            }
+            if name == "distinct" && !in_call {
+                *outer_distinct += 1;
+            }
+            for a in args {
+                collect_functions(a, in_call || counted, functions, outer_distinct);
+            }
+        }
+        Expr::Binary { lhs, rhs, .. } => {
+            collect_functions(lhs, in_call, functions, outer_distinct);
+            collect_functions(rhs, in_call, functions, outer_distinct);
+        }
+        Expr::Paren(inner) => collect_functions(inner, in_call, functions, outer_distinct),
+        _ => {}
+    }
+}
+
 /// `host + 1` where `host` is only a tag: InfluxDB's type error.
 pub(super) fn check_tag_math(
     e: &Expr,

@@ -46,13 +46,14 @@ use crate::query::limits::Budget;
 use crate::query::{QueryRequest, QueryService, StatementError, StmtResult};
 use hyperbyte_domain::naming;
 use hyperbyte_domain::query::{Series, StatementResult, Value};
+use hyperbyte_domain::window::Window;
 use hyperbyte_domain::{FieldType, MeasurementSchema};
 use hyperbyte_ports::RowSet;
 use hyperbyte_timeseriesql::ast::{
     BinaryOp, Expr, Fill, MeasurementName, SelectStatement, Source, VarType, WildcardType,
 };
 use hyperbyte_timeseriesql::sql::{
-    AggregateRead, Bucket, Condition, Pushdown, RawRead, RowFilter, TableRef,
+    AggregateRead, Condition, Pushdown, RawRead, RowFilter, TableRef,
 };
 use hyperbyte_timeseriesql::translate::ColumnRef;
 use std::collections::{BTreeMap, BTreeSet};

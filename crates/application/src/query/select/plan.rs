@@ -12,12 +12,12 @@ use super::*;
 use hyperbyte_timeseriesql::ast::TimeRange;
 
 /// What a statement asks for, known before any source is resolved.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct Shape {
     /// The statement's `now()`.
     pub(super) now: i64,
-    /// `GROUP BY time(every, offset)`.
-    pub(super) interval: Option<(i64, i64)>,
+    /// `GROUP BY time(every, offset)`, in the statement's `tz()`.
+    pub(super) interval: Option<Window>,
     /// Some column calls an aggregate or selector.
     pub(super) is_agg: bool,
     /// Some column calls a transformation.
@@ -105,16 +105,21 @@ impl SelectPlan {
     }
 }
 
-/// `GROUP BY time(every, offset)` with `tz(zone)`: windows start at local multiples of
-/// `every`, so the zone's offset at `at` (the range's start) moves them west by it
-/// (InfluxDB's `Window`: `(t + zone) % every`). The offset is taken once per query: a
-/// daylight-saving change inside the range keeps the windows of its start (InfluxDB
-/// shifts later windows by the change).
-fn in_time_zone((every, offset): (i64, i64), zone: Option<&str>, at: i64) -> (i64, i64) {
-    let zone_nanos = zone
-        .and_then(|z| hyperbyte_domain::time::zone_offset_secs(z, at))
-        .map_or(0, |s| i64::from(s) * 1_000_000_000);
-    (every, offset.wrapping_sub(zone_nanos).rem_euclid(every))
+/// `GROUP BY time(every, offset)` with `tz(zone)`: windows follow the local clock,
+/// across daylight-saving changes too (`hyperbyte_domain::window`). The zone's changes
+/// are looked up over the query's range once; an open end is the statement's `now()`
+/// (the bucket grid ends there) or the lowest time. An unknown zone was refused by the
+/// parser; it reads as UTC here.
+fn in_time_zone(
+    (every, offset): (i64, i64),
+    zone: Option<&str>,
+    range: &TimeRange,
+    now: i64,
+) -> Window {
+    match zone.and_then(hyperbyte_domain::time::TimeZone::parse) {
+        Some(z) => z.windows(every, offset, range.min, Some(range.max.unwrap_or(now))),
+        None => Window::new(every, offset),
+    }
 }
 
 /// The checks on the statement alone, and what it asks for.
@@ -147,8 +152,7 @@ pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape,
         check_types(&f.expr)?;
     }
     let range = time_bounds(stmt.condition.as_ref(), now)?;
-    let interval =
-        interval.map(|w| in_time_zone(w, stmt.timezone.as_deref(), range.min.unwrap_or(now)));
+    let interval = interval.map(|w| in_time_zone(w, stmt.timezone.as_deref(), &range, now));
     Ok(Shape {
         now,
         interval,
@@ -169,7 +173,7 @@ impl QueryService {
     ) -> Result<Option<SelectPlan>, StatementError> {
         let shape = statement_shape(stmt, self.clock.now_nanos())?;
         let mut sources = self.measurement_sources(stmt, req)?;
-        check_distinct_alone(stmt)?;
+        check_function_combinations(stmt)?;
         sources.extend(self.subquery_sources(stmt, req, &shape, budget).await?);
         sources.sort_by(|a, b| a.measurement.cmp(&b.measurement));
         if sources.is_empty() {
@@ -314,14 +318,18 @@ impl QueryService {
     }
 
     /// A retention policy's table holds only the fields written into it: wildcards
-    /// expand to those (InfluxDB keeps field sets per shard).
+    /// expand to those, and to the fields its shard groups know without a stored value
+    /// (InfluxDB keeps field sets per shard; a point dropped for a type conflict creates
+    /// the fields before the conflict).
     async fn restrict_to_table_fields(&self, sources: &mut [Src]) {
         for src in sources.iter_mut().filter(|s| s.rows.is_none()) {
             if let Ok(cols) = self.table_columns(src).await {
                 if !cols.is_empty() {
-                    src.schema
-                        .fields
-                        .retain(|f, _| cols.contains(&naming::field_column(f)));
+                    let (db, m, rp) = (&src.db, &src.measurement, &src.rp);
+                    src.schema.fields.retain(|f, _| {
+                        cols.contains(&naming::field_column(f))
+                            || self.meta.field_in_retention_policy(db, m, f, rp)
+                    });
                 }
             }
         }
@@ -454,21 +462,6 @@ fn group_tags(
     Ok(group_tags)
 }
 
-/// `distinct()` as a column of its own must be the statement's only field (InfluxDB
-/// checks it when compiling the fields, even for a measurement that does not exist).
-fn check_distinct_alone(stmt: &SelectStatement) -> Result<(), StatementError> {
-    let distinct = stmt
-        .fields
-        .iter()
-        .any(|f| matches!(&f.expr, Expr::Call { name, .. } if name == "distinct"));
-    if distinct && stmt.fields.len() > 1 {
-        return Err(err(
-            "aggregate function distinct() cannot be combined with other functions or fields",
-        ));
-    }
-    Ok(())
-}
-
 /// Aggregate queries: no bare field references outside calls, except with a single
 /// selector; transformations over raw points: every column is a call. Returns whether
 /// the only aggregate is a single selector.
@@ -508,8 +501,7 @@ fn check_bucket_limit(
     cols: &[OutCol],
     budget: &Budget,
 ) -> Result<(), StatementError> {
-    if let (Some((every, offset)), Some(min)) = (shape.interval, shape.range.min) {
-        let w = transform::Window { every, offset };
+    if let (Some(w), Some(min)) = (&shape.interval, shape.range.min) {
         let (_, _, count) = w.grid(min, shape.range.max.unwrap_or(shape.now), lookback(cols));
         budget.check_buckets(count)?;
     }

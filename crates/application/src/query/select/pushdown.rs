@@ -88,7 +88,14 @@ impl QueryService {
         let hot_rows = if point_time {
             None
         } else {
-            self.hot_aggregate(src, &specs, &plan.group_tags, cond, shape.interval, range)
+            self.hot_aggregate(
+                src,
+                &specs,
+                &plan.group_tags,
+                cond,
+                shape.interval.as_ref(),
+                range,
+            )
         };
         self.count_tier(hot_rows.is_some());
         let rows = match hot_rows {
@@ -101,7 +108,7 @@ impl QueryService {
         let groups = group_aggregate_rows(rows, plan.group_tags.len(), &specs);
         let mut out = Vec::with_capacity(groups.len());
         for (key, buckets) in groups {
-            let rows = match shape.interval {
+            let rows = match &shape.interval {
                 None => {
                     let (at, vals) = buckets.into_iter().next().unwrap_or_default();
                     // An aggregate without GROUP BY over no rows still yields a row of nulls.
@@ -113,8 +120,8 @@ impl QueryService {
                     row.extend(vals);
                     vec![row]
                 }
-                Some(interval) => {
-                    let grid = (interval, shape);
+                Some(window) => {
+                    let grid = (window, shape);
                     fill_bucket_grid(&buckets, &specs, grid, fill, descending, budget)?
                 }
             };
@@ -143,14 +150,20 @@ impl QueryService {
             specs,
             group_tags,
             cond,
-            shape.interval,
+            shape.interval.as_ref(),
             (min, max),
         );
         if read.filter.any_field.is_empty() {
             return Ok(None);
         }
         let sql = read.to_sql().map_err(|e| err(e.to_string()))?;
-        let recent = match self.expected_last_groups(src, specs, group_tags, cond, shape.interval) {
+        let recent = match self.expected_last_groups(
+            src,
+            specs,
+            group_tags,
+            cond,
+            shape.interval.as_ref(),
+        ) {
             Some(expected) => {
                 self.last_from_recent(src, max, min, expected, group_tags.len(), &read)
                     .await?
@@ -206,12 +219,11 @@ fn group_aggregate_rows(
 fn fill_bucket_grid(
     buckets: &BTreeMap<i64, Vec<Value>>,
     specs: &[(String, String, FieldType)],
-    ((every, offset), shape): ((i64, i64), &Shape),
+    (w, shape): (&transform::Window, &Shape),
     fill: &Fill,
     descending: bool,
     budget: &Budget,
 ) -> Result<Vec<Vec<Value>>, StatementError> {
-    let w = transform::Window { every, offset };
     let first = buckets.keys().next().copied().unwrap_or(0);
     let (start, end, count) = w.grid(
         shape.range.min.unwrap_or(first),
@@ -265,7 +277,7 @@ impl QueryService {
         specs: &[(String, String, FieldType)],
         group_tags: &[String],
         cond: Option<&Expr>,
-        interval: Option<(i64, i64)>,
+        interval: Option<&Window>,
         (min, max): (Option<i64>, Option<i64>),
     ) -> Option<Vec<Vec<Value>>> {
         let hot = self.hot.as_ref()?;
@@ -303,7 +315,7 @@ impl QueryService {
         specs: &[(String, String, FieldType)],
         group_tags: &[String],
         cond: Option<&Expr>,
-        interval: Option<(i64, i64)>,
+        interval: Option<&Window>,
     ) -> Option<usize> {
         if interval.is_some() || cond.is_some() || specs.iter().any(|(f, _, _)| f != "last") {
             return None;
@@ -377,7 +389,7 @@ impl QueryService {
         specs: &[(String, String, FieldType)],
         group_tags: &[String],
         cond: Option<&Expr>,
-        interval: Option<(i64, i64)>,
+        interval: Option<&Window>,
         (min, max): (Option<i64>, Option<i64>),
     ) -> AggregateRead {
         let schema = &src.schema;
@@ -400,7 +412,7 @@ impl QueryService {
             table: TableRef::new(&src.db, &src.rp, &src.measurement),
             merge: self.must_merge(src, min, max),
             group_tags,
-            bucket: interval.map(|(every, offset)| Bucket { every, offset }),
+            bucket: interval.cloned(),
             columns,
             filter: RowFilter {
                 min,

@@ -205,7 +205,7 @@ impl QueryService {
                     &plan.cols,
                     &pts,
                     stmt,
-                    shape.interval,
+                    shape.interval.as_ref(),
                     shape.range.min,
                     shape.range.max,
                     shape.now,

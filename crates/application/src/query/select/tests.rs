@@ -215,10 +215,7 @@ async fn a_pushdown_groups_by_tags_and_offset_buckets_in_the_engine() {
         .await;
     let mut want = aggregate_read(vec![(Pushdown::Mean, "v")]);
     want.group_tags = vec![Some("host".into())];
-    want.bucket = Some(Bucket {
-        every: 10 * S,
-        offset: 5 * S,
-    });
+    want.bucket = Some(Window::new(10 * S, 5 * S));
     want.filter.min = Some(0);
     want.filter.max = Some(60 * S - 1);
     assert_eq!(sent(&h), vec![want.to_sql().unwrap()]);
@@ -371,4 +368,77 @@ async fn an_aggregate_with_a_field_condition_goes_to_the_engine() {
     );
     want.filter.condition = Some(Condition { expr, columns });
     assert_eq!(sent(&h), vec![want.to_sql().unwrap()]);
+}
+
+/// `tz()` over a daylight-saving change: the windows follow the local day (a 23 h day in
+/// Chicago on 2020-03-08), alike in the tier's aggregates, the Rust evaluation and the
+/// SQL the engine gets (one grid per piece of constant offset).
+#[tokio::test]
+async fn zone_windows_follow_the_local_day_on_every_path() {
+    const H: i64 = 3600 * S;
+    let start = 1_583_474_400 * S; // 2020-03-06T06:00:00Z, local midnight
+    let points: Vec<(i64, &'static str, f64)> =
+        (0..120).map(|i| (start + i * H, "a", 1.0)).collect();
+    let h = with_tier(&points).await;
+    let range = "time >= '2020-03-06T06:00:00Z' AND time < '2020-03-11T05:00:00Z'";
+    let want: Vec<Vec<Value>> = [(0, 24), (24, 24), (48, 23), (71, 24), (95, 24)]
+        .into_iter()
+        .map(|(at, n)| vec![Value::Time(start + at * H), Value::Integer(n)])
+        .collect();
+    let tier =
+        format!("SELECT count(v) FROM m WHERE {range} GROUP BY time(1d) tz('America/Chicago')");
+    assert_eq!(h.rows(&tier).await, want);
+    let rust = format!(
+        "SELECT median(v), count(v) FROM m WHERE {range} GROUP BY time(1d) tz('America/Chicago')"
+    );
+    let got: Vec<Vec<Value>> = h
+        .rows(&rust)
+        .await
+        .into_iter()
+        .map(|r| vec![r[0].clone(), r[2].clone()])
+        .collect();
+    assert_eq!(got, want);
+    assert!(sent(&h).is_empty(), "storage was read: {:?}", sent(&h));
+    let engine = unlimited(&points);
+    engine.rows(&tier).await;
+    assert!(sent(&engine)[0].contains("multiIf("), "{:?}", sent(&engine));
+}
+
+/// The combinations InfluxDB 1.6 refuses when it compiles the fields (answers of the
+/// reference server): `top()`/`bottom()` beside any other aggregate, selector or
+/// transformation, then `distinct()` beside anything or twice; a missing measurement
+/// answers the same.
+#[tokio::test]
+async fn distinct_top_and_bottom_refuse_company_as_influxdb_does() {
+    let h = unlimited(&points());
+    let distinct =
+        "aggregate function distinct() cannot be combined with other functions or fields";
+    let top = "selector function top() cannot be combined with other functions";
+    for (q, want) in [
+        ("SELECT count(v), distinct(host) FROM m", distinct),
+        ("SELECT distinct(v), count(v) FROM m", distinct),
+        ("SELECT distinct(v), distinct(v) FROM m", distinct),
+        ("SELECT distinct(v) + distinct(v) FROM m", distinct),
+        ("SELECT count(v), distinct(v) * 2 FROM m", distinct),
+        ("SELECT distinct(v), abs(v) FROM m", distinct),
+        ("SELECT distinct(v), v + 1 FROM nope", distinct),
+        ("SELECT distinct(v), top(v, 1) FROM m", top),
+        ("SELECT top(v, 1), max(v) FROM nope", top),
+        ("SELECT top(v, 1) + max(v) FROM m", top),
+        ("SELECT top(v, 1), derivative(v) FROM m", top),
+        (
+            "SELECT max(v), bottom(v, 1) FROM m",
+            "selector function bottom() cannot be combined with other functions",
+        ),
+    ] {
+        assert_eq!(h.error(q).await, want, "{q}");
+    }
+    for q in [
+        "SELECT top(v, 1), host FROM m",
+        "SELECT count(distinct(v)), max(v) FROM m",
+        "SELECT distinct(v) FROM m",
+    ] {
+        let r = h.run(q).await;
+        assert!(r.error.is_none(), "{q}: {:?}", r.error);
+    }
 }

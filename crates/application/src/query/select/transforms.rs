@@ -52,7 +52,7 @@ pub(super) fn apply_transform(
     name: &str,
     args: &[Expr],
     input: &[Row],
-    window: Option<transform::Window>,
+    window: Option<&transform::Window>,
     budget: &Budget,
 ) -> Result<Timeline, StatementError> {
     let unit_default = match window {
