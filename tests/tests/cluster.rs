@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// Starts node `id`: the bootstrap node when `join` is empty, else joining through it.
 /// `bind` fixes the peer listener's address (a restarted node keeps its address).
 fn node(id: u64, join: Option<&str>, bind: &str) -> Server {
-    Server::start_with_env(&node_env(id, join, bind))
+    Server::start_with_env(&as_refs(&node_env(id, join, bind)))
 }
 
 fn node_env(id: u64, join: Option<&str>, bind: &str) -> Vec<(&'static str, String)> {
@@ -30,7 +30,7 @@ fn node_env(id: u64, join: Option<&str>, bind: &str) -> Vec<(&'static str, Strin
     env
 }
 
-fn as_refs(env: &[(&'static str, String)]) -> Vec<(&'static str, &str)> {
+fn as_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
@@ -41,7 +41,9 @@ fn peer_addr(s: &Server) -> String {
 
 /// `/cluster/status` of the node at peer address `addr`.
 fn status(addr: &str) -> Option<Value> {
-    let r = ureq::get(&format!("http://{addr}/cluster/status")).call().ok()?;
+    let r = ureq::get(&format!("http://{addr}/cluster/status"))
+        .call()
+        .ok()?;
     serde_json::from_str(&r.into_string().ok()?).ok()
 }
 
@@ -97,12 +99,21 @@ fn cluster_three_nodes_agree_on_metadata_and_data() {
     assert_eq!(st, 200, "{body}");
     for n in &nodes {
         wait_until(10, "the database on every node", || {
-            n.query("", "SHOW DATABASES").1.to_string().contains("shared")
+            n.query("", "SHOW DATABASES")
+                .1
+                .to_string()
+                .contains("shared")
         });
     }
     // A write with consistency=all is on every node when the 204 comes back.
     let body: String = (0..100)
-        .map(|i| format!("cpu,host=h{} v={i} {}\n", i % 4, 1_600_000_000_000_000_000i64 + i))
+        .map(|i| {
+            format!(
+                "cpu,host=h{} v={i} {}\n",
+                i % 4,
+                1_600_000_000_000_000_000i64 + i
+            )
+        })
         .collect();
     let (st, text) = nodes[0].write_params("db=shared&consistency=all", &body);
     assert_eq!(st, 204, "{text}");
@@ -110,10 +121,15 @@ fn cluster_three_nodes_agree_on_metadata_and_data() {
         assert_eq!(count(n, "shared", "SELECT count(v) FROM cpu"), 100);
     }
     // Writes to any node reach the others.
-    let (st, text) = nodes[2].write_params("db=shared&consistency=quorum", "mem,host=x used=1 1600000000000000000\n");
+    let (st, text) = nodes[2].write_params(
+        "db=shared&consistency=quorum",
+        "mem,host=x used=1 1600000000000000000\n",
+    );
     assert_eq!(st, 204, "{text}");
     for n in &nodes {
-        wait_until(10, "the replicated point", || count(n, "shared", "SELECT count(used) FROM mem") == 1);
+        wait_until(10, "the replicated point", || {
+            count(n, "shared", "SELECT count(used) FROM mem") == 1
+        });
     }
     // Same answers everywhere, down to the JSON.
     let q = "SELECT mean(v) FROM cpu GROUP BY host";
@@ -132,7 +148,11 @@ fn cluster_three_nodes_agree_on_metadata_and_data() {
     for n in &nodes {
         wait_until(15, "the measurement dropped on every node", || {
             count(n, "shared", "SELECT count(v) FROM cpu") == 0
-                && !n.query("shared", "SHOW MEASUREMENTS").1.to_string().contains("\"cpu\"")
+                && !n
+                    .query("shared", "SHOW MEASUREMENTS")
+                    .1
+                    .to_string()
+                    .contains("\"cpu\"")
         });
     }
     // An unknown consistency level is a client error.
@@ -149,13 +169,22 @@ fn cluster_quorum_writes_survive_a_killed_node_and_reach_it_when_it_returns() {
     assert_eq!(nodes[0].query("", "CREATE DATABASE q").0, 200);
     for n in &nodes {
         wait_until(10, "the database everywhere", || {
-            n.query("", "SHOW DATABASES").1.to_string().contains("\"q\"")
+            n.query("", "SHOW DATABASES")
+                .1
+                .to_string()
+                .contains("\"q\"")
         });
     }
     let mut acknowledged = 0i64;
-    let mut batch = |nodes: &Vec<Server>, i: i64, acknowledged: &mut i64| {
+    let batch = |nodes: &Vec<Server>, i: i64, acknowledged: &mut i64| {
         let body: String = (0..50)
-            .map(|j| format!("w,src=a seq={}i {}\n", i * 50 + j, 1_600_000_000_000_000_000i64 + i * 50 + j))
+            .map(|j| {
+                format!(
+                    "w,src=a seq={}i {}\n",
+                    i * 50 + j,
+                    1_600_000_000_000_000_000i64 + i * 50 + j
+                )
+            })
             .collect();
         let (st, text) = nodes[0].write_params("db=q&consistency=quorum", &body);
         assert_eq!(st, 204, "batch {i}: {text}");
@@ -172,12 +201,19 @@ fn cluster_quorum_writes_survive_a_killed_node_and_reach_it_when_it_returns() {
     }
     // consistency=all cannot be met now: refused with InfluxDB Enterprise's kind of
     // answer, yet stored here and handed off.
-    let (st, text) = nodes[0].write_params("db=q&consistency=all", "w,src=b seq=1i 1600000000000000000\n");
+    let (st, text) = nodes[0].write_params(
+        "db=q&consistency=all",
+        "w,src=b seq=1i 1600000000000000000\n",
+    );
     assert_eq!(st, 500, "{text}");
     assert!(text.contains("consistency all not met"), "{text}");
     let hinted = status(&addrs[0])
         .and_then(|s| s["members"].as_array().cloned())
-        .map(|m| m.iter().map(|m| m["hinted_batches"].as_u64().unwrap_or(0)).sum::<u64>())
+        .map(|m| {
+            m.iter()
+                .map(|m| m["hinted_batches"].as_u64().unwrap_or(0))
+                .sum::<u64>()
+        })
         .unwrap_or(0);
     assert!(hinted > 0, "node 1 holds hints for node 3");
     // Node 3 comes back on its address and receives its hints.
@@ -190,7 +226,12 @@ fn cluster_quorum_writes_survive_a_killed_node_and_reach_it_when_it_returns() {
     });
     println!("node 3 converged {:?} after its restart", t_back.elapsed());
     for n in &nodes {
-        assert_eq!(count(n, "q", "SELECT count(seq) FROM w WHERE src = 'a'"), acknowledged, "lost points on {}", n.url);
+        assert_eq!(
+            count(n, "q", "SELECT count(seq) FROM w WHERE src = 'a'"),
+            acknowledged,
+            "lost points on {}",
+            n.url
+        );
         assert_eq!(count(n, "q", "SELECT count(seq) FROM w WHERE src = 'b'"), 1);
     }
 }
@@ -198,7 +239,9 @@ fn cluster_quorum_writes_survive_a_killed_node_and_reach_it_when_it_returns() {
 #[test]
 fn cluster_ddl_keeps_working_after_the_leader_dies() {
     let (mut nodes, addrs) = three_nodes();
-    let leader = status(&addrs[0]).and_then(|s| s["leader"].as_u64()).expect("leader");
+    let leader = status(&addrs[0])
+        .and_then(|s| s["leader"].as_u64())
+        .expect("leader");
     let li = usize::try_from(leader - 1).expect("index");
     nodes[li].kill9();
     let t = Instant::now();
@@ -208,8 +251,15 @@ fn cluster_ddl_keeps_working_after_the_leader_dies() {
     assert_eq!(st, 200, "{body}");
     println!("DDL answered {:?} after the leader was killed", t.elapsed());
     wait_until(10, "the database on the other survivor", || {
-        nodes[others[1]].query("", "SHOW DATABASES").1.to_string().contains("after_failover")
+        nodes[others[1]]
+            .query("", "SHOW DATABASES")
+            .1
+            .to_string()
+            .contains("after_failover")
     });
     let new_leader = status(&addrs[others[0]]).and_then(|s| s["leader"].as_u64());
-    assert!(new_leader.is_some_and(|l| l != leader), "a new leader: {new_leader:?}");
+    assert!(
+        new_leader.is_some_and(|l| l != leader),
+        "a new leader: {new_leader:?}"
+    );
 }

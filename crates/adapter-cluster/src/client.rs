@@ -82,9 +82,7 @@ impl PeerClient {
                 timeout,
             }),
         };
-        self.last_ok
-            .lock()
-            .insert(addr.to_string(), result.is_ok());
+        self.last_ok.lock().insert(addr.to_string(), result.is_ok());
         result
     }
 

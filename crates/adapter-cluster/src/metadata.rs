@@ -6,7 +6,9 @@
 
 use crate::node::ClusterNode;
 use async_trait::async_trait;
-use hyperbyte_domain::{ContinuousQuery, Database, FieldType, MeasurementSchema, MetaCommand, Tombstone, User};
+use hyperbyte_domain::{
+    ContinuousQuery, Database, FieldType, MeasurementSchema, MetaCommand, Tombstone, User,
+};
 use hyperbyte_ports::{MetaError, MetadataPort, SeriesEntry};
 use std::sync::Arc;
 
@@ -67,7 +69,12 @@ impl MetadataPort for ClusterMetadata {
         self.local
             .field_in_retention_policy(database, measurement, field, retention_policy)
     }
-    fn shard_group_written(&self, database: &str, retention_policy: &str, shard_start: i64) -> bool {
+    fn shard_group_written(
+        &self,
+        database: &str,
+        retention_policy: &str,
+        shard_start: i64,
+    ) -> bool {
         self.local
             .shard_group_written(database, retention_policy, shard_start)
     }
@@ -100,8 +107,15 @@ impl MetadataPort for ClusterMetadata {
     fn series_count_in(&self, database: &str, measurement: &str) -> usize {
         self.local.series_count_in(database, measurement)
     }
-    fn series_with_tag(&self, database: &str, measurement: &str, key: &str, value: &str) -> Vec<SeriesEntry> {
-        self.local.series_with_tag(database, measurement, key, value)
+    fn series_with_tag(
+        &self,
+        database: &str,
+        measurement: &str,
+        key: &str,
+        value: &str,
+    ) -> Vec<SeriesEntry> {
+        self.local
+            .series_with_tag(database, measurement, key, value)
     }
     fn for_each_series_with_tag(
         &self,
@@ -114,7 +128,13 @@ impl MetadataPort for ClusterMetadata {
         self.local
             .for_each_series_with_tag(database, measurement, key, value, f)
     }
-    fn tag_value_series_count(&self, database: &str, measurement: &str, key: &str, value: &str) -> usize {
+    fn tag_value_series_count(
+        &self,
+        database: &str,
+        measurement: &str,
+        key: &str,
+        value: &str,
+    ) -> usize {
         self.local
             .tag_value_series_count(database, measurement, key, value)
     }

@@ -127,7 +127,8 @@ impl ClusterNode {
         .validate()
         .map_err(|e| ClusterError::Config(e.to_string()))?;
         let client = Arc::new(PeerClient::default());
-        let sm = StateMachine::open(local, Arc::clone(&store), effects).map_err(ClusterError::Start)?;
+        let sm =
+            StateMachine::open(local, Arc::clone(&store), effects).map_err(ClusterError::Start)?;
         let raft = Raft::new(
             config.node_id,
             Arc::new(raft_config),
@@ -174,7 +175,12 @@ impl ClusterNode {
     /// Whether this node has never been part of a cluster (empty log, no membership).
     fn pristine(&self) -> bool {
         let m = self.raft.metrics().borrow().clone();
-        m.last_log_index.is_none() && m.membership_config.membership().voter_ids().next().is_none()
+        m.last_log_index.is_none()
+            && m.membership_config
+                .membership()
+                .voter_ids()
+                .next()
+                .is_none()
     }
 
     /// On a node with an empty log: starts a new cluster (`bootstrap`) or asks the
@@ -243,10 +249,20 @@ impl ClusterNode {
                 .map_err(|e| e.to_string())?;
             return match a.status {
                 200 => Ok(()),
-                s => Err(format!("leader {leader} answered {s}: {}", String::from_utf8_lossy(&a.body))),
+                s => Err(format!(
+                    "leader {leader} answered {s}: {}",
+                    String::from_utf8_lossy(&a.body)
+                )),
             };
         }
-        let voters: BTreeSet<NodeId> = self.raft.metrics().borrow().membership_config.membership().voter_ids().collect();
+        let voters: BTreeSet<NodeId> = self
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .collect();
         if voters.contains(&req.id) {
             return Ok(());
         }
@@ -271,7 +287,11 @@ impl ClusterNode {
                 .post(&addr, LEAVE_PATH, body, Duration::from_secs(30))
                 .await
                 .map_err(|e| e.to_string())?;
-            return if a.status == 200 { Ok(()) } else { Err(String::from_utf8_lossy(&a.body).into_owned()) };
+            return if a.status == 200 {
+                Ok(())
+            } else {
+                Err(String::from_utf8_lossy(&a.body).into_owned())
+            };
         }
         self.raft
             .change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([id])), false)
@@ -345,7 +365,8 @@ impl ClusterNode {
                 .post(&addr, META_PATH, body, self.config.meta_timeout)
                 .await
                 .map_err(|e| e.to_string())?;
-            return serde_json::from_slice(&a.body).map_err(|e| format!("leader answered {}: {e}", a.status));
+            return serde_json::from_slice(&a.body)
+                .map_err(|e| format!("leader answered {}: {e}", a.status));
         }
         Ok(self.propose_here(cmd.clone()).await)
     }
@@ -394,7 +415,8 @@ impl ClusterNode {
                 id: *id,
                 address: n.addr.clone(),
                 voter: voters.contains(id),
-                reachable: *id == self.id() || self.client.last_contact_ok(&n.addr).unwrap_or(false),
+                reachable: *id == self.id()
+                    || self.client.last_contact_ok(&n.addr).unwrap_or(false),
                 hinted_batches: hints.get(id).map_or(0, |h| h.queued),
             })
             .collect();

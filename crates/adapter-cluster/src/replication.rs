@@ -52,11 +52,19 @@ impl ReplicationPort for PeerReplication {
                 retryable: false,
             });
         };
-        let path = format!("{WRITE_PATH}?origin={}&sequence={}", batch.origin, batch.sequence);
+        let path = format!(
+            "{WRITE_PATH}?origin={}&sequence={}",
+            batch.origin, batch.sequence
+        );
         let answer = self
             .node
             .client()
-            .post(&addr, &path, batch.bytes.to_vec(), self.node.config().write_timeout)
+            .post(
+                &addr,
+                &path,
+                batch.bytes.to_vec(),
+                self.node.config().write_timeout,
+            )
             .await
             .map_err(|e| ReplicationError::Unreachable {
                 peer,

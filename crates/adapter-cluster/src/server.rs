@@ -61,12 +61,16 @@ fn json<T: serde::Serialize>(value: &T) -> Answer {
     }
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Answer> {
-    serde_json::from_slice(body).map_err(|e| answer(StatusCode::BAD_REQUEST, e.to_string()))
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| e.to_string())
 }
 
 /// Serves peers on `listener` until `shutdown` turns true.
-pub async fn serve_peers(listener: TcpListener, service: PeerService, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve_peers(
+    listener: TcpListener,
+    service: PeerService,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -91,7 +95,8 @@ pub async fn serve_peers(listener: TcpListener, service: PeerService, mut shutdo
                 let service = service.clone();
                 async move { Ok::<_, std::convert::Infallible>(service.route(req).await) }
             });
-            let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc);
             let mut conn = std::pin::pin!(conn);
             // Kept-alive connections end with the listener: a peer must not keep talking
             // to a stopped node's consensus.
@@ -130,7 +135,10 @@ impl PeerService {
         if method != Method::POST {
             return answer(StatusCode::METHOD_NOT_ALLOWED, "");
         }
-        let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+        let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
+            .collect()
+            .await
+        {
             Ok(b) => b.to_bytes(),
             Err(e) => return answer(StatusCode::BAD_REQUEST, e.to_string()),
         };
@@ -139,33 +147,33 @@ impl PeerService {
         match path.as_str() {
             APPEND_PATH => match parse(&body) {
                 Ok(rpc) => json(&self.node.raft().append_entries(rpc).await),
-                Err(a) => a,
+                Err(e) => answer(StatusCode::BAD_REQUEST, e),
             },
             VOTE_PATH => match parse(&body) {
                 Ok(rpc) => json(&self.node.raft().vote(rpc).await),
-                Err(a) => a,
+                Err(e) => answer(StatusCode::BAD_REQUEST, e),
             },
             SNAPSHOT_PATH => match parse(&body) {
                 Ok(rpc) => json(&self.node.raft().install_snapshot(rpc).await),
-                Err(a) => a,
+                Err(e) => answer(StatusCode::BAD_REQUEST, e),
             },
             META_PATH => match parse::<MetaCommand>(&body) {
                 Ok(cmd) => json(&self.node.propose_here(cmd).await),
-                Err(a) => a,
+                Err(e) => answer(StatusCode::BAD_REQUEST, e),
             },
             JOIN_PATH => match parse::<JoinRequest>(&body) {
                 Ok(j) => match self.node.admit(j).await {
                     Ok(()) => answer(StatusCode::OK, ""),
                     Err(e) => answer(StatusCode::SERVICE_UNAVAILABLE, e),
                 },
-                Err(a) => a,
+                Err(e) => answer(StatusCode::BAD_REQUEST, e),
             },
             LEAVE_PATH => match parse::<u64>(&body) {
                 Ok(id) => match self.node.remove(id).await {
                     Ok(()) => answer(StatusCode::OK, ""),
                     Err(e) => answer(StatusCode::SERVICE_UNAVAILABLE, e),
                 },
-                Err(a) => a,
+                Err(e) => answer(StatusCode::BAD_REQUEST, e),
             },
             WRITE_PATH => self.replicated_write(&query, body).await,
             _ => answer(StatusCode::NOT_FOUND, ""),
@@ -196,7 +204,8 @@ impl PeerService {
         match ingest.apply_replicated(&batch).await {
             Ok(_) => answer(StatusCode::NO_CONTENT, ""),
             Err(e) => {
-                let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let status =
+                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 answer(status, e.to_string())
             }
         }

@@ -9,7 +9,13 @@
 //! catalog is deterministic, so replaying that list on an empty node rebuilds the same
 //! metadata.
 
-use crate::types::{decode, encode, Entry, LogId, MetaRequest, MetaResponse, Node, NodeId, StorageError, TypeConfig};
+// openraft's storage traits fix the error type (`StorageError`, large); the helpers
+// here return it as the traits do.
+#![allow(clippy::result_large_err)]
+
+use crate::types::{
+    decode, encode, Entry, LogId, MetaRequest, MetaResponse, Node, NodeId, StorageError, TypeConfig,
+};
 use hyperbyte_application::cluster::StorageEffects;
 use hyperbyte_domain::MetaCommand;
 use hyperbyte_ports::{ConsensusStorePort, MetaError, MetadataPort};
@@ -142,7 +148,10 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             last_membership: applied.membership.clone(),
             snapshot_id: format!("{}-{}", through, commands.len()),
         };
-        let stored = StoredSnapshot { meta: meta.clone(), commands };
+        let stored = StoredSnapshot {
+            meta: meta.clone(),
+            commands,
+        };
         let bytes = encode(&stored).map_err(sm_write)?;
         self.store.put_state(SNAPSHOT, &bytes).map_err(sm_write)?;
         Ok(Snapshot {

@@ -101,7 +101,11 @@ pub(crate) async fn run(
     if let Some(m) = &member {
         m.services_started(
             services.ingest.clone(),
-            StorageEffects::new(stores.meta.clone(), services.flush.clone(), stack.admin.clone()),
+            StorageEffects::new(
+                stores.meta.clone(),
+                services.flush.clone(),
+                stack.admin.clone(),
+            ),
         );
     }
 

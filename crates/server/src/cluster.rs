@@ -75,22 +75,38 @@ impl ClusterSection {
             return Ok(());
         }
         if self.node_id == 0 {
-            return Err(("cluster.node_id", "must be at least 1 and unique in the cluster".into()));
+            return Err((
+                "cluster.node_id",
+                "must be at least 1 and unique in the cluster".into(),
+            ));
         }
         if self.bind.parse::<SocketAddr>().is_err() {
-            return Err(("cluster.bind", format!("{:?} is not an address like 10.0.0.1:8089", self.bind)));
+            return Err((
+                "cluster.bind",
+                format!("{:?} is not an address like 10.0.0.1:8089", self.bind),
+            ));
         }
         if self.heartbeat_ms == 0 {
             return Err(("cluster.heartbeat_ms", "must be at least 1".into()));
         }
         if self.election_timeout_min_ms <= self.heartbeat_ms {
-            return Err(("cluster.election_timeout_min_ms", "must be greater than cluster.heartbeat_ms".into()));
+            return Err((
+                "cluster.election_timeout_min_ms",
+                "must be greater than cluster.heartbeat_ms".into(),
+            ));
         }
         if self.election_timeout_max_ms <= self.election_timeout_min_ms {
-            return Err(("cluster.election_timeout_max_ms", "must be greater than cluster.election_timeout_min_ms".into()));
+            return Err((
+                "cluster.election_timeout_max_ms",
+                "must be greater than cluster.election_timeout_min_ms".into(),
+            ));
         }
         if self.bootstrap && !self.join.is_empty() {
-            return Err(("cluster.join", "must be empty on the node that bootstraps the cluster (cluster.bootstrap = true)".into()));
+            return Err((
+                "cluster.join",
+                "must be empty on the node that bootstraps the cluster (cluster.bootstrap = true)"
+                    .into(),
+            ));
         }
         if self.meta_timeout_secs == 0 {
             return Err(("cluster.meta_timeout_secs", "must be at least 1".into()));
@@ -106,7 +122,11 @@ impl ClusterSection {
     fn node_config(&self, bound: SocketAddr) -> ClusterConfig {
         ClusterConfig {
             node_id: self.node_id,
-            advertise: if self.advertise.is_empty() { bound.to_string() } else { self.advertise.clone() },
+            advertise: if self.advertise.is_empty() {
+                bound.to_string()
+            } else {
+                self.advertise.clone()
+            },
             bootstrap: self.bootstrap,
             join: self.join.clone(),
             heartbeat: Duration::from_millis(self.heartbeat_ms),
@@ -133,7 +153,11 @@ pub(crate) struct Member {
 
 /// Starts the consensus (its log in `<data_dir>/raft`), binds the peer listener and
 /// bootstraps or joins the cluster.
-pub(crate) async fn start(section: &ClusterSection, data_dir: &Path, local: Arc<dyn MetadataPort>) -> Result<Member> {
+pub(crate) async fn start(
+    section: &ClusterSection,
+    data_dir: &Path,
+    local: Arc<dyn MetadataPort>,
+) -> Result<Member> {
     let raft_dir = data_dir.join("raft");
     let store = RocksDbConsensusStore::open(&raft_dir)
         .with_context(|| format!("opening the consensus log at {}", raft_dir.display()))?;
@@ -143,13 +167,24 @@ pub(crate) async fn start(section: &ClusterSection, data_dir: &Path, local: Arc<
     let addr = listener.local_addr()?;
     println!("hyperbyted cluster listener on {addr}");
     let effects = Arc::new(OnceLock::new());
-    let node = ClusterNode::start(section.node_config(addr), Arc::new(store), local.clone(), effects.clone())
-        .await
-        .context("starting cluster mode")?;
+    let node = ClusterNode::start(
+        section.node_config(addr),
+        Arc::new(store),
+        local.clone(),
+        effects.clone(),
+    )
+    .await
+    .context("starting cluster mode")?;
     let ingest = Arc::new(OnceLock::new());
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(serve_peers(listener, PeerService::new(node.clone(), ingest.clone()), stop_rx));
-    node.bootstrap_or_join().await.context("joining the cluster")?;
+    tokio::spawn(serve_peers(
+        listener,
+        PeerService::new(node.clone(), ingest.clone()),
+        stop_rx,
+    ));
+    node.bootstrap_or_join()
+        .await
+        .context("joining the cluster")?;
     let meta: Arc<dyn MetadataPort> = Arc::new(ClusterMetadata::new(local, node.clone()));
     Ok(Member {
         node,
@@ -168,7 +203,8 @@ impl Member {
         let replicator = WriteReplicator::new(
             port,
             HintLimits {
-                max_bytes: usize::try_from(self.section.hinted_handoff_max_bytes).unwrap_or(usize::MAX),
+                max_bytes: usize::try_from(self.section.hinted_handoff_max_bytes)
+                    .unwrap_or(usize::MAX),
                 max_age: Duration::from_secs(self.section.hinted_handoff_max_age_secs),
             },
             Duration::from_millis(self.section.write_timeout_ms),

@@ -33,7 +33,11 @@ impl ConsensusStorePort for MemoryConsensusStore {
     }
 
     fn last_entry(&self) -> Result<Option<(u64, Vec<u8>)>, ConsensusStoreError> {
-        Ok(self.log.lock().last_key_value().map(|(i, b)| (*i, b.clone())))
+        Ok(self
+            .log
+            .lock()
+            .last_key_value()
+            .map(|(i, b)| (*i, b.clone())))
     }
 
     fn truncate_from(&self, from: u64) -> Result<(), ConsensusStoreError> {
@@ -64,6 +68,10 @@ mod tests {
     #[test]
     fn the_memory_store_keeps_the_contract() {
         let dir = tempfile::tempdir().unwrap();
-        consensus_store_contract(dir.path(), |_| MemoryConsensusStore::default(), Durability::InMemory);
+        consensus_store_contract(
+            dir.path(),
+            |_| MemoryConsensusStore::default(),
+            Durability::InMemory,
+        );
     }
 }

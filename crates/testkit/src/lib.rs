@@ -26,8 +26,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod admin;
-mod consensus;
 mod clock;
+mod consensus;
 pub mod contract;
 mod held;
 mod sink;

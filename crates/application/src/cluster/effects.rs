@@ -81,7 +81,12 @@ impl StorageEffects {
                 let rps: Vec<String> = self
                     .meta
                     .database(database)
-                    .map(|d| d.retention_policies.iter().map(|r| r.name.clone()).collect())
+                    .map(|d| {
+                        d.retention_policies
+                            .iter()
+                            .map(|r| r.name.clone())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 self.flush
                     .discard_dropped(database, None, Some(measurement))

@@ -427,7 +427,9 @@ impl IngestionService {
             .map_err(|e| WriteError::Internal(e.to_string()))?;
         drop(points);
         let replicate = match (&self.replicator, consistency) {
-            (Some(r), Some(level)) => Some((Arc::clone(r), level, Arc::<[u8]>::from(&entry.bytes[..]))),
+            (Some(r), Some(level)) => {
+                Some((Arc::clone(r), level, Arc::<[u8]>::from(&entry.bytes[..])))
+            }
             _ => None,
         };
         let seq = self.wal.append_encoded(entry).await.map_err(|e| match e {

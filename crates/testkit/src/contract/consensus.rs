@@ -25,11 +25,20 @@ where
 {
     let dir = case_dir(root, "consensus");
     let store = open(&dir);
-    assert!(ok(store.last_entry(), "last_entry").is_none(), "contract: a new store has an entry");
-    assert!(ok(store.state("vote"), "state").is_none(), "contract: a new store has state");
+    assert!(
+        ok(store.last_entry(), "last_entry").is_none(),
+        "contract: a new store has an entry"
+    );
+    assert!(
+        ok(store.state("vote"), "state").is_none(),
+        "contract: a new store has state"
+    );
     let five: Vec<_> = (1..=5).map(entry).collect();
     ok(store.append(&five), "append 1..=5");
-    assert_eq!(ok(store.entries(2, 4), "entries(2, 4)"), vec![entry(2), entry(3)]);
+    assert_eq!(
+        ok(store.entries(2, 4), "entries(2, 4)"),
+        vec![entry(2), entry(3)]
+    );
     assert_eq!(ok(store.entries(0, 100), "entries(0, 100)"), five);
     ok(store.append(&[(3, b"new".to_vec())]), "overwrite 3");
     assert_eq!(
@@ -40,8 +49,15 @@ where
     ok(store.truncate_from(4), "truncate_from(4)");
     assert_eq!(ok(store.last_entry(), "last_entry").map(|e| e.0), Some(3));
     ok(store.purge_through(1), "purge_through(1)");
-    let left: Vec<u64> = ok(store.entries(0, u64::MAX), "entries").into_iter().map(|e| e.0).collect();
-    assert_eq!(left, vec![2, 3], "contract: truncation and purge keep the middle");
+    let left: Vec<u64> = ok(store.entries(0, u64::MAX), "entries")
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(
+        left,
+        vec![2, 3],
+        "contract: truncation and purge keep the middle"
+    );
     ok(store.put_state("vote", b"a"), "put_state");
     ok(store.put_state("vote", b"b"), "put_state again");
     ok(store.put_state("applied", b"c"), "put_state other");
@@ -57,5 +73,8 @@ where
         .collect();
     assert_eq!(left, vec![2, 3], "contract: the log survives a reopen");
     assert_eq!(ok(store.state("vote"), "state").as_deref(), Some(&b"b"[..]));
-    assert_eq!(ok(store.state("applied"), "state").as_deref(), Some(&b"c"[..]));
+    assert_eq!(
+        ok(store.state("applied"), "state").as_deref(),
+        Some(&b"c"[..])
+    );
 }
