@@ -198,6 +198,7 @@ def cases():
     out.extend(clients_cases())
     out.append(last_point_case())
     out.extend(gaps_cases())
+    out.append(consistency_case())
     return out
 
 
@@ -264,6 +265,20 @@ def clients_cases():
     ]))
     return out
 
+
+
+def consistency_case():
+    """The `consistency` parameter of /write (cluster mode reads it): every level any
+    case, an unknown one refused after the database check and before the body."""
+    db = "wc_levels"
+    checks = [w(db, f"m v={i} {i}\n", consistency=c) for i, c in enumerate(["any", "one", "quorum", "all", "ALL", ""])]
+    checks += [
+        w(db, "m v=9 9\n", consistency="most"),
+        w(db, "", consistency="bogus"),
+        w("wc_nope", "m v=1 1\n", consistency="bogus"),
+        q(db, "SELECT count(v) FROM m"),
+    ]
+    return case("write-params--consistency", [q("", f'CREATE DATABASE "{db}"')], checks)
 
 
 def gaps_cases():

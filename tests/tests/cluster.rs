@@ -263,3 +263,44 @@ fn cluster_ddl_keeps_working_after_the_leader_dies() {
         "a new leader: {new_leader:?}"
     );
 }
+
+#[test]
+fn cluster_drained_node_refuses_writes_hands_off_and_leaves() {
+    let (nodes, addrs) = three_nodes();
+    assert_eq!(nodes[0].query("", "CREATE DATABASE d").0, 200);
+    for n in &nodes {
+        wait_until(10, "the database everywhere", || {
+            n.query("", "SHOW DATABASES")
+                .1
+                .to_string()
+                .contains("\"d\"")
+        });
+    }
+    let body: String = (0..200)
+        .map(|i| format!("m v={i}i {}\n", 1_600_000_000_000_000_000i64 + i))
+        .collect();
+    // consistency=one: acknowledged by node 2 alone, the rest follows in the background.
+    let (st, text) = nodes[1].write_params("db=d&consistency=one", &body);
+    assert_eq!(st, 204, "{text}");
+    let r = ureq::post(&format!("http://{}/cluster/drain", addrs[1])).send_string("");
+    assert!(r.is_ok(), "drain: {r:?}");
+    // It refuses client writes with a 503 clients retry elsewhere.
+    let (st, text) = nodes[1].write("d", "m v=1i 1\n");
+    assert_eq!(st, 503, "{text}");
+    assert!(text.contains("draining"), "{text}");
+    // It left: the others see two members, and hold every point it acknowledged.
+    for a in [&addrs[0], &addrs[2]] {
+        wait_until(15, "two members left", || {
+            status(a).and_then(|s| s["members"].as_array().map(Vec::len)) == Some(2)
+        });
+    }
+    for n in [&nodes[0], &nodes[2]] {
+        assert_eq!(count(n, "d", "SELECT count(v) FROM m"), 200);
+    }
+    // The two remaining members form the cluster: quorum writes go on.
+    let (st, text) = nodes[0].write_params("db=d&consistency=quorum", "m v=1i 2\n");
+    assert_eq!(st, 204, "{text}");
+    wait_until(10, "the write on node 3", || {
+        count(&nodes[2], "d", "SELECT count(v) FROM m") == 201
+    });
+}

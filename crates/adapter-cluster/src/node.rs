@@ -25,6 +25,8 @@ pub(crate) const META_PATH: &str = "/cluster/meta";
 pub(crate) const JOIN_PATH: &str = "/cluster/join";
 /// Path of leave requests.
 pub(crate) const LEAVE_PATH: &str = "/cluster/leave";
+/// Path of drain requests.
+pub(crate) const DRAIN_PATH: &str = "/cluster/drain";
 
 /// How this node takes part in a cluster (`[cluster]` of the configuration).
 #[derive(Debug, Clone)]
@@ -388,9 +390,27 @@ impl ClusterNode {
         }
     }
 
-    /// Marks this node as draining (writes answer 503) or not.
-    pub fn set_draining(&self, on: bool) {
-        self.draining.store(on, Ordering::SeqCst);
+    /// Drains this node: client writes answer 503 from now on, every write it took is
+    /// handed to the other members (sends under way, hints), then it leaves the cluster.
+    /// Refuses to leave while a member still misses writes only this node holds.
+    pub async fn drain(&self, timeout: Duration) -> Result<(), String> {
+        self.draining.store(true, Ordering::SeqCst);
+        let replicator = self.replicator.lock().clone();
+        if let Some(r) = replicator {
+            if !r.drain(timeout).await {
+                return Err(format!(
+                    "drain: writes for some members are still queued after {timeout:?} (are they up?); the node stays a member and keeps refusing writes; retry"
+                ));
+            }
+        }
+        self.remove(self.id()).await?;
+        tracing::info!(node = self.id(), "drained and left the cluster");
+        Ok(())
+    }
+
+    /// Whether this node leads the metadata consensus now.
+    pub fn is_leader(&self) -> bool {
+        self.raft.metrics().borrow().state == ServerState::Leader
     }
 
     /// Whether this node is draining.

@@ -3,7 +3,7 @@
 //! It belongs on the cluster's private network: it does not authenticate callers.
 
 use crate::network::{APPEND_PATH, SNAPSHOT_PATH, VOTE_PATH};
-use crate::node::{ClusterNode, JoinRequest, JOIN_PATH, LEAVE_PATH, META_PATH};
+use crate::node::{ClusterNode, JoinRequest, DRAIN_PATH, JOIN_PATH, LEAVE_PATH, META_PATH};
 use crate::replication::WRITE_PATH;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -174,6 +174,10 @@ impl PeerService {
                     Err(e) => answer(StatusCode::SERVICE_UNAVAILABLE, e),
                 },
                 Err(e) => answer(StatusCode::BAD_REQUEST, e),
+            },
+            DRAIN_PATH => match self.node.drain(std::time::Duration::from_secs(60)).await {
+                Ok(()) => answer(StatusCode::OK, ""),
+                Err(e) => answer(StatusCode::SERVICE_UNAVAILABLE, e),
             },
             WRITE_PATH => self.replicated_write(&query, body).await,
             _ => answer(StatusCode::NOT_FOUND, ""),

@@ -559,7 +559,9 @@ async fn do_write(
                 let mut r = query_error(&state, format, status, &e.to_string());
                 if matches!(
                     e,
-                    WriteError::Overloaded { .. } | WriteError::InsufficientStorage(_)
+                    WriteError::Overloaded { .. }
+                        | WriteError::InsufficientStorage(_)
+                        | WriteError::Draining
                 ) {
                     r.headers_mut()
                         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

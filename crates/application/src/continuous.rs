@@ -83,6 +83,19 @@ pub struct ContinuousQueryService {
     state: parking_lot::Mutex<State>,
     /// Serialises ticks (the loop and manual calls).
     running: tokio::sync::Mutex<()>,
+    /// Whether this process runs CQs now (cluster mode: only the metadata leader does,
+    /// so a CQ's results are computed once, then replicated like any write).
+    gate: Option<RunGate>,
+}
+
+/// Decides whether the CQ loop runs here (see [`ContinuousQueryService::with_gate`]).
+#[derive(Clone)]
+pub struct RunGate(pub Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl std::fmt::Debug for RunGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RunGate")
+    }
 }
 
 impl ContinuousQueryService {
@@ -100,7 +113,14 @@ impl ContinuousQueryService {
             tick_every: Duration::from_secs(1),
             state: parking_lot::Mutex::new(State::default()),
             running: tokio::sync::Mutex::new(()),
+            gate: None,
         }
+    }
+
+    /// Runs the loop's ticks only while `gate` says so (a cluster's leader).
+    pub fn with_gate(mut self, gate: RunGate) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     /// Changes how often [`ContinuousQueryService::run`] checks for due CQs (default 1 s,
@@ -206,6 +226,9 @@ impl ContinuousQueryService {
                 tokio::select! {
                     _ = tokio::time::sleep(self.tick_every) => {}
                     _ = shutdown.changed() => break,
+                }
+                if self.gate.as_ref().is_some_and(|g| !(g.0)()) {
+                    continue;
                 }
                 let now = self.clock.now_nanos();
                 self.tick(now).await;

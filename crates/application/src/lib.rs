@@ -29,7 +29,7 @@ pub mod retention;
 pub mod stats;
 
 pub use backlog::WriteBacklog;
-pub use continuous::{ContinuousQueryService, CqRun};
+pub use continuous::{ContinuousQueryService, CqRun, RunGate};
 pub use flush::{FlushConfig, FlushService, FlushStats, HeldTable};
 pub use ingest::{IngestionService, Limits, WriteError, WriteRequest};
 pub use retention::{RetentionError, RetentionService, RetentionStats};

@@ -17,7 +17,7 @@ use hyperbyte_application::query::QueryService;
 use hyperbyte_application::stats::ListenerRegistry;
 use hyperbyte_application::{
     ContinuousQueryService, FlushConfig, FlushService, IngestionService, Limits, RetentionService,
-    WriteBacklog,
+    RunGate, WriteBacklog,
 };
 use hyperbyte_ports::{
     Clock, HeldPointsPort, MetadataPort, PointsSinkPort, StorageAdminPort, SystemClock, WalPort,
@@ -116,7 +116,8 @@ pub(crate) async fn run(
     let (listen_stop, listen_stop_rx) = tokio::sync::watch::channel(false);
     let listeners = start_listeners(&cfg, &services, listen_stop_rx).await?;
     let flush_task = tokio::spawn(services.flush.clone().run(stop_rx.clone()));
-    let background = spawn_background(&cfg, &stores, &stack, &services, clock, &stop_rx);
+    let cq_gate = member.as_ref().map(crate::cluster::Member::cq_gate);
+    let background = spawn_background(&cfg, &stores, &stack, &services, clock, cq_gate, &stop_rx);
     // Queries evaluate on their own runtime, so CPU-heavy ones never starve connections
     // and writes on this one.
     let query_runtime = tokio::runtime::Builder::new_multi_thread()
@@ -363,6 +364,7 @@ fn spawn_background(
     stack: &StorageStack,
     services: &Services,
     clock: Arc<dyn Clock>,
+    cq_gate: Option<RunGate>,
     stop_rx: &tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut background = Vec::new();
@@ -379,11 +381,11 @@ fn spawn_background(
         );
         background.push(tokio::spawn(retention.run(stop_rx.clone())));
     }
-    let cq = Arc::new(ContinuousQueryService::new(
-        stores.meta.clone(),
-        services.query.clone(),
-        clock,
-    ));
+    let mut cq = ContinuousQueryService::new(stores.meta.clone(), services.query.clone(), clock);
+    if let Some(gate) = cq_gate {
+        cq = cq.with_gate(gate);
+    }
+    let cq = Arc::new(cq);
     background.push(tokio::spawn(cq.run(stop_rx.clone())));
     background
 }

@@ -7,7 +7,7 @@ use hyperbyte_adapter_cluster::{
 };
 use hyperbyte_adapter_rocksdb::RocksDbConsensusStore;
 use hyperbyte_application::cluster::{HintLimits, StorageEffects, WriteReplicator};
-use hyperbyte_application::IngestionService;
+use hyperbyte_application::{IngestionService, RunGate};
 use hyperbyte_ports::{MetadataPort, ReplicationPort};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -218,6 +218,13 @@ impl Member {
     pub(crate) fn services_started(&self, ingest: Arc<IngestionService>, effects: StorageEffects) {
         let _ = self.ingest.set(ingest);
         let _ = self.effects.set(Arc::new(effects));
+    }
+
+    /// Continuous queries run on the metadata leader only (their results are replicated
+    /// like any write).
+    pub(crate) fn cq_gate(&self) -> RunGate {
+        let node = self.node.clone();
+        RunGate(Arc::new(move || node.is_leader()))
     }
 
     /// Stops the peer listener, the hint delivery and the consensus.

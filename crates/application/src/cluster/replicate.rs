@@ -4,6 +4,7 @@ use super::hints::{HintLimits, HintQueues, HintStats};
 use hyperbyte_domain::Consistency;
 use hyperbyte_ports::{ReplicatedBatch, ReplicationError, ReplicationPort};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify};
@@ -28,6 +29,10 @@ pub struct WriteReplicator {
     hints: HintQueues,
     send_timeout: Duration,
     wake: Notify,
+    /// Sends under way (a drain waits for them: a failed one becomes a hint).
+    in_flight: AtomicUsize,
+    /// Draining: client writes are refused, hints are handed off before leaving.
+    draining: AtomicBool,
 }
 
 impl WriteReplicator {
@@ -43,6 +48,8 @@ impl WriteReplicator {
             hints: HintQueues::new(limits),
             send_timeout,
             wake: Notify::new(),
+            in_flight: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
         })
     }
 
@@ -75,12 +82,14 @@ impl WriteReplicator {
             let me = Arc::clone(self);
             let batch = batch.clone();
             let tx = tx.clone();
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
                 let ok = me.deliver(peer, &batch).await;
                 if !ok {
                     me.hints.push(peer, batch, Instant::now());
                     me.wake.notify_one();
                 }
+                me.in_flight.fetch_sub(1, Ordering::SeqCst);
                 let _ = tx.send(ok).await;
             });
         }
@@ -173,6 +182,31 @@ impl WriteReplicator {
     pub fn hint_stats(&self) -> BTreeMap<u64, HintStats> {
         self.hints.stats()
     }
+
+    /// Whether this node is draining (client writes answer 503 so clients go elsewhere).
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// Starts a drain and hands every write this node took to the other members: waits
+    /// until no send is under way and every hint is delivered, or `timeout` passes.
+    /// Returns whether everything was handed off (the node may then leave the cluster
+    /// without taking an acknowledged point with it).
+    pub async fn drain(&self, timeout: Duration) -> bool {
+        self.draining.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.handoff_round().await;
+            let idle = self.in_flight.load(Ordering::SeqCst) == 0;
+            if idle && self.hints.pending_peers().is_empty() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -255,6 +289,22 @@ mod tests {
         assert_eq!(to_3, vec![1, 2, 3]);
         assert_eq!(r.hint_stats()[&3].queued, 0);
         assert_eq!(r.hint_stats()[&3].delivered, 3);
+    }
+
+    #[tokio::test]
+    async fn a_drain_ends_once_every_hint_is_delivered() {
+        let peers = Arc::new(FakePeers::default());
+        peers.down.lock().insert(3);
+        let r = replicator(&peers);
+        r.replicate(batch(1), Consistency::Quorum).await.unwrap();
+        assert!(
+            !r.drain(Duration::from_millis(300)).await,
+            "a peer still misses a batch"
+        );
+        assert!(r.draining());
+        peers.down.lock().clear();
+        assert!(r.drain(Duration::from_secs(5)).await);
+        assert_eq!(r.hint_stats()[&3].delivered, 1);
     }
 
     #[tokio::test]

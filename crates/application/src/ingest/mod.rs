@@ -89,6 +89,9 @@ pub enum WriteError {
     /// 500-class: a server-side failure; the client should retry.
     #[error("{0}")]
     Internal(String),
+    /// 503: this cluster member is draining; the client should write to another one.
+    #[error("this node is draining and takes no writes; write to another member of the cluster")]
+    Draining,
     /// 500: stored here, but fewer replicas than the consistency level asks made the
     /// write durable (cluster mode); the others get it by hinted handoff.
     #[error("{0}")]
@@ -102,7 +105,7 @@ impl WriteError {
             WriteError::DatabaseNotFound(_) => 404,
             WriteError::RetentionPolicyNotFound(_) => 500,
             WriteError::Parse(_) | WriteError::Partial { .. } => 400,
-            WriteError::Overloaded { .. } => 503,
+            WriteError::Overloaded { .. } | WriteError::Draining => 503,
             WriteError::InsufficientStorage(_) => 507,
             WriteError::Internal(_) | WriteError::Replication(_) => 500,
         }
@@ -247,6 +250,14 @@ impl IngestionService {
         self
     }
 
+    /// A draining cluster member refuses client writes (replicated ones still land).
+    fn check_draining(&self) -> Result<(), WriteError> {
+        match &self.replicator {
+            Some(r) if r.draining() => Err(WriteError::Draining),
+            _ => Ok(()),
+        }
+    }
+
     fn check_backlog(&self) -> Result<(), WriteError> {
         match &self.backlog {
             Some(b) if b.is_full() => Err(WriteError::Overloaded {
@@ -294,6 +305,7 @@ impl IngestionService {
             return Err(WriteError::DatabaseNotFound(req.database.to_string()));
         }
         self.check_backlog()?;
+        self.check_draining()?;
         let now = self.clock.now_nanos();
         // Points borrow their names from the body: they are validated and encoded into
         // the WAL entry without ever being copied into owned strings.
@@ -336,7 +348,7 @@ impl IngestionService {
             retention_policy,
             consistency: Some(Consistency::One),
         };
-        let r = match self.check_backlog() {
+        let r = match self.check_backlog().and_then(|()| self.check_draining()) {
             Ok(()) => self.write_refs(target, points, parse_errors).await,
             Err(e) => Err(e),
         };
