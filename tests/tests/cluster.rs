@@ -83,6 +83,21 @@ fn three_nodes() -> (Vec<Server>, Vec<String>) {
     (vec![n1, n2, n3], addrs)
 }
 
+/// `CREATE DATABASE db` through node `via`, then waits until every node lists it.
+fn create_everywhere(nodes: &[Server], via: usize, db: &str) {
+    let (st, body) = nodes[via].query("", &format!("CREATE DATABASE {db}"));
+    assert_eq!(st, 200, "{body}");
+    let quoted = format!("\"{db}\"");
+    for n in nodes {
+        wait_until(10, "the database on every node", || {
+            n.query("", "SHOW DATABASES")
+                .1
+                .to_string()
+                .contains(&quoted)
+        });
+    }
+}
+
 fn count(s: &Server, db: &str, q: &str) -> i64 {
     let (status, body) = s.query(db, q);
     assert_eq!(status, 200, "{body}");
@@ -94,17 +109,8 @@ fn count(s: &Server, db: &str, q: &str) -> i64 {
 #[test]
 fn cluster_three_nodes_agree_on_metadata_and_data() {
     let (nodes, addrs) = three_nodes();
-    // DDL on a node that need not lead: forwarded to the leader, visible here at once.
-    let (st, body) = nodes[1].query("", "CREATE DATABASE shared");
-    assert_eq!(st, 200, "{body}");
-    for n in &nodes {
-        wait_until(10, "the database on every node", || {
-            n.query("", "SHOW DATABASES")
-                .1
-                .to_string()
-                .contains("shared")
-        });
-    }
+    // DDL on a node that need not lead: forwarded to the leader, then everywhere.
+    create_everywhere(&nodes, 1, "shared");
     // A write with consistency=all is on every node when the 204 comes back.
     let body: String = (0..100)
         .map(|i| {
@@ -166,15 +172,7 @@ fn cluster_three_nodes_agree_on_metadata_and_data() {
 #[test]
 fn cluster_quorum_writes_survive_a_killed_node_and_reach_it_when_it_returns() {
     let (mut nodes, addrs) = three_nodes();
-    assert_eq!(nodes[0].query("", "CREATE DATABASE q").0, 200);
-    for n in &nodes {
-        wait_until(10, "the database everywhere", || {
-            n.query("", "SHOW DATABASES")
-                .1
-                .to_string()
-                .contains("\"q\"")
-        });
-    }
+    create_everywhere(&nodes, 0, "q");
     let mut acknowledged = 0i64;
     let batch = |nodes: &Vec<Server>, i: i64, acknowledged: &mut i64| {
         let body: String = (0..50)
@@ -267,15 +265,7 @@ fn cluster_ddl_keeps_working_after_the_leader_dies() {
 #[test]
 fn cluster_drained_node_refuses_writes_hands_off_and_leaves() {
     let (nodes, addrs) = three_nodes();
-    assert_eq!(nodes[0].query("", "CREATE DATABASE d").0, 200);
-    for n in &nodes {
-        wait_until(10, "the database everywhere", || {
-            n.query("", "SHOW DATABASES")
-                .1
-                .to_string()
-                .contains("\"d\"")
-        });
-    }
+    create_everywhere(&nodes, 0, "d");
     let body: String = (0..200)
         .map(|i| format!("m v={i}i {}\n", 1_600_000_000_000_000_000i64 + i))
         .collect();

@@ -243,19 +243,7 @@ impl ClusterNode {
     /// first, caught up, then as a voter.
     pub(crate) async fn admit(&self, req: JoinRequest) -> Result<(), String> {
         if let Some((leader, addr)) = self.leader_elsewhere() {
-            let body = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
-            let a = self
-                .client
-                .post(&addr, JOIN_PATH, body, Duration::from_secs(30))
-                .await
-                .map_err(|e| e.to_string())?;
-            return match a.status {
-                200 => Ok(()),
-                s => Err(format!(
-                    "leader {leader} answered {s}: {}",
-                    String::from_utf8_lossy(&a.body)
-                )),
-            };
+            return self.pass_to_leader(leader, &addr, JOIN_PATH, &req).await;
         }
         let voters: BTreeSet<NodeId> = self
             .raft
@@ -282,18 +270,8 @@ impl ClusterNode {
 
     /// Removes a member (on the leader; a follower passes the request on).
     pub(crate) async fn remove(&self, id: NodeId) -> Result<(), String> {
-        if let Some((_, addr)) = self.leader_elsewhere() {
-            let body = serde_json::to_vec(&id).map_err(|e| e.to_string())?;
-            let a = self
-                .client
-                .post(&addr, LEAVE_PATH, body, Duration::from_secs(30))
-                .await
-                .map_err(|e| e.to_string())?;
-            return if a.status == 200 {
-                Ok(())
-            } else {
-                Err(String::from_utf8_lossy(&a.body).into_owned())
-            };
+        if let Some((leader, addr)) = self.leader_elsewhere() {
+            return self.pass_to_leader(leader, &addr, LEAVE_PATH, &id).await;
         }
         self.raft
             .change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([id])), false)
@@ -304,6 +282,29 @@ impl ClusterNode {
             .await
             .map_err(|e| e.to_string())?;
         Ok(())
+    }
+
+    /// Passes a membership request to the leader at `addr`; its answer becomes ours.
+    async fn pass_to_leader<T: Serialize>(
+        &self,
+        leader: NodeId,
+        addr: &str,
+        path: &str,
+        req: &T,
+    ) -> Result<(), String> {
+        let body = serde_json::to_vec(req).map_err(|e| e.to_string())?;
+        let a = self
+            .client
+            .post(addr, path, body, Duration::from_secs(30))
+            .await
+            .map_err(|e| e.to_string())?;
+        match a.status {
+            200 => Ok(()),
+            s => Err(format!(
+                "leader {leader} answered {s}: {}",
+                String::from_utf8_lossy(&a.body)
+            )),
+        }
     }
 
     /// The leader and its address when it is another node.

@@ -19,6 +19,18 @@ pub struct StorageEffects {
     admin: Arc<dyn StorageAdminPort>,
 }
 
+/// The names of a database's retention policies (none when it does not exist).
+pub(crate) fn retention_policy_names(meta: &dyn MetadataPort, database: &str) -> Vec<String> {
+    meta.database(database)
+        .map(|d| {
+            d.retention_policies
+                .iter()
+                .map(|r| r.name.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Whether `cmd` removes stored data.
 fn drops_data(cmd: &MetaCommand) -> bool {
     matches!(
@@ -78,16 +90,7 @@ impl StorageEffects {
                 database,
                 measurement,
             } => {
-                let rps: Vec<String> = self
-                    .meta
-                    .database(database)
-                    .map(|d| {
-                        d.retention_policies
-                            .iter()
-                            .map(|r| r.name.clone())
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let rps = retention_policy_names(self.meta.as_ref(), database);
                 self.flush
                     .discard_dropped(database, None, Some(measurement))
                     .await

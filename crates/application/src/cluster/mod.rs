@@ -15,6 +15,7 @@ mod hints;
 mod ledger;
 mod replicate;
 
+pub(crate) use effects::retention_policy_names;
 pub use effects::StorageEffects;
 pub use hints::{HintLimits, HintStats};
 pub use ledger::ReplicaLedger;

@@ -189,16 +189,7 @@ impl QueryService {
     pub(super) async fn drop_measurement(&self, m: &str, db: Option<&str>) -> StmtResult {
         let name = self.require_db(None, db)?;
         self.flush.ensure_visible().await?;
-        let rps: Vec<String> = self
-            .meta
-            .database(&name)
-            .map(|d| {
-                d.retention_policies
-                    .iter()
-                    .map(|r| r.name.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let rps = crate::cluster::retention_policy_names(self.meta.as_ref(), &name);
         self.meta
             .apply(MetaCommand::DropMeasurement {
                 database: name.clone(),
