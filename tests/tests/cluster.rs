@@ -294,3 +294,128 @@ fn cluster_drained_node_refuses_writes_hands_off_and_leaves() {
         count(&nodes[2], "d", "SELECT count(v) FROM m") == 201
     });
 }
+
+/// A TCP proxy in front of a node's peer listener that the test can cut and restore.
+struct Proxy {
+    addr: String,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(target: String) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("proxy bind");
+        let addr = listener.local_addr().expect("proxy addr").to_string();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (c, o) = (cut.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if c.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused
+                }
+                let Ok(server) = std::net::TcpStream::connect(&target) else {
+                    continue;
+                };
+                let pipes = [
+                    (client.try_clone(), server.try_clone()),
+                    (server.try_clone(), client.try_clone()),
+                ];
+                if let Ok(mut kept) = o.lock() {
+                    kept.extend([client, server]);
+                }
+                for (from, to) in pipes {
+                    if let (Ok(mut from), Ok(mut to)) = (from, to) {
+                        std::thread::spawn(move || {
+                            let _ = std::io::copy(&mut from, &mut to);
+                            let _ = to.shutdown(std::net::Shutdown::Both);
+                        });
+                    }
+                }
+            }
+        });
+        Proxy { addr, cut, open }
+    }
+
+    /// Breaks every connection through the proxy and refuses new ones.
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut open) = self.open.lock() {
+            for s in open.drain(..) {
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn cluster_hinted_handoff_repairs_a_cut_link() {
+    let n1 = node(1, None, "127.0.0.1:0");
+    let a1 = peer_addr(&n1);
+    let n2 = node(2, Some(&a1), "127.0.0.1:0");
+    // Node 3 is reached through a proxy: it listens on a port of its own and
+    // advertises the proxy's address.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let real = format!("127.0.0.1:{port}");
+    let proxy = Proxy::start(real.clone());
+    let mut env = node_env(3, Some(&a1), &real);
+    env.push(("HYPERBYTE_CLUSTER__ADVERTISE", proxy.addr.clone()));
+    let n3 = Server::start_with_env(&as_refs(&env));
+    let nodes = vec![n1, n2, n3];
+    for a in [&a1, &peer_addr(&nodes[1]), &real] {
+        wait_until(60, "three voters", || voters(a) == 3);
+    }
+    create_everywhere(&nodes, 0, "h");
+    let batch = |i: i64| -> String {
+        (0..100)
+            .map(|j| {
+                format!(
+                    "w v={}i {}\n",
+                    i * 100 + j,
+                    1_600_000_000_000_000_000i64 + i * 100 + j
+                )
+            })
+            .collect()
+    };
+    let (st, text) = nodes[0].write_params("db=h&consistency=all", &batch(0));
+    assert_eq!(st, 204, "{text}");
+    proxy.cut();
+    for i in 1..=20 {
+        let (st, text) = nodes[0].write_params("db=h&consistency=quorum", &batch(i));
+        assert_eq!(st, 204, "batch {i}: {text}");
+    }
+    let hinted = status(&a1)
+        .and_then(|s| s["members"].as_array().cloned())
+        .and_then(|m| {
+            m.iter()
+                .find(|m| m["id"] == 3)
+                .map(|m| m["hinted_batches"].as_u64())
+        })
+        .flatten()
+        .unwrap_or(0);
+    assert!(
+        hinted > 0,
+        "node 1 queues hints for node 3 while the link is cut"
+    );
+    assert!(count(&nodes[2], "h", "SELECT count(v) FROM w") < 2_100);
+    proxy.restore();
+    let t = Instant::now();
+    wait_until(60, "node 3 repaired by hinted handoff", || {
+        count(&nodes[2], "h", "SELECT count(v) FROM w") == 2_100
+    });
+    println!(
+        "{hinted} hinted batches delivered {:?} after the link came back",
+        t.elapsed()
+    );
+    for n in &nodes {
+        assert_eq!(count(n, "h", "SELECT count(v) FROM w"), 2_100);
+    }
+}
