@@ -12,10 +12,9 @@ use hyperbyte_application::cluster::{HintStats, StorageEffects, WriteReplicator}
 use hyperbyte_domain::{ClusterStatus, MemberStatus, MetaCommand};
 use hyperbyte_ports::{ConsensusStorePort, MetaError, MetadataPort};
 use openraft::error::{ClientWriteError, RaftError};
-use openraft::{ChangeMembers, ServerState, SnapshotPolicy};
+use openraft::{ChangeMembers, ServerState, SnapshotPolicy, StoredMembership};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -69,8 +68,8 @@ pub(crate) enum ForwardAnswer {
     Applied(u64),
     /// Refused by the metadata rules.
     Invalid(String),
-    /// The receiver is not the leader (the leader it knows, if any).
-    NotLeader(Option<(NodeId, String)>),
+    /// The receiver is not the leader (the sender asks again once it knows the leader).
+    NotLeader,
     /// The consensus failed.
     Failed(String),
 }
@@ -87,7 +86,6 @@ pub struct ClusterNode {
     config: ClusterConfig,
     raft: Raft,
     client: Arc<PeerClient>,
-    draining: AtomicBool,
     replicator: parking_lot::Mutex<Option<Arc<WriteReplicator>>>,
 }
 
@@ -144,7 +142,6 @@ impl ClusterNode {
             config,
             raft,
             client,
-            draining: AtomicBool::new(false),
             replicator: parking_lot::Mutex::new(None),
         }))
     }
@@ -242,6 +239,9 @@ impl ClusterNode {
     /// Admits a node (on the leader; a follower passes the request on): as a learner
     /// first, caught up, then as a voter.
     pub(crate) async fn admit(&self, req: JoinRequest) -> Result<(), String> {
+        if req.id == 0 {
+            return Err("node ids start at 1 (cluster.node_id)".into());
+        }
         if let Some((leader, addr)) = self.leader_elsewhere() {
             return self.pass_to_leader(leader, &addr, JOIN_PATH, &req).await;
         }
@@ -309,23 +309,34 @@ impl ClusterNode {
 
     /// The leader and its address when it is another node.
     fn leader_elsewhere(&self) -> Option<(NodeId, String)> {
-        let m = self.raft.metrics().borrow().clone();
-        let leader = m.current_leader?;
+        let leader = self.raft.metrics().borrow().current_leader?;
         if leader == self.id() {
             return None;
         }
-        let node = m.membership_config.membership().get_node(&leader)?.clone();
-        Some((leader, node.addr))
+        Some((leader, self.member_address(leader)?))
+    }
+
+    /// The membership as last applied (an `Arc`: the write path asks for it per write,
+    /// so the rest of the metrics is not copied).
+    fn membership(&self) -> Arc<StoredMembership<NodeId, Node>> {
+        Arc::clone(&self.raft.metrics().borrow().membership_config)
     }
 
     /// Every member with its address (voters and learners), this node included.
     pub fn members(&self) -> Vec<(NodeId, String)> {
-        let m = self.raft.metrics().borrow().clone();
-        m.membership_config
+        self.membership()
             .membership()
             .nodes()
             .map(|(id, n)| (*id, n.addr.clone()))
             .collect()
+    }
+
+    /// The peer address of member `id`.
+    pub fn member_address(&self, id: NodeId) -> Option<String> {
+        self.membership()
+            .membership()
+            .get_node(&id)
+            .map(|n| n.addr.clone())
     }
 
     /// Proposes `cmd` to the consensus and returns once it is applied here.
@@ -344,12 +355,12 @@ impl ClusterNode {
                         .map_err(|e| MetaError::Storage(format!("metadata change committed but not yet applied here: {e}")));
                 }
                 Ok(ForwardAnswer::Invalid(msg)) => return Err(MetaError::Invalid(msg)),
-                Ok(ForwardAnswer::NotLeader(_)) | Ok(ForwardAnswer::Failed(_)) | Err(_)
+                Ok(ForwardAnswer::NotLeader) | Ok(ForwardAnswer::Failed(_)) | Err(_)
                     if Instant::now() < deadline =>
                 {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                Ok(ForwardAnswer::NotLeader(_)) => {
+                Ok(ForwardAnswer::NotLeader) => {
                     return Err(MetaError::Storage("metadata change failed: the cluster has no leader (is a majority of the members up?)".into()))
                 }
                 Ok(ForwardAnswer::Failed(e)) | Err(e) => {
@@ -384,8 +395,8 @@ impl ClusterNode {
                 MetaResponse::Applied => ForwardAnswer::Applied(resp.log_id.index),
                 MetaResponse::Invalid(msg) => ForwardAnswer::Invalid(msg),
             },
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
-                ForwardAnswer::NotLeader(f.leader_id.zip(f.leader_node.map(|n| n.addr)))
+            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {
+                ForwardAnswer::NotLeader
             }
             Ok(Err(e)) => ForwardAnswer::Failed(e.to_string()),
         }
@@ -395,7 +406,6 @@ impl ClusterNode {
     /// handed to the other members (sends under way, hints), then it leaves the cluster.
     /// Refuses to leave while a member still misses writes only this node holds.
     pub async fn drain(&self, timeout: Duration) -> Result<(), String> {
-        self.draining.store(true, Ordering::SeqCst);
         let replicator = self.replicator.lock().clone();
         if let Some(r) = replicator {
             if !r.drain(timeout).await {
@@ -414,9 +424,12 @@ impl ClusterNode {
         self.raft.metrics().borrow().state == ServerState::Leader
     }
 
-    /// Whether this node is draining.
+    /// Whether this node is draining (the replicator refuses client writes).
     pub fn draining(&self) -> bool {
-        self.draining.load(Ordering::SeqCst)
+        self.replicator
+            .lock()
+            .as_ref()
+            .is_some_and(|r| r.draining())
     }
 
     /// What `/cluster/status` shows.

@@ -39,13 +39,7 @@ impl ReplicationPort for PeerReplication {
     }
 
     async fn send(&self, peer: u64, batch: &ReplicatedBatch) -> Result<(), ReplicationError> {
-        let Some(addr) = self
-            .node
-            .members()
-            .into_iter()
-            .find(|(id, _)| *id == peer)
-            .map(|(_, a)| a)
-        else {
+        let Some(addr) = self.node.member_address(peer) else {
             return Err(ReplicationError::Refused {
                 peer,
                 reason: "not a member any more".into(),

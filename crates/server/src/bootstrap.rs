@@ -96,7 +96,9 @@ pub(crate) async fn run(
         false => None,
     };
     let stack = storage_stack(&cfg, &stores);
-    let replicator = member.as_ref().map(|m| m.replicator());
+    let replicator = member
+        .as_ref()
+        .map(crate::cluster::Member::start_replicator);
     let services = start_services(&cfg, &stores, &stack, clock.clone(), replicator).await?;
     if let Some(m) = &member {
         m.services_started(

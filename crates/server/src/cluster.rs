@@ -197,8 +197,9 @@ pub(crate) async fn start(
 }
 
 impl Member {
-    /// The write replicator for the ingestion service.
-    pub(crate) fn replicator(&self) -> Arc<WriteReplicator> {
+    /// Creates the write replicator for the ingestion service and starts its hint
+    /// delivery loop (call once).
+    pub(crate) fn start_replicator(&self) -> Arc<WriteReplicator> {
         let port: Arc<dyn ReplicationPort> = Arc::new(PeerReplication::new(self.node.clone()));
         let replicator = WriteReplicator::new(
             port,

@@ -193,9 +193,9 @@ impl IngestionService {
     /// sequence: through the same checks as a client's write (series and schema
     /// registration, retention), appended to the local WAL, never replicated further.
     /// Returns once the batch is durable here (or was applied before).
-    pub async fn apply_replicated(&self, batch: &ReplicatedBatch) -> Result<usize, WriteError> {
+    pub async fn apply_replicated(&self, batch: &ReplicatedBatch) -> Result<(), WriteError> {
         if self.ledger.seen(batch.origin, batch.sequence) {
-            return Ok(0);
+            return Ok(());
         }
         self.check_backlog()?;
         let entry = decode_compact(&batch.bytes)
@@ -206,16 +206,14 @@ impl IngestionService {
             retention_policy: Some(&entry.retention_policy),
             consistency: None,
         };
-        let outcome = self.write_refs(target, views, Vec::new()).await;
-        let written = match outcome {
-            Ok(o) => o.points,
+        match self.write_refs(target, views, Vec::new()).await {
             // The points this replica's rules refuse (type conflicts raced with the
             // consensus, expired points) are dropped here as on the origin.
-            Err(WriteError::Partial { .. }) => 0,
+            Ok(_) | Err(WriteError::Partial { .. }) => {}
             Err(e) => return Err(e),
-        };
+        }
         self.ledger.record(batch.origin, batch.sequence);
-        Ok(written)
+        Ok(())
     }
 
     /// The writes so far.
@@ -283,7 +281,7 @@ impl IngestionService {
     /// Creates `database` (with InfluxDB's default policy) unless it exists, as InfluxDB's
     /// Graphite, OpenTSDB, collectd and UDP services do before they write.
     pub async fn ensure_database(&self, database: &str) -> Result<(), WriteError> {
-        if self.meta.database(database).is_some() {
+        if self.has_database(database) {
             return Ok(());
         }
         self.meta
@@ -301,7 +299,7 @@ impl IngestionService {
 
     /// [`Self::write`] without the counting.
     async fn write_body(&self, req: WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
-        if self.meta.database(req.database).is_none() {
+        if !self.has_database(req.database) {
             return Err(WriteError::DatabaseNotFound(req.database.to_string()));
         }
         self.check_backlog()?;
