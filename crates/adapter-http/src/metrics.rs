@@ -517,7 +517,66 @@ fn service_families(st: &ServiceStats) -> Vec<MetricFamily> {
         st.databases.len() as f64,
     ));
     out.extend(listener_families(st));
+    out.extend(cluster_families(st));
     out
+}
+
+/// Cluster mode: each peer's hint queue (labelled with the peer's node id).
+fn cluster_families(st: &ServiceStats) -> Vec<MetricFamily> {
+    use hyperbyte_application::cluster::HintStats;
+    let Some(c) = &st.cluster else {
+        return Vec::new();
+    };
+    type Family = (&'static str, &'static str, MetricType, fn(&HintStats) -> u64);
+    let families: [Family; 4] = [
+        (
+            "hyperbyte_cluster_hint_batches",
+            "Replicated batches queued for a peer that has not taken them yet",
+            MetricType::GAUGE,
+            |h| h.queued,
+        ),
+        (
+            "hyperbyte_cluster_hint_bytes",
+            "Bytes of the batches queued for a peer",
+            MetricType::GAUGE,
+            |h| h.bytes,
+        ),
+        (
+            "hyperbyte_cluster_hints_delivered_total",
+            "Queued batches delivered to a peer by hinted handoff (since start-up)",
+            MetricType::COUNTER,
+            |h| h.delivered,
+        ),
+        (
+            "hyperbyte_cluster_hints_dropped_total",
+            "Queued batches dropped by the size or age bound (since start-up)",
+            MetricType::COUNTER,
+            |h| h.dropped,
+        ),
+    ];
+    families
+        .iter()
+        .map(|(name, help, kind, value)| {
+            let metrics = c
+                .hints
+                .iter()
+                .map(|(peer, h)| {
+                    let peer = peer.to_string();
+                    let labels = [("peer", peer.as_str())];
+                    if *kind == MetricType::GAUGE {
+                        let mut g = proto::Gauge::default();
+                        g.set_value(value(h) as f64);
+                        let mut m = labelled(&labels);
+                        m.set_gauge(g);
+                        m
+                    } else {
+                        counter_metric(&labels, value(h))
+                    }
+                })
+                .collect();
+            family(name, help, *kind, metrics)
+        })
+        .collect()
 }
 
 /// The Graphite, OpenTSDB, collectd and UDP listeners, one counter per family labelled
@@ -627,5 +686,44 @@ mod tests {
         assert_eq!((httpd.requests, httpd.write, httpd.query), (2, 1, 1));
         assert_eq!((httpd.client_errors, httpd.auth_failures), (1, 1));
         assert_eq!(endpoint_of("/nope"), "other");
+    }
+
+    #[test]
+    fn renders_each_peers_hint_queue() {
+        use hyperbyte_application::cluster::HintStats;
+        use hyperbyte_application::stats::ClusterStats;
+        let m = Metrics::new().unwrap();
+        let mut hints = std::collections::BTreeMap::new();
+        hints.insert(
+            3,
+            HintStats {
+                queued: 4,
+                bytes: 400,
+                delivered: 7,
+                dropped: 2,
+            },
+        );
+        let base = ServiceStats {
+            databases: vec![DatabaseStats {
+                name: "db".into(),
+                measurements: 1,
+                series: 1,
+            }],
+            ..ServiceStats::default()
+        };
+        let st = ServiceStats {
+            cluster: Some(ClusterStats { hints }),
+            ..base.clone()
+        };
+        let text = m.render(&st);
+        for line in [
+            "hyperbyte_cluster_hint_batches{peer=\"3\"} 4",
+            "hyperbyte_cluster_hint_bytes{peer=\"3\"} 400",
+            "hyperbyte_cluster_hints_delivered_total{peer=\"3\"} 7",
+            "hyperbyte_cluster_hints_dropped_total{peer=\"3\"} 2",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+        assert!(!m.render(&base).contains("hyperbyte_cluster_"));
     }
 }

@@ -1,7 +1,8 @@
 //! RocksDB adapters of HyperbyteDB: the write-ahead log ([`RocksDbWal`], with group commit
 //! through [`BatchingWal`]), the metadata store ([`RocksDbMetadata`]) and, in cluster mode,
 //! the metadata consensus log ([`RocksDbConsensusStore`], whose values are the caller's
-//! opaque bytes: the cluster adapter versions them).
+//! opaque bytes: the cluster adapter versions them) and the hinted-handoff queues
+//! ([`RocksDbHintStore`]).
 //!
 //! Both implement port traits from `hyperbyte-ports` and are only named by the server's
 //! composition root. They use separate RocksDB instances (separate directories): the WAL
@@ -18,6 +19,7 @@ mod batching;
 mod codec;
 mod consensus;
 mod held;
+mod hints;
 mod metadata;
 mod wal;
 
@@ -27,5 +29,6 @@ pub use codec::{
     WAL_FORMAT_V2,
 };
 pub use consensus::RocksDbConsensusStore;
+pub use hints::RocksDbHintStore;
 pub use metadata::RocksDbMetadata;
 pub use wal::{GroupCommitStore, RocksDbWal, WAL_MEMTABLE_BYTES};

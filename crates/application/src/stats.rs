@@ -321,6 +321,15 @@ pub struct ServiceStats {
     pub databases: Vec<DatabaseStats>,
     /// The Graphite, OpenTSDB, collectd and UDP listeners running.
     pub listeners: Vec<ListenerStats>,
+    /// Cluster mode's counters (`None` on a single node).
+    pub cluster: Option<ClusterStats>,
+}
+
+/// What a cluster member counts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterStats {
+    /// Hinted handoff, per peer id.
+    pub hints: BTreeMap<u64, crate::cluster::HintStats>,
 }
 
 fn int(v: u64) -> Value {

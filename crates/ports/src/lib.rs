@@ -26,3 +26,5 @@ pub use sink::{PointsSinkPort, SinkError, StorageAdminPort};
 pub use wal::{WalError, WalPort};
 pub mod replication;
 pub use replication::{ReplicatedBatch, ReplicationError, ReplicationPort};
+pub mod hints;
+pub use hints::{HintEntry, HintSize, HintStoreError, HintStorePort};

@@ -96,9 +96,10 @@ pub(crate) async fn run(
         false => None,
     };
     let stack = storage_stack(&cfg, &stores);
-    let replicator = member
-        .as_ref()
-        .map(crate::cluster::Member::start_replicator);
+    let replicator = match &member {
+        Some(m) => Some(m.start_replicator(&cfg.data_dir, clock.clone()).await?),
+        None => None,
+    };
     let services = start_services(&cfg, &stores, &stack, clock.clone(), replicator).await?;
     if let Some(m) = &member {
         m.services_started(

@@ -5,10 +5,10 @@ use anyhow::{Context, Result};
 use hyperbyte_adapter_cluster::{
     serve_peers, ClusterConfig, ClusterMetadata, ClusterNode, PeerReplication, PeerService,
 };
-use hyperbyte_adapter_rocksdb::RocksDbConsensusStore;
+use hyperbyte_adapter_rocksdb::{RocksDbConsensusStore, RocksDbHintStore};
 use hyperbyte_application::cluster::{HintLimits, StorageEffects, WriteReplicator};
 use hyperbyte_application::{IngestionService, RunGate};
-use hyperbyte_ports::{MetadataPort, ReplicationPort};
+use hyperbyte_ports::{Clock, HintStorePort, MetadataPort, ReplicationPort};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -197,22 +197,35 @@ pub(crate) async fn start(
 }
 
 impl Member {
-    /// Creates the write replicator for the ingestion service and starts its hint
-    /// delivery loop (call once).
-    pub(crate) fn start_replicator(&self) -> Arc<WriteReplicator> {
+    /// Creates the write replicator for the ingestion service over the hint queues in
+    /// `<data_dir>/hints` and starts its hint delivery loop (call once): hints queued
+    /// before a restart are delivered first.
+    pub(crate) async fn start_replicator(
+        &self,
+        data_dir: &Path,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<WriteReplicator>> {
         let port: Arc<dyn ReplicationPort> = Arc::new(PeerReplication::new(self.node.clone()));
+        let hints_dir = data_dir.join("hints");
+        let store: Arc<dyn HintStorePort> = Arc::new(
+            RocksDbHintStore::open(&hints_dir)
+                .with_context(|| format!("opening the hint queues at {}", hints_dir.display()))?,
+        );
         let replicator = WriteReplicator::new(
             port,
+            store,
+            clock,
             HintLimits {
-                max_bytes: usize::try_from(self.section.hinted_handoff_max_bytes)
-                    .unwrap_or(usize::MAX),
+                max_bytes: self.section.hinted_handoff_max_bytes,
                 max_age: Duration::from_secs(self.section.hinted_handoff_max_age_secs),
             },
             Duration::from_millis(self.section.write_timeout_ms),
-        );
+        )
+        .await
+        .context("opening the hint queues")?;
         self.node.report_hints(replicator.clone());
         tokio::spawn(replicator.clone().run_handoff(self.stop.subscribe()));
-        replicator
+        Ok(replicator)
     }
 
     /// Hands the started services to the consensus and the peer listener.

@@ -11,6 +11,8 @@
 //! - [`MemorySink`]: a [`PointsSinkPort`](hyperbyte_ports::PointsSinkPort) recording what
 //!   it stores, refusing chosen measurements, failing `sync` on demand.
 //! - [`MemoryHeld`]: a [`HeldPointsPort`](hyperbyte_ports::HeldPointsPort).
+//! - [`MemoryHintStore`]: a [`HintStorePort`](hyperbyte_ports::HintStorePort) (cluster
+//!   mode's hinted handoff), whose appends fail on demand.
 //! - [`RecordingAdmin`]: a [`StorageAdminPort`](hyperbyte_ports::StorageAdminPort) that
 //!   records every call.
 //! - [`ManualClock`]: a [`Clock`](hyperbyte_ports::Clock) the test moves.
@@ -30,6 +32,7 @@ mod clock;
 mod consensus;
 pub mod contract;
 mod held;
+mod hints;
 mod sink;
 mod wal;
 
@@ -37,6 +40,7 @@ pub use admin::{AdminCall, RecordingAdmin};
 pub use clock::ManualClock;
 pub use consensus::MemoryConsensusStore;
 pub use held::MemoryHeld;
+pub use hints::MemoryHintStore;
 pub use hyperbyte_catalog::MemoryMetadata;
 pub use sink::{MemorySink, StoredPoint};
 pub use wal::MemoryWal;

@@ -5,7 +5,8 @@
 //!
 //! - [`WriteReplicator`]: after the local WAL append, sends the batch to every peer (full
 //!   replication), waits until the `consistency` level is met, and queues what a peer did
-//!   not take as a hint ([`hints`]) that a background loop delivers in order.
+//!   not take in its durable hint queue ([`hints`], over `HintStorePort`), which a
+//!   background loop delivers in order.
 //! - [`ReplicaLedger`]: the batches a replica applied, by origin and sequence, so a retried
 //!   batch is not applied twice.
 //! - [`StorageEffects`]: what a replicated `DROP` does to this node's stored data.
@@ -19,4 +20,4 @@ pub(crate) use effects::retention_policy_names;
 pub use effects::StorageEffects;
 pub use hints::{HintLimits, HintStats};
 pub use ledger::ReplicaLedger;
-pub use replicate::{ReplicationShortfall, WriteReplicator};
+pub use replicate::{ReplicateError, ReplicationShortfall, WriteReplicator};

@@ -1,8 +1,10 @@
 //! [`WriteReplicator`]: the consistency levels and the hint delivery loop.
 
-use super::hints::{HintLimits, HintQueues, HintStats};
+use super::hints::{HintLimits, HintQueues, HintStats, Pass};
 use hyperbyte_domain::Consistency;
-use hyperbyte_ports::{ReplicatedBatch, ReplicationError, ReplicationPort};
+use hyperbyte_ports::{
+    Clock, HintStoreError, HintStorePort, ReplicatedBatch, ReplicationError, ReplicationPort,
+};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -22,6 +24,18 @@ pub struct ReplicationShortfall {
     pub required: usize,
 }
 
+/// Why a write stored locally was not acknowledged.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicateError {
+    /// Too few replicas took it in time.
+    #[error(transparent)]
+    Shortfall(#[from] ReplicationShortfall),
+    /// It could not be queued for the other members (nothing was sent): it is on this
+    /// node only until anti-entropy copies it; a retry rewrites the same points.
+    #[error("write failed: stored on this node but not queued for the other members: {0}")]
+    Hints(#[from] HintStoreError),
+}
+
 /// Sends durable writes to the other members and answers when the level is met.
 #[derive(Debug)]
 pub struct WriteReplicator {
@@ -36,21 +50,25 @@ pub struct WriteReplicator {
 }
 
 impl WriteReplicator {
-    /// Creates the replicator; a send that takes longer than `send_timeout` counts as
-    /// failed (its batch becomes a hint).
-    pub fn new(
+    /// Creates the replicator over the hint queues in `store` (hints queued before a
+    /// restart are delivered first); a send that takes longer than `send_timeout` counts
+    /// as failed (its batch waits in the peer's queue). `clock` dates the hints for the
+    /// age bound.
+    pub async fn new(
         port: Arc<dyn ReplicationPort>,
+        store: Arc<dyn HintStorePort>,
+        clock: Arc<dyn Clock>,
         limits: HintLimits,
         send_timeout: Duration,
-    ) -> Arc<Self> {
-        Arc::new(WriteReplicator {
+    ) -> Result<Arc<Self>, HintStoreError> {
+        Ok(Arc::new(WriteReplicator {
             port,
-            hints: HintQueues::new(limits),
+            hints: HintQueues::open(store, clock, limits).await?,
             send_timeout,
             wake: Notify::new(),
             in_flight: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
-        })
+        }))
     }
 
     /// This node's id.
@@ -58,35 +76,36 @@ impl WriteReplicator {
         self.port.local_node()
     }
 
-    /// Replicates a batch already durable locally. Returns once `consistency` is met;
-    /// sends to the other peers go on in the background, and a peer that does not take
-    /// the batch gets it later from its hint queue.
+    /// Replicates a batch already durable locally. The batch is first queued durably
+    /// for every peer (so it reaches them even if this node restarts), then sent to the
+    /// peers that are not behind on their queue. Returns once `consistency` is met;
+    /// sends go on in the background, and a peer that does not take the batch gets it
+    /// later from its queue, in order.
     pub async fn replicate(
         self: &Arc<Self>,
         batch: ReplicatedBatch,
         consistency: Consistency,
-    ) -> Result<(), ReplicationShortfall> {
+    ) -> Result<(), ReplicateError> {
         let peers = self.port.peers();
         if peers.is_empty() {
             return Ok(());
         }
         let required = consistency.required(peers.len() + 1);
         let required_remote = required.saturating_sub(1);
+        let (id, direct) = self.hints.admit(&peers, &batch).await?;
+        if direct.len() < peers.len() {
+            self.wake.notify_one();
+        }
         let (tx, mut rx) = mpsc::channel(peers.len());
-        for peer in peers {
-            if self.hints.has_pending(peer) {
-                // Behind the peer's hints, so it receives batches in order.
-                self.hints.push(peer, batch.clone(), Instant::now());
-                continue;
-            }
+        for peer in direct {
             let me = Arc::clone(self);
             let batch = batch.clone();
             let tx = tx.clone();
             self.in_flight.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
                 let ok = me.deliver(peer, &batch).await;
+                me.hints.sent(peer, id, ok).await;
                 if !ok {
-                    me.hints.push(peer, batch, Instant::now());
                     me.wake.notify_one();
                 }
                 me.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -109,7 +128,8 @@ impl WriteReplicator {
                 consistency,
                 acked: acked + 1,
                 required,
-            })
+            }
+            .into())
         }
     }
 
@@ -163,17 +183,20 @@ impl WriteReplicator {
     pub async fn handoff_round(&self) {
         let members = self.port.peers();
         for peer in self.hints.pending_peers() {
-            if !members.contains(&peer) {
-                self.hints.forget(peer);
+            // An empty membership is a node still starting: keep every queue.
+            if !members.is_empty() && !members.contains(&peer) {
+                self.hints.forget(peer).await;
                 continue;
             }
             let span = tracing::debug_span!("hinted_handoff", peer);
-            let _guard = span.enter();
-            while let Some(batch) = self.hints.front(peer, Instant::now()) {
-                if !self.deliver(peer, &batch).await {
-                    break;
-                }
-                self.hints.delivered(peer, batch.origin, batch.sequence);
+            let pass = tracing::Instrument::instrument(
+                self.hints
+                    .deliver(peer, |batch| async move { self.deliver(peer, &batch).await }),
+                span,
+            )
+            .await;
+            if pass == Pass::Stopped {
+                tracing::debug!(peer, "hinted handoff paused: the peer does not take batches");
             }
         }
     }
@@ -198,7 +221,7 @@ impl WriteReplicator {
         loop {
             self.handoff_round().await;
             let idle = self.in_flight.load(Ordering::SeqCst) == 0;
-            if idle && self.hints.pending_peers().is_empty() {
+            if idle && self.hints.is_empty() {
                 return true;
             }
             if Instant::now() >= deadline {
@@ -213,6 +236,7 @@ impl WriteReplicator {
 mod tests {
     use super::*;
     use async_trait::async_trait;
+    use hyperbyte_testkit::MemoryHintStore;
     use parking_lot::Mutex;
     use std::collections::BTreeSet;
 
@@ -251,19 +275,39 @@ mod tests {
         }
     }
 
-    fn replicator(peers: &Arc<FakePeers>) -> Arc<WriteReplicator> {
+    async fn replicator_over(
+        peers: &Arc<FakePeers>,
+        store: &Arc<MemoryHintStore>,
+    ) -> Arc<WriteReplicator> {
         let port: Arc<dyn ReplicationPort> = peers.clone();
-        WriteReplicator::new(port, HintLimits::default(), Duration::from_secs(1))
+        let store: Arc<dyn HintStorePort> = store.clone();
+        let clock: Arc<dyn Clock> = Arc::new(hyperbyte_ports::SystemClock);
+        WriteReplicator::new(
+            port,
+            store,
+            clock,
+            HintLimits::default(),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn replicator(peers: &Arc<FakePeers>) -> Arc<WriteReplicator> {
+        replicator_over(peers, &Arc::new(MemoryHintStore::default())).await
     }
 
     #[tokio::test]
     async fn quorum_is_met_with_one_peer_down_and_all_is_not() {
         let peers = Arc::new(FakePeers::default());
         peers.down.lock().insert(3);
-        let r = replicator(&peers);
-        assert_eq!(r.replicate(batch(1), Consistency::Quorum).await, Ok(()));
+        let r = replicator(&peers).await;
+        assert!(r.replicate(batch(1), Consistency::Quorum).await.is_ok());
         let err = r.replicate(batch(2), Consistency::All).await.unwrap_err();
-        assert_eq!((err.acked, err.required), (2, 3));
+        let ReplicateError::Shortfall(short) = &err else {
+            panic!("{err}")
+        };
+        assert_eq!((short.acked, short.required), (2, 3));
         assert!(err.to_string().contains("consistency all not met"));
     }
 
@@ -271,7 +315,7 @@ mod tests {
     async fn a_peer_that_comes_back_gets_its_hints_in_order() {
         let peers = Arc::new(FakePeers::default());
         peers.down.lock().insert(3);
-        let r = replicator(&peers);
+        let r = replicator(&peers).await;
         for s in 1..=3 {
             r.replicate(batch(s), Consistency::Quorum).await.unwrap();
         }
@@ -295,7 +339,7 @@ mod tests {
     async fn a_drain_ends_once_every_hint_is_delivered() {
         let peers = Arc::new(FakePeers::default());
         peers.down.lock().insert(3);
-        let r = replicator(&peers);
+        let r = replicator(&peers).await;
         r.replicate(batch(1), Consistency::Quorum).await.unwrap();
         assert!(
             !r.drain(Duration::from_millis(300)).await,
@@ -311,8 +355,51 @@ mod tests {
     async fn one_and_any_answer_without_waiting_for_peers() {
         let peers = Arc::new(FakePeers::default());
         peers.down.lock().extend([2, 3]);
-        let r = replicator(&peers);
-        assert_eq!(r.replicate(batch(1), Consistency::One).await, Ok(()));
-        assert_eq!(r.replicate(batch(2), Consistency::Any).await, Ok(()));
+        let r = replicator(&peers).await;
+        assert!(r.replicate(batch(1), Consistency::One).await.is_ok());
+        assert!(r.replicate(batch(2), Consistency::Any).await.is_ok());
+        // Acknowledged while no peer has it: it waits in both queues, durably.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(r.hint_stats()[&2].queued, 2);
+        assert_eq!(r.hint_stats()[&3].queued, 2);
+    }
+
+    #[tokio::test]
+    async fn hints_held_before_a_restart_reach_the_peer_after_it() {
+        let peers = Arc::new(FakePeers::default());
+        peers.down.lock().insert(3);
+        let store = Arc::new(MemoryHintStore::default());
+        let r = replicator_over(&peers, &store).await;
+        for s in 1..=3 {
+            r.replicate(batch(s), Consistency::Any).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(r);
+        // The holder restarts (a new replicator over the same store), then peer 3 is back.
+        let r = replicator_over(&peers, &store).await;
+        peers.down.lock().clear();
+        r.replicate(batch(4), Consistency::Any).await.unwrap();
+        r.handoff_round().await;
+        let to_3: Vec<u64> = peers
+            .got
+            .lock()
+            .iter()
+            .filter(|(p, _)| *p == 3)
+            .map(|(_, s)| *s)
+            .collect();
+        assert_eq!(to_3, vec![1, 2, 3, 4]);
+        assert!(r.drain(Duration::from_secs(1)).await);
+    }
+
+    #[tokio::test]
+    async fn a_write_that_cannot_be_queued_is_not_acknowledged() {
+        let peers = Arc::new(FakePeers::default());
+        let store = Arc::new(MemoryHintStore::default());
+        let r = replicator_over(&peers, &store).await;
+        store
+            .fail_appends
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let err = r.replicate(batch(1), Consistency::Any).await.unwrap_err();
+        assert!(matches!(err, ReplicateError::Hints(_)), "{err}");
     }
 }

@@ -216,6 +216,15 @@ impl IngestionService {
         Ok(())
     }
 
+    /// Cluster mode's counters (hint queues per peer); `None` on a single node.
+    pub fn cluster_stats(&self) -> Option<crate::stats::ClusterStats> {
+        self.replicator
+            .as_ref()
+            .map(|r| crate::stats::ClusterStats {
+                hints: r.hint_stats(),
+            })
+    }
+
     /// The writes so far.
     pub fn counters(&self) -> crate::stats::WriteCounters {
         use std::sync::atomic::Ordering::Relaxed;

@@ -258,6 +258,7 @@ impl QueryService {
                 .as_ref()
                 .map(|l| l.snapshot())
                 .unwrap_or_default(),
+            cluster: self.writer.as_ref().and_then(|w| w.cluster_stats()),
         }
     }
 

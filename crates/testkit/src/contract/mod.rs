@@ -30,12 +30,14 @@
 
 mod consensus;
 mod held;
+mod hints;
 mod metadata;
 mod storage;
 mod wal;
 
 pub use consensus::consensus_store_contract;
 pub use held::held_contract;
+pub use hints::hint_store_contract;
 pub use metadata::metadata_contract;
 pub use storage::{storage_contract, Storage};
 pub use wal::{entry as wal_entry, wal_contract};
