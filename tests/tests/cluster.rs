@@ -419,3 +419,96 @@ fn cluster_hinted_handoff_repairs_a_cut_link() {
         assert_eq!(count(n, "h", "SELECT count(v) FROM w"), 2_100);
     }
 }
+
+/// Batches of hints node 1 holds for node 3, as its status shows them.
+fn hinted_for(addr: &str, peer: u64) -> u64 {
+    status(addr)
+        .and_then(|s| s["members"].as_array().cloned())
+        .and_then(|m| {
+            m.iter()
+                .find(|m| m["id"] == peer)
+                .and_then(|m| m["hinted_batches"].as_u64())
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn cluster_hints_survive_a_sigkill_of_the_node_holding_them() {
+    let mut n1 = node(1, None, "127.0.0.1:0");
+    let a1 = peer_addr(&n1);
+    let n2 = node(2, Some(&a1), "127.0.0.1:0");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let real = format!("127.0.0.1:{port}");
+    let proxy = Proxy::start(real.clone());
+    let mut env = node_env(3, Some(&a1), &real);
+    env.push(("HYPERBYTE_CLUSTER__ADVERTISE", proxy.addr.clone()));
+    let n3 = Server::start_with_env(&as_refs(&env));
+    for a in [&a1, &peer_addr(&n2), &real] {
+        wait_until(60, "three voters", || voters(a) == 3);
+    }
+    let nodes = vec![n1, n2, n3];
+    create_everywhere(&nodes, 0, "k");
+    let batch = |i: i64| -> String {
+        (0..100)
+            .map(|j| {
+                format!(
+                    "w v={}i {}\n",
+                    i * 100 + j,
+                    1_600_000_000_000_000_000i64 + i * 100 + j
+                )
+            })
+            .collect()
+    };
+    let (st, text) = nodes[0].write_params("db=k&consistency=all", &batch(0));
+    assert_eq!(st, 204, "{text}");
+    proxy.cut();
+    // consistency=any: each 204 means node 1's WAL and its hint queues have the batch.
+    for i in 1..=20 {
+        let (st, text) = nodes[0].write_params("db=k&consistency=any", &batch(i));
+        assert_eq!(st, 204, "batch {i}: {text}");
+    }
+    wait_until(30, "node 1 queues hints for node 3", || {
+        hinted_for(&a1, 3) > 0
+    });
+    // SIGKILL the holder of the hints at once, and bring it back while the link is
+    // still cut: the hints must come back from its disk.
+    let mut nodes = nodes;
+    nodes[0].kill9();
+    nodes[0].restart_with_env(&as_refs(&node_env(1, None, &a1)));
+    wait_until(60, "node 1 back with its hints", || {
+        hinted_for(&a1, 3) >= 20
+    });
+    let held = hinted_for(&a1, 3);
+    assert!(count(&nodes[2], "k", "SELECT count(v) FROM w") < 2_100);
+    proxy.restore();
+    let t = Instant::now();
+    wait_until(
+        60,
+        "node 3 repaired from the hints node 1 kept on disk",
+        || count(&nodes[2], "k", "SELECT count(v) FROM w") == 2_100,
+    );
+    println!(
+        "{held} hinted batches kept across a SIGKILL delivered {:?} after the link came back",
+        t.elapsed()
+    );
+    for n in &nodes {
+        assert_eq!(
+            count(n, "k", "SELECT count(v) FROM w"),
+            2_100,
+            "lost points on {}",
+            n.url
+        );
+    }
+    wait_until(30, "node 1's queue for node 3 empty", || {
+        hinted_for(&a1, 3) == 0
+    });
+    let (st, metrics) = nodes[0].get("/metrics");
+    assert_eq!(st, 200);
+    assert!(
+        metrics.contains("hyperbyte_cluster_hint_batches{peer=\"3\"} 0"),
+        "{metrics}"
+    );
+}

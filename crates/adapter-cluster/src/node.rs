@@ -84,6 +84,8 @@ pub(crate) struct JoinRequest {
 /// This member.
 pub struct ClusterNode {
     config: ClusterConfig,
+    /// The consensus log was empty at start-up: this node has never been in a cluster.
+    pristine: bool,
     raft: Raft,
     client: Arc<PeerClient>,
     replicator: parking_lot::Mutex<Option<Arc<WriteReplicator>>>,
@@ -126,6 +128,13 @@ impl ClusterNode {
         }
         .validate()
         .map_err(|e| ClusterError::Config(e.to_string()))?;
+        // Read from the store, not from the consensus's metrics: those may not show the
+        // log yet right after start-up (a restarted bootstrap node would then try to
+        // initialize a cluster again, which the consensus refuses).
+        let pristine = store
+            .last_entry()
+            .map_err(|e| ClusterError::Start(e.to_string()))?
+            .is_none();
         let client = Arc::new(PeerClient::default());
         let sm =
             StateMachine::open(local, Arc::clone(&store), effects).map_err(ClusterError::Start)?;
@@ -140,6 +149,7 @@ impl ClusterNode {
         .map_err(|e| ClusterError::Start(e.to_string()))?;
         Ok(Arc::new(ClusterNode {
             config,
+            pristine,
             raft,
             client,
             replicator: parking_lot::Mutex::new(None),
@@ -171,22 +181,11 @@ impl ClusterNode {
         *self.replicator.lock() = Some(replicator);
     }
 
-    /// Whether this node has never been part of a cluster (empty log, no membership).
-    fn pristine(&self) -> bool {
-        let m = self.raft.metrics().borrow().clone();
-        m.last_log_index.is_none()
-            && m.membership_config
-                .membership()
-                .voter_ids()
-                .next()
-                .is_none()
-    }
-
     /// On a node with an empty log: starts a new cluster (`bootstrap`) or asks the
     /// `join` members for admission, retrying until one admits it. Returns at once on a
     /// node that already belongs to a cluster.
     pub async fn bootstrap_or_join(self: &Arc<Self>) -> Result<(), ClusterError> {
-        if !self.pristine() {
+        if !self.pristine {
             return Ok(());
         }
         if self.config.bootstrap {

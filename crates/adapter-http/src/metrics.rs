@@ -527,7 +527,12 @@ fn cluster_families(st: &ServiceStats) -> Vec<MetricFamily> {
     let Some(c) = &st.cluster else {
         return Vec::new();
     };
-    type Family = (&'static str, &'static str, MetricType, fn(&HintStats) -> u64);
+    type Family = (
+        &'static str,
+        &'static str,
+        MetricType,
+        fn(&HintStats) -> u64,
+    );
     let families: [Family; 4] = [
         (
             "hyperbyte_cluster_hint_batches",

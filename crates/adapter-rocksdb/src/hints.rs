@@ -14,7 +14,9 @@
 use async_trait::async_trait;
 use hyperbyte_ports::{HintEntry, HintSize, HintStoreError, HintStorePort, ReplicatedBatch};
 use parking_lot::Mutex;
-use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
+use rocksdb::{
+    ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -71,6 +71,14 @@ pub(crate) fn plan(c: &Catalog, cmd: MetaCommand) -> Plan {
             measurement,
             keys,
         } => Ok(drop_series(c, database, measurement, &keys)),
+        // Data only: each member's storage effects run it; the metadata stays as it is.
+        MetaCommand::DeleteData { database, .. } => {
+            if c.dbs.contains_key(&database) {
+                Ok(Vec::new())
+            } else {
+                Err(db_not_found(&database))
+            }
+        }
         MetaCommand::AddTombstone(t) => add_tombstone(c, t),
         MetaCommand::RemoveTombstone { id } => Ok(if c.tombstones.contains_key(&id) {
             vec![Change::DeleteTombstone { id }]

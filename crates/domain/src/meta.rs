@@ -211,6 +211,24 @@ pub enum MetaCommand {
         /// Canonical series keys.
         keys: Vec<String>,
     },
+    /// Delete points on every member of a cluster (`DELETE`, `DROP SERIES`): each member
+    /// runs `statement` (a `DELETE FROM ... [WHERE <tag condition>]` without time, in
+    /// InfluxQL) against its own series index and storage, between `min` and `max`
+    /// (nanoseconds, inclusive; `None`: unbounded, and then the matching series go from
+    /// the index too, as does every `DROP SERIES`). The metadata itself is unchanged; a
+    /// single node, which runs the statement itself, ignores the command.
+    DeleteData {
+        /// Database name.
+        database: String,
+        /// The statement without its time bounds.
+        statement: String,
+        /// Lower time bound (resolved on the node that ran the statement).
+        min: Option<i64>,
+        /// Upper time bound.
+        max: Option<i64>,
+        /// `DROP SERIES`: the series go from the index even with time bounds.
+        drop_series: bool,
+    },
     /// Record a tombstone.
     AddTombstone(Tombstone),
     /// Forget a tombstone once storage has applied it.

@@ -108,7 +108,8 @@ pub(crate) async fn run(
                 stores.meta.clone(),
                 services.flush.clone(),
                 stack.admin.clone(),
-            ),
+            )
+            .with_deletes(services.query.clone()),
         );
     }
 

@@ -4,19 +4,24 @@
 //! (`query::meta::ddl`). Every other member applies the same command from the consensus
 //! log and must drop its own copy of the data: [`StorageEffects`] is that half, run by the
 //! consensus state machine around each command it applies. Dropping twice is harmless
-//! (every drop is idempotent), so the node that ran the statement may run it too.
+//! (every drop is idempotent), so the node that ran the statement may run it too. The same
+//! holds for `DELETE` and `DROP SERIES` (`MetaCommand::DeleteData`), which every member
+//! runs through its query service's delete with the bounds the first node resolved.
 
 use crate::flush::FlushService;
+use crate::query::QueryService;
 use hyperbyte_domain::MetaCommand;
 use hyperbyte_ports::{MetadataPort, StorageAdminPort};
 use std::sync::Arc;
 
-/// The storage side of replicated drops.
+/// The storage side of replicated drops and deletes.
 #[derive(Debug)]
 pub struct StorageEffects {
     meta: Arc<dyn MetadataPort>,
     flush: Arc<FlushService>,
     admin: Arc<dyn StorageAdminPort>,
+    /// Runs replicated `DELETE`s and `DROP SERIES` (the query service's delete).
+    deletes: Option<Arc<QueryService>>,
 }
 
 /// The names of a database's retention policies (none when it does not exist).
@@ -48,7 +53,19 @@ impl StorageEffects {
         flush: Arc<FlushService>,
         admin: Arc<dyn StorageAdminPort>,
     ) -> Self {
-        StorageEffects { meta, flush, admin }
+        StorageEffects {
+            meta,
+            flush,
+            admin,
+            deletes: None,
+        }
+    }
+
+    /// Replicated `DELETE`s and `DROP SERIES` (`MetaCommand::DeleteData`) run through
+    /// `query`'s delete on this node.
+    pub fn with_deletes(mut self, query: Arc<QueryService>) -> Self {
+        self.deletes = Some(query);
+        self
     }
 
     /// Before `cmd` is applied: acknowledged points of what it drops reach storage first,
@@ -100,6 +117,19 @@ impl StorageEffects {
                     .await
                     .map_err(|e| e.to_string())
             }
+            MetaCommand::DeleteData {
+                database,
+                statement,
+                min,
+                max,
+                drop_series,
+            } => match &self.deletes {
+                Some(q) => {
+                    q.apply_replicated_delete(database, statement, (*min, *max), *drop_series)
+                        .await
+                }
+                None => Ok(()),
+            },
             _ => Ok(()),
         }
     }

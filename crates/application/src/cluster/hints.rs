@@ -232,7 +232,11 @@ impl HintQueues {
                 let mut state = self.peers.lock();
                 let p = state.entry(peer).or_default();
                 p.dropped = p.dropped.saturating_add(1);
-                tracing::warn!(peer, id, "a hint dropped by the bounds (anti-entropy repairs it)");
+                tracing::warn!(
+                    peer,
+                    id,
+                    "a hint dropped by the bounds (anti-entropy repairs it)"
+                );
             }
             Err(e) => tracing::warn!(peer, id, error = %e, "dropping a hint failed"),
         }
@@ -293,8 +297,7 @@ impl HintQueues {
 
     /// Whether any batch is queued or being sent.
     pub(crate) fn is_empty(&self) -> bool {
-        self.store.sizes().is_empty()
-            && self.peers.lock().values().all(|p| p.in_flight.is_empty())
+        self.store.sizes().is_empty() && self.peers.lock().values().all(|p| p.in_flight.is_empty())
     }
 
     /// Forgets the hints of a peer that left the cluster.

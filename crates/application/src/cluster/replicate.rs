@@ -190,13 +190,18 @@ impl WriteReplicator {
             }
             let span = tracing::debug_span!("hinted_handoff", peer);
             let pass = tracing::Instrument::instrument(
-                self.hints
-                    .deliver(peer, |batch| async move { self.deliver(peer, &batch).await }),
+                self.hints.deliver(
+                    peer,
+                    |batch| async move { self.deliver(peer, &batch).await },
+                ),
                 span,
             )
             .await;
             if pass == Pass::Stopped {
-                tracing::debug!(peer, "hinted handoff paused: the peer does not take batches");
+                tracing::debug!(
+                    peer,
+                    "hinted handoff paused: the peer does not take batches"
+                );
             }
         }
     }

@@ -626,3 +626,95 @@ async fn exact_cardinalities_count_the_default_policy_only() {
     assert_eq!(h.rows("SHOW TAG KEY EXACT CARDINALITY").await, count(1));
     assert_eq!(h.rows("SHOW FIELD KEY EXACT CARDINALITY").await, count(1));
 }
+
+/// Cluster mode: `DELETE` and `DROP SERIES` are proposed as `MetaCommand::DeleteData`
+/// with the bounds resolved here, and a member replays the command's statement.
+#[tokio::test]
+async fn deletes_are_proposed_with_resolved_bounds_and_replay_on_a_member() {
+    use hyperbyte_domain::MetaCommand;
+    let meta = Arc::new(MemMeta::default());
+    meta.add_db("db", &[("autogen", 0, 7 * 24 * 3600 * S)]);
+    for host in ["a", "b", "c"] {
+        meta.add_series("db", "m", &[("host", host)]);
+    }
+    let storage = Arc::new(NullStorage);
+    let flush = Arc::new(FlushService::new(
+        Arc::new(EmptyWal),
+        meta.clone(),
+        storage.clone(),
+        FlushConfig::default(),
+    ));
+    let service = QueryService::new(
+        meta.clone(),
+        Arc::new(FakeEngine::default()),
+        storage,
+        flush,
+        ManualClock::new(NOW),
+    );
+    let h = Harness {
+        service,
+        engine: Arc::new(FakeEngine::default()),
+    };
+    let deletes = || -> Vec<(String, Option<i64>, Option<i64>, bool)> {
+        meta.applied
+            .lock()
+            .iter()
+            .filter_map(|c| match c {
+                MetaCommand::DeleteData {
+                    database,
+                    statement,
+                    min,
+                    max,
+                    drop_series,
+                } => {
+                    assert_eq!(database, "db");
+                    Some((statement.clone(), *min, *max, *drop_series))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let r = h
+        .run("DELETE FROM m WHERE host = 'a' AND time < now() - 1h")
+        .await;
+    assert!(r.error.is_none(), "{r:?}");
+    let d = deletes();
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].0, "DELETE FROM m WHERE host = 'a'");
+    assert_eq!(d[0].1, None);
+    assert!(d[0].2.is_some_and(|max| max < NOW - 3600 * S + 1), "{d:?}");
+    assert!(!d[0].3);
+    let r = h.run("DROP SERIES FROM m WHERE host = 'b'").await;
+    assert!(r.error.is_none(), "{r:?}");
+    assert_eq!(
+        deletes()[1],
+        (
+            "DELETE FROM m WHERE host = 'b'".to_string(),
+            None,
+            None,
+            true
+        )
+    );
+    // A member replays what it receives: the statement parses back; a delete of
+    // everything (no FROM, no tag condition) travels as `FROM /.*/`.
+    let r = h.run("DELETE WHERE time < now()").await;
+    assert!(r.error.is_none(), "{r:?}");
+    assert_eq!(deletes()[2].0, "DELETE FROM /.*/");
+    for (statement, min, max, drop_series) in deletes() {
+        h.service
+            .apply_replicated_delete("db", &statement, (min, max), drop_series)
+            .await
+            .unwrap();
+    }
+    assert!(h
+        .service
+        .apply_replicated_delete("db", "SHOW DATABASES", (None, None), false)
+        .await
+        .is_err());
+    // Untimed replays drop the series they match from this member's index.
+    h.service
+        .apply_replicated_delete("db", "DELETE FROM /.*/", (None, None), false)
+        .await
+        .unwrap();
+    assert!(meta.series.lock().is_empty());
+}

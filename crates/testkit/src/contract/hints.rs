@@ -40,26 +40,53 @@ where
     assert_eq!(ok(store.last_id().await, "last_id"), 0);
     for id in 1..=4 {
         ok(
-            store.append(&[2, 3], id, 100 + id as i64, &batch(id * 10, 10)).await,
+            store
+                .append(&[2, 3], id, 100 + id as i64, &batch(id * 10, 10))
+                .await,
             "append",
         );
     }
-    ok(store.append(&[3], 5, 105, &batch(50, 5)).await, "append to one peer");
+    ok(
+        store.append(&[3], 5, 105, &batch(50, 5)).await,
+        "append to one peer",
+    );
     let two = ok(store.oldest(2, 0, 100).await, "oldest(2)");
-    assert_eq!(ids(&two), vec![1, 2, 3, 4], "contract: a peer's queue in id order");
+    assert_eq!(
+        ids(&two),
+        vec![1, 2, 3, 4],
+        "contract: a peer's queue in id order"
+    );
     assert_eq!(
         (two[1].queued_at, two[1].batch.origin, two[1].batch.sequence),
         (102, 7, 20),
         "contract: an entry keeps its batch and queue time"
     );
     assert_eq!(&two[1].batch.bytes[..], &batch(20, 10).bytes[..]);
-    assert_eq!(ids(&ok(store.oldest(3, 3, 2).await, "oldest(3, 3, 2)")), vec![3, 4]);
+    assert_eq!(
+        ids(&ok(store.oldest(3, 3, 2).await, "oldest(3, 3, 2)")),
+        vec![3, 4]
+    );
     assert!(ok(store.oldest(9, 0, 10).await, "oldest of an unknown peer").is_empty());
     let sizes = store.sizes();
-    assert_eq!(sizes.get(&2), Some(&HintSize { batches: 4, bytes: 40 }));
-    assert_eq!(sizes.get(&3), Some(&HintSize { batches: 5, bytes: 45 }));
+    assert_eq!(
+        sizes.get(&2),
+        Some(&HintSize {
+            batches: 4,
+            bytes: 40
+        })
+    );
+    assert_eq!(
+        sizes.get(&3),
+        Some(&HintSize {
+            batches: 5,
+            bytes: 45
+        })
+    );
     ok(store.remove(2, &[2, 3, 99]).await, "remove");
-    assert_eq!(ids(&ok(store.oldest(2, 0, 100).await, "oldest(2)")), vec![1, 4]);
+    assert_eq!(
+        ids(&ok(store.oldest(2, 0, 100).await, "oldest(2)")),
+        vec![1, 4]
+    );
     assert_eq!(
         ids(&ok(store.oldest(3, 0, 100).await, "oldest(3)")),
         vec![1, 2, 3, 4, 5],
@@ -71,10 +98,19 @@ where
         "contract: an empty queue has no size"
     );
     assert_eq!(ok(store.last_id().await, "last_id"), 5);
-    ok(store.append(&[2], 6, 106, &batch(60, 3)).await, "append again");
+    ok(
+        store.append(&[2], 6, 106, &batch(60, 3)).await,
+        "append again",
+    );
     ok(store.forget(3).await, "forget");
     assert!(ok(store.oldest(3, 0, 10).await, "oldest after forget").is_empty());
-    assert_eq!(store.sizes().get(&2), Some(&HintSize { batches: 1, bytes: 3 }));
+    assert_eq!(
+        store.sizes().get(&2),
+        Some(&HintSize {
+            batches: 1,
+            bytes: 3
+        })
+    );
     if durability == Durability::InMemory {
         return;
     }
@@ -86,7 +122,13 @@ where
         "contract: the queues survive a reopen"
     );
     assert!(ok(store.oldest(3, 0, 10).await, "oldest(3) after a reopen").is_empty());
-    assert_eq!(store.sizes().get(&2), Some(&HintSize { batches: 1, bytes: 3 }));
+    assert_eq!(
+        store.sizes().get(&2),
+        Some(&HintSize {
+            batches: 1,
+            bytes: 3
+        })
+    );
     assert_eq!(store.sizes().len(), 1);
     ok(store.remove(2, &[6]).await, "remove after a reopen");
     drop(store);

@@ -9,7 +9,7 @@ use hyperbyte_domain::{ContinuousQuery, MetaCommand, RetentionPolicy};
 use hyperbyte_ports::SeriesEntry;
 use hyperbyte_timeseriesql::ast::{
     AlterRetentionPolicyStatement, CreateContinuousQueryStatement, CreateDatabaseStatement,
-    CreateRetentionPolicyStatement, DeleteStatement, Source,
+    CreateRetentionPolicyStatement, DeleteStatement, Source, Statement,
 };
 use std::collections::BTreeMap;
 
@@ -285,15 +285,96 @@ impl QueryService {
             None => Default::default(),
         };
         let tag_cond = d.condition.as_ref().and_then(|c| c.without_time());
-        let timed = range.min.is_some() || range.max.is_some();
+        if self.meta.database(db).is_none() {
+            return Err(StatementError::new(format!("database not found: {db}")));
+        }
+        // Cluster mode: every member runs the same delete, in the consensus's order, with
+        // the time bounds resolved here (`now()` is this node's). A single node's
+        // metadata store ignores the command. Deleting twice is harmless, so this node
+        // deletes again below even when its state machine already did.
+        let sources = if d.sources.is_empty() && tag_cond.is_none() {
+            "DELETE FROM /.*/".to_string()
+        } else {
+            Statement::Delete(DeleteStatement {
+                sources: d.sources.clone(),
+                condition: tag_cond.clone(),
+            })
+            .to_string()
+        };
+        self.meta
+            .apply(MetaCommand::DeleteData {
+                database: db.to_string(),
+                statement: sources,
+                min: range.min,
+                max: range.max,
+                drop_series,
+            })
+            .await?;
+        self.delete_here(
+            db,
+            &d.sources,
+            tag_cond.as_ref(),
+            (range.min, range.max),
+            drop_series,
+        )
+        .await
+    }
+
+    /// Runs on this node a delete another member ran (cluster mode: the consensus's
+    /// `MetaCommand::DeleteData`), with the time bounds that member resolved.
+    pub async fn apply_replicated_delete(
+        &self,
+        database: &str,
+        statement: &str,
+        bounds: (Option<i64>, Option<i64>),
+        drop_series: bool,
+    ) -> Result<(), String> {
+        let parsed = hyperbyte_timeseriesql::parse(statement)
+            .map_err(|e| format!("replicated delete: {e}"))?;
+        let Some(Statement::Delete(d)) = parsed.statements.into_iter().next() else {
+            return Err(format!(
+                "replicated delete: not a DELETE statement: {statement}"
+            ));
+        };
+        if self.meta.database(database).is_none() {
+            return Ok(());
+        }
+        self.flush
+            .prepare_delete(database)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.delete_here(
+            database,
+            &d.sources,
+            d.condition.as_ref(),
+            bounds,
+            drop_series,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+
+    /// Deletes on this node the points of the series matching `sources` and `tag_cond`
+    /// between the bounds (inclusive; unbounded ends are the whole range, and then the
+    /// series leave the index, as they do for `DROP SERIES`).
+    async fn delete_here(
+        &self,
+        db: &str,
+        sources: &[hyperbyte_timeseriesql::ast::Measurement],
+        tag_cond: Option<&hyperbyte_timeseriesql::ast::Expr>,
+        bounds: (Option<i64>, Option<i64>),
+        drop_series: bool,
+    ) -> StmtResult {
+        let timed = bounds.0.is_some() || bounds.1.is_some();
         let (min, max) = (
-            range.min.unwrap_or(hyperbyte_domain::time::MIN_NANOS),
-            range.max.unwrap_or(hyperbyte_domain::time::MAX_NANOS),
+            bounds.0.unwrap_or(hyperbyte_domain::time::MIN_NANOS),
+            bounds.1.unwrap_or(hyperbyte_domain::time::MAX_NANOS),
         );
         let Some(database) = self.meta.database(db) else {
             return Err(StatementError::new(format!("database not found: {db}")));
         };
-        let matched = self.matching_series(db, &d.sources, tag_cond.as_ref());
+        let matched = self.matching_series(db, sources, tag_cond);
         let mut by_measurement: BTreeMap<String, Vec<SeriesEntry>> = BTreeMap::new();
         for se in matched {
             by_measurement
