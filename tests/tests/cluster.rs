@@ -512,3 +512,49 @@ fn cluster_hints_survive_a_sigkill_of_the_node_holding_them() {
         "{metrics}"
     );
 }
+
+#[test]
+fn cluster_delete_and_drop_series_reach_every_member() {
+    let (nodes, _addrs) = three_nodes();
+    create_everywhere(&nodes, 0, "del");
+    const T: i64 = 1_600_000_000_000_000_000;
+    let body: String = (0..100)
+        .map(|i| format!("cpu,host=h{} v={i} {}\n", i % 4, T + i))
+        .collect();
+    let (st, text) = nodes[0].write_params("db=del&consistency=all", &body);
+    assert_eq!(st, 204, "{text}");
+    let everywhere = |what: &str, expected: i64, gone: &str| {
+        let t = Instant::now();
+        for n in &nodes {
+            wait_until(15, what, || {
+                count(n, "del", "SELECT count(v) FROM cpu") == expected
+                    && !n.query("del", "SHOW SERIES").1.to_string().contains(gone)
+            });
+        }
+        println!(
+            "{what}: on every node {:?} after the statement",
+            t.elapsed()
+        );
+    };
+    // DELETE by tag on node 2.
+    let (st, body) = nodes[1].query("del", "DELETE FROM cpu WHERE host = 'h0'");
+    assert_eq!(st, 200, "{body}");
+    assert!(body["results"][0]["error"].is_null(), "{body}");
+    everywhere("DELETE by tag", 75, "host=h0");
+    // DROP SERIES on node 3.
+    let (st, body) = nodes[2].query("del", "DROP SERIES FROM cpu WHERE host = 'h1'");
+    assert_eq!(st, 200, "{body}");
+    assert!(body["results"][0]["error"].is_null(), "{body}");
+    everywhere("DROP SERIES", 50, "host=h1");
+    // A DELETE with a time bound on node 1: the bound node 1 resolved applies everywhere.
+    let (st, body) = nodes[0].query("del", &format!("DELETE FROM cpu WHERE time < {}", T + 50));
+    assert_eq!(st, 200, "{body}");
+    assert!(body["results"][0]["error"].is_null(), "{body}");
+    let left = (50..100).filter(|i| i % 4 >= 2).count() as i64;
+    everywhere("DELETE by time", left, "host=h0");
+    let q = "SELECT count(v) FROM cpu GROUP BY host";
+    let first = nodes[0].query("del", q).1;
+    for n in &nodes[1..] {
+        assert_eq!(n.query("del", q).1, first);
+    }
+}
