@@ -434,7 +434,7 @@ fn hinted_for(addr: &str, peer: u64) -> u64 {
 
 #[test]
 fn cluster_hints_survive_a_sigkill_of_the_node_holding_them() {
-    let mut n1 = node(1, None, "127.0.0.1:0");
+    let n1 = node(1, None, "127.0.0.1:0");
     let a1 = peer_addr(&n1);
     let n2 = node(2, Some(&a1), "127.0.0.1:0");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
