@@ -4,12 +4,13 @@
 
 use crate::network::{APPEND_PATH, SNAPSHOT_PATH, VOTE_PATH};
 use crate::node::{ClusterNode, JoinRequest, DRAIN_PATH, JOIN_PATH, LEAVE_PATH, META_PATH};
-use crate::replication::WRITE_PATH;
+use crate::replication::{RangeRequest, WireDigest, DIGESTS_PATH, POINTS_PATH, WRITE_PATH};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use hyperbyte_application::cluster::AntiEntropy;
 use hyperbyte_application::IngestionService;
 use hyperbyte_domain::MetaCommand;
 use hyperbyte_ports::ReplicatedBatch;
@@ -30,12 +31,23 @@ pub struct PeerService {
     node: Arc<ClusterNode>,
     /// Set once the services exist (replicated writes answer 503 until then).
     ingest: Arc<OnceLock<Arc<IngestionService>>>,
+    /// Set once the services exist (anti-entropy requests answer 503 until then).
+    anti_entropy: Arc<OnceLock<Arc<AntiEntropy>>>,
 }
 
 impl PeerService {
-    /// The service of `node`; `ingest` is filled in once the ingestion service exists.
-    pub fn new(node: Arc<ClusterNode>, ingest: Arc<OnceLock<Arc<IngestionService>>>) -> Self {
-        PeerService { node, ingest }
+    /// The service of `node`; `ingest` and `anti_entropy` are filled in once the services
+    /// exist.
+    pub fn new(
+        node: Arc<ClusterNode>,
+        ingest: Arc<OnceLock<Arc<IngestionService>>>,
+        anti_entropy: Arc<OnceLock<Arc<AntiEntropy>>>,
+    ) -> Self {
+        PeerService {
+            node,
+            ingest,
+            anti_entropy,
+        }
     }
 }
 
@@ -180,7 +192,36 @@ impl PeerService {
                 Err(e) => answer(StatusCode::SERVICE_UNAVAILABLE, e),
             },
             WRITE_PATH => self.replicated_write(&query, body).await,
+            DIGESTS_PATH | POINTS_PATH => match parse::<RangeRequest>(&body) {
+                Ok(req) => self.anti_entropy(&path, req).await,
+                Err(e) => answer(StatusCode::BAD_REQUEST, e),
+            },
             _ => answer(StatusCode::NOT_FOUND, ""),
+        }
+    }
+
+    /// Anti-entropy: this node's digests of a table, or its points of a range.
+    async fn anti_entropy(&self, path: &str, req: RangeRequest) -> Answer {
+        let Some(ae) = self.anti_entropy.get() else {
+            return answer(StatusCode::SERVICE_UNAVAILABLE, "starting");
+        };
+        let table = req.table();
+        if path == DIGESTS_PATH {
+            match ae.digests(&table).await {
+                Ok(d) => {
+                    let wire: Vec<WireDigest> = d
+                        .into_iter()
+                        .map(|d| (d.start, d.end, d.points, d.hash))
+                        .collect();
+                    json(&wire)
+                }
+                Err(e) => answer(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            }
+        } else {
+            match ae.points(&table, req.start, req.end).await {
+                Ok(lines) => answer(StatusCode::OK, lines),
+                Err(e) => answer(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            }
         }
     }
 

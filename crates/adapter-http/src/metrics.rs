@@ -559,29 +559,58 @@ fn cluster_families(st: &ServiceStats) -> Vec<MetricFamily> {
             |h| h.dropped,
         ),
     ];
-    families
-        .iter()
-        .map(|(name, help, kind, value)| {
-            let metrics = c
-                .hints
-                .iter()
-                .map(|(peer, h)| {
-                    let peer = peer.to_string();
-                    let labels = [("peer", peer.as_str())];
-                    if *kind == MetricType::GAUGE {
-                        let mut g = proto::Gauge::default();
-                        g.set_value(value(h) as f64);
-                        let mut m = labelled(&labels);
-                        m.set_gauge(g);
-                        m
-                    } else {
-                        counter_metric(&labels, value(h))
-                    }
-                })
-                .collect();
-            family(name, help, *kind, metrics)
-        })
-        .collect()
+    let ae = &c.anti_entropy;
+    let mut out: Vec<MetricFamily> = [
+        (
+            "hyperbyte_cluster_anti_entropy_rounds_total",
+            "Anti-entropy rounds run",
+            ae.rounds,
+        ),
+        (
+            "hyperbyte_cluster_anti_entropy_ranges_compared_total",
+            "Table ranges (one hour each) whose digests were compared with a peer",
+            ae.ranges_compared,
+        ),
+        (
+            "hyperbyte_cluster_anti_entropy_ranges_repaired_total",
+            "Table ranges whose points were copied from a peer",
+            ae.ranges_repaired,
+        ),
+        (
+            "hyperbyte_cluster_anti_entropy_points_copied_total",
+            "Points copied from peers by anti-entropy",
+            ae.points_copied,
+        ),
+        (
+            "hyperbyte_cluster_anti_entropy_failures_total",
+            "Anti-entropy comparisons or copies that failed (retried next round)",
+            ae.failures,
+        ),
+    ]
+    .into_iter()
+    .map(|(name, help, v)| counter(name, help, v))
+    .collect();
+    out.extend(families.iter().map(|(name, help, kind, value)| {
+        let metrics = c
+            .hints
+            .iter()
+            .map(|(peer, h)| {
+                let peer = peer.to_string();
+                let labels = [("peer", peer.as_str())];
+                if *kind == MetricType::GAUGE {
+                    let mut g = proto::Gauge::default();
+                    g.set_value(value(h) as f64);
+                    let mut m = labelled(&labels);
+                    m.set_gauge(g);
+                    m
+                } else {
+                    counter_metric(&labels, value(h))
+                }
+            })
+            .collect();
+        family(name, help, *kind, metrics)
+    }));
+    out
 }
 
 /// The Graphite, OpenTSDB, collectd and UDP listeners, one counter per family labelled
@@ -717,7 +746,10 @@ mod tests {
             ..ServiceStats::default()
         };
         let st = ServiceStats {
-            cluster: Some(ClusterStats { hints }),
+            cluster: Some(ClusterStats {
+                hints,
+                anti_entropy: Default::default(),
+            }),
             ..base.clone()
         };
         let text = m.render(&st);
@@ -726,6 +758,7 @@ mod tests {
             "hyperbyte_cluster_hint_bytes{peer=\"3\"} 400",
             "hyperbyte_cluster_hints_delivered_total{peer=\"3\"} 7",
             "hyperbyte_cluster_hints_dropped_total{peer=\"3\"} 2",
+            "hyperbyte_cluster_anti_entropy_points_copied_total 0",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }

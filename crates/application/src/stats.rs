@@ -330,6 +330,8 @@ pub struct ServiceStats {
 pub struct ClusterStats {
     /// Hinted handoff, per peer id.
     pub hints: BTreeMap<u64, crate::cluster::HintStats>,
+    /// Anti-entropy.
+    pub anti_entropy: crate::cluster::AntiEntropyStats,
 }
 
 fn int(v: u64) -> Value {

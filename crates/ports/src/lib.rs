@@ -25,6 +25,6 @@ pub use query::{ColumnType, OneChunk, QueryError, QueryPort, RowChunks, RowSet};
 pub use sink::{PointsSinkPort, SinkError, StorageAdminPort};
 pub use wal::{WalError, WalPort};
 pub mod replication;
-pub use replication::{ReplicatedBatch, ReplicationError, ReplicationPort};
+pub use replication::{RangeDigest, ReplicatedBatch, ReplicationError, ReplicationPort};
 pub mod hints;
 pub use hints::{HintEntry, HintSize, HintStoreError, HintStorePort};

@@ -47,6 +47,19 @@ pub struct ReplicatedBatch {
     pub bytes: Arc<[u8]>,
 }
 
+/// Anti-entropy: what one member holds of one table in one time range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RangeDigest {
+    /// First time of the range (nanoseconds, inclusive).
+    pub start: i64,
+    /// Last time of the range (nanoseconds, inclusive).
+    pub end: i64,
+    /// Points stored in the range.
+    pub points: i64,
+    /// Order-independent hash of those points (equal points, equal hash).
+    pub hash: i64,
+}
+
 /// The cluster's members as writes see them, and the transport to one peer.
 ///
 /// # Contract
@@ -64,4 +77,37 @@ pub trait ReplicationPort: Send + Sync + Debug {
     fn peers(&self) -> Vec<u64>;
     /// Carries one batch to one peer.
     async fn send(&self, peer: u64, batch: &ReplicatedBatch) -> Result<(), ReplicationError>;
+
+    /// Anti-entropy: `peer`'s digests of `table` (database, retention policy,
+    /// measurement), one per time range holding points, by range. A transport without
+    /// anti-entropy refuses (the default).
+    async fn digests(
+        &self,
+        peer: u64,
+        table: &crate::TableRef,
+    ) -> Result<Vec<RangeDigest>, ReplicationError> {
+        let _ = table;
+        Err(ReplicationError::Refused {
+            peer,
+            reason: "anti-entropy is not supported by this transport".into(),
+            retryable: false,
+        })
+    }
+
+    /// Anti-entropy: `peer`'s points of `table` with `start <= time <= end`, as line
+    /// protocol with nanosecond timestamps (typed: integers carry their `i`).
+    async fn points(
+        &self,
+        peer: u64,
+        table: &crate::TableRef,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<u8>, ReplicationError> {
+        let _ = (table, start, end);
+        Err(ReplicationError::Refused {
+            peer,
+            reason: "anti-entropy is not supported by this transport".into(),
+            retryable: false,
+        })
+    }
 }

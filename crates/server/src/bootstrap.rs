@@ -11,7 +11,7 @@ use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage, QueryLimits};
 use hyperbyte_adapter_http::{AdmissionConfig, MemoryWatch, QueryGate, ServeConfig};
 use hyperbyte_adapter_rocksdb::{BatchingConfig, BatchingWal, RocksDbMetadata, RocksDbWal};
 use hyperbyte_application::backup::BackupService;
-use hyperbyte_application::cluster::{StorageEffects, WriteReplicator};
+use hyperbyte_application::cluster::{AntiEntropy, StorageEffects, WriteReplicator};
 use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier};
 use hyperbyte_application::query::QueryService;
 use hyperbyte_application::stats::ListenerRegistry;
@@ -100,8 +100,20 @@ pub(crate) async fn run(
         Some(m) => Some(m.start_replicator(&cfg.data_dir, clock.clone()).await?),
         None => None,
     };
+    let counters = replicator
+        .as_ref()
+        .map(|r| r.anti_entropy_counters().clone());
     let services = start_services(&cfg, &stores, &stack, clock.clone(), replicator).await?;
     if let Some(m) = &member {
+        let anti_entropy = AntiEntropy::new(
+            m.replication_port(),
+            stores.meta.clone(),
+            stores.engine.clone(),
+            services.flush.clone(),
+            services.backup.clone(),
+            services.ingest.clone(),
+            counters.unwrap_or_default(),
+        );
         m.services_started(
             services.ingest.clone(),
             StorageEffects::new(
@@ -110,6 +122,7 @@ pub(crate) async fn run(
                 stack.admin.clone(),
             )
             .with_deletes(services.query.clone()),
+            anti_entropy,
         );
     }
 

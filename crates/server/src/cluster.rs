@@ -6,7 +6,7 @@ use hyperbyte_adapter_cluster::{
     serve_peers, ClusterConfig, ClusterMetadata, ClusterNode, PeerReplication, PeerService,
 };
 use hyperbyte_adapter_rocksdb::{RocksDbConsensusStore, RocksDbHintStore};
-use hyperbyte_application::cluster::{HintLimits, StorageEffects, WriteReplicator};
+use hyperbyte_application::cluster::{AntiEntropy, HintLimits, StorageEffects, WriteReplicator};
 use hyperbyte_application::{IngestionService, RunGate};
 use hyperbyte_ports::{Clock, HintStorePort, MetadataPort, ReplicationPort};
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+/// Longest anti-entropy interval accepted (a day: longer is a typo for milliseconds).
+const MAX_ANTI_ENTROPY_INTERVAL_SECS: u64 = 24 * 3600;
 
 /// `[cluster]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -46,6 +49,8 @@ pub(crate) struct ClusterSection {
     pub(crate) hinted_handoff_max_bytes: u64,
     /// Seconds a hint is kept.
     pub(crate) hinted_handoff_max_age_secs: u64,
+    /// Seconds between anti-entropy rounds (0: off).
+    pub(crate) anti_entropy_interval_secs: u64,
 }
 
 impl Default for ClusterSection {
@@ -64,6 +69,7 @@ impl Default for ClusterSection {
             write_timeout_ms: 5_000,
             hinted_handoff_max_bytes: 1 << 30,
             hinted_handoff_max_age_secs: 7 * 24 * 3600,
+            anti_entropy_interval_secs: 30,
         }
     }
 }
@@ -114,6 +120,14 @@ impl ClusterSection {
         if self.write_timeout_ms == 0 {
             return Err(("cluster.write_timeout_ms", "must be at least 1".into()));
         }
+        if self.anti_entropy_interval_secs > MAX_ANTI_ENTROPY_INTERVAL_SECS {
+            return Err((
+                "cluster.anti_entropy_interval_secs",
+                format!(
+                    "must be at most {MAX_ANTI_ENTROPY_INTERVAL_SECS} (a day); 0 turns anti-entropy off"
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -146,6 +160,7 @@ pub(crate) struct Member {
     /// The metadata port the services use (cluster-wide changes go through consensus).
     pub(crate) meta: Arc<dyn MetadataPort>,
     ingest: Arc<OnceLock<Arc<IngestionService>>>,
+    anti_entropy: Arc<OnceLock<Arc<AntiEntropy>>>,
     effects: Arc<OnceLock<Arc<StorageEffects>>>,
     section: ClusterSection,
     stop: tokio::sync::watch::Sender<bool>,
@@ -176,10 +191,11 @@ pub(crate) async fn start(
     .await
     .context("starting cluster mode")?;
     let ingest = Arc::new(OnceLock::new());
+    let anti_entropy = Arc::new(OnceLock::new());
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(serve_peers(
         listener,
-        PeerService::new(node.clone(), ingest.clone()),
+        PeerService::new(node.clone(), ingest.clone(), anti_entropy.clone()),
         stop_rx,
     ));
     node.bootstrap_or_join()
@@ -190,6 +206,7 @@ pub(crate) async fn start(
         node,
         meta,
         ingest,
+        anti_entropy,
         effects,
         section: section.clone(),
         stop,
@@ -205,7 +222,7 @@ impl Member {
         data_dir: &Path,
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<WriteReplicator>> {
-        let port: Arc<dyn ReplicationPort> = Arc::new(PeerReplication::new(self.node.clone()));
+        let port = self.replication_port();
         let hints_dir = data_dir.join("hints");
         let store: Arc<dyn HintStorePort> = Arc::new(
             RocksDbHintStore::open(&hints_dir)
@@ -228,10 +245,30 @@ impl Member {
         Ok(replicator)
     }
 
-    /// Hands the started services to the consensus and the peer listener.
-    pub(crate) fn services_started(&self, ingest: Arc<IngestionService>, effects: StorageEffects) {
+    /// Hands the started services to the consensus and the peer listener, and starts
+    /// anti-entropy's schedule (`cluster.anti_entropy_interval_secs`; peers are answered
+    /// even when this node's own rounds are off).
+    pub(crate) fn services_started(
+        &self,
+        ingest: Arc<IngestionService>,
+        effects: StorageEffects,
+        anti_entropy: AntiEntropy,
+    ) {
         let _ = self.ingest.set(ingest);
         let _ = self.effects.set(Arc::new(effects));
+        let anti_entropy = Arc::new(anti_entropy);
+        let _ = self.anti_entropy.set(anti_entropy.clone());
+        if self.section.anti_entropy_interval_secs > 0 {
+            tokio::spawn(anti_entropy.run(
+                Duration::from_secs(self.section.anti_entropy_interval_secs),
+                self.stop.subscribe(),
+            ));
+        }
+    }
+
+    /// The replication port of this member (anti-entropy's transport too).
+    pub(crate) fn replication_port(&self) -> Arc<dyn ReplicationPort> {
+        Arc::new(PeerReplication::new(self.node.clone()))
     }
 
     /// Continuous queries run on the metadata leader only (their results are replicated

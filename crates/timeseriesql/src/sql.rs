@@ -230,6 +230,63 @@ impl DumpRead {
     }
 }
 
+/// Digests of a table per time bucket, for anti-entropy between cluster members: per
+/// bucket (`intDiv` of the time in nanoseconds by `bucket`), the number of rows and an
+/// order-independent hash of every row (time, then each tag and each field in the order
+/// given). Members compare them to find the ranges where their copies differ.
+///
+/// Columns are named by the cluster-wide schema, not by what the table holds: a tag or
+/// field `absent` from this member's table hashes as an empty tag or a null field, so two
+/// members holding the same points compute the same digest even when one of them once
+/// stored a column the other never created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigestRead {
+    /// The table.
+    pub table: TableRef,
+    /// Read with `FINAL` (a point there may have been written more than once).
+    pub merge: bool,
+    /// Tag keys, each with whether the table has its column.
+    pub tags: Vec<(String, bool)>,
+    /// Field names (storage names), each with whether the table has its column.
+    pub fields: Vec<(String, bool)>,
+    /// Bucket width in nanoseconds (at least 1).
+    pub bucket: i64,
+}
+
+impl DigestRead {
+    /// The statement; rows are `(bucket, rows, hash)`, all `Int64`, by bucket.
+    pub fn to_sql(&self) -> Result<String, TranslateError> {
+        if self.bucket < 1 {
+            return Err(TranslateError::Unsupported(format!(
+                "digest bucket of {} ns",
+                self.bucket
+            )));
+        }
+        let mut parts = vec!["toUnixTimestamp64Nano(time)".to_string()];
+        for (name, present) in &self.tags {
+            parts.push(if *present { tag(name) } else { "''".into() });
+        }
+        for (name, present) in &self.fields {
+            if *present {
+                let f = field(name);
+                parts.push(format!("isNull({f})"));
+                parts.push(format!("ifNull(toString({f}), '')"));
+            } else {
+                parts.push("1".into());
+                parts.push("''".into());
+            }
+        }
+        Ok(format!(
+            "SELECT intDiv(toUnixTimestamp64Nano(time), {b}) AS digest_bucket, toInt64(count()) AS digest_rows, \
+             toInt64(sum(cityHash64({cols})) % 9223372036854775783) AS digest_hash FROM {from} \
+             GROUP BY digest_bucket ORDER BY digest_bucket",
+            b = self.bucket,
+            cols = parts.join(", "),
+            from = self.table.from(self.merge),
+        ))
+    }
+}
+
 /// An aggregate ClickHouse computes exactly as InfluxDB does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pushdown {

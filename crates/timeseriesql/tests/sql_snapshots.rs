@@ -8,7 +8,8 @@ use hyperbyte_domain::window::Window;
 use hyperbyte_domain::FieldType;
 use hyperbyte_timeseriesql::ast::{Expr, Statement};
 use hyperbyte_timeseriesql::sql::{
-    AggregateRead, Condition, DumpRead, Pushdown, RawRead, RowFilter, TableRef, TagSetsRead,
+    AggregateRead, Condition, DigestRead, DumpRead, Pushdown, RawRead, RowFilter, TableRef,
+    TagSetsRead,
 };
 use hyperbyte_timeseriesql::translate::ColumnRef;
 use insta::assert_snapshot;
@@ -323,4 +324,21 @@ fn dump_window_is_unsorted() {
         limit: None,
     };
     assert_snapshot!(window.to_sql().unwrap());
+}
+
+#[test]
+fn digest_per_bucket() {
+    let digest = DigestRead {
+        table: table(),
+        merge: true,
+        tags: vec![("host".into(), true), ("region".into(), false)],
+        fields: vec![("usage".into(), true), ("idle".into(), false)],
+        bucket: 3_600_000_000_000,
+    };
+    assert_snapshot!(digest.to_sql().unwrap());
+    let zero = DigestRead {
+        bucket: 0,
+        ..digest
+    };
+    assert!(zero.to_sql().is_err());
 }

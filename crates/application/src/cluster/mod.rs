@@ -9,13 +9,20 @@
 //!   background loop delivers in order.
 //! - [`ReplicaLedger`]: the batches a replica applied, by origin and sequence, so a retried
 //!   batch is not applied twice.
-//! - [`StorageEffects`]: what a replicated `DROP` does to this node's stored data.
+//! - [`StorageEffects`]: what a replicated `DROP`, `DELETE` or `DROP SERIES` does to this
+//!   node's stored data.
+//! - [`AntiEntropy`]: on a schedule, compares digests per table and hour with every peer
+//!   and copies the points this node misses.
 
+mod anti_entropy;
 mod effects;
 mod hints;
 mod ledger;
 mod replicate;
 
+pub use anti_entropy::{
+    should_pull, AntiEntropy, AntiEntropyCounters, AntiEntropyError, AntiEntropyStats, RANGE_NS,
+};
 pub(crate) use effects::retention_policy_names;
 pub use effects::StorageEffects;
 pub use hints::{HintLimits, HintStats};

@@ -47,6 +47,8 @@ pub struct WriteReplicator {
     in_flight: AtomicUsize,
     /// Draining: client writes are refused, hints are handed off before leaving.
     draining: AtomicBool,
+    /// Anti-entropy's counters, reported with the hints'.
+    anti_entropy: Arc<super::AntiEntropyCounters>,
 }
 
 impl WriteReplicator {
@@ -68,6 +70,7 @@ impl WriteReplicator {
             wake: Notify::new(),
             in_flight: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
+            anti_entropy: Arc::default(),
         }))
     }
 
@@ -204,6 +207,11 @@ impl WriteReplicator {
                 );
             }
         }
+    }
+
+    /// The counters anti-entropy keeps (shared with [`super::AntiEntropy`]).
+    pub fn anti_entropy_counters(&self) -> &Arc<super::AntiEntropyCounters> {
+        &self.anti_entropy
     }
 
     /// Hint counters per peer.

@@ -222,6 +222,7 @@ impl IngestionService {
             .as_ref()
             .map(|r| crate::stats::ClusterStats {
                 hints: r.hint_stats(),
+                anti_entropy: r.anti_entropy_counters().snapshot(),
             })
     }
 
@@ -323,6 +324,34 @@ impl IngestionService {
             consistency: Some(req.consistency),
         };
         self.write_refs(target, parsed.points, parsed.errors).await
+    }
+
+    /// Cluster mode's anti-entropy: writes points copied from another member (line
+    /// protocol, nanosecond timestamps) into this node only, through the same checks as a
+    /// replicated batch (never sent on, accepted while draining). Returns the points
+    /// written.
+    pub async fn write_repair(
+        &self,
+        database: &str,
+        retention_policy: &str,
+        body: &[u8],
+    ) -> Result<usize, WriteError> {
+        if !self.has_database(database) {
+            return Err(WriteError::DatabaseNotFound(database.to_string()));
+        }
+        self.check_backlog()?;
+        let now = self.clock.now_nanos();
+        let parsed = hyperbyte_lineprotocol::parse_refs(body, Precision::Nanoseconds, now);
+        let target = Target {
+            database,
+            retention_policy: Some(retention_policy),
+            consistency: None,
+        };
+        match self.write_refs(target, parsed.points, parsed.errors).await {
+            Ok(o) => Ok(o.points),
+            Err(WriteError::Partial { .. }) => Ok(0),
+            Err(e) => Err(e),
+        }
     }
 
     /// Writes points that did not come from line protocol (`SELECT ... INTO`, continuous
