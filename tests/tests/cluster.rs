@@ -167,6 +167,19 @@ fn cluster_three_nodes_agree_on_metadata_and_data() {
     assert!(text.contains("invalid consistency level"), "{text}");
     let s = status(&addrs[0]).expect("status");
     assert_eq!(s["members"].as_array().map(Vec::len), Some(3));
+    // A join that can never succeed is refused with a 4xx (not a 503 to retry), also
+    // through a follower.
+    for a in &addrs {
+        let join = |body: &str| match ureq::post(&format!("http://{a}/cluster/join"))
+            .send_string(body)
+        {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(code, _)) => code,
+            Err(e) => panic!("join: {e}"),
+        };
+        assert_eq!(join(r#"{"id":0,"addr":"127.0.0.1:1"}"#), 400);
+        assert_eq!(join(r#"{"id":2,"addr":"127.0.0.1:1"}"#), 409, "id 2 is taken");
+    }
 }
 
 #[test]
@@ -557,4 +570,125 @@ fn cluster_delete_and_drop_series_reach_every_member() {
     for n in &nodes[1..] {
         assert_eq!(n.query("del", q).1, first);
     }
+}
+
+/// A counter of a node's `/metrics` (0 when absent).
+fn metric(s: &Server, name: &str) -> f64 {
+    let (_, text) = s.get("/metrics");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn cluster_anti_entropy_repairs_writes_no_hint_covers() {
+    // Node 1 keeps no hints at all: what node 3 misses while it is down is lost to
+    // hinted handoff, and only anti-entropy (every second here) can bring it back.
+    let with = |id: u64, join: Option<&str>, bind: &str, extra: &[(&'static str, &str)]| {
+        let mut env = node_env(id, join, bind);
+        env.push((
+            "HYPERBYTE_CLUSTER__ANTI_ENTROPY_INTERVAL_SECS",
+            "1".to_string(),
+        ));
+        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        env
+    };
+    let no_hints = [("HYPERBYTE_CLUSTER__HINTED_HANDOFF_MAX_BYTES", "0")];
+    let n1 = Server::start_with_env(&as_refs(&with(1, None, "127.0.0.1:0", &no_hints)));
+    let a1 = peer_addr(&n1);
+    let n2 = Server::start_with_env(&as_refs(&with(2, Some(&a1), "127.0.0.1:0", &[])));
+    let n3 = Server::start_with_env(&as_refs(&with(3, Some(&a1), "127.0.0.1:0", &[])));
+    let addrs = [a1.clone(), peer_addr(&n2), peer_addr(&n3)];
+    for a in &addrs {
+        wait_until(60, "three voters", || voters(a) == 3);
+    }
+    let mut nodes = vec![n1, n2, n3];
+    create_everywhere(&nodes, 0, "ae");
+    const T: i64 = 1_600_000_000_000_000_000;
+    const HOUR: i64 = 3_600_000_000_000;
+    // Points over three hours (three compared ranges), the first batch everywhere.
+    let batch = |i: i64| -> String {
+        (0..100)
+            .map(|j| {
+                let n = i * 100 + j;
+                format!("w,h=x{} v={n}i {}\n", n % 3, T + (n % 3) * HOUR + n)
+            })
+            .collect()
+    };
+    let (st, text) = nodes[0].write_params("db=ae&consistency=all", &batch(0));
+    assert_eq!(st, 204, "{text}");
+    nodes[2].kill9();
+    for i in 1..=10 {
+        let (st, text) = nodes[0].write_params("db=ae&consistency=quorum", &batch(i));
+        assert_eq!(st, 204, "batch {i}: {text}");
+    }
+    wait_until(30, "node 1 dropped the hints for node 3", || {
+        metric(
+            &nodes[0],
+            "hyperbyte_cluster_hints_dropped_total{peer=\"3\"}",
+        ) >= 1.0
+    });
+    assert_eq!(hinted_for(&addrs[0], 3), 0, "no hint kept");
+    nodes[2].restart_with_env(&as_refs(&with(3, Some(&a1), &addrs[2], &[])));
+    let t = Instant::now();
+    wait_until(60, "node 3 repaired by anti-entropy", || {
+        count(&nodes[2], "ae", "SELECT count(v) FROM w") == 1_100
+    });
+    println!(
+        "anti-entropy brought node 3 to 1,100 points {:?} after its restart",
+        t.elapsed()
+    );
+    let q = "SELECT count(v), sum(v) FROM w GROUP BY h";
+    let first = nodes[0].query("ae", q).1;
+    for n in &nodes {
+        assert_eq!(
+            count(n, "ae", "SELECT count(v) FROM w"),
+            1_100,
+            "lost points on {}",
+            n.url
+        );
+        assert_eq!(n.query("ae", q).1, first);
+    }
+    let ae_metrics = |s: &Server| -> String {
+        s.get("/metrics")
+            .1
+            .lines()
+            .filter(|l| l.contains("anti_entropy") && !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    println!("node 3: {}", ae_metrics(&nodes[2]));
+    assert!(
+        metric(&nodes[2], "hyperbyte_cluster_anti_entropy_points_copied_total") >= 1_000.0,
+        "{}",
+        ae_metrics(&nodes[2])
+    );
+    assert!(
+        metric(
+            &nodes[2],
+            "hyperbyte_cluster_anti_entropy_ranges_repaired_total"
+        ) >= 1.0
+    );
+    // Converged: further rounds compare and copy nothing more.
+    let copied = metric(
+        &nodes[2],
+        "hyperbyte_cluster_anti_entropy_points_copied_total",
+    );
+    let rounds = metric(&nodes[2], "hyperbyte_cluster_anti_entropy_rounds_total");
+    wait_until(30, "two more rounds", || {
+        metric(&nodes[2], "hyperbyte_cluster_anti_entropy_rounds_total") >= rounds + 2.0
+    });
+    assert_eq!(
+        metric(
+            &nodes[2],
+            "hyperbyte_cluster_anti_entropy_points_copied_total"
+        ),
+        copied
+    );
+    assert!(
+        metric(
+            &nodes[0],
+            "hyperbyte_cluster_anti_entropy_ranges_compared_total"
+        ) >= 3.0
+    );
 }

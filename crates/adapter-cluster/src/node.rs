@@ -74,6 +74,22 @@ pub(crate) enum ForwardAnswer {
     Failed(String),
 }
 
+/// Why a join was not granted.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AdmitError {
+    /// For good: the same request will never be admitted (answered with `status`, 4xx).
+    #[error("{reason}")]
+    Refused {
+        /// The HTTP status to answer.
+        status: u16,
+        /// Why.
+        reason: String,
+    },
+    /// Not now (no leader, no majority): the joiner retries.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
 /// A join request.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct JoinRequest {
@@ -226,6 +242,12 @@ impl ClusterNode {
                         tracing::info!(via = %addr, "joined the cluster");
                         return;
                     }
+                    Ok(a) if (400..500).contains(&a.status) => {
+                        tracing::error!(via = %addr, status = a.status,
+                            answer = %String::from_utf8_lossy(&a.body),
+                            "join refused for good (fix the configuration and restart); not retrying");
+                        return;
+                    }
                     Ok(a) => tracing::warn!(via = %addr, status = a.status,
                         answer = %String::from_utf8_lossy(&a.body), "join refused; retrying"),
                     Err(e) => tracing::warn!(via = %addr, error = %e, "join failed; retrying"),
@@ -237,12 +259,26 @@ impl ClusterNode {
 
     /// Admits a node (on the leader; a follower passes the request on): as a learner
     /// first, caught up, then as a voter.
-    pub(crate) async fn admit(&self, req: JoinRequest) -> Result<(), String> {
+    pub(crate) async fn admit(&self, req: JoinRequest) -> Result<(), AdmitError> {
         if req.id == 0 {
-            return Err("node ids start at 1 (cluster.node_id)".into());
+            return Err(AdmitError::Refused {
+                status: 400,
+                reason: "node ids start at 1 (cluster.node_id)".into(),
+            });
+        }
+        if let Some(have) = self.member_address(req.id) {
+            if have != req.addr {
+                return Err(AdmitError::Refused {
+                    status: 409,
+                    reason: format!(
+                        "node id {} belongs to the member at {have}, not {} (ids are unique and never reused; remove that member with /cluster/leave first)",
+                        req.id, req.addr
+                    ),
+                });
+            }
         }
         if let Some((leader, addr)) = self.leader_elsewhere() {
-            return self.pass_to_leader(leader, &addr, JOIN_PATH, &req).await;
+            return self.pass_join_to_leader(leader, &addr, &req).await;
         }
         let voters: BTreeSet<NodeId> = self
             .raft
@@ -258,13 +294,43 @@ impl ClusterNode {
         self.raft
             .add_learner(req.id, Node::new(req.addr.clone()), true)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| AdmitError::Unavailable(e.to_string()))?;
         self.raft
             .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([req.id])), false)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| AdmitError::Unavailable(e.to_string()))?;
         tracing::info!(node = req.id, addr = %req.addr, "admitted a member");
         Ok(())
+    }
+
+    /// Passes a join to the leader at `addr`: a refusal there (4xx) stays a refusal.
+    async fn pass_join_to_leader(
+        &self,
+        leader: NodeId,
+        addr: &str,
+        req: &JoinRequest,
+    ) -> Result<(), AdmitError> {
+        let body = serde_json::to_vec(req).map_err(|e| AdmitError::Unavailable(e.to_string()))?;
+        let a = self
+            .client
+            .post(addr, JOIN_PATH, body, Duration::from_secs(30))
+            .await
+            .map_err(|e| AdmitError::Unavailable(e.to_string()))?;
+        let reason = || {
+            format!(
+                "leader {leader} answered {}: {}",
+                a.status,
+                String::from_utf8_lossy(&a.body)
+            )
+        };
+        match a.status {
+            200 => Ok(()),
+            s @ 400..=499 => Err(AdmitError::Refused {
+                status: s,
+                reason: reason(),
+            }),
+            _ => Err(AdmitError::Unavailable(reason())),
+        }
     }
 
     /// Removes a member (on the leader; a follower passes the request on).

@@ -3,7 +3,9 @@
 //! It belongs on the cluster's private network: it does not authenticate callers.
 
 use crate::network::{APPEND_PATH, SNAPSHOT_PATH, VOTE_PATH};
-use crate::node::{ClusterNode, JoinRequest, DRAIN_PATH, JOIN_PATH, LEAVE_PATH, META_PATH};
+use crate::node::{
+    AdmitError, ClusterNode, JoinRequest, DRAIN_PATH, JOIN_PATH, LEAVE_PATH, META_PATH,
+};
 use crate::replication::{RangeRequest, WireDigest, DIGESTS_PATH, POINTS_PATH, WRITE_PATH};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -176,7 +178,11 @@ impl PeerService {
             JOIN_PATH => match parse::<JoinRequest>(&body) {
                 Ok(j) => match self.node.admit(j).await {
                     Ok(()) => answer(StatusCode::OK, ""),
-                    Err(e) => answer(StatusCode::SERVICE_UNAVAILABLE, e),
+                    Err(AdmitError::Refused { status, reason }) => answer(
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                        reason,
+                    ),
+                    Err(AdmitError::Unavailable(e)) => answer(StatusCode::SERVICE_UNAVAILABLE, e),
                 },
                 Err(e) => answer(StatusCode::BAD_REQUEST, e),
             },

@@ -590,6 +590,10 @@ fn cluster_families(st: &ServiceStats) -> Vec<MetricFamily> {
     .into_iter()
     .map(|(name, help, v)| counter(name, help, v))
     .collect();
+    if c.hints.is_empty() {
+        // A family without a metric would fail the whole exposition.
+        return out;
+    }
     out.extend(families.iter().map(|(name, help, kind, value)| {
         let metrics = c
             .hints
@@ -763,5 +767,15 @@ mod tests {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }
         assert!(!m.render(&base).contains("hyperbyte_cluster_"));
+        // A member with no hint counters yet still renders (no empty family).
+        let fresh = ServiceStats {
+            cluster: Some(ClusterStats::default()),
+            ..base.clone()
+        };
+        let text = m.render(&fresh);
+        assert!(
+            text.contains("hyperbyte_cluster_anti_entropy_rounds_total 0"),
+            "{text}"
+        );
     }
 }
