@@ -170,15 +170,18 @@ fn cluster_three_nodes_agree_on_metadata_and_data() {
     // A join that can never succeed is refused with a 4xx (not a 503 to retry), also
     // through a follower.
     for a in &addrs {
-        let join = |body: &str| match ureq::post(&format!("http://{a}/cluster/join"))
-            .send_string(body)
-        {
-            Ok(r) => r.status(),
-            Err(ureq::Error::Status(code, _)) => code,
-            Err(e) => panic!("join: {e}"),
-        };
+        let join =
+            |body: &str| match ureq::post(&format!("http://{a}/cluster/join")).send_string(body) {
+                Ok(r) => r.status(),
+                Err(ureq::Error::Status(code, _)) => code,
+                Err(e) => panic!("join: {e}"),
+            };
         assert_eq!(join(r#"{"id":0,"addr":"127.0.0.1:1"}"#), 400);
-        assert_eq!(join(r#"{"id":2,"addr":"127.0.0.1:1"}"#), 409, "id 2 is taken");
+        assert_eq!(
+            join(r#"{"id":2,"addr":"127.0.0.1:1"}"#),
+            409,
+            "id 2 is taken"
+        );
     }
 }
 
@@ -659,7 +662,10 @@ fn cluster_anti_entropy_repairs_writes_no_hint_covers() {
     };
     println!("node 3: {}", ae_metrics(&nodes[2]));
     assert!(
-        metric(&nodes[2], "hyperbyte_cluster_anti_entropy_points_copied_total") >= 1_000.0,
+        metric(
+            &nodes[2],
+            "hyperbyte_cluster_anti_entropy_points_copied_total"
+        ) >= 1_000.0,
         "{}",
         ae_metrics(&nodes[2])
     );

@@ -46,7 +46,11 @@ async fn member(
     let (stop, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(serve_peers(
         listener,
-        PeerService::new(node.clone(), Arc::new(OnceLock::new())),
+        PeerService::new(
+            node.clone(),
+            Arc::new(OnceLock::new()),
+            Arc::new(OnceLock::new()),
+        ),
         rx,
     ));
     node.bootstrap_or_join().await.unwrap();
