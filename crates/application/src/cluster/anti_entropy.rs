@@ -380,4 +380,191 @@ mod tests {
         assert!(!should_pull(2, Some(&d(5, 9)), 1, &d(5, 1)));
         assert!(!should_pull(1, Some(&d(5, 9)), 2, &d(5, 9)));
     }
+
+    mod rounds {
+        use super::super::*;
+        use crate::flush::FlushConfig;
+        use crate::ingest::{Limits, WriteRequest};
+        use async_trait::async_trait;
+        use hyperbyte_domain::{MetaCommand, Precision};
+        use hyperbyte_ports::{QueryError, ReplicatedBatch, ReplicationError, RowSet};
+        use hyperbyte_testkit::{ManualClock, MemoryMetadata, MemorySink, MemoryWal};
+        use parking_lot::Mutex;
+
+        const T: i64 = 1_600_000_000_000_000_000;
+
+        /// Storage that holds no table yet (so this member's digests are empty).
+        #[derive(Debug, Default)]
+        struct EmptyEngine {
+            digest_queries: Mutex<u32>,
+        }
+
+        #[async_trait]
+        impl QueryPort for EmptyEngine {
+            async fn query(&self, sql: &str) -> Result<RowSet, QueryError> {
+                if sql.contains("digest_bucket") {
+                    *self.digest_queries.lock() += 1;
+                }
+                Err(QueryError::Engine {
+                    code: 60,
+                    message: "no table".into(),
+                })
+            }
+            async fn table_columns(
+                &self,
+                _: &str,
+                _: &str,
+                _: &str,
+            ) -> Result<Vec<String>, QueryError> {
+                Ok(Vec::new())
+            }
+            async fn latest_time(
+                &self,
+                _: &str,
+                _: &str,
+                _: &str,
+                _: Option<i64>,
+            ) -> Result<Option<i64>, QueryError> {
+                Ok(None)
+            }
+        }
+
+        /// Peer 2 holds two points of `m` in the first hour after `T`.
+        #[derive(Debug, Default)]
+        struct Peer {
+            pulls: Mutex<Vec<(String, i64, i64)>>,
+            down: Mutex<bool>,
+        }
+
+        #[async_trait]
+        impl ReplicationPort for Peer {
+            fn local_node(&self) -> u64 {
+                1
+            }
+            fn peers(&self) -> Vec<u64> {
+                vec![2]
+            }
+            async fn send(&self, _: u64, _: &ReplicatedBatch) -> Result<(), ReplicationError> {
+                Ok(())
+            }
+            async fn digests(
+                &self,
+                peer: u64,
+                table: &TableRef,
+            ) -> Result<Vec<RangeDigest>, ReplicationError> {
+                if *self.down.lock() {
+                    return Err(ReplicationError::Unreachable {
+                        peer,
+                        reason: "down".into(),
+                    });
+                }
+                if table.measurement != "m" {
+                    return Ok(Vec::new());
+                }
+                let start = T.div_euclid(RANGE_NS) * RANGE_NS;
+                Ok(vec![RangeDigest {
+                    start,
+                    end: start + RANGE_NS - 1,
+                    points: 2,
+                    hash: 7,
+                }])
+            }
+            async fn points(
+                &self,
+                _: u64,
+                table: &TableRef,
+                start: i64,
+                end: i64,
+            ) -> Result<Vec<u8>, ReplicationError> {
+                self.pulls
+                    .lock()
+                    .push((table.measurement.clone(), start, end));
+                Ok(format!("m v=1i {}\nm v=2i {}\n", T, T + 1).into_bytes())
+            }
+        }
+
+        async fn member(
+            peer: &Arc<Peer>,
+        ) -> (AntiEntropy, Arc<MemoryWal>, Arc<AntiEntropyCounters>) {
+            let meta = Arc::new(MemoryMetadata::new());
+            meta.apply_blocking(MetaCommand::CreateDatabase {
+                name: "db".into(),
+                default_rp: None,
+            })
+            .unwrap();
+            let wal = Arc::new(MemoryWal::default());
+            let clock = Arc::new(ManualClock::at(T));
+            let ingest = Arc::new(IngestionService::new(
+                meta.clone(),
+                wal.clone(),
+                clock.clone(),
+                Limits::default(),
+            ));
+            // The measurement exists in the (cluster-wide) metadata.
+            ingest
+                .write(WriteRequest {
+                    database: "db",
+                    retention_policy: None,
+                    precision: Precision::Nanoseconds,
+                    body: b"m v=0i 1",
+                    consistency: Default::default(),
+                })
+                .await
+                .unwrap();
+            let engine: Arc<dyn QueryPort> = Arc::new(EmptyEngine::default());
+            let flush = Arc::new(FlushService::new(
+                wal.clone(),
+                meta.clone(),
+                Arc::new(MemorySink::default()),
+                FlushConfig::default(),
+            ));
+            let backup = Arc::new(BackupService::new(
+                meta.clone(),
+                engine.clone(),
+                flush.clone(),
+                clock,
+            ));
+            let counters = Arc::new(AntiEntropyCounters::default());
+            let port: Arc<dyn ReplicationPort> = peer.clone();
+            let ae = AntiEntropy::new(port, meta, engine, flush, backup, ingest, counters.clone());
+            (ae, wal, counters)
+        }
+
+        #[tokio::test]
+        async fn a_range_the_peer_holds_more_of_is_copied_through_the_write_path() {
+            let peer = Arc::new(Peer::default());
+            let (ae, wal, counters) = member(&peer).await;
+            let before = hyperbyte_ports::WalPort::last_sequence(&*wal);
+            ae.round().await;
+            let pulls = peer.pulls.lock().clone();
+            assert_eq!(pulls.len(), 1, "{pulls:?}");
+            assert_eq!(pulls[0].2 - pulls[0].1, RANGE_NS - 1, "one hour, inclusive");
+            assert_eq!(
+                hyperbyte_ports::WalPort::last_sequence(&*wal),
+                before + 1,
+                "the copy went through the WAL"
+            );
+            let s = counters.snapshot();
+            assert_eq!(
+                (
+                    s.rounds,
+                    s.ranges_compared,
+                    s.ranges_repaired,
+                    s.points_copied,
+                    s.failures
+                ),
+                (1, 1, 1, 2, 0)
+            );
+        }
+
+        #[tokio::test]
+        async fn an_unreachable_peer_is_counted_and_skipped() {
+            let peer = Arc::new(Peer::default());
+            *peer.down.lock() = true;
+            let (ae, _, counters) = member(&peer).await;
+            ae.round().await;
+            assert!(peer.pulls.lock().is_empty());
+            assert_eq!(counters.snapshot().failures, 1);
+        }
+    }
 }
