@@ -254,7 +254,8 @@ pub struct DigestRead {
 }
 
 impl DigestRead {
-    /// The statement; rows are `(bucket, rows, hash)`, all `Int64`, by bucket.
+    /// The statement; rows are `(bucket, rows, hash)`, all `Int64`, by bucket (the
+    /// bucket rounds down, also before 1970: bucket `b` holds `[b·width, (b+1)·width)`).
     pub fn to_sql(&self) -> Result<String, TranslateError> {
         if self.bucket < 1 {
             return Err(TranslateError::Unsupported(format!(
@@ -277,7 +278,7 @@ impl DigestRead {
             }
         }
         Ok(format!(
-            "SELECT intDiv(toUnixTimestamp64Nano(time), {b}) AS digest_bucket, toInt64(count()) AS digest_rows, \
+            "SELECT intDiv(toUnixTimestamp64Nano(time), {b}) - if(toUnixTimestamp64Nano(time) % {b} < 0, 1, 0) AS digest_bucket, toInt64(count()) AS digest_rows, \
              toInt64(sum(cityHash64({cols})) % 9223372036854775783) AS digest_hash FROM {from} \
              GROUP BY digest_bucket ORDER BY digest_bucket",
             b = self.bucket,
