@@ -324,3 +324,13 @@ fn dump_window_is_unsorted() {
     };
     assert_snapshot!(window.to_sql().unwrap());
 }
+
+#[test]
+fn time_histogram_newest_first() {
+    let read = hyperbyte_timeseriesql::sql::TimeHistogramRead {
+        table: TableRef::new("db", "autogen", "cpu"),
+        bucket_ns: 3_600_000_000_000,
+        limit: 10_000,
+    };
+    insta::assert_snapshot!(read.to_sql());
+}
