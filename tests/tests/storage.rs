@@ -389,3 +389,38 @@ fn the_tier_warmed_from_storage_after_a_restart_answers_like_storage() {
     // after the delete): their queries, 22 of 24 each, come from the warmed tier.
     assert!(hits >= 40.0, "tier hits after the warm-up: {hits}");
 }
+
+#[test]
+fn a_table_warmed_whole_answers_unbounded_reads_from_the_tier() {
+    // All of the table fits the budget: after a restart the warmed tier claims all of it,
+    // so reads without a time range (lastpoint, counts over all time) skip storage too.
+    const BASE: i64 = 1_600_000_000_000_000_000;
+    let mut hot = Server::start();
+    let cold = Server::start_with_env(&[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")]);
+    for s in [&hot, &cold] {
+        create_db(s, "whole");
+        assert_eq!(s.write("whole", &sparse_body(BASE)).0, 204);
+        assert_eq!(
+            s.write("whole", &sparse_body(BASE - 86_400_000_000_000)).0,
+            204
+        );
+    }
+    hot.restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while metric(&hot, "hyperbyte_tier_bytes") == 0.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tier was never warmed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let queries = [
+        "SELECT last(*) FROM m GROUP BY *".to_string(),
+        "SELECT count(v), sum(n), last(status) FROM m".to_string(),
+        "SELECT max(v) FROM m GROUP BY host".to_string(),
+    ];
+    let hits_before = metric(&hot, "hyperbyte_tier_hits_total");
+    assert_same_answers(&hot, &cold, "whole", &queries);
+    let hits = metric(&hot, "hyperbyte_tier_hits_total") - hits_before;
+    assert!(hits >= 3.0, "tier hits: {hits}");
+}
