@@ -332,6 +332,18 @@ fn metric(s: &Server, name: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Waits (at most 30 s) until the tier holds data again after a restart.
+fn wait_until_warmed(s: &Server) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while metric(s, "hyperbyte_tier_bytes") == 0.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tier was never warmed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn the_recent_data_tier_answers_like_storage() {
     // The same sparse data in a server answering from the tier and one reading storage
@@ -372,14 +384,7 @@ fn the_tier_warmed_from_storage_after_a_restart_answers_like_storage() {
         assert_eq!(s.query("warm", &del).0, 200);
     }
     hot.restart_with_env(&budget);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while metric(&hot, "hyperbyte_tier_bytes") == 0.0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the tier was never warmed"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until_warmed(&hot);
     let hits_before = metric(&hot, "hyperbyte_tier_hits_total");
     for copy in 0..3 {
         assert_same_answers(&hot, &cold, "warm", &tier_queries(BASE + copy * HOURS_2));
@@ -406,14 +411,7 @@ fn a_table_warmed_whole_answers_unbounded_reads_from_the_tier() {
         );
     }
     hot.restart();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while metric(&hot, "hyperbyte_tier_bytes") == 0.0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the tier was never warmed"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until_warmed(&hot);
     let queries = [
         "SELECT last(*) FROM m GROUP BY *".to_string(),
         "SELECT count(v), sum(n), last(status) FROM m".to_string(),
