@@ -239,15 +239,12 @@ fn last_of_every_series(s: &Server) {
     assert_eq!(values(&v)[0][2], json!(5), "{v}");
 }
 
-#[test]
-fn the_recent_data_tier_answers_like_storage() {
-    // The same sparse data (several types, ties at equal times, an overwrite) in a server
-    // answering from the tier and one reading storage only: every answer must match.
-    let hot = Server::start();
-    let cold = Server::start_with_env(&[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")]);
+/// Sparse data for the tier comparisons: several types, ties at equal times, an
+/// overwrite; 61 lines over 200 s from `base` (nanoseconds).
+fn sparse_body(base: i64) -> String {
     let mut body = String::new();
     for i in 0..60i64 {
-        let t = 1_600_000_000_000_000_000 + (i / 3) * 10_000_000_000;
+        let t = base + (i / 3) * 10_000_000_000;
         let host = ["a", "b", "c"][(i % 3) as usize];
         let mut fields = vec![format!("v={}", (i * 7) % 11)];
         if i % 4 == 0 {
@@ -268,13 +265,14 @@ fn the_recent_data_tier_answers_like_storage() {
             fields.join(",")
         ));
     }
-    body.push_str("m,host=a,dc=0 v=99 1600000000000000000\n");
-    for s in [&hot, &cold] {
-        create_db(s, "agree");
-        assert_eq!(s.write("agree", &body).0, 204);
-    }
-    let range = "time >= 1600000000000000000 AND time < 1600000300000000000";
-    let queries = [
+    body.push_str(&format!("m,host=a,dc=0 v=99 {base}\n"));
+    body
+}
+
+/// Queries over `[from, from + 300 s)` that exercise every way the tier answers.
+fn tier_queries(from: i64) -> Vec<String> {
+    let range = format!("time >= {from} AND time < {}", from + 300_000_000_000);
+    vec![
         format!("SELECT * FROM m WHERE {range}"),
         format!("SELECT v FROM m WHERE status != 'ok' AND {range}"),
         format!("SELECT v FROM m WHERE status = '' AND {range}"),
@@ -297,18 +295,26 @@ fn the_recent_data_tier_answers_like_storage() {
         format!("SELECT max(v) FROM (SELECT v, host FROM m WHERE {range}) GROUP BY host"),
         format!("SELECT v FROM m WHERE {range} ORDER BY time DESC LIMIT 4 OFFSET 2"),
         format!("SELECT v * 2 + n FROM m WHERE {range}"),
-        "SELECT sum(v) FROM m WHERE time >= 1600000100000000000 AND time < 1600000200000000000 GROUP BY time(15s), dc".to_string(),
+        format!(
+            "SELECT sum(v) FROM m WHERE time >= {} AND time < {} GROUP BY time(15s), dc",
+            from + 100_000_000_000,
+            from + 200_000_000_000
+        ),
         format!("SELECT last(status) FROM m WHERE {range} GROUP BY host"),
-    ];
+    ]
+}
+
+/// Runs `queries` on both servers and requires the same answers, nearly all with rows.
+fn assert_same_answers(a: &Server, b: &Server, db: &str, queries: &[String]) {
     let mut answered = 0;
-    for q in &queries {
-        let (sa, a) = hot.query("agree", q);
-        let (sb, b) = cold.query("agree", q);
-        assert_eq!((sa, &a), (sb, &b), "{q}");
-        if a["results"][0]["series"].is_array() {
+    for q in queries {
+        let (sa, ra) = a.query(db, q);
+        let (sb, rb) = b.query(db, q);
+        assert_eq!((sa, &ra), (sb, &rb), "{q}");
+        if ra["results"][0]["series"].is_array() {
             answered += 1;
         } else {
-            eprintln!("no series: {q}: {a}");
+            eprintln!("no series: {q}: {ra}");
         }
     }
     // Nearly every query has rows (an empty or error answer would agree trivially).
@@ -317,4 +323,102 @@ fn the_recent_data_tier_answers_like_storage() {
         "{answered} of {}",
         queries.len()
     );
+}
+
+fn metric(s: &Server, name: &str) -> f64 {
+    let (_, text) = s.get("/metrics");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Waits (at most 30 s) until the tier holds data again after a restart.
+fn wait_until_warmed(s: &Server) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while metric(s, "hyperbyte_tier_bytes") == 0.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tier was never warmed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_recent_data_tier_answers_like_storage() {
+    // The same sparse data in a server answering from the tier and one reading storage
+    // only: every answer must match.
+    let hot = Server::start();
+    let cold = Server::start_with_env(&[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")]);
+    const BASE: i64 = 1_600_000_000_000_000_000;
+    let body = sparse_body(BASE);
+    for s in [&hot, &cold] {
+        create_db(s, "agree");
+        assert_eq!(s.write("agree", &body).0, 204);
+    }
+    assert_same_answers(&hot, &cold, "agree", &tier_queries(BASE));
+}
+
+#[test]
+fn the_tier_warmed_from_storage_after_a_restart_answers_like_storage() {
+    // Three copies of the sparse data, two hours apart, one of them with a deleted host;
+    // a budget that holds two of them. After a restart the tier reads the newest rows
+    // back from storage (and only those): the two newest copies are answered from memory,
+    // the oldest from storage, and every answer is the one a server without the tier
+    // gives.
+    const BASE: i64 = 1_600_000_000_000_000_000;
+    const HOURS_2: i64 = 7_200_000_000_000;
+    let budget = [("HYPERBYTE_HOT_TIER__MAX_BYTES", "9000")];
+    let mut hot = Server::start_with_env(&budget);
+    let cold = Server::start_with_env(&[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")]);
+    for s in [&hot, &cold] {
+        create_db(s, "warm");
+        for copy in 0..3 {
+            assert_eq!(s.write("warm", &sparse_body(BASE + copy * HOURS_2)).0, 204);
+        }
+        let del = format!(
+            "DELETE FROM m WHERE host = 'b' AND time >= {} AND time < {}",
+            BASE + HOURS_2,
+            BASE + 2 * HOURS_2
+        );
+        assert_eq!(s.query("warm", &del).0, 200);
+    }
+    hot.restart_with_env(&budget);
+    wait_until_warmed(&hot);
+    let hits_before = metric(&hot, "hyperbyte_tier_hits_total");
+    for copy in 0..3 {
+        assert_same_answers(&hot, &cold, "warm", &tier_queries(BASE + copy * HOURS_2));
+    }
+    let hits = metric(&hot, "hyperbyte_tier_hits_total") - hits_before;
+    // The budget's estimate (61 bytes a row) takes the two newest hours (61 + 41 rows
+    // after the delete): their queries, 22 of 24 each, come from the warmed tier.
+    assert!(hits >= 40.0, "tier hits after the warm-up: {hits}");
+}
+
+#[test]
+fn a_table_warmed_whole_answers_unbounded_reads_from_the_tier() {
+    // All of the table fits the budget: after a restart the warmed tier claims all of it,
+    // so reads without a time range (lastpoint, counts over all time) skip storage too.
+    const BASE: i64 = 1_600_000_000_000_000_000;
+    let mut hot = Server::start();
+    let cold = Server::start_with_env(&[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")]);
+    for s in [&hot, &cold] {
+        create_db(s, "whole");
+        assert_eq!(s.write("whole", &sparse_body(BASE)).0, 204);
+        assert_eq!(
+            s.write("whole", &sparse_body(BASE - 86_400_000_000_000)).0,
+            204
+        );
+    }
+    hot.restart();
+    wait_until_warmed(&hot);
+    let queries = [
+        "SELECT last(*) FROM m GROUP BY *".to_string(),
+        "SELECT count(v), sum(n), last(status) FROM m".to_string(),
+        "SELECT max(v) FROM m GROUP BY host".to_string(),
+    ];
+    let hits_before = metric(&hot, "hyperbyte_tier_hits_total");
+    assert_same_answers(&hot, &cold, "whole", &queries);
+    let hits = metric(&hot, "hyperbyte_tier_hits_total") - hits_before;
+    assert!(hits >= 3.0, "tier hits: {hits}");
 }

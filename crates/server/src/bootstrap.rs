@@ -27,6 +27,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::info;
+use tracing::Instrument as _;
 
 /// The stores a server runs on, opened in start-up order.
 struct Stores {
@@ -385,6 +386,13 @@ fn spawn_background(
     stop_rx: &tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut background = Vec::new();
+    if let (Some(tier), true) = (&stack.hot, cfg.hot_tier.warm_on_start) {
+        background.push(tokio::spawn(warm_tier(
+            tier.clone(),
+            stores.meta.clone(),
+            stores.engine.clone(),
+        )));
+    }
     if cfg.retention.enabled {
         let retention = Arc::new(
             RetentionService::new(
@@ -405,6 +413,24 @@ fn spawn_background(
     let cq = Arc::new(cq);
     background.push(tokio::spawn(cq.run(stop_rx.clone())));
     background
+}
+
+/// Reads the newest stored points back into the recent-data tier (see
+/// `hyperbyte_application::hot::warm_from_storage`), alongside the first requests.
+async fn warm_tier(tier: Arc<HotTier>, meta: Arc<dyn MetadataPort>, engine: Arc<ChdbEngine>) {
+    let started = std::time::Instant::now();
+    let report =
+        hyperbyte_application::hot::warm_from_storage(&tier, meta.as_ref(), engine.as_ref())
+            .instrument(tracing::info_span!("warm recent-data tier"))
+            .await;
+    info!(
+        tables = report.tables,
+        rows = report.rows,
+        skipped = report.skipped,
+        bytes = tier.bytes(),
+        elapsed = ?started.elapsed(),
+        "recent-data tier warmed from storage"
+    );
 }
 
 /// Binds the listener and serves the InfluxDB API until a shutdown signal.

@@ -146,6 +146,10 @@ pub(crate) struct HotTierSection {
     /// Memory for the newest flushed points, served to narrow queries without the
     /// storage engine (bytes of point data; 0 disables the tier).
     pub(crate) max_bytes: u64,
+    /// Read the newest stored points back into the tier at start-up (in the background,
+    /// about three quarters of `max_bytes`), so queries after a restart do not all read
+    /// the storage engine.
+    pub(crate) warm_on_start: bool,
 }
 
 /// `[retention]`
@@ -309,6 +313,7 @@ impl Default for HotTierSection {
     fn default() -> Self {
         HotTierSection {
             max_bytes: 256 << 20,
+            warm_on_start: true,
         }
     }
 }

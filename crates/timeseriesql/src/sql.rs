@@ -477,3 +477,33 @@ impl TagSetsRead {
         }
     }
 }
+
+/// How a table's rows spread over time, newest first: per bucket of `bucket_ns`
+/// nanoseconds, the bucket number, its row count and its earliest time (`min_time`
+/// columns: every row at or after a bucket's earliest time lies in that bucket or a newer
+/// one, whatever the sign of the times). Stored versions of overwritten points count
+/// once each, so a count is an upper bound of the merged rows. The recent-data tier
+/// reads it at start-up to choose how much of each table it can hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeHistogramRead {
+    /// The table.
+    pub table: TableRef,
+    /// Bucket width, nanoseconds (at least 1).
+    pub bucket_ns: i64,
+    /// At most this many buckets (the newest).
+    pub limit: u64,
+}
+
+impl TimeHistogramRead {
+    /// The statement; columns: bucket, rows, earliest time.
+    pub fn to_sql(&self) -> String {
+        format!(
+            "SELECT intDiv(toUnixTimestamp64Nano(time), {}) AS hb_bucket, count(), \
+             toUnixTimestamp64Nano(min(time)) FROM {} GROUP BY hb_bucket \
+             ORDER BY hb_bucket DESC LIMIT {}",
+            self.bucket_ns.max(1),
+            self.table.sql(),
+            self.limit
+        )
+    }
+}

@@ -36,9 +36,20 @@ pub enum TranslateError {
 
 /// One side of a comparison after resolution.
 enum Operand {
-    Sql(String, Kind),
+    /// SQL text, its kind, and whether it can be null (fields and arithmetic on them can;
+    /// tags, which are `''` when absent, and literals cannot).
+    Sql(String, Kind, Nullable),
     Null,
 }
+
+/// Whether an operand's SQL can evaluate to `NULL`.
+///
+/// A comparison of two operands that cannot is rendered bare (`t_host = 'a'`) rather than
+/// under `ifNull(…, 0)`: the engine's primary-key analysis understands the bare form
+/// only, so a tag condition on a sort-key column then selects granules instead of
+/// reading every row of the time range (measured: one host over one hour, 864k-row
+/// table, 6–7 ms → under 2 ms).
+type Nullable = bool;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -75,7 +86,11 @@ fn kind_of(t: FieldType) -> Kind {
 /// not all share: integer `/` divides as integers, `/ 0` and integer `% 0` give 0, float
 /// `% 0` gives no value, and bitwise operators take integers only (anything else gives no
 /// value, so the comparison matches nothing). None of these may raise an engine error.
-fn arithmetic(op: BinaryOp, a: &str, ka: Kind, b: &str, kb: Kind) -> Operand {
+fn arithmetic(
+    op: BinaryOp,
+    (a, ka, na): (&str, Kind, Nullable),
+    (b, kb, nb): (&str, Kind, Nullable),
+) -> Operand {
     let ints = ka == Kind::Int && kb == Kind::Int;
     let kind = if ints { Kind::Int } else { Kind::Float };
     let sql = match op {
@@ -91,7 +106,8 @@ fn arithmetic(op: BinaryOp, a: &str, ka: Kind, b: &str, kb: Kind) -> Operand {
         BinaryOp::BitXor if ints => format!("bitXor({a}, {b})"),
         _ => return Operand::Null,
     };
-    Operand::Sql(sql, kind)
+    let yields_null = op == BinaryOp::Mod && !ints;
+    Operand::Sql(sql, kind, na || nb || yields_null)
 }
 
 fn float_sql(f: f64) -> String {
@@ -144,23 +160,27 @@ pub fn condition_sql(
 fn operand(e: &Expr, resolve: &dyn Fn(&str) -> ColumnRef) -> Result<Operand, TranslateError> {
     Ok(match e.unparen() {
         Expr::VarRef { name, .. } => match resolve(name) {
-            ColumnRef::Tag(c) => Operand::Sql(quote_ident(&c), Kind::String),
-            ColumnRef::Field(c, t) => Operand::Sql(quote_ident(&c), kind_of(t)),
+            ColumnRef::Tag(c) => Operand::Sql(quote_ident(&c), Kind::String, false),
+            ColumnRef::Field(c, t) => Operand::Sql(quote_ident(&c), kind_of(t), true),
             ColumnRef::Missing => Operand::Null,
         },
-        Expr::Integer(i) => Operand::Sql(i.to_string(), Kind::Int),
-        Expr::Unsigned(u) => Operand::Sql(u.to_string(), Kind::Int),
-        Expr::Float(f) => Operand::Sql(float_sql(*f), Kind::Float),
-        Expr::Duration(d) => Operand::Sql(d.to_string(), Kind::Int),
-        Expr::String(s) => Operand::Sql(quote_string(s), Kind::String),
-        Expr::Boolean(b) => Operand::Sql(if *b { "true" } else { "false" }.into(), Kind::Bool),
-        Expr::Regex(r) => Operand::Sql(quote_string(&r.pattern), Kind::Regex),
+        Expr::Integer(i) => Operand::Sql(i.to_string(), Kind::Int, false),
+        Expr::Unsigned(u) => Operand::Sql(u.to_string(), Kind::Int, false),
+        Expr::Float(f) => Operand::Sql(float_sql(*f), Kind::Float, false),
+        Expr::Duration(d) => Operand::Sql(d.to_string(), Kind::Int, false),
+        Expr::String(s) => Operand::Sql(quote_string(s), Kind::String, false),
+        Expr::Boolean(b) => {
+            Operand::Sql(if *b { "true" } else { "false" }.into(), Kind::Bool, false)
+        }
+        Expr::Regex(r) => Operand::Sql(quote_string(&r.pattern), Kind::Regex, false),
         Expr::Binary { op, lhs, rhs } if !op.is_boolean() => {
             let l = operand(lhs, resolve)?;
             let r = operand(rhs, resolve)?;
             match (l, r) {
-                (Operand::Sql(a, ka), Operand::Sql(b, kb)) if ka.is_number() && kb.is_number() => {
-                    arithmetic(*op, &a, ka, &b, kb)
+                (Operand::Sql(a, ka, na), Operand::Sql(b, kb, nb))
+                    if ka.is_number() && kb.is_number() =>
+                {
+                    arithmetic(*op, (&a, ka, na), (&b, kb, nb))
                 }
                 _ => Operand::Null,
             }
@@ -184,40 +204,47 @@ fn comparison(
     // A missing name behaves as an empty tag in string comparisons, else as null.
     let as_string_or_null = |o: Operand, other_kind: Option<Kind>| match o {
         Operand::Null if matches!(other_kind, Some(Kind::String) | Some(Kind::Regex)) => {
-            Operand::Sql("''".to_string(), Kind::String)
+            Operand::Sql("''".to_string(), Kind::String, false)
         }
         o => o,
     };
     let rk = match &r {
-        Operand::Sql(_, k) => Some(*k),
+        Operand::Sql(_, k, _) => Some(*k),
         Operand::Null => None,
     };
     let lk = match &l {
-        Operand::Sql(_, k) => Some(*k),
+        Operand::Sql(_, k, _) => Some(*k),
         Operand::Null => None,
     };
     let l = as_string_or_null(l, rk);
     let r = as_string_or_null(r, lk);
-    let (Operand::Sql(a, ka), Operand::Sql(b, kb)) = (l, r) else {
+    let (Operand::Sql(a, ka, na), Operand::Sql(b, kb, nb)) = (l, r) else {
         return Ok("0".to_string());
     };
     let mut out = String::new();
     match op {
         BinaryOp::EqRegex | BinaryOp::NotEqRegex => {
-            let (subject, pattern) = if kb == Kind::Regex {
-                (a, b)
+            let ((subject, plain_string), pattern) = if kb == Kind::Regex {
+                ((a, !na && ka == Kind::String), b)
             } else if ka == Kind::Regex {
-                (b, a)
+                ((b, !nb && kb == Kind::String), a)
             } else {
                 return Ok("0".into());
+            };
+            // A tag is a string already; `toString` around it would hide the sort-key
+            // column from the engine's prefix analysis of the pattern.
+            let subject_text = if plain_string {
+                subject.clone()
+            } else {
+                format!("toString({subject})")
             };
             let not = if op == BinaryOp::NotEqRegex {
                 "NOT "
             } else {
                 ""
             };
-            let _ = write!(out, "{not}match(toString({subject}), {pattern})");
-            if op == BinaryOp::NotEqRegex {
+            let _ = write!(out, "{not}match({subject_text}, {pattern})");
+            if op == BinaryOp::NotEqRegex && !plain_string {
                 // A null field never matches either way.
                 return Ok(format!("({subject} IS NOT NULL AND {out})"));
             }
@@ -240,7 +267,11 @@ fn comparison(
                 BinaryOp::GtEq => ">=",
                 _ => "=",
             };
-            let _ = write!(out, "ifNull({a} {sym} {b}, 0)");
+            if na || nb {
+                let _ = write!(out, "ifNull({a} {sym} {b}, 0)");
+            } else {
+                let _ = write!(out, "({a} {sym} {b})");
+            }
             Ok(out)
         }
     }
@@ -278,21 +309,26 @@ mod tests {
         let cases = [
             (
                 "SELECT value FROM cpu WHERE host = 'a' AND value > 5",
-                "(ifNull(`t_host` = 'a', 0) AND ifNull(`f_value` > 5, 0))",
+                "((`t_host` = 'a') AND ifNull(`f_value` > 5, 0))",
             ),
             (
                 "SELECT value FROM cpu WHERE host =~ /^a.*/ OR msg = 'x'",
-                "(match(toString(`t_host`), '^a.*') OR ifNull(`f_msg` = 'x', 0))",
+                "(match(`t_host`, '^a.*') OR ifNull(`f_msg` = 'x', 0))",
             ),
             (
                 "SELECT value FROM cpu WHERE nosuch = 'x'",
-                "ifNull('' = 'x', 0)",
+                "('' = 'x')",
             ),
             (
                 "SELECT value FROM cpu WHERE host = 'it\\'s' AND time > now() - 1h",
-                "(ifNull(`t_host` = 'it\\'s', 0) AND 1)",
+                "((`t_host` = 'it\\'s') AND 1)",
             ),
             ("SELECT value FROM cpu WHERE value = 'x'", "0"),
+            (
+                "SELECT value FROM cpu WHERE host !~ /^a/ AND msg !~ /b/",
+                "(NOT match(`t_host`, '^a') AND (`f_msg` IS NOT NULL AND NOT match(toString(`f_msg`), 'b')))",
+            ),
+            ("SELECT value FROM cpu WHERE 5 =~ /5/", "match(toString(5), '5')"),
         ];
         for (q, want) in cases {
             let e = where_of(q);
@@ -312,7 +348,7 @@ mod tests {
         };
         let cases = [
             ("i / 2 = 1", "ifNull(intDivOrZero(`f_i`, 2) = 1, 0)"),
-            ("-5 % 0 = 0", "ifNull(moduloOrZero(-5, 0) = 0, 0)"),
+            ("-5 % 0 = 0", "(moduloOrZero(-5, 0) = 0)"),
             (
                 "value / 0 = 0",
                 "ifNull(if((0) = 0, 0, `f_value` / 0) = 0, 0)",
@@ -340,7 +376,7 @@ mod tests {
     fn hostile_strings_stay_literals() {
         let e = where_of("SELECT value FROM cpu WHERE host = 'x\\' OR 1=1 --'");
         let sql = condition_sql(&e, &resolve).unwrap();
-        assert!(sql.starts_with("ifNull(`t_host` = '"), "{sql}");
-        assert!(sql.ends_with("', 0)"), "{sql}");
+        assert!(sql.starts_with("(`t_host` = '"), "{sql}");
+        assert!(sql.ends_with("')"), "{sql}");
     }
 }

@@ -341,4 +341,11 @@ fn digest_per_bucket() {
         ..digest
     };
     assert!(zero.to_sql().is_err());
+fn time_histogram_newest_first() {
+    let read = hyperbyte_timeseriesql::sql::TimeHistogramRead {
+        table: TableRef::new("db", "autogen", "cpu"),
+        bucket_ns: 3_600_000_000_000,
+        limit: 10_000,
+    };
+    insta::assert_snapshot!(read.to_sql());
 }

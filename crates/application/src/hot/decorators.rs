@@ -99,11 +99,13 @@ impl HotAdmin {
 #[async_trait::async_trait]
 impl StorageAdminPort for HotAdmin {
     async fn drop_database(&self, database: &str) -> Result<(), SinkError> {
+        let _removing = self.tier.removing();
         self.tier.invalidate(|id| id.0 == database);
         self.inner.drop_database(database).await
     }
 
     async fn drop_retention_policy(&self, database: &str, rp: &str) -> Result<(), SinkError> {
+        let _removing = self.tier.removing();
         self.tier.invalidate(|id| id.0 == database && id.1 == rp);
         self.inner.drop_retention_policy(database, rp).await
     }
@@ -114,6 +116,7 @@ impl StorageAdminPort for HotAdmin {
         rps: &[String],
         measurement: &str,
     ) -> Result<(), SinkError> {
+        let _removing = self.tier.removing();
         self.tier
             .invalidate(|id| id.0 == database && id.2 == measurement && rps.contains(&id.1));
         self.inner
@@ -130,6 +133,7 @@ impl StorageAdminPort for HotAdmin {
         min_time: i64,
         max_time: i64,
     ) -> Result<(), SinkError> {
+        let _removing = self.tier.removing();
         self.tier
             .invalidate(|id| id.0 == database && id.1 == rp && id.2 == measurement);
         self.inner
@@ -144,6 +148,7 @@ impl StorageAdminPort for HotAdmin {
         measurements: &[String],
         cutoff: i64,
     ) -> Result<(), SinkError> {
+        let _removing = self.tier.removing();
         self.tier.forget_before(
             |id| id.0 == database && id.1 == rp.name && measurements.contains(&id.2),
             cutoff,

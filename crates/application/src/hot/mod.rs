@@ -20,7 +20,10 @@
 //! - anything that removes stored data ([`HotAdmin`]: deletes, drops, retention) removes
 //!   the table's rows here and moves `covered_from` past everything flushed so far;
 //! - over the memory budget, the oldest rows of the biggest table go and `covered_from`
-//!   moves forward past them.
+//!   moves forward past them;
+//! - at start-up, a table no flush has reached yet may instead be read back from storage
+//!   ([`warm_from_storage`]): its newest rows from some time `S` on, covered from `S`,
+//!   installed only when nothing removed stored data meanwhile.
 
 use crate::query::ReadFilter;
 use hyperbyte_domain::query::Value;
@@ -34,10 +37,12 @@ mod decorators;
 mod table;
 #[cfg(test)]
 mod tests;
+mod warm;
 
 pub(crate) use aggregate::Agg;
 pub use decorators::{HotAdmin, HotSink};
 use table::{Column, Table, TableId};
+pub use warm::{warm_from_storage, WarmReport};
 
 /// A per-row condition for [`HotTier::read`], checked on a probe point that carries only
 /// `fields` before the row is built with every field asked for.
@@ -70,6 +75,31 @@ pub(crate) struct HotPoint {
 pub struct HotTier {
     max_bytes: usize,
     tables: RwLock<HashMap<TableId, Table>>,
+    removals: parking_lot::Mutex<Removals>,
+}
+
+/// Removals of stored data seen by the tier ([`HotAdmin`]), for the start-up warm-up
+/// ([`warm_from_storage`]): a table read from storage while anything was being removed may
+/// hold rows storage no longer has, so it is installed only when no removal ran or began
+/// since the read started.
+#[derive(Debug, Default)]
+struct Removals {
+    /// Bumped when a removal begins and when it ends.
+    generation: u64,
+    /// Removals under way.
+    in_flight: usize,
+}
+
+/// A removal of stored data under way (see [`HotTier::removing`]); ends when dropped.
+#[derive(Debug)]
+pub(crate) struct Removing<'t>(&'t HotTier);
+
+impl Drop for Removing<'_> {
+    fn drop(&mut self) {
+        let mut r = self.0.removals.lock();
+        r.in_flight = r.in_flight.saturating_sub(1);
+        r.generation = r.generation.wrapping_add(1);
+    }
 }
 
 impl HotTier {
@@ -78,7 +108,49 @@ impl HotTier {
         HotTier {
             max_bytes,
             tables: RwLock::new(HashMap::new()),
+            removals: parking_lot::Mutex::new(Removals::default()),
         }
+    }
+
+    /// Marks a removal of stored data under way until the guard drops. Take it before
+    /// invalidating the tier's rows and hold it until storage finished removing.
+    pub(crate) fn removing(&self) -> Removing<'_> {
+        let mut r = self.removals.lock();
+        r.in_flight += 1;
+        r.generation = r.generation.wrapping_add(1);
+        Removing(self)
+    }
+
+    /// The removal generation to read a table for warming at, when the table is not
+    /// known yet and no removal is under way (`None`: do not warm it).
+    fn warm_ticket(&self, id: &TableId) -> Option<u64> {
+        if self.knows(id) {
+            return None;
+        }
+        let r = self.removals.lock();
+        (r.in_flight == 0).then_some(r.generation)
+    }
+
+    /// Installs a table read from storage at removal generation `ticket`, unless a flush
+    /// established the table meanwhile or a removal ran or began since the ticket (either
+    /// way the read may not match storage any more). Returns whether it was installed.
+    fn install_warm(&self, id: TableId, table: Table, ticket: u64) -> bool {
+        let mut tables = self.tables.write();
+        if tables.contains_key(&id) {
+            return false;
+        }
+        {
+            let r = self.removals.lock();
+            if r.in_flight != 0 || r.generation != ticket {
+                return false;
+            }
+        }
+        tables.insert(id, table);
+        let total: usize = tables.values().map(|t| t.bytes).sum();
+        if total > self.max_bytes {
+            Self::evict(&mut tables, total - self.max_bytes);
+        }
+        true
     }
 
     /// The budget, bytes.
@@ -132,18 +204,7 @@ impl HotTier {
             table.clear();
             return;
         }
-        let mut ok = true;
-        for p in points {
-            table.max_time = table.max_time.max(p.timestamp);
-            if p.timestamp < table.covered_from || !ok {
-                continue;
-            }
-            let series = table.series_mut(&p.measurement, &p.tags, p.series());
-            let (fits, added) = series.put(p.timestamp, &p.fields);
-            table.bytes += added;
-            ok = fits;
-        }
-        if !ok {
+        if !table.put_all(points) {
             // A field changed type (only possible across retention policies' shards in
             // InfluxDB): stop claiming anything rather than mix types.
             table.clear();

@@ -272,6 +272,26 @@ impl Table {
         }
     }
 
+    /// Adds points with InfluxDB's field-wise overwrites, skipping those before the
+    /// coverage. `false` when a value's type differs from its column's (the caller then
+    /// stops claiming anything).
+    pub(super) fn put_all(&mut self, points: &[hyperbyte_domain::PointRef<'_>]) -> bool {
+        let mut ok = true;
+        for p in points {
+            // Every point's time counts, also after a misfit: `clear` moves the coverage
+            // past the whole batch.
+            self.max_time = self.max_time.max(p.timestamp);
+            if p.timestamp < self.covered_from || !ok {
+                continue;
+            }
+            let series = self.series_mut(&p.measurement, &p.tags, p.series());
+            let (fits, added) = series.put(p.timestamp, &p.fields);
+            self.bytes += added;
+            ok = fits;
+        }
+        ok
+    }
+
     /// Removes every row and the coverage of everything flushed so far.
     pub(super) fn clear(&mut self) {
         self.covered_from = self.max_time.saturating_add(1).max(self.covered_from);
