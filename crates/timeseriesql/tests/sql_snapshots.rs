@@ -341,6 +341,9 @@ fn digest_per_bucket() {
         ..digest
     };
     assert!(zero.to_sql().is_err());
+}
+
+#[test]
 fn time_histogram_newest_first() {
     let read = hyperbyte_timeseriesql::sql::TimeHistogramRead {
         table: TableRef::new("db", "autogen", "cpu"),
