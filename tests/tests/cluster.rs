@@ -369,13 +369,13 @@ impl Proxy {
     }
 }
 
-#[test]
-fn cluster_hinted_handoff_repairs_a_cut_link() {
+/// Three members, node 3 reached through a [`Proxy`] (it listens on a port of its own and
+/// advertises the proxy's address), all voters, with database `db` created everywhere.
+/// Returns the nodes, the proxy and node 1's peer address.
+fn three_nodes_third_behind_a_proxy(db: &str) -> (Vec<Server>, Proxy, String) {
     let n1 = node(1, None, "127.0.0.1:0");
     let a1 = peer_addr(&n1);
     let n2 = node(2, Some(&a1), "127.0.0.1:0");
-    // Node 3 is reached through a proxy: it listens on a port of its own and
-    // advertises the proxy's address.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -385,22 +385,30 @@ fn cluster_hinted_handoff_repairs_a_cut_link() {
     let mut env = node_env(3, Some(&a1), &real);
     env.push(("HYPERBYTE_CLUSTER__ADVERTISE", proxy.addr.clone()));
     let n3 = Server::start_with_env(&as_refs(&env));
-    let nodes = vec![n1, n2, n3];
-    for a in [&a1, &peer_addr(&nodes[1]), &real] {
+    for a in [&a1, &peer_addr(&n2), &real] {
         wait_until(60, "three voters", || voters(a) == 3);
     }
-    create_everywhere(&nodes, 0, "h");
-    let batch = |i: i64| -> String {
-        (0..100)
-            .map(|j| {
-                format!(
-                    "w v={}i {}\n",
-                    i * 100 + j,
-                    1_600_000_000_000_000_000i64 + i * 100 + j
-                )
-            })
-            .collect()
-    };
+    let nodes = vec![n1, n2, n3];
+    create_everywhere(&nodes, 0, db);
+    (nodes, proxy, a1)
+}
+
+/// Batch `i`: 100 integer points of measurement `w`, at times of their own.
+fn batch(i: i64) -> String {
+    (0..100)
+        .map(|j| {
+            format!(
+                "w v={}i {}\n",
+                i * 100 + j,
+                1_600_000_000_000_000_000i64 + i * 100 + j
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn cluster_hinted_handoff_repairs_a_cut_link() {
+    let (nodes, proxy, a1) = three_nodes_third_behind_a_proxy("h");
     let (st, text) = nodes[0].write_params("db=h&consistency=all", &batch(0));
     assert_eq!(st, 204, "{text}");
     proxy.cut();
@@ -450,34 +458,7 @@ fn hinted_for(addr: &str, peer: u64) -> u64 {
 
 #[test]
 fn cluster_hints_survive_a_sigkill_of_the_node_holding_them() {
-    let n1 = node(1, None, "127.0.0.1:0");
-    let a1 = peer_addr(&n1);
-    let n2 = node(2, Some(&a1), "127.0.0.1:0");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let real = format!("127.0.0.1:{port}");
-    let proxy = Proxy::start(real.clone());
-    let mut env = node_env(3, Some(&a1), &real);
-    env.push(("HYPERBYTE_CLUSTER__ADVERTISE", proxy.addr.clone()));
-    let n3 = Server::start_with_env(&as_refs(&env));
-    for a in [&a1, &peer_addr(&n2), &real] {
-        wait_until(60, "three voters", || voters(a) == 3);
-    }
-    let nodes = vec![n1, n2, n3];
-    create_everywhere(&nodes, 0, "k");
-    let batch = |i: i64| -> String {
-        (0..100)
-            .map(|j| {
-                format!(
-                    "w v={}i {}\n",
-                    i * 100 + j,
-                    1_600_000_000_000_000_000i64 + i * 100 + j
-                )
-            })
-            .collect()
-    };
+    let (nodes, proxy, a1) = three_nodes_third_behind_a_proxy("k");
     let (st, text) = nodes[0].write_params("db=k&consistency=all", &batch(0));
     assert_eq!(st, 204, "{text}");
     proxy.cut();
