@@ -12,7 +12,7 @@ use hyperbyte_adapter_http::{AdmissionConfig, MemoryWatch, QueryGate, ServeConfi
 use hyperbyte_adapter_rocksdb::{BatchingConfig, BatchingWal, RocksDbMetadata, RocksDbWal};
 use hyperbyte_application::backup::BackupService;
 use hyperbyte_application::cluster::{AntiEntropy, StorageEffects, WriteReplicator};
-use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier};
+use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier, WarmConfig};
 use hyperbyte_application::query::QueryService;
 use hyperbyte_application::stats::ListenerRegistry;
 use hyperbyte_application::{
@@ -387,8 +387,12 @@ fn spawn_background(
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut background = Vec::new();
     if let (Some(tier), true) = (&stack.hot, cfg.hot_tier.warm_on_start) {
+        let warm = WarmConfig {
+            first_rows: usize::try_from(cfg.hot_tier.warm_first_rows).unwrap_or(usize::MAX),
+        };
         background.push(tokio::spawn(warm_tier(
             tier.clone(),
+            warm,
             stores.meta.clone(),
             stores.engine.clone(),
         )));
@@ -417,10 +421,15 @@ fn spawn_background(
 
 /// Reads the newest stored points back into the recent-data tier (see
 /// `hyperbyte_application::hot::warm_from_storage`), alongside the first requests.
-async fn warm_tier(tier: Arc<HotTier>, meta: Arc<dyn MetadataPort>, engine: Arc<ChdbEngine>) {
+async fn warm_tier(
+    tier: Arc<HotTier>,
+    cfg: WarmConfig,
+    meta: Arc<dyn MetadataPort>,
+    engine: Arc<ChdbEngine>,
+) {
     let started = std::time::Instant::now();
     let report =
-        hyperbyte_application::hot::warm_from_storage(&tier, meta.as_ref(), engine.as_ref())
+        hyperbyte_application::hot::warm_from_storage(&tier, cfg, meta.as_ref(), engine.as_ref())
             .instrument(tracing::info_span!("warm recent-data tier"))
             .await;
     info!(

@@ -42,7 +42,7 @@ mod warm;
 pub(crate) use aggregate::Agg;
 pub use decorators::{HotAdmin, HotSink};
 use table::{Column, Table, TableId};
-pub use warm::{warm_from_storage, WarmReport};
+pub use warm::{warm_from_storage, WarmConfig, WarmReport};
 
 /// A per-row condition for [`HotTier::read`], checked on a probe point that carries only
 /// `fields` before the row is built with every field asked for.
@@ -90,6 +90,15 @@ struct Removals {
     in_flight: usize,
 }
 
+/// The state a backwards extension of a warmed table was read against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Extension {
+    generation: u64,
+    epoch: u64,
+    covered_from: i64,
+    skipped_below: u64,
+}
+
 /// A removal of stored data under way (see [`HotTier::removing`]); ends when dropped.
 #[derive(Debug)]
 pub(crate) struct Removing<'t>(&'t HotTier);
@@ -129,6 +138,58 @@ impl HotTier {
         }
         let r = self.removals.lock();
         (r.in_flight == 0).then_some(r.generation)
+    }
+
+    /// What a warm-up that extends an installed table backwards must find unchanged when
+    /// it merges ([`HotTier::extend_warm`]); `None` when the table is not installed or a
+    /// removal is under way.
+    fn extension_ticket(&self, id: &TableId) -> Option<Extension> {
+        let tables = self.tables.read();
+        let t = tables.get(id)?;
+        let r = self.removals.lock();
+        (r.in_flight == 0).then_some(Extension {
+            generation: r.generation,
+            epoch: t.epoch,
+            covered_from: t.covered_from,
+            skipped_below: t.skipped_below,
+        })
+    }
+
+    /// Merges `older` (rows read from storage, all earlier than the table's coverage)
+    /// into the installed table and moves its coverage back to `covered_from`, unless
+    /// anything changed since `ticket`: a removal ran or began, the table was invalidated,
+    /// evicted from or cleared (its coverage moved), a flush left out a point earlier than
+    /// the coverage (it may be missing from `older`), or the columns' types differ.
+    fn extend_warm(
+        &self,
+        id: &TableId,
+        older: Table,
+        covered_from: i64,
+        ticket: Extension,
+    ) -> bool {
+        let mut tables = self.tables.write();
+        {
+            let r = self.removals.lock();
+            if r.in_flight != 0 || r.generation != ticket.generation {
+                return false;
+            }
+        }
+        let Some(t) = tables.get_mut(id) else {
+            return false;
+        };
+        if t.epoch != ticket.epoch
+            || t.covered_from != ticket.covered_from
+            || t.skipped_below != ticket.skipped_below
+            || !t.fits_before(&older)
+        {
+            return false;
+        }
+        t.prepend_older(older, covered_from);
+        let total: usize = tables.values().map(|t| t.bytes).sum();
+        if total > self.max_bytes {
+            Self::evict(&mut tables, total - self.max_bytes);
+        }
+        true
     }
 
     /// Installs a table read from storage at removal generation `ticket`, unless a flush

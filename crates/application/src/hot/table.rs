@@ -83,6 +83,58 @@ impl Column {
         })
     }
 
+    /// Whether two columns hold values of the same type.
+    pub(super) fn same_type(&self, other: &Column) -> bool {
+        std::mem::discriminant(&self.values) == std::mem::discriminant(&other.values)
+    }
+
+    /// A column of `n` absent rows of this column's type.
+    fn absent_like(&self, n: usize) -> Column {
+        let values = match &self.values {
+            Values::Float(_) => Values::Float(vec![0.0; n]),
+            Values::Integer(_) => Values::Integer(vec![0; n]),
+            Values::Unsigned(_) => Values::Unsigned(vec![0; n]),
+            Values::Boolean(_) => Values::Boolean(vec![false; n]),
+            Values::String(_) => Values::String(vec![Arc::from(""); n]),
+        };
+        Column {
+            values,
+            present: vec![false; n],
+        }
+    }
+
+    /// Appends `later`'s rows (of the same type) after this column's.
+    fn values_append(&mut self, mut later: Column) {
+        match (&mut self.values, &mut later.values) {
+            (Values::Float(c), Values::Float(l)) => c.append(l),
+            (Values::Integer(c), Values::Integer(l)) => c.append(l),
+            (Values::Unsigned(c), Values::Unsigned(l)) => c.append(l),
+            (Values::Boolean(c), Values::Boolean(l)) => c.append(l),
+            (Values::String(c), Values::String(l)) => c.append(l),
+            _ => return,
+        }
+        self.present.append(&mut later.present);
+    }
+
+    /// Puts `older`'s rows (of the same type, see [`Column::same_type`]) before this
+    /// column's; a column of another type is left as it is.
+    fn prepend(&mut self, older: Column) {
+        fn join<T>(front: Vec<T>, back: &mut Vec<T>) {
+            let mut v = front;
+            v.append(back);
+            *back = v;
+        }
+        match (older.values, &mut self.values) {
+            (Values::Float(o), Values::Float(c)) => join(o, c),
+            (Values::Integer(o), Values::Integer(c)) => join(o, c),
+            (Values::Unsigned(o), Values::Unsigned(c)) => join(o, c),
+            (Values::Boolean(o), Values::Boolean(c)) => join(o, c),
+            (Values::String(o), Values::String(c)) => join(o, c),
+            _ => return,
+        }
+        join(older.present, &mut self.present);
+    }
+
     pub(super) fn drain_front(&mut self, n: usize) {
         match &mut self.values {
             Values::Float(c) => drop(c.drain(..n)),
@@ -220,6 +272,39 @@ impl Series {
         (true, added)
     }
 
+    /// Whether `older`'s columns have the types of this series' columns of the same name.
+    pub(super) fn fits_before(&self, older: &Series) -> bool {
+        older
+            .columns
+            .cols
+            .iter()
+            .all(|(name, c)| self.columns.get(name).is_none_or(|mine| mine.same_type(c)))
+    }
+
+    /// Puts `older`'s rows (all earlier than this series' first row, columns checked
+    /// with [`Series::fits_before`]) before this series' rows.
+    pub(super) fn prepend(&mut self, older: Series) {
+        let (n_old, n_mine) = (older.times.len(), self.times.len());
+        let mut older_cols = older.columns.cols;
+        for (name, col) in self.columns.cols.iter_mut() {
+            match older_cols.iter().position(|(n, _)| n == name) {
+                Some(i) => col.prepend(older_cols.swap_remove(i).1),
+                None => {
+                    let pad = col.absent_like(n_old);
+                    col.prepend(pad);
+                }
+            }
+        }
+        for (name, mut col) in older_cols {
+            let pad = col.absent_like(n_mine);
+            col.values_append(pad);
+            self.columns.cols.push((name, col));
+        }
+        let mut times = older.times;
+        times.append(&mut self.times);
+        self.times = times;
+    }
+
     pub(super) fn rows_between(
         &self,
         min: Option<i64>,
@@ -259,6 +344,9 @@ pub(super) struct Table {
     /// Series by a hash of their tags (a bucket holds the rare collisions).
     pub(super) series: HashMap<u64, Vec<Series>>,
     pub(super) bytes: usize,
+    /// Points a flush left out for being earlier than `covered_from` (a warm-up that
+    /// extends the coverage backwards must not claim a range such a point fell into).
+    pub(super) skipped_below: u64,
 }
 
 impl Table {
@@ -269,6 +357,7 @@ impl Table {
             epoch: 0,
             series: HashMap::new(),
             bytes: 0,
+            skipped_below: 0,
         }
     }
 
@@ -281,7 +370,11 @@ impl Table {
             // Every point's time counts, also after a misfit: `clear` moves the coverage
             // past the whole batch.
             self.max_time = self.max_time.max(p.timestamp);
-            if p.timestamp < self.covered_from || !ok {
+            if p.timestamp < self.covered_from {
+                self.skipped_below = self.skipped_below.wrapping_add(1);
+                continue;
+            }
+            if !ok {
                 continue;
             }
             let series = self.series_mut(&p.measurement, &p.tags, p.series());
@@ -290,6 +383,35 @@ impl Table {
             ok = fits;
         }
         ok
+    }
+
+    /// Whether `older`'s series fit before this table's (same column types).
+    pub(super) fn fits_before(&self, older: &Table) -> bool {
+        older.series.iter().all(|(h, bucket)| {
+            bucket.iter().all(|o| {
+                self.series
+                    .get(h)
+                    .and_then(|live| live.iter().find(|s| s.tags == o.tags))
+                    .is_none_or(|s| s.fits_before(o))
+            })
+        })
+    }
+
+    /// Puts the rows of `older` (a table of rows all earlier than this one's, checked
+    /// with [`Table::fits_before`]) before this table's, and lets the coverage start at
+    /// `covered_from`.
+    pub(super) fn prepend_older(&mut self, older: Table, covered_from: i64) {
+        self.bytes += older.bytes;
+        for (h, bucket) in older.series {
+            for o in bucket {
+                let live = self.series.entry(h).or_default();
+                match live.iter_mut().find(|s| s.tags == o.tags) {
+                    Some(s) => s.prepend(o),
+                    None => live.push(o),
+                }
+            }
+        }
+        self.covered_from = covered_from;
     }
 
     /// Removes every row and the coverage of everything flushed so far.

@@ -9,13 +9,19 @@
 //!
 //! How it keeps the coverage invariant (see the module docs of [`super`]): per table, a
 //! histogram of row counts per hour (newest first) chooses a start time `S` such that the
-//! rows at or after `S` fit the table's share of the budget; the rows from `S` on are read
-//! in time-ordered slices into a private table whose coverage starts at `S`, which is
-//! installed only when no flush established the table meanwhile and no removal of stored
-//! data ran or began since the read started ([`HotTier::install_warm`]). A flush that
-//! starts after the installation adds its batches on top (field-wise overwrites), as it
-//! does for any known table; one that started before it finds the table established and
-//! the warm-up gives that table up.
+//! rows at or after `S` fit the table's share of the budget. The newest hours (about
+//! [`WarmConfig::first_rows`] rows, at least the newest hour, from `S1`) are read first, in time-ordered slices, into a private
+//! table whose coverage starts at `S1`, installed only when no flush established the table
+//! meanwhile and no removal of stored data ran or began since the read started
+//! ([`HotTier::install_warm`]): recent data is answered from memory a fraction of a second
+//! after the start. A flush that starts after the installation adds its batches on top
+//! (field-wise overwrites), as it does for any known table; one that started before it
+//! finds the table established and the warm-up gives that table up. Then the rows in
+//! `[S, S1)` are read into another private table and merged in front of the installed
+//! one, moving its coverage back to `S` ([`HotTier::extend_warm`]), only when nothing
+//! changed meanwhile: no removal, no invalidation or eviction (the coverage still `S1`),
+//! and no flushed point left out for being earlier than `S1` (the read may have missed
+//! it).
 
 use super::table::{Table, TableId};
 use super::HotTier;
@@ -36,6 +42,19 @@ const MAX_BUCKETS: u64 = 10_000;
 /// in one merged part: 200,000-row slices 5.2 s and 670 MB peak resident memory, one
 /// slice 4.0–4.4 s and 620–640 MB).
 const SLICE_ROWS: u64 = 1_000_000;
+/// How the warm-up reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WarmConfig {
+    /// Rows of the newest hours read and installed first, alone, before the older ones
+    /// (at least the newest hour's, whatever its size).
+    pub first_rows: usize,
+}
+
+impl Default for WarmConfig {
+    fn default() -> Self {
+        WarmConfig { first_rows: 50_000 }
+    }
+}
 /// Share of the tier's budget the warm-up fills, leaving room for new writes.
 const FILL_PERCENT: usize = 75;
 
@@ -63,6 +82,7 @@ struct Candidate {
 /// the tier then fills from the flush as without a warm-up.
 pub async fn warm_from_storage(
     tier: &HotTier,
+    cfg: WarmConfig,
     meta: &dyn MetadataPort,
     query: &dyn QueryPort,
 ) -> WarmReport {
@@ -92,7 +112,10 @@ pub async fn warm_from_storage(
     for c in candidates {
         let span =
             tracing::debug_span!("warm table", db = %c.id.0, rp = %c.id.1, measurement = %c.id.2);
-        match warm_table(tier, query, &c, share).instrument(span).await {
+        match warm_table(tier, query, &c, share, cfg)
+            .instrument(span)
+            .await
+        {
             Ok(Some(rows)) => {
                 report.tables += 1;
                 report.rows += rows;
@@ -113,6 +136,7 @@ async fn warm_table(
     query: &dyn QueryPort,
     c: &Candidate,
     share: usize,
+    cfg: WarmConfig,
 ) -> Result<Option<u64>, QueryError> {
     if !c.schema.other_types.is_empty() {
         // Values of one field under several types live in side columns the tier does not
@@ -135,79 +159,144 @@ async fn warm_table(
         .await?;
     let buckets = buckets_of(&histogram.rows);
     let row_bytes = estimated_row_bytes(&c.schema);
-    let Some(slices) = plan_slices(&buckets, share / row_bytes.max(1)) else {
+    let taken = newest_fitting(&buckets, share / row_bytes.max(1));
+    if taken == 0 {
         return Ok(None);
-    };
+    }
     // Every bucket taken and none left out by the histogram's limit: every stored point
     // is read, so the tier may claim the whole table (unbounded reads, `last()` over all
     // time).
-    let whole_table = (buckets.len() as u64) < MAX_BUCKETS
-        && slices.first().map(|s| s.0) == buckets.last().map(|b| b.2);
-    let tags: Vec<String> = c.schema.tag_keys.iter().cloned().collect();
-    let fields: Vec<(String, FieldType)> = c
-        .schema
-        .fields
-        .iter()
-        .map(|(f, t)| (f.clone(), *t))
-        .collect();
-    let field_names: Vec<String> = fields.iter().map(|(f, _)| f.clone()).collect();
-    let from = if whole_table {
+    let whole_table = (buckets.len() as u64) < MAX_BUCKETS && taken == buckets.len();
+    let reader = SliceReader::new(query, &c.id, &c.schema);
+    // First the newest rows alone, so that queries over recent data (what dashboards
+    // ask) are answered from memory within a fraction of a second of the start; then the
+    // older ones, merged in front of them.
+    let quick = newest_fitting(&buckets[..taken], cfg.first_rows).max(1);
+    let start_of = |n: usize| buckets[n - 1].2;
+    let from = if quick == taken && whole_table {
         i64::MIN
     } else {
-        slices.first().map_or(i64::MAX, |s| s.0)
+        start_of(quick)
     };
-    let mut warm = Table::empty_from(from);
-    let mut rows = 0u64;
-    let statements = slices
-        .iter()
-        .map(|&(min, max)| {
-            RawRead {
-                table: table.clone(),
-                merge: query.must_merge(&c.id.0, &c.id.1, &c.id.2, Some(min), max),
-                tags: tags.clone(),
-                fields: field_names.clone(),
-                filter: RowFilter {
-                    min: Some(min),
-                    max,
-                    condition: None,
-                    any_field: field_names.clone(),
-                    since: None,
-                },
-                limit: None,
-            }
-            .to_sql()
-            .map_err(|e| QueryError::Decode(e.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    // Chunk by chunk as the engine sorts them out (bounded memory here whatever the
-    // slice's size), the next slice already started so that the engine reads and sorts it
-    // while this one is converted.
-    let mut next = match statements.first() {
-        Some(sql) => Some(query.query_chunks(sql).await?),
-        None => None,
+    let mut newest = Table::empty_from(from);
+    let Some(mut rows) = reader
+        .read(&slices_of(&buckets[..quick], None), &mut newest)
+        .await?
+    else {
+        return Ok(None);
     };
-    for i in 0..statements.len() {
-        let Some(mut chunks) = next.take() else { break };
-        if let Some(sql) = statements.get(i + 1) {
-            next = Some(query.query_chunks(sql).await?);
+    if !tier.install_warm(c.id.clone(), newest, ticket) {
+        return Ok(None);
+    }
+    tracing::info!(db = %c.id.0, measurement = %c.id.2, rows, covered_from = from, "recent-data tier: newest rows warmed");
+    if quick == taken {
+        return Ok(Some(rows));
+    }
+    let Some(extension) = tier.extension_ticket(&c.id) else {
+        return Ok(Some(rows));
+    };
+    let older_from = if whole_table {
+        i64::MIN
+    } else {
+        start_of(taken)
+    };
+    let mut older = Table::empty_from(older_from);
+    let end = start_of(quick).saturating_sub(1);
+    let Some(older_rows) = reader
+        .read(&slices_of(&buckets[quick..taken], Some(end)), &mut older)
+        .await?
+    else {
+        return Ok(Some(rows));
+    };
+    if tier.extend_warm(&c.id, older, older_from, extension) {
+        rows += older_rows;
+    }
+    Ok(Some(rows))
+}
+
+/// Reads time slices of one table into a private [`Table`].
+struct SliceReader<'q> {
+    query: &'q dyn QueryPort,
+    id: &'q TableId,
+    tags: Vec<String>,
+    fields: Vec<(String, FieldType)>,
+    field_names: Vec<String>,
+}
+
+impl<'q> SliceReader<'q> {
+    fn new(query: &'q dyn QueryPort, id: &'q TableId, schema: &MeasurementSchema) -> Self {
+        let fields: Vec<(String, FieldType)> =
+            schema.fields.iter().map(|(f, t)| (f.clone(), *t)).collect();
+        SliceReader {
+            query,
+            id,
+            tags: schema.tag_keys.iter().cloned().collect(),
+            field_names: fields.iter().map(|(f, _)| f.clone()).collect(),
+            fields,
         }
-        while let Some(chunk) = chunks.next_chunk().await {
-            // One point at a time: a chunk's rows as points at once would cost about a
-            // kilobyte each (TSBS rows), tens of megabytes a chunk.
-            for row in &chunk?.rows {
-                let Some(point) = point_of(&c.id.2, &tags, &fields, row) else {
-                    continue;
-                };
-                rows += 1;
-                if !warm.put_all(std::slice::from_ref(&point)) {
-                    return Ok(None);
+    }
+
+    /// The statement reading one slice `[min, max]`, time-ordered.
+    fn statement(&self, (min, max): (i64, Option<i64>)) -> Result<String, QueryError> {
+        let (db, rp, m) = self.id;
+        RawRead {
+            table: TableRef::new(db, rp, m),
+            merge: self.query.must_merge(db, rp, m, Some(min), max),
+            tags: self.tags.clone(),
+            fields: self.field_names.clone(),
+            filter: RowFilter {
+                min: Some(min),
+                max,
+                condition: None,
+                any_field: self.field_names.clone(),
+                since: None,
+            },
+            limit: None,
+        }
+        .to_sql()
+        .map_err(|e| QueryError::Decode(e.to_string()))
+    }
+
+    /// Reads `slices` into `into`; the rows read, `None` when a value's type did not fit
+    /// its column.
+    async fn read(
+        &self,
+        slices: &[(i64, Option<i64>)],
+        into: &mut Table,
+    ) -> Result<Option<u64>, QueryError> {
+        let statements = slices
+            .iter()
+            .map(|&slice| self.statement(slice))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut rows = 0u64;
+        // Chunk by chunk as the engine sorts them out (bounded memory here whatever the
+        // slice's size), the next slice already started so that the engine reads and
+        // sorts it while this one is converted.
+        let mut next = match statements.first() {
+            Some(sql) => Some(self.query.query_chunks(sql).await?),
+            None => None,
+        };
+        for i in 0..statements.len() {
+            let Some(mut chunks) = next.take() else { break };
+            if let Some(sql) = statements.get(i + 1) {
+                next = Some(self.query.query_chunks(sql).await?);
+            }
+            while let Some(chunk) = chunks.next_chunk().await {
+                // One point at a time: a chunk's rows as points at once would cost about
+                // a kilobyte each (TSBS rows), tens of megabytes a chunk.
+                for row in &chunk?.rows {
+                    let Some(point) = point_of(&self.id.2, &self.tags, &self.fields, row) else {
+                        continue;
+                    };
+                    rows += 1;
+                    if !into.put_all(std::slice::from_ref(&point)) {
+                        return Ok(None);
+                    }
                 }
             }
         }
+        Ok(Some(rows))
     }
-    Ok(tier
-        .install_warm(c.id.clone(), warm, ticket)
-        .then_some(rows))
 }
 
 /// (bucket number, rows, earliest time) of a histogram answer, newest first.
@@ -228,30 +317,31 @@ fn buckets_of(rows: &[Vec<Value>]) -> Vec<(i64, u64, i64)> {
         .collect()
 }
 
-/// The time slices `[min, max]` (the last one open-ended) to read so that the newest
-/// buckets whose rows add up to at most `max_rows` are read, oldest slice first, each
-/// slice about [`SLICE_ROWS`] rows. `None` when not even the newest bucket fits.
-fn plan_slices(buckets: &[(i64, u64, i64)], max_rows: usize) -> Option<Vec<(i64, Option<i64>)>> {
+/// How many of the newest `buckets` (newest first) add up to at most `max_rows` rows.
+fn newest_fitting(buckets: &[(i64, u64, i64)], max_rows: usize) -> usize {
     let max_rows = u64::try_from(max_rows).unwrap_or(u64::MAX);
-    let mut taken = 0usize;
     let mut total = 0u64;
-    for &(_, count, _) in buckets {
-        let next = total.saturating_add(count);
-        if next > max_rows {
-            break;
-        }
-        total = next;
-        taken += 1;
-    }
-    if taken == 0 {
-        return None;
-    }
+    buckets
+        .iter()
+        .take_while(|&&(_, count, _)| {
+            total = total.saturating_add(count);
+            total <= max_rows
+        })
+        .count()
+}
+
+/// The time slices `[min, max]` that read `chosen` (buckets, newest first), oldest slice
+/// first, each about [`SLICE_ROWS`] rows; the last one ends at `end` (`None`: open-ended).
+fn slices_of(chosen: &[(i64, u64, i64)], end: Option<i64>) -> Vec<(i64, Option<i64>)> {
     // Oldest first: slice boundaries at bucket starts (their earliest rows).
-    let chosen: Vec<&(i64, u64, i64)> = buckets[..taken].iter().rev().collect();
+    let oldest_first: Vec<&(i64, u64, i64)> = chosen.iter().rev().collect();
+    let Some(first) = oldest_first.first() else {
+        return Vec::new();
+    };
     let mut slices = Vec::new();
-    let mut start = chosen[0].2;
+    let mut start = first.2;
     let mut rows = 0u64;
-    for pair in chosen.windows(2) {
+    for pair in oldest_first.windows(2) {
         rows = rows.saturating_add(pair[0].1);
         if rows >= SLICE_ROWS {
             let next_start = pair[1].2;
@@ -260,8 +350,8 @@ fn plan_slices(buckets: &[(i64, u64, i64)], max_rows: usize) -> Option<Vec<(i64,
             rows = 0;
         }
     }
-    slices.push((start, None));
-    Some(slices)
+    slices.push((start, end));
+    slices
 }
 
 /// About what a row costs in the tier (time, each field's value and presence).
@@ -335,16 +425,116 @@ mod tests {
             (3, 600_000, 300),
             (2, 600_000, 200),
         ];
-        assert_eq!(plan_slices(&buckets, 10), None);
-        assert_eq!(plan_slices(&buckets, 600_000), Some(vec![(500, None)]));
+        assert_eq!(newest_fitting(&buckets, 10), 0);
+        assert_eq!(newest_fitting(&buckets, 600_000), 1);
+        assert_eq!(newest_fitting(&buckets, 2_000_000), 3);
+        assert_eq!(newest_fitting(&buckets, usize::MAX), 4);
+        assert_eq!(slices_of(&buckets[..1], None), vec![(500, None)]);
         assert_eq!(
-            plan_slices(&buckets, 2_000_000),
-            Some(vec![(300, Some(499)), (500, None)])
+            slices_of(&buckets[..3], None),
+            vec![(300, Some(499)), (500, None)]
         );
         assert_eq!(
-            plan_slices(&buckets, usize::MAX),
-            Some(vec![(200, Some(399)), (400, None)])
+            slices_of(&buckets, None),
+            vec![(200, Some(399)), (400, None)]
         );
+        // The older part of a two-phase warm-up ends where the newest part starts.
+        assert_eq!(
+            slices_of(&buckets[1..], Some(499)),
+            vec![(200, Some(399)), (400, Some(499))]
+        );
+        assert_eq!(slices_of(&[], None), vec![]);
+    }
+
+    fn point(host: &str, t: i64, field: &str, v: FieldRef<'static>) -> PointRef<'static> {
+        PointRef {
+            measurement: Cow::Borrowed("cpu"),
+            tags: vec![(Cow::Borrowed("host"), Cow::Owned(host.to_string()))],
+            fields: vec![(Cow::Owned(field.to_string()), v)],
+            timestamp: t,
+            repeated_field: None,
+            series_hash: None,
+        }
+    }
+
+    fn warmed_newest(tier: &HotTier) {
+        let mut newest = Table::empty_from(100);
+        assert!(newest.put_all(&[
+            point("a", 100, "v", FieldRef::Float(1.0)),
+            point("a", 110, "w", FieldRef::Integer(2)),
+        ]));
+        let ticket = tier.warm_ticket(&id()).expect("a ticket");
+        assert!(tier.install_warm(id(), newest, ticket));
+    }
+
+    #[test]
+    fn older_rows_extend_a_warmed_table_backwards() {
+        let tier = HotTier::new(1 << 20);
+        warmed_newest(&tier);
+        assert!(!tier.covers("db", "autogen", "cpu", Some(50)));
+        let ext = tier.extension_ticket(&id()).expect("an extension ticket");
+        let mut older = Table::empty_from(50);
+        assert!(older.put_all(&[
+            point("a", 50, "v", FieldRef::Float(0.5)),
+            point("a", 60, "s", FieldRef::String(Cow::Borrowed("x"))),
+            point("b", 70, "v", FieldRef::Float(7.0)),
+        ]));
+        assert!(tier.extend_warm(&id(), older, 50, ext));
+        assert!(tier.covers("db", "autogen", "cpu", Some(50)));
+        let fields = ["v".to_string(), "w".to_string(), "s".to_string()];
+        let mut filter = crate::query::ReadFilter::new(None, &fields, Some(50), None);
+        let mut got: Vec<(String, i64, Vec<String>)> = tier
+            .read("db", "autogen", "cpu", &mut filter, None)
+            .expect("covered")
+            .into_iter()
+            .map(|p| {
+                let host = p.tags.get("host").cloned().unwrap_or_default();
+                (host, p.time, p.fields.keys().cloned().collect())
+            })
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("a".into(), 50, vec!["v".into()]),
+                ("a".into(), 60, vec!["s".into()]),
+                ("a".into(), 100, vec!["v".into()]),
+                ("a".into(), 110, vec!["w".into()]),
+                ("b".into(), 70, vec!["v".into()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_extension_is_refused_when_anything_changed_meanwhile() {
+        let older = || {
+            let mut t = Table::empty_from(50);
+            assert!(t.put_all(&[point("a", 50, "v", FieldRef::Float(0.5))]));
+            t
+        };
+        // A flush left out a point earlier than the coverage: it may be missing.
+        let tier = HotTier::new(1 << 20);
+        warmed_newest(&tier);
+        let ext = tier.extension_ticket(&id()).expect("a ticket");
+        tier.insert_views(&id(), Some(0), &[point("a", 80, "v", FieldRef::Float(8.0))]);
+        assert!(!tier.extend_warm(&id(), older(), 50, ext));
+        assert!(!tier.covers("db", "autogen", "cpu", Some(50)));
+        // A removal ran.
+        let tier = HotTier::new(1 << 20);
+        warmed_newest(&tier);
+        let ext = tier.extension_ticket(&id()).expect("a ticket");
+        drop(tier.removing());
+        assert!(!tier.extend_warm(&id(), older(), 50, ext));
+        // A column of another type.
+        let tier = HotTier::new(1 << 20);
+        warmed_newest(&tier);
+        let ext = tier.extension_ticket(&id()).expect("a ticket");
+        let mut clash = Table::empty_from(50);
+        assert!(clash.put_all(&[point("a", 50, "v", FieldRef::Integer(1))]));
+        assert!(!tier.extend_warm(&id(), clash, 50, ext));
+        // Nothing changed: merged.
+        let ext = tier.extension_ticket(&id()).expect("a ticket");
+        assert!(tier.extend_warm(&id(), older(), 50, ext));
     }
 
     fn id() -> TableId {
