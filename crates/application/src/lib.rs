@@ -27,6 +27,7 @@ pub mod prom;
 pub mod query;
 pub mod retention;
 pub mod stats;
+mod tables;
 
 pub use backlog::WriteBacklog;
 pub use continuous::{ContinuousQueryService, CqRun, RunGate};

@@ -237,29 +237,12 @@ impl AntiEntropy {
         Ok(out)
     }
 
-    /// Every table this member knows of (the metadata is the cluster's).
-    fn tables(&self) -> Vec<TableRef> {
-        let mut out = Vec::new();
-        for db in self.meta.databases() {
-            let measurements = self.meta.measurements(&db.name);
-            for rp in &db.retention_policies {
-                for m in &measurements {
-                    out.push(TableRef {
-                        database: db.name.clone(),
-                        retention_policy: rp.name.clone(),
-                        measurement: m.clone(),
-                    });
-                }
-            }
-        }
-        out
-    }
-
     /// One round: every table with every peer. Failures are logged and counted; the
     /// round goes on with the next table (a peer that cannot be reached is skipped).
     pub async fn round(&self) {
         self.counters.rounds.fetch_add(1, Ordering::Relaxed);
-        let tables = self.tables();
+        // Every table this member knows of (the metadata is the cluster's).
+        let tables = crate::tables::known_tables(self.meta.as_ref());
         for peer in self.port.peers() {
             for table in &tables {
                 match self.compare(peer, table).await {

@@ -88,20 +88,19 @@ pub async fn warm_from_storage(
 ) -> WarmReport {
     let mut report = WarmReport::default();
     let mut candidates = Vec::new();
-    for db in meta.databases() {
-        for m in meta.measurements(&db.name) {
-            let Some(schema) = meta.schema(&db.name, &m) else {
-                continue;
-            };
-            for rp in &db.retention_policies {
-                if let Ok(Some(latest)) = query.latest_time(&db.name, &rp.name, &m, None).await {
-                    candidates.push(Candidate {
-                        id: (db.name.clone(), rp.name.clone(), m.clone()),
-                        schema: schema.clone(),
-                        latest,
-                    });
-                }
-            }
+    for t in crate::tables::known_tables(meta) {
+        let Some(schema) = meta.schema(&t.database, &t.measurement) else {
+            continue;
+        };
+        if let Ok(Some(latest)) = query
+            .latest_time(&t.database, &t.retention_policy, &t.measurement, None)
+            .await
+        {
+            candidates.push(Candidate {
+                id: (t.database, t.retention_policy, t.measurement),
+                schema,
+                latest,
+            });
         }
     }
     if candidates.is_empty() {
