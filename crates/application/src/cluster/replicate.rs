@@ -260,6 +260,18 @@ mod tests {
         got: Mutex<Vec<(u64, u64)>>,
     }
 
+    impl FakePeers {
+        /// The sequences `peer` received, in order.
+        fn sent_to(&self, peer: u64) -> Vec<u64> {
+            self.got
+                .lock()
+                .iter()
+                .filter(|(p, _)| *p == peer)
+                .map(|(_, s)| *s)
+                .collect()
+        }
+    }
+
     #[async_trait]
     impl ReplicationPort for FakePeers {
         fn local_node(&self) -> u64 {
@@ -336,13 +348,7 @@ mod tests {
         assert_eq!(r.hint_stats()[&3].queued, 3);
         peers.down.lock().clear();
         r.handoff_round().await;
-        let to_3: Vec<u64> = peers
-            .got
-            .lock()
-            .iter()
-            .filter(|(p, _)| *p == 3)
-            .map(|(_, s)| *s)
-            .collect();
+        let to_3 = peers.sent_to(3);
         assert_eq!(to_3, vec![1, 2, 3]);
         assert_eq!(r.hint_stats()[&3].queued, 0);
         assert_eq!(r.hint_stats()[&3].delivered, 3);
@@ -393,13 +399,7 @@ mod tests {
         peers.down.lock().clear();
         r.replicate(batch(4), Consistency::Any).await.unwrap();
         r.handoff_round().await;
-        let to_3: Vec<u64> = peers
-            .got
-            .lock()
-            .iter()
-            .filter(|(p, _)| *p == 3)
-            .map(|(_, s)| *s)
-            .collect();
+        let to_3 = peers.sent_to(3);
         assert_eq!(to_3, vec![1, 2, 3, 4]);
         assert!(r.drain(Duration::from_secs(1)).await);
     }
