@@ -136,8 +136,18 @@ impl HotTier {
         if self.knows(id) {
             return None;
         }
+        self.quiet_generation()
+    }
+
+    /// The removal generation, when no removal is under way.
+    fn quiet_generation(&self) -> Option<u64> {
         let r = self.removals.lock();
         (r.in_flight == 0).then_some(r.generation)
+    }
+
+    /// Whether no removal ran or began since `generation` was read.
+    fn no_removal_since(&self, generation: u64) -> bool {
+        self.quiet_generation() == Some(generation)
     }
 
     /// What a warm-up that extends an installed table backwards must find unchanged when
@@ -146,9 +156,8 @@ impl HotTier {
     fn extension_ticket(&self, id: &TableId) -> Option<Extension> {
         let tables = self.tables.read();
         let t = tables.get(id)?;
-        let r = self.removals.lock();
-        (r.in_flight == 0).then_some(Extension {
-            generation: r.generation,
+        Some(Extension {
+            generation: self.quiet_generation()?,
             epoch: t.epoch,
             covered_from: t.covered_from,
             skipped_below: t.skipped_below,
@@ -168,11 +177,8 @@ impl HotTier {
         ticket: Extension,
     ) -> bool {
         let mut tables = self.tables.write();
-        {
-            let r = self.removals.lock();
-            if r.in_flight != 0 || r.generation != ticket.generation {
-                return false;
-            }
+        if !self.no_removal_since(ticket.generation) {
+            return false;
         }
         let Some(t) = tables.get_mut(id) else {
             return false;
@@ -185,10 +191,7 @@ impl HotTier {
             return false;
         }
         t.prepend_older(older, covered_from);
-        let total: usize = tables.values().map(|t| t.bytes).sum();
-        if total > self.max_bytes {
-            Self::evict(&mut tables, total - self.max_bytes);
-        }
+        self.fit_budget(&mut tables);
         true
     }
 
@@ -200,17 +203,11 @@ impl HotTier {
         if tables.contains_key(&id) {
             return false;
         }
-        {
-            let r = self.removals.lock();
-            if r.in_flight != 0 || r.generation != ticket {
-                return false;
-            }
+        if !self.no_removal_since(ticket) {
+            return false;
         }
         tables.insert(id, table);
-        let total: usize = tables.values().map(|t| t.bytes).sum();
-        if total > self.max_bytes {
-            Self::evict(&mut tables, total - self.max_bytes);
-        }
+        self.fit_budget(&mut tables);
         true
     }
 
@@ -270,9 +267,14 @@ impl HotTier {
             // InfluxDB): stop claiming anything rather than mix types.
             table.clear();
         }
+        self.fit_budget(&mut tables);
+    }
+
+    /// Evicts what exceeds the budget (see [`HotTier::evict`]).
+    fn fit_budget(&self, tables: &mut HashMap<TableId, Table>) {
         let total: usize = tables.values().map(|t| t.bytes).sum();
         if total > self.max_bytes {
-            Self::evict(&mut tables, total - self.max_bytes);
+            Self::evict(tables, total - self.max_bytes);
         }
     }
 
