@@ -56,6 +56,35 @@ const SESSION_SETTINGS: &[&str] = &[
     "SET max_expanded_ast_elements = 2000000",
 ];
 
+/// Session settings of the reader connections on top of [`SESSION_SETTINGS`]: every query
+/// takes part in the engine's query priorities at the highest level, so that a
+/// [`Priority::Background`] read pauses while queries run.
+const READER_SETTINGS: &[&str] = &["SET priority = 1"];
+
+/// How a read competes with the other statements of the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// A query someone waits on.
+    Normal,
+    /// Work no client waits on (the tier's warm-up): the engine pauses it while normal
+    /// queries run (`priority`), and its threads yield the CPU to every other thread
+    /// (`os_thread_priority`, a nice value, which needs no privilege to raise).
+    /// Measured on TSBS data right after a restart, one host over one hour from storage
+    /// while the warm-up read 864k rows: 17–26 ms a query with the warm-up at normal
+    /// priority, 10–13 ms in the background (7–10 ms with no warm-up at all).
+    Background,
+}
+
+impl Priority {
+    /// The statements that put a reader connection at this priority.
+    fn settings(self) -> &'static str {
+        match self {
+            Priority::Normal => "SET priority = 1, os_thread_priority = 0",
+            Priority::Background => "SET priority = 10, os_thread_priority = 19",
+        }
+    }
+}
+
 /// Limits on every statement of the reader connections (0 = the engine's default, none).
 ///
 /// They stop the engine's work itself: a query the HTTP layer gave up on (its timeout, a
@@ -234,7 +263,11 @@ impl ChdbEngine {
         // Handlers for SIGSEGV, SIGTSTP etc. would take over the host's signals.
         chdb_rust::runtime::signal_handlers(false);
         let reader_settings = limits.session_settings();
-        let reader_settings: Vec<&str> = reader_settings.iter().map(String::as_str).collect();
+        let reader_settings: Vec<&str> = READER_SETTINGS
+            .iter()
+            .copied()
+            .chain(reader_settings.iter().map(String::as_str))
+            .collect();
         let mut engine_args = Vec::new();
         if limits.max_engine_memory_bytes > 0 {
             engine_args.push(format!(
@@ -437,6 +470,7 @@ impl ChdbEngine {
     pub async fn query_chunks_rx(
         &self,
         sql: &str,
+        priority: Priority,
     ) -> Result<tokio::sync::mpsc::Receiver<Result<RowSet, ChdbError>>, ChdbError> {
         let pool = Arc::clone(self.pool(Role::Read));
         let permit = Arc::clone(&pool.permits)
@@ -449,16 +483,15 @@ impl ChdbEngine {
             let _permit = permit;
             let streamed = (|| {
                 let mut conn = pool.checkout()?;
-                let mut stream =
-                    conn.query_stream(&sql, OutputFormat::RowBinaryWithNamesAndTypes)?;
-                while let Some(chunk) = stream.next_chunk()? {
-                    let rows = decode_all(chunk.data_ref())?;
-                    if tx.blocking_send(Ok(rows)).is_err() {
-                        break;
-                    }
+                if priority == Priority::Normal {
+                    return send_chunks(&mut conn, &sql, &tx);
                 }
-                drop(stream);
-                Ok::<(), ChdbError>(())
+                conn.query(priority.settings(), OutputFormat::TabSeparated)?;
+                let sent = send_chunks(&mut conn, &sql, &tx);
+                // The connection goes back to the pool at normal priority, whatever the
+                // read's outcome.
+                conn.query(Priority::Normal.settings(), OutputFormat::TabSeparated)?;
+                sent
             })();
             if let Err(e) = streamed {
                 let _ = tx.blocking_send(Err(e));
@@ -554,6 +587,22 @@ fn run_query(conn: &Connection, sql: &str) -> Result<RowSet, ChdbError> {
 
 /// Runs `sql` through the engine's streaming query API. Each chunk the engine hands out
 /// is a complete `RowBinaryWithNamesAndTypes` output (header included) of whole rows.
+/// Streams `sql`'s rows into `tx` chunk by chunk; stops early when the receiver is gone.
+fn send_chunks(
+    conn: &mut Connection,
+    sql: &str,
+    tx: &tokio::sync::mpsc::Sender<Result<RowSet, ChdbError>>,
+) -> Result<(), ChdbError> {
+    let mut stream = conn.query_stream(sql, OutputFormat::RowBinaryWithNamesAndTypes)?;
+    while let Some(chunk) = stream.next_chunk()? {
+        let rows = decode_all(chunk.data_ref())?;
+        if tx.blocking_send(Ok(rows)).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
 fn run_query_stream(conn: &mut Connection, sql: &str) -> Result<RowSet, ChdbError> {
     let _span = tracing::debug_span!("chDB streaming query", %sql).entered();
     // A failure to start is drained by the caller ([`drained_after_failure`]).
@@ -604,7 +653,18 @@ impl QueryPort for ChdbEngine {
     }
 
     async fn query_chunks(&self, sql: &str) -> Result<Box<dyn RowChunks>, QueryError> {
-        Ok(Box::new(Chunks(self.query_chunks_rx(sql).await?)))
+        Ok(Box::new(Chunks(
+            self.query_chunks_rx(sql, Priority::Normal).await?,
+        )))
+    }
+
+    async fn query_chunks_in_background(
+        &self,
+        sql: &str,
+    ) -> Result<Box<dyn RowChunks>, QueryError> {
+        Ok(Box::new(Chunks(
+            self.query_chunks_rx(sql, Priority::Background).await?,
+        )))
     }
 
     async fn table_columns(

@@ -690,6 +690,38 @@ async fn chunked_query_matches_materialised_and_can_stop_early() {
         .is_missing_table());
 }
 
+/// A read in the background hands out the same rows as a normal one, and leaves every
+/// reader connection at normal priority afterwards (also after a failed read).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_read_matches_and_leaves_readers_at_normal_priority() {
+    let sql = "SELECT number, toString(number) AS s FROM numbers(300000)";
+    let e = engine();
+    let whole = e.query(sql).await.unwrap();
+    let mut rows = Vec::new();
+    let mut chunks = e.query_chunks_in_background(sql).await.unwrap();
+    while let Some(chunk) = chunks.next_chunk().await {
+        rows.extend(chunk.unwrap().rows);
+    }
+    assert!(rows == whole.rows, "rows differ");
+    let mut bad = e
+        .query_chunks_in_background("SELECT * FROM no_such_table")
+        .await
+        .unwrap();
+    assert!(bad.next_chunk().await.unwrap().is_err());
+    // Readers are handed out in turn: a few rounds visit every connection.
+    for _ in 0..16 {
+        let rs = e
+            .query("SELECT getSetting('priority') AS p, getSetting('os_thread_priority') AS n")
+            .await
+            .unwrap();
+        assert_eq!(
+            rs.rows,
+            vec![vec![Value::Unsigned(1), Value::Integer(0)]],
+            "a reader left at background priority"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streaming_query_matches_materialised() {
     let sql = "SELECT number, toString(number) AS s, if(number % 3 = 0, NULL, number * 0.5) AS f FROM numbers(1000000)";

@@ -112,6 +112,17 @@ pub trait QueryPort: Send + Sync + Debug {
         Ok(Box::new(OneChunk(Some(self.query(sql).await?))))
     }
 
+    /// [`query_chunks`](Self::query_chunks) for work no client waits on (the recent-data
+    /// tier's warm-up after a restart): the engine may run it behind, and slower than,
+    /// every other statement, so that queries arriving meanwhile are not slowed by it.
+    /// Same rows as `query_chunks`. The default runs it like any other statement.
+    async fn query_chunks_in_background(
+        &self,
+        sql: &str,
+    ) -> Result<Box<dyn RowChunks>, QueryError> {
+        self.query_chunks(sql).await
+    }
+
     /// The column names of the table holding `measurement` in `database`.`rp`; empty
     /// when there is no such table. (The engine knows its catalog: the chDB adapter
     /// answers from its table cache.)

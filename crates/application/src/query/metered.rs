@@ -52,6 +52,13 @@ impl QueryPort for MeteredEngine {
         self.count(self.inner.query_chunks(sql).await)
     }
 
+    async fn query_chunks_in_background(
+        &self,
+        sql: &str,
+    ) -> Result<Box<dyn hyperbyte_ports::RowChunks>, QueryError> {
+        self.count(self.inner.query_chunks_in_background(sql).await)
+    }
+
     async fn table_columns(
         &self,
         database: &str,
