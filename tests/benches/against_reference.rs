@@ -252,6 +252,29 @@ fn disk(dirs: &[PathBuf; 2]) -> [[Option<f64>; 4]; 2] {
     ]
 }
 
+/// Consecutive one-second samples with the same sizes that make the disk settled: longer
+/// than chDB waits between a merge and the removal of the parts it replaced (10–40 s,
+/// its background jobs back off while idle).
+const SETTLE_SAMPLES: usize = 45;
+/// Longest wait for the disk to settle (merges, compactions and the removal of what they
+/// replaced run in the background on both servers).
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The disk use of both servers once neither has changed for [`SETTLE_SAMPLES`] seconds
+/// (or at the timeout), and how long that took.
+fn settled_disk(dirs: &[PathBuf; 2], timeout: Duration) -> ([[Option<f64>; 4]; 2], Duration) {
+    let start = Instant::now();
+    let mut last = disk(dirs);
+    let mut same = 0;
+    while same < SETTLE_SAMPLES && start.elapsed() < timeout {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = disk(dirs);
+        same = if now == last { same + 1 } else { 0 };
+        last = now;
+    }
+    (last, start.elapsed())
+}
+
 fn disk_measures(when: &str, d: &[[Option<f64>; 4]; 2]) -> Vec<Measure> {
     let parts = [
         "total",
@@ -503,7 +526,9 @@ fn run_dataset(ds: &Dataset, settings: &Settings) -> DatasetReport {
     ];
     let flushed = wait_wal_flushed(&urls[0], Duration::from_secs(900));
     println!("{TAG}: hyperbyted WAL backlog flushed: {flushed:?} after the count matched");
-    measures.extend(disk_measures("settled after load", &disk(&servers.dirs())));
+    let (settled, waited) = settled_disk(&servers.dirs(), SETTLE_TIMEOUT);
+    println!("{TAG}: disk settled (unchanged for {SETTLE_SAMPLES} s on both servers) after {waited:.1?}");
+    measures.extend(disk_measures("settled after load", &settled));
     let queries = measure_queries(&mut servers, settings, span, &mut measures);
     drop(servers);
     let size = if ds.overridden {

@@ -13,7 +13,8 @@ use crate::rowbinary::{decode_all, decode_counted};
 use crate::storage::Catalog;
 use chdb_rust::connection::Connection;
 use chdb_rust::format::OutputFormat;
-use hyperbyte_domain::naming;
+use hyperbyte_domain::naming::{self, quote_ident, quote_string};
+use hyperbyte_domain::query::Value;
 use hyperbyte_ports::{QueryError, QueryPort, RowChunks, RowSet};
 use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 use std::path::{Path, PathBuf};
@@ -285,6 +286,7 @@ impl ChdbEngine {
             writers: Arc::new(writers),
         });
         engine.mark_untracked_tables()?;
+        engine.fsync_merges_of_older_tables()?;
         *active = Some((path, Arc::downgrade(&engine)));
         // After connecting: the engine registers exit-time destructors while it starts,
         // and the hook must run before them.
@@ -367,6 +369,35 @@ impl ChdbEngine {
             }
         }
         self.merge.persist()?;
+        Ok(())
+    }
+
+    /// Gives tables created before merges were fsynced (see [`crate::layout::TABLE_SETTINGS`])
+    /// the setting; a no-op once every table has it.
+    pub fn fsync_merges_of_older_tables(&self) -> Result<(), ChdbError> {
+        let tables = self.query_blocking(
+            Role::Write,
+            &format!(
+                "SELECT database, name FROM system.tables WHERE startsWith(database, 'hb_') \
+                 AND engine LIKE '%MergeTree' AND position(engine_full, {}) = 0",
+                quote_string(crate::layout::MERGE_FSYNC_SETTING)
+            ),
+        )?;
+        for r in &tables.rows {
+            let (Some(Value::String(db)), Some(Value::String(table))) = (r.first(), r.get(1)) else {
+                continue;
+            };
+            self.query_blocking(
+                Role::Write,
+                &format!(
+                    "ALTER TABLE {}.{} MODIFY SETTING {}",
+                    quote_ident(db),
+                    quote_ident(table),
+                    crate::layout::MERGE_FSYNC_SETTING
+                ),
+            )?;
+            tracing::info!(database = %db, table = %table, "merges of the table are fsynced from now on");
+        }
         Ok(())
     }
 

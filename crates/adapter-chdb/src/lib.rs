@@ -14,7 +14,7 @@
 //!
 //! Durability: tables are created with `fsync_after_insert = 1` and
 //! `fsync_part_directory = 1`, so a successful `write_points` is durable and `sync` has
-//! nothing left to do.
+//! nothing left to do; merged parts are fsynced too (see [`layout::TABLE_SETTINGS`]).
 //!
 //! Process lifecycle: call [`ChdbEngine::shutdown`] last when the process stops. A
 //! process that exits while the engine's background merges run can crash in the

@@ -1042,3 +1042,37 @@ fn a_failed_statements_output_never_reaches_the_next_answer() {
         }
     }
 }
+
+/// A table created before merges were fsynced is given the setting at start-up (the
+/// upgrade step `ChdbEngine::open` runs), and the step leaves up-to-date tables alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_from_before_merge_fsync_are_upgraded() {
+    let e = engine();
+    e.execute("CREATE DATABASE IF NOT EXISTS hb_upgrade").await.unwrap();
+    e.execute(
+        "CREATE TABLE IF NOT EXISTS hb_upgrade.legacy (time DateTime64(9), v Int64) \
+         ENGINE = AggregatingMergeTree ORDER BY time \
+         SETTINGS fsync_after_insert = 1, fsync_part_directory = 1",
+    )
+    .await
+    .unwrap();
+    let engine_full = || async {
+        let rs = e
+            .query("SELECT engine_full FROM system.tables WHERE database = 'hb_upgrade' AND name = 'legacy'")
+            .await
+            .unwrap();
+        match rs.rows.first().and_then(|r| r.first()) {
+            Some(Value::String(s)) => s.clone(),
+            other => panic!("no engine_full: {other:?}"),
+        }
+    };
+    assert!(!engine_full().await.contains("min_compressed_bytes_to_fsync_after_merge"));
+    e.fsync_merges_of_older_tables().unwrap();
+    let upgraded = engine_full().await;
+    assert!(
+        upgraded.contains(hyperbyte_adapter_chdb::layout::MERGE_FSYNC_SETTING),
+        "{upgraded}"
+    );
+    e.fsync_merges_of_older_tables().unwrap();
+    assert_eq!(engine_full().await, upgraded);
+}
