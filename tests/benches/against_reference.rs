@@ -527,7 +527,9 @@ fn run_dataset(ds: &Dataset, settings: &Settings) -> DatasetReport {
     let flushed = wait_wal_flushed(&urls[0], Duration::from_secs(900));
     println!("{TAG}: hyperbyted WAL backlog flushed: {flushed:?} after the count matched");
     let (settled, waited) = settled_disk(&servers.dirs(), SETTLE_TIMEOUT);
-    println!("{TAG}: disk settled (unchanged for {SETTLE_SAMPLES} s on both servers) after {waited:.1?}");
+    println!(
+        "{TAG}: disk settled (unchanged for {SETTLE_SAMPLES} s on both servers) after {waited:.1?}"
+    );
     measures.extend(disk_measures("settled after load", &settled));
     let queries = measure_queries(&mut servers, settings, span, &mut measures);
     drop(servers);

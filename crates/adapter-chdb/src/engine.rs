@@ -384,7 +384,8 @@ impl ChdbEngine {
             ),
         )?;
         for r in &tables.rows {
-            let (Some(Value::String(db)), Some(Value::String(table))) = (r.first(), r.get(1)) else {
+            let (Some(Value::String(db)), Some(Value::String(table))) = (r.first(), r.get(1))
+            else {
                 continue;
             };
             self.query_blocking(

@@ -167,7 +167,7 @@ impl ChdbStorage {
                     other => other?,
                 };
                 merge.inserted(&key, &overwritten);
-                tracing::debug!(rows, bytes = block.len(), ?encoded, inserted = ?started.elapsed(), "chDB insert");
+                tracing::debug!(rows, bytes = block.iter().map(Vec::len).sum::<usize>(), ?encoded, inserted = ?started.elapsed(), "chDB insert");
                 Ok(rows)
             })
             .await
@@ -259,9 +259,42 @@ impl ChdbStorage {
     }
 }
 
-/// Encodes the block; on a multi-threaded runtime, tells tokio that this thread is busy
-/// so other tasks move away (the encoder is pure CPU work over borrowed points).
-fn encode_off_reactor(points: &[PointRef<'_>], cols: &BatchColumns) -> Result<Vec<u8>, ChdbError> {
+/// Points from which a batch is encoded as two blocks on two threads.
+const SPLIT_ENCODE_POINTS: usize = 32_768;
+
+/// Encodes the batch as Native blocks (sent one after the other in one insert); on a
+/// multi-threaded runtime, tells tokio that this thread is busy so other tasks move away
+/// (the encoder is pure CPU work over borrowed points). A large batch is encoded in two
+/// halves, the second on a scoped thread (measured: 200–220 ms for a 250k-point TSBS
+/// round on one thread); the engine squashes the blocks of one insert into one part.
+fn encode_off_reactor(
+    points: &[PointRef<'_>],
+    cols: &BatchColumns,
+) -> Result<Vec<Vec<u8>>, ChdbError> {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+        .unwrap_or(false);
+    if !multi_thread || points.len() < 1024 {
+        return Ok(vec![encode_block(points, cols)?]);
+    }
+    tokio::task::block_in_place(|| {
+        if points.len() < SPLIT_ENCODE_POINTS {
+            return Ok(vec![encode_block(points, cols)?]);
+        }
+        let (first, second) = points.split_at(points.len() / 2);
+        std::thread::scope(|s| {
+            let other = s.spawn(|| encode_block(second, cols));
+            let head = encode_block(first, cols)?;
+            let tail = other
+                .join()
+                .map_err(|_| ChdbError::Task("encoding a block panicked".into()))??;
+            Ok(vec![head, tail])
+        })
+    })
+}
+
+/// Encodes `points` as one Native block.
+fn encode_block(points: &[PointRef<'_>], cols: &BatchColumns) -> Result<Vec<u8>, ChdbError> {
     let encode = || {
         let tags: Vec<TagCol<'_>> = cols
             .tags
@@ -279,14 +312,7 @@ fn encode_off_reactor(points: &[PointRef<'_>], cols: &BatchColumns) -> Result<Ve
             .collect();
         native::encode_block(points, TIME_COLUMN, &tags, &fields)
     };
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
-        .unwrap_or(false);
-    if multi_thread && points.len() >= 1024 {
-        tokio::task::block_in_place(encode)
-    } else {
-        encode()
-    }
+    encode()
 }
 
 /// Orders tag columns by how many distinct values `points` give them, most first (ties
@@ -388,9 +414,15 @@ fn insert_sql(key: &TableKey, cols: &BatchColumns) -> String {
     format!("INSERT INTO {} ({})", qualified(key), names.join(", "))
 }
 
-fn insert_native(conn: &mut Connection, insert: &str, block: &[u8]) -> Result<u64, ChdbError> {
+fn insert_native(
+    conn: &mut Connection,
+    insert: &str,
+    blocks: &[Vec<u8>],
+) -> Result<u64, ChdbError> {
     let mut stream = conn.insert_stream(insert, InputFormat::Native)?;
-    stream.append(block)?;
+    for block in blocks {
+        stream.append(block)?;
+    }
     Ok(stream.finish()?.rows_written)
 }
 

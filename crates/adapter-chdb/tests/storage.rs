@@ -902,7 +902,9 @@ async fn stale_cache_is_repaired() {
 async fn last_write_wins_within_a_large_batch() {
     let db = "lastwins";
     // 500 series x 10 times, each (series, time) written 10 times in one batch; field `a`
-    // only on even rounds, so its last value comes from round 8.
+    // only on even rounds, so its last value comes from round 8. The batch is large enough
+    // to be encoded as two blocks on two threads: rounds 0–4 in the first, 5–9 in the
+    // second, and the second's values must still win.
     let n = 50_000usize;
     let pts: Vec<Point> = (0..n)
         .map(|i| {
@@ -1048,7 +1050,9 @@ fn a_failed_statements_output_never_reaches_the_next_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tables_from_before_merge_fsync_are_upgraded() {
     let e = engine();
-    e.execute("CREATE DATABASE IF NOT EXISTS hb_upgrade").await.unwrap();
+    e.execute("CREATE DATABASE IF NOT EXISTS hb_upgrade")
+        .await
+        .unwrap();
     e.execute(
         "CREATE TABLE IF NOT EXISTS hb_upgrade.legacy (time DateTime64(9), v Int64) \
          ENGINE = AggregatingMergeTree ORDER BY time \
@@ -1066,7 +1070,9 @@ async fn tables_from_before_merge_fsync_are_upgraded() {
             other => panic!("no engine_full: {other:?}"),
         }
     };
-    assert!(!engine_full().await.contains("min_compressed_bytes_to_fsync_after_merge"));
+    assert!(!engine_full()
+        .await
+        .contains("min_compressed_bytes_to_fsync_after_merge"));
     e.fsync_merges_of_older_tables().unwrap();
     let upgraded = engine_full().await;
     assert!(

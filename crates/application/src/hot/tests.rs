@@ -3,6 +3,7 @@
 
 use super::*;
 use hyperbyte_domain::{FieldValue, Point, Window};
+use hyperbyte_ports::PointsSinkPort as _;
 
 fn pt(host: &str, t: i64, fields: Vec<(&str, FieldValue)>) -> Point {
     Point {
@@ -322,4 +323,139 @@ fn latest_points_per_field() {
         got,
         vec![("a".into(), 1, 1), ("a".into(), 2, 1), ("b".into(), 1, 1)]
     );
+}
+
+/// Storage that answers a write only once released, then accepts or refuses it.
+#[derive(Debug, Default)]
+struct GatedStorage {
+    entered: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+    refuse: bool,
+}
+
+#[async_trait::async_trait]
+impl hyperbyte_ports::PointsSinkPort for GatedStorage {
+    async fn write_views(
+        &self,
+        _: &str,
+        _: &hyperbyte_domain::RetentionPolicy,
+        _: &str,
+        _: &hyperbyte_domain::MeasurementSchema,
+        _: &[PointRef<'_>],
+    ) -> Result<(), hyperbyte_ports::SinkError> {
+        self.entered.notify_one();
+        self.release.notified().await;
+        if self.refuse {
+            return Err(hyperbyte_ports::SinkError::Invalid("refused".into()));
+        }
+        Ok(())
+    }
+
+    async fn sync(&self) -> Result<(), hyperbyte_ports::SinkError> {
+        Ok(())
+    }
+}
+
+/// An engine holding no table yet.
+#[derive(Debug)]
+struct NothingStored;
+
+#[async_trait::async_trait]
+impl hyperbyte_ports::QueryPort for NothingStored {
+    async fn query(&self, _: &str) -> Result<hyperbyte_ports::RowSet, hyperbyte_ports::QueryError> {
+        Ok(hyperbyte_ports::RowSet::default())
+    }
+    async fn table_columns(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<String>, hyperbyte_ports::QueryError> {
+        Ok(Vec::new())
+    }
+    async fn latest_time(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Option<i64>,
+    ) -> Result<Option<i64>, hyperbyte_ports::QueryError> {
+        Ok(None)
+    }
+}
+
+fn write_one(
+    sink: Arc<HotSink>,
+) -> tokio::task::JoinHandle<Result<(), hyperbyte_ports::SinkError>> {
+    tokio::spawn(async move {
+        let rp = hyperbyte_domain::RetentionPolicy {
+            name: "autogen".into(),
+            duration: 0,
+            shard_group_duration: 1 << 40,
+            replication: 1,
+        };
+        let mut schema = hyperbyte_domain::MeasurementSchema::default();
+        schema.tag_keys.insert("host".into());
+        schema
+            .fields
+            .insert("x".into(), hyperbyte_domain::FieldType::Float);
+        let points = [pt("a", 500, vec![("x", FieldValue::Float(1.0))])];
+        sink.write_points("db", &rp, "m", &schema, &points).await
+    })
+}
+
+fn rows_at_500(tier: &HotTier) -> usize {
+    let fields = vec!["x".to_string()];
+    tier.read("db", "autogen", "m", &mut all(&fields, Some(0)), None)
+        .map_or(0, |rows| rows.len())
+}
+
+/// The tier takes a batch while storage is still writing it (the two overlap on two
+/// threads), and claims it once storage accepted it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tier_takes_a_batch_while_storage_writes_it() {
+    let tier = Arc::new(HotTier::new(1 << 20));
+    let storage = Arc::new(GatedStorage::default());
+    let sink = Arc::new(HotSink::new(
+        storage.clone(),
+        Arc::new(NothingStored),
+        tier.clone(),
+    ));
+    let write = write_one(sink);
+    storage.entered.notified().await;
+    let mut waited = 0;
+    while rows_at_500(&tier) == 0 && waited < 5_000 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        waited += 1;
+    }
+    assert_eq!(
+        rows_at_500(&tier),
+        1,
+        "storage's write held the tier's share back"
+    );
+    storage.release.notify_one();
+    write.await.unwrap().unwrap();
+    assert_eq!(rows_at_500(&tier), 1);
+    assert!(tier.covers("db", "autogen", "m", Some(500)));
+}
+
+/// A batch storage refuses is neither held nor claimed by the tier, although the tier
+/// took it while storage was writing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_storage_refuses_leaves_the_tier() {
+    let tier = Arc::new(HotTier::new(1 << 20));
+    let storage = Arc::new(GatedStorage {
+        refuse: true,
+        ..GatedStorage::default()
+    });
+    storage.release.notify_one();
+    let sink = Arc::new(HotSink::new(
+        storage.clone(),
+        Arc::new(NothingStored),
+        tier.clone(),
+    ));
+    assert!(write_one(sink).await.unwrap().is_err());
+    assert_eq!(rows_at_500(&tier), 0);
+    assert!(!tier.covers("db", "autogen", "m", Some(500)));
+    assert!(tier.covers("db", "autogen", "m", Some(501)));
 }
