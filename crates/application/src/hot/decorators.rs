@@ -1,5 +1,6 @@
-//! The decorators that keep the tier fed and true: [`HotSink`] inserts every batch
-//! storage accepted, [`HotAdmin`] forgets the tier's rows of whatever storage removes.
+//! The decorators that keep the tier fed and true: [`HotSink`] inserts every batch as
+//! storage writes it and drops what storage refused, [`HotAdmin`] forgets the tier's rows
+//! of whatever storage removes.
 
 use super::table::TableId;
 use super::HotTier;
@@ -7,8 +8,9 @@ use hyperbyte_domain::{MeasurementSchema, PointRef, RetentionPolicy};
 use hyperbyte_ports::{PointsSinkPort, QueryError, QueryPort, SinkError, StorageAdminPort};
 use std::sync::Arc;
 
-/// table's coverage before the first write into it, then adds every accepted batch.
-/// The storage sink with the tier fed behind it (see the module docs): establishes a
+/// The storage sink with the tier fed beside it (see the module docs): establishes a
+/// table's coverage before the first write into it, then adds every batch as storage
+/// writes it, and drops a batch storage refused.
 #[derive(Debug)]
 pub struct HotSink {
     inner: Arc<dyn PointsSinkPort>,

@@ -6,8 +6,9 @@
 //! Layout: per (database, retention policy, measurement) table, per series (canonical
 //! key, shared tag map), a time-sorted column of timestamps and one column per field.
 //! The flush service feeds it through [`HotSink`], a decorator of the storage sink: every
-//! batch is inserted here right after storage accepted it, with InfluxDB's field-wise
-//! overwrite semantics.
+//! batch is inserted here while storage writes it (a batch storage refuses is dropped
+//! again, with the coverage moved past it), with InfluxDB's field-wise overwrite
+//! semantics.
 //!
 //! Invariant (*coverage*): for each table the tier knows a time `covered_from` such that
 //! every point stored in that table at or after `covered_from` is also here, with the
