@@ -57,22 +57,19 @@ const SESSION_SETTINGS: &[&str] = &[
     "SET max_expanded_ast_elements = 2000000",
 ];
 
-/// Session settings of the reader connections on top of [`SESSION_SETTINGS`]: every query
-/// takes part in the engine's query priorities at the highest level, so that a
-/// [`Priority::Background`] read pauses while queries run.
-const READER_SETTINGS: &[&str] = &["SET priority = 1"];
-
 /// How a read competes with the other statements of the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Priority {
     /// A query someone waits on.
     Normal,
-    /// Work no client waits on (the tier's warm-up): the engine pauses it while normal
-    /// queries run (`priority`), and its threads yield the CPU to every other thread
-    /// (`os_thread_priority`, a nice value, which needs no privilege to raise).
-    /// Measured on TSBS data right after a restart, one host over one hour from storage
-    /// while the warm-up read 864k rows: 17–26 ms a query with the warm-up at normal
-    /// priority, 10–13 ms in the background (7–10 ms with no warm-up at all).
+    /// Work no client waits on (the tier's warm-up): its engine threads yield the CPU to
+    /// every other thread (`os_thread_priority = 19`, a nice value, which needs no
+    /// privilege to raise). Measured on TSBS data right after a restart, one host over one
+    /// hour from storage while the warm-up read 864k rows: 17–26 ms a query with the
+    /// warm-up at normal priority, 7–11 ms in the background (5–7 ms with no warm-up).
+    /// The engine's query `priority`, which pauses a read outright while others run, was
+    /// no better here, and a long export would have held the paused read, and its reader
+    /// connection, for as long as it ran.
     Background,
 }
 
@@ -80,8 +77,8 @@ impl Priority {
     /// The statements that put a reader connection at this priority.
     fn settings(self) -> &'static str {
         match self {
-            Priority::Normal => "SET priority = 1, os_thread_priority = 0",
-            Priority::Background => "SET priority = 10, os_thread_priority = 19",
+            Priority::Normal => "SET os_thread_priority = 0",
+            Priority::Background => "SET os_thread_priority = 19",
         }
     }
 }
@@ -264,11 +261,7 @@ impl ChdbEngine {
         // Handlers for SIGSEGV, SIGTSTP etc. would take over the host's signals.
         chdb_rust::runtime::signal_handlers(false);
         let reader_settings = limits.session_settings();
-        let reader_settings: Vec<&str> = READER_SETTINGS
-            .iter()
-            .copied()
-            .chain(reader_settings.iter().map(String::as_str))
-            .collect();
+        let reader_settings: Vec<&str> = reader_settings.iter().map(String::as_str).collect();
         let mut engine_args = Vec::new();
         if limits.max_engine_memory_bytes > 0 {
             engine_args.push(format!(
