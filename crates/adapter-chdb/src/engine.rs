@@ -279,7 +279,7 @@ impl ChdbEngine {
             writers: Arc::new(writers),
         });
         engine.mark_untracked_tables()?;
-        engine.fsync_merges_of_older_tables()?;
+        Self::upgrade_in_background(&engine);
         *active = Some((path, Arc::downgrade(&engine)));
         // After connecting: the engine registers exit-time destructors while it starts,
         // and the hook must run before them.
@@ -365,8 +365,29 @@ impl ChdbEngine {
         Ok(())
     }
 
+    /// Runs [`Self::fsync_merges_of_older_tables`] on a thread of its own: the first start
+    /// after an upgrade alters every table once, which must not delay the start of a
+    /// server holding many (until a table is altered its merges are as before).
+    fn upgrade_in_background(engine: &Arc<Self>) {
+        let weak = Arc::downgrade(engine);
+        let spawned = std::thread::Builder::new()
+            .name("hb-chdb-upgrade".into())
+            .spawn(move || {
+                let Some(engine) = weak.upgrade() else {
+                    return;
+                };
+                if let Err(e) = engine.fsync_merges_of_older_tables() {
+                    tracing::warn!(error = %e, "cannot list the tables to give fsynced merges; the next start retries");
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start the table upgrade; the next start retries");
+        }
+    }
+
     /// Gives tables created before merges were fsynced (see [`crate::layout::TABLE_SETTINGS`])
-    /// the setting; a no-op once every table has it.
+    /// the setting; a no-op once every table has it. A table that cannot be altered (dropped
+    /// meanwhile) is skipped; the next start tries it again.
     pub fn fsync_merges_of_older_tables(&self) -> Result<(), ChdbError> {
         let tables = self.query_blocking(
             Role::Write,
@@ -381,7 +402,7 @@ impl ChdbEngine {
             else {
                 continue;
             };
-            self.query_blocking(
+            let altered = self.query_blocking(
                 Role::Write,
                 &format!(
                     "ALTER TABLE {}.{} MODIFY SETTING {}",
@@ -389,8 +410,15 @@ impl ChdbEngine {
                     quote_ident(table),
                     crate::layout::MERGE_FSYNC_SETTING
                 ),
-            )?;
-            tracing::info!(database = %db, table = %table, "merges of the table are fsynced from now on");
+            );
+            match altered {
+                Ok(_) => {
+                    tracing::info!(database = %db, table = %table, "merges of the table are fsynced from now on");
+                }
+                Err(e) => {
+                    tracing::warn!(database = %db, table = %table, error = %e, "cannot give the table fsynced merges; the next start retries");
+                }
+            }
         }
         Ok(())
     }

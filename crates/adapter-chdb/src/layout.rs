@@ -28,7 +28,7 @@ pub const TABLE_SETTINGS: &str =
 
 /// The setting that makes merges fsync their part, in the form `SHOW CREATE` and
 /// `system.tables.engine_full` print it; tables created before it was part of
-/// [`TABLE_SETTINGS`] are given it at start-up.
+/// [`TABLE_SETTINGS`] are given it in the background at start-up.
 pub const MERGE_FSYNC_SETTING: &str = "min_compressed_bytes_to_fsync_after_merge = 1";
 
 /// The column type of a field of type `ty`.
