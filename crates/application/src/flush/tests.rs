@@ -419,3 +419,38 @@ async fn counters_follow_the_rounds_and_the_backlog() {
     f.flush.flush_all().await.unwrap();
     assert_eq!(f.flush.counters().rounds, 1);
 }
+
+/// A batch's schema holds every tag key any of its points carries, whether the key lists
+/// repeat, alternate or change (the schema skips lookups for repeated lists), and side
+/// columns for values of another type than the field's.
+#[test]
+fn batch_schema_has_every_tag_key_and_side_field() {
+    let mut full = MeasurementSchema::default();
+    full.fields.insert("v".into(), FieldType::Float);
+    let point = |tags: &[(&str, &str)], v: FieldValue| Point {
+        measurement: "m".into(),
+        tags: tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        fields: vec![("v".into(), v)],
+        timestamp: 1,
+    };
+    let points = [
+        point(&[("a", "1"), ("b", "1")], FieldValue::Float(1.0)),
+        point(&[("a", "2"), ("b", "2")], FieldValue::Float(2.0)),
+        point(&[("c", "1")], FieldValue::Float(3.0)),
+        point(&[("a", "3"), ("b", "3")], FieldValue::Integer(4)),
+        point(&[("a", "4"), ("d", "1")], FieldValue::Float(5.0)),
+        point(&[], FieldValue::Float(6.0)),
+        point(&[("e", "1")], FieldValue::Float(7.0)),
+    ];
+    let mut views: Vec<PointRef<'_>> = points.iter().map(PointRef::from_point).collect();
+    let schema = batch_schema(&full, &mut views);
+    let keys: Vec<&str> = schema.tag_keys.iter().map(String::as_str).collect();
+    assert_eq!(keys, ["a", "b", "c", "d", "e"]);
+    let side = hyperbyte_domain::side_field_name("v", FieldType::Integer);
+    assert_eq!(schema.fields.get("v"), Some(&FieldType::Float));
+    assert_eq!(schema.fields.get(&side), Some(&FieldType::Integer));
+    assert_eq!(views[3].fields[0].0, side);
+}
