@@ -638,8 +638,6 @@ fn run_query(conn: &Connection, sql: &str) -> Result<RowSet, ChdbError> {
     Ok(rows)
 }
 
-/// Runs `sql` through the engine's streaming query API. Each chunk the engine hands out
-/// is a complete `RowBinaryWithNamesAndTypes` output (header included) of whole rows.
 /// Streams `sql`'s rows into `tx` chunk by chunk; stops early when the receiver is gone.
 fn send_chunks(
     conn: &mut Connection,
@@ -656,6 +654,8 @@ fn send_chunks(
     Ok(())
 }
 
+/// Runs `sql` through the engine's streaming query API. Each chunk the engine hands out
+/// is a complete `RowBinaryWithNamesAndTypes` output (header included) of whole rows.
 fn run_query_stream(conn: &mut Connection, sql: &str) -> Result<RowSet, ChdbError> {
     let _span = tracing::debug_span!("chDB streaming query", %sql).entered();
     // A failure to start is drained by the caller ([`drained_after_failure`]).

@@ -126,7 +126,7 @@ impl ChdbStorage {
             None => true,
         };
         let started = std::time::Instant::now();
-        let block = encode_off_reactor(points, &cols)?;
+        let blocks = encode_off_reactor(points, &cols)?;
         let encoded = started.elapsed();
         let insert = insert_sql(&key, &cols);
         let catalog = Arc::clone(&self.catalog);
@@ -155,19 +155,19 @@ impl ChdbStorage {
                     .map_or(partition_ns, |i| i.partition_ns);
                 let overwritten = track_overwrites(conn, &merge, &key, width, &series)?;
                 let started = std::time::Instant::now();
-                let rows = match insert_native(conn, &insert, &block) {
+                let rows = match insert_native(conn, &insert, &blocks) {
                     // The cache was stale (the table or a column was dropped behind it):
                     // reload, repair and retry once.
                     Err(e) if is_stale_schema(&e) => {
                         tracing::info!(table = %key.1, error = %e, "table changed behind the cache; retrying");
                         catalog.tables.write().remove(&key);
                         ensure_table(conn, &catalog, &key, &cols, partition_ns)?;
-                        insert_native(conn, &insert, &block)?
+                        insert_native(conn, &insert, &blocks)?
                     }
                     other => other?,
                 };
                 merge.inserted(&key, &overwritten);
-                tracing::debug!(rows, bytes = block.iter().map(Vec::len).sum::<usize>(), ?encoded, inserted = ?started.elapsed(), "chDB insert");
+                tracing::debug!(rows, bytes = blocks.iter().map(Vec::len).sum::<usize>(), ?encoded, inserted = ?started.elapsed(), "chDB insert");
                 Ok(rows)
             })
             .await
@@ -295,24 +295,21 @@ fn encode_off_reactor(
 
 /// Encodes `points` as one Native block.
 fn encode_block(points: &[PointRef<'_>], cols: &BatchColumns) -> Result<Vec<u8>, ChdbError> {
-    let encode = || {
-        let tags: Vec<TagCol<'_>> = cols
-            .tags
-            .iter()
-            .map(|(k, c)| TagCol { key: k, column: c })
-            .collect();
-        let fields: Vec<FieldCol<'_>> = cols
-            .fields
-            .iter()
-            .map(|(k, c, ty)| FieldCol {
-                key: k,
-                column: c,
-                ty: *ty,
-            })
-            .collect();
-        native::encode_block(points, TIME_COLUMN, &tags, &fields)
-    };
-    encode()
+    let tags: Vec<TagCol<'_>> = cols
+        .tags
+        .iter()
+        .map(|(k, c)| TagCol { key: k, column: c })
+        .collect();
+    let fields: Vec<FieldCol<'_>> = cols
+        .fields
+        .iter()
+        .map(|(k, c, ty)| FieldCol {
+            key: k,
+            column: c,
+            ty: *ty,
+        })
+        .collect();
+    native::encode_block(points, TIME_COLUMN, &tags, &fields)
 }
 
 /// Orders tag columns by how many distinct values `points` give them, most first (ties

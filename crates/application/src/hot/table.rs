@@ -119,20 +119,11 @@ impl Column {
     /// Puts `older`'s rows (of the same type, see [`Column::same_type`]) before this
     /// column's; a column of another type is left as it is.
     fn prepend(&mut self, older: Column) {
-        fn join<T>(front: Vec<T>, back: &mut Vec<T>) {
-            let mut v = front;
-            v.append(back);
-            *back = v;
+        if !self.same_type(&older) {
+            return;
         }
-        match (older.values, &mut self.values) {
-            (Values::Float(o), Values::Float(c)) => join(o, c),
-            (Values::Integer(o), Values::Integer(c)) => join(o, c),
-            (Values::Unsigned(o), Values::Unsigned(c)) => join(o, c),
-            (Values::Boolean(o), Values::Boolean(c)) => join(o, c),
-            (Values::String(o), Values::String(c)) => join(o, c),
-            _ => return,
-        }
-        join(older.present, &mut self.present);
+        let later = std::mem::replace(self, older);
+        self.values_append(later);
     }
 
     pub(super) fn drain_front(&mut self, n: usize) {

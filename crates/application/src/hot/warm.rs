@@ -10,9 +10,9 @@
 //! How it keeps the coverage invariant (see the module docs of [`super`]): per table, a
 //! histogram of row counts per hour (newest first) chooses a start time `S` such that the
 //! rows at or after `S` fit the table's share of the budget. The newest hours (about
-//! [`WarmConfig::first_rows`] rows, at least the newest hour, from `S1`) are read first, in time-ordered slices, into a private
-//! table whose coverage starts at `S1`, installed only when no flush established the table
-//! meanwhile and no removal of stored data ran or began since the read started
+//! [`WarmConfig::first_rows`] rows, at least the newest hour, from `S1`) are read first,
+//! in time-ordered slices, into a private table whose coverage starts at `S1`, installed
+//! only when no flush established the table meanwhile and no removal of stored data ran or began since the read started
 //! ([`HotTier::install_warm`]): recent data is answered from memory a fraction of a second
 //! after the start. A flush that starts after the installation adds its batches on top
 //! (field-wise overwrites), as it does for any known table; one that started before it
@@ -293,17 +293,17 @@ impl<'q> SliceReader<'q> {
                 // a kilobyte each (TSBS rows), tens of megabytes a chunk.
                 let chunk = chunk?;
                 for row in &chunk.rows {
-                    if rows % YIELD_EVERY_ROWS == YIELD_EVERY_ROWS - 1 {
-                        // Let queries on this runtime thread in: a chunk takes tens of
-                        // milliseconds to convert.
-                        tokio::task::yield_now().await;
-                    }
                     let Some(point) = point_of(&self.id.2, &self.tags, &self.fields, row) else {
                         continue;
                     };
                     rows += 1;
                     if !into.put_all(std::slice::from_ref(&point)) {
                         return Ok(None);
+                    }
+                    if rows.is_multiple_of(YIELD_EVERY_ROWS) {
+                        // Let queries on this runtime thread in: a chunk takes tens of
+                        // milliseconds to convert.
+                        tokio::task::yield_now().await;
                     }
                 }
             }
