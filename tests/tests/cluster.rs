@@ -106,6 +106,13 @@ fn count(s: &Server, db: &str, q: &str) -> i64 {
         .unwrap_or(0)
 }
 
+/// Asserts that `q` counts `expected` in `db` on every one of `nodes`.
+fn assert_count_on_all(nodes: &[Server], db: &str, q: &str, expected: i64) {
+    for n in nodes {
+        assert_eq!(count(n, db, q), expected, "{q} in {db} on {}", n.url);
+    }
+}
+
 #[test]
 fn cluster_three_nodes_agree_on_metadata_and_data() {
     let (nodes, addrs) = three_nodes();
@@ -123,9 +130,7 @@ fn cluster_three_nodes_agree_on_metadata_and_data() {
         .collect();
     let (st, text) = nodes[0].write_params("db=shared&consistency=all", &body);
     assert_eq!(st, 204, "{text}");
-    for n in &nodes {
-        assert_eq!(count(n, "shared", "SELECT count(v) FROM cpu"), 100);
-    }
+    assert_count_on_all(&nodes, "shared", "SELECT count(v) FROM cpu", 100);
     // Writes to any node reach the others.
     let (st, text) = nodes[2].write_params(
         "db=shared&consistency=quorum",
@@ -439,9 +444,7 @@ fn cluster_hinted_handoff_repairs_a_cut_link() {
         "{hinted} hinted batches delivered {:?} after the link came back",
         t.elapsed()
     );
-    for n in &nodes {
-        assert_eq!(count(n, "h", "SELECT count(v) FROM w"), 2_100);
-    }
+    assert_count_on_all(&nodes, "h", "SELECT count(v) FROM w", 2_100);
 }
 
 /// Batches of hints node 1 holds for node 3, as its status shows them.
@@ -491,14 +494,7 @@ fn cluster_hints_survive_a_sigkill_of_the_node_holding_them() {
         "{held} hinted batches kept across a SIGKILL delivered {:?} after the link came back",
         t.elapsed()
     );
-    for n in &nodes {
-        assert_eq!(
-            count(n, "k", "SELECT count(v) FROM w"),
-            2_100,
-            "lost points on {}",
-            n.url
-        );
-    }
+    assert_count_on_all(&nodes, "k", "SELECT count(v) FROM w", 2_100);
     wait_until(30, "node 1's queue for node 3 empty", || {
         hinted_for(&a1, 3) == 0
     });
@@ -624,13 +620,8 @@ fn cluster_anti_entropy_repairs_writes_no_hint_covers() {
     );
     let q = "SELECT count(v), sum(v) FROM w GROUP BY h";
     let first = nodes[0].query("ae", q).1;
+    assert_count_on_all(&nodes, "ae", "SELECT count(v) FROM w", 1_100);
     for n in &nodes {
-        assert_eq!(
-            count(n, "ae", "SELECT count(v) FROM w"),
-            1_100,
-            "lost points on {}",
-            n.url
-        );
         assert_eq!(n.query("ae", q).1, first);
     }
     let ae_metrics = |s: &Server| -> String {
@@ -734,22 +725,12 @@ fn cluster_a_member_replaced_with_an_empty_disk_catches_up() {
         "a member replaced with an empty disk held all 1,400 points {:?} after its start",
         t.elapsed()
     );
-    for n in &nodes {
-        assert_eq!(
-            count(n, "lost", "SELECT count(v) FROM w"),
-            1_400,
-            "{}",
-            n.url
-        );
-        assert_eq!(
-            count(
-                n,
-                "lost",
-                "SELECT count(v) FROM w WHERE time < 1600000000000000100"
-            ),
-            0,
-            "the delete holds on {}",
-            n.url
-        );
-    }
+    assert_count_on_all(&nodes, "lost", "SELECT count(v) FROM w", 1_400);
+    // The delete holds.
+    assert_count_on_all(
+        &nodes,
+        "lost",
+        "SELECT count(v) FROM w WHERE time < 1600000000000000100",
+        0,
+    );
 }
