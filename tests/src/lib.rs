@@ -296,6 +296,16 @@ impl Server {
         self.restart();
     }
 
+    /// [`Server::restart_graceful`] with `env` instead of the environment it was started
+    /// with.
+    pub fn restart_graceful_with_env(&mut self, env: &[(&str, &str)]) -> bool {
+        self.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.restart_graceful()
+    }
+
     /// GETs a path; returns (status, body).
     pub fn get(&self, path: &str) -> (u16, String) {
         response(ureq::get(&format!("{}{path}", self.url)).call())

@@ -409,6 +409,73 @@ fn the_tier_warmed_from_storage_after_a_restart_answers_like_storage() {
 }
 
 #[test]
+fn the_tier_kept_across_a_clean_restart_answers_like_storage() {
+    // A clean stop leaves the tier's rows; the next start installs them before it
+    // serves (the warm-up is off here, so only the snapshot can fill the tier). Every
+    // answer stays the one a server without the tier gives: right after the restart,
+    // after more writes and a delete, and after a crash (the snapshot was taken at the
+    // start, so none is left to install, however stale it would be).
+    const BASE: i64 = 1_600_000_000_000_000_000;
+    const HOURS_2: i64 = 7_200_000_000_000;
+    let no_warm_up = [("HYPERBYTE_HOT_TIER__WARM_ON_START", "false")];
+    let mut hot = Server::start_with_env(&no_warm_up);
+    let cold = Server::start_with_env(&[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")]);
+    for s in [&hot, &cold] {
+        create_db(s, "kept");
+        assert_eq!(s.write("kept", &sparse_body(BASE)).0, 204);
+        let del = format!(
+            "DELETE FROM m WHERE host = 'b' AND time < {}",
+            BASE + HOURS_2
+        );
+        assert_eq!(s.query("kept", &del).0, 200);
+        // After the delete the tier claims only what is flushed later: this copy.
+        assert_eq!(s.write("kept", &sparse_body(BASE + HOURS_2)).0, 204);
+        assert_eq!(s.query("kept", "SELECT count(v) FROM m").0, 200);
+    }
+    let queries: Vec<String> = (0..2)
+        .flat_map(|copy| tier_queries(BASE + copy * HOURS_2))
+        .collect();
+    assert!(metric(&hot, "hyperbyte_tier_bytes") > 0.0);
+    assert!(hot.restart_graceful_with_env(&no_warm_up), "a clean stop");
+    // Installed before the first request (the byte count is re-estimated).
+    assert!(metric(&hot, "hyperbyte_tier_bytes") > 0.0);
+    assert_same_answers(&hot, &cold, "kept", &queries);
+    // The newer copy's queries, 22 of 24, come from the restored tier.
+    let hits = metric(&hot, "hyperbyte_tier_hits_total");
+    assert!(hits >= 22.0, "tier hits right after the restart: {hits}");
+
+    // A removal after the restart (no write: the WAL's sequence stays the snapshot's),
+    // then a crash: only taking the snapshot at the start keeps it from coming back
+    // with the removed point.
+    for s in [&hot, &cold] {
+        let del = format!(
+            "DELETE FROM m WHERE host = 'c' AND time = {}",
+            BASE + HOURS_2
+        );
+        assert_eq!(s.query("kept", &del).0, 200);
+    }
+    let newer = tier_queries(BASE + HOURS_2);
+    assert_same_answers(&hot, &cold, "kept", &newer);
+    hot.kill9();
+    hot.restart_with_env(&no_warm_up);
+    assert_eq!(
+        metric(&hot, "hyperbyte_tier_bytes"),
+        0.0,
+        "nothing kept by a crash"
+    );
+    assert_same_answers(&hot, &cold, "kept", &newer);
+
+    // The tables flushed after that are kept by the next clean stop.
+    for s in [&hot, &cold] {
+        assert_eq!(s.write("kept", &sparse_body(BASE + 2 * HOURS_2)).0, 204);
+    }
+    assert!(hot.restart_graceful_with_env(&no_warm_up), "a clean stop");
+    let hits = metric(&hot, "hyperbyte_tier_hits_total");
+    assert_same_answers(&hot, &cold, "kept", &tier_queries(BASE + 2 * HOURS_2));
+    assert!(metric(&hot, "hyperbyte_tier_hits_total") - hits >= 22.0);
+}
+
+#[test]
 fn a_table_warmed_whole_answers_unbounded_reads_from_the_tier() {
     // All of the table fits the budget: after a restart the warmed tier claims all of it,
     // so reads without a time range (lastpoint, counts over all time) skip storage too.

@@ -2,7 +2,9 @@
 //! through [`BatchingWal`]), the metadata store ([`RocksDbMetadata`]) and, in cluster mode,
 //! the metadata consensus log ([`RocksDbConsensusStore`], whose values are the caller's
 //! opaque bytes: the cluster adapter versions them) and the hinted-handoff queues
-//! ([`RocksDbHintStore`]).
+//! ([`RocksDbHintStore`]). Beside them, the one plain file of the data directory's local
+//! stores: the recent-data tier's snapshot ([`FileTierSnapshot`], written at shutdown,
+//! taken at the next start).
 //!
 //! Both implement port traits from `hyperbyte-ports` and are only named by the server's
 //! composition root. They use separate RocksDB instances (separate directories): the WAL
@@ -21,6 +23,7 @@ mod consensus;
 mod held;
 mod hints;
 mod metadata;
+mod tier_snapshot;
 mod wal;
 
 pub use batching::{BatchingConfig, BatchingStats, BatchingWal};
@@ -31,4 +34,5 @@ pub use codec::{
 pub use consensus::RocksDbConsensusStore;
 pub use hints::RocksDbHintStore;
 pub use metadata::RocksDbMetadata;
+pub use tier_snapshot::FileTierSnapshot;
 pub use wal::{GroupCommitStore, RocksDbWal, WAL_MEMTABLE_BYTES};

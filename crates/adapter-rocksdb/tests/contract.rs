@@ -50,3 +50,14 @@ async fn rocksdb_metadata_passes_the_metadata_contract() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_tier_snapshot_passes_the_tier_snapshot_contract() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    contract::tier_snapshot_contract(
+        dir.path(),
+        |p| hyperbyte_adapter_rocksdb::FileTierSnapshot::new(p.join("tier.snapshot")),
+        Durability::Durable,
+    )
+    .await;
+}

@@ -28,3 +28,5 @@ pub mod replication;
 pub use replication::{RangeDigest, ReplicatedBatch, ReplicationError, ReplicationPort};
 pub mod hints;
 pub use hints::{HintEntry, HintSize, HintStoreError, HintStorePort};
+pub mod tier_snapshot;
+pub use tier_snapshot::{TierSnapshotError, TierSnapshotPort};

@@ -9,7 +9,9 @@ use crate::config::Config;
 use anyhow::{Context, Result};
 use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage, QueryLimits};
 use hyperbyte_adapter_http::{AdmissionConfig, MemoryWatch, QueryGate, ServeConfig};
-use hyperbyte_adapter_rocksdb::{BatchingConfig, BatchingWal, RocksDbMetadata, RocksDbWal};
+use hyperbyte_adapter_rocksdb::{
+    BatchingConfig, BatchingWal, FileTierSnapshot, RocksDbMetadata, RocksDbWal,
+};
 use hyperbyte_application::backup::BackupService;
 use hyperbyte_application::cluster::{AntiEntropy, StorageEffects, WriteReplicator};
 use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier, WarmConfig};
@@ -20,7 +22,8 @@ use hyperbyte_application::{
     RunGate, WriteBacklog,
 };
 use hyperbyte_ports::{
-    Clock, HeldPointsPort, MetadataPort, PointsSinkPort, StorageAdminPort, SystemClock, WalPort,
+    Clock, HeldPointsPort, MetadataPort, PointsSinkPort, StorageAdminPort, SystemClock,
+    TierSnapshotPort, WalPort,
 };
 use std::future::Future;
 use std::sync::atomic::AtomicU64;
@@ -97,6 +100,14 @@ pub(crate) async fn run(
         false => None,
     };
     let stack = storage_stack(&cfg, &stores);
+    let tier_slot: Arc<dyn TierSnapshotPort> =
+        Arc::new(FileTierSnapshot::new(cfg.tier_snapshot_path()));
+    restore_tier(
+        stack.hot.as_ref().filter(|_| cfg.hot_tier.keep_on_restart),
+        tier_slot.clone(),
+        stores.wal.last_sequence(),
+    )
+    .await?;
     let replicator = match &member {
         Some(m) => Some(m.start_replicator(&cfg.data_dir, clock.clone()).await?),
         None => None,
@@ -165,6 +176,9 @@ pub(crate) async fn run(
         let _ = t.await;
     }
     let _ = flush_task.await;
+    if let (Some(tier), true) = (&stack.hot, cfg.hot_tier.keep_on_restart) {
+        keep_tier(tier, tier_slot, stores.wal.last_sequence()).await;
+    }
     // Stop the engine's background threads (merges) before the process exits: exiting
     // while a merge runs can crash inside the engine.
     if let Err(e) = stores.engine.shutdown() {
@@ -418,6 +432,64 @@ fn spawn_background(
     let cq = Arc::new(cq);
     background.push(tokio::spawn(cq.run(stop_rx.clone())));
     background
+}
+
+/// Takes the recent-data tier's snapshot a clean shutdown left (see
+/// `hyperbyte_application::hot::HotTier::restore`) and installs it into `tier`, before
+/// anything writes or is served. Taken also when it is not installed (`tier` is `None`:
+/// the tier or `hot_tier.keep_on_restart` is off), so that it can never be installed
+/// after storage changed. A snapshot the tier refuses only costs the warm-up; one that
+/// cannot be taken (read and removed) stops the start: left in place it could be
+/// installed, stale, by a later start.
+async fn restore_tier(
+    tier: Option<&Arc<HotTier>>,
+    slot: Arc<dyn TierSnapshotPort>,
+    wal_sequence: u64,
+) -> Result<()> {
+    let blob = tokio::task::spawn_blocking(move || slot.take())
+        .await
+        .context("taking the recent-data tier's snapshot")?
+        .context("taking the recent-data tier's snapshot (delete the file to start without it)")?;
+    let (Some(blob), Some(tier)) = (blob, tier) else {
+        return Ok(());
+    };
+    let started = std::time::Instant::now();
+    let into = tier.clone();
+    let restored = tokio::task::spawn_blocking(move || into.restore(&blob, wal_sequence))
+        .await
+        .context("installing the recent-data tier's snapshot")?;
+    match restored {
+        Ok(report) => info!(
+            tables = report.tables,
+            rows = report.rows,
+            bytes = tier.bytes(),
+            elapsed = ?started.elapsed(),
+            "recent-data tier restored from the last clean shutdown"
+        ),
+        Err(refused) => {
+            tracing::warn!(reason = %refused, "recent-data tier snapshot not used: the warm-up reads storage instead")
+        }
+    }
+    Ok(())
+}
+
+/// Leaves the tier's rows for the next start, once nothing writes or removes stored data
+/// any more (after the last flush). A failure only costs the next start its warm-up.
+async fn keep_tier(tier: &Arc<HotTier>, slot: Arc<dyn TierSnapshotPort>, wal_sequence: u64) {
+    let started = std::time::Instant::now();
+    let tier = tier.clone();
+    let saved = tokio::task::spawn_blocking(move || {
+        let blob = tier.snapshot(wal_sequence);
+        slot.save(&blob).map(|()| blob.len())
+    })
+    .await;
+    match saved {
+        Ok(Ok(bytes)) => {
+            info!(bytes, elapsed = ?started.elapsed(), "recent-data tier kept for the next start")
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "recent-data tier not kept for the next start"),
+        Err(e) => tracing::warn!(error = %e, "recent-data tier not kept for the next start"),
+    }
 }
 
 /// Reads the newest stored points back into the recent-data tier (see

@@ -153,6 +153,10 @@ pub(crate) struct HotTierSection {
     /// Rows of the newest hours the warm-up reads and installs first, before the older
     /// ones (recent data is then answered from memory within a fraction of a second).
     pub(crate) warm_first_rows: u64,
+    /// A clean shutdown leaves the tier's rows in the data directory
+    /// (`hot-tier.snapshot`) and the next start installs them before it serves anything,
+    /// so queries right after a restart are answered from memory (no warm-up needed).
+    pub(crate) keep_on_restart: bool,
 }
 
 /// `[retention]`
@@ -318,6 +322,7 @@ impl Default for HotTierSection {
             max_bytes: 256 << 20,
             warm_on_start: true,
             warm_first_rows: 50_000,
+            keep_on_restart: true,
         }
     }
 }
@@ -625,6 +630,11 @@ impl Config {
             .dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("wal"))
+    }
+
+    /// The recent-data tier's snapshot file (see `hot_tier.keep_on_restart`).
+    pub(crate) fn tier_snapshot_path(&self) -> PathBuf {
+        self.data_dir.join("hot-tier.snapshot")
     }
 
     /// Metadata directory.

@@ -16,12 +16,13 @@
 //! - [`RecordingAdmin`]: a [`StorageAdminPort`](hyperbyte_ports::StorageAdminPort) that
 //!   records every call.
 //! - [`ManualClock`]: a [`Clock`](hyperbyte_ports::Clock) the test moves.
+//! - [`MemoryTierSnapshot`]: a [`TierSnapshotPort`](hyperbyte_ports::TierSnapshotPort).
 //! - [`MemoryMetadata`]: the [`MetadataPort`](hyperbyte_ports::MetadataPort) of the
 //!   `hyperbyte-catalog` crate, held in memory: InfluxDB's metadata rules exactly as the
 //!   server applies them (re-exported here so tests find every fake in one place).
 //!
 //! The [`contract`] module holds generic suites that check any implementation of the
-//! WAL, held-points, metadata and storage (sink + query + admin) ports against the
+//! WAL, held-points, metadata, tier-snapshot and storage (sink + query + admin) ports against the
 //! guarantees the ports document.
 
 #![forbid(unsafe_code)]
@@ -34,6 +35,7 @@ pub mod contract;
 mod held;
 mod hints;
 mod sink;
+mod tier_snapshot;
 mod wal;
 
 pub use admin::{AdminCall, RecordingAdmin};
@@ -43,4 +45,5 @@ pub use held::MemoryHeld;
 pub use hints::MemoryHintStore;
 pub use hyperbyte_catalog::MemoryMetadata;
 pub use sink::{MemorySink, StoredPoint};
+pub use tier_snapshot::MemoryTierSnapshot;
 pub use wal::MemoryWal;

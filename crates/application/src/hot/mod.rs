@@ -35,6 +35,7 @@ use std::sync::Arc;
 
 mod aggregate;
 mod decorators;
+mod snapshot;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -42,6 +43,7 @@ mod warm;
 
 pub(crate) use aggregate::Agg;
 pub use decorators::{HotAdmin, HotSink};
+pub use snapshot::{RestoreReport, SnapshotRefused};
 use table::{Column, Table, TableId};
 pub use warm::{warm_from_storage, warm_until_stopped, WarmConfig, WarmReport};
 

@@ -137,6 +137,25 @@ impl Column {
         self.present.drain(..n);
     }
 
+    /// Rows in the column.
+    pub(super) fn len(&self) -> usize {
+        match &self.values {
+            Values::Float(c) => c.len(),
+            Values::Integer(c) => c.len(),
+            Values::Unsigned(c) => c.len(),
+            Values::Boolean(c) => c.len(),
+            Values::String(c) => c.len(),
+        }
+    }
+
+    /// The text of a string column's values (counted besides [`Column::row_bytes`]).
+    pub(super) fn string_bytes(&self) -> usize {
+        match &self.values {
+            Values::String(c) => c.iter().map(|s| s.len()).sum(),
+            _ => 0,
+        }
+    }
+
     /// Approximate bytes per row.
     pub(super) fn row_bytes(&self) -> usize {
         1 + match &self.values {

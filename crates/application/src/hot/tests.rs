@@ -459,3 +459,143 @@ async fn a_batch_storage_refuses_leaves_the_tier() {
     assert!(!tier.covers("db", "autogen", "m", Some(500)));
     assert!(tier.covers("db", "autogen", "m", Some(501)));
 }
+
+/// A tier with two tables: every value type, several series, a coverage that starts
+/// after stored data in one of them.
+fn filled_tier() -> HotTier {
+    let tier = HotTier::new(1 << 20);
+    tier.start(&id(), Some(5));
+    tier.insert(
+        &id(),
+        Some(0),
+        &[
+            pt(
+                "a",
+                20,
+                vec![
+                    ("x", FieldValue::Float(2.5)),
+                    ("s", FieldValue::String("é,\n".into())),
+                ],
+            ),
+            pt("a", 10, vec![("y", FieldValue::Integer(-7))]),
+            pt(
+                "b",
+                10,
+                vec![
+                    ("u", FieldValue::Unsigned(u64::MAX)),
+                    ("ok", FieldValue::Boolean(true)),
+                ],
+            ),
+            pt("b", 30, vec![("x", FieldValue::Float(-0.0))]),
+            pt("b", 3, vec![("x", FieldValue::Float(9.0))]), // before the coverage: left out
+        ],
+    );
+    let other: TableId = ("db".into(), "week".into(), "m".into());
+    tier.start(&other, None);
+    tier.insert(
+        &other,
+        Some(0),
+        &[pt("c", i64::MIN + 1, vec![("x", FieldValue::Float(1.0))])],
+    );
+    tier
+}
+
+/// (series key, time, fields) of a row read from the tier.
+type KeyedRow = (String, i64, Vec<(String, Value)>);
+
+fn everything(tier: &HotTier, rp: &str, m: &str, min: i64) -> Option<Vec<KeyedRow>> {
+    let fields: Vec<String> = ["x", "y", "s", "u", "ok"].map(String::from).to_vec();
+    let mut rows: Vec<_> = tier
+        .read("db", rp, m, &mut all(&fields, Some(min)), None)?
+        .into_iter()
+        .map(|p| (p.key.to_string(), p.time, p.fields.into_iter().collect()))
+        .collect();
+    rows.sort_by(|a: &KeyedRow, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    Some(rows)
+}
+
+#[test]
+fn a_snapshot_restores_the_same_rows_and_coverage() {
+    let tier = filled_tier();
+    let blob = tier.snapshot(42);
+    let restored = HotTier::new(1 << 20);
+    let report = restored.restore(&blob, 42).unwrap();
+    assert_eq!(report, RestoreReport { tables: 2, rows: 5 });
+    for (rp, min) in [("autogen", 6), ("week", i64::MIN + 1)] {
+        let rows = everything(&restored, rp, "m", min);
+        assert!(rows.is_some(), "{rp}: covered");
+        assert_eq!(rows, everything(&tier, rp, "m", min), "{rp}");
+    }
+    assert_eq!(
+        everything(&restored, "autogen", "m", 6).map(|r| r.len()),
+        Some(4)
+    );
+    for min in [None, Some(5), Some(6)] {
+        assert_eq!(
+            restored.covers("db", "autogen", "m", min),
+            tier.covers("db", "autogen", "m", min),
+            "coverage from {min:?}"
+        );
+    }
+    assert!(restored.covers("db", "week", "m", None));
+    assert!(restored.bytes() > 0);
+    // The restored tables take flushed batches and invalidations like any other.
+    restored.insert(
+        &id(),
+        restored.epoch(&id()),
+        &[pt("a", 40, vec![("x", FieldValue::Float(4.0))])],
+    );
+    assert_eq!(
+        everything(&restored, "autogen", "m", 6).map(|r| r.len()),
+        Some(5)
+    );
+    restored.invalidate(|t| t.1 == "autogen");
+    assert!(!restored.covers("db", "autogen", "m", Some(40)));
+    assert!(restored.covers("db", "autogen", "m", Some(41)));
+}
+
+#[test]
+fn a_snapshot_is_refused_when_stale_or_damaged() {
+    let blob = filled_tier().snapshot(42);
+    let fresh = || HotTier::new(1 << 20);
+    assert_eq!(
+        fresh().restore(&blob, 43),
+        Err(SnapshotRefused::Stale { taken: 42, now: 43 })
+    );
+    let mut flipped = blob.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 1;
+    let damaged = [
+        flipped,
+        blob[..blob.len() - 1].to_vec(),
+        blob[..3].to_vec(),
+        Vec::new(),
+        [b"HBTIER99".as_slice(), &blob[8..]].concat(),
+    ];
+    for (i, bad) in damaged.iter().enumerate() {
+        let tier = fresh();
+        assert!(
+            matches!(tier.restore(bad, 42), Err(SnapshotRefused::Damaged(_))),
+            "case {i}"
+        );
+        assert_eq!(tier.bytes(), 0, "case {i}: nothing installed");
+    }
+}
+
+#[test]
+fn a_restored_tier_keeps_to_a_smaller_budget() {
+    let tier = HotTier::new(1 << 20);
+    tier.start(&id(), None);
+    let points: Vec<Point> = (0..2_000)
+        .map(|i| pt("a", i, vec![("x", FieldValue::Float(i as f64))]))
+        .collect();
+    tier.insert(&id(), Some(0), &points);
+    let small = HotTier::new(8_000);
+    small.restore(&tier.snapshot(1), 1).unwrap();
+    assert!(small.bytes() <= 8_000, "{}", small.bytes());
+    assert!(
+        !small.covers("db", "autogen", "m", None),
+        "evicted rows leave the claim"
+    );
+    assert!(small.covers("db", "autogen", "m", Some(1_999)));
+}

@@ -33,6 +33,7 @@ mod held;
 mod hints;
 mod metadata;
 mod storage;
+mod tier_snapshot;
 mod wal;
 
 pub use consensus::consensus_store_contract;
@@ -40,6 +41,7 @@ pub use held::held_contract;
 pub use hints::hint_store_contract;
 pub use metadata::metadata_contract;
 pub use storage::{storage_contract, Storage};
+pub use tier_snapshot::tier_snapshot_contract;
 pub use wal::{entry as wal_entry, wal_contract};
 
 use std::fmt::Debug;
