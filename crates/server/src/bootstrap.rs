@@ -1,9 +1,12 @@
 //! Composition root: opens the stores, wires adapters into services, runs the server and
 //! shuts it down in order.
 //!
-//! Start-up order matters: metadata, WAL and storage open first; the WAL is replayed into
-//! storage (recovery) before the HTTP listener accepts anything, so the first query after a
-//! restart already sees every acknowledged write.
+//! Start-up order matters: metadata, WAL and storage open first; the recent-data tier's
+//! snapshot from the last clean shutdown is taken and installed before anything else can
+//! change stored data; the WAL is replayed into storage (recovery) before the HTTP
+//! listener accepts anything, so the first query after a restart already sees every
+//! acknowledged write. The shutdown runs the other way: listeners, background jobs, the
+//! last flush, then the tier's snapshot, then the engine.
 
 use crate::config::Config;
 use anyhow::{Context, Result};
