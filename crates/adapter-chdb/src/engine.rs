@@ -763,6 +763,21 @@ impl QueryPort for ChdbEngine {
         }
     }
 
+    async fn storage_stamp(&self) -> Result<Option<String>, QueryError> {
+        use sha2::Digest as _;
+        let rows = self.query_rows(STORAGE_STAMP_SQL).await?;
+        let mut digest = sha2::Sha256::new();
+        for row in &rows.rows {
+            digest.update(format!("{row:?}\n").as_bytes());
+        }
+        let hex: String = digest
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Some(format!("{} partitions {hex}", rows.rows.len())))
+    }
+
     fn must_merge(
         &self,
         database: &str,
@@ -778,6 +793,20 @@ impl QueryPort for ChdbEngine {
         self.merge.must_merge(&key, min, max)
     }
 }
+
+/// What [`QueryPort::storage_stamp`] digests: per partition of every table outside the
+/// engine's own databases, the range of insert block numbers its active parts cover and
+/// the newest mutation applied to them. An insert adds a block number, a `DELETE` (a
+/// mutation) raises the mutation, a dropped partition or table disappears; a merge keeps
+/// all three (its part covers the union of the ranges, at the newest mutation of its
+/// sources; an unmutated part's `data_version` is its first block number, hence the
+/// `if`).
+const STORAGE_STAMP_SQL: &str = "SELECT database, table, partition_id, \
+     min(min_block_number), max(max_block_number), \
+     max(if(data_version > max_block_number, data_version, 0)) \
+     FROM system.parts WHERE active \
+     AND database NOT IN ('system', 'INFORMATION_SCHEMA', 'information_schema') \
+     GROUP BY database, table, partition_id ORDER BY database, table, partition_id";
 
 /// The latest stored time of a table at or before `max`, and its row count (a `max(time)`
 /// over no rows is the epoch, so the count tells "no rows" apart).

@@ -33,7 +33,11 @@ impl FileTierSnapshot {
     }
 
     fn sync_dir(&self) -> Result<(), TierSnapshotError> {
-        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| Path::new("."));
         File::open(dir)
             .and_then(|d| d.sync_all())
             .map_err(|e| io_error("syncing the directory of", &self.path, e))

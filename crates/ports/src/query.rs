@@ -143,6 +143,16 @@ pub trait QueryPort: Send + Sync + Debug {
         max: Option<i64>,
     ) -> Result<Option<i64>, QueryError>;
 
+    /// A stamp of what storage holds: two calls give the same stamp exactly when no
+    /// point was stored, removed or rewritten in between (work that only reorganises
+    /// stored data, such as merging parts, keeps it). The recent-data tier's snapshot
+    /// carries it to tell whether storage changed while the server was stopped (by an
+    /// older release, or a storage directory put back from elsewhere). `None` when the
+    /// engine cannot tell (the default): a snapshot is then never installed.
+    async fn storage_stamp(&self) -> Result<Option<String>, QueryError> {
+        Ok(None)
+    }
+
     /// Whether a read of `measurement` in `database`.`rp` between `min` and `max`
     /// (nanoseconds, inclusive; `None`: unbounded) must merge the stored versions of
     /// overwritten points (ClickHouse's `FINAL`), because a point there may have been

@@ -17,7 +17,7 @@ use hyperbyte_adapter_rocksdb::{
 };
 use hyperbyte_application::backup::BackupService;
 use hyperbyte_application::cluster::{AntiEntropy, StorageEffects, WriteReplicator};
-use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier, WarmConfig};
+use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier, SnapshotStamp, WarmConfig};
 use hyperbyte_application::query::QueryService;
 use hyperbyte_application::stats::ListenerRegistry;
 use hyperbyte_application::{
@@ -25,8 +25,8 @@ use hyperbyte_application::{
     RunGate, WriteBacklog,
 };
 use hyperbyte_ports::{
-    Clock, HeldPointsPort, MetadataPort, PointsSinkPort, StorageAdminPort, SystemClock,
-    TierSnapshotPort, WalPort,
+    Clock, HeldPointsPort, MetadataPort, PointsSinkPort, QueryPort as _, StorageAdminPort,
+    SystemClock, TierSnapshotPort, WalPort,
 };
 use std::future::Future;
 use std::sync::atomic::AtomicU64;
@@ -94,6 +94,16 @@ pub(crate) async fn run(
         .clone()
         .unwrap_or_else(|| Arc::new(SystemClock));
     let mut stores = open_stores(&cfg, replacements)?;
+    // Before anything (cluster mode's log included) can change stored data.
+    let stack = storage_stack(&cfg, &stores);
+    let tier_slot: Arc<dyn TierSnapshotPort> =
+        Arc::new(FileTierSnapshot::new(cfg.tier_snapshot_path()));
+    restore_tier(
+        stack.hot.as_ref().filter(|_| cfg.hot_tier.keep_on_restart),
+        tier_slot.clone(),
+        &stores,
+    )
+    .await?;
     let member = match cfg.cluster.enabled {
         true => {
             let m = crate::cluster::start(&cfg.cluster, &cfg.data_dir, stores.meta.clone()).await?;
@@ -102,15 +112,6 @@ pub(crate) async fn run(
         }
         false => None,
     };
-    let stack = storage_stack(&cfg, &stores);
-    let tier_slot: Arc<dyn TierSnapshotPort> =
-        Arc::new(FileTierSnapshot::new(cfg.tier_snapshot_path()));
-    restore_tier(
-        stack.hot.as_ref().filter(|_| cfg.hot_tier.keep_on_restart),
-        tier_slot.clone(),
-        stores.wal.last_sequence(),
-    )
-    .await?;
     let replicator = match &member {
         Some(m) => Some(m.start_replicator(&cfg.data_dir, clock.clone()).await?),
         None => None,
@@ -175,12 +176,20 @@ pub(crate) async fn run(
     }
     info!("shutting down: flushing the WAL into storage");
     let _ = stop_tx.send(true);
+    // A task that panicked may have left storage and the tier apart: keep nothing then.
+    let mut ended_normally = true;
     for t in background {
-        let _ = t.await;
+        ended_normally &= t.await.is_ok();
     }
-    let _ = flush_task.await;
+    ended_normally &= flush_task.await.is_ok();
     if let (Some(tier), true) = (&stack.hot, cfg.hot_tier.keep_on_restart) {
-        keep_tier(tier, tier_slot, stores.wal.last_sequence()).await;
+        if ended_normally {
+            keep_tier(tier, tier_slot, &stores).await;
+        } else {
+            tracing::warn!(
+                "recent-data tier not kept for the next start: a background task failed"
+            );
+        }
     }
     // Stop the engine's background threads (merges) before the process exits: exiting
     // while a merge runs can crash inside the engine.
@@ -437,28 +446,49 @@ fn spawn_background(
     background
 }
 
+/// What storage looks like now, for the tier's snapshot: the WAL's last sequence and the
+/// engine's stamp (`None` when the engine cannot tell).
+async fn storage_stamp(stores: &Stores) -> Option<SnapshotStamp> {
+    let wal_sequence = stores.wal.last_sequence();
+    match stores.engine.storage_stamp().await {
+        Ok(Some(storage)) => Some(SnapshotStamp {
+            wal_sequence,
+            storage,
+        }),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading storage's stamp for the recent-data tier's snapshot");
+            None
+        }
+    }
+}
+
 /// Takes the recent-data tier's snapshot a clean shutdown left (see
 /// `hyperbyte_application::hot::HotTier::restore`) and installs it into `tier`, before
 /// anything writes or is served. Taken also when it is not installed (`tier` is `None`:
 /// the tier or `hot_tier.keep_on_restart` is off), so that it can never be installed
 /// after storage changed. A snapshot the tier refuses only costs the warm-up; one that
-/// cannot be taken (read and removed) stops the start: left in place it could be
-/// installed, stale, by a later start.
+/// cannot be taken (read, removed, the removal made durable) stops the start: left in
+/// place it could be installed, stale, by a later start.
 async fn restore_tier(
     tier: Option<&Arc<HotTier>>,
     slot: Arc<dyn TierSnapshotPort>,
-    wal_sequence: u64,
+    stores: &Stores,
 ) -> Result<()> {
     let blob = tokio::task::spawn_blocking(move || slot.take())
         .await
         .context("taking the recent-data tier's snapshot")?
-        .context("taking the recent-data tier's snapshot (delete the file to start without it)")?;
+        .context("taking the recent-data tier's snapshot (if it is still there, delete it to start without it)")?;
     let (Some(blob), Some(tier)) = (blob, tier) else {
+        return Ok(());
+    };
+    let Some(stamp) = storage_stamp(stores).await else {
+        tracing::warn!("recent-data tier snapshot not used: storage's state is unknown");
         return Ok(());
     };
     let started = std::time::Instant::now();
     let into = tier.clone();
-    let restored = tokio::task::spawn_blocking(move || into.restore(&blob, wal_sequence))
+    let restored = tokio::task::spawn_blocking(move || into.restore(&blob, &stamp))
         .await
         .context("installing the recent-data tier's snapshot")?;
     match restored {
@@ -478,11 +508,15 @@ async fn restore_tier(
 
 /// Leaves the tier's rows for the next start, once nothing writes or removes stored data
 /// any more (after the last flush). A failure only costs the next start its warm-up.
-async fn keep_tier(tier: &Arc<HotTier>, slot: Arc<dyn TierSnapshotPort>, wal_sequence: u64) {
+async fn keep_tier(tier: &Arc<HotTier>, slot: Arc<dyn TierSnapshotPort>, stores: &Stores) {
+    let Some(stamp) = storage_stamp(stores).await else {
+        tracing::warn!("recent-data tier not kept for the next start: storage's state is unknown");
+        return;
+    };
     let started = std::time::Instant::now();
     let tier = tier.clone();
     let saved = tokio::task::spawn_blocking(move || {
-        let blob = tier.snapshot(wal_sequence);
+        let blob = tier.snapshot(&stamp);
         slot.save(&blob).map(|()| blob.len())
     })
     .await;

@@ -24,7 +24,11 @@
 //!   moves forward past them;
 //! - at start-up, a table no flush has reached yet may instead be read back from storage
 //!   ([`warm_from_storage`]): its newest rows from some time `S` on, covered from `S`,
-//!   installed only when nothing removed stored data meanwhile.
+//!   installed only when nothing removed stored data meanwhile;
+//! - after a clean stop, the start installs the tables the stop left
+//!   ([`HotTier::snapshot`], [`HotTier::restore`]) with their coverage, before anything
+//!   runs, and only when storage's stamp and the WAL's last sequence show that nothing
+//!   was stored, removed or rewritten since.
 
 use crate::query::ReadFilter;
 use hyperbyte_domain::query::Value;
@@ -43,7 +47,7 @@ mod warm;
 
 pub(crate) use aggregate::Agg;
 pub use decorators::{HotAdmin, HotSink};
-pub use snapshot::{RestoreReport, SnapshotRefused};
+pub use snapshot::{RestoreReport, SnapshotRefused, SnapshotStamp};
 use table::{Column, Table, TableId};
 pub use warm::{warm_from_storage, warm_until_stopped, WarmConfig, WarmReport};
 

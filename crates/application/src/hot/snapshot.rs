@@ -11,12 +11,14 @@
 //! exactly as true as the tier was. It stays true until storage changes again, and every
 //! change of stored data after the next start goes through the flush and the removal
 //! decorators, as for a tier filled by the flush. What could change storage in between:
-//! - a write: every write goes through the WAL, whose last sequence number is recorded in
-//!   the snapshot; a start that finds another one refuses the snapshot (this covers an
-//!   older binary, which knows nothing of snapshots, having run on the directory);
-//! - anything else of this binary: the slot hands a snapshot out at most once
-//!   ([`hyperbyte_ports::TierSnapshotPort`]), so after a crash there is none, and the
-//!   warm-up reads storage as before.
+//! - this binary, after a crash: the slot hands a snapshot out at most once
+//!   ([`hyperbyte_ports::TierSnapshotPort`]), so a start finds none unless the stop before
+//!   it was clean, and the warm-up reads storage as before;
+//! - anything else (an older release, which knows nothing of snapshots, run on the
+//!   directory; a storage or WAL directory put back from elsewhere): the snapshot records
+//!   a [`SnapshotStamp`], the WAL's last sequence number and storage's own stamp
+//!   ([`hyperbyte_ports::QueryPort::storage_stamp`]: every insert, delete and drop
+//!   changes it, merges do not), and a start that finds either changed refuses it.
 //!
 //! Format: `HBTIER01`, the body (bincode, fixed-width integers), then the body's CRC-32.
 //! A snapshot that is not intact, or whose series are not what the tier keeps (times
@@ -25,11 +27,21 @@
 use super::table::{Column, Columns, Series, Table, TableId, Values, SERIES_OVERHEAD};
 use super::HotTier;
 use bincode::Options as _;
+use hyperbyte_domain::SeriesKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 const MAGIC: &[u8; 8] = b"HBTIER01";
+
+/// What storage looked like when a snapshot was taken (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotStamp {
+    /// The WAL's last sequence number.
+    pub wal_sequence: u64,
+    /// Storage's stamp ([`hyperbyte_ports::QueryPort::storage_stamp`]).
+    pub storage: String,
+}
 
 /// Why a snapshot was not installed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -37,14 +49,10 @@ pub enum SnapshotRefused {
     /// Not a snapshot of this format, or damaged.
     #[error("not an intact tier snapshot ({0})")]
     Damaged(String),
-    /// Written before other writes reached the WAL: storage may hold points it lacks.
-    #[error("stale: taken at WAL sequence {taken}, the WAL is at {now}")]
-    Stale {
-        /// The WAL's last sequence when the snapshot was taken.
-        taken: u64,
-        /// The WAL's last sequence now.
-        now: u64,
-    },
+    /// Storage changed since it was taken: it may hold points the snapshot lacks, or lack
+    /// points it holds.
+    #[error("stale: {0}")]
+    Stale(String),
 }
 
 /// What [`HotTier::restore`] installed.
@@ -58,7 +66,7 @@ pub struct RestoreReport {
 
 #[derive(Serialize)]
 struct SnapshotOut<'a> {
-    wal_sequence: u64,
+    stamp: &'a SnapshotStamp,
     tables: Vec<TableOut<'a>>,
 }
 
@@ -72,7 +80,6 @@ struct TableOut<'a> {
 
 #[derive(Serialize)]
 struct SeriesOut<'a> {
-    key: &'a str,
     tags: &'a BTreeMap<String, String>,
     times: &'a [i64],
     columns: Vec<ColumnOut<'a>>,
@@ -97,7 +104,7 @@ enum ValuesOut<'a> {
 
 #[derive(Deserialize)]
 struct SnapshotIn {
-    wal_sequence: u64,
+    stamp: SnapshotStamp,
     tables: Vec<TableIn>,
 }
 
@@ -111,7 +118,6 @@ struct TableIn {
 
 #[derive(Deserialize)]
 struct SeriesIn {
-    key: String,
     tags: BTreeMap<String, String>,
     times: Vec<i64>,
     columns: Vec<ColumnIn>,
@@ -139,12 +145,12 @@ fn codec() -> impl bincode::Options {
 
 impl HotTier {
     /// Encodes every table (rows and coverage) for [`HotTier::restore`] at the next start.
-    /// `wal_sequence` is the WAL's last sequence now; take the snapshot only once nothing
-    /// writes or removes stored data any more (after the shutdown's last flush).
-    pub fn snapshot(&self, wal_sequence: u64) -> Vec<u8> {
+    /// `stamp` is storage's state now; take the snapshot only once nothing writes or
+    /// removes stored data any more (after the shutdown's last flush).
+    pub fn snapshot(&self, stamp: &SnapshotStamp) -> Vec<u8> {
         let tables = self.tables.read();
         let out = SnapshotOut {
-            wal_sequence,
+            stamp,
             tables: tables.iter().map(|(id, t)| table_out(id, t)).collect(),
         };
         let mut blob = MAGIC.to_vec();
@@ -158,20 +164,26 @@ impl HotTier {
     }
 
     /// Installs the tables of `blob` (from [`HotTier::snapshot`]) that the tier does not
-    /// know yet, when the blob is intact and was taken at `wal_sequence`, the WAL's last
-    /// sequence now (nothing was written since). Then fits the budget, which may be
-    /// smaller than the one the snapshot was taken under.
+    /// know yet, when the blob is intact and was taken at `stamp`, storage's state now
+    /// (nothing was stored, removed or rewritten since). Then fits the budget, which may
+    /// be smaller than the one the snapshot was taken under.
     pub fn restore(
         &self,
         blob: &[u8],
-        wal_sequence: u64,
+        stamp: &SnapshotStamp,
     ) -> Result<RestoreReport, SnapshotRefused> {
         let snapshot = decode(blob)?;
-        if snapshot.wal_sequence != wal_sequence {
-            return Err(SnapshotRefused::Stale {
-                taken: snapshot.wal_sequence,
-                now: wal_sequence,
-            });
+        if snapshot.stamp.wal_sequence != stamp.wal_sequence {
+            return Err(SnapshotRefused::Stale(format!(
+                "taken at WAL sequence {}, the WAL is at {}",
+                snapshot.stamp.wal_sequence, stamp.wal_sequence
+            )));
+        }
+        if snapshot.stamp.storage != stamp.storage {
+            return Err(SnapshotRefused::Stale(format!(
+                "storage changed since it was taken ({} then, {} now)",
+                snapshot.stamp.storage, stamp.storage
+            )));
         }
         let mut built = Vec::with_capacity(snapshot.tables.len());
         for t in snapshot.tables {
@@ -204,7 +216,6 @@ fn table_out<'a>(id: &'a TableId, t: &'a Table) -> TableOut<'a> {
         series: t
             .all_series()
             .map(|s| SeriesOut {
-                key: &s.key,
                 tags: &s.tags,
                 times: &s.times,
                 columns: s
@@ -250,50 +261,63 @@ fn decode(blob: &[u8]) -> Result<SnapshotIn, SnapshotRefused> {
     }
     codec()
         .deserialize(body)
-        .map_err(|e| SnapshotRefused::Damaged(e.to_string()))
+        .map_err(|e| SnapshotRefused::Damaged(format!("undecodable: {e}")))
 }
 
-/// Builds a [`Table`] from its encoding, checking what the tier relies on.
+/// Builds a [`Table`] from its encoding, checking what the tier relies on: times
+/// strictly increasing, every column as long as its times, column names and series (tag
+/// sets) each once. Bytes are counted as the flush counts them (present values only).
 fn table_in(t: TableIn) -> Result<Table, SnapshotRefused> {
+    let damaged = |what: &str| SnapshotRefused::Damaged(format!("{}: {what}", t.id.2));
+    let measurement = &t.id.2;
     let mut table = Table::empty_from(t.covered_from);
     table.max_time = t.max_time;
     for s in t.series {
         let rows = s.times.len();
         if s.times.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(SnapshotRefused::Damaged(format!(
-                "{}: times out of order",
-                t.id.2
-            )));
+            return Err(damaged("times out of order"));
+        }
+        // `clear` moves the coverage past `max_time`, which must be past every row.
+        if let Some(&last) = s.times.last() {
+            table.max_time = table.max_time.max(last);
         }
         let tags: Vec<(&str, &str)> = s.tags.iter().map(|(k, v)| (&**k, &**v)).collect();
-        let hash = hyperbyte_domain::series_hash(&t.id.2, &tags);
+        let key = SeriesKey::new(measurement, &tags).0;
+        let hash = hyperbyte_domain::series_hash(measurement, &tags);
         let mut bytes = SERIES_OVERHEAD
-            + s.key.len()
+            + key.len()
             + tags
                 .iter()
                 .map(|(k, v)| k.len() + v.len() + 64)
-                .sum::<usize>();
+                .sum::<usize>()
+            + rows * 8;
         let mut columns = Columns::default();
         for c in s.columns {
             let column = column_in(c.values, c.present);
             if column.present.len() != rows || column.len() != rows {
-                return Err(SnapshotRefused::Damaged(format!(
-                    "{}: column {} of another length than its times",
-                    t.id.2, c.name
+                return Err(damaged(&format!(
+                    "column {} of another length than its times",
+                    c.name
                 )));
             }
-            bytes += rows * column.row_bytes() + column.string_bytes();
+            if columns.index_of(&c.name).is_some() {
+                return Err(damaged(&format!("column {} twice", c.name)));
+            }
+            let present = column.present.iter().filter(|p| **p).count();
+            bytes += present * column.row_bytes() + column.string_bytes();
             columns.cols.push((c.name, column));
         }
-        let series = Series {
-            key: Arc::from(s.key),
+        let bucket = table.series.entry(hash).or_default();
+        if bucket.iter().any(|known| *known.tags == s.tags) {
+            return Err(damaged("a series twice"));
+        }
+        bucket.push(Series {
+            key: Arc::from(key.as_str()),
             tags: Arc::new(s.tags),
             times: s.times,
             columns,
-        };
-        bytes += rows * 8;
+        });
         table.bytes += bytes;
-        table.series.entry(hash).or_default().push(series);
     }
     Ok(table)
 }
@@ -313,6 +337,13 @@ fn column_in(values: ValuesIn, present: Vec<bool>) -> Column {
 mod tests {
     use super::*;
 
+    fn stamp() -> SnapshotStamp {
+        SnapshotStamp {
+            wal_sequence: 1,
+            storage: "s".into(),
+        }
+    }
+
     fn blob_of(out: &SnapshotOut<'_>) -> Vec<u8> {
         let mut blob = MAGIC.to_vec();
         codec().serialize_into(&mut blob, out).unwrap();
@@ -321,43 +352,83 @@ mod tests {
         blob
     }
 
+    fn column<'a>(name: &'a str, present: &'a [bool], values: &'a [f64]) -> ColumnOut<'a> {
+        ColumnOut {
+            name,
+            present,
+            values: ValuesOut::Float(values),
+        }
+    }
+
     #[test]
     fn series_the_tier_could_not_hold_are_refused() {
         let id: TableId = ("db".into(), "autogen".into(), "m".into());
         let tags = BTreeMap::from([("host".to_string(), "a".to_string())]);
-        let cases: [(&[i64], &[bool], &[f64]); 3] = [
-            (&[2, 1], &[true, true], &[1.0, 2.0]), // times out of order
-            (&[1, 1], &[true, true], &[1.0, 2.0]), // a time twice
-            (&[1, 2], &[true], &[1.0, 2.0]),       // presence shorter than the times
+        let series = |times: &'static [i64], columns: Vec<ColumnOut<'static>>| SeriesOut {
+            tags: Box::leak(Box::new(tags.clone())),
+            times,
+            columns,
+        };
+        let ok: &[bool] = &[true, true];
+        let v: &[f64] = &[1.0, 2.0];
+        let cases = [
+            vec![series(&[2, 1], vec![column("x", ok, v)])], // times out of order
+            vec![series(&[1, 1], vec![column("x", ok, v)])], // a time twice
+            vec![series(&[1, 2], vec![column("x", &[true], v)])], // presence too short
+            vec![series(&[1, 2], vec![column("x", ok, &[1.0])])], // values too short
+            vec![series(
+                &[1, 2],
+                vec![column("x", ok, v), column("x", ok, v)],
+            )], // a column twice
+            vec![
+                series(&[1, 2], vec![column("x", ok, v)]),
+                series(&[3, 4], vec![column("x", ok, v)]),
+            ], // a series twice
         ];
-        for (i, (times, present, values)) in cases.into_iter().enumerate() {
+        for (i, series) in cases.into_iter().enumerate() {
             let out = SnapshotOut {
-                wal_sequence: 1,
+                stamp: &stamp(),
                 tables: vec![TableOut {
                     id: &id,
                     covered_from: i64::MIN,
                     max_time: 2,
-                    series: vec![SeriesOut {
-                        key: "m,host=a",
-                        tags: &tags,
-                        times,
-                        columns: vec![ColumnOut {
-                            name: "x",
-                            present,
-                            values: ValuesOut::Float(values),
-                        }],
-                    }],
+                    series,
                 }],
             };
             let tier = HotTier::new(1 << 20);
             assert!(
                 matches!(
-                    tier.restore(&blob_of(&out), 1),
+                    tier.restore(&blob_of(&out), &stamp()),
                     Err(SnapshotRefused::Damaged(_))
                 ),
                 "case {i}"
             );
             assert_eq!(tier.bytes(), 0, "case {i}");
         }
+    }
+
+    #[test]
+    fn the_latest_time_covers_every_row() {
+        let id: TableId = ("db".into(), "autogen".into(), "m".into());
+        let tags = BTreeMap::from([("host".to_string(), "a".to_string())]);
+        let out = SnapshotOut {
+            stamp: &stamp(),
+            tables: vec![TableOut {
+                id: &id,
+                covered_from: i64::MIN,
+                max_time: 0, // behind its rows
+                series: vec![SeriesOut {
+                    tags: &tags,
+                    times: &[5, 9],
+                    columns: vec![column("x", &[true, false], &[1.0, 0.0])],
+                }],
+            }],
+        };
+        let tier = HotTier::new(1 << 20);
+        tier.restore(&blob_of(&out), &stamp()).unwrap();
+        // Cleared, the coverage starts past every row that was held.
+        tier.invalidate(|_| true);
+        assert!(!tier.covers("db", "autogen", "m", Some(9)));
+        assert!(tier.covers("db", "autogen", "m", Some(10)));
     }
 }

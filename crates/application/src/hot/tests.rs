@@ -460,6 +460,13 @@ async fn a_batch_storage_refuses_leaves_the_tier() {
     assert!(tier.covers("db", "autogen", "m", Some(501)));
 }
 
+fn stamp(wal_sequence: u64) -> SnapshotStamp {
+    SnapshotStamp {
+        wal_sequence,
+        storage: "1 partitions 00".into(),
+    }
+}
+
 /// A tier with two tables: every value type, several series, a coverage that starts
 /// after stored data in one of them.
 fn filled_tier() -> HotTier {
@@ -517,9 +524,9 @@ fn everything(tier: &HotTier, rp: &str, m: &str, min: i64) -> Option<Vec<KeyedRo
 #[test]
 fn a_snapshot_restores_the_same_rows_and_coverage() {
     let tier = filled_tier();
-    let blob = tier.snapshot(42);
+    let blob = tier.snapshot(&stamp(42));
     let restored = HotTier::new(1 << 20);
-    let report = restored.restore(&blob, 42).unwrap();
+    let report = restored.restore(&blob, &stamp(42)).unwrap();
     assert_eq!(report, RestoreReport { tables: 2, rows: 5 });
     for (rp, min) in [("autogen", 6), ("week", i64::MIN + 1)] {
         let rows = everything(&restored, rp, "m", min);
@@ -543,11 +550,24 @@ fn a_snapshot_restores_the_same_rows_and_coverage() {
     restored.insert(
         &id(),
         restored.epoch(&id()),
-        &[pt("a", 40, vec![("x", FieldValue::Float(4.0))])],
+        &[
+            pt("a", 40, vec![("x", FieldValue::Float(4.0))]),
+            // An overwrite lands in the restored series (no second series of "a").
+            pt("a", 20, vec![("x", FieldValue::Float(7.0))]),
+        ],
     );
+    let rows = everything(&restored, "autogen", "m", 6).unwrap();
+    assert_eq!(rows.len(), 5);
+    let at_20 = rows
+        .iter()
+        .find(|r| r.0 == "m,host=a" && r.1 == 20)
+        .unwrap();
     assert_eq!(
-        everything(&restored, "autogen", "m", 6).map(|r| r.len()),
-        Some(5)
+        at_20.2,
+        vec![
+            ("s".to_string(), Value::String("é,\n".into())),
+            ("x".to_string(), Value::Float(7.0)),
+        ]
     );
     restored.invalidate(|t| t.1 == "autogen");
     assert!(!restored.covers("db", "autogen", "m", Some(40)));
@@ -556,12 +576,20 @@ fn a_snapshot_restores_the_same_rows_and_coverage() {
 
 #[test]
 fn a_snapshot_is_refused_when_stale_or_damaged() {
-    let blob = filled_tier().snapshot(42);
+    let blob = filled_tier().snapshot(&stamp(42));
     let fresh = || HotTier::new(1 << 20);
-    assert_eq!(
-        fresh().restore(&blob, 43),
-        Err(SnapshotRefused::Stale { taken: 42, now: 43 })
-    );
+    assert!(matches!(
+        fresh().restore(&blob, &stamp(43)),
+        Err(SnapshotRefused::Stale(_))
+    ));
+    let other_storage = SnapshotStamp {
+        storage: "parts moved on".into(),
+        ..stamp(42)
+    };
+    assert!(matches!(
+        fresh().restore(&blob, &other_storage),
+        Err(SnapshotRefused::Stale(_))
+    ));
     let mut flipped = blob.clone();
     let middle = flipped.len() / 2;
     flipped[middle] ^= 1;
@@ -575,7 +603,10 @@ fn a_snapshot_is_refused_when_stale_or_damaged() {
     for (i, bad) in damaged.iter().enumerate() {
         let tier = fresh();
         assert!(
-            matches!(tier.restore(bad, 42), Err(SnapshotRefused::Damaged(_))),
+            matches!(
+                tier.restore(bad, &stamp(42)),
+                Err(SnapshotRefused::Damaged(_))
+            ),
             "case {i}"
         );
         assert_eq!(tier.bytes(), 0, "case {i}: nothing installed");
@@ -591,7 +622,7 @@ fn a_restored_tier_keeps_to_a_smaller_budget() {
         .collect();
     tier.insert(&id(), Some(0), &points);
     let small = HotTier::new(8_000);
-    small.restore(&tier.snapshot(1), 1).unwrap();
+    small.restore(&tier.snapshot(&stamp(1)), &stamp(1)).unwrap();
     assert!(small.bytes() <= 8_000, "{}", small.bytes());
     assert!(
         !small.covers("db", "autogen", "m", None),

@@ -78,6 +78,10 @@ impl QueryPort for MeteredEngine {
         self.count(self.inner.latest_time(database, rp, measurement, max).await)
     }
 
+    async fn storage_stamp(&self) -> Result<Option<String>, QueryError> {
+        self.count(self.inner.storage_stamp().await)
+    }
+
     fn must_merge(
         &self,
         database: &str,
