@@ -365,7 +365,7 @@ impl ChdbEngine {
         Ok(())
     }
 
-    /// Runs [`Self::fsync_merges_of_older_tables`] on a thread of its own: the first start
+    /// Runs [`Self::upgrade_older_tables`] on a thread of its own: the first start
     /// after an upgrade alters every table once, which must not delay the start of a
     /// server holding many (until a table is altered its merges are as before).
     fn upgrade_in_background(engine: &Arc<Self>) {
@@ -376,8 +376,8 @@ impl ChdbEngine {
                 let Some(engine) = weak.upgrade() else {
                     return;
                 };
-                if let Err(e) = engine.fsync_merges_of_older_tables() {
-                    tracing::warn!(error = %e, "cannot list the tables to give fsynced merges; the next start retries");
+                if let Err(e) = engine.upgrade_older_tables() {
+                    tracing::warn!(error = %e, "cannot list the tables to upgrade their settings; the next start retries");
                 }
             });
         if let Err(e) = spawned {
@@ -385,16 +385,25 @@ impl ChdbEngine {
         }
     }
 
-    /// Gives tables created before merges were fsynced (see [`crate::layout::TABLE_SETTINGS`])
-    /// the setting; a no-op once every table has it. A table that cannot be altered (dropped
-    /// meanwhile) is skipped; the next start tries it again.
-    pub fn fsync_merges_of_older_tables(&self) -> Result<(), ChdbError> {
+    /// Gives tables created before a setting of [`crate::layout::UPGRADED_SETTINGS`] was
+    /// part of [`crate::layout::TABLE_SETTINGS`] that setting; a no-op once every table has
+    /// them all. A table that cannot be altered (dropped meanwhile) is skipped; the next
+    /// start tries it again.
+    pub fn upgrade_older_tables(&self) -> Result<(), ChdbError> {
+        for (setting, effect) in crate::layout::UPGRADED_SETTINGS {
+            self.give_older_tables(setting, effect)?;
+        }
+        Ok(())
+    }
+
+    /// Gives every table of the server whose definition lacks `setting` the setting.
+    fn give_older_tables(&self, setting: &str, effect: &str) -> Result<(), ChdbError> {
         let tables = self.query_blocking(
             Role::Write,
             &format!(
                 "SELECT database, name FROM system.tables WHERE startsWith(database, 'hb_') \
                  AND engine LIKE '%MergeTree' AND position(engine_full, {}) = 0",
-                quote_string(crate::layout::MERGE_FSYNC_SETTING)
+                quote_string(setting)
             ),
         )?;
         for r in &tables.rows {
@@ -405,18 +414,15 @@ impl ChdbEngine {
             let altered = self.query_blocking(
                 Role::Write,
                 &format!(
-                    "ALTER TABLE {}.{} MODIFY SETTING {}",
+                    "ALTER TABLE {}.{} MODIFY SETTING {setting}",
                     quote_ident(db),
                     quote_ident(table),
-                    crate::layout::MERGE_FSYNC_SETTING
                 ),
             );
             match altered {
-                Ok(_) => {
-                    tracing::info!(database = %db, table = %table, "merges of the table are fsynced from now on");
-                }
+                Ok(_) => tracing::info!(database = %db, table = %table, "{effect}"),
                 Err(e) => {
-                    tracing::warn!(database = %db, table = %table, error = %e, "cannot give the table fsynced merges; the next start retries");
+                    tracing::warn!(database = %db, table = %table, error = %e, setting, "cannot alter the table's settings; the next start retries");
                 }
             }
         }

@@ -22,14 +22,37 @@ pub const TIME_CODEC: &str = "CODEC(DoubleDelta, ZSTD(1))";
 /// - every merged part is fsynced too ([`MERGE_FSYNC_SETTING`]): the engine deletes the
 ///   parts a merge replaced soon after it (chDB's `old_parts_lifetime` is 0; measured on
 ///   864k TSBS rows: 10–40 s after the merge), and a merged part still in the page cache
-///   at a power loss would take acknowledged points with it.
-pub const TABLE_SETTINGS: &str =
-    "fsync_after_insert = 1, fsync_part_directory = 1, min_compressed_bytes_to_fsync_after_merge = 1";
+///   at a power loss would take acknowledged points with it;
+/// - the parts a merge replaced are removed within about half a minute
+///   ([`CLEANUP_SETTING`]).
+pub const TABLE_SETTINGS: &str = "fsync_after_insert = 1, fsync_part_directory = 1, \
+     min_compressed_bytes_to_fsync_after_merge = 1, \
+     cleanup_delay_period = 5, max_cleanup_delay_period = 30";
 
 /// The setting that makes merges fsync their part, in the form `SHOW CREATE` and
-/// `system.tables.engine_full` print it; tables created before it was part of
-/// [`TABLE_SETTINGS`] are given it in the background at start-up.
+/// `system.tables.engine_full` print it.
 pub const MERGE_FSYNC_SETTING: &str = "min_compressed_bytes_to_fsync_after_merge = 1";
+
+/// How often the engine removes the parts merges replaced: every 5 s while it finds
+/// some, backing off to 30 s when idle. The engine's default backs off to 300 s: after a
+/// load of 2.16 M rows (1,000 hosts × 6 h) the replaced parts stayed 3.3 minutes, the
+/// data directory at 230 MB instead of 157 MB (three times the merged size at 8.64 M
+/// rows); with these values a table's replaced parts went 6 s after its merges, against
+/// 31 s with the defaults after a short load.
+pub const CLEANUP_SETTING: &str = "cleanup_delay_period = 5, max_cleanup_delay_period = 30";
+
+/// The settings of [`TABLE_SETTINGS`] that tables created before them are given in the
+/// background at start-up (as `engine_full` prints them), each with what it changes.
+pub const UPGRADED_SETTINGS: &[(&str, &str)] = &[
+    (
+        MERGE_FSYNC_SETTING,
+        "merges of the table are fsynced from now on",
+    ),
+    (
+        CLEANUP_SETTING,
+        "parts merges replaced are removed within half a minute from now on",
+    ),
+];
 
 /// The column type of a field of type `ty`.
 pub fn field_column_type(ty: FieldType) -> &'static str {

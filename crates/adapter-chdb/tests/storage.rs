@@ -1045,9 +1045,9 @@ fn a_failed_statements_output_never_reaches_the_next_answer() {
     }
 }
 
-/// A table created before merges were fsynced is given the setting (the upgrade step
-/// `ChdbEngine::open` starts in the background), and the step leaves up-to-date tables
-/// alone.
+/// A table created before merges were fsynced and replaced parts removed promptly is
+/// given both settings (the upgrade step `ChdbEngine::open` starts in the background),
+/// and the step leaves up-to-date tables alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tables_from_before_merge_fsync_are_upgraded() {
     let e = engine();
@@ -1071,12 +1071,33 @@ async fn tables_from_before_merge_fsync_are_upgraded() {
             other => panic!("no engine_full: {other:?}"),
         }
     };
-    e.fsync_merges_of_older_tables().unwrap();
+    e.upgrade_older_tables().unwrap();
     let upgraded = engine_full().await;
-    assert!(
-        upgraded.contains(hyperbyte_adapter_chdb::layout::MERGE_FSYNC_SETTING),
-        "{upgraded}"
-    );
-    e.fsync_merges_of_older_tables().unwrap();
+    for setting in [
+        hyperbyte_adapter_chdb::layout::MERGE_FSYNC_SETTING,
+        hyperbyte_adapter_chdb::layout::CLEANUP_SETTING,
+    ] {
+        assert!(upgraded.contains(setting), "{setting} in {upgraded}");
+    }
+    e.upgrade_older_tables().unwrap();
     assert_eq!(engine_full().await, upgraded);
+    // A table created now has every upgraded setting as `engine_full` prints it (or the
+    // upgrade would alter it again at every start).
+    write(
+        "upgrade_new",
+        &[point("m", &[], vec![("v", FieldValue::Integer(1))], SEC)],
+    )
+    .await;
+    let rs = q(&format!(
+        "SELECT engine_full FROM system.tables WHERE database = '{}' AND name = '{}'",
+        naming::database_name("upgrade_new"),
+        naming::table_name("autogen", "m")
+    ))
+    .await;
+    let Some(Value::String(fresh)) = rs.rows.first().and_then(|r| r.first()) else {
+        panic!("no engine_full: {rs:?}");
+    };
+    for (setting, _) in hyperbyte_adapter_chdb::layout::UPGRADED_SETTINGS {
+        assert!(fresh.contains(setting), "{setting} in {fresh}");
+    }
 }
