@@ -776,12 +776,11 @@ impl QueryPort for ChdbEngine {
         for row in &rows.rows {
             digest.update(format!("{row:?}\n").as_bytes());
         }
-        let hex: String = digest
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Ok(Some(format!("{} partitions {hex}", rows.rows.len())))
+        Ok(Some(format!(
+            "{} partitions {:x}",
+            rows.rows.len(),
+            digest.finalize()
+        )))
     }
 
     fn must_merge(

@@ -17,7 +17,9 @@ use hyperbyte_adapter_rocksdb::{
 };
 use hyperbyte_application::backup::BackupService;
 use hyperbyte_application::cluster::{AntiEntropy, StorageEffects, WriteReplicator};
-use hyperbyte_application::hot::{HotAdmin, HotSink, HotTier, SnapshotStamp, WarmConfig};
+use hyperbyte_application::hot::{
+    keep_in_slot, restore_from_slot, HotAdmin, HotSink, HotTier, Restored, WarmConfig,
+};
 use hyperbyte_application::query::QueryService;
 use hyperbyte_application::stats::ListenerRegistry;
 use hyperbyte_application::{
@@ -25,8 +27,8 @@ use hyperbyte_application::{
     RunGate, WriteBacklog,
 };
 use hyperbyte_ports::{
-    Clock, HeldPointsPort, MetadataPort, PointsSinkPort, QueryPort as _, StorageAdminPort,
-    SystemClock, TierSnapshotPort, WalPort,
+    Clock, HeldPointsPort, MetadataPort, PointsSinkPort, StorageAdminPort, SystemClock,
+    TierSnapshotPort, WalPort,
 };
 use std::future::Future;
 use std::sync::atomic::AtomicU64;
@@ -446,60 +448,35 @@ fn spawn_background(
     background
 }
 
-/// What storage looks like now, for the tier's snapshot: the WAL's last sequence and the
-/// engine's stamp (`None` when the engine cannot tell).
-async fn storage_stamp(stores: &Stores) -> Option<SnapshotStamp> {
-    let wal_sequence = stores.wal.last_sequence();
-    match stores.engine.storage_stamp().await {
-        Ok(Some(storage)) => Some(SnapshotStamp {
-            wal_sequence,
-            storage,
-        }),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!(error = %e, "reading storage's stamp for the recent-data tier's snapshot");
-            None
-        }
-    }
-}
-
-/// Takes the recent-data tier's snapshot a clean shutdown left (see
-/// `hyperbyte_application::hot::HotTier::restore`) and installs it into `tier`, before
-/// anything writes or is served. Taken also when it is not installed (`tier` is `None`:
-/// the tier or `hot_tier.keep_on_restart` is off), so that it can never be installed
-/// after storage changed. A snapshot the tier refuses only costs the warm-up; one that
-/// cannot be taken (read, removed, the removal made durable) stops the start: left in
-/// place it could be installed, stale, by a later start.
+/// Takes the recent-data tier's snapshot a clean shutdown left and installs it into
+/// `tier` when storage did not change since (`hyperbyte_application::hot::restore_from_slot`,
+/// which empties the slot in any case), before anything writes or is served. A slot that
+/// cannot be emptied stops the start: left in place, its snapshot could be installed,
+/// stale, by a later start.
 async fn restore_tier(
     tier: Option<&Arc<HotTier>>,
     slot: Arc<dyn TierSnapshotPort>,
     stores: &Stores,
 ) -> Result<()> {
-    let blob = tokio::task::spawn_blocking(move || slot.take())
-        .await
-        .context("taking the recent-data tier's snapshot")?
-        .context("taking the recent-data tier's snapshot (if it is still there, delete it to start without it)")?;
-    let (Some(blob), Some(tier)) = (blob, tier) else {
-        return Ok(());
-    };
-    let Some(stamp) = storage_stamp(stores).await else {
-        tracing::warn!("recent-data tier snapshot not used: storage's state is unknown");
-        return Ok(());
-    };
     let started = std::time::Instant::now();
-    let into = tier.clone();
-    let restored = tokio::task::spawn_blocking(move || into.restore(&blob, &stamp))
-        .await
-        .context("installing the recent-data tier's snapshot")?;
+    let restored = restore_from_slot(
+        tier.cloned(),
+        slot,
+        stores.wal.as_ref(),
+        stores.engine.as_ref(),
+    )
+    .await
+    .context("taking the recent-data tier's snapshot (if it is still there, delete it to start without it)")?;
     match restored {
-        Ok(report) => info!(
+        Restored::Nothing => {}
+        Restored::Installed(report) => info!(
             tables = report.tables,
             rows = report.rows,
-            bytes = tier.bytes(),
+            bytes = tier.map_or(0, |t| t.bytes()),
             elapsed = ?started.elapsed(),
             "recent-data tier restored from the last clean shutdown"
         ),
-        Err(refused) => {
+        Restored::Refused(refused) => {
             tracing::warn!(reason = %refused, "recent-data tier snapshot not used: the warm-up reads storage instead")
         }
     }
@@ -509,22 +486,18 @@ async fn restore_tier(
 /// Leaves the tier's rows for the next start, once nothing writes or removes stored data
 /// any more (after the last flush). A failure only costs the next start its warm-up.
 async fn keep_tier(tier: &Arc<HotTier>, slot: Arc<dyn TierSnapshotPort>, stores: &Stores) {
-    let Some(stamp) = storage_stamp(stores).await else {
-        tracing::warn!("recent-data tier not kept for the next start: storage's state is unknown");
-        return;
-    };
     let started = std::time::Instant::now();
-    let tier = tier.clone();
-    let saved = tokio::task::spawn_blocking(move || {
-        let blob = tier.snapshot(&stamp);
-        slot.save(&blob).map(|()| blob.len())
-    })
-    .await;
-    match saved {
-        Ok(Ok(bytes)) => {
+    match keep_in_slot(
+        tier.clone(),
+        slot,
+        stores.wal.as_ref(),
+        stores.engine.as_ref(),
+    )
+    .await
+    {
+        Ok(bytes) => {
             info!(bytes, elapsed = ?started.elapsed(), "recent-data tier kept for the next start")
         }
-        Ok(Err(e)) => tracing::warn!(error = %e, "recent-data tier not kept for the next start"),
         Err(e) => tracing::warn!(error = %e, "recent-data tier not kept for the next start"),
     }
 }

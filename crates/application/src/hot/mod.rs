@@ -39,6 +39,7 @@ use std::sync::Arc;
 
 mod aggregate;
 mod decorators;
+mod slot;
 mod snapshot;
 mod table;
 #[cfg(test)]
@@ -47,6 +48,7 @@ mod warm;
 
 pub(crate) use aggregate::Agg;
 pub use decorators::{HotAdmin, HotSink};
+pub use slot::{keep_in_slot, restore_from_slot, KeepError, Restored};
 pub use snapshot::{RestoreReport, SnapshotRefused, SnapshotStamp};
 use table::{Column, Table, TableId};
 pub use warm::{warm_from_storage, warm_until_stopped, WarmConfig, WarmReport};

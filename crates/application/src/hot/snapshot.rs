@@ -24,10 +24,9 @@
 //! A snapshot that is not intact, or whose series are not what the tier keeps (times
 //! strictly increasing, every column as long as its times), is refused whole.
 
-use super::table::{Column, Columns, Series, Table, TableId, Values, SERIES_OVERHEAD};
+use super::table::{Column, Series, Table, TableId, Values};
 use super::HotTier;
 use bincode::Options as _;
-use hyperbyte_domain::SeriesKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -282,16 +281,10 @@ fn table_in(t: TableIn) -> Result<Table, SnapshotRefused> {
             table.max_time = table.max_time.max(last);
         }
         let tags: Vec<(&str, &str)> = s.tags.iter().map(|(k, v)| (&**k, &**v)).collect();
-        let key = SeriesKey::new(measurement, &tags).0;
         let hash = hyperbyte_domain::series_hash(measurement, &tags);
-        let mut bytes = SERIES_OVERHEAD
-            + key.len()
-            + tags
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 64)
-                .sum::<usize>()
-            + rows * 8;
-        let mut columns = Columns::default();
+        let (mut series, overhead) = Series::empty(measurement, &tags);
+        let mut bytes = overhead + rows * 8;
+        let columns = &mut series.columns;
         for c in s.columns {
             let column = column_in(c.values, c.present);
             if column.present.len() != rows || column.len() != rows {
@@ -311,12 +304,8 @@ fn table_in(t: TableIn) -> Result<Table, SnapshotRefused> {
         if bucket.iter().any(|known| *known.tags == s.tags) {
             return Err(damaged("a series twice"));
         }
-        bucket.push(Series {
-            key: Arc::from(key.as_str()),
-            tags: Arc::new(s.tags),
-            times: s.times,
-            columns,
-        });
+        series.times = s.times;
+        bucket.push(series);
         table.bytes += bytes;
     }
     Ok(table)

@@ -235,6 +235,31 @@ pub(super) struct Series {
 }
 
 impl Series {
+    /// A series of `tags` (sorted by key) without rows, and the bytes it costs besides
+    /// its rows.
+    pub(super) fn empty<K: AsRef<str>, V: AsRef<str>>(
+        measurement: &str,
+        tags: &[(K, V)],
+    ) -> (Series, usize) {
+        let key = SeriesKey::new(measurement, tags).0;
+        let tag_bytes: usize = tags
+            .iter()
+            .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 64)
+            .sum();
+        let bytes = SERIES_OVERHEAD + key.len() + tag_bytes;
+        let series = Series {
+            key: Arc::from(key.as_str()),
+            tags: Arc::new(
+                tags.iter()
+                    .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
+                    .collect(),
+            ),
+            times: Vec::new(),
+            columns: Columns::default(),
+        };
+        (series, bytes)
+    }
+
     /// Inserts or merges one point; `false` on a field type the column does not have.
     pub(super) fn put(
         &mut self,
@@ -500,20 +525,10 @@ impl Table {
         let i = match found {
             Some(i) => i,
             None => {
-                let key = SeriesKey::new(measurement, tags).0;
-                let tag_bytes: usize = tags.iter().map(|(k, v)| k.len() + v.len() + 64).sum();
-                self.bytes += SERIES_OVERHEAD + key.len() + tag_bytes;
+                let (series, bytes) = Series::empty(measurement, tags);
+                self.bytes += bytes;
                 let bucket = self.series.entry(h).or_default();
-                bucket.push(Series {
-                    key: Arc::from(key.as_str()),
-                    tags: Arc::new(
-                        tags.iter()
-                            .map(|(k, v)| (k.to_string(), v.to_string()))
-                            .collect(),
-                    ),
-                    times: Vec::new(),
-                    columns: Columns::default(),
-                });
+                bucket.push(series);
                 bucket.len() - 1
             }
         };
