@@ -95,9 +95,32 @@ pub(crate) async fn run(
         .clock
         .clone()
         .unwrap_or_else(|| Arc::new(SystemClock));
-    let mut stores = open_stores(&cfg, replacements)?;
+    let stores = open_stores(&cfg, replacements)?;
+    let engine = stores.engine.clone();
+    let out = run_on(&cfg, stores, clock, on_listening, shutdown).await;
+    // Stop the engine's background threads (merges, the start-up upgrade's statements)
+    // before the process exits, also after a failed start: exiting while the engine runs
+    // a statement can crash inside it.
+    if let Err(e) = engine.shutdown() {
+        tracing::warn!(error = %e, "chDB engine shutdown reported a problem");
+    }
+    if out.is_ok() {
+        info!("stopped cleanly");
+    }
+    out
+}
+
+/// Runs the server on opened stores until `shutdown` completes, then stops everything
+/// but the engine, which [`run`] stops on every outcome.
+async fn run_on(
+    cfg: &Config,
+    mut stores: Stores,
+    clock: Arc<dyn Clock>,
+    on_listening: Option<Box<dyn FnOnce(std::net::SocketAddr) + Send>>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()> {
     // Before anything (cluster mode's log included) can change stored data.
-    let stack = storage_stack(&cfg, &stores);
+    let stack = storage_stack(cfg, &stores);
     let tier_slot: Arc<dyn TierSnapshotPort> =
         Arc::new(FileTierSnapshot::new(cfg.tier_snapshot_path()));
     restore_tier(
@@ -121,7 +144,7 @@ pub(crate) async fn run(
     let counters = replicator
         .as_ref()
         .map(|r| r.anti_entropy_counters().clone());
-    let services = start_services(&cfg, &stores, &stack, clock.clone(), replicator).await?;
+    let services = start_services(cfg, &stores, &stack, clock.clone(), replicator).await?;
     if let Some(m) = &member {
         let anti_entropy = AntiEntropy::new(
             m.replication_port(),
@@ -149,10 +172,10 @@ pub(crate) async fn run(
     // start-up before anything runs; stopped before the flush, so their last batches
     // reach the WAL and the final flush.
     let (listen_stop, listen_stop_rx) = tokio::sync::watch::channel(false);
-    let listeners = start_listeners(&cfg, &services, listen_stop_rx).await?;
+    let listeners = start_listeners(cfg, &services, listen_stop_rx).await?;
     let flush_task = tokio::spawn(services.flush.clone().run(stop_rx.clone()));
     let cq_gate = member.as_ref().map(crate::cluster::Member::cq_gate);
-    let background = spawn_background(&cfg, &stores, &stack, &services, clock, cq_gate, &stop_rx);
+    let background = spawn_background(cfg, &stores, &stack, &services, clock, cq_gate, &stop_rx);
     // Queries evaluate on their own runtime, so CPU-heavy ones never starve connections
     // and writes on this one.
     let query_runtime = tokio::runtime::Builder::new_multi_thread()
@@ -161,7 +184,7 @@ pub(crate) async fn run(
         .build()
         .context("starting the query runtime")?;
     let served = serve_http(
-        &cfg,
+        cfg,
         &services,
         query_runtime.handle().clone(),
         on_listening,
@@ -193,12 +216,6 @@ pub(crate) async fn run(
             );
         }
     }
-    // Stop the engine's background threads (merges) before the process exits: exiting
-    // while a merge runs can crash inside the engine.
-    if let Err(e) = stores.engine.shutdown() {
-        tracing::warn!(error = %e, "chDB engine shutdown reported a problem");
-    }
-    info!("stopped cleanly");
     Ok(())
 }
 

@@ -41,6 +41,9 @@ pub(crate) fn engine() -> Arc<ChdbEngine> {
             .expect("tempdir")
             .keep();
         let e = ChdbEngine::open(&dir, 2).expect("open engine");
+        // A test can end within milliseconds: its process must not exit while the
+        // start-up upgrade still runs a statement (see `finish_upgrade`).
+        e.finish_upgrade();
         (dir, e)
     });
     Arc::clone(e)
