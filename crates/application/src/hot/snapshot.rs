@@ -282,8 +282,7 @@ fn table_in(t: TableIn) -> Result<Table, SnapshotRefused> {
         }
         let tags: Vec<(&str, &str)> = s.tags.iter().map(|(k, v)| (&**k, &**v)).collect();
         let hash = hyperbyte_domain::series_hash(measurement, &tags);
-        let (mut series, overhead) = Series::empty(measurement, &tags);
-        let mut bytes = overhead + rows * 8;
+        let (mut series, _) = Series::empty(measurement, &tags);
         let columns = &mut series.columns;
         for c in s.columns {
             let column = column_in(c.values, c.present);
@@ -296,8 +295,6 @@ fn table_in(t: TableIn) -> Result<Table, SnapshotRefused> {
             if columns.index_of(&c.name).is_some() {
                 return Err(damaged(&format!("column {} twice", c.name)));
             }
-            let present = column.present.iter().filter(|p| **p).count();
-            bytes += present * column.row_bytes() + column.string_bytes();
             columns.cols.push((c.name, column));
         }
         let bucket = table.series.entry(hash).or_default();
@@ -305,8 +302,8 @@ fn table_in(t: TableIn) -> Result<Table, SnapshotRefused> {
             return Err(damaged("a series twice"));
         }
         series.times = s.times;
+        table.bytes += series.bytes();
         bucket.push(series);
-        table.bytes += bytes;
     }
     Ok(table)
 }

@@ -56,18 +56,33 @@ impl Column {
         self.present.insert(i, false);
     }
 
-    /// Sets row `i`; `false` when the value's type is not the column's.
-    pub(super) fn set(&mut self, i: usize, v: &FieldRef<'_>) -> bool {
-        match (&mut self.values, v) {
-            (Values::Float(c), FieldRef::Float(x)) => c[i] = *x,
-            (Values::Integer(c), FieldRef::Integer(x)) => c[i] = *x,
-            (Values::Unsigned(c), FieldRef::Unsigned(x)) => c[i] = *x,
-            (Values::Boolean(c), FieldRef::Boolean(x)) => c[i] = *x,
-            (Values::String(c), FieldRef::String(x)) => c[i] = Arc::from(x.as_ref()),
-            _ => return false,
-        }
+    /// Sets row `i`; `None` when the value's type is not the column's, else the bytes
+    /// of the text it replaced (a string column's earlier value of the row).
+    pub(super) fn set(&mut self, i: usize, v: &FieldRef<'_>) -> Option<usize> {
+        let replaced = match (&mut self.values, v) {
+            (Values::Float(c), FieldRef::Float(x)) => {
+                c[i] = *x;
+                0
+            }
+            (Values::Integer(c), FieldRef::Integer(x)) => {
+                c[i] = *x;
+                0
+            }
+            (Values::Unsigned(c), FieldRef::Unsigned(x)) => {
+                c[i] = *x;
+                0
+            }
+            (Values::Boolean(c), FieldRef::Boolean(x)) => {
+                c[i] = *x;
+                0
+            }
+            (Values::String(c), FieldRef::String(x)) => {
+                std::mem::replace(&mut c[i], Arc::from(x.as_ref())).len()
+            }
+            _ => return None,
+        };
         self.present[i] = true;
-        true
+        Some(replaced)
     }
 
     pub(super) fn get(&self, i: usize) -> Option<Value> {
@@ -236,17 +251,12 @@ pub(super) struct Series {
 
 impl Series {
     /// A series of `tags` (sorted by key) without rows, and the bytes it costs besides
-    /// its rows.
+    /// its rows (its [`Series::fixed_bytes`]).
     pub(super) fn empty<K: AsRef<str>, V: AsRef<str>>(
         measurement: &str,
         tags: &[(K, V)],
     ) -> (Series, usize) {
         let key = SeriesKey::new(measurement, tags).0;
-        let tag_bytes: usize = tags
-            .iter()
-            .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 64)
-            .sum();
-        let bytes = SERIES_OVERHEAD + key.len() + tag_bytes;
         let series = Series {
             key: Arc::from(key.as_str()),
             tags: Arc::new(
@@ -257,15 +267,32 @@ impl Series {
             times: Vec::new(),
             columns: Columns::default(),
         };
+        let bytes = series.fixed_bytes();
         (series, bytes)
     }
 
+    /// What the series costs besides its rows: maps, vectors, its key and tags.
+    pub(super) fn fixed_bytes(&self) -> usize {
+        let tag_bytes: usize = self.tags.iter().map(|(k, v)| k.len() + v.len() + 64).sum();
+        SERIES_OVERHEAD + self.key.len() + tag_bytes
+    }
+
+    /// What the series costs in all: [`Series::fixed_bytes`], every cell of every row
+    /// (absent ones too: they take their place in the column) and the text of string
+    /// values. [`Series::put`] keeps a table's count equal to the sum of this.
+    pub(super) fn bytes(&self) -> usize {
+        let strings: usize = self.columns.values().map(Column::string_bytes).sum();
+        self.fixed_bytes() + self.times.len() * self.bytes_per_row() + strings
+    }
+
     /// Inserts or merges one point; `false` on a field type the column does not have.
+    /// Also returns the bytes the series grew by and the bytes it freed (text a string
+    /// value replaced), so the table's count follows [`Series::bytes`].
     pub(super) fn put(
         &mut self,
         time: i64,
         fields: &[(Cow<'_, str>, FieldRef<'_>)],
-    ) -> (bool, usize) {
+    ) -> (bool, usize, usize) {
         let (i, new_row) = match self.times.last() {
             Some(&last) if time > last => (self.times.len(), true),
             None => (0, true),
@@ -274,13 +301,14 @@ impl Series {
                 Err(i) => (i, true),
             },
         };
-        let mut added = 0;
+        let (mut added, mut freed) = (0, 0);
         if new_row {
             self.times.insert(i, time);
+            added += 8;
             for c in self.columns.values_mut() {
                 c.insert_absent(i);
+                added += c.row_bytes();
             }
-            added += 8;
         }
         for (position, (name, v)) in fields.iter().enumerate() {
             if let FieldRef::String(x) = v {
@@ -296,15 +324,12 @@ impl Series {
                     self.columns.push(position, name, c)
                 }
             };
-            let col = &mut self.columns.cols[ci].1;
-            if new_row {
-                added += col.row_bytes();
-            }
-            if !col.set(i, v) {
-                return (false, added);
+            match self.columns.cols[ci].1.set(i, v) {
+                Some(replaced) => freed += replaced,
+                None => return (false, added, freed),
             }
         }
-        (true, added)
+        (true, added, freed)
     }
 
     /// Whether `older`'s columns have the types of this series' columns of the same name.
@@ -413,8 +438,8 @@ impl Table {
                 continue;
             }
             let series = self.series_mut(&p.measurement, &p.tags, p.series());
-            let (fits, added) = series.put(p.timestamp, &p.fields);
-            self.bytes += added;
+            let (fits, added, freed) = series.put(p.timestamp, &p.fields);
+            self.bytes = (self.bytes + added).saturating_sub(freed);
             ok = fits;
         }
         ok
@@ -469,7 +494,9 @@ impl Table {
                         c.drain_front(n);
                     }
                 }
-                bytes += s.times.len() * s.bytes_per_row();
+                if !s.times.is_empty() {
+                    bytes += s.bytes();
+                }
                 !s.times.is_empty()
             });
         }

@@ -1,6 +1,7 @@
 //! The tier against its invariants: field-wise merges, coverage, eviction, aggregates
 //! equal to the pushdown SQL's.
 
+use super::table::Series;
 use super::*;
 use hyperbyte_domain::{FieldValue, Point, Window};
 use hyperbyte_ports::PointsSinkPort as _;
@@ -144,6 +145,61 @@ fn eviction_drops_the_oldest_rows_and_coverage_with_them() {
         .read("db", "autogen", "m", &mut all(&fields, Some(1_990)), None)
         .unwrap();
     assert_eq!(rows.len(), 10);
+}
+
+/// Every series' [`Series::bytes`], counted from scratch.
+fn recounted(tier: &HotTier) -> usize {
+    let tables = tier.tables.read();
+    tables
+        .values()
+        .map(|t| t.all_series().map(Series::bytes).sum::<usize>())
+        .sum()
+}
+
+#[test]
+fn the_byte_count_follows_what_the_series_hold() {
+    let tier = HotTier::new(1 << 30);
+    tier.start(&id(), None);
+    let text = |s: &str| FieldValue::String(s.into());
+    let batches = [
+        // Sparse rows: a row of one field leaves absent cells in the others.
+        vec![
+            pt("a", 10, vec![("x", FieldValue::Float(1.0))]),
+            pt("a", 30, vec![("y", FieldValue::Integer(2))]),
+            pt("b", 20, vec![("s", text("hello"))]),
+        ],
+        // A new column among existing rows, then its text replaced twice.
+        vec![
+            pt("a", 20, vec![("s", text("abc"))]),
+            pt("a", 20, vec![("s", text("a much longer text"))]),
+            pt("a", 20, vec![("s", text("z"))]),
+            pt(
+                "c",
+                5,
+                vec![("x", FieldValue::Float(3.0)), ("y", FieldValue::Integer(4))],
+            ),
+        ],
+        vec![
+            pt("b", 20, vec![("s", text("replaced"))]),
+            pt(
+                "a",
+                40,
+                vec![
+                    ("x", FieldValue::Float(5.0)),
+                    ("y", FieldValue::Integer(6)),
+                    ("s", text("!")),
+                ],
+            ),
+        ],
+    ];
+    for (i, batch) in batches.iter().enumerate() {
+        tier.insert(&id(), tier.epoch(&id()), batch);
+        assert_eq!(tier.bytes(), recounted(&tier), "after batch {i}");
+    }
+    // Retention's cut keeps the count of what is left, series overhead and text included.
+    tier.tables.write().get_mut(&id()).unwrap().drop_before(25);
+    assert!(tier.bytes() > 0);
+    assert_eq!(tier.bytes(), recounted(&tier), "after the cut");
 }
 
 #[test]
@@ -545,7 +601,11 @@ fn a_snapshot_restores_the_same_rows_and_coverage() {
         );
     }
     assert!(restored.covers("db", "week", "m", None));
-    assert!(restored.bytes() > 0);
+    assert_eq!(
+        restored.bytes(),
+        tier.bytes(),
+        "counted like the flush counts"
+    );
     // The restored tables take flushed batches and invalidations like any other.
     restored.insert(
         &id(),
