@@ -399,6 +399,19 @@ fn three_nodes_third_behind_a_proxy(db: &str) -> (Vec<Server>, Proxy, String) {
 }
 
 /// Batch `i`: 100 integer points of measurement `w`, at times of their own.
+/// Ten points of measurement `x`, batch `i` of them.
+fn small_batch(i: i64) -> String {
+    (0..10)
+        .map(|j| {
+            format!(
+                "x v={}i {}\n",
+                i * 10 + j,
+                1_700_000_000_000_000_000i64 + i * 10 + j
+            )
+        })
+        .collect()
+}
+
 fn batch(i: i64) -> String {
     (0..100)
         .map(|j| {
@@ -710,6 +723,11 @@ fn cluster_a_member_replaced_with_an_empty_disk_catches_up() {
             .iter()
             .all(|n| count(n, "lost", "SELECT count(v) FROM w") == 900)
     });
+    // Node 3 takes writes of its own: the others' ledgers remember its sequences.
+    for i in 0..40 {
+        let (st, text) = nodes[2].write_params("db=lost&consistency=all", &small_batch(i));
+        assert_eq!(st, 204, "x batch {i}: {text}");
+    }
     nodes[2].kill9();
     std::fs::remove_dir_all(&nodes[2].data_dir).expect("wipe node 3's disk");
     for i in 10..15 {
@@ -725,6 +743,24 @@ fn cluster_a_member_replaced_with_an_empty_disk_catches_up() {
         "a member replaced with an empty disk held all 1,400 points {:?} after its start",
         t.elapsed()
     );
+    wait_until(60, "node 3's own points back on node 3", || {
+        count(&nodes[2], "lost", "SELECT count(v) FROM x") == 400
+    });
+    // The replaced node's new writes reach the others: its new WAL does not number them
+    // with sequences its predecessor used, which the others would take for batches
+    // already applied (acknowledged, never written).
+    for i in 40..80 {
+        let (st, text) = nodes[2].write_params("db=lost&consistency=all", &small_batch(i));
+        assert_eq!(st, 204, "x batch {i}: {text}");
+        for n in &nodes[..2] {
+            assert_eq!(
+                count(n, "lost", "SELECT count(v) FROM x"),
+                (i + 1) * 10,
+                "right after the 204 of x batch {i} on {}",
+                n.url
+            );
+        }
+    }
     assert_count_on_all(&nodes, "lost", "SELECT count(v) FROM w", 1_400);
     // The delete holds.
     assert_count_on_all(

@@ -117,6 +117,19 @@ impl RocksDbWal {
     /// at most; the RocksDB log is capped at twice one memtable). A server under a memory
     /// bound gives a fraction of it here.
     pub fn open_with_memtables(path: &Path, memtable_bytes: u64) -> Result<Self, WalError> {
+        Self::open_numbered_after(path, memtable_bytes, 0)
+    }
+
+    /// [`RocksDbWal::open_with_memtables`], where a log created by this call (nothing
+    /// assigned yet) numbers its first entry `first_after + 1` instead of 1, and keeps
+    /// that start durably; an existing log goes on with its own numbering. Cluster mode
+    /// passes a value above any sequence a lost predecessor of this node can have used
+    /// (see `hyperbyte_application::cluster::first_sequence_after`).
+    pub fn open_numbered_after(
+        path: &Path,
+        memtable_bytes: u64,
+        first_after: u64,
+    ) -> Result<Self, WalError> {
         let memtable_bytes = memtable_bytes.clamp(MIN_MEMTABLE_BYTES, WAL_MEMTABLE_BYTES);
         let memtable = usize::try_from(memtable_bytes).unwrap_or(usize::MAX);
         std::fs::create_dir_all(path)
@@ -170,7 +183,19 @@ impl RocksDbWal {
             }
             None => 0,
         };
-        let last = persisted.max(newest);
+        let last = match persisted.max(newest) {
+            0 if first_after > 0 => {
+                db.put_cf_opt(
+                    cf(&db, CF_META)?,
+                    KEY_LAST_SEQ,
+                    seq_key(first_after),
+                    &sync_opts(),
+                )
+                .map_err(storage)?;
+                first_after
+            }
+            last => last,
+        };
         tracing::debug!(path = %path.display(), last, "wal opened");
         let held_next = crate::held::next_counter(&db)?;
         Ok(RocksDbWal {

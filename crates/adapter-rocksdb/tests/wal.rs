@@ -233,3 +233,24 @@ async fn read_batch_stops_at_the_point_budget() {
     assert_eq!(seqs(wal.read_batch(2, 100, 1).await.unwrap()), vec![2]);
     assert_eq!(seqs(wal.read_batch(0, 2, 1000).await.unwrap()), vec![1, 2]);
 }
+
+#[tokio::test]
+async fn a_new_log_numbers_after_the_given_start_and_keeps_it() {
+    let bytes = hyperbyte_adapter_rocksdb::WAL_MEMTABLE_BYTES;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let wal = RocksDbWal::open_numbered_after(dir.path(), bytes, 1_000).unwrap();
+        assert_eq!(wal.last_sequence(), 1_000);
+    }
+    {
+        // Kept across a restart before any append, whatever the caller passes then.
+        let wal = RocksDbWal::open(dir.path()).unwrap();
+        assert_eq!(wal.last_sequence(), 1_000);
+        assert_eq!(wal.append(entry("a", 1)).await.unwrap(), 1_001);
+        wal.truncate_before(u64::MAX).await.unwrap();
+    }
+    // An existing log goes on with its own numbering.
+    let wal = RocksDbWal::open_numbered_after(dir.path(), bytes, 5_000).unwrap();
+    assert_eq!(wal.last_sequence(), 1_001);
+    assert_eq!(wal.append(entry("b", 1)).await.unwrap(), 1_002);
+}

@@ -16,7 +16,9 @@ use hyperbyte_adapter_rocksdb::{
     BatchingConfig, BatchingWal, FileTierSnapshot, RocksDbMetadata, RocksDbWal,
 };
 use hyperbyte_application::backup::BackupService;
-use hyperbyte_application::cluster::{AntiEntropy, StorageEffects, WriteReplicator};
+use hyperbyte_application::cluster::{
+    first_sequence_after, AntiEntropy, StorageEffects, WriteReplicator,
+};
 use hyperbyte_application::hot::{
     keep_in_slot, restore_from_slot, HotAdmin, HotSink, HotTier, Restored, WarmConfig,
 };
@@ -234,9 +236,15 @@ fn open_stores(cfg: &Config, replacements: Replacements) -> Result<Stores> {
     let (wal, held) = match (wal, replacements.held) {
         (Some(wal), Some(held)) => (wal, held),
         (wal, held) => {
-            let inner_wal =
-                RocksDbWal::open_with_memtables(&cfg.wal_dir(), cfg.wal_memtable_bytes())
-                    .with_context(|| format!("opening the WAL at {}", cfg.wal_dir().display()))?;
+            // A new WAL numbers from the clock (see `first_sequence_after`): in cluster
+            // mode sequences name this node's batches to peers that outlive its disk.
+            let first_after = first_sequence_after(SystemClock.now_nanos());
+            let inner_wal = RocksDbWal::open_numbered_after(
+                &cfg.wal_dir(),
+                cfg.wal_memtable_bytes(),
+                first_after,
+            )
+            .with_context(|| format!("opening the WAL at {}", cfg.wal_dir().display()))?;
             let held: Arc<dyn HeldPointsPort> = held.unwrap_or_else(|| Arc::new(inner_wal.clone()));
             let wal: Arc<dyn WalPort> = match wal {
                 Some(wal) => wal,

@@ -13,6 +13,21 @@
 use parking_lot::Mutex;
 use std::collections::{BTreeSet, HashMap};
 
+/// Where a node's new WAL starts numbering (its first entry is this plus one), given the
+/// time now (nanoseconds since the Unix epoch): the time in microseconds.
+///
+/// Sequences name a node's batches to its peers, whose ledgers remember them while they
+/// run. A member replaced with an empty disk keeps its node id; had its new WAL counted
+/// from 1 again, the peers would take its first batches for ones already applied and
+/// acknowledge them without writing them. A predecessor used at most one sequence per
+/// WAL append since its own WAL was created, far fewer than the microseconds elapsed
+/// since (appends are group commits), so the successor's sequences start above every
+/// sequence the peers remember, provided the clock did not go back by more than the time
+/// the predecessor ran. A time before the epoch gives 0 (count from 1).
+pub fn first_sequence_after(now_nanos: i64) -> u64 {
+    u64::try_from(now_nanos / 1_000).unwrap_or(0)
+}
+
 /// The batches applied on this replica, by origin node and origin sequence.
 #[derive(Debug, Default)]
 pub struct ReplicaLedger {
@@ -63,6 +78,27 @@ impl ReplicaLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replaced_node_numbers_above_what_its_peers_saw() {
+        // The predecessor's WAL was created at t0 and appended a thousand batches a second
+        // for a day; its successor's WAL is created an hour later.
+        let day_ns = 86_400_000_000_000_i64;
+        let t0 = 1_700_000_000_000_000_000_i64;
+        let start = first_sequence_after(t0);
+        let last_sent = start + 86_400 * 1_000;
+        let l = ReplicaLedger::default();
+        for s in (last_sent - 70_000)..=last_sent {
+            l.record(3, s);
+        }
+        let successor = first_sequence_after(t0 + day_ns + 3_600_000_000_000) + 1;
+        assert!(successor > last_sent);
+        assert!(
+            !l.seen(3, successor),
+            "a new batch of the replaced node is applied"
+        );
+        assert_eq!(first_sequence_after(-5), 0);
+    }
 
     #[test]
     fn a_batch_is_seen_once_recorded_whatever_the_order() {

@@ -26,5 +26,5 @@ pub use anti_entropy::{
 pub(crate) use effects::retention_policy_names;
 pub use effects::StorageEffects;
 pub use hints::{HintLimits, HintStats};
-pub use ledger::ReplicaLedger;
+pub use ledger::{first_sequence_after, ReplicaLedger};
 pub use replicate::{ReplicateError, ReplicationShortfall, WriteReplicator};
