@@ -770,3 +770,48 @@ fn cluster_a_member_replaced_with_an_empty_disk_catches_up() {
         0,
     );
 }
+
+#[test]
+fn cluster_a_delete_made_while_a_member_was_down_stays_deleted() {
+    // Node 3 is down while a DELETE is committed; when it comes back it applies the
+    // DELETE from the consensus log, possibly before its storage services run. The deleted
+    // points must go on node 3 too: kept there, anti-entropy (every second here) would
+    // copy them back to the others, which hold fewer points.
+    let with = |id: u64, join: Option<&str>, bind: &str| {
+        let mut env = node_env(id, join, bind);
+        env.push((
+            "HYPERBYTE_CLUSTER__ANTI_ENTROPY_INTERVAL_SECS",
+            "1".to_string(),
+        ));
+        env
+    };
+    let n1 = Server::start_with_env(&as_refs(&with(1, None, "127.0.0.1:0")));
+    let a1 = peer_addr(&n1);
+    let n2 = Server::start_with_env(&as_refs(&with(2, Some(&a1), "127.0.0.1:0")));
+    let n3 = Server::start_with_env(&as_refs(&with(3, Some(&a1), "127.0.0.1:0")));
+    let addrs = [a1.clone(), peer_addr(&n2), peer_addr(&n3)];
+    for a in &addrs {
+        wait_until(60, "three voters", || voters(a) == 3);
+    }
+    let mut nodes = vec![n1, n2, n3];
+    create_everywhere(&nodes, 0, "gone");
+    for i in 0..10 {
+        let (st, text) = nodes[0].write_params("db=gone&consistency=all", &batch(i));
+        assert_eq!(st, 204, "batch {i}: {text}");
+    }
+    nodes[2].kill9();
+    let del = "DELETE FROM w WHERE time < 1600000000000000500";
+    assert_eq!(nodes[0].query("gone", del).0, 200);
+    wait_until(30, "the delete on nodes 1 and 2", || {
+        nodes[..2]
+            .iter()
+            .all(|n| count(n, "gone", "SELECT count(v) FROM w") == 500)
+    });
+    nodes[2].restart_with_env(&as_refs(&with(3, Some(&a1), &addrs[2])));
+    wait_until(60, "the delete on node 3", || {
+        count(&nodes[2], "gone", "SELECT count(v) FROM w") == 500
+    });
+    // Several anti-entropy rounds later, nothing came back anywhere.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_count_on_all(&nodes, "gone", "SELECT count(v) FROM w", 500);
+}

@@ -32,6 +32,7 @@ pub use metadata::ClusterMetadata;
 pub use node::{ClusterConfig, ClusterError, ClusterNode};
 pub use replication::PeerReplication;
 pub use server::{serve_peers, PeerService, STATUS_PATH};
+pub use state_machine::StorageSide;
 
 use async_trait::async_trait;
 use hyperbyte_ports::{ReplicatedBatch, ReplicationError};

@@ -6,16 +6,16 @@
 use crate::client::PeerClient;
 use crate::log_store::LogStore;
 use crate::network::Network;
-use crate::state_machine::StateMachine;
+use crate::state_machine::{StateMachine, StorageSide};
 use crate::types::{MetaRequest, MetaResponse, Node, NodeId, Raft};
-use hyperbyte_application::cluster::{HintStats, StorageEffects, WriteReplicator};
+use hyperbyte_application::cluster::{HintStats, WriteReplicator};
 use hyperbyte_domain::{ClusterStatus, MemberStatus, MetaCommand};
 use hyperbyte_ports::{ConsensusStorePort, MetaError, MetadataPort};
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::{ChangeMembers, ServerState, SnapshotPolicy, StoredMembership};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Path of forwarded metadata commands on the leader.
@@ -124,7 +124,7 @@ impl ClusterNode {
         config: ClusterConfig,
         store: Arc<dyn ConsensusStorePort>,
         local: Arc<dyn MetadataPort>,
-        effects: Arc<OnceLock<Arc<StorageEffects>>>,
+        effects: StorageSide,
     ) -> Result<Arc<Self>, ClusterError> {
         if config.node_id == 0 {
             return Err(ClusterError::Config(
@@ -482,6 +482,16 @@ impl ClusterNode {
         self.remove(self.id()).await?;
         tracing::info!(node = self.id(), "drained and left the cluster");
         Ok(())
+    }
+
+    /// The index of the last consensus entry this node applied (0: none yet). A
+    /// command with a storage side counts as applied once that side ran here.
+    pub fn applied_index(&self) -> u64 {
+        self.raft
+            .metrics()
+            .borrow()
+            .last_applied
+            .map_or(0, |l| l.index)
     }
 
     /// Whether this node leads the metadata consensus now.

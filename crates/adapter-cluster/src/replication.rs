@@ -27,6 +27,10 @@ pub(crate) struct RangeRequest {
     pub(crate) start: i64,
     #[serde(default)]
     pub(crate) end: i64,
+    /// The asker's applied consensus index: a peer that applied less answers `503`
+    /// (see [`ReplicationPort::digests`]). Absent (0) from older members.
+    #[serde(default)]
+    pub(crate) applied: u64,
 }
 
 impl RangeRequest {
@@ -168,6 +172,7 @@ impl PeerReplication {
             measurement: table.measurement.clone(),
             start,
             end,
+            applied: self.node.applied_index(),
         };
         let body = serde_json::to_vec(&req).map_err(|e| ReplicationError::Refused {
             peer,

@@ -211,6 +211,18 @@ impl PeerService {
         let Some(ae) = self.anti_entropy.get() else {
             return answer(StatusCode::SERVICE_UNAVAILABLE, "starting");
         };
+        let applied = self.node.applied_index();
+        if applied < req.applied {
+            // A drop or delete the asker applied may not have run here yet: the points it
+            // removed must not travel back.
+            return answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "metadata behind the asker's (applied {applied} < {})",
+                    req.applied
+                ),
+            );
+        }
         let table = req.table();
         if path == DIGESTS_PATH {
             match ae.digests(&table).await {

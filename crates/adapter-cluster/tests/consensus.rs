@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use hyperbyte_adapter_cluster::{
-    serve_peers, ClusterConfig, ClusterMetadata, ClusterNode, PeerService,
+    serve_peers, ClusterConfig, ClusterMetadata, ClusterNode, PeerService, StorageSide,
 };
 use hyperbyte_domain::{MetaCommand, RetentionPolicy};
 use hyperbyte_ports::{ConsensusStorePort, MetaError, MetadataPort};
@@ -40,7 +40,7 @@ async fn member(
         meta_timeout: Duration::from_secs(5),
         write_timeout: Duration::from_secs(2),
     };
-    let node = ClusterNode::start(config, store, local.clone(), Arc::new(OnceLock::new()))
+    let node = ClusterNode::start(config, store, local.clone(), StorageSide::default())
         .await
         .unwrap();
     let (stop, rx) = tokio::sync::watch::channel(false);

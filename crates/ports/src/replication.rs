@@ -81,6 +81,11 @@ pub trait ReplicationPort: Send + Sync + Debug {
     /// Anti-entropy: `peer`'s digests of `table` (database, retention policy,
     /// measurement), one per time range holding points, by range. A transport without
     /// anti-entropy refuses (the default).
+    ///
+    /// A transport must also refuse (retryable) while `peer` has applied fewer metadata
+    /// commands than this node: a peer that has not yet run a `DELETE` or drop this node
+    /// ran still holds the removed points, and this node would copy them back. The same
+    /// holds for [`points`](Self::points).
     async fn digests(
         &self,
         peer: u64,

@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use hyperbyte_adapter_cluster::{
     serve_peers, ClusterConfig, ClusterMetadata, ClusterNode, PeerReplication, PeerService,
+    StorageSide,
 };
 use hyperbyte_adapter_rocksdb::{RocksDbConsensusStore, RocksDbHintStore};
 use hyperbyte_application::cluster::{AntiEntropy, HintLimits, StorageEffects, WriteReplicator};
@@ -161,7 +162,7 @@ pub(crate) struct Member {
     pub(crate) meta: Arc<dyn MetadataPort>,
     ingest: Arc<OnceLock<Arc<IngestionService>>>,
     anti_entropy: Arc<OnceLock<Arc<AntiEntropy>>>,
-    effects: Arc<OnceLock<Arc<StorageEffects>>>,
+    effects: StorageSide,
     section: ClusterSection,
     stop: tokio::sync::watch::Sender<bool>,
 }
@@ -181,7 +182,7 @@ pub(crate) async fn start(
         .with_context(|| format!("binding cluster.bind = {}", section.bind))?;
     let addr = listener.local_addr()?;
     println!("hyperbyted cluster listener on {addr}");
-    let effects = Arc::new(OnceLock::new());
+    let effects = StorageSide::default();
     let node = ClusterNode::start(
         section.node_config(addr),
         Arc::new(store),
@@ -255,7 +256,7 @@ impl Member {
         anti_entropy: AntiEntropy,
     ) {
         let _ = self.ingest.set(ingest);
-        let _ = self.effects.set(Arc::new(effects));
+        self.effects.set(effects);
         let anti_entropy = Arc::new(anti_entropy);
         let _ = self.anti_entropy.set(anti_entropy.clone());
         if self.section.anti_entropy_interval_secs > 0 {

@@ -47,6 +47,13 @@ fn drops_data(cmd: &MetaCommand) -> bool {
 }
 
 impl StorageEffects {
+    /// Whether `cmd` has a storage side here (drops, `DELETE`, `DROP SERIES`): a node must
+    /// not apply such a command before its storage services run, or the data it removes
+    /// stays on this node (and anti-entropy copies it back to the others).
+    pub fn changes_storage(cmd: &MetaCommand) -> bool {
+        drops_data(cmd) || matches!(cmd, MetaCommand::DeleteData { .. })
+    }
+
     /// Effects over this node's metadata, flush and storage administration.
     pub fn new(
         meta: Arc<dyn MetadataPort>,
