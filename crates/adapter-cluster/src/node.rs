@@ -494,6 +494,17 @@ impl ClusterNode {
             .map_or(0, |l| l.index)
     }
 
+    /// Waits at most `wait` until this node applied `index`; whether it has.
+    pub async fn applied_at_least(&self, index: u64, wait: Duration) -> bool {
+        self.applied_index() >= index
+            || self
+                .raft
+                .wait(Some(wait))
+                .applied_index_at_least(Some(index), "anti-entropy")
+                .await
+                .is_ok()
+    }
+
     /// Whether this node leads the metadata consensus now.
     pub fn is_leader(&self) -> bool {
         self.raft.metrics().borrow().state == ServerState::Leader

@@ -21,6 +21,10 @@ use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+/// How long a member behind an anti-entropy asker's metadata waits to catch up before
+/// it answers `503`.
+const CATCH_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Largest request body (a replicated write is at most a client's write body).
 const MAX_BODY_BYTES: usize = 512 << 20;
 
@@ -211,10 +215,11 @@ impl PeerService {
         let Some(ae) = self.anti_entropy.get() else {
             return answer(StatusCode::SERVICE_UNAVAILABLE, "starting");
         };
-        let applied = self.node.applied_index();
-        if applied < req.applied {
-            // A drop or delete the asker applied may not have run here yet: the points it
-            // removed must not travel back.
+        // A drop or delete the asker applied may not have run here yet: the points it
+        // removed must not travel back. A follower trails the leader by a round trip, so
+        // it waits a little before refusing.
+        if !self.node.applied_at_least(req.applied, CATCH_UP_WAIT).await {
+            let applied = self.node.applied_index();
             return answer(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!(

@@ -128,6 +128,7 @@ impl StateMachine {
             true => Some(self.effects.ready().await),
             false => None,
         };
+        let _change = fx.as_ref().map(|fx| fx.changing());
         if let Some(fx) = &fx {
             if let Err(e) = fx.before(&cmd).await {
                 tracing::warn!(error = %e, "flush before a replicated drop failed");

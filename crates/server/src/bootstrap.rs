@@ -17,7 +17,7 @@ use hyperbyte_adapter_rocksdb::{
 };
 use hyperbyte_application::backup::BackupService;
 use hyperbyte_application::cluster::{
-    first_sequence_after, AntiEntropy, StorageEffects, WriteReplicator,
+    first_sequence_after, AntiEntropy, StorageChanges, StorageEffects, WriteReplicator,
 };
 use hyperbyte_application::hot::{
     keep_in_slot, restore_from_slot, HotAdmin, HotSink, HotTier, Restored, WarmConfig,
@@ -148,6 +148,8 @@ async fn run_on(
         .map(|r| r.anti_entropy_counters().clone());
     let services = start_services(cfg, &stores, &stack, clock.clone(), replicator).await?;
     if let Some(m) = &member {
+        // Drops and deletes and anti-entropy's copies see each other through one count.
+        let changes = Arc::new(StorageChanges::default());
         let anti_entropy = AntiEntropy::new(
             m.replication_port(),
             stores.meta.clone(),
@@ -156,7 +158,8 @@ async fn run_on(
             services.backup.clone(),
             services.ingest.clone(),
             counters.unwrap_or_default(),
-        );
+        )
+        .with_changes(changes.clone());
         m.services_started(
             services.ingest.clone(),
             StorageEffects::new(
@@ -164,7 +167,8 @@ async fn run_on(
                 services.flush.clone(),
                 stack.admin.clone(),
             )
-            .with_deletes(services.query.clone()),
+            .with_deletes(services.query.clone())
+            .with_changes(changes),
             anti_entropy,
         );
     }

@@ -15,6 +15,7 @@
 //! rule, so a point only one of them has reaches the other, and two versions of one
 //! point settle on the higher id's (pulling both ways would swap them forever).
 
+use super::effects::StorageChanges;
 use crate::backup::{BackupService, TableEntry};
 use crate::flush::FlushService;
 use crate::ingest::IngestionService;
@@ -104,6 +105,7 @@ pub struct AntiEntropy {
     backup: Arc<BackupService>,
     ingest: Arc<IngestionService>,
     counters: Arc<AntiEntropyCounters>,
+    changes: Arc<StorageChanges>,
 }
 
 impl AntiEntropy {
@@ -125,7 +127,15 @@ impl AntiEntropy {
             backup,
             ingest,
             counters,
+            changes: Arc::default(),
         }
+    }
+
+    /// Sees this member's drops and deletes through `changes` (shared with
+    /// [`crate::cluster::StorageEffects`]): points copied while one ran are not written.
+    pub fn with_changes(mut self, changes: Arc<StorageChanges>) -> Self {
+        self.changes = changes;
+        self
     }
 
     /// This member's digests of `table`, one per hour holding points (what a peer asks
@@ -264,6 +274,9 @@ impl AntiEntropy {
     /// Compares `table` with `peer` and pulls the ranges the rule says to.
     async fn compare(&self, peer: u64, table: &TableRef) -> Result<(), AntiEntropyError> {
         let me = self.port.local_node();
+        // Before the peer is asked: its answer reflects the drops and deletes it ran as
+        // of then (the transport refuses a peer that ran fewer than this member).
+        let changes_then = self.changes.now();
         let theirs = self
             .port
             .digests(peer, table)
@@ -300,6 +313,12 @@ impl AntiEntropy {
                 })?;
             if body.is_empty() {
                 continue;
+            }
+            if self.changes.moved_since(changes_then) {
+                // A drop or delete ran here since the peer was asked: what it removed may
+                // be in `body`. The next round compares again.
+                tracing::debug!(peer, table = %table, "anti-entropy drops a copy a delete overtook");
+                return Ok(());
             }
             let written = self
                 .ingest
@@ -417,6 +436,8 @@ mod tests {
         struct Peer {
             pulls: Mutex<Vec<(String, i64, i64)>>,
             down: Mutex<bool>,
+            /// A delete that runs on the asking member while it fetches points.
+            delete_during_fetch: Mutex<Option<Arc<StorageChanges>>>,
         }
 
         #[async_trait]
@@ -462,6 +483,9 @@ mod tests {
                 self.pulls
                     .lock()
                     .push((table.measurement.clone(), start, end));
+                if let Some(changes) = &*self.delete_during_fetch.lock() {
+                    drop(changes.begin());
+                }
                 Ok(format!("m v=1i {}\nm v=2i {}\n", T, T + 1).into_bytes())
             }
         }
@@ -538,6 +562,28 @@ mod tests {
                 ),
                 (1, 1, 1, 2, 0)
             );
+        }
+
+        #[tokio::test]
+        async fn a_copy_a_delete_overtook_is_not_written() {
+            let peer = Arc::new(Peer::default());
+            let changes = Arc::new(StorageChanges::default());
+            *peer.delete_during_fetch.lock() = Some(changes.clone());
+            let (ae, wal, counters) = member(&peer).await;
+            let ae = ae.with_changes(changes);
+            let before = hyperbyte_ports::WalPort::last_sequence(&*wal);
+            ae.round().await;
+            assert_eq!(peer.pulls.lock().len(), 1, "the range was fetched");
+            assert_eq!(
+                hyperbyte_ports::WalPort::last_sequence(&*wal),
+                before,
+                "nothing written: the delete may have removed these points"
+            );
+            assert_eq!(counters.snapshot().points_copied, 0);
+            // The next round, with no delete meanwhile, copies them.
+            *peer.delete_during_fetch.lock() = None;
+            ae.round().await;
+            assert_eq!(hyperbyte_ports::WalPort::last_sequence(&*wal), before + 1);
         }
 
         #[tokio::test]

@@ -12,7 +12,43 @@ use crate::flush::FlushService;
 use crate::query::QueryService;
 use hyperbyte_domain::MetaCommand;
 use hyperbyte_ports::{MetadataPort, StorageAdminPort};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+/// Counts this member's storage-changing metadata commands (drops, deletes), twice each:
+/// when one starts and when it ends, so the count is odd while one runs. Anti-entropy
+/// writes the points it copied only if the count did not move since it asked the peer
+/// (a delete that ran meanwhile would miss them, and they would spread again).
+#[derive(Debug, Default)]
+pub struct StorageChanges(AtomicU64);
+
+impl StorageChanges {
+    /// The count now.
+    pub fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Marks one change from now until the returned value is dropped.
+    pub fn begin(self: &Arc<Self>) -> StorageChange {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        StorageChange(Arc::clone(self))
+    }
+
+    /// Whether a change ran or runs since the count was `then`.
+    pub fn moved_since(&self, then: u64) -> bool {
+        then % 2 == 1 || self.now() != then
+    }
+}
+
+/// Marks one storage change from its creation to its drop (see [`StorageChanges`]).
+#[derive(Debug)]
+pub struct StorageChange(Arc<StorageChanges>);
+
+impl Drop for StorageChange {
+    fn drop(&mut self) {
+        self.0 .0.fetch_add(1, Ordering::SeqCst);
+    }
+}
 
 /// The storage side of replicated drops and deletes.
 #[derive(Debug)]
@@ -22,6 +58,7 @@ pub struct StorageEffects {
     admin: Arc<dyn StorageAdminPort>,
     /// Runs replicated `DELETE`s and `DROP SERIES` (the query service's delete).
     deletes: Option<Arc<QueryService>>,
+    changes: Arc<StorageChanges>,
 }
 
 /// The names of a database's retention policies (none when it does not exist).
@@ -65,7 +102,21 @@ impl StorageEffects {
             flush,
             admin,
             deletes: None,
+            changes: Arc::default(),
         }
+    }
+
+    /// Counts the changes in `changes` (shared with [`crate::cluster::AntiEntropy`]).
+    pub fn with_changes(mut self, changes: Arc<StorageChanges>) -> Self {
+        self.changes = changes;
+        self
+    }
+
+    /// Marks a storage-changing command from now until the returned value is dropped;
+    /// hold it from before [`StorageEffects::before`] until after
+    /// [`StorageEffects::after`] (or the command's refusal).
+    pub fn changing(&self) -> StorageChange {
+        self.changes.begin()
     }
 
     /// Replicated `DELETE`s and `DROP SERIES` (`MetaCommand::DeleteData`) run through

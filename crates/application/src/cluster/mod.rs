@@ -24,7 +24,7 @@ pub use anti_entropy::{
     should_pull, AntiEntropy, AntiEntropyCounters, AntiEntropyError, AntiEntropyStats, RANGE_NS,
 };
 pub(crate) use effects::retention_policy_names;
-pub use effects::StorageEffects;
+pub use effects::{StorageChange, StorageChanges, StorageEffects};
 pub use hints::{HintLimits, HintStats};
 pub use ledger::{first_sequence_after, ReplicaLedger};
 pub use replicate::{ReplicateError, ReplicationShortfall, WriteReplicator};

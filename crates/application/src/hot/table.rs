@@ -461,13 +461,21 @@ impl Table {
     /// with [`Table::fits_before`]) before this table's, and lets the coverage start at
     /// `covered_from`.
     pub(super) fn prepend_older(&mut self, older: Table, covered_from: i64) {
-        self.bytes += older.bytes;
         for (h, bucket) in older.series {
             for o in bucket {
                 let live = self.series.entry(h).or_default();
                 match live.iter_mut().find(|s| s.tags == o.tags) {
-                    Some(s) => s.prepend(o),
-                    None => live.push(o),
+                    Some(s) => {
+                        // Recounted: one fixed part, and the padding of the columns only
+                        // one side had.
+                        let before = s.bytes();
+                        s.prepend(o);
+                        self.bytes = (self.bytes + s.bytes()).saturating_sub(before);
+                    }
+                    None => {
+                        self.bytes += o.bytes();
+                        live.push(o);
+                    }
                 }
             }
         }

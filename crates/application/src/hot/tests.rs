@@ -1,7 +1,7 @@
 //! The tier against its invariants: field-wise merges, coverage, eviction, aggregates
 //! equal to the pushdown SQL's.
 
-use super::table::Series;
+use super::table::{Series, Table};
 use super::*;
 use hyperbyte_domain::{FieldValue, Point, Window};
 use hyperbyte_ports::PointsSinkPort as _;
@@ -196,6 +196,33 @@ fn the_byte_count_follows_what_the_series_hold() {
         tier.insert(&id(), tier.epoch(&id()), batch);
         assert_eq!(tier.bytes(), recounted(&tier), "after batch {i}");
     }
+    // Older rows read back from storage go in front: a series both sides hold counts its
+    // fixed part once, and columns only one side had are padded and counted.
+    let older_points = [
+        pt("a", 1, vec![("w", FieldValue::Boolean(true))]),
+        pt(
+            "a",
+            2,
+            vec![("x", FieldValue::Float(0.5)), ("s", text("older"))],
+        ),
+        pt("d", 3, vec![("y", FieldValue::Integer(1))]),
+    ];
+    let views: Vec<_> = older_points
+        .iter()
+        .map(hyperbyte_domain::PointRef::from_point)
+        .collect();
+    let mut older = Table::empty_from(i64::MIN);
+    assert!(older.put_all(&views));
+    tier.tables
+        .write()
+        .get_mut(&id())
+        .unwrap()
+        .prepend_older(older, 0);
+    assert_eq!(
+        tier.bytes(),
+        recounted(&tier),
+        "after older rows went in front"
+    );
     // Retention's cut keeps the count of what is left, series overhead and text included.
     tier.tables.write().get_mut(&id()).unwrap().drop_before(25);
     assert!(tier.bytes() > 0);
