@@ -265,7 +265,7 @@ fn decode(blob: &[u8]) -> Result<SnapshotIn, SnapshotRefused> {
 
 /// Builds a [`Table`] from its encoding, checking what the tier relies on: times
 /// strictly increasing, every column as long as its times, column names and series (tag
-/// sets) each once. Bytes are counted as the flush counts them (present values only).
+/// sets) each once. Bytes are counted as the flush counts them ([`Series::bytes`]).
 fn table_in(t: TableIn) -> Result<Table, SnapshotRefused> {
     let damaged = |what: &str| SnapshotRefused::Damaged(format!("{}: {what}", t.id.2));
     let measurement = &t.id.2;
