@@ -577,15 +577,7 @@ fn metric(s: &Server, name: &str) -> f64 {
 fn cluster_anti_entropy_repairs_writes_no_hint_covers() {
     // Node 1 keeps no hints at all: what node 3 misses while it is down is lost to
     // hinted handoff, and only anti-entropy (every second here) can bring it back.
-    let with = |id: u64, join: Option<&str>, bind: &str, extra: &[(&'static str, &str)]| {
-        let mut env = node_env(id, join, bind);
-        env.push((
-            "HYPERBYTE_CLUSTER__ANTI_ENTROPY_INTERVAL_SECS",
-            "1".to_string(),
-        ));
-        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-        env
-    };
+    let with = every_second_env;
     let no_hints = [("HYPERBYTE_CLUSTER__HINTED_HANDOFF_MAX_BYTES", "0")];
     let n1 = Server::start_with_env(&as_refs(&with(1, None, "127.0.0.1:0", &no_hints)));
     let a1 = peer_addr(&n1);
@@ -684,37 +676,57 @@ fn cluster_anti_entropy_repairs_writes_no_hint_covers() {
     );
 }
 
+/// The environment of node `id` with anti-entropy every second, plus `extra`.
+fn every_second_env(
+    id: u64,
+    join: Option<&str>,
+    bind: &str,
+    extra: &[(&'static str, &str)],
+) -> Vec<(&'static str, String)> {
+    let mut env = node_env(id, join, bind);
+    env.push((
+        "HYPERBYTE_CLUSTER__ANTI_ENTROPY_INTERVAL_SECS",
+        "1".to_string(),
+    ));
+    env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    env
+}
+
+/// Three voters started with `every_second_env(.., extra)`, with `db` created and ten
+/// batches of `w` written to every member; their peer addresses.
+fn three_nodes_every_second(
+    extra: &[(&'static str, &str)],
+    db: &str,
+) -> (Vec<Server>, [String; 3]) {
+    let start = |id, join: Option<&str>| {
+        Server::start_with_env(&as_refs(&every_second_env(id, join, "127.0.0.1:0", extra)))
+    };
+    let n1 = start(1, None);
+    let a1 = peer_addr(&n1);
+    let n2 = start(2, Some(&a1));
+    let n3 = start(3, Some(&a1));
+    let addrs = [a1, peer_addr(&n2), peer_addr(&n3)];
+    for a in &addrs {
+        wait_until(60, "three voters", || voters(a) == 3);
+    }
+    let nodes = vec![n1, n2, n3];
+    create_everywhere(&nodes, 0, db);
+    for i in 0..10 {
+        let (st, text) = nodes[0].write_params(&format!("db={db}&consistency=all"), &batch(i));
+        assert_eq!(st, 204, "batch {i}: {text}");
+    }
+    (nodes, addrs)
+}
+
 #[test]
 fn cluster_a_member_replaced_with_an_empty_disk_catches_up() {
     // Node 3 loses its disk: it comes back empty with its node id and address, takes the
     // metadata from the consensus log (the databases, the delete) and the points from
     // anti-entropy, with no hint to help.
-    let with = |id: u64, join: Option<&str>, bind: &str| {
-        let mut env = node_env(id, join, bind);
-        env.push((
-            "HYPERBYTE_CLUSTER__ANTI_ENTROPY_INTERVAL_SECS",
-            "1".to_string(),
-        ));
-        env.push((
-            "HYPERBYTE_CLUSTER__HINTED_HANDOFF_MAX_BYTES",
-            "0".to_string(),
-        ));
-        env
-    };
-    let n1 = Server::start_with_env(&as_refs(&with(1, None, "127.0.0.1:0")));
-    let a1 = peer_addr(&n1);
-    let n2 = Server::start_with_env(&as_refs(&with(2, Some(&a1), "127.0.0.1:0")));
-    let n3 = Server::start_with_env(&as_refs(&with(3, Some(&a1), "127.0.0.1:0")));
-    let addrs = [a1.clone(), peer_addr(&n2), peer_addr(&n3)];
-    for a in &addrs {
-        wait_until(60, "three voters", || voters(a) == 3);
-    }
-    let mut nodes = vec![n1, n2, n3];
-    create_everywhere(&nodes, 0, "lost");
-    for i in 0..10 {
-        let (st, text) = nodes[0].write_params("db=lost&consistency=all", &batch(i));
-        assert_eq!(st, 204, "batch {i}: {text}");
-    }
+    let no_hints = [("HYPERBYTE_CLUSTER__HINTED_HANDOFF_MAX_BYTES", "0")];
+    let (mut nodes, addrs) = three_nodes_every_second(&no_hints, "lost");
+    let a1 = addrs[0].clone();
+    let with = |id, join: Option<&str>, bind: &str| every_second_env(id, join, bind, &no_hints);
     // Points 0..100 go: every member, and the replaced one through the log.
     let del = "DELETE FROM w WHERE time < 1600000000000000100";
     assert_eq!(nodes[1].query("lost", del).0, 200);
@@ -777,28 +789,9 @@ fn cluster_a_delete_made_while_a_member_was_down_stays_deleted() {
     // DELETE from the consensus log, possibly before its storage services run. The deleted
     // points must go on node 3 too: kept there, anti-entropy (every second here) would
     // copy them back to the others, which hold fewer points.
-    let with = |id: u64, join: Option<&str>, bind: &str| {
-        let mut env = node_env(id, join, bind);
-        env.push((
-            "HYPERBYTE_CLUSTER__ANTI_ENTROPY_INTERVAL_SECS",
-            "1".to_string(),
-        ));
-        env
-    };
-    let n1 = Server::start_with_env(&as_refs(&with(1, None, "127.0.0.1:0")));
-    let a1 = peer_addr(&n1);
-    let n2 = Server::start_with_env(&as_refs(&with(2, Some(&a1), "127.0.0.1:0")));
-    let n3 = Server::start_with_env(&as_refs(&with(3, Some(&a1), "127.0.0.1:0")));
-    let addrs = [a1.clone(), peer_addr(&n2), peer_addr(&n3)];
-    for a in &addrs {
-        wait_until(60, "three voters", || voters(a) == 3);
-    }
-    let mut nodes = vec![n1, n2, n3];
-    create_everywhere(&nodes, 0, "gone");
-    for i in 0..10 {
-        let (st, text) = nodes[0].write_params("db=gone&consistency=all", &batch(i));
-        assert_eq!(st, 204, "batch {i}: {text}");
-    }
+    let (mut nodes, addrs) = three_nodes_every_second(&[], "gone");
+    let a1 = addrs[0].clone();
+    let with = |id, join: Option<&str>, bind: &str| every_second_env(id, join, bind, &[]);
     nodes[2].kill9();
     let del = "DELETE FROM w WHERE time < 1600000000000000500";
     assert_eq!(nodes[0].query("gone", del).0, 200);
