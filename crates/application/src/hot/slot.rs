@@ -102,42 +102,11 @@ pub async fn keep_in_slot(
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::NothingStored;
     use super::*;
     use hyperbyte_domain::{FieldValue, Point};
-    use hyperbyte_ports::{QueryError, RowSet};
     use hyperbyte_testkit::{MemoryTierSnapshot, MemoryWal};
     use parking_lot::Mutex;
-
-    /// An engine whose storage stamp the test sets (`None`: it cannot stamp).
-    #[derive(Debug, Default)]
-    struct Stamped(Mutex<Option<String>>);
-
-    #[async_trait::async_trait]
-    impl QueryPort for Stamped {
-        async fn query(&self, _: &str) -> Result<RowSet, QueryError> {
-            Ok(RowSet::default())
-        }
-        async fn table_columns(
-            &self,
-            _: &str,
-            _: &str,
-            _: &str,
-        ) -> Result<Vec<String>, QueryError> {
-            Ok(Vec::new())
-        }
-        async fn latest_time(
-            &self,
-            _: &str,
-            _: &str,
-            _: &str,
-            _: Option<i64>,
-        ) -> Result<Option<i64>, QueryError> {
-            Ok(None)
-        }
-        async fn storage_stamp(&self) -> Result<Option<String>, QueryError> {
-            Ok(self.0.lock().clone())
-        }
-    }
 
     fn tier_with_a_row() -> Arc<HotTier> {
         let tier = HotTier::new(1 << 20);
@@ -156,14 +125,14 @@ mod tests {
     struct Fixture {
         slot: Arc<MemoryTierSnapshot>,
         wal: MemoryWal,
-        engine: Stamped,
+        engine: NothingStored,
     }
 
     fn fixture(stamp: Option<&str>) -> Fixture {
         Fixture {
             slot: Arc::new(MemoryTierSnapshot::default()),
             wal: MemoryWal::default(),
-            engine: Stamped(Mutex::new(stamp.map(String::from))),
+            engine: NothingStored(Mutex::new(stamp.map(String::from))),
         }
     }
 

@@ -439,9 +439,10 @@ impl hyperbyte_ports::PointsSinkPort for GatedStorage {
     }
 }
 
-/// An engine holding no table yet.
-#[derive(Debug)]
-struct NothingStored;
+/// An engine holding no table yet, whose storage stamp a test sets (`None`: it cannot
+/// stamp).
+#[derive(Debug, Default)]
+pub(super) struct NothingStored(pub(super) parking_lot::Mutex<Option<String>>);
 
 #[async_trait::async_trait]
 impl hyperbyte_ports::QueryPort for NothingStored {
@@ -464,6 +465,9 @@ impl hyperbyte_ports::QueryPort for NothingStored {
         _: Option<i64>,
     ) -> Result<Option<i64>, hyperbyte_ports::QueryError> {
         Ok(None)
+    }
+    async fn storage_stamp(&self) -> Result<Option<String>, hyperbyte_ports::QueryError> {
+        Ok(self.0.lock().clone())
     }
 }
 
@@ -501,7 +505,7 @@ async fn the_tier_takes_a_batch_while_storage_writes_it() {
     let storage = Arc::new(GatedStorage::default());
     let sink = Arc::new(HotSink::new(
         storage.clone(),
-        Arc::new(NothingStored),
+        Arc::new(NothingStored::default()),
         tier.clone(),
     ));
     let write = write_one(sink);
@@ -534,7 +538,7 @@ async fn a_batch_storage_refuses_leaves_the_tier() {
     storage.release.notify_one();
     let sink = Arc::new(HotSink::new(
         storage.clone(),
-        Arc::new(NothingStored),
+        Arc::new(NothingStored::default()),
         tier.clone(),
     ));
     assert!(write_one(sink).await.unwrap().is_err());
