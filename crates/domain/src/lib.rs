@@ -28,7 +28,7 @@ pub use database::{Database, RetentionPolicy};
 pub use error::DomainError;
 pub use meta::{ContinuousQuery, FieldShardType, MetaCommand, Privilege, Tombstone, User};
 pub use point::{bytes_hash, series_hash, FieldType, FieldValue, Point, SeriesKey};
-pub use point_ref::{FieldRef, PointRef, RepeatedField};
+pub use point_ref::{FieldPairRef, FieldRef, ListRef, PointRef, RepeatedField, TagRef};
 pub use precision::Precision;
 pub use schema::{is_side_field_name, side_field_name, MeasurementSchema};
 pub use wal::codec::CompactEntry;

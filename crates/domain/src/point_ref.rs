@@ -7,6 +7,7 @@
 use crate::{FieldType, FieldValue, Point};
 use serde::{Serialize, Serializer};
 use std::borrow::Cow;
+use std::ops::{Deref, DerefMut};
 
 /// A field value borrowing its string from the body.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +59,107 @@ impl<'a> FieldRef<'a> {
     }
 }
 
+/// A list a view either borrows whole (a decoded WAL entry's tags of a series, shared by
+/// all its points; a round's field pairs laid out once) or owns (what a parser builds per
+/// line). Borrowing spares the flush an allocation and a copy per point: building a
+/// 250,000-point round's views took 440–660 ms under ingest and most of the round's
+/// memory with two owned vectors per point. Reads go through [`Deref`] to a slice;
+/// [`ListRef::to_mut`] makes it owned first.
+#[derive(Debug, Clone)]
+pub enum ListRef<'a, T> {
+    /// Borrowed from something that outlives the view.
+    Borrowed(&'a [T]),
+    /// Owned by the view.
+    Owned(Vec<T>),
+}
+
+impl<T> Default for ListRef<'_, T> {
+    fn default() -> Self {
+        ListRef::Owned(Vec::new())
+    }
+}
+
+impl<T> Deref for ListRef<'_, T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            ListRef::Borrowed(s) => s,
+            ListRef::Owned(v) => v,
+        }
+    }
+}
+
+/// Writing through a borrowed list copies it first (see [`ListRef::to_mut`]).
+impl<T: Clone> DerefMut for ListRef<'_, T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        self.to_mut()
+    }
+}
+
+impl<T: Clone> ListRef<'_, T> {
+    /// The owned list, copied from the borrowed one first if need be.
+    pub fn to_mut(&mut self) -> &mut Vec<T> {
+        if let ListRef::Borrowed(s) = *self {
+            *self = ListRef::Owned(s.to_vec());
+        }
+        match self {
+            ListRef::Owned(v) => v,
+            ListRef::Borrowed(_) => unreachable!("made owned above"),
+        }
+    }
+
+    /// The list as an owned vector.
+    pub fn into_owned(self) -> Vec<T> {
+        match self {
+            ListRef::Borrowed(s) => s.to_vec(),
+            ListRef::Owned(v) => v,
+        }
+    }
+}
+
+impl<T> From<Vec<T>> for ListRef<'_, T> {
+    fn from(v: Vec<T>) -> Self {
+        ListRef::Owned(v)
+    }
+}
+
+impl<'a, T> From<&'a [T]> for ListRef<'a, T> {
+    fn from(s: &'a [T]) -> Self {
+        ListRef::Borrowed(s)
+    }
+}
+
+impl<T> FromIterator<T> for ListRef<'_, T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        ListRef::Owned(iter.into_iter().collect())
+    }
+}
+
+impl<'s, T> IntoIterator for &'s ListRef<'_, T> {
+    type Item = &'s T;
+    type IntoIter = std::slice::Iter<'s, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<T: PartialEq> PartialEq for ListRef<'_, T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: PartialEq> PartialEq<Vec<T>> for ListRef<'_, T> {
+    fn eq(&self, other: &Vec<T>) -> bool {
+        **self == other[..]
+    }
+}
+
+/// A tag (key, value) of a view.
+pub type TagRef<'a> = (Cow<'a, str>, Cow<'a, str>);
+/// A field (key, value) of a view.
+pub type FieldPairRef<'a> = (Cow<'a, str>, FieldRef<'a>);
+
 /// One parsed line borrowing from the body; same invariants as [`Point`] (tags sorted by
 /// key and unique, fields non-empty with unique keys, last value winning).
 #[derive(Debug, Clone, Default)]
@@ -65,9 +167,9 @@ pub struct PointRef<'a> {
     /// Measurement name (unescaped).
     pub measurement: Cow<'a, str>,
     /// Tags sorted by key.
-    pub tags: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub tags: ListRef<'a, TagRef<'a>>,
     /// Fields in the order first written.
-    pub fields: Vec<(Cow<'a, str>, FieldRef<'a>)>,
+    pub fields: ListRef<'a, FieldPairRef<'a>>,
     /// Nanoseconds since the Unix epoch.
     pub timestamp: i64,
     /// The line repeated a field key with a value of another type (`v=1,v=2i`): what
@@ -216,5 +318,28 @@ impl Serialize for FieldRef<'_> {
             FieldRef::Boolean(v) => s.serialize_newtype_variant(NAME, 3, "Boolean", v),
             FieldRef::String(v) => s.serialize_newtype_variant(NAME, 4, "String", v.as_ref()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A borrowed list reads as the slice it borrows; writing copies it first and leaves
+    /// the borrowed slice alone.
+    #[test]
+    fn a_borrowed_list_is_copied_before_it_is_written() {
+        let shared = vec![1, 2, 3];
+        let mut list: ListRef<'_, i32> = ListRef::Borrowed(&shared);
+        assert_eq!(list, vec![1, 2, 3]);
+        assert_eq!(list.iter().sum::<i32>(), 6);
+        list[0] = 7;
+        assert!(matches!(list, ListRef::Owned(_)));
+        assert_eq!(list, vec![7, 2, 3]);
+        list.to_mut().push(4);
+        assert_eq!(list.into_owned(), vec![7, 2, 3, 4]);
+        assert_eq!(shared, vec![1, 2, 3]);
+        let owned: ListRef<'_, i32> = (1..3).collect();
+        assert_eq!(owned, ListRef::Borrowed(&[1, 2][..]));
     }
 }

@@ -19,7 +19,8 @@
 //! `/health` and the metrics.
 
 use hyperbyte_domain::{
-    CompactEntry, FieldType, MeasurementSchema, PointRef, RetentionPolicy, Tombstone,
+    CompactEntry, FieldPairRef, FieldType, ListRef, MeasurementSchema, PointRef, RetentionPolicy,
+    Tombstone,
 };
 use hyperbyte_ports::{HeldPointsPort, MetadataPort, PointsSinkPort, TableRef, WalPort};
 use std::borrow::Cow;
@@ -380,10 +381,12 @@ impl FlushService {
         // Read the last sequence before the range: an entry appended after the (empty)
         // read must not be skipped by moving the cursor past it.
         let last_before = self.wal.last_sequence();
+        let started = Instant::now();
         let read = self
             .wal
             .read_batch(from, self.cfg.batch_entries, self.cfg.batch_points)
             .await?;
+        tracing::debug!(entries = read.len(), elapsed = ?started.elapsed(), "flush read");
         let Some(&(last_seq, _)) = read.last() else {
             return Ok(ReadRound::Empty { last_before });
         };
@@ -472,12 +475,24 @@ impl FlushService {
                 self.set_aside(&table, &g.views(&round.entries)).await?;
                 continue;
             }
-            let mut views = g.views(&round.entries);
+            let started = Instant::now();
+            let arena = g.field_arena(&round.entries);
+            let mut views = g.views_over(&round.entries, &arena);
+            let viewed = started.elapsed();
             let schema = batch_schema(&g.full, &mut views);
+            let schema_done = started.elapsed();
             let written = self
                 .sink
                 .write_views(&g.database, &g.rp, &g.measurement, &schema, &views)
                 .await;
+            tracing::debug!(
+                table = %table,
+                points = views.len(),
+                ?viewed,
+                ?schema_done,
+                written = ?started.elapsed(),
+                "flush group"
+            );
             match written {
                 Ok(()) => {
                     points_written += views.len();
@@ -804,12 +819,58 @@ impl Group {
         }
     }
 
-    /// The group's points as views into the round's entries.
+    /// The group's points as views into the round's entries (for the held tables' queue,
+    /// which keeps each view's fields on its own).
     fn views<'e>(&self, entries: &'e [CompactEntry]) -> Vec<PointRef<'e>> {
         self.members
             .iter()
             .filter_map(|&(e, i)| entries.get(e as usize)?.point(i as usize))
             .collect()
+    }
+
+    /// Every member's fields, laid out one point after the other in one allocation (the
+    /// storage write's views borrow them: [`Group::views_over`]).
+    fn field_arena<'e>(&self, entries: &'e [CompactEntry]) -> Vec<FieldPairRef<'e>> {
+        let mut arena = Vec::with_capacity(
+            self.members
+                .len()
+                .saturating_mul(self.full.fields.len().clamp(1, 16)),
+        );
+        for &(e, i) in &self.members {
+            if let Some(fields) = entries
+                .get(e as usize)
+                .and_then(|c| c.fields_of(i as usize))
+            {
+                arena.extend(fields);
+            }
+        }
+        arena
+    }
+
+    /// The group's points as views whose tags borrow the entries' series and whose
+    /// fields borrow `arena` (built by [`Group::field_arena`] from the same entries): no
+    /// allocation per point.
+    fn views_over<'e>(
+        &self,
+        entries: &'e [CompactEntry],
+        arena: &'e [FieldPairRef<'e>],
+    ) -> Vec<PointRef<'e>> {
+        let mut views = Vec::with_capacity(self.members.len());
+        let mut at = 0usize;
+        for &(e, i) in &self.members {
+            let Some(entry) = entries.get(e as usize) else {
+                continue;
+            };
+            let n = entry.field_count(i as usize);
+            let Some(fields) = arena.get(at..at + n) else {
+                break;
+            };
+            at += n;
+            if let Some(view) = entry.view(i as usize, ListRef::Borrowed(fields)) {
+                views.push(view);
+            }
+        }
+        views
     }
 }
 
@@ -839,7 +900,8 @@ fn batch_schema(full: &MeasurementSchema, points: &mut [PointRef<'_>]) -> Measur
                 looked_up.push(k.to_string());
             }
         }
-        for (position, (f, v)) in p.fields.iter_mut().enumerate() {
+        for position in 0..p.fields.len() {
+            let (f, v) = &p.fields[position];
             let t = v.field_type();
             if let Some(Some((name, kt))) = known.get(position) {
                 if *kt == t && name == f {
@@ -855,8 +917,10 @@ fn batch_schema(full: &MeasurementSchema, points: &mut [PointRef<'_>]) -> Measur
             }
             match primary {
                 Some(primary) if primary != t => {
-                    *f = Cow::Owned(hyperbyte_domain::side_field_name(f, t));
-                    schema.fields.entry(f.to_string()).or_insert(t);
+                    let side = hyperbyte_domain::side_field_name(f, t);
+                    schema.fields.entry(side.clone()).or_insert(t);
+                    // Only this point's fields become its own (they borrow the round's).
+                    p.fields.to_mut()[position].0 = Cow::Owned(side);
                 }
                 Some(primary) if !schema.fields.contains_key(f.as_ref()) => {
                     schema.fields.insert(f.to_string(), primary);

@@ -454,3 +454,73 @@ fn batch_schema_has_every_tag_key_and_side_field() {
     assert_eq!(schema.fields.get(&side), Some(&FieldType::Integer));
     assert_eq!(views[3].fields[0].0, side);
 }
+
+/// The storage write's views borrow: tags from the entries' series, fields from one
+/// arena for the group. They read exactly as the views that own their fields, and the
+/// schema's move of a value of another type to its side column copies only that point's
+/// fields, leaving the arena (shared by every view) as it was.
+#[test]
+fn a_rounds_views_borrow_and_read_as_owned_ones() {
+    let mut full = MeasurementSchema::default();
+    full.fields.insert("v".into(), FieldType::Float);
+    full.fields.insert("s".into(), FieldType::String);
+    let point = |host: &str, t: i64, fields: Vec<(&str, FieldValue)>| Point {
+        measurement: "m".into(),
+        tags: vec![("host".into(), host.into())],
+        fields: fields.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        timestamp: t,
+    };
+    let entry = |points: Vec<Point>| {
+        CompactEntry::from_entry(WalEntry {
+            database: "db".into(),
+            retention_policy: "autogen".into(),
+            points,
+        })
+    };
+    let entries = vec![
+        entry(vec![
+            point("a", 1, vec![("v", FieldValue::Float(1.0))]),
+            point(
+                "b",
+                1,
+                vec![
+                    ("v", FieldValue::Float(2.0)),
+                    ("s", FieldValue::String("x\"y".into())),
+                ],
+            ),
+        ]),
+        entry(vec![
+            point("a", 2, vec![("v", FieldValue::Integer(3))]),
+            point("b", 2, vec![("s", FieldValue::String(String::new()))]),
+        ]),
+    ];
+    let group = Group {
+        database: "db".into(),
+        rp: RetentionPolicy::autogen(),
+        measurement: "m".into(),
+        full: full.clone(),
+        members: vec![(0, 1), (1, 0), (0, 0), (1, 1)],
+    };
+    let owned = group.views(&entries);
+    let arena = group.field_arena(&entries);
+    let mut borrowed = group.views_over(&entries, &arena);
+    assert_eq!(borrowed, owned);
+    assert_eq!(arena.len(), 5);
+    assert!(borrowed.iter().all(|v| matches!(
+        (&v.tags, &v.fields),
+        (ListRef::Borrowed(_), ListRef::Borrowed(_))
+    )));
+    let schema = batch_schema(&full, &mut borrowed);
+    let side = hyperbyte_domain::side_field_name("v", FieldType::Integer);
+    assert_eq!(schema.fields.get(&side), Some(&FieldType::Integer));
+    // Only the integer point (member 1) owns its fields now.
+    assert_eq!(borrowed[1].fields[0].0, side);
+    assert!(matches!(borrowed[1].fields, ListRef::Owned(_)));
+    for i in [0, 2, 3] {
+        assert!(
+            matches!(borrowed[i].fields, ListRef::Borrowed(_)),
+            "view {i}"
+        );
+    }
+    assert_eq!(arena[2].0, "v", "the arena keeps the written name");
+}

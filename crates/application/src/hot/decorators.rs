@@ -67,7 +67,9 @@ impl PointsSinkPort for HotSink {
         let into_tier = async {
             // Storage's write goes first (to the point where it waits for the engine).
             tokio::task::yield_now().await;
+            let started = std::time::Instant::now();
             self.tier.insert_views(&id, epoch, points);
+            tracing::debug!(points = points.len(), elapsed = ?started.elapsed(), "tier insert");
         };
         let (stored, ()) = tokio::join!(
             self.inner

@@ -436,8 +436,8 @@ fn point_of<'r>(
     }
     Some(PointRef {
         measurement: Cow::Borrowed(measurement),
-        tags: point_tags,
-        fields: point_fields,
+        tags: point_tags.into(),
+        fields: point_fields.into(),
         timestamp,
         repeated_field: None,
         series_hash: None,
@@ -481,8 +481,8 @@ mod tests {
     fn point(host: &str, t: i64, field: &str, v: FieldRef<'static>) -> PointRef<'static> {
         PointRef {
             measurement: Cow::Borrowed("cpu"),
-            tags: vec![(Cow::Borrowed("host"), Cow::Owned(host.to_string()))],
-            fields: vec![(Cow::Owned(field.to_string()), v)],
+            tags: vec![(Cow::Borrowed("host"), Cow::Owned(host.to_string()))].into(),
+            fields: vec![(Cow::Owned(field.to_string()), v)].into(),
             timestamp: t,
             repeated_field: None,
             series_hash: None,

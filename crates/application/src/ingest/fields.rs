@@ -215,7 +215,7 @@ impl FieldCheck<'_> {
 /// field's column, so it is refused. Line protocol cannot carry one; `SELECT … INTO` can.
 fn refuse_field_names(p: &mut PointRef<'_>) -> Option<String> {
     if p.fields.iter().any(|(k, _)| k == "time") {
-        p.fields.retain(|(k, _)| k != "time");
+        p.fields.to_mut().retain(|(k, _)| k != "time");
         if p.fields.is_empty() {
             return Some(format!(
                 "invalid field name: input field \"time\" on measurement \"{}\" is invalid",

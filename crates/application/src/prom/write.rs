@@ -71,8 +71,8 @@ pub(crate) fn to_points(
             })?;
             points.push(PointRef {
                 measurement: Cow::Borrowed(measurement),
-                tags: tags.clone(),
-                fields: vec![(Cow::Borrowed(VALUE_FIELD), FieldRef::Float(v))],
+                tags: tags.clone().into(),
+                fields: vec![(Cow::Borrowed(VALUE_FIELD), FieldRef::Float(v))].into(),
                 timestamp,
                 repeated_field: None,
                 series_hash: Some(hash),

@@ -20,7 +20,7 @@
 
 use crate::point::WordHasher;
 use crate::point_ref::{same_series, same_str};
-use crate::{FieldRef, FieldValue, PointRef, WalEntry};
+use crate::{FieldPairRef, FieldRef, FieldValue, ListRef, PointRef, TagRef, WalEntry};
 use bincode::Options;
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize, Serializer};
@@ -305,7 +305,8 @@ pub struct CompactEntry {
 #[derive(Debug, Clone, PartialEq)]
 struct CompactSeries {
     measurement: String,
-    tags: Vec<(String, String)>,
+    /// Owned strings, in the views' shape so that views borrow the list as it is.
+    tags: Vec<TagRef<'static>>,
     hash: u64,
 }
 
@@ -330,21 +331,42 @@ impl CompactEntry {
 
     /// Point `i` as a view (with its series hash); `None` past the end.
     pub fn point(&self, i: usize) -> Option<PointRef<'_>> {
+        let fields: Vec<FieldPairRef<'_>> = self.fields_of(i)?.collect();
+        self.view(i, ListRef::Owned(fields))
+    }
+
+    /// How many fields point `i` carries (0 past the end).
+    pub fn field_count(&self, i: usize) -> usize {
+        self.points.get(i).map_or(0, |p| p.values.len())
+    }
+
+    /// The fields of point `i` as (name, value) views, in their written order.
+    pub fn fields_of(&self, i: usize) -> Option<impl Iterator<Item = FieldPairRef<'_>> + '_> {
         let p = self.points.get(i)?;
-        let s = &self.series[p.series as usize];
-        let names = &self.field_sets[p.field_set as usize];
-        Some(PointRef {
-            measurement: Cow::Borrowed(&s.measurement),
-            tags: s
-                .tags
-                .iter()
-                .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
-                .collect(),
-            fields: names
+        let names = self.field_sets.get(p.field_set as usize)?;
+        Some(
+            names
                 .iter()
                 .zip(&p.values)
-                .map(|(n, v)| (Cow::Borrowed(n.as_str()), FieldRef::from_value(v)))
-                .collect(),
+                .map(|(n, v)| (Cow::Borrowed(n.as_str()), FieldRef::from_value(v))),
+        )
+    }
+
+    /// Point `i` as a view whose tags borrow the entry's series (no copy) and whose fields
+    /// are `fields`: [`CompactEntry::fields_of`] laid out by the caller, who can place many
+    /// points' fields in one allocation. `None` past the end.
+    pub fn view<'e>(
+        &'e self,
+        i: usize,
+        fields: ListRef<'e, FieldPairRef<'e>>,
+    ) -> Option<PointRef<'e>> {
+        let p = self.points.get(i)?;
+        let s = self.series.get(p.series as usize)?;
+        let tags: &'e [TagRef<'e>] = &s.tags;
+        Some(PointRef {
+            measurement: Cow::Borrowed(&s.measurement),
+            tags: ListRef::Borrowed(tags),
+            fields,
             timestamp: p.timestamp,
             repeated_field: None,
             series_hash: Some(s.hash),
@@ -378,16 +400,15 @@ impl CompactEntry {
         for p in entry.points {
             let hash = crate::series_hash(&p.measurement, &p.tags);
             let candidates = by_hash.entry(hash).or_default();
-            let found = candidates
-                .iter()
-                .copied()
-                .find(|&i| series[i].measurement == p.measurement && series[i].tags == p.tags);
+            let found = candidates.iter().copied().find(|&i| {
+                series[i].measurement == p.measurement && same_tags(&series[i].tags, &p.tags)
+            });
             let si = match found {
                 Some(i) => i,
                 None => {
                     series.push(CompactSeries {
                         measurement: p.measurement,
-                        tags: p.tags,
+                        tags: owned_tags(p.tags),
                         hash,
                     });
                     candidates.push(series.len() - 1);
@@ -417,6 +438,17 @@ impl CompactEntry {
             points,
         }
     }
+}
+
+/// Tags in the views' shape, owning their strings.
+fn owned_tags(tags: Vec<(String, String)>) -> Vec<TagRef<'static>> {
+    tags.into_iter()
+        .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
+        .collect()
+}
+
+fn same_tags(a: &[TagRef<'_>], b: &[(String, String)]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.0 == y.0 && x.1 == y.1)
 }
 
 /// Decodes an entry written by [`encode_points`] (version byte included) into its compact
@@ -452,7 +484,7 @@ pub fn decode_compact(bytes: &[u8]) -> Result<CompactEntry, WalCodecError> {
         .map(|(measurement, tags)| CompactSeries {
             hash: crate::series_hash(&measurement, &tags),
             measurement,
-            tags,
+            tags: owned_tags(tags),
         })
         .collect();
     Ok(CompactEntry {

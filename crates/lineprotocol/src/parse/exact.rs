@@ -196,8 +196,8 @@ impl<'a> LineParser<'a> {
     ) -> Result<(), LineError> {
         let buf = line.bytes;
         let p = &mut self.point;
-        p.tags.clear();
-        p.fields.clear();
+        p.tags.to_mut().clear();
+        p.fields.to_mut().clear();
         p.timestamp = timestamp;
         p.repeated_field = None;
         p.series_hash = None;
@@ -206,7 +206,7 @@ impl<'a> LineParser<'a> {
         if key_escaped {
             p.measurement = line.unescaped(0, name_end, MEASUREMENT_SPECIALS);
             for t in &self.tags {
-                p.tags.push((
+                p.tags.to_mut().push((
                     line.unescaped(t.k0, t.k1, TAG_SPECIALS),
                     line.unescaped(t.v0, t.v1, TAG_SPECIALS),
                 ));
@@ -216,7 +216,9 @@ impl<'a> LineParser<'a> {
         } else {
             p.measurement = line.str(0, name_end);
             for t in &self.tags {
-                p.tags.push((line.str(t.k0, t.k1), line.str(t.v0, t.v1)));
+                p.tags
+                    .to_mut()
+                    .push((line.str(t.k0, t.k1), line.str(t.v0, t.v1)));
             }
         }
 
@@ -254,7 +256,7 @@ impl<'a> LineParser<'a> {
                     if many {
                         index.insert(key.clone(), p.fields.len());
                     }
-                    p.fields.push((key, value));
+                    p.fields.to_mut().push((key, value));
                 }
             }
         }

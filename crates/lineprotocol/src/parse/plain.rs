@@ -170,7 +170,7 @@ impl<'a> LineParser<'a> {
         let buf = line.bytes;
         let n = buf.len();
         let p = &mut self.point;
-        p.fields.clear();
+        p.fields.to_mut().clear();
         let mut all_reused = true;
         let mut i = skip_ws(buf, key_end);
         loop {
@@ -211,7 +211,7 @@ impl<'a> LineParser<'a> {
             if !all_reused && p.fields.iter().any(|(k, _)| k.as_bytes() == key) {
                 return None;
             }
-            p.fields.push((name, value));
+            p.fields.to_mut().push((name, value));
             i = end;
             if i >= n || buf[i] == b' ' {
                 break;
@@ -232,21 +232,23 @@ impl<'a> LineParser<'a> {
     #[inline]
     fn finish_plain(&mut self, line: Line<'a>, key: &PlainKey<'a>, timestamp: i64) {
         let p = &mut self.point;
-        p.tags.clear();
+        p.tags.to_mut().clear();
         p.timestamp = timestamp;
         p.repeated_field = None;
         p.series_hash = None;
         if key.cached {
             if let Some(c) = self.keys.get(&key.hash) {
                 p.measurement = c.measurement.clone();
-                p.tags.extend_from_slice(&c.tags);
+                p.tags.to_mut().extend_from_slice(&c.tags);
                 p.series_hash = Some(c.series);
                 return;
             }
         }
         p.measurement = line.str(0, key.name_end);
         for t in &self.tags {
-            p.tags.push((line.str(t.k0, t.k1), line.str(t.v0, t.v1)));
+            p.tags
+                .to_mut()
+                .push((line.str(t.k0, t.k1), line.str(t.v0, t.v1)));
         }
         if key.end == key.raw.len() && self.keys.len() < KEY_CACHE_MAX {
             let series = hyperbyte_domain::series_hash(&p.measurement, &p.tags);
@@ -256,7 +258,7 @@ impl<'a> LineParser<'a> {
                 CachedKey {
                     raw: key.raw,
                     measurement: p.measurement.clone(),
-                    tags: p.tags.clone(),
+                    tags: p.tags.to_vec(),
                     series,
                 },
             );
