@@ -66,6 +66,56 @@ fn merges_field_by_field_and_keeps_time_order() {
     );
 }
 
+/// A batch goes in series by series: each series' points keep their written order (the
+/// later write of a field wins), also when two series share a hash and their points
+/// alternate.
+#[test]
+fn a_batch_goes_in_by_series_in_written_order_across_a_hash_collision() {
+    let tier = HotTier::new(1 << 20);
+    tier.start(&id(), None);
+    let points = [
+        pt("a", 20, vec![("x", FieldValue::Float(1.0))]),
+        pt("b", 20, vec![("x", FieldValue::Float(10.0))]),
+        pt("a", 20, vec![("x", FieldValue::Float(2.0))]),
+        pt("b", 10, vec![("y", FieldValue::Integer(5))]),
+        pt("a", 10, vec![("y", FieldValue::Integer(3))]),
+        pt("b", 20, vec![("x", FieldValue::Float(11.0))]),
+    ];
+    let views: Vec<PointRef<'_>> = points
+        .iter()
+        .map(|p| PointRef {
+            series_hash: Some(7),
+            ..PointRef::from_point(p)
+        })
+        .collect();
+    tier.insert_views(&id(), tier.epoch(&id()), &views);
+    let fields = vec!["x".to_string(), "y".to_string()];
+    let mut rows: Vec<(String, i64, Vec<(String, Value)>)> = tier
+        .read("db", "autogen", "m", &mut all(&fields, None), None)
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            (
+                p.tags["host"].clone(),
+                p.time,
+                p.fields.into_iter().collect(),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let row = |h: &str, t: i64, f: &str, v: Value| (h.to_string(), t, vec![(f.to_string(), v)]);
+    assert_eq!(
+        rows,
+        vec![
+            row("a", 10, "y", Value::Integer(3)),
+            row("a", 20, "x", Value::Float(2.0)),
+            row("b", 10, "y", Value::Integer(5)),
+            row("b", 20, "x", Value::Float(11.0)),
+        ]
+    );
+    assert_eq!(tier.bytes(), recounted(&tier));
+}
+
 #[test]
 fn coverage_starts_after_stored_data_and_ends_at_invalidation() {
     let tier = HotTier::new(1 << 20);
