@@ -66,11 +66,10 @@ fn merges_field_by_field_and_keeps_time_order() {
     );
 }
 
-/// A batch goes in series by series: each series' points keep their written order (the
-/// later write of a field wins), also when two series share a hash and their points
-/// alternate.
+/// Two series sharing a hash stay apart, and each keeps its points' written order (the
+/// later write of a field wins) while their points alternate in the batch.
 #[test]
-fn a_batch_goes_in_by_series_in_written_order_across_a_hash_collision() {
+fn series_sharing_a_hash_stay_apart_in_written_order() {
     let tier = HotTier::new(1 << 20);
     tier.start(&id(), None);
     let points = [
