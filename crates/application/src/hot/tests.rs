@@ -66,6 +66,9 @@ fn merges_field_by_field_and_keeps_time_order() {
     );
 }
 
+/// One row the tier read back: host tag, time, fields.
+type Row = (String, i64, Vec<(String, Value)>);
+
 /// Two series sharing a hash stay apart, and each keeps its points' written order (the
 /// later write of a field wins) while their points alternate in the batch.
 #[test]
@@ -89,7 +92,7 @@ fn series_sharing_a_hash_stay_apart_in_written_order() {
         .collect();
     tier.insert_views(&id(), tier.epoch(&id()), &views);
     let fields = vec!["x".to_string(), "y".to_string()];
-    let mut rows: Vec<(String, i64, Vec<(String, Value)>)> = tier
+    let mut rows: Vec<Row> = tier
         .read("db", "autogen", "m", &mut all(&fields, None), None)
         .unwrap()
         .into_iter()
