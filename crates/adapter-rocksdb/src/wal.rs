@@ -38,6 +38,11 @@ const COMPACT_EVERY: u64 = 64;
 /// flushed so that its log file is deleted: below it, the few megabytes wait for the next
 /// flush RocksDB makes on its own.
 const RETIRE_LOG_AT_BYTES: u64 = 4 << 20;
+/// Once every entry is truncated, live SST files this large (all dead entries) are
+/// compacted away. RocksDB's file deletion by range leaves level-0 files alone, and a few
+/// level-0 files never trigger a compaction by themselves, so a memtable flushed while
+/// the flush was behind would otherwise stay on disk until enough truncations pass.
+const COMPACT_DEAD_SST_AT_BYTES: u64 = 8 << 20;
 
 impl From<CodecError> for WalError {
     fn from(e: CodecError) -> Self {
@@ -312,6 +317,7 @@ impl RocksDbWal {
             .map_err(storage)?;
         if seq > self.inner.last_seq.load(Ordering::Acquire) {
             self.retire_dead_log()?;
+            self.compact_dead_files(seq)?;
         }
         if self.inner.truncations.fetch_add(1, Ordering::Relaxed) % COMPACT_EVERY
             == COMPACT_EVERY - 1
@@ -338,6 +344,22 @@ impl RocksDbWal {
             for name in [CF_ENTRIES, CF_META, crate::held::CF_HELD] {
                 db.flush_cf(cf(db, name)?).map_err(storage)?;
             }
+        }
+        Ok(())
+    }
+
+    /// With every entry below `seq` truncated, compacts the entries' SST files when they
+    /// hold at least [`COMPACT_DEAD_SST_AT_BYTES`]: everything in them is dead, so the
+    /// compaction writes (almost) nothing and the files go.
+    fn compact_dead_files(&self, seq: u64) -> Result<(), WalError> {
+        let db = &self.inner.db;
+        let entries = cf(db, CF_ENTRIES)?;
+        let live = db
+            .property_int_value_cf(entries, "rocksdb.live-sst-files-size")
+            .map_err(storage)?
+            .unwrap_or(0);
+        if live >= COMPACT_DEAD_SST_AT_BYTES {
+            db.compact_range_cf(entries, None::<&[u8]>, Some(seq_key(seq)));
         }
         Ok(())
     }
