@@ -3,8 +3,9 @@
 
 use super::table::{Series, Table};
 use super::*;
-use hyperbyte_domain::{FieldValue, Point, Window};
+use hyperbyte_domain::{FieldRef, FieldValue, ListRef, Point, TagRef, Window};
 use hyperbyte_ports::PointsSinkPort as _;
+use std::borrow::Cow;
 
 fn pt(host: &str, t: i64, fields: Vec<(&str, FieldValue)>) -> Point {
     Point {
@@ -113,6 +114,62 @@ fn series_sharing_a_hash_stay_apart_in_written_order() {
             row("a", 20, "x", Value::Float(2.0)),
             row("b", 10, "y", Value::Integer(5)),
             row("b", 20, "x", Value::Float(11.0)),
+        ]
+    );
+    assert_eq!(tier.bytes(), recounted(&tier));
+}
+
+/// Points that borrow one tag list (a flush round's points of one series in one WAL
+/// entry), an owned copy of it, and a second list with equal tags all land in one series;
+/// a list of other tags at the same hash stays its own series.
+#[test]
+fn borrowed_owned_and_copied_tag_lists_find_the_same_series() {
+    let tier = HotTier::new(1 << 20);
+    tier.start(&id(), None);
+    fn tag(h: &str) -> Vec<TagRef<'static>> {
+        vec![(Cow::Borrowed("host"), Cow::Owned(h.to_string()))]
+    }
+    fn view<'a>(tags: ListRef<'a, TagRef<'a>>, t: i64, v: f64) -> PointRef<'a> {
+        PointRef {
+            measurement: Cow::Borrowed("m"),
+            tags,
+            fields: ListRef::Owned(vec![(Cow::Borrowed("x"), FieldRef::Float(v))]),
+            timestamp: t,
+            repeated_field: None,
+            series_hash: Some(7),
+        }
+    }
+    let (a, a_again, b) = (tag("a"), tag("a"), tag("b"));
+    let views = vec![
+        view(ListRef::Borrowed(&a), 10, 1.0),
+        view(ListRef::Borrowed(&b), 10, 100.0),
+        view(ListRef::Borrowed(&a), 20, 2.0),
+        view(ListRef::Owned(a.clone()), 30, 3.0),
+        view(ListRef::Borrowed(&a_again), 40, 4.0),
+        view(ListRef::Borrowed(&b), 20, 200.0),
+    ];
+    tier.insert_views(&id(), tier.epoch(&id()), &views);
+    let fields = vec!["x".to_string()];
+    let mut rows: Vec<(String, i64, f64)> = tier
+        .read("db", "autogen", "m", &mut all(&fields, None), None)
+        .unwrap()
+        .into_iter()
+        .map(|p| match p.fields.get("x") {
+            Some(Value::Float(v)) => (p.tags["host"].clone(), p.time, *v),
+            other => panic!("x is {other:?}"),
+        })
+        .collect();
+    rows.sort_by(|x, y| (&x.0, x.1).cmp(&(&y.0, y.1)));
+    let row = |h: &str, t: i64, v: f64| (h.to_string(), t, v);
+    assert_eq!(
+        rows,
+        vec![
+            row("a", 10, 1.0),
+            row("a", 20, 2.0),
+            row("a", 30, 3.0),
+            row("a", 40, 4.0),
+            row("b", 10, 100.0),
+            row("b", 20, 200.0),
         ]
     );
     assert_eq!(tier.bytes(), recounted(&tier));
