@@ -296,10 +296,7 @@ impl Series {
         let (i, new_row) = match self.times.last() {
             Some(&last) if time > last => (self.times.len(), true),
             None => (0, true),
-            _ => match self.times.binary_search(&time) {
-                Ok(i) => (i, false),
-                Err(i) => (i, true),
-            },
+            _ => row_of(&self.times, time),
         };
         let (mut added, mut freed) = (0, 0);
         if new_row {
@@ -614,6 +611,25 @@ impl KnownSeries {
         if let Some(a) = Self::address(tags) {
             self.0.insert(a, (h, i));
         }
+    }
+}
+
+/// Rows a late point is first looked for among, from the newest back.
+const LATE_WINDOW: usize = 16;
+
+/// Where `time` goes in the sorted `times`, and whether that makes a new row. Late points
+/// mostly belong among the newest rows (parallel writers' batches reach the log slightly
+/// out of order), so those few are searched first: a search of the whole column missed
+/// the cache at each step, and was a fifth of the tier's insert time under TSBS ingest.
+fn row_of(times: &[i64], time: i64) -> (usize, bool) {
+    let start = times.len().saturating_sub(LATE_WINDOW);
+    let (offset, searched) = match times.get(start) {
+        Some(&first) if first <= time => (start, &times[start..]),
+        _ => (0, times),
+    };
+    match searched.binary_search(&time) {
+        Ok(i) => (offset + i, false),
+        Err(i) => (offset + i, true),
     }
 }
 

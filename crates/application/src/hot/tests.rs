@@ -175,6 +175,43 @@ fn borrowed_owned_and_copied_tag_lists_find_the_same_series() {
     assert_eq!(tier.bytes(), recounted(&tier));
 }
 
+/// Late points land in time order wherever they belong: among the newest rows (searched
+/// first), far before them, before the first row, and on an existing row (merged).
+#[test]
+fn late_points_land_in_order_near_the_end_and_far_from_it() {
+    let tier = HotTier::new(1 << 20);
+    tier.start(&id(), None);
+    let x = |t: i64, v: f64| pt("a", t, vec![("x", FieldValue::Float(v))]);
+    let mut points: Vec<Point> = (1..=40).map(|t| x(t * 10, t as f64)).collect();
+    points.extend([
+        x(395, -1.0),
+        x(55, -2.0),
+        x(5, -3.0),
+        x(380, -4.0),
+        x(100, -5.0),
+    ]);
+    tier.insert(&id(), Some(0), &points);
+    let fields = vec!["x".to_string()];
+    let got = times_and_fields(
+        tier.read("db", "autogen", "m", &mut all(&fields, None), None)
+            .unwrap(),
+    );
+    let mut want: Vec<(i64, f64)> = (1..=40).map(|t| (t * 10, t as f64)).collect();
+    want.extend([(395, -1.0), (55, -2.0), (5, -3.0)]);
+    for (t, v) in [(380, -4.0), (100, -5.0)] {
+        if let Some(row) = want.iter_mut().find(|(wt, _)| *wt == t) {
+            row.1 = v;
+        }
+    }
+    want.sort_by_key(|(t, _)| *t);
+    let want: Vec<(i64, Vec<(String, Value)>)> = want
+        .into_iter()
+        .map(|(t, v)| (t, vec![("x".to_string(), Value::Float(v))]))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(tier.bytes(), recounted(&tier));
+}
+
 #[test]
 fn coverage_starts_after_stored_data_and_ends_at_invalidation() {
     let tier = HotTier::new(1 << 20);
@@ -829,4 +866,36 @@ fn a_restored_tier_keeps_to_a_smaller_budget() {
         "evicted rows leave the claim"
     );
     assert!(small.covers("db", "autogen", "m", Some(1_999)));
+}
+
+proptest::proptest! {
+    /// In any arrival order, with repeats, the tier holds each time once, sorted, with the
+    /// value written last (the late-row search never misplaces a row).
+    #[test]
+    fn any_arrival_order_reads_back_sorted_with_the_last_write(
+        times in proptest::collection::vec(0i64..200, 1..120),
+    ) {
+        let tier = HotTier::new(1 << 24);
+        tier.start(&id(), None);
+        let points: Vec<Point> = times
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| pt("a", t, vec![("x", FieldValue::Float(i as f64))]))
+            .collect();
+        tier.insert(&id(), Some(0), &points);
+        let mut model = BTreeMap::new();
+        for (i, &t) in times.iter().enumerate() {
+            model.insert(t, i as f64);
+        }
+        let want: Vec<(i64, Vec<(String, Value)>)> = model
+            .into_iter()
+            .map(|(t, v)| (t, vec![("x".to_string(), Value::Float(v))]))
+            .collect();
+        let fields = vec!["x".to_string()];
+        let got = times_and_fields(
+            tier.read("db", "autogen", "m", &mut all(&fields, None), None)
+                .unwrap(),
+        );
+        proptest::prop_assert_eq!(got, want);
+    }
 }
