@@ -201,6 +201,29 @@ fn oversized_body_is_413_and_large_bodies_below_the_limit_work() {
     assert!(text.contains("request body too large"), "{text}");
 }
 
+/// An error quoting a long line answers 400 with the whole text in the body and
+/// InfluxDB's first 1,024 bytes of it in `X-Influxdb-Error`: the full 200 kB in a header
+/// line made clients (Python's `http.client`, ureq) fail to read the answer at all.
+#[test]
+fn a_long_parse_error_keeps_its_header_to_1024_bytes() {
+    let s = Server::start();
+    create_db(&s, "long_err");
+    let line = format!("m {}g=1", "f,".repeat(100_000));
+    let answer = ureq::post(&format!("{}/write?db=long_err", s.url)).send_string(&line);
+    let resp = match answer {
+        Err(ureq::Error::Status(400, resp)) => resp,
+        Err(e) => panic!("the answer could not be read: {e}"),
+        Ok(resp) => panic!("status {}", resp.status()),
+    };
+    let header = resp.header("X-Influxdb-Error").unwrap().to_string();
+    let body: serde_json::Value = serde_json::from_str(&resp.into_string().unwrap()).unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(error.starts_with("unable to parse 'm f,f,"), "{error:.80}");
+    assert!(error.len() > 200_000, "{}", error.len());
+    assert_eq!(header.len(), 1024);
+    assert_eq!(header, error[..1024]);
+}
+
 /// Whether a file named `name` exists anywhere under `dir`.
 fn file_under(dir: &std::path::Path, name: &str) -> bool {
     std::fs::read_dir(dir)

@@ -156,10 +156,34 @@ fn json_response(status: StatusCode, body: String) -> Response {
 
 pub(crate) fn error_response(state: &HttpState, status: StatusCode, msg: &str) -> Response {
     let mut r = json_response(status, render_error(msg));
-    if let Ok(v) = HeaderValue::from_str(&msg.replace(['\n', '\r'], " ")) {
+    if let Some(v) = error_header(msg) {
         r.headers_mut().insert("X-Influxdb-Error", v);
     }
     with_headers(state, r)
+}
+
+/// Longest `X-Influxdb-Error` value, in bytes, as InfluxDB sends it.
+const ERROR_HEADER_MAX_BYTES: usize = 1024;
+
+/// The `X-Influxdb-Error` value of an error: its first 1,024 bytes, cut as InfluxDB cuts
+/// them (even inside a character; the body carries the whole text), with control
+/// characters as spaces. Uncut, an error quoting a 200 kB line made a 200 kB header line,
+/// which clients refuse to read (Python's `http.client` stops at 64 kB), so they never
+/// saw the 400.
+fn error_header(msg: &str) -> Option<HeaderValue> {
+    let bytes: Vec<u8> = msg
+        .as_bytes()
+        .iter()
+        .take(ERROR_HEADER_MAX_BYTES)
+        .map(|&b| {
+            if (b < b' ' && b != b'\t') || b == 0x7f {
+                b' '
+            } else {
+                b
+            }
+        })
+        .collect();
+    HeaderValue::from_bytes(&bytes).ok()
 }
 
 /// An auth refusal in the request's format: 401 carries InfluxDB's Basic challenge
@@ -597,7 +621,7 @@ pub(crate) fn query_error(
         header::CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
     );
-    if let Ok(v) = HeaderValue::from_str(&msg.replace(['\n', '\r'], " ")) {
+    if let Some(v) = error_header(msg) {
         r.headers_mut().insert("X-Influxdb-Error", v);
     }
     with_headers(state, r)
@@ -931,6 +955,17 @@ fn chunk_results(results: Vec<StatementResult>, size: usize) -> Vec<StatementRes
 
 #[cfg(test)]
 mod tests {
+    /// The header carries InfluxDB's first 1,024 bytes of a long error (cut inside a
+    /// character as InfluxDB cuts), control characters as spaces; short ones whole.
+    #[test]
+    fn the_error_header_is_cut_at_1024_bytes_as_influxdb_cuts_it() {
+        let long = format!("unable to parse 'm {}=1': bad", "é".repeat(2000));
+        let v = super::error_header(&long).unwrap();
+        assert_eq!(v.as_bytes(), &long.as_bytes()[..1024]);
+        let short = super::error_header("a\nb\rc\td").unwrap();
+        assert_eq!(short.as_bytes(), b"a b c\td");
+    }
+
     use super::*;
     use hyperbyte_domain::query::{Series, Value};
 
