@@ -955,19 +955,19 @@ fn chunk_results(results: Vec<StatementResult>, size: usize) -> Vec<StatementRes
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use hyperbyte_domain::query::{Series, Value};
+
     /// The header carries InfluxDB's first 1,024 bytes of a long error (cut inside a
     /// character as InfluxDB cuts), control characters as spaces; short ones whole.
     #[test]
     fn the_error_header_is_cut_at_1024_bytes_as_influxdb_cuts_it() {
         let long = format!("unable to parse 'm {}=1': bad", "é".repeat(2000));
-        let v = super::error_header(&long).unwrap();
+        let v = error_header(&long).unwrap();
         assert_eq!(v.as_bytes(), &long.as_bytes()[..1024]);
-        let short = super::error_header("a\nb\rc\td").unwrap();
+        let short = error_header("a\nb\rc\td").unwrap();
         assert_eq!(short.as_bytes(), b"a b c\td");
     }
-
-    use super::*;
-    use hyperbyte_domain::query::{Series, Value};
 
     #[test]
     fn form_decoding() {

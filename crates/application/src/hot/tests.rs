@@ -70,6 +70,36 @@ fn merges_field_by_field_and_keeps_time_order() {
 /// One row the tier read back: host tag, time, fields.
 type Row = (String, i64, Vec<(String, Value)>);
 
+/// Every row of `m` with `fields`, by host then time.
+fn rows_by_host(tier: &HotTier, fields: &[String]) -> Vec<Row> {
+    let mut rows: Vec<Row> = tier
+        .read("db", "autogen", "m", &mut all(fields, None), None)
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            (
+                p.tags["host"].clone(),
+                p.time,
+                p.fields.into_iter().collect(),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    rows
+}
+
+/// A row of host `h` at `t` with one field.
+fn row(h: &str, t: i64, f: &str, v: Value) -> Row {
+    (h.to_string(), t, vec![(f.to_string(), v)])
+}
+
+/// Rows of one float field `x`, as [`times_and_fields`] gives them.
+fn x_rows(rows: impl IntoIterator<Item = (i64, f64)>) -> Vec<(i64, Vec<(String, Value)>)> {
+    rows.into_iter()
+        .map(|(t, v)| (t, vec![("x".to_string(), Value::Float(v))]))
+        .collect()
+}
+
 /// Two series sharing a hash stay apart, and each keeps its points' written order (the
 /// later write of a field wins) while their points alternate in the batch.
 #[test]
@@ -93,22 +123,8 @@ fn series_sharing_a_hash_stay_apart_in_written_order() {
         .collect();
     tier.insert_views(&id(), tier.epoch(&id()), &views);
     let fields = vec!["x".to_string(), "y".to_string()];
-    let mut rows: Vec<Row> = tier
-        .read("db", "autogen", "m", &mut all(&fields, None), None)
-        .unwrap()
-        .into_iter()
-        .map(|p| {
-            (
-                p.tags["host"].clone(),
-                p.time,
-                p.fields.into_iter().collect(),
-            )
-        })
-        .collect();
-    rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-    let row = |h: &str, t: i64, f: &str, v: Value| (h.to_string(), t, vec![(f.to_string(), v)]);
     assert_eq!(
-        rows,
+        rows_by_host(&tier, &fields),
         vec![
             row("a", 10, "y", Value::Integer(3)),
             row("a", 20, "x", Value::Float(2.0)),
@@ -150,26 +166,16 @@ fn borrowed_owned_and_copied_tag_lists_find_the_same_series() {
     ];
     tier.insert_views(&id(), tier.epoch(&id()), &views);
     let fields = vec!["x".to_string()];
-    let mut rows: Vec<(String, i64, f64)> = tier
-        .read("db", "autogen", "m", &mut all(&fields, None), None)
-        .unwrap()
-        .into_iter()
-        .map(|p| match p.fields.get("x") {
-            Some(Value::Float(v)) => (p.tags["host"].clone(), p.time, *v),
-            other => panic!("x is {other:?}"),
-        })
-        .collect();
-    rows.sort_by(|x, y| (&x.0, x.1).cmp(&(&y.0, y.1)));
-    let row = |h: &str, t: i64, v: f64| (h.to_string(), t, v);
+    let x = |h: &str, t: i64, v: f64| row(h, t, "x", Value::Float(v));
     assert_eq!(
-        rows,
+        rows_by_host(&tier, &fields),
         vec![
-            row("a", 10, 1.0),
-            row("a", 20, 2.0),
-            row("a", 30, 3.0),
-            row("a", 40, 4.0),
-            row("b", 10, 100.0),
-            row("b", 20, 200.0),
+            x("a", 10, 1.0),
+            x("a", 20, 2.0),
+            x("a", 30, 3.0),
+            x("a", 40, 4.0),
+            x("b", 10, 100.0),
+            x("b", 20, 200.0),
         ]
     );
     assert_eq!(tier.bytes(), recounted(&tier));
@@ -204,11 +210,7 @@ fn late_points_land_in_order_near_the_end_and_far_from_it() {
         }
     }
     want.sort_by_key(|(t, _)| *t);
-    let want: Vec<(i64, Vec<(String, Value)>)> = want
-        .into_iter()
-        .map(|(t, v)| (t, vec![("x".to_string(), Value::Float(v))]))
-        .collect();
-    assert_eq!(got, want);
+    assert_eq!(got, x_rows(want));
     assert_eq!(tier.bytes(), recounted(&tier));
 }
 
@@ -887,10 +889,7 @@ proptest::proptest! {
         for (i, &t) in times.iter().enumerate() {
             model.insert(t, i as f64);
         }
-        let want: Vec<(i64, Vec<(String, Value)>)> = model
-            .into_iter()
-            .map(|(t, v)| (t, vec![("x".to_string(), Value::Float(v))]))
-            .collect();
+        let want = x_rows(model);
         let fields = vec!["x".to_string()];
         let got = times_and_fields(
             tier.read("db", "autogen", "m", &mut all(&fields, None), None)
