@@ -421,36 +421,71 @@ impl Table {
     /// Adds points with InfluxDB's field-wise overwrites, skipping those before the
     /// coverage. `false` when a value's type differs from its column's (the caller then
     /// stops claiming anything).
+    ///
+    /// The points are put series by series, each series' in their order: a flush round
+    /// comes time-major (every host's point of one instant, then the next instant), and
+    /// putting them as they come touched the ends of another series' columns at every
+    /// point, which missed the cache (perf, TSBS 1,000 hosts × 4 h, three loads each:
+    /// 352–448 samples in `put_all` before, 179–203 since, of 6,300–7,000). Only points
+    /// of one series can overwrite each other, so the outcome is the same.
     pub(super) fn put_all(&mut self, points: &[hyperbyte_domain::PointRef<'_>]) -> bool {
+        let by_series = self.group_by_series(points);
         let mut ok = true;
+        for (&(h, i), members) in by_series.series.iter().zip(by_series.runs()) {
+            let Some(series) = self.series.get_mut(&h).and_then(|b| b.get_mut(i)) else {
+                continue;
+            };
+            let (mut added, mut freed) = (0usize, 0usize);
+            for &at in members {
+                let p = &points[at as usize];
+                let (fits, a, f) = series.put(p.timestamp, &p.fields);
+                added += a;
+                freed += f;
+                if !fits {
+                    ok = false;
+                    break;
+                }
+            }
+            self.bytes = (self.bytes + added).saturating_sub(freed);
+            if !ok {
+                break;
+            }
+        }
+        ok
+    }
+
+    /// Finds (or creates) the series of every point at or after the coverage, and lists
+    /// the points by series. Every point's time counts towards `max_time`, also one a
+    /// misfit leaves out afterwards: `clear` moves the coverage past the whole batch.
+    fn group_by_series(&mut self, points: &[hyperbyte_domain::PointRef<'_>]) -> BySeries {
         let mut known = KnownSeries::default();
-        for p in points {
-            // Every point's time counts, also after a misfit: `clear` moves the coverage
-            // past the whole batch.
+        let mut slot_of: HashMap<(u64, usize), u32> = HashMap::new();
+        let mut grouped = BySeries::default();
+        let mut slots = Vec::with_capacity(points.len());
+        for (at, p) in points.iter().enumerate() {
             self.max_time = self.max_time.max(p.timestamp);
             if p.timestamp < self.covered_from {
                 self.skipped_below = self.skipped_below.wrapping_add(1);
                 continue;
             }
-            if !ok {
-                continue;
-            }
-            let series = match known.get(&p.tags) {
-                Some((h, i)) => self.series_at(h, i),
+            let slot = match known.get(&p.tags) {
+                Some(slot) => slot,
                 None => {
                     let h = p.series();
-                    let (series, i) = self.series_mut(&p.measurement, &p.tags, h);
-                    known.remember(&p.tags, h, i);
-                    series
+                    let i = self.series_place(&p.measurement, &p.tags, h);
+                    let slot = *slot_of.entry((h, i)).or_insert_with(|| {
+                        grouped.series.push((h, i));
+                        (grouped.series.len() - 1) as u32
+                    });
+                    known.remember(&p.tags, slot);
+                    slot
                 }
             };
-            let (fits, added, freed) = series.put(p.timestamp, &p.fields);
-            self.bytes = (self.bytes + added).saturating_sub(freed);
-            ok = fits;
+            slots.push((slot, at as u32));
         }
-        ok
+        grouped.fill(&slots);
+        grouped
     }
-
     /// Whether `older`'s series fit before this table's (same column types).
     pub(super) fn fits_before(&self, older: &Table) -> bool {
         older.series.iter().all(|(h, bucket)| {
@@ -548,14 +583,14 @@ impl Table {
         self.series.values().flatten()
     }
 
-    /// The series of `tags` (sorted by key; `h` is their `series_hash`), created when new,
-    /// and its place in its hash bucket.
-    pub(super) fn series_mut(
+    /// The place in its hash bucket of the series of `tags` (sorted by key; `h` is their
+    /// `series_hash`), created when new.
+    fn series_place(
         &mut self,
         measurement: &str,
         tags: &[(Cow<'_, str>, Cow<'_, str>)],
         h: u64,
-    ) -> (&mut Series, usize) {
+    ) -> usize {
         let same = |s: &Series| {
             s.tags.len() == tags.len()
                 && s.tags
@@ -564,7 +599,7 @@ impl Table {
                     .all(|((k, v), (k2, v2))| k == k2 && v == v2)
         };
         let found = self.series.get(&h).and_then(|b| b.iter().position(same));
-        let i = match found {
+        match found {
             Some(i) => i,
             None => {
                 let (series, bytes) = Series::empty(measurement, tags);
@@ -573,15 +608,7 @@ impl Table {
                 bucket.push(series);
                 bucket.len() - 1
             }
-        };
-        let bucket = self.series.entry(h).or_default();
-        (&mut bucket[i], i)
-    }
-
-    /// The series at place `i` of bucket `h`, as [`Table::series_mut`] returned it (series
-    /// are only appended to buckets while points are put).
-    fn series_at(&mut self, h: u64, i: usize) -> &mut Series {
-        &mut self.series.entry(h).or_default()[i]
+        }
     }
 }
 
@@ -593,7 +620,7 @@ impl Table {
 /// alive at the same address with the same length are the same memory, hence the same
 /// tags. Owned lists (a point whose tags were rewritten) are looked up as before.
 #[derive(Default)]
-struct KnownSeries(HashMap<(usize, usize), (u64, usize)>);
+struct KnownSeries(HashMap<(usize, usize), u32>);
 
 impl KnownSeries {
     fn address(tags: &ListRef<'_, TagRef<'_>>) -> Option<(usize, usize)> {
@@ -603,14 +630,51 @@ impl KnownSeries {
         }
     }
 
-    fn get(&self, tags: &ListRef<'_, TagRef<'_>>) -> Option<(u64, usize)> {
+    /// The slot (in [`BySeries::series`]) of the series of `tags`, if known.
+    fn get(&self, tags: &ListRef<'_, TagRef<'_>>) -> Option<u32> {
         Self::address(tags).and_then(|a| self.0.get(&a).copied())
     }
 
-    fn remember(&mut self, tags: &ListRef<'_, TagRef<'_>>, h: u64, i: usize) {
+    fn remember(&mut self, tags: &ListRef<'_, TagRef<'_>>, slot: u32) {
         if let Some(a) = Self::address(tags) {
-            self.0.insert(a, (h, i));
+            self.0.insert(a, slot);
         }
+    }
+}
+
+/// A batch's points listed by series: `series[s]` is the (hash, bucket place) of slot
+/// `s`, and its points' indices are `members[starts[s]..starts[s + 1]]`, in batch order.
+#[derive(Default)]
+struct BySeries {
+    series: Vec<(u64, usize)>,
+    starts: Vec<usize>,
+    members: Vec<u32>,
+}
+
+impl BySeries {
+    /// Lays out `(slot, point index)` pairs slot by slot, keeping their order within a
+    /// slot (a counting sort: one pass to count, one to place).
+    fn fill(&mut self, slots: &[(u32, u32)]) {
+        let mut starts = vec![0usize; self.series.len() + 1];
+        for &(s, _) in slots {
+            starts[s as usize + 1] += 1;
+        }
+        for s in 1..starts.len() {
+            starts[s] += starts[s - 1];
+        }
+        let mut next = starts.clone();
+        let mut members = vec![0u32; slots.len()];
+        for &(s, at) in slots {
+            members[next[s as usize]] = at;
+            next[s as usize] += 1;
+        }
+        self.starts = starts;
+        self.members = members;
+    }
+
+    /// Each slot's point indices, in slot order.
+    fn runs(&self) -> impl Iterator<Item = &[u32]> {
+        self.starts.windows(2).map(|w| &self.members[w[0]..w[1]])
     }
 }
 

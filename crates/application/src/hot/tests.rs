@@ -897,4 +897,30 @@ proptest::proptest! {
         );
         proptest::prop_assert_eq!(got, want);
     }
+
+    /// Points of several series interleaved in one batch (as a flush round brings them:
+    /// the tier puts them series by series) read back per series as if put one by one.
+    #[test]
+    fn interleaved_series_read_back_as_if_put_one_by_one(
+        writes in proptest::collection::vec((0usize..4, 0i64..100), 1..200),
+    ) {
+        let tier = HotTier::new(1 << 24);
+        tier.start(&id(), None);
+        let points: Vec<Point> = writes
+            .iter()
+            .enumerate()
+            .map(|(i, &(h, t))| pt(&format!("h{h}"), t, vec![("x", FieldValue::Float(i as f64))]))
+            .collect();
+        tier.insert(&id(), Some(0), &points);
+        let mut model = BTreeMap::new();
+        for (i, &(h, t)) in writes.iter().enumerate() {
+            model.insert((format!("h{h}"), t), i as f64);
+        }
+        let want: Vec<Row> = model
+            .into_iter()
+            .map(|((h, t), v)| row(&h, t, "x", Value::Float(v)))
+            .collect();
+        proptest::prop_assert_eq!(rows_by_host(&tier, &["x".to_string()]), want);
+        proptest::prop_assert_eq!(tier.bytes(), recounted(&tier));
+    }
 }
