@@ -437,7 +437,7 @@ impl Table {
             };
             let (mut added, mut freed) = (0usize, 0usize);
             for &at in members {
-                let p = &points[at as usize];
+                let p = &points[at];
                 let (fits, a, f) = series.put(p.timestamp, &p.fields);
                 added += a;
                 freed += f;
@@ -459,7 +459,7 @@ impl Table {
     /// misfit leaves out afterwards: `clear` moves the coverage past the whole batch.
     fn group_by_series(&mut self, points: &[hyperbyte_domain::PointRef<'_>]) -> BySeries {
         let mut known = KnownSeries::default();
-        let mut slot_of: HashMap<(u64, usize), u32> = HashMap::new();
+        let mut slot_of: HashMap<(u64, usize), usize> = HashMap::new();
         let mut grouped = BySeries::default();
         let mut slots = Vec::with_capacity(points.len());
         for (at, p) in points.iter().enumerate() {
@@ -475,17 +475,18 @@ impl Table {
                     let i = self.series_place(&p.measurement, &p.tags, h);
                     let slot = *slot_of.entry((h, i)).or_insert_with(|| {
                         grouped.series.push((h, i));
-                        (grouped.series.len() - 1) as u32
+                        grouped.series.len() - 1
                     });
                     known.remember(&p.tags, slot);
                     slot
                 }
             };
-            slots.push((slot, at as u32));
+            slots.push((slot, at));
         }
         grouped.fill(&slots);
         grouped
     }
+
     /// Whether `older`'s series fit before this table's (same column types).
     pub(super) fn fits_before(&self, older: &Table) -> bool {
         older.series.iter().all(|(h, bucket)| {
@@ -620,7 +621,7 @@ impl Table {
 /// alive at the same address with the same length are the same memory, hence the same
 /// tags. Owned lists (a point whose tags were rewritten) are looked up as before.
 #[derive(Default)]
-struct KnownSeries(HashMap<(usize, usize), u32>);
+struct KnownSeries(HashMap<(usize, usize), usize>);
 
 impl KnownSeries {
     fn address(tags: &ListRef<'_, TagRef<'_>>) -> Option<(usize, usize)> {
@@ -631,11 +632,11 @@ impl KnownSeries {
     }
 
     /// The slot (in [`BySeries::series`]) of the series of `tags`, if known.
-    fn get(&self, tags: &ListRef<'_, TagRef<'_>>) -> Option<u32> {
+    fn get(&self, tags: &ListRef<'_, TagRef<'_>>) -> Option<usize> {
         Self::address(tags).and_then(|a| self.0.get(&a).copied())
     }
 
-    fn remember(&mut self, tags: &ListRef<'_, TagRef<'_>>, slot: u32) {
+    fn remember(&mut self, tags: &ListRef<'_, TagRef<'_>>, slot: usize) {
         if let Some(a) = Self::address(tags) {
             self.0.insert(a, slot);
         }
@@ -648,32 +649,32 @@ impl KnownSeries {
 struct BySeries {
     series: Vec<(u64, usize)>,
     starts: Vec<usize>,
-    members: Vec<u32>,
+    members: Vec<usize>,
 }
 
 impl BySeries {
     /// Lays out `(slot, point index)` pairs slot by slot, keeping their order within a
     /// slot (a counting sort: one pass to count, one to place).
-    fn fill(&mut self, slots: &[(u32, u32)]) {
+    fn fill(&mut self, slots: &[(usize, usize)]) {
         let mut starts = vec![0usize; self.series.len() + 1];
         for &(s, _) in slots {
-            starts[s as usize + 1] += 1;
+            starts[s + 1] += 1;
         }
         for s in 1..starts.len() {
             starts[s] += starts[s - 1];
         }
         let mut next = starts.clone();
-        let mut members = vec![0u32; slots.len()];
+        let mut members = vec![0usize; slots.len()];
         for &(s, at) in slots {
-            members[next[s as usize]] = at;
-            next[s as usize] += 1;
+            members[next[s]] = at;
+            next[s] += 1;
         }
         self.starts = starts;
         self.members = members;
     }
 
     /// Each slot's point indices, in slot order.
-    fn runs(&self) -> impl Iterator<Item = &[u32]> {
+    fn runs(&self) -> impl Iterator<Item = &[usize]> {
         self.starts.windows(2).map(|w| &self.members[w[0]..w[1]])
     }
 }
