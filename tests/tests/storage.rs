@@ -412,6 +412,84 @@ fn the_tier_warmed_from_storage_after_a_restart_answers_like_storage() {
 }
 
 #[test]
+fn last_values_evicted_from_the_tier_answer_like_storage() {
+    // A budget that holds about two of three copies of the sparse data: the tier evicts
+    // the oldest rows and moves its coverage past them, but keeps each series' latest
+    // values from before it, so `last()` over all time (TSBS's lastpoint) is still
+    // answered from memory, also after a clean restart, and always as storage answers
+    // it. A series that only wrote into the first copy has no row in the tier any more.
+    const BASE: i64 = 1_600_000_000_000_000_000;
+    const HOURS_2: i64 = 7_200_000_000_000;
+    let budget = [
+        ("HYPERBYTE_HOT_TIER__MAX_BYTES", "12000"),
+        ("HYPERBYTE_HOT_TIER__WARM_ON_START", "false"),
+    ];
+    let mut hot = Server::start_with_env(&budget);
+    let cold = Server::start_with_env(&[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")]);
+    for s in [&hot, &cold] {
+        create_db(s, "lvc");
+        let mut first = sparse_body(BASE);
+        first.push_str(&format!(
+            "m,host=old,dc=9 v=42,status=\"gone\" {}\n",
+            BASE + 5
+        ));
+        assert_eq!(s.write("lvc", &first).0, 204);
+        for copy in 1..3 {
+            assert_eq!(s.write("lvc", &sparse_body(BASE + copy * HOURS_2)).0, 204);
+        }
+        // A late point, earlier than the coverage by then: the latest `n` of host c.
+        let late = format!("m,host=c,dc=1 n=-7i {}\n", BASE + HOURS_2 + 250_000_000_000);
+        assert_eq!(s.write("lvc", &late).0, 204);
+    }
+    let unbounded = [
+        "SELECT last(*) FROM m GROUP BY *",
+        "SELECT last(v) FROM m GROUP BY host",
+        "SELECT last(v), last(n), last(status) FROM m",
+        "SELECT last(status) FROM m WHERE host = 'old' OR host = 'a' GROUP BY host",
+        "SELECT last(n) FROM m WHERE dc = '1' GROUP BY dc",
+    ];
+    let mut queries: Vec<String> = unbounded.iter().map(|q| q.to_string()).collect();
+    // Ranges that end before the coverage: storage answers where the tier cannot know.
+    queries.push(format!(
+        "SELECT last(*) FROM m WHERE time < {} GROUP BY *",
+        BASE + HOURS_2 + 60_000_000_000
+    ));
+    queries.push(format!(
+        "SELECT last(v) FROM m WHERE time >= {} GROUP BY host",
+        BASE + HOURS_2
+    ));
+    let hits_before = metric(&hot, "hyperbyte_tier_hits_total");
+    assert_same_answers(&hot, &cold, "lvc", &queries);
+    let hits = metric(&hot, "hyperbyte_tier_hits_total") - hits_before;
+    assert!(
+        hits >= unbounded.len() as f64,
+        "last() over all time from the tier: {hits} hits"
+    );
+    // The oldest copy was evicted: a raw read of it goes to storage.
+    let hits_before = metric(&hot, "hyperbyte_tier_hits_total");
+    let (_, raw) = hot.query("lvc", "SELECT v FROM m WHERE host = 'old'");
+    assert_eq!(
+        values(&raw),
+        json!([["2020-09-13T12:26:40.000000005Z", 42]]),
+        "{raw}"
+    );
+    assert_eq!(
+        metric(&hot, "hyperbyte_tier_hits_total"),
+        hits_before,
+        "not evicted"
+    );
+
+    assert!(hot.restart_graceful_with_env(&budget), "a clean stop");
+    let hits_before = metric(&hot, "hyperbyte_tier_hits_total");
+    assert_same_answers(&hot, &cold, "lvc", &queries);
+    let hits = metric(&hot, "hyperbyte_tier_hits_total") - hits_before;
+    assert!(
+        hits >= unbounded.len() as f64,
+        "last() over all time from the restored tier: {hits} hits"
+    );
+}
+
+#[test]
 fn the_tier_kept_across_a_clean_restart_answers_like_storage() {
     // A clean stop leaves the tier's rows; the next start installs them before it
     // serves (the warm-up is off here, so only the snapshot can fill the tier). Every

@@ -29,6 +29,9 @@
 //!   ([`HotTier::snapshot`], [`HotTier::restore`]) with their coverage, before anything
 //!   runs, and only when storage's stamp and the WAL's last sequence show that nothing
 //!   was stored, removed or rewritten since.
+//!
+//! Beside the rows, a table may know the latest value of each series and field stored
+//! before `covered_from` (`older.rs`), so that `last()` over all time is answered here too.
 
 use crate::query::ReadFilter;
 use hyperbyte_domain::query::Value;
@@ -39,6 +42,7 @@ use std::sync::Arc;
 
 mod aggregate;
 mod decorators;
+mod older;
 mod slot;
 mod snapshot;
 mod table;
@@ -295,13 +299,19 @@ impl HotTier {
                 return;
             };
             let before = table.bytes;
+            let past_all = table.max_time.saturating_add(1);
             match table.min_time() {
                 Some(lo) if lo < table.max_time => {
                     // Drop the oldest quarter of the table's time span.
                     let cut = lo + ((table.max_time - lo) / 4).max(1);
-                    table.drop_before(cut);
+                    table.evict_before(cut);
                 }
-                _ => table.clear(),
+                _ => table.evict_before(past_all),
+            }
+            if table.bytes >= before {
+                // The latest values of the evicted rows cost more than the rows did
+                // (series of one or two rows): every row goes.
+                table.evict_before(past_all);
             }
             if table.bytes >= before {
                 table.clear();
@@ -423,9 +433,11 @@ impl HotTier {
         })
     }
 
-    /// For `last()` over a covered table: per accepted series, the points that hold the
-    /// latest value of each of `filter.fields` within `[min, max]` (each point carrying
-    /// only the fields it is the latest for). `None` when the table is not covered.
+    /// For `last()`: per accepted series, the points that hold the latest value of each
+    /// of `filter.fields` within `[min, max]` (each point carrying only the fields it is
+    /// the latest for). From the rows when the table covers `min`, else with the latest
+    /// values stored before the coverage when the table knows them (see `older`).
+    /// `None`: read storage.
     pub(crate) fn read_latest(
         &self,
         db: &str,
@@ -433,23 +445,15 @@ impl HotTier {
         measurement: &str,
         filter: &mut ReadFilter<'_>,
     ) -> Option<Vec<HotPoint>> {
-        self.with_covered((db, rp, measurement), filter.min, |t| {
-            let mut out = Vec::new();
-            for (s, range) in t.matching(filter) {
-                let mut latest: BTreeMap<usize, BTreeMap<String, Value>> = BTreeMap::new();
-                for f in filter.fields {
-                    let Some(c) = s.columns.get(f) else { continue };
-                    if let Some(i) = range.clone().rev().find(|&i| c.present[i]) {
-                        if let Some(v) = c.get(i) {
-                            latest.entry(i).or_default().insert(f.clone(), v);
-                        }
-                    }
-                }
-                for (i, fields) in latest {
-                    out.push(s.point(i, fields));
-                }
-            }
-            Some(out)
-        })
+        let id = (db.to_string(), rp.to_string(), measurement.to_string());
+        let tables = self.tables.read();
+        let t = tables.get(&id)?;
+        let nothing_before = older::OlderLatest::default();
+        let before = match &t.older {
+            Some(o) => o,
+            None if t.covers(filter.min) => &nothing_before,
+            None => return None,
+        };
+        before.latest_points(t.all_series(), filter)
     }
 }

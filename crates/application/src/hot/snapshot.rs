@@ -20,18 +20,23 @@
 //!   ([`hyperbyte_ports::QueryPort::storage_stamp`]: every insert, delete and drop
 //!   changes it, merges do not), and a start that finds either changed refuses it.
 //!
-//! Format: `HBTIER01`, the body (bincode, fixed-width integers), then the body's CRC-32.
+//! Format: `HBTIER02`, the body (bincode, fixed-width integers), then the body's CRC-32.
 //! A snapshot that is not intact, or whose series are not what the tier keeps (times
-//! strictly increasing, every column as long as its times), is refused whole.
+//! strictly increasing, every column as long as its times, the latest values before the
+//! coverage earlier than it), is refused whole. `HBTIER01` (before the latest values
+//! before the coverage were kept) is refused as another format: that start warms up.
 
+use super::older::OlderLatest;
 use super::table::{Column, Series, Table, TableId, Values};
 use super::HotTier;
 use bincode::Options as _;
+use hyperbyte_domain::query::Value;
+use hyperbyte_domain::SeriesKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-const MAGIC: &[u8; 8] = b"HBTIER01";
+const MAGIC: &[u8; 8] = b"HBTIER02";
 
 /// What storage looked like when a snapshot was taken (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +80,24 @@ struct TableOut<'a> {
     covered_from: i64,
     max_time: i64,
     series: Vec<SeriesOut<'a>>,
+    /// The latest values before the coverage, when known.
+    older: Option<Vec<OlderOut<'a>>>,
+}
+
+#[derive(Serialize)]
+struct OlderOut<'a> {
+    tags: &'a BTreeMap<String, String>,
+    fields: Vec<(&'a str, i64, ValueOut<'a>)>,
+}
+
+/// A field value, in the same variant order as [`ValueIn`].
+#[derive(Serialize)]
+enum ValueOut<'a> {
+    Float(f64),
+    Integer(i64),
+    Unsigned(u64),
+    Boolean(bool),
+    String(&'a str),
 }
 
 #[derive(Serialize)]
@@ -113,6 +136,22 @@ struct TableIn {
     covered_from: i64,
     max_time: i64,
     series: Vec<SeriesIn>,
+    older: Option<Vec<OlderIn>>,
+}
+
+#[derive(Deserialize)]
+struct OlderIn {
+    tags: BTreeMap<String, String>,
+    fields: Vec<(String, i64, ValueIn)>,
+}
+
+#[derive(Deserialize)]
+enum ValueIn {
+    Float(f64),
+    Integer(i64),
+    Unsigned(u64),
+    Boolean(bool),
+    String(String),
 }
 
 #[derive(Deserialize)]
@@ -229,6 +268,40 @@ fn table_out<'a>(id: &'a TableId, t: &'a Table) -> TableOut<'a> {
                     .collect(),
             })
             .collect(),
+        older: t.older.as_ref().map(|o| {
+            o.all_series()
+                .map(|s| OlderOut {
+                    tags: &s.tags,
+                    fields: s
+                        .fields
+                        .iter()
+                        .filter_map(|(f, (t, v))| Some((f.as_str(), *t, value_out(v)?)))
+                        .collect(),
+                })
+                .collect()
+        }),
+    }
+}
+
+/// `None` for the kinds no field holds.
+fn value_out(v: &Value) -> Option<ValueOut<'_>> {
+    Some(match v {
+        Value::Float(x) => ValueOut::Float(*x),
+        Value::Integer(x) => ValueOut::Integer(*x),
+        Value::Unsigned(x) => ValueOut::Unsigned(*x),
+        Value::Boolean(x) => ValueOut::Boolean(*x),
+        Value::String(x) => ValueOut::String(x),
+        Value::Null | Value::Time(_) => return None,
+    })
+}
+
+fn value_in(v: ValueIn) -> Value {
+    match v {
+        ValueIn::Float(x) => Value::Float(x),
+        ValueIn::Integer(x) => Value::Integer(x),
+        ValueIn::Unsigned(x) => Value::Unsigned(x),
+        ValueIn::Boolean(x) => Value::Boolean(x),
+        ValueIn::String(x) => Value::String(x),
     }
 }
 
@@ -305,7 +378,34 @@ fn table_in(t: TableIn) -> Result<Table, SnapshotRefused> {
         table.bytes += series.bytes();
         bucket.push(series);
     }
+    table.older = match t.older {
+        None => None,
+        Some(older) => Some(older_in(measurement, older, t.covered_from).ok_or_else(|| {
+            damaged("a latest value before the coverage that is not before it, or twice")
+        })?),
+    };
+    table.bytes += table.older.as_ref().map_or(0, OlderLatest::bytes);
     Ok(table)
+}
+
+/// The latest values before the coverage from their encoding (`None`: one is not
+/// earlier than `covered_from`, or a series or a field comes twice).
+fn older_in(measurement: &str, older: Vec<OlderIn>, covered_from: i64) -> Option<OlderLatest> {
+    let mut out = OlderLatest::default();
+    for s in older {
+        let tags: Vec<(&str, &str)> = s.tags.iter().map(|(k, v)| (&**k, &**v)).collect();
+        let key: Arc<str> = Arc::from(SeriesKey::new(measurement, &tags).0.as_str());
+        let mut fields = BTreeMap::new();
+        for (f, t, v) in s.fields {
+            if t >= covered_from || fields.insert(f, (t, value_in(v))).is_some() {
+                return None;
+            }
+        }
+        if !out.install(key, Arc::new(s.tags), fields) {
+            return None;
+        }
+    }
+    Some(out)
 }
 
 fn column_in(values: ValuesIn, present: Vec<bool>) -> Column {
@@ -379,6 +479,7 @@ mod tests {
                     covered_from: i64::MIN,
                     max_time: 2,
                     series,
+                    older: None,
                 }],
             };
             let tier = HotTier::new(1 << 20);
@@ -408,6 +509,7 @@ mod tests {
                     times: &[5, 9],
                     columns: vec![column("x", &[true, false], &[1.0, 0.0])],
                 }],
+                older: None,
             }],
         };
         let tier = HotTier::new(1 << 20);
@@ -416,5 +518,46 @@ mod tests {
         tier.invalidate(|_| true);
         assert!(!tier.covers("db", "autogen", "m", Some(9)));
         assert!(tier.covers("db", "autogen", "m", Some(10)));
+    }
+
+    /// A latest value before the coverage that is not before it (or comes twice) would
+    /// answer `last()` wrongly: the snapshot is refused.
+    #[test]
+    fn latest_values_not_before_the_coverage_are_refused() {
+        let id: TableId = ("db".into(), "autogen".into(), "m".into());
+        let tags = BTreeMap::from([("host".to_string(), "a".to_string())]);
+        let older = |entries: Vec<(&'static str, i64)>| {
+            Some(vec![OlderOut {
+                tags: &tags,
+                fields: entries
+                    .into_iter()
+                    .map(|(f, t)| (f, t, ValueOut::Float(1.0)))
+                    .collect(),
+            }])
+        };
+        let cases = [
+            (older(vec![("x", 4)]), true),
+            (older(vec![("x", 5)]), false),
+            (older(vec![("x", 1), ("x", 2)]), false),
+        ];
+        for (i, (older, fine)) in cases.into_iter().enumerate() {
+            let out = SnapshotOut {
+                stamp: &stamp(),
+                tables: vec![TableOut {
+                    id: &id,
+                    covered_from: 5,
+                    max_time: 9,
+                    series: vec![SeriesOut {
+                        tags: &tags,
+                        times: &[5, 9],
+                        columns: vec![column("x", &[true, true], &[1.0, 2.0])],
+                    }],
+                    older,
+                }],
+            };
+            let tier = HotTier::new(1 << 20);
+            let restored = tier.restore(&blob_of(&out), &stamp());
+            assert_eq!(restored.is_ok(), fine, "case {i}: {restored:?}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! and one column per field, with InfluxDB's field-wise overwrite semantics, coverage
 //! bookkeeping and memory accounting.
 
+use super::older::OlderLatest;
 use super::HotPoint;
 use crate::query::ReadFilter;
 use hyperbyte_domain::query::Value;
@@ -404,6 +405,9 @@ pub(super) struct Table {
     /// Points a flush left out for being earlier than `covered_from` (a warm-up that
     /// extends the coverage backwards must not claim a range such a point fell into).
     pub(super) skipped_below: u64,
+    /// The latest stored values before `covered_from` (`None`: unknown); counted in
+    /// `bytes`.
+    pub(super) older: Option<OlderLatest>,
 }
 
 impl Table {
@@ -415,6 +419,7 @@ impl Table {
             series: HashMap::new(),
             bytes: 0,
             skipped_below: 0,
+            older: (covered_from == i64::MIN).then(OlderLatest::default),
         }
     }
 
@@ -466,6 +471,11 @@ impl Table {
             self.max_time = self.max_time.max(p.timestamp);
             if p.timestamp < self.covered_from {
                 self.skipped_below = self.skipped_below.wrapping_add(1);
+                if let Some(older) = &mut self.older {
+                    let before = older.bytes();
+                    older.fold_skipped(p);
+                    self.bytes = (self.bytes + older.bytes()).saturating_sub(before);
+                }
                 continue;
             }
             let slot = match known.get(&p.tags) {
@@ -521,23 +531,59 @@ impl Table {
                 }
             }
         }
+        // The entries stay true where each is earlier than the new start: the latest
+        // value before the old start is then also the latest before the new one.
+        let older = match self.older.take() {
+            _ if covered_from == i64::MIN => Some(OlderLatest::default()),
+            Some(o) if o.all_before(covered_from) => Some(o),
+            _ => None,
+        };
+        self.bytes = self.bytes.saturating_sub(self.older_bytes());
+        self.older = older;
+        self.bytes += self.older_bytes();
         self.covered_from = covered_from;
     }
 
-    /// Removes every row and the coverage of everything flushed so far.
+    fn older_bytes(&self) -> usize {
+        self.older.as_ref().map_or(0, OlderLatest::bytes)
+    }
+
+    /// Removes every row and the coverage of everything flushed so far, and forgets what
+    /// was stored before it.
     pub(super) fn clear(&mut self) {
         self.covered_from = self.max_time.saturating_add(1).max(self.covered_from);
         self.series.clear();
+        self.older = None;
         self.bytes = 0;
     }
 
-    /// Removes rows before `cut` and moves coverage there.
+    /// Removes rows before `cut` and moves coverage there (retention). Storage drops the
+    /// whole partitions that end before `cut`, so a value before `cut` may be gone or
+    /// still stored: the latest values before the coverage stay known only when none of
+    /// them, and no row, is earlier than `cut`.
     pub(super) fn drop_before(&mut self, cut: i64) {
+        if cut > self.covered_from || self.older.as_ref().is_some_and(|o| !o.none_before(cut)) {
+            self.older = None;
+        }
+        self.drop_rows_before(cut, false);
+    }
+
+    /// Evicts rows before `cut` (storage keeps them) and moves coverage there; each
+    /// field's latest evicted value of a series becomes its latest before the coverage.
+    pub(super) fn evict_before(&mut self, cut: i64) {
+        self.drop_rows_before(cut, true);
+    }
+
+    fn drop_rows_before(&mut self, cut: i64, fold: bool) {
         self.covered_from = self.covered_from.max(cut);
         let mut bytes = 0;
+        let older = &mut self.older;
         for bucket in self.series.values_mut() {
             bucket.retain_mut(|s| {
                 let n = s.times.partition_point(|t| *t < cut);
+                if let Some(o) = older.as_mut().filter(|_| fold && n > 0) {
+                    o.fold_evicted(s, n);
+                }
                 if n > 0 {
                     s.times.drain(..n);
                     for c in s.columns.values_mut() {
@@ -551,7 +597,7 @@ impl Table {
             });
         }
         self.series.retain(|_, bucket| !bucket.is_empty());
-        self.bytes = bytes;
+        self.bytes = bytes + self.older_bytes();
     }
 
     /// The earliest time held (`None`: empty).

@@ -300,7 +300,10 @@ fn recounted(tier: &HotTier) -> usize {
     let tables = tier.tables.read();
     tables
         .values()
-        .map(|t| t.all_series().map(Series::bytes).sum::<usize>())
+        .map(|t| {
+            t.all_series().map(Series::bytes).sum::<usize>()
+                + t.older.as_ref().map_or(0, |o| o.recount())
+        })
         .sum()
 }
 
@@ -923,4 +926,188 @@ proptest::proptest! {
         proptest::prop_assert_eq!(rows_by_host(&tier, &["x".to_string()]), want);
         proptest::prop_assert_eq!(tier.bytes(), recounted(&tier));
     }
+
+    /// `last()` per series and field over any range, after batches in any time order
+    /// under a budget that evicts (points then fall before the coverage, or arrive
+    /// before it), equals the latest written value, or is left to storage, never wrong;
+    /// with no end to the range it is always answered.
+    #[test]
+    fn last_values_match_a_model_through_eviction_and_late_points(
+        batches in proptest::collection::vec(
+            proptest::collection::vec((0usize..3, 0i64..400, 0u8..3), 1..60),
+            1..12,
+        ),
+        range in (proptest::option::of(0i64..400), proptest::option::of(0i64..400)),
+    ) {
+        let tier = HotTier::new(6_000);
+        tier.start(&id(), None);
+        let mut written = Vec::new();
+        for (b, batch) in batches.iter().enumerate() {
+            let points: Vec<Point> = batch
+                .iter()
+                .enumerate()
+                .map(|(i, &(h, t, which))| {
+                    let v = (b * 1_000 + i) as f64;
+                    let fields = match which {
+                        0 => vec![("x", FieldValue::Float(v))],
+                        1 => vec![("y", FieldValue::Integer(v as i64))],
+                        _ => vec![("x", FieldValue::Float(v)), ("y", FieldValue::Integer(-(v as i64)))],
+                    };
+                    pt(&format!("h{h}"), t, fields)
+                })
+                .collect();
+            tier.insert(&id(), Some(0), &points);
+            written.extend(points);
+        }
+        let fields = vec!["x".to_string(), "y".to_string()];
+        let (min, max) = range;
+        let got = latest_by_host(&tier, &fields, min, max);
+        if max.is_none() {
+            proptest::prop_assert!(got.is_some());
+        }
+        if let Some(got) = got {
+            proptest::prop_assert_eq!(got, latest_model(&written, min, max));
+        }
+        proptest::prop_assert_eq!(tier.bytes(), recounted(&tier));
+    }
+}
+
+/// (host, field, time, value) of each point [`HotTier::read_latest`] gives, sorted.
+fn latest_by_host(
+    tier: &HotTier,
+    fields: &[String],
+    min: Option<i64>,
+    max: Option<i64>,
+) -> Option<Vec<(String, String, i64, Value)>> {
+    let mut filter = ReadFilter::new(None, fields, min, max);
+    let rows = tier.read_latest("db", "autogen", "m", &mut filter)?;
+    let mut out: Vec<(String, String, i64, Value)> = rows
+        .into_iter()
+        .flat_map(|p| {
+            let host = p.tags["host"].clone();
+            p.fields
+                .into_iter()
+                .map(move |(f, v)| (host.clone(), f, p.time, v))
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+    Some(out)
+}
+
+/// The latest value of each (host, field) within `[min, max]` of points written in
+/// order (a later write of the same time wins).
+fn latest_model(
+    points: &[Point],
+    min: Option<i64>,
+    max: Option<i64>,
+) -> Vec<(String, String, i64, Value)> {
+    let mut latest: BTreeMap<(String, String), (i64, Value)> = BTreeMap::new();
+    for p in points {
+        if min.is_some_and(|m| p.timestamp < m) || max.is_some_and(|m| p.timestamp > m) {
+            continue;
+        }
+        for (f, v) in &p.fields {
+            let key = (p.tags[0].1.clone(), f.clone());
+            let value = match v {
+                FieldValue::Float(x) => Value::Float(*x),
+                FieldValue::Integer(x) => Value::Integer(*x),
+                other => panic!("unexpected {other:?}"),
+            };
+            if latest.get(&key).is_none_or(|(t, _)| *t <= p.timestamp) {
+                latest.insert(key, (p.timestamp, value));
+            }
+        }
+    }
+    latest
+        .into_iter()
+        .map(|((h, f), (t, v))| (h, f, t, v))
+        .collect()
+}
+
+/// lastpoint after eviction: the oldest rows left the tier (and the coverage), but the
+/// latest value of every series and field is still answered from memory, also for a
+/// series and a field the tier holds no row of any more.
+#[test]
+fn last_values_outlive_the_rows_eviction_drops() {
+    let tier = HotTier::new(30_000);
+    tier.start(&id(), None);
+    let mut points = vec![
+        pt("gone", 0, vec![("x", FieldValue::Float(-1.0))]),
+        pt("a", 1, vec![("y", FieldValue::Integer(7))]),
+    ];
+    points.extend((2..2_000).map(|i| pt("a", i, vec![("x", FieldValue::Float(i as f64))])));
+    tier.insert(&id(), Some(0), &points);
+    assert!(
+        !tier.covers("db", "autogen", "m", None),
+        "nothing was evicted"
+    );
+    let fields = vec!["x".to_string(), "y".to_string()];
+    assert_eq!(
+        latest_by_host(&tier, &fields, None, None),
+        Some(latest_model(&points, None, None))
+    );
+    // A range that ends before an evicted value: only storage knows an earlier one.
+    assert_eq!(latest_by_host(&tier, &fields, Some(0), Some(2)), None);
+    // Points flushed after the coverage moved past them: a later value of a series the
+    // tier holds no row of, and a series that only ever wrote before the coverage.
+    let late = [
+        pt("gone", 5, vec![("x", FieldValue::Float(-5.0))]),
+        pt("late", 3, vec![("y", FieldValue::Integer(3))]),
+    ];
+    tier.insert(&id(), Some(0), &late);
+    points.extend(late);
+    assert_eq!(
+        latest_by_host(&tier, &fields, None, None),
+        Some(latest_model(&points, None, None))
+    );
+    assert_eq!(tier.bytes(), recounted(&tier));
+}
+
+/// A clean restart keeps the latest values before the coverage: lastpoint stays in
+/// memory.
+#[test]
+fn a_snapshot_keeps_the_latest_values_before_the_coverage() {
+    let tier = HotTier::new(20_000);
+    tier.start(&id(), None);
+    let mut points = vec![pt("gone", 0, vec![("y", FieldValue::Integer(3))])];
+    points.extend((1..2_000).map(|i| pt("a", i, vec![("x", FieldValue::Float(i as f64))])));
+    tier.insert(&id(), Some(0), &points);
+    let fields = vec!["x".to_string(), "y".to_string()];
+    let before = latest_by_host(&tier, &fields, None, None);
+    assert_eq!(before, Some(latest_model(&points, None, None)));
+    let blob = tier.snapshot(&stamp(1));
+    let restarted = HotTier::new(20_000);
+    restarted.restore(&blob, &stamp(1)).unwrap();
+    assert_eq!(latest_by_host(&restarted, &fields, None, None), before);
+    assert_eq!(restarted.bytes(), tier.bytes());
+    assert_eq!(restarted.bytes(), recounted(&restarted));
+}
+
+/// Whatever removes stored data makes the values before the coverage unknown, so `last()`
+/// over an uncovered range reads storage again.
+#[test]
+fn removals_forget_the_values_before_the_coverage() {
+    let fields = vec!["x".to_string()];
+    let points: Vec<Point> = (0..2_000)
+        .map(|i| pt("a", i, vec![("x", FieldValue::Float(i as f64))]))
+        .collect();
+    let evicted = || {
+        let tier = HotTier::new(20_000);
+        tier.start(&id(), None);
+        tier.insert(&id(), Some(0), &points);
+        assert!(latest_by_host(&tier, &fields, None, None).is_some());
+        tier
+    };
+    let tier = evicted();
+    tier.invalidate(|_| true);
+    assert_eq!(latest_by_host(&tier, &fields, None, None), None);
+    let tier = evicted();
+    tier.forget_before(|_| true, 1_999);
+    assert_eq!(latest_by_host(&tier, &fields, None, None), None);
+    // A table with stored data before this process has no known values before it.
+    let tier = HotTier::new(1 << 20);
+    tier.start(&id(), Some(5));
+    tier.insert(&id(), Some(0), &points[10..]);
+    assert_eq!(latest_by_host(&tier, &fields, None, None), None);
+    assert!(latest_by_host(&tier, &fields, Some(6), None).is_some());
 }
