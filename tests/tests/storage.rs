@@ -408,7 +408,10 @@ fn the_tier_warmed_from_storage_after_a_restart_answers_like_storage() {
     assert!(hits >= 40.0, "tier hits after the warm-up: {hits}");
     // Counted with every cell of every row (absent ones of sparse rows too), the series
     // and their text, the oldest hour does not fit: 44 hits at 10 to 13 kB, 69 at 18 kB.
-    assert!(hits <= 48.0, "the oldest hour was warmed too: {hits} hits");
+    // Once the latest values before the coverage are learned (in the background, after
+    // the warm-up), `last()` over all time (once per copy) and the oldest copy's two
+    // `last()`-only queries come from the tier too: at most 5 more.
+    assert!(hits <= 49.0, "the oldest hour was warmed too: {hits} hits");
 }
 
 #[test]
@@ -418,6 +421,7 @@ fn last_values_evicted_from_the_tier_answer_like_storage() {
     // values from before it, so `last()` over all time (TSBS's lastpoint) is still
     // answered from memory, also after a clean restart, and always as storage answers
     // it. A series that only wrote into the first copy has no row in the tier any more.
+    // After a crash the values are read from storage again.
     const BASE: i64 = 1_600_000_000_000_000_000;
     const HOURS_2: i64 = 7_200_000_000_000;
     let budget = [
@@ -486,6 +490,33 @@ fn last_values_evicted_from_the_tier_answer_like_storage() {
     assert!(
         hits >= unbounded.len() as f64,
         "last() over all time from the restored tier: {hits} hits"
+    );
+
+    // After a crash the warm-up reads the newest rows back, and the values before them
+    // are read from storage in the background: `last()` over all time is answered from
+    // memory again once they are in.
+    hot.kill9();
+    hot.restart_with_env(&budget[..1]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let before = metric(&hot, "hyperbyte_tier_hits_total");
+        let (status, _) = hot.query("lvc", unbounded[0]);
+        assert_eq!(status, 200);
+        if metric(&hot, "hyperbyte_tier_hits_total") > before {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the values before the coverage were never learned after the crash"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let hits_before = metric(&hot, "hyperbyte_tier_hits_total");
+    assert_same_answers(&hot, &cold, "lvc", &queries);
+    let hits = metric(&hot, "hyperbyte_tier_hits_total") - hits_before;
+    assert!(
+        hits >= unbounded.len() as f64,
+        "last() over all time after the crash: {hits} hits"
     );
 }
 

@@ -20,7 +20,8 @@ use hyperbyte_application::cluster::{
     first_sequence_after, AntiEntropy, StorageChanges, StorageEffects, WriteReplicator,
 };
 use hyperbyte_application::hot::{
-    keep_in_slot, restore_from_slot, HotAdmin, HotSink, HotTier, Restored, WarmConfig,
+    keep_in_slot, keep_learning_older_values, restore_from_slot, HotAdmin, HotSink, HotTier,
+    Restored, WarmConfig,
 };
 use hyperbyte_application::query::QueryService;
 use hyperbyte_application::stats::ListenerRegistry;
@@ -443,10 +444,10 @@ fn spawn_background(
     stop_rx: &tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut background = Vec::new();
-    if let (Some(tier), true) = (&stack.hot, cfg.hot_tier.warm_on_start) {
-        let warm = WarmConfig {
+    if let Some(tier) = &stack.hot {
+        let warm = cfg.hot_tier.warm_on_start.then(|| WarmConfig {
             first_rows: usize::try_from(cfg.hot_tier.warm_first_rows).unwrap_or(usize::MAX),
-        };
+        });
         background.push(tokio::spawn(warm_tier(
             tier.clone(),
             warm,
@@ -532,40 +533,49 @@ async fn keep_tier(tier: &Arc<HotTier>, slot: Arc<dyn TierSnapshotPort>, stores:
 }
 
 /// Reads the newest stored points back into the recent-data tier (see
-/// `hyperbyte_application::hot::warm_from_storage`), alongside the first requests; given
-/// up when the server stops.
+/// `hyperbyte_application::hot::warm_from_storage`; `None`: no warm-up), alongside the
+/// first requests, then keeps learning the latest values stored before each table's
+/// coverage (`keep_learning_older_values`); given up when the server stops.
 async fn warm_tier(
     tier: Arc<HotTier>,
-    cfg: WarmConfig,
+    cfg: Option<WarmConfig>,
     meta: Arc<dyn MetadataPort>,
     engine: Arc<ChdbEngine>,
     stop_rx: tokio::sync::watch::Receiver<bool>,
 ) {
-    let started = std::time::Instant::now();
-    let report = hyperbyte_application::hot::warm_until_stopped(
-        &tier,
-        cfg,
-        meta.as_ref(),
-        engine.as_ref(),
-        stop_rx,
-    )
-    .instrument(tracing::info_span!("warm recent-data tier"))
-    .await;
-    match report {
-        Some(report) => info!(
-            tables = report.tables,
-            rows = report.rows,
-            skipped = report.skipped,
-            bytes = tier.bytes(),
-            elapsed = ?started.elapsed(),
-            "recent-data tier warmed from storage"
-        ),
-        None => info!(
-            bytes = tier.bytes(),
-            elapsed = ?started.elapsed(),
-            "recent-data tier warm-up given up: the server stops"
-        ),
+    if let Some(cfg) = cfg {
+        let started = std::time::Instant::now();
+        let report = hyperbyte_application::hot::warm_until_stopped(
+            &tier,
+            cfg,
+            meta.as_ref(),
+            engine.as_ref(),
+            stop_rx.clone(),
+        )
+        .instrument(tracing::info_span!("warm recent-data tier"))
+        .await;
+        match report {
+            Some(report) => info!(
+                tables = report.tables,
+                rows = report.rows,
+                skipped = report.skipped,
+                bytes = tier.bytes(),
+                elapsed = ?started.elapsed(),
+                "recent-data tier warmed from storage"
+            ),
+            None => {
+                info!(
+                    bytes = tier.bytes(),
+                    elapsed = ?started.elapsed(),
+                    "recent-data tier warm-up given up: the server stops"
+                );
+                return;
+            }
+        }
     }
+    keep_learning_older_values(tier, meta, engine, stop_rx)
+        .instrument(tracing::info_span!("learn older values"))
+        .await;
 }
 
 /// Binds the listener and serves the InfluxDB API until a shutdown signal.

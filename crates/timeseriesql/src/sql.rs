@@ -507,3 +507,50 @@ impl TimeHistogramRead {
         )
     }
 }
+
+/// Per series (tag set), the latest value of each field stored before `before`, with its
+/// time: the recent-data tier learns what lies before its coverage from it, so that
+/// `last()` over all time is answered from memory. Columns: the tags, then per field its
+/// latest time (nanoseconds; meaningless where the value is `NULL`) and its latest value
+/// (`NULL`: no value of that field before `before`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestBeforeRead {
+    /// The table.
+    pub table: TableRef,
+    /// Read with `FINAL` (a point there may have been written more than once).
+    pub merge: bool,
+    /// Tag keys (one group per combination of their values).
+    pub tags: Vec<String>,
+    /// Field names.
+    pub fields: Vec<String>,
+    /// Rows strictly earlier than this (nanoseconds).
+    pub before: i64,
+}
+
+impl LatestBeforeRead {
+    /// The statement (`None` without fields).
+    pub fn to_sql(&self) -> Option<String> {
+        if self.fields.is_empty() {
+            return None;
+        }
+        let tags: Vec<String> = self.tags.iter().map(|t| tag(t)).collect();
+        let mut select = tags.clone();
+        for f in &self.fields {
+            let f = field(f);
+            select.push(format!(
+                "toUnixTimestamp64Nano(maxIf(time, {f} IS NOT NULL))"
+            ));
+            select.push(format!("argMax({f}, (time, assumeNotNull({f})))"));
+        }
+        let mut sql = format!(
+            "SELECT {} FROM {} WHERE time < {}",
+            select.join(", "),
+            self.table.from(self.merge),
+            time_literal(self.before)
+        );
+        if !tags.is_empty() {
+            sql.push_str(&format!(" GROUP BY {}", tags.join(", ")));
+        }
+        Some(sql)
+    }
+}

@@ -352,3 +352,31 @@ fn time_histogram_newest_first() {
     };
     insta::assert_snapshot!(read.to_sql());
 }
+
+/// What the recent-data tier learns of the rows before its coverage: per series, each
+/// field's latest time and value.
+#[test]
+fn latest_values_before_a_time() {
+    let read = hyperbyte_timeseriesql::sql::LatestBeforeRead {
+        table: TableRef::new("db", "autogen", "cpu"),
+        merge: true,
+        tags: vec!["host".into(), "region".into()],
+        fields: vec!["usage".into(), "msg".into()],
+        before: 1_600_000_000_000_000_000,
+    };
+    assert_snapshot!(read.to_sql().unwrap());
+    let untagged = hyperbyte_timeseriesql::sql::LatestBeforeRead {
+        tags: Vec::new(),
+        merge: false,
+        ..read.clone()
+    };
+    assert_snapshot!(
+        "latest_values_before_a_time_untagged",
+        untagged.to_sql().unwrap()
+    );
+    let fieldless = hyperbyte_timeseriesql::sql::LatestBeforeRead {
+        fields: Vec::new(),
+        ..read
+    };
+    assert_eq!(fieldless.to_sql(), None);
+}

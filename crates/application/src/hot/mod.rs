@@ -42,6 +42,7 @@ use std::sync::Arc;
 
 mod aggregate;
 mod decorators;
+mod learn;
 mod older;
 mod slot;
 mod snapshot;
@@ -52,6 +53,7 @@ mod warm;
 
 pub(crate) use aggregate::Agg;
 pub use decorators::{HotAdmin, HotSink};
+pub use learn::{keep_learning_older_values, learn_older_values, LearnReport};
 pub use slot::{keep_in_slot, restore_from_slot, KeepError, Restored};
 pub use snapshot::{RestoreReport, SnapshotRefused, SnapshotStamp};
 use table::{Column, Table, TableId};
@@ -112,6 +114,24 @@ struct Extension {
     skipped_below: u64,
 }
 
+/// A flush's write into a table under way (see [`HotTier::write_begins`]); ends when
+/// dropped.
+#[derive(Debug)]
+pub(crate) struct WriteInFlight<'t> {
+    tier: &'t HotTier,
+    /// The table, when it was known (counted) at the start.
+    id: Option<TableId>,
+}
+
+impl Drop for WriteInFlight<'_> {
+    fn drop(&mut self) {
+        let Some(id) = &self.id else { return };
+        if let Some(t) = self.tier.tables.write().get_mut(id) {
+            t.writes_in_flight = t.writes_in_flight.saturating_sub(1);
+        }
+    }
+}
+
 /// A removal of stored data under way (see [`HotTier::removing`]); ends when dropped.
 #[derive(Debug)]
 pub(crate) struct Removing<'t>(&'t HotTier);
@@ -141,6 +161,76 @@ impl HotTier {
         r.in_flight += 1;
         r.generation = r.generation.wrapping_add(1);
         Removing(self)
+    }
+
+    /// Counts a flush's write into a known table until the guard is dropped: a read of
+    /// storage for [`HotTier::install_older`] must not begin while one is under way (its
+    /// points earlier than the coverage may be counted here before storage shows them).
+    pub(crate) fn write_begins(&self, id: &TableId) -> WriteInFlight<'_> {
+        let counted = match self.tables.write().get_mut(id) {
+            Some(t) => {
+                t.writes_in_flight = t.writes_in_flight.saturating_add(1);
+                true
+            }
+            None => false,
+        };
+        WriteInFlight {
+            tier: self,
+            id: counted.then(|| id.clone()),
+        }
+    }
+
+    /// Tables whose latest values before the coverage are unknown.
+    fn tables_without_older(&self) -> Vec<TableId> {
+        self.tables
+            .read()
+            .iter()
+            .filter(|(_, t)| t.older.is_none())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// What a read of the latest values stored before a table's coverage must find
+    /// unchanged when it installs them ([`HotTier::install_older`]); `None` when the
+    /// table is unknown, knows them already, a flush writes into it or a removal is
+    /// under way.
+    fn older_ticket(&self, id: &TableId) -> Option<Extension> {
+        let tables = self.tables.read();
+        let t = tables.get(id)?;
+        if t.older.is_some() || t.writes_in_flight > 0 {
+            return None;
+        }
+        Some(Extension {
+            generation: self.quiet_generation()?,
+            epoch: t.epoch,
+            covered_from: t.covered_from,
+            skipped_below: t.skipped_below,
+        })
+    }
+
+    /// Installs the latest values stored before the table's coverage, read from storage
+    /// after `ticket` was taken, unless anything changed since: a removal ran or began,
+    /// the table was invalidated, evicted from or cleared (its coverage moved), or a flush
+    /// left out a point earlier than the coverage (the read may have missed it).
+    fn install_older(&self, id: &TableId, older: older::OlderLatest, ticket: Extension) -> bool {
+        let mut tables = self.tables.write();
+        if !self.no_removal_since(ticket.generation) {
+            return false;
+        }
+        let Some(t) = tables.get_mut(id) else {
+            return false;
+        };
+        if t.older.is_some()
+            || t.epoch != ticket.epoch
+            || t.covered_from != ticket.covered_from
+            || t.skipped_below != ticket.skipped_below
+        {
+            return false;
+        }
+        t.bytes += older.bytes();
+        t.older = Some(older);
+        self.fit_budget(&mut tables);
+        true
     }
 
     /// The removal generation to read a table for warming at, when the table is not

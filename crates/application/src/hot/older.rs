@@ -20,7 +20,7 @@
 //!   here), the last resort of eviction (clearing a table whose entries alone exceed the
 //!   budget), and a table read back from storage by the warm-up or established over
 //!   data stored before this process leave it unknown (`None`): `last()` over an
-//!   uncovered range then reads storage.
+//!   uncovered range then reads storage until `learn.rs` has read it from storage.
 
 use super::table::{Column, Series};
 use super::HotPoint;

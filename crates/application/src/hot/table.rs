@@ -408,6 +408,8 @@ pub(super) struct Table {
     /// The latest stored values before `covered_from` (`None`: unknown); counted in
     /// `bytes`.
     pub(super) older: Option<OlderLatest>,
+    /// Flush writes into the table under way (storage's part may still be running).
+    pub(super) writes_in_flight: u32,
 }
 
 impl Table {
@@ -420,6 +422,7 @@ impl Table {
             bytes: 0,
             skipped_below: 0,
             older: (covered_from == i64::MIN).then(OlderLatest::default),
+            writes_in_flight: 0,
         }
     }
 
