@@ -462,13 +462,16 @@ fn last_values_evicted_from_the_tier_answer_like_storage() {
         "SELECT last(v) FROM m WHERE time >= {} GROUP BY host",
         BASE + HOURS_2
     ));
-    let hits_before = metric(&hot, "hyperbyte_tier_hits_total");
-    assert_same_answers(&hot, &cold, "lvc", &queries);
-    let hits = metric(&hot, "hyperbyte_tier_hits_total") - hits_before;
-    assert!(
-        hits >= unbounded.len() as f64,
-        "last() over all time from the tier: {hits} hits"
-    );
+    let from_the_tier = |hot: &Server, when: &str| {
+        let hits_before = metric(hot, "hyperbyte_tier_hits_total");
+        assert_same_answers(hot, &cold, "lvc", &queries);
+        let hits = metric(hot, "hyperbyte_tier_hits_total") - hits_before;
+        assert!(
+            hits >= unbounded.len() as f64,
+            "last() over all time from the tier {when}: {hits} hits"
+        );
+    };
+    from_the_tier(&hot, "after eviction");
     // The oldest copy was evicted: a raw read of it goes to storage.
     let hits_before = metric(&hot, "hyperbyte_tier_hits_total");
     let (_, raw) = hot.query("lvc", "SELECT v FROM m WHERE host = 'old'");
@@ -484,13 +487,7 @@ fn last_values_evicted_from_the_tier_answer_like_storage() {
     );
 
     assert!(hot.restart_graceful_with_env(&budget), "a clean stop");
-    let hits_before = metric(&hot, "hyperbyte_tier_hits_total");
-    assert_same_answers(&hot, &cold, "lvc", &queries);
-    let hits = metric(&hot, "hyperbyte_tier_hits_total") - hits_before;
-    assert!(
-        hits >= unbounded.len() as f64,
-        "last() over all time from the restored tier: {hits} hits"
-    );
+    from_the_tier(&hot, "after a clean restart");
 
     // After a crash the warm-up reads the newest rows back, and the values before them
     // are read from storage in the background: `last()` over all time is answered from
@@ -511,13 +508,7 @@ fn last_values_evicted_from_the_tier_answer_like_storage() {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let hits_before = metric(&hot, "hyperbyte_tier_hits_total");
-    assert_same_answers(&hot, &cold, "lvc", &queries);
-    let hits = metric(&hot, "hyperbyte_tier_hits_total") - hits_before;
-    assert!(
-        hits >= unbounded.len() as f64,
-        "last() over all time after the crash: {hits} hits"
-    );
+    from_the_tier(&hot, "after a crash");
 }
 
 #[test]
