@@ -47,7 +47,9 @@ pub struct LearnReport {
 
 /// One round: reads and installs the latest values before the coverage of every table
 /// of the tier that lacks them. Tables whose fields are stored under several types are
-/// left alone (their side columns are not in the tier either).
+/// left alone (their side columns are not in the tier either), and so are tables whose
+/// values were too many for the tier ([`HotTier::install_older`]) until their data
+/// changes.
 pub async fn learn_older_values(
     tier: &HotTier,
     meta: &dyn MetadataPort,
@@ -55,20 +57,16 @@ pub async fn learn_older_values(
 ) -> LearnReport {
     let mut report = LearnReport::default();
     for id in tier.tables_without_older() {
-        let Some(schema) = meta.schema(&id.0, &id.2) else {
-            continue;
-        };
-        if !schema.other_types.is_empty() {
-            continue;
-        }
         let span =
             tracing::debug_span!("learn older values", db = %id.0, rp = %id.1, measurement = %id.2);
-        match learn_table(tier, query, &id, &schema)
+        let schema_now = || meta.schema(&id.0, &id.2);
+        match learn_table(tier, query, &id, &schema_now)
             .instrument(span)
             .await
         {
-            Ok(true) => report.learned += 1,
-            Ok(false) => report.deferred += 1,
+            Ok(Learned::Installed) => report.learned += 1,
+            Ok(Learned::NotHeld) => {}
+            Ok(Learned::Deferred) => report.deferred += 1,
             Err(e) => {
                 tracing::warn!(error = %e, db = %id.0, measurement = %id.2, "learning the latest values before the tier's coverage: retried later");
                 report.deferred += 1;
@@ -106,13 +104,26 @@ pub async fn keep_learning_older_values(
     }
 }
 
-/// Learns one table's values; `false` when it was never quiet or changed meanwhile.
+/// What became of one table's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Learned {
+    Installed,
+    /// Never quiet, or changed meanwhile: the next round tries again.
+    Deferred,
+    /// Not for the tier: no schema, or fields stored under several types (their side
+    /// columns are not in the tier either).
+    NotHeld,
+}
+
+/// Learns one table's values. The schema (`schema_now`) is read once the ticket is
+/// taken: a tag or field a point flushed before the ticket brought is in it, so the read
+/// groups by every tag the stored series have.
 async fn learn_table(
     tier: &HotTier,
     query: &dyn QueryPort,
     id: &TableId,
-    schema: &MeasurementSchema,
-) -> Result<bool, QueryError> {
+    schema_now: &(dyn Fn() -> Option<MeasurementSchema> + Sync),
+) -> Result<Learned, QueryError> {
     let mut ticket = None;
     for _ in 0..QUIET_TRIES {
         ticket = tier.older_ticket(id);
@@ -122,10 +133,17 @@ async fn learn_table(
         tokio::time::sleep(QUIET_WAIT).await;
     }
     let Some(ticket) = ticket else {
-        return Ok(false);
+        return Ok(Learned::Deferred);
     };
-    let older = read_older(query, id, schema, ticket.covered_from).await?;
-    Ok(tier.install_older(id, older, ticket))
+    let Some(schema) = schema_now().filter(|s| s.other_types.is_empty()) else {
+        return Ok(Learned::NotHeld);
+    };
+    let older = read_older(query, id, &schema, ticket.covered_from).await?;
+    Ok(if tier.install_older(id, older, ticket) {
+        Learned::Installed
+    } else {
+        Learned::Deferred
+    })
 }
 
 /// The latest value of every series and field stored before `before`.
@@ -334,7 +352,12 @@ mod tests {
             ],
             during: Box::new(|| {}),
         };
-        assert!(learn_table(&tier, &stored, &id(), &schema()).await.unwrap());
+        assert_eq!(
+            learn_table(&tier, &stored, &id(), &|| Some(schema()))
+                .await
+                .unwrap(),
+            Learned::Installed
+        );
         assert_eq!(
             last_x(&tier),
             Some(vec![
@@ -356,8 +379,84 @@ mod tests {
             // the read may not have seen it.
             during: Box::new(move || flushing.insert(&id(), Some(0), &[point("a", 60, 6.0)])),
         };
-        assert!(!learn_table(&tier, &stored, &id(), &schema()).await.unwrap());
+        assert_eq!(
+            learn_table(&tier, &stored, &id(), &|| Some(schema()))
+                .await
+                .unwrap(),
+            Learned::Deferred
+        );
         assert_eq!(last_x(&tier), None);
+    }
+
+    /// The schema is read once the ticket is taken: a tag a point flushed while the
+    /// learning waited brought is grouped by (else two series would read as one).
+    #[tokio::test]
+    async fn the_schema_is_read_after_the_flush_that_changed_it() {
+        let tier = tier_over_stored_data();
+        let schema = parking_lot::Mutex::new(schema());
+        let sql = Arc::new(parking_lot::Mutex::new(String::new()));
+        let seen = Arc::clone(&sql);
+        let stored = Stored {
+            rows: Vec::new(),
+            during: Box::new(|| {}),
+        };
+        let recording = Recording {
+            inner: stored,
+            sql: seen,
+        };
+        let writing = tier.write_begins(&id());
+        let flush = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            schema.lock().tag_keys.insert("dc".into());
+            drop(writing);
+        };
+        let schema_now = || Some(schema.lock().clone());
+        let table = id();
+        let (learned, ()) =
+            tokio::join!(learn_table(&tier, &recording, &table, &schema_now), flush);
+        assert_eq!(learned.unwrap(), Learned::Installed);
+        assert!(
+            sql.lock().contains("GROUP BY `t_dc`, `t_host`"),
+            "{}",
+            sql.lock()
+        );
+    }
+
+    /// [`Stored`], recording the statement it was asked.
+    #[derive(Debug)]
+    struct Recording {
+        inner: Stored,
+        sql: Arc<parking_lot::Mutex<String>>,
+    }
+
+    #[async_trait::async_trait]
+    impl QueryPort for Recording {
+        async fn query(&self, sql: &str) -> Result<RowSet, QueryError> {
+            *self.sql.lock() = sql.to_string();
+            self.inner.query(sql).await
+        }
+        async fn table_columns(
+            &self,
+            db: &str,
+            rp: &str,
+            m: &str,
+        ) -> Result<Vec<String>, QueryError> {
+            let mut columns = self.inner.table_columns(db, rp, m).await?;
+            columns.push(naming::tag_column("dc"));
+            Ok(columns)
+        }
+        async fn latest_time(
+            &self,
+            db: &str,
+            rp: &str,
+            m: &str,
+            before: Option<i64>,
+        ) -> Result<Option<i64>, QueryError> {
+            self.inner.latest_time(db, rp, m, before).await
+        }
+        async fn storage_stamp(&self) -> Result<Option<String>, QueryError> {
+            self.inner.storage_stamp().await
+        }
     }
 
     #[test]

@@ -197,7 +197,7 @@ impl HotTier {
     fn older_ticket(&self, id: &TableId) -> Option<Extension> {
         let tables = self.tables.read();
         let t = tables.get(id)?;
-        if t.older.is_some() || t.writes_in_flight > 0 {
+        if t.older.is_some() || t.older_too_big || t.writes_in_flight > 0 {
             return None;
         }
         Some(Extension {
@@ -211,7 +211,10 @@ impl HotTier {
     /// Installs the latest values stored before the table's coverage, read from storage
     /// after `ticket` was taken, unless anything changed since: a removal ran or began,
     /// the table was invalidated, evicted from or cleared (its coverage moved), or a flush
-    /// left out a point earlier than the coverage (the read may have missed it).
+    /// left out a point earlier than the coverage (the read may have missed it). Values
+    /// taking more than a quarter of the budget are refused too, and not read again until
+    /// the table is cleared: installed, they would evict the table's rows, and then
+    /// themselves, every time they were read.
     fn install_older(&self, id: &TableId, older: older::OlderLatest, ticket: Extension) -> bool {
         let mut tables = self.tables.write();
         if !self.no_removal_since(ticket.generation) {
@@ -220,6 +223,10 @@ impl HotTier {
         let Some(t) = tables.get_mut(id) else {
             return false;
         };
+        if older.bytes() > self.max_bytes / 4 {
+            t.older_too_big = true;
+            return false;
+        }
         if t.older.is_some()
             || t.epoch != ticket.epoch
             || t.covered_from != ticket.covered_from

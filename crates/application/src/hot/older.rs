@@ -14,6 +14,8 @@
 //!   evicted values replaces its entry (every evicted row is later than the entry);
 //! - a flush leaves out points earlier than the coverage: each such field value replaces
 //!   the entry it is not earlier than (a later write of the same time wins, as in storage);
+//!   one earlier than the latest retention cutoff makes it unknown (storage may or may not
+//!   keep it);
 //! - a clean restart keeps it (the tier's snapshot);
 //! - anything that removes or rewrites stored data (retention too: it drops whole
 //!   partitions, so whether a value before its cutoff is still stored is not known

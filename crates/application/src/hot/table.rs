@@ -410,6 +410,11 @@ pub(super) struct Table {
     pub(super) older: Option<OlderLatest>,
     /// Flush writes into the table under way (storage's part may still be running).
     pub(super) writes_in_flight: u32,
+    /// The latest retention cutoff: stored points before it may be gone or not.
+    pub(super) removed_before: i64,
+    /// The values before the coverage read from storage were too many for the tier; not
+    /// read again until the table is cleared.
+    pub(super) older_too_big: bool,
 }
 
 impl Table {
@@ -423,6 +428,8 @@ impl Table {
             skipped_below: 0,
             older: (covered_from == i64::MIN).then(OlderLatest::default),
             writes_in_flight: 0,
+            removed_before: i64::MIN,
+            older_too_big: false,
         }
     }
 
@@ -474,11 +481,7 @@ impl Table {
             self.max_time = self.max_time.max(p.timestamp);
             if p.timestamp < self.covered_from {
                 self.skipped_below = self.skipped_below.wrapping_add(1);
-                if let Some(older) = &mut self.older {
-                    let before = older.bytes();
-                    older.fold_skipped(p);
-                    self.bytes = (self.bytes + older.bytes()).saturating_sub(before);
-                }
+                self.fold_skipped(p);
                 continue;
             }
             let slot = match known.get(&p.tags) {
@@ -536,15 +539,29 @@ impl Table {
         }
         // The entries stay true where each is earlier than the new start: the latest
         // value before the old start is then also the latest before the new one.
+        self.bytes = self.bytes.saturating_sub(self.older_bytes());
         let older = match self.older.take() {
             _ if covered_from == i64::MIN => Some(OlderLatest::default()),
             Some(o) if o.all_before(covered_from) => Some(o),
             _ => None,
         };
-        self.bytes = self.bytes.saturating_sub(self.older_bytes());
         self.older = older;
         self.bytes += self.older_bytes();
         self.covered_from = covered_from;
+    }
+
+    /// Takes a flushed point left out for being earlier than the coverage into the
+    /// latest values before it. One earlier than the latest retention cutoff makes them
+    /// unknown: it was acknowledged before the cutoff moved past it, and storage may or
+    /// may not keep it (retention drops whole partitions, possibly after this write).
+    fn fold_skipped(&mut self, p: &hyperbyte_domain::PointRef<'_>) {
+        let before = self.older_bytes();
+        if p.timestamp < self.removed_before {
+            self.older = None;
+        } else if let Some(older) = &mut self.older {
+            older.fold_skipped(p);
+        }
+        self.bytes = (self.bytes + self.older_bytes()).saturating_sub(before);
     }
 
     fn older_bytes(&self) -> usize {
@@ -557,6 +574,7 @@ impl Table {
         self.covered_from = self.max_time.saturating_add(1).max(self.covered_from);
         self.series.clear();
         self.older = None;
+        self.older_too_big = false;
         self.bytes = 0;
     }
 
@@ -565,6 +583,7 @@ impl Table {
     /// still stored: the latest values before the coverage stay known only when none of
     /// them, and no row, is earlier than `cut`.
     pub(super) fn drop_before(&mut self, cut: i64) {
+        self.removed_before = self.removed_before.max(cut);
         if cut > self.covered_from || self.older.as_ref().is_some_and(|o| !o.none_before(cut)) {
             self.older = None;
         }

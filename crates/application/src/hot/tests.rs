@@ -1111,3 +1111,62 @@ fn removals_forget_the_values_before_the_coverage() {
     assert_eq!(latest_by_host(&tier, &fields, None, None), None);
     assert!(latest_by_host(&tier, &fields, Some(6), None).is_some());
 }
+
+/// A point flushed after retention moved past it may or may not survive the partition
+/// drop: the latest values before the coverage become unknown; one after the cutoff is
+/// taken in as usual.
+#[test]
+fn a_late_point_before_the_retention_cutoff_makes_the_values_unknown() {
+    let tier = HotTier::new(20_000);
+    tier.start(&id(), None);
+    let mut points: Vec<Point> = (0..2_000)
+        .map(|i| pt("a", i, vec![("x", FieldValue::Float(i as f64))]))
+        .collect();
+    tier.insert(&id(), Some(0), &points);
+    let fields = vec!["x".to_string()];
+    // A cutoff before every value the tier knows of leaves them known.
+    tier.forget_before(|_| true, 500);
+    points.retain(|p| p.timestamp >= 500);
+    let late = [pt("b", 600, vec![("x", FieldValue::Float(6.0))])];
+    tier.insert(&id(), Some(0), &late);
+    points.extend(late);
+    assert_eq!(
+        latest_by_host(&tier, &fields, None, None),
+        Some(latest_model(&points, None, None))
+    );
+    tier.insert(
+        &id(),
+        Some(0),
+        &[pt("c", 100, vec![("x", FieldValue::Float(1.0))])],
+    );
+    assert_eq!(latest_by_host(&tier, &fields, None, None), None);
+    assert_eq!(tier.bytes(), recounted(&tier));
+}
+
+/// A warm-up's rows merged in front keep the latest values before the coverage that
+/// are earlier than its new start, and the byte count with them.
+#[test]
+fn merging_older_rows_in_front_keeps_the_values_and_their_bytes() {
+    let mut table = Table::empty_from(i64::MIN);
+    let points: Vec<Point> = (0..100)
+        .map(|i| pt("a", i * 10, vec![("x", FieldValue::Float(i as f64))]))
+        .collect();
+    let views: Vec<PointRef<'_>> = points.iter().map(PointRef::from_point).collect();
+    assert!(table.put_all(&views));
+    table.evict_before(500);
+    let known = table.older.as_ref().map(|o| o.bytes());
+    assert!(known.is_some_and(|b| b > 0));
+    let recount = |t: &Table| {
+        t.all_series().map(Series::bytes).sum::<usize>()
+            + t.older.as_ref().map_or(0, |o| o.recount())
+    };
+    assert_eq!(table.bytes, recount(&table));
+    // Entries (the latest at 490) earlier than the new start: kept.
+    table.prepend_older(Table::empty_from(495), 495);
+    assert_eq!(table.older.as_ref().map(|o| o.bytes()), known);
+    assert_eq!(table.bytes, recount(&table));
+    // An entry at or after the new start: unknown, and its bytes gone.
+    table.prepend_older(Table::empty_from(400), 400);
+    assert!(table.older.is_none());
+    assert_eq!(table.bytes, recount(&table));
+}
