@@ -459,6 +459,30 @@ mod tests {
         }
     }
 
+    /// Values that would take over a quarter of the budget are refused, and the table is
+    /// not read again (each round would wait for it in vain) until it is cleared.
+    #[tokio::test]
+    async fn values_too_many_for_the_budget_are_not_read_again() {
+        let tier = Arc::new(HotTier::new(4_000));
+        tier.start(&id(), Some(99));
+        let stored = Stored {
+            rows: (0..20)
+                .map(|h| stored_row(&format!("host{h}"), 50, 1.0))
+                .collect(),
+            during: Box::new(|| {}),
+        };
+        assert_eq!(
+            learn_table(&tier, &stored, &id(), &|| Some(schema()))
+                .await
+                .unwrap(),
+            Learned::Deferred
+        );
+        assert_eq!(last_x(&tier), None);
+        assert!(tier.tables_without_older().is_empty());
+        tier.invalidate(|_| true);
+        assert_eq!(tier.tables_without_older(), vec![id()]);
+    }
+
     #[test]
     fn no_ticket_while_a_flush_writes_into_the_table() {
         let tier = tier_over_stored_data();

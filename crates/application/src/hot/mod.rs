@@ -180,12 +180,13 @@ impl HotTier {
         }
     }
 
-    /// Tables whose latest values before the coverage are unknown.
+    /// Tables whose latest values before the coverage are unknown and were not refused
+    /// as too many ([`HotTier::install_older`]): those the learning reads.
     fn tables_without_older(&self) -> Vec<TableId> {
         self.tables
             .read()
             .iter()
-            .filter(|(_, t)| t.older.is_none())
+            .filter(|(_, t)| t.older.is_none() && !t.older_too_big)
             .map(|(id, _)| id.clone())
             .collect()
     }

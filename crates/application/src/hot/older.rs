@@ -24,7 +24,7 @@
 //!   data stored before this process leave it unknown (`None`): `last()` over an
 //!   uncovered range then reads storage until `learn.rs` has read it from storage.
 
-use super::table::{Column, Series};
+use super::table::{key_and_tag_bytes, Column, Series};
 use super::HotPoint;
 use crate::query::ReadFilter;
 use hyperbyte_domain::query::Value;
@@ -48,8 +48,7 @@ pub(super) struct OlderSeries {
 
 impl OlderSeries {
     fn fixed_bytes(&self) -> usize {
-        let tag_bytes: usize = self.tags.iter().map(|(k, v)| k.len() + v.len() + 64).sum();
-        SERIES_OVERHEAD + self.key.len() + tag_bytes
+        SERIES_OVERHEAD + key_and_tag_bytes(&self.key, &self.tags)
     }
 
     /// What the series costs with its entries.

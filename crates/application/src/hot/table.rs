@@ -274,8 +274,7 @@ impl Series {
 
     /// What the series costs besides its rows: maps, vectors, its key and tags.
     pub(super) fn fixed_bytes(&self) -> usize {
-        let tag_bytes: usize = self.tags.iter().map(|(k, v)| k.len() + v.len() + 64).sum();
-        SERIES_OVERHEAD + self.key.len() + tag_bytes
+        SERIES_OVERHEAD + key_and_tag_bytes(&self.key, &self.tags)
     }
 
     /// What the series costs in all: [`Series::fixed_bytes`], every cell of every row
@@ -388,6 +387,13 @@ impl Series {
     pub(super) fn bytes_per_row(&self) -> usize {
         8 + self.columns.values().map(Column::row_bytes).sum::<usize>()
     }
+}
+
+/// What a series' key and tag map cost (text and map nodes), counted alike wherever the
+/// tier holds them.
+pub(super) fn key_and_tag_bytes(key: &str, tags: &BTreeMap<String, String>) -> usize {
+    let tag_bytes: usize = tags.iter().map(|(k, v)| k.len() + v.len() + 64).sum();
+    key.len() + tag_bytes
 }
 
 #[derive(Debug)]
