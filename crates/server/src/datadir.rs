@@ -4,8 +4,11 @@
 //!
 //! - **Ownership marker** `HYPERBYTE_FORMAT` (`format = N`, `written_by = "..."`): written
 //!   on the first start in an empty directory. A directory without it is accepted only if
-//!   it is empty or holds nothing but the server's own entries (a directory written before
-//!   the marker existed); anything else is someone else's data.
+//!   it holds no directory but the server's own (`meta`, `wal`, `chdb`: a directory
+//!   written before the marker existed); another directory is someone else's data (an
+//!   InfluxDB data directory, a home directory). Plain files are accepted: a supervisor
+//!   or a test harness often sends the server's output to `server.log` in the data
+//!   directory before the first start, and was refused for it.
 //! - **Format**: a marker with a format newer than [`DATA_FORMAT`] was written by a newer
 //!   release whose files this binary may misread.
 //! - **Exclusive use**: an advisory lock on `hyperbyted.lock` (held for the process's
@@ -66,6 +69,7 @@ fn check_format(dir: &Path) -> Result<()> {
     let foreign: Vec<String> = std::fs::read_dir(dir)
         .with_context(|| format!("reading data_dir {}", dir.display()))?
         .flatten()
+        .filter(|e| e.path().is_dir())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| !OWN_ENTRIES.contains(&n.as_str()))
         .collect();
@@ -171,12 +175,26 @@ mod tests {
     }
 
     #[test]
+    fn a_log_file_written_before_the_first_start_is_left_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("server.log"), "starting\n").unwrap();
+        claim(tmp.path()).unwrap();
+        assert!(tmp.path().join(MARKER).exists());
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join("server.log")).unwrap(),
+            "starting\n"
+        );
+    }
+
+    #[test]
     fn foreign_and_newer_directories_are_refused_untouched() {
         let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(tmp.path().join("notes.txt"), "mine").unwrap();
+        std::fs::create_dir_all(tmp.path().join("notes")).unwrap();
+        std::fs::write(tmp.path().join("notes/today.txt"), "mine").unwrap();
+        std::fs::write(tmp.path().join("server.log"), "").unwrap();
         let err = claim(tmp.path()).unwrap_err().to_string();
         assert!(
-            err.contains("is not a HyperbyteDB data directory (it holds notes.txt)"),
+            err.contains("is not a HyperbyteDB data directory (it holds notes)"),
             "{err}"
         );
         assert!(!tmp.path().join(MARKER).exists());
