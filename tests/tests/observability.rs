@@ -136,29 +136,66 @@ fn metrics_parse_and_move_with_writes_and_queries() {
     assert!(r.header("X-Request-Id").is_some_and(|other| other != id));
 }
 
-/// A query computing for seconds is listed by `SHOW QUERIES` and stopped by `KILL QUERY`
-/// from another connection: its client gets `query interrupted` at once.
-#[test]
-fn kill_query_stops_a_long_query() {
-    let s = Server::start();
-    assert_eq!(s.query("", "CREATE DATABASE k").0, 200);
-    for batch in 0..8 {
-        let body: String = (0..25_000)
+/// Writes batches `from..to` of 25,000 points each, spread over 20 series.
+fn write_batches(s: &Server, from: u64, to: u64) {
+    for batch in from..to {
+        let body: String = (0..25_000u64)
             .map(|i| {
                 let n = batch * 25_000 + i;
                 format!(
                     "m,h=h{} v={} {}\n",
                     n % 20,
                     n as f64 * 0.5,
-                    n as i64 * 1_000_000_000
+                    n * 1_000_000_000
                 )
             })
             .collect();
         assert_eq!(s.write("k", &body).0, 204);
     }
+}
+
+/// A query computing for seconds is listed by `SHOW QUERIES` and stopped by `KILL QUERY`
+/// from another connection: its client gets `query interrupted` at once.
+///
+/// How long the query runs depends on the machine and on the read path (memory tier or
+/// storage), so the test first grows the data until a run of it takes at least two
+/// seconds (the faster of two), and kills the next run a quarter of that time after it
+/// is listed: a query that ends between the check and the kill cannot be the outcome.
+#[test]
+fn kill_query_stops_a_long_query() {
+    let s = Server::start();
+    assert_eq!(s.query("", "CREATE DATABASE k").0, 200);
     // A moving average over a window of 2,000 points of every series, in a subquery:
-    // seconds of evaluation over 200k points.
+    // seconds of evaluation over a few hundred thousand points.
     let long = "SELECT mean(x) FROM (SELECT moving_average(v, 2000) AS x FROM m GROUP BY h)";
+    let mut batches = 8;
+    write_batches(&s, 0, batches);
+    // The faster of two runs: the first after a write may share the machine with the
+    // flush of what was just written.
+    let run_once = || {
+        let started = Instant::now();
+        let (status, v) = s.query("k", long);
+        assert_eq!(status, 200, "{v}");
+        assert!(v["results"][0]["series"].is_array(), "{v}");
+        started.elapsed()
+    };
+    let full_run = loop {
+        let took = run_once().min(run_once());
+        if took >= Duration::from_secs(2) || batches >= 256 {
+            break took;
+        }
+        write_batches(&s, batches, batches * 2);
+        batches *= 2;
+    };
+    assert!(
+        full_run >= Duration::from_millis(800),
+        "{} points take only {full_run:?}",
+        batches * 25_000
+    );
+    eprintln!(
+        "{} points: one run of the query takes {full_run:?}",
+        batches * 25_000
+    );
     let url = s.url.clone();
     let started = Instant::now();
     let waiting = std::thread::spawn(move || {
@@ -191,7 +228,7 @@ fn kill_query_stops_a_long_query() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(full_run / 4);
     assert!(
         !waiting.is_finished(),
         "the query was too short to be killed"
