@@ -7,7 +7,9 @@
 //! against 18–20 ms from the tier. [`keep_learning_older_values`] reads them for every
 //! such table in the background, one aggregate per table
 //! (`timeseriesql::sql::LatestBeforeRead`), and again a minute later for the tables it
-//! could not settle.
+//! could not settle, or a few seconds after a removal of stored data ended (a `DELETE`,
+//! `DROP` or retention pass makes the values of the tables it touched unknown; without
+//! the early round, `last()` over them would read storage for up to a minute).
 //!
 //! Why it keeps the completeness invariant: the read starts after a ticket taken while
 //! no flush writes into the table and no removal is under way, so every point stored
@@ -31,8 +33,20 @@ use tracing::Instrument as _;
 /// How long the learning waits for a moment without a flush writing into a table.
 const QUIET_TRIES: u32 = 50;
 const QUIET_WAIT: Duration = Duration::from_millis(20);
-/// Pause between two rounds over the tables that still lack their values.
-const ROUND_EVERY: Duration = Duration::from_secs(60);
+/// When the rounds of [`keep_learning_older_values`] run.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    /// Pause between two rounds over the tables that still lack their values.
+    every: Duration,
+    /// Wait after a removal of stored data ended before the next round: removals often
+    /// come in bursts (a `DELETE` per series), and each round reads whole tables.
+    after_removal: Duration,
+}
+
+const PACE: Pace = Pace {
+    every: Duration::from_secs(60),
+    after_removal: Duration::from_secs(3),
+};
 /// Rows converted between two yields to the runtime.
 const YIELD_EVERY_ROWS: usize = 1_024;
 
@@ -76,18 +90,32 @@ pub async fn learn_older_values(
     report
 }
 
-/// Rounds of [`learn_older_values`], one a minute, until `stop` turns true (or its sender
-/// is gone).
+/// Rounds of [`learn_older_values`], one a minute and one shortly after each removal of
+/// stored data, until `stop` turns true (or its sender is gone).
 pub async fn keep_learning_older_values(
     tier: Arc<HotTier>,
     meta: Arc<dyn MetadataPort>,
     query: Arc<dyn QueryPort>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    let round = || learn_older_values(&tier, meta.as_ref(), query.as_ref());
+    run_rounds(&tier, PACE, stop, round).await;
+}
+
+/// Runs `round` now, then again `pace.every` after the last one or `pace.after_removal`
+/// after a removal ended, whichever comes first, until `stop` turns true.
+async fn run_rounds<R, F>(
+    tier: &HotTier,
+    pace: Pace,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    mut round: R,
+) where
+    R: FnMut() -> F,
+    F: std::future::Future<Output = LearnReport>,
+{
     loop {
-        let round = learn_older_values(&tier, meta.as_ref(), query.as_ref());
         let report = tokio::select! {
-            report = round => report,
+            report = round() => report,
             _ = stop.wait_for(|stopped| *stopped) => return,
         };
         if report.learned > 0 || report.deferred > 0 {
@@ -97,8 +125,13 @@ pub async fn keep_learning_older_values(
                 "recent-data tier: latest values before the coverage read from storage"
             );
         }
+        let pause = tokio::select! {
+            _ = tokio::time::sleep(pace.every) => Duration::ZERO,
+            _ = tier.removal_ended() => pace.after_removal,
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        };
         tokio::select! {
-            _ = tokio::time::sleep(ROUND_EVERY) => {}
+            _ = tokio::time::sleep(pause) => {}
             _ = stop.wait_for(|stopped| *stopped) => return,
         }
     }
@@ -490,5 +523,41 @@ mod tests {
         assert!(tier.older_ticket(&id()).is_none());
         drop(writing);
         assert!(tier.older_ticket(&id()).is_some());
+    }
+
+    /// A removal of stored data makes the values of the tables it touched unknown; the
+    /// next round comes shortly after it ends, not a minute later.
+    #[tokio::test]
+    async fn a_round_follows_the_end_of_a_removal() {
+        let tier = tier_over_stored_data();
+        let rounds = std::sync::atomic::AtomicUsize::new(0);
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let pace = Pace {
+            every: Duration::from_secs(3_600),
+            after_removal: Duration::from_millis(10),
+        };
+        let round = || {
+            rounds.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::future::ready(LearnReport::default())
+        };
+        let count = || rounds.load(std::sync::atomic::Ordering::SeqCst);
+        let removals = async {
+            while count() < 1 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let removing = tier.removing();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(count(), 1, "no round while the removal is under way");
+            drop(removing);
+            for _ in 0..400 {
+                if count() >= 2 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert_eq!(count(), 2, "one round after the removal ended");
+            let _ = stop_tx.send(true);
+        };
+        tokio::join!(run_rounds(&tier, pace, stop, round), removals);
     }
 }

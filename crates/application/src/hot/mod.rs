@@ -91,6 +91,8 @@ pub struct HotTier {
     max_bytes: usize,
     tables: RwLock<HashMap<TableId, Table>>,
     removals: parking_lot::Mutex<Removals>,
+    /// Woken when a removal ends: the learning reads the values it made unknown.
+    removal_ended: tokio::sync::Notify,
 }
 
 /// Removals of stored data seen by the tier ([`HotAdmin`]), for the start-up warm-up
@@ -141,6 +143,8 @@ impl Drop for Removing<'_> {
         let mut r = self.0.removals.lock();
         r.in_flight = r.in_flight.saturating_sub(1);
         r.generation = r.generation.wrapping_add(1);
+        drop(r);
+        self.0.removal_ended.notify_one();
     }
 }
 
@@ -151,7 +155,14 @@ impl HotTier {
             max_bytes,
             tables: RwLock::new(HashMap::new()),
             removals: parking_lot::Mutex::new(Removals::default()),
+            removal_ended: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Completes when a removal of stored data ends (at once when one ended since the
+    /// last call: a removal is never missed).
+    async fn removal_ended(&self) {
+        self.removal_ended.notified().await;
     }
 
     /// Marks a removal of stored data under way until the guard drops. Take it before
