@@ -80,9 +80,11 @@ fn shutdown_does_not_wait_for_a_stalled_client() {
     std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     assert!(s.terminate(), "hyperbyted did not exit cleanly");
-    // 2 s for the stalled connection, plus the final flush and the engine's shutdown.
+    // 2 s for the stalled connection, plus the final flush, the tier's snapshot and the
+    // engine's shutdown (seconds on a loaded machine); a wait for the stalled client
+    // would never end.
     assert!(
-        started.elapsed() < Duration::from_secs(15),
+        started.elapsed() < Duration::from_secs(45),
         "shutdown took {:?}",
         started.elapsed()
     );

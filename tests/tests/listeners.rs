@@ -275,10 +275,18 @@ fn udp_line_protocol_batches_and_reports_a_rate() {
         settled.then_some(now.1 - 2)
     });
     let elapsed = changed_at - started;
+    // Datagrams still in the socket's buffer (a reader starved for more than 300 ms)
+    // are counted as they come: storage must hold what the listener wrote by then.
     let stored = eventually("the burst in storage", || {
         let r = rows(&s, "udp", "SELECT count(v) FROM burst")?;
         let n = r[0][1].as_u64()?;
-        (n == written).then_some(n)
+        let v = listener_vars(&s, "udp", addr);
+        let (rx, tx, dropped) = (
+            v["pointsRx"].as_u64()?,
+            v["pointsTx"].as_u64()?,
+            v["bufferDropped"].as_u64()?,
+        );
+        (tx + dropped == rx && n == tx - 2 && n >= written).then_some(n)
     });
     println!(
         "udp burst: {sent} sent, {stored} written to the WAL in {:.2?} ({:.0} points/s)",
@@ -473,7 +481,9 @@ fn real_collectd_reaches_the_collectd_listener() {
             .spawn()
             .expect("start collectd"),
     );
-    let keys = eventually("load and memory series from collectd", || {
+    // collectd's cpu plugin has nothing to report on its first read, so its series may
+    // come a packet after the others.
+    eventually("load, memory and cpu series from collectd", || {
         let (_, body) = s.query("collectd", "SHOW SERIES");
         let keys: Vec<String> = body["results"][0]["series"][0]["values"]
             .as_array()?
@@ -481,15 +491,14 @@ fn real_collectd_reaches_the_collectd_listener() {
             .filter_map(|r| r[0].as_str().map(str::to_string))
             .collect();
         let has = |k: &str| keys.iter().any(|s| s == k);
+        let cpu = keys
+            .iter()
+            .any(|k| k.starts_with("cpu_value,host=e2ehost,instance=0,type=cpu,type_instance="));
         (has("load_shortterm,host=e2ehost,type=load")
-            && has("memory_value,host=e2ehost,type=memory,type_instance=used"))
-        .then_some(keys)
+            && has("memory_value,host=e2ehost,type=memory,type_instance=used")
+            && cpu)
+            .then_some(())
     });
-    assert!(
-        keys.iter()
-            .any(|k| k.starts_with("cpu_value,host=e2ehost,instance=0,type=cpu,type_instance=")),
-        "{keys:?}"
-    );
     let last = rows_eventually(&s, "collectd", "SELECT last(value) FROM load_shortterm", 1);
     assert!(last[0][1].as_f64().is_some_and(|v| v >= 0.0), "{last:?}");
     let (_, fields) = s.query("collectd", "SHOW FIELD KEYS FROM memory_value");

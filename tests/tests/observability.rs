@@ -245,7 +245,7 @@ fn kill_query_stops_a_long_query() {
     );
     let waited = answered_at.saturating_duration_since(killed_at);
     assert!(
-        waited < Duration::from_secs(2),
+        waited < Duration::from_secs(10),
         "answered {waited:?} after the kill"
     );
     // The work stops too (at its next charge of rows or points): the request leaves
