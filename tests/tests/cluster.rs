@@ -90,7 +90,7 @@ fn create_everywhere(nodes: &[Server], via: usize, db: &str) {
     assert_eq!(st, 200, "{body}");
     let quoted = format!("\"{db}\"");
     for n in nodes {
-        wait_until(10, "the database on every node", || {
+        wait_until(30, "the database on every node", || {
             n.query("", "SHOW DATABASES")
                 .1
                 .to_string()
@@ -272,7 +272,7 @@ fn cluster_ddl_keeps_working_after_the_leader_dies() {
     let (st, body) = nodes[others[0]].query("", "CREATE DATABASE after_failover");
     assert_eq!(st, 200, "{body}");
     println!("DDL answered {:?} after the leader was killed", t.elapsed());
-    wait_until(10, "the database on the other survivor", || {
+    wait_until(30, "the database on the other survivor", || {
         nodes[others[1]]
             .query("", "SHOW DATABASES")
             .1
