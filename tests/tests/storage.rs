@@ -633,3 +633,52 @@ fn a_table_warmed_whole_answers_unbounded_reads_from_the_tier() {
     let hits = metric(&hot, "hyperbyte_tier_hits_total") - hits_before;
     assert!(hits >= 3.0, "tier hits: {hits}");
 }
+
+#[test]
+fn the_warm_up_fills_its_share_minute_by_minute_past_whole_hours() {
+    // Two hours of a point every 10 s; after a crash (no snapshot) the warm-up reads back
+    // what fits the table's share: the newest hour whole and, since the older hour does
+    // not fit whole, its newest minutes (one hour of 1,000 TSBS hosts is 36 MB: whole
+    // hours alone left most of a share unused). Queries starting in those minutes come
+    // from the tier, earlier ones from storage, all as a server without the tier answers.
+    const MINUTE: i64 = 60_000_000_000;
+    // An hour boundary.
+    const BASE: i64 = 1_600_002_000_000_000_000;
+    // 75% of it is the table's share: 9,000 bytes, 529 rows of one float (17 bytes
+    // each): the newest hour's 360 and the older hour's newest 28 minutes (from its
+    // minute 32); the rest leaves room for the series and its latest values.
+    let budget = [("HYPERBYTE_HOT_TIER__MAX_BYTES", "12000")];
+    let mut hot = Server::start_with_env(&budget);
+    let cold = Server::start_with_env(&[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")]);
+    let body: String = (0..720)
+        .map(|i| format!("m,host=a v={i} {}\n", BASE + i * 10_000_000_000))
+        .collect();
+    for s in [&hot, &cold] {
+        create_db(s, "minutes");
+        assert_eq!(s.write("minutes", &body).0, 204);
+        assert_eq!(s.query("minutes", "SELECT count(v) FROM m").0, 200);
+    }
+    hot.kill9();
+    hot.restart_with_env(&budget);
+    wait_until_warmed(&hot);
+    let from_minute = |m: i64| {
+        format!(
+            "SELECT count(v), min(v), last(v) FROM m WHERE time >= {}",
+            BASE + m * MINUTE
+        )
+    };
+    // The older hour from its minute 40: warmed.
+    until_from_the_tier(
+        &hot,
+        "minutes",
+        &from_minute(40),
+        "the older hour's last minutes",
+    );
+    let hits_before = metric(&hot, "hyperbyte_tier_hits_total");
+    assert_same_answers(&hot, &cold, "minutes", &[from_minute(40), from_minute(70)]);
+    assert_eq!(metric(&hot, "hyperbyte_tier_hits_total") - hits_before, 2.0);
+    // Its first minutes: storage.
+    let hits_before = metric(&hot, "hyperbyte_tier_hits_total");
+    assert_same_answers(&hot, &cold, "minutes", &[from_minute(10)]);
+    assert_eq!(metric(&hot, "hyperbyte_tier_hits_total"), hits_before);
+}

@@ -492,14 +492,20 @@ pub struct TimeHistogramRead {
     pub bucket_ns: i64,
     /// At most this many buckets (the newest).
     pub limit: u64,
+    /// Only rows strictly earlier than this (nanoseconds; `None`: every row).
+    pub before: Option<i64>,
 }
 
 impl TimeHistogramRead {
     /// The statement; columns: bucket, rows, earliest time.
     pub fn to_sql(&self) -> String {
+        let filter = self
+            .before
+            .map(|b| format!(" WHERE time < {}", time_literal(b)))
+            .unwrap_or_default();
         format!(
             "SELECT intDiv(toUnixTimestamp64Nano(time), {}) AS hb_bucket, count(), \
-             toUnixTimestamp64Nano(min(time)) FROM {} GROUP BY hb_bucket \
+             toUnixTimestamp64Nano(min(time)) FROM {}{filter} GROUP BY hb_bucket \
              ORDER BY hb_bucket DESC LIMIT {}",
             self.bucket_ns.max(1),
             self.table.sql(),

@@ -349,6 +349,19 @@ fn time_histogram_newest_first() {
         table: TableRef::new("db", "autogen", "cpu"),
         bucket_ns: 3_600_000_000_000,
         limit: 10_000,
+        before: None,
+    };
+    insta::assert_snapshot!(read.to_sql());
+}
+
+/// The finer histogram the warm-up asks for the hour it could take only part of.
+#[test]
+fn time_histogram_before_a_time() {
+    let read = hyperbyte_timeseriesql::sql::TimeHistogramRead {
+        table: TableRef::new("db", "autogen", "cpu"),
+        bucket_ns: 60_000_000_000,
+        limit: 60,
+        before: Some(1_600_000_000_000_000_000),
     };
     insta::assert_snapshot!(read.to_sql());
 }

@@ -9,7 +9,9 @@
 //!
 //! How it keeps the coverage invariant (see the module docs of [`super`]): per table, a
 //! histogram of row counts per hour (newest first) chooses a start time `S` such that the
-//! rows at or after `S` fit the table's share of the budget. The newest hours (about
+//! rows at or after `S` fit the table's share of the budget; where the next hour does not
+//! fit whole, a histogram per minute of the rows older than the hours taken moves `S` back
+//! by the newest minutes that still fit (every row from `S` on is in a bucket taken). The newest hours (about
 //! [`WarmConfig::first_rows`] rows, at least the newest hour, from `S1`) are read first,
 //! in time-ordered slices, into a private table whose coverage starts at `S1`, installed
 //! only when no flush established the table meanwhile and no removal of stored data ran or began since the read started
@@ -42,6 +44,10 @@ use tracing::Instrument as _;
 const BUCKET_NS: i64 = 3_600_000_000_000;
 /// Newest buckets looked at per table (about 14 months of hours).
 const MAX_BUCKETS: u64 = 10_000;
+/// Finer buckets (one minute) for the part of the budget whole hours leave: the newest
+/// [`FINE_BUCKETS`] non-empty minutes older than the hours taken.
+const FINE_BUCKET_NS: i64 = 60_000_000_000;
+const FINE_BUCKETS: u64 = 60;
 /// Rows per read slice. The engine sorts a slice by time and hands it out in chunks. A
 /// slice reads every part its time range overlaps, and a merged part sorted by series
 /// spans every hour, so narrow slices read the same parts over and over (864k TSBS rows
@@ -179,20 +185,40 @@ async fn warm_table(
                 table: table.clone(),
                 bucket_ns: BUCKET_NS,
                 limit: MAX_BUCKETS,
+                before: None,
             }
             .to_sql(),
         )
         .await?;
-    let buckets = buckets_of(&histogram.rows);
-    let row_bytes = estimated_row_bytes(&c.schema);
-    let taken = newest_fitting(&buckets, share / row_bytes.max(1));
-    if taken == 0 {
-        return Ok(None);
-    }
+    let hours = buckets_of(&histogram.rows);
+    let max_rows = share / estimated_row_bytes(&c.schema).max(1);
+    let taken = newest_fitting(&hours, max_rows);
     // Every bucket taken and none left out by the histogram's limit: every stored point
     // is read, so the tier may claim the whole table (unbounded reads, `last()` over all
     // time).
-    let whole_table = (buckets.len() as u64) < MAX_BUCKETS && taken == buckets.len();
+    let whole_table = (hours.len() as u64) < MAX_BUCKETS && taken == hours.len();
+    let (buckets, taken) = if taken < hours.len() {
+        // The next hour does not fit whole: take the newest minutes of what is older
+        // than the hours taken that still fit (one hour of 1,000 TSBS hosts is 36 MB).
+        let before = taken.checked_sub(1).map(|oldest| hours[oldest].2);
+        let minutes = query
+            .query(
+                &TimeHistogramRead {
+                    table: table.clone(),
+                    bucket_ns: FINE_BUCKET_NS,
+                    limit: FINE_BUCKETS,
+                    before,
+                }
+                .to_sql(),
+            )
+            .await?;
+        with_newest_minutes(&hours[..taken], &buckets_of(&minutes.rows), max_rows)
+    } else {
+        (hours, taken)
+    };
+    if taken == 0 {
+        return Ok(None);
+    }
     let reader = SliceReader::new(query, &c.id, &c.schema);
     // First the newest rows alone, so that queries over recent data (what dashboards
     // ask) are answered from memory within a fraction of a second of the start; then the
@@ -349,6 +375,25 @@ fn buckets_of(rows: &[Vec<Value>]) -> Vec<(i64, u64, i64)> {
         .collect()
 }
 
+/// The `hours` taken (newest first) followed by as many of the newest `minutes` older
+/// than them as fit beside them in `max_rows` rows, and how many buckets that is. The
+/// minutes must all be earlier than the hours' earliest row (a histogram read before it).
+fn with_newest_minutes(
+    hours: &[(i64, u64, i64)],
+    minutes: &[(i64, u64, i64)],
+    max_rows: usize,
+) -> (Vec<(i64, u64, i64)>, usize) {
+    let used: u64 = hours.iter().map(|b| b.1).fold(0, u64::saturating_add);
+    let left = u64::try_from(max_rows)
+        .unwrap_or(u64::MAX)
+        .saturating_sub(used);
+    let fitting = newest_fitting(minutes, usize::try_from(left).unwrap_or(usize::MAX));
+    let mut chosen = hours.to_vec();
+    chosen.extend_from_slice(&minutes[..fitting]);
+    let n = chosen.len();
+    (chosen, n)
+}
+
 /// How many of the newest `buckets` (newest first) add up to at most `max_rows` rows.
 fn newest_fitting(buckets: &[(i64, u64, i64)], max_rows: usize) -> usize {
     let max_rows = u64::try_from(max_rows).unwrap_or(u64::MAX);
@@ -476,6 +521,23 @@ mod tests {
             vec![(200, Some(399)), (400, Some(499))]
         );
         assert_eq!(slices_of(&[], None), vec![]);
+    }
+
+    #[test]
+    fn minutes_fill_what_whole_hours_leave() {
+        // Newest first: (bucket, rows, earliest time).
+        let hours = [(9, 300, 32_400), (8, 300, 28_800)];
+        let minutes = [(479, 50, 28_740), (478, 50, 28_680), (477, 50, 28_620)];
+        let (chosen, n) = with_newest_minutes(&hours, &minutes, 700);
+        assert_eq!(n, 4);
+        assert_eq!(chosen, vec![hours[0], hours[1], minutes[0], minutes[1]]);
+        // The slices read from the oldest minute taken on.
+        assert_eq!(slices_of(&chosen, None), vec![(28_680, None)]);
+        // Nothing left beside the hours: the hours alone.
+        assert_eq!(with_newest_minutes(&hours, &minutes, 600).1, 2);
+        // No hour fits: the newest minutes alone.
+        let (chosen, n) = with_newest_minutes(&[], &minutes, 120);
+        assert_eq!((chosen.as_slice(), n), (&minutes[..2], 2));
     }
 
     fn point(host: &str, t: i64, field: &str, v: FieldRef<'static>) -> PointRef<'static> {
