@@ -377,9 +377,6 @@ impl Proxy {
     }
 }
 
-/// Three members, node 3 reached through a [`Proxy`] (it listens on a port of its own and
-/// advertises the proxy's address), all voters, with database `db` created everywhere.
-/// Returns the nodes, the proxy and node 1's peer address.
 /// [`node_env`] without anti-entropy: what the hint tests check must come from the hints
 /// (a round, 30 s after a start, could copy node 2's points to node 3 past the cut link).
 fn hint_node_env(id: u64, join: Option<&str>, bind: &str) -> Vec<(&'static str, String)> {
@@ -391,6 +388,9 @@ fn hint_node_env(id: u64, join: Option<&str>, bind: &str) -> Vec<(&'static str, 
     env
 }
 
+/// Three members, node 3 reached through a [`Proxy`] (it listens on a port of its own and
+/// advertises the proxy's address), all voters, with database `db` created everywhere.
+/// Returns the nodes, the proxy and node 1's peer address.
 fn three_nodes_third_behind_a_proxy(db: &str) -> (Vec<Server>, Proxy, String) {
     let n1 = Server::start_with_env(&as_refs(&hint_node_env(1, None, "127.0.0.1:0")));
     let a1 = peer_addr(&n1);

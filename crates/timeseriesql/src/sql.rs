@@ -492,17 +492,27 @@ pub struct TimeHistogramRead {
     pub bucket_ns: i64,
     /// At most this many buckets (the newest).
     pub limit: u64,
-    /// Only rows strictly earlier than this (nanoseconds; `None`: every row).
+    /// Only rows at or after this (nanoseconds; `None`: no lower bound).
+    pub from: Option<i64>,
+    /// Only rows strictly earlier than this (nanoseconds; `None`: no upper bound).
     pub before: Option<i64>,
 }
 
 impl TimeHistogramRead {
     /// The statement; columns: bucket, rows, earliest time.
     pub fn to_sql(&self) -> String {
-        let filter = self
-            .before
-            .map(|b| format!(" WHERE time < {}", time_literal(b)))
-            .unwrap_or_default();
+        let bounds: Vec<String> = [
+            self.from.map(|f| format!("time >= {}", time_literal(f))),
+            self.before.map(|b| format!("time < {}", time_literal(b))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let filter = if bounds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", bounds.join(" AND "))
+        };
         format!(
             "SELECT intDiv(toUnixTimestamp64Nano(time), {}) AS hb_bucket, count(), \
              toUnixTimestamp64Nano(min(time)) FROM {}{filter} GROUP BY hb_bucket \

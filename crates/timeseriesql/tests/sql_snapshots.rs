@@ -349,6 +349,7 @@ fn time_histogram_newest_first() {
         table: TableRef::new("db", "autogen", "cpu"),
         bucket_ns: 3_600_000_000_000,
         limit: 10_000,
+        from: None,
         before: None,
     };
     insta::assert_snapshot!(read.to_sql());
@@ -361,6 +362,7 @@ fn time_histogram_before_a_time() {
         table: TableRef::new("db", "autogen", "cpu"),
         bucket_ns: 60_000_000_000,
         limit: 60,
+        from: Some(1_599_996_400_000_000_000),
         before: Some(1_600_000_000_000_000_000),
     };
     insta::assert_snapshot!(read.to_sql());

@@ -7,7 +7,7 @@
 //! against 18–20 ms from the tier. [`keep_learning_older_values`] reads them for every
 //! such table in the background, one aggregate per table
 //! (`timeseriesql::sql::LatestBeforeRead`), and again a minute later for the tables it
-//! could not settle, or a few seconds after a removal of stored data ended (a `DELETE`,
+//! could not settle, or a few seconds after removals of stored data ended (a `DELETE`,
 //! `DROP` or retention pass makes the values of the tables it touched unknown; without
 //! the early round, `last()` over them would read storage for up to a minute).
 //!
@@ -38,8 +38,8 @@ const QUIET_WAIT: Duration = Duration::from_millis(20);
 struct Pace {
     /// Pause between two rounds over the tables that still lack their values.
     every: Duration,
-    /// Wait after a removal of stored data ended before the next round: removals often
-    /// come in bursts (a `DELETE` per series), and each round reads whole tables.
+    /// Quiet time after a removal of stored data ended before the next round: removals
+    /// often come in bursts (a `DELETE` per series), and each round reads whole tables.
     after_removal: Duration,
 }
 
@@ -102,8 +102,9 @@ pub async fn keep_learning_older_values(
     run_rounds(&tier, PACE, stop, round).await;
 }
 
-/// Runs `round` now, then again `pace.every` after the last one or `pace.after_removal`
-/// after a removal ended, whichever comes first, until `stop` turns true.
+/// Runs `round` now, then again `pace.every` after the last one or once `pace.after_removal`
+/// passed without a removal ending after one did (at most `pace.every` after the first),
+/// whichever comes first, until `stop` turns true.
 async fn run_rounds<R, F>(
     tier: &HotTier,
     pace: Pace,
@@ -125,14 +126,21 @@ async fn run_rounds<R, F>(
                 "recent-data tier: latest values before the coverage read from storage"
             );
         }
-        let pause = tokio::select! {
-            _ = tokio::time::sleep(pace.every) => Duration::ZERO,
-            _ = tier.removal_ended() => pace.after_removal,
+        let removal = tokio::select! {
+            _ = tokio::time::sleep(pace.every) => false,
+            _ = tier.removal_ended() => true,
             _ = stop.wait_for(|stopped| *stopped) => return,
         };
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = stop.wait_for(|stopped| *stopped) => return,
+        if removal {
+            let latest = tokio::time::Instant::now() + pace.every;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(pace.after_removal) => break,
+                    _ = tokio::time::sleep_until(latest) => break,
+                    _ = tier.removal_ended() => {}
+                    _ = stop.wait_for(|stopped| *stopped) => return,
+                }
+            }
         }
     }
 }
@@ -526,36 +534,42 @@ mod tests {
     }
 
     /// A removal of stored data makes the values of the tables it touched unknown; the
-    /// next round comes shortly after it ends, not a minute later.
+    /// next round comes shortly after a burst of them ends, not a minute later, and once.
     #[tokio::test]
-    async fn a_round_follows_the_end_of_a_removal() {
+    async fn a_round_follows_a_burst_of_removals() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
         let tier = tier_over_stored_data();
-        let rounds = std::sync::atomic::AtomicUsize::new(0);
+        let rounds = AtomicUsize::new(0);
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
         let pace = Pace {
             every: Duration::from_secs(3_600),
-            after_removal: Duration::from_millis(10),
+            after_removal: Duration::from_millis(500),
         };
         let round = || {
-            rounds.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            rounds.fetch_add(1, Ordering::SeqCst);
             std::future::ready(LearnReport::default())
         };
-        let count = || rounds.load(std::sync::atomic::Ordering::SeqCst);
-        let removals = async {
-            while count() < 1 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            let removing = tier.removing();
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            assert_eq!(count(), 1, "no round while the removal is under way");
-            drop(removing);
-            for _ in 0..400 {
-                if count() >= 2 {
+        let count = || rounds.load(Ordering::SeqCst);
+        let wait_for = |n: usize| async move {
+            for _ in 0..1_000 {
+                if count() >= n {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            assert_eq!(count(), 2, "one round after the removal ended");
+        };
+        let removals = async {
+            wait_for(1).await;
+            // A burst: removals ending 20 ms apart, longer than the quiet time in all.
+            for _ in 0..40 {
+                drop(tier.removing());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert_eq!(count(), 1, "no round during the burst");
+            wait_for(2).await;
+            assert_eq!(count(), 2, "one round after the burst");
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            assert_eq!(count(), 2, "and only one");
             let _ = stop_tx.send(true);
         };
         tokio::join!(run_rounds(&tier, pace, stop, round), removals);

@@ -11,8 +11,9 @@
 //! histogram of row counts per hour (newest first) chooses a start time `S` such that the
 //! rows at or after `S` fit the table's share of the budget; where the next hour does not
 //! fit whole, a histogram per minute of the rows older than the hours taken moves `S` back
-//! by the newest minutes that still fit (every row from `S` on is in a bucket taken). The newest hours (about
-//! [`WarmConfig::first_rows`] rows, at least the newest hour, from `S1`) are read first,
+//! by the newest minutes that still fit (every row from `S` on is in a bucket taken). The
+//! newest buckets (about [`WarmConfig::first_rows`] rows, at least the newest bucket taken,
+//! from `S1`) are read first,
 //! in time-ordered slices, into a private table whose coverage starts at `S1`, installed
 //! only when no flush established the table meanwhile and no removal of stored data ran or began since the read started
 //! ([`HotTier::install_warm`]): recent data is answered from memory a fraction of a second
@@ -44,8 +45,8 @@ use tracing::Instrument as _;
 const BUCKET_NS: i64 = 3_600_000_000_000;
 /// Newest buckets looked at per table (about 14 months of hours).
 const MAX_BUCKETS: u64 = 10_000;
-/// Finer buckets (one minute) for the part of the budget whole hours leave: the newest
-/// [`FINE_BUCKETS`] non-empty minutes older than the hours taken.
+/// Finer buckets (one minute) for the part of the budget whole hours leave: the minutes
+/// of the next hour, the newest first.
 const FINE_BUCKET_NS: i64 = 60_000_000_000;
 const FINE_BUCKETS: u64 = 60;
 /// Rows per read slice. The engine sorts a slice by time and hands it out in chunks. A
@@ -60,7 +61,8 @@ const YIELD_EVERY_ROWS: u64 = 1_024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WarmConfig {
     /// Rows of the newest hours read and installed first, alone, before the older ones
-    /// (at least the newest hour's, whatever its size).
+    /// (at least the newest hour's, whatever its size, or the newest minutes' when not
+    /// even that hour fits the table's share).
     pub first_rows: usize,
 }
 
@@ -185,6 +187,7 @@ async fn warm_table(
                 table: table.clone(),
                 bucket_ns: BUCKET_NS,
                 limit: MAX_BUCKETS,
+                from: None,
                 before: None,
             }
             .to_sql(),
@@ -197,24 +200,28 @@ async fn warm_table(
     // is read, so the tier may claim the whole table (unbounded reads, `last()` over all
     // time).
     let whole_table = (hours.len() as u64) < MAX_BUCKETS && taken == hours.len();
-    let (buckets, taken) = if taken < hours.len() {
-        // The next hour does not fit whole: take the newest minutes of what is older
-        // than the hours taken that still fit (one hour of 1,000 TSBS hosts is 36 MB).
-        let before = taken.checked_sub(1).map(|oldest| hours[oldest].2);
-        let minutes = query
-            .query(
-                &TimeHistogramRead {
-                    table: table.clone(),
-                    bucket_ns: FINE_BUCKET_NS,
-                    limit: FINE_BUCKETS,
-                    before,
+    let (buckets, taken) = match hours.get(taken) {
+        // The next hour does not fit whole: take its newest minutes that still fit (one
+        // hour of 1,000 TSBS hosts is 36 MB).
+        Some(next) => {
+            let minutes = TimeHistogramRead {
+                table: table.clone(),
+                bucket_ns: FINE_BUCKET_NS,
+                limit: FINE_BUCKETS,
+                from: Some(next.2),
+                before: taken.checked_sub(1).map(|oldest| hours[oldest].2),
+            };
+            match query.query(&minutes.to_sql()).await {
+                Ok(minutes) => {
+                    with_newest_minutes(&hours[..taken], &buckets_of(&minutes.rows), max_rows)
                 }
-                .to_sql(),
-            )
-            .await?;
-        with_newest_minutes(&hours[..taken], &buckets_of(&minutes.rows), max_rows)
-    } else {
-        (hours, taken)
+                Err(e) => {
+                    tracing::warn!(error = %e, db = %c.id.0, measurement = %c.id.2, "recent-data tier: minutes of the next hour not read, whole hours warmed");
+                    (hours, taken)
+                }
+            }
+        }
+        None => (hours, taken),
     };
     if taken == 0 {
         return Ok(None);
