@@ -43,6 +43,8 @@ use std::sync::Arc;
 mod aggregate;
 mod decorators;
 mod learn;
+#[cfg(test)]
+mod memory_tests;
 mod older;
 mod slot;
 mod snapshot;

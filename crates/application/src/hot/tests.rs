@@ -7,7 +7,7 @@ use hyperbyte_domain::{FieldRef, FieldValue, ListRef, Point, TagRef, Window};
 use hyperbyte_ports::PointsSinkPort as _;
 use std::borrow::Cow;
 
-fn pt(host: &str, t: i64, fields: Vec<(&str, FieldValue)>) -> Point {
+pub(super) fn pt(host: &str, t: i64, fields: Vec<(&str, FieldValue)>) -> Point {
     Point {
         measurement: "m".into(),
         tags: vec![("host".into(), host.into())],
@@ -25,7 +25,7 @@ fn times_and_fields(rows: Vec<HotPoint>) -> Vec<(i64, Vec<(String, Value)>)> {
         .collect()
 }
 
-fn id() -> TableId {
+pub(super) fn id() -> TableId {
     ("db".into(), "autogen".into(), "m".into())
 }
 
@@ -296,7 +296,7 @@ fn eviction_drops_the_oldest_rows_and_coverage_with_them() {
 }
 
 /// Every series' [`Series::bytes`], counted from scratch.
-fn recounted(tier: &HotTier) -> usize {
+pub(super) fn recounted(tier: &HotTier) -> usize {
     let tables = tier.tables.read();
     tables
         .values()
@@ -305,79 +305,6 @@ fn recounted(tier: &HotTier) -> usize {
                 + t.older.as_ref().map_or(0, |o| o.recount())
         })
         .sum()
-}
-
-#[test]
-fn the_byte_count_follows_what_the_series_hold() {
-    let tier = HotTier::new(1 << 30);
-    tier.start(&id(), None);
-    let text = |s: &str| FieldValue::String(s.into());
-    let batches = [
-        // Sparse rows: a row of one field leaves absent cells in the others.
-        vec![
-            pt("a", 10, vec![("x", FieldValue::Float(1.0))]),
-            pt("a", 30, vec![("y", FieldValue::Integer(2))]),
-            pt("b", 20, vec![("s", text("hello"))]),
-        ],
-        // A new column among existing rows, then its text replaced twice.
-        vec![
-            pt("a", 20, vec![("s", text("abc"))]),
-            pt("a", 20, vec![("s", text("a much longer text"))]),
-            pt("a", 20, vec![("s", text("z"))]),
-            pt(
-                "c",
-                5,
-                vec![("x", FieldValue::Float(3.0)), ("y", FieldValue::Integer(4))],
-            ),
-        ],
-        vec![
-            pt("b", 20, vec![("s", text("replaced"))]),
-            pt(
-                "a",
-                40,
-                vec![
-                    ("x", FieldValue::Float(5.0)),
-                    ("y", FieldValue::Integer(6)),
-                    ("s", text("!")),
-                ],
-            ),
-        ],
-    ];
-    for (i, batch) in batches.iter().enumerate() {
-        tier.insert(&id(), tier.epoch(&id()), batch);
-        assert_eq!(tier.bytes(), recounted(&tier), "after batch {i}");
-    }
-    // Older rows read back from storage go in front: a series both sides hold counts its
-    // fixed part once, and columns only one side had are padded and counted.
-    let older_points = [
-        pt("a", 1, vec![("w", FieldValue::Boolean(true))]),
-        pt(
-            "a",
-            2,
-            vec![("x", FieldValue::Float(0.5)), ("s", text("older"))],
-        ),
-        pt("d", 3, vec![("y", FieldValue::Integer(1))]),
-    ];
-    let views: Vec<_> = older_points
-        .iter()
-        .map(hyperbyte_domain::PointRef::from_point)
-        .collect();
-    let mut older = Table::empty_from(i64::MIN);
-    assert!(older.put_all(&views));
-    tier.tables
-        .write()
-        .get_mut(&id())
-        .unwrap()
-        .prepend_older(older, 0);
-    assert_eq!(
-        tier.bytes(),
-        recounted(&tier),
-        "after older rows went in front"
-    );
-    // Retention's cut keeps the count of what is left, series overhead and text included.
-    tier.tables.write().get_mut(&id()).unwrap().drop_before(25);
-    assert!(tier.bytes() > 0);
-    assert_eq!(tier.bytes(), recounted(&tier), "after the cut");
 }
 
 #[test]

@@ -1,0 +1,136 @@
+//! The tier's memory: its byte count against what its series hold, and the room their
+//! vectors take beyond what is counted.
+
+use super::table::{Series, Table};
+use super::tests::{id, pt, recounted};
+use super::*;
+use hyperbyte_domain::{FieldValue, Point};
+
+/// The most rows a series' vectors may have room for beyond the `len` they hold.
+fn room_bound(len: usize) -> usize {
+    len + (len / 4).max(super::table::MIN_GROWTH_ROWS)
+}
+
+#[test]
+fn series_vectors_grow_by_a_quarter_so_uncounted_room_stays_small() {
+    let tier = HotTier::new(1 << 30);
+    tier.start(&id(), None);
+    let fields = |t: i64| {
+        (0..10)
+            .map(|f| {
+                (
+                    ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"][f],
+                    FieldValue::Float(t as f64),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // 8,640 rows (a day every 10 s) in rounds of 100, with a column that appears late and
+    // a late row in the middle: doubling would leave room for 16,384.
+    for round in 0..87i64 {
+        let batch: Vec<Point> = (0..100)
+            .map(|i| round * 100 + i)
+            .filter(|t| *t < 8_640)
+            .map(|t| {
+                let mut f = fields(t);
+                if t >= 5_000 {
+                    f.push(("late", FieldValue::Integer(t)));
+                }
+                pt("a", t * 10 + 5, f)
+            })
+            .collect();
+        tier.insert(&id(), tier.epoch(&id()), &batch);
+    }
+    tier.insert(&id(), tier.epoch(&id()), &[pt("a", 3, fields(0))]);
+    let tables = tier.tables.read();
+    let series: Vec<&Series> = tables.values().flat_map(|t| t.all_series()).collect();
+    assert_eq!(series.len(), 1);
+    let s = series[0];
+    assert_eq!(s.times.len(), 8_641);
+    assert!(
+        s.times.capacity() <= room_bound(8_641),
+        "times: {}",
+        s.times.capacity()
+    );
+    for (name, c) in &s.columns.cols {
+        assert_eq!(c.len(), 8_641, "{name}");
+        assert!(
+            c.capacity() <= room_bound(8_641),
+            "{name}: {}",
+            c.capacity()
+        );
+    }
+}
+
+#[test]
+fn the_byte_count_follows_what_the_series_hold() {
+    let tier = HotTier::new(1 << 30);
+    tier.start(&id(), None);
+    let text = |s: &str| FieldValue::String(s.into());
+    let batches = [
+        // Sparse rows: a row of one field leaves absent cells in the others.
+        vec![
+            pt("a", 10, vec![("x", FieldValue::Float(1.0))]),
+            pt("a", 30, vec![("y", FieldValue::Integer(2))]),
+            pt("b", 20, vec![("s", text("hello"))]),
+        ],
+        // A new column among existing rows, then its text replaced twice.
+        vec![
+            pt("a", 20, vec![("s", text("abc"))]),
+            pt("a", 20, vec![("s", text("a much longer text"))]),
+            pt("a", 20, vec![("s", text("z"))]),
+            pt(
+                "c",
+                5,
+                vec![("x", FieldValue::Float(3.0)), ("y", FieldValue::Integer(4))],
+            ),
+        ],
+        vec![
+            pt("b", 20, vec![("s", text("replaced"))]),
+            pt(
+                "a",
+                40,
+                vec![
+                    ("x", FieldValue::Float(5.0)),
+                    ("y", FieldValue::Integer(6)),
+                    ("s", text("!")),
+                ],
+            ),
+        ],
+    ];
+    for (i, batch) in batches.iter().enumerate() {
+        tier.insert(&id(), tier.epoch(&id()), batch);
+        assert_eq!(tier.bytes(), recounted(&tier), "after batch {i}");
+    }
+    // Older rows read back from storage go in front: a series both sides hold counts its
+    // fixed part once, and columns only one side had are padded and counted.
+    let older_points = [
+        pt("a", 1, vec![("w", FieldValue::Boolean(true))]),
+        pt(
+            "a",
+            2,
+            vec![("x", FieldValue::Float(0.5)), ("s", text("older"))],
+        ),
+        pt("d", 3, vec![("y", FieldValue::Integer(1))]),
+    ];
+    let views: Vec<_> = older_points
+        .iter()
+        .map(hyperbyte_domain::PointRef::from_point)
+        .collect();
+    let mut older = Table::empty_from(i64::MIN);
+    assert!(older.put_all(&views));
+    tier.tables
+        .write()
+        .get_mut(&id())
+        .unwrap()
+        .prepend_older(older, 0);
+    assert_eq!(
+        tier.bytes(),
+        recounted(&tier),
+        "after older rows went in front"
+    );
+    // Retention's cut keeps the count of what is left, series overhead and text included.
+    tier.tables.write().get_mut(&id()).unwrap().drop_before(25);
+    assert!(tier.bytes() > 0);
+    assert_eq!(tier.bytes(), recounted(&tier), "after the cut");
+}
