@@ -1,18 +1,23 @@
 //! The tier's memory: its byte count against what its series hold, and the room their
 //! vectors take beyond what is counted.
 
-use super::table::{Series, Table};
+use super::table::Table;
 use super::tests::{id, pt, recounted};
 use super::*;
 use hyperbyte_domain::{FieldValue, Point};
 
-/// The most rows a series' vectors may have room for beyond the `len` they hold.
+/// The most rows a series' vectors may have room for when they hold `len`: a short
+/// series doubles from 4 rows, a long one grows by a quarter.
 fn room_bound(len: usize) -> usize {
-    len + (len / 4).max(super::table::MIN_GROWTH_ROWS)
+    if len < super::table::DOUBLING_BELOW_ROWS {
+        (2 * len).max(4)
+    } else {
+        len + len / 4
+    }
 }
 
 #[test]
-fn series_vectors_grow_by_a_quarter_so_uncounted_room_stays_small() {
+fn long_series_grow_by_a_quarter_and_short_ones_reserve_no_more_than_before() {
     let tier = HotTier::new(1 << 30);
     tier.start(&id(), None);
     let fields = |t: i64| {
@@ -25,10 +30,12 @@ fn series_vectors_grow_by_a_quarter_so_uncounted_room_stays_small() {
             })
             .collect::<Vec<_>>()
     };
-    // 8,640 rows (a day every 10 s) in rounds of 100, with a column that appears late and
-    // a late row in the middle: doubling would leave room for 16,384.
+    // A day every 10 s (8,640 rows) of host "long" in rounds of 100, with a column that
+    // appears late and a late row in the middle: doubling would leave room for 16,384.
+    // Beside it a series of one row and one of forty (many such series are a tier of high
+    // cardinality: a minimum growth of many rows would reserve rows they never fill).
     for round in 0..87i64 {
-        let batch: Vec<Point> = (0..100)
+        let mut batch: Vec<Point> = (0..100)
             .map(|i| round * 100 + i)
             .filter(|t| *t < 8_640)
             .map(|t| {
@@ -36,30 +43,38 @@ fn series_vectors_grow_by_a_quarter_so_uncounted_room_stays_small() {
                 if t >= 5_000 {
                     f.push(("late", FieldValue::Integer(t)));
                 }
-                pt("a", t * 10 + 5, f)
+                pt("long", t * 10 + 5, f)
             })
             .collect();
+        if round < 40 {
+            batch.push(pt("forty", round, fields(round)));
+        }
+        if round == 0 {
+            batch.push(pt("one", 0, fields(0)));
+        }
         tier.insert(&id(), tier.epoch(&id()), &batch);
     }
-    tier.insert(&id(), tier.epoch(&id()), &[pt("a", 3, fields(0))]);
+    tier.insert(&id(), tier.epoch(&id()), &[pt("long", 3, fields(0))]);
     let tables = tier.tables.read();
-    let series: Vec<&Series> = tables.values().flat_map(|t| t.all_series()).collect();
-    assert_eq!(series.len(), 1);
-    let s = series[0];
-    assert_eq!(s.times.len(), 8_641);
-    assert!(
-        s.times.capacity() <= room_bound(8_641),
-        "times: {}",
-        s.times.capacity()
-    );
-    for (name, c) in &s.columns.cols {
-        assert_eq!(c.len(), 8_641, "{name}");
-        assert!(
-            c.capacity() <= room_bound(8_641),
-            "{name}: {}",
-            c.capacity()
-        );
+    let mut lengths = Vec::new();
+    for s in tables.values().flat_map(|t| t.all_series()) {
+        let len = s.times.len();
+        lengths.push(len);
+        let room = |what: &str, capacity: usize| {
+            assert!(
+                capacity <= room_bound(len),
+                "{} {what}: room for {capacity} rows, holds {len}",
+                s.key
+            );
+        };
+        room("times", s.times.capacity());
+        for (name, c) in &s.columns.cols {
+            assert_eq!(c.len(), len, "{name}");
+            room(name, c.capacity());
+        }
     }
+    lengths.sort_unstable();
+    assert_eq!(lengths, [1, 40, 8_641]);
 }
 
 #[test]
