@@ -1,7 +1,7 @@
 //! The tier's memory: its byte count against what its series hold, and the room their
 //! vectors take beyond what is counted.
 
-use super::table::Table;
+use super::table::{Column, Series, Table};
 use super::tests::{id, pt, recounted};
 use super::*;
 use hyperbyte_domain::{FieldValue, Point};
@@ -75,6 +75,31 @@ fn long_series_grow_by_a_quarter_and_short_ones_reserve_no_more_than_before() {
     }
     lengths.sort_unstable();
     assert_eq!(lengths, [1, 40, 8_641]);
+}
+
+#[test]
+fn short_series_are_charged_for_their_columns_and_structure() {
+    // High cardinality: a thousand series of one row of ten fields. The count must cover
+    // what their structures take, not only their cells (before columns were charged it
+    // said 565 bytes a series where 1,550 were resident).
+    let tier = HotTier::new(1 << 30);
+    tier.start(&id(), None);
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
+    let batch: Vec<Point> = (0..1_000)
+        .map(|h| {
+            let fields = names.iter().map(|n| (*n, FieldValue::Float(1.5))).collect();
+            pt(&format!("host{h}"), 1, fields)
+        })
+        .collect();
+    tier.insert(&id(), tier.epoch(&id()), &batch);
+    let per_series = std::mem::size_of::<Series>()
+        + names.len() * (std::mem::size_of::<(String, Column)>() + 2 * 16);
+    assert!(
+        tier.bytes() >= 1_000 * per_series,
+        "{} bytes counted for 1,000 series that take at least {per_series} each",
+        tier.bytes()
+    );
+    assert_eq!(tier.bytes(), recounted(&tier));
 }
 
 #[test]
