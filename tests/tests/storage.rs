@@ -250,6 +250,10 @@ fn last_of_every_series(s: &Server) {
 
 /// Sparse data for the tier comparisons: several types, ties at equal times, an
 /// overwrite; 61 lines over 200 s from `base` (nanoseconds).
+/// A tier budget (bytes) that holds about two of three copies of [`sparse_body`]: its six
+/// series and their columns take about 6 kB of it, each copy's rows 3 to 4 kB.
+const SPARSE_TWO_COPIES: &str = "17000";
+
 fn sparse_body(base: i64) -> String {
     let mut body = String::new();
     for i in 0..60i64 {
@@ -378,8 +382,10 @@ fn the_tier_warmed_from_storage_after_a_restart_answers_like_storage() {
     const BASE: i64 = 1_600_000_000_000_000_000;
     const HOURS_2: i64 = 7_200_000_000_000;
     // The newest hour first, alone, then the older ones merged in front of it.
+    // Its share (75%, 16,350 bytes) less the six series' estimate (7,332) leaves room for
+    // 147 rows at the estimate of 61 bytes a row.
     let budget = [
-        ("HYPERBYTE_HOT_TIER__MAX_BYTES", "12000"),
+        ("HYPERBYTE_HOT_TIER__MAX_BYTES", "21800"),
         ("HYPERBYTE_HOT_TIER__WARM_FIRST_ROWS", "1"),
     ];
     let mut hot = Server::start_with_env(&budget);
@@ -410,16 +416,15 @@ fn the_tier_warmed_from_storage_after_a_restart_answers_like_storage() {
         assert_same_answers(&hot, &cold, "warm", &tier_queries(BASE + copy * HOURS_2));
     }
     let hits = metric(&hot, "hyperbyte_tier_hits_total") - hits_before;
-    // The budget's estimate (61 bytes a row) takes the two newest hours (61 + 41 rows
-    // after the delete): their queries, 22 of 24 each, come from the warmed tier.
+    // The 147 rows take the two newest hours (61 + 41 rows after the delete): their
+    // queries, 22 of 24 each, come from the warmed tier.
     assert!(hits >= 40.0, "tier hits after the warm-up: {hits}");
-    // Counted with every cell of every row (absent ones of sparse rows too), the series
-    // and their text, the oldest hour does not fit whole: 44 hits at 10 to 13 kB, 69 at
-    // 18 kB. Its newest minutes fit the rest of the share (45 rows): the one query of it
-    // that starts in them (100 s in) is answered from memory. Once the latest values
-    // before the coverage are learned (in the background, after the warm-up), `last()`
-    // over all time (once per copy) and the oldest copy's two `last()`-only queries come
-    // from the tier too: at most 5 more.
+    // The oldest hour (61 rows) does not fit whole; its newest minutes fit the rest of
+    // the share (45 rows): the one query of it that starts in them (100 s in) is answered
+    // from memory. Once the latest values before the coverage are learned (in the
+    // background, after the warm-up), `last()` over all time (once per copy) and the
+    // oldest copy's two `last()`-only queries come from the tier too: at most 5 more
+    // (the whole oldest hour warmed gave 69).
     assert!(hits <= 50.0, "the oldest hour was warmed too: {hits} hits");
 }
 
@@ -434,7 +439,7 @@ fn last_values_evicted_from_the_tier_answer_like_storage() {
     const BASE: i64 = 1_600_000_000_000_000_000;
     const HOURS_2: i64 = 7_200_000_000_000;
     let budget = [
-        ("HYPERBYTE_HOT_TIER__MAX_BYTES", "12000"),
+        ("HYPERBYTE_HOT_TIER__MAX_BYTES", SPARSE_TWO_COPIES),
         ("HYPERBYTE_HOT_TIER__WARM_ON_START", "false"),
     ];
     let mut hot = Server::start_with_env(&budget);
@@ -646,10 +651,11 @@ fn the_warm_up_fills_its_share_minute_by_minute_past_whole_hours() {
     const MINUTE: i64 = 60_000_000_000;
     // An hour boundary.
     const BASE: i64 = 1_600_002_000_000_000_000;
-    // 75% of it is the table's share: 9,000 bytes, 529 rows of one float (17 bytes
-    // each): the newest hour's 360 and the older hour's newest 28 minutes (from its
-    // minute 32); the rest leaves room for the series and its latest values.
-    let budget = [("HYPERBYTE_HOT_TIER__MAX_BYTES", "12000")];
+    // 75% of it is the table's share: 9,750 bytes; less the series' estimate (729), 530
+    // rows of one float (17 bytes each): the newest hour's 360 and the older hour's
+    // newest 28 minutes (from its minute 32); the rest leaves room for the series and its
+    // latest values.
+    let budget = [("HYPERBYTE_HOT_TIER__MAX_BYTES", "13000")];
     let mut hot = Server::start_with_env(&budget);
     let cold = Server::start_with_env(&[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")]);
     let body: String = (0..720)

@@ -847,6 +847,6 @@ const COLUMN_OVERHEAD: usize =
     std::mem::size_of::<(String, Column)>() + std::mem::size_of::<usize>() + 3 * 16;
 
 /// What the column `name` costs besides its cells ([`COLUMN_OVERHEAD`] and the name).
-fn column_bytes(name: &str) -> usize {
+pub(super) fn column_bytes(name: &str) -> usize {
     COLUMN_OVERHEAD + name.len()
 }
