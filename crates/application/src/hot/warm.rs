@@ -208,7 +208,8 @@ async fn warm_table(
     // is read, so the tier may claim the whole table (unbounded reads, `last()` over all
     // time).
     let whole_table = (hours.len() as u64) < MAX_BUCKETS && taken == hours.len();
-    let (buckets, taken) = match hours.get(taken) {
+    // The buckets read, newest first.
+    let buckets = match hours.get(taken) {
         // The next hour does not fit whole: take its newest minutes that still fit (one
         // hour of 1,000 TSBS hosts is 36 MB).
         Some(next) => {
@@ -225,12 +226,14 @@ async fn warm_table(
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, db = %c.id.0, measurement = %c.id.2, "recent-data tier: minutes of the next hour not read, whole hours warmed");
-                    (hours, taken)
+                    hours[..taken].to_vec()
                 }
             }
         }
-        None => (hours, taken),
+        // Every hour taken.
+        None => hours,
     };
+    let taken = buckets.len();
     if taken == 0 {
         return Ok(None);
     }
@@ -238,7 +241,7 @@ async fn warm_table(
     // First the newest rows alone, so that queries over recent data (what dashboards
     // ask) are answered from memory within a fraction of a second of the start; then the
     // older ones, merged in front of them.
-    let quick = newest_fitting(&buckets[..taken], cfg.first_rows).max(1);
+    let quick = newest_fitting(&buckets, cfg.first_rows).max(1);
     let start_of = |n: usize| buckets[n - 1].2;
     let from = if quick == taken && whole_table {
         i64::MIN
@@ -270,7 +273,7 @@ async fn warm_table(
     let mut older = Table::empty_from(older_from);
     let end = start_of(quick).saturating_sub(1);
     let Some(older_rows) = reader
-        .read(&slices_of(&buckets[quick..taken], Some(end)), &mut older)
+        .read(&slices_of(&buckets[quick..], Some(end)), &mut older)
         .await?
     else {
         return Ok(Some(rows));
@@ -391,13 +394,13 @@ fn buckets_of(rows: &[Vec<Value>]) -> Vec<(i64, u64, i64)> {
 }
 
 /// The `hours` taken (newest first) followed by as many of the newest `minutes` older
-/// than them as fit beside them in `max_rows` rows, and how many buckets that is. The
-/// minutes must all be earlier than the hours' earliest row (a histogram read before it).
+/// than them as fit beside them in `max_rows` rows. The minutes must all be earlier than
+/// the hours' earliest row (a histogram read before it).
 fn with_newest_minutes(
     hours: &[(i64, u64, i64)],
     minutes: &[(i64, u64, i64)],
     max_rows: usize,
-) -> (Vec<(i64, u64, i64)>, usize) {
+) -> Vec<(i64, u64, i64)> {
     let used: u64 = hours.iter().map(|b| b.1).fold(0, u64::saturating_add);
     let left = u64::try_from(max_rows)
         .unwrap_or(u64::MAX)
@@ -405,8 +408,7 @@ fn with_newest_minutes(
     let fitting = newest_fitting(minutes, usize::try_from(left).unwrap_or(usize::MAX));
     let mut chosen = hours.to_vec();
     chosen.extend_from_slice(&minutes[..fitting]);
-    let n = chosen.len();
-    (chosen, n)
+    chosen
 }
 
 /// How many of the newest `buckets` (newest first) add up to at most `max_rows` rows.
@@ -575,16 +577,16 @@ mod tests {
         // Newest first: (bucket, rows, earliest time).
         let hours = [(9, 300, 32_400), (8, 300, 28_800)];
         let minutes = [(479, 50, 28_740), (478, 50, 28_680), (477, 50, 28_620)];
-        let (chosen, n) = with_newest_minutes(&hours, &minutes, 700);
-        assert_eq!(n, 4);
+        let chosen = with_newest_minutes(&hours, &minutes, 700);
+        assert_eq!(chosen.len(), 4);
         assert_eq!(chosen, vec![hours[0], hours[1], minutes[0], minutes[1]]);
         // The slices read from the oldest minute taken on.
         assert_eq!(slices_of(&chosen, None), vec![(28_680, None)]);
         // Nothing left beside the hours: the hours alone.
-        assert_eq!(with_newest_minutes(&hours, &minutes, 600).1, 2);
+        assert_eq!(with_newest_minutes(&hours, &minutes, 600).len(), 2);
         // No hour fits: the newest minutes alone.
-        let (chosen, n) = with_newest_minutes(&[], &minutes, 120);
-        assert_eq!((chosen.as_slice(), n), (&minutes[..2], 2));
+        let chosen = with_newest_minutes(&[], &minutes, 120);
+        assert_eq!((chosen.as_slice(), chosen.len()), (&minutes[..2], 2));
     }
 
     fn point(host: &str, t: i64, field: &str, v: FieldRef<'static>) -> PointRef<'static> {
