@@ -21,8 +21,10 @@
 //! `HB_BENCH_WARMUP` (warm-up runs before the warm phase, runs / 4 clamped to 1..=5),
 //! `HB_BENCH_HOSTS` / `HB_BENCH_HOURS` (override the dataset's size), `HB_BENCH_THREADS`
 //! (4 writers), `HB_BENCH_ONLY` (comma-separated query names), `HB_BENCH_MAX_BODY_GB`
-//! (refuse to pre-generate more line protocol than this, 6), `HB_BENCH_REPORT` (markdown
-//! output, default `$CARGO_TARGET_DIR/bench-against-reference.md`).
+//! (refuse to pre-generate more line protocol than this, 6), `HB_BENCH_DECIMALS` (write
+//! every value with this many digits after the point, as a sensor reporting a fixed
+//! precision does; unset: in full, as TSBS does), `HB_BENCH_REPORT` (markdown output,
+//! default `$CARGO_TARGET_DIR/bench-against-reference.md`).
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 mod common;
@@ -66,6 +68,8 @@ struct Settings {
     threads: usize,
     only: Option<Vec<String>>,
     max_body_bytes: f64,
+    /// Digits after the point of every value (`None`: in full).
+    decimals: Option<usize>,
     report: PathBuf,
 }
 
@@ -110,13 +114,20 @@ fn settings() -> Settings {
             .ok()
             .map(|s| s.split(',').map(|x| x.trim().to_string()).collect()),
         max_body_bytes: env_f64("HB_BENCH_MAX_BODY_GB", 6.0) * 1e9,
+        decimals: std::env::var("HB_BENCH_DECIMALS")
+            .ok()
+            .map(|_| env_u64("HB_BENCH_DECIMALS", 2).min(17) as usize),
         report,
     }
 }
 
 /// The dataset's line protocol, generated before any server starts so that generation
 /// never competes with a server for the CPU; the same bytes go to both servers.
-fn generate(ds: &Dataset, max_bytes: f64) -> (Arc<Vec<Body>>, u64, u64, Span) {
+fn generate(
+    ds: &Dataset,
+    max_bytes: f64,
+    decimals: Option<usize>,
+) -> (Arc<Vec<Body>>, u64, u64, Span) {
     let rounds_total = (ds.hours * 3600 / STEP_S) as usize;
     let estimate = (rounds_total * ds.hosts) as f64 * 480.0;
     if estimate > max_bytes {
@@ -131,7 +142,7 @@ fn generate(ds: &Dataset, max_bytes: f64) -> (Arc<Vec<Body>>, u64, u64, Span) {
         std::process::exit(2);
     }
     let per_batch = (BATCH_LINES / ds.hosts).max(1);
-    let mut tsbs = Tsbs::new(ds.hosts, 0x5EED_0003);
+    let mut tsbs = Tsbs::new(ds.hosts, 0x5EED_0003).with_decimals(decimals);
     let mut bodies = Vec::new();
     let mut left = rounds_total;
     while left > 0 {
@@ -478,7 +489,7 @@ fn machine() -> String {
 fn run_dataset(ds: &Dataset, settings: &Settings) -> DatasetReport {
     let started = Instant::now();
     let gen = Instant::now();
-    let (bodies, rows, bytes, span) = generate(ds, settings.max_body_bytes);
+    let (bodies, rows, bytes, span) = generate(ds, settings.max_body_bytes, settings.decimals);
     println!(
         "{TAG}: dataset {}: {} hosts × {} h at {STEP_S} s = {rows} rows, {} of line protocol in {} batches, generated in {:.1} s",
         ds.name, ds.hosts, ds.hours, mb(bytes), bodies.len(), gen.elapsed().as_secs_f64()
@@ -538,9 +549,13 @@ fn run_dataset(ds: &Dataset, settings: &Settings) -> DatasetReport {
     } else {
         ""
     };
+    let values = match settings.decimals {
+        Some(d) => format!(", values to {d} decimals (HB_BENCH_DECIMALS)"),
+        None => String::new(),
+    };
     DatasetReport {
         title: format!(
-            "{}{size}: {} hosts × {} h at {STEP_S} s = {} rows",
+            "{}{size}: {} hosts × {} h at {STEP_S} s = {} rows{values}",
             ds.name,
             ds.hosts,
             ds.hours,

@@ -154,12 +154,16 @@ impl Body {
 
 /// TSBS cpu-only generator: `hosts` hosts with the ten TSBS tags, ten float fields that
 /// random-walk within 0..100, one point per host every 10 s starting at 2016-01-01.
+/// Values are written in full (shortest round-trip form, as TSBS does) unless
+/// [`with_decimals`](Self::with_decimals) rounds them, like a sensor or an agent that
+/// reports a fixed precision.
 #[derive(Debug)]
 pub(crate) struct Tsbs {
     keys: Vec<String>,
     walk: Vec<[f64; 10]>,
     rng: Rng,
     round: i64,
+    decimals: Option<usize>,
 }
 
 impl Tsbs {
@@ -213,7 +217,14 @@ impl Tsbs {
             walk,
             rng,
             round: 0,
+            decimals: None,
         }
+    }
+
+    /// Writes every value with `decimals` digits after the point (`None`: in full).
+    pub(crate) fn with_decimals(mut self, decimals: Option<usize>) -> Tsbs {
+        self.decimals = decimals;
+        self
     }
 
     /// Number of hosts.
@@ -237,8 +248,11 @@ impl Tsbs {
                     bytes.push(if i == 0 { b' ' } else { b',' });
                     bytes.extend_from_slice(f.as_bytes());
                     bytes.push(b'=');
-                    // `{}` on f64: shortest round-trip form, like Go's 'f', -1 that TSBS uses.
-                    let _ = write!(bytes, "{v}");
+                    let _ = match self.decimals {
+                        // `{}` on f64: shortest round-trip form, like Go's 'f', -1 that TSBS uses.
+                        None => write!(bytes, "{v}"),
+                        Some(d) => write!(bytes, "{v:.d$}"),
+                    };
                 }
                 bytes.push(b' ');
                 ts_at.push(bytes.len() as u32);
