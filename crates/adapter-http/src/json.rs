@@ -7,6 +7,7 @@
 use hyperbyte_domain::query::{Series, StatementResult, Value};
 use hyperbyte_domain::time::TimeZone;
 use hyperbyte_domain::Precision;
+use std::fmt::Write as _;
 
 /// How time values are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -70,7 +71,8 @@ pub(crate) fn write_float(out: &mut String, f: f64) {
             out.push_str(&s);
         }
     } else {
-        out.push_str(&format!("{f}"));
+        // Into `out` directly: no string per value (writing to a `String` cannot fail).
+        let _ = write!(out, "{f}");
     }
 }
 
@@ -86,11 +88,17 @@ fn write_value(out: &mut String, v: &Value, epoch: Epoch, zone: Option<&TimeZone
                     &hyperbyte_domain::time::format_rfc3339_with_offset(*t, offset),
                 )
             }
-            Epoch::Unit(p) => out.push_str(&(t / p.nanos()).to_string()),
+            Epoch::Unit(p) => {
+                let _ = write!(out, "{}", t / p.nanos());
+            }
         },
         Value::Float(f) => write_float(out, *f),
-        Value::Integer(i) => out.push_str(&i.to_string()),
-        Value::Unsigned(u) => out.push_str(&u.to_string()),
+        Value::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Unsigned(u) => {
+            let _ = write!(out, "{u}");
+        }
         Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::String(s) => write_str(out, s),
     }

@@ -95,6 +95,63 @@ mod tests {
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("").is_err());
     }
+
+    /// The formatting before it was written digit by digit, kept as the reference.
+    fn reference_format(nanos: i64, offset_secs: i32) -> String {
+        let secs = nanos.div_euclid(1_000_000_000) + i64::from(offset_secs);
+        let frac = nanos.rem_euclid(1_000_000_000);
+        let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let (y, mo, d) = civil_from_days(days);
+        let mut s = format!(
+            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
+            sod / 3600,
+            (sod % 3600) / 60,
+            sod % 60
+        );
+        if frac != 0 {
+            s.push('.');
+            s.push_str(format!("{frac:09}").trim_end_matches('0'));
+        }
+        if offset_secs == 0 {
+            s.push('Z');
+        } else {
+            let sign = if offset_secs < 0 { '-' } else { '+' };
+            let a = offset_secs.unsigned_abs();
+            s.push_str(&format!("{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60));
+        }
+        s
+    }
+
+    #[test]
+    fn rfc3339_matches_influx_layout_at_the_edges() {
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_rfc3339(500_000_000), "1970-01-01T00:00:00.5Z");
+        assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(format_rfc3339(1), "1970-01-01T00:00:00.000000001Z");
+        assert_eq!(format_rfc3339(i64::MAX), "2262-04-11T23:47:16.854775807Z");
+        assert_eq!(format_rfc3339(i64::MIN), "1677-09-21T00:12:43.145224192Z");
+        assert_eq!(
+            format_rfc3339_with_offset(1_577_772_000_000_000_000, -6 * 3600),
+            "2019-12-31T00:00:00-06:00"
+        );
+        assert_eq!(
+            format_rfc3339_with_offset(0, 5 * 3600 + 45 * 60),
+            "1970-01-01T05:45:00+05:45"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rfc3339_is_the_reference_layout(nanos in proptest::num::i64::ANY, offset in -50_400i32..=50_400) {
+            proptest::prop_assert_eq!(format_rfc3339_with_offset(nanos, offset), reference_format(nanos, offset));
+        }
+
+        #[test]
+        fn rfc3339_of_whole_seconds_is_the_reference_layout(secs in -9_000_000_000i64..9_000_000_000, offset in -50_400i32..=50_400) {
+            let nanos = secs * 1_000_000_000;
+            proptest::prop_assert_eq!(format_rfc3339_with_offset(nanos, offset), reference_format(nanos, offset));
+        }
+    }
 }
 
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
@@ -132,31 +189,72 @@ pub fn format_rfc3339(nanos: i64) -> String {
 /// (`Z` when the offset is zero, as Go prints it), the way InfluxDB prints times of a
 /// query with `tz()`.
 pub fn format_rfc3339_with_offset(nanos: i64, offset_secs: i32) -> String {
+    // Written digit by digit: a query's answer formats one time per row, and `format!`
+    // with padding took a twentieth of a tier-answered 720-row query's CPU (perf).
     // In whole seconds the offset cannot overflow (|nanos| / 10^9 < 2^34).
     let secs = nanos.div_euclid(1_000_000_000) + i64::from(offset_secs);
     let frac = nanos.rem_euclid(1_000_000_000);
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, mo, d) = civil_from_days(days);
-    let mut s = format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
-        sod / 3600,
-        (sod % 3600) / 60,
-        sod % 60
-    );
+    let mut s = String::with_capacity(36);
+    match u64::try_from(y) {
+        Ok(y) => push_padded(&mut s, y, 4),
+        // Not reached from i64 nanoseconds (years 1677-2262); kept exact all the same.
+        Err(_) => s.push_str(&format!("{y:04}")),
+    }
+    s.push('-');
+    push_padded(&mut s, u64::from(mo), 2);
+    s.push('-');
+    push_padded(&mut s, u64::from(d), 2);
+    s.push('T');
+    // `sod` is in 0..86_400 (rem_euclid), so the casts are exact.
+    let sod = sod.unsigned_abs();
+    push_padded(&mut s, sod / 3600, 2);
+    s.push(':');
+    push_padded(&mut s, (sod % 3600) / 60, 2);
+    s.push(':');
+    push_padded(&mut s, sod % 60, 2);
     if frac != 0 {
-        let f = format!("{frac:09}");
+        // Nine digits with the trailing zeros trimmed.
+        let (mut f, mut width) = (frac.unsigned_abs(), 9);
+        while f % 10 == 0 {
+            f /= 10;
+            width -= 1;
+        }
         s.push('.');
-        s.push_str(f.trim_end_matches('0'));
+        push_padded(&mut s, f, width);
     }
     if offset_secs == 0 {
         s.push('Z');
     } else {
-        let sign = if offset_secs < 0 { '-' } else { '+' };
-        let a = offset_secs.unsigned_abs();
-        s.push_str(&format!("{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60));
+        s.push(if offset_secs < 0 { '-' } else { '+' });
+        let a = u64::from(offset_secs.unsigned_abs());
+        push_padded(&mut s, a / 3600, 2);
+        s.push(':');
+        push_padded(&mut s, (a % 3600) / 60, 2);
     }
     s
+}
+
+/// Appends `v` in decimal, left-padded with zeros to at least `width` digits.
+fn push_padded(out: &mut String, mut v: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    loop {
+        digits[n] = b'0' + (v % 10) as u8;
+        n += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for _ in n..width {
+        out.push('0');
+    }
+    for &b in digits[..n].iter().rev() {
+        out.push(char::from(b));
+    }
 }
 
 /// An IANA time zone (the zone database of `chrono-tz`), as `tz()` names them; `""` is
