@@ -281,6 +281,52 @@ pub(super) fn join_timelines(timelines: &[Timeline], single_bucket: bool) -> Vec
         }
         return vec![row];
     }
+    if timelines.iter().all(|tl| strictly_ascending(tl)) {
+        return merge_ascending(timelines);
+    }
+    join_by_maps(timelines)
+}
+
+/// Whether a timeline's times strictly increase (each time once): true of the
+/// timelines of aggregates and of most transformations.
+fn strictly_ascending(tl: &[Row]) -> bool {
+    tl.windows(2).all(|w| w[0].0 < w[1].0)
+}
+
+/// [`join_timelines`] of timelines whose times strictly increase: one pass over their
+/// cursors. The general [`join_by_maps`] builds a set of the times and a map per
+/// timeline; on a 720-bucket, five-column query answered from the recent-data tier that
+/// was a tenth of the query's CPU (perf).
+fn merge_ascending(timelines: &[Timeline]) -> Vec<Vec<Value>> {
+    let mut at = vec![0usize; timelines.len()];
+    let longest = timelines.iter().map(Vec::len).max().unwrap_or(0);
+    let mut out = Vec::with_capacity(longest);
+    loop {
+        let next = timelines
+            .iter()
+            .zip(&at)
+            .filter_map(|(tl, &i)| tl.get(i).map(|(t, _)| *t))
+            .min();
+        let Some(t) = next else { break };
+        let mut row = Vec::with_capacity(timelines.len() + 1);
+        row.push(Value::Time(t));
+        for (tl, i) in timelines.iter().zip(at.iter_mut()) {
+            match tl.get(*i) {
+                Some((ti, v)) if *ti == t => {
+                    row.push(v.clone());
+                    *i += 1;
+                }
+                _ => row.push(Value::Null),
+            }
+        }
+        out.push(row);
+    }
+    out
+}
+
+/// [`join_timelines`] of any timelines: the union of their times ascending, a time
+/// repeated within one timeline taking its last value there.
+fn join_by_maps(timelines: &[Timeline]) -> Vec<Vec<Value>> {
     let mut times: BTreeSet<i64> = BTreeSet::new();
     for tl in timelines {
         times.extend(tl.iter().map(|(t, _)| *t));
@@ -316,6 +362,58 @@ pub(super) fn series_limits(stmt: &SelectStatement, mut output: Vec<Series>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Timelines of up to four columns over times drawn from a small range (so that
+    /// they overlap), each strictly ascending or, for the fallback, in any order.
+    fn timelines(ascending: bool) -> impl proptest::strategy::Strategy<Value = Vec<Timeline>> {
+        use proptest::prelude::*;
+        let one = proptest::collection::vec((0i64..40, proptest::option::of(-5i64..5)), 0..30)
+            .prop_map(move |mut rows| {
+                if ascending {
+                    rows.sort_by_key(|(t, _)| *t);
+                    rows.dedup_by_key(|(t, _)| *t);
+                }
+                rows.into_iter()
+                    .map(|(t, v)| (t, v.map_or(Value::Null, |x| Value::Float(x as f64))))
+                    .collect::<Timeline>()
+            });
+        proptest::collection::vec(one, 0..5)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn merging_ascending_timelines_is_joining_them_by_maps(tls in timelines(true)) {
+            proptest::prop_assert_eq!(join_timelines(&tls, false), join_by_maps(&tls));
+        }
+
+        #[test]
+        fn timelines_in_any_order_are_joined_by_maps(tls in timelines(false)) {
+            proptest::prop_assert_eq!(join_timelines(&tls, false), join_by_maps(&tls));
+        }
+    }
+
+    #[test]
+    fn ascending_timelines_with_gaps_join_on_the_union_of_their_times() {
+        let f = |x: f64| Value::Float(x);
+        let tls: Vec<Timeline> = vec![
+            vec![(10, f(1.0)), (30, f(3.0))],
+            vec![(20, f(2.0)), (30, Value::Null)],
+        ];
+        assert_eq!(
+            join_timelines(&tls, false),
+            vec![
+                vec![Value::Time(10), f(1.0), Value::Null],
+                vec![Value::Time(20), Value::Null, f(2.0)],
+                vec![Value::Time(30), f(3.0), Value::Null],
+            ]
+        );
+        // A time repeated within a timeline: the last value there, as before.
+        let dup: Vec<Timeline> = vec![vec![(10, f(1.0)), (10, f(2.0))]];
+        assert_eq!(
+            join_timelines(&dup, false),
+            vec![vec![Value::Time(10), f(2.0)]]
+        );
+    }
 
     /// Three series of one measurement, a point each every 10 s (the corpus's
     /// `select-raw--two-measurements`).
