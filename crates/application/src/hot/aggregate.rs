@@ -2,12 +2,13 @@
 //! them (types, empty windows, first/last ties), so an answer does not depend on which
 //! of the two served it.
 
-use super::table::Column;
+use super::table::{Column, Values};
 use super::HotTier;
 use crate::query::ReadFilter;
 use hyperbyte_domain::query::Value;
 use hyperbyte_domain::window::Window;
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 /// One aggregate the tier computes like the storage engine's pushdown SQL does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +115,86 @@ impl Acc {
         }
     }
 
+    /// Adds rows `rows` of `col` (at `times[rows]`) exactly as [`Acc::add`] would one
+    /// by one; `sample` takes the first value met when it holds none. A float column
+    /// under an aggregate that needs no times is folded in a typed loop over the slice:
+    /// a tier-answered aggregation of 230k values (TSBS cpu-max-all-8) spent two thirds
+    /// of its CPU making a `Value` of each row and matching it (perf).
+    fn add_rows(
+        &mut self,
+        agg: Agg,
+        col: &Column,
+        times: &[i64],
+        rows: Range<usize>,
+        sample: &mut Option<Value>,
+    ) {
+        let typed = matches!(
+            agg,
+            Agg::Count | Agg::Sum | Agg::Mean | Agg::Min | Agg::Max | Agg::Spread
+        );
+        if let (true, Values::Float(xs)) = (typed, &col.values) {
+            if let (Some(xs), Some(present)) = (xs.get(rows.clone()), col.present.get(rows.clone()))
+            {
+                self.add_floats(agg, xs, present, sample);
+                return;
+            }
+        }
+        for i in rows {
+            if let (Some(v), Some(&time)) = (col.get(i), times.get(i)) {
+                if sample.is_none() {
+                    *sample = Some(v.clone());
+                }
+                self.add(agg, time, v);
+            }
+        }
+    }
+
+    /// [`Acc::add_rows`] of float values (`present[i]` says whether `xs[i]` is one) for
+    /// the aggregates that need no times. Sums add in row order, and minimum and maximum
+    /// keep the first of equal values and never replace a value of another type (which
+    /// [`less`] does not order), so the result is bit for bit the row-by-row one.
+    fn add_floats(&mut self, agg: Agg, xs: &[f64], present: &[bool], sample: &mut Option<Value>) {
+        let mut values = xs.iter().zip(present).filter(|(_, p)| **p).map(|(x, _)| *x);
+        let Some(first) = values.next() else { return };
+        if sample.is_none() {
+            *sample = Some(Value::Float(first));
+        }
+        let values = std::iter::once(first).chain(values);
+        let keeps_min = matches!(agg, Agg::Min | Agg::Spread);
+        let keeps_max = matches!(agg, Agg::Max | Agg::Spread);
+        let float_or_none = |v: &Option<Value>| match v {
+            None => Some(None),
+            Some(Value::Float(x)) => Some(Some(*x)),
+            Some(_) => None,
+        };
+        // `None`: that end holds a value of another type and stays as it is.
+        let mut min = float_or_none(&self.min).filter(|_| keeps_min);
+        let mut max = float_or_none(&self.max).filter(|_| keeps_max);
+        let sums = matches!(agg, Agg::Sum | Agg::Mean);
+        for x in values {
+            self.n += 1;
+            if sums {
+                self.sum_f += x;
+            }
+            if let Some(m) = &mut min {
+                if m.is_none_or(|m| x < m) {
+                    *m = Some(x);
+                }
+            }
+            if let Some(m) = &mut max {
+                if m.is_none_or(|m| m < x) {
+                    *m = Some(x);
+                }
+            }
+        }
+        if let Some(Some(m)) = min {
+            self.min = Some(Value::Float(m));
+        }
+        if let Some(Some(m)) = max {
+            self.max = Some(Value::Float(m));
+        }
+    }
+
     /// The result in the storage engine's result types (`count` unsigned, `mean` float,
     /// sums in the field's type, null without values).
     fn finish(&self, agg: Agg, sample: Option<&Value>) -> Value {
@@ -189,12 +270,24 @@ impl HotTier {
                     continue;
                 }
                 let mut current: Option<(i64, &mut Cell)> = None;
-                for i in range {
-                    let time = s.times[i];
-                    if !cols.iter().flatten().any(|c| c.present[i]) {
+                // Runs of rows in one window, each folded column by column.
+                let window_of = |i: usize| interval.map_or(0, |w| w.start_of(s.times[i]));
+                let mut start = range.start;
+                while start < range.end {
+                    let window = window_of(start);
+                    let mut end = start + 1;
+                    while end < range.end && window_of(end) == window {
+                        end += 1;
+                    }
+                    let rows = start..end;
+                    start = end;
+                    let any_value = cols
+                        .iter()
+                        .flatten()
+                        .any(|c| c.present[rows.clone()].contains(&true));
+                    if !any_value {
                         continue;
                     }
-                    let window = interval.map_or(0, |w| w.start_of(time));
                     let cell = match current.take() {
                         Some((w, cell)) if w == window => cell,
                         _ => cells.entry((key.clone(), window)).or_insert_with(|| {
@@ -202,11 +295,15 @@ impl HotTier {
                         }),
                     };
                     for (j, c) in cols.iter().enumerate() {
-                        if let Some(v) = c.and_then(|c| c.get(i)) {
-                            if cell.1[j].is_none() {
-                                cell.1[j] = Some(v.clone());
-                            }
-                            cell.0[j].add(specs[j].0, time, v);
+                        if let Some(c) = c {
+                            let (accs, samples) = (&mut cell.0, &mut cell.1);
+                            accs[j].add_rows(
+                                specs[j].0,
+                                c,
+                                &s.times,
+                                rows.clone(),
+                                &mut samples[j],
+                            );
                         }
                     }
                     current = Some((window, cell));
@@ -226,5 +323,94 @@ impl HotTier {
                     .collect(),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const AGGS: [Agg; 8] = [
+        Agg::Count,
+        Agg::Sum,
+        Agg::Mean,
+        Agg::Min,
+        Agg::Max,
+        Agg::Spread,
+        Agg::First,
+        Agg::Last,
+    ];
+
+    /// An accumulator that has already seen `before` (integers among them model a
+    /// series whose field had another type), then rows `rows` of a float column, folded
+    /// by `add_rows` and row by row: the same state and the same sample.
+    fn both_ways(before: &[Value], xs: Vec<f64>, present: Vec<bool>, rows: Range<usize>) {
+        let times: Vec<i64> = (0..xs.len() as i64).map(|t| t * 10).collect();
+        let col = Column {
+            values: Values::Float(xs),
+            present,
+        };
+        for agg in AGGS {
+            let mut by_rows = Acc::default();
+            for (i, v) in before.iter().enumerate() {
+                by_rows.add(agg, -(i as i64) - 1, v.clone());
+            }
+            let mut folded = by_rows.clone();
+            let (mut sample_rows, mut sample_folded) =
+                (before.first().cloned(), before.first().cloned());
+            for i in rows.clone() {
+                if let Some(v) = col.get(i) {
+                    if sample_rows.is_none() {
+                        sample_rows = Some(v.clone());
+                    }
+                    by_rows.add(agg, times[i], v);
+                }
+            }
+            folded.add_rows(agg, &col, &times, rows.clone(), &mut sample_folded);
+            assert_eq!(format!("{folded:?}"), format!("{by_rows:?}"), "{agg:?}");
+            assert_eq!(sample_folded, sample_rows, "{agg:?}");
+        }
+    }
+
+    #[test]
+    fn equal_values_keep_the_first_met() {
+        // 0.0 and -0.0 compare equal and print apart.
+        both_ways(&[], vec![0.0, -0.0, 1.0, -0.0], vec![true; 4], 0..4);
+        both_ways(
+            &[Value::Float(-0.0)],
+            vec![0.0, 2.0, 0.0],
+            vec![true; 3],
+            0..3,
+        );
+        both_ways(
+            &[Value::Integer(1)],
+            vec![0.5, -0.5],
+            vec![false, true],
+            0..2,
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn folding_a_float_run_is_adding_its_rows_one_by_one(
+            rows in proptest::collection::vec((-4i32..3, any::<bool>()), 0..40),
+            before in proptest::collection::vec(prop_oneof![
+                (-3i32..3).prop_map(|x| Value::Float(f64::from(x) / 2.0)),
+                (-3i64..3).prop_map(Value::Integer),
+            ], 0..3),
+            cut in 0usize..40,
+        ) {
+            // Halves, and zeros of both signs (-4 stands for -0.0): ties, and -0.0 against 0.0,
+            // which compare equal but print apart, are common.
+            let xs: Vec<f64> = rows
+                .iter()
+                .map(|(x, _)| if *x == -4 { -0.0 } else { f64::from(*x) / 2.0 })
+                .collect();
+            let present: Vec<bool> = rows.iter().map(|(_, p)| *p).collect();
+            let start = cut.min(xs.len());
+            both_ways(&before, xs.clone(), present.clone(), start..xs.len());
+            both_ways(&before, xs.clone(), present, 0..start);
+        }
     }
 }
