@@ -114,11 +114,7 @@ pub async fn warm_from_storage(
             .latest_time(&t.database, &t.retention_policy, &t.measurement, None)
             .await
         {
-            let mut series = 0usize;
-            meta.for_each_series(&t.database, Some(&t.measurement), &mut |_| {
-                series += 1;
-                true
-            });
+            let series = meta.series_count_in(&t.database, &t.measurement);
             candidates.push(Candidate {
                 id: (t.database, t.retention_policy, t.measurement),
                 schema,
