@@ -248,12 +248,12 @@ fn last_of_every_series(s: &Server) {
     assert_eq!(values(&v)[0][2], json!(5), "{v}");
 }
 
-/// Sparse data for the tier comparisons: several types, ties at equal times, an
-/// overwrite; 61 lines over 200 s from `base` (nanoseconds).
 /// A tier budget (bytes) that holds about two of three copies of [`sparse_body`]: its six
 /// series and their columns take about 6 kB of it, each copy's rows 3 to 4 kB.
 const SPARSE_TWO_COPIES: &str = "17000";
 
+/// Sparse data for the tier comparisons: several types, ties at equal times, an
+/// overwrite; 61 lines over 200 s from `base` (nanoseconds).
 fn sparse_body(base: i64) -> String {
     let mut body = String::new();
     for i in 0..60i64 {
