@@ -197,6 +197,7 @@ def cases():
     ]))
     out.extend(clients_cases())
     out.append(last_point_case())
+    out.extend(tag_conditions_cases())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -458,6 +459,41 @@ def last_point_case():
         q(db, "SELECT last(v) AS latest FROM cpu GROUP BY host, region"),
         q(db, "SELECT last(v) FROM cpu WHERE time >= '2030-01-01T00:00:00Z'"),
     ])
+
+
+def tag_conditions_cases():
+    """Series picked by tag conditions (the tier's tag index) beside conditions on a
+    string field, which hold for points of any series, and on a tag only some series
+    carry; then the same name written as a field too, which InfluxDB resolves to the field."""
+    db = "tc_tags"
+    body = "".join(
+        f"cpu,host=h{i % 10},region={'east' if i % 2 else 'west'}{',rack=r1' if i % 10 == 4 else ''}"
+        f" v={i * 0.5},status=\"{'ok' if i % 3 else 'bad'}\" {T2020 + i * 10**10}\n"
+        for i in range(60))
+    checks = [q(db, s) for s in (
+        "SELECT v FROM cpu WHERE host = 'h3'",
+        "SELECT max(v) FROM cpu WHERE (host = 'h3' OR host = 'h7') AND time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:10:00Z' GROUP BY time(1m)",
+        "SELECT v, status FROM cpu WHERE status = 'bad'",
+        "SELECT v, host FROM cpu WHERE host = 'h1' OR status = 'bad'",
+        "SELECT v, status FROM cpu WHERE host =~ /^h[12]$/ AND status != 'ok'",
+        "SELECT count(v) FROM cpu WHERE region = 'east' AND host = 'h3'",
+        "SELECT count(v) FROM cpu WHERE region = 'west' AND host = 'h3'",
+        "SELECT count(v) FROM cpu WHERE rack = 'r1'",
+        "SELECT count(v) FROM cpu WHERE rack = ''",
+        "SELECT count(v) FROM cpu WHERE host = ''",
+        "SELECT v FROM cpu WHERE host = 'nope'",
+        "SELECT mean(v) FROM cpu WHERE host = 'h3' OR host = 'h5' GROUP BY host",
+        "SELECT last(v) FROM cpu WHERE host =~ /h[89]/ GROUP BY host",
+        "SELECT count(v) FROM cpu WHERE host = 'h3' AND host = 'h4'",
+        "SELECT count(v) FROM cpu WHERE host = 'h3' OR v > 25",
+    )]
+    dual = f"cpu host=\"h3\",v=99 {T2020 + 7 * 10**10}\n"
+    return [
+        case("select-tags--conditions-by-tag-and-field",
+             [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks),
+        case("select-tags--name-both-tag-and-field",
+             [q("", f'CREATE DATABASE "{db}"'), w(db, body + dual)], checks),
+    ]
 
 
 def main():

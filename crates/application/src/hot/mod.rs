@@ -46,6 +46,7 @@ mod learn;
 #[cfg(test)]
 mod memory_tests;
 mod older;
+mod series_map;
 mod slot;
 mod snapshot;
 mod table;

@@ -370,13 +370,17 @@ fn table_in(t: TableIn) -> Result<Table, SnapshotRefused> {
             }
             columns.cols.push((c.name, column));
         }
-        let bucket = table.series.entry(hash).or_default();
-        if bucket.iter().any(|known| *known.tags == s.tags) {
+        if table
+            .series
+            .get(&hash)
+            .is_some_and(|bucket| bucket.iter().any(|known| *known.tags == s.tags))
+        {
             return Err(damaged("a series twice"));
         }
         series.times = s.times;
         table.bytes += series.bytes();
-        bucket.push(series);
+        let (_, index) = table.series.push(hash, series);
+        table.bytes += index;
     }
     table.older = match t.older {
         None => None,

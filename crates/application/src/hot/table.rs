@@ -3,6 +3,7 @@
 //! bookkeeping and memory accounting.
 
 use super::older::OlderLatest;
+use super::series_map::SeriesMap;
 use super::HotPoint;
 use crate::query::ReadFilter;
 use hyperbyte_domain::query::Value;
@@ -464,8 +465,9 @@ pub(super) struct Table {
     /// Bumped by every invalidation: a batch whose storage write began before it must
     /// not be added afterwards (storage may have removed it since).
     pub(super) epoch: u64,
-    /// Series by a hash of their tags (a bucket holds the rare collisions).
-    pub(super) series: HashMap<u64, Vec<Series>>,
+    /// Series by a hash of their tags (a bucket holds the rare collisions), with their
+    /// tag index.
+    pub(super) series: SeriesMap,
     pub(super) bytes: usize,
     /// Points a flush left out for being earlier than `covered_from` (a warm-up that
     /// extends the coverage backwards must not claim a range such a point fell into).
@@ -488,7 +490,7 @@ impl Table {
             covered_from,
             max_time: i64::MIN,
             epoch: 0,
-            series: HashMap::new(),
+            series: SeriesMap::default(),
             bytes: 0,
             skipped_below: 0,
             older: (covered_from == i64::MIN).then(OlderLatest::default),
@@ -512,7 +514,7 @@ impl Table {
         let by_series = self.group_by_series(points);
         let mut ok = true;
         for (&(h, i), members) in by_series.series.iter().zip(by_series.runs()) {
-            let Some(series) = self.series.get_mut(&h).and_then(|b| b.get_mut(i)) else {
+            let Some(series) = self.series.series_mut(h, i) else {
                 continue;
             };
             let (mut added, mut freed) = (0usize, 0usize);
@@ -586,8 +588,7 @@ impl Table {
     pub(super) fn prepend_older(&mut self, older: Table, covered_from: i64) {
         for (h, bucket) in older.series {
             for o in bucket {
-                let live = self.series.entry(h).or_default();
-                match live.iter_mut().find(|s| s.tags == o.tags) {
+                match self.series.find_mut(h, &o.tags) {
                     Some(s) => {
                         // Recounted: one fixed part, and the padding of the columns only
                         // one side had.
@@ -597,7 +598,8 @@ impl Table {
                     }
                     None => {
                         self.bytes += o.bytes();
-                        live.push(o);
+                        let (_, index) = self.series.push(h, o);
+                        self.bytes += index;
                     }
                 }
             }
@@ -665,26 +667,23 @@ impl Table {
         self.covered_from = self.covered_from.max(cut);
         let mut bytes = 0;
         let older = &mut self.older;
-        for bucket in self.series.values_mut() {
-            bucket.retain_mut(|s| {
-                let n = s.times.partition_point(|t| *t < cut);
-                if let Some(o) = older.as_mut().filter(|_| fold && n > 0) {
-                    o.fold_evicted(s, n);
+        self.series.retain(|s| {
+            let n = s.times.partition_point(|t| *t < cut);
+            if let Some(o) = older.as_mut().filter(|_| fold && n > 0) {
+                o.fold_evicted(s, n);
+            }
+            if n > 0 {
+                s.times.drain(..n);
+                for c in s.columns.values_mut() {
+                    c.drain_front(n);
                 }
-                if n > 0 {
-                    s.times.drain(..n);
-                    for c in s.columns.values_mut() {
-                        c.drain_front(n);
-                    }
-                }
-                if !s.times.is_empty() {
-                    bytes += s.bytes();
-                }
-                !s.times.is_empty()
-            });
-        }
-        self.series.retain(|_, bucket| !bucket.is_empty());
-        self.bytes = bytes + self.older_bytes();
+            }
+            if !s.times.is_empty() {
+                bytes += s.bytes();
+            }
+            !s.times.is_empty()
+        });
+        self.bytes = bytes + self.older_bytes() + self.series.index_bytes();
     }
 
     /// The earliest time held (`None`: empty).
@@ -700,13 +699,24 @@ impl Table {
         self.covered_from == i64::MIN || min.is_some_and(|m| m >= self.covered_from)
     }
 
-    /// The series `filter` accepts with their non-empty row ranges within its time bounds.
+    /// The series `filter` accepts with their non-empty row ranges within its time bounds:
+    /// the candidates of the tag index when it narrows the condition down, else every
+    /// series, each tested against the condition.
     pub(super) fn matching(
         &self,
         filter: &mut ReadFilter<'_>,
     ) -> Vec<(&Series, std::ops::Range<usize>)> {
         let (min, max) = (filter.min, filter.max);
-        self.all_series()
+        let candidates: Box<dyn Iterator<Item = &Series>> = match self.series.candidates(filter) {
+            Some(hashes) => Box::new(
+                hashes
+                    .into_iter()
+                    .filter_map(|h| self.series.get(&h))
+                    .flatten(),
+            ),
+            None => Box::new(self.all_series()),
+        };
+        candidates
             .filter(|s| filter.series_may_match(&*s.tags))
             .map(|s| (s, s.rows_between(min, max)))
             .filter(|(_, r)| !r.is_empty())
@@ -714,7 +724,7 @@ impl Table {
     }
 
     pub(super) fn all_series(&self) -> impl Iterator<Item = &Series> {
-        self.series.values().flatten()
+        self.series.all()
     }
 
     /// The place in its hash bucket of the series of `tags` (sorted by key; `h` is their
@@ -737,10 +747,9 @@ impl Table {
             Some(i) => i,
             None => {
                 let (series, bytes) = Series::empty(measurement, tags);
-                self.bytes += bytes;
-                let bucket = self.series.entry(h).or_default();
-                bucket.push(series);
-                bucket.len() - 1
+                let (place, index) = self.series.push(h, series);
+                self.bytes += bytes + index;
+                place
             }
         }
     }

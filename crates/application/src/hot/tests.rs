@@ -303,6 +303,7 @@ pub(super) fn recounted(tier: &HotTier) -> usize {
         .map(|t| {
             t.all_series().map(Series::bytes).sum::<usize>()
                 + t.older.as_ref().map_or(0, |o| o.recount())
+                + t.series.index_bytes()
         })
         .sum()
 }
@@ -1086,6 +1087,7 @@ fn merging_older_rows_in_front_keeps_the_values_and_their_bytes() {
     let recount = |t: &Table| {
         t.all_series().map(Series::bytes).sum::<usize>()
             + t.older.as_ref().map_or(0, |o| o.recount())
+            + t.series.index_bytes()
     };
     assert_eq!(table.bytes, recount(&table));
     // Entries (the latest at 490) earlier than the new start: kept.

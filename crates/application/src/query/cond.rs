@@ -108,6 +108,17 @@ impl<'a> ReadFilter<'a> {
         self
     }
 
+    /// The tag pairs a series must carry one of to pass the condition, looked up in
+    /// `index` ([`index_candidates`], names [`with_fields`](Self::with_fields) calls fields
+    /// never narrowing); `None` without a condition or when it does not narrow series
+    /// down that way. The candidates still have to pass
+    /// [`series_may_match`](Self::series_may_match).
+    pub(crate) fn tag_candidates(&mut self, index: &mut dyn TagIndex) -> Option<Candidates> {
+        let cond = self.cond?;
+        let is_field = self.is_field.unwrap_or(&|_| false);
+        index_candidates(cond, index, &mut self.re, is_field)
+    }
+
     /// Whether a series with these tags may hold matching points.
     pub(crate) fn series_may_match(&mut self, tags: &dyn TagSet) -> bool {
         match self.cond {
@@ -255,18 +266,20 @@ pub(crate) trait TagIndex {
 /// `OR` with an unconstrained side). Mirrors [`tags_match`]'s semantics: a conjunct
 /// `k = 'v'` (non-empty `v`) or `k =~ /re/` (a regex that does not match the empty string)
 /// can only hold for series carrying a matching value of `k`; any decided `false` conjunct
-/// fails the whole `AND`, and an `OR` is decided only when both sides are.
+/// fails the whole `AND`, and an `OR` is decided only when both sides are. A comparison
+/// on a name `is_field` accepts constrains points, not series: it never narrows.
 pub(crate) fn index_candidates(
     cond: &Expr,
     index: &mut dyn TagIndex,
     re: &mut Regexes,
+    is_field: &dyn Fn(&str) -> bool,
 ) -> Option<Candidates> {
     match cond {
-        Expr::Paren(inner) => index_candidates(inner, index, re),
+        Expr::Paren(inner) => index_candidates(inner, index, re, is_field),
         Expr::Binary { op, lhs, rhs } => match op {
             BinaryOp::And => {
-                let a = index_candidates(lhs, index, re);
-                let b = index_candidates(rhs, index, re);
+                let a = index_candidates(lhs, index, re, is_field);
+                let b = index_candidates(rhs, index, re, is_field);
                 match (a, b) {
                     (Some(a), Some(b)) => Some(if b.total < a.total { b } else { a }),
                     (Some(x), None) | (None, Some(x)) => Some(x),
@@ -274,14 +287,17 @@ pub(crate) fn index_candidates(
                 }
             }
             BinaryOp::Or => {
-                let mut a = index_candidates(lhs, index, re)?;
-                let b = index_candidates(rhs, index, re)?;
+                let mut a = index_candidates(lhs, index, re, is_field)?;
+                let b = index_candidates(rhs, index, re, is_field)?;
                 a.pairs.extend(b.pairs);
                 a.total += b.total;
                 Some(a)
             }
             BinaryOp::Eq | BinaryOp::EqRegex => {
                 let (name, lit) = var_and_operand(lhs, rhs)?;
+                if is_field(name) {
+                    return None;
+                }
                 match (op, lit) {
                     (BinaryOp::Eq, Expr::String(v)) if !v.is_empty() => {
                         let total = index.count(name, v);
@@ -358,7 +374,7 @@ mod tests {
     }
 
     fn cands(q: &str) -> Option<Vec<(String, String)>> {
-        index_candidates(&cond(q), &mut Toy, &mut Regexes::default()).map(|c| c.pairs)
+        index_candidates(&cond(q), &mut Toy, &mut Regexes::default(), &|_| false).map(|c| c.pairs)
     }
 
     fn pairs(p: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
@@ -400,6 +416,24 @@ mod tests {
         assert_eq!(cands("host = 'a' OR region != 'x'"), None);
         assert_eq!(cands("host = 'a' OR time > now()"), None);
         assert_eq!(cands("time > now() - 1h"), None);
+    }
+
+    #[test]
+    fn comparisons_on_fields_never_narrow() {
+        let is_field = |n: &str| n == "status";
+        let with = |q: &str| {
+            index_candidates(&cond(q), &mut Toy, &mut Regexes::default(), &is_field)
+                .map(|c| c.pairs)
+        };
+        // A string field compared with a string holds for points of any series.
+        assert_eq!(with("status = 'ok'"), None);
+        assert_eq!(with("status =~ /ok/"), None);
+        assert_eq!(with("host = 'a' OR status = 'ok'"), None);
+        // A tag conjunct beside it still narrows.
+        assert_eq!(
+            with("status = 'ok' AND host = 'a'"),
+            pairs(&[("host", "a")])
+        );
     }
 
     #[test]

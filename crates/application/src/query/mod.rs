@@ -19,7 +19,7 @@ mod user_tests;
 
 pub use limits::{LimitError, QueryLimits, DEFAULT_MAX_SELECT_BUCKETS, DEFAULT_MAX_SELECT_ROWS};
 
-pub(crate) use cond::{decided_by_tags, ReadFilter};
+pub(crate) use cond::{decided_by_tags, ReadFilter, TagIndex};
 
 use crate::flush::FlushService;
 use hyperbyte_domain::query::StatementResult;

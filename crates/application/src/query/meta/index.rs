@@ -82,7 +82,7 @@ impl QueryService {
             db,
             m,
         };
-        let cands = index_candidates(cond, &mut index, re)?;
+        let cands = index_candidates(cond, &mut index, re, &|_| false)?;
         (cands.total < self.meta.series_count_in(db, m)).then_some(cands.pairs)
     }
 

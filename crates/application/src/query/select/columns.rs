@@ -196,13 +196,31 @@ pub(super) fn output_columns(
             e => {
                 cols.push(OutCol {
                     name: f.alias.clone().unwrap_or_else(|| expr_name(e)),
-                    expr: e.clone(),
+                    expr: fields_win(e.clone(), all_fields, all_tags),
                 });
                 cols.extend(selected_tag_columns(e));
             }
         }
     }
     Ok(cols)
+}
+
+/// `e` with every untyped reference to a name that is both a field and a tag typed as the
+/// field: InfluxDB resolves such a name to the field, and a point without that field has
+/// no value there (not its tag's).
+fn fields_win(
+    mut e: Expr,
+    all_fields: &BTreeMap<String, FieldType>,
+    all_tags: &BTreeSet<String>,
+) -> Expr {
+    e.walk_mut(&mut |x| {
+        if let Expr::VarRef { name, data_type } = x {
+            if data_type.is_none() && all_fields.contains_key(name) && all_tags.contains(name) {
+                *data_type = Some(VarType::Field);
+            }
+        }
+    });
+    e
 }
 
 /// `*`, `*::field`, `*::tag`: a field and a tag of the same name both appear, the field
