@@ -198,6 +198,7 @@ def cases():
     out.extend(clients_cases())
     out.append(last_point_case())
     out.extend(tag_conditions_cases())
+    out.append(float_ties_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -494,6 +495,20 @@ def tag_conditions_cases():
         case("select-tags--name-both-tag-and-field",
              [q("", f'CREATE DATABASE "{db}"'), w(db, body + dual)], checks),
     ]
+
+
+def float_ties_case():
+    """Floats whose two shortest digit strings tie (exact values ending in ...5.125 and
+    ...4.25): InfluxDB prints the even one. CSV answers compare as text, exactly."""
+    db = "sr_ties"
+    values = ["122817575556505.12", "940778524102574.2", "0.1", "1e-7", "1.5e21", "-0", "123456789"]
+    body = "".join(f"m v={v} {i + 1}\n" for i, v in enumerate(values))
+    csv = {"Accept": "application/csv"}
+    return case("select-raw--float-ties", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], [
+        q(db, "SELECT v FROM m"),
+        dict(q(db, "SELECT v FROM m"), headers=csv, compare="text"),
+        dict(q(db, "SELECT v * 1 FROM m"), headers=csv, compare="text"),
+    ])
 
 
 def main():

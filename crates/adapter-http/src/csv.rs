@@ -51,8 +51,9 @@ fn float(f: f64) -> String {
     } else if f.is_infinite() {
         if f > 0.0 { "+Inf" } else { "-Inf" }.to_string()
     } else {
-        // Rust's `Display` for f64 is the shortest round-trip form without exponent.
-        format!("{f}")
+        let mut out = String::new();
+        crate::json::write_plain_float(&mut out, f);
+        out
     }
 }
 

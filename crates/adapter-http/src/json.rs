@@ -50,29 +50,77 @@ pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Formats a float as Go's `encoding/json` does.
+/// Formats a float as Go's `encoding/json` does: the shortest digits that read back as
+/// the same float, plain between 1e-6 and 1e21, else with an exponent (`1e-7`, `1.5e+21`).
+///
+/// The digits come from `ryu` (the shortest round-trip digits, as Go's and Rust's own
+/// formatting find them), laid out here: `ryu` writes plain decimals only between 1e-5
+/// and 1e16 and ends whole numbers with `.0`. Measured on a raw query answering 819 rows
+/// of 10 floats, Rust's `Display` had been 12% of the server's CPU.
 pub(crate) fn write_float(out: &mut String, f: f64) {
     if !f.is_finite() {
         out.push_str("null");
         return;
     }
     let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let s = format!("{f:e}");
-        // Rust: 1e-7, 1.5e21; Go: 1e-07 cleaned to 1e-7, 1.5e+21.
-        if let Some((m, e)) = s.split_once('e') {
-            out.push_str(m);
-            out.push('e');
-            if !e.starts_with('-') {
-                out.push('+');
-            }
-            out.push_str(e);
-        } else {
-            out.push_str(&s);
+    if abs == 0.0 || (1e-6..1e21).contains(&abs) {
+        write_plain_float(out, f);
+        return;
+    }
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(f);
+    let (mantissa, exp) = text.split_once('e').unwrap_or((text, "0"));
+    out.push_str(mantissa);
+    out.push('e');
+    if !exp.starts_with('-') {
+        out.push('+');
+    }
+    out.push_str(exp);
+}
+
+/// Writes a finite float with the shortest round-trip digits and no exponent, as Go's
+/// `strconv.FormatFloat(f, 'f', -1, 64)` does.
+pub(crate) fn write_plain_float(out: &mut String, f: f64) {
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(f);
+    match text.split_once('e') {
+        None => out.push_str(text.strip_suffix(".0").unwrap_or(text)),
+        Some((mantissa, exp)) => write_plain(out, mantissa, exp.parse().unwrap_or(0)),
+    }
+}
+
+/// Writes `mantissa` × 10^`exp` (`mantissa` as `ryu` writes it: an optional `-`, one
+/// digit, optionally `.` and more digits) without an exponent.
+fn write_plain(out: &mut String, mantissa: &str, exp: i32) {
+    let (negative, digits) = match mantissa.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, mantissa),
+    };
+    let digits: String = digits.chars().filter(|c| *c != '.').collect();
+    let digits = digits.trim_end_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    if negative {
+        out.push('-');
+    }
+    // The decimal point sits after `point` digits (one digit before it in the mantissa).
+    let point = exp.saturating_add(1);
+    let len = i32::try_from(digits.len()).unwrap_or(i32::MAX);
+    if point <= 0 {
+        out.push_str("0.");
+        for _ in 0..point.unsigned_abs() {
+            out.push('0');
+        }
+        out.push_str(digits);
+    } else if point >= len {
+        out.push_str(digits);
+        for _ in 0..(point - len) {
+            out.push('0');
         }
     } else {
-        // Into `out` directly: no string per value (writing to a `String` cannot fail).
-        let _ = write!(out, "{f}");
+        let (whole, fraction) = digits.split_at(point as usize);
+        out.push_str(whole);
+        out.push('.');
+        out.push_str(fraction);
     }
 }
 
@@ -295,6 +343,107 @@ mod tests {
         assert_eq!(f(1.5e21), "1.5e+21");
         assert_eq!(f(-3.25), "-3.25");
         assert_eq!(f(123456789.0), "123456789");
+        assert_eq!(f(0.0), "0");
+        assert_eq!(f(-0.0), "-0");
+        assert_eq!(f(1e16), "10000000000000000");
+        assert_eq!(f(1.2345e20), "123450000000000000000");
+        assert_eq!(f(1e21), "1e+21");
+        assert_eq!(f(-2.5e-6), "-0.0000025");
+        assert_eq!(f(1e-6), "0.000001");
+        assert_eq!(f(9.99e-7), "9.99e-7");
+        assert_eq!(f(f64::MAX), "1.7976931348623157e+308");
+        assert_eq!(f(f64::MIN_POSITIVE), "2.2250738585072014e-308");
+        assert_eq!(f(5e-324), "5e-324");
+        assert_eq!(f(f64::NAN), "null");
+        // Ties between two shortest digit strings go to the even digit, as InfluxDB 1.6.7
+        // prints them (the exact values end in ...5.125 and ...4.25); Rust's `Display`
+        // rounded them up (`.13`, `.3`).
+        assert_eq!(f(122817575556505.12), "122817575556505.12");
+        assert_eq!(f(940778524102574.2), "940778524102574.2");
+    }
+
+    /// The layout the writer had before `ryu`: Rust's shortest digits, laid out like Go.
+    fn by_display(x: f64) -> String {
+        let abs = x.abs();
+        if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+            let s = format!("{x:e}");
+            let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+            format!("{m}e{}{e}", if e.starts_with('-') { "" } else { "+" })
+        } else {
+            format!("{x}")
+        }
+    }
+
+    /// Significant digits of a printed number.
+    fn significant(s: &str) -> usize {
+        let m = s.split('e').next().unwrap_or(s);
+        let digits: String = m.chars().filter(char::is_ascii_digit).collect();
+        digits
+            .trim_start_matches('0')
+            .trim_end_matches('0')
+            .len()
+            .max(1)
+    }
+
+    /// Reads back as `x`, with as few digits as Rust's shortest form and its layout (plain
+    /// or with an exponent); the digits may differ only where two shortest forms tie.
+    fn check(x: f64) -> Result<(), proptest::test_runner::TestCaseError> {
+        let (got, before) = (f(x), by_display(x));
+        let back: f64 = got.parse().map_err(|_| {
+            proptest::test_runner::TestCaseError::fail(format!("{got} does not parse"))
+        })?;
+        proptest::prop_assert_eq!(back.to_bits(), x.to_bits(), "{} for {:?}", got, x);
+        proptest::prop_assert_eq!(
+            significant(&got),
+            significant(&before),
+            "{} vs {}",
+            got,
+            before
+        );
+        proptest::prop_assert_eq!(
+            got.contains('e'),
+            before.contains('e'),
+            "{} vs {}",
+            got,
+            before
+        );
+        if !got.contains('e') {
+            // Plain: the same places before the point.
+            let whole = |s: &str| s.split('.').next().map(str::len);
+            proptest::prop_assert_eq!(whole(&got), whole(&before), "{} vs {}", got, before);
+        }
+        // Never an exponent (CSV): as long as Rust's plain form, reading back as `x`.
+        let mut plain = String::new();
+        write_plain_float(&mut plain, x);
+        let display = format!("{x}");
+        proptest::prop_assert_eq!(plain.len(), display.len(), "{} vs {}", plain, display);
+        proptest::prop_assert_eq!(
+            plain.parse::<f64>().ok().map(f64::to_bits),
+            Some(x.to_bits())
+        );
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn floats_read_back_in_the_same_layout_for_any_bits(
+            bits in proptest::prelude::any::<u64>(),
+        ) {
+            let x = f64::from_bits(bits);
+            if x.is_finite() {
+                check(x)?;
+            }
+        }
+
+        #[test]
+        fn floats_read_back_in_the_same_layout_near_its_edges(
+            m in 1.0f64..10.0,
+            e in -8i32..23,
+            negative in proptest::prelude::any::<bool>(),
+        ) {
+            check(m * 10f64.powi(e) * if negative { -1.0 } else { 1.0 })?;
+        }
     }
 
     #[test]
