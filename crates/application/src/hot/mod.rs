@@ -67,8 +67,8 @@ pub use warm::{warm_from_storage, warm_until_stopped, WarmConfig, WarmReport};
 pub(crate) struct RowCheck<'c> {
     /// The fields the condition reads.
     pub(crate) fields: &'c [String],
-    /// Whether to keep the row.
-    pub(crate) keep: &'c mut dyn FnMut(&HotPoint) -> bool,
+    /// Whether to keep the row (given the row with those fields only).
+    pub(crate) keep: &'c mut dyn FnMut(HotPoint) -> bool,
 }
 
 impl std::fmt::Debug for RowCheck<'_> {
@@ -522,7 +522,7 @@ impl HotTier {
                             }
                         }
                         let probe = s.point(i, fields);
-                        if !(check.keep)(&probe) {
+                        if !(check.keep)(probe) {
                             continue;
                         }
                     }

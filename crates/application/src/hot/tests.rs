@@ -432,7 +432,7 @@ fn row_checks_see_only_their_fields_and_filter_before_building() {
     let wanted = vec!["y".to_string()];
     let probe = vec!["x".to_string()];
     let mut seen = Vec::new();
-    let mut keep = |p: &HotPoint| {
+    let mut keep = |p: HotPoint| {
         seen.push(p.fields.keys().cloned().collect::<Vec<_>>());
         matches!(p.fields.get("x"), Some(Value::Float(x)) if *x >= 3.0)
     };

@@ -101,24 +101,39 @@ pub(super) fn float_arg(args: &[Expr], i: usize) -> Option<f64> {
     }
 }
 
-/// Raw query: one output row per point where at least one column is non-null.
+/// Raw query: one output row per point holding a field one of the columns refers to.
 pub(super) fn eval_raw(cols: &[OutCol], pts: &[Point]) -> Vec<Vec<Value>> {
+    let names = referenced_names(cols);
     let mut out = Vec::with_capacity(pts.len());
-    for p in pts {
+    for p in pts.iter().filter(|p| holds_any(p, &names)) {
         let mut row = Vec::with_capacity(cols.len() + 1);
         row.push(Value::Time(p.time));
         for c in cols {
             row.push(eval_point(&c.expr, p));
         }
-        if cols.iter().any(|c| refers_to_field(&c.expr, p)) {
-            out.push(row);
-        }
+        out.push(row);
     }
     out
 }
 
-pub(super) fn refers_to_field(e: &Expr, p: &Point) -> bool {
-    e.any(&mut |x| matches!(x, Expr::VarRef { name, .. } if p.fields.contains_key(name)))
+/// The names the columns refer to, each once (walked once per query, not per point).
+pub(super) fn referenced_names(cols: &[OutCol]) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for c in cols {
+        c.expr.walk(&mut |x| {
+            if let Expr::VarRef { name, .. } = x {
+                if !names.contains(&name.as_str()) {
+                    names.push(name);
+                }
+            }
+        });
+    }
+    names
+}
+
+/// Whether `p` holds a field of one of `names` (see [`referenced_names`]).
+pub(super) fn holds_any(p: &Point, names: &[&str]) -> bool {
+    names.iter().any(|n| p.fields.contains_key(*n))
 }
 
 pub(super) fn eval_point(e: &Expr, p: &Point) -> Value {

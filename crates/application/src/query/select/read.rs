@@ -142,12 +142,12 @@ impl QueryService {
                 }
             });
         }
-        let mut keep = |h: &crate::hot::HotPoint| {
+        let mut keep = |h: crate::hot::HotPoint| {
             let p = Point {
                 time: h.time,
-                key: Arc::clone(&h.key),
-                tags: Arc::clone(&h.tags),
-                fields: h.fields.clone(),
+                key: h.key,
+                tags: h.tags,
+                fields: h.fields,
             };
             cond.is_none_or(|c| eval_stored_cond(c, &p, &is_field))
         };

@@ -186,15 +186,13 @@ impl QueryService {
         }
         let raw = !shape.is_agg && !shape.has_transform;
         let aux = if raw { aux_refs(plan) } else { Vec::new() };
+        let names = referenced_names(&plan.cols);
         let mut output = Vec::new();
         for (key, pts) in groups {
             let pts = if raw {
                 // InfluxDB's series iterators only emit the times where a selected field
                 // has a value; only those take part in the merge.
-                let pts = pts
-                    .into_iter()
-                    .filter(|p| plan.cols.iter().any(|c| refers_to_field(&c.expr, p)))
-                    .collect();
+                let pts = pts.into_iter().filter(|p| holds_any(p, &names)).collect();
                 raw_merge(pts, &aux, stmt.is_descending())
             } else {
                 go_heap_merge(pts)
