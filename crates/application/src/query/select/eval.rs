@@ -116,19 +116,25 @@ pub(super) fn eval_raw(cols: &[OutCol], pts: &[Point]) -> Vec<Vec<Value>> {
     out
 }
 
-/// The names the columns refer to, each once (walked once per query, not per point).
+/// The names the columns refer to, each once (walked once per query, not per point),
+/// those not referred to as tags first: [`holds_any`] stops at the first name a point
+/// holds a field of, and `SELECT *` lists ten tags before its fields.
 pub(super) fn referenced_names(cols: &[OutCol]) -> Vec<&str> {
-    let mut names: Vec<&str> = Vec::new();
+    let mut names: Vec<(bool, &str)> = Vec::new();
     for c in cols {
         c.expr.walk(&mut |x| {
-            if let Expr::VarRef { name, .. } = x {
-                if !names.contains(&name.as_str()) {
-                    names.push(name);
+            if let Expr::VarRef { name, data_type } = x {
+                let as_tag = *data_type == Some(VarType::Tag);
+                match names.iter_mut().find(|(_, n)| *n == name.as_str()) {
+                    Some(entry) => entry.0 &= as_tag,
+                    None => names.push((as_tag, name)),
                 }
             }
         });
     }
-    names
+    // Stable: untyped and field references in column order, then tags.
+    names.sort_by_key(|(as_tag, _)| *as_tag);
+    names.into_iter().map(|(_, n)| n).collect()
 }
 
 /// Whether `p` holds a field of one of `names` (see [`referenced_names`]).

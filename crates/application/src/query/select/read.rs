@@ -32,6 +32,67 @@ pub(super) fn condition_of(
     })
 }
 
+/// Storage's order of two points' series: their tag values in tag-key order, a missing
+/// tag as empty.
+fn by_tags(tag_keys: &BTreeSet<String>, a: &Point, b: &Point) -> std::cmp::Ordering {
+    tag_keys
+        .iter()
+        .map(|k| {
+            let x = a.tags.get(k).map_or("", String::as_str);
+            let y = b.tags.get(k).map_or("", String::as_str);
+            x.cmp(y)
+        })
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+/// `points` in storage's order: by time, then by tag values in tag-key order (a missing
+/// tag as empty), points that compare equal in their given order.
+///
+/// The tier hands points out series by series, every point of a series sharing its key.
+/// So the series are ranked once by their tags, and the points sorted by (time, rank):
+/// comparing two points of equal time had looked their tags up, which was most of a wide
+/// raw answer's time (one hour of 100 hosts, 36,000 points: 20% of the CPU in `memcmp`).
+fn in_storage_order(points: Vec<Point>, tag_keys: &BTreeSet<String>) -> Vec<Point> {
+    let tag_order = |a: &Point, b: &Point| by_tags(tag_keys, a, b);
+    // The first point of each run of one series (by the key's address), and each point's
+    // run.
+    let mut firsts: Vec<usize> = Vec::new();
+    let mut run_of: Vec<usize> = Vec::with_capacity(points.len());
+    for (i, p) in points.iter().enumerate() {
+        let same = firsts
+            .last()
+            .is_some_and(|&f| Arc::ptr_eq(&points[f].key, &p.key));
+        if !same {
+            firsts.push(i);
+        }
+        run_of.push(firsts.len() - 1);
+    }
+    let mut runs: Vec<usize> = (0..firsts.len()).collect();
+    runs.sort_by(|&a, &b| tag_order(&points[firsts[a]], &points[firsts[b]]));
+    // Runs whose tags compare equal share a rank.
+    let mut rank_of_run = vec![0u32; runs.len()];
+    let mut rank = 0u32;
+    for (n, &r) in runs.iter().enumerate() {
+        if n > 0 && tag_order(&points[firsts[runs[n - 1]]], &points[firsts[r]]).is_ne() {
+            rank += 1;
+        }
+        rank_of_run[r] = rank;
+    }
+    let mut order: Vec<(i64, u32, usize)> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.time, rank_of_run[run_of[i]], i))
+        .collect();
+    // Stable on (time, rank): the index only keeps equal points in their given order.
+    order.sort_unstable();
+    let mut slots: Vec<Option<Point>> = points.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(_, _, i)| slots[i].take())
+        .collect()
+}
+
 /// Why reading a source failed.
 pub(super) enum ReadError {
     Engine(hyperbyte_ports::QueryError),
@@ -166,7 +227,7 @@ impl QueryService {
         } else {
             hot.read(&src.db, &src.rp, &src.measurement, &mut filter, check)?
         };
-        let mut points: Vec<Point> = rows
+        let points: Vec<Point> = rows
             .into_iter()
             .map(|h| Point {
                 time: h.time,
@@ -175,22 +236,7 @@ impl QueryService {
                 fields: h.fields,
             })
             .collect();
-        // Storage's order: time, then tag values in tag-key order (missing: empty).
-        points.sort_by(|a, b| {
-            a.time.cmp(&b.time).then_with(|| {
-                schema
-                    .tag_keys
-                    .iter()
-                    .map(|k| {
-                        let x = a.tags.get(k).map_or("", String::as_str);
-                        let y = b.tags.get(k).map_or("", String::as_str);
-                        x.cmp(y)
-                    })
-                    .find(|o| o.is_ne())
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            })
-        });
-        Some(points)
+        Some(in_storage_order(points, &schema.tag_keys))
     }
 
     /// Whether a read of `src` between `min` and `max` must merge the stored versions of
@@ -395,4 +441,52 @@ pub(super) fn series_to_sources(series: Vec<Series>, tag_columns: &BTreeSet<Stri
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The order storage reads give, as the tier's points were sorted before ranks.
+    fn by_comparing_tags(mut points: Vec<Point>, tag_keys: &BTreeSet<String>) -> Vec<Point> {
+        points.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| by_tags(tag_keys, a, b)));
+        points
+    }
+
+    fn ids(points: &[Point]) -> Vec<i64> {
+        points
+            .iter()
+            .map(|p| match p.fields.get("id") {
+                Some(Value::Integer(i)) => *i,
+                _ => -1,
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn ranks_give_the_order_of_comparing_tags(
+            // Per series: host (absent, "" or a letter) and region (absent or a letter):
+            // distinct series may compare equal (absent and "" alike).
+            series in prop::collection::vec((0u8..4, 0u8..3), 1..6),
+            // Points as (series, time), in any order: runs of one series and repeats.
+            picks in prop::collection::vec((0usize..6, 0i64..4), 0..40),
+        ) {
+            let tag_keys: BTreeSet<String> = ["host".to_string(), "region".to_string()].into();
+            let made = super::super::tests::coded_series(&series);
+            let points: Vec<Point> = picks
+                .iter()
+                .enumerate()
+                .map(|(id, (s, time))| {
+                    let (key, tags) = &made[s % made.len()];
+                    let mut fields = BTreeMap::new();
+                    fields.insert("id".to_string(), Value::Integer(id as i64));
+                    Point { time: *time, key: Arc::clone(key), tags: Arc::clone(tags), fields }
+                })
+                .collect();
+            let want = ids(&by_comparing_tags(points.clone(), &tag_keys));
+            prop_assert_eq!(ids(&in_storage_order(points, &tag_keys)), want);
+        }
+    }
 }

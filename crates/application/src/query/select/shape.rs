@@ -42,7 +42,7 @@ pub(super) fn finish_series(
 /// time. Points of different series with equal times come out in the heap's order, which
 /// is deterministic but not sorted; clients and the conformance corpus see that order.
 pub(super) fn go_heap_merge(points: Vec<Point>) -> Vec<Point> {
-    heap_merge(points, false, |x: &Point, y: &Point| x.time < y.time)
+    heap_merge(by_series(points, false), |(_, x), (_, y)| x.time < y.time)
 }
 
 /// One auxiliary reference of a raw SELECT, as InfluxDB's `IteratorOptions.Aux` holds
@@ -127,12 +127,31 @@ pub(super) fn aux_refs(plan: &super::plan::SelectPlan) -> Vec<AuxRef> {
 /// reversed, as in InfluxDB; the result is then returned oldest first (the caller's
 /// `ORDER BY time DESC` reverses it back).
 pub(super) fn raw_merge(points: Vec<Point>, aux: &[AuxRef], descending: bool) -> Vec<Point> {
-    let less = |x: &Point, y: &Point| {
+    let series = by_series(points, descending);
+    // A tag's string is the same for every point of a series: looked up once per series,
+    // not at every comparison (`SELECT *` compares up to ten tags at each equal time).
+    let tag_strings: Vec<Vec<Option<String>>> = series
+        .iter()
+        .map(|s| {
+            aux.iter()
+                .map(|r| match s.first() {
+                    Some(p) if r.tag => r.string_of(p).map(str::to_string),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    let less = |(sa, x): (usize, &Point), (sb, y): (usize, &Point)| {
         if x.time != y.time {
             return (x.time < y.time) != descending;
         }
-        for r in aux {
-            match (r.string_of(x), r.string_of(y)) {
+        for (j, r) in aux.iter().enumerate() {
+            let (a, b) = if r.tag {
+                (tag_strings[sa][j].as_deref(), tag_strings[sb][j].as_deref())
+            } else {
+                (r.string_of(x), r.string_of(y))
+            };
+            match (a, b) {
                 (Some(a), Some(b)) if a == b => continue,
                 (Some(a), Some(b)) => return (a < b) != descending,
                 _ => return false,
@@ -140,7 +159,7 @@ pub(super) fn raw_merge(points: Vec<Point>, aux: &[AuxRef], descending: bool) ->
         }
         false
     };
-    let mut out = heap_merge(points, descending, less);
+    let mut out = heap_merge(series, less);
     if descending {
         out.reverse();
     }
@@ -150,13 +169,9 @@ pub(super) fn raw_merge(points: Vec<Point>, aux: &[AuxRef], descending: bool) ->
 /// `less` over heap items (series index, position in the series).
 type HeapLess<'a> = dyn Fn(&(usize, usize), &(usize, usize)) -> bool + 'a;
 
-/// Go's `container/heap` merge of per-series inputs (series-key order, reversed with
-/// `descending`, each input in time order, newest first with `descending`) under `less`.
-fn heap_merge(
-    points: Vec<Point>,
-    descending: bool,
-    less: impl Fn(&Point, &Point) -> bool,
-) -> Vec<Point> {
+/// The heap merge's inputs: the points of each series (series-key order, reversed with
+/// `descending`), each in time order (newest first with `descending`).
+fn by_series(points: Vec<Point>, descending: bool) -> Vec<Vec<Point>> {
     let mut per: BTreeMap<Arc<str>, Vec<Point>> = BTreeMap::new();
     for p in points {
         per.entry(p.key.clone()).or_default().push(p);
@@ -166,13 +181,24 @@ fn heap_merge(
         series.reverse();
         series.iter_mut().for_each(|s| s.reverse());
     }
+    series
+}
+
+/// Go's `container/heap` merge of per-series inputs ([`by_series`]) under `less`, which
+/// sees each point with the index of its series.
+fn heap_merge(
+    mut series: Vec<Vec<Point>>,
+    less: impl Fn((usize, &Point), (usize, &Point)) -> bool,
+) -> Vec<Point> {
     if series.len() <= 1 {
         return series.pop().unwrap_or_default();
     }
     // Each heap item: (series index, position of its current point).
     let total: usize = series.iter().map(Vec::len).sum();
     let mut heap: Vec<(usize, usize)> = (0..series.len()).map(|i| (i, 0)).collect();
-    let lt = |a: &(usize, usize), b: &(usize, usize)| less(&series[a.0][a.1], &series[b.0][b.1]);
+    let lt = |a: &(usize, usize), b: &(usize, usize)| {
+        less((a.0, &series[a.0][a.1]), (b.0, &series[b.0][b.1]))
+    };
     fn down(h: &mut [(usize, usize)], i0: usize, n: usize, lt: &HeapLess<'_>) {
         let mut i = i0;
         loop {
@@ -449,6 +475,70 @@ mod tests {
             .iter()
             .map(|p| format!("{}{}", p.time, &p.tags["host"][6..]))
             .collect()
+    }
+
+    /// [`raw_merge`] as it was before tags were looked up once per series: every
+    /// comparison reads both points' strings.
+    fn raw_merge_by_lookups(points: Vec<Point>, aux: &[AuxRef], descending: bool) -> Vec<Point> {
+        let less = |(_, x): (usize, &Point), (_, y): (usize, &Point)| {
+            if x.time != y.time {
+                return (x.time < y.time) != descending;
+            }
+            for r in aux {
+                match (r.string_of(x), r.string_of(y)) {
+                    (Some(a), Some(b)) if a == b => continue,
+                    (Some(a), Some(b)) => return (a < b) != descending,
+                    _ => return false,
+                }
+            }
+            false
+        };
+        let mut out = heap_merge(by_series(points, descending), less);
+        if descending {
+            out.reverse();
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tags_read_once_per_series_merge_as_lookups_do(
+            // Per series: host (absent, empty or one of three) and region (absent or one
+            // of two).
+            series in proptest::collection::vec((0u8..5, 0u8..3), 1..6),
+            // Points: (series, time, msg: a string, a float or nothing).
+            picks in proptest::collection::vec((0usize..6, 0i64..4, 0u8..4), 0..40),
+            order in proptest::collection::vec(0usize..3, 0..4),
+            descending in proptest::prelude::any::<bool>(),
+        ) {
+            let made = super::super::tests::coded_series(&series);
+            // Each (series, time) once, as a series holds one point per time.
+            let mut seen = BTreeSet::new();
+            let points: Vec<Point> = picks
+                .iter()
+                .filter(|(s, t, _)| seen.insert((s % made.len(), *t)))
+                .enumerate()
+                .map(|(id, (s, time, msg))| {
+                    let (key, tags) = &made[s % made.len()];
+                    let mut fields = BTreeMap::from([("id".to_string(), Value::Integer(id as i64))]);
+                    match msg {
+                        0 => {}
+                        1 => { fields.insert("msg".to_string(), Value::Float(1.0)); }
+                        m => { fields.insert("msg".to_string(), Value::String(format!("s{m}"))); }
+                    }
+                    Point { time: *time, key: Arc::clone(key), tags: Arc::clone(tags), fields }
+                })
+                .collect();
+            let all = [("host", 7, true), ("msg", 3, false), ("region", 7, true)];
+            let refs = aux(&order.iter().map(|&i| all[i]).collect::<Vec<_>>());
+            let ids = |ps: &[Point]| -> Vec<Option<Value>> {
+                ps.iter().map(|p| p.fields.get("id").cloned()).collect()
+            };
+            proptest::prop_assert_eq!(
+                ids(&raw_merge(points.clone(), &refs, descending)),
+                ids(&raw_merge_by_lookups(points, &refs, descending))
+            );
+        }
     }
 
     #[test]

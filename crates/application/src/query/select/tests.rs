@@ -442,3 +442,31 @@ async fn distinct_top_and_bottom_refuse_company_as_influxdb_does() {
         assert!(r.error.is_none(), "{q}: {:?}", r.error);
     }
 }
+
+/// A test series: its key and its tags.
+pub(super) type TestSeries = (Arc<str>, Arc<BTreeMap<String, String>>);
+
+/// Series of measurement `m` from (host, region) codes: host 0 absent, 1 empty, else
+/// `h<n>`; region 0 absent, else `r<n>` (so distinct series may compare equal by tags).
+pub(super) fn coded_series(codes: &[(u8, u8)]) -> Vec<TestSeries> {
+    codes
+        .iter()
+        .enumerate()
+        .map(|(i, (h, r))| {
+            let mut tags = BTreeMap::new();
+            match h {
+                0 => {}
+                1 => {
+                    tags.insert("host".to_string(), String::new());
+                }
+                x => {
+                    tags.insert("host".to_string(), format!("h{x}"));
+                }
+            }
+            if *r > 0 {
+                tags.insert("region".to_string(), format!("r{r}"));
+            }
+            (Arc::from(format!("m,{i}").as_str()), Arc::new(tags))
+        })
+        .collect()
+}
