@@ -79,13 +79,17 @@ impl std::fmt::Debug for RowCheck<'_> {
     }
 }
 
+/// A point's field values by field name (names shared with the columns they come from:
+/// a point costs no allocation per field name).
+pub(crate) type FieldMap = BTreeMap<Arc<str>, Value>;
+
 /// One point read from the tier.
 #[derive(Debug, Clone)]
 pub(crate) struct HotPoint {
     pub(crate) time: i64,
     pub(crate) key: Arc<str>,
     pub(crate) tags: Arc<BTreeMap<String, String>>,
-    pub(crate) fields: BTreeMap<String, Value>,
+    pub(crate) fields: FieldMap,
 }
 
 /// The recent-data tier (see the module docs).
@@ -499,7 +503,7 @@ impl HotTier {
                 if out.len() >= cap {
                     break;
                 }
-                let cols: Vec<(&String, &Column)> = filter
+                let cols: Vec<(&Arc<str>, &Column)> = filter
                     .fields
                     .iter()
                     .filter_map(|f| s.columns.get_key_value(f))
@@ -507,18 +511,19 @@ impl HotTier {
                 if cols.is_empty() {
                     continue;
                 }
-                let probe_cols: Vec<(&String, &Column)> = check.as_ref().map_or(Vec::new(), |c| {
-                    c.fields
-                        .iter()
-                        .filter_map(|f| s.columns.get_key_value(f))
-                        .collect()
-                });
+                let probe_cols: Vec<(&Arc<str>, &Column)> =
+                    check.as_ref().map_or(Vec::new(), |c| {
+                        c.fields
+                            .iter()
+                            .filter_map(|f| s.columns.get_key_value(f))
+                            .collect()
+                    });
                 for i in range {
                     if let Some(check) = check.as_mut() {
                         let mut fields = BTreeMap::new();
                         for (name, c) in &probe_cols {
                             if let Some(v) = c.get(i) {
-                                fields.insert((*name).clone(), v);
+                                fields.insert(Arc::clone(name), v);
                             }
                         }
                         let probe = s.point(i, fields);
@@ -529,7 +534,7 @@ impl HotTier {
                     let mut fields = BTreeMap::new();
                     for (name, c) in &cols {
                         if let Some(v) = c.get(i) {
-                            fields.insert((*name).clone(), v);
+                            fields.insert(Arc::clone(name), v);
                         }
                     }
                     if fields.is_empty() {

@@ -188,9 +188,7 @@ impl OlderLatest {
             .columns
             .cols
             .iter()
-            .filter_map(|(name, c)| {
-                latest_before(c, n).map(|(i, v)| (name.as_str(), series.times[i], v))
-            })
+            .filter_map(|(name, c)| latest_before(c, n).map(|(i, v)| (&**name, series.times[i], v)))
             .collect();
         if !latest.is_empty() {
             self.offer(&series.key, || Arc::clone(&series.tags), latest);
@@ -238,7 +236,7 @@ impl OlderLatest {
                 continue;
             }
             let range = s.rows_between(min, max);
-            let mut by_row: BTreeMap<usize, BTreeMap<String, Value>> = BTreeMap::new();
+            let mut by_row: BTreeMap<usize, super::FieldMap> = BTreeMap::new();
             let mut not_in_rows = Vec::new();
             for f in filter.fields {
                 let in_rows = s.columns.get(f).and_then(|c| {
@@ -247,7 +245,10 @@ impl OlderLatest {
                 });
                 match in_rows {
                     Some((i, v)) => {
-                        by_row.entry(i).or_default().insert(f.clone(), v);
+                        by_row
+                            .entry(i)
+                            .or_default()
+                            .insert(Arc::from(f.as_str()), v);
                     }
                     None => not_in_rows.push(f),
                 }
@@ -279,12 +280,15 @@ fn entries_in_range<'f>(
     fields: impl IntoIterator<Item = &'f String>,
     min: Option<i64>,
     max: Option<i64>,
-) -> Option<BTreeMap<i64, BTreeMap<String, Value>>> {
-    let mut by_time: BTreeMap<i64, BTreeMap<String, Value>> = BTreeMap::new();
+) -> Option<BTreeMap<i64, super::FieldMap>> {
+    let mut by_time: BTreeMap<i64, super::FieldMap> = BTreeMap::new();
     for f in fields {
         match judge(o.and_then(|o| o.fields.get(f)), min, max) {
             Verdict::Latest(t, v) => {
-                by_time.entry(t).or_default().insert(f.clone(), v.clone());
+                by_time
+                    .entry(t)
+                    .or_default()
+                    .insert(Arc::from(f.as_str()), v.clone());
             }
             Verdict::Nothing => {}
             Verdict::Unknown => return None,
@@ -297,7 +301,7 @@ fn point(
     key: &Arc<str>,
     tags: &Arc<BTreeMap<String, String>>,
     time: i64,
-    fields: BTreeMap<String, Value>,
+    fields: super::FieldMap,
 ) -> HotPoint {
     HotPoint {
         time,

@@ -368,7 +368,7 @@ fn table_in(t: TableIn) -> Result<Table, SnapshotRefused> {
             if columns.index_of(&c.name).is_some() {
                 return Err(damaged(&format!("column {} twice", c.name)));
             }
-            columns.cols.push((c.name, column));
+            columns.cols.push((Arc::from(c.name.as_str()), column));
         }
         if table
             .series

@@ -215,21 +215,21 @@ impl Column {
 /// the hot path compares one name per field instead of searching.
 #[derive(Debug, Default)]
 pub(super) struct Columns {
-    pub(super) cols: Vec<(String, Column)>,
+    pub(super) cols: Vec<(Arc<str>, Column)>,
     /// Field position in the last inserted point → its column index.
     pub(super) hint: Vec<usize>,
 }
 
 impl Columns {
     pub(super) fn index_of(&self, name: &str) -> Option<usize> {
-        self.cols.iter().position(|(n, _)| n == name)
+        self.cols.iter().position(|(n, _)| &**n == name)
     }
 
     pub(super) fn get(&self, name: &str) -> Option<&Column> {
         self.index_of(name).map(|i| &self.cols[i].1)
     }
 
-    pub(super) fn get_key_value(&self, name: &str) -> Option<(&String, &Column)> {
+    pub(super) fn get_key_value(&self, name: &str) -> Option<(&Arc<str>, &Column)> {
         self.index_of(name)
             .map(|i| (&self.cols[i].0, &self.cols[i].1))
     }
@@ -245,7 +245,7 @@ impl Columns {
     /// The index of the column of the field at `position` of a point, if it exists.
     pub(super) fn find(&mut self, position: usize, name: &str) -> Option<usize> {
         if let Some(&i) = self.hint.get(position) {
-            if self.cols[i].0 == name {
+            if &*self.cols[i].0 == name {
                 return Some(i);
             }
         }
@@ -263,7 +263,7 @@ impl Columns {
 
     /// Adds a column (the name must be new) and returns its index.
     pub(super) fn push(&mut self, position: usize, name: &str, c: Column) -> usize {
-        self.cols.push((name.to_string(), c));
+        self.cols.push((Arc::from(name), c));
         let i = self.cols.len() - 1;
         self.remember(position, i);
         i
@@ -435,7 +435,7 @@ impl Series {
     }
 
     /// Row `i` as a point carrying `fields`.
-    pub(super) fn point(&self, i: usize, fields: BTreeMap<String, Value>) -> HotPoint {
+    pub(super) fn point(&self, i: usize, fields: super::FieldMap) -> HotPoint {
         HotPoint {
             time: self.times[i],
             key: Arc::clone(&self.key),

@@ -19,9 +19,17 @@ pub(super) fn pt(host: &str, t: i64, fields: Vec<(&str, FieldValue)>) -> Point {
     }
 }
 
+/// A point's fields as (name, value) pairs.
+fn named(fields: super::FieldMap) -> Vec<(String, Value)> {
+    fields
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
 fn times_and_fields(rows: Vec<HotPoint>) -> Vec<(i64, Vec<(String, Value)>)> {
     rows.into_iter()
-        .map(|p| (p.time, p.fields.into_iter().collect()))
+        .map(|p| (p.time, named(p.fields)))
         .collect()
 }
 
@@ -76,13 +84,7 @@ fn rows_by_host(tier: &HotTier, fields: &[String]) -> Vec<Row> {
         .read("db", "autogen", "m", &mut all(fields, None), None)
         .unwrap()
         .into_iter()
-        .map(|p| {
-            (
-                p.tags["host"].clone(),
-                p.time,
-                p.fields.into_iter().collect(),
-            )
-        })
+        .map(|p| (p.tags["host"].clone(), p.time, named(p.fields)))
         .collect();
     rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     rows
@@ -433,7 +435,7 @@ fn row_checks_see_only_their_fields_and_filter_before_building() {
     let probe = vec!["x".to_string()];
     let mut seen = Vec::new();
     let mut keep = |p: HotPoint| {
-        seen.push(p.fields.keys().cloned().collect::<Vec<_>>());
+        seen.push(p.fields.keys().map(|k| k.to_string()).collect::<Vec<_>>());
         matches!(p.fields.get("x"), Some(Value::Float(x)) if *x >= 3.0)
     };
     let check = RowCheck {
@@ -681,7 +683,7 @@ fn everything(tier: &HotTier, rp: &str, m: &str, min: i64) -> Option<Vec<KeyedRo
     let mut rows: Vec<_> = tier
         .read("db", rp, m, &mut all(&fields, Some(min)), None)?
         .into_iter()
-        .map(|p| (p.key.to_string(), p.time, p.fields.into_iter().collect()))
+        .map(|p| (p.key.to_string(), p.time, named(p.fields)))
         .collect();
     rows.sort_by(|a: &KeyedRow, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     Some(rows)
@@ -915,7 +917,7 @@ fn latest_by_host(
             let host = p.tags["host"].clone();
             p.fields
                 .into_iter()
-                .map(move |(f, v)| (host.clone(), f, p.time, v))
+                .map(move |(f, v)| (host.clone(), f.to_string(), p.time, v))
         })
         .collect();
     out.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));

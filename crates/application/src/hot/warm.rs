@@ -628,7 +628,11 @@ mod tests {
             .into_iter()
             .map(|p| {
                 let host = p.tags.get("host").cloned().unwrap_or_default();
-                (host, p.time, p.fields.keys().cloned().collect())
+                (
+                    host,
+                    p.time,
+                    p.fields.keys().map(|k| k.to_string()).collect(),
+                )
             })
             .collect();
         got.sort();

@@ -146,9 +146,9 @@ impl QueryService {
                             .iter()
                             .find(|p| {
                                 p.time == t
-                                    && sel_field
-                                        .as_ref()
-                                        .is_none_or(|f| p.fields.get(f) == sel_value.as_ref())
+                                    && sel_field.as_ref().is_none_or(|f| {
+                                        p.fields.get(f.as_str()) == sel_value.as_ref()
+                                    })
                             })
                             .or_else(|| pts.iter().find(|p| p.time == t));
                         row.push(cast(field_or_tag(p, name), *data_type));

@@ -147,10 +147,10 @@ pub(super) fn eval_point(e: &Expr, p: &Point) -> Value {
         Expr::VarRef { name, data_type } => {
             let v = match data_type {
                 Some(VarType::Tag) => p.tags.get(name).map(|s| Value::String(s.clone())),
-                Some(VarType::Field) => p.fields.get(name).cloned(),
+                Some(VarType::Field) => p.fields.get(name.as_str()).cloned(),
                 _ => p
                     .fields
-                    .get(name)
+                    .get(name.as_str())
                     .cloned()
                     .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone()))),
             };
@@ -202,7 +202,7 @@ pub(super) fn eval_stored_cond(e: &Expr, p: &Point, is_field: &dyn Fn(&str) -> b
             let mut absent = false;
             e.walk(&mut |x| {
                 if let Expr::VarRef { name, .. } = x {
-                    if is_field(name) && !p.fields.contains_key(name) {
+                    if is_field(name) && !p.fields.contains_key(name.as_str()) {
                         absent = true;
                     }
                 }
@@ -219,7 +219,7 @@ pub(super) fn eval_cond(e: &Expr, p: &Point) -> bool {
         match e.unparen() {
             Expr::VarRef { name, .. } => p
                 .fields
-                .get(name)
+                .get(name.as_str())
                 .cloned()
                 .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
                 .unwrap_or(Value::Null),

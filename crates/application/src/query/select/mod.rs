@@ -121,7 +121,7 @@ struct Point {
     key: Arc<str>,
     /// Shared by every point of a series.
     tags: Arc<BTreeMap<String, String>>,
-    fields: BTreeMap<String, Value>,
+    fields: crate::hot::FieldMap,
 }
 
 /// An output column.

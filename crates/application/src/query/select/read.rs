@@ -118,7 +118,7 @@ impl QueryService {
                 .iter()
                 .filter(|p| min.is_none_or(|m| p.time >= m) && max.is_none_or(|m| p.time <= m))
                 .filter(|p| cond.is_none_or(|c| eval_cond(c, p)))
-                .filter(|p| needed.iter().any(|n| p.fields.contains_key(n)))
+                .filter(|p| needed.iter().any(|n| p.fields.contains_key(n.as_str())))
                 .cloned()
                 .collect();
             // A subquery's rows were charged when it built them; copying them into the
@@ -307,6 +307,8 @@ impl QueryService {
         let rows = self.engine.query(&sql).await.map_err(ReadError::Engine)?;
         let mut out = Vec::with_capacity(rows.rows.len());
         let mut series_of = SeriesCache::new();
+        // Field names shared by every row's map.
+        let field_names: Vec<Arc<str>> = field_cols.iter().map(|f| Arc::from(f.as_str())).collect();
         for row in rows.rows {
             let mut it = row.into_iter();
             let time = match it.next() {
@@ -323,10 +325,10 @@ impl QueryService {
                 }
             }
             let mut fields = BTreeMap::new();
-            for f in &field_cols {
+            for f in &field_names {
                 let v = it.next().unwrap_or(Value::Null);
                 if !v.is_null() {
-                    fields.insert(f.clone(), v);
+                    fields.insert(Arc::clone(f), v);
                 }
             }
             // Rows come ordered by time, so a series' points are not adjacent: share
@@ -382,11 +384,13 @@ pub(super) fn series_to_sources(series: Vec<Series>, tag_columns: &BTreeSet<Stri
                 .filter(|c| tag_columns.contains(*c))
                 .cloned(),
         );
+        // Column names shared by every row's map.
+        let names: Vec<Arc<str>> = s.columns.iter().map(|c| Arc::from(c.as_str())).collect();
         for row in s.values {
             let mut fields = BTreeMap::new();
             let mut row_tags: Option<BTreeMap<String, String>> = None;
             let mut time = 0;
-            for (c, v) in s.columns.iter().zip(row) {
+            for ((c, name), v) in s.columns.iter().zip(&names).zip(row) {
                 if c == "time" {
                     if let Value::Time(t) = v {
                         time = t;
@@ -416,7 +420,7 @@ pub(super) fn series_to_sources(series: Vec<Series>, tag_columns: &BTreeSet<Stri
                     _ => FieldType::String,
                 };
                 entry.0.fields.entry(c.clone()).or_insert(t);
-                fields.insert(c.clone(), v);
+                fields.insert(Arc::clone(name), v);
             }
             let row_tags = row_tags.unwrap_or_else(|| s.tags.clone());
             let (key, tags) = shared_series(&mut series_of, &name, row_tags);
@@ -481,7 +485,7 @@ mod tests {
                 .map(|(id, (s, time))| {
                     let (key, tags) = &made[s % made.len()];
                     let mut fields = BTreeMap::new();
-                    fields.insert("id".to_string(), Value::Integer(id as i64));
+                    fields.insert(Arc::from("id"), Value::Integer(id as i64));
                     Point { time: *time, key: Arc::clone(key), tags: Arc::clone(tags), fields }
                 })
                 .collect();

@@ -68,7 +68,7 @@ impl AuxRef {
                 .map(String::as_str)
                 .filter(|s| !s.is_empty())
         } else {
-            match p.fields.get(&self.name) {
+            match p.fields.get(self.name.as_str()) {
                 Some(Value::String(s)) => Some(s.as_str()),
                 _ => None,
             }
@@ -453,7 +453,7 @@ mod tests {
                     time: t * 10,
                     key: key.clone(),
                     tags: tags.clone(),
-                    fields: BTreeMap::from([("value".to_string(), Value::Float(t as f64))]),
+                    fields: BTreeMap::from([(Arc::from("value"), Value::Float(t as f64))]),
                 });
             }
         }
@@ -520,11 +520,11 @@ mod tests {
                 .enumerate()
                 .map(|(id, (s, time, msg))| {
                     let (key, tags) = &made[s % made.len()];
-                    let mut fields = BTreeMap::from([("id".to_string(), Value::Integer(id as i64))]);
+                    let mut fields = BTreeMap::from([(Arc::from("id"), Value::Integer(id as i64))]);
                     match msg {
                         0 => {}
-                        1 => { fields.insert("msg".to_string(), Value::Float(1.0)); }
-                        m => { fields.insert("msg".to_string(), Value::String(format!("s{m}"))); }
+                        1 => { fields.insert(Arc::from("msg"), Value::Float(1.0)); }
+                        m => { fields.insert(Arc::from("msg"), Value::String(format!("s{m}"))); }
                     }
                     Point { time: *time, key: Arc::clone(key), tags: Arc::clone(tags), fields }
                 })
