@@ -4,6 +4,7 @@
 //! InfluxDB, which the engine's operators do not all share.
 
 use super::*;
+use std::collections::HashMap;
 
 /// Converts a Value for a `::type` cast.
 pub(super) fn cast(v: Value, t: Option<VarType>) -> Value {
@@ -102,14 +103,51 @@ pub(super) fn float_arg(args: &[Expr], i: usize) -> Option<f64> {
 }
 
 /// Raw query: one output row per point holding a field one of the columns refers to.
+///
+/// A column that is a tag reference (`host::tag`, a wildcard's tags) has one value per
+/// series: it is evaluated once per series (by the address of the series' shared tag
+/// map) and cloned into each row, not looked up by name in every row.
 pub(super) fn eval_raw(cols: &[OutCol], pts: &[Point]) -> Vec<Vec<Value>> {
     let names = referenced_names(cols);
+    let is_tag: Vec<bool> = cols
+        .iter()
+        .map(|c| {
+            matches!(
+                c.expr,
+                Expr::VarRef {
+                    data_type: Some(VarType::Tag),
+                    ..
+                }
+            )
+        })
+        .collect();
+    let any_tag = is_tag.contains(&true);
+    let mut per_series: HashMap<*const BTreeMap<String, String>, Vec<Value>> = HashMap::new();
     let mut out = Vec::with_capacity(pts.len());
     for p in pts.iter().filter(|p| holds_any(p, &names)) {
+        let tags = if any_tag {
+            Some(per_series.entry(Arc::as_ptr(&p.tags)).or_insert_with(|| {
+                cols.iter()
+                    .zip(&is_tag)
+                    .map(|(c, &t)| {
+                        if t {
+                            eval_point(&c.expr, p)
+                        } else {
+                            Value::Null
+                        }
+                    })
+                    .collect()
+            }))
+        } else {
+            None
+        };
         let mut row = Vec::with_capacity(cols.len() + 1);
         row.push(Value::Time(p.time));
-        for c in cols {
-            row.push(eval_point(&c.expr, p));
+        for (j, c) in cols.iter().enumerate() {
+            row.push(match &tags {
+                Some(values) if is_tag[j] => values[j].clone(),
+                _ => eval_point(&c.expr, p),
+            });
         }
         out.push(row);
     }
@@ -301,5 +339,63 @@ pub(super) fn eval_cond(e: &Expr, p: &Point) -> bool {
             }
         },
         _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// [`eval_raw`] without the per-series values: every cell evaluated in its row.
+    fn by_rows(cols: &[OutCol], pts: &[Point]) -> Vec<Vec<Value>> {
+        let names = referenced_names(cols);
+        pts.iter()
+            .filter(|p| holds_any(p, &names))
+            .map(|p| {
+                std::iter::once(Value::Time(p.time))
+                    .chain(cols.iter().map(|c| eval_point(&c.expr, p)))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn col(name: &str, data_type: Option<VarType>) -> OutCol {
+        OutCol {
+            name: name.to_string(),
+            expr: Expr::VarRef {
+                name: name.to_string(),
+                data_type,
+            },
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn tag_columns_once_per_series_give_every_rows_values(
+            series in prop::collection::vec((0u8..4, 0u8..3), 1..5),
+            picks in prop::collection::vec((0usize..5, 0i64..5, any::<bool>()), 0..30),
+        ) {
+            let made = super::super::tests::coded_series(&series);
+            let pts: Vec<Point> = picks
+                .iter()
+                .map(|(s, time, has_v)| {
+                    let (key, tags) = &made[s % made.len()];
+                    let mut fields = crate::hot::FieldMap::new();
+                    if *has_v {
+                        fields.insert(Arc::from("v"), Value::Float(*time as f64));
+                    }
+                    Point { time: *time, key: Arc::clone(key), tags: Arc::clone(tags), fields }
+                })
+                .collect();
+            let cols = [
+                col("host", Some(VarType::Tag)),
+                col("v", Some(VarType::Field)),
+                col("region", Some(VarType::Tag)),
+                col("host", None),
+                col("nope", Some(VarType::Tag)),
+            ];
+            prop_assert_eq!(eval_raw(&cols, &pts), by_rows(&cols, &pts));
+        }
     }
 }
