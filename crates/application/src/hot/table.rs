@@ -848,12 +848,15 @@ fn row_of(times: &[i64], time: i64) -> (usize, bool) {
 pub(super) const SERIES_OVERHEAD: usize = 512;
 
 /// What a field column of a series costs besides its cells: its entry in the series'
-/// column list, its position hint, and the smallest blocks its name and its two vectors
-/// take. Negligible for a long series, but most of a short one: 200,000 series of one
-/// 10-field row took 1,550 bytes each (resident memory with the tier against without it)
-/// where the count, before columns were charged, said 565.
-const COLUMN_OVERHEAD: usize =
-    std::mem::size_of::<(String, Column)>() + std::mem::size_of::<usize>() + 3 * 16;
+/// column list, its position hint, the shared name's two reference counts, and the
+/// smallest blocks its name and its two vectors take. Negligible for a long series, but
+/// most of a short one: 200,000 series of one 10-field row took 1,550 bytes each
+/// (resident memory with the tier against without it) where the count, before columns
+/// were charged, said 565.
+const COLUMN_OVERHEAD: usize = std::mem::size_of::<(Arc<str>, Column)>()
+    + std::mem::size_of::<usize>()
+    + 2 * std::mem::size_of::<usize>()
+    + 3 * 16;
 
 /// What the column `name` costs besides its cells ([`COLUMN_OVERHEAD`] and the name).
 pub(super) fn column_bytes(name: &str) -> usize {
