@@ -239,16 +239,13 @@ impl OlderLatest {
             let mut by_row: BTreeMap<usize, super::FieldMap> = BTreeMap::new();
             let mut not_in_rows = Vec::new();
             for f in filter.fields {
-                let in_rows = s.columns.get(f).and_then(|c| {
+                let in_rows = s.columns.get_key_value(f).and_then(|(name, c)| {
                     let i = range.clone().rev().find(|&i| c.present[i])?;
-                    Some((i, c.get(i)?))
+                    Some((i, name, c.get(i)?))
                 });
                 match in_rows {
-                    Some((i, v)) => {
-                        by_row
-                            .entry(i)
-                            .or_default()
-                            .insert(Arc::from(f.as_str()), v);
+                    Some((i, name, v)) => {
+                        by_row.entry(i).or_default().insert(Arc::clone(name), v);
                     }
                     None => not_in_rows.push(f),
                 }

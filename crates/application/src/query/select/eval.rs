@@ -102,13 +102,13 @@ pub(super) fn float_arg(args: &[Expr], i: usize) -> Option<f64> {
     }
 }
 
-/// Raw query: one output row per point holding a field one of the columns refers to.
+/// Raw query: one output row per point. The caller passes only the points holding a field
+/// one of the columns refers to ([`holds_any`]), before merging them.
 ///
 /// A column that is a tag reference (`host::tag`, a wildcard's tags) has one value per
 /// series: it is evaluated once per series (by the address of the series' shared tag
 /// map) and cloned into each row, not looked up by name in every row.
 pub(super) fn eval_raw(cols: &[OutCol], pts: &[Point]) -> Vec<Vec<Value>> {
-    let names = referenced_names(cols);
     let is_tag: Vec<bool> = cols
         .iter()
         .map(|c| {
@@ -124,7 +124,7 @@ pub(super) fn eval_raw(cols: &[OutCol], pts: &[Point]) -> Vec<Vec<Value>> {
     let any_tag = is_tag.contains(&true);
     let mut per_series: HashMap<*const BTreeMap<String, String>, Vec<Value>> = HashMap::new();
     let mut out = Vec::with_capacity(pts.len());
-    for p in pts.iter().filter(|p| holds_any(p, &names)) {
+    for p in pts {
         let tags = if any_tag {
             Some(per_series.entry(Arc::as_ptr(&p.tags)).or_insert_with(|| {
                 cols.iter()
@@ -349,9 +349,7 @@ mod tests {
 
     /// [`eval_raw`] without the per-series values: every cell evaluated in its row.
     fn by_rows(cols: &[OutCol], pts: &[Point]) -> Vec<Vec<Value>> {
-        let names = referenced_names(cols);
         pts.iter()
-            .filter(|p| holds_any(p, &names))
             .map(|p| {
                 std::iter::once(Value::Time(p.time))
                     .chain(cols.iter().map(|c| eval_point(&c.expr, p)))
@@ -395,6 +393,9 @@ mod tests {
                 col("host", None),
                 col("nope", Some(VarType::Tag)),
             ];
+            // As the caller passes them.
+            let names = referenced_names(&cols);
+            let pts: Vec<Point> = pts.into_iter().filter(|p| holds_any(p, &names)).collect();
             prop_assert_eq!(eval_raw(&cols, &pts), by_rows(&cols, &pts));
         }
     }
