@@ -198,6 +198,7 @@ def cases():
     out.extend(clients_cases())
     out.append(last_point_case())
     out.extend(tag_conditions_cases())
+    out.append(long_chains_case())
     out.append(float_ties_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
@@ -495,6 +496,22 @@ def tag_conditions_cases():
         case("select-tags--name-both-tag-and-field",
              [q("", f'CREATE DATABASE "{db}"'), w(db, body + dual)], checks),
     ]
+
+
+def long_chains_case():
+    """Conditions listing a thousand and more tag values, as a dashboard variable set to
+    "all" produces: one operator chained over every term, alone and inside a larger
+    condition (the engine limits the nesting of the SQL it is given)."""
+    db = "sw_chains"
+    body = "".join(f"m,host=h{i},dc=d{i % 3} v={i} {T2020 + i * 10**9}\n" for i in range(1200))
+    hosts = lambda n, op, sep: sep.join(f"host {op} 'h{i}'" for i in range(n))
+    return case("select-where--long-chains", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], [
+        q(db, f"SELECT count(v) FROM m WHERE {hosts(1100, '=', ' OR ')}"),
+        q(db, f"SELECT sum(v) FROM m WHERE {hosts(1150, '!=', ' AND ')}"),
+        q(db, f"SELECT count(v) FROM m WHERE dc = 'd1' AND ({hosts(1000, '=', ' OR ')}) AND v < 500 GROUP BY dc"),
+        q(db, f"SELECT max(v) FROM m WHERE ({hosts(1200, '=', ' OR ')}) AND time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:20:00Z' GROUP BY time(5m)"),
+        q(db, f"SELECT v FROM m WHERE ({hosts(1000, '=', ' OR ')}) AND v > 990"),
+    ])
 
 
 def float_ties_case():

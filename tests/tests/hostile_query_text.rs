@@ -108,3 +108,42 @@ fn deep_queries_are_parse_errors_and_the_server_stays_up() {
     let (status, v) = s.query("d", "SHOW DATABASES");
     assert_eq!(status, 200, "{v}");
 }
+
+/// A condition listing thousands of hosts (what a dashboard's "all values" variable can
+/// produce) is answered from storage, not refused by the engine's parser: the chain used
+/// to reach the engine nested one level per term and failed past ~500 terms with
+/// "Maximum parse depth (1000) exceeded". The tier is off, so storage answers.
+#[test]
+fn long_condition_chains_are_answered_from_storage() {
+    let s = Server::start_with_env(&[("HYPERBYTE_HOT_TIER__MAX_BYTES", "0")]);
+    let (status, v) = s.query("", "CREATE DATABASE d");
+    assert_eq!(status, 200, "{v}");
+    let body: Vec<String> = (0..3_000)
+        .map(|i| format!("m,host=h{i} v={i} {}", 1_600_000_000_000_000_000i64 + i))
+        .collect();
+    let (status, body) = s.write("d", &body.join("\n"));
+    assert_eq!(status, 204, "{body}");
+
+    let count = |cond: String| {
+        let (status, v) = s.query("d", &format!("SELECT count(v) FROM m WHERE {cond}"));
+        assert_eq!(status, 200, "{v}");
+        assert!(v["results"][0]["error"].is_null(), "{v}");
+        v["results"][0]["series"][0]["values"][0][1].clone()
+    };
+    let hosts = |n: usize, op: &str, sep: &str| {
+        (0..n)
+            .map(|i| format!("host {op} 'h{i}'"))
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    assert_eq!(count(hosts(1_000, "=", " OR ")), 1_000);
+    assert_eq!(count(hosts(3_500, "=", " OR ")), 3_000);
+    assert_eq!(count(hosts(3_500, "!=", " AND ")), serde_json::Value::Null);
+    assert_eq!(
+        count(format!(
+            "v >= 0 AND ({}) AND v < 10",
+            hosts(2_000, "=", " OR ")
+        )),
+        10
+    );
+}

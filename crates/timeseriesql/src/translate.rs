@@ -129,10 +129,20 @@ pub fn condition_sql(
         Expr::Paren(inner) => condition_sql(inner, resolve),
         Expr::Binary { op, lhs, rhs } => match op {
             BinaryOp::And | BinaryOp::Or => {
-                let l = condition_sql(lhs, resolve)?;
-                let r = condition_sql(rhs, resolve)?;
-                let kw = if *op == BinaryOp::And { "AND" } else { "OR" };
-                Ok(format!("({l} {kw} {r})"))
+                let kw = if *op == BinaryOp::And {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                let mut out = String::from("(");
+                for (i, term) in chain_terms(*op, lhs, rhs).into_iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(kw);
+                    }
+                    out.push_str(&condition_sql(term, resolve)?);
+                }
+                out.push(')');
+                Ok(out)
             }
             op if op.is_comparison() => {
                 if lhs.is_time_ref() || rhs.is_time_ref() {
@@ -155,6 +165,27 @@ pub fn condition_sql(
             "invalid condition expression: {other}"
         ))),
     }
+}
+
+/// The terms of a chain of one boolean operator (`a OR b OR c`, parenthesised or not), in
+/// order. The parser builds such a chain as a left-deep tree, one level per operator; the
+/// engine's parser counts the nesting of the SQL it is given (`max_parser_depth`, 1000),
+/// so a chain is rendered flat (`(a OR b OR c)`): a Grafana-style condition listing a
+/// thousand hosts used to fail in the engine with "Maximum parse depth exceeded".
+/// Walked with an explicit stack so the chain's length never deepens the call stack.
+fn chain_terms<'e>(op: BinaryOp, lhs: &'e Expr, rhs: &'e Expr) -> Vec<&'e Expr> {
+    let mut terms = Vec::new();
+    let mut pending = vec![rhs, lhs];
+    while let Some(e) = pending.pop() {
+        match e.unparen() {
+            Expr::Binary { op: o, lhs, rhs } if *o == op => {
+                pending.push(rhs);
+                pending.push(lhs);
+            }
+            _ => terms.push(e),
+        }
+    }
+    terms
 }
 
 fn operand(e: &Expr, resolve: &dyn Fn(&str) -> ColumnRef) -> Result<Operand, TranslateError> {
@@ -329,6 +360,14 @@ mod tests {
                 "(NOT match(`t_host`, '^a') AND (`f_msg` IS NOT NULL AND NOT match(toString(`f_msg`), 'b')))",
             ),
             ("SELECT value FROM cpu WHERE 5 =~ /5/", "match(toString(5), '5')"),
+            (
+                "SELECT value FROM cpu WHERE host = 'a' OR (host = 'b' OR host = 'c') OR value > 1",
+                "((`t_host` = 'a') OR (`t_host` = 'b') OR (`t_host` = 'c') OR ifNull(`f_value` > 1, 0))",
+            ),
+            (
+                "SELECT value FROM cpu WHERE (host = 'a' OR host = 'b') AND value > 1 AND msg = 'x'",
+                "(((`t_host` = 'a') OR (`t_host` = 'b')) AND ifNull(`f_value` > 1, 0) AND ifNull(`f_msg` = 'x', 0))",
+            ),
         ];
         for (q, want) in cases {
             let e = where_of(q);
@@ -370,6 +409,25 @@ mod tests {
             let e = where_of(&format!("SELECT value FROM cpu WHERE {cond}"));
             assert_eq!(condition_sql(&e, &resolve).unwrap(), want, "{cond}");
         }
+    }
+
+    /// The engine refuses SQL nested deeper than 1,000 levels; a chain of one operator
+    /// is rendered flat however long it is (the parser accepts up to 8,000 operators).
+    #[test]
+    fn long_chains_render_flat() {
+        let terms: Vec<String> = (0..3_000).map(|i| format!("host = 'h{i}'")).collect();
+        let e = where_of(&format!(
+            "SELECT value FROM cpu WHERE {}",
+            terms.join(" OR ")
+        ));
+        let sql = condition_sql(&e, &resolve).unwrap();
+        assert_eq!(
+            sql.matches('(').count(),
+            3_001,
+            "one level per term, one around"
+        );
+        assert!(sql.starts_with("((`t_host` = 'h0') OR (`t_host` = 'h1') OR "));
+        assert!(sql.ends_with(" OR (`t_host` = 'h2999'))"));
     }
 
     #[test]
