@@ -133,6 +133,9 @@ pub struct FlushService {
     cfg: FlushConfig,
     /// Next WAL sequence to flush; the mutex also serialises flush rounds.
     cursor: tokio::sync::Mutex<u64>,
+    /// The cursor as of the last round, published to waiters of
+    /// [`FlushService::ensure_visible`] without taking the round lock.
+    flushed: tokio::sync::watch::Sender<u64>,
     wake: Arc<tokio::sync::Notify>,
     /// Told how many points each round moved out of the WAL.
     backlog: Option<Arc<crate::WriteBacklog>>,
@@ -189,6 +192,7 @@ impl FlushService {
             sink,
             cfg,
             cursor: tokio::sync::Mutex::new(0),
+            flushed: tokio::sync::watch::Sender::new(0),
             wake: Arc::new(tokio::sync::Notify::new()),
             backlog: None,
             hold_store: None,
@@ -293,9 +297,20 @@ impl FlushService {
     /// run on the blocking pool, so the two overlap on two cores). Rounds still reach
     /// storage, and the WAL is still truncated, strictly in sequence order.
     pub async fn flush_all(&self) -> Result<FlushStats, FlushError> {
+        let target = self.wal.last_sequence();
+        let cursor = self.cursor.lock().await;
+        self.flush_counted(cursor, target).await
+    }
+
+    /// Flushes through `target` with the round lock held, and counts what it did.
+    async fn flush_counted(
+        &self,
+        cursor: tokio::sync::MutexGuard<'_, u64>,
+        target: u64,
+    ) -> Result<FlushStats, FlushError> {
         let started = Instant::now();
         let m = &self.meter;
-        match self.flush_through_last().await {
+        match self.flush_rounds(cursor, target).await {
             Ok(total) => {
                 *m.caught_up_at.lock() = Instant::now();
                 if total.entries > 0 {
@@ -313,13 +328,23 @@ impl FlushService {
         }
     }
 
-    /// [`FlushService::flush_all`] without the counting.
-    async fn flush_through_last(&self) -> Result<FlushStats, FlushError> {
-        let target = self.wal.last_sequence();
-        let mut cursor = self.cursor.lock().await;
+    /// Records that every entry before `next` is flushed (the metrics and the waiters of
+    /// [`FlushService::ensure_visible`] read it).
+    fn advance(&self, next: u64) {
+        self.meter.flushed_to.store(next, Ordering::Relaxed);
+        self.flushed.send_replace(next);
+    }
+
+    /// Flushes rounds until the cursor passes `target` (or the WAL has nothing more),
+    /// with the round lock `cursor` held.
+    async fn flush_rounds(
+        &self,
+        mut cursor: tokio::sync::MutexGuard<'_, u64>,
+        target: u64,
+    ) -> Result<FlushStats, FlushError> {
         let mut total = FlushStats::default();
         if *cursor > target {
-            self.meter.flushed_to.store(*cursor, Ordering::Relaxed);
+            self.advance(*cursor);
             return Ok(total);
         }
         let mut next = Some(self.read_round(*cursor).await?);
@@ -328,7 +353,7 @@ impl FlushService {
                 ReadRound::Empty { last_before } => {
                     // Nothing left: everything up to `last_before` is flushed.
                     *cursor = (*cursor).max(last_before + 1);
-                    self.meter.flushed_to.store(*cursor, Ordering::Relaxed);
+                    self.advance(*cursor);
                     break;
                 }
                 ReadRound::Points(round) => round,
@@ -342,7 +367,7 @@ impl FlushService {
             };
             let stats = written?;
             *cursor = after;
-            self.meter.flushed_to.store(after, Ordering::Relaxed);
+            self.advance(after);
             total.entries += stats.entries;
             total.points += stats.points;
             next = following.transpose()?;
@@ -362,12 +387,27 @@ impl FlushService {
     }
 
     /// Makes every write acknowledged so far visible to storage queries.
+    ///
+    /// Waits only until the entries acknowledged before the call are flushed: while
+    /// another flush holds the rounds (the periodic one, or another query's), it returns
+    /// as soon as that flush's cursor passes this call's last entry, instead of waiting
+    /// for the whole flush, whose target may lie far beyond (measured under a TSBS load
+    /// of 4 × 5,000-line writes: a query waited 1.47 s behind four rounds it did not
+    /// need). Otherwise it flushes through its last entry itself.
     pub async fn ensure_visible(&self) -> Result<(), FlushError> {
         let last = self.wal.last_sequence();
-        if *self.cursor.lock().await > last {
-            return Ok(());
+        let mut flushed = self.flushed.subscribe();
+        loop {
+            if *flushed.borrow_and_update() > last {
+                return Ok(());
+            }
+            tokio::select! {
+                cursor = self.cursor.lock() => {
+                    return self.flush_counted(cursor, last).await.map(|_| ());
+                }
+                Ok(()) = flushed.changed() => {}
+            }
         }
-        self.flush_all().await.map(|_| ())
     }
 
     /// Whether acknowledged writes are still waiting for a flush.

@@ -524,3 +524,114 @@ fn a_rounds_views_borrow_and_read_as_owned_ones() {
     }
     assert_eq!(arena[2].0, "v", "the arena keeps the written name");
 }
+
+/// A sink whose writes of measurement `slow` wait for a permit (a long storage insert).
+#[derive(Debug)]
+struct GatedSink {
+    inner: Arc<MemorySink>,
+    permits: tokio::sync::Semaphore,
+    entered: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl PointsSinkPort for GatedSink {
+    async fn write_views(
+        &self,
+        database: &str,
+        rp: &RetentionPolicy,
+        measurement: &str,
+        schema: &MeasurementSchema,
+        points: &[PointRef<'_>],
+    ) -> Result<(), hyperbyte_ports::SinkError> {
+        if measurement == "slow" {
+            self.entered.notify_one();
+            self.permits.acquire().await.unwrap().forget();
+        }
+        self.inner
+            .write_views(database, rp, measurement, schema, points)
+            .await
+    }
+
+    async fn sync(&self) -> Result<(), hyperbyte_ports::SinkError> {
+        self.inner.sync().await
+    }
+}
+
+/// A query waits until the entries acknowledged before it are flushed, and no longer:
+/// not for another flush that holds the rounds to reach its own, later target.
+#[tokio::test]
+async fn a_reader_waits_only_for_the_entries_before_it() {
+    let f = fixture();
+    f.meta
+        .schemas
+        .lock()
+        .entry(("db".into(), "slow".into()))
+        .or_default()
+        .fields
+        .insert("v".into(), FieldType::Float);
+    let sink = Arc::new(GatedSink {
+        inner: f.sink.clone(),
+        permits: tokio::sync::Semaphore::new(0),
+        entered: tokio::sync::Notify::new(),
+    });
+    let flush = Arc::new(FlushService::new(
+        f.wal.clone(),
+        f.meta.clone(),
+        sink.clone(),
+        FlushConfig {
+            batch_entries: 1,
+            ..FlushConfig::default()
+        },
+    ));
+    let spawn_flush = |flush: &Arc<FlushService>| {
+        let flush = flush.clone();
+        tokio::spawn(async move { flush.flush_all().await })
+    };
+    write(&f.wal, &[("slow", 1, 1.0)]).await;
+    let first = spawn_flush(&flush);
+    sink.entered.notified().await;
+    // A reader of the first entry, then a second entry and a flush that will take it.
+    let reader = tokio::spawn({
+        let flush = flush.clone();
+        async move { flush.ensure_visible().await }
+    });
+    tokio::task::yield_now().await;
+    write(&f.wal, &[("slow", 2, 2.0)]).await;
+    let second = spawn_flush(&flush);
+    tokio::task::yield_now().await;
+    assert!(
+        !reader.is_finished(),
+        "the first entry is not in storage yet"
+    );
+    // The first entry's write ends: the reader returns while the second flush waits in
+    // storage with the rounds held.
+    sink.permits.add_permits(1);
+    tokio::time::timeout(Duration::from_secs(5), reader)
+        .await
+        .expect("a reader of the first entry does not wait for the second")
+        .unwrap()
+        .unwrap();
+    first.await.unwrap().unwrap();
+    sink.entered.notified().await;
+    assert!(!second.is_finished());
+    assert_eq!(f.sink.series_of("slow").len(), 1);
+    // A reader of both entries waits for the second.
+    let both = tokio::spawn({
+        let flush = flush.clone();
+        async move { flush.ensure_visible().await }
+    });
+    tokio::task::yield_now().await;
+    assert!(
+        !both.is_finished(),
+        "the second entry is not in storage yet"
+    );
+    sink.permits.add_permits(1);
+    tokio::time::timeout(Duration::from_secs(5), both)
+        .await
+        .expect("returns once the flush passes its entries")
+        .unwrap()
+        .unwrap();
+    second.await.unwrap().unwrap();
+    assert!(f.wal.is_empty());
+    assert_eq!(f.sink.series_of("slow").len(), 2);
+}
