@@ -152,6 +152,19 @@ pub struct RawRead {
     pub filter: RowFilter,
     /// At most this many rows.
     pub limit: Option<u64>,
+    /// Only the earliest (or latest) rows by time, for an answer that shows no more.
+    pub top: Option<TopRows>,
+}
+
+/// The first `rows` rows by time in one direction, with every row whose time equals the
+/// last one's (`LIMIT n WITH TIES`): the caller orders rows of one time by their tags,
+/// so the rows it keeps are among these whatever their tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopRows {
+    /// The latest rows instead of the earliest.
+    pub descending: bool,
+    /// How many (at least 1).
+    pub rows: u64,
 }
 
 impl RawRead {
@@ -162,11 +175,24 @@ impl RawRead {
         select.extend(self.fields.iter().map(|f| field(f)));
         let mut order = vec!["time".to_string()];
         order.extend(self.tags.iter().map(|t| tag(t)));
-        let mut sql = format!(
-            "SELECT {} FROM {} WHERE {} ORDER BY {}",
-            select.join(", "),
+        let mut source = format!(
+            "{} WHERE {}",
             self.table.from(self.merge),
-            self.filter.sql()?,
+            self.filter.sql()?
+        );
+        if let Some(top) = self.top {
+            // The engine picks the rows (a partial sort of `time` alone); the outer
+            // query gives them the usual order.
+            source = format!(
+                "(SELECT {} FROM {source} ORDER BY time{} LIMIT {} WITH TIES)",
+                select.join(", "),
+                if top.descending { " DESC" } else { "" },
+                top.rows.max(1)
+            );
+        }
+        let mut sql = format!(
+            "SELECT {} FROM {source} ORDER BY {}",
+            select.join(", "),
             order.join(", ")
         );
         if let Some(n) = self.limit {

@@ -9,7 +9,7 @@ use hyperbyte_domain::FieldType;
 use hyperbyte_timeseriesql::ast::{Expr, Statement};
 use hyperbyte_timeseriesql::sql::{
     AggregateRead, Condition, DigestRead, DumpRead, Pushdown, RawRead, RowFilter, TableRef,
-    TagSetsRead,
+    TagSetsRead, TopRows,
 };
 use hyperbyte_timeseriesql::translate::ColumnRef;
 use insta::assert_snapshot;
@@ -58,6 +58,7 @@ fn raw(fields: &[&str]) -> RawRead {
             ..RowFilter::default()
         },
         limit: None,
+        top: None,
     }
 }
 
@@ -97,6 +98,26 @@ fn raw_select_with_time_condition_and_row_cap() {
     ));
     r.limit = Some(20_000_001);
     assert_snapshot!(r.to_sql().unwrap());
+}
+
+/// A raw answer cut by `LIMIT`: the engine picks the first (or last) rows by time with
+/// their ties, the outer query orders them as every raw read is ordered.
+#[test]
+fn raw_select_first_rows_with_ties() {
+    let mut r = raw(&["usage"]);
+    r.filter.max = Some(MAX);
+    r.limit = Some(20_000_001);
+    r.top = Some(TopRows {
+        descending: true,
+        rows: 3,
+    });
+    assert_snapshot!(r.to_sql().unwrap());
+    r.merge = true;
+    r.top = Some(TopRows {
+        descending: false,
+        rows: 1,
+    });
+    assert_snapshot!("raw_select_first_rows_with_ties_final", r.to_sql().unwrap());
 }
 
 #[test]
@@ -265,6 +286,7 @@ fn hostile_names_and_strings() {
             ..RowFilter::default()
         },
         limit: Some(1),
+        top: None,
     };
     let expr =
         match hyperbyte_timeseriesql::parse("SELECT x FROM m WHERE \"ho`st\" = 'x\\' OR 1=1 --'")

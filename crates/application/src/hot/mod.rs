@@ -475,6 +475,12 @@ impl HotTier {
         f(t)
     }
 
+    /// The time from which the table holds every stored point (`None`: no such table).
+    pub(crate) fn covered_from(&self, db: &str, rp: &str, measurement: &str) -> Option<i64> {
+        let id = (db.to_string(), rp.to_string(), measurement.to_string());
+        self.tables.read().get(&id).map(|t| t.covered_from)
+    }
+
     /// Whether every stored point of the table at or after `min` is in the tier.
     #[cfg(test)]
     pub(crate) fn covers(&self, db: &str, rp: &str, measurement: &str, min: Option<i64>) -> bool {
@@ -498,6 +504,10 @@ impl HotTier {
             let selected = t.matching(filter);
             let total: usize = selected.iter().map(|(_, r)| r.len()).sum();
             let cap = filter.cap.unwrap_or(usize::MAX);
+            let per_series = filter.top.map_or(usize::MAX, |t| {
+                usize::try_from(t.rows).unwrap_or(usize::MAX)
+            });
+            let descending = filter.top.is_some_and(|t| t.descending);
             let mut out = Vec::with_capacity(total.min(cap));
             for (s, range) in selected {
                 if out.len() >= cap {
@@ -518,7 +528,16 @@ impl HotTier {
                             .filter_map(|f| s.columns.get_key_value(f))
                             .collect()
                     });
-                for i in range {
+                let indices: Box<dyn Iterator<Item = usize>> = if descending {
+                    Box::new(range.rev())
+                } else {
+                    Box::new(range)
+                };
+                let mut kept = 0usize;
+                for i in indices {
+                    if kept >= per_series {
+                        break;
+                    }
                     if let Some(check) = check.as_mut() {
                         let mut fields = BTreeMap::new();
                         for (name, c) in &probe_cols {
@@ -541,6 +560,7 @@ impl HotTier {
                         continue;
                     }
                     out.push(s.point(i, fields));
+                    kept += 1;
                     if out.len() >= cap {
                         break;
                     }

@@ -318,6 +318,7 @@ impl<'q> SliceReader<'q> {
                 since: None,
             },
             limit: None,
+            top: None,
         }
         .to_sql()
         .map_err(|e| QueryError::Decode(e.to_string()))

@@ -74,6 +74,9 @@ pub(crate) struct ReadFilter<'a> {
     /// At most this many rows are read (`None`: all): a reader stops there, so a query
     /// its limits will refuse never materialises more than one row past them.
     pub(crate) cap: Option<usize>,
+    /// Per series, only its first (or last) rows by time: an answer that shows only its
+    /// first `rows` rows in that direction takes no others from any series.
+    pub(crate) top: Option<hyperbyte_timeseriesql::sql::TopRows>,
 }
 
 impl<'a> ReadFilter<'a> {
@@ -93,7 +96,15 @@ impl<'a> ReadFilter<'a> {
             is_field: None,
             re: Regexes::default(),
             cap: None,
+            top: None,
         }
+    }
+
+    /// Reads take at most `top.rows` rows of each series, from its earliest (or, when
+    /// descending, its latest) time.
+    pub(crate) fn with_top(mut self, top: Option<hyperbyte_timeseriesql::sql::TopRows>) -> Self {
+        self.top = top;
+        self
     }
 
     /// Reads stop after `cap` rows (`None`: no cap).

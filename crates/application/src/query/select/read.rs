@@ -3,6 +3,7 @@
 //! lacks reads as absent; the plan is rebuilt against the table's columns when the engine
 //! names one missing).
 
+use super::run::RawCut;
 use super::*;
 
 /// The `WHERE` condition of a storage read with its names resolved against the table's
@@ -123,31 +124,95 @@ impl QueryService {
             return Ok(points);
         }
         let points = self
-            .read_points_capped(src, needed, cond, min, max, budget.read_cap())
+            .read_points_capped(src, needed, cond, (min, max), budget.read_cap(), None)
             .await?;
         budget.charge_points(points.len())?;
         Ok(points)
     }
 
-    /// [`Self::read_points`] from storage, at most `cap` points.
+    /// [`Self::read_points`] for a raw answer that shows only its first `cut.top.rows`
+    /// rows by time: storage hands over those rows (and every row tied with the last)
+    /// instead of the whole range. `SELECT * FROM cpu LIMIT 1` had read, sorted and
+    /// converted every stored point (measured on 8.64 M rows: 38 s; `ORDER BY time DESC
+    /// LIMIT 1` 41 s). Everything is read as before when the cut rows may not stand in
+    /// for the whole range: a row the answer cannot show (none of the fields its columns
+    /// name) took a place among the first and storage had more, or rows of one time
+    /// are left for the heap's structure to order (see [`ties_decided`]).
+    pub(super) async fn read_points_top(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        (min, max): (Option<i64>, Option<i64>),
+        cut: &RawCut<'_>,
+        budget: &Budget,
+    ) -> Result<Vec<Point>, StatementError> {
+        if src.rows.is_some() {
+            // A subquery's rows are in memory already.
+            return self.read_points(src, needed, cond, min, max, budget).await;
+        }
+        let top = cut.top;
+        let points = self
+            .read_points_capped(src, needed, cond, (min, max), budget.read_cap(), Some(top))
+            .await?;
+        let rows = points.len() as u64;
+        let shown: Vec<&Point> = points
+            .iter()
+            .filter(|p| holds_any(p, &cut.shown_by))
+            .collect();
+        let enough = shown.len() as u64 >= top.rows || rows < top.rows;
+        if enough && ties_decided(shown, &cut.aux) {
+            budget.charge_points(points.len())?;
+            return Ok(points);
+        }
+        self.read_points(src, needed, cond, min, max, budget).await
+    }
+
+    /// The tier's rows for a raw answer cut to its first `cut.top.rows` rows: the first
+    /// rows of each series, or, over a range the tier holds only the end of, that end
+    /// when it holds enough rows and may stand in for the whole range (see
+    /// [`RawCut::stands_in`]). `None`: read storage.
+    ///
+    /// The merge ([`raw_merge`]) pops the least head of the series' heads and pushes that
+    /// series' next row; with every series present and its first `top.rows` rows, the
+    /// first `top.rows` pops meet the same heap as over all rows (a series runs out early
+    /// only at the last of them), so they give the same rows in the same order, however
+    /// rows of one time are ordered.
+    pub(super) fn read_hot_top(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        range: (Option<i64>, Option<i64>),
+        cut: &RawCut<'_>,
+        cap: Option<u64>,
+    ) -> Option<Vec<Point>> {
+        let first = self.read_hot(src, needed, cond, range, false, (cap, Some(cut.top)));
+        if first.is_some() {
+            return first;
+        }
+        let points = self.read_hot_newest(src, needed, cond, range, (cap, cut.per_series()))?;
+        cut.stands_in(&points).then_some(points)
+    }
+
+    /// [`Self::read_points`] from storage, at most `cap` points (only the `top` rows by
+    /// time when given).
     pub(super) async fn read_points_capped(
         &self,
         src: &Src,
         needed: &BTreeSet<String>,
         cond: Option<&Expr>,
-        min: Option<i64>,
-        max: Option<i64>,
+        (min, max): (Option<i64>, Option<i64>),
         cap: Option<u64>,
+        top: Option<TopRows>,
     ) -> Result<Vec<Point>, StatementError> {
-        match self
-            .read_points_with(src, needed, cond, min, max, None, cap)
-            .await
-        {
+        let bounds = (min, max, cap, top);
+        match self.read_points_with(src, needed, cond, bounds, None).await {
             Err(ReadError::Engine(e)) if e.is_missing_table() => Ok(Vec::new()),
             Err(ReadError::Engine(hyperbyte_ports::QueryError::Engine { code: 47, .. })) => {
                 let cols = self.table_columns(src).await?;
                 match self
-                    .read_points_with(src, needed, cond, min, max, Some(&cols), cap)
+                    .read_points_with(src, needed, cond, bounds, Some(&cols))
                     .await
                 {
                     Ok(p) => Ok(p),
@@ -173,7 +238,7 @@ impl QueryService {
         cond: Option<&Expr>,
         (min, max): (Option<i64>, Option<i64>),
         latest_only: bool,
-        cap: Option<u64>,
+        (cap, top): (Option<u64>, Option<TopRows>),
     ) -> Option<Vec<Point>> {
         let hot = self.hot.as_ref()?;
         let schema = &src.schema;
@@ -214,7 +279,8 @@ impl QueryService {
         });
         let mut filter = crate::query::ReadFilter::new(cond, &fields, min, max)
             .with_fields(&is_field)
-            .with_cap(cap);
+            .with_cap(cap)
+            .with_top(top);
         let rows = if latest_only {
             if !exact {
                 return None;
@@ -233,6 +299,38 @@ impl QueryService {
             })
             .collect();
         Some(in_storage_order(points, &schema.tag_keys))
+    }
+
+    /// For the latest `top.rows` rows of a range the tier holds only the end of: the
+    /// tier's part, when it alone has that many rows (every stored row before the tier's
+    /// coverage is older than all of them, so none of those could be among the latest).
+    /// `ORDER BY time DESC LIMIT 1` without a time bound then never reads storage
+    /// (measured on 1,000 hosts × 24 h: 452 ms from storage).
+    pub(super) fn read_hot_newest(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        (min, max): (Option<i64>, Option<i64>),
+        (cap, top): (Option<u64>, TopRows),
+    ) -> Option<Vec<Point>> {
+        if !top.descending {
+            return None;
+        }
+        let from = self
+            .hot
+            .as_ref()?
+            .covered_from(&src.db, &src.rp, &src.measurement)?;
+        let from = min.map_or(from, |m| m.max(from));
+        let points = self.read_hot(
+            src,
+            needed,
+            cond,
+            (Some(from), max),
+            false,
+            (cap, Some(top)),
+        )?;
+        (points.len() as u64 >= top.rows).then_some(points)
     }
 
     /// Whether a read of `src` between `min` and `max` must merge the stored versions of
@@ -255,16 +353,15 @@ impl QueryService {
             .collect())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One storage read of `src`: `(min, max, cap, top)` bound it (see
+    /// [`Self::read_points_capped`]); `existing`, when known, the table's columns.
     pub(super) async fn read_points_with(
         &self,
         src: &Src,
         needed: &BTreeSet<String>,
         cond: Option<&Expr>,
-        min: Option<i64>,
-        max: Option<i64>,
+        (min, max, cap, top): (Option<i64>, Option<i64>, Option<u64>, Option<TopRows>),
         existing: Option<&BTreeSet<String>>,
-        cap: Option<u64>,
     ) -> Result<Vec<Point>, ReadError> {
         let schema = &src.schema;
         let has = |col: &str| existing.is_none_or(|e| e.contains(col));
@@ -296,6 +393,7 @@ impl QueryService {
                 since: None,
             },
             limit: cap,
+            top,
         };
         let sql = read
             .to_sql()

@@ -39,6 +39,90 @@ impl SeriesSeen {
     }
 }
 
+/// A raw SELECT whose answer is one series per source (no `GROUP BY` tag), cut by
+/// `LIMIT`: it shows at most `top.rows` rows by time (`LIMIT` + `OFFSET`), so a read of
+/// its first rows may stand in for the whole range.
+pub(super) struct RawCut<'p> {
+    pub(super) top: TopRows,
+    /// The merge's auxiliary references (how rows of one time are ordered).
+    pub(super) aux: Vec<AuxRef>,
+    /// The names the columns show: a row holding none of them is not in the answer.
+    pub(super) shown_by: Vec<&'p str>,
+}
+
+impl<'p> RawCut<'p> {
+    pub(super) fn of(plan: &'p SelectPlan, stmt: &SelectStatement) -> Option<Self> {
+        let raw = !plan.shape.is_agg && !plan.shape.has_transform;
+        if !raw || !plan.group_tags.is_empty() {
+            return None;
+        }
+        let limit = stmt.limit.filter(|&n| n > 0)?;
+        let rows = limit.checked_add(stmt.offset.unwrap_or(0))?;
+        Some(RawCut {
+            top: TopRows {
+                descending: stmt.is_descending(),
+                rows,
+            },
+            aux: aux_refs(plan),
+            shown_by: referenced_names(&plan.cols),
+        })
+    }
+
+    /// What the tier's end reads of each series: one row more than the cut, so that a
+    /// series whose rows go on past the cut's last row shows it (see [`Self::stands_in`]).
+    pub(super) fn per_series(&self) -> TopRows {
+        TopRows {
+            rows: self.top.rows.saturating_add(1),
+            ..self.top
+        }
+    }
+
+    /// Whether rows from the tier's end (at most [`Self::per_series`] of each series,
+    /// every one shown) hold the answer's rows in the order the whole range gives them.
+    /// Series with older rows only in storage are missing from the merge, so its heap's
+    /// structure differs: rows of one time must be ordered without it ([`ties_decided`]),
+    /// and every series that may have more rows must have given one strictly past the
+    /// cut's last row (its rows left out are further still and never tie with one of
+    /// the answer's).
+    pub(super) fn stands_in(&self, points: &[Point]) -> bool {
+        if !ties_decided(points, &self.aux) {
+            return false;
+        }
+        let k = usize::try_from(self.top.rows).unwrap_or(usize::MAX);
+        if points.len() <= k {
+            return true;
+        }
+        let mut times: Vec<i64> = points.iter().map(|p| p.time).collect();
+        times.sort_unstable();
+        let descending = self.top.descending;
+        let last = if descending {
+            times[times.len() - k]
+        } else {
+            times[k - 1]
+        };
+        // Per series: rows given and its row furthest in the answer's direction.
+        let mut per: BTreeMap<&str, (u64, i64)> = BTreeMap::new();
+        for p in points {
+            let e = per.entry(&*p.key).or_insert((0, p.time));
+            e.0 += 1;
+            e.1 = if descending {
+                e.1.min(p.time)
+            } else {
+                e.1.max(p.time)
+            };
+        }
+        let full = self.per_series().rows;
+        per.values().all(|&(n, furthest)| {
+            n < full
+                || if descending {
+                    furthest < last
+                } else {
+                    furthest > last
+                }
+        })
+    }
+}
+
 impl QueryService {
     /// Runs a SELECT and returns its series (also used for subqueries).
     pub(crate) async fn select_series(
@@ -86,23 +170,21 @@ impl QueryService {
         budget: &Budget,
     ) -> Result<Vec<Series>, StatementError> {
         let range = (plan.shape.range.min, plan.shape.range.max);
+        let cut = RawCut::of(plan, stmt);
         let (hot, fallback) = match plan.path_of(src) {
             SourcePath::Subquery => (None, Fallback::StoragePoints),
             SourcePath::Pushdown => (None, Fallback::Pushdown),
             SourcePath::Tier {
                 latest_only,
                 fallback,
-            } => (
-                self.read_hot(
-                    src,
-                    &plan.needed,
-                    plan.cond.as_ref(),
-                    range,
-                    latest_only,
-                    budget.read_cap(),
-                ),
-                fallback,
-            ),
+            } => {
+                let (cond, cap) = (plan.cond.as_ref(), budget.read_cap());
+                let hot = match &cut {
+                    Some(cut) => self.read_hot_top(src, &plan.needed, cond, range, cut, cap),
+                    None => self.read_hot(src, &plan.needed, cond, range, latest_only, (cap, None)),
+                };
+                (hot, fallback)
+            }
         };
         if fallback != Fallback::Pushdown || hot.is_some() {
             // (A pushdown source counts where its aggregate is computed.)
@@ -116,17 +198,23 @@ impl QueryService {
             None if fallback == Fallback::Pushdown => {
                 return self.run_pushdown(plan, stmt, src, seen, budget).await;
             }
-            None => {
-                self.read_points(
-                    src,
-                    &plan.needed,
-                    plan.cond.as_ref(),
-                    range.0,
-                    range.1,
-                    budget,
-                )
-                .await?
-            }
+            None => match &cut {
+                Some(cut) => {
+                    self.read_points_top(src, &plan.needed, plan.cond.as_ref(), range, cut, budget)
+                        .await?
+                }
+                None => {
+                    self.read_points(
+                        src,
+                        &plan.needed,
+                        plan.cond.as_ref(),
+                        range.0,
+                        range.1,
+                        budget,
+                    )
+                    .await?
+                }
+            },
         };
         if points.is_empty() {
             return Ok(Vec::new());

@@ -166,6 +166,39 @@ pub(super) fn raw_merge(points: Vec<Point>, aux: &[AuxRef], descending: bool) ->
     out
 }
 
+/// Whether [`raw_merge`] orders every two of `points` that share a time by their
+/// auxiliary values (the first reference where they differ gives both a string). Then
+/// each step of the merge has one least point and the heap's structure never decides, so
+/// the merge of any subset of a series' points that holds the first rows gives those rows
+/// in the same order as the merge of all of them: a read cut to the rows an answer shows
+/// may stand in for the whole read.
+pub(super) fn ties_decided<'p>(
+    points: impl IntoIterator<Item = &'p Point>,
+    aux: &[AuxRef],
+) -> bool {
+    let mut keyed: Vec<(i64, Vec<Option<&str>>)> = points
+        .into_iter()
+        .map(|p| (p.time, aux.iter().map(|r| r.string_of(p)).collect()))
+        .collect();
+    keyed.sort_unstable();
+    // Sorted with a missing string first: an undecided pair has an undecided neighbour.
+    keyed
+        .windows(2)
+        .all(|w| w[0].0 != w[1].0 || strings_decide(&w[0].1, &w[1].1))
+}
+
+/// Whether two points' auxiliary strings order them, as [`raw_merge`]'s `less` does.
+fn strings_decide(a: &[Option<&str>], b: &[Option<&str>]) -> bool {
+    for (x, y) in a.iter().zip(b) {
+        match (x, y) {
+            (Some(x), Some(y)) if x == y => continue,
+            (Some(_), Some(_)) => return true,
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// `less` over heap items (series index, position in the series).
 type HeapLess<'a> = dyn Fn(&(usize, usize), &(usize, usize)) -> bool + 'a;
 
@@ -458,6 +491,52 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A point of series `host` at `time` with field `v` (a string when `text`).
+    fn tied(host: &str, time: i64, text: Option<&str>) -> Point {
+        let v = text.map_or(Value::Float(1.0), |t| Value::String(t.to_string()));
+        Point {
+            time,
+            key: Arc::from(format!("m,host={host}").as_str()),
+            tags: BTreeMap::from([("host".to_string(), host.to_string())]).into(),
+            fields: BTreeMap::from([(Arc::from("v"), v)]),
+        }
+    }
+
+    #[test]
+    fn ties_are_decided_only_by_strings_that_differ() {
+        let by_host = aux(&[("host", 7, true)]);
+        let by_v = aux(&[("v", 1, false)]);
+        let v_then_host = aux(&[("v", 3, false), ("host", 7, true)]);
+        let points = [tied("a", 1, None), tied("b", 1, None), tied("a", 2, None)];
+        assert!(ties_decided(&points, &by_host), "hosts differ at time 1");
+        assert!(!ties_decided(&points, &by_v), "a float orders nothing");
+        assert!(
+            !ties_decided(&points, &v_then_host),
+            "the float comes first"
+        );
+        let strings = [tied("a", 1, Some("x")), tied("b", 1, Some("y"))];
+        assert!(ties_decided(&strings, &by_v));
+        assert!(ties_decided(&strings, &v_then_host));
+        let same = [tied("a", 1, Some("x")), tied("b", 1, Some("x"))];
+        assert!(
+            !ties_decided(&same, &by_v),
+            "equal strings leave it to the heap"
+        );
+        assert!(ties_decided(&same, &v_then_host), "the host decides then");
+        // Without a tie there is nothing to decide.
+        assert!(ties_decided(
+            &[tied("a", 1, None), tied("b", 2, None)],
+            &by_v
+        ));
+        // A missing string anywhere in a group of three is found.
+        let three = [
+            tied("a", 5, Some("x")),
+            tied("b", 5, None),
+            tied("c", 5, Some("z")),
+        ];
+        assert!(!ties_decided(&three, &by_v));
     }
 
     fn aux(refs: &[(&str, u8, bool)]) -> Vec<AuxRef> {

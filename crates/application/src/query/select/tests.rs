@@ -73,6 +73,7 @@ fn raw_read(min: Option<i64>, max: Option<i64>, merge: bool) -> RawRead {
             ..RowFilter::default()
         },
         limit: None,
+        top: None,
     }
 }
 
