@@ -199,6 +199,7 @@ def cases():
     out.append(last_point_case())
     out.extend(tag_conditions_cases())
     out.append(long_chains_case())
+    out.append(limit_ties_case())
     out.append(float_ties_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
@@ -512,6 +513,34 @@ def long_chains_case():
         q(db, f"SELECT max(v) FROM m WHERE ({hosts(1200, '=', ' OR ')}) AND time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:20:00Z' GROUP BY time(5m)"),
         q(db, f"SELECT v FROM m WHERE ({hosts(1000, '=', ' OR ')}) AND v > 990"),
     ])
+
+
+def limit_ties_case():
+    """Raw answers cut by LIMIT/OFFSET over series that share every time (rows of one
+    time ordered by the merge's heap when nothing shown is a string), one series alone
+    first, one that starts late and one that stops early: the cut rows are the whole
+    answer's, in its order, ascending and descending."""
+    db = "ol_limit_ties"
+    lines = [f"m,host=z v={1000 + i},w=1 {T2020 + i * 10**9}" for i in (-2, -1, 0)]
+    for i in range(40):
+        for h, tags in (("a", ",region=eu"), ("b", ""), ("c", ",region=us"), ("d", ""),
+                        ("e", ",region=eu"), ("f", ""), ("g", ",region=us")):
+            if (h == "e" and i % 2 == 0) or (h == "f" and i < 30) or (h == "g" and i >= 20):
+                continue
+            f = f"v={i * 4 + ord(h) % 4}"
+            if i % 7 == 0:
+                f += f",w={i % 5}"
+            if i % 5 == 0:
+                f += f',s="{h}{i}"'
+            lines.append(f"m,host={h}{tags} {f} {T2020 + i * 10**9}")
+    body = "\n".join(lines) + "\n"
+    checks = []
+    for sel in ("v", "*", "v, host", "s", "w, s", "v FROM m WHERE w > 1 --"):
+        base = f"SELECT {sel} FROM m" if "FROM" not in sel else f"SELECT {sel.replace(' --', '')}"
+        for order in ("", " ORDER BY time DESC"):
+            for cut in (" LIMIT 1", " LIMIT 3", " LIMIT 4 OFFSET 5", " LIMIT 2 OFFSET 60"):
+                checks.append(q(db, base + order + cut))
+    return case("order-limit--cut-ties", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def float_ties_case():

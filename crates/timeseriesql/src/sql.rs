@@ -156,15 +156,18 @@ pub struct RawRead {
     pub top: Option<TopRows>,
 }
 
-/// The first `rows` rows by time in one direction, with every row whose time equals the
-/// last one's (`LIMIT n WITH TIES`): the caller orders rows of one time by their tags,
-/// so the rows it keeps are among these whatever their tags.
+/// The first `rows` rows by time in one direction: of the whole table with every row
+/// whose time equals the last one's (`LIMIT n WITH TIES`: the caller orders rows of one
+/// time by their tags, so the rows it keeps are among these whatever their tags), or,
+/// `per_series`, of each series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TopRows {
     /// The latest rows instead of the earliest.
     pub descending: bool,
     /// How many (at least 1).
     pub rows: u64,
+    /// Each series' first rows (every series with a row in range gives its own).
+    pub per_series: bool,
 }
 
 impl RawRead {
@@ -180,19 +183,58 @@ impl RawRead {
             self.table.from(self.merge),
             self.filter.sql()?
         );
-        if let Some(top) = self.top {
-            // The engine picks the rows (a partial sort of `time` alone); the outer
-            // query gives them the usual order.
-            source = format!(
-                "(SELECT {} FROM {source} ORDER BY time{} LIMIT {} WITH TIES)",
-                select.join(", "),
-                if top.descending { " DESC" } else { "" },
-                top.rows.max(1)
-            );
+        let mut outer = select.clone();
+        match self.top {
+            Some(top) if top.per_series => {
+                // Each series' first rows without sorting the range: an aggregate that
+                // keeps the least `rows` (time key first) per series, unnested again.
+                let key = if top.descending {
+                    "-toInt128(toUnixTimestamp64Nano(time))"
+                } else {
+                    "toUnixTimestamp64Nano(time)"
+                };
+                let mut row = vec![key.to_string(), "time".to_string()];
+                row.extend(self.fields.iter().map(|f| field(f)));
+                let tags: Vec<String> = self.tags.iter().map(|t| tag(t)).collect();
+                let mut inner = tags.clone();
+                inner.push(format!(
+                    "groupArraySorted({})(({})) AS hb_rows",
+                    top.rows.max(1),
+                    row.join(", ")
+                ));
+                let group = if tags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" GROUP BY {}", tags.join(", "))
+                };
+                source = format!(
+                    "(SELECT {} FROM {source}{group}) ARRAY JOIN hb_rows AS hb_r",
+                    inner.join(", ")
+                );
+                outer = vec!["tupleElement(hb_r, 2) AS time".to_string()];
+                outer.extend(tags);
+                outer.extend(
+                    self.fields
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| format!("tupleElement(hb_r, {}) AS {}", i + 3, field(f))),
+                );
+            }
+            Some(top) => {
+                // The engine picks the rows (a partial sort of `time` alone); the outer
+                // query gives them the usual order.
+                source = format!(
+                    "(SELECT {} FROM {source} ORDER BY time{} LIMIT {} WITH TIES)",
+                    select.join(", "),
+                    if top.descending { " DESC" } else { "" },
+                    top.rows.max(1)
+                );
+            }
+            None => {}
         }
         let mut sql = format!(
             "SELECT {} FROM {source} ORDER BY {}",
-            select.join(", "),
+            outer.join(", "),
             order.join(", ")
         );
         if let Some(n) = self.limit {

@@ -110,14 +110,37 @@ fn raw_select_first_rows_with_ties() {
     r.top = Some(TopRows {
         descending: true,
         rows: 3,
+        per_series: false,
     });
     assert_snapshot!(r.to_sql().unwrap());
     r.merge = true;
     r.top = Some(TopRows {
         descending: false,
         rows: 1,
+        per_series: false,
     });
     assert_snapshot!("raw_select_first_rows_with_ties_final", r.to_sql().unwrap());
+}
+
+/// Each series' first (or last) rows, for a merge that needs every series' heads.
+#[test]
+fn raw_select_first_rows_of_each_series() {
+    let mut r = raw(&["msg", "usage"]);
+    r.filter.min = Some(MIN);
+    r.limit = Some(20_000_001);
+    r.top = Some(TopRows {
+        descending: false,
+        rows: 2,
+        per_series: true,
+    });
+    assert_snapshot!(r.to_sql().unwrap());
+    r.tags.clear();
+    r.top = Some(TopRows {
+        descending: true,
+        rows: 1,
+        per_series: true,
+    });
+    assert_snapshot!("raw_select_last_rows_without_tags", r.to_sql().unwrap());
 }
 
 #[test]

@@ -62,6 +62,7 @@ impl<'p> RawCut<'p> {
             top: TopRows {
                 descending: stmt.is_descending(),
                 rows,
+                per_series: false,
             },
             aux: aux_refs(plan),
             shown_by: referenced_names(&plan.cols),
