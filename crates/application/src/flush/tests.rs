@@ -557,6 +557,15 @@ impl PointsSinkPort for GatedSink {
     }
 }
 
+/// Waits for a reader that must be done soon, and requires its success.
+async fn returns_soon(task: tokio::task::JoinHandle<Result<(), FlushError>>, why: &str) {
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect(why)
+        .unwrap()
+        .unwrap();
+}
+
 /// A query waits until the entries acknowledged before it are flushed, and no longer:
 /// not for another flush that holds the rounds to reach its own, later target.
 #[tokio::test]
@@ -591,10 +600,11 @@ async fn a_reader_waits_only_for_the_entries_before_it() {
     let first = spawn_flush(&flush);
     sink.entered.notified().await;
     // A reader of the first entry, then a second entry and a flush that will take it.
-    let reader = tokio::spawn({
+    let spawn_reader = |flush: &Arc<FlushService>| {
         let flush = flush.clone();
-        async move { flush.ensure_visible().await }
-    });
+        tokio::spawn(async move { flush.ensure_visible().await })
+    };
+    let reader = spawn_reader(&flush);
     tokio::task::yield_now().await;
     write(&f.wal, &[("slow", 2, 2.0)]).await;
     let second = spawn_flush(&flush);
@@ -606,31 +616,24 @@ async fn a_reader_waits_only_for_the_entries_before_it() {
     // The first entry's write ends: the reader returns while the second flush waits in
     // storage with the rounds held.
     sink.permits.add_permits(1);
-    tokio::time::timeout(Duration::from_secs(5), reader)
-        .await
-        .expect("a reader of the first entry does not wait for the second")
-        .unwrap()
-        .unwrap();
+    returns_soon(
+        reader,
+        "a reader of the first entry does not wait for the second",
+    )
+    .await;
     first.await.unwrap().unwrap();
     sink.entered.notified().await;
     assert!(!second.is_finished());
     assert_eq!(f.sink.series_of("slow").len(), 1);
     // A reader of both entries waits for the second.
-    let both = tokio::spawn({
-        let flush = flush.clone();
-        async move { flush.ensure_visible().await }
-    });
+    let both = spawn_reader(&flush);
     tokio::task::yield_now().await;
     assert!(
         !both.is_finished(),
         "the second entry is not in storage yet"
     );
     sink.permits.add_permits(1);
-    tokio::time::timeout(Duration::from_secs(5), both)
-        .await
-        .expect("returns once the flush passes its entries")
-        .unwrap()
-        .unwrap();
+    returns_soon(both, "returns once the flush passes its entries").await;
     second.await.unwrap().unwrap();
     assert!(f.wal.is_empty());
     assert_eq!(f.sink.series_of("slow").len(), 2);
