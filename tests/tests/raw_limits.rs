@@ -87,6 +87,9 @@ const CUTS: &[(u64, u64)] = &[
     (2, 61),
     (1000, 0),
     (4, 5000),
+    // Past the engine's bound on rows kept per group (16,777,215): the whole range.
+    (20_000_000, 0),
+    (10, 16_777_216),
 ];
 
 /// Every series of an answer as (name, values).

@@ -502,11 +502,11 @@ impl HotTier {
     ) -> Option<Vec<HotPoint>> {
         self.with_covered((db, rp, measurement), filter.min, |t| {
             let selected = t.matching(filter);
-            let total: usize = selected.iter().map(|(_, r)| r.len()).sum();
             let cap = filter.cap.unwrap_or(usize::MAX);
             let per_series = filter.top.map_or(usize::MAX, |t| {
                 usize::try_from(t.rows).unwrap_or(usize::MAX)
             });
+            let total: usize = selected.iter().map(|(_, r)| r.len().min(per_series)).sum();
             let descending = filter.top.is_some_and(|t| t.descending);
             let mut out = Vec::with_capacity(total.min(cap));
             for (s, range) in selected {

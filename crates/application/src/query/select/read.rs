@@ -90,6 +90,11 @@ fn in_storage_order(points: Vec<Point>, tag_keys: &BTreeSet<String>) -> Vec<Poin
         .collect()
 }
 
+/// The largest cut read series by series: the engine keeps each series' rows as generic
+/// values while it aggregates them (and refuses more than 16,777,215 per series), so a
+/// cut this large reads the whole range instead.
+const MAX_ROWS_PER_SERIES_READ: u64 = 10_000;
+
 /// Whether each series' first `rows` rows read (or all of them, when it has fewer) are
 /// rows the answer shows: a row it cannot show would have taken the place of one it
 /// shows.
@@ -178,6 +183,9 @@ impl QueryService {
         if enough && ties_decided(shown, &cut.aux) {
             budget.charge_points(points.len())?;
             return Ok(points);
+        }
+        if top.rows > MAX_ROWS_PER_SERIES_READ {
+            return self.read_points(src, needed, cond, min, max, budget).await;
         }
         // Rows of one time left to the heap's structure: the merge needs every series'
         // first rows (see `read_hot_top`), which one aggregate gives without sorting the
