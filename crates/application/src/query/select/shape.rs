@@ -620,6 +620,94 @@ mod tests {
         }
     }
 
+    /// The first `k` rows of a raw answer (newest first when `descending`), by id.
+    fn first_ids(points: Vec<Point>, refs: &[AuxRef], descending: bool, k: usize) -> Vec<Value> {
+        let mut out = raw_merge(points, refs, descending);
+        if descending {
+            out.reverse();
+        }
+        out.iter()
+            .take(k)
+            .filter_map(|p| p.fields.get("id").cloned())
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// The two cut reads of a raw `LIMIT` (`RawCut`): every series' first `k` rows
+        /// give the merge's first `k` rows, ties ordered by the heap or not; the rows up
+        /// to the `k`-th row's time (what `LIMIT k WITH TIES` reads) give them when the
+        /// strings decide every tie among them.
+        #[test]
+        fn cut_reads_give_the_first_rows_of_the_whole_merge(
+            series in proptest::collection::vec((0u8..5, 0u8..3), 1..7),
+            picks in proptest::collection::vec((0usize..7, 0i64..6, 0u8..4), 0..60),
+            order in proptest::collection::vec(0usize..3, 0..4),
+            descending in proptest::prelude::any::<bool>(),
+            k in 1usize..9,
+        ) {
+            let made = super::super::tests::coded_series(&series);
+            let mut seen = BTreeSet::new();
+            // Reads hand points over in time order.
+            let mut picks: Vec<&(usize, i64, u8)> = picks
+                .iter()
+                .filter(|(s, t, _)| seen.insert((s % made.len(), *t)))
+                .collect();
+            picks.sort_by_key(|(_, t, _)| *t);
+            let points: Vec<Point> = picks
+                .into_iter()
+                .enumerate()
+                .map(|(id, (s, time, msg))| {
+                    let (key, tags) = &made[s % made.len()];
+                    let mut fields = BTreeMap::from([(Arc::from("id"), Value::Integer(id as i64))]);
+                    if *msg > 1 {
+                        fields.insert(Arc::from("msg"), Value::String(format!("s{msg}")));
+                    }
+                    Point { time: *time, key: Arc::clone(key), tags: Arc::clone(tags), fields }
+                })
+                .collect();
+            let all = [("host", 7, true), ("msg", 3, false), ("region", 7, true)];
+            let refs = aux(&order.iter().map(|&i| all[i]).collect::<Vec<_>>());
+            let whole = first_ids(points.clone(), &refs, descending, k);
+
+            // Each series' first k rows in the answer's direction.
+            let mut per: BTreeMap<Arc<str>, Vec<Point>> = BTreeMap::new();
+            for p in &points {
+                per.entry(Arc::clone(&p.key)).or_default().push(p.clone());
+            }
+            let mut each: Vec<Point> = per
+                .into_values()
+                .flat_map(|mut ps| {
+                    if descending {
+                        let skip = ps.len().saturating_sub(k);
+                        ps.drain(..skip);
+                    } else {
+                        ps.truncate(k);
+                    }
+                    ps
+                })
+                .collect();
+            each.sort_by_key(|p| p.time);
+            proptest::prop_assert_eq!(first_ids(each, &refs, descending, k), whole.clone());
+
+            // Every row up to the k-th row's time.
+            let mut times: Vec<i64> = points.iter().map(|p| p.time).collect();
+            times.sort_unstable();
+            if descending {
+                times.reverse();
+            }
+            if let Some(&last) = times.get(k - 1) {
+                let upto: Vec<Point> = points
+                    .iter()
+                    .filter(|p| if descending { p.time >= last } else { p.time <= last })
+                    .cloned()
+                    .collect();
+                if ties_decided(&upto, &refs) {
+                    proptest::prop_assert_eq!(first_ids(upto, &refs, descending, k), whole);
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_numeric_reference_sorting_first_leaves_ties_in_heap_order() {
         // `SELECT * FROM cpu, mem`: `free` (a float only mem has) sorts before `host`.
