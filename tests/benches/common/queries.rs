@@ -1,6 +1,7 @@
-//! The nine TSBS cpu-only query types as TSBS phrases them for InfluxDB, with seeded random
-//! parameters (hosts, windows), shared by the query benchmarks so that `query_tsbs` and
-//! `against_reference` measure the same statements.
+//! The nine TSBS cpu-only query types as TSBS phrases them for InfluxDB, and two raw
+//! reads cut by `LIMIT`, with seeded random parameters (hosts, windows), shared by the
+//! query benchmarks so that `query_tsbs` and `against_reference` measure the same
+//! statements.
 
 use super::Rng;
 
@@ -81,8 +82,9 @@ fn double_groupby(rng: &mut Rng, span: Span, metrics: usize) -> String {
 /// Makes one query instance from the seeded generator and the data's span.
 pub(crate) type Generator = fn(&mut Rng, Span) -> String;
 
-/// The TSBS cpu-only query types, as TSBS phrases them for InfluxDB.
-pub(crate) const QUERIES: [(&str, Generator); 9] = [
+/// The TSBS cpu-only query types, as TSBS phrases them for InfluxDB, then two raw reads
+/// a dashboard or a CLI user issues (one host's latest rows; a first look at the data).
+pub(crate) const QUERIES: [(&str, Generator); 11] = [
     ("single-groupby-1-1-1", |r, s| single_groupby(r, s, 1, 1, 1)),
     ("single-groupby-5-1-12", |r, s| {
         single_groupby(r, s, 5, 1, 12)
@@ -113,6 +115,11 @@ pub(crate) const QUERIES: [(&str, Generator); 9] = [
             rfc3339(t)
         )
     }),
+    ("raw-latest-10", |r, s| {
+        let h = s.hosts_clause(r, 1);
+        format!("SELECT * FROM cpu WHERE {h} ORDER BY time DESC LIMIT 10")
+    }),
+    ("raw-first-5", |_, _| "SELECT * FROM cpu LIMIT 5".into()),
 ];
 
 /// `count` seeded instances of query type `index` (the same list on every server and run).
