@@ -579,6 +579,48 @@ mod tests {
         out
     }
 
+    /// Points of the property tests: `(series, time, msg)` picks over `made`, each (series,
+    /// time) once as a series holds one point per time, numbered by an `id` field; `msg`
+    /// 0 leaves the field out, 1 makes it a float, more a string. `sorted`: in time order,
+    /// as reads hand them over.
+    fn picked_points(
+        made: &[super::super::tests::TestSeries],
+        picks: &[(usize, i64, u8)],
+        sorted: bool,
+    ) -> Vec<Point> {
+        let mut seen = BTreeSet::new();
+        let mut picks: Vec<&(usize, i64, u8)> = picks
+            .iter()
+            .filter(|(s, t, _)| seen.insert((s % made.len(), *t)))
+            .collect();
+        if sorted {
+            picks.sort_by_key(|(_, t, _)| *t);
+        }
+        picks
+            .into_iter()
+            .enumerate()
+            .map(|(id, (s, time, msg))| {
+                let (key, tags) = &made[s % made.len()];
+                let mut fields = BTreeMap::from([(Arc::from("id"), Value::Integer(id as i64))]);
+                match msg {
+                    0 => {}
+                    1 => {
+                        fields.insert(Arc::from("msg"), Value::Float(1.0));
+                    }
+                    m => {
+                        fields.insert(Arc::from("msg"), Value::String(format!("s{m}")));
+                    }
+                }
+                Point {
+                    time: *time,
+                    key: Arc::clone(key),
+                    tags: Arc::clone(tags),
+                    fields,
+                }
+            })
+            .collect()
+    }
+
     proptest::proptest! {
         #[test]
         fn tags_read_once_per_series_merge_as_lookups_do(
@@ -591,23 +633,7 @@ mod tests {
             descending in proptest::prelude::any::<bool>(),
         ) {
             let made = super::super::tests::coded_series(&series);
-            // Each (series, time) once, as a series holds one point per time.
-            let mut seen = BTreeSet::new();
-            let points: Vec<Point> = picks
-                .iter()
-                .filter(|(s, t, _)| seen.insert((s % made.len(), *t)))
-                .enumerate()
-                .map(|(id, (s, time, msg))| {
-                    let (key, tags) = &made[s % made.len()];
-                    let mut fields = BTreeMap::from([(Arc::from("id"), Value::Integer(id as i64))]);
-                    match msg {
-                        0 => {}
-                        1 => { fields.insert(Arc::from("msg"), Value::Float(1.0)); }
-                        m => { fields.insert(Arc::from("msg"), Value::String(format!("s{m}"))); }
-                    }
-                    Point { time: *time, key: Arc::clone(key), tags: Arc::clone(tags), fields }
-                })
-                .collect();
+            let points = picked_points(&made, &picks, false);
             let all = [("host", 7, true), ("msg", 3, false), ("region", 7, true)];
             let refs = aux(&order.iter().map(|&i| all[i]).collect::<Vec<_>>());
             let ids = |ps: &[Point]| -> Vec<Option<Value>> {
@@ -646,25 +672,8 @@ mod tests {
             k in 1usize..9,
         ) {
             let made = super::super::tests::coded_series(&series);
-            let mut seen = BTreeSet::new();
             // Reads hand points over in time order.
-            let mut picks: Vec<&(usize, i64, u8)> = picks
-                .iter()
-                .filter(|(s, t, _)| seen.insert((s % made.len(), *t)))
-                .collect();
-            picks.sort_by_key(|(_, t, _)| *t);
-            let points: Vec<Point> = picks
-                .into_iter()
-                .enumerate()
-                .map(|(id, (s, time, msg))| {
-                    let (key, tags) = &made[s % made.len()];
-                    let mut fields = BTreeMap::from([(Arc::from("id"), Value::Integer(id as i64))]);
-                    if *msg > 1 {
-                        fields.insert(Arc::from("msg"), Value::String(format!("s{msg}")));
-                    }
-                    Point { time: *time, key: Arc::clone(key), tags: Arc::clone(tags), fields }
-                })
-                .collect();
+            let points = picked_points(&made, &picks, true);
             let all = [("host", 7, true), ("msg", 3, false), ("region", 7, true)];
             let refs = aux(&order.iter().map(|&i| all[i]).collect::<Vec<_>>());
             let whole = first_ids(points.clone(), &refs, descending, k);
