@@ -186,39 +186,7 @@ impl RawRead {
         let mut outer = select.clone();
         match self.top {
             Some(top) if top.per_series => {
-                // Each series' first rows without sorting the range: an aggregate that
-                // keeps the least `rows` (time key first) per series, unnested again.
-                let key = if top.descending {
-                    "-toInt128(toUnixTimestamp64Nano(time))"
-                } else {
-                    "toUnixTimestamp64Nano(time)"
-                };
-                let mut row = vec![key.to_string(), "time".to_string()];
-                row.extend(self.fields.iter().map(|f| field(f)));
-                let tags: Vec<String> = self.tags.iter().map(|t| tag(t)).collect();
-                let mut inner = tags.clone();
-                inner.push(format!(
-                    "groupArraySorted({})(({})) AS hb_rows",
-                    top.rows.max(1),
-                    row.join(", ")
-                ));
-                let group = if tags.is_empty() {
-                    String::new()
-                } else {
-                    format!(" GROUP BY {}", tags.join(", "))
-                };
-                source = format!(
-                    "(SELECT {} FROM {source}{group}) ARRAY JOIN hb_rows AS hb_r",
-                    inner.join(", ")
-                );
-                outer = vec!["tupleElement(hb_r, 2) AS time".to_string()];
-                outer.extend(tags);
-                outer.extend(
-                    self.fields
-                        .iter()
-                        .enumerate()
-                        .map(|(i, f)| format!("tupleElement(hb_r, {}) AS {}", i + 3, field(f))),
-                );
+                (source, outer) = self.first_rows_of_each_series(top, &source);
             }
             Some(top) => {
                 // The engine picks the rows (a partial sort of `time` alone); the outer
@@ -241,6 +209,47 @@ impl RawRead {
             sql.push_str(&format!(" LIMIT {n}"));
         }
         Ok(sql)
+    }
+}
+
+impl RawRead {
+    /// The source of `top.rows` rows of each series of `filtered` (`table WHERE …`) and
+    /// the outer select list naming its columns as a plain read does. Each series' first
+    /// rows come without sorting the range: an aggregate keeps the least `rows` (time
+    /// key first) per series, unnested again.
+    fn first_rows_of_each_series(&self, top: TopRows, filtered: &str) -> (String, Vec<String>) {
+        let key = if top.descending {
+            "-toInt128(toUnixTimestamp64Nano(time))"
+        } else {
+            "toUnixTimestamp64Nano(time)"
+        };
+        let mut row = vec![key.to_string(), "time".to_string()];
+        row.extend(self.fields.iter().map(|f| field(f)));
+        let tags: Vec<String> = self.tags.iter().map(|t| tag(t)).collect();
+        let mut inner = tags.clone();
+        inner.push(format!(
+            "groupArraySorted({})(({})) AS hb_rows",
+            top.rows.max(1),
+            row.join(", ")
+        ));
+        let group = if tags.is_empty() {
+            String::new()
+        } else {
+            format!(" GROUP BY {}", tags.join(", "))
+        };
+        let source = format!(
+            "(SELECT {} FROM {filtered}{group}) ARRAY JOIN hb_rows AS hb_r",
+            inner.join(", ")
+        );
+        let mut outer = vec!["tupleElement(hb_r, 2) AS time".to_string()];
+        outer.extend(tags);
+        outer.extend(
+            self.fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| format!("tupleElement(hb_r, {}) AS {}", i + 3, field(f))),
+        );
+        (source, outer)
     }
 }
 

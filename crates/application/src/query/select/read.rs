@@ -166,10 +166,6 @@ impl QueryService {
         cut: &RawCut<'_>,
         budget: &Budget,
     ) -> Result<Vec<Point>, StatementError> {
-        if src.rows.is_some() {
-            // A subquery's rows are in memory already.
-            return self.read_points(src, needed, cond, min, max, budget).await;
-        }
         let top = cut.top;
         let points = self
             .read_points_capped(src, needed, cond, (min, max), budget.read_cap(), Some(top))
@@ -228,7 +224,7 @@ impl QueryService {
         if first.is_some() {
             return first;
         }
-        let points = self.read_hot_newest(src, needed, cond, range, (cap, cut.per_series()))?;
+        let points = self.read_hot_newest(src, needed, cond, range, (cap, cut.one_past()))?;
         cut.stands_in(&points).then_some(points)
     }
 

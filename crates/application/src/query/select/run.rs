@@ -71,14 +71,14 @@ impl<'p> RawCut<'p> {
 
     /// What the tier's end reads of each series: one row more than the cut, so that a
     /// series whose rows go on past the cut's last row shows it (see [`Self::stands_in`]).
-    pub(super) fn per_series(&self) -> TopRows {
+    pub(super) fn one_past(&self) -> TopRows {
         TopRows {
             rows: self.top.rows.saturating_add(1),
             ..self.top
         }
     }
 
-    /// Whether rows from the tier's end (at most [`Self::per_series`] of each series,
+    /// Whether rows from the tier's end (at most [`Self::one_past`] of each series,
     /// every one shown) hold the answer's rows in the order the whole range gives them.
     /// Series with older rows only in storage are missing from the merge, so its heap's
     /// structure differs: rows of one time must be ordered without it ([`ties_decided`]),
@@ -112,7 +112,7 @@ impl<'p> RawCut<'p> {
                 e.1.max(p.time)
             };
         }
-        let full = self.per_series().rows;
+        let full = self.one_past().rows;
         per.values().all(|&(n, furthest)| {
             n < full
                 || if descending {
@@ -148,8 +148,11 @@ impl QueryService {
         };
         let mut output: Vec<Series> = Vec::new();
         let mut seen = SeriesSeen::default();
+        let cut = RawCut::of(&plan, stmt);
         for src in &plan.sources {
-            let series = self.run_source(&plan, stmt, src, &mut seen, budget).await?;
+            let series = self
+                .run_source(&plan, stmt, src, cut.as_ref(), &mut seen, budget)
+                .await?;
             output.extend(series);
         }
         let tags = plan
@@ -161,18 +164,21 @@ impl QueryService {
         Ok((series_limits(stmt, output), tags))
     }
 
-    /// The series of one source.
+    /// The series of one source; `cut`: the statement's raw `LIMIT` cut, for reads of
+    /// stored or recent points (a subquery's rows are in memory already).
     async fn run_source(
         &self,
         plan: &SelectPlan,
         stmt: &SelectStatement,
         src: &Src,
+        cut: Option<&RawCut<'_>>,
         seen: &mut SeriesSeen,
         budget: &Budget,
     ) -> Result<Vec<Series>, StatementError> {
         let range = (plan.shape.range.min, plan.shape.range.max);
-        let cut = RawCut::of(plan, stmt);
-        let (hot, fallback) = match plan.path_of(src) {
+        let path = plan.path_of(src);
+        let cut = cut.filter(|_| !matches!(path, SourcePath::Subquery));
+        let (hot, fallback) = match path {
             SourcePath::Subquery => (None, Fallback::StoragePoints),
             SourcePath::Pushdown => (None, Fallback::Pushdown),
             SourcePath::Tier {
@@ -180,7 +186,7 @@ impl QueryService {
                 fallback,
             } => {
                 let (cond, cap) = (plan.cond.as_ref(), budget.read_cap());
-                let hot = match &cut {
+                let hot = match cut {
                     Some(cut) => self.read_hot_top(src, &plan.needed, cond, range, cut, cap),
                     None => self.read_hot(src, &plan.needed, cond, range, latest_only, (cap, None)),
                 };
@@ -199,7 +205,7 @@ impl QueryService {
             None if fallback == Fallback::Pushdown => {
                 return self.run_pushdown(plan, stmt, src, seen, budget).await;
             }
-            None => match &cut {
+            None => match cut {
                 Some(cut) => {
                     self.read_points_top(src, &plan.needed, plan.cond.as_ref(), range, cut, budget)
                         .await?
