@@ -200,6 +200,7 @@ def cases():
     out.extend(tag_conditions_cases())
     out.append(long_chains_case())
     out.append(limit_ties_case())
+    out.append(group_cut_case())
     out.append(float_ties_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
@@ -515,12 +516,10 @@ def long_chains_case():
     ])
 
 
-def limit_ties_case():
-    """Raw answers cut by LIMIT/OFFSET over series that share every time (rows of one
-    time ordered by the merge's heap when nothing shown is a string), one series alone
-    first, one that starts late and one that stops early: the cut rows are the whole
-    answer's, in its order, ascending and descending."""
-    db = "ol_limit_ties"
+def tied_series_body():
+    """Seven series sharing every time (one writing every other time, one starting late,
+    one stopping early) after one series alone first; `w` and a string `s` on some
+    points."""
     lines = [f"m,host=z v={1000 + i},w=1 {T2020 + i * 10**9}" for i in (-2, -1, 0)]
     for i in range(40):
         for h, tags in (("a", ",region=eu"), ("b", ""), ("c", ",region=us"), ("d", ""),
@@ -533,7 +532,16 @@ def limit_ties_case():
             if i % 5 == 0:
                 f += f',s="{h}{i}"'
             lines.append(f"m,host={h}{tags} {f} {T2020 + i * 10**9}")
-    body = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def limit_ties_case():
+    """Raw answers cut by LIMIT/OFFSET over series that share every time (rows of one
+    time ordered by the merge's heap when nothing shown is a string), one series alone
+    first, one that starts late and one that stops early: the cut rows are the whole
+    answer's, in its order, ascending and descending."""
+    db = "ol_limit_ties"
+    body = tied_series_body()
     checks = []
     for sel in ("v", "*", "v, host", "s", "w, s", "v FROM m WHERE w > 1 --"):
         base = f"SELECT {sel} FROM m" if "FROM" not in sel else f"SELECT {sel.replace(' --', '')}"
@@ -541,6 +549,27 @@ def limit_ties_case():
             for cut in (" LIMIT 1", " LIMIT 3", " LIMIT 4 OFFSET 5", " LIMIT 2 OFFSET 60"):
                 checks.append(q(db, base + order + cut))
     return case("order-limit--cut-ties", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def group_cut_case():
+    """Raw answers grouped by tags and cut by LIMIT/OFFSET: the cut applies to each group
+    (one series, or several merged with their ties), ascending and descending; an
+    OFFSET past some groups' rows leaves those groups out. SLIMIT/SOFFSET beside them."""
+    db = "ol_group_cut"
+    body = tied_series_body()
+    checks = []
+    for sel, group in (("v", "host"), ("*", "*"), ("v, w", "region"), ("s, host", "region"),
+                       ("v FROM m WHERE v > 60 --", "region, host")):
+        base = f"SELECT {sel} FROM m" if "FROM" not in sel else f"SELECT {sel.replace(' --', '')}"
+        for order in ("", " ORDER BY time DESC"):
+            for cut in (" LIMIT 1", " LIMIT 3 OFFSET 2", " LIMIT 2 OFFSET 25"):
+                checks.append(q(db, f"{base} GROUP BY {group}{order}{cut}"))
+    # SLIMIT/SOFFSET pick series in ascending order; DESC then reverses those kept.
+    checks.append(q(db, "SELECT v FROM m GROUP BY host ORDER BY time DESC LIMIT 1 SLIMIT 3 SOFFSET 1"))
+    checks.append(q(db, "SELECT v FROM m GROUP BY host LIMIT 1 SLIMIT 3 SOFFSET 1"))
+    checks.append(q(db, "SELECT max(v) FROM m WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:00:20Z' GROUP BY time(10s), host ORDER BY time DESC SLIMIT 2 SOFFSET 1"))
+    checks.append(q(db, "SELECT v FROM m GROUP BY region ORDER BY time DESC LIMIT 2 SLIMIT 2"))
+    return case("order-limit--group-cut", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def float_ties_case():

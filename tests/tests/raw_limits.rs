@@ -5,7 +5,8 @@
 //! `LIMIT` of them, whatever path answers. Ties are everywhere (every series writes at
 //! every time), a field only some points carry is selected, and a condition reads a
 //! field the columns do not show, so that storage's first rows may hold rows the answer
-//! cannot show (the read then falls back to the whole range).
+//! cannot show (the read then falls back to the whole range). Grouped by tags, the cut
+//! applies to each group: each series' first rows are read.
 #![allow(clippy::unwrap_used)]
 
 use hyperbyte_e2e::Server;
@@ -73,6 +74,15 @@ fn queries() -> Vec<String> {
         "SELECT v FROM (SELECT v, host FROM m) WHERE host = 'c'".to_string(),
         format!("SELECT v FROM m WHERE time > {after}"),
         format!("SELECT w, s FROM m WHERE time <= {after}"),
+        // A cut per group: each series, or several series merged into one group.
+        "SELECT v FROM m GROUP BY host".to_string(),
+        // Strings decide every tie; `g` is in storage alone once the tier holds the end.
+        "SELECT v, host FROM m GROUP BY host".to_string(),
+        "SELECT * FROM m GROUP BY *".to_string(),
+        "SELECT v, w FROM m GROUP BY region".to_string(),
+        "SELECT s, w FROM m WHERE v > 300 GROUP BY region".to_string(),
+        "SELECT v FROM /m|n/ GROUP BY host".to_string(),
+        format!("SELECT w FROM m WHERE time > {after} GROUP BY region, host"),
     ]
     .into_iter()
     .flat_map(|q| [q.clone(), format!("{q} ORDER BY time DESC")])
@@ -92,7 +102,8 @@ const CUTS: &[(u64, u64)] = &[
     (10, 16_777_216),
 ];
 
-/// Every series of an answer as (name, values).
+/// Every series of an answer as (name, values); a grouped series' name carries its
+/// tags.
 fn series(v: &Value) -> Vec<(Value, Vec<Value>)> {
     v["results"][0]["series"]
         .as_array()
@@ -100,7 +111,11 @@ fn series(v: &Value) -> Vec<(Value, Vec<Value>)> {
             all.iter()
                 .map(|s| {
                     let values = s["values"].as_array().cloned().unwrap_or_default();
-                    (s["name"].clone(), values)
+                    let name = match s.get("tags") {
+                        Some(tags) => json!([s["name"], tags]),
+                        None => s["name"].clone(),
+                    };
+                    (name, values)
                 })
                 .collect()
         })

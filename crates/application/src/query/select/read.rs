@@ -156,7 +156,11 @@ impl QueryService {
     /// LIMIT 1` 41 s). Everything is read as before when the cut rows may not stand in
     /// for the whole range: a row the answer cannot show (none of the fields its columns
     /// name) took a place among the first and storage had more, or rows of one time
-    /// are left for the heap's structure to order (see [`ties_decided`]).
+    /// are left for the heap's structure to order (see [`ties_decided`]). A cut per
+    /// `GROUP BY` tag group reads each series' first rows at once: a group's first rows
+    /// come from its series' first rows as the whole answer's do (`GROUP BY hostname
+    /// ORDER BY time DESC LIMIT 1`, each host's latest row, read and merged all 8.64 M
+    /// points: 28 s).
     pub(super) async fn read_points_top(
         &self,
         src: &Src,
@@ -167,24 +171,26 @@ impl QueryService {
         budget: &Budget,
     ) -> Result<Vec<Point>, StatementError> {
         let top = cut.top;
-        let points = self
-            .read_points_capped(src, needed, cond, (min, max), budget.read_cap(), Some(top))
-            .await?;
-        let rows = points.len() as u64;
-        let shown: Vec<&Point> = points
-            .iter()
-            .filter(|p| holds_any(p, &cut.shown_by))
-            .collect();
-        let enough = shown.len() as u64 >= top.rows || rows < top.rows;
-        if enough && ties_decided(shown, &cut.aux) {
-            budget.charge_points(points.len())?;
-            return Ok(points);
+        if !cut.grouped {
+            let points = self
+                .read_points_capped(src, needed, cond, (min, max), budget.read_cap(), Some(top))
+                .await?;
+            let rows = points.len() as u64;
+            let shown: Vec<&Point> = points
+                .iter()
+                .filter(|p| holds_any(p, &cut.shown_by))
+                .collect();
+            let enough = shown.len() as u64 >= top.rows || rows < top.rows;
+            if enough && ties_decided(shown, &cut.aux) {
+                budget.charge_points(points.len())?;
+                return Ok(points);
+            }
         }
         if top.rows > MAX_ROWS_PER_SERIES_READ {
             return self.read_points(src, needed, cond, min, max, budget).await;
         }
-        // Rows of one time left to the heap's structure: the merge needs every series'
-        // first rows (see `read_hot_top`), which one aggregate gives without sorting the
+        // Rows of one time left to the heap's structure, or a cut per group: the merge
+        // needs every series' first rows (see `read_hot_top`), which one aggregate gives without sorting the
         // range (8.64 M rows, 1,000 series: 0.8 s in the engine, against 36 s for the
         // whole range read and merged).
         let each = TopRows {
@@ -221,7 +227,8 @@ impl QueryService {
         cap: Option<u64>,
     ) -> Option<Vec<Point>> {
         let first = self.read_hot(src, needed, cond, range, false, (cap, Some(cut.top)));
-        if first.is_some() {
+        if first.is_some() || cut.grouped {
+            // (The end's check is made for one merge of every series, not per group.)
             return first;
         }
         let points = self.read_hot_newest(src, needed, cond, range, (cap, cut.one_past()))?;

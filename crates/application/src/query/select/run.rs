@@ -39,11 +39,14 @@ impl SeriesSeen {
     }
 }
 
-/// A raw SELECT whose answer is one series per source (no `GROUP BY` tag), cut by
-/// `LIMIT`: it shows at most `top.rows` rows by time (`LIMIT` + `OFFSET`), so a read of
-/// its first rows may stand in for the whole range.
+/// A raw SELECT cut by `LIMIT`: each series of its answer (one per source, or one per
+/// `GROUP BY` tag group) shows at most `top.rows` rows by time (`LIMIT` + `OFFSET`), so a
+/// read of the first rows may stand in for the whole range.
 pub(super) struct RawCut<'p> {
     pub(super) top: TopRows,
+    /// Grouped by tags: the cut applies to each group, so every series' own first rows
+    /// are read (`top.per_series`), never the first rows of the whole table.
+    pub(super) grouped: bool,
     /// The merge's auxiliary references (how rows of one time are ordered).
     pub(super) aux: Vec<AuxRef>,
     /// The names the columns show: a row holding none of them is not in the answer.
@@ -53,17 +56,19 @@ pub(super) struct RawCut<'p> {
 impl<'p> RawCut<'p> {
     pub(super) fn of(plan: &'p SelectPlan, stmt: &SelectStatement) -> Option<Self> {
         let raw = !plan.shape.is_agg && !plan.shape.has_transform;
-        if !raw || !plan.group_tags.is_empty() {
+        if !raw {
             return None;
         }
         let limit = stmt.limit.filter(|&n| n > 0)?;
         let rows = limit.checked_add(stmt.offset.unwrap_or(0))?;
+        let grouped = !plan.group_tags.is_empty();
         Some(RawCut {
             top: TopRows {
                 descending: stmt.is_descending(),
                 rows,
-                per_series: false,
+                per_series: grouped,
             },
+            grouped,
             aux: aux_refs(plan),
             shown_by: referenced_names(&plan.cols),
         })

@@ -405,17 +405,23 @@ fn join_by_maps(timelines: &[Timeline]) -> Vec<Vec<Value>> {
     out
 }
 
-/// The series of a query in output order (`ORDER BY time DESC` reverses them too), then
-/// `SOFFSET`/`SLIMIT`.
-pub(super) fn series_limits(stmt: &SelectStatement, mut output: Vec<Series>) -> Vec<Series> {
-    if stmt.is_descending() {
-        output.reverse();
-    }
-    let soff = stmt.soffset.unwrap_or(0) as usize;
-    match stmt.slimit {
-        Some(l) if l > 0 => output.into_iter().skip(soff).take(l as usize).collect(),
+/// `SOFFSET`/`SLIMIT` over the series of a query in ascending order, then the output
+/// order: `ORDER BY time DESC` reverses the series kept (InfluxDB 1.6: `GROUP BY host
+/// ORDER BY time DESC SLIMIT 3 SOFFSET 1` over hosts a to h shows d, c, b).
+pub(super) fn series_limits(stmt: &SelectStatement, output: Vec<Series>) -> Vec<Series> {
+    let soff = usize::try_from(stmt.soffset.unwrap_or(0)).unwrap_or(usize::MAX);
+    let mut kept: Vec<Series> = match stmt.slimit {
+        Some(l) if l > 0 => output
+            .into_iter()
+            .skip(soff)
+            .take(usize::try_from(l).unwrap_or(usize::MAX))
+            .collect(),
         _ => output.into_iter().skip(soff).collect(),
+    };
+    if stmt.is_descending() {
+        kept.reverse();
     }
+    kept
 }
 
 #[cfg(test)]
