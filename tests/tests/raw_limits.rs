@@ -51,6 +51,16 @@ fn body(from: i64, to: i64) -> String {
                 fields.push_str(&format!(",s=\"{h}{i}\""));
             }
             out.push_str(&format!("m,host={h}{tags} {fields} {t}\n"));
+            if h <= "c" {
+                // Every series of `k` writes at every time (each has its latest rows in
+                // a tier holding the end).
+                let w = if i % 4 == 0 {
+                    format!(",w={i}")
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!("k,host={h}{tags} v={i}{w} {t}\n"));
+            }
             if i % 3 == 0 {
                 out.push_str(&format!("n,host={h} v={i} {t}\n"));
             }
@@ -83,6 +93,10 @@ fn queries() -> Vec<String> {
         "SELECT s, w FROM m WHERE v > 300 GROUP BY region".to_string(),
         "SELECT v FROM /m|n/ GROUP BY host".to_string(),
         format!("SELECT w FROM m WHERE time > {after} GROUP BY region, host"),
+        "SELECT v FROM k GROUP BY host".to_string(),
+        "SELECT v FROM k GROUP BY region".to_string(),
+        // The latest rows hold `v` alone: `w`'s are further back.
+        "SELECT w FROM k WHERE v >= 0 GROUP BY host".to_string(),
     ]
     .into_iter()
     .flat_map(|q| [q.clone(), format!("{q} ORDER BY time DESC")])
@@ -219,6 +233,31 @@ fn the_latest_rows_come_from_the_end_the_tier_holds() {
         series(&v),
         vec![(json!("m"), vec![json!(["2020-09-13T12:29:59Z", 797])])],
         "{v}"
+    );
+    // Each series' latest rows, grouped: from the tier's end when every series the index
+    // knows has them there (`k`), from storage when one is in storage alone (`g` of `m`).
+    let before = tier_hits(&s);
+    let (_, v) = s.query(
+        "d",
+        "SELECT v FROM k GROUP BY host ORDER BY time DESC LIMIT 1",
+    );
+    assert!(tier_hits(&s) > before, "answered from the tier: {v}");
+    let latest: Vec<_> = series(&v).into_iter().map(|(_, rows)| rows).collect();
+    assert_eq!(
+        latest,
+        vec![vec![json!(["2020-09-13T12:29:59Z", 199])]; 3],
+        "{v}"
+    );
+    let before = tier_hits(&s);
+    let (_, v) = s.query(
+        "d",
+        "SELECT v FROM m GROUP BY host ORDER BY time DESC LIMIT 1",
+    );
+    assert_eq!(tier_hits(&s), before, "storage read: {v}");
+    assert_eq!(
+        series(&v).len(),
+        8,
+        "every host, g's latest row from storage: {v}"
     );
     // More rows than the tier's end holds come from storage too.
     let (_, v) = s.query(

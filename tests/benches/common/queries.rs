@@ -84,7 +84,7 @@ pub(crate) type Generator = fn(&mut Rng, Span) -> String;
 
 /// The TSBS cpu-only query types, as TSBS phrases them for InfluxDB, then two raw reads
 /// a dashboard or a CLI user issues (one host's latest rows; a first look at the data).
-pub(crate) const QUERIES: [(&str, Generator); 11] = [
+pub(crate) const QUERIES: [(&str, Generator); 12] = [
     ("single-groupby-1-1-1", |r, s| single_groupby(r, s, 1, 1, 1)),
     ("single-groupby-5-1-12", |r, s| {
         single_groupby(r, s, 5, 1, 12)
@@ -120,6 +120,9 @@ pub(crate) const QUERIES: [(&str, Generator); 11] = [
         format!("SELECT * FROM cpu WHERE {h} ORDER BY time DESC LIMIT 10")
     }),
     ("raw-first-5", |_, _| "SELECT * FROM cpu LIMIT 5".into()),
+    ("raw-latest-per-host", |_, _| {
+        "SELECT usage_user FROM cpu GROUP BY hostname ORDER BY time DESC LIMIT 1".into()
+    }),
 ];
 
 /// `count` seeded instances of query type `index` (the same list on every server and run).

@@ -227,12 +227,52 @@ impl QueryService {
         cap: Option<u64>,
     ) -> Option<Vec<Point>> {
         let first = self.read_hot(src, needed, cond, range, false, (cap, Some(cut.top)));
-        if first.is_some() || cut.grouped {
-            // (The end's check is made for one merge of every series, not per group.)
+        if first.is_some() {
             return first;
+        }
+        if cut.grouped {
+            return self.read_hot_end_of_every_series(src, needed, cond, range, cut, cap);
         }
         let points = self.read_hot_newest(src, needed, cond, range, (cap, cut.one_past()))?;
         cut.stands_in(&points).then_some(points)
+    }
+
+    /// The tier's end for a descending cut per group, over a range the tier holds only
+    /// the end of: each series' last `cut.top.rows` rows, when every series the index
+    /// knows in the measurement gave that many and all of them are shown (reads give only
+    /// rows holding a field the columns name today; a guard, as in
+    /// [`every_series_shows_its_first`]). Storage holds
+    /// no series the index does not know, and a series with that many rows at or after
+    /// the tier's coverage has its latest rows there, so every group meets each of its
+    /// series' last rows, which give its first rows as the whole range would (see
+    /// [`Self::read_hot_top`]). `None`: read storage (a series the tier lacks, one of
+    /// another retention policy, one a condition leaves out: the index knows them all).
+    fn read_hot_end_of_every_series(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        range: (Option<i64>, Option<i64>),
+        cut: &RawCut<'_>,
+        cap: Option<u64>,
+    ) -> Option<Vec<Point>> {
+        let points = self.read_hot_newest(src, needed, cond, range, (cap, cut.top))?;
+        let mut rows: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+        for p in &points {
+            if !holds_any(p, &cut.shown_by) {
+                return None;
+            }
+            *rows.entry(&*p.key).or_default() += 1;
+        }
+        let mut every = true;
+        self.meta
+            .for_each_series(&src.db, Some(&src.measurement), &mut |series| {
+                every = rows
+                    .get(series.key.as_str())
+                    .is_some_and(|&n| n >= cut.top.rows);
+                every
+            });
+        every.then_some(points)
     }
 
     /// [`Self::read_points`] from storage, at most `cap` points (only the `top` rows by
