@@ -239,14 +239,14 @@ impl QueryService {
 
     /// The tier's end for a descending cut per group, over a range the tier holds only
     /// the end of: each series' last `cut.top.rows` rows, when every series the index
-    /// knows in the measurement gave that many and all of them are shown (reads give only
-    /// rows holding a field the columns name today; a guard, as in
-    /// [`every_series_shows_its_first`]). Storage holds
-    /// no series the index does not know, and a series with that many rows at or after
-    /// the tier's coverage has its latest rows there, so every group meets each of its
-    /// series' last rows, which give its first rows as the whole range would (see
-    /// [`Self::read_hot_top`]). `None`: read storage (a series the tier lacks, one of
-    /// another retention policy, one a condition leaves out: the index knows them all).
+    /// knows in the measurement gave that many and all of them are shown (reads give
+    /// only rows holding a field the columns name today; a guard, as in
+    /// [`every_series_shows_its_first`]). Storage holds no series the index does not
+    /// know, and a series with that many rows at or after the tier's coverage has its
+    /// latest rows there, so every group meets each of its series' last rows, which give
+    /// its first rows as the whole range would (see [`Self::read_hot_top`]). `None`:
+    /// read storage (a series the tier lacks, one of another retention policy, one a
+    /// condition leaves out: the index knows them all).
     fn read_hot_end_of_every_series(
         &self,
         src: &Src,
