@@ -181,6 +181,15 @@ impl OlderLatest {
         }
     }
 
+    /// The series with a value stored at or after `min` (any time when `None`), before
+    /// the coverage: by completeness, every series with stored rows in that span.
+    pub(super) fn series_since(&self, min: Option<i64>) -> impl Iterator<Item = &Arc<str>> {
+        self.series
+            .iter()
+            .filter(move |(_, s)| min.is_none_or(|m| s.fields.values().any(|(time, _)| *time >= m)))
+            .map(|(key, _)| key)
+    }
+
     /// Takes in the latest value of each field among the first `n` rows of `series`,
     /// which eviction is about to drop.
     pub(super) fn fold_evicted(&mut self, series: &Series, n: usize) {

@@ -190,9 +190,9 @@ impl QueryService {
             return self.read_points(src, needed, cond, min, max, budget).await;
         }
         // Rows of one time left to the heap's structure, or a cut per group: the merge
-        // needs every series' first rows (see `read_hot_top`), which one aggregate gives without sorting the
-        // range (8.64 M rows, 1,000 series: 0.8 s in the engine, against 36 s for the
-        // whole range read and merged).
+        // needs every series' first rows (see `read_hot_top`), which one aggregate gives
+        // without sorting the range (8.64 M rows, 1,000 series: 0.8 s in the engine,
+        // against 36 s for the whole range read and merged).
         let each = TopRows {
             per_series: true,
             ..top
@@ -238,15 +238,15 @@ impl QueryService {
     }
 
     /// The tier's end for a descending cut per group, over a range the tier holds only
-    /// the end of: each series' last `cut.top.rows` rows, when every series the index
-    /// knows in the measurement gave that many and all of them are shown (reads give
-    /// only rows holding a field the columns name today; a guard, as in
-    /// [`every_series_shows_its_first`]). Storage holds no series the index does not
-    /// know, and a series with that many rows at or after the tier's coverage has its
-    /// latest rows there, so every group meets each of its series' last rows, which give
-    /// its first rows as the whole range would (see [`Self::read_hot_top`]). `None`:
-    /// read storage (a series the tier lacks, one of another retention policy, one a
-    /// condition leaves out: the index knows them all).
+    /// the end of: each series' last `cut.top.rows` rows, when every series with a point
+    /// stored in range before the tier's coverage gave that many (the tier knows those
+    /// series: `hot/older.rs`), and all rows read are shown (reads give only rows holding
+    /// a field the columns name today; a guard, as in [`every_series_shows_its_first`]).
+    /// A series that gave that many has its latest rows in the tier; one that gave fewer
+    /// and stored nothing before the coverage gave all its rows. So every group meets each
+    /// of its series' last rows, which give its first rows as the whole range would (see
+    /// [`Self::read_hot_top`]). `None`: read storage (those series unknown, one of them
+    /// short of rows or left out by a condition).
     fn read_hot_end_of_every_series(
         &self,
         src: &Src,
@@ -264,15 +264,18 @@ impl QueryService {
             }
             *rows.entry(&*p.key).or_default() += 1;
         }
-        let mut every = true;
-        self.meta
-            .for_each_series(&src.db, Some(&src.measurement), &mut |series| {
-                every = rows
-                    .get(series.key.as_str())
-                    .is_some_and(|&n| n >= cut.top.rows);
-                every
-            });
-        every.then_some(points)
+        // Asked after the read: the series stored before the coverage then are among
+        // these (the tier's record of them only grows until it becomes unknown).
+        let stored_before = self.hot.as_ref()?.series_stored_before_coverage(
+            &src.db,
+            &src.rp,
+            &src.measurement,
+            range.0,
+        )?;
+        stored_before
+            .iter()
+            .all(|key| rows.get(&**key).is_some_and(|&n| n >= cut.top.rows))
+            .then_some(points)
     }
 
     /// [`Self::read_points`] from storage, at most `cap` points (only the `top` rows by

@@ -278,7 +278,33 @@ async fn with_tier(points: &[(i64, &'static str, f64)]) -> Harness {
 
 async fn with_tier_and_limits(points: &[(i64, &'static str, f64)], limits: QueryLimits) -> Harness {
     let h = harness(&[], limits);
-    let tier = Arc::new(HotTier::new(1 << 20));
+    let tier = tier_holding(points, 1 << 20, &h).await;
+    Harness {
+        service: h.service.with_hot_tier(tier),
+        engine: h.engine,
+    }
+}
+
+/// A harness whose tier was given `points` one byte over its budget, so it evicted the
+/// oldest quarter of their span (keeping the latest values of what it evicted); storage
+/// holds nothing.
+async fn with_evicted_tier(points: &[(i64, &'static str, f64)]) -> Harness {
+    let all = tier_holding(points, 1 << 20, &harness(&[], QueryLimits::unlimited())).await;
+    let h = harness(&[], QueryLimits::unlimited());
+    let tier = tier_holding(points, all.bytes() - 1, &h).await;
+    Harness {
+        service: h.service.with_hot_tier(tier),
+        engine: h.engine,
+    }
+}
+
+/// A tier of `max_bytes` fed `points` (of `m`, tagged `host`) in one flush.
+async fn tier_holding(
+    points: &[(i64, &'static str, f64)],
+    max_bytes: usize,
+    h: &Harness,
+) -> Arc<HotTier> {
+    let tier = Arc::new(HotTier::new(max_bytes));
     let sink = HotSink::new(Arc::new(NullStorage), h.engine.clone(), tier.clone());
     let rp = RetentionPolicy {
         name: "autogen".into(),
@@ -301,10 +327,50 @@ async fn with_tier_and_limits(points: &[(i64, &'static str, f64)], limits: Query
     sink.write_points("db", &rp, "m", &schema, &pts)
         .await
         .unwrap();
-    Harness {
-        service: h.service.with_hot_tier(tier),
-        engine: h.engine,
+    tier
+}
+
+/// Hosts writing every second from 0 to 399 s (`d`, when asked, only up to 50 s).
+fn every_second(with_d: bool) -> Vec<(i64, &'static str, f64)> {
+    let mut out = Vec::new();
+    for i in 0..400 {
+        for host in ["a", "b", "c", "d"] {
+            if host == "d" && (!with_d || i > 50) {
+                continue;
+            }
+            out.push((i * S, host, i as f64));
+        }
     }
+    out
+}
+
+/// Over a range the tier holds only the end of, each series' latest rows come from the
+/// tier when every series stored before its coverage (in range) has enough rows there.
+#[tokio::test]
+async fn grouped_latest_rows_come_from_the_tiers_end_when_no_stored_series_lacks_them() {
+    // The tier holds 100..=399 s (300 rows a host); 0..=99 s were evicted.
+    let h = with_evicted_tier(&every_second(false)).await;
+    let latest = "SELECT v FROM m GROUP BY host ORDER BY time DESC";
+    let rows = h.rows(&format!("{latest} LIMIT 2")).await;
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert_eq!(rows[0], vec![Value::Time(399 * S), Value::Float(399.0)]);
+    assert_eq!(rows[1], vec![Value::Time(398 * S), Value::Float(398.0)]);
+    h.rows(&format!("{latest} LIMIT 10 OFFSET 290")).await;
+    assert!(sent(&h).is_empty(), "storage was read: {:?}", sent(&h));
+    // More rows than the tier holds of a series, or the first rows: storage.
+    h.rows(&format!("{latest} LIMIT 301")).await;
+    assert_eq!(sent(&h).len(), 1);
+    h.rows("SELECT v FROM m GROUP BY host LIMIT 2").await;
+    assert_eq!(sent(&h).len(), 2);
+
+    // `d` stopped at 50 s: its rows are in storage alone.
+    let h = with_evicted_tier(&every_second(true)).await;
+    h.rows(&format!("{latest} LIMIT 1")).await;
+    assert_eq!(sent(&h).len(), 1, "d's latest row is read from storage");
+    // From 60 s on, storage holds nothing of `d`.
+    h.rows("SELECT v FROM m WHERE time >= 60s GROUP BY host ORDER BY time DESC LIMIT 1")
+        .await;
+    assert_eq!(sent(&h).len(), 1, "storage was read: {:?}", sent(&h));
 }
 
 #[tokio::test]
