@@ -201,6 +201,7 @@ def cases():
     out.append(long_chains_case())
     out.append(limit_ties_case())
     out.append(group_cut_case())
+    out.append(slimit_per_measurement_case())
     out.append(float_ties_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
@@ -570,6 +571,32 @@ def group_cut_case():
     checks.append(q(db, "SELECT max(v) FROM m WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:00:20Z' GROUP BY time(10s), host ORDER BY time DESC SLIMIT 2 SOFFSET 1"))
     checks.append(q(db, "SELECT v FROM m GROUP BY region ORDER BY time DESC LIMIT 2 SLIMIT 2"))
     return case("order-limit--group-cut", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def slimit_per_measurement_case():
+    """SLIMIT/SOFFSET limit each measurement's series on its own (a query over two
+    measurements shows up to SLIMIT series of each), raw and aggregated, ascending and
+    descending (the kept series reversed); SOFFSET without SLIMIT keeps none."""
+    db = "ol_slimit_each"
+    body = "".join(
+        f"{m},host={h} v={i * 10 + j} {T2020 + i * 10**9}\n"
+        for m, hosts in (("m", "abc"), ("n", "bcd"), ("o", "a"))
+        for j, h in enumerate(hosts)
+        for i in range(3)
+    )
+    checks = []
+    for sel in ("v FROM m, n", "v FROM /m|n|o/", "count(v) FROM m, n", "max(v) FROM /m|n/"):
+        for order in ("", " ORDER BY time DESC"):
+            for lim in (" SLIMIT 1", " SLIMIT 2 SOFFSET 1", " SOFFSET 2"):
+                checks.append(q(db, f"SELECT {sel} GROUP BY host{order}{lim}"))
+    checks.append(q(db, "SELECT v FROM m, n GROUP BY host ORDER BY time DESC LIMIT 1 OFFSET 1 SLIMIT 1 SOFFSET 1"))
+    # SOFFSET without SLIMIT (or with SLIMIT 0) keeps no series.
+    checks.append(q(db, "SELECT v FROM m GROUP BY host SOFFSET 1"))
+    checks.append(q(db, "SELECT v FROM m GROUP BY host SLIMIT 0 SOFFSET 1"))
+    checks.append(q(db, "SELECT count(v) FROM m GROUP BY host SOFFSET 1"))
+    checks.append(q(db, "SELECT v FROM m GROUP BY host SLIMIT 5 SOFFSET 1"))
+    checks.append(q(db, "SELECT mean(v) FROM m, n WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:00:03Z' GROUP BY time(1s), host SLIMIT 1 SOFFSET 1"))
+    return case("order-limit--slimit-per-measurement", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def float_ties_case():

@@ -157,8 +157,9 @@ pub struct RawRead {
 }
 
 /// The first `rows` rows by time in one direction: of the whole table with every row
-/// whose time equals the last one's (`LIMIT n WITH TIES`: the caller orders rows of one
-/// time by their tags, so the rows it keeps are among these whatever their tags), or,
+/// whose time equals the last one's (every row up to the `rows`-th row's time: the
+/// caller orders rows of one time by their tags, so the rows it keeps are among these
+/// whatever their tags), or,
 /// `per_series`, of each series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TopRows {
@@ -178,23 +179,30 @@ impl RawRead {
         select.extend(self.fields.iter().map(|f| field(f)));
         let mut order = vec!["time".to_string()];
         order.extend(self.tags.iter().map(|t| tag(t)));
-        let mut source = format!(
-            "{} WHERE {}",
-            self.table.from(self.merge),
-            self.filter.sql()?
-        );
+        let (from, filter) = (self.table.from(self.merge), self.filter.sql()?);
+        let mut source = format!("{from} WHERE {filter}");
         let mut outer = select.clone();
         match self.top {
             Some(top) if top.per_series => {
                 (source, outer) = self.first_rows_of_each_series(top, &source);
             }
             Some(top) => {
-                // The engine picks the rows (a partial sort of `time` alone); the outer
-                // query gives them the usual order.
+                // Every row up to the `rows`-th row's time, ties included: the engine finds
+                // that time by a partial sort of `time` alone, then filters the range by
+                // it; the outer query gives the rows the usual order. (`LIMIT n WITH
+                // TIES` over the columns sorted the whole range in memory: 1.15 GB and
+                // 1.07 s for `SELECT * FROM cpu LIMIT 5` over 8.64 M rows, against
+                // 30 MB and 0.50 s this way.) Over no rows the bound is the epoch, and
+                // nothing passes the filter either.
+                let (bound, op, order) = if top.descending {
+                    ("min", ">=", " DESC")
+                } else {
+                    ("max", "<=", "")
+                };
                 source = format!(
-                    "(SELECT {} FROM {source} ORDER BY time{} LIMIT {} WITH TIES)",
+                    "(SELECT {} FROM {from} WHERE ({filter}) AND time {op} (SELECT {bound}(time) \
+                     FROM (SELECT time FROM {from} WHERE {filter} ORDER BY time{order} LIMIT {})))",
                     select.join(", "),
-                    if top.descending { " DESC" } else { "" },
                     top.rows.max(1)
                 );
             }

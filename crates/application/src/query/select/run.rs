@@ -158,7 +158,10 @@ impl QueryService {
             let series = self
                 .run_source(&plan, stmt, src, cut.as_ref(), &mut seen, budget)
                 .await?;
-            output.extend(series);
+            output.extend(series_limits(stmt, series));
+        }
+        if stmt.is_descending() {
+            output.reverse();
         }
         let tags = plan
             .cols
@@ -166,7 +169,7 @@ impl QueryService {
             .filter(|c| plan.is_tag_ref(&c.expr))
             .map(|c| c.name.clone())
             .collect();
-        Ok((series_limits(stmt, output), tags))
+        Ok((output, tags))
     }
 
     /// The series of one source; `cut`: the statement's raw `LIMIT` cut, for reads of

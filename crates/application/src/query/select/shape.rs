@@ -405,23 +405,22 @@ fn join_by_maps(timelines: &[Timeline]) -> Vec<Vec<Value>> {
     out
 }
 
-/// `SOFFSET`/`SLIMIT` over the series of a query in ascending order, then the output
-/// order: `ORDER BY time DESC` reverses the series kept (InfluxDB 1.6: `GROUP BY host
-/// ORDER BY time DESC SLIMIT 3 SOFFSET 1` over hosts a to h shows d, c, b).
-pub(super) fn series_limits(stmt: &SelectStatement, output: Vec<Series>) -> Vec<Series> {
-    let soff = usize::try_from(stmt.soffset.unwrap_or(0)).unwrap_or(usize::MAX);
-    let mut kept: Vec<Series> = match stmt.slimit {
-        Some(l) if l > 0 => output
-            .into_iter()
-            .skip(soff)
-            .take(usize::try_from(l).unwrap_or(usize::MAX))
-            .collect(),
-        _ => output.into_iter().skip(soff).collect(),
-    };
-    if stmt.is_descending() {
-        kept.reverse();
+/// `SOFFSET`/`SLIMIT` over the series of one source (measurement), in ascending order
+/// whatever the output order: InfluxDB 1.6 limits each measurement's tag sets (`FROM m,
+/// n SLIMIT 1` shows a series of each), and `ORDER BY time DESC` reverses the series
+/// kept (`GROUP BY host ORDER BY time DESC SLIMIT 3 SOFFSET 1` over hosts a to h shows
+/// d, c, b). `SOFFSET` without `SLIMIT` keeps nothing, as in InfluxDB 1.6 (it cuts the
+/// tag sets to `SLIMIT` + `SOFFSET` before skipping `SOFFSET`).
+pub(super) fn series_limits(stmt: &SelectStatement, series: Vec<Series>) -> Vec<Series> {
+    let (limit, offset) = (stmt.slimit.unwrap_or(0), stmt.soffset.unwrap_or(0));
+    if limit == 0 && offset == 0 {
+        return series;
     }
-    kept
+    series
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .collect()
 }
 
 #[cfg(test)]
@@ -667,7 +666,7 @@ mod tests {
     proptest::proptest! {
         /// The two cut reads of a raw `LIMIT` (`RawCut`): every series' first `k` rows
         /// give the merge's first `k` rows, ties ordered by the heap or not; the rows up
-        /// to the `k`-th row's time (what `LIMIT k WITH TIES` reads) give them when the
+        /// to the `k`-th row's time (what the whole table's cut reads) give them when the
         /// strings decide every tie among them.
         #[test]
         fn cut_reads_give_the_first_rows_of_the_whole_merge(
