@@ -481,19 +481,20 @@ impl HotTier {
         self.tables.read().get(&id).map(|t| t.covered_from)
     }
 
-    /// The series with a point stored at or after `min` but before the table's coverage
-    /// (see `older`); `None` when the table or those series are unknown.
+    /// The series `filter` may accept with a point stored at or after `filter.min` but
+    /// before the table's coverage (see `older`); `None` when the table or those series
+    /// are unknown.
     pub(crate) fn series_stored_before_coverage(
         &self,
         db: &str,
         rp: &str,
         measurement: &str,
-        min: Option<i64>,
+        filter: &mut ReadFilter<'_>,
     ) -> Option<Vec<Arc<str>>> {
         let id = (db.to_string(), rp.to_string(), measurement.to_string());
         let tables = self.tables.read();
         let older = tables.get(&id)?.older.as_ref()?;
-        Some(older.series_since(min).cloned().collect())
+        Some(older.series_since(filter))
     }
 
     /// Whether every stored point of the table at or after `min` is in the tier.

@@ -181,13 +181,17 @@ impl OlderLatest {
         }
     }
 
-    /// The series with a value stored at or after `min` (any time when `None`), before
-    /// the coverage: by completeness, every series with stored rows in that span.
-    pub(super) fn series_since(&self, min: Option<i64>) -> impl Iterator<Item = &Arc<str>> {
+    /// The series `filter` may accept with a value stored at or after `filter.min` (any
+    /// time when `None`), before the coverage: by completeness, every such series with
+    /// stored rows in that span.
+    pub(super) fn series_since(&self, filter: &mut ReadFilter<'_>) -> Vec<Arc<str>> {
+        let min = filter.min;
         self.series
             .iter()
-            .filter(move |(_, s)| min.is_none_or(|m| s.fields.values().any(|(time, _)| *time >= m)))
-            .map(|(key, _)| key)
+            .filter(|(_, s)| min.is_none_or(|m| s.fields.values().any(|(time, _)| *time >= m)))
+            .filter(|(_, s)| filter.series_may_match(&*s.tags))
+            .map(|(key, _)| Arc::clone(key))
+            .collect()
     }
 
     /// Takes in the latest value of each field among the first `n` rows of `series`,

@@ -245,8 +245,8 @@ impl QueryService {
     /// A series that gave that many has its latest rows in the tier; one that gave fewer
     /// and stored nothing before the coverage gave all its rows. So every group meets each
     /// of its series' last rows, which give its first rows as the whole range would (see
-    /// [`Self::read_hot_top`]). `None`: read storage (those series unknown, one of them
-    /// short of rows or left out by a condition).
+    /// [`Self::read_hot_top`]). `None`: read storage (those series unknown, or one of
+    /// them short of rows, a field condition leaving out its rows included).
     fn read_hot_end_of_every_series(
         &self,
         src: &Src,
@@ -265,12 +265,16 @@ impl QueryService {
             *rows.entry(&*p.key).or_default() += 1;
         }
         // Asked after the read: the series stored before the coverage then are among
-        // these (the tier's record of them only grows until it becomes unknown).
+        // these (the tier's record of them only grows until it becomes unknown). Those
+        // whose tags the condition rules out have no rows in the answer.
+        let is_field = |n: &str| src.schema.field_type(n).is_some();
+        let mut filter =
+            crate::query::ReadFilter::new(cond, &[], range.0, range.1).with_fields(&is_field);
         let stored_before = self.hot.as_ref()?.series_stored_before_coverage(
             &src.db,
             &src.rp,
             &src.measurement,
-            range.0,
+            &mut filter,
         )?;
         stored_before
             .iter()

@@ -367,10 +367,20 @@ async fn grouped_latest_rows_come_from_the_tiers_end_when_no_stored_series_lacks
     let h = with_evicted_tier(&every_second(true)).await;
     h.rows(&format!("{latest} LIMIT 1")).await;
     assert_eq!(sent(&h).len(), 1, "d's latest row is read from storage");
-    // From 60 s on, storage holds nothing of `d`.
+    // From 60 s on, storage holds nothing of `d`; a condition on tags can leave it out.
     h.rows("SELECT v FROM m WHERE time >= 60s GROUP BY host ORDER BY time DESC LIMIT 1")
         .await;
+    h.rows("SELECT v FROM m WHERE host != 'd' GROUP BY host ORDER BY time DESC LIMIT 1")
+        .await;
+    h.rows("SELECT v FROM m WHERE host = 'a' GROUP BY host ORDER BY time DESC LIMIT 3")
+        .await;
     assert_eq!(sent(&h).len(), 1, "storage was read: {:?}", sent(&h));
+    // A condition on fields may leave out the tier's rows of a series stored before.
+    h.rows(
+        "SELECT v FROM m WHERE v < 100 AND host != 'd' GROUP BY host ORDER BY time DESC LIMIT 1",
+    )
+    .await;
+    assert_eq!(sent(&h).len(), 2, "storage was read: {:?}", sent(&h));
 }
 
 #[tokio::test]
