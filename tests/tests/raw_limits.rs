@@ -17,7 +17,7 @@ const SEC: i64 = 1_000_000_000;
 
 /// Points at times `from..to` (seconds after `BASE`) for seven series (three of them
 /// irregular); `w` on every seventh time, `s` on every fifth, `n` in a second measurement
-/// on every third.
+/// on every third, `k` and `p` in further measurements (see below).
 fn body(from: i64, to: i64) -> String {
     // `z` alone first: the first rows of an answer are its own, and its third row ties
     // with every other series' first (so each series' first rows must all be read).
@@ -65,6 +65,20 @@ fn body(from: i64, to: i64) -> String {
                 out.push_str(&format!("n,host={h} v={i} {t}\n"));
             }
         }
+        // `p`: more series than a cut has rows, all tied at every time (storage picks
+        // the answer's rows from an outline of the ties, then reads them alone); some
+        // lack `region`, `w` and `s` come at some times only.
+        for n in 0..30 {
+            let region = ["", ",region=eu", ",region=us"][n % 3];
+            let mut fields = format!("v={}", i * 100 + n as i64);
+            if (i + n as i64) % 4 == 0 {
+                fields.push_str(&format!(",w={}", (i * 7 + n as i64) % 9));
+            }
+            if (i + n as i64) % 3 == 0 {
+                fields.push_str(&format!(",s=\"{}\"", (i * 13 + n as i64 * 7) % 11));
+            }
+            out.push_str(&format!("p,host=h{:02}{region} {fields} {t}\n", 29 - n));
+        }
     }
     out
 }
@@ -97,6 +111,15 @@ fn queries() -> Vec<String> {
         "SELECT v FROM k GROUP BY region".to_string(),
         // The latest rows hold `v` alone: `w`'s are further back.
         "SELECT w FROM k WHERE v >= 0 GROUP BY host".to_string(),
+        // Many series tied at every time: picked from an outline where strings decide.
+        "SELECT v FROM p".to_string(),
+        "SELECT * FROM p".to_string(),
+        "SELECT v, host FROM p".to_string(),
+        "SELECT w, region, host FROM p".to_string(),
+        "SELECT s FROM p".to_string(),
+        "SELECT s, v FROM p WHERE region = 'eu'".to_string(),
+        "SELECT host, w FROM p WHERE region != 'us' AND v > 1000".to_string(),
+        format!("SELECT w, host FROM p WHERE time >= {after}"),
     ]
     .into_iter()
     .flat_map(|q| [q.clone(), format!("{q} ORDER BY time DESC")])

@@ -154,6 +154,21 @@ pub struct RawRead {
     pub limit: Option<u64>,
     /// Only the earliest (or latest) rows by time, for an answer that shows no more.
     pub top: Option<TopRows>,
+    /// Fields read only as whether a row holds them (`1` or `NULL`), after `fields`: the
+    /// engine reads their null maps, not their values.
+    pub present: Vec<String>,
+    /// Only the rows with these keys (empty: no such term).
+    pub at: Vec<RowKey>,
+}
+
+/// One row of a table by its key: its time and the values of [`RawRead::tags`], in that
+/// order (a missing tag as empty, as stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowKey {
+    /// Nanoseconds.
+    pub time: i64,
+    /// Tag values.
+    pub tags: Vec<String>,
 }
 
 /// The first `rows` rows by time in one direction: of the whole table with every row
@@ -177,11 +192,25 @@ impl RawRead {
         let mut select = vec!["time".to_string()];
         select.extend(self.tags.iter().map(|t| tag(t)));
         select.extend(self.fields.iter().map(|f| field(f)));
+        select.extend(
+            self.present
+                .iter()
+                .map(|f| format!("if({} IS NULL, NULL, 1) AS {}", field(f), field(f))),
+        );
         let mut order = vec!["time".to_string()];
         order.extend(self.tags.iter().map(|t| tag(t)));
-        let (from, filter) = (self.table.from(self.merge), self.filter.sql()?);
+        let (from, mut filter) = (self.table.from(self.merge), self.filter.sql()?);
+        if !self.at.is_empty() {
+            filter = format!("{filter} AND {}", self.at_sql());
+        }
         let mut source = format!("{from} WHERE {filter}");
         let mut outer = select.clone();
+        // Over a subquery, the outer list names its columns.
+        let named = |outer: &mut Vec<String>| {
+            let n = outer.len() - self.present.len();
+            outer.truncate(n);
+            outer.extend(self.present.iter().map(|f| field(f)));
+        };
         match self.top {
             Some(top) if top.per_series => {
                 (source, outer) = self.first_rows_of_each_series(top, &source);
@@ -205,6 +234,7 @@ impl RawRead {
                     select.join(", "),
                     top.rows.max(1)
                 );
+                named(&mut outer);
             }
             None => {}
         }
@@ -221,6 +251,30 @@ impl RawRead {
 }
 
 impl RawRead {
+    /// `(time, tags…) IN (…)` over [`Self::at`], with the key's bounds spelt out so the
+    /// engine's key analysis keeps only the granules of the named series and times.
+    fn at_sql(&self) -> String {
+        let key_of = |k: &RowKey| {
+            let mut parts = vec![time_literal(k.time)];
+            parts.extend(k.tags.iter().map(|v| naming::quote_string(v)));
+            format!("({})", parts.join(", "))
+        };
+        let mut cols = vec!["time".to_string()];
+        cols.extend(self.tags.iter().map(|t| tag(t)));
+        let keys: Vec<String> = self.at.iter().map(key_of).collect();
+        let times = self.at.iter().map(|k| k.time);
+        let (lo, hi) = (times.clone().min(), times.max());
+        let mut sql = format!("({}) IN ({})", cols.join(", "), keys.join(", "));
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            sql = format!(
+                "time >= {} AND time <= {} AND {sql}",
+                time_literal(lo),
+                time_literal(hi)
+            );
+        }
+        sql
+    }
+
     /// The source of `top.rows` rows of each series of `filtered` (`table WHERE …`) and
     /// the outer select list naming its columns as a plain read does. Each series' first
     /// rows come without sorting the range: an aggregate keeps the least `rows` (time

@@ -8,7 +8,7 @@ use hyperbyte_domain::window::Window;
 use hyperbyte_domain::FieldType;
 use hyperbyte_timeseriesql::ast::{Expr, Statement};
 use hyperbyte_timeseriesql::sql::{
-    AggregateRead, Condition, DigestRead, DumpRead, Pushdown, RawRead, RowFilter, TableRef,
+    AggregateRead, Condition, DigestRead, DumpRead, Pushdown, RawRead, RowFilter, RowKey, TableRef,
     TagSetsRead, TopRows,
 };
 use hyperbyte_timeseriesql::translate::ColumnRef;
@@ -59,6 +59,8 @@ fn raw(fields: &[&str]) -> RawRead {
         },
         limit: None,
         top: None,
+        present: Vec::new(),
+        at: Vec::new(),
     }
 }
 
@@ -120,6 +122,42 @@ fn raw_select_first_rows_with_ties() {
         per_series: false,
     });
     assert_snapshot!("raw_select_first_rows_with_ties_final", r.to_sql().unwrap());
+}
+
+/// The outline of a cut's first rows: string fields' values, of the others only whether
+/// a row holds them (`1` or `NULL`), named as the columns they stand for.
+#[test]
+fn raw_select_outline_of_first_rows() {
+    let mut r = raw(&["msg"]);
+    r.present = vec!["usage".into()];
+    r.filter.any_field = vec!["msg".into(), "usage".into()];
+    r.limit = Some(20_000_001);
+    r.top = Some(TopRows {
+        descending: false,
+        rows: 5,
+        per_series: false,
+    });
+    assert_snapshot!(r.to_sql().unwrap());
+}
+
+/// Rows named by their keys: the key's tuple, and its time bounds for the engine's key
+/// analysis; a tag value stays a literal.
+#[test]
+fn raw_select_rows_by_key() {
+    let mut r = raw(&["usage"]);
+    r.merge = true;
+    r.filter.min = Some(MIN);
+    r.at = vec![
+        RowKey {
+            time: MIN + 10,
+            tags: vec!["a".into(), "".into()],
+        },
+        RowKey {
+            time: MIN + 20,
+            tags: vec!["b'); DROP TABLE x; --".into(), "eu".into()],
+        },
+    ];
+    assert_snapshot!(r.to_sql().unwrap());
 }
 
 /// Each series' first (or last) rows, for a merge that needs every series' heads.
@@ -310,6 +348,8 @@ fn hostile_names_and_strings() {
         },
         limit: Some(1),
         top: None,
+        present: Vec::new(),
+        at: Vec::new(),
     };
     let expr =
         match hyperbyte_timeseriesql::parse("SELECT x FROM m WHERE \"ho`st\" = 'x\\' OR 1=1 --'")

@@ -319,6 +319,8 @@ impl<'q> SliceReader<'q> {
             },
             limit: None,
             top: None,
+            present: Vec::new(),
+            at: Vec::new(),
         }
         .to_sql()
         .map_err(|e| QueryError::Decode(e.to_string()))

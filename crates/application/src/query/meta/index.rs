@@ -86,6 +86,25 @@ impl QueryService {
         (cands.total < self.meta.series_count_in(db, m)).then_some(cands.pairs)
     }
 
+    /// At most how many series of measurement `m` pass `cond`: the index's count of the
+    /// measurement, narrowed by its per-value lists where the condition names tag values.
+    pub(in crate::query) fn series_bound(
+        &self,
+        db: &str,
+        m: &str,
+        cond: Option<&hyperbyte_timeseriesql::ast::Expr>,
+        is_field: &dyn Fn(&str) -> bool,
+    ) -> usize {
+        let all = self.meta.series_count_in(db, m);
+        let mut index = MeasurementIndex {
+            meta: self.meta.as_ref(),
+            db,
+            m,
+        };
+        cond.and_then(|c| index_candidates(c, &mut index, &mut Regexes::default(), is_field))
+            .map_or(all, |c| c.total.min(all))
+    }
+
     /// The series of all `pairs` of measurement `m`, sorted by key, without duplicates.
     pub(super) fn series_with_tags(
         &self,

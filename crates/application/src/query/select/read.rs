@@ -109,6 +109,21 @@ fn every_series_shows_its_first(points: &[Point], shown_by: &[&str], rows: u64) 
         .all(|&(read, shown)| read < rows || shown == read)
 }
 
+/// What a storage read hands over of each row.
+#[derive(Clone, Copy)]
+pub(super) enum RowsRead<'a> {
+    /// Every needed field's value.
+    Values,
+    /// An outline: the values of string fields (they order rows of one time), of the
+    /// others only whether the row holds them. The engine reads null maps, not values.
+    Outline,
+    /// Every needed field's value, of the rows of these points only (an outline's).
+    Of(&'a [&'a Point]),
+}
+
+/// The largest cut whose rows are picked from an outline and then read by their keys.
+const MAX_ROWS_PICKED: u64 = 1_000;
+
 /// Why reading a source failed.
 pub(super) enum ReadError {
     Engine(hyperbyte_ports::QueryError),
@@ -153,10 +168,10 @@ impl QueryService {
     /// rows by time: storage hands over those rows (and every row tied with the last)
     /// instead of the whole range. `SELECT * FROM cpu LIMIT 1` had read, sorted and
     /// converted every stored point (measured on 8.64 M rows: 38 s; `ORDER BY time DESC
-    /// LIMIT 1` 41 s). Everything is read as before when the cut rows may not stand in
-    /// for the whole range: a row the answer cannot show (none of the fields its columns
-    /// name) took a place among the first and storage had more, or rows of one time
-    /// are left for the heap's structure to order (see [`ties_decided`]). A cut per
+    /// LIMIT 1` 41 s). Over many series the answer's rows are picked from an outline and
+    /// read alone ([`Self::read_first_rows_picked`]), over few the first rows are read
+    /// whole ([`Self::read_first_rows_whole`]); when neither may stand in for the whole
+    /// range, each series' first rows are read, and failing that everything. A cut per
     /// `GROUP BY` tag group reads each series' first rows at once: a group's first rows
     /// come from its series' first rows as the whole answer's do (`GROUP BY hostname
     /// ORDER BY time DESC LIMIT 1`, each host's latest row, read and merged all 8.64 M
@@ -172,16 +187,14 @@ impl QueryService {
     ) -> Result<Vec<Point>, StatementError> {
         let top = cut.top;
         if !cut.grouped {
-            let points = self
-                .read_points_capped(src, needed, cond, (min, max), budget.read_cap(), Some(top))
-                .await?;
-            let rows = points.len() as u64;
-            let shown: Vec<&Point> = points
-                .iter()
-                .filter(|p| holds_any(p, &cut.shown_by))
-                .collect();
-            let enough = shown.len() as u64 >= top.rows || rows < top.rows;
-            if enough && ties_decided(shown, &cut.aux) {
+            let first = if self.cut_meets_many_series(src, cond, top.rows) {
+                self.read_first_rows_picked(src, needed, cond, (min, max), cut, budget)
+                    .await?
+            } else {
+                self.read_first_rows_whole(src, needed, cond, (min, max), cut, budget)
+                    .await?
+            };
+            if let Some(points) = first {
                 budget.charge_points(points.len())?;
                 return Ok(points);
             }
@@ -205,6 +218,96 @@ impl QueryService {
             return Ok(points);
         }
         self.read_points(src, needed, cond, min, max, budget).await
+    }
+
+    /// Whether the first `rows` rows of `src` under `cond` may fall in more series than
+    /// the rows they are, by enough that picking them from an outline (a second engine
+    /// query, a few milliseconds) costs less than reading every series' granule whole:
+    /// rows of one time from every series of the measurement tie at the cut's last time
+    /// whenever writers share an interval, as TSBS's and Telegraf's do.
+    fn cut_meets_many_series(&self, src: &Src, cond: Option<&Expr>, rows: u64) -> bool {
+        if rows > MAX_ROWS_PICKED {
+            return false;
+        }
+        let is_field = |n: &str| src.schema.field_type(n).is_some();
+        let series = self.series_bound(&src.db, &src.measurement, cond, &is_field) as u64;
+        series > rows.saturating_add(16)
+    }
+
+    /// The first `cut.top.rows` rows of the whole range and every row tied with the last
+    /// by time, when they may stand in for the whole range. `None` when they may not: a
+    /// row the answer cannot show (none of the fields its columns name) took a place
+    /// among the first and storage had more, or rows of one time are left for the heap's
+    /// structure to order (see [`ties_decided`]).
+    async fn read_first_rows_whole(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        range: (Option<i64>, Option<i64>),
+        cut: &RawCut<'_>,
+        budget: &Budget,
+    ) -> Result<Option<Vec<Point>>, StatementError> {
+        let top = cut.top;
+        let points = self
+            .read_points_capped(src, needed, cond, range, budget.read_cap(), Some(top))
+            .await?;
+        let rows = points.len() as u64;
+        let shown: Vec<&Point> = points
+            .iter()
+            .filter(|p| holds_any(p, &cut.shown_by))
+            .collect();
+        let enough = shown.len() as u64 >= top.rows || rows < top.rows;
+        Ok((enough && ties_decided(shown, &cut.aux)).then_some(points))
+    }
+
+    /// [`Self::read_first_rows_whole`] in two steps: an outline of the rows up to the
+    /// cut's last time (time, tags, which fields each row holds), from which the answer's
+    /// rows are picked in the merge's order, then those rows alone by their keys.
+    /// `SELECT * FROM cpu LIMIT 5` over 1,000 hosts x 24 h had decompressed every
+    /// series' first granule of every column for the 1,000 rows tied at the first time.
+    /// `None` as there, and when a picked row is gone by the second step.
+    async fn read_first_rows_picked(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        range: (Option<i64>, Option<i64>),
+        cut: &RawCut<'_>,
+        budget: &Budget,
+    ) -> Result<Option<Vec<Point>>, StatementError> {
+        let top = cut.top;
+        let bounds = (budget.read_cap(), Some(top));
+        let outline = self
+            .read_points_as(src, needed, cond, range, bounds, RowsRead::Outline)
+            .await?;
+        let mut shown: Vec<&Point> = outline
+            .iter()
+            .filter(|p| holds_any(p, &cut.shown_by))
+            .collect();
+        let enough = shown.len() as u64 >= top.rows || (outline.len() as u64) < top.rows;
+        if !enough || !ties_decided(shown.iter().copied(), &cut.aux) {
+            return Ok(None);
+        }
+        // The merge's order of rows it shows: by time, then (the ties being decided) by
+        // their auxiliary strings; a descending answer shows the last of them.
+        shown.sort_by_cached_key(|p| {
+            let strings: Vec<Option<&str>> = cut.aux.iter().map(|r| r.string_of(p)).collect();
+            (p.time, strings)
+        });
+        let n = usize::try_from(top.rows).map_or(shown.len(), |r| r.min(shown.len()));
+        let picked = if top.descending {
+            &shown[shown.len() - n..]
+        } else {
+            &shown[..n]
+        };
+        if picked.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let points = self
+            .read_points_as(src, needed, cond, range, (None, None), RowsRead::Of(picked))
+            .await?;
+        Ok((points.len() == picked.len()).then_some(points))
     }
 
     /// The tier's rows for a raw answer cut to its first `cut.top.rows` rows: the first
@@ -289,17 +392,36 @@ impl QueryService {
         src: &Src,
         needed: &BTreeSet<String>,
         cond: Option<&Expr>,
-        (min, max): (Option<i64>, Option<i64>),
+        range: (Option<i64>, Option<i64>),
         cap: Option<u64>,
         top: Option<TopRows>,
     ) -> Result<Vec<Point>, StatementError> {
+        self.read_points_as(src, needed, cond, range, (cap, top), RowsRead::Values)
+            .await
+    }
+
+    /// [`Self::read_points_capped`] handing over what `rows` says of each row. A table
+    /// that lacks a column the schema names (registered through another retention
+    /// policy) is read again with the columns it has.
+    async fn read_points_as(
+        &self,
+        src: &Src,
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        (min, max): (Option<i64>, Option<i64>),
+        (cap, top): (Option<u64>, Option<TopRows>),
+        rows: RowsRead<'_>,
+    ) -> Result<Vec<Point>, StatementError> {
         let bounds = (min, max, cap, top);
-        match self.read_points_with(src, needed, cond, bounds, None).await {
+        match self
+            .read_points_with(src, needed, cond, bounds, rows, None)
+            .await
+        {
             Err(ReadError::Engine(e)) if e.is_missing_table() => Ok(Vec::new()),
             Err(ReadError::Engine(hyperbyte_ports::QueryError::Engine { code: 47, .. })) => {
                 let cols = self.table_columns(src).await?;
                 match self
-                    .read_points_with(src, needed, cond, bounds, Some(&cols))
+                    .read_points_with(src, needed, cond, bounds, rows, Some(&cols))
                     .await
                 {
                     Ok(p) => Ok(p),
@@ -448,6 +570,7 @@ impl QueryService {
         needed: &BTreeSet<String>,
         cond: Option<&Expr>,
         (min, max, cap, top): (Option<i64>, Option<i64>, Option<u64>, Option<TopRows>),
+        rows: RowsRead<'_>,
         existing: Option<&BTreeSet<String>>,
     ) -> Result<Vec<Point>, ReadError> {
         let schema = &src.schema;
@@ -466,12 +589,32 @@ impl QueryService {
         if field_cols.is_empty() {
             return Ok(Vec::new());
         }
+        let (values, present): (Vec<String>, Vec<String>) = match rows {
+            RowsRead::Outline => field_cols
+                .iter()
+                .cloned()
+                .partition(|f| schema.field_type(f) == Some(FieldType::String)),
+            _ => (field_cols.clone(), Vec::new()),
+        };
+        let at = match rows {
+            RowsRead::Of(points) => points
+                .iter()
+                .map(|p| RowKey {
+                    time: p.time,
+                    tags: tag_cols
+                        .iter()
+                        .map(|t| p.tags.get(t).cloned().unwrap_or_default())
+                        .collect(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         // A row qualifies only when at least one selected field is present.
         let read = RawRead {
             table: TableRef::new(&src.db, &src.rp, &src.measurement),
             merge: self.must_merge(src, min, max),
             tags: tag_cols.clone(),
-            fields: field_cols.clone(),
+            fields: values.clone(),
             filter: RowFilter {
                 min,
                 max,
@@ -481,6 +624,8 @@ impl QueryService {
             },
             limit: cap,
             top,
+            present: present.clone(),
+            at,
         };
         let sql = read
             .to_sql()
@@ -488,8 +633,12 @@ impl QueryService {
         let rows = self.engine.query(&sql).await.map_err(ReadError::Engine)?;
         let mut out = Vec::with_capacity(rows.rows.len());
         let mut series_of = SeriesCache::new();
-        // Field names shared by every row's map.
-        let field_names: Vec<Arc<str>> = field_cols.iter().map(|f| Arc::from(f.as_str())).collect();
+        // Field names shared by every row's map, in the statement's order.
+        let field_names: Vec<Arc<str>> = values
+            .iter()
+            .chain(&present)
+            .map(|f| Arc::from(f.as_str()))
+            .collect();
         for row in rows.rows {
             let mut it = row.into_iter();
             let time = match it.next() {

@@ -61,7 +61,7 @@ impl AuxRef {
     /// The string this reference gives point `p` in InfluxDB's iterator, if any: a tag's
     /// non-empty value, a string field's value; anything else (numbers, booleans, a
     /// missing value) is not a string.
-    fn string_of<'a>(&self, p: &'a Point) -> Option<&'a str> {
+    pub(super) fn string_of<'a>(&self, p: &'a Point) -> Option<&'a str> {
         if self.tag {
             p.tags
                 .get(&self.name)

@@ -74,6 +74,8 @@ fn raw_read(min: Option<i64>, max: Option<i64>, merge: bool) -> RawRead {
         },
         limit: None,
         top: None,
+        present: Vec::new(),
+        at: Vec::new(),
     }
 }
 
