@@ -86,7 +86,8 @@ impl Condition {
 }
 
 /// Which rows of a table a read covers. The terms render in this order:
-/// `time >= min`, `time <= max`, the condition, at least one of `any_field`, `time >= since`.
+/// `time >= min`, `time <= max`, the condition, at least one of `any_field`, `time >= since`
+/// (`1` when there is none).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RowFilter {
     /// Earliest time (nanoseconds, inclusive).
@@ -123,6 +124,10 @@ impl RowFilter {
         }
         if let Some(t) = self.since {
             terms.push(format!("time >= {}", time_literal(t)));
+        }
+        if terms.is_empty() {
+            // Every row: a `WHERE` clause needs a term.
+            return Ok("1".to_string());
         }
         Ok(terms.join(" AND "))
     }
@@ -356,11 +361,7 @@ impl DumpRead {
             "SELECT {} FROM {} WHERE {}",
             select.join(", "),
             self.table.from(self.merge),
-            if condition.is_empty() {
-                "1"
-            } else {
-                &condition
-            }
+            condition
         );
         if let Some(n) = self.limit {
             sql.push_str(&format!(" ORDER BY time LIMIT {n}"));

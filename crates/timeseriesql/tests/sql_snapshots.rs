@@ -140,6 +140,20 @@ fn raw_select_outline_of_first_rows() {
     assert_snapshot!(r.to_sql().unwrap());
 }
 
+/// A read of every row (every row holds a field it reads): the filter has no term.
+#[test]
+fn raw_select_every_row() {
+    let mut r = raw(&["usage"]);
+    r.filter.any_field.clear();
+    assert_snapshot!(r.to_sql().unwrap());
+    r.top = Some(TopRows {
+        descending: false,
+        rows: 5,
+        per_series: false,
+    });
+    assert_snapshot!("raw_select_every_row_first_rows", r.to_sql().unwrap());
+}
+
 /// Rows named by their keys: the key's tuple, and its time bounds for the engine's key
 /// analysis; a tag value stays a literal.
 #[test]

@@ -205,6 +205,7 @@ impl StorageAdminPort for NullStorage {
 pub(super) struct Harness {
     pub(super) service: QueryService,
     pub(super) engine: Arc<FakeEngine>,
+    pub(super) meta: Arc<MemMeta>,
 }
 
 pub(super) fn harness(points: &[(i64, &'static str, f64)], limits: QueryLimits) -> Harness {
@@ -247,9 +248,19 @@ pub(super) fn harness_indexing(
         storage.clone(),
         FlushConfig::default(),
     ));
-    let service = QueryService::new(meta, engine.clone(), storage, flush, ManualClock::new(NOW))
-        .with_limits(limits);
-    Harness { service, engine }
+    let service = QueryService::new(
+        meta.clone(),
+        engine.clone(),
+        storage,
+        flush,
+        ManualClock::new(NOW),
+    )
+    .with_limits(limits);
+    Harness {
+        service,
+        engine,
+        meta,
+    }
 }
 
 impl Harness {
@@ -654,6 +665,7 @@ async fn deletes_are_proposed_with_resolved_bounds_and_replay_on_a_member() {
     let h = Harness {
         service,
         engine: Arc::new(FakeEngine::default()),
+        meta: meta.clone(),
     };
     let deletes = || -> Vec<(String, Option<i64>, Option<i64>, bool)> {
         meta.applied

@@ -609,7 +609,19 @@ impl QueryService {
                 .collect(),
             _ => Vec::new(),
         };
-        // A row qualifies only when at least one selected field is present.
+        // A row qualifies only when at least one selected field is present: said only
+        // when some row may hold none of them (a field left out, or values of another
+        // type in side columns); otherwise the term made the engine read every null map.
+        let every_row_holds_one = schema.other_types.is_empty()
+            && schema
+                .fields
+                .keys()
+                .all(|f| field_cols.contains(f) || !has(&naming::field_column(f)));
+        let any_field = if every_row_holds_one {
+            Vec::new()
+        } else {
+            field_cols.clone()
+        };
         let read = RawRead {
             table: TableRef::new(&src.db, &src.rp, &src.measurement),
             merge: self.must_merge(src, min, max),
@@ -619,7 +631,7 @@ impl QueryService {
                 min,
                 max,
                 condition: condition_of(schema, &has, cond),
-                any_field: field_cols.clone(),
+                any_field,
                 since: None,
             },
             limit: cap,

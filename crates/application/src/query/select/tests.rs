@@ -60,6 +60,7 @@ fn table() -> TableRef {
     TableRef::new("db", "autogen", "m")
 }
 
+/// A read of `v`, `m`'s only field (so every row holds it and no term says so).
 fn raw_read(min: Option<i64>, max: Option<i64>, merge: bool) -> RawRead {
     RawRead {
         table: table(),
@@ -69,7 +70,6 @@ fn raw_read(min: Option<i64>, max: Option<i64>, merge: bool) -> RawRead {
         filter: RowFilter {
             min,
             max,
-            any_field: vec!["v".into()],
             ..RowFilter::default()
         },
         limit: None,
@@ -247,6 +247,44 @@ async fn a_condition_reaches_storage_resolved_against_the_table() {
     assert_eq!(sent(&h), vec![want.to_sql().unwrap()]);
 }
 
+/// Rows must hold a selected field only where some row may hold none: a field is left
+/// out, or values of another type live in side columns.
+#[tokio::test]
+async fn rows_holding_no_selected_field_are_ruled_out_only_where_they_may_exist() {
+    let q = "SELECT v FROM m";
+    let h = unlimited(&points());
+    h.rows(q).await;
+    assert_eq!(
+        sent(&h),
+        vec![raw_read(None, None, false).to_sql().unwrap()]
+    );
+    let mut want = raw_read(None, None, false);
+    want.filter.any_field = vec!["v".into()];
+
+    let h = unlimited(&points());
+    let key = ("db".to_string(), "m".to_string());
+    h.meta
+        .schemas
+        .lock()
+        .entry(key.clone())
+        .or_default()
+        .fields
+        .insert("u".into(), FieldType::Integer);
+    h.rows(q).await;
+    assert_eq!(sent(&h), vec![want.to_sql().unwrap()]);
+
+    let h = unlimited(&points());
+    h.meta
+        .schemas
+        .lock()
+        .entry(key)
+        .or_default()
+        .other_types
+        .insert("v".into(), [FieldType::Integer].into());
+    h.rows(q).await;
+    assert_eq!(sent(&h), vec![want.to_sql().unwrap()]);
+}
+
 /// TSBS "lastpoint": `last()` of every field per series reads the most recent minute
 /// first, and stops there when every series has its values.
 #[tokio::test]
@@ -284,6 +322,7 @@ async fn with_tier_and_limits(points: &[(i64, &'static str, f64)], limits: Query
     Harness {
         service: h.service.with_hot_tier(tier),
         engine: h.engine,
+        meta: h.meta,
     }
 }
 
@@ -297,6 +336,7 @@ async fn with_evicted_tier(points: &[(i64, &'static str, f64)]) -> Harness {
     Harness {
         service: h.service.with_hot_tier(tier),
         engine: h.engine,
+        meta: h.meta,
     }
 }
 
