@@ -109,6 +109,21 @@ fn every_series_shows_its_first(points: &[Point], shown_by: &[&str], rows: u64) 
         .all(|&(read, shown)| read < rows || shown == read)
 }
 
+/// The rows of `points` the answer shows, when `points` (a range's first rows up to the
+/// cut's last time, ties included) may stand in for the whole range; `None` when a row
+/// the answer cannot show (none of the fields its columns name) took a place among the
+/// first and storage had more, or rows of one time are left for the heap's structure to
+/// order (see [`ties_decided`]).
+fn shown_if_standing_in<'p>(points: &'p [Point], cut: &RawCut<'_>) -> Option<Vec<&'p Point>> {
+    let shown: Vec<&Point> = points
+        .iter()
+        .filter(|p| holds_any(p, &cut.shown_by))
+        .collect();
+    let rows = cut.top.rows;
+    let enough = shown.len() as u64 >= rows || (points.len() as u64) < rows;
+    (enough && ties_decided(shown.iter().copied(), &cut.aux)).then_some(shown)
+}
+
 /// What a storage read hands over of each row.
 #[derive(Clone, Copy)]
 pub(super) enum RowsRead<'a> {
@@ -235,10 +250,8 @@ impl QueryService {
     }
 
     /// The first `cut.top.rows` rows of the whole range and every row tied with the last
-    /// by time, when they may stand in for the whole range. `None` when they may not: a
-    /// row the answer cannot show (none of the fields its columns name) took a place
-    /// among the first and storage had more, or rows of one time are left for the heap's
-    /// structure to order (see [`ties_decided`]).
+    /// by time, when they may stand in for the whole range (see
+    /// [`shown_if_standing_in`]).
     async fn read_first_rows_whole(
         &self,
         src: &Src,
@@ -248,17 +261,11 @@ impl QueryService {
         cut: &RawCut<'_>,
         budget: &Budget,
     ) -> Result<Option<Vec<Point>>, StatementError> {
-        let top = cut.top;
         let points = self
-            .read_points_capped(src, needed, cond, range, budget.read_cap(), Some(top))
+            .read_points_capped(src, needed, cond, range, budget.read_cap(), Some(cut.top))
             .await?;
-        let rows = points.len() as u64;
-        let shown: Vec<&Point> = points
-            .iter()
-            .filter(|p| holds_any(p, &cut.shown_by))
-            .collect();
-        let enough = shown.len() as u64 >= top.rows || rows < top.rows;
-        Ok((enough && ties_decided(shown, &cut.aux)).then_some(points))
+        let stands_in = shown_if_standing_in(&points, cut).is_some();
+        Ok(stands_in.then_some(points))
     }
 
     /// [`Self::read_first_rows_whole`] in two steps: an outline of the rows up to the
@@ -281,14 +288,9 @@ impl QueryService {
         let outline = self
             .read_points_as(src, needed, cond, range, bounds, RowsRead::Outline)
             .await?;
-        let mut shown: Vec<&Point> = outline
-            .iter()
-            .filter(|p| holds_any(p, &cut.shown_by))
-            .collect();
-        let enough = shown.len() as u64 >= top.rows || (outline.len() as u64) < top.rows;
-        if !enough || !ties_decided(shown.iter().copied(), &cut.aux) {
+        let Some(mut shown) = shown_if_standing_in(&outline, cut) else {
             return Ok(None);
-        }
+        };
         // The merge's order of rows it shows: by time, then (the ties being decided) by
         // their auxiliary strings; a descending answer shows the last of them.
         shown.sort_by_cached_key(|p| {
