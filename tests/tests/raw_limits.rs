@@ -119,6 +119,10 @@ fn queries() -> Vec<String> {
         "SELECT s FROM p".to_string(),
         "SELECT s, v FROM p WHERE region = 'eu'".to_string(),
         "SELECT host, w FROM p WHERE region != 'us' AND v > 1000".to_string(),
+        // A condition on a field the outline reads as a flag: on the values.
+        "SELECT v, host FROM p WHERE v > 1000".to_string(),
+        "SELECT * FROM p WHERE w > 3".to_string(),
+        "SELECT host, v FROM p WHERE v > 2000 OR host = 'h03'".to_string(),
         format!("SELECT w, host FROM p WHERE time >= {after}"),
     ]
     .into_iter()

@@ -159,8 +159,9 @@ pub struct RawRead {
     pub limit: Option<u64>,
     /// Only the earliest (or latest) rows by time, for an answer that shows no more.
     pub top: Option<TopRows>,
-    /// Fields read only as whether a row holds them (`1` or `NULL`), after `fields`: the
-    /// engine reads their null maps, not their values.
+    /// Fields read only as whether a row holds them (`1` or `NULL`, named `hb_has_<i>`),
+    /// after `fields`: the engine reads their null maps, not their values. Plain and
+    /// whole-table cut reads only (a read of each series' first rows ignores them).
     pub present: Vec<String>,
     /// Only the rows with these keys (empty: no such term).
     pub at: Vec<RowKey>,
@@ -197,10 +198,14 @@ impl RawRead {
         let mut select = vec!["time".to_string()];
         select.extend(self.tags.iter().map(|t| tag(t)));
         select.extend(self.fields.iter().map(|f| field(f)));
+        // A flag is named apart from its column: an alias equal to the column's name
+        // would stand for the column in `WHERE` (a condition on the field would read
+        // the flag).
         select.extend(
             self.present
                 .iter()
-                .map(|f| format!("if({} IS NULL, NULL, 1) AS {}", field(f), field(f))),
+                .enumerate()
+                .map(|(i, f)| format!("if({} IS NULL, NULL, 1) AS hb_has_{i}", field(f))),
         );
         let mut order = vec!["time".to_string()];
         order.extend(self.tags.iter().map(|t| tag(t)));
@@ -214,7 +219,7 @@ impl RawRead {
         let named = |outer: &mut Vec<String>| {
             let n = outer.len() - self.present.len();
             outer.truncate(n);
-            outer.extend(self.present.iter().map(|f| field(f)));
+            outer.extend((0..self.present.len()).map(|i| format!("hb_has_{i}")));
         };
         match self.top {
             Some(top) if top.per_series => {

@@ -202,7 +202,7 @@ impl QueryService {
     ) -> Result<Vec<Point>, StatementError> {
         let top = cut.top;
         if !cut.grouped {
-            let first = if self.cut_meets_many_series(src, cond, top.rows) {
+            let first = if self.cut_meets_many_series(src, cond, top.rows, budget) {
                 self.read_first_rows_picked(src, needed, cond, (min, max), cut, budget)
                     .await?
             } else {
@@ -240,8 +240,16 @@ impl QueryService {
     /// query, a few milliseconds) costs less than reading every series' granule whole:
     /// rows of one time from every series of the measurement tie at the cut's last time
     /// whenever writers share an interval, as TSBS's and Telegraf's do.
-    fn cut_meets_many_series(&self, src: &Src, cond: Option<&Expr>, rows: u64) -> bool {
-        if rows > MAX_ROWS_PICKED {
+    /// Not under a series limit: the picked rows show few of the series the query
+    /// meets, which InfluxDB counts all.
+    fn cut_meets_many_series(
+        &self,
+        src: &Src,
+        cond: Option<&Expr>,
+        rows: u64,
+        budget: &Budget,
+    ) -> bool {
+        if rows > MAX_ROWS_PICKED || budget.limits().max_select_series > 0 {
             return false;
         }
         let is_field = |n: &str| src.schema.field_type(n).is_some();
@@ -288,6 +296,11 @@ impl QueryService {
         let outline = self
             .read_points_as(src, needed, cond, range, bounds, RowsRead::Outline)
             .await?;
+        // An outline cut short by the read cap neither stands in for the range nor
+        // charges what it met: the whole read charges and refuses it.
+        if bounds.0.is_some_and(|cap| outline.len() as u64 >= cap) {
+            return Ok(None);
+        }
         let Some(mut shown) = shown_if_standing_in(&outline, cut) else {
             return Ok(None);
         };
