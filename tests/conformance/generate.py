@@ -202,6 +202,7 @@ def cases():
     out.append(limit_ties_case())
     out.append(group_cut_case())
     out.append(slimit_per_measurement_case())
+    out.append(many_series_ties_case())
     out.append(float_ties_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
@@ -597,6 +598,41 @@ def slimit_per_measurement_case():
     checks.append(q(db, "SELECT v FROM m GROUP BY host SLIMIT 5 SOFFSET 1"))
     checks.append(q(db, "SELECT mean(v) FROM m, n WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:00:03Z' GROUP BY time(1s), host SLIMIT 1 SOFFSET 1"))
     return case("order-limit--slimit-per-measurement", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def many_series_ties_case():
+    """A raw LIMIT over more series than it shows, every series writing at every time:
+    the rows of one time are ordered by the strings the columns show (tags, string
+    fields), a condition on a shown field filters by its values, DESC shows the latest,
+    OFFSET skips within the ties."""
+    db = "ol_many_ties"
+    lines = []
+    for i in range(4):
+        for n in range(24):
+            region = ["", ",region=eu", ",region=us"][n % 3]
+            fields = f"v={i * 100 + n}"
+            if (i + n) % 4 == 0:
+                fields += f",w={(i * 7 + n) % 9}i"
+            if (i + n) % 3 == 0:
+                fields += f',s="{(i * 13 + n * 7) % 11}"'
+            lines.append(f"m,host=h{23 - n:02d}{region} {fields} {T2020 + i * 10**9}\n")
+    body = "".join(lines)
+    checks = []
+    for sel in (
+        "*",
+        "v, host",
+        "host, w",
+        "w, region, host",
+        "s, host",
+    ):
+        for order in ("", " ORDER BY time DESC"):
+            for lim in (" LIMIT 3", " LIMIT 2 OFFSET 22", " LIMIT 5 OFFSET 40"):
+                checks.append(q(db, f"SELECT {sel} FROM m{order}{lim}"))
+    for where in ("v > 150", "w > 3", "v > 250 OR host = 'h03'", "region = 'eu' AND v < 300"):
+        for order in ("", " ORDER BY time DESC"):
+            checks.append(q(db, f"SELECT v, host FROM m WHERE {where}{order} LIMIT 4 OFFSET 1"))
+    checks.append(q(db, "SELECT * FROM m WHERE w >= 0 LIMIT 3"))
+    return case("order-limit--many-series-ties", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def float_ties_case():
