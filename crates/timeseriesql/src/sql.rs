@@ -513,6 +513,10 @@ pub struct AggregateRead {
     pub group_tags: Vec<Option<String>>,
     /// Time buckets, if grouped by time (in a zone: its pieces of constant offset).
     pub bucket: Option<Window>,
+    /// `group_tags` are every tag column of the table, so they are a prefix of its sort
+    /// key (tags first, whatever their order): without buckets the aggregate runs in the
+    /// table's order.
+    pub in_key_order: bool,
     /// One aggregate of a field per output column; `None` reads as NULL (the table lacks
     /// the field, or has it with another type).
     pub columns: Vec<Option<(Pushdown, String)>>,
@@ -561,6 +565,13 @@ impl AggregateRead {
         );
         if !group.is_empty() {
             sql.push_str(&format!(" GROUP BY {}", group.join(", ")));
+        }
+        if self.in_key_order && self.bucket.is_none() && !group.is_empty() {
+            // The aggregate streams in the table's order instead of hashing every row
+            // (lastpoint from storage over 1,000 series: 42 -> 29 ms). Not with time
+            // buckets (double-groupby-1: 132 -> 160 ms in the engine) nor by tags that
+            // are no prefix of the key (`GROUP BY region`: 26 -> 33 ms).
+            sql.push_str(" SETTINGS optimize_aggregation_in_order = 1");
         }
         Ok(sql)
     }

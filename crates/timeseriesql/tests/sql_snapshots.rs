@@ -71,6 +71,7 @@ fn aggregate(columns: Vec<Option<(Pushdown, String)>>) -> AggregateRead {
         merge: false,
         group_tags: Vec::new(),
         bucket: None,
+        in_key_order: false,
         columns,
         filter: RowFilter {
             min: Some(MIN),
@@ -331,6 +332,7 @@ fn lastpoint_over_recent_rows() {
     a.filter.min = None;
     a.filter.max = None;
     a.group_tags = vec![Some("host".into()), Some("region".into())];
+    a.in_key_order = true;
     assert_snapshot!("lastpoint_all_rows", a.to_sql().unwrap());
     a.filter.since = Some(MAX - 60_000_000_000);
     assert_snapshot!("lastpoint_recent_rows", a.to_sql().unwrap());

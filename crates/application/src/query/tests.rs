@@ -41,6 +41,8 @@ pub(super) struct FakeEngine {
     pub(super) latest: Mutex<Option<i64>>,
     /// What `must_merge` answers.
     pub(super) merge: Mutex<bool>,
+    /// Tag columns `table_columns` lists besides `host`'s.
+    pub(super) more_tags: Mutex<Vec<String>>,
 }
 
 #[async_trait]
@@ -100,7 +102,9 @@ impl QueryPort for FakeEngine {
     }
 
     async fn table_columns(&self, _: &str, _: &str, _: &str) -> Result<Vec<String>, QueryError> {
-        Ok(vec![naming::tag_column("host"), naming::field_column("v")])
+        let mut cols = vec![naming::tag_column("host"), naming::field_column("v")];
+        cols.extend(self.more_tags.lock().iter().map(|t| naming::tag_column(t)));
+        Ok(cols)
     }
 
     async fn latest_time(

@@ -394,6 +394,10 @@ impl QueryService {
     ) -> AggregateRead {
         let schema = &src.schema;
         let has = |c: &str| existing.contains(c);
+        let in_key_order = schema
+            .tag_keys
+            .iter()
+            .all(|t| !has(&naming::tag_column(t)) || group_tags.contains(t));
         let group_tags = group_tags
             .iter()
             .map(|t| has(&naming::tag_column(t)).then(|| t.clone()))
@@ -413,6 +417,7 @@ impl QueryService {
             merge: self.must_merge(src, min, max),
             group_tags,
             bucket: interval.cloned(),
+            in_key_order,
             columns,
             filter: RowFilter {
                 min,

@@ -85,6 +85,7 @@ fn aggregate_read(columns: Vec<(Pushdown, &str)>) -> AggregateRead {
         merge: false,
         group_tags: Vec::new(),
         bucket: None,
+        in_key_order: false,
         filter: RowFilter {
             any_field: columns.iter().map(|(_, f)| f.to_string()).collect(),
             ..RowFilter::default()
@@ -307,8 +308,38 @@ async fn lastpoint_reads_the_most_recent_rows_first() {
     let mut want = aggregate_read(vec![(Pushdown::Last, "v"), (Pushdown::Last, "v")]);
     want.filter.any_field = vec!["v".into(), "v".into()];
     want.group_tags = vec![Some("host".into())];
+    // Grouped by every tag of the table: aggregated in the table's order.
+    want.in_key_order = true;
     want.filter.since = Some(20 * S - 60 * S);
     assert_eq!(sent(&h), vec![want.to_sql().unwrap()]);
+}
+
+/// Grouped by tags alone, the engine aggregates in the table's order only when the tags
+/// are every tag column of the table (so a prefix of its sort key, whatever the order).
+#[tokio::test]
+async fn tags_grouped_in_the_tables_order_only_when_they_are_all_its_tags() {
+    let q = "SELECT last(v) FROM m WHERE time >= 0 GROUP BY host";
+    let h = unlimited(&points());
+    h.run(q).await;
+    assert!(sent(&h)
+        .iter()
+        .any(|s| s.contains("optimize_aggregation_in_order")));
+
+    let h = unlimited(&points());
+    h.meta
+        .schemas
+        .lock()
+        .entry(("db".to_string(), "m".to_string()))
+        .or_default()
+        .tag_keys
+        .insert("region".into());
+    h.engine.more_tags.lock().push("region".into());
+    h.run(q).await;
+    let sent = sent(&h);
+    assert!(sent.iter().any(|s| s.contains("hb_bucket")), "{sent:?}");
+    assert!(!sent
+        .iter()
+        .any(|s| s.contains("optimize_aggregation_in_order")));
 }
 
 /// A harness whose recent-data tier holds `points` (storage holds nothing).
