@@ -306,10 +306,7 @@ impl QueryService {
         };
         // The merge's order of rows it shows: by time, then (the ties being decided) by
         // their auxiliary strings; a descending answer shows the last of them.
-        shown.sort_by_cached_key(|p| {
-            let strings: Vec<Option<&str>> = cut.aux.iter().map(|r| r.string_of(p)).collect();
-            (p.time, strings)
-        });
+        shown.sort_by_cached_key(|p| tie_key(p, &cut.aux));
         let n = usize::try_from(top.rows).map_or(shown.len(), |r| r.min(shown.len()));
         let picked = if top.descending {
             &shown[shown.len() - n..]
@@ -585,7 +582,7 @@ impl QueryService {
         needed: &BTreeSet<String>,
         cond: Option<&Expr>,
         (min, max, cap, top): (Option<i64>, Option<i64>, Option<u64>, Option<TopRows>),
-        rows: RowsRead<'_>,
+        what: RowsRead<'_>,
         existing: Option<&BTreeSet<String>>,
     ) -> Result<Vec<Point>, ReadError> {
         let schema = &src.schema;
@@ -604,14 +601,14 @@ impl QueryService {
         if field_cols.is_empty() {
             return Ok(Vec::new());
         }
-        let (values, present): (Vec<String>, Vec<String>) = match rows {
+        let (values, present): (Vec<String>, Vec<String>) = match what {
             RowsRead::Outline => field_cols
                 .iter()
                 .cloned()
                 .partition(|f| schema.field_type(f) == Some(FieldType::String)),
             _ => (field_cols.clone(), Vec::new()),
         };
-        let at = match rows {
+        let at = match what {
             RowsRead::Of(points) => points
                 .iter()
                 .map(|p| RowKey {
@@ -641,7 +638,7 @@ impl QueryService {
             table: TableRef::new(&src.db, &src.rp, &src.measurement),
             merge: self.must_merge(src, min, max),
             tags: tag_cols.clone(),
-            fields: values.clone(),
+            fields: values,
             filter: RowFilter {
                 min,
                 max,
@@ -651,7 +648,7 @@ impl QueryService {
             },
             limit: cap,
             top,
-            present: present.clone(),
+            present,
             at,
         };
         let sql = read
@@ -661,9 +658,10 @@ impl QueryService {
         let mut out = Vec::with_capacity(rows.rows.len());
         let mut series_of = SeriesCache::new();
         // Field names shared by every row's map, in the statement's order.
-        let field_names: Vec<Arc<str>> = values
+        let field_names: Vec<Arc<str>> = read
+            .fields
             .iter()
-            .chain(&present)
+            .chain(&read.present)
             .map(|f| Arc::from(f.as_str()))
             .collect();
         for row in rows.rows {

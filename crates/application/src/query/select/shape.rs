@@ -61,7 +61,7 @@ impl AuxRef {
     /// The string this reference gives point `p` in InfluxDB's iterator, if any: a tag's
     /// non-empty value, a string field's value; anything else (numbers, booleans, a
     /// missing value) is not a string.
-    pub(super) fn string_of<'a>(&self, p: &'a Point) -> Option<&'a str> {
+    fn string_of<'a>(&self, p: &'a Point) -> Option<&'a str> {
         if self.tag {
             p.tags
                 .get(&self.name)
@@ -176,15 +176,19 @@ pub(super) fn ties_decided<'p>(
     points: impl IntoIterator<Item = &'p Point>,
     aux: &[AuxRef],
 ) -> bool {
-    let mut keyed: Vec<(i64, Vec<Option<&str>>)> = points
-        .into_iter()
-        .map(|p| (p.time, aux.iter().map(|r| r.string_of(p)).collect()))
-        .collect();
+    let mut keyed: Vec<(i64, Vec<Option<&str>>)> =
+        points.into_iter().map(|p| tie_key(p, aux)).collect();
     keyed.sort_unstable();
     // Sorted with a missing string first: an undecided pair has an undecided neighbour.
     keyed
         .windows(2)
         .all(|w| w[0].0 != w[1].0 || strings_decide(&w[0].1, &w[1].1))
+}
+
+/// A point's time and auxiliary strings. Among points whose ties are decided
+/// ([`ties_decided`]), ascending keys are [`raw_merge`]'s order (descending: its reverse).
+pub(super) fn tie_key<'p>(p: &'p Point, aux: &[AuxRef]) -> (i64, Vec<Option<&'p str>>) {
+    (p.time, aux.iter().map(|r| r.string_of(p)).collect())
 }
 
 /// Whether two points' auxiliary strings order them, as [`raw_merge`]'s `less` does.
