@@ -494,6 +494,22 @@ impl Pushdown {
             Pushdown::Last => format!("argMax({col}, (time, assumeNotNull({col})))"),
         }
     }
+
+    /// The time of the point a lone selector picks, in nanoseconds, over rows that all
+    /// hold `col` (`None`: not a selector). InfluxDB's reducers: `first`/`last` the
+    /// earliest/latest time; `min`/`max` the earliest time among the points holding the
+    /// extreme value, so ties between series and times change neither value nor time.
+    fn point_time_sql(self, col: &str) -> Option<String> {
+        let t = "toUnixTimestamp64Nano(time)";
+        let at = match self {
+            Pushdown::First => "min(time)".to_string(),
+            Pushdown::Last => "max(time)".to_string(),
+            Pushdown::Min => format!("argMin(time, (assumeNotNull({col}), {t}))"),
+            Pushdown::Max => format!("argMax(time, (assumeNotNull({col}), -{t}))"),
+            _ => return None,
+        };
+        Some(format!("toUnixTimestamp64Nano({at})"))
+    }
 }
 
 /// Aggregates per group of tags and time bucket, computed in ClickHouse. Each result row
@@ -537,12 +553,13 @@ impl AggregateRead {
         }
         let bucket = match &self.bucket {
             Some(w) => bucket_sql(w),
-            // A lone `last()` prints its point's time (InfluxDB's lone selector); rows
+            // A lone selector prints its point's time (InfluxDB's lone selector); rows
             // without the field are filtered out (`any_field` is that field).
             None => match self.columns.as_slice() {
-                [Some((Pushdown::Last, _))] => "toUnixTimestamp64Nano(max(time))".to_string(),
-                _ => "0".to_string(),
-            },
+                [Some((agg, f))] => agg.point_time_sql(&field(f)),
+                _ => None,
+            }
+            .unwrap_or_else(|| "0".to_string()),
         };
         select.push(format!("{bucket} AS hb_bucket"));
         if self.bucket.is_some() {

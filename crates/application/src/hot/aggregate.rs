@@ -48,6 +48,10 @@ struct Acc {
     sum_i: i128,
     min: Option<Value>,
     max: Option<Value>,
+    /// The earliest time holding a value equal to `min` (InfluxDB's `min()` prints it).
+    min_at: i64,
+    /// The earliest time holding a value equal to `max`.
+    max_at: i64,
     first: Option<(i64, Value)>,
     last: Option<(i64, Value)>,
 }
@@ -75,23 +79,11 @@ impl Acc {
                 Value::Unsigned(x) => self.sum_i += i128::from(*x),
                 _ => {}
             },
-            Agg::Min => {
-                if self.min.as_ref().is_none_or(|m| less(&v, m)) {
-                    self.min = Some(v);
-                }
-            }
-            Agg::Max => {
-                if self.max.as_ref().is_none_or(|m| less(m, &v)) {
-                    self.max = Some(v);
-                }
-            }
+            Agg::Min => self.add_min(time, v),
+            Agg::Max => self.add_max(time, v),
             Agg::Spread => {
-                if self.min.as_ref().is_none_or(|m| less(&v, m)) {
-                    self.min = Some(v.clone());
-                }
-                if self.max.as_ref().is_none_or(|m| less(m, &v)) {
-                    self.max = Some(v);
-                }
+                self.add_min(time, v.clone());
+                self.add_max(time, v);
             }
             // InfluxDB's selectors: equal times → the larger value.
             Agg::First => {
@@ -115,6 +107,43 @@ impl Acc {
         }
     }
 
+    /// A smaller value replaces the minimum; an equal one keeps it (the first met) and
+    /// moves its time earlier when it is.
+    fn add_min(&mut self, time: i64, v: Value) {
+        match &self.min {
+            Some(m) if !less(&v, m) => {
+                if v == *m {
+                    self.min_at = self.min_at.min(time);
+                }
+            }
+            _ => (self.min, self.min_at) = (Some(v), time),
+        }
+    }
+
+    /// [`Acc::add_min`] for the maximum.
+    fn add_max(&mut self, time: i64, v: Value) {
+        match &self.max {
+            Some(m) if !less(m, &v) => {
+                if v == *m {
+                    self.max_at = self.max_at.min(time);
+                }
+            }
+            _ => (self.max, self.max_at) = (Some(v), time),
+        }
+    }
+
+    /// The time of the point a selector picked (`None`: not a selector, or no value):
+    /// what InfluxDB prints for a lone selector without `GROUP BY time`.
+    fn selected_time(&self, agg: Agg) -> Option<i64> {
+        match agg {
+            Agg::First => self.first.as_ref().map(|(t, _)| *t),
+            Agg::Last => self.last.as_ref().map(|(t, _)| *t),
+            Agg::Min => self.min.as_ref().map(|_| self.min_at),
+            Agg::Max => self.max.as_ref().map(|_| self.max_at),
+            _ => None,
+        }
+    }
+
     /// Adds rows `rows` of `col` (at `times[rows]`) exactly as [`Acc::add`] would one
     /// by one; `sample` takes the first value met when it holds none. A float column
     /// under an aggregate that needs no times is folded in a typed loop over the slice:
@@ -133,9 +162,12 @@ impl Acc {
             Agg::Count | Agg::Sum | Agg::Mean | Agg::Min | Agg::Max | Agg::Spread
         );
         if let (true, Values::Float(xs)) = (typed, &col.values) {
-            if let (Some(xs), Some(present)) = (xs.get(rows.clone()), col.present.get(rows.clone()))
-            {
-                self.add_floats(agg, xs, present, sample);
+            if let (Some(xs), Some(present), Some(times)) = (
+                xs.get(rows.clone()),
+                col.present.get(rows.clone()),
+                times.get(rows.clone()),
+            ) {
+                self.add_floats(agg, (xs, times), present, sample);
                 return;
             }
         }
@@ -149,15 +181,27 @@ impl Acc {
         }
     }
 
-    /// [`Acc::add_rows`] of float values (`present[i]` says whether `xs[i]` is one) for
-    /// the aggregates that need no times. Sums add in row order, and minimum and maximum
-    /// keep the first of equal values and never replace a value of another type (which
-    /// [`less`] does not order), so the result is bit for bit the row-by-row one.
-    fn add_floats(&mut self, agg: Agg, xs: &[f64], present: &[bool], sample: &mut Option<Value>) {
-        let mut values = xs.iter().zip(present).filter(|(_, p)| **p).map(|(x, _)| *x);
+    /// [`Acc::add_rows`] of float values at their times (`present[i]` says whether
+    /// `xs[i]` is one) for the aggregates that need no order by time. Sums add in row
+    /// order, and minimum and maximum keep the first of equal values (the earliest time
+    /// of them) and never replace a value of another type (which [`less`] does not
+    /// order), so the result is bit for bit the row-by-row one.
+    fn add_floats(
+        &mut self,
+        agg: Agg,
+        (xs, times): (&[f64], &[i64]),
+        present: &[bool],
+        sample: &mut Option<Value>,
+    ) {
+        let mut values = xs
+            .iter()
+            .zip(times)
+            .zip(present)
+            .filter(|(_, p)| **p)
+            .map(|((x, t), _)| (*x, *t));
         let Some(first) = values.next() else { return };
         if sample.is_none() {
-            *sample = Some(Value::Float(first));
+            *sample = Some(Value::Float(first.0));
         }
         let values = std::iter::once(first).chain(values);
         let keeps_min = matches!(agg, Agg::Min | Agg::Spread);
@@ -168,30 +212,38 @@ impl Acc {
             Some(_) => None,
         };
         // `None`: that end holds a value of another type and stays as it is.
-        let mut min = float_or_none(&self.min).filter(|_| keeps_min);
-        let mut max = float_or_none(&self.max).filter(|_| keeps_max);
+        let mut min = float_or_none(&self.min)
+            .filter(|_| keeps_min)
+            .map(|m| m.map(|m| (m, self.min_at)));
+        let mut max = float_or_none(&self.max)
+            .filter(|_| keeps_max)
+            .map(|m| m.map(|m| (m, self.max_at)));
         let sums = matches!(agg, Agg::Sum | Agg::Mean);
-        for x in values {
+        for (x, t) in values {
             self.n += 1;
             if sums {
                 self.sum_f += x;
             }
             if let Some(m) = &mut min {
-                if m.is_none_or(|m| x < m) {
-                    *m = Some(x);
+                match m {
+                    Some((m, at)) if x == *m => *at = (*at).min(t),
+                    Some((m, _)) if x > *m => {}
+                    _ => *m = Some((x, t)),
                 }
             }
             if let Some(m) = &mut max {
-                if m.is_none_or(|m| m < x) {
-                    *m = Some(x);
+                match m {
+                    Some((m, at)) if x == *m => *at = (*at).min(t),
+                    Some((m, _)) if x < *m => {}
+                    _ => *m = Some((x, t)),
                 }
             }
         }
-        if let Some(Some(m)) = min {
-            self.min = Some(Value::Float(m));
+        if let Some(Some((m, at))) = min {
+            (self.min, self.min_at) = (Some(Value::Float(m)), at);
         }
-        if let Some(Some(m)) = max {
-            self.max = Some(Value::Float(m));
+        if let Some(Some((m, at))) = max {
+            (self.max, self.max_at) = (Some(Value::Float(m)), at);
         }
     }
 
@@ -237,8 +289,9 @@ impl Acc {
 impl HotTier {
     /// Aggregates a covered table the way the pushdown SQL does: one row per (group, time
     /// window) holding a value of at least one spec's field: the group's tag values (in
-    /// `group_tags` order, missing as empty), the window start (`0` without `interval`),
-    /// then each spec's result in the engine's types. `None` when the table is not
+    /// `group_tags` order, missing as empty), the window start (`0` without `interval`,
+    /// where a lone selector gives its point's time instead), then each spec's result in
+    /// the engine's types. `None` when the table is not
     /// covered, or past `limit` rows read. The filter's condition must be decided by tags
     /// alone ([`crate::query::decided_by_tags`]).
     pub(crate) fn aggregate(
@@ -314,7 +367,12 @@ impl HotTier {
                     .into_iter()
                     .map(|((key, window), (accs, samples))| {
                         let mut row: Vec<Value> = key.into_iter().map(Value::String).collect();
-                        row.push(Value::Integer(window));
+                        // A lone selector without windows: its point's time, as in SQL.
+                        let selected = match (interval, specs, accs.as_slice()) {
+                            (None, [(agg, _)], [acc]) => acc.selected_time(*agg),
+                            _ => None,
+                        };
+                        row.push(Value::Integer(selected.unwrap_or(window)));
                         for (j, (agg, _)) in specs.iter().enumerate() {
                             row.push(accs[j].finish(*agg, samples[j].as_ref()));
                         }

@@ -12,11 +12,13 @@ use super::*;
 pub(super) const HOT_AGGREGATE_LIMIT: usize = 2_000_000;
 
 /// The (function, field) of every column when the whole query can be aggregated inside
-/// ClickHouse: each column is `agg(field)` with a [`Pushdown`] aggregate, and no
-/// column is a lone selector whose row time InfluxDB would print.
+/// ClickHouse: each column is `agg(field)` with a [`Pushdown`] aggregate, and a lone
+/// selector is one whose printed time the engine gives too.
 ///
-/// With `GROUP BY time(...)` a lone `min` or `max` prints its window's start, and ties
-/// between series cannot change the value it selects, so ClickHouse computes it too.
+/// Without `GROUP BY time(...)` a lone `first`, `last`, `min` or `max` prints its
+/// point's time, which the engine selects as InfluxDB's reducers do ([`selects_time`]).
+/// With it a lone `min` or `max` prints its window's start, and ties between series
+/// cannot change the value it selects, so ClickHouse computes it too.
 pub(super) fn pushdown_columns(
     cols: &[OutCol],
     fields: &BTreeMap<String, FieldType>,
@@ -41,9 +43,8 @@ pub(super) fn pushdown_columns(
         Pushdown::of(name, t)?;
         out.push((name.clone(), field.clone(), t));
     }
-    // A single selector prints the selected point's time: the engine gives it for a lone
-    // `last()` without time buckets (the TSBS "lastpoint" shape, see `selects_time`); the
-    // others stay on the Rust path.
+    // A single selector prints the selected point's time: the engine gives it without
+    // time buckets (see `selects_time`); the others stay on the Rust path.
     if let [(name, _, _)] = out.as_slice() {
         let windowed_extreme = grouped_by_time && matches!(name.as_str(), "min" | "max");
         if SELECTORS.contains(&name.as_str())
@@ -57,11 +58,15 @@ pub(super) fn pushdown_columns(
 }
 
 /// Whether the pushdown of `specs` answers with the selected point's time: a lone
-/// `last()` without `GROUP BY time` (InfluxDB prints that point's time, not the range's
-/// start).
+/// `first()`, `last()`, `min()` or `max()` without `GROUP BY time` (InfluxDB prints that
+/// point's time, not the range's start; `AggregateRead` and the tier's aggregate then
+/// give it).
 pub(super) fn selects_time(specs: &[(String, String, FieldType)], grouped_by_time: bool) -> bool {
-    matches!(specs, [(name, _, _)] if name == "last") && !grouped_by_time
+    matches!(specs, [(name, _, _)] if POINT_SELECTORS.contains(&name.as_str())) && !grouped_by_time
 }
+
+/// The selectors whose point's time the engine computes as InfluxDB does.
+const POINT_SELECTORS: &[&str] = &["first", "last", "min", "max"];
 
 impl QueryService {
     /// Runs an aggregate query where the data is (the recent-data tier's columns, else
@@ -83,20 +88,14 @@ impl QueryService {
         };
         let cond = plan.cond.as_ref();
         let point_time = selects_time(&specs, shape.interval.is_some());
-        // The tier's aggregates carry no point time; a lone `last()` read the tier's
-        // latest points before it came here (`SourcePath::Tier`).
-        let hot_rows = if point_time {
-            None
-        } else {
-            self.hot_aggregate(
-                src,
-                &specs,
-                &plan.group_tags,
-                cond,
-                shape.interval.as_ref(),
-                range,
-            )
-        };
+        let hot_rows = self.hot_aggregate(
+            src,
+            &specs,
+            &plan.group_tags,
+            cond,
+            shape.interval.as_ref(),
+            range,
+        );
         self.count_tier(hot_rows.is_some());
         let rows = match hot_rows {
             Some(rows) => rows,

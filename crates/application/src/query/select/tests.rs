@@ -129,9 +129,9 @@ async fn other_shapes_are_evaluated_in_rust_over_points() {
         "SELECT * FROM m",
         "SELECT median(v) FROM m",
         "SELECT percentile(v, 50) FROM m",
-        // A lone selector prints the selected point's time.
-        "SELECT max(v) FROM m",
-        "SELECT first(v) FROM m GROUP BY host",
+        // A lone selector with other columns prints its point's fields too.
+        "SELECT max(v), host FROM m",
+        "SELECT first(v), v FROM m GROUP BY host",
         "SELECT mean(v) * 2 FROM m",
         "SELECT top(v, 2) FROM m",
         "SELECT derivative(mean(v)) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s)",
@@ -172,6 +172,44 @@ async fn last_of_every_column_prefers_the_tiers_latest_points() {
     )
     .await;
     assert_eq!(path, SourcePath::Pushdown);
+}
+
+#[tokio::test]
+async fn a_lone_selector_is_pushed_down_with_its_points_time() {
+    let h = unlimited(&points());
+    for q in [
+        "SELECT max(v) FROM m",
+        "SELECT min(v) FROM m WHERE host = 'a'",
+        "SELECT first(v) FROM m GROUP BY host",
+        "SELECT max(v) FROM m WHERE v > 1",
+    ] {
+        let (path, plan) = path_of(&h, q).await;
+        assert!(plan.pushdown, "{q}");
+        assert_eq!(path, SourcePath::Pushdown, "{q}");
+    }
+}
+
+/// Beyond the tier, the engine selects a lone selector's point: one aggregate read whose
+/// `hb_bucket` is that point's time (`AggregateRead`), printed as the row's time.
+#[tokio::test]
+async fn a_lone_selector_from_storage_prints_the_time_of_the_point_the_engine_selects() {
+    for (q, agg) in [
+        ("SELECT max(v) FROM m WHERE time >= 0", Pushdown::Max),
+        ("SELECT min(v) FROM m WHERE time >= 0", Pushdown::Min),
+        ("SELECT first(v) FROM m WHERE time >= 0", Pushdown::First),
+    ] {
+        let h = unlimited(&points());
+        *h.engine.agg_rows.lock() = vec![vec![Value::Integer(10 * S), Value::Float(2.0)]];
+        let rows = h.rows(q).await;
+        assert_eq!(
+            rows,
+            vec![vec![Value::Time(10 * S), Value::Float(2.0)]],
+            "{q}"
+        );
+        let mut want = aggregate_read(vec![(agg, "v")]);
+        want.filter.min = Some(0);
+        assert_eq!(sent(&h), vec![want.to_sql().unwrap()], "{q}");
+    }
 }
 
 #[tokio::test]
@@ -471,6 +509,40 @@ async fn the_recent_data_tier_answers_what_it_covers() {
     assert!(sent(&h).is_empty(), "storage was read: {:?}", sent(&h));
     let tier = h.service.stats().tier.unwrap();
     assert_eq!((tier.hits, tier.misses), (3, 0));
+}
+
+/// A lone selector from the tier prints the time of the point it selects as InfluxDB
+/// does: the extreme value's earliest time across series, the first time's larger value.
+#[tokio::test]
+async fn a_lone_selector_from_the_tier_prints_its_points_time() {
+    let data = [
+        (0, "a", 1.0),
+        (0, "b", 3.0),
+        (10 * S, "b", 4.0),
+        (20 * S, "a", 4.0),
+        (30 * S, "a", 1.0),
+        (40 * S, "b", 2.0),
+    ];
+    let h = with_tier(&data).await;
+    for (q, time, value) in [
+        ("SELECT max(v) FROM m", 10 * S, 4.0),
+        ("SELECT min(v) FROM m", 0, 1.0),
+        ("SELECT first(v) FROM m", 0, 3.0),
+        ("SELECT last(v) FROM m", 40 * S, 2.0),
+        ("SELECT max(v) FROM m WHERE time >= 15s", 20 * S, 4.0),
+        ("SELECT min(v) FROM m WHERE host = 'b'", 40 * S, 2.0),
+    ] {
+        let rows = h.rows(q).await;
+        assert_eq!(
+            rows,
+            vec![vec![Value::Time(time), Value::Float(value)]],
+            "{q}"
+        );
+    }
+    let mut by_host = h.run("SELECT max(v) FROM m GROUP BY host").await.series;
+    let times: Vec<Value> = by_host.iter_mut().map(|s| s.values[0][0].clone()).collect();
+    assert_eq!(times, vec![Value::Time(20 * S), Value::Time(10 * S)]);
+    assert!(sent(&h).is_empty(), "storage was read: {:?}", sent(&h));
 }
 
 /// A read the limits refuse stops one row past them in the tier as in storage: four
