@@ -153,7 +153,7 @@ pub struct RawRead {
     pub table: TableRef,
     /// Read with `FINAL` (a point there may have been written more than once).
     pub merge: bool,
-    /// Tag keys to read (and order by, after time).
+    /// Tag keys to read (and order by, after time, unless [`RawRead::is_plain`]).
     pub tags: Vec<String>,
     /// Field names to read.
     pub fields: Vec<String>,
@@ -197,6 +197,14 @@ pub struct TopRows {
 }
 
 impl RawRead {
+    /// A read of every row in range (no cut, no keys, no presence flags). Its rows come
+    /// ordered by time alone: the caller regroups them by series, and ordering the ties
+    /// by their tag columns too tripled the engine's time (1.44 M rows of ten tags:
+    /// 4.9 s against 1.8 s, nearly all of it sorting strings).
+    pub fn is_plain(&self) -> bool {
+        self.top.is_none() && self.at.is_empty() && self.present.is_empty()
+    }
+
     /// The statement.
     pub fn to_sql(&self) -> Result<String, TranslateError> {
         // The names of the columns read, and the expressions giving them. A flag is
@@ -211,7 +219,9 @@ impl RawRead {
             names.push(format!("hb_has_{i}"));
         }
         let mut order = vec!["time".to_string()];
-        order.extend(self.tags.iter().map(|t| tag(t)));
+        if !self.is_plain() {
+            order.extend(self.tags.iter().map(|t| tag(t)));
+        }
         let (from, mut filter) = (self.table.from(self.merge), self.filter.sql()?);
         if !self.at.is_empty() {
             filter = format!("{filter} AND {}", self.at_sql());

@@ -5,6 +5,7 @@
 
 use super::run::RawCut;
 use super::*;
+use std::collections::HashMap;
 
 /// The `WHERE` condition of a storage read with its names resolved against the table's
 /// columns (`has`): a field the table has, else a tag it has, else missing.
@@ -656,7 +657,10 @@ impl QueryService {
             .map_err(|e| ReadError::Statement(err(e.to_string())))?;
         let rows = self.engine.query(&sql).await.map_err(ReadError::Engine)?;
         let mut out = Vec::with_capacity(rows.rows.len());
-        let mut series_of = SeriesCache::new();
+        // The series of each tag-value list met, so a row's tags are built once per
+        // series rather than per row (a map of ten tags built, compared and dropped per
+        // row was most of the time of a 1.44 M-row read after the engine's).
+        let mut series_by_values: HashMap<Vec<String>, SharedSeries> = HashMap::new();
         // Field names shared by every row's map, in the statement's order.
         let field_names: Vec<Arc<str>> = read
             .fields
@@ -671,14 +675,13 @@ impl QueryService {
                 Some(Value::Integer(t)) => t,
                 _ => continue,
             };
-            let mut tags = BTreeMap::new();
-            for t in &tag_cols {
-                if let Some(Value::String(s)) = it.next() {
-                    if !s.is_empty() {
-                        tags.insert(t.clone(), s);
-                    }
-                }
-            }
+            let values: Vec<String> = tag_cols
+                .iter()
+                .map(|_| match it.next() {
+                    Some(Value::String(s)) => s,
+                    _ => String::new(),
+                })
+                .collect();
             let mut fields = BTreeMap::new();
             for f in &field_names {
                 let v = it.next().unwrap_or(Value::Null);
@@ -688,7 +691,21 @@ impl QueryService {
             }
             // Rows come ordered by time, so a series' points are not adjacent: share
             // each series' key and tags through a map.
-            let (key, tags) = shared_series(&mut series_of, &src.measurement, tags);
+            let (key, tags) = match series_by_values.get(&values) {
+                Some(series) => series.clone(),
+                None => {
+                    // A missing tag is stored as the empty string.
+                    let tags = tag_cols
+                        .iter()
+                        .zip(&values)
+                        .filter(|(_, v)| !v.is_empty())
+                        .map(|(t, v)| (t.clone(), v.clone()))
+                        .collect();
+                    let series = new_series(&src.measurement, tags);
+                    series_by_values.insert(values, series.clone());
+                    series
+                }
+            };
             out.push(Point {
                 time,
                 key,
@@ -714,13 +731,15 @@ fn shared_series(
 ) -> SharedSeries {
     cache
         .entry(tags)
-        .or_insert_with_key(|tags| {
-            let tag_vec: Vec<(String, String)> =
-                tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            let key = hyperbyte_domain::SeriesKey::new(measurement, &tag_vec).0;
-            (Arc::from(key.as_str()), Arc::new(tags.clone()))
-        })
+        .or_insert_with_key(|tags| new_series(measurement, tags.clone()))
         .clone()
+}
+
+/// The key and tags of the series of `measurement` with `tags`.
+fn new_series(measurement: &str, tags: BTreeMap<String, String>) -> SharedSeries {
+    let tag_vec: Vec<(String, String)> = tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let key = hyperbyte_domain::SeriesKey::new(measurement, &tag_vec).0;
+    (Arc::from(key.as_str()), Arc::new(tags))
 }
 
 /// A subquery's series become the points of virtual sources, one per series name: the
