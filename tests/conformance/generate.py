@@ -205,6 +205,7 @@ def cases():
     out.append(many_series_ties_case())
     out.append(float_ties_case())
     out.append(point_selectors_case())
+    out.append(median_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -692,6 +693,36 @@ def point_selectors_case():
     checks.append(q(db, "SELECT max(v) FROM cpu GROUP BY host ORDER BY time DESC"))
     checks.append(q(db, "SELECT max(v) FROM cpu GROUP BY host SLIMIT 2 SOFFSET 1"))
     return case("selectors--point-time", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def median_case():
+    """median() computed where the data is (issue 15): odd and even counts per group
+    and window, integers (halfway as a float, large values), empty windows and fill,
+    tag and field conditions."""
+    db = "agg_median"
+    lines = []
+    for i in range(23):
+        for h in range(3):
+            v = [(i * 7) % 10 / 4, (i * 3) % 5 - 1.5, 0.1 * (i % 4)][h]
+            n = [i * 3 % 7, 9007199254740993 + i, -(i % 5)][h]
+            region = "east" if h % 2 else "west"
+            if h == 2 and 5 <= i < 9:
+                continue
+            lines.append(f"cpu,host=h{h},region={region} v={v},n={n}i {T2020 + i * 10**10}\n")
+    body = "".join(lines)
+    checks = []
+    for f in ("median(v)", "median(n)", "median(v), median(n)", "median(v) AS m, count(v)"):
+        for tail in ("", " GROUP BY host", " GROUP BY region", " GROUP BY *"):
+            checks.append(q(db, f"SELECT {f} FROM cpu{tail}"))
+    span = "time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:04:00Z'"
+    for f in ("median(v)", "median(n)"):
+        for tail in (" GROUP BY time(1m)", " GROUP BY time(30s), host fill(none)",
+                     " GROUP BY time(40s), region fill(0)", " GROUP BY time(1m) fill(previous)"):
+            checks.append(q(db, f"SELECT {f} FROM cpu WHERE {span}{tail}"))
+    for where in ("host = 'h2'", "v > 0.5", "region = 'west' AND time >= '2020-01-01T00:02:00Z'",
+                  "time >= '2030-01-01T00:00:00Z'"):
+        checks.append(q(db, f"SELECT median(v), median(n) FROM cpu WHERE {where} GROUP BY host"))
+    return case("aggregates--median", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def main():

@@ -461,6 +461,9 @@ pub enum Pushdown {
     Max,
     /// `spread` (numbers).
     Spread,
+    /// `median` (floats and integers): the middle value, or between the two middle
+    /// values as InfluxDB computes it (`lo + (hi - lo) / 2`, in floats).
+    Median,
     /// `first`: the earliest value, ties towards the larger value.
     First,
     /// `last`: the latest value, ties towards the larger value.
@@ -482,6 +485,7 @@ impl Pushdown {
             "min" if numeric => Pushdown::Min,
             "max" if numeric => Pushdown::Max,
             "spread" if numeric => Pushdown::Spread,
+            "median" if matches!(t, FieldType::Float | FieldType::Integer) => Pushdown::Median,
             "first" => Pushdown::First,
             "last" => Pushdown::Last,
             _ => return None,
@@ -496,6 +500,15 @@ impl Pushdown {
             Pushdown::Min => format!("min({col})"),
             Pushdown::Max => format!("max({col})"),
             Pushdown::Spread => format!("max({col}) - min({col})"),
+            // The lower and upper median are one value over an odd count; integers
+            // subtract before converting, wrapping as InfluxDB's Go does.
+            Pushdown::Median => {
+                let (lo, hi) = (
+                    format!("quantileExactLow(0.5)({col})"),
+                    format!("quantileExactHigh(0.5)({col})"),
+                );
+                format!("toFloat64({lo}) + toFloat64({hi} - {lo}) / 2")
+            }
             // InfluxDB's selectors break ties at equal times towards the larger value; a
             // NULL value skips its row.
             Pushdown::First => {

@@ -19,6 +19,7 @@ pub(crate) enum Agg {
     Min,
     Max,
     Spread,
+    Median,
     First,
     Last,
 }
@@ -33,6 +34,7 @@ impl Agg {
             "min" => Agg::Min,
             "max" => Agg::Max,
             "spread" => Agg::Spread,
+            "median" => Agg::Median,
             "first" => Agg::First,
             "last" => Agg::Last,
             _ => return None,
@@ -54,6 +56,10 @@ struct Acc {
     max_at: i64,
     first: Option<(i64, Value)>,
     last: Option<(i64, Value)>,
+    /// Every float value met (`median`).
+    floats: Vec<f64>,
+    /// Every integer value met (`median`).
+    integers: Vec<i64>,
 }
 
 fn less(a: &Value, b: &Value) -> bool {
@@ -85,6 +91,11 @@ impl Acc {
                 self.add_min(time, v.clone());
                 self.add_max(time, v);
             }
+            Agg::Median => match v {
+                Value::Float(x) => self.floats.push(x),
+                Value::Integer(x) => self.integers.push(x),
+                _ => {}
+            },
             // InfluxDB's selectors: equal times → the larger value.
             Agg::First => {
                 if self
@@ -159,7 +170,7 @@ impl Acc {
     ) {
         let typed = matches!(
             agg,
-            Agg::Count | Agg::Sum | Agg::Mean | Agg::Min | Agg::Max | Agg::Spread
+            Agg::Count | Agg::Sum | Agg::Mean | Agg::Min | Agg::Max | Agg::Spread | Agg::Median
         );
         if let (true, Values::Float(xs)) = (typed, &col.values) {
             if let (Some(xs), Some(present), Some(times)) = (
@@ -219,10 +230,14 @@ impl Acc {
             .filter(|_| keeps_max)
             .map(|m| m.map(|m| (m, self.max_at)));
         let sums = matches!(agg, Agg::Sum | Agg::Mean);
+        let keeps_all = agg == Agg::Median;
         for (x, t) in values {
             self.n += 1;
             if sums {
                 self.sum_f += x;
+            }
+            if keeps_all {
+                self.floats.push(x);
             }
             if let Some(m) = &mut min {
                 match m {
@@ -280,9 +295,32 @@ impl Acc {
                 }
                 _ => Value::Null,
             },
+            Agg::Median => median(&self.floats, &self.integers),
             Agg::First => self.first.clone().map_or(Value::Null, |(_, v)| v),
             Agg::Last => self.last.clone().map_or(Value::Null, |(_, v)| v),
         }
+    }
+}
+
+/// InfluxDB's median of one type's values (a column holds one type; `Null` when it
+/// holds values of both, which the tier's aggregates are never asked for): the middle
+/// value, or `lo + (hi - lo) / 2` of the two middle ones, as a float.
+fn median(floats: &[f64], integers: &[i64]) -> Value {
+    fn middle<T: Copy>(mut v: Vec<T>, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) -> (T, T) {
+        v.sort_by(cmp);
+        let n = v.len();
+        (v[(n - 1) / 2], v[n / 2])
+    }
+    match (floats.is_empty(), integers.is_empty()) {
+        (false, true) => {
+            let (lo, hi) = middle(floats.to_vec(), f64::total_cmp);
+            Value::Float(lo + (hi - lo) / 2.0)
+        }
+        (true, false) => {
+            let (lo, hi) = middle(integers.to_vec(), i64::cmp);
+            Value::Float(lo as f64 + hi.wrapping_sub(lo) as f64 / 2.0)
+        }
+        _ => Value::Null,
     }
 }
 
@@ -389,13 +427,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const AGGS: [Agg; 8] = [
+    const AGGS: [Agg; 9] = [
         Agg::Count,
         Agg::Sum,
         Agg::Mean,
         Agg::Min,
         Agg::Max,
         Agg::Spread,
+        Agg::Median,
         Agg::First,
         Agg::Last,
     ];

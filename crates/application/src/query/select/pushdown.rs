@@ -253,13 +253,13 @@ fn fill_bucket_grid(
 }
 
 /// Converts ClickHouse's aggregate result types to InfluxDB's (`count` is an integer,
-/// `mean` a float, the others keep the field's type; an empty aggregate is null).
+/// `mean` and `median` floats, the others keep the field's type; an empty aggregate is null).
 pub(super) fn normalise_agg(func: &str, t: FieldType, v: Value) -> Value {
     match (func, v) {
         (_, Value::Null) => Value::Null,
         ("count", Value::Unsigned(0)) | ("count", Value::Integer(0)) => Value::Null,
         ("count", Value::Unsigned(n)) => Value::Integer(n as i64),
-        ("mean", v) => v.as_f64().map(Value::Float).unwrap_or(Value::Null),
+        ("mean" | "median", v) => v.as_f64().map(Value::Float).unwrap_or(Value::Null),
         (_, Value::Unsigned(u)) if t == FieldType::Integer => Value::Integer(u as i64),
         (_, Value::Integer(i)) if t == FieldType::Unsigned => Value::Unsigned(i as u64),
         (_, Value::Integer(i)) if t == FieldType::Float => Value::Float(i as f64),

@@ -109,6 +109,7 @@ async fn aggregates_the_engine_computes_exactly_are_pushed_down() {
         "SELECT sum(v), mean(v) FROM m",
         "SELECT spread(v) FROM m WHERE host = 'a'",
         "SELECT min(v), max(v) FROM m",
+        "SELECT median(v) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s), host",
         "SELECT first(v), last(v) FROM m GROUP BY host",
         // With GROUP BY time a lone min/max prints its window's start.
         "SELECT max(v) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s)",
@@ -127,7 +128,6 @@ async fn other_shapes_are_evaluated_in_rust_over_points() {
         "SELECT v FROM m",
         "SELECT v, host FROM m WHERE v > 1",
         "SELECT * FROM m",
-        "SELECT median(v) FROM m",
         "SELECT percentile(v, 50) FROM m",
         // A lone selector with other columns prints its point's fields too.
         "SELECT max(v), host FROM m",
@@ -512,9 +512,10 @@ async fn the_recent_data_tier_answers_what_it_covers() {
 }
 
 /// A lone selector from the tier prints the time of the point it selects as InfluxDB
-/// does: the extreme value's earliest time across series, the first time's larger value.
+/// does: the extreme value's earliest time across series, the first time's larger value;
+/// the tier computes `median` too.
 #[tokio::test]
-async fn a_lone_selector_from_the_tier_prints_its_points_time() {
+async fn a_lone_selector_from_the_tier_prints_its_points_time_and_medians_are_computed() {
     let data = [
         (0, "a", 1.0),
         (0, "b", 3.0),
@@ -538,6 +539,15 @@ async fn a_lone_selector_from_the_tier_prints_its_points_time() {
             vec![vec![Value::Time(time), Value::Float(value)]],
             "{q}"
         );
+    }
+    // median (no point time): the middle value, or halfway between the two middle ones.
+    for (q, value) in [
+        ("SELECT median(v) FROM m", 2.5),
+        ("SELECT median(v) FROM m WHERE host = 'a'", 1.0),
+        ("SELECT median(v) FROM m WHERE host = 'b'", 3.0),
+    ] {
+        let rows = h.rows(q).await;
+        assert_eq!(rows, vec![vec![Value::Time(0), Value::Float(value)]], "{q}");
     }
     let mut by_host = h.run("SELECT max(v) FROM m GROUP BY host").await.series;
     let times: Vec<Value> = by_host.iter_mut().map(|s| s.values[0][0].clone()).collect();
