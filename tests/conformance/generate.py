@@ -206,6 +206,7 @@ def cases():
     out.append(float_ties_case())
     out.append(point_selectors_case())
     out.append(median_case())
+    out.append(signed_zero_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -723,6 +724,22 @@ def median_case():
                   "time >= '2030-01-01T00:00:00Z'"):
         checks.append(q(db, f"SELECT median(v), median(n) FROM cpu WHERE {where} GROUP BY host"))
     return case("aggregates--median", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def signed_zero_case():
+    """-0 and 0 compare equal: min() and max() print the earliest point's value and time,
+    median() of an odd count its middle value itself (issue 15's pushdown)."""
+    db = "sel_zero"
+    body = (f"m,host=a v=-0 {T2020 + 10**10}\nm,host=b v=0 {T2020 + 2 * 10**10}\n"
+            f"m,host=c v=0 {T2020}\nm,host=c v=-0 {T2020 + 3 * 10**10}\n"
+            f"n,host=a v=-1 {T2020}\nn,host=a v=-0 {T2020 + 10**10}\nn,host=a v=3 {T2020 + 2 * 10**10}\n"
+            f"o v=-0 {T2020}\n")
+    checks = []
+    for f in ("max(v)", "min(v)", "median(v)"):
+        for src in ("m", "n", "o"):
+            for tail in ("", " GROUP BY host", " WHERE time >= '2020-01-01T00:00:05Z'"):
+                checks.append(q(db, f"SELECT {f} FROM {src}{tail}"))
+    return case("selectors--signed-zero", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def main():

@@ -502,12 +502,15 @@ impl Pushdown {
             Pushdown::Spread => format!("max({col}) - min({col})"),
             // The lower and upper median are one value over an odd count; integers
             // subtract before converting, wrapping as InfluxDB's Go does.
+            // An odd count gives the middle value itself (its sign too: -0 + 0 is 0).
             Pushdown::Median => {
                 let (lo, hi) = (
-                    format!("quantileExactLow(0.5)({col})"),
+                    format!("toFloat64(quantileExactLow(0.5)({col}))"),
                     format!("quantileExactHigh(0.5)({col})"),
                 );
-                format!("toFloat64({lo}) + toFloat64({hi} - {lo}) / 2")
+                format!(
+                    "if(count({col}) % 2 = 1, {lo}, {lo} + toFloat64({hi} - quantileExactLow(0.5)({col})) / 2)"
+                )
             }
             // InfluxDB's selectors break ties at equal times towards the larger value; a
             // NULL value skips its row.
@@ -515,6 +518,18 @@ impl Pushdown {
                 format!("argMax({col}, (-toUnixTimestamp64Nano(time), assumeNotNull({col})))")
             }
             Pushdown::Last => format!("argMax({col}, (time, assumeNotNull({col})))"),
+        }
+    }
+
+    /// The value of the point a lone `min`/`max` picks (its time is
+    /// [`Pushdown::point_time_sql`]'s): equal extremes of both signs of zero print the
+    /// earliest one's (`None`: the aggregate's own value is that point's).
+    fn point_value_sql(self, col: &str) -> Option<String> {
+        let t = "toUnixTimestamp64Nano(time)";
+        match self {
+            Pushdown::Min => Some(format!("argMin({col}, (assumeNotNull({col}), {t}))")),
+            Pushdown::Max => Some(format!("argMax({col}, (assumeNotNull({col}), -{t}))")),
+            _ => None,
         }
     }
 
@@ -588,9 +603,13 @@ impl AggregateRead {
         if self.bucket.is_some() {
             group.push("hb_bucket".to_string());
         }
+        let lone = self.bucket.is_none() && self.columns.len() == 1;
         for c in &self.columns {
             select.push(match c {
-                Some((agg, f)) => agg.sql(&field(f)),
+                Some((agg, f)) => lone
+                    .then(|| agg.point_value_sql(&field(f)))
+                    .flatten()
+                    .unwrap_or_else(|| agg.sql(&field(f))),
                 None => "NULL".to_string(),
             });
         }

@@ -118,28 +118,26 @@ impl Acc {
         }
     }
 
-    /// A smaller value replaces the minimum; an equal one keeps it (the first met) and
-    /// moves its time earlier when it is.
+    /// A smaller value replaces the minimum, and so does an equal one at an earlier time
+    /// (InfluxDB's reducer: that point's value and time; `-0` and `0` are equal).
     fn add_min(&mut self, time: i64, v: Value) {
-        match &self.min {
-            Some(m) if !less(&v, m) => {
-                if v == *m {
-                    self.min_at = self.min_at.min(time);
-                }
-            }
-            _ => (self.min, self.min_at) = (Some(v), time),
+        let replaces = match &self.min {
+            Some(m) => less(&v, m) || (v == *m && time < self.min_at),
+            None => true,
+        };
+        if replaces {
+            (self.min, self.min_at) = (Some(v), time);
         }
     }
 
     /// [`Acc::add_min`] for the maximum.
     fn add_max(&mut self, time: i64, v: Value) {
-        match &self.max {
-            Some(m) if !less(m, &v) => {
-                if v == *m {
-                    self.max_at = self.max_at.min(time);
-                }
-            }
-            _ => (self.max, self.max_at) = (Some(v), time),
+        let replaces = match &self.max {
+            Some(m) => less(m, &v) || (v == *m && time < self.max_at),
+            None => true,
+        };
+        if replaces {
+            (self.max, self.max_at) = (Some(v), time);
         }
     }
 
@@ -194,9 +192,9 @@ impl Acc {
 
     /// [`Acc::add_rows`] of float values at their times (`present[i]` says whether
     /// `xs[i]` is one) for the aggregates that need no order by time. Sums add in row
-    /// order, and minimum and maximum keep the first of equal values (the earliest time
-    /// of them) and never replace a value of another type (which [`less`] does not
-    /// order), so the result is bit for bit the row-by-row one.
+    /// order, and minimum and maximum keep the earliest of equal values (the first met
+    /// among equal times) and never replace a value of another type (which [`less`] does
+    /// not order), so the result is bit for bit the row-by-row one.
     fn add_floats(
         &mut self,
         agg: Agg,
@@ -240,17 +238,13 @@ impl Acc {
                 self.floats.push(x);
             }
             if let Some(m) = &mut min {
-                match m {
-                    Some((m, at)) if x == *m => *at = (*at).min(t),
-                    Some((m, _)) if x > *m => {}
-                    _ => *m = Some((x, t)),
+                if m.is_none_or(|(m, at)| x < m || (x == m && t < at)) {
+                    *m = Some((x, t));
                 }
             }
             if let Some(m) = &mut max {
-                match m {
-                    Some((m, at)) if x == *m => *at = (*at).min(t),
-                    Some((m, _)) if x < *m => {}
-                    _ => *m = Some((x, t)),
+                if m.is_none_or(|(m, at)| x > m || (x == m && t < at)) {
+                    *m = Some((x, t));
                 }
             }
         }
@@ -311,10 +305,12 @@ fn median(floats: &[f64], integers: &[i64]) -> Value {
         let n = v.len();
         (v[(n - 1) / 2], v[n / 2])
     }
+    // An odd count gives the middle value itself (its sign too: -0 + 0 is 0).
     match (floats.is_empty(), integers.is_empty()) {
         (false, true) => {
             let (lo, hi) = middle(floats.to_vec(), f64::total_cmp);
-            Value::Float(lo + (hi - lo) / 2.0)
+            let odd = floats.len() % 2 == 1;
+            Value::Float(if odd { lo } else { lo + (hi - lo) / 2.0 })
         }
         (true, false) => {
             let (lo, hi) = middle(integers.to_vec(), i64::cmp);
@@ -471,7 +467,7 @@ mod tests {
     }
 
     #[test]
-    fn equal_values_keep_the_first_met() {
+    fn equal_values_keep_the_earliest() {
         // 0.0 and -0.0 compare equal and print apart.
         both_ways(&[], vec![0.0, -0.0, 1.0, -0.0], vec![true; 4], 0..4);
         both_ways(

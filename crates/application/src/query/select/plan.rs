@@ -105,6 +105,19 @@ impl SelectPlan {
     }
 }
 
+/// Whether every source holding a pushed-down field holds it with the type the pushdown
+/// computes (`all_fields` keeps the first source's type of each name): another
+/// source's values of the field would read as absent there (`SELECT max(v) FROM a, b`
+/// with `v` a float in `a` and an integer in `b` answered `a` alone), so such a query
+/// is evaluated in Rust, per source.
+fn one_type_everywhere(specs: &[(String, String, FieldType)], sources: &[Src]) -> bool {
+    sources.iter().all(|src| {
+        specs
+            .iter()
+            .all(|(_, f, t)| src.schema.field_type(f).is_none_or(|own| own == *t))
+    })
+}
+
 /// `GROUP BY time(every, offset)` with `tz(zone)`: windows follow the local clock,
 /// across daylight-saving changes too (`hyperbyte_domain::window`). The zone's changes
 /// are looked up over the query's range once; an open end is the statement's `now()`
@@ -205,7 +218,8 @@ impl QueryService {
         let needed = needed_fields(&cols, &all_fields);
         let pushdown = shape.is_agg
             && !shape.has_transform
-            && pushdown_columns(&cols, &all_fields, shape.interval.is_some()).is_some();
+            && pushdown_columns(&cols, &all_fields, shape.interval.is_some())
+                .is_some_and(|specs| one_type_everywhere(&specs, &sources));
         let last_only = shape.is_agg
             && shape.interval.is_none()
             && cols.iter().all(|c| {

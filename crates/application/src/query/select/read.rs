@@ -48,8 +48,10 @@ fn by_tags(tag_keys: &BTreeSet<String>, a: &Point, b: &Point) -> std::cmp::Order
         .unwrap_or(std::cmp::Ordering::Equal)
 }
 
-/// `points` in storage's order: by time, then by tag values in tag-key order (a missing
-/// tag as empty), points that compare equal in their given order.
+/// `points` in the order of storage's cut reads: by time, then by tag values in tag-key
+/// order (a missing tag as empty), points that compare equal in their given order. (A
+/// plain storage read orders by time alone: its readers regroup the rows by series,
+/// where any order of one time's rows gives the same answer.)
 ///
 /// The tier hands points out series by series, every point of a series sharing its key.
 /// So the series are ranked once by their tags, and the points sorted by (time, rank):
@@ -450,7 +452,7 @@ impl QueryService {
     }
 
     /// The points of `src` from the recent-data tier, when it holds everything the read
-    /// needs (`None`: read storage). Same rows, fields and order as storage gives.
+    /// needs (`None`: read storage). Same rows and fields as storage gives, in its cut reads' order.
     /// `latest_only`: for `last()` aggregates, only the points holding each series'
     /// latest value of each field.
     pub(super) fn read_hot(

@@ -189,6 +189,35 @@ async fn a_lone_selector_is_pushed_down_with_its_points_time() {
     }
 }
 
+/// A field pushed down must have one type in every source: the pushdown computes the
+/// first source's type, and another's values of another type would read as absent.
+#[tokio::test]
+async fn a_field_of_two_types_across_measurements_is_evaluated_in_rust() {
+    let h = unlimited(&points());
+    h.meta.add_series("db", "n", &[("host", "a")]);
+    let q = "SELECT max(v) FROM m, n";
+    let schema_of_n = |t: FieldType| {
+        h.meta
+            .schemas
+            .lock()
+            .entry(("db".to_string(), "n".to_string()))
+            .or_default()
+            .fields
+            .insert("v".into(), t);
+    };
+    schema_of_n(FieldType::Float);
+    assert!(plan_of(&h, q).await.pushdown);
+    schema_of_n(FieldType::Integer);
+    for q in [q, "SELECT median(v) FROM m, n", "SELECT count(v) FROM n, m"] {
+        let plan = plan_of(&h, q).await;
+        assert!(!plan.pushdown, "{q}");
+        assert!(plan
+            .sources
+            .iter()
+            .all(|src| plan.path_of(src) == STORAGE_POINTS));
+    }
+}
+
 /// Beyond the tier, the engine selects a lone selector's point: one aggregate read whose
 /// `hb_bucket` is that point's time (`AggregateRead`), printed as the row's time.
 #[tokio::test]
