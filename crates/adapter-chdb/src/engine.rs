@@ -771,6 +771,27 @@ impl QueryPort for ChdbEngine {
             .await?)
     }
 
+    async fn leading_key_columns(
+        &self,
+        database: &str,
+        rp: &str,
+        measurement: &str,
+    ) -> Result<Vec<String>, QueryError> {
+        let key = (
+            naming::database_name(database),
+            naming::table_name(rp, measurement),
+        );
+        if let Some(cols) = crate::storage::cached_leading_key(&self.catalog, &key) {
+            return Ok(cols);
+        }
+        let catalog = Arc::clone(&self.catalog);
+        Ok(self
+            .run(Role::Read, move |conn| {
+                crate::storage::load_leading_key(conn, &catalog, &key)
+            })
+            .await?)
+    }
+
     async fn latest_time(
         &self,
         database: &str,

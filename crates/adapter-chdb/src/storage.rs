@@ -530,6 +530,33 @@ pub(crate) fn load_column_names(
         .unwrap_or_default())
 }
 
+/// A cached table's leading sort-key columns (`None`: not cached).
+pub(crate) fn cached_leading_key(catalog: &Catalog, key: &TableKey) -> Option<Vec<String>> {
+    catalog.tables.read().get(key).map(|i| leading_key(i))
+}
+
+/// A table's leading sort-key columns, loading the table into the cache; empty when
+/// there is no such table.
+pub(crate) fn load_leading_key(
+    conn: &Connection,
+    catalog: &Catalog,
+    key: &TableKey,
+) -> Result<Vec<String>, ChdbError> {
+    let _ddl = catalog.ddl.lock();
+    Ok(load_table(conn, catalog, key)?
+        .map(|i| leading_key(&i))
+        .unwrap_or_default())
+}
+
+/// The tag columns of the sort key before its first other column (`time`).
+fn leading_key(info: &TableInfo) -> Vec<String> {
+    info.sort_key
+        .iter()
+        .take_while(|c| info.tags.contains(*c))
+        .cloned()
+        .collect()
+}
+
 fn column_names(info: &TableInfo) -> Vec<String> {
     let mut names = vec![TIME_COLUMN.to_string()];
     names.extend(info.tags.iter().cloned());

@@ -133,6 +133,20 @@ pub trait QueryPort: Send + Sync + Debug {
         measurement: &str,
     ) -> Result<Vec<String>, QueryError>;
 
+    /// The columns that lead the sort key of the table holding `measurement` in
+    /// `database`.`rp`, in order, up to its first non-tag column (`time`): a `GROUP BY`
+    /// of exactly the first k of them can be aggregated in the table's order. Empty when
+    /// there is no such table or the engine cannot tell (the default).
+    async fn leading_key_columns(
+        &self,
+        database: &str,
+        rp: &str,
+        measurement: &str,
+    ) -> Result<Vec<String>, QueryError> {
+        let _ = (database, rp, measurement);
+        Ok(Vec::new())
+    }
+
     /// The latest time stored for `measurement` in `database`.`rp` at or before `max`
     /// (nanoseconds; `None`: no such rows or no table).
     async fn latest_time(

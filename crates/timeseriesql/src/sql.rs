@@ -564,9 +564,9 @@ pub struct AggregateRead {
     pub group_tags: Vec<Option<String>>,
     /// Time buckets, if grouped by time (in a zone: its pieces of constant offset).
     pub bucket: Option<Window>,
-    /// `group_tags` are every tag column of the table, so they are a prefix of its sort
-    /// key (tags first, whatever their order): without buckets the aggregate runs in the
-    /// table's order.
+    /// `group_tags` are every tag column of the table, or the columns that lead its sort
+    /// key, so they are a prefix of that key (tags first, whatever their order): without
+    /// buckets the aggregate runs in the table's order.
     pub in_key_order: bool,
     /// One aggregate of a field per output column; `None` reads as NULL (the table lacks
     /// the field, or has it with another type).

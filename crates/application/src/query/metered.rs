@@ -68,6 +68,19 @@ impl QueryPort for MeteredEngine {
         self.count(self.inner.table_columns(database, rp, measurement).await)
     }
 
+    async fn leading_key_columns(
+        &self,
+        database: &str,
+        rp: &str,
+        measurement: &str,
+    ) -> Result<Vec<String>, QueryError> {
+        self.count(
+            self.inner
+                .leading_key_columns(database, rp, measurement)
+                .await,
+        )
+    }
+
     async fn latest_time(
         &self,
         database: &str,

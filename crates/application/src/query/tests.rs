@@ -43,6 +43,8 @@ pub(super) struct FakeEngine {
     pub(super) merge: Mutex<bool>,
     /// Tag columns `table_columns` lists besides `host`'s.
     pub(super) more_tags: Mutex<Vec<String>>,
+    /// What `leading_key_columns` answers.
+    pub(super) leading: Mutex<Vec<String>>,
 }
 
 #[async_trait]
@@ -105,6 +107,15 @@ impl QueryPort for FakeEngine {
         let mut cols = vec![naming::tag_column("host"), naming::field_column("v")];
         cols.extend(self.more_tags.lock().iter().map(|t| naming::tag_column(t)));
         Ok(cols)
+    }
+
+    async fn leading_key_columns(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<String>, QueryError> {
+        Ok(self.leading.lock().clone())
     }
 
     async fn latest_time(

@@ -83,7 +83,8 @@ fn row(t: i64, host: &str, values: Vec<Value>) -> Vec<Value> {
 /// Runs the storage cases in database `db` (which must not exist yet; the suite drops it
 /// at the end):
 ///
-/// - written points read back, every field type, with `table_columns` naming the columns;
+/// - written points read back, every field type, with `table_columns` naming the columns
+///   and `leading_key_columns` the tags before `time` in the sort key (or nothing);
 /// - writing the same points again reads back as once (idempotence);
 /// - a point with the series and time of a stored one merges field by field;
 /// - a new field and a new tag extend the table; older rows read them as null;
@@ -120,6 +121,15 @@ pub async fn storage_contract(storage: Storage<'_>, db: &str) {
         "table_columns",
     );
     cols.sort();
+    // The one tag leads the sort key (or the engine cannot tell).
+    let leading = ok(
+        s.query.leading_key_columns(db, "autogen", "cpu").await,
+        "leading_key_columns",
+    );
+    assert!(
+        leading.is_empty() || leading == ["t_host"],
+        "contract: leading key columns {leading:?}"
+    );
     for c in ["time", "t_host", "f_usage", "f_n", "f_ok"] {
         assert!(
             cols.iter().any(|x| x == c),
@@ -177,6 +187,15 @@ pub async fn storage_contract(storage: Storage<'_>, db: &str) {
             "contract: a new field or tag adds column {c}: {cols:?}"
         );
     }
+    // A tag added later sorts after the rows' time: it cannot lead the key.
+    let leading = ok(
+        s.query.leading_key_columns(db, "autogen", "cpu").await,
+        "leading_key_columns",
+    );
+    assert!(
+        leading.is_empty() || leading == ["t_host"],
+        "contract: leading key columns after a new tag {leading:?}"
+    );
     let got = s.rows(db, &["usage", "temp"]).await;
     assert_eq!(
         got,

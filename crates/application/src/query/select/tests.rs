@@ -409,6 +409,62 @@ async fn tags_grouped_in_the_tables_order_only_when_they_are_all_its_tags() {
         .any(|s| s.contains("optimize_aggregation_in_order")));
 }
 
+/// Grouped by the tags that lead the table's sort key (in any order), the engine
+/// aggregates in the table's order too; by others, or with time buckets, it hashes.
+#[tokio::test]
+async fn tags_leading_the_sort_key_are_grouped_in_the_tables_order() {
+    let in_order = |sent: Vec<String>| {
+        let agg: Vec<&String> = sent.iter().filter(|s| s.contains("hb_bucket")).collect();
+        assert_eq!(agg.len(), 1, "{sent:?}");
+        agg[0].contains("optimize_aggregation_in_order")
+    };
+    for (leading, q, want) in [
+        (
+            vec!["host", "region"],
+            "SELECT max(v) FROM m GROUP BY host",
+            true,
+        ),
+        (
+            vec!["region", "host"],
+            "SELECT max(v) FROM m GROUP BY host",
+            false,
+        ),
+        (
+            vec!["region", "host"],
+            "SELECT mean(v) FROM m GROUP BY host, region",
+            true,
+        ),
+        (
+            vec!["host"],
+            "SELECT median(v) FROM m GROUP BY region",
+            false,
+        ),
+        (vec![], "SELECT max(v) FROM m GROUP BY host", false),
+        (
+            vec!["host", "region"],
+            "SELECT max(v) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s), host",
+            false,
+        ),
+    ] {
+        let h = unlimited(&points());
+        h.meta
+            .schemas
+            .lock()
+            .entry(("db".to_string(), "m".to_string()))
+            .or_default()
+            .tag_keys
+            .insert("region".into());
+        h.engine.more_tags.lock().push("region".into());
+        *h.engine.leading.lock() = leading.iter().map(|t| naming::tag_column(t)).collect();
+        h.run(q).await;
+        assert_eq!(
+            in_order(sent(&h)),
+            want,
+            "{q} with the key led by {leading:?}"
+        );
+    }
+}
+
 /// A harness whose recent-data tier holds `points` (storage holds nothing).
 async fn with_tier(points: &[(i64, &'static str, f64)]) -> Harness {
     with_tier_and_limits(points, QueryLimits::unlimited()).await
