@@ -207,6 +207,7 @@ def cases():
     out.append(point_selectors_case())
     out.append(median_case())
     out.append(signed_zero_case())
+    out.append(extremes_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -740,6 +741,21 @@ def signed_zero_case():
             for tail in ("", " GROUP BY host", " WHERE time >= '2020-01-01T00:00:05Z'"):
                 checks.append(q(db, f"SELECT {f} FROM {src}{tail}"))
     return case("selectors--signed-zero", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def extremes_case():
+    """Aggregates pushed down over the integer range's ends: median's middle difference
+    wraps as Go's does, min/max print their points; median of strings and booleans."""
+    db = "agg_extremes"
+    body = ("m n=-9223372036854775807i 1000000000\nm n=9223372036854775807i 2000000000\n"
+            "m n=5i 3000000000\nm n=-5i 4000000000\n"
+            "k n=-9223372036854775807i 1000000000\nk n=9223372036854775807i 2000000000\n"
+            "s v=\"a\",b=true 1000000000\ns v=\"b\",b=false 2000000000\n")
+    checks = [q(db, f"SELECT {f} FROM {m}") for m in ("m", "k") for f in (
+        "median(n)", "max(n)", "min(n)", "max(n), min(n)", "first(n)", "median(n), count(n)")]
+    checks += [q(db, "SELECT median(v) FROM s"), q(db, "SELECT median(b) FROM s"),
+               q(db, "SELECT median(n) FROM m WHERE time >= 0 AND time < 6s GROUP BY time(2s)")]
+    return case("aggregates--extremes", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def main():
