@@ -483,6 +483,28 @@ impl ChdbEngine {
 
     /// Runs `f` on a connection of the given pool on tokio's blocking pool, after
     /// waiting (asynchronously) for a free connection.
+    /// `view` of the table holding `measurement` in `database`.`rp`, from the table cache,
+    /// else loaded into it; nothing when there is no such table.
+    async fn table_view<T: Default + Send + 'static>(
+        &self,
+        (database, rp, measurement): (&str, &str, &str),
+        view: crate::storage::TableView<T>,
+    ) -> Result<T, QueryError> {
+        let key = (
+            naming::database_name(database),
+            naming::table_name(rp, measurement),
+        );
+        if let Some(v) = crate::storage::cached_view(&self.catalog, &key, view) {
+            return Ok(v);
+        }
+        let catalog = Arc::clone(&self.catalog);
+        Ok(self
+            .run(Role::Read, move |conn| {
+                crate::storage::load_view(conn, &catalog, &key, view)
+            })
+            .await?)
+    }
+
     pub(crate) async fn run<R, F>(&self, role: Role, f: F) -> Result<R, ChdbError>
     where
         R: Send + 'static,
@@ -756,19 +778,8 @@ impl QueryPort for ChdbEngine {
         rp: &str,
         measurement: &str,
     ) -> Result<Vec<String>, QueryError> {
-        let key = (
-            naming::database_name(database),
-            naming::table_name(rp, measurement),
-        );
-        if let Some(names) = crate::storage::cached_column_names(&self.catalog, &key) {
-            return Ok(names);
-        }
-        let catalog = Arc::clone(&self.catalog);
-        Ok(self
-            .run(Role::Read, move |conn| {
-                crate::storage::load_column_names(conn, &catalog, &key)
-            })
-            .await?)
+        let view = crate::storage::column_names;
+        self.table_view((database, rp, measurement), view).await
     }
 
     async fn leading_key_columns(
@@ -777,19 +788,8 @@ impl QueryPort for ChdbEngine {
         rp: &str,
         measurement: &str,
     ) -> Result<Vec<String>, QueryError> {
-        let key = (
-            naming::database_name(database),
-            naming::table_name(rp, measurement),
-        );
-        if let Some(cols) = crate::storage::cached_leading_key(&self.catalog, &key) {
-            return Ok(cols);
-        }
-        let catalog = Arc::clone(&self.catalog);
-        Ok(self
-            .run(Role::Read, move |conn| {
-                crate::storage::load_leading_key(conn, &catalog, &key)
-            })
-            .await?)
+        let view = crate::storage::leading_key;
+        self.table_view((database, rp, measurement), view).await
     }
 
     async fn latest_time(

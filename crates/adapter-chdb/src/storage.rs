@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 /// What is known about one table.
 #[derive(Debug, Clone, Default)]
-struct TableInfo {
+pub(crate) struct TableInfo {
     /// Sort key columns, in order (tags and `time`).
     sort_key: Vec<String>,
     /// Tag columns.
@@ -512,44 +512,30 @@ fn load_table(
     Ok(Some(info))
 }
 
-/// A cached table's column names (`None`: not cached).
-pub(crate) fn cached_column_names(catalog: &Catalog, key: &TableKey) -> Option<Vec<String>> {
-    catalog.tables.read().get(key).map(|i| column_names(i))
+/// What the query side asks of a table's cached description.
+pub(crate) type TableView<T> = fn(&TableInfo) -> T;
+
+/// `view` of a cached table (`None`: not cached).
+pub(crate) fn cached_view<T>(catalog: &Catalog, key: &TableKey, view: TableView<T>) -> Option<T> {
+    catalog.tables.read().get(key).map(|i| view(i))
 }
 
-/// A table's column names, loading the table into the cache; empty when there is no
-/// such table.
-pub(crate) fn load_column_names(
-    conn: &Connection,
-    catalog: &Catalog,
-    key: &TableKey,
-) -> Result<Vec<String>, ChdbError> {
-    let _ddl = catalog.ddl.lock();
-    Ok(load_table(conn, catalog, key)?
-        .map(|i| column_names(&i))
-        .unwrap_or_default())
-}
-
-/// A cached table's leading sort-key columns (`None`: not cached).
-pub(crate) fn cached_leading_key(catalog: &Catalog, key: &TableKey) -> Option<Vec<String>> {
-    catalog.tables.read().get(key).map(|i| leading_key(i))
-}
-
-/// A table's leading sort-key columns, loading the table into the cache; empty when
+/// `view` of a table, loading the table into the cache; `T::default()` (nothing) when
 /// there is no such table.
-pub(crate) fn load_leading_key(
+pub(crate) fn load_view<T: Default>(
     conn: &Connection,
     catalog: &Catalog,
     key: &TableKey,
-) -> Result<Vec<String>, ChdbError> {
+    view: TableView<T>,
+) -> Result<T, ChdbError> {
     let _ddl = catalog.ddl.lock();
     Ok(load_table(conn, catalog, key)?
-        .map(|i| leading_key(&i))
+        .map(|i| view(&i))
         .unwrap_or_default())
 }
 
 /// The tag columns of the sort key before its first other column (`time`).
-fn leading_key(info: &TableInfo) -> Vec<String> {
+pub(crate) fn leading_key(info: &TableInfo) -> Vec<String> {
     info.sort_key
         .iter()
         .take_while(|c| info.tags.contains(*c))
@@ -557,7 +543,8 @@ fn leading_key(info: &TableInfo) -> Vec<String> {
         .collect()
 }
 
-fn column_names(info: &TableInfo) -> Vec<String> {
+/// `time`, the tag columns, then the field columns.
+pub(crate) fn column_names(info: &TableInfo) -> Vec<String> {
     let mut names = vec![TIME_COLUMN.to_string()];
     names.extend(info.tags.iter().cloned());
     names.extend(info.fields.keys().cloned());
