@@ -85,8 +85,9 @@ impl Condition {
     }
 }
 
-/// Aggregates grouped by every tag of a table in the table's order: it is sorted by its
-/// tags first, so the aggregate streams instead of hashing every row.
+/// Aggregates grouped by a prefix of a table's sort key (every tag of the table, or the
+/// tags that lead the key) in the table's order: it is sorted by its tags first, so the
+/// aggregate streams instead of hashing every row.
 const IN_KEY_ORDER: &str = " SETTINGS optimize_aggregation_in_order = 1";
 
 /// Which rows of a table a read covers. The terms render in this order:
@@ -500,16 +501,14 @@ impl Pushdown {
             Pushdown::Min => format!("min({col})"),
             Pushdown::Max => format!("max({col})"),
             Pushdown::Spread => format!("max({col}) - min({col})"),
-            // The lower and upper median are one value over an odd count; integers
-            // subtract before converting, wrapping as InfluxDB's Go does.
-            // An odd count gives the middle value itself (its sign too: -0 + 0 is 0).
+            // An odd count gives the middle value itself (its sign too: -0 + 0 is 0);
+            // integers subtract before converting, wrapping as InfluxDB's Go does.
             Pushdown::Median => {
-                let (lo, hi) = (
-                    format!("toFloat64(quantileExactLow(0.5)({col}))"),
-                    format!("quantileExactHigh(0.5)({col})"),
-                );
+                let lo = format!("quantileExactLow(0.5)({col})");
+                let hi = format!("quantileExactHigh(0.5)({col})");
                 format!(
-                    "if(count({col}) % 2 = 1, {lo}, {lo} + toFloat64({hi} - quantileExactLow(0.5)({col})) / 2)"
+                    "if(count({col}) % 2 = 1, toFloat64({lo}), \
+                     toFloat64({lo}) + toFloat64({hi} - {lo}) / 2)"
                 )
             }
             // InfluxDB's selectors break ties at equal times towards the larger value; a
@@ -521,16 +520,24 @@ impl Pushdown {
         }
     }
 
-    /// The value of the point a lone `min`/`max` picks (its time is
-    /// [`Pushdown::point_time_sql`]'s): equal extremes of both signs of zero print the
-    /// earliest one's (`None`: the aggregate's own value is that point's).
-    fn point_value_sql(self, col: &str) -> Option<String> {
+    /// How a lone `min`/`max` picks its point: the engine function and the key it
+    /// extremises, (value, time) with the earliest time winning among equal extremes
+    /// (InfluxDB's reducers; `-0` and `0` are equal). `None`: not `min`/`max`.
+    fn extreme_pick(self, col: &str) -> Option<(&'static str, String)> {
         let t = "toUnixTimestamp64Nano(time)";
         match self {
-            Pushdown::Min => Some(format!("argMin({col}, (assumeNotNull({col}), {t}))")),
-            Pushdown::Max => Some(format!("argMax({col}, (assumeNotNull({col}), -{t}))")),
+            Pushdown::Min => Some(("argMin", format!("(assumeNotNull({col}), {t})"))),
+            Pushdown::Max => Some(("argMax", format!("(assumeNotNull({col}), -{t})"))),
             _ => None,
         }
+    }
+
+    /// The value of the point a lone `min`/`max` picks (its time is
+    /// [`Pushdown::point_time_sql`]'s), so a value and its time come from one point
+    /// (`None`: the aggregate's own value is that point's).
+    fn point_value_sql(self, col: &str) -> Option<String> {
+        let (pick, key) = self.extreme_pick(col)?;
+        Some(format!("{pick}({col}, {key})"))
     }
 
     /// The time of the point a lone selector picks, in nanoseconds, over rows that all
@@ -538,13 +545,13 @@ impl Pushdown {
     /// earliest/latest time; `min`/`max` the earliest time among the points holding the
     /// extreme value, so ties between series and times change neither value nor time.
     fn point_time_sql(self, col: &str) -> Option<String> {
-        let t = "toUnixTimestamp64Nano(time)";
         let at = match self {
             Pushdown::First => "min(time)".to_string(),
             Pushdown::Last => "max(time)".to_string(),
-            Pushdown::Min => format!("argMin(time, (assumeNotNull({col}), {t}))"),
-            Pushdown::Max => format!("argMax(time, (assumeNotNull({col}), -{t}))"),
-            _ => return None,
+            _ => {
+                let (pick, key) = self.extreme_pick(col)?;
+                format!("{pick}(time, {key})")
+            }
         };
         Some(format!("toUnixTimestamp64Nano({at})"))
     }

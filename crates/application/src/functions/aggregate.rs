@@ -79,44 +79,41 @@ pub fn mean(rows: &[Row]) -> Result<Option<Value>, FunctionError> {
 
 /// `median(x)`: float; the middle value, or `a + (b - a) / 2` of the two middle values.
 pub fn median(rows: &[Row]) -> Result<Option<Value>, FunctionError> {
-    Ok(match numeric("median", rows)? {
-        Numeric::Float(mut v) => {
-            v.sort_by(|a, b| a.1.total_cmp(&b.1));
-            let l = v.len();
-            match l {
-                0 => None,
-                _ if l % 2 == 1 => Some(Value::Float(v[l / 2].1)),
-                _ => {
-                    let (a, b) = (v[l / 2 - 1].1, v[l / 2].1);
-                    Some(Value::Float(a + (b - a) / 2.0))
-                }
-            }
+    fn values<T>(v: Vec<(i64, T)>) -> Vec<T> {
+        v.into_iter().map(|(_, x)| x).collect()
+    }
+    let m = match numeric("median", rows)? {
+        Numeric::Float(v) => median_of_floats(&mut values(v)),
+        Numeric::Integer(v) => median_of_integers(&mut values(v)),
+        Numeric::Unsigned(v) => {
+            middle(&mut values(v), u64::cmp).map(|(a, b)| a as f64 + (b - a) as f64 / 2.0)
         }
-        Numeric::Integer(mut v) => {
-            v.sort_by_key(|p| p.1);
-            let l = v.len();
-            match l {
-                0 => None,
-                _ if l % 2 == 1 => Some(Value::Float(v[l / 2].1 as f64)),
-                _ => {
-                    let (a, b) = (v[l / 2 - 1].1, v[l / 2].1);
-                    Some(Value::Float(a as f64 + b.wrapping_sub(a) as f64 / 2.0))
-                }
-            }
-        }
-        Numeric::Unsigned(mut v) => {
-            v.sort_by_key(|p| p.1);
-            let l = v.len();
-            match l {
-                0 => None,
-                _ if l % 2 == 1 => Some(Value::Float(v[l / 2].1 as f64)),
-                _ => {
-                    let (a, b) = (v[l / 2 - 1].1, v[l / 2].1);
-                    Some(Value::Float(a as f64 + (b - a) as f64 / 2.0))
-                }
-            }
-        }
-    })
+    };
+    Ok(m.map(Value::Float))
+}
+
+/// The median of floats as InfluxDB computes it (sorted in total order): the middle
+/// value of an odd count (its sign too), else `a + (b - a) / 2` of the two middle ones.
+/// `None` over no value. The recent-data tier's `median` is this too.
+pub(crate) fn median_of_floats(v: &mut [f64]) -> Option<f64> {
+    let odd = v.len() % 2 == 1;
+    middle(v, f64::total_cmp).map(|(a, b)| if odd { a } else { a + (b - a) / 2.0 })
+}
+
+/// The median of integers as InfluxDB computes it: `a + (b - a) / 2` in floats of the
+/// two middle values (one value twice for an odd count), `b - a` wrapping as Go's does.
+pub(crate) fn median_of_integers(v: &mut [i64]) -> Option<f64> {
+    middle(v, i64::cmp).map(|(a, b)| a as f64 + b.wrapping_sub(a) as f64 / 2.0)
+}
+
+/// The two middle values of `v` sorted by `cmp` (the middle one twice for an odd count).
+fn middle<T: Copy>(v: &mut [T], cmp: impl FnMut(&T, &T) -> Ordering) -> Option<(T, T)> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(cmp);
+    let n = v.len();
+    Some((v[(n - 1) / 2], v[n / 2]))
 }
 
 /// `mode(x)`: the most frequent value, ties → the smallest; booleans: ties → `true`.

@@ -296,28 +296,17 @@ impl Acc {
     }
 }
 
-/// InfluxDB's median of one type's values (a column holds one type; `Null` when it
-/// holds values of both, which the tier's aggregates are never asked for): the middle
-/// value, or `lo + (hi - lo) / 2` of the two middle ones, as a float.
+/// InfluxDB's median of one type's values, as the Rust evaluation computes it (a column
+/// holds one type; `Null` when it holds values of both, which the tier's aggregates are
+/// never asked for).
 fn median(floats: &[f64], integers: &[i64]) -> Value {
-    fn middle<T: Copy>(mut v: Vec<T>, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) -> (T, T) {
-        v.sort_by(cmp);
-        let n = v.len();
-        (v[(n - 1) / 2], v[n / 2])
-    }
-    // An odd count gives the middle value itself (its sign too: -0 + 0 is 0).
-    match (floats.is_empty(), integers.is_empty()) {
-        (false, true) => {
-            let (lo, hi) = middle(floats.to_vec(), f64::total_cmp);
-            let odd = floats.len() % 2 == 1;
-            Value::Float(if odd { lo } else { lo + (hi - lo) / 2.0 })
-        }
-        (true, false) => {
-            let (lo, hi) = middle(integers.to_vec(), i64::cmp);
-            Value::Float(lo as f64 + hi.wrapping_sub(lo) as f64 / 2.0)
-        }
-        _ => Value::Null,
-    }
+    use crate::functions::aggregate::{median_of_floats, median_of_integers};
+    let m = match (floats.is_empty(), integers.is_empty()) {
+        (false, true) => median_of_floats(&mut floats.to_vec()),
+        (true, false) => median_of_integers(&mut integers.to_vec()),
+        _ => None,
+    };
+    m.map_or(Value::Null, Value::Float)
 }
 
 impl HotTier {

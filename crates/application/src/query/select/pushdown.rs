@@ -143,12 +143,16 @@ impl QueryService {
         if existing.is_empty() {
             return Ok(None);
         }
-        // Unknown is no order: the aggregate then hashes, as it always did.
-        let leading = self
-            .engine
-            .leading_key_columns(&src.db, &src.rp, &src.measurement)
-            .await
-            .unwrap_or_default();
+        // Asked only where it may matter (grouped by tags, no time buckets); unknown is
+        // no order: the aggregate then hashes, as it always did.
+        let leading = if group_tags.is_empty() || shape.interval.is_some() {
+            Vec::new()
+        } else {
+            self.engine
+                .leading_key_columns(&src.db, &src.rp, &src.measurement)
+                .await
+                .unwrap_or_default()
+        };
         let read = self.aggregate_read(
             src,
             (&existing, &leading),

@@ -659,9 +659,10 @@ impl QueryService {
             .map_err(|e| ReadError::Statement(err(e.to_string())))?;
         let rows = self.engine.query(&sql).await.map_err(ReadError::Engine)?;
         let mut out = Vec::with_capacity(rows.rows.len());
-        // The series of each tag-value list met, so a row's tags are built once per
-        // series rather than per row (a map of ten tags built, compared and dropped per
-        // row was most of the time of a 1.44 M-row read after the engine's).
+        // Rows come ordered by time, so a series' points are not adjacent: each series'
+        // key and tags are built once, found by its tag values (a map of ten tags built,
+        // compared and dropped per row was most of the time of a 1.44 M-row read after
+        // the engine's).
         let mut series_by_values: HashMap<Vec<String>, SharedSeries> = HashMap::new();
         // Field names shared by every row's map, in the statement's order.
         let field_names: Vec<Arc<str>> = read
@@ -691,8 +692,6 @@ impl QueryService {
                     fields.insert(Arc::clone(f), v);
                 }
             }
-            // Rows come ordered by time, so a series' points are not adjacent: share
-            // each series' key and tags through a map.
             let (key, tags) = match series_by_values.get(&values) {
                 Some(series) => series.clone(),
                 None => {
