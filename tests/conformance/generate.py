@@ -208,6 +208,7 @@ def cases():
     out.append(median_case())
     out.append(signed_zero_case())
     out.append(extremes_case())
+    out.append(extreme_times_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -756,6 +757,27 @@ def extremes_case():
     checks += [q(db, "SELECT median(v) FROM s"), q(db, "SELECT median(b) FROM s"),
                q(db, "SELECT median(n) FROM m WHERE time >= 0 AND time < 6s GROUP BY time(2s)")]
     return case("aggregates--extremes", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def extreme_times_case():
+    """Lone selectors grouped by a tag over points near InfluxDB's earliest and latest
+    times and at the epoch (one nanosecond apart per series, so no series tie): the
+    engine's min(time) grouped by a tag once answered the epoch for the earliest time
+    (issue 15)."""
+    db = "sel_ext_times"
+    lines = []
+    for i in range(60):
+        h = i % 20
+        t = [-9223372036854775806 + h, h, 9223372036854775806 - h][i % 3]
+        lines.append(f"w,host=h{h},r={i % 4} v={(i * 37) % 101 - 50}.5,n={i}i {t}\n")
+    body = "".join(lines)
+    checks = []
+    for f in ("first(v)", "last(v)", "min(v)", "max(v)", "first(n)", "last(n)", "median(v)", "count(v)"):
+        for tail in (" GROUP BY r", " GROUP BY host", " GROUP BY *", ""):
+            checks.append(q(db, f"SELECT {f} FROM w{tail}"))
+    checks.append(q(db, "SELECT last(v) FROM w WHERE time < 0 GROUP BY r"))
+    checks.append(q(db, "SELECT first(v) FROM w WHERE time > 0 GROUP BY r"))
+    return case("selectors--extreme-times", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def main():

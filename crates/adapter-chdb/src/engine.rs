@@ -858,14 +858,15 @@ const STORAGE_STAMP_SQL: &str = "SELECT database, table, partition_id, \
      AND database NOT IN ('system', 'INFORMATION_SCHEMA', 'information_schema') \
      GROUP BY database, table, partition_id ORDER BY database, table, partition_id";
 
-/// The latest stored time of a table at or before `max`, and its row count (a `max(time)`
-/// over no rows is the epoch, so the count tells "no rows" apart).
+/// The latest stored time of a table at or before `max`, and its row count (a `max` over
+/// no rows is 0, so the count tells "no rows" apart). Aggregated as nanoseconds, not as
+/// `DateTime64`, as the translator's time aggregates are (`sql.rs`, `TIME_NS`).
 fn latest_time_sql(database: &str, rp: &str, measurement: &str, max: Option<i64>) -> String {
     let bound = max.map_or(String::new(), |m| {
         format!(" WHERE time <= fromUnixTimestamp64Nano(toInt64({m}))")
     });
     format!(
-        "SELECT toUnixTimestamp64Nano(max(time)), count() FROM {}{bound}",
+        "SELECT max(toUnixTimestamp64Nano(time)), count() FROM {}{bound}",
         naming::qualified_table(database, rp, measurement)
     )
 }

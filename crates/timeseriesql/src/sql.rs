@@ -85,6 +85,12 @@ impl Condition {
     }
 }
 
+/// A row's time in nanoseconds (`Int64`). Aggregates of time take it rather than the
+/// `DateTime64` column: the engine's `min(time)` grouped by a tag answered the epoch for
+/// a group holding InfluxDB's earliest time (-9223372036854775806) and later ones,
+/// some runs of the same statement on the same parts and not others (chDB 26.7).
+const TIME_NS: &str = "toUnixTimestamp64Nano(time)";
+
 /// Aggregates grouped by a prefix of a table's sort key (every tag of the table, or the
 /// tags that lead the key) in the table's order: it is sorted by its tags first, so the
 /// aggregate streams instead of hashing every row.
@@ -514,9 +520,9 @@ impl Pushdown {
             // InfluxDB's selectors break ties at equal times towards the larger value; a
             // NULL value skips its row.
             Pushdown::First => {
-                format!("argMax({col}, (-toUnixTimestamp64Nano(time), assumeNotNull({col})))")
+                format!("argMax({col}, (-{TIME_NS}, assumeNotNull({col})))")
             }
-            Pushdown::Last => format!("argMax({col}, (time, assumeNotNull({col})))"),
+            Pushdown::Last => format!("argMax({col}, ({TIME_NS}, assumeNotNull({col})))"),
         }
     }
 
@@ -524,10 +530,9 @@ impl Pushdown {
     /// extremises, (value, time) with the earliest time winning among equal extremes
     /// (InfluxDB's reducers; `-0` and `0` are equal). `None`: not `min`/`max`.
     fn extreme_pick(self, col: &str) -> Option<(&'static str, String)> {
-        let t = "toUnixTimestamp64Nano(time)";
         match self {
-            Pushdown::Min => Some(("argMin", format!("(assumeNotNull({col}), {t})"))),
-            Pushdown::Max => Some(("argMax", format!("(assumeNotNull({col}), -{t})"))),
+            Pushdown::Min => Some(("argMin", format!("(assumeNotNull({col}), {TIME_NS})"))),
+            Pushdown::Max => Some(("argMax", format!("(assumeNotNull({col}), -{TIME_NS})"))),
             _ => None,
         }
     }
@@ -544,16 +549,16 @@ impl Pushdown {
     /// hold `col` (`None`: not a selector). InfluxDB's reducers: `first`/`last` the
     /// earliest/latest time; `min`/`max` the earliest time among the points holding the
     /// extreme value, so ties between series and times change neither value nor time.
+    /// Aggregated as nanoseconds ([`TIME_NS`]), not as `DateTime64`.
     fn point_time_sql(self, col: &str) -> Option<String> {
-        let at = match self {
-            Pushdown::First => "min(time)".to_string(),
-            Pushdown::Last => "max(time)".to_string(),
+        Some(match self {
+            Pushdown::First => format!("min({TIME_NS})"),
+            Pushdown::Last => format!("max({TIME_NS})"),
             _ => {
                 let (pick, key) = self.extreme_pick(col)?;
-                format!("{pick}(time, {key})")
+                format!("{pick}({TIME_NS}, {key})")
             }
-        };
-        Some(format!("toUnixTimestamp64Nano({at})"))
+        })
     }
 }
 
@@ -740,7 +745,7 @@ impl TimeHistogramRead {
         };
         format!(
             "SELECT intDiv(toUnixTimestamp64Nano(time), {}) AS hb_bucket, count(), \
-             toUnixTimestamp64Nano(min(time)) FROM {}{filter} GROUP BY hb_bucket \
+             min({TIME_NS}) FROM {}{filter} GROUP BY hb_bucket \
              ORDER BY hb_bucket DESC LIMIT {}",
             self.bucket_ns.max(1),
             self.table.sql(),
@@ -778,10 +783,8 @@ impl LatestBeforeRead {
         let mut select = tags.clone();
         for f in &self.fields {
             let f = field(f);
-            select.push(format!(
-                "toUnixTimestamp64Nano(maxIf(time, {f} IS NOT NULL))"
-            ));
-            select.push(format!("argMax({f}, (time, assumeNotNull({f})))"));
+            select.push(format!("maxIf({TIME_NS}, {f} IS NOT NULL)"));
+            select.push(format!("argMax({f}, ({TIME_NS}, assumeNotNull({f})))"));
         }
         let mut sql = format!(
             "SELECT {} FROM {} WHERE time < {}",
