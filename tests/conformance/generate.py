@@ -209,6 +209,7 @@ def cases():
     out.append(signed_zero_case())
     out.append(extremes_case())
     out.append(extreme_times_case())
+    out.append(top_bottom_company_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -778,6 +779,44 @@ def extreme_times_case():
     checks.append(q(db, "SELECT last(v) FROM w WHERE time < 0 GROUP BY r"))
     checks.append(q(db, "SELECT first(v) FROM w WHERE time > 0 GROUP BY r"))
     return case("selectors--extreme-times", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def top_bottom_company_case():
+    """top() and bottom() with other columns and tag arguments, over series sharing
+    their times (values never tie between series at one time): each row prints its own
+    point's tags and fields (storage hands over only the candidates, issue 15)."""
+    db = "sel_top_company"
+    lines = []
+    for i in range(30):
+        for h in range(4):
+            v = (i * 37 + h * 11) % 19 + h / 10
+            n = ((i * 13 + h * 5) % 23) * 4 + h
+            lines.append(f"m,host=h{h},dc=d{h % 2} v={v},n={n}i,w={i * 4 + h}i,s=\"x{h}\" "
+                         f"{T2020 + i * 10**10}\n")
+    body = "".join(lines)
+    span = "time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:05:00Z'"
+    checks = [q(db, f"SELECT {sel} FROM m{tail}") for sel, tail in [
+        ("top(v, 3), host, w", ""),
+        ("bottom(v, 3), host, n", ""),
+        ("top(v, host, 2), w", ""),
+        ("bottom(n, host, 3)", ""),
+        ("top(v, dc, 1), host", ""),
+        ("top(n, 2), host, v", " GROUP BY dc"),
+        ("bottom(v, 2), w", " GROUP BY *"),
+        ("top(v, 2), host", f" WHERE {span} GROUP BY time(1m)"),
+        ("bottom(n, 1), host, dc", f" WHERE {span} GROUP BY time(1m), dc"),
+        ("top(v, host, 1), n", f" WHERE {span} GROUP BY time(2m)"),
+        ("top(v, 4), host", " WHERE w > 60 AND host != 'h3'"),
+        ("top(v, 5), host, w", " LIMIT 2"),
+        ("bottom(v, 3), host", " ORDER BY time DESC"),
+        ("bottom(v, 2), host", f" WHERE {span} GROUP BY time(1m) ORDER BY time DESC"),
+        ("top(v, 2), host", " GROUP BY dc ORDER BY time DESC"),
+        ("top(v, 5), host", " LIMIT 4 OFFSET 2"),
+        ("top(v, 2), host", " SLIMIT 1"),
+        ("top(v, 200), host", " WHERE dc = 'd1'"),
+        ("top(s, 2)", ""),
+    ]]
+    return case("selectors--top-bottom-company", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def main():

@@ -176,6 +176,33 @@ pub struct RawRead {
     pub present: Vec<String>,
     /// Only the rows with these keys (empty: no such term).
     pub at: Vec<RowKey>,
+    /// Only the rows among the best values of one field (the candidates of `top()` or
+    /// `bottom()`).
+    pub best: Option<BestRows>,
+}
+
+/// The rows that may hold a `top(field, …)` or `bottom(field, …)` answer: in each
+/// partition by [`BestRows::by`] and time bucket, the `rows` largest (smallest) values of `field`, with every row tied
+/// with the last of them. The answer's rows of a group are among its series' best, and
+/// whatever order picks among ties sees them all, so evaluating the selector over these
+/// rows gives what it gives over the whole range (`top(usage_user, 3)` over 720k rows:
+/// 4,980 handed over). A partition finer than the query's groups only keeps more rows;
+/// a coarser one would lose some.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BestRows {
+    /// The field ranked (rows without it are left out).
+    pub field: String,
+    /// How many per partition (ties with the last one kept as well).
+    pub rows: u64,
+    /// The largest values (`top`) instead of the smallest (`bottom`).
+    pub largest: bool,
+    /// Tag keys ranked apart (the query's `GROUP BY` tags and the selector's tag
+    /// arguments; each must be one of [`RawRead::tags`]). Ranking by groups coarser than
+    /// series hands over fewer rows and costs the engine less than partitioning by every
+    /// tag (720k rows by ten tags: 0.50 s against 0.11 s unpartitioned).
+    pub by: Vec<String>,
+    /// The query's time buckets, if grouped by time.
+    pub bucket: Option<Window>,
 }
 
 /// One row of a table by its key: its time and the values of [`RawRead::tags`], in that
@@ -209,7 +236,7 @@ impl RawRead {
     /// by their tag columns too tripled the engine's time (1.44 M rows of ten tags:
     /// 4.9 s against 1.8 s, nearly all of it sorting strings).
     pub fn is_plain(&self) -> bool {
-        self.top.is_none() && self.at.is_empty() && self.present.is_empty()
+        self.top.is_none() && self.at.is_empty() && self.present.is_empty() && self.best.is_none()
     }
 
     /// The statement.
@@ -226,7 +253,8 @@ impl RawRead {
             names.push(format!("hb_has_{i}"));
         }
         let mut order = vec!["time".to_string()];
-        if !self.is_plain() {
+        // (The candidates of a selector are regrouped by series as a plain read's rows.)
+        if !self.is_plain() && self.best.is_none() {
             order.extend(self.tags.iter().map(|t| tag(t)));
         }
         let (from, mut filter) = (self.table.from(self.merge), self.filter.sql()?);
@@ -261,7 +289,12 @@ impl RawRead {
                 // Over a subquery, the outer list names its columns.
                 outer = names;
             }
-            None => {}
+            None => {
+                if let Some(best) = &self.best {
+                    source = self.best_rows_of(best, &select, &from, &filter);
+                    outer = names;
+                }
+            }
         }
         let mut sql = format!(
             "SELECT {} FROM {source} ORDER BY {}",
@@ -303,6 +336,54 @@ impl RawRead {
             );
         }
         sql
+    }
+
+    /// The source of the rows [`BestRows`] keeps of `from` under `filter`: those whose
+    /// value is at least the `rows`-th best (over one partition, a partial sort of the
+    /// field finds it), or whose (partition, value) is among those the window function
+    /// `rank()` ranks within `rows` (ties share a rank). Only the keys and the field go
+    /// through the ranking, the other columns are read for the rows kept (720k rows,
+    /// ten tags: 0.10 s unpartitioned, 0.18-0.26 s by host or bucket, against 0.38-0.66 s
+    /// ranking whole rows).
+    fn best_rows_of(&self, best: &BestRows, select: &[String], from: &str, filter: &str) -> String {
+        let mut partition: Vec<String> = best.by.iter().map(|t| tag(t)).collect();
+        if let Some(w) = &best.bucket {
+            partition.push(bucket_sql(w));
+        }
+        let ranked = field(&best.field);
+        let direction = if best.largest { " DESC" } else { "" };
+        let rows = best.rows.max(1);
+        let candidates = format!("{from} WHERE ({filter}) AND {ranked} IS NOT NULL");
+        let kept = if partition.is_empty() {
+            let (bound, op) = if best.largest {
+                ("min", ">=")
+            } else {
+                ("max", "<=")
+            };
+            format!(
+                "{ranked} {op} (SELECT {bound}(hb_v) FROM (SELECT {ranked} AS hb_v \
+                 FROM {candidates} ORDER BY {ranked}{direction} LIMIT {rows}))"
+            )
+        } else {
+            let keys = partition.join(", ");
+            let named: Vec<String> = partition
+                .iter()
+                .enumerate()
+                .map(|(i, p)| format!("{p} AS hb_p{i}"))
+                .collect();
+            let names: Vec<String> = (0..partition.len()).map(|i| format!("hb_p{i}")).collect();
+            format!(
+                "({keys}, {ranked}) IN (SELECT {names}, hb_v FROM (SELECT {named}, \
+                 {ranked} AS hb_v, rank() OVER (PARTITION BY {names} ORDER BY hb_v{direction}) \
+                 AS hb_rank FROM {candidates}) WHERE hb_rank <= {rows})",
+                names = names.join(", "),
+                named = named.join(", "),
+            )
+        };
+        format!(
+            "(SELECT {} FROM {candidates} AND {kept})",
+            select.join(", ")
+        )
     }
 
     /// The source of `top.rows` rows of each series of `filtered` (`table WHERE …`) and

@@ -8,8 +8,8 @@ use hyperbyte_domain::window::Window;
 use hyperbyte_domain::FieldType;
 use hyperbyte_timeseriesql::ast::{Expr, Statement};
 use hyperbyte_timeseriesql::sql::{
-    AggregateRead, Condition, DigestRead, DumpRead, Pushdown, RawRead, RowFilter, RowKey, TableRef,
-    TagSetsRead, TopRows,
+    AggregateRead, BestRows, Condition, DigestRead, DumpRead, Pushdown, RawRead, RowFilter, RowKey,
+    TableRef, TagSetsRead, TopRows,
 };
 use hyperbyte_timeseriesql::translate::ColumnRef;
 use insta::assert_snapshot;
@@ -61,6 +61,7 @@ fn raw(fields: &[&str]) -> RawRead {
         top: None,
         present: Vec::new(),
         at: Vec::new(),
+        best: None,
     }
 }
 
@@ -173,6 +174,34 @@ fn raw_select_rows_by_key() {
         },
     ];
     assert_snapshot!(r.to_sql().unwrap());
+}
+
+/// The candidates of `top()` / `bottom()`: the best values over the whole range, or per
+/// (tag, time bucket) partition, ties kept.
+#[test]
+fn raw_select_best_rows_of_a_field() {
+    let mut r = raw(&["usage", "msg"]);
+    r.filter.min = Some(MIN);
+    r.best = Some(BestRows {
+        field: "usage".into(),
+        rows: 3,
+        largest: true,
+        by: Vec::new(),
+        bucket: None,
+    });
+    assert_snapshot!(r.to_sql().unwrap());
+    r.merge = true;
+    r.best = Some(BestRows {
+        field: "usage".into(),
+        rows: 2,
+        largest: false,
+        by: vec!["region".into()],
+        bucket: Some(Window::new(600_000_000_000, 0)),
+    });
+    assert_snapshot!(
+        "raw_select_best_rows_per_tag_and_bucket",
+        r.to_sql().unwrap()
+    );
 }
 
 /// Each series' first (or last) rows, for a merge that needs every series' heads.
@@ -366,6 +395,7 @@ fn hostile_names_and_strings() {
         top: None,
         present: Vec::new(),
         at: Vec::new(),
+        best: None,
     };
     let expr =
         match hyperbyte_timeseriesql::parse("SELECT x FROM m WHERE \"ho`st\" = 'x\\' OR 1=1 --'")

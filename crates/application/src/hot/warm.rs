@@ -321,6 +321,7 @@ impl<'q> SliceReader<'q> {
             top: None,
             present: Vec::new(),
             at: Vec::new(),
+            best: None,
         }
         .to_sql()
         .map_err(|e| QueryError::Decode(e.to_string()))

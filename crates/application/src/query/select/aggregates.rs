@@ -52,23 +52,31 @@ impl SeriesCtx<'_> {
             .collect()
     }
 
-    /// Points of a bucket (indices), by bucket start.
+    /// The non-null rows of each bucket, by bucket start.
     pub(super) fn bucket_rows(&self, rows: &[Row]) -> Vec<(i64, Vec<Row>)> {
+        self.bucket_indices(rows)
+            .into_iter()
+            .map(|(b, idx)| (b, idx.into_iter().map(|i| rows[i].clone()).collect()))
+            .collect()
+    }
+
+    /// The indices of the non-null rows of each bucket, by bucket start (rows parallel
+    /// to the points, as [`Self::raw_timeline`] gives them).
+    pub(super) fn bucket_indices(&self, rows: &[Row]) -> Vec<(i64, Vec<usize>)> {
+        let non_null = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, v))| !v.is_null())
+            .map(|(i, (t, _))| (i, *t));
         match self.window {
-            None => vec![(
-                self.agg_time,
-                rows.iter().filter(|(_, v)| !v.is_null()).cloned().collect(),
-            )],
+            None => vec![(self.agg_time, non_null.map(|(i, _)| i).collect())],
             Some(w) => {
-                let mut map: BTreeMap<i64, Vec<Row>> =
+                let mut map: BTreeMap<i64, Vec<usize>> =
                     self.buckets.iter().map(|b| (*b, Vec::new())).collect();
-                for (t, v) in rows {
-                    if v.is_null() {
-                        continue;
-                    }
-                    let (b, _) = w.bounds(*t);
+                for (i, t) in non_null {
+                    let (b, _) = w.bounds(t);
                     if let Some(list) = map.get_mut(&b) {
-                        list.push((*t, v.clone()));
+                        list.push(i);
                     }
                 }
                 map.into_iter().collect()
@@ -201,15 +209,28 @@ impl QueryService {
             _ => return Err(err(format!("expected field argument in {name}()"))),
         };
         let raw = ctx.raw_timeline(&field.0, field.1);
-        // The points at each time, found once: searching the points per selected row is
-        // quadratic for `top(x, <huge n>)` over many points.
-        let mut by_time: BTreeMap<i64, Vec<&Point>> = BTreeMap::new();
-        if matches!(name.as_str(), "top" | "bottom") {
-            for p in ctx.points {
-                by_time.entry(p.time).or_default().push(p);
-            }
-        }
         let mut out_rows: Vec<Vec<Value>> = Vec::new();
+        if matches!(name.as_str(), "top" | "bottom") {
+            // Each candidate keeps its own point: its tags and other fields are printed
+            // (several series' points share a time and a value). Points of one value and
+            // time are taken in series key order: the merge's order of them depends on
+            // which series the read handed over (storage hands over only candidates,
+            // `SelectPlan::best_rows`), and InfluxDB's own choice among them follows
+            // its selector's heap, which neither order reproduces.
+            for (_, mut members) in ctx.bucket_indices(&raw) {
+                members.sort_by(|&a, &b| ctx.points[a].key.cmp(&ctx.points[b].key));
+                let rows: Vec<Row> = members.iter().map(|&i| raw[i].clone()).collect();
+                let points: Vec<&Point> = members.iter().map(|&i| &ctx.points[i]).collect();
+                let mut picked = top_bottom_rows(&name, &args, idx, cols, &rows, &points)?;
+                if ctx.descending {
+                    // Under `ORDER BY time DESC` InfluxDB lists the windows backwards but
+                    // each window's points forwards; the caller reverses every row.
+                    picked.reverse();
+                }
+                out_rows.extend(picked);
+            }
+            return Ok(Some(out_rows));
+        }
         for (bt, rows) in ctx.bucket_rows(&raw) {
             match name.as_str() {
                 "distinct" => {
@@ -224,11 +245,6 @@ impl QueryService {
                         }));
                         out_rows.push(r);
                     }
-                }
-                "top" | "bottom" => {
-                    out_rows.extend(top_bottom_rows(
-                        &name, &args, &field.0, idx, cols, &rows, &by_time,
-                    )?);
                 }
                 _ => {
                     // sample
@@ -551,14 +567,11 @@ pub(super) fn functions_kind(v: &Value) -> &'static str {
 fn top_bottom_rows(
     name: &str,
     args: &[Expr],
-    field: &str,
     idx: usize,
     cols: &[OutCol],
     rows: &[Row],
-    by_time: &BTreeMap<i64, Vec<&Point>>,
+    points: &[&Point],
 ) -> Result<Vec<Vec<Value>>, StatementError> {
-    let at = |t: i64| by_time.get(&t).map(Vec::as_slice).unwrap_or_default();
-    let mut out_rows: Vec<Vec<Value>> = Vec::new();
     let bottom = name == "bottom";
     // top(field, [tags...,] n)
     let n = args
@@ -573,43 +586,38 @@ fn top_bottom_rows(
             "limit ({n}) in {name} function must be at least 1"
         )));
     }
-    let tag_args: Vec<String> = args[1..args.len() - 1]
+    let tag_args: Vec<&str> = args[1..args.len() - 1]
         .iter()
         .filter_map(|a| match a {
-            Expr::VarRef { name, .. } => Some(name.clone()),
+            Expr::VarRef { name, .. } => Some(name.as_str()),
             _ => None,
         })
         .collect();
-    // Rows with their source point index, to read tags.
     let picked: Vec<usize> = if tag_args.is_empty() {
         aggregate::top_rows(rows, n as usize, bottom).map_err(fn_err)?
     } else {
-        let keys: Vec<Vec<String>> = rows
+        let keys: Vec<Vec<&str>> = points
             .iter()
-            .map(|(t, _)| {
-                let p = at(*t).first();
+            .map(|p| {
                 tag_args
                     .iter()
-                    .map(|k| p.and_then(|p| p.tags.get(k).cloned()).unwrap_or_default())
+                    .map(|k| p.tags.get(*k).map(String::as_str).unwrap_or_default())
                     .collect()
             })
             .collect();
         aggregate::top_distinct_rows(rows, &keys, n as usize, bottom).map_err(fn_err)?
     };
-    let mut picked_rows: Vec<&Row> = picked.iter().filter_map(|i| rows.get(*i)).collect();
-    picked_rows.sort_by_key(|r| r.0);
-    for (t, v) in picked_rows {
-        let time = *t;
-        let p = at(*t)
-            .iter()
-            .find(|p| p.fields.get(field) == Some(v))
-            .or_else(|| at(*t).first());
-        let mut r = vec![Value::Time(time)];
-        for (i, c) in cols.iter().enumerate() {
-            if i == idx {
+    let mut picked: Vec<usize> = picked.into_iter().filter(|&i| i < rows.len()).collect();
+    picked.sort_by_key(|&i| rows[i].0);
+    let mut out_rows: Vec<Vec<Value>> = Vec::with_capacity(picked.len());
+    for i in picked {
+        let (time, v) = &rows[i];
+        let mut r = vec![Value::Time(*time)];
+        for (c_i, c) in cols.iter().enumerate() {
+            if c_i == idx {
                 r.push(v.clone());
             } else if let Expr::VarRef { name, data_type } = &c.expr {
-                r.push(cast(field_or_tag(p.copied(), name), *data_type));
+                r.push(cast(field_or_tag(Some(points[i]), name), *data_type));
             } else {
                 r.push(Value::Null);
             }

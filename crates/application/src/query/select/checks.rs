@@ -60,6 +60,30 @@ pub(super) fn check_function_combinations(stmt: &SelectStatement) -> Result<(), 
             "aggregate function distinct() cannot be combined with other functions or fields",
         ));
     }
+    check_selector_limit(stmt)
+}
+
+/// `top(x, n)` / `bottom(x, n)` may not select more points than the statement's `LIMIT`
+/// lets through (InfluxDB refuses `SELECT top(v, 5) FROM m LIMIT 2`; its `OFFSET` does
+/// not count).
+fn check_selector_limit(stmt: &SelectStatement) -> Result<(), StatementError> {
+    let Some(limit) = stmt.limit.filter(|&l| l > 0) else {
+        return Ok(());
+    };
+    for f in &stmt.fields {
+        if let Expr::Call { name, args } = &f.expr {
+            if let (true, Some(Expr::Integer(n))) =
+                (matches!(name.as_str(), "top" | "bottom"), args.last())
+            {
+                if u64::try_from(*n).is_ok_and(|n| n > limit) {
+                    return Err(err(format!(
+                        "limit ({n}) in {name} function can not be larger than the LIMIT \
+                         ({limit}) in the select statement"
+                    )));
+                }
+            }
+        }
+    }
     Ok(())
 }
 

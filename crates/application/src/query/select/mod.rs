@@ -53,7 +53,7 @@ use hyperbyte_timeseriesql::ast::{
     BinaryOp, Expr, Fill, MeasurementName, SelectStatement, Source, VarType, WildcardType,
 };
 use hyperbyte_timeseriesql::sql::{
-    AggregateRead, Condition, Pushdown, RawRead, RowFilter, RowKey, TableRef, TopRows,
+    AggregateRead, BestRows, Condition, Pushdown, RawRead, RowFilter, RowKey, TableRef, TopRows,
 };
 use hyperbyte_timeseriesql::translate::ColumnRef;
 use std::collections::{BTreeMap, BTreeSet};

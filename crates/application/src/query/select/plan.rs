@@ -105,6 +105,73 @@ impl SelectPlan {
     }
 }
 
+impl SelectPlan {
+    /// The rows of `src` that may hold the answer when the statement's one aggregate is
+    /// `top(field, [tags,] n)` or `bottom(…)` of a numeric field, beside plain field and
+    /// tag columns: storage hands over the best `n` values of each group (by the
+    /// `GROUP BY` tags and the selector's tags) per time bucket (ties included,
+    /// [`BestRows`]) instead of every point in range, and the selector
+    /// is evaluated over them as over the whole range. `None`: read every point (another
+    /// shape, a field of another type in this source or stored beside it).
+    pub(super) fn best_rows(&self, src: &Src) -> Option<BestRows> {
+        if !self.shape.is_agg || self.shape.has_transform || src.rows.is_some() {
+            return None;
+        }
+        let mut best = None;
+        for c in &self.cols {
+            match &c.expr {
+                Expr::VarRef { .. } => {}
+                Expr::Call { name, args }
+                    if best.is_none() && matches!(name.as_str(), "top" | "bottom") =>
+                {
+                    best = Some((name == "top", args));
+                }
+                _ => return None,
+            }
+        }
+        let (largest, args) = best?;
+        let (
+            Some(Expr::VarRef {
+                name: field,
+                data_type: None | Some(VarType::Field),
+            }),
+            Some(Expr::Integer(n)),
+        ) = (args.first(), args.last())
+        else {
+            return None;
+        };
+        let mut by = self.group_tags.clone();
+        for a in args
+            .get(1..args.len().saturating_sub(1))
+            .unwrap_or_default()
+        {
+            match a {
+                Expr::VarRef { name, .. } => by.push(name.clone()),
+                _ => return None,
+            }
+        }
+        by.sort();
+        by.dedup();
+        let tags_between = args.len() >= 2;
+        let numeric = matches!(
+            src.schema.field_type(field),
+            Some(FieldType::Float | FieldType::Integer | FieldType::Unsigned)
+        );
+        let one_type = src
+            .schema
+            .other_types
+            .get(field)
+            .is_none_or(BTreeSet::is_empty);
+        (tags_between && numeric && one_type && *n >= 1).then(|| BestRows {
+            field: field.clone(),
+            rows: u64::try_from(*n).unwrap_or(1),
+            largest,
+            by,
+            bucket: self.shape.interval.clone(),
+        })
+    }
+}
+
 /// Whether every source holding a pushed-down field holds it with the type the pushdown
 /// computes (`all_fields` keeps the first source's type of each name): another
 /// source's values of the field would read as absent there (`SELECT max(v) FROM a, b`

@@ -218,17 +218,24 @@ impl QueryService {
                     self.read_points_top(src, &plan.needed, plan.cond.as_ref(), range, cut, budget)
                         .await?
                 }
-                None => {
-                    self.read_points(
-                        src,
-                        &plan.needed,
-                        plan.cond.as_ref(),
-                        range.0,
-                        range.1,
-                        budget,
-                    )
-                    .await?
-                }
+                None => match plan.best_rows(src) {
+                    Some(best) => {
+                        let cond = plan.cond.as_ref();
+                        self.read_best_points(src, &plan.needed, cond, range, &best, budget)
+                            .await?
+                    }
+                    None => {
+                        self.read_points(
+                            src,
+                            &plan.needed,
+                            plan.cond.as_ref(),
+                            range.0,
+                            range.1,
+                            budget,
+                        )
+                        .await?
+                    }
+                },
             },
         };
         if points.is_empty() {

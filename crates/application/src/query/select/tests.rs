@@ -76,6 +76,7 @@ fn raw_read(min: Option<i64>, max: Option<i64>, merge: bool) -> RawRead {
         top: None,
         present: Vec::new(),
         at: Vec::new(),
+        best: None,
     }
 }
 
@@ -259,6 +260,77 @@ async fn a_raw_select_reads_time_ordered_points() {
     assert_eq!(
         sent(&h),
         vec![raw_read(Some(0), Some(30 * S), false).to_sql().unwrap()]
+    );
+}
+
+#[tokio::test]
+async fn top_and_bottom_read_only_their_candidates_from_storage() {
+    let h = unlimited(&points());
+    h.rows("SELECT top(v, 2), host FROM m WHERE time >= 0 AND time < 30s GROUP BY time(10s)")
+        .await;
+    h.rows("SELECT bottom(v, host, 1) FROM m GROUP BY host")
+        .await;
+    let mut top = raw_read(Some(0), Some(30 * S - 1), false);
+    top.best = Some(BestRows {
+        field: "v".into(),
+        rows: 2,
+        largest: true,
+        by: Vec::new(),
+        bucket: Some(Window::new(10 * S, 0)),
+    });
+    let mut bottom = raw_read(None, None, false);
+    bottom.best = Some(BestRows {
+        field: "v".into(),
+        rows: 1,
+        largest: false,
+        by: vec!["host".into()],
+        bucket: None,
+    });
+    assert_eq!(
+        sent(&h),
+        vec![top.to_sql().unwrap(), bottom.to_sql().unwrap()]
+    );
+}
+
+#[tokio::test]
+async fn other_selectors_and_subqueries_read_every_point() {
+    let h = unlimited(&points());
+    for q in [
+        "SELECT max(v), host FROM m",
+        "SELECT sample(v, 2) FROM m",
+        "SELECT top(v, 2) FROM (SELECT v FROM m)",
+    ] {
+        let plan = plan_of(&h, q).await;
+        assert!(plan.best_rows(&plan.sources[0]).is_none(), "{q}");
+    }
+}
+
+#[tokio::test]
+async fn top_prints_the_tags_of_each_point_it_selects() {
+    // Three series share a time and a value: each row is its own point (every row
+    // printed the first series' tags, and `top(v, host, n)` saw one host).
+    let h = unlimited(&[
+        (0, "a", 5.0),
+        (0, "b", 5.0),
+        (0, "c", 5.0),
+        (10 * S, "a", 1.0),
+    ]);
+    let host = |h: &str| Value::String(h.into());
+    let row = |h: &str| vec![Value::Time(0), Value::Float(5.0), host(h)];
+    assert_eq!(
+        h.rows("SELECT top(v, 3), host FROM m").await,
+        vec![row("a"), row("b"), row("c")]
+    );
+    assert_eq!(
+        h.rows("SELECT top(v, host, 2) FROM m").await,
+        vec![row("a"), row("b")]
+    );
+    assert_eq!(
+        h.rows("SELECT bottom(v, host, 2) FROM m").await,
+        vec![
+            row("b"),
+            vec![Value::Time(10 * S), Value::Float(1.0), host("a")]
+        ]
     );
 }
 
@@ -786,4 +858,75 @@ pub(super) fn coded_series(codes: &[(u8, u8)]) -> Vec<TestSeries> {
             (Arc::from(format!("m,{i}").as_str()), Arc::new(tags))
         })
         .collect()
+}
+
+/// The rows [`BestRows`] keeps (what its SQL selects), for points of the harness' one
+/// tag: per (host if `by_host`, bucket of `every`) partition, the values at least as good
+/// as the `n`-th best, ties included.
+fn best_candidates(
+    points: &[(i64, &'static str, f64)],
+    (n, largest): (usize, bool),
+    by_host: bool,
+    every: Option<i64>,
+) -> Vec<(i64, &'static str, f64)> {
+    let key = |p: &(i64, &'static str, f64)| {
+        let host = if by_host { p.1 } else { "" };
+        (host, every.map_or(0, |e| p.0.div_euclid(e)))
+    };
+    let kept = |p: &(i64, &'static str, f64)| {
+        let mut values: Vec<f64> = points
+            .iter()
+            .filter(|q| key(q) == key(p))
+            .map(|q| q.2)
+            .collect();
+        values.sort_by(|a, b| {
+            if largest {
+                b.total_cmp(a)
+            } else {
+                a.total_cmp(b)
+            }
+        });
+        let bound = values[n.min(values.len()) - 1];
+        if largest {
+            p.2 >= bound
+        } else {
+            p.2 <= bound
+        }
+    };
+    points.iter().filter(|p| kept(p)).copied().collect()
+}
+
+proptest::proptest! {
+    /// `top()` and `bottom()` evaluated over the candidates storage hands over answer as
+    /// over every point: values tie within and across series, at one time and apart.
+    #[test]
+    fn top_and_bottom_over_their_candidates_answer_as_over_every_point(
+        picks in proptest::collection::vec((0i64..8, 0usize..4, 1u8..4), 1..30),
+        n in 1usize..4,
+        shape in 0usize..5,
+    ) {
+        let hosts = ["a", "b", "c", "d"];
+        let mut points: Vec<(i64, &'static str, f64)> = Vec::new();
+        for (slot, h, v) in picks {
+            let (time, host) = (slot * 5 * S, hosts[h]);
+            if !points.iter().any(|p| p.0 == time && p.1 == host) {
+                points.push((time, host, f64::from(v)));
+            }
+        }
+        points.sort_by_key(|p| p.0);
+        let span = "WHERE time >= 0 AND time < 40s";
+        let (q, largest, by_host, every) = [
+            (format!("SELECT top(v, {n}), host FROM m"), true, false, None),
+            (format!("SELECT bottom(v, {n}), host FROM m GROUP BY host"), false, true, None),
+            (format!("SELECT top(v, host, {n}) FROM m"), true, true, None),
+            (format!("SELECT top(v, {n}), host FROM m {span} GROUP BY time(10s)"), true, false, Some(10 * S)),
+            (format!("SELECT bottom(v, host, {n}) FROM m {span} GROUP BY time(20s)"), false, true, Some(20 * S)),
+        ][shape].clone();
+        let candidates = best_candidates(&points, (n, largest), by_host, every);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let (all, kept) = rt.block_on(async {
+            (unlimited(&points).rows(&q).await, unlimited(&candidates).rows(&q).await)
+        });
+        proptest::prop_assert_eq!(all, kept, "{}", q);
+    }
 }
