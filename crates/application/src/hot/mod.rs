@@ -475,6 +475,19 @@ impl HotTier {
         f(t)
     }
 
+    /// How many rows of a covered table `filter` selects by time and tags (a field
+    /// condition not counted; `None`: not covered). Cheap: ranges of each series, no row
+    /// read.
+    pub(crate) fn rows_matching(
+        &self,
+        (db, rp, measurement): (&str, &str, &str),
+        filter: &mut ReadFilter<'_>,
+    ) -> Option<usize> {
+        self.with_covered((db, rp, measurement), filter.min, |t| {
+            Some(t.matching(filter).iter().map(|(_, r)| r.len()).sum())
+        })
+    }
+
     /// The time from which the table holds every stored point (`None`: no such table).
     pub(crate) fn covered_from(&self, db: &str, rp: &str, measurement: &str) -> Option<i64> {
         let id = (db.to_string(), rp.to_string(), measurement.to_string());

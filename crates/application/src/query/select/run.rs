@@ -6,6 +6,11 @@
 use super::plan::{Fallback, SelectPlan, SourcePath};
 use super::*;
 
+/// Above this many of the tier's rows in range, a `top()`/`bottom()` reads storage's
+/// candidates instead (a storage read costs a few milliseconds, the tier's points about
+/// 1.5 µs each to evaluate).
+const BEST_FROM_TIER_LIMIT: usize = 20_000;
+
 /// The series a query has covered so far, for the series limit: those whose points were
 /// read, and those the series index counts for sources aggregated without handing
 /// points over.
@@ -196,6 +201,7 @@ impl QueryService {
                 let (cond, cap) = (plan.cond.as_ref(), budget.read_cap());
                 let hot = match cut {
                     Some(cut) => self.read_hot_top(src, &plan.needed, cond, range, cut, cap),
+                    None if self.candidates_beat_the_tier(plan, src, range) => None,
                     None => self.read_hot(src, &plan.needed, cond, range, latest_only, (cap, None)),
                 };
                 (hot, fallback)
@@ -243,6 +249,34 @@ impl QueryService {
         }
         seen.add_points(&points, budget)?;
         self.evaluate_points(plan, stmt, src, points, budget)
+    }
+
+    /// Whether storage's candidates of a `top()`/`bottom()` answer ([`SelectPlan::best_rows`])
+    /// cost less than every point the recent-data tier would hand over: past
+    /// [`BEST_FROM_TIER_LIMIT`] rows in range. (Over 720k points the tier's points took
+    /// 1.1-1.4 s to evaluate, storage's candidates 46 ms; storage holds every point the
+    /// tier does.)
+    fn candidates_beat_the_tier(
+        &self,
+        plan: &SelectPlan,
+        src: &Src,
+        (min, max): (Option<i64>, Option<i64>),
+    ) -> bool {
+        let Some(hot) = self.hot.as_ref().filter(|_| plan.best_rows(src).is_some()) else {
+            return false;
+        };
+        let schema = &src.schema;
+        let is_field = |n: &str| schema.field_type(n).is_some();
+        let fields: Vec<String> = plan
+            .needed
+            .iter()
+            .filter(|n| is_field(n))
+            .cloned()
+            .collect();
+        let mut filter = crate::query::ReadFilter::new(plan.cond.as_ref(), &fields, min, max)
+            .with_fields(&is_field);
+        hot.rows_matching((&src.db, &src.rp, &src.measurement), &mut filter)
+            .is_some_and(|rows| rows > BEST_FROM_TIER_LIMIT)
     }
 
     /// A source aggregated without handing points over.

@@ -668,6 +668,30 @@ async fn the_recent_data_tier_answers_what_it_covers() {
     assert_eq!((tier.hits, tier.misses), (3, 0));
 }
 
+/// `top()` over more of the tier's rows than its points are worth evaluating reads
+/// storage's candidates instead; over few, the tier answers.
+#[tokio::test]
+async fn top_over_many_of_the_tiers_rows_reads_storages_candidates() {
+    let few = with_tier(&points()).await;
+    few.rows("SELECT top(v, 2) FROM m").await;
+    assert!(sent(&few).is_empty(), "storage was read: {:?}", sent(&few));
+    let many: Vec<(i64, &'static str, f64)> = (0..=20_000i64)
+        .map(|i| (i * S, "a", f64::from(u8::try_from(i % 7).unwrap())))
+        .collect();
+    let h = with_tier(&many).await;
+    h.rows("SELECT top(v, 2) FROM m").await;
+    let mut want = raw_read(None, None, false);
+    want.tags.clear(); // (this harness' storage is empty: its table has no tag column)
+    want.best = Some(BestRows {
+        field: "v".into(),
+        rows: 2,
+        largest: true,
+        by: Vec::new(),
+        bucket: None,
+    });
+    assert_eq!(sent(&h), vec![want.to_sql().unwrap()]);
+}
+
 /// A lone selector from the tier prints the time of the point it selects as InfluxDB
 /// does: the extreme value's earliest time across series, the first time's larger value;
 /// the tier computes `median` too.
