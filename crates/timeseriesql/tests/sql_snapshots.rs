@@ -202,6 +202,13 @@ fn raw_select_best_rows_of_a_field() {
         "raw_select_best_rows_per_tag_and_bucket",
         r.to_sql().unwrap()
     );
+    if let Some(best) = r.best.as_mut() {
+        best.rows = 1;
+    }
+    assert_snapshot!(
+        "raw_select_best_row_per_tag_and_bucket",
+        r.to_sql().unwrap()
+    );
 }
 
 /// Each series' first (or last) rows, for a merge that needs every series' heads.

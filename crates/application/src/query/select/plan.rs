@@ -150,6 +150,9 @@ impl SelectPlan {
                 _ => return None,
             }
         }
+        // With tag arguments only each tag value's best point can be selected: one per
+        // partition (ties kept).
+        let per_partition = if args.len() > 2 { 1 } else { *n };
         by.sort();
         by.dedup();
         let tags_between = args.len() >= 2;
@@ -164,7 +167,7 @@ impl SelectPlan {
             .is_none_or(BTreeSet::is_empty);
         (tags_between && numeric && one_type && *n >= 1).then(|| BestRows {
             field: field.clone(),
-            rows: u64::try_from(*n).unwrap_or(1),
+            rows: u64::try_from(per_partition).unwrap_or(1),
             largest,
             by,
             bucket: self.shape.interval.clone(),
