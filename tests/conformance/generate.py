@@ -210,6 +210,7 @@ def cases():
     out.append(extremes_case())
     out.append(extreme_times_case())
     out.append(top_bottom_company_case())
+    out.append(percentile_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -817,6 +818,39 @@ def top_bottom_company_case():
         ("top(s, 2)", ""),
     ]]
     return case("selectors--top-bottom-company", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def percentile_case():
+    """percentile() computed where the data is (issue 15): nearest rank over floats and
+    integers (no value repeats within a group, so the selected point's time is InfluxDB's
+    whatever its sort does with ties), a -0, ranks out of range (0 everywhere), windows,
+    groups, several levels at once, a lone percentile printing its point's time, and
+    field and tag conditions."""
+    db = "agg_percentile"
+    lines = []
+    for i in range(40):
+        for h in range(3):
+            v = "-0" if (h, i) == (1, 7) else ((i * 37 + h * 11) % 97) + h / 10 + i / 1000 + 0.5
+            n = [i * 3 - 50, 9007199254740993 + i * 7 % 40, -(i * 11 % 40) * 3 - 1][h]
+            lines.append(f"cpu,host=h{h},region={'east' if h % 2 else 'west'} v={v},n={n}i "
+                         f"{T2020 + i * 10**10}\n")
+    body = "".join(lines)
+    span = "time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:06:40Z'"
+    checks = []
+    for sel in ("percentile(v, 50)", "percentile(n, 90)", "percentile(v, 0)", "percentile(v, 3)",
+                "percentile(v, 100)", "percentile(v, 33.3)", "percentile(v, 25), percentile(n, 75)",
+                "percentile(v, 50) AS p, count(v)"):
+        for tail in ("", " GROUP BY host", " GROUP BY region"):
+            checks.append(q(db, f"SELECT {sel} FROM cpu{tail}"))
+    for sel in ("percentile(v, 50)", "percentile(n, 95)", "percentile(v, 10), percentile(v, 90)"):
+        for tail in (" GROUP BY time(1m)", " GROUP BY time(90s), host fill(none)",
+                     " GROUP BY time(2m), region fill(0)"):
+            checks.append(q(db, f"SELECT {sel} FROM cpu WHERE {span}{tail}"))
+    for where in ("host = 'h1'", "v > 30", "n < 3 AND region = 'west'",
+                  "time >= '2030-01-01T00:00:00Z'"):
+        checks.append(q(db, f"SELECT percentile(v, 60) FROM cpu WHERE {where}"))
+        checks.append(q(db, f"SELECT percentile(n, 60) FROM cpu WHERE {where} GROUP BY host"))
+    return case("aggregates--percentile", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def main():

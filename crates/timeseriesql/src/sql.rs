@@ -565,6 +565,11 @@ pub enum Pushdown {
     First,
     /// `last`: the latest value, ties towards the larger value.
     Last,
+    /// `percentile(x, level)` (numbers), `level` as `f64` bits
+    /// ([`Pushdown::percentile`]): the value of nearest rank `floor(n * level / 100 +
+    /// 0.5)` among the values sorted with their times, none when that rank is not in
+    /// `1..=n` (InfluxDB's selector).
+    Percentile(u64),
 }
 
 impl Pushdown {
@@ -589,8 +594,33 @@ impl Pushdown {
         })
     }
 
+    /// `percentile(x, level)` over a field of type `t`, if numeric and `level` finite.
+    pub fn percentile(level: f64, t: FieldType) -> Option<Pushdown> {
+        let numeric = matches!(
+            t,
+            FieldType::Float | FieldType::Integer | FieldType::Unsigned
+        );
+        (numeric && level.is_finite()).then_some(Pushdown::Percentile(level.to_bits()))
+    }
+
+    /// Element `part` of the point a `percentile` selects, of the tuple (value + 0, time
+    /// in nanoseconds, value), or NULL when its rank is out of range. Values sort with
+    /// their times, so equal values rank by time as InfluxDB's stable sort of
+    /// time-ordered points does (`-0` and `0` compare equal through `+ 0`; the tuple
+    /// keeps the value's sign).
+    fn percentile_pick(col: &str, bits: u64, part: u8) -> String {
+        let level = f64::from_bits(bits);
+        let rank = format!("floor(toFloat64(count({col})) * {level:?} / 100. + 0.5)");
+        format!(
+            "if({rank} >= 1 AND {rank} <= count({col}), tupleElement(arrayElement(arraySort(\
+             groupArrayIf((assumeNotNull({col}) + 0, {TIME_NS}, assumeNotNull({col})), \
+             {col} IS NOT NULL)), toUInt64({rank})), {part}), NULL)"
+        )
+    }
+
     fn sql(self, col: &str) -> String {
         match self {
+            Pushdown::Percentile(bits) => Self::percentile_pick(col, bits, 3),
             Pushdown::Count => format!("count({col})"),
             Pushdown::Sum => format!("sum({col})"),
             Pushdown::Mean => format!("avg({col})"),
@@ -644,6 +674,7 @@ impl Pushdown {
         Some(match self {
             Pushdown::First => format!("min({TIME_NS})"),
             Pushdown::Last => format!("max({TIME_NS})"),
+            Pushdown::Percentile(bits) => Self::percentile_pick(col, bits, 2),
             _ => {
                 let (pick, key) = self.extreme_pick(col)?;
                 format!("{pick}({TIME_NS}, {key})")

@@ -286,6 +286,31 @@ fn pushdown_follows_field_types() {
     }
 }
 
+/// `percentile`: the nearest rank's point among the values sorted with their times; a
+/// lone one prints that point's time, under buckets its value beside the bucket.
+#[test]
+fn pushdown_percentile() {
+    let p = Pushdown::percentile(95.0, FieldType::Float).unwrap();
+    assert_snapshot!("pushdown_percentile_lone", one(p).to_sql().unwrap());
+    let mut a = aggregate(vec![
+        Some((p, "usage".into())),
+        Some((
+            Pushdown::percentile(33.3, FieldType::Integer).unwrap(),
+            "usage".into(),
+        )),
+    ]);
+    a.bucket = Some(Window::new(HOUR, 0));
+    assert_snapshot!("pushdown_percentile_per_bucket", a.to_sql().unwrap());
+    for t in [FieldType::String, FieldType::Boolean] {
+        assert_eq!(Pushdown::percentile(50.0, t), None);
+    }
+    assert_eq!(Pushdown::percentile(f64::INFINITY, FieldType::Float), None);
+    assert_eq!(
+        Pushdown::percentile(50.0, FieldType::Unsigned),
+        Some(Pushdown::Percentile(50f64.to_bits()))
+    );
+}
+
 #[test]
 fn several_aggregates_with_a_missing_field() {
     let a = aggregate(vec![

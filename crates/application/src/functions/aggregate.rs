@@ -194,10 +194,17 @@ pub fn percentile_index(n: usize, p: f64) -> Option<usize> {
     (i >= 0 && (i as usize) < n).then_some(i as usize)
 }
 
-/// Stable sort of row indices by value (ties keep row order).
+/// Stable sort of row indices by value (ties keep row order; `-0` ties with `0`, as the
+/// numbers compare in InfluxDB and in the engine's percentile).
 fn sorted_indices(rows: &[Row]) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..rows.len()).filter(|&i| !rows[i].1.is_null()).collect();
-    idx.sort_by(|&a, &b| compare_values(&rows[a].1, &rows[b].1));
+    idx.sort_by(|&a, &b| {
+        let (x, y) = (&rows[a].1, &rows[b].1);
+        match (x, y) {
+            (Value::Float(p), Value::Float(q)) if p == q => Ordering::Equal,
+            _ => compare_values(x, y),
+        }
+    });
     idx
 }
 
@@ -566,6 +573,12 @@ mod tests {
         assert_eq!(rows[i].1, Value::Float(5.0));
         assert_eq!(hosts[i], "c");
         assert!(percentile(&[(0, Value::String("a".into()))], 50.0).is_err());
+        // -0 ties with 0: the earlier point ranks first (the engine's percentile too).
+        let zeros = [(S, Value::Float(0.0)), (2 * S, Value::Float(-0.0))];
+        assert_eq!(
+            percentile(&zeros, 50.0).unwrap(),
+            Some((S, Value::Float(0.0)))
+        );
     }
 
     #[test]

@@ -348,7 +348,7 @@ async fn an_unbounded_start_is_limited_per_series_once_the_first_point_is_known(
     let h = harness(&few(), QueryLimits::default());
     // Not a pushdown aggregate: the grid is built in Rust from the first point.
     let e = h
-        .error("SELECT percentile(v, 50) FROM m GROUP BY time(1ns) fill(0)")
+        .error("SELECT mode(v) FROM m GROUP BY time(1ns) fill(0)")
         .await;
     assert_eq!(
         e,
@@ -371,7 +371,7 @@ async fn the_whole_time_range_in_weeks_with_a_negative_offset_stays_in_range() {
     let pts = vec![(MIN_TIME, "a", 1.0), (0, "a", 2.0), (top, "a", 3.0)];
     let h = harness(&pts, QueryLimits::default());
     let q = format!(
-        "SELECT percentile(v, 100) FROM m WHERE time >= {MIN_TIME} AND time <= {top} \
+        "SELECT mode(v) FROM m WHERE time >= {MIN_TIME} AND time <= {top} \
          GROUP BY time(1w, -5000w) fill(none)"
     );
     let rows = h.rows(&q).await;
@@ -399,7 +399,7 @@ async fn a_point_at_the_lowest_valid_time_groups_without_a_lower_bound() {
     let pts = vec![(MIN_TIME, "a", 1.0), (NOW - S, "a", 2.0)];
     let h = harness(&pts, QueryLimits::default());
     let rows = h
-        .rows("SELECT max(v), percentile(v, 50) FROM m GROUP BY time(1w) fill(none)")
+        .rows("SELECT max(v), mode(v) FROM m GROUP BY time(1w) fill(none)")
         .await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[0][0], Value::Time(i64::MIN));
@@ -610,7 +610,7 @@ async fn max_select_rows_bounds_points_and_generated_buckets() {
 async fn a_normal_grouped_query_still_answers() {
     let h = harness(&few(), QueryLimits::default());
     let rows = h
-        .rows("SELECT percentile(v, 50) FROM m WHERE time >= 0 AND time < 30s GROUP BY time(10s)")
+        .rows("SELECT mode(v) FROM m WHERE time >= 0 AND time < 30s GROUP BY time(10s)")
         .await;
     assert_eq!(
         rows,

@@ -180,11 +180,13 @@ impl SelectPlan {
 /// source's values of the field would read as absent there (`SELECT max(v) FROM a, b`
 /// with `v` a float in `a` and an integer in `b` answered `a` alone), so such a query
 /// is evaluated in Rust, per source.
-fn one_type_everywhere(specs: &[(String, String, FieldType)], sources: &[Src]) -> bool {
+fn one_type_everywhere(specs: &[Spec], sources: &[Src]) -> bool {
     sources.iter().all(|src| {
-        specs
-            .iter()
-            .all(|(_, f, t)| src.schema.field_type(f).is_none_or(|own| own == *t))
+        specs.iter().all(|spec| {
+            src.schema
+                .field_type(&spec.field)
+                .is_none_or(|own| own == spec.ty)
+        })
     })
 }
 

@@ -23,32 +23,46 @@ pub(super) fn pushdown_columns(
     cols: &[OutCol],
     fields: &BTreeMap<String, FieldType>,
     grouped_by_time: bool,
-) -> Option<Vec<(String, String, FieldType)>> {
+) -> Option<Vec<Spec>> {
     let mut out = Vec::new();
     for c in cols {
         let Expr::Call { name, args } = &c.expr else {
             return None;
         };
-        if args.len() != 1 {
-            return None;
-        }
-        let Expr::VarRef {
-            name: field,
-            data_type: None | Some(VarType::Field),
-        } = &args[0]
+        let (
+            Some(Expr::VarRef {
+                name: field,
+                data_type: None | Some(VarType::Field),
+            }),
+            rest,
+        ) = (args.first(), args.get(1..).unwrap_or_default())
         else {
             return None;
         };
-        let t = *fields.get(field)?;
-        Pushdown::of(name, t)?;
-        out.push((name.clone(), field.clone(), t));
+        let level = match (name.as_str(), rest) {
+            (_, []) => None,
+            ("percentile", [Expr::Integer(p)]) => Some(*p as f64),
+            ("percentile", [Expr::Float(p)]) => Some(*p),
+            _ => return None,
+        };
+        let spec = Spec {
+            func: name.clone(),
+            field: field.clone(),
+            ty: *fields.get(field)?,
+            level,
+        };
+        spec.pushdown()?;
+        out.push(spec);
     }
     // A single selector prints the selected point's time: the engine gives it without
-    // time buckets (see `selects_time`); the others stay on the Rust path.
-    if let [(name, _, _)] = out.as_slice() {
-        let windowed_extreme = grouped_by_time && matches!(name.as_str(), "min" | "max");
-        if SELECTORS.contains(&name.as_str())
-            && !windowed_extreme
+    // time buckets (see `selects_time`); the others stay on the Rust path. Under
+    // `GROUP BY time` a lone `min`, `max` or `percentile` prints its window's start, and
+    // which of several points holding the selected value it is cannot change the value.
+    if let [spec] = out.as_slice() {
+        let windowed =
+            grouped_by_time && matches!(spec.func.as_str(), "min" | "max" | "percentile");
+        if SELECTORS.contains(&spec.func.as_str())
+            && !windowed
             && !selects_time(&out, grouped_by_time)
         {
             return None;
@@ -57,16 +71,37 @@ pub(super) fn pushdown_columns(
     Some(out)
 }
 
+/// One pushed-down column: `func(field)` over a field of type `ty`; `level`: the second
+/// argument of a `percentile`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Spec {
+    pub(super) func: String,
+    pub(super) field: String,
+    pub(super) ty: FieldType,
+    pub(super) level: Option<f64>,
+}
+
+impl Spec {
+    /// The engine's aggregate, if it computes this one as InfluxDB does.
+    pub(super) fn pushdown(&self) -> Option<Pushdown> {
+        match self.level {
+            Some(level) if self.func == "percentile" => Pushdown::percentile(level, self.ty),
+            Some(_) => None,
+            None => Pushdown::of(&self.func, self.ty),
+        }
+    }
+}
+
 /// Whether the pushdown of `specs` answers with the selected point's time: a lone
 /// `first()`, `last()`, `min()` or `max()` without `GROUP BY time` (InfluxDB prints that
 /// point's time, not the range's start; `AggregateRead` and the tier's aggregate then
 /// give it).
-pub(super) fn selects_time(specs: &[(String, String, FieldType)], grouped_by_time: bool) -> bool {
-    matches!(specs, [(name, _, _)] if POINT_SELECTORS.contains(&name.as_str())) && !grouped_by_time
+pub(super) fn selects_time(specs: &[Spec], grouped_by_time: bool) -> bool {
+    matches!(specs, [spec] if POINT_SELECTORS.contains(&spec.func.as_str())) && !grouped_by_time
 }
 
 /// The selectors whose point's time the engine computes as InfluxDB does.
-const POINT_SELECTORS: &[&str] = &["first", "last", "min", "max"];
+const POINT_SELECTORS: &[&str] = &["first", "last", "min", "max", "percentile"];
 
 impl QueryService {
     /// Runs an aggregate query where the data is (the recent-data tier's columns, else
@@ -134,7 +169,7 @@ impl QueryService {
         &self,
         plan: &SelectPlan,
         src: &Src,
-        specs: &[(String, String, FieldType)],
+        specs: &[Spec],
     ) -> Result<Option<Vec<Vec<Value>>>, StatementError> {
         let shape = &plan.shape;
         let (min, max) = (shape.range.min, shape.range.max);
@@ -207,7 +242,7 @@ fn leads_the_key(group_tags: &[String], leading: &[String]) -> bool {
 fn group_aggregate_rows(
     rows: Vec<Vec<Value>>,
     n_tags: usize,
-    specs: &[(String, String, FieldType)],
+    specs: &[Spec],
 ) -> BTreeMap<Vec<String>, BTreeMap<i64, Vec<Value>>> {
     let mut groups: BTreeMap<Vec<String>, BTreeMap<i64, Vec<Value>>> = BTreeMap::new();
     for row in rows {
@@ -226,7 +261,7 @@ fn group_aggregate_rows(
         };
         let vals: Vec<Value> = it
             .zip(specs)
-            .map(|(v, (func, _, t))| normalise_agg(func, *t, v))
+            .map(|(v, spec)| normalise_agg(&spec.func, spec.ty, v))
             .collect();
         groups.entry(key).or_default().insert(b, vals);
     }
@@ -238,7 +273,7 @@ fn group_aggregate_rows(
 /// (`fill(previous)` then repeats the later bucket).
 fn fill_bucket_grid(
     buckets: &BTreeMap<i64, Vec<Value>>,
-    specs: &[(String, String, FieldType)],
+    specs: &[Spec],
     (w, shape): (&transform::Window, &Shape),
     fill: &Fill,
     descending: bool,
@@ -254,7 +289,7 @@ fn fill_bucket_grid(
     budget.charge_rows(count)?;
     let times: Vec<i64> = w.starts(start, end).collect();
     let mut timelines: Vec<Timeline> = Vec::with_capacity(specs.len());
-    for (i, (func, _, _)) in specs.iter().enumerate() {
+    for (i, func) in specs.iter().map(|s| &s.func).enumerate() {
         let tl: Vec<(i64, Option<Value>)> = times
             .iter()
             .map(|t| {
@@ -294,7 +329,7 @@ impl QueryService {
     pub(super) fn hot_aggregate(
         &self,
         src: &Src,
-        specs: &[(String, String, FieldType)],
+        specs: &[Spec],
         group_tags: &[String],
         cond: Option<&Expr>,
         interval: Option<&Window>,
@@ -307,11 +342,11 @@ impl QueryService {
             return None;
         }
         let mut aggs = Vec::with_capacity(specs.len());
-        for (func, field, t) in specs {
-            if schema.field_type(field) != Some(*t) {
+        for spec in specs {
+            if schema.field_type(&spec.field) != Some(spec.ty) || spec.level.is_some() {
                 return None;
             }
-            aggs.push((crate::hot::Agg::of(func)?, field.clone()));
+            aggs.push((crate::hot::Agg::of(&spec.func)?, spec.field.clone()));
         }
         let fields: Vec<String> = aggs.iter().map(|(_, f)| f.clone()).collect();
         let mut filter =
@@ -332,12 +367,12 @@ impl QueryService {
     pub(super) fn expected_last_groups(
         &self,
         src: &Src,
-        specs: &[(String, String, FieldType)],
+        specs: &[Spec],
         group_tags: &[String],
         cond: Option<&Expr>,
         interval: Option<&Window>,
     ) -> Option<usize> {
-        if interval.is_some() || cond.is_some() || specs.iter().any(|(f, _, _)| f != "last") {
+        if interval.is_some() || cond.is_some() || specs.iter().any(|s| s.func != "last") {
             return None;
         }
         if group_tags.is_empty() {
@@ -407,7 +442,7 @@ impl QueryService {
         &self,
         src: &Src,
         (existing, leading): (&BTreeSet<String>, &[String]),
-        specs: &[(String, String, FieldType)],
+        specs: &[Spec],
         group_tags: &[String],
         cond: Option<&Expr>,
         interval: Option<&Window>,
@@ -426,9 +461,10 @@ impl QueryService {
             .collect();
         let mut any_field = Vec::new();
         let mut columns = Vec::with_capacity(specs.len());
-        for (func, field, t) in specs {
-            if has(&naming::field_column(field)) && schema.field_type(field) == Some(*t) {
-                columns.push(Pushdown::of(func, *t).map(|p| (p, field.clone())));
+        for spec in specs {
+            let field = &spec.field;
+            if has(&naming::field_column(field)) && schema.field_type(field) == Some(spec.ty) {
+                columns.push(spec.pushdown().map(|p| (p, field.clone())));
                 any_field.push(field.clone());
             } else {
                 columns.push(None);

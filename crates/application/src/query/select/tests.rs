@@ -115,6 +115,10 @@ async fn aggregates_the_engine_computes_exactly_are_pushed_down() {
         // With GROUP BY time a lone min/max prints its window's start.
         "SELECT max(v) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s)",
         "SELECT count(*) FROM m",
+        // percentile: a lone one prints its point's time, which the engine gives.
+        "SELECT percentile(v, 95) FROM m",
+        "SELECT percentile(v, 50), percentile(v, 99.9) FROM m GROUP BY host",
+        "SELECT percentile(v, 90) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s)",
     ] {
         let (path, plan) = path_of(&h, q).await;
         assert!(plan.pushdown, "{q}");
@@ -129,7 +133,8 @@ async fn other_shapes_are_evaluated_in_rust_over_points() {
         "SELECT v FROM m",
         "SELECT v, host FROM m WHERE v > 1",
         "SELECT * FROM m",
-        "SELECT percentile(v, 50) FROM m",
+        "SELECT percentile(v, 50), host FROM m",
+        "SELECT percentile(v, v) FROM m",
         // A lone selector with other columns prints its point's fields too.
         "SELECT max(v), host FROM m",
         "SELECT first(v), v FROM m GROUP BY host",
