@@ -201,8 +201,7 @@ impl<'a> Reader<'a> {
 
     fn string(&mut self) -> Result<String, NeedMore> {
         let len = usize::try_from(self.varuint()?).map_err(|_| NeedMore)?;
-        let s = self.take(len)?;
-        Ok(String::from_utf8_lossy(s).into_owned())
+        Ok(owned_text(self.take(len)?))
     }
 
     fn value(&mut self, t: &WireType) -> Result<Value, NeedMore> {
@@ -222,7 +221,7 @@ impl<'a> Reader<'a> {
             WireType::FixedString(n) => {
                 let s = self.take(*n)?;
                 let end = s.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
-                Value::String(String::from_utf8_lossy(&s[..end]).into_owned())
+                Value::String(owned_text(&s[..end]))
             }
             WireType::DateTime64(scale) => {
                 let raw = i64::from_le_bytes(self.array()?);
@@ -391,6 +390,16 @@ pub(crate) fn decode_counted(
     Ok(rows)
 }
 
+/// The text of a string value: checked as UTF-8 by the standard library's validator (its
+/// ASCII fast path; the lossy decoder's chunked scan was 4% of a 720k-row read's Rust
+/// time), invalid bytes replaced only when there are some.
+fn owned_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,6 +414,13 @@ mod tests {
         v.push(0);
         v.extend_from_slice(&7u64.to_le_bytes());
         v
+    }
+
+    #[test]
+    fn text_is_kept_and_invalid_bytes_are_replaced() {
+        assert_eq!(owned_text("host_1 ünï".as_bytes()), "host_1 ünï");
+        assert_eq!(owned_text(b"a\xffb"), "a\u{fffd}b");
+        assert_eq!(owned_text(b""), "");
     }
 
     #[test]

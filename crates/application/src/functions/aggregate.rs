@@ -117,9 +117,10 @@ fn middle<T: Copy>(v: &mut [T], cmp: impl FnMut(&T, &T) -> Ordering) -> Option<(
 }
 
 /// `mode(x)`: the most frequent value, ties → the smallest; booleans: ties → `true`.
-/// Works for every type; keeps the input type.
+/// Works for every type; keeps the input type. Floats and integers are sorted as plain
+/// numbers (comparing `Value`s was 18% of a 720k-point `mode` query).
 pub fn mode(rows: &[Row]) -> Option<Value> {
-    let mut vals: Vec<&Value> = non_null(rows).map(|r| &r.1).collect();
+    let vals: Vec<&Value> = non_null(rows).map(|r| &r.1).collect();
     if vals.is_empty() {
         return None;
     }
@@ -130,8 +131,53 @@ pub fn mode(rows: &[Row]) -> Option<Value> {
             .count();
         return Some(Value::Boolean(trues >= vals.len() - trues));
     }
+    let floats: Option<Vec<f64>> = vals
+        .iter()
+        .map(|v| match v {
+            Value::Float(x) => Some(*x),
+            _ => None,
+        })
+        .collect();
+    if let Some(mut xs) = floats {
+        // Equal under `total_cmp` is equal bits (`-0` apart from `0`), as `compare_values`.
+        xs.sort_unstable_by(f64::total_cmp);
+        return most_frequent(&xs, |a, b| a.total_cmp(b).is_eq()).map(Value::Float);
+    }
+    let integers: Option<Vec<i64>> = vals
+        .iter()
+        .map(|v| match v {
+            Value::Integer(x) => Some(*x),
+            _ => None,
+        })
+        .collect();
+    if let Some(mut xs) = integers {
+        xs.sort_unstable();
+        return most_frequent(&xs, |a, b| a == b).map(Value::Integer);
+    }
+    mode_of_values(vals)
+}
+
+/// The first value of the longest run of equal values in `sorted`.
+fn most_frequent<T: Copy>(sorted: &[T], eq: impl Fn(&T, &T) -> bool) -> Option<T> {
+    let mut best: Option<(T, usize)> = None;
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i;
+        while j < sorted.len() && eq(&sorted[j], &sorted[i]) {
+            j += 1;
+        }
+        if best.is_none_or(|(_, n)| j - i > n) {
+            best = Some((sorted[i], j - i));
+        }
+        i = j;
+    }
+    best.map(|(v, _)| v)
+}
+
+/// [`mode`] over values of any type, compared as [`compare_values`] does.
+fn mode_of_values(mut vals: Vec<&Value>) -> Option<Value> {
     vals.sort_by(|a, b| compare_values(a, b));
-    let (mut best, mut best_n) = (vals[0], 0usize);
+    let (mut best, mut best_n) = (*vals.first()?, 0usize);
     let mut i = 0;
     while i < vals.len() {
         let mut j = i;
@@ -524,6 +570,34 @@ mod tests {
         );
         assert_eq!(mean(&[]).unwrap(), None);
         assert_eq!(count(&[]), Value::Integer(0));
+    }
+
+    proptest::proptest! {
+        /// The numeric fast paths pick what comparing `Value`s picks.
+        #[test]
+        fn mode_of_numbers_is_mode_of_values(
+            xs in proptest::collection::vec(-3i64..4, 1..40),
+            floats in proptest::prelude::any::<bool>(),
+        ) {
+            let rows: Vec<Row> = xs
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| {
+                    let v = if floats {
+                        // -0 apart from 0, as `compare_values` orders them.
+                        Value::Float(if x == -3 { -0.0 } else { x as f64 / 2.0 })
+                    } else {
+                        Value::Integer(x)
+                    };
+                    (i as i64, v)
+                })
+                .collect();
+            let generic = mode_of_values(rows.iter().map(|r| &r.1).collect());
+            proptest::prop_assert_eq!(
+                mode(&rows).map(|v| format!("{v:?}")),
+                generic.map(|v| format!("{v:?}"))
+            );
+        }
     }
 
     #[test]

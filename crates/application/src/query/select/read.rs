@@ -5,7 +5,6 @@
 
 use super::run::RawCut;
 use super::*;
-use std::collections::HashMap;
 
 /// The `WHERE` condition of a storage read with its names resolved against the table's
 /// columns (`has`): a field the table has, else a tag it has, else missing.
@@ -699,7 +698,10 @@ impl QueryService {
         // key and tags are built once, found by its tag values (a map of ten tags built,
         // compared and dropped per row was most of the time of a 1.44 M-row read after
         // the engine's).
-        let mut series_by_values: HashMap<Vec<String>, SharedSeries> = HashMap::new();
+        // (Hashed with Fx: SipHash over ten tag values per row was 6% of a 720k-point
+        // read's Rust time.)
+        let mut series_by_values: rustc_hash::FxHashMap<Vec<String>, SharedSeries> =
+            rustc_hash::FxHashMap::default();
         // Field names shared by every row's map, in the statement's order.
         let field_names: Vec<Arc<str>> = read
             .fields
