@@ -131,39 +131,57 @@ pub fn mode(rows: &[Row]) -> Option<Value> {
             .count();
         return Some(Value::Boolean(trues >= vals.len() - trues));
     }
-    let floats: Option<Vec<f64>> = vals
-        .iter()
-        .map(|v| match v {
-            Value::Float(x) => Some(*x),
-            _ => None,
-        })
-        .collect();
-    if let Some(mut xs) = floats {
-        // Equal under `total_cmp` is equal bits (`-0` apart from `0`), as `compare_values`.
-        xs.sort_unstable_by(f64::total_cmp);
-        return most_frequent(&xs, |a, b| a.total_cmp(b).is_eq()).map(Value::Float);
+    let all = |pick: fn(&Value) -> Option<Number>| vals.iter().map(|v| pick(v)).collect();
+    let floats: Option<Vec<Number>> = all(|v| match v {
+        Value::Float(x) => Some(Number::Float(*x)),
+        _ => None,
+    });
+    let integers: Option<Vec<Number>> = all(|v| match v {
+        Value::Integer(x) => Some(Number::Integer(*x)),
+        _ => None,
+    });
+    match floats.or(integers) {
+        Some(mut xs) => {
+            xs.sort_unstable_by(Number::total_cmp);
+            most_frequent(&xs).map(Number::value)
+        }
+        None => mode_of_values(vals),
     }
-    let integers: Option<Vec<i64>> = vals
-        .iter()
-        .map(|v| match v {
-            Value::Integer(x) => Some(*x),
-            _ => None,
-        })
-        .collect();
-    if let Some(mut xs) = integers {
-        xs.sort_unstable();
-        return most_frequent(&xs, |a, b| a == b).map(Value::Integer);
+}
+
+/// A float or an integer field value, ordered as [`compare_values`] orders them (a float's
+/// bits: `-0` apart from `0`).
+#[derive(Clone, Copy)]
+enum Number {
+    Float(f64),
+    Integer(i64),
+}
+
+impl Number {
+    fn total_cmp(&self, other: &Number) -> Ordering {
+        match (self, other) {
+            (Number::Float(a), Number::Float(b)) => a.total_cmp(b),
+            (Number::Integer(a), Number::Integer(b)) => a.cmp(b),
+            (Number::Float(_), Number::Integer(_)) => Ordering::Less,
+            (Number::Integer(_), Number::Float(_)) => Ordering::Greater,
+        }
     }
-    mode_of_values(vals)
+
+    fn value(self) -> Value {
+        match self {
+            Number::Float(x) => Value::Float(x),
+            Number::Integer(x) => Value::Integer(x),
+        }
+    }
 }
 
 /// The first value of the longest run of equal values in `sorted`.
-fn most_frequent<T: Copy>(sorted: &[T], eq: impl Fn(&T, &T) -> bool) -> Option<T> {
-    let mut best: Option<(T, usize)> = None;
+fn most_frequent(sorted: &[Number]) -> Option<Number> {
+    let mut best: Option<(Number, usize)> = None;
     let mut i = 0;
     while i < sorted.len() {
         let mut j = i;
-        while j < sorted.len() && eq(&sorted[j], &sorted[i]) {
+        while j < sorted.len() && sorted[j].total_cmp(&sorted[i]).is_eq() {
             j += 1;
         }
         if best.is_none_or(|(_, n)| j - i > n) {
