@@ -211,6 +211,7 @@ def cases():
     out.append(extreme_times_case())
     out.append(top_bottom_company_case())
     out.append(percentile_case())
+    out.append(top_other_policy_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -851,6 +852,21 @@ def percentile_case():
         checks.append(q(db, f"SELECT percentile(v, 60) FROM cpu WHERE {where}"))
         checks.append(q(db, f"SELECT percentile(n, 60) FROM cpu WHERE {where} GROUP BY host"))
     return case("aggregates--percentile", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def top_other_policy_case():
+    """top() through a retention policy whose table lacks the ranked field (written only
+    through the default policy): no candidate, no answer; a field it has still ranks."""
+    db = "sel_top_policy"
+    setup = [q("", f'CREATE DATABASE "{db}"'),
+             q("", f'CREATE RETENTION POLICY "two" ON "{db}" DURATION 0s REPLICATION 1'),
+             w(db, "m,host=a v=1,w=1i 10000000000\nm,host=b v=2,w=2i 10000000000\n"),
+             w(db, "m,host=a w=5i 10000000000\nm,host=b w=6i 20000000000\n", rp="two")]
+    checks = [q(db, x) for x in (
+        'SELECT top(v, 2), w FROM "two".m', 'SELECT top(v, host, 1), w FROM "two".m',
+        'SELECT bottom(v, 1) FROM "two".m GROUP BY host', 'SELECT top(w, 1), v FROM "two".m',
+        'SELECT top(v, 1), w FROM m')]
+    return case("selectors--top-other-policy", setup, checks)
 
 
 def main():

@@ -344,7 +344,8 @@ impl RawRead {
     /// `rank()` ranks within `rows` (ties share a rank). Only the keys and the field go
     /// through the ranking, the other columns are read for the rows kept (720k rows,
     /// ten tags: 0.10 s unpartitioned, 0.18-0.26 s by host or bucket, against 0.38-0.66 s
-    /// ranking whole rows).
+    /// ranking whole rows). Values rank as `value + 0`, so `-0` ties with `0` and rows of
+    /// both stay: the evaluation orders them itself.
     fn best_rows_of(&self, best: &BestRows, select: &[String], from: &str, filter: &str) -> String {
         let mut partition: Vec<String> = best.by.iter().map(|t| tag(t)).collect();
         if let Some(w) = &best.bucket {
@@ -369,9 +370,11 @@ impl RawRead {
             // 720k rows: 0.18 s ranked).
             let keys = partition.join(", ");
             let best_of = if best.largest { "max" } else { "min" };
+            // Compared as `value + 0`: `-0` and `0` are one best value (the set matches
+            // bits, and the aggregate may name either), so both kinds of rows stay.
             format!(
-                "({keys}, {ranked}) IN (SELECT {keys}, {best_of}({ranked}) FROM {candidates} \
-                 GROUP BY {keys})"
+                "({keys}, {ranked} + 0) IN (SELECT {keys}, {best_of}({ranked}) + 0 \
+                 FROM {candidates} GROUP BY {keys})"
             )
         } else {
             let keys = partition.join(", ");
@@ -383,7 +386,7 @@ impl RawRead {
             let names: Vec<String> = (0..partition.len()).map(|i| format!("hb_p{i}")).collect();
             format!(
                 "({keys}, {ranked}) IN (SELECT {names}, hb_v FROM (SELECT {named}, \
-                 {ranked} AS hb_v, rank() OVER (PARTITION BY {names} ORDER BY hb_v{direction}) \
+                 {ranked} AS hb_v, rank() OVER (PARTITION BY {names} ORDER BY hb_v + 0{direction}) \
                  AS hb_rank FROM {candidates}) WHERE hb_rank <= {rows})",
                 names = names.join(", "),
                 named = named.join(", "),
@@ -607,14 +610,16 @@ impl Pushdown {
     /// in nanoseconds, value), or NULL when its rank is out of range. Values sort with
     /// their times, so equal values rank by time as InfluxDB's stable sort of
     /// time-ordered points does (`-0` and `0` compare equal through `+ 0`; the tuple
-    /// keeps the value's sign).
+    /// keeps the value's sign). The index is clamped into the array whatever the `if`
+    /// evaluates.
     fn percentile_pick(col: &str, bits: u64, part: u8) -> String {
         let level = f64::from_bits(bits);
         let rank = format!("floor(toFloat64(count({col})) * {level:?} / 100. + 0.5)");
         format!(
             "if({rank} >= 1 AND {rank} <= count({col}), tupleElement(arrayElement(arraySort(\
              groupArrayIf((assumeNotNull({col}) + 0, {TIME_NS}, assumeNotNull({col})), \
-             {col} IS NOT NULL)), toUInt64({rank})), {part}), NULL)"
+             {col} IS NOT NULL)), toUInt64(greatest(least({rank}, toFloat64(count({col}))), 1.))), {part}), \
+             NULL)"
         )
     }
 

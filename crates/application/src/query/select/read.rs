@@ -626,6 +626,13 @@ impl QueryService {
         if field_cols.is_empty() {
             return Ok(Vec::new());
         }
+        if let RowsRead::Best(best) = what {
+            if !field_cols.contains(&best.field) {
+                // The table lacks the ranked field (written through another policy):
+                // no point holds it, no candidate.
+                return Ok(Vec::new());
+            }
+        }
         let (values, present): (Vec<String>, Vec<String>) = match what {
             RowsRead::Outline => field_cols
                 .iter()

@@ -207,6 +207,7 @@ impl QueryService {
                 (hot, fallback)
             }
         };
+        let mut series_counted = false;
         if fallback != Fallback::Pushdown || hot.is_some() {
             // (A pushdown source counts where its aggregate is computed.)
             self.count_tier(hot.is_some());
@@ -227,6 +228,14 @@ impl QueryService {
                 None => match plan.best_rows(src) {
                     Some(best) => {
                         let cond = plan.cond.as_ref();
+                        // The candidates come from few series: like a pushdown, the read
+                        // counts the series the index says it covers when only time
+                        // restricts it (the candidates' own series otherwise).
+                        if budget.limits().max_select_series > 0 && cond.is_none() {
+                            let all = self.meta.series_count_in(&src.db, &src.measurement);
+                            seen.add_indexed(all, budget)?;
+                            series_counted = true;
+                        }
                         self.read_best_points(src, &plan.needed, cond, range, &best, budget)
                             .await?
                     }
@@ -247,7 +256,9 @@ impl QueryService {
         if points.is_empty() {
             return Ok(Vec::new());
         }
-        seen.add_points(&points, budget)?;
+        if !series_counted {
+            seen.add_points(&points, budget)?;
+        }
         self.evaluate_points(plan, stmt, src, points, budget)
     }
 
