@@ -138,10 +138,14 @@ impl Builder<'_> {
         }
     }
 
+    /// A float literal; one beyond `f64`'s range is refused as Go's `ParseFloat` refuses
+    /// it (it would read as infinity).
     fn float(&self, p: &Pair<'_, Rule>) -> R<f64> {
         self.number_text(p)?
             .parse::<f64>()
-            .map_err(|_| at(self.input, self.pos(p), "unable to parse number"))
+            .ok()
+            .filter(|f| f.is_finite())
+            .ok_or_else(|| at(self.input, self.pos(p), "unable to parse number"))
     }
 
     fn operand(&self, p: Pair<'_, Rule>) -> R<Deep> {
