@@ -212,6 +212,7 @@ def cases():
     out.append(top_bottom_company_case())
     out.append(percentile_case())
     out.append(top_other_policy_case())
+    out.append(stddev_windows_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -867,6 +868,27 @@ def top_other_policy_case():
         'SELECT bottom(v, 1) FROM "two".m GROUP BY host', 'SELECT top(w, 1), v FROM "two".m',
         'SELECT top(v, 1), w FROM m')]
     return case("selectors--top-other-policy", setup, checks)
+
+
+def stddev_windows_case():
+    """stddev() of windows holding one point: InfluxDB prints such a window as null and
+    does not fill it (fill(0) keeps null, fill(previous) then repeats null, fill(none)
+    keeps the row); windows without points are filled."""
+    db = "agg_stddev_windows"
+    body = ("m,host=a v=1,n=1i 10000000000\nm,host=b v=2,n=2i 10000000000\n"
+            "m,host=a v=3,n=3i 20000000000\nm,host=a v=4,n=5i 41000000000\n"
+            "m,host=a v=6,n=8i 42000000000\nm,host=b v=7,n=9i 50000000000\n")
+    span = "time >= 0s AND time < 70s"
+    checks = []
+    for sel in ("stddev(v)", "stddev(n)", "stddev(v), count(v)"):
+        for fill in ("", " fill(0)", " fill(previous)", " fill(none)", " fill(linear)"):
+            checks.append(q(db, f"SELECT {sel} FROM m WHERE {span} GROUP BY time(10s){fill}"))
+    for tail in (" GROUP BY time(10s), host", " GROUP BY time(10s), host fill(none)",
+                 " GROUP BY time(10s) fill(previous) ORDER BY time DESC",
+                 " GROUP BY time(20s) fill(0)"):
+        checks.append(q(db, f"SELECT stddev(v) FROM m WHERE {span}{tail}"))
+    checks.append(q(db, "SELECT stddev(v) FROM m WHERE host = 'b'"))
+    return case("aggregates--stddev-windows", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def main():

@@ -745,3 +745,28 @@ async fn deletes_are_proposed_with_resolved_bounds_and_replay_on_a_member() {
         .unwrap();
     assert!(meta.series.lock().is_empty());
 }
+
+#[tokio::test]
+async fn a_window_of_one_point_has_no_stddev_and_is_not_filled() {
+    let h = harness(
+        &[(0, "a", 1.0), (10 * S, "a", 2.0), (15 * S, "a", 4.0)],
+        QueryLimits::default(),
+    );
+    let q = "SELECT stddev(v) FROM m WHERE time >= 0 AND time < 30s GROUP BY time(10s)";
+    let sd = Value::Float(std::f64::consts::SQRT_2);
+    assert_eq!(
+        h.rows(&format!("{q} fill(0)")).await,
+        vec![
+            vec![Value::Time(0), Value::Null],
+            vec![Value::Time(10 * S), sd.clone()],
+            vec![Value::Time(20 * S), Value::Float(0.0)],
+        ]
+    );
+    assert_eq!(
+        h.rows(&format!("{q} fill(none)")).await,
+        vec![
+            vec![Value::Time(0), Value::Null],
+            vec![Value::Time(10 * S), sd],
+        ]
+    );
+}

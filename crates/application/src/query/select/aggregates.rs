@@ -269,6 +269,23 @@ impl QueryService {
     }
 }
 
+/// The value of a window whose points give no value (`stddev` of one point) while its
+/// timeline is filled: InfluxDB prints that window, as null, and fills only windows
+/// without points (`fill(0)` leaves it null, `fill(previous)` then repeats null,
+/// `fill(none)` keeps it). No stored value is NaN; [`without_markers`] turns it into
+/// null once filled.
+const PRESENT_WITHOUT_VALUE: f64 = f64::NAN;
+
+/// `tl` with [`PRESENT_WITHOUT_VALUE`] as null.
+fn without_markers(tl: Timeline) -> Timeline {
+    tl.into_iter()
+        .map(|(t, v)| match v {
+            Value::Float(x) if x.is_nan() => (t, Value::Null),
+            v => (t, v),
+        })
+        .collect()
+}
+
 /// Evaluates an expression of an aggregate query to a timeline of bucket values.
 pub(super) fn eval_agg_expr(
     e: &Expr,
@@ -281,9 +298,9 @@ pub(super) fn eval_agg_expr(
         Expr::Call { name, args } if is_agg_name(name) => {
             let tl = eval_agg_call(name, args, ctx, selector_times)?;
             if !apply_fill || name == "integral" {
-                return Ok(tl);
+                return Ok(without_markers(tl));
             }
-            Ok(fill_timeline(name, tl, ctx))
+            Ok(without_markers(fill_timeline(name, tl, ctx)))
         }
         Expr::Call { name, args } if TRANSFORMS.contains(&name.as_str()) => {
             let inner = match args.first() {
@@ -498,7 +515,12 @@ pub(super) fn eval_agg_call(
                     "spread" => aggregate::spread,
                     _ => aggregate::stddev,
                 };
-                (f(&rows).map_err(fn_err)?.unwrap_or(Value::Null), None)
+                let v = f(&rows).map_err(fn_err)?.unwrap_or(Value::Null);
+                if v.is_null() && !rows.is_empty() && ctx.window.is_some() {
+                    (Value::Float(PRESENT_WITHOUT_VALUE), None)
+                } else {
+                    (v, None)
+                }
             }
             "mode" => (aggregate::mode(&rows).unwrap_or(Value::Null), None),
             "first" | "last" | "min" | "max" => {
