@@ -568,6 +568,10 @@ pub enum Pushdown {
     First,
     /// `last`: the latest value, ties towards the larger value.
     Last,
+    /// `stddev` (numbers): the sample standard deviation (numerically stable); NaN for a
+    /// group of one value (InfluxDB prints it as null but the group exists), NULL for
+    /// none.
+    Stddev,
     /// `percentile(x, level)` (numbers), `level` as `f64` bits
     /// ([`Pushdown::percentile`]): the value of nearest rank `floor(n * level / 100 +
     /// 0.5)` among the values sorted with their times, none when that rank is not in
@@ -590,6 +594,7 @@ impl Pushdown {
             "min" if numeric => Pushdown::Min,
             "max" if numeric => Pushdown::Max,
             "spread" if numeric => Pushdown::Spread,
+            "stddev" if numeric => Pushdown::Stddev,
             "median" if matches!(t, FieldType::Float | FieldType::Integer) => Pushdown::Median,
             "first" => Pushdown::First,
             "last" => Pushdown::Last,
@@ -632,6 +637,9 @@ impl Pushdown {
             Pushdown::Min => format!("min({col})"),
             Pushdown::Max => format!("max({col})"),
             Pushdown::Spread => format!("max({col}) - min({col})"),
+            Pushdown::Stddev => format!(
+                "multiIf(count({col}) = 0, NULL, count({col}) = 1, nan, stddevSampStable({col}))"
+            ),
             // An odd count gives the middle value itself (its sign too: -0 + 0 is 0);
             // integers subtract before converting, wrapping as InfluxDB's Go does.
             Pushdown::Median => {

@@ -752,7 +752,9 @@ async fn a_window_of_one_point_has_no_stddev_and_is_not_filled() {
         &[(0, "a", 1.0), (10 * S, "a", 2.0), (15 * S, "a", 4.0)],
         QueryLimits::default(),
     );
-    let q = "SELECT stddev(v) FROM m WHERE time >= 0 AND time < 30s GROUP BY time(10s)";
+    // (Through a subquery: the Rust evaluation; the engine's is the conformance corpus'.)
+    let q = "SELECT stddev(v) FROM (SELECT v FROM m) WHERE time >= 0 AND time < 30s \
+             GROUP BY time(10s)";
     let sd = Value::Float(std::f64::consts::SQRT_2);
     assert_eq!(
         h.rows(&format!("{q} fill(0)")).await,

@@ -159,7 +159,7 @@ impl QueryService {
                     fill_bucket_grid(&buckets, &specs, grid, fill, descending, budget)?
                 }
             };
-            out.push((key, rows));
+            out.push((key, no_value_as_null(rows)));
         }
         Ok(out)
     }
@@ -308,14 +308,27 @@ fn fill_bucket_grid(
     Ok(join_timelines(&timelines, false))
 }
 
+/// `rows` with each NaN (a `stddev` of one value, kept apart from a missing value while
+/// the grid was filled) as null. No stored value is NaN.
+fn no_value_as_null(mut rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
+    for v in rows.iter_mut().flatten() {
+        if matches!(v, Value::Float(x) if x.is_nan()) {
+            *v = Value::Null;
+        }
+    }
+    rows
+}
+
 /// Converts ClickHouse's aggregate result types to InfluxDB's (`count` is an integer,
-/// `mean` and `median` floats, the others keep the field's type; an empty aggregate is null).
+/// `mean`, `median` and `stddev` floats, the others keep the field's type; an empty
+/// aggregate is null). A `stddev` of one value stays NaN until the bucket grid is filled
+/// (the window exists: it is printed as null, not filled; [`no_value_as_null`]).
 pub(super) fn normalise_agg(func: &str, t: FieldType, v: Value) -> Value {
     match (func, v) {
         (_, Value::Null) => Value::Null,
         ("count", Value::Unsigned(0)) | ("count", Value::Integer(0)) => Value::Null,
         ("count", Value::Unsigned(n)) => Value::Integer(n as i64),
-        ("mean" | "median", v) => v.as_f64().map(Value::Float).unwrap_or(Value::Null),
+        ("mean" | "median" | "stddev", v) => v.as_f64().map(Value::Float).unwrap_or(Value::Null),
         (_, Value::Unsigned(u)) if t == FieldType::Integer => Value::Integer(u as i64),
         (_, Value::Integer(i)) if t == FieldType::Unsigned => Value::Unsigned(i as u64),
         (_, Value::Integer(i)) if t == FieldType::Float => Value::Float(i as f64),

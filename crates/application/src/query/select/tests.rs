@@ -115,6 +115,7 @@ async fn aggregates_the_engine_computes_exactly_are_pushed_down() {
         // With GROUP BY time a lone min/max prints its window's start.
         "SELECT max(v) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s)",
         "SELECT count(*) FROM m",
+        "SELECT stddev(v) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s), host",
         // percentile: a lone one prints its point's time, which the engine gives.
         "SELECT percentile(v, 95) FROM m",
         "SELECT percentile(v, 50), percentile(v, 99.9) FROM m GROUP BY host",
