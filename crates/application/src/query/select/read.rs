@@ -626,13 +626,22 @@ impl QueryService {
         if field_cols.is_empty() {
             return Ok(Vec::new());
         }
-        if let RowsRead::Best(best) = what {
-            if !field_cols.contains(&best.field) {
-                // The table lacks the ranked field (written through another policy):
-                // no point holds it, no candidate.
-                return Ok(Vec::new());
-            }
-        }
+        let best = match what {
+            // The table lacks the ranked field (written through another policy): no
+            // point holds it, no candidate.
+            RowsRead::Best(best) if !field_cols.contains(&best.field) => return Ok(Vec::new()),
+            // A tag the table lacks is empty in every row: it ranks nothing apart.
+            RowsRead::Best(best) => Some(BestRows {
+                by: best
+                    .by
+                    .iter()
+                    .filter(|t| tag_cols.contains(t))
+                    .cloned()
+                    .collect(),
+                ..best.clone()
+            }),
+            _ => None,
+        };
         let (values, present): (Vec<String>, Vec<String>) = match what {
             RowsRead::Outline => field_cols
                 .iter()
@@ -682,19 +691,7 @@ impl QueryService {
             top,
             present,
             at,
-            best: match what {
-                // A tag the table lacks is empty in every row: it ranks nothing apart.
-                RowsRead::Best(best) => Some(BestRows {
-                    by: best
-                        .by
-                        .iter()
-                        .filter(|t| tag_cols.contains(t))
-                        .cloned()
-                        .collect(),
-                    ..best.clone()
-                }),
-                _ => None,
-            },
+            best,
         };
         let sql = read
             .to_sql()

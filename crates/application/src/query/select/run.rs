@@ -190,6 +190,7 @@ impl QueryService {
     ) -> Result<Vec<Series>, StatementError> {
         let range = (plan.shape.range.min, plan.shape.range.max);
         let path = plan.path_of(src);
+        let best = plan.best_rows(src);
         let cut = cut.filter(|_| !matches!(path, SourcePath::Subquery));
         let (hot, fallback) = match path {
             SourcePath::Subquery => (None, Fallback::StoragePoints),
@@ -201,7 +202,7 @@ impl QueryService {
                 let (cond, cap) = (plan.cond.as_ref(), budget.read_cap());
                 let hot = match cut {
                     Some(cut) => self.read_hot_top(src, &plan.needed, cond, range, cut, cap),
-                    None if self.candidates_beat_the_tier(plan, src, range) => None,
+                    None if best.is_some() && self.tier_rows_exceed(plan, src, range) => None,
                     None => self.read_hot(src, &plan.needed, cond, range, latest_only, (cap, None)),
                 };
                 (hot, fallback)
@@ -225,18 +226,14 @@ impl QueryService {
                     self.read_points_top(src, &plan.needed, plan.cond.as_ref(), range, cut, budget)
                         .await?
                 }
-                None => match plan.best_rows(src) {
+                None => match &best {
                     Some(best) => {
-                        let cond = plan.cond.as_ref();
                         // The candidates come from few series: like a pushdown, the read
                         // counts the series the index says it covers when only time
                         // restricts it (the candidates' own series otherwise).
-                        if budget.limits().max_select_series > 0 && cond.is_none() {
-                            let all = self.meta.series_count_in(&src.db, &src.measurement);
-                            seen.add_indexed(all, budget)?;
-                            series_counted = true;
-                        }
-                        self.read_best_points(src, &plan.needed, cond, range, &best, budget)
+                        series_counted = self.count_indexed_series(plan, src, seen, budget)?;
+                        let cond = plan.cond.as_ref();
+                        self.read_best_points(src, &plan.needed, cond, range, best, budget)
                             .await?
                     }
                     None => {
@@ -262,18 +259,18 @@ impl QueryService {
         self.evaluate_points(plan, stmt, src, points, budget)
     }
 
-    /// Whether storage's candidates of a `top()`/`bottom()` answer ([`SelectPlan::best_rows`])
-    /// cost less than every point the recent-data tier would hand over: past
-    /// [`BEST_FROM_TIER_LIMIT`] rows in range. (Over 720k points the tier's points took
-    /// 1.1-1.4 s to evaluate, storage's candidates 46 ms; storage holds every point the
-    /// tier does.)
-    fn candidates_beat_the_tier(
+    /// Whether the recent-data tier holds more than [`BEST_FROM_TIER_LIMIT`] rows of the
+    /// read in range, so that storage's candidates of a `top()`/`bottom()` answer
+    /// ([`SelectPlan::best_rows`]) cost less than every point the tier would hand over.
+    /// (Over 720k points the tier's points took 1.1-1.4 s to evaluate, storage's
+    /// candidates 46 ms; storage holds every point the tier does.)
+    fn tier_rows_exceed(
         &self,
         plan: &SelectPlan,
         src: &Src,
         (min, max): (Option<i64>, Option<i64>),
     ) -> bool {
-        let Some(hot) = self.hot.as_ref().filter(|_| plan.best_rows(src).is_some()) else {
+        let Some(hot) = self.hot.as_ref() else {
             return false;
         };
         let schema = &src.schema;
@@ -290,6 +287,23 @@ impl QueryService {
             .is_some_and(|rows| rows > BEST_FROM_TIER_LIMIT)
     }
 
+    /// For a read that hands over few of the points it covers (an aggregate, a
+    /// selector's candidates): the series the index says the source has, counted
+    /// against the series limit when only time restricts the read. Whether it counted.
+    fn count_indexed_series(
+        &self,
+        plan: &SelectPlan,
+        src: &Src,
+        seen: &mut SeriesSeen,
+        budget: &Budget,
+    ) -> Result<bool, StatementError> {
+        if budget.limits().max_select_series == 0 || plan.cond.is_some() {
+            return Ok(false);
+        }
+        seen.add_indexed(self.meta.series_count_in(&src.db, &src.measurement), budget)?;
+        Ok(true)
+    }
+
     /// A source aggregated without handing points over.
     async fn run_pushdown(
         &self,
@@ -299,11 +313,7 @@ impl QueryService {
         seen: &mut SeriesSeen,
         budget: &Budget,
     ) -> Result<Vec<Series>, StatementError> {
-        // The series index says how many series the read covers when only time
-        // restricts it.
-        if budget.limits().max_select_series > 0 && plan.cond.is_none() {
-            seen.add_indexed(self.meta.series_count_in(&src.db, &src.measurement), budget)?;
-        }
+        self.count_indexed_series(plan, src, seen, budget)?;
         let groups = self.pushdown_aggregate(plan, src, stmt, budget).await?;
         let mut output = Vec::new();
         for (key, rows) in groups {

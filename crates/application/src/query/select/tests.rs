@@ -471,6 +471,17 @@ async fn tags_grouped_in_the_tables_order_only_when_they_are_all_its_tags() {
         .any(|s| s.contains("optimize_aggregation_in_order")));
 
     let h = unlimited(&points());
+    add_region_tag(&h);
+    h.run(q).await;
+    let sent = sent(&h);
+    assert!(sent.iter().any(|s| s.contains("hb_bucket")), "{sent:?}");
+    assert!(!sent
+        .iter()
+        .any(|s| s.contains("optimize_aggregation_in_order")));
+}
+
+/// Gives `m` a second tag, `region`, in the schema and the table (no point holds it).
+fn add_region_tag(h: &Harness) {
     h.meta
         .schemas
         .lock()
@@ -479,12 +490,6 @@ async fn tags_grouped_in_the_tables_order_only_when_they_are_all_its_tags() {
         .tag_keys
         .insert("region".into());
     h.engine.more_tags.lock().push("region".into());
-    h.run(q).await;
-    let sent = sent(&h);
-    assert!(sent.iter().any(|s| s.contains("hb_bucket")), "{sent:?}");
-    assert!(!sent
-        .iter()
-        .any(|s| s.contains("optimize_aggregation_in_order")));
 }
 
 /// Grouped by the tags that lead the table's sort key (in any order), the engine
@@ -525,14 +530,7 @@ async fn tags_leading_the_sort_key_are_grouped_in_the_tables_order() {
         ),
     ] {
         let h = unlimited(&points());
-        h.meta
-            .schemas
-            .lock()
-            .entry(("db".to_string(), "m".to_string()))
-            .or_default()
-            .tag_keys
-            .insert("region".into());
-        h.engine.more_tags.lock().push("region".into());
+        add_region_tag(&h);
         *h.engine.leading.lock() = leading.iter().map(|t| naming::tag_column(t)).collect();
         h.run(q).await;
         assert_eq!(
