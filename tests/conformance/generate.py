@@ -213,6 +213,7 @@ def cases():
     out.append(percentile_case())
     out.append(top_other_policy_case())
     out.append(stddev_windows_case())
+    out.append(mode_ties_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -889,6 +890,32 @@ def stddev_windows_case():
         checks.append(q(db, f"SELECT stddev(v) FROM m WHERE {span}{tail}"))
     checks.append(q(db, "SELECT stddev(v) FROM m WHERE host = 'b'"))
     return case("aggregates--stddev-windows", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def mode_ties_case():
+    """mode() among equally frequent values: InfluxDB sorts the values (equal ones in time
+    order, -0 equal to 0) and a run as long as the pick takes over when it starts no later
+    than the pick ends, so the smallest value is not always the one printed; booleans:
+    true unless more are false. Groups stay under twelve points (Go sorts those stably)."""
+    db = "agg_mode_ties"
+    rows = [("a", 5, "5i", "z", "true"), ("a", 5, "5i", "z", "false"), ("a", 1, "1i", "b", "false"),
+            ("a", 1, "1i", "b", "true"), ("b", 3, "3i", "q", "true"), ("b", "-0", "0i", "", "false"),
+            ("b", 0, "0i", "", "false"), ("b", "-0", "-1i", "", "true"), ("b", 3, "3i", "q", "true"),
+            ("c", 9, "9i", "x", "false"), ("c", 1, "1i", "y", "true"), ("c", 9, "9i", "x", "true"),
+            ("c", 1, "1i", "y", "false"), ("c", 5, "5i", "w", "false")]
+    body = "".join(f'm,h={h} v={v},i={i},s="{s}",b={b} {(n + 1) * 1000000000}\n'
+                   for n, (h, v, i, s, b) in enumerate(rows))
+    body += "m,h=d v=2,i=1i,s=\"k\" 30000000000\nm,h=e v=1,i=2i,s=\"j\" 30000000000\n"
+    span = "time >= 0s AND time < 40s"
+    checks = []
+    for sel in ("mode(v)", "mode(i)", "mode(s)", "mode(b)", "mode(v), mode(i), mode(s), mode(b)"):
+        for tail in ("", " GROUP BY h", " GROUP BY time(4s)", " GROUP BY time(4s), h fill(none)",
+                     " GROUP BY time(10s) fill(previous)"):
+            checks.append(q(db, f"SELECT {sel} FROM m WHERE {span}{tail}"))
+    checks.append(q(db, f"SELECT mode(v), count(v) FROM m WHERE {span} AND h = 'b'"))
+    checks.append(q(db, f"SELECT mode(i) FROM m WHERE {span} GROUP BY time(3s) ORDER BY time DESC"))
+    checks.append(q(db, f"SELECT mode(v), mode(i) FROM m WHERE time >= 30s AND time < 40s"))
+    return case("aggregates--mode-ties", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def main():

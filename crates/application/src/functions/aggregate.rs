@@ -116,41 +116,46 @@ fn middle<T: Copy>(v: &mut [T], cmp: impl FnMut(&T, &T) -> Ordering) -> Option<(
     Some((v[(n - 1) / 2], v[n / 2]))
 }
 
-/// `mode(x)`: the most frequent value, ties → the smallest; booleans: ties → `true`.
-/// Works for every type; keeps the input type. Floats and integers are sorted as plain
-/// numbers (comparing `Value`s was 18% of a 720k-point `mode` query).
+/// `mode(x)`: InfluxDB's reducer. Booleans: `true` unless more values are `false`. Other
+/// types ([`pick_mode`]): the most frequent value (`-0` equals `0`); which of equally
+/// frequent values comes out depends on the order InfluxDB's sort leaves them in. Keeps
+/// the input type. Floats and integers are sorted as plain numbers (comparing `Value`s was
+/// 18% of a 720k-point `mode` query).
 pub fn mode(rows: &[Row]) -> Option<Value> {
-    let vals: Vec<&Value> = non_null(rows).map(|r| &r.1).collect();
+    let vals: Vec<&Row> = non_null(rows).collect();
     if vals.is_empty() {
         return None;
     }
-    if vals.iter().all(|v| matches!(v, Value::Boolean(_))) {
+    if vals.iter().all(|r| matches!(r.1, Value::Boolean(_))) {
         let trues = vals
             .iter()
-            .filter(|v| matches!(v, Value::Boolean(true)))
+            .filter(|r| matches!(r.1, Value::Boolean(true)))
             .count();
         return Some(Value::Boolean(trues >= vals.len() - trues));
     }
-    let all = |pick: fn(&Value) -> Option<Number>| vals.iter().map(|v| pick(v)).collect();
-    let floats: Option<Vec<Number>> = all(|v| match v {
+    let all = |pick: fn(&Value) -> Option<Number>| {
+        vals.iter()
+            .map(|r| pick(&r.1).map(|n| (n, r.0)))
+            .collect::<Option<Vec<_>>>()
+    };
+    let floats = all(|v| match v {
         Value::Float(x) => Some(Number::Float(*x)),
         _ => None,
     });
-    let integers: Option<Vec<Number>> = all(|v| match v {
+    let integers = all(|v| match v {
         Value::Integer(x) => Some(Number::Integer(*x)),
         _ => None,
     });
     match floats.or(integers) {
-        Some(mut xs) => {
-            xs.sort_unstable_by(Number::total_cmp);
-            most_frequent(&xs).map(Number::value)
+        Some(mut xs) => pick_mode(&mut xs, Number::mode_cmp).map(Number::value),
+        None => {
+            let mut xs: Vec<(&Value, i64)> = vals.iter().map(|r| (&r.1, r.0)).collect();
+            pick_mode(&mut xs, |a, b| mode_cmp(a, b)).cloned()
         }
-        None => mode_of_values(vals),
     }
 }
 
-/// A float or an integer field value, ordered as [`compare_values`] orders them (a float's
-/// bits: `-0` apart from `0`).
+/// A float or an integer field value.
 #[derive(Clone, Copy)]
 enum Number {
     Float(f64),
@@ -158,9 +163,10 @@ enum Number {
 }
 
 impl Number {
-    fn total_cmp(&self, other: &Number) -> Ordering {
+    /// The order `mode` sorts by: numbers by value, `-0` equal to `0`.
+    fn mode_cmp(&self, other: &Number) -> Ordering {
         match (self, other) {
-            (Number::Float(a), Number::Float(b)) => a.total_cmp(b),
+            (Number::Float(a), Number::Float(b)) => (a + 0.0).total_cmp(&(b + 0.0)),
             (Number::Integer(a), Number::Integer(b)) => a.cmp(b),
             (Number::Float(_), Number::Integer(_)) => Ordering::Less,
             (Number::Integer(_), Number::Float(_)) => Ordering::Greater,
@@ -175,40 +181,72 @@ impl Number {
     }
 }
 
-/// The first value of the longest run of equal values in `sorted`.
-fn most_frequent(sorted: &[Number]) -> Option<Number> {
-    let mut best: Option<(Number, usize)> = None;
-    let mut i = 0;
-    while i < sorted.len() {
-        let mut j = i;
-        while j < sorted.len() && sorted[j].total_cmp(&sorted[i]).is_eq() {
-            j += 1;
-        }
-        if best.is_none_or(|(_, n)| j - i > n) {
-            best = Some((sorted[i], j - i));
-        }
-        i = j;
+/// [`compare_values`] with `-0` equal to `0`, as `mode` compares values.
+fn mode_cmp(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Float(x), Value::Float(y)) => (x + 0.0).total_cmp(&(y + 0.0)),
+        _ => compare_values(a, b),
     }
-    best.map(|(v, _)| v)
 }
 
-/// [`mode`] over values of any type, compared as [`compare_values`] does.
-fn mode_of_values(mut vals: Vec<&Value>) -> Option<Value> {
-    vals.sort_by(|a, b| compare_values(a, b));
-    let (mut best, mut best_n) = (*vals.first()?, 0usize);
-    let mut i = 0;
-    while i < vals.len() {
-        let mut j = i;
-        while j < vals.len() && compare_values(vals[j], vals[i]) == Ordering::Equal {
-            j += 1;
+/// Most values InfluxDB's sort (Go's `sort.Sort`) orders by insertion, after one pass
+/// that swaps values six apart: above it, its quicksort leaves equal values in an order
+/// not worth reproducing.
+const MODE_SMALL_SORT: usize = 12;
+
+/// The mode of `(value, time)` pairs in time order. Up to [`MODE_SMALL_SORT`] values they
+/// are sorted as InfluxDB sorts them ([`small_sort`]) and scanned as InfluxDB scans them:
+/// a run's count is compared with the pick's from the run's second value on; a longer run
+/// takes over, and so does one as long as the pick whose first value's time is not later
+/// than the time of the pick's last counted value; the pick is the value just counted.
+/// Runs of one value never take over from the first value. Above, the smallest of the
+/// most frequent values. Checked against InfluxDB 1.6.7 (`aggregates--mode-ties`,
+/// `aggregates--mode`).
+fn pick_mode<T: Copy>(pairs: &mut [(T, i64)], cmp: impl Fn(&T, &T) -> Ordering) -> Option<T> {
+    let same = |a: &T, b: &T| cmp(a, b).is_eq();
+    if pairs.len() > MODE_SMALL_SORT {
+        pairs.sort_by(|a, b| cmp(&a.0, &b.0));
+        let mut best: Option<(T, usize)> = None;
+        for run in pairs.chunk_by(|a, b| same(&a.0, &b.0)) {
+            if best.is_none_or(|(_, n)| run.len() > n) {
+                best = Some((run[0].0, run.len()));
+            }
         }
-        if j - i > best_n {
-            best_n = j - i;
-            best = vals[i];
-        }
-        i = j;
+        return best.map(|(v, _)| v);
     }
-    Some(best.clone())
+    small_sort(pairs, |a, b| cmp(&a.0, &b.0).is_lt());
+    let &(first, first_time) = pairs.first()?;
+    let (mut run, mut run_len, mut run_start) = (first, 0usize, first_time);
+    let (mut pick, mut pick_len, mut pick_time) = (first, 0usize, first_time);
+    for &(v, t) in pairs.iter() {
+        if !same(&v, &run) {
+            (run, run_len, run_start) = (v, 1, t);
+            continue;
+        }
+        run_len += 1;
+        if pick_len > run_len || (pick_len == run_len && run_start > pick_time) {
+            continue;
+        }
+        (pick, pick_len, pick_time) = (v, run_len, t);
+    }
+    Some(pick)
+}
+
+/// Go's `sort.Sort` of at most twelve values: each value swapped with the one six before
+/// it when smaller, then an insertion sort.
+fn small_sort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    for i in 6..v.len() {
+        if less(&v[i], &v[i - 6]) {
+            v.swap(i, i - 6);
+        }
+    }
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && less(&v[j], &v[j - 1]) {
+            v.swap(j, j - 1);
+            j -= 1;
+        }
+    }
 }
 
 /// `spread(x)`: `max - min` in the input's type (integers wrap).
@@ -504,6 +542,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::functions::testutil::{fl, int, S};
+    use std::collections::BTreeMap;
 
     /// Corpus `intmany` (one row per host, merged).
     fn intmany() -> Vec<Row> {
@@ -591,30 +630,64 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The numeric fast paths pick what comparing `Value`s picks.
+        /// `mode` picks what the rule derived from InfluxDB's scan picks where its sort
+        /// is stable (six values at most): the most frequent value; all distinct: the
+        /// smallest; among runs as frequent, in value order, each takes over when it
+        /// starts no later than the current pick ends. Above twelve values: the smallest
+        /// of the most frequent. The numeric fast paths and the generic path agree.
         #[test]
-        fn mode_of_numbers_is_mode_of_values(
-            xs in proptest::collection::vec(-3i64..4, 1..40),
+        fn mode_follows_the_run_rule(
+            xs in proptest::collection::vec((-3i64..4, 0i64..6), 1..40),
             floats in proptest::prelude::any::<bool>(),
         ) {
-            let rows: Vec<Row> = xs
-                .iter()
-                .enumerate()
-                .map(|(i, &x)| {
-                    let v = if floats {
-                        // -0 apart from 0, as `compare_values` orders them.
-                        Value::Float(if x == -3 { -0.0 } else { x as f64 / 2.0 })
-                    } else {
-                        Value::Integer(x)
-                    };
-                    (i as i64, v)
-                })
-                .collect();
-            let generic = mode_of_values(rows.iter().map(|r| &r.1).collect());
-            proptest::prop_assert_eq!(
-                mode(&rows).map(|v| format!("{v:?}")),
-                generic.map(|v| format!("{v:?}"))
-            );
+            let value = |x: i64| if floats {
+                Value::Float(if x == -3 { -0.0 } else { x as f64 / 2.0 })
+            } else {
+                Value::Integer(x)
+            };
+            let mut rows: Vec<Row> = xs.iter().map(|&(x, t)| (t, value(x))).collect();
+            rows.sort_by_key(|r| r.0);
+            // Runs keyed by value (-0 with 0): (count, first time, last time, last value).
+            let key = |x: i64| if floats && x == -3 { 0 } else { x };
+            let mut runs: BTreeMap<i64, (usize, i64, i64, i64)> = BTreeMap::new();
+            for &(x, t) in &xs {
+                let r = runs.entry(key(x)).or_insert((0, i64::MAX, i64::MIN, x));
+                r.0 += 1;
+                r.1 = r.1.min(t);
+                if t >= r.2 {
+                    // Equal times keep the input order (the sort is stable).
+                    r.2 = t;
+                    r.3 = x;
+                }
+            }
+            let most = runs.values().map(|r| r.0).max().unwrap_or(0);
+            let expected = if xs.len() > MODE_SMALL_SORT {
+                runs.iter().find(|r| r.1.0 == most).map(|(&k, r)| if k == 0 { r.3 } else { k })
+            } else if xs.len() > 6 {
+                None
+            } else if most == 1 {
+                runs.values().next().map(|r| r.3)
+            } else {
+                let mut tied = runs.values().filter(|r| r.0 == most);
+                let mut pick = tied.next().copied();
+                for r in tied {
+                    if pick.is_some_and(|p| r.1 <= p.2) {
+                        pick = Some(*r);
+                    }
+                }
+                pick.map(|p| p.3)
+            };
+            let generic = {
+                let mut v: Vec<(&Value, i64)> = rows.iter().map(|r| (&r.1, r.0)).collect();
+                pick_mode(&mut v, |a, b| mode_cmp(a, b)).cloned()
+            };
+            let shown = |v: Option<Value>| v.map(|v| format!("{v:?}"));
+            if let Some(x) = expected {
+                // A zero's sign is whichever zero the sort left last: compare as numbers.
+                let got = mode(&rows).and_then(|v| v.as_f64());
+                proptest::prop_assert_eq!(got, value(x).as_f64());
+            }
+            proptest::prop_assert_eq!(shown(generic), shown(mode(&rows)));
         }
     }
 
@@ -640,9 +713,24 @@ mod tests {
             mode(&int(&[(0, 5), (1, 3), (2, 9)])),
             Some(Value::Integer(3))
         );
-        // tie between 1 and 9 (two each) → 1
+        // 1 and 9 twice each: 9 starts (t0) before 1 ends (t3), so 9 takes over
         assert_eq!(
             mode(&int(&[(0, 9), (1, 1), (2, 9), (3, 1), (4, 5)])),
+            Some(Value::Integer(9))
+        );
+        // 5 then 1 twice each: 5 starts (t0) before 1 ends (t3)
+        assert_eq!(
+            mode(&int(&[(0, 5), (1, 5), (2, 1), (3, 1)])),
+            Some(Value::Integer(5))
+        );
+        // 3 starts (t0) after 1 ended? no: 1 at t1, t2; 3 at t0, t3 → 3 takes over
+        assert_eq!(
+            mode(&int(&[(0, 3), (1, 1), (2, 1), (3, 3)])),
+            Some(Value::Integer(3))
+        );
+        // 1 at t0, t1; 3 at t2, t3: 3 starts after 1 ends → 1 stays
+        assert_eq!(
+            mode(&int(&[(0, 1), (1, 1), (2, 3), (3, 3)])),
             Some(Value::Integer(1))
         );
         let (rows, _) = m();
