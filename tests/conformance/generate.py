@@ -214,6 +214,7 @@ def cases():
     out.append(top_other_policy_case())
     out.append(stddev_windows_case())
     out.append(mode_ties_case())
+    out.append(count_distinct_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -916,6 +917,27 @@ def mode_ties_case():
     checks.append(q(db, f"SELECT mode(i) FROM m WHERE {span} GROUP BY time(3s) ORDER BY time DESC"))
     checks.append(q(db, f"SELECT mode(v), mode(i) FROM m WHERE time >= 30s AND time < 40s"))
     return case("aggregates--mode-ties", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def count_distinct_case():
+    """count(distinct()) and distinct(): -0 and 0 are one value (the first seen); an empty
+    window of count(distinct()) is filled as count() fills it (0, or the fill's value, or
+    dropped by fill(none))."""
+    db = "agg_count_distinct"
+    body = ('m,h=a v=1,i=1i,s="x",b=true 1000000000\nm,h=b v=1,i=2i,s="y",b=true 1000000000\n'
+            'm,h=a v=-0,i=1i,s="x",b=false 2000000000\nm,h=b v=0,i=3i,s="x",b=true 3000000000\n'
+            'm,h=a v=2,i=3i,s="z",b=false 25000000000\nm,h=b v=0,i=3i,s="",b=false 26000000000\n')
+    span = "time >= 0s AND time < 40s"
+    checks = [q(db, "SELECT count(distinct(v)), count(distinct(i)), count(distinct(s)), count(distinct(b)) FROM m"),
+              q(db, "SELECT distinct(v) FROM m"),
+              q(db, f"SELECT distinct(v) FROM m WHERE {span} GROUP BY time(10s)"),
+              q(db, "SELECT count(distinct(v)) FROM m WHERE time >= 100s"),
+              q(db, "SELECT count(distinct(v)), count(v) FROM m GROUP BY h")]
+    for fill in ("", " fill(none)", " fill(7)", " fill(previous)", " fill(null)"):
+        checks.append(q(db, f"SELECT count(distinct(v)) FROM m WHERE {span} GROUP BY time(10s){fill}"))
+    checks.append(q(db, f"SELECT count(distinct(s)) FROM m WHERE {span} GROUP BY time(10s), h fill(none)"))
+    checks.append(q(db, f"SELECT count(distinct(i)) FROM m WHERE {span} GROUP BY time(10s) ORDER BY time DESC"))
+    return case("aggregates--count-distinct", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def main():

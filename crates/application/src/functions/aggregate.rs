@@ -150,7 +150,7 @@ pub fn mode(rows: &[Row]) -> Option<Value> {
         Some(mut xs) => pick_mode(&mut xs, Number::mode_cmp).map(Number::value),
         None => {
             let mut xs: Vec<(&Value, i64)> = vals.iter().map(|r| (&r.1, r.0)).collect();
-            pick_mode(&mut xs, |a, b| mode_cmp(a, b)).cloned()
+            pick_mode(&mut xs, |a, b| compare_equal_zeros(a, b)).cloned()
         }
     }
 }
@@ -181,8 +181,9 @@ impl Number {
     }
 }
 
-/// [`compare_values`] with `-0` equal to `0`, as `mode` compares values.
-fn mode_cmp(a: &Value, b: &Value) -> Ordering {
+/// [`compare_values`] with `-0` equal to `0`, as InfluxDB's `mode` and `distinct` compare
+/// values (Go's `==` and map keys).
+fn compare_equal_zeros(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
         (Value::Float(x), Value::Float(y)) => (x + 0.0).total_cmp(&(y + 0.0)),
         _ => compare_values(a, b),
@@ -486,16 +487,18 @@ pub fn top_distinct_rows<K: Ord>(
         .collect())
 }
 
-/// `distinct(x)`: the distinct values ordered by (first time seen, value). Sort-based
+/// `distinct(x)`: the distinct values ordered by (first time seen, value); `-0` and `0`
+/// are one value, the first seen (InfluxDB keys them in a Go map). Sort-based
 /// (`O(n log n)`): a series of a million different values must not take a million
 /// squared comparisons.
 pub fn distinct(rows: &[Row]) -> Vec<Value> {
-    let same = |a: &Value, b: &Value| rank(a) == rank(b) && compare_values(a, b) == Ordering::Equal;
+    let same =
+        |a: &Value, b: &Value| rank(a) == rank(b) && compare_equal_zeros(a, b) == Ordering::Equal;
     let mut firsts: Vec<(i64, &Value)> = non_null(rows).map(|(t, v)| (*t, v)).collect();
     firsts.sort_by(|a, b| {
         rank(a.1)
             .cmp(&rank(b.1))
-            .then(compare_values(a.1, b.1))
+            .then(compare_equal_zeros(a.1, b.1))
             .then(a.0.cmp(&b.0))
     });
     // Equal values are adjacent, earliest first: keep that one.
@@ -679,7 +682,7 @@ mod tests {
             };
             let generic = {
                 let mut v: Vec<(&Value, i64)> = rows.iter().map(|r| (&r.1, r.0)).collect();
-                pick_mode(&mut v, |a, b| mode_cmp(a, b)).cloned()
+                pick_mode(&mut v, |a, b| compare_equal_zeros(a, b)).cloned()
             };
             let shown = |v: Option<Value>| v.map(|v| format!("{v:?}"));
             if let Some(x) = expected {
@@ -870,6 +873,11 @@ mod tests {
             ["b", "a", "c"].map(|x| Value::String(x.into()))
         );
         assert_eq!(distinct(&intmany()), [2, 4, 5, 7, 9].map(Value::Integer));
+        // -0 and 0 are one value, the first seen (aggregates--count-distinct)
+        assert_eq!(
+            distinct(&fl(&[(0, 1.0), (1, -0.0), (2, 0.0), (3, 2.0)])),
+            [1.0, -0.0, 2.0].map(Value::Float)
+        );
         // equal first times → by value
         let (rows, _) = m();
         assert_eq!(distinct(&rows), [3.0, 5.0, 9.0, 1.0, 7.0].map(Value::Float));

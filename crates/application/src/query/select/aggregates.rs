@@ -448,10 +448,12 @@ pub(super) fn eval_agg_call(
                 .bucket_rows(&raw)
                 .into_iter()
                 .map(|(bt, rows)| {
+                    // An empty window is missing, filled as `count` fills it (0 unless
+                    // the query's fill says otherwise).
                     let n = aggregate::distinct(&rows).len();
                     (
                         bt,
-                        if n == 0 && ctx.window.is_none() {
+                        if n == 0 {
                             Value::Null
                         } else {
                             Value::Integer(n as i64)
