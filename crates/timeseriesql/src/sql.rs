@@ -584,6 +584,12 @@ pub enum Pushdown {
     /// 0.5)` among the values sorted with their times, none when that rank is not in
     /// `1..=n` (InfluxDB's selector).
     Percentile(u64),
+    /// `count(distinct(x))`: how many different values; over floats (`float`) `-0` and
+    /// `0` are one value (InfluxDB keys them in a Go map). 0 for none, as `count`.
+    CountDistinct {
+        /// The field is a float.
+        float: bool,
+    },
 }
 
 impl Pushdown {
@@ -632,6 +638,13 @@ impl Pushdown {
         match self {
             Pushdown::Percentile(bits) => Self::percentile_pick(col, bits, 3),
             Pushdown::Count => format!("count({col})"),
+            // `+ 0` makes -0 the same number as 0.
+            Pushdown::CountDistinct { float: true } => {
+                format!("uniqExactIf(assumeNotNull({col}) + 0, {col} IS NOT NULL)")
+            }
+            Pushdown::CountDistinct { float: false } => {
+                format!("uniqExactIf({col}, {col} IS NOT NULL)")
+            }
             Pushdown::Sum => format!("sum({col})"),
             Pushdown::Mean => format!("avg({col})"),
             Pushdown::Min => format!("min({col})"),

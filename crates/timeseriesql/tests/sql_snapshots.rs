@@ -312,6 +312,22 @@ fn pushdown_percentile() {
     );
 }
 
+/// `count(distinct(x))`: floats count -0 and 0 as one value, other types as they are.
+#[test]
+fn pushdown_count_distinct() {
+    let float = Pushdown::CountDistinct { float: true };
+    assert_snapshot!(
+        "pushdown_count_distinct_float",
+        one(float).to_sql().unwrap()
+    );
+    let mut a = aggregate(vec![
+        Some((Pushdown::CountDistinct { float: false }, "msg".into())),
+        Some((float, "usage".into())),
+    ]);
+    a.bucket = Some(Window::new(HOUR, 0));
+    assert_snapshot!("pushdown_count_distinct_per_bucket", a.to_sql().unwrap());
+}
+
 #[test]
 fn several_aggregates_with_a_missing_field() {
     let a = aggregate(vec![

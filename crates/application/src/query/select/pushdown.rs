@@ -29,13 +29,23 @@ pub(super) fn pushdown_columns(
         let Expr::Call { name, args } = &c.expr else {
             return None;
         };
+        let (arg, distinct) = match args.as_slice() {
+            // `count(distinct(field))`: the number of distinct values.
+            [Expr::Call {
+                name: inner,
+                args: inner_args,
+            }] if name == "count" && inner == "distinct" && inner_args.len() == 1 => {
+                (inner_args.first(), true)
+            }
+            _ => (args.first(), false),
+        };
         let (
             Some(Expr::VarRef {
                 name: field,
                 data_type: None | Some(VarType::Field),
             }),
             rest,
-        ) = (args.first(), args.get(1..).unwrap_or_default())
+        ) = (arg, args.get(1..).unwrap_or_default())
         else {
             return None;
         };
@@ -50,6 +60,7 @@ pub(super) fn pushdown_columns(
             field: field.clone(),
             ty: *fields.get(field)?,
             level,
+            distinct,
         };
         spec.pushdown()?;
         out.push(spec);
@@ -72,19 +83,24 @@ pub(super) fn pushdown_columns(
 }
 
 /// One pushed-down column: `func(field)` over a field of type `ty`; `level`: the second
-/// argument of a `percentile`.
+/// argument of a `percentile`; `distinct`: `func` is `count` of `distinct(field)` (filled
+/// and typed as a `count`).
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Spec {
     pub(super) func: String,
     pub(super) field: String,
     pub(super) ty: FieldType,
     pub(super) level: Option<f64>,
+    pub(super) distinct: bool,
 }
 
 impl Spec {
     /// The engine's aggregate, if it computes this one as InfluxDB does.
     pub(super) fn pushdown(&self) -> Option<Pushdown> {
         match self.level {
+            _ if self.distinct => (self.func == "count").then_some(Pushdown::CountDistinct {
+                float: self.ty == FieldType::Float,
+            }),
             Some(level) if self.func == "percentile" => Pushdown::percentile(level, self.ty),
             Some(_) => None,
             None => Pushdown::of(&self.func, self.ty),
@@ -356,7 +372,10 @@ impl QueryService {
         }
         let mut aggs = Vec::with_capacity(specs.len());
         for spec in specs {
-            if schema.field_type(&spec.field) != Some(spec.ty) || spec.level.is_some() {
+            if schema.field_type(&spec.field) != Some(spec.ty)
+                || spec.level.is_some()
+                || spec.distinct
+            {
                 return None;
             }
             aggs.push((crate::hot::Agg::of(&spec.func)?, spec.field.clone()));

@@ -120,6 +120,8 @@ async fn aggregates_the_engine_computes_exactly_are_pushed_down() {
         "SELECT percentile(v, 95) FROM m",
         "SELECT percentile(v, 50), percentile(v, 99.9) FROM m GROUP BY host",
         "SELECT percentile(v, 90) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s)",
+        "SELECT count(distinct(v)) FROM m",
+        "SELECT count(distinct(v)), count(v) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s) fill(none)",
     ] {
         let (path, plan) = path_of(&h, q).await;
         assert!(plan.pushdown, "{q}");
@@ -143,6 +145,9 @@ async fn other_shapes_are_evaluated_in_rust_over_points() {
         "SELECT top(v, 2) FROM m",
         "SELECT derivative(mean(v)) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s)",
         "SELECT derivative(v) FROM m",
+        "SELECT distinct(v) FROM m",
+        "SELECT count(distinct(host)) FROM m",
+        "SELECT mean(distinct(v)) FROM m",
     ] {
         let (path, plan) = path_of(&h, q).await;
         assert!(!plan.pushdown, "{q}");
