@@ -215,6 +215,7 @@ def cases():
     out.append(stddev_windows_case())
     out.append(mode_ties_case())
     out.append(count_distinct_case())
+    out.append(tag_in_function_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -938,6 +939,21 @@ def count_distinct_case():
     checks.append(q(db, f"SELECT count(distinct(s)) FROM m WHERE {span} GROUP BY time(10s), h fill(none)"))
     checks.append(q(db, f"SELECT count(distinct(i)) FROM m WHERE {span} GROUP BY time(10s) ORDER BY time DESC"))
     return case("aggregates--count-distinct", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def tag_in_function_case():
+    """A tag as the argument of an aggregate or selector: InfluxDB's functions see no value
+    in it (null beside another column, nothing alone)."""
+    db = "agg_tag_argument"
+    body = "m,h=a v=1 1000000000\nm,h=b v=2 2000000000\nm,h=a v=3 3000000000\n"
+    checks = []
+    for sel in ("count(distinct(h))", "mean(h)", "count(h)", "first(h)", "max(h)", "mode(h)",
+                "distinct(h)", "spread(h)"):
+        checks.append(q(db, f"SELECT {sel} FROM m"))
+        checks.append(q(db, f"SELECT count(v), {sel} FROM m"))
+    checks.append(q(db, "SELECT count(distinct(v)), count(distinct(h)) FROM m GROUP BY h"))
+    checks.append(q(db, "SELECT count(v), count(h) FROM m WHERE time >= 0s AND time < 4s GROUP BY time(2s)"))
+    return case("aggregates--tag-argument", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def main():

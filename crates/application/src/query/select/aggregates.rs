@@ -23,6 +23,9 @@ pub(super) fn fn_err(e: functions::FunctionError) -> StatementError {
 /// Execution context shared by the columns of one series.
 pub(super) struct SeriesCtx<'a> {
     points: &'a [Point],
+    /// The fields of the measurement: a function of anything else (a tag, a missing
+    /// field) is a column of nulls, never filled (InfluxDB has no iterator for it).
+    fields: &'a BTreeMap<String, FieldType>,
     /// Window grid and the list of bucket start times (aggregate queries).
     window: Option<&'a transform::Window>,
     buckets: Vec<i64>,
@@ -36,17 +39,35 @@ pub(super) struct SeriesCtx<'a> {
 }
 
 impl SeriesCtx<'_> {
-    /// Raw timeline of a field or tag.
+    /// Whether a function's arguments name a field of the measurement (directly or
+    /// through `distinct()`).
+    fn has_field_argument(&self, args: &[Expr]) -> bool {
+        let arg = match args.first() {
+            Some(Expr::Call { name, args }) if name == "distinct" => args.first(),
+            other => other,
+        };
+        match arg {
+            Some(Expr::VarRef { name, data_type }) => {
+                *data_type != Some(VarType::Tag) && self.fields.contains_key(name)
+            }
+            _ => true,
+        }
+    }
+
+    /// Raw timeline of a field (of a tag only when asked for as `name::tag`): InfluxDB's
+    /// functions see no value in a tag, so `count(distinct(host))` beside another column
+    /// prints null.
     pub(super) fn raw_timeline(&self, name: &str, t: Option<VarType>) -> Vec<Row> {
+        let tag = t == Some(VarType::Tag);
         self.points
             .iter()
             .map(|p| {
-                let v = p
-                    .fields
-                    .get(name)
-                    .cloned()
-                    .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
-                    .unwrap_or(Value::Null);
+                let v = if tag {
+                    p.tags.get(name).map(|s| Value::String(s.clone()))
+                } else {
+                    p.fields.get(name).cloned()
+                }
+                .unwrap_or(Value::Null);
                 (p.time, cast(v, t))
             })
             .collect()
@@ -90,7 +111,7 @@ impl QueryService {
     pub(super) fn eval_aggregate(
         &self,
         cols: &[OutCol],
-        pts: &[Point],
+        (pts, fields): (&[Point], &BTreeMap<String, FieldType>),
         stmt: &SelectStatement,
         interval: Option<&transform::Window>,
         min: Option<i64>,
@@ -116,6 +137,7 @@ impl QueryService {
         }
         let ctx = SeriesCtx {
             points: pts,
+            fields,
             window,
             buckets,
             end,
@@ -297,7 +319,7 @@ pub(super) fn eval_agg_expr(
         Expr::Paren(inner) => eval_agg_expr(inner, ctx, apply_fill, selector_times),
         Expr::Call { name, args } if is_agg_name(name) => {
             let tl = eval_agg_call(name, args, ctx, selector_times)?;
-            if !apply_fill || name == "integral" {
+            if !apply_fill || name == "integral" || !ctx.has_field_argument(args) {
                 return Ok(without_markers(tl));
             }
             Ok(without_markers(fill_timeline(name, tl, ctx)))

@@ -366,7 +366,7 @@ impl QueryService {
             let rows = if shape.is_agg {
                 self.eval_aggregate(
                     &plan.cols,
-                    &pts,
+                    (&pts, &plan.all_fields),
                     stmt,
                     shape.interval.as_ref(),
                     shape.range.min,
