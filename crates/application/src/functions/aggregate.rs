@@ -166,7 +166,7 @@ impl Number {
     /// The order `mode` sorts by: numbers by value, `-0` equal to `0`.
     fn mode_cmp(&self, other: &Number) -> Ordering {
         match (self, other) {
-            (Number::Float(a), Number::Float(b)) => (a + 0.0).total_cmp(&(b + 0.0)),
+            (Number::Float(a), Number::Float(b)) => cmp_floats_equal_zeros(*a, *b),
             (Number::Integer(a), Number::Integer(b)) => a.cmp(b),
             (Number::Float(_), Number::Integer(_)) => Ordering::Less,
             (Number::Integer(_), Number::Float(_)) => Ordering::Greater,
@@ -181,13 +181,18 @@ impl Number {
     }
 }
 
-/// [`compare_values`] with `-0` equal to `0`, as InfluxDB's `mode` and `distinct` compare
-/// values (Go's `==` and map keys).
+/// [`compare_values`] with `-0` equal to `0`, as InfluxDB compares numbers (Go's `==`
+/// and map keys: `mode`, `distinct`, the order `percentile` ranks in).
 fn compare_equal_zeros(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
-        (Value::Float(x), Value::Float(y)) => (x + 0.0).total_cmp(&(y + 0.0)),
+        (Value::Float(x), Value::Float(y)) => cmp_floats_equal_zeros(*x, *y),
         _ => compare_values(a, b),
     }
+}
+
+/// Floats by value, `-0` equal to `0` (`+ 0.0` turns `-0` into `0`).
+fn cmp_floats_equal_zeros(a: f64, b: f64) -> Ordering {
+    (a + 0.0).total_cmp(&(b + 0.0))
 }
 
 /// Most values InfluxDB's sort (Go's `sort.Sort`) orders by insertion, after one pass
@@ -301,13 +306,7 @@ pub fn percentile_index(n: usize, p: f64) -> Option<usize> {
 /// numbers compare in InfluxDB and in the engine's percentile).
 fn sorted_indices(rows: &[Row]) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..rows.len()).filter(|&i| !rows[i].1.is_null()).collect();
-    idx.sort_by(|&a, &b| {
-        let (x, y) = (&rows[a].1, &rows[b].1);
-        match (x, y) {
-            (Value::Float(p), Value::Float(q)) if p == q => Ordering::Equal,
-            _ => compare_values(x, y),
-        }
-    });
+    idx.sort_by(|&a, &b| compare_equal_zeros(&rows[a].1, &rows[b].1));
     idx
 }
 

@@ -42,11 +42,7 @@ impl SeriesCtx<'_> {
     /// Whether a function's arguments name a field of the measurement (directly or
     /// through `distinct()`).
     fn has_field_argument(&self, args: &[Expr]) -> bool {
-        let arg = match args.first() {
-            Some(Expr::Call { name, args }) if name == "distinct" => args.first(),
-            other => other,
-        };
-        match arg {
+        match value_argument(args).0 {
             Some(Expr::VarRef { name, data_type }) => {
                 *data_type != Some(VarType::Tag) && self.fields.contains_key(name)
             }
@@ -291,6 +287,17 @@ impl QueryService {
     }
 }
 
+/// The argument a function reads its values from: `x` of `count(distinct(x))` (then
+/// `true`), else the first argument.
+pub(super) fn value_argument(args: &[Expr]) -> (Option<&Expr>, bool) {
+    match args {
+        [Expr::Call { name, args: inner }] if name == "distinct" && inner.len() == 1 => {
+            (inner.first(), true)
+        }
+        _ => (args.first(), false),
+    }
+}
+
 /// The value of a window whose points give no value (`stddev` of one point) while its
 /// timeline is filled: InfluxDB prints that window, as null, and fills only windows
 /// without points (`fill(0)` leaves it null, `fill(previous)` then repeats null,
@@ -301,11 +308,17 @@ const PRESENT_WITHOUT_VALUE: f64 = f64::NAN;
 /// `tl` with [`PRESENT_WITHOUT_VALUE`] as null.
 fn without_markers(tl: Timeline) -> Timeline {
     tl.into_iter()
-        .map(|(t, v)| match v {
-            Value::Float(x) if x.is_nan() => (t, Value::Null),
-            v => (t, v),
-        })
+        .map(|(t, v)| (t, marker_as_null(v)))
         .collect()
+}
+
+/// `v`, or null for [`PRESENT_WITHOUT_VALUE`] (the engine's `stddev` of one value is that
+/// marker too).
+pub(super) fn marker_as_null(v: Value) -> Value {
+    match v {
+        Value::Float(x) if x.is_nan() => Value::Null,
+        v => v,
+    }
 }
 
 /// Evaluates an expression of an aggregate query to a timeline of bucket values.

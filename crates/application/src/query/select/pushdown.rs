@@ -29,16 +29,9 @@ pub(super) fn pushdown_columns(
         let Expr::Call { name, args } = &c.expr else {
             return None;
         };
-        let (arg, distinct) = match args.as_slice() {
-            // `count(distinct(field))`: the number of distinct values.
-            [Expr::Call {
-                name: inner,
-                args: inner_args,
-            }] if name == "count" && inner == "distinct" && inner_args.len() == 1 => {
-                (inner_args.first(), true)
-            }
-            _ => (args.first(), false),
-        };
+        // `count(distinct(field))` is the number of distinct values (`Spec::pushdown`
+        // refuses `distinct()` under any other function).
+        let (arg, distinct) = super::aggregates::value_argument(args);
         let (
             Some(Expr::VarRef {
                 name: field,
@@ -326,13 +319,14 @@ fn fill_bucket_grid(
 
 /// `rows` with each NaN (a `stddev` of one value, kept apart from a missing value while
 /// the grid was filled) as null. No stored value is NaN.
-fn no_value_as_null(mut rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
-    for v in rows.iter_mut().flatten() {
-        if matches!(v, Value::Float(x) if x.is_nan()) {
-            *v = Value::Null;
-        }
-    }
-    rows
+fn no_value_as_null(rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
+    rows.into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(super::aggregates::marker_as_null)
+                .collect()
+        })
+        .collect()
 }
 
 /// Converts ClickHouse's aggregate result types to InfluxDB's (`count` is an integer,
