@@ -214,6 +214,7 @@ def cases():
     out.append(top_other_policy_case())
     out.append(stddev_windows_case())
     out.append(mode_ties_case())
+    out.append(mode_many_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -918,6 +919,58 @@ def mode_ties_case():
     checks.append(q(db, f"SELECT mode(i) FROM m WHERE {span} GROUP BY time(3s) ORDER BY time DESC"))
     checks.append(q(db, f"SELECT mode(v), mode(i) FROM m WHERE time >= 30s AND time < 40s"))
     return case("aggregates--mode-ties", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def mode_many_case():
+    """mode() over groups above twelve values (the smallest of the most frequent: -0 and 0
+    one value, strings by their bytes, booleans true unless more are false) beside groups
+    of few values, decided ones and ones where equally frequent values tie, in one answer;
+    with other aggregates, GROUP BY tags and time, fill."""
+    db = "agg_mode_many"
+    a_v = [7, 3, 9, 7, 3, 1, 7, 3, 12, 7, 3, 4, 7, 3, 8, 6, 5, 2, 11, 10]
+    b_v = ["-0", 2, 0, "-0", 2, 0, 5, "-0", 2, 0, 6, 7, 2, 8, 9]
+    c_v = [float(n) + 0.5 for n in range(30)]
+    c_v[3] = c_v[17] = c_v[25] = 2.25
+    lines = []
+    for n, v in enumerate(a_v):
+        s = "x" if v == 7 else ("w" if v == 3 else f"s{v}")
+        lines.append(f'm,h=a v={v},i={v}i,s="{s}",b={"true" if n % 2 else "false"} {(n + 1) * 1000000000}')
+    for n, v in enumerate(b_v):
+        s = "" if str(v) in ("-0", "0") else f"t{v}"
+        lines.append(f'm,h=b v={v},i={0 if str(v) == "-0" else v}i,s="{s}",b={"true" if n % 3 == 0 else "false"} {(n + 1) * 1000000000}')
+    for n, v in enumerate(c_v):
+        lines.append(f"m,h=c v={v},i={int(v * 4)}i {n * 1000000000 + 500000000}")
+    body = "\n".join(lines) + "\n"
+    span = "time >= 0s AND time < 40s"
+    checks = []
+    for sel in ("mode(v)", "mode(i)", "mode(s)", "mode(b)", "mode(v), mode(i), mode(s), mode(b)"):
+        for tail in ("", " GROUP BY h", " GROUP BY time(20s)", " GROUP BY time(5s), h fill(none)",
+                     " GROUP BY time(3s)"):
+            checks.append(q(db, f"SELECT {sel} FROM m WHERE {span}{tail}"))
+    checks.append(q(db, f"SELECT mode(v), max(v), count(v) FROM m WHERE {span} GROUP BY h"))
+    checks.append(q(db, f"SELECT mode(v), mean(v) FROM m WHERE {span} AND h = 'c' GROUP BY time(10s) fill(none)"))
+    checks.append(q(db, f"SELECT mode(v) FROM m WHERE time >= 0s AND time < 60s GROUP BY time(10s) fill(-1)"))
+    checks.append(q(db, f"SELECT mode(v) FROM m WHERE time >= 0s AND time < 60s GROUP BY time(10s) fill(previous)"))
+    checks.append(q(db, f"SELECT mode(i) FROM m WHERE {span} AND h != 'c' GROUP BY time(20s) ORDER BY time DESC"))
+    checks.append(q(db, f"SELECT mode(v) FROM m WHERE {span} AND v > 2"))
+    # 150 points of three series, two at each time, many equally frequent values: the
+    # order InfluxDB's sort leaves them in (past fifty values it samples more pivots).
+    big = "".join(f"big,h=s{n % 3} i={(n * 7919 + n * n * 31) % 23}i {(n // 2) * 1000000000}\n"
+                  for n in range(150))
+    for tail in ("", " GROUP BY h", " GROUP BY time(25s)", " GROUP BY time(40s), h"):
+        checks.append(q(db, f"SELECT mode(i) FROM big WHERE time >= 0s AND time < 80s{tail}"))
+    # One series each, sizes that take every path of the sort (insertion, pivots of three
+    # and of nine, pattern breaking after unbalanced partitions), values from a fixed LCG.
+    state = 12345
+    for size in (14, 20, 30, 49, 50, 65, 100, 150, 300):
+        lines = []
+        for n in range(size):
+            state = (state * 1103515245 + 12345) % 2147483648
+            lines.append(f"one{size} i={(state >> 16) % max(3, size // 6)}i {(n + 1) * 1000000000}")
+        big += "\n".join(lines) + "\n"
+        checks.append(q(db, f"SELECT mode(i) FROM one{size}"))
+    return case("aggregates--mode-many", [q("", f'CREATE DATABASE "{db}"'), w(db, body), w(db, big)],
+                checks)
 
 
 def count_distinct_case():

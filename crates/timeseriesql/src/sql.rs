@@ -590,6 +590,23 @@ pub enum Pushdown {
         /// The field is a float.
         float: bool,
     },
+    /// `mode`: the most frequent value (`-0` and `0` are one value, printed `0`), the
+    /// smallest when every value is seen once; booleans `true` unless more are `false`.
+    /// Among several equally frequent values InfluxDB's pick depends on the order its
+    /// unstable sort leaves the points in, so such a row is marked undecided
+    /// ([`AggregateRead`]'s `hb_undecided`) and the caller evaluates the points.
+    Mode(ModeOf),
+}
+
+/// What a `mode` pushdown counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeOf {
+    /// Floats: `-0` and `0` are one value.
+    Floats,
+    /// Booleans: `true` unless more values are `false`.
+    Booleans,
+    /// Integers, unsigned integers and strings, by their order.
+    Values,
 }
 
 impl Pushdown {
@@ -608,6 +625,11 @@ impl Pushdown {
             "median" if matches!(t, FieldType::Float | FieldType::Integer) => Pushdown::Median,
             "first" => Pushdown::First,
             "last" => Pushdown::Last,
+            "mode" => Pushdown::Mode(match t {
+                FieldType::Float => ModeOf::Floats,
+                FieldType::Boolean => ModeOf::Booleans,
+                _ => ModeOf::Values,
+            }),
             _ => return None,
         })
     }
@@ -634,8 +656,49 @@ impl Pushdown {
         )
     }
 
+    /// A group's values sorted (floats as `value + 0`, so `-0` and `0` are one value),
+    /// and each one's occurrence number among its equals: the last occurrence number of a
+    /// value is its frequency.
+    fn mode_arrays(col: &str, of: ModeOf) -> (String, String) {
+        let value = match of {
+            ModeOf::Floats => format!("assumeNotNull({col}) + 0"),
+            _ => format!("assumeNotNull({col})"),
+        };
+        let sorted = format!("arraySort(groupArrayIf({value}, {col} IS NOT NULL))");
+        let occurrence = format!("arrayEnumerateUniq({sorted})");
+        (sorted, occurrence)
+    }
+
+    /// Whether a row's `mode` depends on the order of its points: two or more values
+    /// equally most frequent, each seen at least twice. `None`: the pushdown never does.
+    fn undecided_sql(self, col: &str) -> Option<String> {
+        let Pushdown::Mode(of) = self else {
+            return None;
+        };
+        if of == ModeOf::Booleans {
+            return None;
+        }
+        let (_, occurrence) = Self::mode_arrays(col, of);
+        let top = format!("arrayMax({occurrence})");
+        Some(format!(
+            "({top} >= 2 AND countEqual({occurrence}, {top}) >= 2)"
+        ))
+    }
+
     fn sql(self, col: &str) -> String {
         match self {
+            Pushdown::Mode(ModeOf::Booleans) => {
+                format!("if(count({col}) = 0, NULL, toBool(countIf({col}) >= countIf(NOT {col})))")
+            }
+            // In the sorted values the first value reaching the highest occurrence number
+            // is the smallest of the most frequent ones.
+            Pushdown::Mode(of) => {
+                let (sorted, occurrence) = Self::mode_arrays(col, of);
+                format!(
+                    "if(count({col}) = 0, NULL, arrayElement({sorted}, \
+                     indexOf({occurrence}, arrayMax({occurrence}))))"
+                )
+            }
             Pushdown::Percentile(bits) => Self::percentile_pick(col, bits, 3),
             Pushdown::Count => format!("count({col})"),
             // `+ 0` makes -0 the same number as 0.
@@ -711,7 +774,8 @@ impl Pushdown {
 
 /// Aggregates per group of tags and time bucket, computed in ClickHouse. Each result row
 /// is: one string per `group_tags` entry, the bucket start `hb_bucket` (0 without
-/// buckets), then one value per `columns` entry.
+/// buckets), then one value per `columns` entry, then, when a column is a `mode` that can
+/// be undecided ([`Pushdown::Mode`]), whether one of them is (`hb_undecided`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AggregateRead {
     /// The table.
@@ -735,6 +799,16 @@ pub struct AggregateRead {
 }
 
 impl AggregateRead {
+    /// Where a result row says whether its `mode` is undecided (`hb_undecided`), if the
+    /// statement has that column.
+    pub fn undecided_column(&self) -> Option<usize> {
+        self.columns
+            .iter()
+            .flatten()
+            .any(|(agg, f)| agg.undecided_sql(f).is_some())
+            .then_some(self.group_tags.len() + 1 + self.columns.len())
+    }
+
     /// The statement.
     pub fn to_sql(&self) -> Result<String, TranslateError> {
         let mut select: Vec<String> = Vec::new();
@@ -771,6 +845,15 @@ impl AggregateRead {
                     .unwrap_or_else(|| agg.sql(&field(f))),
                 None => "NULL".to_string(),
             });
+        }
+        let undecided: Vec<String> = self
+            .columns
+            .iter()
+            .flatten()
+            .filter_map(|(agg, f)| agg.undecided_sql(&field(f)))
+            .collect();
+        if !undecided.is_empty() {
+            select.push(format!("{} AS hb_undecided", undecided.join(" OR ")));
         }
         let mut sql = format!(
             "SELECT {} FROM {} WHERE {}",

@@ -8,8 +8,8 @@ use hyperbyte_domain::window::Window;
 use hyperbyte_domain::FieldType;
 use hyperbyte_timeseriesql::ast::{Expr, Statement};
 use hyperbyte_timeseriesql::sql::{
-    AggregateRead, BestRows, Condition, DigestRead, DumpRead, Pushdown, RawRead, RowFilter, RowKey,
-    TableRef, TagSetsRead, TopRows,
+    AggregateRead, BestRows, Condition, DigestRead, DumpRead, ModeOf, Pushdown, RawRead, RowFilter,
+    RowKey, TableRef, TagSetsRead, TopRows,
 };
 use hyperbyte_timeseriesql::translate::ColumnRef;
 use insta::assert_snapshot;
@@ -282,7 +282,7 @@ fn pushdown_follows_field_types() {
     );
     // Go's unsigned subtraction of the two middle values is not the engine's.
     assert_eq!(Pushdown::of("median", FieldType::Unsigned), None);
-    for name in ["mode", "percentile", "distinct", "integral"] {
+    for name in ["percentile", "distinct", "integral"] {
         assert_eq!(Pushdown::of(name, FieldType::Float), None, "{name}");
     }
 }
@@ -326,6 +326,37 @@ fn pushdown_count_distinct() {
     ]);
     a.bucket = Some(Window::new(HOUR, 0));
     assert_snapshot!("pushdown_count_distinct_per_bucket", a.to_sql().unwrap());
+}
+
+/// `mode`: the most frequent value from the sorted values; a row where several values are
+/// equally most frequent says it is undecided (`hb_undecided`, after the value columns);
+/// booleans count `true` against `false` and are never undecided.
+#[test]
+fn pushdown_mode() {
+    let floats = Pushdown::of("mode", FieldType::Float).unwrap();
+    assert_eq!(floats, Pushdown::Mode(ModeOf::Floats));
+    let lone = one(floats);
+    assert_eq!(lone.undecided_column(), Some(2));
+    assert_snapshot!("pushdown_mode_lone", lone.to_sql().unwrap());
+    for t in [FieldType::Integer, FieldType::Unsigned, FieldType::String] {
+        assert_eq!(
+            Pushdown::of("mode", t),
+            Some(Pushdown::Mode(ModeOf::Values))
+        );
+    }
+    let booleans = Pushdown::of("mode", FieldType::Boolean).unwrap();
+    assert_eq!(booleans, Pushdown::Mode(ModeOf::Booleans));
+    assert_eq!(one(booleans).undecided_column(), None);
+    let mut a = aggregate(vec![
+        Some((booleans, "up".into())),
+        Some((Pushdown::Mode(ModeOf::Values), "msg".into())),
+        None,
+        Some((floats, "usage".into())),
+        Some((Pushdown::Max, "usage".into())),
+    ]);
+    a.bucket = Some(Window::new(HOUR, 0));
+    assert_eq!(a.undecided_column(), Some(6));
+    assert_snapshot!("pushdown_mode_per_bucket", a.to_sql().unwrap());
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! Aggregates return the value only (the engine stamps the window start); selectors
 //! return the selected row with its own time. `Null` rows are ignored everywhere.
 
-use super::{kind_name, numeric, FunctionError, Numeric, Row};
+use super::{go_sort, kind_name, numeric, FunctionError, Numeric, Row};
 use hyperbyte_domain::query::Value;
 use std::cmp::Ordering;
 
@@ -195,32 +195,17 @@ fn cmp_floats_equal_zeros(a: f64, b: f64) -> Ordering {
     (a + 0.0).total_cmp(&(b + 0.0))
 }
 
-/// Most values InfluxDB's sort (Go's `sort.Sort`) orders by insertion, after one pass
-/// that swaps values six apart: above it, its quicksort leaves equal values in an order
-/// not worth reproducing.
-const MODE_SMALL_SORT: usize = 12;
-
-/// The mode of `(value, time)` pairs in time order. Up to [`MODE_SMALL_SORT`] values they
-/// are sorted as InfluxDB sorts them ([`small_sort`]) and scanned as InfluxDB scans them:
-/// a run's count is compared with the pick's from the run's second value on; a longer run
-/// takes over, and so does one as long as the pick whose first value's time is not later
-/// than the time of the pick's last counted value; the pick is the value just counted.
-/// Runs of one value never take over from the first value. Above, the smallest of the
-/// most frequent values. Checked against InfluxDB 1.6.7 (`aggregates--mode-ties`,
-/// `aggregates--mode`).
+/// The mode of `(value, time)` pairs in the order InfluxDB reads them: sorted by value as
+/// InfluxDB sorts them ([`go_sort`], an unstable sort whose order of equal values the
+/// answer depends on), then scanned as InfluxDB scans them: a run's count is compared
+/// with the pick's from the run's second value on; a longer run takes over, and so does
+/// one as long as the pick whose first value's time is not later than the time of the
+/// pick's last counted value; the pick is the value just counted. Runs of one value never
+/// take over from the first value. Checked against InfluxDB 1.6.7
+/// (`aggregates--mode-ties`, `aggregates--mode-many`, `aggregates--mode`).
 fn pick_mode<T: Copy>(pairs: &mut [(T, i64)], cmp: impl Fn(&T, &T) -> Ordering) -> Option<T> {
     let same = |a: &T, b: &T| cmp(a, b).is_eq();
-    if pairs.len() > MODE_SMALL_SORT {
-        pairs.sort_by(|a, b| cmp(&a.0, &b.0));
-        let mut best: Option<(T, usize)> = None;
-        for run in pairs.chunk_by(|a, b| same(&a.0, &b.0)) {
-            if best.is_none_or(|(_, n)| run.len() > n) {
-                best = Some((run[0].0, run.len()));
-            }
-        }
-        return best.map(|(v, _)| v);
-    }
-    small_sort(pairs, |a, b| cmp(&a.0, &b.0).is_lt());
+    go_sort::sort(pairs, &|a: &(T, i64), b: &(T, i64)| cmp(&a.0, &b.0).is_lt());
     let &(first, first_time) = pairs.first()?;
     let (mut run, mut run_len, mut run_start) = (first, 0usize, first_time);
     let (mut pick, mut pick_len, mut pick_time) = (first, 0usize, first_time);
@@ -236,23 +221,6 @@ fn pick_mode<T: Copy>(pairs: &mut [(T, i64)], cmp: impl Fn(&T, &T) -> Ordering) 
         (pick, pick_len, pick_time) = (v, run_len, t);
     }
     Some(pick)
-}
-
-/// Go's `sort.Sort` of at most twelve values: each value swapped with the one six before
-/// it when smaller, then an insertion sort.
-fn small_sort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
-    for i in 6..v.len() {
-        if less(&v[i], &v[i - 6]) {
-            v.swap(i, i - 6);
-        }
-    }
-    for i in 1..v.len() {
-        let mut j = i;
-        while j > 0 && less(&v[j], &v[j - 1]) {
-            v.swap(j, j - 1);
-            j -= 1;
-        }
-    }
 }
 
 /// `spread(x)`: `max - min` in the input's type (integers wrap).
@@ -663,12 +631,16 @@ mod tests {
                 }
             }
             let most = runs.values().map(|r| r.0).max().unwrap_or(0);
-            let expected = if xs.len() > MODE_SMALL_SORT {
-                runs.iter().find(|r| r.1.0 == most).map(|(&k, r)| if k == 0 { r.3 } else { k })
-            } else if xs.len() > 6 {
-                None
-            } else if most == 1 {
+            let tied = runs.values().filter(|r| r.0 == most).count();
+            // What does not depend on the order the sort leaves equal values in: all
+            // distinct (the smallest), one most frequent value; ties up to twelve values
+            // (an insertion sort, which keeps time order).
+            let expected = if most == 1 {
                 runs.values().next().map(|r| r.3)
+            } else if tied == 1 {
+                runs.iter().find(|r| r.1.0 == most).map(|(&k, r)| if k == 0 { r.3 } else { k })
+            } else if xs.len() > 12 {
+                None
             } else {
                 let mut tied = runs.values().filter(|r| r.0 == most);
                 let mut pick = tied.next().copied();

@@ -53,6 +53,7 @@ pub mod aggregate;
 #[cfg(test)]
 mod corpus_tests;
 pub mod fill;
+mod go_sort;
 pub mod holt_winters;
 pub mod math;
 pub mod technical;

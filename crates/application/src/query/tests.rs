@@ -348,7 +348,7 @@ async fn an_unbounded_start_is_limited_per_series_once_the_first_point_is_known(
     let h = harness(&few(), QueryLimits::default());
     // Not a pushdown aggregate: the grid is built in Rust from the first point.
     let e = h
-        .error("SELECT mode(v) FROM m GROUP BY time(1ns) fill(0)")
+        .error("SELECT integral(v) FROM m GROUP BY time(1ns) fill(0)")
         .await;
     assert_eq!(
         e,
@@ -370,6 +370,8 @@ async fn the_whole_time_range_in_weeks_with_a_negative_offset_stays_in_range() {
     let top = MAX_TIME - 1;
     let pts = vec![(MIN_TIME, "a", 1.0), (0, "a", 2.0), (top, "a", 3.0)];
     let h = harness(&pts, QueryLimits::default());
+    // Evaluated in Rust over the points: the engine leaves the `mode` undecided.
+    *h.engine.agg_rows.lock() = vec![vec![Value::Integer(0), Value::Null, Value::Boolean(true)]];
     let q = format!(
         "SELECT mode(v) FROM m WHERE time >= {MIN_TIME} AND time <= {top} \
          GROUP BY time(1w, -5000w) fill(none)"
@@ -399,7 +401,7 @@ async fn a_point_at_the_lowest_valid_time_groups_without_a_lower_bound() {
     let pts = vec![(MIN_TIME, "a", 1.0), (NOW - S, "a", 2.0)];
     let h = harness(&pts, QueryLimits::default());
     let rows = h
-        .rows("SELECT max(v), mode(v) FROM m GROUP BY time(1w) fill(none)")
+        .rows("SELECT max(v), integral(v) FROM m GROUP BY time(1w) fill(none)")
         .await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[0][0], Value::Time(i64::MIN));
@@ -610,7 +612,7 @@ async fn max_select_rows_bounds_points_and_generated_buckets() {
 async fn a_normal_grouped_query_still_answers() {
     let h = harness(&few(), QueryLimits::default());
     let rows = h
-        .rows("SELECT mode(v) FROM m WHERE time >= 0 AND time < 30s GROUP BY time(10s)")
+        .rows("SELECT distinct(v) FROM m WHERE time >= 0 AND time < 30s GROUP BY time(10s)")
         .await;
     assert_eq!(
         rows,
@@ -620,6 +622,42 @@ async fn a_normal_grouped_query_still_answers() {
             vec![Value::Time(20 * S), Value::Float(4.0)],
         ]
     );
+}
+
+/// `mode` is computed by the engine unless it says a row is undecided (several values
+/// equally frequent): then the points are read and InfluxDB's order rule picks.
+#[tokio::test]
+async fn mode_comes_from_the_engine_unless_the_points_order_decides() {
+    let pts = vec![
+        (0, "a", 5.0),
+        (10 * S, "a", 1.0),
+        (20 * S, "a", 1.0),
+        (30 * S, "a", 5.0),
+    ];
+    let q = "SELECT mode(v) FROM m WHERE time >= 0 AND time < 1m";
+    let h = harness(&pts, QueryLimits::default());
+    // The engine's row: bucket, mode, undecided.
+    let engine_row = |mode: f64, undecided: bool| {
+        vec![vec![
+            Value::Integer(0),
+            Value::Float(mode),
+            Value::Boolean(undecided),
+        ]]
+    };
+    let answer = |mode: f64| vec![vec![Value::Time(0), Value::Float(mode)]];
+    *h.engine.agg_rows.lock() = engine_row(7.0, false);
+    assert_eq!(h.rows(q).await, answer(7.0));
+    assert_eq!(h.engine.queries.lock().len(), 1, "the aggregate alone");
+    // Undecided: 5, 1, 1, 5 in time order, InfluxDB picks 5 (the engine's smallest is 1).
+    *h.engine.agg_rows.lock() = engine_row(1.0, true);
+    assert_eq!(h.rows(q).await, answer(5.0));
+    let queries = h.engine.queries.lock();
+    assert_eq!(
+        queries.len(),
+        3,
+        "the aggregate, then the points: {queries:?}"
+    );
+    assert!(queries[1].contains("hb_undecided") && !queries[2].contains("hb_bucket"));
 }
 
 /// Exact cardinalities count what the default retention policy stores (InfluxDB runs them

@@ -115,20 +115,22 @@ const POINT_SELECTORS: &[&str] = &["first", "last", "min", "max", "percentile"];
 impl QueryService {
     /// Runs an aggregate query where the data is (the recent-data tier's columns, else
     /// ClickHouse): `GROUP BY` tags and time buckets there, then fills the bucket grid in
-    /// Rust. Returns rows per group key.
+    /// Rust. Returns rows per group key; `None` when the engine's answer depends on the
+    /// order of points it does not see (a `mode` among equally frequent values), so
+    /// the caller evaluates the points.
     pub(super) async fn pushdown_aggregate(
         &self,
         plan: &SelectPlan,
         src: &Src,
         stmt: &SelectStatement,
         budget: &Budget,
-    ) -> Result<Vec<(Vec<String>, Vec<Vec<Value>>)>, StatementError> {
+    ) -> Result<Option<Vec<(Vec<String>, Vec<Vec<Value>>)>>, StatementError> {
         let (fill, descending) = (&stmt.fill, stmt.is_descending());
         let shape = &plan.shape;
         let range = (shape.range.min, shape.range.max);
         let Some(specs) = pushdown_columns(&plan.cols, &plan.all_fields, shape.interval.is_some())
         else {
-            return Ok(Vec::new());
+            return Ok(Some(Vec::new()));
         };
         let cond = plan.cond.as_ref();
         let point_time = selects_time(&specs, shape.interval.is_some());
@@ -144,8 +146,9 @@ impl QueryService {
         let rows = match hot_rows {
             Some(rows) => rows,
             None => match self.engine_aggregate(plan, src, &specs).await? {
-                Some(rows) => rows,
-                None => return Ok(Vec::new()),
+                EngineRows::Rows(rows) => rows,
+                EngineRows::Missing => return Ok(Some(Vec::new())),
+                EngineRows::Undecided => return Ok(None),
             },
         };
         let groups = group_aggregate_rows(rows, plan.group_tags.len(), &specs);
@@ -170,22 +173,22 @@ impl QueryService {
             };
             out.push((key, no_value_as_null(rows)));
         }
-        Ok(out)
+        Ok(Some(out))
     }
 
-    /// The aggregate rows ClickHouse computes (`None`: no table, no such field there).
+    /// The aggregate rows ClickHouse computes.
     async fn engine_aggregate(
         &self,
         plan: &SelectPlan,
         src: &Src,
         specs: &[Spec],
-    ) -> Result<Option<Vec<Vec<Value>>>, StatementError> {
+    ) -> Result<EngineRows, StatementError> {
         let shape = &plan.shape;
         let (min, max) = (shape.range.min, shape.range.max);
         let (group_tags, cond) = (&plan.group_tags, plan.cond.as_ref());
         let existing = self.table_columns(src).await?;
         if existing.is_empty() {
-            return Ok(None);
+            return Ok(EngineRows::Missing);
         }
         // Asked only where it may matter (grouped by tags, no time buckets); unknown is
         // no order: the aggregate then hashes, as it always did.
@@ -207,7 +210,7 @@ impl QueryService {
             (min, max),
         );
         if read.filter.any_field.is_empty() {
-            return Ok(None);
+            return Ok(EngineRows::Missing);
         }
         let sql = read.to_sql().map_err(|e| err(e.to_string()))?;
         let recent = match self.expected_last_groups(
@@ -227,11 +230,40 @@ impl QueryService {
             Some(r) => r,
             None => match self.engine.query(&sql).await {
                 Ok(r) => r,
-                Err(e) if e.is_missing_table() => return Ok(None),
+                Err(e) if e.is_missing_table() => return Ok(EngineRows::Missing),
                 Err(e) => return Err(e.into()),
             },
         };
-        Ok(Some(result.rows))
+        if let Some(at) = read.undecided_column() {
+            if result
+                .rows
+                .iter()
+                .any(|row| row.get(at).is_some_and(is_true))
+            {
+                return Ok(EngineRows::Undecided);
+            }
+        }
+        Ok(EngineRows::Rows(result.rows))
+    }
+}
+
+/// What the engine's aggregate gave.
+enum EngineRows {
+    /// One row per group and bucket.
+    Rows(Vec<Vec<Value>>),
+    /// No table, or none of the fields in it.
+    Missing,
+    /// A row whose answer depends on the points' order ([`Pushdown::Mode`]).
+    Undecided,
+}
+
+/// A flag column's value (`Bool`, or a number the engine computed a condition as).
+fn is_true(v: &Value) -> bool {
+    match v {
+        Value::Boolean(b) => *b,
+        Value::Unsigned(n) => *n != 0,
+        Value::Integer(n) => *n != 0,
+        _ => false,
     }
 }
 

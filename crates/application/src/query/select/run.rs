@@ -219,7 +219,12 @@ impl QueryService {
                 points
             }
             None if fallback == Fallback::Pushdown => {
-                return self.run_pushdown(plan, stmt, src, seen, budget).await;
+                series_counted = self.count_indexed_series(plan, src, seen, budget)?;
+                match self.run_pushdown(plan, stmt, src, budget).await? {
+                    Some(series) => return Ok(series),
+                    // The points decide (a `mode` among equally frequent values).
+                    None => self.read_plan_points(plan, src, budget).await?,
+                }
             }
             None => match cut {
                 Some(cut) => {
@@ -236,17 +241,7 @@ impl QueryService {
                         self.read_best_points(src, &plan.needed, cond, range, best, budget)
                             .await?
                     }
-                    None => {
-                        self.read_points(
-                            src,
-                            &plan.needed,
-                            plan.cond.as_ref(),
-                            range.0,
-                            range.1,
-                            budget,
-                        )
-                        .await?
-                    }
+                    None => self.read_plan_points(plan, src, budget).await?,
                 },
             },
         };
@@ -304,17 +299,38 @@ impl QueryService {
         Ok(true)
     }
 
-    /// A source aggregated without handing points over.
+    /// Every point of `src` in the statement's time range that the plan's columns and
+    /// condition need, from storage.
+    async fn read_plan_points(
+        &self,
+        plan: &SelectPlan,
+        src: &Src,
+        budget: &Budget,
+    ) -> Result<Vec<Point>, StatementError> {
+        let range = &plan.shape.range;
+        self.read_points(
+            src,
+            &plan.needed,
+            plan.cond.as_ref(),
+            range.min,
+            range.max,
+            budget,
+        )
+        .await
+    }
+
+    /// A source aggregated without handing points over (`None`: its points decide, see
+    /// [`QueryService::pushdown_aggregate`]).
     async fn run_pushdown(
         &self,
         plan: &SelectPlan,
         stmt: &SelectStatement,
         src: &Src,
-        seen: &mut SeriesSeen,
         budget: &Budget,
-    ) -> Result<Vec<Series>, StatementError> {
-        self.count_indexed_series(plan, src, seen, budget)?;
-        let groups = self.pushdown_aggregate(plan, src, stmt, budget).await?;
+    ) -> Result<Option<Vec<Series>>, StatementError> {
+        let Some(groups) = self.pushdown_aggregate(plan, src, stmt, budget).await? else {
+            return Ok(None);
+        };
         let mut output = Vec::new();
         for (key, rows) in groups {
             let tags: BTreeMap<String, String> = plan.group_tags.iter().cloned().zip(key).collect();
@@ -326,7 +342,7 @@ impl QueryService {
                 rows,
             ));
         }
-        Ok(output)
+        Ok(Some(output))
     }
 
     /// Groups a source's points into series (by `GROUP BY` tags) and evaluates every

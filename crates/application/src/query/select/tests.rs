@@ -122,6 +122,9 @@ async fn aggregates_the_engine_computes_exactly_are_pushed_down() {
         "SELECT percentile(v, 90) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s)",
         "SELECT count(distinct(v)) FROM m",
         "SELECT count(distinct(v)), count(v) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s) fill(none)",
+        // mode: the engine, or the points when it says the order decides.
+        "SELECT mode(v) FROM m",
+        "SELECT mode(v), max(v) FROM m WHERE time >= 0 AND time < 1m GROUP BY time(10s), host",
     ] {
         let (path, plan) = path_of(&h, q).await;
         assert!(plan.pushdown, "{q}");
@@ -148,6 +151,7 @@ async fn other_shapes_are_evaluated_in_rust_over_points() {
         "SELECT distinct(v) FROM m",
         "SELECT count(distinct(host)) FROM m",
         "SELECT mean(distinct(v)) FROM m",
+        "SELECT mode(host) FROM m",
     ] {
         let (path, plan) = path_of(&h, q).await;
         assert!(!plan.pushdown, "{q}");
