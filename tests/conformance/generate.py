@@ -215,6 +215,7 @@ def cases():
     out.append(stddev_windows_case())
     out.append(mode_ties_case())
     out.append(mode_many_case())
+    out.append(selector_ties_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -971,6 +972,41 @@ def mode_many_case():
         checks.append(q(db, f"SELECT mode(i) FROM one{size}"))
     return case("aggregates--mode-many", [q("", f'CREATE DATABASE "{db}"'), w(db, body), w(db, big)],
                 checks)
+
+
+def selector_ties_case():
+    """Selectors among equal values and their bare columns: a lone percentile prints the
+    time of the point InfluxDB's unstable sort leaves at the rank; a selector's tags and
+    fields beside it come from the point it selects, in each GROUP BY time window too."""
+    db = "sel_ties"
+    state = 777
+    lines = []
+    for n in range(90):
+        state = (state * 1103515245 + 12345) % 2147483648
+        v = (state >> 16) % 9
+        lines.append(f"p,h=s{n % 3} i={v}i,f={v}.25 {(n // 2) * 1000000000}")
+    body = "\n".join(lines) + "\n"
+    span = "time >= 0s AND time < 60s"
+    checks = [q(db, f"SELECT percentile(i, {p}) FROM p") for p in (10, 50, 90, 99)]
+    checks += [q(db, "SELECT percentile(f, 90) FROM p"),
+               q(db, "SELECT percentile(i, 50) FROM p GROUP BY h"),
+               q(db, "SELECT percentile(i, 33), h FROM p"),
+               q(db, f"SELECT percentile(i, 33), h, f FROM p WHERE {span} GROUP BY time(20s)"),
+               q(db, f"SELECT min(i), h FROM p WHERE {span} GROUP BY time(20s)"),
+               q(db, f"SELECT max(f), h, i FROM p WHERE {span} GROUP BY time(15s) fill(none)"),
+               q(db, f"SELECT first(i), h FROM p WHERE {span} GROUP BY time(20s)"),
+               q(db, f"SELECT last(i), h FROM p WHERE {span} GROUP BY time(20s) ORDER BY time DESC"),
+               q(db, f"SELECT max(i), h FROM p WHERE {span} GROUP BY time(20s), h"),
+               q(db, "SELECT min(i), h FROM p WHERE time >= 0s AND time < 200s GROUP BY time(50s) fill(0)"),
+               q(db, "SELECT max(i), f FROM p WHERE time >= 0s AND time < 200s GROUP BY time(50s) fill(previous)")]
+    # Under ORDER BY time DESC the reducers receive points newest first: ties go the
+    # other way.
+    checks += [q(db, f"SELECT percentile(i, 33), h FROM p WHERE {span} GROUP BY time(20s) ORDER BY time DESC"),
+               q(db, "SELECT percentile(i, 50), h FROM p ORDER BY time DESC"),
+               q(db, "SELECT mode(i) FROM p ORDER BY time DESC"),
+               q(db, f"SELECT mode(i) FROM p WHERE {span} GROUP BY time(20s) ORDER BY time DESC"),
+               q(db, "SELECT mode(i) FROM p GROUP BY h ORDER BY time DESC")]
+    return case("selectors--ties-and-tags", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def count_distinct_case():

@@ -582,7 +582,9 @@ pub enum Pushdown {
     /// `percentile(x, level)` (numbers), `level` as `f64` bits
     /// ([`Pushdown::percentile`]): the value of nearest rank `floor(n * level / 100 +
     /// 0.5)` among the values sorted with their times, none when that rank is not in
-    /// `1..=n` (InfluxDB's selector).
+    /// `1..=n` (InfluxDB's selector). A lone one prints its point's time, which is
+    /// InfluxDB's unless another point holds the value (then the row is undecided: the
+    /// order of equal values is that of InfluxDB's unstable sort).
     Percentile(u64),
     /// `count(distinct(x))`: how many different values; over floats (`float`) `-0` and
     /// `0` are one value (InfluxDB keys them in a Go map). 0 for none, as `count`.
@@ -639,20 +641,56 @@ impl Pushdown {
         (is_numeric(t) && level.is_finite()).then_some(Pushdown::Percentile(level.to_bits()))
     }
 
-    /// Element `part` of the point a `percentile` selects, of the tuple (value + 0, time
-    /// in nanoseconds, value), or NULL when its rank is out of range. Values sort with
-    /// their times, so equal values rank by time as InfluxDB's stable sort of
-    /// time-ordered points does (`-0` and `0` compare equal through `+ 0`; the tuple
-    /// keeps the value's sign). The index is clamped into the array whatever the `if`
-    /// evaluates.
-    fn percentile_pick(col: &str, bits: u64, part: u8) -> String {
+    /// The nearest rank a `percentile` selects (1-based, as a float; out of `1..=count`
+    /// when it selects nothing) and the group's points as tuples (value + 0, time in
+    /// nanoseconds, value) sorted: equal values by time (`-0` and `0` compare equal
+    /// through `+ 0`; the tuple keeps the value's sign).
+    fn percentile_parts(col: &str, bits: u64) -> (String, String) {
         let level = f64::from_bits(bits);
         let rank = format!("floor(toFloat64(count({col})) * {level:?} / 100. + 0.5)");
+        let sorted = format!(
+            "arraySort(groupArrayIf((assumeNotNull({col}) + 0, {TIME_NS}, assumeNotNull({col})), \
+             {col} IS NOT NULL))"
+        );
+        (rank, sorted)
+    }
+
+    /// The sorted point at 1-based position `at` (a float expression), clamped into the
+    /// array whatever the caller's condition evaluates.
+    fn percentile_point(col: &str, sorted: &str, at: &str) -> String {
         format!(
-            "if({rank} >= 1 AND {rank} <= count({col}), tupleElement(arrayElement(arraySort(\
-             groupArrayIf((assumeNotNull({col}) + 0, {TIME_NS}, assumeNotNull({col})), \
-             {col} IS NOT NULL)), toUInt64(greatest(least({rank}, toFloat64(count({col}))), 1.))), {part}), \
-             NULL)"
+            "arrayElement({sorted}, toUInt64(greatest(least({at}, toFloat64(count({col}))), 1.)))"
+        )
+    }
+
+    /// Element `part` of the point a `percentile` selects ([`Pushdown::percentile_parts`]),
+    /// or NULL when its rank is out of range. Its value is InfluxDB's whatever the order
+    /// of equal values; its time is when no other point holds that value
+    /// ([`Pushdown::undecided_sql`]).
+    fn percentile_pick(col: &str, bits: u64, part: u8) -> String {
+        let (rank, sorted) = Self::percentile_parts(col, bits);
+        let point = Self::percentile_point(col, &sorted, &rank);
+        format!("if({rank} >= 1 AND {rank} <= count({col}), tupleElement({point}, {part}), NULL)")
+    }
+
+    /// Whether another point holds the value a `percentile` selects: InfluxDB's point
+    /// (the time a lone one prints) is then the one its unstable sort leaves at the rank.
+    fn percentile_tied(col: &str, bits: u64) -> String {
+        let (rank, sorted) = Self::percentile_parts(col, bits);
+        let value_at = |at: &str| {
+            format!(
+                "tupleElement({}, 1)",
+                Self::percentile_point(col, &sorted, at)
+            )
+        };
+        let (before, at, after) = (
+            value_at(&format!("{rank} - 1")),
+            value_at(&rank),
+            value_at(&format!("{rank} + 1")),
+        );
+        format!(
+            "({rank} >= 1 AND {rank} <= count({col}) AND (({rank} > 1 AND {before} = {at}) \
+             OR ({rank} < count({col}) AND {after} = {at})))"
         )
     }
 
@@ -669,20 +707,23 @@ impl Pushdown {
         (sorted, occurrence)
     }
 
-    /// Whether a row's `mode` depends on the order of its points: two or more values
-    /// equally most frequent, each seen at least twice. `None`: the pushdown never does.
-    fn undecided_sql(self, col: &str) -> Option<String> {
-        let Pushdown::Mode(of) = self else {
-            return None;
-        };
-        if of == ModeOf::Booleans {
-            return None;
+    /// Whether a row's answer depends on the order of its points, which the engine does
+    /// not reproduce: a `mode` whose two or more values are equally most frequent (each
+    /// seen at least twice); a `percentile` whose point's time is printed (`point_time`)
+    /// and whose value another point holds. `None`: never.
+    fn undecided_sql(self, col: &str, point_time: bool) -> Option<String> {
+        match self {
+            Pushdown::Mode(ModeOf::Booleans) => None,
+            Pushdown::Mode(of) => {
+                let (_, occurrence) = Self::mode_arrays(col, of);
+                let top = format!("arrayMax({occurrence})");
+                Some(format!(
+                    "({top} >= 2 AND countEqual({occurrence}, {top}) >= 2)"
+                ))
+            }
+            Pushdown::Percentile(bits) if point_time => Some(Self::percentile_tied(col, bits)),
+            _ => None,
         }
-        let (_, occurrence) = Self::mode_arrays(col, of);
-        let top = format!("arrayMax({occurrence})");
-        Some(format!(
-            "({top} >= 2 AND countEqual({occurrence}, {top}) >= 2)"
-        ))
     }
 
     fn sql(self, col: &str) -> String {
@@ -774,8 +815,9 @@ impl Pushdown {
 
 /// Aggregates per group of tags and time bucket, computed in ClickHouse. Each result row
 /// is: one string per `group_tags` entry, the bucket start `hb_bucket` (0 without
-/// buckets), then one value per `columns` entry, then, when a column is a `mode` that can
-/// be undecided ([`Pushdown::Mode`]), whether one of them is (`hb_undecided`).
+/// buckets), then one value per `columns` entry, then, when a column's answer can depend
+/// on the order of the points (a `mode`, a lone `percentile`), whether the row's does
+/// (`hb_undecided`): the caller then evaluates the points.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AggregateRead {
     /// The table.
@@ -799,14 +841,26 @@ pub struct AggregateRead {
 }
 
 impl AggregateRead {
-    /// Where a result row says whether its `mode` is undecided (`hb_undecided`), if the
+    /// Where a result row says whether its answer is undecided (`hb_undecided`), if the
     /// statement has that column.
     pub fn undecided_column(&self) -> Option<usize> {
+        (!self.undecided_terms().is_empty())
+            .then_some(self.group_tags.len() + 1 + self.columns.len())
+    }
+
+    /// One lone column without time buckets: it prints its selected point's time.
+    fn lone(&self) -> bool {
+        self.bucket.is_none() && self.columns.len() == 1
+    }
+
+    /// The conditions under which a row's answer depends on the order of its points
+    /// ([`Pushdown::undecided_sql`]).
+    fn undecided_terms(&self) -> Vec<String> {
         self.columns
             .iter()
             .flatten()
-            .any(|(agg, f)| agg.undecided_sql(f).is_some())
-            .then_some(self.group_tags.len() + 1 + self.columns.len())
+            .filter_map(|(agg, f)| agg.undecided_sql(&field(f), self.lone()))
+            .collect()
     }
 
     /// The statement.
@@ -836,7 +890,7 @@ impl AggregateRead {
         if self.bucket.is_some() {
             group.push("hb_bucket".to_string());
         }
-        let lone = self.bucket.is_none() && self.columns.len() == 1;
+        let lone = self.lone();
         for c in &self.columns {
             select.push(match c {
                 Some((agg, f)) => lone
@@ -846,12 +900,7 @@ impl AggregateRead {
                 None => "NULL".to_string(),
             });
         }
-        let undecided: Vec<String> = self
-            .columns
-            .iter()
-            .flatten()
-            .filter_map(|(agg, f)| agg.undecided_sql(&field(f)))
-            .collect();
+        let undecided = self.undecided_terms();
         if !undecided.is_empty() {
             select.push(format!("{} AS hb_undecided", undecided.join(" OR ")));
         }

@@ -306,6 +306,9 @@ fn pushdown_percentile() {
         assert_eq!(Pushdown::percentile(50.0, t), None);
     }
     assert_eq!(Pushdown::percentile(f64::INFINITY, FieldType::Float), None);
+    // A lone one prints its point's time: undecided when another point holds its value.
+    assert_eq!(one(p).undecided_column(), Some(2));
+    assert_eq!(a.undecided_column(), None);
     assert_eq!(
         Pushdown::percentile(50.0, FieldType::Unsigned),
         Some(Pushdown::Percentile(50f64.to_bits()))

@@ -270,11 +270,13 @@ pub fn percentile_index(n: usize, p: f64) -> Option<usize> {
     (i >= 0 && (i as usize) < n).then_some(i as usize)
 }
 
-/// Stable sort of row indices by value (ties keep row order; `-0` ties with `0`, as the
-/// numbers compare in InfluxDB and in the engine's percentile).
+/// Row indices sorted by value as InfluxDB's `percentile` sorts its points ([`go_sort`]:
+/// equal values end in the order Go's unstable sort leaves them; `-0` ties with `0`).
 fn sorted_indices(rows: &[Row]) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..rows.len()).filter(|&i| !rows[i].1.is_null()).collect();
-    idx.sort_by(|&a, &b| compare_equal_zeros(&rows[a].1, &rows[b].1));
+    go_sort::sort(&mut idx, &|&a: &usize, &b: &usize| {
+        compare_equal_zeros(&rows[a].1, &rows[b].1).is_lt()
+    });
     idx
 }
 

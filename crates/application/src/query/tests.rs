@@ -624,6 +624,37 @@ async fn a_normal_grouped_query_still_answers() {
     );
 }
 
+/// A selector's bare columns under `GROUP BY time` come from the point it selects in each
+/// window; empty windows are filled as InfluxDB fills auxiliary values.
+#[tokio::test]
+async fn a_selectors_tags_come_from_its_point_in_each_window() {
+    let h = harness(&few(), QueryLimits::default());
+    let q = |fill: &str| {
+        format!(
+            "SELECT max(v), host FROM m WHERE time >= 0 AND time < 40s GROUP BY time(10s){fill}"
+        )
+    };
+    let row = |t: i64, v: f64, host: Value| vec![Value::Time(t * S), Value::Float(v), host];
+    let a = || Value::String("a".into());
+    let selected = vec![row(0, 1.0, a()), row(10, 2.0, a()), row(20, 4.0, a())];
+    let with = |last: Vec<Value>| {
+        let mut rows = selected.clone();
+        rows.push(last);
+        rows
+    };
+    assert_eq!(
+        h.rows(&q("")).await,
+        with(vec![Value::Time(30 * S), Value::Null, Value::Null])
+    );
+    // A number fills the tag as it is; `previous` repeats the last selection's.
+    assert_eq!(
+        h.rows(&q(" fill(0)")).await,
+        with(row(30, 0.0, Value::Integer(0)))
+    );
+    assert_eq!(h.rows(&q(" fill(previous)")).await, with(row(30, 4.0, a())));
+    assert_eq!(h.rows(&q(" fill(none)")).await, selected);
+}
+
 /// `mode` is computed by the engine unless it says a row is undecided (several values
 /// equally frequent): then the points are read and InfluxDB's order rule picks.
 #[tokio::test]

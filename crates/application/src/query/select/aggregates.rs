@@ -26,6 +26,9 @@ pub(super) struct SeriesCtx<'a> {
     /// The fields of the measurement: a function of anything else (a tag, a missing
     /// field) is a column of nulls, never filled (InfluxDB has no iterator for it).
     fields: &'a BTreeMap<String, FieldType>,
+    /// Under `ORDER BY time DESC`, each point's position in the order InfluxDB's reducers
+    /// receive them (newest first), when a column breaks ties by it.
+    feed_rank: Option<&'a [usize]>,
     /// Window grid and the list of bucket start times (aggregate queries).
     window: Option<&'a transform::Window>,
     buckets: Vec<i64>,
@@ -77,6 +80,20 @@ impl SeriesCtx<'_> {
             .collect()
     }
 
+    /// [`Self::bucket_rows`] with each bucket's rows in the order InfluxDB's reducers
+    /// receive them (`feed_rank`; time order without it).
+    pub(super) fn bucket_rows_as_fed(&self, rows: &[Row]) -> Vec<(i64, Vec<Row>)> {
+        self.bucket_indices(rows)
+            .into_iter()
+            .map(|(b, mut idx)| {
+                if let Some(rank) = self.feed_rank {
+                    idx.sort_by_key(|&i| rank.get(i).copied().unwrap_or(usize::MAX));
+                }
+                (b, idx.into_iter().map(|i| rows[i].clone()).collect())
+            })
+            .collect()
+    }
+
     /// The indices of the non-null rows of each bucket, by bucket start (rows parallel
     /// to the points, as [`Self::raw_timeline`] gives them).
     pub(super) fn bucket_indices(&self, rows: &[Row]) -> Vec<(i64, Vec<usize>)> {
@@ -107,7 +124,7 @@ impl QueryService {
     pub(super) fn eval_aggregate(
         &self,
         cols: &[OutCol],
-        (pts, fields): (&[Point], &BTreeMap<String, FieldType>),
+        (pts, fields, feed_rank): (&[Point], &BTreeMap<String, FieldType>, Option<&[usize]>),
         stmt: &SelectStatement,
         interval: Option<&transform::Window>,
         min: Option<i64>,
@@ -134,6 +151,7 @@ impl QueryService {
         let ctx = SeriesCtx {
             points: pts,
             fields,
+            feed_rank,
             window,
             buckets,
             end,
@@ -149,7 +167,7 @@ impl QueryService {
         }
 
         let mut timelines: Vec<Timeline> = Vec::new();
-        let mut selector_times: Option<Vec<Row>> = None;
+        let mut selector_times: Option<Vec<Selected>> = None;
         for c in cols {
             let tl = eval_agg_expr(&c.expr, &ctx, true, &mut selector_times)?;
             timelines.push(tl);
@@ -158,31 +176,28 @@ impl QueryService {
         // time, and bare fields/tags come from that point.
         if single_selector && window.is_none() {
             if let Some(sel) = &selector_times {
-                let Some(&(t, _)) = sel.first() else {
+                let Some(first) = sel.first() else {
                     return Ok(Vec::new());
                 };
-                let mut row = vec![Value::Time(t)];
+                let point = selected_point(pts, cols, first);
+                let mut row = vec![Value::Time(first.time)];
                 for (c, tl) in cols.iter().zip(&timelines) {
                     if contains_agg(&c.expr) {
                         row.push(tl.first().map(|(_, v)| v.clone()).unwrap_or(Value::Null));
                     } else if let Expr::VarRef { name, data_type } = &c.expr {
-                        let sel_value = sel.first().map(|(_, v)| v.clone());
-                        let sel_field = agg_field_name(cols);
-                        let p = pts
-                            .iter()
-                            .find(|p| {
-                                p.time == t
-                                    && sel_field.as_ref().is_none_or(|f| {
-                                        p.fields.get(f.as_str()) == sel_value.as_ref()
-                                    })
-                            })
-                            .or_else(|| pts.iter().find(|p| p.time == t));
-                        row.push(cast(field_or_tag(p, name), *data_type));
+                        row.push(cast(field_or_tag(point, name), *data_type));
                     } else {
                         row.push(Value::Null);
                     }
                 }
                 return Ok(vec![row]);
+            }
+        }
+        // Under GROUP BY time a single selector's bare fields and tags come from the
+        // point it selects in each window (null in a window without one).
+        if single_selector && window.is_some() {
+            if let Some(sel) = &selector_times {
+                bare_column_timelines(cols, &mut timelines, sel, &ctx);
             }
         }
         let integral: Vec<bool> = cols
@@ -326,7 +341,7 @@ pub(super) fn eval_agg_expr(
     e: &Expr,
     ctx: &SeriesCtx<'_>,
     apply_fill: bool,
-    selector_times: &mut Option<Vec<Row>>,
+    selector_times: &mut Option<Vec<Selected>>,
 ) -> Result<Timeline, StatementError> {
     match e {
         Expr::Paren(inner) => eval_agg_expr(inner, ctx, apply_fill, selector_times),
@@ -416,7 +431,7 @@ pub(super) enum Side {
 pub(super) fn eval_agg_side(
     e: &Expr,
     ctx: &SeriesCtx<'_>,
-    selector_times: &mut Option<Vec<Row>>,
+    selector_times: &mut Option<Vec<Selected>>,
 ) -> Result<Side, StatementError> {
     if let Some(v) = literal_value(e.unparen()) {
         return Ok(Side::Lit(v));
@@ -463,7 +478,7 @@ pub(super) fn eval_agg_call(
     name: &str,
     args: &[Expr],
     ctx: &SeriesCtx<'_>,
-    selector_times: &mut Option<Vec<Row>>,
+    selector_times: &mut Option<Vec<Selected>>,
 ) -> Result<Timeline, StatementError> {
     let (field, dt) = match args.first() {
         Some(Expr::VarRef { name, data_type }) => (name.clone(), *data_type),
@@ -534,7 +549,12 @@ pub(super) fn eval_agg_call(
     let mut tl = Vec::new();
     let mut sel_times = Vec::new();
     let mut had_rows = false;
-    for (bt, rows) in ctx.bucket_rows(&raw) {
+    let buckets = if matches!(name, "mode" | "percentile") {
+        ctx.bucket_rows_as_fed(&raw)
+    } else {
+        ctx.bucket_rows(&raw)
+    };
+    for (bt, rows) in buckets {
         had_rows |= !rows.is_empty();
         let (v, sel): (Value, Option<i64>) = match name {
             "count" => {
@@ -582,8 +602,12 @@ pub(super) fn eval_agg_call(
             }
             other => return Err(err(format!("undefined function {other}()"))),
         };
-        if let Some(t) = sel {
-            sel_times.push((t, v.clone()));
+        if let Some(time) = sel {
+            sel_times.push(Selected {
+                bucket: bt,
+                time,
+                value: v.clone(),
+            });
         }
         tl.push((bt, v));
     }
@@ -595,6 +619,116 @@ pub(super) fn eval_agg_call(
         return Ok(Vec::new());
     }
     Ok(tl)
+}
+
+/// The point a selector selected: one at its time holding its value in the selector's
+/// field (among several, the first in merge order), else any at its time.
+fn selected_point<'p>(pts: &'p [Point], cols: &[OutCol], sel: &Selected) -> Option<&'p Point> {
+    let field = agg_field_name(cols);
+    pts.iter()
+        .find(|p| {
+            p.time == sel.time
+                && field
+                    .as_ref()
+                    .is_none_or(|f| p.fields.get(f.as_str()) == Some(&sel.value))
+        })
+        .or_else(|| pts.iter().find(|p| p.time == sel.time))
+}
+
+/// The timelines of a single selector's bare field and tag columns under `GROUP BY
+/// time`: each window's value from the point selected in it, filled as the selector is
+/// (InfluxDB fills them too; a number as it is: `fill(0)` prints 0 even for a tag).
+fn bare_column_timelines(
+    cols: &[OutCol],
+    timelines: &mut [Timeline],
+    selected: &[Selected],
+    ctx: &SeriesCtx<'_>,
+) {
+    let points: BTreeMap<i64, Option<&Point>> = selected
+        .iter()
+        .map(|s| (s.bucket, selected_point(ctx.points, cols, s)))
+        .collect();
+    for (c, tl) in cols.iter().zip(timelines.iter_mut()) {
+        let Expr::VarRef { name, data_type } = &c.expr else {
+            continue;
+        };
+        // Per window: the selected point's value (null when it lacks the column), or
+        // `None` for a window without a selection.
+        let picked: Vec<(i64, Option<Value>)> = ctx
+            .buckets
+            .iter()
+            .map(|b| {
+                let value = points
+                    .get(b)
+                    .map(|p| cast(field_or_tag(*p, name), *data_type));
+                (*b, value)
+            })
+            .collect();
+        *tl = fill_bare_column(picked, ctx);
+    }
+}
+
+/// Fills the windows without a selection as InfluxDB's fill iterator fills auxiliary
+/// values: a number as it is, not cast to the column's type (a tag prints 0); `previous`
+/// the last selection's value; `linear` as a value column; `none` drops them.
+fn fill_bare_column(picked: Vec<(i64, Option<Value>)>, ctx: &SeriesCtx<'_>) -> Timeline {
+    let number = match ctx.fill {
+        Fill::Integer(i) => Some(Value::Integer(*i)),
+        Fill::Float(x) => Some(Value::Float(*x)),
+        _ => None,
+    };
+    match (ctx.fill, number) {
+        (_, Some(n)) => picked
+            .into_iter()
+            .map(|(b, v)| (b, v.unwrap_or_else(|| n.clone())))
+            .collect(),
+        (Fill::Previous, _) => {
+            let mut walk = picked;
+            if ctx.descending {
+                walk.reverse();
+            }
+            let mut last = Value::Null;
+            let mut out: Timeline = walk
+                .into_iter()
+                .map(|(b, v)| {
+                    if let Some(v) = v {
+                        last = v;
+                    }
+                    (b, last.clone())
+                })
+                .collect();
+            if ctx.descending {
+                out.reverse();
+            }
+            out
+        }
+        (Fill::Linear, _) => fill_timeline(
+            "",
+            picked
+                .into_iter()
+                .map(|(b, v)| (b, v.unwrap_or(Value::Null)))
+                .collect(),
+            ctx,
+        ),
+        // fill(none): only the windows with a selection.
+        (Fill::None, _) => picked
+            .into_iter()
+            .filter_map(|(b, v)| Some((b, v?)))
+            .collect(),
+        _ => picked
+            .into_iter()
+            .map(|(b, v)| (b, v.unwrap_or(Value::Null)))
+            .collect(),
+    }
+}
+
+/// A selector's pick in one window: the window's start (0 without `GROUP BY time`), the
+/// selected point's time and value.
+#[derive(Debug, Clone)]
+pub(super) struct Selected {
+    bucket: i64,
+    time: i64,
+    value: Value,
 }
 
 /// The value a bare field or tag reference prints beside a selector: the selected

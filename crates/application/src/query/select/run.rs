@@ -367,6 +367,13 @@ impl QueryService {
         }
         let raw = !shape.is_agg && !shape.has_transform;
         let aux = if raw { aux_refs(plan) } else { Vec::new() };
+        // A selector's bare columns are its iterator's auxiliary values: at equal times
+        // InfluxDB's merge orders points by them (which point a tie selects).
+        let selector_aux = if plan.single_selector && !raw {
+            selector_aux_refs(plan)
+        } else {
+            Vec::new()
+        };
         let names = referenced_names(&plan.cols);
         let mut output = Vec::new();
         for (key, pts) in groups {
@@ -375,14 +382,20 @@ impl QueryService {
                 // has a value; only those take part in the merge.
                 let pts = pts.into_iter().filter(|p| holds_any(p, &names)).collect();
                 raw_merge(pts, &aux, stmt.is_descending())
+            } else if !selector_aux.is_empty() {
+                raw_merge(pts, &selector_aux, false)
             } else {
                 go_heap_merge(pts)
             };
             let tags: BTreeMap<String, String> = plan.group_tags.iter().cloned().zip(key).collect();
             let rows = if shape.is_agg {
+                // Under ORDER BY time DESC InfluxDB's reducers receive points newest
+                // first, and `mode`/`percentile` break ties in that order.
+                let fed = (stmt.is_descending() && breaks_ties_by_feed_order(&plan.cols))
+                    .then(|| descending_feed_rank(&pts, &selector_aux));
                 self.eval_aggregate(
                     &plan.cols,
-                    (&pts, &plan.all_fields),
+                    (&pts, &plan.all_fields, fed.as_deref()),
                     stmt,
                     shape.interval.as_ref(),
                     shape.range.min,
@@ -406,4 +419,14 @@ impl QueryService {
         }
         Ok(output)
     }
+}
+
+/// Whether a column's answer depends on the order points reach its reducer (`mode`
+/// and `percentile` pick among equal values by that order).
+fn breaks_ties_by_feed_order(cols: &[OutCol]) -> bool {
+    cols.iter().any(|c| {
+        c.expr.any(
+            &mut |e| matches!(e, Expr::Call { name, .. } if name == "mode" || name == "percentile"),
+        )
+    })
 }

@@ -42,7 +42,8 @@ pub(super) fn finish_series(
 /// time. Points of different series with equal times come out in the heap's order, which
 /// is deterministic but not sorted; clients and the conformance corpus see that order.
 pub(super) fn go_heap_merge(points: Vec<Point>) -> Vec<Point> {
-    heap_merge(by_series(points, false), |(_, x), (_, y)| x.time < y.time)
+    let order = feed_order(&points, &[], false);
+    permute(points, &order)
 }
 
 /// One auxiliary reference of a raw SELECT, as InfluxDB's `IteratorOptions.Aux` holds
@@ -83,36 +84,54 @@ pub(super) fn aux_refs(plan: &super::plan::SelectPlan) -> Vec<AuxRef> {
     let mut refs: BTreeSet<AuxRef> = BTreeSet::new();
     for c in &plan.cols {
         c.expr.walk(&mut |e| {
-            let Expr::VarRef { name, data_type } = e else {
-                return;
-            };
-            let field_rank = |t: Option<FieldType>| match t {
-                Some(FieldType::Float) => 1,
-                Some(FieldType::Integer) => 2,
-                Some(FieldType::String) => 3,
-                Some(FieldType::Boolean) => 4,
-                Some(FieldType::Unsigned) => 9,
-                None => 0,
-            };
-            let (tag, rank) = match data_type {
-                Some(VarType::Tag) => (true, 7),
-                Some(VarType::Float) => (false, 1),
-                Some(VarType::Integer) => (false, 2),
-                Some(VarType::String) => (false, 3),
-                Some(VarType::Boolean) => (false, 4),
-                Some(VarType::Unsigned) => (false, 9),
-                Some(VarType::Field) => (false, field_rank(plan.all_fields.get(name).copied())),
-                None if plan.is_tag_ref(e) => (true, 7),
-                None => (false, field_rank(plan.all_fields.get(name).copied())),
-            };
-            refs.insert(AuxRef {
-                name: name.clone(),
-                rank,
-                tag,
-            });
+            if let Some(r) = aux_ref(plan, e) {
+                refs.insert(r);
+            }
         });
     }
     refs.into_iter().collect()
+}
+
+/// The auxiliary references of a selector's query: its bare field and tag columns (the
+/// selector's own argument is the iterator's expression, not an auxiliary value).
+pub(super) fn selector_aux_refs(plan: &super::plan::SelectPlan) -> Vec<AuxRef> {
+    let refs: BTreeSet<AuxRef> = plan
+        .cols
+        .iter()
+        .filter_map(|c| aux_ref(plan, &c.expr))
+        .collect();
+    refs.into_iter().collect()
+}
+
+/// `e` as an auxiliary reference, if it is a variable.
+fn aux_ref(plan: &super::plan::SelectPlan, e: &Expr) -> Option<AuxRef> {
+    let Expr::VarRef { name, data_type } = e else {
+        return None;
+    };
+    let field_rank = |t: Option<FieldType>| match t {
+        Some(FieldType::Float) => 1,
+        Some(FieldType::Integer) => 2,
+        Some(FieldType::String) => 3,
+        Some(FieldType::Boolean) => 4,
+        Some(FieldType::Unsigned) => 9,
+        None => 0,
+    };
+    let (tag, rank) = match data_type {
+        Some(VarType::Tag) => (true, 7),
+        Some(VarType::Float) => (false, 1),
+        Some(VarType::Integer) => (false, 2),
+        Some(VarType::String) => (false, 3),
+        Some(VarType::Boolean) => (false, 4),
+        Some(VarType::Unsigned) => (false, 9),
+        Some(VarType::Field) => (false, field_rank(plan.all_fields.get(name).copied())),
+        None if plan.is_tag_ref(e) => (true, 7),
+        None => (false, field_rank(plan.all_fields.get(name).copied())),
+    };
+    Some(AuxRef {
+        name: name.clone(),
+        rank,
+        tag,
+    })
 }
 
 /// Orders the points of one output series of a raw SELECT as InfluxDB 1.6's sorted-merge
@@ -127,7 +146,23 @@ pub(super) fn aux_refs(plan: &super::plan::SelectPlan) -> Vec<AuxRef> {
 /// reversed, as in InfluxDB; the result is then returned oldest first (the caller's
 /// `ORDER BY time DESC` reverses it back).
 pub(super) fn raw_merge(points: Vec<Point>, aux: &[AuxRef], descending: bool) -> Vec<Point> {
-    let series = by_series(points, descending);
+    let order = feed_order(&points, aux, descending);
+    let mut out = permute(points, &order);
+    if descending {
+        out.reverse();
+    }
+    out
+}
+
+/// The order InfluxDB 1.6's sorted-merge iterator hands `points` over in (indices into
+/// `points`; see [`raw_merge`]): with `descending` newest first, as a reducer under
+/// `ORDER BY time DESC` receives them.
+pub(super) fn feed_order(points: &[Point], aux: &[AuxRef], descending: bool) -> Vec<usize> {
+    let series = by_series(
+        (0..points.len()).collect(),
+        |&i| points[i].key.clone(),
+        descending,
+    );
     // A tag's string is the same for every point of a series: looked up once per series,
     // not at every comparison (`SELECT *` compares up to ten tags at each equal time).
     let tag_strings: Vec<Vec<Option<String>>> = series
@@ -135,13 +170,14 @@ pub(super) fn raw_merge(points: Vec<Point>, aux: &[AuxRef], descending: bool) ->
         .map(|s| {
             aux.iter()
                 .map(|r| match s.first() {
-                    Some(p) if r.tag => r.string_of(p).map(str::to_string),
+                    Some(&i) if r.tag => r.string_of(&points[i]).map(str::to_string),
                     _ => None,
                 })
                 .collect()
         })
         .collect();
-    let less = |(sa, x): (usize, &Point), (sb, y): (usize, &Point)| {
+    let less = |(sa, &a): (usize, &usize), (sb, &b): (usize, &usize)| {
+        let (x, y) = (&points[a], &points[b]);
         if x.time != y.time {
             return (x.time < y.time) != descending;
         }
@@ -159,11 +195,28 @@ pub(super) fn raw_merge(points: Vec<Point>, aux: &[AuxRef], descending: bool) ->
         }
         false
     };
-    let mut out = heap_merge(series, less);
-    if descending {
-        out.reverse();
+    heap_merge(series, less)
+}
+
+/// Each point's position in the order InfluxDB hands `points` to a reducer under `ORDER
+/// BY time DESC` ([`feed_order`], newest first).
+pub(super) fn descending_feed_rank(points: &[Point], aux: &[AuxRef]) -> Vec<usize> {
+    let mut rank = vec![0; points.len()];
+    for (position, i) in feed_order(points, aux, true).into_iter().enumerate() {
+        if let Some(r) = rank.get_mut(i) {
+            *r = position;
+        }
     }
-    out
+    rank
+}
+
+/// `points` in `order` (a permutation of their indices).
+fn permute(points: Vec<Point>, order: &[usize]) -> Vec<Point> {
+    let mut slots: Vec<Option<Point>> = points.into_iter().map(Some).collect();
+    order
+        .iter()
+        .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
+        .collect()
 }
 
 /// Whether [`raw_merge`] orders every two of `points` that share a time by their
@@ -206,14 +259,14 @@ fn strings_decide(a: &[Option<&str>], b: &[Option<&str>]) -> bool {
 /// `less` over heap items (series index, position in the series).
 type HeapLess<'a> = dyn Fn(&(usize, usize), &(usize, usize)) -> bool + 'a;
 
-/// The heap merge's inputs: the points of each series (series-key order, reversed with
-/// `descending`), each in time order (newest first with `descending`).
-fn by_series(points: Vec<Point>, descending: bool) -> Vec<Vec<Point>> {
-    let mut per: BTreeMap<Arc<str>, Vec<Point>> = BTreeMap::new();
-    for p in points {
-        per.entry(p.key.clone()).or_default().push(p);
+/// The heap merge's inputs: the items of each series by `key` (series-key order,
+/// reversed with `descending`), each in time order (newest first with `descending`).
+fn by_series<T>(items: Vec<T>, key: impl Fn(&T) -> Arc<str>, descending: bool) -> Vec<Vec<T>> {
+    let mut per: BTreeMap<Arc<str>, Vec<T>> = BTreeMap::new();
+    for item in items {
+        per.entry(key(&item)).or_default().push(item);
     }
-    let mut series: Vec<Vec<Point>> = per.into_values().collect();
+    let mut series: Vec<Vec<T>> = per.into_values().collect();
     if descending {
         series.reverse();
         series.iter_mut().for_each(|s| s.reverse());
@@ -223,10 +276,10 @@ fn by_series(points: Vec<Point>, descending: bool) -> Vec<Vec<Point>> {
 
 /// Go's `container/heap` merge of per-series inputs ([`by_series`]) under `less`, which
 /// sees each point with the index of its series.
-fn heap_merge(
-    mut series: Vec<Vec<Point>>,
-    less: impl Fn((usize, &Point), (usize, &Point)) -> bool,
-) -> Vec<Point> {
+fn heap_merge<T>(
+    mut series: Vec<Vec<T>>,
+    less: impl Fn((usize, &T), (usize, &T)) -> bool,
+) -> Vec<T> {
     if series.len() <= 1 {
         return series.pop().unwrap_or_default();
     }
@@ -282,7 +335,7 @@ fn heap_merge(
             up(&mut heap, j, &lt);
         }
     }
-    let mut slots: Vec<Vec<Option<Point>>> = series
+    let mut slots: Vec<Vec<Option<T>>> = series
         .into_iter()
         .map(|v| v.into_iter().map(Some).collect())
         .collect();
@@ -581,7 +634,7 @@ mod tests {
             }
             false
         };
-        let mut out = heap_merge(by_series(points, descending), less);
+        let mut out = heap_merge(by_series(points, |p| p.key.clone(), descending), less);
         if descending {
             out.reverse();
         }
