@@ -216,6 +216,7 @@ def cases():
     out.append(mode_ties_case())
     out.append(mode_many_case())
     out.append(selector_ties_case())
+    out.append(transform_equal_times_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -1007,6 +1008,34 @@ def selector_ties_case():
                q(db, f"SELECT mode(i) FROM p WHERE {span} GROUP BY time(20s) ORDER BY time DESC"),
                q(db, "SELECT mode(i) FROM p GROUP BY h ORDER BY time DESC")]
     return case("selectors--ties-and-tags", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def transform_equal_times_case():
+    """Transformations of raw points over several series: every point gives a row, also
+    where series share a time, in the merge's order (newest first under ORDER BY time
+    DESC); under GROUP BY time without an aggregate InfluxDB names the transformation.
+    A selector's bare field that its point lacks is filled like an empty window."""
+    db = "tr_equal_times"
+    state = 4242
+    lines = []
+    for n in range(40):
+        state = (state * 1103515245 + 12345) % 2147483648
+        v = (state >> 16) % 11 - 5
+        s_field = f',s="s{abs(v) % 3}"' if n % 4 else ""
+        lines.append(f"t,h=h{n % 2},r=r{n % 3} i={v}i,f={v / 4}{s_field} {(n // 3) * 1000000000}")
+    body = "\n".join(lines) + "\n"
+    span = "time >= 0s AND time < 20s"
+    checks = []
+    for sel in ("cumulative_sum(f)", "derivative(f)", "difference(i)", "moving_average(i, 3)",
+                "elapsed(i, 1s)", "non_negative_difference(f)"):
+        for tail in ("", " GROUP BY h", " GROUP BY r ORDER BY time DESC", " ORDER BY time DESC"):
+            checks.append(q(db, f"SELECT {sel} FROM t WHERE {span}{tail}"))
+    for sel in ("derivative(f)", "elapsed(i)", "moving_average(f, 2)", "holt_winters(f, 2, 1)",
+                "f, difference(f)"):
+        checks.append(q(db, f"SELECT {sel} FROM t WHERE {span} GROUP BY time(5s)"))
+    checks.append(q(db, f"SELECT max(f), h, s FROM t WHERE {span} GROUP BY time(3s) fill(0)"))
+    checks.append(q(db, f"SELECT max(f), s FROM t WHERE {span} GROUP BY time(3s) fill(previous)"))
+    return case("transformations--equal-times", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def count_distinct_case():

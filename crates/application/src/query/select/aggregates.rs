@@ -668,57 +668,54 @@ fn bare_column_timelines(
     }
 }
 
-/// Fills the windows without a selection as InfluxDB's fill iterator fills auxiliary
-/// values: a number as it is, not cast to the column's type (a tag prints 0); `previous`
-/// the last selection's value; `linear` as a value column; `none` drops them.
+/// Fills a bare column as InfluxDB's fill iterator fills auxiliary values: a missing
+/// value (a window without a selection, or a selected point without the column) becomes
+/// a number as it is, not cast to the column's type (a tag prints 0), or with `previous`
+/// the last value; `linear` as a value column; `none` drops the windows without a
+/// selection and leaves the rest.
 fn fill_bare_column(picked: Vec<(i64, Option<Value>)>, ctx: &SeriesCtx<'_>) -> Timeline {
-    let number = match ctx.fill {
-        Fill::Integer(i) => Some(Value::Integer(*i)),
-        Fill::Float(x) => Some(Value::Float(*x)),
-        _ => None,
-    };
-    match (ctx.fill, number) {
-        (_, Some(n)) => picked
+    let missing_as_null = |picked: Vec<(i64, Option<Value>)>| -> Timeline {
+        picked
             .into_iter()
-            .map(|(b, v)| (b, v.unwrap_or_else(|| n.clone())))
-            .collect(),
-        (Fill::Previous, _) => {
-            let mut walk = picked;
+            .map(|(b, v)| (b, v.unwrap_or(Value::Null)))
+            .collect()
+    };
+    match ctx.fill {
+        Fill::Integer(_) | Fill::Float(_) => {
+            let n = match ctx.fill {
+                Fill::Integer(i) => Value::Integer(*i),
+                Fill::Float(x) => Value::Float(*x),
+                _ => Value::Null,
+            };
+            missing_as_null(picked)
+                .into_iter()
+                .map(|(b, v)| (b, if v.is_null() { n.clone() } else { v }))
+                .collect()
+        }
+        Fill::Previous => {
+            let mut walk = missing_as_null(picked);
             if ctx.descending {
                 walk.reverse();
             }
             let mut last = Value::Null;
-            let mut out: Timeline = walk
-                .into_iter()
-                .map(|(b, v)| {
-                    if let Some(v) = v {
-                        last = v;
-                    }
-                    (b, last.clone())
-                })
-                .collect();
-            if ctx.descending {
-                out.reverse();
+            for (_, v) in walk.iter_mut() {
+                if v.is_null() {
+                    *v = last.clone();
+                } else {
+                    last = v.clone();
+                }
             }
-            out
+            if ctx.descending {
+                walk.reverse();
+            }
+            walk
         }
-        (Fill::Linear, _) => fill_timeline(
-            "",
-            picked
-                .into_iter()
-                .map(|(b, v)| (b, v.unwrap_or(Value::Null)))
-                .collect(),
-            ctx,
-        ),
-        // fill(none): only the windows with a selection.
-        (Fill::None, _) => picked
+        Fill::Linear => fill_timeline("", missing_as_null(picked), ctx),
+        Fill::None => picked
             .into_iter()
             .filter_map(|(b, v)| Some((b, v?)))
             .collect(),
-        _ => picked
-            .into_iter()
-            .map(|(b, v)| (b, v.unwrap_or(Value::Null)))
-            .collect(),
+        Fill::Null => missing_as_null(picked),
     }
 }
 

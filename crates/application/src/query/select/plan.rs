@@ -231,6 +231,9 @@ pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape,
         return Err(err("time dimension must have a positive duration"));
     }
     if interval.is_some() && !is_agg {
+        if let Some(message) = transform_of_raw_points(&stmt.fields) {
+            return Err(err(message));
+        }
         return Err(err("GROUP BY requires at least one aggregate function"));
     }
     for f in &stmt.fields {
@@ -609,4 +612,28 @@ fn needed_fields(cols: &[OutCol], all_fields: &BTreeMap<String, FieldType>) -> B
         });
     }
     needed
+}
+
+/// Under `GROUP BY time` without an aggregate, InfluxDB's error names the first
+/// transformation whose argument is no aggregate (`derivative(value)`), before the
+/// general one.
+fn transform_of_raw_points(fields: &[hyperbyte_timeseriesql::ast::Field]) -> Option<String> {
+    let mut found = None;
+    for f in fields {
+        f.expr.walk(&mut |e| {
+            let Expr::Call { name, args } = e else {
+                return;
+            };
+            let raw_argument =
+                !matches!(args.first(), Some(Expr::Call { name: inner, .. }) if is_agg_name(inner));
+            if found.is_none() && TRANSFORMS.contains(&name.as_str()) && raw_argument {
+                found = Some(if name.starts_with("holt_winters") {
+                    format!("must use aggregate function with {name}")
+                } else {
+                    format!("aggregate function required inside the call to {name}")
+                });
+            }
+        });
+    }
+    found
 }

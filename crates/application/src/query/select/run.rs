@@ -367,9 +367,11 @@ impl QueryService {
         }
         let raw = !shape.is_agg && !shape.has_transform;
         let aux = if raw { aux_refs(plan) } else { Vec::new() };
-        // A selector's bare columns are its iterator's auxiliary values: at equal times
-        // InfluxDB's merge orders points by them (which point a tie selects).
-        let selector_aux = if plan.single_selector && !raw {
+        // A percentile's bare columns are its iterator's auxiliary values: at equal times
+        // InfluxDB's merge orders its points by them (which point a tie selects).
+        // (`min`/`max`/`first`/`last` reduce each series first; their ties keep the
+        // time merge's order.)
+        let selector_aux = if plan.single_selector && !raw && has_call(&plan.cols, "percentile") {
             selector_aux_refs(plan)
         } else {
             Vec::new()
@@ -424,9 +426,13 @@ impl QueryService {
 /// Whether a column's answer depends on the order points reach its reducer (`mode`
 /// and `percentile` pick among equal values by that order).
 fn breaks_ties_by_feed_order(cols: &[OutCol]) -> bool {
+    has_call(cols, "mode") || has_call(cols, "percentile")
+}
+
+/// Whether a column calls `function`.
+fn has_call(cols: &[OutCol], function: &str) -> bool {
     cols.iter().any(|c| {
-        c.expr.any(
-            &mut |e| matches!(e, Expr::Call { name, .. } if name == "mode" || name == "percentile"),
-        )
+        c.expr
+            .any(&mut |e| matches!(e, Expr::Call { name, .. } if name == function))
     })
 }

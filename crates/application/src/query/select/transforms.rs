@@ -14,7 +14,31 @@ pub(super) fn eval_transform_raw(
     for c in cols {
         timelines.push(eval_raw_timeline(&c.expr, pts, stmt, budget)?);
     }
-    Ok(join_timelines(&timelines, false))
+    // Points of several series at one time each give a row, as InfluxDB emits every
+    // point its transformation sees: timelines of the same times are joined row by row;
+    // a join by time would keep one row per time.
+    let aligned = timelines
+        .windows(2)
+        .all(|w| w[0].len() == w[1].len() && w[0].iter().zip(&w[1]).all(|(a, b)| a.0 == b.0));
+    if !aligned {
+        return Ok(join_timelines(&timelines, false));
+    }
+    let n = timelines.first().map_or(0, Vec::len);
+    let mut columns: Vec<std::vec::IntoIter<Row>> =
+        timelines.into_iter().map(Vec::into_iter).collect();
+    let mut rows = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut row = Vec::with_capacity(columns.len() + 1);
+        for (k, col) in columns.iter_mut().enumerate() {
+            let Some((t, v)) = col.next() else { break };
+            if k == 0 {
+                row.push(Value::Time(t));
+            }
+            row.push(v);
+        }
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 pub(super) fn eval_raw_timeline(
@@ -40,7 +64,20 @@ pub(super) fn eval_raw_timeline(
             Ok(out)
         }
         _ => {
-            let mut out: Vec<Row> = pts.iter().map(|p| (p.time, eval_point(e, p))).collect();
+            let mut out: Vec<Row> = if stmt.is_descending() {
+                // Newest first as InfluxDB's merge hands points over under ORDER BY time
+                // DESC (at one time its heap decides), reversed: the transformation
+                // reverses it back.
+                let mut order = feed_order(pts, &[], true);
+                order.reverse();
+                order
+                    .into_iter()
+                    .filter_map(|i| pts.get(i))
+                    .map(|p| (p.time, eval_point(e, p)))
+                    .collect()
+            } else {
+                pts.iter().map(|p| (p.time, eval_point(e, p))).collect()
+            };
             out.retain(|(_, v)| !v.is_null());
             Ok(out)
         }
