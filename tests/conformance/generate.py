@@ -217,6 +217,7 @@ def cases():
     out.append(mode_many_case())
     out.append(selector_ties_case())
     out.append(transform_equal_times_case())
+    out.append(boolean_selectors_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -1036,6 +1037,26 @@ def transform_equal_times_case():
     checks.append(q(db, f"SELECT max(f), h, s FROM t WHERE {span} GROUP BY time(3s) fill(0)"))
     checks.append(q(db, f"SELECT max(f), s FROM t WHERE {span} GROUP BY time(3s) fill(previous)"))
     return case("transformations--equal-times", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def boolean_selectors_case():
+    """Booleans in selectors: at one time first() takes false and last() true (numbers:
+    the larger value); max(*) and min(*) include boolean fields, mean(*) does not; a raw
+    query under GROUP BY time with fill(none) or fill(linear) is refused by its fill."""
+    db = "sel_booleans"
+    body = ("m,h=a b=true,x=1i,s=\"p\" 1000000000\nm,h=b b=false,x=2i,s=\"q\" 1000000000\n"
+            "m,h=a b=false,x=3i,s=\"r\" 2000000000\nm,h=b b=true,x=4i,s=\"o\" 2000000000\n"
+            "m,h=c b=true,x=4i 5000000000\nm,h=a b=false,x=0i 5000000000\n")
+    span = "time >= 0s AND time < 10s"
+    checks = [q(db, f"SELECT {sel} FROM m") for sel in
+              ("first(b)", "last(b)", "max(b)", "min(b)", "first(b), x", "last(b), h", "first(s)", "last(s)",
+               "max(*)", "min(*)", "first(*)", "last(*)", "mean(*)", "count(*)")]
+    checks += [q(db, f"SELECT first(b), last(b) FROM m WHERE {span} GROUP BY time(2s)"),
+               q(db, f"SELECT max(*) FROM m WHERE {span} GROUP BY time(4s), h"),
+               q(db, f"SELECT first(b) FROM m WHERE {span} GROUP BY time(5s) ORDER BY time DESC")]
+    for fill in ("none", "linear", "previous", "1", "null"):
+        checks.append(q(db, f"SELECT x FROM m WHERE {span} GROUP BY time(2s) fill({fill})"))
+    return case("selectors--booleans-and-wildcards", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def count_distinct_case():

@@ -625,7 +625,9 @@ impl Pushdown {
             "spread" if numeric => Pushdown::Spread,
             "stddev" if numeric => Pushdown::Stddev,
             "median" if matches!(t, FieldType::Float | FieldType::Integer) => Pushdown::Median,
-            "first" => Pushdown::First,
+            // At one time InfluxDB's boolean `first` takes `false`, its others the
+            // larger value: booleans stay in Rust.
+            "first" if t != FieldType::Boolean => Pushdown::First,
             "last" => Pushdown::Last,
             "mode" => Pushdown::Mode(match t {
                 FieldType::Float => ModeOf::Floats,

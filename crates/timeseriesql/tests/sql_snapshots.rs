@@ -273,9 +273,14 @@ fn pushdown_follows_field_types() {
             assert_eq!(Pushdown::of(name, t), None, "{name} over {t:?}");
         }
         assert_eq!(Pushdown::of("count", t), Some(Pushdown::Count));
-        assert_eq!(Pushdown::of("first", t), Some(Pushdown::First));
         assert_eq!(Pushdown::of("last", t), Some(Pushdown::Last));
     }
+    // At one time InfluxDB's boolean first() takes false, the engine's pick the larger.
+    assert_eq!(
+        Pushdown::of("first", FieldType::String),
+        Some(Pushdown::First)
+    );
+    assert_eq!(Pushdown::of("first", FieldType::Boolean), None);
     assert_eq!(
         Pushdown::of("median", FieldType::Integer),
         Some(Pushdown::Median)

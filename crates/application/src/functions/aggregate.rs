@@ -317,12 +317,20 @@ fn check_selector(
     Ok(())
 }
 
-/// Index of the `first(x)` row: earliest time; equal times → the larger value.
+/// Index of the `first(x)` row: earliest time; equal times → [`first_wins_tie`].
 pub fn first_row(rows: &[Row]) -> Option<usize> {
     pick(rows, |cand, best| {
-        cand.0 < best.0
-            || (cand.0 == best.0 && compare_values(&cand.1, &best.1) == Ordering::Greater)
+        cand.0 < best.0 || (cand.0 == best.0 && first_wins_tie(&cand.1, &best.1))
     })
+}
+
+/// Whether `cand` replaces `held` as `first()` at one time: the larger value, except
+/// that `false` beats `true` (InfluxDB's boolean `first` reducer; `last` takes `true`).
+pub fn first_wins_tie(cand: &Value, held: &Value) -> bool {
+    match (cand, held) {
+        (Value::Boolean(c), Value::Boolean(h)) => !c && *h,
+        _ => compare_values(cand, held) == Ordering::Greater,
+    }
 }
 
 /// Index of the `last(x)` row: latest time; equal times → the larger value.
@@ -754,6 +762,10 @@ mod tests {
             (0, Value::String("b".into())),
         ];
         assert_eq!(first(&s2), Some((0, Value::String("b".into()))));
+        // Booleans at one time: first() takes false, last() true (InfluxDB 1.6.7).
+        let b2 = vec![(0, Value::Boolean(true)), (0, Value::Boolean(false))];
+        assert_eq!(first(&b2), Some((0, Value::Boolean(false))));
+        assert_eq!(last(&b2), Some((0, Value::Boolean(true))));
         // booleans: max true, min false; strings are an error.
         let b = vec![(0, Value::Boolean(false)), (S, Value::Boolean(true))];
         assert_eq!(max(&b).unwrap(), Some((S, Value::Boolean(true))));

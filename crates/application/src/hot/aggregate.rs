@@ -96,13 +96,13 @@ impl Acc {
                 Value::Integer(x) => self.integers.push(x),
                 _ => {}
             },
-            // InfluxDB's selectors: equal times → the larger value.
+            // InfluxDB's selectors: equal times → the larger value (`first` of booleans:
+            // `false`).
             Agg::First => {
-                if self
-                    .first
-                    .as_ref()
-                    .is_none_or(|(t, old)| time < *t || (time == *t && less(old, &v)))
-                {
+                if self.first.as_ref().is_none_or(|(t, old)| {
+                    time < *t
+                        || (time == *t && crate::functions::aggregate::first_wins_tie(&v, old))
+                }) {
                     self.first = Some((time, v));
                 }
             }

@@ -272,9 +272,10 @@ fn expanded_call_columns(
         }
         _ => None,
     };
+    // min/max take booleans too (`max(*)` prints `max_b`), not strings (below).
     let numeric_only = !matches!(
         name,
-        "count" | "first" | "last" | "distinct" | "mode" | "sample" | "elapsed"
+        "count" | "first" | "last" | "distinct" | "mode" | "sample" | "elapsed" | "min" | "max"
     );
     let mut cols = Vec::new();
     for (fname, ftype) in all_fields {

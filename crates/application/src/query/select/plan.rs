@@ -234,6 +234,14 @@ pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape,
         if let Some(message) = transform_of_raw_points(&stmt.fields) {
             return Err(err(message));
         }
+        if matches!(stmt.fill, Fill::None | Fill::Linear) {
+            let fill = if stmt.fill == Fill::None {
+                "none"
+            } else {
+                "linear"
+            };
+            return Err(err(format!("fill({fill}) must be used with a function")));
+        }
         return Err(err("GROUP BY requires at least one aggregate function"));
     }
     for f in &stmt.fields {
