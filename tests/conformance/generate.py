@@ -218,6 +218,7 @@ def cases():
     out.append(selector_ties_case())
     out.append(transform_equal_times_case())
     out.append(boolean_selectors_case())
+    out.append(subquery_dimensions_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -1057,6 +1058,31 @@ def boolean_selectors_case():
     for fill in ("none", "linear", "previous", "1", "null"):
         checks.append(q(db, f"SELECT x FROM m WHERE {span} GROUP BY time(2s) fill({fill})"))
     return case("selectors--booleans-and-wildcards", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def subquery_dimensions_case():
+    """The outer query's GROUP BY tags reach the subquery (its aggregates are per tag, a
+    raw subquery keeps each point's tags), and an aggregate subquery without a time
+    grouping takes the outer one's."""
+    db = "sub_dimensions"
+    state = 99
+    lines = []
+    for n in range(60):
+        state = (state * 1103515245 + 12345) % 2147483648
+        v = (state >> 16) % 17 - 8
+        lines.append(f"m,h=h{n % 3},r=r{n % 2} i={v}i,f={v / 2} {n * 1000000000}")
+    body = "\n".join(lines) + "\n"
+    span = "time >= 0s AND time < 60s"
+    subs = {"count": f"SELECT count(i) AS x FROM m WHERE {span} GROUP BY time(15s) fill(0)",
+            "raw": f"SELECT i AS x FROM m WHERE {span}",
+            "last": "SELECT last(f) AS x FROM m GROUP BY h, r",
+            "mean": f"SELECT mean(f) AS x FROM m WHERE {span} GROUP BY time(10s)"}
+    checks = []
+    for sub in subs.values():
+        for outer in ("max(x)", "sum(x)", "count(x)", "mean(x), min(x)"):
+            for tail in (" GROUP BY h", " GROUP BY time(20s)", " GROUP BY time(30s), r fill(none)"):
+                checks.append(q(db, f"SELECT {outer} FROM ({sub}) WHERE {span}{tail}"))
+    return case("subquery--pushed-dimensions", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def count_distinct_case():

@@ -404,6 +404,7 @@ impl QueryService {
                 continue;
             };
             let mut sub = sub.as_ref().clone();
+            push_down_tag_dimensions(&mut sub, stmt);
             let inner_range = time_bounds(sub.condition.as_ref(), shape.now)?;
             if inner_range.min.is_none() && inner_range.max.is_none() {
                 inherit_time_range(&mut sub, shape.range);
@@ -429,6 +430,28 @@ impl QueryService {
                     });
                 }
             }
+        }
+    }
+}
+
+/// The outer query's `GROUP BY` tags (names, regexes, `*`) added to the subquery's, as
+/// InfluxDB does: `SELECT max(x) FROM (SELECT count(v) AS x ... GROUP BY time(1m))
+/// GROUP BY host` counts per host, and a raw subquery keeps each point's host.
+fn push_down_tag_dimensions(sub: &mut SelectStatement, outer: &SelectStatement) {
+    let is_time = |d: &Expr| matches!(d, Expr::Call { name, .. } if name == "time");
+    let sub_has_time = sub.dimensions.iter().any(is_time);
+    let sub_aggregates = sub.fields.iter().any(|f| contains_agg(&f.expr));
+    for d in &outer.dimensions {
+        // An aggregate subquery without its own time grouping takes the outer one's:
+        // `SELECT max(x) FROM (SELECT last(v) AS x ... GROUP BY host) GROUP BY
+        // time(30s)` takes each window's last value per host.
+        let push = if is_time(d) {
+            sub_aggregates && !sub_has_time
+        } else {
+            !sub.dimensions.contains(d)
+        };
+        if push {
+            sub.dimensions.push(d.clone());
         }
     }
 }
@@ -644,4 +667,39 @@ fn transform_of_raw_points(fields: &[hyperbyte_timeseriesql::ast::Field]) -> Opt
         });
     }
     found
+}
+
+#[cfg(test)]
+mod push_down_tests {
+    use super::*;
+    use hyperbyte_timeseriesql::ast::Statement;
+
+    fn select(q: &str) -> SelectStatement {
+        match hyperbyte_timeseriesql::parse(q).map(|q| q.statements.into_iter().next()) {
+            Ok(Some(Statement::Select(s))) => *s,
+            other => panic!("{q}: {other:?}"),
+        }
+    }
+
+    /// The outer `GROUP BY` tags reach every subquery; the outer time grouping only an
+    /// aggregate one without its own.
+    #[test]
+    fn outer_dimensions_reach_the_subquery() {
+        let outer = select("SELECT max(x) FROM m GROUP BY time(30s), host");
+        let dims = |q: &str| {
+            let mut sub = select(q);
+            push_down_tag_dimensions(&mut sub, &outer);
+            sub.dimensions
+        };
+        let host = Expr::var("host");
+        let outer_time = outer.dimensions[0].clone();
+        assert_eq!(dims("SELECT v AS x FROM m"), vec![host.clone()]);
+        assert_eq!(
+            dims("SELECT last(v) AS x FROM m GROUP BY host"),
+            vec![host.clone(), outer_time]
+        );
+        let own = dims("SELECT count(v) AS x FROM m GROUP BY time(1m)");
+        assert_eq!(own.len(), 2);
+        assert!(own.contains(&host) && !own.contains(&outer.dimensions[0]));
+    }
 }
