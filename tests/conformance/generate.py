@@ -219,6 +219,7 @@ def cases():
     out.append(transform_equal_times_case())
     out.append(boolean_selectors_case())
     out.append(subquery_dimensions_case())
+    out.append(abs_integers_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -1083,6 +1084,17 @@ def subquery_dimensions_case():
             for tail in (" GROUP BY h", " GROUP BY time(20s)", " GROUP BY time(30s), r fill(none)"):
                 checks.append(q(db, f"SELECT {outer} FROM ({sub}) WHERE {span}{tail}"))
     return case("subquery--pushed-dimensions", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def abs_integers_case():
+    """abs() of an integer in InfluxDB 1.6.7 returns it unchanged (a float gets its
+    absolute value), also over expressions and aggregates of integers."""
+    db = "math_abs_integers"
+    body = "m x=-5i,y=-2.5 1000000000\nm x=4i,y=3.5 2000000000\n"
+    checks = [q(db, f"SELECT {sel} FROM m") for sel in
+              ("abs(x), abs(y)", "abs(x) * 1, abs(-x), abs(x * 2)", "abs(mean(x)), abs(sum(x))", "abs(min(x))",
+               "abs(x) + abs(y)")]
+    return case("math--abs-integers", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def count_distinct_case():
