@@ -220,6 +220,7 @@ def cases():
     out.append(boolean_selectors_case())
     out.append(subquery_dimensions_case())
     out.append(abs_integers_case())
+    out.append(transform_fill_cells_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -1095,6 +1096,28 @@ def abs_integers_case():
               ("abs(x), abs(y)", "abs(x) * 1, abs(-x), abs(x * 2)", "abs(mean(x)), abs(sum(x))", "abs(min(x))",
                "abs(x) + abs(y)")]
     return case("math--abs-integers", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def transform_fill_cells_case():
+    """A transformation's cell left empty in a row another column prints (a
+    non_negative_derivative dropping a negative step) takes the query's fill(<number>),
+    or with fill(previous) the column's value in the row before."""
+    db = "tr_fill_cells"
+    state = 2024
+    lines = []
+    for n in range(50):
+        state = (state * 1103515245 + 12345) % 2147483648
+        v = (state >> 16) % 21 - 10
+        lines.append(f"m,h=h{n % 2} i={v}i,f={v / 4} {n * 2000000000}")
+    body = "\n".join(lines) + "\n"
+    span = "time >= 0s AND time < 100s"
+    checks = []
+    for sel in ("derivative(mean(f), 5s), non_negative_derivative(sum(i), 1m)",
+                "mean(f), non_negative_difference(max(i))"):
+        for fill in ("previous", "7", "0", "null", "none"):
+            checks.append(q(db, f"SELECT {sel} FROM m WHERE {span} GROUP BY time(10s), h fill({fill})"))
+        checks.append(q(db, f"SELECT {sel} FROM m WHERE {span} GROUP BY time(10s), h fill(previous) ORDER BY time DESC"))
+    return case("transformations--fill-cells", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def count_distinct_case():

@@ -215,6 +215,9 @@ impl QueryService {
         if let Some(fb) = first_bucket {
             rows.retain(|r| !matches!(r.first(), Some(Value::Time(t)) if *t < fb));
         }
+        if window.is_some() {
+            fill_transform_cells(cols, &mut rows, &stmt.fill, stmt.is_descending());
+        }
         Ok(rows)
     }
 
@@ -619,6 +622,42 @@ pub(super) fn eval_agg_call(
         return Ok(Vec::new());
     }
     Ok(tl)
+}
+
+/// Cells of a transformation's column left empty in a row another column printed (a
+/// `non_negative_derivative` dropping a negative step beside a `derivative`): InfluxDB
+/// fills them with the query's `fill(<number>)`, or with `fill(previous)` the column's
+/// value in the row before, in the order the rows are printed.
+fn fill_transform_cells(cols: &[OutCol], rows: &mut [Vec<Value>], fill: &Fill, desc: bool) {
+    let number = match fill {
+        Fill::Integer(i) => Some(Value::Integer(*i)),
+        Fill::Float(x) => Some(Value::Float(*x)),
+        Fill::Previous => None,
+        _ => return,
+    };
+    for (k, c) in cols.iter().enumerate() {
+        let transform = c.expr.any(
+            &mut |e| matches!(e, Expr::Call { name, .. } if TRANSFORMS.contains(&name.as_str())),
+        );
+        if !transform {
+            continue;
+        }
+        let mut previous = Value::Null;
+        let mut fill_cell = |row: &mut Vec<Value>| {
+            let Some(cell) = row.get_mut(k + 1) else {
+                return;
+            };
+            if cell.is_null() {
+                *cell = number.clone().unwrap_or_else(|| previous.clone());
+            }
+            previous = cell.clone();
+        };
+        if desc {
+            rows.iter_mut().rev().for_each(&mut fill_cell);
+        } else {
+            rows.iter_mut().for_each(&mut fill_cell);
+        }
+    }
 }
 
 /// The point a selector selected: one at its time holding its value in the selector's
