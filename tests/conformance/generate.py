@@ -927,6 +927,15 @@ def mode_ties_case():
     return case("aggregates--mode-ties", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
+def lcg(seed):
+    """Pseudo-random draws that stay the same on every Python (the recorded data of a
+    case must not change): a linear congruential generator, high bits of its state."""
+    state = seed
+    while True:
+        state = (state * 1103515245 + 12345) % 2147483648
+        yield state >> 16
+
+
 def mode_many_case():
     """mode() over groups above twelve values (the smallest of the most frequent: -0 and 0
     one value, strings by their bytes, booleans true unless more are false) beside groups
@@ -967,12 +976,11 @@ def mode_many_case():
         checks.append(q(db, f"SELECT mode(i) FROM big WHERE time >= 0s AND time < 80s{tail}"))
     # One series each, sizes that take every path of the sort (insertion, pivots of three
     # and of nine, pattern breaking after unbalanced partitions), values from a fixed LCG.
-    state = 12345
+    draws = lcg(12345)
     for size in (14, 20, 30, 49, 50, 65, 100, 150, 300):
         lines = []
         for n in range(size):
-            state = (state * 1103515245 + 12345) % 2147483648
-            lines.append(f"one{size} i={(state >> 16) % max(3, size // 6)}i {(n + 1) * 1000000000}")
+            lines.append(f"one{size} i={next(draws) % max(3, size // 6)}i {(n + 1) * 1000000000}")
         big += "\n".join(lines) + "\n"
         checks.append(q(db, f"SELECT mode(i) FROM one{size}"))
     return case("aggregates--mode-many", [q("", f'CREATE DATABASE "{db}"'), w(db, body), w(db, big)],
@@ -984,11 +992,10 @@ def selector_ties_case():
     time of the point InfluxDB's unstable sort leaves at the rank; a selector's tags and
     fields beside it come from the point it selects, in each GROUP BY time window too."""
     db = "sel_ties"
-    state = 777
+    draws = lcg(777)
     lines = []
     for n in range(90):
-        state = (state * 1103515245 + 12345) % 2147483648
-        v = (state >> 16) % 9
+        v = next(draws) % 9
         lines.append(f"p,h=s{n % 3} i={v}i,f={v}.25 {(n // 2) * 1000000000}")
     body = "\n".join(lines) + "\n"
     span = "time >= 0s AND time < 60s"
@@ -1020,11 +1027,10 @@ def transform_equal_times_case():
     DESC); under GROUP BY time without an aggregate InfluxDB names the transformation.
     A selector's bare field that its point lacks is filled like an empty window."""
     db = "tr_equal_times"
-    state = 4242
+    draws = lcg(4242)
     lines = []
     for n in range(40):
-        state = (state * 1103515245 + 12345) % 2147483648
-        v = (state >> 16) % 11 - 5
+        v = next(draws) % 11 - 5
         s_field = f',s="s{abs(v) % 3}"' if n % 4 else ""
         lines.append(f"t,h=h{n % 2},r=r{n % 3} i={v}i,f={v / 4}{s_field} {(n // 3) * 1000000000}")
     body = "\n".join(lines) + "\n"
@@ -1067,11 +1073,10 @@ def subquery_dimensions_case():
     raw subquery keeps each point's tags), and an aggregate subquery without a time
     grouping takes the outer one's."""
     db = "sub_dimensions"
-    state = 99
+    draws = lcg(99)
     lines = []
     for n in range(60):
-        state = (state * 1103515245 + 12345) % 2147483648
-        v = (state >> 16) % 17 - 8
+        v = next(draws) % 17 - 8
         lines.append(f"m,h=h{n % 3},r=r{n % 2} i={v}i,f={v / 2} {n * 1000000000}")
     body = "\n".join(lines) + "\n"
     span = "time >= 0s AND time < 60s"
@@ -1103,11 +1108,10 @@ def transform_fill_cells_case():
     non_negative_derivative dropping a negative step) takes the query's fill(<number>),
     or with fill(previous) the column's value in the row before."""
     db = "tr_fill_cells"
-    state = 2024
+    draws = lcg(2024)
     lines = []
     for n in range(50):
-        state = (state * 1103515245 + 12345) % 2147483648
-        v = (state >> 16) % 21 - 10
+        v = next(draws) % 21 - 10
         lines.append(f"m,h=h{n % 2} i={v}i,f={v / 4} {n * 2000000000}")
     body = "\n".join(lines) + "\n"
     span = "time >= 0s AND time < 100s"

@@ -626,37 +626,40 @@ pub(super) fn eval_agg_call(
 
 /// Cells of a transformation's column left empty in a row another column printed (a
 /// `non_negative_derivative` dropping a negative step beside a `derivative`): InfluxDB
-/// fills them with the query's `fill(<number>)`, or with `fill(previous)` the column's
-/// value in the row before, in the order the rows are printed.
+/// fills them as it fills auxiliary values ([`fill_as_auxiliary`]).
 fn fill_transform_cells(cols: &[OutCol], rows: &mut [Vec<Value>], fill: &Fill, desc: bool) {
-    let number = match fill {
-        Fill::Integer(i) => Some(Value::Integer(*i)),
-        Fill::Float(x) => Some(Value::Float(*x)),
-        Fill::Previous => None,
+    for (k, c) in cols.iter().enumerate() {
+        if contains_transform(&c.expr) {
+            fill_as_auxiliary(rows.iter_mut().filter_map(|r| r.get_mut(k + 1)), fill, desc);
+        }
+    }
+}
+
+/// Fills null cells (given in time order) as InfluxDB's fill iterator fills auxiliary
+/// values: `fill(<number>)` with the number as it is, not cast to the column's type (a
+/// tag prints 0); `fill(previous)` with the last value in the order rows are printed
+/// (`descending`: newest first). Other fills leave them.
+fn fill_as_auxiliary<'v>(
+    cells: impl DoubleEndedIterator<Item = &'v mut Value>,
+    fill: &Fill,
+    descending: bool,
+) {
+    let number = match to_fn_fill(fill) {
+        FnFill::Number(n) => Some(n),
+        FnFill::Previous => None,
         _ => return,
     };
-    for (k, c) in cols.iter().enumerate() {
-        let transform = c.expr.any(
-            &mut |e| matches!(e, Expr::Call { name, .. } if TRANSFORMS.contains(&name.as_str())),
-        );
-        if !transform {
-            continue;
+    let mut previous = Value::Null;
+    let mut fill_cell = |cell: &'v mut Value| {
+        if cell.is_null() {
+            *cell = number.clone().unwrap_or_else(|| previous.clone());
         }
-        let mut previous = Value::Null;
-        let mut fill_cell = |row: &mut Vec<Value>| {
-            let Some(cell) = row.get_mut(k + 1) else {
-                return;
-            };
-            if cell.is_null() {
-                *cell = number.clone().unwrap_or_else(|| previous.clone());
-            }
-            previous = cell.clone();
-        };
-        if desc {
-            rows.iter_mut().rev().for_each(&mut fill_cell);
-        } else {
-            rows.iter_mut().for_each(&mut fill_cell);
-        }
+        previous = cell.clone();
+    };
+    if descending {
+        cells.rev().for_each(&mut fill_cell);
+    } else {
+        cells.for_each(&mut fill_cell);
     }
 }
 
@@ -707,55 +710,26 @@ fn bare_column_timelines(
     }
 }
 
-/// Fills a bare column as InfluxDB's fill iterator fills auxiliary values: a missing
-/// value (a window without a selection, or a selected point without the column) becomes
-/// a number as it is, not cast to the column's type (a tag prints 0), or with `previous`
-/// the last value; `linear` as a value column; `none` drops the windows without a
-/// selection and leaves the rest.
+/// Fills a bare column's missing values (a window without a selection, or a selected
+/// point without the column) as InfluxDB fills auxiliary values ([`fill_as_auxiliary`]);
+/// `linear` as a value column; `none` drops the windows without a selection and leaves
+/// the rest.
 fn fill_bare_column(picked: Vec<(i64, Option<Value>)>, ctx: &SeriesCtx<'_>) -> Timeline {
-    let missing_as_null = |picked: Vec<(i64, Option<Value>)>| -> Timeline {
-        picked
-            .into_iter()
-            .map(|(b, v)| (b, v.unwrap_or(Value::Null)))
-            .collect()
-    };
-    match ctx.fill {
-        Fill::Integer(_) | Fill::Float(_) => {
-            let n = match ctx.fill {
-                Fill::Integer(i) => Value::Integer(*i),
-                Fill::Float(x) => Value::Float(*x),
-                _ => Value::Null,
-            };
-            missing_as_null(picked)
-                .into_iter()
-                .map(|(b, v)| (b, if v.is_null() { n.clone() } else { v }))
-                .collect()
-        }
-        Fill::Previous => {
-            let mut walk = missing_as_null(picked);
-            if ctx.descending {
-                walk.reverse();
-            }
-            let mut last = Value::Null;
-            for (_, v) in walk.iter_mut() {
-                if v.is_null() {
-                    *v = last.clone();
-                } else {
-                    last = v.clone();
-                }
-            }
-            if ctx.descending {
-                walk.reverse();
-            }
-            walk
-        }
-        Fill::Linear => fill_timeline("", missing_as_null(picked), ctx),
-        Fill::None => picked
+    if *ctx.fill == Fill::None {
+        return picked
             .into_iter()
             .filter_map(|(b, v)| Some((b, v?)))
-            .collect(),
-        Fill::Null => missing_as_null(picked),
+            .collect();
     }
+    let mut tl: Timeline = picked
+        .into_iter()
+        .map(|(b, v)| (b, v.unwrap_or(Value::Null)))
+        .collect();
+    if *ctx.fill == Fill::Linear {
+        return fill_timeline("", tl, ctx);
+    }
+    fill_as_auxiliary(tl.iter_mut().map(|(_, v)| v), ctx.fill, ctx.descending);
+    tl
 }
 
 /// A selector's pick in one window: the window's start (0 without `GROUP BY time`), the

@@ -48,6 +48,11 @@ pub(super) fn contains_agg(e: &Expr) -> bool {
     e.any(&mut |x| matches!(x, Expr::Call { name, .. } if is_agg_name(name)))
 }
 
+/// Whether `e` calls a transformation (`derivative`, `moving_average`, ...).
+pub(super) fn contains_transform(e: &Expr) -> bool {
+    e.any(&mut |x| matches!(x, Expr::Call { name, .. } if TRANSFORMS.contains(&name.as_str())))
+}
+
 /// Every function name InfluxQL knows in a field list.
 pub(super) fn is_known_function(name: &str) -> bool {
     is_agg_name(name)

@@ -221,11 +221,7 @@ pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape,
         return Err(err("at least 1 non-time field must be queried"));
     }
     let is_agg = stmt.fields.iter().any(|f| contains_agg(&f.expr));
-    let has_transform = stmt.fields.iter().any(|f| {
-        f.expr.any(
-            &mut |x| matches!(x, Expr::Call { name, .. } if TRANSFORMS.contains(&name.as_str())),
-        )
-    });
+    let has_transform = stmt.fields.iter().any(|f| contains_transform(&f.expr));
     let interval = stmt.group_by_interval_at(Some(now));
     if time_dims == 1 && interval.is_none() {
         return Err(err("time dimension must have a positive duration"));

@@ -10,9 +10,20 @@ pub(super) fn eval_transform_raw(
     stmt: &SelectStatement,
     budget: &Budget,
 ) -> Result<Vec<Vec<Value>>, StatementError> {
+    // The points in the order the transformations read them, reversed under ORDER BY
+    // time DESC (there InfluxDB's merge hands them over newest first, at one time as its
+    // heap decides; the transformation reverses them back). Ordered once for every
+    // column.
+    let points: Vec<&Point> = if stmt.is_descending() {
+        let mut order = feed_order(pts, &[], true);
+        order.reverse();
+        order.into_iter().filter_map(|i| pts.get(i)).collect()
+    } else {
+        pts.iter().collect()
+    };
     let mut timelines = Vec::new();
     for c in cols {
-        timelines.push(eval_raw_timeline(&c.expr, pts, stmt, budget)?);
+        timelines.push(eval_raw_timeline(&c.expr, &points, stmt, budget)?);
     }
     // Points of several series at one time each give a row, as InfluxDB emits every
     // point its transformation sees: timelines of the same times are joined row by row;
@@ -41,16 +52,17 @@ pub(super) fn eval_transform_raw(
     Ok(rows)
 }
 
+/// The timeline of `e` over `points` (in the order [`eval_transform_raw`] gives them).
 pub(super) fn eval_raw_timeline(
     e: &Expr,
-    pts: &[Point],
+    points: &[&Point],
     stmt: &SelectStatement,
     budget: &Budget,
 ) -> Result<Timeline, StatementError> {
     match e {
         Expr::Call { name, args } if TRANSFORMS.contains(&name.as_str()) => {
             let inner = match args.first() {
-                Some(a) => eval_raw_timeline(a, pts, stmt, budget)?,
+                Some(a) => eval_raw_timeline(a, points, stmt, budget)?,
                 None => return Err(err(format!("invalid number of arguments for {name}"))),
             };
             let mut input: Vec<Row> = inner.into_iter().filter(|(_, v)| !v.is_null()).collect();
@@ -64,20 +76,7 @@ pub(super) fn eval_raw_timeline(
             Ok(out)
         }
         _ => {
-            let mut out: Vec<Row> = if stmt.is_descending() {
-                // Newest first as InfluxDB's merge hands points over under ORDER BY time
-                // DESC (at one time its heap decides), reversed: the transformation
-                // reverses it back.
-                let mut order = feed_order(pts, &[], true);
-                order.reverse();
-                order
-                    .into_iter()
-                    .filter_map(|i| pts.get(i))
-                    .map(|p| (p.time, eval_point(e, p)))
-                    .collect()
-            } else {
-                pts.iter().map(|p| (p.time, eval_point(e, p))).collect()
-            };
+            let mut out: Vec<Row> = points.iter().map(|p| (p.time, eval_point(e, p))).collect();
             out.retain(|(_, v)| !v.is_null());
             Ok(out)
         }
