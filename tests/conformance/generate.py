@@ -221,6 +221,7 @@ def cases():
     out.append(subquery_dimensions_case())
     out.append(abs_integers_case())
     out.append(transform_fill_cells_case())
+    out.append(duration_overflow_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -1101,6 +1102,29 @@ def abs_integers_case():
               ("abs(x), abs(y)", "abs(x) * 1, abs(-x), abs(x * 2)", "abs(mean(x)), abs(sum(x))", "abs(min(x))",
                "abs(x) + abs(y)")]
     return case("math--abs-integers", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def duration_overflow_case():
+    """InfluxQL durations go through InfluxDB's ParseDuration: Go's wrapping int64
+    arithmetic, refused only when the total wraps below zero (naming the last
+    <digits><unit> pair), used as wrapped otherwise; a number beyond int64 is invalid."""
+    db = "qs_durations"
+    window = "SELECT mean(v) FROM m WHERE time > 0 AND time < 10s GROUP BY time({})"
+    checks = [q(db, window.format(d)) for d in
+              ("1000000d", "106752d", "106751d", "300000d", "15250w", "7000000w", "213503d1ns",
+               "1000000d1s", "1h30m", "10us", "9223372036854775807ns", "9223372036854775808ns",
+               "99999999999999999999s", "1s, 1000000d", "1s, 300000d")]
+    checks += [
+        q(db, "SELECT mean(v) FROM m WHERE time > now() - 1000000d"),
+        q(db, f'CREATE RETENTION POLICY r2 ON "{db}" DURATION 1000000d REPLICATION 1'),
+        q(db, f'CREATE RETENTION POLICY r ON "{db}" DURATION 300000d REPLICATION 1'),
+        q(db, f'SHOW RETENTION POLICIES ON "{db}"'),
+        q(db, f'ALTER RETENTION POLICY r ON "{db}" SHARD DURATION 1000000d'),
+        q(db, f'CREATE CONTINUOUS QUERY c ON "{db}" RESAMPLE EVERY 1000000d BEGIN '
+              "SELECT mean(v) INTO x FROM m GROUP BY time(1h) END"),
+    ]
+    return case("query-semantics--duration-overflow",
+                [q("", f'CREATE DATABASE "{db}"'), w(db, "m v=1 1000000000\n")], checks)
 
 
 def transform_fill_cells_case():

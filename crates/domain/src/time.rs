@@ -56,6 +56,73 @@ pub fn parse_duration(s: &str) -> Result<i64, DomainError> {
     Ok(total)
 }
 
+/// Why InfluxQL refused a duration (a literal such as `GROUP BY time(1000000d)` or a bound
+/// `{"duration": ...}` parameter).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InfluxqlDurationError {
+    /// Not `<digits><unit>` pairs, or a number beyond `i64`.
+    #[error("invalid duration")]
+    Invalid,
+    /// The total wrapped below zero; carries the last `<digits><unit>` pair read.
+    #[error("overflowed duration {0}: choose a smaller duration or INF")]
+    Overflowed(String),
+}
+
+/// InfluxDB 1.x's `ParseDuration`, which both InfluxQL duration literals and bound
+/// duration parameters go through: an optional `-`, then one or more `<digits><unit>`
+/// pairs with units `ns`, `u`/`µ`, `ms`, `s`, `m`, `h`, `d`, `w` (no `us`, no `INF`).
+///
+/// InfluxDB multiplies and sums with Go's wrapping `int64` arithmetic and only refuses a
+/// total that wrapped below zero (`1000000d`); a total that wrapped back above zero is
+/// used as it is (`300000d` is 7473255926290448384 ns there). Observable behaviour wins,
+/// so the same arithmetic is kept here.
+pub fn parse_influxql_duration(s: &str) -> Result<i64, InfluxqlDurationError> {
+    use InfluxqlDurationError::Invalid;
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() < 2 {
+        return Err(Invalid);
+    }
+    let negative = chars[0] == '-';
+    let mut i = usize::from(negative);
+    let mut total: i64 = 0;
+    let mut last = String::new();
+    while i < chars.len() {
+        let start = i;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        if start == i || i == chars.len() {
+            return Err(Invalid);
+        }
+        let digits: String = chars[start..i].iter().collect();
+        let n: i64 = digits.parse().map_err(|_| Invalid)?;
+        let next_is_s = chars.get(i + 1) == Some(&'s');
+        let (unit, width): (i64, usize) = match chars[i] {
+            'n' if next_is_s => (1, 2),
+            'u' | 'µ' => (1_000, 1),
+            'm' if next_is_s => (1_000_000, 2),
+            'm' => (60_000_000_000, 1),
+            's' => (1_000_000_000, 1),
+            'h' => (3_600_000_000_000, 1),
+            'd' => (86_400_000_000_000, 1),
+            'w' => (604_800_000_000_000, 1),
+            _ => return Err(Invalid),
+        };
+        let unit_text: String = chars[i..i + width].iter().collect();
+        i += width;
+        total = total.wrapping_add(n.wrapping_mul(unit));
+        last = format!("{n}{unit_text}");
+    }
+    if total < 0 && !negative {
+        return Err(InfluxqlDurationError::Overflowed(last));
+    }
+    Ok(if negative {
+        total.wrapping_neg()
+    } else {
+        total
+    })
+}
+
 /// Formats nanoseconds the way InfluxDB prints durations (`168h0m0s`, `1h0m0s`, `0s`).
 pub fn format_duration(nanos: i64) -> String {
     if nanos == 0 {
@@ -84,6 +151,53 @@ pub fn format_duration(nanos: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// InfluxDB 1.6.7's answers to `GROUP BY time(X)` and `now() - X`.
+    #[test]
+    fn influxql_durations_wrap_as_influxdb_s() {
+        use InfluxqlDurationError::{Invalid, Overflowed};
+        let ok: &[(&str, i64)] = &[
+            ("1h30m", 5_400_000_000_000),
+            ("10µ", 10_000),
+            ("9223372036854775807ns", i64::MAX),
+            ("15250w", 15_250 * 604_800_000_000_000),
+            ("300000d", 7_473_255_926_290_448_384),
+            ("-1h", -3_600_000_000_000),
+        ];
+        for (text, nanos) in ok {
+            assert_eq!(parse_influxql_duration(text), Ok(*nanos), "{text}");
+        }
+        let overflowed: &[(&str, &str)] = &[
+            ("1000000d", "1000000d"),
+            ("106752d", "106752d"),
+            ("213503d1ns", "1ns"),
+            ("1000000d1s", "1s"),
+            ("0007000000w", "7000000w"),
+        ];
+        for (text, last) in overflowed {
+            assert_eq!(
+                parse_influxql_duration(text),
+                Err(Overflowed((*last).into())),
+                "{text}"
+            );
+        }
+        for bad in [
+            "10us",
+            "9223372036854775808ns",
+            "1",
+            "1n",
+            "d",
+            "1s2",
+            "INF",
+            "",
+        ] {
+            assert_eq!(parse_influxql_duration(bad), Err(Invalid), "{bad:?}");
+        }
+        assert_eq!(
+            Overflowed("1000000d".into()).to_string(),
+            "overflowed duration 1000000d: choose a smaller duration or INF"
+        );
+    }
 
     #[test]
     fn durations_round_trip_influx_style() {

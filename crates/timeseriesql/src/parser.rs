@@ -216,57 +216,6 @@ fn placeholder(v: &ParamValue, len: usize) -> String {
     }
 }
 
-/// InfluxDB's `ParseDuration` for a bound `{"duration": "..."}` value: an optional `-`,
-/// then one or more `<digits><unit>` with units `ns`, `u`/`µ`, `ms`, `s`, `m`, `h`, `d`, `w`
-/// (stricter than a duration literal: no `us`, no `INF`, at least two characters).
-pub(crate) fn parse_bound_duration(s: &str) -> Result<i64, ParseError> {
-    let invalid = || ParseError::Message("invalid duration".to_string());
-    let overflow = || {
-        ParseError::Message(format!(
-            "overflowed duration {s}: choose a smaller duration or INF"
-        ))
-    };
-    let chars: Vec<char> = s.chars().collect();
-    if chars.len() < 2 {
-        return Err(invalid());
-    }
-    let mut i = 0;
-    let negative = chars[0] == '-';
-    if negative {
-        i += 1;
-    }
-    let mut total: i64 = 0;
-    while i < chars.len() {
-        let start = i;
-        while i < chars.len() && chars[i].is_ascii_digit() {
-            i += 1;
-        }
-        if start == i {
-            return Err(invalid());
-        }
-        let digits: String = chars[start..i].iter().collect();
-        let n: i64 = digits.parse().map_err(|_| invalid())?;
-        let next_is_s = chars.get(i + 1) == Some(&'s');
-        let (unit, width): (i64, usize) = match chars.get(i) {
-            Some('n') if next_is_s => (1, 2),
-            Some('u' | 'µ') => (1_000, 1),
-            Some('m') if next_is_s => (1_000_000, 2),
-            Some('m') => (60_000_000_000, 1),
-            Some('s') => (1_000_000_000, 1),
-            Some('h') => (3_600_000_000_000, 1),
-            Some('d') => (86_400_000_000_000, 1),
-            Some('w') => (604_800_000_000_000, 1),
-            _ => return Err(invalid()),
-        };
-        i += width;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(overflow)?;
-    }
-    Ok(if negative { -total } else { total })
-}
-
 /// Deepest `(` nesting accepted (parentheses, calls and subqueries together), checked on
 /// the tokens before pest runs: pest's own descent recurses once per level, so this is
 /// what keeps the grammar match inside a 2 MiB thread stack. InfluxDB has no limit; real

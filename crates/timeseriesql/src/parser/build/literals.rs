@@ -7,7 +7,7 @@
 use super::{Builder, R};
 use crate::parser::errors::at;
 use crate::parser::{ParamValue, ParseError, Rule};
-use hyperbyte_domain::time::parse_duration;
+use hyperbyte_domain::time::parse_influxql_duration;
 use pest::iterators::Pair;
 
 fn unescape(s: &str) -> String {
@@ -59,24 +59,22 @@ impl Builder<'_> {
     }
 
     pub(super) fn duration_lit(&self, p: &Pair<'_, Rule>, positioned: bool) -> R<i64> {
-        if let Some(v) = self.bound(p)? {
-            let ParamValue::Duration(text) = v else {
+        let text = match self.bound(p)? {
+            Some(ParamValue::Duration(text)) => text.as_str(),
+            Some(_) => {
                 return Err(at(
                     self.input,
                     self.pos(p),
                     "bound parameter of the wrong type",
-                ));
-            };
-            return crate::parser::parse_bound_duration(text).map_err(|e| match e {
-                ParseError::Message(m) if positioned => at(self.input, self.pos(p), m),
-                e => e,
-            });
-        }
-        parse_duration(p.as_str()).map_err(|_| {
+                ))
+            }
+            None => p.as_str(),
+        };
+        parse_influxql_duration(text).map_err(|e| {
             if positioned {
-                at(self.input, self.pos(p), "invalid duration")
+                at(self.input, self.pos(p), e.to_string())
             } else {
-                ParseError::Message("invalid duration".into())
+                ParseError::Message(e.to_string())
             }
         })
     }
