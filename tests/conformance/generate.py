@@ -222,6 +222,7 @@ def cases():
     out.append(abs_integers_case())
     out.append(transform_fill_cells_case())
     out.append(duration_overflow_case())
+    out.append(transform_window_before_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -1102,6 +1103,33 @@ def abs_integers_case():
               ("abs(x), abs(y)", "abs(x) * 1, abs(-x), abs(x * 2)", "abs(mean(x)), abs(sum(x))", "abs(min(x))",
                "abs(x) + abs(y)")]
     return case("math--abs-integers", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def transform_window_before_case():
+    """A transformation of an aggregate under GROUP BY time (derivative, difference,
+    moving_average, elapsed, the technical indicators; not cumulative_sum) reads one
+    window more: before the range, after it under ORDER BY time DESC, with the points
+    stored there (a range without a lower bound then answers nothing). fill(linear)
+    interpolates over window numbers from the window met first in output order."""
+    db = "tr_window_before"
+    body = "".join(f"m,h=a v={v} {t * 10**9}\n" for t, v in ((0, 1), (10, 4), (40, 2), (50, 9), (90, 3)))
+    checks = []
+    for sel in ("derivative(mean(v))", "moving_average(mean(v), 3)", "mean(v), difference(mean(v))",
+                "cumulative_sum(mean(v)), elapsed(max(v), 1s)", "exponential_moving_average(mean(v), 2)"):
+        for where in ("time >= 20s AND time < 60s GROUP BY time(10s)",
+                      "time >= 15s AND time < 85s GROUP BY time(10s) fill(0)",
+                      "time >= 0s AND time < 85s GROUP BY time(10s) fill(0) ORDER BY time DESC",
+                      "time >= 0s AND time < 100s GROUP BY time(10s) fill(linear)",
+                      "time >= 20s AND time <= 50s GROUP BY time(10s) fill(linear) ORDER BY time DESC"):
+            checks.append(q(db, f"SELECT {sel} FROM m WHERE {where}"))
+    checks += [
+        q(db, "SELECT mean(v), derivative(mean(v)) FROM m WHERE time < 100s GROUP BY time(10s)"),
+        q(db, "SELECT derivative(mean(v)) FROM m WHERE time < 100s GROUP BY time(10s) ORDER BY time DESC"),
+        q(db, "SELECT derivative(mean(v)) FROM m WHERE time >= 20s AND time < 60s GROUP BY time(10s, 5s)"),
+        q(db, "SELECT derivative(mean(v)) FROM m WHERE time >= 20s AND time < 60s GROUP BY time(10s) LIMIT 1"),
+        q(db, "SELECT mean(v) FROM m WHERE time >= 0s AND time < 100s GROUP BY time(10s) fill(linear) ORDER BY time DESC"),
+    ]
+    return case("transformations--window-before", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def duration_overflow_case():

@@ -933,12 +933,14 @@ impl AggregateRead {
 fn bucket_sql(w: &Window) -> String {
     // Every operand is an `Int64`: ClickHouse reads a positive literal as `UInt64`, and
     // `Int64 % UInt64` computes in unsigned arithmetic, which put every time before 1970
-    // into a wrong bucket.
+    // into a wrong bucket. `positiveModulo` (a `UInt64` below `every`, so the cast back
+    // is exact) never adds `every` to a remainder: `(x % every) + every` overflowed for
+    // windows near `i64::MAX` nanoseconds.
     let t = "toUnixTimestamp64Nano(time)";
     let aligned = |shift: i64| {
         let every = format!("toInt64({})", w.every);
-        let x = format!("({t} - toInt64({shift}))");
-        format!("{t} - ((({x} % {every}) + {every}) % {every})")
+        let x = format!("{t} - toInt64({shift})");
+        format!("{t} - toInt64(positiveModulo({x}, {every}))")
     };
     if let Some((_, shift)) = w.fixed() {
         return aligned(shift);

@@ -18,8 +18,14 @@ pub enum Fill {
     Previous,
     /// `fill(linear)`: linear interpolation between the known buckets on either side
     /// (integers are truncated); buckets before the first or after the last known value,
-    /// and non-numeric columns, stay `Null`.
-    Linear,
+    /// and non-numeric columns, stay `Null`. As InfluxDB's fill iterator, it interpolates
+    /// over window numbers (`time / every`, truncated toward zero) from the known bucket
+    /// met before in output order (the later one under `ORDER BY time DESC`): the last
+    /// digits of a value depend on both.
+    Linear {
+        /// The window length in nanoseconds (`GROUP BY time(every)`).
+        every: i64,
+    },
     /// `fill(<number>)`: the literal, cast to the column's type (integer columns truncate
     /// `1.5` to `1`, string columns get `""`, boolean columns `false`).
     Number(Value),
@@ -57,9 +63,14 @@ fn cast_like(lit: &Value, like: Option<&Value>) -> Value {
     }
 }
 
-fn linear_value(t: i64, prev: (i64, &Value), next: (i64, &Value)) -> Value {
-    let dt = super::transform::span_f64(prev.0, next.0);
-    let x = super::transform::span_f64(prev.0, t);
+/// InfluxDB's `linearFloat`/`linearInteger`/`linearUnsigned` at window `t` between the
+/// known windows `prev` (met first in output order) and `next`, over window numbers.
+fn linear_value(t: i64, prev: (i64, &Value), next: (i64, &Value), every: i64) -> Value {
+    let every = every.max(1);
+    let (w, pw, nw) = (t / every, prev.0 / every, next.0 / every);
+    // Window numbers are at most i64::MAX / 1 apart: the spans fit an i128.
+    let dt = (i128::from(nw) - i128::from(pw)) as f64;
+    let x = (i128::from(w) - i128::from(pw)) as f64;
     match (prev.1, next.1) {
         (Value::Float(a), Value::Float(b)) => Value::Float((b - a) / dt * x + a),
         (Value::Integer(a), Value::Integer(b)) => {
@@ -117,7 +128,7 @@ pub fn fill(buckets: &[(i64, Option<Value>)], mode: &Fill) -> Vec<Row> {
                 })
                 .collect()
         }
-        Fill::Linear => {
+        Fill::Linear { every } => {
             let mut out = Vec::with_capacity(buckets.len());
             let mut prev: Option<(i64, Value)> = None;
             // The next known bucket after each position, found in one backward pass (a
@@ -140,7 +151,9 @@ pub fn fill(buckets: &[(i64, Option<Value>)], mode: &Fill) -> Vec<Row> {
                     .and_then(|j| buckets.get(j))
                     .and_then(|(nt, nv)| known(nv).map(|x| (*nt, x)));
                 let value = match (&prev, &next) {
-                    (Some((pt, pv)), Some((nt, nv))) => linear_value(*t, (*pt, pv), (*nt, nv)),
+                    (Some((pt, pv)), Some((nt, nv))) => {
+                        linear_value(*t, (*pt, pv), (*nt, nv), *every)
+                    }
                     _ => Value::Null,
                 };
                 out.push((*t, value));
@@ -155,6 +168,9 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::functions::testutil::{assert_rows, S};
+
+    /// `fill(linear)` of the tests' 10-second windows.
+    const LINEAR: Fill = Fill::Linear { every: 10 * S };
 
     /// mean(v) of the corpus `gaps` data per 10s from 00:00 to 02:00 (seconds offsets).
     fn gaps_mean() -> Vec<(i64, Option<Value>)> {
@@ -210,7 +226,7 @@ mod tests {
 
     #[test]
     fn fill_linear() {
-        let got = fill(&gaps_mean(), &Fill::Linear);
+        let got = fill(&gaps_mean(), &LINEAR);
         assert_rows(
             &got,
             &[
@@ -246,7 +262,7 @@ mod tests {
         .map(|&(t, v)| (t * S, v.map(Value::Float)))
         .collect();
         assert_rows(
-            &fill(&b, &Fill::Linear),
+            &fill(&b, &LINEAR),
             &[
                 (40, None),
                 (50, Some(22.0)),
@@ -270,7 +286,7 @@ mod tests {
             (40 * S, None),
             (50 * S, Some(Value::Integer(15))),
         ];
-        let got: Vec<Value> = fill(&b, &Fill::Linear).into_iter().map(|r| r.1).collect();
+        let got: Vec<Value> = fill(&b, &LINEAR).into_iter().map(|r| r.1).collect();
         assert_eq!(
             got,
             vec![
@@ -285,7 +301,7 @@ mod tests {
         // descending order interpolates the same way.
         let mut d = gaps_mean();
         d.reverse();
-        let got = fill(&d, &Fill::Linear);
+        let got = fill(&d, &LINEAR);
         assert_eq!(got[8], (30 * S, Value::Float(17.875)));
         // strings are not interpolated
         let b = vec![
@@ -293,7 +309,7 @@ mod tests {
             (S, None),
             (2 * S, Some(Value::String("b".into()))),
         ];
-        assert_eq!(fill(&b, &Fill::Linear)[1].1, Value::Null);
+        assert_eq!(fill(&b, &LINEAR)[1].1, Value::Null);
     }
 
     #[test]
@@ -357,7 +373,7 @@ mod tests {
             (60 * S, None),
             (80 * S, Some(Value::Integer(1))),
         ];
-        assert_eq!(fill(&b, &Fill::Linear)[1].1, Value::Integer(1));
+        assert_eq!(fill(&b, &LINEAR)[1].1, Value::Integer(1));
     }
 
     #[test]
@@ -368,7 +384,7 @@ mod tests {
         let mut b: Vec<(i64, Option<Value>)> = (0..n).map(|t| (t, None)).collect();
         b[0].1 = Some(Value::Float(0.0));
         b[(n - 1) as usize].1 = Some(Value::Float((n - 1) as f64));
-        let out = fill(&b, &Fill::Linear);
+        let out = fill(&b, &Fill::Linear { every: 1 });
         assert_eq!(out.len(), n as usize);
         assert_eq!(out[1234].1, Value::Float(1234.0));
         // Interpolation across the whole time range does not wrap.
@@ -377,7 +393,7 @@ mod tests {
             (0, None),
             (i64::MAX, Some(Value::Float(2.0))),
         ];
-        let out = fill(&b, &Fill::Linear);
+        let out = fill(&b, &Fill::Linear { every: 1 });
         assert!(
             matches!(out[1].1, Value::Float(f) if (f - 1.0).abs() < 1e-9),
             "{out:?}"

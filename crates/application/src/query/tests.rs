@@ -427,18 +427,15 @@ async fn moving_average_windows_from_the_query_do_not_size_anything() {
         .rows("SELECT moving_average(v, 9223372036854775807) FROM m")
         .await;
     assert!(rows.is_empty());
-    // Over an aggregate, the look-back grid would be that many buckets long.
-    let e = h
-        .error(
+    // Over an aggregate, the window is one bucket of the grid more, whatever `n` says
+    // (InfluxDB 1.6.7 panics here: "makeslice: cap out of range").
+    let rows = h
+        .rows(
             "SELECT moving_average(mean(v), 9223372036854775807) FROM m \
              WHERE time >= 0 AND time < 60s GROUP BY time(10s)",
         )
         .await;
-    // (The look-back stops at the lowest representable time.)
-    assert!(
-        e.starts_with("max-select-buckets limit exceeded: (922337"),
-        "{e}"
-    );
+    assert!(rows.is_empty());
 }
 
 #[tokio::test]

@@ -3,14 +3,17 @@
 //! over aggregates, and the multi-row functions (`top`, `bottom`, `distinct`, `sample`).
 //! Used for whatever [`super::pushdown`] cannot hand to the engine exactly.
 
+use super::plan::Shape;
 use super::*;
+use hyperbyte_timeseriesql::ast::TimeRange;
 
-pub(super) fn to_fn_fill(f: &Fill) -> FnFill {
+/// The fill of a query whose windows are `every` long (only `fill(linear)` needs it).
+pub(super) fn to_fn_fill(f: &Fill, every: i64) -> FnFill {
     match f {
         Fill::Null => FnFill::Null,
         Fill::None => FnFill::None,
         Fill::Previous => FnFill::Previous,
-        Fill::Linear => FnFill::Linear,
+        Fill::Linear => FnFill::Linear { every },
         Fill::Integer(i) => FnFill::Number(Value::Integer(*i)),
         Fill::Float(x) => FnFill::Number(Value::Float(*x)),
     }
@@ -120,45 +123,35 @@ impl SeriesCtx<'_> {
 }
 
 impl QueryService {
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn eval_aggregate(
         &self,
         cols: &[OutCol],
         (pts, fields, feed_rank): (&[Point], &BTreeMap<String, FieldType>, Option<&[usize]>),
         stmt: &SelectStatement,
-        interval: Option<&transform::Window>,
-        min: Option<i64>,
-        max: Option<i64>,
-        now: i64,
+        shape: &Shape,
         single_selector: bool,
         budget: &Budget,
     ) -> Result<Vec<Vec<Value>>, StatementError> {
-        let first_time = pts.iter().map(|p| p.time).min().unwrap_or(0);
-        let window = interval;
-        let start = min.unwrap_or(first_time);
-        let end = max.unwrap_or(if window.is_some() { now } else { i64::MAX - 1 });
-        let mut buckets = Vec::new();
-        let mut first_bucket = None;
-        if let Some(w) = window {
-            first_bucket = Some(w.bounds(start).0);
-            // Transformations over aggregates read buckets before the query start; the
-            // grid is sized (and limited) before it is built.
-            let (first, last, count) = w.grid(start, end, lookback(cols));
-            budget.check_buckets(count)?;
-            budget.charge_rows(count)?;
-            buckets = w.starts(first, last).collect();
-        }
-        let ctx = SeriesCtx {
-            points: pts,
-            fields,
-            feed_rank,
-            window,
-            buckets,
-            end,
-            agg_time: min.unwrap_or(0),
-            fill: &stmt.fill,
-            descending: stmt.is_descending(),
-            budget,
+        let window = shape.interval.as_ref();
+        let transform_range = match shape.transform_range {
+            // InfluxDB answers nothing when the transformations' range wrapped (no lower
+            // bound): its other columns print nothing either.
+            Some(range) if !shape.holds_times(&range) => return Ok(Vec::new()),
+            range => range.filter(|_| window.is_some()),
+        };
+        // The points of the statement's range (in time order) when the read reached one
+        // window further for the transformations (`transform_ctx`).
+        let (own, own_rank) = match transform_range {
+            Some(_) => points_in(pts, feed_rank, &shape.range),
+            None => (pts, feed_rank),
+        };
+        let ctx = series_ctx(own, (fields, own_rank), shape, shape.range, stmt, budget)?;
+        let transform_ctx = match transform_range {
+            Some(range) => {
+                let (pts, rank) = points_in(pts, feed_rank, &range);
+                Some(series_ctx(pts, (fields, rank), shape, range, stmt, budget)?)
+            }
+            None => None,
         };
 
         // Multi-row functions (top, bottom, distinct, sample, percentile with tags...).
@@ -169,7 +162,11 @@ impl QueryService {
         let mut timelines: Vec<Timeline> = Vec::new();
         let mut selector_times: Option<Vec<Selected>> = None;
         for c in cols {
-            let tl = eval_agg_expr(&c.expr, &ctx, true, &mut selector_times)?;
+            let ctx = match &transform_ctx {
+                Some(t) if reads_one_more_window(&c.expr) => t,
+                _ => &ctx,
+            };
+            let tl = eval_agg_expr(&c.expr, ctx, true, &mut selector_times)?;
             timelines.push(tl);
         }
         // Single selector without GROUP BY time: the row carries the selected point's
@@ -179,7 +176,7 @@ impl QueryService {
                 let Some(first) = sel.first() else {
                     return Ok(Vec::new());
                 };
-                let point = selected_point(pts, cols, first);
+                let point = selected_point(own, cols, first);
                 let mut row = vec![Value::Time(first.time)];
                 for (c, tl) in cols.iter().zip(&timelines) {
                     if contains_agg(&c.expr) {
@@ -212,9 +209,6 @@ impl QueryService {
         } else {
             join_timelines(&timelines, window.is_none())
         };
-        if let Some(fb) = first_bucket {
-            rows.retain(|r| !matches!(r.first(), Some(Value::Time(t)) if *t < fb));
-        }
         if window.is_some() {
             fill_transform_cells(cols, &mut rows, &stmt.fill, stmt.is_descending());
         }
@@ -443,10 +437,10 @@ pub(super) fn eval_agg_side(
 }
 
 pub(super) fn fill_timeline(name: &str, tl: Timeline, ctx: &SeriesCtx<'_>) -> Timeline {
-    if ctx.window.is_none() {
+    let Some(window) = ctx.window else {
         return tl;
-    }
-    let mode = to_fn_fill(ctx.fill);
+    };
+    let mode = to_fn_fill(ctx.fill, window.every);
     let mode = if name == "count" {
         mode.count_default()
     } else {
@@ -474,6 +468,60 @@ pub(super) fn fill_in_walk_order(
     let mut out = functions::fill::fill(&buckets, mode);
     out.reverse();
     out
+}
+
+/// The points of `pts` (in time order) within `range`, with their feed ranks.
+fn points_in<'p>(
+    pts: &'p [Point],
+    feed_rank: Option<&'p [usize]>,
+    range: &TimeRange,
+) -> (&'p [Point], Option<&'p [usize]>) {
+    let lo = range.min.map_or(0, |m| pts.partition_point(|p| p.time < m));
+    let hi = range
+        .max
+        .map_or(pts.len(), |m| pts.partition_point(|p| p.time <= m))
+        .max(lo);
+    let rank = feed_rank.map(|r| r.get(lo..hi).unwrap_or_default());
+    (pts.get(lo..hi).unwrap_or_default(), rank)
+}
+
+/// The context of one series' columns over `range`: its window grid from the range's
+/// start (or the first point) to its end (or `now()`), checked against the bucket limit.
+fn series_ctx<'a>(
+    pts: &'a [Point],
+    (fields, feed_rank): (&'a BTreeMap<String, FieldType>, Option<&'a [usize]>),
+    shape: &'a Shape,
+    range: TimeRange,
+    stmt: &'a SelectStatement,
+    budget: &'a Budget,
+) -> Result<SeriesCtx<'a>, StatementError> {
+    let window = shape.interval.as_ref();
+    let first_time = pts.iter().map(|p| p.time).min().unwrap_or(0);
+    let start = range.min.unwrap_or(first_time);
+    let end = range.max.unwrap_or(if window.is_some() {
+        shape.now
+    } else {
+        i64::MAX - 1
+    });
+    let mut buckets = Vec::new();
+    if let Some(w) = window {
+        let (first, last, count) = w.grid(start, end, 0);
+        budget.check_buckets(count)?;
+        budget.charge_rows(count)?;
+        buckets = w.starts(first, last).collect();
+    }
+    Ok(SeriesCtx {
+        points: pts,
+        fields,
+        feed_rank,
+        window,
+        buckets,
+        end,
+        agg_time: shape.range.min.unwrap_or(0),
+        fill: &stmt.fill,
+        descending: stmt.is_descending(),
+        budget,
+    })
 }
 
 /// One aggregate/selector call per bucket.
@@ -644,7 +692,7 @@ fn fill_as_auxiliary<'v>(
     fill: &Fill,
     descending: bool,
 ) {
-    let number = match to_fn_fill(fill) {
+    let number = match to_fn_fill(fill, 1) {
         FnFill::Number(n) => Some(n),
         FnFill::Previous => None,
         _ => return,

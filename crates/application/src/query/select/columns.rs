@@ -1,5 +1,5 @@
 //! Output columns: the names InfluxDB derives for them, and what they ask of the
-//! evaluation (aggregates inside them, buckets before the query start, the field of a
+//! evaluation (aggregates inside them, the window a transformation reads beyond the range, the field of a
 //! lone selector). Pure functions of the AST, shared by planning and evaluation.
 
 use super::*;
@@ -61,37 +61,35 @@ pub(super) fn is_known_function(name: &str) -> bool {
         || math::BinaryMath::from_name(name).is_some()
 }
 
-/// How many buckets before the query start the columns' transformations need.
-pub(super) fn lookback(cols: &[OutCol]) -> u64 {
-    cols.iter()
-        .map(|c| lookback_buckets(&c.expr))
-        .max()
-        .unwrap_or(0)
-}
+/// The transformations InfluxDB 1.6 gives one window more when they read an aggregate
+/// under `GROUP BY time`, so that the range's first window has a previous one
+/// (`buildCallIterator` moves the start back one interval, or the end forward under
+/// `ORDER BY time DESC`). `cumulative_sum` and `holt_winters` are not among them.
+const READ_ONE_MORE_WINDOW: &[&str] = &[
+    "derivative",
+    "non_negative_derivative",
+    "difference",
+    "non_negative_difference",
+    "moving_average",
+    "elapsed",
+    "exponential_moving_average",
+    "double_exponential_moving_average",
+    "triple_exponential_moving_average",
+    "relative_strength_index",
+    "triple_exponential_derivative",
+    "kaufmans_efficiency_ratio",
+    "kaufmans_adaptive_moving_average",
+    "chande_momentum_oscillator",
+];
 
-/// How many buckets before the query start a column's transformations need
-/// (`moving_average(mean(x), n)` asks for `n - 1`, whatever `n` the query typed).
-pub(super) fn lookback_buckets(e: &Expr) -> u64 {
-    let mut n = 0;
-    e.walk(&mut |x| {
-        if let Expr::Call { name, args } = x {
-            if matches!(args.first(), Some(Expr::Call { name: inner, .. }) if is_agg_name(inner)) {
-                let k = match name.as_str() {
-                    "derivative"
-                    | "non_negative_derivative"
-                    | "difference"
-                    | "non_negative_difference"
-                    | "elapsed" => 1,
-                    "moving_average" => {
-                        u64::try_from(int_arg(args, 1).unwrap_or(1).saturating_sub(1)).unwrap_or(0)
-                    }
-                    _ => 0,
-                };
-                n = n.max(k);
-            }
-        }
-    });
-    n
+/// Whether a column reads one window beyond the statement's range
+/// ([`READ_ONE_MORE_WINDOW`] of an aggregate).
+pub(super) fn reads_one_more_window(e: &Expr) -> bool {
+    e.any(&mut |x| {
+        matches!(x, Expr::Call { name, args }
+            if READ_ONE_MORE_WINDOW.contains(&name.as_str())
+                && matches!(args.first(), Some(Expr::Call { name: inner, .. }) if is_agg_name(inner)))
+    })
 }
 
 /// The field a query's (single) selector reads.

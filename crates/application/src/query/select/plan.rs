@@ -24,6 +24,52 @@ pub(super) struct Shape {
     pub(super) has_transform: bool,
     /// The time window of the condition.
     pub(super) range: TimeRange,
+    /// The range of the columns that read one window more ([`reads_one_more_window`]):
+    /// `range` with a window before it, or after it under `ORDER BY time DESC`. As in
+    /// InfluxDB, the start of a range without one wraps past the smallest time (Go's
+    /// `int64`), which leaves it empty and those columns without rows.
+    pub(super) transform_range: Option<TimeRange>,
+}
+
+impl Shape {
+    /// The range to read: the condition's, or the transformations' when it is wider.
+    pub(super) fn read_range(&self) -> TimeRange {
+        match self.transform_range {
+            Some(t) if self.holds_times(&t) => t,
+            _ => self.range,
+        }
+    }
+
+    /// Whether `r` holds any time (an unbounded end is InfluxDB's smallest time, or
+    /// `now()`).
+    pub(super) fn holds_times(&self, r: &TimeRange) -> bool {
+        r.min.unwrap_or(hyperbyte_domain::time::MIN_NANOS) <= r.max.unwrap_or(self.now)
+    }
+}
+
+/// [`Shape::transform_range`] of a statement whose range is `range`.
+fn transform_range(
+    stmt: &SelectStatement,
+    range: TimeRange,
+    interval: Option<&Window>,
+    now: i64,
+) -> Option<TimeRange> {
+    let every = interval?.every;
+    if !stmt.fields.iter().any(|f| reads_one_more_window(&f.expr)) {
+        return None;
+    }
+    Some(if stmt.is_descending() {
+        TimeRange {
+            max: Some(range.max.unwrap_or(now).saturating_add(every)),
+            ..range
+        }
+    } else {
+        let start = range.min.unwrap_or(hyperbyte_domain::time::MIN_NANOS);
+        TimeRange {
+            min: Some(start.wrapping_sub(every)),
+            ..range
+        }
+    })
 }
 
 /// A SELECT ready to run: its sources and everything the evaluation of each needs.
@@ -245,12 +291,14 @@ pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape,
     }
     let range = time_bounds(stmt.condition.as_ref(), now)?;
     let interval = interval.map(|w| in_time_zone(w, stmt.timezone.as_deref(), &range, now));
+    let transform_range = transform_range(stmt, range, interval.as_ref(), now);
     Ok(Shape {
         now,
         interval,
         is_agg,
         has_transform,
         range,
+        transform_range,
     })
 }
 
@@ -293,7 +341,7 @@ impl QueryService {
             return Ok(None);
         }
         let single_selector = check_mixing(&cols, shape.is_agg, shape.has_transform)?;
-        check_bucket_limit(&shape, &cols, budget)?;
+        check_bucket_limit(&shape, budget)?;
         let needed = needed_fields(&cols, &all_fields);
         let pushdown = shape.is_agg
             && !shape.has_transform
@@ -612,13 +660,10 @@ fn check_mixing(
 /// The bucket limit, before anything is read (InfluxDB checks it when preparing the
 /// statement, for a bounded start; an unbounded start is checked per series once the
 /// first point is known).
-fn check_bucket_limit(
-    shape: &Shape,
-    cols: &[OutCol],
-    budget: &Budget,
-) -> Result<(), StatementError> {
+fn check_bucket_limit(shape: &Shape, budget: &Budget) -> Result<(), StatementError> {
     if let (Some(w), Some(min)) = (&shape.interval, shape.range.min) {
-        let (_, _, count) = w.grid(min, shape.range.max.unwrap_or(shape.now), lookback(cols));
+        let one_more = u64::from(shape.transform_range.is_some());
+        let (_, _, count) = w.grid(min, shape.range.max.unwrap_or(shape.now), one_more);
         budget.check_buckets(count)?;
     }
     Ok(())

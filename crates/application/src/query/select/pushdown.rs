@@ -338,7 +338,7 @@ fn fill_bucket_grid(
                 (*t, v.filter(|x| !x.is_null()))
             })
             .collect();
-        let mode = to_fn_fill(fill);
+        let mode = to_fn_fill(fill, w.every);
         let mode = if func == "count" {
             mode.count_default()
         } else {

@@ -188,7 +188,8 @@ impl QueryService {
         seen: &mut SeriesSeen,
         budget: &Budget,
     ) -> Result<Vec<Series>, StatementError> {
-        let range = (plan.shape.range.min, plan.shape.range.max);
+        let read = plan.shape.read_range();
+        let range = (read.min, read.max);
         let path = plan.path_of(src);
         let best = plan.best_rows(src);
         let cut = cut.filter(|_| !matches!(path, SourcePath::Subquery));
@@ -307,7 +308,7 @@ impl QueryService {
         src: &Src,
         budget: &Budget,
     ) -> Result<Vec<Point>, StatementError> {
-        let range = &plan.shape.range;
+        let range = plan.shape.read_range();
         self.read_points(
             src,
             &plan.needed,
@@ -399,10 +400,7 @@ impl QueryService {
                     &plan.cols,
                     (&pts, &plan.all_fields, fed.as_deref()),
                     stmt,
-                    shape.interval.as_ref(),
-                    shape.range.min,
-                    shape.range.max,
-                    shape.now,
+                    shape,
                     plan.single_selector,
                     budget,
                 )?
