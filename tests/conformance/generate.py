@@ -223,6 +223,7 @@ def cases():
     out.append(transform_fill_cells_case())
     out.append(duration_overflow_case())
     out.append(transform_window_before_case())
+    out.append(types_after_dropped_series_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -1103,6 +1104,31 @@ def abs_integers_case():
               ("abs(x), abs(y)", "abs(x) * 1, abs(-x), abs(x * 2)", "abs(mean(x)), abs(sum(x))", "abs(min(x))",
                "abs(x) + abs(y)")]
     return case("math--abs-integers", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def types_after_dropped_series_case():
+    """Dropping every series of a measurement (DROP SERIES, DELETE without time) hides
+    it, but its shard groups keep their field types: a write of another type into one
+    of them is a conflict; into another shard group it is accepted and both types are
+    listed. (HyperbyteDB used to acknowledge such a write and then fail to store it.)"""
+    db = "we_dropped_types"
+    t2020, t2000 = 1577836800 * 10**9, 946684800 * 10**9
+    checks = [
+        q(db, "DROP SERIES FROM cpu"),
+        q(db, "SHOW MEASUREMENTS"), q(db, "SHOW FIELD KEYS"), q(db, "SHOW SERIES"), q(db, "SHOW TAG KEYS"),
+        w(db, f'cpu,host=new value="s" {t2020}\n'),
+        w(db, f'cpu,host=new value="s" {t2000}\n'),
+        q(db, "SHOW FIELD KEYS"), q(db, "SHOW TAG KEYS"), q(db, "SHOW MEASUREMENTS"), q(db, "SELECT * FROM cpu"),
+        w(db, f"cpu,host=b value=2 {t2020 + 10**9}\n"),
+        q(db, "SELECT * FROM cpu"), q(db, "SHOW SERIES"),
+        q(db, "DELETE FROM cpu"),
+        q(db, "SHOW MEASUREMENTS"), q(db, "SHOW FIELD KEYS"),
+        w(db, f"cpu,host=c value=true {t2020 + 2 * 10**9}\n"),
+        w(db, f"cpu value=3 {t2020 + 3 * 10**9}\n"),
+        q(db, "SELECT * FROM cpu"), q(db, "SHOW TAG KEYS"),
+    ]
+    return case("write-errors--types-after-dropped-series",
+                [q("", f'CREATE DATABASE "{db}"'), w(db, f"cpu,host=a value=1 {t2020}\n")], checks)
 
 
 def transform_window_before_case():

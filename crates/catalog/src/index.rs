@@ -206,9 +206,10 @@ impl Measurement {
         }
     }
 
-    /// Whether the measurement shows up (has a schema or series).
+    /// Whether the measurement shows up: it has series (one whose series were all
+    /// dropped keeps its schema, hidden).
     pub(crate) fn is_visible(&self) -> bool {
-        self.schema.is_some() || !self.series.is_empty()
+        !self.series.is_empty()
     }
 
     pub(crate) fn series_len(&self) -> usize {

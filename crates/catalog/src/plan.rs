@@ -438,11 +438,27 @@ fn drop_series(c: &Catalog, database: String, measurement: String, keys: &[Strin
     if present.is_empty() {
         Vec::new()
     } else if present.len() == m.series_len() {
-        // Like InfluxDB, a measurement without series is gone, fields included.
-        vec![Change::DeleteMeasurement {
-            database,
-            measurement,
-        }]
+        // A measurement without series no longer shows up, but InfluxDB keeps its shards'
+        // field types (a write of another type into one of those shard groups is still a
+        // conflict) and storage keeps its columns: the schema stays, without tag keys.
+        // (Forgetting the types let a write of another type be acknowledged that storage
+        // then refused to store.)
+        let mut changes = vec![Change::DeleteSeries {
+            database: database.clone(),
+            measurement: measurement.clone(),
+            keys: present,
+        }];
+        if let Some(schema) = &m.schema {
+            changes.push(Change::PutSchema {
+                database,
+                measurement,
+                schema: hyperbyte_domain::MeasurementSchema {
+                    tag_keys: Default::default(),
+                    ..schema.clone()
+                },
+            });
+        }
+        changes
     } else {
         vec![Change::DeleteSeries {
             database,

@@ -94,6 +94,14 @@ async fn service(rows: Vec<(i64, &str, f64)>) -> (BackupService, Arc<MemoryMetad
     })
     .await
     .unwrap();
+    // (A measurement shows up once it has series.)
+    meta.apply(MetaCommand::RegisterSeries {
+        database: "db".into(),
+        measurement: "cpu".into(),
+        series: vec![("cpu,host=a".into(), vec![("host".into(), "a".into())])],
+    })
+    .await
+    .unwrap();
     let engine = Arc::new(FakeEngine::default());
     *engine.rows.lock() = rows
         .into_iter()

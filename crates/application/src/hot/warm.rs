@@ -792,6 +792,12 @@ mod tests {
             tag_keys: vec!["host".into()],
         })
         .unwrap();
+        meta.apply_blocking(MetaCommand::RegisterSeries {
+            database: "db".into(),
+            measurement: "cpu".into(),
+            series: vec![("cpu,host=a".into(), vec![("host".into(), "a".into())])],
+        })
+        .unwrap();
         let tier = HotTier::new(1 << 20);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let warm = warm_until_stopped(&tier, WarmConfig::default(), &meta, &NeverAnswers, stop_rx);
