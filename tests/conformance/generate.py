@@ -224,6 +224,7 @@ def cases():
     out.append(duration_overflow_case())
     out.append(transform_window_before_case())
     out.append(types_after_dropped_series_case())
+    out.extend(http_edges_cases())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -1104,6 +1105,67 @@ def abs_integers_case():
               ("abs(x), abs(y)", "abs(x) * 1, abs(-x), abs(x * 2)", "abs(mean(x)), abs(sum(x))", "abs(min(x))",
                "abs(x) + abs(y)")]
     return case("math--abs-integers", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def http_edges_cases():
+    """CORS and preflights, 405s naming the allowed methods, `q=;`, precision units
+    InfluxDB 1.x does not know (read as nanoseconds), Content-Encoding compared exactly,
+    the first of several type conflicts; names InfluxDB refuses, statements that remove
+    data without a database, SHARD DURATION 0s, parse errors after trailing whitespace,
+    SHOW TAG KEYS ignoring SLIMIT, and continuous queries qualified with the request's
+    database."""
+    db = "http_edges"
+    origin = {"Origin": "http://grafana.example"}
+    cors = ["Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers"]
+    http = [
+        {"method": "OPTIONS", "path": "/query", "params": {"q": "SHOW DATABASES"}, "headers": origin,
+         "check_headers": cors},
+        {"method": "OPTIONS", "path": "/write", "params": {"db": db}},
+        {"method": "GET", "path": "/ping", "headers": origin, "check_headers": cors},
+        {"method": "GET", "path": "/query", "params": {"q": "SHOW DATABASES"}, "headers": origin,
+         "check_headers": cors},
+        {"method": "PUT", "path": "/write", "params": {"db": db}, "check_headers": ["Allow"]},
+        {"method": "DELETE", "path": "/query", "check_headers": ["Allow"]},
+        {"method": "OPTIONS", "path": "/ping", "check_headers": ["Allow"]},
+        q(db, ";"),
+        q(db, "; ;"),
+        w(db, "m v=1,w=1 1577836801000000000\n"),
+        w(db, 'm v="s" 1577836802000000000\nm w="s" 1577836803000000000\n'),
+        w(db, "m v=2 1577836801\n", precision="us"),
+        w(db, "m v=3 1577836804\n", precision="µ"),
+        {"method": "POST", "path": "/write", "params": {"db": db}, "headers": {"Content-Encoding": "GZIP"},
+         "body": "m v=4 1577836805000000000\n"},
+        q(db, "SELECT v FROM m", epoch="us"),
+        q(db, "SELECT v FROM m", epoch="µ"),
+    ]
+    meta = [
+        q("", "DELETE FROM cpu"), q("", "DROP SERIES FROM cpu"), q("", "DROP MEASUREMENT cpu"),
+        q("", "DELETE WHERE host = 'a'"),
+        q("", "DROP RETENTION POLICY r1 ON nosuch"),
+        q("", 'CREATE DATABASE "a/b"'), q("", 'CREATE DATABASE ""'), q("", 'CREATE DATABASE "a\\b"'),
+        q("", 'CREATE DATABASE ".."'), q("", f'CREATE DATABASE "{db}x" WITH NAME "r/1"'),
+        q("", 'CREATE RETENTION POLICY "a/b" ON nosuch DURATION 1d REPLICATION 1'),
+        q("", f'CREATE RETENTION POLICY r1 ON "{db}" DURATION INF REPLICATION 1 SHARD DURATION 2w'),
+        q("", f'ALTER RETENTION POLICY r1 ON "{db}" SHARD DURATION 0s'),
+        q("", f'SHOW RETENTION POLICIES ON "{db}"'),
+        q("", f'ALTER RETENTION POLICY r1 ON "{db}" SHARD DURATION 2w'),
+        q("", f'ALTER RETENTION POLICY r1 ON "{db}" DURATION 3d SHARD DURATION 0s'),
+        q("", f'SHOW RETENTION POLICIES ON "{db}"'),
+        q(db, "SELECT "), q(db, "SELECT  "), q(db, "DELETE FROM "), q(db, "SELECT * FROM m WHERE x =~ "),
+        q(db, "SHOW TAG VALUES WITH KEY = "), q(db, "SELECT * FROM m GROUP BY "), q(db, "CREATE DATABASE "),
+        w(db, "a,x=1 v=1 1577836801000000000\nb,y=1 v=1 1577836801000000000\nc,z=1 v=1 1577836801000000000\n"),
+        q(db, "SHOW TAG KEYS SLIMIT 1"), q(db, "SHOW TAG KEYS SLIMIT 1 SOFFSET 1"), q(db, "SHOW TAG KEYS SOFFSET 5"),
+        q("", f'CREATE DATABASE "{db}_cq"'),
+        q(db, f'CREATE CONTINUOUS QUERY c1 ON "{db}_cq" BEGIN SELECT mean(v) INTO m3 FROM cpu '
+              "GROUP BY time(1m) TZ('Europe/Paris') END"),
+        q("", f'CREATE CONTINUOUS QUERY c2 ON "{db}_cq" BEGIN SELECT mean(v) INTO m3 FROM cpu GROUP BY time(1m) END'),
+        q(db, f'CREATE CONTINUOUS QUERY c3 ON "{db}_cq" BEGIN SELECT mean(v) INTO nosuch.autogen.m3 FROM cpu '
+              "GROUP BY time(1m) END"),
+        q("", "SHOW CONTINUOUS QUERIES"),
+        q("", f'DROP DATABASE "{db}_cq"'),
+    ]
+    return [case("http--cors-and-methods", [q("", f'CREATE DATABASE "{db}"')], http),
+            case("ddl--names-and-edges", [q("", f'CREATE DATABASE "{db}"')], meta)]
 
 
 def types_after_dropped_series_case():

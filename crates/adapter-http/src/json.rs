@@ -293,7 +293,8 @@ fn write_result(w: &mut W<'_>, r: &StatementResult, epoch: Epoch) {
     w.close('}', true);
 }
 
-/// Renders `{"results":[...]}`.
+/// Renders `{"results":[...]}`; `{}` without results (a query of empty statements, `;`),
+/// as InfluxDB omits an empty list.
 pub fn render_results(results: &[StatementResult], opts: RenderOptions) -> String {
     let mut out = String::with_capacity(256);
     let mut w = W {
@@ -302,6 +303,10 @@ pub fn render_results(results: &[StatementResult], opts: RenderOptions) -> Strin
         depth: 0,
     };
     w.open('{');
+    if results.is_empty() {
+        w.close('}', false);
+        return out;
+    }
     let mut first = true;
     w.key(&mut first, "results");
     w.open('[');

@@ -16,6 +16,7 @@
 mod admission;
 mod auth;
 mod backup;
+mod cors;
 mod csv;
 mod debug_vars;
 mod health;

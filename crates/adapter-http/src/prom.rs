@@ -241,7 +241,7 @@ async fn admit(
     before_body: impl FnOnce(&str, &Access) -> Option<Response>,
 ) -> Result<Admitted, Response> {
     if *method != Method::POST {
-        return Err(method_not_allowed(state));
+        return Err(method_not_allowed(state, "POST"));
     }
     let db = params.get("db").cloned().unwrap_or_default();
     let rp = params.get("rp").cloned().filter(|r| !r.is_empty());

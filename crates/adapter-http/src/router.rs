@@ -3,7 +3,7 @@
 use crate::json::{render_error, render_results, Epoch, RenderOptions};
 use crate::metrics::Metrics;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Query, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -118,6 +118,7 @@ pub fn router(state: HttpState) -> Router {
         .merge(crate::backup::routes())
         .merge(crate::prom::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(crate::cors::cors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::observe::observe,
@@ -232,13 +233,26 @@ pub(crate) fn memory_refusal(state: &HttpState, format: Format) -> Option<Respon
     Some(r)
 }
 
-pub(crate) fn method_not_allowed(state: &HttpState) -> Response {
+/// InfluxDB's 405, naming the methods the path takes (`allow`).
+pub(crate) fn method_not_allowed(state: &HttpState, allow: &'static str) -> Response {
     let mut r = (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n").into_response();
-    r.headers_mut().insert(
+    let h = r.headers_mut();
+    h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    h.insert(header::ALLOW, HeaderValue::from_static(allow));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     with_headers(state, r)
+}
+
+/// The empty `200` InfluxDB answers a CORS preflight (`OPTIONS`) of `/query` and
+/// `/write` with (the CORS headers come from [`crate::cors`]).
+fn preflight(state: &HttpState) -> Response {
+    with_headers(state, StatusCode::OK.into_response())
 }
 
 async fn not_found(State(state): State<HttpState>) -> Response {
@@ -252,7 +266,7 @@ async fn not_found(State(state): State<HttpState>) -> Response {
 
 async fn ping(State(state): State<HttpState>, method: Method) -> Response {
     if method != Method::GET && method != Method::HEAD {
-        return method_not_allowed(&state);
+        return method_not_allowed(&state, "GET, HEAD");
     }
     // InfluxDB's 204 carries `Content-Type: application/json` (no body).
     let mut r = StatusCode::NO_CONTENT.into_response();
@@ -303,10 +317,10 @@ fn decode_body(
     body: Bytes,
     limit: usize,
 ) -> Result<Bytes, (StatusCode, String)> {
+    // Exactly `gzip`, as InfluxDB compares it (a body sent as `GZIP` is read as it is).
     let gzip = headers
         .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+        .is_some_and(|v| v.as_bytes() == b"gzip");
     let too_large = || {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -343,13 +357,18 @@ fn decode_body(
 async fn write(
     State(state): State<HttpState>,
     method: Method,
-    Query(params): Query<HashMap<String, String>>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if method != Method::POST {
-        return method_not_allowed(&state);
+    if method == Method::OPTIONS {
+        return preflight(&state);
     }
+    if method != Method::POST {
+        return method_not_allowed(&state, "OPTIONS, POST");
+    }
+    // A repeated parameter counts once, by its first value (Go's `URL.Query().Get`).
+    let params = crate::params::query_params(raw.as_deref(), &HeaderMap::new(), &[]);
     let target = WriteTarget {
         db: params.get("db").cloned().unwrap_or_default(),
         rp: params.get("rp").cloned(),
@@ -375,13 +394,15 @@ struct WriteTarget {
 async fn write_v2(
     State(state): State<HttpState>,
     method: Method,
-    Query(params): Query<HashMap<String, String>>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     if method != Method::POST {
-        return method_not_allowed(&state);
+        return method_not_allowed(&state, "POST");
     }
+    // A repeated parameter counts once, by its first value (Go's `URL.Query().Get`).
+    let params = crate::params::query_params(raw.as_deref(), &HeaderMap::new(), &[]);
     let bucket = params.get("bucket").cloned().unwrap_or_default();
     let (db, rp) = match bucket.split_once('/') {
         Some((d, r)) => (d.to_string(), Some(r.to_string())),
@@ -390,7 +411,11 @@ async fn write_v2(
     let target = WriteTarget {
         db,
         rp,
-        precision: params.get("precision").cloned().unwrap_or_default(),
+        // The v2 API names microseconds `us`; the 1.x parameter knows only `u`.
+        precision: match params.get("precision").map(String::as_str) {
+            Some("us") => "u".to_string(),
+            other => other.unwrap_or_default().to_string(),
+        },
         consistency: params.get("consistency").cloned(),
     };
     let access = match write_access(&state, &params, &headers).await {
@@ -634,8 +659,11 @@ async fn query(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if method == Method::OPTIONS {
+        return preflight(&state);
+    }
     if method != Method::GET && method != Method::POST {
-        return method_not_allowed(&state);
+        return method_not_allowed(&state, "OPTIONS, GET, POST");
     }
     let format = negotiate(&headers);
     if let Some(refused) = memory_refusal(&state, format) {

@@ -8,7 +8,7 @@ pub enum Precision {
     /// Nanoseconds (the default).
     #[default]
     Nanoseconds,
-    /// Microseconds (`u` or `µ`).
+    /// Microseconds (`u`).
     Microseconds,
     /// Milliseconds.
     Milliseconds,
@@ -21,12 +21,13 @@ pub enum Precision {
 }
 
 impl Precision {
-    /// Parses the `precision=`/`epoch=` parameter as InfluxDB does (`n`, `ns`, `u`, `µ`,
-    /// `us`, `ms`, `s`, `m`, `h`).
+    /// Parses the `precision=`/`epoch=` parameter as InfluxDB 1.x does (`n`, `ns`, `u`,
+    /// `ms`, `s`, `m`, `h`; `None` for anything else, `us` and `µ` included, which
+    /// InfluxDB reads as nanoseconds).
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "" | "n" | "ns" => Precision::Nanoseconds,
-            "u" | "us" | "µ" | "µs" => Precision::Microseconds,
+            "u" => Precision::Microseconds,
             "ms" => Precision::Milliseconds,
             "s" => Precision::Seconds,
             "m" => Precision::Minutes,

@@ -1,12 +1,13 @@
-//! What one write request reports back: the reasons points were dropped (each once, in
-//! the order first met) and how many, turned into InfluxDB's answer at the end.
+//! What one write request reports back: the first reason points were dropped for and
+//! how many were, turned into InfluxDB's answer at the end.
 
 use super::{WriteError, WriteOutcome};
 
 /// Dropped points and their reasons, accumulated across the checks of one request.
 #[derive(Debug, Default)]
 pub(super) struct Report {
-    errors: Vec<String>,
+    /// The first reason met (the one the answer names).
+    first: Option<String>,
     dropped: usize,
 }
 
@@ -20,34 +21,34 @@ impl Report {
     /// lost registration race names its conflict).
     pub(super) fn drop_points(&mut self, n: usize, reason: String) {
         self.dropped += n;
-        if !self.errors.contains(&reason) {
-            self.errors.push(reason);
-        }
+        self.first.get_or_insert(reason);
     }
 
-    /// InfluxDB's answer: success, or a partial write naming every reason. Storage-side
-    /// rejections are reported alone; parse errors only when there are none.
+    /// InfluxDB's answer: success, or a partial write naming the first reason (its shards
+    /// keep the first one they meet) with every dropped point counted. Storage-side
+    /// rejections are reported alone; parse errors (every line's, one per line) only when
+    /// there are none.
     pub(super) fn outcome(
-        mut self,
+        self,
         parse_error: Option<String>,
         sequence: Option<u64>,
         written: usize,
     ) -> Result<WriteOutcome, WriteError> {
-        if self.errors.is_empty() {
-            if let Some(pe) = parse_error {
-                self.errors.push(pe);
-            }
-        }
-        if self.errors.is_empty() {
-            Ok(WriteOutcome {
-                sequence,
-                points: written,
-            })
-        } else {
-            Err(WriteError::Partial {
-                message: self.errors.join("\n"),
-                dropped: self.dropped,
-            })
-        }
+        let message = match self.first {
+            Some(first) => first,
+            None => match parse_error {
+                Some(pe) => pe,
+                None => {
+                    return Ok(WriteOutcome {
+                        sequence,
+                        points: written,
+                    })
+                }
+            },
+        };
+        Err(WriteError::Partial {
+            message,
+            dropped: self.dropped,
+        })
     }
 }

@@ -406,7 +406,7 @@ impl Display for SelectStatement {
         write_num(f, "SLIMIT", self.slimit)?;
         write_num(f, "SOFFSET", self.soffset)?;
         if let Some(tz) = &self.timezone {
-            write!(f, " tz({})", quote_string(tz))?;
+            write!(f, " TZ({})", quote_string(tz))?;
         }
         Ok(())
     }

@@ -60,6 +60,13 @@ pub(crate) fn at(input: &str, pos: usize, message: impl Into<String>) -> ParseEr
 fn token_position(input: &str, t: &Token, eof_consumed: bool) -> (usize, usize) {
     match t.tok {
         Tok::Eof => {
+            // After trailing whitespace InfluxDB's scanner reports EOF one character past
+            // the whitespace's start, however long it is (`SELECT  ` → char 8).
+            let body = input.trim_end_matches(lexer::is_ws);
+            if body.len() < input.len() {
+                let (line, char) = line_char(input, body.len());
+                return (line, char + 1);
+            }
             let (line, char) = line_char(input, input.len());
             (line, char + usize::from(eof_consumed))
         }

@@ -54,7 +54,7 @@ pub(crate) struct Token {
     pub(crate) escape_at: usize,
 }
 
-fn is_ws(c: char) -> bool {
+pub(crate) fn is_ws(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 

@@ -4,6 +4,7 @@
 //! comes back from a later flush.
 
 use super::super::{QueryService, StatementError, StmtResult};
+use hyperbyte_domain::database::is_valid_name;
 use hyperbyte_domain::query::StatementResult;
 use hyperbyte_domain::{ContinuousQuery, MetaCommand, RetentionPolicy};
 use hyperbyte_ports::SeriesEntry;
@@ -18,6 +19,10 @@ const HOUR: i64 = 3_600_000_000_000;
 impl QueryService {
     /// `CREATE DATABASE`, with its optional default retention policy.
     pub(super) async fn create_database(&self, c: &CreateDatabaseStatement) -> StmtResult {
+        let names = std::iter::once(&c.name).chain(c.rp_name.as_ref());
+        if !names.into_iter().all(|n| is_valid_name(n)) {
+            return Err(StatementError::new("invalid name"));
+        }
         let rp = if c.retention_policy_create {
             let duration = c.duration.unwrap_or(0);
             check_rp_duration(duration)?;
@@ -63,6 +68,9 @@ impl QueryService {
         &self,
         c: &CreateRetentionPolicyStatement,
     ) -> StmtResult {
+        if !is_valid_name(&c.name) {
+            return Err(StatementError::new("invalid name"));
+        }
         if self.meta.database(&c.database).is_none() {
             return Err(StatementError::new(format!(
                 "database not found: {}",
@@ -100,21 +108,28 @@ impl QueryService {
                 a.database
             )));
         };
-        if database.rp(&a.name).is_none() {
+        let Some(rp) = database.rp(&a.name) else {
             return Err(StatementError::new(format!(
                 "retention policy not found: {}",
                 a.name
             )));
-        }
+        };
         if let Some(d) = a.duration {
             check_rp_duration(d)?;
         }
+        // `SHARD DURATION 0s` asks for the default of the (new) duration, as in InfluxDB.
+        let shard_group_duration = match a.shard_duration {
+            Some(0) => Some(RetentionPolicy::default_shard_duration(
+                a.duration.unwrap_or(rp.duration),
+            )),
+            other => other.filter(|d| *d > 0),
+        };
         self.meta
             .apply(MetaCommand::AlterRetentionPolicy {
                 database: a.database.clone(),
                 name: a.name.clone(),
                 duration: a.duration,
-                shard_group_duration: a.shard_duration.filter(|d| *d > 0),
+                shard_group_duration,
                 replication: a.replication,
                 make_default: a.default,
             })
@@ -124,10 +139,9 @@ impl QueryService {
 
     /// `DROP RETENTION POLICY`: metadata first, then queued and stored points.
     pub(super) async fn drop_retention_policy(&self, name: &str, database: &str) -> StmtResult {
+        // InfluxDB answers a drop in a missing database as done.
         let Some(d) = self.meta.database(database) else {
-            return Err(StatementError::new(format!(
-                "database not found: {database}"
-            )));
+            return Ok(StatementResult::default());
         };
         if d.rp(name).is_some() {
             self.flush.ensure_visible().await?;
@@ -146,9 +160,14 @@ impl QueryService {
     }
 
     /// `CREATE CONTINUOUS QUERY`, stored in its canonical text.
+    ///
+    /// As InfluxDB, the statement's sources and target are qualified with the request's
+    /// database when it names one (else the `ON` database), and a target in a database
+    /// that does not exist is refused.
     pub(super) async fn create_continuous_query(
         &self,
         cq: &CreateContinuousQueryStatement,
+        request_db: Option<&str>,
     ) -> StmtResult {
         if self.meta.database(&cq.database).is_none() {
             return Err(StatementError::new(format!(
@@ -156,7 +175,16 @@ impl QueryService {
                 cq.database
             )));
         }
-        let text = self.canonical_cq(cq);
+        let qualify_with = request_db.filter(|d| !d.is_empty()).unwrap_or(&cq.database);
+        let text = self.canonical_cq(cq, qualify_with);
+        let target_db = cq
+            .source
+            .target
+            .as_ref()
+            .and_then(|t| t.database.as_deref());
+        if let Some(target) = target_db.filter(|t| self.meta.database(t).is_none()) {
+            return Err(StatementError::new(format!("database not found: {target}")));
+        }
         self.meta
             .apply(MetaCommand::CreateContinuousQuery(ContinuousQuery {
                 database: cq.database.clone(),
@@ -187,7 +215,7 @@ impl QueryService {
 
     /// `DROP MEASUREMENT` in every retention policy of the database.
     pub(super) async fn drop_measurement(&self, m: &str, db: Option<&str>) -> StmtResult {
-        let name = self.require_db(None, db)?;
+        let name = self.require_data_db(db)?;
         self.flush.ensure_visible().await?;
         let rps = crate::cluster::retention_policy_names(self.meta.as_ref(), &name);
         self.meta
@@ -204,8 +232,9 @@ impl QueryService {
     pub(super) fn canonical_cq(
         &self,
         cq: &hyperbyte_timeseriesql::ast::CreateContinuousQueryStatement,
+        qualify_with: &str,
     ) -> String {
-        let sel = self.qualified_select(&cq.source, &cq.database);
+        let sel = self.qualified_select(&cq.source, qualify_with);
         let mut out = format!(
             "CREATE CONTINUOUS QUERY {} ON {}",
             hyperbyte_timeseriesql::ast::quote_ident(&cq.name),

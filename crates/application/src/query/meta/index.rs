@@ -25,6 +25,12 @@ impl QueryService {
         Ok(name.to_string())
     }
 
+    /// The database of a statement that removes data (`DELETE`, `DROP SERIES`, `DROP
+    /// MEASUREMENT`): without one InfluxDB looks the empty name up ("database not found: ").
+    pub(super) fn require_data_db(&self, db: Option<&str>) -> Result<String, StatementError> {
+        self.require_db(None, Some(db.unwrap_or_default()))
+    }
+
     /// Measurement names of `db` matching the sources (all when empty), sorted.
     pub(super) fn measurements_matching(&self, db: &str, sources: &[Measurement]) -> Vec<String> {
         let all = self.visible_measurements(db);

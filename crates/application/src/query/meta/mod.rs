@@ -63,13 +63,13 @@ impl QueryService {
             Statement::DropRetentionPolicy { name, database } => {
                 self.drop_retention_policy(name, database).await
             }
-            Statement::CreateContinuousQuery(cq) => self.create_continuous_query(cq).await,
+            Statement::CreateContinuousQuery(cq) => self.create_continuous_query(cq, db).await,
             Statement::DropContinuousQuery { name, database } => {
                 self.drop_continuous_query(name, database).await
             }
             Statement::DropMeasurement { name } => self.drop_measurement(name, db).await,
             Statement::DropSeries(d) => {
-                let name = self.require_db(None, db)?;
+                let name = self.require_data_db(db)?;
                 if has_time(d.condition.as_ref()) {
                     return Err(StatementError::new(
                         "DROP SERIES doesn't support time in WHERE clause",
@@ -78,7 +78,7 @@ impl QueryService {
                 self.delete(&name, d, true).await
             }
             Statement::Delete(d) => {
-                let name = self.require_db(None, db)?;
+                let name = self.require_data_db(db)?;
                 self.delete(&name, d, false).await
             }
             Statement::ShowDatabases => self.show_databases(&crate::auth::Access::Open),

@@ -131,7 +131,8 @@ impl QueryService {
                 out.push(series(Some(&m), &["tagKey"], values));
             }
         }
-        let out = page(out, st.slimit, st.soffset);
+        // InfluxDB 1.6 ignores SLIMIT and SOFFSET here (it applies them to TAG VALUES and
+        // FIELD KEYS).
         Ok(result(out))
     }
 
