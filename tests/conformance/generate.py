@@ -225,6 +225,7 @@ def cases():
     out.append(transform_window_before_case())
     out.append(types_after_dropped_series_case())
     out.extend(http_edges_cases())
+    out.append(delete_field_conditions_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -1105,6 +1106,23 @@ def abs_integers_case():
               ("abs(x), abs(y)", "abs(x) * 1, abs(-x), abs(x * 2)", "abs(mean(x)), abs(sum(x))", "abs(min(x))",
                "abs(x) + abs(y)")]
     return case("math--abs-integers", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def delete_field_conditions_case():
+    """A DELETE or DROP SERIES whose condition names a field is refused (InfluxDB's shards
+    refuse it; the error names a shard number, so only its presence is compared), and
+    nothing is deleted; a name no measurement has as a field is a tag that matches
+    nothing."""
+    db = "dd_field_conditions"
+    body = ("cpu,host=a value=1 1577836800000000000\ncpu,host=b value=2 1577836800000000000\n"
+            "mem,host=a used=1 1577836800000000000\n")
+    checks = [q(db, s) for s in (
+        "DELETE FROM cpu WHERE value = 1", "DROP SERIES FROM cpu WHERE value = 1", "DELETE WHERE value = 1",
+        "DELETE FROM mem WHERE value = 1", "DELETE FROM cpu WHERE host = 'a' AND value = 1",
+        "DELETE FROM cpu WHERE value = 1 AND time < now()", "DELETE FROM nosuchm WHERE value = 1",
+        "DELETE FROM cpu WHERE nosuch = 'x'", "SELECT * FROM cpu", "SELECT * FROM mem",
+        "DELETE FROM cpu WHERE host = 'a'", "SELECT * FROM cpu", "SHOW SERIES")]
+    return case("delete-drop--field-conditions", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def http_edges_cases():

@@ -70,8 +70,6 @@ fn bucket_explosions_are_refused_with_influxdbs_text() {
         "SELECT mean(v) FROM m WHERE time >= '1900-01-01T00:00:00Z' \
          AND time <= '2262-04-11T23:47:16Z' GROUP BY time(1ns) fill(linear)",
         "SELECT percentile(v, 50) FROM m GROUP BY time(1ns) fill(previous)",
-        "SELECT moving_average(mean(v), 9223372036854775807) FROM m \
-         WHERE time >= 0 AND time < 60s GROUP BY time(10s)",
         "SELECT holt_winters(max(v), 1000000000, 0) FROM m \
          WHERE time >= 0 AND time < 30s GROUP BY time(10s)",
     ] {
@@ -81,6 +79,13 @@ fn bucket_explosions_are_refused_with_influxdbs_text() {
             "{q}: {e}"
         );
     }
+    // A transformation reads one window more than the range, whatever its arguments say
+    // (InfluxDB 1.6.7 panics on this one: "makeslice: cap out of range").
+    let q = "SELECT moving_average(mean(v), 9223372036854775807) FROM m \
+             WHERE time >= 0 AND time < 60s GROUP BY time(10s)";
+    let (status, v) = s.query("h", q);
+    assert_eq!(status, 200, "{q}: {v}");
+    assert_eq!(v["results"][0], json!({"statement_id": 0}), "{q}: {v}");
     normal_query_works(&s);
 }
 

@@ -178,7 +178,7 @@ impl RetentionService {
             } else {
                 Vec::new()
             };
-            let measurements = self.meta.measurements(&db.name);
+            let measurements = self.meta.measurements_with_schema(&db.name);
             for rp in finite {
                 let cutoff = now.saturating_sub(rp.duration);
                 stats.policies_enforced += 1;

@@ -9,7 +9,7 @@ use hyperbyte_ports::{MetadataPort, TableRef};
 pub(crate) fn known_tables(meta: &dyn MetadataPort) -> Vec<TableRef> {
     let mut out = Vec::new();
     for db in meta.databases() {
-        let measurements = meta.measurements(&db.name);
+        let measurements = meta.measurements_with_schema(&db.name);
         for rp in &db.retention_policies {
             for m in &measurements {
                 out.push(TableRef {

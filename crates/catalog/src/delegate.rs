@@ -20,6 +20,13 @@ macro_rules! metadata_reads_from_catalog {
             self.$catalog().measurements(database)
         }
 
+        fn measurements_with_schema(
+            &self,
+            database: &str,
+        ) -> ::std::vec::Vec<::std::string::String> {
+            self.$catalog().measurements_with_schema(database)
+        }
+
         fn schema(
             &self,
             database: &str,

@@ -45,6 +45,20 @@ impl Catalog {
             .unwrap_or_default()
     }
 
+    /// Every measurement of a database with a schema, shown or not, sorted.
+    pub fn measurements_with_schema(&self, database: &str) -> Vec<String> {
+        self.dbs
+            .get(database)
+            .map(|d| {
+                d.measurements
+                    .iter()
+                    .filter(|(_, m)| m.schema.is_some() || m.series_len() > 0)
+                    .map(|(n, _)| n.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// A measurement's schema.
     pub fn schema(&self, database: &str, measurement: &str) -> Option<MeasurementSchema> {
         self.measurement(database, measurement)?.schema.clone()

@@ -78,8 +78,15 @@ pub trait MetadataPort: Send + Sync + Debug {
     fn databases(&self) -> Vec<Database>;
     /// One database.
     fn database(&self, name: &str) -> Option<Database>;
-    /// Measurement names of a database, sorted.
+    /// Measurement names of a database that show up (they have series), sorted.
     fn measurements(&self, database: &str) -> Vec<String>;
+    /// Every measurement of a database with a schema, sorted: those that show up, those
+    /// whose series were all dropped (kept for their field types), and, in cluster mode,
+    /// those whose schema arrived before this member stored any of their points. Storage
+    /// may hold a table for each (override when they differ from [`Self::measurements`]).
+    fn measurements_with_schema(&self, database: &str) -> Vec<String> {
+        self.measurements(database)
+    }
     /// A measurement's schema.
     fn schema(&self, database: &str, measurement: &str) -> Option<MeasurementSchema>;
     /// The type `field` took in one shard group of a retention policy, if it was written

@@ -317,6 +317,9 @@ impl QueryService {
         if self.meta.database(db).is_none() {
             return Err(StatementError::new(format!("database not found: {db}")));
         }
+        if let Some(cond) = &tag_cond {
+            self.refuse_fields_in_delete(db, &d.sources, cond)?;
+        }
         // Cluster mode: every member runs the same delete, in the consensus's order, with
         // the time bounds resolved here (`now()` is this node's). A single node's
         // metadata store ignores the command. Deleting twice is harmless, so this node
@@ -347,6 +350,44 @@ impl QueryService {
             drop_series,
         )
         .await
+    }
+
+    /// InfluxDB refuses a delete whose condition names a field (of any measurement of the
+    /// database, as its shards check it) when the sources match a measurement: deleting
+    /// the series of the condition's tags alone would remove points the user meant to keep.
+    fn refuse_fields_in_delete(
+        &self,
+        db: &str,
+        sources: &[hyperbyte_timeseriesql::ast::Measurement],
+        cond: &hyperbyte_timeseriesql::ast::Expr,
+    ) -> Result<(), StatementError> {
+        let measurements = self.measurements_matching(db, sources);
+        if measurements.is_empty() {
+            return Ok(());
+        }
+        // (A name some matched measurement carries as a tag counts as that tag.)
+        let tags: std::collections::BTreeSet<String> = measurements
+            .iter()
+            .flat_map(|m| self.meta.tag_keys(db, m))
+            .collect();
+        let fields: std::collections::BTreeSet<String> = self
+            .meta
+            .measurements(db)
+            .iter()
+            .filter_map(|m| self.meta.schema(db, m))
+            .flat_map(|s| s.fields.into_keys())
+            .filter(|f| !tags.contains(f))
+            .collect();
+        let names_field = cond.any(&mut |e| {
+            matches!(e, hyperbyte_timeseriesql::ast::Expr::VarRef { name, .. } if fields.contains(name))
+        });
+        if names_field {
+            // InfluxDB names the shard that refused; storage here has no shard numbers.
+            return Err(StatementError::new(
+                "shard 1: fields not supported in WHERE clause during deletion",
+            ));
+        }
+        Ok(())
     }
 
     /// Runs on this node a delete another member ran (cluster mode: the consensus's
