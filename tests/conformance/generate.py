@@ -226,6 +226,7 @@ def cases():
     out.append(types_after_dropped_series_case())
     out.extend(http_edges_cases())
     out.append(delete_field_conditions_case())
+    out.append(into_and_sparse_windows_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -1106,6 +1107,33 @@ def abs_integers_case():
               ("abs(x), abs(y)", "abs(x) * 1, abs(-x), abs(x * 2)", "abs(mean(x)), abs(sum(x))", "abs(min(x))",
                "abs(x) + abs(y)")]
     return case("math--abs-integers", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def into_and_sparse_windows_case():
+    """fill(none) over a range without an upper bound prints the windows holding points
+    (no grid up to now() is built, so no bucket limit); SELECT INTO writes no row for an
+    empty window under the default fill (a count() writes no 0), the asked-for fills
+    write theirs; GROUP BY * across measurements writes no empty tag."""
+    db = "into_sparse"
+    body = "".join(f"m,h=a v={v} {t * 10**9}\n" for t, v in ((0, 1), (10, 4), (40, 2), (50, 9), (90, 3)))
+    body += ("cpu,host=a,region=east value=1 1577836800000000000\n"
+             "mem,host=a,dc=dc1 used=10i 1577836800000000000\nmem,host=b used=11i 1577836810000000000\n")
+    checks = [q(db, s) for s in (
+        "SELECT mean(v) FROM m WHERE time >= 20s GROUP BY time(10s) fill(none)",
+        "SELECT count(v), max(v) FROM m WHERE time >= 0s GROUP BY time(1s) fill(none)",
+        "SELECT derivative(mean(v)) FROM m WHERE time >= 20s GROUP BY time(10s) fill(none)",
+        "SELECT mean(v) FROM m WHERE time >= 20s GROUP BY time(10s) fill(none) ORDER BY time DESC LIMIT 2",
+        "SELECT count(v) INTO c1 FROM m WHERE time >= 0s AND time < 100s GROUP BY time(10s)",
+        "SELECT * FROM c1",
+        "SELECT count(v) INTO c2 FROM m WHERE time >= 0s AND time < 100s GROUP BY time(10s) fill(0)",
+        "SELECT mean(v) INTO c3 FROM m WHERE time >= 0s AND time < 100s GROUP BY time(10s) fill(previous)",
+        "SELECT mean(v) INTO c4 FROM m WHERE time >= 20s GROUP BY time(10s)",
+        "SELECT * FROM c4",
+        "SELECT * INTO c5 FROM cpu, mem GROUP BY *",
+        "SHOW SERIES FROM c5",
+        "SELECT * FROM c5",
+    )]
+    return case("into--sparse-windows", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def delete_field_conditions_case():

@@ -92,6 +92,26 @@ fn script() -> Vec<MetaCommand> {
             measurement: "cpu".into(),
             keys: vec!["cpu,host=c,region=us".into()],
         },
+        // Every series of `disk` dropped: it no longer shows up, its schema stays.
+        MetaCommand::RegisterSchema {
+            database: "db".into(),
+            measurement: "disk".into(),
+            fields: vec![("used".into(), FieldType::Integer)],
+            tag_keys: vec!["host".into(), "region".into()],
+        },
+        MetaCommand::RegisterSeries {
+            database: "db".into(),
+            measurement: "disk".into(),
+            series: series("disk", &[("a", "eu"), ("b", "us")]),
+        },
+        MetaCommand::DropSeries {
+            database: "db".into(),
+            measurement: "disk".into(),
+            keys: vec![
+                "disk,host=a,region=eu".into(),
+                "disk,host=b,region=us".into(),
+            ],
+        },
         MetaCommand::DropMeasurement {
             database: "db".into(),
             measurement: "mem".into(),
@@ -111,14 +131,19 @@ fn snapshot(m: &dyn MetadataPort) -> String {
         m.continuous_queries()
     );
     for db in ["db", "other", "missing"] {
-        out += &format!("{db}: {:?} {:?}\n", m.database(db), m.measurements(db));
+        out += &format!(
+            "{db}: {:?} {:?} with schema {:?}\n",
+            m.database(db),
+            m.measurements(db),
+            m.measurements_with_schema(db)
+        );
         out += &format!(
             "  series {:?} count {}\n",
             m.series(db, None),
             m.series_count(db)
         );
         out += &format!("  tombstones {:?}\n", m.tombstones(db));
-        for meas in ["cpu", "mem"] {
+        for meas in ["cpu", "mem", "disk"] {
             out += &format!("  {meas} schema {:?}\n", m.schema(db, meas));
             out += &format!(
                 "  {meas} series {:?} {}\n",

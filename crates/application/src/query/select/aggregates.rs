@@ -505,10 +505,16 @@ fn series_ctx<'a>(
     });
     let mut buckets = Vec::new();
     if let Some(w) = window {
-        let (first, last, count) = w.grid(start, end, 0);
-        budget.check_buckets(count)?;
-        budget.charge_rows(count)?;
-        buckets = w.starts(first, last).collect();
+        if stmt.fill == Fill::None {
+            // Only the windows holding points print: the grid is never built.
+            buckets = pts.iter().map(|p| w.bounds(p.time).0).collect();
+            buckets.dedup();
+        } else {
+            let (first, last, count) = w.grid(start, end, 0);
+            budget.check_buckets(count)?;
+            budget.charge_rows(count)?;
+            buckets = w.starts(first, last).collect();
+        }
     }
     Ok(SeriesCtx {
         points: pts,

@@ -170,6 +170,12 @@ impl QueryService {
         }
         let mut inner = stmt.clone();
         inner.target = None;
+        // InfluxDB writes no row for an empty window unless the fill is asked for: a
+        // `count()` writes no 0 under the default `fill(null)` (and no grid is built for
+        // a range without an upper bound).
+        if inner.fill == Fill::Null {
+            inner.fill = Fill::None;
+        }
         let series = self.select_series(&inner, req, budget).await?;
         let mut points = Vec::new();
         for s in series {
@@ -178,8 +184,14 @@ impl QueryService {
                 .clone()
                 .or_else(|| s.name.clone())
                 .unwrap_or_default();
-            let tags: Vec<(String, String)> =
-                s.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            // A series of a measurement lacking one of the grouped tag keys carries it
+            // empty: InfluxDB writes no empty tag (`c4,host=a`, not `c4,dc=,host=a`).
+            let tags: Vec<(String, String)> = s
+                .tags
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             for row in s.values {
                 let mut time = 0;
                 let mut fields = Vec::new();

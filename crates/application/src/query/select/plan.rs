@@ -341,7 +341,9 @@ impl QueryService {
             return Ok(None);
         }
         let single_selector = check_mixing(&cols, shape.is_agg, shape.has_transform)?;
-        check_bucket_limit(&shape, budget)?;
+        if stmt.fill != Fill::None {
+            check_bucket_limit(&shape, budget)?;
+        }
         let needed = needed_fields(&cols, &all_fields);
         let pushdown = shape.is_agg
             && !shape.has_transform
