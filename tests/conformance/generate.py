@@ -227,6 +227,7 @@ def cases():
     out.extend(http_edges_cases())
     out.append(delete_field_conditions_case())
     out.append(into_and_sparse_windows_case())
+    out.append(chunked_meta_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -1107,6 +1108,26 @@ def abs_integers_case():
               ("abs(x), abs(y)", "abs(x) * 1, abs(-x), abs(x * 2)", "abs(mean(x)), abs(sum(x))", "abs(min(x))",
                "abs(x) + abs(y)")]
     return case("math--abs-integers", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def chunked_meta_case():
+    """chunked=true splits what InfluxDB's iterators stream (SELECT, SHOW SERIES, SHOW FIELD
+    KEYS) by chunk_size with `partial`; SHOW TAG KEYS/VALUES go a series per chunk and the
+    other metadata statements whole, never `partial`."""
+    db = "chunked_meta"
+    body = ("cpu,host=a v=1 1\ncpu,host=b v=1 1\ncpu,host=c v=2 2\nmem,host=a u=1 1\n"
+            "disk,host=a,path=x free=3i 1\n")
+    checks = []
+    for size in ("1", "2"):
+        for s in ("SHOW TAG KEYS", "SHOW DATABASES", "SHOW MEASUREMENTS", "SHOW TAG VALUES WITH KEY = host",
+                  "SHOW SERIES", "SHOW FIELD KEYS", "SHOW RETENTION POLICIES", "SHOW CONTINUOUS QUERIES",
+                  "SHOW TAG KEYS; SHOW MEASUREMENTS; SELECT v FROM cpu", "SHOW USERS"):
+            checks.append(q(db, s, chunked="true", chunk_size=size))
+    checks.append(q(db, "SHOW TAG VALUES WITH KEY IN (host, path)", chunked="true"))
+    setup = [q("", f'CREATE DATABASE "{db}"'), w(db, body),
+             q(db, f'CREATE CONTINUOUS QUERY c1 ON "{db}" BEGIN SELECT mean(v) INTO m2 FROM cpu GROUP BY time(1m) END'),
+             q(db, f'CREATE CONTINUOUS QUERY c2 ON "{db}" BEGIN SELECT max(v) INTO m3 FROM cpu GROUP BY time(1m) END')]
+    return case("chunked--meta-statements", setup, checks)
 
 
 def into_and_sparse_windows_case():

@@ -12,7 +12,7 @@ use hyperbyte_application::auth::{Access, AuthError, AuthService};
 use hyperbyte_application::query::running::{Interrupt, QUERY_INTERRUPTED};
 use hyperbyte_application::query::{QueryExecutor, QueryRequest, QueryRequestError};
 use hyperbyte_application::{IngestionService, WriteError, WriteRequest};
-use hyperbyte_domain::query::StatementResult;
+use hyperbyte_domain::query::{Chunking, StatementResult};
 use hyperbyte_domain::{Consistency, Precision};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -938,12 +938,23 @@ fn go_json_error(serde_msg: &str) -> String {
 
 /// Splits statement results into chunks the way InfluxDB streams them: every chunk holds
 /// one piece (at most `size` rows) of one series; a series continued in the next chunk is
-/// `partial`, and a statement with more chunks to come is `partial`.
+/// `partial`, and a statement with more chunks to come is `partial`. Results its metadata
+/// executor builds go whole, or a series per chunk, never `partial` ([`Chunking`]).
 fn chunk_results(results: Vec<StatementResult>, size: usize) -> Vec<StatementResult> {
     let mut out = Vec::new();
     for r in results {
-        if r.error.is_some() || r.series.is_empty() {
+        if r.error.is_some() || r.series.is_empty() || r.chunking == Chunking::Whole {
             out.push(r);
+            continue;
+        }
+        if r.chunking == Chunking::PerSeries {
+            let mut shell = r;
+            for s in std::mem::take(&mut shell.series) {
+                out.push(StatementResult {
+                    series: vec![s],
+                    ..shell.clone()
+                });
+            }
             continue;
         }
         let id = r.statement_id;
@@ -975,6 +986,7 @@ fn chunk_results(results: Vec<StatementResult>, size: usize) -> Vec<StatementRes
                 error: None,
                 partial: i + 1 < n,
                 time_zone: r.time_zone.clone(),
+                chunking: Chunking::Rows,
             });
         }
     }

@@ -80,6 +80,31 @@ pub struct StatementResult {
     /// The `tz()` zone of a `SELECT`: RFC 3339 times print as local time in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// How a `chunked=true` answer splits this result.
+    #[serde(default, skip_serializing_if = "Chunking::is_rows")]
+    pub chunking: Chunking,
+}
+
+/// How a `chunked=true` answer splits one statement's result. InfluxDB 1.6 splits what
+/// its iterators stream (`SELECT`, `SHOW SERIES`, `SHOW FIELD KEYS`) and sends what its
+/// metadata executor builds as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Chunking {
+    /// At most `chunk_size` rows per chunk, continued chunks marked `partial`.
+    #[default]
+    Rows,
+    /// One chunk per series, never split nor `partial` (`SHOW TAG KEYS`, `SHOW TAG
+    /// VALUES`).
+    PerSeries,
+    /// One chunk for the whole result (`SHOW DATABASES`, `SHOW MEASUREMENTS`, ...).
+    Whole,
+}
+
+impl Chunking {
+    /// Whether this is the default, [`Chunking::Rows`].
+    pub fn is_rows(&self) -> bool {
+        *self == Chunking::Rows
+    }
 }
 
 impl StatementResult {

@@ -341,6 +341,27 @@ fn is_read_only(stmt: &Statement) -> bool {
     }
 }
 
+/// How InfluxDB 1.6 chunks a statement's result ([`Chunking`]).
+fn chunking_of(stmt: &Statement) -> hyperbyte_domain::query::Chunking {
+    use hyperbyte_domain::query::Chunking;
+    match stmt {
+        Statement::ShowTagKeys(_) | Statement::ShowTagValues(_) => Chunking::PerSeries,
+        Statement::ShowDatabases
+        | Statement::ShowRetentionPolicies { .. }
+        | Statement::ShowMeasurements(_)
+        | Statement::ShowContinuousQueries
+        | Statement::ShowShards
+        | Statement::ShowShardGroups
+        | Statement::ShowStats { .. }
+        | Statement::ShowDiagnostics { .. }
+        | Statement::ShowUsers
+        | Statement::ShowGrants { .. }
+        | Statement::ShowQueries
+        | Statement::ShowSubscriptions => Chunking::Whole,
+        _ => Chunking::Rows,
+    }
+}
+
 #[async_trait::async_trait]
 impl QueryExecutor for QueryService {
     async fn execute(&self, req: QueryRequest) -> Result<Vec<StatementResult>, QueryRequestError> {
@@ -374,6 +395,7 @@ impl QueryExecutor for QueryService {
             let mut r = match ran {
                 Ok(mut r) => {
                     r.statement_id = i;
+                    r.chunking = chunking_of(stmt);
                     r
                 }
                 Err(e) => StatementResult::error(i, e.0),
