@@ -228,6 +228,7 @@ def cases():
     out.append(delete_field_conditions_case())
     out.append(into_and_sparse_windows_case())
     out.append(chunked_meta_case())
+    out.append(show_conditions_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -1108,6 +1109,27 @@ def abs_integers_case():
               ("abs(x), abs(y)", "abs(x) * 1, abs(-x), abs(x * 2)", "abs(mean(x)), abs(sum(x))", "abs(min(x))",
                "abs(x) + abs(y)")]
     return case("math--abs-integers", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def show_conditions_case():
+    """The tag conditions of SHOW statements are checked as InfluxDB checks them (operator,
+    tag key on the left, string or regex on the right), and SHOW MEASUREMENTS and the
+    series, measurement and tag key cardinalities refuse time in WHERE."""
+    db = "show_conditions"
+    body = "cpu,host=a v=1 1\ncpu,host=b v=1 1\nmem,host=a u=1 1\n"
+    checks = [q(db, s) for s in (
+        "SHOW MEASUREMENTS WHERE time > now()", "SHOW MEASUREMENTS WHERE host =~ /a/ AND time > 0",
+        "SHOW MEASUREMENTS WHERE host > 'a'", "SHOW TAG VALUES WITH KEY = host WHERE host > 'a'",
+        "SHOW TAG KEYS WHERE host > 'a'", "SHOW SERIES WHERE host > 'a'", "SHOW MEASUREMENTS WHERE 'a' = host",
+        "SHOW MEASUREMENTS WHERE host = 1", "SHOW MEASUREMENTS WHERE host = v", "SHOW MEASUREMENTS WHERE host =~ 'a'",
+        "SHOW SERIES WHERE host =~ 'a'", "SHOW TAG KEYS FROM cpu WHERE a", "SHOW MEASUREMENTS WHERE v > 1",
+        "SHOW TAG VALUES WITH KEY = host WHERE host = 'a' OR v > 2",
+        "SHOW SERIES EXACT CARDINALITY WHERE time > 0", "SHOW SERIES CARDINALITY WHERE time > 0",
+        "SHOW MEASUREMENT EXACT CARDINALITY WHERE time > 0", "SHOW TAG KEY EXACT CARDINALITY WHERE time > 0",
+        "SHOW TAG VALUES WITH KEY = host WHERE time > 0", "SHOW TAG KEYS WHERE time > 0",
+        "SHOW SERIES WHERE (host = 'a')", "SHOW SERIES WHERE time > 0 AND host = 'a'",
+        "SHOW MEASUREMENTS WHERE host = 'a'")]
+    return case("show-meta--condition-checks", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
 
 def chunked_meta_case():

@@ -26,6 +26,18 @@ fn count_series(name: Option<&str>, n: usize, col: &str) -> hyperbyte_domain::qu
 impl QueryService {
     /// `SHOW ... CARDINALITY` of `db`.
     pub(super) async fn cardinality(&self, db: &str, c: &ShowCardinalityStatement) -> StmtResult {
+        let counted = match c.kind {
+            CardinalityKind::Series => Some("SERIES"),
+            CardinalityKind::Measurement => Some("MEASUREMENT"),
+            CardinalityKind::TagKey => Some("TAG KEY"),
+            _ => None,
+        };
+        if let Some(what) = counted.filter(|_| super::super::cond::has_time(c.condition.as_ref())) {
+            // InfluxDB names the exact form, whichever was asked for.
+            return Err(StatementError::new(format!(
+                "SHOW {what} EXACT CARDINALITY doesn't support time in WHERE clause"
+            )));
+        }
         let estimate = !c.exact && c.sources.is_empty() && c.condition.is_none();
         match &c.kind {
             CardinalityKind::Measurement if !c.exact => {

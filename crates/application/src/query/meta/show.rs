@@ -77,6 +77,14 @@ impl QueryService {
             }
             Err(e) => return Err(e),
         };
+        if let Some(cond) = &sm.condition {
+            if super::super::cond::has_time(Some(cond)) {
+                return Err(StatementError::new(
+                    "SHOW MEASUREMENTS doesn't support time in WHERE clause",
+                ));
+            }
+            check_tag_condition(cond, false)?;
+        }
         let sources: Vec<Measurement> = sm.source.iter().cloned().collect();
         let mut ms = self.measurements_matching(&name, &sources);
         if sm.condition.is_some() {
@@ -101,6 +109,9 @@ impl QueryService {
     /// `SHOW SERIES`, visited in key order with early exit.
     pub(super) fn show_series(&self, ss: &ShowSeriesStatement, db: Option<&str>) -> StmtResult {
         let name = self.require_db(ss.database.as_deref(), db)?;
+        if let Some(cond) = &ss.condition {
+            check_tag_condition(cond, true)?;
+        }
         let mut skip = ss.offset.unwrap_or(0);
         let take = ss.limit.filter(|l| *l > 0).unwrap_or(u64::MAX);
         let mut values: Vec<Vec<Value>> = Vec::new();
@@ -121,6 +132,9 @@ impl QueryService {
     /// `SHOW TAG KEYS`.
     pub(super) fn show_tag_keys(&self, st: &ShowTagKeysStatement, db: Option<&str>) -> StmtResult {
         let name = self.require_db(st.database.as_deref(), db)?;
+        if let Some(cond) = &st.condition {
+            check_tag_condition(cond, true)?;
+        }
         let mut out = Vec::new();
         let mut re = Regexes::default();
         for m in self.measurements_matching(&name, &st.sources) {
@@ -143,6 +157,9 @@ impl QueryService {
         db: Option<&str>,
     ) -> StmtResult {
         let name = self.require_db(tv.database.as_deref(), db)?;
+        if let Some(cond) = &tv.condition {
+            check_tag_condition(cond, true)?;
+        }
         let mut out = Vec::new();
         for (m, pairs) in self.tag_values(&name, &tv.sources, &tv.key, tv.condition.as_ref()) {
             let pairs = page(pairs, tv.limit, tv.offset);
@@ -222,5 +239,51 @@ impl QueryService {
             ));
         }
         Ok(result(out))
+    }
+}
+
+/// InfluxDB's checks of a SHOW statement's tag condition (its time terms aside): `AND`
+/// and `OR` of `tag = 'value'`, `!=`, `=~ /re/` and `!~`. `tag_rhs` lets a tag stand on
+/// the right (`SHOW SERIES`, `TAG KEYS` and `TAG VALUES` compare two tags; `SHOW
+/// MEASUREMENTS` does not).
+pub(super) fn check_tag_condition(
+    cond: &hyperbyte_timeseriesql::ast::Expr,
+    tag_rhs: bool,
+) -> Result<(), StatementError> {
+    use hyperbyte_timeseriesql::ast::{BinaryOp, Expr};
+    match cond {
+        Expr::Paren(inner) => check_tag_condition(inner, tag_rhs),
+        Expr::Binary { op, lhs, rhs } => {
+            if matches!(op, BinaryOp::And | BinaryOp::Or) {
+                check_tag_condition(lhs, tag_rhs)?;
+                return check_tag_condition(rhs, tag_rhs);
+            }
+            if lhs.is_time_ref() || rhs.is_time_ref() {
+                return Ok(());
+            }
+            let regex = matches!(op, BinaryOp::EqRegex | BinaryOp::NotEqRegex);
+            if !regex && !matches!(op, BinaryOp::Eq | BinaryOp::NotEq) {
+                return Err(StatementError::new("invalid tag comparison operator"));
+            }
+            let op = op.as_str();
+            if !matches!(lhs.as_ref(), Expr::VarRef { .. }) {
+                return Err(StatementError::new(format!(
+                    "left side of '{op}' must be a tag key"
+                )));
+            }
+            match (rhs.as_ref(), regex) {
+                (Expr::Regex(_), true) | (Expr::String(_), false) => Ok(()),
+                (Expr::VarRef { .. }, _) if tag_rhs => Ok(()),
+                (_, true) => Err(StatementError::new(format!(
+                    "right side of '{op}' must be a regular expression"
+                ))),
+                (_, false) => Err(StatementError::new(format!(
+                    "right side of '{op}' must be a tag value string"
+                ))),
+            }
+        }
+        other => Err(StatementError::new(format!(
+            "invalid condition expression: {other}"
+        ))),
     }
 }
