@@ -341,23 +341,18 @@ fn is_read_only(stmt: &Statement) -> bool {
     }
 }
 
-/// How InfluxDB 1.6 chunks a statement's result ([`Chunking`]).
+/// How InfluxDB 1.6 chunks a statement's result ([`Chunking`]): what its iterators answer
+/// by rows, the tag statements a series at a time, the other metadata reads whole.
 fn chunking_of(stmt: &Statement) -> hyperbyte_domain::query::Chunking {
     use hyperbyte_domain::query::Chunking;
     match stmt {
         Statement::ShowTagKeys(_) | Statement::ShowTagValues(_) => Chunking::PerSeries,
-        Statement::ShowDatabases
-        | Statement::ShowRetentionPolicies { .. }
-        | Statement::ShowMeasurements(_)
-        | Statement::ShowContinuousQueries
-        | Statement::ShowShards
-        | Statement::ShowShardGroups
-        | Statement::ShowStats { .. }
-        | Statement::ShowDiagnostics { .. }
-        | Statement::ShowUsers
-        | Statement::ShowGrants { .. }
-        | Statement::ShowQueries
-        | Statement::ShowSubscriptions => Chunking::Whole,
+        Statement::Select(_)
+        | Statement::ShowSeries(_)
+        | Statement::ShowFieldKeys(_)
+        | Statement::ShowCardinality(_)
+        | Statement::Explain(_) => Chunking::Rows,
+        s if is_read_only(s) => Chunking::Whole,
         _ => Chunking::Rows,
     }
 }
