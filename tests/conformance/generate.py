@@ -229,6 +229,7 @@ def cases():
     out.append(into_and_sparse_windows_case())
     out.append(chunked_meta_case())
     out.append(show_conditions_case())
+    out.append(bind_param_edges_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
     out.extend(gaps_cases())
@@ -1109,6 +1110,19 @@ def abs_integers_case():
               ("abs(x), abs(y)", "abs(x) * 1, abs(-x), abs(x * 2)", "abs(mean(x)), abs(sum(x))", "abs(min(x))",
                "abs(x) + abs(y)")]
     return case("math--abs-integers", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def bind_param_edges_case():
+    """params= decoded as InfluxDB 1.6 decodes it (Go's encoding/json with UseNumber into a
+    map): the error for a body that is no object names its JSON kind, null binds nothing,
+    a number without a '.' must be an int64, an object of an unknown kind is named."""
+    db = "bind_edges"
+    query = "SELECT * FROM m WHERE host = $h"
+    checks = [q(db, query, params=p) for p in (
+        "[]", '"x"', "5", "true", "null", '{"h":1e3}', '{"h":-1e3}', '{"h":1.5e3}',
+        '{"h":12345678901234567890}', '{"h":{"a":1}}', '{"h":"a"}', '{"h":[1]}', '{"h":null}')]
+    return case("http-errors--bind-param-edges",
+                [q("", f'CREATE DATABASE "{db}"'), w(db, "m,host=a v=1 1\n")], checks)
 
 
 def show_conditions_case():

@@ -65,16 +65,50 @@ pub(crate) fn form_urlencoded_pairs(input: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Decodes `params=` as InfluxDB 1.6 does (Go's `encoding/json` with `UseNumber` into a
+/// map). `Err` is the whole error message: a body that is no JSON object is "error parsing
+/// query parameters: json: cannot unmarshal <kind> into Go value of type map[string]interface
+/// {}", a number without a `.` that is no `int64` is "error parsing json value: ...";
+/// `null` binds nothing.
 pub(crate) fn parse_bind_params(text: &str) -> Result<BTreeMap<String, ParamValue>, String> {
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| "json: cannot unmarshal into map".to_string())?;
+    let unmarshal = |kind: &str| {
+        format!(
+            "error parsing query parameters: json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+        )
+    };
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "error parsing query parameters: {}",
+            go_json_error(&e.to_string())
+        )
+    })?;
+    let obj = match v {
+        serde_json::Value::Object(o) => o,
+        serde_json::Value::Null => return Ok(BTreeMap::new()),
+        serde_json::Value::Array(_) => return Err(unmarshal("array")),
+        serde_json::Value::String(_) => return Err(unmarshal("string")),
+        serde_json::Value::Number(_) => return Err(unmarshal("number")),
+        serde_json::Value::Bool(_) => return Err(unmarshal("bool")),
+    };
+    if let Some(bad) = top_level_numbers(text)
+        .into_iter()
+        .find(|n| !n.contains('.') && n.parse::<i64>().is_err())
+    {
+        let why = if bad.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+            "value out of range"
+        } else {
+            "invalid syntax"
+        };
+        return Err(format!(
+            "error parsing json value: strconv.ParseInt: parsing {bad:?}: {why}"
+        ));
+    }
     let mut out = BTreeMap::new();
-    for (k, v) in obj {
+    for (k, v) in &obj {
         let pv = match v {
             serde_json::Value::String(s) => ParamValue::String(s.clone()),
             serde_json::Value::Bool(b) => ParamValue::Boolean(*b),
+            // (Numbers without a `.` are integers: checked above on their text.)
             serde_json::Value::Number(n) => match n.as_i64() {
                 Some(i) => ParamValue::Integer(i),
                 None => ParamValue::Float(n.as_f64().unwrap_or(0.0)),
@@ -90,11 +124,95 @@ pub(crate) fn parse_bind_params(text: &str) -> Result<BTreeMap<String, ParamValu
                 } else if let Some(r) = text("regex") {
                     ParamValue::Regex(r)
                 } else {
-                    ParamValue::Unsupported("map[string]interface {}".into())
+                    match o.keys().next() {
+                        Some(key) => {
+                            ParamValue::Refused(format!("unknown bind object type: {key}"))
+                        }
+                        None => ParamValue::Unsupported("map[string]interface {}".into()),
+                    }
                 }
             }
         };
         out.insert(k.clone(), pv);
     }
     Ok(out)
+}
+
+/// The number literals of the values of a JSON object, as written (`1e3` stays `1e3`,
+/// where a parsed number would print `1000.0`). Go reads each as a `json.Number` and
+/// parses one without a `.` as an `int64`.
+fn top_level_numbers(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let mut number = String::new();
+    for c in text.chars() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        let in_number = depth == 1
+            && if number.is_empty() {
+                c.is_ascii_digit() || c == '-'
+            } else {
+                c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')
+            };
+        if in_number {
+            number.push(c);
+            continue;
+        }
+        if !number.is_empty() {
+            out.push(std::mem::take(&mut number));
+        }
+        match c {
+            '"' => in_string = true,
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Go's `encoding/json` error wording for the common cases clients hit.
+pub(crate) fn go_json_error(serde_msg: &str) -> String {
+    if serde_msg.contains("key must be a string") {
+        "invalid character looking for beginning of object key string".to_string()
+    } else {
+        serde_msg.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn bind_params_decode_as_influxdb_1_6_does() {
+        assert_eq!(
+            top_level_numbers(r#"{"a":1e3,"b":"2e5","c":[3e1],"d":true,"e":-1.5}"#),
+            vec!["1e3", "-1.5"]
+        );
+        assert_eq!(
+            parse_bind_params(r#"{"h":1e3}"#).unwrap_err(),
+            r#"error parsing json value: strconv.ParseInt: parsing "1e3": invalid syntax"#
+        );
+        assert_eq!(
+            parse_bind_params("[]").unwrap_err(),
+            "error parsing query parameters: json: cannot unmarshal array into Go value of type map[string]interface {}"
+        );
+        assert!(parse_bind_params("null").unwrap().is_empty());
+        let p = parse_bind_params(r#"{"f":1.5e3,"i":7,"o":{"x":1}}"#).unwrap();
+        assert_eq!(p["f"], ParamValue::Float(1500.0));
+        assert_eq!(p["i"], ParamValue::Integer(7));
+        assert_eq!(
+            p["o"],
+            ParamValue::Refused("unknown bind object type: x".into())
+        );
+    }
 }

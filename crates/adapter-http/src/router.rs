@@ -714,14 +714,7 @@ async fn query(
             None => BTreeMap::new(),
             Some(text) => match parse_bind_params(text) {
                 Ok(b) => b,
-                Err(e) => {
-                    return query_error(
-                        &state,
-                        format,
-                        StatusCode::BAD_REQUEST,
-                        &format!("error parsing query parameters: {}", go_json_error(&e)),
-                    )
-                }
+                Err(e) => return query_error(&state, format, StatusCode::BAD_REQUEST, &e),
             },
         };
         let epoch = match params.get("epoch").map(String::as_str) {
@@ -925,15 +918,6 @@ fn merge_by_statement(results: Vec<StatementResult>) -> Vec<StatementResult> {
         }
     }
     out
-}
-
-/// Go's `encoding/json` error wording for the common cases clients hit.
-fn go_json_error(serde_msg: &str) -> String {
-    if serde_msg.contains("key must be a string") {
-        "invalid character looking for beginning of object key string".to_string()
-    } else {
-        serde_msg.to_string()
-    }
 }
 
 /// Splits statement results into chunks the way InfluxDB streams them: every chunk holds

@@ -94,6 +94,9 @@ pub enum ParamValue {
     /// A value InfluxDB cannot bind; the payload is the Go type name InfluxDB reports
     /// (`<nil>`, `[]interface {}`, `map[string]interface {}`).
     Unsupported(String),
+    /// A value InfluxDB refuses with its own message (an object of an unknown kind:
+    /// `unknown bind object type: a`).
+    Refused(String),
 }
 
 /// Parses one or more `;`-separated statements.
@@ -128,7 +131,8 @@ impl Bindings {
             | ParamValue::Identifier(s)
             | ParamValue::Duration(s)
             | ParamValue::Regex(s)
-            | ParamValue::Unsupported(s) => s.clone(),
+            | ParamValue::Unsupported(s)
+            | ParamValue::Refused(s) => s.clone(),
             ParamValue::Integer(i) => i.to_string(),
             ParamValue::Float(f) => crate::ast::display::format_float(*f),
             ParamValue::Boolean(b) => b.to_string(),
@@ -169,6 +173,10 @@ pub fn parse_with_params(
                     name.to_string(),
                     format!("unable to bind parameter with type {ty}"),
                 );
+                None
+            }
+            Some(ParamValue::Refused(msg)) => {
+                bindings.unsupported.insert(name.to_string(), msg.clone());
                 None
             }
             Some(v) if !name.is_empty() => Some(v),
@@ -212,7 +220,7 @@ fn placeholder(v: &ParamValue, len: usize) -> String {
         ParamValue::Integer(_) => fill('0', '0', None),
         ParamValue::Float(_) => fill('.', '0', None),
         ParamValue::Boolean(b) => format!("{b:<len$}"),
-        ParamValue::Unsupported(_) => String::new(),
+        ParamValue::Unsupported(_) | ParamValue::Refused(_) => String::new(),
     }
 }
 

@@ -145,7 +145,7 @@ impl<'a> Builder<'a> {
                 ParamValue::Integer(i) => i.to_string(),
                 ParamValue::Float(f) => crate::ast::display::format_float(*f),
                 ParamValue::Boolean(v) => v.to_string(),
-                ParamValue::Unsupported(_) => String::new(),
+                ParamValue::Unsupported(_) | ParamValue::Refused(_) => String::new(),
             });
             at = p + b.len;
         }
