@@ -12,12 +12,7 @@ pub(crate) fn query_params(
     headers: &HeaderMap,
     body: &[u8],
 ) -> HashMap<String, String> {
-    let mut p: HashMap<String, String> = HashMap::new();
-    if let Some(q) = raw {
-        for (k, v) in form_urlencoded_pairs(q.as_bytes()) {
-            p.entry(k).or_insert(v);
-        }
-    }
+    let mut p = url_params(raw);
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -26,6 +21,16 @@ pub(crate) fn query_params(
         for (k, v) in form_urlencoded_pairs(body) {
             p.insert(k, v);
         }
+    }
+    p
+}
+
+/// The query string's parameters, a repeated one by its first value (Go's
+/// `URL.Query().Get`).
+pub(crate) fn url_params(raw: Option<&str>) -> HashMap<String, String> {
+    let mut p: HashMap<String, String> = HashMap::new();
+    for (k, v) in form_urlencoded_pairs(raw.unwrap_or_default().as_bytes()) {
+        p.entry(k).or_insert(v);
     }
     p
 }
@@ -179,7 +184,7 @@ fn top_level_numbers(text: &str) -> Vec<String> {
 }
 
 /// Go's `encoding/json` error wording for the common cases clients hit.
-pub(crate) fn go_json_error(serde_msg: &str) -> String {
+fn go_json_error(serde_msg: &str) -> String {
     if serde_msg.contains("key must be a string") {
         "invalid character looking for beginning of object key string".to_string()
     } else {

@@ -367,8 +367,7 @@ async fn write(
     if method != Method::POST {
         return method_not_allowed(&state, "OPTIONS, POST");
     }
-    // A repeated parameter counts once, by its first value (Go's `URL.Query().Get`).
-    let params = crate::params::query_params(raw.as_deref(), &HeaderMap::new(), &[]);
+    let params = crate::params::url_params(raw.as_deref());
     let target = WriteTarget {
         db: params.get("db").cloned().unwrap_or_default(),
         rp: params.get("rp").cloned(),
@@ -401,8 +400,7 @@ async fn write_v2(
     if method != Method::POST {
         return method_not_allowed(&state, "POST");
     }
-    // A repeated parameter counts once, by its first value (Go's `URL.Query().Get`).
-    let params = crate::params::query_params(raw.as_deref(), &HeaderMap::new(), &[]);
+    let params = crate::params::url_params(raw.as_deref());
     let bucket = params.get("bucket").cloned().unwrap_or_default();
     let (db, rp) = match bucket.split_once('/') {
         Some((d, r)) => (d.to_string(), Some(r.to_string())),

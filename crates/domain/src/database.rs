@@ -98,6 +98,20 @@ impl Database {
     }
 }
 
+/// InfluxDB's `meta.ValidName` for database and retention policy names: not empty, not
+/// `.` or `..`, no `/` or `\`, and only printable characters (Go's `unicode.IsPrint`:
+/// no control or format characters, no space but the ASCII one).
+pub fn is_valid_name(name: &str) -> bool {
+    let printable = |c: char| {
+        c == ' '
+            || !(c.is_control()
+                || c.is_whitespace()
+                || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+                    | '\u{2060}'..='\u{2064}' | '\u{feff}'))
+    };
+    !matches!(name, "" | "." | "..") && !name.contains(['/', '\\']) && name.chars().all(printable)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,25 +130,6 @@ mod tests {
         assert_eq!(db.resolve_rp(None).unwrap().name, "autogen");
         assert!(db.resolve_rp(Some("nope")).is_none());
     }
-}
-
-/// InfluxDB's `meta.ValidName` for database and retention policy names: not empty, not
-/// `.` or `..`, no `/` or `\`, and only printable characters (Go's `unicode.IsPrint`:
-/// no control or format characters, no space but the ASCII one).
-pub fn is_valid_name(name: &str) -> bool {
-    let printable = |c: char| {
-        c == ' '
-            || !(c.is_control()
-                || c.is_whitespace()
-                || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-                    | '\u{2060}'..='\u{2064}' | '\u{feff}'))
-    };
-    !matches!(name, "" | "." | "..") && !name.contains(['/', '\\']) && name.chars().all(printable)
-}
-
-#[cfg(test)]
-mod name_tests {
-    use super::is_valid_name;
 
     #[test]
     fn names_follow_influxdb_s_valid_name() {

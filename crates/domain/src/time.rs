@@ -96,19 +96,11 @@ pub fn parse_influxql_duration(s: &str) -> Result<i64, InfluxqlDurationError> {
         }
         let digits: String = chars[start..i].iter().collect();
         let n: i64 = digits.parse().map_err(|_| Invalid)?;
-        let next_is_s = chars.get(i + 1) == Some(&'s');
-        let (unit, width): (i64, usize) = match chars[i] {
-            'n' if next_is_s => (1, 2),
-            'u' | 'µ' => (1_000, 1),
-            'm' if next_is_s => (1_000_000, 2),
-            'm' => (60_000_000_000, 1),
-            's' => (1_000_000_000, 1),
-            'h' => (3_600_000_000_000, 1),
-            'd' => (86_400_000_000_000, 1),
-            'w' => (604_800_000_000_000, 1),
-            _ => return Err(Invalid),
-        };
+        // One character, or two for `ns` and `ms` (a lone `n` is no unit).
+        let two = matches!(chars[i], 'n' | 'm') && chars.get(i + 1) == Some(&'s');
+        let width = if two { 2 } else { 1 };
         let unit_text: String = chars[i..i + width].iter().collect();
+        let unit = unit_nanos(&unit_text).ok_or(Invalid)?;
         i += width;
         total = total.wrapping_add(n.wrapping_mul(unit));
         last = format!("{n}{unit_text}");

@@ -348,6 +348,20 @@ pub(crate) fn has_time(cond: Option<&Expr>) -> bool {
     cond.is_some_and(|c| c.any(&mut |e| e.is_time_ref()))
 }
 
+/// InfluxDB's refusal of a time term in the condition of a statement that has no time
+/// range (`DROP SERIES`, `SHOW MEASUREMENTS`, the cardinalities).
+pub(crate) fn refuse_time(
+    cond: Option<&Expr>,
+    statement: &str,
+) -> Result<(), super::StatementError> {
+    if has_time(cond) {
+        return Err(super::StatementError::new(format!(
+            "{statement} doesn't support time in WHERE clause"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -26,17 +26,15 @@ fn count_series(name: Option<&str>, n: usize, col: &str) -> hyperbyte_domain::qu
 impl QueryService {
     /// `SHOW ... CARDINALITY` of `db`.
     pub(super) async fn cardinality(&self, db: &str, c: &ShowCardinalityStatement) -> StmtResult {
-        let counted = match c.kind {
-            CardinalityKind::Series => Some("SERIES"),
-            CardinalityKind::Measurement => Some("MEASUREMENT"),
-            CardinalityKind::TagKey => Some("TAG KEY"),
+        // InfluxDB names the exact form, whichever was asked for.
+        let statement = match c.kind {
+            CardinalityKind::Series => Some("SHOW SERIES EXACT CARDINALITY"),
+            CardinalityKind::Measurement => Some("SHOW MEASUREMENT EXACT CARDINALITY"),
+            CardinalityKind::TagKey => Some("SHOW TAG KEY EXACT CARDINALITY"),
             _ => None,
         };
-        if let Some(what) = counted.filter(|_| super::super::cond::has_time(c.condition.as_ref())) {
-            // InfluxDB names the exact form, whichever was asked for.
-            return Err(StatementError::new(format!(
-                "SHOW {what} EXACT CARDINALITY doesn't support time in WHERE clause"
-            )));
+        if let Some(statement) = statement {
+            super::super::cond::refuse_time(c.condition.as_ref(), statement)?;
         }
         let estimate = !c.exact && c.sources.is_empty() && c.condition.is_none();
         match &c.kind {

@@ -19,8 +19,10 @@ const HOUR: i64 = 3_600_000_000_000;
 impl QueryService {
     /// `CREATE DATABASE`, with its optional default retention policy.
     pub(super) async fn create_database(&self, c: &CreateDatabaseStatement) -> StmtResult {
-        let names = std::iter::once(&c.name).chain(c.rp_name.as_ref());
-        if !names.into_iter().all(|n| is_valid_name(n)) {
+        if !std::iter::once(&c.name)
+            .chain(&c.rp_name)
+            .all(|n| is_valid_name(n))
+        {
             return Err(StatementError::new("invalid name"));
         }
         let rp = if c.retention_policy_create {
@@ -175,8 +177,6 @@ impl QueryService {
                 cq.database
             )));
         }
-        let qualify_with = request_db.filter(|d| !d.is_empty()).unwrap_or(&cq.database);
-        let text = self.canonical_cq(cq, qualify_with);
         let target_db = cq
             .source
             .target
@@ -185,6 +185,8 @@ impl QueryService {
         if let Some(target) = target_db.filter(|t| self.meta.database(t).is_none()) {
             return Err(StatementError::new(format!("database not found: {target}")));
         }
+        let qualify_with = request_db.filter(|d| !d.is_empty()).unwrap_or(&cq.database);
+        let text = self.canonical_cq(cq, qualify_with);
         self.meta
             .apply(MetaCommand::CreateContinuousQuery(ContinuousQuery {
                 database: cq.database.clone(),

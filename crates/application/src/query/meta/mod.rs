@@ -11,7 +11,7 @@
 //! [`hyperbyte_ports::StorageAdminPort`] after the WAL backlog is flushed, so deletes also cover points that
 //! were acknowledged but not yet flushed.
 
-use super::cond::has_time;
+use super::cond::refuse_time;
 use super::{QueryService, StatementError, StmtResult};
 use hyperbyte_domain::query::{Series, StatementResult, Value};
 use hyperbyte_timeseriesql::ast::Statement;
@@ -70,11 +70,7 @@ impl QueryService {
             Statement::DropMeasurement { name } => self.drop_measurement(name, db).await,
             Statement::DropSeries(d) => {
                 let name = self.require_data_db(db)?;
-                if has_time(d.condition.as_ref()) {
-                    return Err(StatementError::new(
-                        "DROP SERIES doesn't support time in WHERE clause",
-                    ));
-                }
+                refuse_time(d.condition.as_ref(), "DROP SERIES")?;
                 self.delete(&name, d, true).await
             }
             Statement::Delete(d) => {

@@ -78,11 +78,7 @@ impl QueryService {
             Err(e) => return Err(e),
         };
         if let Some(cond) = &sm.condition {
-            if super::super::cond::has_time(Some(cond)) {
-                return Err(StatementError::new(
-                    "SHOW MEASUREMENTS doesn't support time in WHERE clause",
-                ));
-            }
+            super::super::cond::refuse_time(Some(cond), "SHOW MEASUREMENTS")?;
             check_tag_condition(cond, false)?;
         }
         let sources: Vec<Measurement> = sm.source.iter().cloned().collect();

@@ -1,6 +1,7 @@
 //! Output columns: the names InfluxDB derives for them, and what they ask of the
-//! evaluation (aggregates inside them, the window a transformation reads beyond the range, the field of a
-//! lone selector). Pure functions of the AST, shared by planning and evaluation.
+//! evaluation (aggregates inside them, the window a transformation reads beyond the
+//! range, the field of a lone selector). Pure functions of the AST, shared by planning and
+//! evaluation.
 
 use super::*;
 
