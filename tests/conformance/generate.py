@@ -232,6 +232,8 @@ def cases():
     out.append(bind_param_edges_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
+    out.append(types_across_shard_groups_case())
+    out.append(ties_across_shard_groups_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -1386,6 +1388,104 @@ def count_distinct_case():
     checks.append(q(db, f"SELECT count(distinct(s)) FROM m WHERE {span} GROUP BY time(10s), h fill(none)"))
     checks.append(q(db, f"SELECT count(distinct(i)) FROM m WHERE {span} GROUP BY time(10s) ORDER BY time DESC"))
     return case("aggregates--count-distinct", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def types_across_shard_groups_case():
+    """A field may take another type in another shard group (InfluxDB checks types per
+    shard group). A query reads it by the highest-ranked type among the shard groups its
+    range touches (float, integer, string, boolean), integers read as floats, values of
+    other types left out. (HyperbyteDB read the field's first type alone: the integers
+    written in 2020 were missing from every answer.)"""
+    db = "qs_types_across_groups"
+    t2000, t2020, t2030 = T2000, 1577836800 * 10**9, 1893456000 * 10**9
+    s = 10**9
+    setup = [
+        q("", f'CREATE DATABASE "{db}"'),
+        w(db, f'm,h=a f=1.5 {t2000}\nm,h=a f=2.5 {t2000 + 10 * s}\nm,h=b s="x" {t2000 + 20 * s}\n'),
+        w(db, f"m,h=a f=7i {t2020}\nm,h=a f=8i {t2020 + 10 * s}\nm,h=b s=5 {t2020 + 20 * s}\n"),
+        w(db, f"m,h=b f=true {t2030}\n"),
+        w(db, f"n,h=a i=3i {t2000}\n"),
+        w(db, f"n,h=a i=4.5 {t2020}\n"),
+        w(db, f"n,h=a i=true {t2030}\n"),
+    ]
+    checks = [q(db, text) for text in [
+        "SELECT f FROM m",
+        "SELECT * FROM m",
+        "SELECT f FROM m WHERE time > '2019-01-01'",
+        "SELECT f FROM m WHERE time > '2029-01-01'",
+        "SELECT * FROM m WHERE time > '2029-01-01'",
+        "SELECT sum(f), count(f), max(f), min(f), mean(f), spread(f) FROM m",
+        "SELECT sum(f) FROM m WHERE time > '2019-01-01' AND time < '2021-01-01'",
+        "SELECT sum(f) FROM m WHERE time < '2019-01-01'",
+        "SELECT s FROM m",
+        "SELECT sum(s), count(s) FROM m",
+        "SELECT f FROM m WHERE f > 2",
+        "SELECT f FROM m WHERE f = 7",
+        "SELECT f, s FROM m WHERE s = 5",
+        "SELECT f FROM m WHERE h = 'a' AND time > '2019-01-01'",
+        "SELECT last(f), first(f) FROM m",
+        "SELECT f::integer FROM m",
+        "SELECT f::float FROM m WHERE time > '2019-01-01'",
+        "SELECT f FROM m GROUP BY h",
+        "SELECT max(f) FROM m WHERE time >= '1999-01-01' AND time < '2031-01-01' GROUP BY time(3650d)",
+        "SELECT mean(f) FROM m WHERE time >= '1999-01-01' AND time < '2031-01-01' GROUP BY time(3650d) fill(none)",
+        "SELECT top(f, 2), bottom(f, 1) FROM m",
+        "SELECT count(*) FROM m",
+        "SELECT max(*) FROM /./",
+        "SELECT derivative(f) FROM m",
+        "SELECT cumulative_sum(f) FROM m WHERE time > '2019-01-01'",
+        "SELECT max(x) FROM (SELECT f AS x FROM m)",
+        "SELECT i FROM n",
+        "SELECT * FROM n",
+        "SELECT sum(i), max(i), min(i) FROM n",
+        "SELECT i FROM n WHERE time < '2019-01-01'",
+        "SELECT i::integer FROM n",
+        "SELECT last(*) FROM n",
+        "SHOW FIELD KEYS",
+    ]]
+    return case("query-semantics--types-across-shard-groups", setup, checks)
+
+
+def ties_across_shard_groups_case():
+    """Rows of one time from several series come in the order of InfluxDB's heap, and
+    InfluxDB merges each shard group's series through a heap of its own: over a range
+    spanning shard groups the order at a time depends on the group's own points only.
+    (HyperbyteDB carried one heap across the groups: `SELECT *` of several hosts over
+    hourly shard groups listed tied rows in another order.)"""
+    db = "sr_ties_across_groups"
+    hour = 3600 * 10**9
+    lines = []
+    for t, at in enumerate([0, hour // 2, hour, 2 * hour, 2 * hour + hour // 2, 3 * hour, 7 * 24 * hour]):
+        for h in range(4):
+            if (t * 7 + h * 3) % 5 == 0:
+                continue
+            fields = [f"v={(t + h) % 3}"]
+            if (t + h) % 2 == 0:
+                fields.append(f"w={(t * 13 + h * 7) % 10 / 10}")
+            if (t * h) % 3 == 1:
+                fields.append(f's="x{h}"')
+            lines.append(f"m,host=h{h},dc=d{h % 2} {','.join(fields)} {T2000 + at}")
+    body = "\n".join(lines) + "\n"
+    setup = [
+        q("", f'CREATE DATABASE "{db}"'),
+        q("", f'CREATE RETENTION POLICY hourly ON "{db}" DURATION INF REPLICATION 1 SHARD DURATION 1h'),
+        w(db, body, rp="hourly"),
+        w(db, body),
+    ]
+    checks = []
+    for rp in ["hourly", "autogen"]:
+        checks += [q(db, text, rp=rp) for text in [
+            "SELECT * FROM m",
+            "SELECT * FROM m ORDER BY time DESC",
+            "SELECT v, w FROM m",
+            "SELECT * FROM m GROUP BY dc",
+            "SELECT w, v, s FROM m LIMIT 9",
+            "SELECT difference(v) FROM m",
+            "SELECT difference(v) FROM m ORDER BY time DESC",
+            "SELECT mode(v) FROM m",
+            "SELECT mode(v) FROM m ORDER BY time DESC",
+        ]]
+    return case("select-raw--ties-across-shard-groups", setup, checks)
 
 
 def tag_in_function_case():

@@ -52,6 +52,23 @@ macro_rules! metadata_reads_from_catalog {
             )
         }
 
+        fn field_types_in_shard_groups(
+            &self,
+            database: &str,
+            measurement: &str,
+            field: &str,
+            retention_policy: &str,
+            starts: (i64, i64),
+        ) -> ::std::option::Option<::std::collections::BTreeSet<$crate::__domain::FieldType>> {
+            self.$catalog().field_types_in_shard_groups(
+                database,
+                measurement,
+                field,
+                retention_policy,
+                starts,
+            )
+        }
+
         fn field_in_retention_policy(
             &self,
             database: &str,

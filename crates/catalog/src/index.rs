@@ -145,6 +145,23 @@ impl Measurement {
         self.field_shards.get(field)?.get(rp)?.get(&start).copied()
     }
 
+    /// The types `field` took in the shard groups of `rp` starting within
+    /// `[first_start, last_start]`.
+    pub(crate) fn field_types_between(
+        &self,
+        field: &str,
+        rp: &str,
+        (first_start, last_start): (i64, i64),
+    ) -> BTreeSet<FieldType> {
+        match self.field_shards.get(field).and_then(|by_rp| by_rp.get(rp)) {
+            Some(starts) if first_start <= last_start => starts
+                .range(first_start..=last_start)
+                .map(|(_, t)| *t)
+                .collect(),
+            _ => BTreeSet::new(),
+        }
+    }
+
     /// Whether `field` has a type recorded in some shard group of `rp`.
     pub(crate) fn has_field_in(&self, field: &str, rp: &str) -> bool {
         self.field_shards

@@ -5,6 +5,7 @@ use crate::index::Measurement;
 use crate::Catalog;
 use hyperbyte_domain::{ContinuousQuery, Database, FieldType, MeasurementSchema, Tombstone, User};
 use hyperbyte_ports::SeriesEntry;
+use std::collections::BTreeSet;
 
 fn empty_entry() -> SeriesEntry {
     SeriesEntry {
@@ -77,6 +78,23 @@ impl Catalog {
             field,
             retention_policy,
             shard_start,
+        )
+    }
+
+    /// The types `field` took in the shard groups of a retention policy starting within
+    /// `[first_start, last_start]` (always known: the catalog keeps them).
+    pub fn field_types_in_shard_groups(
+        &self,
+        database: &str,
+        measurement: &str,
+        field: &str,
+        retention_policy: &str,
+        starts: (i64, i64),
+    ) -> Option<BTreeSet<FieldType>> {
+        Some(
+            self.measurement(database, measurement)
+                .map(|m| m.field_types_between(field, retention_policy, starts))
+                .unwrap_or_default(),
         )
     }
 

@@ -42,10 +42,11 @@ impl RetentionPolicy {
     }
 
     /// Start of the shard group holding `timestamp`: groups are aligned to multiples of
-    /// the group duration since the epoch, as in InfluxDB.
+    /// the group duration since the epoch, as in InfluxDB. Near the smallest `i64` (a
+    /// query's lower bound) the start saturates there.
     pub fn shard_group_start(&self, timestamp: i64) -> i64 {
         let d = self.shard_group_duration.max(1);
-        timestamp - timestamp.rem_euclid(d)
+        timestamp.saturating_sub(timestamp.rem_euclid(d))
     }
 
     /// InfluxDB's default shard group duration for a retention duration: 1h below two

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use hyperbyte_domain::{
     ContinuousQuery, Database, FieldType, MeasurementSchema, MetaCommand, Tombstone, User,
 };
+use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 /// A metadata failure.
@@ -99,6 +100,22 @@ pub trait MetadataPort: Send + Sync + Debug {
         retention_policy: &str,
         shard_start: i64,
     ) -> Option<FieldType>;
+    /// The types `field` took in the shard groups of a retention policy that start
+    /// within `[first_start, last_start]`: the types a query over that range meets
+    /// (InfluxDB reads a field by the highest-ranked of them). `None`: this store keeps
+    /// no types per shard group, and the caller assumes every type of the schema.
+    fn field_types_in_shard_groups(
+        &self,
+        database: &str,
+        measurement: &str,
+        field: &str,
+        retention_policy: &str,
+        (first_start, last_start): (i64, i64),
+    ) -> Option<BTreeSet<FieldType>> {
+        let _ = (database, measurement, field, retention_policy);
+        let _ = (first_start, last_start);
+        None
+    }
     /// Whether `field` has a type recorded in some shard group of a retention policy: a
     /// field InfluxDB lists in that policy's `SELECT *` even when no point carrying it was
     /// stored (a point dropped for a type conflict creates the fields met before the

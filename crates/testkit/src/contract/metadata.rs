@@ -70,12 +70,21 @@ fn script() -> Vec<MetaCommand> {
         MetaCommand::RegisterFieldShards {
             database: "db".into(),
             measurement: "cpu".into(),
-            entries: vec![FieldShardType {
-                field: "usage".into(),
-                retention_policy: "week".into(),
-                shard_start: 0,
-                field_type: FieldType::Float,
-            }],
+            entries: vec![
+                FieldShardType {
+                    field: "usage".into(),
+                    retention_policy: "week".into(),
+                    shard_start: 0,
+                    field_type: FieldType::Float,
+                },
+                // Another type in the next shard group.
+                FieldShardType {
+                    field: "usage".into(),
+                    retention_policy: "week".into(),
+                    shard_start: week / 7,
+                    field_type: FieldType::Integer,
+                },
+            ],
         },
         MetaCommand::RegisterSeries {
             database: "db".into(),
@@ -177,6 +186,13 @@ fn snapshot(m: &dyn MetadataPort) -> String {
                 "  {meas} shard type {:?}\n",
                 m.field_shard_type(db, meas, "usage", "week", 0)
             );
+            let day = RetentionPolicy::autogen().shard_group_duration / 7;
+            for starts in [(0, 0), (0, day), (1, day), (day + 1, i64::MAX), (1, 0)] {
+                out += &format!(
+                    "  {meas} types in {starts:?} {:?}\n",
+                    m.field_types_in_shard_groups(db, meas, "usage", "week", starts)
+                );
+            }
         }
         for key in [
             "cpu,host=a,region=eu",

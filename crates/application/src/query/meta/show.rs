@@ -181,11 +181,15 @@ impl QueryService {
                 continue;
             };
             // A field written with other types into other shard groups is listed
-            // once per type, as InfluxDB does.
+            // once per type, by type name, as InfluxDB does.
             let fields: Vec<_> = schema
                 .fields
                 .keys()
-                .flat_map(|f| schema.field_types(f).into_iter().map(move |t| (f, t)))
+                .flat_map(|f| {
+                    let mut types = schema.field_types(f);
+                    types.sort_by_key(|t| t.influx_name());
+                    types.into_iter().map(move |t| (f, t))
+                })
                 .collect();
             let fields = page(fields, sf.limit, sf.offset);
             if fields.is_empty() {

@@ -23,6 +23,7 @@ mod aggregates;
 mod checks;
 mod columns;
 mod eval;
+mod mixed;
 mod plan;
 mod pushdown;
 mod read;

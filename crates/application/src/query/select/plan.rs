@@ -96,6 +96,9 @@ pub(super) struct SelectPlan {
     /// `last()` of fields only, without `GROUP BY time`: the tier can hand over just the
     /// points holding each series' latest values.
     pub(super) last_only: bool,
+    /// The shard group duration of every source's retention policy, when they share
+    /// one and none is a subquery ([`per_shard_group`]).
+    pub(super) shard_duration: Option<i64>,
 }
 
 /// How one source of a SELECT is answered.
@@ -319,6 +322,7 @@ impl QueryService {
         if sources.is_empty() {
             return Ok(None);
         }
+        self.type_fields_by_range(&mut sources, shape.read_range());
         check_aggregate_types(stmt, &sources)?;
         // Make acknowledged writes visible (read-your-writes) before looking at tables.
         // When storage cannot take them now (a full disk, an engine refusing a batch),
@@ -328,7 +332,8 @@ impl QueryService {
             tracing::warn!(error = %e, "flush before a query failed; answering from what storage holds");
         }
         if has_wildcard(stmt) {
-            self.restrict_to_table_fields(&mut sources).await;
+            self.restrict_to_table_fields(&mut sources, shape.read_range())
+                .await;
         }
         let (all_fields, all_tags) = union_schema(&sources);
         check_field_functions(stmt, &all_fields, &all_tags, shape.interval.is_some())?;
@@ -345,6 +350,10 @@ impl QueryService {
             check_bucket_limit(&shape, budget)?;
         }
         let needed = needed_fields(&cols, &all_fields);
+        let cond = stmt.condition_without_time();
+        let read = shape.read_range();
+        self.read_mixed_sources(&mut sources, &needed, cond.as_ref(), read, budget)
+            .await?;
         let pushdown = shape.is_agg
             && !shape.has_transform
             && pushdown_columns(&cols, &all_fields, shape.interval.is_some())
@@ -355,6 +364,7 @@ impl QueryService {
                 matches!(&c.expr, Expr::Call { name, args } if name == "last"
                     && matches!(args.as_slice(), [Expr::VarRef { .. }]))
             });
+        let shard_duration = self.shared_shard_duration(&sources);
         Ok(Some(SelectPlan {
             shape,
             sources,
@@ -364,10 +374,22 @@ impl QueryService {
             cols,
             single_selector,
             needed,
-            cond: stmt.condition_without_time(),
+            cond,
             pushdown,
             last_only,
+            shard_duration,
         }))
+    }
+
+    /// The shard group duration the retention policies of `sources` share (`None`: a
+    /// subquery among them, or policies of different durations).
+    fn shared_shard_duration(&self, sources: &[Src]) -> Option<i64> {
+        let mut durations = sources.iter().map(|src| {
+            let database = self.meta.database(&src.db)?;
+            Some(database.rp(&src.rp)?.shard_group_duration)
+        });
+        let first = durations.next()??;
+        durations.all(|d| d == Some(first)).then_some(first)
     }
 
     /// The measurement sources of `FROM` (no duplicates), checked against the metadata.
@@ -464,16 +486,26 @@ impl QueryService {
     /// A retention policy's table holds only the fields written into it: wildcards
     /// expand to those, and to the fields its shard groups know without a stored value
     /// (InfluxDB keeps field sets per shard; a point dropped for a type conflict creates
-    /// the fields before the conflict).
-    async fn restrict_to_table_fields(&self, sources: &mut [Src]) {
+    /// the fields before the conflict). Of the fields the shard groups know, only those
+    /// of the groups `range` touches: `SELECT * … WHERE time > '2029-01-01'` lists the
+    /// fields written since, as InfluxDB's shards in range list theirs.
+    async fn restrict_to_table_fields(&self, sources: &mut [Src], range: TimeRange) {
         for src in sources.iter_mut().filter(|s| s.rows.is_none()) {
             if let Ok(cols) = self.table_columns(src).await {
                 if !cols.is_empty() {
                     let (db, m, rp) = (&src.db, &src.measurement, &src.rp);
-                    src.schema.fields.retain(|f, _| {
-                        cols.contains(&naming::field_column(f))
-                            || self.meta.field_in_retention_policy(db, m, f, rp)
-                    });
+                    let fields: Vec<String> = src.schema.fields.keys().cloned().collect();
+                    for f in fields {
+                        let known = self.meta.field_in_retention_policy(db, m, &f, rp);
+                        let listed = if known {
+                            !self.types_met(src, &f, range).is_empty()
+                        } else {
+                            cols.contains(&naming::field_column(&f))
+                        };
+                        if !listed {
+                            src.schema.fields.remove(&f);
+                        }
+                    }
                 }
             }
         }

@@ -378,24 +378,25 @@ impl QueryService {
             Vec::new()
         };
         let names = referenced_names(&plan.cols);
+        let shards = plan.shard_duration;
         let mut output = Vec::new();
         for (key, pts) in groups {
             let pts = if raw {
                 // InfluxDB's series iterators only emit the times where a selected field
                 // has a value; only those take part in the merge.
                 let pts = pts.into_iter().filter(|p| holds_any(p, &names)).collect();
-                raw_merge(pts, &aux, stmt.is_descending())
+                raw_merge(pts, &aux, stmt.is_descending(), shards)
             } else if !selector_aux.is_empty() {
-                raw_merge(pts, &selector_aux, false)
+                raw_merge(pts, &selector_aux, false, shards)
             } else {
-                go_heap_merge(pts)
+                go_heap_merge(pts, shards)
             };
             let tags: BTreeMap<String, String> = plan.group_tags.iter().cloned().zip(key).collect();
             let rows = if shape.is_agg {
                 // Under ORDER BY time DESC InfluxDB's reducers receive points newest
                 // first, and `mode`/`percentile` break ties in that order.
                 let fed = (stmt.is_descending() && breaks_ties_by_feed_order(&plan.cols))
-                    .then(|| descending_feed_rank(&pts, &selector_aux));
+                    .then(|| descending_feed_rank(&pts, &selector_aux, shards));
                 self.eval_aggregate(
                     &plan.cols,
                     (&pts, &plan.all_fields, fed.as_deref()),
@@ -405,7 +406,7 @@ impl QueryService {
                     budget,
                 )?
             } else if shape.has_transform {
-                eval_transform_raw(&plan.cols, &pts, stmt, budget)?
+                eval_transform_raw(&plan.cols, &pts, stmt, shards, budget)?
             } else {
                 eval_raw(&plan.cols, &pts)
             };

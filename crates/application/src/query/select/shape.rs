@@ -41,8 +41,8 @@ pub(super) fn finish_series(
 /// them: one input per series (in series-key order) merged through Go's binary heap by
 /// time. Points of different series with equal times come out in the heap's order, which
 /// is deterministic but not sorted; clients and the conformance corpus see that order.
-pub(super) fn go_heap_merge(points: Vec<Point>) -> Vec<Point> {
-    let order = feed_order(&points, &[], false);
+pub(super) fn go_heap_merge(points: Vec<Point>, shards: Option<i64>) -> Vec<Point> {
+    let order = feed_order(&points, &[], false, shards);
     permute(points, &order)
 }
 
@@ -145,8 +145,13 @@ fn aux_ref(plan: &super::plan::SelectPlan, e: &Expr) -> Option<AuxRef> {
 /// `descending`: the series inputs run in reverse key order and every comparison is
 /// reversed, as in InfluxDB; the result is then returned oldest first (the caller's
 /// `ORDER BY time DESC` reverses it back).
-pub(super) fn raw_merge(points: Vec<Point>, aux: &[AuxRef], descending: bool) -> Vec<Point> {
-    let order = feed_order(&points, aux, descending);
+pub(super) fn raw_merge(
+    points: Vec<Point>,
+    aux: &[AuxRef],
+    descending: bool,
+    shards: Option<i64>,
+) -> Vec<Point> {
+    let order = feed_order(&points, aux, descending, shards);
     let mut out = permute(points, &order);
     if descending {
         out.reverse();
@@ -157,12 +162,49 @@ pub(super) fn raw_merge(points: Vec<Point>, aux: &[AuxRef], descending: bool) ->
 /// The order InfluxDB 1.6's sorted-merge iterator hands `points` over in (indices into
 /// `points`; see [`raw_merge`]): with `descending` newest first, as a reducer under
 /// `ORDER BY time DESC` receives them.
-pub(super) fn feed_order(points: &[Point], aux: &[AuxRef], descending: bool) -> Vec<usize> {
-    let series = by_series(
-        (0..points.len()).collect(),
-        |&i| points[i].key.clone(),
-        descending,
-    );
+///
+/// `shards`: the shard group duration. InfluxDB merges the series of each shard through
+/// a heap of its own, and the shards one after the other (their times never meet), so
+/// rows of one time come in the order a heap fresh at their group's start gives, not the
+/// order of a heap carried over from the group before. `None`: one heap (a subquery's
+/// rows, or sources of different shard durations).
+pub(super) fn feed_order(
+    points: &[Point],
+    aux: &[AuxRef],
+    descending: bool,
+    shards: Option<i64>,
+) -> Vec<usize> {
+    let all = || (0..points.len()).collect();
+    let Some(d) = shards.filter(|d| *d > 0) else {
+        return heap_order(points, all(), aux, descending);
+    };
+    let group = |p: &Point| p.time.div_euclid(d);
+    let first = points.first().map(group);
+    if points.iter().all(|p| Some(group(p)) == first) {
+        return heap_order(points, all(), aux, descending);
+    }
+    let mut groups: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    for (i, p) in points.iter().enumerate() {
+        groups.entry(group(p)).or_default().push(i);
+    }
+    let mut groups: Vec<Vec<usize>> = groups.into_values().collect();
+    if descending {
+        groups.reverse();
+    }
+    groups
+        .into_iter()
+        .flat_map(|g| heap_order(points, g, aux, descending))
+        .collect()
+}
+
+/// [`feed_order`] of the points at `indices` through one heap.
+fn heap_order(
+    points: &[Point],
+    indices: Vec<usize>,
+    aux: &[AuxRef],
+    descending: bool,
+) -> Vec<usize> {
+    let series = by_series(indices, |&i| points[i].key.clone(), descending);
     // A tag's string is the same for every point of a series: looked up once per series,
     // not at every comparison (`SELECT *` compares up to ten tags at each equal time).
     let tag_strings: Vec<Vec<Option<String>>> = series
@@ -200,9 +242,16 @@ pub(super) fn feed_order(points: &[Point], aux: &[AuxRef], descending: bool) -> 
 
 /// Each point's position in the order InfluxDB hands `points` to a reducer under `ORDER
 /// BY time DESC` ([`feed_order`], newest first).
-pub(super) fn descending_feed_rank(points: &[Point], aux: &[AuxRef]) -> Vec<usize> {
+pub(super) fn descending_feed_rank(
+    points: &[Point],
+    aux: &[AuxRef],
+    shards: Option<i64>,
+) -> Vec<usize> {
     let mut rank = vec![0; points.len()];
-    for (position, i) in feed_order(points, aux, true).into_iter().enumerate() {
+    for (position, i) in feed_order(points, aux, true, shards)
+        .into_iter()
+        .enumerate()
+    {
         if let Some(r) = rank.get_mut(i) {
             *r = position;
         }
@@ -702,7 +751,7 @@ mod tests {
                 ps.iter().map(|p| p.fields.get("id").cloned()).collect()
             };
             proptest::prop_assert_eq!(
-                ids(&raw_merge(points.clone(), &refs, descending)),
+                ids(&raw_merge(points.clone(), &refs, descending, None)),
                 ids(&raw_merge_by_lookups(points, &refs, descending))
             );
         }
@@ -710,7 +759,7 @@ mod tests {
 
     /// The first `k` rows of a raw answer (newest first when `descending`), by id.
     fn first_ids(points: Vec<Point>, refs: &[AuxRef], descending: bool, k: usize) -> Vec<Value> {
-        let mut out = raw_merge(points, refs, descending);
+        let mut out = raw_merge(points, refs, descending, None);
         if descending {
             out.reverse();
         }
@@ -783,7 +832,7 @@ mod tests {
     fn a_numeric_reference_sorting_first_leaves_ties_in_heap_order() {
         // `SELECT * FROM cpu, mem`: `free` (a float only mem has) sorts before `host`.
         let refs = aux(&[("free", 1, false), ("host", 7, true), ("value", 1, false)]);
-        let got = hosts(&raw_merge(three_hosts(3), &refs, false));
+        let got = hosts(&raw_merge(three_hosts(3), &refs, false, None));
         assert_eq!(
             got,
             ["0A", "0C", "0B", "10C", "10B", "10A", "20B", "20A", "20C"]
@@ -794,14 +843,14 @@ mod tests {
     fn string_references_order_ties() {
         // `SELECT value, host FROM cpu`: `host` sorts first and orders the ties.
         let refs = aux(&[("host", 7, true), ("value", 1, false)]);
-        let got = hosts(&raw_merge(three_hosts(3), &refs, false));
+        let got = hosts(&raw_merge(three_hosts(3), &refs, false, None));
         assert_eq!(
             got,
             ["0A", "0B", "0C", "10A", "10B", "10C", "20A", "20B", "20C"]
         );
         // Descending: the comparison turns around (returned oldest first, the caller
         // reverses).
-        let got = hosts(&raw_merge(three_hosts(3), &refs, true));
+        let got = hosts(&raw_merge(three_hosts(3), &refs, true, None));
         assert_eq!(
             got,
             ["0A", "0B", "0C", "10A", "10B", "10C", "20A", "20B", "20C"]
@@ -816,11 +865,11 @@ mod tests {
             p.fields.insert("msg".into(), Value::String("m".into()));
         }
         let refs = aux(&[("host", 7, true)]);
-        let sorted = hosts(&raw_merge(pts.clone(), &refs, false));
+        let sorted = hosts(&raw_merge(pts.clone(), &refs, false, None));
         assert_eq!(sorted, ["0A", "0B", "0C", "10A", "10B", "10C"]);
         let refs = aux(&[("msg", 3, false), ("host", 7, true)]);
         // A and C compare (equal strings, then by host), B with either does not.
-        let got = hosts(&raw_merge(pts, &refs, false));
+        let got = hosts(&raw_merge(pts, &refs, false, None));
         assert_eq!(got, ["0A", "0C", "0B", "10A", "10B", "10C"]);
     }
 

@@ -8,6 +8,7 @@ pub(super) fn eval_transform_raw(
     cols: &[OutCol],
     pts: &[Point],
     stmt: &SelectStatement,
+    shards: Option<i64>,
     budget: &Budget,
 ) -> Result<Vec<Vec<Value>>, StatementError> {
     // The points in the order the transformations read them, reversed under ORDER BY
@@ -15,7 +16,7 @@ pub(super) fn eval_transform_raw(
     // heap decides; the transformation reverses them back). Ordered once for every
     // column.
     let points: Vec<&Point> = if stmt.is_descending() {
-        let mut order = feed_order(pts, &[], true);
+        let mut order = feed_order(pts, &[], true, shards);
         order.reverse();
         order.into_iter().filter_map(|i| pts.get(i)).collect()
     } else {

@@ -1,0 +1,296 @@
+//! Fields whose type differs between shard groups.
+//!
+//! InfluxDB checks a field's type per shard group, so a field may be a float one week and
+//! an integer the next. A query reads such a field by the highest-ranked type among the
+//! shard groups its range touches (float, integer, unsigned, string, boolean), reading
+//! integers as floats and leaving values of the other types out.
+//!
+//! Storage keeps one column per field, of its first type, and puts values of other types
+//! into side columns (`hyperbyte_domain::side_field_name`). So:
+//! - before the statement is checked, each such field takes the type the query reads it
+//!   as ([`QueryService::type_fields_by_range`]): `sum(s)` of a field that is a string in
+//!   2000 and a float in 2020 sums the floats;
+//! - a source whose read meets values in side columns is read here once, its columns
+//!   merged per point, and then evaluated as a subquery's rows are
+//!   ([`QueryService::read_mixed_sources`]). Neither aggregates in the engine nor the
+//!   recent-data tier (which leaves such tables out) serve it: only these tables pay for
+//!   the slower path.
+
+use super::*;
+use crate::query::decided_by_tags;
+use hyperbyte_timeseriesql::ast::TimeRange;
+
+/// InfluxDB's precedence of a field's types (`influxql.DataType.LessThan`): the highest
+/// ranked type among the shard groups a query touches is the one it reads.
+fn rank(t: FieldType) -> u8 {
+    match t {
+        FieldType::Float => 5,
+        FieldType::Integer => 4,
+        FieldType::Unsigned => 3,
+        FieldType::String => 2,
+        FieldType::Boolean => 1,
+    }
+}
+
+/// The type a query reads a field as, given the types it met.
+fn read_type(types: &BTreeSet<FieldType>) -> Option<FieldType> {
+    types.iter().copied().max_by_key(|t| rank(*t))
+}
+
+/// A stored value read as type `want`: a value of that type as it is, an integer (signed
+/// or not) as a float; values of other types are left out.
+fn read_as(v: Value, want: FieldType) -> Option<Value> {
+    match (v, want) {
+        (Value::Integer(i), FieldType::Float) => Some(Value::Float(i as f64)),
+        (Value::Unsigned(u), FieldType::Float) => Some(Value::Float(u as f64)),
+        (v @ Value::Float(_), FieldType::Float)
+        | (v @ Value::Integer(_), FieldType::Integer)
+        | (v @ Value::Unsigned(_), FieldType::Unsigned)
+        | (v @ Value::String(_), FieldType::String)
+        | (v @ Value::Boolean(_), FieldType::Boolean) => Some(v),
+        _ => None,
+    }
+}
+
+/// The storage names of one field: its own column, then its side columns.
+struct FieldColumns {
+    field: Arc<str>,
+    names: Vec<Arc<str>>,
+    /// The type the query reads it as.
+    want: FieldType,
+}
+
+impl FieldColumns {
+    fn new(field: &str, stored: &MeasurementSchema, want: FieldType) -> Self {
+        let names = stored
+            .field_types(field)
+            .into_iter()
+            .map(|t| match stored.field_type(field) {
+                Some(primary) if primary == t => Arc::from(field),
+                _ => Arc::from(hyperbyte_domain::side_field_name(field, t).as_str()),
+            })
+            .collect();
+        FieldColumns {
+            field: Arc::from(field),
+            names,
+            want,
+        }
+    }
+
+    /// Moves the field's value out of its columns into the field's name, read as the
+    /// query reads it (a point stores one value per field and time: one column at most
+    /// holds it).
+    fn merge_into(&self, p: &mut Point) {
+        let mut value = None;
+        for name in &self.names {
+            if let Some(v) = p.fields.remove(&**name) {
+                value = value.or_else(|| read_as(v, self.want));
+            }
+        }
+        if let Some(v) = value {
+            p.fields.insert(Arc::clone(&self.field), v);
+        }
+    }
+}
+
+/// The fields `cond` names among `is_field`'s.
+fn condition_fields(cond: Option<&Expr>, is_field: &dyn Fn(&str) -> bool) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    if let Some(c) = cond {
+        c.walk(&mut |x| {
+            if let Expr::VarRef { name, .. } = x {
+                if is_field(name) {
+                    out.insert(name.clone());
+                }
+            }
+        });
+    }
+    out
+}
+
+impl QueryService {
+    /// The types `field` has in the shard groups of `src` that `range` touches (every
+    /// type of the schema when the metadata store keeps no types per shard group).
+    pub(super) fn types_met(
+        &self,
+        src: &Src,
+        field: &str,
+        range: TimeRange,
+    ) -> BTreeSet<FieldType> {
+        let all = || src.schema.field_types(field).into_iter().collect();
+        let Some(rp) = self
+            .meta
+            .database(&src.db)
+            .and_then(|d| d.rp(&src.rp).cloned())
+        else {
+            return all();
+        };
+        let first = range.min.map_or(i64::MIN, |m| rp.shard_group_start(m));
+        let last = range.max.unwrap_or(i64::MAX);
+        self.meta
+            .field_types_in_shard_groups(&src.db, &src.measurement, field, &src.rp, (first, last))
+            .unwrap_or_else(all)
+    }
+
+    /// Gives each field stored under several types the type a read of `range` takes it
+    /// as, in the schema of each stored source (before the statement's checks and
+    /// wildcards look at the types).
+    pub(super) fn type_fields_by_range(&self, sources: &mut [Src], range: TimeRange) {
+        for src in sources.iter_mut().filter(|s| s.rows.is_none()) {
+            let several: Vec<String> = src
+                .schema
+                .other_types
+                .iter()
+                .filter(|(_, others)| !others.is_empty())
+                .map(|(f, _)| f.clone())
+                .collect();
+            for f in several {
+                if let Some(t) = read_type(&self.types_met(src, &f, range)) {
+                    src.schema.fields.insert(f, t);
+                }
+            }
+        }
+    }
+
+    /// Reads each stored source whose read of `range` meets values of `needed` or of the
+    /// condition's fields in side columns: the points, their fields merged and read as
+    /// the schema's types say, filtered by `cond`, become the source's rows.
+    pub(super) async fn read_mixed_sources(
+        &self,
+        sources: &mut [Src],
+        needed: &BTreeSet<String>,
+        cond: Option<&Expr>,
+        range: TimeRange,
+        budget: &Budget,
+    ) -> Result<(), StatementError> {
+        for src in sources.iter_mut().filter(|s| s.rows.is_none()) {
+            if src.schema.other_types.values().all(BTreeSet::is_empty) {
+                continue;
+            }
+            let Some(stored) = self.meta.schema(&src.db, &src.measurement) else {
+                continue;
+            };
+            let is_field = |n: &str| src.schema.field_type(n).is_some();
+            let mut fields = condition_fields(cond, &is_field);
+            fields.extend(needed.iter().filter(|n| is_field(n)).cloned());
+            let meets_side_values = fields.iter().any(|f| {
+                let primary = stored.field_type(f);
+                self.types_met(src, f, range)
+                    .iter()
+                    .any(|t| Some(*t) != primary)
+            });
+            if !meets_side_values {
+                continue;
+            }
+            let columns: Vec<FieldColumns> = fields
+                .iter()
+                .filter_map(|f| Some(FieldColumns::new(f, &stored, src.schema.field_type(f)?)))
+                .collect();
+            let mut read_src = src.clone();
+            let mut names = BTreeSet::new();
+            for f in &fields {
+                for t in stored.field_types(f) {
+                    let name = match stored.field_type(f) {
+                        Some(primary) if primary == t => f.clone(),
+                        _ => hyperbyte_domain::side_field_name(f, t),
+                    };
+                    read_src.schema.fields.insert(name.clone(), t);
+                    names.insert(name);
+                }
+            }
+            // A condition on tags alone is the engine's; one on fields is checked on the
+            // merged values.
+            let by_tags = cond.filter(|c| decided_by_tags(c, &is_field));
+            let cap = budget.read_cap();
+            let read = self
+                .read_points_capped(
+                    &read_src,
+                    &names,
+                    by_tags,
+                    (range.min, range.max),
+                    cap,
+                    None,
+                )
+                .await?;
+            let mut points = Vec::with_capacity(read.len());
+            for mut p in read {
+                for c in &columns {
+                    c.merge_into(&mut p);
+                }
+                if cond.is_none_or(|c| eval_stored_cond(c, &p, &is_field)) {
+                    points.push(p);
+                }
+            }
+            budget.charge_points(points.len())?;
+            // Rows of one time in the order storage's readers give them.
+            let points = in_storage_order(points, &src.schema.tag_keys);
+            src.rows = Some(Arc::new(points));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_highest_ranked_type_is_read() {
+        let types = |ts: &[FieldType]| ts.iter().copied().collect::<BTreeSet<_>>();
+        use FieldType::*;
+        assert_eq!(read_type(&types(&[Integer, Float, Boolean])), Some(Float));
+        assert_eq!(read_type(&types(&[String, Boolean])), Some(String));
+        assert_eq!(read_type(&types(&[Unsigned, String])), Some(Unsigned));
+        assert_eq!(read_type(&types(&[Unsigned, Integer])), Some(Integer));
+        assert_eq!(read_type(&types(&[])), None);
+    }
+
+    #[test]
+    fn integers_read_as_floats_and_other_types_are_left_out() {
+        use FieldType::*;
+        assert_eq!(read_as(Value::Integer(7), Float), Some(Value::Float(7.0)));
+        assert_eq!(read_as(Value::Unsigned(7), Float), Some(Value::Float(7.0)));
+        assert_eq!(read_as(Value::Float(1.5), Float), Some(Value::Float(1.5)));
+        assert_eq!(read_as(Value::Boolean(true), Float), None);
+        assert_eq!(read_as(Value::String("x".into()), Float), None);
+        assert_eq!(read_as(Value::Float(1.5), Integer), None);
+        assert_eq!(
+            read_as(Value::Boolean(true), Boolean),
+            Some(Value::Boolean(true))
+        );
+    }
+
+    #[test]
+    fn a_point_takes_the_value_of_whichever_column_holds_it() {
+        let mut stored = MeasurementSchema::default();
+        stored.fields.insert("f".into(), FieldType::Integer);
+        stored
+            .other_types
+            .insert("f".into(), [FieldType::Float, FieldType::Boolean].into());
+        let columns = FieldColumns::new("f", &stored, FieldType::Float);
+        let point = |name: &str, v: Value| {
+            let mut fields = BTreeMap::new();
+            fields.insert(Arc::from(name), v);
+            fields.insert(Arc::from("g"), Value::Integer(1));
+            Point {
+                time: 0,
+                key: Arc::from("m"),
+                tags: Arc::new(BTreeMap::new()),
+                fields,
+            }
+        };
+        let merged = |mut p: Point| {
+            columns.merge_into(&mut p);
+            p.fields
+        };
+        let side = |t| hyperbyte_domain::side_field_name("f", t);
+        let f = merged(point("f", Value::Integer(3)));
+        assert_eq!(f.get("f"), Some(&Value::Float(3.0)));
+        let f = merged(point(&side(FieldType::Float), Value::Float(2.5)));
+        assert_eq!(f.get("f"), Some(&Value::Float(2.5)));
+        assert!(!f.contains_key(&*side(FieldType::Float)));
+        let f = merged(point(&side(FieldType::Boolean), Value::Boolean(true)));
+        assert_eq!(f.get("f"), None);
+        assert_eq!(f.len(), 1, "{f:?}");
+    }
+}
