@@ -234,6 +234,9 @@ def cases():
     out.append(tag_in_function_case())
     out.append(types_across_shard_groups_case())
     out.append(ties_across_shard_groups_case())
+    out.append(show_measurements_by_tag_values_case())
+    out.append(dropped_default_policy_case())
+    out.append(into_selector_tags_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -1486,6 +1489,103 @@ def ties_across_shard_groups_case():
             "SELECT mode(v) FROM m ORDER BY time DESC",
         ]]
     return case("select-raw--ties-across-shard-groups", setup, checks)
+
+
+def show_measurements_by_tag_values_case():
+    """SHOW MEASUREMENTS decides a tag condition by the measurement's tag values, not by
+    its series: only measurements having the key match, `!=` and `!~` when none of its
+    values matches (a measurement with hosts x and y is not listed for `host != 'x'`),
+    `!= ''` lists those with the key and `= ''` none. The non-EXACT measurement
+    cardinality with FROM or WHERE counts as the exact one. (HyperbyteDB listed every
+    measurement with a series matching, and estimated.)"""
+    db = "sm_tag_values"
+    setup = [
+        q("", f'CREATE DATABASE "{db}"'),
+        w(db, "a,host=x v=1 1\na,host=y v=1 1\nb,host=x v=1 1\nc,dc=z v=1 1\nd v=1 1\ne,host=y v=1 1\ng,host=x,dc=q v=1 1\n"),
+    ]
+    checks = [q(db, text) for text in [
+        "SHOW MEASUREMENTS WHERE host != 'x'",
+        "SHOW MEASUREMENTS WHERE host !~ /x/",
+        "SHOW MEASUREMENTS WHERE host = ''",
+        "SHOW MEASUREMENTS WHERE host != ''",
+        "SHOW MEASUREMENTS WHERE host =~ /^$/",
+        "SHOW MEASUREMENTS WHERE host !~ /^$/",
+        "SHOW MEASUREMENTS WHERE host = 'x' OR dc = 'z'",
+        "SHOW MEASUREMENTS WHERE host != 'y' AND dc != 'z'",
+        "SHOW MEASUREMENTS WHERE (host = 'x' AND dc = 'q') OR host != 'x'",
+        "SHOW MEASUREMENTS WHERE host =~ /.*/",
+        "SHOW MEASUREMENTS WHERE nosuch != 'x'",
+        "SHOW MEASUREMENTS WHERE nosuch = ''",
+        "SHOW MEASUREMENTS WITH MEASUREMENT =~ /[a-d]/ WHERE host != 'x'",
+        "SHOW MEASUREMENTS WHERE host != 'x' LIMIT 1",
+        "SHOW SERIES WHERE host != 'x'",
+        "SHOW SERIES WHERE host = ''",
+        "SHOW TAG VALUES WITH KEY = host WHERE host != 'x'",
+        "SHOW TAG KEYS WHERE host = ''",
+        "SHOW SERIES CARDINALITY WHERE host != 'x'",
+        "SHOW MEASUREMENT CARDINALITY WHERE host != 'x'",
+        "SHOW MEASUREMENT EXACT CARDINALITY WHERE host != 'x'",
+        "SHOW MEASUREMENT CARDINALITY FROM /a|b/",
+        "SHOW MEASUREMENT CARDINALITY FROM a",
+        "SHOW SERIES CARDINALITY FROM /a|b/",
+        "SHOW TAG KEY CARDINALITY WHERE host != 'x'",
+        "SHOW TAG VALUES CARDINALITY WITH KEY = host WHERE host != 'x'",
+    ]]
+    return case("show-meta--measurements-by-tag-values", setup, checks)
+
+
+def dropped_default_policy_case():
+    """After the default retention policy is dropped, the database keeps its name as the
+    default: a write naming no policy fails naming it, and a policy created again under
+    that name is the default again. (HyperbyteDB's error named no policy.)"""
+    db = "we_dropped_default"
+    checks = [
+        q("", f'DROP RETENTION POLICY r3 ON "{db}"'),
+        w(db, "m v=1 1\n"),
+        w(db, "m v=1 1\n", rp=""),
+        q(db, "SHOW RETENTION POLICIES"),
+        q(db, "SELECT * FROM m"),
+        q("", f'CREATE RETENTION POLICY r4 ON "{db}" DURATION INF REPLICATION 1'),
+        w(db, "m v=1 1\n"),
+        w(db, "m v=2 2\n", rp="r4"),
+        q("", f'CREATE RETENTION POLICY r3 ON "{db}" DURATION INF REPLICATION 1'),
+        w(db, "m v=3 3\n"),
+        q(db, "SHOW RETENTION POLICIES"),
+        q(db, "SELECT * FROM m"),
+        q(db, "SELECT * FROM r4.m"),
+    ]
+    return case("write-errors--dropped-default-policy",
+                [q("", f'CREATE DATABASE "{db}" WITH NAME r3')], checks)
+
+
+def into_selector_tags_case():
+    """`top()`/`bottom()` with tag arguments give their points those tags, so SELECT INTO
+    writes them as tags; a tag selected as a plain column is written as a field.
+    (HyperbyteDB wrote the tag arguments as string fields.)"""
+    db = "into_selector_tags"
+    checks = []
+    for target, text in [
+        ("t1", "SELECT top(v, host, 2) INTO t1 FROM m"),
+        ("t2", "SELECT top(v, host, dc, 3) INTO t2 FROM m"),
+        ("t3", "SELECT bottom(v, dc, 2), host INTO t3 FROM m"),
+        ("t4", "SELECT top(v, 2), host INTO t4 FROM m"),
+        ("t5", "SELECT top(v, host, 1) INTO t5 FROM m GROUP BY dc"),
+        ("t6", "SELECT top(v, host, 1) INTO t6 FROM m WHERE time >= 0 AND time < 5s GROUP BY time(2s)"),
+        ("t7", "SELECT top(v, dc, 1) INTO t7 FROM m GROUP BY dc"),
+    ]:
+        checks += [
+            q(db, text),
+            q(db, f"SELECT * FROM {target}"),
+            q(db, f"SHOW TAG KEYS FROM {target}"),
+            q(db, f"SHOW FIELD KEYS FROM {target}"),
+            q(db, f"SHOW SERIES FROM {target}"),
+        ]
+    setup = [
+        q("", f'CREATE DATABASE "{db}"'),
+        w(db, "m,host=a,dc=x v=1 1000000000\nm,host=b,dc=y v=5 2000000000\n"
+              "m,host=c,dc=x v=3 3000000000\nm,host=a,dc=x v=9 4000000000\n"),
+    ]
+    return case("into--selector-tag-arguments", setup, checks)
 
 
 def tag_in_function_case():

@@ -453,8 +453,12 @@ impl IngestionService {
             .meta
             .database(database)
             .ok_or_else(|| WriteError::DatabaseNotFound(database.to_string()))?;
+        // Without a policy named, the error names the default one (kept after it was
+        // dropped, as InfluxDB keeps it).
         db.resolve_rp(retention_policy).cloned().ok_or_else(|| {
-            WriteError::RetentionPolicyNotFound(retention_policy.unwrap_or_default().to_string())
+            let named = retention_policy.filter(|r| !r.is_empty());
+            let name = named.or(db.default_rp.as_deref()).unwrap_or_default();
+            WriteError::RetentionPolicyNotFound(name.to_string())
         })
     }
 

@@ -99,6 +99,23 @@ async fn unknown_database_is_404_and_unknown_policy_500() {
     assert!(f.wal.is_empty());
 }
 
+/// A write naming no policy after the default one was dropped names the dropped policy,
+/// as InfluxDB does (it keeps the name as the default).
+#[tokio::test]
+async fn a_dropped_default_policy_is_named() {
+    let f = fixture();
+    f.meta
+        .apply_blocking(MetaCommand::DropRetentionPolicy {
+            database: "db".into(),
+            name: "autogen".into(),
+        })
+        .unwrap();
+    let r = write(&f, None, "m v=1 1").await.unwrap_err();
+    assert_eq!(r.status(), 500);
+    assert_eq!(r.to_string(), "retention policy not found: autogen");
+    assert!(f.wal.is_empty());
+}
+
 #[tokio::test]
 async fn a_kept_point_is_registered_before_it_is_logged() {
     let f = fixture();

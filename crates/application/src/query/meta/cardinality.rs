@@ -38,7 +38,7 @@ impl QueryService {
         }
         let estimate = !c.exact && c.sources.is_empty() && c.condition.is_none();
         match &c.kind {
-            CardinalityKind::Measurement if !c.exact => {
+            CardinalityKind::Measurement if estimate => {
                 let n = self.measurements_matching(db, &c.sources).len();
                 return Ok(result(vec![count_series(
                     None,

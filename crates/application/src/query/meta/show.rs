@@ -8,8 +8,8 @@ use super::{page, result, s, series};
 use hyperbyte_domain::query::{StatementResult, Value};
 use hyperbyte_domain::time::format_duration;
 use hyperbyte_timeseriesql::ast::{
-    Measurement, ShowFieldKeysStatement, ShowMeasurementsStatement, ShowSeriesStatement,
-    ShowTagKeysStatement, ShowTagValuesStatement,
+    BinaryOp, Expr, Measurement, ShowFieldKeysStatement, ShowMeasurementsStatement,
+    ShowSeriesStatement, ShowTagKeysStatement, ShowTagValuesStatement,
 };
 
 impl QueryService {
@@ -83,12 +83,9 @@ impl QueryService {
         }
         let sources: Vec<Measurement> = sm.source.iter().cloned().collect();
         let mut ms = self.measurements_matching(&name, &sources);
-        if sm.condition.is_some() {
+        if let Some(cond) = &sm.condition {
             let mut re = Regexes::default();
-            ms.retain(|m| {
-                // Stops at the first matching series: it did not run to the end.
-                !self.visit_measurement(&name, m, sm.condition.as_ref(), &mut re, &mut |_| false)
-            });
+            ms.retain(|m| self.measurement_matches(&name, m, cond, &mut re));
         }
         let ms = page(ms, sm.limit, sm.offset);
         if ms.is_empty() {
@@ -100,6 +97,52 @@ impl QueryService {
             &["name"],
             values,
         )]))
+    }
+
+    /// Whether measurement `m` satisfies a `SHOW MEASUREMENTS` condition as InfluxDB's
+    /// index decides it, by tag values rather than series: a comparison holds only for a
+    /// measurement having the tag key, `=` and `=~` when one of its values matches, `!=`
+    /// and `!~` when none does (so `host != 'x'` leaves out a measurement with hosts `x`
+    /// and `y`, `!= ''` lists the measurements with the key and `= ''` none); `AND` and
+    /// `OR` intersect and unite. (The condition was checked before.)
+    fn measurement_matches(&self, db: &str, m: &str, cond: &Expr, re: &mut Regexes) -> bool {
+        match cond {
+            Expr::Paren(inner) => self.measurement_matches(db, m, inner, re),
+            Expr::Binary {
+                op: BinaryOp::And,
+                lhs,
+                rhs,
+            } => {
+                self.measurement_matches(db, m, lhs, re) && self.measurement_matches(db, m, rhs, re)
+            }
+            Expr::Binary {
+                op: BinaryOp::Or,
+                lhs,
+                rhs,
+            } => {
+                self.measurement_matches(db, m, lhs, re) || self.measurement_matches(db, m, rhs, re)
+            }
+            Expr::Binary { op, lhs, rhs } => {
+                let Expr::VarRef { name: key, .. } = lhs.as_ref() else {
+                    return false;
+                };
+                if self.meta.tag_value_count(db, m, key) == 0 {
+                    return false;
+                }
+                let matched = match rhs.as_ref() {
+                    Expr::String(v) => self.meta.has_tag_value(db, m, key, v),
+                    Expr::Regex(r) => re.get(&r.pattern).is_some_and(|rx| {
+                        self.meta
+                            .tag_values(db, m, key)
+                            .iter()
+                            .any(|v| rx.is_match(v))
+                    }),
+                    _ => return false,
+                };
+                matched == matches!(op, BinaryOp::Eq | BinaryOp::EqRegex)
+            }
+            _ => false,
+        }
     }
 
     /// `SHOW SERIES`, visited in key order with early exit.

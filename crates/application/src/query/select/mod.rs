@@ -178,6 +178,7 @@ impl QueryService {
             inner.fill = Fill::None;
         }
         let series = self.select_series(&inner, req, budget).await?;
+        let tag_columns = selector_tag_arguments(stmt);
         let mut points = Vec::new();
         for s in series {
             let measurement = target
@@ -196,12 +197,21 @@ impl QueryService {
             for row in s.values {
                 let mut time = 0;
                 let mut fields = Vec::new();
+                let mut row_tags = tags.clone();
                 for (c, v) in s.columns.iter().zip(row) {
                     if c == "time" {
                         if let Value::Time(t) = v {
                             time = t;
                         }
                         continue;
+                    }
+                    if tag_columns.contains(c) {
+                        if let Value::String(tv) = &v {
+                            if !tv.is_empty() && !row_tags.iter().any(|(k, _)| k == c) {
+                                row_tags.push((c.clone(), tv.clone()));
+                            }
+                            continue;
+                        }
                     }
                     let fv = match v {
                         Value::Float(f) => hyperbyte_domain::FieldValue::Float(f),
@@ -217,9 +227,10 @@ impl QueryService {
                 if fields.is_empty() {
                     continue;
                 }
+                row_tags.sort();
                 points.push(hyperbyte_domain::Point {
                     measurement: measurement.clone(),
-                    tags: tags.clone(),
+                    tags: row_tags,
                     fields,
                     timestamp: time,
                 });
@@ -242,4 +253,23 @@ impl QueryService {
             ..Default::default()
         })
     }
+}
+
+/// The columns of `top()`/`bottom()`'s tag arguments (`top(v, host, 2)` prints a `host`
+/// column): `SELECT … INTO` writes them as tags, as InfluxDB's selector gives its points
+/// those tags; a tag selected as a plain column stays a field.
+fn selector_tag_arguments(stmt: &SelectStatement) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for f in &stmt.fields {
+        if let Expr::Call { name, args } = f.expr.unparen() {
+            if matches!(name.as_str(), "top" | "bottom") && args.len() > 2 {
+                for a in &args[1..args.len() - 1] {
+                    if let Expr::VarRef { name, .. } = a {
+                        out.insert(name.clone());
+                    }
+                }
+            }
+        }
+    }
+    out
 }
