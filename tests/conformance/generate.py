@@ -237,6 +237,7 @@ def cases():
     out.append(show_measurements_by_tag_values_case())
     out.append(dropped_default_policy_case())
     out.append(into_selector_tags_case())
+    out.append(delete_range_forgets_empty_series_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -1586,6 +1587,45 @@ def into_selector_tags_case():
               "m,host=c,dc=x v=3 3000000000\nm,host=a,dc=x v=9 4000000000\n"),
     ]
     return case("into--selector-tag-arguments", setup, checks)
+
+
+def delete_range_forgets_empty_series_case():
+    """A DELETE with a time range leaves in the index only the series that still have
+    points: SHOW SERIES, SHOW TAG VALUES, SHOW TAG KEYS, SELECT *'s tag columns and
+    SHOW MEASUREMENTS forget the others (field keys stay). The same holds for the tag
+    keys of series DROP SERIES removed. (HyperbyteDB kept every series of a timed delete.)"""
+    db = "dd_range_forgets"
+    setup = [
+        q("", f'CREATE DATABASE "{db}"'),
+        w(db, "m,host=a v=1 1000000000\nm,host=a v=2 2000000000\nm,host=b,dc=x v=3 1000000000\n"
+              f"n,host=c v=1 1000000000\nm,host=d v=1 {T2000}\nm,host=e w=1 1000000000\n"
+              "o,host=f,rack=r1 v=1 5000000000\no,host=g v=2 5000000000\n"),
+    ]
+    checks = [q(db, text) for text in [
+        "DELETE FROM m WHERE time <= 1s",
+        "SHOW SERIES",
+        "SHOW TAG VALUES WITH KEY = host",
+        "SHOW TAG KEYS",
+        "SHOW FIELD KEYS",
+        "SHOW MEASUREMENTS",
+        "SELECT * FROM m",
+        "SELECT * FROM m GROUP BY *",
+        "DELETE WHERE time <= 1s",
+        "SHOW SERIES",
+        "SHOW MEASUREMENTS",
+        "SHOW TAG KEYS",
+        "DELETE FROM m WHERE host = 'd' AND time < '2001-01-01'",
+        "SHOW SERIES",
+        "SELECT * FROM m",
+        "SHOW TAG VALUES CARDINALITY WITH KEY = host",
+        "DELETE FROM m WHERE time > 1s AND time < 1500ms",
+        "SHOW SERIES",
+        "DROP SERIES FROM o WHERE rack = 'r1'",
+        "SHOW TAG KEYS FROM o",
+        "SELECT * FROM o",
+        "SELECT count(v) FROM o GROUP BY *",
+    ]]
+    return case("delete-drop--range-forgets-empty-series", setup, checks)
 
 
 def tag_in_function_case():

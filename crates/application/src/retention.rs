@@ -400,7 +400,7 @@ impl ListError {
 }
 
 /// Tags with empty values removed (storage keeps a missing tag as `''`), sorted by key.
-fn normalized_tags(tags: &[(String, String)]) -> Vec<(String, String)> {
+pub(crate) fn normalized_tags(tags: &[(String, String)]) -> Vec<(String, String)> {
     let mut t: Vec<(String, String)> = tags
         .iter()
         .filter(|(_, v)| !v.is_empty())

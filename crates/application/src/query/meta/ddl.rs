@@ -488,17 +488,57 @@ impl QueryService {
             }
             // Failure point `delete-storage-done`: storage deleted, the series index not yet.
             fail::fail_point!("delete-storage-done");
-            if drop_series || !timed {
+            let gone: Vec<String> = if drop_series || !timed {
+                list.iter().map(|s| s.key.clone()).collect()
+            } else {
+                self.series_without_points(db, &database, &m, &list).await
+            };
+            if !gone.is_empty() {
                 self.meta
                     .apply(MetaCommand::DropSeries {
                         database: db.to_string(),
                         measurement: m.clone(),
-                        keys: list.iter().map(|s| s.key.clone()).collect(),
+                        keys: gone,
                     })
                     .await?;
             }
         }
         Ok(StatementResult::default())
+    }
+
+    /// After a delete with a time range, the keys of `list` no retention policy's table
+    /// holds a point of any more: they leave the index, as InfluxDB drops a series once
+    /// its shards hold none of its points (`SHOW SERIES`, tag values and `SELECT *`'s tag
+    /// columns stop listing them; a measurement left without series no longer shows up).
+    /// When listing what storage holds fails, every series stays.
+    async fn series_without_points(
+        &self,
+        db: &str,
+        database: &hyperbyte_domain::Database,
+        m: &str,
+        list: &[SeriesEntry],
+    ) -> Vec<String> {
+        let tag_keys: Vec<String> = self
+            .meta
+            .schema(db, m)
+            .map(|s| s.tag_keys.into_iter().collect())
+            .unwrap_or_default();
+        let mut present = std::collections::HashSet::new();
+        for rp in &database.retention_policies {
+            let engine = self.engine.as_ref();
+            match crate::retention::present_tag_sets(engine, db, &rp.name, m, &tag_keys).await {
+                Ok(sets) => present.extend(sets),
+                Err(_) => {
+                    tracing::warn!(database = db, measurement = m, retention_policy = %rp.name,
+                        "listing the series left after a delete failed; the index keeps them");
+                    return Vec::new();
+                }
+            }
+        }
+        list.iter()
+            .filter(|se| !present.contains(&crate::retention::normalized_tags(&se.tags)))
+            .map(|se| se.key.clone())
+            .collect()
     }
 }
 

@@ -337,10 +337,16 @@ impl QueryService {
         }
         let (all_fields, all_tags) = union_schema(&sources);
         check_field_functions(stmt, &all_fields, &all_tags, shape.interval.is_some())?;
-        let group_tags = group_tags(stmt, &all_tags)?;
+        let listed_tags = self.indexed_tags(&sources, &all_tags);
+        let group_tags = group_tags(stmt, &listed_tags)?;
         let wildcard_fields = fields_for_wildcards(&sources, &all_fields);
-        let mut cols =
-            output_columns(stmt, &wildcard_fields, &all_tags, &group_tags, shape.is_agg)?;
+        let mut cols = output_columns(
+            stmt,
+            &wildcard_fields,
+            &listed_tags,
+            &group_tags,
+            shape.is_agg,
+        )?;
         dedupe_names(&mut cols);
         if cols.is_empty() {
             return Ok(None);
@@ -379,6 +385,22 @@ impl QueryService {
             last_only,
             shard_duration,
         }))
+    }
+
+    /// The tags of `all_tags` that wildcards and `GROUP BY *` list: those some series
+    /// of a stored source carries (the index's tag keys; a key whose series were all
+    /// deleted or dropped is no longer listed, as in InfluxDB), and every tag of a
+    /// subquery's rows. (Reads still name every column the schema has.)
+    fn indexed_tags(&self, sources: &[Src], all_tags: &BTreeSet<String>) -> BTreeSet<String> {
+        let mut listed = BTreeSet::new();
+        for src in sources {
+            if src.db.is_empty() {
+                listed.extend(src.schema.tag_keys.iter().cloned());
+            } else {
+                listed.extend(self.meta.tag_keys(&src.db, &src.measurement));
+            }
+        }
+        all_tags.intersection(&listed).cloned().collect()
     }
 
     /// The shard group duration the retention policies of `sources` share (`None`: a
