@@ -238,6 +238,7 @@ def cases():
     out.append(dropped_default_policy_case())
     out.append(into_selector_tags_case())
     out.append(delete_range_forgets_empty_series_case())
+    out.append(show_with_time_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -1626,6 +1627,50 @@ def delete_range_forgets_empty_series_case():
         "SELECT count(v) FROM o GROUP BY *",
     ]]
     return case("delete-drop--range-forgets-empty-series", setup, checks)
+
+
+def show_with_time_case():
+    """Time in the WHERE of metadata statements, as InfluxDB 1.6 takes it. SHOW SERIES
+    lists the series with points in the shard groups the range touches (whole groups,
+    of the FROM's policy or the default one; every time term counts, under OR too, and
+    the rest filters tags). SHOW TAG KEYS and SHOW TAG VALUES drop the time terms. SHOW
+    FIELD KEY CARDINALITY refuses them. (HyperbyteDB ignored time in SHOW SERIES, kept
+    `time > X OR host = 'a'` true for every tag value, and counted field keys.)"""
+    db = "sm_time_conditions"
+    setup = [
+        q("", f'CREATE DATABASE "{db}"'),
+        w(db, f"m,host=a v=1 {T2000}\nm,host=b v=1 1577836800000000000\n"
+              "n,host=c v=1 1577836800000000000\nm,host=c v=1 1577836800000000000\n"),
+        q("", f'CREATE RETENTION POLICY other ON "{db}" DURATION INF REPLICATION 1'),
+        w(db, f"m,host=x v=1 1577836800000000000\nq,host=y v=1 {T2000}\n", rp="other"),
+    ]
+    checks = [q(db, text) for text in [
+        "SHOW SERIES WHERE time > '2019-01-01'",
+        "SHOW SERIES WHERE time < '2019-01-01'",
+        "SHOW SERIES FROM m WHERE time > '2019-01-01' AND host = 'c'",
+        "SHOW SERIES WHERE time > '2000-01-01T00:00:01Z' AND time < '2000-01-02'",
+        "SHOW SERIES WHERE time > '2019-12-31T23:00:00Z' AND time < '2019-12-31T23:30:00Z'",
+        "SHOW SERIES WHERE time >= '2020-01-01' AND time <= '2020-01-01'",
+        "SHOW SERIES WHERE time > now()",
+        "SHOW SERIES",
+        f'SHOW SERIES ON "{db}" FROM other.m WHERE time > \'2019-01-01\'',
+        "SHOW SERIES FROM other./.*/ WHERE time < '2019-01-01'",
+        "SHOW SERIES WHERE time > '2019-01-01' LIMIT 1 OFFSET 1",
+        "SHOW SERIES WHERE time > '2019-01-01' AND host != 'c'",
+        "SHOW SERIES WHERE time > '2019-01-01' OR host = 'a'",
+        "SHOW SERIES WHERE (time > '2019-01-01' AND host = 'b') OR host = 'a'",
+        "SHOW TAG VALUES WITH KEY = host WHERE time > '2019-01-01'",
+        "SHOW TAG VALUES WITH KEY = host WHERE time > '2019-01-01' OR host = 'a'",
+        "SHOW TAG VALUES WITH KEY = host WHERE time > '2019-01-01' AND host = 'a'",
+        "SHOW TAG KEYS WHERE time < '2019-01-01'",
+        "SHOW TAG KEYS WHERE time > '2019-01-01' OR host = 'a'",
+        "SHOW TAG KEYS WHERE time > '2019-01-01' AND host = 'q'",
+        "SHOW FIELD KEY CARDINALITY WHERE time > 0",
+        "SHOW FIELD KEY EXACT CARDINALITY WHERE time > 0",
+        "SHOW FIELD KEY CARDINALITY WHERE host = 'a'",
+        "SHOW SERIES CARDINALITY WHERE time > 0",
+    ]]
+    return case("show-meta--time-conditions", setup, checks)
 
 
 def tag_in_function_case():

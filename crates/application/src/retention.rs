@@ -283,7 +283,9 @@ impl RetentionService {
             let mut present: HashSet<Vec<(String, String)>> = HashSet::new();
             let mut failed = false;
             for rp in &db.retention_policies {
-                match present_tag_sets(query, &db.name, &rp.name, &measurement, &tag_keys).await {
+                match present_tag_sets(query, (&db.name, &rp.name, &measurement), &tag_keys, None)
+                    .await
+                {
                     Ok(sets) => present.extend(sets),
                     Err(e) => {
                         record(e.into_error(&db.name, &measurement), first_err);
@@ -410,14 +412,13 @@ pub(crate) fn normalized_tags(tags: &[(String, String)]) -> Vec<(String, String)
     t
 }
 
-/// The distinct tag sets that have rows in one (policy, measurement) table; empty when
-/// the table does not exist.
+/// The distinct tag sets that have rows in one (policy, measurement) table, only rows
+/// `between` two times (inclusive) when given; empty when the table does not exist.
 pub(crate) async fn present_tag_sets(
     query: &dyn QueryPort,
-    db: &str,
-    rp: &str,
-    measurement: &str,
+    (db, rp, measurement): (&str, &str, &str),
     tag_keys: &[String],
+    between: Option<(i64, i64)>,
 ) -> Result<HashSet<Vec<(String, String)>>, ListError> {
     let columns: HashSet<String> = match query.table_columns(db, rp, measurement).await {
         Ok(cols) => cols.into_iter().collect(),
@@ -437,6 +438,7 @@ pub(crate) async fn present_tag_sets(
     let sql = TagSetsRead {
         table: TableRef::new(db, rp, measurement),
         tags: tags.iter().map(|(k, _)| k.to_string()).collect(),
+        between,
     }
     .to_sql();
     let rows = match query.query(&sql).await {
@@ -1004,6 +1006,7 @@ pub(crate) mod tests {
         let probe = TagSetsRead {
             table: TableRef::new("db1", "hour", "cpu"),
             tags: vec!["host".into()],
+            between: None,
         };
         assert!(storage.queries.lock().iter().any(|q| *q == probe.to_sql()));
     }

@@ -973,17 +973,27 @@ pub struct TagSetsRead {
     pub table: TableRef,
     /// Tag keys whose columns the table has.
     pub tags: Vec<String>,
+    /// Only rows between these times (nanoseconds, inclusive); `None`: every row.
+    pub between: Option<(i64, i64)>,
 }
 
 impl TagSetsRead {
     /// The statement.
     pub fn to_sql(&self) -> String {
+        let filter = match self.between {
+            Some((min, max)) => format!(
+                " WHERE time >= {} AND time <= {}",
+                time_literal(min),
+                time_literal(max)
+            ),
+            None => String::new(),
+        };
         if self.tags.is_empty() {
-            format!("SELECT 1 FROM {} LIMIT 1", self.table.sql())
+            format!("SELECT 1 FROM {}{filter} LIMIT 1", self.table.sql())
         } else {
             let cols: Vec<String> = self.tags.iter().map(|t| tag(t)).collect();
             format!(
-                "SELECT DISTINCT {} FROM {}",
+                "SELECT DISTINCT {} FROM {}{filter}",
                 cols.join(", "),
                 self.table.sql()
             )

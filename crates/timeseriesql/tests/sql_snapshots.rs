@@ -463,10 +463,13 @@ fn retention_probes() {
     let mut probe = TagSetsRead {
         table: TableRef::new("db1", "hour", "cpu"),
         tags: Vec::new(),
+        between: None,
     };
     assert_snapshot!("retention_any_row", probe.to_sql());
     probe.tags = vec!["host".into(), "region".into()];
     assert_snapshot!("retention_distinct_tag_sets", probe.to_sql());
+    probe.between = Some((-604_800_000_000_000, 0));
+    assert_snapshot!("tag_sets_in_shard_groups", probe.to_sql());
 }
 
 /// Names and strings that could change a statement's structure stay identifiers and

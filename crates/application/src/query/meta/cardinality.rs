@@ -31,6 +31,8 @@ impl QueryService {
             CardinalityKind::Series => Some("SHOW SERIES EXACT CARDINALITY"),
             CardinalityKind::Measurement => Some("SHOW MEASUREMENT EXACT CARDINALITY"),
             CardinalityKind::TagKey => Some("SHOW TAG KEY EXACT CARDINALITY"),
+            // (Named without EXACT, either way.)
+            CardinalityKind::FieldKey => Some("SHOW FIELD KEY CARDINALITY"),
             _ => None,
         };
         if let Some(statement) = statement {
@@ -64,7 +66,7 @@ impl QueryService {
         let mut measurements = 0;
         for m in self.measurements_matching(db, &c.sources) {
             let found = self
-                .default_policy_series(db, &rp, &m, c.condition.as_ref())
+                .policy_series(db, &rp, &m, c.condition.as_ref(), None)
                 .await?;
             if found.is_empty() {
                 continue;
@@ -102,16 +104,18 @@ impl QueryService {
         Ok(result(out))
     }
 
-    /// The series of `m` matching `cond` that have rows in the table of policy `rp`.
-    async fn default_policy_series(
+    /// The series of `m` matching `cond` that have rows in the table of policy `rp`
+    /// (rows `between` two times, inclusive, when given), in key order.
+    pub(super) async fn policy_series(
         &self,
         db: &str,
         rp: &str,
         m: &str,
         cond: Option<&Expr>,
+        between: Option<(i64, i64)>,
     ) -> Result<Vec<SeriesEntry>, StatementError> {
         let keys = self.meta.tag_keys(db, m);
-        let present = present_tag_sets(self.engine.as_ref(), db, rp, m, &keys)
+        let present = present_tag_sets(self.engine.as_ref(), (db, rp, m), &keys, between)
             .await
             .map_err(|e| match e {
                 ListError::Query(e) => StatementError::from(e),

@@ -526,7 +526,9 @@ impl QueryService {
         let mut present = std::collections::HashSet::new();
         for rp in &database.retention_policies {
             let engine = self.engine.as_ref();
-            match crate::retention::present_tag_sets(engine, db, &rp.name, m, &tag_keys).await {
+            match crate::retention::present_tag_sets(engine, (db, &rp.name, m), &tag_keys, None)
+                .await
+            {
                 Ok(sets) => present.extend(sets),
                 Err(_) => {
                     tracing::warn!(database = db, measurement = m, retention_policy = %rp.name,

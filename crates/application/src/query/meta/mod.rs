@@ -82,7 +82,7 @@ impl QueryService {
                 self.show_retention_policies(database.as_deref(), db)
             }
             Statement::ShowMeasurements(sm) => self.show_measurements(sm, db),
-            Statement::ShowSeries(ss) => self.show_series(ss, db),
+            Statement::ShowSeries(ss) => self.show_series(ss, db).await,
             Statement::ShowTagKeys(st) => self.show_tag_keys(st, db),
             Statement::ShowTagValues(tv) => self.show_tag_values(tv, db),
             Statement::ShowFieldKeys(sf) => self.show_field_keys(sf, db),

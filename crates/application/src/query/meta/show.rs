@@ -9,7 +9,7 @@ use hyperbyte_domain::query::{StatementResult, Value};
 use hyperbyte_domain::time::format_duration;
 use hyperbyte_timeseriesql::ast::{
     BinaryOp, Expr, Measurement, ShowFieldKeysStatement, ShowMeasurementsStatement,
-    ShowSeriesStatement, ShowTagKeysStatement, ShowTagValuesStatement,
+    ShowSeriesStatement, ShowTagKeysStatement, ShowTagValuesStatement, TimeRange,
 };
 
 impl QueryService {
@@ -99,6 +99,54 @@ impl QueryService {
         )]))
     }
 
+    /// `SHOW SERIES` with time in `WHERE`: as InfluxDB, the series with points in the
+    /// shard groups of the policy (the `FROM`'s, else the default) that the range
+    /// touches, whole groups (`time > '2000-01-01T00:00:01Z'` lists a series whose only
+    /// point is at midnight that day); the range takes every time term
+    /// ([`every_time_term`]), the tags what remains.
+    async fn show_series_in_range(
+        &self,
+        db: &str,
+        ss: &ShowSeriesStatement,
+        cond: &Expr,
+    ) -> StmtResult {
+        let range = every_time_term(cond, self.clock.now_nanos())?;
+        let Some(database) = self.meta.database(db) else {
+            return Err(StatementError::new(format!("database not found: {db}")));
+        };
+        let named = ss
+            .sources
+            .iter()
+            .find_map(|s| s.retention_policy.clone().filter(|r| !r.is_empty()));
+        let Some(rp) = named
+            .or(database.default_rp.clone())
+            .and_then(|n| database.rp(&n).cloned())
+        else {
+            return Ok(StatementResult::default());
+        };
+        let width = rp.shard_group_duration.max(1);
+        let first = range.min.map_or(i64::MIN, |m| rp.shard_group_start(m));
+        let last = range.max.map_or(i64::MAX, |m| {
+            rp.shard_group_start(m).saturating_add(width - 1)
+        });
+        let tag_cond = cond.without_time();
+        self.flush.ensure_visible().await?;
+        let mut keys = Vec::new();
+        for m in self.measurements_matching(db, &ss.sources) {
+            let found = self
+                .policy_series(db, &rp.name, &m, tag_cond.as_ref(), Some((first, last)))
+                .await?;
+            keys.extend(found.into_iter().map(|se| se.key));
+        }
+        keys.sort();
+        let keys = page(keys, ss.limit, ss.offset);
+        if keys.is_empty() {
+            return Ok(StatementResult::default());
+        }
+        let values = keys.iter().map(|k| vec![s(k)]).collect();
+        Ok(result(vec![series(None, &["key"], values)]))
+    }
+
     /// Whether measurement `m` satisfies a `SHOW MEASUREMENTS` condition as InfluxDB's
     /// index decides it, by tag values rather than series: a comparison holds only for a
     /// measurement having the tag key, `=` and `=~` when one of its values matches, `!=`
@@ -145,11 +193,19 @@ impl QueryService {
         }
     }
 
-    /// `SHOW SERIES`, visited in key order with early exit.
-    pub(super) fn show_series(&self, ss: &ShowSeriesStatement, db: Option<&str>) -> StmtResult {
+    /// `SHOW SERIES`, visited in key order with early exit; with time in `WHERE`, see
+    /// [`Self::show_series_in_range`].
+    pub(super) async fn show_series(
+        &self,
+        ss: &ShowSeriesStatement,
+        db: Option<&str>,
+    ) -> StmtResult {
         let name = self.require_db(ss.database.as_deref(), db)?;
         if let Some(cond) = &ss.condition {
             check_tag_condition(cond, true)?;
+            if cond.any(&mut |e| e.is_time_ref()) {
+                return self.show_series_in_range(&name, ss, cond).await;
+            }
         }
         let mut skip = ss.offset.unwrap_or(0);
         let take = ss.limit.filter(|l| *l > 0).unwrap_or(u64::MAX);
@@ -174,10 +230,12 @@ impl QueryService {
         if let Some(cond) = &st.condition {
             check_tag_condition(cond, true)?;
         }
+        // Time terms are dropped (under `OR` too), as InfluxDB ignores them here.
+        let cond = st.condition.as_ref().and_then(Expr::without_time);
         let mut out = Vec::new();
         let mut re = Regexes::default();
         for m in self.measurements_matching(&name, &st.sources) {
-            let keys = self.tag_keys_matching(&name, &m, st.condition.as_ref(), &mut re);
+            let keys = self.tag_keys_matching(&name, &m, cond.as_ref(), &mut re);
             let keys = page(keys, st.limit, st.offset);
             if !keys.is_empty() {
                 let values = keys.iter().map(|k| vec![s(k)]).collect();
@@ -199,8 +257,10 @@ impl QueryService {
         if let Some(cond) = &tv.condition {
             check_tag_condition(cond, true)?;
         }
+        // Time terms are dropped (under `OR` too), as InfluxDB ignores them here.
+        let cond = tv.condition.as_ref().and_then(Expr::without_time);
         let mut out = Vec::new();
-        for (m, pairs) in self.tag_values(&name, &tv.sources, &tv.key, tv.condition.as_ref()) {
+        for (m, pairs) in self.tag_values(&name, &tv.sources, &tv.key, cond.as_ref()) {
             let pairs = page(pairs, tv.limit, tv.offset);
             if pairs.is_empty() {
                 continue;
@@ -328,5 +388,28 @@ pub(super) fn check_tag_condition(
         other => Err(StatementError::new(format!(
             "invalid condition expression: {other}"
         ))),
+    }
+}
+
+/// The range of a metadata statement's time terms, as InfluxDB takes it there: every
+/// time comparison counts, under `OR` too (`time > X OR host = 'a'` lists the series
+/// with host `a` among those of the shard groups after X).
+fn every_time_term(cond: &Expr, now: i64) -> Result<TimeRange, StatementError> {
+    let mut terms: Vec<Expr> = Vec::new();
+    cond.walk(&mut |e| {
+        if let Expr::Binary { op, lhs, rhs } = e {
+            if op.is_comparison() && (lhs.is_time_ref() || rhs.is_time_ref()) {
+                terms.push(e.clone());
+            }
+        }
+    });
+    match terms
+        .into_iter()
+        .reduce(|a, b| Expr::binary(BinaryOp::And, a, b))
+    {
+        Some(all) => all
+            .time_range(now)
+            .map_err(|e| StatementError::new(e.to_string())),
+        None => Ok(TimeRange::default()),
     }
 }
