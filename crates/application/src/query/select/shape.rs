@@ -178,14 +178,16 @@ pub(super) fn feed_order(
     let Some(d) = shards.filter(|d| *d > 0) else {
         return heap_order(points, all(), aux, descending);
     };
-    let group = |p: &Point| p.time.div_euclid(d);
-    let first = points.first().map(group);
-    if points.iter().all(|p| Some(group(p)) == first) {
+    let group = |t: i64| t.div_euclid(d);
+    let (earliest, latest) = points.iter().fold((i64::MAX, i64::MIN), |(lo, hi), p| {
+        (lo.min(p.time), hi.max(p.time))
+    });
+    if earliest > latest || group(earliest) == group(latest) {
         return heap_order(points, all(), aux, descending);
     }
     let mut groups: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
     for (i, p) in points.iter().enumerate() {
-        groups.entry(group(p)).or_default().push(i);
+        groups.entry(group(p.time)).or_default().push(i);
     }
     let mut groups: Vec<Vec<usize>> = groups.into_values().collect();
     if descending {
@@ -602,6 +604,52 @@ mod tests {
             }
         }
         out
+    }
+
+    /// Each shard group's points go through a heap of their own, the groups in time
+    /// order (newest first when descending): a heap carried across the groups orders
+    /// the ties of the second group otherwise.
+    #[test]
+    fn each_shard_group_has_a_heap_of_its_own() {
+        let mut points: Vec<Point> = Vec::new();
+        for (host, times) in [("a", &[0, 1, 2, 10, 11][..]), ("b", &[10]), ("c", &[2, 10])] {
+            points.extend(times.iter().map(|&t| tied(host, t, None)));
+        }
+        let keys = |order: Vec<usize>| -> Vec<String> {
+            order
+                .into_iter()
+                .map(|i| format!("{}{}", points[i].tags["host"], points[i].time))
+                .collect()
+        };
+        let group = |lo: i64, hi: i64| -> Vec<Point> {
+            points
+                .iter()
+                .filter(|p| p.time >= lo && p.time < hi)
+                .cloned()
+                .collect()
+        };
+        for descending in [false, true] {
+            let by_group = keys(feed_order(&points, &[], descending, Some(10)));
+            let (first, second) = (group(0, 10), group(10, 20));
+            let alone = |pts: &[Point]| -> Vec<String> {
+                feed_order(pts, &[], descending, None)
+                    .into_iter()
+                    .map(|i| format!("{}{}", pts[i].tags["host"], pts[i].time))
+                    .collect()
+            };
+            let mut want = alone(&first);
+            want.extend(alone(&second));
+            if descending {
+                want = alone(&second);
+                want.extend(alone(&first));
+            }
+            assert_eq!(by_group, want, "descending {descending}");
+            // (Data where the two differ.)
+            assert_ne!(by_group, keys(feed_order(&points, &[], descending, None)));
+            // One group: one heap, as without shard groups.
+            let one = keys(feed_order(&points, &[], descending, Some(100)));
+            assert_eq!(one, keys(feed_order(&points, &[], descending, None)));
+        }
     }
 
     /// A point of series `host` at `time` with field `v` (a string when `text`).
