@@ -239,6 +239,7 @@ def cases():
     out.append(into_selector_tags_case())
     out.append(delete_range_forgets_empty_series_case())
     out.append(show_with_time_case())
+    out.append(limit_per_column_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -1671,6 +1672,44 @@ def show_with_time_case():
         "SHOW SERIES CARDINALITY WHERE time > 0",
     ]]
     return case("show-meta--time-conditions", setup, checks)
+
+
+def limit_per_column_case():
+    """Under GROUP BY time, LIMIT and OFFSET apply to each column's own points, as
+    InfluxDB limits each call's iterator before the columns are joined:
+    `mean(v), derivative(mean(v)) ... LIMIT 2` prints two means and two derivatives
+    (three rows), and so do aggregates of fields filling different windows under
+    fill(none). (HyperbyteDB cut the joined rows.)"""
+    db = "ol_limit_per_column"
+    setup = [
+        q("", f'CREATE DATABASE "{db}"'),
+        w(db, "m v=1 0\nm v=3 10\nm v=6 20\nm v=10 30\nm v=15 40\nm v=21 50\n"
+              "n v=1 0\nn v=3 10\nn v=6 20\nn w=10 30\nn w=15 40\nn w=21 50\nn v=7,w=1 60\n"
+              "n,host=a v=2 5\nn,host=a w=4 15\n", precision="s"),
+    ]
+    checks = [q(db, text) for text in [
+        "SELECT mean(v), derivative(mean(v)) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) LIMIT 2",
+        "SELECT mean(v), derivative(mean(v)) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) LIMIT 2 OFFSET 1",
+        "SELECT mean(v), difference(mean(v)), cumulative_sum(mean(v)) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) LIMIT 3",
+        "SELECT mean(v), moving_average(mean(v), 3) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) LIMIT 2",
+        "SELECT mean(v), derivative(mean(v)) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) ORDER BY time DESC LIMIT 2",
+        "SELECT mean(v), derivative(mean(v)) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) ORDER BY time DESC LIMIT 2 OFFSET 1",
+        "SELECT mean(v), derivative(mean(v)) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) OFFSET 4",
+        "SELECT mean(v), derivative(mean(v)) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) fill(0) LIMIT 2",
+        "SELECT derivative(mean(v)) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) LIMIT 2",
+        "SELECT mean(v), max(w) FROM n WHERE time >= 0 AND time < 70s GROUP BY time(10s) fill(none) LIMIT 2",
+        "SELECT mean(v), max(w) FROM n WHERE time >= 0 AND time < 70s GROUP BY time(10s) fill(none) LIMIT 2 OFFSET 1",
+        "SELECT mean(v), max(w) FROM n WHERE time >= 0 AND time < 70s GROUP BY time(10s) fill(none) ORDER BY time DESC LIMIT 2",
+        "SELECT mean(v), max(w) FROM n WHERE time >= 0 AND time < 70s GROUP BY time(10s) LIMIT 2 OFFSET 2",
+        "SELECT count(v), count(w) FROM n WHERE time >= 0 AND time < 70s GROUP BY time(10s) fill(none) LIMIT 1 OFFSET 1",
+        "SELECT count(v), count(w) FROM n WHERE time >= 0 AND time < 70s GROUP BY time(10s), host fill(none) LIMIT 1",
+        "SELECT max(v), derivative(max(w)) FROM n WHERE time >= 0 AND time < 70s GROUP BY time(10s) fill(none) LIMIT 2",
+        "SELECT mode(v), spread(w) FROM n WHERE time >= 0 AND time < 70s GROUP BY time(10s) fill(none) LIMIT 2",
+        "SELECT max(v), host FROM n WHERE time >= 0 AND time < 70s GROUP BY time(10s) fill(none) LIMIT 2",
+        "SELECT mean(v), non_negative_derivative(mean(v)) FROM n WHERE time >= 0 AND time < 70s GROUP BY time(10s) fill(none) LIMIT 3",
+        "SELECT max(v), min(w) FROM n LIMIT 1",
+    ]]
+    return case("order-limit--per-column", setup, checks)
 
 
 def tag_in_function_case():

@@ -123,6 +123,8 @@ impl SeriesCtx<'_> {
 }
 
 impl QueryService {
+    /// One series' rows of an aggregate statement, and whether `LIMIT`/`OFFSET` were
+    /// applied already (per column, see [`cut_per_column`]).
     pub(super) fn eval_aggregate(
         &self,
         cols: &[OutCol],
@@ -131,12 +133,12 @@ impl QueryService {
         shape: &Shape,
         single_selector: bool,
         budget: &Budget,
-    ) -> Result<Vec<Vec<Value>>, StatementError> {
+    ) -> Result<(Vec<Vec<Value>>, bool), StatementError> {
         let window = shape.interval.as_ref();
         let transform_range = match shape.transform_range {
             // InfluxDB answers nothing when the transformations' range wrapped (no lower
             // bound): its other columns print nothing either.
-            Some(range) if !shape.holds_times(&range) => return Ok(Vec::new()),
+            Some(range) if !shape.holds_times(&range) => return Ok((Vec::new(), false)),
             range => range.filter(|_| window.is_some()),
         };
         // The points of the statement's range (in time order) when the read reached one
@@ -156,7 +158,7 @@ impl QueryService {
 
         // Multi-row functions (top, bottom, distinct, sample, percentile with tags...).
         if let Some(rows) = self.eval_multirow(cols, &ctx, single_selector)? {
-            return Ok(rows);
+            return Ok((rows, false));
         }
 
         let mut timelines: Vec<Timeline> = Vec::new();
@@ -174,7 +176,7 @@ impl QueryService {
         if single_selector && window.is_none() {
             if let Some(sel) = &selector_times {
                 let Some(first) = sel.first() else {
-                    return Ok(Vec::new());
+                    return Ok((Vec::new(), false));
                 };
                 let point = selected_point(own, cols, first);
                 let mut row = vec![Value::Time(first.time)];
@@ -187,7 +189,7 @@ impl QueryService {
                         row.push(Value::Null);
                     }
                 }
-                return Ok(vec![row]);
+                return Ok((vec![row], false));
             }
         }
         // Under GROUP BY time a single selector's bare fields and tags come from the
@@ -197,6 +199,7 @@ impl QueryService {
                 bare_column_timelines(cols, &mut timelines, sel, &ctx);
             }
         }
+        let cut = window.is_some() && cut_per_column(&mut timelines, stmt);
         let integral: Vec<bool> = cols
             .iter()
             .map(|c| {
@@ -212,7 +215,7 @@ impl QueryService {
         if window.is_some() {
             fill_transform_cells(cols, &mut rows, &stmt.fill, stmt.is_descending());
         }
-        Ok(rows)
+        Ok((rows, cut))
     }
 
     pub(super) fn eval_multirow(
@@ -676,6 +679,67 @@ pub(super) fn eval_agg_call(
         return Ok(Vec::new());
     }
     Ok(tl)
+}
+
+/// `LIMIT` and `OFFSET` of an aggregate statement under `GROUP BY time`, applied to each
+/// column's points before the columns are joined, as InfluxDB limits each call's
+/// iterator: `mean(v), derivative(mean(v)) … LIMIT 2` prints the first two windows'
+/// means and the first two derivatives (the first window has none), three rows; so does
+/// `mean(v), max(w) … fill(none)` where the fields fill different windows. Under
+/// `ORDER BY time DESC` the newest points count first. Whether anything was asked.
+fn cut_per_column(timelines: &mut [Timeline], stmt: &SelectStatement) -> bool {
+    if !limits_rows(stmt) {
+        return false;
+    }
+    for tl in timelines.iter_mut() {
+        let (start, end) = kept_span(tl.len(), stmt);
+        tl.truncate(end);
+        tl.drain(..start);
+    }
+    true
+}
+
+/// [`cut_per_column`] of rows already joined, where a column holds a point in a row
+/// when its cell is not null (aggregates under `fill(none)`, as the engine computes
+/// them): each column keeps its cells in its own span, rows left with none are dropped.
+pub(super) fn cut_rows_per_column(rows: &mut Vec<Vec<Value>>, stmt: &SelectStatement) -> bool {
+    if !limits_rows(stmt) {
+        return false;
+    }
+    let columns = rows.first().map_or(0, Vec::len);
+    for k in 1..columns {
+        let holding: Vec<usize> = (0..rows.len())
+            .filter(|&r| rows[r].get(k).is_some_and(|v| !v.is_null()))
+            .collect();
+        let (start, end) = kept_span(holding.len(), stmt);
+        for (i, &r) in holding.iter().enumerate() {
+            if i < start || i >= end {
+                rows[r][k] = Value::Null;
+            }
+        }
+    }
+    rows.retain(|r| r.iter().skip(1).any(|v| !v.is_null()));
+    true
+}
+
+/// Whether the statement asks for `LIMIT` or `OFFSET`.
+fn limits_rows(stmt: &SelectStatement) -> bool {
+    stmt.limit.is_some_and(|l| l > 0) || stmt.offset.is_some_and(|o| o > 0)
+}
+
+/// The span `[start, end)` of `n` points in time order that `OFFSET` and `LIMIT` keep
+/// (counted from the newest under `ORDER BY time DESC`).
+fn kept_span(n: usize, stmt: &SelectStatement) -> (usize, usize) {
+    let to_usize = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    let offset = to_usize(stmt.offset.unwrap_or(0));
+    let limit = stmt.limit.filter(|&l| l > 0).map_or(usize::MAX, to_usize);
+    if stmt.is_descending() {
+        let end = n.saturating_sub(offset);
+        (end.saturating_sub(limit), end)
+    } else {
+        let start = offset.min(n);
+        (start, start.saturating_add(limit).min(n))
+    }
 }
 
 /// Cells of a transformation's column left empty in a row another column printed (a

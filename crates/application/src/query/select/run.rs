@@ -333,14 +333,19 @@ impl QueryService {
             return Ok(None);
         };
         let mut output = Vec::new();
-        for (key, rows) in groups {
+        for (key, mut rows) in groups {
             let tags: BTreeMap<String, String> = plan.group_tags.iter().cloned().zip(key).collect();
+            // Under `fill(none)` the columns may hold points in different windows, and
+            // `LIMIT` counts each column's own (under other fills every window holds one).
+            let cut = plan.shape.interval.is_some()
+                && stmt.fill == Fill::None
+                && cut_rows_per_column(&mut rows, stmt);
             output.extend(finish_series(
                 stmt,
                 &src.measurement,
                 tags,
                 &plan.cols,
-                rows,
+                (rows, cut),
             ));
         }
         Ok(Some(output))
@@ -392,7 +397,7 @@ impl QueryService {
                 go_heap_merge(pts, shards)
             };
             let tags: BTreeMap<String, String> = plan.group_tags.iter().cloned().zip(key).collect();
-            let rows = if shape.is_agg {
+            let (rows, cut) = if shape.is_agg {
                 // Under ORDER BY time DESC InfluxDB's reducers receive points newest
                 // first, and `mode`/`percentile` break ties in that order.
                 let fed = (stmt.is_descending() && breaks_ties_by_feed_order(&plan.cols))
@@ -406,16 +411,19 @@ impl QueryService {
                     budget,
                 )?
             } else if shape.has_transform {
-                eval_transform_raw(&plan.cols, &pts, stmt, shards, budget)?
+                (
+                    eval_transform_raw(&plan.cols, &pts, stmt, shards, budget)?,
+                    false,
+                )
             } else {
-                eval_raw(&plan.cols, &pts)
+                (eval_raw(&plan.cols, &pts), false)
             };
             output.extend(finish_series(
                 stmt,
                 &src.measurement,
                 tags,
                 &plan.cols,
-                rows,
+                (rows, cut),
             ));
         }
         Ok(output)

@@ -4,19 +4,21 @@
 use super::*;
 
 /// One output series from its rows in time order: `ORDER BY time DESC`, then
-/// `OFFSET`/`LIMIT` (a series left without rows is dropped).
+/// `OFFSET`/`LIMIT` unless `cut` says they were applied per column (a series left
+/// without rows is dropped).
 pub(super) fn finish_series(
     stmt: &SelectStatement,
     measurement: &str,
     tags: BTreeMap<String, String>,
     cols: &[OutCol],
-    mut rows: Vec<Vec<Value>>,
+    (mut rows, cut): (Vec<Vec<Value>>, bool),
 ) -> Option<Series> {
     if stmt.is_descending() {
         rows.reverse();
     }
     let off = stmt.offset.unwrap_or(0) as usize;
     let rows: Vec<Vec<Value>> = match stmt.limit {
+        _ if cut => rows,
         Some(l) if l > 0 => rows.into_iter().skip(off).take(l as usize).collect(),
         // InfluxDB 1.x: a raw query with an OFFSET and no LIMIT answers one row per series
         // (its limit iterator stops after the first point past the offset).
