@@ -240,6 +240,8 @@ def cases():
     out.append(delete_range_forgets_empty_series_case())
     out.append(show_with_time_case())
     out.append(limit_per_column_case())
+    out.append(group_by_time_ends_now_case())
+    out.append(one_type_across_measurements_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -1710,6 +1712,59 @@ def limit_per_column_case():
         "SELECT max(v), min(w) FROM n LIMIT 1",
     ]]
     return case("order-limit--per-column", setup, checks)
+
+
+def group_by_time_ends_now_case():
+    """Under GROUP BY time a range without an upper bound ends at now() whatever the
+    fill: fill(none) leaves out points written ahead of now, and a range starting after
+    now answers nothing. Raw queries and aggregates without GROUP BY time read them.
+    (HyperbyteDB's fill(none) read the future points, and a range after now printed an
+    empty window.)"""
+    db = "gbt_ends_now"
+    y2200 = 7258118400 * 10**9
+    setup = [
+        q("", f'CREATE DATABASE "{db}"'),
+        w(db, f"m,h=a v=1 {T2000}\nm,h=a v=2 {T2000 + 600 * 10**9}\n"
+              f"m,h=a v=3 {y2200}\nm,h=b v=4 {y2200 + 3600 * 10**9}\n"),
+    ]
+    checks = [q(db, text) for text in [
+        "SELECT last(v) FROM m WHERE time > '1999-12-31' GROUP BY time(36500d) fill(none)",
+        "SELECT count(v) FROM m WHERE time > '1999-12-31' GROUP BY time(36500d) fill(none)",
+        "SELECT count(v) FROM m WHERE time > '1999-12-31' GROUP BY time(36500d), h fill(none)",
+        "SELECT max(v) FROM m WHERE time > '1999-12-31' GROUP BY time(36500d) fill(none) ORDER BY time DESC",
+        "SELECT count(v) FROM m WHERE time > '2150-01-01' GROUP BY time(3650d)",
+        "SELECT count(v) FROM m WHERE time > '2150-01-01' GROUP BY time(3650d) fill(none)",
+        "SELECT count(v) FROM m WHERE time > '1999-12-31'",
+        "SELECT v FROM m WHERE time > '1999-12-31'",
+        "SELECT count(v) FROM m WHERE time > '2150-01-01'",
+    ]]
+    return case("groupby-time--open-end-is-now", setup, checks)
+
+
+def one_type_across_measurements_case():
+    """A field named by several measurements of one statement takes one type, the
+    highest-ranked (float, integer, string, boolean); a measurement whose values cannot
+    be read as it gives none, integers are read where floats are, and a field every
+    reference casts to ::string or ::boolean takes that type. (HyperbyteDB read each
+    measurement's own type: `SELECT value FROM f1, f2` listed strings beside floats and
+    `mean(value) FROM /f/` was refused.)"""
+    db = "qs_one_type_across"
+    setup = [
+        q("", f'CREATE DATABASE "{db}"'),
+        w(db, 'f1 value=1.5,x=1 10\nf2 value="str",x=2 20\nf3 value=2i,x=3 30\n'
+              'f4 value=true,x=4 40\nf5 other=1 50\n'),
+    ]
+    checks = [q(db, text) for text in [
+        "SELECT value FROM f1,f2", "SELECT value FROM f2,f3", "SELECT value FROM f2,f4",
+        "SELECT value FROM f3,f4", "SELECT value FROM /f/", "SELECT * FROM /f/",
+        "SELECT mean(value) FROM f1,f2", "SELECT mean(value) FROM /f/",
+        "SELECT max(value) FROM /f/", "SELECT count(value) FROM /f/",
+        "SELECT value::string FROM f1,f2", "SELECT value::integer FROM /f/",
+        "SELECT value, x FROM f1, f2", "SELECT max(*) FROM /f/", "SELECT value FROM f2",
+        "SELECT first(value) FROM f2, f4", "SELECT value FROM f1,f2 WHERE value = 'str'",
+        "SELECT sum(value) FROM f1, f3",
+    ]]
+    return case("query-semantics--one-type-across-measurements", setup, checks)
 
 
 def tag_in_function_case():

@@ -22,13 +22,73 @@ use hyperbyte_timeseriesql::ast::TimeRange;
 
 /// InfluxDB's precedence of a field's types (`influxql.DataType.LessThan`): the highest
 /// ranked type among the shard groups a query touches is the one it reads.
-fn rank(t: FieldType) -> u8 {
+pub(super) fn rank(t: FieldType) -> u8 {
     match t {
         FieldType::Float => 5,
         FieldType::Integer => 4,
         FieldType::Unsigned => 3,
         FieldType::String => 2,
         FieldType::Boolean => 1,
+    }
+}
+
+/// A field named by several sources of a statement takes one type, as InfluxDB types it
+/// over every shard the statement touches: the highest-ranked one. A source whose values
+/// cannot be read as it (strings where floats are read) gives none: `SELECT value FROM
+/// f1, f2` with floats in `f1` and strings in `f2` lists `f1` alone. Integers are read
+/// where floats are. A field every reference casts to `::string` or `::boolean` takes
+/// that type. (After [`QueryService::type_fields_by_range`].)
+pub(super) fn one_type_per_field(sources: &mut [Src], stmt: &SelectStatement) {
+    let mut types: BTreeMap<String, FieldType> = BTreeMap::new();
+    for src in sources.iter().filter(|s| s.rows.is_none()) {
+        for (f, &t) in &src.schema.fields {
+            let kept = types.entry(f.clone()).or_insert(t);
+            if rank(t) > rank(*kept) {
+                *kept = t;
+            }
+        }
+    }
+    for (f, t) in types.iter_mut() {
+        if let Some(cast) = cast_of_every_reference(stmt, f) {
+            *t = cast;
+        }
+    }
+    let numeric = |t: FieldType| {
+        matches!(
+            t,
+            FieldType::Float | FieldType::Integer | FieldType::Unsigned
+        )
+    };
+    for src in sources.iter_mut().filter(|s| s.rows.is_none()) {
+        src.schema.fields.retain(|f, t| {
+            types
+                .get(f)
+                .is_none_or(|&want| *t == want || (numeric(*t) && numeric(want)))
+        });
+    }
+}
+
+/// `::string` or `::boolean` when every reference to `field` in the statement's columns
+/// and condition casts it so.
+fn cast_of_every_reference(stmt: &SelectStatement, field: &str) -> Option<FieldType> {
+    let mut casts: Vec<Option<VarType>> = Vec::new();
+    let mut note = |e: &Expr| {
+        if let Expr::VarRef { name, data_type } = e {
+            if name == field && !casts.contains(data_type) {
+                casts.push(*data_type);
+            }
+        }
+    };
+    for f in &stmt.fields {
+        f.expr.walk(&mut note);
+    }
+    if let Some(c) = &stmt.condition {
+        c.walk(&mut note);
+    }
+    match casts.as_slice() {
+        [Some(VarType::String)] => Some(FieldType::String),
+        [Some(VarType::Boolean)] => Some(FieldType::Boolean),
+        _ => None,
     }
 }
 

@@ -292,7 +292,13 @@ pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape,
     for f in &stmt.fields {
         check_types(&f.expr)?;
     }
-    let range = time_bounds(stmt.condition.as_ref(), now)?;
+    let mut range = time_bounds(stmt.condition.as_ref(), now)?;
+    // Under `GROUP BY time` an open end is `now()`, whatever the fill: points written
+    // ahead of now are not read (`fill(none)` builds no grid that would stop there),
+    // and a range starting after now holds nothing.
+    if interval.is_some() && range.max.is_none() {
+        range.max = Some(now);
+    }
     let interval = interval.map(|w| in_time_zone(w, stmt.timezone.as_deref(), &range, now));
     let transform_range = transform_range(stmt, range, interval.as_ref(), now);
     Ok(Shape {
@@ -323,6 +329,7 @@ impl QueryService {
             return Ok(None);
         }
         self.type_fields_by_range(&mut sources, shape.read_range());
+        mixed::one_type_per_field(&mut sources, stmt);
         check_aggregate_types(stmt, &sources)?;
         // Make acknowledged writes visible (read-your-writes) before looking at tables.
         // When storage cannot take them now (a full disk, an engine refusing a batch),
@@ -588,13 +595,19 @@ fn has_wildcard(stmt: &SelectStatement) -> bool {
     })
 }
 
-/// The union schema of the sources, for wildcard expansion.
+/// The union schema of the sources, for wildcard expansion: each field with the
+/// highest-ranked of its types.
 fn union_schema(sources: &[Src]) -> (BTreeMap<String, FieldType>, BTreeSet<String>) {
     let mut all_fields: BTreeMap<String, FieldType> = BTreeMap::new();
     let mut all_tags: BTreeSet<String> = BTreeSet::new();
     for s in sources {
-        for (f, t) in &s.schema.fields {
-            all_fields.entry(f.clone()).or_insert(*t);
+        for (f, &t) in &s.schema.fields {
+            // (Stored sources agree by now, `mixed::one_type_per_field`; a subquery's
+            // rows may differ: the highest-ranked type, as there.)
+            let kept = all_fields.entry(f.clone()).or_insert(t);
+            if mixed::rank(t) > mixed::rank(*kept) {
+                *kept = t;
+            }
         }
         all_tags.extend(s.schema.tag_keys.iter().cloned());
     }
