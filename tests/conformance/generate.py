@@ -242,6 +242,7 @@ def cases():
     out.append(limit_per_column_case())
     out.append(group_by_time_ends_now_case())
     out.append(one_type_across_measurements_case())
+    out.append(compile_checks_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -1765,6 +1766,40 @@ def one_type_across_measurements_case():
         "SELECT sum(value) FROM f1, f3",
     ]]
     return case("query-semantics--one-type-across-measurements", setup, checks)
+
+
+def compile_checks_case():
+    """The checks InfluxDB's compiler makes before reading: function arity ("invalid
+    number of arguments for mean, expected 1, got 0"), columns without a variable
+    ("field must contain at least one variable"), wildcards in distinct()/top()/bottom(),
+    dimensions other than time and tags ("only time and tag dimensions allowed"), and
+    the time dimension's arguments (`time(0s)` groups nothing, a negative duration still
+    asks for an aggregate). (HyperbyteDB answered most of these, often with nothing.)"""
+    db = "qe_compile_checks"
+    setup = [
+        q("", f'CREATE DATABASE "{db}"'),
+        w(db, 't,h=a v=5,s="x",b=true,i=3i 10\nt,h=b v=2,s="y",b=false,i=4i 20\n'),
+    ]
+    checks = [q(db, text) for text in [
+        "SELECT mean() FROM t", "SELECT count() FROM t", "SELECT first() FROM t",
+        "SELECT spread() FROM t", "SELECT stddev() FROM t", "SELECT median() FROM t",
+        "SELECT mode() FROM t", "SELECT abs() FROM t", "SELECT pow(v) FROM t",
+        "SELECT percentile(v) FROM t", "SELECT top(v) FROM t", "SELECT sample(v) FROM t",
+        "SELECT derivative() FROM t", "SELECT derivative(v, 1s, 1s) FROM t",
+        "SELECT moving_average(v) FROM t", "SELECT mean(v, v) FROM t",
+        "SELECT holt_winters(mean(v), 1) FROM t GROUP BY time(1s)",
+        "SELECT 1 FROM t", "SELECT abs(-3) FROM t", "SELECT 1 + v FROM t",
+        "SELECT distinct(*) FROM t", "SELECT distinct(/v/) FROM t",
+        "SELECT top(*, 2) FROM t", "SELECT top(/v/, 2) FROM t", "SELECT bottom(*, 2) FROM t",
+        "SELECT v FROM t GROUP BY 1", "SELECT v FROM t GROUP BY 'x'",
+        "SELECT v FROM t GROUP BY v + 1", "SELECT mean(v) FROM t GROUP BY 1 fill(none)",
+        "SELECT v FROM t GROUP BY time(0s)", "SELECT v FROM t GROUP BY time(-1m)",
+        "SELECT mean(v) FROM t WHERE time > 0 AND time < 100 GROUP BY time(0s)",
+        "SELECT mean(v) FROM t GROUP BY time(0s), h", "SELECT max(v) FROM t GROUP BY time(-5m)",
+        "SELECT mean(v) FROM t GROUP BY time(v)", "SELECT mean(v) FROM t GROUP BY time('1m')",
+        "SELECT mean(v) FROM t GROUP BY time(1m, 1m, 1m)", "SELECT mean(v) FROM t GROUP BY time()",
+    ]]
+    return case("query-errors--compile-checks", setup, checks)
 
 
 def tag_in_function_case():

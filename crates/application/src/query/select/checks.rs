@@ -344,3 +344,152 @@ pub(super) fn unsupported_iterator(name: &str, kind: &str) -> StatementError {
         "unsupported {name} iterator type: *query.{kind}InterruptIterator"
     ))
 }
+
+/// The arguments a function takes, as InfluxDB 1.6's compiler counts them.
+enum Arity {
+    Exactly(usize),
+    AtLeast(usize),
+    Between(usize, usize),
+}
+
+fn arity_of(name: &str) -> Option<Arity> {
+    Some(match name {
+        "count"
+        | "sum"
+        | "mean"
+        | "median"
+        | "mode"
+        | "spread"
+        | "stddev"
+        | "first"
+        | "last"
+        | "min"
+        | "max"
+        | "distinct"
+        | "difference"
+        | "non_negative_difference"
+        | "cumulative_sum"
+        | "abs"
+        | "sin"
+        | "cos"
+        | "tan"
+        | "asin"
+        | "acos"
+        | "atan"
+        | "exp"
+        | "ln"
+        | "log2"
+        | "log10"
+        | "sqrt"
+        | "ceil"
+        | "floor"
+        | "round" => Arity::Exactly(1),
+        "percentile" | "sample" | "moving_average" | "pow" | "log" | "atan2" => Arity::Exactly(2),
+        "holt_winters" | "holt_winters_with_fit" => Arity::Exactly(3),
+        "top" | "bottom" => Arity::AtLeast(2),
+        "derivative" | "non_negative_derivative" | "elapsed" | "integral" => Arity::Between(1, 2),
+        _ => return None,
+    })
+}
+
+/// Function arity and columns without a variable, checked as InfluxDB compiles the
+/// columns: "invalid number of arguments for mean, expected 1, got 0" (`mean()`),
+/// "field must contain at least one variable" (`SELECT 1`, `SELECT abs(-3)`).
+pub(super) fn check_columns_compile(stmt: &SelectStatement) -> Result<(), StatementError> {
+    for f in &stmt.fields {
+        let mut found: Option<StatementError> = None;
+        f.expr.walk(&mut |e| {
+            let Expr::Call { name, args } = e else {
+                return;
+            };
+            if found.is_some() {
+                return;
+            }
+            let got = args.len();
+            let wrong = |expected: String| {
+                err(format!(
+                    "invalid number of arguments for {name}, expected {expected}, got {got}"
+                ))
+            };
+            let first = args.first().map(Expr::unparen);
+            let wildcard = matches!(first, Some(Expr::Wildcard(_) | Expr::Regex(_)));
+            if wildcard && name == "distinct" {
+                found = Some(err("expected field argument in distinct()"));
+                return;
+            }
+            if wildcard && matches!(name.as_str(), "top" | "bottom") {
+                if let Some(a) = first {
+                    found = Some(err(format!(
+                        "expected first argument to be a field in {name}(), found {a}"
+                    )));
+                    return;
+                }
+            }
+            found = match arity_of(name) {
+                Some(Arity::Exactly(n)) if got != n => Some(wrong(n.to_string())),
+                Some(Arity::AtLeast(n)) if got < n => Some(wrong(format!("at least {n}"))),
+                Some(Arity::Between(lo, hi)) if got < lo || got > hi => {
+                    Some(wrong(format!("at least {lo} but no more than {hi}")))
+                }
+                _ => None,
+            };
+        });
+        if let Some(e) = found {
+            return Err(e);
+        }
+        let mut variable = false;
+        f.expr.walk(&mut |e| {
+            variable |= matches!(e, Expr::VarRef { .. } | Expr::Wildcard(_) | Expr::Regex(_));
+        });
+        if !variable {
+            return Err(err("field must contain at least one variable"));
+        }
+    }
+    Ok(())
+}
+
+/// The `GROUP BY time(…)` dimension, as InfluxDB 1.6 checks it: "time dimension expected
+/// 1 or 2 arguments"; without a window (`windowed` false), "time dimension must have
+/// duration argument", while a duration of zero groups nothing and a negative one groups
+/// nothing yet still asks for an aggregate.
+pub(super) fn check_time_dimension(
+    stmt: &SelectStatement,
+    is_agg: bool,
+    windowed: bool,
+) -> Result<(), StatementError> {
+    let args = stmt.dimensions.iter().find_map(|d| match d {
+        Expr::Call { name, args } if name == "time" => Some(args),
+        _ => None,
+    });
+    let Some(args) = args else {
+        return Ok(());
+    };
+    if args.is_empty() || args.len() > 2 {
+        return Err(err("time dimension expected 1 or 2 arguments"));
+    }
+    if windowed {
+        return Ok(());
+    }
+    match args.first() {
+        Some(Expr::Duration(d)) if *d < 0 && !is_agg => {
+            Err(err("GROUP BY requires at least one aggregate function"))
+        }
+        Some(Expr::Duration(_)) => Ok(()),
+        _ => Err(err("time dimension must have duration argument")),
+    }
+}
+
+/// `GROUP BY` of anything but `time(…)`, tags, regexes and `*`: "only time and tag
+/// dimensions allowed".
+pub(super) fn check_dimensions(stmt: &SelectStatement) -> Result<(), StatementError> {
+    let allowed = |d: &Expr| match d.unparen() {
+        Expr::Call { name, .. } => name == "time",
+        Expr::VarRef { .. } | Expr::Regex(_) | Expr::Wildcard(_) => true,
+        _ => false,
+    };
+    if stmt.dimensions.iter().all(allowed) {
+        Ok(())
+    } else {
+        Err(err("only time and tag dimensions allowed"))
+    }
+}

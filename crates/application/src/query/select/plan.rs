@@ -266,14 +266,16 @@ pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape,
     if time_dims > 1 {
         return Err(err("multiple time dimensions not allowed"));
     }
+    check_columns_compile(stmt)?;
+    check_dimensions(stmt)?;
     if stmt.fields.iter().all(|f| f.expr.is_time_ref()) {
         return Err(err("at least 1 non-time field must be queried"));
     }
     let is_agg = stmt.fields.iter().any(|f| contains_agg(&f.expr));
     let has_transform = stmt.fields.iter().any(|f| contains_transform(&f.expr));
     let interval = stmt.group_by_interval_at(Some(now));
-    if time_dims == 1 && interval.is_none() {
-        return Err(err("time dimension must have a positive duration"));
+    if time_dims == 1 {
+        check_time_dimension(stmt, is_agg, interval.is_some())?;
     }
     if interval.is_some() && !is_agg {
         if let Some(message) = transform_of_raw_points(&stmt.fields) {
