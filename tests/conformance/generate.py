@@ -243,6 +243,7 @@ def cases():
     out.append(group_by_time_ends_now_case())
     out.append(one_type_across_measurements_case())
     out.append(compile_checks_case())
+    out.append(condition_terms_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -1800,6 +1801,26 @@ def compile_checks_case():
         "SELECT mean(v) FROM t GROUP BY time(1m, 1m, 1m)", "SELECT mean(v) FROM t GROUP BY time()",
     ]]
     return case("query-errors--compile-checks", setup, checks)
+
+
+def condition_terms_case():
+    """A WHERE whose terms (through parentheses, AND and OR) include a bare name or a
+    number or string literal is refused: "invalid condition expression: b".
+    (HyperbyteDB read every row.)"""
+    db = "qe_condition_terms"
+    setup = [
+        q("", f'CREATE DATABASE "{db}"'),
+        w(db, 't,h=a v=5,s="x",b=true,i=3i 10\nt,h=b v=2,s="y",b=false,i=4i 20\n'),
+    ]
+    checks = [q(db, text) for text in [
+        "SELECT v FROM t WHERE b", "SELECT v FROM t WHERE b AND v > 1",
+        "SELECT v FROM t WHERE h", "SELECT v FROM t WHERE 1", "SELECT v FROM t WHERE 'x'",
+        "SELECT v FROM t WHERE (b) OR v > 1", "SELECT v FROM t WHERE true",
+        "SELECT mean(v) FROM t WHERE b", "SELECT v FROM t WHERE time",
+        "SELECT v FROM t WHERE v > 1 AND s", "SELECT v FROM t WHERE b = true",
+        "SELECT v FROM t WHERE nosuch", "SELECT v FROM t WHERE 1.5 OR h = 'a'",
+    ]]
+    return case("query-errors--condition-terms", setup, checks)
 
 
 def tag_in_function_case():

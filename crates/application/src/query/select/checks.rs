@@ -493,3 +493,31 @@ pub(super) fn check_dimensions(stmt: &SelectStatement) -> Result<(), StatementEr
         Err(err("only time and tag dimensions allowed"))
     }
 }
+
+/// A `WHERE` whose terms (through parentheses, `AND` and `OR`) include a bare name or a
+/// number or string literal: "invalid condition expression: b", as InfluxDB refuses it
+/// (a boolean literal is a term of its own).
+pub(super) fn check_condition_terms(stmt: &SelectStatement) -> Result<(), StatementError> {
+    fn bad_term(e: &Expr) -> Option<&Expr> {
+        match e {
+            Expr::Paren(inner) => bad_term(inner),
+            Expr::Binary {
+                op: BinaryOp::And | BinaryOp::Or,
+                lhs,
+                rhs,
+            } => bad_term(lhs).or_else(|| bad_term(rhs)),
+            Expr::VarRef { .. }
+            | Expr::Integer(_)
+            | Expr::Float(_)
+            | Expr::String(_)
+            | Expr::Regex(_) => Some(e),
+            _ => None,
+        }
+    }
+    match stmt.condition.as_ref().and_then(bad_term) {
+        // (InfluxDB prints a number literal with three decimals.)
+        Some(Expr::Float(f)) => Err(err(format!("invalid condition expression: {f:.3}"))),
+        Some(term) => Err(err(format!("invalid condition expression: {term}"))),
+        None => Ok(()),
+    }
+}

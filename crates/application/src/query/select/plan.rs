@@ -268,6 +268,7 @@ pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape,
     }
     check_columns_compile(stmt)?;
     check_dimensions(stmt)?;
+    check_condition_terms(stmt)?;
     if stmt.fields.iter().all(|f| f.expr.is_time_ref()) {
         return Err(err("at least 1 non-time field must be queried"));
     }
