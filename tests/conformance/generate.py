@@ -244,6 +244,7 @@ def cases():
     out.append(one_type_across_measurements_case())
     out.append(compile_checks_case())
     out.append(condition_terms_case())
+    out.append(math_around_transforms_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -1821,6 +1822,38 @@ def condition_terms_case():
         "SELECT v FROM t WHERE nosuch", "SELECT v FROM t WHERE 1.5 OR h = 'a'",
     ]]
     return case("query-errors--condition-terms", setup, checks)
+
+
+def math_around_transforms_case():
+    """Math around a transformation of raw points is computed over the transformation's
+    values (`derivative(v) * 8`, `abs(difference(v))`); a raw value beside one is
+    refused as mixing. In a subquery without its own GROUP BY time, derivative() without
+    a unit takes the outer interval as its unit. (HyperbyteDB answered nothing for the
+    first, and per second for the last.)"""
+    db = "tr_math_around"
+    setup = [
+        q("", f'CREATE DATABASE "{db}"'),
+        w(db, "d,h=a v=0 0\nd,h=a v=60 60000000000\nd,h=a v=180 120000000000\n"
+              "d,h=b v=10 0\nd,h=b v=5 60000000000\n"),
+    ]
+    checks = [q(db, text) for text in [
+        "SELECT derivative(v) * 2 FROM d WHERE h='a'",
+        "SELECT derivative(v) + 1, derivative(v) FROM d WHERE h='a'",
+        "SELECT abs(derivative(v)) FROM d WHERE h='a'",
+        "SELECT derivative(v) * 2 FROM d GROUP BY h",
+        "SELECT 8 * non_negative_derivative(v, 1s) FROM d GROUP BY h",
+        "SELECT pow(difference(v), 2) FROM d GROUP BY h",
+        "SELECT (derivative(v) + 1) / 2 FROM d GROUP BY h",
+        "SELECT derivative(v) * 2 FROM d GROUP BY h ORDER BY time DESC",
+        "SELECT cumulative_sum(v) - v FROM d GROUP BY h",
+        "SELECT mean(x) FROM (SELECT derivative(v) AS x FROM d) WHERE time>=0s AND time<10m GROUP BY time(10m)",
+        "SELECT mean(x) FROM (SELECT non_negative_derivative(v) AS x FROM d GROUP BY h) WHERE time>=0s AND time<10m GROUP BY time(10m), h",
+        "SELECT mean(x) FROM (SELECT derivative(v, 1m) AS x FROM d) WHERE time>=0s AND time<10m GROUP BY time(10m)",
+        "SELECT mean(x) FROM (SELECT derivative(v) AS x FROM d)",
+        "SELECT mean(x) FROM (SELECT derivative(v) AS x FROM d) WHERE time>=0s AND time<10m GROUP BY time(1m)",
+        "SELECT max(x) FROM (SELECT derivative(mean(v)) AS x FROM d WHERE time>=0s AND time<10m GROUP BY time(1m)) WHERE time>=0s AND time<10m GROUP BY time(5m)",
+    ]]
+    return case("transformations--math-around", setup, checks)
 
 
 def tag_in_function_case():

@@ -397,26 +397,7 @@ pub(super) fn eval_agg_expr(
         Expr::Binary { op, lhs, rhs } => {
             let l = eval_agg_side(lhs, ctx, selector_times)?;
             let r = eval_agg_side(rhs, ctx, selector_times)?;
-            Ok(match (l, r) {
-                (Side::Tl(a), Side::Tl(b)) => {
-                    let bm: BTreeMap<i64, Value> = b.into_iter().collect();
-                    a.into_iter()
-                        .map(|(t, v)| {
-                            let o = bm.get(&t).cloned().unwrap_or(Value::Null);
-                            (t, binary_value(*op, &v, &o))
-                        })
-                        .collect()
-                }
-                (Side::Tl(a), Side::Lit(l)) => a
-                    .into_iter()
-                    .map(|(t, v)| (t, binary_value(*op, &v, &l)))
-                    .collect(),
-                (Side::Lit(l), Side::Tl(b)) => b
-                    .into_iter()
-                    .map(|(t, v)| (t, binary_value(*op, &l, &v)))
-                    .collect(),
-                (Side::Lit(_), Side::Lit(_)) => Vec::new(),
-            })
+            Ok(combine_sides(*op, l, r))
         }
         Expr::VarRef { .. } => Ok(Vec::new()),
         _ => Ok(Vec::new()),
@@ -426,6 +407,30 @@ pub(super) fn eval_agg_expr(
 pub(super) enum Side {
     Tl(Timeline),
     Lit(Value),
+}
+
+/// `l op r` over the times of the left timeline (a literal side applies at every time).
+pub(super) fn combine_sides(op: BinaryOp, l: Side, r: Side) -> Timeline {
+    match (l, r) {
+        (Side::Tl(a), Side::Tl(b)) => {
+            let bm: BTreeMap<i64, Value> = b.into_iter().collect();
+            a.into_iter()
+                .map(|(t, v)| {
+                    let o = bm.get(&t).cloned().unwrap_or(Value::Null);
+                    (t, binary_value(op, &v, &o))
+                })
+                .collect()
+        }
+        (Side::Tl(a), Side::Lit(l)) => a
+            .into_iter()
+            .map(|(t, v)| (t, binary_value(op, &v, &l)))
+            .collect(),
+        (Side::Lit(l), Side::Tl(b)) => b
+            .into_iter()
+            .map(|(t, v)| (t, binary_value(op, &l, &v)))
+            .collect(),
+        (Side::Lit(_), Side::Lit(_)) => Vec::new(),
+    }
 }
 
 pub(super) fn eval_agg_side(

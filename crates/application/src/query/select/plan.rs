@@ -505,6 +505,7 @@ impl QueryService {
             };
             let mut sub = sub.as_ref().clone();
             push_down_tag_dimensions(&mut sub, stmt);
+            inherit_derivative_unit(&mut sub, stmt.group_by_interval_at(Some(shape.now)));
             let inner_range = time_bounds(sub.condition.as_ref(), shape.now)?;
             if inner_range.min.is_none() && inner_range.max.is_none() {
                 inherit_time_range(&mut sub, shape.range);
@@ -563,6 +564,39 @@ fn push_down_tag_dimensions(sub: &mut SelectStatement, outer: &SelectStatement) 
         if push {
             sub.dimensions.push(d.clone());
         }
+    }
+}
+
+/// A subquery without its own `GROUP BY time` runs with the outer query's interval, as
+/// InfluxDB hands it the outer iterator options: a `derivative()` or
+/// `non_negative_derivative()` there without a unit takes that interval as its unit
+/// (`mean(x) FROM (SELECT derivative(v) AS x …) GROUP BY time(10m)` is per 10 minutes).
+fn inherit_derivative_unit(sub: &mut SelectStatement, outer: Option<(i64, i64)>) {
+    let Some((every, _)) = outer else {
+        return;
+    };
+    if sub.group_by_interval_at(None).is_some() {
+        return;
+    }
+    fn give_unit(e: &mut Expr, every: i64) {
+        match e {
+            Expr::Call { name, args } => {
+                let derivative = matches!(name.as_str(), "derivative" | "non_negative_derivative");
+                if derivative && args.len() == 1 {
+                    args.push(Expr::Duration(every));
+                }
+                args.iter_mut().for_each(|a| give_unit(a, every));
+            }
+            Expr::Paren(inner) => give_unit(inner, every),
+            Expr::Binary { lhs, rhs, .. } => {
+                give_unit(lhs, every);
+                give_unit(rhs, every);
+            }
+            _ => {}
+        }
+    }
+    for f in &mut sub.fields {
+        give_unit(&mut f.expr, every);
     }
 }
 
@@ -721,12 +755,23 @@ fn check_mixing(
         }
     } else if has_transform {
         for c in cols {
-            if !c.expr.any(&mut |x| matches!(x, Expr::Call { .. })) {
+            if !c.expr.any(&mut |x| matches!(x, Expr::Call { .. })) || bare_var_beside(&c.expr) {
                 return Err(mixing());
             }
         }
     }
     Ok(single_selector)
+}
+
+/// Whether a column's expression reads a variable outside any call (`cumulative_sum(v)
+/// - v`): a raw value beside a transformation's.
+fn bare_var_beside(e: &Expr) -> bool {
+    match e {
+        Expr::VarRef { .. } => true,
+        Expr::Paren(inner) => bare_var_beside(inner),
+        Expr::Binary { lhs, rhs, .. } => bare_var_beside(lhs) || bare_var_beside(rhs),
+        _ => false,
+    }
 }
 
 /// The bucket limit, before anything is read (InfluxDB checks it when preparing the

@@ -76,6 +76,42 @@ pub(super) fn eval_raw_timeline(
             }
             Ok(out)
         }
+        // Math around a transformation (`derivative(v) * 8`, `abs(difference(v))`):
+        // over the transformation's timeline, not per point.
+        Expr::Paren(inner) => eval_raw_timeline(inner, points, stmt, budget),
+        Expr::Binary { op, lhs, rhs } if contains_transform(e) => {
+            let side = |x: &Expr| -> Result<Side, StatementError> {
+                match literal_value(x.unparen()) {
+                    Some(v) => Ok(Side::Lit(v)),
+                    None => Ok(Side::Tl(eval_raw_timeline(x, points, stmt, budget)?)),
+                }
+            };
+            let mut out = combine_sides(*op, side(lhs)?, side(rhs)?);
+            out.retain(|(_, v)| !v.is_null());
+            Ok(out)
+        }
+        Expr::Call { name, args } if contains_transform(e) => {
+            let inner = match args.first() {
+                Some(a) => eval_raw_timeline(a, points, stmt, budget)?,
+                None => return Err(err(format!("invalid number of arguments for {name}"))),
+            };
+            let mut out: Vec<Row> = if let Some(f) = math::UnaryMath::from_name(name) {
+                inner
+                    .into_iter()
+                    .map(|(t, v)| (t, math::unary(f, &v)))
+                    .collect()
+            } else if let Some(f) = math::BinaryMath::from_name(name) {
+                let b = args.get(1).and_then(literal_value).unwrap_or(Value::Null);
+                inner
+                    .into_iter()
+                    .map(|(t, v)| (t, math::binary(f, &v, &b)))
+                    .collect()
+            } else {
+                return Err(err(format!("undefined function {name}()")));
+            };
+            out.retain(|(_, v)| !v.is_null());
+            Ok(out)
+        }
         _ => {
             let mut out: Vec<Row> = points.iter().map(|p| (p.time, eval_point(e, p))).collect();
             out.retain(|(_, v)| !v.is_null());
