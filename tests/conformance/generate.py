@@ -33,6 +33,12 @@ def case(name, setup, checks):
     return {"name": name, "category": name.split("--")[0], "setup": setup, "checks": checks}
 
 
+def queries_case(name, db, body, texts, **write_params):
+    """A case whose setup creates `db` and writes `body`, checking `texts` as queries."""
+    setup = [q("", f'CREATE DATABASE "{db}"'), w(db, body, **write_params)]
+    return case(name, setup, [q(db, text) for text in texts])
+
+
 def cases():
     out = []
     db = "hw_backfill"
@@ -1507,11 +1513,7 @@ def show_measurements_by_tag_values_case():
     cardinality with FROM or WHERE counts as the exact one. (HyperbyteDB listed every
     measurement with a series matching, and estimated.)"""
     db = "sm_tag_values"
-    setup = [
-        q("", f'CREATE DATABASE "{db}"'),
-        w(db, "a,host=x v=1 1\na,host=y v=1 1\nb,host=x v=1 1\nc,dc=z v=1 1\nd v=1 1\ne,host=y v=1 1\ng,host=x,dc=q v=1 1\n"),
-    ]
-    checks = [q(db, text) for text in [
+    texts = [
         "SHOW MEASUREMENTS WHERE host != 'x'",
         "SHOW MEASUREMENTS WHERE host !~ /x/",
         "SHOW MEASUREMENTS WHERE host = ''",
@@ -1538,8 +1540,8 @@ def show_measurements_by_tag_values_case():
         "SHOW SERIES CARDINALITY FROM /a|b/",
         "SHOW TAG KEY CARDINALITY WHERE host != 'x'",
         "SHOW TAG VALUES CARDINALITY WITH KEY = host WHERE host != 'x'",
-    ]]
-    return case("show-meta--measurements-by-tag-values", setup, checks)
+    ]
+    return queries_case("show-meta--measurements-by-tag-values", db, "a,host=x v=1 1\na,host=y v=1 1\nb,host=x v=1 1\nc,dc=z v=1 1\nd v=1 1\ne,host=y v=1 1\ng,host=x,dc=q v=1 1\n", texts)
 
 
 def dropped_default_policy_case():
@@ -1602,13 +1604,7 @@ def delete_range_forgets_empty_series_case():
     SHOW MEASUREMENTS forget the others (field keys stay). The same holds for the tag
     keys of series DROP SERIES removed. (HyperbyteDB kept every series of a timed delete.)"""
     db = "dd_range_forgets"
-    setup = [
-        q("", f'CREATE DATABASE "{db}"'),
-        w(db, "m,host=a v=1 1000000000\nm,host=a v=2 2000000000\nm,host=b,dc=x v=3 1000000000\n"
-              f"n,host=c v=1 1000000000\nm,host=d v=1 {T2000}\nm,host=e w=1 1000000000\n"
-              "o,host=f,rack=r1 v=1 5000000000\no,host=g v=2 5000000000\n"),
-    ]
-    checks = [q(db, text) for text in [
+    texts = [
         "DELETE FROM m WHERE time <= 1s",
         "SHOW SERIES",
         "SHOW TAG VALUES WITH KEY = host",
@@ -1631,8 +1627,10 @@ def delete_range_forgets_empty_series_case():
         "SHOW TAG KEYS FROM o",
         "SELECT * FROM o",
         "SELECT count(v) FROM o GROUP BY *",
-    ]]
-    return case("delete-drop--range-forgets-empty-series", setup, checks)
+    ]
+    return queries_case("delete-drop--range-forgets-empty-series", db, "m,host=a v=1 1000000000\nm,host=a v=2 2000000000\nm,host=b,dc=x v=3 1000000000\n"
+              f"n,host=c v=1 1000000000\nm,host=d v=1 {T2000}\nm,host=e w=1 1000000000\n"
+              "o,host=f,rack=r1 v=1 5000000000\no,host=g v=2 5000000000\n", texts)
 
 
 def show_with_time_case():
@@ -1686,13 +1684,7 @@ def limit_per_column_case():
     (three rows), and so do aggregates of fields filling different windows under
     fill(none). (HyperbyteDB cut the joined rows.)"""
     db = "ol_limit_per_column"
-    setup = [
-        q("", f'CREATE DATABASE "{db}"'),
-        w(db, "m v=1 0\nm v=3 10\nm v=6 20\nm v=10 30\nm v=15 40\nm v=21 50\n"
-              "n v=1 0\nn v=3 10\nn v=6 20\nn w=10 30\nn w=15 40\nn w=21 50\nn v=7,w=1 60\n"
-              "n,host=a v=2 5\nn,host=a w=4 15\n", precision="s"),
-    ]
-    checks = [q(db, text) for text in [
+    texts = [
         "SELECT mean(v), derivative(mean(v)) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) LIMIT 2",
         "SELECT mean(v), derivative(mean(v)) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) LIMIT 2 OFFSET 1",
         "SELECT mean(v), difference(mean(v)), cumulative_sum(mean(v)) FROM m WHERE time >= 0 AND time < 60s GROUP BY time(10s) LIMIT 3",
@@ -1713,8 +1705,10 @@ def limit_per_column_case():
         "SELECT max(v), host FROM n WHERE time >= 0 AND time < 70s GROUP BY time(10s) fill(none) LIMIT 2",
         "SELECT mean(v), non_negative_derivative(mean(v)) FROM n WHERE time >= 0 AND time < 70s GROUP BY time(10s) fill(none) LIMIT 3",
         "SELECT max(v), min(w) FROM n LIMIT 1",
-    ]]
-    return case("order-limit--per-column", setup, checks)
+    ]
+    return queries_case("order-limit--per-column", db, "m v=1 0\nm v=3 10\nm v=6 20\nm v=10 30\nm v=15 40\nm v=21 50\n"
+              "n v=1 0\nn v=3 10\nn v=6 20\nn w=10 30\nn w=15 40\nn w=21 50\nn v=7,w=1 60\n"
+              "n,host=a v=2 5\nn,host=a w=4 15\n", texts, precision="s")
 
 
 def group_by_time_ends_now_case():
@@ -1725,12 +1719,7 @@ def group_by_time_ends_now_case():
     empty window.)"""
     db = "gbt_ends_now"
     y2200 = 7258118400 * 10**9
-    setup = [
-        q("", f'CREATE DATABASE "{db}"'),
-        w(db, f"m,h=a v=1 {T2000}\nm,h=a v=2 {T2000 + 600 * 10**9}\n"
-              f"m,h=a v=3 {y2200}\nm,h=b v=4 {y2200 + 3600 * 10**9}\n"),
-    ]
-    checks = [q(db, text) for text in [
+    texts = [
         "SELECT last(v) FROM m WHERE time > '1999-12-31' GROUP BY time(36500d) fill(none)",
         "SELECT count(v) FROM m WHERE time > '1999-12-31' GROUP BY time(36500d) fill(none)",
         "SELECT count(v) FROM m WHERE time > '1999-12-31' GROUP BY time(36500d), h fill(none)",
@@ -1740,8 +1729,9 @@ def group_by_time_ends_now_case():
         "SELECT count(v) FROM m WHERE time > '1999-12-31'",
         "SELECT v FROM m WHERE time > '1999-12-31'",
         "SELECT count(v) FROM m WHERE time > '2150-01-01'",
-    ]]
-    return case("groupby-time--open-end-is-now", setup, checks)
+    ]
+    return queries_case("groupby-time--open-end-is-now", db, f"m,h=a v=1 {T2000}\nm,h=a v=2 {T2000 + 600 * 10**9}\n"
+              f"m,h=a v=3 {y2200}\nm,h=b v=4 {y2200 + 3600 * 10**9}\n", texts)
 
 
 def one_type_across_measurements_case():
@@ -1752,12 +1742,7 @@ def one_type_across_measurements_case():
     measurement's own type: `SELECT value FROM f1, f2` listed strings beside floats and
     `mean(value) FROM /f/` was refused.)"""
     db = "qs_one_type_across"
-    setup = [
-        q("", f'CREATE DATABASE "{db}"'),
-        w(db, 'f1 value=1.5,x=1 10\nf2 value="str",x=2 20\nf3 value=2i,x=3 30\n'
-              'f4 value=true,x=4 40\nf5 other=1 50\n'),
-    ]
-    checks = [q(db, text) for text in [
+    texts = [
         "SELECT value FROM f1,f2", "SELECT value FROM f2,f3", "SELECT value FROM f2,f4",
         "SELECT value FROM f3,f4", "SELECT value FROM /f/", "SELECT * FROM /f/",
         "SELECT mean(value) FROM f1,f2", "SELECT mean(value) FROM /f/",
@@ -1766,8 +1751,9 @@ def one_type_across_measurements_case():
         "SELECT value, x FROM f1, f2", "SELECT max(*) FROM /f/", "SELECT value FROM f2",
         "SELECT first(value) FROM f2, f4", "SELECT value FROM f1,f2 WHERE value = 'str'",
         "SELECT sum(value) FROM f1, f3",
-    ]]
-    return case("query-semantics--one-type-across-measurements", setup, checks)
+    ]
+    return queries_case("query-semantics--one-type-across-measurements", db, 'f1 value=1.5,x=1 10\nf2 value="str",x=2 20\nf3 value=2i,x=3 30\n'
+              'f4 value=true,x=4 40\nf5 other=1 50\n', texts)
 
 
 def compile_checks_case():
@@ -1778,11 +1764,7 @@ def compile_checks_case():
     the time dimension's arguments (`time(0s)` groups nothing, a negative duration still
     asks for an aggregate). (HyperbyteDB answered most of these, often with nothing.)"""
     db = "qe_compile_checks"
-    setup = [
-        q("", f'CREATE DATABASE "{db}"'),
-        w(db, 't,h=a v=5,s="x",b=true,i=3i 10\nt,h=b v=2,s="y",b=false,i=4i 20\n'),
-    ]
-    checks = [q(db, text) for text in [
+    texts = [
         "SELECT mean() FROM t", "SELECT count() FROM t", "SELECT first() FROM t",
         "SELECT spread() FROM t", "SELECT stddev() FROM t", "SELECT median() FROM t",
         "SELECT mode() FROM t", "SELECT abs() FROM t", "SELECT pow(v) FROM t",
@@ -1800,8 +1782,8 @@ def compile_checks_case():
         "SELECT mean(v) FROM t GROUP BY time(0s), h", "SELECT max(v) FROM t GROUP BY time(-5m)",
         "SELECT mean(v) FROM t GROUP BY time(v)", "SELECT mean(v) FROM t GROUP BY time('1m')",
         "SELECT mean(v) FROM t GROUP BY time(1m, 1m, 1m)", "SELECT mean(v) FROM t GROUP BY time()",
-    ]]
-    return case("query-errors--compile-checks", setup, checks)
+    ]
+    return queries_case("query-errors--compile-checks", db, 't,h=a v=5,s="x",b=true,i=3i 10\nt,h=b v=2,s="y",b=false,i=4i 20\n', texts)
 
 
 def condition_terms_case():
@@ -1809,19 +1791,15 @@ def condition_terms_case():
     number or string literal is refused: "invalid condition expression: b".
     (HyperbyteDB read every row.)"""
     db = "qe_condition_terms"
-    setup = [
-        q("", f'CREATE DATABASE "{db}"'),
-        w(db, 't,h=a v=5,s="x",b=true,i=3i 10\nt,h=b v=2,s="y",b=false,i=4i 20\n'),
-    ]
-    checks = [q(db, text) for text in [
+    texts = [
         "SELECT v FROM t WHERE b", "SELECT v FROM t WHERE b AND v > 1",
         "SELECT v FROM t WHERE h", "SELECT v FROM t WHERE 1", "SELECT v FROM t WHERE 'x'",
         "SELECT v FROM t WHERE (b) OR v > 1", "SELECT v FROM t WHERE true",
         "SELECT mean(v) FROM t WHERE b", "SELECT v FROM t WHERE time",
         "SELECT v FROM t WHERE v > 1 AND s", "SELECT v FROM t WHERE b = true",
         "SELECT v FROM t WHERE nosuch", "SELECT v FROM t WHERE 1.5 OR h = 'a'",
-    ]]
-    return case("query-errors--condition-terms", setup, checks)
+    ]
+    return queries_case("query-errors--condition-terms", db, 't,h=a v=5,s="x",b=true,i=3i 10\nt,h=b v=2,s="y",b=false,i=4i 20\n', texts)
 
 
 def math_around_transforms_case():
@@ -1831,12 +1809,7 @@ def math_around_transforms_case():
     a unit takes the outer interval as its unit. (HyperbyteDB answered nothing for the
     first, and per second for the last.)"""
     db = "tr_math_around"
-    setup = [
-        q("", f'CREATE DATABASE "{db}"'),
-        w(db, "d,h=a v=0 0\nd,h=a v=60 60000000000\nd,h=a v=180 120000000000\n"
-              "d,h=b v=10 0\nd,h=b v=5 60000000000\n"),
-    ]
-    checks = [q(db, text) for text in [
+    texts = [
         "SELECT derivative(v) * 2 FROM d WHERE h='a'",
         "SELECT derivative(v) + 1, derivative(v) FROM d WHERE h='a'",
         "SELECT abs(derivative(v)) FROM d WHERE h='a'",
@@ -1852,8 +1825,9 @@ def math_around_transforms_case():
         "SELECT mean(x) FROM (SELECT derivative(v) AS x FROM d)",
         "SELECT mean(x) FROM (SELECT derivative(v) AS x FROM d) WHERE time>=0s AND time<10m GROUP BY time(1m)",
         "SELECT max(x) FROM (SELECT derivative(mean(v)) AS x FROM d WHERE time>=0s AND time<10m GROUP BY time(1m)) WHERE time>=0s AND time<10m GROUP BY time(5m)",
-    ]]
-    return case("transformations--math-around", setup, checks)
+    ]
+    return queries_case("transformations--math-around", db, "d,h=a v=0 0\nd,h=a v=60 60000000000\nd,h=a v=180 120000000000\n"
+              "d,h=b v=10 0\nd,h=b v=5 60000000000\n", texts)
 
 
 def tag_in_function_case():
