@@ -251,6 +251,7 @@ def cases():
     out.append(compile_checks_case())
     out.append(condition_terms_case())
     out.append(math_around_transforms_case())
+    out.append(arithmetic_types_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -1828,6 +1829,26 @@ def math_around_transforms_case():
     ]
     return queries_case("transformations--math-around", db, "d,h=a v=0 0\nd,h=a v=60 60000000000\nd,h=a v=180 120000000000\n"
               "d,h=b v=10 0\nd,h=b v=5 60000000000\n", texts)
+
+
+def arithmetic_types_case():
+    """Arithmetic between types InfluxDB's compiler refuses: numbers only for + - * / %,
+    integers or booleans only for & | ^, the refused expression printed with each
+    field's type and numbers with three decimals ("type error: v::float + s::string:
+    incompatible types: float and string"), before an aggregate's unsupported type.
+    (HyperbyteDB answered null rows.)"""
+    db = "qe_arithmetic_types"
+    texts = [
+        "SELECT v + s FROM t", "SELECT s + 'x' FROM t", "SELECT b + 1 FROM t",
+        "SELECT abs(s) + 1 FROM t", "SELECT v ^ 2 FROM t", "SELECT i ^ v FROM t",
+        "SELECT i | 2.5 FROM t", "SELECT max(s) + 1 FROM t", "SELECT first(b) * 2 FROM t",
+        "SELECT (v + 1.25) * s FROM t", "SELECT v + 'x' FROM t", "SELECT h + 1 FROM t",
+        "SELECT v * 2, i / 2, i % 2, i & 1, b & true, v - i FROM t", "SELECT b | false FROM t",
+        "SELECT mean(v) + 1 FROM t", "SELECT abs(v) + i FROM t", "SELECT v + nosuch FROM t",
+        "SELECT count(s) + 1 FROM t", "SELECT mean(s) + 1 FROM t",
+    ]
+    body = 't,h=a v=5,s="x",b=true,i=3i 10\nt,h=b v=2,s="y",b=false,i=4i 20\n'
+    return queries_case("query-errors--arithmetic-types", db, body, texts)
 
 
 def tag_in_function_case():

@@ -521,3 +521,149 @@ pub(super) fn check_condition_terms(stmt: &SelectStatement) -> Result<(), Statem
         None => Ok(()),
     }
 }
+
+/// Arithmetic between types InfluxDB refuses, as its compiler types a column: numbers
+/// only for `+ - * / %`, integers (or booleans) only for `& | ^`, refused as
+/// "type error: v::float + s::string: incompatible types: float and string". Names of
+/// unknown type (a field no source has, a tag) and most aggregates are left to the
+/// evaluation.
+pub(super) fn check_arithmetic_types(
+    stmt: &SelectStatement,
+    fields: &BTreeMap<String, FieldType>,
+) -> Result<(), StatementError> {
+    for f in &stmt.fields {
+        type_of(&f.expr, fields)?;
+    }
+    Ok(())
+}
+
+/// The InfluxQL type name of a field type.
+fn type_name(t: FieldType) -> &'static str {
+    t.influx_name()
+}
+
+/// The type of a column expression where InfluxDB's compiler knows it.
+fn type_of(
+    e: &Expr,
+    fields: &BTreeMap<String, FieldType>,
+) -> Result<Option<FieldType>, StatementError> {
+    Ok(match e {
+        Expr::Paren(inner) => type_of(inner, fields)?,
+        Expr::Integer(_) => Some(FieldType::Integer),
+        Expr::Float(_) => Some(FieldType::Float),
+        Expr::String(_) => Some(FieldType::String),
+        Expr::Boolean(_) => Some(FieldType::Boolean),
+        Expr::VarRef { name, data_type } => match data_type {
+            Some(VarType::Float) => Some(FieldType::Float),
+            Some(VarType::Integer) => Some(FieldType::Integer),
+            Some(VarType::Unsigned) => Some(FieldType::Unsigned),
+            Some(VarType::String) => Some(FieldType::String),
+            Some(VarType::Boolean) => Some(FieldType::Boolean),
+            Some(VarType::Tag) => None,
+            Some(VarType::Field) | None => fields.get(name).copied(),
+        },
+        Expr::Call { name, args } => {
+            let mut first = None;
+            for (i, a) in args.iter().enumerate() {
+                let t = type_of(a, fields)?;
+                if i == 0 {
+                    first = t;
+                }
+            }
+            let math = crate::functions::math::UnaryMath::from_name(name).is_some()
+                || crate::functions::math::BinaryMath::from_name(name).is_some();
+            let keeps_type = SELECTORS.contains(&name.as_str()) || name == "mode";
+            if math || keeps_type {
+                first
+            } else if name == "count" {
+                Some(FieldType::Integer)
+            } else {
+                None
+            }
+        }
+        Expr::Binary { op, lhs, rhs } => {
+            let (a, b) = (type_of(lhs, fields)?, type_of(rhs, fields)?);
+            let (Some(a), Some(b)) = (a, b) else {
+                return Ok(None);
+            };
+            let numeric = |t: FieldType| {
+                matches!(
+                    t,
+                    FieldType::Float | FieldType::Integer | FieldType::Unsigned
+                )
+            };
+            let fits = match op {
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
+                    numeric(a) && numeric(b)
+                }
+                BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor => {
+                    a == b
+                        && matches!(
+                            a,
+                            FieldType::Integer | FieldType::Unsigned | FieldType::Boolean
+                        )
+                }
+                _ => return Ok(None),
+            };
+            if !fits {
+                let mut shown = e.clone();
+                annotate_types(&mut shown, fields);
+                return Err(err(format!(
+                    "type error: {}: incompatible types: {} and {}",
+                    as_influxdb_prints(&shown),
+                    type_name(a),
+                    type_name(b)
+                )));
+            }
+            if a == FieldType::Float || b == FieldType::Float {
+                Some(FieldType::Float)
+            } else {
+                Some(a)
+            }
+        }
+        _ => None,
+    })
+}
+
+/// `e` with each field reference's known type written (`v::float`), as InfluxDB prints
+/// a refused expression.
+fn annotate_types(e: &mut Expr, fields: &BTreeMap<String, FieldType>) {
+    match e {
+        Expr::VarRef { name, data_type } if data_type.is_none() => {
+            *data_type = fields.get(name.as_str()).map(|t| match t {
+                FieldType::Float => VarType::Float,
+                FieldType::Integer => VarType::Integer,
+                FieldType::Unsigned => VarType::Unsigned,
+                FieldType::String => VarType::String,
+                FieldType::Boolean => VarType::Boolean,
+            });
+        }
+        Expr::Paren(inner) => annotate_types(inner, fields),
+        Expr::Binary { lhs, rhs, .. } => {
+            annotate_types(lhs, fields);
+            annotate_types(rhs, fields);
+        }
+        Expr::Call { args, .. } => args.iter_mut().for_each(|a| annotate_types(a, fields)),
+        _ => {}
+    }
+}
+
+/// `e` as InfluxDB prints an expression in an error: number literals with three
+/// decimals, everything else as the statement's own text.
+fn as_influxdb_prints(e: &Expr) -> String {
+    match e {
+        Expr::Float(f) => format!("{f:.3}"),
+        Expr::Paren(inner) => format!("({})", as_influxdb_prints(inner)),
+        Expr::Binary { op, lhs, rhs } => format!(
+            "{} {} {}",
+            as_influxdb_prints(lhs),
+            op.as_str(),
+            as_influxdb_prints(rhs)
+        ),
+        Expr::Call { name, args } => {
+            let args: Vec<String> = args.iter().map(as_influxdb_prints).collect();
+            format!("{name}({})", args.join(", "))
+        }
+        other => other.to_string(),
+    }
+}

@@ -333,6 +333,8 @@ impl QueryService {
         }
         self.type_fields_by_range(&mut sources, shape.read_range());
         mixed::one_type_per_field(&mut sources, stmt);
+        // (Type errors come before an aggregate's unsupported type, as in InfluxDB.)
+        check_arithmetic_types(stmt, &union_schema(&sources).0)?;
         check_aggregate_types(stmt, &sources)?;
         // Make acknowledged writes visible (read-your-writes) before looking at tables.
         // When storage cannot take them now (a full disk, an engine refusing a batch),
