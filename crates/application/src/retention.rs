@@ -275,28 +275,14 @@ impl RetentionService {
                 .push(s);
         }
         for (measurement, entries) in by_measurement {
-            let tag_keys: Vec<String> = self
-                .meta
-                .schema(&db.name, &measurement)
-                .map(|s| s.tag_keys.into_iter().collect())
-                .unwrap_or_default();
-            let mut present: HashSet<Vec<(String, String)>> = HashSet::new();
-            let mut failed = false;
-            for rp in &db.retention_policies {
-                match present_tag_sets(query, (&db.name, &rp.name, &measurement), &tag_keys, None)
-                    .await
-                {
-                    Ok(sets) => present.extend(sets),
+            let present =
+                match tag_sets_in_every_policy(query, self.meta.as_ref(), db, &measurement).await {
+                    Ok(present) => present,
                     Err(e) => {
                         record(e.into_error(&db.name, &measurement), first_err);
-                        failed = true;
-                        break;
+                        continue;
                     }
-                }
-            }
-            if failed {
-                continue;
-            }
+                };
             let mut drop_keys = Vec::new();
             for e in entries {
                 if present.contains(&normalized_tags(&e.tags)) {
@@ -410,6 +396,26 @@ pub(crate) fn normalized_tags(tags: &[(String, String)]) -> Vec<(String, String)
         .collect();
     t.sort();
     t
+}
+
+/// The distinct tag sets with rows in the table of `measurement` (by its schema's tag
+/// keys) of any of the database's retention policies; the first failure ends the listing.
+pub(crate) async fn tag_sets_in_every_policy(
+    query: &dyn QueryPort,
+    meta: &dyn MetadataPort,
+    db: &Database,
+    measurement: &str,
+) -> Result<HashSet<Vec<(String, String)>>, ListError> {
+    let tag_keys: Vec<String> = meta
+        .schema(&db.name, measurement)
+        .map(|s| s.tag_keys.into_iter().collect())
+        .unwrap_or_default();
+    let mut present = HashSet::new();
+    for rp in &db.retention_policies {
+        let table = (db.name.as_str(), rp.name.as_str(), measurement);
+        present.extend(present_tag_sets(query, table, &tag_keys, None).await?);
+    }
+    Ok(present)
 }
 
 /// The distinct tag sets that have rows in one (policy, measurement) table, only rows

@@ -49,6 +49,19 @@ impl RetentionPolicy {
         timestamp.saturating_sub(timestamp.rem_euclid(d))
     }
 
+    /// The shard groups a time range touches, as the start of the first and the last
+    /// nanosecond of the last (an open end reaches the end of time): a group starts
+    /// within the span exactly when the range touches it.
+    pub fn shard_group_span(&self, min: Option<i64>, max: Option<i64>) -> (i64, i64) {
+        let last_nanosecond = self.shard_group_duration.max(1) - 1;
+        (
+            min.map_or(i64::MIN, |m| self.shard_group_start(m)),
+            max.map_or(i64::MAX, |m| {
+                self.shard_group_start(m).saturating_add(last_nanosecond)
+            }),
+        )
+    }
+
     /// InfluxDB's default shard group duration for a retention duration: 1h below two
     /// days, 1d up to six months, 7d beyond (and for `INF`).
     pub fn default_shard_duration(duration: i64) -> i64 {
@@ -123,6 +136,21 @@ mod tests {
         assert_eq!(RetentionPolicy::default_shard_duration(DAY), HOUR);
         assert_eq!(RetentionPolicy::default_shard_duration(30 * DAY), DAY);
         assert_eq!(RetentionPolicy::default_shard_duration(365 * DAY), 7 * DAY);
+    }
+
+    #[test]
+    fn a_span_covers_whole_shard_groups() {
+        let rp = RetentionPolicy::new("h", 0, HOUR);
+        assert_eq!(
+            rp.shard_group_span(Some(HOUR + 5), Some(2 * HOUR)),
+            (HOUR, 3 * HOUR - 1)
+        );
+        assert_eq!(rp.shard_group_span(None, None), (i64::MIN, i64::MAX));
+        // The ends of time saturate.
+        assert_eq!(
+            rp.shard_group_span(Some(i64::MIN + 1), Some(i64::MAX - 1)),
+            (i64::MIN, i64::MAX)
+        );
     }
 
     #[test]

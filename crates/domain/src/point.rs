@@ -29,6 +29,14 @@ impl FieldType {
             FieldType::String => "string",
         }
     }
+
+    /// Whether values of this type are numbers (read as floats where floats are read).
+    pub fn is_numeric(self) -> bool {
+        matches!(
+            self,
+            FieldType::Float | FieldType::Integer | FieldType::Unsigned
+        )
+    }
 }
 
 impl fmt::Display for FieldType {

@@ -56,6 +56,19 @@ impl MeasurementSchema {
         out
     }
 
+    /// The storage columns holding a field's values, each with its type: the field's own
+    /// column (its primary type), then a side column ([`side_field_name`]) per other type.
+    pub fn storage_columns(&self, name: &str) -> Vec<(String, FieldType)> {
+        let primary = self.field_type(name);
+        self.field_types(name)
+            .into_iter()
+            .map(|t| match primary {
+                Some(p) if p == t => (name.to_string(), t),
+                _ => (side_field_name(name, t), t),
+            })
+            .collect()
+    }
+
     /// Whether `name` is a tag key.
     pub fn is_tag(&self, name: &str) -> bool {
         self.tag_keys.contains(name)

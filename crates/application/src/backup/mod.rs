@@ -254,15 +254,8 @@ impl BackupService {
         // Each field's primary column, then the columns of its other types (values written
         // into shard groups where the field had another type).
         let mut fields: Vec<(String, String)> = Vec::new();
-        for (name, primary) in &schema.fields {
-            let mut types = vec![*primary];
-            types.extend(schema.other_types.get(name).into_iter().flatten().copied());
-            for t in types {
-                let column = if t == *primary {
-                    name.clone()
-                } else {
-                    hyperbyte_domain::side_field_name(name, t)
-                };
+        for name in schema.fields.keys() {
+            for (column, _) in schema.storage_columns(name) {
                 if existing.contains(&naming::field_column(&column)) {
                     fields.push((name.clone(), column));
                 }

@@ -518,25 +518,18 @@ impl QueryService {
         m: &str,
         list: &[SeriesEntry],
     ) -> Vec<String> {
-        let tag_keys: Vec<String> = self
-            .meta
-            .schema(db, m)
-            .map(|s| s.tag_keys.into_iter().collect())
-            .unwrap_or_default();
-        let mut present = std::collections::HashSet::new();
-        for rp in &database.retention_policies {
-            let engine = self.engine.as_ref();
-            match crate::retention::present_tag_sets(engine, (db, &rp.name, m), &tag_keys, None)
-                .await
-            {
-                Ok(sets) => present.extend(sets),
-                Err(_) => {
-                    tracing::warn!(database = db, measurement = m, retention_policy = %rp.name,
-                        "listing the series left after a delete failed; the index keeps them");
-                    return Vec::new();
-                }
-            }
-        }
+        let engine = self.engine.as_ref();
+        let listed =
+            crate::retention::tag_sets_in_every_policy(engine, self.meta.as_ref(), database, m)
+                .await;
+        let Ok(present) = listed else {
+            tracing::warn!(
+                database = db,
+                measurement = m,
+                "listing the series left after a delete failed; the index keeps them"
+            );
+            return Vec::new();
+        };
         list.iter()
             .filter(|se| !present.contains(&crate::retention::normalized_tags(&se.tags)))
             .map(|se| se.key.clone())

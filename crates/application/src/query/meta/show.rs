@@ -124,17 +124,13 @@ impl QueryService {
         else {
             return Ok(StatementResult::default());
         };
-        let width = rp.shard_group_duration.max(1);
-        let first = range.min.map_or(i64::MIN, |m| rp.shard_group_start(m));
-        let last = range.max.map_or(i64::MAX, |m| {
-            rp.shard_group_start(m).saturating_add(width - 1)
-        });
+        let span = rp.shard_group_span(range.min, range.max);
         let tag_cond = cond.without_time();
         self.flush.ensure_visible().await?;
         let mut keys = Vec::new();
         for m in self.measurements_matching(db, &ss.sources) {
             let found = self
-                .policy_series(db, &rp.name, &m, tag_cond.as_ref(), Some((first, last)))
+                .policy_series(db, &rp.name, &m, tag_cond.as_ref(), Some(span))
                 .await?;
             keys.extend(found.into_iter().map(|se| se.key));
         }

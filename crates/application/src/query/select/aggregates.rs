@@ -368,31 +368,14 @@ pub(super) fn eval_agg_expr(
             Ok(out)
         }
         Expr::Call { name, args } => {
-            if let Some(f) = math::UnaryMath::from_name(name) {
-                let inner = match args.first() {
-                    Some(a) => eval_agg_expr(a, ctx, apply_fill, selector_times)?,
-                    None => return Err(err(format!("invalid number of arguments for {name}"))),
-                };
-                return Ok(inner
-                    .into_iter()
-                    .map(|(t, v)| (t, math::unary(f, &v)))
-                    .collect());
+            if !is_math_function(name) {
+                return Err(err(format!("undefined function {name}()")));
             }
-            if let Some(f) = math::BinaryMath::from_name(name) {
-                let a = match args.first() {
-                    Some(a) => eval_agg_expr(a, ctx, apply_fill, selector_times)?,
-                    None => return Err(err(format!("invalid number of arguments for {name}"))),
-                };
-                let b_lit = args.get(1).and_then(literal_value);
-                return Ok(a
-                    .into_iter()
-                    .map(|(t, v)| {
-                        let b = b_lit.clone().unwrap_or(Value::Null);
-                        (t, math::binary(f, &v, &b))
-                    })
-                    .collect());
-            }
-            Err(err(format!("undefined function {name}()")))
+            let inner = match args.first() {
+                Some(a) => eval_agg_expr(a, ctx, apply_fill, selector_times)?,
+                None => return Err(err(format!("invalid number of arguments for {name}"))),
+            };
+            Ok(apply_math(name, args, inner))
         }
         Expr::Binary { op, lhs, rhs } => {
             let l = eval_agg_side(lhs, ctx, selector_times)?;
@@ -407,6 +390,31 @@ pub(super) fn eval_agg_expr(
 pub(super) enum Side {
     Tl(Timeline),
     Lit(Value),
+}
+
+/// Whether `name` is a math function ([`apply_math`]).
+pub(super) fn is_math_function(name: &str) -> bool {
+    math::UnaryMath::from_name(name).is_some() || math::BinaryMath::from_name(name).is_some()
+}
+
+/// Math function `name` (`abs`, `pow(x, 2)`, …) over its first argument's timeline
+/// `inner`, a second argument taken as a literal; a name that is no math function leaves
+/// `inner` as it is (see [`is_math_function`]).
+pub(super) fn apply_math(name: &str, args: &[Expr], inner: Timeline) -> Timeline {
+    if let Some(f) = math::UnaryMath::from_name(name) {
+        return inner
+            .into_iter()
+            .map(|(t, v)| (t, math::unary(f, &v)))
+            .collect();
+    }
+    if let Some(f) = math::BinaryMath::from_name(name) {
+        let b = args.get(1).and_then(literal_value).unwrap_or(Value::Null);
+        return inner
+            .into_iter()
+            .map(|(t, v)| (t, math::binary(f, &v, &b)))
+            .collect();
+    }
+    inner
 }
 
 /// `l op r` over the times of the left timeline (a literal side applies at every time).

@@ -515,9 +515,10 @@ pub(super) fn check_condition_terms(stmt: &SelectStatement) -> Result<(), Statem
         }
     }
     match stmt.condition.as_ref().and_then(bad_term) {
-        // (InfluxDB prints a number literal with three decimals.)
-        Some(Expr::Float(f)) => Err(err(format!("invalid condition expression: {f:.3}"))),
-        Some(term) => Err(err(format!("invalid condition expression: {term}"))),
+        Some(term) => Err(err(format!(
+            "invalid condition expression: {}",
+            as_influxdb_prints(term)
+        ))),
         None => Ok(()),
     }
 }
@@ -535,11 +536,6 @@ pub(super) fn check_arithmetic_types(
         type_of(&f.expr, fields)?;
     }
     Ok(())
-}
-
-/// The InfluxQL type name of a field type.
-fn type_name(t: FieldType) -> &'static str {
-    t.influx_name()
 }
 
 /// The type of a column expression where InfluxDB's compiler knows it.
@@ -570,8 +566,7 @@ fn type_of(
                     first = t;
                 }
             }
-            let math = crate::functions::math::UnaryMath::from_name(name).is_some()
-                || crate::functions::math::BinaryMath::from_name(name).is_some();
+            let math = is_math_function(name);
             let keeps_type = SELECTORS.contains(&name.as_str()) || name == "mode";
             if math || keeps_type {
                 first
@@ -586,15 +581,9 @@ fn type_of(
             let (Some(a), Some(b)) = (a, b) else {
                 return Ok(None);
             };
-            let numeric = |t: FieldType| {
-                matches!(
-                    t,
-                    FieldType::Float | FieldType::Integer | FieldType::Unsigned
-                )
-            };
             let fits = match op {
                 BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
-                    numeric(a) && numeric(b)
+                    a.is_numeric() && b.is_numeric()
                 }
                 BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor => {
                     a == b
@@ -611,8 +600,8 @@ fn type_of(
                 return Err(err(format!(
                     "type error: {}: incompatible types: {} and {}",
                     as_influxdb_prints(&shown),
-                    type_name(a),
-                    type_name(b)
+                    a.influx_name(),
+                    b.influx_name()
                 )));
             }
             if a == FieldType::Float || b == FieldType::Float {

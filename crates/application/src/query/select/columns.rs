@@ -135,10 +135,7 @@ pub(super) fn top_level_aggs(e: &Expr) -> Vec<&Expr> {
 
 /// Whether a field of type `t` is read for a reference with the `::type` hint `hint`.
 pub(super) fn cast_compatible(t: FieldType, hint: Option<VarType>) -> bool {
-    let numeric = matches!(
-        t,
-        FieldType::Float | FieldType::Integer | FieldType::Unsigned
-    );
+    let numeric = t.is_numeric();
     match hint {
         None | Some(VarType::Field) => true,
         Some(VarType::Tag) => false,
@@ -286,12 +283,7 @@ fn expanded_call_columns(
         if rx.as_ref().is_some_and(|r| !r.is_match(fname)) {
             continue;
         }
-        if numeric_only
-            && !matches!(
-                ftype,
-                FieldType::Float | FieldType::Integer | FieldType::Unsigned
-            )
-        {
+        if numeric_only && !ftype.is_numeric() {
             continue;
         }
         if matches!(name, "min" | "max") && *ftype == FieldType::String {

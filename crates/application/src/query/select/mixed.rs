@@ -53,17 +53,11 @@ pub(super) fn one_type_per_field(sources: &mut [Src], stmt: &SelectStatement) {
             *t = cast;
         }
     }
-    let numeric = |t: FieldType| {
-        matches!(
-            t,
-            FieldType::Float | FieldType::Integer | FieldType::Unsigned
-        )
-    };
     for src in sources.iter_mut().filter(|s| s.rows.is_none()) {
         src.schema.fields.retain(|f, t| {
             types
                 .get(f)
-                .is_none_or(|&want| *t == want || (numeric(*t) && numeric(want)))
+                .is_none_or(|&want| *t == want || (t.is_numeric() && want.is_numeric()))
         });
     }
 }
@@ -112,27 +106,24 @@ fn read_as(v: Value, want: FieldType) -> Option<Value> {
     }
 }
 
-/// The storage names of one field: its own column, then its side columns.
+/// The storage columns of one field (its own, then its side columns, each with its
+/// type) and the type the query reads it as.
 struct FieldColumns {
     field: Arc<str>,
-    names: Vec<Arc<str>>,
-    /// The type the query reads it as.
+    columns: Vec<(Arc<str>, FieldType)>,
     want: FieldType,
 }
 
 impl FieldColumns {
     fn new(field: &str, stored: &MeasurementSchema, want: FieldType) -> Self {
-        let names = stored
-            .field_types(field)
+        let columns = stored
+            .storage_columns(field)
             .into_iter()
-            .map(|t| match stored.field_type(field) {
-                Some(primary) if primary == t => Arc::from(field),
-                _ => Arc::from(hyperbyte_domain::side_field_name(field, t).as_str()),
-            })
+            .map(|(name, t)| (Arc::from(name.as_str()), t))
             .collect();
         FieldColumns {
             field: Arc::from(field),
-            names,
+            columns,
             want,
         }
     }
@@ -142,7 +133,7 @@ impl FieldColumns {
     /// holds it).
     fn merge_into(&self, p: &mut Point) {
         let mut value = None;
-        for name in &self.names {
+        for (name, _) in &self.columns {
             if let Some(v) = p.fields.remove(&**name) {
                 value = value.or_else(|| read_as(v, self.want));
             }
@@ -169,27 +160,27 @@ fn condition_fields(cond: Option<&Expr>, is_field: &dyn Fn(&str) -> bool) -> BTr
 }
 
 impl QueryService {
-    /// The types `field` has in the shard groups of `src` that `range` touches (every
-    /// type of the schema when the metadata store keeps no types per shard group).
+    /// The shard groups of `src`'s policy that `range` touches
+    /// ([`hyperbyte_domain::RetentionPolicy::shard_group_span`]; `None`: no such policy).
+    pub(super) fn shard_span(&self, src: &Src, range: TimeRange) -> Option<(i64, i64)> {
+        let database = self.meta.database(&src.db)?;
+        Some(database.rp(&src.rp)?.shard_group_span(range.min, range.max))
+    }
+
+    /// The types `field` has in `src`'s shard groups within `span` ([`Self::shard_span`];
+    /// every type of the schema when the span or the metadata store's types per shard
+    /// group are unknown).
     pub(super) fn types_met(
         &self,
         src: &Src,
         field: &str,
-        range: TimeRange,
+        span: Option<(i64, i64)>,
     ) -> BTreeSet<FieldType> {
-        let all = || src.schema.field_types(field).into_iter().collect();
-        let Some(rp) = self
-            .meta
-            .database(&src.db)
-            .and_then(|d| d.rp(&src.rp).cloned())
-        else {
-            return all();
-        };
-        let first = range.min.map_or(i64::MIN, |m| rp.shard_group_start(m));
-        let last = range.max.unwrap_or(i64::MAX);
-        self.meta
-            .field_types_in_shard_groups(&src.db, &src.measurement, field, &src.rp, (first, last))
-            .unwrap_or_else(all)
+        span.and_then(|span| {
+            self.meta
+                .field_types_in_shard_groups(&src.db, &src.measurement, field, &src.rp, span)
+        })
+        .unwrap_or_else(|| src.schema.field_types(field).into_iter().collect())
     }
 
     /// Gives each field stored under several types the type a read of `range` takes it
@@ -204,8 +195,9 @@ impl QueryService {
                 .filter(|(_, others)| !others.is_empty())
                 .map(|(f, _)| f.clone())
                 .collect();
+            let span = self.shard_span(src, range);
             for f in several {
-                if let Some(t) = read_type(&self.types_met(src, &f, range)) {
+                if let Some(t) = read_type(&self.types_met(src, &f, span)) {
                     src.schema.fields.insert(f, t);
                 }
             }
@@ -233,9 +225,10 @@ impl QueryService {
             let is_field = |n: &str| src.schema.field_type(n).is_some();
             let mut fields = condition_fields(cond, &is_field);
             fields.extend(needed.iter().filter(|n| is_field(n)).cloned());
+            let span = self.shard_span(src, range);
             let meets_side_values = fields.iter().any(|f| {
                 let primary = stored.field_type(f);
-                self.types_met(src, f, range)
+                self.types_met(src, f, span)
                     .iter()
                     .any(|t| Some(*t) != primary)
             });
@@ -248,15 +241,9 @@ impl QueryService {
                 .collect();
             let mut read_src = src.clone();
             let mut names = BTreeSet::new();
-            for f in &fields {
-                for t in stored.field_types(f) {
-                    let name = match stored.field_type(f) {
-                        Some(primary) if primary == t => f.clone(),
-                        _ => hyperbyte_domain::side_field_name(f, t),
-                    };
-                    read_src.schema.fields.insert(name.clone(), t);
-                    names.insert(name);
-                }
+            for (name, t) in columns.iter().flat_map(|c| &c.columns) {
+                read_src.schema.fields.insert(name.to_string(), *t);
+                names.insert(name.to_string());
             }
             // A condition on tags alone is the engine's; one on fields is checked on the
             // merged values.

@@ -97,7 +97,7 @@ pub(super) struct SelectPlan {
     /// points holding each series' latest values.
     pub(super) last_only: bool,
     /// The shard group duration of every source's retention policy, when they share
-    /// one and none is a subquery ([`per_shard_group`]).
+    /// one and none is a subquery ([`feed_order`]: a heap per shard group).
     pub(super) shard_duration: Option<i64>,
 }
 
@@ -205,10 +205,10 @@ impl SelectPlan {
         by.sort();
         by.dedup();
         let tags_between = args.len() >= 2;
-        let numeric = matches!(
-            src.schema.field_type(field),
-            Some(FieldType::Float | FieldType::Integer | FieldType::Unsigned)
-        );
+        let numeric = src
+            .schema
+            .field_type(field)
+            .is_some_and(FieldType::is_numeric);
         let one_type = src
             .schema
             .other_types
@@ -530,10 +530,11 @@ impl QueryService {
                 if !cols.is_empty() {
                     let (db, m, rp) = (&src.db, &src.measurement, &src.rp);
                     let fields: Vec<String> = src.schema.fields.keys().cloned().collect();
+                    let span = self.shard_span(src, range);
                     for f in fields {
                         let known = self.meta.field_in_retention_policy(db, m, &f, rp);
                         let listed = if known {
-                            !self.types_met(src, &f, range).is_empty()
+                            !self.types_met(src, &f, span).is_empty()
                         } else {
                             cols.contains(&naming::field_column(&f))
                         };

@@ -91,24 +91,14 @@ pub(super) fn eval_raw_timeline(
             Ok(out)
         }
         Expr::Call { name, args } if contains_transform(e) => {
+            if !is_math_function(name) {
+                return Err(err(format!("undefined function {name}()")));
+            }
             let inner = match args.first() {
                 Some(a) => eval_raw_timeline(a, points, stmt, budget)?,
                 None => return Err(err(format!("invalid number of arguments for {name}"))),
             };
-            let mut out: Vec<Row> = if let Some(f) = math::UnaryMath::from_name(name) {
-                inner
-                    .into_iter()
-                    .map(|(t, v)| (t, math::unary(f, &v)))
-                    .collect()
-            } else if let Some(f) = math::BinaryMath::from_name(name) {
-                let b = args.get(1).and_then(literal_value).unwrap_or(Value::Null);
-                inner
-                    .into_iter()
-                    .map(|(t, v)| (t, math::binary(f, &v, &b)))
-                    .collect()
-            } else {
-                return Err(err(format!("undefined function {name}()")));
-            };
+            let mut out = apply_math(name, args, inner);
             out.retain(|(_, v)| !v.is_null());
             Ok(out)
         }
