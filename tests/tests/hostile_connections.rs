@@ -117,3 +117,40 @@ fn a_gzip_bomb_is_refused_even_without_a_body_limit() {
     }
     assert!(ping_ok(&s));
 }
+
+/// A client that goes away while its `DELETE` runs does not leave the delete half done.
+/// The failure point holds the statement between storage's delete and the series
+/// index's update; the client gives up meanwhile. Before, the statement stopped with its
+/// request: the points were gone and `SHOW SERIES` still listed their series.
+#[test]
+fn a_delete_finishes_after_its_client_went_away() {
+    let s = Server::start_with_env(&[("FAILPOINTS", "delete-storage-done=sleep(1500)")]);
+    assert_eq!(s.query("", "CREATE DATABASE gone").0, 200);
+    let body = "m,host=a v=1 1000000000\nm,host=a v=2 2000000000\nm,host=b v=3 1000000000\n";
+    assert_eq!(s.write("gone", body).0, 204);
+    let given_up = ureq::post(&format!("{}/query", s.url))
+        .timeout(Duration::from_millis(300))
+        .send_form(&[
+            ("db", "gone"),
+            ("q", "DELETE FROM m WHERE host = 'a' AND time < 10s"),
+        ]);
+    assert!(given_up.is_err(), "the client gave up before the answer");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let series = loop {
+        let (status, v) = s.query("gone", "SHOW SERIES");
+        assert_eq!(status, 200, "{v}");
+        let series = v["results"][0]["series"][0]["values"].clone();
+        if series == serde_json::json!([["m,host=b"]]) || Instant::now() > deadline {
+            break series;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(series, serde_json::json!([["m,host=b"]]));
+    let (_, v) = s.query("gone", "SELECT count(v) FROM m GROUP BY host");
+    assert_eq!(
+        v["results"][0]["series"].as_array().map(Vec::len),
+        Some(1),
+        "{v}"
+    );
+    assert_eq!(v["results"][0]["series"][0]["tags"]["host"], "b", "{v}");
+}

@@ -57,6 +57,22 @@ const SESSION_SETTINGS: &[&str] = &[
     "SET max_expanded_ast_elements = 2000000",
 ];
 
+/// Engine-wide settings of the background jobs of every table (merges and mutations).
+///
+/// A table's background job picks one part at a time; whenever it finds nothing to
+/// start (every worker busy, or the next part not ready) it sleeps
+/// `thread_sleep_seconds_if_nothing_to_do` (0.1 s by default) plus a random
+/// `task_sleep_seconds_when_no_work_random_part` (0 to 1 s) before it looks again. A
+/// `DELETE` is a mutation of every part of its table, so with the defaults it took
+/// about 150 ms a part: 45 s on a table with 300 hourly partitions, however few rows
+/// it removed. With 10 ms and 10 ms it takes about 2 s (measured on the engine alone,
+/// 300 parts, 2 cores). An idle table backs off from 10 ms by ×1.1 per empty look, to
+/// the default ceiling of 600 s, so idle tables cost no more than before.
+const BACKGROUND_JOB_ARGS: &[&str] = &[
+    "--background_processing_pool_thread_sleep_seconds_if_nothing_to_do=0.01",
+    "--background_processing_pool_task_sleep_seconds_when_no_work_random_part=0.01",
+];
+
 /// How a read competes with the other statements of the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Priority {
@@ -264,7 +280,8 @@ impl ChdbEngine {
         chdb_rust::runtime::signal_handlers(false);
         let reader_settings = limits.session_settings();
         let reader_settings: Vec<&str> = reader_settings.iter().map(String::as_str).collect();
-        let mut engine_args = Vec::new();
+        let mut engine_args: Vec<String> =
+            BACKGROUND_JOB_ARGS.iter().map(|a| a.to_string()).collect();
         if limits.max_engine_memory_bytes > 0 {
             engine_args.push(format!(
                 "--max_server_memory_usage={}",

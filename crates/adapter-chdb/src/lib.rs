@@ -29,6 +29,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod delete;
 mod engine;
 mod error;
 pub mod layout;

@@ -6,6 +6,7 @@
 //! `system.columns`/`system.tables`, so that the hot write path issues no DDL and no
 //! metadata query: only a batch bringing a new tag or field runs an `ALTER`.
 
+use crate::delete;
 use crate::engine::{ChdbEngine, Role};
 use crate::error::ChdbError;
 use crate::layout;
@@ -17,7 +18,7 @@ use hyperbyte_domain::naming::{self, quote_ident, quote_string, TIME_COLUMN};
 use hyperbyte_domain::point_ref::same_str;
 use hyperbyte_domain::query::Value;
 use hyperbyte_domain::{FieldType, MeasurementSchema, PointRef, RetentionPolicy};
-use hyperbyte_ports::{PointsSinkPort, RowSet, SinkError, StorageAdminPort};
+use hyperbyte_ports::{DeleteRows, PointsSinkPort, RowSet, SinkError, StorageAdminPort};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -685,11 +686,6 @@ fn as_i64(v: &Value) -> Option<i64> {
     }
 }
 
-/// The SQL literal of a nanosecond time.
-fn time_literal(nanos: i64) -> String {
-    format!("fromUnixTimestamp64Nano(toInt64({nanos}))")
-}
-
 #[async_trait::async_trait]
 impl PointsSinkPort for ChdbStorage {
     async fn write_views(
@@ -774,7 +770,7 @@ impl StorageAdminPort for ChdbStorage {
         database: &str,
         rp: &str,
         measurement: &str,
-        tag_predicate: &[(String, String)],
+        rows: DeleteRows<'_>,
         min_time: i64,
         max_time: i64,
     ) -> Result<(), SinkError> {
@@ -785,46 +781,17 @@ impl StorageAdminPort for ChdbStorage {
         let Some(info) = self.table_info(&key).await? else {
             return Ok(());
         };
-        let mut conds = Vec::new();
-        for (k, v) in tag_predicate {
-            let col = naming::tag_column(k);
-            if info.tags.contains(&col) {
-                conds.push(format!("{} = {}", quote_ident(&col), quote_string(v)));
-            } else if !v.is_empty() {
-                // No row has this tag, so none can match.
-                return Ok(());
+        for cond in delete::delete_conditions(&info.tags, rows, min_time, max_time) {
+            let sql = format!("DELETE FROM {} WHERE {cond}", qualified(&key));
+            match self.engine.execute(&sql).await {
+                Err(e) if e.is_missing_table() => {
+                    self.forget(&key.0, |t| t == key.1);
+                    return Ok(());
+                }
+                other => other?,
             }
         }
-        if min_time > max_time {
-            return Ok(());
-        }
-        if min_time != i64::MIN {
-            conds.push(format!(
-                "{} >= {}",
-                quote_ident(TIME_COLUMN),
-                time_literal(min_time)
-            ));
-        }
-        if max_time != i64::MAX {
-            conds.push(format!(
-                "{} <= {}",
-                quote_ident(TIME_COLUMN),
-                time_literal(max_time)
-            ));
-        }
-        let cond = if conds.is_empty() {
-            "1".to_string()
-        } else {
-            conds.join(" AND ")
-        };
-        let sql = format!("DELETE FROM {} WHERE {cond}", qualified(&key));
-        match self.engine.execute(&sql).await {
-            Err(e) if e.is_missing_table() => {
-                self.forget(&key.0, |t| t == key.1);
-                Ok(())
-            }
-            other => Ok(other?),
-        }
+        Ok(())
     }
 
     async fn drop_partitions_before(

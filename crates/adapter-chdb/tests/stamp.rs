@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use hyperbyte_domain::naming::{self, qualified_table};
 use hyperbyte_domain::FieldValue;
-use hyperbyte_ports::{PointsSinkPort, QueryPort, StorageAdminPort};
+use hyperbyte_ports::{DeleteRows, PointsSinkPort, QueryPort, StorageAdminPort};
 
 const SEC: i64 = 1_000_000_000;
 
@@ -62,7 +62,7 @@ async fn the_stamp_follows_stored_data_not_merges() {
     assert_eq!(format!("{:?}", parts.rows), "[[Unsigned(1)]]", "merged");
     assert_eq!(stamp().await, two, "a merge keeps it");
     let s = storage();
-    s.delete_points("stamp", "autogen", "m", &[], SEC, SEC)
+    s.delete_points("stamp", "autogen", "m", DeleteRows::All, SEC, SEC)
         .await
         .unwrap();
     let deleted = stamp().await;

@@ -695,7 +695,7 @@ pub(crate) mod tests {
             _: &str,
             _: &str,
             _: &str,
-            _: &[(String, String)],
+            _: hyperbyte_ports::DeleteRows<'_>,
             _: i64,
             _: i64,
         ) -> Result<(), SinkError> {

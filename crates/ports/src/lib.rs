@@ -22,7 +22,7 @@ pub use consensus::{ConsensusStoreError, ConsensusStorePort};
 pub use held::{HeldPointsPort, TableRef};
 pub use metadata::{MetaError, MetadataPort, SeriesEntry};
 pub use query::{ColumnType, OneChunk, QueryError, QueryPort, RowChunks, RowSet};
-pub use sink::{PointsSinkPort, SinkError, StorageAdminPort};
+pub use sink::{DeleteRows, PointsSinkPort, SinkError, StorageAdminPort};
 pub use wal::{WalError, WalPort};
 pub mod replication;
 pub use replication::{RangeDigest, ReplicatedBatch, ReplicationError, ReplicationPort};

@@ -94,6 +94,19 @@ pub trait PointsSinkPort: Send + Sync + Debug {
     }
 }
 
+/// The rows of a measurement a [`StorageAdminPort::delete_points`] call removes (within
+/// its time range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteRows<'a> {
+    /// Every row.
+    All,
+    /// The rows of these series. A series is its tag set: `(key, value)` for every tag key
+    /// the caller matches on, with `""` for a key the series does not carry (a row matches
+    /// when each listed key has that value, a key storage never saw having `""` on every
+    /// row). An empty list removes nothing.
+    Series(&'a [Vec<(String, String)>]),
+}
+
 /// Drops and deletes in storage.
 ///
 /// Every call is idempotent: dropping or deleting what does not exist succeeds (the query
@@ -113,13 +126,15 @@ pub trait StorageAdminPort: Send + Sync + Debug {
         rps: &[String],
         measurement: &str,
     ) -> Result<(), SinkError>;
-    /// Deletes rows of a measurement matching tag equalities within `[min, max]`.
+    /// Deletes the `rows` of a measurement within `[min_time, max_time]`, all of them in
+    /// one call (a `DELETE` matching a thousand series is one call per policy, which
+    /// storage may carry out as one operation).
     async fn delete_points(
         &self,
         database: &str,
         rp: &str,
         measurement: &str,
-        tag_predicate: &[(String, String)],
+        rows: DeleteRows<'_>,
         min_time: i64,
         max_time: i64,
     ) -> Result<(), SinkError>;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use hyperbyte_domain::RetentionPolicy;
-use hyperbyte_ports::{SinkError, StorageAdminPort};
+use hyperbyte_ports::{DeleteRows, SinkError, StorageAdminPort};
 use parking_lot::Mutex;
 
 /// One call a [`RecordingAdmin`] received.
@@ -14,7 +14,7 @@ pub enum AdminCall {
     DropRetentionPolicy(String, String),
     /// `drop_measurement(database, rps, measurement)`.
     DropMeasurement(String, Vec<String>, String),
-    /// `delete_points(database, rp, measurement, tags, min, max)`.
+    /// `delete_points(database, rp, measurement, rows, min, max)`.
     DeletePoints {
         /// Database.
         database: String,
@@ -22,8 +22,8 @@ pub enum AdminCall {
         rp: String,
         /// Measurement.
         measurement: String,
-        /// Tag equalities.
-        tags: Vec<(String, String)>,
+        /// The series' tag sets; `None` for every row.
+        series: Option<Vec<Vec<(String, String)>>>,
         /// Lower time bound.
         min_time: i64,
         /// Upper time bound.
@@ -82,7 +82,7 @@ impl StorageAdminPort for RecordingAdmin {
         database: &str,
         rp: &str,
         measurement: &str,
-        tag_predicate: &[(String, String)],
+        rows: DeleteRows<'_>,
         min_time: i64,
         max_time: i64,
     ) -> Result<(), SinkError> {
@@ -90,7 +90,10 @@ impl StorageAdminPort for RecordingAdmin {
             database: database.to_string(),
             rp: rp.to_string(),
             measurement: measurement.to_string(),
-            tags: tag_predicate.to_vec(),
+            series: match rows {
+                DeleteRows::All => None,
+                DeleteRows::Series(s) => Some(s.to_vec()),
+            },
             min_time,
             max_time,
         })

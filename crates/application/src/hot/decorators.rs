@@ -143,7 +143,7 @@ impl StorageAdminPort for HotAdmin {
         database: &str,
         rp: &str,
         measurement: &str,
-        tag_predicate: &[(String, String)],
+        rows: hyperbyte_ports::DeleteRows<'_>,
         min_time: i64,
         max_time: i64,
     ) -> Result<(), SinkError> {
@@ -151,7 +151,7 @@ impl StorageAdminPort for HotAdmin {
         self.tier
             .invalidate(|id| id.0 == database && id.1 == rp && id.2 == measurement);
         self.inner
-            .delete_points(database, rp, measurement, tag_predicate, min_time, max_time)
+            .delete_points(database, rp, measurement, rows, min_time, max_time)
             .await
     }
 

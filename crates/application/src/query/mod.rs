@@ -5,6 +5,8 @@
 //! running it through [`QueryPort`], then shaping rows into series.
 
 mod cond;
+#[cfg(test)]
+mod detach_tests;
 mod limits;
 mod meta;
 mod metered;
@@ -79,7 +81,10 @@ pub trait QueryExecutor: Send + Sync + std::fmt::Debug {
 }
 
 /// The InfluxQL executor over metadata and storage.
-#[derive(Debug)]
+///
+/// A clone shares everything (ports, services, counters): a statement that must run to
+/// its end runs on a clone, in a task of its own ([`QueryService::run_to_completion`]).
+#[derive(Debug, Clone)]
 pub struct QueryService {
     meta: Arc<dyn MetadataPort>,
     engine: Arc<dyn QueryPort>,
@@ -101,8 +106,8 @@ pub struct QueryService {
     /// Requests running now (`SHOW QUERIES`, `KILL QUERY`).
     running: Arc<running::RunningQueries>,
     /// SELECT sources the recent-data tier answered / left to storage.
-    tier_hits: AtomicU64,
-    tier_misses: AtomicU64,
+    tier_hits: Arc<AtomicU64>,
+    tier_misses: Arc<AtomicU64>,
     /// When the service was created (the server's start), nanoseconds.
     started: i64,
 }
@@ -166,8 +171,8 @@ impl QueryService {
             engine: metered.clone(),
             metered,
             running: Arc::new(running::RunningQueries::default()),
-            tier_hits: AtomicU64::new(0),
-            tier_misses: AtomicU64::new(0),
+            tier_hits: Arc::new(AtomicU64::new(0)),
+            tier_misses: Arc::new(AtomicU64::new(0)),
             admin,
             flush,
             clock,
@@ -274,6 +279,31 @@ impl QueryService {
         self
     }
 
+    /// Runs a statement that changes what is stored in a task of its own, so that it
+    /// finishes even when its request goes away (the client disconnected, the query
+    /// timeout passed, `KILL QUERY`). Such a statement works in steps (storage, then the
+    /// series index; one retention policy after another), and stopping between two
+    /// would leave it half done: a `DELETE` whose points are gone from one policy only,
+    /// or gone while its series are still listed. InfluxDB does not interrupt them
+    /// either.
+    async fn run_to_completion(
+        &self,
+        stmt: &Statement,
+        req: &QueryRequest,
+        span: tracing::Span,
+    ) -> StmtResult {
+        let svc = self.clone();
+        let (stmt, req) = (stmt.clone(), req.clone());
+        let task =
+            tokio::spawn(async move { svc.run_statement(&stmt, &req).await }.instrument(span));
+        match task.await {
+            Ok(r) => r,
+            // A panicking statement is a bug: let it surface as it would inline.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(StatementError::new("the server is shutting down")),
+        }
+    }
+
     async fn run_statement(&self, stmt: &Statement, req: &QueryRequest) -> StmtResult {
         let db = req.database.as_deref();
         match stmt {
@@ -341,6 +371,13 @@ fn is_read_only(stmt: &Statement) -> bool {
     }
 }
 
+/// Statements that change what is stored (deletes, drops, definitions, users): they
+/// run to their end once started ([`QueryService::run_to_completion`]). `SELECT … INTO`
+/// is not one of them: it stops with its request, as InfluxDB's does.
+fn changes_data(stmt: &Statement) -> bool {
+    !is_read_only(stmt) && !matches!(stmt, Statement::Select(_))
+}
+
 /// How InfluxDB 1.6 chunks a statement's result ([`Chunking`]): what its iterators answer
 /// by rows, the tag statements a series at a time, the other metadata reads whole.
 fn chunking_of(stmt: &Statement) -> hyperbyte_domain::query::Chunking {
@@ -382,10 +419,14 @@ impl QueryExecutor for QueryService {
         for (i, stmt) in query.statements.iter().enumerate() {
             let span = tracing::debug_span!("statement", id = i, qid = ticket.qid());
             ticket.interrupt().set_statement(i);
-            let ran = tokio::select! {
-                biased;
-                _ = ticket.killed() => Err(StatementError::new(running::QUERY_INTERRUPTED)),
-                r = self.run_statement(stmt, &req).instrument(span) => r,
+            let ran = if changes_data(stmt) {
+                self.run_to_completion(stmt, &req, span).await
+            } else {
+                tokio::select! {
+                    biased;
+                    _ = ticket.killed() => Err(StatementError::new(running::QUERY_INTERRUPTED)),
+                    r = self.run_statement(stmt, &req).instrument(span) => r,
+                }
             };
             let mut r = match ran {
                 Ok(mut r) => {

@@ -200,7 +200,7 @@ impl StorageAdminPort for NullStorage {
         _: &str,
         _: &str,
         _: &str,
-        _: &[(String, String)],
+        _: hyperbyte_ports::DeleteRows<'_>,
         _: i64,
         _: i64,
     ) -> Result<(), SinkError> {

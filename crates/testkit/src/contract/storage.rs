@@ -9,7 +9,7 @@ use super::ok;
 use hyperbyte_domain::naming::{field_column, qualified_table, tag_column};
 use hyperbyte_domain::query::Value;
 use hyperbyte_domain::{FieldValue, MeasurementSchema, Point, RetentionPolicy};
-use hyperbyte_ports::{PointsSinkPort, QueryPort, StorageAdminPort};
+use hyperbyte_ports::{DeleteRows, PointsSinkPort, QueryPort, StorageAdminPort};
 
 const SEC: i64 = 1_000_000_000;
 
@@ -223,10 +223,17 @@ pub async fn storage_contract(storage: Storage<'_>, db: &str) {
     );
     assert_eq!(bounded, Some(SEC), "contract: latest_time at or before max");
 
-    let host_b = [("host".to_string(), "b".to_string())];
+    let host_b = [vec![("host".to_string(), "b".to_string())]];
     ok(
         s.admin
-            .delete_points(db, "autogen", "cpu", &host_b, 0, 10 * SEC)
+            .delete_points(
+                db,
+                "autogen",
+                "cpu",
+                DeleteRows::Series(&host_b),
+                0,
+                10 * SEC,
+            )
             .await,
         "delete_points",
     );

@@ -7,7 +7,7 @@ use super::super::{QueryService, StatementError, StmtResult};
 use hyperbyte_domain::database::is_valid_name;
 use hyperbyte_domain::query::StatementResult;
 use hyperbyte_domain::{ContinuousQuery, MetaCommand, RetentionPolicy};
-use hyperbyte_ports::SeriesEntry;
+use hyperbyte_ports::{DeleteRows, SeriesEntry};
 use hyperbyte_timeseriesql::ast::{
     AlterRetentionPolicyStatement, CreateContinuousQueryStatement, CreateDatabaseStatement,
     CreateRetentionPolicyStatement, DeleteStatement, Source, Statement,
@@ -460,31 +460,20 @@ impl QueryService {
                 .schema(db, &m)
                 .map(|s| s.tag_keys.into_iter().collect())
                 .unwrap_or_default();
-            let everything = tag_cond.is_none();
+            // Every matched series in one call per policy: storage removes them in one
+            // pass over the table, where a call per series cost a pass each.
+            let tag_sets: Vec<Vec<(String, String)>> = list
+                .iter()
+                .map(|se| complete_tag_set(&all_keys, &se.tags))
+                .collect();
+            let rows = match tag_cond {
+                None => DeleteRows::All,
+                Some(_) => DeleteRows::Series(&tag_sets),
+            };
             for rp in &database.retention_policies {
-                if everything {
-                    self.admin
-                        .delete_points(db, &rp.name, &m, &[], min, max)
-                        .await?;
-                    continue;
-                }
-                for se in &list {
-                    let pred: Vec<(String, String)> = all_keys
-                        .iter()
-                        .map(|k| {
-                            let v = se
-                                .tags
-                                .iter()
-                                .find(|(tk, _)| tk == k)
-                                .map(|(_, v)| v.clone())
-                                .unwrap_or_default();
-                            (k.clone(), v)
-                        })
-                        .collect();
-                    self.admin
-                        .delete_points(db, &rp.name, &m, &pred, min, max)
-                        .await?;
-                }
+                self.admin
+                    .delete_points(db, &rp.name, &m, rows, min, max)
+                    .await?;
             }
             // Failure point `delete-storage-done`: storage deleted, the series index not yet.
             fail::fail_point!("delete-storage-done");
@@ -535,6 +524,22 @@ impl QueryService {
             .map(|se| se.key.clone())
             .collect()
     }
+}
+
+/// A series' tags as a delete matches them: a value for each of the measurement's
+/// `keys`, `""` where the series lacks the key (so a delete of `host=a` leaves the rows
+/// of `host=a,dc=x` alone).
+fn complete_tag_set(keys: &[String], tags: &[(String, String)]) -> Vec<(String, String)> {
+    keys.iter()
+        .map(|k| {
+            let v = tags
+                .iter()
+                .find(|(tk, _)| tk == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            (k.clone(), v)
+        })
+        .collect()
 }
 
 fn check_rp_duration(d: i64) -> Result<(), StatementError> {
