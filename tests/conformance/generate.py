@@ -252,6 +252,7 @@ def cases():
     out.append(condition_terms_case())
     out.append(math_around_transforms_case())
     out.append(arithmetic_types_case())
+    out.append(column_names_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -1865,6 +1866,48 @@ def tag_in_function_case():
     checks.append(q(db, "SELECT count(v), count(h) FROM m WHERE time >= 0s AND time < 4s GROUP BY time(2s)"))
     return case("aggregates--tag-argument", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
 
+def column_names_case():
+    """Column names as InfluxDB's `ColumnNames` gives them: given names (`AS`, the
+    expansions of `agg(*)`) are kept, duplicates included, and taken first; a derived
+    name that is taken gets the next free `_N`. The same call written twice is one call
+    (a lone selector prints its point's time). A subquery's outer reference reads the
+    first of two equally named columns; `INTO` writes the last one's value."""
+    db = "names_dupes"
+    texts = [
+        "SELECT max(v) AS m, min(v) AS m FROM x",
+        "SELECT v AS a, w AS a FROM x",
+        "SELECT v, v FROM x",
+        "SELECT max(v), max(v) AS max FROM x",
+        "SELECT max(v), max(v) FROM x",
+        "SELECT max(*), max(*) FROM x",
+        "SELECT max(*), max(v) AS max_v FROM x",
+        "SELECT max(w) AS max_v, max(*) FROM x",
+        "SELECT v, v, v_1 FROM x",
+        "SELECT v, v, v_1, v_1 FROM x",
+        "SELECT v AS v_1, v, v FROM x",
+        "SELECT h AS v, v FROM x",
+        "SELECT top(v, h, 1) AS h, h FROM x",
+        "SELECT top(v, h, 1), h FROM x",
+        "SELECT max(v) AS m, min(v) AS m FROM x WHERE time >= 0 AND time < 2m GROUP BY time(1m)",
+        "SELECT max(v), max(v) FROM x WHERE time >= 0 AND time < 3m GROUP BY time(1m) fill(linear)",
+        "SELECT max(v) AS max, max(v) FROM x WHERE time >= 0 AND time < 2m GROUP BY time(1m)",
+        "SELECT count(v) AS c, count(w) AS c FROM x WHERE time >= 0 AND time < 2m GROUP BY time(1m) fill(0)",
+        "SELECT mean(v) AS m, sum(v) AS m FROM x GROUP BY h",
+        "SELECT last(v), last(v) AS l FROM x GROUP BY h",
+        "SELECT first(v) AS f, first(v) AS f FROM x WHERE time < 1m",
+        "SELECT mean(v), mean(v) FROM x",
+        "SELECT m FROM (SELECT max(v) AS m, min(v) AS m FROM x)",
+        "SELECT a FROM (SELECT v AS a, w AS a FROM x)",
+        "SELECT max(a) FROM (SELECT v AS a, w AS a FROM x)",
+        "SELECT max(v) AS m, min(v) AS m INTO y FROM x",
+        "SELECT * FROM y",
+        "SELECT v AS a, w AS a INTO z FROM x",
+        "SELECT * FROM z",
+    ]
+    body = "x,h=a v=1,w=2 1000000000\nx,h=b v=5,w=3 2000000000\nx,h=a v=7,w=1 61000000000\n"
+    return queries_case("select-raw--column-names", db, body, texts)
+
+
 
 def main():
     target = os.path.join(HERE, "cases")
@@ -1877,3 +1920,4 @@ def main():
 
 if __name__ == "__main__":
     main()
+

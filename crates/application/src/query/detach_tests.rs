@@ -2,10 +2,9 @@
 //! request that asked for them goes away (a client that disconnected, the query
 //! timeout): a `DELETE` is not left with its points gone and its series still listed.
 
-use super::tests::{EmptyWal, FakeEngine, NullStorage, NOW};
+use super::tests::{service_over, FakeEngine};
 use super::{QueryExecutor, QueryRequest, QueryService};
-use crate::flush::{FlushConfig, FlushService};
-use crate::retention::tests::{ManualClock, MemMeta};
+use crate::retention::tests::MemMeta;
 use async_trait::async_trait;
 use hyperbyte_domain::query::Value;
 use hyperbyte_domain::{FieldType, RetentionPolicy};
@@ -93,20 +92,7 @@ fn service(admin: Arc<SlowAdmin>) -> Arc<QueryService> {
         .or_default()
         .fields
         .insert("v".into(), FieldType::Float);
-    let storage = Arc::new(NullStorage);
-    let flush = Arc::new(FlushService::new(
-        Arc::new(EmptyWal),
-        meta.clone(),
-        storage.clone(),
-        FlushConfig::default(),
-    ));
-    Arc::new(QueryService::new(
-        meta,
-        Arc::new(FakeEngine::default()),
-        admin,
-        flush,
-        ManualClock::new(NOW),
-    ))
+    service_over(meta, Arc::new(FakeEngine::default()), admin)
 }
 
 fn req(q: &str) -> QueryRequest {

@@ -3,10 +3,9 @@
 //! after it `not executed`), engine errors and tier reads are counted, `SHOW STATS`
 //! answers InfluxDB's module shapes.
 
-use super::tests::{EmptyWal, NullStorage, NOW};
+use super::tests::{service_over, NullStorage};
 use super::{QueryExecutor, QueryRequest, QueryService};
-use crate::flush::{FlushConfig, FlushService};
-use crate::retention::tests::{ManualClock, MemMeta};
+use crate::retention::tests::MemMeta;
 use async_trait::async_trait;
 use hyperbyte_domain::naming;
 use hyperbyte_domain::query::Value;
@@ -58,20 +57,7 @@ fn service(engine: Arc<StallingEngine>) -> Arc<QueryService> {
         .or_default()
         .fields
         .insert("v".into(), FieldType::Float);
-    let storage = Arc::new(NullStorage);
-    let flush = Arc::new(FlushService::new(
-        Arc::new(EmptyWal),
-        meta.clone(),
-        storage.clone(),
-        FlushConfig::default(),
-    ));
-    Arc::new(QueryService::new(
-        meta,
-        engine,
-        storage,
-        flush,
-        ManualClock::new(NOW),
-    ))
+    service_over(meta, engine, Arc::new(NullStorage))
 }
 
 fn req(q: &str) -> QueryRequest {

@@ -21,6 +21,28 @@ pub(super) const S: i64 = 1_000_000_000;
 const MIN_TIME: i64 = -9_223_372_036_854_775_806;
 const MAX_TIME: i64 = 9_223_372_036_854_775_806;
 
+/// A query service over `meta`, `engine` and `admin`, at [`NOW`], with a flush service
+/// over an empty WAL.
+pub(super) fn service_over(
+    meta: Arc<MemMeta>,
+    engine: Arc<dyn QueryPort>,
+    admin: Arc<dyn StorageAdminPort>,
+) -> Arc<QueryService> {
+    let flush = Arc::new(FlushService::new(
+        Arc::new(EmptyWal),
+        meta.clone(),
+        Arc::new(NullStorage),
+        FlushConfig::default(),
+    ));
+    Arc::new(QueryService::new(
+        meta,
+        engine,
+        admin,
+        flush,
+        ManualClock::new(NOW),
+    ))
+}
+
 /// One stored point of the single measurement `m`.
 #[derive(Debug, Clone)]
 struct Stored {

@@ -25,23 +25,28 @@ pub(super) fn expr_name(e: &Expr) -> String {
     }
 }
 
+/// InfluxDB's column names (`SelectStatement.ColumnNames`): given names are kept as they
+/// are, duplicates included, and taken first; a derived name that is taken gets the
+/// first free `_N` suffix, counting on from the last one given to that name (`v, v, v_1`
+/// prints `v, v_1, v_1_1`; `max(v), max(v) AS max` prints `max_1, max`).
 pub(super) fn dedupe_names(cols: &mut [OutCol]) {
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    let existing: BTreeSet<String> = cols.iter().map(|c| c.name.clone()).collect();
-    for c in cols.iter_mut() {
-        let n = seen.entry(c.name.clone()).or_insert(0);
-        if *n > 0 {
-            let mut k = *n;
-            let mut candidate = format!("{}_{k}", c.name);
-            while existing.contains(&candidate) {
+    let mut taken: BTreeMap<String, usize> = BTreeMap::new();
+    for c in cols.iter().filter(|c| c.aliased) {
+        taken.insert(c.name.clone(), 1);
+    }
+    for c in cols.iter_mut().filter(|c| !c.aliased) {
+        let base = c.name.clone();
+        if let Some(&count) = taken.get(&base) {
+            let mut k = count;
+            let mut candidate = format!("{base}_{k}");
+            while taken.contains_key(&candidate) {
                 k += 1;
-                candidate = format!("{}_{k}", c.name);
+                candidate = format!("{base}_{k}");
             }
-            *n = k + 1;
+            taken.insert(base, k + 1);
             c.name = candidate;
-        } else {
-            *n = 1;
         }
+        *taken.entry(c.name.clone()).or_insert(0) += 1;
     }
 }
 
@@ -185,6 +190,7 @@ pub(super) fn output_columns(
                     cols.push(OutCol {
                         name: n.clone(),
                         expr: Expr::var(&n),
+                        aliased: false,
                     });
                 }
             }
@@ -198,6 +204,7 @@ pub(super) fn output_columns(
                 cols.push(OutCol {
                     name: f.alias.clone().unwrap_or_else(|| expr_name(e)),
                     expr: fields_win(e.clone(), all_fields, all_tags),
+                    aliased: f.alias.is_some(),
                 });
                 cols.extend(selected_tag_columns(e));
             }
@@ -255,6 +262,7 @@ fn wildcard_columns(
                 name: n,
                 data_type: Some(if is_tag { VarType::Tag } else { VarType::Field }),
             },
+            aliased: false,
         })
         .collect()
 }
@@ -297,6 +305,7 @@ fn expanded_call_columns(
                 name: name.to_string(),
                 args: new_args,
             },
+            aliased: true,
         });
     }
     Ok(cols)
@@ -315,10 +324,53 @@ fn selected_tag_columns(e: &Expr) -> Vec<OutCol> {
                             name: t.clone(),
                             data_type: Some(VarType::Tag),
                         },
+                        aliased: false,
                     });
                 }
             }
         }
     }
     cols
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names as InfluxDB 1.6 prints them for the same field lists (checked against it;
+    /// the recorded case `select-raw--column-names` covers them end to end).
+    #[test]
+    fn column_names_follow_influxdbs_rule() {
+        let names = |given: &[(&str, bool)]| -> Vec<String> {
+            let mut cols: Vec<OutCol> = given
+                .iter()
+                .map(|(name, aliased)| OutCol {
+                    name: name.to_string(),
+                    expr: Expr::var(name),
+                    aliased: *aliased,
+                })
+                .collect();
+            dedupe_names(&mut cols);
+            cols.into_iter().map(|c| c.name).collect()
+        };
+        // `max(v) AS m, min(v) AS m`: given names are kept, duplicates too.
+        assert_eq!(names(&[("m", true), ("m", true)]), ["m", "m"]);
+        // `max(v), max(v) AS max`: a given name is taken before derived ones.
+        assert_eq!(names(&[("max", false), ("max", true)]), ["max_1", "max"]);
+        // `v, v, v_1`: the suffix counts on from the last one given.
+        assert_eq!(
+            names(&[("v", false), ("v", false), ("v_1", false)]),
+            ["v", "v_1", "v_1_1"]
+        );
+        // `v AS v_1, v, v`: a suffix skips the names taken.
+        assert_eq!(
+            names(&[("v_1", true), ("v", false), ("v", false)]),
+            ["v_1", "v", "v_2"]
+        );
+        // `top(v, h, 1) AS h, h`: the tag column `top` adds and the field list's `h`.
+        assert_eq!(
+            names(&[("h", true), ("h", false), ("h", false)]),
+            ["h", "h_1", "h_2"]
+        );
+    }
 }

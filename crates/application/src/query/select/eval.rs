@@ -365,6 +365,7 @@ mod tests {
                 name: name.to_string(),
                 data_type,
             },
+            aliased: false,
         }
     }
 

@@ -130,6 +130,22 @@ struct Point {
 struct OutCol {
     name: String,
     expr: Expr,
+    /// The name was given (`AS`, or the `<alias or function>_<field>` of an expanded
+    /// `agg(*)`): InfluxDB keeps it even when another column has it too.
+    aliased: bool,
+}
+
+/// The fields of a point whose names repeat, each name once with its last value, in the
+/// order of first appearance.
+fn last_of_each_name<V>(fields: Vec<(String, V)>) -> Vec<(String, V)> {
+    let mut out: Vec<(String, V)> = Vec::with_capacity(fields.len());
+    for (name, value) in fields {
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => out.push((name, value)),
+        }
+    }
+    out
 }
 
 /// The value of one computed column for the rows of a series: a timeline.
@@ -194,6 +210,10 @@ impl QueryService {
                 .filter(|(_, v)| !v.is_empty())
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
+            // Columns sharing a name (`max(v) AS m, min(v) AS m`) write one field, the
+            // last one's value, as InfluxDB's point does.
+            let mut names = BTreeSet::new();
+            let shared_names = !s.columns.iter().all(|c| names.insert(c.as_str()));
             for row in s.values {
                 let mut time = 0;
                 let mut fields = Vec::new();
@@ -226,6 +246,9 @@ impl QueryService {
                 }
                 if fields.is_empty() {
                     continue;
+                }
+                if shared_names {
+                    fields = last_of_each_name(fields);
                 }
                 row_tags.sort();
                 points.push(hyperbyte_domain::Point {

@@ -743,7 +743,14 @@ fn check_mixing(
     is_agg: bool,
     has_transform: bool,
 ) -> Result<bool, StatementError> {
-    let agg_calls: Vec<&Expr> = cols.iter().flat_map(|c| top_level_aggs(&c.expr)).collect();
+    // The same call written twice (`max(v), max(v) AS m`) is one call, as InfluxDB
+    // compiles it: both columns then print the selected point's time.
+    let mut agg_calls: Vec<&Expr> = Vec::new();
+    for call in cols.iter().flat_map(|c| top_level_aggs(&c.expr)) {
+        if !agg_calls.contains(&call) {
+            agg_calls.push(call);
+        }
+    }
     let single_selector = agg_calls.len() == 1
         && matches!(agg_calls[0], Expr::Call { name, .. } if SELECTORS.contains(&name.as_str()));
     let mixing = || err("mixing aggregate and non-aggregate queries is not supported");

@@ -62,7 +62,7 @@ pub(super) fn pushdown_columns(
     // time buckets (see `selects_time`); the others stay on the Rust path. Under
     // `GROUP BY time` a lone `min`, `max` or `percentile` prints its window's start, and
     // which of several points holding the selected value it is cannot change the value.
-    if let [spec] = out.as_slice() {
+    if let Some(spec) = lone_call(&out) {
         let windowed =
             grouped_by_time && matches!(spec.func.as_str(), "min" | "max" | "percentile");
         if SELECTORS.contains(&spec.func.as_str())
@@ -106,7 +106,30 @@ impl Spec {
 /// point's time, not the range's start; `AggregateRead` and the tier's aggregate then
 /// give it).
 pub(super) fn selects_time(specs: &[Spec], grouped_by_time: bool) -> bool {
-    matches!(specs, [spec] if POINT_SELECTORS.contains(&spec.func.as_str())) && !grouped_by_time
+    lone_call(specs).is_some_and(|spec| POINT_SELECTORS.contains(&spec.func.as_str()))
+        && !grouped_by_time
+}
+
+/// Rows of `[time, value]` as `[time, value, value, …]` with `copies` values.
+fn repeat_values(rows: Vec<Vec<Value>>, copies: usize) -> Vec<Vec<Value>> {
+    if copies <= 1 {
+        return rows;
+    }
+    rows.into_iter()
+        .map(|mut row| {
+            if let Some(v) = row.get(1).cloned() {
+                row.extend(std::iter::repeat_n(v, copies - 1));
+            }
+            row
+        })
+        .collect()
+}
+
+/// The one call of `specs`, also when it is written several times (`max(v), max(v) AS
+/// m`: InfluxDB compiles the same call once, so it is a lone selector).
+fn lone_call(specs: &[Spec]) -> Option<&Spec> {
+    let first = specs.first()?;
+    specs.iter().all(|s| s == first).then_some(first)
 }
 
 /// The selectors whose point's time the engine computes as InfluxDB does.
@@ -132,6 +155,14 @@ impl QueryService {
         else {
             return Ok(Some(Vec::new()));
         };
+        // The same call written several times is computed once and printed in each of
+        // its columns.
+        let copies = specs.len();
+        let specs = match lone_call(&specs) {
+            Some(spec) => vec![spec.clone()],
+            None => specs,
+        };
+        let copies = if specs.len() == 1 { copies } else { 1 };
         let cond = plan.cond.as_ref();
         let point_time = selects_time(&specs, shape.interval.is_some());
         let hot_rows = self.hot_aggregate(
@@ -171,7 +202,7 @@ impl QueryService {
                     fill_bucket_grid(&buckets, &specs, grid, fill, descending, budget)?
                 }
             };
-            out.push((key, no_value_as_null(rows)));
+            out.push((key, repeat_values(no_value_as_null(rows), copies)));
         }
         Ok(Some(out))
     }

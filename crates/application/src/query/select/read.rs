@@ -803,11 +803,26 @@ pub(super) fn series_to_sources(series: Vec<Series>, tag_columns: &BTreeSet<Stri
         );
         // Column names shared by every row's map.
         let names: Vec<Arc<str>> = s.columns.iter().map(|c| Arc::from(c.as_str())).collect();
+        // Of columns sharing a name (`max(v) AS m, min(v) AS m`), the outer query reads
+        // the first, as InfluxDB's does.
+        let mut seen_names = BTreeSet::new();
+        let first: Vec<bool> = s
+            .columns
+            .iter()
+            .map(|c| seen_names.insert(c.as_str()))
+            .collect();
         for row in s.values {
             let mut fields = BTreeMap::new();
             let mut row_tags: Option<BTreeMap<String, String>> = None;
             let mut time = 0;
-            for ((c, name), v) in s.columns.iter().zip(&names).zip(row) {
+            for (((c, name), v), _) in s
+                .columns
+                .iter()
+                .zip(&names)
+                .zip(row)
+                .zip(&first)
+                .filter(|(_, first)| **first)
+            {
                 if c == "time" {
                     if let Value::Time(t) = v {
                         time = t;
