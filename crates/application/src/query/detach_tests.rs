@@ -129,6 +129,19 @@ async fn a_delete_whose_request_went_away_still_finishes() {
     // The client goes away while storage deletes.
     request.abort();
     assert!(request.await.unwrap_err().is_cancelled());
+    // The statement is still listed while it runs.
+    let shown = svc.execute(req("SHOW QUERIES")).await.unwrap();
+    let listed: Vec<Value> = shown[0].series[0]
+        .values
+        .iter()
+        .map(|r| r[1].clone())
+        .collect();
+    assert!(
+        listed.contains(&Value::String(
+            "DELETE FROM m WHERE host = 'a' OR host = 'c'".into()
+        )),
+        "{listed:?}"
+    );
     admin.release.add_permits(RELEASE_ALL);
     // The statement goes on: the series leave the index.
     let left = tokio::time::timeout(Duration::from_secs(5), async {

@@ -290,12 +290,18 @@ impl QueryService {
         &self,
         stmt: &Statement,
         req: &QueryRequest,
+        ticket: Arc<running::QueryTicket>,
         span: tracing::Span,
     ) -> StmtResult {
         let svc = self.clone();
         let (stmt, req) = (stmt.clone(), req.clone());
-        let task =
-            tokio::spawn(async move { svc.run_statement(&stmt, &req).await }.instrument(span));
+        let task = tokio::spawn(
+            async move {
+                let _listed = ticket;
+                svc.run_statement(&stmt, &req).await
+            }
+            .instrument(span),
+        );
         match task.await {
             Ok(r) => r,
             // A panicking statement is a bug: let it surface as it would inline.
@@ -410,17 +416,20 @@ impl QueryExecutor for QueryService {
             .map(|s| self.shown_in_warning(s, None))
             .collect::<Vec<_>>()
             .join(";\n");
-        let ticket = self.running.register(
+        // Shared with a statement that runs on after its request is gone, so `SHOW
+        // QUERIES` lists the request until that statement ends.
+        let ticket = Arc::new(self.running.register(
             shown,
             req.database.clone().unwrap_or_default(),
             req.interrupt.clone(),
-        );
+        ));
         let mut results = Vec::with_capacity(query.statements.len());
         for (i, stmt) in query.statements.iter().enumerate() {
             let span = tracing::debug_span!("statement", id = i, qid = ticket.qid());
             ticket.interrupt().set_statement(i);
             let ran = if changes_data(stmt) {
-                self.run_to_completion(stmt, &req, span).await
+                self.run_to_completion(stmt, &req, Arc::clone(&ticket), span)
+                    .await
             } else {
                 tokio::select! {
                     biased;
