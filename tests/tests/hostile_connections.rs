@@ -154,3 +154,28 @@ fn a_delete_finishes_after_its_client_went_away() {
     );
     assert_eq!(v["results"][0]["series"][0]["tags"]["host"], "b", "{v}");
 }
+
+/// A clean stop waits for a `DELETE` whose client went away: after the restart its
+/// points and series are gone. Before, the stop cut it short between storage's delete
+/// and the series index's update.
+#[test]
+fn a_clean_stop_waits_for_a_delete_whose_client_went_away() {
+    let mut s = Server::start_with_env(&[("FAILPOINTS", "delete-storage-done=sleep(1500)")]);
+    assert_eq!(s.query("", "CREATE DATABASE stopped").0, 200);
+    let body = "m,host=a v=1 1000000000\nm,host=b v=3 1000000000\n";
+    assert_eq!(s.write("stopped", body).0, 204);
+    let given_up = ureq::post(&format!("{}/query", s.url))
+        .timeout(Duration::from_millis(300))
+        .send_form(&[
+            ("db", "stopped"),
+            ("q", "DELETE FROM m WHERE host = 'a' AND time < 10s"),
+        ]);
+    assert!(given_up.is_err(), "the client gave up before the answer");
+    assert!(s.restart_graceful(), "a clean stop");
+    let (status, v) = s.query("stopped", "SHOW SERIES");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["results"][0]["series"][0]["values"],
+        serde_json::json!([["m,host=b"]])
+    );
+}

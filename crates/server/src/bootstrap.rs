@@ -198,6 +198,14 @@ async fn run_on(
         shutdown,
     )
     .await;
+    // Statements that change what is stored and outlived their requests end first.
+    let grace = Duration::from_secs(cfg.http.shutdown_timeout_secs);
+    if !services.query.finish_changes(grace).await {
+        tracing::warn!(
+            ?grace,
+            "stopping while a statement that changes stored data still runs; run it again after the start"
+        );
+    }
     query_runtime.shutdown_background();
     served?;
 

@@ -142,8 +142,11 @@ async fn a_delete_whose_request_went_away_still_finishes() {
         )),
         "{listed:?}"
     );
+    // A clean stop waits for it (here: gives up after 50 ms, as it is held).
+    assert!(!svc.finish_changes(Duration::from_millis(50)).await);
     admin.release.add_permits(RELEASE_ALL);
-    // The statement goes on: the series leave the index.
+    assert!(svc.finish_changes(Duration::from_secs(5)).await);
+    // The statement went on: the series left the index.
     let left = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             let left = series(&svc).await;

@@ -110,6 +110,33 @@ pub struct QueryService {
     tier_misses: Arc<AtomicU64>,
     /// When the service was created (the server's start), nanoseconds.
     started: i64,
+    /// Statements running on in tasks of their own.
+    unfinished: Arc<Unfinished>,
+}
+
+/// The statements [`QueryService::run_to_completion`] runs: how many, and a wake-up
+/// when one ends (for [`QueryService::finish_changes`]).
+#[derive(Debug, Default)]
+struct Unfinished {
+    count: std::sync::atomic::AtomicUsize,
+    ended: tokio::sync::Notify,
+}
+
+/// Counts one running statement for as long as it lives (a panic included).
+struct Running(Arc<Unfinished>);
+
+impl Running {
+    fn start(unfinished: &Arc<Unfinished>) -> Self {
+        unfinished.count.fetch_add(1, Ordering::AcqRel);
+        Running(Arc::clone(unfinished))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.count.fetch_sub(1, Ordering::AcqRel);
+        self.0.ended.notify_waiters();
+    }
 }
 
 /// A statement-level failure: reported inside the statement's result (HTTP 200).
@@ -173,6 +200,7 @@ impl QueryService {
             running: Arc::new(running::RunningQueries::default()),
             tier_hits: Arc::new(AtomicU64::new(0)),
             tier_misses: Arc::new(AtomicU64::new(0)),
+            unfinished: Arc::default(),
             admin,
             flush,
             clock,
@@ -295,9 +323,10 @@ impl QueryService {
     ) -> StmtResult {
         let svc = self.clone();
         let (stmt, req) = (stmt.clone(), req.clone());
+        let running = Running::start(&self.unfinished);
         let task = tokio::spawn(
             async move {
-                let _listed = ticket;
+                let _listed = (ticket, running);
                 svc.run_statement(&stmt, &req).await
             }
             .instrument(span),
@@ -308,6 +337,25 @@ impl QueryService {
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => Err(StatementError::new("the server is shutting down")),
         }
+    }
+
+    /// Waits until the statements running on after their requests went away (see
+    /// [`QueryService::run_to_completion`]) have ended, at most `timeout`; whether they
+    /// all did. A clean stop calls it before it stops the runtime they run on, so a
+    /// `DELETE` whose client left is not cut short by the stop either.
+    pub async fn finish_changes(&self, timeout: std::time::Duration) -> bool {
+        let all_ended = async {
+            loop {
+                let ended = self.unfinished.ended.notified();
+                tokio::pin!(ended);
+                ended.as_mut().enable();
+                if self.unfinished.count.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                ended.await;
+            }
+        };
+        tokio::time::timeout(timeout, all_ended).await.is_ok()
     }
 
     async fn run_statement(&self, stmt: &Statement, req: &QueryRequest) -> StmtResult {
