@@ -118,6 +118,18 @@ fn a_gzip_bomb_is_refused_even_without_a_body_limit() {
     assert!(ping_ok(&s));
 }
 
+/// Sends `DELETE FROM m WHERE host = 'a' AND time < 10s` to `db` and gives up on the
+/// answer after 0.3 s (the failure point holds the statement longer).
+fn delete_and_give_up(s: &Server, db: &str) {
+    let given_up = ureq::post(&format!("{}/query", s.url))
+        .timeout(Duration::from_millis(300))
+        .send_form(&[
+            ("db", db),
+            ("q", "DELETE FROM m WHERE host = 'a' AND time < 10s"),
+        ]);
+    assert!(given_up.is_err(), "the client gave up before the answer");
+}
+
 /// A client that goes away while its `DELETE` runs does not leave the delete half done.
 /// The failure point holds the statement between storage's delete and the series
 /// index's update; the client gives up meanwhile. Before, the statement stopped with its
@@ -128,13 +140,7 @@ fn a_delete_finishes_after_its_client_went_away() {
     assert_eq!(s.query("", "CREATE DATABASE gone").0, 200);
     let body = "m,host=a v=1 1000000000\nm,host=a v=2 2000000000\nm,host=b v=3 1000000000\n";
     assert_eq!(s.write("gone", body).0, 204);
-    let given_up = ureq::post(&format!("{}/query", s.url))
-        .timeout(Duration::from_millis(300))
-        .send_form(&[
-            ("db", "gone"),
-            ("q", "DELETE FROM m WHERE host = 'a' AND time < 10s"),
-        ]);
-    assert!(given_up.is_err(), "the client gave up before the answer");
+    delete_and_give_up(&s, "gone");
     let deadline = Instant::now() + Duration::from_secs(20);
     let series = loop {
         let (status, v) = s.query("gone", "SHOW SERIES");
@@ -164,13 +170,7 @@ fn a_clean_stop_waits_for_a_delete_whose_client_went_away() {
     assert_eq!(s.query("", "CREATE DATABASE stopped").0, 200);
     let body = "m,host=a v=1 1000000000\nm,host=b v=3 1000000000\n";
     assert_eq!(s.write("stopped", body).0, 204);
-    let given_up = ureq::post(&format!("{}/query", s.url))
-        .timeout(Duration::from_millis(300))
-        .send_form(&[
-            ("db", "stopped"),
-            ("q", "DELETE FROM m WHERE host = 'a' AND time < 10s"),
-        ]);
-    assert!(given_up.is_err(), "the client gave up before the answer");
+    delete_and_give_up(&s, "stopped");
     assert!(s.restart_graceful(), "a clean stop");
     let (status, v) = s.query("stopped", "SHOW SERIES");
     assert_eq!(status, 200, "{v}");
