@@ -1870,8 +1870,9 @@ def column_names_case():
     """Column names as InfluxDB's `ColumnNames` gives them: given names (`AS`, the
     expansions of `agg(*)`) are kept, duplicates included, and taken first; a derived
     name that is taken gets the next free `_N`. The same call written twice is one call
-    (a lone selector prints its point's time). A subquery's outer reference reads the
-    first of two equally named columns; `INTO` writes the last one's value."""
+    (a lone selector prints its point's time), though fields beside it are refused as
+    beside two selectors. A subquery's outer reference reads the first of two equally
+    named columns; `INTO` writes the last one's value."""
     db = "names_dupes"
     texts = [
         "SELECT max(v) AS m, min(v) AS m FROM x",
@@ -1903,6 +1904,20 @@ def column_names_case():
         "SELECT * FROM y",
         "SELECT v AS a, w AS a INTO z FROM x",
         "SELECT * FROM z",
+        # The same call twice is one call for the time it prints, with field types
+        # resolved (`max(v::integer)` of a float field is another call), but two calls
+        # for the rule on fields beside selectors.
+        "SELECT max(v), max(v::float) FROM x",
+        "SELECT max(v::integer), max(v) FROM x",
+        "SELECT first(v), first(v::float) FROM x",
+        "SELECT max(v), max(v::field) FROM x",
+        "SELECT last(v), last(v) FROM x WHERE time >= 0 AND time < 3m GROUP BY time(1m)",
+        "SELECT max(v), h FROM x",
+        "SELECT max(v), max(v), w FROM x",
+        "SELECT max(v)*2, max(v), w FROM x",
+        "SELECT max(v), max(v::float), w FROM x",
+        "SELECT max(v), min(v), h FROM x",
+        "SELECT max(v), mean(v), h FROM x",
     ]
     body = "x,h=a v=1,w=2 1000000000\nx,h=b v=5,w=3 2000000000\nx,h=a v=7,w=1 61000000000\n"
     return queries_case("select-raw--column-names", db, body, texts)

@@ -462,14 +462,15 @@ impl QueryService {
                 .unwrap_or_default();
             // Every matched series in one call per policy: storage removes them in one
             // pass over the table, where a call per series cost a pass each.
-            let tag_sets: Vec<Vec<(String, String)>> = list
-                .iter()
-                .map(|se| complete_tag_set(&all_keys, &se.tags))
-                .collect();
-            let rows = match tag_cond {
-                None => DeleteRows::All,
-                Some(_) => DeleteRows::Series(&tag_sets),
-            };
+            // Without a tag condition every row goes, and no tag set is needed.
+            let tag_sets: Option<Vec<Vec<(String, String)>>> = tag_cond.map(|_| {
+                list.iter()
+                    .map(|se| complete_tag_set(&all_keys, &se.tags))
+                    .collect()
+            });
+            let rows = tag_sets
+                .as_deref()
+                .map_or(DeleteRows::All, DeleteRows::Series);
             for rp in &database.retention_policies {
                 self.admin
                     .delete_points(db, &rp.name, &m, rows, min, max)

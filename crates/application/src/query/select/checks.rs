@@ -619,13 +619,7 @@ fn type_of(
 fn annotate_types(e: &mut Expr, fields: &BTreeMap<String, FieldType>) {
     match e {
         Expr::VarRef { name, data_type } if data_type.is_none() => {
-            *data_type = fields.get(name.as_str()).map(|t| match t {
-                FieldType::Float => VarType::Float,
-                FieldType::Integer => VarType::Integer,
-                FieldType::Unsigned => VarType::Unsigned,
-                FieldType::String => VarType::String,
-                FieldType::Boolean => VarType::Boolean,
-            });
+            *data_type = fields.get(name.as_str()).copied().map(var_type);
         }
         Expr::Paren(inner) => annotate_types(inner, fields),
         Expr::Binary { lhs, rhs, .. } => {
@@ -635,6 +629,34 @@ fn annotate_types(e: &mut Expr, fields: &BTreeMap<String, FieldType>) {
         Expr::Call { args, .. } => args.iter_mut().for_each(|a| annotate_types(a, fields)),
         _ => {}
     }
+}
+
+/// The `::type` naming a field type.
+fn var_type(t: FieldType) -> VarType {
+    match t {
+        FieldType::Float => VarType::Float,
+        FieldType::Integer => VarType::Integer,
+        FieldType::Unsigned => VarType::Unsigned,
+        FieldType::String => VarType::String,
+        FieldType::Boolean => VarType::Boolean,
+    }
+}
+
+/// `e` with every field reference typed as InfluxDB types it before it compares calls:
+/// an untyped or `::field` reference takes its field's type, so `max(v)` and
+/// `max(v::float)` of a float field are the same call and `max(v::integer)` is another.
+pub(super) fn with_field_types(e: &Expr, fields: &BTreeMap<String, FieldType>) -> Expr {
+    let mut e = e.clone();
+    e.walk_mut(&mut |x| {
+        if let Expr::VarRef { name, data_type } = x {
+            if matches!(data_type, None | Some(VarType::Field)) {
+                if let Some(t) = fields.get(name.as_str()) {
+                    *data_type = Some(var_type(*t));
+                }
+            }
+        }
+    });
+    e
 }
 
 /// `e` as InfluxDB prints an expression in an error: number literals with three

@@ -363,7 +363,7 @@ impl QueryService {
         if cols.is_empty() {
             return Ok(None);
         }
-        let single_selector = check_mixing(&cols, shape.is_agg, shape.has_transform)?;
+        let single_selector = check_mixing(&cols, shape.is_agg, shape.has_transform, &all_fields)?;
         if stmt.fill != Fill::None {
             check_bucket_limit(&shape, budget)?;
         }
@@ -374,8 +374,13 @@ impl QueryService {
             .await?;
         let pushdown = shape.is_agg
             && !shape.has_transform
-            && pushdown_columns(&cols, &all_fields, shape.interval.is_some())
-                .is_some_and(|specs| one_type_everywhere(&specs, &sources));
+            && pushdown_columns(
+                &cols,
+                &all_fields,
+                shape.interval.is_some(),
+                single_selector,
+            )
+            .is_some_and(|specs| one_type_everywhere(&specs, &sources));
         let last_only = shape.is_agg
             && shape.interval.is_none()
             && cols.iter().all(|c| {
@@ -735,31 +740,31 @@ fn group_tags(
     Ok(group_tags)
 }
 
-/// Aggregate queries: no bare field references outside calls, except with a single
-/// selector; transformations over raw points: every column is a call. Returns whether
-/// the only aggregate is a single selector.
+/// Aggregate queries: no bare field references outside calls, except beside a single
+/// selector call; transformations over raw points: every column is a call. Returns
+/// whether the aggregates are one selector call ([`one_selector_call`]).
 fn check_mixing(
     cols: &[OutCol],
     is_agg: bool,
     has_transform: bool,
+    fields: &BTreeMap<String, FieldType>,
 ) -> Result<bool, StatementError> {
-    // The same call written twice (`max(v), max(v) AS m`) is one call, as InfluxDB
-    // compiles it: both columns then print the selected point's time.
-    let mut agg_calls: Vec<&Expr> = Vec::new();
-    for call in cols.iter().flat_map(|c| top_level_aggs(&c.expr)) {
-        if !agg_calls.contains(&call) {
-            agg_calls.push(call);
-        }
-    }
-    let single_selector = agg_calls.len() == 1
-        && matches!(agg_calls[0], Expr::Call { name, .. } if SELECTORS.contains(&name.as_str()));
+    let calls: Vec<&Expr> = cols.iter().flat_map(|c| top_level_aggs(&c.expr)).collect();
     let mixing = || err("mixing aggregate and non-aggregate queries is not supported");
     if is_agg {
+        // Every call counts here, the same one written twice too (InfluxDB refuses
+        // `max(v), max(v), w`).
+        let one_selector = calls.len() == 1 && is_selector(calls[0]);
         for c in cols {
             if !contains_agg(&c.expr) && !matches!(c.expr, Expr::VarRef { .. }) {
                 return Err(mixing());
             }
-            if !contains_agg(&c.expr) && !single_selector {
+            if !contains_agg(&c.expr) && !one_selector {
+                if calls.len() > 1 && calls.iter().all(|c| is_selector(c)) {
+                    return Err(err(
+                        "mixing multiple selector functions with tags or fields is not supported",
+                    ));
+                }
                 return Err(mixing());
             }
         }
@@ -770,7 +775,23 @@ fn check_mixing(
             }
         }
     }
-    Ok(single_selector)
+    Ok(one_selector_call(&calls, fields))
+}
+
+fn is_selector(e: &Expr) -> bool {
+    matches!(e, Expr::Call { name, .. } if SELECTORS.contains(&name.as_str()))
+}
+
+/// Whether the aggregate calls are one selector call, written once or several times
+/// (`max(v), max(v::float) AS m`): InfluxDB computes each distinct call once, its field
+/// references typed ([`checks::with_field_types`]), and a lone selector prints the
+/// selected point's time in every column.
+fn one_selector_call(calls: &[&Expr], fields: &BTreeMap<String, FieldType>) -> bool {
+    let Some((first, rest)) = calls.split_first() else {
+        return false;
+    };
+    let typed = with_field_types(first, fields);
+    is_selector(first) && rest.iter().all(|c| with_field_types(c, fields) == typed)
 }
 
 /// Whether a column's expression reads a variable outside any call (`cumulative_sum(v)

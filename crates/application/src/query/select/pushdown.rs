@@ -23,6 +23,7 @@ pub(super) fn pushdown_columns(
     cols: &[OutCol],
     fields: &BTreeMap<String, FieldType>,
     grouped_by_time: bool,
+    single_selector: bool,
 ) -> Option<Vec<Spec>> {
     let mut out = Vec::new();
     for c in cols {
@@ -62,13 +63,10 @@ pub(super) fn pushdown_columns(
     // time buckets (see `selects_time`); the others stay on the Rust path. Under
     // `GROUP BY time` a lone `min`, `max` or `percentile` prints its window's start, and
     // which of several points holding the selected value it is cannot change the value.
-    if let Some(spec) = lone_call(&out) {
+    if let (true, Some(spec)) = (single_selector, out.first()) {
         let windowed =
             grouped_by_time && matches!(spec.func.as_str(), "min" | "max" | "percentile");
-        if SELECTORS.contains(&spec.func.as_str())
-            && !windowed
-            && !selects_time(&out, grouped_by_time)
-        {
+        if !windowed && !selects_time(&out, grouped_by_time, single_selector) {
             return None;
         }
     }
@@ -105,8 +103,11 @@ impl Spec {
 /// `first()`, `last()`, `min()` or `max()` without `GROUP BY time` (InfluxDB prints that
 /// point's time, not the range's start; `AggregateRead` and the tier's aggregate then
 /// give it).
-pub(super) fn selects_time(specs: &[Spec], grouped_by_time: bool) -> bool {
-    lone_call(specs).is_some_and(|spec| POINT_SELECTORS.contains(&spec.func.as_str()))
+pub(super) fn selects_time(specs: &[Spec], grouped_by_time: bool, single_selector: bool) -> bool {
+    single_selector
+        && specs
+            .first()
+            .is_some_and(|spec| POINT_SELECTORS.contains(&spec.func.as_str()))
         && !grouped_by_time
 }
 
@@ -123,13 +124,6 @@ fn repeat_values(rows: Vec<Vec<Value>>, copies: usize) -> Vec<Vec<Value>> {
             row
         })
         .collect()
-}
-
-/// The one call of `specs`, also when it is written several times (`max(v), max(v) AS
-/// m`: InfluxDB compiles the same call once, so it is a lone selector).
-fn lone_call(specs: &[Spec]) -> Option<&Spec> {
-    let first = specs.first()?;
-    specs.iter().all(|s| s == first).then_some(first)
 }
 
 /// The selectors whose point's time the engine computes as InfluxDB does.
@@ -151,20 +145,26 @@ impl QueryService {
         let (fill, descending) = (&stmt.fill, stmt.is_descending());
         let shape = &plan.shape;
         let range = (shape.range.min, shape.range.max);
-        let Some(specs) = pushdown_columns(&plan.cols, &plan.all_fields, shape.interval.is_some())
-        else {
+        let grouped_by_time = shape.interval.is_some();
+        let Some(mut specs) = pushdown_columns(
+            &plan.cols,
+            &plan.all_fields,
+            grouped_by_time,
+            plan.single_selector,
+        ) else {
             return Ok(Some(Vec::new()));
         };
-        // The same call written several times is computed once and printed in each of
-        // its columns.
-        let copies = specs.len();
-        let specs = match lone_call(&specs) {
-            Some(spec) => vec![spec.clone()],
-            None => specs,
+        // One selector call written in several columns is computed once and printed in
+        // each of them.
+        let copies = if plan.single_selector {
+            let columns = specs.len();
+            specs.truncate(1);
+            columns
+        } else {
+            1
         };
-        let copies = if specs.len() == 1 { copies } else { 1 };
         let cond = plan.cond.as_ref();
-        let point_time = selects_time(&specs, shape.interval.is_some());
+        let point_time = selects_time(&specs, grouped_by_time, plan.single_selector);
         let hot_rows = self.hot_aggregate(
             src,
             &specs,
