@@ -57,6 +57,18 @@ const SESSION_SETTINGS: &[&str] = &[
     "SET max_expanded_ast_elements = 2000000",
 ];
 
+/// Session settings of the reader connections.
+///
+/// - `optimize_use_implicit_projections = 0`: the engine otherwise plans, for every read,
+///   whether a table's implicit min/max/count projection could answer it, analysing a
+///   second statement (`SELECT min(time), max(time), count() …`) with its older
+///   interpreter. Translated InfluxQL never asks what that projection holds (its counts
+///   are of fields, which may be null), so the planning is pure cost: 0.7 ms of a 6 ms
+///   read of one host over one hour (engine alone, 120 alternating runs on 1,000 TSBS
+///   hosts × 12 h), and 1.4 ms of a 5-host, 8-field read. The latest-time probe, the one
+///   read here with a bare `count()`, took 22–26 ms on that table either way.
+const READER_SETTINGS: &[&str] = &["SET optimize_use_implicit_projections = 0"];
+
 /// Engine-wide settings of the background jobs of every table (merges and mutations).
 ///
 /// A table's background job picks one part at a time; whenever it finds nothing to
@@ -278,8 +290,12 @@ impl ChdbEngine {
         }
         // Handlers for SIGSEGV, SIGTSTP etc. would take over the host's signals.
         chdb_rust::runtime::signal_handlers(false);
-        let reader_settings = limits.session_settings();
-        let reader_settings: Vec<&str> = reader_settings.iter().map(String::as_str).collect();
+        let limit_settings = limits.session_settings();
+        let reader_settings: Vec<&str> = READER_SETTINGS
+            .iter()
+            .copied()
+            .chain(limit_settings.iter().map(String::as_str))
+            .collect();
         let mut engine_args: Vec<String> =
             BACKGROUND_JOB_ARGS.iter().map(|a| a.to_string()).collect();
         if limits.max_engine_memory_bytes > 0 {

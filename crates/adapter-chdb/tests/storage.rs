@@ -1122,4 +1122,6 @@ async fn tables_from_before_merge_fsync_are_upgraded() {
     for (setting, _) in hyperbyte_adapter_chdb::layout::UPGRADED_SETTINGS {
         assert!(fresh.contains(setting), "{setting} in {fresh}");
     }
+    let granules = hyperbyte_adapter_chdb::layout::READ_GRANULE_SETTINGS;
+    assert!(fresh.contains(granules), "{granules} in {fresh}");
 }
