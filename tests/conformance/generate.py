@@ -253,6 +253,7 @@ def cases():
     out.append(math_around_transforms_case())
     out.append(arithmetic_types_case())
     out.append(column_names_case())
+    out.append(function_arguments_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -1922,6 +1923,86 @@ def column_names_case():
     body = "x,h=a v=1,w=2 1000000000\nx,h=b v=5,w=3 2000000000\nx,h=a v=7,w=1 61000000000\n"
     return queries_case("select-raw--column-names", db, body, texts)
 
+
+
+def function_arguments_case():
+    """Function arguments as InfluxDB's compiler takes them: parentheses around anything
+    but an operation are dropped first (`max((v))` is `max(v)`, `(*)` is `*`, `(h)` is the
+    tag), then aggregates and selectors take a field, a wildcard or a regex ("expected
+    field argument in max()" for a literal, an operation or a call, column by column,
+    before later columns are checked), `top`/`bottom` a field, and transformations also
+    a call (under `GROUP BY time` they need one)."""
+    return queries_case("select-functions--arguments", "fn_args", "m,h=a v=1,w=2i 10\nm,h=b v=3,w=5i 20\nm,h=a v=4,w=1i 30\n", [
+        "SELECT max((v)) FROM m",
+        "SELECT max(((v))) FROM m",
+        "SELECT max((v)), min((w)) FROM m GROUP BY h",
+        "SELECT mean((v)) FROM m",
+        "SELECT count((v)) FROM m",
+        "SELECT top((v), 1) FROM m",
+        "SELECT max((v::integer)) FROM m",
+        "SELECT distinct((v)) FROM m",
+        "SELECT percentile((v), 50) FROM m",
+        "SELECT (v) FROM m",
+        "SELECT max((v) + 1) FROM m",
+        "SELECT count(distinct((v))) FROM m",
+        "SELECT max((h)) FROM m",
+        "SELECT first((v)), last((v)) FROM m",
+        "SELECT sum((v)) AS s FROM m",
+        "SELECT max((*)) FROM m",
+        "SELECT percentile((v), (50)) FROM m",
+        "SELECT top((v), h, 1) FROM m",
+        "SELECT top(v, (h), 1) FROM m",
+        "SELECT bottom((v), 1) FROM m",
+        "SELECT sample((v), 1) FROM m WHERE v = 4",
+        "SELECT integral((v)) FROM m",
+        "SELECT holt_winters(max((v)), 1, 1) FROM m WHERE time > 0 AND time < 100 GROUP BY time(10ns)",
+        "SELECT max((v)) FROM m WHERE time > 0 AND time < 100 GROUP BY time(10ns)",
+        "SELECT derivative(max((v))) FROM m WHERE time > 0 AND time < 100 GROUP BY time(10ns)",
+        "SELECT max((w)) FROM m",
+        "SELECT max((w)) * 2 FROM m",
+        "SELECT (*) FROM m",
+        "SELECT sum((v::integer)) FROM m",
+        "SELECT max(v + 1) FROM m",
+        "SELECT max(1) FROM m",
+        "SELECT max(now()) FROM m",
+        "SELECT max('a') FROM m",
+        "SELECT count(1) FROM m",
+        "SELECT mean(v * 2) FROM m",
+        "SELECT derivative(v + 1) FROM m",
+        "SELECT top(v + 1, 1) FROM m",
+        "SELECT max(distinct(v)) FROM m",
+        "SELECT count(max(v)) FROM m",
+        "SELECT mean(max(v)) FROM m GROUP BY time(10ns)",
+        "SELECT sum(count(v)) FROM m",
+        "SELECT percentile(max(v), 5) FROM m",
+        "SELECT top(max(v), 1) FROM m",
+        "SELECT integral(max(v)) FROM m",
+        "SELECT median(abs(v)) FROM m",
+        "SELECT max(abs(v)) FROM m",
+        "SELECT difference(v + 1) FROM m",
+        "SELECT cumulative_sum(v * 2) FROM m",
+        "SELECT moving_average(v + 1, 2) FROM m",
+        "SELECT elapsed(v + 1) FROM m",
+        "SELECT non_negative_difference(v + 1) FROM m",
+        "SELECT derivative(1) FROM m",
+        "SELECT difference(1) FROM m",
+        "SELECT max(v) + max((w)) FROM m",
+        "SELECT first((v)), h FROM m",
+        "SELECT percentile((v), 50), (h) FROM m",
+        "SELECT max(v + 1), mean() FROM m",
+        "SELECT max(v+1), 1 FROM m",
+        "SELECT top(v, 1), max(v + 1) FROM m",
+        "SELECT max(v + 1) FROM m GROUP BY time(10ns)",
+        "SELECT derivative(v + 1) FROM m GROUP BY time(10ns)",
+        "SELECT derivative(max(v)) FROM m",
+        "SELECT derivative(v) FROM m WHERE time > 0 AND time < 100 GROUP BY time(10ns)",
+        "SELECT difference(max(v)) FROM m",
+        "SELECT count(v::tag) FROM m",
+        "SELECT abs(-3) FROM m",
+        "SELECT mean(v) FROM (SELECT max((v)) AS v FROM m GROUP BY h)",
+        "SELECT ((v)) + (w) FROM m",
+        "SELECT spread((v)), median((v)), mode((v)) FROM m",
+    ])
 
 
 def main():

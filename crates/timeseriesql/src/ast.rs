@@ -593,6 +593,27 @@ impl Expr {
     pub fn is_time_ref(&self) -> bool {
         matches!(self.unparen(), Expr::VarRef { name, .. } if name.eq_ignore_ascii_case("time"))
     }
+
+    /// Removes the parentheses around anything but a binary operation, at any depth, as
+    /// InfluxDB reduces a column before it compiles it: `max((v))` is `max(v)`, `(*)` is
+    /// `*`, `((v))` is `v`, and `(((v) + 1)) * 2` is `(v + 1) * 2`. The statement's text
+    /// (a continuous query's, say) keeps what was written; this is for evaluation.
+    pub fn reduce_parens(&mut self) {
+        self.walk_mut(&mut |e| {
+            if !matches!(e, Expr::Paren(_)) {
+                return;
+            }
+            let mut inner = std::mem::replace(e, Expr::Boolean(false));
+            while let Expr::Paren(x) = inner {
+                inner = *x;
+            }
+            *e = if matches!(inner, Expr::Binary { .. }) {
+                Expr::Paren(Box::new(inner))
+            } else {
+                inner
+            };
+        });
+    }
 }
 
 impl SelectStatement {
@@ -905,4 +926,32 @@ pub struct ShowCardinalityStatement {
     pub limit: Option<u64>,
     /// `OFFSET`.
     pub offset: Option<u64>,
+}
+
+#[cfg(test)]
+mod reduce_tests {
+    use crate::ast::Statement;
+    use crate::parser::parse;
+
+    fn reduced(field: &str) -> String {
+        let q = parse(&format!("SELECT {field} FROM m")).expect("parses");
+        let Some(Statement::Select(stmt)) = q.statements.into_iter().next() else {
+            panic!("not a select");
+        };
+        let mut e = stmt.fields[0].expr.clone();
+        e.reduce_parens();
+        e.to_string()
+    }
+
+    #[test]
+    fn parentheses_stay_only_around_binary_operations() {
+        assert_eq!(reduced("max((v))"), "max(v)");
+        assert_eq!(reduced("max(((v::integer)))"), "max(v::integer)");
+        assert_eq!(reduced("((v))"), "v");
+        assert_eq!(reduced("(*)"), "*");
+        assert_eq!(reduced("top((v), (h), 1)"), "top(v, h, 1)");
+        assert_eq!(reduced("(((v) + 1)) * 2"), "(v + 1) * 2");
+        assert_eq!(reduced("(max((w))) * 2"), "max(w) * 2");
+        assert_eq!(reduced("v + (1)"), "v + 1");
+    }
 }

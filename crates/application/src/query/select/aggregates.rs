@@ -585,11 +585,7 @@ pub(super) fn eval_agg_call(
                 })
                 .collect());
         }
-        Some(other) => {
-            return Err(err(format!(
-                "expected field argument in {name}(), got {other}"
-            )))
-        }
+        Some(_) => return Err(err(format!("expected field argument in {name}()"))),
         None => {
             return Err(err(format!(
                 "invalid number of arguments for {name}, expected 1, got 0"

@@ -396,6 +396,7 @@ fn arity_of(name: &str) -> Option<Arity> {
 /// columns: "invalid number of arguments for mean, expected 1, got 0" (`mean()`),
 /// "field must contain at least one variable" (`SELECT 1`, `SELECT abs(-3)`).
 pub(super) fn check_columns_compile(stmt: &SelectStatement) -> Result<(), StatementError> {
+    let windowed = stmt.group_by_time_call().is_some();
     for f in &stmt.fields {
         let mut found: Option<StatementError> = None;
         f.expr.walk(&mut |e| {
@@ -432,7 +433,8 @@ pub(super) fn check_columns_compile(stmt: &SelectStatement) -> Result<(), Statem
                     Some(wrong(format!("at least {lo} but no more than {hi}")))
                 }
                 _ => None,
-            };
+            }
+            .or_else(|| first_argument_error(name, args, windowed));
         });
         if let Some(e) = found {
             return Err(e);
@@ -446,6 +448,50 @@ pub(super) fn check_columns_compile(stmt: &SelectStatement) -> Result<(), Statem
         }
     }
     Ok(())
+}
+
+/// The first argument of `name` as InfluxDB's compiler checks it, once parentheses are
+/// reduced ([`Expr::reduce_parens`]):
+/// - aggregates and selectors take a field, a wildcard or a regex ("expected field
+///   argument in max()" for a literal, an operation or a call; `count` also takes
+///   `distinct(…)`);
+/// - `top` and `bottom` take a field ("expected first argument to be a field in top(),
+///   found v + 1");
+/// - transformations also take a call; under `GROUP BY time` they need one, which a later
+///   check says (`windowed`).
+///
+/// `distinct` and `sample` are checked where they are evaluated, with the same texts.
+fn first_argument_error(name: &str, args: &[Expr], windowed: bool) -> Option<StatementError> {
+    let first = args.first()?;
+    let symbol = matches!(
+        first,
+        Expr::VarRef { .. } | Expr::Wildcard(_) | Expr::Regex(_)
+    );
+    let field_expected = || Some(err(format!("expected field argument in {name}()")));
+    match name {
+        "count" if matches!(first, Expr::Call { name, .. } if name == "distinct") => None,
+        "count" | "sum" | "mean" | "median" | "mode" | "spread" | "stddev" | "min" | "max"
+        | "first" | "last" | "percentile" | "integral"
+            if !symbol =>
+        {
+            field_expected()
+        }
+        "top" | "bottom" if !matches!(first, Expr::VarRef { .. }) => Some(err(format!(
+            "expected first argument to be a field in {name}(), found {first}"
+        ))),
+        "derivative"
+        | "non_negative_derivative"
+        | "difference"
+        | "non_negative_difference"
+        | "moving_average"
+        | "cumulative_sum"
+        | "elapsed"
+            if !windowed && !symbol && !matches!(first, Expr::Call { .. }) =>
+        {
+            field_expected()
+        }
+        _ => None,
+    }
 }
 
 /// The `GROUP BY time(…)` dimension, as InfluxDB 1.6 checks it: "time dimension expected

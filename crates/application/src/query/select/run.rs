@@ -153,6 +153,13 @@ impl QueryService {
         req: &QueryRequest,
         budget: &Budget,
     ) -> Result<(Vec<Series>, BTreeSet<String>), StatementError> {
+        // Columns are checked and evaluated as InfluxDB compiles them: `max((v))` is
+        // `max(v)`, `(*)` is `*`.
+        let mut reduced = stmt.clone();
+        for f in &mut reduced.fields {
+            f.expr.reduce_parens();
+        }
+        let stmt = &reduced;
         let Some(plan) = self.plan_select(stmt, req, budget).await? else {
             return Ok((Vec::new(), BTreeSet::new()));
         };

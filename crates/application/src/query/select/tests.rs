@@ -150,7 +150,6 @@ async fn other_shapes_are_evaluated_in_rust_over_points() {
         "SELECT derivative(v) FROM m",
         "SELECT distinct(v) FROM m",
         "SELECT count(distinct(host)) FROM m",
-        "SELECT mean(distinct(v)) FROM m",
         "SELECT mode(host) FROM m",
     ] {
         let (path, plan) = path_of(&h, q).await;
