@@ -254,6 +254,7 @@ def cases():
     out.append(arithmetic_types_case())
     out.append(column_names_case())
     out.append(function_arguments_case())
+    out.append(option_arguments_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -2002,6 +2003,76 @@ def function_arguments_case():
         "SELECT mean(v) FROM (SELECT max((v)) AS v FROM m GROUP BY h)",
         "SELECT ((v)) + (w) FROM m",
         "SELECT spread((v)), median((v)), mode((v)) FROM m",
+    ])
+
+
+def option_arguments_case():
+    """A function's option argument is checked before the argument it reads, with
+    InfluxDB's texts: `top`'s count ("expected integer as last argument in top(), found
+    1.500", "limit (0) in top function must be at least 1"), then its field and tags;
+    `sample`'s size, `percentile`'s rank, `moving_average`'s window ("second argument for
+    moving_average must be an integer, got *influxql.NumberLiteral"), the duration of
+    `derivative`, `elapsed` and `integral` ("duration argument must be positive, got 0s")."""
+    return queries_case("select-functions--option-arguments", "fn_opts", "m,h=a v=1,w=2i 10\nm,h=b v=3,w=5i 20\nm,h=a v=4,w=1i 30\n", [
+        "SELECT top(v + 1, 1.5) FROM m",
+        "SELECT top(v, h, 0) FROM m",
+        "SELECT sample(v + 1, 0) FROM m",
+        "SELECT integral(v + 1, 0s) FROM m",
+        "SELECT integral(v + 1, 1) FROM m",
+        "SELECT derivative(v + 1, 1) FROM m",
+        "SELECT moving_average(v + 1, 1) FROM m",
+        "SELECT moving_average(v, 2.5) FROM m",
+        "SELECT moving_average(v, h) FROM m",
+        "SELECT moving_average(v, true) FROM m",
+        "SELECT derivative(v, h) FROM m",
+        "SELECT derivative(v, 1.5) FROM m",
+        "SELECT derivative(v, true) FROM m",
+        "SELECT derivative(v, /a/) FROM m",
+        "SELECT derivative(v, max(v)) FROM m",
+        "SELECT non_negative_derivative(v, 1) FROM m",
+        "SELECT elapsed(v, 1.5) FROM m",
+        "SELECT sample(v, h) FROM m",
+        "SELECT sample(v, -2) FROM m",
+        "SELECT sample(v, 1) FROM m",
+        "SELECT top(v, true) FROM m",
+        "SELECT top(v, 1s) FROM m",
+        "SELECT top(v + 1, 'x', 1) FROM m",
+        "SELECT top(v, 'x', 1) FROM m",
+        "SELECT top(v, 2.5, 1) FROM m",
+        "SELECT percentile(v + 1, 'a') FROM m",
+        "SELECT sample(v + 1, 'a') FROM m",
+        "SELECT top(v, 1u) FROM m",
+        "SELECT percentile(v, h) FROM m",
+        "SELECT percentile(v, 1s) FROM m",
+        "SELECT holt_winters(mean(v), h, 1) FROM m WHERE time > 0 AND time < 100 GROUP BY time(10ns)",
+        "SELECT derivative(mean(v), 1) FROM m WHERE time > 0 AND time < 100 GROUP BY time(10ns)",
+        "SELECT integral(v, 1.5) FROM m",
+        "SELECT integral(v, h) FROM m",
+        "SELECT derivative(v, 0s) FROM m",
+        "SELECT derivative(v, -1s) FROM m",
+        "SELECT elapsed(v, 0s) FROM m",
+        "SELECT elapsed(v, 1) FROM m",
+        "SELECT integral(v, 0s) FROM m",
+        "SELECT integral(v, -1s) FROM m",
+        "SELECT integral(v, 1) FROM m",
+        "SELECT top(v, 1.5) FROM m",
+        "SELECT top(v, 0) FROM m",
+        "SELECT top(v, -1) FROM m",
+        "SELECT top(v, 'a') FROM m",
+        "SELECT top(v, h) FROM m",
+        "SELECT bottom(v, h, w, 1) FROM m",
+        "SELECT sample(v, 0) FROM m",
+        "SELECT sample(v, 1.5) FROM m",
+        "SELECT moving_average(v, 0) FROM m",
+        "SELECT moving_average(v, 1) FROM m",
+        "SELECT moving_average(v, 1.5) FROM m",
+        "SELECT moving_average(v, -1) FROM m",
+        "SELECT moving_average(v, 2) FROM m",
+        "SELECT derivative(v, 1s) FROM m",
+        "SELECT integral(v, 1ns) FROM m",
+        "SELECT elapsed(v, 1ns) FROM m",
+        "SELECT top(v, h, 2) FROM m",
+        "SELECT percentile(v, 50.5) FROM m",
     ])
 
 

@@ -434,7 +434,7 @@ pub(super) fn check_columns_compile(stmt: &SelectStatement) -> Result<(), Statem
                 }
                 _ => None,
             }
-            .or_else(|| first_argument_error(name, args, windowed));
+            .or_else(|| call_argument_error(name, args, windowed));
         });
         if let Some(e) = found {
             return Err(e);
@@ -450,19 +450,22 @@ pub(super) fn check_columns_compile(stmt: &SelectStatement) -> Result<(), Statem
     Ok(())
 }
 
-/// The first argument of `name` as InfluxDB's compiler checks it, once parentheses are
-/// reduced ([`Expr::reduce_parens`]):
-/// - aggregates and selectors take a field, a wildcard or a regex ("expected field
-///   argument in max()" for a literal, an operation or a call; `count` also takes
+/// The arguments of `name` as InfluxDB's compiler checks them once parentheses are
+/// reduced ([`Expr::reduce_parens`]), in its order: a function's trailing option first
+/// (`top`'s count, `sample`'s size, a transformation's duration or window,
+/// `percentile`'s rank), then what it reads:
+/// - aggregates and selectors read a field, a wildcard or a regex ("expected field
+///   argument in max()" for a literal, an operation or a call; `count` also reads
 ///   `distinct(…)`);
-/// - `top` and `bottom` take a field ("expected first argument to be a field in top(),
-///   found v + 1");
-/// - transformations also take a call; under `GROUP BY time` they need one, which a later
-///   check says (`windowed`).
-///
-/// `distinct` and `sample` are checked where they are evaluated, with the same texts.
-fn first_argument_error(name: &str, args: &[Expr], windowed: bool) -> Option<StatementError> {
+/// - `top` and `bottom` read a field, then tags ("expected first argument to be a field
+///   in top(), found v + 1", "only fields or tags are allowed in top(), found 'x'");
+/// - transformations also read a call; under `GROUP BY time` they need one, which a
+///   later check says (`windowed`).
+fn call_argument_error(name: &str, args: &[Expr], windowed: bool) -> Option<StatementError> {
     let first = args.first()?;
+    if let Some(e) = option_argument_error(name, args) {
+        return Some(e);
+    }
     let symbol = matches!(
         first,
         Expr::VarRef { .. } | Expr::Wildcard(_) | Expr::Regex(_)
@@ -471,14 +474,30 @@ fn first_argument_error(name: &str, args: &[Expr], windowed: bool) -> Option<Sta
     match name {
         "count" if matches!(first, Expr::Call { name, .. } if name == "distinct") => None,
         "count" | "sum" | "mean" | "median" | "mode" | "spread" | "stddev" | "min" | "max"
-        | "first" | "last" | "percentile" | "integral"
+        | "first" | "last" | "percentile" | "integral" | "sample"
             if !symbol =>
         {
             field_expected()
         }
-        "top" | "bottom" if !matches!(first, Expr::VarRef { .. }) => Some(err(format!(
-            "expected first argument to be a field in {name}(), found {first}"
-        ))),
+        "top" | "bottom" => {
+            if !matches!(first, Expr::VarRef { .. }) {
+                return Some(err(format!(
+                    "expected first argument to be a field in {name}(), found {}",
+                    influxql_text(first)
+                )));
+            }
+            let tags = args
+                .get(1..args.len().saturating_sub(1))
+                .unwrap_or_default();
+            tags.iter()
+                .find(|t| !matches!(t, Expr::VarRef { .. }))
+                .map(|t| {
+                    err(format!(
+                        "only fields or tags are allowed in {name}(), found {}",
+                        influxql_text(t)
+                    ))
+                })
+        }
         "derivative"
         | "non_negative_derivative"
         | "difference"
@@ -491,6 +510,86 @@ fn first_argument_error(name: &str, args: &[Expr], windowed: bool) -> Option<Sta
             field_expected()
         }
         _ => None,
+    }
+}
+
+/// The option argument InfluxDB checks before the argument a function reads.
+fn option_argument_error(name: &str, args: &[Expr]) -> Option<StatementError> {
+    let positive_duration = |d: &Expr| match d {
+        Expr::Duration(ns) if *ns <= 0 => Some(err(format!(
+            "duration argument must be positive, got {}",
+            hyperbyte_timeseriesql::ast::format_duration(*ns)
+        ))),
+        _ => None,
+    };
+    match (name, args) {
+        ("top" | "bottom", [.., last]) => match last {
+            Expr::Integer(n) if *n <= 0 => Some(err(format!(
+                "limit ({n}) in {name} function must be at least 1"
+            ))),
+            Expr::Integer(_) => None,
+            other => Some(err(format!(
+                "expected integer as last argument in {name}(), found {}",
+                influxql_text(other)
+            ))),
+        },
+        ("sample", [_, size]) => match size {
+            Expr::Integer(n) if *n <= 0 => Some(err(format!(
+                "sample window must be greater than 1, got {n}"
+            ))),
+            Expr::Integer(_) => None,
+            _ => Some(err("expected integer argument in sample()")),
+        },
+        ("percentile", [_, rank]) => (!matches!(rank, Expr::Integer(_) | Expr::Float(_)))
+            .then(|| err("expected float argument in percentile()")),
+        ("moving_average", [_, window]) => match window {
+            Expr::Integer(n) if *n <= 1 => Some(err(format!(
+                "moving_average window must be greater than 1, got {n}"
+            ))),
+            Expr::Integer(_) => None,
+            other => Some(err(format!(
+                "second argument for moving_average must be an integer, got *influxql.{}",
+                go_type(other)
+            ))),
+        },
+        ("integral", [_, unit]) => match unit {
+            Expr::Duration(_) => positive_duration(unit),
+            _ => Some(err("second argument must be a duration")),
+        },
+        ("derivative" | "non_negative_derivative" | "elapsed", [_, unit]) => match unit {
+            Expr::Duration(_) => positive_duration(unit),
+            other => Some(err(format!(
+                "second argument to {name} must be a duration, got *influxql.{}",
+                go_type(other)
+            ))),
+        },
+        _ => None,
+    }
+}
+
+/// An argument as InfluxQL prints it in an error (a float with three decimals).
+fn influxql_text(e: &Expr) -> String {
+    match e {
+        Expr::Float(f) => format!("{f:.3}"),
+        other => other.to_string(),
+    }
+}
+
+/// The name of InfluxQL's node type for `e`, which some of InfluxDB's errors print.
+fn go_type(e: &Expr) -> &'static str {
+    match e {
+        Expr::VarRef { .. } => "VarRef",
+        Expr::Call { .. } => "Call",
+        Expr::Binary { .. } => "BinaryExpr",
+        Expr::Paren(_) => "ParenExpr",
+        Expr::Wildcard(_) => "Wildcard",
+        Expr::Integer(_) => "IntegerLiteral",
+        Expr::Unsigned(_) => "UnsignedLiteral",
+        Expr::Float(_) => "NumberLiteral",
+        Expr::String(_) => "StringLiteral",
+        Expr::Boolean(_) => "BooleanLiteral",
+        Expr::Duration(_) => "DurationLiteral",
+        Expr::Regex(_) => "RegexLiteral",
     }
 }
 
