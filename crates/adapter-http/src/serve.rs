@@ -144,15 +144,23 @@ pub async fn serve_tls(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut conns = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    // `shutdown` is polled before anything is accepted (`biased`): a signal future
+    // installs its handler when first polled, and a connection already waiting in the
+    // backlog (a client polling `/ping` while the server starts) would otherwise be
+    // answered first, so a SIGTERM sent right after that answer killed the process with
+    // the signal's default action instead of stopping it cleanly.
     loop {
         let permit = match &slots {
             Some(s) => tokio::select! {
-                p = Arc::clone(s).acquire_owned() => p.ok(),
+                biased;
                 _ = &mut shutdown => break,
+                p = Arc::clone(s).acquire_owned() => p.ok(),
             },
             None => None,
         };
         let (stream, peer) = tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -162,7 +170,6 @@ pub async fn serve_tls(
                     continue;
                 }
             },
-            _ = &mut shutdown => break,
         };
         // Finished connections are reaped as new ones arrive.
         while conns.try_join_next().is_some() {}
