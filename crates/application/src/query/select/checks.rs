@@ -164,7 +164,10 @@ pub(super) fn check_tag_math(
     res
 }
 
-/// Argument rules of the transformations that InfluxDB checks before running anything.
+/// Argument rules of the transformations that InfluxDB checks before running anything
+/// and that need the query's shape (`holt_winters`, an aggregate inside a transformation).
+/// Their duration and window arguments were checked with the columns
+/// ([`check_columns_compile`]).
 pub(super) fn check_transform_args(e: &Expr, has_interval: bool) -> Result<(), StatementError> {
     let mut res = Ok(());
     e.walk(&mut |x| {
@@ -174,20 +177,6 @@ pub(super) fn check_transform_args(e: &Expr, has_interval: bool) -> Result<(), S
         if let Expr::Call { name, args } = x {
             if !TRANSFORMS.contains(&name.as_str()) {
                 return;
-            }
-            if matches!(
-                name.as_str(),
-                "derivative" | "non_negative_derivative" | "elapsed"
-            ) {
-                if let Some(Expr::Duration(d)) = args.get(1) {
-                    if *d <= 0 {
-                        res = Err(err(format!(
-                            "duration argument must be positive, got {}",
-                            hyperbyte_timeseriesql::ast::format_duration(*d)
-                        )));
-                        return;
-                    }
-                }
             }
             if name.starts_with("holt_winters") {
                 if let Err(e) = check_holt_winters_args(name, args, has_interval) {
