@@ -104,7 +104,8 @@ pub fn field_column_type(ty: FieldType) -> &'static str {
 /// 4 decimals 4.88 / 6.77 / -, to 2 decimals 2.69 / 4.56 / 5.12, whole numbers 0.63 /
 /// 0.86 / 0.50. FPC also made a scan of all ten fields of 8.64 M rows 20% slower and
 /// inserts 5-10% slower; it wins only on values with no fixed precision, where nothing
-/// gets far below their ~6 B/value of entropy.
+/// gets far below their ~6 B/value of entropy. Those columns are moved to LZ4 once their
+/// data shows it ([`crate::codecs`]).
 pub fn field_codec(ty: FieldType) -> &'static str {
     match ty {
         FieldType::Float => "CODEC(ZSTD(1))",

@@ -29,6 +29,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod codecs;
 mod delete;
 mod engine;
 mod error;
@@ -38,6 +39,7 @@ mod native;
 mod rowbinary;
 mod storage;
 
+pub use codecs::{CodecTuning, NOISY_FLOAT_CODEC};
 pub use engine::{ChdbEngine, QueryLimits, Role};
 pub use error::{parse_engine_error, ChdbError, CODE_UNKNOWN_DATABASE, CODE_UNKNOWN_TABLE};
 pub use storage::ChdbStorage;

@@ -6,6 +6,7 @@
 //! `system.columns`/`system.tables`, so that the hot write path issues no DDL and no
 //! metadata query: only a batch bringing a new tag or field runs an `ALTER`.
 
+use crate::codecs::{self, CodecTuner, CodecTuning};
 use crate::delete;
 use crate::engine::{ChdbEngine, Role};
 use crate::error::ChdbError;
@@ -64,6 +65,8 @@ pub struct ChdbStorage {
     merge: Arc<MergeState>,
     /// How long a partition must go without overwrites before upkeep merges it.
     settle: std::time::Duration,
+    /// When the float columns of the tables written are judged ([`crate::codecs`]).
+    codecs: Arc<CodecTuner>,
 }
 
 impl ChdbStorage {
@@ -73,8 +76,16 @@ impl ChdbStorage {
             catalog: Arc::clone(engine.catalog()),
             merge: Arc::clone(engine.merge_state()),
             settle: OVERWRITE_SETTLE,
+            codecs: Arc::new(CodecTuner::new(CodecTuning::default())),
             engine,
         }
+    }
+
+    /// Sets when and on how much data float columns are judged for LZ4
+    /// ([`crate::codecs`]; defaults: [`CodecTuning::default`]).
+    pub fn with_codec_tuning(mut self, tuning: CodecTuning) -> Self {
+        self.codecs = Arc::new(CodecTuner::new(tuning));
+        self
     }
 
     /// Sets how long a partition must go without overwrites before
@@ -116,6 +127,7 @@ impl ChdbStorage {
         let table = naming::table_name(&rp.name, measurement);
         let mut cols = batch_columns(schema, points)?;
         let key = (db, table);
+        self.codecs.written(&key);
         let cached = self.catalog.tables.read().get(&key).cloned();
         if cached.is_none() {
             // The table may be created from this batch: lead its sort key with the tags
@@ -180,11 +192,50 @@ impl ChdbStorage {
             .tables
             .write()
             .retain(|(d, t), _| !(d == db && pred(t)));
+        self.codecs.forget(|(d, t)| d == db && pred(t));
         if self.merge.forget(|(d, t)| d == db && pred(t)) {
             if let Err(e) = self.merge.persist() {
                 // Stale marks only make reads merge needlessly.
                 tracing::warn!(error = %e, "cannot save the overwrite marks");
             }
+        }
+    }
+
+    /// Judges the float columns of one table whose check is due, and switches those whose
+    /// values do not compress to LZ4 ([`crate::codecs`]). Returns the columns switched.
+    pub async fn tune_one_codec(&self) -> Result<Vec<String>, ChdbError> {
+        let Some(key) = self.codecs.next_due(std::time::Instant::now()) else {
+            return Ok(Vec::new());
+        };
+        let min_bytes = self.codecs.tuning().min_bytes;
+        let catalog = Arc::clone(&self.catalog);
+        let table = key.1.clone();
+        let switched = self
+            .engine
+            .run(Role::Write, move |conn| {
+                let _ddl = catalog.ddl.lock();
+                let found = rows(conn, &codecs::noisy_float_columns_sql(&key, min_bytes))?;
+                let names: Vec<String> = found
+                    .rows
+                    .iter()
+                    .filter_map(|r| r.first().map(|v| text(v).to_string()))
+                    .collect();
+                for sql in codecs::to_lz4_sql(&qualified(&key), &names) {
+                    exec(conn, &sql)?;
+                }
+                Ok(names)
+            })
+            .await;
+        match switched {
+            Ok(names) => {
+                if !names.is_empty() {
+                    tracing::info!(%table, columns = ?names, "float columns whose values do not compress now use LZ4");
+                }
+                Ok(names)
+            }
+            // Dropped meanwhile: nothing to judge.
+            Err(e) if e.is_missing_table() => Ok(Vec::new()),
+            Err(e) => Err(e),
         }
     }
 
@@ -710,6 +761,10 @@ impl PointsSinkPort for ChdbStorage {
 
     async fn maintain(&self) -> Result<(), SinkError> {
         self.optimize_one_overwritten().await?;
+        if let Err(e) = self.tune_one_codec().await {
+            // Only speed is at stake: the table is judged again at its next check.
+            tracing::warn!(error = %e, "cannot judge the float codecs of a table");
+        }
         Ok(())
     }
 }
