@@ -44,8 +44,10 @@ const MAX_CHECK_INTERVAL: Duration = Duration::from_secs(3600);
 /// When and on how much data float columns are judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CodecTuning {
-    /// Uncompressed bytes (values and null map) a column must hold in active parts
-    /// before it is judged: 8 MiB, about 930,000 values, by default.
+    /// Uncompressed bytes (values and null map) a column must hold in active wide parts
+    /// before it is judged: 1 MiB, about 116,000 values, by default (a sample far larger
+    /// than a ratio needs; the engine keeps no per-column sizes for compact parts, the
+    /// form of parts below 10 MB, so a table is judged once it has a wide one).
     pub min_bytes: u64,
     /// Delay between a table's first write and its first check (5 s by default).
     pub first_check: Duration,
@@ -54,7 +56,7 @@ pub struct CodecTuning {
 impl Default for CodecTuning {
     fn default() -> Self {
         CodecTuning {
-            min_bytes: 8 << 20,
+            min_bytes: 1 << 20,
             first_check: Duration::from_secs(5),
         }
     }
