@@ -255,6 +255,7 @@ def cases():
     out.append(column_names_case())
     out.append(function_arguments_case())
     out.append(option_arguments_case())
+    out.append(top_one_under_limit_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -2073,6 +2074,55 @@ def option_arguments_case():
         "SELECT elapsed(v, 1ns) FROM m",
         "SELECT top(v, h, 2) FROM m",
         "SELECT percentile(v, 50.5) FROM m",
+    ])
+
+
+def top_one_under_limit_case():
+    """InfluxDB 1.6 feeds a lone `top(f, 1)`/`bottom(f, 1)` under `LIMIT` only the first
+    LIMIT + OFFSET + 1 points of each group (in the statement's time order)."""
+    body = (
+        'cpu,host=a,region=us v=1,i=10i,s="x" 0\n'
+        'cpu,host=b,region=eu v=4,i=40i,s="x" 5000000000\n'
+        'cpu,host=a,region=us v=2,i=20i,s="y" 10000000000\n'
+        'cpu,host=b,region=eu v=5.25,i=50i,s="w" 15000000000\n'
+        'cpu,host=a,region=us v=-3.5,i=-5i,s="z" 20000000000\n'
+        'cpu,host=b,region=eu v=0,i=0i,s="" 25000000000\n'
+        'cpu,host=c v=100,i=7i 30000000000\n'
+        'mem,host=a used=2.5 0\n'
+        'mem,host=b used=3.5 10000000000\n'
+        'mem,host=a used=1.5 60000000000\n'
+    )
+    return queries_case("selectors--top-one-under-limit", "top_one_limit", body, [
+        'SELECT top(v, 1) FROM cpu LIMIT 1',
+        'SELECT top(v, 1) FROM cpu LIMIT 2',
+        'SELECT top(v, 1) FROM cpu LIMIT 3',
+        'SELECT top(v, 1) FROM cpu LIMIT 5',
+        'SELECT top(v, 1) FROM cpu LIMIT 6',
+        'SELECT top(v, 1) FROM cpu',
+        "SELECT top(v, 1) FROM cpu WHERE host = 'a' LIMIT 1",
+        "SELECT top(v, 1) FROM cpu WHERE host != 'c' LIMIT 1",
+        'SELECT top(i, 1) FROM cpu LIMIT 1',
+        'SELECT bottom(v, 1) FROM cpu LIMIT 1',
+        'SELECT top(v, 1) FROM cpu LIMIT 1 OFFSET 1',
+        'SELECT top(v,1) FROM cpu GROUP BY host LIMIT 1',
+        'SELECT top(v, 1) FROM cpu WHERE time >= 5s LIMIT 1',
+        'SELECT top(v, 1), host FROM cpu LIMIT 1',
+        'SELECT top(v, host, 1) FROM cpu LIMIT 1',
+        'SELECT top(v, 1) FROM cpu WHERE time >= 0 AND time < 40s GROUP BY time(20s) LIMIT 1',
+        'SELECT top(v, 1) FROM cpu WHERE time >= 0 AND time < 40s GROUP BY time(20s) LIMIT 2',
+        'SELECT top(v, 1) FROM cpu WHERE time >= 0 AND time < 40s GROUP BY time(10s) LIMIT 1 OFFSET 1',
+        'SELECT top(v, 1) FROM cpu WHERE time >= 0 AND time < 40s GROUP BY time(10s) LIMIT 3',
+        'SELECT top(v, 1) FROM cpu ORDER BY time DESC LIMIT 1',
+        'SELECT top(v, 1) FROM cpu ORDER BY time DESC LIMIT 3',
+        'SELECT top(used, 1) FROM mem LIMIT 1',
+        'SELECT top(v, 1) FROM cpu LIMIT 0',
+        'SELECT top(v, 1) FROM cpu,mem LIMIT 1',
+        'SELECT top(v, 1) FROM cpu WHERE v > 1 LIMIT 1',
+        'SELECT top(v, 2) FROM cpu LIMIT 1',
+        'SELECT bottom(v, 1) FROM cpu GROUP BY host LIMIT 1',
+        'SELECT top(v, 1) FROM cpu GROUP BY * LIMIT 2',
+        'SELECT top(v, 1) FROM cpu LIMIT 1 SLIMIT 1',
+        'SELECT bottom(i, 1), s FROM cpu ORDER BY time DESC LIMIT 2',
     ])
 
 

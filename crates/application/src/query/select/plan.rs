@@ -155,6 +155,36 @@ impl SelectPlan {
 }
 
 impl SelectPlan {
+    /// How many points of each series group InfluxDB 1.6 feeds a lone `top(field, 1)` or
+    /// `bottom(field, 1)` (no tag arguments, beside plain columns) under a `LIMIT`: the
+    /// first `LIMIT + OFFSET + 1` points holding the field, in the statement's time order,
+    /// over its whole range (recorded: over 1, 4, 2, 5.25, … `SELECT top(v, 1) FROM m
+    /// LIMIT 1` answers 4, and `GROUP BY time(10s) LIMIT 1 OFFSET 1` the second window's
+    /// top of the first three points). A count above 1, tag arguments or no `LIMIT`: every
+    /// point (`None`).
+    pub(super) fn single_top_feed(&self, stmt: &SelectStatement) -> Option<(String, usize)> {
+        let limit = stmt.limit.filter(|&l| l > 0)?;
+        let mut field = None;
+        for c in &self.cols {
+            match &c.expr {
+                Expr::VarRef { .. } => {}
+                Expr::Call { name, args }
+                    if field.is_none() && matches!(name.as_str(), "top" | "bottom") =>
+                {
+                    match args.as_slice() {
+                        [Expr::VarRef { name, .. }, Expr::Integer(1)] => field = Some(name.clone()),
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+        let fed = limit
+            .saturating_add(stmt.offset.unwrap_or(0))
+            .saturating_add(1);
+        Some((field?, usize::try_from(fed).unwrap_or(usize::MAX)))
+    }
+
     /// The rows of `src` that may hold the answer when the statement's one aggregate is
     /// `top(field, [tags,] n)` or `bottom(…)` of a numeric field, beside plain field and
     /// tag columns: storage hands over the best `n` values of each group (by the

@@ -198,7 +198,11 @@ impl QueryService {
         let read = plan.shape.read_range();
         let range = (read.min, read.max);
         let path = plan.path_of(src);
-        let best = plan.best_rows(src);
+        // A limited `top(f, 1)` sees the first points, not the best ones.
+        let best = match plan.single_top_feed(stmt) {
+            Some(_) => None,
+            None => plan.best_rows(src),
+        };
         let cut = cut.filter(|_| !matches!(path, SourcePath::Subquery));
         let (hot, fallback) = match path {
             SourcePath::Subquery => (None, Fallback::StoragePoints),
@@ -391,6 +395,7 @@ impl QueryService {
         };
         let names = referenced_names(&plan.cols);
         let shards = plan.shard_duration;
+        let single_top_feed = plan.single_top_feed(stmt);
         let mut output = Vec::new();
         for (key, pts) in groups {
             let pts = if raw {
@@ -405,6 +410,10 @@ impl QueryService {
             };
             let tags: BTreeMap<String, String> = plan.group_tags.iter().cloned().zip(key).collect();
             let (rows, cut) = if shape.is_agg {
+                let pts = match &single_top_feed {
+                    Some((field, n)) => first_holding(pts, field, *n, stmt.is_descending()),
+                    None => pts,
+                };
                 // Under ORDER BY time DESC InfluxDB's reducers receive points newest
                 // first, and `mode`/`percentile` break ties in that order.
                 let fed = (stmt.is_descending() && breaks_ties_by_feed_order(&plan.cols))
@@ -435,6 +444,19 @@ impl QueryService {
         }
         Ok(output)
     }
+}
+
+/// The first `n` points (the last `n` when `descending`) of a group in time order that
+/// hold `field` ([`SelectPlan::single_top_feed`]).
+fn first_holding(mut pts: Vec<Point>, field: &str, n: usize, descending: bool) -> Vec<Point> {
+    pts.retain(|p| p.fields.contains_key(field));
+    if descending {
+        let from = pts.len().saturating_sub(n);
+        pts.drain(..from);
+    } else {
+        pts.truncate(n);
+    }
+    pts
 }
 
 /// Whether a column's answer depends on the order points reach its reducer (`mode`
