@@ -255,7 +255,7 @@ def cases():
     out.append(column_names_case())
     out.append(function_arguments_case())
     out.append(option_arguments_case())
-    out.append(top_one_under_limit_case())
+    out.append(top_under_limit_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -2077,8 +2077,8 @@ def option_arguments_case():
     ])
 
 
-def top_one_under_limit_case():
-    """InfluxDB 1.6 feeds a lone `top(f, 1)`/`bottom(f, 1)` under `LIMIT` only the first
+def top_under_limit_case():
+    """InfluxDB 1.6 feeds a lone `top(f, n)`/`bottom(f, n)` under `LIMIT` only the first
     LIMIT + OFFSET + 1 points of each group (in the statement's time order)."""
     body = (
         'cpu,host=a,region=us v=1,i=10i,s="x" 0\n'
@@ -2092,7 +2092,7 @@ def top_one_under_limit_case():
         'mem,host=b used=3.5 10000000000\n'
         'mem,host=a used=1.5 60000000000\n'
     )
-    return queries_case("selectors--top-one-under-limit", "top_one_limit", body, [
+    return queries_case("selectors--top-under-limit", "top_limit", body, [
         'SELECT top(v, 1) FROM cpu LIMIT 1',
         'SELECT top(v, 1) FROM cpu LIMIT 2',
         'SELECT top(v, 1) FROM cpu LIMIT 3',
@@ -2123,6 +2123,20 @@ def top_one_under_limit_case():
         'SELECT top(v, 1) FROM cpu GROUP BY * LIMIT 2',
         'SELECT top(v, 1) FROM cpu LIMIT 1 SLIMIT 1',
         'SELECT bottom(i, 1), s FROM cpu ORDER BY time DESC LIMIT 2',
+        'SELECT top(v, 2) FROM cpu LIMIT 2',
+        'SELECT top(v, 2) FROM cpu LIMIT 6',
+        'SELECT top(v, 2) FROM cpu LIMIT 2 OFFSET 1',
+        'SELECT top(v, 2) FROM cpu GROUP BY host LIMIT 2',
+        'SELECT bottom(v, 2) FROM cpu GROUP BY host LIMIT 3',
+        'SELECT top(v, 2) FROM cpu WHERE time >= 0 AND time < 40s GROUP BY time(20s) LIMIT 2',
+        'SELECT top(v, 2) FROM cpu WHERE time >= 0 AND time < 40s GROUP BY time(20s) LIMIT 3',
+        'SELECT top(v, 2), host FROM cpu LIMIT 2',
+        'SELECT top(v, 2) FROM cpu ORDER BY time DESC LIMIT 2',
+        'SELECT top(v, host, 2) FROM cpu LIMIT 2',
+        'SELECT bottom(i, 3) FROM cpu LIMIT 4',
+        'SELECT top(v, 3) FROM cpu LIMIT 3',
+        'SELECT bottom(v, 2) FROM cpu LIMIT 2',
+        'SELECT top(v, 3) FROM cpu LIMIT 3 OFFSET 1',
     ])
 
 

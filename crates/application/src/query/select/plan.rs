@@ -155,14 +155,15 @@ impl SelectPlan {
 }
 
 impl SelectPlan {
-    /// How many points of each series group InfluxDB 1.6 feeds a lone `top(field, 1)` or
-    /// `bottom(field, 1)` (no tag arguments, beside plain columns) under a `LIMIT`: the
+    /// How many points of each series group InfluxDB 1.6 feeds a lone `top(field, n)` or
+    /// `bottom(field, n)` (no tag arguments, beside plain columns) under a `LIMIT`: the
     /// first `LIMIT + OFFSET + 1` points holding the field, in the statement's time order,
-    /// over its whole range (recorded: over 1, 4, 2, 5.25, … `SELECT top(v, 1) FROM m
-    /// LIMIT 1` answers 4, and `GROUP BY time(10s) LIMIT 1 OFFSET 1` the second window's
-    /// top of the first three points). A count above 1, tag arguments or no `LIMIT`: every
-    /// point (`None`).
-    pub(super) fn single_top_feed(&self, stmt: &SelectStatement) -> Option<(String, usize)> {
+    /// over its whole range, whatever `n` (recorded over 1, 4, 2, 5.25, …:
+    /// `SELECT top(v, 1) FROM m LIMIT 1` answers 4, `top(v, 2) … LIMIT 3` 4 and 5.25,
+    /// and `GROUP BY time(10s) LIMIT 1 OFFSET 1` the second window's top of the first
+    /// three points).
+    /// Tag arguments or no `LIMIT`: every point (`None`).
+    pub(super) fn limited_top_feed(&self, stmt: &SelectStatement) -> Option<(String, usize)> {
         let limit = stmt.limit.filter(|&l| l > 0)?;
         let mut field = None;
         for c in &self.cols {
@@ -172,7 +173,7 @@ impl SelectPlan {
                     if field.is_none() && matches!(name.as_str(), "top" | "bottom") =>
                 {
                     match args.as_slice() {
-                        [Expr::VarRef { name, .. }, Expr::Integer(1)] => field = Some(name.clone()),
+                        [Expr::VarRef { name, .. }, Expr::Integer(_)] => field = Some(name.clone()),
                         _ => return None,
                     }
                 }

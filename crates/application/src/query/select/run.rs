@@ -198,8 +198,8 @@ impl QueryService {
         let read = plan.shape.read_range();
         let range = (read.min, read.max);
         let path = plan.path_of(src);
-        // A limited `top(f, 1)` sees the first points, not the best ones.
-        let best = match plan.single_top_feed(stmt) {
+        // A limited `top(f, n)` sees the first points, not the best ones.
+        let best = match plan.limited_top_feed(stmt) {
             Some(_) => None,
             None => plan.best_rows(src),
         };
@@ -395,7 +395,7 @@ impl QueryService {
         };
         let names = referenced_names(&plan.cols);
         let shards = plan.shard_duration;
-        let single_top_feed = plan.single_top_feed(stmt);
+        let limited_top_feed = plan.limited_top_feed(stmt);
         let mut output = Vec::new();
         for (key, pts) in groups {
             let pts = if raw {
@@ -410,7 +410,7 @@ impl QueryService {
             };
             let tags: BTreeMap<String, String> = plan.group_tags.iter().cloned().zip(key).collect();
             let (rows, cut) = if shape.is_agg {
-                let pts = match &single_top_feed {
+                let pts = match &limited_top_feed {
                     Some((field, n)) => first_holding(pts, field, *n, stmt.is_descending()),
                     None => pts,
                 };
@@ -447,7 +447,7 @@ impl QueryService {
 }
 
 /// The first `n` points (the last `n` when `descending`) of a group in time order that
-/// hold `field` ([`SelectPlan::single_top_feed`]).
+/// hold `field` ([`SelectPlan::limited_top_feed`]).
 fn first_holding(mut pts: Vec<Point>, field: &str, n: usize, descending: bool) -> Vec<Point> {
     pts.retain(|p| p.fields.contains_key(field));
     if descending {

@@ -325,19 +325,19 @@ async fn other_selectors_and_subqueries_read_every_point() {
 }
 
 #[tokio::test]
-async fn a_limited_top_of_one_is_fed_the_first_points() {
+async fn a_limited_top_is_fed_the_first_points() {
     let h = unlimited(&points());
     for (q, want) in [
         ("SELECT top(v, 1) FROM m LIMIT 1", Some(2)),
         ("SELECT bottom(v, 1), host FROM m LIMIT 2 OFFSET 3", Some(6)),
         ("SELECT top(v, 1) FROM m", None),
-        ("SELECT top(v, 2) FROM m LIMIT 3", None),
+        ("SELECT top(v, 2) FROM m LIMIT 3", Some(4)),
         ("SELECT top(v, host, 1) FROM m LIMIT 1", None),
         ("SELECT max(v) FROM m LIMIT 1", None),
     ] {
         let plan = plan_of(&h, q).await;
         let stmt = statement(q);
-        let fed = plan.single_top_feed(&stmt).map(|(f, n)| {
+        let fed = plan.limited_top_feed(&stmt).map(|(f, n)| {
             assert_eq!(f, "v", "{q}");
             n
         });
