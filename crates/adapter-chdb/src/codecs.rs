@@ -70,7 +70,7 @@ struct Due {
 }
 
 /// The check schedule of the tables this storage wrote.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct CodecTuner {
     tuning: CodecTuning,
     due: Mutex<HashMap<TableKey, Due>>,

@@ -165,25 +165,32 @@ impl SelectPlan {
     /// Tag arguments or no `LIMIT`: every point (`None`).
     pub(super) fn limited_top_feed(&self, stmt: &SelectStatement) -> Option<(String, usize)> {
         let limit = stmt.limit.filter(|&l| l > 0)?;
-        let mut field = None;
+        let (_, args) = self.lone_top_or_bottom()?;
+        let [Expr::VarRef { name: field, .. }, Expr::Integer(_)] = args else {
+            return None;
+        };
+        let fed = limit
+            .saturating_add(stmt.offset.unwrap_or(0))
+            .saturating_add(1);
+        Some((field.clone(), usize::try_from(fed).unwrap_or(usize::MAX)))
+    }
+
+    /// The statement's one `top(…)` or `bottom(…)` call (its name and arguments) when
+    /// every other column is a plain field or tag.
+    fn lone_top_or_bottom(&self) -> Option<(&str, &[Expr])> {
+        let mut found = None;
         for c in &self.cols {
             match &c.expr {
                 Expr::VarRef { .. } => {}
                 Expr::Call { name, args }
-                    if field.is_none() && matches!(name.as_str(), "top" | "bottom") =>
+                    if found.is_none() && matches!(name.as_str(), "top" | "bottom") =>
                 {
-                    match args.as_slice() {
-                        [Expr::VarRef { name, .. }, Expr::Integer(_)] => field = Some(name.clone()),
-                        _ => return None,
-                    }
+                    found = Some((name.as_str(), args.as_slice()));
                 }
                 _ => return None,
             }
         }
-        let fed = limit
-            .saturating_add(stmt.offset.unwrap_or(0))
-            .saturating_add(1);
-        Some((field?, usize::try_from(fed).unwrap_or(usize::MAX)))
+        found
     }
 
     /// The rows of `src` that may hold the answer when the statement's one aggregate is
@@ -197,19 +204,8 @@ impl SelectPlan {
         if !self.shape.is_agg || self.shape.has_transform || src.rows.is_some() {
             return None;
         }
-        let mut best = None;
-        for c in &self.cols {
-            match &c.expr {
-                Expr::VarRef { .. } => {}
-                Expr::Call { name, args }
-                    if best.is_none() && matches!(name.as_str(), "top" | "bottom") =>
-                {
-                    best = Some((name == "top", args));
-                }
-                _ => return None,
-            }
-        }
-        let (largest, args) = best?;
+        let (name, args) = self.lone_top_or_bottom()?;
+        let largest = name == "top";
         let (
             Some(Expr::VarRef {
                 name: field,
