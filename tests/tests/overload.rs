@@ -205,3 +205,85 @@ fn sixty_four_writers_and_heavy_queries_get_backpressure_and_lose_nothing() {
     let counted = v["results"][0]["series"][0]["values"][0][1].as_u64();
     assert_eq!(counted, Some(acked));
 }
+
+/// Writes under a tight memory bound never end refused for good. The recent-data tier
+/// fills its budget (a quarter of the bound) with many small series, and that together
+/// with the engine's own footprint (about 230 MiB at rest) kept resident memory over the
+/// 70% refusal watermark with nothing running: every later write got `503` until a
+/// restart (a 1 GiB bound did the same after 4 M TSBS points). The server now gives
+/// memory back before the watermark (`crates/server/src/relief.rs`), so writers that
+/// retry get every point in.
+#[test]
+fn writes_under_a_tight_memory_bound_are_never_refused_for_good() {
+    const BOUND: u64 = 512 << 20;
+    const SERIES: u64 = 300_000;
+    const BATCH: u64 = 5_000;
+    let server = Server::start_with_env(&[
+        ("HYPERBYTE_LIMITS__MAX_MEMORY_BYTES", &BOUND.to_string()),
+        ("HYPERBYTE_HOT_TIER__MAX_BYTES", &(BOUND / 4).to_string()),
+        ("HYPERBYTE_QUERY__MAX_SELECT_ROWS", "10000"),
+        ("HYPERBYTE_HTTP__MAX_CONCURRENT_QUERIES", "2"),
+        ("HYPERBYTE_CHDB__QUERY_MAX_MEMORY_BYTES", "33554432"),
+        ("HYPERBYTE_FLUSH__INTERVAL_SECS", "1"),
+    ]);
+    let pid = server.pid().expect("running");
+    assert_eq!(server.query("", "CREATE DATABASE db").0, 200);
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(60))
+        .build();
+    // One point per series, every series new: the tier's most expensive shape per byte
+    // written.
+    let body = |batch: u64| -> String {
+        (batch * BATCH..(batch + 1) * BATCH)
+            .map(|n| {
+                format!(
+                    "m,a=a{},b=b{} v={n}i {}\n",
+                    n % 1000,
+                    n / 1000,
+                    1_600_000_000 + n
+                )
+            })
+            .collect()
+    };
+    let (mut refused, mut peak) = (0u64, 0u64);
+    for batch in 0..SERIES / BATCH {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let r = agent
+                .post(&format!("{}/write?db=db&precision=s", server.url))
+                .send_string(&body(batch));
+            peak = peak.max(rss_bytes(pid).unwrap_or(0));
+            match outcome(r) {
+                (204, _) => break,
+                (503, Some(_)) => refused += 1,
+                other => panic!("batch {batch}: {other:?}"),
+            }
+            assert!(
+                Instant::now() < deadline,
+                "batch {batch} refused for a minute: {} MiB resident of a {} MiB bound",
+                rss_bytes(pid).unwrap_or(0) >> 20,
+                BOUND >> 20
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    println!(
+        "tight bound: {SERIES} series written, {refused} refusals, peak resident {} MiB of {} MiB",
+        peak >> 20,
+        BOUND >> 20
+    );
+    // Queries are refused from the same watermark: the count may have to retry too.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (status, v) = loop {
+        let (status, v) = server.query("db", "SELECT count(v) FROM m");
+        if status != 503 || Instant::now() > deadline {
+            break (status, v);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["results"][0]["series"][0]["values"][0][1].as_u64(),
+        Some(SERIES)
+    );
+}

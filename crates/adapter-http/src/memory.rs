@@ -76,6 +76,11 @@ impl MemoryWatch {
         }
     }
 
+    /// The bound, bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
     /// Resident bytes at the last sample.
     pub fn resident(&self) -> u64 {
         self.rss.load(Ordering::Relaxed)

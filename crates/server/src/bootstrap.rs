@@ -190,9 +190,18 @@ async fn run_on(
         .enable_all()
         .build()
         .context("starting the query runtime")?;
+    let memory = match cfg.limits.max_memory_bytes {
+        0 => None,
+        limit => Some(MemoryWatch::start(limit).context("starting the memory watch")?),
+    };
+    if let Some(watch) = &memory {
+        crate::relief::spawn(watch.clone(), stack.hot.clone(), stop_rx.clone())
+            .context("starting the memory relief")?;
+    }
     let served = serve_http(
         cfg,
         &services,
+        memory,
         query_runtime.handle().clone(),
         on_listening,
         shutdown,
@@ -529,10 +538,7 @@ async fn restore_tier(
 /// warm-up frees transient buffers as large as the tier (the encoded blob, the decoded
 /// tables, the engine's result chunks) right before queries start.
 fn release_freed_memory() {
-    // SAFETY: `mi_collect` only walks and purges the allocator's own free lists; it is
-    // safe to call from any thread at any time (and does nothing much when mimalloc is not
-    // the global allocator).
-    unsafe { libmimalloc_sys::mi_collect(true) };
+    crate::relief::release_allocator_memory();
 }
 
 /// Leaves the tier's rows for the next start, once nothing writes or removes stored data
@@ -607,14 +613,11 @@ async fn warm_tier(
 async fn serve_http(
     cfg: &Config,
     services: &Services,
+    memory: Option<Arc<MemoryWatch>>,
     query_runtime: tokio::runtime::Handle,
     on_listening: Option<Box<dyn FnOnce(std::net::SocketAddr) + Send>>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
-    let memory = match cfg.limits.max_memory_bytes {
-        0 => None,
-        limit => Some(MemoryWatch::start(limit).context("starting the memory watch")?),
-    };
     let state = hyperbyte_adapter_http::HttpState {
         ingest: services.ingest.clone(),
         query: services.query.clone(),

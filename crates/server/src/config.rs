@@ -176,8 +176,11 @@ pub(crate) struct RetentionSection {
 /// 128 B assumed before, took the overload test 1.7 GiB past its 2 GiB bound.
 const BYTES_PER_ROW: u64 = 1024;
 
-/// Smallest `limits.max_memory_bytes` accepted: below it the engine cannot run.
-const MIN_MEMORY_BOUND: u64 = 256 << 20;
+/// Smallest `limits.max_memory_bytes` accepted. The engine alone is about 230 MiB
+/// resident at rest (its code and caches), and requests are refused from 70% of the
+/// bound: under 256 MiB, which this used to accept, the server refused every request from
+/// its start on; 512 MiB leaves about 130 MiB for work.
+const MIN_MEMORY_BOUND: u64 = 512 << 20;
 
 /// `[limits]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -563,7 +566,7 @@ impl Config {
             if self.limits.max_memory_bytes < MIN_MEMORY_BOUND {
                 return Err(invalid(
                     "limits.max_memory_bytes",
-                    "must be 0 (no bound) or at least 268435456 (256 MiB)",
+                    "must be 0 (no bound) or at least 536870912 (512 MiB)",
                 ));
             }
             if self.hot_tier.max_bytes > self.limits.max_memory_bytes / 4 {
@@ -745,6 +748,26 @@ mod tests {
         c.query.max_select_rows = u64::MAX;
         let e = c.validate().unwrap_err();
         assert!(e.to_string().contains("query.max_select_rows"), "{e}");
+    }
+
+    #[test]
+    fn a_memory_bound_leaves_room_beside_the_engine() {
+        let bounded = |bytes: u64| {
+            let mut c = Config::default();
+            c.limits.max_memory_bytes = bytes;
+            c.hot_tier.max_bytes = bytes / 4;
+            c.http.max_concurrent_queries = 2;
+            c.chdb.query_max_memory_bytes = 32 << 20;
+            c.query.max_select_rows = 10_000;
+            c.validate()
+        };
+        // At 256 MiB the engine alone was over the 70% refusal mark at start-up.
+        let e = bounded(256 << 20).unwrap_err().to_string();
+        assert!(
+            e.contains("limits.max_memory_bytes") && e.contains("512 MiB"),
+            "{e}"
+        );
+        bounded(512 << 20).unwrap();
     }
 
     #[test]

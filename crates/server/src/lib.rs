@@ -31,6 +31,7 @@ mod cluster;
 mod config;
 mod datadir;
 mod listeners;
+mod relief;
 pub mod tools;
 
 pub use bootstrap::shutdown_signal;

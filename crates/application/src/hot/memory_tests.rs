@@ -174,3 +174,72 @@ fn the_byte_count_follows_what_the_series_hold() {
     assert!(tier.bytes() > 0);
     assert_eq!(tier.bytes(), recounted(&tier), "after the cut");
 }
+
+#[test]
+fn yielding_memory_halves_the_tier_and_regaining_grows_it_back_in_eighths() {
+    let max = 1 << 20;
+    let tier = HotTier::new(max);
+    tier.start(&id(), None);
+    // 8 hosts every 10 s: about 600 KiB of rows, under the budget.
+    for round in 0..40i64 {
+        let batch: Vec<Point> = (0..8 * 100)
+            .map(|i| {
+                let t = round * 100 + i / 8;
+                let fields = vec![
+                    ("a", FieldValue::Float(t as f64)),
+                    ("b", FieldValue::Integer(t)),
+                ];
+                pt(&format!("h{}", i % 8), t * 10, fields)
+            })
+            .collect();
+        tier.insert(&id(), tier.epoch(&id()), &batch);
+    }
+    let held = tier.bytes();
+    assert!(held > max / 2 && held <= max, "{held}");
+    assert!(tier.covers("db", "autogen", "m", Some(0)));
+
+    let freed = tier.yield_memory();
+    assert_eq!(tier.budget(), held / 2);
+    assert!(tier.bytes() <= held / 2, "{} of {held}", tier.bytes());
+    assert_eq!(freed, held - tier.bytes());
+    assert_eq!(tier.bytes(), recounted(&tier));
+    // The oldest rows went: reads of their time are the storage engine's again, and the
+    // vectors give their room back.
+    assert!(!tier.covers("db", "autogen", "m", Some(0)));
+    assert!(tier.covers("db", "autogen", "m", Some(39_990)));
+    for s in tier.tables.read().values().flat_map(|t| t.all_series()) {
+        assert_eq!(s.times.capacity(), s.times.len(), "{}", s.key);
+        for (name, c) in &s.columns.cols {
+            assert_eq!(c.capacity(), c.len(), "{name}");
+        }
+    }
+
+    // New rows stay within the lowered budget until memory is back.
+    let later: Vec<Point> = (0..8 * 2000)
+        .map(|i| {
+            pt(
+                &format!("h{}", i % 8),
+                400_000 + i64::from(i),
+                vec![("a", FieldValue::Float(1.0))],
+            )
+        })
+        .collect();
+    tier.insert(&id(), tier.epoch(&id()), &later);
+    assert!(
+        tier.bytes() <= held / 2,
+        "{} over {}",
+        tier.bytes(),
+        held / 2
+    );
+
+    assert_eq!(tier.regain_memory(), held / 2 + max / 8);
+    for _ in 0..8 {
+        tier.regain_memory();
+    }
+    assert_eq!(tier.budget(), max);
+
+    // A tier that holds nothing yields everything it may hold.
+    let empty = HotTier::new(max);
+    assert_eq!(empty.yield_memory(), 0);
+    assert_eq!(empty.budget(), 0);
+}

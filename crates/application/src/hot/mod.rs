@@ -38,6 +38,7 @@ use hyperbyte_domain::query::Value;
 use hyperbyte_domain::PointRef;
 use parking_lot::RwLock;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 mod aggregate;
@@ -96,6 +97,9 @@ pub(crate) struct HotPoint {
 #[derive(Debug)]
 pub struct HotTier {
     max_bytes: usize,
+    /// What the tier may hold now: `max_bytes`, less while memory is short
+    /// ([`HotTier::yield_memory`], [`HotTier::regain_memory`]).
+    budget: AtomicUsize,
     tables: RwLock<HashMap<TableId, Table>>,
     removals: parking_lot::Mutex<Removals>,
     /// Woken when a removal ends: the learning reads the values it made unknown.
@@ -160,6 +164,7 @@ impl HotTier {
     pub fn new(max_bytes: usize) -> Self {
         HotTier {
             max_bytes,
+            budget: AtomicUsize::new(max_bytes),
             tables: RwLock::new(HashMap::new()),
             removals: parking_lot::Mutex::new(Removals::default()),
             removal_ended: tokio::sync::Notify::new(),
@@ -340,9 +345,43 @@ impl HotTier {
         true
     }
 
-    /// The budget, bytes.
+    /// The configured budget, bytes.
     pub fn max_bytes(&self) -> usize {
         self.max_bytes
+    }
+
+    /// What the tier may hold now, bytes: [`HotTier::max_bytes`], or less after
+    /// [`HotTier::yield_memory`].
+    pub fn budget(&self) -> usize {
+        self.budget.load(Ordering::Relaxed)
+    }
+
+    /// Gives memory back while the server's resident memory is near its bound: the tier
+    /// is a cache, and it must not keep writes refused (it used to hold its whole budget
+    /// while writes got `503` for good). Halves what the tier may hold, down from what it
+    /// holds now, by evicting the oldest rows (coverage moves past them, so reads of
+    /// that time go to storage), and returns the room its vectors reserved beyond their
+    /// rows. Returns the bytes of point data freed.
+    pub fn yield_memory(&self) -> usize {
+        let mut tables = self.tables.write();
+        let before: usize = tables.values().map(|t| t.bytes).sum();
+        let budget = before / 2;
+        self.budget.store(budget, Ordering::Relaxed);
+        Self::evict(&mut tables, before - budget);
+        for t in tables.values_mut() {
+            t.shrink_to_fit();
+        }
+        let after: usize = tables.values().map(|t| t.bytes).sum();
+        before.saturating_sub(after)
+    }
+
+    /// Lets the tier grow again once memory is no longer short: an eighth of
+    /// [`HotTier::max_bytes`] more, up to it. Returns the new budget.
+    pub fn regain_memory(&self) -> usize {
+        let step = (self.max_bytes / 8).max(1);
+        let grown = self.budget().saturating_add(step).min(self.max_bytes);
+        self.budget.store(grown, Ordering::Relaxed);
+        grown
     }
 
     /// Bytes of point data held (approximate).
@@ -402,8 +441,9 @@ impl HotTier {
     /// Evicts what exceeds the budget (see [`HotTier::evict`]).
     fn fit_budget(&self, tables: &mut HashMap<TableId, Table>) {
         let total: usize = tables.values().map(|t| t.bytes).sum();
-        if total > self.max_bytes {
-            Self::evict(tables, total - self.max_bytes);
+        let budget = self.budget();
+        if total > budget {
+            Self::evict(tables, total - budget);
         }
     }
 

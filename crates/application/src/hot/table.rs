@@ -170,6 +170,18 @@ impl Column {
         values.min(self.present.capacity())
     }
 
+    /// Gives back the room reserved beyond the rows held.
+    fn shrink_to_fit(&mut self) {
+        match &mut self.values {
+            Values::Float(c) => c.shrink_to_fit(),
+            Values::Integer(c) => c.shrink_to_fit(),
+            Values::Unsigned(c) => c.shrink_to_fit(),
+            Values::Boolean(c) => c.shrink_to_fit(),
+            Values::String(c) => c.shrink_to_fit(),
+        }
+        self.present.shrink_to_fit();
+    }
+
     pub(super) fn drain_front(&mut self, n: usize) {
         match &mut self.values {
             Values::Float(c) => drop(c.drain(..n)),
@@ -661,6 +673,18 @@ impl Table {
     /// field's latest evicted value of a series becomes its latest before the coverage.
     pub(super) fn evict_before(&mut self, cut: i64) {
         self.drop_rows_before(cut, true);
+    }
+
+    /// Gives the room its series reserved beyond their rows back to the allocator: an
+    /// eviction only moves rows within their vectors, which new rows then reuse.
+    pub(super) fn shrink_to_fit(&mut self) {
+        self.series.retain(|s| {
+            s.times.shrink_to_fit();
+            for c in s.columns.values_mut() {
+                c.shrink_to_fit();
+            }
+            true
+        });
     }
 
     fn drop_rows_before(&mut self, cut: i64, fold: bool) {
