@@ -430,3 +430,43 @@ fn grants_check_users_and_databases_like_influxdb() {
     assert!(error("REVOKE ALL FROM gu").is_null());
     assert_eq!(users(&s), serde_json::json!([["gu", false]]));
 }
+
+/// `pretty=true` in the URL indents error bodies as well as answers (InfluxDB's response
+/// writer applies it to everything it writes); in a form body it changes nothing.
+#[test]
+fn pretty_in_the_url_indents_errors_and_a_form_field_does_not() {
+    let s = Server::start();
+    setup(&s);
+    let (_, body) = raw_get(&s, "/query?pretty=true", &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&body),
+        "{\n    \"error\": \"missing required parameter \\\"q\\\"\"\n}\n"
+    );
+    let (status, body) = s.write_params(&format!("db={DB}&pretty=true"), "bad line");
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            400,
+            "{\n    \"error\": \"unable to parse 'bad line': invalid field format\"\n}\n"
+        )
+    );
+    let answer = ureq::post(&format!("{}/query?db={DB}", s.url))
+        .send_form(&[("q", "SELECT f FROM cpu LIMIT 1"), ("pretty", "true")])
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(answer.starts_with("{\"results\":["), "{answer}");
+    let (_, body) = raw_get(
+        &s,
+        &format!(
+            "/query?db={DB}&pretty=true&{}",
+            q("SELECT f FROM cpu LIMIT 1")
+        ),
+        &[],
+    );
+    assert!(
+        body.starts_with(b"{\n    \"results\": ["),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+}

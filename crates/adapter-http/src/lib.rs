@@ -27,6 +27,7 @@ mod msgpack;
 mod negotiate;
 mod observe;
 mod params;
+mod pretty;
 mod prom;
 mod prompb;
 mod router;

@@ -81,12 +81,20 @@ pub(crate) fn parse_bind_params(text: &str) -> Result<BTreeMap<String, ParamValu
             "error parsing query parameters: json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
         )
     };
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        format!(
-            "error parsing query parameters: {}",
-            go_json_error(&e.to_string())
-        )
-    })?;
+    // Go decodes the first value and ignores what follows it.
+    let first = serde_json::Deserializer::from_str(text)
+        .into_iter::<serde_json::Value>()
+        .next();
+    let v = match first {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            return Err(format!(
+                "error parsing query parameters: {}",
+                go_json_error(&e, text)
+            ))
+        }
+        None => return Err("error parsing query parameters: EOF".to_string()),
+    };
     let obj = match v {
         serde_json::Value::Object(o) => o,
         serde_json::Value::Null => return Ok(BTreeMap::new()),
@@ -183,12 +191,46 @@ fn top_level_numbers(text: &str) -> Vec<String> {
     out
 }
 
-/// Go's `encoding/json` error wording for the common cases clients hit.
-fn go_json_error(serde_msg: &str) -> String {
-    if serde_msg.contains("key must be a string") {
-        "invalid character looking for beginning of object key string".to_string()
+/// Go's `encoding/json` error wording for the syntax errors clients make
+/// (`invalid character 'b' looking for beginning of object key string`, `unexpected
+/// EOF`); other errors keep serde's text.
+fn go_json_error(e: &serde_json::Error, text: &str) -> String {
+    let serde_msg = e.to_string();
+    if serde_msg.starts_with("EOF while parsing") {
+        return "unexpected EOF".to_string();
+    }
+    let found = text
+        .lines()
+        .nth(e.line().saturating_sub(1))
+        .and_then(|l| l.chars().nth(e.column().saturating_sub(1)));
+    let Some(c) = found else {
+        return serde_msg;
+    };
+    let after = if serde_msg.starts_with("key must be a string")
+        || (serde_msg.starts_with("trailing comma") && c == '}')
+    {
+        "looking for beginning of object key string"
+    } else if serde_msg.starts_with("expected value") || serde_msg.starts_with("trailing comma") {
+        "looking for beginning of value"
+    } else if serde_msg.starts_with("expected `:`") {
+        "after object key"
+    } else if serde_msg.starts_with("expected `,` or `}`") {
+        "after object key:value pair"
+    } else if serde_msg.starts_with("expected `,` or `]`") {
+        "after array element"
     } else {
-        serde_msg.to_string()
+        return serde_msg;
+    };
+    format!("invalid character {} {after}", go_quote_char(c))
+}
+
+/// A character quoted as Go's `encoding/json` quotes it in errors: `'b'`, `'\''`, `'\n'`.
+fn go_quote_char(c: char) -> String {
+    match c {
+        '\'' => "'\\''".to_string(),
+        '"' => "'\"'".to_string(),
+        c if c.is_control() => format!("'{}'", c.escape_default()),
+        c => format!("'{c}'"),
     }
 }
 
@@ -212,6 +254,36 @@ mod tests {
             "error parsing query parameters: json: cannot unmarshal array into Go value of type map[string]interface {}"
         );
         assert!(parse_bind_params("null").unwrap().is_empty());
+        // Go's syntax errors, and the value before anything that follows it.
+        let syntax = |t: &str| parse_bind_params(t).unwrap_err();
+        let go = |m: &str| format!("error parsing query parameters: {m}");
+        assert_eq!(
+            syntax("{bad"),
+            go("invalid character 'b' looking for beginning of object key string")
+        );
+        assert_eq!(
+            syntax(r#"{"a":}"#),
+            go("invalid character '}' looking for beginning of value")
+        );
+        assert_eq!(
+            syntax("abc"),
+            go("invalid character 'a' looking for beginning of value")
+        );
+        assert_eq!(
+            syntax(r#"{"a" 1}"#),
+            go("invalid character '1' after object key")
+        );
+        assert_eq!(
+            syntax(r#"{"a":1,}"#),
+            go("invalid character '}' looking for beginning of object key string")
+        );
+        assert_eq!(
+            syntax(r#"{"a":1 "b"}"#),
+            go("invalid character '\"' after object key:value pair")
+        );
+        assert_eq!(syntax("{"), go("unexpected EOF"));
+        assert_eq!(syntax(" "), go("EOF"));
+        assert_eq!(parse_bind_params(r#"{"a":1}x"#).unwrap().len(), 1);
         let p = parse_bind_params(r#"{"f":1.5e3,"i":7,"o":{"x":1}}"#).unwrap();
         assert_eq!(p["f"], ParamValue::Float(1500.0));
         assert_eq!(p["i"], ParamValue::Integer(7));

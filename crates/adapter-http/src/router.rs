@@ -118,6 +118,7 @@ pub fn router(state: HttpState) -> Router {
         .merge(crate::backup::routes())
         .merge(crate::prom::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(crate::pretty::pretty_errors))
         .layer(axum::middleware::from_fn(crate::cors::cors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -720,7 +721,8 @@ async fn query(
             // InfluxDB prints nanoseconds for an epoch value it does not know.
             Some(e) => Epoch::Unit(Precision::parse(e).unwrap_or(Precision::Nanoseconds)),
         };
-        let pretty = params.get("pretty").is_some_and(|p| p == "true");
+        // From the URL only, as InfluxDB's response writer reads it.
+        let pretty = crate::pretty::url_asks_pretty(raw.as_deref());
         let chunked = params.get("chunked").is_some_and(|p| p == "true");
         let chunk_size = params
             .get("chunk_size")
