@@ -256,6 +256,8 @@ def cases():
     out.append(function_arguments_case())
     out.append(option_arguments_case())
     out.append(top_under_limit_case())
+    out.append(time_terms_case())
+    out.append(pretty_errors_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -2137,6 +2139,116 @@ def top_under_limit_case():
         'SELECT top(v, 3) FROM cpu LIMIT 3',
         'SELECT bottom(v, 2) FROM cpu LIMIT 2',
         'SELECT top(v, 3) FROM cpu LIMIT 3 OFFSET 1',
+    ])
+
+
+def time_terms_case():
+    """The `time` comparisons InfluxDB 1.6 refuses or reads its own way: `!=`, values
+    that are no time, malformed or out-of-range time strings, Go's wrapping arithmetic,
+    and zone-less strings read in `tz()`."""
+    body = (
+        'cpu,host=a,region=us v=1,i=10i 0\n'
+        'cpu,host=b,region=eu v=4,i=40i 5000000000\n'
+        'cpu,host=a,region=us v=2,i=20i 10000000000\n'
+        'cpu,host=b,region=eu v=5.25,i=50i 15000000000\n'
+        'cpu,host=a,region=us v=-3.5,i=-5i 20000000000\n'
+        'cpu,host=c v=100,i=7i 30000000000\n'
+    )
+    return queries_case("where--time-terms", "time_terms", body, [
+        "SELECT v FROM cpu WHERE time != 10s",
+        "SELECT v FROM cpu WHERE time <> 10s",
+        "SELECT v FROM cpu WHERE host = 'a' AND time != 10s",
+        "SELECT v FROM cpu WHERE host = 'a' OR 10s != time",
+        "SELECT v FROM cpu WHERE time != now()",
+        "SELECT v FROM cpu WHERE time != 'abc'",
+        "SELECT v FROM cpu WHERE time =~ /x/",
+        "SELECT v FROM cpu WHERE time !~ /x/",
+        "SELECT v FROM cpu WHERE time > v",
+        "SELECT v FROM cpu WHERE v != time",
+        "SELECT v FROM cpu WHERE time > true",
+        "SELECT v FROM cpu WHERE time > mean(v)",
+        "SELECT v FROM cpu WHERE time < 10s + 'abc'",
+        "SELECT v FROM cpu WHERE time > 5s + 1",
+        "SELECT v FROM cpu WHERE time > '1970-01-01T00:00:10Z' + 1",
+        "SELECT v FROM cpu WHERE time > 5s + 5s",
+        "SELECT v FROM cpu WHERE time > 2 * 5s",
+        "SELECT v FROM cpu WHERE time > 5s * 2",
+        "SELECT v FROM cpu WHERE time > 10s / 2",
+        "SELECT v FROM cpu WHERE time > 1 + 5s",
+        "SELECT v FROM cpu WHERE time > 5000000000 * 2",
+        "SELECT v FROM cpu WHERE time > 5000000000 + 5000000000",
+        "SELECT v FROM cpu WHERE time > 5s + now() - now()",
+        "SELECT v FROM cpu WHERE time > 5s - 5s + '1970-01-01T00:00:10Z'",
+        "SELECT v FROM cpu WHERE time > '1970-01-01T00:00:10Z' - 1",
+        "SELECT count(v) FROM cpu WHERE time != 10s GROUP BY time(10s)",
+        "SELECT v FROM cpu WHERE time < '1970-13-01'",
+        "SELECT v FROM cpu WHERE time < '1970-02-30'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01x'",
+        "SELECT v FROM cpu WHERE time < '1970-1-1'",
+        "SELECT v FROM cpu WHERE time < '197-01-01'",
+        "SELECT v FROM cpu WHERE time < ''",
+        "SELECT v FROM cpu WHERE time < '1970-01-01 00:00:10'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01 0:00:10.5'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01 00:00:10.123456789'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01 00:00:10.1234567891'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01 00:00:10.'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01 00:00'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01 00:00:10Z'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01T00:00:10'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01T00:00:10,1Z'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01T00:00:10z'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01t00:00:10Z'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01T00:00:10-00:30'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01T24:00:00Z'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01T00:00:60Z'",
+        "SELECT v FROM cpu WHERE time < '1970-01-01T00:00:10.123456789123Z'",
+        "SELECT v FROM cpu WHERE time < '2262-04-11T23:47:16.854775806Z'",
+        "SELECT v FROM cpu WHERE time < '2262-04-11T23:47:16.854775807Z'",
+        "SELECT v FROM cpu WHERE time > '1677-09-21T00:12:43.145224195Z'",
+        "SELECT v FROM cpu WHERE time > '1677-09-21T00:12:43.145224194Z'",
+        "SELECT v FROM cpu WHERE time < '3000-01-01T00:00:00.5Z'",
+        "SELECT v FROM cpu WHERE time < '3000-01-01'",
+        "SELECT v FROM cpu WHERE time > '1000-01-01'",
+        "SELECT v FROM cpu WHERE host = 'x' OR time < '3000-01-01'",
+        "SELECT v FROM cpu WHERE time < '2262-04-11T23:47:16.854775807Z' AND time > 0",
+        "SELECT v FROM cpu WHERE time < '2200-01-01T00:00:00Z' + 30000d",
+        "SELECT v FROM cpu WHERE time > '1970-01-01T00:00:00Z' - 300000d",
+        "SELECT v FROM cpu WHERE time > 9223372036854775807",
+        "SELECT v FROM cpu WHERE time < -9223372036854775808",
+        "SELECT v FROM cpu WHERE time < 9223372036854775807 + 1",
+        "SELECT v FROM cpu WHERE time > '1970-01-01 00:00:10' tz('Asia/Kolkata')",
+        "SELECT v FROM cpu WHERE time > '1970-01-01 05:30:10' tz('Asia/Kolkata')",
+        "SELECT v FROM cpu WHERE time > '1970-01-01' tz('Asia/Kolkata')",
+        "SELECT v FROM cpu WHERE time > '1970-01-01T00:00:10Z' tz('Asia/Kolkata')",
+        "SELECT mean(v) FROM cpu WHERE time >= '1970-01-01 01:00:00' AND time < '1970-01-01 01:01:00' GROUP BY time(20s) tz('Europe/Paris')",
+        "SELECT v FROM (SELECT v FROM cpu WHERE time > '1970-01-01 05:30:10' tz('Asia/Kolkata'))",
+    ])
+
+
+def pretty_errors_case():
+    """`pretty=true` in the URL indents error bodies too (query and write); in a form
+    body it changes nothing; Go's wording of malformed `params=`."""
+    db = "pretty_errors"
+    body = 'cpu,host=a v=1 0\ncpu,host=b v=4 5000000000\n'
+    query = lambda params: {"method": "POST", "path": "/query", "params": params}
+    return case("http-errors--pretty-errors", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], [
+        query({"db": db, "q": "SELECT", "pretty": "true"}),
+        query({"pretty": "true"}),
+        query({"db": db, "q": "SELECT * FROM nosuchdb..cpu", "pretty": "true"}),
+        query({"db": db, "q": "SELECT v FROM cpu", "pretty": "true"}),
+        {"method": "POST", "path": "/write", "params": {"db": db, "pretty": "true"}, "body": "bad line"},
+        {"method": "POST", "path": "/write", "params": {"db": "nosuch", "pretty": "true"}, "body": "m v=1"},
+        q(db, "SELECT v FROM cpu WHERE v > $a", params="{bad"),
+        q(db, "SELECT v FROM cpu WHERE v > $a", params='{"a":}'),
+        q(db, "SELECT v FROM cpu WHERE v > $a", params="{"),
+        q(db, "SELECT v FROM cpu WHERE v > $a", params="abc"),
+        q(db, "SELECT v FROM cpu WHERE v > $a", params='{"a" 1}'),
+        q(db, "SELECT v FROM cpu WHERE v > $a", params='{"a":1,}'),
+        q(db, "SELECT v FROM cpu WHERE v > $a", params='{"a":1 "b":2}'),
+        q(db, "SELECT v FROM cpu WHERE v > $a", params=" "),
+        q(db, "SELECT v FROM cpu WHERE v > $a", params='{"a":1}x'),
+        q(db, "SELECT v FROM cpu WHERE v > $a", params='{"a":1}', pretty="true"),
+        q(db, "SELECT v FROM cpu WHERE v > $a", params='{bad', pretty="true"),
     ])
 
 

@@ -18,6 +18,7 @@
 
 pub(crate) mod display;
 mod time;
+mod time_literal;
 
 pub use display::{format_duration, quote_ident, quote_string};
 pub use time::{parse_time_string, TimeRange, TimeRangeError};
@@ -586,6 +587,25 @@ impl Expr {
             op,
             lhs: Box::new(lhs),
             rhs: Box::new(rhs),
+        }
+    }
+
+    /// The Go type of InfluxQL's AST node for this expression, which some of InfluxDB's
+    /// errors print ("invalid operation: time and *influxql.VarRef are not compatible").
+    pub fn influxql_node_name(&self) -> &'static str {
+        match self {
+            Expr::VarRef { .. } => "VarRef",
+            Expr::Call { .. } => "Call",
+            Expr::Binary { .. } => "BinaryExpr",
+            Expr::Paren(_) => "ParenExpr",
+            Expr::Wildcard(_) => "Wildcard",
+            Expr::Integer(_) => "IntegerLiteral",
+            Expr::Unsigned(_) => "UnsignedLiteral",
+            Expr::Float(_) => "NumberLiteral",
+            Expr::String(_) => "StringLiteral",
+            Expr::Boolean(_) => "BooleanLiteral",
+            Expr::Duration(_) => "DurationLiteral",
+            Expr::Regex(_) => "RegexLiteral",
         }
     }
 

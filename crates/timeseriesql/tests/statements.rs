@@ -268,6 +268,115 @@ fn time_range_extraction() {
     );
 }
 
+/// The time terms InfluxDB 1.6 refuses, with its texts (recorded on the reference).
+#[test]
+fn time_terms_influxdb_refuses() {
+    let error = |q: &str| {
+        select(q)
+            .time_range(1_765_000_000 * S)
+            .map(|r| format!("{r:?}"))
+            .unwrap_or_else(|e| e.to_string())
+    };
+    let cases = [
+        ("time != 10s", "invalid time comparison operator: !="),
+        ("time <> now()", "invalid time comparison operator: !="),
+        (
+            "host = 'a' OR 10s != time",
+            "invalid time comparison operator: !=",
+        ),
+        (
+            "time != 'abc'",
+            "invalid operation: time and *influxql.StringLiteral are not compatible",
+        ),
+        (
+            "time =~ /x/",
+            "invalid operation: time and *influxql.RegexLiteral are not compatible",
+        ),
+        (
+            "time > v",
+            "invalid operation: time and *influxql.VarRef are not compatible",
+        ),
+        (
+            "time > true",
+            "invalid operation: time and *influxql.BooleanLiteral are not compatible",
+        ),
+        (
+            "time > mean(v)",
+            "invalid operation: time and *influxql.Call are not compatible",
+        ),
+        (
+            "time < 10s + 'abc'",
+            "invalid operation: time and *influxql.BinaryExpr are not compatible",
+        ),
+        (
+            "time > 5s + 1",
+            "invalid operation: time and *influxql.BinaryExpr are not compatible",
+        ),
+        ("time < '1970-13-01'", "invalid timestamp string"),
+        ("time < '1970-01-01T00:00:10'", "invalid timestamp string"),
+        (
+            "time < '1970-1-1'",
+            "invalid operation: time and *influxql.StringLiteral are not compatible",
+        ),
+        (
+            "time < '3000-01-01'",
+            "time 3000-01-01T00:00:00Z overflows time literal",
+        ),
+        (
+            "time < '2262-04-11T23:47:16.854775807Z'",
+            "time 2262-04-11T23:47:16Z overflows time literal",
+        ),
+        (
+            "time > '1000-01-01'",
+            "time 1000-01-01T00:00:00Z underflows time literal",
+        ),
+        (
+            "time > '1677-09-21T00:12:43.145224194Z'",
+            "time 1677-09-21T00:12:43Z underflows time literal",
+        ),
+        (
+            "time < '2200-01-01T00:00:00Z' + 30000d",
+            "time 2282-02-20T00:00:00Z overflows time literal",
+        ),
+    ];
+    for (cond, want) in cases {
+        assert_eq!(
+            error(&format!("SELECT v FROM m WHERE {cond}")),
+            want,
+            "{cond}"
+        );
+    }
+    // The ends InfluxDB still takes, and Go's wrapping arithmetic past them.
+    let range = |cond: &str| {
+        select(&format!("SELECT v FROM m WHERE {cond}"))
+            .time_range(0)
+            .unwrap()
+    };
+    assert_eq!(
+        range("time <= '2262-04-11T23:47:16.854775806Z'"),
+        TimeRange::default()
+    );
+    assert_eq!(
+        range("time > '1677-09-21T00:12:43.145224195Z'"),
+        TimeRange {
+            min: Some(i64::MIN + 4),
+            max: None
+        }
+    );
+    assert_eq!(range("time > 9223372036854775807"), TimeRange::default());
+    assert_eq!(
+        range("time < 9223372036854775807 + 1"),
+        TimeRange::default()
+    );
+    assert_eq!(
+        range("time < '1970-01-01T00:00:10,5Z'").max,
+        Some(10 * S + S / 2 - 1)
+    );
+    // A zone-less string is read in the statement's zone.
+    let s = select("SELECT v FROM m WHERE time >= '1970-01-01 05:30:00' tz('Asia/Kolkata')");
+    assert_eq!(s.time_range(0).unwrap().min, Some(0));
+}
+
 #[test]
 fn delete_and_drop_series() {
     canonical(

@@ -435,11 +435,15 @@ async fn now_arithmetic_with_huge_durations_is_an_error() {
     let e = h
         .error("SELECT v FROM m WHERE time > now() + 9223372036854775807ns")
         .await;
-    assert!(e.contains("overflow"), "{e}");
+    assert!(e.ends_with("overflows time literal"), "{e}");
+    // InfluxDB 1.6 names the date the arithmetic reached.
     let e = h
         .error("SELECT v FROM m WHERE time > now() - 9223372036854775807ns - 9000000000000000000ns")
         .await;
-    assert!(e.contains("overflow"), "{e}");
+    assert!(
+        e.starts_with("time 1") && e.ends_with("underflows time literal"),
+        "{e}"
+    );
 }
 
 #[tokio::test]

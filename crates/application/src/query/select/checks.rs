@@ -5,27 +5,29 @@
 use super::*;
 
 /// The time window of a condition. InfluxDB pulls every `time` comparison out of the
-/// condition and intersects them, whatever `OR`s surround them.
+/// condition and intersects them, whatever `OR`s surround them; a comparison it cannot
+/// use (`time != x`, `time =~ /x/`, `time > v`, a malformed time string) fails the
+/// statement. Zone-less time strings are read in the statement's `tz()`.
 pub(super) fn time_bounds(
     cond: Option<&Expr>,
+    zone: Option<&str>,
     now: i64,
 ) -> Result<hyperbyte_timeseriesql::ast::TimeRange, StatementError> {
     let mut range = hyperbyte_timeseriesql::ast::TimeRange::default();
     let Some(c) = cond else { return Ok(range) };
+    let zone = zone.and_then(hyperbyte_domain::time::TimeZone::parse);
     let mut terms: Vec<&Expr> = Vec::new();
     c.walk(&mut |e| {
         if let Expr::Binary { op, lhs, rhs } = e {
-            if matches!(
-                op,
-                BinaryOp::Eq | BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq
-            ) && (lhs.is_time_ref() || rhs.is_time_ref())
-            {
+            if op.is_comparison() && (lhs.is_time_ref() || rhs.is_time_ref()) {
                 terms.push(e);
             }
         }
     });
     for t in terms {
-        let r = t.time_range(now).map_err(|e| err(e.to_string()))?;
+        let r = t
+            .time_range_in(now, zone.as_ref())
+            .map_err(|e| err(e.to_string()))?;
         if let Some(m) = r.min {
             range.min = Some(range.min.map_or(m, |x: i64| x.max(m)));
         }
@@ -538,7 +540,7 @@ fn option_argument_error(name: &str, args: &[Expr]) -> Option<StatementError> {
             Expr::Integer(_) => None,
             other => Some(err(format!(
                 "second argument for moving_average must be an integer, got *influxql.{}",
-                go_type(other)
+                other.influxql_node_name()
             ))),
         },
         ("integral", [_, unit]) => match unit {
@@ -549,7 +551,7 @@ fn option_argument_error(name: &str, args: &[Expr]) -> Option<StatementError> {
             Expr::Duration(_) => positive_duration(unit),
             other => Some(err(format!(
                 "second argument to {name} must be a duration, got *influxql.{}",
-                go_type(other)
+                other.influxql_node_name()
             ))),
         },
         _ => None,
@@ -561,24 +563,6 @@ fn influxql_text(e: &Expr) -> String {
     match e {
         Expr::Float(f) => format!("{f:.3}"),
         other => other.to_string(),
-    }
-}
-
-/// The name of InfluxQL's node type for `e`, which some of InfluxDB's errors print.
-fn go_type(e: &Expr) -> &'static str {
-    match e {
-        Expr::VarRef { .. } => "VarRef",
-        Expr::Call { .. } => "Call",
-        Expr::Binary { .. } => "BinaryExpr",
-        Expr::Paren(_) => "ParenExpr",
-        Expr::Wildcard(_) => "Wildcard",
-        Expr::Integer(_) => "IntegerLiteral",
-        Expr::Unsigned(_) => "UnsignedLiteral",
-        Expr::Float(_) => "NumberLiteral",
-        Expr::String(_) => "StringLiteral",
-        Expr::Boolean(_) => "BooleanLiteral",
-        Expr::Duration(_) => "DurationLiteral",
-        Expr::Regex(_) => "RegexLiteral",
     }
 }
 

@@ -322,7 +322,7 @@ pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape,
     for f in &stmt.fields {
         check_types(&f.expr)?;
     }
-    let mut range = time_bounds(stmt.condition.as_ref(), now)?;
+    let mut range = time_bounds(stmt.condition.as_ref(), stmt.timezone.as_deref(), now)?;
     // Under `GROUP BY time` an open end is `now()`, whatever the fill: points written
     // ahead of now are not read (`fill(none)` builds no grid that would stop there),
     // and a range starting after now holds nothing.
@@ -540,7 +540,8 @@ impl QueryService {
             let mut sub = sub.as_ref().clone();
             push_down_tag_dimensions(&mut sub, stmt);
             inherit_derivative_unit(&mut sub, stmt.group_by_interval_at(Some(shape.now)));
-            let inner_range = time_bounds(sub.condition.as_ref(), shape.now)?;
+            let inner_range =
+                time_bounds(sub.condition.as_ref(), sub.timezone.as_deref(), shape.now)?;
             if inner_range.min.is_none() && inner_range.max.is_none() {
                 inherit_time_range(&mut sub, shape.range);
             }
