@@ -258,6 +258,7 @@ def cases():
     out.append(top_under_limit_case())
     out.append(time_terms_case())
     out.append(pretty_errors_case())
+    out.append(show_time_terms_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -2249,6 +2250,36 @@ def pretty_errors_case():
         q(db, "SELECT v FROM cpu WHERE v > $a", params='{"a":1}x'),
         q(db, "SELECT v FROM cpu WHERE v > $a", params='{"a":1}', pretty="true"),
         q(db, "SELECT v FROM cpu WHERE v > $a", params='{bad', pretty="true"),
+    ])
+
+
+def show_time_terms_case():
+    """SHOW statements ignore valid `time` terms where InfluxDB 1.6 does, but invalid
+    ones fail them with its texts."""
+    body = 'cpu,host=a v=1 0\ncpu,host=b v=2 10000000000\n'
+    return queries_case("show-meta--time-terms", "show_time_terms", body, [
+        "SHOW TAG KEYS WHERE time != 5s",
+        "SHOW TAG KEYS WHERE time < '1970-13-01'",
+        "SHOW TAG KEYS WHERE time < '3000-01-01'",
+        "SHOW TAG KEYS WHERE time > 5s AND host = 'a'",
+        "SHOW TAG VALUES WITH KEY = host WHERE time != 5s",
+        "SHOW TAG VALUES WITH KEY = host WHERE time =~ /x/",
+        "SHOW TAG VALUES WITH KEY = host WHERE time < '3000-01-01'",
+        "SHOW TAG VALUES WITH KEY = host WHERE time > 5s",
+        "SHOW TAG VALUES WITH KEY = host WHERE time < 'abc'",
+        "SHOW TAG VALUES CARDINALITY WITH KEY = host WHERE time > v",
+        "SHOW TAG VALUES EXACT CARDINALITY WITH KEY = host WHERE time < '1970-13-01'",
+        "SHOW SERIES WHERE time != 5s",
+        "SHOW SERIES WHERE time < '1970-13-01'",
+        "SHOW SERIES WHERE time > v",
+        "SHOW MEASUREMENTS WHERE time > v",
+        "SHOW FIELD KEYS WHERE time > v",
+        "DELETE FROM cpu WHERE time != 5s",
+        "DELETE FROM cpu WHERE time < '1970-13-01'",
+        "DELETE FROM cpu WHERE time < 'abc'",
+        "DELETE FROM cpu WHERE time < '3000-01-01'",
+        "DELETE WHERE time > v",
+        "SELECT count(v) FROM cpu",
     ])
 
 

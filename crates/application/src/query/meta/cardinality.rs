@@ -38,6 +38,9 @@ impl QueryService {
         if let Some(statement) = statement {
             super::super::cond::refuse_time(c.condition.as_ref(), statement)?;
         }
+        if let Some(cond) = &c.condition {
+            super::show::every_time_term(cond, self.clock.now_nanos())?;
+        }
         let estimate = !c.exact && c.sources.is_empty() && c.condition.is_none();
         match &c.kind {
             CardinalityKind::Measurement if estimate => {

@@ -225,8 +225,10 @@ impl QueryService {
         let name = self.require_db(st.database.as_deref(), db)?;
         if let Some(cond) = &st.condition {
             check_tag_condition(cond, true)?;
+            every_time_term(cond, self.clock.now_nanos())?;
         }
-        // Time terms are dropped (under `OR` too), as InfluxDB ignores them here.
+        // Time terms are dropped (under `OR` too), as InfluxDB ignores them here once
+        // they are valid.
         let cond = st.condition.as_ref().and_then(Expr::without_time);
         let mut out = Vec::new();
         let mut re = Regexes::default();
@@ -252,8 +254,10 @@ impl QueryService {
         let name = self.require_db(tv.database.as_deref(), db)?;
         if let Some(cond) = &tv.condition {
             check_tag_condition(cond, true)?;
+            every_time_term(cond, self.clock.now_nanos())?;
         }
-        // Time terms are dropped (under `OR` too), as InfluxDB ignores them here.
+        // Time terms are dropped (under `OR` too), as InfluxDB ignores them here once
+        // they are valid.
         let cond = tv.condition.as_ref().and_then(Expr::without_time);
         let mut out = Vec::new();
         for (m, pairs) in self.tag_values(&name, &tv.sources, &tv.key, cond.as_ref()) {
@@ -390,7 +394,9 @@ pub(super) fn check_tag_condition(
 /// The range of a metadata statement's time terms, as InfluxDB takes it there: every
 /// time comparison counts, under `OR` too (`time > X OR host = 'a'` lists the series
 /// with host `a` among those of the shard groups after X).
-fn every_time_term(cond: &Expr, now: i64) -> Result<TimeRange, StatementError> {
+/// An invalid term (`time != x`, a malformed time string, a value that is no time) fails
+/// the statement with InfluxDB's text, also where the range is not used.
+pub(super) fn every_time_term(cond: &Expr, now: i64) -> Result<TimeRange, StatementError> {
     let mut terms: Vec<Expr> = Vec::new();
     cond.walk(&mut |e| {
         if let Expr::Binary { op, lhs, rhs } = e {
