@@ -259,6 +259,7 @@ def cases():
     out.append(time_terms_case())
     out.append(pretty_errors_case())
     out.append(show_time_terms_case())
+    out.append(selector_companions_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -2280,6 +2281,52 @@ def show_time_terms_case():
         "DELETE FROM cpu WHERE time < '3000-01-01'",
         "DELETE WHERE time > v",
         "SELECT count(v) FROM cpu",
+    ])
+
+
+def selector_companions_case():
+    """Beside a selector, a wildcard or regex prints the selected point's tags too (not
+    only its fields), and sample() prints its points' other columns."""
+    body = (
+        'cpu,host=a,region=us v=1,i=10i,s="x",b=true 0\n'
+        'cpu,host=b,region=eu v=4,i=40i,s="x",b=false 5000000000\n'
+        'cpu,host=a,region=us v=2,i=20i,s="y",b=false 10000000000\n'
+        'cpu,host=b,region=eu v=5.25,i=50i,s="w",b=true 15000000000\n'
+        'cpu,host=a,region=us v=-3.5,i=-5i,s="z",b=true 20000000000\n'
+        'cpu,host=b,region=eu v=0,i=0i,s="",b=false 25000000000\n'
+        'cpu,host=c v=100,i=7i 30000000000\n'
+        'mem,host=a free=10i,used=2.5 0\n'
+        'mem,host=b free=20i,used=3.5 10000000000\n'
+    )
+    return queries_case("selectors--companion-columns", "sel_companions", body, [
+        "SELECT max(v), * FROM cpu",
+        "SELECT max(v), * FROM cpu GROUP BY host",
+        "SELECT max(v), *::tag FROM cpu",
+        "SELECT max(v), *::field FROM cpu",
+        "SELECT max(v), *::field, *::tag FROM cpu",
+        "SELECT top(v, 2), * FROM cpu",
+        "SELECT last(i), * FROM cpu WHERE host = 'a'",
+        "SELECT min(v), * FROM cpu WHERE time >= 0 AND time < 40s GROUP BY time(20s)",
+        "SELECT max(v), host, * FROM cpu",
+        "SELECT max(v), i, * FROM cpu",
+        "SELECT max(v) AS host, * FROM cpu",
+        "SELECT *, max(v) FROM cpu",
+        "SELECT max(v), /h.*/ FROM cpu",
+        "SELECT max(v), /h.*/ FROM cpu GROUP BY host",
+        "SELECT first(v), * FROM cpu GROUP BY region",
+        "SELECT max(used), * FROM mem",
+        "SELECT max(v), * FROM cpu, mem",
+        "SELECT bottom(v, 1), *::tag FROM cpu",
+        "SELECT percentile(v, 50), * FROM cpu",
+        "SELECT max(v), * FROM (SELECT v, host FROM cpu)",
+        "SELECT mean(v), * FROM cpu",
+        "SELECT sample(v, 1), * FROM cpu WHERE host = 'c'",
+        "SELECT sample(v, 1), i FROM cpu WHERE host = 'c'",
+        "SELECT sample(v, 10), i, host FROM cpu WHERE host = 'a'",
+        "SELECT sample(v, 10), * FROM cpu WHERE host = 'a'",
+        "SELECT sample(i, 10), v FROM cpu GROUP BY host",
+        "SELECT sample(v, 10), i FROM cpu WHERE time >= 0 AND time < 40s GROUP BY time(20s), host",
+        "SELECT sample(s, 10), b FROM cpu WHERE host = 'b'",
     ])
 
 

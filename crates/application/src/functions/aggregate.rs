@@ -488,6 +488,15 @@ pub fn distinct(rows: &[Row]) -> Vec<Value> {
 /// small deterministic generator seeded by `seed`), returned with their own times sorted
 /// by time.
 pub fn sample(rows: &[Row], n: usize, seed: u64) -> Vec<Row> {
+    sample_indices(rows, n, seed)
+        .into_iter()
+        .map(|i| rows[i].clone())
+        .collect()
+}
+
+/// [`sample`] as the indices of the rows picked, in time order (the caller prints each
+/// picked point's other columns).
+pub fn sample_indices(rows: &[Row], n: usize, seed: u64) -> Vec<usize> {
     let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
         // xorshift64*
@@ -514,7 +523,7 @@ pub fn sample(rows: &[Row], n: usize, seed: u64) -> Vec<Row> {
         }
     }
     picked.sort_by_key(|&i| (rows[i].0, i));
-    picked.into_iter().map(|i| rows[i].clone()).collect()
+    picked
 }
 
 #[cfg(test)]

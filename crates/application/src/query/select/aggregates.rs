@@ -264,38 +264,32 @@ impl QueryService {
             }
             return Ok(Some(out_rows));
         }
+        if name == "sample" {
+            // Each picked point prints its own other columns (fields and tags), as
+            // InfluxDB's selectors do.
+            let n = int_arg(&args, 1).unwrap_or(1).max(1) as usize;
+            for (_, members) in ctx.bucket_indices(&raw) {
+                let rows: Vec<Row> = members.iter().map(|&i| raw[i].clone()).collect();
+                for p in aggregate::sample_indices(&rows, n, 0x5eed) {
+                    let (time, v) = &rows[p];
+                    let point = &ctx.points[members[p]];
+                    out_rows.push(selector_row(*time, v, idx, cols, point));
+                }
+            }
+            return Ok(Some(out_rows));
+        }
+        // distinct: one row per value, at the window's time.
         for (bt, rows) in ctx.bucket_rows(&raw) {
-            match name.as_str() {
-                "distinct" => {
-                    for v in aggregate::distinct(&rows) {
-                        let mut r = vec![Value::Time(bt)];
-                        r.extend(cols.iter().enumerate().map(|(i, _)| {
-                            if i == idx {
-                                v.clone()
-                            } else {
-                                Value::Null
-                            }
-                        }));
-                        out_rows.push(r);
+            for v in aggregate::distinct(&rows) {
+                let mut r = vec![Value::Time(bt)];
+                r.extend(cols.iter().enumerate().map(|(i, _)| {
+                    if i == idx {
+                        v.clone()
+                    } else {
+                        Value::Null
                     }
-                }
-                _ => {
-                    // sample
-                    let n = int_arg(&args, 1).unwrap_or(1).max(1) as usize;
-                    let mut picked = aggregate::sample(&rows, n, 0x5eed);
-                    picked.sort_by_key(|r| r.0);
-                    for (t, v) in picked {
-                        let mut r = vec![Value::Time(t)];
-                        r.extend(cols.iter().enumerate().map(|(i, _)| {
-                            if i == idx {
-                                v.clone()
-                            } else {
-                                Value::Null
-                            }
-                        }));
-                        out_rows.push(r);
-                    }
-                }
+                }));
+                out_rows.push(r);
             }
         }
         Ok(Some(out_rows))
@@ -894,6 +888,22 @@ pub(super) fn functions_kind(v: &Value) -> &'static str {
 /// `top(field, [tags...,] n)` and `bottom(...)` over one bucket's `rows`: the picked
 /// rows in time order, the other columns read from the picked point (`by_time`: the
 /// points at each time).
+/// The row of a point a multi-row selector picked: its time, the selector's value in
+/// column `idx`, and the point's own field or tag in every plain column.
+fn selector_row(time: i64, v: &Value, idx: usize, cols: &[OutCol], point: &Point) -> Vec<Value> {
+    let mut r = vec![Value::Time(time)];
+    for (c_i, c) in cols.iter().enumerate() {
+        if c_i == idx {
+            r.push(v.clone());
+        } else if let Expr::VarRef { name, data_type } = &c.expr {
+            r.push(cast(field_or_tag(Some(point), name), *data_type));
+        } else {
+            r.push(Value::Null);
+        }
+    }
+    r
+}
+
 fn top_bottom_rows(
     name: &str,
     args: &[Expr],
@@ -942,19 +952,9 @@ fn top_bottom_rows(
     let mut out_rows: Vec<Vec<Value>> = Vec::with_capacity(picked.len());
     for i in picked {
         let (time, v) = &rows[i];
-        let mut r = vec![Value::Time(*time)];
-        for (c_i, c) in cols.iter().enumerate() {
-            if c_i == idx {
-                r.push(v.clone());
-            } else if let Expr::VarRef { name, data_type } = &c.expr {
-                r.push(cast(field_or_tag(Some(points[i]), name), *data_type));
-            } else {
-                r.push(Value::Null);
-            }
-        }
         // Tag arguments of top/bottom are printed as extra columns in
         // InfluxDB; they are already selected if named in the field list.
-        out_rows.push(r);
+        out_rows.push(selector_row(*time, v, idx, cols, points[i]));
     }
     Ok(out_rows)
 }

@@ -151,13 +151,15 @@ pub(super) fn cast_compatible(t: FieldType, hint: Option<VarType>) -> bool {
 }
 
 /// The output columns of the field list, with wildcards, regexes and `agg(*)` expanded
-/// against the union schema (tags InfluxDB would not print are left out).
+/// against the union schema (tags InfluxDB would not print are left out). Beside a
+/// selector (`max(v), *`), a wildcard or regex takes the tags too, as InfluxDB 1.6 prints
+/// them (the point's tags; `GROUP BY` tags excepted); beside other aggregates it is an
+/// error anyway (`check_mixing`).
 pub(super) fn output_columns(
     stmt: &SelectStatement,
     all_fields: &BTreeMap<String, FieldType>,
     all_tags: &BTreeSet<String>,
     group_tags: &[String],
-    is_agg: bool,
 ) -> Result<Vec<OutCol>, StatementError> {
     let mut cols: Vec<OutCol> = Vec::new();
     for f in &stmt.fields {
@@ -166,9 +168,7 @@ pub(super) fn output_columns(
         }
         match &f.expr {
             Expr::Wildcard(kind) => {
-                cols.extend(wildcard_columns(
-                    *kind, all_fields, all_tags, group_tags, is_agg,
-                ));
+                cols.extend(wildcard_columns(*kind, all_fields, all_tags, group_tags));
             }
             Expr::Regex(r) => {
                 let rx = regex::Regex::new(&r.pattern).map_err(|e| err(e.to_string()))?;
@@ -177,14 +177,12 @@ pub(super) fn output_columns(
                     .filter(|n| rx.is_match(n))
                     .cloned()
                     .collect();
-                if !is_agg {
-                    names.extend(
-                        all_tags
-                            .iter()
-                            .filter(|t| rx.is_match(t) && !group_tags.contains(t))
-                            .cloned(),
-                    );
-                }
+                names.extend(
+                    all_tags
+                        .iter()
+                        .filter(|t| rx.is_match(t) && !group_tags.contains(t))
+                        .cloned(),
+                );
                 names.sort();
                 for n in names {
                     cols.push(OutCol {
@@ -232,20 +230,19 @@ fn fields_win(
 }
 
 /// `*`, `*::field`, `*::tag`: a field and a tag of the same name both appear, the field
-/// first; aggregate queries and `GROUP BY` tags print no tag columns.
+/// first; `GROUP BY` tags print no tag columns.
 fn wildcard_columns(
     kind: Option<WildcardType>,
     all_fields: &BTreeMap<String, FieldType>,
     all_tags: &BTreeSet<String>,
     group_tags: &[String],
-    is_agg: bool,
 ) -> Vec<OutCol> {
     // (name, is_tag)
     let mut names: Vec<(String, bool)> = Vec::new();
     if kind != Some(WildcardType::Tag) {
         names.extend(all_fields.keys().map(|n| (n.clone(), false)));
     }
-    if kind != Some(WildcardType::Field) && !is_agg {
+    if kind != Some(WildcardType::Field) {
         names.extend(
             all_tags
                 .iter()

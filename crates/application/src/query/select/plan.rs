@@ -379,13 +379,7 @@ impl QueryService {
         let listed_tags = self.indexed_tags(&sources, &all_tags);
         let group_tags = group_tags(stmt, &listed_tags)?;
         let wildcard_fields = fields_for_wildcards(&sources, &all_fields);
-        let mut cols = output_columns(
-            stmt,
-            &wildcard_fields,
-            &listed_tags,
-            &group_tags,
-            shape.is_agg,
-        )?;
+        let mut cols = output_columns(stmt, &wildcard_fields, &listed_tags, &group_tags)?;
         dedupe_names(&mut cols);
         if cols.is_empty() {
             return Ok(None);
