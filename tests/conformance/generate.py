@@ -260,6 +260,7 @@ def cases():
     out.append(pretty_errors_case())
     out.append(show_time_terms_case())
     out.append(selector_companions_case())
+    out.append(slimit_tag_sets_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -2328,6 +2329,29 @@ def selector_companions_case():
         "SELECT sample(v, 10), i FROM cpu WHERE time >= 0 AND time < 40s GROUP BY time(20s), host",
         "SELECT sample(s, 10), b FROM cpu WHERE host = 'b'",
     ])
+
+
+def slimit_tag_sets_case():
+    """SLIMIT/SOFFSET keep the tag sets InfluxDB 1.6 orders first: by the names of the
+    tags a series has, then their values (a series lacking a GROUP BY tag comes first)."""
+    body = (
+        'cpu,host=a,region=us v=1 0\n'
+        'cpu,host=b,region=eu v=4 5000000000\n'
+        'cpu,host=a,region=us v=2 10000000000\n'
+        'cpu,host=c v=100 30000000000\n'
+        'cpu,host=d,region=ap,rack=r1 v=7 40000000000\n'
+    )
+    texts = []
+    for group in ["*", "host, region", "region, host", "host", "region", "rack, host"]:
+        for lim in ["SLIMIT 1", "SLIMIT 2", "SLIMIT 2 SOFFSET 1", "SLIMIT 3 SOFFSET 1", "SLIMIT 9"]:
+            texts.append(f"SELECT v FROM cpu GROUP BY {group} {lim}")
+    texts += [
+        "SELECT count(v) FROM cpu GROUP BY * SLIMIT 2",
+        "SELECT max(v) FROM cpu WHERE time >= 0 AND time < 60s GROUP BY time(20s), * SLIMIT 2",
+        "SELECT v FROM cpu GROUP BY * ORDER BY time DESC SLIMIT 2",
+        "SELECT v FROM cpu GROUP BY * SLIMIT 2 LIMIT 1",
+    ]
+    return queries_case("order-limit--slimit-tag-sets", "slimit_sets", body, texts)
 
 
 def main():

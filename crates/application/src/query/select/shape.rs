@@ -520,17 +520,46 @@ fn join_by_maps(timelines: &[Timeline]) -> Vec<Vec<Value>> {
 /// n SLIMIT 1` shows a series of each), and `ORDER BY time DESC` reverses the series
 /// kept (`GROUP BY host ORDER BY time DESC SLIMIT 3 SOFFSET 1` over hosts a to h shows
 /// d, c, b). `SOFFSET` without `SLIMIT` keeps nothing, as in InfluxDB 1.6 (it cuts the
-/// tag sets to `SLIMIT` + `SOFFSET` before skipping `SOFFSET`).
+/// tag sets to `SLIMIT` + `SOFFSET` before skipping `SOFFSET`). Which tag sets are kept
+/// follows InfluxDB's order of them ([`tag_set_key`]); those kept keep their places.
 pub(super) fn series_limits(stmt: &SelectStatement, series: Vec<Series>) -> Vec<Series> {
     let (limit, offset) = (stmt.slimit.unwrap_or(0), stmt.soffset.unwrap_or(0));
     if limit == 0 && offset == 0 {
         return series;
     }
-    series
+    let mut order: Vec<(Vec<u8>, usize)> = series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (tag_set_key(&s.tags), i))
+        .collect();
+    order.sort();
+    let kept: BTreeSet<usize> = order
         .into_iter()
         .skip(usize::try_from(offset).unwrap_or(usize::MAX))
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .map(|(_, i)| i)
+        .collect();
+    series
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| kept.contains(i))
+        .map(|(_, s)| s)
         .collect()
+}
+
+/// The key InfluxDB 1.6 sorts a measurement's tag sets by before `SLIMIT`/`SOFFSET` cut
+/// them: the names of the tags the series has (a `GROUP BY` tag it lacks, empty here, is
+/// left out), then their values, all joined by `|` (`host|region|a|us`, `host|c`). So a
+/// series without one of the tags sorts by its shorter key: `GROUP BY * SLIMIT 1` over
+/// `host=a,region=us`, `host=b,region=eu` and `host=c` keeps `host=c`.
+fn tag_set_key(tags: &BTreeMap<String, String>) -> Vec<u8> {
+    let present: Vec<(&String, &String)> = tags.iter().filter(|(_, v)| !v.is_empty()).collect();
+    let keys = present.iter().map(|(k, _)| k.as_str());
+    let values = present.iter().map(|(_, v)| v.as_str());
+    keys.chain(values)
+        .collect::<Vec<_>>()
+        .join("|")
+        .into_bytes()
 }
 
 #[cfg(test)]
@@ -552,6 +581,41 @@ mod tests {
                     .collect::<Timeline>()
             });
         proptest::collection::vec(one, 0..5)
+    }
+
+    #[test]
+    fn series_limits_keep_influxdbs_tag_sets_in_their_places() {
+        let series = |tags: &[(&str, &str)]| Series {
+            name: Some("cpu".into()),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Series::default()
+        };
+        let all = vec![
+            series(&[("host", "a"), ("region", "us")]),
+            series(&[("host", "b"), ("region", "eu")]),
+            series(&[("host", "c"), ("region", "")]),
+        ];
+        let kept = |slimit: u64, soffset: u64| {
+            let text = format!("SELECT v FROM cpu GROUP BY * SLIMIT {slimit} SOFFSET {soffset}");
+            let Ok(hyperbyte_timeseriesql::ast::Statement::Select(stmt)) =
+                hyperbyte_timeseriesql::parser::parse_statement(&text)
+            else {
+                panic!("{text}")
+            };
+            series_limits(&stmt, all.clone())
+                .iter()
+                .map(|s| s.tags["host"].clone())
+                .collect::<Vec<_>>()
+        };
+        // Recorded on InfluxDB 1.6: host=c's key is "host|c", before "host|region|...".
+        assert_eq!(kept(1, 0), ["c"]);
+        assert_eq!(kept(2, 0), ["a", "c"]);
+        assert_eq!(kept(2, 1), ["a", "b"]);
+        assert_eq!(kept(3, 0), ["a", "b", "c"]);
+        assert_eq!(tag_set_key(&BTreeMap::new()), b"");
     }
 
     proptest::proptest! {
