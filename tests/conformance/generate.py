@@ -261,6 +261,7 @@ def cases():
     out.append(show_time_terms_case())
     out.append(selector_companions_case())
     out.append(slimit_tag_sets_case())
+    out.append(cq_policies_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -2352,6 +2353,29 @@ def slimit_tag_sets_case():
         "SELECT v FROM cpu GROUP BY * SLIMIT 2 LIMIT 1",
     ]
     return queries_case("order-limit--slimit-tag-sets", "slimit_sets", body, texts)
+
+
+def cq_policies_case():
+    """CREATE CONTINUOUS QUERY checks every retention policy the qualified statement
+    names, a dropped default one included, as InfluxDB 1.6 does."""
+    db = "cq_policies"
+    body = 'cpu,host=a v=1 0\n'
+    create = lambda name, select: q(db, f"CREATE CONTINUOUS QUERY {name} ON {db} BEGIN {select} END")
+    return case("continuous-query--retention-policies", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], [
+        create("a", "SELECT mean(v) INTO m1 FROM nosuch.cpu GROUP BY time(1m)"),
+        create("b", f"SELECT mean(v) INTO {db}.nosuch.m1 FROM cpu GROUP BY time(1m)"),
+        create("c", "SELECT mean(v) INTO m1 FROM nosuchdb.autogen.cpu GROUP BY time(1m)"),
+        create("d", "SELECT mean(v) INTO m1 FROM cpu GROUP BY time(1m)"),
+        q(db, f"CREATE RETENTION POLICY rp4 ON {db} DURATION INF REPLICATION 1 DEFAULT"),
+        create("e", "SELECT mean(v) INTO m1 FROM autogen.cpu GROUP BY time(1m)"),
+        q(db, f"DROP RETENTION POLICY rp4 ON {db}"),
+        create("f", "SELECT mean(v) INTO m2 FROM cpu GROUP BY time(1m)"),
+        create("g", "SELECT mean(v) INTO m2 FROM autogen.cpu GROUP BY time(1m)"),
+        create("h", "SELECT mean(v) INTO autogen.m2 FROM cpu GROUP BY time(1m)"),
+        create("i", "SELECT mean(v) INTO autogen.m2 FROM autogen.cpu GROUP BY time(1m)"),
+        create("j", "SELECT mean(v) INTO autogen.m2 FROM autogen./c.*/ GROUP BY time(1m)"),
+        q(db, "SHOW CONTINUOUS QUERIES"),
+    ])
 
 
 def main():

@@ -186,6 +186,7 @@ impl QueryService {
             return Err(StatementError::new(format!("database not found: {target}")));
         }
         let qualify_with = request_db.filter(|d| !d.is_empty()).unwrap_or(&cq.database);
+        self.check_cq_policies(&self.qualified_select(&cq.source, qualify_with))?;
         let text = self.canonical_cq(cq, qualify_with);
         self.meta
             .apply(MetaCommand::CreateContinuousQuery(ContinuousQuery {
@@ -195,6 +196,38 @@ impl QueryService {
             }))
             .await?;
         Ok(StatementResult::default())
+    }
+
+    /// Every retention policy a continuous query names once qualified must exist, its
+    /// target's first, then its sources', as InfluxDB 1.6 checks them: "retention policy
+    /// not found: db.rp" (a default policy that was dropped is named too), "database not
+    /// found: db" for a source in a database that does not exist.
+    fn check_cq_policies(
+        &self,
+        sel: &hyperbyte_timeseriesql::ast::SelectStatement,
+    ) -> Result<(), StatementError> {
+        let target = sel
+            .target
+            .as_ref()
+            .map(|t| (t.database.as_deref(), t.retention_policy.as_deref()));
+        let sources = sel.sources.iter().filter_map(|s| match s {
+            Source::Measurement(m) => Some((m.database.as_deref(), m.retention_policy.as_deref())),
+            Source::Subquery(_) => None,
+        });
+        for (db, rp) in target.into_iter().chain(sources) {
+            let (Some(db), Some(rp)) = (db, rp) else {
+                continue;
+            };
+            let Some(info) = self.meta.database(db) else {
+                return Err(StatementError::new(format!("database not found: {db}")));
+            };
+            if !info.retention_policies.iter().any(|p| p.name == rp) {
+                return Err(StatementError::new(format!(
+                    "retention policy not found: {db}.{rp}"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// `DROP CONTINUOUS QUERY` (no error when absent, as InfluxDB).
