@@ -262,6 +262,7 @@ def cases():
     out.append(selector_companions_case())
     out.append(slimit_tag_sets_case())
     out.append(cq_policies_case())
+    out.append(raw_fill_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
     return out
@@ -2375,6 +2376,31 @@ def cq_policies_case():
         create("i", "SELECT mean(v) INTO autogen.m2 FROM autogen.cpu GROUP BY time(1m)"),
         create("j", "SELECT mean(v) INTO autogen.m2 FROM autogen./c.*/ GROUP BY time(1m)"),
         q(db, "SHOW CONTINUOUS QUERIES"),
+    ])
+
+
+def raw_fill_case():
+    """fill(none) and fill(linear) need a function that fills anything (an aggregate,
+    selector or transformation), with or without GROUP BY time."""
+    body = 'cpu,host=a v=1 0\ncpu,host=b v=4 5000000000\ncpu,host=a v=2 10000000000\n'
+    return queries_case("fill--raw-fill-options", "raw_fill", body, [
+        "SELECT v FROM cpu fill(none)",
+        "SELECT v FROM cpu fill(linear)",
+        "SELECT v FROM cpu fill(null)",
+        "SELECT v FROM cpu fill(0)",
+        "SELECT v FROM cpu fill(previous)",
+        "SELECT v FROM cpu GROUP BY host fill(none)",
+        "SELECT v FROM cpu WHERE time > 0 fill(none)",
+        "SELECT v FROM (SELECT v FROM cpu) fill(none)",
+        "SELECT abs(v) FROM cpu fill(none)",
+        "SELECT v + 1 FROM cpu fill(linear)",
+        "SELECT *, abs(v) FROM cpu fill(none)",
+        "SELECT derivative(v) FROM cpu fill(none)",
+        "SELECT difference(v) FROM cpu fill(linear)",
+        "SELECT max(v) FROM cpu fill(none)",
+        "SELECT max(v), v FROM cpu fill(linear)",
+        "SELECT v FROM cpu WHERE time >= 0 AND time < 20s GROUP BY time(5s) fill(none)",
+        "SELECT v FROM cpu WHERE time >= 0 AND time < 20s GROUP BY time(5s) fill(0)",
     ])
 
 

@@ -189,8 +189,13 @@ impl QueryService {
         inner.target = None;
         // InfluxDB writes no row for an empty window unless the fill is asked for: a
         // `count()` writes no 0 under the default `fill(null)` (and no grid is built for
-        // a range without an upper bound).
-        if inner.fill == Fill::Null {
+        // a range without an upper bound). Raw points have no windows to fill (and
+        // `fill(none)` there is an error).
+        let fills = inner
+            .fields
+            .iter()
+            .any(|f| columns::contains_agg(&f.expr) || columns::contains_transform(&f.expr));
+        if inner.fill == Fill::Null && fills {
             inner.fill = Fill::None;
         }
         let series = self.select_series(&inner, req, budget).await?;

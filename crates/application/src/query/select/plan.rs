@@ -283,6 +283,17 @@ fn in_time_zone(
     }
 }
 
+/// InfluxDB's refusal of `fill(none)` and `fill(linear)` in a statement without a
+/// function that fills anything.
+fn fill_without_function(fill: &Fill) -> Option<StatementError> {
+    let name = match fill {
+        Fill::None => "none",
+        Fill::Linear => "linear",
+        _ => return None,
+    };
+    Some(err(format!("fill({name}) must be used with a function")))
+}
+
 /// The checks on the statement alone, and what it asks for.
 pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape, StatementError> {
     let time_dims = stmt
@@ -309,15 +320,18 @@ pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape,
         if let Some(message) = transform_of_raw_points(&stmt.fields) {
             return Err(err(message));
         }
-        if matches!(stmt.fill, Fill::None | Fill::Linear) {
-            let fill = if stmt.fill == Fill::None {
-                "none"
-            } else {
-                "linear"
-            };
-            return Err(err(format!("fill({fill}) must be used with a function")));
+        if let Some(e) = fill_without_function(&stmt.fill) {
+            return Err(e);
         }
         return Err(err("GROUP BY requires at least one aggregate function"));
+    }
+    // Without an aggregate, selector or transformation (math functions do not count),
+    // `fill(none)` and `fill(linear)` are refused, with or without `GROUP BY time`;
+    // `fill(null)`, a number and `fill(previous)` are not (recorded on InfluxDB 1.6).
+    if !is_agg && !has_transform {
+        if let Some(e) = fill_without_function(&stmt.fill) {
+            return Err(e);
+        }
     }
     for f in &stmt.fields {
         check_types(&f.expr)?;
