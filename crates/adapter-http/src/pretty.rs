@@ -51,13 +51,10 @@ pub(crate) async fn pretty_errors(req: Request, next: Next) -> Response {
 
 /// `{"error": msg}` indented by four spaces, as Go's `json.MarshalIndent` writes it.
 fn render_error_pretty(msg: &str) -> String {
-    let compact = crate::json::render_error(msg);
-    let value = compact
-        .trim_end()
-        .strip_prefix("{\"error\":")
-        .and_then(|s| s.strip_suffix('}'))
-        .unwrap_or("\"\"");
-    format!("{{\n    \"error\": {value}\n}}\n")
+    let mut out = String::from("{\n    \"error\": ");
+    crate::json::write_str(&mut out, msg);
+    out.push_str("\n}\n");
+    out
 }
 
 #[cfg(test)]

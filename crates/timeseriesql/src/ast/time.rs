@@ -311,13 +311,15 @@ pub(crate) fn strip_time(e: &Expr) -> Option<Expr> {
             (Some(l), Some(r)) => Some(Expr::binary(*op, l, r)),
             (l, r) => l.or(r),
         },
-        Expr::Binary { op, lhs, rhs }
-            if op.is_comparison() && (lhs.is_time_ref() || rhs.is_time_ref()) =>
-        {
-            None
-        }
+        e if is_time_comparison(e) => None,
         other => Some(other.clone()),
     }
+}
+
+/// Whether `e` compares `time` with something (`time > x`, `x = time`, `time != x`, ...).
+fn is_time_comparison(e: &Expr) -> bool {
+    matches!(e, Expr::Binary { op, lhs, rhs }
+        if op.is_comparison() && (lhs.is_time_ref() || rhs.is_time_ref()))
 }
 
 impl SelectStatement {
@@ -358,5 +360,17 @@ impl Expr {
     /// This condition without `time` comparisons.
     pub fn without_time(&self) -> Option<Expr> {
         strip_time(self)
+    }
+
+    /// Every comparison in this condition with `time` on one side, at any depth (under
+    /// `OR` too), in the order they are written.
+    pub fn time_comparisons(&self) -> Vec<&Expr> {
+        let mut terms = Vec::new();
+        self.walk(&mut |e| {
+            if is_time_comparison(e) {
+                terms.push(e);
+            }
+        });
+        terms
     }
 }

@@ -177,14 +177,6 @@ impl QueryService {
                 cq.database
             )));
         }
-        let target_db = cq
-            .source
-            .target
-            .as_ref()
-            .and_then(|t| t.database.as_deref());
-        if let Some(target) = target_db.filter(|t| self.meta.database(t).is_none()) {
-            return Err(StatementError::new(format!("database not found: {target}")));
-        }
         let qualify_with = request_db.filter(|d| !d.is_empty()).unwrap_or(&cq.database);
         self.check_cq_policies(&self.qualified_select(&cq.source, qualify_with))?;
         let text = self.canonical_cq(cq, qualify_with);
@@ -198,10 +190,10 @@ impl QueryService {
         Ok(StatementResult::default())
     }
 
-    /// Every retention policy a continuous query names once qualified must exist, its
-    /// target's first, then its sources', as InfluxDB 1.6 checks them: "retention policy
-    /// not found: db.rp" (a default policy that was dropped is named too), "database not
-    /// found: db" for a source in a database that does not exist.
+    /// Every database and retention policy a continuous query names once qualified must
+    /// exist, its target's first, then its sources', as InfluxDB 1.6 checks them:
+    /// "database not found: db", "retention policy not found: db.rp" (a default policy
+    /// that was dropped is named too).
     fn check_cq_policies(
         &self,
         sel: &hyperbyte_timeseriesql::ast::SelectStatement,

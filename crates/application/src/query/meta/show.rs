@@ -397,16 +397,10 @@ pub(super) fn check_tag_condition(
 /// An invalid term (`time != x`, a malformed time string, a value that is no time) fails
 /// the statement with InfluxDB's text, also where the range is not used.
 pub(super) fn every_time_term(cond: &Expr, now: i64) -> Result<TimeRange, StatementError> {
-    let mut terms: Vec<Expr> = Vec::new();
-    cond.walk(&mut |e| {
-        if let Expr::Binary { op, lhs, rhs } = e {
-            if op.is_comparison() && (lhs.is_time_ref() || rhs.is_time_ref()) {
-                terms.push(e.clone());
-            }
-        }
-    });
-    match terms
+    match cond
+        .time_comparisons()
         .into_iter()
+        .cloned()
         .reduce(|a, b| Expr::binary(BinaryOp::And, a, b))
     {
         Some(all) => all

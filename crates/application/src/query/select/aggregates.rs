@@ -885,9 +885,6 @@ pub(super) fn functions_kind(v: &Value) -> &'static str {
     }
 }
 
-/// `top(field, [tags...,] n)` and `bottom(...)` over one bucket's `rows`: the picked
-/// rows in time order, the other columns read from the picked point (`by_time`: the
-/// points at each time).
 /// The row of a point a multi-row selector picked: its time, the selector's value in
 /// column `idx`, and the point's own field or tag in every plain column.
 fn selector_row(time: i64, v: &Value, idx: usize, cols: &[OutCol], point: &Point) -> Vec<Value> {
@@ -904,6 +901,9 @@ fn selector_row(time: i64, v: &Value, idx: usize, cols: &[OutCol], point: &Point
     r
 }
 
+/// `top(field, [tags...,] n)` and `bottom(...)` over one bucket's `rows`: the picked
+/// rows in time order, the other columns read from the picked point (`by_time`: the
+/// points at each time).
 fn top_bottom_rows(
     name: &str,
     args: &[Expr],

@@ -16,15 +16,7 @@ pub(super) fn time_bounds(
     let mut range = hyperbyte_timeseriesql::ast::TimeRange::default();
     let Some(c) = cond else { return Ok(range) };
     let zone = zone.and_then(hyperbyte_domain::time::TimeZone::parse);
-    let mut terms: Vec<&Expr> = Vec::new();
-    c.walk(&mut |e| {
-        if let Expr::Binary { op, lhs, rhs } = e {
-            if op.is_comparison() && (lhs.is_time_ref() || rhs.is_time_ref()) {
-                terms.push(e);
-            }
-        }
-    });
-    for t in terms {
+    for t in c.time_comparisons() {
         let r = t
             .time_range_in(now, zone.as_ref())
             .map_err(|e| err(e.to_string()))?;
