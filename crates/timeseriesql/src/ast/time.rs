@@ -145,7 +145,8 @@ fn time_value(e: &Expr, now: i64, tz: Option<&TimeZone>) -> Result<TimeValue, Ti
 
 /// `l op r` where InfluxDB reduces it to one value (`None`: it leaves the expression as
 /// it is, which `time` cannot be compared with). Recorded on InfluxDB 1.6: `1 + 5s`,
-/// `5s * 2`, `now() - 1`, `5s + now() - now()` reduce; `5s + 1` and `2 * 5s` do not.
+/// `5s * 2`, `now() - 1`, `5s + now() - now()` reduce; `5s + 1` and `2 * 5s` do not;
+/// a division by zero is zero.
 fn combine(op: BinaryOp, l: TimeValue, r: TimeValue) -> Option<TimeValue> {
     use BinaryOp::{Add, Div, Mul, Sub};
     use TimeValue::{Duration, Float, Integer, Time};
@@ -171,7 +172,8 @@ fn combine(op: BinaryOp, l: TimeValue, r: TimeValue) -> Option<TimeValue> {
             Duration(wrap(a, b))
         }
         (Mul, Duration(d), Integer(n)) => Duration(d.wrapping_mul(n)),
-        (Div, Duration(d), Integer(n)) if n != 0 => Duration(d.wrapping_div(n)),
+        // InfluxDB divides by zero to zero (`10s / 0`, `5000000000 / 0.0`: `time > 0`).
+        (Div, Duration(d), Integer(n)) => Duration(if n == 0 { 0 } else { d.wrapping_div(n) }),
         (Add | Sub, Integer(a), Integer(b)) => Integer(wrap(a, b)),
         (Mul, Integer(a), Integer(b)) => Integer(a.wrapping_mul(b)),
         (Add | Sub | Mul | Div, Float(_) | Integer(_), Float(_) | Integer(_)) => {
@@ -185,6 +187,7 @@ fn combine(op: BinaryOp, l: TimeValue, r: TimeValue) -> Option<TimeValue> {
                 Add => a + b,
                 Sub => a - b,
                 Mul => a * b,
+                _ if b == 0.0 => 0.0,
                 _ => a / b,
             })
         }
