@@ -265,6 +265,10 @@ def cases():
     out.append(raw_fill_case())
     out.extend(gaps_cases())
     out.append(consistency_case())
+    out.append(transform_call_arguments_case())
+    out.append(column_kinds_case())
+    out.append(infinite_results_case())
+    out.append(distinct_order_case())
     return out
 
 
@@ -2405,6 +2409,162 @@ def raw_fill_case():
         "SELECT max(v), v FROM cpu fill(linear)",
         "SELECT v FROM cpu WHERE time >= 0 AND time < 20s GROUP BY time(5s) fill(none)",
         "SELECT v FROM cpu WHERE time >= 0 AND time < 20s GROUP BY time(5s) fill(0)",
+    ])
+
+
+def transform_call_arguments_case():
+    """What a transformation may read, as InfluxDB 1.6 compiles it: any call needs GROUP
+    BY time, and under it a call is required; the call is then checked as a column (a
+    nested transformation, how the calls combine); a math function there compiles but
+    fails as an unsupported call. Compile errors come for a measurement that does not
+    exist too; a missing database comes first."""
+    body = (
+        'cpu,host=a,region=us v=1,i=10i,s="x",b=true 0\n'
+        'cpu,host=b,region=eu v=4,i=40i,s="x",b=false 5000000000\n'
+        'cpu,host=a,region=us v=2,i=20i,s="y",b=false 10000000000\n'
+        'cpu,host=b,region=eu v=5.25,i=50i,s="w",b=true 15000000000\n'
+        'cpu,host=a,region=us v=-3.5,i=-5i,s="z",b=true 20000000000\n'
+        'cpu,host=b,region=eu v=0,i=0i,s="",b=false 25000000000\n'
+        'cpu,host=c v=100,i=7i 30000000000\n'
+    )
+    w40 = "WHERE time >= 0s AND time < 40s"
+    texts = []
+    for t in ["derivative", "non_negative_difference", "cumulative_sum", "elapsed"]:
+        for arg in ["abs(v)", "difference(v)", "abs(mean(v))", "mean(v) * 2"]:
+            texts.append(f"SELECT {t}({arg}) FROM cpu {w40}")
+            texts.append(f"SELECT {t}({arg}) FROM cpu {w40} GROUP BY time(10s)")
+    texts += [
+        f"SELECT moving_average(abs(v), 2) FROM cpu {w40}",
+        f"SELECT moving_average(abs(v), 2) FROM cpu {w40} GROUP BY time(10s)",
+        f"SELECT moving_average(difference(mean(v)), 2) FROM cpu {w40}",
+        f"SELECT derivative(difference(mean(v))) FROM cpu {w40} GROUP BY time(10s)",
+        f"SELECT derivative((mean(v))) FROM cpu {w40} GROUP BY time(10s)",
+        f"SELECT derivative(pow(mean(v), 2)) FROM cpu {w40} GROUP BY time(10s)",
+        f"SELECT mean(v), derivative(abs(mean(v))) FROM cpu {w40} GROUP BY time(10s)",
+        f"SELECT abs(derivative(mean(v))) FROM cpu {w40} GROUP BY time(10s)",
+        f"SELECT holt_winters(abs(v), 2, 0) FROM cpu {w40} GROUP BY time(10s)",
+        f"SELECT holt_winters(abs(mean(v)), 2, 0) FROM cpu {w40} GROUP BY time(10s)",
+        f"SELECT holt_winters(abs(v), 2, 0) FROM cpu {w40}",
+        f"SELECT derivative(abs(v)), max(v) FROM cpu {w40}",
+        f"SELECT derivative(abs(v)) FROM cpu {w40} GROUP BY host",
+        f"SELECT exponential_moving_average(abs(v), 2) FROM cpu {w40}",
+        f"SELECT exponential_moving_average(v, 2) FROM cpu {w40} GROUP BY time(10s)",
+        f"SELECT exponential_moving_average(mean(v) * 2, 2) FROM cpu {w40} GROUP BY time(10s)",
+        f"SELECT exponential_moving_average(abs(mean(v)), 2) FROM cpu {w40} GROUP BY time(10s)",
+        "SELECT derivative(mean(v)) FROM nosuch",
+        "SELECT derivative(abs(v)) FROM nosuch",
+        f"SELECT derivative(abs(mean(v))) FROM nosuch {w40} GROUP BY time(10s)",
+        f"SELECT derivative(abs(mean(v))) FROM cpu WHERE time >= 1000s AND time < 1040s GROUP BY time(10s)",
+        "SELECT holt_winters(v, 0, 0) FROM nosuch",
+        "SELECT holt_winters(mean(v), 0, 0) FROM nosuch",
+        "SELECT holt_winters(mean(v), 2, -1) FROM nosuch",
+        "SELECT holt_winters(mean(v), 2, 'x') FROM nosuch",
+        "SELECT holt_winters(mean(v), 2.5, 1) FROM nosuch",
+        "SELECT v FROM nodb..cpu GROUP BY time(1s)",
+        "SELECT derivative(v) FROM nodb..cpu GROUP BY time(1s)",
+    ]
+    for f in ["exponential_moving_average", "triple_exponential_derivative",
+              "chande_momentum_oscillator", "kaufmans_efficiency_ratio"]:
+        for a in ["v", "v, 'x'", "v, 0", "v, 2.5", "v, 2, -1", "v, 2, -2", "v, 2, 0",
+                  "v, 2, 'x'", "v, 2, 1, 'none'", "v, 2, 1, 'bad'", "v, 2, 1, 3",
+                  "v, 2, 1, 'simple', 5"]:
+            texts.append(f"SELECT {f}({a}) FROM nosuch")
+    return queries_case("transformations--call-arguments", "tr_call_args", body, texts)
+
+
+def column_kinds_case():
+    """How columns combine (InfluxDB's last compile check), for any source: a field or
+    tag read outside a call sits only beside one selector, which then evaluates the
+    column over the point it selected (max(v) * 10 + v, abs(v))."""
+    body = (
+        'cpu,host=a,region=us v=1,i=10i,s="x",b=true 0\n'
+        'cpu,host=b,region=eu v=4,i=40i,s="x",b=false 5000000000\n'
+        'cpu,host=a,region=us v=2,i=20i,s="y",b=false 10000000000\n'
+        'cpu,host=b,region=eu v=5.25,i=50i,s="w",b=true 15000000000\n'
+        'cpu,host=a,region=us v=-3.5,i=-5i,s="z",b=true 20000000000\n'
+        'cpu,host=b,region=eu v=0,i=0i,s="",b=false 25000000000\n'
+        'cpu,host=c v=100,i=7i 30000000000\n'
+    )
+    return queries_case("selectors--expressions-beside", "sel_beside", body, [
+        "SELECT mean(v), v FROM nosuch",
+        "SELECT max(v), min(v), v FROM nosuch",
+        "SELECT mean(v), v FROM nodb..cpu",
+        "SELECT mean(v), v FROM sel_beside.nrp.cpu",
+        "SELECT max(*), host FROM cpu",
+        "SELECT max(*), v FROM cpu",
+        "SELECT max(/v/), v FROM cpu",
+        "SELECT percentile(v, 50), host FROM cpu",
+        "SELECT percentile(v, 50), max(v), host FROM cpu",
+        "SELECT top(v, host, 2), v FROM cpu",
+        "SELECT top(v, host, 2), max(v) FROM cpu",
+        "SELECT count(v), host FROM cpu",
+        "SELECT mean(v) + v FROM cpu",
+        "SELECT max(v) + v FROM cpu",
+        "SELECT max(v) * 10 + v FROM cpu",
+        "SELECT max(v) * 10 + 1, v FROM cpu",
+        "SELECT abs(v), max(v) FROM cpu",
+        "SELECT abs(v), mean(v) FROM cpu",
+        "SELECT abs(max(v)), v FROM cpu",
+        "SELECT min(v), v * 2, abs(v) + i FROM cpu GROUP BY host",
+        "SELECT max(v), v - i FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(20s)",
+        "SELECT first(v), last(v), v FROM cpu",
+        "SELECT *, mean(v) FROM cpu",
+        "SELECT count(distinct(v)), host FROM cpu",
+        "SELECT integral(v), v FROM cpu",
+        "SELECT elapsed(v), v FROM cpu",
+        "SELECT derivative(v), abs(v) FROM cpu",
+        "SELECT mean(v), v FROM cpu WHERE time > now()",
+        "SELECT max(m), host FROM (SELECT mean(v) AS m FROM cpu GROUP BY host)",
+    ])
+
+
+def infinite_results_case():
+    """An infinite number cannot be JSON: InfluxDB 1.6 answers 200 with the text of Go's
+    encoder error instead of the document (instead of that chunk, chunked); NaN is null."""
+    body = (
+        'cpu,host=a,region=us v=1,i=10i,s="x",b=true 0\n'
+        'cpu,host=b,region=eu v=4,i=40i,s="x",b=false 5000000000\n'
+        'cpu,host=a,region=us v=2,i=20i,s="y",b=false 10000000000\n'
+        'cpu,host=b,region=eu v=5.25,i=50i,s="w",b=true 15000000000\n'
+        'cpu,host=a,region=us v=-3.5,i=-5i,s="z",b=true 20000000000\n'
+        'cpu,host=b,region=eu v=0,i=0i,s="",b=false 25000000000\n'
+        'cpu,host=c v=100,i=7i 30000000000\n'
+    )
+    db = "math_inf"
+    checks = [q(db, text) for text in [
+        "SELECT ln(v) FROM cpu WHERE host = 'b'",
+        "SELECT log2(v) FROM cpu",
+        "SELECT log(v, 10) FROM cpu WHERE host = 'b'",
+        "SELECT pow(v, -1) FROM cpu WHERE host = 'b'",
+        "SELECT pow(v, 200) FROM cpu WHERE host = 'c'",
+        "SELECT ln(v) FROM cpu WHERE host = 'b' AND time < 20s",
+        "SELECT ln(v) * 0 FROM cpu WHERE host = 'b'",
+        "SELECT sqrt(v), acos(v) FROM cpu WHERE host = 'a'",
+        "SELECT ln(sum(v)) FROM cpu WHERE host = 'b' AND time > 20s",
+        "SELECT max(v) FROM cpu; SELECT ln(v) FROM cpu WHERE host = 'b'",
+    ]]
+    checks.append(q(db, "SELECT v FROM cpu WHERE host = 'a'; SELECT ln(v) FROM cpu WHERE host = 'b'; SELECT v FROM cpu WHERE host = 'c'", chunked="true"))
+    checks.append(q(db, "SELECT ln(v) FROM cpu WHERE host = 'b'", chunked="true", chunk_size="1"))
+    checks.append(q(db, "SELECT ln(v) FROM cpu WHERE host = 'b'", pretty="true"))
+    return case("math--infinite-results", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def distinct_order_case():
+    """distinct() lists a window's values by their earliest point, then by value, with
+    ORDER BY time DESC too (only the windows come backwards)."""
+    body = ('dd,host=a s="z",v=5 0\ndd,host=b s="a",v=9 0\ndd,host=a s="m",v=1 10\n'
+            'dd,host=b s="z",v=5 20\ndd,host=b s="q",v=2 20\n')
+    return queries_case("aggregates--distinct-order", "agg_distinct_order", body, [
+        "SELECT distinct(s) FROM dd",
+        "SELECT distinct(s) FROM dd ORDER BY time DESC",
+        "SELECT distinct(v) FROM dd",
+        "SELECT distinct(v) FROM dd ORDER BY time DESC",
+        "SELECT distinct(s) FROM dd GROUP BY host ORDER BY time DESC",
+        "SELECT distinct(v) FROM dd WHERE time >= 0 AND time < 30 GROUP BY time(15ns)",
+        "SELECT distinct(v) FROM dd WHERE time >= 0 AND time < 30 GROUP BY time(15ns) ORDER BY time DESC",
+        "SELECT distinct(v) FROM dd ORDER BY time DESC LIMIT 2 OFFSET 1",
+        "SELECT distinct(v) FROM dd ORDER BY time DESC LIMIT 1",
+        "SELECT count(distinct(s)) FROM dd ORDER BY time DESC",
     ])
 
 

@@ -295,7 +295,20 @@ fn write_result(w: &mut W<'_>, r: &StatementResult, epoch: Epoch) {
 
 /// Renders `{"results":[...]}`; `{}` without results (a query of empty statements, `;`),
 /// as InfluxDB omits an empty list.
+///
+/// A document holding an infinite number (`ln(0)`, `pow(v, -1)` at zero) cannot be JSON:
+/// it renders as the text of the error Go's encoder stops InfluxDB with, which InfluxDB
+/// sends with its `200` instead of the whole answer (or instead of that chunk's, with
+/// `chunked=true`). A NaN never gets here as a number: it prints `null`, as InfluxDB
+/// emits it.
 pub fn render_results(results: &[StatementResult], opts: RenderOptions) -> String {
+    if let Some(inf) = first_infinite(results) {
+        let sign = if inf > 0.0 { '+' } else { '-' };
+        return format!(
+            "json: error calling MarshalJSON for type httpd.Response: json: error calling \
+             MarshalJSON for type *query.Result: json: unsupported value: {sign}Inf"
+        );
+    }
     let mut out = String::with_capacity(256);
     let mut w = W {
         out: &mut out,
@@ -318,6 +331,19 @@ pub fn render_results(results: &[StatementResult], opts: RenderOptions) -> Strin
     w.close(']', !f2);
     w.close('}', true);
     out
+}
+
+/// The first infinite float of the results' values, in the order they are written.
+fn first_infinite(results: &[StatementResult]) -> Option<f64> {
+    results
+        .iter()
+        .flat_map(|r| &r.series)
+        .flat_map(|s| &s.values)
+        .flatten()
+        .find_map(|v| match v {
+            Value::Float(f) if f.is_infinite() => Some(*f),
+            _ => None,
+        })
 }
 
 /// Renders `{"error":"..."}` and a newline: InfluxDB's JSON writer ends every document it
@@ -466,6 +492,49 @@ mod tests {
         assert_eq!(
             render_results(&[r], RenderOptions::default()),
             r#"{"results":[{"statement_id":0,"series":[{"name":"cpu","columns":["time","v"],"values":[["1970-01-01T00:00:00Z",1.5]]}]}]}"#
+        );
+    }
+
+    #[test]
+    fn an_infinite_number_renders_as_go_encoders_error_and_nan_as_null() {
+        let with = |values: Vec<Value>| StatementResult {
+            statement_id: 0,
+            series: vec![Series {
+                name: Some("cpu".into()),
+                columns: vec!["time".into(), "ln".into()],
+                values: values
+                    .into_iter()
+                    .map(|v| vec![Value::Time(0), v])
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let go = "json: error calling MarshalJSON for type httpd.Response: json: error \
+                  calling MarshalJSON for type *query.Result: json: unsupported value: ";
+        let both = [
+            with(vec![Value::Float(1.0)]),
+            with(vec![Value::Float(f64::NEG_INFINITY)]),
+        ];
+        assert_eq!(
+            render_results(&both, RenderOptions::default()),
+            format!("{go}-Inf")
+        );
+        let pretty = RenderOptions {
+            pretty: true,
+            ..Default::default()
+        };
+        let plus = [with(vec![
+            Value::Float(f64::INFINITY),
+            Value::Float(f64::NEG_INFINITY),
+        ])];
+        assert_eq!(render_results(&plus, pretty), format!("{go}+Inf"));
+        assert_eq!(
+            render_results(
+                &[with(vec![Value::Float(f64::NAN)])],
+                RenderOptions::default()
+            ),
+            r#"{"results":[{"statement_id":0,"series":[{"name":"cpu","columns":["time","ln"],"values":[["1970-01-01T00:00:00Z",null]]}]}]}"#
         );
     }
 

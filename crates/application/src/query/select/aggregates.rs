@@ -181,10 +181,10 @@ impl QueryService {
                 let point = selected_point(own, cols, first);
                 let mut row = vec![Value::Time(first.time)];
                 for (c, tl) in cols.iter().zip(&timelines) {
-                    if contains_agg(&c.expr) {
+                    if reads_outside_calls(&c.expr) {
+                        row.push(eval_beside_selector(&c.expr, point, &first.value));
+                    } else if contains_agg(&c.expr) {
                         row.push(tl.first().map(|(_, v)| v.clone()).unwrap_or(Value::Null));
-                    } else if let Expr::VarRef { name, data_type } = &c.expr {
-                        row.push(cast(field_or_tag(point, name), *data_type));
                     } else {
                         row.push(Value::Null);
                     }
@@ -278,9 +278,15 @@ impl QueryService {
             }
             return Ok(Some(out_rows));
         }
-        // distinct: one row per value, at the window's time.
+        // distinct: one row per value, at the window's time; under `ORDER BY time DESC`
+        // the windows come backwards but each window's values in the same order (by
+        // their earliest point, then value), as with `top` above.
         for (bt, rows) in ctx.bucket_rows(&raw) {
-            for v in aggregate::distinct(&rows) {
+            let mut values = aggregate::distinct(&rows);
+            if ctx.descending {
+                values.reverse();
+            }
+            for v in values {
                 let mut r = vec![Value::Time(bt)];
                 r.extend(cols.iter().enumerate().map(|(i, _)| {
                     if i == idx {
@@ -807,23 +813,23 @@ fn bare_column_timelines(
     selected: &[Selected],
     ctx: &SeriesCtx<'_>,
 ) {
-    let points: BTreeMap<i64, Option<&Point>> = selected
+    let points: BTreeMap<i64, (Option<&Point>, &Value)> = selected
         .iter()
-        .map(|s| (s.bucket, selected_point(ctx.points, cols, s)))
+        .map(|s| (s.bucket, (selected_point(ctx.points, cols, s), &s.value)))
         .collect();
     for (c, tl) in cols.iter().zip(timelines.iter_mut()) {
-        let Expr::VarRef { name, data_type } = &c.expr else {
+        if !reads_outside_calls(&c.expr) {
             continue;
-        };
-        // Per window: the selected point's value (null when it lacks the column), or
-        // `None` for a window without a selection.
+        }
+        // Per window: the column over the selected point (null when it lacks the
+        // column), or `None` for a window without a selection.
         let picked: Vec<(i64, Option<Value>)> = ctx
             .buckets
             .iter()
             .map(|b| {
                 let value = points
                     .get(b)
-                    .map(|p| cast(field_or_tag(*p, name), *data_type));
+                    .map(|(p, v)| eval_beside_selector(&c.expr, *p, v));
                 (*b, value)
             })
             .collect();
@@ -860,6 +866,43 @@ pub(super) struct Selected {
     bucket: i64,
     time: i64,
     value: Value,
+}
+
+/// Whether a column reads a field or tag outside any aggregate, selector or
+/// transformation (`v`, `abs(v)`, `max(v) * 10 + v`).
+fn reads_outside_calls(e: &Expr) -> bool {
+    match e {
+        Expr::VarRef { .. } => true,
+        Expr::Paren(inner) => reads_outside_calls(inner),
+        Expr::Binary { lhs, rhs, .. } => reads_outside_calls(lhs) || reads_outside_calls(rhs),
+        Expr::Call { name, args } if is_math_function(name) => args.iter().any(reads_outside_calls),
+        _ => false,
+    }
+}
+
+/// A column beside a single selector, as InfluxDB evaluates it over the point the
+/// selector picked: the selector's value where the call is, the point's fields and tags
+/// elsewhere (`max(v) * 10 + v` is 1100 when the maximum is 100).
+fn eval_beside_selector(e: &Expr, point: Option<&Point>, selected: &Value) -> Value {
+    let eval = |x: &Expr| eval_beside_selector(x, point, selected);
+    match e {
+        Expr::VarRef { name, data_type } => cast(field_or_tag(point, name), *data_type),
+        Expr::Paren(inner) => eval(inner),
+        Expr::Binary { op, lhs, rhs } => binary_value(*op, &eval(lhs), &eval(rhs)),
+        Expr::Call { name, args } => {
+            if let Some(f) = math::UnaryMath::from_name(name) {
+                let v = args.first().map(eval).unwrap_or(Value::Null);
+                return math::unary(f, &v);
+            }
+            if let Some(f) = math::BinaryMath::from_name(name) {
+                let a = args.first().map(eval).unwrap_or(Value::Null);
+                let b = args.get(1).map(eval).unwrap_or(Value::Null);
+                return math::binary(f, &a, &b);
+            }
+            selected.clone()
+        }
+        other => literal_value(other).unwrap_or(Value::Null),
+    }
 }
 
 /// The value a bare field or tag reference prints beside a selector: the selected

@@ -158,82 +158,139 @@ pub(super) fn check_tag_math(
     res
 }
 
-/// Argument rules of the transformations that InfluxDB checks before running anything
-/// and that need the query's shape (`holt_winters`, an aggregate inside a transformation).
-/// Their duration and window arguments were checked with the columns
-/// ([`check_columns_compile`]).
-pub(super) fn check_transform_args(e: &Expr, has_interval: bool) -> Result<(), StatementError> {
-    let mut res = Ok(());
-    e.walk(&mut |x| {
-        if res.is_err() {
-            return;
-        }
-        if let Expr::Call { name, args } = x {
-            if !TRANSFORMS.contains(&name.as_str()) {
-                return;
-            }
-            if name.starts_with("holt_winters") {
-                if let Err(e) = check_holt_winters_args(name, args, has_interval) {
-                    res = Err(e);
-                    return;
-                }
-            }
-            if let Some(Expr::Call { name: inner, .. }) = args.first() {
-                if is_agg_name(inner) && !has_interval {
-                    res = Err(err(format!(
-                        "{name} aggregate requires a GROUP BY interval"
-                    )));
-                }
-            }
-        }
-    });
-    res
+/// How the columns' calls combine, as InfluxDB's compiler checks last
+/// (`validateFields`), for any source, one that does not exist too: a column that reads a
+/// field or tag outside any call (`v`, `abs(v)`, `max(v) * 10 + v`, a tag `top()`
+/// prints) may sit only beside selector calls (`first`, `last`, `min`, `max`,
+/// `percentile`, `sample`, `top`, `bottom`), and beside one only: "mixing aggregate and
+/// non-aggregate queries is not supported", "mixing multiple selector functions with
+/// tags or fields is not supported". A selector over a wildcard or regex (`max(*)`) and
+/// any other aggregate or transformation make the columns an aggregate's; math
+/// functions are not calls here, what they read is.
+pub(super) fn check_column_kinds(stmt: &SelectStatement) -> Result<(), StatementError> {
+    let mut kinds = ColumnKinds::default();
+    for f in stmt.fields.iter().filter(|f| !f.expr.is_time_ref()) {
+        kinds.note(&f.expr, stmt.target.is_some());
+    }
+    if !kinds.reads_outside_calls {
+        return Ok(());
+    }
+    if kinds.aggregates {
+        return Err(err(
+            "mixing aggregate and non-aggregate queries is not supported",
+        ));
+    }
+    if kinds.calls > 1 {
+        return Err(err(
+            "mixing multiple selector functions with tags or fields is not supported",
+        ));
+    }
+    Ok(())
 }
 
-/// InfluxDB's argument rules for `holt_winters(agg(x), n, season)`: over an aggregate
-/// with `GROUP BY time` only (over raw points the forecast grid would be one nanosecond
-/// wide, as long as the points' time span), `n > 0`, `season >= 0`.
-pub(super) fn check_holt_winters_args(
-    name: &str,
-    args: &[Expr],
-    has_interval: bool,
+/// What [`check_column_kinds`] notes while it walks the columns.
+#[derive(Debug, Default)]
+struct ColumnKinds {
+    /// Aggregate, selector and transformation calls (math functions do not count).
+    calls: usize,
+    /// Whether a call is no plain selector.
+    aggregates: bool,
+    /// Whether a column reads a field or tag outside any call.
+    reads_outside_calls: bool,
+}
+
+impl ColumnKinds {
+    /// `into`: the statement writes its rows (`top(v, host, 2)` then prints no `host`).
+    fn note(&mut self, e: &Expr, into: bool) {
+        match e {
+            Expr::VarRef { .. } | Expr::Wildcard(_) | Expr::Regex(_) => {
+                self.reads_outside_calls = true;
+            }
+            Expr::Paren(inner) => self.note(inner, into),
+            Expr::Binary { lhs, rhs, .. } => match (is_literal(lhs), is_literal(rhs)) {
+                (true, _) => self.note(rhs, into),
+                (_, true) => self.note(lhs, into),
+                _ => {
+                    self.note(lhs, into);
+                    self.note(rhs, into);
+                }
+            },
+            Expr::Call { name, args } if is_math_function(name) => {
+                for a in args.iter().filter(|a| !is_literal(a)) {
+                    self.note(a, into);
+                }
+            }
+            Expr::Call { name, args } => self.note_call(name, args, into),
+            _ => {}
+        }
+    }
+
+    fn note_call(&mut self, name: &str, args: &[Expr], into: bool) {
+        self.calls += 1;
+        let first = args.first();
+        let over_wildcard = matches!(first, Some(Expr::Wildcard(_) | Expr::Regex(_)));
+        match name {
+            "first" | "last" | "min" | "max" | "percentile" | "sample" => {
+                self.aggregates |= over_wildcard;
+            }
+            // Each tag `top()` lists becomes a column of its own.
+            "top" | "bottom" => self.reads_outside_calls |= args.len() > 2 && !into,
+            _ => {
+                self.aggregates = true;
+                // A transformation's call is compiled as a column (a `distinct()` there
+                // is not counted: InfluxDB compiles it as nested).
+                if let Some(inner @ Expr::Call { name: n, .. }) = first {
+                    if TRANSFORMS.contains(&name) && n != "distinct" {
+                        self.note(inner, into);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether `e` is a literal as InfluxQL's compiler tells them (regexes are literals too).
+fn is_literal(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Integer(_)
+            | Expr::Unsigned(_)
+            | Expr::Float(_)
+            | Expr::String(_)
+            | Expr::Boolean(_)
+            | Expr::Duration(_)
+            | Expr::Regex(_)
+    )
+}
+
+/// A transformation under `GROUP BY time` over a math function (`derivative(abs(mean(v)))`)
+/// compiles in InfluxDB 1.6, but building its iterators fails with "unsupported call:
+/// abs", for any source.
+pub(super) fn check_math_inside_transforms(
+    stmt: &SelectStatement,
+    windowed: bool,
 ) -> Result<(), StatementError> {
-    if args.len() != 3 {
-        return Err(err(format!(
-            "invalid number of arguments for {name}, expected 3, got {}",
-            args.len()
-        )));
+    if !windowed {
+        return Ok(());
     }
-    match &args[0] {
-        Expr::Call { .. } if !has_interval => {
-            return Err(err(format!(
-                "{name} aggregate requires a GROUP BY interval"
-            )))
-        }
-        Expr::Call { .. } => {}
-        _ => return Err(err(format!("must use aggregate function with {name}"))),
+    let mut found = None;
+    for f in &stmt.fields {
+        f.expr.walk(&mut |e| {
+            if let Expr::Call { name, args } = e {
+                if let Some(Expr::Call { name: inner, .. }) = args.first() {
+                    if found.is_none()
+                        && TRANSFORMS.contains(&name.as_str())
+                        && is_math_function(inner)
+                    {
+                        found = Some(inner.clone());
+                    }
+                }
+            }
+        });
     }
-    match &args[1] {
-        Expr::Integer(n) if *n <= 0 => {
-            return Err(err(format!(
-                "second arg to {name} must be greater than 0, got {n}"
-            )))
-        }
-        Expr::Integer(_) => {}
-        _ => {
-            return Err(err(format!(
-                "expected integer argument as second arg in {name}"
-            )))
-        }
-    }
-    match &args[2] {
-        Expr::Integer(s) if *s < 0 => Err(err(format!(
-            "third arg to {name} cannot be negative, got {s}"
-        ))),
-        Expr::Integer(_) => Ok(()),
-        _ => Err(err(format!(
-            "expected integer argument as third arg in {name}"
-        ))),
+    match found {
+        Some(name) => Err(err(format!("unsupported call: {name}"))),
+        None => Ok(()),
     }
 }
 
@@ -371,6 +428,13 @@ fn arity_of(name: &str) -> Option<Arity> {
         "holt_winters" | "holt_winters_with_fit" => Arity::Exactly(3),
         "top" | "bottom" => Arity::AtLeast(2),
         "derivative" | "non_negative_derivative" | "elapsed" | "integral" => Arity::Between(1, 2),
+        "exponential_moving_average"
+        | "double_exponential_moving_average"
+        | "triple_exponential_moving_average"
+        | "relative_strength_index"
+        | "triple_exponential_derivative"
+        | "chande_momentum_oscillator" => Arity::Between(2, 4),
+        "kaufmans_efficiency_ratio" | "kaufmans_adaptive_moving_average" => Arity::Between(2, 3),
         _ => return None,
     })
 }
@@ -442,8 +506,14 @@ pub(super) fn check_columns_compile(stmt: &SelectStatement) -> Result<(), Statem
 ///   `distinct(…)`);
 /// - `top` and `bottom` read a field, then tags ("expected first argument to be a field
 ///   in top(), found v + 1", "only fields or tags are allowed in top(), found 'x'");
-/// - transformations also read a call; under `GROUP BY time` they need one, which a
-///   later check says (`windowed`).
+/// - transformations read a field, a wildcard or a regex without `GROUP BY time`
+///   (`windowed`), and any call with it: "derivative aggregate requires a GROUP BY
+///   interval" for `derivative(abs(v))` without one, "aggregate function required
+///   inside the call to derivative" for `derivative(mean(v) * 2)` with one. What the
+///   call reads is checked as a column of its own would be (`derivative(difference(v))`
+///   fails for `difference`), and how the calls combine later
+///   ([`check_column_kinds`]);
+/// - `holt_winters` reads a call, under `GROUP BY time` only.
 fn call_argument_error(name: &str, args: &[Expr], windowed: bool) -> Option<StatementError> {
     let first = args.first()?;
     if let Some(e) = option_argument_error(name, args) {
@@ -481,17 +551,24 @@ fn call_argument_error(name: &str, args: &[Expr], windowed: bool) -> Option<Stat
                     ))
                 })
         }
-        "derivative"
-        | "non_negative_derivative"
-        | "difference"
-        | "non_negative_difference"
-        | "moving_average"
-        | "cumulative_sum"
-        | "elapsed"
-            if !windowed && !symbol && !matches!(first, Expr::Call { .. }) =>
-        {
-            field_expected()
-        }
+        "holt_winters" | "holt_winters_with_fit" => match first {
+            Expr::Call { .. } if windowed => None,
+            Expr::Call { .. } => Some(err(format!(
+                "{name} aggregate requires a GROUP BY interval"
+            ))),
+            _ => Some(err(format!("must use aggregate function with {name}"))),
+        },
+        _ if TRANSFORMS.contains(&name) => match first {
+            Expr::Call { .. } if windowed => None,
+            Expr::Call { .. } => Some(err(format!(
+                "{name} aggregate requires a GROUP BY interval"
+            ))),
+            _ if windowed => Some(err(format!(
+                "aggregate function required inside the call to {name}"
+            ))),
+            _ if !symbol => field_expected(),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -539,6 +616,24 @@ fn option_argument_error(name: &str, args: &[Expr]) -> Option<StatementError> {
             Expr::Duration(_) => positive_duration(unit),
             _ => Some(err("second argument must be a duration")),
         },
+        ("holt_winters" | "holt_winters_with_fit", [_, n, season]) => match (n, season) {
+            (Expr::Integer(n), _) if *n <= 0 => Some(err(format!(
+                "second arg to {name} must be greater than 0, got {n}"
+            ))),
+            (Expr::Integer(_), Expr::Integer(s)) if *s < 0 => Some(err(format!(
+                "third arg to {name} cannot be negative, got {s}"
+            ))),
+            (Expr::Integer(_), Expr::Integer(_)) => None,
+            (Expr::Integer(_), _) => Some(err(format!(
+                "expected integer argument as third arg in {name}"
+            ))),
+            _ => Some(err(format!(
+                "expected integer argument as second arg in {name}"
+            ))),
+        },
+        (_, [_, period, rest @ ..]) if is_indicator(name) => {
+            indicator_argument_error(name, period, rest)
+        }
         ("derivative" | "non_negative_derivative" | "elapsed", [_, unit]) => match unit {
             Expr::Duration(_) => positive_duration(unit),
             other => Some(err(format!(
@@ -547,6 +642,57 @@ fn option_argument_error(name: &str, args: &[Expr]) -> Option<StatementError> {
             ))),
         },
         _ => None,
+    }
+}
+
+/// The technical-analysis indicators (`exponential_moving_average(v, period[, hold[,
+/// warmup]])` and kin).
+fn is_indicator(name: &str) -> bool {
+    matches!(
+        name,
+        "exponential_moving_average"
+            | "double_exponential_moving_average"
+            | "triple_exponential_moving_average"
+            | "relative_strength_index"
+            | "triple_exponential_derivative"
+            | "chande_momentum_oscillator"
+            | "kaufmans_efficiency_ratio"
+            | "kaufmans_adaptive_moving_average"
+    )
+}
+
+/// An indicator's period, hold period and warm-up type, as InfluxDB 1.6 compiles them
+/// (the period an integer of at least 1; the hold period an integer of at least 0, or
+/// -1 for the indicator's own, at least 1 for `triple_exponential_derivative`; the
+/// warm-up type `'exponential'` or `'simple'`, `chande_momentum_oscillator` also
+/// `'none'`).
+fn indicator_argument_error(name: &str, period: &Expr, rest: &[Expr]) -> Option<StatementError> {
+    let fail = |what: &str| Some(err(format!("{name} {what}")));
+    match period {
+        Expr::Integer(p) if *p < 1 => return fail("period must be greater than or equal to 1"),
+        Expr::Integer(_) => {}
+        _ => return fail("period must be an integer"),
+    }
+    match rest.first() {
+        Some(Expr::Integer(h)) if name == "triple_exponential_derivative" && *h < 1 && *h != -1 => {
+            return fail("hold period must be greater than or equal to 1")
+        }
+        Some(Expr::Integer(h)) if *h < 0 && *h != -1 => {
+            return fail("hold period must be greater than or equal to 0")
+        }
+        Some(Expr::Integer(_)) | None => {}
+        Some(_) => return fail("hold period must be an integer"),
+    }
+    let cmo = name == "chande_momentum_oscillator";
+    match rest.get(1) {
+        Some(Expr::String(w)) if matches!(w.as_str(), "exponential" | "simple") => None,
+        Some(Expr::String(w)) if cmo && w == "none" => None,
+        Some(Expr::String(_)) if cmo => {
+            fail("warmup type must be one of: 'none' 'exponential' 'simple'")
+        }
+        Some(Expr::String(_)) => fail("warmup type must be one of: 'exponential' 'simple'"),
+        Some(_) => fail("warmup type must be a string"),
+        None => None,
     }
 }
 
@@ -786,5 +932,123 @@ fn as_influxdb_prints(e: &Expr) -> String {
             format!("{name}({})", args.join(", "))
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod compile_tests {
+    use super::*;
+    use hyperbyte_timeseriesql::ast::Statement;
+
+    fn select(q: &str) -> SelectStatement {
+        match hyperbyte_timeseriesql::parse(q).map(|q| q.statements.into_iter().next()) {
+            Ok(Some(Statement::Select(s))) => *s,
+            other => panic!("{q}: {other:?}"),
+        }
+    }
+
+    fn message(r: Result<(), StatementError>) -> String {
+        r.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    const MIXING: &str = "mixing aggregate and non-aggregate queries is not supported";
+
+    /// Recorded on InfluxDB 1.6 (case `selectors--expressions-beside`).
+    #[test]
+    fn columns_read_outside_calls_only_beside_one_selector() {
+        let kinds = |q: &str| message(check_column_kinds(&select(q)));
+        for ok in [
+            "SELECT max(v), host FROM m",
+            "SELECT max(v) * 10 + v FROM m",
+            "SELECT abs(v), max(v) FROM m",
+            "SELECT percentile(v, 50), host FROM m",
+            "SELECT top(v, host, 2), v FROM m",
+            "SELECT *, max(v) FROM m",
+            "SELECT max(v), min(v) FROM m",
+            "SELECT time, mean(v) FROM m",
+            "SELECT v, abs(v) FROM m",
+        ] {
+            assert_eq!(kinds(ok), "", "{ok}");
+        }
+        for mixing in [
+            "SELECT mean(v), v FROM m",
+            "SELECT mean(v) + v FROM m",
+            "SELECT max(*), host FROM m",
+            "SELECT count(distinct(v)), host FROM m",
+            "SELECT derivative(v), abs(v) FROM m",
+            "SELECT derivative(abs(v)) FROM m GROUP BY time(1s)",
+        ] {
+            assert_eq!(kinds(mixing), MIXING, "{mixing}");
+        }
+        assert_eq!(
+            kinds("SELECT max(v), min(v), v FROM m"),
+            "mixing multiple selector functions with tags or fields is not supported"
+        );
+        assert_eq!(
+            kinds("SELECT top(v, host, 2), max(v) FROM m"),
+            "mixing multiple selector functions with tags or fields is not supported"
+        );
+    }
+
+    /// Recorded on InfluxDB 1.6 (case `transformations--call-arguments`).
+    #[test]
+    fn a_transformation_reads_a_call_under_group_by_time_only() {
+        let compile = |q: &str| message(check_columns_compile(&select(q)));
+        assert_eq!(
+            compile("SELECT derivative(abs(v)) FROM m"),
+            "derivative aggregate requires a GROUP BY interval"
+        );
+        assert_eq!(
+            compile("SELECT moving_average(difference(mean(v)), 2) FROM m"),
+            "moving_average aggregate requires a GROUP BY interval"
+        );
+        assert_eq!(
+            compile("SELECT derivative(mean(v) * 2) FROM m GROUP BY time(1s)"),
+            "aggregate function required inside the call to derivative"
+        );
+        assert_eq!(
+            compile("SELECT derivative(difference(v)) FROM m GROUP BY time(1s)"),
+            "aggregate function required inside the call to difference"
+        );
+        assert_eq!(
+            compile("SELECT derivative(mean(v) * 2) FROM m"),
+            "expected field argument in derivative()"
+        );
+        assert_eq!(
+            compile("SELECT derivative(abs(v)) FROM m GROUP BY time(1s)"),
+            ""
+        );
+        assert_eq!(
+            compile("SELECT holt_winters(abs(v), 2, 0) FROM m"),
+            "holt_winters aggregate requires a GROUP BY interval"
+        );
+        assert_eq!(
+            compile("SELECT holt_winters(mean(v), 0, 0) FROM m"),
+            "second arg to holt_winters must be greater than 0, got 0"
+        );
+        assert_eq!(
+            compile("SELECT chande_momentum_oscillator(v, 'x') FROM m"),
+            "chande_momentum_oscillator period must be an integer"
+        );
+        assert_eq!(
+            compile("SELECT triple_exponential_derivative(v, 2, 0) FROM m"),
+            "triple_exponential_derivative hold period must be greater than or equal to 1"
+        );
+        let unsupported =
+            |q: &str, windowed| message(check_math_inside_transforms(&select(q), windowed));
+        assert_eq!(
+            unsupported(
+                "SELECT derivative(pow(mean(v), 2)) FROM m GROUP BY time(1s)",
+                true
+            ),
+            "unsupported call: pow"
+        );
+        assert_eq!(
+            unsupported(
+                "SELECT abs(derivative(mean(v))) FROM m GROUP BY time(1s)",
+                true
+            ),
+            ""
+        );
     }
 }

@@ -316,10 +316,9 @@ pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape,
     if time_dims == 1 {
         check_time_dimension(stmt, is_agg, interval.is_some())?;
     }
-    if interval.is_some() && !is_agg {
-        if let Some(message) = transform_of_raw_points(&stmt.fields) {
-            return Err(err(message));
-        }
+    // (A transformation is a call too: over a math function of raw points,
+    // `derivative(abs(v))`, the columns mix, which a later check says.)
+    if interval.is_some() && !is_agg && !has_transform {
         if let Some(e) = fill_without_function(&stmt.fill) {
             return Err(e);
         }
@@ -364,9 +363,14 @@ impl QueryService {
         req: &QueryRequest,
         budget: &Budget,
     ) -> Result<Option<SelectPlan>, StatementError> {
+        // InfluxDB's order: the databases the statement names, then what compiling it
+        // finds, then its retention policies, then what building its iterators finds.
+        self.check_databases(stmt, req)?;
         let shape = statement_shape(stmt, self.clock.now_nanos())?;
-        let mut sources = self.measurement_sources(stmt, req)?;
         check_function_combinations(stmt)?;
+        check_column_kinds(stmt)?;
+        let mut sources = self.measurement_sources(stmt, req)?;
+        check_math_inside_transforms(stmt, shape.interval.is_some())?;
         sources.extend(self.subquery_sources(stmt, req, &shape, budget).await?);
         sources.sort_by(|a, b| a.measurement.cmp(&b.measurement));
         if sources.is_empty() {
@@ -389,7 +393,7 @@ impl QueryService {
                 .await;
         }
         let (all_fields, all_tags) = union_schema(&sources);
-        check_field_functions(stmt, &all_fields, &all_tags, shape.interval.is_some())?;
+        check_field_functions(stmt, &all_fields, &all_tags)?;
         let listed_tags = self.indexed_tags(&sources, &all_tags);
         let group_tags = group_tags(stmt, &listed_tags)?;
         let wildcard_fields = fields_for_wildcards(&sources, &all_fields);
@@ -467,6 +471,41 @@ impl QueryService {
     }
 
     /// The measurement sources of `FROM` (no duplicates), checked against the metadata.
+    /// The databases the statement's sources name (its subqueries' too), and that each
+    /// has a retention policy to read, as InfluxDB checks them before it compiles the
+    /// statement: "database name required", "database not found: db", "default
+    /// retention policy not set for: db". Whether a named retention policy exists is
+    /// checked later ([`QueryService::measurement_sources`]).
+    fn check_databases(
+        &self,
+        stmt: &SelectStatement,
+        req: &QueryRequest,
+    ) -> Result<(), StatementError> {
+        for s in &stmt.sources {
+            let m = match s {
+                Source::Subquery(sub) => {
+                    self.check_databases(sub, req)?;
+                    continue;
+                }
+                Source::Measurement(m) => m,
+            };
+            let db = m
+                .database
+                .clone()
+                .or_else(|| req.database.clone())
+                .ok_or_else(|| err("database name required"))?;
+            let Some(database) = self.meta.database(&db) else {
+                return Err(err(format!("database not found: {db}")));
+            };
+            let named = m.retention_policy.as_ref().is_some_and(|r| !r.is_empty())
+                || req.retention_policy.is_some();
+            if !named && database.default_rp.is_none() {
+                return Err(err(format!("default retention policy not set for: {db}")));
+            }
+        }
+        Ok(())
+    }
+
     fn measurement_sources(
         &self,
         stmt: &SelectStatement,
@@ -718,12 +757,11 @@ fn fields_for_wildcards(
         .collect()
 }
 
-/// Unknown functions, math on tags, transformation arguments.
+/// Unknown functions, math on tags.
 fn check_field_functions(
     stmt: &SelectStatement,
     all_fields: &BTreeMap<String, FieldType>,
     all_tags: &BTreeSet<String>,
-    has_interval: bool,
 ) -> Result<(), StatementError> {
     for f in &stmt.fields {
         let mut bad = None;
@@ -738,7 +776,6 @@ fn check_field_functions(
             return Err(err(format!("undefined function {name}()")));
         }
         check_tag_math(&f.expr, all_fields, all_tags)?;
-        check_transform_args(&f.expr, has_interval)?;
     }
     Ok(())
 }
@@ -792,7 +829,8 @@ fn check_mixing(
         // `max(v), max(v), w`).
         let one_selector = calls.len() == 1 && is_selector(calls[0]);
         for c in cols {
-            if !contains_agg(&c.expr) && !matches!(c.expr, Expr::VarRef { .. }) {
+            // A transformation's column beside an aggregate.
+            if !contains_agg(&c.expr) && contains_transform(&c.expr) {
                 return Err(mixing());
             }
             if !contains_agg(&c.expr) && !one_selector {
@@ -868,30 +906,6 @@ fn needed_fields(cols: &[OutCol], all_fields: &BTreeMap<String, FieldType>) -> B
         });
     }
     needed
-}
-
-/// Under `GROUP BY time` without an aggregate, InfluxDB's error names the first
-/// transformation whose argument is no aggregate (`derivative(value)`), before the
-/// general one.
-fn transform_of_raw_points(fields: &[hyperbyte_timeseriesql::ast::Field]) -> Option<String> {
-    let mut found = None;
-    for f in fields {
-        f.expr.walk(&mut |e| {
-            let Expr::Call { name, args } = e else {
-                return;
-            };
-            let raw_argument =
-                !matches!(args.first(), Some(Expr::Call { name: inner, .. }) if is_agg_name(inner));
-            if found.is_none() && TRANSFORMS.contains(&name.as_str()) && raw_argument {
-                found = Some(if name.starts_with("holt_winters") {
-                    format!("must use aggregate function with {name}")
-                } else {
-                    format!("aggregate function required inside the call to {name}")
-                });
-            }
-        });
-    }
-    found
 }
 
 #[cfg(test)]
