@@ -269,6 +269,7 @@ def cases():
     out.append(column_kinds_case())
     out.append(infinite_results_case())
     out.append(distinct_order_case())
+    out.append(percentile_first_window_case())
     return out
 
 
@@ -2565,6 +2566,65 @@ def distinct_order_case():
         "SELECT distinct(v) FROM dd ORDER BY time DESC LIMIT 2 OFFSET 1",
         "SELECT distinct(v) FROM dd ORDER BY time DESC LIMIT 1",
         "SELECT count(distinct(s)) FROM dd ORDER BY time DESC",
+    ])
+
+
+def percentile_first_window_case():
+    """A lone percentile() whose first reduced window selects nothing (one point at
+    level 40) answers no series; later such windows print as windows without points,
+    and a series none of whose windows selects anything prints nothing. SLIMIT/SOFFSET
+    cut the tag sets first; another call beside it changes all that."""
+    body = (
+        'cpu,host=a,region=us v=1 0\ncpu,host=b,region=eu v=4 5000000000\n'
+        'cpu,host=a,region=us v=2 10000000000\ncpu,host=b,region=eu v=5.25 15000000000\n'
+        'cpu,host=a,region=us v=-3.5 20000000000\ncpu,host=b,region=eu v=0 25000000000\n'
+        'cpu,host=c v=100 30000000000\n'
+        'm1,g=x v=1 0\nm1,g=x v=2 1000000000\nm1,g=x v=3 10000000000\nm1,g=y v=4 0\n'
+        'm1,g=y v=5 1000000000\nm1,g=y v=6 10000000000\nm1,g=y v=7 11000000000\n'
+        'm2,g=x v=1 0\nm2,g=x v=2 1000000000\nm2,g=x v=3 10000000000\n'
+        'm2,g=x v=4 11000000000\nm2,g=y v=5 0\nm2,g=y v=6 10000000000\n'
+        'm2,g=y v=7 11000000000\nm3,g=x v=1 10000000000\nm3,g=y v=2 0\n'
+        'm3,g=y v=3 1000000000\nm4,g=x v=1 0\nm4,g=x v=2 1000000000\nm4,g=y v=3 0\n'
+        'm4,g=z v=4 0\nm4,g=z v=5 1000000000\n'
+    )
+    w20 = "WHERE time >= 0s AND time < 20s"
+    w60 = "WHERE time >= 0s AND time < 60s"
+    return queries_case("aggregates--percentile-first-window", "agg_pct_first", body, [
+        "SELECT percentile(v, 40) FROM cpu GROUP BY region",
+        "SELECT percentile(v, 40) FROM cpu GROUP BY region ORDER BY time DESC",
+        "SELECT percentile(v, 40), host FROM cpu GROUP BY region",
+        "SELECT percentile(v, 40), max(v) FROM cpu GROUP BY region",
+        "SELECT percentile(v, 60) FROM cpu GROUP BY region",
+        "SELECT percentile(v, 40) FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s)",
+        "SELECT percentile(v, 40) FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)",
+        f"SELECT percentile(v, 40) FROM cpu {w60} GROUP BY time(10s) fill(3)",
+        f"SELECT percentile(v, 40) FROM cpu {w60} GROUP BY time(20s), host",
+        f"SELECT percentile(v, 40) FROM cpu {w60} GROUP BY time(20s), host fill(none)",
+        f"SELECT percentile(v, 40) FROM cpu {w60} GROUP BY time(20s), host ORDER BY time DESC",
+        f"SELECT percentile(v, 40) FROM cpu {w60} GROUP BY time(20s), region",
+        f"SELECT percentile(v, 40) FROM cpu {w60} AND host != 'c' GROUP BY time(20s), region",
+        f"SELECT percentile(v, 30) FROM cpu {w60} GROUP BY time(15s), region",
+        "SELECT percentile(v, 40) FROM m4 GROUP BY g",
+        "SELECT percentile(v, 40) FROM m4 GROUP BY g ORDER BY time DESC",
+        f"SELECT percentile(v, 40) FROM m1 {w20} GROUP BY time(10s), g",
+        f"SELECT percentile(v, 40) FROM m1 {w20} GROUP BY time(10s), g fill(none)",
+        f"SELECT percentile(v, 40) FROM m1 {w20} GROUP BY time(10s), g fill(7)",
+        f"SELECT percentile(v, 40) FROM m2 {w20} GROUP BY time(10s), g fill(previous)",
+        f"SELECT percentile(v, 40) FROM m2 {w20} GROUP BY time(10s), g ORDER BY time DESC",
+        f"SELECT percentile(v, 40), g FROM m2 {w20} GROUP BY time(10s)",
+        f"SELECT percentile(v, 40) FROM m3 {w20} GROUP BY time(10s), g",
+        f"SELECT percentile(v, 40) FROM m3 {w20} GROUP BY time(10s), g ORDER BY time DESC",
+        f"SELECT percentile(v, 40) FROM m3 {w20} GROUP BY time(10s), g fill(none)",
+        "SELECT percentile(v, 40) FROM m3, m4 GROUP BY g",
+        f"SELECT percentile(v, 40) FROM m4, m3 {w20} GROUP BY time(10s), g",
+        f"SELECT percentile(v, 40) FROM m3, m4 {w20} GROUP BY time(10s), g ORDER BY time DESC",
+        "SELECT percentile(v, 40) FROM cpu GROUP BY region SLIMIT 2",
+        "SELECT percentile(v, 40) FROM cpu GROUP BY region SOFFSET 1",
+        "SELECT percentile(v, 40) FROM m4 GROUP BY g SLIMIT 1 SOFFSET 1",
+        f"SELECT percentile(v, 40) FROM m2 {w20} GROUP BY time(10s), g SLIMIT 1 SOFFSET 1",
+        "SELECT percentile(v, 10) FROM cpu GROUP BY host",
+        "SELECT percentile(v, 101) FROM cpu GROUP BY host",
+        "SELECT percentile(v, 0) FROM cpu",
     ])
 
 

@@ -503,7 +503,7 @@ fn points_in<'p>(
 
 /// The context of one series' columns over `range`: its window grid from the range's
 /// start (or the first point) to its end (or `now()`), checked against the bucket limit.
-fn series_ctx<'a>(
+pub(super) fn series_ctx<'a>(
     pts: &'a [Point],
     (fields, feed_rank): (&'a BTreeMap<String, FieldType>, Option<&'a [usize]>),
     shape: &'a Shape,

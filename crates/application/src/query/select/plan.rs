@@ -93,6 +93,9 @@ pub(super) struct SelectPlan {
     pub(super) cond: Option<Expr>,
     /// Every column is an aggregate the engine computes exactly ([`pushdown_columns`]).
     pub(super) pushdown: bool,
+    /// The level of a lone `percentile()` whose empty windows end the answer
+    /// ([`lone_percentile_level`]; evaluated in Rust, where the windows' points are).
+    pub(super) lone_percentile: Option<f64>,
     /// `last()` of fields only, without `GROUP BY time`: the tier can hand over just the
     /// points holding each series' latest values.
     pub(super) last_only: bool,
@@ -411,7 +414,9 @@ impl QueryService {
         let read = shape.read_range();
         self.read_mixed_sources(&mut sources, &needed, cond.as_ref(), read, budget)
             .await?;
+        let lone_percentile = lone_percentile_level(&cols).filter(|_| single_selector);
         let pushdown = shape.is_agg
+            && lone_percentile.is_none()
             && !shape.has_transform
             && pushdown_columns(
                 &cols,
@@ -438,6 +443,7 @@ impl QueryService {
             needed,
             cond,
             pushdown,
+            lone_percentile,
             last_only,
             shard_duration,
         }))
@@ -470,7 +476,6 @@ impl QueryService {
         durations.all(|d| d == Some(first)).then_some(first)
     }
 
-    /// The measurement sources of `FROM` (no duplicates), checked against the metadata.
     /// The databases the statement's sources name (its subqueries' too), and that each
     /// has a retention policy to read, as InfluxDB checks them before it compiles the
     /// statement: "database name required", "database not found: db", "default
@@ -506,6 +511,7 @@ impl QueryService {
         Ok(())
     }
 
+    /// The measurement sources of `FROM` (no duplicates), checked against the metadata.
     fn measurement_sources(
         &self,
         stmt: &SelectStatement,

@@ -165,12 +165,39 @@ impl QueryService {
         };
         let mut output: Vec<Series> = Vec::new();
         let mut seen = SeriesSeen::default();
+        // Per source, whether the first window a lone `percentile` reduces selects
+        // nothing (`None`: no point, or no such percentile).
+        let mut firsts: Vec<Option<bool>> = Vec::new();
         let cut = RawCut::of(&plan, stmt);
         for src in &plan.sources {
+            let mut first = None;
             let series = self
-                .run_source(&plan, stmt, src, cut.as_ref(), &mut seen, budget)
+                .run_source(
+                    &plan,
+                    stmt,
+                    src,
+                    cut.as_ref(),
+                    (&mut seen, &mut first),
+                    budget,
+                )
                 .await?;
-            output.extend(series_limits(stmt, series));
+            firsts.push(first);
+            if plan.lone_percentile.is_some() {
+                // (Its tag sets were cut before it ran: `evaluate_points`.)
+                output.extend(series);
+            } else {
+                output.extend(series_limits(stmt, series));
+            }
+        }
+        // InfluxDB reads the measurements in turn (backwards under `ORDER BY time DESC`).
+        let mut decided = firsts.into_iter().flatten();
+        let first = if stmt.is_descending() {
+            decided.last()
+        } else {
+            decided.next()
+        };
+        if first == Some(true) {
+            output.clear();
         }
         if stmt.is_descending() {
             output.reverse();
@@ -192,7 +219,7 @@ impl QueryService {
         stmt: &SelectStatement,
         src: &Src,
         cut: Option<&RawCut<'_>>,
-        seen: &mut SeriesSeen,
+        (seen, first): (&mut SeriesSeen, &mut Option<bool>),
         budget: &Budget,
     ) -> Result<Vec<Series>, StatementError> {
         let read = plan.shape.read_range();
@@ -263,7 +290,7 @@ impl QueryService {
         if !series_counted {
             seen.add_points(&points, budget)?;
         }
-        self.evaluate_points(plan, stmt, src, points, budget)
+        self.evaluate_points(plan, stmt, src, points, (budget, first))
     }
 
     /// Whether the recent-data tier holds more than [`BEST_FROM_TIER_LIMIT`] rows of the
@@ -370,7 +397,7 @@ impl QueryService {
         stmt: &SelectStatement,
         src: &Src,
         points: Vec<Point>,
-        budget: &Budget,
+        (budget, first): (&Budget, &mut Option<bool>),
     ) -> Result<Vec<Series>, StatementError> {
         let shape = &plan.shape;
         let mut groups: BTreeMap<Vec<String>, Vec<Point>> = BTreeMap::new();
@@ -396,8 +423,36 @@ impl QueryService {
         let names = referenced_names(&plan.cols);
         let shards = plan.shard_duration;
         let limited_top_feed = plan.limited_top_feed(stmt);
+        if plan.lone_percentile.is_some() {
+            // InfluxDB cuts the tag sets before a lone `percentile` runs over them.
+            let tags: Vec<BTreeMap<String, String>> = groups
+                .keys()
+                .map(|key| {
+                    plan.group_tags
+                        .iter()
+                        .cloned()
+                        .zip(key.iter().cloned())
+                        .collect()
+                })
+                .collect();
+            if let Some(kept) = kept_tag_sets(stmt, &tags.iter().collect::<Vec<_>>()) {
+                let mut index = 0;
+                groups.retain(|_, _| {
+                    index += 1;
+                    kept.contains(&(index - 1))
+                });
+            }
+        }
+        let lone = self.lone_percentile(plan, stmt, &groups, budget)?;
+        *first = lone.as_ref().and_then(|l| l.first_selects_nothing);
         let mut output = Vec::new();
-        for (key, pts) in groups {
+        for (index, (key, pts)) in groups.into_iter().enumerate() {
+            if lone
+                .as_ref()
+                .is_some_and(|l| l.silent.get(index) == Some(&true))
+            {
+                continue;
+            }
             let pts = if raw {
                 // InfluxDB's series iterators only emit the times where a selected field
                 // has a value; only those take part in the merge.
@@ -443,6 +498,50 @@ impl QueryService {
             ));
         }
         Ok(output)
+    }
+
+    /// What a lone `percentile` decides about a source's series (`groups`, in tag
+    /// order; [`percentile_end`]); `None` without one.
+    fn lone_percentile(
+        &self,
+        plan: &SelectPlan,
+        stmt: &SelectStatement,
+        groups: &BTreeMap<Vec<String>, Vec<Point>>,
+        budget: &Budget,
+    ) -> Result<Option<LonePercentile>, StatementError> {
+        let Some(level) = plan.lone_percentile else {
+            return Ok(None);
+        };
+        let field = plan
+            .cols
+            .iter()
+            .flat_map(|c| top_level_aggs(&c.expr))
+            .find_map(|e| match e {
+                Expr::Call { args, .. } => match args.first() {
+                    Some(Expr::VarRef { name, data_type }) => Some((name, *data_type)),
+                    _ => None,
+                },
+                _ => None,
+            });
+        let Some((name, data_type)) = field else {
+            return Ok(None);
+        };
+        let descending = stmt.is_descending();
+        let mut series = Vec::with_capacity(groups.len());
+        for pts in groups.values() {
+            let range = plan.shape.range;
+            let ctx = series_ctx(
+                pts,
+                (&plan.all_fields, None),
+                &plan.shape,
+                range,
+                stmt,
+                budget,
+            )?;
+            let rows = ctx.raw_timeline(name, data_type);
+            series.push(windows_selecting(&ctx, &rows, level, descending));
+        }
+        Ok(Some(LonePercentile::of(&series, descending)))
     }
 }
 

@@ -523,28 +523,42 @@ fn join_by_maps(timelines: &[Timeline]) -> Vec<Vec<Value>> {
 /// tag sets to `SLIMIT` + `SOFFSET` before skipping `SOFFSET`). Which tag sets are kept
 /// follows InfluxDB's order of them ([`tag_set_key`]); those kept keep their places.
 pub(super) fn series_limits(stmt: &SelectStatement, series: Vec<Series>) -> Vec<Series> {
-    let (limit, offset) = (stmt.slimit.unwrap_or(0), stmt.soffset.unwrap_or(0));
-    if limit == 0 && offset == 0 {
+    let tags: Vec<&BTreeMap<String, String>> = series.iter().map(|s| &s.tags).collect();
+    let Some(kept) = kept_tag_sets(stmt, &tags) else {
         return series;
-    }
-    let mut order: Vec<(Vec<u8>, usize)> = series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (tag_set_key(&s.tags), i))
-        .collect();
-    order.sort();
-    let kept: BTreeSet<usize> = order
-        .into_iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .map(|(_, i)| i)
-        .collect();
+    };
     series
         .into_iter()
         .enumerate()
         .filter(|(i, _)| kept.contains(i))
         .map(|(_, s)| s)
         .collect()
+}
+
+/// The positions of the tag sets (`tags`) that `SLIMIT`/`SOFFSET` keep, in InfluxDB's
+/// order of tag sets ([`tag_set_key`]); `None` without either.
+pub(super) fn kept_tag_sets(
+    stmt: &SelectStatement,
+    tags: &[&BTreeMap<String, String>],
+) -> Option<BTreeSet<usize>> {
+    let (limit, offset) = (stmt.slimit.unwrap_or(0), stmt.soffset.unwrap_or(0));
+    if limit == 0 && offset == 0 {
+        return None;
+    }
+    let mut order: Vec<(Vec<u8>, usize)> = tags
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (tag_set_key(t), i))
+        .collect();
+    order.sort();
+    Some(
+        order
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|(_, i)| i)
+            .collect(),
+    )
 }
 
 /// The key InfluxDB 1.6 sorts a measurement's tag sets by before `SLIMIT`/`SOFFSET` cut
