@@ -69,6 +69,46 @@ fn write_answers_like_influxdb() {
     assert!(matches!(r, Err(ureq::Error::Status(405, _))));
 }
 
+/// A gzip body is read member after member, as InfluxDB (Go's `gzip.Reader`) reads it:
+/// a body made of concatenated compressed pieces stores every piece's points (before,
+/// only the first piece's were stored, and the write was acknowledged). A broken stream
+/// gets Go's error text; a missing database is answered before the body is read.
+#[test]
+fn every_member_of_a_gzip_body_is_stored() {
+    let s = Server::start();
+    create_db(&s, "gzm");
+    let gz = |lines: &[u8]| {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(lines).unwrap();
+        enc.finish().unwrap()
+    };
+    let post = |db: &str, body: &[u8]| match ureq::post(&format!("{}/write?db={db}", s.url))
+        .set("Content-Encoding", "gzip")
+        .send_bytes(body)
+    {
+        Ok(r) => (r.status(), String::new()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap()),
+        Err(e) => panic!("{e}"),
+    };
+    let mut body = gz(b"m v=1 1\nm v=2 2\n");
+    body.extend(gz(b"m v=3 3\n"));
+    body.extend(gz(b"m v=4 4\n"));
+    assert_eq!(post("gzm", &body).0, 204);
+    let (_, v) = s.query("gzm", "SELECT count(v) FROM m");
+    assert_eq!(v["results"][0]["series"][0]["values"][0][1], 4, "{v}");
+
+    let mut trailing = gz(b"m v=5 5\n");
+    trailing.extend_from_slice(b"garbage");
+    assert_eq!(
+        post("gzm", &trailing),
+        (400, "{\"error\":\"unexpected EOF\"}\n".to_string())
+    );
+    let (status, text) = post("nosuch", b"not gzip");
+    assert_eq!(status, 404, "{text}");
+    let (_, v) = s.query("gzm", "SELECT count(v) FROM m");
+    assert_eq!(v["results"][0]["series"][0]["values"][0][1], 4, "{v}");
+}
+
 /// InfluxDB fixes a field's type per shard group (a week for `autogen`): another type is
 /// accepted in another week and refused in a week that already has the field.
 #[test]

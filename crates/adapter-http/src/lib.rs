@@ -19,6 +19,7 @@ mod backup;
 mod cors;
 mod csv;
 mod debug_vars;
+mod gzip;
 mod health;
 mod json;
 mod memory;

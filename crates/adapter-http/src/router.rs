@@ -15,7 +15,6 @@ use hyperbyte_application::{IngestionService, WriteError, WriteRequest};
 use hyperbyte_domain::query::{Chunking, StatementResult};
 use hyperbyte_domain::{Consistency, Precision};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -335,23 +334,10 @@ fn decode_body(
     if body.len() > limit {
         return Err(too_large());
     }
-    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
-    let mut dec = flate2::read::GzDecoder::new(&body[..]);
-    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    let res = (&mut dec).take(cap).read_to_end(&mut out);
-    match res {
-        Ok(_) if out.len() > limit => Err(too_large()),
-        Ok(_) => Ok(Bytes::from(out)),
-        Err(e) => {
-            let msg = if e.kind() == std::io::ErrorKind::InvalidInput
-                || e.to_string().contains("invalid gzip header")
-            {
-                "gzip: invalid header".to_string()
-            } else {
-                format!("gzip: {e}")
-            };
-            Err((StatusCode::BAD_REQUEST, msg))
-        }
+    match crate::gzip::decompress(&body, limit) {
+        Ok(out) => Ok(Bytes::from(out)),
+        Err(crate::gzip::GzipError::TooLarge) => Err(too_large()),
+        Err(e) => Err((StatusCode::BAD_REQUEST, e.to_string())),
     }
 }
 
@@ -556,6 +542,11 @@ async fn do_write(
         if let Err(e) = state.auth.authorize_write(&access, &db) {
             return auth_refusal(&state, Format::Json, &e);
         }
+        // InfluxDB answers a missing database before it reads a compressed body.
+        if !state.ingest.has_database(&db) {
+            let missing = WriteError::DatabaseNotFound(db.clone());
+            return query_error(&state, format, StatusCode::NOT_FOUND, &missing.to_string());
+        }
         let body = match decode_body(&headers, body, state.config.decoded_limit()) {
             Ok(b) => b,
             Err((status, msg)) => {
@@ -567,8 +558,6 @@ async fn do_write(
             None => Consistency::default(),
             Some(c) => match Consistency::parse(c) {
                 Some(level) => level,
-                // InfluxDB answers a missing database (404) before a bad level.
-                None if !state.ingest.has_database(&db) => Consistency::default(),
                 None => {
                     return query_error(
                         &state,
@@ -981,6 +970,7 @@ fn chunk_results(results: Vec<StatementResult>, size: usize) -> Vec<StatementRes
 mod tests {
     use super::*;
     use hyperbyte_domain::query::{Series, Value};
+    use std::io::Read;
 
     /// The header carries InfluxDB's first 1,024 bytes of a long error (cut inside a
     /// character as InfluxDB cuts), control characters as spaces; short ones whole.
