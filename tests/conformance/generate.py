@@ -270,6 +270,7 @@ def cases():
     out.append(infinite_results_case())
     out.append(distinct_order_case())
     out.append(percentile_first_window_case())
+    out.append(slimit_before_conditions_case())
     return out
 
 
@@ -2625,6 +2626,40 @@ def percentile_first_window_case():
         "SELECT percentile(v, 10) FROM cpu GROUP BY host",
         "SELECT percentile(v, 101) FROM cpu GROUP BY host",
         "SELECT percentile(v, 0) FROM cpu",
+    ])
+
+
+def slimit_before_conditions_case():
+    """SLIMIT/SOFFSET cut the tag sets the index lists for the condition's tag terms
+    before anything is read: a field or time term does not bring the next tag set in
+    (GROUP BY host SLIMIT 1 WHERE v > 3 answers nothing when host a has no such v)."""
+    body = (
+        'cpu,host=a,region=us v=1,s="x" 0\ncpu,host=b,region=eu v=4,s="x" 5000000000\n'
+        'cpu,host=a,region=us v=2,s="y" 10000000000\ncpu,host=b,region=eu v=5.25,s="w" 15000000000\n'
+        'cpu,host=a,region=us v=-3.5,s="z" 20000000000\ncpu,host=b,region=eu v=0,s="" 25000000000\n'
+        'cpu,host=c v=100 30000000000\nmem,host=a free=10i 0\nmem,host=b free=20i 10000000000\n'
+    )
+    return queries_case("order-limit--slimit-before-conditions", "ol_slimit_cond", body, [
+        "SELECT v FROM cpu WHERE v > 3 GROUP BY host SLIMIT 1",
+        "SELECT v FROM cpu WHERE v > 3 GROUP BY host SOFFSET 1",
+        "SELECT v FROM cpu WHERE time > 22s GROUP BY host SLIMIT 1",
+        "SELECT max(v) FROM cpu WHERE v > 3 GROUP BY host SLIMIT 1",
+        "SELECT max(v) FROM cpu WHERE time > 22s GROUP BY host SLIMIT 1",
+        "SELECT v FROM cpu WHERE host != 'a' GROUP BY host SLIMIT 1",
+        "SELECT v FROM cpu WHERE s = 'w' GROUP BY host SLIMIT 1",
+        "SELECT v FROM cpu WHERE s = 'w' GROUP BY host SLIMIT 2 SOFFSET 1",
+        "SELECT v FROM cpu WHERE v > 3 GROUP BY region SLIMIT 2",
+        "SELECT v FROM cpu WHERE v > 3 GROUP BY * SLIMIT 2",
+        "SELECT count(v) FROM cpu WHERE v > 0 GROUP BY host SLIMIT 2",
+        "SELECT v FROM cpu SLIMIT 1",
+        "SELECT v FROM cpu SOFFSET 1",
+        "SELECT v FROM cpu WHERE v > 3 SLIMIT 1",
+        "SELECT mean(v) FROM cpu WHERE time >= 0s AND time < 40s AND v > 3 GROUP BY time(20s), host SLIMIT 1",
+        "SELECT v FROM cpu, mem WHERE v > 3 GROUP BY host SLIMIT 1",
+        "SELECT free FROM mem WHERE free > 15 GROUP BY host SLIMIT 1",
+        "SELECT v FROM cpu WHERE host =~ /b|c/ GROUP BY host SLIMIT 1 SOFFSET 1",
+        "SELECT v FROM cpu WHERE v > 3 GROUP BY host ORDER BY time DESC SLIMIT 1",
+        "SELECT v FROM cpu WHERE v > 3 GROUP BY host SLIMIT 1 LIMIT 1",
     ])
 
 

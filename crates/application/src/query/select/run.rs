@@ -182,11 +182,13 @@ impl QueryService {
                 )
                 .await?;
             firsts.push(first);
-            if plan.lone_percentile.is_some() {
-                // (Its tag sets were cut before it ran: `evaluate_points`.)
-                output.extend(series);
-            } else {
-                output.extend(series_limits(stmt, series));
+            match self.slimit_tag_sets(&plan, stmt, src) {
+                Some(kept) => output.extend(
+                    series
+                        .into_iter()
+                        .filter(|s| kept.contains(&group_key(&plan.group_tags, &s.tags))),
+                ),
+                None => output.extend(series_limits(stmt, series)),
             }
         }
         // InfluxDB reads the measurements in turn (backwards under `ORDER BY time DESC`).
@@ -425,22 +427,8 @@ impl QueryService {
         let limited_top_feed = plan.limited_top_feed(stmt);
         if plan.lone_percentile.is_some() {
             // InfluxDB cuts the tag sets before a lone `percentile` runs over them.
-            let tags: Vec<BTreeMap<String, String>> = groups
-                .keys()
-                .map(|key| {
-                    plan.group_tags
-                        .iter()
-                        .cloned()
-                        .zip(key.iter().cloned())
-                        .collect()
-                })
-                .collect();
-            if let Some(kept) = kept_tag_sets(stmt, &tags.iter().collect::<Vec<_>>()) {
-                let mut index = 0;
-                groups.retain(|_, _| {
-                    index += 1;
-                    kept.contains(&(index - 1))
-                });
+            if let Some(kept) = self.slimit_tag_sets(plan, stmt, src) {
+                groups.retain(|key, _| kept.contains(key));
             }
         }
         let lone = self.lone_percentile(plan, stmt, &groups, budget)?;
@@ -498,6 +486,54 @@ impl QueryService {
             ));
         }
         Ok(output)
+    }
+
+    /// The tag sets (values of the `GROUP BY` tags) `SLIMIT`/`SOFFSET` keep of a stored
+    /// source, as InfluxDB cuts them before it reads: from the series of the index whose
+    /// tags may satisfy the condition (its field and time terms narrow nothing), in its
+    /// order of tag sets ([`kept_tag_sets`]). `None` without either, and for a subquery
+    /// (the series of its rows are cut, [`series_limits`]).
+    fn slimit_tag_sets(
+        &self,
+        plan: &SelectPlan,
+        stmt: &SelectStatement,
+        src: &Src,
+    ) -> Option<BTreeSet<Vec<String>>> {
+        if stmt.slimit.unwrap_or(0) == 0 && stmt.soffset.unwrap_or(0) == 0 {
+            return None;
+        }
+        if src.rows.is_some() || src.db.is_empty() {
+            return None;
+        }
+        let is_field = |n: &str| src.schema.field_type(n).is_some();
+        let mut filter = crate::query::ReadFilter::new(plan.cond.as_ref(), &[], None, None)
+            .with_fields(&is_field);
+        let mut sets: BTreeSet<Vec<String>> = BTreeSet::new();
+        self.meta
+            .for_each_series(&src.db, Some(&src.measurement), &mut |se| {
+                let tags: BTreeMap<String, String> = se.tags.iter().cloned().collect();
+                if filter.series_may_match(&tags) {
+                    sets.insert(group_key(&plan.group_tags, &tags));
+                }
+                true
+            });
+        let sets: Vec<Vec<String>> = sets.into_iter().collect();
+        let maps: Vec<BTreeMap<String, String>> = sets
+            .iter()
+            .map(|key| {
+                plan.group_tags
+                    .iter()
+                    .cloned()
+                    .zip(key.iter().cloned())
+                    .collect()
+            })
+            .collect();
+        let kept = kept_tag_sets(stmt, &maps.iter().collect::<Vec<_>>())?;
+        Some(
+            kept.into_iter()
+                .filter_map(|i| sets.get(i).cloned())
+                .collect(),
+        )
     }
 
     /// What a lone `percentile` decides about a source's series (`groups`, in tag
@@ -570,4 +606,12 @@ fn has_call(cols: &[OutCol], function: &str) -> bool {
         c.expr
             .any(&mut |e| matches!(e, Expr::Call { name, .. } if name == function))
     })
+}
+
+/// A series' values of the `GROUP BY` tags (`""` for a tag it lacks), as its group's key.
+fn group_key(group_tags: &[String], tags: &BTreeMap<String, String>) -> Vec<String> {
+    group_tags
+        .iter()
+        .map(|t| tags.get(t).cloned().unwrap_or_default())
+        .collect()
 }
