@@ -15,6 +15,19 @@ DAY = 86400 * 10**9
 T2000 = 946684800 * 10**9
 
 
+# Seven points of three hosts (host c without a region) with a field of every type: the
+# data of the probes whose answers the newer cases record.
+PROBE_CPU = (
+    'cpu,host=a,region=us v=1,i=10i,s="x",b=true 0\n'
+    'cpu,host=b,region=eu v=4,i=40i,s="x",b=false 5000000000\n'
+    'cpu,host=a,region=us v=2,i=20i,s="y",b=false 10000000000\n'
+    'cpu,host=b,region=eu v=5.25,i=50i,s="w",b=true 15000000000\n'
+    'cpu,host=a,region=us v=-3.5,i=-5i,s="z",b=true 20000000000\n'
+    'cpu,host=b,region=eu v=0,i=0i,s="",b=false 25000000000\n'
+    'cpu,host=c v=100,i=7i 30000000000\n'
+)
+
+
 def q(db, text, **extra):
     params = {"q": text}
     if db:
@@ -2420,15 +2433,7 @@ def transform_call_arguments_case():
     nested transformation, how the calls combine); a math function there compiles but
     fails as an unsupported call. Compile errors come for a measurement that does not
     exist too; a missing database comes first."""
-    body = (
-        'cpu,host=a,region=us v=1,i=10i,s="x",b=true 0\n'
-        'cpu,host=b,region=eu v=4,i=40i,s="x",b=false 5000000000\n'
-        'cpu,host=a,region=us v=2,i=20i,s="y",b=false 10000000000\n'
-        'cpu,host=b,region=eu v=5.25,i=50i,s="w",b=true 15000000000\n'
-        'cpu,host=a,region=us v=-3.5,i=-5i,s="z",b=true 20000000000\n'
-        'cpu,host=b,region=eu v=0,i=0i,s="",b=false 25000000000\n'
-        'cpu,host=c v=100,i=7i 30000000000\n'
-    )
+    body = PROBE_CPU
     w40 = "WHERE time >= 0s AND time < 40s"
     texts = []
     for t in ["derivative", "non_negative_difference", "cumulative_sum", "elapsed"]:
@@ -2478,15 +2483,7 @@ def column_kinds_case():
     """How columns combine (InfluxDB's last compile check), for any source: a field or
     tag read outside a call sits only beside one selector, which then evaluates the
     column over the point it selected (max(v) * 10 + v, abs(v))."""
-    body = (
-        'cpu,host=a,region=us v=1,i=10i,s="x",b=true 0\n'
-        'cpu,host=b,region=eu v=4,i=40i,s="x",b=false 5000000000\n'
-        'cpu,host=a,region=us v=2,i=20i,s="y",b=false 10000000000\n'
-        'cpu,host=b,region=eu v=5.25,i=50i,s="w",b=true 15000000000\n'
-        'cpu,host=a,region=us v=-3.5,i=-5i,s="z",b=true 20000000000\n'
-        'cpu,host=b,region=eu v=0,i=0i,s="",b=false 25000000000\n'
-        'cpu,host=c v=100,i=7i 30000000000\n'
-    )
+    body = PROBE_CPU
     return queries_case("selectors--expressions-beside", "sel_beside", body, [
         "SELECT mean(v), v FROM nosuch",
         "SELECT max(v), min(v), v FROM nosuch",
@@ -2523,15 +2520,7 @@ def column_kinds_case():
 def infinite_results_case():
     """An infinite number cannot be JSON: InfluxDB 1.6 answers 200 with the text of Go's
     encoder error instead of the document (instead of that chunk, chunked); NaN is null."""
-    body = (
-        'cpu,host=a,region=us v=1,i=10i,s="x",b=true 0\n'
-        'cpu,host=b,region=eu v=4,i=40i,s="x",b=false 5000000000\n'
-        'cpu,host=a,region=us v=2,i=20i,s="y",b=false 10000000000\n'
-        'cpu,host=b,region=eu v=5.25,i=50i,s="w",b=true 15000000000\n'
-        'cpu,host=a,region=us v=-3.5,i=-5i,s="z",b=true 20000000000\n'
-        'cpu,host=b,region=eu v=0,i=0i,s="",b=false 25000000000\n'
-        'cpu,host=c v=100,i=7i 30000000000\n'
-    )
+    body = PROBE_CPU
     db = "math_inf"
     checks = [q(db, text) for text in [
         "SELECT ln(v) FROM cpu WHERE host = 'b'",

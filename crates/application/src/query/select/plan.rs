@@ -494,14 +494,7 @@ impl QueryService {
                 }
                 Source::Measurement(m) => m,
             };
-            let db = m
-                .database
-                .clone()
-                .or_else(|| req.database.clone())
-                .ok_or_else(|| err("database name required"))?;
-            let Some(database) = self.meta.database(&db) else {
-                return Err(err(format!("database not found: {db}")));
-            };
+            let (db, database) = self.source_database(m, req)?;
             let named = m.retention_policy.as_ref().is_some_and(|r| !r.is_empty())
                 || req.retention_policy.is_some();
             if !named && database.default_rp.is_none() {
@@ -509,6 +502,23 @@ impl QueryService {
             }
         }
         Ok(())
+    }
+
+    /// The database a measurement source names (or the request's), which must exist.
+    fn source_database(
+        &self,
+        m: &hyperbyte_timeseriesql::ast::Measurement,
+        req: &QueryRequest,
+    ) -> Result<(String, hyperbyte_domain::Database), StatementError> {
+        let db = m
+            .database
+            .clone()
+            .or_else(|| req.database.clone())
+            .ok_or_else(|| err("database name required"))?;
+        match self.meta.database(&db) {
+            Some(database) => Ok((db, database)),
+            None => Err(err(format!("database not found: {db}"))),
+        }
     }
 
     /// The measurement sources of `FROM` (no duplicates), checked against the metadata.
@@ -522,14 +532,7 @@ impl QueryService {
             let Source::Measurement(m) = s else {
                 continue;
             };
-            let db = m
-                .database
-                .clone()
-                .or_else(|| req.database.clone())
-                .ok_or_else(|| err("database name required"))?;
-            let Some(database) = self.meta.database(&db) else {
-                return Err(err(format!("database not found: {db}")));
-            };
+            let (db, database) = self.source_database(m, req)?;
             let rp = match m
                 .retention_policy
                 .clone()
