@@ -453,6 +453,10 @@ pub(super) fn check_columns_compile(stmt: &SelectStatement) -> Result<(), Statem
             if found.is_some() {
                 return;
             }
+            if !is_known_function(name) {
+                found = Some(err(format!("undefined function {name}()")));
+                return;
+            }
             let got = args.len();
             let wrong = |expected: String| {
                 err(format!(

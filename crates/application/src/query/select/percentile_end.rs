@@ -14,8 +14,10 @@
 //!
 //! With another call beside it each call has its own iterator and nothing of this
 //! happens (recorded), so only a lone `percentile` does it, bare columns beside it
-//! included. Only a level below 50 or above 100 can select nothing from points; such
-//! statements are evaluated here, in Rust, where the windows' points are at hand.
+//! included. Only a level below 50 or above 100 can select nothing from points. The
+//! windows are judged where they are aggregated: from the points in Rust
+//! ([`windows_selecting`]), or from the engine's or the tier's window rows, where a null
+//! value selects nothing ([`decide_on_windows`]).
 
 use super::*;
 
@@ -81,6 +83,41 @@ impl LonePercentile {
     }
 }
 
+/// The tag sets `SLIMIT`/`SOFFSET` keep (`None`: all), and where a source tells whether
+/// the first window its lone `percentile` reduces selects nothing.
+pub(super) type LoneCut<'a> = (Option<&'a BTreeSet<Vec<String>>>, &'a mut Option<bool>);
+
+/// [`LonePercentile`] over the windows the engine (or the tier) aggregated, per series:
+/// a window's row exists when it holds points, a null value selects nothing. Cuts
+/// `groups` to the `kept` tag sets first and drops the silent series; returns whether the
+/// first window selects nothing.
+pub(super) fn decide_on_windows(
+    groups: &mut BTreeMap<Vec<String>, BTreeMap<i64, Vec<Value>>>,
+    kept: Option<&BTreeSet<Vec<String>>>,
+    descending: bool,
+) -> Option<bool> {
+    if let Some(kept) = kept {
+        groups.retain(|key, _| kept.contains(key));
+    }
+    let windows: Vec<Vec<bool>> = groups
+        .values()
+        .map(|buckets| {
+            let mut selecting: Vec<bool> = buckets
+                .values()
+                .map(|vals| vals.first().is_some_and(|v| !v.is_null()))
+                .collect();
+            if descending {
+                selecting.reverse();
+            }
+            selecting
+        })
+        .collect();
+    let lone = LonePercentile::of(&windows, descending);
+    let mut silent = lone.silent.iter();
+    groups.retain(|_, _| silent.next() != Some(&true));
+    lone.first_selects_nothing
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +152,27 @@ mod tests {
         );
         assert_eq!(of(&series, true).first_selects_nothing, Some(false));
         assert_eq!(of(&[vec![], vec![]], false).first_selects_nothing, None);
+    }
+
+    #[test]
+    fn aggregated_windows_decide_alike() {
+        let window = |v: Option<f64>| vec![v.map_or(Value::Null, Value::Float)];
+        let series = |ws: &[(i64, Option<f64>)]| -> BTreeMap<i64, Vec<Value>> {
+            ws.iter().map(|(t, v)| (*t, window(*v))).collect()
+        };
+        let mut groups: BTreeMap<Vec<String>, BTreeMap<i64, Vec<Value>>> = BTreeMap::new();
+        groups.insert(vec!["a".into()], series(&[(0, Some(1.0)), (10, None)]));
+        groups.insert(vec!["b".into()], series(&[(10, None)]));
+        groups.insert(vec!["c".into()], series(&[(0, None), (10, Some(2.0))]));
+        let mut asc = groups.clone();
+        assert_eq!(decide_on_windows(&mut asc, None, false), Some(false));
+        assert_eq!(asc.len(), 2, "the silent series b is dropped");
+        let mut desc = groups.clone();
+        assert_eq!(decide_on_windows(&mut desc, None, true), Some(false));
+        let kept: BTreeSet<Vec<String>> = [vec!["b".to_string()]].into();
+        let mut cut = groups;
+        assert_eq!(decide_on_windows(&mut cut, Some(&kept), false), Some(true));
+        assert!(cut.is_empty());
     }
 
     #[test]

@@ -93,8 +93,8 @@ pub(super) struct SelectPlan {
     pub(super) cond: Option<Expr>,
     /// Every column is an aggregate the engine computes exactly ([`pushdown_columns`]).
     pub(super) pushdown: bool,
-    /// The level of a lone `percentile()` whose empty windows end the answer
-    /// ([`lone_percentile_level`]; evaluated in Rust, where the windows' points are).
+    /// The level of a lone `percentile()` whose windows may select nothing
+    /// ([`lone_percentile_level`], [`percentile_end`]).
     pub(super) lone_percentile: Option<f64>,
     /// `last()` of fields only, without `GROUP BY time`: the tier can hand over just the
     /// points holding each series' latest values.
@@ -416,7 +416,6 @@ impl QueryService {
             .await?;
         let lone_percentile = lone_percentile_level(&cols).filter(|_| single_selector);
         let pushdown = shape.is_agg
-            && lone_percentile.is_none()
             && !shape.has_transform
             && pushdown_columns(
                 &cols,

@@ -140,7 +140,7 @@ impl QueryService {
         plan: &SelectPlan,
         src: &Src,
         stmt: &SelectStatement,
-        budget: &Budget,
+        (budget, (kept, first_selects_nothing)): (&Budget, LoneCut<'_>),
     ) -> Result<Option<Vec<(Vec<String>, Vec<Vec<Value>>)>>, StatementError> {
         let (fill, descending) = (&stmt.fill, stmt.is_descending());
         let shape = &plan.shape;
@@ -182,7 +182,10 @@ impl QueryService {
                 EngineRows::Undecided => return Ok(None),
             },
         };
-        let groups = group_aggregate_rows(rows, plan.group_tags.len(), &specs);
+        let mut groups = group_aggregate_rows(rows, plan.group_tags.len(), &specs);
+        if plan.lone_percentile.is_some() {
+            *first_selects_nothing = decide_on_windows(&mut groups, kept, descending);
+        }
         let mut out = Vec::with_capacity(groups.len());
         for (key, buckets) in groups {
             let rows = match &shape.interval {

@@ -170,19 +170,22 @@ impl QueryService {
         let mut firsts: Vec<Option<bool>> = Vec::new();
         let cut = RawCut::of(&plan, stmt);
         for src in &plan.sources {
-            let mut first = None;
+            let mut state = SourceState {
+                kept: self.slimit_tag_sets(&plan, stmt, src).await?,
+                first_selects_nothing: None,
+            };
             let series = self
                 .run_source(
                     &plan,
                     stmt,
                     src,
                     cut.as_ref(),
-                    (&mut seen, &mut first),
+                    (&mut seen, &mut state),
                     budget,
                 )
                 .await?;
-            firsts.push(first);
-            match self.slimit_tag_sets(&plan, stmt, src) {
+            firsts.push(state.first_selects_nothing);
+            match &state.kept {
                 Some(kept) => output.extend(
                     series
                         .into_iter()
@@ -221,7 +224,7 @@ impl QueryService {
         stmt: &SelectStatement,
         src: &Src,
         cut: Option<&RawCut<'_>>,
-        (seen, first): (&mut SeriesSeen, &mut Option<bool>),
+        (seen, state): (&mut SeriesSeen, &mut SourceState),
         budget: &Budget,
     ) -> Result<Vec<Series>, StatementError> {
         let read = plan.shape.read_range();
@@ -261,7 +264,7 @@ impl QueryService {
             }
             None if fallback == Fallback::Pushdown => {
                 series_counted = self.count_indexed_series(plan, src, seen, budget)?;
-                match self.run_pushdown(plan, stmt, src, budget).await? {
+                match self.run_pushdown(plan, stmt, src, (budget, state)).await? {
                     Some(series) => return Ok(series),
                     // The points decide (a `mode` among equally frequent values).
                     None => self.read_plan_points(plan, src, budget).await?,
@@ -292,7 +295,7 @@ impl QueryService {
         if !series_counted {
             seen.add_points(&points, budget)?;
         }
-        self.evaluate_points(plan, stmt, src, points, (budget, first))
+        self.evaluate_points(plan, stmt, src, points, (budget, state))
     }
 
     /// Whether the recent-data tier holds more than [`BEST_FROM_TIER_LIMIT`] rows of the
@@ -367,9 +370,13 @@ impl QueryService {
         plan: &SelectPlan,
         stmt: &SelectStatement,
         src: &Src,
-        budget: &Budget,
+        (budget, state): (&Budget, &mut SourceState),
     ) -> Result<Option<Vec<Series>>, StatementError> {
-        let Some(groups) = self.pushdown_aggregate(plan, src, stmt, budget).await? else {
+        let lone = (state.kept.as_ref(), &mut state.first_selects_nothing);
+        let Some(groups) = self
+            .pushdown_aggregate(plan, src, stmt, (budget, lone))
+            .await?
+        else {
             return Ok(None);
         };
         let mut output = Vec::new();
@@ -399,7 +406,7 @@ impl QueryService {
         stmt: &SelectStatement,
         src: &Src,
         points: Vec<Point>,
-        (budget, first): (&Budget, &mut Option<bool>),
+        (budget, state): (&Budget, &mut SourceState),
     ) -> Result<Vec<Series>, StatementError> {
         let shape = &plan.shape;
         let mut groups: BTreeMap<Vec<String>, Vec<Point>> = BTreeMap::new();
@@ -425,14 +432,12 @@ impl QueryService {
         let names = referenced_names(&plan.cols);
         let shards = plan.shard_duration;
         let limited_top_feed = plan.limited_top_feed(stmt);
-        if plan.lone_percentile.is_some() {
+        if let (Some(_), Some(kept)) = (plan.lone_percentile, &state.kept) {
             // InfluxDB cuts the tag sets before a lone `percentile` runs over them.
-            if let Some(kept) = self.slimit_tag_sets(plan, stmt, src) {
-                groups.retain(|key, _| kept.contains(key));
-            }
+            groups.retain(|key, _| kept.contains(key));
         }
         let lone = self.lone_percentile(plan, stmt, &groups, budget)?;
-        *first = lone.as_ref().and_then(|l| l.first_selects_nothing);
+        state.first_selects_nothing = lone.as_ref().and_then(|l| l.first_selects_nothing);
         let mut output = Vec::new();
         for (index, (key, pts)) in groups.into_iter().enumerate() {
             if lone
@@ -489,30 +494,46 @@ impl QueryService {
     }
 
     /// The tag sets (values of the `GROUP BY` tags) `SLIMIT`/`SOFFSET` keep of a stored
-    /// source, as InfluxDB cuts them before it reads: from the series of the index whose
-    /// tags may satisfy the condition (its field and time terms narrow nothing), in its
-    /// order of tag sets ([`kept_tag_sets`]). `None` without either, and for a subquery
-    /// (the series of its rows are cut, [`series_limits`]).
-    fn slimit_tag_sets(
+    /// source, as InfluxDB cuts them before it reads: from the series that have rows in
+    /// the source's retention policy within the shard groups the time range touches and
+    /// whose tags may satisfy the condition (its field terms narrow nothing), in its order
+    /// of tag sets ([`kept_tag_sets`]). `None` without either, and for a subquery (the
+    /// series of its rows are cut, [`series_limits`]).
+    async fn slimit_tag_sets(
         &self,
         plan: &SelectPlan,
         stmt: &SelectStatement,
         src: &Src,
-    ) -> Option<BTreeSet<Vec<String>>> {
+    ) -> Result<Option<BTreeSet<Vec<String>>>, StatementError> {
         if stmt.slimit.unwrap_or(0) == 0 && stmt.soffset.unwrap_or(0) == 0 {
-            return None;
+            return Ok(None);
         }
         if src.rows.is_some() || src.db.is_empty() {
-            return None;
+            return Ok(None);
         }
+        let span = self.shard_span(src, plan.shape.range);
+        let keys = self.meta.tag_keys(&src.db, &src.measurement);
+        let table = (src.db.as_str(), src.rp.as_str(), src.measurement.as_str());
+        let present = crate::retention::present_tag_sets(self.engine.as_ref(), table, &keys, span)
+            .await
+            .map_err(|e| match e {
+                crate::retention::ListError::Query(e) => StatementError::from(e),
+                crate::retention::ListError::Unexpected(text) => StatementError::new(text),
+            })?;
         let is_field = |n: &str| src.schema.field_type(n).is_some();
         let mut filter = crate::query::ReadFilter::new(plan.cond.as_ref(), &[], None, None)
             .with_fields(&is_field);
         let mut sets: BTreeSet<Vec<String>> = BTreeSet::new();
         self.meta
             .for_each_series(&src.db, Some(&src.measurement), &mut |se| {
+                let stored: Vec<(String, String)> = se
+                    .tags
+                    .iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .cloned()
+                    .collect();
                 let tags: BTreeMap<String, String> = se.tags.iter().cloned().collect();
-                if filter.series_may_match(&tags) {
+                if present.contains(&stored) && filter.series_may_match(&tags) {
                     sets.insert(group_key(&plan.group_tags, &tags));
                 }
                 true
@@ -528,12 +549,14 @@ impl QueryService {
                     .collect()
             })
             .collect();
-        let kept = kept_tag_sets(stmt, &maps.iter().collect::<Vec<_>>())?;
-        Some(
+        let Some(kept) = kept_tag_sets(stmt, &maps.iter().collect::<Vec<_>>()) else {
+            return Ok(None);
+        };
+        Ok(Some(
             kept.into_iter()
                 .filter_map(|i| sets.get(i).cloned())
                 .collect(),
-        )
+        ))
     }
 
     /// What a lone `percentile` decides about a source's series (`groups`, in tag
@@ -614,4 +637,13 @@ fn group_key(group_tags: &[String], tags: &BTreeMap<String, String>) -> Vec<Stri
         .iter()
         .map(|t| tags.get(t).cloned().unwrap_or_default())
         .collect()
+}
+
+/// What one source's run shares with the statement around it.
+#[derive(Debug, Default)]
+struct SourceState {
+    /// The tag sets `SLIMIT`/`SOFFSET` keep ([`QueryService::slimit_tag_sets`]).
+    kept: Option<BTreeSet<Vec<String>>>,
+    /// Whether the first window a lone `percentile` reduces selects nothing.
+    first_selects_nothing: Option<bool>,
 }
