@@ -284,6 +284,7 @@ def cases():
     out.append(distinct_order_case())
     out.append(percentile_first_window_case())
     out.append(slimit_before_conditions_case())
+    out.append(type_errors_without_series_case())
     return out
 
 
@@ -2650,6 +2651,29 @@ def slimit_before_conditions_case():
         "SELECT v FROM cpu WHERE v > 3 GROUP BY host ORDER BY time DESC SLIMIT 1",
         "SELECT v FROM cpu WHERE v > 3 GROUP BY host SLIMIT 1 LIMIT 1",
     ])
+
+
+def type_errors_without_series_case():
+    """An aggregate of a type it does not take fails only when InfluxDB builds its
+    iterator: for series of the shard groups in range whose tags may match (a field term
+    does not narrow them); otherwise the statement answers nothing."""
+    texts = [
+        "SELECT mean(s) FROM cpu WHERE time > now()",
+        "SELECT mean(s) FROM cpu WHERE host = 'zz'",
+        "SELECT mean(s) FROM cpu WHERE host = 'c'",
+        "SELECT mean(s) FROM cpu WHERE v > 1000",
+        "SELECT mean(s) FROM cpu WHERE time > 1000s AND time < 2000s",
+        "SELECT mean(s) FROM cpu WHERE host = 'a' AND time > 25s",
+        "SELECT mean(s), mean(v) FROM cpu WHERE host = 'zz'",
+        "SELECT sum(b) FROM cpu WHERE region = 'x'",
+        "SELECT mean(s) FROM cpu WHERE s = 'nope'",
+        "SELECT mean(s) FROM cpu GROUP BY host",
+        "SELECT stddev(s) FROM cpu WHERE region =~ /a|b/ ORDER BY time DESC",
+        "SELECT spread(s) FROM cpu WHERE region = 'b' GROUP BY host fill(previous)",
+        "SELECT mean(s) FROM cpu, mem WHERE host = 'zz'",
+    ]
+    return queries_case("aggregates--type-errors-without-series", "agg_type_no_series",
+                        PROBE_CPU + 'mem,host=a free=10i 0\n', texts)
 
 
 def main():

@@ -383,13 +383,26 @@ impl QueryService {
         mixed::one_type_per_field(&mut sources, stmt);
         // (Type errors come before an aggregate's unsupported type, as in InfluxDB.)
         check_arithmetic_types(stmt, &union_schema(&sources).0)?;
-        check_aggregate_types(stmt, &sources)?;
+        let type_error = check_aggregate_types(stmt, &sources).err();
         // Make acknowledged writes visible (read-your-writes) before looking at tables.
         // When storage cannot take them now (a full disk, an engine refusing a batch),
         // the query still answers from what storage holds: the points stay in the WAL
         // and appear once a flush succeeds.
         if let Err(e) = self.flush.ensure_visible().await {
             tracing::warn!(error = %e, "flush before a query failed; answering from what storage holds");
+        }
+        if let Some(e) = type_error {
+            // InfluxDB finds an aggregate's unsupported type when it builds the
+            // aggregate's iterator, which it does for series of the shard groups in range
+            // whose tags may match (`mean(s) ... WHERE host = 'none'` answers nothing).
+            let cond = stmt.condition_without_time();
+            return match self
+                .any_series_in_range(&sources, cond.as_ref(), shape.range)
+                .await?
+            {
+                true => Err(e),
+                false => Ok(None),
+            };
         }
         if has_wildcard(stmt) {
             self.restrict_to_table_fields(&mut sources, shape.read_range())
@@ -501,6 +514,69 @@ impl QueryService {
             }
         }
         Ok(())
+    }
+
+    /// Visits the tag sets of the series of stored source `src` that have rows in its
+    /// retention policy within the shard groups `range` touches and whose tags may
+    /// satisfy `cond` (its field terms narrow nothing).
+    pub(super) async fn visit_series_in_range(
+        &self,
+        src: &Src,
+        cond: Option<&Expr>,
+        range: TimeRange,
+        visit: &mut (dyn FnMut(&BTreeMap<String, String>) + Send),
+    ) -> Result<(), StatementError> {
+        let span = self.shard_span(src, range);
+        let keys = self.meta.tag_keys(&src.db, &src.measurement);
+        let table = (src.db.as_str(), src.rp.as_str(), src.measurement.as_str());
+        let present = crate::retention::present_tag_sets(self.engine.as_ref(), table, &keys, span)
+            .await
+            .map_err(|e| match e {
+                crate::retention::ListError::Query(e) => StatementError::from(e),
+                crate::retention::ListError::Unexpected(text) => StatementError::new(text),
+            })?;
+        if present.is_empty() {
+            return Ok(());
+        }
+        let is_field = |n: &str| src.schema.field_type(n).is_some();
+        let mut filter =
+            crate::query::ReadFilter::new(cond, &[], None, None).with_fields(&is_field);
+        self.meta
+            .for_each_series(&src.db, Some(&src.measurement), &mut |se| {
+                let stored: Vec<(String, String)> = se
+                    .tags
+                    .iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .cloned()
+                    .collect();
+                let tags: BTreeMap<String, String> = se.tags.iter().cloned().collect();
+                if present.contains(&stored) && filter.series_may_match(&tags) {
+                    visit(&tags);
+                }
+                true
+            });
+        Ok(())
+    }
+
+    /// Whether a stored source has a series [`Self::visit_series_in_range`] visits.
+    async fn any_series_in_range(
+        &self,
+        sources: &[Src],
+        cond: Option<&Expr>,
+        range: TimeRange,
+    ) -> Result<bool, StatementError> {
+        for src in sources
+            .iter()
+            .filter(|s| s.rows.is_none() && !s.db.is_empty())
+        {
+            let mut any = false;
+            self.visit_series_in_range(src, cond, range, &mut |_| any = true)
+                .await?;
+            if any {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The database a measurement source names (or the request's), which must exist.

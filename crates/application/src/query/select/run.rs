@@ -511,33 +511,11 @@ impl QueryService {
         if src.rows.is_some() || src.db.is_empty() {
             return Ok(None);
         }
-        let span = self.shard_span(src, plan.shape.range);
-        let keys = self.meta.tag_keys(&src.db, &src.measurement);
-        let table = (src.db.as_str(), src.rp.as_str(), src.measurement.as_str());
-        let present = crate::retention::present_tag_sets(self.engine.as_ref(), table, &keys, span)
-            .await
-            .map_err(|e| match e {
-                crate::retention::ListError::Query(e) => StatementError::from(e),
-                crate::retention::ListError::Unexpected(text) => StatementError::new(text),
-            })?;
-        let is_field = |n: &str| src.schema.field_type(n).is_some();
-        let mut filter = crate::query::ReadFilter::new(plan.cond.as_ref(), &[], None, None)
-            .with_fields(&is_field);
         let mut sets: BTreeSet<Vec<String>> = BTreeSet::new();
-        self.meta
-            .for_each_series(&src.db, Some(&src.measurement), &mut |se| {
-                let stored: Vec<(String, String)> = se
-                    .tags
-                    .iter()
-                    .filter(|(_, v)| !v.is_empty())
-                    .cloned()
-                    .collect();
-                let tags: BTreeMap<String, String> = se.tags.iter().cloned().collect();
-                if present.contains(&stored) && filter.series_may_match(&tags) {
-                    sets.insert(group_key(&plan.group_tags, &tags));
-                }
-                true
-            });
+        self.visit_series_in_range(src, plan.cond.as_ref(), plan.shape.range, &mut |tags| {
+            sets.insert(group_key(&plan.group_tags, tags));
+        })
+        .await?;
         let sets: Vec<Vec<String>> = sets.into_iter().collect();
         let maps: Vec<BTreeMap<String, String>> = sets
             .iter()
