@@ -2314,17 +2314,7 @@ def show_time_terms_case():
 def selector_companions_case():
     """Beside a selector, a wildcard or regex prints the selected point's tags too (not
     only its fields), and sample() prints its points' other columns."""
-    body = (
-        'cpu,host=a,region=us v=1,i=10i,s="x",b=true 0\n'
-        'cpu,host=b,region=eu v=4,i=40i,s="x",b=false 5000000000\n'
-        'cpu,host=a,region=us v=2,i=20i,s="y",b=false 10000000000\n'
-        'cpu,host=b,region=eu v=5.25,i=50i,s="w",b=true 15000000000\n'
-        'cpu,host=a,region=us v=-3.5,i=-5i,s="z",b=true 20000000000\n'
-        'cpu,host=b,region=eu v=0,i=0i,s="",b=false 25000000000\n'
-        'cpu,host=c v=100,i=7i 30000000000\n'
-        'mem,host=a free=10i,used=2.5 0\n'
-        'mem,host=b free=20i,used=3.5 10000000000\n'
-    )
+    body = PROBE_CPU + 'mem,host=a free=10i,used=2.5 0\nmem,host=b free=20i,used=3.5 10000000000\n'
     return queries_case("selectors--companion-columns", "sel_companions", body, [
         "SELECT max(v), * FROM cpu",
         "SELECT max(v), * FROM cpu GROUP BY host",
