@@ -174,6 +174,15 @@ impl From<LimitError> for StatementError {
     }
 }
 
+impl From<crate::retention::ListError> for StatementError {
+    fn from(e: crate::retention::ListError) -> Self {
+        match e {
+            crate::retention::ListError::Query(e) => StatementError::from(e),
+            crate::retention::ListError::Unexpected(text) => StatementError(text),
+        }
+    }
+}
+
 impl From<crate::flush::FlushError> for StatementError {
     fn from(e: crate::flush::FlushError) -> Self {
         StatementError(e.to_string())

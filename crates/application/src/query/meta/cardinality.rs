@@ -12,7 +12,7 @@
 use super::super::cond::Regexes;
 use super::super::{QueryService, StatementError, StmtResult};
 use super::{result, series};
-use crate::retention::{present_tag_sets, ListError};
+use crate::retention::{normalized_tags, present_tag_sets};
 use hyperbyte_domain::naming;
 use hyperbyte_domain::query::Value;
 use hyperbyte_ports::SeriesEntry;
@@ -118,25 +118,14 @@ impl QueryService {
         between: Option<(i64, i64)>,
     ) -> Result<Vec<SeriesEntry>, StatementError> {
         let keys = self.meta.tag_keys(db, m);
-        let present = present_tag_sets(self.engine.as_ref(), (db, rp, m), &keys, between)
-            .await
-            .map_err(|e| match e {
-                ListError::Query(e) => StatementError::from(e),
-                ListError::Unexpected(text) => StatementError::new(text),
-            })?;
+        let present = present_tag_sets(self.engine.as_ref(), (db, rp, m), &keys, between).await?;
         if present.is_empty() {
             return Ok(Vec::new());
         }
         let mut re = Regexes::default();
         let mut out = Vec::new();
         self.visit_measurement(db, m, cond, &mut re, &mut |se| {
-            let tags: Vec<(String, String)> = se
-                .tags
-                .iter()
-                .filter(|(_, v)| !v.is_empty())
-                .cloned()
-                .collect();
-            if present.contains(&tags) {
+            if present.contains(&normalized_tags(&se.tags)) {
                 out.push(se.clone());
             }
             true

@@ -942,14 +942,8 @@ fn as_influxdb_prints(e: &Expr) -> String {
 #[cfg(test)]
 mod compile_tests {
     use super::*;
-    use hyperbyte_timeseriesql::ast::Statement;
 
-    fn select(q: &str) -> SelectStatement {
-        match hyperbyte_timeseriesql::parse(q).map(|q| q.statements.into_iter().next()) {
-            Ok(Some(Statement::Select(s))) => *s,
-            other => panic!("{q}: {other:?}"),
-        }
-    }
+    use super::parse_select as select;
 
     fn message(r: Result<(), StatementError>) -> String {
         r.err().map(|e| e.to_string()).unwrap_or_default()

@@ -97,6 +97,15 @@ const TRANSFORMS: &[&str] = &[
     "kaufmans_adaptive_moving_average",
 ];
 
+/// The SELECT statement `q` (tests).
+#[cfg(test)]
+fn parse_select(q: &str) -> SelectStatement {
+    match hyperbyte_timeseriesql::parse(q).map(|q| q.statements.into_iter().next()) {
+        Ok(Some(hyperbyte_timeseriesql::ast::Statement::Select(s))) => *s,
+        other => panic!("{q}: {other:?}"),
+    }
+}
+
 fn is_agg_name(n: &str) -> bool {
     AGGREGATES.contains(&n) || SELECTORS.contains(&n)
 }

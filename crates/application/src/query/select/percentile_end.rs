@@ -121,15 +121,10 @@ pub(super) fn decide_on_windows(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyperbyte_timeseriesql::ast::Statement;
 
     fn cols(q: &str) -> Vec<OutCol> {
-        let Ok(Some(Statement::Select(s))) =
-            hyperbyte_timeseriesql::parse(q).map(|q| q.statements.into_iter().next())
-        else {
-            panic!("{q}");
-        };
-        s.fields
+        parse_select(q)
+            .fields
             .iter()
             .map(|f| OutCol {
                 name: String::new(),

@@ -529,12 +529,8 @@ impl QueryService {
         let span = self.shard_span(src, range);
         let keys = self.meta.tag_keys(&src.db, &src.measurement);
         let table = (src.db.as_str(), src.rp.as_str(), src.measurement.as_str());
-        let present = crate::retention::present_tag_sets(self.engine.as_ref(), table, &keys, span)
-            .await
-            .map_err(|e| match e {
-                crate::retention::ListError::Query(e) => StatementError::from(e),
-                crate::retention::ListError::Unexpected(text) => StatementError::new(text),
-            })?;
+        let present =
+            crate::retention::present_tag_sets(self.engine.as_ref(), table, &keys, span).await?;
         if present.is_empty() {
             return Ok(());
         }
@@ -543,12 +539,7 @@ impl QueryService {
             crate::query::ReadFilter::new(cond, &[], None, None).with_fields(&is_field);
         self.meta
             .for_each_series(&src.db, Some(&src.measurement), &mut |se| {
-                let stored: Vec<(String, String)> = se
-                    .tags
-                    .iter()
-                    .filter(|(_, v)| !v.is_empty())
-                    .cloned()
-                    .collect();
+                let stored = crate::retention::normalized_tags(&se.tags);
                 let tags: BTreeMap<String, String> = se.tags.iter().cloned().collect();
                 if present.contains(&stored) && filter.series_may_match(&tags) {
                     visit(&tags);
@@ -841,24 +832,14 @@ fn fields_for_wildcards(
         .collect()
 }
 
-/// Unknown functions, math on tags.
+/// Math on tags.
 fn check_field_functions(
     stmt: &SelectStatement,
     all_fields: &BTreeMap<String, FieldType>,
     all_tags: &BTreeSet<String>,
 ) -> Result<(), StatementError> {
+    // (Unknown functions were refused as the columns compiled: `check_columns_compile`.)
     for f in &stmt.fields {
-        let mut bad = None;
-        f.expr.walk(&mut |x| {
-            if let Expr::Call { name, .. } = x {
-                if bad.is_none() && !is_known_function(name) {
-                    bad = Some(name.clone());
-                }
-            }
-        });
-        if let Some(name) = bad {
-            return Err(err(format!("undefined function {name}()")));
-        }
         check_tag_math(&f.expr, all_fields, all_tags)?;
     }
     Ok(())
@@ -995,14 +976,8 @@ fn needed_fields(cols: &[OutCol], all_fields: &BTreeMap<String, FieldType>) -> B
 #[cfg(test)]
 mod push_down_tests {
     use super::*;
-    use hyperbyte_timeseriesql::ast::Statement;
 
-    fn select(q: &str) -> SelectStatement {
-        match hyperbyte_timeseriesql::parse(q).map(|q| q.statements.into_iter().next()) {
-            Ok(Some(Statement::Select(s))) => *s,
-            other => panic!("{q}: {other:?}"),
-        }
-    }
+    use super::parse_select as select;
 
     /// The outer `GROUP BY` tags reach every subquery; the outer time grouping only an
     /// aggregate one without its own.
