@@ -285,6 +285,8 @@ def cases():
     out.append(percentile_first_window_case())
     out.append(slimit_before_conditions_case())
     out.append(type_errors_without_series_case())
+    out.append(subquery_outer_options_case())
+    out.append(wildcard_operations_case())
     return out
 
 
@@ -2664,6 +2666,182 @@ def type_errors_without_series_case():
     ]
     return queries_case("aggregates--type-errors-without-series", "agg_type_no_series",
                         PROBE_CPU + 'mem,host=a free=10i 0\n', texts)
+
+
+SUBQUERY_BODY = (
+    'cpu,host=a v=1 0\ncpu,host=a v=2 5000000000\ncpu,host=a i=3i 12000000000\n'
+    'cpu,host=a v=4,i=5i 20000000000\ncpu,host=b v=10 0\ncpu,host=b v=20,i=1i 12000000000\n'
+    'cpu,host=b v=30 25000000000\ncpu,host=c v=7 40000000000\n'
+)
+
+
+def subquery_outer_options_case():
+    """What a subquery takes from the query around it, as InfluxDB 1.6 runs it: the outer
+    time range narrows it (a window the outer start cuts keeps its start time, and a raw
+    outer query prints it), an aggregate subquery gives no empty windows (fill(null)
+    runs as fill(none)), the outer direction reaches it (LIMIT keeps the last rows under
+    ORDER BY time DESC) and an explicit opposite ORDER BY fails; a raw outer query prints
+    every row, also one without a value in its columns; an outer aggregate without GROUP
+    BY time stops at a row before its range; a tag the subquery selected is a field
+    (listed by *, not by count(*), kept beside GROUP BY); a tag only the outer GROUP BY
+    gave it prints nothing."""
+    return queries_case("subquery--outer-options", "sq_outer", SUBQUERY_BODY, [
+        "SELECT x FROM (SELECT v AS x, i FROM cpu) WHERE host = 'a'",
+        'SELECT x FROM (SELECT v AS x, i FROM cpu)',
+        'SELECT x FROM (SELECT v AS x, i, host FROM cpu)',
+        'SELECT x, host FROM (SELECT v AS x, i FROM cpu)',
+        'SELECT * FROM (SELECT v AS x, i, host FROM cpu)',
+        'SELECT * FROM (SELECT v AS x, i FROM cpu)',
+        'SELECT * FROM (SELECT v AS x, i, host FROM cpu) GROUP BY host',
+        'SELECT * FROM (SELECT v AS x FROM cpu) GROUP BY host',
+        'SELECT x FROM (SELECT v AS x FROM cpu) WHERE time > 5s',
+        'SELECT * FROM (SELECT count(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s))',
+        'SELECT * FROM (SELECT count(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s) fill(0))',
+        'SELECT * FROM (SELECT count(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s) fill(null))',
+        'SELECT * FROM (SELECT count(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s) fill(none))',
+        'SELECT * FROM (SELECT mean(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s))',
+        'SELECT * FROM (SELECT mean(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s) fill(null))',
+        'SELECT * FROM (SELECT mean(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s) fill(1))',
+        'SELECT * FROM (SELECT count(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s), host)',
+        'SELECT * FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time > 10s AND time < 80s',
+        'SELECT * FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time > 11s AND time < 80s',
+        'SELECT * FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time >= 10s AND time < 80s',
+        'SELECT * FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time > 1s AND time < 80s',
+        'SELECT * FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time < 21s',
+        'SELECT * FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time < 20s',
+        'SELECT * FROM (SELECT v AS x FROM cpu WHERE time >= 0s AND time < 40s) WHERE time > 5s AND time < 80s',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time > 10s AND time < 80s',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time > 10s AND time < 80s GROUP BY time(20s)',
+        'SELECT x FROM (SELECT max(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host) ORDER BY time DESC',
+        'SELECT x FROM (SELECT max(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host)',
+        'SELECT x FROM (SELECT v AS x FROM cpu) ORDER BY time DESC',
+        'SELECT x, host FROM (SELECT v AS x FROM cpu) ORDER BY time DESC',
+        'SELECT v FROM cpu ORDER BY time DESC',
+        'SELECT v, host FROM cpu ORDER BY time DESC',
+        'SELECT sum(v) * 2 FROM cpu',
+        'SELECT sum(*) FROM cpu',
+        'SELECT sum(*) + mean(*) FROM cpu',
+        'SELECT max(*) * 2 FROM cpu',
+        'SELECT top(*, 2) FROM cpu',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time >= 10s AND time < 80s',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time > 5s AND time < 80s',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time > 15s AND time < 80s',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time >= 0s AND time < 80s',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s))',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time < 15s',
+        'SELECT count(x), sum(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time > 10s AND time < 30s',
+        'SELECT count(x) FROM (SELECT v AS x FROM cpu WHERE time >= 0s AND time < 40s) WHERE time > 5s AND time < 80s',
+        'SELECT count(x) FROM (SELECT v AS x FROM cpu) WHERE time > 5s AND time < 80s',
+        'SELECT max(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time > 10s AND time < 80s',
+        'SELECT max(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time > 1s AND time < 80s',
+        'SELECT max(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time > 1s',
+        'SELECT * FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time > 1s',
+        'SELECT * FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 5s GROUP BY time(10s)) WHERE time < 30s',
+        'SELECT * FROM (SELECT sum(v) AS x FROM cpu GROUP BY time(10s)) WHERE time > 1s AND time < 30s',
+        'SELECT * FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time > 1s AND time < 30s AND x > 0',
+        'SELECT x FROM (SELECT v AS x, i FROM cpu) WHERE time > 1s',
+        'SELECT x FROM (SELECT v AS x, i FROM cpu) WHERE x > 1 OR i > 0',
+        'SELECT x FROM (SELECT v AS x, i FROM cpu) WHERE i > 0',
+        'SELECT x, i FROM (SELECT v AS x, i FROM cpu)',
+        'SELECT x FROM (SELECT v AS x, i FROM cpu) GROUP BY host',
+        'SELECT x FROM (SELECT mean(v) AS x, count(i) FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s))',
+        'SELECT x + 1 FROM (SELECT v AS x, i FROM cpu)',
+        'SELECT x, x + 1 FROM (SELECT v AS x, i FROM cpu)',
+        'SELECT * FROM (SELECT * FROM cpu)',
+        'SELECT v FROM (SELECT * FROM cpu)',
+        'SELECT max(v) FROM (SELECT * FROM cpu)',
+        'SELECT count(x) FROM (SELECT mean(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host)',
+        'SELECT sum(x) FROM (SELECT v AS x FROM cpu GROUP BY host) WHERE time >= 0s AND time < 40s GROUP BY time(20s)',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host) WHERE time > 1s',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host) WHERE time > 1s GROUP BY host',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host) WHERE time > 1s GROUP BY host ORDER BY time DESC',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host) WHERE time > 11s GROUP BY host',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host) WHERE time > 11s GROUP BY host ORDER BY time DESC',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host) WHERE time > 21s GROUP BY host',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host) WHERE time > 21s GROUP BY host ORDER BY time DESC',
+        'SELECT x FROM (SELECT v AS x FROM cpu LIMIT 2) ORDER BY time DESC',
+        'SELECT x FROM (SELECT v AS x FROM cpu ORDER BY time DESC LIMIT 2)',
+        'SELECT x FROM (SELECT v AS x FROM cpu LIMIT 2 OFFSET 1) ORDER BY time DESC',
+        'SELECT x FROM (SELECT v AS x FROM cpu GROUP BY host) GROUP BY host SLIMIT 1 SOFFSET 1',
+        'SELECT nosuch FROM (SELECT v AS x FROM cpu)',
+        'SELECT nosuch, x FROM (SELECT v AS x, i FROM cpu)',
+        'SELECT x, host FROM (SELECT v AS x, i FROM cpu) WHERE time > 5s',
+        'SELECT x FROM (SELECT mean(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s) fill(previous))',
+        'SELECT x FROM (SELECT mean(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s) fill(linear))',
+        'SELECT x FROM (SELECT count(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s) fill(none))',
+        'SELECT x FROM (SELECT derivative(mean(v)) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s))',
+        'SELECT x FROM (SELECT difference(count(v)) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s))',
+        'SELECT x FROM (SELECT cumulative_sum(count(v)) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s))',
+        'SELECT x FROM (SELECT moving_average(count(v), 2) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s))',
+        'SELECT x FROM (SELECT count(v) AS x, mean(v) FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s))',
+        'SELECT x FROM (SELECT v AS x FROM cpu ORDER BY time ASC LIMIT 2) ORDER BY time DESC',
+        'SELECT x FROM (SELECT v AS x FROM cpu ORDER BY time DESC LIMIT 2) ORDER BY time DESC',
+        'SELECT x FROM (SELECT v AS x FROM cpu ORDER BY time DESC LIMIT 2) ORDER BY time ASC',
+        'SELECT x FROM (SELECT v AS x FROM cpu ORDER BY time ASC LIMIT 2) ORDER BY time ASC',
+        'SELECT max(x) FROM (SELECT v AS x FROM cpu ORDER BY time DESC)',
+        'SELECT x FROM (SELECT x FROM (SELECT v AS x FROM cpu ORDER BY time DESC) ORDER BY time DESC)',
+        'SELECT x FROM (SELECT x FROM (SELECT v AS x FROM cpu ORDER BY time DESC) ORDER BY time DESC) ORDER BY time DESC',
+        'SELECT host FROM (SELECT v AS x, i FROM cpu)',
+        'SELECT host, x FROM (SELECT v AS x, i FROM cpu)',
+        'SELECT x FROM (SELECT max(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host) ORDER BY time DESC LIMIT 3',
+        'SELECT * FROM (SELECT v AS x, host FROM cpu) GROUP BY *',
+        'SELECT *, host FROM (SELECT v AS x, host FROM cpu) GROUP BY host',
+        'SELECT * FROM (SELECT v AS x, host FROM cpu GROUP BY host)',
+        'SELECT * FROM (SELECT max(v) AS x, host FROM cpu GROUP BY host)',
+        'SELECT * FROM (SELECT max(v) AS x, host FROM cpu) GROUP BY host',
+        'SELECT * FROM (SELECT max(v) AS x FROM cpu GROUP BY *)',
+        'SELECT * FROM (SELECT max(v) AS x FROM cpu GROUP BY host)',
+        'SELECT * FROM (SELECT v AS x, host FROM cpu) GROUP BY host',
+        'SELECT * FROM (SELECT max(v) AS x FROM cpu GROUP BY /h/)',
+        'SELECT * FROM (SELECT v, host FROM cpu GROUP BY host) GROUP BY host',
+        'SELECT x, host FROM (SELECT v AS x, host FROM cpu) GROUP BY host',
+        'SELECT * FROM (SELECT max(v) AS x FROM cpu GROUP BY *) GROUP BY host',
+        'SELECT * FROM (SELECT max(v) AS x FROM cpu GROUP BY *) GROUP BY *',
+        'SELECT x, host FROM (SELECT v AS x FROM cpu) GROUP BY host',
+        'SELECT last(x), host FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) GROUP BY host',
+        'SELECT last(x), host FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host) GROUP BY host',
+        'SELECT last(x), host FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), *)',
+        'SELECT last(x), host FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), /h/)',
+        'SELECT x, host FROM (SELECT v AS x FROM cpu GROUP BY *)',
+        'SELECT x, host FROM (SELECT v AS x FROM cpu) GROUP BY *',
+        "SELECT x FROM (SELECT v AS x FROM cpu) WHERE host = 'a'",
+        "SELECT x FROM (SELECT v AS x FROM cpu) WHERE host = 'a' GROUP BY host",
+        'SELECT max(x), host FROM (SELECT v AS x FROM cpu) GROUP BY host',
+    ])
+
+
+def wildcard_operations_case():
+    """A wildcard or regex inside an operation (sum(*) * 2, -max(*), abs(*) + 1) fails
+    as InfluxDB compiles the columns, before anything is read and for any source."""
+    return queries_case("query-errors--wildcards-in-operations", "qe_wild_ops", SUBQUERY_BODY, [
+        'SELECT sum(*) * 2 FROM cpu',
+        'SELECT abs(*) FROM cpu',
+        'SELECT abs(*) * 2 FROM cpu',
+        'SELECT sum(*) * 2 FROM cpu',
+        'SELECT 2 * sum(*) FROM cpu',
+        'SELECT sum(*) + mean(v) FROM cpu',
+        'SELECT mean(v) + sum(*) FROM cpu',
+        'SELECT abs(*) * 2 FROM cpu',
+        'SELECT 2 * abs(*) FROM cpu',
+        'SELECT sum(/v/) * 2 FROM cpu',
+        'SELECT abs(/v/) * 2 FROM cpu',
+        'SELECT abs(*) FROM cpu',
+        'SELECT abs(/v/) FROM cpu',
+        'SELECT -sum(*) FROM cpu',
+        'SELECT (sum(*)) FROM cpu',
+        'SELECT derivative(sum(*)) FROM cpu WHERE time < 10s GROUP BY time(5s)',
+        'SELECT derivative(sum(*)) * 2 FROM cpu WHERE time < 10s GROUP BY time(5s)',
+        'SELECT count(*) * 2, v FROM cpu',
+        'SELECT sum(*) * 2 FROM nosuch',
+        'SELECT max(v) * 2, sum(*) * 2 FROM cpu',
+        'SELECT sum(*) * 2 FROM cpu GROUP BY time(5s)',
+        'SELECT abs(v) * sum(*) FROM cpu',
+        'SELECT sum(v * 2) FROM cpu',
+        'SELECT sum(*) * 2 FROM (SELECT v FROM cpu)',
+        'SELECT floor(*) FROM cpu',
+        'SELECT pow(*, 2) FROM cpu',
+        'SELECT pow(*, 2) * 2 FROM cpu',
+    ])
 
 
 def main():

@@ -886,7 +886,7 @@ fn reads_outside_calls(e: &Expr) -> bool {
 fn eval_beside_selector(e: &Expr, point: Option<&Point>, selected: &Value) -> Value {
     let eval = |x: &Expr| eval_beside_selector(x, point, selected);
     match e {
-        Expr::VarRef { name, data_type } => cast(field_or_tag(point, name), *data_type),
+        Expr::VarRef { name, data_type } => cast(field_or_tag(point, name, *data_type), *data_type),
         Expr::Paren(inner) => eval(inner),
         Expr::Binary { op, lhs, rhs } => binary_value(*op, &eval(lhs), &eval(rhs)),
         Expr::Call { name, args } => {
@@ -906,13 +906,17 @@ fn eval_beside_selector(e: &Expr, point: Option<&Point>, selected: &Value) -> Va
 }
 
 /// The value a bare field or tag reference prints beside a selector: the selected
-/// point's field, else its tag as a string, else null.
-fn field_or_tag(p: Option<&Point>, name: &str) -> Value {
+/// point's field, else (unless the reference names a field, `::field`) its tag as a
+/// string, else null.
+fn field_or_tag(p: Option<&Point>, name: &str, data_type: Option<VarType>) -> Value {
+    let tag_too = data_type != Some(VarType::Field);
     p.and_then(|p| {
-        p.fields
-            .get(name)
-            .cloned()
-            .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
+        p.fields.get(name).cloned().or_else(|| {
+            tag_too
+                .then(|| p.tags.get(name))
+                .flatten()
+                .map(|s| Value::String(s.clone()))
+        })
     })
     .unwrap_or(Value::Null)
 }
@@ -936,7 +940,10 @@ fn selector_row(time: i64, v: &Value, idx: usize, cols: &[OutCol], point: &Point
         if c_i == idx {
             r.push(v.clone());
         } else if let Expr::VarRef { name, data_type } = &c.expr {
-            r.push(cast(field_or_tag(Some(point), name), *data_type));
+            r.push(cast(
+                field_or_tag(Some(point), name, *data_type),
+                *data_type,
+            ));
         } else {
             r.push(Value::Null);
         }

@@ -446,6 +446,7 @@ pub(super) fn check_columns_compile(stmt: &SelectStatement) -> Result<(), Statem
     let windowed = stmt.group_by_time_call().is_some();
     for f in &stmt.fields {
         let mut found: Option<StatementError> = None;
+        let in_operations = calls_in_operations(&f.expr);
         f.expr.walk(&mut |e| {
             let Expr::Call { name, args } = e else {
                 return;
@@ -485,10 +486,21 @@ pub(super) fn check_columns_compile(stmt: &SelectStatement) -> Result<(), Statem
                 }
                 _ => None,
             }
-            .or_else(|| call_argument_error(name, args, windowed));
+            .or_else(|| call_argument_error(name, args, windowed))
+            .or_else(|| {
+                let operand = in_operations.iter().any(|c| std::ptr::eq(*c, e));
+                operand
+                    .then(|| wildcard_operand_error(name, first))
+                    .flatten()
+            });
         });
         if let Some(e) = found {
             return Err(e);
+        }
+        if let Expr::Call { name, args } = &f.expr {
+            if is_math_function(name) && matches!(args.first(), Some(Expr::Regex(_))) {
+                return Err(err("field must contain at least one variable"));
+            }
         }
         let mut variable = false;
         f.expr.walk(&mut |e| {
@@ -499,6 +511,41 @@ pub(super) fn check_columns_compile(stmt: &SelectStatement) -> Result<(), Statem
         }
     }
     Ok(())
+}
+
+/// The calls inside an operation (`sum(*) * 2`, `-max(*)`, `abs(*) + 1`): a wildcard or
+/// regex stands for several columns, so InfluxDB only expands it in a call that is a
+/// column of its own (or the argument of one, `derivative(sum(*))`).
+fn calls_in_operations(e: &Expr) -> Vec<&Expr> {
+    let mut calls = Vec::new();
+    e.walk(&mut |x| {
+        if let Expr::Binary { lhs, rhs, .. } = x {
+            for side in [lhs, rhs] {
+                side.walk(&mut |y| {
+                    if matches!(y, Expr::Call { .. }) {
+                        calls.push(y);
+                    }
+                });
+            }
+        }
+    });
+    calls
+}
+
+/// InfluxDB's error for a call over `*` or a regex inside an operation.
+fn wildcard_operand_error(name: &str, first: Option<&Expr>) -> Option<StatementError> {
+    let math = is_math_function(name);
+    match first? {
+        Expr::Wildcard(_) if math => Some(err("unable to use wildcard in a binary expression")),
+        Expr::Regex(_) if math => Some(err("cannot perform a binary expression on two literals")),
+        Expr::Wildcard(_) => Some(err(format!(
+            "unsupported expression with wildcard: {name}()"
+        ))),
+        Expr::Regex(_) => Some(err(format!(
+            "unsupported expression with regex field: {name}()"
+        ))),
+        _ => None,
+    }
 }
 
 /// The arguments of `name` as InfluxDB's compiler checks them once parentheses are

@@ -150,6 +150,14 @@ pub(super) fn cast_compatible(t: FieldType, hint: Option<VarType>) -> bool {
     }
 }
 
+/// What wildcards expand to: the sources' fields and listed tags.
+pub(super) struct ColumnSchema<'a> {
+    pub(super) fields: &'a BTreeMap<String, FieldType>,
+    /// Fields that are a subquery's selected tags: `*` lists them, `count(*)` does not.
+    pub(super) tag_fields: &'a BTreeSet<String>,
+    pub(super) tags: &'a BTreeSet<String>,
+}
+
 /// The output columns of the field list, with wildcards, regexes and `agg(*)` expanded
 /// against the union schema (tags InfluxDB would not print are left out). Beside a
 /// selector (`max(v), *`), a wildcard or regex takes the tags too, as InfluxDB 1.6 prints
@@ -157,10 +165,10 @@ pub(super) fn cast_compatible(t: FieldType, hint: Option<VarType>) -> bool {
 /// error anyway (`check_mixing`).
 pub(super) fn output_columns(
     stmt: &SelectStatement,
-    all_fields: &BTreeMap<String, FieldType>,
-    all_tags: &BTreeSet<String>,
+    schema: &ColumnSchema<'_>,
     group_tags: &[String],
 ) -> Result<Vec<OutCol>, StatementError> {
+    let (all_fields, all_tags) = (schema.fields, schema.tags);
     let mut cols: Vec<OutCol> = Vec::new();
     for f in &stmt.fields {
         if f.expr.is_time_ref() {
@@ -196,7 +204,12 @@ pub(super) fn output_columns(
                 if matches!(args.first(), Some(Expr::Wildcard(_)) | Some(Expr::Regex(_))) =>
             {
                 let alias = f.alias.as_deref();
-                cols.extend(expanded_call_columns(name, args, alias, all_fields)?);
+                let fields = all_fields
+                    .iter()
+                    .filter(|(f, _)| !schema.tag_fields.contains(*f))
+                    .map(|(f, t)| (f.clone(), *t))
+                    .collect();
+                cols.extend(expanded_call_columns(name, args, alias, &fields)?);
             }
             e => {
                 cols.push(OutCol {

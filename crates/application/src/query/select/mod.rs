@@ -30,6 +30,7 @@ mod pushdown;
 mod read;
 mod run;
 mod shape;
+mod subquery;
 #[cfg(test)]
 mod tests;
 mod transforms;
@@ -42,6 +43,7 @@ use percentile_end::*;
 use pushdown::*;
 use read::*;
 use shape::*;
+use subquery::*;
 use transforms::*;
 
 use crate::functions::{self, aggregate, math, transform, Fill as FnFill, Row};
@@ -123,6 +125,20 @@ struct Src {
     schema: MeasurementSchema,
     /// Points of a subquery result standing in for a table.
     rows: Option<std::sync::Arc<Vec<Point>>>,
+    /// Of a subquery's fields, the tags it selected (`SELECT v, host`): InfluxDB lists
+    /// them for `*` but leaves them out of `count(*)` (a tag-typed field).
+    tag_fields: BTreeSet<String>,
+    /// Of a subquery's tags, those only the outer `GROUP BY` gave it: they group its rows,
+    /// but a column naming one prints nothing, as in InfluxDB.
+    pushed_tags: BTreeSet<String>,
+}
+
+impl Src {
+    /// Whether the source is a subquery's rows (not a stored measurement, also not one
+    /// read ahead because its field types differ).
+    fn is_subquery(&self) -> bool {
+        self.rows.is_some() && self.db.is_empty()
+    }
 }
 
 /// One point read from storage.

@@ -370,6 +370,7 @@ impl QueryService {
         // finds, then its retention policies, then what building its iterators finds.
         self.check_databases(stmt, req)?;
         let shape = statement_shape(stmt, self.clock.now_nanos())?;
+        check_subquery_order(stmt)?;
         check_function_combinations(stmt)?;
         check_column_kinds(stmt)?;
         let mut sources = self.measurement_sources(stmt, req)?;
@@ -412,8 +413,17 @@ impl QueryService {
         check_field_functions(stmt, &all_fields, &all_tags)?;
         let listed_tags = self.indexed_tags(&sources, &all_tags);
         let group_tags = group_tags(stmt, &listed_tags)?;
-        let wildcard_fields = fields_for_wildcards(&sources, &all_fields);
-        let mut cols = output_columns(stmt, &wildcard_fields, &listed_tags, &group_tags)?;
+        let tag_fields: BTreeSet<String> = sources
+            .iter()
+            .flat_map(|s| s.tag_fields.iter().cloned())
+            .collect();
+        let schema = ColumnSchema {
+            fields: &all_fields,
+            tag_fields: &tag_fields,
+            tags: &listed_tags,
+        };
+        let mut cols = output_columns(stmt, &schema, &group_tags)?;
+        hide_pushed_tags(&mut cols, &sources, &all_fields);
         dedupe_names(&mut cols);
         if cols.is_empty() {
             return Ok(None);
@@ -423,6 +433,19 @@ impl QueryService {
             check_bucket_limit(&shape, budget)?;
         }
         let needed = needed_fields(&cols, &all_fields);
+        if let Some(start) = shape
+            .range
+            .min
+            .filter(|_| reduces_one_window(&shape, &sources))
+        {
+            end_at_rows_before_range(
+                &mut sources,
+                &group_tags,
+                &needed,
+                start,
+                stmt.is_descending(),
+            );
+        }
         let cond = stmt.condition_without_time();
         let read = shape.read_range();
         self.read_mixed_sources(&mut sources, &needed, cond.as_ref(), read, budget)
@@ -637,6 +660,8 @@ impl QueryService {
                             measurement: n,
                             schema,
                             rows: None,
+                            tag_fields: BTreeSet::new(),
+                            pushed_tags: BTreeSet::new(),
                         });
                     }
                 }
@@ -645,8 +670,8 @@ impl QueryService {
         Ok(sources)
     }
 
-    /// Runs the subqueries of `FROM` (after every measurement source was checked); a
-    /// subquery without time bounds inherits the outer query's.
+    /// Runs the subqueries of `FROM` (after every measurement source was checked) as
+    /// InfluxDB runs them inside this statement ([`prepare_subquery`]).
     async fn subquery_sources(
         &self,
         stmt: &SelectStatement,
@@ -659,16 +684,17 @@ impl QueryService {
             let Source::Subquery(sub) = s else {
                 continue;
             };
-            let mut sub = sub.as_ref().clone();
-            push_down_tag_dimensions(&mut sub, stmt);
-            inherit_derivative_unit(&mut sub, stmt.group_by_interval_at(Some(shape.now)));
-            let inner_range =
-                time_bounds(sub.condition.as_ref(), sub.timezone.as_deref(), shape.now)?;
-            if inner_range.min.is_none() && inner_range.max.is_none() {
-                inherit_time_range(&mut sub, shape.range);
-            }
+            let outer_interval = stmt.group_by_interval_at(Some(shape.now));
+            let own_tags = own_tag_dimensions(sub);
+            let sub = prepare_subquery(sub, stmt, shape.range, outer_interval);
             let (inner, tags) = Box::pin(self.select_series_and_tags(&sub, req, budget)).await?;
-            sources.extend(series_to_sources(inner, &tags));
+            let mut made = series_to_sources(inner, &tags, sub.is_descending());
+            if let Some(own) = own_tags {
+                for src in &mut made {
+                    src.pushed_tags = src.schema.tag_keys.difference(&own).cloned().collect();
+                }
+            }
+            sources.extend(made);
         }
         Ok(sources)
     }
@@ -703,84 +729,13 @@ impl QueryService {
     }
 }
 
-/// The outer query's `GROUP BY` tags (names, regexes, `*`) added to the subquery's, as
-/// InfluxDB does: `SELECT max(x) FROM (SELECT count(v) AS x ... GROUP BY time(1m))
-/// GROUP BY host` counts per host, and a raw subquery keeps each point's host.
-fn push_down_tag_dimensions(sub: &mut SelectStatement, outer: &SelectStatement) {
-    let is_time = |d: &Expr| matches!(d, Expr::Call { name, .. } if name == "time");
-    let sub_has_time = sub.dimensions.iter().any(is_time);
-    let sub_aggregates = sub.fields.iter().any(|f| contains_agg(&f.expr));
-    for d in &outer.dimensions {
-        // An aggregate subquery without its own time grouping takes the outer one's:
-        // `SELECT max(x) FROM (SELECT last(v) AS x ... GROUP BY host) GROUP BY
-        // time(30s)` takes each window's last value per host.
-        let push = if is_time(d) {
-            sub_aggregates && !sub_has_time
-        } else {
-            !sub.dimensions.contains(d)
-        };
-        if push {
-            sub.dimensions.push(d.clone());
-        }
-    }
-}
-
-/// A subquery without its own `GROUP BY time` runs with the outer query's interval, as
-/// InfluxDB hands it the outer iterator options: a `derivative()` or
-/// `non_negative_derivative()` there without a unit takes that interval as its unit
-/// (`mean(x) FROM (SELECT derivative(v) AS x …) GROUP BY time(10m)` is per 10 minutes).
-fn inherit_derivative_unit(sub: &mut SelectStatement, outer: Option<(i64, i64)>) {
-    let Some((every, _)) = outer else {
-        return;
-    };
-    if sub.group_by_interval_at(None).is_some() {
-        return;
-    }
-    fn give_unit(e: &mut Expr, every: i64) {
-        match e {
-            Expr::Call { name, args } => {
-                let derivative = matches!(name.as_str(), "derivative" | "non_negative_derivative");
-                if derivative && args.len() == 1 {
-                    args.push(Expr::Duration(every));
-                }
-                args.iter_mut().for_each(|a| give_unit(a, every));
-            }
-            Expr::Paren(inner) => give_unit(inner, every),
-            Expr::Binary { lhs, rhs, .. } => {
-                give_unit(lhs, every);
-                give_unit(rhs, every);
-            }
-            _ => {}
-        }
-    }
-    for f in &mut sub.fields {
-        give_unit(&mut f.expr, every);
-    }
-}
-
-/// `sub AND time >= min AND time <= max` for the outer bounds that are set.
-fn inherit_time_range(sub: &mut SelectStatement, range: TimeRange) {
-    let mut extra: Vec<Expr> = Vec::new();
-    if let Some(m) = range.min {
-        extra.push(Expr::binary(
-            BinaryOp::GtEq,
-            Expr::var("time"),
-            Expr::Integer(m),
-        ));
-    }
-    if let Some(m) = range.max {
-        extra.push(Expr::binary(
-            BinaryOp::LtEq,
-            Expr::var("time"),
-            Expr::Integer(m),
-        ));
-    }
-    for e in extra {
-        sub.condition = Some(match sub.condition.take() {
-            Some(c) => Expr::binary(BinaryOp::And, Expr::Paren(Box::new(c)), e),
-            None => e,
-        });
-    }
+/// Whether the statement reduces subquery rows to one window per group: aggregates
+/// without `GROUP BY time` over subqueries only ([`end_at_rows_before_range`]).
+fn reduces_one_window(shape: &Shape, sources: &[Src]) -> bool {
+    shape.is_agg
+        && !shape.has_transform
+        && shape.interval.is_none()
+        && sources.iter().all(Src::is_subquery)
 }
 
 fn has_wildcard(stmt: &SelectStatement) -> bool {
@@ -807,29 +762,6 @@ fn union_schema(sources: &[Src]) -> (BTreeMap<String, FieldType>, BTreeSet<Strin
         all_tags.extend(s.schema.tag_keys.iter().cloned());
     }
     (all_fields, all_tags)
-}
-
-/// The fields wildcards expand to: all of them, except a subquery's selected tags, which
-/// its virtual source carries as tags and also as fields (for explicit references only).
-fn fields_for_wildcards(
-    sources: &[Src],
-    all_fields: &BTreeMap<String, FieldType>,
-) -> BTreeMap<String, FieldType> {
-    let hidden: BTreeSet<&String> = sources
-        .iter()
-        .filter(|s| s.rows.is_some())
-        .flat_map(|s| {
-            s.schema
-                .fields
-                .keys()
-                .filter(|f| s.schema.tag_keys.contains(*f))
-        })
-        .collect();
-    all_fields
-        .iter()
-        .filter(|(f, _)| !hidden.contains(f))
-        .map(|(f, t)| (f.clone(), *t))
-        .collect()
 }
 
 /// Math on tags.
@@ -971,33 +903,4 @@ fn needed_fields(cols: &[OutCol], all_fields: &BTreeMap<String, FieldType>) -> B
         });
     }
     needed
-}
-
-#[cfg(test)]
-mod push_down_tests {
-    use super::*;
-
-    use super::parse_select as select;
-
-    /// The outer `GROUP BY` tags reach every subquery; the outer time grouping only an
-    /// aggregate one without its own.
-    #[test]
-    fn outer_dimensions_reach_the_subquery() {
-        let outer = select("SELECT max(x) FROM m GROUP BY time(30s), host");
-        let dims = |q: &str| {
-            let mut sub = select(q);
-            push_down_tag_dimensions(&mut sub, &outer);
-            sub.dimensions
-        };
-        let host = Expr::var("host");
-        let outer_time = outer.dimensions[0].clone();
-        assert_eq!(dims("SELECT v AS x FROM m"), vec![host.clone()]);
-        assert_eq!(
-            dims("SELECT last(v) AS x FROM m GROUP BY host"),
-            vec![host.clone(), outer_time]
-        );
-        let own = dims("SELECT count(v) AS x FROM m GROUP BY time(1m)");
-        assert_eq!(own.len(), 2);
-        assert!(own.contains(&host) && !own.contains(&outer.dimensions[0]));
-    }
 }

@@ -164,7 +164,11 @@ impl QueryService {
         max: Option<i64>,
         budget: &Budget,
     ) -> Result<Vec<Point>, StatementError> {
+        if src.is_subquery() {
+            return subquery_points(src, needed, cond, false, budget);
+        }
         if let Some(rows) = &src.rows {
+            // A stored source whose field types differ, read already.
             let points: Vec<Point> = rows
                 .iter()
                 .filter(|p| min.is_none_or(|m| p.time >= m) && max.is_none_or(|m| p.time <= m))
@@ -172,8 +176,6 @@ impl QueryService {
                 .filter(|p| needed.iter().any(|n| p.fields.contains_key(n.as_str())))
                 .cloned()
                 .collect();
-            // A subquery's rows were charged when it built them; copying them into the
-            // outer query materialises them once more.
             budget.charge_rows(points.len() as u128)?;
             return Ok(points);
         }
@@ -778,6 +780,31 @@ fn shared_series(
         .clone()
 }
 
+/// The rows of a subquery source that meet the outer condition. The subquery ran over the
+/// outer time range already, so its rows are not cut by it again (a window's start may lie
+/// before the range, and counts). `every_row`: a raw outer query prints every row, also
+/// one without a value in its columns (InfluxDB reads a subquery's rows whole); otherwise
+/// only rows holding a `needed` field take part.
+pub(super) fn subquery_points(
+    src: &Src,
+    needed: &BTreeSet<String>,
+    cond: Option<&Expr>,
+    every_row: bool,
+    budget: &Budget,
+) -> Result<Vec<Point>, StatementError> {
+    let rows = src.rows.as_deref().map(Vec::as_slice).unwrap_or_default();
+    let points: Vec<Point> = rows
+        .iter()
+        .filter(|p| cond.is_none_or(|c| eval_cond(c, p)))
+        .filter(|p| every_row || needed.iter().any(|n| p.fields.contains_key(n.as_str())))
+        .cloned()
+        .collect();
+    // A subquery's rows were charged when it built them; copying them into the outer
+    // query materialises them once more.
+    budget.charge_rows(points.len() as u128)?;
+    Ok(points)
+}
+
 /// The key and tags of the series of `measurement` with `tags`.
 fn new_series(measurement: &str, tags: BTreeMap<String, String>) -> SharedSeries {
     let tag_vec: Vec<(String, String)> = tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -786,21 +813,23 @@ fn new_series(measurement: &str, tags: BTreeMap<String, String>) -> SharedSeries
 }
 
 /// A subquery's series become the points of virtual sources, one per series name: the
-/// columns become fields, except `tag_columns` (tags the inner query selected), which
-/// stay tags beside the series tags.
-pub(super) fn series_to_sources(series: Vec<Series>, tag_columns: &BTreeSet<String>) -> Vec<Src> {
+/// columns become fields (`tag_columns`, the tags the inner query selected, too) and the
+/// series tags stay tags. The points are kept oldest first; rows of one time
+/// keep the order the subquery gave them, except that a subquery that ran `descending`
+/// has each series' rows reversed (the outer query reverses its oldest-first rows back,
+/// which leaves rows of one time in the subquery's series order, as InfluxDB's reduction
+/// emits a window's groups).
+pub(super) fn series_to_sources(
+    series: Vec<Series>,
+    tag_columns: &BTreeSet<String>,
+    descending: bool,
+) -> Vec<Src> {
     let mut by_name: BTreeMap<String, (MeasurementSchema, Vec<Point>)> = BTreeMap::new();
     for s in series {
         let name = s.name.clone().unwrap_or_default();
         let entry = by_name.entry(name.clone()).or_default();
         entry.0.tag_keys.extend(s.tags.keys().cloned());
         let mut series_of = SeriesCache::new();
-        entry.0.tag_keys.extend(
-            s.columns
-                .iter()
-                .filter(|c| tag_columns.contains(*c))
-                .cloned(),
-        );
         // Column names shared by every row's map.
         let names: Vec<Arc<str>> = s.columns.iter().map(|c| Arc::from(c.as_str())).collect();
         // Of columns sharing a name (`max(v) AS m, min(v) AS m`), the outer query reads
@@ -811,7 +840,12 @@ pub(super) fn series_to_sources(series: Vec<Series>, tag_columns: &BTreeSet<Stri
             .iter()
             .map(|c| seen_names.insert(c.as_str()))
             .collect();
-        for row in s.values {
+        let mut rows = s.values;
+        if descending {
+            // Oldest first within the series; the series keep the order they came in.
+            rows.reverse();
+        }
+        for row in rows {
             let mut fields = BTreeMap::new();
             let mut row_tags: Option<BTreeMap<String, String>> = None;
             let mut time = 0;
@@ -833,9 +867,9 @@ pub(super) fn series_to_sources(series: Vec<Series>, tag_columns: &BTreeSet<Stri
                     continue;
                 }
                 if tag_columns.contains(c) {
-                    // A tag the inner query selected: a tag outside (wildcards list it
-                    // as one, GROUP BY can use it), and a string field for an explicit
-                    // reference (`SELECT host FROM (…)`, `count(host)`), as InfluxDB.
+                    // A tag the inner query selected is a field outside, as in InfluxDB
+                    // (wildcards list it as one, also beside `GROUP BY` it); its points
+                    // carry it as a tag too, for an outer `GROUP BY` naming it.
                     if let Value::String(tv) = &v {
                         if !tv.is_empty() {
                             row_tags
@@ -868,12 +902,20 @@ pub(super) fn series_to_sources(series: Vec<Series>, tag_columns: &BTreeSet<Stri
         .into_iter()
         .map(|(name, (schema, mut points))| {
             points.sort_by_key(|p| p.time);
+            let tag_fields = schema
+                .fields
+                .keys()
+                .filter(|f| tag_columns.contains(*f))
+                .cloned()
+                .collect();
             Src {
                 db: String::new(),
                 rp: String::new(),
                 measurement: name,
                 schema,
                 rows: Some(std::sync::Arc::new(points)),
+                tag_fields,
+                pushed_tags: BTreeSet::new(),
             }
         })
         .collect()

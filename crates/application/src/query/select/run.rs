@@ -351,6 +351,11 @@ impl QueryService {
         src: &Src,
         budget: &Budget,
     ) -> Result<Vec<Point>, StatementError> {
+        if src.is_subquery() {
+            let raw = !plan.shape.is_agg && !plan.shape.has_transform;
+            let every_row = raw && reads_subquery_columns(plan, src);
+            return subquery_points(src, &plan.needed, plan.cond.as_ref(), every_row, budget);
+        }
         let range = plan.shape.read_range();
         self.read_points(
             src,
@@ -446,7 +451,12 @@ impl QueryService {
             {
                 continue;
             }
-            let pts = if raw {
+            let pts = if src.is_subquery() {
+                // A subquery's rows come in the order it produced them (InfluxDB reads
+                // its rows as they come, without a merge of its own; a raw outer query
+                // reads every one).
+                pts
+            } else if raw {
                 // InfluxDB's series iterators only emit the times where a selected field
                 // has a value; only those take part in the merge.
                 let pts = pts.into_iter().filter(|p| holds_any(p, &names)).collect();
@@ -459,8 +469,11 @@ impl QueryService {
             let tags: BTreeMap<String, String> = plan.group_tags.iter().cloned().zip(key).collect();
             let (rows, cut) = if shape.is_agg {
                 let pts = match &limited_top_feed {
-                    Some((field, n)) => first_holding(pts, field, *n, stmt.is_descending()),
-                    None => pts,
+                    // (A subquery's rows reach `top()` whole, as InfluxDB reads them.)
+                    Some((field, n)) if !src.is_subquery() => {
+                        first_holding(pts, field, *n, stmt.is_descending())
+                    }
+                    _ => pts,
                 };
                 // Under ORDER BY time DESC InfluxDB's reducers receive points newest
                 // first, and `mode`/`percentile` break ties in that order.
@@ -476,7 +489,13 @@ impl QueryService {
                 )?
             } else if shape.has_transform {
                 (
-                    eval_transform_raw(&plan.cols, &pts, stmt, shards, budget)?,
+                    eval_transform_raw(
+                        &plan.cols,
+                        (&pts, !src.is_subquery()),
+                        stmt,
+                        shards,
+                        budget,
+                    )?,
                     false,
                 )
             } else {
@@ -624,4 +643,14 @@ struct SourceState {
     kept: Option<BTreeSet<Vec<String>>>,
     /// Whether the first window a lone `percentile` reduces selects nothing.
     first_selects_nothing: Option<bool>,
+}
+
+/// Whether some column reads a column of the subquery source `src` (`SELECT nosuch FROM
+/// (…)` prints nothing; `SELECT nosuch, x` prints every row).
+fn reads_subquery_columns(plan: &SelectPlan, src: &Src) -> bool {
+    plan.cols.iter().any(|c| {
+        c.expr.any(
+            &mut |e| matches!(e, Expr::VarRef { name, .. } if src.schema.fields.contains_key(name)),
+        )
+    })
 }

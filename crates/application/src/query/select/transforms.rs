@@ -6,7 +6,7 @@ use super::*;
 /// Transformations over raw points (no aggregates): every column is a call.
 pub(super) fn eval_transform_raw(
     cols: &[OutCol],
-    pts: &[Point],
+    (pts, merged): (&[Point], bool),
     stmt: &SelectStatement,
     shards: Option<i64>,
     budget: &Budget,
@@ -14,8 +14,8 @@ pub(super) fn eval_transform_raw(
     // The points in the order the transformations read them, reversed under ORDER BY
     // time DESC (there InfluxDB's merge hands them over newest first, at one time as its
     // heap decides; the transformation reverses them back). Ordered once for every
-    // column.
-    let points: Vec<&Point> = if stmt.is_descending() {
+    // column. Points not `merged` (a subquery's rows) are in that order already.
+    let points: Vec<&Point> = if stmt.is_descending() && merged {
         let mut order = feed_order(pts, &[], true, shards);
         order.reverse();
         order.into_iter().filter_map(|i| pts.get(i)).collect()
