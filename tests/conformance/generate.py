@@ -287,6 +287,7 @@ def cases():
     out.append(type_errors_without_series_case())
     out.append(subquery_outer_options_case())
     out.append(wildcard_operations_case())
+    out.append(selector_without_its_field_case())
     return out
 
 
@@ -2807,6 +2808,35 @@ def subquery_outer_options_case():
         "SELECT x FROM (SELECT v AS x FROM cpu) WHERE host = 'a'",
         "SELECT x FROM (SELECT v AS x FROM cpu) WHERE host = 'a' GROUP BY host",
         'SELECT max(x), host FROM (SELECT v AS x FROM cpu) GROUP BY host',
+        'SELECT x FROM (SELECT abs(v) AS x FROM cpu)',
+        'SELECT x FROM (SELECT pow(v, 2) AS x FROM cpu) WHERE time > 1s',
+        'SELECT derivative(max(x)) FROM (SELECT v AS x FROM cpu WHERE time >= 0s AND time < 40s) WHERE time >= 20s AND time < 40s GROUP BY time(10s)',
+        'SELECT derivative(max(x)) FROM (SELECT v AS x FROM cpu WHERE time >= 0s AND time < 40s) WHERE time >= 20s AND time < 40s GROUP BY time(10s) ORDER BY time DESC',
+        'SELECT difference(mean(x)) FROM (SELECT v AS x FROM cpu) WHERE time >= 10s AND time < 40s GROUP BY time(10s)',
+        'SELECT derivative(max(x)) FROM (SELECT max(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(5s)) WHERE time >= 20s AND time < 40s GROUP BY time(10s)',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host) WHERE time > 1s AND x > 5',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host) WHERE time > 1s AND x > 5 GROUP BY host',
+        'SELECT count(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s), host) WHERE time > 1s AND x < 3 GROUP BY host',
+        'SELECT max(x) FROM (SELECT sum(v) AS x FROM cpu WHERE time >= 0s AND time < 40s GROUP BY time(10s)) WHERE time > 1s AND x > 2',
+    ])
+
+
+def selector_without_its_field_case():
+    """A selector beside other columns (last(i), v) prints nothing for a series without a
+    value of its field, also under GROUP BY time (no windows of nulls); sample() lists
+    each window's points forwards under ORDER BY time DESC."""
+    return queries_case("selectors--series-without-the-selected-field", "sel_no_field",
+                        SUBQUERY_BODY, [
+        "SELECT last(i), v FROM cpu WHERE time >= 0s AND time < 60s AND host = 'c' GROUP BY time(20s)",
+        'SELECT max(i), v FROM cpu WHERE time >= 0s AND time < 60s GROUP BY time(20s), host',
+        'SELECT max(i), v FROM cpu WHERE time >= 0s AND time < 60s GROUP BY time(20s), host ORDER BY time DESC',
+        'SELECT first(i), host FROM cpu WHERE time >= 0s AND time < 60s GROUP BY time(20s), host fill(0)',
+        "SELECT last(i), v FROM cpu WHERE time >= 0s AND time < 60s AND host = 'c'",
+        'SELECT min(i), v FROM cpu WHERE time >= 0s AND time < 60s GROUP BY time(20s)',
+        "SELECT sample(v, 10) FROM cpu WHERE host = 'a' AND time >= 0s AND time < 40s GROUP BY time(20s) ORDER BY time DESC",
+        "SELECT sample(v, 10), host FROM cpu WHERE host = 'b' ORDER BY time DESC",
+        "SELECT sample(v, 10), host FROM cpu WHERE host = 'b' AND time >= 0s AND time < 60s GROUP BY time(20s) ORDER BY time DESC",
+        'SELECT sample(v, 10) FROM cpu WHERE time >= 0s AND time < 60s GROUP BY time(20s), host ORDER BY time DESC',
     ])
 
 

@@ -193,9 +193,15 @@ impl QueryService {
             }
         }
         // Under GROUP BY time a single selector's bare fields and tags come from the
-        // point it selects in each window (null in a window without one).
+        // point it selects in each window (null in a window without one). A series where
+        // it selects nothing at all prints nothing, as InfluxDB's selector iterator, which
+        // reads the bare columns beside its field, emits nothing for it (`last(i), v`
+        // over a host that only wrote `v`).
         if single_selector && window.is_some() {
             if let Some(sel) = &selector_times {
+                if sel.is_empty() {
+                    return Ok((Vec::new(), false));
+                }
                 bare_column_timelines(cols, &mut timelines, sel, &ctx);
             }
         }
@@ -266,15 +272,23 @@ impl QueryService {
         }
         if name == "sample" {
             // Each picked point prints its own other columns (fields and tags), as
-            // InfluxDB's selectors do.
+            // InfluxDB's selectors do. Its reducer sorts a window's picks by time, so
+            // under `ORDER BY time DESC` the windows come backwards but each window's
+            // points forwards, as with `top` above.
             let n = int_arg(&args, 1).unwrap_or(1).max(1) as usize;
             for (_, members) in ctx.bucket_indices(&raw) {
                 let rows: Vec<Row> = members.iter().map(|&i| raw[i].clone()).collect();
-                for p in aggregate::sample_indices(&rows, n, 0x5eed) {
-                    let (time, v) = &rows[p];
-                    let point = &ctx.points[members[p]];
-                    out_rows.push(selector_row(*time, v, idx, cols, point));
+                let mut picked: Vec<Vec<Value>> = aggregate::sample_indices(&rows, n, 0x5eed)
+                    .into_iter()
+                    .map(|p| {
+                        let (time, v) = &rows[p];
+                        selector_row(*time, v, idx, cols, &ctx.points[members[p]])
+                    })
+                    .collect();
+                if ctx.descending {
+                    picked.reverse();
                 }
+                out_rows.extend(picked);
             }
             return Ok(Some(out_rows));
         }

@@ -445,56 +445,7 @@ fn arity_of(name: &str) -> Option<Arity> {
 pub(super) fn check_columns_compile(stmt: &SelectStatement) -> Result<(), StatementError> {
     let windowed = stmt.group_by_time_call().is_some();
     for f in &stmt.fields {
-        let mut found: Option<StatementError> = None;
-        let in_operations = calls_in_operations(&f.expr);
-        f.expr.walk(&mut |e| {
-            let Expr::Call { name, args } = e else {
-                return;
-            };
-            if found.is_some() {
-                return;
-            }
-            if !is_known_function(name) {
-                found = Some(err(format!("undefined function {name}()")));
-                return;
-            }
-            let got = args.len();
-            let wrong = |expected: String| {
-                err(format!(
-                    "invalid number of arguments for {name}, expected {expected}, got {got}"
-                ))
-            };
-            let first = args.first().map(Expr::unparen);
-            let wildcard = matches!(first, Some(Expr::Wildcard(_) | Expr::Regex(_)));
-            if wildcard && name == "distinct" {
-                found = Some(err("expected field argument in distinct()"));
-                return;
-            }
-            if wildcard && matches!(name.as_str(), "top" | "bottom") {
-                if let Some(a) = first {
-                    found = Some(err(format!(
-                        "expected first argument to be a field in {name}(), found {a}"
-                    )));
-                    return;
-                }
-            }
-            found = match arity_of(name) {
-                Some(Arity::Exactly(n)) if got != n => Some(wrong(n.to_string())),
-                Some(Arity::AtLeast(n)) if got < n => Some(wrong(format!("at least {n}"))),
-                Some(Arity::Between(lo, hi)) if got < lo || got > hi => {
-                    Some(wrong(format!("at least {lo} but no more than {hi}")))
-                }
-                _ => None,
-            }
-            .or_else(|| call_argument_error(name, args, windowed))
-            .or_else(|| {
-                let operand = in_operations.iter().any(|c| std::ptr::eq(*c, e));
-                operand
-                    .then(|| wildcard_operand_error(name, first))
-                    .flatten()
-            });
-        });
-        if let Some(e) = found {
+        if let Some(e) = first_call_error(&f.expr, false, windowed) {
             return Err(e);
         }
         if let Expr::Call { name, args } = &f.expr {
@@ -513,23 +464,62 @@ pub(super) fn check_columns_compile(stmt: &SelectStatement) -> Result<(), Statem
     Ok(())
 }
 
-/// The calls inside an operation (`sum(*) * 2`, `-max(*)`, `abs(*) + 1`): a wildcard or
-/// regex stands for several columns, so InfluxDB only expands it in a call that is a
-/// column of its own (or the argument of one, `derivative(sum(*))`).
-fn calls_in_operations(e: &Expr) -> Vec<&Expr> {
-    let mut calls = Vec::new();
-    e.walk(&mut |x| {
-        if let Expr::Binary { lhs, rhs, .. } = x {
-            for side in [lhs, rhs] {
-                side.walk(&mut |y| {
-                    if matches!(y, Expr::Call { .. }) {
-                        calls.push(y);
-                    }
-                });
-            }
+/// The first error compiling the calls of `e` finds, calls before their arguments and
+/// left before right, as InfluxDB compiles a column. `in_operation`: `e` sits inside an
+/// operation (`sum(*) * 2`), where a call may not read a wildcard or regex.
+fn first_call_error(e: &Expr, in_operation: bool, windowed: bool) -> Option<StatementError> {
+    match e {
+        Expr::Call { name, args } => call_error(name, args, windowed)
+            .or_else(|| {
+                in_operation
+                    .then(|| wildcard_operand_error(name, args.first().map(Expr::unparen)))
+                    .flatten()
+            })
+            .or_else(|| {
+                args.iter()
+                    .find_map(|a| first_call_error(a, in_operation, windowed))
+            }),
+        Expr::Binary { lhs, rhs, .. } => {
+            first_call_error(lhs, true, windowed).or_else(|| first_call_error(rhs, true, windowed))
         }
-    });
-    calls
+        Expr::Paren(inner) => first_call_error(inner, in_operation, windowed),
+        _ => None,
+    }
+}
+
+/// What compiling one call finds: an unknown function, a wrong number of arguments, an
+/// argument it does not take.
+fn call_error(name: &str, args: &[Expr], windowed: bool) -> Option<StatementError> {
+    if !is_known_function(name) {
+        return Some(err(format!("undefined function {name}()")));
+    }
+    let got = args.len();
+    let wrong = |expected: String| {
+        err(format!(
+            "invalid number of arguments for {name}, expected {expected}, got {got}"
+        ))
+    };
+    let first = args.first().map(Expr::unparen);
+    let wildcard = matches!(first, Some(Expr::Wildcard(_) | Expr::Regex(_)));
+    if wildcard && name == "distinct" {
+        return Some(err("expected field argument in distinct()"));
+    }
+    if wildcard && matches!(name, "top" | "bottom") {
+        if let Some(a) = first {
+            return Some(err(format!(
+                "expected first argument to be a field in {name}(), found {a}"
+            )));
+        }
+    }
+    match arity_of(name) {
+        Some(Arity::Exactly(n)) if got != n => Some(wrong(n.to_string())),
+        Some(Arity::AtLeast(n)) if got < n => Some(wrong(format!("at least {n}"))),
+        Some(Arity::Between(lo, hi)) if got < lo || got > hi => {
+            Some(wrong(format!("at least {lo} but no more than {hi}")))
+        }
+        _ => None,
+    }
+    .or_else(|| call_argument_error(name, args, windowed))
 }
 
 /// InfluxDB's error for a call over `*` or a regex inside an operation.

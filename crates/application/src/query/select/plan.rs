@@ -433,20 +433,15 @@ impl QueryService {
             check_bucket_limit(&shape, budget)?;
         }
         let needed = needed_fields(&cols, &all_fields);
+        let cond = stmt.condition_without_time();
         if let Some(start) = shape
             .range
             .min
             .filter(|_| reduces_one_window(&shape, &sources))
         {
-            end_at_rows_before_range(
-                &mut sources,
-                &group_tags,
-                &needed,
-                start,
-                stmt.is_descending(),
-            );
+            let reads = (group_tags.as_slice(), &needed, cond.as_ref());
+            end_at_rows_before_range(&mut sources, reads, start, stmt.is_descending());
         }
-        let cond = stmt.condition_without_time();
         let read = shape.read_range();
         self.read_mixed_sources(&mut sources, &needed, cond.as_ref(), read, budget)
             .await?;
@@ -686,7 +681,7 @@ impl QueryService {
             };
             let outer_interval = stmt.group_by_interval_at(Some(shape.now));
             let own_tags = own_tag_dimensions(sub);
-            let sub = prepare_subquery(sub, stmt, shape.range, outer_interval);
+            let sub = prepare_subquery(sub, stmt, shape.read_range(), outer_interval);
             let (inner, tags) = Box::pin(self.select_series_and_tags(&sub, req, budget)).await?;
             let mut made = series_to_sources(inner, &tags, sub.is_descending());
             if let Some(own) = own_tags {

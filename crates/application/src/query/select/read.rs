@@ -814,11 +814,12 @@ fn new_series(measurement: &str, tags: BTreeMap<String, String>) -> SharedSeries
 
 /// A subquery's series become the points of virtual sources, one per series name: the
 /// columns become fields (`tag_columns`, the tags the inner query selected, too) and the
-/// series tags stay tags. The points are kept oldest first; rows of one time
-/// keep the order the subquery gave them, except that a subquery that ran `descending`
-/// has each series' rows reversed (the outer query reverses its oldest-first rows back,
-/// which leaves rows of one time in the subquery's series order, as InfluxDB's reduction
-/// emits a window's groups).
+/// series tags stay tags. The points are kept oldest first; rows of one time keep the
+/// order the subquery gave them, except that a subquery that ran `descending` has each
+/// series' rows reversed: the outer query reverses its oldest-first rows back, which
+/// restores one series' rows as the subquery gave them and leaves rows of one time from
+/// several series in the reverse of its (backwards) series order, as InfluxDB's
+/// reduction emits a window's groups: forwards.
 pub(super) fn series_to_sources(
     series: Vec<Series>,
     tag_columns: &BTreeSet<String>,

@@ -28,7 +28,8 @@ pub(super) fn check_subquery_order(stmt: &SelectStatement) -> Result<(), Stateme
 }
 
 /// The subquery statement as InfluxDB runs it inside `outer`, whose time range is
-/// `range` and whose interval is `outer_interval`.
+/// `range` (the range it reads: one window more for `derivative(max(x))`) and whose
+/// interval is `outer_interval`.
 pub(super) fn prepare_subquery(
     sub: &SelectStatement,
     outer: &SelectStatement,
@@ -47,13 +48,12 @@ pub(super) fn prepare_subquery(
     if sub.sort_fields.is_empty() && outer.is_descending() {
         sub.sort_fields = outer.sort_fields.clone();
     }
-    // Empty windows would only be dropped by the outer query: an aggregate subquery
-    // under `fill(null)` runs with `fill(none)` (`count()` gives no zero windows).
-    let calls = sub
-        .fields
-        .iter()
-        .any(|f| f.expr.any(&mut |e| matches!(e, Expr::Call { .. })));
-    if calls && sub.fill == Fill::Null {
+    // Empty windows would only be dropped by the outer query: a subquery aggregating
+    // into windows under `fill(null)` runs with `fill(none)` (`count()` gives no zero
+    // windows). (Only there: `fill(none)` of raw rows, `abs(v)`, is an error.)
+    let aggregates = sub.fields.iter().any(|f| contains_agg(&f.expr));
+    let windowed = sub.group_by_time_call().is_some();
+    if aggregates && windowed && sub.fill == Fill::Null {
         sub.fill = Fill::None;
     }
     sub
@@ -63,7 +63,7 @@ pub(super) fn prepare_subquery(
 /// `SELECT max(x) FROM (SELECT count(v) AS x ... GROUP BY time(1m)) GROUP BY host` counts
 /// per host, and a raw subquery keeps each point's host. (An outer `*` or regex stands
 /// for tags of the subquery's own `GROUP BY`, which it has already.)
-pub(super) fn push_down_tag_dimensions(sub: &mut SelectStatement, outer: &SelectStatement) {
+fn push_down_tag_dimensions(sub: &mut SelectStatement, outer: &SelectStatement) {
     let is_time = |d: &Expr| matches!(d, Expr::Call { name, .. } if name == "time");
     let sub_has_time = sub.dimensions.iter().any(is_time);
     let sub_aggregates = sub.fields.iter().any(|f| contains_agg(&f.expr));
@@ -197,8 +197,7 @@ pub(super) fn hide_pushed_tags(
 /// group prints what it reduced before reaching that row.
 pub(super) fn end_at_rows_before_range(
     sources: &mut [Src],
-    group_tags: &[String],
-    needed: &BTreeSet<String>,
+    (group_tags, needed, cond): (&[String], &BTreeSet<String>, Option<&Expr>),
     start: i64,
     descending: bool,
 ) {
@@ -210,7 +209,11 @@ pub(super) fn end_at_rows_before_range(
             .collect();
         (measurement.to_string(), tags)
     };
-    let read = |p: &Point| needed.iter().any(|n| p.fields.contains_key(n.as_str()));
+    // The rows the reduction reads: those the outer condition keeps, with a value.
+    let read = |p: &Point| {
+        needed.iter().any(|n| p.fields.contains_key(n.as_str()))
+            && cond.is_none_or(|c| eval_cond(c, p))
+    };
     let mut groups: BTreeSet<GroupKey> = BTreeSet::new();
     let mut early: BTreeSet<GroupKey> = BTreeSet::new();
     for src in sources.iter() {
@@ -233,21 +236,19 @@ pub(super) fn end_at_rows_before_range(
     let partial = descending.then(|| ordered[stop].clone());
     let dropped: BTreeSet<GroupKey> = ordered[stop..].iter().map(|k| (*k).clone()).collect();
     for src in sources.iter_mut() {
-        let Some(rows) = &src.rows else {
+        let measurement = src.measurement.clone();
+        if !dropped.iter().any(|(m, _)| *m == measurement) {
             continue;
-        };
-        let kept: Vec<Point> = rows
-            .iter()
-            .filter(|p| {
-                let key = key_of(&src.measurement, p);
+        }
+        if let Some(rows) = src.rows.as_mut() {
+            Arc::make_mut(rows).retain(|p| {
+                let key = key_of(&measurement, p);
                 if partial.as_ref() == Some(&key) {
                     return p.time >= start;
                 }
                 !dropped.contains(&key)
-            })
-            .cloned()
-            .collect();
-        src.rows = Some(Arc::new(kept));
+            });
+        }
     }
 }
 
@@ -297,6 +298,12 @@ mod tests {
         assert_ne!(sub.fill, Fill::None);
         let sub = prepared("SELECT v AS x FROM m", "SELECT x FROM m");
         assert_eq!(sub.fill, Fill::Null);
+        // Raw math and an aggregate without windows keep fill(null) (fill(none) of raw
+        // rows is an error).
+        let sub = prepared("SELECT abs(v) AS x FROM m", "SELECT x FROM m");
+        assert_eq!(sub.fill, Fill::Null);
+        let sub = prepared("SELECT count(v) AS x FROM m", "SELECT x FROM m");
+        assert_eq!(sub.fill, Fill::Null);
         assert!(!sub.is_descending());
         let opposite = select("SELECT x FROM (SELECT v AS x FROM m ORDER BY time DESC)");
         assert!(check_subquery_order(&opposite).is_err());
@@ -333,7 +340,8 @@ mod tests {
             pushed_tags: BTreeSet::new(),
         }];
         let needed = BTreeSet::from(["x".to_string()]);
-        end_at_rows_before_range(&mut sources, &["host".into()], &needed, 10, descending);
+        let tags = ["host".to_string()];
+        end_at_rows_before_range(&mut sources, (&tags, &needed, None), 10, descending);
         let rows = sources[0]
             .rows
             .as_ref()
