@@ -9,23 +9,13 @@ normalisation (error texts are compared for presence only, floats to 9 decimals)
 It drops and recreates the database `df` on both servers. A developer's tool for finding
 where answers differ (the e2e query fuzz only checks that the engine accepts the SQL).
 """
-import argparse, json, random, sys, urllib.request, urllib.parse
+import json, random, sys
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--ours", default="http://127.0.0.1:8086")
-ap.add_argument("--reference", default="http://127.0.0.1:18086")
-ap.add_argument("--seed", type=int, default=1)
-ap.add_argument("--cases", type=int, default=300)
-ap.add_argument("--show", type=int, default=25, help="differences printed")
-args = ap.parse_args()
+from differential_common import arguments, req
+
+args = arguments()
 A = args.ours
 B = args.reference
-def req(base, path, params, body=None):
-    url=base+path+"?"+urllib.parse.urlencode(params)
-    r=urllib.request.Request(url, data=body.encode() if body is not None else b"", method="POST")
-    try:
-        with urllib.request.urlopen(r, timeout=30) as resp: return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as e: return e.code, e.read().decode()
 n = args.cases
 R = random.Random(args.seed)
 for base in (A,B):

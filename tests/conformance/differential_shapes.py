@@ -12,30 +12,18 @@ a statement is shaped, over two measurements with gaps, several series, missing 
 and a field whose type differs between measurements. It drops and recreates the database
 `dz` on both servers. A developer's tool for finding where answers differ.
 """
-import argparse, json, random, sys, urllib.request, urllib.parse
+import json
+import random
+import sys
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--ours", default="http://127.0.0.1:8086")
-ap.add_argument("--reference", default="http://127.0.0.1:18086")
-ap.add_argument("--seed", type=int, default=1)
-ap.add_argument("--cases", type=int, default=300)
-ap.add_argument("--show", type=int, default=25, help="differences printed")
-ap.add_argument("--family", default="all",
-                help="windows, transforms, subqueries, selectors, show or all")
-args = ap.parse_args()
+from differential_common import arguments, req
+
+args = arguments(("--family", {"default": "all",
+                               "help": "windows, transforms, subqueries, selectors, show or all"}))
 
 
-def req(base, path, params, body=None):
-    url = base + path + "?" + urllib.parse.urlencode(params)
-    data = body.encode() if body is not None else b""
-    r = urllib.request.Request(url, data=data, method="POST")
-    try:
-        with urllib.request.urlopen(r, timeout=20) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except TimeoutError:
-        return 0, "timeout"
+def req20(base, path, params, body=None):
+    return req(base, path, params, body, timeout=20)
 
 
 def dataset(seed):
@@ -254,8 +242,8 @@ def main():
     bad = 0
     for _ in range(args.cases):
         q = FAMILIES[R.choice(names)]()
-        sa, ta = req(args.ours, "/query", {"db": "dz", "q": q})
-        sb, tb = req(args.reference, "/query", {"db": "dz", "q": q})
+        sa, ta = req20(args.ours, "/query", {"db": "dz", "q": q})
+        sb, tb = req20(args.reference, "/query", {"db": "dz", "q": q})
         if sa != sb or norm(ta) != norm(tb):
             bad += 1
             if bad <= args.show:
