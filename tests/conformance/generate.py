@@ -288,6 +288,7 @@ def cases():
     out.append(subquery_outer_options_case())
     out.append(wildcard_operations_case())
     out.append(selector_without_its_field_case())
+    out.append(fill_without_values_case())
     return out
 
 
@@ -2837,6 +2838,98 @@ def selector_without_its_field_case():
         "SELECT sample(v, 10), host FROM cpu WHERE host = 'b' ORDER BY time DESC",
         "SELECT sample(v, 10), host FROM cpu WHERE host = 'b' AND time >= 0s AND time < 60s GROUP BY time(20s) ORDER BY time DESC",
         'SELECT sample(v, 10) FROM cpu WHERE time >= 0s AND time < 60s GROUP BY time(20s), host ORDER BY time DESC',
+    ])
+
+
+def fill_without_values_case():
+    """A function over a tag or a field the measurement lacks has no values: null in
+    every window, filled by fill(<number>) when InfluxDB builds an iterator for it
+    (always over a tag; over a missing field for count, mean, median and stddev, whose
+    results have a type of their own), not by count's own 0 under fill(null); over
+    several measurements, a field of another one is missing here."""
+    body = (
+        'cpu,host=a,region=eu v=1.5,i=3i 5000000000\ncpu,host=b v=2,i=-4i 12000000000\n'
+        'cpu,host=a,region=eu v=7.25,i=8i 33000000000\n'
+        'mem,host=a free=10i,v=1i 5000000000\nmem,host=b free=20i,v=5i 15000000000\n'
+        'mem,host=a free=30i,v=0i 25000000000\nmem,host=b free=40i,v=9i 35000000000\n'
+    )
+    return queries_case("fill--columns-without-values", "fill_no_values", body, [
+        'SELECT count(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT count(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s fill(7)',
+        'SELECT sum(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT sum(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s fill(7)',
+        'SELECT mean(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT mean(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s fill(7)',
+        'SELECT median(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT median(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s fill(7)',
+        'SELECT mode(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT mode(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s fill(7)',
+        'SELECT spread(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT spread(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s fill(7)',
+        'SELECT stddev(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT stddev(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s fill(7)',
+        'SELECT min(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT min(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s fill(7)',
+        'SELECT max(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT max(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s fill(7)',
+        'SELECT first(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT first(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s fill(7)',
+        'SELECT last(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT last(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s fill(7)',
+        'SELECT count(i) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s)',
+        'SELECT count(i) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(0)',
+        'SELECT count(i), sum(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s)',
+        'SELECT count(i), sum(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(0)',
+        'SELECT count(i), sum(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(5)',
+        'SELECT count(i), sum(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(none)',
+        'SELECT count(i), sum(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(previous)',
+        'SELECT count(i), sum(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(linear)',
+        'SELECT count(i), sum(v) FROM mem WHERE time >= 5s AND time < 40s',
+        'SELECT count(i), sum(v) FROM mem WHERE time >= 5s AND time < 40s fill(0)',
+        'SELECT count(i), count(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s)',
+        'SELECT mean(i), count(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(0)',
+        'SELECT count(nosuch), count(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s)',
+        'SELECT count(nosuch), count(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(0)',
+        'SELECT count(i), sum(v) FROM cpu, mem WHERE time >= 5s AND time < 40s GROUP BY time(10s)',
+        'SELECT count(i), sum(v) FROM cpu, mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(0)',
+        'SELECT count(i), sum(v) FROM cpu, mem WHERE time >= 5s AND time < 40s',
+        'SELECT count(host), sum(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(0)',
+        'SELECT count(host), sum(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s)',
+        'SELECT count(host), sum(v) FROM mem WHERE time >= 5s AND time < 40s fill(0)',
+        'SELECT mean(host), sum(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(0)',
+        'SELECT count(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(previous)',
+        'SELECT count(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(linear)',
+        'SELECT count(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(none)',
+        'SELECT count(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 60s GROUP BY time(10s) fill(0)',
+        'SELECT count(nosuch) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(0)',
+        'SELECT max(nosuch), sum(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(0)',
+        'SELECT derivative(mean(nosuch)), sum(v) FROM mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(0)',
+        'SELECT count(s), mean(i) FROM cpu, mem WHERE time >= 5s AND time < 40s GROUP BY time(10s)',
+        'SELECT count(free), mean(i) FROM cpu, mem WHERE time >= 5s AND time < 40s GROUP BY time(10s)',
+        'SELECT count(free), mean(i) FROM cpu, mem WHERE time >= 5s AND time < 40s GROUP BY time(10s) fill(1)',
+        'SELECT count(free), mean(i) FROM cpu, mem WHERE time >= 5s AND time < 40s',
+        'SELECT count(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT count(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(previous)',
+        'SELECT sum(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT sum(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(previous)',
+        'SELECT mean(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT mean(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(previous)',
+        'SELECT median(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT median(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(previous)',
+        'SELECT mode(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT mode(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(previous)',
+        'SELECT spread(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT spread(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(previous)',
+        'SELECT stddev(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT stddev(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(previous)',
+        'SELECT min(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT min(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(previous)',
+        'SELECT max(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT max(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(previous)',
+        'SELECT first(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT first(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(previous)',
+        'SELECT last(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
+        'SELECT last(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(previous)',
     ])
 
 

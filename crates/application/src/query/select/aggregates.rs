@@ -27,7 +27,8 @@ pub(super) fn fn_err(e: functions::FunctionError) -> StatementError {
 pub(super) struct SeriesCtx<'a> {
     points: &'a [Point],
     /// The fields of the measurement: a function of anything else (a tag, a missing
-    /// field) is a column of nulls, never filled (InfluxDB has no iterator for it).
+    /// field) is a column of nulls, filled only by a number (InfluxDB has no iterator
+    /// for it, [`fill_with_number`]).
     fields: &'a BTreeMap<String, FieldType>,
     /// Under `ORDER BY time DESC`, each point's position in the order InfluxDB's reducers
     /// receive them (newest first), when a column breaks ties by it.
@@ -361,8 +362,11 @@ pub(super) fn eval_agg_expr(
         Expr::Paren(inner) => eval_agg_expr(inner, ctx, apply_fill, selector_times),
         Expr::Call { name, args } if is_agg_name(name) => {
             let tl = eval_agg_call(name, args, ctx, selector_times)?;
-            if !apply_fill || name == "integral" || !ctx.has_field_argument(args) {
+            if !apply_fill || name == "integral" {
                 return Ok(without_markers(tl));
+            }
+            if !ctx.has_field_argument(args) {
+                return Ok(without_markers(fill_with_number(name, args, tl, ctx)));
             }
             Ok(without_markers(fill_timeline(name, tl, ctx)))
         }
@@ -464,6 +468,41 @@ pub(super) fn eval_agg_side(
         return Ok(Side::Lit(v));
     }
     Ok(Side::Tl(eval_agg_expr(e, ctx, true, selector_times)?))
+}
+
+/// A column InfluxDB has no values for (a function of a tag, or of a field the
+/// measurement lacks): null in every window, which `fill(<number>)` fills when InfluxDB
+/// builds an iterator for it (not `count`'s own 0 under `fill(null)`, nor `previous`):
+/// always over a tag, and over a missing field for a function whose result has a type
+/// of its own (`count`, `mean`, `median`, `stddev`); the others take the missing
+/// field's type, none, and stay null.
+fn fill_with_number(name: &str, args: &[Expr], tl: Timeline, ctx: &SeriesCtx<'_>) -> Timeline {
+    let number = match ctx.fill {
+        Fill::Integer(i) => Value::Integer(*i),
+        Fill::Float(f) => Value::Float(*f),
+        _ => return tl,
+    };
+    let tag = match value_argument(args).0 {
+        Some(Expr::VarRef { name, data_type }) => {
+            *data_type == Some(VarType::Tag) || ctx.points.iter().any(|p| p.tags.contains_key(name))
+        }
+        _ => false,
+    };
+    if !tag && !matches!(name, "count" | "mean" | "median" | "stddev") {
+        return tl;
+    }
+    let times: Vec<i64> = match ctx.window {
+        Some(_) => ctx.buckets.clone(),
+        None => vec![ctx.agg_time],
+    };
+    let mut values: BTreeMap<i64, Value> = tl.into_iter().collect();
+    times
+        .into_iter()
+        .map(|t| match values.remove(&t) {
+            Some(v) if !v.is_null() => (t, v),
+            _ => (t, number.clone()),
+        })
+        .collect()
 }
 
 pub(super) fn fill_timeline(name: &str, tl: Timeline, ctx: &SeriesCtx<'_>) -> Timeline {

@@ -254,17 +254,18 @@ impl SelectPlan {
     }
 }
 
-/// Whether every source holding a pushed-down field holds it with the type the pushdown
+/// Whether every source holds every pushed-down field, with the type the pushdown
 /// computes (`all_fields` keeps the first source's type of each name): another
 /// source's values of the field would read as absent there (`SELECT max(v) FROM a, b`
-/// with `v` a float in `a` and an integer in `b` answered `a` alone), so such a query
-/// is evaluated in Rust, per source.
+/// with `v` a float in `a` and an integer in `b` answered `a` alone), and a source
+/// without the field has no iterator for its column, so such a query is evaluated in
+/// Rust, per source.
 fn one_type_everywhere(specs: &[Spec], sources: &[Src]) -> bool {
     sources.iter().all(|src| {
         specs.iter().all(|spec| {
-            src.schema
-                .field_type(&spec.field)
-                .is_none_or(|own| own == spec.ty)
+            // (A source without the field leaves its column without an iterator, as the
+            // points path evaluates it: `count(free) FROM cpu, mem` is null for cpu.)
+            src.schema.field_type(&spec.field) == Some(spec.ty)
         })
     })
 }

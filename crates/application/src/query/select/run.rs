@@ -434,6 +434,14 @@ impl QueryService {
         } else {
             Vec::new()
         };
+        // The fields this source has (typed as in the whole statement): a function of
+        // another source's field is a column InfluxDB has no iterator for here.
+        let fields_here: BTreeMap<String, FieldType> = plan
+            .all_fields
+            .iter()
+            .filter(|(f, _)| src.schema.fields.contains_key(*f))
+            .map(|(f, t)| (f.clone(), *t))
+            .collect();
         let names = referenced_names(&plan.cols);
         let shards = plan.shard_duration;
         let limited_top_feed = plan.limited_top_feed(stmt);
@@ -481,7 +489,7 @@ impl QueryService {
                     .then(|| descending_feed_rank(&pts, &selector_aux, shards));
                 self.eval_aggregate(
                     &plan.cols,
-                    (&pts, &plan.all_fields, fed.as_deref()),
+                    (&pts, &fields_here, fed.as_deref()),
                     stmt,
                     shape,
                     plan.single_selector,
