@@ -93,6 +93,9 @@ pub(super) struct SelectPlan {
     pub(super) cond: Option<Expr>,
     /// Every column is an aggregate the engine computes exactly ([`pushdown_columns`]).
     pub(super) pushdown: bool,
+    /// The fields those aggregates read: a source without one of them is evaluated on
+    /// the points path, where its column has no values (as InfluxDB has no iterator).
+    pub(super) pushed_fields: BTreeSet<String>,
     /// The level of a lone `percentile()` whose windows may select nothing
     /// ([`lone_percentile_level`], [`percentile_end`]).
     pub(super) lone_percentile: Option<f64>,
@@ -140,14 +143,19 @@ impl SelectPlan {
     /// The path that answers `src`. Pushdown aggregates run over the tier inside
     /// `pushdown_aggregate`; only `last()` prefers the tier's latest points.
     pub(super) fn path_of(&self, src: &Src) -> SourcePath {
+        let pushdown = self.pushdown
+            && self
+                .pushed_fields
+                .iter()
+                .all(|f| src.schema.fields.contains_key(f));
         if src.rows.is_some() {
             SourcePath::Subquery
-        } else if self.pushdown && !self.last_only {
+        } else if pushdown && !self.last_only {
             SourcePath::Pushdown
         } else {
             SourcePath::Tier {
                 latest_only: self.last_only,
-                fallback: if self.pushdown {
+                fallback: if pushdown {
                     Fallback::Pushdown
                 } else {
                     Fallback::StoragePoints
@@ -254,18 +262,18 @@ impl SelectPlan {
     }
 }
 
-/// Whether every source holds every pushed-down field, with the type the pushdown
+/// Whether every source holding a pushed-down field holds it with the type the pushdown
 /// computes (`all_fields` keeps the first source's type of each name): another
 /// source's values of the field would read as absent there (`SELECT max(v) FROM a, b`
-/// with `v` a float in `a` and an integer in `b` answered `a` alone), and a source
-/// without the field has no iterator for its column, so such a query is evaluated in
-/// Rust, per source.
+/// with `v` a float in `a` and an integer in `b` answered `a` alone), so such a query
+/// is evaluated in Rust, per source. (A source without the field takes the points path
+/// alone, `SelectPlan::path_of`.)
 fn one_type_everywhere(specs: &[Spec], sources: &[Src]) -> bool {
     sources.iter().all(|src| {
         specs.iter().all(|spec| {
-            // (A source without the field leaves its column without an iterator, as the
-            // points path evaluates it: `count(free) FROM cpu, mem` is null for cpu.)
-            src.schema.field_type(&spec.field) == Some(spec.ty)
+            src.schema
+                .field_type(&spec.field)
+                .is_none_or(|own| own == spec.ty)
         })
     })
 }
@@ -447,15 +455,19 @@ impl QueryService {
         self.read_mixed_sources(&mut sources, &needed, cond.as_ref(), read, budget)
             .await?;
         let lone_percentile = lone_percentile_level(&cols).filter(|_| single_selector);
-        let pushdown = shape.is_agg
-            && !shape.has_transform
-            && pushdown_columns(
-                &cols,
-                &all_fields,
-                shape.interval.is_some(),
-                single_selector,
-            )
-            .is_some_and(|specs| one_type_everywhere(&specs, &sources));
+        let specs = (shape.is_agg && !shape.has_transform)
+            .then(|| {
+                pushdown_columns(
+                    &cols,
+                    &all_fields,
+                    shape.interval.is_some(),
+                    single_selector,
+                )
+            })
+            .flatten()
+            .filter(|specs| one_type_everywhere(specs, &sources));
+        let pushdown = specs.is_some();
+        let pushed_fields = specs.iter().flatten().map(|s| s.field.clone()).collect();
         let last_only = shape.is_agg
             && shape.interval.is_none()
             && cols.iter().all(|c| {
@@ -474,6 +486,7 @@ impl QueryService {
             needed,
             cond,
             pushdown,
+            pushed_fields,
             lone_percentile,
             last_only,
             shard_duration,

@@ -261,6 +261,19 @@ async fn a_lone_selector_from_storage_prints_the_time_of_the_point_the_engine_se
     }
 }
 
+/// Over several measurements, one without a pushed-down field is read as points (its
+/// column has no values there, as InfluxDB builds no iterator for it); the others keep
+/// the engine's aggregate.
+#[tokio::test]
+async fn a_source_without_the_pushed_field_reads_points() {
+    let h = unlimited(&points());
+    let (path, plan) = path_of(&h, "SELECT count(v) FROM m").await;
+    assert_eq!(path, SourcePath::Pushdown);
+    let mut other = plan.sources[0].clone();
+    other.schema.fields.remove("v");
+    assert_eq!(plan.path_of(&other), STORAGE_POINTS);
+}
+
 #[tokio::test]
 async fn a_subquerys_points_are_evaluated_in_rust() {
     let h = unlimited(&points());
