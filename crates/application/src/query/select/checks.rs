@@ -864,7 +864,20 @@ fn type_of(
                 }
             }
             let math = is_math_function(name);
-            let keeps_type = SELECTORS.contains(&name.as_str()) || name == "mode";
+            // InfluxDB's type mapper gives the type of the first argument to every call it
+            // does not type itself (`sum(b)` of booleans is a boolean, so `sum(b) / 4` is
+            // a type error before any iterator is built).
+            let keeps_type = SELECTORS.contains(&name.as_str())
+                || matches!(
+                    name.as_str(),
+                    "mode"
+                        | "sum"
+                        | "spread"
+                        | "distinct"
+                        | "difference"
+                        | "non_negative_difference"
+                        | "cumulative_sum"
+                );
             if math || keeps_type {
                 first
             } else if name == "count" {
@@ -875,6 +888,12 @@ fn type_of(
         }
         Expr::Binary { op, lhs, rhs } => {
             let (a, b) = (type_of(lhs, fields)?, type_of(rhs, fields)?);
+            let bitwise = matches!(op, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor);
+            if bitwise && a == Some(FieldType::Boolean) {
+                // InfluxDB takes a boolean on the left of `&`, `|`, `^` with anything on
+                // the right (the value is false unless both are booleans).
+                return Ok(Some(FieldType::Boolean));
+            }
             let (Some(a), Some(b)) = (a, b) else {
                 return Ok(None);
             };

@@ -27,7 +27,11 @@ pub(super) fn cast(v: Value, t: Option<VarType>) -> Value {
 
 pub(super) fn binary_value(op: BinaryOp, a: &Value, b: &Value) -> Value {
     use Value::*;
+    let bitwise = matches!(op, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor);
     match (a, b) {
+        // InfluxDB: beside a boolean, a missing value combines bitwise as false.
+        (Null, Boolean(_)) if bitwise => binary_value(op, &Boolean(false), b),
+        (Boolean(_), Null) if bitwise => binary_value(op, a, &Boolean(false)),
         (Null, _) | (_, Null) => Null,
         (Integer(x), Integer(y)) => match op {
             BinaryOp::Add => Integer(x.wrapping_add(*y)),
@@ -58,6 +62,8 @@ pub(super) fn binary_value(op: BinaryOp, a: &Value, b: &Value) -> Value {
             BinaryOp::BitXor => Boolean(x != y),
             _ => Null,
         },
+        // InfluxDB: a boolean combined bitwise with anything else is false.
+        (Boolean(_), _) if bitwise => Boolean(false),
         _ => match (a.as_f64(), b.as_f64()) {
             (Some(x), Some(y)) if !matches!(a, Time(_)) && !matches!(b, Time(_)) => match op {
                 BinaryOp::Add => Float(x + y),
@@ -346,6 +352,27 @@ pub(super) fn eval_cond(e: &Expr, p: &Point) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// InfluxDB's bitwise operators with a boolean on one side: a missing value on the
+    /// other reads as false; a boolean on the left with a number or string is false.
+    #[test]
+    fn bitwise_operators_beside_booleans() {
+        use BinaryOp::{BitAnd, BitOr, BitXor};
+        use Value::{Boolean, Integer, Null, String};
+        assert_eq!(binary_value(BitOr, &Null, &Boolean(true)), Boolean(true));
+        assert_eq!(binary_value(BitAnd, &Null, &Boolean(true)), Boolean(false));
+        assert_eq!(binary_value(BitXor, &Boolean(true), &Null), Boolean(true));
+        assert_eq!(
+            binary_value(BitOr, &Boolean(true), &Integer(1)),
+            Boolean(false)
+        );
+        assert_eq!(
+            binary_value(BitAnd, &Boolean(true), &String("x".into())),
+            Boolean(false)
+        );
+        assert_eq!(binary_value(BitAnd, &Integer(6), &Integer(3)), Integer(2));
+        assert_eq!(binary_value(BitAnd, &Integer(6), &Null), Null);
+    }
 
     /// [`eval_raw`] without the per-series values: every cell evaluated in its row.
     fn by_rows(cols: &[OutCol], pts: &[Point]) -> Vec<Vec<Value>> {
