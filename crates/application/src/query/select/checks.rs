@@ -479,12 +479,73 @@ fn first_call_error(e: &Expr, in_operation: bool, windowed: bool) -> Option<Stat
                 args.iter()
                     .find_map(|a| first_call_error(a, in_operation, windowed))
             }),
+        // (Two literals that do not fold, `1 + true`; checked where they meet, so a
+        // call on the left reports first.)
+        Expr::Binary { lhs, rhs, .. }
+            if matches!(folded_literal(lhs), Some(Some(_)))
+                && matches!(folded_literal(rhs), Some(Some(_)))
+                && folded_literal(e).is_none() =>
+        {
+            Some(err("cannot perform a binary expression on two literals"))
+        }
         Expr::Binary { lhs, rhs, .. } => {
             first_call_error(lhs, true, windowed).or_else(|| first_call_error(rhs, true, windowed))
         }
         Expr::Paren(inner) => first_call_error(inner, in_operation, windowed),
         _ => None,
     }
+}
+
+/// The kind of literal a column of literals folds into, as InfluxDB reduces it before
+/// compiling (`1 + 1.5`, `2s * 2`, `'a' + 'b'`, `true ^ false`); `None` when an operation
+/// of two literals is left that it does not fold (`1 + true`, `1.5 & 1`, `1 * 2s`),
+/// which the compiler then refuses. Anything else (a call, a variable) is `Some(None)`:
+/// no opinion.
+fn folded_literal(e: &Expr) -> Option<Option<LiteralKind>> {
+    use LiteralKind::*;
+    Some(Some(match e {
+        Expr::Integer(_) => Int,
+        Expr::Float(_) => Float,
+        Expr::Boolean(_) => Bool,
+        Expr::String(_) => Str,
+        Expr::Duration(_) => Dur,
+        Expr::Paren(inner) => return folded_literal(inner),
+        Expr::Binary { op, lhs, rhs } => {
+            let (Some(a), Some(b)) = (folded_literal(lhs)?, folded_literal(rhs)?) else {
+                return Some(None);
+            };
+            let arithmetic = matches!(
+                op,
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
+            );
+            let bitwise = matches!(op, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor);
+            if !arithmetic && !bitwise {
+                return Some(Some(Bool));
+            }
+            match (a, b) {
+                (Int, Int) if *op == BinaryOp::Div => Float,
+                (Int, Int) => Int,
+                (Int | Float, Int | Float) if arithmetic => Float,
+                (Bool, Bool) if bitwise => Bool,
+                (Str, Str) if *op == BinaryOp::Add => Str,
+                (Int, Dur) if matches!(op, BinaryOp::Add | BinaryOp::Sub) => Dur,
+                (Dur, Int | Float) if matches!(op, BinaryOp::Mul | BinaryOp::Div) => Dur,
+                (Dur, Dur) if matches!(op, BinaryOp::Add | BinaryOp::Sub) => Dur,
+                _ => return None,
+            }
+        }
+        _ => return Some(None),
+    }))
+}
+
+/// The kinds of literal [`folded_literal`] tells apart.
+#[derive(Clone, Copy)]
+enum LiteralKind {
+    Int,
+    Float,
+    Bool,
+    Str,
+    Dur,
 }
 
 /// What compiling one call finds: an unknown function, a wrong number of arguments, an
