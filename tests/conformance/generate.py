@@ -2848,7 +2848,8 @@ def fill_without_values_case():
     every window, filled by fill(<number>) when InfluxDB builds an iterator for it
     (always over a tag; over a missing field for count, mean, median and stddev, whose
     results have a type of their own), not by count's own 0 under fill(null); over
-    several measurements, a field of another one is missing here."""
+    several measurements, a field of another one is missing here, but typed: every
+    function over it is filled by a number."""
     body = (
         'cpu,host=a,region=eu v=1.5,i=3i 5000000000\ncpu,host=b v=2,i=-4i 12000000000\n'
         'cpu,host=a,region=eu v=7.25,i=8i 33000000000\n'
@@ -2932,6 +2933,11 @@ def fill_without_values_case():
         'SELECT first(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(previous)',
         'SELECT last(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(7)',
         'SELECT last(host), sum(v) FROM mem WHERE time >= 5s AND time < 20s GROUP BY time(10s) fill(previous)',
+        'SELECT last(v), first(i) / 4, count(v) FROM cpu, mem WHERE time >= 0s AND time < 60s GROUP BY time(7s, 2s) fill(0)',
+        'SELECT first(i), count(v) FROM cpu, mem WHERE time >= 0s AND time < 40s GROUP BY time(10s) fill(3)',
+        'SELECT max(free), sum(free), count(v) FROM cpu, mem WHERE time >= 0s AND time < 40s GROUP BY time(10s) fill(3)',
+        'SELECT max(free), sum(free), count(v) FROM cpu, mem WHERE time >= 0s AND time < 40s fill(3)',
+        'SELECT max(free), count(free), mean(free) FROM cpu, mem WHERE time >= 0s AND time < 40s GROUP BY time(10s)',
     ])
 
 

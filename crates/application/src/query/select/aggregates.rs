@@ -23,6 +23,12 @@ pub(super) fn fn_err(e: functions::FunctionError) -> StatementError {
     err(e.to_string())
 }
 
+/// A source's fields and the whole statement's ([`SeriesCtx::typed`]).
+pub(super) type FieldMaps<'a> = (
+    &'a BTreeMap<String, FieldType>,
+    &'a BTreeMap<String, FieldType>,
+);
+
 /// Execution context shared by the columns of one series.
 pub(super) struct SeriesCtx<'a> {
     points: &'a [Point],
@@ -30,6 +36,9 @@ pub(super) struct SeriesCtx<'a> {
     /// field) is a column of nulls, filled only by a number (InfluxDB has no iterator
     /// for it, [`fill_with_number`]).
     fields: &'a BTreeMap<String, FieldType>,
+    /// The fields of the whole statement (every source): a field another source has is
+    /// typed, so InfluxDB builds an iterator for it here too ([`fill_with_number`]).
+    typed: &'a BTreeMap<String, FieldType>,
     /// Under `ORDER BY time DESC`, each point's position in the order InfluxDB's reducers
     /// receive them (newest first), when a column breaks ties by it.
     feed_rank: Option<&'a [usize]>,
@@ -129,7 +138,7 @@ impl QueryService {
     pub(super) fn eval_aggregate(
         &self,
         cols: &[OutCol],
-        (pts, fields, feed_rank): (&[Point], &BTreeMap<String, FieldType>, Option<&[usize]>),
+        (pts, (fields, typed), feed_rank): (&[Point], FieldMaps<'_>, Option<&[usize]>),
         stmt: &SelectStatement,
         shape: &Shape,
         single_selector: bool,
@@ -148,11 +157,14 @@ impl QueryService {
             Some(_) => points_in(pts, feed_rank, &shape.range),
             None => (pts, feed_rank),
         };
-        let ctx = series_ctx(own, (fields, own_rank), shape, shape.range, stmt, budget)?;
+        let mut ctx = series_ctx(own, (fields, own_rank), shape, shape.range, stmt, budget)?;
+        ctx.typed = typed;
         let transform_ctx = match transform_range {
             Some(range) => {
                 let (pts, rank) = points_in(pts, feed_rank, &range);
-                Some(series_ctx(pts, (fields, rank), shape, range, stmt, budget)?)
+                let mut ctx = series_ctx(pts, (fields, rank), shape, range, stmt, budget)?;
+                ctx.typed = typed;
+                Some(ctx)
             }
             None => None,
         };
@@ -473,22 +485,25 @@ pub(super) fn eval_agg_side(
 /// A column InfluxDB has no values for (a function of a tag, or of a field the
 /// measurement lacks): null in every window, which `fill(<number>)` fills when InfluxDB
 /// builds an iterator for it (not `count`'s own 0 under `fill(null)`, nor `previous`):
-/// always over a tag, and over a missing field for a function whose result has a type
-/// of its own (`count`, `mean`, `median`, `stddev`); the others take the missing
-/// field's type, none, and stay null.
+/// always over a tag or a field another source of the statement has (its type is
+/// known), and over a field no source has for a function whose result has a type of its
+/// own (`count`, `mean`, `median`, `stddev`); the others take the missing field's type,
+/// none, and stay null.
 fn fill_with_number(name: &str, args: &[Expr], tl: Timeline, ctx: &SeriesCtx<'_>) -> Timeline {
     let number = match ctx.fill {
         Fill::Integer(i) => Value::Integer(*i),
         Fill::Float(f) => Value::Float(*f),
         _ => return tl,
     };
-    let tag = match value_argument(args).0 {
-        Some(Expr::VarRef { name, data_type }) => {
-            *data_type == Some(VarType::Tag) || ctx.points.iter().any(|p| p.tags.contains_key(name))
-        }
-        _ => false,
+    let (tag, typed) = match value_argument(args).0 {
+        Some(Expr::VarRef { name, data_type }) => (
+            *data_type == Some(VarType::Tag)
+                || ctx.points.iter().any(|p| p.tags.contains_key(name)),
+            ctx.typed.contains_key(name),
+        ),
+        _ => (false, false),
     };
-    if !tag && !matches!(name, "count" | "mean" | "median" | "stddev") {
+    if !tag && !typed && !matches!(name, "count" | "mean" | "median" | "stddev") {
         return tl;
     }
     let times: Vec<i64> = match ctx.window {
@@ -588,6 +603,7 @@ pub(super) fn series_ctx<'a>(
     Ok(SeriesCtx {
         points: pts,
         fields,
+        typed: fields,
         feed_rank,
         window,
         buckets,

@@ -489,7 +489,7 @@ impl QueryService {
                     .then(|| descending_feed_rank(&pts, &selector_aux, shards));
                 self.eval_aggregate(
                     &plan.cols,
-                    (&pts, &fields_here, fed.as_deref()),
+                    (&pts, (&fields_here, &plan.all_fields), fed.as_deref()),
                     stmt,
                     shape,
                     plan.single_selector,
