@@ -418,6 +418,19 @@ impl BinaryOp {
         self.precedence() == 3
     }
 
+    /// Whether the operator is `+`, `-`, `*`, `/` or `%`.
+    pub fn is_arithmetic(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
+        )
+    }
+
+    /// Whether the operator is `&`, `|` or `^`.
+    pub fn is_bitwise(self) -> bool {
+        matches!(self, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor)
+    }
+
     /// The operator's InfluxQL spelling.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -157,14 +157,12 @@ impl QueryService {
             Some(_) => points_in(pts, feed_rank, &shape.range),
             None => (pts, feed_rank),
         };
-        let mut ctx = series_ctx(own, (fields, own_rank), shape, shape.range, stmt, budget)?;
-        ctx.typed = typed;
+        let maps = (fields, typed);
+        let ctx = series_ctx(own, (maps, own_rank), shape, shape.range, stmt, budget)?;
         let transform_ctx = match transform_range {
             Some(range) => {
                 let (pts, rank) = points_in(pts, feed_rank, &range);
-                let mut ctx = series_ctx(pts, (fields, rank), shape, range, stmt, budget)?;
-                ctx.typed = typed;
-                Some(ctx)
+                Some(series_ctx(pts, (maps, rank), shape, range, stmt, budget)?)
             }
             None => None,
         };
@@ -573,7 +571,7 @@ fn points_in<'p>(
 /// start (or the first point) to its end (or `now()`), checked against the bucket limit.
 pub(super) fn series_ctx<'a>(
     pts: &'a [Point],
-    (fields, feed_rank): (&'a BTreeMap<String, FieldType>, Option<&'a [usize]>),
+    ((fields, typed), feed_rank): (FieldMaps<'a>, Option<&'a [usize]>),
     shape: &'a Shape,
     range: TimeRange,
     stmt: &'a SelectStatement,
@@ -603,7 +601,7 @@ pub(super) fn series_ctx<'a>(
     Ok(SeriesCtx {
         points: pts,
         fields,
-        typed: fields,
+        typed,
         feed_rank,
         window,
         buckets,

@@ -514,11 +514,7 @@ fn folded_literal(e: &Expr) -> Option<Option<LiteralKind>> {
             let (Some(a), Some(b)) = (folded_literal(lhs)?, folded_literal(rhs)?) else {
                 return Some(None);
             };
-            let arithmetic = matches!(
-                op,
-                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
-            );
-            let bitwise = matches!(op, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor);
+            let (arithmetic, bitwise) = (op.is_arithmetic(), op.is_bitwise());
             if !arithmetic && !bitwise {
                 return Some(Some(Bool));
             }
@@ -949,8 +945,7 @@ fn type_of(
         }
         Expr::Binary { op, lhs, rhs } => {
             let (a, b) = (type_of(lhs, fields)?, type_of(rhs, fields)?);
-            let bitwise = matches!(op, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor);
-            if bitwise && a == Some(FieldType::Boolean) {
+            if op.is_bitwise() && a == Some(FieldType::Boolean) {
                 // InfluxDB takes a boolean on the left of `&`, `|`, `^` with anything on
                 // the right (the value is false unless both are booleans).
                 return Ok(Some(FieldType::Boolean));

@@ -27,7 +27,7 @@ pub(super) fn cast(v: Value, t: Option<VarType>) -> Value {
 
 pub(super) fn binary_value(op: BinaryOp, a: &Value, b: &Value) -> Value {
     use Value::*;
-    let bitwise = matches!(op, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor);
+    let bitwise = op.is_bitwise();
     match (a, b) {
         // InfluxDB: beside a boolean, a missing value combines bitwise as false.
         (Null, Boolean(_)) if bitwise => binary_value(op, &Boolean(false), b),

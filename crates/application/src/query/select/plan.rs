@@ -689,11 +689,11 @@ impl QueryService {
         budget: &Budget,
     ) -> Result<Vec<Src>, StatementError> {
         let mut sources = Vec::new();
+        let outer_interval = stmt.group_by_interval_at(Some(shape.now));
         for s in &stmt.sources {
             let Source::Subquery(sub) = s else {
                 continue;
             };
-            let outer_interval = stmt.group_by_interval_at(Some(shape.now));
             let own_tags = own_tag_dimensions(sub);
             let sub = prepare_subquery(sub, stmt, shape.read_range(), outer_interval);
             let (inner, tags) = Box::pin(self.select_series_and_tags(&sub, req, budget)).await?;
