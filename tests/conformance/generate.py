@@ -291,6 +291,7 @@ def cases():
     out.append(fill_without_values_case())
     out.append(call_types_in_operations_case())
     out.append(literal_operations_case())
+    out.append(shard_groups_case())
     return out
 
 
@@ -3352,6 +3353,64 @@ def wildcard_operations_case():
         'SELECT floor(*) FROM cpu',
         'SELECT pow(*, 2) FROM cpu',
         'SELECT pow(*, 2) * 2 FROM cpu',
+    ])
+
+
+def shard_groups_case():
+    """Shard groups as InfluxDB 1.6 makes them. A write creates the groups of its points'
+    times, weekly ones starting on Mondays (Go's `Time.Truncate` counts from year 1, not
+    from 1970); a field's type is fixed per group, so a float on Saturday 1970-01-03 and
+    an integer on Tuesday 1970-01-06 are both kept (HyperbyteDB put both days in one
+    group starting 1970-01-01 and refused the integer). SHOW SHARDS and SHOW SHARD GROUPS
+    list the groups per database and policy by end time, with the expiry (end plus the
+    policy's duration); a dropped policy or database takes its groups along; DROP SHARD
+    of an unknown id is no error. Ids count across the server's whole history, so they
+    are not compared."""
+    a, b, c = "sh_a", "sh_b", "sh_c"
+    rows = range(12)
+
+    def ids(columns):
+        return [f"$.results[0].series[{i}].values[{j}][{k}]"
+                for i in range(3) for j in rows for k in columns]
+    shards = lambda db: dict(q(db, "SHOW SHARDS"), ignore=ids([0, 3]))
+    groups = lambda db: dict(q(db, "SHOW SHARD GROUPS"), ignore=ids([0]))
+    t2014, t2015, t2017 = 1400000000 * 10**9, 1450000000 * 10**9, 1500000000 * 10**9
+    t2020 = 1577836800 * 10**9
+    return case("show-meta--shard-groups", [
+        q("", f'CREATE DATABASE "{a}"'),
+        q("", f'CREATE DATABASE "{b}"'),
+        q("", f'CREATE DATABASE "{c}"'),
+        q("", f'CREATE RETENTION POLICY "long" ON "{a}" DURATION 1000w REPLICATION 1 SHARD DURATION 1d'),
+        q("", f'CREATE RETENTION POLICY "three" ON "{a}" DURATION INF REPLICATION 1 SHARD DURATION 3d'),
+    ], [
+        w(a, f"m v=1 {2 * DAY}\n"),
+        w(a, f"m v=2i {5 * DAY}\n"),
+        q(a, "SELECT * FROM m"),
+        w(a, f"m v=3i {4 * DAY - 1}\n"),
+        w(a, f"m v=4 {4 * DAY}\n"),
+        q(a, "SELECT * FROM m"),
+        w(a, f"m v=5 {t2017}\nm v=6 {t2014}\n"),
+        w(a, f"m v=7 {t2015}\n"),
+        w(a, f"m v=8 {t2020 + 2 * DAY}\nm v=9 {t2020}\n", rp="long"),
+        w(a, f"m v=10 {t2020 + DAY + 5}\n", rp="long"),
+        w(a, f"m v=11 0\nm v=12 {DAY}\nm v=13 {3 * DAY}\n", rp="three"),
+        shards(a),
+        groups(a),
+        q(a, "SELECT count(v) FROM m"),
+        q(a, "SELECT count(v) FROM long.m"),
+        w(b, f"m f=1 {4 * DAY - 1}\nm f=2 {4 * DAY}\n"),
+        shards(b),
+        groups(""),
+        w(c, f"x f=1 {4 * DAY - 1}\nx f=2i {4 * DAY}\n"),
+        q(c, "SELECT * FROM x"),
+        w(c, f"y f=1 {4 * DAY}\ny f=2i {4 * DAY + 1}\n"),
+        q(c, "SELECT * FROM y"),
+        q(a, 'DROP RETENTION POLICY "long" ON "sh_a"'),
+        groups(a),
+        q("", f'DROP DATABASE "{b}"'),
+        shards(""),
+        q(a, "DROP SHARD 999999"),
+        groups(""),
     ])
 
 

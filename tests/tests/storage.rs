@@ -705,3 +705,53 @@ fn the_warm_up_fills_its_share_minute_by_minute_past_whole_hours() {
     assert_same_answers(&hot, &cold, "minutes", &[from_minute(10), just_before]);
     assert_eq!(metric(&hot, "hyperbyte_tier_hits_total"), hits_before);
 }
+
+/// `DROP SHARD` removes one shard group's points (of every measurement of its policy,
+/// tier included) and its `SHOW SHARDS` row; the groups, their ids and the drop survive
+/// a SIGKILL restart, and the next new group takes the next id.
+#[test]
+fn drop_shard_removes_its_points_and_survives_a_restart() {
+    const WEEK: i64 = 7 * 86_400 * 1_000_000_000;
+    let mut s = Server::start();
+    create_db(&s, "shards");
+    // Two weekly groups (Mondays 2020-01-06 and 2020-01-13), two measurements.
+    let monday = 1_578_268_800_000_000_000_i64;
+    let body = format!(
+        "cpu v=1 {monday}\nmem v=2 {}\ncpu v=3 {}\n",
+        monday + 5,
+        monday + WEEK
+    );
+    assert_eq!(s.write("shards", &body).0, 204);
+    let rows = |s: &Server| -> Vec<(i64, String)> {
+        let (_, v) = s.query("", "SHOW SHARDS");
+        values(&v)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|r| (r[0].as_i64().unwrap(), r[4].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let before = rows(&s);
+    assert_eq!(
+        before.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+        vec!["2020-01-06T00:00:00Z", "2020-01-13T00:00:00Z"]
+    );
+    let (status, body) = s.query("shards", &format!("DROP SHARD {}", before[0].0));
+    assert_eq!(status, 200, "{body}");
+    let count = |s: &Server, m: &str| {
+        let (_, v) = s.query("shards", &format!("SELECT count(v) FROM {m}"));
+        values(&v)
+    };
+    assert_eq!(count(&s, "cpu"), json!([["1970-01-01T00:00:00Z", 1]]));
+    assert_eq!(count(&s, "mem"), Value::Null);
+    assert_eq!(rows(&s), before[1..].to_vec());
+    s.restart();
+    assert_eq!(rows(&s), before[1..].to_vec());
+    assert_eq!(count(&s, "cpu"), json!([["1970-01-01T00:00:00Z", 1]]));
+    // Writing into the dropped week again makes a new group with the next id.
+    assert_eq!(s.write("shards", &format!("cpu v=4 {monday}")).0, 204);
+    let after = rows(&s);
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[0], (before[1].0 + 1, before[0].1.clone()));
+}

@@ -2,9 +2,12 @@
 //!
 //! Why it exists: InfluxDB deletes whole shard groups once they lie entirely before
 //! `now - duration`. Storage is partitioned by the policy's shard group duration, so the
-//! same rule becomes "drop every partition that ends at or before the cutoff"
-//! ([`StorageAdminPort::drop_partitions_before`]). Policies with duration `0` (`INF`) are
-//! never touched.
+//! same rule becomes "drop every partition that ends at or before the end of the last
+//! expired shard group" ([`StorageAdminPort::drop_partitions_before`]; weekly partitions
+//! start on Thursdays, weekly groups on Mondays, so a partition goes once every group it
+//! touches has expired), then the expired groups' records go
+//! ([`MetaCommand::ExpireShardGroups`]). Policies with duration `0` (`INF`) are never
+//! touched.
 //!
 //! Series-index cleanup (optional, enabled with [`RetentionService::with_series_cleanup`]):
 //! InfluxDB forgets series that no longer have data. After dropping partitions, for every
@@ -97,6 +100,17 @@ pub enum RetentionError {
         #[source]
         source: MetaError,
     },
+    /// Deleting the expired shard groups' records failed.
+    #[error("deleting expired shard groups of {database}.{rp} failed: {source}")]
+    ShardGroups {
+        /// Database.
+        database: String,
+        /// Retention policy.
+        rp: String,
+        /// Metadata failure.
+        #[source]
+        source: MetaError,
+    },
 }
 
 /// Key of a series awaiting its second "no data" observation: (database, measurement, key).
@@ -182,23 +196,47 @@ impl RetentionService {
             for rp in finite {
                 let cutoff = now.saturating_sub(rp.duration);
                 stats.policies_enforced += 1;
-                if measurements.is_empty() {
-                    continue;
-                }
                 debug!(database = %db.name, rp = %rp.name, cutoff, "dropping expired partitions");
-                if let Err(source) = self
-                    .admin
-                    .drop_partitions_before(&db.name, rp, &measurements, cutoff)
-                    .await
-                {
-                    record(
-                        RetentionError::Storage {
+                // Storage drops whole partitions only up to the end of the last expired
+                // group: a partition on another grid (weekly tables made before the groups
+                // started on Mondays) also holds rows of the next group, which is not due.
+                let drop_before = rp.shard_group_start(cutoff);
+                let dropped = measurements.is_empty()
+                    || match self
+                        .admin
+                        .drop_partitions_before(&db.name, rp, &measurements, drop_before)
+                        .await
+                    {
+                        Ok(()) => true,
+                        Err(source) => {
+                            let e = RetentionError::Storage {
+                                database: db.name.clone(),
+                                rp: rp.name.clone(),
+                                source,
+                            };
+                            record(e, &mut first_err);
+                            false
+                        }
+                    };
+                // The groups' records go once their data has: `SHOW SHARDS` stops
+                // listing them.
+                if dropped {
+                    let expire = MetaCommand::ExpireShardGroups {
+                        database: db.name.clone(),
+                        retention_policy: rp.name.clone(),
+                        cutoff,
+                    };
+                    if let Err(source) = self.meta.apply(expire).await {
+                        let e = RetentionError::ShardGroups {
                             database: db.name.clone(),
                             rp: rp.name.clone(),
                             source,
-                        },
-                        &mut first_err,
-                    );
+                        };
+                        record(e, &mut first_err);
+                    }
+                }
+                if measurements.is_empty() {
+                    continue;
                 }
                 // Failure point `retention-drop`: a policy's expired partitions were dropped.
                 fail::fail_point!("retention-drop");
@@ -526,6 +564,8 @@ pub(crate) mod tests {
         pub(crate) series: Mutex<Vec<(String, SeriesEntry)>>,
         pub(crate) cqs: Mutex<Vec<ContinuousQuery>>,
         pub(crate) applied: Mutex<Vec<MetaCommand>>,
+        /// `ExpireShardGroups` commands, apart from `applied` (never failed).
+        pub(crate) expired: Mutex<Vec<MetaCommand>>,
         pub(crate) fail_apply: Mutex<bool>,
     }
 
@@ -586,6 +626,10 @@ pub(crate) mod tests {
     #[async_trait]
     impl MetadataPort for MemMeta {
         async fn apply(&self, cmd: MetaCommand) -> Result<(), MetaError> {
+            if matches!(cmd, MetaCommand::ExpireShardGroups { .. }) {
+                self.expired.lock().push(cmd);
+                return Ok(());
+            }
             if *self.fail_apply.lock() {
                 return Err(MetaError::Storage("injected".into()));
             }
@@ -899,11 +943,13 @@ pub(crate) mod tests {
                 )
             })
             .collect();
+        // Partitions go up to the end of the last expired shard group (the cutoff on
+        // the policy's group grid).
         assert_eq!(
             summary,
             vec![
-                ("db1", "week", DAY, NOW - 7 * DAY),
-                ("db1", "hour", HOUR, NOW - HOUR),
+                ("db1", "week", DAY, (NOW - 7 * DAY) / DAY * DAY),
+                ("db1", "hour", HOUR, (NOW - HOUR) / HOUR * HOUR),
             ]
         );
         for c in &calls {
@@ -911,6 +957,20 @@ pub(crate) mod tests {
         }
         // Without a query port nothing touches the series index.
         assert!(meta.applied.lock().is_empty());
+        // The groups' records expire at the cutoff itself, also without measurements.
+        let expire = |db: &str, rp: &str, cutoff: i64| MetaCommand::ExpireShardGroups {
+            database: db.into(),
+            retention_policy: rp.into(),
+            cutoff,
+        };
+        assert_eq!(
+            *meta.expired.lock(),
+            vec![
+                expire("db1", "week", NOW - 7 * DAY),
+                expire("db1", "hour", NOW - HOUR),
+                expire("empty", "short", NOW - 2 * HOUR),
+            ]
+        );
     }
 
     #[tokio::test]
@@ -1102,7 +1162,7 @@ pub(crate) mod tests {
             .unwrap();
         let calls = admin.calls.lock().clone();
         assert!(calls.len() >= 2);
-        assert!(calls.iter().all(|c| c.cutoff == NOW));
+        assert!(calls.iter().all(|c| c.cutoff == NOW / HOUR * HOUR));
     }
 
     #[test]

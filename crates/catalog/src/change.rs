@@ -1,7 +1,7 @@
 //! [`Change`]: what a command does to the stored records, as an adapter persists it.
 
 use hyperbyte_domain::{
-    ContinuousQuery, Database, FieldShardType, MeasurementSchema, Tombstone, User,
+    ContinuousQuery, Database, FieldShardType, MeasurementSchema, ShardGroup, Tombstone, User,
 };
 
 /// Tags of a series, sorted by key.
@@ -86,6 +86,9 @@ pub enum Change {
         /// Keys of indexed series, in command order, without duplicates.
         keys: Vec<String>,
     },
+    /// Create or replace a shard group record (keyed by its id; a deleted group keeps its
+    /// record with `deleted` set).
+    PutShardGroup(ShardGroup),
     /// Create or replace a tombstone (keyed by its id).
     PutTombstone(Tombstone),
     /// Delete a tombstone.

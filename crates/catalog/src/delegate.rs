@@ -94,6 +94,15 @@ macro_rules! metadata_reads_from_catalog {
                 .shard_group_written(database, retention_policy, shard_start)
         }
 
+        fn shard_groups(&self) -> ::std::vec::Vec<$crate::__domain::ShardGroup> {
+            self.$catalog().shard_groups()
+        }
+
+        fn has_shard_group(&self, database: &str, retention_policy: &str, time: i64) -> bool {
+            self.$catalog()
+                .has_shard_group(database, retention_policy, time)
+        }
+
         fn series(
             &self,
             database: &str,

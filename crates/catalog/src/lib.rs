@@ -31,6 +31,7 @@ mod memory;
 mod plan;
 mod read;
 mod rules;
+mod shards;
 mod users;
 
 pub use change::{Change, Tags};
@@ -58,6 +59,7 @@ pub struct Catalog {
     tombstones: BTreeMap<u64, Tombstone>,
     cqs: HashMap<(String, String), (u64, ContinuousQuery)>,
     users: HashMap<String, (u64, User)>,
+    shard_groups: shards::ShardGroups,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -182,6 +184,7 @@ impl Catalog {
                     }
                 }
             }
+            Change::PutShardGroup(g) => self.restore_shard_group(g.clone()),
             Change::PutTombstone(t) => self.restore_tombstone(t.clone()),
             Change::DeleteTombstone { id } => {
                 self.tombstones.remove(id);
@@ -205,7 +208,7 @@ impl Catalog {
 
     // Restoring from stored records. A store loads its records kind by kind in this order:
     // databases, schemas, per-shard field types, series, tombstones, continuous queries,
-    // users (records of a database that is not loaded are ignored; schemas must precede
+    // users, shard groups (records of a database that is not loaded are ignored; schemas must precede
     // field types, from which the schemas' `other_types` are derived). `commit` goes
     // through the same methods, so a restored catalog equals the one that wrote the
     // records.

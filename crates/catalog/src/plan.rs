@@ -62,6 +62,22 @@ pub(crate) fn plan(c: &Catalog, cmd: MetaCommand) -> Plan {
             measurement,
             series,
         } => register_series(c, database, measurement, series),
+        MetaCommand::CreateShardGroups {
+            database,
+            retention_policy,
+            times,
+        } => crate::shards::create(c, &database, &retention_policy, &times),
+        MetaCommand::ExpireShardGroups {
+            database,
+            retention_policy,
+            cutoff,
+        } => Ok(crate::shards::expire(
+            c,
+            &database,
+            &retention_policy,
+            cutoff,
+        )),
+        MetaCommand::DropShard { id } => Ok(crate::shards::drop_shard(c, id)),
         MetaCommand::DropMeasurement {
             database,
             measurement,
@@ -185,6 +201,7 @@ fn drop_database(c: &Catalog, name: String) -> Vec<Change> {
             .map(|t| Change::DeleteTombstone { id: t.id }),
     );
     out.extend(crate::users::forget_database(c, &name));
+    out.extend(crate::shards::drop_with(c, &name, None));
     out.insert(0, Change::DeleteDatabase { name });
     out
 }
@@ -270,7 +287,7 @@ fn drop_rp(c: &Catalog, database: String, name: String) -> Vec<Change> {
     if db.retention_policies.len() == before {
         return Vec::new();
     }
-    let mut out = Vec::with_capacity(2);
+    let mut out = crate::shards::drop_with(c, &database, Some(&name));
     // Field types recorded for the policy's shard groups go with it: a policy created
     // again under the same name starts empty.
     let records: Vec<(String, String, i64)> = d

@@ -10,7 +10,7 @@ use common::Records;
 use hyperbyte_catalog::{Catalog, Change};
 use hyperbyte_domain::{
     ContinuousQuery, Database, FieldShardType, FieldType, MeasurementSchema, MetaCommand,
-    RetentionPolicy, SeriesKey, Tombstone, User,
+    RetentionPolicy, SeriesKey, ShardGroup, Tombstone, User,
 };
 use hyperbyte_ports::SeriesEntry;
 
@@ -140,6 +140,24 @@ fn commands() -> Vec<MetaCommand> {
             ..Default::default()
         }));
     }
+    let groups = |db: &str, rp: &str, times: &[i64]| MetaCommand::CreateShardGroups {
+        database: db.into(),
+        retention_policy: rp.into(),
+        times: times.to_vec(),
+    };
+    out.push(groups("a", "autogen", &[10 * H, 0, 5, 200 * H]));
+    out.push(groups("a", "short", &[H, 2 * H, H + 1]));
+    out.push(groups("b", "autogen", &[0]));
+    out.push(groups("nodb", "autogen", &[0]));
+    out.push(groups("a", "nope", &[0]));
+    out.push(groups("a", "autogen", &[3 * H]));
+    out.push(MetaCommand::ExpireShardGroups {
+        database: "a".into(),
+        retention_policy: "short".into(),
+        cutoff: 2 * H,
+    });
+    out.push(MetaCommand::DropShard { id: 3 });
+    out.push(MetaCommand::DropShard { id: 99 });
     out.push(MetaCommand::DropSeries {
         database: "a".into(),
         measurement: "cpu".into(),
@@ -163,6 +181,7 @@ fn commands() -> Vec<MetaCommand> {
         name: "a".into(),
         default_rp: None,
     });
+    out.push(groups("a", "autogen", &[0]));
     out.push(MetaCommand::RemoveTombstone { id: 2 });
     out.push(MetaCommand::DropUser { name: "u1".into() });
     out.push(MetaCommand::DropUser { name: "u1".into() });
@@ -182,6 +201,8 @@ struct Dump {
     tombstones: Vec<Vec<Tombstone>>,
     cqs: Vec<ContinuousQuery>,
     users: Vec<User>,
+    shard_groups: Vec<ShardGroup>,
+    covered: Vec<bool>,
 }
 
 fn dump(c: &Catalog) -> Dump {
@@ -201,6 +222,8 @@ fn dump(c: &Catalog) -> Dump {
         tombstones: dbs.iter().map(|db| c.tombstones(db)).collect(),
         cqs: c.continuous_queries(),
         users: c.users(),
+        shard_groups: c.shard_groups(),
+        covered: Vec::new(),
     };
     for db in dbs {
         d.series.push(c.series(db, None));
@@ -211,6 +234,11 @@ fn dump(c: &Catalog) -> Dump {
             d.tag_values.push(c.tag_values(db, m, "host"));
             d.tag_keys.push(c.tag_keys(db, m));
             for rp in ["autogen", "short"] {
+                if m == "cpu" {
+                    for t in [0, H, 7 * H, 200 * H] {
+                        d.covered.push(c.has_shard_group(db, rp, t));
+                    }
+                }
                 for start in [0, H, 7 * H] {
                     for f in ["v", "n"] {
                         d.field_types.push(c.field_shard_type(db, m, f, rp, start));
@@ -235,6 +263,13 @@ fn replicas_replaying_the_same_commands_agree() {
     assert_eq!(one.databases().len(), 3);
     assert_eq!(one.tombstones("c").len(), 1);
     assert_eq!(one.users().len(), 1);
+    // Groups of "a" went with it; "b" keeps its one, "a" has a new one with the next id.
+    let live: Vec<(u64, String)> = one
+        .shard_groups()
+        .into_iter()
+        .map(|g| (g.id, g.database))
+        .collect();
+    assert_eq!(live, vec![(5, "b".to_string()), (6, "a".to_string())]);
 }
 
 #[test]
@@ -314,6 +349,22 @@ fn drop_database_lists_its_cascade() {
             },
             Change::DeleteTombstone { id: 1 },
             Change::DeleteTombstone { id: 3 },
+            Change::PutShardGroup(ShardGroup {
+                id: 1,
+                database: "a".into(),
+                retention_policy: "autogen".into(),
+                start: -72 * H,
+                end: 96 * H,
+                deleted: true,
+            }),
+            Change::PutShardGroup(ShardGroup {
+                id: 2,
+                database: "a".into(),
+                retention_policy: "autogen".into(),
+                start: 96 * H,
+                end: 264 * H,
+                deleted: true,
+            }),
         ]
     );
     assert!(c.database("a").is_none());

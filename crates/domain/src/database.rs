@@ -41,12 +41,25 @@ impl RetentionPolicy {
         }
     }
 
-    /// Start of the shard group holding `timestamp`: groups are aligned to multiples of
-    /// the group duration since the epoch, as in InfluxDB. Near the smallest `i64` (a
-    /// query's lower bound) the start saturates there.
+    /// Start of the shard group holding `timestamp`, as InfluxDB computes it: Go's
+    /// `Time.Truncate` to the group duration, which counts multiples from Go's zero time
+    /// (1 January of year 1), not from the Unix epoch. Durations dividing a day align
+    /// with the epoch alike, but weekly groups start on Mondays (1969-12-29, not
+    /// 1970-01-01). Near the smallest `i64` (a query's lower bound) the start saturates
+    /// there.
     pub fn shard_group_start(&self, timestamp: i64) -> i64 {
         let d = self.shard_group_duration.max(1);
-        timestamp.saturating_sub(timestamp.rem_euclid(d))
+        let offset = zero_time_offset(d);
+        // Both terms are below `d`, so the sum fits a u64 and one subtraction reduces it.
+        let r = timestamp.rem_euclid(d) as u64 + offset;
+        let r = if r >= d as u64 { r - d as u64 } else { r };
+        timestamp.saturating_sub(r as i64)
+    }
+
+    /// End (exclusive) of the shard group starting at `start`: InfluxDB caps it at the
+    /// largest time plus one.
+    pub fn shard_group_end(&self, start: i64) -> i64 {
+        start.saturating_add(self.shard_group_duration.max(1))
     }
 
     /// The shard groups a time range touches, as the start of the first and the last
@@ -74,6 +87,22 @@ impl RetentionPolicy {
         } else {
             7 * DAY
         }
+    }
+}
+
+/// Seconds from Go's zero time (0001-01-01T00:00:00Z) to the Unix epoch.
+const ZERO_TIME_TO_EPOCH_SECS: u64 = 62_135_596_800;
+
+/// `(zero time → epoch) mod d` in nanoseconds: how far the epoch lies past the start of
+/// the Go-aligned group of width `d` holding it. Whole-second widths (every shard
+/// duration InfluxDB accepts) stay in u64 arithmetic.
+fn zero_time_offset(d: i64) -> u64 {
+    const NANOS: u64 = 1_000_000_000;
+    let d = d.max(1) as u64;
+    if d.is_multiple_of(NANOS) {
+        (ZERO_TIME_TO_EPOCH_SECS % (d / NANOS)) * NANOS
+    } else {
+        ((ZERO_TIME_TO_EPOCH_SECS as u128 * NANOS as u128) % d as u128) as u64
     }
 }
 
@@ -129,6 +158,39 @@ pub fn is_valid_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Groups start where Go's `Time.Truncate` puts them: weekly ones on Mondays, daily
+    /// and hourly ones on the epoch's grid, three-day ones two days before it.
+    #[test]
+    fn shard_groups_start_on_influx_grid() {
+        let week = RetentionPolicy::new("w", 0, 7 * DAY);
+        // 1970-01-03 and 1970-01-06 fall into the groups of 1969-12-29 and 1970-01-05.
+        assert_eq!(week.shard_group_start(2 * DAY), -3 * DAY);
+        assert_eq!(week.shard_group_start(5 * DAY), 4 * DAY);
+        assert_eq!(week.shard_group_start(4 * DAY), 4 * DAY);
+        assert_eq!(week.shard_group_start(4 * DAY - 1), -3 * DAY);
+        // 2017-07-14 (a Friday) → Monday 2017-07-10.
+        assert_eq!(
+            week.shard_group_start(1_500_000_000_000_000_000),
+            1_499_644_800_000_000_000
+        );
+        assert_eq!(week.shard_group_end(4 * DAY), 11 * DAY);
+        let day = RetentionPolicy::new("d", 0, DAY);
+        assert_eq!(day.shard_group_start(DAY + 5), DAY);
+        assert_eq!(day.shard_group_start(-5), -DAY);
+        let hour = RetentionPolicy::new("h", 0, HOUR);
+        assert_eq!(hour.shard_group_start(HOUR * 3 + 1), HOUR * 3);
+        // 719,162 days from year 1 to 1970: 2 past a multiple of three.
+        let three = RetentionPolicy::new("t", 0, 3 * DAY);
+        assert_eq!(three.shard_group_start(0), -2 * DAY);
+        assert_eq!(three.shard_group_start(DAY), DAY);
+        // Extremes saturate instead of overflowing.
+        assert_eq!(week.shard_group_start(i64::MIN + 1), i64::MIN);
+        assert_eq!(week.shard_group_end(i64::MAX - DAY), i64::MAX);
+        let odd = RetentionPolicy::new("o", 0, 7 * DAY + 1);
+        let s = odd.shard_group_start(123_456_789);
+        assert!(s <= 123_456_789 && 123_456_789 < odd.shard_group_end(s));
+    }
 
     #[test]
     fn shard_durations_follow_influx() {

@@ -26,7 +26,9 @@ pub mod window;
 pub use cluster::{ClusterStatus, Consistency, MemberStatus};
 pub use database::{Database, RetentionPolicy};
 pub use error::DomainError;
-pub use meta::{ContinuousQuery, FieldShardType, MetaCommand, Privilege, Tombstone, User};
+pub use meta::{
+    ContinuousQuery, FieldShardType, MetaCommand, Privilege, ShardGroup, Tombstone, User,
+};
 pub use point::{bytes_hash, series_hash, FieldType, FieldValue, Point, SeriesKey};
 pub use point_ref::{FieldPairRef, FieldRef, ListRef, PointRef, RepeatedField, TagRef};
 pub use precision::Precision;

@@ -186,6 +186,33 @@ pub enum MetaCommand {
         /// The records.
         entries: Vec<FieldShardType>,
     },
+    /// Create the shard groups of a retention policy that hold `times` unless a live
+    /// group already holds the time: what InfluxDB does for the points of a write before
+    /// storing them. A new group starts at [`crate::RetentionPolicy::shard_group_start`]
+    /// of its time; new groups take the next ids, in the order given.
+    CreateShardGroups {
+        /// Database name.
+        database: String,
+        /// Retention policy name.
+        retention_policy: String,
+        /// One time per group needed, in the order the write met them.
+        times: Vec<i64>,
+    },
+    /// Delete the shard groups of a retention policy that end at or before `cutoff`
+    /// (retention enforcement, after storage dropped their data).
+    ExpireShardGroups {
+        /// Database name.
+        database: String,
+        /// Retention policy name.
+        retention_policy: String,
+        /// Nanoseconds: a group ending at or before it goes.
+        cutoff: i64,
+    },
+    /// Delete one shard group by its (single) shard's id (`DROP SHARD`).
+    DropShard {
+        /// Shard id (a group's id: one shard per group on every member).
+        id: u64,
+    },
     /// Register new series (canonical keys with their tag sets).
     RegisterSeries {
         /// Database name.
@@ -374,6 +401,25 @@ impl MetaCommand {
                 .collect(),
         }
     }
+}
+
+/// A shard group of a retention policy: the span of time one of InfluxDB's shards holds.
+/// Ids count up from 1 across all databases and are never reused; a deleted group keeps
+/// its record (`deleted`), so the next id stays above it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardGroup {
+    /// Group id (and the id of its one shard).
+    pub id: u64,
+    /// Database name.
+    pub database: String,
+    /// Retention policy name.
+    pub retention_policy: String,
+    /// First nanosecond of the group.
+    pub start: i64,
+    /// End of the group, exclusive.
+    pub end: i64,
+    /// Deleted (expired, dropped, or its policy or database dropped).
+    pub deleted: bool,
 }
 
 /// The type of one field in one shard group of one retention policy.

@@ -143,6 +143,18 @@ pub trait MetadataPort: Send + Sync + Debug {
         let _ = (database, retention_policy, shard_start);
         false
     }
+    /// Live shard groups of every database, by id (`SHOW SHARDS`). The default: a store
+    /// that keeps no shard groups lists none.
+    fn shard_groups(&self) -> Vec<hyperbyte_domain::ShardGroup> {
+        Vec::new()
+    }
+    /// Whether a live shard group of a retention policy holds `time` (the ingest path
+    /// creates the groups its points need, [`MetaCommand::CreateShardGroups`]). The
+    /// default says yes: a store that keeps no shard groups is never asked to create one.
+    fn has_shard_group(&self, database: &str, retention_policy: &str, time: i64) -> bool {
+        let _ = (database, retention_policy, time);
+        true
+    }
     /// Series of a database, optionally of one measurement, sorted by key.
     fn series(&self, database: &str, measurement: Option<&str>) -> Vec<SeriesEntry>;
     /// Whether a series key is already indexed.

@@ -6,7 +6,8 @@
 //! `databases` name → record; `schemas` (db, measurement) → schema; `series`
 //! (db, measurement) ++ series key → tags (empty when they parse back from the key);
 //! `field_shards` (db, measurement, field, rp) ++ shard group start → type; `tombstones`
-//! big-endian id → tombstone; `cqs` (db, name) → record; `users` name → record. Every
+//! big-endian id → tombstone; `cqs` (db, name) → record; `users` name → record;
+//! `shard_groups` big-endian id → record (deleted groups too). Every
 //! value is versioned bincode. Databases, continuous queries and users carry their
 //! creation order beside the record.
 
@@ -29,7 +30,9 @@ pub(super) const CF_USERS: &str = "users";
 /// Per-shard-group field types: `db, measurement, field, rp` names plus the shard group
 /// start (8 bytes, order-preserving) → the type.
 pub(super) const CF_FIELD_SHARDS: &str = "field_shards";
-pub(super) const ALL_CFS: [&str; 7] = [
+/// Shard groups: big-endian id → record.
+pub(super) const CF_SHARD_GROUPS: &str = "shard_groups";
+pub(super) const ALL_CFS: [&str; 8] = [
     CF_DATABASES,
     CF_SCHEMAS,
     CF_SERIES,
@@ -37,6 +40,7 @@ pub(super) const ALL_CFS: [&str; 7] = [
     CF_CQS,
     CF_USERS,
     CF_FIELD_SHARDS,
+    CF_SHARD_GROUPS,
 ];
 
 pub(super) fn storage(e: rocksdb::Error) -> MetaError {
@@ -160,6 +164,10 @@ pub(super) fn load(db: &DB) -> Result<Catalog, MetaError> {
     for_each(db, CF_USERS, |_, v| {
         let rec = dec_user(v)?;
         c.restore_user(rec.order, rec.value);
+        Ok(())
+    })?;
+    for_each(db, CF_SHARD_GROUPS, |_, v| {
+        c.restore_shard_group(dec(v)?);
         Ok(())
     })?;
     Ok(c)
@@ -330,6 +338,9 @@ impl Batch<'_> {
                     k.extend_from_slice(key.as_bytes());
                     self.batch.delete_cf(cf_series, &k);
                 }
+            }
+            Change::PutShardGroup(g) => {
+                self.put(CF_SHARD_GROUPS, &g.id.to_be_bytes(), &enc(g)?)?;
             }
             Change::PutTombstone(t) => self.put(CF_TOMBSTONES, &t.id.to_be_bytes(), &enc(t)?)?,
             Change::DeleteTombstone { id } => self.delete(CF_TOMBSTONES, &id.to_be_bytes())?,

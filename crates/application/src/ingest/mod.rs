@@ -415,6 +415,7 @@ impl IngestionService {
         }
         let mut report = Report::default();
         drop_expired(&rp, now, &mut points, &mut report);
+        self.register_shard_groups(database, &rp, &points).await?;
         let fields = self.check_fields(database, &rp, points, &mut report);
         let series = self.check_series(
             database,

@@ -11,7 +11,7 @@ use super::report::Report;
 use super::series::NewSeries;
 use super::{IngestionService, WriteError};
 use hyperbyte_domain::{FieldShardType, FieldType, MetaCommand, PointRef, RetentionPolicy};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Schema a write brings, by measurement.
 #[derive(Debug, Default)]
@@ -137,6 +137,43 @@ impl IngestionService {
                 })
                 .await?;
         }
+        Ok(())
+    }
+
+    /// Creates the shard groups the points need, as InfluxDB maps every point to its
+    /// group (creating missing ones) before any field or series check: a write whose
+    /// points are all refused later still leaves its groups.
+    pub(super) async fn register_shard_groups(
+        &self,
+        database: &str,
+        rp: &RetentionPolicy,
+        points: &[PointRef<'_>],
+    ) -> Result<(), WriteError> {
+        let mut times: Vec<i64> = Vec::new();
+        let mut seen: HashSet<i64> = HashSet::new();
+        // The previous point's group: points of one batch mostly share a few groups.
+        let mut current: Option<(i64, i64)> = None;
+        for p in points {
+            let t = p.timestamp;
+            if current.is_some_and(|(s, e)| s <= t && t < e) {
+                continue;
+            }
+            let start = rp.shard_group_start(t);
+            current = Some((start, rp.shard_group_end(start)));
+            if seen.insert(start) && !self.meta.has_shard_group(database, &rp.name, t) {
+                times.push(t);
+            }
+        }
+        if times.is_empty() {
+            return Ok(());
+        }
+        self.meta
+            .apply(MetaCommand::CreateShardGroups {
+                database: database.to_string(),
+                retention_policy: rp.name.clone(),
+                times,
+            })
+            .await?;
         Ok(())
     }
 

@@ -5,7 +5,8 @@
 
 use hyperbyte_catalog::{Catalog, Change, MemoryMetadata};
 use hyperbyte_domain::{
-    ContinuousQuery, Database, FieldType, MeasurementSchema, MetaCommand, Tombstone, User,
+    ContinuousQuery, Database, FieldType, MeasurementSchema, MetaCommand, ShardGroup, Tombstone,
+    User,
 };
 use hyperbyte_ports::MetaError;
 use std::cell::RefCell;
@@ -24,6 +25,7 @@ pub(crate) struct Records {
     pub tombstones: BTreeMap<u64, Tombstone>,
     pub cqs: BTreeMap<(String, String), (u64, ContinuousQuery)>,
     pub users: BTreeMap<String, (u64, User)>,
+    pub shard_groups: BTreeMap<u64, ShardGroup>,
 }
 
 impl Records {
@@ -116,6 +118,9 @@ impl Records {
                     assert!(self.series.remove(&k).is_some(), "{k:?} not stored");
                 }
             }
+            Change::PutShardGroup(g) => {
+                self.shard_groups.insert(g.id, g);
+            }
             Change::PutTombstone(t) => {
                 self.tombstones.insert(t.id, t);
             }
@@ -161,6 +166,9 @@ impl Records {
         }
         for (order, u) in self.users.values() {
             c.restore_user(*order, u.clone());
+        }
+        for g in self.shard_groups.values() {
+            c.restore_shard_group(g.clone());
         }
         c
     }

@@ -86,6 +86,23 @@ fn script() -> Vec<MetaCommand> {
                 },
             ],
         },
+        // Groups of two policies and databases, one time already covered, then one of
+        // them expired; `other`'s go with the database at the end.
+        MetaCommand::CreateShardGroups {
+            database: "db".into(),
+            retention_policy: "week".into(),
+            times: vec![week / 7 * 3, 0, 5, week / 7 * 3 + 1],
+        },
+        MetaCommand::CreateShardGroups {
+            database: "other".into(),
+            retention_policy: "autogen".into(),
+            times: vec![week * 10],
+        },
+        MetaCommand::ExpireShardGroups {
+            database: "db".into(),
+            retention_policy: "week".into(),
+            cutoff: week / 7,
+        },
         MetaCommand::RegisterSeries {
             database: "db".into(),
             measurement: "cpu".into(),
@@ -134,10 +151,11 @@ fn script() -> Vec<MetaCommand> {
 /// Every read of the port, as text, for comparing two stores.
 fn snapshot(m: &dyn MetadataPort) -> String {
     let mut out = format!(
-        "databases {:?}\nusers {:?}\ncqs {:?}\n",
+        "databases {:?}\nusers {:?}\ncqs {:?}\nshard groups {:?}\n",
         m.databases(),
         m.users(),
-        m.continuous_queries()
+        m.continuous_queries(),
+        m.shard_groups()
     );
     for db in ["db", "other", "missing"] {
         out += &format!(
@@ -152,6 +170,10 @@ fn snapshot(m: &dyn MetadataPort) -> String {
             m.series_count(db)
         );
         out += &format!("  tombstones {:?}\n", m.tombstones(db));
+        let day = RetentionPolicy::autogen().shard_group_duration / 7;
+        for (rp, t) in [("week", 0), ("week", 3 * day), ("autogen", 70 * day)] {
+            out += &format!("  group at {rp} {t} {}\n", m.has_shard_group(db, rp, t));
+        }
         for meas in ["cpu", "mem", "disk"] {
             out += &format!("  {meas} schema {:?}\n", m.schema(db, meas));
             out += &format!(

@@ -379,6 +379,31 @@ impl QueryService {
         .await
     }
 
+    /// `DROP SHARD id`: the group's points go from storage (every measurement of its
+    /// policy, over its span), then its record; an id no live group has is no error, as
+    /// in InfluxDB.
+    pub(super) async fn drop_shard(&self, id: u64) -> StmtResult {
+        let Some(g) = self.meta.shard_groups().into_iter().find(|g| g.id == id) else {
+            return Ok(StatementResult::default());
+        };
+        self.flush.prepare_delete(&g.database).await?;
+        let last = g.end.saturating_sub(1);
+        for m in self.meta.measurements_with_schema(&g.database) {
+            self.admin
+                .delete_points(
+                    &g.database,
+                    &g.retention_policy,
+                    &m,
+                    DeleteRows::All,
+                    g.start,
+                    last,
+                )
+                .await?;
+        }
+        self.meta.apply(MetaCommand::DropShard { id }).await?;
+        Ok(StatementResult::default())
+    }
+
     /// InfluxDB refuses a delete whose condition names a field (of any measurement of the
     /// database, as its shards check it) when the sources match a measurement: deleting
     /// the series of the condition's tags alone would remove points the user meant to keep.
@@ -409,10 +434,17 @@ impl QueryService {
             matches!(e, hyperbyte_timeseriesql::ast::Expr::VarRef { name, .. } if fields.contains(name))
         });
         if names_field {
-            // InfluxDB names the shard that refused; storage here has no shard numbers.
-            return Err(StatementError::new(
-                "shard 1: fields not supported in WHERE clause during deletion",
-            ));
+            // InfluxDB names the shard that refused (each of the database's shards checks
+            // the condition; with one shard, that one): the lowest id here.
+            let shard = self
+                .meta
+                .shard_groups()
+                .iter()
+                .find(|g| g.database == db)
+                .map_or(1, |g| g.id);
+            return Err(StatementError::new(format!(
+                "shard {shard}: fields not supported in WHERE clause during deletion"
+            )));
         }
         Ok(())
     }

@@ -117,18 +117,7 @@ impl QueryService {
             }
             Statement::ShowGrants { user } => self.show_grants(user),
             Statement::ShowShards => self.show_shards(),
-            Statement::ShowShardGroups => Ok(result(vec![series(
-                Some("shard groups"),
-                &[
-                    "id",
-                    "database",
-                    "retention_policy",
-                    "start_time",
-                    "end_time",
-                    "expiry_time",
-                ],
-                vec![],
-            )])),
+            Statement::ShowShardGroups => self.show_shard_groups(),
             Statement::ShowStats { module } => self.show_stats(module.as_deref()),
             Statement::ShowDiagnostics { module } => self.show_diagnostics(module.as_deref()),
             Statement::ShowQueries => self.show_queries(),
@@ -137,7 +126,7 @@ impl QueryService {
             Statement::CreateSubscription { .. } | Statement::DropSubscription { .. } => {
                 Err(StatementError::new("subscriptions are not supported"))
             }
-            Statement::DropShard { .. } => Ok(StatementResult::default()),
+            Statement::DropShard { id } => self.drop_shard(*id).await,
             Statement::Explain(_) => Err(StatementError::new("EXPLAIN is not supported")),
             Statement::Select(_) => Err(StatementError::new("unexpected SELECT")),
         }

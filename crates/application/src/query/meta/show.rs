@@ -322,27 +322,113 @@ impl QueryService {
         Ok(result(out))
     }
 
-    /// `SHOW SHARDS`: the columns InfluxDB shows, no rows (storage has no shards).
+    /// `SHOW SHARDS`: a series per database (in creation order, also without shards),
+    /// each policy's live groups in policy order and by end time, one shard per group.
     pub(super) fn show_shards(&self) -> StmtResult {
-        let mut out = Vec::new();
-        for d in self.meta.databases() {
-            out.push(series(
-                Some(&d.name),
-                &[
-                    "id",
-                    "database",
-                    "retention_policy",
-                    "shard_group",
-                    "start_time",
-                    "end_time",
-                    "expiry_time",
-                    "owners",
-                ],
-                vec![],
-            ));
-        }
+        let groups = self.meta.shard_groups();
+        let out = self
+            .meta
+            .databases()
+            .iter()
+            .map(|d| {
+                let rows = shard_group_rows(d, &groups)
+                    .map(|(g, expiry)| {
+                        vec![
+                            shard_id(g.id),
+                            s(&g.database),
+                            s(&g.retention_policy),
+                            shard_id(g.id),
+                            shard_time(g.start),
+                            shard_time(g.end),
+                            shard_time(expiry),
+                            s(""),
+                        ]
+                    })
+                    .collect();
+                series(
+                    Some(&d.name),
+                    &[
+                        "id",
+                        "database",
+                        "retention_policy",
+                        "shard_group",
+                        "start_time",
+                        "end_time",
+                        "expiry_time",
+                        "owners",
+                    ],
+                    rows,
+                )
+            })
+            .collect();
         Ok(result(out))
     }
+
+    /// `SHOW SHARD GROUPS`: one series of every live group, ordered as `SHOW SHARDS`.
+    pub(super) fn show_shard_groups(&self) -> StmtResult {
+        let groups = self.meta.shard_groups();
+        let rows = self
+            .meta
+            .databases()
+            .iter()
+            .flat_map(|d| {
+                shard_group_rows(d, &groups)
+                    .map(|(g, expiry)| {
+                        vec![
+                            shard_id(g.id),
+                            s(&g.database),
+                            s(&g.retention_policy),
+                            shard_time(g.start),
+                            shard_time(g.end),
+                            shard_time(expiry),
+                        ]
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        Ok(result(vec![series(
+            Some("shard groups"),
+            &[
+                "id",
+                "database",
+                "retention_policy",
+                "start_time",
+                "end_time",
+                "expiry_time",
+            ],
+            rows,
+        )]))
+    }
+}
+
+/// A database's live groups with their expiry (end plus the policy's duration), policy
+/// by policy in creation order, each policy's groups by end time then start, as
+/// InfluxDB keeps them sorted.
+fn shard_group_rows<'a>(
+    d: &'a hyperbyte_domain::Database,
+    groups: &'a [hyperbyte_domain::ShardGroup],
+) -> impl Iterator<Item = (&'a hyperbyte_domain::ShardGroup, i64)> + 'a {
+    d.retention_policies.iter().flat_map(move |rp| {
+        let mut of_rp: Vec<&hyperbyte_domain::ShardGroup> = groups
+            .iter()
+            .filter(|g| g.database == d.name && g.retention_policy == rp.name)
+            .collect();
+        of_rp.sort_by_key(|g| (g.end, g.start));
+        of_rp
+            .into_iter()
+            .map(move |g| (g, g.end.saturating_add(rp.duration)))
+    })
+}
+
+fn shard_id(id: u64) -> Value {
+    Value::Integer(i64::try_from(id).unwrap_or(i64::MAX))
+}
+
+/// Go's `time.RFC3339`: whole seconds, the fraction cut off.
+fn shard_time(nanos: i64) -> Value {
+    const SECOND: i64 = 1_000_000_000;
+    let whole = nanos.saturating_sub(nanos.rem_euclid(SECOND));
+    Value::String(hyperbyte_domain::time::format_rfc3339(whole))
 }
 
 /// InfluxDB's checks of a SHOW statement's tag condition (its time terms aside): `AND`
