@@ -746,11 +746,15 @@ fn drop_shard_removes_its_points_and_survives_a_restart() {
     assert_eq!(count(&s, "cpu"), json!([["1970-01-01T00:00:00Z", 1]]));
     assert_eq!(count(&s, "mem"), Value::Null);
     assert_eq!(rows(&s), before[1..].to_vec());
+    // `mem` had points in the dropped group only: its series left the index.
+    let (_, v) = s.query("shards", "SHOW MEASUREMENTS");
+    assert_eq!(values(&v), json!([["cpu"]]));
     s.restart();
     assert_eq!(rows(&s), before[1..].to_vec());
     assert_eq!(count(&s, "cpu"), json!([["1970-01-01T00:00:00Z", 1]]));
-    // Writing into the dropped week again makes a new group with the next id.
-    assert_eq!(s.write("shards", &format!("cpu v=4 {monday}")).0, 204);
+    // Writing into the dropped week again makes a new group with the next id; the
+    // field types of the dropped group went with it, so another type is accepted.
+    assert_eq!(s.write("shards", &format!("cpu v=4i {monday}")).0, 204);
     let after = rows(&s);
     assert_eq!(after.len(), 2);
     assert_eq!(after[0], (before[1].0 + 1, before[0].1.clone()));

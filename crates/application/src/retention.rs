@@ -28,7 +28,7 @@
 use crate::flush::FlushService;
 use hyperbyte_domain::naming;
 use hyperbyte_domain::query::Value;
-use hyperbyte_domain::{Database, MetaCommand};
+use hyperbyte_domain::{Database, MetaCommand, ShardGroup};
 use hyperbyte_ports::{
     Clock, MetaError, MetadataPort, QueryError, QueryPort, SeriesEntry, SinkError, StorageAdminPort,
 };
@@ -197,10 +197,22 @@ impl RetentionService {
                 let cutoff = now.saturating_sub(rp.duration);
                 stats.policies_enforced += 1;
                 debug!(database = %db.name, rp = %rp.name, cutoff, "dropping expired partitions");
-                // Storage drops whole partitions only up to the end of the last expired
-                // group: a partition on another grid (weekly tables made before the groups
-                // started on Mondays) also holds rows of the next group, which is not due.
-                let drop_before = rp.shard_group_start(cutoff);
+                // Storage drops whole partitions only up to the start of the first group
+                // not due: a weekly partition (Thursday to Thursday) also holds rows of the
+                // next group (Monday to Monday), and so may a group made before the
+                // policy's shard duration changed.
+                let groups: Vec<ShardGroup> = self
+                    .meta
+                    .shard_groups()
+                    .into_iter()
+                    .filter(|g| g.database == db.name && g.retention_policy == rp.name)
+                    .collect();
+                let drop_before = groups
+                    .iter()
+                    .filter(|g| g.end > cutoff)
+                    .map(|g| g.start)
+                    .fold(rp.shard_group_start(cutoff), i64::min);
+                let expired = groups.iter().any(|g| g.end <= cutoff);
                 let dropped = measurements.is_empty()
                     || match self
                         .admin
@@ -220,7 +232,7 @@ impl RetentionService {
                     };
                 // The groups' records go once their data has: `SHOW SHARDS` stops
                 // listing them.
-                if dropped {
+                if dropped && expired {
                     let expire = MetaCommand::ExpireShardGroups {
                         database: db.name.clone(),
                         retention_policy: rp.name.clone(),
@@ -566,6 +578,7 @@ pub(crate) mod tests {
         pub(crate) applied: Mutex<Vec<MetaCommand>>,
         /// `ExpireShardGroups` commands, apart from `applied` (never failed).
         pub(crate) expired: Mutex<Vec<MetaCommand>>,
+        pub(crate) groups: Mutex<Vec<ShardGroup>>,
         pub(crate) fail_apply: Mutex<bool>,
     }
 
@@ -645,6 +658,9 @@ pub(crate) mod tests {
             }
             self.applied.lock().push(cmd);
             Ok(())
+        }
+        fn shard_groups(&self) -> Vec<ShardGroup> {
+            self.groups.lock().clone()
         }
         fn databases(&self) -> Vec<Database> {
             self.dbs.lock().clone()
@@ -928,6 +944,24 @@ pub(crate) mod tests {
         meta.add_series("db1", "mem", &[]);
         meta.add_series("db1", "cpu", &[("host", "a")]);
         meta.add_series("db2", "cpu", &[("host", "a")]);
+        let group = |id: u64, db: &str, rp: &str, start: i64, end: i64| ShardGroup {
+            id,
+            database: db.into(),
+            retention_policy: rp.into(),
+            start,
+            end,
+            deleted: false,
+        };
+        let week_cutoff = NOW - 7 * DAY;
+        let week_grid = week_cutoff / DAY * DAY;
+        *meta.groups.lock() = vec![
+            group(1, "db1", "week", week_grid - 3 * DAY, week_grid - 2 * DAY),
+            // A wider group from before the shard duration changed, not due yet: the
+            // partitions it touches stay.
+            group(2, "db1", "week", week_grid - 2 * DAY, week_cutoff + HOUR),
+            group(3, "empty", "short", NOW - 4 * HOUR, NOW - 3 * HOUR),
+            group(4, "db2", "autogen", 0, 7 * DAY),
+        ];
         let admin = Arc::new(RecordingAdmin::default());
         let stats = service(&meta, &admin, None).check_once().await.unwrap();
         assert_eq!(stats.policies_enforced, 3);
@@ -948,7 +982,7 @@ pub(crate) mod tests {
         assert_eq!(
             summary,
             vec![
-                ("db1", "week", DAY, (NOW - 7 * DAY) / DAY * DAY),
+                ("db1", "week", DAY, week_grid - 2 * DAY),
                 ("db1", "hour", HOUR, (NOW - HOUR) / HOUR * HOUR),
             ]
         );
@@ -957,7 +991,8 @@ pub(crate) mod tests {
         }
         // Without a query port nothing touches the series index.
         assert!(meta.applied.lock().is_empty());
-        // The groups' records expire at the cutoff itself, also without measurements.
+        // The groups' records expire at the cutoff itself, also without measurements,
+        // where a live group is due.
         let expire = |db: &str, rp: &str, cutoff: i64| MetaCommand::ExpireShardGroups {
             database: db.into(),
             retention_policy: rp.into(),
@@ -967,7 +1002,6 @@ pub(crate) mod tests {
             *meta.expired.lock(),
             vec![
                 expire("db1", "week", NOW - 7 * DAY),
-                expire("db1", "hour", NOW - HOUR),
                 expire("empty", "short", NOW - 2 * HOUR),
             ]
         );

@@ -57,9 +57,10 @@ pub enum Change {
         /// The records.
         entries: Vec<FieldShardType>,
     },
-    /// Delete every per-shard field type recorded for a retention policy of a database;
-    /// `records` lists them all, as `(measurement, field, shard group start)`, sorted.
-    DeleteRetentionPolicyFieldTypes {
+    /// Delete per-shard field types of a retention policy of a database (all of them for
+    /// a dropped policy, a group's span for `DROP SHARD`); `records` lists them as
+    /// `(measurement, field, shard group start)`, sorted.
+    DeleteFieldShardTypes {
         /// Database name.
         database: String,
         /// Retention policy name.

@@ -98,9 +98,14 @@ macro_rules! metadata_reads_from_catalog {
             self.$catalog().shard_groups()
         }
 
-        fn has_shard_group(&self, database: &str, retention_policy: &str, time: i64) -> bool {
+        fn shard_group_span(
+            &self,
+            database: &str,
+            retention_policy: &str,
+            time: i64,
+        ) -> ::std::option::Option<(i64, i64)> {
             self.$catalog()
-                .has_shard_group(database, retention_policy, time)
+                .shard_group_span(database, retention_policy, time)
         }
 
         fn series(

@@ -207,12 +207,23 @@ impl Measurement {
         out
     }
 
-    /// Forgets a retention policy's records and recomputes the other types.
-    pub(crate) fn forget_rp_field_shards(&mut self, rp: &str) {
-        for by_rp in self.field_shards.values_mut() {
-            by_rp.remove(rp);
+    /// Forgets one record (see [`Self::recompute_other_types`]).
+    pub(crate) fn forget_field_shard(&mut self, field: &str, rp: &str, start: i64) {
+        if let Some(by_rp) = self.field_shards.get_mut(field) {
+            if let Some(starts) = by_rp.get_mut(rp) {
+                starts.remove(&start);
+                if starts.is_empty() {
+                    by_rp.remove(rp);
+                }
+            }
+            if by_rp.is_empty() {
+                self.field_shards.remove(field);
+            }
         }
-        self.field_shards.retain(|_, by_rp| !by_rp.is_empty());
+    }
+
+    /// Derives the schema's other types again from the records left.
+    pub(crate) fn recompute_other_types(&mut self) {
         if let Some(schema) = &mut self.schema {
             schema.other_types.clear();
             for (f, by_rp) in &self.field_shards {

@@ -150,14 +150,19 @@ impl Catalog {
                     }
                 }
             }
-            Change::DeleteRetentionPolicyFieldTypes {
+            Change::DeleteFieldShardTypes {
                 database,
                 retention_policy,
-                ..
+                records,
             } => {
                 if let Some(d) = self.dbs.get_mut(database) {
+                    for (m, field, start) in records {
+                        if let Some(ms) = d.measurements.get_mut(m) {
+                            ms.forget_field_shard(field, retention_policy, *start);
+                        }
+                    }
                     for m in d.measurements.values_mut() {
-                        m.forget_rp_field_shards(retention_policy);
+                        m.recompute_other_types();
                     }
                 }
             }

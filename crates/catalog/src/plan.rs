@@ -77,7 +77,7 @@ pub(crate) fn plan(c: &Catalog, cmd: MetaCommand) -> Plan {
             &retention_policy,
             cutoff,
         )),
-        MetaCommand::DropShard { id } => Ok(crate::shards::drop_shard(c, id)),
+        MetaCommand::DropShard { id, .. } => Ok(crate::shards::drop_shard(c, id)),
         MetaCommand::DropMeasurement {
             database,
             measurement,
@@ -300,7 +300,7 @@ fn drop_rp(c: &Catalog, database: String, name: String) -> Vec<Change> {
         })
         .collect();
     if !records.is_empty() {
-        out.push(Change::DeleteRetentionPolicyFieldTypes {
+        out.push(Change::DeleteFieldShardTypes {
             database,
             retention_policy: name,
             records,

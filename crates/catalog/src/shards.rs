@@ -10,32 +10,41 @@ use crate::rules::{db_not_found, rp_not_found};
 use crate::{Catalog, Change};
 use hyperbyte_domain::ShardGroup;
 use hyperbyte_ports::MetaError;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Every group ever created (deleted ones keep their record, so ids are never reused),
-/// with an index of the live ones by policy and start.
+/// with an index of the live ones by policy and (start, id): groups of one policy overlap
+/// after its shard duration changed, as InfluxDB's do.
 #[derive(Debug, Default)]
 pub(crate) struct ShardGroups {
     all: BTreeMap<u64, ShardGroup>,
-    live: HashMap<(String, String), BTreeMap<i64, u64>>,
+    live: HashMap<(String, String), BTreeSet<(i64, u64)>>,
+    /// The widest live or past group of each policy: how far back a group holding a time
+    /// may start.
+    widest: HashMap<(String, String), i64>,
 }
 
 impl ShardGroups {
     /// Installs (or replaces) a record.
     pub(crate) fn put(&mut self, group: ShardGroup) {
         let key = (group.database.clone(), group.retention_policy.clone());
-        if group.deleted {
+        if let Some(old) = self.all.get(&group.id) {
             if let Some(starts) = self.live.get_mut(&key) {
-                starts.retain(|_, id| *id != group.id);
-                if starts.is_empty() {
-                    self.live.remove(&key);
-                }
+                starts.remove(&(old.start, old.id));
+            }
+        }
+        let width = group.end.saturating_sub(group.start);
+        let widest = self.widest.entry(key.clone()).or_insert(0);
+        *widest = (*widest).max(width);
+        if group.deleted {
+            if self.live.get(&key).is_some_and(BTreeSet::is_empty) {
+                self.live.remove(&key);
             }
         } else {
             self.live
                 .entry(key)
                 .or_default()
-                .insert(group.start, group.id);
+                .insert((group.start, group.id));
         }
         self.all.insert(group.id, group);
     }
@@ -47,11 +56,18 @@ impl ShardGroups {
             .map_or(1, |id| id.saturating_add(1))
     }
 
-    /// The live group of a policy holding `time`.
+    /// The live group of a policy holding `time` (the one starting latest when several
+    /// do).
     fn covering(&self, database: &str, rp: &str, time: i64) -> Option<&ShardGroup> {
-        let starts = self.live.get(&(database.to_string(), rp.to_string()))?;
-        let (_, id) = starts.range(..=time).next_back()?;
-        self.all.get(id).filter(|g| time < g.end)
+        let key = (database.to_string(), rp.to_string());
+        let starts = self.live.get(&key)?;
+        let reach = self.widest.get(&key).copied().unwrap_or(0);
+        starts
+            .range(..=(time, u64::MAX))
+            .rev()
+            .take_while(|(start, _)| start.saturating_add(reach) > time)
+            .filter_map(|(_, id)| self.all.get(id))
+            .find(|g| time < g.end)
     }
 
     /// Live groups of a policy (all policies of the database when `rp` is `None`).
@@ -126,15 +142,40 @@ pub(crate) fn expire(c: &Catalog, database: &str, rp: &str, cutoff: i64) -> Vec<
     )
 }
 
-/// `DropShard`: the live group with that id (nothing when there is none).
+/// `DropShard`: the live group with that id, and the field types its policy recorded for
+/// groups starting within its span (InfluxDB's field types live in the shard); nothing
+/// when there is no such group.
 pub(crate) fn drop_shard(c: &Catalog, id: u64) -> Vec<Change> {
-    deleted(
-        c.shard_groups
-            .all
-            .get(&id)
-            .filter(|g| !g.deleted)
-            .into_iter(),
-    )
+    let Some(g) = c.shard_groups.all.get(&id).filter(|g| !g.deleted) else {
+        return Vec::new();
+    };
+    let mut out = deleted(std::iter::once(g));
+    let records: Vec<(String, String, i64)> = c
+        .dbs
+        .get(&g.database)
+        .map(|d| {
+            let mut v: Vec<(String, String, i64)> = d
+                .measurements
+                .iter()
+                .flat_map(|(m, ms)| {
+                    ms.field_shards_of_rp(&g.retention_policy)
+                        .into_iter()
+                        .filter(|(_, start)| g.start <= *start && *start < g.end)
+                        .map(move |(field, start)| (m.clone(), field, start))
+                })
+                .collect();
+            v.sort_unstable();
+            v
+        })
+        .unwrap_or_default();
+    if !records.is_empty() {
+        out.push(Change::DeleteFieldShardTypes {
+            database: g.database.clone(),
+            retention_policy: g.retention_policy.clone(),
+            records,
+        });
+    }
+    out
 }
 
 /// The groups a dropped database or policy (`rp`: `None` for the whole database) takes
@@ -154,15 +195,72 @@ impl Catalog {
             .collect()
     }
 
-    /// Whether a live shard group of the policy holds `time`.
-    pub fn has_shard_group(&self, database: &str, retention_policy: &str, time: i64) -> bool {
+    /// The span (start, end) of the live shard group of the policy holding `time`.
+    pub fn shard_group_span(
+        &self,
+        database: &str,
+        retention_policy: &str,
+        time: i64,
+    ) -> Option<(i64, i64)> {
         self.shard_groups
             .covering(database, retention_policy, time)
-            .is_some()
+            .map(|g| (g.start, g.end))
     }
 
     /// Restores a shard group record (deleted ones too: they hold the id counter up).
     pub fn restore_shard_group(&mut self, group: ShardGroup) {
         self.shard_groups.put(group);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyperbyte_domain::{MetaCommand, RetentionPolicy};
+
+    const H: i64 = 3_600_000_000_000;
+    const D: i64 = 24 * H;
+
+    fn create(c: &mut Catalog, t: i64) -> Vec<Change> {
+        c.apply(MetaCommand::CreateShardGroups {
+            database: "db".into(),
+            retention_policy: "rp".into(),
+            times: vec![t],
+        })
+        .unwrap()
+    }
+
+    /// After the shard duration changed, groups overlap: a time a wider, older group holds
+    /// is covered even when a later, narrower group starts closer before it.
+    #[test]
+    fn overlapping_groups_cover_their_whole_spans() {
+        let mut c = Catalog::new();
+        c.apply(MetaCommand::create_database("db")).unwrap();
+        c.apply(MetaCommand::create_retention_policy(
+            "db",
+            RetentionPolicy::new("rp", 0, H),
+            false,
+        ))
+        .unwrap();
+        assert_eq!(create(&mut c, D + 5).len(), 1);
+        c.apply(MetaCommand::AlterRetentionPolicy {
+            database: "db".into(),
+            name: "rp".into(),
+            duration: None,
+            shard_group_duration: Some(7 * D),
+            replication: None,
+            make_default: false,
+        })
+        .unwrap();
+        // The weekly group holding 3d starts on Monday 1969-12-29, before the hourly one.
+        assert_eq!(create(&mut c, 3 * D).len(), 1);
+        assert_eq!(c.shard_group_span("db", "rp", D + 5), Some((D, D + H)));
+        assert_eq!(c.shard_group_span("db", "rp", 2 * D), Some((-3 * D, 4 * D)));
+        assert_eq!(c.shard_group_span("db", "rp", D - 1), Some((-3 * D, 4 * D)));
+        assert!(create(&mut c, 2 * D).is_empty());
+        assert!(create(&mut c, D + H).is_empty());
+        assert_eq!(c.shard_group_span("db", "rp", 4 * D), None);
+        let ids: Vec<u64> = c.shard_groups().iter().map(|g| g.id).collect();
+        assert_eq!(ids, vec![1, 2]);
     }
 }

@@ -208,10 +208,20 @@ pub enum MetaCommand {
         /// Nanoseconds: a group ending at or before it goes.
         cutoff: i64,
     },
-    /// Delete one shard group by its (single) shard's id (`DROP SHARD`).
+    /// Delete one shard group by its (single) shard's id (`DROP SHARD`), with the field
+    /// types recorded for its span. The span is resolved where the statement ran, so that
+    /// every member of a cluster deletes the group's points from its own storage.
     DropShard {
         /// Shard id (a group's id: one shard per group on every member).
         id: u64,
+        /// Database of the group.
+        database: String,
+        /// Retention policy of the group.
+        retention_policy: String,
+        /// First nanosecond of the group.
+        start: i64,
+        /// End of the group, exclusive.
+        end: i64,
     },
     /// Register new series (canonical keys with their tag sets).
     RegisterSeries {

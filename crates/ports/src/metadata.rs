@@ -148,12 +148,18 @@ pub trait MetadataPort: Send + Sync + Debug {
     fn shard_groups(&self) -> Vec<hyperbyte_domain::ShardGroup> {
         Vec::new()
     }
-    /// Whether a live shard group of a retention policy holds `time` (the ingest path
-    /// creates the groups its points need, [`MetaCommand::CreateShardGroups`]). The
-    /// default says yes: a store that keeps no shard groups is never asked to create one.
-    fn has_shard_group(&self, database: &str, retention_policy: &str, time: i64) -> bool {
+    /// The span `(start, end)` of the live shard group of a retention policy holding
+    /// `time` (the ingest path creates the groups its points need,
+    /// [`MetaCommand::CreateShardGroups`]). The default: a store that keeps no shard
+    /// groups answers one group holding all of time, so it is never asked to create one.
+    fn shard_group_span(
+        &self,
+        database: &str,
+        retention_policy: &str,
+        time: i64,
+    ) -> Option<(i64, i64)> {
         let _ = (database, retention_policy, time);
-        true
+        Some((i64::MIN, i64::MAX))
     }
     /// Series of a database, optionally of one measurement, sorted by key.
     fn series(&self, database: &str, measurement: Option<&str>) -> Vec<SeriesEntry>;

@@ -296,7 +296,7 @@ impl Batch<'_> {
                     self.put(CF_FIELD_SHARDS, &k, &enc(&e.field_type)?)?;
                 }
             }
-            Change::DeleteRetentionPolicyFieldTypes {
+            Change::DeleteFieldShardTypes {
                 database,
                 retention_policy,
                 records,

@@ -6,7 +6,8 @@
 //! consensus state machine around each command it applies. Dropping twice is harmless
 //! (every drop is idempotent), so the node that ran the statement may run it too. The same
 //! holds for `DELETE` and `DROP SERIES` (`MetaCommand::DeleteData`), which every member
-//! runs through its query service's delete with the bounds the first node resolved.
+//! runs through its query service's delete with the bounds the first node resolved, and
+//! for `DROP SHARD` (`MetaCommand::DropShard`, with the group's span).
 
 use crate::flush::FlushService;
 use crate::query::QueryService;
@@ -88,7 +89,11 @@ impl StorageEffects {
     /// not apply such a command before its storage services run, or the data it removes
     /// stays on this node (and anti-entropy copies it back to the others).
     pub fn changes_storage(cmd: &MetaCommand) -> bool {
-        drops_data(cmd) || matches!(cmd, MetaCommand::DeleteData { .. })
+        drops_data(cmd)
+            || matches!(
+                cmd,
+                MetaCommand::DeleteData { .. } | MetaCommand::DropShard { .. }
+            )
     }
 
     /// Effects over this node's metadata, flush and storage administration.
@@ -184,6 +189,19 @@ impl StorageEffects {
             } => match &self.deletes {
                 Some(q) => {
                     q.apply_replicated_delete(database, statement, (*min, *max), *drop_series)
+                        .await
+                }
+                None => Ok(()),
+            },
+            MetaCommand::DropShard {
+                database,
+                retention_policy,
+                start,
+                end,
+                ..
+            } => match &self.deletes {
+                Some(q) => {
+                    q.apply_replicated_drop_shard(database, retention_policy, (*start, *end))
                         .await
                 }
                 None => Ok(()),

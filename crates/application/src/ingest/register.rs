@@ -11,7 +11,7 @@ use super::report::Report;
 use super::series::NewSeries;
 use super::{IngestionService, WriteError};
 use hyperbyte_domain::{FieldShardType, FieldType, MetaCommand, PointRef, RetentionPolicy};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Schema a write brings, by measurement.
 #[derive(Debug, Default)]
@@ -150,19 +150,30 @@ impl IngestionService {
         points: &[PointRef<'_>],
     ) -> Result<(), WriteError> {
         let mut times: Vec<i64> = Vec::new();
-        let mut seen: HashSet<i64> = HashSet::new();
-        // The previous point's group: points of one batch mostly share a few groups.
-        let mut current: Option<(i64, i64)> = None;
+        // Spans known to hold a group (existing, or one this write creates), by start:
+        // points of one batch mostly share a few groups, and only a time outside every
+        // known span costs a lookup.
+        let mut known: BTreeMap<i64, i64> = BTreeMap::new();
         for p in points {
             let t = p.timestamp;
-            if current.is_some_and(|(s, e)| s <= t && t < e) {
+            let held = |known: &BTreeMap<i64, i64>| {
+                known
+                    .range(..=t)
+                    .next_back()
+                    .is_some_and(|(_, end)| t < *end)
+            };
+            if held(&known) {
                 continue;
             }
-            let start = rp.shard_group_start(t);
-            current = Some((start, rp.shard_group_end(start)));
-            if seen.insert(start) && !self.meta.has_shard_group(database, &rp.name, t) {
-                times.push(t);
-            }
+            let span = match self.meta.shard_group_span(database, &rp.name, t) {
+                Some(span) => span,
+                None => {
+                    times.push(t);
+                    let start = rp.shard_group_start(t);
+                    (start, rp.shard_group_end(start))
+                }
+            };
+            known.insert(span.0, span.1);
         }
         if times.is_empty() {
             return Ok(());

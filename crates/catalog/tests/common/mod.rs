@@ -81,7 +81,7 @@ impl Records {
                     self.field_types.insert(k, e.field_type);
                 }
             }
-            Change::DeleteRetentionPolicyFieldTypes {
+            Change::DeleteFieldShardTypes {
                 database,
                 retention_policy,
                 records,
@@ -90,13 +90,6 @@ impl Records {
                     let k = (database.clone(), m, f, retention_policy.clone(), start);
                     assert!(self.field_types.remove(&k).is_some(), "{k:?} not stored");
                 }
-                assert!(
-                    !self
-                        .field_types
-                        .keys()
-                        .any(|k| k.0 == database && k.3 == retention_policy),
-                    "records left for {retention_policy}"
-                );
             }
             Change::PutSeries {
                 database,

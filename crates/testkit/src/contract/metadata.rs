@@ -172,7 +172,7 @@ fn snapshot(m: &dyn MetadataPort) -> String {
         out += &format!("  tombstones {:?}\n", m.tombstones(db));
         let day = RetentionPolicy::autogen().shard_group_duration / 7;
         for (rp, t) in [("week", 0), ("week", 3 * day), ("autogen", 70 * day)] {
-            out += &format!("  group at {rp} {t} {}\n", m.has_shard_group(db, rp, t));
+            out += &format!("  group at {rp} {t} {:?}\n", m.shard_group_span(db, rp, t));
         }
         for meas in ["cpu", "mem", "disk"] {
             out += &format!("  {meas} schema {:?}\n", m.schema(db, meas));

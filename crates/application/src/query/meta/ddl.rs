@@ -379,29 +379,66 @@ impl QueryService {
         .await
     }
 
-    /// `DROP SHARD id`: the group's points go from storage (every measurement of its
-    /// policy, over its span), then its record; an id no live group has is no error, as
-    /// in InfluxDB.
+    /// `DROP SHARD id`: the group's points go from storage, then its record (and the
+    /// field types of its span); an id no live group has is no error, as in InfluxDB.
     pub(super) async fn drop_shard(&self, id: u64) -> StmtResult {
         let Some(g) = self.meta.shard_groups().into_iter().find(|g| g.id == id) else {
             return Ok(StatementResult::default());
         };
-        self.flush.prepare_delete(&g.database).await?;
-        let last = g.end.saturating_sub(1);
-        for m in self.meta.measurements_with_schema(&g.database) {
-            self.admin
-                .delete_points(
-                    &g.database,
-                    &g.retention_policy,
-                    &m,
-                    DeleteRows::All,
-                    g.start,
-                    last,
-                )
-                .await?;
-        }
-        self.meta.apply(MetaCommand::DropShard { id }).await?;
+        self.drop_shard_points(&g.database, &g.retention_policy, (g.start, g.end))
+            .await?;
+        self.meta
+            .apply(MetaCommand::DropShard {
+                id,
+                database: g.database,
+                retention_policy: g.retention_policy,
+                start: g.start,
+                end: g.end,
+            })
+            .await?;
         Ok(StatementResult::default())
+    }
+
+    /// Removes from this node's storage the points of a dropped shard group: every
+    /// measurement of its policy over its span `[start, end)`; series left without points
+    /// in any policy leave the index, as after a `DELETE` with a time range.
+    async fn drop_shard_points(&self, database: &str, rp: &str, span: (i64, i64)) -> StmtResult {
+        self.flush.prepare_delete(database).await?;
+        let Some(db) = self.meta.database(database) else {
+            return Ok(StatementResult::default());
+        };
+        let last = span.1.saturating_sub(1);
+        for m in self.meta.measurements_with_schema(database) {
+            self.admin
+                .delete_points(database, rp, &m, DeleteRows::All, span.0, last)
+                .await?;
+            let list = self.meta.series(database, Some(&m));
+            let gone = self.series_without_points(database, &db, &m, &list).await;
+            if !gone.is_empty() {
+                self.meta
+                    .apply(MetaCommand::DropSeries {
+                        database: database.to_string(),
+                        measurement: m.clone(),
+                        keys: gone,
+                    })
+                    .await?;
+            }
+        }
+        Ok(StatementResult::default())
+    }
+
+    /// Runs on this node a `DROP SHARD` another member ran (cluster mode: the consensus's
+    /// `MetaCommand::DropShard`, with the group's span that member resolved).
+    pub async fn apply_replicated_drop_shard(
+        &self,
+        database: &str,
+        rp: &str,
+        span: (i64, i64),
+    ) -> Result<(), String> {
+        self.drop_shard_points(database, rp, span)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// InfluxDB refuses a delete whose condition names a field (of any measurement of the

@@ -402,8 +402,8 @@ impl QueryService {
 }
 
 /// A database's live groups with their expiry (end plus the policy's duration), policy
-/// by policy in creation order, each policy's groups by end time then start, as
-/// InfluxDB keeps them sorted.
+/// by policy in creation order, each policy's groups by end time, as
+/// InfluxDB keeps them sorted (ties by id).
 fn shard_group_rows<'a>(
     d: &'a hyperbyte_domain::Database,
     groups: &'a [hyperbyte_domain::ShardGroup],
@@ -413,7 +413,7 @@ fn shard_group_rows<'a>(
             .iter()
             .filter(|g| g.database == d.name && g.retention_policy == rp.name)
             .collect();
-        of_rp.sort_by_key(|g| (g.end, g.start));
+        of_rp.sort_by_key(|g| (g.end, g.id));
         of_rp
             .into_iter()
             .map(move |g| (g, g.end.saturating_add(rp.duration)))
