@@ -292,6 +292,7 @@ def cases():
     out.append(call_types_in_operations_case())
     out.append(literal_operations_case())
     out.append(shard_groups_case())
+    out.append(wildcard_tags_under_outer_group_by_case())
     return out
 
 
@@ -3411,6 +3412,56 @@ def shard_groups_case():
         shards(""),
         q(a, "DROP SHARD 999999"),
         groups(""),
+    ])
+
+
+def wildcard_tags_under_outer_group_by_case():
+    """A subquery's own wildcard lists a tag that only the outer `GROUP BY` groups by:
+    InfluxDB expands the inner `*`, `*::tag` or regex before the outer dimensions reach
+    the subquery, so `SELECT max(v), host FROM (SELECT * FROM cpu) GROUP BY host` prints
+    each row's host and the outer `*` lists `host` (HyperbyteDB grouped the subquery by
+    host first and left the column out or empty). A subquery grouping by the tag itself,
+    a field-only wildcard, or a measurement without the tag lists none."""
+    db = "sq_wildcard_tags"
+    body = (
+        "cpu,host=a v=1 0\ncpu,host=a v=2 5000000000\ncpu,host=a i=3i 12000000000\n"
+        "cpu,host=a v=4,i=5i 20000000000\ncpu,host=b v=10 0\ncpu,host=b v=20,i=1i 12000000000\n"
+        "cpu,host=b v=30 25000000000\ncpu,host=c v=7 40000000000\n"
+        "mem,host=a,dc=x free=1 0\nmem,host=b,dc=y free=2 10000000000\n"
+        "mem,host=a,dc=x free=3 20000000000\ndisk used=5 0\n"
+    )
+    return queries_case("subquery--wildcard-tags-under-outer-group-by", db, body, [
+        "SELECT * FROM (SELECT * FROM cpu) GROUP BY host",
+        "SELECT mean(v) FROM (SELECT * FROM cpu) GROUP BY host",
+        "SELECT v, host FROM (SELECT * FROM cpu) GROUP BY host",
+        "SELECT max(v), host FROM (SELECT * FROM cpu) GROUP BY host",
+        "SELECT * FROM (SELECT * FROM cpu WHERE host = 'a') GROUP BY host",
+        "SELECT * FROM (SELECT v, i FROM cpu) GROUP BY host",
+        "SELECT * FROM (SELECT * FROM cpu GROUP BY host) GROUP BY host",
+        "SELECT count(*) FROM (SELECT * FROM cpu) GROUP BY host",
+        "SELECT * FROM (SELECT *::field FROM cpu) GROUP BY host",
+        "SELECT * FROM (SELECT *::tag, v FROM cpu) GROUP BY host",
+        "SELECT host FROM (SELECT * FROM cpu) GROUP BY host",
+        "SELECT * FROM (SELECT * FROM cpu) GROUP BY *",
+        "SELECT * FROM (SELECT * FROM mem) GROUP BY host",
+        "SELECT * FROM (SELECT * FROM mem) GROUP BY host, dc",
+        "SELECT * FROM (SELECT * FROM mem GROUP BY dc) GROUP BY host",
+        "SELECT * FROM (SELECT /h/ , free FROM mem) GROUP BY host, dc",
+        "SELECT * FROM (SELECT * FROM mem, cpu) GROUP BY host",
+        "SELECT * FROM (SELECT * FROM disk) GROUP BY host",
+        "SELECT * FROM (SELECT * FROM /m/) GROUP BY dc",
+        "SELECT max(free), host, dc FROM (SELECT * FROM mem) GROUP BY dc",
+        "SELECT * FROM (SELECT * FROM (SELECT * FROM mem)) GROUP BY host",
+        "SELECT host FROM (SELECT * FROM (SELECT * FROM mem) GROUP BY dc) GROUP BY host",
+        "SELECT * FROM (SELECT * FROM mem) WHERE host = 'a' GROUP BY host",
+        "SELECT * FROM (SELECT * FROM mem) WHERE dc = 'x' GROUP BY host",
+        "SELECT count(host) FROM (SELECT * FROM mem) GROUP BY host",
+        "SELECT * FROM (SELECT * FROM mem) GROUP BY nope",
+        "SELECT * FROM (SELECT * FROM mem) GROUP BY host ORDER BY time DESC LIMIT 1",
+        "SELECT * FROM (SELECT free, host FROM mem) GROUP BY host",
+        "SELECT * FROM (SELECT free::field, *::tag FROM mem) GROUP BY dc",
+        "SELECT mean(free) FROM (SELECT * FROM mem) WHERE time >= 0 AND time < 30s GROUP BY time(10s), host",
+        "SELECT last(free), dc FROM (SELECT * FROM mem WHERE time >= 0 AND time < 30s) GROUP BY time(10s), host fill(none)",
     ])
 
 

@@ -695,7 +695,8 @@ impl QueryService {
                 continue;
             };
             let own_tags = own_tag_dimensions(sub);
-            let sub = prepare_subquery(sub, stmt, shape.read_range(), outer_interval);
+            let tag_keys = self.measurement_tag_keys(sub, req);
+            let sub = prepare_subquery(sub, stmt, (shape.read_range(), outer_interval), &tag_keys);
             let (inner, tags) = Box::pin(self.select_series_and_tags(&sub, req, budget)).await?;
             let mut made = series_to_sources(inner, &tags, sub.is_descending());
             if let Some(own) = own_tags {
@@ -706,6 +707,38 @@ impl QueryService {
             sources.extend(made);
         }
         Ok(sources)
+    }
+
+    /// The tag keys of the measurements a statement reads directly (a nested
+    /// subquery's are its own business; a source that does not resolve has none).
+    fn measurement_tag_keys(&self, stmt: &SelectStatement, req: &QueryRequest) -> BTreeSet<String> {
+        let mut keys = BTreeSet::new();
+        for s in &stmt.sources {
+            let Source::Measurement(m) = s else {
+                continue;
+            };
+            let Ok((db, _)) = self.source_database(m, req) else {
+                continue;
+            };
+            let names: Vec<String> = match &m.name {
+                MeasurementName::Name(n) => vec![n.clone()],
+                MeasurementName::Regex(r) => match regex::Regex::new(&r.pattern) {
+                    Ok(rx) => self
+                        .meta
+                        .measurements(&db)
+                        .into_iter()
+                        .filter(|n| rx.is_match(n))
+                        .collect(),
+                    Err(_) => Vec::new(),
+                },
+            };
+            for n in names {
+                if let Some(schema) = self.meta.schema(&db, &n) {
+                    keys.extend(schema.tag_keys);
+                }
+            }
+        }
+        keys
     }
 
     /// A retention policy's table holds only the fields written into it: wildcards

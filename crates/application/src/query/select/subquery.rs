@@ -10,7 +10,7 @@
 //! together they read as the one contract they are.
 
 use super::*;
-use hyperbyte_timeseriesql::ast::TimeRange;
+use hyperbyte_timeseriesql::ast::{Field, TimeRange};
 
 /// InfluxDB's compile error for a subquery whose `ORDER BY` names the other direction
 /// than the query around it (a subquery without `ORDER BY` takes the outer one's).
@@ -29,15 +29,16 @@ pub(super) fn check_subquery_order(stmt: &SelectStatement) -> Result<(), Stateme
 
 /// The subquery statement as InfluxDB runs it inside `outer`, whose time range is
 /// `range` (the range it reads: one window more for `derivative(max(x))`) and whose
-/// interval is `outer_interval`.
+/// interval is `outer_interval`; `tag_keys` are the tags of the subquery's measurements.
 pub(super) fn prepare_subquery(
     sub: &SelectStatement,
     outer: &SelectStatement,
-    range: TimeRange,
-    outer_interval: Option<(i64, i64)>,
+    (range, outer_interval): (TimeRange, Option<(i64, i64)>),
+    tag_keys: &BTreeSet<String>,
 ) -> SelectStatement {
     let mut sub = sub.clone();
-    push_down_tag_dimensions(&mut sub, outer);
+    let pushed = push_down_tag_dimensions(&mut sub, outer);
+    keep_wildcard_tags(&mut sub, &pushed, tag_keys);
     inherit_derivative_unit(&mut sub, outer_interval);
     // The outer range narrows the inner one (a window the outer start cuts keeps its
     // start time: `WHERE time > 10s` over 10-second windows prints the window at 10s,
@@ -63,10 +64,12 @@ pub(super) fn prepare_subquery(
 /// `SELECT max(x) FROM (SELECT count(v) AS x ... GROUP BY time(1m)) GROUP BY host` counts
 /// per host, and a raw subquery keeps each point's host. (An outer `*` or regex stands
 /// for tags of the subquery's own `GROUP BY`, which it has already.)
-fn push_down_tag_dimensions(sub: &mut SelectStatement, outer: &SelectStatement) {
+/// Returns the tags pushed.
+fn push_down_tag_dimensions(sub: &mut SelectStatement, outer: &SelectStatement) -> Vec<String> {
     let is_time = |d: &Expr| matches!(d, Expr::Call { name, .. } if name == "time");
     let sub_has_time = sub.dimensions.iter().any(is_time);
     let sub_aggregates = sub.fields.iter().any(|f| contains_agg(&f.expr));
+    let mut pushed = Vec::new();
     for d in &outer.dimensions {
         // An aggregate subquery without its own time grouping takes the outer one's:
         // `SELECT max(x) FROM (SELECT last(v) AS x ... GROUP BY host) GROUP BY
@@ -77,7 +80,35 @@ fn push_down_tag_dimensions(sub: &mut SelectStatement, outer: &SelectStatement) 
             matches!(d, Expr::VarRef { .. }) && !sub.dimensions.contains(d)
         };
         if push {
+            if let Expr::VarRef { name, .. } = d {
+                pushed.push(name.clone());
+            }
             sub.dimensions.push(d.clone());
+        }
+    }
+    pushed
+}
+
+/// A tag only the outer `GROUP BY` gives the subquery stays a column of the subquery's
+/// own wildcard: InfluxDB expands the inner `*`, `*::tag` or regex before the outer
+/// dimensions reach it, so `SELECT max(v), host FROM (SELECT * FROM cpu) GROUP BY host`
+/// prints each row's host (a subquery grouping by `host` itself lists no `host` column).
+/// Such tags among `tag_keys` become explicit `tag::tag` columns.
+fn keep_wildcard_tags(sub: &mut SelectStatement, pushed: &[String], tag_keys: &BTreeSet<String>) {
+    let covers = |f: &Field, tag: &str| match &f.expr {
+        Expr::Wildcard(None | Some(WildcardType::Tag)) => true,
+        Expr::Regex(r) => regex::Regex::new(&r.pattern).is_ok_and(|rx| rx.is_match(tag)),
+        _ => false,
+    };
+    for tag in pushed.iter().filter(|t| tag_keys.contains(*t)) {
+        if sub.fields.iter().any(|f| covers(f, tag)) {
+            sub.fields.push(Field {
+                expr: Expr::VarRef {
+                    name: tag.clone(),
+                    data_type: Some(VarType::Tag),
+                },
+                alias: None,
+            });
         }
     }
 }
@@ -264,7 +295,7 @@ mod tests {
         let outer = select("SELECT max(x) FROM m GROUP BY time(30s), host");
         let dims = |q: &str| {
             let mut sub = select(q);
-            push_down_tag_dimensions(&mut sub, &outer);
+            let _ = push_down_tag_dimensions(&mut sub, &outer);
             sub.dimensions
         };
         let host = Expr::var("host");
@@ -279,13 +310,45 @@ mod tests {
         assert!(own.contains(&host) && !own.contains(&outer.dimensions[0]));
     }
 
+    /// The inner wildcard keeps a tag the outer `GROUP BY` pushes down as a column, when
+    /// the subquery's measurements have it and a wildcard of its own covers tags.
+    #[test]
+    fn the_inner_wildcard_keeps_pushed_tags() {
+        let outer = select("SELECT * FROM m GROUP BY host, dc, rack");
+        let tags: BTreeSet<String> = ["host", "dc"].iter().map(|t| t.to_string()).collect();
+        let fields = |inner: &str| {
+            let sub = prepare_subquery(&select(inner), &outer, (TimeRange::default(), None), &tags);
+            sub.fields
+                .iter()
+                .map(|f| f.expr.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(fields("SELECT * FROM m"), vec!["*", "host::tag", "dc::tag"]);
+        assert_eq!(
+            fields("SELECT *::tag, v FROM m"),
+            vec!["*::tag", "v", "host::tag", "dc::tag"]
+        );
+        assert_eq!(fields("SELECT /o/ FROM m"), vec!["/o/", "host::tag"]);
+        assert_eq!(fields("SELECT *::field FROM m"), vec!["*::field"]);
+        assert_eq!(
+            fields("SELECT * FROM m GROUP BY host"),
+            vec!["*", "dc::tag"]
+        );
+        assert_eq!(fields("SELECT max(*) FROM m"), vec!["max(*)"]);
+    }
+
     /// An aggregate subquery runs without empty windows unless it asks for a fill; the
     /// outer direction reaches a subquery without its own.
     #[test]
     fn the_subquery_runs_without_empty_windows_in_the_outer_direction() {
         let range = TimeRange::default();
         let prepared = |inner: &str, outer: &str| {
-            prepare_subquery(&select(inner), &select(outer), range, None)
+            prepare_subquery(
+                &select(inner),
+                &select(outer),
+                (range, None),
+                &BTreeSet::new(),
+            )
         };
         let outer = "SELECT x FROM m ORDER BY time DESC";
         let sub = prepared("SELECT count(v) AS x FROM m GROUP BY time(1m)", outer);
