@@ -332,18 +332,7 @@ impl QueryService {
             .iter()
             .map(|d| {
                 let rows = shard_group_rows(d, &groups)
-                    .map(|(g, expiry)| {
-                        vec![
-                            shard_id(g.id),
-                            s(&g.database),
-                            s(&g.retention_policy),
-                            shard_id(g.id),
-                            shard_time(g.start),
-                            shard_time(g.end),
-                            shard_time(expiry),
-                            s(""),
-                        ]
-                    })
+                    .map(|(g, expiry)| group_row(g, expiry, true))
                     .collect();
                 series(
                     Some(&d.name),
@@ -373,16 +362,7 @@ impl QueryService {
             .iter()
             .flat_map(|d| {
                 shard_group_rows(d, &groups)
-                    .map(|(g, expiry)| {
-                        vec![
-                            shard_id(g.id),
-                            s(&g.database),
-                            s(&g.retention_policy),
-                            shard_time(g.start),
-                            shard_time(g.end),
-                            shard_time(expiry),
-                        ]
-                    })
+                    .map(|(g, expiry)| group_row(g, expiry, false))
                     .collect::<Vec<_>>()
             })
             .collect();
@@ -418,6 +398,20 @@ fn shard_group_rows<'a>(
             .into_iter()
             .map(move |g| (g, g.end.saturating_add(rp.duration)))
     })
+}
+
+/// A group's row: `SHOW SHARDS` adds its shard's columns (the shard's id, which is the
+/// group's, and its owners, none on a single node) to `SHOW SHARD GROUPS`' columns.
+fn group_row(g: &hyperbyte_domain::ShardGroup, expiry: i64, shard: bool) -> Vec<Value> {
+    let mut row = vec![shard_id(g.id), s(&g.database), s(&g.retention_policy)];
+    if shard {
+        row.push(shard_id(g.id));
+    }
+    row.extend([shard_time(g.start), shard_time(g.end), shard_time(expiry)]);
+    if shard {
+        row.push(s(""));
+    }
+    row
 }
 
 fn shard_id(id: u64) -> Value {
