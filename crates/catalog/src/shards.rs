@@ -107,12 +107,16 @@ pub(crate) fn create(
             .ok_or_else(|| rp_not_found(retention_policy))?;
     let mut next = c.shard_groups.next_id();
     let mut out: Vec<Change> = Vec::new();
+    // Groups planned here, start → end: all on the policy's grid, so the one starting
+    // last at or before a time is the only one that may hold it (a write whose every
+    // point needs a group of its own plans them in O(n log n)).
+    let mut planned: BTreeMap<i64, i64> = BTreeMap::new();
     for &time in times {
-        let planned = out.iter().any(|ch| match ch {
-            Change::PutShardGroup(g) => g.start <= time && time < g.end,
-            _ => false,
-        });
-        if planned
+        let held = planned
+            .range(..=time)
+            .next_back()
+            .is_some_and(|(_, end)| time < *end);
+        if held
             || c.shard_groups
                 .covering(database, retention_policy, time)
                 .is_some()
@@ -120,6 +124,7 @@ pub(crate) fn create(
             continue;
         }
         let start = rp.shard_group_start(time);
+        planned.insert(start, rp.shard_group_end(start));
         out.push(Change::PutShardGroup(ShardGroup {
             id: next,
             database: database.to_string(),
