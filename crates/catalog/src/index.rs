@@ -14,6 +14,7 @@ use hyperbyte_domain::{Database, FieldType, MeasurementSchema, SeriesKey};
 use hyperbyte_ports::SeriesEntry;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::ops::RangeBounds;
 use std::sync::Arc;
 
 /// Tags of one series: `None` when they parse back exactly from the key.
@@ -54,6 +55,26 @@ impl DbState {
             escaped: HashMap::new(),
             series_count: 0,
         }
+    }
+
+    /// The per-shard field types a retention policy recorded for groups starting within
+    /// `starts`, as `(measurement, field, start)`, sorted (measurements are in a
+    /// `BTreeMap`, each one's records sorted).
+    pub(crate) fn field_shards_in(
+        &self,
+        rp: &str,
+        starts: impl RangeBounds<i64>,
+    ) -> Vec<(String, String, i64)> {
+        let starts = &starts;
+        self.measurements
+            .iter()
+            .flat_map(|(m, ms)| {
+                ms.field_shards_of_rp(rp)
+                    .into_iter()
+                    .filter(move |(_, start)| starts.contains(start))
+                    .map(move |(field, start)| (m.clone(), field, start))
+            })
+            .collect()
     }
 
     /// The measurement, created empty if needed.

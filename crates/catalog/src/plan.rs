@@ -290,15 +290,7 @@ fn drop_rp(c: &Catalog, database: String, name: String) -> Vec<Change> {
     let mut out = crate::shards::drop_with(c, &database, Some(&name));
     // Field types recorded for the policy's shard groups go with it: a policy created
     // again under the same name starts empty.
-    let records: Vec<(String, String, i64)> = d
-        .measurements
-        .iter()
-        .flat_map(|(m, ms)| {
-            ms.field_shards_of_rp(&name)
-                .into_iter()
-                .map(move |(field, start)| (m.clone(), field, start))
-        })
-        .collect();
+    let records = d.field_shards_in(&name, ..);
     if !records.is_empty() {
         out.push(Change::DeleteFieldShardTypes {
             database,

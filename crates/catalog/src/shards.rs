@@ -155,23 +155,10 @@ pub(crate) fn drop_shard(c: &Catalog, id: u64) -> Vec<Change> {
         return Vec::new();
     };
     let mut out = deleted(std::iter::once(g));
-    let records: Vec<(String, String, i64)> = c
+    let records = c
         .dbs
         .get(&g.database)
-        .map(|d| {
-            let mut v: Vec<(String, String, i64)> = d
-                .measurements
-                .iter()
-                .flat_map(|(m, ms)| {
-                    ms.field_shards_of_rp(&g.retention_policy)
-                        .into_iter()
-                        .filter(|(_, start)| g.start <= *start && *start < g.end)
-                        .map(move |(field, start)| (m.clone(), field, start))
-                })
-                .collect();
-            v.sort_unstable();
-            v
-        })
+        .map(|d| d.field_shards_in(&g.retention_policy, g.start..g.end))
         .unwrap_or_default();
     if !records.is_empty() {
         out.push(Change::DeleteFieldShardTypes {

@@ -156,13 +156,11 @@ impl IngestionService {
         let mut known: BTreeMap<i64, i64> = BTreeMap::new();
         for p in points {
             let t = p.timestamp;
-            let held = |known: &BTreeMap<i64, i64>| {
-                known
-                    .range(..=t)
-                    .next_back()
-                    .is_some_and(|(_, end)| t < *end)
-            };
-            if held(&known) {
+            let held = known
+                .range(..=t)
+                .next_back()
+                .is_some_and(|(_, end)| t < *end);
+            if held {
                 continue;
             }
             let span = match self.meta.shard_group_span(database, &rp.name, t) {

@@ -2,8 +2,8 @@
 //!
 //! Why it exists: InfluxDB deletes whole shard groups once they lie entirely before
 //! `now - duration`. Storage is partitioned by the policy's shard group duration, so the
-//! same rule becomes "drop every partition that ends at or before the end of the last
-//! expired shard group" ([`StorageAdminPort::drop_partitions_before`]; weekly partitions
+//! same rule becomes "drop every partition that ends at or before the start of the first
+//! group not yet due" ([`StorageAdminPort::drop_partitions_before`]; weekly partitions
 //! start on Thursdays, weekly groups on Mondays, so a partition goes once every group it
 //! touches has expired), then the expired groups' records go
 //! ([`MetaCommand::ExpireShardGroups`]). Policies with duration `0` (`INF`) are never

@@ -414,17 +414,28 @@ impl QueryService {
                 .await?;
             let list = self.meta.series(database, Some(&m));
             let gone = self.series_without_points(database, &db, &m, &list).await;
-            if !gone.is_empty() {
-                self.meta
-                    .apply(MetaCommand::DropSeries {
-                        database: database.to_string(),
-                        measurement: m.clone(),
-                        keys: gone,
-                    })
-                    .await?;
-            }
+            self.forget_series(database, &m, gone).await?;
         }
         Ok(StatementResult::default())
+    }
+
+    /// Removes series keys of a measurement from the index (nothing when `keys` is empty).
+    async fn forget_series(
+        &self,
+        db: &str,
+        measurement: &str,
+        keys: Vec<String>,
+    ) -> Result<(), hyperbyte_ports::MetaError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.meta
+            .apply(MetaCommand::DropSeries {
+                database: db.to_string(),
+                measurement: measurement.to_string(),
+                keys,
+            })
+            .await
     }
 
     /// Runs on this node a `DROP SHARD` another member ran (cluster mode: the consensus's
@@ -577,15 +588,7 @@ impl QueryService {
             } else {
                 self.series_without_points(db, &database, &m, &list).await
             };
-            if !gone.is_empty() {
-                self.meta
-                    .apply(MetaCommand::DropSeries {
-                        database: db.to_string(),
-                        measurement: m.clone(),
-                        keys: gone,
-                    })
-                    .await?;
-            }
+            self.forget_series(db, &m, gone).await?;
         }
         Ok(StatementResult::default())
     }

@@ -646,18 +646,7 @@ impl QueryService {
             if database.rp(&rp).is_none() {
                 return Err(err(format!("retention policy not found: {rp}")));
             }
-            let names: Vec<String> = match &m.name {
-                MeasurementName::Name(n) => vec![n.clone()],
-                MeasurementName::Regex(r) => {
-                    let rx = regex::Regex::new(&r.pattern).map_err(|e| err(e.to_string()))?;
-                    self.meta
-                        .measurements(&db)
-                        .into_iter()
-                        .filter(|n| rx.is_match(n))
-                        .collect()
-                }
-            };
-            for n in names {
+            for n in self.source_names(&db, m)? {
                 if let Some(schema) = self.meta.schema(&db, &n) {
                     if !sources
                         .iter()
@@ -720,25 +709,33 @@ impl QueryService {
             let Ok((db, _)) = self.source_database(m, req) else {
                 continue;
             };
-            let names: Vec<String> = match &m.name {
-                MeasurementName::Name(n) => vec![n.clone()],
-                MeasurementName::Regex(r) => match regex::Regex::new(&r.pattern) {
-                    Ok(rx) => self
-                        .meta
-                        .measurements(&db)
-                        .into_iter()
-                        .filter(|n| rx.is_match(n))
-                        .collect(),
-                    Err(_) => Vec::new(),
-                },
-            };
-            for n in names {
+            for n in self.source_names(&db, m).unwrap_or_default() {
                 if let Some(schema) = self.meta.schema(&db, &n) {
                     keys.extend(schema.tag_keys);
                 }
             }
         }
         keys
+    }
+
+    /// The measurement names of `db` a `FROM` source names: its name, or those its regex
+    /// matches.
+    fn source_names(
+        &self,
+        db: &str,
+        m: &hyperbyte_timeseriesql::ast::Measurement,
+    ) -> Result<Vec<String>, StatementError> {
+        Ok(match &m.name {
+            MeasurementName::Name(n) => vec![n.clone()],
+            MeasurementName::Regex(r) => {
+                let rx = regex::Regex::new(&r.pattern).map_err(|e| err(e.to_string()))?;
+                self.meta
+                    .measurements(db)
+                    .into_iter()
+                    .filter(|n| rx.is_match(n))
+                    .collect()
+            }
+        })
     }
 
     /// A retention policy's table holds only the fields written into it: wildcards
