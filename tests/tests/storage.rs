@@ -30,6 +30,66 @@ fn a_write_is_visible_to_the_next_query() {
     }
 }
 
+/// The WAL backlog in points, from `/metrics`.
+fn backlog_points(s: &Server) -> f64 {
+    let (status, body) = s.get("/metrics");
+    assert_eq!(status, 200);
+    body.lines()
+        .find_map(|l| l.strip_prefix("hyperbyte_wal_backlog_points "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("hyperbyte_wal_backlog_points in /metrics")
+}
+
+/// A read the recent-data tier answers sees every acknowledged write without waiting for
+/// the storage engine's insert: the writes stay in the WAL backlog. A read of storage
+/// flushes them first. Without the tier, every read flushes.
+#[test]
+fn reads_see_writes_before_the_flush_when_the_tier_answers() {
+    let slow_flush = [
+        ("HYPERBYTE_FLUSH__INTERVAL_SECS", "3600"),
+        ("HYPERBYTE_FLUSH__BACKLOG_TRIGGER", "1000000"),
+    ];
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for tier in [true, false] {
+        let mut env = slow_flush.to_vec();
+        if !tier {
+            env.push(("HYPERBYTE_HOT_TIER__MAX_BYTES", "0"));
+        }
+        let s = Server::start_with_env(&env);
+        create_db(&s, "ryw");
+        for i in 0..10u64 {
+            let line = format!("m,host=a v={i} {}", now - 100 + i);
+            assert_eq!(s.write_params("db=ryw&precision=s", &line).0, 204);
+            let (_, v) = s.query(
+                "ryw",
+                "SELECT count(v), last(v) FROM m WHERE time > now() - 1h",
+            );
+            assert_eq!(
+                values(&v)[0][1],
+                json!(i + 1),
+                "tier {tier}, write {i}: {v}"
+            );
+            assert_eq!(values(&v)[0][2], json!(i), "tier {tier}, write {i}: {v}");
+            if tier {
+                assert!(
+                    backlog_points(&s) > 0.0,
+                    "the tier answered without a flush"
+                );
+            } else {
+                assert_eq!(backlog_points(&s), 0.0, "a storage read flushed");
+            }
+        }
+        // A read the tier does not answer (a distinct count) reads storage: it flushes
+        // first.
+        let (_, v) = s.query("ryw", "SELECT count(distinct(v)) FROM m");
+        assert_eq!(values(&v)[0][1], json!(10), "tier {tier}: {v}");
+        assert_eq!(backlog_points(&s), 0.0);
+    }
+}
+
 #[test]
 fn overwrites_merge_field_by_field_like_influxdb() {
     let s = Server::start();

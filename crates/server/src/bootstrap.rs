@@ -20,8 +20,8 @@ use hyperbyte_application::cluster::{
     first_sequence_after, AntiEntropy, StorageChanges, StorageEffects, WriteReplicator,
 };
 use hyperbyte_application::hot::{
-    keep_in_slot, keep_learning_older_values, restore_from_slot, HotAdmin, HotSink, HotTier,
-    Restored, WarmConfig,
+    keep_in_slot, keep_learning_older_values, restore_from_slot, HotAdmin, HotTier, Restored,
+    TierFeed, WarmConfig,
 };
 use hyperbyte_application::query::QueryService;
 use hyperbyte_application::stats::ListenerRegistry;
@@ -56,6 +56,8 @@ struct StorageStack {
     sink: Arc<dyn PointsSinkPort>,
     admin: Arc<dyn StorageAdminPort>,
     hot: Option<Arc<HotTier>>,
+    /// Feeds `hot` from the flush and ahead of it.
+    feed: Option<Arc<TierFeed>>,
 }
 
 /// The application services, wired.
@@ -317,18 +319,19 @@ fn storage_stack(cfg: &Config, stores: &Stores) -> StorageStack {
             usize::try_from(cfg.hot_tier.max_bytes).unwrap_or(usize::MAX),
         ))
     });
-    let (sink, admin): (Arc<dyn PointsSinkPort>, Arc<dyn StorageAdminPort>) = match &hot {
-        Some(tier) => (
-            Arc::new(HotSink::new(
-                stores.storage.clone(),
-                stores.engine.clone(),
-                tier.clone(),
-            )),
-            Arc::new(HotAdmin::new(stores.storage.clone(), tier.clone())),
-        ),
-        None => (stores.storage.clone(), stores.storage.clone()),
+    let admin: Arc<dyn StorageAdminPort> = match &hot {
+        Some(tier) => Arc::new(HotAdmin::new(stores.storage.clone(), tier.clone())),
+        None => stores.storage.clone(),
     };
-    StorageStack { sink, admin, hot }
+    let feed = hot
+        .as_ref()
+        .map(|tier| Arc::new(TierFeed::new(tier.clone(), stores.engine.clone())));
+    StorageStack {
+        sink: stores.storage.clone(),
+        admin,
+        hot,
+        feed,
+    }
 }
 
 /// Builds the services and replays the WAL into storage (recovery) before anything is
@@ -341,21 +344,23 @@ async fn start_services(
     replicator: Option<Arc<WriteReplicator>>,
 ) -> Result<Services> {
     let backlog = Arc::new(WriteBacklog::new(cfg.wal.max_backlog_points));
-    let flush = Arc::new(
-        FlushService::new(
-            stores.wal.clone(),
-            stores.meta.clone(),
-            stack.sink.clone(),
-            FlushConfig {
-                interval: Duration::from_secs(cfg.flush.interval_secs),
-                batch_entries: cfg.flush.batch_size,
-                batch_points: cfg.flush.batch_points,
-                backlog_trigger: cfg.flush.backlog_trigger,
-            },
-        )
-        .with_backlog(backlog.clone())
-        .with_hold_store(stores.held.clone()),
-    );
+    let mut flush = FlushService::new(
+        stores.wal.clone(),
+        stores.meta.clone(),
+        stack.sink.clone(),
+        FlushConfig {
+            interval: Duration::from_secs(cfg.flush.interval_secs),
+            batch_entries: cfg.flush.batch_size,
+            batch_points: cfg.flush.batch_points,
+            backlog_trigger: cfg.flush.backlog_trigger,
+        },
+    )
+    .with_backlog(backlog.clone())
+    .with_hold_store(stores.held.clone());
+    if let Some(feed) = &stack.feed {
+        flush = flush.with_tier_feed(feed.clone());
+    }
+    let flush = Arc::new(flush);
     flush
         .load_held()
         .await

@@ -6,15 +6,15 @@ use crate::retention::tests::MemMeta;
 use hyperbyte_domain::{FieldValue, Point, WalEntry};
 use hyperbyte_testkit::{MemoryHeld, MemorySink, MemoryWal};
 
-struct Fixture {
-    wal: Arc<MemoryWal>,
-    meta: Arc<MemMeta>,
-    sink: Arc<MemorySink>,
-    hold: Arc<MemoryHeld>,
-    flush: FlushService,
+pub(super) struct Fixture {
+    pub(super) wal: Arc<MemoryWal>,
+    pub(super) meta: Arc<MemMeta>,
+    pub(super) sink: Arc<MemorySink>,
+    pub(super) hold: Arc<MemoryHeld>,
+    pub(super) flush: FlushService,
 }
 
-fn fixture() -> Fixture {
+pub(super) fn fixture() -> Fixture {
     let wal = Arc::new(MemoryWal::default());
     let meta = Arc::new(MemMeta::default());
     meta.add_db("db", &[("autogen", 0, 7 * 86_400_000_000_000)]);
@@ -52,7 +52,7 @@ fn table(m: &str) -> TableRef {
     }
 }
 
-async fn write(wal: &MemoryWal, points: &[(&str, i64, f64)]) {
+pub(super) async fn write(wal: &MemoryWal, points: &[(&str, i64, f64)]) {
     let points = points
         .iter()
         .map(|(m, t, v)| Point {

@@ -5,16 +5,17 @@
 //!
 //! Layout: per (database, retention policy, measurement) table, per series (canonical
 //! key, shared tag map), a time-sorted column of timestamps and one column per field.
-//! The flush service feeds it through [`HotSink`], a decorator of the storage sink: every
-//! batch is inserted here while storage writes it (a batch storage refuses is dropped
-//! again, with the coverage moved past it), with InfluxDB's field-wise overwrite
+//! The flush service feeds it through [`TierFeed`] (`feed.rs`), in WAL order: every
+//! round goes in while storage writes it, and a query about to read the tier first feeds
+//! what was acknowledged since the last round, so the tier holds every acknowledged point
+//! of its range without waiting for storage; with InfluxDB's field-wise overwrite
 //! semantics.
 //!
 //! Invariant (*coverage*): for each table the tier knows a time `covered_from` such that
 //! every point stored in that table at or after `covered_from` is also here, with the
 //! same values. So a read whose time range starts at or after `covered_from` may be
 //! answered from the tier alone ([`HotTier::covers`]). How it is kept:
-//! - the first time this process flushes into a table, before that batch reaches
+//! - the first time this process feeds a table, before that batch reaches
 //!   storage, `covered_from` becomes one past the table's latest stored time (any
 //!   earlier data predates the tier); a table that does not exist yet is covered fully;
 //! - a point earlier than `covered_from` is left out (it is outside the claim);
@@ -43,6 +44,7 @@ use std::sync::Arc;
 
 mod aggregate;
 mod decorators;
+mod feed;
 mod learn;
 #[cfg(test)]
 mod memory_tests;
@@ -56,7 +58,8 @@ mod tests;
 mod warm;
 
 pub(crate) use aggregate::Agg;
-pub use decorators::{HotAdmin, HotSink};
+pub use decorators::HotAdmin;
+pub use feed::TierFeed;
 pub use learn::{keep_learning_older_values, learn_older_values, LearnReport};
 pub use slot::{keep_in_slot, restore_from_slot, KeepError, Restored};
 pub use snapshot::{RestoreReport, SnapshotRefused, SnapshotStamp};
@@ -104,6 +107,10 @@ pub struct HotTier {
     removals: parking_lot::Mutex<Removals>,
     /// Woken when a removal ends: the learning reads the values it made unknown.
     removal_ended: tokio::sync::Notify,
+    /// The WAL sequence before which a query's catch-up fed the tier ([`TierFeed`]).
+    fed_to: std::sync::atomic::AtomicU64,
+    /// The WAL sequence before which storage holds every entry.
+    stored_to: std::sync::atomic::AtomicU64,
 }
 
 /// Removals of stored data seen by the tier ([`HotAdmin`]), for the start-up warm-up
@@ -168,7 +175,16 @@ impl HotTier {
             tables: RwLock::new(HashMap::new()),
             removals: parking_lot::Mutex::new(Removals::default()),
             removal_ended: tokio::sync::Notify::new(),
+            fed_to: std::sync::atomic::AtomicU64::new(0),
+            stored_to: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Whether a catch-up fed entries storage does not hold yet: their points earlier
+    /// than a table's coverage are missing from storage too, so reads of storage that
+    /// extend the tier backwards wait until the flush stored them.
+    pub(crate) fn fed_ahead(&self) -> bool {
+        self.fed_to.load(Ordering::Acquire) > self.stored_to.load(Ordering::Acquire)
     }
 
     /// Completes when a removal of stored data ends (at once when one ended since the
@@ -221,7 +237,7 @@ impl HotTier {
     fn older_ticket(&self, id: &TableId) -> Option<Extension> {
         let tables = self.tables.read();
         let t = tables.get(id)?;
-        if t.older.is_some() || t.older_too_big || t.writes_in_flight > 0 {
+        if t.older.is_some() || t.older_too_big || t.writes_in_flight > 0 || self.fed_ahead() {
             return None;
         }
         Some(Extension {
@@ -288,6 +304,9 @@ impl HotTier {
     /// it merges ([`HotTier::extend_warm`]); `None` when the table is not installed or a
     /// removal is under way.
     fn extension_ticket(&self, id: &TableId) -> Option<Extension> {
+        if self.fed_ahead() {
+            return None;
+        }
         let tables = self.tables.read();
         let t = tables.get(id)?;
         Some(Extension {

@@ -4,7 +4,6 @@
 use super::table::{Series, Table};
 use super::*;
 use hyperbyte_domain::{FieldRef, FieldValue, ListRef, Point, TagRef, Window};
-use hyperbyte_ports::PointsSinkPort as _;
 use std::borrow::Cow;
 
 pub(super) fn pt(host: &str, t: i64, fields: Vec<(&str, FieldValue)>) -> Point {
@@ -489,37 +488,6 @@ fn latest_points_per_field() {
     );
 }
 
-/// Storage that answers a write only once released, then accepts or refuses it.
-#[derive(Debug, Default)]
-struct GatedStorage {
-    entered: tokio::sync::Notify,
-    release: tokio::sync::Notify,
-    refuse: bool,
-}
-
-#[async_trait::async_trait]
-impl hyperbyte_ports::PointsSinkPort for GatedStorage {
-    async fn write_views(
-        &self,
-        _: &str,
-        _: &hyperbyte_domain::RetentionPolicy,
-        _: &str,
-        _: &hyperbyte_domain::MeasurementSchema,
-        _: &[PointRef<'_>],
-    ) -> Result<(), hyperbyte_ports::SinkError> {
-        self.entered.notify_one();
-        self.release.notified().await;
-        if self.refuse {
-            return Err(hyperbyte_ports::SinkError::Invalid("refused".into()));
-        }
-        Ok(())
-    }
-
-    async fn sync(&self) -> Result<(), hyperbyte_ports::SinkError> {
-        Ok(())
-    }
-}
-
 /// An engine holding no table yet, whose storage stamp a test sets (`None`: it cannot
 /// stamp).
 #[derive(Debug, Default)]
@@ -550,82 +518,6 @@ impl hyperbyte_ports::QueryPort for NothingStored {
     async fn storage_stamp(&self) -> Result<Option<String>, hyperbyte_ports::QueryError> {
         Ok(self.0.lock().clone())
     }
-}
-
-fn write_one(
-    sink: Arc<HotSink>,
-) -> tokio::task::JoinHandle<Result<(), hyperbyte_ports::SinkError>> {
-    tokio::spawn(async move {
-        let rp = hyperbyte_domain::RetentionPolicy {
-            name: "autogen".into(),
-            duration: 0,
-            shard_group_duration: 1 << 40,
-            replication: 1,
-        };
-        let mut schema = hyperbyte_domain::MeasurementSchema::default();
-        schema.tag_keys.insert("host".into());
-        schema
-            .fields
-            .insert("x".into(), hyperbyte_domain::FieldType::Float);
-        let points = [pt("a", 500, vec![("x", FieldValue::Float(1.0))])];
-        sink.write_points("db", &rp, "m", &schema, &points).await
-    })
-}
-
-fn rows_at_500(tier: &HotTier) -> usize {
-    let fields = vec!["x".to_string()];
-    tier.read("db", "autogen", "m", &mut all(&fields, Some(0)), None)
-        .map_or(0, |rows| rows.len())
-}
-
-/// The tier takes a batch while storage is still writing it (the two overlap on two
-/// threads), and claims it once storage accepted it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_tier_takes_a_batch_while_storage_writes_it() {
-    let tier = Arc::new(HotTier::new(1 << 20));
-    let storage = Arc::new(GatedStorage::default());
-    let sink = Arc::new(HotSink::new(
-        storage.clone(),
-        Arc::new(NothingStored::default()),
-        tier.clone(),
-    ));
-    let write = write_one(sink);
-    storage.entered.notified().await;
-    let mut waited = 0;
-    while rows_at_500(&tier) == 0 && waited < 5_000 {
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        waited += 1;
-    }
-    assert_eq!(
-        rows_at_500(&tier),
-        1,
-        "storage's write held the tier's share back"
-    );
-    storage.release.notify_one();
-    write.await.unwrap().unwrap();
-    assert_eq!(rows_at_500(&tier), 1);
-    assert!(tier.covers("db", "autogen", "m", Some(500)));
-}
-
-/// A batch storage refuses is neither held nor claimed by the tier, although the tier
-/// took it while storage was writing.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_storage_refuses_leaves_the_tier() {
-    let tier = Arc::new(HotTier::new(1 << 20));
-    let storage = Arc::new(GatedStorage {
-        refuse: true,
-        ..GatedStorage::default()
-    });
-    storage.release.notify_one();
-    let sink = Arc::new(HotSink::new(
-        storage.clone(),
-        Arc::new(NothingStored::default()),
-        tier.clone(),
-    ));
-    assert!(write_one(sink).await.unwrap().is_err());
-    assert_eq!(rows_at_500(&tier), 0);
-    assert!(!tier.covers("db", "autogen", "m", Some(500)));
-    assert!(tier.covers("db", "autogen", "m", Some(501)));
 }
 
 fn stamp(wal_sequence: u64) -> SnapshotStamp {

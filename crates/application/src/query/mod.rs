@@ -18,6 +18,7 @@ mod select;
 mod tests;
 #[cfg(test)]
 mod user_tests;
+mod visible;
 
 pub use limits::{LimitError, QueryLimits, DEFAULT_MAX_SELECT_BUCKETS, DEFAULT_MAX_SELECT_ROWS};
 
@@ -204,7 +205,7 @@ impl QueryService {
         QueryService {
             started: clock.now_nanos(),
             meta,
-            engine: metered.clone(),
+            engine: Arc::new(visible::VisibleEngine::new(metered.clone(), flush.clone())),
             metered,
             running: Arc::new(running::RunningQueries::default()),
             tier_hits: Arc::new(AtomicU64::new(0)),
@@ -234,9 +235,9 @@ impl QueryService {
         self
     }
 
-    /// Serves reads the recent-data tier covers from memory (it must be fed by a
-    /// [`crate::hot::HotSink`] in front of the flush service's sink, and storage drops
-    /// must go through a [`crate::hot::HotAdmin`]).
+    /// Serves reads the recent-data tier covers from memory (the flush service must feed
+    /// it through a [`crate::hot::TierFeed`], and storage drops must go through a
+    /// [`crate::hot::HotAdmin`]).
     pub fn with_hot_tier(mut self, tier: Arc<crate::hot::HotTier>) -> Self {
         self.hot = Some(tier);
         self

@@ -394,13 +394,9 @@ impl QueryService {
         // (Type errors come before an aggregate's unsupported type, as in InfluxDB.)
         check_arithmetic_types(stmt, &union_schema(&sources).0)?;
         let type_error = check_aggregate_types(stmt, &sources).err();
-        // Make acknowledged writes visible (read-your-writes) before looking at tables.
-        // When storage cannot take them now (a full disk, an engine refusing a batch),
-        // the query still answers from what storage holds: the points stay in the WAL
-        // and appear once a flush succeeds.
-        if let Err(e) = self.flush.ensure_visible().await {
-            tracing::warn!(error = %e, "flush before a query failed; answering from what storage holds");
-        }
+        // Read-your-writes: the tier takes every acknowledged point now; storage reads
+        // flush first (`query/visible.rs`).
+        self.ready_tier().await;
         if let Some(e) = type_error {
             // InfluxDB finds an aggregate's unsupported type when it builds the
             // aggregate's iterator, which it does for series of the shard groups in range

@@ -581,6 +581,25 @@ impl QueryService {
         (points.len() as u64 >= top.rows).then_some(points)
     }
 
+    /// Readies the recent-data tier for the statement's reads: it takes every write
+    /// acknowledged so far, without waiting for storage. Without a tier there is nothing
+    /// to do (storage reads flush first, `query/visible.rs`); when the tier cannot take
+    /// them (no feed, or storage cannot say where a new table's coverage starts), a flush
+    /// brings them, since its rounds feed the tier.
+    pub(super) async fn ready_tier(&self) {
+        if self.hot.is_none() {
+            return;
+        }
+        match self.flush.catch_up_tier().await {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "feeding the recent-data tier failed; flushing instead");
+            }
+        }
+        crate::query::visible::make_visible(&self.flush).await;
+    }
+
     /// Whether a read of `src` between `min` and `max` must merge the stored versions of
     /// overwritten points (`FINAL`): only where storage says a point may have been written
     /// twice.
@@ -612,6 +631,8 @@ impl QueryService {
         what: RowsRead<'_>,
         existing: Option<&BTreeSet<String>>,
     ) -> Result<Vec<Point>, ReadError> {
+        // Before `must_merge` is asked: the flush may store a second version of a point.
+        crate::query::visible::make_visible(&self.flush).await;
         let schema = &src.schema;
         let has = |col: &str| existing.is_none_or(|e| e.contains(col));
         let tag_cols: Vec<String> = schema

@@ -153,6 +153,17 @@ impl QueryService {
         req: &QueryRequest,
         budget: &Budget,
     ) -> Result<(Vec<Series>, BTreeSet<String>), StatementError> {
+        // Its storage reads make acknowledged writes visible once (`query/visible.rs`).
+        crate::query::visible::in_statement(self.select_series_and_tags_in_scope(stmt, req, budget))
+            .await
+    }
+
+    async fn select_series_and_tags_in_scope(
+        &self,
+        stmt: &SelectStatement,
+        req: &QueryRequest,
+        budget: &Budget,
+    ) -> Result<(Vec<Series>, BTreeSet<String>), StatementError> {
         // Columns are checked and evaluated as InfluxDB compiles them: `max((v))` is
         // `max(v)`, `(*)` is `*`.
         let mut reduced = stmt.clone();

@@ -5,11 +5,10 @@
 
 use super::plan::{Fallback, SelectPlan, SourcePath};
 use super::*;
-use crate::hot::{HotSink, HotTier};
-use crate::query::tests::{harness, Harness, NullStorage, S};
+use crate::hot::{HotTier, TierFeed};
+use crate::query::tests::{harness, Harness, S};
 use crate::query::QueryLimits;
-use hyperbyte_domain::{FieldValue, RetentionPolicy};
-use hyperbyte_ports::PointsSinkPort;
+use hyperbyte_domain::FieldValue;
 use hyperbyte_timeseriesql::ast::Statement;
 
 const STORAGE_POINTS: SourcePath = SourcePath::Tier {
@@ -634,16 +633,7 @@ async fn tier_holding(
     h: &Harness,
 ) -> Arc<HotTier> {
     let tier = Arc::new(HotTier::new(max_bytes));
-    let sink = HotSink::new(Arc::new(NullStorage), h.engine.clone(), tier.clone());
-    let rp = RetentionPolicy {
-        name: "autogen".into(),
-        duration: 0,
-        shard_group_duration: 7 * 24 * 3600 * S,
-        replication: 1,
-    };
-    let mut schema = MeasurementSchema::default();
-    schema.tag_keys.insert("host".into());
-    schema.fields.insert("v".into(), FieldType::Float);
+    let feed = TierFeed::new(tier.clone(), h.engine.clone());
     let pts: Vec<hyperbyte_domain::Point> = points
         .iter()
         .map(|&(time, host, v)| hyperbyte_domain::Point {
@@ -653,9 +643,8 @@ async fn tier_holding(
             timestamp: time,
         })
         .collect();
-    sink.write_points("db", &rp, "m", &schema, &pts)
-        .await
-        .unwrap();
+    let id = ("db".to_string(), "autogen".to_string(), "m".to_string());
+    feed.feed_points(&id, &pts).await;
     tier
 }
 

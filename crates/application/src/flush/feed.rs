@@ -1,0 +1,187 @@
+//! The flush's side of feeding the recent-data tier (see `hot/feed.rs`): each round's
+//! share, the catch-up a query asks for, and the points a held table finally stores.
+
+use super::{batch_schema, FlushError, FlushService, Group, PointAt, ReadRound, Round};
+use crate::hot::{TierFeed, WriteInFlight};
+use hyperbyte_domain::{CompactEntry, PointRef};
+use hyperbyte_ports::TableRef;
+use std::sync::Arc;
+
+/// A table of the tier: (database, retention policy, measurement).
+type TierTable = (String, String, String);
+
+/// A table whose coverage storage could not tell (see [`FlushService::tier_share`]).
+#[derive(Debug)]
+pub(super) struct Unestablished;
+
+/// The part of a round's group the tier takes.
+pub(super) struct TierShare<'r, 'f> {
+    id: TierTable,
+    epoch: Option<u64>,
+    /// Counts the write as under way until the round is stored.
+    _in_flight: WriteInFlight<'f>,
+    group: &'r Group,
+    /// The members of entries no catch-up fed (`None`: every member).
+    members: Option<Vec<PointAt>>,
+}
+
+impl TierShare<'_, '_> {
+    /// Feeds the share, given the views storage writes (every member's, after
+    /// [`batch_schema`]).
+    pub(super) fn feed_views(
+        &self,
+        feed: &TierFeed,
+        views: &[PointRef<'_>],
+        entries: &[CompactEntry],
+    ) {
+        match &self.members {
+            None => feed.insert(&self.id, self.epoch, views),
+            Some(_) => self.feed(feed, entries),
+        }
+    }
+
+    /// Feeds the share, building its own views.
+    pub(super) fn feed(&self, feed: &TierFeed, entries: &[CompactEntry]) {
+        let part;
+        let group = match &self.members {
+            None => self.group,
+            Some(members) => {
+                part = self.group.with_members(members.clone());
+                &part
+            }
+        };
+        let arena = group.field_arena(entries);
+        let mut views = group.views_over(entries, &arena);
+        batch_schema(&group.full, &mut views);
+        feed.insert(&self.id, self.epoch, &views);
+    }
+}
+
+impl Group {
+    fn tier_table(&self) -> TierTable {
+        (
+            self.database.clone(),
+            self.rp.name.clone(),
+            self.measurement.clone(),
+        )
+    }
+
+    /// The same table with other members.
+    fn with_members(&self, members: Vec<PointAt>) -> Group {
+        Group {
+            database: self.database.clone(),
+            rp: self.rp.clone(),
+            measurement: self.measurement.clone(),
+            full: self.full.clone(),
+            members,
+        }
+    }
+}
+
+impl FlushService {
+    /// Feeds the recent-data tier through `feed` (see `hot/feed.rs`): each round's
+    /// points go in while storage writes them, and [`FlushService::catch_up_tier`] feeds
+    /// acknowledged points before any round stores them.
+    pub fn with_tier_feed(mut self, feed: Arc<TierFeed>) -> Self {
+        self.feed = Some(feed);
+        self
+    }
+
+    /// The share of `g` the tier takes in `round`, whose entries before `fed_before` a
+    /// catch-up fed already (`Ok(None)`: nothing to feed). `Err` when the table's coverage
+    /// could not be established: its points stay out, and the feed cursor must not move
+    /// past the round (were storage to refuse them too, a catch-up establishing the table
+    /// later would not find them stored, and no feed would bring them).
+    pub(super) async fn tier_share<'r, 'f>(
+        &self,
+        feed: &'f TierFeed,
+        g: &'r Group,
+        round: &Round,
+        fed_before: u64,
+    ) -> Result<Option<TierShare<'r, 'f>>, Unestablished> {
+        let seq_of = |&(e, _): &PointAt| round.seqs.get(e as usize).copied().unwrap_or(0);
+        let members = match round.seqs.first() {
+            Some(&first) if first >= fed_before => None,
+            _ if round.last_seq < fed_before => return Ok(None),
+            _ => Some(
+                g.members
+                    .iter()
+                    .filter(|m| seq_of(m) >= fed_before)
+                    .copied()
+                    .collect::<Vec<_>>(),
+            ),
+        };
+        if members.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(None);
+        }
+        let id = g.tier_table();
+        if !feed.establish(&id).await {
+            return Err(Unestablished);
+        }
+        let (epoch, in_flight) = feed.begin(&id);
+        Ok(Some(TierShare {
+            id,
+            epoch,
+            _in_flight: in_flight,
+            group: g,
+            members,
+        }))
+    }
+
+    /// Feeds the recent-data tier every write acknowledged so far, without waiting for
+    /// storage: a read the tier answers then sees them all. `Ok(false)` when it did not
+    /// (no tier, or a table whose coverage storage could not tell): make them visible
+    /// with [`FlushService::ensure_visible`] instead, whose rounds feed the tier too.
+    pub async fn catch_up_tier(&self) -> Result<bool, FlushError> {
+        let Some(feed) = &self.feed else {
+            return Ok(false);
+        };
+        let last = self.wal.last_sequence();
+        let mut next = feed.cursor().await;
+        while *next <= last {
+            let round = match self.read_round(*next).await? {
+                ReadRound::Empty { last_before } => {
+                    // Nothing from `next` on: no read until a later entry exists.
+                    *next = (*next).max(last_before.saturating_add(1));
+                    break;
+                }
+                ReadRound::Points(round) => round,
+            };
+            // Every table's coverage first: nothing of the round goes in unless all can.
+            for g in &round.groups {
+                if !feed.establish(&g.tier_table()).await {
+                    return Ok(false);
+                }
+            }
+            for g in &round.groups {
+                let arena = g.field_arena(&round.entries);
+                let mut views = g.views_over(&round.entries, &arena);
+                batch_schema(&g.full, &mut views);
+                let id = g.tier_table();
+                let (epoch, _in_flight) = feed.begin(&id);
+                feed.insert(&id, epoch, &views);
+            }
+            *next = round.last_seq.saturating_add(1);
+            feed.fed_ahead_to(*next);
+        }
+        Ok(true)
+    }
+
+    /// Feeds the tier the points of a held table storage just stored (set aside before
+    /// a restart, they were never fed; fed before, they go in again in their order).
+    pub(super) async fn feed_drained(&self, table: &TableRef, views: &[PointRef<'_>]) {
+        let Some(feed) = &self.feed else {
+            return;
+        };
+        let _cursor = feed.cursor().await;
+        let id = (
+            table.database.clone(),
+            table.retention_policy.clone(),
+            table.measurement.clone(),
+        );
+        if feed.establish(&id).await {
+            let (epoch, _in_flight) = feed.begin(&id);
+            feed.insert(&id, epoch, views);
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Feeding the recent-data tier: in WAL order, ahead of storage on a query's demand,
+//! never twice.
+
+use super::tests::{fixture, write, Fixture};
+use super::*;
+use crate::hot::{HotTier, TierFeed};
+
+/// An engine with nothing stored yet.
+#[derive(Debug, Default)]
+struct Empty;
+
+#[async_trait::async_trait]
+impl hyperbyte_ports::QueryPort for Empty {
+    async fn query(&self, _: &str) -> Result<hyperbyte_ports::RowSet, hyperbyte_ports::QueryError> {
+        Ok(hyperbyte_ports::RowSet::default())
+    }
+    async fn table_columns(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<String>, hyperbyte_ports::QueryError> {
+        Ok(Vec::new())
+    }
+    async fn latest_time(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Option<i64>,
+    ) -> Result<Option<i64>, hyperbyte_ports::QueryError> {
+        Ok(None)
+    }
+}
+
+/// The fixture's flush feeding a tier, rounds of one entry.
+fn fed(f: Fixture) -> (Fixture, Arc<HotTier>) {
+    let tier = Arc::new(HotTier::new(1 << 20));
+    let feed = Arc::new(TierFeed::new(tier.clone(), Arc::new(Empty)));
+    let flush = FlushService::new(
+        f.wal.clone(),
+        f.meta.clone(),
+        f.sink.clone(),
+        FlushConfig {
+            batch_entries: 1,
+            ..FlushConfig::default()
+        },
+    )
+    .with_hold_store(f.hold.clone())
+    .with_tier_feed(feed);
+    (Fixture { flush, ..f }, tier)
+}
+
+/// (time, v) of measurement `m` as the tier holds it from `min` (`None`: not covered).
+fn in_tier(tier: &HotTier, m: &str, min: i64) -> Option<Vec<(i64, f64)>> {
+    let fields = vec!["v".to_string()];
+    let mut filter = crate::query::ReadFilter::new(None, &fields, Some(min), None);
+    let rows = tier.read("db", "autogen", m, &mut filter, None)?;
+    Some(
+        rows.into_iter()
+            .map(|p| {
+                let v = match p.fields.values().next() {
+                    Some(hyperbyte_domain::query::Value::Float(v)) => *v,
+                    other => panic!("not a float: {other:?}"),
+                };
+                (p.time, v)
+            })
+            .collect(),
+    )
+}
+
+/// Flushes the rounds up to and including WAL sequence `target`.
+async fn flush_through(f: &Fixture, target: u64) {
+    let cursor = f.flush.cursor.lock().await;
+    f.flush.flush_counted(cursor, target).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_catch_up_puts_acknowledged_points_in_the_tier_before_storage_has_them() {
+    let (f, tier) = fed(fixture());
+    write(&f.wal, &[("good", 10, 1.0)]).await;
+    write(&f.wal, &[("good", 20, 2.0)]).await;
+    assert!(f.flush.catch_up_tier().await.unwrap());
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 1.0), (20, 2.0)]));
+    assert!(
+        f.sink.series_of("good").is_empty(),
+        "a catch-up never stores"
+    );
+    assert_eq!(f.wal.len(), 2, "nor truncates the WAL");
+    assert!(!f.flush.is_caught_up());
+
+    // The flush then stores them without putting them in again.
+    f.flush.flush_all().await.unwrap();
+    assert_eq!(f.sink.series_of("good"), vec![(10, 1.0), (20, 2.0)]);
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 1.0), (20, 2.0)]));
+    assert!(f.flush.is_caught_up());
+}
+
+/// A round storing an entry a catch-up fed must not put its older value back over the
+/// newer one a later entry brought.
+#[tokio::test]
+async fn a_round_never_feeds_again_what_a_catch_up_fed() {
+    let (f, tier) = fed(fixture());
+    write(&f.wal, &[("good", 10, 1.0)]).await;
+    write(&f.wal, &[("good", 10, 2.0)]).await;
+    assert!(f.flush.catch_up_tier().await.unwrap());
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 2.0)]));
+    // Rounds of one entry: the first stores only the older value.
+    let first = f.wal.last_sequence() - 1;
+    flush_through(&f, first).await;
+    assert_eq!(f.sink.series_of("good"), vec![(10, 1.0)]);
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 2.0)]));
+    f.flush.flush_all().await.unwrap();
+    // (The sink logs writes; storage merges them to the later value.)
+    assert_eq!(f.sink.series_of("good"), vec![(10, 1.0), (10, 2.0)]);
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 2.0)]));
+}
+
+/// Entries written after a catch-up are fed by the round that stores them, entries the
+/// catch-up fed are not: a round straddling the two feeds only its newer members.
+#[tokio::test]
+async fn a_round_straddling_a_catch_up_feeds_only_the_newer_entries() {
+    let f = fixture();
+    let tier = Arc::new(HotTier::new(1 << 20));
+    let feed = Arc::new(TierFeed::new(tier.clone(), Arc::new(Empty)));
+    // One round for everything.
+    let flush = FlushService::new(
+        f.wal.clone(),
+        f.meta.clone(),
+        f.sink.clone(),
+        FlushConfig::default(),
+    )
+    .with_tier_feed(feed);
+    let f = Fixture { flush, ..f };
+    write(&f.wal, &[("good", 10, 1.0)]).await;
+    assert!(f.flush.catch_up_tier().await.unwrap());
+    // The newer write overwrites 10 and adds 20; the round holds both entries.
+    write(&f.wal, &[("good", 10, 3.0), ("good", 20, 2.0)]).await;
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 1.0)]));
+    f.flush.flush_all().await.unwrap();
+    assert_eq!(
+        f.sink.series_of("good"),
+        vec![(10, 1.0), (10, 3.0), (20, 2.0)]
+    );
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 3.0), (20, 2.0)]));
+}
+
+/// Storage refusing a table does not take its acknowledged points out of the tier: the
+/// WAL (or the hold store) keeps them, and storage stores them later.
+#[tokio::test]
+async fn points_storage_refuses_stay_in_the_tier() {
+    let (f, tier) = fed(fixture());
+    f.sink.refuse("bad", true);
+    write(&f.wal, &[("bad", 10, 1.0), ("good", 10, 5.0)]).await;
+    f.flush.flush_all().await.unwrap();
+    assert_eq!(f.flush.held_tables().len(), 1);
+    assert_eq!(in_tier(&tier, "bad", 0), Some(vec![(10, 1.0)]));
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 5.0)]));
+    // Released: stored, and the tier holds the same.
+    f.sink.accept_all();
+    assert_eq!(f.flush.retry_held(true).await.unwrap(), 1);
+    assert_eq!(f.sink.series_of("bad"), vec![(10, 1.0)]);
+    assert_eq!(in_tier(&tier, "bad", 0), Some(vec![(10, 1.0)]));
+}
+
+/// Points set aside before a restart were never fed to the new process's tier: storing
+/// them feeds them, so the tier's coverage stays true.
+#[tokio::test]
+async fn points_stored_from_the_hold_store_after_a_restart_reach_the_tier() {
+    let f = fixture();
+    f.sink.refuse("bad", true);
+    write(&f.wal, &[("bad", 10, 1.0), ("good", 10, 5.0)]).await;
+    f.flush.flush_all().await.unwrap();
+    assert_eq!(f.flush.held_tables().len(), 1);
+    // Restarted with a tier.
+    let (f, tier) = fed(f);
+    f.flush.load_held().await.unwrap();
+    write(&f.wal, &[("bad", 20, 2.0)]).await;
+    f.flush.flush_all().await.unwrap();
+    assert_eq!(in_tier(&tier, "bad", 0), Some(vec![(20, 2.0)]));
+    f.sink.accept_all();
+    assert_eq!(f.flush.retry_held(true).await.unwrap(), 1);
+    assert_eq!(f.sink.series_of("bad"), vec![(10, 1.0), (20, 2.0)]);
+    assert_eq!(in_tier(&tier, "bad", 0), Some(vec![(10, 1.0), (20, 2.0)]));
+}
+
+/// The older-values learning and the warm-up extend the tier with storage reads: not
+/// while a catch-up fed entries storage does not hold yet.
+#[tokio::test]
+async fn reads_of_storage_for_the_tier_wait_while_a_catch_up_is_ahead() {
+    let (f, tier) = fed(fixture());
+    write(&f.wal, &[("good", 10, 1.0)]).await;
+    f.flush.flush_all().await.unwrap();
+    assert!(!tier.fed_ahead());
+    write(&f.wal, &[("good", 20, 2.0)]).await;
+    assert!(f.flush.catch_up_tier().await.unwrap());
+    assert!(tier.fed_ahead());
+    f.flush.flush_all().await.unwrap();
+    assert!(!tier.fed_ahead());
+}
+
+/// Without a feed there is nothing to catch up: the caller flushes instead.
+#[tokio::test]
+async fn without_a_feed_a_catch_up_says_so() {
+    let f = fixture();
+    write(&f.wal, &[("good", 1, 1.0)]).await;
+    assert!(!f.flush.catch_up_tier().await.unwrap());
+}

@@ -1,0 +1,118 @@
+//! How acknowledged points reach the tier: in WAL order, ahead of storage when a query
+//! asks for it.
+//!
+//! Two callers feed the tier, both in the WAL's sequence order and under one lock (the
+//! *feed cursor*, the next sequence not fed yet):
+//! - the flush, for every round it stores (the points go in while storage writes them);
+//! - a query that is about to read the tier ([`crate::FlushService::catch_up_tier`]):
+//!   it feeds the entries acknowledged since the last round straight from the WAL, so a
+//!   read the tier answers needs no flush (a flush costs the storage engine's insert:
+//!   measured 5.9 ms median for a one-host query right after a one-line write, against
+//!   0.35 ms without the write, where InfluxDB answers in 0.8 ms either way).
+//!
+//! The flush feeds only the entries at or after the cursor, so no point goes in twice:
+//! a second insert of an older entry would overwrite a newer value of the same point
+//! that a catch-up had already put in, until the next round put it back.
+//!
+//! What the tier then holds is a superset of storage's coverage claim (module docs of
+//! [`super`]): every stored point at or after `covered_from`, and acknowledged points not
+//! stored yet. Learning and warm-up read storage to extend the tier backwards; while
+//! fed entries are not stored yet, storage may lack points the tier counted as earlier
+//! than its coverage, so they wait ([`HotTier::fed_ahead`]).
+
+use super::table::TableId;
+use super::HotTier;
+use hyperbyte_domain::PointRef;
+use hyperbyte_ports::{QueryError, QueryPort};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Feeds the tier in WAL order (see the module docs).
+#[derive(Debug)]
+pub struct TierFeed {
+    tier: Arc<HotTier>,
+    query: Arc<dyn QueryPort>,
+    /// The next WAL sequence not fed yet; the lock orders the feeds.
+    next: tokio::sync::Mutex<u64>,
+}
+
+/// The feed cursor, held while a round or a catch-up feeds the tier.
+pub(crate) type FeedCursor<'f> = tokio::sync::MutexGuard<'f, u64>;
+
+impl TierFeed {
+    /// A feed of `tier`; `query` reads a table's latest stored time when the tier first
+    /// meets the table.
+    pub fn new(tier: Arc<HotTier>, query: Arc<dyn QueryPort>) -> Self {
+        TierFeed {
+            tier,
+            query,
+            next: tokio::sync::Mutex::new(0),
+        }
+    }
+
+    /// The tier fed.
+    pub fn tier(&self) -> &Arc<HotTier> {
+        &self.tier
+    }
+
+    /// Takes the feed cursor (waits for a round or a catch-up feeding now).
+    pub(crate) async fn cursor(&self) -> FeedCursor<'_> {
+        self.next.lock().await
+    }
+
+    /// Establishes the coverage of a table the tier does not know yet, from its latest
+    /// stored time: call before the first points of the table go in, and before storage
+    /// stores them. `false` when storage could not say: then leave the table's points out
+    /// (the table stays unknown, its reads go to storage).
+    pub(crate) async fn establish(&self, id: &TableId) -> bool {
+        if self.tier.knows(id) {
+            return true;
+        }
+        match self.query.latest_time(&id.0, &id.1, &id.2, None).await {
+            Ok(latest) => self.tier.start(id, latest),
+            // Unreadable: claim nothing before now-known data.
+            Err(QueryError::Decode(_)) => self.tier.start(id, Some(i64::MAX - 1)),
+            Err(e) => {
+                tracing::warn!(table = ?id, error = %e, "reading the latest stored time failed; the recent-data tier leaves the table out for now");
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Begins putting points of a known table in: its invalidation epoch now (an insert
+    /// with it is refused when the table is invalidated meanwhile) and the guard that
+    /// counts the write as under way until storage holds the points.
+    pub(crate) fn begin(&self, id: &TableId) -> (Option<u64>, super::WriteInFlight<'_>) {
+        (self.tier.epoch(id), self.tier.write_begins(id))
+    }
+
+    /// Puts points of a known table in (`epoch`: from [`TierFeed::begin`]).
+    pub(crate) fn insert(&self, id: &TableId, epoch: Option<u64>, points: &[PointRef<'_>]) {
+        let started = std::time::Instant::now();
+        self.tier.insert_views(id, epoch, points);
+        tracing::debug!(points = points.len(), elapsed = ?started.elapsed(), "tier insert");
+    }
+
+    /// Records that a catch-up fed the entries before `next` (storage does not have them
+    /// yet).
+    pub(crate) fn fed_ahead_to(&self, next: u64) {
+        self.tier.fed_to.fetch_max(next, Ordering::AcqRel);
+    }
+
+    /// Records that storage holds every entry before `next`.
+    pub(crate) fn stored_to(&self, next: u64) {
+        self.tier.stored_to.fetch_max(next, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+impl TierFeed {
+    /// Feeds owned points of one table as a round would (tests).
+    pub(crate) async fn feed_points(&self, id: &TableId, points: &[hyperbyte_domain::Point]) {
+        assert!(self.establish(id).await, "coverage established");
+        let views: Vec<PointRef<'_>> = points.iter().map(PointRef::from_point).collect();
+        let (epoch, _in_flight) = self.begin(id);
+        self.insert(id, epoch, &views);
+    }
+}
