@@ -32,16 +32,16 @@ impl TierShare<'_, '_> {
         &self,
         feed: &TierFeed,
         views: &[PointRef<'_>],
-        entries: &[CompactEntry],
+        (entries, through): (&[CompactEntry], u64),
     ) {
         match &self.members {
-            None => feed.insert(&self.id, self.epoch, views),
-            Some(_) => self.feed(feed, entries),
+            None => feed.insert(&self.id, self.epoch, views, through),
+            Some(_) => self.feed(feed, (entries, through)),
         }
     }
 
     /// Feeds the share, building its own views.
-    pub(super) fn feed(&self, feed: &TierFeed, entries: &[CompactEntry]) {
+    pub(super) fn feed(&self, feed: &TierFeed, (entries, through): (&[CompactEntry], u64)) {
         let part;
         let group = match &self.members {
             None => self.group,
@@ -53,7 +53,7 @@ impl TierShare<'_, '_> {
         let arena = group.field_arena(entries);
         let mut views = group.views_over(entries, &arena);
         batch_schema(&group.full, &mut views);
-        feed.insert(&self.id, self.epoch, &views);
+        feed.insert(&self.id, self.epoch, &views, through);
     }
 }
 
@@ -137,12 +137,20 @@ impl FlushService {
             return Ok(false);
         };
         let last = self.wal.last_sequence();
+        if feed.fed_through(last) {
+            return Ok(true);
+        }
         let mut next = feed.cursor().await;
         while *next <= last {
+            // A drop may remove a table whose entries this read still finds: the points
+            // go in only if no removal ran or began since.
+            let Some(generation) = feed.removal_generation() else {
+                return Ok(false);
+            };
             let round = match self.read_round(*next).await? {
                 ReadRound::Empty { last_before } => {
                     // Nothing from `next` on: no read until a later entry exists.
-                    *next = (*next).max(last_before.saturating_add(1));
+                    feed.advance(&mut next, last_before.saturating_add(1));
                     break;
                 }
                 ReadRound::Points(round) => round,
@@ -158,30 +166,42 @@ impl FlushService {
                 let mut views = g.views_over(&round.entries, &arena);
                 batch_schema(&g.full, &mut views);
                 let id = g.tier_table();
+                if self.held.lock().contains_key(&g.table()) {
+                    // Storage refuses the table: reads see what it has.
+                    feed.unclaim(&id, &views);
+                    continue;
+                }
                 let (epoch, _in_flight) = feed.begin(&id);
-                feed.insert(&id, epoch, &views);
+                let through = (round.last_seq, generation);
+                if !feed.insert_unless_removed(&id, epoch, &views, through) {
+                    return Ok(false);
+                }
             }
-            *next = round.last_seq.saturating_add(1);
-            feed.fed_ahead_to(*next);
+            feed.advance(&mut next, round.last_seq.saturating_add(1));
         }
         Ok(true)
     }
 
-    /// Feeds the tier the points of a held table storage just stored (set aside before
-    /// a restart, they were never fed; fed before, they go in again in their order).
-    pub(super) async fn feed_drained(&self, table: &TableRef, views: &[PointRef<'_>]) {
-        let Some(feed) = &self.feed else {
-            return;
-        };
-        let _cursor = feed.cursor().await;
-        let id = (
-            table.database.clone(),
-            table.retention_policy.clone(),
-            table.measurement.clone(),
-        );
-        if feed.establish(&id).await {
-            let (epoch, _in_flight) = feed.begin(&id);
-            feed.insert(&id, epoch, views);
+    /// The tier stops claiming `g`'s table up to `points`, which storage refused (they
+    /// wait in the WAL or the hold store): reads of the table answer what storage has
+    /// until it takes them, whichever source answers.
+    pub(super) fn unclaim(&self, g: &Group, points: &[PointRef<'_>]) {
+        if let Some(feed) = &self.feed {
+            feed.unclaim(&g.tier_table(), points);
+        }
+    }
+
+    /// The tier's answer to points of a held table storage finally stored: it stops
+    /// claiming the table up to them (they were left out of it, and a queue set aside
+    /// before a restart was never fed).
+    pub(super) fn unclaim_stored(&self, table: &TableRef, points: &[PointRef<'_>]) {
+        if let Some(feed) = &self.feed {
+            let id = (
+                table.database.clone(),
+                table.retention_policy.clone(),
+                table.measurement.clone(),
+            );
+            feed.unclaim(&id, points);
         }
     }
 }

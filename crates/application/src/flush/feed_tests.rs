@@ -145,58 +145,77 @@ async fn a_round_straddling_a_catch_up_feeds_only_the_newer_entries() {
     assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 3.0), (20, 2.0)]));
 }
 
-/// Storage refusing a table does not take its acknowledged points out of the tier: the
-/// WAL (or the hold store) keeps them, and storage stores them later.
+/// A table storage refuses: a catch-up may show its acknowledged points before the
+/// flush meets the refusal; from then on the tier lets them go, so that reads of the held
+/// table answer what storage has, whichever source answers; once storage takes them, the
+/// tier claims the table from after them.
 #[tokio::test]
-async fn points_storage_refuses_stay_in_the_tier() {
+async fn points_storage_refuses_leave_the_tier_until_it_takes_them() {
     let (f, tier) = fed(fixture());
     f.sink.refuse("bad", true);
     write(&f.wal, &[("bad", 10, 1.0), ("good", 10, 5.0)]).await;
+    assert!(f.flush.catch_up_tier().await.unwrap());
+    assert_eq!(in_tier(&tier, "bad", 0), Some(vec![(10, 1.0)]));
     f.flush.flush_all().await.unwrap();
     assert_eq!(f.flush.held_tables().len(), 1);
-    assert_eq!(in_tier(&tier, "bad", 0), Some(vec![(10, 1.0)]));
+    assert_eq!(in_tier(&tier, "bad", 0), None);
+    assert_eq!(in_tier(&tier, "bad", 11), Some(vec![]));
     assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 5.0)]));
-    // Released: stored, and the tier holds the same.
+    // Later points of the held table are set aside too: a catch-up leaves them out.
+    write(&f.wal, &[("bad", 20, 2.0)]).await;
+    assert!(f.flush.catch_up_tier().await.unwrap());
+    assert_eq!(in_tier(&tier, "bad", 11), None);
+    f.flush.flush_all().await.unwrap();
+    // Released: stored, and the tier claims the table from after them.
     f.sink.accept_all();
     assert_eq!(f.flush.retry_held(true).await.unwrap(), 1);
-    assert_eq!(f.sink.series_of("bad"), vec![(10, 1.0)]);
-    assert_eq!(in_tier(&tier, "bad", 0), Some(vec![(10, 1.0)]));
+    assert_eq!(f.sink.series_of("bad"), vec![(10, 1.0), (20, 2.0)]);
+    assert_eq!(in_tier(&tier, "bad", 11), None);
+    write(&f.wal, &[("bad", 30, 3.0)]).await;
+    f.flush.flush_all().await.unwrap();
+    assert_eq!(in_tier(&tier, "bad", 21), Some(vec![(30, 3.0)]));
 }
 
-/// Points set aside before a restart were never fed to the new process's tier: storing
-/// them feeds them, so the tier's coverage stays true.
+/// After a restart, a table held before it stays out of the tier while it is held (its
+/// newer points are set aside behind the old ones), and storing the queue claims nothing:
+/// the tier meets the table afresh, from storage's latest time.
 #[tokio::test]
-async fn points_stored_from_the_hold_store_after_a_restart_reach_the_tier() {
+async fn a_table_held_before_a_restart_stays_out_of_the_tier() {
     let f = fixture();
     f.sink.refuse("bad", true);
     write(&f.wal, &[("bad", 10, 1.0), ("good", 10, 5.0)]).await;
     f.flush.flush_all().await.unwrap();
     assert_eq!(f.flush.held_tables().len(), 1);
-    // Restarted with a tier.
     let (f, tier) = fed(f);
     f.flush.load_held().await.unwrap();
     write(&f.wal, &[("bad", 20, 2.0)]).await;
+    assert!(f.flush.catch_up_tier().await.unwrap());
+    assert_eq!(in_tier(&tier, "bad", 0), None);
     f.flush.flush_all().await.unwrap();
-    assert_eq!(in_tier(&tier, "bad", 0), Some(vec![(20, 2.0)]));
+    assert_eq!(in_tier(&tier, "bad", 0), None);
     f.sink.accept_all();
     assert_eq!(f.flush.retry_held(true).await.unwrap(), 1);
     assert_eq!(f.sink.series_of("bad"), vec![(10, 1.0), (20, 2.0)]);
-    assert_eq!(in_tier(&tier, "bad", 0), Some(vec![(10, 1.0), (20, 2.0)]));
+    assert_eq!(in_tier(&tier, "bad", 0), None);
 }
 
-/// The older-values learning and the warm-up extend the tier with storage reads: not
-/// while a catch-up fed entries storage does not hold yet.
+/// A drop or delete that begins while a catch-up reads the WAL: the catch-up puts
+/// nothing in (the flush may leave the entries of a dropped table out) and says so, and
+/// the query flushes instead.
 #[tokio::test]
-async fn reads_of_storage_for_the_tier_wait_while_a_catch_up_is_ahead() {
+async fn a_catch_up_during_a_removal_feeds_nothing() {
     let (f, tier) = fed(fixture());
     write(&f.wal, &[("good", 10, 1.0)]).await;
     f.flush.flush_all().await.unwrap();
-    assert!(!tier.fed_ahead());
     write(&f.wal, &[("good", 20, 2.0)]).await;
+    {
+        let _removing = tier.removing();
+        assert!(!f.flush.catch_up_tier().await.unwrap());
+    }
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 1.0)]));
+    // Once the removal ended, the flush (or a later catch-up) feeds the entry.
     assert!(f.flush.catch_up_tier().await.unwrap());
-    assert!(tier.fed_ahead());
-    f.flush.flush_all().await.unwrap();
-    assert!(!tier.fed_ahead());
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 1.0), (20, 2.0)]));
 }
 
 /// Without a feed there is nothing to catch up: the caller flushes instead.

@@ -530,13 +530,21 @@ impl FlushService {
         // The tier is fed in WAL order: the round holds the feed cursor, and feeds only
         // the entries no catch-up fed before it.
         let mut feed = match &self.feed {
-            Some(f) => Some((f.as_ref(), f.cursor().await)),
-            None => None,
+            // (A catch-up may have fed the whole round already.)
+            Some(f) if !f.fed_through(round.last_seq) => Some((f.as_ref(), f.cursor().await)),
+            _ => None,
         };
         let fed_before = feed.as_ref().map_or(u64::MAX, |(_, c)| **c);
         let mut all_fed = true;
         for g in &round.groups {
             let table = g.table();
+            if self.held.lock().contains_key(&table) {
+                // Behind its earlier points, in order; reads see what storage has.
+                let views = g.views(&round.entries);
+                self.set_aside(&table, &views).await?;
+                self.unclaim(g, &views);
+                continue;
+            }
             let to_tier = match &feed {
                 Some((f, _)) => self
                     .tier_share(f, g, &round, fed_before)
@@ -547,14 +555,6 @@ impl FlushService {
                     }),
                 None => None,
             };
-            if self.held.lock().contains_key(&table) {
-                // Behind its earlier points, in order.
-                self.set_aside(&table, &g.views(&round.entries)).await?;
-                if let (Some((f, _)), Some(share)) = (&feed, &to_tier) {
-                    share.feed(f, &round.entries);
-                }
-                continue;
-            }
             let started = Instant::now();
             let arena = g.field_arena(&round.entries);
             let mut views = g.views_over(&round.entries, &arena);
@@ -564,12 +564,13 @@ impl FlushService {
             // The tier takes the points while storage writes them: the engine's insert
             // runs on another thread, so the two overlap (measured: a 250k-point TSBS
             // round 0.8–1.0 s with the tier's share after the insert). Readers may see
-            // points in the tier that storage does not show yet: all were acknowledged.
+            // points in the tier that storage does not show yet: all were acknowledged
+            // (if storage refuses them, the tier lets them go again).
             let into_tier = async {
                 // Storage's write goes first (to the point where it waits for the engine).
                 tokio::task::yield_now().await;
                 if let (Some((f, _)), Some(share)) = (&feed, &to_tier) {
-                    share.feed_views(f, &views, &round.entries);
+                    share.feed_views(f, &views, (&round.entries, round.last_seq));
                 }
             };
             let (written, ()) = tokio::join!(
@@ -590,12 +591,15 @@ impl FlushService {
                     points_written += views.len();
                     self.strikes.lock().remove(&table);
                 }
-                Err(e) => refused.push((g, e)),
+                Err(e) => {
+                    self.unclaim(g, &views);
+                    refused.push((g, e));
+                }
             }
         }
-        if let Some((_, cursor)) = feed.as_mut().filter(|_| all_fed) {
+        if let Some((f, cursor)) = feed.as_mut().filter(|_| all_fed) {
             // Every group went in (a round failing before this point is fed again).
-            **cursor = (**cursor).max(round.last_seq.saturating_add(1));
+            f.advance(cursor, round.last_seq.saturating_add(1));
         }
         drop(feed);
         if !refused.is_empty() {
@@ -756,7 +760,7 @@ impl FlushService {
                 .write_views(&table.database, &rp, &table.measurement, &schema, &views)
                 .await;
             if written.is_ok() {
-                self.feed_drained(table, &views).await;
+                self.unclaim_stored(table, &views);
             }
             if let Err(e) = written {
                 warn!(table = %table, error = %e, "storage still refuses the points set aside");

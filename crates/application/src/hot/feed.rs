@@ -16,15 +16,21 @@
 //!
 //! What the tier then holds is a superset of storage's coverage claim (module docs of
 //! [`super`]): every stored point at or after `covered_from`, and acknowledged points not
-//! stored yet. Learning and warm-up read storage to extend the tier backwards; while
-//! fed entries are not stored yet, storage may lack points the tier counted as earlier
-//! than its coverage, so they wait ([`HotTier::fed_ahead`]).
+//! stored yet. Learning and warm-up read storage to extend the tier backwards; while a
+//! feed left points of a table out (earlier than its coverage) that storage does not hold
+//! yet, they wait for that table ([`HotTier::insert_fed`]). A catch-up inserts only when
+//! no removal of stored data (a drop, a delete) ran since it read the entries: the flush
+//! may leave the entries of a dropped table out, and the tier must not keep them.
+//! A table storage refuses (its points set aside, or kept in the WAL for the next round)
+//! is not claimed up to them: the tier lets them go, so that reads of a held table
+//! answer what storage has, whichever source answers ([`TierFeed::unclaim`]); once
+//! storage takes them, the tier claims the table from after them.
 
 use super::table::TableId;
 use super::HotTier;
 use hyperbyte_domain::PointRef;
 use hyperbyte_ports::{QueryError, QueryPort};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Feeds the tier in WAL order (see the module docs).
@@ -34,6 +40,8 @@ pub struct TierFeed {
     query: Arc<dyn QueryPort>,
     /// The next WAL sequence not fed yet; the lock orders the feeds.
     next: tokio::sync::Mutex<u64>,
+    /// `next` as of the last feed, read without the lock (it only grows).
+    fed_next: AtomicU64,
 }
 
 /// The feed cursor, held while a round or a catch-up feeds the tier.
@@ -47,6 +55,7 @@ impl TierFeed {
             tier,
             query,
             next: tokio::sync::Mutex::new(0),
+            fed_next: AtomicU64::new(0),
         }
     }
 
@@ -58,6 +67,23 @@ impl TierFeed {
     /// Takes the feed cursor (waits for a round or a catch-up feeding now).
     pub(crate) async fn cursor(&self) -> FeedCursor<'_> {
         self.next.lock().await
+    }
+
+    /// Moves the held cursor to `next` (never back).
+    pub(crate) fn advance(&self, cursor: &mut FeedCursor<'_>, next: u64) {
+        **cursor = (**cursor).max(next);
+        self.fed_next.fetch_max(**cursor, Ordering::AcqRel);
+    }
+
+    /// Whether every entry up to `seq` was fed (no lock taken).
+    pub(crate) fn fed_through(&self, seq: u64) -> bool {
+        self.fed_next.load(Ordering::Acquire) > seq
+    }
+
+    /// The removal generation now (`None`: a removal is under way), for
+    /// [`TierFeed::insert_unless_removed`].
+    pub(crate) fn removal_generation(&self) -> Option<u64> {
+        self.tier.quiet_generation()
     }
 
     /// Establishes the coverage of a table the tier does not know yet, from its latest
@@ -87,17 +113,37 @@ impl TierFeed {
         (self.tier.epoch(id), self.tier.write_begins(id))
     }
 
-    /// Puts points of a known table in (`epoch`: from [`TierFeed::begin`]).
-    pub(crate) fn insert(&self, id: &TableId, epoch: Option<u64>, points: &[PointRef<'_>]) {
+    /// Puts points of a known table in, from WAL entries up to `through` (`epoch`: from
+    /// [`TierFeed::begin`]).
+    pub(crate) fn insert(
+        &self,
+        id: &TableId,
+        epoch: Option<u64>,
+        points: &[PointRef<'_>],
+        through: u64,
+    ) {
         let started = std::time::Instant::now();
-        self.tier.insert_views(id, epoch, points);
+        self.tier.insert_fed(id, epoch, points, (through, None));
         tracing::debug!(points = points.len(), elapsed = ?started.elapsed(), "tier insert");
     }
 
-    /// Records that a catch-up fed the entries before `next` (storage does not have them
-    /// yet).
-    pub(crate) fn fed_ahead_to(&self, next: u64) {
-        self.tier.fed_to.fetch_max(next, Ordering::AcqRel);
+    /// [`TierFeed::insert`] unless a removal ran or began since `generation` (`false`:
+    /// nothing added).
+    pub(crate) fn insert_unless_removed(
+        &self,
+        id: &TableId,
+        epoch: Option<u64>,
+        points: &[PointRef<'_>],
+        (through, generation): (u64, u64),
+    ) -> bool {
+        self.tier
+            .insert_fed(id, epoch, points, (through, Some(generation)))
+    }
+
+    /// Stops claiming a table up to `points` (which storage just stored): its coverage
+    /// moves past them and its rows go.
+    pub(crate) fn unclaim(&self, id: &TableId, points: &[PointRef<'_>]) {
+        self.tier.insert_views(id, None, points);
     }
 
     /// Records that storage holds every entry before `next`.
@@ -113,6 +159,6 @@ impl TierFeed {
         assert!(self.establish(id).await, "coverage established");
         let views: Vec<PointRef<'_>> = points.iter().map(PointRef::from_point).collect();
         let (epoch, _in_flight) = self.begin(id);
-        self.insert(id, epoch, &views);
+        self.insert(id, epoch, &views, 0);
     }
 }

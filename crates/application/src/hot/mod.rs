@@ -107,9 +107,7 @@ pub struct HotTier {
     removals: parking_lot::Mutex<Removals>,
     /// Woken when a removal ends: the learning reads the values it made unknown.
     removal_ended: tokio::sync::Notify,
-    /// The WAL sequence before which a query's catch-up fed the tier ([`TierFeed`]).
-    fed_to: std::sync::atomic::AtomicU64,
-    /// The WAL sequence before which storage holds every entry.
+    /// The WAL sequence before which storage holds every entry ([`TierFeed`]).
     stored_to: std::sync::atomic::AtomicU64,
 }
 
@@ -175,16 +173,15 @@ impl HotTier {
             tables: RwLock::new(HashMap::new()),
             removals: parking_lot::Mutex::new(Removals::default()),
             removal_ended: tokio::sync::Notify::new(),
-            fed_to: std::sync::atomic::AtomicU64::new(0),
             stored_to: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
-    /// Whether a catch-up fed entries storage does not hold yet: their points earlier
-    /// than a table's coverage are missing from storage too, so reads of storage that
-    /// extend the tier backwards wait until the flush stored them.
-    pub(crate) fn fed_ahead(&self) -> bool {
-        self.fed_to.load(Ordering::Acquire) > self.stored_to.load(Ordering::Acquire)
+    /// Whether a feed left points of `t` out of the tier that storage does not hold yet:
+    /// a read of storage that extends the tier backwards would miss them, so it waits.
+    fn awaits_storage(&self, t: &Table) -> bool {
+        t.unstored_through
+            .is_some_and(|s| s >= self.stored_to.load(Ordering::Acquire))
     }
 
     /// Completes when a removal of stored data ends (at once when one ended since the
@@ -237,7 +234,8 @@ impl HotTier {
     fn older_ticket(&self, id: &TableId) -> Option<Extension> {
         let tables = self.tables.read();
         let t = tables.get(id)?;
-        if t.older.is_some() || t.older_too_big || t.writes_in_flight > 0 || self.fed_ahead() {
+        if t.older.is_some() || t.older_too_big || t.writes_in_flight > 0 || self.awaits_storage(t)
+        {
             return None;
         }
         Some(Extension {
@@ -290,7 +288,7 @@ impl HotTier {
     }
 
     /// The removal generation, when no removal is under way.
-    fn quiet_generation(&self) -> Option<u64> {
+    pub(crate) fn quiet_generation(&self) -> Option<u64> {
         let r = self.removals.lock();
         (r.in_flight == 0).then_some(r.generation)
     }
@@ -304,11 +302,11 @@ impl HotTier {
     /// it merges ([`HotTier::extend_warm`]); `None` when the table is not installed or a
     /// removal is under way.
     fn extension_ticket(&self, id: &TableId) -> Option<Extension> {
-        if self.fed_ahead() {
-            return None;
-        }
         let tables = self.tables.read();
         let t = tables.get(id)?;
+        if self.awaits_storage(t) {
+            return None;
+        }
         Some(Extension {
             generation: self.quiet_generation()?,
             epoch: t.epoch,
@@ -442,6 +440,39 @@ impl HotTier {
         let Some(table) = tables.get_mut(id) else {
             return;
         };
+        Self::put_views(table, epoch, points);
+        self.fit_budget(&mut tables);
+    }
+
+    /// [`HotTier::insert_views`] for a feed of WAL entries up to `through` that storage
+    /// may not hold yet (see [`HotTier::awaits_storage`]); with `generation`, only when no
+    /// removal ran or began since it was read (`false`: nothing was added).
+    pub(crate) fn insert_fed(
+        &self,
+        id: &TableId,
+        epoch: Option<u64>,
+        points: &[PointRef<'_>],
+        (through, generation): (u64, Option<u64>),
+    ) -> bool {
+        let mut tables = self.tables.write();
+        if generation.is_some_and(|g| !self.no_removal_since(g)) {
+            return false;
+        }
+        let Some(table) = tables.get_mut(id) else {
+            return true;
+        };
+        let before = (table.skipped_below, table.covered_from);
+        Self::put_views(table, epoch, points);
+        if (table.skipped_below, table.covered_from) != before {
+            table.unstored_through =
+                Some(table.unstored_through.map_or(through, |t| t.max(through)));
+        }
+        self.fit_budget(&mut tables);
+        true
+    }
+
+    /// Puts points in one table (see [`HotTier::insert_views`]).
+    fn put_views(table: &mut Table, epoch: Option<u64>, points: &[PointRef<'_>]) {
         if Some(table.epoch) != epoch {
             for p in points {
                 table.max_time = table.max_time.max(p.timestamp);
@@ -454,7 +485,6 @@ impl HotTier {
             // InfluxDB): stop claiming anything rather than mix types.
             table.clear();
         }
-        self.fit_budget(&mut tables);
     }
 
     /// Evicts what exceeds the budget (see [`HotTier::evict`]).

@@ -494,6 +494,10 @@ pub(super) struct Table {
     /// The values before the coverage read from storage were too many for the tier; not
     /// read again until the table is cleared.
     pub(super) older_too_big: bool,
+    /// The last WAL sequence of a feed that left points out of the tier (earlier than the
+    /// coverage, or by moving it) before storage held them: storage reads that extend
+    /// the tier backwards wait until storage holds that entry.
+    pub(super) unstored_through: Option<u64>,
 }
 
 impl Table {
@@ -509,6 +513,7 @@ impl Table {
             writes_in_flight: 0,
             removed_before: i64::MIN,
             older_too_big: false,
+            unstored_through: None,
         }
     }
 

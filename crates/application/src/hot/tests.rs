@@ -993,3 +993,28 @@ fn merging_older_rows_in_front_keeps_the_values_and_their_bytes() {
     assert!(table.older.is_none());
     assert_eq!(table.bytes, recount(&table));
 }
+
+/// A feed that leaves a point out for being earlier than the coverage before storage
+/// holds it: the learning of older values waits for that table until storage does.
+#[test]
+fn reads_of_storage_for_a_table_wait_for_points_a_feed_left_out() {
+    let tier = HotTier::new(1 << 20);
+    tier.start(&id(), Some(100));
+    let early = [pt("a", 50, vec![("x", FieldValue::Float(1.0))])];
+    let views: Vec<PointRef<'_>> = early.iter().map(PointRef::from_point).collect();
+    assert!(tier.older_ticket(&id()).is_some());
+    assert!(tier.insert_fed(&id(), tier.epoch(&id()), &views, (7, None)));
+    assert!(
+        tier.older_ticket(&id()).is_none(),
+        "entry 7 is not stored yet"
+    );
+    tier.stored_to.fetch_max(7, Ordering::AcqRel);
+    assert!(tier.older_ticket(&id()).is_none(), "stored before 7 only");
+    tier.stored_to.fetch_max(8, Ordering::AcqRel);
+    assert!(tier.older_ticket(&id()).is_some());
+    // A point in the coverage leaves nothing out: no wait.
+    let late = [pt("a", 150, vec![("x", FieldValue::Float(2.0))])];
+    let views: Vec<PointRef<'_>> = late.iter().map(PointRef::from_point).collect();
+    assert!(tier.insert_fed(&id(), tier.epoch(&id()), &views, (9, None)));
+    assert!(tier.older_ticket(&id()).is_some());
+}
