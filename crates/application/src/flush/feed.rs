@@ -3,8 +3,8 @@
 
 use super::{batch_schema, FlushError, FlushService, Group, PointAt, ReadRound, Round};
 use crate::hot::{TierFeed, WriteInFlight};
-use hyperbyte_domain::{CompactEntry, PointRef};
-use hyperbyte_ports::TableRef;
+use hyperbyte_domain::{CompactEntry, MeasurementSchema, PointRef, RetentionPolicy};
+use hyperbyte_ports::{SinkError, TableRef};
 use std::sync::Arc;
 
 /// A table of the tier: (database, retention policy, measurement).
@@ -168,7 +168,7 @@ impl FlushService {
                 let id = g.tier_table();
                 if self.held.lock().contains_key(&g.table()) {
                     // Storage refuses the table: reads see what it has.
-                    feed.unclaim(&id, &views);
+                    feed.unclaim(&id, &views, Some(round.last_seq));
                     continue;
                 }
                 let (epoch, _in_flight) = feed.begin(&id);
@@ -182,26 +182,42 @@ impl FlushService {
         Ok(true)
     }
 
-    /// The tier stops claiming `g`'s table up to `points`, which storage refused (they
-    /// wait in the WAL or the hold store): reads of the table answer what storage has
-    /// until it takes them, whichever source answers.
-    pub(super) fn unclaim(&self, g: &Group, points: &[PointRef<'_>]) {
+    /// The tier stops claiming `g`'s table up to `points` of WAL entries up to `through`,
+    /// which storage refused (they wait in the WAL or the hold store): reads of the table
+    /// answer what storage has until it takes them, whichever source answers.
+    pub(super) fn unclaim(&self, g: &Group, points: &[PointRef<'_>], through: u64) {
         if let Some(feed) = &self.feed {
-            feed.unclaim(&g.tier_table(), points);
+            feed.unclaim(&g.tier_table(), points, Some(through));
         }
     }
 
-    /// The tier's answer to points of a held table storage finally stored: it stops
-    /// claiming the table up to them (they were left out of it, and a queue set aside
-    /// before a restart was never fed).
-    pub(super) fn unclaim_stored(&self, table: &TableRef, points: &[PointRef<'_>]) {
+    /// Stores a page of a held table's queue with the tier kept true: under the feed
+    /// cursor (no catch-up establishes the table meanwhile from a latest time that misses
+    /// the page) and marked as a change of storage (no read of storage for the tier taken
+    /// before is installed); then the tier stops claiming the table up to the page (left
+    /// out of it while held, and a queue set aside before a restart was never fed).
+    pub(super) async fn store_held_page(
+        &self,
+        table: &TableRef,
+        (rp, schema): (&RetentionPolicy, &MeasurementSchema),
+        views: &[PointRef<'_>],
+    ) -> Result<(), SinkError> {
+        let _cursor = match &self.feed {
+            Some(feed) => Some(feed.cursor().await),
+            None => None,
+        };
+        let _storing = self.feed.as_ref().map(|f| f.storing_aside());
+        self.sink
+            .write_views(&table.database, rp, &table.measurement, schema, views)
+            .await?;
         if let Some(feed) = &self.feed {
             let id = (
                 table.database.clone(),
                 table.retention_policy.clone(),
                 table.measurement.clone(),
             );
-            feed.unclaim(&id, points);
+            feed.unclaim(&id, views, None);
         }
+        Ok(())
     }
 }

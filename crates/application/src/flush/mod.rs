@@ -542,7 +542,7 @@ impl FlushService {
                 // Behind its earlier points, in order; reads see what storage has.
                 let views = g.views(&round.entries);
                 self.set_aside(&table, &views).await?;
-                self.unclaim(g, &views);
+                self.unclaim(g, &views, round.last_seq);
                 continue;
             }
             let to_tier = match &feed {
@@ -592,7 +592,7 @@ impl FlushService {
                     self.strikes.lock().remove(&table);
                 }
                 Err(e) => {
-                    self.unclaim(g, &views);
+                    self.unclaim(g, &views, round.last_seq);
                     refused.push((g, e));
                 }
             }
@@ -755,13 +755,7 @@ impl FlushService {
                 .flat_map(|(_, e)| (0..e.len()).filter_map(|i| e.point(i)))
                 .collect();
             let schema = batch_schema(&full, &mut views);
-            let written = self
-                .sink
-                .write_views(&table.database, &rp, &table.measurement, &schema, &views)
-                .await;
-            if written.is_ok() {
-                self.unclaim_stored(table, &views);
-            }
+            let written = self.store_held_page(table, (&rp, &schema), &views).await;
             if let Err(e) = written {
                 warn!(table = %table, error = %e, "storage still refuses the points set aside");
                 self.mark_held(table, e.to_string());

@@ -140,12 +140,20 @@ impl TierFeed {
             .insert_fed(id, epoch, points, (through, Some(generation)))
     }
 
-    /// Stops claiming a table up to `points` (which storage just stored): its coverage
-    /// moves past them and its rows go.
-    pub(crate) fn unclaim(&self, id: &TableId, points: &[PointRef<'_>]) {
-        self.tier.insert_views(id, None, points);
+    /// Stops claiming a table up to `points` (held, or refused by storage): its coverage
+    /// moves past them and its rows go. `through`: the last WAL entry of the points when
+    /// storage may still store them later (a retried round), so storage reads that
+    /// extend the tier backwards wait until it has.
+    pub(crate) fn unclaim(&self, id: &TableId, points: &[PointRef<'_>], through: Option<u64>) {
+        self.tier.unclaim(id, points, through);
     }
 
+    /// Marks storage changing under the tier's feet (a held queue being stored) until the
+    /// guard drops: reads of storage for the tier taken before or meanwhile are not
+    /// installed.
+    pub(crate) fn storing_aside(&self) -> super::Removing<'_> {
+        self.tier.removing()
+    }
     /// Records that storage holds every entry before `next`.
     pub(crate) fn stored_to(&self, next: u64) {
         self.tier.stored_to.fetch_max(next, Ordering::AcqRel);

@@ -432,9 +432,10 @@ impl HotTier {
         self.insert_views(id, epoch, &views);
     }
 
-    /// Adds points just written to storage by a write that began at `epoch`. When the
-    /// table was invalidated since, storage may have removed them again: they only move
-    /// the coverage past themselves.
+    /// Adds points of a write that began at `epoch`. When the table was invalidated
+    /// since, storage may have removed them again: they only move the coverage past
+    /// themselves. (Feeds go through [`HotTier::insert_fed`].)
+    #[cfg(test)]
     fn insert_views(&self, id: &TableId, epoch: Option<u64>, points: &[PointRef<'_>]) {
         let mut tables = self.tables.write();
         let Some(table) = tables.get_mut(id) else {
@@ -469,6 +470,25 @@ impl HotTier {
         }
         self.fit_budget(&mut tables);
         true
+    }
+
+    /// Stops claiming a table up to `points` (see [`TierFeed::unclaim`]): its rows go,
+    /// its coverage moves past them and everything fed before, and tickets taken before
+    /// are not honoured (a storage read under them may lack the points).
+    fn unclaim(&self, id: &TableId, points: &[PointRef<'_>], through: Option<u64>) {
+        let mut tables = self.tables.write();
+        let Some(table) = tables.get_mut(id) else {
+            return;
+        };
+        for p in points {
+            table.max_time = table.max_time.max(p.timestamp);
+        }
+        table.clear();
+        table.skipped_below = table.skipped_below.wrapping_add(1);
+        if let Some(through) = through {
+            table.unstored_through =
+                Some(table.unstored_through.map_or(through, |t| t.max(through)));
+        }
     }
 
     /// Puts points in one table (see [`HotTier::insert_views`]).

@@ -1018,3 +1018,23 @@ fn reads_of_storage_for_a_table_wait_for_points_a_feed_left_out() {
     assert!(tier.insert_fed(&id(), tier.epoch(&id()), &views, (9, None)));
     assert!(tier.older_ticket(&id()).is_some());
 }
+
+/// Points storage refused (or a held queue it stored) leave the claim: a ticket for the
+/// older values taken before is not honoured, and none is given while storage may still
+/// store them.
+#[test]
+fn unclaiming_points_voids_older_tickets_until_storage_holds_them() {
+    let tier = HotTier::new(1 << 20);
+    tier.start(&id(), Some(100));
+    let ticket = tier.older_ticket(&id()).expect("a ticket");
+    let refused = [pt("a", 50, vec![("x", FieldValue::Float(1.0))])];
+    let views: Vec<PointRef<'_>> = refused.iter().map(PointRef::from_point).collect();
+    tier.unclaim(&id(), &views, Some(7));
+    assert!(!tier.install_older(&id(), super::older::OlderLatest::default(), ticket));
+    assert!(
+        tier.older_ticket(&id()).is_none(),
+        "entry 7 is not stored yet"
+    );
+    tier.stored_to.fetch_max(8, Ordering::AcqRel);
+    assert!(tier.older_ticket(&id()).is_some());
+}
