@@ -3,51 +3,30 @@
 
 use super::tests::{fixture, write, Fixture};
 use super::*;
+use crate::hot::tests::NothingStored;
 use crate::hot::{HotTier, TierFeed};
-
-/// An engine with nothing stored yet.
-#[derive(Debug, Default)]
-struct Empty;
-
-#[async_trait::async_trait]
-impl hyperbyte_ports::QueryPort for Empty {
-    async fn query(&self, _: &str) -> Result<hyperbyte_ports::RowSet, hyperbyte_ports::QueryError> {
-        Ok(hyperbyte_ports::RowSet::default())
-    }
-    async fn table_columns(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-    ) -> Result<Vec<String>, hyperbyte_ports::QueryError> {
-        Ok(Vec::new())
-    }
-    async fn latest_time(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: Option<i64>,
-    ) -> Result<Option<i64>, hyperbyte_ports::QueryError> {
-        Ok(None)
-    }
-}
 
 /// The fixture's flush feeding a tier, rounds of one entry.
 fn fed(f: Fixture) -> (Fixture, Arc<HotTier>) {
-    let tier = Arc::new(HotTier::new(1 << 20));
-    let feed = Arc::new(TierFeed::new(tier.clone(), Arc::new(Empty)));
-    let flush = FlushService::new(
-        f.wal.clone(),
-        f.meta.clone(),
-        f.sink.clone(),
+    fed_with(
+        f,
         FlushConfig {
             batch_entries: 1,
             ..FlushConfig::default()
         },
     )
-    .with_hold_store(f.hold.clone())
-    .with_tier_feed(feed);
+}
+
+/// The fixture's flush with `cfg`, feeding a tier.
+fn fed_with(f: Fixture, cfg: FlushConfig) -> (Fixture, Arc<HotTier>) {
+    let tier = Arc::new(HotTier::new(1 << 20));
+    let feed = Arc::new(TierFeed::new(
+        tier.clone(),
+        Arc::new(NothingStored::default()),
+    ));
+    let flush = FlushService::new(f.wal.clone(), f.meta.clone(), f.sink.clone(), cfg)
+        .with_hold_store(f.hold.clone())
+        .with_tier_feed(feed);
     (Fixture { flush, ..f }, tier)
 }
 
@@ -120,18 +99,8 @@ async fn a_round_never_feeds_again_what_a_catch_up_fed() {
 /// catch-up fed are not: a round straddling the two feeds only its newer members.
 #[tokio::test]
 async fn a_round_straddling_a_catch_up_feeds_only_the_newer_entries() {
-    let f = fixture();
-    let tier = Arc::new(HotTier::new(1 << 20));
-    let feed = Arc::new(TierFeed::new(tier.clone(), Arc::new(Empty)));
     // One round for everything.
-    let flush = FlushService::new(
-        f.wal.clone(),
-        f.meta.clone(),
-        f.sink.clone(),
-        FlushConfig::default(),
-    )
-    .with_tier_feed(feed);
-    let f = Fixture { flush, ..f };
+    let (f, tier) = fed_with(fixture(), FlushConfig::default());
     write(&f.wal, &[("good", 10, 1.0)]).await;
     assert!(f.flush.catch_up_tier().await.unwrap());
     // The newer write overwrites 10 and adds 20; the round holds both entries.

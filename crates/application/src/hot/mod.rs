@@ -54,7 +54,7 @@ mod slot;
 mod snapshot;
 mod table;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod warm;
 
 pub(crate) use aggregate::Agg;

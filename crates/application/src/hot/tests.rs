@@ -491,7 +491,7 @@ fn latest_points_per_field() {
 /// An engine holding no table yet, whose storage stamp a test sets (`None`: it cannot
 /// stamp).
 #[derive(Debug, Default)]
-pub(super) struct NothingStored(pub(super) parking_lot::Mutex<Option<String>>);
+pub(crate) struct NothingStored(pub(crate) parking_lot::Mutex<Option<String>>);
 
 #[async_trait::async_trait]
 impl hyperbyte_ports::QueryPort for NothingStored {
