@@ -59,11 +59,6 @@ impl TierFeed {
         }
     }
 
-    /// The tier fed.
-    pub fn tier(&self) -> &Arc<HotTier> {
-        &self.tier
-    }
-
     /// Takes the feed cursor (waits for a round or a catch-up feeding now).
     pub(crate) async fn cursor(&self) -> FeedCursor<'_> {
         self.next.lock().await

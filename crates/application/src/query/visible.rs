@@ -52,10 +52,6 @@ impl VisibleEngine {
     pub(crate) fn new(inner: Arc<dyn QueryPort>, flush: Arc<FlushService>) -> Self {
         VisibleEngine { inner, flush }
     }
-
-    async fn make_visible(&self) {
-        make_visible(&self.flush).await;
-    }
 }
 
 /// Flushes what was acknowledged, once per statement. When storage cannot take the
@@ -74,12 +70,12 @@ pub(crate) async fn make_visible(flush: &FlushService) {
 #[async_trait]
 impl QueryPort for VisibleEngine {
     async fn query(&self, sql: &str) -> Result<RowSet, QueryError> {
-        self.make_visible().await;
+        make_visible(&self.flush).await;
         self.inner.query(sql).await
     }
 
     async fn query_chunks(&self, sql: &str) -> Result<Box<dyn RowChunks>, QueryError> {
-        self.make_visible().await;
+        make_visible(&self.flush).await;
         self.inner.query_chunks(sql).await
     }
 
@@ -87,7 +83,7 @@ impl QueryPort for VisibleEngine {
         &self,
         sql: &str,
     ) -> Result<Box<dyn RowChunks>, QueryError> {
-        self.make_visible().await;
+        make_visible(&self.flush).await;
         self.inner.query_chunks_in_background(sql).await
     }
 
@@ -97,7 +93,7 @@ impl QueryPort for VisibleEngine {
         rp: &str,
         measurement: &str,
     ) -> Result<Vec<String>, QueryError> {
-        self.make_visible().await;
+        make_visible(&self.flush).await;
         self.inner.table_columns(database, rp, measurement).await
     }
 
@@ -107,7 +103,7 @@ impl QueryPort for VisibleEngine {
         rp: &str,
         measurement: &str,
     ) -> Result<Vec<String>, QueryError> {
-        self.make_visible().await;
+        make_visible(&self.flush).await;
         self.inner
             .leading_key_columns(database, rp, measurement)
             .await
@@ -120,7 +116,7 @@ impl QueryPort for VisibleEngine {
         measurement: &str,
         max: Option<i64>,
     ) -> Result<Option<i64>, QueryError> {
-        self.make_visible().await;
+        make_visible(&self.flush).await;
         self.inner.latest_time(database, rp, measurement, max).await
     }
 
