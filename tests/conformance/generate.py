@@ -442,6 +442,68 @@ def gaps_cases():
         q(db, "SELECT integral(v) * 2, count(v), max(n) FROM m WHERE time >= '2020-01-01T00:00:30Z' AND host = 'h1'"),
         q(db, "SELECT integral(v), count(v) FROM m WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:02:00Z' GROUP BY time(1m)"),
     ]))
+    db = "gc_integral_fill"
+    # One series with windows of several points, of one point and of none (20 s to 40 s).
+    times = [0, 3, 7, 12, 41, 45, 52, 58, 60]
+    body = "".join(
+        f"m,host=h1 v={(t * 7) % 11 - 3.5},n={t}i {T2020 + t * 10**9}\n" for t in times)
+    body += f"m,host=h2 v=1 {T2020}\n"
+    window = "WHERE host = 'h1' AND time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:01:10Z'"
+    out.append(case("aggregates--integral-filled-beside-others", [
+        q("", f'CREATE DATABASE "{db}"'), w(db, body)], [
+        q(db, f"SELECT integral(v), count(v) FROM m {window} GROUP BY time(10s) fill({f})")
+        for f in ("null", "none", "0", "-2.5", "previous", "linear")
+    ] + [
+        # Alone it prints no row for a window without points, whatever the fill.
+        q(db, f"SELECT integral(v) FROM m {window} GROUP BY time(10s) fill({f})")
+        for f in ("0", "previous")
+    ] + [
+        q(db, f"SELECT integral(v, 1s), mean(n) FROM m {window} GROUP BY time(10s) fill(7)"),
+        q(db, f"SELECT max(v), integral(n) FROM m {window} GROUP BY time(20s), host fill(0)"),
+        q(db, f"SELECT integral(v), integral(n), sum(n) FROM m {window} GROUP BY time(10s) fill(previous)"),
+    ]))
+    db = "gc_count_series"
+    # Host b writes `flag` only before the range read, host a inside it too.
+    body = "".join(
+        f"cpu,host={h},dc={'x' if h == 'a' else 'y'} v={t % 7},n={t}i {T2020 + t * 10**9}\n"
+        for t in range(0, 60, 4) for h in ("a", "b"))
+    body += f"cpu,host=b,dc=y flag=true {T2020 + 1 * 10**9}\ncpu,host=b,dc=y flag=false {T2020 + 2 * 10**9}\n"
+    body += f"cpu,host=a,dc=x flag=true {T2020 + 33 * 10**9}\n"
+    rng = "WHERE time >= '2020-01-01T00:00:20Z' AND time < '2020-01-01T00:01:00Z'"
+    out.append(case("fill--count-of-a-field-a-series-lacks", [
+        q("", f'CREATE DATABASE "{db}"'), w(db, body)], [
+        q(db, f"SELECT mean(n), count(flag) FROM cpu {rng} GROUP BY time(10s), host {f}")
+        for f in ("", "fill(null)", "fill(0)", "fill(previous)", "fill(linear)", "fill(none)")
+    ] + [
+        q(db, f"SELECT count(flag) FROM cpu {rng} GROUP BY time(10s), host"),
+        q(db, f"SELECT count(flag), count(v) FROM cpu {rng} GROUP BY time(10s), dc"),
+        q(db, f"SELECT count(flag) + count(v) FROM cpu {rng} GROUP BY time(10s), host"),
+        q(db, f"SELECT count(flag), max(v) FROM cpu {rng} AND host = 'b' GROUP BY time(10s)"),
+        q(db, f"SELECT count(flag) FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:01:00Z' GROUP BY time(20s), host"),
+    ]))
+    db = "gc_regex_dims"
+    body = (
+        f"cpu,host=a,region=eu v=1,i=3i {T2020}\n"
+        f"cpu,host=b,region=us v=2,s=\"x\" {T2020 + 10**9}\n"
+        f"cpu,host=c v=3,i=5i {T2020 + 2 * 10**9}\n"
+        f"mem,host=a free=10i {T2020}\n"
+    )
+    out.append(case("groupby--regex-dimension-and-wildcard-fields", [
+        q("", f'CREATE DATABASE "{db}"'), w(db, body)], [
+        # A regex or wildcard dimension, matching a tag or not: `*` lists no tag.
+        q(db, "SELECT * FROM cpu GROUP BY /reg/"),
+        q(db, "SELECT * FROM cpu GROUP BY /xyz/"),
+        q(db, "SELECT * FROM cpu GROUP BY region, /xyz/"),
+        q(db, "SELECT * FROM cpu GROUP BY region"),
+        q(db, "SELECT *, host FROM cpu GROUP BY /reg/"),
+        q(db, "SELECT *::tag, v FROM cpu GROUP BY /reg/"),
+        q(db, "SELECT /o/, v FROM cpu GROUP BY /xyz/"),
+        q(db, "SELECT * FROM cpu, mem GROUP BY /ho/"),
+        q(db, "SELECT first(v), * FROM cpu GROUP BY /reg/"),
+        q(db, "SELECT max(v), * FROM cpu WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:00:04Z' GROUP BY time(2s), /reg/"),
+        q(db, "SELECT last(v), * FROM cpu GROUP BY region"),
+        q(db, "SELECT * FROM (SELECT * FROM cpu) GROUP BY /reg/"),
+    ]))
     db = "gc_conflict_shard"
     out.append(case("write-errors--type-conflict-in-shard", [
         q("", f'CREATE DATABASE "{db}"'),

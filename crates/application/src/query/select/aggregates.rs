@@ -224,13 +224,21 @@ impl QueryService {
                     .any(&mut |x| matches!(x, Expr::Call { name, .. } if name == "integral"))
             })
             .collect();
+        // Columns that are an `integral()` itself (not inside arithmetic).
+        let bare_integral: Vec<bool> = cols.iter().map(|c| is_integral_call(&c.expr)).collect();
         let mut rows = if window.is_none() && integral.contains(&true) {
             join_integral_apart(&timelines, &integral)
         } else {
             join_timelines(&timelines, window.is_none())
         };
         if window.is_some() {
-            fill_transform_cells(cols, &mut rows, &stmt.fill, stmt.is_descending());
+            fill_transform_cells(
+                cols,
+                &bare_integral,
+                &mut rows,
+                &stmt.fill,
+                stmt.is_descending(),
+            );
         }
         Ok((rows, cut))
     }
@@ -350,6 +358,15 @@ fn without_markers(tl: Timeline) -> Timeline {
     tl.into_iter()
         .map(|(t, v)| (t, marker_as_null(v)))
         .collect()
+}
+
+/// Whether `e` is an `integral()` call, maybe in parentheses.
+fn is_integral_call(e: &Expr) -> bool {
+    match e {
+        Expr::Paren(inner) => is_integral_call(inner),
+        Expr::Call { name, .. } => name == "integral",
+        _ => false,
+    }
 }
 
 /// `v`, or null for [`PRESENT_WITHOUT_VALUE`] (the engine's `stddev` of one value is that
@@ -522,17 +539,37 @@ pub(super) fn fill_timeline(name: &str, tl: Timeline, ctx: &SeriesCtx<'_>) -> Ti
     let Some(window) = ctx.window else {
         return tl;
     };
-    let mode = to_fn_fill(ctx.fill, window.every);
-    let mode = if name == "count" {
-        mode.count_default()
-    } else {
-        mode
-    };
     let buckets: Vec<(i64, Option<Value>)> = tl
         .into_iter()
         .map(|(t, v)| (t, if v.is_null() { None } else { Some(v) }))
         .collect();
+    let (buckets, mode) = fill_mode_of(name, buckets, to_fn_fill(ctx.fill, window.every));
     fill_in_walk_order(buckets, &mode, ctx.descending)
+}
+
+/// The fill of function `name`'s windows of one series, and the windows it fills:
+/// `count()` prints 0 for a window without points under `fill(null)`, but only in a
+/// series that has a point of its field in the statement's range. InfluxDB's count
+/// iterator emits nothing for a series without one, so its cells print null beside the
+/// columns that give the series its rows (`mean(i), count(b) … GROUP BY time(10s), host`
+/// with `b` written outside the range for one host). A count of 0 from storage counts as
+/// no point.
+pub(super) fn fill_mode_of(
+    name: &str,
+    buckets: Vec<(i64, Option<Value>)>,
+    mode: FnFill,
+) -> (Vec<(i64, Option<Value>)>, FnFill) {
+    if name != "count" {
+        return (buckets, mode);
+    }
+    let no_point = buckets
+        .iter()
+        .all(|(_, v)| matches!(v, None | Some(Value::Null) | Some(Value::Integer(0))));
+    if !no_point || mode != FnFill::Null {
+        return (buckets, mode.count_default());
+    }
+    let buckets = buckets.into_iter().map(|(t, _)| (t, None)).collect();
+    (buckets, mode)
 }
 
 /// Fills a bucket timeline in the order the query walks it, returned in time order: with
@@ -820,10 +857,22 @@ fn kept_span(n: usize, stmt: &SelectStatement) -> (usize, usize) {
 
 /// Cells of a transformation's column left empty in a row another column printed (a
 /// `non_negative_derivative` dropping a negative step beside a `derivative`): InfluxDB
-/// fills them as it fills auxiliary values ([`fill_as_auxiliary`]).
-fn fill_transform_cells(cols: &[OutCol], rows: &mut [Vec<Value>], fill: &Fill, desc: bool) {
+/// fills them as it fills auxiliary values ([`fill_as_auxiliary`]). So it fills an
+/// `integral()` column (`integral[k]`), which its own windows never fill: alone it
+/// prints no row for a window without points, whatever the fill; beside `count()` under
+/// `fill(0)` it prints 0 there, under `fill(previous)` the window before's integral, and
+/// under `fill(linear)` null (measured on 1.6.7). Inside arithmetic InfluxDB fills the
+/// integral before the arithmetic (`integral(v) * 2` under `fill(7)` prints 14); such a
+/// column is left null here.
+fn fill_transform_cells(
+    cols: &[OutCol],
+    integral: &[bool],
+    rows: &mut [Vec<Value>],
+    fill: &Fill,
+    desc: bool,
+) {
     for (k, c) in cols.iter().enumerate() {
-        if contains_transform(&c.expr) {
+        if contains_transform(&c.expr) || integral.get(k) == Some(&true) {
             fill_as_auxiliary(rows.iter_mut().filter_map(|r| r.get_mut(k + 1)), fill, desc);
         }
     }
@@ -1074,4 +1123,42 @@ fn top_bottom_rows(
         out_rows.push(selector_row(*time, v, idx, cols, points[i]));
     }
     Ok(out_rows)
+}
+
+#[cfg(test)]
+mod fill_mode_tests {
+    use super::*;
+
+    fn windows(values: &[Option<i64>]) -> Vec<(i64, Option<Value>)> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as i64 * 10, v.map(Value::Integer)))
+            .collect()
+    }
+
+    #[test]
+    fn a_count_fills_zero_only_in_a_series_with_a_point() {
+        let (tl, mode) = fill_mode_of("count", windows(&[None, Some(2), Some(0)]), FnFill::Null);
+        assert_eq!(mode, FnFill::Number(Value::Integer(0)));
+        assert_eq!(tl[1].1, Some(Value::Integer(2)));
+        // No point of the field in the range (a count of 0 from storage is none either).
+        let (tl, mode) = fill_mode_of("count", windows(&[None, Some(0), None]), FnFill::Null);
+        assert_eq!(mode, FnFill::Null);
+        assert!(tl.iter().all(|(_, v)| v.is_none()));
+    }
+
+    #[test]
+    fn other_fills_and_functions_are_left_alone() {
+        let (_, mode) = fill_mode_of("count", windows(&[None, None]), FnFill::Previous);
+        assert_eq!(mode, FnFill::Previous);
+        let zero = FnFill::Number(Value::Integer(0));
+        let (_, mode) = fill_mode_of("count", windows(&[None]), zero.clone());
+        assert_eq!(mode, zero);
+        let (tl, mode) = fill_mode_of("sum", windows(&[Some(0), None]), FnFill::Null);
+        assert_eq!(
+            (tl[0].1.clone(), mode),
+            (Some(Value::Integer(0)), FnFill::Null)
+        );
+    }
 }

@@ -427,7 +427,11 @@ impl QueryService {
             tag_fields: &tag_fields,
             tags: &listed_tags,
         };
-        let mut cols = output_columns(stmt, &schema, &group_tags)?;
+        let mut cols = output_columns(
+            stmt,
+            &schema,
+            &unlisted_tags(stmt, &group_tags, &listed_tags),
+        )?;
         hide_pushed_tags(&mut cols, &sources, &all_fields);
         dedupe_names(&mut cols);
         if cols.is_empty() {
@@ -843,6 +847,26 @@ fn group_tags(
     }
     group_tags.sort();
     Ok(group_tags)
+}
+
+/// The tags a wildcard or regex in the field list leaves out: the `GROUP BY` tags, or
+/// every tag once a dimension is a wildcard or a regex (matching a tag or not). InfluxDB
+/// 1.6 expands the field list with tags only when no dimension is one: `SELECT * FROM
+/// cpu GROUP BY /xyz/` prints the fields alone.
+fn unlisted_tags(
+    stmt: &SelectStatement,
+    group_tags: &[String],
+    listed_tags: &BTreeSet<String>,
+) -> Vec<String> {
+    let dimension_wildcard = stmt
+        .dimensions
+        .iter()
+        .any(|d| matches!(d, Expr::Wildcard(_) | Expr::Regex(_)));
+    if dimension_wildcard {
+        listed_tags.iter().cloned().collect()
+    } else {
+        group_tags.to_vec()
+    }
 }
 
 /// Aggregate queries: no bare field references outside calls, except beside a single

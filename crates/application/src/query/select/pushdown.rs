@@ -378,12 +378,7 @@ fn fill_bucket_grid(
                 (*t, v.filter(|x| !x.is_null()))
             })
             .collect();
-        let mode = to_fn_fill(fill, w.every);
-        let mode = if func == "count" {
-            mode.count_default()
-        } else {
-            mode
-        };
+        let (tl, mode) = super::aggregates::fill_mode_of(func, tl, to_fn_fill(fill, w.every));
         timelines.push(super::aggregates::fill_in_walk_order(tl, &mode, descending));
     }
     Ok(join_timelines(&timelines, false))
