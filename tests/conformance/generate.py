@@ -504,6 +504,24 @@ def gaps_cases():
         q(db, "SELECT last(v), * FROM cpu GROUP BY region"),
         q(db, "SELECT * FROM (SELECT * FROM cpu) GROUP BY /reg/"),
     ]))
+    db = "gc_distinct_desc"
+    # Values whose first and last points come in different orders, two series at the same
+    # times (ties), a window where one value is seen once.
+    seq_a = ["lo", "hi", "hi", "lo", "mid", "hi", "lo", "lo", "mid", "hi", "hi", "lo"]
+    seq_b = ["hi", "hi", "lo", "lo", "lo", "mid", "mid", "hi", "lo", "lo", "hi", "hi"]
+    body = "".join(
+        f'w,site={site} d="{v}",n={k % 5}i {T2020 + k * 60 * 10**9}\n'
+        for site, seq in (("a", seq_a), ("b", seq_b)) for k, v in enumerate(seq))
+    rng = "WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:12:00Z'"
+    out.append(case("aggregates--distinct-order-descending", [
+        q("", f'CREATE DATABASE "{db}"'), w(db, body)], [
+        q(db, f"SELECT distinct(d) FROM w {rng}{g}{o}")
+        for g in ("", " GROUP BY site", " GROUP BY time(4m)", " GROUP BY time(5m), site")
+        for o in ("", " ORDER BY time DESC")
+    ] + [
+        q(db, f"SELECT distinct(n) FROM w {rng} GROUP BY site ORDER BY time DESC"),
+        q(db, f"SELECT distinct(d) FROM w {rng} AND site = 'a' ORDER BY time DESC LIMIT 2"),
+    ]))
     db = "gc_conflict_shard"
     out.append(case("write-errors--type-conflict-in-shard", [
         q("", f'CREATE DATABASE "{db}"'),

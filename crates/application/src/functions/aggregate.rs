@@ -469,16 +469,29 @@ pub fn top_distinct_rows<K: Ord>(
 /// (`O(n log n)`): a series of a million different values must not take a million
 /// squared comparisons.
 pub fn distinct(rows: &[Row]) -> Vec<Value> {
+    distinct_as_fed(rows, false)
+}
+
+/// [`distinct`] of rows fed newest first (`ORDER BY time DESC`): InfluxDB's reducer keeps
+/// each value's first point it is fed, its latest, and the window lists the values by
+/// that time, oldest first, then by value (measured on 1.6.7: a value last seen at 01:48
+/// comes before one last seen at 06:00).
+pub fn distinct_newest_first(rows: &[Row]) -> Vec<Value> {
+    distinct_as_fed(rows, true)
+}
+
+fn distinct_as_fed(rows: &[Row], newest_first: bool) -> Vec<Value> {
     let same =
         |a: &Value, b: &Value| rank(a) == rank(b) && compare_equal_zeros(a, b) == Ordering::Equal;
+    let fed_before = |a: i64, b: i64| if newest_first { b.cmp(&a) } else { a.cmp(&b) };
     let mut firsts: Vec<(i64, &Value)> = non_null(rows).map(|(t, v)| (*t, v)).collect();
     firsts.sort_by(|a, b| {
         rank(a.1)
             .cmp(&rank(b.1))
             .then(compare_equal_zeros(a.1, b.1))
-            .then(a.0.cmp(&b.0))
+            .then(fed_before(a.0, b.0))
     });
-    // Equal values are adjacent, earliest first: keep that one.
+    // Equal values are adjacent, the one fed first first: keep that one.
     firsts.dedup_by(|later, first| same(later.1, first.1));
     firsts.sort_by(|a, b| a.0.cmp(&b.0).then(compare_values(a.1, b.1)));
     firsts.into_iter().map(|(_, v)| v.clone()).collect()
@@ -865,6 +878,11 @@ mod tests {
         assert_eq!(
             distinct(&s),
             ["b", "a", "c"].map(|x| Value::String(x.into()))
+        );
+        // Fed newest first: each value at its latest point (c at 2, b at 4, a at 5).
+        assert_eq!(
+            distinct_newest_first(&s),
+            ["c", "b", "a"].map(|x| Value::String(x.into()))
         );
         assert_eq!(distinct(&intmany()), [2, 4, 5, 7, 9].map(Value::Integer));
         // -0 and 0 are one value, the first seen (aggregates--count-distinct)

@@ -311,14 +311,17 @@ impl QueryService {
             }
             return Ok(Some(out_rows));
         }
-        // distinct: one row per value, at the window's time; under `ORDER BY time DESC`
-        // the windows come backwards but each window's values in the same order (by
-        // their earliest point, then value), as with `top` above.
+        // distinct: one row per value, at the window's time, by the time of its first
+        // point fed (under `ORDER BY time DESC` its latest); the caller reverses every
+        // row under `DESC`.
         for (bt, rows) in ctx.bucket_rows(&raw) {
-            let mut values = aggregate::distinct(&rows);
-            if ctx.descending {
-                values.reverse();
-            }
+            let values = if ctx.descending {
+                let mut v = aggregate::distinct_newest_first(&rows);
+                v.reverse();
+                v
+            } else {
+                aggregate::distinct(&rows)
+            };
             for v in values {
                 let mut r = vec![Value::Time(bt)];
                 r.extend(cols.iter().enumerate().map(|(i, _)| {
