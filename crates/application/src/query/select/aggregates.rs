@@ -225,7 +225,10 @@ impl QueryService {
             })
             .collect();
         // Columns that are an `integral()` itself (not inside arithmetic).
-        let bare_integral: Vec<bool> = cols.iter().map(|c| is_integral_call(&c.expr)).collect();
+        let bare_integral: Vec<bool> = cols
+            .iter()
+            .map(|c| matches!(c.expr.unparen(), Expr::Call { name, .. } if name == "integral"))
+            .collect();
         let mut rows = if window.is_none() && integral.contains(&true) {
             join_integral_apart(&timelines, &integral)
         } else {
@@ -361,15 +364,6 @@ fn without_markers(tl: Timeline) -> Timeline {
     tl.into_iter()
         .map(|(t, v)| (t, marker_as_null(v)))
         .collect()
-}
-
-/// Whether `e` is an `integral()` call, maybe in parentheses.
-fn is_integral_call(e: &Expr) -> bool {
-    match e {
-        Expr::Paren(inner) => is_integral_call(inner),
-        Expr::Call { name, .. } => name == "integral",
-        _ => false,
-    }
 }
 
 /// `v`, or null for [`PRESENT_WITHOUT_VALUE`] (the engine's `stddev` of one value is that
@@ -562,17 +556,17 @@ pub(super) fn fill_mode_of(
     buckets: Vec<(i64, Option<Value>)>,
     mode: FnFill,
 ) -> (Vec<(i64, Option<Value>)>, FnFill) {
-    if name != "count" {
+    if name != "count" || mode != FnFill::Null {
         return (buckets, mode);
     }
     let no_point = buckets
         .iter()
         .all(|(_, v)| matches!(v, None | Some(Value::Null) | Some(Value::Integer(0))));
-    if !no_point || mode != FnFill::Null {
-        return (buckets, mode.count_default());
+    if no_point {
+        let buckets = buckets.into_iter().map(|(t, _)| (t, None)).collect();
+        return (buckets, mode);
     }
-    let buckets = buckets.into_iter().map(|(t, _)| (t, None)).collect();
-    (buckets, mode)
+    (buckets, mode.count_default())
 }
 
 /// Fills a bucket timeline in the order the query walks it, returned in time order: with
