@@ -387,6 +387,14 @@ async fn start_services(
     )
     .with_wal_notify(flush.wake_handle())
     .with_backlog(backlog);
+    if stack.feed.is_some() {
+        // The feed cursor starts after what recovery stored (the WAL is empty now), so
+        // the first write's points find their turn.
+        if let Err(e) = flush.catch_up_tier().await {
+            tracing::warn!(error = %e, "positioning the recent-data tier's feed failed; reads catch up instead");
+        }
+        ingest = ingest.with_tier_writes(flush.clone());
+    }
     if let Some(r) = replicator {
         ingest = ingest.with_replicator(r);
     }

@@ -5,6 +5,7 @@ use super::{batch_schema, FlushError, FlushService, Group, PointAt, ReadRound, R
 use crate::hot::{TierFeed, WriteInFlight};
 use hyperbyte_domain::{CompactEntry, MeasurementSchema, PointRef, RetentionPolicy};
 use hyperbyte_ports::{SinkError, TableRef};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// A table of the tier: (database, retention policy, measurement).
@@ -132,11 +133,22 @@ impl FlushService {
     /// storage: a read the tier answers then sees them all. `Ok(false)` when it did not
     /// (no tier, or a table whose coverage storage could not tell): make them visible
     /// with [`FlushService::ensure_visible`] instead, whose rounds feed the tier too.
+    /// Once writes feed the tier themselves ([`FlushService::feed_written`]), every
+    /// acknowledged entry is in it but those a write left out: the catch-up then goes
+    /// only as far as the last of these, not through the entries of writes under way.
     pub async fn catch_up_tier(&self) -> Result<bool, FlushError> {
+        let last = match self.writes_feed_tier.load(Ordering::Acquire) {
+            true => self.acknowledged_unfed.load(Ordering::Acquire),
+            false => self.wal.last_sequence(),
+        };
+        self.catch_up_through(last).await
+    }
+
+    /// [`FlushService::catch_up_tier`] through entry `last` at least.
+    pub(super) async fn catch_up_through(&self, last: u64) -> Result<bool, FlushError> {
         let Some(feed) = &self.feed else {
             return Ok(false);
         };
-        let last = self.wal.last_sequence();
         if feed.fed_through(last) {
             return Ok(true);
         }

@@ -5,6 +5,7 @@ use super::tests::{fixture, write, Fixture};
 use super::*;
 use crate::hot::tests::NothingStored;
 use crate::hot::{HotTier, TierFeed};
+use hyperbyte_domain::Point;
 
 /// The fixture's flush feeding a tier, rounds of one entry.
 fn fed(f: Fixture) -> (Fixture, Arc<HotTier>) {
@@ -193,4 +194,78 @@ async fn without_a_feed_a_catch_up_says_so() {
     let f = fixture();
     write(&f.wal, &[("good", 1, 1.0)]).await;
     assert!(!f.flush.catch_up_tier().await.unwrap());
+}
+
+/// One point of `good` as the write path hands it over.
+fn good(t: i64, v: f64) -> Point {
+    Point {
+        measurement: "good".into(),
+        tags: Vec::new(),
+        fields: vec![("v".into(), hyperbyte_domain::FieldValue::Float(v))],
+        timestamp: t,
+    }
+}
+
+/// Writes finish their WAL appends in any order; the tier takes their entries in WAL
+/// order, so the later entry's value of a point wins.
+#[tokio::test]
+async fn writes_feed_the_tier_in_wal_order_whatever_order_they_finish() {
+    let (f, tier) = fed(fixture());
+    f.flush.catch_up_tier().await.unwrap();
+    write(&f.wal, &[("good", 10, 1.0)]).await;
+    let first = f.wal.last_sequence();
+    write(&f.wal, &[("good", 10, 2.0), ("good", 20, 3.0)]).await;
+    let second = f.wal.last_sequence();
+    let (p1, p2) = ([good(10, 1.0)], [good(10, 2.0), good(20, 3.0)]);
+    let (v1, v2) = (
+        p1.iter().map(PointRef::from_point).collect(),
+        p2.iter().map(PointRef::from_point).collect(),
+    );
+    // The second write asks first: it waits for the first entry's turn.
+    let later = f.flush.feed_written(second, "db", "autogen", v2);
+    let earlier = async {
+        tokio::task::yield_now().await;
+        f.flush.feed_written(first, "db", "autogen", v1).await
+    };
+    tokio::join!(later, earlier);
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 2.0), (20, 3.0)]));
+    assert!(f.sink.series_of("good").is_empty(), "the tier only");
+    // Nothing is left for a read or the flush round to feed again.
+    f.flush.writes_feed_tier();
+    assert!(f.flush.catch_up_tier().await.unwrap());
+    f.flush.flush_all().await.unwrap();
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 2.0), (20, 3.0)]));
+}
+
+/// A write whose predecessor never fed its entry (its request was cancelled after the
+/// append) feeds both from the WAL once its turn is late.
+#[tokio::test]
+async fn a_write_late_for_its_turn_feeds_the_entries_before_it_from_the_wal() {
+    let (f, tier) = fed(fixture());
+    f.flush.catch_up_tier().await.unwrap();
+    write(&f.wal, &[("good", 10, 1.0)]).await;
+    write(&f.wal, &[("good", 20, 2.0)]).await;
+    let second = f.wal.last_sequence();
+    let mine = [good(20, 2.0)];
+    let views = mine.iter().map(PointRef::from_point).collect();
+    f.flush.feed_written(second, "db", "autogen", views).await;
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 1.0), (20, 2.0)]));
+}
+
+/// Once every write feeds the tier, a read catches up only what a write left out: an
+/// entry whose write is still under way (not acknowledged) is not its to feed.
+#[tokio::test]
+async fn a_read_does_not_feed_the_entries_of_writes_under_way() {
+    let (f, tier) = fed(fixture());
+    f.flush.catch_up_tier().await.unwrap();
+    f.flush.writes_feed_tier();
+    write(&f.wal, &[("good", 10, 1.0)]).await;
+    assert!(f.flush.catch_up_tier().await.unwrap());
+    assert_eq!(in_tier(&tier, "good", 0), None, "nothing fed");
+    // A write acknowledged without feeding its entry is caught up by the next read.
+    f.flush
+        .acknowledged_unfed
+        .fetch_max(f.wal.last_sequence(), Ordering::AcqRel);
+    assert!(f.flush.catch_up_tier().await.unwrap());
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 1.0)]));
 }

@@ -151,6 +151,12 @@ pub struct FlushService {
     meter: FlushMeter,
     /// Feeds the recent-data tier, when there is one (`feed.rs`).
     feed: Option<Arc<TierFeed>>,
+    /// Whether every write feeds the tier its points before it is acknowledged
+    /// (`written.rs`).
+    writes_feed_tier: std::sync::atomic::AtomicBool,
+    /// The last WAL entry acknowledged without its points in the tier (a write that
+    /// could not feed them), which a query's catch-up must still feed.
+    acknowledged_unfed: AtomicU64,
 }
 
 /// The flush service's counters (read by [`FlushService::counters`]).
@@ -203,6 +209,8 @@ impl FlushService {
             strikes: parking_lot::Mutex::new(BTreeMap::new()),
             meter: FlushMeter::default(),
             feed: None,
+            writes_feed_tier: std::sync::atomic::AtomicBool::new(false),
+            acknowledged_unfed: AtomicU64::new(0),
         }
     }
 
@@ -1069,3 +1077,4 @@ mod feed;
 mod feed_tests;
 #[cfg(test)]
 mod tests;
+mod written;

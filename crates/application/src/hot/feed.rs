@@ -1,25 +1,31 @@
-//! How acknowledged points reach the tier: in WAL order, ahead of storage when a query
-//! asks for it.
+//! How acknowledged points reach the tier: in WAL order, ahead of storage.
 //!
-//! Two callers feed the tier, both in the WAL's sequence order and under one lock (the
+//! Three callers feed the tier, all in the WAL's sequence order and under one lock (the
 //! *feed cursor*, the next sequence not fed yet):
-//! - the flush, for every round it stores (the points go in while storage writes them);
+//! - the write that appended an entry, once the entry is durable and before the write is
+//!   acknowledged ([`crate::FlushService::feed_written`]): it waits for the entries
+//!   before its own ([`TierFeed::turn`]), so in the steady state every acknowledged point
+//!   is in the tier and no read waits for anything;
 //! - a query that is about to read the tier ([`crate::FlushService::catch_up_tier`]):
-//!   it feeds the entries acknowledged since the last round straight from the WAL, so a
-//!   read the tier answers needs no flush (a flush costs the storage engine's insert:
-//!   measured 5.9 ms median for a one-host query right after a one-line write, against
-//!   0.35 ms without the write, where InfluxDB answers in 0.8 ms either way).
+//!   it feeds what no write fed (a write cancelled or late for its turn, a table whose
+//!   coverage was not established, entries replicated from another member) straight
+//!   from the WAL, so a read the tier answers needs no flush (a flush costs the storage
+//!   engine's insert: measured 5.9 ms median for a one-host query right after a one-line
+//!   write, against 0.35 ms without the write, where InfluxDB answers in 0.8 ms either
+//!   way);
+//! - the flush, for every round it stores whose entries nothing fed yet (the points go
+//!   in while storage writes them).
 //!
-//! The flush feeds only the entries at or after the cursor, so no point goes in twice:
-//! a second insert of an older entry would overwrite a newer value of the same point
-//! that a catch-up had already put in, until the next round put it back.
+//! Each feeds only the entries at or after the cursor, so no point goes in twice: a
+//! second insert of an older entry would overwrite a newer value of the same point that
+//! a later entry had already put in, until the next round put it back.
 //!
 //! What the tier then holds is a superset of storage's coverage claim (module docs of
 //! [`super`]): every stored point at or after `covered_from`, and acknowledged points not
 //! stored yet. Learning and warm-up read storage to extend the tier backwards; while a
 //! feed left points of a table out (earlier than its coverage) that storage does not hold
-//! yet, they wait for that table ([`HotTier::insert_fed`]). A catch-up inserts only when
-//! no removal of stored data (a drop, a delete) ran since it read the entries: the flush
+//! yet, they wait for that table ([`HotTier::insert_fed`]). A write or a catch-up inserts only when
+//! no removal of stored data (a drop, a delete) ran since it checked the metadata: the flush
 //! may leave the entries of a dropped table out, and the tier must not keep them.
 //! A table storage refuses (its points set aside, or kept in the WAL for the next round)
 //! is not claimed up to them: the tier lets them go, so that reads of a held table
@@ -42,7 +48,13 @@ pub struct TierFeed {
     next: tokio::sync::Mutex<u64>,
     /// `next` as of the last feed, read without the lock (it only grows).
     fed_next: AtomicU64,
+    /// `fed_next`, published to the writes waiting for their turn ([`TierFeed::turn`]).
+    advanced: tokio::sync::watch::Sender<u64>,
 }
+
+/// A write's entry did not get its turn in time ([`TierFeed::turn`]).
+#[derive(Debug)]
+pub(crate) struct Late;
 
 /// The feed cursor, held while a round or a catch-up feeds the tier.
 pub(crate) type FeedCursor<'f> = tokio::sync::MutexGuard<'f, u64>;
@@ -56,6 +68,7 @@ impl TierFeed {
             query,
             next: tokio::sync::Mutex::new(0),
             fed_next: AtomicU64::new(0),
+            advanced: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -67,7 +80,48 @@ impl TierFeed {
     /// Moves the held cursor to `next` (never back).
     pub(crate) fn advance(&self, cursor: &mut FeedCursor<'_>, next: u64) {
         **cursor = (**cursor).max(next);
-        self.fed_next.fetch_max(**cursor, Ordering::AcqRel);
+        let to = **cursor;
+        self.fed_next.fetch_max(to, Ordering::AcqRel);
+        self.advanced.send_if_modified(|at| {
+            let moved = *at < to;
+            *at = (*at).max(to);
+            moved
+        });
+    }
+
+    /// The feed cursor once it stands at `seq`: the turn of the write that appended WAL
+    /// entry `seq` to feed it, after every entry before it (`Ok(None)`: fed already, by a
+    /// catch-up or a round). `Err(Late)` when `within` passes first (an earlier entry's
+    /// write was cancelled or is slow, or a round or catch-up holds the cursor).
+    pub(crate) async fn turn(
+        &self,
+        seq: u64,
+        within: std::time::Duration,
+    ) -> Result<Option<FeedCursor<'_>>, Late> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut advanced = self.advanced.subscribe();
+        loop {
+            advanced.borrow_and_update();
+            let next = self.fed_next.load(Ordering::Acquire);
+            if next > seq {
+                return Ok(None);
+            }
+            if next == seq {
+                let cursor = tokio::time::timeout_at(deadline, self.next.lock())
+                    .await
+                    .map_err(|_| Late)?;
+                if *cursor > seq {
+                    return Ok(None);
+                }
+                if *cursor == seq {
+                    return Ok(Some(cursor));
+                }
+            }
+            match tokio::time::timeout_at(deadline, advanced.changed()).await {
+                Ok(Ok(())) => {}
+                _ => return Err(Late),
+            }
+        }
     }
 
     /// Whether every entry up to `seq` was fed (no lock taken).

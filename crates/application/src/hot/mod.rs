@@ -59,6 +59,7 @@ mod warm;
 
 pub(crate) use aggregate::Agg;
 pub use decorators::HotAdmin;
+pub(crate) use feed::Late;
 pub use feed::TierFeed;
 pub use learn::{keep_learning_older_values, learn_older_values, LearnReport};
 pub use slot::{keep_in_slot, restore_from_slot, KeepError, Restored};

@@ -140,6 +140,9 @@ pub struct IngestionService {
     replicator: Option<Arc<WriteReplicator>>,
     /// Cluster mode: the replicated batches applied here.
     ledger: ReplicaLedger,
+    /// Puts each write's points in the recent-data tier before it is acknowledged
+    /// ([`crate::FlushService::feed_written`]), when there is a tier.
+    tier_writes: Option<Arc<crate::FlushService>>,
 }
 
 /// Counters of [`IngestionService`] (read by [`IngestionService::counters`]).
@@ -179,6 +182,7 @@ impl IngestionService {
             meter: WriteMeter::default(),
             replicator: None,
             ledger: ReplicaLedger::default(),
+            tier_writes: None,
         }
     }
 
@@ -279,6 +283,14 @@ impl IngestionService {
     /// Notifies `notify` after every append (the flush service listens).
     pub fn with_wal_notify(mut self, notify: Arc<tokio::sync::Notify>) -> Self {
         self.wal_grew = Some(notify);
+        self
+    }
+
+    /// Has every write put its points in the recent-data tier `flush` feeds, once they
+    /// are durable and before the write is acknowledged.
+    pub fn with_tier_writes(mut self, flush: Arc<crate::FlushService>) -> Self {
+        flush.writes_feed_tier();
+        self.tier_writes = Some(flush);
         self
     }
 
@@ -478,7 +490,6 @@ impl IngestionService {
         let written = points.len();
         let entry = encode_points(database, &rp.name, &points)
             .map_err(|e| WriteError::Internal(e.to_string()))?;
-        drop(points);
         let replicate = match (&self.replicator, consistency) {
             (Some(r), Some(level)) => {
                 Some((Arc::clone(r), level, Arc::<[u8]>::from(&entry.bytes[..])))
@@ -494,6 +505,9 @@ impl IngestionService {
         }
         if let Some(n) = &self.wal_grew {
             n.notify_one();
+        }
+        if let Some(flush) = &self.tier_writes {
+            flush.feed_written(seq, database, &rp.name, points).await;
         }
         if let Some((replicator, level, bytes)) = replicate {
             let batch = ReplicatedBatch {
