@@ -133,6 +133,7 @@ impl FlushService {
     /// storage: a read the tier answers then sees them all. `Ok(false)` when it did not
     /// (no tier, or a table whose coverage storage could not tell): make them visible
     /// with [`FlushService::ensure_visible`] instead, whose rounds feed the tier too.
+    ///
     /// Once writes feed the tier themselves ([`FlushService::feed_written`]), every
     /// acknowledged entry is in it but those a write left out: the catch-up then goes
     /// only as far as the last of these, not through the entries of writes under way.

@@ -6,7 +6,9 @@
 //! 3. check each point against the stored and in-batch schema (type conflicts, the `time`
 //!    tag key), the retention window, and the cardinality limits;
 //! 4. register new fields, tag keys and series in metadata;
-//! 5. append the surviving points to the WAL; return only once it is durable.
+//! 5. append the surviving points to the WAL; return only once it is durable;
+//! 6. with a recent-data tier, put them in it in WAL order before answering, so that a
+//!    read after the answer finds them there ([`crate::FlushService::feed_written`]).
 //!
 //! It never answers a server-side failure as a client error: WAL and metadata storage
 //! errors become [`WriteError::Internal`].

@@ -67,6 +67,8 @@ pub(super) struct FakeEngine {
     pub(super) more_tags: Mutex<Vec<String>>,
     /// What `leading_key_columns` answers.
     pub(super) leading: Mutex<Vec<String>>,
+    /// `table_columns` calls.
+    pub(super) columns_asked: Mutex<usize>,
 }
 
 #[async_trait]
@@ -126,6 +128,7 @@ impl QueryPort for FakeEngine {
     }
 
     async fn table_columns(&self, _: &str, _: &str, _: &str) -> Result<Vec<String>, QueryError> {
+        *self.columns_asked.lock() += 1;
         let mut cols = vec![naming::tag_column("host"), naming::field_column("v")];
         cols.extend(self.more_tags.lock().iter().map(|t| naming::tag_column(t)));
         Ok(cols)
@@ -863,4 +866,24 @@ async fn a_window_of_one_point_has_no_stddev_and_is_not_filled() {
             vec![Value::Time(10 * S), sd],
         ]
     );
+}
+
+/// A wildcard asks storage for its columns only for a field the metadata does not know in
+/// the policy: asking makes the statement wait for the flush (read-your-writes for
+/// storage), which a read the recent-data tier answers must not.
+#[tokio::test]
+async fn a_wildcard_asks_storage_for_columns_only_for_fields_the_metadata_does_not_know() {
+    let h = harness(&few(), QueryLimits::default());
+    assert_eq!(h.rows("SELECT * FROM m").await.len(), 3);
+    assert_eq!(
+        *h.engine.columns_asked.lock(),
+        1,
+        "v is not known in autogen"
+    );
+    h.meta
+        .fields_in_rp
+        .lock()
+        .push(("db".into(), "m".into(), "v".into(), "autogen".into()));
+    assert_eq!(h.rows("SELECT * FROM m").await.len(), 3);
+    assert_eq!(*h.engine.columns_asked.lock(), 1, "asked again");
 }

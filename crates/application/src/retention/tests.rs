@@ -42,6 +42,8 @@ pub(crate) struct MemMeta {
     pub(crate) expired: Mutex<Vec<MetaCommand>>,
     pub(crate) groups: Mutex<Vec<ShardGroup>>,
     pub(crate) fail_apply: Mutex<bool>,
+    /// (database, measurement, field, retention policy) the metadata knows a write of.
+    pub(crate) fields_in_rp: Mutex<Vec<(String, String, String, String)>>,
 }
 
 impl MemMeta {
@@ -100,6 +102,13 @@ impl MemMeta {
 
 #[async_trait]
 impl MetadataPort for MemMeta {
+    fn field_in_retention_policy(&self, db: &str, m: &str, field: &str, rp: &str) -> bool {
+        self.fields_in_rp
+            .lock()
+            .iter()
+            .any(|k| k.0 == db && k.1 == m && k.2 == field && k.3 == rp)
+    }
+
     async fn apply(&self, cmd: MetaCommand) -> Result<(), MetaError> {
         if matches!(cmd, MetaCommand::ExpireShardGroups { .. }) {
             self.expired.lock().push(cmd);
