@@ -35,9 +35,15 @@ impl FlushService {
         let Some(feed) = &self.feed else {
             return;
         };
+        // Everything but the insert happens before the turn: writes wait for each
+        // other only while the tier takes their points.
+        let entry = self.prepare_entry(feed, seq, (database, rp), points);
         let fed = match feed.turn(seq, TURN_WAIT).await {
             Ok(Some(mut cursor)) => {
-                let all_in = self.feed_entry(feed, seq, (database, rp), points).await;
+                let all_in = match entry {
+                    Some(entry) => self.put_entry(feed, seq, entry).await,
+                    None => false,
+                };
                 if all_in {
                     feed.advance(&mut cursor, seq.saturating_add(1));
                 }
@@ -71,26 +77,28 @@ impl FlushService {
         self.writes_feed_tier.store(true, Ordering::Release);
     }
 
-    /// Puts an entry's points in as a catch-up would put them (the read side of
-    /// [`FlushService::catch_up_tier`] and its per-table checks); `false` when they did
-    /// not all go in, so the cursor must stay at the entry.
-    async fn feed_entry(
+    /// An entry's points by table, checked as a catch-up checks them (the read side of
+    /// [`FlushService::catch_up_tier`]); `None` while a removal of stored data is under
+    /// way (the entry is left to a later feed).
+    fn prepare_entry<'p>(
         &self,
         feed: &TierFeed,
         seq: u64,
         (database, rp): (&str, &str),
-        points: Vec<PointRef<'_>>,
-    ) -> bool {
-        let Some(generation) = feed.removal_generation() else {
-            return false;
+        points: Vec<PointRef<'p>>,
+    ) -> Option<PreparedEntry<'p>> {
+        let generation = feed.removal_generation()?;
+        let mut entry = PreparedEntry {
+            generation,
+            tables: Vec::new(),
         };
         // A database, policy or measurement dropped since the write: its points never go
         // in (a round leaves them out too).
         let Some(rp) = self.meta.database(database).and_then(|d| d.rp(rp).cloned()) else {
-            return true;
+            return Some(entry);
         };
         let tombstones = self.meta.tombstones(database);
-        let mut by_measurement: BTreeMap<String, Vec<PointRef<'_>>> = BTreeMap::new();
+        let mut by_measurement: BTreeMap<String, Vec<PointRef<'p>>> = BTreeMap::new();
         for p in points {
             if tombstones
                 .iter()
@@ -105,20 +113,27 @@ impl FlushService {
                 }
             }
         }
-        let mut tables = Vec::with_capacity(by_measurement.len());
-        for (measurement, views) in by_measurement {
+        for (measurement, mut views) in by_measurement {
             let Some(full) = self.meta.schema(database, &measurement) else {
                 continue;
             };
+            batch_schema(&full, &mut views);
             let id = (database.to_string(), rp.name.clone(), measurement);
-            // Every table's coverage first: nothing of the entry goes in unless all can.
-            if !feed.establish(&id).await {
+            entry.tables.push((id, views));
+        }
+        Some(entry)
+    }
+
+    /// Puts a prepared entry's points in with the feed cursor at the entry; `false` when
+    /// they did not all go in, so the cursor must stay at the entry.
+    async fn put_entry(&self, feed: &TierFeed, seq: u64, entry: PreparedEntry<'_>) -> bool {
+        // Every table's coverage first: nothing of the entry goes in unless all can.
+        for (id, _) in &entry.tables {
+            if !feed.establish(id).await {
                 return false;
             }
-            tables.push((id, full, views));
         }
-        for (id, full, mut views) in tables {
-            batch_schema(&full, &mut views);
+        for (id, views) in &entry.tables {
             let table = TableRef {
                 database: id.0.clone(),
                 retention_policy: id.1.clone(),
@@ -126,14 +141,22 @@ impl FlushService {
             };
             if self.held.lock().contains_key(&table) {
                 // Storage refuses the table: reads see what it has.
-                feed.unclaim(&id, &views, Some(seq));
+                feed.unclaim(id, views, Some(seq));
                 continue;
             }
-            let (epoch, _in_flight) = feed.begin(&id);
-            if !feed.insert_unless_removed(&id, epoch, &views, (seq, generation)) {
+            let (epoch, _in_flight) = feed.begin(id);
+            if !feed.insert_unless_removed(id, epoch, views, (seq, entry.generation)) {
                 return false;
             }
         }
         true
     }
+}
+
+/// A write's points ready for the tier: the removal generation they were checked in, and
+/// per table (database, retention policy, measurement) their views after
+/// [`batch_schema`].
+struct PreparedEntry<'p> {
+    generation: u64,
+    tables: Vec<((String, String, String), Vec<PointRef<'p>>)>,
 }

@@ -6,8 +6,9 @@ use super::older::OlderLatest;
 use super::series_map::SeriesMap;
 use super::HotPoint;
 use crate::query::ReadFilter;
+use hyperbyte_domain::point_ref::same_str;
 use hyperbyte_domain::query::Value;
-use hyperbyte_domain::{FieldRef, ListRef, SeriesKey, TagRef};
+use hyperbyte_domain::{FieldRef, ListRef, PointRef, SeriesKey, TagRef};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -568,7 +569,7 @@ impl Table {
                 self.fold_skipped(p);
                 continue;
             }
-            let slot = match known.get(&p.tags) {
+            let slot = match known.get(points, at) {
                 Some(slot) => slot,
                 None => {
                     let h = p.series();
@@ -577,7 +578,7 @@ impl Table {
                         grouped.series.push((h, i));
                         grouped.series.len() - 1
                     });
-                    known.remember(&p.tags, slot);
+                    known.remember(points, at, slot);
                     slot
                 }
             };
@@ -784,15 +785,23 @@ impl Table {
     }
 }
 
-/// The series one [`Table::put_all`] call already found, by the address of the tag list
-/// its points borrow. A flush round's points borrow their tags from the decoded WAL
-/// entry's series table, so every point of a series in one entry shares one list; knowing
-/// it spares comparing all of its tags again for each point (string comparisons of the
-/// bucket search were about 5% of the server's CPU under TSBS ingest). Two borrowed lists
-/// alive at the same address with the same length are the same memory, hence the same
-/// tags. Owned lists (a point whose tags were rewritten) are looked up as before.
+/// The series one [`Table::put_all`] call already found. A flush round's points borrow
+/// their tags from the decoded WAL entry's series table, so every point of a series in
+/// one entry shares one list: known by that list's address, a series is found without
+/// comparing all of its tags again for each point (string comparisons of the bucket
+/// search were about 5% of the server's CPU under TSBS ingest). Two borrowed lists alive
+/// at the same address with the same length are the same memory, hence the same tags.
+/// A write's own points (the write path feeds the tier) own their tag lists, but the
+/// line-protocol parser gives the points of one series key in a body the same tag
+/// strings and their series hash: those are known by the hash, confirmed against an
+/// earlier point of the series by the strings' addresses before their bytes
+/// ([`same_str`]).
 #[derive(Default)]
-struct KnownSeries(HashMap<(usize, usize), usize>);
+struct KnownSeries {
+    by_address: HashMap<(usize, usize), usize>,
+    /// Series hash → (slot, index of a point of the series in the batch).
+    by_hash: HashMap<u64, Vec<(usize, usize)>>,
+}
 
 impl KnownSeries {
     fn address(tags: &ListRef<'_, TagRef<'_>>) -> Option<(usize, usize)> {
@@ -802,14 +811,37 @@ impl KnownSeries {
         }
     }
 
-    /// The slot (in [`BySeries::series`]) of the series of `tags`, if known.
-    fn get(&self, tags: &ListRef<'_, TagRef<'_>>) -> Option<usize> {
-        Self::address(tags).and_then(|a| self.0.get(&a).copied())
+    /// The slot (in [`BySeries::series`]) of the series of `points[at]`, if known.
+    fn get(&self, points: &[PointRef<'_>], at: usize) -> Option<usize> {
+        let p = points.get(at)?;
+        if let Some(a) = Self::address(&p.tags) {
+            return self.by_address.get(&a).copied();
+        }
+        let same_tags = |other: &PointRef<'_>| {
+            other.tags.len() == p.tags.len()
+                && other
+                    .tags
+                    .iter()
+                    .zip(p.tags.iter())
+                    .all(|(a, b)| same_str(&a.0, &b.0) && same_str(&a.1, &b.1))
+        };
+        self.by_hash
+            .get(&p.series_hash?)?
+            .iter()
+            .find(|&&(_, rep)| points.get(rep).is_some_and(same_tags))
+            .map(|&(slot, _)| slot)
     }
 
-    fn remember(&mut self, tags: &ListRef<'_, TagRef<'_>>, slot: usize) {
-        if let Some(a) = Self::address(tags) {
-            self.0.insert(a, slot);
+    fn remember(&mut self, points: &[PointRef<'_>], at: usize, slot: usize) {
+        let Some(p) = points.get(at) else {
+            return;
+        };
+        match (Self::address(&p.tags), p.series_hash) {
+            (Some(a), _) => {
+                self.by_address.insert(a, slot);
+            }
+            (None, Some(h)) => self.by_hash.entry(h).or_default().push((slot, at)),
+            (None, None) => {}
         }
     }
 }
