@@ -269,3 +269,94 @@ async fn a_read_does_not_feed_the_entries_of_writes_under_way() {
     assert!(f.flush.catch_up_tier().await.unwrap());
     assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 1.0)]));
 }
+
+/// Storage that cannot tell the latest time of measurement `bad` (the tier cannot
+/// establish it); nothing stored otherwise.
+#[derive(Debug, Default)]
+struct BadUnknowable;
+
+#[async_trait::async_trait]
+impl hyperbyte_ports::QueryPort for BadUnknowable {
+    async fn query(&self, _: &str) -> Result<hyperbyte_ports::RowSet, hyperbyte_ports::QueryError> {
+        Ok(hyperbyte_ports::RowSet::default())
+    }
+    async fn table_columns(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<String>, hyperbyte_ports::QueryError> {
+        Ok(Vec::new())
+    }
+    async fn latest_time(
+        &self,
+        _: &str,
+        _: &str,
+        measurement: &str,
+        _: Option<i64>,
+    ) -> Result<Option<i64>, hyperbyte_ports::QueryError> {
+        match measurement {
+            "bad" => Err(hyperbyte_ports::QueryError::Engine {
+                code: 0,
+                message: "injected".into(),
+            }),
+            _ => Ok(None),
+        }
+    }
+    async fn storage_stamp(&self) -> Result<Option<String>, hyperbyte_ports::QueryError> {
+        Ok(None)
+    }
+}
+
+/// A round that could not establish one of its tables fed the others without moving the
+/// cursor: the write of one of its entries must not put its older copy back over a later
+/// entry's value.
+#[tokio::test]
+async fn a_write_never_feeds_again_what_a_partly_fed_round_put_in() {
+    let f = fixture();
+    let tier = Arc::new(HotTier::new(1 << 20));
+    let feed = Arc::new(TierFeed::new(tier.clone(), Arc::new(BadUnknowable)));
+    let flush = FlushService::new(
+        f.wal.clone(),
+        f.meta.clone(),
+        f.sink.clone(),
+        FlushConfig::default(),
+    )
+    .with_hold_store(f.hold.clone())
+    .with_tier_feed(feed);
+    let f = Fixture { flush, ..f };
+    f.flush.catch_up_tier().await.unwrap();
+    f.flush.writes_feed_tier();
+    write(&f.wal, &[("good", 10, 1.0), ("bad", 10, 1.0)]).await;
+    let first = f.wal.last_sequence();
+    write(&f.wal, &[("good", 10, 2.0)]).await;
+    // One round stores both entries; `good` goes in, `bad` cannot be established.
+    f.flush.flush_all().await.unwrap();
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 2.0)]));
+    // The first entry's write comes late for its turn, which is still at its entry.
+    let mine = [good(10, 1.0)];
+    let views = mine.iter().map(PointRef::from_point).collect();
+    f.flush.feed_written(first, "db", "autogen", views).await;
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 2.0)]));
+}
+
+/// While a removal of stored data is under way no write can feed the tier: a write then
+/// returns at once (its entry is left to a read's catch-up) instead of waiting for a
+/// turn that cannot come.
+#[tokio::test]
+async fn during_a_removal_a_write_leaves_its_entry_to_the_next_read() {
+    let (f, tier) = fed(fixture());
+    f.flush.catch_up_tier().await.unwrap();
+    f.flush.writes_feed_tier();
+    write(&f.wal, &[("good", 10, 1.0)]).await;
+    let seq = f.wal.last_sequence();
+    let mine = [good(10, 1.0)];
+    let views = mine.iter().map(PointRef::from_point).collect();
+    {
+        let _removing = tier.removing();
+        f.flush.feed_written(seq, "db", "autogen", views).await;
+        assert_eq!(in_tier(&tier, "good", 0), None);
+    }
+    assert!(f.flush.catch_up_tier().await.unwrap());
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 1.0)]));
+}

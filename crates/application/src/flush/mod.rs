@@ -593,6 +593,8 @@ impl FlushService {
                 if all_fed {
                     // Every group went in (a round failing before this is fed again).
                     f.advance(&mut cursor, round.last_seq.saturating_add(1));
+                } else {
+                    f.partly_fed(&cursor, round.last_seq);
                 }
             }
         };

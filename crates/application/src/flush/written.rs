@@ -37,13 +37,22 @@ impl FlushService {
         };
         // Everything but the insert happens before the turn: writes wait for each
         // other only while the tier takes their points.
-        let entry = self.prepare_entry(feed, seq, (database, rp), points);
+        let Some(entry) = self.prepare_entry(feed, seq, (database, rp), points) else {
+            // A removal is under way: no write can feed now, and waiting for the turn
+            // would only make every write of the removal's duration wait.
+            self.acknowledged_unfed.fetch_max(seq, Ordering::AcqRel);
+            return;
+        };
         let fed = match feed.turn(seq, TURN_WAIT).await {
+            // A round that could not establish one of its tables put the others' points
+            // in without moving the cursor: feeding this entry's own copy again could
+            // put an older value back over a later entry's. The WAL order decides.
+            Ok(Some(cursor)) if feed.partly_fed_through(seq) => {
+                drop(cursor);
+                self.feed_from_wal(seq).await
+            }
             Ok(Some(mut cursor)) => {
-                let all_in = match entry {
-                    Some(entry) => self.put_entry(feed, seq, entry).await,
-                    None => false,
-                };
+                let all_in = self.put_entry(feed, seq, entry).await;
                 if all_in {
                     feed.advance(&mut cursor, seq.saturating_add(1));
                 }
@@ -55,18 +64,24 @@ impl FlushService {
                     seq,
                     "a write was late for its turn in the tier's feed; feeding from the WAL"
                 );
-                match self.catch_up_through(seq).await {
-                    Ok(fed) => fed,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "feeding the recent-data tier from the WAL failed; reads catch up instead");
-                        false
-                    }
-                }
+                self.feed_from_wal(seq).await
             }
         };
         if !fed {
             // Acknowledged without its points in the tier: the next read catches up.
             self.acknowledged_unfed.fetch_max(seq, Ordering::AcqRel);
+        }
+    }
+
+    /// Feeds the entries from the feed cursor through `seq` from the WAL, as a read's
+    /// catch-up does; whether they all went in.
+    async fn feed_from_wal(&self, seq: u64) -> bool {
+        match self.catch_up_through(seq).await {
+            Ok(fed) => fed,
+            Err(e) => {
+                tracing::warn!(error = %e, "feeding the recent-data tier from the WAL failed; reads catch up instead");
+                false
+            }
         }
     }
 

@@ -8,11 +8,10 @@
 //!   is in the tier and no read waits for anything;
 //! - a query that is about to read the tier ([`crate::FlushService::catch_up_tier`]):
 //!   it feeds what no write fed (a write cancelled or late for its turn, a table whose
-//!   coverage was not established, entries replicated from another member) straight
-//!   from the WAL, so a read the tier answers needs no flush (a flush costs the storage
-//!   engine's insert: measured 5.9 ms median for a one-host query right after a one-line
-//!   write, against 0.35 ms without the write, where InfluxDB answers in 0.8 ms either
-//!   way);
+//!   coverage was not established, a removal under way) straight from the WAL, so a
+//!   read the tier answers needs no flush (a flush costs the storage engine's insert:
+//!   measured 5.9 ms median for a one-host query right after a one-line write, against
+//!   0.35 ms without the write, where InfluxDB answers in 0.8 ms either way);
 //! - the flush, for every round it stores whose entries nothing fed yet (the points go
 //!   in while storage writes them).
 //!
@@ -50,6 +49,9 @@ pub struct TierFeed {
     fed_next: AtomicU64,
     /// `fed_next`, published to the writes waiting for their turn ([`TierFeed::turn`]).
     advanced: tokio::sync::watch::Sender<u64>,
+    /// The last entry of a flush round that fed some of its tables but could not
+    /// establish another, so left the cursor where it was ([`TierFeed::partly_fed`]).
+    partly_fed: AtomicU64,
 }
 
 /// A write's entry did not get its turn in time ([`TierFeed::turn`]).
@@ -69,6 +71,7 @@ impl TierFeed {
             next: tokio::sync::Mutex::new(0),
             fed_next: AtomicU64::new(0),
             advanced: tokio::sync::watch::Sender::new(0),
+            partly_fed: AtomicU64::new(0),
         }
     }
 
@@ -122,6 +125,19 @@ impl TierFeed {
                 _ => return Err(Late),
             }
         }
+    }
+
+    /// Records, with the cursor held, that a round fed some of its tables' points up to
+    /// entry `through` but not all, and left the cursor: the writes of those entries
+    /// must not put their own copies in again (an older value could land over a later
+    /// entry's), only a feed from the WAL, in order ([`TierFeed::partly_fed_through`]).
+    pub(crate) fn partly_fed(&self, _cursor: &FeedCursor<'_>, through: u64) {
+        self.partly_fed.fetch_max(through, Ordering::AcqRel);
+    }
+
+    /// Whether a round partly fed entry `seq` ([`TierFeed::partly_fed`]).
+    pub(crate) fn partly_fed_through(&self, seq: u64) -> bool {
+        self.partly_fed.load(Ordering::Acquire) >= seq && seq > 0
     }
 
     /// Whether every entry up to `seq` was fed (no lock taken).
