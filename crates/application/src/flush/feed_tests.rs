@@ -212,6 +212,7 @@ fn good(t: i64, v: f64) -> Point {
 async fn writes_feed_the_tier_in_wal_order_whatever_order_they_finish() {
     let (f, tier) = fed(fixture());
     f.flush.catch_up_tier().await.unwrap();
+    let ticket = f.flush.tier_ticket();
     write(&f.wal, &[("good", 10, 1.0)]).await;
     let first = f.wal.last_sequence();
     write(&f.wal, &[("good", 10, 2.0), ("good", 20, 3.0)]).await;
@@ -222,10 +223,12 @@ async fn writes_feed_the_tier_in_wal_order_whatever_order_they_finish() {
         p2.iter().map(PointRef::from_point).collect(),
     );
     // The second write asks first: it waits for the first entry's turn.
-    let later = f.flush.feed_written(second, "db", "autogen", v2);
+    let later = f.flush.feed_written(ticket, second, "db", "autogen", v2);
     let earlier = async {
         tokio::task::yield_now().await;
-        f.flush.feed_written(first, "db", "autogen", v1).await
+        f.flush
+            .feed_written(ticket, first, "db", "autogen", v1)
+            .await
     };
     tokio::join!(later, earlier);
     assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 2.0), (20, 3.0)]));
@@ -243,12 +246,15 @@ async fn writes_feed_the_tier_in_wal_order_whatever_order_they_finish() {
 async fn a_write_late_for_its_turn_feeds_the_entries_before_it_from_the_wal() {
     let (f, tier) = fed(fixture());
     f.flush.catch_up_tier().await.unwrap();
+    let ticket = f.flush.tier_ticket();
     write(&f.wal, &[("good", 10, 1.0)]).await;
     write(&f.wal, &[("good", 20, 2.0)]).await;
     let second = f.wal.last_sequence();
     let mine = [good(20, 2.0)];
     let views = mine.iter().map(PointRef::from_point).collect();
-    f.flush.feed_written(second, "db", "autogen", views).await;
+    f.flush
+        .feed_written(ticket, second, "db", "autogen", views)
+        .await;
     assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 1.0), (20, 2.0)]));
 }
 
@@ -327,6 +333,7 @@ async fn a_write_never_feeds_again_what_a_partly_fed_round_put_in() {
     let f = Fixture { flush, ..f };
     f.flush.catch_up_tier().await.unwrap();
     f.flush.writes_feed_tier();
+    let ticket = f.flush.tier_ticket();
     write(&f.wal, &[("good", 10, 1.0), ("bad", 10, 1.0)]).await;
     let first = f.wal.last_sequence();
     write(&f.wal, &[("good", 10, 2.0)]).await;
@@ -336,27 +343,44 @@ async fn a_write_never_feeds_again_what_a_partly_fed_round_put_in() {
     // The first entry's write comes late for its turn, which is still at its entry.
     let mine = [good(10, 1.0)];
     let views = mine.iter().map(PointRef::from_point).collect();
-    f.flush.feed_written(first, "db", "autogen", views).await;
+    f.flush
+        .feed_written(ticket, first, "db", "autogen", views)
+        .await;
     assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 2.0)]));
 }
 
-/// While a removal of stored data is under way no write can feed the tier: a write then
-/// returns at once (its entry is left to a read's catch-up) instead of waiting for a
-/// turn that cannot come.
+/// A write whose WAL append began during a removal of stored data (or that feeds only
+/// after one began) leaves its entry to the next read's catch-up: the removal flushed it
+/// into storage and removed its points there, and the write must not wait for a turn
+/// that cannot come, nor put the points back.
 #[tokio::test]
-async fn during_a_removal_a_write_leaves_its_entry_to_the_next_read() {
+async fn a_write_begun_during_a_removal_leaves_its_entry_to_the_next_read() {
     let (f, tier) = fed(fixture());
     f.flush.catch_up_tier().await.unwrap();
     f.flush.writes_feed_tier();
-    write(&f.wal, &[("good", 10, 1.0)]).await;
-    let seq = f.wal.last_sequence();
     let mine = [good(10, 1.0)];
-    let views = mine.iter().map(PointRef::from_point).collect();
     {
         let _removing = tier.removing();
-        f.flush.feed_written(seq, "db", "autogen", views).await;
+        let ticket = f.flush.tier_ticket();
+        write(&f.wal, &[("good", 10, 1.0)]).await;
+        let views = mine.iter().map(PointRef::from_point).collect();
+        let seq = f.wal.last_sequence();
+        f.flush
+            .feed_written(ticket, seq, "db", "autogen", views)
+            .await;
         assert_eq!(in_tier(&tier, "good", 0), None);
     }
     assert!(f.flush.catch_up_tier().await.unwrap());
+    assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 1.0)]));
+    // A write that took its ticket before a removal ran feeds nothing after it.
+    let ticket = f.flush.tier_ticket();
+    write(&f.wal, &[("good", 20, 2.0)]).await;
+    drop(tier.removing());
+    let mine = [good(20, 2.0)];
+    let views = mine.iter().map(PointRef::from_point).collect();
+    let seq = f.wal.last_sequence();
+    f.flush
+        .feed_written(ticket, seq, "db", "autogen", views)
+        .await;
     assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 1.0)]));
 }

@@ -27,6 +27,7 @@ impl FlushService {
     /// as before, since the feed cursor stays at the entry.
     pub async fn feed_written(
         &self,
+        ticket: TierTicket,
         seq: u64,
         database: &str,
         rp: &str,
@@ -37,7 +38,7 @@ impl FlushService {
         };
         // Everything but the insert happens before the turn: writes wait for each
         // other only while the tier takes their points.
-        let Some(entry) = self.prepare_entry(feed, seq, (database, rp), points) else {
+        let Some(entry) = self.prepare_entry(ticket, seq, (database, rp), points) else {
             // A removal is under way: no write can feed now, and waiting for the turn
             // would only make every write of the removal's duration wait.
             self.acknowledged_unfed.fetch_max(seq, Ordering::AcqRel);
@@ -85,6 +86,14 @@ impl FlushService {
         }
     }
 
+    /// What a write takes before its WAL append, for [`FlushService::feed_written`]: the
+    /// tier's removal generation then. A removal of stored data (a `DELETE`, a drop) that
+    /// begins after it flushes the entry into storage and removes its points there; the
+    /// write must not put them in the tier afterwards, however late it gets to feed.
+    pub fn tier_ticket(&self) -> TierTicket {
+        TierTicket(self.feed.as_ref().and_then(|f| f.removal_generation()))
+    }
+
     /// From now on every write feeds the tier its points before it is acknowledged
     /// (the ingestion service calls [`FlushService::feed_written`] for each): a read's
     /// catch-up goes only through the entries a write left out.
@@ -97,12 +106,12 @@ impl FlushService {
     /// way (the entry is left to a later feed).
     fn prepare_entry<'p>(
         &self,
-        feed: &TierFeed,
+        ticket: TierTicket,
         seq: u64,
         (database, rp): (&str, &str),
         points: Vec<PointRef<'p>>,
     ) -> Option<PreparedEntry<'p>> {
-        let generation = feed.removal_generation()?;
+        let generation = ticket.0?;
         let mut entry = PreparedEntry {
             generation,
             tables: Vec::new(),
@@ -167,6 +176,11 @@ impl FlushService {
         true
     }
 }
+
+/// The tier's removal generation before a write's WAL append (`None`: a removal was
+/// under way; [`FlushService::tier_ticket`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TierTicket(Option<u64>);
 
 /// A write's points ready for the tier: the removal generation they were checked in, and
 /// per table (database, retention policy, measurement) their views after

@@ -498,6 +498,7 @@ impl IngestionService {
             }
             _ => None,
         };
+        let ticket = self.tier_writes.as_ref().map(|f| f.tier_ticket());
         let seq = self.wal.append_encoded(entry).await.map_err(|e| match e {
             WalError::NoSpace(_) => WriteError::InsufficientStorage(e.to_string()),
             _ => WriteError::Internal(e.to_string()),
@@ -508,8 +509,10 @@ impl IngestionService {
         if let Some(n) = &self.wal_grew {
             n.notify_one();
         }
-        if let Some(flush) = &self.tier_writes {
-            flush.feed_written(seq, database, &rp.name, points).await;
+        if let (Some(flush), Some(ticket)) = (&self.tier_writes, ticket) {
+            flush
+                .feed_written(ticket, seq, database, &rp.name, points)
+                .await;
         }
         if let Some((replicator, level, bytes)) = replicate {
             let batch = ReplicatedBatch {
