@@ -276,44 +276,6 @@ async fn a_read_does_not_feed_the_entries_of_writes_under_way() {
     assert_eq!(in_tier(&tier, "good", 0), Some(vec![(10, 1.0)]));
 }
 
-/// Storage that cannot tell the latest time of measurement `bad` (the tier cannot
-/// establish it); nothing stored otherwise.
-#[derive(Debug, Default)]
-struct BadUnknowable;
-
-#[async_trait::async_trait]
-impl hyperbyte_ports::QueryPort for BadUnknowable {
-    async fn query(&self, _: &str) -> Result<hyperbyte_ports::RowSet, hyperbyte_ports::QueryError> {
-        Ok(hyperbyte_ports::RowSet::default())
-    }
-    async fn table_columns(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-    ) -> Result<Vec<String>, hyperbyte_ports::QueryError> {
-        Ok(Vec::new())
-    }
-    async fn latest_time(
-        &self,
-        _: &str,
-        _: &str,
-        measurement: &str,
-        _: Option<i64>,
-    ) -> Result<Option<i64>, hyperbyte_ports::QueryError> {
-        match measurement {
-            "bad" => Err(hyperbyte_ports::QueryError::Engine {
-                code: 0,
-                message: "injected".into(),
-            }),
-            _ => Ok(None),
-        }
-    }
-    async fn storage_stamp(&self) -> Result<Option<String>, hyperbyte_ports::QueryError> {
-        Ok(None)
-    }
-}
-
 /// A round that could not establish one of its tables fed the others without moving the
 /// cursor: the write of one of its entries must not put its older copy back over a later
 /// entry's value.
@@ -321,7 +283,8 @@ impl hyperbyte_ports::QueryPort for BadUnknowable {
 async fn a_write_never_feeds_again_what_a_partly_fed_round_put_in() {
     let f = fixture();
     let tier = Arc::new(HotTier::new(1 << 20));
-    let feed = Arc::new(TierFeed::new(tier.clone(), Arc::new(BadUnknowable)));
+    let unknowable = NothingStored(Default::default(), Some("bad"));
+    let feed = Arc::new(TierFeed::new(tier.clone(), Arc::new(unknowable)));
     let flush = FlushService::new(
         f.wal.clone(),
         f.meta.clone(),

@@ -132,7 +132,7 @@ mod tests {
         Fixture {
             slot: Arc::new(MemoryTierSnapshot::default()),
             wal: MemoryWal::default(),
-            engine: NothingStored(Mutex::new(stamp.map(String::from))),
+            engine: NothingStored(Mutex::new(stamp.map(String::from)), None),
         }
     }
 

@@ -489,9 +489,13 @@ fn latest_points_per_field() {
 }
 
 /// An engine holding no table yet, whose storage stamp a test sets (`None`: it cannot
-/// stamp).
+/// stamp), and which cannot tell the latest time of the measurement named second (the
+/// tier cannot establish that table).
 #[derive(Debug, Default)]
-pub(crate) struct NothingStored(pub(crate) parking_lot::Mutex<Option<String>>);
+pub(crate) struct NothingStored(
+    pub(crate) parking_lot::Mutex<Option<String>>,
+    pub(crate) Option<&'static str>,
+);
 
 #[async_trait::async_trait]
 impl hyperbyte_ports::QueryPort for NothingStored {
@@ -510,10 +514,16 @@ impl hyperbyte_ports::QueryPort for NothingStored {
         &self,
         _: &str,
         _: &str,
-        _: &str,
+        measurement: &str,
         _: Option<i64>,
     ) -> Result<Option<i64>, hyperbyte_ports::QueryError> {
-        Ok(None)
+        match self.1 {
+            Some(m) if m == measurement => Err(hyperbyte_ports::QueryError::Engine {
+                code: 0,
+                message: "injected".into(),
+            }),
+            _ => Ok(None),
+        }
     }
     async fn storage_stamp(&self) -> Result<Option<String>, hyperbyte_ports::QueryError> {
         Ok(self.0.lock().clone())
