@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// A table of the tier: (database, retention policy, measurement).
-type TierTable = (String, String, String);
+pub(super) type TierTable = (String, String, String);
 
 /// A table whose coverage storage could not tell (see [`FlushService::tier_share`]).
 #[derive(Debug)]
@@ -178,21 +178,38 @@ impl FlushService {
                 let arena = g.field_arena(&round.entries);
                 let mut views = g.views_over(&round.entries, &arena);
                 batch_schema(&g.full, &mut views);
-                let id = g.tier_table();
-                if self.held.lock().contains_key(&g.table()) {
-                    // Storage refuses the table: reads see what it has.
-                    feed.unclaim(&id, &views, Some(round.last_seq));
-                    continue;
-                }
-                let (epoch, _in_flight) = feed.begin(&id);
                 let through = (round.last_seq, generation);
-                if !feed.insert_unless_removed(&id, epoch, &views, through) {
+                if !self.put_unless_removed(feed, &g.tier_table(), &views, through) {
                     return Ok(false);
                 }
             }
             feed.advance(&mut next, round.last_seq.saturating_add(1));
         }
         Ok(true)
+    }
+
+    /// Puts one table's views, from WAL entries up to `through`, in the tier unless a
+    /// removal of stored data ran or began since `generation` (`false`: nothing added);
+    /// a table storage refuses is not claimed up to them instead (reads see what
+    /// storage has). What a catch-up and a write do for each table of what they feed.
+    pub(super) fn put_unless_removed(
+        &self,
+        feed: &TierFeed,
+        id: &TierTable,
+        views: &[PointRef<'_>],
+        (through, generation): (u64, u64),
+    ) -> bool {
+        let table = TableRef {
+            database: id.0.clone(),
+            retention_policy: id.1.clone(),
+            measurement: id.2.clone(),
+        };
+        if self.held.lock().contains_key(&table) {
+            feed.unclaim(id, views, Some(through));
+            return true;
+        }
+        let (epoch, _in_flight) = feed.begin(id);
+        feed.insert_unless_removed(id, epoch, views, (through, generation))
     }
 
     /// The tier stops claiming `g`'s table up to `points` of WAL entries up to `through`,

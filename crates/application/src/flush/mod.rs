@@ -478,9 +478,7 @@ impl FlushService {
                 .or_default();
             for i in 0..entry.len() {
                 if !ts.is_empty() {
-                    let covered = entry
-                        .point(i)
-                        .is_some_and(|p| ts.iter().any(|t| seq <= t.wal_sequence && covers(t, &p)));
+                    let covered = entry.point(i).is_some_and(|p| deleted_after(ts, seq, &p));
                     if covered {
                         continue;
                     }
@@ -1051,6 +1049,14 @@ fn batch_schema(full: &MeasurementSchema, points: &mut [PointRef<'_>]) -> Measur
         }
     }
     schema
+}
+
+/// Whether a point of WAL entry `seq` was deleted after it was written: a tombstone
+/// recorded at or after the entry covers it.
+fn deleted_after(tombstones: &[Tombstone], seq: u64, p: &PointRef<'_>) -> bool {
+    tombstones
+        .iter()
+        .any(|t| seq <= t.wal_sequence && covers(t, p))
 }
 
 /// Whether a tombstone covers a point.
