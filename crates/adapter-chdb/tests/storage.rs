@@ -8,7 +8,7 @@ use common::*;
 use hyperbyte_adapter_chdb::{ChdbEngine, ChdbError, Role};
 use hyperbyte_domain::naming::{self, qualified_table, quote_ident};
 use hyperbyte_domain::query::Value;
-use hyperbyte_domain::{FieldType, FieldValue, Point};
+use hyperbyte_domain::{FieldType, FieldValue, Point, PointRef};
 use hyperbyte_ports::{
     ColumnType, DeleteRows, PointsSinkPort, QueryError, QueryPort, RowSet, SinkError,
     StorageAdminPort,
@@ -1124,4 +1124,55 @@ async fn tables_from_before_merge_fsync_are_upgraded() {
     }
     let granules = hyperbyte_adapter_chdb::layout::READ_GRANULE_SETTINGS;
     assert!(fresh.contains(granules), "{granules} in {fresh}");
+}
+
+/// Tags go to the engine as `LowCardinality(String)` with indexes of the width their
+/// dictionary needs (UInt8 up to 256 keys, UInt16, UInt32 past 65,536), and points of a
+/// series already in the block copy its row's indexes (the flush's views carry series
+/// hashes): every row must read back with its own tags.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tag_dictionaries_of_every_width_read_back() {
+    let db = "tag_widths";
+    let n = 70_000usize;
+    let tag = |i: usize| -> Vec<(String, String)> {
+        let mut t = vec![("mid".to_string(), format!("m{}", i % 300))];
+        if !i.is_multiple_of(5) {
+            t.push(("narrow".into(), format!("n{}", i % 3)));
+        }
+        t.push(("wide".into(), format!("w{i}")));
+        t
+    };
+    // Every series twice (the second time from the cache), at two times.
+    let pts: Vec<Point> = (0..2 * n)
+        .map(|j| Point {
+            measurement: "m".into(),
+            tags: tag(j % n),
+            fields: vec![("v".into(), FieldValue::Integer((j % n) as i64))],
+            timestamp: (j / n) as i64 * SEC,
+        })
+        .collect();
+    let mut views: Vec<_> = pts.iter().map(PointRef::from_point).collect();
+    for v in &mut views {
+        v.series_hash = Some(v.series());
+    }
+    storage()
+        .write_views(db, &rp(), "m", &schema_of(&pts), &views)
+        .await
+        .unwrap();
+    let t = qualified_table(db, "autogen", "m");
+    let wrong = q(&format!(
+        "SELECT count() FROM {t} WHERE t_wide != concat('w', toString(f_v)) \
+         OR t_mid != concat('m', toString(f_v % 300)) \
+         OR t_narrow != if(f_v % 5 = 0, '', concat('n', toString(f_v % 3)))"
+    ))
+    .await;
+    assert_eq!(wrong.rows, vec![vec![Value::Unsigned(0)]]);
+    let all = q(&format!("SELECT count(), uniqExact(t_wide) FROM {t}")).await;
+    assert_eq!(
+        all.rows,
+        vec![vec![
+            Value::Unsigned(2 * n as u64),
+            Value::Unsigned(n as u64)
+        ]]
+    );
 }
