@@ -49,6 +49,40 @@ def batches(hosts, hours):
     return out
 
 
+def write_all(conn, bodies, writers=4):
+    """Posts every body (`precision=s`) from `writers` threads, each with its own
+    connection from `conn()`, and returns once all are answered 204; a 503 is sent again
+    after 50 ms, any other status stops the load. Returns how many 503s came."""
+    next_body, lock, retries = [0], threading.Lock(), [0]
+
+    def writer():
+        c = conn()
+        while True:
+            with lock:
+                i = next_body[0]
+                next_body[0] += 1
+            if i >= len(bodies):
+                return
+            while True:
+                c.request("POST", "/write?db=benchmark&precision=s", body=bodies[i])
+                r = c.getresponse()
+                body = r.read()
+                if r.status == 204:
+                    break
+                if r.status != 503:
+                    raise SystemExit(f"write answered {r.status}: {body[:200]!r}")
+                with lock:
+                    retries[0] += 1
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=writer) for _ in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return retries[0]
+
+
 def shapes(first_hour):
     host = "hostname = 'host_{h}'"
     if first_hour:
@@ -79,23 +113,7 @@ def main():
     c0 = conn()
     c0.request("POST", "/query?q=" + urllib.parse.quote("CREATE DATABASE benchmark"))
     c0.getresponse().read()
-    next_body, lock, done = [0], threading.Lock(), [False]
-
-    def writer():
-        c = conn()
-        while True:
-            with lock:
-                i = next_body[0]
-                next_body[0] += 1
-            if i >= len(bodies):
-                return
-            while True:
-                c.request("POST", "/write?db=benchmark&precision=s", body=bodies[i])
-                r = c.getresponse()
-                r.read()
-                if r.status == 204:
-                    break
-                time.sleep(0.05)
+    done = [False]
 
     kinds = shapes(a.first_hour)
     lat = {k: [] for k in kinds}
@@ -112,14 +130,10 @@ def main():
             lat[k].append((time.perf_counter() - t) * 1000)
             time.sleep(0.05)
 
-    writers = [threading.Thread(target=writer) for _ in range(4)]
     t0 = time.time()
     r = threading.Thread(target=reader)
     r.start()
-    for w in writers:
-        w.start()
-    for w in writers:
-        w.join()
+    write_all(conn, bodies)
     ack = time.time() - t0
     done[0] = True
     r.join()

@@ -111,15 +111,31 @@ impl<'p> TagColumn<'p> {
         i
     }
 
-    /// Appends the column's data (after its name and type) to `out`.
+    /// The code of the narrowest index type that holds every key's index (0: UInt8,
+    /// 1: UInt16, 2: UInt32) and that type's size in bytes.
+    fn index_width(&self) -> (u64, usize) {
+        match self.keys.len() {
+            0..=0x100 => (0, 1),
+            0x101..=0x1_0000 => (1, 2),
+            _ => (2, 4),
+        }
+    }
+
+    /// At least the bytes [`TagColumn::write`] appends (the block's capacity).
+    fn encoded_len(&self) -> usize {
+        let keys: usize = self.keys.iter().map(|k| k.len() + 2).sum();
+        32 + keys + self.rows.len() * self.index_width().1
+    }
+
+    /// Appends the column's data (after its name and type) to `out`; nothing for a block
+    /// of no rows (the engine reads no data of any column then).
     fn write(&self, out: &mut Vec<u8>) {
         const HAS_ADDITIONAL_KEYS: u64 = 1 << 9;
         const UPDATE_DICTIONARY: u64 = 1 << 10;
-        let width = match self.keys.len() {
-            0..=0x100 => 0u64,
-            0x101..=0x1_0000 => 1,
-            _ => 2,
-        };
+        if self.rows.is_empty() {
+            return;
+        }
+        let (width, _) = self.index_width();
         out.extend_from_slice(&1u64.to_le_bytes());
         out.extend_from_slice(&(width | HAS_ADDITIONAL_KEYS | UPDATE_DICTIONARY).to_le_bytes());
         out.extend_from_slice(&(self.keys.len() as u64).to_le_bytes());
@@ -284,10 +300,7 @@ pub(crate) fn encode_block<'p>(
     }
 
     let payload: usize = time.len()
-        + tag_cols
-            .iter()
-            .map(|c| 32 + c.keys.iter().map(|k| k.len() + 2).sum::<usize>() + 4 * n)
-            .sum::<usize>()
+        + tag_cols.iter().map(TagColumn::encoded_len).sum::<usize>()
         + field_bufs
             .iter()
             .map(|b| b.data.len() + b.nulls.len() + n * 8)
@@ -443,6 +456,31 @@ mod tests {
             b.windows(tag_column.len()).any(|w| w == tag_column),
             "{b:?}"
         );
+    }
+
+    /// The index type is the narrowest that holds the last key's index: UInt8 up to 256
+    /// keys (the empty string's included), UInt16 up to 65,536, then UInt32.
+    #[test]
+    fn tag_indexes_take_the_narrowest_width_that_holds_them() {
+        let values: Vec<String> = (0..65_537).map(|i| format!("v{i}")).collect();
+        for (keys, code, width) in [(256, 0, 1), (257, 1, 2), (65_536, 1, 2), (65_537, 2, 4)] {
+            let mut col = TagColumn::new(keys);
+            for v in &values[..keys - 1] {
+                let i = col.intern(v);
+                col.rows.push(i);
+            }
+            let mut out = Vec::new();
+            col.write(&mut out);
+            assert!(out.len() <= col.encoded_len(), "{keys} keys");
+            assert_eq!(out[8..16], (code | 0x600u64).to_le_bytes(), "{keys} keys");
+            let last = &out[out.len() - width..];
+            let mut index = [0u8; 8];
+            index[..width].copy_from_slice(last);
+            assert_eq!(u64::from_le_bytes(index), keys as u64 - 1, "{keys} keys");
+        }
+        let mut empty = Vec::new();
+        TagColumn::new(0).write(&mut empty);
+        assert!(empty.is_empty());
     }
 
     #[test]

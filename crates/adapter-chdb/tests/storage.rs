@@ -1142,13 +1142,14 @@ async fn tag_dictionaries_of_every_width_read_back() {
         t.push(("wide".into(), format!("w{i}")));
         t
     };
-    // Every series twice (the second time from the cache), at two times.
+    // Every series twice in a row (the second time from the cache; the batch is encoded
+    // as two blocks split in the middle, each holding both points of its series).
     let pts: Vec<Point> = (0..2 * n)
         .map(|j| Point {
             measurement: "m".into(),
-            tags: tag(j % n),
-            fields: vec![("v".into(), FieldValue::Integer((j % n) as i64))],
-            timestamp: (j / n) as i64 * SEC,
+            tags: tag(j / 2),
+            fields: vec![("v".into(), FieldValue::Integer((j / 2) as i64))],
+            timestamp: (j % 2) as i64 * SEC,
         })
         .collect();
     let mut views: Vec<_> = pts.iter().map(PointRef::from_point).collect();
