@@ -1067,9 +1067,10 @@ fn a_failed_statements_output_never_reaches_the_next_answer() {
     }
 }
 
-/// A table created before merges were fsynced and replaced parts removed promptly is
-/// given both settings (the upgrade step `ChdbEngine::open` starts in the background),
-/// and the step leaves up-to-date tables alone.
+/// A table created before merges were fsynced, replaced parts removed promptly and the
+/// primary index loaded at start-up is given every such setting (the upgrade step
+/// `ChdbEngine::open` starts in the background), and the step leaves up-to-date tables
+/// alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tables_from_before_merge_fsync_are_upgraded() {
     let e = engine();
@@ -1095,10 +1096,7 @@ async fn tables_from_before_merge_fsync_are_upgraded() {
     };
     e.upgrade_older_tables().unwrap();
     let upgraded = engine_full().await;
-    for setting in [
-        hyperbyte_adapter_chdb::layout::MERGE_FSYNC_SETTING,
-        hyperbyte_adapter_chdb::layout::CLEANUP_SETTING,
-    ] {
+    for (setting, _) in hyperbyte_adapter_chdb::layout::UPGRADED_SETTINGS {
         assert!(upgraded.contains(setting), "{setting} in {upgraded}");
     }
     e.upgrade_older_tables().unwrap();
