@@ -11,8 +11,7 @@
 //! The encoder walks the points once, in row order, appending to one buffer per column.
 
 use crate::error::ChdbError;
-use hyperbyte_domain::point_ref::same_str;
-use hyperbyte_domain::{FieldRef, FieldType, PointRef, TagRef};
+use hyperbyte_domain::{FieldRef, FieldType, PointRef};
 use rustc_hash::FxHashMap;
 
 /// A tag column of the block: the tag key and its storage column name.
@@ -162,20 +161,24 @@ impl<'p> TagColumn<'p> {
 /// Rows already encoded, by series hash: a point of a series met before copies that row's
 /// tag indices (one lookup a row instead of one per tag).
 #[derive(Default)]
-struct SeenSeries<'p> {
-    first_row: FxHashMap<u64, (usize, &'p [TagRef<'p>])>,
-}
+struct SeenSeries(FxHashMap<u64, usize>);
 
-impl<'p> SeenSeries<'p> {
-    /// The row of an earlier point with the same tags as `p`, if any.
-    fn row_of(&self, p: &PointRef<'_>) -> Option<usize> {
-        let (row, tags) = self.first_row.get(&p.series_hash?)?;
-        let same = tags.len() == p.tags.len()
-            && tags
-                .iter()
-                .zip(p.tags.iter())
-                .all(|(a, b)| same_str(&a.0, &b.0) && same_str(&a.1, &b.1));
-        same.then_some(*row)
+impl SeenSeries {
+    /// The row of an earlier point of `points` in the same series as `p`, if any (the
+    /// hash finds it, the names confirm it).
+    fn row_of(&self, points: &[PointRef<'_>], p: &PointRef<'_>) -> Option<usize> {
+        let row = *self.0.get(&p.series_hash?)?;
+        points
+            .get(row)
+            .is_some_and(|earlier| earlier.same_series(p))
+            .then_some(row)
+    }
+
+    /// Remembers `row` as the first of `p`'s series (when `p` knows its hash).
+    fn remember(&mut self, p: &PointRef<'_>, row: usize) {
+        if let Some(h) = p.series_hash {
+            self.0.entry(h).or_insert(row);
+        }
     }
 }
 
@@ -255,7 +258,7 @@ pub(crate) fn encode_block<'p>(
 
     for (row, p) in points.iter().enumerate() {
         time.extend_from_slice(&p.timestamp.to_le_bytes());
-        match seen.row_of(p) {
+        match seen.row_of(points, p) {
             Some(earlier) => {
                 for col in &mut tag_cols {
                     let i = col.rows[earlier];
@@ -277,9 +280,7 @@ pub(crate) fn encode_block<'p>(
                     }
                     col.rows[row] = col.intern(v);
                 }
-                if let Some(h) = p.series_hash {
-                    seen.first_row.entry(h).or_insert((row, &p.tags));
-                }
+                seen.remember(p, row);
             }
         }
         for (pos, (k, v)) in p.fields.iter().enumerate() {

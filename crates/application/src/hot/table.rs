@@ -6,7 +6,6 @@ use super::older::OlderLatest;
 use super::series_map::SeriesMap;
 use super::HotPoint;
 use crate::query::ReadFilter;
-use hyperbyte_domain::point_ref::same_str;
 use hyperbyte_domain::query::Value;
 use hyperbyte_domain::{FieldRef, ListRef, PointRef, SeriesKey, TagRef};
 use std::borrow::Cow;
@@ -795,7 +794,7 @@ impl Table {
 /// line-protocol parser gives the points of one series key in a body the same tag
 /// strings and their series hash: those are known by the hash, confirmed against an
 /// earlier point of the series by the strings' addresses before their bytes
-/// ([`same_str`]).
+/// ([`PointRef::same_series`]).
 #[derive(Default)]
 struct KnownSeries {
     by_address: HashMap<(usize, usize), usize>,
@@ -817,18 +816,10 @@ impl KnownSeries {
         if let Some(a) = Self::address(&p.tags) {
             return self.by_address.get(&a).copied();
         }
-        let same_tags = |other: &PointRef<'_>| {
-            other.tags.len() == p.tags.len()
-                && other
-                    .tags
-                    .iter()
-                    .zip(p.tags.iter())
-                    .all(|(a, b)| same_str(&a.0, &b.0) && same_str(&a.1, &b.1))
-        };
         self.by_hash
             .get(&p.series_hash?)?
             .iter()
-            .find(|&&(_, rep)| points.get(rep).is_some_and(same_tags))
+            .find(|&&(_, rep)| points.get(rep).is_some_and(|other| other.same_series(p)))
             .map(|&(slot, _)| slot)
     }
 
