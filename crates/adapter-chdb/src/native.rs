@@ -11,8 +11,8 @@
 //! The encoder walks the points once, in row order, appending to one buffer per column.
 
 use crate::error::ChdbError;
+use hyperbyte_domain::FastMap;
 use hyperbyte_domain::{FieldRef, FieldType, PointRef};
-use rustc_hash::FxHashMap;
 
 /// A tag column of the block: the tag key and its storage column name.
 #[derive(Debug, Clone)]
@@ -86,7 +86,7 @@ impl ColBuf {
 /// the row count (UInt64), then one index per row.
 struct TagColumn<'p> {
     keys: Vec<&'p str>,
-    index: FxHashMap<&'p str, u32>,
+    index: FastMap<&'p str, u32>,
     rows: Vec<u32>,
 }
 
@@ -94,7 +94,7 @@ impl<'p> TagColumn<'p> {
     fn new(n: usize) -> Self {
         TagColumn {
             keys: vec![""],
-            index: FxHashMap::from_iter([("", 0)]),
+            index: FastMap::from_iter([("", 0)]),
             rows: Vec::with_capacity(n),
         }
     }
@@ -161,7 +161,7 @@ impl<'p> TagColumn<'p> {
 /// Rows already encoded, by series hash: a point of a series met before copies that row's
 /// tag indices (one lookup a row instead of one per tag).
 #[derive(Default)]
-struct SeenSeries(FxHashMap<u64, usize>);
+struct SeenSeries(FastMap<u64, usize>);
 
 impl SeenSeries {
     /// The row of an earlier point of `points` in the same series as `p`, if any (the

@@ -29,6 +29,7 @@ pub use error::DomainError;
 pub use meta::{
     ContinuousQuery, FieldShardType, MetaCommand, Privilege, ShardGroup, Tombstone, User,
 };
+pub use point::hashing::FastMap;
 pub use point::{bytes_hash, series_hash, FieldType, FieldValue, Point, SeriesKey};
 pub use point_ref::{FieldPairRef, FieldRef, ListRef, PointRef, RepeatedField, TagRef};
 pub use precision::Precision;

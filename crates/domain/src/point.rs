@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::hash::Hasher;
 
 /// The type of a field, fixed per measurement once first written (as in InfluxDB).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -98,95 +99,55 @@ impl Point {
 }
 
 /// A fast 64-bit hash of a series' identity (measurement and tags sorted by key), for
-/// per-point lookups where building the escaped [`SeriesKey`] costs too much. Eight bytes
-/// at a time, every part prefixed with its length (so `a=b,c` and `a=b c` differ), and a
-/// final avalanche so that the low bits are usable as a bucket index. Not collision-free:
-/// callers that must not confuse two series compare the tags as well. Never persisted:
-/// the function may change between versions.
+/// per-point lookups where building the escaped [`SeriesKey`] costs too much. Every part
+/// is prefixed with its length (so `a=b,c` and `a=b c` differ). Not collision-free:
+/// callers that must not confuse two series compare the tags as well.
+///
+/// Keyed by a random seed drawn once per process ([`hashing`]): tag values come from
+/// writers, and with a fixed function a writer could choose many series of one hash,
+/// which would turn every lookup of the tier's and the flush's series maps into a scan
+/// of that bucket. Never persisted, never sent to another node: the value of one series
+/// differs from process to process.
 pub fn series_hash<K: AsRef<str>, V: AsRef<str>>(measurement: &str, tags: &[(K, V)]) -> u64 {
-    let mut h = WordHasher(0x243f_6a88_85a3_08d3);
-    h.bytes(measurement.as_bytes());
+    let mut h = hashing::process_hasher(0x243f_6a88_85a3_08d3);
+    part(&mut h, measurement.as_bytes());
     for (k, v) in tags {
-        h.bytes(k.as_ref().as_bytes());
-        h.bytes(v.as_ref().as_bytes());
+        part(&mut h, k.as_ref().as_bytes());
+        part(&mut h, v.as_ref().as_bytes());
     }
     h.finish()
 }
 
-/// The same fast hash over raw bytes (for caches keyed by unparsed text).
+/// The same keyed hash over raw bytes (for caches keyed by unparsed text).
 pub fn bytes_hash(bytes: &[u8]) -> u64 {
-    let mut h = WordHasher(0x1319_8a2e_0370_7344);
-    h.bytes(bytes);
+    let mut h = hashing::process_hasher(0x1319_8a2e_0370_7344);
+    h.write(bytes);
     h.finish()
 }
 
-/// Multiply-rotate mixing of 64-bit words (FxHash-style) with a murmur3 finaliser. Also
-/// the `Hasher` of the crate's interning maps (keys are attacker-independent within one
-/// batch, and a collision only costs a comparison).
-#[derive(Default)]
-pub(crate) struct WordHasher(u64);
-
-impl WordHasher {
-    #[inline]
-    fn word(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-
-    /// Mixes `b` eight bytes at a time (the tail zero-padded).
-    #[inline]
-    fn raw(&mut self, b: &[u8]) {
-        let mut chunks = b.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.word(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.word(u64::from_le_bytes(w));
-        }
-    }
-
-    /// Mixes `b` prefixed with its length, so consecutive parts cannot run together.
-    #[inline]
-    fn bytes(&mut self, b: &[u8]) {
-        self.word(b.len() as u64);
-        self.raw(b);
-    }
-
-    #[inline]
-    fn avalanche(&self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        x ^ (x >> 33)
-    }
-
-    #[inline]
-    fn finish(self) -> u64 {
-        self.avalanche()
-    }
+/// Feeds `b` prefixed with its length, so consecutive parts cannot run together.
+#[inline]
+fn part(h: &mut impl Hasher, b: &[u8]) {
+    h.write_usize(b.len());
+    h.write(b);
 }
 
-impl std::hash::Hasher for WordHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        self.raw(bytes);
-    }
+/// The crate's keyed hashing: `foldhash` under a random seed drawn once per process.
+pub mod hashing {
+    use foldhash::fast::{FoldHasher, SeedableRandomState};
+    use foldhash::SharedSeed;
+    use std::hash::BuildHasher;
 
-    fn write_u64(&mut self, n: u64) {
-        self.word(n);
-    }
+    /// Hash maps keyed by what writers send (interning maps of the WAL codec, the
+    /// storage adapter's tag dictionaries, series by tag values): each map gets its own
+    /// random seed, so no input can be chosen to collide in all of them.
+    pub type FastMap<K, V> = foldhash::HashMap<K, V>;
 
-    fn write_usize(&mut self, n: usize) {
-        self.word(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.avalanche()
+    /// A hasher under the process's seed, `purpose` telling apart the functions built on
+    /// it. Every call in one process with one `purpose` hashes alike.
+    #[inline]
+    pub(crate) fn process_hasher(purpose: u64) -> FoldHasher<'static> {
+        SeedableRandomState::with_seed(purpose, SharedSeed::global_random()).build_hasher()
     }
 }
 
@@ -238,6 +199,38 @@ fn escape_into(out: &mut String, s: &str, special: &[char]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Set in the child processes of [`series_hash_is_keyed_per_process`].
+    const PRINT_HASH: &str = "HYPERBYTE_TEST_PRINT_SERIES_HASH";
+
+    /// Two runs of this test binary hash one series differently: the function is keyed
+    /// by the process's seed, so no writer can precompute colliding series. (The child
+    /// runs print their hash; the parent compares two of them.)
+    #[test]
+    fn series_hash_is_keyed_per_process() {
+        let series = || series_hash("cpu", &[("host", "h1"), ("region", "eu")]);
+        if std::env::var_os(PRINT_HASH).is_some() {
+            println!("series_hash={}", series());
+            return;
+        }
+        let child = || -> String {
+            let exe = std::env::current_exe().expect("test binary path");
+            let out = std::process::Command::new(exe)
+                .args(["--exact", "point::tests::series_hash_is_keyed_per_process"])
+                .args(["--nocapture", "--test-threads=1"])
+                .env(PRINT_HASH, "1")
+                .output()
+                .expect("run the test binary again");
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.split_once("series_hash=")
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .map(str::to_owned)
+                .unwrap_or_else(|| panic!("no hash printed by the child run: {text}"))
+        };
+        let (a, b) = (child(), child());
+        assert_ne!(a, b, "two processes hashed the series alike");
+        assert_eq!(series(), series(), "one process hashes a series alike");
+    }
 
     #[test]
     fn series_hash_separates_keys_values_and_measurements() {

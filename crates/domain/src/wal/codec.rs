@@ -18,15 +18,14 @@
 //! The encoder reads borrowed [`PointRef`]s, so the write path encodes straight from the
 //! request body; the decoder produces owned [`WalEntry`]s.
 
-use crate::point::WordHasher;
+use crate::point::hashing::FastMap;
 use crate::point_ref::{same_series, same_str};
 use crate::{FieldPairRef, FieldRef, FieldValue, ListRef, PointRef, TagRef, WalEntry};
 use bincode::Options;
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize, Serializer};
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 /// Version byte of this format.
 pub const WAL_FORMAT_COMPACT: u8 = 2;
@@ -63,9 +62,6 @@ pub fn encode(entry: &WalEntry) -> Result<EncodedWalEntry, WalCodecError> {
 fn options() -> impl Options {
     bincode::DefaultOptions::new()
 }
-
-/// Interning maps, hashed with the crate's word hasher.
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
 
 /// The field names of a point, compared and hashed by name only.
 #[derive(Clone, Copy)]
