@@ -215,6 +215,7 @@ pub fn same_str(a: &str, b: &str) -> bool {
 }
 
 /// Whether two (measurement, tags) pairs are equal, trying pointers first ([`same_str`]).
+/// Two views of one decoded WAL series borrow the same tag list, which is then not read.
 pub fn same_series(
     m1: &str,
     tags1: &[(Cow<'_, str>, Cow<'_, str>)],
@@ -223,10 +224,11 @@ pub fn same_series(
 ) -> bool {
     same_str(m1, m2)
         && tags1.len() == tags2.len()
-        && tags1
-            .iter()
-            .zip(tags2)
-            .all(|(a, b)| same_str(&a.0, &b.0) && same_str(&a.1, &b.1))
+        && (std::ptr::eq(tags1.as_ptr(), tags2.as_ptr())
+            || tags1
+                .iter()
+                .zip(tags2)
+                .all(|(a, b)| same_str(&a.0, &b.0) && same_str(&a.1, &b.1)))
 }
 
 impl PointRef<'_> {

@@ -19,6 +19,7 @@
 
 use super::table::Series;
 use crate::query::{ReadFilter, TagIndex};
+use hyperbyte_domain::FastMap;
 use std::collections::{BTreeMap, HashMap};
 
 /// Bytes an entry in a posting list costs (a hash, with the list's growth room).
@@ -31,7 +32,7 @@ const PAIR_BYTES: usize = std::mem::size_of::<(String, Vec<u64>)>() * 3 / 2 + 32
 /// The series of a table and its tag postings.
 #[derive(Debug, Default)]
 pub(super) struct SeriesMap {
-    buckets: HashMap<u64, Vec<Series>>,
+    buckets: FastMap<u64, Vec<Series>>,
     /// Tag key → tag value → hashes of the series carrying that pair.
     postings: HashMap<String, BTreeMap<String, Vec<u64>>>,
     /// Series held (across buckets).

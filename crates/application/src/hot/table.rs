@@ -7,9 +7,9 @@ use super::series_map::SeriesMap;
 use super::HotPoint;
 use crate::query::ReadFilter;
 use hyperbyte_domain::query::Value;
-use hyperbyte_domain::{FieldRef, ListRef, PointRef, SeriesKey, TagRef};
+use hyperbyte_domain::{FastMap, FieldRef, ListRef, PointRef, SeriesKey, TagRef};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// (database, retention policy, measurement).
@@ -558,7 +558,7 @@ impl Table {
     /// misfit leaves out afterwards: `clear` moves the coverage past the whole batch.
     fn group_by_series(&mut self, points: &[hyperbyte_domain::PointRef<'_>]) -> BySeries {
         let mut known = KnownSeries::default();
-        let mut slot_of: HashMap<(u64, usize), usize> = HashMap::new();
+        let mut slot_of: FastMap<(u64, usize), usize> = FastMap::default();
         let mut grouped = BySeries::default();
         let mut slots = Vec::with_capacity(points.len());
         for (at, p) in points.iter().enumerate() {
@@ -797,9 +797,9 @@ impl Table {
 /// ([`PointRef::same_series`]).
 #[derive(Default)]
 struct KnownSeries {
-    by_address: HashMap<(usize, usize), usize>,
+    by_address: FastMap<(usize, usize), usize>,
     /// Series hash → (slot, index of a point of the series in the batch).
-    by_hash: HashMap<u64, Vec<(usize, usize)>>,
+    by_hash: FastMap<u64, Vec<(usize, usize)>>,
 }
 
 impl KnownSeries {
