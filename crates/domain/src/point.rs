@@ -63,6 +63,7 @@ pub enum FieldValue {
 
 impl FieldValue {
     /// The type of this value.
+    #[inline]
     pub fn field_type(&self) -> FieldType {
         match self {
             FieldValue::Float(_) => FieldType::Float,

@@ -26,6 +26,7 @@ pub enum FieldRef<'a> {
 
 impl<'a> FieldRef<'a> {
     /// The type of this value.
+    #[inline]
     pub fn field_type(&self) -> FieldType {
         match self {
             FieldRef::Float(_) => FieldType::Float,
@@ -216,6 +217,7 @@ pub fn same_str(a: &str, b: &str) -> bool {
 
 /// Whether two (measurement, tags) pairs are equal, trying pointers first ([`same_str`]).
 /// Two views of one decoded WAL series borrow the same tag list, which is then not read.
+#[inline]
 pub fn same_series(
     m1: &str,
     tags1: &[(Cow<'_, str>, Cow<'_, str>)],
@@ -235,6 +237,7 @@ impl PointRef<'_> {
     /// The field values in the order InfluxDB checks their types, as (index in
     /// `fields`, type): every field, or for a line with a [`RepeatedField`] the first
     /// values up to the repeat, then the repeat.
+    #[inline]
     pub fn checked_fields(&self) -> impl Iterator<Item = (usize, FieldType)> + '_ {
         let plain = match self.repeated_field {
             None => Some(self.fields.iter().map(|(_, v)| v.field_type()).enumerate()),
@@ -252,12 +255,14 @@ impl PointRef<'_> {
 
     /// The series (measurement and tags) of this point, hashed as [`crate::series_hash`]
     /// does; the known hash when there is one.
+    #[inline]
     pub fn series(&self) -> u64 {
         self.series_hash
             .unwrap_or_else(|| crate::series_hash(&self.measurement, &self.tags))
     }
 
     /// Whether `other` has the same measurement and tags.
+    #[inline]
     pub fn same_series(&self, other: &PointRef<'_>) -> bool {
         same_series(
             &self.measurement,
