@@ -11,8 +11,7 @@
 //! The encoder walks the points once, in row order, appending to one buffer per column.
 
 use crate::error::ChdbError;
-use hyperbyte_domain::FastMap;
-use hyperbyte_domain::{FieldRef, FieldType, PointRef};
+use hyperbyte_domain::{FastMap, FieldRef, FieldType, PointRef};
 
 /// A tag column of the block: the tag key and its storage column name.
 #[derive(Debug, Clone)]
