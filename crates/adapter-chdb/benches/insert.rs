@@ -5,15 +5,20 @@
 //!
 //! Run: `cargo bench --release -p hyperbyte-adapter-chdb --bench insert`
 //! (`BENCH_ROWS=N` changes the row count; `BENCH_NO_FSYNC=1` turns the fsync settings off
-//! to measure what they cost).
+//! to measure what they cost; `BENCH_COLUMNS=1` inserts batches by column, the flush's
+//! path, instead of point views).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage, Role};
 use hyperbyte_domain::naming::{self, quote_ident, quote_string};
 use hyperbyte_domain::query::Value;
-use hyperbyte_domain::{FieldType, FieldValue, MeasurementSchema, Point, RetentionPolicy};
+use hyperbyte_domain::{
+    series_hash, ColumnBatch, ColumnBatchBuilder, FieldRef, FieldType, FieldValue,
+    MeasurementSchema, Point, RetentionPolicy, TagRef,
+};
 use hyperbyte_ports::PointsSinkPort;
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 const TAGS: [&str; 10] = [
@@ -97,6 +102,29 @@ fn generate(rows: usize) -> Vec<Point> {
             }
         })
         .collect()
+}
+
+/// `points` as one batch by column.
+fn column_batch(points: &[Point]) -> ColumnBatch {
+    let tags: Vec<Vec<TagRef<'_>>> = points
+        .iter()
+        .map(|p| {
+            p.tags
+                .iter()
+                .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+                .collect()
+        })
+        .collect();
+    let mut batch = ColumnBatchBuilder::with_capacity(points.len());
+    for (p, tags) in points.iter().zip(&tags) {
+        batch.row(p.timestamp, series_hash(&p.measurement, &p.tags), tags);
+        for (k, v) in &p.fields {
+            batch
+                .field(Cow::Borrowed(k), &FieldRef::from_value(v))
+                .expect("floats");
+        }
+    }
+    batch.finish()
 }
 
 fn num(v: &Value) -> f64 {
@@ -220,10 +248,27 @@ fn main() {
             .expect("settings");
         println!("fsync off");
     }
+    let by_column = std::env::var_os("BENCH_COLUMNS").is_some();
     let t = Instant::now();
-    for chunk in points.chunks(BATCH) {
-        rt.block_on(storage.write_points("bench", &rp, "cpu", &schema, chunk))
-            .expect("insert");
+    if by_column {
+        // The flush's path: batches by column (built before the clock starts).
+        let batches: Vec<ColumnBatch> = points.chunks(BATCH).map(column_batch).collect();
+        let t = Instant::now();
+        for batch in &batches {
+            rt.block_on(storage.write_columns("bench", &rp, "cpu", batch))
+                .expect("insert");
+        }
+        let dt = t.elapsed();
+        println!(
+            "insert by column: {rows} rows in {BATCH}-row batches: {:?}, {:.0} rows/s",
+            dt,
+            rows as f64 / dt.as_secs_f64(),
+        );
+    } else {
+        for chunk in points.chunks(BATCH) {
+            rt.block_on(storage.write_points("bench", &rp, "cpu", &schema, chunk))
+                .expect("insert");
+        }
     }
     let dt = t.elapsed();
     println!(

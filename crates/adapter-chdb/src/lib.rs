@@ -37,6 +37,7 @@ pub mod layout;
 mod merge_state;
 mod native;
 mod rowbinary;
+mod sorted_block;
 mod storage;
 
 pub use codecs::{CodecTuning, NOISY_FLOAT_CODEC};

@@ -39,7 +39,7 @@ pub(crate) fn field_wire_type(ty: FieldType) -> &'static str {
     }
 }
 
-fn put_varuint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varuint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -47,7 +47,7 @@ fn put_varuint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     put_varuint(out, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
@@ -109,49 +109,59 @@ impl<'p> TagColumn<'p> {
         i
     }
 
-    /// The code of the narrowest index type that holds every key's index (0: UInt8,
-    /// 1: UInt16, 2: UInt32) and that type's size in bytes.
-    fn index_width(&self) -> (u64, usize) {
-        match self.keys.len() {
-            0..=0x100 => (0, 1),
-            0x101..=0x1_0000 => (1, 2),
-            _ => (2, 4),
-        }
-    }
-
     /// At least the bytes [`TagColumn::write`] appends (the block's capacity).
     fn encoded_len(&self) -> usize {
         let keys: usize = self.keys.iter().map(|k| k.len() + 2).sum();
-        32 + keys + self.rows.len() * self.index_width().1
+        32 + keys + self.rows.len() * index_width(self.keys.len()).1
     }
 
     /// Appends the column's data (after its name and type) to `out`; nothing for a block
     /// of no rows (the engine reads no data of any column then).
     fn write(&self, out: &mut Vec<u8>) {
-        const HAS_ADDITIONAL_KEYS: u64 = 1 << 9;
-        const UPDATE_DICTIONARY: u64 = 1 << 10;
-        if self.rows.is_empty() {
-            return;
-        }
-        let (width, _) = self.index_width();
-        out.extend_from_slice(&1u64.to_le_bytes());
-        out.extend_from_slice(&(width | HAS_ADDITIONAL_KEYS | UPDATE_DICTIONARY).to_le_bytes());
-        out.extend_from_slice(&(self.keys.len() as u64).to_le_bytes());
-        for k in &self.keys {
-            put_str(out, k);
-        }
-        out.extend_from_slice(&(self.rows.len() as u64).to_le_bytes());
-        match width {
-            0 => out.extend(self.rows.iter().map(|&i| i as u8)),
-            1 => {
-                for &i in &self.rows {
-                    out.extend_from_slice(&(i as u16).to_le_bytes());
-                }
+        put_low_cardinality(out, &self.keys, self.rows.iter().copied());
+    }
+}
+
+/// The code of the narrowest index type that holds an index into `keys` keys (0: UInt8,
+/// 1: UInt16, 2: UInt32) and that type's size in bytes.
+pub(crate) fn index_width(keys: usize) -> (u64, usize) {
+    match keys {
+        0..=0x100 => (0, 1),
+        0x101..=0x1_0000 => (1, 2),
+        _ => (2, 4),
+    }
+}
+
+/// Appends a `LowCardinality(String)` column's data (the layout of [`TagColumn`]): the
+/// dictionary `keys` and one index into it per row; nothing for no rows.
+pub(crate) fn put_low_cardinality<K: AsRef<str>>(
+    out: &mut Vec<u8>,
+    keys: &[K],
+    rows: impl ExactSizeIterator<Item = u32>,
+) {
+    const HAS_ADDITIONAL_KEYS: u64 = 1 << 9;
+    const UPDATE_DICTIONARY: u64 = 1 << 10;
+    if rows.len() == 0 {
+        return;
+    }
+    let (width, _) = index_width(keys.len());
+    out.extend_from_slice(&1u64.to_le_bytes());
+    out.extend_from_slice(&(width | HAS_ADDITIONAL_KEYS | UPDATE_DICTIONARY).to_le_bytes());
+    out.extend_from_slice(&(keys.len() as u64).to_le_bytes());
+    for k in keys {
+        put_str(out, k.as_ref());
+    }
+    out.extend_from_slice(&(rows.len() as u64).to_le_bytes());
+    match width {
+        0 => out.extend(rows.map(|i| i as u8)),
+        1 => {
+            for i in rows {
+                out.extend_from_slice(&(i as u16).to_le_bytes());
             }
-            _ => {
-                for &i in &self.rows {
-                    out.extend_from_slice(&i.to_le_bytes());
-                }
+        }
+        _ => {
+            for i in rows {
+                out.extend_from_slice(&i.to_le_bytes());
             }
         }
     }

@@ -13,12 +13,13 @@ use crate::error::ChdbError;
 use crate::layout;
 use crate::native::{self, FieldCol, TagCol};
 use crate::rowbinary::decode_all;
+use crate::sorted_block;
 use chdb_rust::connection::Connection;
 use chdb_rust::format::{InputFormat, OutputFormat};
 use hyperbyte_domain::naming::{self, quote_ident, quote_string, TIME_COLUMN};
 use hyperbyte_domain::point_ref::same_str;
 use hyperbyte_domain::query::Value;
-use hyperbyte_domain::{FieldType, MeasurementSchema, PointRef, RetentionPolicy};
+use hyperbyte_domain::{ColumnBatch, FieldType, MeasurementSchema, PointRef, RetentionPolicy};
 use hyperbyte_ports::{DeleteRows, PointsSinkPort, RowSet, SinkError, StorageAdminPort};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
@@ -110,7 +111,32 @@ impl ChdbStorage {
         schema: &MeasurementSchema,
         points: &[PointRef<'_>],
     ) -> Result<u64, ChdbError> {
-        if points.is_empty() {
+        self.write_rows(database, rp, measurement, Rows::Views(schema, points))
+            .await
+    }
+
+    /// Writes a batch of one measurement laid out by column (see
+    /// [`PointsSinkPort::write_columns`]), as one block in the table's key order
+    /// ([`crate::sorted_block`]); returns the number of rows written.
+    pub async fn write_columns(
+        &self,
+        database: &str,
+        rp: &RetentionPolicy,
+        measurement: &str,
+        batch: &ColumnBatch,
+    ) -> Result<u64, ChdbError> {
+        self.write_rows(database, rp, measurement, Rows::Columns(batch))
+            .await
+    }
+
+    async fn write_rows(
+        &self,
+        database: &str,
+        rp: &RetentionPolicy,
+        measurement: &str,
+        rows: Rows<'_, '_>,
+    ) -> Result<u64, ChdbError> {
+        if rows.is_empty() {
             return Ok(0);
         }
         // Failure point `chdb-insert`: `return(m)` makes every insert into measurement `m`
@@ -125,37 +151,37 @@ impl ChdbStorage {
         }
         let db = naming::database_name(database);
         let table = naming::table_name(&rp.name, measurement);
-        let mut cols = batch_columns(schema, points)?;
+        let mut cols = rows.columns();
         let key = (db, table);
         self.codecs.written(&key);
         let cached = self.catalog.tables.read().get(&key).cloned();
         if cached.is_none() {
             // The table may be created from this batch: lead its sort key with the tags
             // that tell most series apart.
-            order_by_selectivity(&mut cols.tags, points);
+            rows.order_by_selectivity(&mut cols.tags);
         }
         let ddl_needed = match &cached {
             Some(info) => !covers(info, &cols)?,
             None => true,
         };
+        // The key the table has, or the one this batch creates it with.
+        let sort_key: Vec<String> = match &cached {
+            Some(info) => info.sort_key.clone(),
+            None => cols
+                .tags
+                .iter()
+                .map(|(_, c)| c.clone())
+                .chain([TIME_COLUMN.to_string()])
+                .collect(),
+        };
         let started = std::time::Instant::now();
-        let blocks = encode_off_reactor(points, &cols)?;
+        let blocks = rows.encode(&cols, &sort_key)?;
         let encoded = started.elapsed();
         let insert = insert_sql(&key, &cols);
         let catalog = Arc::clone(&self.catalog);
         let merge = Arc::clone(&self.merge);
         let partition_ns = rp.shard_group_duration;
-        // Views from the flush carry their series hash; the measurement is the batch's.
-        let series: Vec<(u64, i64)> = points
-            .iter()
-            .map(|p| {
-                let h = match p.series_hash {
-                    Some(h) if p.measurement == measurement => h,
-                    _ => hyperbyte_domain::series_hash(measurement, &p.tags),
-                };
-                (h, p.timestamp)
-            })
-            .collect();
+        let series = rows.series(measurement);
         self.engine
             .run(Role::Write, move |conn| {
                 if ddl_needed {
@@ -311,6 +337,121 @@ impl ChdbStorage {
     }
 }
 
+/// What one write brings: point views with their schema, or a batch by column.
+#[derive(Clone, Copy)]
+enum Rows<'a, 'p> {
+    Views(&'a MeasurementSchema, &'a [PointRef<'p>]),
+    Columns(&'a ColumnBatch),
+}
+
+impl Rows<'_, '_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            Rows::Views(_, points) => points.is_empty(),
+            Rows::Columns(batch) => batch.is_empty(),
+        }
+    }
+
+    /// The columns the rows use.
+    fn columns(&self) -> BatchColumns {
+        match self {
+            Rows::Views(schema, points) => batch_columns(schema, points),
+            Rows::Columns(batch) => BatchColumns {
+                tags: batch
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), naming::tag_column(t.key())))
+                    .collect(),
+                fields: batch
+                    .fields()
+                    .iter()
+                    .map(|f| {
+                        let name = f.name();
+                        (name.to_string(), naming::field_column(name), f.field_type())
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    /// See [`order_by_selectivity`].
+    fn order_by_selectivity(&self, tags: &mut [(String, String)]) {
+        match self {
+            Rows::Views(_, points) => order_by_selectivity(tags, points),
+            Rows::Columns(batch) => {
+                // A column's values past the first (the empty string) are distinct.
+                let count = |k: &str| {
+                    batch
+                        .tags()
+                        .iter()
+                        .find(|t| t.key() == k)
+                        .map_or(0, |t| t.values().len() - 1)
+                };
+                tags.sort_by_key(|(k, _)| std::cmp::Reverse(count(k)));
+            }
+        }
+    }
+
+    /// The Native blocks of one insert; a batch by column is one block in `sort_key`'s
+    /// order.
+    fn encode(&self, cols: &BatchColumns, sort_key: &[String]) -> Result<Vec<Vec<u8>>, ChdbError> {
+        match self {
+            Rows::Views(_, points) => encode_off_reactor(points, cols),
+            Rows::Columns(batch) => {
+                let tags: Vec<(&str, &str)> = cols
+                    .tags
+                    .iter()
+                    .map(|(k, c)| (k.as_str(), c.as_str()))
+                    .collect();
+                let fields: Vec<(&str, &str)> = cols
+                    .fields
+                    .iter()
+                    .map(|(k, c, _)| (k.as_str(), c.as_str()))
+                    .collect();
+                let encode =
+                    || sorted_block::encode_sorted(batch, TIME_COLUMN, &tags, &fields, sort_key);
+                let block = if on_multi_thread_runtime() && batch.len() >= 1024 {
+                    tokio::task::block_in_place(encode)?
+                } else {
+                    encode()?
+                };
+                Ok(vec![block])
+            }
+        }
+    }
+
+    /// Each row's (series hash, time), for the overwrite tracker.
+    fn series(&self, measurement: &str) -> Vec<(u64, i64)> {
+        match self {
+            // Views from the flush carry their series hash; the measurement is the batch's.
+            Rows::Views(_, points) => points
+                .iter()
+                .map(|p| {
+                    let h = match p.series_hash {
+                        Some(h) if p.measurement == measurement => h,
+                        _ => hyperbyte_domain::series_hash(measurement, &p.tags),
+                    };
+                    (h, p.timestamp)
+                })
+                .collect(),
+            Rows::Columns(batch) => batch
+                .series_hashes()
+                .iter()
+                .copied()
+                .zip(batch.times().iter().copied())
+                .collect(),
+        }
+    }
+}
+
+/// Whether this thread runs on a multi-threaded tokio runtime (where CPU work tells
+/// tokio first, so other tasks move away).
+fn on_multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current()
+        .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+        .unwrap_or(false)
+}
+
 /// Points from which a batch is encoded as two blocks on two threads.
 const SPLIT_ENCODE_POINTS: usize = 32_768;
 
@@ -323,10 +464,7 @@ fn encode_off_reactor(
     points: &[PointRef<'_>],
     cols: &BatchColumns,
 ) -> Result<Vec<Vec<u8>>, ChdbError> {
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
-        .unwrap_or(false);
-    if !multi_thread || points.len() < 1024 {
+    if !on_multi_thread_runtime() || points.len() < 1024 {
         return Ok(vec![encode_block(points, cols)?]);
     }
     tokio::task::block_in_place(|| {
@@ -386,10 +524,7 @@ fn order_by_selectivity(tags: &mut [(String, String)], points: &[PointRef<'_>]) 
 
 /// The columns used by `points`, typed from `schema` (or from the values when the
 /// schema lacks a field).
-fn batch_columns(
-    schema: &MeasurementSchema,
-    points: &[PointRef<'_>],
-) -> Result<BatchColumns, ChdbError> {
+fn batch_columns(schema: &MeasurementSchema, points: &[PointRef<'_>]) -> BatchColumns {
     let mut tags: Vec<(String, String)> = Vec::new();
     let mut fields: Vec<(String, String, FieldType)> = Vec::new();
     let mut seen_tags: HashSet<&str> = HashSet::new();
@@ -424,7 +559,7 @@ fn batch_columns(
             }
         }
     }
-    Ok(BatchColumns { tags, fields })
+    BatchColumns { tags, fields }
 }
 
 /// Whether the table already has every column of the batch (with the right types).
@@ -749,6 +884,17 @@ impl PointsSinkPort for ChdbStorage {
     ) -> Result<(), SinkError> {
         self.write(database, rp, measurement, schema, points)
             .await?;
+        Ok(())
+    }
+
+    async fn write_columns(
+        &self,
+        database: &str,
+        rp: &RetentionPolicy,
+        measurement: &str,
+        batch: &ColumnBatch,
+    ) -> Result<(), SinkError> {
+        ChdbStorage::write_columns(self, database, rp, measurement, batch).await?;
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod cluster;
+pub mod columns;
 pub mod database;
 pub mod error;
 pub mod meta;
@@ -24,6 +25,7 @@ pub mod wal;
 pub mod window;
 
 pub use cluster::{ClusterStatus, Consistency, MemberStatus};
+pub use columns::{ColumnBatch, ColumnBatchBuilder, ColumnBatchError};
 pub use database::{Database, RetentionPolicy};
 pub use error::DomainError;
 pub use meta::{
@@ -34,6 +36,6 @@ pub use point::{bytes_hash, series_hash, FieldType, FieldValue, Point, SeriesKey
 pub use point_ref::{FieldPairRef, FieldRef, ListRef, PointRef, RepeatedField, TagRef};
 pub use precision::Precision;
 pub use schema::{is_side_field_name, side_field_name, MeasurementSchema};
-pub use wal::codec::CompactEntry;
+pub use wal::codec::{CompactEntry, CompactRow};
 pub use wal::{EncodedWalEntry, WalEntry};
 pub use window::{Window, ZoneOffsets};

@@ -1,7 +1,7 @@
 //! Storage ports: writing points into the columnar store, and administering what it holds.
 
 use async_trait::async_trait;
-use hyperbyte_domain::{MeasurementSchema, Point, PointRef, RetentionPolicy};
+use hyperbyte_domain::{ColumnBatch, MeasurementSchema, Point, PointRef, RetentionPolicy};
 use std::fmt::Debug;
 
 /// A storage failure.
@@ -82,6 +82,20 @@ pub trait PointsSinkPort: Send + Sync + Debug {
     ) -> Result<(), SinkError> {
         let views: Vec<PointRef<'_>> = points.iter().map(PointRef::from_point).collect();
         self.write_views(database, rp, measurement, schema, &views)
+            .await
+    }
+    /// [`PointsSinkPort::write_views`] for points laid out by column (what the flush
+    /// sends: see [`ColumnBatch`]); the batch's schema is its columns. Same contract. The
+    /// default turns the rows into views; columnar stores should copy the columns.
+    async fn write_columns(
+        &self,
+        database: &str,
+        rp: &RetentionPolicy,
+        measurement: &str,
+        batch: &ColumnBatch,
+    ) -> Result<(), SinkError> {
+        let views = batch.views(measurement);
+        self.write_views(database, rp, measurement, &batch.schema(), &views)
             .await
     }
     /// Makes every write so far durable (survives power loss).

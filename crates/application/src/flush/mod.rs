@@ -20,8 +20,8 @@
 
 use crate::hot::TierFeed;
 use hyperbyte_domain::{
-    CompactEntry, FieldPairRef, FieldType, ListRef, MeasurementSchema, PointRef, RetentionPolicy,
-    Tombstone,
+    ColumnBatch, ColumnBatchBuilder, CompactEntry, FieldPairRef, FieldRef, FieldType, ListRef,
+    MeasurementSchema, PointRef, RetentionPolicy, Tombstone,
 };
 use hyperbyte_ports::{HeldPointsPort, MetadataPort, PointsSinkPort, TableRef, WalPort};
 use std::borrow::Cow;
@@ -555,9 +555,29 @@ impl FlushService {
             live.push(g);
         }
         let started = Instant::now();
-        let arenas: Vec<_> = live.iter().map(|g| g.field_arena(&round.entries)).collect();
+        // Without a tier to feed here (writes fed it), groups go to storage by column;
+        // feeding the tier takes views (and a group the columns cannot hold keeps them).
+        let mut columns: Vec<Option<ColumnBatch>> = live
+            .iter()
+            .map(|g| match feed {
+                None => g.columns(&round.entries),
+                Some(_) => None,
+            })
+            .collect();
+        let arenas: Vec<_> = live
+            .iter()
+            .zip(&columns)
+            .map(|(g, c)| match c {
+                None => g.field_arena(&round.entries),
+                Some(_) => Vec::new(),
+            })
+            .collect();
         let mut batches = Vec::with_capacity(live.len());
-        for (g, arena) in live.into_iter().zip(&arenas) {
+        for ((g, arena), batch) in live.into_iter().zip(&arenas).zip(&mut columns) {
+            if let Some(batch) = batch.take() {
+                batches.push((g, Prepared::Columns(batch)));
+                continue;
+            }
             let mut views = g.views_over(&round.entries, arena);
             let schema = batch_schema(&g.full, &mut views);
             let share = match &feed {
@@ -570,7 +590,7 @@ impl FlushService {
                     }),
                 None => None,
             };
-            batches.push((g, schema, views, share));
+            batches.push((g, Prepared::Views(schema, views, share)));
         }
         let prepared = started.elapsed();
         // The tier takes the points while storage writes them: the engine's insert runs
@@ -583,8 +603,8 @@ impl FlushService {
             // Storage's write goes first (to the point where it waits for the engine).
             tokio::task::yield_now().await;
             if let Some((f, mut cursor)) = feed {
-                for (_, _, views, share) in &batches {
-                    if let Some(share) = share {
+                for (_, batch) in &batches {
+                    if let Prepared::Views(_, views, Some(share)) = batch {
                         share.feed_views(f, views, (&round.entries, round.last_seq));
                     }
                 }
@@ -598,25 +618,32 @@ impl FlushService {
         };
         let into_storage = async {
             let mut written = Vec::with_capacity(batches.len());
-            for (g, schema, views, _) in &batches {
-                written.push(
-                    self.sink
-                        .write_views(&g.database, &g.rp, &g.measurement, schema, views)
-                        .await,
-                );
+            for (g, batch) in &batches {
+                let (db, rp, m) = (&g.database, &g.rp, &g.measurement);
+                written.push(match batch {
+                    Prepared::Columns(columns) => self.sink.write_columns(db, rp, m, columns).await,
+                    Prepared::Views(schema, views, _) => {
+                        self.sink.write_views(db, rp, m, schema, views).await
+                    }
+                });
             }
             written
         };
         let ((), written) = tokio::join!(into_tier, into_storage);
         tracing::debug!(groups = batches.len(), ?prepared, written = ?started.elapsed(), "flush round written");
-        for ((g, _, views, _), result) in batches.iter().zip(written) {
+        for ((g, batch), result) in batches.iter().zip(written) {
             match result {
                 Ok(()) => {
-                    points_written += views.len();
+                    points_written += batch.len();
                     self.strikes.lock().remove(&g.table());
                 }
                 Err(e) => {
-                    self.unclaim(g, views, round.last_seq);
+                    match batch {
+                        Prepared::Views(_, views, _) => self.unclaim(g, views, round.last_seq),
+                        Prepared::Columns(_) => {
+                            self.unclaim(g, &g.views(&round.entries), round.last_seq)
+                        }
+                    }
                     refused.push((g, e));
                 }
             }
@@ -920,6 +947,27 @@ struct Round {
 /// A point of a round: (entry, point) indices.
 type PointAt = (u32, u32);
 
+/// One group of a round, ready for storage.
+enum Prepared<'e, 'f> {
+    /// By column (no tier to feed).
+    Columns(ColumnBatch),
+    /// As views with their schema, and the tier's share of them.
+    Views(
+        MeasurementSchema,
+        Vec<PointRef<'e>>,
+        Option<feed::TierShare<'e, 'f>>,
+    ),
+}
+
+impl Prepared<'_, '_> {
+    fn len(&self) -> usize {
+        match self {
+            Prepared::Columns(batch) => batch.len(),
+            Prepared::Views(_, views, _) => views.len(),
+        }
+    }
+}
+
 /// The points of one table with the measurement's schema.
 struct Group {
     database: String,
@@ -945,6 +993,49 @@ impl Group {
             .iter()
             .filter_map(|&(e, i)| entries.get(e as usize)?.point(i as usize))
             .collect()
+    }
+
+    /// The group's points by column, each value under the name [`batch_schema`] gives it
+    /// (its field's, or the side column's of its type). `None` when a name has values of
+    /// two types that no schema explains: the views' path then reports it as ever.
+    fn columns(&self, entries: &[CompactEntry]) -> Option<ColumnBatch> {
+        let mut batch = ColumnBatchBuilder::with_capacity(self.members.len());
+        // Rows of one entry and field set share their list of names: each position's
+        // column (with the type it was resolved for) is looked up once per list.
+        let mut names: &[String] = &[];
+        let mut resolved: Vec<Option<(usize, FieldType)>> = Vec::new();
+        for &(e, i) in &self.members {
+            let row = entries.get(e as usize)?.row(i as usize)?;
+            batch.row(row.timestamp, row.series_hash, row.tags);
+            if !std::ptr::eq(names, row.names) {
+                names = row.names;
+                resolved.clear();
+                resolved.resize(names.len(), None);
+            }
+            for ((name, value), slot) in names.iter().zip(row.values).zip(&mut resolved) {
+                let value = FieldRef::from_value(value);
+                let t = value.field_type();
+                let column = match *slot {
+                    Some((c, ct)) if ct == t => c,
+                    _ => {
+                        let c = batch.column(self.column_name(name, t), t).ok()?;
+                        *slot = Some((c, t));
+                        c
+                    }
+                };
+                batch.set(column, &value).ok()?;
+            }
+        }
+        Some(batch.finish())
+    }
+
+    /// The name a value of type `t` of field `name` is stored under: the field's, or its
+    /// side column's when `t` is not the field's primary type ([`batch_schema`]).
+    fn column_name<'n>(&self, name: &'n str, t: FieldType) -> Cow<'n, str> {
+        match self.full.field_type(name) {
+            Some(primary) if primary != t => Cow::Owned(hyperbyte_domain::side_field_name(name, t)),
+            _ => Cow::Borrowed(name),
+        }
     }
 
     /// Every member's fields, laid out one point after the other in one allocation (the
@@ -1080,6 +1171,8 @@ pub fn covers(t: &Tombstone, p: &PointRef<'_>) -> bool {
     })
 }
 
+#[cfg(test)]
+mod columns_tests;
 mod feed;
 #[cfg(test)]
 mod feed_tests;

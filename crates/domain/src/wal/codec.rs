@@ -314,6 +314,21 @@ struct CompactPoint {
     values: Vec<FieldValue>,
 }
 
+/// One point of a [`CompactEntry`], borrowed: what a columnar batch copies of it.
+#[derive(Debug, Clone, Copy)]
+pub struct CompactRow<'e> {
+    /// The tags of its series (one list shared by the entry's points of the series).
+    pub tags: &'e [TagRef<'e>],
+    /// [`crate::series_hash`] of its series.
+    pub series_hash: u64,
+    /// Nanoseconds since the epoch.
+    pub timestamp: i64,
+    /// Its field names (one list shared by the entry's points of the same field set).
+    pub names: &'e [String],
+    /// Its field values, in the order of `names`.
+    pub values: &'e [FieldValue],
+}
+
 impl CompactEntry {
     /// Number of points.
     pub fn len(&self) -> usize {
@@ -366,6 +381,19 @@ impl CompactEntry {
             timestamp: p.timestamp,
             repeated_field: None,
             series_hash: Some(s.hash),
+        })
+    }
+
+    /// Point `i`'s parts, borrowed (cheap: no view is built); `None` past the end.
+    pub fn row(&self, i: usize) -> Option<CompactRow<'_>> {
+        let p = self.points.get(i)?;
+        let s = self.series.get(p.series as usize)?;
+        Some(CompactRow {
+            tags: &s.tags,
+            series_hash: s.hash,
+            timestamp: p.timestamp,
+            names: self.field_sets.get(p.field_set as usize)?,
+            values: &p.values,
         })
     }
 

@@ -8,8 +8,12 @@
 use super::ok;
 use hyperbyte_domain::naming::{field_column, qualified_table, tag_column};
 use hyperbyte_domain::query::Value;
-use hyperbyte_domain::{FieldValue, MeasurementSchema, Point, RetentionPolicy};
+use hyperbyte_domain::{
+    series_hash, ColumnBatchBuilder, FieldRef, FieldValue, MeasurementSchema, Point,
+    RetentionPolicy, TagRef,
+};
 use hyperbyte_ports::{DeleteRows, PointsSinkPort, QueryPort, StorageAdminPort};
+use std::borrow::Cow;
 
 const SEC: i64 = 1_000_000_000;
 
@@ -61,6 +65,35 @@ impl Storage<'_> {
         ok(self.sink.sync().await, "sync");
     }
 
+    /// Writes `points` through [`PointsSinkPort::write_columns`], in one batch.
+    async fn write_columns(&self, db: &str, points: &[Point]) {
+        let tags: Vec<Vec<TagRef<'_>>> = points
+            .iter()
+            .map(|p| {
+                p.tags
+                    .iter()
+                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+                    .collect()
+            })
+            .collect();
+        let mut batch = ColumnBatchBuilder::with_capacity(points.len());
+        for (p, tags) in points.iter().zip(&tags) {
+            batch.row(p.timestamp, series_hash(&p.measurement, &p.tags), tags);
+            for (k, v) in &p.fields {
+                let added = batch.field(Cow::Borrowed(k), &FieldRef::from_value(v));
+                assert!(added.is_ok(), "contract: one type per field in a batch");
+            }
+        }
+        let rp = RetentionPolicy::autogen();
+        ok(
+            self.sink
+                .write_columns(db, &rp, "cpu", &batch.finish())
+                .await,
+            "write_columns",
+        );
+        ok(self.sink.sync().await, "sync");
+    }
+
     /// `(time, host, columns...)` of every row of `cpu`, merged, in time and host order.
     async fn rows(&self, db: &str, fields: &[&str]) -> Vec<Vec<Value>> {
         let cols: Vec<String> = fields.iter().map(|f| field_column(f)).collect();
@@ -85,8 +118,9 @@ fn row(t: i64, host: &str, values: Vec<Value>) -> Vec<Value> {
 ///
 /// - written points read back, every field type, with `table_columns` naming the columns
 ///   and `leading_key_columns` the tags before `time` in the sort key (or nothing);
-/// - writing the same points again reads back as once (idempotence);
-/// - a point with the series and time of a stored one merges field by field;
+/// - writing the same points again reads back as once (idempotence), by column too;
+/// - a point with the series and time of a stored one merges field by field, and of two
+///   such points in one batch by column (rows out of series order) the later wins;
 /// - a new field and a new tag extend the table; older rows read them as null;
 /// - `latest_time` finds the latest time, bounded by `max`;
 /// - `delete_points` removes the rows of matching tags in a time range, no others;
@@ -159,9 +193,23 @@ pub async fn storage_contract(storage: Storage<'_>, db: &str) {
         want,
         "contract: a repeated write reads back as once"
     );
+    s.write_columns(db, &first).await;
+    assert_eq!(
+        s.rows(db, &["usage", "n", "ok"]).await,
+        want,
+        "contract: the same points by column read back as once"
+    );
 
-    s.write(db, &[point("a", vec![("ok", F::Boolean(false))], SEC)])
-        .await;
+    // By column, out of series order, one series and time twice: the later one wins.
+    s.write_columns(
+        db,
+        &[
+            first[1].clone(),
+            point("a", vec![("ok", F::Boolean(true))], SEC),
+            point("a", vec![("ok", F::Boolean(false))], SEC),
+        ],
+    )
+    .await;
     let got = s.rows(db, &["usage", "n", "ok"]).await;
     assert_eq!(
         got[0],
