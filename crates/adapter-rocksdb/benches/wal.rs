@@ -222,6 +222,16 @@ fn codec_costs(template: &WalEntry, encoded: &[u8]) {
         start.elapsed(),
         n,
     );
+    let start = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(hyperbyte_domain::wal::codec::decode_compact(encoded).unwrap());
+    }
+    report(
+        "decode, format 2, compact shape (the flush's; 1 thread)",
+        n * POINTS,
+        start.elapsed(),
+        n,
+    );
 }
 
 /// Run 1: Group commit of pre-encoded entries: the durable-write ceiling.
