@@ -227,7 +227,21 @@ fn codec_costs(template: &WalEntry, encoded: &[u8]) {
         std::hint::black_box(hyperbyte_domain::wal::codec::decode_compact(encoded).unwrap());
     }
     report(
-        "decode, format 2, compact shape (the flush's; 1 thread)",
+        "decode, format 2, compact shape (1 thread)",
+        n * POINTS,
+        start.elapsed(),
+        n,
+    );
+    // A flush round's entries share their series (decoded once per round).
+    let mut series = hyperbyte_domain::wal::codec::SeriesCache::default();
+    let start = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(
+            hyperbyte_domain::wal::codec::decode_compact_with(encoded, &mut series).unwrap(),
+        );
+    }
+    report(
+        "decode, format 2, compact, series shared (the flush's; 1 thread)",
         n * POINTS,
         start.elapsed(),
         n,

@@ -14,7 +14,7 @@
 //! throughput. The write path encodes entries itself (straight from the request body) and
 //! hands the bytes over through `WalPort::append_encoded`.
 
-use hyperbyte_domain::wal::codec::{self as wire, WalCodecError};
+use hyperbyte_domain::wal::codec::{self as wire, SeriesCache, WalCodecError};
 use hyperbyte_domain::{CompactEntry, WalEntry};
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -58,10 +58,14 @@ pub fn decode_wal_entry(bytes: &[u8]) -> Result<WalEntry, CodecError> {
     }
 }
 
-/// Decodes a WAL entry into its compact shape (the flush's read path).
-pub(crate) fn decode_wal_entry_compact(bytes: &[u8]) -> Result<CompactEntry, CodecError> {
+/// Decodes a WAL entry into its compact shape (the flush's read path), sharing series
+/// with the entries decoded before with `series`.
+pub(crate) fn decode_wal_entry_compact(
+    bytes: &[u8],
+    series: &mut SeriesCache,
+) -> Result<CompactEntry, CodecError> {
     match bytes.first() {
-        Some(&WAL_FORMAT_V2) => Ok(wire::decode_compact(bytes)?),
+        Some(&WAL_FORMAT_V2) => Ok(wire::decode_compact_with(bytes, series)?),
         _ => decode_versioned(WAL_FORMAT_V1, bytes).map(CompactEntry::from_entry),
     }
 }

@@ -8,6 +8,7 @@
 use crate::codec::decode_wal_entry_compact;
 use crate::wal::{cf, storage, sync_write_opts, RocksDbWal};
 use async_trait::async_trait;
+use hyperbyte_domain::wal::codec::SeriesCache;
 use hyperbyte_domain::{CompactEntry, EncodedWalEntry};
 use hyperbyte_ports::{HeldPointsPort, TableRef, WalError};
 use rocksdb::{Direction, IteratorMode, WriteBatch, DB};
@@ -107,6 +108,8 @@ impl HeldPointsPort for RocksDbWal {
             let (db, _) = w.held_parts();
             let mut out = Vec::new();
             let mut points = 0usize;
+            // The page's entries share their decoded series.
+            let mut series = SeriesCache::default();
             let mode = IteratorMode::From(&prefix, Direction::Forward);
             for item in db.iterator_cf(cf(db, CF_HELD)?, mode) {
                 if !out.is_empty() && points >= max_points {
@@ -118,7 +121,7 @@ impl HeldPointsPort for RocksDbWal {
                 }
                 let (_, position) =
                     parse_key(&k).ok_or_else(|| WalError::Codec("bad held entry key".into()))?;
-                let entry = decode_wal_entry_compact(&v)?;
+                let entry = decode_wal_entry_compact(&v, &mut series)?;
                 points = points.saturating_add(entry.len());
                 out.push((position, entry));
             }

@@ -14,6 +14,7 @@ use crate::codec::{
     CodecError,
 };
 use async_trait::async_trait;
+use hyperbyte_domain::wal::codec::SeriesCache;
 use hyperbyte_domain::{CompactEntry, EncodedWalEntry, WalEntry};
 use hyperbyte_ports::{WalError, WalPort};
 use parking_lot::Mutex;
@@ -242,11 +243,13 @@ impl RocksDbWal {
         max: usize,
         max_points: usize,
     ) -> Result<Vec<(u64, CompactEntry)>, WalError> {
+        // The batch's entries share their decoded series.
+        let mut series = SeriesCache::default();
         self.scan(
             from,
             max,
             max_points,
-            |b| Ok(decode_wal_entry_compact(b)?),
+            |b| Ok(decode_wal_entry_compact(b, &mut series)?),
             CompactEntry::len,
         )
     }
@@ -258,7 +261,7 @@ impl RocksDbWal {
         from: u64,
         max: usize,
         max_points: usize,
-        decode: impl Fn(&[u8]) -> Result<T, WalError>,
+        mut decode: impl FnMut(&[u8]) -> Result<T, WalError>,
         points_of: impl Fn(&T) -> usize,
     ) -> Result<Vec<(u64, T)>, WalError> {
         let db = &self.inner.db;

@@ -2,6 +2,7 @@
 //! locally after a crash or shipped to another node and applied there unchanged.
 
 pub mod codec;
+mod reader;
 
 pub use codec::{EncodedWalEntry, WalCodecError};
 

@@ -16,16 +16,20 @@
 //! ```
 //!
 //! The encoder reads borrowed [`PointRef`]s, so the write path encodes straight from the
-//! request body; the decoder produces owned [`WalEntry`]s.
+//! request body, through `bincode`. The decoder is written for the format
+//! ([`super::reader`]: a flush round's entries share their decoded series) and produces
+//! the compact shape [`CompactEntry`] (or owned [`WalEntry`]s from it).
 
+use super::reader::Reader;
 use crate::point::hashing::FastMap;
 use crate::point_ref::{same_series, same_str};
 use crate::{FieldPairRef, FieldRef, FieldValue, ListRef, PointRef, TagRef, WalEntry};
 use bincode::Options;
 use serde::ser::SerializeSeq;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// Version byte of this format.
 pub const WAL_FORMAT_COMPACT: u8 = 2;
@@ -181,24 +185,6 @@ struct EntryOut<'a> {
     points: PointsOut<'a>,
 }
 
-#[derive(Deserialize)]
-struct PointIn {
-    series: u32,
-    field_set: u32,
-    ts_delta: i64,
-    values: Vec<FieldValue>,
-}
-
-#[derive(Deserialize)]
-struct EntryIn {
-    database: String,
-    retention_policy: String,
-    base_ts: i64,
-    series: Vec<(String, Vec<(String, String)>)>,
-    field_sets: Vec<Vec<String>>,
-    points: Vec<PointIn>,
-}
-
 /// Encodes points of one database and retention policy as `[2] ++ bincode(compact form)`.
 pub fn encode_points(
     database: &str,
@@ -284,22 +270,28 @@ pub fn decode(bytes: &[u8]) -> Result<WalEntry, WalCodecError> {
 }
 
 /// A decoded entry in its compact shape: each series and field-name list once, points
-/// referring to them. The flush reads entries this way and hands storage [`PointRef`]s
-/// borrowing from it ([`CompactEntry::point`]), so a point costs two small vectors instead
-/// of an owned string per name; each series' hash is computed once per entry.
+/// referring to them, and every point's values in one vector. The flush reads entries
+/// this way and copies them into columns ([`CompactEntry::row`]) or hands out
+/// [`PointRef`]s borrowing from it ([`CompactEntry::point`]), so a point costs no
+/// allocation of its own; each series' hash is computed once per entry (once per round
+/// with a [`SeriesCache`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompactEntry {
     /// Target database.
     pub database: String,
     /// Target retention policy.
     pub retention_policy: String,
-    series: Vec<CompactSeries>,
+    /// Shared with the other entries decoded with one [`SeriesCache`].
+    series: Vec<Arc<CompactSeries>>,
     field_sets: Vec<Vec<String>>,
     points: Vec<CompactPoint>,
+    /// Every point's values, one point after the other.
+    values: Vec<FieldValue>,
 }
 
+/// A series of a [`CompactEntry`].
 #[derive(Debug, Clone, PartialEq)]
-struct CompactSeries {
+pub struct CompactSeries {
     measurement: String,
     /// Owned strings, in the views' shape so that views borrow the list as it is.
     tags: Vec<TagRef<'static>>,
@@ -311,8 +303,16 @@ struct CompactPoint {
     series: u32,
     field_set: u32,
     timestamp: i64,
-    values: Vec<FieldValue>,
+    /// Where its values start in the entry's values (as many as its field set's names).
+    values_at: usize,
 }
+
+/// Series decoded by [`decode_compact_with`], by their encoded bytes, so that the entries
+/// decoded with one cache (a flush round's) share each series: one set of strings and
+/// one hash per series, and one tag list that views from every entry borrow (compared by
+/// address). It holds what it was given: drop it with the entries' batch.
+#[derive(Debug, Default)]
+pub struct SeriesCache(FastMap<Box<[u8]>, Arc<CompactSeries>>);
 
 /// One point of a [`CompactEntry`], borrowed: what a columnar batch copies of it.
 #[derive(Debug, Clone, Copy)]
@@ -348,17 +348,26 @@ impl CompactEntry {
 
     /// How many fields point `i` carries (0 past the end).
     pub fn field_count(&self, i: usize) -> usize {
-        self.points.get(i).map_or(0, |p| p.values.len())
+        self.points
+            .get(i)
+            .and_then(|p| self.field_sets.get(p.field_set as usize))
+            .map_or(0, Vec::len)
+    }
+
+    /// Point `p`'s field names and values.
+    fn fields(&self, p: &CompactPoint) -> Option<(&[String], &[FieldValue])> {
+        let names = self.field_sets.get(p.field_set as usize)?;
+        let values = self.values.get(p.values_at..p.values_at + names.len())?;
+        Some((names, values))
     }
 
     /// The fields of point `i` as (name, value) views, in their written order.
     pub fn fields_of(&self, i: usize) -> Option<impl Iterator<Item = FieldPairRef<'_>> + '_> {
-        let p = self.points.get(i)?;
-        let names = self.field_sets.get(p.field_set as usize)?;
+        let (names, values) = self.fields(self.points.get(i)?)?;
         Some(
             names
                 .iter()
-                .zip(&p.values)
+                .zip(values)
                 .map(|(n, v)| (Cow::Borrowed(n.as_str()), FieldRef::from_value(v))),
         )
     }
@@ -388,12 +397,13 @@ impl CompactEntry {
     pub fn row(&self, i: usize) -> Option<CompactRow<'_>> {
         let p = self.points.get(i)?;
         let s = self.series.get(p.series as usize)?;
+        let (names, values) = self.fields(p)?;
         Some(CompactRow {
             tags: &s.tags,
             series_hash: s.hash,
             timestamp: p.timestamp,
-            names: self.field_sets.get(p.field_set as usize)?,
-            values: &p.values,
+            names,
+            values,
         })
     }
 
@@ -417,10 +427,11 @@ impl CompactEntry {
 
     /// The compact shape of an owned entry (older WAL formats decode to one).
     pub fn from_entry(entry: WalEntry) -> Self {
-        let mut series: Vec<CompactSeries> = Vec::new();
+        let mut series: Vec<Arc<CompactSeries>> = Vec::new();
         let mut by_hash: FastMap<u64, Vec<usize>> = FastMap::default();
         let mut field_sets: Vec<Vec<String>> = Vec::new();
         let mut points = Vec::with_capacity(entry.points.len());
+        let mut all_values = Vec::new();
         for p in entry.points {
             let hash = crate::series_hash(&p.measurement, &p.tags);
             let candidates = by_hash.entry(hash).or_default();
@@ -430,11 +441,11 @@ impl CompactEntry {
             let si = match found {
                 Some(i) => i,
                 None => {
-                    series.push(CompactSeries {
+                    series.push(Arc::new(CompactSeries {
                         measurement: p.measurement,
                         tags: owned_tags(p.tags),
                         hash,
-                    });
+                    }));
                     candidates.push(series.len() - 1);
                     series.len() - 1
                 }
@@ -451,8 +462,9 @@ impl CompactEntry {
                 series: si as u32,
                 field_set: fi as u32,
                 timestamp: p.timestamp,
-                values,
+                values_at: all_values.len(),
             });
+            all_values.extend(values);
         }
         CompactEntry {
             database: entry.database,
@@ -460,6 +472,7 @@ impl CompactEntry {
             series,
             field_sets,
             points,
+            values: all_values,
         }
     }
 }
@@ -476,47 +489,98 @@ fn same_tags(a: &[TagRef<'_>], b: &[(String, String)]) -> bool {
 }
 
 /// Decodes an entry written by [`encode_points`] (version byte included) into its compact
-/// shape, checking every index.
+/// shape, checking every index ([`super::reader`]).
 pub fn decode_compact(bytes: &[u8]) -> Result<CompactEntry, WalCodecError> {
+    decode_compact_with(bytes, &mut SeriesCache::default())
+}
+
+/// [`decode_compact`], taking each series from `cache` when an entry decoded with it
+/// before had the same one (and adding the new ones).
+pub fn decode_compact_with(
+    bytes: &[u8],
+    cache: &mut SeriesCache,
+) -> Result<CompactEntry, WalCodecError> {
     let bytes = match bytes.split_first() {
         Some((&WAL_FORMAT_COMPACT, rest)) => rest,
         other => return Err(WalCodecError::Version(other.map(|(v, _)| *v))),
     };
-    let e: EntryIn = options().deserialize(bytes)?;
-    let mut points = Vec::with_capacity(e.points.len());
-    for p in e.points {
-        let names = e
-            .field_sets
-            .get(p.field_set as usize)
-            .ok_or_else(|| corrupt("field set index"))?;
-        if (p.series as usize) >= e.series.len() {
+    let mut r = Reader::new(bytes);
+    let database = r.str()?.to_string();
+    let retention_policy = r.str()?.to_string();
+    let base_ts = r.i64()?;
+    let n_series = r.len()?;
+    let mut series = Vec::with_capacity(n_series);
+    let mut tags: Vec<(&str, &str)> = Vec::new();
+    for _ in 0..n_series {
+        let start = r.rest();
+        let measurement = r.str()?;
+        tags.clear();
+        for _ in 0..r.len()? {
+            tags.push((r.str()?, r.str()?));
+        }
+        let encoded = &start[..start.len() - r.rest().len()];
+        let s = match cache.0.get(encoded) {
+            Some(s) => Arc::clone(s),
+            None => {
+                let s = Arc::new(CompactSeries {
+                    hash: crate::series_hash(measurement, &tags),
+                    measurement: measurement.to_string(),
+                    tags: tags
+                        .iter()
+                        .map(|&(k, v)| (Cow::Owned(k.to_string()), Cow::Owned(v.to_string())))
+                        .collect(),
+                });
+                cache.0.insert(encoded.into(), Arc::clone(&s));
+                s
+            }
+        };
+        series.push(s);
+    }
+    let n_sets = r.len()?;
+    let mut field_sets = Vec::with_capacity(n_sets);
+    for _ in 0..n_sets {
+        let n = r.len()?;
+        let mut names = Vec::with_capacity(n);
+        for _ in 0..n {
+            names.push(r.str()?.to_string());
+        }
+        field_sets.push(names);
+    }
+    let n_points = r.len()?;
+    let mut points = Vec::with_capacity(n_points);
+    let per_point = field_sets.first().map_or(1, Vec::len);
+    let mut values = Vec::with_capacity(n_points.saturating_mul(per_point).min(bytes.len()));
+    for _ in 0..n_points {
+        let s = r.u32()?;
+        let field_set = r.u32()?;
+        let ts_delta = r.i64()?;
+        if (s as usize) >= series.len() {
             return Err(corrupt("series index"));
         }
-        if names.len() != p.values.len() {
+        let names = field_sets
+            .get(field_set as usize)
+            .ok_or_else(|| corrupt("field set index"))?;
+        if r.len()? != names.len() {
             return Err(corrupt("field count"));
         }
         points.push(CompactPoint {
-            series: p.series,
-            field_set: p.field_set,
-            timestamp: e.base_ts.wrapping_add(p.ts_delta),
-            values: p.values,
+            series: s,
+            field_set,
+            timestamp: base_ts.wrapping_add(ts_delta),
+            values_at: values.len(),
         });
+        for _ in 0..names.len() {
+            values.push(r.value()?);
+        }
     }
-    let series = e
-        .series
-        .into_iter()
-        .map(|(measurement, tags)| CompactSeries {
-            hash: crate::series_hash(&measurement, &tags),
-            measurement,
-            tags: owned_tags(tags),
-        })
-        .collect();
+    r.finish()?;
     Ok(CompactEntry {
-        database: e.database,
-        retention_policy: e.retention_policy,
+        database,
+        retention_policy,
         series,
-        field_sets: e.field_sets,
+        field_sets,
         points,
+        values,
     })
 }
 

@@ -2,9 +2,49 @@
 //! read back is what was written, and bytes that are no entry are refused, never a panic
 //! (a replica decodes what another node sends).
 
-use super::{decode, decode_compact, encode};
+use super::{decode, decode_compact, decode_compact_with, encode, SeriesCache};
 use crate::{FieldValue, Point, WalEntry};
+use bincode::Options;
 use proptest::prelude::*;
+use serde::Deserialize;
+
+/// The format as serde reads it: the oracle of the reader written for it.
+#[derive(Debug, Deserialize, PartialEq)]
+struct EntryIn {
+    database: String,
+    retention_policy: String,
+    base_ts: i64,
+    series: Vec<(String, Vec<(String, String)>)>,
+    field_sets: Vec<Vec<String>>,
+    points: Vec<(u32, u32, i64, Vec<FieldValue>)>,
+}
+
+fn by_bincode(bytes: &[u8]) -> WalEntry {
+    let e: EntryIn = bincode::DefaultOptions::new()
+        .deserialize(&bytes[1..])
+        .expect("bincode reads what it wrote");
+    WalEntry {
+        database: e.database,
+        retention_policy: e.retention_policy,
+        points: e
+            .points
+            .into_iter()
+            .map(|(s, f, delta, values)| {
+                let (measurement, tags) = e.series[s as usize].clone();
+                Point {
+                    measurement,
+                    tags,
+                    fields: e.field_sets[f as usize]
+                        .iter()
+                        .cloned()
+                        .zip(values)
+                        .collect(),
+                    timestamp: e.base_ts.wrapping_add(delta),
+                }
+            })
+            .collect(),
+    }
+}
 
 fn arb_value() -> impl Strategy<Value = FieldValue> {
     prop_oneof![
@@ -47,11 +87,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// Whatever the entry (varints of every width, long strings, hundreds of points),
-    /// it reads back as written, owned and in its compact shape.
+    /// it reads back as written and as `bincode` reads it, owned and in its compact shape.
     #[test]
     fn entries_read_back_as_written(entry in arb_entry()) {
         let bytes = encode(&entry).expect("encode").bytes;
         let read = decode(&bytes).expect("decode");
+        prop_assert_eq!(&read, &by_bincode(&bytes));
         prop_assert_eq!(&read, &entry);
         let compact = decode_compact(&bytes).expect("decode");
         prop_assert_eq!(compact.len(), entry.points.len());
@@ -80,6 +121,27 @@ proptest! {
         let mut with_version = vec![super::WAL_FORMAT_COMPACT];
         with_version.extend(&bytes);
         let _ = decode_compact(&with_version);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Entries decoded with one series cache read as entries decoded alone, and a series
+    /// of two entries is one tag list.
+    #[test]
+    fn a_series_cache_changes_nothing_but_sharing(a in arb_entry(), b in arb_entry()) {
+        let (ea, eb) = (encode(&a).expect("encode").bytes, encode(&b).expect("encode").bytes);
+        let mut cache = SeriesCache::default();
+        let ca = decode_compact_with(&ea, &mut cache).expect("decode");
+        let cb = decode_compact_with(&eb, &mut cache).expect("decode");
+        let cb_again = decode_compact_with(&eb, &mut cache).expect("decode");
+        prop_assert_eq!(&ca, &decode_compact(&ea).expect("decode"));
+        prop_assert_eq!(&cb, &decode_compact(&eb).expect("decode"));
+        for i in 0..cb.len() {
+            let (x, y) = (cb.row(i).expect("row"), cb_again.row(i).expect("row"));
+            prop_assert!(std::ptr::eq(x.tags, y.tags));
+        }
     }
 }
 
