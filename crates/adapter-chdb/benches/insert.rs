@@ -14,11 +14,9 @@ use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage, Role};
 use hyperbyte_domain::naming::{self, quote_ident, quote_string};
 use hyperbyte_domain::query::Value;
 use hyperbyte_domain::{
-    series_hash, ColumnBatch, ColumnBatchBuilder, FieldRef, FieldType, FieldValue,
-    MeasurementSchema, Point, RetentionPolicy, TagRef,
+    ColumnBatch, FieldType, FieldValue, MeasurementSchema, Point, RetentionPolicy,
 };
 use hyperbyte_ports::PointsSinkPort;
-use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 const TAGS: [&str; 10] = [
@@ -102,29 +100,6 @@ fn generate(rows: usize) -> Vec<Point> {
             }
         })
         .collect()
-}
-
-/// `points` as one batch by column.
-fn column_batch(points: &[Point]) -> ColumnBatch {
-    let tags: Vec<Vec<TagRef<'_>>> = points
-        .iter()
-        .map(|p| {
-            p.tags
-                .iter()
-                .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
-                .collect()
-        })
-        .collect();
-    let mut batch = ColumnBatchBuilder::with_capacity(points.len());
-    for (p, tags) in points.iter().zip(&tags) {
-        batch.row(p.timestamp, series_hash(&p.measurement, &p.tags), tags);
-        for (k, v) in &p.fields {
-            batch
-                .field(Cow::Borrowed(k), &FieldRef::from_value(v))
-                .expect("floats");
-        }
-    }
-    batch.finish()
 }
 
 fn num(v: &Value) -> f64 {
@@ -252,7 +227,10 @@ fn main() {
     let t = Instant::now();
     if by_column {
         // The flush's path: batches by column (built before the clock starts).
-        let batches: Vec<ColumnBatch> = points.chunks(BATCH).map(column_batch).collect();
+        let batches: Vec<ColumnBatch> = points
+            .chunks(BATCH)
+            .map(|c| ColumnBatch::from_points(c).expect("floats"))
+            .collect();
         let t = Instant::now();
         for batch in &batches {
             rt.block_on(storage.write_columns("bench", &rp, "cpu", batch))

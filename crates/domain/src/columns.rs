@@ -15,7 +15,7 @@
 
 use crate::point::hashing::FastMap;
 use crate::point_ref::same_str;
-use crate::{FieldRef, FieldType, ListRef, MeasurementSchema, PointRef, TagRef};
+use crate::{FieldRef, FieldType, ListRef, MeasurementSchema, Point, PointRef, TagRef};
 use std::borrow::Cow;
 
 /// A tag column: the tag key, its distinct values (index 0 the empty string) and each
@@ -216,6 +216,32 @@ impl ColumnBatch {
             tag_keys: self.tags.iter().map(|t| t.key.clone()).collect(),
             ..MeasurementSchema::default()
         }
+    }
+
+    /// The batch of owned points (of one measurement), in their order. Fails when a field
+    /// name has values of two types.
+    pub fn from_points(points: &[Point]) -> Result<ColumnBatch, ColumnBatchError> {
+        let tags: Vec<Vec<TagRef<'_>>> = points
+            .iter()
+            .map(|p| {
+                p.tags
+                    .iter()
+                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+                    .collect()
+            })
+            .collect();
+        let mut batch = ColumnBatchBuilder::with_capacity(points.len());
+        for (p, tags) in points.iter().zip(&tags) {
+            batch.row(
+                p.timestamp,
+                crate::series_hash(&p.measurement, &p.tags),
+                tags,
+            );
+            for (k, v) in &p.fields {
+                batch.field(Cow::Borrowed(k), &FieldRef::from_value(v))?;
+            }
+        }
+        Ok(batch.finish())
     }
 
     /// The rows as point views of `measurement` (for stores that take points): tags

@@ -17,19 +17,6 @@ fn point(tags: &[(&str, &str)], fields: Vec<(&str, FieldValue)>, t: i64) -> Poin
     }
 }
 
-/// The batch of `points`, built the way the flush builds one.
-fn build<'e>(points: &'e [Point], tags: &'e [Vec<TagRef<'e>>]) -> ColumnBatch {
-    let mut b = ColumnBatchBuilder::with_capacity(points.len());
-    for (p, tags) in points.iter().zip(tags) {
-        b.row(p.timestamp, series_hash(&p.measurement, &p.tags), tags);
-        for (k, v) in &p.fields {
-            b.field(Cow::Borrowed(k), &FieldRef::from_value(v))
-                .expect("one type per name");
-        }
-    }
-    b.finish()
-}
-
 fn tag_lists(points: &[Point]) -> Vec<Vec<TagRef<'_>>> {
     points
         .iter()
@@ -57,8 +44,7 @@ fn rows_read_back_as_the_points_they_were_built_from() {
         point(&[], vec![("b", FieldValue::Boolean(true))], 3),
         point(&[("host", "a")], vec![("v", FieldValue::Float(4.0))], 4),
     ];
-    let tags = tag_lists(&points);
-    let batch = build(&points, &tags);
+    let batch = ColumnBatch::from_points(&points).expect("one type per name");
     assert_eq!(batch.len(), 4);
     let host = &batch.tags()[0];
     assert_eq!(
@@ -140,6 +126,14 @@ fn a_type_conflict_or_a_field_before_any_row_is_refused() {
         })
     );
     let batch = b.finish();
+    let mixed = [
+        point(&[], vec![("v", FieldValue::Float(1.0))], 1),
+        point(&[], vec![("v", FieldValue::Integer(2))], 2),
+    ];
+    assert!(matches!(
+        ColumnBatch::from_points(&mixed),
+        Err(ColumnBatchError::TypeConflict { .. })
+    ));
     assert_eq!(batch.fields()[0].present(), &[true, false]);
     assert_eq!(batch.fields()[0].data(), &FieldData::Float(vec![1.0, 0.0]));
 }
@@ -208,8 +202,7 @@ proptest! {
     /// each with its series hash.
     #[test]
     fn views_of_a_batch_are_its_points(points in arb_points()) {
-        let tags = tag_lists(&points);
-        let batch = build(&points, &tags);
+        let batch = ColumnBatch::from_points(&points).expect("one type per name");
         let views = batch.views("m");
         prop_assert_eq!(views.len(), points.len());
         for (v, p) in views.iter().zip(&points) {

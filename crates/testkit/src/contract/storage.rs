@@ -8,12 +8,8 @@
 use super::ok;
 use hyperbyte_domain::naming::{field_column, qualified_table, tag_column};
 use hyperbyte_domain::query::Value;
-use hyperbyte_domain::{
-    series_hash, ColumnBatchBuilder, FieldRef, FieldValue, MeasurementSchema, Point,
-    RetentionPolicy, TagRef,
-};
+use hyperbyte_domain::{ColumnBatch, FieldValue, MeasurementSchema, Point, RetentionPolicy};
 use hyperbyte_ports::{DeleteRows, PointsSinkPort, QueryPort, StorageAdminPort};
-use std::borrow::Cow;
 
 const SEC: i64 = 1_000_000_000;
 
@@ -67,28 +63,12 @@ impl Storage<'_> {
 
     /// Writes `points` through [`PointsSinkPort::write_columns`], in one batch.
     async fn write_columns(&self, db: &str, points: &[Point]) {
-        let tags: Vec<Vec<TagRef<'_>>> = points
-            .iter()
-            .map(|p| {
-                p.tags
-                    .iter()
-                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
-                    .collect()
-            })
-            .collect();
-        let mut batch = ColumnBatchBuilder::with_capacity(points.len());
-        for (p, tags) in points.iter().zip(&tags) {
-            batch.row(p.timestamp, series_hash(&p.measurement, &p.tags), tags);
-            for (k, v) in &p.fields {
-                let added = batch.field(Cow::Borrowed(k), &FieldRef::from_value(v));
-                assert!(added.is_ok(), "contract: one type per field in a batch");
-            }
-        }
+        let batch = ColumnBatch::from_points(points);
+        assert!(batch.is_ok(), "contract: one type per field in a batch");
+        let batch = batch.unwrap_or_default();
         let rp = RetentionPolicy::autogen();
         ok(
-            self.sink
-                .write_columns(db, &rp, "cpu", &batch.finish())
-                .await,
+            self.sink.write_columns(db, &rp, "cpu", &batch).await,
             "write_columns",
         );
         ok(self.sink.sync().await, "sync");
