@@ -14,7 +14,7 @@
 //! within a batch, each with one type.
 
 use crate::point::hashing::FastMap;
-use crate::point_ref::same_str;
+use crate::point_ref::{same_str, same_tag_list};
 use crate::{FieldRef, FieldType, ListRef, MeasurementSchema, Point, PointRef, TagRef};
 use std::borrow::Cow;
 
@@ -377,7 +377,7 @@ impl<'e> ColumnBatchBuilder<'e> {
         self.times.push(timestamp);
         self.series.push(series_hash);
         if let Some((earlier, earlier_tags)) = self.seen.get_mut(&series_hash) {
-            if same_tags(earlier_tags, tags) {
+            if same_tag_list(earlier_tags, tags) {
                 // The next rows of this series likely share this list: compare addresses.
                 *earlier_tags = tags;
                 let earlier = *earlier;
@@ -523,15 +523,6 @@ impl<'e> ColumnBatchBuilder<'e> {
                 .collect(),
         }
     }
-}
-
-/// Whether two tag lists are equal, by address first.
-fn same_tags(a: &[TagRef<'_>], b: &[TagRef<'_>]) -> bool {
-    a.len() == b.len()
-        && (std::ptr::eq(a.as_ptr(), b.as_ptr())
-            || a.iter()
-                .zip(b)
-                .all(|(x, y)| same_str(&x.0, &y.0) && same_str(&x.1, &y.1)))
 }
 
 #[cfg(test)]

@@ -224,8 +224,17 @@ pub fn same_series(
     m2: &str,
     tags2: &[(Cow<'_, str>, Cow<'_, str>)],
 ) -> bool {
-    same_str(m1, m2)
-        && tags1.len() == tags2.len()
+    same_str(m1, m2) && same_tag_list(tags1, tags2)
+}
+
+/// Whether two tag lists are equal: by address first (the points of one decoded WAL
+/// series share one list), then pair by pair with [`same_str`].
+#[inline]
+pub fn same_tag_list(
+    tags1: &[(Cow<'_, str>, Cow<'_, str>)],
+    tags2: &[(Cow<'_, str>, Cow<'_, str>)],
+) -> bool {
+    tags1.len() == tags2.len()
         && (std::ptr::eq(tags1.as_ptr(), tags2.as_ptr())
             || tags1
                 .iter()

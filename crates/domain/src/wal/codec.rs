@@ -260,7 +260,7 @@ pub fn encode_points(
     })
 }
 
-fn corrupt(what: &str) -> WalCodecError {
+pub(super) fn corrupt(what: &str) -> WalCodecError {
     WalCodecError::Corrupt(what.to_string())
 }
 

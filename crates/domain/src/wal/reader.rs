@@ -18,16 +18,12 @@
 //! its list, invalid UTF-8, an unknown variant or bytes left over make the entry corrupt;
 //! nothing panics and no allocation exceeds the input's size.
 
-use super::codec::WalCodecError;
+use super::codec::{corrupt, WalCodecError};
 use crate::FieldValue;
 
 /// Reads values off the front of a byte slice.
 pub(super) struct Reader<'b> {
     bytes: &'b [u8],
-}
-
-fn corrupt(what: &str) -> WalCodecError {
-    WalCodecError::Corrupt(what.to_string())
 }
 
 impl<'b> Reader<'b> {
