@@ -11,13 +11,12 @@ use crate::delete;
 use crate::engine::{ChdbEngine, Role};
 use crate::error::ChdbError;
 use crate::layout;
-use crate::native::{self, FieldCol, TagCol};
 use crate::rowbinary::decode_all;
 use crate::sorted_block;
 use chdb_rust::connection::Connection;
 use chdb_rust::format::{InputFormat, OutputFormat};
+use hyperbyte_domain::columns::ColumnBatchError;
 use hyperbyte_domain::naming::{self, quote_ident, quote_string, TIME_COLUMN};
-use hyperbyte_domain::point_ref::same_str;
 use hyperbyte_domain::query::Value;
 use hyperbyte_domain::{ColumnBatch, FieldType, MeasurementSchema, PointRef, RetentionPolicy};
 use hyperbyte_ports::{DeleteRows, PointsSinkPort, RowSet, SinkError, StorageAdminPort};
@@ -102,7 +101,9 @@ impl ChdbStorage {
     }
 
     /// Writes points of one measurement (see [`PointsSinkPort::write_points`]); returns
-    /// the number of rows written.
+    /// the number of rows written. The points become one batch by column (fields typed
+    /// by `schema`, else by their first value), written as [`ChdbStorage::write_columns`]
+    /// writes.
     pub async fn write(
         &self,
         database: &str,
@@ -111,8 +112,17 @@ impl ChdbStorage {
         schema: &MeasurementSchema,
         points: &[PointRef<'_>],
     ) -> Result<u64, ChdbError> {
-        self.write_rows(database, rp, measurement, Rows::Views(schema, points))
-            .await
+        if points.is_empty() {
+            return Ok(0);
+        }
+        let build = || ColumnBatch::from_views(points, measurement, |k| schema.field_type(k));
+        let batch = off_reactor(points.len(), build).map_err(|e| match e {
+            ColumnBatchError::TypeConflict { name, have, got } => ChdbError::Invalid(format!(
+                "field type conflict: input field \"{name}\" is type {got}, already exists as type {have}"
+            )),
+            other => ChdbError::Invalid(other.to_string()),
+        })?;
+        self.write_columns(database, rp, measurement, &batch).await
     }
 
     /// Writes a batch of one measurement laid out by column (see
@@ -125,18 +135,7 @@ impl ChdbStorage {
         measurement: &str,
         batch: &ColumnBatch,
     ) -> Result<u64, ChdbError> {
-        self.write_rows(database, rp, measurement, Rows::Columns(batch))
-            .await
-    }
-
-    async fn write_rows(
-        &self,
-        database: &str,
-        rp: &RetentionPolicy,
-        measurement: &str,
-        rows: Rows<'_, '_>,
-    ) -> Result<u64, ChdbError> {
-        if rows.is_empty() {
+        if batch.is_empty() {
             return Ok(0);
         }
         // Failure point `chdb-insert`: `return(m)` makes every insert into measurement `m`
@@ -151,14 +150,14 @@ impl ChdbStorage {
         }
         let db = naming::database_name(database);
         let table = naming::table_name(&rp.name, measurement);
-        let mut cols = rows.columns();
+        let mut cols = batch_columns(batch);
         let key = (db, table);
         self.codecs.written(&key);
         let cached = self.catalog.tables.read().get(&key).cloned();
         if cached.is_none() {
             // The table may be created from this batch: lead its sort key with the tags
             // that tell most series apart.
-            rows.order_by_selectivity(&mut cols.tags);
+            order_by_selectivity(&mut cols.tags, batch);
         }
         let ddl_needed = match &cached {
             Some(info) => !covers(info, &cols)?,
@@ -175,13 +174,18 @@ impl ChdbStorage {
                 .collect(),
         };
         let started = std::time::Instant::now();
-        let blocks = rows.encode(&cols, &sort_key)?;
+        let block = encode(batch, &cols, &sort_key)?;
         let encoded = started.elapsed();
         let insert = insert_sql(&key, &cols);
         let catalog = Arc::clone(&self.catalog);
         let merge = Arc::clone(&self.merge);
         let partition_ns = rp.shard_group_duration;
-        let series = rows.series(measurement);
+        let series: Vec<(u64, i64)> = batch
+            .series_hashes()
+            .iter()
+            .copied()
+            .zip(batch.times().iter().copied())
+            .collect();
         self.engine
             .run(Role::Write, move |conn| {
                 if ddl_needed {
@@ -194,19 +198,19 @@ impl ChdbStorage {
                     .map_or(partition_ns, |i| i.partition_ns);
                 let overwritten = track_overwrites(conn, &merge, &key, width, &series)?;
                 let started = std::time::Instant::now();
-                let rows = match insert_native(conn, &insert, &blocks) {
+                let rows = match insert_native(conn, &insert, &block) {
                     // The cache was stale (the table or a column was dropped behind it):
                     // reload, repair and retry once.
                     Err(e) if is_stale_schema(&e) => {
                         tracing::info!(table = %key.1, error = %e, "table changed behind the cache; retrying");
                         catalog.tables.write().remove(&key);
                         ensure_table(conn, &catalog, &key, &cols, partition_ns)?;
-                        insert_native(conn, &insert, &blocks)?
+                        insert_native(conn, &insert, &block)?
                     }
                     other => other?,
                 };
                 merge.inserted(&key, &overwritten);
-                tracing::debug!(rows, bytes = blocks.iter().map(Vec::len).sum::<usize>(), ?encoded, inserted = ?started.elapsed(), "chDB insert");
+                tracing::debug!(rows, bytes = block.len(), ?encoded, inserted = ?started.elapsed(), "chDB insert");
                 Ok(rows)
             })
             .await
@@ -337,229 +341,75 @@ impl ChdbStorage {
     }
 }
 
-/// What one write brings: point views with their schema, or a batch by column.
-#[derive(Clone, Copy)]
-enum Rows<'a, 'p> {
-    Views(&'a MeasurementSchema, &'a [PointRef<'p>]),
-    Columns(&'a ColumnBatch),
-}
-
-impl Rows<'_, '_> {
-    fn is_empty(&self) -> bool {
-        match self {
-            Rows::Views(_, points) => points.is_empty(),
-            Rows::Columns(batch) => batch.is_empty(),
-        }
-    }
-
-    /// The columns the rows use.
-    fn columns(&self) -> BatchColumns {
-        match self {
-            Rows::Views(schema, points) => batch_columns(schema, points),
-            Rows::Columns(batch) => BatchColumns {
-                tags: batch
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), naming::tag_column(t.key())))
-                    .collect(),
-                fields: batch
-                    .fields()
-                    .iter()
-                    .map(|f| {
-                        let name = f.name();
-                        (name.to_string(), naming::field_column(name), f.field_type())
-                    })
-                    .collect(),
-            },
-        }
-    }
-
-    /// See [`order_by_selectivity`].
-    fn order_by_selectivity(&self, tags: &mut [(String, String)]) {
-        match self {
-            Rows::Views(_, points) => order_by_selectivity(tags, points),
-            Rows::Columns(batch) => {
-                // A column's values past the first (the empty string) are distinct.
-                let count = |k: &str| {
-                    batch
-                        .tags()
-                        .iter()
-                        .find(|t| t.key() == k)
-                        .map_or(0, |t| t.values().len() - 1)
-                };
-                tags.sort_by_key(|(k, _)| std::cmp::Reverse(count(k)));
-            }
-        }
-    }
-
-    /// The Native blocks of one insert; a batch by column is one block in `sort_key`'s
-    /// order.
-    fn encode(&self, cols: &BatchColumns, sort_key: &[String]) -> Result<Vec<Vec<u8>>, ChdbError> {
-        match self {
-            Rows::Views(_, points) => encode_off_reactor(points, cols),
-            Rows::Columns(batch) => {
-                let tags: Vec<(&str, &str)> = cols
-                    .tags
-                    .iter()
-                    .map(|(k, c)| (k.as_str(), c.as_str()))
-                    .collect();
-                let fields: Vec<(&str, &str)> = cols
-                    .fields
-                    .iter()
-                    .map(|(k, c, _)| (k.as_str(), c.as_str()))
-                    .collect();
-                let encode =
-                    || sorted_block::encode_sorted(batch, TIME_COLUMN, &tags, &fields, sort_key);
-                let block = if on_multi_thread_runtime() && batch.len() >= 1024 {
-                    tokio::task::block_in_place(encode)?
-                } else {
-                    encode()?
-                };
-                Ok(vec![block])
-            }
-        }
-    }
-
-    /// Each row's (series hash, time), for the overwrite tracker.
-    fn series(&self, measurement: &str) -> Vec<(u64, i64)> {
-        match self {
-            // Views from the flush carry their series hash; the measurement is the batch's.
-            Rows::Views(_, points) => points
-                .iter()
-                .map(|p| {
-                    let h = match p.series_hash {
-                        Some(h) if p.measurement == measurement => h,
-                        _ => hyperbyte_domain::series_hash(measurement, &p.tags),
-                    };
-                    (h, p.timestamp)
-                })
-                .collect(),
-            Rows::Columns(batch) => batch
-                .series_hashes()
-                .iter()
-                .copied()
-                .zip(batch.times().iter().copied())
-                .collect(),
-        }
+/// The columns of `batch`: its tags, then its fields with their types.
+fn batch_columns(batch: &ColumnBatch) -> BatchColumns {
+    BatchColumns {
+        tags: batch
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), naming::tag_column(t.key())))
+            .collect(),
+        fields: batch
+            .fields()
+            .iter()
+            .map(|f| {
+                let name = f.name();
+                (name.to_string(), naming::field_column(name), f.field_type())
+            })
+            .collect(),
     }
 }
 
-/// Whether this thread runs on a multi-threaded tokio runtime (where CPU work tells
-/// tokio first, so other tasks move away).
-fn on_multi_thread_runtime() -> bool {
-    tokio::runtime::Handle::try_current()
-        .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
-        .unwrap_or(false)
-}
-
-/// Points from which a batch is encoded as two blocks on two threads.
-const SPLIT_ENCODE_POINTS: usize = 32_768;
-
-/// Encodes the batch as Native blocks (sent one after the other in one insert); on a
-/// multi-threaded runtime, tells tokio that this thread is busy so other tasks move away
-/// (the encoder is pure CPU work over borrowed points). A large batch is encoded in two
-/// halves, the second on a scoped thread (measured: 200–220 ms for a 250k-point TSBS
-/// round on one thread); the engine squashes the blocks of one insert into one part.
-fn encode_off_reactor(
-    points: &[PointRef<'_>],
-    cols: &BatchColumns,
-) -> Result<Vec<Vec<u8>>, ChdbError> {
-    if !on_multi_thread_runtime() || points.len() < 1024 {
-        return Ok(vec![encode_block(points, cols)?]);
-    }
-    tokio::task::block_in_place(|| {
-        if points.len() < SPLIT_ENCODE_POINTS {
-            return Ok(vec![encode_block(points, cols)?]);
-        }
-        let (first, second) = points.split_at(points.len() / 2);
-        std::thread::scope(|s| {
-            let other = s.spawn(|| encode_block(second, cols));
-            let head = encode_block(first, cols)?;
-            let tail = other
-                .join()
-                .map_err(|_| ChdbError::Task("encoding a block panicked".into()))??;
-            Ok(vec![head, tail])
-        })
-    })
-}
-
-/// Encodes `points` as one Native block.
-fn encode_block(points: &[PointRef<'_>], cols: &BatchColumns) -> Result<Vec<u8>, ChdbError> {
-    let tags: Vec<TagCol<'_>> = cols
-        .tags
-        .iter()
-        .map(|(k, c)| TagCol { key: k, column: c })
-        .collect();
-    let fields: Vec<FieldCol<'_>> = cols
-        .fields
-        .iter()
-        .map(|(k, c, ty)| FieldCol {
-            key: k,
-            column: c,
-            ty: *ty,
-        })
-        .collect();
-    native::encode_block(points, TIME_COLUMN, &tags, &fields)
-}
-
-/// Orders tag columns by how many distinct values `points` give them, most first (ties
+/// Orders tag columns by how many distinct values `batch` gives them, most first (ties
 /// keep their order). A table's sort key is its tag columns in this order, then `time`:
 /// a filter on its leading tag reads few granules, and with the most selective tag
 /// leading (`host` rather than `region`), each series' rows stay together (measured on
 /// TSBS data: one host's hour read 18 of 106 granules with the key in alphabetical
 /// order).
-fn order_by_selectivity(tags: &mut [(String, String)], points: &[PointRef<'_>]) {
-    if tags.len() < 2 {
-        return;
-    }
-    let mut distinct: HashMap<&str, HashSet<&str>> = HashMap::new();
-    for p in points {
-        for (k, v) in &p.tags {
-            distinct.entry(k.as_ref()).or_default().insert(v.as_ref());
-        }
-    }
-    let count = |k: &str| distinct.get(k).map_or(0, HashSet::len);
+fn order_by_selectivity(tags: &mut [(String, String)], batch: &ColumnBatch) {
+    // A column's values past the first (the empty string) are distinct.
+    let count = |k: &str| {
+        batch
+            .tags()
+            .iter()
+            .find(|t| t.key() == k)
+            .map_or(0, |t| t.values().len() - 1)
+    };
     tags.sort_by_key(|(k, _)| std::cmp::Reverse(count(k)));
 }
 
-/// The columns used by `points`, typed from `schema` (or from the values when the
-/// schema lacks a field).
-fn batch_columns(schema: &MeasurementSchema, points: &[PointRef<'_>]) -> BatchColumns {
-    let mut tags: Vec<(String, String)> = Vec::new();
-    let mut fields: Vec<(String, String, FieldType)> = Vec::new();
-    let mut seen_tags: HashSet<&str> = HashSet::new();
-    let mut seen_fields: HashSet<&str> = HashSet::new();
-    let mut last: Option<&PointRef<'_>> = None;
-    for p in points {
-        if let Some(l) = last {
-            let same = l.tags.len() == p.tags.len()
-                && l.fields.len() == p.fields.len()
-                && l.tags
-                    .iter()
-                    .zip(&p.tags)
-                    .all(|(a, b)| same_str(&a.0, &b.0))
-                && l.fields
-                    .iter()
-                    .zip(&p.fields)
-                    .all(|(a, b)| same_str(&a.0, &b.0));
-            if same {
-                continue;
-            }
-        }
-        last = Some(p);
-        for (k, _) in &p.tags {
-            if seen_tags.insert(k.as_ref()) {
-                tags.push((k.to_string(), naming::tag_column(k)));
-            }
-        }
-        for (k, v) in &p.fields {
-            if seen_fields.insert(k.as_ref()) {
-                let ty = schema.field_type(k).unwrap_or_else(|| v.field_type());
-                fields.push((k.to_string(), naming::field_column(k), ty));
-            }
-        }
+/// The insert's `Native` block: `batch` in `sort_key`'s order ([`sorted_block`]).
+fn encode(
+    batch: &ColumnBatch,
+    cols: &BatchColumns,
+    sort_key: &[String],
+) -> Result<Vec<u8>, ChdbError> {
+    let tags: Vec<(&str, &str)> = cols
+        .tags
+        .iter()
+        .map(|(k, c)| (k.as_str(), c.as_str()))
+        .collect();
+    let fields: Vec<(&str, &str)> = cols
+        .fields
+        .iter()
+        .map(|(k, c, _)| (k.as_str(), c.as_str()))
+        .collect();
+    off_reactor(batch.len(), || {
+        sorted_block::encode_sorted(batch, TIME_COLUMN, &tags, &fields, sort_key)
+    })
+}
+
+/// Runs `work` (pure CPU over `rows` rows); on a multi-threaded tokio runtime and for
+/// 1,024 rows or more, tells tokio first that this thread is busy, so other tasks move
+/// away.
+fn off_reactor<T>(rows: usize, work: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread && rows >= 1024 {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
     }
-    BatchColumns { tags, fields }
 }
 
 /// Whether the table already has every column of the batch (with the right types).
@@ -598,15 +448,9 @@ fn insert_sql(key: &TableKey, cols: &BatchColumns) -> String {
     format!("INSERT INTO {} ({})", qualified(key), names.join(", "))
 }
 
-fn insert_native(
-    conn: &mut Connection,
-    insert: &str,
-    blocks: &[Vec<u8>],
-) -> Result<u64, ChdbError> {
+fn insert_native(conn: &mut Connection, insert: &str, block: &[u8]) -> Result<u64, ChdbError> {
     let mut stream = conn.insert_stream(insert, InputFormat::Native)?;
-    for block in blocks {
-        stream.append(block)?;
-    }
+    stream.append(block)?;
     Ok(stream.finish()?.rows_written)
 }
 

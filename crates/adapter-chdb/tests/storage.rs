@@ -335,6 +335,12 @@ async fn type_conflicts_are_invalid() {
         .await
         .unwrap_err();
     assert!(matches!(err, SinkError::Invalid(_)), "{err}");
+    assert!(
+        err.to_string().contains(
+            "field type conflict: input field \"v\" is type integer, already exists as type float"
+        ),
+        "{err}"
+    );
     let fresh = hyperbyte_adapter_chdb::ChdbStorage::new(engine());
     let err = fresh
         .write_points(db, &rp(), "m", &schema_of(&p), &p)

@@ -221,24 +221,51 @@ impl ColumnBatch {
     /// The batch of owned points (of one measurement), in their order. Fails when a field
     /// name has values of two types.
     pub fn from_points(points: &[Point]) -> Result<ColumnBatch, ColumnBatchError> {
-        let tags: Vec<Vec<TagRef<'_>>> = points
-            .iter()
-            .map(|p| {
-                p.tags
-                    .iter()
-                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
-                    .collect()
-            })
-            .collect();
+        let views: Vec<PointRef<'_>> = points.iter().map(PointRef::from_point).collect();
+        let measurement = points.first().map_or("", |p| p.measurement.as_str());
+        ColumnBatch::from_views(&views, measurement, |_| None)
+    }
+
+    /// The batch of `measurement`'s point views, in their order (what a store that takes
+    /// columns makes of views). A field's column has the type `type_of` gives its name,
+    /// or else its first value's; a value of another type fails the batch. A view's
+    /// series hash is taken when it is one of `measurement`, and computed otherwise.
+    pub fn from_views<'v>(
+        points: &'v [PointRef<'v>],
+        measurement: &str,
+        type_of: impl Fn(&str) -> Option<FieldType>,
+    ) -> Result<ColumnBatch, ColumnBatchError> {
         let mut batch = ColumnBatchBuilder::with_capacity(points.len());
-        for (p, tags) in points.iter().zip(&tags) {
-            batch.row(
-                p.timestamp,
-                crate::series_hash(&p.measurement, &p.tags),
-                tags,
-            );
-            for (k, v) in &p.fields {
-                batch.field(Cow::Borrowed(k), &FieldRef::from_value(v))?;
+        // Each column's name, and the column of each field position of the last lookup
+        // (points of one series list their fields alike).
+        let mut names: Vec<&'v str> = Vec::new();
+        let mut at: Vec<usize> = Vec::new();
+        for p in points {
+            let hash = match p.series_hash {
+                Some(h) if p.measurement == measurement => h,
+                _ => crate::series_hash(measurement, &p.tags),
+            };
+            batch.row(p.timestamp, hash, &p.tags);
+            for (pos, (name, value)) in p.fields.iter().enumerate() {
+                let known = at
+                    .get(pos)
+                    .filter(|&&c| names.get(c).is_some_and(|n| same_str(n, name)));
+                let c = match known {
+                    Some(&c) => c,
+                    None => {
+                        let ty = type_of(name).unwrap_or_else(|| value.field_type());
+                        let c = batch.column(Cow::Borrowed(name), ty)?;
+                        if c == names.len() {
+                            names.push(name);
+                        }
+                        if at.len() <= pos {
+                            at.resize(pos + 1, usize::MAX);
+                        }
+                        at[pos] = c;
+                        c
+                    }
+                };
+                batch.set(c, value)?;
             }
         }
         Ok(batch.finish())

@@ -133,3 +133,74 @@ fn the_block_lists_columns_in_the_insert_order_and_rows_in_key_order() {
         Err(ChdbError::Invalid(_))
     ));
 }
+
+/// Every field type, a row without a tag (the empty string) and rows without a field
+/// (null, with a placeholder value).
+#[test]
+fn every_field_type_and_absent_values_have_their_bytes() {
+    use hyperbyte_domain::{FieldValue, Point};
+    let point = |tags: &[(&str, &str)], fields: Vec<(&str, FieldValue)>, t| Point {
+        measurement: "m".into(),
+        tags: tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        fields: fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        timestamp: t,
+    };
+    let b = ColumnBatch::from_points(&[
+        point(
+            &[("h", "a")],
+            vec![
+                ("v", FieldValue::Float(1.5)),
+                ("i", FieldValue::Integer(-2)),
+                ("u", FieldValue::Unsigned(3)),
+            ],
+            7,
+        ),
+        point(
+            &[],
+            vec![
+                ("b", FieldValue::Boolean(true)),
+                ("s", FieldValue::String("x".into())),
+            ],
+            8,
+        ),
+    ])
+    .expect("one type per name");
+    let fields = [
+        ("v", "f_v"),
+        ("i", "f_i"),
+        ("u", "f_u"),
+        ("b", "f_b"),
+        ("s", "f_s"),
+    ];
+    let block = encode_sorted(&b, "time", &[("h", "t_h")], &fields, &[]).expect("encode");
+    let mut want = vec![7u8, 2];
+    want.extend_from_slice(b"\x04time\x0dDateTime64(9)");
+    want.extend_from_slice(&7i64.to_le_bytes());
+    want.extend_from_slice(&8i64.to_le_bytes());
+    want.extend_from_slice(b"\x03t_h\x16LowCardinality(String)");
+    want.extend_from_slice(&1u64.to_le_bytes()); // keys' version
+    want.extend_from_slice(&0x600u64.to_le_bytes()); // UInt8 indexes, keys follow
+    want.extend_from_slice(&2u64.to_le_bytes());
+    want.extend_from_slice(b"\x00\x01a"); // "" and "a"
+    want.extend_from_slice(&2u64.to_le_bytes());
+    want.extend_from_slice(&[1, 0]);
+    want.extend_from_slice(b"\x03f_v\x11Nullable(Float64)\x00\x01");
+    want.extend_from_slice(&1.5f64.to_le_bytes());
+    want.extend_from_slice(&0f64.to_le_bytes());
+    want.extend_from_slice(b"\x03f_i\x0fNullable(Int64)\x00\x01");
+    want.extend_from_slice(&(-2i64).to_le_bytes());
+    want.extend_from_slice(&0i64.to_le_bytes());
+    want.extend_from_slice(b"\x03f_u\x10Nullable(UInt64)\x00\x01");
+    want.extend_from_slice(&3u64.to_le_bytes());
+    want.extend_from_slice(&0u64.to_le_bytes());
+    want.extend_from_slice(b"\x03f_b\x0eNullable(Bool)\x01\x00\x00\x01");
+    want.extend_from_slice(b"\x03f_s\x10Nullable(String)\x01\x00\x00\x01x");
+    assert_eq!(block, want);
+    assert!(block.len() <= block_capacity(&b));
+}

@@ -138,6 +138,59 @@ fn a_type_conflict_or_a_field_before_any_row_is_refused() {
     assert_eq!(batch.fields()[0].data(), &FieldData::Float(vec![1.0, 0.0]));
 }
 
+/// Views become rows with the type the schema gives a name (else the first value's), the
+/// view's own series hash when it is one of the batch's measurement, and each field in
+/// its column whatever its position.
+#[test]
+fn views_become_rows_typed_by_the_schema() {
+    let points = [
+        point(
+            &[("h", "a")],
+            vec![("a", FieldValue::Float(1.0)), ("b", FieldValue::Integer(2))],
+            1,
+        ),
+        point(
+            &[("h", "b")],
+            vec![("b", FieldValue::Integer(3)), ("a", FieldValue::Float(4.0))],
+            2,
+        ),
+        point(&[("h", "a")], vec![("b", FieldValue::Integer(5))], 3),
+    ];
+    let mut views: Vec<PointRef<'_>> = points.iter().map(PointRef::from_point).collect();
+    views[0].series_hash = Some(11);
+    views[1].series_hash = Some(12);
+    views[1].measurement = Cow::Borrowed("other");
+    let schema = |name: &str| (name == "a").then_some(FieldType::Float);
+    let batch = ColumnBatch::from_views(&views, "m", schema).expect("types agree");
+    assert_eq!(
+        batch.series_hashes(),
+        &[
+            11,
+            series_hash("m", &points[1].tags),
+            series_hash("m", &points[2].tags)
+        ]
+    );
+    let names: Vec<&str> = batch.fields().iter().map(FieldColumn::name).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(
+        batch.fields()[0].data(),
+        &FieldData::Float(vec![1.0, 4.0, 0.0])
+    );
+    assert_eq!(batch.fields()[1].data(), &FieldData::Integer(vec![2, 3, 5]));
+    assert_eq!(batch.tags()[0].rows(), &[1, 2, 1]);
+
+    // A value of another type than the schema's fails the batch, naming both types.
+    let integer_a = |name: &str| (name == "a").then_some(FieldType::Integer);
+    assert_eq!(
+        ColumnBatch::from_views(&views, "m", integer_a).map(|b| b.len()),
+        Err(ColumnBatchError::TypeConflict {
+            name: "a".into(),
+            have: FieldType::Integer,
+            got: FieldType::Float
+        })
+    );
+}
+
 fn arb_value() -> impl Strategy<Value = FieldValue> {
     prop_oneof![
         any::<f64>()
