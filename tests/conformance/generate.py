@@ -251,6 +251,9 @@ def cases():
     out.append(bind_param_edges_case())
     out.append(count_distinct_case())
     out.append(tag_in_function_case())
+    out.append(names_compared_case())
+    out.append(delete_by_names_case())
+    out.append(show_names_compared_case())
     out.append(types_across_shard_groups_case())
     out.append(ties_across_shard_groups_case())
     out.append(show_measurements_by_tag_values_case())
@@ -1983,6 +1986,118 @@ def tag_in_function_case():
     checks.append(q(db, "SELECT count(distinct(v)), count(distinct(h)) FROM m GROUP BY h"))
     checks.append(q(db, "SELECT count(v), count(h) FROM m WHERE time >= 0s AND time < 4s GROUP BY time(2s)"))
     return case("aggregates--tag-argument", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+def names_compared_case():
+    """`=` and `!=` between two names (tags, a string field, a name that is neither):
+    InfluxDB does not compare an absent tag as the empty string there. Two tags are equal
+    when the first is present and both agree (an absent tag equals nothing, not even
+    itself), `!=` being the negation; a field and a tag match neither way on a series
+    without the tag. (HyperbyteDB compared an absent tag as '' both from storage and
+    from the recent-data tier.)"""
+    db = "qs_names_compared"
+    body = ('m,host=a s="x",v=1 1000000000\n'
+            'm,host=b,region=eu s="y",v=2 2000000000\n'
+            'm,host=c v=3 3000000000\n'
+            'm,host=d,region=eu s="",v=4 4000000000\n'
+            'm,host=eu,region=eu s="eu",v=5 5000000000\n'
+            'm,host=f,region=f,zone=f s="f",v=6 6000000000\n'
+            'k,host=a b=true,v=1 1000000000\n'
+            'k,host=b b=false,v=2 2000000000\n')
+    names = ["host", "region", "zone", "missing", "s"]
+    texts = [f"SELECT v FROM m WHERE {a} {op} {b}" for a in names for b in names for op in ("=", "!=")]
+    texts += [
+        "SELECT v FROM m WHERE region != zone AND v > 2",
+        "SELECT count(v) FROM m WHERE region = region",
+        "SELECT v FROM m WHERE host = 'a' OR region != region",
+        "SELECT mean(v) FROM m WHERE s != region GROUP BY host",
+        "SELECT v FROM m WHERE (region) = (zone)",
+        "SELECT v FROM m WHERE v > 1 AND (missing != zone OR s = host)",
+        "SELECT v FROM m WHERE region = zone OR s != region",
+        "SELECT max(v) FROM m WHERE region != region GROUP BY region",
+        # Arithmetic without a value (a string or boolean in it) is no empty string.
+        "SELECT s FROM m WHERE s != 'a' | 1",
+        "SELECT v FROM m WHERE region != true * 2",
+        "SELECT v FROM m WHERE host = 'a' | 1 OR v = 6",
+        # An aggregate's type error shows when some series may match: constants InfluxDB
+        # folds decide that, others (mixed types) leave every series in.
+        "SELECT mean(s) FROM m WHERE host = 'a' AND 1 = 2",
+        "SELECT mean(s) FROM m WHERE host = 'zz' OR 2 > 1",
+        "SELECT mean(s) FROM m WHERE 41.5 >= 'a'",
+        "SELECT mean(s) FROM m WHERE region = region",
+        "SELECT mean(s) FROM m WHERE missing = missing",
+        "SELECT mean(s) FROM m WHERE region < 0",
+        "SELECT mean(s) FROM m WHERE host < region",
+        # Beside a boolean, arithmetic without a value is false (a missing name is not).
+        "SELECT v FROM k WHERE b != 'a' % 'a'",
+        "SELECT v FROM k WHERE b = 1 / 'x'",
+        "SELECT v FROM k WHERE b = missing",
+        "SELECT v FROM k WHERE b != missing",
+    ]
+    return queries_case("query-semantics--names-compared", db, body, texts)
+
+
+NAMES_BODY = ('m,host=a s="x",v=1 1000000000\n'
+              'm,host=b,region=eu s="y",v=2 2000000000\n'
+              'm,host=c v=3 3000000000\n'
+              'm,host=d,region=eu s="",v=4 4000000000\n'
+              'm,host=eu,region=eu s="eu",v=5 5000000000\n'
+              'm,host=f,region=f,zone=f s="f",v=6 6000000000\n')
+
+
+def delete_by_names_case():
+    """DELETE and DROP SERIES decide two tags by their keys (`region != zone`: the series
+    with a region and no zone), fold constants (`host = 'a' OR 1 = 2` is `host = 'a'`,
+    `1 = 2` deletes nothing) and refuse a name compared with a number, a boolean or
+    arithmetic. (HyperbyteDB deleted every series for each of these.) Every delete is
+    followed by a read and by the points written again."""
+    db = "dd_names"
+    checks = [q(db, "SELECT v FROM m")]
+    for stmt in (
+        "DELETE FROM m WHERE region != zone",
+        "DROP SERIES FROM m WHERE region != zone",
+        "DELETE FROM m WHERE region = zone",
+        "DELETE FROM m WHERE host = missing",
+        "DELETE FROM m WHERE missing != host",
+        "DROP SERIES FROM m WHERE region = region",
+        "DELETE FROM m WHERE host = 'eu' OR region = zone",
+        "DELETE FROM m WHERE host = 5",
+        "DELETE FROM m WHERE host = true",
+        "DELETE FROM m WHERE host = 'a' | 1",
+        "DELETE FROM m WHERE host != 'a' OR host = 5",
+        "DROP SERIES FROM m WHERE host = 5",
+        "DELETE WHERE missing = 5",
+        "DELETE FROM m WHERE host = 'a' OR 1 = 2",
+        "DELETE FROM m WHERE 1 = 2",
+        "DELETE FROM m WHERE host = 'a' OR 1 + 1 = 3",
+        "DELETE FROM m WHERE host = 'b' AND 1 = 1",
+        # Constants InfluxDB does not fold are refused too.
+        "DELETE FROM m WHERE host = 'a' OR 41.5 >= 'a'",
+        "DELETE FROM m WHERE 'a' < 'b'",
+    ):
+        checks += [q(db, stmt), q(db, "SELECT v FROM m"), q(db, "SHOW SERIES"), w(db, NAMES_BODY)]
+    return case("delete-drop--names-and-constants",
+                [q("", f'CREATE DATABASE "{db}"'), w(db, NAMES_BODY)], checks)
+
+
+def show_names_compared_case():
+    """SHOW statements decide two tags by their keys, as InfluxDB's index does: `a = b`
+    for series carrying both, `a != b` for those carrying `a` and not `b` (reads compare
+    their values instead). (HyperbyteDB listed every series.)"""
+    db = "sm_names"
+    texts = []
+    for a, b in (("region", "zone"), ("host", "region"), ("region", "region"), ("host", "missing"),
+                 ("missing", "missing"), ("zone", "region")):
+        for op in ("=", "!="):
+            texts.append(f"SHOW SERIES FROM m WHERE {a} {op} {b}")
+    texts += [
+        "SHOW TAG VALUES FROM m WITH KEY = host WHERE region = region",
+        "SHOW TAG VALUES FROM m WITH KEY = host WHERE region != zone",
+        "SHOW TAG VALUES FROM m WITH KEY = region WHERE host != zone",
+        "SHOW SERIES WHERE host = 'a' OR region != zone",
+        "SHOW SERIES FROM m WHERE region = zone AND host = 'f'",
+    ]
+    return queries_case("show-meta--names-compared", db, NAMES_BODY, texts)
+
 
 def column_names_case():
     """Column names as InfluxDB's `ColumnNames` gives them: given names (`AS`, the

@@ -230,12 +230,25 @@ fn comparison(
     rhs: &Expr,
     resolve: &dyn Fn(&str) -> ColumnRef,
 ) -> Result<String, TranslateError> {
+    if let Some(sql) = names_compared(op, lhs, rhs, resolve) {
+        return Ok(sql);
+    }
     let l = operand(lhs, resolve)?;
     let r = operand(rhs, resolve)?;
-    // A missing name behaves as an empty tag in string comparisons, else as null.
-    let as_string_or_null = |o: Operand, other_kind: Option<Kind>| match o {
-        Operand::Null if matches!(other_kind, Some(Kind::String) | Some(Kind::Regex)) => {
+    // A missing name behaves as an empty tag in string comparisons, else as null. (No
+    // value, from arithmetic that has none, stays null: it matches nothing.)
+    let missing = |e: &Expr| matches!(name_of(e, resolve), Some(Name::TagLike(None)));
+    let (l_missing, r_missing) = (missing(lhs), missing(rhs));
+    // Beside a boolean, arithmetic without a value reads as `false` (InfluxDB casts its
+    // nil so): `b != 'a' % 'a'` holds where `b` is true.
+    let as_string_or_null = |o: Operand, is_missing: bool, other_kind: Option<Kind>| match o {
+        Operand::Null
+            if is_missing && matches!(other_kind, Some(Kind::String) | Some(Kind::Regex)) =>
+        {
             Operand::Sql("''".to_string(), Kind::String, false)
+        }
+        Operand::Null if !is_missing && other_kind == Some(Kind::Bool) => {
+            Operand::Sql("false".to_string(), Kind::Bool, false)
         }
         o => o,
     };
@@ -247,8 +260,8 @@ fn comparison(
         Operand::Sql(_, k, _) => Some(*k),
         Operand::Null => None,
     };
-    let l = as_string_or_null(l, rk);
-    let r = as_string_or_null(r, lk);
+    let l = as_string_or_null(l, l_missing, rk);
+    let r = as_string_or_null(r, r_missing, lk);
     let (Operand::Sql(a, ka, na), Operand::Sql(b, kb, nb)) = (l, r) else {
         return Ok("0".to_string());
     };
@@ -308,6 +321,66 @@ fn comparison(
     }
 }
 
+/// What a bare name in a comparison is, for [`names_compared`].
+enum Name {
+    /// A tag's column, or `None` for a name that is neither tag nor field (a tag no
+    /// series carries).
+    TagLike(Option<String>),
+    /// A string field's column.
+    StringField(String),
+}
+
+fn name_of(e: &Expr, resolve: &dyn Fn(&str) -> ColumnRef) -> Option<Name> {
+    let Expr::VarRef { name, .. } = e.unparen() else {
+        return None;
+    };
+    match resolve(name) {
+        ColumnRef::Tag(c) => Some(Name::TagLike(Some(c))),
+        ColumnRef::Missing => Some(Name::TagLike(None)),
+        ColumnRef::Field(c, FieldType::String) => Some(Name::StringField(c)),
+        ColumnRef::Field(..) => None,
+    }
+}
+
+/// `=` and `!=` between two names where at least one is a tag (or neither tag nor
+/// field), with InfluxDB's semantics, which differ from comparing the values with an
+/// absent tag as `''` (checked against InfluxDB 1.6):
+/// - two tags: `a = b` holds when `a` is present and both are equal (an absent tag
+///   equals nothing, not even itself); `a != b` is its negation, so it holds on series
+///   without `a`;
+/// - a string field and a tag: the point is compared with the tag's value, and matches
+///   neither way when the series lacks the tag.
+///
+/// `None` for any other comparison.
+fn names_compared(
+    op: BinaryOp,
+    lhs: &Expr,
+    rhs: &Expr,
+    resolve: &dyn Fn(&str) -> ColumnRef,
+) -> Option<String> {
+    let negated = match op {
+        BinaryOp::Eq => false,
+        BinaryOp::NotEq => true,
+        _ => return None,
+    };
+    let sym = if negated { "!=" } else { "=" };
+    let tag = |t: &Option<String>| t.as_deref().map(quote_ident);
+    Some(match (name_of(lhs, resolve)?, name_of(rhs, resolve)?) {
+        (Name::TagLike(a), Name::TagLike(b)) => match (tag(&a), tag(&b)) {
+            (Some(a), Some(b)) if negated => format!("(({a} = '') OR ({a} != {b}))"),
+            (Some(a), Some(b)) => format!("(({a} != '') AND ({a} = {b}))"),
+            _ => (if negated { "1" } else { "0" }).to_string(),
+        },
+        (Name::StringField(f), Name::TagLike(t)) | (Name::TagLike(t), Name::StringField(f)) => {
+            match tag(&t) {
+                Some(t) => format!("(({t} != '') AND ifNull({} {sym} {t}, 0))", quote_ident(&f)),
+                None => "0".to_string(),
+            }
+        }
+        (Name::StringField(_), Name::StringField(_)) => return None,
+    })
+}
+
 /// `fromUnixTimestamp64Nano(n)` literal for a time bound.
 pub fn time_literal(nanos: i64) -> String {
     format!("fromUnixTimestamp64Nano(toInt64({nanos}))")
@@ -331,6 +404,7 @@ mod tests {
             "host" => ColumnRef::Tag("t_host".into()),
             "value" => ColumnRef::Field("f_value".into(), FieldType::Float),
             "msg" => ColumnRef::Field("f_msg".into(), FieldType::String),
+            "ok" => ColumnRef::Field("f_ok".into(), FieldType::Boolean),
             _ => ColumnRef::Missing,
         }
     }
@@ -355,6 +429,28 @@ mod tests {
                 "((`t_host` = 'it\\'s') AND 1)",
             ),
             ("SELECT value FROM cpu WHERE value = 'x'", "0"),
+            (
+                "SELECT value FROM cpu WHERE host = host",
+                "((`t_host` != '') AND (`t_host` = `t_host`))",
+            ),
+            (
+                "SELECT value FROM cpu WHERE host != host",
+                "((`t_host` = '') OR (`t_host` != `t_host`))",
+            ),
+            ("SELECT value FROM cpu WHERE nosuch = host", "0"),
+            ("SELECT value FROM cpu WHERE host != nosuch", "1"),
+            (
+                "SELECT value FROM cpu WHERE msg != host",
+                "((`t_host` != '') AND ifNull(`f_msg` != `t_host`, 0))",
+            ),
+            ("SELECT value FROM cpu WHERE nosuch = msg", "0"),
+            ("SELECT value FROM cpu WHERE msg = msg", "ifNull(`f_msg` = `f_msg`, 0)"),
+            // Arithmetic without a value (a string in it) is no empty string.
+            ("SELECT value FROM cpu WHERE msg != 'a' | 1", "0"),
+            ("SELECT value FROM cpu WHERE host != true * 2", "0"),
+            ("SELECT value FROM cpu WHERE nosuch !~ /x/", "NOT match('', 'x')"),
+            ("SELECT value FROM cpu WHERE ok != 'a' % 'a'", "ifNull(`f_ok` != false, 0)"),
+            ("SELECT value FROM cpu WHERE ok = nosuch", "0"),
             (
                 "SELECT value FROM cpu WHERE host !~ /^a/ AND msg !~ /b/",
                 "(NOT match(`t_host`, '^a') AND (`f_msg` IS NOT NULL AND NOT match(toString(`f_msg`), 'b')))",

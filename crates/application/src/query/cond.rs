@@ -1,8 +1,9 @@
-//! Evaluation of `WHERE` conditions against a series' tag set, for metadata statements
+//! Evaluation of `WHERE` conditions against a series' tag set: for metadata statements
 //! (SHOW SERIES / TAG VALUES / MEASUREMENTS, DROP SERIES, DELETE) served from the series
-//! index. Time comparisons are ignored here (they bound data, not series); comparisons on
-//! names that are not tags compare against the empty string, as InfluxDB does for missing
-//! tags.
+//! index, and for the series a read may take its points from. Time comparisons are
+//! ignored here (they bound data, not series); a name that is not a tag compares with a
+//! string as the empty string, as InfluxDB does for missing tags; two tags compare as
+//! [`TagPairs`] says; comparisons of constants are folded first.
 //!
 //! [`index_candidates`] reads a condition the other way round: which (tag key, tag value)
 //! pairs a matching series must carry, so the series index's per-value lists can stand in
@@ -26,11 +27,52 @@ impl Regexes {
     }
 }
 
-/// Whether the tag set satisfies the condition (`None` condition matches everything).
+/// Whether the tag set satisfies the condition as InfluxDB's series index decides it
+/// (`None` condition matches everything; two tags compare by [`TagPairs::Keys`]).
 pub(crate) fn tags_match(cond: Option<&Expr>, tags: &[(String, String)], re: &mut Regexes) -> bool {
     match cond {
         None => true,
-        Some(c) => eval(c, &Pairs(tags), re, &|_| false).unwrap_or(true),
+        Some(c) => eval(c, &Pairs(tags), re, &|_| false, TagPairs::Keys).unwrap_or(true),
+    }
+}
+
+/// How `=` and `!=` between two tags hold: InfluxDB 1.6 decides them one way in reads and
+/// another in its series index (checked against it). A name neither tag nor field is a
+/// tag no series carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TagPairs {
+    /// Reads (`SELECT`): `a = b` when `a` is present and both have one value (an absent
+    /// tag equals nothing, not even itself); `a != b` is its negation. Ordering two tags
+    /// never holds.
+    Values,
+    /// The series index (`SHOW SERIES`, `SHOW TAG VALUES`, `DROP SERIES`, `DELETE`):
+    /// `a = b` for a series carrying both keys, whatever their values; `a != b` for one
+    /// carrying `a` and not `b`.
+    Keys,
+}
+
+/// A comparison of tags `a` and `b` of `tags` under `rule`; `None` when either is a field
+/// (decided per point) or for an operator the rule does not decide.
+fn tag_pair(
+    op: BinaryOp,
+    (a, b): (&str, &str),
+    tags: &dyn TagSet,
+    is_field: &dyn Fn(&str) -> bool,
+    rule: TagPairs,
+) -> Option<bool> {
+    if a == "time" || b == "time" || is_field(a) || is_field(b) {
+        return None;
+    }
+    let (x, y) = (tags.tag(a), tags.tag(b));
+    match (rule, op) {
+        (TagPairs::Values, BinaryOp::Eq) => Some(!x.is_empty() && x == y),
+        (TagPairs::Values, BinaryOp::NotEq) => Some(x.is_empty() || x != y),
+        (TagPairs::Values, BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq) => {
+            Some(false)
+        }
+        (TagPairs::Keys, BinaryOp::Eq) => Some(!x.is_empty() && !y.is_empty()),
+        (TagPairs::Keys, BinaryOp::NotEq) => Some(!x.is_empty() && y.is_empty()),
+        _ => None,
     }
 }
 
@@ -136,7 +178,7 @@ impl<'a> ReadFilter<'a> {
             None => true,
             Some(c) => {
                 let is_field = self.is_field.unwrap_or(&|_| false);
-                eval(c, tags, &mut self.re, is_field).unwrap_or(true)
+                eval(c, tags, &mut self.re, is_field, TagPairs::Values).unwrap_or(true)
             }
         }
     }
@@ -208,21 +250,38 @@ fn eval(
     tags: &dyn TagSet,
     re: &mut Regexes,
     is_field: &dyn Fn(&str) -> bool,
+    rule: TagPairs,
 ) -> Option<bool> {
     match e {
-        Expr::Paren(inner) => eval(inner, tags, re, is_field),
+        Expr::Paren(inner) => eval(inner, tags, re, is_field, rule),
         Expr::Binary { op, lhs, rhs } => match op {
-            BinaryOp::And => match (eval(lhs, tags, re, is_field), eval(rhs, tags, re, is_field)) {
+            BinaryOp::And => match (
+                eval(lhs, tags, re, is_field, rule),
+                eval(rhs, tags, re, is_field, rule),
+            ) {
                 (Some(a), Some(b)) => Some(a && b),
                 (Some(a), None) | (None, Some(a)) => Some(a),
                 (None, None) => None,
             },
-            BinaryOp::Or => match (eval(lhs, tags, re, is_field), eval(rhs, tags, re, is_field)) {
+            BinaryOp::Or => match (
+                eval(lhs, tags, re, is_field, rule),
+                eval(rhs, tags, re, is_field, rule),
+            ) {
                 (Some(a), Some(b)) => Some(a || b),
                 // An undecided side may match anything.
                 _ => None,
             },
             op if op.is_comparison() => {
+                // Constants are folded first, as InfluxDB reduces a condition
+                // (`host = 'a' OR 1 = 2` is `host = 'a'`).
+                if let Some(c) = super::select::constant_comparison(e) {
+                    return Some(c);
+                }
+                if let (Expr::VarRef { name: a, .. }, Expr::VarRef { name: b, .. }) =
+                    (lhs.unparen(), rhs.unparen())
+                {
+                    return tag_pair(*op, (a, b), tags, is_field, rule);
+                }
                 let (name, lit) = var_and_operand(lhs, rhs)?;
                 if is_field(name) {
                     return None;
@@ -243,6 +302,9 @@ fn eval(
                         BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq,
                         Expr::String(_),
                     ) => Some(false),
+                    // (A tag compared with a number or boolean matches no point, but the
+                    // series still count: InfluxDB's index leaves such a term to the
+                    // points, and an aggregate's type error shows.)
                     _ => None,
                 }
             }
@@ -459,6 +521,60 @@ mod tests {
             with("status = 'ok' AND host = 'a'"),
             pairs(&[("host", "a")])
         );
+    }
+
+    /// Two tags, as InfluxDB 1.6 compared them (series: host on each, region on some,
+    /// zone on one; `missing` on none): by keys in its index, by values in reads.
+    #[test]
+    fn two_tags_compare_by_keys_in_the_index_and_by_values_in_reads() {
+        let series: Vec<Vec<(String, String)>> = [
+            &[("host", "a")][..],
+            &[("host", "b"), ("region", "eu")],
+            &[("host", "eu"), ("region", "eu")],
+            &[("host", "f"), ("region", "f"), ("zone", "f")],
+        ]
+        .iter()
+        .map(|s| {
+            s.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect();
+        let index = |q: &str| -> Vec<usize> {
+            let c = cond(q);
+            (0..series.len())
+                .filter(|&i| tags_match(Some(&c), &series[i], &mut Regexes::default()))
+                .collect()
+        };
+        let read = |q: &str| -> Vec<usize> {
+            let c = cond(q);
+            let mut filter = ReadFilter::new(Some(&c), &[], None, None);
+            (0..series.len())
+                .filter(|&i| filter.series_may_match(&Pairs(&series[i])))
+                .collect()
+        };
+        for (q, by_keys, by_values) in [
+            ("region = zone", vec![3], vec![3]),
+            ("region != zone", vec![1, 2], vec![0, 1, 2]),
+            ("host = region", vec![1, 2, 3], vec![2, 3]),
+            ("host != region", vec![0], vec![0, 1]),
+            ("region = region", vec![1, 2, 3], vec![1, 2, 3]),
+            ("region != region", vec![], vec![0]),
+            ("host = missing", vec![], vec![]),
+            ("missing != missing", vec![], vec![0, 1, 2, 3]),
+            ("host < region", vec![0, 1, 2, 3], vec![]),
+            // Constants are folded before anything is decided.
+            ("host = 'a' OR 1 = 2", vec![0], vec![0]),
+            (
+                "host = 'a' OR 'x' = 'x'",
+                vec![0, 1, 2, 3],
+                vec![0, 1, 2, 3],
+            ),
+            ("host = 'b' AND 2 > 1", vec![1], vec![1]),
+        ] {
+            assert_eq!(index(q), by_keys, "index: {q}");
+            assert_eq!(read(q), by_values, "read: {q}");
+        }
     }
 
     #[test]

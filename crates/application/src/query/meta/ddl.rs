@@ -481,7 +481,7 @@ impl QueryService {
         let names_field = cond.any(&mut |e| {
             matches!(e, hyperbyte_timeseriesql::ast::Expr::VarRef { name, .. } if fields.contains(name))
         });
-        if names_field {
+        if names_field || cond.any(&mut index_cannot_decide) {
             // InfluxDB names the shard that refused (each of the database's shards checks
             // the condition; with one shard, that one): the lowest id here.
             let shard = self
@@ -493,6 +493,12 @@ impl QueryService {
             return Err(StatementError::new(format!(
                 "shard {shard}: fields not supported in WHERE clause during deletion"
             )));
+        }
+        if cond.any(&mut orders_a_tag) {
+            // Deviation: InfluxDB 1.6's index takes `<`, `<=`, `>` and `>=` on a tag for
+            // `!=` (`host < 'b'` deletes every host but `b`); refusing, as its SHOW
+            // statements do, deletes nothing the user did not mean.
+            return Err(StatementError::new("invalid tag comparison operator"));
         }
         Ok(())
     }
@@ -653,4 +659,91 @@ fn check_rp_duration(d: i64) -> Result<(), StatementError> {
 /// asked; only a zero value takes the default. This hook keeps that rule in one place.
 fn normalise_shard_duration(sgd: i64, _duration: i64) -> i64 {
     sgd
+}
+
+/// Whether `e` orders a name (not `time`): `host < 'b'`, `host >= region`.
+fn orders_a_tag(e: &hyperbyte_timeseriesql::ast::Expr) -> bool {
+    use hyperbyte_timeseriesql::ast::{BinaryOp, Expr};
+    let Expr::Binary { op, lhs, rhs } = e else {
+        return false;
+    };
+    let ordering = matches!(
+        op,
+        BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq
+    );
+    let name = |x: &Expr| matches!(x.unparen(), Expr::VarRef { .. }) && !x.is_time_ref();
+    ordering && (name(lhs) || name(rhs))
+}
+
+/// Whether `e` is a comparison InfluxDB's series index cannot decide, which a delete
+/// refuses as if it named a field: a name (other than `time`) compared with anything but
+/// a string, a regular expression or another name (`host = 5`, `host = 'a' | 1`),
+/// arithmetic on a name, or constants InfluxDB does not fold (`41.5 >= 'a'`). (Folded
+/// constants decide themselves; deleting every series for a term the index leaves open
+/// lost data.)
+fn index_cannot_decide(e: &hyperbyte_timeseriesql::ast::Expr) -> bool {
+    use hyperbyte_timeseriesql::ast::Expr;
+    let Expr::Binary { op, lhs, rhs } = e else {
+        return false;
+    };
+    if !op.is_comparison() || lhs.is_time_ref() || rhs.is_time_ref() {
+        return false;
+    }
+    if super::super::select::constant_comparison(e).is_some() {
+        return false;
+    }
+    let decided = |a: &Expr, b: &Expr| {
+        matches!(a, Expr::VarRef { .. })
+            && matches!(b, Expr::String(_) | Expr::Regex(_) | Expr::VarRef { .. })
+    };
+    let (l, r) = (lhs.unparen(), rhs.unparen());
+    !(decided(l, r) || decided(r, l))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyperbyte_timeseriesql::ast::{Expr, Statement};
+
+    fn condition(text: &str) -> Expr {
+        let parsed = hyperbyte_timeseriesql::parse(&format!("DELETE FROM m WHERE {text}"));
+        match parsed.map(|mut p| p.statements.remove(0)) {
+            Ok(Statement::Delete(d)) => d.condition.expect("a condition"),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    /// What a delete refuses rather than deleting every series for (checked against
+    /// InfluxDB 1.6, which refuses the first group as naming fields).
+    #[test]
+    fn a_delete_refuses_what_the_index_cannot_decide() {
+        let refused = |text: &str| condition(text).any(&mut index_cannot_decide);
+        for text in [
+            "host = 5",
+            "host = true",
+            "host = 'a' | 1",
+            "missing = 5",
+            "host != 'a' OR host = 5",
+            "host + 'x' = 'ax'",
+            "host = 'a' OR 41.5 >= 'a'",
+        ] {
+            assert!(refused(text), "{text}");
+        }
+        for text in [
+            "host = 'a'",
+            "(host) = ('a')",
+            "host =~ /a/",
+            "region != zone",
+            "1 = 2",
+            "host = 'a' OR 1 + 1 = 3",
+            "time > 5s AND host = 'a'",
+        ] {
+            assert!(!refused(text), "{text}");
+        }
+        let orders = |text: &str| condition(text).any(&mut orders_a_tag);
+        assert!(orders("host < 'b'"));
+        assert!(orders("region >= host"));
+        assert!(!orders("time < 5s"));
+        assert!(!orders("2 > 1"));
+    }
 }

@@ -242,7 +242,10 @@ pub(super) fn eval_stored_cond(e: &Expr, p: &Point, is_field: &dyn Fn(&str) -> b
             lhs,
             rhs,
         } => eval_stored_cond(lhs, p, is_field) || eval_stored_cond(rhs, p, is_field),
-        Expr::Binary { .. } => {
+        Expr::Binary { op, lhs, rhs } => {
+            if let Some(m) = names_compared(*op, lhs, rhs, p, is_field) {
+                return m;
+            }
             let mut absent = false;
             e.walk(&mut |x| {
                 if let Expr::VarRef { name, .. } = x {
@@ -255,6 +258,87 @@ pub(super) fn eval_stored_cond(e: &Expr, p: &Point, is_field: &dyn Fn(&str) -> b
         }
         other => eval_cond(other, p),
     }
+}
+
+/// `=` and `!=` between two names where one at least is not a field, as InfluxDB
+/// evaluates them (and storage's SQL, `timeseriesql::translate`): two tags are equal when
+/// the first is present and both have one value (an absent tag equals nothing, itself
+/// included), `!=` being the negation; a field compared with a tag matches neither way
+/// when the series lacks the tag, and only a string field can equal a tag. `None` for
+/// any other comparison.
+fn names_compared(
+    op: BinaryOp,
+    lhs: &Expr,
+    rhs: &Expr,
+    p: &Point,
+    is_field: &dyn Fn(&str) -> bool,
+) -> Option<bool> {
+    let negated = match op {
+        BinaryOp::Eq => false,
+        BinaryOp::NotEq => true,
+        _ => return None,
+    };
+    let (Expr::VarRef { name: a, .. }, Expr::VarRef { name: b, .. }) =
+        (lhs.unparen(), rhs.unparen())
+    else {
+        return None;
+    };
+    let tag = |n: &str| p.tags.get(n).map_or("", String::as_str);
+    let (field, other) = match (is_field(a), is_field(b)) {
+        (false, false) => {
+            let equal = !tag(a).is_empty() && tag(a) == tag(b);
+            return Some(equal != negated);
+        }
+        (true, true) => return None,
+        (true, false) => (a, b),
+        (false, true) => (b, a),
+    };
+    let other = tag(other);
+    Some(match p.fields.get(field.as_str()) {
+        Some(Value::String(s)) if !other.is_empty() => (s == other) != negated,
+        _ => false,
+    })
+}
+
+/// The value of a comparison of constants that InfluxDB folds before it reads anything
+/// (its `Reduce`): two numbers (literals or arithmetic on them) under any comparison, two
+/// strings or two booleans under `=` and `!=`. Other constant comparisons (`41.5 >=
+/// 'a'`) are left in the condition: they match no point, but every series still counts
+/// (an aggregate's type error still shows). `None` when `e` is not a folded comparison.
+pub(crate) fn constant_comparison(e: &Expr) -> Option<bool> {
+    #[derive(PartialEq)]
+    enum Const {
+        Number,
+        String,
+        Boolean,
+    }
+    fn kind(e: &Expr) -> Option<Const> {
+        match e.unparen() {
+            Expr::Integer(_) | Expr::Unsigned(_) | Expr::Float(_) | Expr::Duration(_) => {
+                Some(Const::Number)
+            }
+            Expr::String(_) => Some(Const::String),
+            Expr::Boolean(_) => Some(Const::Boolean),
+            Expr::Binary { op, lhs, rhs } if op.is_arithmetic() => (kind(lhs)? == Const::Number
+                && kind(rhs)? == Const::Number)
+                .then_some(Const::Number),
+            _ => None,
+        }
+    }
+    static NO_POINT: std::sync::LazyLock<Point> = std::sync::LazyLock::new(|| Point {
+        time: 0,
+        key: Arc::from(""),
+        tags: Arc::new(BTreeMap::new()),
+        fields: crate::hot::FieldMap::new(),
+    });
+    let Expr::Binary { op, lhs, rhs } = e.unparen() else {
+        return None;
+    };
+    let (a, b) = (kind(lhs)?, kind(rhs)?);
+    let folds = op.is_comparison()
+        && a == b
+        && (a == Const::Number || matches!(op, BinaryOp::Eq | BinaryOp::NotEq));
+    folds.then(|| eval_cond(e.unparen(), &NO_POINT))
 }
 
 /// Evaluates a `WHERE` condition (time terms ignored) against a point in memory.
@@ -310,12 +394,23 @@ pub(super) fn eval_cond(e: &Expr, p: &Point) -> bool {
             _ => {
                 let mut a = value_of(lhs, p);
                 let mut b = value_of(rhs, p);
-                // A missing tag compares as the empty string.
-                if a.is_null() && matches!(b, Value::String(_)) {
-                    a = Value::String(String::new());
+                // A missing tag compares as the empty string (arithmetic without a
+                // value stays null: it matches nothing).
+                // Beside a boolean, arithmetic without a value reads as `false`.
+                let stand_in = |x: &Value, x_expr: &Expr, other: &Value| {
+                    let name = matches!(x_expr.unparen(), Expr::VarRef { .. });
+                    match other {
+                        _ if !x.is_null() => None,
+                        Value::String(_) if name => Some(Value::String(String::new())),
+                        Value::Boolean(_) if !name => Some(Value::Boolean(false)),
+                        _ => None,
+                    }
+                };
+                if let Some(v) = stand_in(&a, lhs, &b) {
+                    a = v;
                 }
-                if b.is_null() && matches!(a, Value::String(_)) {
-                    b = Value::String(String::new());
+                if let Some(v) = stand_in(&b, rhs, &a) {
+                    b = v;
                 }
                 let ord = match (&a, &b) {
                     (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
@@ -372,6 +467,88 @@ mod tests {
         );
         assert_eq!(binary_value(BitAnd, &Integer(6), &Integer(3)), Integer(2));
         assert_eq!(binary_value(BitAnd, &Integer(6), &Null), Null);
+    }
+
+    /// Two names compared, on the points InfluxDB 1.6 answered for (host on every
+    /// series, region on some, zone on one, `s` a string field, `b` a boolean on two,
+    /// `missing` neither): the rows each condition kept there.
+    #[test]
+    fn names_compare_as_influxdb_compares_them() {
+        let point = |tags: &[(&str, &str)], s: Option<&str>| {
+            let tags: BTreeMap<String, String> = tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let mut fields = crate::hot::FieldMap::new();
+            if let Some(s) = s {
+                fields.insert(Arc::from("s"), Value::String(s.into()));
+            }
+            Point {
+                time: 0,
+                key: Arc::from("m"),
+                tags: Arc::new(tags),
+                fields,
+            }
+        };
+        let mut points = [
+            point(&[("host", "a")], Some("x")),
+            point(&[("host", "b"), ("region", "eu")], Some("y")),
+            point(&[("host", "c")], None),
+            point(&[("host", "d"), ("region", "eu")], Some("")),
+            point(&[("host", "eu"), ("region", "eu")], Some("eu")),
+            point(&[("host", "f"), ("region", "f"), ("zone", "f")], Some("f")),
+        ];
+        points[0]
+            .fields
+            .insert(Arc::from("b"), Value::Boolean(true));
+        points[1]
+            .fields
+            .insert(Arc::from("b"), Value::Boolean(false));
+        let is_field = |n: &str| n == "s" || n == "b";
+        let kept = |cond: &str| -> Vec<usize> {
+            let q = format!("SELECT s FROM m WHERE {cond}");
+            let Ok(mut parsed) = hyperbyte_timeseriesql::parse(&q) else {
+                panic!("{q}")
+            };
+            let hyperbyte_timeseriesql::ast::Statement::Select(sel) = parsed.statements.remove(0)
+            else {
+                panic!("{q}")
+            };
+            let c = sel.condition.expect("a condition");
+            (0..points.len())
+                .filter(|&i| eval_stored_cond(&c, &points[i], &is_field))
+                .map(|i| i + 1)
+                .collect()
+        };
+        for (cond, want) in [
+            ("host = host", vec![1, 2, 3, 4, 5, 6]),
+            ("host != host", vec![]),
+            ("host = region", vec![5, 6]),
+            ("host != region", vec![1, 2, 3, 4]),
+            ("region = region", vec![2, 4, 5, 6]),
+            ("region != region", vec![1, 3]),
+            ("region = zone", vec![6]),
+            ("region != zone", vec![1, 2, 3, 4, 5]),
+            ("zone != missing", vec![1, 2, 3, 4, 5, 6]),
+            ("missing = missing", vec![]),
+            ("missing != missing", vec![1, 2, 3, 4, 5, 6]),
+            ("s = region", vec![5, 6]),
+            ("s != region", vec![2, 4]),
+            ("zone = s", vec![6]),
+            ("zone != s", vec![]),
+            ("s != missing", vec![]),
+            ("missing = s", vec![]),
+            ("host != s", vec![1, 2, 4]),
+            // Arithmetic without a value is no empty string.
+            ("s != 'a' | 1", vec![]),
+            ("region != true * 2", vec![]),
+            ("missing = ''", vec![1, 2, 3, 4, 5, 6]),
+            // Beside a boolean, arithmetic without a value is `false`.
+            ("b != 'a' % 'a'", vec![1]),
+            ("b = 'a' % 'a'", vec![2]),
+        ] {
+            assert_eq!(kept(cond), want, "{cond}");
+        }
     }
 
     /// [`eval_raw`] without the per-series values: every cell evaluated in its row.

@@ -38,6 +38,7 @@ mod transforms;
 use aggregates::*;
 use checks::*;
 use columns::*;
+pub(crate) use eval::constant_comparison;
 use eval::*;
 use percentile_end::*;
 use pushdown::*;
