@@ -2047,9 +2047,10 @@ NAMES_BODY = ('m,host=a s="x",v=1 1000000000\n'
 def delete_by_names_case():
     """DELETE and DROP SERIES decide two tags by their keys (`region != zone`: the series
     with a region and no zone), fold constants (`host = 'a' OR 1 = 2` is `host = 'a'`,
-    `1 = 2` deletes nothing) and refuse a name compared with a number, a boolean or
-    arithmetic. (HyperbyteDB deleted every series for each of these.) Every delete is
-    followed by a read and by the points written again."""
+    `1 = 2` deletes nothing), refuse a name compared with a number, a boolean or
+    arithmetic, and bound the time by every time comparison, under OR too.
+    (HyperbyteDB deleted every series for each of these.) Every delete is followed by a
+    read and by the points written again."""
     db = "dd_names"
     checks = [q(db, "SELECT v FROM m")]
     for stmt in (
@@ -2073,6 +2074,12 @@ def delete_by_names_case():
         # Constants InfluxDB does not fold are refused too.
         "DELETE FROM m WHERE host = 'a' OR 41.5 >= 'a'",
         "DELETE FROM m WHERE 'a' < 'b'",
+        # Every time comparison bounds the delete, under OR too (a union had made the
+        # first delete everything).
+        "DELETE FROM m WHERE time > 3s OR time < 2s",
+        "DELETE FROM m WHERE region = 'eu' OR time > 3s",
+        "DELETE FROM m WHERE (time > 1s AND region = 'eu') OR time < 5s",
+        "DELETE WHERE time >= 2s AND time <= 4s",
     ):
         checks += [q(db, stmt), q(db, "SELECT v FROM m"), q(db, "SHOW SERIES"), w(db, NAMES_BODY)]
     return case("delete-drop--names-and-constants",

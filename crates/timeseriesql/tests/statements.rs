@@ -214,6 +214,36 @@ fn group_by_time_offsets_and_fill() {
     assert!(select("SELECT v FROM m").is_raw());
 }
 
+/// InfluxDB 1.6 reads and deletes over every time comparison intersected, those under
+/// `OR` too; the condition's own reading unions them.
+#[test]
+fn time_bounds_intersect_comparisons_under_or() {
+    let cond = |q: &str| select(q).condition.expect("a condition");
+    let c = cond("SELECT v FROM m WHERE time > 3s OR region = 'eu'");
+    assert_eq!(
+        c.time_bounds_in(0, None).unwrap(),
+        TimeRange {
+            min: Some(3 * S + 1),
+            max: None
+        }
+    );
+    assert_eq!(c.time_range(0).unwrap(), TimeRange::default());
+    let c = cond("SELECT v FROM m WHERE time > 3s OR time < 2s");
+    let r = c.time_bounds_in(0, None).unwrap();
+    assert!(r.min > r.max, "{r:?}: nothing");
+    let c = cond("SELECT v FROM m WHERE (time > 1s AND region = 'eu') OR time < 5s");
+    assert_eq!(
+        c.time_bounds_in(0, None).unwrap(),
+        TimeRange {
+            min: Some(S + 1),
+            max: Some(5 * S - 1)
+        }
+    );
+    assert!(cond("SELECT v FROM m WHERE time > 'x' OR host = 'a'")
+        .time_bounds_in(0, None)
+        .is_err());
+}
+
 #[test]
 fn time_range_extraction() {
     let s = select("SELECT v FROM m WHERE time >= '2000-01-01T00:00:00Z' AND time < '2000-01-02' AND host = 'a'");

@@ -360,6 +360,28 @@ impl Expr {
             .normalised())
     }
 
+    /// The time window InfluxDB 1.6 reads and deletes for this condition: every `time`
+    /// comparison intersected, those under `OR` too (`time > 3s OR region = 'eu'` covers
+    /// what is after 3 s; `time > 3s OR time < 2s` covers nothing: `min > max`).
+    /// [`Expr::time_range`] unions under `OR` instead, as the condition reads.
+    pub fn time_bounds_in(
+        &self,
+        now_nanos: i64,
+        tz: Option<&TimeZone>,
+    ) -> Result<TimeRange, TimeRangeError> {
+        let mut range = TimeRange::default();
+        for t in self.time_comparisons() {
+            let r = t.time_range_in(now_nanos, tz)?;
+            if let Some(m) = r.min {
+                range.min = Some(range.min.map_or(m, |x| x.max(m)));
+            }
+            if let Some(m) = r.max {
+                range.max = Some(range.max.map_or(m, |x| x.min(m)));
+            }
+        }
+        Ok(range)
+    }
+
     /// This condition without `time` comparisons.
     pub fn without_time(&self) -> Option<Expr> {
         strip_time(self)

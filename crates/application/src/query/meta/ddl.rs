@@ -334,9 +334,11 @@ impl QueryService {
         // points of the database are set aside, where the delete could not reach them).
         self.flush.prepare_delete(db).await?;
         let now = self.clock.now_nanos();
+        // InfluxDB intersects every time comparison, those under `OR` too (a union had
+        // made `time > 3s OR time < 2s` delete everything; it deletes nothing).
         let range = match &d.condition {
             Some(c) => c
-                .time_range(now)
+                .time_bounds_in(now, None)
                 .map_err(|e| StatementError::new(e.to_string()))?,
             None => Default::default(),
         };
@@ -346,6 +348,11 @@ impl QueryService {
         }
         if let Some(cond) = &tag_cond {
             self.refuse_fields_in_delete(db, &d.sources, cond)?;
+        }
+        if let (Some(min), Some(max)) = (range.min, range.max) {
+            if min > max {
+                return Ok(StatementResult::default()); // no time to delete from
+            }
         }
         // Cluster mode: every member runs the same delete, in the consensus's order, with
         // the time bounds resolved here (`now()` is this node's). A single node's

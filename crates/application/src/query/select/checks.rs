@@ -13,21 +13,12 @@ pub(super) fn time_bounds(
     zone: Option<&str>,
     now: i64,
 ) -> Result<hyperbyte_timeseriesql::ast::TimeRange, StatementError> {
-    let mut range = hyperbyte_timeseriesql::ast::TimeRange::default();
-    let Some(c) = cond else { return Ok(range) };
+    let Some(c) = cond else {
+        return Ok(hyperbyte_timeseriesql::ast::TimeRange::default());
+    };
     let zone = zone.and_then(hyperbyte_domain::time::TimeZone::parse);
-    for t in c.time_comparisons() {
-        let r = t
-            .time_range_in(now, zone.as_ref())
-            .map_err(|e| err(e.to_string()))?;
-        if let Some(m) = r.min {
-            range.min = Some(range.min.map_or(m, |x: i64| x.max(m)));
-        }
-        if let Some(m) = r.max {
-            range.max = Some(range.max.map_or(m, |x: i64| x.min(m)));
-        }
-    }
-    Ok(range)
+    c.time_bounds_in(now, zone.as_ref())
+        .map_err(|e| err(e.to_string()))
 }
 
 /// The functions InfluxDB refuses to combine, checked when it compiles the fields (so
