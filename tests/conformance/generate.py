@@ -254,6 +254,7 @@ def cases():
     out.append(names_compared_case())
     out.append(delete_by_names_case())
     out.append(show_names_compared_case())
+    out.append(show_index_conditions_case())
     out.append(types_across_shard_groups_case())
     out.append(ties_across_shard_groups_case())
     out.append(show_measurements_by_tag_values_case())
@@ -2104,6 +2105,162 @@ def show_names_compared_case():
         "SHOW SERIES FROM m WHERE region = zone AND host = 'f'",
     ]
     return queries_case("show-meta--names-compared", db, NAMES_BODY, texts)
+
+
+def show_index_conditions_case():
+    """How InfluxDB reads the WHERE of SHOW SERIES, TAG KEYS and TAG VALUES: constants
+    folded first (`1 = 2` lists nothing, `host = 'a' OR 1 = 1` everything, `'a' + 'b'` is
+    `'ab'`, a condition folded to false is an error for TAG KEYS and TAG VALUES), an
+    ordering operator refused, a name compared with a number, a boolean or a field letting
+    every series through, `_name` the measurement, `'a' = host` read as `host = 'a'` by
+    SHOW SERIES only; with time, and in the cardinalities, a name compared with a number
+    matches nothing. SHOW MEASUREMENTS folds nothing and names a literal as Go prints it.
+    (HyperbyteDB refused most of these with SHOW MEASUREMENTS' checks.)"""
+    db = "sm_index_conditions"
+    body = ('m,host=a s="x",v=1 1000000000\n'
+            'm,host=b,region=eu s="y",v=2 2000000000\n'
+            'm,host=c v=3 3000000000\n'
+            'n,host=5 v=1 1000000000\n'
+            'n,host=true v=2 1000000000\n')
+    texts = [
+        'SHOW SERIES WHERE host = 5',
+        "SHOW SERIES WHERE host = 'a' OR 1 = 1",
+        'SHOW SERIES WHERE 1 = 1',
+        'SHOW SERIES WHERE 1 = 2',
+        "SHOW SERIES WHERE host = 'a' AND 1 = 2",
+        'SHOW SERIES WHERE host = true',
+        'SHOW SERIES WHERE host != 5',
+        'SHOW SERIES WHERE 5 = host',
+        "SHOW SERIES WHERE 'a' = host",
+        'SHOW SERIES WHERE host = 5.5',
+        'SHOW SERIES WHERE host = v',
+        "SHOW SERIES WHERE host > 'a'",
+        'SHOW SERIES WHERE host = 1 + 1',
+        'SHOW SERIES WHERE true',
+        'SHOW SERIES WHERE host',
+        "SHOW SERIES WHERE 'a' = 'a'",
+        "SHOW SERIES WHERE 'a' = 'b'",
+        'SHOW SERIES WHERE host =~ 5',
+        'SHOW SERIES WHERE host =~ /a/ OR 2 > 1',
+        'SHOW MEASUREMENTS WHERE host = 5',
+        'SHOW MEASUREMENTS WHERE 1 = 1',
+        "SHOW MEASUREMENTS WHERE host = 'a' OR 1 = 2",
+        'SHOW MEASUREMENTS WHERE 5 = host',
+        'SHOW MEASUREMENTS WHERE host = region',
+        'SHOW TAG KEYS WHERE host = 5',
+        'SHOW TAG KEYS WHERE 1 = 1',
+        'SHOW TAG KEYS WHERE 1 = 2',
+        'SHOW TAG VALUES WITH KEY = host WHERE host = 5',
+        'SHOW TAG VALUES WITH KEY = host WHERE 1 = 1',
+        'SHOW TAG VALUES WITH KEY = host WHERE 1 = 2',
+        "SHOW TAG VALUES WITH KEY = host WHERE host = 'a' OR 1 = 1",
+        'SHOW TAG VALUES WITH KEY = host WHERE region = host',
+        'SHOW SERIES CARDINALITY WHERE host = 5',
+        'SHOW SERIES CARDINALITY WHERE 1 = 1',
+        'SHOW TAG VALUES CARDINALITY WITH KEY = host WHERE 1 = 2',
+        'SHOW MEASUREMENT CARDINALITY WHERE host = 5',
+        'SHOW TAG KEY CARDINALITY WHERE 1 = 1',
+        'SHOW SERIES WHERE host > 5',
+        "SHOW SERIES WHERE s = 'x'",
+        "SHOW SERIES WHERE s > 'x'",
+        'SHOW SERIES WHERE v > 1',
+        'SHOW SERIES WHERE false',
+        "SHOW SERIES WHERE host = 'a' OR false",
+        "SHOW SERIES WHERE 'a' = 5",
+        'SHOW SERIES WHERE host = 5s',
+        "SHOW SERIES WHERE _name = 'm'",
+        "SHOW SERIES WHERE host = 5 AND region = 'eu'",
+        "SHOW SERIES WHERE 'eu' = region AND host =~ /b/",
+        "SHOW SERIES WHERE 'eu' != region",
+        "SHOW SERIES WHERE 1 > 'a'",
+        "SHOW SERIES WHERE host = 'a' AND (1 = 1 OR 2 = 3)",
+        'SHOW SERIES WHERE 1 = 1.0',
+        'SHOW SERIES WHERE true = true',
+        'SHOW SERIES WHERE true = false',
+        'SHOW SERIES WHERE true != false',
+        "SHOW SERIES WHERE 'a' < 'b'",
+        "SHOW SERIES WHERE 'a' + 'b' = 'ab'",
+        "SHOW SERIES WHERE host = 'a' + 'b'",
+        'SHOW SERIES WHERE nosuch = 5',
+        "SHOW SERIES WHERE nosuch = 'x'",
+        "SHOW SERIES WHERE nosuch != 'x'",
+        'SHOW SERIES WHERE now() > 0',
+        'SHOW SERIES WHERE host = now()',
+        "SHOW SERIES FROM m WHERE s = 'x'",
+        "SHOW SERIES FROM m WHERE host = 5 OR host = 'zz'",
+        "SHOW TAG VALUES WITH KEY = host WHERE host = 'a' AND 1 = 2",
+        'SHOW TAG VALUES WITH KEY = host WHERE false',
+        'SHOW TAG VALUES WITH KEY = host WHERE true',
+        "SHOW TAG VALUES WITH KEY = host WHERE host = 'a' OR false",
+        "SHOW TAG VALUES WITH KEY = host WHERE host = 5 OR host = 'a'",
+        "SHOW TAG VALUES WITH KEY = host WHERE s = 'x'",
+        'SHOW TAG VALUES WITH KEY = host WHERE v > 1',
+        "SHOW TAG VALUES WITH KEY = host WHERE host > 'a'",
+        'SHOW TAG VALUES WITH KEY = host WHERE host > 5',
+        "SHOW TAG VALUES WITH KEY = host WHERE 'b' = host",
+        "SHOW TAG VALUES WITH KEY = host WHERE 'a' = 'b'",
+        'SHOW TAG VALUES WITH KEY = host WHERE host',
+        'SHOW TAG VALUES WITH KEY = host WHERE 1 + 1 = host',
+        "SHOW TAG KEYS WHERE host = 'a' AND 1 = 2",
+        'SHOW TAG KEYS WHERE false',
+        "SHOW TAG KEYS WHERE host = 'a' OR false",
+        "SHOW TAG KEYS WHERE s = 'x'",
+        "SHOW TAG KEYS WHERE 'b' = host",
+        "SHOW TAG KEYS WHERE host > 'a'",
+        'SHOW TAG KEYS WHERE host',
+        "SHOW TAG KEYS FROM m WHERE 'a' = 'b'",
+        "SHOW MEASUREMENTS WHERE s = 'x'",
+        'SHOW MEASUREMENTS WHERE true',
+        "SHOW MEASUREMENTS WHERE host = 'a' AND 1 = 2",
+        'SHOW SERIES CARDINALITY WHERE 1 = 2',
+        "SHOW SERIES CARDINALITY WHERE host = 'a' OR 1 = 1",
+        "SHOW SERIES CARDINALITY WHERE 'a' = host",
+        "SHOW SERIES CARDINALITY WHERE s = 'x'",
+        'SHOW SERIES CARDINALITY WHERE host = v',
+        "SHOW SERIES CARDINALITY WHERE host > 'a'",
+        'SHOW SERIES CARDINALITY WHERE true',
+        'SHOW TAG VALUES CARDINALITY WITH KEY = host WHERE host = 5',
+        'SHOW TAG VALUES CARDINALITY WITH KEY = host WHERE 1 = 1',
+        "SHOW TAG VALUES CARDINALITY WITH KEY = host WHERE 'a' = host",
+        'SHOW TAG KEY CARDINALITY WHERE host = 5',
+        'SHOW TAG KEY CARDINALITY WHERE 1 = 2',
+        'SHOW MEASUREMENT CARDINALITY WHERE 1 = 1',
+        "SHOW MEASUREMENT CARDINALITY WHERE 'a' = host",
+        "SHOW MEASUREMENT CARDINALITY WHERE host > 'a'",
+        'SHOW MEASUREMENTS WHERE false',
+        "SHOW MEASUREMENTS WHERE host = 'a' OR true",
+        'SHOW MEASUREMENTS WHERE (true)',
+        'SHOW MEASUREMENTS WHERE 1',
+        'SHOW SERIES WHERE 1',
+        'SHOW SERIES WHERE (1 = 2)',
+        "SHOW SERIES WHERE 'a' =~ /a/",
+        "SHOW SERIES WHERE host =~ /a/ AND 'x' = 'y'",
+        'SHOW SERIES CARDINALITY WHERE host != 5',
+        "SHOW SERIES CARDINALITY WHERE host = 'a' OR host = 5",
+        'SHOW SERIES CARDINALITY WHERE host = true',
+        'SHOW SERIES CARDINALITY WHERE 5 = host',
+        'SHOW SERIES CARDINALITY WHERE host = 1 + 1',
+        'SHOW SERIES CARDINALITY WHERE nosuch = 5',
+        'SHOW SERIES CARDINALITY WHERE nosuch != 5',
+        'SELECT v FROM m WHERE host != 5',
+        "SHOW TAG VALUES WITH KEY = host WHERE 'a' =~ /a/",
+        "SHOW TAG VALUES WITH KEY = host WHERE host =~ 'a'",
+        "SHOW TAG VALUES WITH KEY = host WHERE _name = 'n'",
+        "SHOW TAG KEYS WHERE _name = 'n'",
+        'SHOW TAG KEYS WHERE host = v',
+        'SHOW TAG VALUES WITH KEY = host WHERE host = v',
+        "SHOW TAG KEYS WHERE 1 > 'a'",
+        "SHOW TAG KEYS WHERE 'a' = 5",
+        "SHOW TAG VALUES WITH KEY = host WHERE 'a' = 5",
+        "SHOW TAG VALUES WITH KEY = host WHERE host = 'a' + 'b'",
+        "SHOW TAG KEYS WHERE host = 'a' + 'b'",
+        "SHOW TAG KEYS WHERE 'a' + 'b' = 'ab'",
+        "SHOW TAG VALUES WITH KEY = host WHERE 1 = 1 AND 'b' = host",
+        'SHOW SERIES WHERE time > 0 AND host = 5',
+        "SHOW SERIES WHERE time > 0 AND s = 'x'",
+        'SHOW SERIES WHERE time > 0 AND 1 = 2',
+    ]
+    return queries_case("show-meta--index-conditions", db, body, texts)
 
 
 def column_names_case():

@@ -36,6 +36,53 @@ pub(crate) fn tags_match(cond: Option<&Expr>, tags: &[(String, String)], re: &mu
     }
 }
 
+/// [`tags_match`] for a series of `measurement` as the index of `SHOW SERIES`, `SHOW TAG
+/// KEYS` and `SHOW TAG VALUES` reads it: `_name` is the measurement, and a comparison
+/// with one of its fields (`is_field`) lets every series through.
+pub(crate) fn series_match(
+    cond: Option<&Expr>,
+    measurement: &str,
+    tags: &[(String, String)],
+    re: &mut Regexes,
+    is_field: &dyn Fn(&str) -> bool,
+) -> bool {
+    match cond {
+        None => true,
+        Some(c) => {
+            let named = Named { measurement, tags };
+            eval(c, &named, re, is_field, TagPairs::Keys).unwrap_or(true)
+        }
+    }
+}
+
+/// A condition as a read of points decides it (InfluxDB answers the cardinalities with a
+/// condition and `SHOW SERIES` over a time range with one): a name compared with a
+/// number, a boolean, a duration or arithmetic matches no series, whatever the operator.
+/// Constants stay for [`tags_match`] to fold.
+pub(crate) fn as_read_of_points(cond: &Expr) -> Expr {
+    match cond {
+        Expr::Paren(inner) => Expr::Paren(Box::new(as_read_of_points(inner))),
+        Expr::Binary { op, lhs, rhs } if matches!(op, BinaryOp::And | BinaryOp::Or) => {
+            Expr::binary(*op, as_read_of_points(lhs), as_read_of_points(rhs))
+        }
+        Expr::Binary { op, lhs, rhs } if op.is_comparison() => {
+            let no_point = super::select::constant_comparison(cond).is_none()
+                && var_and_operand(lhs, rhs).is_some_and(|(_, other)| {
+                    !matches!(
+                        other,
+                        Expr::String(_) | Expr::Regex(_) | Expr::VarRef { .. }
+                    ) && !matches!(other, Expr::Call { .. })
+                });
+            if no_point {
+                Expr::Boolean(false)
+            } else {
+                cond.clone()
+            }
+        }
+        other => other.clone(),
+    }
+}
+
 /// How `=` and `!=` between two tags hold: InfluxDB 1.6 decides them one way in reads and
 /// another in its series index (checked against it). A name neither tag nor field is a
 /// tag no series carries.
@@ -92,6 +139,22 @@ impl TagSet for Pairs<'_> {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
             .unwrap_or("")
+    }
+}
+
+/// A series' sorted tags and its measurement, which `_name` names.
+struct Named<'a> {
+    measurement: &'a str,
+    tags: &'a [(String, String)],
+}
+
+impl TagSet for Named<'_> {
+    fn tag(&self, key: &str) -> &str {
+        match self.tags.iter().find(|(k, _)| k == key) {
+            Some((_, v)) => v,
+            None if key == "_name" => self.measurement,
+            None => "",
+        }
     }
 }
 

@@ -117,6 +117,8 @@ impl QueryService {
         cond: Option<&Expr>,
         between: Option<(i64, i64)>,
     ) -> Result<Vec<SeriesEntry>, StatementError> {
+        // InfluxDB reads these with a SELECT: a tag compared with a number matches nothing.
+        let cond = cond.map(super::super::cond::as_read_of_points);
         let keys = self.meta.tag_keys(db, m);
         let present = present_tag_sets(self.engine.as_ref(), (db, rp, m), &keys, between).await?;
         if present.is_empty() {
@@ -124,6 +126,7 @@ impl QueryService {
         }
         let mut re = Regexes::default();
         let mut out = Vec::new();
+        let cond = (cond.as_ref(), super::index::Reading::Tags);
         self.visit_measurement(db, m, cond, &mut re, &mut |se| {
             if present.contains(&normalized_tags(&se.tags)) {
                 out.push(se.clone());

@@ -3,11 +3,64 @@
 //! when that narrows the search, by an ordered scan otherwise), with early exit so LIMIT
 //! and existence checks never materialise a measurement's series list.
 
-use super::super::cond::{index_candidates, tags_match, Regexes, TagIndex};
+use super::super::cond::{index_candidates, series_match, tags_match, Regexes, TagIndex};
 use super::super::{QueryService, StatementError};
+use hyperbyte_domain::MeasurementSchema;
 use hyperbyte_ports::{MetadataPort, SeriesEntry};
-use hyperbyte_timeseriesql::ast::{Measurement, MeasurementName, TagKeyFilter};
+use hyperbyte_timeseriesql::ast::{Expr, Measurement, MeasurementName, TagKeyFilter};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// How a visit reads the names of a condition that are not tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reading {
+    /// As the index of `SHOW SERIES`, `SHOW TAG KEYS` and `SHOW TAG VALUES` (see
+    /// `index_cond`): `_name` is the measurement, a comparison with one of its fields lets
+    /// every series through.
+    Index,
+    /// Every name as a tag: `DELETE` and `DROP SERIES` refuse fields before they visit,
+    /// and reads of points write their terms with `cond::as_read_of_points` first.
+    Tags,
+}
+
+/// The series filter of one visit: the condition under a [`Reading`], with the schema of
+/// the measurement last met (series come measurement by measurement).
+struct SeriesFilter<'a> {
+    meta: &'a dyn MetadataPort,
+    db: &'a str,
+    cond: Option<&'a Expr>,
+    reading: Reading,
+    schema: Option<(String, Option<MeasurementSchema>)>,
+}
+
+impl<'a> SeriesFilter<'a> {
+    fn new(
+        meta: &'a dyn MetadataPort,
+        db: &'a str,
+        cond: Option<&'a Expr>,
+        reading: Reading,
+    ) -> Self {
+        Self {
+            meta,
+            db,
+            cond,
+            reading,
+            schema: None,
+        }
+    }
+
+    fn matches(&mut self, se: &SeriesEntry, re: &mut Regexes) -> bool {
+        if self.cond.is_none() || self.reading == Reading::Tags {
+            return tags_match(self.cond, &se.tags, re);
+        }
+        let m = se.measurement.as_str();
+        if self.schema.as_ref().is_none_or(|(name, _)| name != m) {
+            self.schema = Some((m.to_string(), self.meta.schema(self.db, m)));
+        }
+        let schema = self.schema.as_ref().and_then(|(_, s)| s.as_ref());
+        let is_field = |n: &str| schema.is_some_and(|s| s.field_type(n).is_some());
+        series_match(self.cond, m, &se.tags, re, &is_field)
+    }
+}
 
 impl QueryService {
     pub(super) fn require_db(
@@ -80,15 +133,25 @@ impl QueryService {
         &self,
         db: &str,
         m: &str,
-        cond: &hyperbyte_timeseriesql::ast::Expr,
+        cond: &Expr,
         re: &mut Regexes,
+        reading: Reading,
     ) -> Option<Vec<(String, String)>> {
         let mut index = MeasurementIndex {
             meta: self.meta.as_ref(),
             db,
             m,
         };
-        let cands = index_candidates(cond, &mut index, re, &|_| false)?;
+        // Under the index's reading, fields and `_name` never narrow the search.
+        let schema = match reading {
+            Reading::Index => self.meta.schema(db, m),
+            Reading::Tags => None,
+        };
+        let is_field = |n: &str| {
+            reading == Reading::Index
+                && (n == "_name" || schema.as_ref().is_some_and(|s| s.field_type(n).is_some()))
+        };
+        let cands = index_candidates(cond, &mut index, re, &is_field)?;
         (cands.total < self.meta.series_count_in(db, m)).then_some(cands.pairs)
     }
 
@@ -129,20 +192,21 @@ impl QueryService {
         list
     }
 
-    /// Visits the series of measurement `m` matching `cond`, in key order, until `f`
-    /// returns false; returns whether it ran to the end.
+    /// Visits the series of measurement `m` matching `cond` under `reading`, in key order,
+    /// until `f` returns false; returns whether it ran to the end.
     pub(super) fn visit_measurement(
         &self,
         db: &str,
         m: &str,
-        cond: Option<&hyperbyte_timeseriesql::ast::Expr>,
+        (cond, reading): (Option<&Expr>, Reading),
         re: &mut Regexes,
         f: &mut dyn FnMut(&SeriesEntry) -> bool,
     ) -> bool {
-        let plan = cond.and_then(|c| self.index_plan(db, m, c, re));
+        let plan = cond.and_then(|c| self.index_plan(db, m, c, re, reading));
+        let mut filter = SeriesFilter::new(self.meta.as_ref(), db, cond, reading);
         let mut complete = true;
         let mut visit = |se: &SeriesEntry| {
-            if tags_match(cond, &se.tags, re) && !f(se) {
+            if filter.matches(se, re) && !f(se) {
                 complete = false;
             }
             complete
@@ -162,13 +226,13 @@ impl QueryService {
         complete
     }
 
-    /// Visits the series of the sources' measurements matching `cond`, in key order, until
-    /// `f` returns false.
+    /// Visits the series of the sources' measurements matching `cond` under `reading`, in
+    /// key order, until `f` returns false.
     pub(super) fn visit_matching(
         &self,
         db: &str,
         sources: &[Measurement],
-        cond: Option<&hyperbyte_timeseriesql::ast::Expr>,
+        (cond, reading): (Option<&Expr>, Reading),
         f: &mut dyn FnMut(&SeriesEntry) -> bool,
     ) {
         let mut re = Regexes::default();
@@ -176,16 +240,17 @@ impl QueryService {
         match ms.as_slice() {
             [] => {}
             [m] => {
-                self.visit_measurement(db, m, cond, &mut re, f);
+                self.visit_measurement(db, m, (cond, reading), &mut re, f);
             }
             _ => {
+                let mut filter = SeriesFilter::new(self.meta.as_ref(), db, cond, reading);
                 // Several measurements: when the index narrows every one of them down,
                 // merge their candidates; otherwise one ordered pass over the database.
                 if let Some(c) = cond {
                     let mut all = Vec::new();
                     let mut indexed = true;
                     for m in &ms {
-                        match self.index_plan(db, m, c, &mut re) {
+                        match self.index_plan(db, m, c, &mut re, reading) {
                             Some(pairs) => all.extend(self.series_with_tags(db, m, &pairs)),
                             None => {
                                 indexed = false;
@@ -196,7 +261,7 @@ impl QueryService {
                     if indexed {
                         all.sort_unstable_by(|a, b| a.key.cmp(&b.key));
                         for se in &all {
-                            if tags_match(cond, &se.tags, &mut re) && !f(se) {
+                            if filter.matches(se, &mut re) && !f(se) {
                                 return;
                             }
                         }
@@ -212,7 +277,7 @@ impl QueryService {
                     if wanted
                         .as_ref()
                         .is_some_and(|w| !w.contains(se.measurement.as_str()))
-                        || !tags_match(cond, &se.tags, &mut re)
+                        || !filter.matches(se, &mut re)
                     {
                         return true;
                     }
@@ -230,7 +295,7 @@ impl QueryService {
         cond: Option<&hyperbyte_timeseriesql::ast::Expr>,
     ) -> Vec<SeriesEntry> {
         let mut out = Vec::new();
-        self.visit_matching(db, sources, cond, &mut |se| {
+        self.visit_matching(db, sources, (cond, Reading::Tags), &mut |se| {
             out.push(se.clone());
             true
         });
@@ -250,7 +315,7 @@ impl QueryService {
             return all;
         }
         let mut keys = BTreeSet::new();
-        self.visit_measurement(db, m, cond, re, &mut |se| {
+        self.visit_measurement(db, m, (cond, Reading::Index), re, &mut |se| {
             for (k, _) in &se.tags {
                 if !keys.contains(k) {
                     keys.insert(k.clone());
@@ -304,7 +369,7 @@ impl QueryService {
             // Tag key → values seen (allocating only for new ones); `None` for a key that
             // the filter rejects.
             let mut seen: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
-            self.visit_measurement(db, &m, cond, &mut cond_re, &mut |se| {
+            self.visit_measurement(db, &m, (cond, Reading::Index), &mut cond_re, &mut |se| {
                 for (k, v) in &se.tags {
                     let values = match seen.get_mut(k.as_str()) {
                         Some(values) => values,

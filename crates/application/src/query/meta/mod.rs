@@ -48,6 +48,7 @@ pub(super) fn page<T>(items: Vec<T>, limit: Option<u64>, offset: Option<u64>) ->
 mod cardinality;
 mod ddl;
 mod index;
+mod index_cond;
 mod monitor;
 mod show;
 mod users;

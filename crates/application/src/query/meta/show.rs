@@ -4,6 +4,7 @@
 
 use super::super::cond::Regexes;
 use super::super::{QueryService, StatementError, StmtResult};
+use super::index_cond::{index_condition, literal_error, IndexStatement};
 use super::{page, result, s, series};
 use hyperbyte_domain::query::{StatementResult, Value};
 use hyperbyte_domain::time::format_duration;
@@ -79,7 +80,7 @@ impl QueryService {
         };
         if let Some(cond) = &sm.condition {
             super::super::cond::refuse_time(Some(cond), "SHOW MEASUREMENTS")?;
-            check_tag_condition(cond, false)?;
+            check_tag_condition(cond)?;
         }
         let sources: Vec<Measurement> = sm.source.iter().cloned().collect();
         let mut ms = self.measurements_matching(&name, &sources);
@@ -197,16 +198,21 @@ impl QueryService {
         db: Option<&str>,
     ) -> StmtResult {
         let name = self.require_db(ss.database.as_deref(), db)?;
-        if let Some(cond) = &ss.condition {
-            check_tag_condition(cond, true)?;
-            if cond.any(&mut |e| e.is_time_ref()) {
-                return self.show_series_in_range(&name, ss, cond).await;
+        let mut cond = None;
+        if let Some(c) = &ss.condition {
+            cond = index_condition(c, IndexStatement::Series)?;
+            // With time InfluxDB reads points instead, where a term the index lets
+            // through (`host = 5`) matches nothing.
+            let folded = super::index_cond::folded(c);
+            if folded.any(&mut |e| e.is_time_ref()) {
+                return self.show_series_in_range(&name, ss, &folded).await;
             }
         }
         let mut skip = ss.offset.unwrap_or(0);
         let take = ss.limit.filter(|l| *l > 0).unwrap_or(u64::MAX);
         let mut values: Vec<Vec<Value>> = Vec::new();
-        self.visit_matching(&name, &ss.sources, ss.condition.as_ref(), &mut |se| {
+        let cond = (cond.as_ref(), super::index::Reading::Index);
+        self.visit_matching(&name, &ss.sources, cond, &mut |se| {
             if skip > 0 {
                 skip -= 1;
                 return true;
@@ -223,13 +229,14 @@ impl QueryService {
     /// `SHOW TAG KEYS`.
     pub(super) fn show_tag_keys(&self, st: &ShowTagKeysStatement, db: Option<&str>) -> StmtResult {
         let name = self.require_db(st.database.as_deref(), db)?;
-        if let Some(cond) = &st.condition {
-            check_tag_condition(cond, true)?;
-            every_time_term(cond, self.clock.now_nanos())?;
+        let mut cond = None;
+        if let Some(c) = &st.condition {
+            cond = index_condition(c, IndexStatement::TagKeys)?;
+            every_time_term(c, self.clock.now_nanos())?;
         }
         // Time terms are dropped (under `OR` too), as InfluxDB ignores them here once
         // they are valid.
-        let cond = st.condition.as_ref().and_then(Expr::without_time);
+        let cond = cond.as_ref().and_then(Expr::without_time);
         let mut out = Vec::new();
         let mut re = Regexes::default();
         for m in self.measurements_matching(&name, &st.sources) {
@@ -252,13 +259,14 @@ impl QueryService {
         db: Option<&str>,
     ) -> StmtResult {
         let name = self.require_db(tv.database.as_deref(), db)?;
-        if let Some(cond) = &tv.condition {
-            check_tag_condition(cond, true)?;
-            every_time_term(cond, self.clock.now_nanos())?;
+        let mut cond = None;
+        if let Some(c) = &tv.condition {
+            cond = index_condition(c, IndexStatement::TagValues)?;
+            every_time_term(c, self.clock.now_nanos())?;
         }
         // Time terms are dropped (under `OR` too), as InfluxDB ignores them here once
         // they are valid.
-        let cond = tv.condition.as_ref().and_then(Expr::without_time);
+        let cond = cond.as_ref().and_then(Expr::without_time);
         let mut out = Vec::new();
         for (m, pairs) in self.tag_values(&name, &tv.sources, &tv.key, cond.as_ref()) {
             let pairs = page(pairs, tv.limit, tv.offset);
@@ -425,21 +433,20 @@ fn shard_time(nanos: i64) -> Value {
     Value::String(hyperbyte_domain::time::format_rfc3339(whole))
 }
 
-/// InfluxDB's checks of a SHOW statement's tag condition (its time terms aside): `AND`
-/// and `OR` of `tag = 'value'`, `!=`, `=~ /re/` and `!~`. `tag_rhs` lets a tag stand on
-/// the right (`SHOW SERIES`, `TAG KEYS` and `TAG VALUES` compare two tags; `SHOW
-/// MEASUREMENTS` does not).
+/// InfluxDB's checks of a `SHOW MEASUREMENTS` condition (its time terms aside), which it
+/// takes as written, constants unfolded: `AND` and `OR` of `tag = 'value'`, `!=`, `=~
+/// /re/` and `!~`. (`SHOW SERIES`, `TAG KEYS` and `TAG VALUES` read theirs as
+/// [`index_condition`] says.)
 pub(super) fn check_tag_condition(
     cond: &hyperbyte_timeseriesql::ast::Expr,
-    tag_rhs: bool,
 ) -> Result<(), StatementError> {
     use hyperbyte_timeseriesql::ast::{BinaryOp, Expr};
     match cond {
-        Expr::Paren(inner) => check_tag_condition(inner, tag_rhs),
+        Expr::Paren(inner) => check_tag_condition(inner),
         Expr::Binary { op, lhs, rhs } => {
             if matches!(op, BinaryOp::And | BinaryOp::Or) {
-                check_tag_condition(lhs, tag_rhs)?;
-                return check_tag_condition(rhs, tag_rhs);
+                check_tag_condition(lhs)?;
+                return check_tag_condition(rhs);
             }
             if lhs.is_time_ref() || rhs.is_time_ref() {
                 return Ok(());
@@ -456,7 +463,6 @@ pub(super) fn check_tag_condition(
             }
             match (rhs.as_ref(), regex) {
                 (Expr::Regex(_), true) | (Expr::String(_), false) => Ok(()),
-                (Expr::VarRef { .. }, _) if tag_rhs => Ok(()),
                 (_, true) => Err(StatementError::new(format!(
                     "right side of '{op}' must be a regular expression"
                 ))),
@@ -465,9 +471,7 @@ pub(super) fn check_tag_condition(
                 ))),
             }
         }
-        other => Err(StatementError::new(format!(
-            "invalid condition expression: {other}"
-        ))),
+        other => Err(literal_error(other)),
     }
 }
 
