@@ -2115,7 +2115,8 @@ def show_index_conditions_case():
     every series through, `_name` the measurement, `'a' = host` read as `host = 'a'` by
     SHOW SERIES only; with time, and in the cardinalities, a name compared with a number
     matches nothing. SHOW MEASUREMENTS folds nothing and names a literal as Go prints it.
-    (HyperbyteDB refused most of these with SHOW MEASUREMENTS' checks.)"""
+    DELETE and DROP SERIES read `_name` as the measurement too. (HyperbyteDB refused most
+    of these with SHOW MEASUREMENTS' checks, and `_name` deleted nothing.)"""
     db = "sm_index_conditions"
     body = ('m,host=a s="x",v=1 1000000000\n'
             'm,host=b,region=eu s="y",v=2 2000000000\n'
@@ -2259,6 +2260,58 @@ def show_index_conditions_case():
         'SHOW SERIES WHERE time > 0 AND host = 5',
         "SHOW SERIES WHERE time > 0 AND s = 'x'",
         'SHOW SERIES WHERE time > 0 AND 1 = 2',
+        'SHOW MEASUREMENTS WHERE 1.5',
+        "SHOW MEASUREMENTS WHERE 'x'",
+        'SHOW MEASUREMENTS WHERE 5s',
+        'SHOW MEASUREMENTS WHERE host',
+        "SHOW MEASUREMENTS WHERE host = 'a' AND false",
+        'SHOW TAG KEYS WHERE time > 0 AND 1 = 2',
+        'SHOW TAG VALUES WITH KEY = host WHERE time > 0 AND 1 = 2',
+        'SHOW TAG KEYS WHERE time > 0 AND host = 5',
+        "SHOW TAG VALUES WITH KEY = host WHERE time > 0 AND s = 'x'",
+        'SHOW SERIES WHERE time > 0 AND 1 = 1',
+        "SHOW SERIES WHERE time > 0 AND 'a' = host",
+        'SHOW SERIES WHERE time > 0 AND host = v',
+        "SHOW SERIES WHERE time > 0 AND _name = 'm'",
+        'SHOW SERIES FROM m WHERE s =~ /x/',
+        'SHOW SERIES FROM m WHERE s !~ /x/',
+        "SHOW TAG VALUES WITH KEY = region WHERE s = 'zz'",
+        'SHOW TAG VALUES WITH KEY = host WHERE host = region',
+        "SHOW TAG KEYS WHERE 1 = 1 OR host > 'a'",
+        "SHOW TAG KEYS WHERE (host = 'a' OR 1 = 1) AND region = 'eu'",
+        "SHOW SERIES WHERE host = 'a' OR _name = 'n'",
+        'SHOW SERIES WHERE _name =~ /n/',
+        "SHOW SERIES WHERE _name != 'm'",
+        "SHOW SERIES CARDINALITY WHERE _name = 'm'",
+        "SHOW TAG VALUES CARDINALITY WITH KEY = host WHERE s = 'x'",
+        'SHOW SERIES WHERE v = 1',
+        "SHOW SERIES WHERE v = 'x'",
+        'SHOW TAG VALUES WITH KEY = host WHERE v = 1',
+        'SHOW TAG KEYS WHERE v = true',
+        "SHOW SERIES WHERE 1 = 'a'",
+        "SHOW SERIES WHERE true = 'a'",
+        "SHOW SERIES WHERE 1 != 'a'",
+        "SHOW TAG VALUES WITH KEY = host WHERE 1 != 'a'",
+        "SHOW TAG KEYS WHERE 1 != 'a'",
+        'SHOW MEASUREMENTS WHERE host::tag',
+        'SHOW MEASUREMENTS WHERE host::field',
+        'SHOW MEASUREMENTS WHERE host::unsigned',
+        'SHOW MEASUREMENTS WHERE host::float',
+        'SHOW MEASUREMENTS WHERE 2.0',
+        'SHOW MEASUREMENTS WHERE \'a"b\\\\c\'',
+        'SHOW MEASUREMENTS WHERE now()',
+        'SHOW MEASUREMENTS WHERE 1 + 1',
+        'SHOW MEASUREMENTS WHERE /x/',
+        'SHOW MEASUREMENTS WHERE 18446744073709551615',
+        'SHOW MEASUREMENTS WHERE -1',
+        'SHOW MEASUREMENTS WHERE 1e21',
+        'SHOW MEASUREMENTS WHERE "a b"',
+        "DELETE WHERE _name = 'n'",
+        'SHOW SERIES',
+        "DROP SERIES WHERE _name = 'm' AND host = 'a'",
+        'SHOW SERIES',
+        'SELECT * FROM m',
+        'SELECT * FROM n',
     ]
     return queries_case("show-meta--index-conditions", db, body, texts)
 

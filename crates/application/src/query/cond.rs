@@ -27,18 +27,11 @@ impl Regexes {
     }
 }
 
-/// Whether the tag set satisfies the condition as InfluxDB's series index decides it
-/// (`None` condition matches everything; two tags compare by [`TagPairs::Keys`]).
-pub(crate) fn tags_match(cond: Option<&Expr>, tags: &[(String, String)], re: &mut Regexes) -> bool {
-    match cond {
-        None => true,
-        Some(c) => eval(c, &Pairs(tags), re, &|_| false, TagPairs::Keys).unwrap_or(true),
-    }
-}
-
-/// [`tags_match`] for a series of `measurement` as the index of `SHOW SERIES`, `SHOW TAG
-/// KEYS` and `SHOW TAG VALUES` reads it: `_name` is the measurement, and a comparison
-/// with one of its fields (`is_field`) lets every series through.
+/// Whether a series of `measurement` with these tags satisfies the condition as
+/// InfluxDB's series index decides it (`None` matches everything; two tags compare by
+/// [`TagPairs::Keys`]; `_name` is the measurement). A comparison with a name `is_field`
+/// accepts lets every series through, as in the index of `SHOW SERIES`, `SHOW TAG KEYS`
+/// and `SHOW TAG VALUES`; `DELETE` and `DROP SERIES` refuse fields before they get here.
 pub(crate) fn series_match(
     cond: Option<&Expr>,
     measurement: &str,
@@ -58,7 +51,7 @@ pub(crate) fn series_match(
 /// A condition as a read of points decides it (InfluxDB answers the cardinalities with a
 /// condition and `SHOW SERIES` over a time range with one): a name compared with a
 /// number, a boolean, a duration or arithmetic matches no series, whatever the operator.
-/// Constants stay for [`tags_match`] to fold.
+/// Constants stay for [`series_match`] to fold.
 pub(crate) fn as_read_of_points(cond: &Expr) -> Expr {
     match cond {
         Expr::Paren(inner) => Expr::Paren(Box::new(as_read_of_points(inner))),
@@ -127,19 +120,6 @@ fn tag_pair(
 pub(crate) trait TagSet {
     /// The value of `key`, or `""`.
     fn tag(&self, key: &str) -> &str;
-}
-
-/// A tag set as sorted (key, value) pairs.
-struct Pairs<'a>(&'a [(String, String)]);
-
-impl TagSet for Pairs<'_> {
-    fn tag(&self, key: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    }
 }
 
 /// A series' sorted tags and its measurement, which `_name` names.
@@ -399,7 +379,7 @@ pub(crate) trait TagIndex {
 
 /// The pairs a series must carry one of to match `cond` (see [`Candidates`]), or `None`
 /// when the condition does not narrow series down that way (e.g. `host != 'a'`, or an
-/// `OR` with an unconstrained side). Mirrors [`tags_match`]'s semantics: a conjunct
+/// `OR` with an unconstrained side). Mirrors [`series_match`]'s semantics: a conjunct
 /// `k = 'v'` (non-empty `v`) or `k =~ /re/` (a regex that does not match the empty string)
 /// can only hold for series carrying a matching value of `k`; any decided `false` conjunct
 /// fails the whole `AND`, and an `OR` is decided only when both sides are. A comparison
@@ -606,14 +586,23 @@ mod tests {
         let index = |q: &str| -> Vec<usize> {
             let c = cond(q);
             (0..series.len())
-                .filter(|&i| tags_match(Some(&c), &series[i], &mut Regexes::default()))
+                .filter(|&i| {
+                    series_match(Some(&c), "m", &series[i], &mut Regexes::default(), &|_| {
+                        false
+                    })
+                })
                 .collect()
         };
         let read = |q: &str| -> Vec<usize> {
             let c = cond(q);
             let mut filter = ReadFilter::new(Some(&c), &[], None, None);
             (0..series.len())
-                .filter(|&i| filter.series_may_match(&Pairs(&series[i])))
+                .filter(|&i| {
+                    filter.series_may_match(&Named {
+                        measurement: "m",
+                        tags: &series[i],
+                    })
+                })
                 .collect()
         };
         for (q, by_keys, by_values) in [
@@ -644,22 +633,40 @@ mod tests {
     fn matches_tags() {
         let tags = vec![("host".to_string(), "a".to_string())];
         let mut re = Regexes::default();
-        assert!(tags_match(Some(&cond("host = 'a'")), &tags, &mut re));
-        assert!(!tags_match(Some(&cond("host = 'b'")), &tags, &mut re));
-        assert!(tags_match(
+        assert!(series_match(
+            Some(&cond("host = 'a'")),
+            "m",
+            &tags,
+            &mut re,
+            &|_| false
+        ));
+        assert!(!series_match(
+            Some(&cond("host = 'b'")),
+            "m",
+            &tags,
+            &mut re,
+            &|_| false
+        ));
+        assert!(series_match(
             Some(&cond("host =~ /^a/ AND region = ''")),
+            "m",
             &tags,
-            &mut re
+            &mut re,
+            &|_| false
         ));
-        assert!(tags_match(
+        assert!(series_match(
             Some(&cond("host = 'b' OR host = 'a'")),
+            "m",
             &tags,
-            &mut re
+            &mut re,
+            &|_| false
         ));
-        assert!(tags_match(
+        assert!(series_match(
             Some(&cond("host = 'a' AND time > now() - 1h")),
+            "m",
             &tags,
-            &mut re
+            &mut re,
+            &|_| false
         ));
     }
 }

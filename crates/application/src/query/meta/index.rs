@@ -3,7 +3,7 @@
 //! when that narrows the search, by an ordered scan otherwise), with early exit so LIMIT
 //! and existence checks never materialise a measurement's series list.
 
-use super::super::cond::{index_candidates, series_match, tags_match, Regexes, TagIndex};
+use super::super::cond::{index_candidates, series_match, Regexes, TagIndex};
 use super::super::{QueryService, StatementError};
 use hyperbyte_domain::MeasurementSchema;
 use hyperbyte_ports::{MetadataPort, SeriesEntry};
@@ -49,10 +49,10 @@ impl<'a> SeriesFilter<'a> {
     }
 
     fn matches(&mut self, se: &SeriesEntry, re: &mut Regexes) -> bool {
-        if self.cond.is_none() || self.reading == Reading::Tags {
-            return tags_match(self.cond, &se.tags, re);
-        }
         let m = se.measurement.as_str();
+        if self.cond.is_none() || self.reading == Reading::Tags {
+            return series_match(self.cond, m, &se.tags, re, &|_| false);
+        }
         if self.schema.as_ref().is_none_or(|(name, _)| name != m) {
             self.schema = Some((m.to_string(), self.meta.schema(self.db, m)));
         }
@@ -142,15 +142,13 @@ impl QueryService {
             db,
             m,
         };
-        // Under the index's reading, fields and `_name` never narrow the search.
+        // `_name`, and under the index's reading the fields, never narrow the search.
         let schema = match reading {
             Reading::Index => self.meta.schema(db, m),
             Reading::Tags => None,
         };
-        let is_field = |n: &str| {
-            reading == Reading::Index
-                && (n == "_name" || schema.as_ref().is_some_and(|s| s.field_type(n).is_some()))
-        };
+        let is_field =
+            |n: &str| n == "_name" || schema.as_ref().is_some_and(|s| s.field_type(n).is_some());
         let cands = index_candidates(cond, &mut index, re, &is_field)?;
         (cands.total < self.meta.series_count_in(db, m)).then_some(cands.pairs)
     }

@@ -48,15 +48,57 @@ pub(super) fn index_condition(
     })
 }
 
-/// InfluxDB's text for a literal where a condition belongs (Go's `%#v` of the node), as
-/// `SHOW MEASUREMENTS` and a condition folded to `false` answer.
+/// InfluxDB's text for a lone name or literal where a condition belongs (Go's `%#v` of
+/// its node), as `SHOW MEASUREMENTS` and a condition folded to `false` answer.
 pub(super) fn literal_error(e: &Expr) -> StatementError {
+    use hyperbyte_timeseriesql::ast::VarType;
     let text = match e {
         Expr::Boolean(b) => format!("&influxql.BooleanLiteral{{Val:{b}}}"),
         Expr::Integer(i) => format!("&influxql.IntegerLiteral{{Val:{i}}}"),
+        Expr::Unsigned(u) => format!("&influxql.UnsignedLiteral{{Val:{u:#x}}}"),
+        Expr::Float(f) => format!("&influxql.NumberLiteral{{Val:{f}}}"),
+        Expr::Duration(d) => format!("&influxql.DurationLiteral{{Val:{d}}}"),
+        Expr::String(s) => format!("&influxql.StringLiteral{{Val:{}}}", go_quoted(s)),
+        Expr::VarRef { name, data_type } => {
+            // InfluxQL's `DataType` numbering.
+            let code = match data_type {
+                None => 0,
+                Some(VarType::Float) => 1,
+                Some(VarType::Integer) => 2,
+                Some(VarType::String) => 3,
+                Some(VarType::Boolean) => 4,
+                Some(VarType::Tag) => 7,
+                Some(VarType::Field) => 8,
+                Some(VarType::Unsigned) => 9,
+            };
+            format!("&influxql.VarRef{{Val:{}, Type:{code}}}", go_quoted(name))
+        }
+        Expr::Call { name, args } if args.is_empty() => format!(
+            "&influxql.Call{{Name:{}, Args:[]influxql.Expr(nil)}}",
+            go_quoted(name)
+        ),
         other => format!("invalid condition expression: {other}"),
     };
     StatementError::new(text)
+}
+
+/// `s` quoted as Go's `%#v` prints a string.
+fn go_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Constants folded as InfluxDB's `Reduce` does, `AND` and `OR` with a boolean side
@@ -238,6 +280,37 @@ mod tests {
         assert_eq!(cond("host = 5 OR host = 'a'", TagValues), Ok(None));
         assert_eq!(cond("'b' = host", Series), Ok(Some("host = 'b'".into())));
         assert_eq!(cond("'b' = host", TagKeys), Ok(None));
+    }
+
+    #[test]
+    fn a_lone_literal_is_named_as_go_prints_it() {
+        let text = |e: Expr| literal_error(&e).0;
+        assert_eq!(
+            text(Expr::Boolean(true)),
+            "&influxql.BooleanLiteral{Val:true}"
+        );
+        assert_eq!(text(Expr::Integer(-1)), "&influxql.IntegerLiteral{Val:-1}");
+        assert_eq!(
+            text(Expr::Unsigned(u64::MAX)),
+            "&influxql.UnsignedLiteral{Val:0xffffffffffffffff}"
+        );
+        assert_eq!(text(Expr::Float(2.0)), "&influxql.NumberLiteral{Val:2}");
+        assert_eq!(text(Expr::Float(1.5)), "&influxql.NumberLiteral{Val:1.5}");
+        assert_eq!(
+            text(Expr::Duration(5_000_000_000)),
+            "&influxql.DurationLiteral{Val:5000000000}"
+        );
+        assert_eq!(
+            text(Expr::String("a\"b\\c".into())),
+            "&influxql.StringLiteral{Val:\"a\\\"b\\\\c\"}"
+        );
+        assert_eq!(
+            text(Expr::VarRef {
+                name: "a b".into(),
+                data_type: Some(hyperbyte_timeseriesql::ast::VarType::Field)
+            }),
+            "&influxql.VarRef{Val:\"a b\", Type:8}"
+        );
     }
 
     #[test]
