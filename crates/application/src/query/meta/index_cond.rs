@@ -49,7 +49,9 @@ pub(super) fn index_condition(
 }
 
 /// InfluxDB's text for a lone name or literal where a condition belongs (Go's `%#v` of
-/// its node), as `SHOW MEASUREMENTS` and a condition folded to `false` answer.
+/// its node; Rust's `{:?}` of a string escapes as Go's `%q` does but for rare control
+/// and combining characters), as `SHOW MEASUREMENTS` and a condition folded to `false`
+/// answer.
 pub(super) fn literal_error(e: &Expr) -> StatementError {
     use hyperbyte_timeseriesql::ast::VarType;
     let text = match e {
@@ -58,7 +60,7 @@ pub(super) fn literal_error(e: &Expr) -> StatementError {
         Expr::Unsigned(u) => format!("&influxql.UnsignedLiteral{{Val:{u:#x}}}"),
         Expr::Float(f) => format!("&influxql.NumberLiteral{{Val:{f}}}"),
         Expr::Duration(d) => format!("&influxql.DurationLiteral{{Val:{d}}}"),
-        Expr::String(s) => format!("&influxql.StringLiteral{{Val:{}}}", go_quoted(s)),
+        Expr::String(s) => format!("&influxql.StringLiteral{{Val:{s:?}}}"),
         Expr::VarRef { name, data_type } => {
             // InfluxQL's `DataType` numbering.
             let code = match data_type {
@@ -71,34 +73,14 @@ pub(super) fn literal_error(e: &Expr) -> StatementError {
                 Some(VarType::Field) => 8,
                 Some(VarType::Unsigned) => 9,
             };
-            format!("&influxql.VarRef{{Val:{}, Type:{code}}}", go_quoted(name))
+            format!("&influxql.VarRef{{Val:{name:?}, Type:{code}}}")
         }
-        Expr::Call { name, args } if args.is_empty() => format!(
-            "&influxql.Call{{Name:{}, Args:[]influxql.Expr(nil)}}",
-            go_quoted(name)
-        ),
+        Expr::Call { name, args } if args.is_empty() => {
+            format!("&influxql.Call{{Name:{name:?}, Args:[]influxql.Expr(nil)}}")
+        }
         other => format!("invalid condition expression: {other}"),
     };
     StatementError::new(text)
-}
-
-/// `s` quoted as Go's `%#v` prints a string.
-fn go_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Constants folded as InfluxDB's `Reduce` does, `AND` and `OR` with a boolean side
