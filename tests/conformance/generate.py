@@ -255,6 +255,7 @@ def cases():
     out.append(delete_by_names_case())
     out.append(show_names_compared_case())
     out.append(show_index_conditions_case())
+    out.append(valueless_windows_under_limit_case())
     out.append(types_across_shard_groups_case())
     out.append(ties_across_shard_groups_case())
     out.append(show_measurements_by_tag_values_case())
@@ -2314,6 +2315,55 @@ def show_index_conditions_case():
         'SELECT * FROM n',
     ]
     return queries_case("show-meta--index-conditions", db, body, texts)
+
+
+def valueless_windows_under_limit_case():
+    """A window whose points give no value (`stddev` of one value, printed as null) is a
+    point `LIMIT` and `OFFSET` count under `fill(none)`, each column its own, as
+    InfluxDB's iterators emit it. (HyperbyteDB took it for a window without points: the
+    query that found it, `stddev(i) … fill(none) ORDER BY time DESC LIMIT 1`, printed
+    nothing.)"""
+    db = "qs_valueless"
+    body = ("m,h=a i=3i,f=1.5 1000000000\n"
+            "m,h=a i=-7i 2000000000\n"
+            "m,h=b f=2.5 2000000000\n"
+            "m,h=a i=0i,f=3 3000000000\n"
+            "m,h=a i=4i 3500000000\n"
+            "m,h=b i=9i 5000000000\n")
+    texts = [
+        'SELECT stddev(i) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) LIMIT 2',
+        'SELECT stddev(i) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) LIMIT 2 OFFSET 1',
+        'SELECT stddev(i) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) ORDER BY time DESC LIMIT 2',
+        'SELECT stddev(i), count(i) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) LIMIT 2',
+        'SELECT stddev(i), mean(f) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) LIMIT 1',
+        'SELECT stddev(i), mean(f) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) LIMIT 2',
+        'SELECT stddev(i), mean(f) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) ORDER BY time DESC LIMIT 1',
+        'SELECT stddev(f) FROM m WHERE time < 6s GROUP BY time(1s), h fill(none) LIMIT 1',
+        'SELECT stddev(i) FROM m WHERE time < 6s GROUP BY time(1s), h fill(none) SLIMIT 1 LIMIT 1',
+        'SELECT percentile(i, 10) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) LIMIT 2',
+        'SELECT percentile(i, 1), max(i) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) LIMIT 2',
+        'SELECT stddev(i) FROM m WHERE time < 6s AND f > 1 GROUP BY time(1s) fill(none) LIMIT 2',
+        'SELECT stddev(*) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) LIMIT 2',
+        'SELECT stddev(i) FROM m WHERE time < 6s GROUP BY time(2s) fill(none) LIMIT 3',
+        'SELECT stddev(i) FROM m WHERE time < 6s GROUP BY time(1s) fill(null) LIMIT 2',
+        'SELECT stddev(i) FROM m WHERE time < 6s GROUP BY time(1s) LIMIT 2 OFFSET 2',
+        'SELECT median(i) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) LIMIT 2',
+        'SELECT spread(i), stddev(i) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) LIMIT 2',
+        'SELECT stddev(i), max(f) FROM m WHERE time < 6s GROUP BY time(1s), h fill(none) LIMIT 1',
+        'SELECT stddev(i), max(f) FROM m WHERE time < 6s GROUP BY time(1s), h fill(none) ORDER BY time DESC LIMIT 1 OFFSET 1',
+        'SELECT stddev(i), first(f) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) LIMIT 1',
+        'SELECT stddev(i), mean(f) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) OFFSET 1',
+        'SELECT stddev(i), mean(f) FROM m WHERE time < 6s GROUP BY time(1s) fill(previous) LIMIT 3',
+        'SELECT stddev(i), mean(f) FROM m WHERE time < 6s GROUP BY time(1s) fill(0) LIMIT 3',
+        'SELECT stddev(i) + 1, mean(f) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) LIMIT 2',
+        'SELECT stddev(i), derivative(mean(f)) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) LIMIT 2',
+        'SELECT stddev(f), stddev(i) FROM m WHERE time < 6s GROUP BY time(1s) fill(none) ORDER BY time DESC LIMIT 1',
+        'SELECT stddev(i) FROM m WHERE time < 6s',
+        "SELECT stddev(i) FROM m WHERE time < 6s AND h = 'b'",
+        "SELECT stddev(i), count(f) FROM m WHERE time < 6s AND h = 'b'",
+        'SELECT stddev(i) FROM m WHERE time < 6s GROUP BY h',
+    ]
+    return queries_case("query-semantics--valueless-windows-under-limit", db, body, texts)
 
 
 def column_names_case():

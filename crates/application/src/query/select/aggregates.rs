@@ -811,7 +811,9 @@ fn cut_per_column(timelines: &mut [Timeline], stmt: &SelectStatement) -> bool {
 
 /// [`cut_per_column`] of rows already joined, where a column holds a point in a row
 /// when its cell is not null (aggregates under `fill(none)`, as the engine computes
-/// them): each column keeps its cells in its own span, rows left with none are dropped.
+/// them; a window whose points give no value holds [`PRESENT_WITHOUT_VALUE`] until
+/// after the cut, as InfluxDB counts that point): each column keeps its cells in its own
+/// span, rows left with none are dropped.
 pub(super) fn cut_rows_per_column(rows: &mut Vec<Vec<Value>>, stmt: &SelectStatement) -> bool {
     if !limits_rows(stmt) {
         return false;

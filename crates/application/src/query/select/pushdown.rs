@@ -134,7 +134,9 @@ impl QueryService {
     /// ClickHouse): `GROUP BY` tags and time buckets there, then fills the bucket grid in
     /// Rust. Returns rows per group key; `None` when the engine's answer depends on the
     /// order of points it does not see (a `mode` among equally frequent values), so
-    /// the caller evaluates the points.
+    /// the caller evaluates the points. A window whose points give no value (`stddev`
+    /// of one value) holds NaN, which `LIMIT` under `fill(none)` counts as a point; the
+    /// caller turns it into null ([`no_value_as_null`]).
     pub(super) async fn pushdown_aggregate(
         &self,
         plan: &SelectPlan,
@@ -205,7 +207,7 @@ impl QueryService {
                     fill_bucket_grid(&buckets, &specs, grid, fill, descending, budget)?
                 }
             };
-            out.push((key, repeat_values(no_value_as_null(rows), copies)));
+            out.push((key, repeat_values(rows, copies)));
         }
         Ok(Some(out))
     }
@@ -386,7 +388,7 @@ fn fill_bucket_grid(
 
 /// `rows` with each NaN (a `stddev` of one value, kept apart from a missing value while
 /// the grid was filled) as null. No stored value is NaN.
-fn no_value_as_null(rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
+pub(super) fn no_value_as_null(rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
     rows.into_iter()
         .map(|row| {
             row.into_iter()

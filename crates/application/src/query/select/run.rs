@@ -403,6 +403,7 @@ impl QueryService {
             let cut = plan.shape.interval.is_some()
                 && stmt.fill == Fill::None
                 && cut_rows_per_column(&mut rows, stmt);
+            let rows = super::pushdown::no_value_as_null(rows);
             output.extend(finish_series(
                 stmt,
                 &src.measurement,

@@ -1006,3 +1006,41 @@ proptest::proptest! {
         proptest::prop_assert_eq!(all, kept, "{}", q);
     }
 }
+
+/// Under `fill(none)` each column's `LIMIT` counts the windows its points reach; a window
+/// whose points give no value (`stddev` of one value: NaN until after the cut) is one of
+/// them, and prints as null.
+#[test]
+fn limit_per_column_counts_windows_without_a_value() {
+    use super::aggregates::cut_rows_per_column;
+    use hyperbyte_domain::query::Value;
+    let nan = || Value::Float(f64::NAN);
+    let rows = || {
+        vec![
+            vec![Value::Time(1), nan(), Value::Float(1.5)],
+            vec![Value::Time(2), nan(), Value::Null],
+            vec![Value::Time(3), Value::Float(2.8), Value::Float(3.0)],
+        ]
+    };
+    let cut = |q: &str| {
+        let mut r = rows();
+        assert!(cut_rows_per_column(&mut r, &statement(q)));
+        super::pushdown::no_value_as_null(r)
+    };
+    let first = cut("SELECT stddev(i), mean(f) FROM m GROUP BY time(1s) fill(none) LIMIT 1");
+    assert_eq!(
+        first,
+        vec![vec![Value::Time(1), Value::Null, Value::Float(1.5)]],
+        "the null stddev at 1 s is the column's first point"
+    );
+    let last = cut(
+        "SELECT stddev(i), mean(f) FROM m GROUP BY time(1s) fill(none) ORDER BY time DESC LIMIT 1",
+    );
+    assert_eq!(
+        last,
+        vec![vec![Value::Time(3), Value::Float(2.8), Value::Float(3.0)]]
+    );
+    let two = cut("SELECT stddev(i), mean(f) FROM m GROUP BY time(1s) fill(none) LIMIT 2");
+    assert_eq!(two.len(), 3, "mean's second point is at 3 s: {two:?}");
+    assert_eq!(two[2], vec![Value::Time(3), Value::Null, Value::Float(3.0)]);
+}
