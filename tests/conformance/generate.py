@@ -256,6 +256,7 @@ def cases():
     out.append(show_names_compared_case())
     out.append(show_index_conditions_case())
     out.append(valueless_windows_under_limit_case())
+    out.append(integral_beside_other_fields_case())
     out.append(types_across_shard_groups_case())
     out.append(ties_across_shard_groups_case())
     out.append(show_measurements_by_tag_values_case())
@@ -2364,6 +2365,126 @@ def valueless_windows_under_limit_case():
         'SELECT stddev(i) FROM m WHERE time < 6s GROUP BY h',
     ]
     return queries_case("query-semantics--valueless-windows-under-limit", db, body, texts)
+
+
+def integral_beside_other_fields_case():
+    """`integral()` beside a call on another field: InfluxDB builds an iterator per field,
+    so the integral's points of equal times (several hosts) come in the order of a merge
+    of the points holding its field alone. (HyperbyteDB merged every point the query
+    read, and `integral(i, 1s), count(v)` differed from `integral(i, 1s)`; found by
+    differential_shapes.py seed 9401, whose data this is.)"""
+    db = "agg_integral_fields"
+    body = "".join(line + "\n" for line in [
+        'cpu,host=a,region=eu v=16.0,b=true 0000000000',
+        'cpu,host=b,region=eu v=-1.0,i=14i,s="zz" 0000000000',
+        'cpu,host=d v=35.0,i=-18i 0000000000',
+        'cpu,host=a,region=eu v=24.5,i=21i 3000000000',
+        'cpu,host=b,region=eu v=30.75,i=-17i,b=false 3000000000',
+        'cpu,host=c,region=us v=30.5,i=-7i 3000000000',
+        'cpu,host=d v=0.0,i=11i 3000000000',
+        'mem,host=b free=377i,v=5i 3000000000',
+        'cpu,host=b,region=eu v=1.75 6000000000',
+        'cpu,host=c,region=us i=-19i 6000000000',
+        'cpu,host=b,region=eu v=27.75,b=false 9000000000',
+        'cpu,host=c,region=us v=35.75,i=-11i,b=true 9000000000',
+        'cpu,host=d v=18.0,i=-15i,s="zz" 9000000000',
+        'mem,host=a free=159i,v=8i 9000000000',
+        'cpu,host=b,region=eu v=13.75,i=36i 12000000000',
+        'cpu,host=c,region=us v=-6.25,i=-6i 12000000000',
+        'cpu,host=d v=18.0,i=3i 12000000000',
+        'mem,host=a free=661i,v=7i 12000000000',
+        'cpu,host=b,region=eu i=18i 15000000000',
+        'cpu,host=c,region=us v=20.5,i=-12i,s="y" 15000000000',
+        'cpu,host=d v=-5.5,i=25i,s="y" 15000000000',
+        'mem,host=b free=73i,v=1i 15000000000',
+        'cpu,host=b,region=eu v=0.0,i=9i 18000000000',
+        'cpu,host=a,region=eu v=22.25,i=-16i 21000000000',
+        'cpu,host=b,region=eu v=29.75 21000000000',
+        'cpu,host=d v=-11.0,i=-16i,s="y" 21000000000',
+        'cpu,host=a,region=eu s="y" 24000000000',
+        'cpu,host=b,region=eu v=-6.0,i=19i 24000000000',
+        'cpu,host=c,region=us v=11.5,s="x" 24000000000',
+        'cpu,host=d v=6.5,i=3i 24000000000',
+        'mem,host=b free=29i,v=1i 24000000000',
+        'cpu,host=a,region=eu v=3.5,s="x" 27000000000',
+        'cpu,host=b,region=eu v=37.0,i=34i 27000000000',
+        'cpu,host=c,region=us v=27.25,i=33i,s="x" 27000000000',
+        'cpu,host=b,region=eu v=0 30000000000',
+        'cpu,host=c,region=us v=-1.75,i=32i 30000000000',
+        'cpu,host=d v=14.75,i=3i 30000000000',
+        'cpu,host=a,region=eu v=25.0 33000000000',
+        'cpu,host=c,region=us v=6.5 33000000000',
+        'cpu,host=d v=25.0,i=36i,s="zz" 33000000000',
+        'mem,host=b free=345i,v=8i 33000000000',
+        'cpu,host=a,region=eu v=25.5,i=0i,s="zz" 36000000000',
+        'cpu,host=b,region=eu v=31.5,i=18i 36000000000',
+        'cpu,host=c,region=us v=22.5,i=1i 36000000000',
+        'cpu,host=d v=-1.5,i=25i 36000000000',
+        'cpu,host=a,region=eu v=23.75 39000000000',
+        'cpu,host=b,region=eu v=4.5,i=-13i,s="zz" 39000000000',
+        'cpu,host=c,region=us v=10.0,i=14i 39000000000',
+        'cpu,host=d b=false 39000000000',
+        'mem,host=a free=493i,v=7i 39000000000',
+        'cpu,host=a,region=eu v=14.0 60000000000',
+        'cpu,host=b,region=eu i=15i,b=true 60000000000',
+        'cpu,host=c,region=us v=-11.5,i=39i 60000000000',
+        'mem,host=b free=543i,v=0i 60000000000',
+        'cpu,host=b,region=eu v=12.0 63000000000',
+        'cpu,host=c,region=us s="y",b=false 63000000000',
+        'cpu,host=d i=3i,s="zz" 63000000000',
+        'mem,host=a free=860i,v=7i 63000000000',
+        'cpu,host=b,region=eu v=24.0,b=false 66000000000',
+        'cpu,host=c,region=us v=14.5,i=-1i 66000000000',
+        'mem,host=a free=890i,v=2i 66000000000',
+        'cpu,host=a,region=eu v=3.25,i=-13i 69000000000',
+        'cpu,host=b,region=eu i=22i 69000000000',
+        'cpu,host=c,region=us v=0 69000000000',
+        'cpu,host=d v=10.75,i=1i 69000000000',
+        'cpu,host=a,region=eu v=-8.0 72000000000',
+        'cpu,host=c,region=us i=-5i 72000000000',
+        'cpu,host=a,region=eu v=27.75,i=-20i 75000000000',
+        'cpu,host=b,region=eu v=-2.75,i=18i,s="x",b=false 75000000000',
+        'mem,host=b free=617i,v=5i 75000000000',
+        'cpu,host=a,region=eu v=1.0 78000000000',
+        'cpu,host=b,region=eu v=36.25 78000000000',
+        'cpu,host=c,region=us v=9.75 78000000000',
+        'cpu,host=b,region=eu v=30.75,i=5i,b=false 81000000000',
+        'cpu,host=c,region=us v=-2.0,s="zz" 81000000000',
+        'mem,host=a free=877i,v=6i 81000000000',
+        'cpu,host=a,region=eu v=10.75,b=false 84000000000',
+        'mem,host=a free=177i,v=2i 84000000000',
+        'cpu,host=c,region=us v=22.75,i=36i 87000000000',
+        'cpu,host=d v=29.25 87000000000',
+        'cpu,host=a,region=eu v=-7.25,s="y" 90000000000',
+        'cpu,host=d v=21.5,i=-18i,s="y",b=false 90000000000',
+        'cpu,host=b,region=eu v=12.75,s="zz" 93000000000',
+        'cpu,host=c,region=us v=0.5,i=29i 93000000000',
+        'cpu,host=d v=0 93000000000',
+        'mem,host=b free=635i,v=0i 93000000000',
+        'cpu,host=a,region=eu i=34i,s="x" 96000000000',
+        'cpu,host=b,region=eu s="zz",b=false 96000000000',
+        'cpu,host=c,region=us v=-9.25,i=-14i 96000000000',
+        'cpu,host=d v=25.25,s="y" 96000000000',
+        'cpu,host=b,region=eu v=13.5,i=29i,s="x" 99000000000',
+        'cpu,host=c,region=us v=4.5 99000000000',
+        'cpu,host=d v=34.75,i=-18i 99000000000',
+    ])
+    texts = [
+        'SELECT integral(i, 1s) FROM cpu WHERE time >= 0s AND time <= 20s',
+        'SELECT integral(i, 1s), count(i) FROM cpu WHERE time >= 0s AND time <= 20s',
+        'SELECT integral(i, 1s), count(v) FROM cpu WHERE time >= 0s AND time <= 20s',
+        'SELECT integral(i, 1s), max(v) FROM cpu WHERE time >= 0s AND time <= 20s',
+        'SELECT integral(i, 1s), integral(v, 1s) FROM cpu WHERE time >= 0s AND time <= 20s',
+        'SELECT integral(v, 1s), count(i) FROM cpu WHERE time >= 0s AND time <= 20s',
+        'SELECT integral(v, 1s) FROM cpu WHERE time >= 0s AND time <= 20s',
+        'SELECT stddev(i), integral(i, 1s), min(v) FROM cpu WHERE time >= 0s AND time <= 100s AND v > 10 GROUP BY time(5s, -3s) fill(0)',
+        'SELECT integral(i, 1s), min(v) FROM cpu WHERE time >= 0s AND time <= 100s AND v > 10 GROUP BY time(5s, -3s) fill(0)',
+        'SELECT integral(i, 1s), min(v) FROM cpu WHERE time >= 0s AND time <= 100s AND v > 10 GROUP BY time(5s)',
+        'SELECT integral(i, 1s), min(v) FROM cpu WHERE time >= 0s AND time <= 100s GROUP BY time(5s)',
+        'SELECT integral(i, 1s), min(i) FROM cpu WHERE time >= 0s AND time <= 100s GROUP BY time(5s)',
+        'SELECT integral(i, 1s), count(v) FROM cpu WHERE time >= 0s AND time <= 20s GROUP BY time(5s)',
+    ]
+    return queries_case("aggregates--integral-beside-other-fields", db, body, texts)
 
 
 def column_names_case():

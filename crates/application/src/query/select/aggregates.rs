@@ -29,6 +29,11 @@ pub(super) type FieldMaps<'a> = (
     &'a BTreeMap<String, FieldType>,
 );
 
+/// How a series' points reach the reducers: under `ORDER BY time DESC` the rank of each
+/// in that order (`SeriesCtx::feed_rank`), and whether they are the merge of the series
+/// (`SeriesCtx::merged_per_field`).
+pub(super) type Feed<'a> = (Option<&'a [usize]>, Option<Option<i64>>);
+
 /// Execution context shared by the columns of one series.
 pub(super) struct SeriesCtx<'a> {
     points: &'a [Point],
@@ -42,6 +47,11 @@ pub(super) struct SeriesCtx<'a> {
     /// Under `ORDER BY time DESC`, each point's position in the order InfluxDB's reducers
     /// receive them (newest first), when a column breaks ties by it.
     feed_rank: Option<&'a [usize]>,
+    /// `Some(shard group duration)` when `points` are the merge of the series (not a
+    /// subquery's rows): a call over one field then receives the merge of only the points
+    /// holding that field, as InfluxDB builds an iterator per field, and where the order
+    /// of equal times matters (`integral`) it is that merge's.
+    merged_per_field: Option<Option<i64>>,
     /// Window grid and the list of bucket start times (aggregate queries).
     window: Option<&'a transform::Window>,
     buckets: Vec<i64>,
@@ -83,6 +93,17 @@ impl SeriesCtx<'_> {
                 (p.time, cast(v, t))
             })
             .collect()
+    }
+
+    /// The non-null rows of a raw timeline in the order InfluxDB's iterator over that
+    /// field alone hands them over (see `merged_per_field`; as given otherwise).
+    fn rows_as_merged(&self, raw: Vec<Row>) -> Vec<Row> {
+        let holding = (0..raw.len()).filter(|&i| !raw[i].1.is_null());
+        let order: Vec<usize> = match self.merged_per_field {
+            Some(shards) => super::shape::feed_order_of(self.points, holding.collect(), shards),
+            None => holding.collect(),
+        };
+        order.into_iter().map(|i| raw[i].clone()).collect()
     }
 
     /// The non-null rows of each bucket, by bucket start.
@@ -138,7 +159,7 @@ impl QueryService {
     pub(super) fn eval_aggregate(
         &self,
         cols: &[OutCol],
-        (pts, (fields, typed), feed_rank): (&[Point], FieldMaps<'_>, Option<&[usize]>),
+        (pts, (fields, typed), (feed_rank, merged_per_field)): (&[Point], FieldMaps<'_>, Feed<'_>),
         stmt: &SelectStatement,
         shape: &Shape,
         single_selector: bool,
@@ -158,11 +179,14 @@ impl QueryService {
             None => (pts, feed_rank),
         };
         let maps = (fields, typed);
-        let ctx = series_ctx(own, (maps, own_rank), shape, shape.range, stmt, budget)?;
+        let mut ctx = series_ctx(own, (maps, own_rank), shape, shape.range, stmt, budget)?;
+        ctx.merged_per_field = merged_per_field;
         let transform_ctx = match transform_range {
             Some(range) => {
                 let (pts, rank) = points_in(pts, feed_rank, &range);
-                Some(series_ctx(pts, (maps, rank), shape, range, stmt, budget)?)
+                let mut t = series_ctx(pts, (maps, rank), shape, range, stmt, budget)?;
+                t.merged_per_field = merged_per_field;
+                Some(t)
             }
             None => None,
         };
@@ -637,6 +661,7 @@ pub(super) fn series_ctx<'a>(
         fields,
         typed,
         feed_rank,
+        merged_per_field: None,
         window,
         buckets,
         end,
@@ -709,7 +734,7 @@ pub(super) fn eval_agg_call(
                 end: ctx.end,
             },
         };
-        let rows: Vec<Row> = raw.into_iter().filter(|(_, v)| !v.is_null()).collect();
+        let rows = ctx.rows_as_merged(raw);
         let out = transform::integral(&rows, unit, grouping).map_err(fn_err)?;
         return Ok(out
             .into_iter()

@@ -499,9 +499,14 @@ impl QueryService {
                 // first, and `mode`/`percentile` break ties in that order.
                 let fed = (stmt.is_descending() && breaks_ties_by_feed_order(&plan.cols))
                     .then(|| descending_feed_rank(&pts, &selector_aux, shards));
+                let merged = (!src.is_subquery() && selector_aux.is_empty()).then_some(shards);
                 self.eval_aggregate(
                     &plan.cols,
-                    (&pts, (&fields_here, &plan.all_fields), fed.as_deref()),
+                    (
+                        &pts,
+                        (&fields_here, &plan.all_fields),
+                        (fed.as_deref(), merged),
+                    ),
                     stmt,
                     shape,
                     plan.single_selector,

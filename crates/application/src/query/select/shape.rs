@@ -176,20 +176,40 @@ pub(super) fn feed_order(
     descending: bool,
     shards: Option<i64>,
 ) -> Vec<usize> {
-    let all = || (0..points.len()).collect();
+    merge_order(points, (0..points.len()).collect(), aux, descending, shards)
+}
+
+/// [`feed_order`] of the points at `indices` only (those holding the one field an
+/// aggregate reads: a merge of those alone, whose equal times may come in another order).
+pub(super) fn feed_order_of(
+    points: &[Point],
+    indices: Vec<usize>,
+    shards: Option<i64>,
+) -> Vec<usize> {
+    merge_order(points, indices, &[], false, shards)
+}
+
+/// [`feed_order`] of the points at `indices`.
+fn merge_order(
+    points: &[Point],
+    indices: Vec<usize>,
+    aux: &[AuxRef],
+    descending: bool,
+    shards: Option<i64>,
+) -> Vec<usize> {
     let Some(d) = shards.filter(|d| *d > 0) else {
-        return heap_order(points, all(), aux, descending);
+        return heap_order(points, indices, aux, descending);
     };
     let group = |t: i64| t.div_euclid(d);
-    let (earliest, latest) = points.iter().fold((i64::MAX, i64::MIN), |(lo, hi), p| {
-        (lo.min(p.time), hi.max(p.time))
+    let (earliest, latest) = indices.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &i| {
+        (lo.min(points[i].time), hi.max(points[i].time))
     });
     if earliest > latest || group(earliest) == group(latest) {
-        return heap_order(points, all(), aux, descending);
+        return heap_order(points, indices, aux, descending);
     }
     let mut groups: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-    for (i, p) in points.iter().enumerate() {
-        groups.entry(group(p.time)).or_default().push(i);
+    for i in indices {
+        groups.entry(group(points[i].time)).or_default().push(i);
     }
     let mut groups: Vec<Vec<usize>> = groups.into_values().collect();
     if descending {
