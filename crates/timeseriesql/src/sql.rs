@@ -980,14 +980,7 @@ pub struct TagSetsRead {
 impl TagSetsRead {
     /// The statement.
     pub fn to_sql(&self) -> String {
-        let filter = match self.between {
-            Some((min, max)) => format!(
-                " WHERE time >= {} AND time <= {}",
-                time_literal(min),
-                time_literal(max)
-            ),
-            None => String::new(),
-        };
+        let filter = self.filter();
         if self.tags.is_empty() {
             format!("SELECT 1 FROM {}{filter} LIMIT 1", self.table.sql())
         } else {
@@ -997,6 +990,36 @@ impl TagSetsRead {
                 cols.join(", "),
                 self.table.sql()
             )
+        }
+    }
+
+    /// How many distinct tag sets [`Self::to_sql`] would list, as one `UInt64` (without
+    /// tags, 1 when the table has a row, else 0): the engine counts them, and no tag set
+    /// crosses to the caller.
+    pub fn count_sql(&self) -> String {
+        let filter = self.filter();
+        if self.tags.is_empty() {
+            return format!(
+                "SELECT count() FROM (SELECT 1 FROM {}{filter} LIMIT 1)",
+                self.table.sql()
+            );
+        }
+        let cols: Vec<String> = self.tags.iter().map(|t| tag(t)).collect();
+        format!(
+            "SELECT uniqExact({}) FROM {}{filter}",
+            cols.join(", "),
+            self.table.sql()
+        )
+    }
+
+    fn filter(&self) -> String {
+        match self.between {
+            Some((min, max)) => format!(
+                " WHERE time >= {} AND time <= {}",
+                time_literal(min),
+                time_literal(max)
+            ),
+            None => String::new(),
         }
     }
 }

@@ -466,8 +466,10 @@ fn retention_probes() {
         between: None,
     };
     assert_snapshot!("retention_any_row", probe.to_sql());
+    assert_snapshot!("count_of_no_tag_sets", probe.count_sql());
     probe.tags = vec!["host".into(), "region".into()];
     assert_snapshot!("retention_distinct_tag_sets", probe.to_sql());
+    assert_snapshot!("count_of_tag_sets", probe.count_sql());
     probe.between = Some((-604_800_000_000_000, 0));
     assert_snapshot!("tag_sets_in_shard_groups", probe.to_sql());
 }

@@ -83,6 +83,28 @@ impl QueryPort for FakeEngine {
                 rows: self.agg_rows.lock().clone(),
             });
         }
+        if sql.starts_with("SELECT count() FROM (SELECT 1 ") {
+            let any = u64::from(!self.points.lock().is_empty());
+            return Ok(RowSet {
+                columns: Vec::new(),
+                rows: vec![vec![Value::Unsigned(any)]],
+            });
+        }
+        // `uniqExact(cols)`: the number of rows `SELECT DISTINCT cols` gives.
+        if let Some(cols) = sql.strip_prefix("SELECT uniqExact(") {
+            let cols = cols.split(") FROM ").next().unwrap_or_default();
+            let listed = self
+                .query(&sql.replacen(
+                    &format!("uniqExact({cols})"),
+                    &format!("DISTINCT {cols}"),
+                    1,
+                ))
+                .await?;
+            return Ok(RowSet {
+                columns: Vec::new(),
+                rows: vec![vec![Value::Unsigned(listed.rows.len() as u64)]],
+            });
+        }
         let distinct = sql.starts_with("SELECT DISTINCT ");
         let cols_text = sql
             .strip_prefix("SELECT ")

@@ -437,6 +437,60 @@ impl ListError {
     }
 }
 
+/// The read of the distinct tag sets of a table, by the `tag_keys` it has a column for
+/// (a table holds the tag columns written into its policy; a series with a tag whose
+/// column is absent cannot have rows here, and columns of unknown tags are ignored: that
+/// can only make more series look present, which keeps them). `None`: no such table.
+async fn tag_sets_read(
+    query: &dyn QueryPort,
+    (db, rp, measurement): (&str, &str, &str),
+    tag_keys: &[String],
+    between: Option<(i64, i64)>,
+) -> Result<Option<TagSetsRead>, ListError> {
+    let columns: HashSet<String> = match query.table_columns(db, rp, measurement).await {
+        Ok(cols) => cols.into_iter().collect(),
+        Err(e) => return Err(ListError::Query(e)),
+    };
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(TagSetsRead {
+        table: TableRef::new(db, rp, measurement),
+        tags: tag_keys
+            .iter()
+            .filter(|k| columns.contains(&naming::tag_column(k)))
+            .cloned()
+            .collect(),
+        between,
+    }))
+}
+
+/// How many tag sets [`present_tag_sets`] would find, counted by the engine (no tag set
+/// crosses over: a million series are counted without a million rows read back).
+pub(crate) async fn present_tag_set_count(
+    query: &dyn QueryPort,
+    table: (&str, &str, &str),
+    tag_keys: &[String],
+) -> Result<u64, ListError> {
+    let Some(read) = tag_sets_read(query, table, tag_keys, None).await? else {
+        return Ok(0);
+    };
+    let rows = match query.query(&read.count_sql()).await {
+        Ok(r) => r,
+        Err(e) if e.is_missing_table() => return Ok(0),
+        Err(e) => return Err(ListError::Query(e)),
+    };
+    match rows.rows.first().and_then(|r| r.first()) {
+        Some(Value::Unsigned(n)) => Ok(*n),
+        Some(Value::Integer(n)) => {
+            u64::try_from(*n).map_err(|_| ListError::Unexpected(format!("a count of {n} tag sets")))
+        }
+        other => Err(ListError::Unexpected(format!(
+            "a count of tag sets read back as {other:?}"
+        ))),
+    }
+}
+
 /// Tags with empty values removed (storage keeps a missing tag as `''`), sorted by key.
 pub(crate) fn normalized_tags(tags: &[(String, String)]) -> Vec<(String, String)> {
     let mut t: Vec<(String, String)> = tags
@@ -476,28 +530,11 @@ pub(crate) async fn present_tag_sets(
     tag_keys: &[String],
     between: Option<(i64, i64)>,
 ) -> Result<HashSet<Vec<(String, String)>>, ListError> {
-    let columns: HashSet<String> = match query.table_columns(db, rp, measurement).await {
-        Ok(cols) => cols.into_iter().collect(),
-        Err(e) => return Err(ListError::Query(e)),
-    };
-    if columns.is_empty() {
+    let Some(read) = tag_sets_read(query, (db, rp, measurement), tag_keys, between).await? else {
         return Ok(HashSet::new()); // no such table
-    }
-    // A table holds the tag columns written into its policy; a series with a tag whose
-    // column is absent cannot have rows here. (Columns of unknown tags are ignored: that
-    // can only make more series look present, which keeps them.)
-    let tags: Vec<(&str, String)> = tag_keys
-        .iter()
-        .map(|k| (k.as_str(), naming::tag_column(k)))
-        .filter(|(_, c)| columns.contains(c))
-        .collect();
-    let sql = TagSetsRead {
-        table: TableRef::new(db, rp, measurement),
-        tags: tags.iter().map(|(k, _)| k.to_string()).collect(),
-        between,
-    }
-    .to_sql();
-    let rows = match query.query(&sql).await {
+    };
+    let tags = &read.tags;
+    let rows = match query.query(&read.to_sql()).await {
         Ok(r) => r,
         Err(e) if e.is_missing_table() => return Ok(HashSet::new()),
         Err(e) => return Err(ListError::Query(e)),
@@ -516,7 +553,7 @@ pub(crate) async fn present_tag_sets(
             )));
         }
         let mut set = Vec::with_capacity(tags.len());
-        for ((key, _), v) in tags.iter().zip(row) {
+        for (key, v) in tags.iter().zip(row) {
             match v {
                 Value::String(s) if s.is_empty() => {}
                 Value::String(s) => set.push((key.to_string(), s)),

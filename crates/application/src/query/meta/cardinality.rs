@@ -12,7 +12,7 @@
 use super::super::cond::Regexes;
 use super::super::{QueryService, StatementError, StmtResult};
 use super::{result, series};
-use crate::retention::{normalized_tags, present_tag_sets};
+use crate::retention::{normalized_tags, present_tag_set_count, present_tag_sets};
 use hyperbyte_domain::naming;
 use hyperbyte_domain::query::Value;
 use hyperbyte_ports::SeriesEntry;
@@ -68,6 +68,31 @@ impl QueryService {
         let mut out = Vec::new();
         let mut measurements = 0;
         for m in self.measurements_matching(db, &c.sources) {
+            if c.condition.is_none()
+                && matches!(
+                    c.kind,
+                    CardinalityKind::Series | CardinalityKind::Measurement
+                )
+            {
+                // Every series with rows in storage is in the index (a series is indexed
+                // before its first point is acknowledged, and deletes remove rows before
+                // index entries), so without a condition the count of stored tag sets is
+                // the count of the index's series present there.
+                let keys = self.meta.tag_keys(db, &m);
+                let n = present_tag_set_count(self.engine.as_ref(), (db, &rp, &m), &keys).await?;
+                if n == 0 {
+                    continue;
+                }
+                measurements += 1;
+                if matches!(c.kind, CardinalityKind::Series) {
+                    out.push(count_series(
+                        Some(&m),
+                        usize::try_from(n).unwrap_or(usize::MAX),
+                        "count",
+                    ));
+                }
+                continue;
+            }
             let found = self
                 .policy_series(db, &rp, &m, c.condition.as_ref(), None)
                 .await?;
