@@ -257,6 +257,7 @@ def cases():
     out.append(show_index_conditions_case())
     out.append(valueless_windows_under_limit_case())
     out.append(integral_beside_other_fields_case())
+    out.append(exact_cardinality_by_policy_case())
     out.append(types_across_shard_groups_case())
     out.append(ties_across_shard_groups_case())
     out.append(show_measurements_by_tag_values_case())
@@ -2485,6 +2486,50 @@ def integral_beside_other_fields_case():
         'SELECT integral(i, 1s), count(v) FROM cpu WHERE time >= 0s AND time <= 20s GROUP BY time(5s)',
     ]
     return queries_case("aggregates--integral-beside-other-fields", db, body, texts)
+
+
+def exact_cardinality_by_policy_case():
+    """The exact cardinalities read each source's own retention policy (InfluxDB answers
+    them with a SELECT over the sources): `FROM other.m` counts that policy's series,
+    `FROM other.m, m` the union of both, a policy that does not exist is an error; and
+    they follow deletes. (HyperbyteDB counted the default policy whatever the source
+    named.)"""
+    db = "sm_card_policies"
+    setup = [
+        q("", f'CREATE DATABASE "{db}"'),
+        q("", f'CREATE RETENTION POLICY other ON "{db}" DURATION INF REPLICATION 1'),
+        w(db, 'm,host=a v=1 1000000000\nm,host=b v=2 2000000000\nm,host=c,zone=z v=3 3000000000\nn v=1 1000000000\n'),
+        w(db, 'm,host=d,zone=q w=1 1000000000\nm,host=a,zone=q v=1 1000000000\no v=1 1\n', rp="other"),
+    ]
+    texts = [
+        "SHOW SERIES EXACT CARDINALITY",
+        "SHOW MEASUREMENT EXACT CARDINALITY",
+        "SHOW SERIES EXACT CARDINALITY FROM m",
+        "SHOW SERIES EXACT CARDINALITY FROM other.m",
+        "SHOW SERIES EXACT CARDINALITY FROM other./.*/",
+        "SHOW SERIES EXACT CARDINALITY FROM other.m WHERE host = 'd'",
+        "SHOW SERIES EXACT CARDINALITY FROM other.m, m",
+        "SHOW SERIES EXACT CARDINALITY FROM m, other.m",
+        "SHOW MEASUREMENT EXACT CARDINALITY FROM other./.*/",
+        "SHOW TAG VALUES EXACT CARDINALITY FROM other.m WITH KEY = zone",
+        "SHOW TAG KEY EXACT CARDINALITY FROM other.m",
+        "SHOW FIELD KEY EXACT CARDINALITY FROM other.m",
+        "SHOW FIELD KEY EXACT CARDINALITY FROM other.m, m",
+        "SHOW SERIES EXACT CARDINALITY FROM autogen.o",
+        "SHOW SERIES EXACT CARDINALITY FROM nope.m",
+        "SHOW SERIES CARDINALITY FROM other.m",
+        "DELETE FROM m WHERE host = 'b' AND time < 5s",
+        "SHOW SERIES EXACT CARDINALITY",
+        "DROP SERIES FROM m WHERE host = 'c'",
+        "SHOW SERIES EXACT CARDINALITY",
+        "SHOW MEASUREMENT EXACT CARDINALITY",
+        "DELETE FROM n",
+        "SHOW SERIES EXACT CARDINALITY",
+        "SHOW MEASUREMENT EXACT CARDINALITY",
+        "SHOW SERIES EXACT CARDINALITY FROM other.m",
+        "SHOW SERIES EXACT CARDINALITY FROM /./",
+    ]
+    return case("show-meta--exact-cardinality-by-policy", setup, [q(db, t) for t in texts])
 
 
 def column_names_case():

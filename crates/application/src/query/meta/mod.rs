@@ -6,8 +6,9 @@
 //! key order with early exit (LIMIT), tag conditions go through the index's per-value
 //! series lists (`cond::index_candidates`), and counts, tag keys and tag values come straight
 //! from the index. The exception is the exact cardinalities (`cardinality`): InfluxDB
-//! counts only the default retention policy's data there, which the database-wide index
-//! cannot tell, so they read the tag sets that policy's tables hold. Data removal goes through
+//! counts only the data of the policy each source names (else the default one) there,
+//! which the database-wide index cannot tell, so they read the tag sets those policies'
+//! tables hold. Data removal goes through
 //! [`hyperbyte_ports::StorageAdminPort`] after the WAL backlog is flushed, so deletes also cover points that
 //! were acknowledged but not yet flushed.
 
