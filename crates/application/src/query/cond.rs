@@ -63,8 +63,8 @@ pub(crate) fn as_read_of_points(cond: &Expr) -> Expr {
                 && var_and_operand(lhs, rhs).is_some_and(|(_, other)| {
                     !matches!(
                         other,
-                        Expr::String(_) | Expr::Regex(_) | Expr::VarRef { .. }
-                    ) && !matches!(other, Expr::Call { .. })
+                        Expr::String(_) | Expr::Regex(_) | Expr::VarRef { .. } | Expr::Call { .. }
+                    )
                 });
             if no_point {
                 Expr::Boolean(false)

@@ -113,11 +113,8 @@ impl QueryService {
             c.kind,
             CardinalityKind::Series | CardinalityKind::Measurement
         );
-        if let ([rp], true, None) = (
-            rps.iter().collect::<Vec<_>>().as_slice(),
-            counted,
-            &c.condition,
-        ) {
+        let lone = rps.first().filter(|_| rps.len() == 1);
+        if let (Some(rp), true, None) = (lone, counted, &c.condition) {
             // Every series with rows in storage is in the index (a series is indexed
             // before its first point is acknowledged, and deletes remove rows before
             // index entries), so without a condition the count of stored tag sets is

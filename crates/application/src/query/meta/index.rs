@@ -48,17 +48,27 @@ impl<'a> SeriesFilter<'a> {
         }
     }
 
-    fn matches(&mut self, se: &SeriesEntry, re: &mut Regexes) -> bool {
-        let m = se.measurement.as_str();
-        if self.cond.is_none() || self.reading == Reading::Tags {
-            return series_match(self.cond, m, &se.tags, re, &|_| false);
+    /// The schema of measurement `m` when the reading needs its fields (loaded once for
+    /// each run of series of one measurement), else `None`.
+    fn schema(&mut self, m: &str) -> Option<&MeasurementSchema> {
+        if self.reading == Reading::Tags {
+            return None;
         }
         if self.schema.as_ref().is_none_or(|(name, _)| name != m) {
             self.schema = Some((m.to_string(), self.meta.schema(self.db, m)));
         }
-        let schema = self.schema.as_ref().and_then(|(_, s)| s.as_ref());
+        self.schema.as_ref().and_then(|(_, s)| s.as_ref())
+    }
+
+    fn matches(&mut self, se: &SeriesEntry, re: &mut Regexes) -> bool {
+        let cond = self.cond;
+        if cond.is_none() {
+            return true;
+        }
+        let m = se.measurement.as_str();
+        let schema = self.schema(m);
         let is_field = |n: &str| schema.is_some_and(|s| s.field_type(n).is_some());
-        series_match(self.cond, m, &se.tags, re, &is_field)
+        series_match(cond, m, &se.tags, re, &is_field)
     }
 }
 
@@ -129,13 +139,13 @@ impl QueryService {
     /// The tag (key, value) pairs whose series are the candidates of measurement `m` for
     /// `cond` (they still have to pass `cond`), or `None` when the index does not narrow
     /// the search down and a scan is cheaper.
-    pub(super) fn index_plan(
+    fn index_plan(
         &self,
         db: &str,
         m: &str,
         cond: &Expr,
         re: &mut Regexes,
-        reading: Reading,
+        filter: &mut SeriesFilter<'_>,
     ) -> Option<Vec<(String, String)>> {
         let mut index = MeasurementIndex {
             meta: self.meta.as_ref(),
@@ -143,12 +153,8 @@ impl QueryService {
             m,
         };
         // `_name`, and under the index's reading the fields, never narrow the search.
-        let schema = match reading {
-            Reading::Index => self.meta.schema(db, m),
-            Reading::Tags => None,
-        };
-        let is_field =
-            |n: &str| n == "_name" || schema.as_ref().is_some_and(|s| s.field_type(n).is_some());
+        let schema = filter.schema(m);
+        let is_field = |n: &str| n == "_name" || schema.is_some_and(|s| s.field_type(n).is_some());
         let cands = index_candidates(cond, &mut index, re, &is_field)?;
         (cands.total < self.meta.series_count_in(db, m)).then_some(cands.pairs)
     }
@@ -200,8 +206,8 @@ impl QueryService {
         re: &mut Regexes,
         f: &mut dyn FnMut(&SeriesEntry) -> bool,
     ) -> bool {
-        let plan = cond.and_then(|c| self.index_plan(db, m, c, re, reading));
         let mut filter = SeriesFilter::new(self.meta.as_ref(), db, cond, reading);
+        let plan = cond.and_then(|c| self.index_plan(db, m, c, re, &mut filter));
         let mut complete = true;
         let mut visit = |se: &SeriesEntry| {
             if filter.matches(se, re) && !f(se) {
@@ -248,7 +254,7 @@ impl QueryService {
                     let mut all = Vec::new();
                     let mut indexed = true;
                     for m in &ms {
-                        match self.index_plan(db, m, c, &mut re, reading) {
+                        match self.index_plan(db, m, c, &mut re, &mut filter) {
                             Some(pairs) => all.extend(self.series_with_tags(db, m, &pairs)),
                             None => {
                                 indexed = false;

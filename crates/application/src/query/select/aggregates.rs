@@ -179,14 +179,13 @@ impl QueryService {
             None => (pts, feed_rank),
         };
         let maps = (fields, typed);
-        let mut ctx = series_ctx(own, (maps, own_rank), shape, shape.range, stmt, budget)?;
-        ctx.merged_per_field = merged_per_field;
+        let own_feed = (own_rank, merged_per_field);
+        let ctx = series_ctx(own, (maps, own_feed), shape, shape.range, stmt, budget)?;
         let transform_ctx = match transform_range {
             Some(range) => {
                 let (pts, rank) = points_in(pts, feed_rank, &range);
-                let mut t = series_ctx(pts, (maps, rank), shape, range, stmt, budget)?;
-                t.merged_per_field = merged_per_field;
-                Some(t)
+                let feed = (rank, merged_per_field);
+                Some(series_ctx(pts, (maps, feed), shape, range, stmt, budget)?)
             }
             None => None,
         };
@@ -629,7 +628,7 @@ fn points_in<'p>(
 /// start (or the first point) to its end (or `now()`), checked against the bucket limit.
 pub(super) fn series_ctx<'a>(
     pts: &'a [Point],
-    ((fields, typed), feed_rank): (FieldMaps<'a>, Option<&'a [usize]>),
+    ((fields, typed), (feed_rank, merged_per_field)): (FieldMaps<'a>, Feed<'a>),
     shape: &'a Shape,
     range: TimeRange,
     stmt: &'a SelectStatement,
@@ -661,7 +660,7 @@ pub(super) fn series_ctx<'a>(
         fields,
         typed,
         feed_rank,
-        merged_per_field: None,
+        merged_per_field,
         window,
         buckets,
         end,

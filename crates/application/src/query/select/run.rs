@@ -613,7 +613,7 @@ impl QueryService {
             let range = plan.shape.range;
             let ctx = series_ctx(
                 pts,
-                ((&plan.all_fields, &plan.all_fields), None),
+                ((&plan.all_fields, &plan.all_fields), (None, None)),
                 &plan.shape,
                 range,
                 stmt,
