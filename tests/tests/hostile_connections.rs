@@ -48,6 +48,71 @@ fn clients_stalling_in_their_headers_are_dropped_and_cannot_lock_others_out() {
     }
 }
 
+/// Sends `GET /ping` on `c` and reads its answer's head; `None` when the server closed
+/// the connection instead of answering.
+fn ping_on(c: &mut TcpStream) -> Option<String> {
+    c.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match c.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&head).into_owned())
+}
+
+/// Whether the server closed `c` (EOF or a reset) within its read timeout.
+fn closed_by_server(c: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 64];
+    matches!(c.read(&mut buf), Ok(0) | Err(_))
+}
+
+/// A kept-alive connection waiting between two requests is not held to the header read
+/// timeout (InfluxDB keeps idle connections; hyper's header timeout also counted the
+/// idle time, so a client reusing its connection after 30 s found it closed), and is
+/// closed once idle for `http.idle_timeout_secs`.
+#[test]
+fn idle_keep_alive_connections_wait_for_the_idle_timeout_not_the_header_timeout() {
+    let s = Server::start_with_env(&[
+        ("HYPERBYTE_HTTP__HEADER_READ_TIMEOUT_SECS", "1"),
+        ("HYPERBYTE_HTTP__IDLE_TIMEOUT_SECS", "6"),
+    ]);
+    let mut c = connect(&s);
+    let first = ping_on(&mut c).expect("first answer");
+    assert!(first.starts_with("HTTP/1.1 204"), "{first}");
+    std::thread::sleep(Duration::from_secs(3));
+    let second = ping_on(&mut c).expect("the idle connection was closed by the header timeout");
+    assert!(second.starts_with("HTTP/1.1 204"), "{second}");
+    // Idle past the idle timeout: closed by the server.
+    let waited = Instant::now();
+    assert!(closed_by_server(&mut c));
+    assert!(
+        waited.elapsed() >= Duration::from_secs(5),
+        "{:?}",
+        waited.elapsed()
+    );
+}
+
+/// After an idle wait, a request that starts but never completes its headers is still
+/// cut at the header read timeout, also with no idle limit.
+#[test]
+fn a_request_stalling_after_an_idle_wait_is_cut_at_the_header_timeout() {
+    let s = Server::start_with_env(&[
+        ("HYPERBYTE_HTTP__HEADER_READ_TIMEOUT_SECS", "1"),
+        ("HYPERBYTE_HTTP__IDLE_TIMEOUT_SECS", "0"),
+    ]);
+    let mut c = connect(&s);
+    assert!(ping_on(&mut c).is_some_and(|h| h.starts_with("HTTP/1.1 204")));
+    std::thread::sleep(Duration::from_secs(2));
+    c.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n").unwrap();
+    assert!(
+        closed_by_server(&mut c),
+        "a stalled request held its connection"
+    );
+}
+
 /// A `/write` whose body stops arriving ends with 408 instead of holding its connection.
 #[test]
 fn a_stalled_write_body_times_out() {

@@ -40,4 +40,6 @@ pub use json::{render_results, Epoch, RenderOptions};
 pub use memory::{MemoryPressure, MemoryWatch};
 pub use metrics::{Metrics, MetricsError};
 pub use router::{router, HealthCheck, HttpConfig, HttpState, INFLUX_VERSION};
-pub use serve::{serve, serve_tls, tls_acceptor, ServeConfig, TlsAcceptor, TlsError};
+pub use serve::{
+    serve, serve_tls, tls_acceptor, ServeConfig, TlsAcceptor, TlsError, IDLE_TIMEOUT_SECS,
+};

@@ -7,7 +7,9 @@
 //! - at most `max_connections` connections are served at once; further ones wait in the
 //!   listen backlog until one closes;
 //! - a connection that does not deliver a request's headers within
-//!   `header_read_timeout` (also between keep-alive requests) is closed;
+//!   `header_read_timeout` (from its start, or from a request's first byte) is closed,
+//!   and so is one left idle between keep-alive requests for `idle_timeout`
+//!   ([`clock`]: hyper's own header timeout also counted the idle time);
 //! - request bodies that stall for `body_read_timeout` end with an error
 //!   (the write handler answers `408`);
 //! - on shutdown, connections finish their current request within `shutdown_timeout`
@@ -15,6 +17,8 @@
 //! - with a [`TlsAcceptor`] ([`tls_acceptor`]: PEM certificate chain and key, rustls with
 //!   the ring provider), every connection is HTTPS; its handshake must finish within the
 //!   header read timeout.
+
+mod clock;
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -83,6 +87,14 @@ pub fn tls_acceptor(
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// The default [`ServeConfig::idle_timeout`], in seconds. InfluxDB has none; a server
+/// with a bounded number of connection slots needs one, or clients that leak pooled
+/// connections take them all. Longer than the pools of common clients keep an idle
+/// connection (Go's 90 s), so they close first, and away from the usual polling
+/// periods (30 s, 1 and 2 minutes), where a client's request and the server's close
+/// would cross.
+pub const IDLE_TIMEOUT_SECS: u64 = 100;
+
 /// Stands for "no body timeout" (a year without a byte).
 const NO_BODY_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
 
@@ -91,8 +103,11 @@ const NO_BODY_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
 pub struct ServeConfig {
     /// Connections served at once (0 = no limit).
     pub max_connections: usize,
-    /// Time a client has to send a request's headers (0 = no limit).
+    /// Time a client has to send a request's headers, from the connection's start or
+    /// from a request's first byte (0 = no limit).
     pub header_read_timeout: Duration,
+    /// Time a kept-alive connection may wait for its next request (0 = no limit).
+    pub idle_timeout: Duration,
     /// Time a request body may go without delivering data (0 = no limit).
     pub body_read_timeout: Duration,
     /// Time connections get to finish after a shutdown begins.
@@ -104,6 +119,7 @@ impl Default for ServeConfig {
         ServeConfig {
             max_connections: 1024,
             header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(IDLE_TIMEOUT_SECS),
             body_read_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(10),
         }
@@ -173,30 +189,25 @@ pub async fn serve_tls(
         };
         // Finished connections are reaped as new ones arrive.
         while conns.try_join_next().is_some() {}
-        let service = TowerToHyperService::new(app.clone());
+        let clock = clock::Clock::started();
+        let service = TowerToHyperService::new(clock::Tracked::new(app.clone(), clock.clone()));
+        let stream = clock::Watched::new(stream, clock.clone());
         let stop = stop_rx.clone();
-        let header_timeout = cfg.header_read_timeout;
+        let waits = clock::Waits {
+            header: limit(cfg.header_read_timeout),
+            idle: limit(cfg.idle_timeout),
+        };
         let tls = tls.clone();
         conns.spawn(async move {
             let _permit = permit;
+            let watchdog = clock::watch(&clock, waits);
             let Some(acceptor) = tls else {
-                return connection(TokioIo::new(stream), service, header_timeout, stop, peer).await;
+                return connection(TokioIo::new(stream), service, watchdog, stop, peer).await;
             };
-            let handshake_limit = if header_timeout.is_zero() {
-                NO_BODY_TIMEOUT
-            } else {
-                header_timeout
-            };
+            let handshake_limit = waits.header.unwrap_or(NO_BODY_TIMEOUT);
             match tokio::time::timeout(handshake_limit, acceptor.accept(stream)).await {
                 Ok(Ok(tls_stream)) => {
-                    connection(
-                        TokioIo::new(tls_stream),
-                        service,
-                        header_timeout,
-                        stop,
-                        peer,
-                    )
-                    .await
+                    connection(TokioIo::new(tls_stream), service, watchdog, stop, peer).await
                 }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -220,11 +231,17 @@ pub async fn serve_tls(
     Ok(())
 }
 
-/// Serves one connection until it ends, or gracefully once `stop` turns true.
+/// A timeout of zero is no limit.
+fn limit(timeout: Duration) -> Option<Duration> {
+    (!timeout.is_zero()).then_some(timeout)
+}
+
+/// Serves one connection until it ends, until `watchdog` resolves (the client kept it
+/// waiting too long), or gracefully once `stop` turns true.
 async fn connection<I, S>(
     io: I,
     service: S,
-    header_timeout: Duration,
+    watchdog: impl Future<Output = ()>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     peer: std::net::SocketAddr,
 ) where
@@ -238,8 +255,9 @@ async fn connection<I, S>(
 {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new());
-    // With a timer, hyper applies its own 30 s unless told otherwise: 0 = none.
-    http.header_read_timeout((!header_timeout.is_zero()).then_some(header_timeout));
+    // With a timer, hyper applies its own 30 s unless told otherwise; the watchdog
+    // times the waits instead.
+    http.header_read_timeout(None);
     let conn = http.serve_connection(io, service);
     let mut conn = std::pin::pin!(conn);
     tokio::select! {
@@ -247,6 +265,10 @@ async fn connection<I, S>(
             if let Err(e) = r {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
+            return;
+        }
+        _ = watchdog => {
+            tracing::debug!(%peer, "connection closed: the client kept it waiting too long");
             return;
         }
         _ = stop.wait_for(|s| *s) => conn.as_mut().graceful_shutdown(),

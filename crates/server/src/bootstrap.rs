@@ -683,6 +683,7 @@ async fn serve_http(
     let serve_cfg = ServeConfig {
         max_connections: cfg.http.max_connections,
         header_read_timeout: Duration::from_secs(cfg.http.header_read_timeout_secs),
+        idle_timeout: Duration::from_secs(cfg.http.idle_timeout_secs),
         body_read_timeout: Duration::from_secs(cfg.http.body_read_timeout_secs),
         shutdown_timeout: Duration::from_secs(cfg.http.shutdown_timeout_secs),
     };

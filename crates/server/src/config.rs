@@ -67,9 +67,12 @@ pub(crate) struct HttpSection {
     pub(crate) max_decoded_body_bytes: usize,
     /// Connections served at once (0 = no limit); more wait in the listen backlog.
     pub(crate) max_connections: usize,
-    /// Seconds a client has to send a request's headers, also between keep-alive
-    /// requests (0 = no limit).
+    /// Seconds a client has to send a request's headers, from the connection's start
+    /// or from a request's first byte (0 = no limit).
     pub(crate) header_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request (0 = no limit, as
+    /// InfluxDB).
+    pub(crate) idle_timeout_secs: u64,
     /// Seconds a request body may go without delivering data (0 = no limit).
     pub(crate) body_read_timeout_secs: u64,
     /// Seconds connections get to finish their request once a shutdown begins.
@@ -274,6 +277,7 @@ impl Default for HttpSection {
             max_decoded_body_bytes: 512 * 1024 * 1024,
             max_connections: 1024,
             header_read_timeout_secs: 30,
+            idle_timeout_secs: hyperbyte_adapter_http::IDLE_TIMEOUT_SECS,
             body_read_timeout_secs: 30,
             shutdown_timeout_secs: 10,
             max_concurrent_queries: 32,
