@@ -19,7 +19,7 @@ import sys
 from differential_common import arguments, req
 
 args = arguments(("--family", {"default": "all",
-                               "help": "windows, transforms, subqueries, selectors, show or all"}))
+                               "help": "windows, transforms, subqueries, selectors, show, raw, analysis or all"}))
 
 
 def req20(base, path, params, body=None):
@@ -209,8 +209,61 @@ def show():
     return f"SHOW MEASUREMENT CARDINALITY{cond}"
 
 
+def raw():
+    """Raw reads: projections with casts, regexes, arithmetic, wildcards and literals."""
+    col = lambda: R.choice(["v", "i", "s", "b", "host", "region", "v::float", "i::integer",
+                            "v::integer", "i::float", "host::tag", "host::field", "s::string",
+                            "b::boolean", "v + i", "v * 2 - i", "i / 3", "i % 7", "-v", "v ^ 2",
+                            "i & 3", "i | 8", "/^[vi]$/", "*", "v AS x", "\"v\"", "1 + v",
+                            "s + 'a'", "time"])
+    cols = ", ".join(col() for _ in range(R.randrange(1, 4)))
+    cond = R.choice(["", " AND v > 1", " AND s =~ /x|y/", " AND s !~ /z/", " AND b = false",
+                     " AND i = 3", " AND v = 0.5", " AND host = 'a' OR host = 'b'",
+                     " AND (v < 0 OR i > 30)", " AND s = 'zz'", " AND v + 1 > i",
+                     " AND region =~ /^e/", " AND i != 4", " AND v::integer > 3"])
+    src = R.choice(["cpu", "cpu", "mem", "cpu, mem", "/m/"])
+    return f"SELECT {cols} FROM {src} WHERE {time_range()}{cond}{group_by(False)}{tail(False)}"
+
+
+def analysis():
+    """Distinct values, the technical analysis functions and Holt-Winters."""
+    f = R.choice(NUM)
+    c = R.randrange(6)
+    if c == 0:
+        e = R.choice([f"distinct({f})", f"count(distinct({f}))", "distinct(s)", "count(distinct(s))"])
+        return f"SELECT {e} FROM cpu{where(False)}{group_by(False)}{tail(False)}"
+    if c == 1:
+        fn = R.choice(["exponential_moving_average", "double_exponential_moving_average",
+                       "triple_exponential_moving_average", "relative_strength_index",
+                       "triple_exponential_derivative", "kaufmans_efficiency_ratio",
+                       "kaufmans_adaptive_moving_average", "chande_momentum_oscillator"])
+        n = R.randrange(1, 5)
+        extra = R.choice(["", f", {R.randrange(-1, 4)}", f", {R.randrange(-1, 4)}, 'exponential'",
+                          f", {R.randrange(-1, 4)}, 'simple'", ", -1, 'none'"])
+        if fn.startswith("kaufmans") or fn in ("relative_strength_index",):
+            extra = R.choice(["", f", {R.randrange(-1, 3)}"])
+        if R.randrange(2):
+            return f"SELECT {fn}({f}, {n}{extra}) FROM cpu{where()}{group_by(False)}{tail(False)}"
+        inner = f"{R.choice(['mean', 'max', 'last'])}({f})"
+        return f"SELECT {fn}({inner}, {n}{extra}) FROM cpu{where(False)}{group_by()}{tail(True)}"
+    if c == 2:
+        hw = R.choice(["holt_winters", "holt_winters_with_fit"])
+        return (f"SELECT {hw}({R.choice(['mean', 'max', 'first'])}({f}), {R.randrange(1, 4)}, "
+                f"{R.randrange(0, 3)}) FROM cpu WHERE {time_range()}"
+                f" GROUP BY time({R.choice(['5s', '10s'])}){R.choice(['', ', host'])}")
+    if c == 3:
+        a = R.choice(["mode(s)", "first(s)", "last(b)", "count(s)", "max(s)", "mean(b)",
+                      "min(b)", "sum(s)", "spread(i)", "median(i)", "stddev(i)"])
+        return f"SELECT {a} FROM cpu{where(False)}{group_by(False)}{tail(False)}"
+    if c == 4:
+        return (f"SELECT {R.choice(['max', 'min', 'first', 'last'])}({f}), "
+                f"{R.choice(['v', 'i', 's', 'host', 'region', 'b'])} FROM cpu{where()}"
+                f"{group_by(False)}{tail(False)}")
+    return f"SELECT {R.choice(['mean', 'count', 'sum'])}({f}) FROM cpu{where()}{tail(False)}"
+
+
 FAMILIES = {"windows": windows, "transforms": transforms, "subqueries": subqueries,
-            "selectors": selectors, "show": show}
+            "selectors": selectors, "show": show, "raw": raw, "analysis": analysis}
 
 
 def norm(t):

@@ -257,6 +257,8 @@ def cases():
     out.append(show_index_conditions_case())
     out.append(valueless_windows_under_limit_case())
     out.append(integral_beside_other_fields_case())
+    out.append(names_typed_per_statement_case())
+    out.append(casts_in_conditions_case())
     out.append(exact_cardinality_by_policy_case())
     out.append(types_across_shard_groups_case())
     out.append(ties_across_shard_groups_case())
@@ -4040,6 +4042,99 @@ def shard_groups_case():
         shards(""),
         q(a, "DROP SHARD 999999"),
         groups(""),
+    ])
+
+
+def names_typed_per_statement_case():
+    """A condition's names are typed once for the whole statement, over every source of
+    its FROM: a name some source has as a field is a field in every source, so where a
+    measurement lacks that field its comparisons hold nowhere, also where it carries a tag
+    of that name. `::tag` reads the tag (the empty string where there is only a field),
+    `::string` and the other types a field, `::field` a field when some source has the
+    name as a field or a tag. (HyperbyteDB typed each name by each measurement's own
+    schema: `FROM cpu, mem WHERE s !~ /z/` kept every point of `mem`; found by
+    differential_shapes.py's `raw` family, seed 9701.)"""
+    body = "".join(line + "\n" for line in [
+        'cpu,host=a,region=eu v=1.5,s="x" 1000000000',
+        'cpu,host=b,region=eu v=2.5,s="z" 2000000000',
+        'cpu,host=c v=3.5 3000000000',
+        'mem,host=a free=10i,v=4i 1000000000',
+        'mem,host=b free=20i 2000000000',
+        't1,k=a f=1 1000000000',
+        't2 k="a",f=2 2000000000',
+        't3,k=a f=3,g=1 3000000000',
+        't4 g=4 4000000000',
+    ])
+    return queries_case("query-semantics--names-typed-per-statement", "qs_names_typed", body, [
+        "SELECT v, s FROM cpu, mem WHERE s !~ /z/",
+        "SELECT v, s FROM mem WHERE s !~ /z/",
+        "SELECT v FROM cpu, mem WHERE s = ''",
+        "SELECT free FROM mem, cpu WHERE s != 'x'",
+        "SELECT count(v) FROM cpu, mem WHERE s !~ /z/",
+        "SELECT max(v) FROM cpu, mem WHERE s =~ /x/ GROUP BY host",
+        "SELECT v FROM cpu, mem WHERE s !~ /z/ OR free > 15",
+        "SELECT v FROM /./ WHERE s !~ /z/",
+        "SELECT f FROM t1, t2 WHERE k = 'a'",
+        "SELECT f FROM t2, t1 WHERE k = 'a'",
+        "SELECT f FROM t1 WHERE k = 'a'",
+        "SELECT * FROM t1, t2 WHERE k != 'z'",
+        "SELECT * FROM t1, t2 WHERE k =~ /a/",
+        "SELECT count(f) FROM t1, t2 WHERE k = 'a'",
+        "SELECT mean(f) FROM t1, t2 WHERE k = 'a' GROUP BY k",
+        "SELECT f FROM t1, t2 WHERE k = 'a' OR f = 1",
+        "SELECT * FROM t1, t2 WHERE k::tag = 'a'",
+        "SELECT f FROM t1, t2 WHERE k::tag != 'z'",
+        "SELECT * FROM t1, t2 WHERE k::field = 'a'",
+        "SELECT f FROM t1 WHERE k::field = 'a'",
+        "SELECT f FROM t1 WHERE k::field != 'zz'",
+        "SELECT f FROM t1 WHERE k::string = 'a'",
+        "SELECT f FROM t1 WHERE nosuch::field = ''",
+        "SELECT f FROM t1 WHERE nosuch::string = ''",
+        "SELECT f FROM t1 WHERE nosuch::tag = ''",
+        "SELECT f FROM t1, t2 WHERE k::string = 'a'",
+        "SELECT f FROM t1, t3 WHERE g::tag = ''",
+        "SELECT f FROM t1, t4 WHERE g = ''",
+        "SELECT f FROM t1, t4 WHERE g::tag = ''",
+        "SELECT f FROM t1, t4 WHERE g = 4 OR f = 1",
+        "SELECT f, g FROM t1, t4 WHERE g != 9",
+        "SELECT f FROM (SELECT f, k FROM t2), t1 WHERE k = 'a'",
+        "SELECT * FROM (SELECT f FROM t1), t2 WHERE k = 'a'",
+        "SELECT f FROM t1, t2 WHERE time > 0s AND k = 'a'",
+        "SELECT sum(f) FROM t1, t2, t3 WHERE k = 'a' GROUP BY time(1s) fill(none)",
+    ])
+
+
+def casts_in_conditions_case():
+    """`::integer` on a float field in a condition truncates the value towards zero, as
+    InfluxDB's cursor casts it (`v::integer > 3` leaves 3.25 out, `v::integer = -3` keeps
+    -3.75); `::float` on an integer changes nothing compared. (HyperbyteDB compared the
+    float itself; found by differential_shapes.py's `raw` family, seed 9703.)"""
+    body = "".join(line + "\n" for line in [
+        'cpu,host=a v=1.5,i=1i 1000000000',
+        'cpu,host=b v=2.5,i=2i 2000000000',
+        'cpu,host=c v=3.25,i=3i 3000000000',
+        'cpu,host=d v=-3.75,i=-4i 4000000000',
+        'cpu,host=a v=4.0,i=5i 5000000000',
+        'mem,host=a v=4i 1000000000',
+        'mem,host=b v=3i 2000000000',
+    ])
+    return queries_case("query-semantics--casts-in-conditions", "qs_casts_cond", body, [
+        "SELECT v FROM cpu WHERE v::integer > 3",
+        "SELECT v FROM cpu WHERE v > 3",
+        "SELECT v FROM cpu WHERE v::integer = 2",
+        "SELECT v FROM cpu WHERE v::integer = -3",
+        "SELECT v FROM cpu WHERE v::integer >= 3 OR v::integer < -2",
+        "SELECT v FROM cpu WHERE v::integer + 1 > 3",
+        "SELECT v FROM cpu WHERE v::integer * 2 = 6",
+        "SELECT count(v) FROM cpu WHERE v::integer > 1",
+        "SELECT mean(v) FROM cpu WHERE v::integer > 1 GROUP BY host",
+        "SELECT max(v) FROM cpu WHERE time >= 0s AND time < 10s AND v::integer < 3 GROUP BY time(2s) fill(none)",
+        "SELECT v FROM cpu, mem WHERE v::integer > 3",
+        "SELECT v FROM cpu, mem WHERE v::integer = 3",
+        "SELECT v FROM cpu WHERE i::float > 2",
+        "SELECT v FROM cpu WHERE i::integer > 2",
+        "SELECT v FROM cpu WHERE v::float > 3",
+        "SELECT v, i FROM cpu WHERE v::integer = i",
     ])
 
 

@@ -9,7 +9,7 @@
 //! policy, measurement), `time DateTime64(9)`, tags as `t_<name>` strings (`''` when
 //! absent), fields as nullable `f_<name>` columns.
 
-use crate::ast::{BinaryOp, Expr};
+use crate::ast::{BinaryOp, Expr, VarType};
 use hyperbyte_domain::naming::{quote_ident, quote_string};
 use hyperbyte_domain::FieldType;
 use std::fmt::Write as _;
@@ -190,8 +190,13 @@ fn chain_terms<'e>(op: BinaryOp, lhs: &'e Expr, rhs: &'e Expr) -> Vec<&'e Expr> 
 
 fn operand(e: &Expr, resolve: &dyn Fn(&str) -> ColumnRef) -> Result<Operand, TranslateError> {
     Ok(match e.unparen() {
-        Expr::VarRef { name, .. } => match resolve(name) {
+        Expr::VarRef { name, data_type } => match resolve(name) {
             ColumnRef::Tag(c) => Operand::Sql(quote_ident(&c), Kind::String, false),
+            // A float read `::integer` is truncated towards zero, as InfluxDB's cursor
+            // casts it (`v::integer > 3` leaves 3.25 out).
+            ColumnRef::Field(c, FieldType::Float) if *data_type == Some(VarType::Integer) => {
+                Operand::Sql(format!("toInt64({})", quote_ident(&c)), Kind::Int, true)
+            }
             ColumnRef::Field(c, t) => Operand::Sql(quote_ident(&c), kind_of(t), true),
             ColumnRef::Missing => Operand::Null,
         },
@@ -429,6 +434,14 @@ mod tests {
                 "((`t_host` = 'it\\'s') AND 1)",
             ),
             ("SELECT value FROM cpu WHERE value = 'x'", "0"),
+            (
+                "SELECT value FROM cpu WHERE value::integer > 3",
+                "ifNull(toInt64(`f_value`) > 3, 0)",
+            ),
+            (
+                "SELECT value FROM cpu WHERE value::float > 3",
+                "ifNull(`f_value` > 3, 0)",
+            ),
             (
                 "SELECT value FROM cpu WHERE host = host",
                 "((`t_host` != '') AND (`t_host` = `t_host`))",

@@ -345,12 +345,18 @@ pub(crate) fn constant_comparison(e: &Expr) -> Option<bool> {
 pub(super) fn eval_cond(e: &Expr, p: &Point) -> bool {
     fn value_of(e: &Expr, p: &Point) -> Value {
         match e.unparen() {
-            Expr::VarRef { name, .. } => p
-                .fields
-                .get(name.as_str())
-                .cloned()
-                .or_else(|| p.tags.get(name).map(|s| Value::String(s.clone())))
-                .unwrap_or(Value::Null),
+            Expr::VarRef { name, data_type } => match p.fields.get(name.as_str()) {
+                // A float read `::integer` is truncated towards zero, as InfluxDB's
+                // cursor casts it (and the translator's `toInt64`).
+                Some(Value::Float(f)) if *data_type == Some(VarType::Integer) => {
+                    Value::Integer(f.trunc() as i64)
+                }
+                Some(v) => v.clone(),
+                None => p
+                    .tags
+                    .get(name)
+                    .map_or(Value::Null, |s| Value::String(s.clone())),
+            },
             Expr::Binary { op, lhs, rhs } if !op.is_boolean() => {
                 let (a, b) = (value_of(lhs, p), value_of(rhs, p));
                 match (op, &a, &b) {
@@ -467,6 +473,31 @@ mod tests {
         );
         assert_eq!(binary_value(BitAnd, &Integer(6), &Integer(3)), Integer(2));
         assert_eq!(binary_value(BitAnd, &Integer(6), &Null), Null);
+    }
+
+    /// `::integer` on a float field in a condition truncates towards zero, as InfluxDB's
+    /// cursor casts it: `v::integer > 3` leaves 3.25 out, `v::integer = -3` keeps -3.75.
+    #[test]
+    fn a_float_read_as_an_integer_is_truncated() {
+        let at = |v: f64| {
+            let mut fields = crate::hot::FieldMap::new();
+            fields.insert(Arc::from("v"), Value::Float(v));
+            Point {
+                time: 0,
+                key: Arc::from("m"),
+                tags: Arc::new(BTreeMap::new()),
+                fields,
+            }
+        };
+        let holds = |cond: &str, v: f64| {
+            let c = hyperbyte_timeseriesql::parser::parse_expr(cond).expect("a condition");
+            eval_cond(&c, &at(v))
+        };
+        assert!(!holds("v::integer > 3", 3.25));
+        assert!(holds("v > 3", 3.25));
+        assert!(holds("v::integer > 3", 4.0));
+        assert!(holds("v::integer = -3", -3.75));
+        assert!(holds("v::float > 3", 3.25));
     }
 
     /// Two names compared, on the points InfluxDB 1.6 answered for (host on every

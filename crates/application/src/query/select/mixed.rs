@@ -16,6 +16,7 @@
 //!   recent-data tier (which leaves such tables out) serve it: only these tables pay for
 //!   the slower path.
 
+use super::source_cond::{cond_in_source, StatementNames};
 use super::*;
 use crate::query::decided_by_tags;
 use hyperbyte_timeseriesql::ast::TimeRange;
@@ -210,8 +211,8 @@ impl QueryService {
     pub(super) async fn read_mixed_sources(
         &self,
         sources: &mut [Src],
-        needed: &BTreeSet<String>,
-        cond: Option<&Expr>,
+        (needed, names): (&BTreeSet<String>, StatementNames<'_>),
+        statement_cond: Option<&Expr>,
         range: TimeRange,
         budget: &Budget,
     ) -> Result<(), StatementError> {
@@ -219,6 +220,8 @@ impl QueryService {
             if src.schema.other_types.values().all(BTreeSet::is_empty) {
                 continue;
             }
+            let cond = statement_cond.map(|c| cond_in_source(c, src, names));
+            let cond = cond.as_deref();
             let Some(stored) = self.meta.schema(&src.db, &src.measurement) else {
                 continue;
             };

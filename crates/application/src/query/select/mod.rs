@@ -30,6 +30,7 @@ mod pushdown;
 mod read;
 mod run;
 mod shape;
+mod source_cond;
 mod subquery;
 #[cfg(test)]
 mod tests;

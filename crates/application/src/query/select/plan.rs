@@ -133,6 +133,14 @@ pub(super) enum Fallback {
 }
 
 impl SelectPlan {
+    /// The condition as `src` reads it ([`source_cond`]: names typed over every source).
+    pub(super) fn cond_in(&self, src: &Src) -> Option<std::borrow::Cow<'_, Expr>> {
+        let names = (&self.all_fields, &self.all_tags);
+        self.cond
+            .as_ref()
+            .map(|c| super::source_cond::cond_in_source(c, src, names))
+    }
+
     /// Whether `e` names a tag: a `::tag` reference, or a name only tags of the sources
     /// carry.
     pub(super) fn is_tag_ref(&self, e: &Expr) -> bool {
@@ -452,7 +460,8 @@ impl QueryService {
             end_at_rows_before_range(&mut sources, reads, start, stmt.is_descending());
         }
         let read = shape.read_range();
-        self.read_mixed_sources(&mut sources, &needed, cond.as_ref(), read, budget)
+        let names = (&all_fields, &all_tags);
+        self.read_mixed_sources(&mut sources, (&needed, names), cond.as_ref(), read, budget)
             .await?;
         let lone_percentile = lone_percentile_level(&cols).filter(|_| single_selector);
         let specs = (shape.is_agg && !shape.has_transform)

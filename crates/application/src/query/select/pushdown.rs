@@ -165,7 +165,8 @@ impl QueryService {
         } else {
             1
         };
-        let cond = plan.cond.as_ref();
+        let cond = plan.cond_in(src);
+        let cond = cond.as_deref();
         let point_time = selects_time(&specs, grouped_by_time, plan.single_selector);
         let hot_rows = self.hot_aggregate(
             src,
@@ -221,7 +222,8 @@ impl QueryService {
     ) -> Result<EngineRows, StatementError> {
         let shape = &plan.shape;
         let (min, max) = (shape.range.min, shape.range.max);
-        let (group_tags, cond) = (&plan.group_tags, plan.cond.as_ref());
+        let cond = plan.cond_in(src);
+        let (group_tags, cond) = (&plan.group_tags, cond.as_deref());
         let existing = self.table_columns(src).await?;
         if existing.is_empty() {
             return Ok(EngineRows::Missing);

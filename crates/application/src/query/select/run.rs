@@ -254,7 +254,8 @@ impl QueryService {
                 latest_only,
                 fallback,
             } => {
-                let (cond, cap) = (plan.cond.as_ref(), budget.read_cap());
+                let cond = plan.cond_in(src);
+                let (cond, cap) = (cond.as_deref(), budget.read_cap());
                 let hot = match cut {
                     Some(cut) => self.read_hot_top(src, &plan.needed, cond, range, cut, cap),
                     None if best.is_some() && self.tier_rows_exceed(plan, src, range) => None,
@@ -283,7 +284,8 @@ impl QueryService {
             }
             None => match cut {
                 Some(cut) => {
-                    self.read_points_top(src, &plan.needed, plan.cond.as_ref(), range, cut, budget)
+                    let cond = plan.cond_in(src);
+                    self.read_points_top(src, &plan.needed, cond.as_deref(), range, cut, budget)
                         .await?
                 }
                 None => match &best {
@@ -292,9 +294,16 @@ impl QueryService {
                         // counts the series the index says it covers when only time
                         // restricts it (the candidates' own series otherwise).
                         series_counted = self.count_indexed_series(plan, src, seen, budget)?;
-                        let cond = plan.cond.as_ref();
-                        self.read_best_points(src, &plan.needed, cond, range, best, budget)
-                            .await?
+                        let cond = plan.cond_in(src);
+                        self.read_best_points(
+                            src,
+                            &plan.needed,
+                            cond.as_deref(),
+                            range,
+                            best,
+                            budget,
+                        )
+                        .await?
                     }
                     None => self.read_plan_points(plan, src, budget).await?,
                 },
@@ -331,7 +340,8 @@ impl QueryService {
             .filter(|n| is_field(n))
             .cloned()
             .collect();
-        let mut filter = crate::query::ReadFilter::new(plan.cond.as_ref(), &fields, min, max)
+        let cond = plan.cond_in(src);
+        let mut filter = crate::query::ReadFilter::new(cond.as_deref(), &fields, min, max)
             .with_fields(&is_field);
         hot.rows_matching((&src.db, &src.rp, &src.measurement), &mut filter)
             .is_some_and(|rows| rows > BEST_FROM_TIER_LIMIT)
@@ -365,13 +375,15 @@ impl QueryService {
         if src.is_subquery() {
             let raw = !plan.shape.is_agg && !plan.shape.has_transform;
             let every_row = raw && reads_subquery_columns(plan, src);
-            return subquery_points(src, &plan.needed, plan.cond.as_ref(), every_row, budget);
+            let cond = plan.cond_in(src);
+            return subquery_points(src, &plan.needed, cond.as_deref(), every_row, budget);
         }
         let range = plan.shape.read_range();
+        let cond = plan.cond_in(src);
         self.read_points(
             src,
             &plan.needed,
-            plan.cond.as_ref(),
+            cond.as_deref(),
             range.min,
             range.max,
             budget,
@@ -556,7 +568,8 @@ impl QueryService {
             return Ok(None);
         }
         let mut sets: BTreeSet<Vec<String>> = BTreeSet::new();
-        self.visit_series_in_range(src, plan.cond.as_ref(), plan.shape.range, &mut |tags| {
+        let cond = plan.cond_in(src);
+        self.visit_series_in_range(src, cond.as_deref(), plan.shape.range, &mut |tags| {
             sets.insert(group_key(&plan.group_tags, tags));
         })
         .await?;
