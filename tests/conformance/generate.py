@@ -259,6 +259,7 @@ def cases():
     out.append(integral_beside_other_fields_case())
     out.append(names_typed_per_statement_case())
     out.append(casts_in_conditions_case())
+    out.append(time_alias_case())
     out.append(exact_cardinality_by_policy_case())
     out.append(types_across_shard_groups_case())
     out.append(ties_across_shard_groups_case())
@@ -4135,6 +4136,29 @@ def casts_in_conditions_case():
         "SELECT v FROM cpu WHERE i::integer > 2",
         "SELECT v FROM cpu WHERE v::float > 3",
         "SELECT v, i FROM cpu WHERE v::integer = i",
+    ])
+
+
+def time_alias_case():
+    """`time AS t` names the time column of every series the statement prints (raw,
+    aggregated, grouped, transformed). (HyperbyteDB printed `time`; found by
+    differential_shapes.py's `raw` family, seed 9706.)"""
+    body = "".join(line + "\n" for line in [
+        'cpu,host=a v=1.5,i=1i 1000000000',
+        'cpu,host=b v=2.5,i=2i 2000000000',
+        'cpu,host=a v=3.25,i=3i 12000000000',
+        'cpu,host=b v=-3.75,i=-4i 14000000000',
+    ])
+    return queries_case("query-semantics--time-alias", "qs_time_alias", body, [
+        "SELECT i, time AS t FROM cpu",
+        "SELECT time AS t, i FROM cpu",
+        'SELECT time AS "my time", v FROM cpu WHERE time < 5s',
+        "SELECT mean(v), time AS t FROM cpu WHERE time < 20s GROUP BY time(10s)",
+        "SELECT max(v), time AS t FROM cpu",
+        "SELECT v, time AS t FROM cpu GROUP BY host",
+        "SELECT time AS t, derivative(v) FROM cpu",
+        "SELECT v, time AS t FROM cpu WHERE time < 0s",
+        "SELECT time AS t, v FROM cpu ORDER BY time DESC LIMIT 2",
     ])
 
 

@@ -114,6 +114,15 @@ fn is_agg_name(n: &str) -> bool {
     AGGREGATES.contains(&n) || SELECTORS.contains(&n)
 }
 
+/// The name of the time column: the alias of the field list's first `time` (`SELECT time
+/// AS t, v` prints `t`, as InfluxDB names it), if any.
+fn time_alias(stmt: &SelectStatement) -> Option<&str> {
+    stmt.fields
+        .iter()
+        .find(|f| f.expr.is_time_ref())
+        .and_then(|f| f.alias.as_deref())
+}
+
 fn err(msg: impl Into<String>) -> StatementError {
     StatementError::new(msg)
 }
@@ -186,7 +195,14 @@ impl QueryService {
         if stmt.target.is_some() {
             return self.select_into(stmt, req, &budget).await;
         }
-        let series = self.select_series(stmt, req, &budget).await?;
+        let mut series = self.select_series(stmt, req, &budget).await?;
+        if let Some(alias) = time_alias(stmt) {
+            for s in &mut series {
+                if let Some(first) = s.columns.first_mut() {
+                    alias.clone_into(first);
+                }
+            }
+        }
         Ok(StatementResult {
             series,
             time_zone: stmt.timezone.clone().filter(|z| !z.is_empty()),
