@@ -284,9 +284,31 @@ fn check_nesting(input: &str) -> Result<(), ParseError> {
 
 fn parse_inner(input: &str, bindings: &Bindings) -> Result<Query, ParseError> {
     check_nesting(input)?;
-    let pairs = InfluxQlParser::parse(Rule::query, input)
-        .map_err(|e| errors::from_pest(input, &e, &|pos| bindings.found_text(pos)))?;
+    let pairs = InfluxQlParser::parse(Rule::query, input).map_err(|e| {
+        let at = match e.location {
+            pest::error::InputLocation::Pos(p) | pest::error::InputLocation::Span((p, _)) => p,
+        };
+        missing_param_before(input, at, bindings)
+            .unwrap_or_else(|| errors::from_pest(input, &e, &|pos| bindings.found_text(pos)))
+    })?;
     build::Builder::new(input, bindings).query(pairs)
+}
+
+/// The error of a `$name` without a value that the text reaches before `at`, where pest
+/// stopped: InfluxDB's parser reads left to right and fails at such a parameter when it
+/// reaches it (`SELECT $p ( v ) FROM m` is `missing parameter: p`, not the syntax error
+/// after it). The builder gives the same error when the whole text parses.
+fn missing_param_before(input: &str, at: usize, bindings: &Bindings) -> Option<ParseError> {
+    let t = lexer::tokenize(input)
+        .into_iter()
+        .take_while(|t| t.end <= at)
+        .find(|t| t.tok == lexer::Tok::BoundParam)?;
+    let name = t.text.trim_start_matches('$');
+    if name.is_empty() {
+        return Some(ParseError::Message("empty bound parameter".into()));
+    }
+    let what = bindings.unsupported.get(name).map_or(name, String::as_str);
+    Some(ParseError::Message(format!("missing parameter: {what}")))
 }
 
 /// Parses exactly one statement (a trailing `;` is allowed).

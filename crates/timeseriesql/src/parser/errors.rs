@@ -312,8 +312,14 @@ pub(crate) fn from_pest(
     }
     let eof_consumed = found.tok == Tok::Eof && (peeked || ends_with_scanned_word(input));
     let (line, char) = token_position(input, &found, eof_consumed);
+    // InfluxDB's scanner reads `<>` as its `!=` token, and names it so.
+    let found = if found.text == "<>" {
+        "!=".to_string()
+    } else {
+        found.text
+    };
     ParseError::Unexpected {
-        found: found.text,
+        found,
         expected,
         line,
         char,
