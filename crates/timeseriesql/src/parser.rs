@@ -303,12 +303,27 @@ fn missing_param_before(input: &str, at: usize, bindings: &Bindings) -> Option<P
         .into_iter()
         .take_while(|t| t.end <= at)
         .find(|t| t.tok == lexer::Tok::BoundParam)?;
+    Some(unbound_param(input, &t, bindings))
+}
+
+/// The error of `$name` token `t` that has no value: the bind error of a value of a type
+/// InfluxDB cannot bind, `found $p, expected regex` right after `=~` or `!~` (InfluxDB
+/// scans a regex there, and a parameter only stands in for one it has), `empty bound
+/// parameter` for a bare `$`, else `missing parameter: name`.
+pub(crate) fn unbound_param(input: &str, t: &lexer::Token, bindings: &Bindings) -> ParseError {
     let name = t.text.trim_start_matches('$');
-    if name.is_empty() {
-        return Some(ParseError::Message("empty bound parameter".into()));
+    if let Some(msg) = bindings.unsupported.get(name) {
+        return ParseError::Message(format!("missing parameter: {msg}"));
     }
-    let what = bindings.unsupported.get(name).map_or(name, String::as_str);
-    Some(ParseError::Message(format!("missing parameter: {what}")))
+    let after_regex_operator = lexer::last_token_before(input, t.start)
+        .is_some_and(|prev| prev.text == "=~" || prev.text == "!~");
+    if after_regex_operator {
+        return errors::unexpected(input, t, "regex");
+    }
+    if name.is_empty() {
+        return ParseError::Message("empty bound parameter".into());
+    }
+    ParseError::Message(format!("missing parameter: {name}"))
 }
 
 /// Parses exactly one statement (a trailing `;` is allowed).

@@ -92,7 +92,7 @@ impl Builder<'_> {
                 Rule::operand => self.operand(prim),
                 Rule::regex_rhs => match prim.into_inner().next() {
                     Some(r) if r.as_rule() == Rule::regex => Ok((Expr::Regex(self.regex(r)?), 1)),
-                    Some(b) => self.bound_param(b.as_str()),
+                    Some(b) => self.bound_param(&b),
                     None => Err(ParseError::Message("empty regex".into())),
                 },
                 _ => Err(ParseError::Message("unexpected expression".into())),
@@ -105,15 +105,13 @@ impl Builder<'_> {
             .parse(p.into_inner())
     }
 
-    fn bound_param(&self, text: &str) -> R<Deep> {
-        let name = text.trim_start_matches('$');
-        if name.is_empty() {
-            return Err(ParseError::Message("empty bound parameter".into()));
-        }
-        match self.bindings.unsupported.get(name) {
-            Some(msg) => Err(ParseError::Message(format!("missing parameter: {msg}"))),
-            None => Err(ParseError::Message(format!("missing parameter: {name}"))),
-        }
+    fn bound_param(&self, p: &Pair<'_, Rule>) -> R<Deep> {
+        let token = crate::parser::lexer::scan(self.input, self.pos(p));
+        Err(crate::parser::unbound_param(
+            self.input,
+            &token,
+            self.bindings,
+        ))
     }
 
     fn integer(&self, p: &Pair<'_, Rule>, negate: bool) -> R<Expr> {
@@ -221,7 +219,7 @@ impl Builder<'_> {
             Rule::float => leaf(Expr::Float(self.float(&inner)?)),
             Rule::integer => leaf(self.integer(&inner, false)?),
             Rule::boolean => leaf(Expr::Boolean(inner.as_str().eq_ignore_ascii_case("true"))),
-            Rule::bound_param => self.bound_param(inner.as_str()),
+            Rule::bound_param => self.bound_param(&inner),
             Rule::var_ref => leaf(self.var_ref(inner)?),
             _ => Err(ParseError::Message("unexpected operand".into())),
         }
