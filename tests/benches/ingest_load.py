@@ -60,6 +60,9 @@ def main():
     retries = write_all(lambda: http.client.HTTPConnection(u.hostname, u.port, timeout=600), bodies)
     acked = time.time() - t0
     count = "/query?db=benchmark&q=" + urllib.parse.quote("SELECT count(usage_user) FROM cpu")
+    # A fresh connection: the first one idled through the load, longer than a server's
+    # idle timeout may allow (hyperbyted's http.idle_timeout_secs).
+    control = http.client.HTTPConnection(u.hostname, u.port)
     while True:
         _, body = request(control, "GET", count)
         try:

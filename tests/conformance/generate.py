@@ -260,6 +260,7 @@ def cases():
     out.append(names_typed_per_statement_case())
     out.append(casts_in_conditions_case())
     out.append(time_alias_case())
+    out.append(query_string_pairs_case())
     out.append(exact_cardinality_by_policy_case())
     out.append(types_across_shard_groups_case())
     out.append(ties_across_shard_groups_case())
@@ -4159,6 +4160,36 @@ def time_alias_case():
         "SELECT time AS t, derivative(v) FROM cpu",
         "SELECT v, time AS t FROM cpu WHERE time < 0s",
         "SELECT time AS t, v FROM cpu ORDER BY time DESC LIMIT 2",
+    ])
+
+
+def query_string_pairs_case():
+    """Query strings and form bodies are read as Go's `url.ParseQuery` reads them: a pair
+    holding a `;` or an invalid `%` escape is left out, the others stay (`q=SHOW%ZZ` is no
+    `q`: "missing required parameter"; `db=d%zz` is no database). HyperbyteDB kept such
+    pairs, `;` inside a value and `%` as written."""
+    db = "http_pairs"
+    raw = lambda method, target, **extra: dict({"method": method, "path": target}, **extra)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    return case("http-errors--query-string-pairs", [
+        q("", f'CREATE DATABASE "{db}"'), w(db, "m v=1 1\n"),
+    ], [
+        raw("GET", f"/query?db={db}&q=SHOW%ZZMEASUREMENTS"),
+        raw("GET", f"/query?db={db}&q=SHOW%20MEASUREMENTS%"),
+        raw("GET", f"/query?db={db}&q=SHOW%20MEASUREMENTS%4"),
+        raw("GET", f"/query?q=SHOW%20MEASUREMENTS&db={db}%zz"),
+        raw("GET", f"/query?db={db}&q=SHOW%20MEASUREMENTS;"),
+        raw("GET", f"/query?db={db};q=SHOW%20MEASUREMENTS"),
+        raw("GET", f"/query?db={db}&q=SHOW%20MEASUREMENTS&x=1;y=2"),
+        raw("GET", f"/query?db={db}&q=SHOW%20MEASUREMENTS%3B"),
+        raw("GET", f"/query?db={db}&q=SELECT+v+FROM+m&epoch=s;"),
+        raw("GET", f"/query?db%zz={db}&q=SHOW%20MEASUREMENTS"),
+        raw("POST", "/query", body=f"q=SHOW%20MEASUREMENTS&db={db};x=1", headers=form),
+        raw("POST", "/query", body=f"q=SHOW%20MEASUREMENTS&db={db}&x=%G1", headers=form),
+        raw("POST", "/query", body=f"q=SHOW%ZZ&db={db}", headers=form),
+        raw("POST", f"/write?db={db};precision=s", body="m v=2 2\n"),
+        raw("POST", f"/write?db={db}&precision=s&x=%", body="m v=3 3\n"),
+        q(db, "SELECT v FROM m"),
     ])
 
 

@@ -35,37 +35,42 @@ pub(crate) fn url_params(raw: Option<&str>) -> HashMap<String, String> {
     p
 }
 
+/// `key=value` pairs of a query string or form body, as Go's `url.ParseQuery` reads them
+/// (InfluxDB's `FormValue`): split on `&`, `+` is a space, and a pair is left out when it
+/// holds a `;` (Go refuses the old separator) or an invalid `%` escape: `q=SHOW%ZZ`
+/// is no `q` at all ("missing required parameter"), not a query with a `%` in it.
 pub(crate) fn form_urlencoded_pairs(input: &[u8]) -> Vec<(String, String)> {
-    fn decode(s: &[u8]) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    }
+    fn decode(s: &[u8]) -> Option<String> {
         let mut out = Vec::with_capacity(s.len());
         let mut i = 0;
         while i < s.len() {
             match s[i] {
                 b'+' => out.push(b' '),
-                b'%' if i + 2 < s.len() => {
-                    let hex = std::str::from_utf8(&s[i + 1..i + 3]).ok();
-                    match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                        Some(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        None => out.push(b'%'),
-                    }
+                b'%' => {
+                    let hi = hex(*s.get(i + 1)?)?;
+                    let lo = hex(*s.get(i + 2)?)?;
+                    out.push(hi << 4 | lo);
+                    i += 2;
                 }
                 b => out.push(b),
             }
             i += 1;
         }
-        String::from_utf8_lossy(&out).into_owned()
+        Some(String::from_utf8_lossy(&out).into_owned())
     }
     input
         .split(|&b| b == b'&')
-        .filter(|s| !s.is_empty())
-        .map(|pair| {
+        .filter(|pair| !pair.is_empty() && !pair.contains(&b';'))
+        .filter_map(|pair| {
             let mut it = pair.splitn(2, |&b| b == b'=');
-            let k = decode(it.next().unwrap_or_default());
-            let v = decode(it.next().unwrap_or_default());
-            (k, v)
+            let k = decode(it.next().unwrap_or_default())?;
+            let v = decode(it.next().unwrap_or_default())?;
+            Some((k, v))
         })
         .collect()
 }

@@ -1002,6 +1002,12 @@ mod tests {
         assert_eq!(p[0], ("q".into(), "SELECT * FROM cpu".into()));
         assert_eq!(p[1], ("db".into(), "x".into()));
         assert_eq!(p[2], ("empty".into(), "".into()));
+        // Go's ParseQuery leaves out pairs with a `;` or an invalid escape, not the rest.
+        let p = form_urlencoded_pairs(b"q=SHOW%ZZX&db=d&x=1;y=2&z=%4&w=%e2%82%ac");
+        assert_eq!(
+            p,
+            vec![("db".into(), "d".into()), ("w".into(), "\u{20ac}".into())]
+        );
     }
 
     fn accept(values: &[&str]) -> Format {
