@@ -261,6 +261,7 @@ def cases():
     out.append(casts_in_conditions_case())
     out.append(time_alias_case())
     out.append(query_string_pairs_case())
+    out.append(unknown_paths_case())
     out.append(exact_cardinality_by_policy_case())
     out.append(types_across_shard_groups_case())
     out.append(ties_across_shard_groups_case())
@@ -4190,6 +4191,17 @@ def query_string_pairs_case():
         raw("POST", f"/write?db={db};precision=s", body="m v=2 2\n"),
         raw("POST", f"/write?db={db}&precision=s&x=%", body="m v=3 3\n"),
         q(db, "SELECT v FROM m"),
+    ])
+
+
+def unknown_paths_case():
+    """An unknown path is Go's `http.NotFound`: `404 page not found`, plain text, with
+    `X-Content-Type-Options: nosniff` (HyperbyteDB left that header out)."""
+    headers = ["Content-Type", "X-Content-Type-Options"]
+    get = lambda method, path: {"method": method, "path": path, "check_headers": headers}
+    return case("http--unknown-paths", [], [
+        get("GET", "/nosuch"), get("GET", "/ping2"), get("POST", "/write/x"),
+        get("GET", "/query/"), get("DELETE", "/api/v2/nosuch"),
     ])
 
 

@@ -255,11 +255,16 @@ fn preflight(state: &HttpState) -> Response {
     with_headers(state, StatusCode::OK.into_response())
 }
 
+/// Go's `http.NotFound`, as InfluxDB answers an unknown path (with its `nosniff`).
 async fn not_found(State(state): State<HttpState>) -> Response {
     let mut r = (StatusCode::NOT_FOUND, "404 page not found\n").into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
     );
     with_headers(&state, r)
 }
