@@ -262,6 +262,7 @@ def cases():
     out.append(time_alias_case())
     out.append(query_string_pairs_case())
     out.append(unknown_paths_case())
+    out.append(type_errors_under_series_cuts_case())
     out.append(exact_cardinality_by_policy_case())
     out.append(types_across_shard_groups_case())
     out.append(ties_across_shard_groups_case())
@@ -4202,6 +4203,30 @@ def unknown_paths_case():
     return case("http--unknown-paths", [], [
         get("GET", "/nosuch"), get("GET", "/ping2"), get("POST", "/write/x"),
         get("GET", "/query/"), get("DELETE", "/api/v2/nosuch"),
+    ])
+
+
+def type_errors_under_series_cuts_case():
+    """An aggregate's unsupported type is found when its iterator is built, which InfluxDB
+    does only for the series `SLIMIT`/`SOFFSET` keep: `sum(s) ... SOFFSET 1` (no SLIMIT
+    keeps no series) and an offset past every tag set answer nothing. (HyperbyteDB
+    answered the type error; found by differential_shapes.py, seed 9732.)"""
+    body = "".join(line + "\n" for line in [
+        'cpu,host=a s="x",v=1 1000000000',
+        'cpu,host=b s="y",v=2 2000000000',
+        'cpu,host=c s="z",v=3 3000000000',
+    ])
+    return queries_case("aggregates--type-errors-under-series-cuts", "agg_type_cuts", body, [
+        "SELECT sum(s) FROM cpu",
+        "SELECT sum(s) FROM cpu SOFFSET 1",
+        "SELECT sum(s) FROM cpu SLIMIT 1 SOFFSET 1",
+        "SELECT sum(s) FROM cpu SLIMIT 1",
+        "SELECT sum(s) FROM cpu GROUP BY host SOFFSET 1",
+        "SELECT sum(s) FROM cpu GROUP BY host SLIMIT 1 SOFFSET 2",
+        "SELECT sum(s) FROM cpu GROUP BY host SLIMIT 1 SOFFSET 3",
+        "SELECT mean(s) FROM cpu GROUP BY * SLIMIT 2 SOFFSET 5",
+        "SELECT sum(s), count(v) FROM cpu GROUP BY host SLIMIT 5 SOFFSET 0",
+        "SELECT sum(s) FROM cpu WHERE host = 'c' GROUP BY host SLIMIT 1 SOFFSET 1",
     ])
 
 

@@ -409,9 +409,12 @@ impl QueryService {
             // InfluxDB finds an aggregate's unsupported type when it builds the
             // aggregate's iterator, which it does for series of the shard groups in range
             // whose tags may match (`mean(s) ... WHERE host = 'none'` answers nothing).
+            // (Nor for series `SLIMIT`/`SOFFSET` cut: `sum(s) ... SOFFSET 1` answers
+            // nothing.)
             let cond = stmt.condition_without_time();
+            let grouped = group_tags(stmt, &union_schema(&sources).1)?;
             return match self
-                .any_series_in_range(&sources, cond.as_ref(), shape.range)
+                .any_series_in_range(&sources, cond.as_ref(), shape.range, (stmt, &grouped))
                 .await?
             {
                 true => Err(e),
@@ -590,21 +593,31 @@ impl QueryService {
         Ok(())
     }
 
-    /// Whether a stored source has a series [`Self::visit_series_in_range`] visits.
+    /// Whether a stored source has a series [`Self::visit_series_in_range`] visits whose
+    /// tag set (of `group_tags`) the statement's `SLIMIT`/`SOFFSET` keep.
     async fn any_series_in_range(
         &self,
         sources: &[Src],
         cond: Option<&Expr>,
         range: TimeRange,
+        (stmt, group_tags): (&SelectStatement, &[String]),
     ) -> Result<bool, StatementError> {
         for src in sources
             .iter()
             .filter(|s| s.rows.is_none() && !s.db.is_empty())
         {
-            let mut any = false;
-            self.visit_series_in_range(src, cond, range, &mut |_| any = true)
-                .await?;
-            if any {
+            let mut sets: BTreeSet<BTreeMap<String, String>> = BTreeSet::new();
+            self.visit_series_in_range(src, cond, range, &mut |tags| {
+                let key = group_tags
+                    .iter()
+                    .map(|t| (t.clone(), tags.get(t).cloned().unwrap_or_default()))
+                    .collect();
+                sets.insert(key);
+            })
+            .await?;
+            let sets: Vec<&BTreeMap<String, String>> = sets.iter().collect();
+            let kept = kept_tag_sets(stmt, &sets).map_or(sets.len(), |k| k.len());
+            if kept > 0 {
                 return Ok(true);
             }
         }
