@@ -61,11 +61,13 @@ fn token_position(input: &str, t: &Token, eof_consumed: bool) -> (usize, usize) 
     match t.tok {
         Tok::Eof => {
             // After trailing whitespace InfluxDB's scanner reports EOF one character past
-            // the whitespace's start, however long it is (`SELECT  ` → char 8).
+            // the whitespace's start, however long it is (`SELECT  ` → char 8), or at
+            // its start where it was reading an operand ([`eof_at_whitespace_start`]).
             let body = input.trim_end_matches(lexer::is_ws);
             if body.len() < input.len() {
                 let (line, char) = line_char(input, body.len());
-                return (line, char + 1);
+                let past = usize::from(!eof_at_whitespace_start(&input[..body.len()]));
+                return (line, char + past);
             }
             let (line, char) = line_char(input, input.len());
             (line, char + usize::from(eof_consumed))
@@ -76,6 +78,31 @@ fn token_position(input: &str, t: &Token, eof_consumed: bool) -> (usize, usize) 
             (line, char.saturating_sub(1).max(1))
         }
         _ => line_char(input, t.start),
+    }
+}
+
+/// Whether InfluxDB reports an EOF that follows whitespace at the whitespace's start:
+/// where it was reading an operand after a comparison or arithmetic operator, a grouping
+/// `(` or a unary `-` (`a = ` → the char after `=`), and after `WITH KEY =` or `IN (`;
+/// not after `WITH MEASUREMENT =`, a call's `(`, a `,`, a keyword or `=~` (checked
+/// against InfluxDB 1.6, `tests/reference/cases.rs`). `body` is the text before the
+/// whitespace.
+fn eof_at_whitespace_start(body: &str) -> bool {
+    let tokens: Vec<Token> = lexer::tokenize(body)
+        .into_iter()
+        .filter(|t| t.tok != Tok::Ws && t.tok != Tok::Eof)
+        .collect();
+    let Some((last, rest)) = tokens.split_last() else {
+        return false;
+    };
+    let before = rest.last();
+    match last.text.as_str() {
+        "=" => !before.is_some_and(|b| b.text.eq_ignore_ascii_case("MEASUREMENT")),
+        "!=" | "<>" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*" | "/" | "%" | "&" | "|" | "^" => {
+            last.tok == Tok::Punct
+        }
+        "(" => !before.is_some_and(|b| b.tok == Tok::Ident),
+        _ => false,
     }
 }
 
