@@ -146,11 +146,7 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     // Around the router, so handlers see bodies that end with an error once stalled.
-    let body_timeout = if cfg.body_read_timeout.is_zero() {
-        NO_BODY_TIMEOUT
-    } else {
-        cfg.body_read_timeout
-    };
+    let body_timeout = limit(cfg.body_read_timeout).unwrap_or(NO_BODY_TIMEOUT);
     let app = tower::ServiceBuilder::new()
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             body_timeout,

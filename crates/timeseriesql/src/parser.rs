@@ -316,7 +316,7 @@ pub(crate) fn unbound_param(input: &str, t: &lexer::Token, bindings: &Bindings) 
         return ParseError::Message(format!("missing parameter: {msg}"));
     }
     let after_regex_operator = lexer::last_token_before(input, t.start)
-        .is_some_and(|prev| prev.text == "=~" || prev.text == "!~");
+        .is_some_and(|prev| prev.tok == lexer::Tok::Punct && matches!(&*prev.text, "=~" | "!~"));
     if after_regex_operator {
         return errors::unexpected(input, t, "regex");
     }

@@ -95,12 +95,13 @@ fn eof_at_whitespace_start(body: &str) -> bool {
     let Some((last, rest)) = tokens.split_last() else {
         return false;
     };
+    if last.tok != Tok::Punct {
+        return false; // (a string or quoted name reading `=` is no operator)
+    }
     let before = rest.last();
     match last.text.as_str() {
         "=" => !before.is_some_and(|b| b.text.eq_ignore_ascii_case("MEASUREMENT")),
-        "!=" | "<>" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*" | "/" | "%" | "&" | "|" | "^" => {
-            last.tok == Tok::Punct
-        }
+        "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*" | "/" | "%" | "&" | "|" | "^" => true,
         "(" => !before.is_some_and(|b| b.tok == Tok::Ident),
         _ => false,
     }
@@ -339,14 +340,8 @@ pub(crate) fn from_pest(
     }
     let eof_consumed = found.tok == Tok::Eof && (peeked || ends_with_scanned_word(input));
     let (line, char) = token_position(input, &found, eof_consumed);
-    // InfluxDB's scanner reads `<>` as its `!=` token, and names it so.
-    let found = if found.text == "<>" {
-        "!=".to_string()
-    } else {
-        found.text
-    };
     ParseError::Unexpected {
-        found,
+        found: found.text,
         expected,
         line,
         char,

@@ -198,7 +198,9 @@ pub(crate) fn scan(input: &str, pos: usize) -> Token {
             const TWO: [&str; 8] = ["=~", "!=", "!~", ">=", "<=", "<>", "::", "--"];
             for t in TWO {
                 if rest.starts_with(t) {
-                    return mk(Tok::Punct, pos + 2, t.to_string());
+                    // InfluxDB's scanner reads `<>` as its `!=` token, and names it so.
+                    let text = if t == "<>" { "!=" } else { t };
+                    return mk(Tok::Punct, pos + 2, text.to_string());
                 }
             }
             if "+-*/%&|^=<>(),;:.".contains(c) {

@@ -594,30 +594,29 @@ impl QueryService {
     }
 
     /// Whether a stored source has a series [`Self::visit_series_in_range`] visits whose
-    /// tag set (of `group_tags`) the statement's `SLIMIT`/`SOFFSET` keep.
+    /// tag set (of `group_tags`) the statement's `SLIMIT`/`SOFFSET` keep
+    /// ([`Self::slimit_tag_sets`]).
     async fn any_series_in_range(
         &self,
         sources: &[Src],
         cond: Option<&Expr>,
         range: TimeRange,
-        (stmt, group_tags): (&SelectStatement, &[String]),
+        cut: (&SelectStatement, &[String]),
     ) -> Result<bool, StatementError> {
         for src in sources
             .iter()
             .filter(|s| s.rows.is_none() && !s.db.is_empty())
         {
-            let mut sets: BTreeSet<BTreeMap<String, String>> = BTreeSet::new();
-            self.visit_series_in_range(src, cond, range, &mut |tags| {
-                let key = group_tags
-                    .iter()
-                    .map(|t| (t.clone(), tags.get(t).cloned().unwrap_or_default()))
-                    .collect();
-                sets.insert(key);
-            })
-            .await?;
-            let sets: Vec<&BTreeMap<String, String>> = sets.iter().collect();
-            let kept = kept_tag_sets(stmt, &sets).map_or(sets.len(), |k| k.len());
-            if kept > 0 {
+            let any = match self.slimit_tag_sets(src, cond, range, cut).await? {
+                Some(kept) => !kept.is_empty(),
+                None => {
+                    let mut any = false;
+                    self.visit_series_in_range(src, cond, range, &mut |_| any = true)
+                        .await?;
+                    any
+                }
+            };
+            if any {
                 return Ok(true);
             }
         }

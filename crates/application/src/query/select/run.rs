@@ -182,7 +182,12 @@ impl QueryService {
         let cut = RawCut::of(&plan, stmt);
         for src in &plan.sources {
             let mut state = SourceState {
-                kept: self.slimit_tag_sets(&plan, stmt, src).await?,
+                kept: {
+                    let cond = plan.cond_in(src);
+                    let cut = (stmt, plan.group_tags.as_slice());
+                    self.slimit_tag_sets(src, cond.as_deref(), plan.shape.range, cut)
+                        .await?
+                },
                 first_selects_nothing: None,
             };
             let series = self
@@ -549,35 +554,35 @@ impl QueryService {
         Ok(output)
     }
 
-    /// The tag sets (values of the `GROUP BY` tags) `SLIMIT`/`SOFFSET` keep of a stored
-    /// source, as InfluxDB cuts them before it reads: from the series that have rows in
+    /// The tag sets (values of `group_tags`, the `GROUP BY` tags) `SLIMIT`/`SOFFSET` keep
+    /// of a stored source, as InfluxDB cuts them before it reads: from the series that have rows in
     /// the source's retention policy within the shard groups the time range touches and
     /// whose tags may satisfy the condition (its field terms narrow nothing), in its order
     /// of tag sets ([`kept_tag_sets`]). `None` without either, and for a subquery (the
     /// series of its rows are cut, [`series_limits`]).
-    async fn slimit_tag_sets(
+    pub(super) async fn slimit_tag_sets(
         &self,
-        plan: &SelectPlan,
-        stmt: &SelectStatement,
         src: &Src,
+        cond: Option<&Expr>,
+        range: hyperbyte_timeseriesql::ast::TimeRange,
+        (stmt, group_tags): (&SelectStatement, &[String]),
     ) -> Result<Option<BTreeSet<Vec<String>>>, StatementError> {
-        if stmt.slimit.unwrap_or(0) == 0 && stmt.soffset.unwrap_or(0) == 0 {
+        if !cuts_tag_sets(stmt) {
             return Ok(None);
         }
         if src.rows.is_some() || src.db.is_empty() {
             return Ok(None);
         }
         let mut sets: BTreeSet<Vec<String>> = BTreeSet::new();
-        let cond = plan.cond_in(src);
-        self.visit_series_in_range(src, cond.as_deref(), plan.shape.range, &mut |tags| {
-            sets.insert(group_key(&plan.group_tags, tags));
+        self.visit_series_in_range(src, cond, range, &mut |tags| {
+            sets.insert(group_key(group_tags, tags));
         })
         .await?;
         let sets: Vec<Vec<String>> = sets.into_iter().collect();
         let maps: Vec<BTreeMap<String, String>> = sets
             .iter()
             .map(|key| {
-                plan.group_tags
+                group_tags
                     .iter()
                     .cloned()
                     .zip(key.iter().cloned())

@@ -555,16 +555,21 @@ pub(super) fn series_limits(stmt: &SelectStatement, series: Vec<Series>) -> Vec<
         .collect()
 }
 
+/// Whether the statement has an `SLIMIT` or `SOFFSET` (0 is none).
+pub(super) fn cuts_tag_sets(stmt: &SelectStatement) -> bool {
+    stmt.slimit.unwrap_or(0) != 0 || stmt.soffset.unwrap_or(0) != 0
+}
+
 /// The positions of the tag sets (`tags`) that `SLIMIT`/`SOFFSET` keep, in InfluxDB's
 /// order of tag sets ([`tag_set_key`]); `None` without either.
 pub(super) fn kept_tag_sets(
     stmt: &SelectStatement,
     tags: &[&BTreeMap<String, String>],
 ) -> Option<BTreeSet<usize>> {
-    let (limit, offset) = (stmt.slimit.unwrap_or(0), stmt.soffset.unwrap_or(0));
-    if limit == 0 && offset == 0 {
+    if !cuts_tag_sets(stmt) {
         return None;
     }
+    let (limit, offset) = (stmt.slimit.unwrap_or(0), stmt.soffset.unwrap_or(0));
     let mut order: Vec<(Vec<u8>, usize)> = tags
         .iter()
         .enumerate()
