@@ -1,5 +1,7 @@
-"""What the differential fuzzers share: their command line and one HTTP request."""
+"""What the differential fuzzers share: their command line, one HTTP request, and the
+comparison of each query's answers."""
 import argparse
+import json
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -30,3 +32,28 @@ def req(base, path, params, body=None, timeout=30):
         return e.code, e.read().decode()
     except TimeoutError:
         return 0, "timeout"
+
+
+def parsed(text):
+    """A body as JSON when it is JSON, else as it is."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def count_differences(args, db, queries, norm=parsed, timeout=30):
+    """Sends every query of `queries` to both servers (database `db`), prints the first
+    `args.show` whose status or normalised body (`norm`) differ, then how many did, and
+    returns that number."""
+    bad, sent = 0, 0
+    for q in queries:
+        sent += 1
+        sa, ta = req(args.ours, "/query", {"db": db, "q": q}, timeout=timeout)
+        sb, tb = req(args.reference, "/query", {"db": db, "q": q}, timeout=timeout)
+        if sa != sb or norm(ta) != norm(tb):
+            bad += 1
+            if bad <= args.show:
+                print("DIFF", q, "\n  hb:", sa, ta[:400], "\n  ix:", sb, tb[:400])
+    print("differences:", bad, "of", sent)
+    return bad

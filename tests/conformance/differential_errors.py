@@ -11,11 +11,10 @@ Statements run against database `dz` (create it first, e.g. with differential_sh
 a mutation may still run: the seeds hold no DROP, so both servers change alike). A
 developer's tool for finding where answers differ.
 """
-import json
 import random
 import sys
 
-from differential_common import arguments, req
+from differential_common import arguments, count_differences
 
 args = arguments()
 
@@ -64,25 +63,10 @@ def mutate(r, text):
     return " ".join(words)
 
 
-def parsed(text):
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def main():
     r = random.Random(args.seed)
-    bad = 0
-    for _ in range(args.cases):
-        q = mutate(r, r.choice(SHAPES))
-        sa, ta = req(args.ours, "/query", {"db": "dz", "q": q}, timeout=20)
-        sb, tb = req(args.reference, "/query", {"db": "dz", "q": q}, timeout=20)
-        if sa != sb or parsed(ta) != parsed(tb):
-            bad += 1
-            if bad <= args.show:
-                print("DIFF", q, "\n  hb:", sa, ta[:300], "\n  ix:", sb, tb[:300])
-    print("differences:", bad, "of", args.cases)
+    queries = (mutate(r, r.choice(SHAPES)) for _ in range(args.cases))
+    count_differences(args, "dz", queries, timeout=20)
     return 0
 
 

@@ -16,14 +16,10 @@ import json
 import random
 import sys
 
-from differential_common import arguments, req
+from differential_common import arguments, count_differences, req
 
 args = arguments(("--family", {"default": "all",
                                "help": "windows, transforms, subqueries, selectors, show, raw, analysis or all"}))
-
-
-def req20(base, path, params, body=None):
-    return req(base, path, params, body, timeout=20)
 
 
 def dataset(seed):
@@ -292,16 +288,8 @@ def main():
         if status != 204:
             sys.exit(f"{base}: write answered {status} {text}")
     names = list(FAMILIES) if args.family == "all" else args.family.split(",")
-    bad = 0
-    for _ in range(args.cases):
-        q = FAMILIES[R.choice(names)]()
-        sa, ta = req20(args.ours, "/query", {"db": "dz", "q": q})
-        sb, tb = req20(args.reference, "/query", {"db": "dz", "q": q})
-        if sa != sb or norm(ta) != norm(tb):
-            bad += 1
-            if bad <= args.show:
-                print("DIFF", q, "\n  hb:", sa, ta[:400], "\n  ix:", sb, tb[:400])
-    print("differences:", bad, "of", args.cases)
+    queries = (FAMILIES[R.choice(names)]() for _ in range(args.cases))
+    count_differences(args, "dz", queries, norm, timeout=20)
     return 0
 
 
