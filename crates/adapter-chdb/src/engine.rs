@@ -91,13 +91,15 @@ pub enum Priority {
     /// A query someone waits on.
     Normal,
     /// Work no client waits on (the tier's warm-up): its engine threads yield the CPU to
-    /// every other thread (`os_thread_priority = 19`, a nice value, which needs no
-    /// privilege to raise). Measured on TSBS data right after a restart, one host over one
-    /// hour from storage while the warm-up read 864k rows: 17–26 ms a query with the
-    /// warm-up at normal priority, 7–11 ms in the background (5–7 ms with no warm-up).
-    /// The engine's query `priority`, which pauses a read outright while others run, was
-    /// no better here, and a long export would have held the paused read, and its reader
-    /// connection, for as long as it ran.
+    /// every other thread (`os_thread_priority = 19`, a nice value; the engine applies it
+    /// only with `CAP_SYS_NICE`, so a server without that capability runs the warm-up at
+    /// normal priority: the figures below were taken as root). Measured on TSBS data
+    /// right after a restart, one host over one hour from storage while the warm-up
+    /// read 864k rows: 17–26 ms a query with the warm-up at normal priority, 7–11 ms in
+    /// the background (5–7 ms with no warm-up). The engine's query `priority`, which
+    /// pauses a read outright while others run, was no better here, and a long export
+    /// would have held the paused read, and its reader connection, for as long as it
+    /// ran.
     Background,
 }
 
@@ -111,7 +113,8 @@ impl Priority {
     }
 }
 
-/// Limits on every statement of the reader connections (0 = the engine's default, none).
+/// Limits on every statement of the reader connections (0 = the engine's default, none),
+/// and on the engine as a whole.
 ///
 /// They stop the engine's work itself: a query the HTTP layer gave up on (its timeout, a
 /// client gone) keeps its reader connection only until the engine reaches these limits.
@@ -130,6 +133,10 @@ pub struct QueryLimits {
     /// flush's inserts, background merges, caches), bytes. Past it a statement fails with
     /// code 241; an insert refused so is retried by the next flush round.
     pub max_engine_memory_bytes: u64,
+    /// Nice value of the engine's background merges (0 = the priority of every other
+    /// thread, up to 19): how far they yield the CPU to writes, the flush and queries
+    /// (see `merge_priority`).
+    pub merge_nice: u8,
 }
 
 impl QueryLimits {
@@ -298,6 +305,9 @@ impl ChdbEngine {
             .collect();
         let mut engine_args: Vec<String> =
             BACKGROUND_JOB_ARGS.iter().map(|a| a.to_string()).collect();
+        if limits.merge_nice > 0 {
+            engine_args.push(crate::merge_priority::engine_arg(limits.merge_nice));
+        }
         if limits.max_engine_memory_bytes > 0 {
             engine_args.push(format!(
                 "--max_server_memory_usage={}",
@@ -316,6 +326,8 @@ impl ChdbEngine {
         });
         engine.mark_untracked_tables()?;
         Self::upgrade_in_background(&engine);
+        let weak = Arc::downgrade(&engine);
+        crate::merge_priority::watch(limits.merge_nice, move || weak.strong_count() > 0);
         *active = Some((path, Arc::downgrade(&engine)));
         // After connecting: the engine registers exit-time destructors while it starts,
         // and the hook must run before them.

@@ -295,6 +295,7 @@ fn open_stores(cfg: &Config, replacements: Replacements) -> Result<Stores> {
         // as one user, and that cap made plain queries fail after a write burst.
         max_total_memory_bytes: 0,
         max_engine_memory_bytes: cfg.engine_memory().unwrap_or(0),
+        merge_nice: cfg.chdb.merge_nice,
     };
     let engine = ChdbEngine::open_with_limits(&cfg.chdb_dir(), cfg.chdb.readers, limits)
         .with_context(|| {

@@ -126,6 +126,8 @@ pub(crate) struct ChdbSection {
     pub(crate) query_max_memory_bytes: u64,
     /// Rows one engine statement of a query may return (0 = no limit).
     pub(crate) query_max_result_rows: u64,
+    /// Nice value of the engine's background merges (0 = normal priority, up to 19).
+    pub(crate) merge_nice: u8,
 }
 
 /// `[flush]`
@@ -308,6 +310,7 @@ impl Default for ChdbSection {
             query_max_execution_secs: 300,
             query_max_memory_bytes: 4 * 1024 * 1024 * 1024,
             query_max_result_rows: 0,
+            merge_nice: 10,
         }
     }
 }
@@ -533,6 +536,12 @@ impl Config {
         if self.chdb.readers == 0 || self.chdb.readers > 64 {
             return Err(invalid("chdb.readers", "must be between 1 and 64"));
         }
+        if self.chdb.merge_nice > hyperbyte_adapter_chdb::MAX_MERGE_NICE {
+            return Err(invalid(
+                "chdb.merge_nice",
+                "must be between 0 (normal priority) and 19",
+            ));
+        }
         if self.wal.group_commit_max_entries == 0 {
             return Err(invalid(
                 "wal.group_commit_max_entries",
@@ -717,6 +726,13 @@ mod tests {
         std::fs::write(&f, "[http]\nbindd = \"x\"\n").unwrap();
         let e = Config::load(Some(&f), &Overrides::default()).unwrap_err();
         assert!(e.to_string().contains("bindd"), "{e}");
+        std::fs::write(&f, "[chdb]\nmerge_nice = 20\n").unwrap();
+        let e = Config::load(Some(&f), &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("chdb.merge_nice"), "{e}");
+        std::fs::write(&f, "[chdb]\nmerge_nice = 0\n").unwrap();
+        let c = Config::load(Some(&f), &Overrides::default()).unwrap();
+        assert_eq!(c.chdb.merge_nice, 0);
+        assert_eq!(Config::default().chdb.merge_nice, 10);
     }
 
     #[test]
