@@ -1,5 +1,6 @@
 //! Storage end to end: read-your-writes, InfluxDB's field-wise overwrite semantics,
-//! restarts (graceful and SIGKILL), schema evolution and hostile names.
+//! restarts (graceful and SIGKILL), schema evolution, hostile names, and the priority of
+//! the engine's background merges.
 #![allow(clippy::unwrap_used)]
 
 use hyperbyte_e2e::Server;
@@ -818,4 +819,75 @@ fn drop_shard_removes_its_points_and_survives_a_restart() {
     let after = rows(&s);
     assert_eq!(after.len(), 2);
     assert_eq!(after[0], (before[1].0 + 1, before[0].1.clone()));
+}
+
+/// Nice values of the server's threads named `MergeMutate` (the engine's merges), from
+/// `/proc`; empty until the engine has merged something.
+fn merge_thread_nice_values(s: &Server) -> Vec<i64> {
+    let pid = s.pid().expect("server running");
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|c| c.trim_end() == "MergeMutate")
+        })
+        .filter_map(|t| {
+            let stat = std::fs::read_to_string(t.path().join("stat")).ok()?;
+            // Field 19; the command name (field 2) is in parentheses.
+            let after = stat.get(stat.rfind(')')? + 2..)?;
+            after.split(' ').nth(16)?.parse().ok()
+        })
+        .collect()
+}
+
+/// Writes flushed in separate rounds until the engine merges, then waits (up to 30 s) for
+/// every merge thread to satisfy `ok`; returns the last values seen.
+fn merge_threads_once_merging(s: &Server, ok: impl Fn(i64) -> bool) -> Vec<i64> {
+    create_db(s, "nice");
+    for i in 1..=8i64 {
+        let (status, _) = s.write("nice", &format!("m,h=a v={i} {}", i * 1_000_000_000));
+        assert_eq!(status, 204);
+        // One flush round each (flush.interval_secs is 1): one part each.
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let seen = merge_thread_nice_values(s);
+        if (!seen.is_empty() && seen.iter().all(|n| ok(*n))) || std::time::Instant::now() > deadline
+        {
+            return seen;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn background_merges_yield_the_cpu_at_the_configured_nice_value() {
+    let s = Server::start();
+    let seen = merge_threads_once_merging(&s, |n| n >= 10);
+    assert!(
+        !seen.is_empty() && seen.iter().all(|n| *n >= 10),
+        "merge threads at nice 10 (chdb.merge_nice's default): {seen:?}"
+    );
+    drop(s);
+    // Turned off, they keep the process's own priority.
+    let s = Server::start_with_env(&[("HYPERBYTE_CHDB__MERGE_NICE", "0")]);
+    let pid = s.pid().expect("server running");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let own: i64 = stat[stat.rfind(')').unwrap() + 2..]
+        .split(' ')
+        .nth(16)
+        .unwrap()
+        .parse()
+        .unwrap();
+    // (An engine allowed to set priorities may set its default, 0, itself.)
+    let seen = merge_threads_once_merging(&s, |n| n <= own);
+    assert!(
+        !seen.is_empty() && seen.iter().all(|n| *n <= own),
+        "merge threads at most at the process's nice {own} with chdb.merge_nice = 0: {seen:?}"
+    );
 }
