@@ -821,6 +821,14 @@ fn drop_shard_removes_its_points_and_survives_a_restart() {
     assert_eq!(after[0], (before[1].0 + 1, before[0].1.clone()));
 }
 
+/// The nice value in a `/proc/.../stat` file (field 19; the command name, field 2, is in
+/// parentheses and may hold spaces).
+fn nice_in_stat(stat: &std::path::Path) -> Option<i64> {
+    let stat = std::fs::read_to_string(stat).ok()?;
+    let after = stat.get(stat.rfind(')')? + 2..)?;
+    after.split(' ').nth(16)?.parse().ok()
+}
+
 /// Nice values of the server's threads named `MergeMutate` (the engine's merges), from
 /// `/proc`; empty until the engine has merged something.
 fn merge_thread_nice_values(s: &Server) -> Vec<i64> {
@@ -834,18 +842,14 @@ fn merge_thread_nice_values(s: &Server) -> Vec<i64> {
             std::fs::read_to_string(t.path().join("comm"))
                 .is_ok_and(|c| c.trim_end() == "MergeMutate")
         })
-        .filter_map(|t| {
-            let stat = std::fs::read_to_string(t.path().join("stat")).ok()?;
-            // Field 19; the command name (field 2) is in parentheses.
-            let after = stat.get(stat.rfind(')')? + 2..)?;
-            after.split(' ').nth(16)?.parse().ok()
-        })
+        .filter_map(|t| nice_in_stat(&t.path().join("stat")))
         .collect()
 }
 
-/// Writes flushed in separate rounds until the engine merges, then waits (up to 30 s) for
-/// every merge thread to satisfy `ok`; returns the last values seen.
-fn merge_threads_once_merging(s: &Server, ok: impl Fn(i64) -> bool) -> Vec<i64> {
+/// Writes flushed in separate rounds until the engine merges, then asserts that within
+/// 30 s there are merge threads and every one's nice value satisfies `ok` (`expected`
+/// says which value, for the failure message).
+fn assert_merge_threads_settle(s: &Server, expected: &str, ok: impl Fn(i64) -> bool) {
     create_db(s, "nice");
     for i in 1..=8i64 {
         let (status, _) = s.write("nice", &format!("m,h=a v={i} {}", i * 1_000_000_000));
@@ -856,10 +860,14 @@ fn merge_threads_once_merging(s: &Server, ok: impl Fn(i64) -> bool) -> Vec<i64> 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let seen = merge_thread_nice_values(s);
-        if (!seen.is_empty() && seen.iter().all(|n| ok(*n))) || std::time::Instant::now() > deadline
-        {
-            return seen;
+        let settled = !seen.is_empty() && seen.iter().all(|n| ok(*n));
+        if settled {
+            return;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "merge threads {expected}: {seen:?}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
@@ -868,26 +876,16 @@ fn merge_threads_once_merging(s: &Server, ok: impl Fn(i64) -> bool) -> Vec<i64> 
 #[test]
 fn background_merges_yield_the_cpu_at_the_configured_nice_value() {
     let s = Server::start();
-    let seen = merge_threads_once_merging(&s, |n| n >= 10);
-    assert!(
-        !seen.is_empty() && seen.iter().all(|n| *n >= 10),
-        "merge threads at nice 10 (chdb.merge_nice's default): {seen:?}"
-    );
+    assert_merge_threads_settle(&s, "at nice 10 (chdb.merge_nice's default)", |n| n >= 10);
     drop(s);
     // Turned off, they keep the process's own priority.
     let s = Server::start_with_env(&[("HYPERBYTE_CHDB__MERGE_NICE", "0")]);
     let pid = s.pid().expect("server running");
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let own: i64 = stat[stat.rfind(')').unwrap() + 2..]
-        .split(' ')
-        .nth(16)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let own = nice_in_stat(std::path::Path::new(&format!("/proc/{pid}/stat"))).unwrap();
     // (An engine allowed to set priorities may set its default, 0, itself.)
-    let seen = merge_threads_once_merging(&s, |n| n <= own);
-    assert!(
-        !seen.is_empty() && seen.iter().all(|n| *n <= own),
-        "merge threads at most at the process's nice {own} with chdb.merge_nice = 0: {seen:?}"
+    assert_merge_threads_settle(
+        &s,
+        &format!("at most at the process's nice {own} with chdb.merge_nice = 0"),
+        |n| n <= own,
     );
 }
