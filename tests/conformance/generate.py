@@ -260,6 +260,9 @@ def cases():
     out.append(names_typed_per_statement_case())
     out.append(casts_in_conditions_case())
     out.append(time_alias_case())
+    out.append(time_listed_twice_case())
+    out.append(float_casts_out_of_range_case())
+    out.append(unsigned_arithmetic_case())
     out.append(query_string_pairs_case())
     out.append(unknown_paths_case())
     out.append(type_errors_under_series_cuts_case())
@@ -4163,6 +4166,89 @@ def time_alias_case():
         "SELECT v, time AS t FROM cpu WHERE time < 0s",
         "SELECT time AS t, v FROM cpu ORDER BY time DESC LIMIT 2",
     ])
+
+
+def time_listed_twice_case():
+    """InfluxDB takes `time` out of the field list in one pass that steps past the entry
+    after each one it removes: `SELECT i, time, time` prints a second `time` column with
+    no value, `SELECT time, i, time` does not, and the time column takes the alias of the
+    last `time` removed. In the field list only lower-case `time` is the time column
+    (`TIME` reads a field of that name). (HyperbyteDB dropped every `time`.)"""
+    body = "".join(line + "\n" for line in [
+        'm,k=a i=1i,v=-1.5 1000000000',
+        'm,k=b i=2i,v=2.5 2000000000',
+        'n,k=a i=3i,TIME=7i 1000000000',
+    ])
+    return queries_case("fields--time-listed-twice", "f_time_twice", body, [
+        "SELECT i, time, time FROM m",
+        "SELECT time, i, time FROM m",
+        "SELECT time, time, i FROM m",
+        "SELECT time, time, time, i FROM m",
+        "SELECT time AS a, time AS b, i FROM m",
+        "SELECT i, time AS a, time AS b FROM m",
+        "SELECT i, time AS a, i, time AS b, time AS c FROM m",
+        "SELECT time AS a, i, time FROM m",
+        "SELECT i, time, time, v FROM m WHERE time > 0s ORDER BY time DESC",
+        "SELECT i, time, time FROM m LIMIT 1",
+        "SELECT max(i), time, time FROM m",
+        "SELECT mean(i), time, time FROM m",
+        "SELECT count(i), time, time FROM m WHERE time >= 0s AND time < 3s GROUP BY time(1s)",
+        "SELECT time, time FROM m",
+        "SELECT i, TIME FROM m",
+        "SELECT TIME FROM m",
+        "SELECT mean(i), TIME FROM m",
+        "SELECT i, TIME FROM n",
+        "SELECT TIME, i FROM m WHERE TIME > 1s",
+        "SELECT derivative(v), time, time FROM m",
+    ])
+
+
+def float_casts_out_of_range_case():
+    """A float read `::integer` or `::unsigned` converts as InfluxDB's Go code does on
+    amd64: truncated towards zero; out of the integers' range the most negative integer;
+    to unsigned, below 2^63 the bits of that integer (-1.5 is 18446744073709551615), from
+    2^63 the excess's with the top bit set. In conditions and in columns. (HyperbyteDB
+    saturated: 0 for negative floats, the largest integer past the range.)"""
+    body = "".join(f"f v={v} {t}\n" for t, v in enumerate(
+        ["-1.5", "-0.5", "2.5", "1e19", "1e20", "-1e19", "-2.7", "9.3e18"], start=1))
+    body += "g i=5i,v=-1.5 1\ng i=-3i,v=2.5 2\n"
+    return queries_case("query-semantics--float-casts-out-of-range", "qs_float_casts", body, [
+        "SELECT v::unsigned FROM f",
+        "SELECT v::integer FROM f",
+        "SELECT v::integer + 1 FROM f",
+        "SELECT v FROM f WHERE v::unsigned > 2",
+        "SELECT v FROM f WHERE v::unsigned = 18446744073709551615",
+        "SELECT v FROM f WHERE v::unsigned > 2.5",
+        "SELECT v FROM f WHERE v::unsigned > -1",
+        "SELECT v FROM f WHERE v::integer < -1",
+        "SELECT v FROM f WHERE v::integer = -9223372036854775808",
+        "SELECT count(v) FROM f WHERE v::unsigned > 9223372036854775807",
+        "SELECT i::unsigned FROM g",
+        "SELECT v FROM g WHERE i::unsigned > 5",
+        "SELECT v FROM g WHERE v::unsigned = 2",
+    ], precision="s")
+
+
+def unsigned_arithmetic_case():
+    """Unsigned values (floats or integers read `::unsigned`) in arithmetic: wrapping,
+    whole division, 0 for a division or remainder by zero, an integer literal taken as
+    unsigned (also bitwise), a float making a float; an integer field beside an unsigned
+    is refused ("cannot use + between an integer and unsigned, an explicit cast is
+    required"). (HyperbyteDB computed in floats and refused `v::unsigned & 1`.)"""
+    body = "g i=5i,v=-1.5 1\ng i=-3i,v=2.5 2\ng i=0i,v=0 3\n"
+    return queries_case("query-semantics--unsigned-arithmetic", "qs_uint_arith", body, [
+        "SELECT v::unsigned + 1, v::unsigned - 3, v::unsigned * 2, v::unsigned / 2, v::unsigned % 3 FROM g",
+        "SELECT v::unsigned + 1.5, v::unsigned + v::unsigned, -1 + v::unsigned, 5 - v::unsigned FROM g",
+        "SELECT v::unsigned & 1, i::unsigned | 2, v::unsigned ^ v::unsigned FROM g",
+        "SELECT v::unsigned - -1, v::unsigned % 0, v::unsigned / 0, v::unsigned * -1 FROM g",
+        "SELECT i::unsigned - 1, v::unsigned + i::unsigned FROM g",
+        "SELECT v FROM g WHERE v::unsigned + 1 = 0",
+        "SELECT i + v::unsigned FROM g",
+        "SELECT v::unsigned & i FROM g",
+        "SELECT i::unsigned, i::unsigned + i FROM g",
+        "SELECT v::unsigned | true FROM g",
+        "SELECT v::unsigned & 1.5 FROM g",
+    ], precision="s")
 
 
 def query_string_pairs_case():

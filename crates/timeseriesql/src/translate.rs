@@ -194,8 +194,19 @@ fn operand(e: &Expr, resolve: &dyn Fn(&str) -> ColumnRef) -> Result<Operand, Tra
             ColumnRef::Tag(c) => Operand::Sql(quote_ident(&c), Kind::String, false),
             // A float read `::integer` is truncated towards zero, as InfluxDB's cursor
             // casts it (`v::integer > 3` leaves 3.25 out).
-            ColumnRef::Field(c, FieldType::Float) if *data_type == Some(VarType::Integer) => {
+            ColumnRef::Field(c, FieldType::Float | FieldType::Unsigned)
+                if *data_type == Some(VarType::Integer) =>
+            {
                 Operand::Sql(format!("toInt64({})", quote_ident(&c)), Kind::Int, true)
+            }
+            // Read `::unsigned`, a float or an integer converts as InfluxDB's (Go's)
+            // conversion does, which the engine's `toUInt64` shares: -1.5 and -1 are
+            // 18446744073709551615, 1e20 is 2^63 (and out of range `toInt64` above gives
+            // the most negative integer, as InfluxDB does).
+            ColumnRef::Field(c, FieldType::Float | FieldType::Integer)
+                if *data_type == Some(VarType::Unsigned) =>
+            {
+                Operand::Sql(format!("toUInt64({})", quote_ident(&c)), Kind::Int, true)
             }
             ColumnRef::Field(c, t) => Operand::Sql(quote_ident(&c), kind_of(t), true),
             ColumnRef::Missing => Operand::Null,
@@ -441,6 +452,10 @@ mod tests {
             (
                 "SELECT value FROM cpu WHERE value::float > 3",
                 "ifNull(`f_value` > 3, 0)",
+            ),
+            (
+                "SELECT value FROM cpu WHERE value::unsigned > 3",
+                "ifNull(toUInt64(`f_value`) > 3, 0)",
             ),
             (
                 "SELECT value FROM cpu WHERE host = host",

@@ -160,7 +160,11 @@ pub(super) fn check_tag_math(
 /// functions are not calls here, what they read is.
 pub(super) fn check_column_kinds(stmt: &SelectStatement) -> Result<(), StatementError> {
     let mut kinds = ColumnKinds::default();
-    for f in stmt.fields.iter().filter(|f| !f.expr.is_time_ref()) {
+    for f in stmt
+        .fields
+        .iter()
+        .filter(|f| !time_fields::names_time(&f.expr))
+    {
         kinds.note(&f.expr, stmt.target.is_some());
     }
     if !kinds.reads_outside_calls {
@@ -944,6 +948,9 @@ fn type_of(
             let (Some(a), Some(b)) = (a, b) else {
                 return Ok(None);
             };
+            if let Some(t) = unsigned_beside_integer(e, (*op, lhs, rhs), (a, b), fields)? {
+                return Ok(Some(t));
+            }
             let fits = match op {
                 BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
                     a.is_numeric() && b.is_numeric()
@@ -975,6 +982,40 @@ fn type_of(
         }
         _ => None,
     })
+}
+
+/// An unsigned beside an integer in arithmetic or a bitwise operation: InfluxDB takes an
+/// integer literal as unsigned there (`v::unsigned + 1`, `v::unsigned & 1`) and refuses
+/// anything else ("type error: i::integer + v::unsigned: cannot use + between an integer
+/// and unsigned, an explicit cast is required"). `None`: not that case.
+fn unsigned_beside_integer(
+    e: &Expr,
+    (op, lhs, rhs): (BinaryOp, &Expr, &Expr),
+    types: (FieldType, FieldType),
+    fields: &BTreeMap<String, FieldType>,
+) -> Result<Option<FieldType>, StatementError> {
+    let integer = match types {
+        (FieldType::Unsigned, FieldType::Integer) => rhs,
+        (FieldType::Integer, FieldType::Unsigned) => lhs,
+        _ => return Ok(None),
+    };
+    if !(op.is_bitwise()
+        || matches!(
+            op,
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
+        ))
+    {
+        return Ok(None);
+    }
+    if matches!(integer.unparen(), Expr::Integer(_)) {
+        return Ok(Some(FieldType::Unsigned));
+    }
+    let mut shown = e.clone();
+    annotate_types(&mut shown, fields);
+    Err(err(format!(
+        "type error: {}: cannot use {op} between an integer and unsigned, an explicit cast is required",
+        as_influxdb_prints(&shown)
+    )))
 }
 
 /// `e` with each field reference's known type written (`v::float`), as InfluxDB prints

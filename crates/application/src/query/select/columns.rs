@@ -170,8 +170,19 @@ pub(super) fn output_columns(
 ) -> Result<Vec<OutCol>, StatementError> {
     let (all_fields, all_tags) = (schema.fields, schema.tags);
     let mut cols: Vec<OutCol> = Vec::new();
-    for f in &stmt.fields {
-        if f.expr.is_time_ref() {
+    let time = TimeFields::of(&stmt.fields);
+    for (at, f) in stmt.fields.iter().enumerate() {
+        if time.is_removed(at) {
+            continue;
+        }
+        if time_fields::names_time(&f.expr) {
+            // A `time` InfluxDB's pass left in the list: a column of its own that no
+            // point has a value for.
+            cols.push(OutCol {
+                name: f.alias.clone().unwrap_or_else(|| "time".to_string()),
+                expr: time_fields::left_time_expr(),
+                aliased: f.alias.is_some(),
+            });
             continue;
         }
         match &f.expr {

@@ -10,19 +10,68 @@ use std::collections::HashMap;
 pub(super) fn cast(v: Value, t: Option<VarType>) -> Value {
     match (t, v) {
         (None | Some(VarType::Field) | Some(VarType::Tag), v) => v,
-        (Some(VarType::Integer), Value::Float(f)) => Value::Integer(f as i64),
+        (Some(VarType::Integer), Value::Float(f)) => Value::Integer(go_int(f)),
         (Some(VarType::Integer), v @ Value::Integer(_)) => v,
         (Some(VarType::Integer), Value::Unsigned(u)) => Value::Integer(u as i64),
         (Some(VarType::Float), Value::Integer(i)) => Value::Float(i as f64),
         (Some(VarType::Float), Value::Unsigned(u)) => Value::Float(u as f64),
         (Some(VarType::Float), v @ Value::Float(_)) => v,
         (Some(VarType::Unsigned), Value::Integer(i)) => Value::Unsigned(i as u64),
-        (Some(VarType::Unsigned), Value::Float(f)) => Value::Unsigned(f as u64),
+        (Some(VarType::Unsigned), Value::Float(f)) => Value::Unsigned(go_uint(f)),
         (Some(VarType::Unsigned), v @ Value::Unsigned(_)) => v,
         (Some(VarType::String), v @ Value::String(_)) => v,
         (Some(VarType::Boolean), v @ Value::Boolean(_)) => v,
         _ => Value::Null,
     }
+}
+
+/// 2^63, the first float past the integers' range.
+const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+
+/// A float as InfluxDB converts it to an integer (Go on amd64, the processor's own
+/// conversion): truncated towards zero, and out of the integers' range (or NaN) the
+/// most negative integer: `v::integer` of 1e19 is -9223372036854775808, not the largest
+/// integer. The engine's `toInt64` does the same.
+fn go_int(f: f64) -> i64 {
+    if (-TWO_63..TWO_63).contains(&f) {
+        f as i64
+    } else {
+        i64::MIN
+    }
+}
+
+/// A float as InfluxDB converts it to an unsigned integer: below 2^63 as to an integer,
+/// then its bits (-1.5 is 18446744073709551615, -1e19 is 2^63); from 2^63 on the same
+/// over the excess, with the top bit set (1e19 is itself, 1e20 is 2^63). The engine's
+/// `toUInt64` does the same.
+fn go_uint(f: f64) -> u64 {
+    if f < TWO_63 {
+        go_int(f) as u64
+    } else {
+        go_int(f - TWO_63) as u64 | 1 << 63
+    }
+}
+
+/// Unsigned arithmetic as InfluxDB's: wrapping, division truncates, and a division or
+/// remainder by zero is 0. An integer beside an unsigned (a literal: the compiler
+/// refuses integer fields there) takes its bits (`v::unsigned * -1` negates modulo 2^64).
+fn unsigned_value(op: BinaryOp, x: u64, y: u64) -> Value {
+    Value::Unsigned(match op {
+        BinaryOp::Add => x.wrapping_add(y),
+        BinaryOp::Sub => x.wrapping_sub(y),
+        BinaryOp::Mul => x.wrapping_mul(y),
+        BinaryOp::Div => x.checked_div(y).unwrap_or(0),
+        BinaryOp::Mod => x.checked_rem(y).unwrap_or(0),
+        BinaryOp::BitAnd => x & y,
+        BinaryOp::BitOr => x | y,
+        BinaryOp::BitXor => x ^ y,
+        _ => return Value::Null,
+    })
+}
+
+/// An unsigned against an integer, by value (a negative integer is below every unsigned).
+fn cmp_unsigned(x: u64, y: i64) -> std::cmp::Ordering {
+    u64::try_from(y).map_or(std::cmp::Ordering::Greater, |y| x.cmp(&y))
 }
 
 pub(super) fn binary_value(op: BinaryOp, a: &Value, b: &Value) -> Value {
@@ -56,6 +105,9 @@ pub(super) fn binary_value(op: BinaryOp, a: &Value, b: &Value) -> Value {
             BinaryOp::BitXor => Integer(x ^ y),
             _ => Null,
         },
+        (Unsigned(x), Unsigned(y)) => unsigned_value(op, *x, *y),
+        (Unsigned(x), Integer(y)) => unsigned_value(op, *x, *y as u64),
+        (Integer(x), Unsigned(y)) => unsigned_value(op, *x as u64, *y),
         (Boolean(x), Boolean(y)) => match op {
             BinaryOp::BitAnd => Boolean(*x && *y),
             BinaryOp::BitOr => Boolean(*x || *y),
@@ -346,10 +398,13 @@ pub(super) fn eval_cond(e: &Expr, p: &Point) -> bool {
     fn value_of(e: &Expr, p: &Point) -> Value {
         match e.unparen() {
             Expr::VarRef { name, data_type } => match p.fields.get(name.as_str()) {
-                // A float read `::integer` is truncated towards zero, as InfluxDB's
-                // cursor casts it (and the translator's `toInt64`).
-                Some(Value::Float(f)) if *data_type == Some(VarType::Integer) => {
-                    Value::Integer(f.trunc() as i64)
+                // A number read `::integer` or `::unsigned` converts as InfluxDB's
+                // cursor casts it ([`cast`]; the translator's `toInt64`/`toUInt64`): a
+                // float is truncated towards zero.
+                Some(v @ (Value::Float(_) | Value::Integer(_) | Value::Unsigned(_)))
+                    if matches!(data_type, Some(VarType::Integer | VarType::Unsigned)) =>
+                {
+                    cast(v.clone(), *data_type)
                 }
                 Some(v) => v.clone(),
                 None => p
@@ -423,6 +478,12 @@ pub(super) fn eval_cond(e: &Expr, p: &Point) -> bool {
                     (Value::Boolean(x), Value::Boolean(y)) => Some(x.cmp(y)),
                     (Value::String(_) | Value::Boolean(_), _)
                     | (_, Value::String(_) | Value::Boolean(_)) => None,
+                    // Whole numbers compare exactly (as floats, 2^64 - 1 would equal
+                    // 2^64 - 2).
+                    (Value::Integer(x), Value::Integer(y)) => Some(x.cmp(y)),
+                    (Value::Unsigned(x), Value::Unsigned(y)) => Some(x.cmp(y)),
+                    (Value::Unsigned(x), Value::Integer(y)) => Some(cmp_unsigned(*x, *y)),
+                    (Value::Integer(x), Value::Unsigned(y)) => Some(cmp_unsigned(*y, *x).reverse()),
                     _ => match (a.as_f64(), b.as_f64()) {
                         (Some(x), Some(y)) => x.partial_cmp(&y),
                         _ => None,
@@ -498,6 +559,84 @@ mod tests {
         assert!(holds("v::integer > 3", 4.0));
         assert!(holds("v::integer = -3", -3.75));
         assert!(holds("v::float > 3", 3.25));
+    }
+
+    /// Floats cast as InfluxDB 1.6.7 cast them (recorded in
+    /// `query-semantics--float-casts-out-of-range`): out of range, an integer is the
+    /// most negative one; an unsigned takes the bits of the integer below 2^63.
+    #[test]
+    fn floats_cast_as_influxdb_casts_them() {
+        let int = |f: f64| cast(Value::Float(f), Some(VarType::Integer));
+        let uint = |f: f64| cast(Value::Float(f), Some(VarType::Unsigned));
+        assert_eq!(int(-2.7), Value::Integer(-2));
+        assert_eq!(int(1e19), Value::Integer(i64::MIN));
+        assert_eq!(int(-1e19), Value::Integer(i64::MIN));
+        assert_eq!(int(9.3e18), Value::Integer(i64::MIN));
+        assert_eq!(int(-9_223_372_036_854_775_808.0), Value::Integer(i64::MIN));
+        assert_eq!(uint(-1.5), Value::Unsigned(u64::MAX));
+        assert_eq!(uint(-0.5), Value::Unsigned(0));
+        assert_eq!(uint(-2.7), Value::Unsigned(u64::MAX - 1));
+        assert_eq!(uint(2.5), Value::Unsigned(2));
+        assert_eq!(uint(1e19), Value::Unsigned(10_000_000_000_000_000_000));
+        assert_eq!(uint(9.3e18), Value::Unsigned(9_300_000_000_000_000_000));
+        assert_eq!(uint(1e20), Value::Unsigned(1 << 63));
+        assert_eq!(uint(-1e19), Value::Unsigned(1 << 63));
+        assert_eq!(uint(f64::NAN), Value::Unsigned(1 << 63));
+    }
+
+    /// Unsigned arithmetic as InfluxDB 1.6.7's (recorded in
+    /// `query-semantics--unsigned-arithmetic`): it wraps, divides whole, and by zero is 0.
+    #[test]
+    fn unsigned_arithmetic_wraps_and_divides_whole() {
+        use BinaryOp::{Add, BitAnd, Div, Mod, Mul, Sub};
+        use Value::{Float, Integer, Unsigned};
+        let max = Unsigned(u64::MAX);
+        assert_eq!(binary_value(Add, &max, &Integer(1)), Unsigned(0));
+        assert_eq!(
+            binary_value(Add, &Integer(-1), &max),
+            Unsigned(u64::MAX - 1)
+        );
+        assert_eq!(binary_value(Sub, &Unsigned(2), &Integer(3)), max);
+        assert_eq!(binary_value(Sub, &Integer(5), &max), Unsigned(6));
+        assert_eq!(
+            binary_value(Mul, &Unsigned(2), &Integer(-1)),
+            Unsigned(u64::MAX - 1)
+        );
+        assert_eq!(binary_value(Div, &max, &Integer(2)), Unsigned(u64::MAX / 2));
+        assert_eq!(binary_value(Div, &max, &Integer(0)), Unsigned(0));
+        assert_eq!(binary_value(Mod, &Unsigned(5), &Integer(0)), Unsigned(0));
+        assert_eq!(binary_value(BitAnd, &max, &Integer(1)), Unsigned(1));
+        assert_eq!(binary_value(Add, &max, &max), Unsigned(u64::MAX - 1));
+        assert_eq!(binary_value(Add, &Unsigned(2), &Float(1.5)), Float(3.5));
+    }
+
+    /// Whole numbers compare by value, not as floats: 2^64 - 1 is above 2^64 - 2 and
+    /// above -1.
+    #[test]
+    fn whole_numbers_compare_exactly() {
+        let at = |v: f64| {
+            let mut fields = crate::hot::FieldMap::new();
+            fields.insert(Arc::from("v"), Value::Float(v));
+            fields.insert(Arc::from("i"), Value::Integer(9_007_199_254_740_993));
+            Point {
+                time: 0,
+                key: Arc::from("m"),
+                tags: Arc::new(BTreeMap::new()),
+                fields,
+            }
+        };
+        let holds = |cond: &str, v: f64| {
+            let c = hyperbyte_timeseriesql::parser::parse_expr(cond).expect("a condition");
+            eval_cond(&c, &at(v))
+        };
+        assert!(holds("v::unsigned = 18446744073709551615", -1.5));
+        assert!(!holds("v::unsigned = 18446744073709551614", -1.5));
+        assert!(holds("v::unsigned > -1", -1.5));
+        assert!(holds("v::unsigned > 2.5", -1.5));
+        assert!(!holds("v::unsigned > 2", 2.5));
+        assert!(holds("v::unsigned + 1 = 0", -1.5));
+        assert!(holds("i > 9007199254740992", 0.0));
+        assert!(!holds("i = 9007199254740992", 0.0));
     }
 
     /// Two names compared, on the points InfluxDB 1.6 answered for (host on every

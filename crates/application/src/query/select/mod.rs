@@ -34,6 +34,7 @@ mod source_cond;
 mod subquery;
 #[cfg(test)]
 mod tests;
+mod time_fields;
 mod transforms;
 
 use aggregates::*;
@@ -46,6 +47,7 @@ use pushdown::*;
 use read::*;
 use shape::*;
 use subquery::*;
+use time_fields::TimeFields;
 use transforms::*;
 
 use crate::functions::{self, aggregate, math, transform, Fill as FnFill, Row};
@@ -112,15 +114,6 @@ fn parse_select(q: &str) -> SelectStatement {
 
 fn is_agg_name(n: &str) -> bool {
     AGGREGATES.contains(&n) || SELECTORS.contains(&n)
-}
-
-/// The name of the time column: the alias of the field list's first `time` (`SELECT time
-/// AS t, v` prints `t`, as InfluxDB names it), if any.
-fn time_alias(stmt: &SelectStatement) -> Option<&str> {
-    stmt.fields
-        .iter()
-        .find(|f| f.expr.is_time_ref())
-        .and_then(|f| f.alias.as_deref())
 }
 
 fn err(msg: impl Into<String>) -> StatementError {
@@ -196,7 +189,7 @@ impl QueryService {
             return self.select_into(stmt, req, &budget).await;
         }
         let mut series = self.select_series(stmt, req, &budget).await?;
-        if let Some(alias) = time_alias(stmt) {
+        if let Some(alias) = TimeFields::of(&stmt.fields).alias() {
             for s in &mut series {
                 if let Some(first) = s.columns.first_mut() {
                     alias.clone_into(first);

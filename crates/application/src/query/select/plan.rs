@@ -327,7 +327,7 @@ pub(super) fn statement_shape(stmt: &SelectStatement, now: i64) -> Result<Shape,
     check_columns_compile(stmt)?;
     check_dimensions(stmt)?;
     check_condition_terms(stmt)?;
-    if stmt.fields.iter().all(|f| f.expr.is_time_ref()) {
+    if stmt.fields.iter().all(|f| time_fields::names_time(&f.expr)) {
         return Err(err("at least 1 non-time field must be queried"));
     }
     let is_agg = stmt.fields.iter().any(|f| contains_agg(&f.expr));
@@ -925,7 +925,7 @@ fn check_mixing(
         // Every call counts here, the same one written twice too (InfluxDB refuses
         // `max(v), max(v), w`).
         let one_selector = calls.len() == 1 && is_selector(calls[0]);
-        for c in cols {
+        for c in cols.iter().filter(|c| !time_fields::is_left_time(&c.expr)) {
             // A transformation's column beside an aggregate.
             if !contains_agg(&c.expr) && contains_transform(&c.expr) {
                 return Err(mixing());
@@ -940,7 +940,7 @@ fn check_mixing(
             }
         }
     } else if has_transform {
-        for c in cols {
+        for c in cols.iter().filter(|c| !time_fields::is_left_time(&c.expr)) {
             if !c.expr.any(&mut |x| matches!(x, Expr::Call { .. })) || bare_var_beside(&c.expr) {
                 return Err(mixing());
             }
