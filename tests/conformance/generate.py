@@ -4226,6 +4226,9 @@ def float_casts_out_of_range_case():
         "SELECT i::unsigned FROM g",
         "SELECT v FROM g WHERE i::unsigned > 5",
         "SELECT v FROM g WHERE v::unsigned = 2",
+        "SELECT max(v::unsigned) FROM f",
+        "SELECT min(v::unsigned), sum(v::unsigned), mean(v::unsigned), max(v::integer) FROM f",
+        "SELECT spread(v::unsigned), median(v::unsigned), last(v::unsigned) FROM f",
     ], precision="s")
 
 
