@@ -4200,6 +4200,11 @@ def time_listed_twice_case():
         "SELECT i, TIME FROM n",
         "SELECT TIME, i FROM m WHERE TIME > 1s",
         "SELECT derivative(v), time, time FROM m",
+        "SELECT (time), i FROM m",
+        'SELECT v AS "" FROM m',
+        'SELECT v, time AS "" FROM m',
+        'SELECT v AS "" INTO m3 FROM m',
+        "SELECT * FROM m3",
     ])
 
 
@@ -4251,6 +4256,15 @@ def unsigned_arithmetic_case():
         "SELECT i::unsigned, i::unsigned + i FROM g",
         "SELECT v::unsigned | true FROM g",
         "SELECT v::unsigned & 1.5 FROM g",
+        "SELECT v::unsigned + (1 + 2), v::unsigned * (2 - 3) FROM g",
+        "SELECT v FROM g WHERE v::unsigned - 3 > 5",
+        "SELECT v FROM g WHERE 5 - v::unsigned > 5",
+        "SELECT v FROM g WHERE v::unsigned * -1 = 18446744073709551614",
+        "SELECT v FROM g WHERE v::unsigned / 0 = 0 AND v::unsigned % 0 = 0",
+        "SELECT v FROM g WHERE i::unsigned - 1 > 100",
+        "SELECT max(v::unsigned) FROM g WHERE time >= 0s AND time < 5s GROUP BY time(1s) fill(-1.5)",
+        "SELECT max(i) FROM g WHERE time >= 0s AND time < 5s GROUP BY time(1s) fill(1e19)",
+        "SELECT max(v::unsigned) FROM g WHERE time >= 0s AND time < 5s GROUP BY time(1s) fill(linear)",
     ], precision="s")
 
 

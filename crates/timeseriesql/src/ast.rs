@@ -622,7 +622,8 @@ impl Expr {
         }
     }
 
-    /// Whether this is a reference to `time` (case-insensitive, as InfluxDB).
+    /// Whether this is a reference to `time`, in any case, as InfluxDB reads one in a
+    /// condition (in a field list only `time` itself names the time column).
     pub fn is_time_ref(&self) -> bool {
         matches!(self.unparen(), Expr::VarRef { name, .. } if name.eq_ignore_ascii_case("time"))
     }

@@ -53,8 +53,11 @@ type Nullable = bool;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
-    /// Integers (signed or unsigned fields, integer and duration literals).
+    /// Integers (integer fields, integer and duration literals).
     Int,
+    /// Unsigned integers (unsigned fields, anything read `::unsigned`, literals past
+    /// the integers' range).
+    Uint,
     /// Floats.
     Float,
     String,
@@ -64,7 +67,7 @@ enum Kind {
 
 impl Kind {
     fn is_number(self) -> bool {
-        matches!(self, Kind::Int | Kind::Float)
+        matches!(self, Kind::Int | Kind::Uint | Kind::Float)
     }
 
     /// Whether values of the two kinds compare (integers with floats do).
@@ -76,7 +79,8 @@ impl Kind {
 fn kind_of(t: FieldType) -> Kind {
     match t {
         FieldType::Float => Kind::Float,
-        FieldType::Integer | FieldType::Unsigned => Kind::Int,
+        FieldType::Integer => Kind::Int,
+        FieldType::Unsigned => Kind::Uint,
         FieldType::String => Kind::String,
         FieldType::Boolean => Kind::Bool,
     }
@@ -86,11 +90,16 @@ fn kind_of(t: FieldType) -> Kind {
 /// not all share: integer `/` divides as integers, `/ 0` and integer `% 0` give 0, float
 /// `% 0` gives no value, and bitwise operators take integers only (anything else gives no
 /// value, so the comparison matches nothing). None of these may raise an engine error.
+/// An unsigned beside an integer computes in unsigned ([`unsigned_arithmetic`]).
 fn arithmetic(
     op: BinaryOp,
     (a, ka, na): (&str, Kind, Nullable),
     (b, kb, nb): (&str, Kind, Nullable),
 ) -> Operand {
+    let whole = |k: Kind| matches!(k, Kind::Int | Kind::Uint);
+    if whole(ka) && whole(kb) && (ka == Kind::Uint || kb == Kind::Uint) {
+        return unsigned_arithmetic(op, (a, na), (b, nb));
+    }
     let ints = ka == Kind::Int && kb == Kind::Int;
     let kind = if ints { Kind::Int } else { Kind::Float };
     let sql = match op {
@@ -108,6 +117,30 @@ fn arithmetic(
     };
     let yields_null = op == BinaryOp::Mod && !ints;
     Operand::Sql(sql, kind, na || nb || yields_null)
+}
+
+/// Unsigned arithmetic as InfluxDB's: both sides as unsigned (an integer takes its bits,
+/// `toUInt64(-1)` is 2^64 - 1), the result modulo 2^64 (the engine's unsigned `-` gives
+/// a signed type, which the outer `toUInt64` wraps back), whole division, and 0 for a
+/// division or remainder by zero.
+fn unsigned_arithmetic(
+    op: BinaryOp,
+    (a, na): (&str, Nullable),
+    (b, nb): (&str, Nullable),
+) -> Operand {
+    let (a, b) = (format!("toUInt64({a})"), format!("toUInt64({b})"));
+    let sql = match op {
+        BinaryOp::Add => format!("toUInt64({a} + {b})"),
+        BinaryOp::Sub => format!("toUInt64({a} - {b})"),
+        BinaryOp::Mul => format!("toUInt64({a} * {b})"),
+        BinaryOp::Div => format!("intDivOrZero({a}, {b})"),
+        BinaryOp::Mod => format!("moduloOrZero({a}, {b})"),
+        BinaryOp::BitAnd => format!("bitAnd({a}, {b})"),
+        BinaryOp::BitOr => format!("bitOr({a}, {b})"),
+        BinaryOp::BitXor => format!("bitXor({a}, {b})"),
+        _ => return Operand::Null,
+    };
+    Operand::Sql(sql, Kind::Uint, na || nb)
 }
 
 fn float_sql(f: f64) -> String {
@@ -193,26 +226,28 @@ fn operand(e: &Expr, resolve: &dyn Fn(&str) -> ColumnRef) -> Result<Operand, Tra
         Expr::VarRef { name, data_type } => match resolve(name) {
             ColumnRef::Tag(c) => Operand::Sql(quote_ident(&c), Kind::String, false),
             // A float read `::integer` is truncated towards zero, as InfluxDB's cursor
-            // casts it (`v::integer > 3` leaves 3.25 out).
+            // casts it (`v::integer > 3` leaves 3.25 out); an unsigned takes its bits.
             ColumnRef::Field(c, FieldType::Float | FieldType::Unsigned)
                 if *data_type == Some(VarType::Integer) =>
             {
                 Operand::Sql(format!("toInt64({})", quote_ident(&c)), Kind::Int, true)
             }
             // Read `::unsigned`, a float or an integer converts as InfluxDB's (Go's)
-            // conversion does, which the engine's `toUInt64` shares: -1.5 and -1 are
-            // 18446744073709551615, 1e20 is 2^63 (and out of range `toInt64` above gives
-            // the most negative integer, as InfluxDB does).
+            // conversion does: -1.5 and -1 are 18446744073709551615, 1e20 is 2^63. The
+            // engine's `toUInt64` gives the same on x86-64 (and `toInt64` above the most
+            // negative integer out of range, as InfluxDB does); the processor decides
+            // both, so the recorded case `query-semantics--float-casts-out-of-range`,
+            // replayed with the recent-data tier off, pins them.
             ColumnRef::Field(c, FieldType::Float | FieldType::Integer)
                 if *data_type == Some(VarType::Unsigned) =>
             {
-                Operand::Sql(format!("toUInt64({})", quote_ident(&c)), Kind::Int, true)
+                Operand::Sql(format!("toUInt64({})", quote_ident(&c)), Kind::Uint, true)
             }
             ColumnRef::Field(c, t) => Operand::Sql(quote_ident(&c), kind_of(t), true),
             ColumnRef::Missing => Operand::Null,
         },
         Expr::Integer(i) => Operand::Sql(i.to_string(), Kind::Int, false),
-        Expr::Unsigned(u) => Operand::Sql(u.to_string(), Kind::Int, false),
+        Expr::Unsigned(u) => Operand::Sql(u.to_string(), Kind::Uint, false),
         Expr::Float(f) => Operand::Sql(float_sql(*f), Kind::Float, false),
         Expr::Duration(d) => Operand::Sql(d.to_string(), Kind::Int, false),
         Expr::String(s) => Operand::Sql(quote_string(s), Kind::String, false),
@@ -456,6 +491,14 @@ mod tests {
             (
                 "SELECT value FROM cpu WHERE value::unsigned > 3",
                 "ifNull(toUInt64(`f_value`) > 3, 0)",
+            ),
+            (
+                "SELECT value FROM cpu WHERE value::unsigned - 3 > 5",
+                "ifNull(toUInt64(toUInt64(toUInt64(`f_value`)) - toUInt64(3)) > 5, 0)",
+            ),
+            (
+                "SELECT value FROM cpu WHERE value::unsigned / 0 = 0",
+                "ifNull(intDivOrZero(toUInt64(toUInt64(`f_value`)), toUInt64(0)) = 0, 0)",
             ),
             (
                 "SELECT value FROM cpu WHERE host = host",

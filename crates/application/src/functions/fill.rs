@@ -2,6 +2,7 @@
 //! per-bucket aggregates (with `None` for empty buckets) into output rows the way
 //! InfluxDB 1.6's fill iterator does.
 
+use super::go_convert::{go_int, go_uint};
 use super::Row;
 use hyperbyte_domain::query::Value;
 
@@ -50,12 +51,12 @@ fn cast_like(lit: &Value, like: Option<&Value>) -> Value {
         Some(Value::Integer(_)) | Some(Value::Time(_)) => Value::Integer(match lit {
             Value::Integer(i) => *i,
             Value::Unsigned(u) => *u as i64,
-            _ => as_f as i64,
+            _ => go_int(as_f),
         }),
         Some(Value::Unsigned(_)) => Value::Unsigned(match lit {
             Value::Integer(i) => *i as u64,
             Value::Unsigned(u) => *u,
-            _ => as_f as u64,
+            _ => go_uint(as_f),
         }),
         Some(Value::String(_)) => Value::String(String::new()),
         Some(Value::Boolean(_)) => Value::Boolean(false),
@@ -74,7 +75,7 @@ fn linear_value(t: i64, prev: (i64, &Value), next: (i64, &Value), every: i64) ->
     match (prev.1, next.1) {
         (Value::Float(a), Value::Float(b)) => Value::Float((b - a) / dt * x + a),
         (Value::Integer(a), Value::Integer(b)) => {
-            Value::Integer((b.wrapping_sub(*a) as f64 / dt * x + *a as f64) as i64)
+            Value::Integer(go_int(b.wrapping_sub(*a) as f64 / dt * x + *a as f64))
         }
         (Value::Unsigned(a), Value::Unsigned(b)) => {
             let m = if b >= a {
@@ -82,7 +83,7 @@ fn linear_value(t: i64, prev: (i64, &Value), next: (i64, &Value), every: i64) ->
             } else {
                 -((a - b) as f64)
             } / dt;
-            Value::Unsigned((m * x + *a as f64) as u64)
+            Value::Unsigned(go_uint(m * x + *a as f64))
         }
         (a, b) => match (a.as_f64(), b.as_f64()) {
             (Some(a), Some(b)) if !matches!(prev.1, Value::String(_) | Value::Boolean(_)) => {

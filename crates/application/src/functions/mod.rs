@@ -53,6 +53,7 @@ pub mod aggregate;
 #[cfg(test)]
 mod corpus_tests;
 pub mod fill;
+pub(crate) mod go_convert;
 mod go_sort;
 pub mod holt_winters;
 pub mod math;

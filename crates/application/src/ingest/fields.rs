@@ -213,7 +213,15 @@ impl FieldCheck<'_> {
 /// names a field's columns of other types by the field key, a newline and the type
 /// (`hyperbyte_domain::side_field_name`): a key holding a newline could name another
 /// field's column, so it is refused. Line protocol cannot carry one; `SELECT … INTO` can.
+/// An empty field name is refused too (line protocol's "missing field key"; the query
+/// side reads the empty name as "no value", `select/time_fields.rs`).
 fn refuse_field_names(p: &mut PointRef<'_>) -> Option<String> {
+    if p.fields.iter().any(|(k, _)| k.is_empty()) {
+        return Some(format!(
+            "invalid field name: input field \"\" on measurement \"{}\" is invalid (field keys cannot be empty)",
+            p.measurement
+        ));
+    }
     if p.fields.iter().any(|(k, _)| k == "time") {
         p.fields.to_mut().retain(|(k, _)| k != "time");
         if p.fields.is_empty() {

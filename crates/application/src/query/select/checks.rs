@@ -874,7 +874,8 @@ pub(super) fn check_condition_terms(stmt: &SelectStatement) -> Result<(), Statem
 
 /// Arithmetic between types InfluxDB refuses, as its compiler types a column: numbers
 /// only for `+ - * / %`, integers (or booleans) only for `& | ^`, refused as
-/// "type error: v::float + s::string: incompatible types: float and string". Names of
+/// "type error: v::float + s::string: incompatible types: float and string"; an unsigned
+/// beside an integer only when the integer is a constant ([`unsigned_beside_integer`]). Names of
 /// unknown type (a field no source has, a tag) and most aggregates are left to the
 /// evaluation.
 pub(super) fn check_arithmetic_types(
@@ -1007,7 +1008,8 @@ fn unsigned_beside_integer(
     {
         return Ok(None);
     }
-    if matches!(integer.unparen(), Expr::Integer(_)) {
+    // InfluxDB folds constants first: `v::unsigned + (1 + 2)` adds a literal 3.
+    if matches!(folded_literal(integer), Some(Some(LiteralKind::Int))) {
         return Ok(Some(FieldType::Unsigned));
     }
     let mut shown = e.clone();

@@ -4,6 +4,7 @@
 //! InfluxDB, which the engine's operators do not all share.
 
 use super::*;
+use crate::functions::go_convert::{go_int, go_uint};
 use std::collections::HashMap;
 
 /// Converts a Value for a `::type` cast.
@@ -25,36 +26,10 @@ pub(super) fn cast(v: Value, t: Option<VarType>) -> Value {
     }
 }
 
-/// 2^63, the first float past the integers' range.
-const TWO_63: f64 = 9_223_372_036_854_775_808.0;
-
-/// A float as InfluxDB converts it to an integer (Go on amd64, the processor's own
-/// conversion): truncated towards zero, and out of the integers' range (or NaN) the
-/// most negative integer: `v::integer` of 1e19 is -9223372036854775808, not the largest
-/// integer. The engine's `toInt64` does the same.
-fn go_int(f: f64) -> i64 {
-    if (-TWO_63..TWO_63).contains(&f) {
-        f as i64
-    } else {
-        i64::MIN
-    }
-}
-
-/// A float as InfluxDB converts it to an unsigned integer: below 2^63 as to an integer,
-/// then its bits (-1.5 is 18446744073709551615, -1e19 is 2^63); from 2^63 on the same
-/// over the excess, with the top bit set (1e19 is itself, 1e20 is 2^63). The engine's
-/// `toUInt64` does the same.
-fn go_uint(f: f64) -> u64 {
-    if f < TWO_63 {
-        go_int(f) as u64
-    } else {
-        go_int(f - TWO_63) as u64 | 1 << 63
-    }
-}
-
 /// Unsigned arithmetic as InfluxDB's: wrapping, division truncates, and a division or
-/// remainder by zero is 0. An integer beside an unsigned (a literal: the compiler
-/// refuses integer fields there) takes its bits (`v::unsigned * -1` negates modulo 2^64).
+/// remainder by zero is 0. An integer beside an unsigned takes its bits (`v::unsigned *
+/// -1` negates modulo 2^64): in a column only a literal can be there (the compiler
+/// refuses an integer field), in a condition anything.
 fn unsigned_value(op: BinaryOp, x: u64, y: u64) -> Value {
     Value::Unsigned(match op {
         BinaryOp::Add => x.wrapping_add(y),
@@ -515,6 +490,22 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Whether `cond` holds on a point of measurement `m` with these fields and no tags.
+    fn holds_on(cond: &str, fields: &[(&str, Value)]) -> bool {
+        let c = hyperbyte_timeseriesql::parser::parse_expr(cond).expect("a condition");
+        let mut map = crate::hot::FieldMap::new();
+        for (name, value) in fields {
+            map.insert(Arc::from(*name), value.clone());
+        }
+        let point = Point {
+            time: 0,
+            key: Arc::from("m"),
+            tags: Arc::new(BTreeMap::new()),
+            fields: map,
+        };
+        eval_cond(&c, &point)
+    }
+
     /// InfluxDB's bitwise operators with a boolean on one side: a missing value on the
     /// other reads as false; a boolean on the left with a number or string is false.
     #[test]
@@ -540,20 +531,7 @@ mod tests {
     /// cursor casts it: `v::integer > 3` leaves 3.25 out, `v::integer = -3` keeps -3.75.
     #[test]
     fn a_float_read_as_an_integer_is_truncated() {
-        let at = |v: f64| {
-            let mut fields = crate::hot::FieldMap::new();
-            fields.insert(Arc::from("v"), Value::Float(v));
-            Point {
-                time: 0,
-                key: Arc::from("m"),
-                tags: Arc::new(BTreeMap::new()),
-                fields,
-            }
-        };
-        let holds = |cond: &str, v: f64| {
-            let c = hyperbyte_timeseriesql::parser::parse_expr(cond).expect("a condition");
-            eval_cond(&c, &at(v))
-        };
+        let holds = |cond: &str, v: f64| holds_on(cond, &[("v", Value::Float(v))]);
         assert!(!holds("v::integer > 3", 3.25));
         assert!(holds("v > 3", 3.25));
         assert!(holds("v::integer > 3", 4.0));
@@ -614,20 +592,9 @@ mod tests {
     /// above -1.
     #[test]
     fn whole_numbers_compare_exactly() {
-        let at = |v: f64| {
-            let mut fields = crate::hot::FieldMap::new();
-            fields.insert(Arc::from("v"), Value::Float(v));
-            fields.insert(Arc::from("i"), Value::Integer(9_007_199_254_740_993));
-            Point {
-                time: 0,
-                key: Arc::from("m"),
-                tags: Arc::new(BTreeMap::new()),
-                fields,
-            }
-        };
         let holds = |cond: &str, v: f64| {
-            let c = hyperbyte_timeseriesql::parser::parse_expr(cond).expect("a condition");
-            eval_cond(&c, &at(v))
+            let i = Value::Integer(9_007_199_254_740_993);
+            holds_on(cond, &[("v", Value::Float(v)), ("i", i)])
         };
         assert!(holds("v::unsigned = 18446744073709551615", -1.5));
         assert!(!holds("v::unsigned = 18446744073709551614", -1.5));

@@ -15,7 +15,8 @@
 use hyperbyte_timeseriesql::ast::{Expr, Field};
 
 /// What a `time` left in the field list reads: the empty name, which no field or tag can
-/// have, so every read path finds no value for it.
+/// have (line protocol refuses an empty key, the ingest service refuses an empty field
+/// name from any source, and `AS ""` is no alias), so every read path finds no value.
 pub(super) fn left_time_expr() -> Expr {
     Expr::var("")
 }
@@ -45,16 +46,18 @@ impl TimeFields {
     pub(super) fn of(fields: &[Field]) -> Self {
         let mut removed = vec![false; fields.len()];
         let mut alias = None;
-        // The positions still in the list, as InfluxDB's pass shortens it.
-        let mut list: Vec<usize> = (0..fields.len()).collect();
-        let mut i = 0;
-        while let Some(&at) = list.get(i) {
-            if names_time(&fields[at].expr) {
-                removed[at] = true;
-                alias = fields[at].alias.clone();
-                list.remove(i);
+        // InfluxDB's pass removes an entry and moves on by one, past the entry that
+        // took the removed one's place: that entry is never looked at.
+        let mut skip_next = false;
+        for (at, f) in fields.iter().enumerate() {
+            if std::mem::take(&mut skip_next) {
+                continue;
             }
-            i += 1;
+            if names_time(&f.expr) {
+                removed[at] = true;
+                alias = f.alias.clone();
+                skip_next = true;
+            }
         }
         TimeFields { removed, alias }
     }

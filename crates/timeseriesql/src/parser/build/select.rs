@@ -74,7 +74,14 @@ impl Builder<'_> {
                     }
                     expr = Some(e);
                 }
-                Rule::alias => alias = part.into_inner().nth(1).map(|i| self.ident(i)),
+                // `AS ""` names nothing: InfluxDB keeps the column's own name.
+                Rule::alias => {
+                    alias = part
+                        .into_inner()
+                        .nth(1)
+                        .map(|i| self.ident(i))
+                        .filter(|a| !a.is_empty())
+                }
                 _ => {}
             }
         }
