@@ -113,13 +113,14 @@ impl Priority {
     }
 }
 
-/// Limits on every statement of the reader connections (0 = the engine's default, none),
-/// and on the engine as a whole.
+/// How the engine is opened: limits on every statement of the reader connections (0 = the
+/// engine's default, none), limits on the engine as a whole, and the priority of its
+/// background merges.
 ///
-/// They stop the engine's work itself: a query the HTTP layer gave up on (its timeout, a
-/// client gone) keeps its reader connection only until the engine reaches these limits.
+/// The limits stop the engine's work itself: a query the HTTP layer gave up on (its
+/// timeout, a client gone) keeps its reader connection only until the engine reaches them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct QueryLimits {
+pub struct EngineSettings {
     /// `max_execution_time`, seconds.
     pub max_execution_secs: u64,
     /// `max_memory_usage`, bytes.
@@ -139,7 +140,7 @@ pub struct QueryLimits {
     pub merge_nice: u8,
 }
 
-impl QueryLimits {
+impl EngineSettings {
     fn session_settings(&self) -> Vec<String> {
         let mut out = Vec::new();
         if self.max_execution_secs > 0 {
@@ -272,14 +273,15 @@ impl ChdbEngine {
     /// another path fails with [`ChdbError::PathInUse`]. Blocking: call it at start-up or
     /// from `spawn_blocking`.
     pub fn open(path: &Path, readers: usize) -> Result<Arc<Self>, ChdbError> {
-        Self::open_with_limits(path, readers, QueryLimits::default())
+        Self::open_with_settings(path, readers, EngineSettings::default())
     }
 
-    /// [`ChdbEngine::open`] with per-statement limits on the reader connections.
-    pub fn open_with_limits(
+    /// [`ChdbEngine::open`] with `settings`: per-statement limits on the reader
+    /// connections, the engine's memory bound, the merges' priority.
+    pub fn open_with_settings(
         path: &Path,
         readers: usize,
-        limits: QueryLimits,
+        settings: EngineSettings,
     ) -> Result<Arc<Self>, ChdbError> {
         std::fs::create_dir_all(path)?;
         let path = path.canonicalize()?;
@@ -297,7 +299,7 @@ impl ChdbEngine {
         }
         // Handlers for SIGSEGV, SIGTSTP etc. would take over the host's signals.
         chdb_rust::runtime::signal_handlers(false);
-        let limit_settings = limits.session_settings();
+        let limit_settings = settings.session_settings();
         let reader_settings: Vec<&str> = READER_SETTINGS
             .iter()
             .copied()
@@ -305,13 +307,13 @@ impl ChdbEngine {
             .collect();
         let mut engine_args: Vec<String> =
             BACKGROUND_JOB_ARGS.iter().map(|a| a.to_string()).collect();
-        if limits.merge_nice > 0 {
-            engine_args.push(crate::merge_priority::engine_arg(limits.merge_nice));
+        if settings.merge_nice > 0 {
+            engine_args.push(crate::merge_priority::engine_arg(settings.merge_nice));
         }
-        if limits.max_engine_memory_bytes > 0 {
+        if settings.max_engine_memory_bytes > 0 {
             engine_args.push(format!(
                 "--max_server_memory_usage={}",
-                limits.max_engine_memory_bytes
+                settings.max_engine_memory_bytes
             ));
         }
         let readers = Pool::open(&path, readers.max(1), &reader_settings, &engine_args)?;
@@ -327,7 +329,7 @@ impl ChdbEngine {
         engine.mark_untracked_tables()?;
         Self::upgrade_in_background(&engine);
         let weak = Arc::downgrade(&engine);
-        crate::merge_priority::watch(limits.merge_nice, move || weak.strong_count() > 0);
+        crate::merge_priority::watch(settings.merge_nice, move || weak.strong_count() > 0);
         *active = Some((path, Arc::downgrade(&engine)));
         // After connecting: the engine registers exit-time destructors while it starts,
         // and the hook must run before them.

@@ -42,7 +42,7 @@ mod sorted_block;
 mod storage;
 
 pub use codecs::{CodecTuning, NOISY_FLOAT_CODEC};
-pub use engine::{ChdbEngine, QueryLimits, Role};
+pub use engine::{ChdbEngine, EngineSettings, Role};
 pub use error::{parse_engine_error, ChdbError, CODE_UNKNOWN_DATABASE, CODE_UNKNOWN_TABLE};
 pub use merge_priority::MAX_NICE as MAX_MERGE_NICE;
 pub use storage::ChdbStorage;

@@ -10,7 +10,7 @@
 
 use crate::config::Config;
 use anyhow::{Context, Result};
-use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage, QueryLimits};
+use hyperbyte_adapter_chdb::{ChdbEngine, ChdbStorage, EngineSettings};
 use hyperbyte_adapter_http::{AdmissionConfig, MemoryWatch, QueryGate, ServeConfig};
 use hyperbyte_adapter_rocksdb::{
     BatchingConfig, BatchingWal, FileTierSnapshot, RocksDbMetadata, RocksDbWal,
@@ -287,7 +287,7 @@ fn open_stores(cfg: &Config, replacements: Replacements) -> Result<Stores> {
             (wal, held)
         }
     };
-    let limits = QueryLimits {
+    let engine_settings = EngineSettings {
         max_execution_secs: cfg.chdb.query_max_execution_secs,
         max_memory_bytes: cfg.chdb.query_max_memory_bytes,
         max_result_rows: cfg.chdb.query_max_result_rows,
@@ -297,7 +297,7 @@ fn open_stores(cfg: &Config, replacements: Replacements) -> Result<Stores> {
         max_engine_memory_bytes: cfg.engine_memory().unwrap_or(0),
         merge_nice: cfg.chdb.merge_nice,
     };
-    let engine = ChdbEngine::open_with_limits(&cfg.chdb_dir(), cfg.chdb.readers, limits)
+    let engine = ChdbEngine::open_with_settings(&cfg.chdb_dir(), cfg.chdb.readers, engine_settings)
         .with_context(|| {
             format!(
                 "opening chDB at {} (chdb.session_data_path)",
