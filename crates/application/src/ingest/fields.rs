@@ -216,12 +216,6 @@ impl FieldCheck<'_> {
 /// An empty field name is refused too (line protocol's "missing field key"; the query
 /// side reads the empty name as "no value", `select/time_fields.rs`).
 fn refuse_field_names(p: &mut PointRef<'_>) -> Option<String> {
-    if p.fields.iter().any(|(k, _)| k.is_empty()) {
-        return Some(format!(
-            "invalid field name: input field \"\" on measurement \"{}\" is invalid (field keys cannot be empty)",
-            p.measurement
-        ));
-    }
     if p.fields.iter().any(|(k, _)| k == "time") {
         p.fields.to_mut().retain(|(k, _)| k != "time");
         if p.fields.is_empty() {
@@ -231,9 +225,17 @@ fn refuse_field_names(p: &mut PointRef<'_>) -> Option<String> {
             ));
         }
     }
-    let (k, _) = p.fields.iter().find(|(k, _)| k.contains('\n'))?;
+    let (k, _) = p
+        .fields
+        .iter()
+        .find(|(k, _)| k.is_empty() || k.contains('\n'))?;
+    let why = if k.is_empty() {
+        "cannot be empty"
+    } else {
+        "cannot contain a newline"
+    };
     Some(format!(
-        "invalid field name: input field {k:?} on measurement \"{}\" is invalid (field keys cannot contain a newline)",
+        "invalid field name: input field {k:?} on measurement \"{}\" is invalid (field keys {why})",
         p.measurement
     ))
 }

@@ -921,11 +921,13 @@ fn check_mixing(
 ) -> Result<bool, StatementError> {
     let calls: Vec<&Expr> = cols.iter().flat_map(|c| top_level_aggs(&c.expr)).collect();
     let mixing = || err("mixing aggregate and non-aggregate queries is not supported");
+    // A `time` left in the field list reads nothing and mixes with anything.
+    let judged = || cols.iter().filter(|c| !time_fields::is_left_time(&c.expr));
     if is_agg {
         // Every call counts here, the same one written twice too (InfluxDB refuses
         // `max(v), max(v), w`).
         let one_selector = calls.len() == 1 && is_selector(calls[0]);
-        for c in cols.iter().filter(|c| !time_fields::is_left_time(&c.expr)) {
+        for c in judged() {
             // A transformation's column beside an aggregate.
             if !contains_agg(&c.expr) && contains_transform(&c.expr) {
                 return Err(mixing());
@@ -940,7 +942,7 @@ fn check_mixing(
             }
         }
     } else if has_transform {
-        for c in cols.iter().filter(|c| !time_fields::is_left_time(&c.expr)) {
+        for c in judged() {
             if !c.expr.any(&mut |x| matches!(x, Expr::Call { .. })) || bare_var_beside(&c.expr) {
                 return Err(mixing());
             }
