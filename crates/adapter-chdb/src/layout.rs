@@ -26,12 +26,28 @@ pub const TIME_CODEC: &str = "CODEC(DoubleDelta, ZSTD(1))";
 /// - the parts a merge replaced are removed within about half a minute
 ///   ([`CLEANUP_SETTING`]);
 /// - narrow reads decompress less ([`READ_GRANULE_SETTINGS`]);
-/// - the primary index is in memory from the start ([`EAGER_PRIMARY_KEY_SETTING`]).
+/// - the primary index is in memory from the start ([`EAGER_PRIMARY_KEY_SETTING`]);
+/// - inserts and merges hold small write buffers ([`WRITE_BUFFER_SETTING`]).
 pub const TABLE_SETTINGS: &str = "fsync_after_insert = 1, fsync_part_directory = 1, \
      min_compressed_bytes_to_fsync_after_merge = 1, \
      cleanup_delay_period = 5, max_cleanup_delay_period = 30, \
      index_granularity = 2048, min_compress_block_size = 16384, \
-     primary_key_lazy_load = 0";
+     primary_key_lazy_load = 0, max_compress_block_size = 65536";
+
+/// Compression blocks of at most 64 KiB instead of the engine's 1 MiB. The engine gives
+/// every stream a part writes (a column, and the null map of each nullable one: 41 for a
+/// TSBS table) a buffer of that size and a file buffer beside it, in every insert and in
+/// every merge; a merge also reads each stream of each source part through buffers of
+/// its own. The blocks themselves stay as [`READ_GRANULE_SETTINGS`] cuts them (a granule
+/// of a `Float64` column is 16 KiB, one block); only a granule larger than 64 KiB (long
+/// strings) is now split.
+///
+/// Measured on 1,000 TSBS hosts × 12 h loaded by 4 writers (the engine's own
+/// `MemoryTracking` and `system.processes`/`system.merges`, sampled every 100 ms): an
+/// insert of a 250,000-point flush round peaked at 100–110 MB and a merge of six parts
+/// at 107 MB with 1 MiB blocks, against 18–25 MB and 27–30 MB with these; the engine's
+/// peak during the load went from 604 to 317 MB.
+pub const WRITE_BUFFER_SETTING: &str = "max_compress_block_size = 65536";
 
 /// The engine loads a part's primary index when the table is attached at start-up,
 /// not at the first read of the part (its default): the first narrow read of a table
@@ -97,6 +113,10 @@ pub const UPGRADED_SETTINGS: &[(&str, &str)] = &[
     (
         EAGER_PRIMARY_KEY_SETTING,
         "the table's primary index is loaded at the next start, before its first read",
+    ),
+    (
+        WRITE_BUFFER_SETTING,
+        "inserts and merges of the table hold 64 KiB write buffers from now on",
     ),
 ];
 
