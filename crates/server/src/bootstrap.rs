@@ -548,7 +548,7 @@ async fn restore_tier(
 }
 
 /// Returns the memory freed so far to the operating system now instead of after the
-/// allocator's purge delay (10 s, see `main.rs`): installing the tier's snapshot or its
+/// allocator's purge delay (1 s, see `main.rs`): installing the tier's snapshot or its
 /// warm-up frees transient buffers as large as the tier (the encoded blob, the decoded
 /// tables, the engine's result chunks) right before queries start.
 fn release_freed_memory() {

@@ -15,10 +15,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// only under its old name).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Keeps freed memory mapped for 10 s instead of mimalloc's 1 s before returning it to the
-/// OS. The write path frees and reallocates request-sized buffers (bodies, point vectors,
-/// WAL entries) many times a second; returning them early made the kernel zero fresh
-/// (huge) pages on every reuse, a fifth of the CPU under sustained ingest. An operator's
+/// Keeps freed memory mapped for 1 s before returning it to the OS (mimalloc 3's own
+/// default, pinned here since mimalloc 2 used 10 ms). The write path frees and
+/// reallocates request-sized buffers (bodies, point vectors, WAL entries) many times a
+/// second; returning them at once made the kernel zero fresh pages on every reuse. 10 s
+/// was chosen when such a reuse could zero a whole 2 MiB huge page; with transparent huge
+/// pages off (below), 1 s loaded as fast and held less: four alternated loads of 1,000
+/// TSBS hosts × 12 h, peak RSS 1,189–1,236 MB against 1,225–1,299 MB, until queryable
+/// 237–268 k against 242–263 k rows/s; five of 100 hosts × 24 h, peak RSS 717–826 MB
+/// against 732–834 MB, 379–500 k against 362–417 k rows/s. An operator's
 /// `MIMALLOC_PURGE_DELAY` wins.
 /// Also caps glibc malloc's arenas (the allocator of the chDB engine's C++ code) at two:
 /// with one arena per thread, memory freed by the engine's query threads stayed resident
@@ -44,7 +49,7 @@ fn tune_allocator() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: sets a process-wide option before any other thread exists; mimalloc
         // reads options atomically.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10_000) };
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1_000) };
     }
 }
 

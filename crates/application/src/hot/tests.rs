@@ -648,6 +648,15 @@ fn a_snapshot_restores_the_same_rows_and_coverage() {
     assert!(restored.covers("db", "autogen", "m", Some(41)));
 }
 
+/// The blob is written into a buffer of its own size: grown by doubling, a full tier's
+/// blob passed through copies of up to twice its size while the tier was in memory.
+#[test]
+fn a_snapshot_is_written_into_a_buffer_of_its_size() {
+    let blob = filled_tier().snapshot(&stamp(42));
+    assert!(blob.len() > 64, "{} bytes", blob.len());
+    assert_eq!(blob.capacity(), blob.len());
+}
+
 #[test]
 fn a_snapshot_is_refused_when_stale_or_damaged() {
     let blob = filled_tier().snapshot(&stamp(42));
