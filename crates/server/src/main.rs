@@ -15,6 +15,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// only under its old name).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
+/// The purge delay set at start-up, in milliseconds (see [`tune_allocator`]).
+const PURGE_DELAY_MS: std::ffi::c_long = 1_000;
+
 /// Keeps freed memory mapped for 1 s before returning it to the OS (mimalloc 3's own
 /// default, pinned here since mimalloc 2 used 10 ms). The write path frees and
 /// reallocates request-sized buffers (bodies, point vectors, WAL entries) many times a
@@ -49,7 +52,7 @@ fn tune_allocator() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: sets a process-wide option before any other thread exists; mimalloc
         // reads options atomically.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1_000) };
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
     }
 }
 
@@ -391,6 +394,6 @@ mod allocator_tests {
         super::tune_allocator();
         // SAFETY: reads an option.
         let v = unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) };
-        assert_eq!(v, 10_000);
+        assert_eq!(v, super::PURGE_DELAY_MS);
     }
 }
