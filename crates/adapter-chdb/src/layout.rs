@@ -45,7 +45,7 @@ pub const TABLE_SETTINGS: &str = "fsync_after_insert = 1, fsync_part_directory =
 /// Measured on 1,000 TSBS hosts × 12 h loaded by 4 writers (the engine's own
 /// `MemoryTracking` and `system.processes`/`system.merges`, sampled every 100 ms): an
 /// insert of a 250,000-point flush round peaked at 100–110 MB and a merge of six parts
-/// at 107 MB with 1 MiB blocks, against 18–25 MB and 27–30 MB with these; the engine's
+/// at 107 MB with 1 MiB blocks, against 18–27 MB and 27–45 MB with these; the engine's
 /// peak during the load went from 604 to 317 MB.
 pub const WRITE_BUFFER_SETTING: &str = "max_compress_block_size = 65536";
 
