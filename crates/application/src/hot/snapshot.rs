@@ -193,7 +193,7 @@ impl HotTier {
         };
         // Sized before it is written: grown by doubling, the blob of a full tier passed
         // through copies of up to twice its size while the tier was still in memory
-        // (measured on a 256 MiB tier: the heap went from 540 to about 990 MB at the stop).
+        // (measured on a 256 MiB tier: the heap went from about 380 to 990 MB at the stop).
         let size = codec()
             .serialized_size(&out)
             .ok()
