@@ -98,7 +98,7 @@ fn arithmetic(
 ) -> Operand {
     let whole = |k: Kind| matches!(k, Kind::Int | Kind::Uint);
     if whole(ka) && whole(kb) && (ka == Kind::Uint || kb == Kind::Uint) {
-        return unsigned_arithmetic(op, (a, na), (b, nb));
+        return unsigned_arithmetic(op, (a, ka, na), (b, kb, nb));
     }
     let ints = ka == Kind::Int && kb == Kind::Int;
     let kind = if ints { Kind::Int } else { Kind::Float };
@@ -119,16 +119,21 @@ fn arithmetic(
     Operand::Sql(sql, kind, na || nb || yields_null)
 }
 
-/// Unsigned arithmetic as InfluxDB's: both sides as unsigned (an integer takes its bits,
-/// `toUInt64(-1)` is 2^64 - 1), the result modulo 2^64 (the engine's unsigned `-` gives
-/// a signed type, which the outer `toUInt64` wraps back), whole division, and 0 for a
-/// division or remainder by zero.
+/// Unsigned arithmetic as InfluxDB's: both sides as unsigned (an integer side takes its
+/// bits, `toUInt64(-1)` is 2^64 - 1; an unsigned side already is one, and wrapping it
+/// again would only deepen a chain's expression), the result modulo 2^64 (the engine's
+/// unsigned `-` gives a signed type, which the outer `toUInt64` wraps back), whole
+/// division, and 0 for a division or remainder by zero.
 fn unsigned_arithmetic(
     op: BinaryOp,
-    (a, na): (&str, Nullable),
-    (b, nb): (&str, Nullable),
+    (a, ka, na): (&str, Kind, Nullable),
+    (b, kb, nb): (&str, Kind, Nullable),
 ) -> Operand {
-    let (a, b) = (format!("toUInt64({a})"), format!("toUInt64({b})"));
+    let as_unsigned = |sql: &str, k: Kind| match k {
+        Kind::Uint => sql.to_string(),
+        _ => format!("toUInt64({sql})"),
+    };
+    let (a, b) = (as_unsigned(a, ka), as_unsigned(b, kb));
     let sql = match op {
         BinaryOp::Add => format!("toUInt64({a} + {b})"),
         BinaryOp::Sub => format!("toUInt64({a} - {b})"),
@@ -494,11 +499,11 @@ mod tests {
             ),
             (
                 "SELECT value FROM cpu WHERE value::unsigned - 3 > 5",
-                "ifNull(toUInt64(toUInt64(toUInt64(`f_value`)) - toUInt64(3)) > 5, 0)",
+                "ifNull(toUInt64(toUInt64(`f_value`) - toUInt64(3)) > 5, 0)",
             ),
             (
                 "SELECT value FROM cpu WHERE value::unsigned / 0 = 0",
-                "ifNull(intDivOrZero(toUInt64(toUInt64(`f_value`)), toUInt64(0)) = 0, 0)",
+                "ifNull(intDivOrZero(toUInt64(`f_value`), toUInt64(0)) = 0, 0)",
             ),
             (
                 "SELECT value FROM cpu WHERE host = host",
