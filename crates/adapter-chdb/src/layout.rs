@@ -120,6 +120,20 @@ pub const UPGRADED_SETTINGS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The name of every table's index of its granules' time ranges ([`TIME_INDEX`]).
+pub const TIME_INDEX_NAME: &str = "hb_time_range";
+
+/// Every table's index of the least and greatest time of each granule. The sort key
+/// leads with the tags, so the primary index narrows a range of time only within one
+/// series; the rows of the first times over every series (`SELECT * FROM cpu LIMIT 5`,
+/// a user's first look at a measurement) were found by reading the whole `time` column.
+/// With this index the engine reads the granules that may hold them: on 1,000 TSBS hosts
+/// × 24 h, the least five times in 3.5 ms instead of 35 ms. Reads ask for it by statement
+/// (the readers' sessions leave it out, see `engine.rs`); it costs 16 bytes a granule.
+/// Tables created before it get it at start-up, for the parts written from then on
+/// (inserts and merges); older parts are read as before until a merge rewrites them.
+pub const TIME_INDEX: &str = "INDEX hb_time_range time TYPE minmax GRANULARITY 1";
+
 /// The column type of a field of type `ty`.
 pub fn field_column_type(ty: FieldType) -> &'static str {
     match ty {
@@ -201,6 +215,7 @@ pub fn create_table_sql(
             field_codec(*ty)
         ));
     }
+    cols.push(TIME_INDEX.to_string());
     let mut key: Vec<String> = tag_columns.iter().map(|t| quote_ident(t)).collect();
     key.push(quote_ident(TIME_COLUMN));
     format!(

@@ -1074,9 +1074,9 @@ fn a_failed_statements_output_never_reaches_the_next_answer() {
 }
 
 /// A table created before merges were fsynced, replaced parts removed promptly and the
-/// primary index loaded at start-up is given every such setting (the upgrade step
-/// `ChdbEngine::open` starts in the background), and the step leaves up-to-date tables
-/// alone.
+/// primary index loaded at start-up is given every such setting and the index of its
+/// granules' times (the upgrade step `ChdbEngine::open` starts in the background), and
+/// the step leaves up-to-date tables alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tables_from_before_merge_fsync_are_upgraded() {
     let e = engine();
@@ -1128,6 +1128,19 @@ async fn tables_from_before_merge_fsync_are_upgraded() {
     }
     let granules = hyperbyte_adapter_chdb::layout::READ_GRANULE_SETTINGS;
     assert!(fresh.contains(granules), "{granules} in {fresh}");
+    // Both carry the index of their granules' times, the older one since the upgrade.
+    let indexed = q(&format!(
+        "SELECT database, table, expr FROM system.data_skipping_indices WHERE name = \
+         'hb_time_range' AND database IN ('hb_upgrade', '{}')",
+        naming::database_name("upgrade_new")
+    ))
+    .await;
+    let time = Value::String("time".into());
+    assert_eq!(indexed.rows.len(), 2, "{indexed:?}");
+    assert!(
+        indexed.rows.iter().all(|r| r.get(2) == Some(&time)),
+        "{indexed:?}"
+    );
 }
 
 /// Tags go to the engine as `LowCardinality(String)` with indexes of the width their

@@ -96,6 +96,12 @@ const TIME_NS: &str = "toUnixTimestamp64Nano(time)";
 /// aggregate streams instead of hashing every row.
 const IN_KEY_ORDER: &str = " SETTINGS optimize_aggregation_in_order = 1";
 
+/// Reads of the first rows by time over every series use the tables' index of their
+/// granules' time ranges (readers leave skip indexes out unless asked): the engine then
+/// finds the least times of a table in the granules that may hold them, and keeps the
+/// rows up to them from those granules alone.
+const BY_TIME_INDEX: &str = " SETTINGS use_skip_indexes = 1";
+
 /// Which rows of a table a read covers. The terms render in this order:
 /// `time >= min`, `time <= max`, the condition, at least one of `any_field`, `time >= since`
 /// (`1` when there is none).
@@ -303,10 +309,12 @@ impl RawRead {
         if let Some(n) = self.limit {
             sql.push_str(&format!(" LIMIT {n}"));
         }
-        if self.top.is_some_and(|t| t.per_series) {
+        match self.top {
             // Grouped by every tag (each series' first row of 8.64 M rows, 1,000 series:
             // 1.10 s -> 0.51 s in the engine).
-            sql.push_str(IN_KEY_ORDER);
+            Some(top) if top.per_series => sql.push_str(IN_KEY_ORDER),
+            Some(_) => sql.push_str(BY_TIME_INDEX),
+            None => {}
         }
         Ok(sql)
     }

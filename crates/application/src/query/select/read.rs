@@ -132,13 +132,42 @@ pub(super) enum RowsRead<'a> {
     /// Every needed field's value.
     Values,
     /// An outline: the values of string fields (they order rows of one time), of the
-    /// others only whether the row holds them. The engine reads null maps, not values.
-    Outline,
+    /// others only whether the row holds them (the engine reads null maps, not values),
+    /// as far as the answer's columns (the names given) tell rows apart by them (see
+    /// [`outline_fields`]).
+    Outline(&'a [&'a str]),
     /// Every needed field's value, of the rows of these points only (an outline's).
     Of(&'a [&'a Point]),
     /// Every needed field's value, of the rows that may hold a `top()` or `bottom()`
     /// answer only.
     Best(&'a BestRows),
+}
+
+/// What an outline reads of `field_cols` (the fields a read needs, as columns of the
+/// table): (fields read as values, fields read as presence flags, the field every row is
+/// marked as holding instead of flags).
+///
+/// String fields are read as values (they order rows of one time), the others as
+/// whether each row holds them, which only tells the answer's rows (`shown_by`) from the
+/// others. Every row read holds one of `field_cols` (all the table's rows do, or the
+/// read asks it), so when the answer shows each of them it shows every row read: then no
+/// null map is read (a third of the engine's time for the outline of `SELECT * FROM cpu
+/// LIMIT 5` over 1,000 hosts x 24 h) and each row is marked as holding the first flagged
+/// field.
+pub(super) fn outline_fields(
+    schema: &MeasurementSchema,
+    field_cols: &[String],
+    shown_by: &[&str],
+) -> (Vec<String>, Vec<String>, Option<Arc<str>>) {
+    let (values, present): (Vec<String>, Vec<String>) = field_cols
+        .iter()
+        .cloned()
+        .partition(|f| schema.field_type(f) == Some(FieldType::String));
+    if field_cols.iter().all(|f| shown_by.contains(&f.as_str())) {
+        let held = present.first().map(|f| Arc::from(f.as_str()));
+        return (values, Vec::new(), held);
+    }
+    (values, present, None)
 }
 
 /// The largest cut whose rows are picked from an outline and then read by their keys.
@@ -321,7 +350,14 @@ impl QueryService {
         let top = cut.top;
         let bounds = (budget.read_cap(), Some(top));
         let outline = self
-            .read_points_as(src, needed, cond, range, bounds, RowsRead::Outline)
+            .read_points_as(
+                src,
+                needed,
+                cond,
+                range,
+                bounds,
+                RowsRead::Outline(&cut.shown_by),
+            )
             .await?;
         // An outline cut short by the read cap neither stands in for the range nor
         // charges what it met: the whole read charges and refuses it.
@@ -665,12 +701,9 @@ impl QueryService {
             }),
             _ => None,
         };
-        let (values, present): (Vec<String>, Vec<String>) = match what {
-            RowsRead::Outline => field_cols
-                .iter()
-                .cloned()
-                .partition(|f| schema.field_type(f) == Some(FieldType::String)),
-            _ => (field_cols.clone(), Vec::new()),
+        let (values, present, held) = match what {
+            RowsRead::Outline(shown_by) => outline_fields(schema, &field_cols, shown_by),
+            _ => (field_cols.clone(), Vec::new(), None),
         };
         let at = match what {
             RowsRead::Of(points) => points
@@ -756,6 +789,9 @@ impl QueryService {
                 if !v.is_null() {
                     fields.insert(Arc::clone(f), v);
                 }
+            }
+            if let Some(f) = &held {
+                fields.insert(Arc::clone(f), Value::Unsigned(1));
             }
             let (key, tags) = match series_by_values.get(&values) {
                 Some(series) => series.clone(),

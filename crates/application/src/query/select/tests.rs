@@ -1044,3 +1044,28 @@ fn limit_per_column_counts_windows_without_a_value() {
     assert_eq!(two.len(), 3, "mean's second point is at 3 s: {two:?}");
     assert_eq!(two[2], vec![Value::Time(3), Value::Null, Value::Float(3.0)]);
 }
+
+/// An outline reads no null map when every field it reads is one the answer shows (each
+/// row read holds one of them, so each row is shown) and marks its rows as holding the
+/// first numeric one; a field read only for the condition keeps every flag, which tell
+/// the rows the answer shows from the others.
+#[test]
+fn an_outline_reads_presence_only_where_it_tells_rows_apart() {
+    let mut schema = hyperbyte_domain::MeasurementSchema::default();
+    schema.fields.insert("a".into(), FieldType::Float);
+    schema.fields.insert("b".into(), FieldType::Integer);
+    schema.fields.insert("s".into(), FieldType::String);
+    let cols = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let every = cols(&["a", "b", "s"]);
+    let (values, present, held) = super::read::outline_fields(&schema, &every, &["a", "b", "s"]);
+    assert_eq!((values, present), (cols(&["s"]), Vec::new()));
+    assert_eq!(held.as_deref(), Some("a"));
+    let (values, present, held) = super::read::outline_fields(&schema, &cols(&["a", "b"]), &["a"]);
+    assert_eq!(
+        (values, present, held),
+        (Vec::new(), cols(&["a", "b"]), None)
+    );
+    let strings = cols(&["s"]);
+    let (values, present, held) = super::read::outline_fields(&schema, &strings, &["s"]);
+    assert_eq!((values, present, held), (strings, Vec::new(), None));
+}
