@@ -62,6 +62,7 @@ fn raw(fields: &[&str]) -> RawRead {
         present: Vec::new(),
         at: Vec::new(),
         best: None,
+        key: Vec::new(),
     }
 }
 
@@ -230,6 +231,39 @@ fn raw_select_first_rows_of_each_series() {
         per_series: true,
     });
     assert_snapshot!("raw_select_last_rows_without_tags", r.to_sql().unwrap());
+}
+
+/// Each series' first (or last) rows read in the table's key order, when the tags that
+/// lead its sort key are known: `LIMIT n BY` the tags over the key's order (the key's
+/// leading tags, then time; all descending for the last rows), no aggregate.
+#[test]
+fn raw_select_first_rows_of_each_series_in_key_order() {
+    let mut r = raw(&["msg", "usage"]);
+    r.filter.min = Some(MIN);
+    r.limit = Some(20_000_001);
+    r.key = vec!["region".into()];
+    r.top = Some(TopRows {
+        descending: false,
+        rows: 2,
+        per_series: true,
+    });
+    assert_snapshot!(r.to_sql().unwrap());
+    r.merge = true;
+    r.top = Some(TopRows {
+        descending: true,
+        rows: 3,
+        per_series: true,
+    });
+    assert_snapshot!(
+        "raw_select_last_rows_of_each_series_in_key_order",
+        r.to_sql().unwrap()
+    );
+    // Without tags there is no series to tell apart: the aggregate as before.
+    r.tags.clear();
+    assert_snapshot!(
+        "raw_select_last_rows_in_key_order_without_tags",
+        r.to_sql().unwrap()
+    );
 }
 
 #[test]
@@ -492,6 +526,7 @@ fn hostile_names_and_strings() {
         present: Vec::new(),
         at: Vec::new(),
         best: None,
+        key: Vec::new(),
     };
     let expr =
         match hyperbyte_timeseriesql::parse("SELECT x FROM m WHERE \"ho`st\" = 'x\\' OR 1=1 --'")

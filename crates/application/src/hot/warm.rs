@@ -322,6 +322,7 @@ impl<'q> SliceReader<'q> {
             present: Vec::new(),
             at: Vec::new(),
             best: None,
+            key: Vec::new(),
         }
         .to_sql()
         .map_err(|e| QueryError::Decode(e.to_string()))

@@ -656,6 +656,32 @@ impl QueryService {
             .collect())
     }
 
+    /// The tags among `tag_cols` that lead the sort key of `src`'s table, in its order,
+    /// for a read of each series' first rows ([`RawRead::key`]); empty for other reads,
+    /// and when the engine cannot tell or names a column that is not one of them (then
+    /// the rows are aggregated, as without the key).
+    async fn key_tags(&self, src: &Src, top: Option<TopRows>, tag_cols: &[String]) -> Vec<String> {
+        if !top.is_some_and(|t| t.per_series) {
+            return Vec::new();
+        }
+        let leading = self
+            .engine
+            .leading_key_columns(&src.db, &src.rp, &src.measurement)
+            .await
+            .unwrap_or_default();
+        let tag_of = |column: &String| {
+            tag_cols
+                .iter()
+                .find(|t| naming::tag_column(t) == *column)
+                .cloned()
+        };
+        leading
+            .iter()
+            .map(tag_of)
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default()
+    }
+
     /// One storage read of `src`: `(min, max, cap, top)` bound it (see
     /// [`Self::read_points_capped`]); `existing`, when known, the table's columns.
     pub(super) async fn read_points_with(
@@ -748,6 +774,7 @@ impl QueryService {
             present,
             at,
             best,
+            key: self.key_tags(src, top, &tag_cols).await,
         };
         let sql = read
             .to_sql()

@@ -76,6 +76,7 @@ fn raw_read(min: Option<i64>, max: Option<i64>, merge: bool) -> RawRead {
         present: Vec::new(),
         at: Vec::new(),
         best: None,
+        key: Vec::new(),
     }
 }
 
@@ -1068,4 +1069,37 @@ fn an_outline_reads_presence_only_where_it_tells_rows_apart() {
     let strings = cols(&["s"]);
     let (values, present, held) = super::read::outline_fields(&schema, &strings, &["s"]);
     assert_eq!((values, present, held), (strings, Vec::new(), None));
+}
+
+/// A cut per group reads each series' first rows in the table's key order when the
+/// engine names the tags that lead it (`LIMIT n BY` the series' tags, no aggregate), and
+/// aggregates them by series when it cannot tell. (The fake engine answers only the
+/// first: the rows of its host, of which the answer shows the first.)
+#[tokio::test]
+async fn each_series_first_rows_are_read_in_the_key_order_when_it_is_known() {
+    let q = "SELECT v FROM m GROUP BY host LIMIT 1";
+    let mut answers = Vec::new();
+    for (leading, in_key_order) in [(vec!["host"], true), (vec![], false)] {
+        let h = unlimited(&points());
+        *h.engine.leading.lock() = leading.iter().map(|t| naming::tag_column(t)).collect();
+        answers.push(format!("{:?}", h.run(q).await));
+        let sent = sent(&h);
+        let per_series: Vec<&String> = sent
+            .iter()
+            .filter(|s| s.contains(" BY `t_host`)") || s.contains("groupArraySorted"))
+            .collect();
+        assert_eq!(per_series.len(), 1, "{sent:?}");
+        let s = per_series[0];
+        assert_eq!(
+            s.contains("ORDER BY `t_host`, time LIMIT 1 BY `t_host`"),
+            in_key_order,
+            "{s}"
+        );
+        assert_eq!(s.contains("groupArraySorted"), !in_key_order, "{s}");
+    }
+    assert!(
+        answers[0].contains("values: [[Time(0), Float(1.0)]]"),
+        "{}",
+        answers[0]
+    );
 }
