@@ -222,6 +222,7 @@ def cases():
     out.append(group_cut_case())
     out.append(slimit_per_measurement_case())
     out.append(many_series_ties_case())
+    out.append(series_cut_in_key_order_case())
     out.append(float_ties_case())
     out.append(point_selectors_case())
     out.append(median_case())
@@ -781,6 +782,46 @@ def slimit_per_measurement_case():
     checks.append(q(db, "SELECT v FROM m GROUP BY host SLIMIT 5 SOFFSET 1"))
     checks.append(q(db, "SELECT mean(v) FROM m, n WHERE time >= '2020-01-01T00:00:00Z' AND time < '2020-01-01T00:00:03Z' GROUP BY time(1s), host SLIMIT 1 SOFFSET 1"))
     return case("order-limit--slimit-per-measurement", [q("", f'CREATE DATABASE "{db}"'), w(db, body)], checks)
+
+
+def series_cut_in_key_order_case():
+    """Each series' first (or last) rows of a table whose sort key has a tag after time:
+    the first write creates the table with `host` and `rack`, a later one adds `region`,
+    so series that share host and rack differ only in a tag the key puts after time
+    (storage reads each series' first rows in the key's order). Raw cuts whose ties no
+    shown string decides, grouped and not, ascending and descending, with conditions."""
+    db = "ol_key_order"
+    first = "".join(
+        f"m,host=h{n:02d},rack=r{n % 3} v={i * 100 + n},w={(i + n) % 7}i {T2020 + i * 10**9}\n"
+        for i in range(4)
+        for n in range(20)
+    )
+    later = "".join(
+        f"m,host=h{n:02d},rack=r{n % 3},region={'eu' if n % 2 else 'us'} v={i * 100 + n + 0.5} "
+        f"{T2020 + i * 10**9 + 5 * 10**8}\n"
+        for i in range(1, 6)
+        for n in range(0, 20, 2)
+    )
+    setup = [
+        q("", f'CREATE DATABASE "{db}"'),
+        w(db, first),
+        q(db, "SELECT count(v) FROM m"),
+        w(db, later),
+    ]
+    checks = []
+    for sel in ("v", "v, w", "w"):
+        for order in ("", " ORDER BY time DESC"):
+            for cut in (" LIMIT 3", " LIMIT 4 OFFSET 19"):
+                checks.append(q(db, f"SELECT {sel} FROM m{order}{cut}"))
+    for group in ("host", "region", "rack, region", "*"):
+        for order in ("", " ORDER BY time DESC"):
+            checks.append(q(db, f"SELECT v FROM m GROUP BY {group}{order} LIMIT 2 OFFSET 1"))
+    checks.append(q(db, "SELECT v FROM m WHERE time < '2020-01-01T00:00:03Z' ORDER BY time DESC LIMIT 5"))
+    checks.append(q(db, "SELECT v FROM m WHERE v > 250 LIMIT 4"))
+    checks.append(q(db, "SELECT w FROM m WHERE rack = 'r1' GROUP BY region ORDER BY time DESC LIMIT 3"))
+    checks.append(q(db, "SELECT * FROM m LIMIT 5"))
+    checks.append(q(db, "SELECT * FROM m ORDER BY time DESC LIMIT 5"))
+    return case("order-limit--series-cut-in-key-order", setup, checks)
 
 
 def many_series_ties_case():
