@@ -465,26 +465,44 @@ impl ChdbEngine {
     }
 
     /// Gives tables created before a setting of [`crate::layout::UPGRADED_SETTINGS`] was
-    /// part of [`crate::layout::TABLE_SETTINGS`] that setting; a no-op once every table has
-    /// them all. A table that cannot be altered (dropped meanwhile) is skipped; the next
-    /// start tries it again.
+    /// part of [`crate::layout::TABLE_SETTINGS`] that setting, and tables created before
+    /// [`crate::layout::TIME_INDEX`] the index; a no-op once every table has them all. A
+    /// table that cannot be altered (dropped meanwhile) is skipped; the next start tries
+    /// it again.
     pub fn upgrade_older_tables(&self) -> Result<(), ChdbError> {
         for (setting, effect) in crate::layout::UPGRADED_SETTINGS {
-            self.give_older_tables(setting, effect)?;
+            let lacking = format!("position(engine_full, {}) = 0", quote_string(setting));
+            self.alter_older_tables(&lacking, &format!("MODIFY SETTING {setting}"), effect)?;
         }
-        self.give_older_tables_the_time_index()
+        // The index of the granules' times: parts written from now on carry it.
+        let lacking = format!(
+            "(database, name) NOT IN (SELECT database, table FROM \
+             system.data_skipping_indices WHERE name = {})",
+            quote_string(crate::layout::TIME_INDEX_NAME)
+        );
+        let effect =
+            "parts of the table written from now on carry the index of their granules' times";
+        self.alter_older_tables(
+            &lacking,
+            &format!("ADD {}", crate::layout::TIME_INDEX),
+            effect,
+        )
     }
 
-    /// Gives every table of the server without [`crate::layout::TIME_INDEX`] the index
-    /// (a change of its definition: parts written from now on carry it).
-    fn give_older_tables_the_time_index(&self) -> Result<(), ChdbError> {
-        let name = quote_string(crate::layout::TIME_INDEX_NAME);
+    /// Applies `change` (the text after `ALTER TABLE name`) to every table of the server
+    /// for which `lacking` (a condition on `system.tables`) holds, and logs `effect` for
+    /// each; a table that cannot be altered is left for the next start.
+    fn alter_older_tables(
+        &self,
+        lacking: &str,
+        change: &str,
+        effect: &str,
+    ) -> Result<(), ChdbError> {
         let tables = self.query_blocking(
             Role::Write,
             &format!(
                 "SELECT database, name FROM system.tables WHERE startsWith(database, 'hb_') \
-                 AND engine LIKE '%MergeTree' AND (database, name) NOT IN \
-                 (SELECT database, table FROM system.data_skipping_indices WHERE name = {name})"
+                 AND engine LIKE '%MergeTree' AND {lacking}"
             ),
         )?;
         for r in &tables.rows {
@@ -492,54 +510,15 @@ impl ChdbEngine {
             else {
                 continue;
             };
-            let altered = self.query_blocking(
-                Role::Write,
-                &format!(
-                    "ALTER TABLE {}.{} ADD {}",
-                    quote_ident(db),
-                    quote_ident(table),
-                    crate::layout::TIME_INDEX
-                ),
+            let alter = format!(
+                "ALTER TABLE {}.{} {change}",
+                quote_ident(db),
+                quote_ident(table)
             );
-            match altered {
-                Ok(_) => {
-                    tracing::info!(database = %db, table = %table, "parts of the table written from now on carry the index of their granules' times")
-                }
-                Err(e) => {
-                    tracing::warn!(database = %db, table = %table, error = %e, "cannot add the time index to the table; the next start retries");
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Gives every table of the server whose definition lacks `setting` the setting.
-    fn give_older_tables(&self, setting: &str, effect: &str) -> Result<(), ChdbError> {
-        let tables = self.query_blocking(
-            Role::Write,
-            &format!(
-                "SELECT database, name FROM system.tables WHERE startsWith(database, 'hb_') \
-                 AND engine LIKE '%MergeTree' AND position(engine_full, {}) = 0",
-                quote_string(setting)
-            ),
-        )?;
-        for r in &tables.rows {
-            let (Some(Value::String(db)), Some(Value::String(table))) = (r.first(), r.get(1))
-            else {
-                continue;
-            };
-            let altered = self.query_blocking(
-                Role::Write,
-                &format!(
-                    "ALTER TABLE {}.{} MODIFY SETTING {setting}",
-                    quote_ident(db),
-                    quote_ident(table),
-                ),
-            );
-            match altered {
+            match self.query_blocking(Role::Write, &alter) {
                 Ok(_) => tracing::info!(database = %db, table = %table, "{effect}"),
                 Err(e) => {
-                    tracing::warn!(database = %db, table = %table, error = %e, setting, "cannot alter the table's settings; the next start retries");
+                    tracing::warn!(database = %db, table = %table, error = %e, change, "cannot alter the table; the next start retries");
                 }
             }
         }
